@@ -1,0 +1,107 @@
+//! `tally-tracker`: serves Matomo's Tracking API.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use tally_db::DatabaseConfig;
+use tally_tracking::http::TrackerConfig;
+
+/// Serve Matomo's Tracking API (/matomo.php, /piwik.php) into MySQL/MariaDB.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true)]
+struct Cli {
+    /// Config file (TOML). Default: ./tally.toml if present. Every key can be
+    /// overridden by TALLY_<SECTION>_<KEY>, e.g. TALLY_TRACKER_LISTEN=0.0.0.0:8080.
+    #[arg(long, global = true, env = "TALLY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the tracking endpoints until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on (overrides [tracker] listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Config {
+    database: DatabaseConfig,
+    tracker: TrackerConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tally-tracker: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config: Config =
+        tally_db::config::load(cli.config.as_deref()).context("loading config")?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.tracker.listen = listen;
+            }
+            // Fail at start, with the server's reason, rather than on the first hit.
+            let _pool = tally_db::pool(&config.database)?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(tally_tracking::http::serve(
+                &config.tracker,
+                shutdown_signal(),
+            ))?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,56 @@
+//! Migrations apply, revert and re-apply (what `diesel migration redo` checks).
+
+use diesel::MysqlConnection;
+use diesel::migration::MigrationSource;
+use diesel_migrations::MigrationHarness;
+use tally_db::test_support::TestDb;
+
+use crate::support::{columns, indexes};
+
+#[test]
+fn fresh_database_has_nothing_pending() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    assert!(tally_db::pending_migrations(&mut conn)?.is_empty());
+    assert!(tally_db::run_migrations(&mut conn)?.is_empty());
+    Ok(())
+}
+
+/// Every migration's down.sql undoes its up.sql exactly: revert each one
+/// (newest first), check its tables are gone, then re-apply all and compare
+/// the whole schema with the original.
+#[test]
+fn every_migration_redoes_cleanly() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    let before = snapshot(&mut conn)?;
+    assert!(!before.0.is_empty());
+
+    let total = MigrationSource::<diesel::mysql::Mysql>::migrations(&tally_db::MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .len();
+    for _ in 0..total {
+        conn.revert_last_migration(tally_db::MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("revert failed: {e}"))?;
+    }
+    let empty = snapshot(&mut conn)?;
+    assert!(
+        empty.0.is_empty(),
+        "tables left after reverting all: {:?}",
+        empty.0
+    );
+
+    let applied = tally_db::run_migrations(&mut conn)?;
+    assert_eq!(applied.len(), total);
+    assert_eq!(snapshot(&mut conn)?, before);
+    Ok(())
+}
+
+type Snapshot = (
+    Vec<crate::support::ColumnInfo>,
+    Vec<crate::support::IndexColumn>,
+);
+
+fn snapshot(conn: &mut MysqlConnection) -> anyhow::Result<Snapshot> {
+    Ok((columns(conn)?, indexes(conn)?))
+}

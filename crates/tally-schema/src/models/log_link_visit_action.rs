@@ -1,0 +1,100 @@
+//! An action of a visit (`log_link_visit_action`).
+
+use crate::VisitorId;
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use crate::schema::log_link_visit_action;
+
+/// A row of `log_link_visit_action`: an action of a visit (`log_link_visit_action`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = log_link_visit_action, check_for_backend(diesel::mysql::Mysql))]
+pub struct LinkVisitAction {
+    pub idlink_va: u64,
+    pub idsite: u32,
+    pub idvisitor: VisitorId,
+    pub idvisit: u64,
+    pub idaction_url_ref: Option<u32>,
+    pub idaction_name_ref: Option<u32>,
+    pub custom_float: Option<f64>,
+    pub pageview_position: Option<u32>,
+    pub server_time: PrimitiveDateTime,
+    pub idaction_url: Option<u32>,
+    pub idaction_name: Option<u32>,
+    pub idpageview: Option<String>,
+    pub time_spent_ref_action: Option<u32>,
+    pub search_cat: Option<String>,
+    pub search_count: Option<u32>,
+    pub idaction_event_category: Option<u32>,
+    pub idaction_event_action: Option<u32>,
+    pub idaction_content_name: Option<u32>,
+    pub idaction_content_piece: Option<u32>,
+    pub idaction_content_target: Option<u32>,
+    pub idaction_content_interaction: Option<u32>,
+    pub idaction_product_sku: Option<u32>,
+    pub idaction_product_name: Option<u32>,
+    pub idaction_product_cat: Option<u32>,
+    pub idaction_product_cat2: Option<u32>,
+    pub idaction_product_cat3: Option<u32>,
+    pub idaction_product_cat4: Option<u32>,
+    pub idaction_product_cat5: Option<u32>,
+    pub product_price: Option<f64>,
+    pub time_network: Option<u32>,
+    pub time_server: Option<u32>,
+    pub time_transfer: Option<u32>,
+    pub time_dom_processing: Option<u32>,
+    pub time_dom_completion: Option<u32>,
+    pub time_on_load: Option<u32>,
+    pub time_spent: Option<u32>,
+    pub custom_dimension_1: Option<String>,
+    pub custom_dimension_2: Option<String>,
+    pub custom_dimension_3: Option<String>,
+    pub custom_dimension_4: Option<String>,
+    pub custom_dimension_5: Option<String>,
+}
+
+/// A new row of `log_link_visit_action` (the id comes from AUTO_INCREMENT).
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = log_link_visit_action, check_for_backend(diesel::mysql::Mysql))]
+pub struct NewLinkVisitAction<'a> {
+    pub idsite: u32,
+    pub idvisitor: VisitorId,
+    pub idvisit: u64,
+    pub idaction_url_ref: Option<u32>,
+    pub idaction_name_ref: Option<u32>,
+    pub custom_float: Option<f64>,
+    pub pageview_position: Option<u32>,
+    pub server_time: PrimitiveDateTime,
+    pub idaction_url: Option<u32>,
+    pub idaction_name: Option<u32>,
+    pub idpageview: Option<&'a str>,
+    pub time_spent_ref_action: Option<u32>,
+    pub search_cat: Option<&'a str>,
+    pub search_count: Option<u32>,
+    pub idaction_event_category: Option<u32>,
+    pub idaction_event_action: Option<u32>,
+    pub idaction_content_name: Option<u32>,
+    pub idaction_content_piece: Option<u32>,
+    pub idaction_content_target: Option<u32>,
+    pub idaction_content_interaction: Option<u32>,
+    pub idaction_product_sku: Option<u32>,
+    pub idaction_product_name: Option<u32>,
+    pub idaction_product_cat: Option<u32>,
+    pub idaction_product_cat2: Option<u32>,
+    pub idaction_product_cat3: Option<u32>,
+    pub idaction_product_cat4: Option<u32>,
+    pub idaction_product_cat5: Option<u32>,
+    pub product_price: Option<f64>,
+    pub time_network: Option<u32>,
+    pub time_server: Option<u32>,
+    pub time_transfer: Option<u32>,
+    pub time_dom_processing: Option<u32>,
+    pub time_dom_completion: Option<u32>,
+    pub time_on_load: Option<u32>,
+    pub time_spent: Option<u32>,
+    pub custom_dimension_1: Option<&'a str>,
+    pub custom_dimension_2: Option<&'a str>,
+    pub custom_dimension_3: Option<&'a str>,
+    pub custom_dimension_4: Option<&'a str>,
+    pub custom_dimension_5: Option<&'a str>,
+}

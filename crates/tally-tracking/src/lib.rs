@@ -1,0 +1,65 @@
+//! The tracker core: Matomo's Tracking HTTP API into the log tables.
+//!
+//! - [`action_hash`]: the CRC32 of an action name, as stored in
+//!   `log_action.hash` (equal to MySQL's `CRC32()`).
+//! - [`http::router`]: an axum `Router` serving `/matomo.php` and
+//!   `/piwik.php`, for `tally-tracker serve` or for embedding in another
+//!   service.
+//!
+//! Request parsing, enrichment, visit recognition and the batching recorder
+//! land with the tracker issue.
+#![deny(missing_docs)]
+
+pub mod http;
+
+/// Errors from tracking.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrackingError {
+    /// A request parameter that cannot be used (answered with HTTP 400).
+    #[error("invalid tracking parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The listener could not be bound or failed.
+    #[error("cannot serve on {addr}")]
+    Serve {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A database error.
+    #[error(transparent)]
+    Db(#[from] tally_db::DbError),
+}
+
+/// The `log_action.hash` of an action name: CRC32 (IEEE) of its UTF-8 bytes,
+/// the same value as MySQL's `CRC32(name)`.
+///
+/// ```
+/// assert_eq!(tally_tracking::action_hash("123456789"), 0xCBF4_3926);
+/// ```
+pub fn action_hash(name: &str) -> u32 {
+    crc32fast::hash(name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_known_values() {
+        // Check values of the IEEE polynomial (also MySQL's CRC32('...')).
+        assert_eq!(action_hash("123456789"), 0xCBF4_3926);
+        assert_eq!(
+            action_hash("The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
+        assert_eq!(action_hash(""), 0);
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE segment;
+DROP TABLE sequence;
+DROP TABLE `option`;
+DROP TABLE user_token_auth;
+DROP TABLE access;
+DROP TABLE user;
+DROP TABLE goal;
+DROP TABLE site_url;
+DROP TABLE site;
