@@ -13,7 +13,7 @@ use tally_db::DatabaseConfig;
 #[command(version, propagate_version = true)]
 struct Cli {
     /// Config file (TOML). Default: ./tally.toml if present. Every key can be
-    /// overridden by TALLY_<SECTION>_<KEY>, e.g. TALLY_DATABASE_URL.
+    /// overridden by TALLY_SECTION_KEY, e.g. TALLY_DATABASE_URL.
     #[arg(long, global = true, env = "TALLY_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]

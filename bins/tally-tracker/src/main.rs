@@ -14,7 +14,7 @@ use tally_tracking::http::TrackerConfig;
 #[command(version, propagate_version = true)]
 struct Cli {
     /// Config file (TOML). Default: ./tally.toml if present. Every key can be
-    /// overridden by TALLY_<SECTION>_<KEY>, e.g. TALLY_TRACKER_LISTEN=0.0.0.0:8080.
+    /// overridden by TALLY_SECTION_KEY, e.g. TALLY_TRACKER_LISTEN=0.0.0.0:8080.
     #[arg(long, global = true, env = "TALLY_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Serve the tracking endpoints until Ctrl-C or SIGTERM.
     Serve {
-        /// Address to listen on (overrides [tracker] listen).
+        /// Address to listen on (overrides the tracker.listen setting).
         #[arg(long)]
         listen: Option<String>,
     },
