@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "../../common/cli.rs"]
+mod cli;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
@@ -36,19 +39,7 @@ struct Config {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("tally-archiver: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main_with("tally-archiver", || run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

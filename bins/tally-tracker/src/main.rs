@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "../../common/cli.rs"]
+mod cli;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
@@ -40,19 +43,7 @@ struct Config {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("tally-tracker: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main_with("tally-tracker", || run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
