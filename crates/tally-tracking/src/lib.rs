@@ -2,6 +2,7 @@
 //!
 //! - [`action_hash`]: the CRC32 of an action name, as stored in
 //!   `log_action.hash` (equal to MySQL's `CRC32()`).
+//! - [`actions::resolve_actions`]: batched `log_action` lookup and insert.
 //! - [`http::router`]: an axum `Router` serving `/matomo.php` and
 //!   `/piwik.php`, for `tally-tracker serve` or for embedding in another
 //!   service.
@@ -10,6 +11,7 @@
 //! land with the tracker issue.
 #![deny(missing_docs)]
 
+pub mod actions;
 pub mod http;
 
 /// Errors from tracking.

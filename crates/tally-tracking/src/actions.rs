@@ -1,0 +1,101 @@
+//! Resolving action names and URLs to `log_action.idaction`, in batches.
+//!
+//! DESIGN.md section 2: `log_action` is indexed by `(type, hash)` where
+//! `hash = CRC32(name)`. A batch costs one `SELECT` for all its names and at
+//! most one multi-row `INSERT` for the missing ones. Names are compared in
+//! Rust, byte for byte: CRC32 collides, and the column's case-insensitive
+//! collation would make `name = ?` match `/Page` for `/page`.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use tally_schema::ActionType;
+use tally_schema::models::NewLogAction;
+use tally_schema::schema::log_action;
+
+use crate::action_hash;
+
+/// One name to resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActionKey<'a> {
+    /// What the name is.
+    pub action_type: ActionType,
+    /// The stored name (normalized URL without prefix, title, keyword...).
+    pub name: &'a str,
+    /// For page URLs, the `url_prefix` id stored with a new row.
+    pub url_prefix: Option<i8>,
+}
+
+/// Returns the `idaction` of every key, in order, inserting the missing ones.
+///
+/// Call it inside the caller's transaction so that the new rows commit with
+/// the actions that reference them. Two processes may insert the same name
+/// at once (as in Matomo); the lowest id wins for later lookups.
+///
+/// # Errors
+/// The query error.
+pub fn resolve_actions(
+    conn: &mut MysqlConnection,
+    keys: &[ActionKey<'_>],
+) -> QueryResult<Vec<u32>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = lookup(conn, keys)?;
+    let mut missing: Vec<NewLogAction<'_>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        let k = (key.action_type.code(), key.name);
+        if !found.contains_key(&(k.0, key.name.to_owned())) && seen.insert(k) {
+            missing.push(NewLogAction {
+                name: Some(key.name),
+                hash: action_hash(key.name),
+                type_: Some(key.action_type.code()),
+                url_prefix: key.url_prefix,
+            });
+        }
+    }
+    if !missing.is_empty() {
+        diesel::insert_into(log_action::table)
+            .values(&missing)
+            .execute(conn)?;
+        // Read the ids back rather than trusting LAST_INSERT_ID() + n: with
+        // interleaved auto-increment locking a multi-row insert need not get
+        // consecutive ids.
+        found = lookup(conn, keys)?;
+    }
+    keys.iter()
+        .map(|key| {
+            found
+                .get(&(key.action_type.code(), key.name.to_owned()))
+                .copied()
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
+fn lookup(
+    conn: &mut MysqlConnection,
+    keys: &[ActionKey<'_>],
+) -> QueryResult<HashMap<(u8, String), u32>> {
+    let mut hashes: Vec<u32> = keys.iter().map(|k| action_hash(k.name)).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut types: Vec<u8> = keys.iter().map(|k| k.action_type.code()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let rows: Vec<(u32, Option<String>, Option<u8>)> = log_action::table
+        .filter(log_action::type_.eq_any(&types))
+        .filter(log_action::hash.eq_any(&hashes))
+        .select((log_action::idaction, log_action::name, log_action::type_))
+        .order(log_action::idaction.asc())
+        .load(conn)?;
+    let mut found = HashMap::new();
+    for (id, name, ty) in rows {
+        if let (Some(name), Some(ty)) = (name, ty) {
+            // Ascending ids: keep the first (lowest) of any duplicates.
+            found.entry((ty, name)).or_insert(id);
+        }
+    }
+    Ok(found)
+}
