@@ -12,7 +12,12 @@
 #![deny(missing_docs)]
 
 pub mod actions;
+pub mod campaign;
 pub mod http;
+pub mod params;
+pub mod php;
+pub mod referrer;
+pub mod urlnorm;
 
 /// Errors from tracking.
 #[derive(Debug, thiserror::Error)]

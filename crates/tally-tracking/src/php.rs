@@ -1,0 +1,637 @@
+//! PHP string primitives that Matomo's tracker relies on, re-implemented so
+//! that our stored values match byte for byte.
+//!
+//! Matomo parses URLs with `parse_url`, decodes with `urldecode`, rebuilds
+//! query strings by hand (`UrlHelper::getArrayFromQueryString` /
+//! `getQueryStringWithExcludedParameters`) and coerces parameters with PHP's
+//! loose comparisons. Generic URL crates normalise more than PHP does
+//! (percent-encoding, IDNA, dot segments), which would change stored URLs, so
+//! the few primitives needed live here.
+
+use std::fmt::Write as _;
+
+/// PHP `urldecode`: `+` is a space, `%XX` is a byte, anything else (including
+/// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
+/// every stored column is UTF-8.
+pub fn urldecode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// PHP `trim` with its default character list (`" \t\n\r\0\x0B"`).
+pub fn trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character
+/// boundary. PHP's `substr` may cut inside a character; MySQL would then
+/// reject or mangle the row, so we stop one character earlier.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The first `max` characters of `s` (PHP `mb_substr($s, 0, $max)`).
+pub fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// PHP `htmlspecialchars($s, ENT_QUOTES)`: the five characters Matomo's
+/// `Common::sanitizeInputValue` escapes.
+pub fn htmlspecialchars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#039;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Matomo's `Common::sanitizeInputValue`: entities decoded first (so that an
+/// already escaped value is not escaped twice), NUL bytes removed, then
+/// [`htmlspecialchars`]. This is the form in which Matomo stores page titles,
+/// site search keywords, event and product names in `log_action`.
+pub fn sanitize_input_value(s: &str) -> String {
+    htmlspecialchars(&html_entity_decode(s).replace('\0', ""))
+}
+
+/// The Latin-1 block of HTML 4.01 entities, in code point order from U+00A0.
+const LATIN1_ENTITIES: [&str; 96] = [
+    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
+    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
+    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
+    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
+    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
+    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
+    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
+    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
+    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
+    "uuml", "yacute", "thorn", "yuml",
+];
+
+/// A few frequent HTML 4.01 entities outside Latin-1.
+const OTHER_ENTITIES: [(&str, char); 14] = [
+    ("amp", '&'),
+    ("lt", '<'),
+    ("gt", '>'),
+    ("quot", '"'),
+    ("euro", '€'),
+    ("hellip", '…'),
+    ("ndash", '–'),
+    ("mdash", '—'),
+    ("lsquo", '‘'),
+    ("rsquo", '’'),
+    ("ldquo", '“'),
+    ("rdquo", '”'),
+    ("bull", '•'),
+    ("trade", '™'),
+];
+
+fn named_entity(name: &str) -> Option<char> {
+    if let Some(pos) = LATIN1_ENTITIES.iter().position(|e| *e == name) {
+        return char::from_u32(0xA0 + u32::try_from(pos).ok()?);
+    }
+    OTHER_ENTITIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+/// PHP `html_entity_decode($s, ENT_QUOTES, 'UTF-8')` for numeric entities,
+/// `&#039;`, the HTML 4.01 Latin-1 entities and the most frequent others
+/// (`&amp; &lt; &gt; &quot; &euro; &hellip; &ndash; &mdash;` and quotes).
+/// Unknown entities are kept verbatim, as PHP does. `&apos;` is not an
+/// HTML 4.01 entity and stays as is.
+pub fn html_entity_decode(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let decoded = after.find(';').and_then(|semi| {
+            let name = &after[..semi];
+            if name.is_empty() || name.len() > 10 {
+                return None;
+            }
+            let c = if let Some(num) = name.strip_prefix('#') {
+                let code = if let Some(hex) = num.strip_prefix(['x', 'X']) {
+                    u32::from_str_radix(hex, 16).ok()
+                } else if num.bytes().all(|b| b.is_ascii_digit()) {
+                    num.parse::<u32>().ok()
+                } else {
+                    None
+                }?;
+                // PHP leaves NUL and non-characters encoded.
+                if code == 0 {
+                    return None;
+                }
+                char::from_u32(code)?
+            } else {
+                named_entity(name)?
+            };
+            Some((c, semi))
+        });
+        match decoded {
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// True if `s` is a PHP numeric string (`is_numeric`): optional leading
+/// whitespace, sign, digits with an optional fraction and exponent, optional
+/// trailing whitespace (PHP 8).
+pub fn is_numeric(s: &str) -> bool {
+    parse_numeric(s).is_some()
+}
+
+fn parse_numeric(s: &str) -> Option<f64> {
+    let t = s.trim_matches([' ', '\t', '\n', '\r', '\x0B', '\x0C']);
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - frac_start;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        let exp_start = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == exp_start {
+            return None;
+        }
+        i = j;
+    }
+    if i != b.len() {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Matomo's `int` coercion (`Common::getRequestVar(..., 'int')`): the value
+/// is accepted when `$value == (string)(int)$value`, i.e. it is a numeric
+/// string whose value is integral; anything else yields `None` (the caller
+/// uses the parameter's default). `"007"`, `" 7"`, `"7.0"`, `"1e3"` are
+/// accepted; `""`, `"7.5"`, `"abc"`, `"0x1A"` are not.
+pub fn coerce_int(s: &str) -> Option<i64> {
+    let f = parse_numeric(s)?;
+    if f.fract() != 0.0 || f.abs() >= 9.2e18 {
+        return None;
+    }
+    // Integral and in range: exact for the magnitudes trackers send.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "checked integral and in range above"
+    )]
+    Some(f as i64)
+}
+
+/// Matomo's `float` coercion: any numeric string, else `None`.
+pub fn coerce_float(s: &str) -> Option<f64> {
+    parse_numeric(s)
+}
+
+/// PHP `empty()` on a string: `""` and `"0"` are empty.
+pub fn is_empty(s: &str) -> bool {
+    s.is_empty() || s == "0"
+}
+
+/// The parts of a URL as PHP's `parse_url` returns them (the subset Matomo
+/// uses). Absent parts are `None`; a present but empty query or fragment is
+/// `Some("")`, as in PHP 8.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedUrl {
+    /// Scheme without `:`, case kept.
+    pub scheme: Option<String>,
+    /// User name.
+    pub user: Option<String>,
+    /// Password.
+    pub pass: Option<String>,
+    /// Host, case kept.
+    pub host: Option<String>,
+    /// Port digits.
+    pub port: Option<String>,
+    /// Path, starting with `/` when a host is present.
+    pub path: Option<String>,
+    /// Query without `?`.
+    pub query: Option<String>,
+    /// Fragment without `#`.
+    pub fragment: Option<String>,
+}
+
+/// Splits a URL like PHP's `parse_url` does for the forms trackers send:
+/// `scheme://[user[:pass]@]host[:port][/path][?query][#fragment]`,
+/// `//host/...`, and (without authority) `path?query#fragment`.
+///
+/// Returns `None` where PHP returns `false`: a non-numeric port.
+pub fn parse_url(s: &str) -> Option<ParsedUrl> {
+    let mut url = ParsedUrl::default();
+    let mut rest = s;
+    if let Some((frag_start, frag)) = rest.split_once('#') {
+        url.fragment = Some(frag.to_owned());
+        rest = frag_start;
+    }
+    if let Some((before, query)) = rest.split_once('?') {
+        url.query = Some(query.to_owned());
+        rest = before;
+    }
+    let authority_and_path = if let Some(r) = rest.strip_prefix("//") {
+        Some(r)
+    } else if let Some(colon) = rest.find("://") {
+        let scheme = &rest[..colon];
+        let valid = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if valid {
+            url.scheme = Some(scheme.to_owned());
+            Some(&rest[colon + 3..])
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    match authority_and_path {
+        Some(ap) => {
+            let (authority, path) = match ap.find('/') {
+                Some(i) => (&ap[..i], Some(&ap[i..])),
+                None => (ap, None),
+            };
+            let host_port = match authority.rfind('@') {
+                Some(at) => {
+                    let userinfo = &authority[..at];
+                    match userinfo.split_once(':') {
+                        Some((u, p)) => {
+                            url.user = Some(u.to_owned());
+                            url.pass = Some(p.to_owned());
+                        }
+                        None => url.user = Some(userinfo.to_owned()),
+                    }
+                    &authority[at + 1..]
+                }
+                None => authority,
+            };
+            // IPv6 literals keep their colons inside brackets.
+            let port_sep = if host_port.starts_with('[') {
+                host_port
+                    .find(']')
+                    .and_then(|end| host_port[end..].find(':').map(|c| end + c))
+            } else {
+                host_port.rfind(':')
+            };
+            let host = match port_sep {
+                Some(c) => {
+                    let port = &host_port[c + 1..];
+                    if !port.is_empty() {
+                        if !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+                            return None;
+                        }
+                        url.port = Some(port.to_owned());
+                    }
+                    &host_port[..c]
+                }
+                None => host_port,
+            };
+            if !host.is_empty() {
+                url.host = Some(host.to_owned());
+            }
+            url.path = path.map(str::to_owned);
+        }
+        None => {
+            if !rest.is_empty() {
+                url.path = Some(rest.to_owned());
+            }
+        }
+    }
+    Some(url)
+}
+
+impl ParsedUrl {
+    /// Matomo's `UrlHelper::getParseUrlReverse`: empty parts are left out,
+    /// so an empty query loses its `?` and an empty fragment its `#`.
+    pub fn to_url_string(&self) -> String {
+        fn non_empty(o: &Option<String>) -> Option<&str> {
+            o.as_deref().filter(|s| !s.is_empty())
+        }
+        let mut uri = String::new();
+        if let Some(scheme) = non_empty(&self.scheme) {
+            uri.push_str(scheme);
+            uri.push(':');
+            if !scheme.eq_ignore_ascii_case("mailto") {
+                uri.push_str("//");
+            }
+        }
+        if let Some(user) = non_empty(&self.user) {
+            uri.push_str(user);
+            if let Some(pass) = non_empty(&self.pass) {
+                uri.push(':');
+                uri.push_str(pass);
+            }
+            uri.push('@');
+        }
+        if let Some(host) = non_empty(&self.host) {
+            uri.push_str(host);
+        }
+        if let Some(port) = self.port.as_deref().filter(|p| !is_empty(p)) {
+            uri.push(':');
+            uri.push_str(port);
+        }
+        if let Some(path) = non_empty(&self.path) {
+            if !path.starts_with('/') && !uri.is_empty() {
+                uri.push('/');
+            }
+            uri.push_str(path);
+        }
+        if let Some(query) = non_empty(&self.query) {
+            uri.push('?');
+            uri.push_str(query);
+        }
+        if let Some(fragment) = non_empty(&self.fragment) {
+            uri.push('#');
+            uri.push_str(fragment);
+        }
+        uri
+    }
+}
+
+/// One parameter of a query string as Matomo's
+/// `UrlHelper::getArrayFromQueryString` keeps it (raw, not decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryValue {
+    /// `name` without `=`.
+    Flag,
+    /// `name=value` (value may be empty).
+    Value(String),
+    /// `name[]=a&name[]=b`: the values in order (`None` for `name[]`).
+    List(Vec<Option<String>>),
+}
+
+/// Matomo's `UrlHelper::getArrayFromQueryString`: splits on `&`, keeps names
+/// and values raw, drops empty names, groups `name[]` entries, and lets a
+/// later duplicate overwrite an earlier one *in the earlier one's position*
+/// (PHP arrays keep insertion order on overwrite).
+pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut out: Vec<(String, QueryValue)> = Vec::new();
+    for part in query.split('&') {
+        let (name, value) = match part.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (part, None),
+        };
+        if name.is_empty() || name == "0" {
+            // PHP `!empty($name)`: "" and "0" are skipped.
+            continue;
+        }
+        let lower = name.to_ascii_lowercase();
+        let list_name = if lower.ends_with("[]") {
+            Some(&name[..name.len() - 2])
+        } else if lower.ends_with("%5b%5d") {
+            Some(&name[..name.len() - 6])
+        } else if lower.ends_with("[%5d") || lower.ends_with("%5b]") {
+            Some(&name[..name.len() - 4])
+        } else {
+            None
+        };
+        match list_name.filter(|n| !n.is_empty() && *n != "0") {
+            Some(base) => {
+                let v = value.map(str::to_owned);
+                match out.iter_mut().find(|(n, _)| n == base) {
+                    Some((_, QueryValue::List(list))) => list.push(v),
+                    Some((_, other)) => *other = QueryValue::List(vec![v]),
+                    None => out.push((base.to_owned(), QueryValue::List(vec![v]))),
+                }
+            }
+            None => {
+                let v = match value {
+                    Some(v) => QueryValue::Value(v.to_owned()),
+                    None => QueryValue::Flag,
+                };
+                match out.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, slot)) => *slot = v,
+                    None => out.push((name.to_owned(), v)),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Matomo's `UrlHelper::getQueryStringWithExcludedParameters`: rebuilds a
+/// query from [`query_to_pairs`] output, leaving out every parameter for
+/// which `exclude(name)` is true (`%5B`/`%5D` in names are decoded first).
+pub fn pairs_to_query(pairs: &[(String, QueryValue)], exclude: impl Fn(&str) -> bool) -> String {
+    let mut q = String::new();
+    for (name, value) in pairs {
+        let name = name.replace("%5B", "[").replace("%5D", "]");
+        if exclude(&name) {
+            continue;
+        }
+        match value {
+            QueryValue::Flag => {
+                let _ = write!(q, "{name}&");
+            }
+            QueryValue::Value(v) => {
+                let _ = write!(q, "{name}={v}&");
+            }
+            QueryValue::List(values) => {
+                for v in values {
+                    match v {
+                        Some(v) => {
+                            let _ = write!(q, "{name}[]={v}&");
+                        }
+                        None => {
+                            let _ = write!(q, "{name}[]&");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    q.pop();
+    q
+}
+
+/// Matomo's `UrlHelper::getParameterFromQueryString`: the raw value of a
+/// scalar parameter (exact, case-sensitive name); `None` when absent or a
+/// list. A flag without `=` gives `Some("")`.
+pub fn query_param<'a>(pairs: &'a [(String, QueryValue)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| match v {
+            QueryValue::Value(v) => Some(v.as_str()),
+            QueryValue::Flag => Some(""),
+            QueryValue::List(_) => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urldecode_like_php() {
+        assert_eq!(urldecode("a+b%20c"), "a b c");
+        assert_eq!(urldecode("%zz%4"), "%zz%4");
+        assert_eq!(urldecode("caf%C3%A9"), "café");
+        assert_eq!(urldecode("%"), "%");
+        assert_eq!(urldecode("%ff"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn int_coercion_is_phps_loose_comparison() {
+        assert_eq!(coerce_int("7"), Some(7));
+        assert_eq!(coerce_int("007"), Some(7));
+        assert_eq!(coerce_int(" 7"), Some(7));
+        assert_eq!(coerce_int("7.0"), Some(7));
+        assert_eq!(coerce_int("1e3"), Some(1000));
+        assert_eq!(coerce_int("-3"), Some(-3));
+        assert_eq!(coerce_int("7.5"), None);
+        assert_eq!(coerce_int(""), None);
+        assert_eq!(coerce_int("abc"), None);
+        assert_eq!(coerce_int("0x1A"), None);
+        assert_eq!(coerce_int("1e999"), None);
+        assert_eq!(coerce_float("12.50"), Some(12.5));
+        assert_eq!(coerce_float(".5"), Some(0.5));
+        assert_eq!(coerce_float("5."), Some(5.0));
+        assert_eq!(coerce_float("."), None);
+    }
+
+    #[test]
+    fn entities() {
+        assert_eq!(html_entity_decode("a &amp; b &lt;c&gt;"), "a & b <c>");
+        assert_eq!(
+            html_entity_decode("&#039;&#x41;&eacute;&nbsp;"),
+            "'Aé\u{a0}"
+        );
+        assert_eq!(
+            html_entity_decode("&unknown; & &apos;"),
+            "&unknown; & &apos;"
+        );
+        assert_eq!(
+            htmlspecialchars("<a href='x'>\"&"),
+            "&lt;a href=&#039;x&#039;&gt;&quot;&amp;"
+        );
+        assert_eq!(sanitize_input_value("A &amp; B & C"), "A &amp; B &amp; C");
+    }
+
+    #[test]
+    fn parse_url_parts() {
+        let u = parse_url("HTTPS://user:pw@WWW.Example.com:8080/a/b?x=1&y#frag").unwrap();
+        assert_eq!(u.scheme.as_deref(), Some("HTTPS"));
+        assert_eq!(u.user.as_deref(), Some("user"));
+        assert_eq!(u.pass.as_deref(), Some("pw"));
+        assert_eq!(u.host.as_deref(), Some("WWW.Example.com"));
+        assert_eq!(u.port.as_deref(), Some("8080"));
+        assert_eq!(u.path.as_deref(), Some("/a/b"));
+        assert_eq!(u.query.as_deref(), Some("x=1&y"));
+        assert_eq!(u.fragment.as_deref(), Some("frag"));
+        assert_eq!(
+            u.to_url_string(),
+            "HTTPS://user:pw@WWW.Example.com:8080/a/b?x=1&y#frag"
+        );
+        assert!(parse_url("http://host:abc/").is_none());
+        let u = parse_url("!/search?q=x").unwrap();
+        assert_eq!(u.path.as_deref(), Some("!/search"));
+        assert_eq!(u.query.as_deref(), Some("q=x"));
+        assert_eq!(
+            parse_url("http://a.b/?#").unwrap().to_url_string(),
+            "http://a.b/"
+        );
+        assert_eq!(parse_url("//a.b/c").unwrap().to_url_string(), "a.b/c");
+    }
+
+    #[test]
+    fn query_round_trip_like_matomo() {
+        let pairs = query_to_pairs("a=1&b&&c[]=x&c[]&a=2&0=z&d=");
+        assert_eq!(pairs_to_query(&pairs, |_| false), "a=2&b&c[]=x&c[]&d=");
+        assert_eq!(pairs_to_query(&pairs, |n| n == "a"), "b&c[]=x&c[]&d=");
+        assert_eq!(query_param(&pairs, "b"), Some(""));
+        assert_eq!(query_param(&pairs, "c"), None);
+        assert_eq!(query_param(&pairs, "A"), None);
+    }
+
+    #[test]
+    fn truncation_keeps_characters_whole() {
+        assert_eq!(truncate_bytes("héllo", 2), "h");
+        assert_eq!(truncate_bytes("héllo", 3), "hé");
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(trim("\0 x \x0B\n"), "x");
+    }
+}

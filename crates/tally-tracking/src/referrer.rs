@@ -1,0 +1,998 @@
+//! Referrer detection (MATOMO.md §5): `referer_type`, `referer_name`,
+//! `referer_keyword` and `referer_url` of a visit.
+//!
+//! The search engine and social network definitions are the data file
+//! `src/data/referrers.txt` (written for Tally), parsed once; callers can add
+//! entries from config with [`ReferrerDefinitions::with_extra`].
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::campaign::{self, CampaignParams};
+use crate::params::RawParams;
+use crate::php::{self, ParsedUrl};
+use crate::urlnorm::{self, UrlSettings};
+
+/// `log_visit.referer_type` (§5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferrerType {
+    /// 1: direct entry.
+    Direct,
+    /// 2: search engine.
+    SearchEngine,
+    /// 3: website.
+    Website,
+    /// 6: campaign.
+    Campaign,
+    /// 7: social network.
+    SocialNetwork,
+}
+
+impl ReferrerType {
+    /// The stored code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Direct => 1,
+            Self::SearchEngine => 2,
+            Self::Website => 3,
+            Self::Campaign => 6,
+            Self::SocialNetwork => 7,
+        }
+    }
+}
+
+/// Maximum length of `referer_name` and `referer_keyword`.
+pub const REFERER_NAME_MAX_LENGTH: usize = 255;
+/// Maximum length of `referer_url`.
+pub const REFERER_URL_MAX_LENGTH: usize = 1500;
+
+/// The referrer columns of a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    /// `referer_type`.
+    pub referer_type: ReferrerType,
+    /// `referer_name` (empty for direct entries).
+    pub name: String,
+    /// `referer_keyword` (empty when none or hidden).
+    pub keyword: String,
+    /// `referer_url`.
+    pub url: String,
+}
+
+impl Referrer {
+    fn direct(url: String) -> Self {
+        Self {
+            referer_type: ReferrerType::Direct,
+            name: String::new(),
+            keyword: String::new(),
+            url,
+        }
+    }
+
+    fn truncated(mut self) -> Self {
+        self.name = php::truncate_chars(&self.name, REFERER_NAME_MAX_LENGTH).to_owned();
+        self.keyword = php::truncate_chars(&self.keyword, REFERER_NAME_MAX_LENGTH).to_owned();
+        self.url = php::truncate_chars(&self.url, REFERER_URL_MAX_LENGTH).to_owned();
+        self
+    }
+}
+
+/// Errors in referrer definition text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReferrerError {
+    /// A definition line that cannot be used.
+    #[error("referrer definitions line {line}: {reason}")]
+    Definition {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum KeywordParam {
+    Name(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+enum HiddenPath {
+    Exact(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+struct SearchEngine {
+    name: String,
+    params: Vec<KeywordParam>,
+    hidden: Vec<HiddenPath>,
+}
+
+/// Search engine and social network definitions.
+#[derive(Debug, Clone, Default)]
+pub struct ReferrerDefinitions {
+    /// host (possibly with `{}` and a path) → engine; the first definition of
+    /// a host wins.
+    engines: HashMap<String, usize>,
+    engine_list: Vec<SearchEngine>,
+    /// (domain matcher, network name), in definition order.
+    socials: Vec<(Regex, String)>,
+}
+
+const BUILTIN: &str = include_str!("data/referrers.txt");
+
+impl ReferrerDefinitions {
+    /// The built-in definitions, parsed once.
+    pub fn builtin() -> &'static Self {
+        static DEFS: OnceLock<ReferrerDefinitions> = OnceLock::new();
+        DEFS.get_or_init(|| {
+            let mut defs = Self::default();
+            // The bundled file is covered by a test; a bad line cannot ship.
+            if let Err(e) = defs.add_text(BUILTIN) {
+                tracing::error!(error = %e, "built-in referrer definitions are invalid");
+            }
+            defs
+        })
+    }
+
+    /// The built-in definitions plus `extra` (same line format as the data
+    /// file: `S|name|hosts|params|hidden` and `N|name|domains`). Extra search
+    /// engine hosts take precedence over built-in ones; extra social networks
+    /// are tried first.
+    ///
+    /// # Errors
+    /// [`ReferrerError::Definition`] for a malformed line.
+    pub fn with_extra(extra: &str) -> Result<Self, ReferrerError> {
+        let mut defs = Self::default();
+        defs.add_text(extra)?;
+        defs.add_text(BUILTIN)?;
+        Ok(defs)
+    }
+
+    fn add_text(&mut self, text: &str) -> Result<(), ReferrerError> {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |reason: &str| ReferrerError::Definition {
+                line: i + 1,
+                reason: reason.to_owned(),
+            };
+            let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+            let list = |s: &str| -> Vec<String> {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            match fields.first().copied() {
+                Some("S") => {
+                    if !(4..=5).contains(&fields.len()) {
+                        return Err(err("a search engine needs S|name|hosts|params[|hidden]"));
+                    }
+                    let name = fields[1];
+                    let hosts = list(fields[2]);
+                    if name.is_empty() || hosts.is_empty() {
+                        return Err(err("empty search engine name or host list"));
+                    }
+                    let mut params = Vec::new();
+                    for p in list(fields[3]) {
+                        if p.starts_with('/') {
+                            let re = urlnorm::php_regex(&p)
+                                .ok_or_else(|| err(&format!("invalid keyword regex {p}")))?;
+                            params.push(KeywordParam::Regex(re));
+                        } else {
+                            params.push(KeywordParam::Name(p));
+                        }
+                    }
+                    let hidden_raw = fields.get(4).map(|h| list(h)).unwrap_or_default();
+                    let hidden_raw = if hidden_raw.is_empty() {
+                        vec!["/^$/".to_owned(), "/".to_owned()]
+                    } else {
+                        hidden_raw
+                    };
+                    let mut hidden = Vec::new();
+                    for h in hidden_raw {
+                        if h.len() > 1 && h.starts_with('/') && h.ends_with('/') {
+                            let re = urlnorm::php_regex(&h)
+                                .ok_or_else(|| err(&format!("invalid hidden keyword regex {h}")))?;
+                            hidden.push(HiddenPath::Regex(re));
+                        } else {
+                            hidden.push(HiddenPath::Exact(h));
+                        }
+                    }
+                    let idx = self.engine_list.len();
+                    self.engine_list.push(SearchEngine {
+                        name: name.to_owned(),
+                        params,
+                        hidden,
+                    });
+                    for h in hosts {
+                        self.engines.entry(h.to_lowercase()).or_insert(idx);
+                    }
+                }
+                Some("N") => {
+                    if fields.len() != 3 || fields[1].is_empty() {
+                        return Err(err("a social network needs N|name|domains"));
+                    }
+                    for d in list(fields[2]) {
+                        let re = Regex::new(&format!(r"(^|[./]){}([./]|$)", regex::escape(&d)))
+                            .map_err(|e| err(&e.to_string()))?;
+                        self.socials.push((re, fields[1].to_owned()));
+                    }
+                }
+                _ => return Err(err("a line must start with S| or N|")),
+            }
+        }
+        Ok(())
+    }
+
+    /// §5.3: the search engine name and keyword of a referrer URL, or `None`
+    /// when it is not a search engine. The keyword is `""` when hidden.
+    pub fn search_engine(&self, referrer_url: &str) -> Option<(String, String)> {
+        let parsed = php::parse_url(referrer_url)?;
+        let host = parsed.host.as_deref()?.to_lowercase();
+        let path = parsed.path.clone().unwrap_or_default();
+        let query = parsed.query.clone().unwrap_or_default();
+        let mut lookup_host = host.clone();
+        if query.starts_with("cx=partner-pub-") {
+            lookup_host = "google.com/cse".to_owned();
+        } else if host.ends_with(".images.search.yahoo.com") {
+            lookup_host = "images.search.yahoo.com".to_owned();
+        } else if host.ends_with(".search.yahoo.com") {
+            lookup_host = "search.yahoo.com".to_owned();
+        }
+        let lossy = lossy_host(&lookup_host);
+        let path_no_slash = path.trim_end_matches('/');
+        let candidates = [
+            format!("{lookup_host}{path_no_slash}"),
+            lookup_host.clone(),
+            format!("{lossy}{path_no_slash}"),
+            lossy,
+        ];
+        let engine = candidates
+            .iter()
+            .find_map(|c| self.engines.get(c))
+            .map(|i| &self.engine_list[*i])?;
+        let fragment = parsed.fragment.clone().unwrap_or_default();
+        let haystack = format!("{query}&{fragment}");
+        let pairs = php::query_to_pairs(&haystack);
+        let dotted = format!("&{haystack}");
+        let mut keyword: Option<String> = None;
+        let mut hidden = false;
+        for p in &engine.params {
+            match p {
+                KeywordParam::Name(n) => {
+                    let v = php::query_param(&pairs, n)
+                        .map(|v| php::trim(&php::urldecode(v)).to_owned())
+                        .unwrap_or_default();
+                    if !php::is_empty(&v) {
+                        keyword = Some(v);
+                        break;
+                    }
+                    if dotted.contains(&format!("&{n}=")) {
+                        // An explicitly empty parameter: keyword not provided.
+                        hidden = true;
+                        break;
+                    }
+                }
+                KeywordParam::Regex(re) => {
+                    if let Some(m) = re.captures(referrer_url).and_then(|c| c.get(1)) {
+                        let v = php::trim(&php::urldecode(m.as_str())).to_owned();
+                        if !v.is_empty() {
+                            keyword = Some(v);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if keyword.is_none() && !hidden {
+            let mut full_path = path.clone();
+            if let Some(q) = parsed.query.as_deref().filter(|q| !q.is_empty()) {
+                full_path.push('?');
+                full_path.push_str(q);
+            }
+            if let Some(f) = parsed.fragment.as_deref().filter(|f| !f.is_empty()) {
+                full_path.push('#');
+                full_path.push_str(f);
+            }
+            hidden = engine.hidden.iter().any(|h| match h {
+                HiddenPath::Exact(p) => *p == full_path,
+                HiddenPath::Regex(r) => r.is_match(&full_path),
+            });
+            if !hidden {
+                return None;
+            }
+        }
+        let mut name = engine.name.clone();
+        if name == "Google" {
+            match php::query_param(&pairs, "tbm") {
+                Some("isch") => name = "Google Images".to_owned(),
+                Some("vid") => name = "Google Video".to_owned(),
+                Some("shop") => name = "Google Shopping".to_owned(),
+                _ => {}
+            }
+        }
+        Some((name, keyword.map(|k| k.to_lowercase()).unwrap_or_default()))
+    }
+
+    /// §5.2 step 6: the social network whose domain appears in the URL.
+    pub fn social_network(&self, referrer_url: &str) -> Option<&str> {
+        self.socials
+            .iter()
+            .find(|(re, _)| re.is_match(referrer_url))
+            .map(|(_, name)| name.as_str())
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes (plus `uk`), for the lossy host of §5.3.
+const COUNTRY_CODES: &str = "ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw uk";
+
+fn lossy_regexes() -> &'static [(Regex, &'static str); 3] {
+    static RES: OnceLock<[(Regex, &'static str); 3]> = OnceLock::new();
+    RES.get_or_init(|| {
+        let cc = COUNTRY_CODES.split(' ').collect::<Vec<_>>().join("|");
+        // These patterns are constants; a failure would be a programming error
+        // caught by the tests, so fall back to a never-matching regex.
+        let re = |p: &str| Regex::new(p).unwrap_or_else(|_| never());
+        [
+            (re(r"^(w+[0-9]*|search)\."), ""),
+            (re(r"(^|\.)m\."), "$1"),
+            (
+                re(&format!(r"(\.(com|org|net|co|it|edu))?\.({cc})(/|$)")),
+                ".{}$4",
+            ),
+        ]
+    })
+}
+
+fn never() -> Regex {
+    // `[^\s\S]` matches nothing and always compiles.
+    Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!("constant regex"))
+}
+
+/// §5.3 lossy host: leading `www.`/`w1.`/`search.` removed, `m.` labels
+/// removed, country TLD suffixes replaced by `{}` (`www.google.co.uk` →
+/// `google.{}`).
+pub fn lossy_host(host: &str) -> String {
+    let mut s = host.to_owned();
+    for (re, rep) in lossy_regexes() {
+        s = re.replace(&s, *rep).into_owned();
+    }
+    s
+}
+
+/// The URLs of all sites (main URL + aliases), grouped by canonical host
+/// (lower-case, without a leading `www.`), for §5.2 step 4 and the
+/// excluded-referrer check of step 2.
+#[derive(Debug, Clone, Default)]
+pub struct SiteUrls {
+    /// host → [(lower-cased path ending in `/`, site ids)], longest path first.
+    by_host: HashMap<String, Vec<(String, Vec<u32>)>>,
+}
+
+fn canonical_host(host: &str) -> String {
+    let h = host.to_lowercase();
+    h.strip_prefix("www.").map(str::to_owned).unwrap_or(h)
+}
+
+fn canonical_path(path: Option<&str>) -> String {
+    match path.filter(|p| !p.is_empty()) {
+        None => "/".to_owned(),
+        Some(p) => {
+            let mut p = p.to_lowercase();
+            if !p.ends_with('/') {
+                p.push('/');
+            }
+            p
+        }
+    }
+}
+
+impl SiteUrls {
+    /// Indexes `(idsite, url)` pairs. URLs without a host are skipped.
+    pub fn new<'a>(urls: impl IntoIterator<Item = (u32, &'a str)>) -> Self {
+        let mut index = Self::default();
+        for (idsite, url) in urls {
+            let with_scheme = if url.contains("://") {
+                url.to_owned()
+            } else {
+                format!("http://{url}")
+            };
+            let Some(parsed) = php::parse_url(&with_scheme) else {
+                continue;
+            };
+            let Some(host) = parsed.host.as_deref() else {
+                continue;
+            };
+            let paths = index.by_host.entry(canonical_host(host)).or_default();
+            let path = canonical_path(parsed.path.as_deref());
+            match paths.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, ids)) => {
+                    if !ids.contains(&idsite) {
+                        ids.push(idsite);
+                    }
+                }
+                None => paths.push((path, vec![idsite])),
+            }
+        }
+        for paths in index.by_host.values_mut() {
+            paths.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        }
+        index
+    }
+
+    /// The sites and matched path of a URL: exact canonical host first, then
+    /// wildcard entries (`.example.org` matches `a.example.org`); within a
+    /// host the longest matching path prefix, else `/`.
+    pub fn matching(&self, url: &ParsedUrl) -> Option<(&[u32], &str)> {
+        let host = canonical_host(url.host.as_deref()?);
+        let path = canonical_path(url.path.as_deref());
+        let mut keys = vec![host.clone()];
+        let mut rest = host.as_str();
+        while let Some(dot) = rest.find('.') {
+            keys.push(rest[dot..].to_owned());
+            rest = &rest[dot + 1..];
+        }
+        for key in keys {
+            if let Some(paths) = self.by_host.get(&key) {
+                if let Some((p, ids)) = paths.iter().find(|(p, _)| path.starts_with(p.as_str())) {
+                    return Some((ids, p));
+                }
+                if let Some((p, ids)) = paths.iter().find(|(p, _)| p == "/") {
+                    return Some((ids, p));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Everything §5.2 needs about the site and the request besides the two URLs.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferrerContext<'a> {
+    /// The tracked site.
+    pub idsite: u32,
+    /// All sites' URLs.
+    pub site_urls: &'a SiteUrls,
+    /// Site `exclude_unknown_urls`.
+    pub exclude_unknown_urls: bool,
+    /// Site + global excluded referrers (indexed with any site id).
+    pub excluded_referrers: &'a SiteUrls,
+    /// The site's URL settings (parameter exclusions, campaign names).
+    pub url_settings: &'a UrlSettings,
+    /// The raw request parameters (for campaign parameters sent to the
+    /// tracker, §5.4 step 3).
+    pub request_params: Option<&'a RawParams>,
+    /// The current visit's campaign name and keyword, if it is a campaign
+    /// visit (§5.4 step 4).
+    pub visit_campaign: Option<(&'a str, &'a str)>,
+}
+
+fn noisy_params(host: &str) -> &'static [&'static str] {
+    if host.contains("google.") {
+        &[
+            "ust", "usg", "usd", "sa", "sntz", "ei", "bvm", "ved", "client", "channel",
+        ]
+    } else if host.contains("bing.") {
+        &[
+            "cvid", "refig", "elv", "plvar", "setlang", "qs", "cc", "mkt", "pc", "form", "src",
+        ]
+    } else if host.contains("facebook.") {
+        &["h", "p"]
+    } else if host.contains("instagram.") {
+        &["e", "s"]
+    } else if host.contains("youtube.") {
+        &["redir_token", "html_redirect", "continuation", "feature"]
+    } else if host.contains("exoclick.") {
+        &["data", "wpn"]
+    } else {
+        &[]
+    }
+}
+
+/// The stored `referer_url`: noisy parameters of known hosts and the §3.3
+/// excluded parameters removed from the query; host and fragment untouched.
+fn stored_referrer_url(url: &str, parsed: &ParsedUrl, settings: &UrlSettings) -> String {
+    let Some(query) = parsed.query.as_deref().filter(|q| !q.is_empty()) else {
+        return url.to_owned();
+    };
+    let host = parsed.host.as_deref().unwrap_or("").to_lowercase();
+    let excluded = settings.excluded_parameters();
+    let noisy = noisy_params(&host);
+    let q = php::pairs_to_query(&php::query_to_pairs(query), |n| {
+        excluded.matches(n) || noisy.iter().any(|x| x.eq_ignore_ascii_case(n))
+    });
+    let mut p = parsed.clone();
+    p.query = Some(q);
+    p.to_url_string()
+}
+
+/// §5.2: classifies `urlref` for a visit landing on `page_url`.
+pub fn detect_referrer(
+    defs: &ReferrerDefinitions,
+    urlref: Option<&str>,
+    page_url: Option<&str>,
+    ctx: &ReferrerContext<'_>,
+) -> Referrer {
+    let page = page_url.map(urlnorm::cleanup_url).unwrap_or_default();
+    let page_parsed = php::parse_url(&page).unwrap_or_default();
+    // Step 1: ignore_referrer=1 / ignore_referer=1 in the landing URL.
+    if let Some(q) = page_parsed.query.as_deref() {
+        let pairs = php::query_to_pairs(q);
+        if ["ignore_referrer", "ignore_referer"]
+            .iter()
+            .any(|n| php::query_param(&pairs, n) == Some("1"))
+        {
+            return Referrer::direct(String::new());
+        }
+    }
+    // Step 2: a referrer that is not a URL or is excluded counts as empty.
+    let mut referrer = urlref.map(urlnorm::cleanup_url).unwrap_or_default();
+    if !referrer.is_empty() && !urlnorm::looks_like_url(&referrer) {
+        referrer.clear();
+    }
+    let mut ref_parsed = php::parse_url(&referrer).unwrap_or_default();
+    if ref_parsed.host.is_some() && ctx.excluded_referrers.matching(&ref_parsed).is_some() {
+        referrer.clear();
+        ref_parsed = ParsedUrl::default();
+    }
+    let ref_host = ref_parsed.host.clone().filter(|h| !h.is_empty());
+    let stored_url = if referrer.is_empty() {
+        String::new()
+    } else {
+        stored_referrer_url(&referrer, &ref_parsed, ctx.url_settings)
+    };
+
+    // Step 3: campaign.
+    if let Some(c) = detect_campaign(defs, &page, &referrer, ref_host.as_deref(), ctx) {
+        return Referrer {
+            referer_type: ReferrerType::Campaign,
+            name: c.name.to_lowercase(),
+            keyword: c.keyword.unwrap_or_default().to_lowercase(),
+            url: stored_url,
+        }
+        .truncated();
+    }
+    let Some(ref_host) = ref_host else {
+        // Step 8: no referrer host.
+        return Referrer::direct(stored_url).truncated();
+    };
+    // Step 4: a referrer on this site is a direct entry.
+    match ctx.site_urls.matching(&ref_parsed) {
+        Some((ids, _)) if ids.contains(&ctx.idsite) => {
+            return Referrer::direct(stored_url).truncated();
+        }
+        Some(_) => {}
+        None => {
+            let same_host = page_parsed
+                .host
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&ref_host));
+            if !ctx.exclude_unknown_urls && same_host {
+                return Referrer::direct(stored_url).truncated();
+            }
+        }
+    }
+    // Step 5: search engine.
+    if let Some((name, keyword)) = defs.search_engine(&referrer) {
+        return Referrer {
+            referer_type: ReferrerType::SearchEngine,
+            name,
+            keyword,
+            url: stored_url,
+        }
+        .truncated();
+    }
+    // Step 6: social network.
+    if let Some(name) = defs.social_network(&referrer) {
+        return Referrer {
+            referer_type: ReferrerType::SocialNetwork,
+            name: name.to_owned(),
+            keyword: String::new(),
+            url: stored_url,
+        }
+        .truncated();
+    }
+    // Step 7: website, named by host plus a matched site path.
+    let mut name = ref_host.to_lowercase();
+    if let Some((_, path)) = ctx.site_urls.matching(&ref_parsed)
+        && path != "/"
+    {
+        name.push_str(path.trim_end_matches('/'));
+    }
+    Referrer {
+        referer_type: ReferrerType::Website,
+        name,
+        keyword: String::new(),
+        url: stored_url,
+    }
+    .truncated()
+}
+
+/// §5.4: campaign name and keyword (not yet lower-cased).
+fn detect_campaign(
+    defs: &ReferrerDefinitions,
+    page_url: &str,
+    referrer: &str,
+    ref_host: Option<&str>,
+    ctx: &ReferrerContext<'_>,
+) -> Option<campaign::Campaign> {
+    let params: &CampaignParams = &ctx.url_settings.campaign;
+    let mut found = campaign::detect_in_url(page_url, params);
+    // Step 2: keyword from a search engine referrer.
+    if let Some(c) = found.as_mut()
+        && c.keyword.is_none()
+        && !referrer.is_empty()
+    {
+        c.keyword = defs
+            .search_engine(referrer)
+            .map(|(_, k)| k)
+            .filter(|k| !k.is_empty());
+    }
+    // Step 3: parameters sent to the tracker override.
+    if let Some(raw) = ctx.request_params {
+        let (name, keyword) = campaign::detect_in_request(raw, params);
+        if let Some(name) = name {
+            let kw = found.as_ref().and_then(|c| c.keyword.clone());
+            found = Some(campaign::Campaign { name, keyword: kw });
+        }
+        if let (Some(c), Some(k)) = (found.as_mut(), keyword) {
+            c.keyword = Some(k);
+        }
+    }
+    let mut c = found?;
+    // Step 4: keep the visit's keyword for the same campaign, else the
+    // referrer host.
+    if c.keyword.is_none() {
+        c.keyword = match ctx.visit_campaign {
+            Some((name, kw)) if name.eq_ignore_ascii_case(&c.name) && !kw.is_empty() => {
+                Some(kw.to_owned())
+            }
+            _ => ref_host.map(str::to_owned),
+        };
+    }
+    Some(c)
+}
+
+/// §5.5 (1): the conversion referrer from the JS attribution cookie
+/// (`_rcn`/`_rck`), a campaign with lower-cased name and keyword; `None`
+/// when `_rcn` is empty.
+pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Referrer> {
+    let name = rcn.map(php::trim).filter(|n| !n.is_empty())?;
+    Some(
+        Referrer {
+            referer_type: ReferrerType::Campaign,
+            name: name.to_lowercase(),
+            keyword: rck.map(php::trim).unwrap_or("").to_lowercase(),
+            url: String::new(),
+        }
+        .truncated(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        sites: SiteUrls,
+        excluded: SiteUrls,
+        settings: UrlSettings,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                sites: SiteUrls::new([
+                    (1, "https://www.example.com"),
+                    (1, "shop.example.com/store"),
+                    (2, "http://other.org"),
+                    (2, "http://example.com/partner/"),
+                ]),
+                excluded: SiteUrls::new([(0, "spam.example.net")]),
+                settings: UrlSettings::default(),
+            }
+        }
+
+        fn ctx(&self) -> ReferrerContext<'_> {
+            ReferrerContext {
+                idsite: 1,
+                site_urls: &self.sites,
+                exclude_unknown_urls: false,
+                excluded_referrers: &self.excluded,
+                url_settings: &self.settings,
+                request_params: None,
+                visit_campaign: None,
+            }
+        }
+    }
+
+    fn detect(f: &Fixture, urlref: &str, url: &str) -> Referrer {
+        detect_referrer(
+            ReferrerDefinitions::builtin(),
+            Some(urlref),
+            Some(url),
+            &f.ctx(),
+        )
+    }
+
+    #[test]
+    fn builtin_definitions_parse_and_are_large_enough() {
+        let mut defs = ReferrerDefinitions::default();
+        defs.add_text(BUILTIN).unwrap();
+        assert!(defs.engine_list.len() >= 30);
+        let networks: std::collections::HashSet<_> = defs.socials.iter().map(|(_, n)| n).collect();
+        assert!(networks.len() >= 20);
+    }
+
+    #[test]
+    fn direct_entries() {
+        let f = Fixture::new();
+        // §5.2 step 8: no referrer.
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/"),
+            &f.ctx(),
+        );
+        assert_eq!(r, Referrer::direct(String::new()));
+        // Step 4: referrer on one of the site's URLs (www-insensitive).
+        let r = detect(&f, "http://example.com/page", "https://www.example.com/");
+        assert_eq!(r.referer_type, ReferrerType::Direct);
+        assert_eq!(r.url, "http://example.com/page");
+        assert_eq!(r.name, "");
+        // Unknown host equal to the landing host: direct.
+        let r = detect(&f, "http://unknown.io/a", "http://UNKNOWN.io/b");
+        assert_eq!(r.referer_type, ReferrerType::Direct);
+        // Step 1: ignore_referrer=1.
+        let r = detect(
+            &f,
+            "https://www.google.com/search?q=x",
+            "https://www.example.com/?ignore_referrer=1",
+        );
+        assert_eq!(r, Referrer::direct(String::new()));
+        // Step 2: not a URL / excluded referrer → treated as empty.
+        assert_eq!(
+            detect(&f, "not a url", "https://www.example.com/").referer_type,
+            ReferrerType::Direct
+        );
+        let r = detect(&f, "http://spam.example.net/x", "https://www.example.com/");
+        assert_eq!(r, Referrer::direct(String::new()));
+    }
+
+    #[test]
+    fn websites() {
+        let f = Fixture::new();
+        let r = detect(
+            &f,
+            "http://Blog.Friend.org/post?id=1",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.referer_type, ReferrerType::Website);
+        assert_eq!(r.name, "blog.friend.org");
+        assert_eq!(r.keyword, "");
+        assert_eq!(r.url, "http://Blog.Friend.org/post?id=1");
+        // A URL of another site is a website referrer, named with its path.
+        let r = detect(
+            &f,
+            "http://example.com/partner/page",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.referer_type, ReferrerType::Website);
+        assert_eq!(r.name, "example.com/partner");
+        // exclude_unknown_urls: same unknown host is no longer direct.
+        let mut ctx = f.ctx();
+        ctx.exclude_unknown_urls = true;
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            Some("http://unknown.io/a"),
+            Some("http://unknown.io/b"),
+            &ctx,
+        );
+        assert_eq!(r.referer_type, ReferrerType::Website);
+    }
+
+    #[test]
+    fn search_engines() {
+        let f = Fixture::new();
+        let r = detect(
+            &f,
+            "https://www.google.co.uk/search?q=Red+Shoes&ei=abc&hl=en",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.referer_type, ReferrerType::SearchEngine);
+        assert_eq!(
+            (r.name.as_str(), r.keyword.as_str()),
+            ("Google", "red shoes")
+        );
+        // §5.2: noisy Google parameters are removed from the stored URL.
+        assert_eq!(r.url, "https://www.google.co.uk/search?q=Red+Shoes&hl=en");
+        // §5.3: hidden keyword (path `/`, empty path, Google `/url?...`).
+        let r = detect(&f, "https://www.google.com/", "https://www.example.com/");
+        assert_eq!(
+            (r.referer_type, r.keyword.as_str()),
+            (ReferrerType::SearchEngine, "")
+        );
+        let r = detect(
+            &f,
+            "https://www.google.de/url?sa=t&url=x",
+            "https://www.example.com/",
+        );
+        assert_eq!(
+            (r.referer_type, r.name.as_str()),
+            (ReferrerType::SearchEngine, "Google")
+        );
+        // Explicitly empty parameter: search engine, keyword not provided.
+        let r = detect(
+            &f,
+            "https://duckduckgo.com/html?q=",
+            "https://www.example.com/",
+        );
+        assert_eq!(
+            (r.referer_type, r.keyword.as_str()),
+            (ReferrerType::SearchEngine, "")
+        );
+        // Images vertical.
+        let r = detect(
+            &f,
+            "https://www.google.fr/search?q=chat&tbm=isch",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.name, "Google Images");
+        // m. and country lossy host; Yahoo subdomains.
+        assert_eq!(lossy_host("www.google.co.uk"), "google.{}");
+        assert_eq!(lossy_host("m.bing.com"), "bing.com");
+        let r = detect(
+            &f,
+            "https://fr.search.yahoo.com/search?p=Vélo",
+            "https://www.example.com/",
+        );
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("Yahoo!", "vélo"));
+        let r = detect(
+            &f,
+            "https://www.bing.com/search?q=rust&form=QBLH&cvid=1",
+            "https://www.example.com/",
+        );
+        assert_eq!(
+            (r.name.as_str(), r.url.as_str()),
+            ("Bing", "https://www.bing.com/search?q=rust")
+        );
+        // A known engine host with a non-search path and no keyword is a website.
+        let r = detect(
+            &f,
+            "https://duckduckgo.com/about",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.referer_type, ReferrerType::Website);
+    }
+
+    #[test]
+    fn social_networks() {
+        let f = Fixture::new();
+        let r = detect(
+            &f,
+            "https://l.facebook.com/l.php?u=x&h=AT0",
+            "https://www.example.com/",
+        );
+        assert_eq!(
+            (r.referer_type, r.name.as_str()),
+            (ReferrerType::SocialNetwork, "Facebook")
+        );
+        assert_eq!(r.url, "https://l.facebook.com/l.php?u=x");
+        let r = detect(&f, "https://t.co/abc", "https://www.example.com/");
+        assert_eq!(r.name, "Twitter");
+        // Domain must be a whole label sequence.
+        let r = detect(
+            &f,
+            "https://notfacebook.company.io/",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.referer_type, ReferrerType::Website);
+    }
+
+    #[test]
+    fn campaigns() {
+        let f = Fixture::new();
+        // §5.4: name/keyword lower-cased; campaigns beat same-site referrers.
+        let r = detect(
+            &f,
+            "https://www.example.com/x",
+            "https://www.example.com/?pk_campaign=Spring&pk_kwd=Shoes",
+        );
+        assert_eq!(r.referer_type, ReferrerType::Campaign);
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("spring", "shoes"));
+        // No keyword: search engine keyword of the referrer, else referrer host.
+        let r = detect(
+            &f,
+            "https://www.google.com/search?q=Boots",
+            "https://www.example.com/?utm_campaign=Fall",
+        );
+        assert_eq!(r.keyword, "boots");
+        let r = detect(
+            &f,
+            "https://News.site.org/a",
+            "https://www.example.com/?utm_source=NL",
+        );
+        assert_eq!(
+            (r.name.as_str(), r.keyword.as_str()),
+            ("nl", "news.site.org")
+        );
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/?mtm_campaign=X"),
+            &f.ctx(),
+        );
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("x", ""));
+        // Step 4: same campaign as the visit keeps the visit's keyword.
+        let mut ctx = f.ctx();
+        ctx.visit_campaign = Some(("x", "kept"));
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/?mtm_campaign=X"),
+            &ctx,
+        );
+        assert_eq!(r.keyword, "kept");
+        // Step 3: campaign parameters sent to the tracker override.
+        let raw = RawParams::from_query("idsite=1&mtm_campaign=Direct+Param&mtm_kwd=KW");
+        let mut ctx = f.ctx();
+        ctx.request_params = Some(&raw);
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/?pk_campaign=url"),
+            &ctx,
+        );
+        assert_eq!(
+            (r.name.as_str(), r.keyword.as_str()),
+            ("direct param", "kw")
+        );
+        // §5.5 attribution cookie.
+        let a = attribution_campaign(Some("Newsletter"), Some("Top")).unwrap();
+        assert_eq!(
+            (a.referer_type.code(), a.name.as_str(), a.keyword.as_str()),
+            (6, "newsletter", "top")
+        );
+        assert_eq!(attribution_campaign(Some(""), Some("x")), None);
+    }
+
+    #[test]
+    fn truncation_and_extension() {
+        let f = Fixture::new();
+        let long = format!("https://{}.org/", "a".repeat(300));
+        let r = detect(&f, &long, "https://www.example.com/");
+        assert_eq!(r.name.chars().count(), REFERER_NAME_MAX_LENGTH);
+        let defs = ReferrerDefinitions::with_extra(
+            "S|Intranet Search|search.corp.local|term|\nN|Corpbook|corpbook.local",
+        )
+        .unwrap();
+        let r = detect_referrer(
+            &defs,
+            Some("http://search.corp.local/?term=Payroll"),
+            Some("https://www.example.com/"),
+            &f.ctx(),
+        );
+        assert_eq!(
+            (r.name.as_str(), r.keyword.as_str()),
+            ("Intranet Search", "payroll")
+        );
+        let r = detect_referrer(
+            &defs,
+            Some("http://www.corpbook.local/x"),
+            Some("https://www.example.com/"),
+            &f.ctx(),
+        );
+        assert_eq!(r.name, "Corpbook");
+        assert!(ReferrerDefinitions::with_extra("X|bad").is_err());
+        assert!(ReferrerDefinitions::with_extra("S|A|h|/[/|").is_err());
+    }
+}
