@@ -1,0 +1,824 @@
+//! The API's DataTable filters (§8.4), parsed from request parameters.
+//!
+//! [`Filters::apply`] runs them in Matomo's order: flatten → generic filters
+//! (Pattern → ExcludeLowPopulation → Sort → Truncate → Limit) → column
+//! deletion → label filter. Processed metrics and their formatting
+//! ([`crate::format::format_percent_metrics`]) belong to the caller, between
+//! the generic filters and column deletion.
+
+use regex::Regex;
+
+use crate::DataTableError;
+use crate::format::php_float_string;
+use crate::render::{RenderOptions, Report};
+use crate::row::Row;
+use crate::table::{DataTable, SortOrder};
+use crate::value::{Scalar, Value};
+
+/// The HTTP API's default row limit (`API_datatable_default_limit`).
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// `ExcludeLowPopulation::MINIMUM_SIGNIFICANT_PERCENTAGE_THRESHOLD`: with a
+/// threshold value of 0, rows below 2 % of the column total are dropped.
+const LOW_POPULATION_SHARE: f64 = 0.02;
+
+/// What a report declares about itself, used when a parameter is absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportSettings {
+    /// The report's default sort column (most reports: `nb_visits`).
+    pub default_sort_column: Option<String>,
+    /// The report's default sort order.
+    pub default_sort_order: SortOrder,
+    /// The separator `flat=1` joins labels with: `/` for Actions and
+    /// `Referrers.getWebsites`, ` - ` otherwise.
+    pub flat_separator: String,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            default_sort_column: Some("nb_visits".to_owned()),
+            default_sort_order: SortOrder::Desc,
+            flat_separator: " - ".to_owned(),
+        }
+    }
+}
+
+/// The §8.4 API parameters that manipulate tables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filters {
+    /// `filter_limit`; `None` is `-1` (all rows). Default 100.
+    pub limit: Option<usize>,
+    /// `filter_offset`. Default 0.
+    pub offset: usize,
+    /// `keep_summary_row`: re-add the "Others" row after the limit.
+    pub keep_summary_row: bool,
+    /// `filter_sort_column`; the report default when absent.
+    pub sort_column: Option<String>,
+    /// `filter_sort_order`; the report default when absent.
+    pub sort_order: Option<SortOrder>,
+    /// `filter_pattern`: a case-insensitive regular expression.
+    pub pattern: Option<String>,
+    /// `filter_column`: the column `filter_pattern` applies to. Default `label`.
+    pub column: String,
+    /// `filter_excludelowpop`: the column compared with the threshold.
+    pub exclude_low_pop: Option<String>,
+    /// `filter_excludelowpop_value`; 0 means 2 % of the column total.
+    pub exclude_low_pop_value: f64,
+    /// `filter_truncate`: keep N rows and fold the rest into "Others".
+    pub truncate: Option<usize>,
+    /// `flat=1`.
+    pub flat: bool,
+    /// `include_aggregate_rows=1` (with `flat`): keep parent rows too.
+    pub include_aggregate_rows: bool,
+    /// `expanded=1`: render subtables inline.
+    pub expanded: bool,
+    /// `hideIdSubDatable=1`.
+    pub hide_id_subtable: bool,
+    /// `hideColumns` (comma-separated).
+    pub hide_columns: Vec<String>,
+    /// `showColumns` (comma-separated); `label` is always kept.
+    pub show_columns: Vec<String>,
+    /// `label` / `label[]`: only these rows; `>` separates a path into
+    /// subtables. Disables truncate and limit.
+    pub labels: Vec<String>,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Self {
+            limit: Some(DEFAULT_LIMIT),
+            offset: 0,
+            keep_summary_row: false,
+            sort_column: None,
+            sort_order: None,
+            pattern: None,
+            column: "label".to_owned(),
+            exclude_low_pop: None,
+            exclude_low_pop_value: 0.0,
+            truncate: None,
+            flat: false,
+            include_aggregate_rows: false,
+            expanded: false,
+            hide_id_subtable: false,
+            hide_columns: Vec::new(),
+            show_columns: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+}
+
+fn invalid(parameter: &str, value: &str, reason: &str) -> DataTableError {
+    DataTableError::InvalidParameter {
+        parameter: parameter.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn parse_int(parameter: &str, value: &str) -> Result<i64, DataTableError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| invalid(parameter, value, "expected an integer"))
+}
+
+fn parse_bool(parameter: &str, value: &str) -> Result<bool, DataTableError> {
+    match value.trim() {
+        "1" | "true" => Ok(true),
+        "0" | "false" | "" => Ok(false),
+        _ => Err(invalid(parameter, value, "expected 0 or 1")),
+    }
+}
+
+fn parse_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Filters {
+    /// Parses the filter parameters from request key/value pairs; other
+    /// parameters are ignored. `label[]` may repeat.
+    ///
+    /// # Errors
+    ///
+    /// [`DataTableError::InvalidParameter`] for a value that is not of the
+    /// parameter's type (e.g. `filter_limit=abc`, `filter_sort_order=up`,
+    /// a `filter_pattern` that is not a valid regular expression).
+    pub fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, DataTableError> {
+        let mut filters = Self::default();
+        for (name, value) in params {
+            match name {
+                "filter_limit" => {
+                    let limit = parse_int(name, value)?;
+                    // Any negative limit means "all rows", as in Limit.php.
+                    filters.limit = usize::try_from(limit).ok();
+                }
+                "filter_offset" => {
+                    let offset = parse_int(name, value)?;
+                    filters.offset = usize::try_from(offset)
+                        .map_err(|_| invalid(name, value, "expected a non-negative integer"))?;
+                }
+                "keep_summary_row" => filters.keep_summary_row = parse_bool(name, value)?,
+                "filter_sort_column" => {
+                    filters.sort_column =
+                        Some(value.to_owned()).filter(|column| !column.is_empty());
+                }
+                "filter_sort_order" => {
+                    filters.sort_order = match value.to_ascii_lowercase().as_str() {
+                        "asc" => Some(SortOrder::Asc),
+                        "desc" => Some(SortOrder::Desc),
+                        "" => None,
+                        _ => return Err(invalid(name, value, "expected asc or desc")),
+                    };
+                }
+                "filter_pattern" if !value.is_empty() => {
+                    pattern_regex(value)?;
+                    filters.pattern = Some(value.to_owned());
+                }
+                "filter_column" if !value.is_empty() => value.clone_into(&mut filters.column),
+                "filter_excludelowpop" => {
+                    filters.exclude_low_pop =
+                        Some(value.to_owned()).filter(|column| !column.is_empty());
+                }
+                "filter_excludelowpop_value" => {
+                    filters.exclude_low_pop_value = value
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|threshold| threshold.is_finite())
+                        .ok_or_else(|| invalid(name, value, "expected a number"))?;
+                }
+                "filter_truncate" => {
+                    let truncate = parse_int(name, value)?;
+                    // Truncate.php does nothing for a negative value.
+                    filters.truncate = usize::try_from(truncate).ok();
+                }
+                "flat" => filters.flat = parse_bool(name, value)?,
+                "include_aggregate_rows" => {
+                    filters.include_aggregate_rows = parse_bool(name, value)?
+                }
+                "expanded" => filters.expanded = parse_bool(name, value)?,
+                "hideIdSubDatable" => filters.hide_id_subtable = parse_bool(name, value)?,
+                "hideColumns" => filters.hide_columns = parse_list(value),
+                "showColumns" => filters.show_columns = parse_list(value),
+                "label" | "label[]" if !value.is_empty() => filters.labels.push(value.to_owned()),
+                _ => {}
+            }
+        }
+        Ok(filters)
+    }
+
+    /// The render options these parameters imply.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            expanded: self.expanded,
+            hide_id_subtable: self.hide_id_subtable,
+            ..RenderOptions::default()
+        }
+    }
+
+    /// Applies the filters to every table of a report.
+    ///
+    /// # Errors
+    ///
+    /// As [`Filters::apply`].
+    pub fn apply_report(
+        &self,
+        report: Report,
+        settings: &ReportSettings,
+    ) -> Result<Report, DataTableError> {
+        Ok(match report {
+            Report::Table(table) => Report::Table(self.apply(table, settings)?),
+            Report::Simple(columns) => Report::Simple(columns),
+            Report::Map { key_name, entries } => Report::Map {
+                key_name,
+                entries: entries
+                    .into_iter()
+                    .map(|(key, report)| Ok((key, self.apply_report(report, settings)?)))
+                    .collect::<Result<_, DataTableError>>()?,
+            },
+        })
+    }
+
+    /// Applies the filters to a table, in Matomo's order.
+    ///
+    /// # Errors
+    ///
+    /// [`DataTableError::InvalidParameter`] for an invalid pattern, and
+    /// [`DataTableError::UnsummableColumn`] if truncation meets values it
+    /// cannot sum.
+    pub fn apply(
+        &self,
+        table: DataTable,
+        settings: &ReportSettings,
+    ) -> Result<DataTable, DataTableError> {
+        let mut table = if self.flat {
+            flatten(table, &settings.flat_separator, self.include_aggregate_rows)
+        } else {
+            table
+        };
+        if let Some(pattern) = &self.pattern {
+            let regex = pattern_regex(pattern)?;
+            retain_all(&mut table, |row| {
+                regex.is_match(&column_text(row, &self.column))
+            });
+        }
+        if let Some(column) = &self.exclude_low_pop {
+            self.exclude_low_population(&mut table, column);
+        }
+        let sort_column = self
+            .sort_column
+            .as_ref()
+            .or(settings.default_sort_column.as_ref());
+        if let Some(column) = sort_column {
+            let order = self.sort_order.unwrap_or(settings.default_sort_order);
+            table.sort(column, order, true);
+        }
+        let label_filter = !self.labels.is_empty();
+        if let Some(keep) = self.truncate
+            && !label_filter
+        {
+            truncate_api(&mut table, keep, sort_column.is_none())?;
+        }
+        if !label_filter {
+            self.limit_rows(&mut table);
+        }
+        self.delete_columns(&mut table);
+        if label_filter {
+            table = self.label_filter(&table);
+        }
+        Ok(table)
+    }
+
+    fn exclude_low_population(&self, table: &mut DataTable, column: &str) {
+        let value_of = |row: &Row| row.column(column).and_then(Value::as_f64).unwrap_or(0.0);
+        let threshold = if self.exclude_low_pop_value == 0.0 {
+            table.all_rows().map(value_of).sum::<f64>() * LOW_POPULATION_SHARE
+        } else {
+            self.exclude_low_pop_value
+        };
+        retain_all(table, |row| value_of(row) >= threshold);
+    }
+
+    /// `Limit`: a window over the rows followed by the summary row.
+    fn limit_rows(&self, table: &mut DataTable) {
+        let total = table.rows_count();
+        table.metadata.set(
+            "total_rows_before_limit".to_owned(),
+            Scalar::Int(i64::try_from(total).unwrap_or(i64::MAX)),
+        );
+        let end = match self.limit {
+            Some(limit) => self.offset.saturating_add(limit).min(total),
+            None => total,
+        };
+        let start = self.offset.min(total);
+        let summary = table.take_summary_row();
+        let mut rows = table.take_rows();
+        let summary_in_window = summary.is_some() && end == total && start < total;
+        let rows_end = end.min(rows.len());
+        let kept: Vec<Row> = rows.drain(start.min(rows_end)..rows_end).collect();
+        let mut limited = table.empty_clone();
+        for row in kept {
+            limited.push_row_unchecked(row);
+        }
+        if let Some(summary) = summary
+            && (summary_in_window || self.keep_summary_row)
+        {
+            limited.set_summary_row(summary);
+        }
+        *table = limited;
+    }
+
+    fn delete_columns(&self, table: &mut DataTable) {
+        if self.hide_columns.is_empty() && self.show_columns.is_empty() {
+            return;
+        }
+        let apply = |row: &mut Row| {
+            row.columns.retain(|key, _| {
+                let name = key.name();
+                let hidden = self.hide_columns.iter().any(|hide| *hide == name);
+                let shown = self.show_columns.is_empty()
+                    || self.show_columns.iter().any(|show| *show == name);
+                !hidden && shown
+            });
+        };
+        for row in table.rows_mut() {
+            apply(row);
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            apply(summary);
+        }
+    }
+
+    /// `LabelFilter`: the rows with the requested labels, in request order.
+    fn label_filter(&self, table: &DataTable) -> DataTable {
+        let mut result = table.empty_clone();
+        for label in &self.labels {
+            let path: Vec<&str> = if self.flat {
+                vec![label.as_str()]
+            } else {
+                label.split('>').collect()
+            };
+            if let Some(row) = find_path(table, &path) {
+                if row.is_summary_row() {
+                    result.set_summary_row(row.clone());
+                } else {
+                    result.push_row_unchecked(row.clone());
+                }
+            }
+        }
+        result
+    }
+}
+
+fn find_path<'t>(table: &'t DataTable, path: &[&str]) -> Option<&'t Row> {
+    let (first, rest) = path.split_first()?;
+    let row = table.row_by_label(first)?;
+    if rest.is_empty() {
+        return Some(row);
+    }
+    find_path(row.subtable.as_deref()?, rest)
+}
+
+/// Matomo quotes the pattern with `/` delimiters and matches with `i`.
+fn pattern_regex(pattern: &str) -> Result<Regex, DataTableError> {
+    Regex::new(&format!("(?i){pattern}"))
+        .map_err(|error| invalid("filter_pattern", pattern, &error.to_string()))
+}
+
+/// The text a pattern is matched against: the label, a column, or a
+/// metadata entry of that name; an absent value matches as "".
+fn column_text(row: &Row, column: &str) -> String {
+    if column == "label" {
+        return row.label.clone();
+    }
+    match row.column(column) {
+        Some(Value::Str(text)) => text.clone(),
+        Some(Value::Int(number)) => number.to_string(),
+        Some(Value::Float(number)) => php_float_string(*number),
+        Some(Value::Goals(_)) => String::new(),
+        None => match row.metadata.get(column) {
+            Some(value) => crate::format::scalar_string(value),
+            None => String::new(),
+        },
+    }
+}
+
+/// Keeps matching rows, the summary row included (Matomo's filters walk
+/// `getRows()`, which ends with it).
+fn retain_all(table: &mut DataTable, keep: impl Fn(&Row) -> bool) {
+    table.retain_rows(&keep);
+    if table.summary_row().is_some_and(|summary| !keep(summary)) {
+        table.take_summary_row();
+    }
+}
+
+/// `filter_truncate=N`: keep N rows and fold the others into "Others",
+/// recursively. Rows are already sorted when a sort column applied;
+/// otherwise they are sorted by `nb_visits` first, as Truncate does.
+fn truncate_api(
+    table: &mut DataTable,
+    keep: usize,
+    sort_first: bool,
+) -> Result<(), DataTableError> {
+    if sort_first {
+        table.truncate(keep.saturating_add(1), "nb_visits")?;
+    } else {
+        table.fold_tail(keep.saturating_add(1))?;
+    }
+    for row in table.rows_mut() {
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            truncate_api(subtable, keep, sort_first)?;
+        }
+    }
+    Ok(())
+}
+
+/// `flat=1` (`Flattener`): subtable rows replace their parents, labels
+/// joined with `separator`; with `/`, a leading `/` of each part is dropped.
+/// Parents pass their `logo` on; with `include_aggregate_rows`, parents stay
+/// and rows get `is_aggregate` metadata. Summary rows of subtables become
+/// `<parent><separator>Others`; the top summary row stays the summary row.
+/// Only loaded subtables are flattened.
+pub fn flatten(table: DataTable, separator: &str, include_aggregate_rows: bool) -> DataTable {
+    let mut flat = table.empty_clone();
+    let mut source = table;
+    let summary = source.take_summary_row();
+    for row in source.take_rows() {
+        flatten_row(row, &mut flat, "", None, separator, include_aggregate_rows);
+    }
+    if let Some(summary) = summary {
+        flat.set_summary_row(summary);
+    }
+    flat
+}
+
+fn flatten_row(
+    mut row: Row,
+    flat: &mut DataTable,
+    prefix: &str,
+    parent_logo: Option<&Scalar>,
+    separator: &str,
+    include_aggregate_rows: bool,
+) {
+    let own_label = if row.is_summary_row() && !prefix.is_empty() {
+        "Others".to_owned()
+    } else {
+        row.label.trim().to_owned()
+    };
+    let own_label = match own_label.strip_prefix('/') {
+        Some(stripped) if separator == "/" => stripped.to_owned(),
+        _ => own_label,
+    };
+    row.label = format!("{prefix}{own_label}");
+    if row.metadata.get("logo").is_none()
+        && let Some(logo) = parent_logo
+    {
+        row.metadata.set("logo".to_owned(), logo.clone());
+    }
+    let subtable = row.subtable.take();
+    row.subtable_id = None;
+    match subtable {
+        None => {
+            if include_aggregate_rows {
+                row.metadata.set("is_aggregate".to_owned(), Scalar::Int(0));
+            }
+            flat.push_row_unchecked(row);
+        }
+        Some(subtable) => {
+            let logo = row.metadata.get("logo").cloned();
+            let child_prefix = format!("{}{separator}", row.label);
+            if include_aggregate_rows {
+                row.metadata.set("is_aggregate".to_owned(), Scalar::Int(1));
+                flat.push_row_unchecked(row);
+            }
+            let mut subtable = *subtable;
+            let summary = subtable.take_summary_row();
+            for child in subtable.take_rows().into_iter().chain(summary) {
+                flatten_row(
+                    child,
+                    flat,
+                    &child_prefix,
+                    logo.as_ref(),
+                    separator,
+                    include_aggregate_rows,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{self, RenderOptions};
+
+    fn params(pairs: &[(&'static str, &'static str)]) -> Filters {
+        Filters::from_params(pairs.iter().copied()).unwrap()
+    }
+
+    fn labels(table: &DataTable) -> Vec<&str> {
+        table.all_rows().map(|row| row.label.as_str()).collect()
+    }
+
+    /// Actions-style page URL tree, three levels deep.
+    fn url_tree() -> DataTable {
+        let year = DataTable::from_rows([
+            Row::new("/post-a")
+                .with(12u16, 5)
+                .with_metadata("url", "http://x.org/blog/2024/post-a"),
+            Row::new("/post-b").with(12u16, 2),
+        ]);
+        let mut blog = DataTable::from_rows([
+            Row::new("2024").with(12u16, 7).with_subtable(year),
+            Row::new("/about").with(12u16, 1),
+        ]);
+        blog.set_summary_row(Row::new("").with(12u16, 4));
+        DataTable::from_rows([
+            Row::new("blog")
+                .with(12u16, 12)
+                .with_metadata("logo", "b.png")
+                .with_subtable(blog),
+            Row::new("/index").with(12u16, 9),
+        ])
+    }
+
+    #[test]
+    fn flat_joins_a_three_level_url_tree_as_matomo_does() {
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_separator: "/".to_owned(),
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert_eq!(
+            labels(&flat),
+            vec![
+                "blog/2024/post-a",
+                "blog/2024/post-b",
+                "blog/about",
+                "blog/Others",
+                "index"
+            ]
+        );
+        let post_a = flat.row_by_label("blog/2024/post-a").unwrap();
+        assert_eq!(post_a.metadata.get("logo"), Some(&Scalar::from("b.png")));
+        assert_eq!(
+            post_a.metadata.get("url"),
+            Some(&Scalar::from("http://x.org/blog/2024/post-a"))
+        );
+        assert_eq!(post_a.subtable_id, None);
+        assert_eq!(
+            render::json(&Report::Table(flat), &RenderOptions::default()),
+            concat!(
+                r#"[{"label":"blog\/2024\/post-a","nb_hits":5,"url":"http:\/\/x.org\/blog\/2024\/post-a","logo":"b.png"},"#,
+                r#"{"label":"blog\/2024\/post-b","nb_hits":2,"logo":"b.png"},"#,
+                r#"{"label":"blog\/about","nb_hits":1,"logo":"b.png"},"#,
+                r#"{"label":"blog\/Others","nb_hits":4,"logo":"b.png"},"#,
+                r#"{"label":"index","nb_hits":9}]"#
+            )
+        );
+        let with_parents = params(&[("flat", "1"), ("include_aggregate_rows", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert_eq!(
+            labels(&with_parents),
+            vec![
+                "blog",
+                "blog/2024",
+                "blog/2024/post-a",
+                "blog/2024/post-b",
+                "blog/about",
+                "blog/Others",
+                "index"
+            ]
+        );
+        assert_eq!(
+            with_parents.rows()[1].metadata.get("is_aggregate"),
+            Some(&Scalar::Int(1))
+        );
+        assert_eq!(
+            with_parents.rows()[2].metadata.get("is_aggregate"),
+            Some(&Scalar::Int(0))
+        );
+        let dashed = params(&[("flat", "1")])
+            .apply(
+                url_tree(),
+                &ReportSettings {
+                    default_sort_column: None,
+                    ..ReportSettings::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(labels(&dashed)[0], "blog - 2024 - /post-a");
+    }
+
+    fn browsers() -> DataTable {
+        let mut table = DataTable::from_rows([
+            Row::new("Firefox").with(2u16, 40).with(6u16, 1),
+            Row::new("Chrome").with(2u16, 100).with(6u16, 7),
+            Row::new("chromium").with(2u16, 1).with(6u16, 0),
+            Row::new("Safari").with(2u16, 20).with(6u16, 3),
+            Row::new("Edge").with(2u16, 20).with(6u16, 2),
+        ]);
+        table.set_summary_row(Row::new("").with(2u16, 5));
+        table
+    }
+
+    #[test]
+    fn default_sort_limit_and_offset_treat_others_as_the_last_row() {
+        let settings = ReportSettings::default();
+        let all = Filters::default().apply(browsers(), &settings).unwrap();
+        assert_eq!(
+            labels(&all),
+            vec!["Chrome", "Firefox", "Safari", "Edge", "chromium", "-1"]
+        );
+        let page = params(&[("filter_limit", "2"), ("filter_offset", "1")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(labels(&page), vec!["Firefox", "Safari"]);
+        assert_eq!(
+            page.metadata.get("total_rows_before_limit"),
+            Some(&Scalar::Int(6))
+        );
+        let tail = params(&[("filter_limit", "3"), ("filter_offset", "4")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(labels(&tail), vec!["chromium", "-1"]);
+        let kept = params(&[("filter_limit", "1"), ("keep_summary_row", "1")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(labels(&kept), vec!["Chrome", "-1"]);
+        let everything = params(&[
+            ("filter_limit", "-1"),
+            ("filter_sort_column", "label"),
+            ("filter_sort_order", "asc"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        assert_eq!(
+            labels(&everything),
+            vec!["Chrome", "chromium", "Edge", "Firefox", "Safari", "-1"]
+        );
+        let by_bounces = params(&[
+            ("filter_sort_column", "bounce_count"),
+            ("filter_sort_order", "asc"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        assert_eq!(
+            labels(&by_bounces),
+            vec!["chromium", "Firefox", "Edge", "Safari", "Chrome", "-1"]
+        );
+    }
+
+    #[test]
+    fn pattern_low_population_and_truncate() {
+        let settings = ReportSettings::default();
+        let chrome = params(&[("filter_pattern", "^chrom")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(labels(&chrome), vec!["Chrome", "chromium"]);
+        let bounces = params(&[
+            ("filter_pattern", "^[23]$"),
+            ("filter_column", "bounce_count"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        assert_eq!(labels(&bounces), vec!["Safari", "Edge"]);
+        // Threshold 0: 2 % of 186 visits = 3.72, so chromium (1) goes.
+        let popular = params(&[("filter_excludelowpop", "nb_visits")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(
+            labels(&popular),
+            vec!["Chrome", "Firefox", "Safari", "Edge", "-1"]
+        );
+        let above_twenty = params(&[
+            ("filter_excludelowpop", "nb_visits"),
+            ("filter_excludelowpop_value", "21"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        assert_eq!(labels(&above_twenty), vec!["Chrome", "Firefox"]);
+        let truncated = params(&[("filter_truncate", "2")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(labels(&truncated), vec!["Chrome", "Firefox", "-1"]);
+        assert_eq!(
+            truncated.summary_row().unwrap().column("nb_visits"),
+            Some(&Value::Int(46))
+        );
+    }
+
+    #[test]
+    fn columns_and_labels() {
+        let settings = ReportSettings::default();
+        let hidden = params(&[("hideColumns", "bounce_count")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(
+            render::json(&Report::Table(hidden), &RenderOptions::default()),
+            concat!(
+                r#"[{"label":"Chrome","nb_visits":100},{"label":"Firefox","nb_visits":40},"#,
+                r#"{"label":"Safari","nb_visits":20},{"label":"Edge","nb_visits":20},"#,
+                r#"{"label":"chromium","nb_visits":1},{"label":"Others","nb_visits":5}]"#
+            )
+        );
+        let shown = params(&[("showColumns", "bounce_count"), ("filter_limit", "1")])
+            .apply(browsers(), &settings)
+            .unwrap();
+        assert_eq!(
+            render::json(&Report::Table(shown), &RenderOptions::default()),
+            r#"[{"label":"Chrome","bounce_count":7}]"#
+        );
+        let picked = params(&[
+            ("label[]", "Safari"),
+            ("label[]", "Firefox"),
+            ("label[]", "Opera"),
+            ("filter_limit", "1"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        assert_eq!(labels(&picked), vec!["Safari", "Firefox"]);
+        let nested = params(&[("label", "blog>2024>/post-b")])
+            .apply(
+                url_tree(),
+                &ReportSettings {
+                    default_sort_column: None,
+                    ..ReportSettings::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(labels(&nested), vec!["/post-b"]);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let cases: [(&str, &str, &str); 6] = [
+            (
+                "filter_limit",
+                "ten",
+                "invalid value `ten` for parameter `filter_limit`: expected an integer",
+            ),
+            (
+                "filter_offset",
+                "-3",
+                "invalid value `-3` for parameter `filter_offset`: expected a non-negative integer",
+            ),
+            (
+                "filter_sort_order",
+                "up",
+                "invalid value `up` for parameter `filter_sort_order`: expected asc or desc",
+            ),
+            (
+                "filter_truncate",
+                "1.5",
+                "invalid value `1.5` for parameter `filter_truncate`: expected an integer",
+            ),
+            (
+                "flat",
+                "yes",
+                "invalid value `yes` for parameter `flat`: expected 0 or 1",
+            ),
+            (
+                "filter_excludelowpop_value",
+                "NaN",
+                "invalid value `NaN` for parameter `filter_excludelowpop_value`: expected a number",
+            ),
+        ];
+        for (name, value, message) in cases {
+            let error = Filters::from_params([(name, value)]).unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        assert!(matches!(
+            Filters::from_params([("filter_pattern", "(unclosed")]),
+            Err(DataTableError::InvalidParameter { .. })
+        ));
+        let filters = params(&[
+            ("filter_limit", "-1"),
+            ("filter_truncate", "-1"),
+            ("expanded", "1"),
+            ("hideIdSubDatable", "1"),
+        ]);
+        assert_eq!(filters.limit, None);
+        assert_eq!(filters.truncate, None);
+        assert_eq!(
+            filters.render_options(),
+            RenderOptions {
+                expanded: true,
+                hide_id_subtable: true,
+                summary_label: Some("Others".to_owned())
+            }
+        );
+    }
+}

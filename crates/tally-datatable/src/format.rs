@@ -1,0 +1,225 @@
+//! Matomo's number formatting: PHP float → string conversions, PHP
+//! `round()`, and the `"50%"` percentages of `format_metrics=bc`.
+
+use crate::table::DataTable;
+use crate::value::{Scalar, Value};
+
+/// PHP `round($value, $precision)`: half away from zero, with PHP's
+/// pre-rounding so that `round(1.955, 2)` gives 1.96 like PHP.
+pub fn round_php(value: f64, precision: i32) -> f64 {
+    if !value.is_finite() {
+        return value;
+    }
+    let factor = 10f64.powi(precision);
+    let scaled = value * factor;
+    if !scaled.is_finite() {
+        return value;
+    }
+    // Pre-round to 15 significant digits to absorb binary noise
+    // (1.955 * 100 = 195.49999999999997), as PHP's round helper does.
+    let pre_rounded = format!("{scaled:.15e}").parse::<f64>().unwrap_or(scaled);
+    let rounded = pre_rounded.abs().add_half_floor().copysign(scaled);
+    let result = rounded / factor;
+    if result.is_finite() { result } else { value }
+}
+
+trait HalfUp {
+    fn add_half_floor(self) -> f64;
+}
+
+impl HalfUp for f64 {
+    fn add_half_floor(self) -> f64 {
+        (self + 0.5).floor()
+    }
+}
+
+/// A float as PHP converts it to a string with `precision = 14` (echo,
+/// string concatenation, XML and CSV output): 14 significant digits,
+/// trailing zeros dropped, `1.0E+25` style beyond that range.
+pub fn php_float_string(value: f64) -> String {
+    format_significant(value, 14)
+}
+
+/// A float as PHP's `json_encode` writes it with `serialize_precision = -1`
+/// (the shortest text that reads back the same), except that integral
+/// values are written without `.0`, as Matomo's API output shows them.
+pub fn json_float_string(value: f64) -> String {
+    if !value.is_finite() {
+        // json_encode refuses NaN/INF; Matomo's metrics are never either.
+        return "0".to_owned();
+    }
+    if value == value.trunc() && value.abs() < 1e15 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value}");
+    let abs = value.abs();
+    if (1e-5..1e15).contains(&abs) {
+        return text;
+    }
+    // PHP switches to exponent notation outside that range: 1.0e-7, 1.0e+25.
+    let formatted = format!("{value:e}");
+    match formatted.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let mantissa = if mantissa.contains('.') {
+                mantissa.to_owned()
+            } else {
+                format!("{mantissa}.0")
+            };
+            let exponent = if exponent.starts_with('-') {
+                exponent.to_owned()
+            } else {
+                format!("+{exponent}")
+            };
+            format!("{mantissa}e{exponent}")
+        }
+        None => text,
+    }
+}
+
+/// `%.{digits}G` as PHP does it for float → string.
+fn format_significant(value: f64, digits: usize) -> String {
+    if value.is_nan() {
+        return "NAN".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "INF" } else { "-INF" }.to_owned();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let scientific = format!("{:.*e}", digits.saturating_sub(1), value);
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return scientific;
+    };
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits_i32 = i32::try_from(digits).unwrap_or(14);
+    if exponent < -4 || exponent >= digits_i32 {
+        let mantissa = trim_fraction(mantissa);
+        let mantissa = if mantissa.contains('.') {
+            mantissa
+        } else {
+            format!("{mantissa}.0")
+        };
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}E{sign}{}", exponent.abs());
+    }
+    let decimals = usize::try_from(digits_i32 - 1 - exponent).unwrap_or(0);
+    trim_fraction(&format!("{value:.decimals$}"))
+}
+
+fn trim_fraction(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `Formatter::getPrettyPercentFromQuotient`: `0.5` → `"50%"`.
+pub fn percent_from_quotient(quotient: f64) -> String {
+    format!("{}%", php_float_string(quotient * 100.0))
+}
+
+/// Whether the API's default `format_metrics=bc` renders `column` as a
+/// percentage (`Inconsistencies::getPercentMetricsToFormat`).
+pub fn is_percent_metric(column: &str) -> bool {
+    matches!(
+        column,
+        "bounce_rate"
+            | "conversion_rate"
+            | "abandoned_rate"
+            | "interaction_rate"
+            | "exit_rate"
+            | "bounce_rate_returning"
+            | "nb_visits_percentage"
+    ) || column.ends_with("_evolution")
+        || (column.starts_with("goal_") && column.ends_with("_conversion_rate"))
+}
+
+/// Applies `format_metrics=bc` to a table: percentage metrics (quotients)
+/// become strings like `"50%"`; everything else is left as is. Recursive.
+pub fn format_percent_metrics(table: &mut DataTable) {
+    for row in table.rows_mut() {
+        format_row(&mut row.columns);
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            format_percent_metrics(subtable);
+        }
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        format_row(&mut summary.columns);
+    }
+}
+
+fn format_row(columns: &mut crate::value::Columns) {
+    for (key, value) in columns.iter_mut() {
+        if is_percent_metric(&key.name())
+            && !matches!(value, Value::Str(_))
+            && let Some(quotient) = value.as_f64()
+        {
+            *value = Value::Str(percent_from_quotient(quotient));
+        }
+    }
+}
+
+/// A scalar as PHP prints it (`(string) $value`).
+pub fn scalar_string(value: &Scalar) -> String {
+    match value {
+        Scalar::Int(number) => number.to_string(),
+        Scalar::Float(number) => php_float_string(*number),
+        Scalar::Str(text) => text.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn php_round_is_half_away_from_zero_with_pre_rounding() {
+        assert_eq!(round_php(2.5, 0), 3.0);
+        assert_eq!(round_php(-2.5, 0), -3.0);
+        assert_eq!(round_php(1.955, 2), 1.96);
+        assert_eq!(round_php(5.045, 2), 5.05);
+        assert_eq!(round_php(0.285, 2), 0.29);
+        assert_eq!(round_php(811.4, 0), 811.0);
+        assert_eq!(round_php(1234.5678, -2), 1200.0);
+    }
+
+    #[test]
+    fn php_string_conversion_uses_14_significant_digits() {
+        assert_eq!(php_float_string(4.0), "4");
+        assert_eq!(php_float_string(0.1 + 0.2), "0.3");
+        assert_eq!(php_float_string(7.000000000000001), "7");
+        assert_eq!(php_float_string(12.34), "12.34");
+        assert_eq!(php_float_string(-0.5), "-0.5");
+        assert_eq!(php_float_string(1e25), "1.0E+25");
+        assert_eq!(php_float_string(0.00001), "1.0E-5");
+        assert_eq!(php_float_string(0.0001), "0.0001");
+        assert_eq!(
+            php_float_string(123_456_789_012_345.0),
+            "1.2345678901234E+14"
+        );
+    }
+
+    #[test]
+    fn json_floats_are_shortest_and_integral_values_have_no_fraction() {
+        assert_eq!(json_float_string(4.0), "4");
+        assert_eq!(json_float_string(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(json_float_string(12.5), "12.5");
+        assert_eq!(json_float_string(-811.0), "-811");
+        assert_eq!(json_float_string(1e-7), "1.0e-7");
+        assert_eq!(json_float_string(2.5e20), "2.5e+20");
+    }
+
+    #[test]
+    fn percentages_are_formatted_like_matomo() {
+        assert_eq!(percent_from_quotient(0.5), "50%");
+        assert_eq!(percent_from_quotient(0.07), "7%");
+        assert_eq!(percent_from_quotient(0.1234), "12.34%");
+        assert_eq!(percent_from_quotient(0.0), "0%");
+        assert!(is_percent_metric("bounce_rate"));
+        assert!(is_percent_metric("goal_3_conversion_rate"));
+        assert!(is_percent_metric("nb_visits_evolution"));
+        assert!(!is_percent_metric("nb_visits"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Matomo's metric column ids (`core/Metrics.php`) and their names.
+//!
+//! Archived tables key their metric columns by these small integers to save
+//! space; the API replaces them with names (`ReplaceColumnNames`).
+
+/// `nb_uniq_visitors`.
+pub const NB_UNIQ_VISITORS: u16 = 1;
+/// `nb_visits`.
+pub const NB_VISITS: u16 = 2;
+/// `nb_actions`.
+pub const NB_ACTIONS: u16 = 3;
+/// `max_actions`: always aggregated with `max`.
+pub const MAX_ACTIONS: u16 = 4;
+/// `sum_visit_length`.
+pub const SUM_VISIT_LENGTH: u16 = 5;
+/// `bounce_count`.
+pub const BOUNCE_COUNT: u16 = 6;
+/// `nb_visits_converted`.
+pub const NB_VISITS_CONVERTED: u16 = 7;
+/// `nb_conversions`.
+pub const NB_CONVERSIONS: u16 = 8;
+/// `revenue`.
+pub const REVENUE: u16 = 9;
+/// `goals`: the nested per-goal metrics, keyed `idgoal=N` when rendered.
+pub const GOALS: u16 = 10;
+/// `sum_daily_nb_uniq_visitors`.
+pub const SUM_DAILY_NB_UNIQ_VISITORS: u16 = 11;
+/// `nb_hits`.
+pub const NB_HITS: u16 = 12;
+/// `exit_nb_uniq_visitors`.
+pub const EXIT_NB_UNIQ_VISITORS: u16 = 14;
+/// `sum_daily_exit_nb_uniq_visitors`.
+pub const SUM_DAILY_EXIT_NB_UNIQ_VISITORS: u16 = 16;
+/// `entry_nb_uniq_visitors`.
+pub const ENTRY_NB_UNIQ_VISITORS: u16 = 17;
+/// `sum_daily_entry_nb_uniq_visitors`.
+pub const SUM_DAILY_ENTRY_NB_UNIQ_VISITORS: u16 = 18;
+/// `nb_users`.
+pub const NB_USERS: u16 = 39;
+/// `sum_daily_nb_users`.
+pub const SUM_DAILY_NB_USERS: u16 = 40;
+
+/// Metric names indexed by id (`Metrics::$mappingFromIdToName`); index 0 is unused.
+const METRIC_NAMES: [&str; 44] = [
+    "",
+    "nb_uniq_visitors",
+    "nb_visits",
+    "nb_actions",
+    "max_actions",
+    "sum_visit_length",
+    "bounce_count",
+    "nb_visits_converted",
+    "nb_conversions",
+    "revenue",
+    "goals",
+    "sum_daily_nb_uniq_visitors",
+    "nb_hits",
+    "sum_time_spent",
+    "exit_nb_uniq_visitors",
+    "exit_nb_visits",
+    "sum_daily_exit_nb_uniq_visitors",
+    "entry_nb_uniq_visitors",
+    "sum_daily_entry_nb_uniq_visitors",
+    "entry_nb_visits",
+    "entry_nb_actions",
+    "entry_sum_visit_length",
+    "entry_bounce_count",
+    "revenue",
+    "quantity",
+    "price",
+    "orders",
+    "price_viewed",
+    // Id 28 is the internal site-search "has no result" flag: Matomo gives it
+    // no name and deletes it before output.
+    "",
+    "nb_hits_following_search",
+    "sum_time_generation",
+    "nb_hits_with_time_generation",
+    "min_time_generation",
+    "max_time_generation",
+    "nb_events",
+    "sum_event_value",
+    "min_event_value",
+    "max_event_value",
+    "nb_events_with_value",
+    "nb_users",
+    "sum_daily_nb_users",
+    "nb_impressions",
+    "nb_interactions",
+    "nb_uniq_fingerprints",
+];
+
+/// Goal metric names indexed by id (`Metrics::$mappingFromIdToNameGoal`); index 0 is unused.
+const GOAL_METRIC_NAMES: [&str; 18] = [
+    "",
+    "nb_conversions",
+    "revenue",
+    "nb_visits_converted",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+    "items",
+    "nb_conv_pages_before",
+    "nb_conversions_attrib",
+    "nb_conversions_page_rate",
+    "nb_conversions_page_uniq",
+    "nb_conversions_entry_rate",
+    "revenue_per_entry",
+    "revenue_attrib",
+    "nb_conversions_entry",
+    "revenue_entry",
+];
+
+/// Returns the name of metric `id` (1–43), or `None` for an unknown id and for
+/// the unnamed internal id 28.
+pub fn metric_name(id: u16) -> Option<&'static str> {
+    METRIC_NAMES
+        .get(usize::from(id))
+        .copied()
+        .filter(|name| !name.is_empty())
+}
+
+/// Returns the id of a metric name.
+///
+/// `revenue` maps to 9 (not the item revenue 23), as Matomo's name → id
+/// mapping keeps the first id for a name.
+pub fn metric_id(name: &str) -> Option<u16> {
+    METRIC_NAMES
+        .iter()
+        .position(|candidate| !candidate.is_empty() && *candidate == name)
+        .and_then(|index| u16::try_from(index).ok())
+}
+
+/// Returns the name of goal metric `id` (1–17), or `None` for an unknown id.
+pub fn goal_metric_name(id: u16) -> Option<&'static str> {
+    GOAL_METRIC_NAMES
+        .get(usize::from(id))
+        .copied()
+        .filter(|name| !name.is_empty())
+}
+
+/// Returns the id of a goal metric name.
+pub fn goal_metric_id(name: &str) -> Option<u16> {
+    GOAL_METRIC_NAMES
+        .iter()
+        .position(|candidate| !candidate.is_empty() && *candidate == name)
+        .and_then(|index| u16::try_from(index).ok())
+}
+
+/// Renames applied to every blob record after aggregating day tables (§7.6).
+pub const RENAME_AFTER_AGGREGATION: [(u16, u16); 2] = [
+    (NB_UNIQ_VISITORS, SUM_DAILY_NB_UNIQ_VISITORS),
+    (NB_USERS, SUM_DAILY_NB_USERS),
+];
+
+/// Renames applied to Actions records after aggregating day tables (§7.6).
+pub const RENAME_AFTER_AGGREGATION_ACTIONS: [(u16, u16); 4] = [
+    (NB_UNIQ_VISITORS, SUM_DAILY_NB_UNIQ_VISITORS),
+    (NB_USERS, SUM_DAILY_NB_USERS),
+    (ENTRY_NB_UNIQ_VISITORS, SUM_DAILY_ENTRY_NB_UNIQ_VISITORS),
+    (EXIT_NB_UNIQ_VISITORS, SUM_DAILY_EXIT_NB_UNIQ_VISITORS),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_match_matomo_table() {
+        assert_eq!(metric_name(1), Some("nb_uniq_visitors"));
+        assert_eq!(metric_name(2), Some("nb_visits"));
+        assert_eq!(metric_name(10), Some("goals"));
+        assert_eq!(metric_name(23), Some("revenue"));
+        assert_eq!(metric_name(43), Some("nb_uniq_fingerprints"));
+        assert_eq!(metric_name(0), None);
+        assert_eq!(metric_name(44), None);
+        assert_eq!(metric_id("revenue"), Some(9));
+        assert_eq!(metric_id("sum_daily_nb_users"), Some(40));
+        assert_eq!(metric_id("label"), None);
+        assert_eq!(goal_metric_name(8), Some("items"));
+        assert_eq!(goal_metric_name(17), Some("revenue_entry"));
+        assert_eq!(goal_metric_id("nb_visits_converted"), Some(3));
+        assert_eq!(goal_metric_name(18), None);
+    }
+}

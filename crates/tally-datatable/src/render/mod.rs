@@ -1,0 +1,196 @@
+//! Matomo's API renderings (§9.3): JSON, XML, CSV and TSV.
+//!
+//! Renderers show metric ids by name (`ReplaceColumnNames`), goal entries
+//! as `idgoal=N`, and the summary row with the label `Others`
+//! (`ReplaceSummaryRowLabel`). Each row renders as its columns, then its
+//! metadata (a metadata entry never overrides a column of the same name),
+//! then `idsubdatatable`, then with `expanded` its `subtable`, which is the
+//! array PHP's `DataTable\Renderer\Php::flatRender` builds.
+
+use std::borrow::Cow;
+
+use crate::row::Row;
+use crate::table::DataTable;
+use crate::value::{Columns, Scalar, Value};
+
+mod csv;
+mod json;
+mod xml;
+
+pub use csv::{CsvOptions, NO_DATA_AVAILABLE, csv, csv_text, tsv};
+pub use json::json;
+pub use xml::xml;
+
+/// What an API call returns, in Matomo's three shapes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Report {
+    /// A table report (`DataTable`).
+    Table(DataTable),
+    /// A single-row report of name → value (`DataTable\Simple`, e.g.
+    /// `VisitsSummary.get`); one column renders as a bare value.
+    Simple(Columns),
+    /// A keyed collection (`DataTable\Map`): several periods (`key_name`
+    /// `date`) or sites (`idSite`), possibly nested.
+    Map {
+        /// The key name, e.g. `date` or `idSite`.
+        key_name: String,
+        /// The entries in order, e.g. `("2024-01-05", report)`.
+        entries: Vec<(String, Report)>,
+    },
+}
+
+/// Options shared by all renderers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// `expanded=1`: render loaded subtables inline under `subtable`.
+    pub expanded: bool,
+    /// `hideIdSubDatable=1`: omit `idsubdatatable`.
+    pub hide_id_subtable: bool,
+    /// The label shown for the summary row; `None` keeps Matomo's raw `-1`
+    /// (an integer), as with `disable_queued_filters=1`.
+    pub summary_label: Option<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            expanded: false,
+            hide_id_subtable: false,
+            summary_label: Some("Others".to_owned()),
+        }
+    }
+}
+
+/// PHP's array view of the data, as `flatRender` builds it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Item<'a> {
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    /// An associative array (row, goals, simple table, map).
+    Assoc(Vec<(Cow<'a, str>, Item<'a>)>),
+    /// A list (rows of a table).
+    List(Vec<Item<'a>>),
+}
+
+impl Item<'_> {
+    pub(crate) fn is_array(&self) -> bool {
+        matches!(self, Item::Assoc(_) | Item::List(_))
+    }
+}
+
+fn scalar_item(value: &Scalar) -> Item<'_> {
+    match value {
+        Scalar::Int(number) => Item::Int(*number),
+        Scalar::Float(number) => Item::Float(*number),
+        Scalar::Str(text) => Item::Str(Cow::Borrowed(text)),
+    }
+}
+
+fn value_item(value: &Value) -> Item<'_> {
+    match value {
+        Value::Int(number) => Item::Int(*number),
+        Value::Float(number) => Item::Float(*number),
+        Value::Str(text) => Item::Str(Cow::Borrowed(text)),
+        Value::Goals(goals) => Item::Assoc(
+            goals
+                .0
+                .iter()
+                .map(|(idgoal, columns)| {
+                    let entries = columns
+                        .iter()
+                        .map(|(key, value)| {
+                            (Cow::Owned(key.goal_name().into_owned()), scalar_item(value))
+                        })
+                        .collect();
+                    (Cow::Owned(format!("idgoal={idgoal}")), Item::Assoc(entries))
+                })
+                .collect(),
+        ),
+    }
+}
+
+pub(crate) fn label_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
+    if row.is_summary_row() {
+        return match &options.summary_label {
+            Some(label) => Item::Str(Cow::Owned(label.clone())),
+            None => Item::Int(-1),
+        };
+    }
+    Item::Str(Cow::Borrowed(&row.label))
+}
+
+fn push_unique<'a>(entries: &mut Vec<(Cow<'a, str>, Item<'a>)>, key: Cow<'a, str>, item: Item<'a>) {
+    // PHP's `$columns + $metadata` keeps the first value of a key.
+    if !entries.iter().any(|(existing, _)| *existing == key) {
+        entries.push((key, item));
+    }
+}
+
+pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
+    let mut entries = Vec::with_capacity(row.columns.len() + row.metadata.len() + 2);
+    entries.push((Cow::Borrowed("label"), label_item(row, options)));
+    for (key, value) in row.columns.iter() {
+        push_unique(&mut entries, key.name(), value_item(value));
+    }
+    for (name, value) in row.metadata.iter() {
+        if name == "idsubdatatable_in_db" {
+            continue;
+        }
+        push_unique(&mut entries, Cow::Borrowed(name), scalar_item(value));
+    }
+    if let Some(id) = row.subtable_id
+        && !options.hide_id_subtable
+    {
+        push_unique(
+            &mut entries,
+            Cow::Borrowed("idsubdatatable"),
+            Item::Int(i64::from(id)),
+        );
+    }
+    if options.expanded
+        && let Some(subtable) = row.subtable.as_deref()
+    {
+        push_unique(
+            &mut entries,
+            Cow::Borrowed("subtable"),
+            table_item(subtable, options),
+        );
+    }
+    Item::Assoc(entries)
+}
+
+pub(crate) fn table_item<'a>(table: &'a DataTable, options: &RenderOptions) -> Item<'a> {
+    Item::List(table.all_rows().map(|row| row_item(row, options)).collect())
+}
+
+fn simple_item<'a>(columns: &'a Columns) -> Item<'a> {
+    let mut entries: Vec<(Cow<'a, str>, Item<'a>)> = columns
+        .iter()
+        .map(|(key, value)| (key.name(), value_item(value)))
+        .collect();
+    // One value renders bare (`flatRender`: "keep it simple!").
+    if entries.len() == 1
+        && let Some((_, item)) = entries.pop()
+    {
+        return item;
+    }
+    Item::Assoc(entries)
+}
+
+/// `flatRender` of a report.
+pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> Item<'a> {
+    match report {
+        Report::Table(table) => table_item(table, options),
+        Report::Simple(columns) => simple_item(columns),
+        Report::Map { entries, .. } => Item::Assoc(
+            entries
+                .iter()
+                .map(|(key, report)| (Cow::Borrowed(key.as_str()), report_item(report, options)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,359 @@
+//! Renderer tests with literal expected outputs.
+
+use super::*;
+use crate::format::format_percent_metrics;
+use crate::value::{ColumnKey, GoalColumns, Goals};
+
+fn report_table() -> DataTable {
+    let goal: GoalColumns = [
+        (ColumnKey::Id(1), Scalar::Int(2)),
+        (ColumnKey::Id(2), Scalar::Float(12.5)),
+    ]
+    .into_iter()
+    .collect();
+    let keywords = DataTable::from_rows([Row::new("kw \"quoted\"").with(2u16, 3)]);
+    let mut table = DataTable::from_rows([
+        Row::new("Google")
+            .with(2u16, 10)
+            .with(1u16, 8)
+            .with(9u16, 12.5)
+            .with(10u16, Goals::new().with(1, goal))
+            .with("bounce_rate", 0.5)
+            .with_metadata("url", "http://google.com/?q=a&b")
+            .with_subtable(keywords),
+        Row::new("Bing, Inc.")
+            .with(2u16, 3)
+            .with(1u16, 3)
+            .with(9u16, 0)
+            .with("bounce_rate", 0.3333)
+            .with_metadata("url", "http://bing.com/"),
+    ]);
+    table.set_summary_row(Row::new("").with(2u16, 2).with(1u16, 2));
+    table.number_subtables();
+    format_percent_metrics(&mut table);
+    table
+}
+
+fn text_csv() -> CsvOptions {
+    CsvOptions {
+        convert_to_unicode: false,
+        ..CsvOptions::default()
+    }
+}
+
+#[test]
+fn table_renders_as_json() {
+    let report = Report::Table(report_table());
+    assert_eq!(
+        json(&report, &RenderOptions::default()),
+        concat!(
+            r#"[{"label":"Google","nb_visits":10,"nb_uniq_visitors":8,"revenue":12.5,"#,
+            r#""goals":{"idgoal=1":{"nb_conversions":2,"revenue":12.5}},"bounce_rate":"50%","#,
+            r#""url":"http:\/\/google.com\/?q=a&b","idsubdatatable":1},"#,
+            r#"{"label":"Bing, Inc.","nb_visits":3,"nb_uniq_visitors":3,"revenue":0,"#,
+            r#""bounce_rate":"33.33%","url":"http:\/\/bing.com\/"},"#,
+            r#"{"label":"Others","nb_visits":2,"nb_uniq_visitors":2}]"#
+        )
+    );
+}
+
+#[test]
+fn expanded_json_inlines_subtables_and_hide_id_drops_ids() {
+    let report = Report::Table(report_table());
+    let options = RenderOptions {
+        expanded: true,
+        hide_id_subtable: true,
+        summary_label: None,
+    };
+    let rendered = json(&report, &options);
+    assert!(rendered.starts_with(r#"[{"label":"Google","#));
+    assert!(rendered.contains(
+        r#""url":"http:\/\/google.com\/?q=a&b","subtable":[{"label":"kw \"quoted\"","nb_visits":3}]},"#
+    ));
+    assert!(rendered.ends_with(r#"{"label":-1,"nb_visits":2,"nb_uniq_visitors":2}]"#));
+    assert!(!rendered.contains("idsubdatatable"));
+}
+
+#[test]
+fn table_renders_as_xml() {
+    let report = Report::Table(report_table());
+    let expected = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<result>
+\t<row>
+\t\t<label>Google</label>
+\t\t<nb_visits>10</nb_visits>
+\t\t<nb_uniq_visitors>8</nb_uniq_visitors>
+\t\t<revenue>12.5</revenue>
+\t\t<goals>
+\t\t\t<row idgoal='1'>
+\t\t\t\t<nb_conversions>2</nb_conversions>
+\t\t\t\t<revenue>12.5</revenue>
+\t\t\t</row>
+\t\t</goals>
+\t\t<bounce_rate>50%</bounce_rate>
+\t\t<url>http://google.com/?q=a&amp;b</url>
+\t\t<idsubdatatable>1</idsubdatatable>
+\t</row>
+\t<row>
+\t\t<label>Bing, Inc.</label>
+\t\t<nb_visits>3</nb_visits>
+\t\t<nb_uniq_visitors>3</nb_uniq_visitors>
+\t\t<revenue>0</revenue>
+\t\t<bounce_rate>33.33%</bounce_rate>
+\t\t<url>http://bing.com/</url>
+\t</row>
+\t<row>
+\t\t<label>Others</label>
+\t\t<nb_visits>2</nb_visits>
+\t\t<nb_uniq_visitors>2</nb_uniq_visitors>
+\t</row>
+</result>";
+    assert_eq!(xml(&report, &RenderOptions::default()), expected);
+}
+
+#[test]
+fn expanded_xml_nests_subtable_rows() {
+    let table = DataTable::from_rows([Row::new("a <b>")
+        .with(2u16, 1)
+        .with_metadata("url", "")
+        .with_subtable(DataTable::from_rows([Row::new("c").with(2u16, 1)]))]);
+    let options = RenderOptions {
+        expanded: true,
+        ..RenderOptions::default()
+    };
+    let expected = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<result>
+\t<row>
+\t\t<label>a &lt;b&gt;</label>
+\t\t<nb_visits>1</nb_visits>
+\t\t<url />
+\t\t<subtable>
+\t\t\t<row>
+\t\t\t\t<label>c</label>
+\t\t\t\t<nb_visits>1</nb_visits>
+\t\t\t</row>
+\t\t</subtable>
+\t</row>
+</result>";
+    assert_eq!(xml(&Report::Table(table), &options), expected);
+}
+
+#[test]
+fn table_renders_as_csv() {
+    let report = Report::Table(report_table());
+    let expected = "label,nb_visits,nb_uniq_visitors,revenue,goals_idgoal=1_nb_conversions,\
+goals_idgoal=1_revenue,bounce_rate,metadata_url
+Google,10,8,12.5,2,12.5,50%,http://google.com/?q=a&b
+\"Bing, Inc.\",3,3,0,,,33.33%,http://bing.com/
+Others,2,2,,,,,";
+    assert_eq!(csv(&report, &text_csv()), expected.as_bytes());
+}
+
+#[test]
+fn table_renders_as_tsv() {
+    let report = Report::Table(report_table());
+    let expected = "label\tnb_visits\tnb_uniq_visitors\trevenue\tgoals_idgoal=1_nb_conversions\t\
+goals_idgoal=1_revenue\tbounce_rate\tmetadata_url
+Google\t10\t8\t12.5\t2\t12.5\t50%\thttp://google.com/?q=a&b
+Bing, Inc.\t3\t3\t0\t\t\t33.33%\thttp://bing.com/
+Others\t2\t2\t\t\t\t\t";
+    assert_eq!(tsv(&report, &text_csv()), expected.as_bytes());
+}
+
+#[test]
+fn csv_export_is_utf16le_with_bom_by_default() {
+    let table = DataTable::from_rows([Row::new("Zürich").with(2u16, 1)]);
+    let bytes = csv(&Report::Table(table), &CsvOptions::default());
+    let mut expected = vec![0xFF, 0xFE];
+    for unit in "label,nb_visits\nZürich,1".encode_utf16() {
+        expected.extend_from_slice(&unit.to_le_bytes());
+    }
+    assert_eq!(bytes, expected);
+    assert_eq!(&bytes[..6], &[0xFF, 0xFE, b'l', 0, b'a', 0]);
+}
+
+#[test]
+fn csv_quotes_and_defuses_formulas() {
+    let table = DataTable::from_rows([
+        Row::new("=HYPERLINK(\"x\")").with(2u16, 1),
+        Row::new("-5").with(2u16, 2),
+        Row::new("@user").with(2u16, 1.5),
+    ]);
+    assert_eq!(
+        csv_text(&Report::Table(table), &RenderOptions::default(), ','),
+        "label,nb_visits\n\"'=HYPERLINK(\"\"x\"\")\",1\n-5,2\n'@user,1.5"
+    );
+}
+
+#[test]
+fn empty_reports_render_as_matomo_does() {
+    let empty = Report::Table(DataTable::new());
+    assert_eq!(json(&empty, &RenderOptions::default()), "[]");
+    assert_eq!(
+        xml(&empty, &RenderOptions::default()),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result />"
+    );
+    assert_eq!(csv(&empty, &CsvOptions::default()), b"No data available");
+}
+
+fn visits_summary() -> Columns {
+    [
+        (ColumnKey::from("nb_uniq_visitors"), Value::Int(1)),
+        (ColumnKey::from("nb_visits"), Value::Int(2)),
+        (ColumnKey::from("bounce_rate"), Value::from("50%")),
+        (ColumnKey::from("nb_actions_per_visit"), Value::Float(4.0)),
+        (ColumnKey::from("avg_time_on_site"), Value::Float(811.0)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn simple_reports_render_as_objects_and_single_values() {
+    let report = Report::Simple(visits_summary());
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&report, &options),
+        r#"{"nb_uniq_visitors":1,"nb_visits":2,"bounce_rate":"50%","nb_actions_per_visit":4,"avg_time_on_site":811}"#
+    );
+    assert_eq!(
+        xml(&report, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<result>
+\t<nb_uniq_visitors>1</nb_uniq_visitors>
+\t<nb_visits>2</nb_visits>
+\t<bounce_rate>50%</bounce_rate>
+\t<nb_actions_per_visit>4</nb_actions_per_visit>
+\t<avg_time_on_site>811</avg_time_on_site>
+</result>"
+    );
+    assert_eq!(
+        csv_text(&report, &options, ','),
+        "nb_uniq_visitors,nb_visits,bounce_rate,nb_actions_per_visit,avg_time_on_site\n1,2,50%,4,811"
+    );
+    let single = Report::Simple(
+        [(ColumnKey::from("nb_visits"), Value::Int(5))]
+            .into_iter()
+            .collect(),
+    );
+    assert_eq!(json(&single, &options), r#"{"value":5}"#);
+    assert_eq!(
+        xml(&single, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>5</result>"
+    );
+    assert_eq!(csv_text(&single, &options, ','), "value\n5");
+}
+
+#[test]
+fn multi_period_maps_are_keyed_by_date() {
+    let day1 = DataTable::from_rows([
+        Row::new("a").with(2u16, 1),
+        Row::new("b").with(2u16, 2).with("x", 1),
+    ]);
+    let report = Report::Map {
+        key_name: "date".to_owned(),
+        entries: vec![
+            ("2024-01-01".to_owned(), Report::Table(day1)),
+            ("2024-01-02".to_owned(), Report::Table(DataTable::new())),
+            (
+                "2024-01-03".to_owned(),
+                Report::Table(DataTable::from_rows([Row::new("c").with(2u16, 3)])),
+            ),
+        ],
+    };
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&report, &options),
+        r#"{"2024-01-01":[{"label":"a","nb_visits":1},{"label":"b","nb_visits":2,"x":1}],"2024-01-02":[],"2024-01-03":[{"label":"c","nb_visits":3}]}"#
+    );
+    assert_eq!(
+        xml(&report, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<results>
+\t<result date=\"2024-01-01\">
+\t\t<row>
+\t\t\t<label>a</label>
+\t\t\t<nb_visits>1</nb_visits>
+\t\t</row>
+\t\t<row>
+\t\t\t<label>b</label>
+\t\t\t<nb_visits>2</nb_visits>
+\t\t\t<x>1</x>
+\t\t</row>
+\t</result>
+\t<result date=\"2024-01-02\" />
+\t<result date=\"2024-01-03\">
+\t\t<row>
+\t\t\t<label>c</label>
+\t\t\t<nb_visits>3</nb_visits>
+\t\t</row>
+\t</result>
+</results>"
+    );
+    assert_eq!(
+        csv_text(&report, &options, ','),
+        "date,label,nb_visits,x\n2024-01-01,a,1,\n2024-01-01,b,2,1\n2024-01-03,c,3,"
+    );
+}
+
+#[test]
+fn maps_of_single_values_and_nested_maps() {
+    let value = |visits: i64| {
+        Report::Simple(
+            [(ColumnKey::from("nb_visits"), Value::Int(visits))]
+                .into_iter()
+                .collect(),
+        )
+    };
+    let periods = |first: i64| Report::Map {
+        key_name: "date".to_owned(),
+        entries: vec![
+            ("2024-01-01".to_owned(), value(first)),
+            ("2024-01-02".to_owned(), value(0)),
+        ],
+    };
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&periods(5), &options),
+        r#"{"2024-01-01":5,"2024-01-02":0}"#
+    );
+    assert_eq!(
+        xml(&periods(5), &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<results>
+\t<result date=\"2024-01-01\">5</result>
+\t<result date=\"2024-01-02\" />
+</results>"
+    );
+    let sites = Report::Map {
+        key_name: "idSite".to_owned(),
+        entries: vec![("1".to_owned(), periods(5)), ("2".to_owned(), periods(7))],
+    };
+    assert_eq!(
+        json(&sites, &options),
+        r#"{"1":{"2024-01-01":5,"2024-01-02":0},"2":{"2024-01-01":7,"2024-01-02":0}}"#
+    );
+    assert_eq!(
+        xml(&sites, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<results>
+\t<result idSite=\"1\">
+\t\t<result date=\"2024-01-01\">5</result>
+\t\t<result date=\"2024-01-02\" />
+\t</result>
+\t<result idSite=\"2\">
+\t\t<result date=\"2024-01-01\">7</result>
+\t\t<result date=\"2024-01-02\" />
+\t</result>
+</results>"
+    );
+}
+
+#[test]
+fn json_escapes_like_php_json_encode() {
+    let table = DataTable::from_rows([Row::new("é/\"\\\n😀\u{1}")]);
+    assert_eq!(
+        json(&Report::Table(table), &RenderOptions::default()),
+        r#"[{"label":"\u00e9\/\"\\\n\ud83d\ude00\u0001"}]"#
+    );
+}

@@ -1,0 +1,274 @@
+//! XML as Matomo's `Renderer\Xml` writes it.
+
+use super::{Item, RenderOptions, Report, report_item};
+use crate::format::php_float_string;
+
+/// Renders a report as Matomo's XML: `<result>` with `<row>` elements
+/// (columns as child elements, `<goals><row idgoal='1'>`, `<subtable>` when
+/// expanded), bare values for single-value reports, and
+/// `<results><result date="…">` for maps (empty entries self-closing).
+pub fn xml(report: &Report, options: &RenderOptions) -> String {
+    let item = report_item(report, options);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n");
+    match report {
+        Report::Map { .. } => {
+            out.push_str("<results>\n");
+            render_map(&mut out, report, &item, "");
+            out.push_str("</results>");
+        }
+        Report::Simple(_) => match &item {
+            Item::Assoc(entries) if !entries.is_empty() => {
+                out.push_str("<result>\n");
+                render_simple(&mut out, entries, "");
+                out.push_str("</result>");
+            }
+            value if value.is_array() => out.push_str("<result />"),
+            value => {
+                let text = scalar_text(value);
+                if text.is_empty() {
+                    out.push_str("<result />");
+                } else {
+                    out.push_str("<result>");
+                    out.push_str(&text);
+                    out.push_str("</result>");
+                }
+            }
+        },
+        Report::Table(_) => match &item {
+            Item::List(rows) if !rows.is_empty() => {
+                out.push_str("<result>\n");
+                render_rows(&mut out, &list_entries(rows), "");
+                out.push_str("</result>");
+            }
+            _ => out.push_str("<result />"),
+        },
+    }
+    out
+}
+
+/// Keyed entries of an array; list positions have no key.
+fn list_entries<'b, 'a>(rows: &'b [Item<'a>]) -> Vec<(Option<&'b str>, &'b Item<'a>)> {
+    rows.iter().map(|row| (None, row)).collect()
+}
+
+fn array_entries<'b, 'a>(item: &'b Item<'a>) -> Vec<(Option<&'b str>, &'b Item<'a>)> {
+    match item {
+        Item::List(rows) => list_entries(rows),
+        Item::Assoc(entries) => entries
+            .iter()
+            .map(|(key, value)| (Some(key.as_ref()), value))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `renderDataTable`: rows, each `<row>` with one child element per entry.
+fn render_rows(out: &mut String, rows: &[(Option<&str>, &Item<'_>)], prefix: &str) {
+    let invalid_names = rows
+        .first()
+        .is_some_and(|(_, row)| has_invalid_tag_names(row));
+    for (row_key, row) in rows {
+        // Goal entries are keyed `idgoal=N`: the key becomes an attribute.
+        let attribute = row_key
+            .and_then(|key| key.split_once('='))
+            .map(|(name, value)| format!(" {name}='{value}'"))
+            .unwrap_or_default();
+        let Item::Assoc(entries) = row else {
+            let text = scalar_text(row);
+            let name = row_key.unwrap_or("row");
+            if text.is_empty() {
+                out.push_str(&format!("{prefix}\t\t<{name} />\n"));
+            } else {
+                out.push_str(&format!("{prefix}\t\t<{name}>{text}</{name}>\n"));
+            }
+            continue;
+        };
+        out.push_str(prefix);
+        out.push_str("\t<row");
+        out.push_str(&attribute);
+        out.push_str(">\n");
+        let inner_prefix = format!("{prefix}\t\t");
+        for (name, value) in entries {
+            let text = if value.is_array() {
+                let nested = array_entries(value);
+                let nested_rows = nested.first().is_some_and(|(_, first)| first.is_array());
+                let mut inner = String::from("\n");
+                if nested_rows {
+                    render_rows(&mut inner, &nested, &inner_prefix);
+                } else if let Item::Assoc(simple) = value {
+                    render_simple(&mut inner, simple, &inner_prefix);
+                }
+                inner.push_str(&inner_prefix);
+                inner
+            } else {
+                scalar_text(value)
+            };
+            let (start, end) = tag_names(name, invalid_names);
+            if text.is_empty() {
+                out.push_str(&format!("{inner_prefix}<{start} />\n"));
+            } else {
+                out.push_str(&format!("{inner_prefix}<{start}>{text}</{end}>\n"));
+            }
+        }
+        out.push('\t');
+        out.push_str(prefix);
+        out.push_str("</row>\n");
+    }
+}
+
+/// `renderDataTableSimple`: one element per entry.
+fn render_simple(
+    out: &mut String,
+    entries: &[(std::borrow::Cow<'_, str>, Item<'_>)],
+    prefix: &str,
+) {
+    let invalid_names = entries.iter().any(|(name, _)| !is_valid_tag_name(name));
+    for (name, value) in entries {
+        let text = scalar_text(value);
+        let (start, end) = tag_names(name, invalid_names);
+        if text.is_empty() {
+            out.push_str(&format!("{prefix}\t<{start} />\n"));
+        } else {
+            out.push_str(&format!("{prefix}\t<{start}>{text}</{end}>\n"));
+        }
+    }
+}
+
+/// `renderDataTableMap`: one `<result key="…">` per entry.
+fn render_map(out: &mut String, report: &Report, item: &Item<'_>, prefix: &str) {
+    let (Report::Map { key_name, entries }, Item::Assoc(items)) = (report, item) else {
+        return;
+    };
+    let first_report = entries.first().map(|(_, report)| report);
+    let first_item = items.first().map(|(_, item)| item);
+    match (first_report, first_item) {
+        // Case 4: nested maps (multi-site × multi-period).
+        (Some(Report::Map { .. }), _) => {
+            for ((key, report), (_, item)) in entries.iter().zip(items) {
+                out.push_str(&format!(
+                    "{prefix}\t<result {key_name}=\"{}\">\n",
+                    escape(key)
+                ));
+                render_map(out, report, item, &format!("{prefix}\t"));
+                out.push_str(&format!("{prefix}\t</result>\n"));
+            }
+        }
+        // Case 1: every entry renders to a bare value.
+        (_, Some(first)) if !first.is_array() => {
+            for (key, item) in items {
+                let key = escape(key);
+                if is_php_empty(item) {
+                    out.push_str(&format!("{prefix}\t<result {key_name}=\"{key}\" />\n"));
+                } else {
+                    out.push_str(&format!(
+                        "{prefix}\t<result {key_name}=\"{key}\">{}</result>\n",
+                        scalar_text(item)
+                    ));
+                }
+            }
+        }
+        // Case 2: single-row (simple) reports.
+        (Some(Report::Simple(_)), _) => {
+            for (key, item) in items {
+                let key = escape(key);
+                match item {
+                    Item::Assoc(entries) if !entries.is_empty() => {
+                        out.push_str(&format!("{prefix}\t<result {key_name}=\"{key}\">\n"));
+                        render_simple(out, entries, &format!("{prefix}\t"));
+                        out.push_str(&format!("{prefix}\t</result>\n"));
+                    }
+                    value if value.is_array() => {
+                        out.push_str(&format!("{prefix}\t<result {key_name}=\"{key}\" />\n"));
+                    }
+                    value => out.push_str(&format!(
+                        "{prefix}\t<result {key_name}=\"{key}\">{}</result>\n",
+                        raw_text(value)
+                    )),
+                }
+            }
+        }
+        // Case 3: table reports.
+        _ => {
+            for (key, item) in items {
+                let key = escape(key);
+                let mut rows = String::new();
+                render_rows(&mut rows, &array_entries(item), &format!("{prefix}\t"));
+                if rows.is_empty() {
+                    out.push_str(&format!("{prefix}\t<result {key_name}=\"{key}\" />\n"));
+                } else {
+                    out.push_str(&format!("{prefix}\t<result {key_name}=\"{key}\">\n"));
+                    out.push_str(&rows);
+                    out.push_str(&format!("{prefix}\t</result>\n"));
+                }
+            }
+        }
+    }
+}
+
+/// PHP `empty()` of a rendered value.
+fn is_php_empty(item: &Item<'_>) -> bool {
+    match item {
+        Item::Int(number) => *number == 0,
+        Item::Float(number) => *number == 0.0,
+        Item::Str(text) => text.is_empty() || text == "0",
+        Item::Assoc(entries) => entries.is_empty(),
+        Item::List(items) => items.is_empty(),
+    }
+}
+
+/// A value as PHP converts it to a string, without escaping.
+fn raw_text(item: &Item<'_>) -> String {
+    match item {
+        Item::Int(number) => number.to_string(),
+        Item::Float(number) => php_float_string(*number),
+        Item::Str(text) => text.to_string(),
+        Item::Assoc(_) | Item::List(_) => String::new(),
+    }
+}
+
+/// `formatValueXml`: strings escaped as `htmlspecialchars(ENT_COMPAT)`.
+fn scalar_text(item: &Item<'_>) -> String {
+    match item {
+        Item::Str(text) => escape(text),
+        other => raw_text(other),
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn is_valid_tag_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|rest| rest.is_ascii_alphanumeric() || matches!(rest, '_' | '-' | '.'))
+}
+
+fn has_invalid_tag_names(row: &Item<'_>) -> bool {
+    match row {
+        Item::Assoc(entries) => entries.iter().any(|(name, _)| !is_valid_tag_name(name)),
+        _ => false,
+    }
+}
+
+/// Column names that are not valid XML tag names render as
+/// `<col name="…">` (decided per table from its first row, as Matomo does).
+fn tag_names(name: &str, invalid_names: bool) -> (String, String) {
+    if invalid_names {
+        (format!("col name=\"{}\"", escape(name)), "col".to_owned())
+    } else {
+        (name.to_owned(), name.to_owned())
+    }
+}

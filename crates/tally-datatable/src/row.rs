@@ -1,0 +1,343 @@
+//! One row of a report: label, metric columns, metadata, optional subtable.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DataTableError;
+use crate::metrics;
+use crate::table::{AggregationOps, DataTable};
+use crate::value::{ColumnKey, Columns, GoalColumns, Goals, Metadata, Scalar, Value};
+
+/// The label of the summary ("Others") row (`DataTable::LABEL_SUMMARY_ROW`).
+pub const SUMMARY_ROW_LABEL: &str = "-1";
+
+/// How a column is combined when two rows with the same label are summed
+/// (`column_aggregation_ops`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
+pub enum ColumnOp {
+    /// Add the values; `goals` are added goal by goal and metric by metric.
+    Sum,
+    /// Keep the larger value.
+    Max,
+    /// Keep the smaller value, ignoring zero/absent values as Matomo does.
+    Min,
+    /// Do not aggregate: the row keeps the value it already has.
+    Skip,
+}
+
+/// A report row.
+#[derive(Clone, Debug, Default)]
+pub struct Row {
+    /// The row label (`label` column); `-1` for the summary row.
+    pub label: String,
+    /// Metric columns in insertion order.
+    pub columns: Columns,
+    /// Row metadata (`url`, `logo`, `segment`, …).
+    pub metadata: Metadata,
+    /// The subtable id as stored (`idsubdatatable`), set by decoding or
+    /// [`DataTable::number_subtables`].
+    pub subtable_id: Option<u32>,
+    /// The subtable, when loaded.
+    pub subtable: Option<Box<DataTable>>,
+    /// Hits/visits of the contributor whose metadata the row kept; transient.
+    metadata_weight: Option<f64>,
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Self) -> bool {
+        self.label == other.label
+            && self.columns == other.columns
+            && self.metadata == other.metadata
+            && self.subtable_id == other.subtable_id
+            && self.subtable == other.subtable
+    }
+}
+
+impl Row {
+    /// A row with `label` and no columns.
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a column, returning `self` for chaining.
+    pub fn with(mut self, key: impl Into<ColumnKey>, value: impl Into<Value>) -> Self {
+        self.columns.set(key.into(), value.into());
+        self
+    }
+
+    /// Adds a metadata entry, returning `self` for chaining.
+    pub fn with_metadata(mut self, name: impl Into<String>, value: impl Into<Scalar>) -> Self {
+        self.metadata.set(name.into(), value.into());
+        self
+    }
+
+    /// Attaches a subtable, returning `self` for chaining.
+    pub fn with_subtable(mut self, subtable: DataTable) -> Self {
+        self.subtable = Some(Box::new(subtable));
+        self
+    }
+
+    /// Whether this is the summary ("Others") row.
+    pub fn is_summary_row(&self) -> bool {
+        self.label == SUMMARY_ROW_LABEL
+    }
+
+    /// A column looked up as Matomo's filters do (name or id).
+    pub fn column(&self, column: &str) -> Option<&Value> {
+        self.columns.find(column)
+    }
+
+    /// The value Matomo uses to pick which contributor's metadata a summed
+    /// row keeps: `nb_hits` (id 12), else `nb_visits` (id 2).
+    fn visits_weight(&self) -> f64 {
+        let hits = self
+            .columns
+            .iter()
+            .find(|(key, _)| key.is_metric(metrics::NB_HITS))
+            .and_then(|(_, value)| value.as_f64());
+        let visits = || {
+            self.columns
+                .iter()
+                .find(|(key, _)| key.is_metric(metrics::NB_VISITS))
+                .and_then(|(_, value)| value.as_f64())
+        };
+        hits.or_else(visits).unwrap_or(0.0)
+    }
+
+    /// Sums `other` into this row (`Row::sumRow`).
+    ///
+    /// Each column uses its op from `ops` (default `sum`); `max_actions` is
+    /// always `max`; `label`-like columns are skipped. With `copy_metadata`,
+    /// the row keeps the metadata of the contributor with the most hits or
+    /// visits. Subtables are not touched here (see [`DataTable::merge`]).
+    ///
+    /// # Errors
+    ///
+    /// [`DataTableError::UnsummableColumn`] when a number is added to a
+    /// non-numeric string or to `goals`, where Matomo throws.
+    pub fn sum_row(
+        &mut self,
+        other: &Row,
+        ops: &AggregationOps,
+        copy_metadata: bool,
+    ) -> Result<(), DataTableError> {
+        // Weigh this row before its columns absorb `other`.
+        let current_weight = match self.metadata_weight {
+            Some(weight) => weight,
+            None => self.visits_weight(),
+        };
+        for (key, other_value) in other.columns.iter() {
+            if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
+                continue;
+            }
+            let op = if key.is_metric(metrics::MAX_ACTIONS) {
+                ColumnOp::Max
+            } else {
+                ops.get(key).copied().unwrap_or(ColumnOp::Sum)
+            };
+            let current = self.columns.get(key);
+            let merged = merge_values(op, current, other_value).ok_or_else(|| {
+                DataTableError::UnsummableColumn {
+                    column: key.name().into_owned(),
+                    label: self.label.clone(),
+                }
+            })?;
+            if let Some(value) = merged {
+                self.columns.set(key.clone(), value);
+            }
+        }
+        if copy_metadata && !other.metadata.is_empty() && !self.is_summary_row() {
+            let other_weight = other.visits_weight();
+            if self.metadata.is_empty() || other_weight > current_weight {
+                self.metadata = other.metadata.clone();
+                self.metadata_weight = Some(other_weight);
+            } else {
+                self.metadata_weight = Some(current_weight);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Combines two column values. `Ok(None)` means "leave the column as is";
+/// the outer `None` means Matomo would throw.
+fn merge_values(op: ColumnOp, current: Option<&Value>, other: &Value) -> Option<Option<Value>> {
+    match op {
+        ColumnOp::Skip => Some(None),
+        ColumnOp::Max => Some(Some(match current {
+            None => other.clone(),
+            Some(current) => match (current.number(), other.number()) {
+                (Some(a), Some(b)) if b.cmp_value(a).is_gt() => other.clone(),
+                (None, Some(_)) => other.clone(),
+                _ => current.clone(),
+            },
+        })),
+        ColumnOp::Min => Some(Some(match current {
+            None => other.clone(),
+            Some(current) if value_is_falsy(current) => other.clone(),
+            Some(current) if value_is_falsy(other) => current.clone(),
+            Some(current) => match (current.number(), other.number()) {
+                (Some(a), Some(b)) if b.cmp_value(a).is_lt() => other.clone(),
+                _ => current.clone(),
+            },
+        })),
+        ColumnOp::Sum => sum_values(current, other).map(Some),
+    }
+}
+
+fn value_is_falsy(value: &Value) -> bool {
+    match value {
+        Value::Goals(goals) => goals.0.is_empty(),
+        scalar => scalar.as_scalar().is_none_or(|scalar| scalar.is_falsy()),
+    }
+}
+
+/// `Row::sumRowArray`: numbers add, arrays add key-wise, two strings give 0.
+fn sum_values(current: Option<&Value>, other: &Value) -> Option<Value> {
+    if let Some(number) = other.number() {
+        return match current {
+            None => Some(Value::from(number)),
+            Some(current) => current.number().map(|own| Value::from(own.add(number))),
+        };
+    }
+    match (current, other) {
+        (None, _) => Some(other.clone()),
+        (Some(Value::Goals(own)), Value::Goals(theirs)) => {
+            let mut summed = own.clone();
+            sum_goals(&mut summed, theirs)?;
+            Some(Value::Goals(summed))
+        }
+        (Some(_), Value::Goals(_)) => None,
+        // Matomo warns and stores 0 when two non-numeric strings meet.
+        (Some(_), _) => Some(Value::Int(0)),
+    }
+}
+
+fn sum_goals(own: &mut Goals, theirs: &Goals) -> Option<()> {
+    for (idgoal, their_columns) in theirs.0.iter() {
+        match own.0.get_mut(idgoal) {
+            None => own.0.set(*idgoal, their_columns.clone()),
+            Some(own_columns) => sum_goal_columns(own_columns, their_columns)?,
+        }
+    }
+    Some(())
+}
+
+fn sum_goal_columns(own: &mut GoalColumns, theirs: &GoalColumns) -> Option<()> {
+    for (key, their_value) in theirs.iter() {
+        let summed = match (own.get(key), their_value.number()) {
+            (None, _) => their_value.clone(),
+            (Some(current), Some(number)) => Scalar::from(current.number()?.add(number)),
+            (Some(_), None) => Scalar::Int(0),
+        };
+        own.set(key.clone(), summed);
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::OrderedMap;
+
+    fn goal(conversions: i64, revenue: f64) -> GoalColumns {
+        [
+            (ColumnKey::Id(1), Scalar::Int(conversions)),
+            (ColumnKey::Id(2), Scalar::Float(revenue)),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn sum_row_adds_numbers_maxes_max_actions_and_sums_goals_keywise() {
+        let mut row = Row::new("a")
+            .with(2u16, 3)
+            .with(4u16, 5)
+            .with(9u16, 1.5)
+            .with(10u16, Goals::new().with(1, goal(1, 2.5)));
+        let other = Row::new("a")
+            .with(2u16, 4)
+            .with(4u16, 2)
+            .with(9u16, 2)
+            .with(
+                10u16,
+                Goals::new().with(1, goal(2, 1.0)).with(2, goal(1, 0.5)),
+            )
+            .with(3u16, 7);
+        row.sum_row(&other, &OrderedMap::new(), true).unwrap();
+        assert_eq!(row.columns.get(&ColumnKey::Id(2)), Some(&Value::Int(7)));
+        assert_eq!(row.columns.get(&ColumnKey::Id(4)), Some(&Value::Int(5)));
+        assert_eq!(row.columns.get(&ColumnKey::Id(9)), Some(&Value::Float(3.5)));
+        assert_eq!(row.columns.get(&ColumnKey::Id(3)), Some(&Value::Int(7)));
+        let expected_goals = Goals::new().with(1, goal(3, 3.5)).with(2, goal(1, 0.5));
+        assert_eq!(
+            row.columns.get(&ColumnKey::Id(10)),
+            Some(&Value::Goals(expected_goals))
+        );
+    }
+
+    #[test]
+    fn ops_min_ignores_zero_and_skip_keeps_value() {
+        let mut ops = AggregationOps::new();
+        ops.set(ColumnKey::from("min_time"), ColumnOp::Min);
+        ops.set(ColumnKey::from("first"), ColumnOp::Skip);
+        ops.set(ColumnKey::from("peak"), ColumnOp::Max);
+        let mut row = Row::new("a")
+            .with("min_time", 0)
+            .with("first", 1)
+            .with("peak", 3);
+        let other = Row::new("a")
+            .with("min_time", 4)
+            .with("first", 9)
+            .with("peak", 8);
+        row.sum_row(&other, &ops, false).unwrap();
+        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(4)));
+        assert_eq!(row.columns.find("first"), Some(&Value::Int(1)));
+        assert_eq!(row.columns.find("peak"), Some(&Value::Int(8)));
+        let third = Row::new("a").with("min_time", 2);
+        row.sum_row(&third, &ops, false).unwrap();
+        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(2)));
+    }
+
+    #[test]
+    fn strings_sum_to_zero_and_number_plus_string_is_an_error() {
+        let mut row = Row::new("a").with("name", "x");
+        row.sum_row(&Row::new("a").with("name", "y"), &OrderedMap::new(), false)
+            .unwrap();
+        assert_eq!(row.columns.find("name"), Some(&Value::Int(0)));
+        let mut row = Row::new("a").with("name", "x");
+        let err = row
+            .sum_row(&Row::new("a").with("name", 2), &OrderedMap::new(), false)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot sum column `name` of row `a`: a number and a non-numeric value"
+        );
+    }
+
+    #[test]
+    fn metadata_comes_from_the_contributor_with_most_visits() {
+        let mut row = Row::new("a")
+            .with(2u16, 5)
+            .with_metadata("url", "http://one/");
+        let fewer = Row::new("a")
+            .with(2u16, 3)
+            .with_metadata("url", "http://two/");
+        let more = Row::new("a")
+            .with(2u16, 9)
+            .with_metadata("url", "http://three/");
+        row.sum_row(&fewer, &OrderedMap::new(), true).unwrap();
+        assert_eq!(row.metadata.get("url"), Some(&Scalar::from("http://one/")));
+        row.sum_row(&more, &OrderedMap::new(), true).unwrap();
+        assert_eq!(
+            row.metadata.get("url"),
+            Some(&Scalar::from("http://three/"))
+        );
+        assert_eq!(row.columns.get(&ColumnKey::Id(2)), Some(&Value::Int(17)));
+    }
+}

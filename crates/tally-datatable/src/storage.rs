@@ -1,0 +1,738 @@
+//! The stored form of a table: bincode + zlib behind a versioned,
+//! checksummed header, with subtables in chunks of 100 so that one subtable
+//! can be read without the others (Matomo's `<record>_chunk_<start>_<end>`
+//! blobs, `core/Archive/Chunk.php`).
+//!
+//! Every blob starts with a 14-byte header:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..4 | magic `TLDT` |
+//! | 4 | format version ([`FORMAT_VERSION`]) |
+//! | 5 | kind: 1 root table, 2 subtable chunk |
+//! | 6..10 | decompressed payload length, u32 little endian |
+//! | 10..14 | CRC32 of bytes 4..10 and of the compressed payload, u32 LE |
+//!
+//! followed by the zlib-compressed payload. A table payload is the bincode
+//! (standard config) form of the table; a chunk payload is an index
+//! (`count`, then `count` × (`subtable id`, `offset`, `length`), all u32 LE)
+//! followed by the tables' bincode forms. bincode stays behind this module
+//! (it is unmaintained, RUSTSEC-2025-0141), so a later switch is one module
+//! and a version bump.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+
+use crate::DataTableError;
+use crate::row::Row;
+use crate::table::{AggregationOps, DataTable};
+use crate::value::{Columns, Metadata};
+
+/// The format version written in every header.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Subtables per chunk blob, as in Matomo (`Chunk::NUM_TABLES_IN_CHUNK`).
+pub const SUBTABLES_PER_CHUNK: u32 = 100;
+
+/// Largest decompressed payload we write or read (64 MiB): bounds what
+/// corrupt or hostile bytes can make the decoder allocate.
+pub const MAX_PAYLOAD_BYTES: usize = 64 << 20;
+
+/// Deepest subtable nesting [`decode_tree`] accepts (Matomo's default
+/// maximum depth is 15).
+pub const MAX_DEPTH: usize = 64;
+
+const MAGIC: [u8; 4] = *b"TLDT";
+const HEADER_LEN: usize = 14;
+const KIND_TABLE: u8 = 1;
+const KIND_CHUNK: u8 = 2;
+const INDEX_ENTRY_LEN: usize = 12;
+
+/// Decodes with bincode under a byte limit of the smallest tier that covers
+/// the payload. bincode checks every length prefix against the limit
+/// (counting the in-memory size of the elements) before allocating, so a
+/// garbage length fails instead of allocating, and a payload can make us
+/// allocate at most 64× its size (4 MiB for small payloads, 256 MiB at
+/// most). The limit is a
+/// const generic, hence the tiers.
+fn decode_limited(bytes: &[u8]) -> Result<(StoredTable, usize), bincode::error::DecodeError> {
+    fn with_limit<const LIMIT: usize>(
+        bytes: &[u8],
+    ) -> Result<(StoredTable, usize), bincode::error::DecodeError> {
+        bincode::decode_from_slice(bytes, bincode::config::standard().with_limit::<LIMIT>())
+    }
+    match bytes.len() {
+        0..=0x1_0000 => with_limit::<0x40_0000>(bytes),
+        0x1_0001..=0x10_0000 => with_limit::<0x400_0000>(bytes),
+        _ => with_limit::<DECODE_LIMIT_BYTES>(bytes),
+    }
+}
+
+/// The decode limit of the largest tier (payloads over 1 MiB): the text
+/// read plus the largest list being decoded, in memory.
+const DECODE_LIMIT_BYTES: usize = 256 << 20;
+
+/// A table encoded for storage: the root blob and the subtable chunks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodedTable {
+    /// The root table (subtable 0), stored under the record name.
+    pub root: Vec<u8>,
+    /// Subtables 1..N in chunks of [`SUBTABLES_PER_CHUNK`].
+    pub chunks: Vec<EncodedChunk>,
+}
+
+/// One chunk blob holding up to 100 subtables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodedChunk {
+    /// First subtable id the chunk covers (a multiple of 100).
+    pub start: u32,
+    /// Last subtable id the chunk covers (`start + 99`).
+    pub end: u32,
+    /// The blob.
+    pub bytes: Vec<u8>,
+}
+
+impl EncodedChunk {
+    /// The blob name Matomo uses: `<record>_chunk_<start>_<end>`.
+    pub fn blob_name(&self, record: &str) -> String {
+        format!("{record}_chunk_{}_{}", self.start, self.end)
+    }
+}
+
+/// The name of the chunk blob that holds subtable `subtable_id` of `record`.
+pub fn chunk_blob_name(record: &str, subtable_id: u32) -> String {
+    let start = subtable_id / SUBTABLES_PER_CHUNK * SUBTABLES_PER_CHUNK;
+    format!("{record}_chunk_{start}_{}", start + SUBTABLES_PER_CHUNK - 1)
+}
+
+#[derive(bincode::Encode)]
+struct StoredTableRef<'a> {
+    rows: Vec<StoredRowRef<'a>>,
+    summary: Option<StoredRowRef<'a>>,
+    metadata: &'a Metadata,
+    aggregation_ops: &'a AggregationOps,
+    max_rows: Option<u64>,
+}
+
+#[derive(bincode::Encode)]
+struct StoredRowRef<'a> {
+    label: &'a str,
+    columns: &'a Columns,
+    metadata: &'a Metadata,
+    subtable_id: Option<u32>,
+}
+
+#[derive(bincode::Decode)]
+struct StoredTable {
+    rows: Vec<StoredRow>,
+    summary: Option<StoredRow>,
+    metadata: Metadata,
+    aggregation_ops: AggregationOps,
+    max_rows: Option<u64>,
+}
+
+#[derive(bincode::Decode)]
+struct StoredRow {
+    label: String,
+    columns: Columns,
+    metadata: Metadata,
+    subtable_id: Option<u32>,
+}
+
+impl StoredRow {
+    fn into_row(self) -> Row {
+        let mut row = Row::new(self.label);
+        row.columns = self.columns;
+        row.metadata = self.metadata;
+        row.subtable_id = self.subtable_id;
+        row
+    }
+}
+
+/// Encodes a table and all its loaded subtables.
+///
+/// Subtables are numbered 1..N depth-first as Matomo's `getSerialized`
+/// does; the stored rows carry those ids. Subtable ids of rows whose
+/// subtable is not loaded are not written (there is nothing to point to).
+///
+/// # Errors
+///
+/// [`DataTableError::Encode`] if bincode fails, [`DataTableError::TooLarge`]
+/// if a payload exceeds [`MAX_PAYLOAD_BYTES`].
+pub fn encode_table(table: &DataTable) -> Result<EncodedTable, DataTableError> {
+    let mut subtables: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut next_id = 0;
+    let root = encode_one(table, &mut next_id, &mut subtables)?;
+    let root = write_blob(KIND_TABLE, &root)?;
+    subtables.sort_by_key(|(id, _)| *id);
+    let mut chunks = Vec::new();
+    let mut position = 0;
+    while position < subtables.len() {
+        let start = subtables
+            .get(position)
+            .map_or(0, |(id, _)| id / SUBTABLES_PER_CHUNK * SUBTABLES_PER_CHUNK);
+        let end = start + SUBTABLES_PER_CHUNK - 1;
+        let members: Vec<&(u32, Vec<u8>)> = subtables[position..]
+            .iter()
+            .take_while(|(id, _)| *id <= end)
+            .collect();
+        position += members.len();
+        let payload = chunk_payload(&members)?;
+        chunks.push(EncodedChunk {
+            start,
+            end,
+            bytes: write_blob(KIND_CHUNK, &payload)?,
+        });
+    }
+    Ok(EncodedTable { root, chunks })
+}
+
+/// Encodes `table` (pre-order numbering of its subtables), pushing the
+/// encoded subtables, and returns the table's own bincode bytes.
+fn encode_one(
+    table: &DataTable,
+    next_id: &mut u32,
+    subtables: &mut Vec<(u32, Vec<u8>)>,
+) -> Result<Vec<u8>, DataTableError> {
+    let mut rows = Vec::with_capacity(table.rows().len());
+    let mut pending: Vec<(u32, &DataTable)> = Vec::new();
+    for row in table.rows() {
+        let subtable_id = match row.subtable.as_deref() {
+            Some(subtable) => {
+                *next_id += 1;
+                // Pre-order: the subtable's own subtables are numbered right
+                // after it, before the next sibling's.
+                let id = *next_id;
+                let bytes = encode_one(subtable, next_id, subtables)?;
+                subtables.push((id, bytes));
+                pending.push((id, subtable));
+                Some(id)
+            }
+            None => None,
+        };
+        rows.push(row_ref(row, subtable_id));
+    }
+    let stored = StoredTableRef {
+        rows,
+        summary: table.summary_row().map(|row| row_ref(row, None)),
+        metadata: &table.metadata,
+        aggregation_ops: &table.aggregation_ops,
+        max_rows: table.max_rows.and_then(|max| u64::try_from(max).ok()),
+    };
+    let bytes = bincode::encode_to_vec(&stored, bincode::config::standard())
+        .map_err(DataTableError::Encode)?;
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(too_large(bytes.len()));
+    }
+    Ok(bytes)
+}
+
+fn row_ref(row: &Row, subtable_id: Option<u32>) -> StoredRowRef<'_> {
+    StoredRowRef {
+        label: &row.label,
+        columns: &row.columns,
+        metadata: &row.metadata,
+        subtable_id,
+    }
+}
+
+fn too_large(size: usize) -> DataTableError {
+    DataTableError::TooLarge {
+        size: u64::try_from(size).unwrap_or(u64::MAX),
+        limit: MAX_PAYLOAD_BYTES as u64,
+    }
+}
+
+fn u32_of(value: usize) -> Result<u32, DataTableError> {
+    u32::try_from(value).map_err(|_| too_large(value))
+}
+
+fn chunk_payload(members: &[&(u32, Vec<u8>)]) -> Result<Vec<u8>, DataTableError> {
+    let data_len: usize = members.iter().map(|(_, bytes)| bytes.len()).sum();
+    let index_len = 4 + members.len() * INDEX_ENTRY_LEN;
+    let mut payload = Vec::with_capacity(index_len + data_len);
+    payload.extend_from_slice(&u32_of(members.len())?.to_le_bytes());
+    let mut offset = 0;
+    for (id, bytes) in members {
+        payload.extend_from_slice(&id.to_le_bytes());
+        payload.extend_from_slice(&u32_of(offset)?.to_le_bytes());
+        payload.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
+        offset += bytes.len();
+    }
+    for (_, bytes) in members {
+        payload.extend_from_slice(bytes);
+    }
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(too_large(payload.len()));
+    }
+    Ok(payload)
+}
+
+fn write_blob(kind: u8, payload: &[u8]) -> Result<Vec<u8>, DataTableError> {
+    // The header is reserved in the compressor's output buffer, then filled
+    // in, so the blob is built without a copy.
+    let mut buffer = Vec::with_capacity(HEADER_LEN + payload.len() / 3);
+    buffer.extend_from_slice(&[0; HEADER_LEN]);
+    let mut encoder = ZlibEncoder::new(buffer, Compression::default());
+    encoder
+        .write_all(payload)
+        .map_err(DataTableError::Compress)?;
+    let mut blob = encoder.finish().map_err(DataTableError::Compress)?;
+    blob[0..4].copy_from_slice(&MAGIC);
+    blob[4] = FORMAT_VERSION;
+    blob[5] = kind;
+    blob[6..10].copy_from_slice(&u32_of(payload.len())?.to_le_bytes());
+    let crc = checksum(&blob[4..10], &blob[HEADER_LEN..]);
+    blob[10..14].copy_from_slice(&crc.to_le_bytes());
+    Ok(blob)
+}
+
+fn checksum(header: &[u8], payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(header);
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        KIND_TABLE => "root table",
+        KIND_CHUNK => "subtable chunk",
+        _ => "unknown blob kind",
+    }
+}
+
+/// Checks the header and returns the decompressed payload.
+fn read_blob(bytes: &[u8], expected_kind: u8) -> Result<Vec<u8>, DataTableError> {
+    if bytes.len() < HEADER_LEN {
+        if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
+            return Err(DataTableError::BadMagic);
+        }
+        return Err(DataTableError::Truncated {
+            needed: HEADER_LEN,
+            available: bytes.len(),
+        });
+    }
+    let (header, payload) = bytes.split_at(HEADER_LEN);
+    if header[0..4] != MAGIC {
+        return Err(DataTableError::BadMagic);
+    }
+    if header[4] != FORMAT_VERSION {
+        return Err(DataTableError::UnknownFormat { found: header[4] });
+    }
+    let stored = u32::from_le_bytes([header[10], header[11], header[12], header[13]]);
+    let computed = checksum(&header[4..10], payload);
+    if stored != computed {
+        return Err(DataTableError::Checksum { stored, computed });
+    }
+    if header[5] != expected_kind {
+        return Err(DataTableError::WrongKind {
+            expected: kind_name(expected_kind),
+            found: kind_name(header[5]),
+        });
+    }
+    let raw_len = u32::from_le_bytes([header[6], header[7], header[8], header[9]]);
+    let raw_len = usize::try_from(raw_len).map_err(|_| too_large(usize::MAX))?;
+    if raw_len > MAX_PAYLOAD_BYTES {
+        return Err(too_large(raw_len));
+    }
+    // Never trust the announced size for more than what zlib can plausibly
+    // expand the payload to; the vector grows if it was an underestimate.
+    let capacity = raw_len.min(payload.len().saturating_mul(8).saturating_add(1024));
+    let mut decompressed = Vec::with_capacity(capacity);
+    let limit = u64::try_from(raw_len).unwrap_or(u64::MAX).saturating_add(1);
+    ZlibDecoder::new(payload)
+        .take(limit)
+        .read_to_end(&mut decompressed)
+        .map_err(DataTableError::Decompress)?;
+    if decompressed.len() != raw_len {
+        return Err(DataTableError::LengthMismatch {
+            expected: raw_len as u64,
+            actual: decompressed.len() as u64,
+        });
+    }
+    Ok(decompressed)
+}
+
+fn decode_payload(bytes: &[u8]) -> Result<DataTable, DataTableError> {
+    let (stored, read) = decode_limited(bytes).map_err(DataTableError::Decode)?;
+    if read != bytes.len() {
+        return Err(DataTableError::CorruptChunk("trailing bytes after a table"));
+    }
+    let mut table = DataTable::from_rows(stored.rows.into_iter().map(StoredRow::into_row));
+    if let Some(summary) = stored.summary {
+        table.set_summary_row(summary.into_row());
+    }
+    table.metadata = stored.metadata;
+    table.aggregation_ops = stored.aggregation_ops;
+    table.max_rows = stored.max_rows.and_then(|max| usize::try_from(max).ok());
+    Ok(table)
+}
+
+/// Decodes the root table alone; rows keep their `subtable_id`s but no
+/// subtable is loaded.
+///
+/// # Errors
+///
+/// Any header, checksum, decompression or decoding error; never panics.
+pub fn decode_root(bytes: &[u8]) -> Result<DataTable, DataTableError> {
+    decode_payload(&read_blob(bytes, KIND_TABLE)?)
+}
+
+/// Parses a chunk's index into (id, byte range) entries.
+fn chunk_index(payload: &[u8]) -> Result<Vec<(u32, std::ops::Range<usize>)>, DataTableError> {
+    let read_u32 = |at: usize| -> Result<u32, DataTableError> {
+        payload
+            .get(at..at + 4)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map(u32::from_le_bytes)
+            .ok_or(DataTableError::CorruptChunk("index runs past the payload"))
+    };
+    let count = usize::try_from(read_u32(0)?).map_err(|_| DataTableError::CorruptChunk("count"))?;
+    if count > (payload.len() - 4) / INDEX_ENTRY_LEN {
+        return Err(DataTableError::CorruptChunk("count exceeds payload"));
+    }
+    let data_start = 4 + count * INDEX_ENTRY_LEN;
+    let mut entries = Vec::with_capacity(count);
+    for entry in 0..count {
+        let at = 4 + entry * INDEX_ENTRY_LEN;
+        let id = read_u32(at)?;
+        let offset = usize::try_from(read_u32(at + 4)?)
+            .map_err(|_| DataTableError::CorruptChunk("offset"))?;
+        let len = usize::try_from(read_u32(at + 8)?)
+            .map_err(|_| DataTableError::CorruptChunk("length"))?;
+        let start = data_start
+            .checked_add(offset)
+            .ok_or(DataTableError::CorruptChunk("offset overflows"))?;
+        let end = start
+            .checked_add(len)
+            .ok_or(DataTableError::CorruptChunk("length overflows"))?;
+        if end > payload.len() {
+            return Err(DataTableError::CorruptChunk("entry runs past the payload"));
+        }
+        entries.push((id, start..end));
+    }
+    Ok(entries)
+}
+
+/// Decodes one subtable from the chunk blob that holds it (see
+/// [`chunk_blob_name`]); the other subtables of the chunk are not decoded.
+///
+/// # Errors
+///
+/// [`DataTableError::SubtableNotFound`] if the chunk lacks `subtable_id`,
+/// or any header, checksum, decompression or decoding error.
+pub fn decode_subtable(chunk: &[u8], subtable_id: u32) -> Result<DataTable, DataTableError> {
+    let payload = read_blob(chunk, KIND_CHUNK)?;
+    let (_, range) = chunk_index(&payload)?
+        .into_iter()
+        .find(|(id, _)| *id == subtable_id)
+        .ok_or(DataTableError::SubtableNotFound { id: subtable_id })?;
+    decode_payload(&payload[range])
+}
+
+/// Decodes every subtable of a chunk blob, in id order.
+///
+/// # Errors
+///
+/// Any header, checksum, decompression or decoding error.
+pub fn decode_chunk(chunk: &[u8]) -> Result<Vec<(u32, DataTable)>, DataTableError> {
+    let payload = read_blob(chunk, KIND_CHUNK)?;
+    chunk_index(&payload)?
+        .into_iter()
+        .map(|(id, range)| Ok((id, decode_payload(&payload[range])?)))
+        .collect()
+}
+
+/// Decodes the root table and attaches every subtable found in `chunks`,
+/// recursively.
+///
+/// # Errors
+///
+/// [`DataTableError::SubtableNotFound`] when a row points to a subtable the
+/// chunks lack (or that two rows share), [`DataTableError::TooDeep`] beyond
+/// [`MAX_DEPTH`] levels, and any decoding error.
+pub fn decode_tree<'a>(
+    root: &[u8],
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<DataTable, DataTableError> {
+    let mut table = decode_root(root)?;
+    let mut subtables = HashMap::new();
+    for chunk in chunks {
+        subtables.extend(decode_chunk(chunk)?);
+    }
+    attach(&mut table, &mut subtables, 0)?;
+    Ok(table)
+}
+
+/// [`decode_tree`] over an [`EncodedTable`].
+///
+/// # Errors
+///
+/// As [`decode_tree`].
+pub fn decode_encoded(encoded: &EncodedTable) -> Result<DataTable, DataTableError> {
+    decode_tree(
+        &encoded.root,
+        encoded.chunks.iter().map(|chunk| chunk.bytes.as_slice()),
+    )
+}
+
+fn attach(
+    table: &mut DataTable,
+    subtables: &mut HashMap<u32, DataTable>,
+    depth: usize,
+) -> Result<(), DataTableError> {
+    if depth >= MAX_DEPTH {
+        return Err(DataTableError::TooDeep { limit: MAX_DEPTH });
+    }
+    for row in table.rows_mut() {
+        if let Some(id) = row.subtable_id {
+            // Taking the subtable out makes a cyclic or shared reference fail
+            // instead of recursing forever.
+            let mut subtable = subtables
+                .remove(&id)
+                .ok_or(DataTableError::SubtableNotFound { id })?;
+            attach(&mut subtable, subtables, depth + 1)?;
+            row.subtable = Some(Box::new(subtable));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::ColumnOp;
+    use crate::value::{ColumnKey, Goals, Scalar, Value};
+
+    fn tree_with_subtables(count: usize) -> DataTable {
+        let mut table = DataTable::new();
+        for index in 0..count {
+            let leaf = DataTable::from_rows([Row::new(format!("leaf {index}")).with(2u16, 1)]);
+            let sub = DataTable::from_rows([
+                Row::new(format!("kw {index}"))
+                    .with(2u16, i64::try_from(index).unwrap())
+                    .with_subtable(leaf),
+                Row::new("other").with(9u16, 1.25),
+            ]);
+            table
+                .add_row(
+                    Row::new(format!("engine {index}"))
+                        .with(2u16, 10)
+                        .with(
+                            10u16,
+                            Goals::new().with(
+                                1,
+                                [(ColumnKey::Id(1), Scalar::Int(2))].into_iter().collect(),
+                            ),
+                        )
+                        .with_metadata("url", format!("https://e{index}.example/"))
+                        .with_subtable(sub),
+                )
+                .unwrap();
+        }
+        table
+            .add_row(Row::new("no subtable").with("custom", "x"))
+            .unwrap();
+        table.set_summary_row(Row::new("").with(2u16, 3));
+        table.metadata.set("period".to_owned(), Scalar::from("day"));
+        table
+            .aggregation_ops
+            .set(ColumnKey::from("custom"), ColumnOp::Skip);
+        table.max_rows = Some(500);
+        table
+    }
+
+    #[test]
+    fn round_trip_of_a_tree_with_chunks() {
+        // 60 top-level rows with a subtable each, each with one nested leaf:
+        // 120 subtables → chunks 0_99 and 100_199.
+        let mut table = tree_with_subtables(60);
+        assert_eq!(table.number_subtables(), 120);
+        let encoded = encode_table(&table).unwrap();
+        let names: Vec<String> = encoded
+            .chunks
+            .iter()
+            .map(|chunk| chunk.blob_name("Referrers_keywordBySearchEngine"))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "Referrers_keywordBySearchEngine_chunk_0_99",
+                "Referrers_keywordBySearchEngine_chunk_100_199"
+            ]
+        );
+        assert_eq!(chunk_blob_name("r", 99), "r_chunk_0_99");
+        assert_eq!(chunk_blob_name("r", 100), "r_chunk_100_199");
+        let decoded = decode_encoded(&encoded).unwrap();
+        assert_eq!(decoded, table);
+
+        let root = decode_root(&encoded.root).unwrap();
+        assert_eq!(root.rows().len(), 61);
+        assert!(root.rows()[0].subtable.is_none());
+        assert_eq!(root.rows()[0].subtable_id, Some(1));
+        assert_eq!(root.rows()[1].subtable_id, Some(3));
+        assert_eq!(root.rows()[59].subtable_id, Some(119));
+
+        // Subtable 119 is engine 59's keywords; 120 its leaf; both in chunk 100_199.
+        let keywords = decode_subtable(&encoded.chunks[1].bytes, 119).unwrap();
+        assert_eq!(keywords.rows()[0].label, "kw 59");
+        assert_eq!(keywords.rows()[0].subtable_id, Some(120));
+        let leaf = decode_subtable(&encoded.chunks[1].bytes, 120).unwrap();
+        assert_eq!(leaf.rows()[0].label, "leaf 59");
+        assert!(matches!(
+            decode_subtable(&encoded.chunks[0].bytes, 120),
+            Err(DataTableError::SubtableNotFound { id: 120 })
+        ));
+        assert!(matches!(
+            decode_tree(&encoded.root, [encoded.chunks[0].bytes.as_slice()]),
+            Err(DataTableError::SubtableNotFound { id: 100 })
+        ));
+    }
+
+    #[test]
+    fn corrupt_truncated_and_foreign_bytes_are_errors() {
+        let encoded = encode_table(&tree_with_subtables(2)).unwrap();
+        let root = &encoded.root;
+        assert!(matches!(
+            decode_root(b""),
+            Err(DataTableError::Truncated {
+                needed: 14,
+                available: 0
+            })
+        ));
+        assert!(matches!(
+            decode_root(b"<?xml version"),
+            Err(DataTableError::BadMagic)
+        ));
+        assert!(matches!(
+            decode_root(&root[..10]),
+            Err(DataTableError::Truncated {
+                needed: 14,
+                available: 10
+            })
+        ));
+        assert!(matches!(
+            decode_root(&root[..root.len() - 1]),
+            Err(DataTableError::Checksum { .. })
+        ));
+        let mut flipped = root.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x40;
+        assert!(matches!(
+            decode_root(&flipped),
+            Err(DataTableError::Checksum { .. })
+        ));
+        let mut version = root.clone();
+        version[4] = 9;
+        let error = decode_root(&version).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "not a tally datatable blob (format version 9)"
+        );
+        assert!(matches!(
+            decode_root(&encoded.chunks[0].bytes),
+            Err(DataTableError::WrongKind {
+                expected: "root table",
+                found: "subtable chunk"
+            })
+        ));
+        let php = b"a:1:{i:0;a:3:{i:0;a:1:{s:5:\"label\";s:3:\"foo\";}}}";
+        assert!(matches!(decode_root(php), Err(DataTableError::BadMagic)));
+    }
+
+    /// Builds a blob with a valid header around any payload, to reach the
+    /// decompressor and bincode with hostile bytes.
+    fn blob_around(kind: u8, payload: &[u8], announced: u32) -> Vec<u8> {
+        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(payload).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&MAGIC);
+        blob.push(FORMAT_VERSION);
+        blob.push(kind);
+        blob.extend_from_slice(&announced.to_le_bytes());
+        let crc = checksum(&blob[4..10], &compressed);
+        blob.extend_from_slice(&crc.to_le_bytes());
+        blob.extend_from_slice(&compressed);
+        blob
+    }
+
+    #[test]
+    fn hostile_payloads_behind_a_valid_header_are_errors() {
+        // A row count of 2^63 must not allocate.
+        let huge_vec = [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F];
+        let blob = blob_around(KIND_TABLE, &huge_vec, 9);
+        assert!(matches!(decode_root(&blob), Err(DataTableError::Decode(_))));
+        // A label claiming 60 MiB of text in a 10-byte payload.
+        let huge_string = [1, 0xFC, 0x00, 0x00, 0xC0, 0x03, 0, 0, 0, 0];
+        let blob = blob_around(KIND_TABLE, &huge_string, 10);
+        assert!(matches!(decode_root(&blob), Err(DataTableError::Decode(_))));
+        // Announced length differs from the real one.
+        let blob = blob_around(KIND_TABLE, &[0, 0, 0, 0], 3);
+        assert!(matches!(
+            decode_root(&blob),
+            Err(DataTableError::LengthMismatch {
+                expected: 3,
+                actual: 4
+            })
+        ));
+        let blob = blob_around(KIND_TABLE, &[0; 4], u32::MAX);
+        assert!(matches!(
+            decode_root(&blob),
+            Err(DataTableError::TooLarge { .. })
+        ));
+        // Chunk index pointing outside the payload.
+        let mut index = Vec::new();
+        index.extend_from_slice(&1u32.to_le_bytes());
+        index.extend_from_slice(&7u32.to_le_bytes());
+        index.extend_from_slice(&0u32.to_le_bytes());
+        index.extend_from_slice(&1000u32.to_le_bytes());
+        let blob = blob_around(KIND_CHUNK, &index, 16);
+        assert!(matches!(
+            decode_subtable(&blob, 7),
+            Err(DataTableError::CorruptChunk(_))
+        ));
+        let count_only = u32::MAX.to_le_bytes();
+        let blob = blob_around(KIND_CHUNK, &count_only, 4);
+        assert!(matches!(
+            decode_chunk(&blob),
+            Err(DataTableError::CorruptChunk(_))
+        ));
+        // Two rows pointing to the same subtable (a cycle would look alike).
+        let shared = DataTable::from_rows([Row::new("s")]);
+        let mut table = DataTable::from_rows([Row::new("a").with_subtable(shared)]);
+        let encoded = encode_table(&table).unwrap();
+        table.rows_mut()[0].subtable = None;
+        let mut root = decode_root(&encoded.root).unwrap();
+        root.rows_mut()[0].subtable_id = Some(1);
+        root.add_row(Row::new("b")).unwrap();
+        root.rows_mut()[1].subtable_id = Some(1);
+        let reencoded_root = {
+            // Re-encode by hand: encode_table drops ids without subtables.
+            let rows: Vec<StoredRowRef<'_>> = root
+                .rows()
+                .iter()
+                .map(|row| row_ref(row, row.subtable_id))
+                .collect();
+            let stored = StoredTableRef {
+                rows,
+                summary: None,
+                metadata: &root.metadata,
+                aggregation_ops: &root.aggregation_ops,
+                max_rows: None,
+            };
+            let bytes = bincode::encode_to_vec(&stored, bincode::config::standard()).unwrap();
+            write_blob(KIND_TABLE, &bytes).unwrap()
+        };
+        assert!(matches!(
+            decode_tree(&reencoded_root, [encoded.chunks[0].bytes.as_slice()]),
+            Err(DataTableError::SubtableNotFound { id: 1 })
+        ));
+        assert_eq!(table.rows()[0].column("x"), None::<&Value>);
+    }
+}

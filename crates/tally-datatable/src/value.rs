@@ -1,0 +1,553 @@
+//! Column keys, column values and the small insertion-ordered map rows use.
+
+use std::borrow::{Borrow, Cow};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics;
+
+/// The key of a metric column: a Matomo metric id (archives) or a name (API).
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
+pub enum ColumnKey {
+    /// A metric id from [`crate::metrics`] (or a goal metric id inside `goals`).
+    Id(u16),
+    /// A column name such as `nb_visits` or a plugin-specific metric.
+    Name(String),
+}
+
+impl ColumnKey {
+    /// Parses an API column reference: digits become an id, anything else a name.
+    pub fn parse(text: &str) -> Self {
+        match text.parse::<u16>() {
+            Ok(id) if !text.starts_with('+') => Self::Id(id),
+            _ => Self::Name(text.to_owned()),
+        }
+    }
+
+    /// The name the API shows for this key (`ReplaceColumnNames`).
+    ///
+    /// Ids without a name render as their number, as PHP does for unknown keys.
+    pub fn name(&self) -> Cow<'_, str> {
+        match self {
+            Self::Id(id) => match metrics::metric_name(*id) {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(id.to_string()),
+            },
+            Self::Name(name) => Cow::Borrowed(name),
+        }
+    }
+
+    /// The name the API shows for this key inside a `goals` entry.
+    pub fn goal_name(&self) -> Cow<'_, str> {
+        match self {
+            Self::Id(id) => match metrics::goal_metric_name(*id) {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(id.to_string()),
+            },
+            Self::Name(name) => Cow::Borrowed(name),
+        }
+    }
+
+    /// Whether this key names metric `id`, either by id or by its name.
+    pub fn is_metric(&self, id: u16) -> bool {
+        match self {
+            Self::Id(own) => *own == id,
+            Self::Name(name) => metrics::metric_id(name) == Some(id),
+        }
+    }
+}
+
+impl From<u16> for ColumnKey {
+    fn from(id: u16) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl From<&str> for ColumnKey {
+    fn from(name: &str) -> Self {
+        Self::Name(name.to_owned())
+    }
+}
+
+impl From<String> for ColumnKey {
+    fn from(name: String) -> Self {
+        Self::Name(name)
+    }
+}
+
+/// A scalar value: what goal metrics and metadata hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+pub enum Scalar {
+    /// An integer (PHP int).
+    Int(i64),
+    /// A float (PHP float).
+    Float(f64),
+    /// A string (PHP string).
+    Str(String),
+}
+
+/// A column value. Matomo columns are mixed: ints, floats, strings, and the
+/// nested `goals` array.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+pub enum Value {
+    /// An integer (PHP int).
+    Int(i64),
+    /// A float (PHP float).
+    Float(f64),
+    /// A string (PHP string).
+    Str(String),
+    /// The nested per-goal metrics of column 10 (`goals`).
+    Goals(Goals),
+}
+
+/// A number as PHP arithmetic sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            // i64 → f64 loses precision only beyond 2^53, as in PHP.
+            #[expect(clippy::cast_precision_loss, reason = "PHP int to float conversion")]
+            Self::Int(value) => value as f64,
+            Self::Float(value) => value,
+        }
+    }
+
+    /// PHP `+`: ints stay ints until they overflow, then become floats.
+    pub(crate) fn add(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Int(a), Self::Int(b)) => match a.checked_add(b) {
+                Some(sum) => Self::Int(sum),
+                None => Self::Float(self.as_f64() + other.as_f64()),
+            },
+            _ => Self::Float(self.as_f64() + other.as_f64()),
+        }
+    }
+
+    pub(crate) fn cmp_value(self, other: Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Self::Int(a), Self::Int(b)) => a.cmp(&b),
+            _ => self.as_f64().total_cmp(&other.as_f64()),
+        }
+    }
+}
+
+/// Parses a PHP numeric string (`is_numeric`): optional leading whitespace,
+/// sign, digits with an optional fraction and exponent.
+pub(crate) fn parse_numeric(text: &str) -> Option<Number> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let trimmed = trimmed.trim_end_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if trimmed.is_empty() {
+        return None;
+    }
+    let body = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    let mut seen_digit = false;
+    let mut chars = body.chars().peekable();
+    while chars.peek().is_some_and(char::is_ascii_digit) {
+        chars.next();
+        seen_digit = true;
+    }
+    let mut is_float = false;
+    if chars.peek() == Some(&'.') {
+        chars.next();
+        is_float = true;
+        while chars.peek().is_some_and(char::is_ascii_digit) {
+            chars.next();
+            seen_digit = true;
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    if matches!(chars.peek(), Some('e' | 'E')) {
+        chars.next();
+        is_float = true;
+        if matches!(chars.peek(), Some('+' | '-')) {
+            chars.next();
+        }
+        let mut exponent_digit = false;
+        while chars.peek().is_some_and(char::is_ascii_digit) {
+            chars.next();
+            exponent_digit = true;
+        }
+        if !exponent_digit {
+            return None;
+        }
+    }
+    if chars.next().is_some() {
+        return None;
+    }
+    if !is_float && let Ok(value) = trimmed.parse::<i64>() {
+        return Some(Number::Int(value));
+    }
+    trimmed.parse::<f64>().ok().map(Number::Float)
+}
+
+impl Scalar {
+    /// The value as a float when it is a number or a numeric string.
+    pub fn as_f64(&self) -> Option<f64> {
+        self.number().map(Number::as_f64)
+    }
+
+    pub(crate) fn number(&self) -> Option<Number> {
+        match self {
+            Self::Int(value) => Some(Number::Int(*value)),
+            Self::Float(value) => Some(Number::Float(*value)),
+            Self::Str(text) => parse_numeric(text),
+        }
+    }
+
+    /// PHP truthiness (`!$value`): 0, 0.0, "" and "0" are false.
+    pub(crate) fn is_falsy(&self) -> bool {
+        match self {
+            Self::Int(value) => *value == 0,
+            Self::Float(value) => *value == 0.0,
+            Self::Str(text) => text.is_empty() || text == "0",
+        }
+    }
+}
+
+impl From<Number> for Scalar {
+    fn from(number: Number) -> Self {
+        match number {
+            Number::Int(value) => Self::Int(value),
+            Number::Float(value) => Self::Float(value),
+        }
+    }
+}
+
+impl From<Number> for Value {
+    fn from(number: Number) -> Self {
+        match number {
+            Number::Int(value) => Self::Int(value),
+            Number::Float(value) => Self::Float(value),
+        }
+    }
+}
+
+impl From<Scalar> for Value {
+    fn from(scalar: Scalar) -> Self {
+        match scalar {
+            Scalar::Int(value) => Self::Int(value),
+            Scalar::Float(value) => Self::Float(value),
+            Scalar::Str(text) => Self::Str(text),
+        }
+    }
+}
+
+impl Value {
+    /// The value as a float when it is a number or a numeric string.
+    pub fn as_f64(&self) -> Option<f64> {
+        self.number().map(Number::as_f64)
+    }
+
+    pub(crate) fn number(&self) -> Option<Number> {
+        match self {
+            Self::Int(value) => Some(Number::Int(*value)),
+            Self::Float(value) => Some(Number::Float(*value)),
+            Self::Str(text) => parse_numeric(text),
+            Self::Goals(_) => None,
+        }
+    }
+
+    /// The scalar form of this value, `None` for `goals`.
+    pub fn as_scalar(&self) -> Option<Scalar> {
+        match self {
+            Self::Int(value) => Some(Scalar::Int(*value)),
+            Self::Float(value) => Some(Scalar::Float(*value)),
+            Self::Str(text) => Some(Scalar::Str(text.clone())),
+            Self::Goals(_) => None,
+        }
+    }
+}
+
+macro_rules! scalar_from {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$ty> for Scalar {
+                fn from(value: $ty) -> Self {
+                    Self::$variant(value.into())
+                }
+            }
+            impl From<$ty> for Value {
+                fn from(value: $ty) -> Self {
+                    Self::$variant(value.into())
+                }
+            }
+        )*
+    };
+}
+
+scalar_from!(i64 => Int, i32 => Int, u32 => Int, f64 => Float, String => Str, &str => Str);
+
+impl From<Goals> for Value {
+    fn from(goals: Goals) -> Self {
+        Self::Goals(goals)
+    }
+}
+
+/// An insertion-ordered map with linear lookup.
+///
+/// Matomo renders columns in insertion order, and rows have about ten
+/// columns, where a scan beats hashing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(transparent)]
+pub struct OrderedMap<K, V> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for OrderedMap<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: PartialEq, V> OrderedMap<K, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value under `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.entries
+            .iter()
+            .find(|(own, _)| own.borrow() == key)
+            .map(|(_, value)| value)
+    }
+
+    /// The value under `key`, mutably.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.entries
+            .iter_mut()
+            .find(|(own, _)| own.borrow() == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Sets `key` to `value`, keeping the key's position when it exists.
+    pub fn set(&mut self, key: K, value: V) {
+        match self.entries.iter_mut().find(|(own, _)| *own == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Removes `key` and returns its value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        let position = self
+            .entries
+            .iter()
+            .position(|(own, _)| own.borrow() == key)?;
+        Some(self.entries.remove(position).1)
+    }
+
+    /// Renames `from` to `to` in place; an existing `to` entry is replaced.
+    pub fn rename<Q>(&mut self, from: &Q, to: K)
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        if let Some(position) = self
+            .entries
+            .iter()
+            .position(|(own, _)| own.borrow() == from)
+        {
+            if let Some(existing) = self.entries.iter().position(|(own, _)| *own == to)
+                && existing != position
+            {
+                self.entries.remove(existing);
+                let position = if existing < position {
+                    position - 1
+                } else {
+                    position
+                };
+                if let Some(entry) = self.entries.get_mut(position) {
+                    entry.0 = to;
+                }
+                return;
+            }
+            if let Some(entry) = self.entries.get_mut(position) {
+                entry.0 = to;
+            }
+        }
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// Entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(key, value)| (key, value))
+    }
+
+    /// Entries in insertion order, values mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.entries.iter_mut().map(|(key, value)| (&*key, value))
+    }
+
+    /// Keys in insertion order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(key, _)| key)
+    }
+
+    /// Keeps the entries for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.entries.retain(|(key, value)| keep(key, value));
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Removes all entries.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+impl<K: PartialEq, V> FromIterator<(K, V)> for OrderedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = Self::new();
+        for (key, value) in iter {
+            map.set(key, value);
+        }
+        map
+    }
+}
+
+/// The metric columns of a row, in insertion order.
+pub type Columns = OrderedMap<ColumnKey, Value>;
+
+/// The metrics of one goal inside `goals`.
+pub type GoalColumns = OrderedMap<ColumnKey, Scalar>;
+
+/// Row or table metadata (`url`, `logo`, `segment`, …).
+pub type Metadata = OrderedMap<String, Scalar>;
+
+/// The `goals` column: per-goal metrics keyed by goal id, rendered `idgoal=N`.
+///
+/// Goal ids follow §6.5: 0 is ecommerce orders, −1 abandoned carts.
+/// Entries hold scalars only, so stored bytes cannot nest without bound.
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
+#[serde(transparent)]
+pub struct Goals(pub OrderedMap<i64, GoalColumns>);
+
+impl Goals {
+    /// No goals.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the metrics of goal `idgoal`, returning `self` for chaining.
+    pub fn with(mut self, idgoal: i64, columns: GoalColumns) -> Self {
+        self.0.set(idgoal, columns);
+        self
+    }
+}
+
+impl Columns {
+    /// Finds a column the way Matomo's sort and filters do: by the key as
+    /// written, then through the metric name ↔ id mapping.
+    pub fn find(&self, column: &str) -> Option<&Value> {
+        // Hot in sorting: compare without building a `ColumnKey`.
+        let id = match column.parse::<u16>() {
+            Ok(id) if !column.starts_with('+') => Some(id),
+            _ => None,
+        };
+        let matches_as_written = |key: &ColumnKey| match (key, id) {
+            (ColumnKey::Id(own), Some(id)) => *own == id,
+            (ColumnKey::Name(name), None) => name == column,
+            _ => false,
+        };
+        if let Some((_, value)) = self.iter().find(|(key, _)| matches_as_written(key)) {
+            return Some(value);
+        }
+        match id {
+            None => metrics::metric_id(column).and_then(|id| self.get(&ColumnKey::Id(id))),
+            Some(id) => metrics::metric_name(id).and_then(|name| {
+                self.iter()
+                    .find(|(key, _)| matches!(key, ColumnKey::Name(own) if own == name))
+                    .map(|(_, value)| value)
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_strings_follow_php_is_numeric() {
+        assert_eq!(parse_numeric("42"), Some(Number::Int(42)));
+        assert_eq!(parse_numeric(" -3.5"), Some(Number::Float(-3.5)));
+        assert_eq!(parse_numeric("1e3"), Some(Number::Float(1000.0)));
+        assert_eq!(parse_numeric(".5"), Some(Number::Float(0.5)));
+        assert_eq!(parse_numeric("abc"), None);
+        assert_eq!(parse_numeric("1e"), None);
+        assert_eq!(parse_numeric(""), None);
+        assert_eq!(parse_numeric("12px"), None);
+    }
+
+    #[test]
+    fn ordered_map_keeps_insertion_order_and_renames_in_place() {
+        let mut columns = Columns::new();
+        columns.set(ColumnKey::Id(2), Value::Int(1));
+        columns.set(ColumnKey::Id(1), Value::Int(2));
+        columns.set(ColumnKey::Id(3), Value::Int(3));
+        columns.set(ColumnKey::Id(2), Value::Int(4));
+        columns.rename(&ColumnKey::Id(1), ColumnKey::Id(11));
+        let keys: Vec<_> = columns.keys().cloned().collect();
+        assert_eq!(
+            keys,
+            vec![ColumnKey::Id(2), ColumnKey::Id(11), ColumnKey::Id(3)]
+        );
+        assert_eq!(columns.get(&ColumnKey::Id(2)), Some(&Value::Int(4)));
+        assert_eq!(columns.find("nb_visits"), Some(&Value::Int(4)));
+        assert_eq!(columns.find("11"), Some(&Value::Int(2)));
+    }
+
+    #[test]
+    fn int_addition_overflows_to_float_like_php() {
+        assert_eq!(Number::Int(2).add(Number::Int(3)), Number::Int(5));
+        assert_eq!(
+            Number::Int(i64::MAX).add(Number::Int(1)),
+            Number::Float(9_223_372_036_854_775_808.0)
+        );
+        assert_eq!(Number::Int(1).add(Number::Float(0.5)), Number::Float(1.5));
+    }
+}

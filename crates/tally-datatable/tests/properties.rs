@@ -1,0 +1,263 @@
+//! Property tests: storage round trip, decoder robustness, merge algebra,
+//! truncation totals.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use tally_datatable::storage::{
+    decode_chunk, decode_encoded, decode_root, decode_subtable, encode_table,
+};
+use tally_datatable::{
+    AggregationOps, ColumnKey, ColumnOp, DataTable, GoalColumns, Goals, Row, Scalar, Value,
+};
+
+fn scalar() -> impl Strategy<Value = Scalar> {
+    prop_oneof![
+        any::<i64>().prop_map(Scalar::Int),
+        (-1e12f64..1e12).prop_map(Scalar::Float),
+        "[a-z/é ]{0,8}".prop_map(Scalar::Str),
+    ]
+}
+
+fn key() -> impl Strategy<Value = ColumnKey> {
+    prop_oneof![
+        (1u16..44).prop_map(ColumnKey::Id),
+        "[a-z_]{1,6}".prop_map(ColumnKey::Name),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        scalar().prop_map(Value::from),
+        prop::collection::vec(
+            (
+                -1i64..5,
+                prop::collection::vec(((1u16..18).prop_map(ColumnKey::Id), scalar()), 0..3)
+            ),
+            0..3
+        )
+        .prop_map(|goals| {
+            Value::Goals(Goals(
+                goals
+                    .into_iter()
+                    .map(|(idgoal, columns)| (idgoal, columns.into_iter().collect::<GoalColumns>()))
+                    .collect(),
+            ))
+        }),
+    ]
+}
+
+fn row(depth: u32) -> BoxedStrategy<Row> {
+    let base = (
+        "[A-Za-z0-9 /.-]{0,12}",
+        prop::collection::vec((key(), value()), 0..5),
+        prop::collection::vec(("[a-z]{1,5}", scalar()), 0..2),
+    )
+        .prop_map(|(label, columns, metadata)| {
+            let mut row = Row::new(label);
+            for (key, value) in columns {
+                row.columns.set(key, value);
+            }
+            for (name, value) in metadata {
+                row.metadata.set(name, value);
+            }
+            row
+        });
+    if depth == 0 {
+        base.boxed()
+    } else {
+        (base, prop::option::of(table(depth - 1)))
+            .prop_map(|(mut row, subtable)| {
+                row.subtable = subtable.map(Box::new);
+                row
+            })
+            .boxed()
+    }
+}
+
+fn table(depth: u32) -> BoxedStrategy<DataTable> {
+    (
+        prop::collection::vec(row(depth), 0..6),
+        prop::option::of(row(0)),
+        prop::collection::vec(("[a-z]{1,5}", scalar()), 0..2),
+        prop::option::of(1usize..1000),
+    )
+        .prop_map(|(rows, summary, metadata, max_rows)| {
+            let mut table = DataTable::from_rows(rows);
+            if let Some(summary) = summary {
+                table.set_summary_row(summary);
+            }
+            for (name, value) in metadata {
+                table.metadata.set(name, value);
+            }
+            table
+                .aggregation_ops
+                .set(ColumnKey::from("m"), ColumnOp::Max);
+            table.max_rows = max_rows;
+            table
+        })
+        .boxed()
+}
+
+proptest! {
+    #[test]
+    fn encode_then_decode_is_the_identity(mut input in table(2)) {
+        input.number_subtables();
+        let encoded = encode_table(&input).unwrap();
+        let decoded = decode_encoded(&encoded).unwrap();
+        prop_assert_eq!(&decoded, &input);
+        let root = decode_root(&encoded.root).unwrap();
+        prop_assert_eq!(root.rows().len(), input.rows().len());
+    }
+
+    /// Fuzz target for the decoder: arbitrary bytes never panic.
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_root(&bytes);
+        let _ = decode_chunk(&bytes);
+        let _ = decode_subtable(&bytes, 1);
+        let mut tagged = b"TLDT\x01\x01".to_vec();
+        tagged.extend_from_slice(&bytes);
+        let _ = decode_root(&tagged);
+    }
+
+    /// Mutations of real blobs, with the checksum fixed up so that the
+    /// decompressor and bincode see the damage.
+    #[test]
+    fn decoding_damaged_blobs_never_panics(
+        input in table(1),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let encoded = encode_table(&input).unwrap();
+        let mut blob = encoded.root.clone();
+        for (index, byte) in flips {
+            let position = 14 + index.index(blob.len() - 14);
+            blob[position] ^= byte | 1;
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&blob[4..10]);
+        hasher.update(&blob[14..]);
+        let crc = hasher.finalize().to_le_bytes();
+        blob[10..14].copy_from_slice(&crc);
+        let _ = decode_root(&blob);
+        let _ = decode_root(&blob[..cut.index(blob.len())]);
+    }
+
+    #[test]
+    fn merge_is_commutative_and_associative_on_sums(
+        a in sum_table(), b in sum_table(), c in sum_table(),
+    ) {
+        let merged = |first: &DataTable, second: &DataTable| {
+            let mut result = first.clone();
+            result.merge(second).unwrap();
+            result
+        };
+        prop_assert_eq!(sums(&merged(&a, &b)), sums(&merged(&b, &a)));
+        prop_assert_eq!(sums(&merged(&merged(&a, &b), &c)), sums(&merged(&a, &merged(&b, &c))));
+        let total = sums(&merged(&merged(&a, &b), &c));
+        for (path, value) in sums(&a).into_iter().chain(sums(&b)).chain(sums(&c)) {
+            prop_assert!(total.contains_key(&path), "{path:?} {value}");
+        }
+    }
+
+    #[test]
+    fn truncation_preserves_column_totals(input in sum_table(), max_rows in 1usize..8) {
+        let before = (input.column_total("nb_visits"), input.column_total("nb_actions"));
+        let mut truncated = input.clone();
+        truncated.truncate(max_rows, "nb_visits").unwrap();
+        let expected_rows = input.rows_count().min(max_rows);
+        prop_assert_eq!(truncated.rows_count(), expected_rows);
+        prop_assert_eq!((truncated.column_total("nb_visits"), truncated.column_total("nb_actions")), before);
+    }
+}
+
+/// Tables with integer sum columns, goals and subtables (labels from a small
+/// set so that merges meet).
+fn sum_table() -> BoxedStrategy<DataTable> {
+    let leaf = prop::collection::vec(("[ab]", 0i64..1000), 0..4).prop_map(|rows| {
+        let mut table = DataTable::new();
+        for (label, visits) in rows {
+            let columns = [(ColumnKey::Id(2), Value::Int(visits))]
+                .into_iter()
+                .collect();
+            table
+                .sum_row_with_label(&label, columns)
+                .expect("integer columns sum");
+        }
+        table
+    });
+    let row = (
+        "[a-e]",
+        0i64..1000,
+        0i64..1000,
+        prop::option::of((0i64..3, 0i64..50)),
+        prop::option::of(leaf),
+    );
+    (
+        prop::collection::vec(row, 0..8),
+        prop::option::of(0i64..100),
+    )
+        .prop_map(|(rows, summary)| {
+            let mut table = DataTable::new();
+            for (label, visits, actions, goal, subtable) in rows {
+                if table.row_by_label(&label).is_some() {
+                    continue;
+                }
+                let mut row = Row::new(label).with(2u16, visits).with(3u16, actions);
+                if let Some((idgoal, conversions)) = goal {
+                    let columns: GoalColumns = [(ColumnKey::Id(1), Scalar::Int(conversions))]
+                        .into_iter()
+                        .collect();
+                    row = row.with(10u16, Goals::new().with(idgoal, columns));
+                }
+                row.subtable = subtable.map(Box::new);
+                table.add_row(row).expect("no row limit");
+            }
+            if let Some(visits) = summary {
+                table.set_summary_row(Row::new("").with(2u16, visits));
+            }
+            table.aggregation_ops = AggregationOps::new();
+            table
+        })
+        .boxed()
+}
+
+/// Every numeric value by (label path, column), goals flattened.
+fn sums(table: &DataTable) -> BTreeMap<(String, String), i64> {
+    let mut out = BTreeMap::new();
+    collect(table, "", &mut out);
+    out
+}
+
+fn collect(table: &DataTable, prefix: &str, out: &mut BTreeMap<(String, String), i64>) {
+    for row in table.all_rows() {
+        let path = format!("{prefix}>{}", row.label);
+        for (key, value) in row.columns.iter() {
+            match value {
+                Value::Int(number) => {
+                    out.insert((path.clone(), key.name().into_owned()), *number);
+                }
+                Value::Goals(goals) => {
+                    for (idgoal, columns) in goals.0.iter() {
+                        for (goal_key, goal_value) in columns.iter() {
+                            if let Scalar::Int(number) = goal_value {
+                                out.insert(
+                                    (
+                                        path.clone(),
+                                        format!("goal{idgoal}.{}", goal_key.goal_name()),
+                                    ),
+                                    *number,
+                                );
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(subtable) = row.subtable.as_deref() {
+            collect(subtable, &path, out);
+        }
+    }
+}
