@@ -55,9 +55,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.tracker.listen = listen;
             }
             // Fail at start, with the server's reason, rather than on the first hit.
-            let _pool = tally_db::pool(&config.database)?;
+            let pool = tally_db::pool(&config.database)?;
+            let tracker = tally_tracking::http::Tracker::start(pool, &config.tracker)
+                .context("starting the tracker")?;
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(tally_tracking::http::serve(
+                tracker,
                 &config.tracker,
                 shutdown_signal(),
             ))?;

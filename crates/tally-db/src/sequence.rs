@@ -6,10 +6,15 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Unsigned};
 
-diesel::define_sql_function! {
-    /// MySQL's `LAST_INSERT_ID()`, per connection.
-    fn last_insert_id() -> Unsigned<BigInt>;
+mod functions {
+    #[allow(unused_imports)]
+    use diesel::sql_types::{BigInt, Unsigned};
+    diesel::define_sql_function! {
+        /// MySQL's `LAST_INSERT_ID()`, per connection.
+        fn last_insert_id() -> Unsigned<BigInt>;
+    }
 }
+pub use functions::last_insert_id;
 
 /// Creates the sequence `name` starting at `initial` unless it exists.
 ///

@@ -36,6 +36,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    custom_dimensions (idcustomdimension, idsite) {
+        idcustomdimension -> Unsigned<BigInt>,
+        idsite -> Unsigned<BigInt>,
+        #[max_length = 100]
+        name -> Varchar,
+        index -> Unsigned<SmallInt>,
+        #[max_length = 10]
+        scope -> Varchar,
+        active -> Unsigned<TinyInt>,
+        extractions -> Text,
+        case_sensitive -> Unsigned<TinyInt>,
+    }
+}
+
+diesel::table! {
     goal (idsite, idgoal) {
         idsite -> Integer,
         idgoal -> Integer,
@@ -555,6 +570,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     access,
     archive_invalidations,
+    custom_dimensions,
     goal,
     log_action,
     log_conversion,

@@ -1,26 +1,41 @@
-//! The HTTP face of the tracker: `/matomo.php` and `/piwik.php`.
+//! The HTTP face of the tracker: `/matomo.php` and `/piwik.php`
+//! (MATOMO.md §1.1–§1.3), plus `/metrics`.
 //!
-//! What is served today is the part of Matomo's protocol that needs no
-//! recording: CORS preflight and the answer to an empty request (MATOMO.md
-//! section 1.3). Requests carrying tracking parameters are answered `501`
-//! until the recorder lands (tracker issue); they are never answered with
-//! success without being stored.
+//! A request is parsed and enriched on the HTTP worker, handed to the
+//! [`Recorder`] and answered only after the transaction holding it
+//! committed. Bad input is a 400 with a message naming the parameter; a
+//! full queue or an unreachable database is a 503; neither is ever
+//! answered with success.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::RawQuery;
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use serde::{Deserialize, Serialize};
 
 use crate::TrackingError;
+use crate::hit::{Exclusion, Hit, RequestMeta, build_hit};
+use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
+use crate::recorder::{Recorder, RecorderConfig};
+use crate::referrer::ReferrerDefinitions;
+use crate::site::{SiteCache, Snapshot, load_snapshot};
 
 /// Matomo's answer to a request without parameters (and, with 400, to a
 /// request where nothing could be processed).
 pub const EMPTY_REQUEST_TEXT: &str = "This resource is part of Matomo. Keep full control of your data with the leading free and open source <a href='https://matomo.org' target='_blank' rel='noopener noreferrer nofollow'>web analytics & conversion optimisation platform</a>.<br>\nThis file is the endpoint for the Matomo tracking API. If you want to access the Matomo UI or use the Reporting API, please use <a href='index.php'>index.php</a> instead.\n";
+
+/// The 1x1 transparent GIF Matomo answers with (43 bytes).
+pub const GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
 
 /// The `[tracker]` section of the tracker's config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,21 +43,126 @@ pub const EMPTY_REQUEST_TEXT: &str = "This resource is part of Matomo. Keep full
 pub struct TrackerConfig {
     /// Address to listen on. Default: `127.0.0.1:8080`. Env: `TALLY_TRACKER_LISTEN`.
     pub listen: String,
+    /// Headers holding the client IP when the tracker runs behind a proxy,
+    /// first match wins (Matomo's `proxy_client_headers`), e.g.
+    /// `["X-Forwarded-For"]`. Empty: the socket peer address.
+    pub proxy_client_headers: Vec<String>,
+    /// Most requests written in one transaction.
+    pub max_batch: usize,
+    /// Requests waiting for the recorder beyond this are refused with 503.
+    pub queue: usize,
+    /// Seconds between reloads of site settings.
+    pub site_cache_ttl_secs: u64,
+    /// A file of extra search engines and social networks, in the format of
+    /// the built-in list (`crates/tally-tracking/src/data/referrers.txt`).
+    pub referrer_definitions: Option<String>,
 }
 
 impl Default for TrackerConfig {
     fn default() -> Self {
+        let r = RecorderConfig::default();
         Self {
             listen: "127.0.0.1:8080".to_owned(),
+            proxy_client_headers: Vec::new(),
+            max_batch: r.max_batch,
+            queue: r.queue,
+            site_cache_ttl_secs: 300,
+            referrer_definitions: None,
+        }
+    }
+}
+
+/// Shared state of the tracking routes.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    pool: tally_db::DbPool,
+    sites: Arc<SiteCache>,
+    recorder: Recorder,
+    proxy_headers: Arc<Vec<String>>,
+}
+
+impl Tracker {
+    /// Loads the site settings and starts the recorder.
+    ///
+    /// # Errors
+    /// A database error while loading sites, or an invalid referrer
+    /// definitions file.
+    pub fn start(pool: tally_db::DbPool, config: &TrackerConfig) -> Result<Self, TrackingError> {
+        let mut conn = pool.get().map_err(|source| {
+            TrackingError::Db(tally_db::DbError::Pool {
+                url: "(pool)".into(),
+                source,
+            })
+        })?;
+        let snapshot = load_snapshot(&mut conn).map_err(tally_db::DbError::from)?;
+        drop(conn);
+        let definitions = match &config.referrer_definitions {
+            None => ReferrerDefinitions::builtin().clone(),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
+                        what: format!("cannot read referrer definitions {path}: {source}"),
+                    })?;
+                ReferrerDefinitions::with_extra(&text).map_err(|e| TrackingError::Config {
+                    what: format!("{path}: {e}"),
+                })?
+            }
+        };
+        let recorder = Recorder::start(
+            pool.clone(),
+            RecorderConfig {
+                max_batch: config.max_batch.max(1),
+                queue: config.queue.max(1),
+                ..RecorderConfig::default()
+            },
+            Arc::new(definitions),
+        );
+        Ok(Self {
+            pool,
+            sites: Arc::new(SiteCache::new(
+                snapshot,
+                Duration::from_secs(config.site_cache_ttl_secs),
+            )),
+            recorder,
+            proxy_headers: Arc::new(config.proxy_client_headers.clone()),
+        })
+    }
+
+    /// The current site snapshot, reloaded first when it is stale or does
+    /// not know `idsite`.
+    async fn snapshot_for(&self, idsites: &[u32]) -> Arc<Snapshot> {
+        let current = self.sites.current();
+        let missing = idsites.iter().any(|i| !current.sites.contains_key(i));
+        if !self.sites.wants_reload(missing) {
+            return current;
+        }
+        let pool = self.pool.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().ok()?;
+            load_snapshot(&mut conn).ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        match loaded {
+            Some(s) => {
+                self.sites.replace(s);
+                self.sites.current()
+            }
+            // Keep tracking with the old settings while the database is
+            // unreachable for reloads.
+            None => current,
         }
     }
 }
 
 /// The tracking routes, ready to be served or merged into another router.
-pub fn router() -> Router {
+pub fn router(tracker: Tracker) -> Router {
     Router::new()
         .route("/matomo.php", any(track))
         .route("/piwik.php", any(track))
+        .route("/metrics", get(metrics))
+        .with_state(tracker)
 }
 
 /// Serves [`router`] on `config.listen` until `shutdown` resolves.
@@ -50,6 +170,7 @@ pub fn router() -> Router {
 /// # Errors
 /// [`TrackingError::Serve`] if the address cannot be bound.
 pub async fn serve(
+    tracker: Tracker,
     config: &TrackerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TrackingError> {
@@ -62,16 +183,118 @@ pub async fn serve(
         .map_err(serve_err)?;
     let addr: SocketAddr = listener.local_addr().map_err(serve_err)?;
     tracing::info!(%addr, "tracker listening");
-    axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(serve_err)
+    axum::serve(
+        listener,
+        router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(serve_err)
+}
+
+async fn metrics(State(t): State<Tracker>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = t.recorder.stats();
+    let body = format!(
+        "# HELP tally_tracker_batches_total Transactions committed by the recorder.\n\
+         # TYPE tally_tracker_batches_total counter\n\
+         tally_tracker_batches_total {}\n\
+         # HELP tally_tracker_hits_total Tracking requests committed.\n\
+         # TYPE tally_tracker_hits_total counter\n\
+         tally_tracker_hits_total {}\n\
+         # HELP tally_tracker_failures_total Recorder transactions that failed.\n\
+         # TYPE tally_tracker_failures_total counter\n\
+         tally_tracker_failures_total {}\n\
+         # HELP tally_tracker_busy_seconds_total Time spent in committed transactions.\n\
+         # TYPE tally_tracker_busy_seconds_total counter\n\
+         tally_tracker_busy_seconds_total {:.6}\n",
+        s.batches.load(Relaxed),
+        s.hits.load(Relaxed),
+        s.failures.load(Relaxed),
+        s.busy_micros.load(Relaxed) as f64 / 1e6,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    proxy_headers: &[String],
+) -> Option<IpAddr> {
+    for name in proxy_headers {
+        if let Some(v) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) {
+            // The left-most address is the client; proxies append theirs.
+            if let Some(ip) = v.split(',').next().and_then(|s| s.trim().parse().ok()) {
+                return Some(ip);
+            }
+        }
+    }
+    peer
+}
+
+fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
+    let text = |h: &str| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    RequestMeta {
+        ip,
+        user_agent: text("user-agent"),
+        accept_language: text("accept-language"),
+        do_not_track: text("dnt").as_deref() == Some("1"),
+        prefetch: matches!(text("x-purpose").as_deref(), Some("preview" | "instant"))
+            || text("x-moz").as_deref() == Some("prefetch"),
+        ignore_cookie: text("cookie").is_some_and(|c| {
+            c.split(';')
+                .any(|kv| kv.trim().split('=').next() == Some("matomo_ignore"))
+        }),
+        bulk_token: None,
+    }
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// One request's way to a hit: parsed, validated, site known, enriched.
+fn prepare(
+    raw: RawParams,
+    meta: &RequestMeta,
+    snapshot: &Snapshot,
+) -> Result<Result<(Hit, bool), Exclusion>, TrackingError> {
+    let req = TrackingRequest::from_params(&raw)?;
+    let send_image = req.send_image;
+    let site = snapshot
+        .sites
+        .get(&req.idsite)
+        .cloned()
+        .ok_or(TrackingError::UnknownSite { idsite: req.idsite })?;
+    Ok(build_hit(raw, req, meta, site, &snapshot.globals, now_unix())?.map(|h| (h, send_image)))
+}
+
+fn status_of(e: &TrackingError) -> StatusCode {
+    match e {
+        TrackingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        TrackingError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+        TrackingError::Serve { .. } | TrackingError::Config { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn idsite_hint(raw: &RawParams) -> Option<u32> {
+    raw.get("idsite").and_then(|s| s.trim().parse().ok())
 }
 
 async fn track(
+    State(t): State<Tracker>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    request_extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Response {
     let origin = headers
@@ -101,27 +324,40 @@ async fn track(
         )
             .into_response();
     }
-    let has_params = query.as_deref().is_some_and(|q| !q.is_empty()) || !body.is_empty();
-    let (status, text) = match (has_params, method == Method::GET) {
-        (false, true) => (StatusCode::OK, EMPTY_REQUEST_TEXT),
-        (false, false) => (StatusCode::BAD_REQUEST, EMPTY_REQUEST_TEXT),
-        (true, _) => (
-            StatusCode::NOT_IMPLEMENTED,
-            "Tally: recording tracking requests is not implemented in this build yet; nothing was stored.\n",
-        ),
-    };
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        text,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    if method == Method::GET {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let peer = request_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = client_ip(&headers, peer, &t.proxy_headers);
+    let mut meta = meta_from(&headers, ip);
+    let mut response = if method == Method::POST && is_bulk_body(&body) {
+        bulk(&t, &mut meta, &body).await
     } else {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
+        let mut raw =
+            RawParams::from_get_post(query.as_deref(), (!body.is_empty()).then_some(&body[..]));
+        if raw.is_empty() {
+            let status = if method == Method::GET {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                EMPTY_REQUEST_TEXT,
+            )
+                .into_response()
+        } else {
+            let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
+            raw.apply_referer_header_fallback(referer);
+            single(&t, &meta, raw).await
+        }
+    };
+    let out = response.headers_mut();
+    if method == Method::GET {
+        out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else {
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        out.insert(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
@@ -129,74 +365,244 @@ async fn track(
     response
 }
 
+fn error_response(e: &TrackingError) -> Response {
+    (
+        status_of(e),
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{e}\n"),
+    )
+        .into_response()
+}
+
+fn success(send_image: bool) -> Response {
+    if send_image {
+        ([(header::CONTENT_TYPE, "image/gif")], GIF).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
+    let send_image = raw.get("send_image").is_none_or(|v| v.trim() != "0");
+    let snapshot = t
+        .snapshot_for(&idsite_hint(&raw).into_iter().collect::<Vec<_>>())
+        .await;
+    match prepare(raw, meta, &snapshot) {
+        Err(e) => error_response(&e),
+        // Excluded requests are "successfully logged" for Matomo.
+        Ok(Err(_exclusion)) => success(send_image),
+        Ok(Ok((hit, send_image))) => {
+            match t.recorder.record(vec![hit], snapshot.globals.clone()).await {
+                Ok(mut results) => match results.pop() {
+                    Some(Ok(())) => success(send_image),
+                    Some(Err(e)) => error_response(&e),
+                    None => error_response(&TrackingError::Unavailable),
+                },
+                Err(e) => error_response(&e),
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct BulkAnswer {
+    status: &'static str,
+    tracked: usize,
+    invalid: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invalid_indices: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+fn json(status: StatusCode, answer: &BulkAnswer) -> Response {
+    let body = serde_json::to_string(answer).unwrap_or_else(|_| "{}".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
+    let parsed = match parse_bulk(body) {
+        Ok(b) => b,
+        Err(e) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &BulkAnswer {
+                    status: "error",
+                    tracked: 0,
+                    invalid: 0,
+                    invalid_indices: None,
+                    message: Some(e.to_string()),
+                },
+            );
+        }
+    };
+    meta.bulk_token = parsed.token_auth.clone();
+    let ids: Vec<u32> = parsed.requests.iter().filter_map(idsite_hint).collect();
+    let snapshot = t.snapshot_for(&ids).await;
+    let mut hits = Vec::new();
+    let mut invalid = Vec::new();
+    let mut excluded = 0usize;
+    for (i, raw) in parsed.requests.into_iter().enumerate() {
+        match prepare(raw, meta, &snapshot) {
+            Ok(Ok((hit, _))) => hits.push((i, hit)),
+            Ok(Err(_)) => excluded += 1,
+            Err(_) => invalid.push(i),
+        }
+    }
+    let is_super = parsed.token_auth.as_deref().is_some_and(|tok| {
+        snapshot
+            .globals
+            .super_user_tokens
+            .contains(&crate::site::hash_token(tok, &snapshot.globals.salt))
+    });
+    let (indices, hits): (Vec<usize>, Vec<Hit>) = hits.into_iter().unzip();
+    let mut tracked = excluded;
+    let mut failure = None;
+    if !hits.is_empty() {
+        match t.recorder.record(hits, snapshot.globals.clone()).await {
+            Ok(results) => {
+                for (i, r) in indices.into_iter().zip(results) {
+                    match r {
+                        Ok(()) => tracked += 1,
+                        Err(TrackingError::Db(e)) => failure = Some(TrackingError::Db(e)),
+                        Err(TrackingError::Unavailable) => {
+                            failure = Some(TrackingError::Unavailable)
+                        }
+                        Err(_) => invalid.push(i),
+                    }
+                }
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    invalid.sort_unstable();
+    if let Some(e) = failure {
+        // The bulk is one transaction: nothing of it was stored.
+        return json(
+            status_of(&e),
+            &BulkAnswer {
+                status: "error",
+                tracked: 0,
+                invalid: invalid.len(),
+                invalid_indices: is_super.then(|| invalid.clone()),
+                message: Some(e.to_string()),
+            },
+        );
+    }
+    if !parsed.send_image {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    json(
+        StatusCode::OK,
+        &BulkAnswer {
+            status: "success",
+            tracked,
+            invalid: invalid.len(),
+            invalid_indices: is_super.then_some(invalid),
+            message: None,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
 
-    async fn send(req: Request<Body>) -> (StatusCode, HeaderMap, String) {
-        let resp = router().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    #[test]
+    fn gif_is_matomos_43_bytes() {
+        assert_eq!(GIF.len(), 43);
+        assert_eq!(&GIF[..6], b"GIF89a");
     }
 
-    #[tokio::test]
-    async fn empty_get_gets_matomos_text() {
-        for path in ["/matomo.php", "/piwik.php"] {
-            let (status, headers, body) =
-                send(Request::get(path).body(Body::empty()).expect("request")).await;
-            assert_eq!(status, StatusCode::OK);
-            assert_eq!(body, EMPTY_REQUEST_TEXT);
-            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    #[test]
+    fn client_ip_prefers_configured_proxy_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 10.0.0.1"),
+        );
+        let peer = Some("10.0.0.1".parse().unwrap());
+        assert_eq!(client_ip(&h, peer, &[]), peer);
+        assert_eq!(
+            client_ip(&h, peer, &["X-Forwarded-For".into()]),
+            Some("203.0.113.9".parse().unwrap())
+        );
+        h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
+        assert_eq!(client_ip(&h, peer, &["X-Forwarded-For".into()]), peer);
+    }
+
+    #[test]
+    fn meta_reads_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("dnt", HeaderValue::from_static("1"));
+        h.insert("x-purpose", HeaderValue::from_static("preview"));
+        h.insert("cookie", HeaderValue::from_static("a=b; matomo_ignore=1"));
+        let m = meta_from(&h, None);
+        assert!(m.do_not_track && m.prefetch && m.ignore_cookie);
+        let m = meta_from(&HeaderMap::new(), None);
+        assert!(!m.do_not_track && !m.prefetch && !m.ignore_cookie);
+    }
+
+    fn snapshot() -> Snapshot {
+        use crate::site::{Globals, SiteSettings};
+        use crate::urlnorm::UrlSettings;
+        let url_settings = UrlSettings::default();
+        let site = SiteSettings {
+            idsite: 1,
+            timezone: crate::tz::SiteTimeZone::parse("UTC"),
+            ts_created: None,
+            ecommerce: true,
+            excluded_parameters: url_settings.excluded_parameters(),
+            url_settings,
+            exclude_unknown_urls: false,
+            excluded_ips: Vec::new(),
+            excluded_user_agents: Vec::new(),
+            goals: Vec::new(),
+            dimensions: Vec::new(),
+            write_tokens: Default::default(),
+        };
+        Snapshot {
+            sites: [(1, Arc::new(site))].into_iter().collect(),
+            globals: Arc::new(Globals::default()),
         }
     }
 
-    #[tokio::test]
-    async fn empty_post_is_a_400_with_cors() {
-        let (status, headers, _) = send(
-            Request::post("/matomo.php")
-                .header(header::ORIGIN, "https://example.org")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-            "https://example.org"
-        );
-        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
-    }
-
-    #[tokio::test]
-    async fn preflight_is_a_204() {
-        let (status, headers, body) = send(
-            Request::options("/matomo.php")
-                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "GET, POST");
-        assert!(body.is_empty());
-    }
-
-    #[tokio::test]
-    async fn tracking_requests_are_not_answered_with_success_yet() {
-        let (status, _, body) = send(
-            Request::get("/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2F")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-        assert!(body.contains("nothing was stored"));
+    proptest::proptest! {
+        /// Whatever the parameters, preparing a request never panics, and a
+        /// rejection is a 400 with a message (never a 500).
+        #[test]
+        fn arbitrary_requests_are_hits_exclusions_or_400s(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "idsite", "rec", "url", "urlref", "action_name", "_id", "cid", "uid",
+                        "cdt", "cip", "e_c", "e_a", "e_v", "idgoal", "ec_id", "ec_items",
+                        "revenue", "search", "link", "download", "pf_net", "cvar", "_cvar",
+                        "dimension1", "country", "lat", "h", "res", "ping", "new_visit", "c_n",
+                        "_pkc", "bots", "token_auth",
+                    ]),
+                    "\\PC{0,40}",
+                ),
+                0..12,
+            ),
+            force_site in proptest::bool::ANY,
+        ) {
+            let mut raw = RawParams::new();
+            for (k, v) in &pairs {
+                raw.insert(*k, v.clone());
+            }
+            if force_site {
+                raw.insert("idsite", "1");
+                raw.insert("rec", "1");
+            }
+            let snap = snapshot();
+            match prepare(raw, &RequestMeta::default(), &snap) {
+                Ok(_) => {}
+                Err(e) => {
+                    proptest::prop_assert_eq!(status_of(&e), StatusCode::BAD_REQUEST);
+                    proptest::prop_assert!(!e.to_string().is_empty());
+                }
+            }
+        }
     }
 }

@@ -13,11 +13,18 @@
 
 pub mod actions;
 pub mod campaign;
+pub mod device;
+pub mod hit;
 pub mod http;
 pub mod params;
 pub mod php;
+pub mod recorder;
 pub mod referrer;
+pub mod site;
+pub mod sql;
+pub mod tz;
 pub mod urlnorm;
+pub mod visit;
 
 /// Errors from tracking.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +37,40 @@ pub enum TrackingError {
         name: String,
         /// Why it was rejected.
         reason: String,
+    },
+    /// A parameter that needs a `token_auth` with write access was sent
+    /// without one (answered with HTTP 400, MATOMO.md §1.5).
+    #[error("the parameter `{name}` requires a token_auth with write access to the site")]
+    NotAuthenticated {
+        /// The parameter.
+        name: String,
+    },
+    /// `idsite` names no site.
+    #[error("invalid idsite: site {idsite} does not exist")]
+    UnknownSite {
+        /// The id sent.
+        idsite: u32,
+    },
+    /// A manual conversion of a goal the site does not have.
+    #[error("idGoal {idgoal} does not exist")]
+    UnknownGoal {
+        /// The goal id sent.
+        idgoal: i64,
+    },
+    /// An ecommerce order id already recorded for the site.
+    #[error("Invalid non-unique idsite/idorder combination ({idorder})")]
+    DuplicateOrder {
+        /// The order id.
+        idorder: String,
+    },
+    /// The recorder cannot take the request (queue full, database down).
+    #[error("the tracker cannot record requests right now")]
+    Unavailable,
+    /// A configuration value that cannot be used.
+    #[error("tracker configuration: {what}")]
+    Config {
+        /// What is wrong.
+        what: String,
     },
     /// The listener could not be bound or failed.
     #[error("cannot serve on {addr}")]

@@ -500,7 +500,11 @@ pub fn detect_site_search(
         clippy::cast_possible_truncation,
         reason = "search counts are small integers"
     )]
-    let count = count.map(|c| c as i64);
+    // A `search_count` request parameter (as the JS tracker sends with
+    // trackSiteSearch) counts when the URL has none.
+    let count = count
+        .map(|c| c as i64)
+        .or((search_count >= 0).then_some(search_count));
     finish(
         &keyword,
         category.as_deref(),

@@ -1,0 +1,2425 @@
+//! User-agent parsing into Matomo's device columns, and the browser language.
+//!
+//! Matomo fills `config_os`, `config_os_version`, `config_browser_name`,
+//! `config_browser_version`, `config_browser_engine`, `config_client_type`,
+//! `config_device_type`, `config_device_brand` and `config_device_model` from
+//! the PHP library DeviceDetector (matomo-org/device-detector). No Rust crate
+//! reproduces it, and its rule files are tens of thousands of lines, so this is
+//! a small hand-written detector: ordered substring checks written from
+//! general knowledge of User-Agent strings, producing DeviceDetector's
+//! *codes* so that stored rows, segments and reports match Matomo's for the
+//! clients that make up nearly all real traffic. Rare clients come out as
+//! unknown (`UNK` / empty) rather than guessed.
+//!
+//! [`parse_user_agent`] gives a [`Device`]; [`browser_language`] gives the
+//! stored `location_browser_lang`; [`normalize_accept_language`] gives the
+//! `browser_lang` that goes into the `config_id` fingerprint.
+//!
+//! # Where the facts come from
+//!
+//! Codes and Matomo's handling were read from the sources (facts only; no
+//! rules or code copied): DeviceDetector at commit `3856a28`
+//! (`Parser/OperatingSystem.php` `$operatingSystems`,
+//! `Parser/Client/Browser.php` `$availableBrowsers`,
+//! `Parser/Device/AbstractDeviceParser.php` `$deviceBrands` and the
+//! `DEVICE_TYPE_*` constants, `Parser/AbstractParser.php` version
+//! truncation, `DeviceDetector.php` `parseDevice`) and Matomo
+//! (`core/DeviceDetector/DeviceDetectorFactory.php`,
+//! `core/Tracker/Settings.php`, `plugins/DevicesDetection/Columns/*.php`,
+//! `plugins/UserLanguage/Columns/Language.php`, `core/Common.php`).
+//!
+//! | OS code | DeviceDetector name | | Browser code | DeviceDetector name |
+//! |---|---|---|---|---|
+//! | `WIN` | Windows | | `CH` | Chrome |
+//! | `MAC` | Mac | | `CM` | Chrome Mobile |
+//! | `IOS` | iOS | | `CI` | Chrome Mobile iOS |
+//! | `IPA` | iPadOS (iPad on iOS 13+) | | `CV` | Chrome Webview |
+//! | `ATV` | tvOS | | | |
+//! | `AND` | Android | | `CR` | Chromium |
+//! | `ADR` | Android TV | | `HC` | Headless Chrome |
+//! | `HAR` | HarmonyOS | | `FF` | Firefox |
+//! | `LIN` | GNU/Linux | | `FM` | Firefox Mobile |
+//! | `UBT` | Ubuntu | | `F1` | Firefox Mobile iOS |
+//! | `KBT` | Kubuntu | | `SF` | Safari |
+//! | `FED` | Fedora | | `MF` | Mobile Safari |
+//! | `DEB` | Debian | | `PS` | Microsoft Edge (all variants) |
+//! | `MIN` | Mint | | `OP` | Opera |
+//! | `ARL` | Arch Linux | | `OM` | Opera Mobile |
+//! | `CES` | CentOS | | `OI` | Opera Mini |
+//! | `RHT` | Red Hat | | `IE` | Internet Explorer |
+//! | `GNT` | Gentoo | | `IM` | IE Mobile |
+//! | `COS` | Chrome OS | | `SB` | Samsung Browser |
+//! | `BSD` | FreeBSD | | `YA` | Yandex Browser |
+//! | `OBS` | OpenBSD | | `UC` | UC Browser |
+//! | `NBS` | NetBSD | | `BR` | Brave |
+//! | `SOS` | Solaris | | `VI` | Vivaldi |
+//! | `WPH` | Windows Phone | | `WH` | Whale Browser |
+//! | `KOS` | KaiOS | | `CC` | Coc Coc |
+//! | `TIZ` | Tizen | | `DD` | DuckDuckGo Privacy Browser |
+//! | `WOS` | webOS | | `AN` | Android Browser |
+//! | `PS3` | PlayStation (all models) | | `HU` | Huawei Browser Mobile |
+//! | `WII` | Nintendo | | | |
+//! | `BOT` | Matomo's own value for bots (`Settings::OS_BOT`) | | | |
+//! | `UNK` | Matomo's value when no OS is found | | `UNK` | no browser (also libraries and apps) |
+//!
+//! Engines are DeviceDetector's names: `Blink`, `WebKit`, `Gecko`,
+//! `Trident`, `Presto`, `ArkWeb`, and `Edge` for legacy EdgeHTML Edge
+//! (DeviceDetector calls that engine `Edge`, not `EdgeHTML`).
+//!
+//! # Deliberate choices
+//!
+//! * Versions are cut to `major.minor`, as DeviceDetector does by default
+//!   (`$maxMinorParts = 1`; Matomo's `DeviceDetectorFactory` keeps it):
+//!   `Mac OS X 10_15_7` is stored as `10.15`, Chrome `120.0.6099.129` as `120.0`.
+//! * Client hints (`Sec-CH-UA*`, Matomo's `uadata`) are not used, so
+//!   `Windows NT 10.0` is always `10` (Windows 11 shows only in hints) and a
+//!   reduced Android UA (`Android 10; K`) has no model.
+//! * `device_brand` holds DeviceDetector's brand **code** (`AP`, `SA`, ...):
+//!   Matomo's `DeviceBrand` column stores `$parser->getBrand()`, which returns
+//!   the short code, and the report maps it back through `$deviceBrands`. Use
+//!   [`brand_name`] for the display name.
+//! * `device_model` is the raw model token (`SM-S918B`), not DeviceDetector's
+//!   marketing name (`Galaxy S23 Ultra`): that mapping is the bulk of its rule
+//!   files. iPhone, iPad, iPod and console models use DeviceDetector's names.
+//! * `HeadlessChrome` is a browser (`HC`), not a bot, and curl,
+//!   python-requests and similar are libraries: DeviceDetector does both, so
+//!   Matomo tracks them unless other exclusions apply.
+//! * Brave, Arc and other Chromium re-skins that send a plain Chrome UA are
+//!   `CH`; DeviceDetector tells them apart only through client hints.
+//! * Bots get OS `BOT`, browser `UNK` and no device, like Matomo's columns for
+//!   a bot tracked with `bots=1`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// `config_client_type` for a web browser.
+pub const CLIENT_BROWSER: u8 = 1;
+/// `config_client_type` for an HTTP library (curl, python-requests, ...).
+pub const CLIENT_LIBRARY: u8 = 2;
+/// `config_client_type` for a feed reader.
+pub const CLIENT_FEED_READER: u8 = 3;
+/// `config_client_type` for a media player.
+pub const CLIENT_MEDIA_PLAYER: u8 = 4;
+/// `config_client_type` for a mobile app (Facebook, Instagram in-app views).
+pub const CLIENT_MOBILE_APP: u8 = 5;
+/// `config_client_type` for a PIM / mail client (Thunderbird, Outlook).
+pub const CLIENT_PIM: u8 = 6;
+
+/// `config_device_type` for a desktop or notebook.
+pub const DEVICE_DESKTOP: u8 = 0;
+/// `config_device_type` for a smartphone.
+pub const DEVICE_SMARTPHONE: u8 = 1;
+/// `config_device_type` for a tablet.
+pub const DEVICE_TABLET: u8 = 2;
+/// `config_device_type` for a feature phone.
+pub const DEVICE_FEATURE_PHONE: u8 = 3;
+/// `config_device_type` for a game console.
+pub const DEVICE_CONSOLE: u8 = 4;
+/// `config_device_type` for a TV or set-top box.
+pub const DEVICE_TV: u8 = 5;
+/// `config_device_type` for a portable media player (iPod touch).
+pub const DEVICE_PORTABLE_MEDIA_PLAYER: u8 = 9;
+
+/// Matomo looks at no more than this many characters of a User-Agent
+/// (`DeviceDetectorFactory::getNormalizedUserAgent`: `mb_substr(trim($ua), 0, 500)`),
+/// which also bounds our work on hostile input.
+const MAX_UA_CHARS: usize = 500;
+
+/// `config_browser_version` is `VARCHAR(20)`; Matomo cuts with `substr(.., 0, 20)`.
+const MAX_BROWSER_VERSION: usize = 20;
+
+/// `config_device_model` is `VARCHAR(100)`; Matomo cuts with `mb_substr(.., 0, 100)`.
+const MAX_MODEL_CHARS: usize = 100;
+
+/// The device columns derived from one User-Agent string, as Matomo stores them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// `config_os`: DeviceDetector's 3-character OS code (`WIN`, `MAC`, `AND`,
+    /// `IOS`, ...), `BOT` for bots, `UNK` when unknown.
+    pub os: String,
+    /// `config_os_version`, cut to `major.minor` (`10`, `8.1`, `14`, `17.1`,
+    /// `10.15`); Windows uses release names (`7`, `XP`, `Vista`). Empty when unknown.
+    pub os_version: String,
+    /// `config_browser_name`: DeviceDetector's 2-character browser code (`CH`,
+    /// `FF`, `SF`, `MF`, `PS`, ...), `UNK` for anything that is not a known
+    /// browser, including libraries and apps.
+    pub browser_name: String,
+    /// `config_browser_version`: the client's `major.minor` version (at most
+    /// 20 characters). Libraries and apps keep theirs (`curl/7.88.1` gives
+    /// `7.88`); see [`Device::config_id_browser`] for the fingerprint.
+    pub browser_version: String,
+    /// `config_browser_engine`: `Blink`, `WebKit`, `Gecko`, `Trident`,
+    /// `Presto`, `ArkWeb`, `Edge` (legacy Edge), or empty.
+    pub browser_engine: String,
+    /// `config_client_type`: one of the `CLIENT_*` constants, or 0 when there
+    /// is no client (Matomo stores NULL then).
+    pub client_type: u8,
+    /// `config_device_type`: one of the `DEVICE_*` constants (DeviceDetector's
+    /// numbering, 0 desktop ... 13 peripheral); `None` when unknown (NULL).
+    pub device_type: Option<u8>,
+    /// `config_device_brand`: DeviceDetector's brand code (`AP` Apple, `SA`
+    /// Samsung, ...), which is what Matomo stores; empty when unknown. See
+    /// [`brand_name`].
+    pub device_brand: String,
+    /// The device model (`iPhone`, `iPad`, `Pixel 8`, `SM-S918B`), empty when
+    /// unknown. [`Device::config_device_model`] adds Matomo's `generic ...`
+    /// fallback for the stored column.
+    pub device_model: String,
+    /// Whether DeviceDetector would call this a bot (crawler, monitor, ...).
+    pub is_bot: bool,
+}
+
+impl Default for Device {
+    /// The unknown device: OS and browser `UNK`, everything else empty.
+    fn default() -> Self {
+        Device::unknown()
+    }
+}
+
+impl Device {
+    /// What Matomo records when DeviceDetector finds nothing (empty UA, no letters).
+    fn unknown() -> Self {
+        Device {
+            os: "UNK".to_owned(),
+            os_version: String::new(),
+            browser_name: "UNK".to_owned(),
+            browser_version: String::new(),
+            browser_engine: String::new(),
+            client_type: 0,
+            device_type: None,
+            device_brand: String::new(),
+            device_model: String::new(),
+            is_bot: false,
+        }
+    }
+
+    /// DeviceDetector stops at the bot check, so nothing else is filled in.
+    fn bot() -> Self {
+        Device {
+            os: "BOT".to_owned(),
+            is_bot: true,
+            ..Device::unknown()
+        }
+    }
+
+    /// The browser code and version that go into the `config_id` fingerprint.
+    ///
+    /// Matomo (`Settings::getConfigId`) uses only real browsers there: any
+    /// other client contributes `UNK` and an empty version, even though the
+    /// `config_browser_version` column keeps a library's version.
+    pub fn config_id_browser(&self) -> (&str, &str) {
+        if self.client_type == CLIENT_BROWSER {
+            (&self.browser_name, &self.browser_version)
+        } else {
+            ("UNK", "")
+        }
+    }
+
+    /// The stored `config_device_model`: the model, else `generic <type>`
+    /// (`generic smartphone`, `generic desktop`), else `generic mobile` for an
+    /// untyped device on a mobile OS, else empty (Matomo's `DeviceModel::onNewVisit`).
+    pub fn config_device_model(&self) -> String {
+        if !self.device_model.is_empty() {
+            return self.device_model.clone();
+        }
+        if let Some(name) = self.device_type.and_then(device_type_name) {
+            return format!("generic {name}");
+        }
+        if self.is_mobile() {
+            return "generic mobile".to_owned();
+        }
+        String::new()
+    }
+
+    /// DeviceDetector's `isMobile()` for a device whose type it could not tell.
+    fn is_mobile(&self) -> bool {
+        match self.device_type {
+            Some(t) => matches!(t, 1 | 2 | 3 | 8 | 9 | 10),
+            None => {
+                if self.is_bot {
+                    false
+                } else if MOBILE_ONLY_BROWSERS.contains(&self.browser_name.as_str()) {
+                    true
+                } else {
+                    self.os != "UNK" && self.os != "BOT" && !is_desktop_os(&self.os)
+                }
+            }
+        }
+    }
+}
+
+/// DeviceDetector's name for a device type (`AbstractDeviceParser::$deviceTypes`).
+pub fn device_type_name(device_type: u8) -> Option<&'static str> {
+    Some(match device_type {
+        0 => "desktop",
+        1 => "smartphone",
+        2 => "tablet",
+        3 => "feature phone",
+        4 => "console",
+        5 => "tv",
+        6 => "car browser",
+        7 => "smart display",
+        8 => "camera",
+        9 => "portable media player",
+        10 => "phablet",
+        11 => "smart speaker",
+        12 => "wearable",
+        13 => "peripheral",
+        _ => return None,
+    })
+}
+
+/// The brand codes this detector emits with DeviceDetector's names for them
+/// (`AbstractDeviceParser::$deviceBrands`).
+const BRANDS: &[(&str, &str)] = &[
+    ("AP", "Apple"),
+    ("AU", "Asus"),
+    ("FA", "Fairphone"),
+    ("GO", "Google"),
+    ("HI", "Hisense"),
+    ("HNR", "Honor"),
+    ("HT", "HTC"),
+    ("HU", "Huawei"),
+    ("IF", "Infinix"),
+    ("KN", "Amazon"),
+    ("LE", "Lenovo"),
+    ("LG", "LG"),
+    ("MR", "Motorola"),
+    ("MS", "Microsoft"),
+    ("NI", "Nintendo"),
+    ("NK", "Nokia"),
+    ("NOT", "Nothing"),
+    ("ON", "OnePlus"),
+    ("OP", "OPPO"),
+    ("PA", "Panasonic"),
+    ("PH", "Philips"),
+    ("RE", "Realme"),
+    ("RK", "Roku"),
+    ("SA", "Samsung"),
+    ("SO", "Sony"),
+    ("TB", "Tecno Mobile"),
+    ("VV", "Vivo"),
+    ("XI", "Xiaomi"),
+    ("ZT", "ZTE"),
+];
+
+/// The display name of a brand code stored in `config_device_brand`
+/// (`AP` gives `Apple`); `None` for codes this detector never emits.
+pub fn brand_name(code: &str) -> Option<&'static str> {
+    BRANDS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// Browsers DeviceDetector lists as mobile-only (`Browser::$mobileOnlyBrowsers`,
+/// the ones we emit): they keep a device from defaulting to desktop.
+const MOBILE_ONLY_BROWSERS: &[&str] = &["MF", "FM", "OM", "OI", "HU"];
+
+/// OS codes whose DeviceDetector family is a desktop one (Windows, Mac,
+/// GNU/Linux, Unix, Chrome OS): devices on them default to desktop.
+fn is_desktop_os(os: &str) -> bool {
+    matches!(
+        os,
+        "WIN"
+            | "MAC"
+            | "LIN"
+            | "UBT"
+            | "KBT"
+            | "FED"
+            | "DEB"
+            | "MIN"
+            | "ARL"
+            | "CES"
+            | "RHT"
+            | "GNT"
+            | "COS"
+            | "BSD"
+            | "OBS"
+            | "NBS"
+            | "SOS"
+    )
+}
+
+/// Parses a User-Agent into Matomo's device columns. Never panics; only the
+/// first 500 characters are looked at, as in Matomo.
+pub fn parse_user_agent(ua: &str) -> Device {
+    let ua = normalize_user_agent(ua);
+    // DeviceDetector skips UAs without a single letter.
+    if !ua.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return Device::unknown();
+    }
+    let ua = Ua::new(ua);
+    if is_bot(&ua) {
+        return Device::bot();
+    }
+    let os = detect_os(&ua);
+    let client = detect_client(&ua);
+    let (device_type, brand, model) = detect_device(&ua, &os, client.as_ref());
+
+    let mut device = Device::unknown();
+    if let Some((code, version)) = os {
+        device.os = code.to_owned();
+        device.os_version = version;
+    }
+    if let Some(c) = client {
+        device.client_type = c.client_type;
+        if c.client_type == CLIENT_BROWSER {
+            device.browser_name = c.code.to_owned();
+            device.browser_engine = c.engine.to_owned();
+        }
+        device.browser_version = truncate_chars(&c.version, MAX_BROWSER_VERSION).to_owned();
+    }
+    device.device_type = device_type;
+    device.device_brand = brand.to_owned();
+    device.device_model = truncate_chars(&model, MAX_MODEL_CHARS).to_owned();
+    device
+}
+
+/// `trim` (PHP's character set) then the first 500 characters.
+fn normalize_user_agent(ua: &str) -> &str {
+    let trimmed = ua.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\x0B'));
+    truncate_chars(trimmed, MAX_UA_CHARS)
+}
+
+/// The first `max` characters of `s`, cut on a character boundary.
+fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The UA plus an ASCII-lowercased copy: DeviceDetector matches
+/// case-insensitively, and ASCII lowercasing keeps byte offsets, so a match
+/// found in `low` can be sliced out of `raw` with its original case.
+struct Ua<'a> {
+    raw: &'a str,
+    low: String,
+}
+
+impl<'a> Ua<'a> {
+    fn new(raw: &'a str) -> Self {
+        Ua {
+            raw,
+            low: raw.to_ascii_lowercase(),
+        }
+    }
+
+    /// Whether the lowercase token occurs.
+    fn has(&self, token: &str) -> bool {
+        self.low.contains(token)
+    }
+
+    /// Whether any of the lowercase tokens occurs.
+    fn has_any(&self, tokens: &[&str]) -> bool {
+        tokens.iter().any(|t| self.low.contains(t))
+    }
+
+    fn pos(&self, token: &str) -> Option<usize> {
+        // Most lookups miss; `contains` has a SIMD fast path that `find` lacks.
+        if self.low.contains(token) {
+            self.low.find(token)
+        } else {
+            None
+        }
+    }
+
+    /// The raw text after the first occurrence of the lowercase token.
+    fn after(&self, token: &str) -> Option<&'a str> {
+        let i = self.pos(token)? + token.len();
+        self.raw.get(i..)
+    }
+
+    /// The `major.minor` version right after the token; `None` if the token is
+    /// missing, empty if no digits follow.
+    fn ver(&self, token: &str) -> Option<String> {
+        self.after(token).map(|rest| leading_version(rest, false))
+    }
+}
+
+/// Reads `[0-9.]+` (plus `_` for OS versions, which DeviceDetector turns into
+/// dots) from the start of `s` and cuts it to `major.minor`.
+fn leading_version(s: &str, underscores: bool) -> String {
+    if !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut dots = 0;
+    for c in s.chars() {
+        let c = match c {
+            '_' if underscores => '.',
+            c if c.is_ascii_digit() || c == '.' => c,
+            _ => break,
+        };
+        if c == '.' {
+            dots += 1;
+            if dots == 2 {
+                break;
+            }
+        }
+        out.push(c);
+    }
+    // Same result as `truncate_version`, without the intermediate strings.
+    while out.ends_with('.') {
+        out.pop();
+    }
+    out
+}
+
+/// DeviceDetector's `buildVersion` with minor truncation: at most two
+/// dot-separated parts, then trim dots and spaces.
+fn truncate_version(v: &str) -> String {
+    let mut parts = v.split('.');
+    let joined = match (parts.next(), parts.next()) {
+        (Some(a), Some(b)) => format!("{a}.{b}"),
+        (Some(a), None) => a.to_owned(),
+        _ => String::new(),
+    };
+    joined.trim_matches(|c| c == '.' || c == ' ').to_owned()
+}
+
+/// The leading integer of a version (0 if none), saturating on absurd input.
+fn major(v: &str) -> u32 {
+    v.bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0u32, |acc, b| {
+            acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+        })
+}
+
+// ---------------------------------------------------------------------------
+// Bots
+
+/// Bots whose names do not contain one of the generic words below.
+const BOT_TOKENS: &[&str] = &[
+    "facebookexternalhit",
+    "facebookcatalog",
+    "meta-externalagent",
+    "meta-externalfetcher",
+    "mediapartners-google",
+    "google-inspectiontool",
+    "googleother",
+    "google-read-aloud",
+    "google-site-verification",
+    "google favicon",
+    "apis-google",
+    "feedfetcher-google",
+    "chrome-lighthouse",
+    "chatgpt-user",
+    "claude-web",
+    "claude-user",
+    "anthropic-ai",
+    "perplexity-user",
+    "cohere-ai",
+    "slurp",
+    "feedly",
+    "scrapy",
+    "yandex.com/bots",
+    "qwantify",
+    "pingdom",
+    "gtmetrix",
+    "statuscake",
+    "site24x7",
+    "newrelicpinger",
+    "nutch",
+    "heritrix",
+    "sogou web",
+    "embedly",
+    "skypeuripreview",
+    "w3c-checklink",
+    "barkrowler",
+];
+
+/// Generic words DeviceDetector treats as a bot when they end a word
+/// (followed by a non-letter or the end).
+const BOT_WORDS: &[&str] = &[
+    "bot",
+    "crawl",
+    "crawler",
+    "spider",
+    "scraper",
+    "archiver",
+    "indexer",
+    "validator",
+    "uptime",
+    "checker",
+    "analyzer",
+    "transcoder",
+    "monitor",
+    "fetcher",
+];
+
+/// One pass over the UA for all bot names and words: the regex crate turns
+/// the literal alternation into a fast multi-substring search.
+static BOT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let tokens: Vec<String> = BOT_TOKENS.iter().map(|t| regex::escape(t)).collect();
+    let pattern = format!(
+        "{}|(?P<word>{})(?:[^a-z]|$)",
+        tokens.join("|"),
+        BOT_WORDS.join("|")
+    );
+    Regex::new(&pattern).expect("constant regex")
+});
+
+fn is_bot(ua: &Ua) -> bool {
+    BOT_RE
+        .captures_iter(&ua.low)
+        .any(|caps| match caps.name("word") {
+            None => true,
+            Some(word) => !is_spared_bot_word(
+                word.as_str(),
+                &ua.low[..word.start()],
+                &ua.low[word.end()..],
+            ),
+        })
+}
+
+/// DeviceDetector's exceptions to its generic words: phone and product names
+/// such as Cubot, "Power Bot" or "Bot 50" are not crawlers, nor is "Spider 8".
+fn is_spared_bot_word(word: &str, before: &str, after: &str) -> bool {
+    match word {
+        "bot" => {
+            if ["cu", "hu", "power ", "power_", "m ", "m_"]
+                .iter()
+                .any(|p| before.ends_with(p))
+            {
+                return true;
+            }
+            let rest = after.strip_prefix([' ', '_']).unwrap_or(after);
+            if ["tab", "senior", "junior"]
+                .iter()
+                .any(|w| rest.starts_with(w))
+            {
+                return true;
+            }
+            let rest = rest.as_bytes();
+            rest.first() == Some(&b'5') && rest.get(1).is_some_and(u8::is_ascii_digit)
+        }
+        "spider" => after.starts_with(" 8"),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Operating systems
+
+type Os = Option<(&'static str, String)>;
+
+fn detect_os(ua: &Ua) -> Os {
+    let os = |code: &'static str, version: String| Some((code, version));
+    let os_ver = |token: &str| {
+        ua.after(token)
+            .map(|r| leading_version(r, true))
+            .unwrap_or_default()
+    };
+
+    if ua.has("windows phone") {
+        let v = ua
+            .after("windows phone os ")
+            .or_else(|| ua.after("windows phone "))
+            .map(|r| leading_version(r, false))
+            .unwrap_or_default();
+        return os("WPH", v);
+    }
+    if ua.has("harmonyos") {
+        let v = ua
+            .after("harmonyos")
+            .and_then(|r| r.strip_prefix(['/', ' ', '-']))
+            .map(|r| leading_version(r, false))
+            .unwrap_or_default();
+        return os("HAR", v);
+    }
+    if ua.has("kaios") {
+        return os("KOS", os_ver("kaios/"));
+    }
+    if ua.has("tizen") {
+        let v = ua
+            .after("tizen")
+            .map(|r| leading_version(r.strip_prefix([' ', '/']).unwrap_or(r), false))
+            .unwrap_or_default();
+        return os("TIZ", v);
+    }
+    if ua.has_any(&["web0s", "webos", "hpwos"]) {
+        return os("WOS", String::new());
+    }
+    if ua.has_any(&["appletv", "apple tv"]) {
+        let v = ua.ver("tvos ").unwrap_or_default();
+        return os("ATV", v);
+    }
+    // Apple mobile OSes before Mac: their UAs say "like Mac OS X".
+    if ua.has_any(&["iphone", "ipad", "ipod"]) {
+        let mut v = ua
+            .after("iphone os ")
+            .or_else(|| ua.after("cpu os "))
+            .map(|r| leading_version(r, true))
+            .unwrap_or_default();
+        // Safari 26 froze the OS in the UA at 18_6 / 18_7 and moved the real
+        // release into Version/; DeviceDetector reads it from there.
+        if (v == "18.6" || v == "18.7")
+            && let Some(real) = ua.ver("version/").filter(|r| matches!(major(r), 26 | 27))
+        {
+            v = real;
+        }
+        let ipados = ua.has("ipad") && matches!(major(&v), 13..=19 | 26 | 27);
+        return os(if ipados { "IPA" } else { "IOS" }, v);
+    }
+    if ua.has_any(&[
+        "android tv",
+        "androidtv",
+        "google tv",
+        "googletv",
+        "smart tv",
+        "bravia",
+        "wv-atv",
+    ]) && ua.has("android")
+    {
+        return os("ADR", os_ver("android "));
+    }
+    if ua.has("android") {
+        let v = ua
+            .after("android ")
+            .or_else(|| ua.after("android/"))
+            .map(|r| leading_version(r, false))
+            .unwrap_or_default();
+        return os("AND", v);
+    }
+    if let Some(v) = windows_version(ua) {
+        return os("WIN", v);
+    }
+    if ua.has("cros ") {
+        // "CrOS x86_64 14541.0.0": the version follows the platform word.
+        let v = ua
+            .after("cros ")
+            .and_then(|r| r.split_once(' '))
+            .map(|(_, r)| leading_version(r, false))
+            .unwrap_or_default();
+        return os("COS", v);
+    }
+    if ua.has("mac os x") || ua.has("macintosh") {
+        let mut v = os_ver("mac os x ");
+        if v == "10.15"
+            && let Some(real) = ua.ver("version/").filter(|r| matches!(major(r), 26 | 27))
+        {
+            v = real;
+        }
+        return os("MAC", v);
+    }
+    if ua.has("playstation") {
+        return os("PS3", playstation_version(ua));
+    }
+    if ua.has("nintendo switch") {
+        return os("WII", "Switch".to_owned());
+    }
+    if ua.has("nintendo wii") {
+        return os("WII", "Wii".to_owned());
+    }
+    // Distributions before plain Linux; Kubuntu before Ubuntu.
+    const DISTROS: &[(&str, &str)] = &[
+        ("kubuntu", "KBT"),
+        ("ubuntu", "UBT"),
+        ("fedora", "FED"),
+        ("debian", "DEB"),
+        ("linux mint", "MIN"),
+        ("arch linux", "ARL"),
+        ("centos", "CES"),
+        ("red hat", "RHT"),
+        ("gentoo", "GNT"),
+    ];
+    for (token, code) in DISTROS {
+        if let Some(rest) = ua.after(token) {
+            let v = rest
+                .strip_prefix([' ', '/', '-'])
+                .map(|r| leading_version(r, false))
+                .unwrap_or_default();
+            return os(code, v);
+        }
+    }
+    if ua.has("freebsd") {
+        return os("BSD", os_ver("freebsd "));
+    }
+    if ua.has("openbsd") {
+        return os("OBS", os_ver("openbsd "));
+    }
+    if ua.has("netbsd") {
+        return os("NBS", os_ver("netbsd "));
+    }
+    if ua.has("linux") {
+        return os("LIN", String::new());
+    }
+    if ua.has("sunos") || ua.has("solaris") {
+        return os("SOS", String::new());
+    }
+    None
+}
+
+/// Windows release names from the NT version, as DeviceDetector reports them.
+fn windows_version(ua: &Ua) -> Option<String> {
+    if let Some(rest) = ua.after("windows nt ") {
+        let nt: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let name = match nt.as_str() {
+            "11.0" => "11",
+            "10.0" | "6.4" => "10",
+            "6.3" => "8.1",
+            "6.2" => "8",
+            "6.1" => "7",
+            "6.0" => "Vista",
+            "5.2" => "Server 2003",
+            "5.1" => "XP",
+            "5.0" => "2000",
+            _ => "NT",
+        };
+        return Some(name.to_owned());
+    }
+    let named: &[(&str, &str)] = &[
+        ("windows 10", "10"),
+        ("windows 8.1", "8.1"),
+        ("windows 8", "8"),
+        ("windows 7", "7"),
+        ("windows xp", "XP"),
+        ("windows 98", "98"),
+        ("win98", "98"),
+        ("windows 95", "95"),
+        ("win95", "95"),
+    ];
+    if let Some((_, v)) = named.iter().find(|(t, _)| ua.has(t)) {
+        return Some((*v).to_owned());
+    }
+    ua.has("windows").then(String::new)
+}
+
+/// The text after the "PlayStation" that names the model: UAs such as
+/// "(PlayStation; PlayStation 5/2.26)" say the word twice.
+fn playstation_tail<'a>(ua: &Ua<'a>) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(rel) = ua.low.get(from..).and_then(|s| s.find("playstation")) {
+        let end = from + rel + "playstation".len();
+        from = end;
+        let rest = ua.raw.get(end..)?;
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        let low = rest.get(..8).unwrap_or(rest).to_ascii_lowercase();
+        if rest.starts_with(|c: char| c.is_ascii_digit())
+            || low.starts_with("portable")
+            || low.starts_with("vita")
+        {
+            return Some(rest);
+        }
+    }
+    None
+}
+
+/// "PlayStation 5/2.26" gives `5.2`, "PlayStation 4 11.00" gives `4.11`.
+fn playstation_version(ua: &Ua) -> String {
+    let Some(rest) = playstation_tail(ua) else {
+        return String::new();
+    };
+    let Some(model) = rest.chars().next().filter(char::is_ascii_digit) else {
+        return String::new();
+    };
+    let tail = &rest[1..];
+    let tail = tail.strip_prefix(['/', ' ']).unwrap_or("");
+    let tail = tail.strip_prefix("Pro ").unwrap_or(tail);
+    let firmware = leading_version(tail, false);
+    truncate_version(&format!("{model}.{firmware}"))
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+struct Client {
+    client_type: u8,
+    code: &'static str,
+    version: String,
+    engine: &'static str,
+}
+
+/// DeviceDetector's client order: feed readers, mobile apps, media players,
+/// PIMs, browsers, libraries; the first match wins.
+fn detect_client(ua: &Ua) -> Option<Client> {
+    let other = |client_type: u8, token: &str| {
+        ua.pos(token).map(|_| Client {
+            client_type,
+            code: "UNK",
+            version: ua
+                .after(token)
+                .map(|r| leading_version(r.strip_prefix(['/', ' ']).unwrap_or(r), false))
+                .unwrap_or_default(),
+            engine: "",
+        })
+    };
+    const FEED_READERS: &[&str] = &["netnewswire", "reeder", "liferea", "newsblur", "akregator"];
+    if let Some(c) = FEED_READERS
+        .iter()
+        .find_map(|t| other(CLIENT_FEED_READER, t))
+    {
+        return Some(c);
+    }
+    if ua.has_any(&["fbav/", "fban/", "fb_iab", "fbios", "fb4a", "metaiab"]) {
+        return Some(Client {
+            client_type: CLIENT_MOBILE_APP,
+            code: "UNK",
+            version: ua.ver("fbav/").unwrap_or_default(),
+            engine: "",
+        });
+    }
+    if let Some(c) = other(CLIENT_MOBILE_APP, "instagram") {
+        return Some(c);
+    }
+    const MEDIA_PLAYERS: &[&str] = &[
+        "vlc/",
+        "itunes/",
+        "kodi/",
+        "windows-media-player",
+        "nsplayer",
+    ];
+    if let Some(c) = MEDIA_PLAYERS
+        .iter()
+        .find_map(|t| other(CLIENT_MEDIA_PLAYER, t))
+    {
+        return Some(c);
+    }
+    const PIMS: &[&str] = &[
+        "thunderbird",
+        "seamonkey",
+        "microsoft outlook",
+        "microsoft office outlook",
+    ];
+    if let Some(c) = PIMS.iter().find_map(|t| other(CLIENT_PIM, t)) {
+        return Some(c);
+    }
+    if let Some(c) = detect_browser(ua) {
+        return Some(c);
+    }
+    const LIBRARIES: &[&str] = &[
+        "curl/",
+        "wget/",
+        "python-requests/",
+        "python-urllib/",
+        "aiohttp/",
+        "httpx/",
+        "go-http-client/",
+        "okhttp/",
+        "apache-httpclient/",
+        "java-http-client/",
+        "java/",
+        "axios/",
+        "node-fetch",
+        "undici",
+        "guzzlehttp/",
+        "libwww-perl/",
+        "httpie/",
+        "postmanruntime/",
+    ];
+    LIBRARIES.iter().find_map(|t| other(CLIENT_LIBRARY, t))
+}
+
+fn detect_browser(ua: &Ua) -> Option<Client> {
+    let browser = |code: &'static str, version: String, engine: &'static str| {
+        Some(Client {
+            client_type: CLIENT_BROWSER,
+            code,
+            version,
+            engine,
+        })
+    };
+    let chrome_engine = |v: &str| if major(v) >= 28 { "Blink" } else { "WebKit" };
+    let apple_mobile = ua.has_any(&["iphone", "ipad", "ipod"]);
+
+    // Chromium-based browsers carry "Chrome/" and "Safari/" too, so they go first.
+    if let Some(v) = ua.ver("edg/").or_else(|| ua.ver("edga/")) {
+        return browser("PS", v, "Blink");
+    }
+    if let Some(v) = ua.ver("edgios/") {
+        return browser("PS", v, "WebKit");
+    }
+    if let Some(v) = ua.ver("edge/") {
+        return browser("PS", v, "Edge");
+    }
+    if let Some(v) = ua.ver("opr/") {
+        let engine = if major(&v) >= 15 { "Blink" } else { "Presto" };
+        let code = if ua.has("mobile") { "OM" } else { "OP" };
+        return browser(code, v, engine);
+    }
+    if let Some(v) = ua.ver("opera mini/") {
+        return browser("OI", v, engine_from_ua(ua));
+    }
+    if ua.has("opera") {
+        let v = ua
+            .ver("version/")
+            .or_else(|| ua.ver("opera/"))
+            .or_else(|| ua.ver("opera "))
+            .unwrap_or_default();
+        let engine = match major(&v) {
+            15.. => "Blink",
+            7..=14 => "Presto",
+            _ => "",
+        };
+        let code = if ua.has("opera mobi") || ua.has("opera tablet") {
+            "OM"
+        } else {
+            "OP"
+        };
+        return browser(code, v, engine);
+    }
+    if let Some(v) = ua.ver("huaweibrowser/") {
+        return browser("HU", v, if ua.has("arkweb/") { "ArkWeb" } else { "Blink" });
+    }
+    if let Some(v) = ua.ver("samsungbrowser/") {
+        return browser("SB", v, engine_from_ua(ua));
+    }
+    if let Some(v) = ua.ver("yabrowser/") {
+        return browser("YA", v, if apple_mobile { "WebKit" } else { "Blink" });
+    }
+    if let Some(v) = ua.ver("vivaldi/") {
+        return browser("VI", v, "Blink");
+    }
+    if ua.has_any(&["brave/", "brave browser", "brave chrome"]) {
+        let v = ua
+            .ver("brave/")
+            .filter(|v| !v.is_empty())
+            .or_else(|| ua.ver("chrome/"))
+            .unwrap_or_default();
+        return browser("BR", v, "Blink");
+    }
+    if let Some(v) = ua.ver("whale/") {
+        return browser("WH", v, "Blink");
+    }
+    if let Some(v) = ua
+        .ver("coc_coc_browser/")
+        .or_else(|| ua.ver("coccocbrowser/"))
+    {
+        let engine = chrome_engine(&v);
+        return browser("CC", v, engine);
+    }
+    if let Some(v) = ua.ver("duckduckgo/").or_else(|| ua.ver("ddg/")) {
+        return browser("DD", v, if apple_mobile { "WebKit" } else { "Blink" });
+    }
+    if ua.has_any(&["ucbrowser", "uc browser", "ucweb"]) {
+        let v = ua
+            .after("ucbrowser")
+            .or_else(|| ua.after("uc browser"))
+            .or_else(|| ua.after("ucweb"))
+            .map(|r| leading_version(r.strip_prefix(['/', ' ']).unwrap_or(r), false))
+            .unwrap_or_default();
+        return browser("UC", v, engine_from_ua(ua));
+    }
+    if let Some(v) = ua.ver("headlesschrome/") {
+        return browser("HC", v, "Blink");
+    }
+    if let Some(v) = ua.ver("crios/") {
+        return browser("CI", v, "WebKit");
+    }
+    if let Some(v) = ua.ver("fxios/") {
+        return browser("F1", v, "WebKit");
+    }
+    if let Some(v) = ua.ver("firefox/") {
+        let code = if ua.has("mobile") || ua.has("tablet") {
+            "FM"
+        } else {
+            "FF"
+        };
+        return browser(code, v, "Gecko");
+    }
+    if let Some(chrome_at) = ua.pos("chrome/") {
+        let v = ua.ver("chrome/").unwrap_or_default();
+        let engine = chrome_engine(&v);
+        // Android WebViews announce themselves with " wv)" or a Version/ before Chrome.
+        let before = &ua.low[..chrome_at];
+        if before.contains(" wv)") || (before.contains("version/") && before.ends_with(' ')) {
+            return browser("CV", v, engine);
+        }
+        let after_version = ua.low[chrome_at + "chrome/".len()..]
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        if after_version.starts_with(" mobile") {
+            return browser("CM", v, engine);
+        }
+        if let Some(cv) = ua.ver("chromium/") {
+            let engine = chrome_engine(&cv);
+            return browser("CR", cv, engine);
+        }
+        return browser("CH", v, engine);
+    }
+    if let Some(v) = ua.ver("crmo/") {
+        let engine = chrome_engine(&v);
+        return browser("CM", v, engine);
+    }
+    if let Some(v) = ua.ver("chromium/") {
+        let engine = chrome_engine(&v);
+        return browser("CR", v, engine);
+    }
+    if let Some(v) = ua.ver("iemobile/") {
+        return browser("IM", v, "Trident");
+    }
+    if ua.has("msie ") || ua.has("trident/") {
+        let v = if ua.has("msie ") && ua.has("trident/4.0") {
+            "8.0".to_owned()
+        } else if ua.has("msie ") && ua.has("trident/5.0") {
+            "9.0".to_owned()
+        } else if ua.has("msie ") && ua.has("trident/6.0") {
+            "10.0".to_owned()
+        } else if ua.has("trident/7.0") || ua.has("trident/8.0") {
+            "11.0".to_owned()
+        } else {
+            ua.ver("msie ").unwrap_or_default()
+        };
+        return browser("IE", v, "Trident");
+    }
+    // Every other Android client: DeviceDetector's stock "Android Browser", no version.
+    if ua.has("android") && !ua.has(" like android") {
+        return browser("AN", String::new(), "WebKit");
+    }
+    let version_then_safari = || {
+        ua.after("version/").and_then(|r| {
+            let v = leading_version(r, false);
+            (v.contains('.') && r.to_ascii_lowercase().contains("safari/")).then_some(v)
+        })
+    };
+    if apple_mobile && ua.has("version/") {
+        return browser("MF", ua.ver("version/").unwrap_or_default(), "WebKit");
+    }
+    if let Some(v) = ua.ver("mobilesafari/") {
+        return browser("MF", v, "WebKit");
+    }
+    if ua.has("mobile") && ua.has("safari/") {
+        return browser("MF", version_then_safari().unwrap_or_default(), "WebKit");
+    }
+    if apple_mobile {
+        return browser("MF", String::new(), "WebKit");
+    }
+    if ua.has("safari/") && !ua.has("smarttv safari") {
+        return browser("SF", version_then_safari().unwrap_or_default(), "WebKit");
+    }
+    if ua.has("macintosh") {
+        return browser("SF", String::new(), "WebKit");
+    }
+    None
+}
+
+/// The engine from the UA itself, for browsers whose rule names none
+/// (DeviceDetector's engine parser, reduced to the common engines).
+fn engine_from_ua(ua: &Ua) -> &'static str {
+    if ua.ver("chrome/").is_some_and(|v| major(&v) >= 28) {
+        "Blink"
+    } else if ua.has("applewebkit") {
+        "WebKit"
+    } else if ua.has("presto") {
+        "Presto"
+    } else if ua.has("trident") {
+        "Trident"
+    } else if ua.has("gecko") && !ua.has("like gecko") {
+        "Gecko"
+    } else {
+        ""
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Devices
+
+fn detect_device(ua: &Ua, os: &Os, client: Option<&Client>) -> (Option<u8>, &'static str, String) {
+    let os_code = os.as_ref().map_or("", |(c, _)| *c);
+    let os_version = os.as_ref().map_or("", |(_, v)| v.as_str());
+    let apple_os = matches!(os_code, "IOS" | "IPA" | "MAC" | "ATV");
+
+    let (mut device_type, mut brand, model) = specific_device(ua, os_code, os_version);
+
+    // DeviceDetector: an "Apple" device on a non-Apple OS is a fake UA.
+    if brand == "AP" && !apple_os {
+        return (None, "", String::new());
+    }
+    if brand.is_empty() && apple_os {
+        brand = "AP";
+    }
+    if device_type.is_none()
+        && os_code == "WIN"
+        && matches!(os_version, "8" | "8.1" | "10" | "11")
+        && ua.has("touch")
+    {
+        // DeviceDetector assumes touch-enabled Windows 8+ machines are tablets.
+        device_type = Some(DEVICE_TABLET);
+    }
+    let mobile_only_browser = client
+        .is_some_and(|c| c.client_type == CLIENT_BROWSER && MOBILE_ONLY_BROWSERS.contains(&c.code));
+    if device_type.is_none() && is_desktop_os(os_code) && !mobile_only_browser {
+        device_type = Some(DEVICE_DESKTOP);
+    }
+    (device_type, brand, model)
+}
+
+/// Device facts from explicit tokens: consoles, TVs, Apple, phones.
+fn specific_device(ua: &Ua, os_code: &str, os_version: &str) -> (Option<u8>, &'static str, String) {
+    let found = |t: u8, brand: &'static str, model: &str| (Some(t), brand, model.to_owned());
+
+    if ua.has("playstation") {
+        let model = playstation_tail(ua)
+            .and_then(|r| {
+                let lower = r.get(..8).unwrap_or(r).to_ascii_lowercase();
+                if lower.starts_with("4 pro") {
+                    Some("PlayStation 4 Pro".to_owned())
+                } else if lower.starts_with("portable") {
+                    Some("PlayStation Portable".to_owned())
+                } else if lower.starts_with("vita") {
+                    Some("PlayStation Vita".to_owned())
+                } else {
+                    r.chars()
+                        .next()
+                        .filter(|c| ('2'..='5').contains(c))
+                        .map(|c| format!("PlayStation {c}"))
+                }
+            })
+            .unwrap_or_default();
+        return (Some(DEVICE_CONSOLE), "SO", model);
+    }
+    if ua.has("xbox") {
+        let model = if ua.has("xbox series x") {
+            "Xbox Series X"
+        } else if ua.has("xbox one x") {
+            "Xbox One X"
+        } else if ua.has("xbox one") {
+            "Xbox One"
+        } else {
+            "Xbox 360"
+        };
+        return found(DEVICE_CONSOLE, "MS", model);
+    }
+    if ua.has("nintendo") {
+        let model = if ua.has("switch") {
+            "Switch"
+        } else if ua.has("wiiu") {
+            "WiiU"
+        } else if ua.has("wii") {
+            "Wii"
+        } else if ua.has("3ds") {
+            "3DS"
+        } else {
+            ""
+        };
+        return found(DEVICE_CONSOLE, "NI", model);
+    }
+    if ua.has_any(&["appletv", "apple tv"]) {
+        return found(DEVICE_TV, "AP", "Apple TV");
+    }
+    if ua.has("ipad") {
+        return found(DEVICE_TABLET, "AP", "iPad");
+    }
+    if ua.has("ipod") {
+        return found(DEVICE_PORTABLE_MEDIA_PLAYER, "AP", "iPod Touch");
+    }
+    if ua.has("iphone") && os_code != "WPH" {
+        return found(DEVICE_SMARTPHONE, "AP", "iPhone");
+    }
+    if let Some(brand) = tv_brand(ua, os_code) {
+        let model = if ua.has("crkey") { "Chromecast" } else { "" };
+        return found(DEVICE_TV, brand, model);
+    }
+    match os_code {
+        "WPH" => {
+            let model = ua
+                .after("lumia")
+                .map(|r| format!("Lumia{}", r.split([';', ')']).next().unwrap_or("")))
+                .unwrap_or_default();
+            let brand = if model.is_empty() {
+                ""
+            } else if ua.has("microsoft") {
+                "MS"
+            } else {
+                "NK"
+            };
+            (Some(DEVICE_SMARTPHONE), brand, model.trim_end().to_owned())
+        }
+        "KOS" => {
+            let brand = if ua.has("nokia") { "NK" } else { "" };
+            (Some(DEVICE_FEATURE_PHONE), brand, String::new())
+        }
+        "TIZ" if ua.has("mobile") => (Some(DEVICE_SMARTPHONE), "SA", String::new()),
+        "AND" | "HAR" => android_device(ua, os_code, os_version),
+        _ => (None, "", String::new()),
+    }
+}
+
+/// TV detection from platform tokens; `Some(brand)` (maybe empty) for a TV.
+fn tv_brand(ua: &Ua, os_code: &str) -> Option<&'static str> {
+    let tizen_tv = os_code == "TIZ" && ua.has_any(&[" tv ", "smart-tv", "smarttv"]);
+    let webos_tv = os_code == "WOS" && ua.has_any(&["smarttv", "smart-tv", " tv", "netcast"]);
+    let is_tv = tizen_tv
+        || webos_tv
+        || os_code == "ADR"
+        || ua.has_any(&[
+            "smarttv", "smart-tv", "smart tv", "hbbtv", "netcast", "bravia", "crkey", "roku",
+            "vidaa", "googletv", "andr0id",
+        ])
+        || (ua.has("aft") && ua.has("amazon"));
+    if !is_tv {
+        return None;
+    }
+    Some(if tizen_tv || ua.has("samsung") {
+        "SA"
+    } else if webos_tv || ua.has_any(&["netcast", "lge", "lg browser"]) {
+        "LG"
+    } else if ua.has_any(&["bravia", "sony"]) {
+        "SO"
+    } else if ua.has_any(&["hisense", "vidaa"]) {
+        "HI"
+    } else if ua.has("philips") {
+        "PH"
+    } else if ua.has_any(&["panasonic", "viera"]) {
+        "PA"
+    } else if ua.has("roku") {
+        "RK"
+    } else if ua.has("crkey") {
+        "GO"
+    } else if ua.has("aft") && ua.has("amazon") {
+        "KN"
+    } else {
+        ""
+    })
+}
+
+/// Android (and HarmonyOS) phones and tablets: the model from the UA's first
+/// parenthesis, the brand from well-known model prefixes, the type from
+/// DeviceDetector's "Mobile" rule.
+fn android_device(ua: &Ua, os_code: &str, os_version: &str) -> (Option<u8>, &'static str, String) {
+    let raw_model = android_model(ua.raw);
+    let (mut brand, model) = raw_model.map_or(("", String::new()), brand_for_model);
+    // Fire TV sticks run Android and send models such as "AFTMM".
+    if model.starts_with("AFT") {
+        return (Some(DEVICE_TV), "KN", model);
+    }
+    // HarmonyOS phones are Huawei's unless the model says otherwise.
+    if brand.is_empty() && os_code == "HAR" {
+        brand = "HU";
+    }
+    let device_type = if ua.has("mobile") {
+        Some(DEVICE_SMARTPHONE)
+    } else if ua.has("tablet") || ua.has("chrome/") {
+        // Chrome on Android says "Mobile" on phones only.
+        Some(DEVICE_TABLET)
+    } else if brand == "KN" || (brand == "SA" && is_samsung_tablet(&model)) {
+        Some(DEVICE_TABLET)
+    } else {
+        match major(os_version) {
+            1 => Some(DEVICE_SMARTPHONE),
+            3 => Some(DEVICE_TABLET),
+            _ => None,
+        }
+    };
+    (device_type, brand, model)
+}
+
+fn is_samsung_tablet(model: &str) -> bool {
+    ["SM-T", "SM-X", "SM-P"]
+        .iter()
+        .any(|p| model.starts_with(p))
+}
+
+/// The model token of an Android UA: the part before " Build/", or the first
+/// plausible segment after "Android x". Chrome's reduced UA sends "K", which
+/// means "withheld".
+fn android_model(raw: &str) -> Option<&str> {
+    let open = raw.find('(')?;
+    let inner = &raw[open + 1..];
+    let inner = inner.split(')').next().unwrap_or(inner);
+    for seg in inner.split(';') {
+        let seg = seg.trim();
+        if let Some(i) = seg.to_ascii_lowercase().find("build/") {
+            let model = seg[..i].trim();
+            return (!model.is_empty()).then_some(model);
+        }
+    }
+    let mut segs = inner.split(';').map(str::trim);
+    segs.find(|s| s.to_ascii_lowercase().starts_with("android"))?;
+    segs.find(|s| !is_filler_segment(s))
+        .filter(|s| !s.eq_ignore_ascii_case("k"))
+}
+
+/// Segments of an Android UA's parenthesis that are not a model.
+fn is_filler_segment(s: &str) -> bool {
+    let low = s.to_ascii_lowercase();
+    if s.is_empty() || s.contains('/') || low.starts_with("rv:") {
+        return true;
+    }
+    if matches!(
+        low.as_str(),
+        "u" | "i" | "n" | "wv" | "mobile" | "tablet" | "linux" | "harmonyos" | "arm" | "arm64"
+    ) {
+        return true;
+    }
+    // Locales such as "en-us", "de_DE", "en".
+    let b = low.as_bytes();
+    let is_alpha2 = |x: &[u8]| x.len() == 2 && x.iter().all(u8::is_ascii_lowercase);
+    is_alpha2(b)
+        || (b.len() == 5 && is_alpha2(&b[..2]) && matches!(b[2], b'-' | b'_') && is_alpha2(&b[3..]))
+}
+
+/// Model prefixes that identify a brand; `true` strips the prefix (a brand
+/// word) from the stored model.
+const MODEL_BRANDS: &[(&str, &str, bool)] = &[
+    ("samsung ", "SA", true),
+    ("samsung-", "SA", true),
+    ("sm-", "SA", false),
+    ("gt-", "SA", false),
+    ("sch-", "SA", false),
+    ("sgh-", "SA", false),
+    ("shv-", "SA", false),
+    ("galaxy", "SA", false),
+    ("pixel", "GO", false),
+    ("google ", "GO", true),
+    ("redmi", "XI", false),
+    ("xiaomi ", "XI", true),
+    ("mi ", "XI", false),
+    ("poco", "XI", false),
+    ("huawei ", "HU", true),
+    ("huawei-", "HU", true),
+    ("honor ", "HNR", true),
+    ("honor-", "HNR", true),
+    ("oneplus ", "ON", true),
+    ("oneplus", "ON", false),
+    ("cph", "OP", false),
+    ("oppo ", "OP", true),
+    ("rmx", "RE", false),
+    ("realme ", "RE", true),
+    ("vivo ", "VV", true),
+    ("motorola ", "MR", true),
+    ("moto ", "MR", false),
+    ("moto", "MR", false),
+    ("nokia ", "NK", true),
+    ("nokia", "NK", false),
+    ("xq-", "SO", false),
+    ("sony ", "SO", true),
+    ("lm-", "LG", false),
+    ("lg-", "LG", false),
+    ("lg ", "LG", true),
+    ("nothing ", "NOT", true),
+    ("a063", "NOT", false),
+    ("a065", "NOT", false),
+    ("a142", "NOT", false),
+    ("asus_", "AU", false),
+    ("asus ", "AU", true),
+    ("lenovo ", "LE", true),
+    ("lenovo", "LE", false),
+    ("zte ", "ZT", true),
+    ("tecno ", "TB", true),
+    ("tecno-", "TB", true),
+    ("infinix ", "IF", true),
+    ("infinix-", "IF", true),
+    ("fairphone ", "FA", true),
+    ("fp3", "FA", false),
+    ("fp4", "FA", false),
+    ("fp5", "FA", false),
+    ("htc ", "HT", true),
+    ("htc_", "HT", true),
+];
+
+fn brand_for_model(model: &str) -> (&'static str, String) {
+    let low = model.to_ascii_lowercase();
+    for (prefix, brand, strip) in MODEL_BRANDS {
+        if low.starts_with(prefix) {
+            let shown = if *strip {
+                model[prefix.len()..].trim()
+            } else {
+                model
+            };
+            let shown = if shown.is_empty() { model } else { shown };
+            return (brand, shown.to_owned());
+        }
+    }
+    let b = model.as_bytes();
+    // Xiaomi's catalogue numbers: "M2101K6G", "2201116SG", "23049PCD8G".
+    let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
+    let alnum_upper = model
+        .bytes()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+    if alnum_upper
+        && ((b.len() >= 7 && b.starts_with(b"M2") && digits(&b[2..5]))
+            || (b.len() >= 8 && b.len() <= 12 && b[0] == b'2' && digits(&b[..4])))
+    {
+        return ("XI", model.to_owned());
+    }
+    // vivo's "V2111"-style numbers.
+    if alnum_upper && (5..=6).contains(&b.len()) && b[0] == b'V' && digits(&b[1..5]) {
+        return ("VV", model.to_owned());
+    }
+    // Kindle Fire tablets: "KFTRWI", "KFMAWI".
+    if b.len() == 6 && b.starts_with(b"KF") && b[2..].iter().all(u8::is_ascii_uppercase) {
+        return ("KN", model.to_owned());
+    }
+    ("", model.to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// Browser language
+
+/// ISO 639-1 codes Matomo accepts as languages
+/// (`core/Intl/Data/Resources/languages.php`; `mo` and `sh` are commented out there).
+const LANGUAGE_CODES: &[&str] = &[
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
+    "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
+    "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr",
+    "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz",
+    "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj",
+    "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln",
+    "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb",
+    "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi",
+    "pl", "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk",
+    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
+    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
+    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
+
+/// The patterns `Common::getBrowserLanguage` strips, in its order: quoted
+/// pairs, white space, comments, q-values, and a charset suffix.
+static LANG_STRIP: LazyLock<[Regex; 5]> = LazyLock::new(|| {
+    [
+        r"(\\.)",
+        r"([ \t\n\x0B\x0C\r]+)",
+        r"(\([^)]*\))",
+        r"(;q=[0-9.]+)",
+        r"\.(.*)",
+    ]
+    .map(|p| Regex::new(p).expect("constant regex"))
+});
+
+/// Firefox once leaked a `chrome:` URL into the header.
+static LANG_CHROME_BUG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"((^|,)chrome:.*)").expect("constant regex"));
+
+/// An unregistered tag some RSA SecurID software adds.
+static LANG_SECURID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(,)(?:en-securid,)|(?:(^|,)en-securid(,|$))").expect("constant regex")
+});
+
+/// `Common::extractLanguageAndRegionCodeFromBrowserLanguage`'s pattern:
+/// a language, an optional script (skipped) and an optional region.
+static LANG_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|,)([a-z]{2,3})(?:-[a-z]{4})?(-[a-z]{2})?").expect("constant regex")
+});
+
+/// Matomo's cleaned-up `Accept-Language` (`Common::getBrowserLanguage`):
+/// ASCII-lowercased, `_` turned into `-`, white space, comments, quoted pairs
+/// and q-values removed, so `en-US,en;q=0.9,de;q=0.8` becomes `en-us,en,de`.
+///
+/// This is the `browser_lang` that Matomo's `Request::getBrowserLanguage`
+/// returns when the request has no `lang` parameter (a `lang` parameter is
+/// used as given). Its first 20 bytes go into the `config_id` fingerprint.
+/// Matomo also HTML-escapes request input first (`sanitizeInputValues`),
+/// which only matters for headers containing `<>&"'`; that is not done here.
+pub fn normalize_accept_language(header: &str) -> String {
+    if header.is_empty() {
+        return String::new();
+    }
+    let mut lang = header.to_ascii_lowercase().replace('_', "-");
+    for re in LANG_STRIP.iter() {
+        lang = re.replace_all(&lang, "").into_owned();
+    }
+    lang = LANG_CHROME_BUG.replacen(&lang, 1, "").into_owned();
+    lang = LANG_SECURID.replacen(&lang, 1, "${1}").into_owned();
+    lang.replace("sr-sp", "sr-rs")
+}
+
+/// The single language code Matomo derives from a request's browser language
+/// (`Common::extractLanguageAndRegionCodeFromBrowserLanguage`).
+///
+/// Takes the value of Matomo's `Request::getBrowserLanguage`: the `lang`
+/// parameter as given, or [`normalize_accept_language`] of the header. The
+/// first `lang` or `lang-region` tag whose language is a known ISO 639-1 code
+/// wins (`en-us`, `de`; a script subtag as in `zh-hant-tw` is skipped); `xx`
+/// when none is; empty for empty input.
+pub fn language_code(browser_lang: &str) -> String {
+    if browser_lang.is_empty() {
+        return String::new();
+    }
+    for caps in LANG_TAG.captures_iter(browser_lang) {
+        let Some(lang) = caps.get(1).map(|m| m.as_str()) else {
+            continue;
+        };
+        if LANGUAGE_CODES.contains(&lang) {
+            return match caps.get(2) {
+                Some(region) => format!("{lang}{}", region.as_str()),
+                None => lang.to_owned(),
+            };
+        }
+    }
+    "xx".to_owned()
+}
+
+/// The stored `location_browser_lang` for a request whose language comes from
+/// its `Accept-Language` header.
+///
+/// Matomo does **not** store the header: `UserLanguage`'s `Language` column
+/// keeps one code "for better privacy", the first recognised `lang` or
+/// `lang-region` of the cleaned-up header (`en-US,en;q=0.9` gives `en-us`,
+/// `de;q=0.8` gives `de`, `xyz` gives `xx`, empty gives empty). For a `lang`
+/// request parameter use [`language_code`] on the parameter itself.
+pub fn browser_language(accept_language: &str) -> String {
+    language_code(&normalize_accept_language(accept_language))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole expected [`Device`], compared at once so a failure shows every field.
+    #[allow(clippy::too_many_arguments)]
+    fn expect(
+        ua: &str,
+        os: (&str, &str),
+        browser: (&str, &str, &str),
+        client_type: u8,
+        device_type: Option<u8>,
+        brand: &str,
+        model: &str,
+    ) -> Device {
+        let got = parse_user_agent(ua);
+        let want = Device {
+            os: os.0.to_owned(),
+            os_version: os.1.to_owned(),
+            browser_name: browser.0.to_owned(),
+            browser_version: browser.1.to_owned(),
+            browser_engine: browser.2.to_owned(),
+            client_type,
+            device_type,
+            device_brand: brand.to_owned(),
+            device_model: model.to_owned(),
+            is_bot: false,
+        };
+        assert_eq!(got, want, "for UA {ua:?}");
+        got
+    }
+
+    fn expect_bot(ua: &str) {
+        let got = parse_user_agent(ua);
+        assert_eq!(got, Device::bot(), "for UA {ua:?}");
+        assert_eq!(got.os, "BOT");
+        assert_eq!(got.config_id_browser(), ("UNK", ""));
+    }
+
+    const DESKTOP: Option<u8> = Some(DEVICE_DESKTOP);
+    const PHONE: Option<u8> = Some(DEVICE_SMARTPHONE);
+    const TABLET: Option<u8> = Some(DEVICE_TABLET);
+
+    #[test]
+    fn chrome_on_windows_10() {
+        let d = expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            ("WIN", "10"),
+            ("CH", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+        assert_eq!(d.config_id_browser(), ("CH", "120.0"));
+        assert_eq!(d.config_device_model(), "generic desktop");
+    }
+
+    #[test]
+    fn safari_on_macos() {
+        let d = expect(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+            ("MAC", "10.15"),
+            ("SF", "17.1", "WebKit"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "AP",
+            "",
+        );
+        assert_eq!(brand_name(&d.device_brand), Some("Apple"));
+    }
+
+    #[test]
+    fn safari_26_reports_the_real_macos_release() {
+        expect(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15",
+            ("MAC", "26.0"),
+            ("SF", "26.0", "WebKit"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "AP",
+            "",
+        );
+    }
+
+    #[test]
+    fn firefox_on_macos() {
+        expect(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0",
+            ("MAC", "10.15"),
+            ("FF", "121.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "AP",
+            "",
+        );
+    }
+
+    #[test]
+    fn iphone_safari() {
+        expect(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
+            ("IOS", "17.1"),
+            ("MF", "17.1", "WebKit"),
+            CLIENT_BROWSER,
+            PHONE,
+            "AP",
+            "iPhone",
+        );
+    }
+
+    #[test]
+    fn ipad_on_ipados() {
+        expect(
+            "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+            ("IPA", "17.1"),
+            ("MF", "17.1", "WebKit"),
+            CLIENT_BROWSER,
+            TABLET,
+            "AP",
+            "iPad",
+        );
+    }
+
+    #[test]
+    fn ipad_before_ipados_is_ios() {
+        expect(
+            "Mozilla/5.0 (iPad; CPU OS 12_5_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Mobile/15E148 Safari/604.1",
+            ("IOS", "12.5"),
+            ("MF", "12.1", "WebKit"),
+            CLIENT_BROWSER,
+            TABLET,
+            "AP",
+            "iPad",
+        );
+    }
+
+    #[test]
+    fn chrome_on_iphone() {
+        expect(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1",
+            ("IOS", "17.1"),
+            ("CI", "120.0", "WebKit"),
+            CLIENT_BROWSER,
+            PHONE,
+            "AP",
+            "iPhone",
+        );
+    }
+
+    #[test]
+    fn firefox_on_iphone() {
+        expect(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/121.0 Mobile/15E148 Safari/605.1.15",
+            ("IOS", "17.1"),
+            ("F1", "121.0", "WebKit"),
+            CLIENT_BROWSER,
+            PHONE,
+            "AP",
+            "iPhone",
+        );
+    }
+
+    #[test]
+    fn chrome_mobile_on_samsung_phone() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
+            ("AND", "13"),
+            ("CM", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "SA",
+            "SM-S918B",
+        );
+    }
+
+    #[test]
+    fn chrome_reduced_ua_hides_the_model() {
+        let d = expect(
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            ("AND", "10"),
+            ("CM", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "",
+            "",
+        );
+        assert_eq!(d.config_device_model(), "generic smartphone");
+    }
+
+    #[test]
+    fn chrome_on_android_tablet() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            ("AND", "13"),
+            ("CH", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            TABLET,
+            "SA",
+            "SM-X700",
+        );
+    }
+
+    #[test]
+    fn pixel_phone() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
+            ("AND", "14"),
+            ("CM", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "GO",
+            "Pixel 8",
+        );
+    }
+
+    #[test]
+    fn xiaomi_catalogue_number() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; 2201116SG) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            ("AND", "13"),
+            ("CM", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "XI",
+            "2201116SG",
+        );
+    }
+
+    #[test]
+    fn android_webview() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36",
+            ("AND", "13"),
+            ("CV", "119.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "GO",
+            "Pixel 7",
+        );
+    }
+
+    #[test]
+    fn samsung_internet() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+            ("AND", "13"),
+            ("SB", "23.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "SA",
+            "SM-A536B",
+        );
+    }
+
+    #[test]
+    fn firefox_on_android() {
+        expect(
+            "Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0",
+            ("AND", "14"),
+            ("FM", "121.0", "Gecko"),
+            CLIENT_BROWSER,
+            PHONE,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn uc_browser_on_realme() {
+        expect(
+            "Mozilla/5.0 (Linux; U; Android 10; en-US; RMX2020 Build/QP1A.190711.020) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 UCBrowser/13.4.0.1306 Mobile Safari/537.36",
+            ("AND", "10"),
+            ("UC", "13.4", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "RE",
+            "RMX2020",
+        );
+    }
+
+    #[test]
+    fn opera_mobile_on_android() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 10; VOG-L29) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Mobile Safari/537.36 OPR/79.0.4195.76079",
+            ("AND", "10"),
+            ("OM", "79.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "",
+            "VOG-L29",
+        );
+    }
+
+    #[test]
+    fn stock_android_browser_has_no_version() {
+        expect(
+            "Mozilla/5.0 (Linux; U; Android 4.4.2; en-us; GT-I9505 Build/KOT49H) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+            ("AND", "4.4"),
+            ("AN", "", "WebKit"),
+            CLIENT_BROWSER,
+            PHONE,
+            "SA",
+            "GT-I9505",
+        );
+    }
+
+    #[test]
+    fn harmonyos_phone() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 10; HarmonyOS; ELS-NX9; HMSCore 6.11.0.302) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 HuaweiBrowser/14.0.1.301 Mobile Safari/537.36",
+            ("HAR", ""),
+            ("HU", "14.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "HU",
+            "ELS-NX9",
+        );
+    }
+
+    #[test]
+    fn cubot_phone_is_not_a_bot() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 11; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            ("AND", "11"),
+            ("CM", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            PHONE,
+            "",
+            "CUBOT X30",
+        );
+    }
+
+    #[test]
+    fn firefox_on_linux() {
+        expect(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+            ("LIN", ""),
+            ("FF", "121.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn firefox_on_ubuntu_and_fedora() {
+        expect(
+            "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+            ("UBT", ""),
+            ("FF", "120.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+        expect(
+            "Mozilla/5.0 (X11; Fedora; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+            ("FED", ""),
+            ("FF", "121.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn firefox_on_freebsd() {
+        expect(
+            "Mozilla/5.0 (X11; FreeBSD amd64; rv:109.0) Gecko/20100101 Firefox/115.0",
+            ("BSD", ""),
+            ("FF", "115.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn chrome_on_chrome_os() {
+        expect(
+            "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            ("COS", "14541.0"),
+            ("CH", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn edge_chromium() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+            ("WIN", "10"),
+            ("PS", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn edge_legacy() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19045",
+            ("WIN", "10"),
+            ("PS", "18.19045", "Edge"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn opera_desktop() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 OPR/105.0.0.0",
+            ("WIN", "10"),
+            ("OP", "105.0", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn opera_presto() {
+        expect(
+            "Opera/9.80 (Windows NT 6.1; WOW64) Presto/2.12.388 Version/12.18",
+            ("WIN", "7"),
+            ("OP", "12.18", "Presto"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn yandex_and_vivaldi() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 YaBrowser/23.11.0.0 Safari/537.36",
+            ("WIN", "10"),
+            ("YA", "23.11", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Vivaldi/6.5.3206.48",
+            ("WIN", "10"),
+            ("VI", "6.5", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn internet_explorer_11() {
+        let d = expect(
+            "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
+            ("WIN", "7"),
+            ("IE", "11.0", "Trident"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+        assert_eq!(d.config_id_browser(), ("IE", "11.0"));
+    }
+
+    #[test]
+    fn internet_explorer_on_touch_windows_is_a_tablet() {
+        expect(
+            "Mozilla/5.0 (Windows NT 6.3; WOW64; Trident/7.0; Touch; rv:11.0) like Gecko",
+            ("WIN", "8.1"),
+            ("IE", "11.0", "Trident"),
+            CLIENT_BROWSER,
+            TABLET,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn internet_explorer_9_and_windows_xp() {
+        expect(
+            "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.0; Trident/5.0)",
+            ("WIN", "Vista"),
+            ("IE", "9.0", "Trident"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+        expect(
+            "Mozilla/5.0 (Windows NT 5.1; rv:52.0) Gecko/20100101 Firefox/52.0",
+            ("WIN", "XP"),
+            ("FF", "52.0", "Gecko"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn windows_phone() {
+        expect(
+            "Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/52.0.2743.116 Mobile Safari/537.36 Edge/15.15063",
+            ("WPH", "10.0"),
+            ("PS", "15.15063", "Edge"),
+            CLIENT_BROWSER,
+            PHONE,
+            "MS",
+            "Lumia 950",
+        );
+    }
+
+    #[test]
+    fn kaios_feature_phone() {
+        expect(
+            "Mozilla/5.0 (Mobile; Nokia_8110_4G; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
+            ("KOS", "2.5"),
+            ("FM", "48.0", "Gecko"),
+            CLIENT_BROWSER,
+            Some(DEVICE_FEATURE_PHONE),
+            "NK",
+            "",
+        );
+    }
+
+    #[test]
+    fn headless_chrome_is_a_browser_not_a_bot() {
+        expect(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.6099.109 Safari/537.36",
+            ("LIN", ""),
+            ("HC", "120.0", "Blink"),
+            CLIENT_BROWSER,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn samsung_tizen_tv() {
+        expect(
+            "Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36",
+            ("TIZ", "6.0"),
+            ("SF", "", "WebKit"),
+            CLIENT_BROWSER,
+            Some(DEVICE_TV),
+            "SA",
+            "",
+        );
+    }
+
+    #[test]
+    fn lg_webos_tv() {
+        let d = expect(
+            "Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 WebAppManager",
+            ("WOS", ""),
+            ("CH", "87.0", "Blink"),
+            CLIENT_BROWSER,
+            Some(DEVICE_TV),
+            "LG",
+            "",
+        );
+        assert_eq!(d.config_device_model(), "generic tv");
+    }
+
+    #[test]
+    fn apple_tv() {
+        expect(
+            "AppleTV11,1/11.1",
+            ("ATV", ""),
+            ("UNK", "", ""),
+            0,
+            Some(DEVICE_TV),
+            "AP",
+            "Apple TV",
+        );
+    }
+
+    #[test]
+    fn playstation_5() {
+        expect(
+            "Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0 Safari/605.1.15",
+            ("PS3", "5.2"),
+            ("SF", "13.0", "WebKit"),
+            CLIENT_BROWSER,
+            Some(DEVICE_CONSOLE),
+            "SO",
+            "PlayStation 5",
+        );
+    }
+
+    #[test]
+    fn xbox_one_runs_windows() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/44.18363.8131",
+            ("WIN", "10"),
+            ("PS", "44.18363", "Edge"),
+            CLIENT_BROWSER,
+            Some(DEVICE_CONSOLE),
+            "MS",
+            "Xbox One",
+        );
+    }
+
+    #[test]
+    fn nintendo_switch() {
+        expect(
+            "Mozilla/5.0 (Nintendo Switch; WifiWebAuthApplet) AppleWebKit/606.4 (KHTML, like Gecko) NF/6.0.1.15.4 NintendoBrowser/5.1.0.20393",
+            ("WII", "Switch"),
+            ("UNK", "", ""),
+            0,
+            Some(DEVICE_CONSOLE),
+            "NI",
+            "Switch",
+        );
+    }
+
+    #[test]
+    fn facebook_in_app_is_a_mobile_app() {
+        let d = expect(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/444.0.0.37.106;FBBV/551014766;FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.1.2;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
+            ("IOS", "17.1"),
+            ("UNK", "444.0", ""),
+            CLIENT_MOBILE_APP,
+            PHONE,
+            "AP",
+            "iPhone",
+        );
+        assert_eq!(d.config_id_browser(), ("UNK", ""));
+    }
+
+    #[test]
+    fn instagram_in_app_is_a_mobile_app() {
+        expect(
+            "Mozilla/5.0 (Linux; Android 13; SM-G991B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36 Instagram 311.0.0.32.118 Android (33/13; 420dpi; 1080x2177; samsung; SM-G991B; o1s; exynos2100; en_US; 541635863)",
+            ("AND", "13"),
+            ("UNK", "311.0", ""),
+            CLIENT_MOBILE_APP,
+            PHONE,
+            "SA",
+            "SM-G991B",
+        );
+    }
+
+    #[test]
+    fn thunderbird_is_a_pim() {
+        expect(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0",
+            ("WIN", "10"),
+            ("UNK", "115.6", ""),
+            CLIENT_PIM,
+            DESKTOP,
+            "",
+            "",
+        );
+    }
+
+    #[test]
+    fn http_libraries_are_not_bots() {
+        for (ua, version) in [
+            ("curl/7.88.1", "7.88"),
+            ("python-requests/2.31.0", "2.31"),
+            ("Go-http-client/1.1", "1.1"),
+            ("okhttp/4.12.0", "4.12"),
+            ("Wget/1.21.4", "1.21"),
+            ("Java/17.0.2", "17.0"),
+        ] {
+            let d = expect(
+                ua,
+                ("UNK", ""),
+                ("UNK", version, ""),
+                CLIENT_LIBRARY,
+                None,
+                "",
+                "",
+            );
+            assert_eq!(d.config_id_browser(), ("UNK", ""), "for UA {ua:?}");
+            assert_eq!(d.config_device_model(), "");
+        }
+    }
+
+    #[test]
+    fn search_engine_bots() {
+        expect_bot("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
+        expect_bot(
+            "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.129 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        );
+        expect_bot("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)");
+        expect_bot("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)");
+        expect_bot(
+            "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+        );
+        expect_bot("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)");
+        expect_bot(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+        );
+        expect_bot(
+            "Mozilla/5.0 (compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
+        );
+        expect_bot(
+            "Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)",
+        );
+    }
+
+    #[test]
+    fn seo_social_and_ai_bots() {
+        expect_bot("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)");
+        expect_bot("Twitterbot/1.0");
+        expect_bot("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)");
+        expect_bot("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)");
+        expect_bot("Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)");
+        expect_bot(
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+        );
+        expect_bot(
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)",
+        );
+        expect_bot("CCBot/2.0 (https://commoncrawl.org/faq/)");
+        expect_bot(
+            "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
+        );
+        expect_bot(
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot)",
+        );
+        expect_bot("Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)");
+        expect_bot("Some-Site-Crawler/1.0");
+    }
+
+    #[test]
+    fn empty_and_letterless_user_agents_are_unknown() {
+        for ua in ["", "   ", "12345", "-", "\u{0}\u{0}"] {
+            let d = expect(ua, ("UNK", ""), ("UNK", "", ""), 0, None, "", "");
+            assert_eq!(d.config_id_browser(), ("UNK", ""));
+            assert_eq!(d.config_device_model(), "");
+        }
+    }
+
+    #[test]
+    fn unknown_text_is_unknown() {
+        expect("hello world", ("UNK", ""), ("UNK", "", ""), 0, None, "", "");
+    }
+
+    #[test]
+    fn only_the_first_500_characters_count() {
+        // A bot token past character 500 is invisible to Matomo too.
+        let mut ua = String::from(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 ",
+        );
+        ua.push_str(&"é".repeat(600));
+        ua.push_str(" Googlebot/2.1");
+        let d = parse_user_agent(&ua);
+        assert!(!d.is_bot);
+        assert_eq!(d.browser_name, "CH");
+        // A huge input is cheap and safe.
+        let huge = "x(".repeat(500_000);
+        assert_eq!(parse_user_agent(&huge).os, "UNK");
+    }
+
+    #[test]
+    fn version_truncation_matches_device_detector() {
+        assert_eq!(truncate_version("120.0.6099.129"), "120.0");
+        assert_eq!(truncate_version("10.15.7"), "10.15");
+        assert_eq!(truncate_version("14"), "14");
+        assert_eq!(truncate_version("5."), "5");
+        assert_eq!(leading_version("17_1_2 like", true), "17.1");
+        assert_eq!(leading_version("abc", false), "");
+        assert_eq!(leading_version("1..2", false), "1");
+        assert_eq!(leading_version("5./2", false), "5");
+        assert_eq!(leading_version("17_1", false), "17");
+        assert_eq!(major("99999999999999999999"), u32::MAX);
+    }
+
+    #[test]
+    fn brand_names() {
+        assert_eq!(brand_name("SA"), Some("Samsung"));
+        assert_eq!(brand_name("XI"), Some("Xiaomi"));
+        assert_eq!(brand_name("zz"), None);
+        assert_eq!(device_type_name(DEVICE_TV), Some("tv"));
+        assert_eq!(device_type_name(200), None);
+    }
+
+    #[test]
+    fn accept_language_is_normalised_like_matomo() {
+        assert_eq!(
+            normalize_accept_language("en-US,en;q=0.9,de;q=0.8"),
+            "en-us,en,de"
+        );
+        assert_eq!(
+            normalize_accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"),
+            "fr-ch,fr,en,de,*"
+        );
+        assert_eq!(normalize_accept_language("en_GB.UTF-8"), "en-gb");
+        assert_eq!(normalize_accept_language("de (comment),en"), "de,en");
+        assert_eq!(normalize_accept_language("en-securid,de"), "de");
+        assert_eq!(normalize_accept_language("de,en-securid,fr"), "de,fr");
+        assert_eq!(normalize_accept_language("de,en-securid"), "de");
+        assert_eq!(normalize_accept_language("sr-SP"), "sr-rs");
+        assert_eq!(normalize_accept_language("en,chrome://global/locale"), "en");
+        assert_eq!(normalize_accept_language(""), "");
+    }
+
+    #[test]
+    fn browser_language_stores_one_code() {
+        assert_eq!(browser_language("en-US,en;q=0.9,de;q=0.8"), "en-us");
+        assert_eq!(browser_language("de"), "de");
+        assert_eq!(browser_language("de-DE"), "de-de");
+        assert_eq!(browser_language("zh-Hant-TW,zh;q=0.9"), "zh-tw");
+        assert_eq!(browser_language("es-419,es;q=0.9"), "es");
+        assert_eq!(browser_language("xyz,fr;q=0.5"), "fr");
+        assert_eq!(browser_language("xyz"), "xx");
+        assert_eq!(browser_language("*"), "xx");
+        assert_eq!(browser_language(""), "");
+        // A `lang` parameter is used as given, so an upper-case region is not matched.
+        assert_eq!(language_code("en-US"), "en");
+        assert_eq!(language_code("pt-br"), "pt-br");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_user_agent_never_panics(ua in ".*") {
+            let d = parse_user_agent(&ua);
+            proptest::prop_assert!(d.os.len() == 3);
+            proptest::prop_assert!(d.browser_version.chars().count() <= MAX_BROWSER_VERSION);
+            proptest::prop_assert!(d.device_model.chars().count() <= MAX_MODEL_CHARS);
+        }
+
+        #[test]
+        fn ua_like_strings_never_panic(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Mozilla/5.0 ", "(", ")", "; ", "Linux", "Android ", "iPhone", "iPad", "CPU OS ",
+                    "Windows NT ", "Chrome/", "Safari/", "Version/", "Mobile", "Build/", "PlayStation",
+                    "PlayStation ", "Edg/", "OPR/", "Firefox/", "bot", "Cubot", "1", "2.", "_", ".",
+                    "é", "ü", " ", "/", "SM-", "KF", "M2", "Tizen", "Web0S", "CrOS ", "Xbox",
+                ]),
+                0..40,
+            )
+        ) {
+            let ua: String = parts.concat();
+            let _ = parse_user_agent(&ua);
+        }
+
+        #[test]
+        fn languages_never_panic(header in ".*") {
+            let lang = browser_language(&header);
+            proptest::prop_assert!(lang.len() <= 6);
+            let _ = normalize_accept_language(&header);
+        }
+    }
+}

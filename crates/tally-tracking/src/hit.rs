@@ -1,0 +1,863 @@
+//! From a validated [`TrackingRequest`] to a [`Hit`]: everything the recorder
+//! needs, computed without the database (MATOMO.md §1.5–§1.7, §2.1, §2.2,
+//! §3.2–§3.5, §6.2–§6.4). Runs on the HTTP worker threads so that the
+//! recorder's transaction only does database work.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use md5::Digest as _;
+use tally_schema::ActionType;
+
+use crate::TrackingError;
+use crate::actions::ActionKey;
+use crate::device::{self, Device};
+use crate::params::{CustomVariable, JsonParam, RawParams, TrackingRequest};
+use crate::php;
+use crate::site::{Globals, SiteSettings};
+use crate::urlnorm;
+
+/// Request metadata that is not a parameter.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The client IP (socket peer or trusted proxy header).
+    pub ip: Option<IpAddr>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// `Accept-Language` header.
+    pub accept_language: Option<String>,
+    /// `DNT: 1` was sent.
+    pub do_not_track: bool,
+    /// A prefetch (`X-Purpose: preview|instant`, `X-Moz: prefetch`).
+    pub prefetch: bool,
+    /// The request carries the `matomo_ignore` cookie.
+    pub ignore_cookie: bool,
+    /// The batch-level `token_auth` of a bulk request.
+    pub bulk_token: Option<String>,
+}
+
+/// Why a request is accepted but not stored (§1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// A bot user agent without `bots=1`.
+    Bot,
+    /// `rec` missing or 0.
+    NoRec,
+    /// `DNT: 1` with Do-Not-Track support on.
+    DoNotTrack,
+    /// The `matomo_ignore` cookie.
+    IgnoreCookie,
+    /// An excluded IP.
+    ExcludedIp,
+    /// An excluded user agent.
+    ExcludedUserAgent,
+    /// The URL is not one of the site's and the site excludes unknown URLs.
+    UnknownUrl,
+    /// A browser prefetch.
+    Prefetch,
+}
+
+/// What an action request stores (§3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// A page view (type 1 URL, type 4 title).
+    Pageview,
+    /// A site search (type 8 keyword, no URL).
+    SiteSearch,
+    /// A download (type 3).
+    Download,
+    /// An outlink (type 2).
+    Outlink,
+    /// An event (types 10–12).
+    Event,
+    /// A content impression or interaction (types 13–16).
+    Content,
+}
+
+impl ActionKind {
+    /// Counted in `visit_total_actions` (§2.6).
+    pub fn counts_as_action(self) -> bool {
+        !matches!(self, Self::Content)
+    }
+    /// Counted in `visit_total_interactions`: page views and searches.
+    pub fn is_interaction(self) -> bool {
+        matches!(self, Self::Pageview | Self::SiteSearch)
+    }
+}
+
+/// One name to resolve to an `idaction`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    /// Its type.
+    pub action_type: ActionType,
+    /// The stored name.
+    pub name: String,
+    /// The URL prefix id for page URLs.
+    pub url_prefix: Option<i8>,
+}
+
+impl Name {
+    fn new(action_type: ActionType, name: impl Into<String>) -> Self {
+        Self {
+            action_type,
+            name: name.into(),
+            url_prefix: None,
+        }
+    }
+    /// As a key for [`crate::actions::resolve_actions`].
+    pub fn key(&self) -> ActionKey<'_> {
+        ActionKey {
+            action_type: self.action_type,
+            name: &self.name,
+            url_prefix: self.url_prefix,
+        }
+    }
+}
+
+/// The action of a request, with every name it references.
+#[derive(Debug, Clone)]
+pub struct ActionDraft {
+    /// What it is.
+    pub kind: ActionKind,
+    /// `idaction_url`.
+    pub url: Option<Name>,
+    /// The raw URL (before parameter exclusion), for goal matching.
+    pub raw_url: Option<String>,
+    /// `idaction_name`: page title, search keyword or event name.
+    pub name: Option<Name>,
+    /// The page title text (goal matching on `title`).
+    pub title: Option<String>,
+    /// `idaction_event_category`, `idaction_event_action`.
+    pub event: Option<(Name, Name)>,
+    /// `custom_float`: the event value.
+    pub event_value: Option<f64>,
+    /// Content name, piece, target, interaction.
+    pub content: [Option<Name>; 4],
+    /// Product view: SKU, name, categories 1–5.
+    pub product: [Option<Name>; 7],
+    /// `product_price`.
+    pub product_price: Option<f64>,
+    /// `search_cat`.
+    pub search_cat: Option<String>,
+    /// `search_count`.
+    pub search_count: Option<i64>,
+}
+
+impl ActionDraft {
+    /// Every name of the action, in a fixed order.
+    pub fn names(&self) -> impl Iterator<Item = &Name> {
+        self.url
+            .iter()
+            .chain(self.name.iter())
+            .chain(self.event.iter().flat_map(|(a, b)| [a, b]))
+            .chain(self.content.iter().flatten())
+            .chain(self.product.iter().flatten())
+    }
+}
+
+/// One ecommerce item of `ec_items` (§6.4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// SKU (type 5).
+    pub sku: Name,
+    /// Name (type 6).
+    pub name: Option<Name>,
+    /// Up to five categories (type 7).
+    pub categories: Vec<Name>,
+    /// Price, rounded to 2 decimals.
+    pub price: f64,
+    /// Quantity.
+    pub quantity: u32,
+}
+
+/// The conversion part of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversionRequest {
+    /// None requested explicitly (URL goals may still match).
+    None,
+    /// `idgoal > 0`.
+    Manual {
+        /// The goal.
+        idgoal: i32,
+    },
+    /// `idgoal=0` with `ec_id`.
+    Order {
+        /// `ec_id`.
+        idorder: String,
+        /// The items (`None` when `ec_items` was invalid JSON: no conversion).
+        items: Option<Vec<Item>>,
+    },
+    /// `idgoal=0` without `ec_id`.
+    Cart {
+        /// The items.
+        items: Option<Vec<Item>>,
+    },
+}
+
+/// A request ready for the recorder.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The site.
+    pub site: Arc<SiteSettings>,
+    /// The parsed request.
+    pub req: TrackingRequest,
+    /// The raw parameters (campaign parameters sent to the tracker).
+    pub raw: RawParams,
+    /// Tracked time (unix seconds, UTC).
+    pub time: i64,
+    /// `location_ip` bytes (anonymized).
+    pub stored_ip: Vec<u8>,
+    /// The parsed user agent.
+    pub device: Device,
+    /// `location_browser_lang`.
+    pub lang: String,
+    /// The fingerprint.
+    pub config_id: [u8; 8],
+    /// The visitor id from `uid`, `cid` or `_id`.
+    pub visitor_id: Option<[u8; 8]>,
+    /// How the previous visit is looked up.
+    pub lookup: Lookup,
+    /// The action, if the request has one.
+    pub action: Option<ActionDraft>,
+    /// The explicit conversion.
+    pub conversion: ConversionRequest,
+    /// `visitor_localtime`.
+    pub local_time: String,
+    /// Location overrides (authenticated): country, region, city.
+    pub location: [Option<String>; 3],
+    /// Latitude and longitude overrides.
+    pub lat_long: (Option<f64>, Option<f64>),
+    /// Visit-scope custom dimensions: (column index, value).
+    pub visit_dimensions: Vec<(u8, String)>,
+    /// Action-scope custom dimensions.
+    pub action_dimensions: Vec<(u8, String)>,
+}
+
+/// How the last visit is found (§2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// By visitor id only (`cid`).
+    VisitorId,
+    /// Visitor id, then fingerprint (`_id`, `uid`).
+    VisitorIdThenConfig,
+    /// Fingerprint only (no visitor id).
+    ConfigId,
+}
+
+/// Matomo's `Piwik::getUserIdHashed`: the first 8 bytes of sha1(uid).
+pub fn user_id_visitor(uid: &str) -> [u8; 8] {
+    let digest = sha1::Sha1::digest(uid.as_bytes());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&digest[..8]);
+    out
+}
+
+/// IP anonymization (§10.4): zero the last `bytes` bytes of an IPv4
+/// address; for IPv6 the last 64/80/104 bits for 1/2/3.
+pub fn anonymize_ip(ip: IpAddr, bytes: u8) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => mask_v4(v4.octets(), bytes),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => mask_v4(v4.octets(), bytes),
+            None => {
+                let mut o = v6.octets();
+                let zero_bits: u32 = match bytes {
+                    0 => 0,
+                    1 => 64,
+                    2 => 80,
+                    _ => 104,
+                };
+                let keep = 128 - zero_bits;
+                let n = u128::from_be_bytes(o);
+                let mask = u128::MAX.checked_shl(128 - keep).unwrap_or(0);
+                o = (n & mask).to_be_bytes();
+                o.to_vec()
+            }
+        },
+    }
+}
+
+fn mask_v4(mut o: [u8; 4], bytes: u8) -> Vec<u8> {
+    let n = usize::from(bytes.min(4));
+    for b in o.iter_mut().rev().take(n) {
+        *b = 0;
+    }
+    o.to_vec()
+}
+
+/// Matomo's `config_id` (§2.2): the first 8 bytes of an MD5 over the
+/// device, plugin flags, IP, language and salts. The per-site, per-day
+/// fingerprint salt is derived from the instance salt instead of stored
+/// random options (docs/MATOMO-DIFFERENCES.md): same effect, no query.
+pub fn config_id(
+    device: &Device,
+    req: &TrackingRequest,
+    ip: &str,
+    lang: &str,
+    instance_salt: &str,
+    idsite: u32,
+    local_date: time::Date,
+) -> [u8; 8] {
+    let p = &req.plugins;
+    // Internet Explorer's cookie flag is unreliable; Matomo forces it to 0.
+    let cookie = if device.browser_name == "IE" {
+        0
+    } else {
+        p.cookie
+    };
+    let day_salt = {
+        let mut h = sha2::Sha256::new();
+        h.update(instance_salt.as_bytes());
+        h.update(idsite.to_le_bytes());
+        h.update(local_date.to_string().as_bytes());
+        let d = h.finalize();
+        format!("{}{local_date}", crate::site::hex(&d[..16]))
+    };
+    let (browser, browser_version) = device.config_id_browser();
+    let s = format!(
+        "{}{}{}{}{}0{}{}{}{}0{}{}{}{}{}{}{}",
+        device.os,
+        browser,
+        browser_version,
+        p.flash,
+        p.java,
+        p.quicktime,
+        p.realplayer,
+        p.pdf,
+        p.windowsmedia,
+        p.silverlight,
+        cookie,
+        ip,
+        php::truncate_chars(lang, 20),
+        instance_salt,
+        day_salt,
+        idsite,
+    );
+    let d = md5::Md5::digest(s.as_bytes());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
+fn round2(v: f64) -> f64 {
+    if v.fract() == 0.0 {
+        v
+    } else {
+        (v * 100.0).round() / 100.0
+    }
+}
+
+/// §6.4: decodes `ec_items`; `None` when it is not a JSON array.
+pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
+    let serde_json::Value::Array(list) = (match param {
+        JsonParam::Value(v) => v,
+        JsonParam::Absent => return Some(Vec::new()),
+        JsonParam::Invalid => return None,
+    }) else {
+        return None;
+    };
+    let text = |v: &serde_json::Value| -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Array(a) => Some(
+                a.iter()
+                    .filter_map(|x| match x {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        }
+        .map(|s| php::trim(&s).to_owned())
+        .filter(|s| !s.is_empty())
+    };
+    let number = |v: Option<&serde_json::Value>| -> Option<f64> {
+        match v? {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) if php::is_numeric(s) => php::coerce_float(s),
+            _ => None,
+        }
+    };
+    let mut items: Vec<Item> = Vec::new();
+    for entry in list {
+        let serde_json::Value::Array(fields) = entry else {
+            continue;
+        };
+        let Some(sku) = fields.first().and_then(text) else {
+            continue;
+        };
+        let name = fields.get(1).and_then(text);
+        let categories: Vec<Name> = match fields.get(2) {
+            Some(serde_json::Value::Array(cats)) => cats
+                .iter()
+                .filter_map(text)
+                .take(5)
+                .map(|c| Name::new(ActionType::EcommerceItemCategory, c))
+                .collect(),
+            Some(v) => text(v)
+                .map(|c| vec![Name::new(ActionType::EcommerceItemCategory, c)])
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let price = round2(number(fields.get(3)).unwrap_or(0.0));
+        let quantity = number(fields.get(4))
+            .filter(|q| *q > 0.0)
+            // PHP (int) truncation of a positive quantity.
+            .map_or(1, |q| q.min(f64::from(u32::MAX)) as u32);
+        let item = Item {
+            sku: Name::new(ActionType::EcommerceItemSku, sku),
+            name: name.map(|n| Name::new(ActionType::EcommerceItemName, n)),
+            categories,
+            price,
+            quantity,
+        };
+        // A SKU listed twice: Matomo keys items by SKU, the last one wins.
+        if let Some(pos) = items.iter().position(|i| i.sku == item.sku) {
+            items[pos] = item;
+        } else {
+            items.push(item);
+        }
+    }
+    Some(items)
+}
+
+fn clean(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(urlnorm::cleanup_string)
+        .filter(|s| !s.is_empty())
+}
+
+fn product_category_names(raw: Option<&str>) -> Vec<String> {
+    let Some(raw) = raw.map(php::trim).filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    if raw.starts_with('[')
+        && let Ok(serde_json::Value::Array(a)) = serde_json::from_str::<serde_json::Value>(raw)
+    {
+        return a
+            .iter()
+            .filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(php::trim(s).to_owned()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .take(5)
+            .collect();
+    }
+    vec![raw.to_owned()]
+}
+
+/// §3.2–§3.5: the action of a request, or `None` (goal, ecommerce, ping,
+/// `ca=1` requests have none).
+pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<ActionDraft> {
+    if req.ping || req.idgoal >= 0 {
+        return None;
+    }
+    let settings = &site.url_settings;
+    let mut draft = ActionDraft {
+        kind: ActionKind::Pageview,
+        url: None,
+        raw_url: req.url.as_deref().map(urlnorm::cleanup_url),
+        name: None,
+        title: None,
+        event: None,
+        event_value: None,
+        content: Default::default(),
+        product: Default::default(),
+        product_price: None,
+        search_cat: None,
+        search_count: None,
+    };
+    let page_url = |raw: Option<&str>| -> Option<Name> {
+        let page = urlnorm::normalize_page_url(raw?, settings)?;
+        Some(Name {
+            action_type: ActionType::PageUrl,
+            name: page.name,
+            url_prefix: page.url_prefix,
+        })
+    };
+    let full_url = |raw: &str, ty: ActionType| -> Option<Name> {
+        let u = urlnorm::cleanup_url(raw);
+        (!u.is_empty()).then(|| Name::new(ty, u))
+    };
+    if let Some(d) = req.download.as_deref().filter(|s| !s.is_empty()) {
+        draft.kind = ActionKind::Download;
+        draft.url = full_url(d, ActionType::Download);
+        draft.raw_url = draft.url.as_ref().map(|n| n.name.clone());
+        draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
+        return Some(draft);
+    }
+    if let Some(l) = req.link.as_deref().filter(|s| !s.is_empty()) {
+        draft.kind = ActionKind::Outlink;
+        draft.url = full_url(l, ActionType::Outlink);
+        draft.raw_url = draft.url.as_ref().map(|n| n.name.clone());
+        draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
+        return Some(draft);
+    }
+    if req.is_event() {
+        draft.kind = ActionKind::Event;
+        // Event URLs are stored with the event category type (§3.1).
+        draft.url = page_url(req.url.as_deref()).map(|n| Name {
+            action_type: ActionType::EventCategory,
+            ..n
+        });
+        let c = clean(&req.event_category)?;
+        let a = clean(&req.event_action)?;
+        draft.event = Some((
+            Name::new(ActionType::EventCategory, c),
+            Name::new(ActionType::EventAction, a),
+        ));
+        draft.name = clean(&req.event_name).map(|n| Name::new(ActionType::EventName, n));
+        draft.event_value = req.event_value;
+        return Some(draft);
+    }
+    if let Some(name) = clean(&req.content_name) {
+        draft.kind = ActionKind::Content;
+        // Content URLs keep their scheme (§3.1).
+        draft.url = req
+            .url
+            .as_deref()
+            .and_then(|u| urlnorm::normalize_url(u, settings))
+            .map(|u| Name::new(ActionType::ContentName, u));
+        let interaction = clean(&req.content_interaction);
+        draft.content = [
+            Some(Name::new(ActionType::ContentName, name)),
+            clean(&req.content_piece).map(|p| Name::new(ActionType::ContentPiece, p)),
+            clean(&req.content_target).map(|t| Name::new(ActionType::ContentTarget, t)),
+            interaction.map(|i| Name::new(ActionType::ContentInteraction, i)),
+        ];
+        return Some(draft);
+    }
+    if req.custom_action {
+        return None;
+    }
+    if let Some(search) = urlnorm::detect_site_search(
+        req.url.as_deref(),
+        req.search.as_deref(),
+        req.search_cat.as_deref(),
+        req.search_count,
+        settings,
+    ) {
+        draft.kind = ActionKind::SiteSearch;
+        draft.name = Some(Name::new(ActionType::SiteSearch, search.keyword));
+        draft.search_cat = search.category;
+        draft.search_count = search.count;
+        return Some(draft);
+    }
+    draft.url = page_url(req.url.as_deref());
+    let title = req
+        .action_name
+        .as_deref()
+        .and_then(|t| urlnorm::page_title(t, ""));
+    draft.name = title.clone().map(|t| Name::new(ActionType::PageTitle, t));
+    draft.title = title;
+    // Product page view (§6.3).
+    if let Some(sku) = clean(&req.product_sku) {
+        draft.product[0] = Some(Name::new(ActionType::EcommerceItemSku, sku));
+    }
+    if let Some(name) = clean(&req.product_name) {
+        draft.product[1] = Some(Name::new(ActionType::EcommerceItemName, name));
+    }
+    for (i, c) in product_category_names(req.product_category.as_deref())
+        .into_iter()
+        .enumerate()
+    {
+        draft.product[2 + i] = Some(Name::new(ActionType::EcommerceItemCategory, c));
+    }
+    draft.product_price = req.product_price.map(round2);
+    Some(draft)
+}
+
+/// The tracked time: `cdt`/`cdo` when given and allowed, else `now`.
+///
+/// # Errors
+/// A custom time more than 24 h old without a write token.
+fn tracked_time(
+    req: &TrackingRequest,
+    now: i64,
+    authenticated: bool,
+) -> Result<i64, TrackingError> {
+    match req.custom_timestamp(now, crate::params::CUSTOM_TIMESTAMP_AUTH_WINDOW_SECS) {
+        None => Ok(now),
+        Some(ts) if ts.requires_auth && !authenticated => {
+            Err(TrackingError::NotAuthenticated { name: "cdt".into() })
+        }
+        Some(ts) => Ok(ts.unix),
+    }
+}
+
+/// Builds the hit of one request, or the reason it is excluded.
+///
+/// # Errors
+/// [`TrackingError::NotAuthenticated`] for protected parameters without a
+/// write token, [`TrackingError::UnknownGoal`] for a manual goal the site
+/// does not have.
+pub fn build_hit(
+    raw: RawParams,
+    req: TrackingRequest,
+    meta: &RequestMeta,
+    site: Arc<SiteSettings>,
+    globals: &Globals,
+    now: i64,
+) -> Result<Result<Hit, Exclusion>, TrackingError> {
+    let token = req
+        .token_auth
+        .as_deref()
+        .or(meta.bulk_token.as_deref())
+        .unwrap_or("");
+    let authenticated = site.token_can_write(token, &globals.salt);
+    if let Some(name) = req.auth_required_params().first()
+        && !authenticated
+    {
+        return Err(TrackingError::NotAuthenticated {
+            name: (*name).to_owned(),
+        });
+    }
+    let time = tracked_time(&req, now, authenticated)?;
+
+    let ua = req
+        .user_agent
+        .as_deref()
+        .or(meta.user_agent.as_deref())
+        .unwrap_or("");
+    let device = device::parse_user_agent(ua);
+    let ip: IpAddr = req
+        .cip
+        .as_deref()
+        .and_then(|c| c.trim().parse().ok())
+        .or(meta.ip)
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+
+    // Exclusions, in Matomo's order (§1.6).
+    if device.is_bot && !req.bots {
+        return Ok(Err(Exclusion::Bot));
+    }
+    if !req.rec {
+        return Ok(Err(Exclusion::NoRec));
+    }
+    if globals.privacy.do_not_track && meta.do_not_track {
+        return Ok(Err(Exclusion::DoNotTrack));
+    }
+    if meta.ignore_cookie {
+        return Ok(Err(Exclusion::IgnoreCookie));
+    }
+    if site.excluded_ips.iter().any(|r| r.contains(ip)) {
+        return Ok(Err(Exclusion::ExcludedIp));
+    }
+    if !ua.is_empty() && site.excluded_user_agents.iter().any(|r| r.matches(ua)) {
+        return Ok(Err(Exclusion::ExcludedUserAgent));
+    }
+    if site.exclude_unknown_urls
+        && let Some(url) = req.url.as_deref()
+    {
+        let known = php::parse_url(url).is_some_and(|p| {
+            globals
+                .site_urls
+                .matching(&p)
+                .is_some_and(|(ids, _)| ids.contains(&site.idsite))
+        });
+        if !known {
+            return Ok(Err(Exclusion::UnknownUrl));
+        }
+    }
+    if meta.prefetch {
+        return Ok(Err(Exclusion::Prefetch));
+    }
+
+    let conversion = match req.idgoal {
+        g if g > 0 => {
+            let idgoal = i32::try_from(g).unwrap_or(i32::MAX);
+            if !site.goals.iter().any(|d| d.idgoal == idgoal) {
+                return Err(TrackingError::UnknownGoal { idgoal: g });
+            }
+            ConversionRequest::Manual { idgoal }
+        }
+        0 => match req
+            .ec_id
+            .as_deref()
+            .map(php::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(id) => ConversionRequest::Order {
+                idorder: php::truncate_chars(id, 100).to_owned(),
+                items: parse_items(&req.ec_items),
+            },
+            None => ConversionRequest::Cart {
+                items: parse_items(&req.ec_items),
+            },
+        },
+        _ => ConversionRequest::None,
+    };
+
+    let lang_source = req
+        .lang
+        .as_deref()
+        .or(meta.accept_language.as_deref())
+        .unwrap_or("");
+    // The stored column is one language code; the fingerprint uses the
+    // whole (normalized) list, as Matomo does.
+    let lang = match req.lang.as_deref() {
+        Some(l) => device::language_code(l),
+        None => device::browser_language(lang_source),
+    };
+    let fingerprint_lang = device::normalize_accept_language(lang_source);
+    let ip_string = ip.to_string();
+    let local_date = site.timezone.local_date(time);
+    let config_id = config_id(
+        &device,
+        &req,
+        &ip_string,
+        &fingerprint_lang,
+        &globals.salt,
+        site.idsite,
+        local_date,
+    );
+    let uid_visitor = req.user_id.as_deref().map(user_id_visitor);
+    let visitor_id =
+        uid_visitor
+            .or(req.forced_visitor_id)
+            .or(if globals.privacy.force_cookieless {
+                None
+            } else {
+                req.visitor_id
+            });
+    let lookup = if req.forced_visitor_id.is_some() && uid_visitor.is_none() {
+        Lookup::VisitorId
+    } else if visitor_id.is_some() {
+        Lookup::VisitorIdThenConfig
+    } else {
+        Lookup::ConfigId
+    };
+    let stored_ip = if globals.privacy.anonymize_ip {
+        anonymize_ip(ip, globals.privacy.ip_mask_bytes)
+    } else {
+        match ip {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        }
+    };
+    let hms = time::OffsetDateTime::from_unix_timestamp(time)
+        .map(|t| {
+            (
+                u32::from(t.hour()),
+                u32::from(t.minute()),
+                u32::from(t.second()),
+            )
+        })
+        .unwrap_or((0, 0, 0));
+    let local_time = req.visitor_localtime(hms);
+    let action = build_action(&req, &site);
+    let mut visit_dimensions = Vec::new();
+    let mut action_dimensions = Vec::new();
+    for (id, value) in &req.dimensions {
+        if let Some(d) = site.dimensions.iter().find(|d| d.id == *id) {
+            let v = php::truncate_chars(php::trim(value), 250).to_owned();
+            if d.visit_scope {
+                visit_dimensions.push((d.index, v));
+            } else {
+                action_dimensions.push((d.index, v));
+            }
+        }
+    }
+    let location = [req.country.clone(), req.region.clone(), req.city.clone()];
+    let lat_long = (req.lat, req.long);
+    Ok(Ok(Hit {
+        site,
+        time,
+        stored_ip,
+        device,
+        lang,
+        config_id,
+        visitor_id,
+        lookup,
+        action,
+        conversion,
+        local_time,
+        location,
+        lat_long,
+        visit_dimensions,
+        action_dimensions,
+        raw,
+        req,
+    }))
+}
+
+/// Custom variables as the ten `custom_var_*` column values of slots 1–5.
+pub fn custom_var_columns(vars: &[CustomVariable]) -> [Option<String>; 10] {
+    let mut out: [Option<String>; 10] = Default::default();
+    for v in vars {
+        let i = usize::from(v.index);
+        if (1..=5).contains(&i) {
+            out[(i - 1) * 2] = Some(v.name.clone());
+            out[(i - 1) * 2 + 1] = Some(v.value.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_anonymization() {
+        assert_eq!(
+            anonymize_ip("192.168.10.20".parse().unwrap(), 2),
+            vec![192, 168, 0, 0]
+        );
+        assert_eq!(
+            anonymize_ip("192.168.10.20".parse().unwrap(), 1),
+            vec![192, 168, 10, 0]
+        );
+        assert_eq!(
+            anonymize_ip("192.168.10.20".parse().unwrap(), 0),
+            vec![192, 168, 10, 20]
+        );
+        let v6 = anonymize_ip("2001:db8:1:2:3:4:5:6".parse().unwrap(), 2);
+        assert_eq!(v6.len(), 16);
+        // 80 bits zeroed: only the first 48 bits stay.
+        assert_eq!(&v6[..6], &[0x20, 0x01, 0x0d, 0xb8, 0, 1]);
+        assert!(v6[6..].iter().all(|b| *b == 0));
+        assert_eq!(
+            anonymize_ip("::ffff:10.1.2.3".parse().unwrap(), 2),
+            vec![10, 1, 0, 0]
+        );
+    }
+
+    #[test]
+    fn uid_visitor_id_is_sha1_prefix() {
+        // sha1("abc") = a9993e364706816a...
+        assert_eq!(
+            user_id_visitor("abc"),
+            [0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a]
+        );
+    }
+
+    #[test]
+    fn items() {
+        let p = JsonParam::Value(serde_json::json!([
+            ["SKU1", "Shirt", ["Clothes", "Shirts"], 19.999, 2],
+            ["SKU2", "Mug", "Kitchen", "5", "3"],
+            ["", "no sku"],
+            "not an item",
+            ["SKU1", "Shirt", "Clothes", 20, 1]
+        ]));
+        let items = parse_items(&p).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].sku.name, "SKU1");
+        assert_eq!(items[0].quantity, 1);
+        assert_eq!(items[0].price, 20.0);
+        assert_eq!(items[1].categories.len(), 1);
+        assert_eq!(items[1].categories[0].name, "Kitchen");
+        assert_eq!(items[1].price, 5.0);
+        assert_eq!(items[1].quantity, 3);
+        assert!(parse_items(&JsonParam::Invalid).is_none());
+        assert!(parse_items(&JsonParam::Value(serde_json::json!({"a": 1}))).is_none());
+        assert_eq!(parse_items(&JsonParam::Absent), Some(vec![]));
+    }
+}

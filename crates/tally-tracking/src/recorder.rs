@@ -1,0 +1,1832 @@
+//! The batching recorder (DESIGN.md §3).
+//!
+//! HTTP handlers hand [`Hit`]s to the recorder thread and wait. The thread
+//! takes everything queued (up to a batch limit), writes it in one
+//! transaction and only then answers each request: an answered hit is on
+//! disk. While a transaction commits, new requests queue up, so under load
+//! batches grow by themselves and the per-request cost of a commit falls.
+//!
+//! One batch costs a fixed number of statements whatever its size: visit
+//! lookups for unknown visitors (two per site), `log_action` resolution (one
+//! `SELECT`, at most one `INSERT` and one re-`SELECT`), one multi-row
+//! `INSERT` per log table, one `UPDATE ... JOIN` for all continuing visits.
+//! Only ecommerce requests add per-request statements (order uniqueness,
+//! cart rows, item sync), as in Matomo.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use diesel::connection::Connection;
+use diesel::prelude::*;
+use tally_schema::ActionType;
+
+use crate::actions::{ActionKey, resolve_actions};
+use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
+use crate::referrer::{ReferrerContext, ReferrerDefinitions, detect_referrer};
+use crate::site::{Globals, GoalDef};
+use crate::sql::{Statement, Val, multi_insert, values_table};
+use crate::visit::{
+    MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime, prefetch,
+};
+use crate::{TrackingError, php};
+use tally_schema::GoalMatchAttribute;
+
+/// The outcome of one hit.
+pub type HitResult = Result<(), TrackingError>;
+
+/// A unit of work: one request, or one bulk request (kept in one
+/// transaction).
+struct Job {
+    hits: Vec<Hit>,
+    globals: Arc<Globals>,
+    reply: tokio::sync::oneshot::Sender<Vec<HitResult>>,
+}
+
+/// Counters exposed on `/metrics`.
+#[derive(Debug, Default)]
+pub struct RecorderStats {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Hits committed.
+    pub hits: AtomicU64,
+    /// Transactions that failed.
+    pub failures: AtomicU64,
+    /// Total microseconds spent in committed transactions.
+    pub busy_micros: AtomicU64,
+}
+
+/// Handle to the recorder thread.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::SyncSender<Job>,
+    stats: Arc<RecorderStats>,
+}
+
+/// Recorder settings.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// Most hits written in one transaction.
+    pub max_batch: usize,
+    /// Requests waiting beyond this are refused with 503.
+    pub queue: usize,
+    /// Visits kept in the active-visit cache.
+    pub cache_visits: usize,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 2_000,
+            queue: 20_000,
+            cache_visits: 500_000,
+        }
+    }
+}
+
+impl Recorder {
+    /// Starts the recorder thread on its own connection from `pool`.
+    pub fn start(
+        pool: tally_db::DbPool,
+        config: RecorderConfig,
+        definitions: Arc<ReferrerDefinitions>,
+    ) -> Self {
+        let (tx, rx) = mpsc::sync_channel::<Job>(config.queue);
+        let stats = Arc::new(RecorderStats::default());
+        let thread_stats = stats.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tally-recorder".into())
+            .spawn(move || run(pool, config, definitions, rx, thread_stats));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the recorder thread");
+        }
+        Self { tx, stats }
+    }
+
+    /// The recorder's counters.
+    pub fn stats(&self) -> &RecorderStats {
+        &self.stats
+    }
+
+    /// Records `hits` in one transaction and returns one result per hit,
+    /// after the commit.
+    ///
+    /// # Errors
+    /// [`TrackingError::Unavailable`] when the recorder queue is full or the
+    /// recorder stopped.
+    pub async fn record(
+        &self,
+        hits: Vec<Hit>,
+        globals: Arc<Globals>,
+    ) -> Result<Vec<HitResult>, TrackingError> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send(Job {
+                hits,
+                globals,
+                reply,
+            })
+            .map_err(|_| TrackingError::Unavailable)?;
+        rx.await.map_err(|_| TrackingError::Unavailable)
+    }
+}
+
+fn run(
+    pool: tally_db::DbPool,
+    config: RecorderConfig,
+    definitions: Arc<ReferrerDefinitions>,
+    rx: mpsc::Receiver<Job>,
+    stats: Arc<RecorderStats>,
+) {
+    let mut state = BatchWriter {
+        cache: VisitCache::new(config.cache_visits),
+        names: HashMap::new(),
+        ids: IdBlocks::default(),
+        definitions,
+    };
+    let mut conn: Option<tally_db::PooledConn> = None;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut count = jobs[0].hits.len();
+        while count < config.max_batch {
+            match rx.try_recv() {
+                Ok(j) => {
+                    count += j.hits.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let c = match conn.take() {
+            Some(c) => Some(c),
+            None => match pool.get() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "recorder cannot get a database connection");
+                    None
+                }
+            },
+        };
+        let Some(mut c) = c else {
+            for job in jobs {
+                let n = job.hits.len();
+                let _ = job
+                    .reply
+                    .send((0..n).map(|_| Err(TrackingError::Unavailable)).collect());
+            }
+            continue;
+        };
+        let started = Instant::now();
+        let hits: usize = jobs.iter().map(|j| j.hits.len()).sum();
+        match state.write(&mut c, &jobs) {
+            Ok(results) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats.hits.fetch_add(hits as u64, Ordering::Relaxed);
+                stats.busy_micros.fetch_add(
+                    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                for (job, res) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(res);
+                }
+                conn = Some(c);
+            }
+            Err(e) if jobs.len() > 1 => {
+                // One job spoiled the batch: write each job on its own so
+                // that only the faulty one fails.
+                tracing::warn!(error = %e, jobs = jobs.len(), "batch failed, retrying job by job");
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                for job in jobs {
+                    let res = match state.write(&mut c, std::slice::from_ref(&job)) {
+                        Ok(mut r) => r.pop().unwrap_or_default(),
+                        Err(e) => {
+                            stats.failures.fetch_add(1, Ordering::Relaxed);
+                            job.hits.iter().map(|_| Err(db_error(&e))).collect()
+                        }
+                    };
+                    let _ = job.reply.send(res);
+                }
+                conn = Some(c);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recording failed");
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                for job in jobs {
+                    let n = job.hits.len();
+                    let _ = job.reply.send((0..n).map(|_| Err(db_error(&e))).collect());
+                }
+                // A broken connection is dropped; the next batch takes a
+                // fresh one from the pool.
+            }
+        }
+    }
+}
+
+fn db_error(e: &diesel::result::Error) -> TrackingError {
+    TrackingError::Db(tally_db::DbError::Query(clone_error(e)))
+}
+
+fn clone_error(e: &diesel::result::Error) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(e.to_string().into())
+}
+
+/// Ids handed out ahead of the inserts (see [`IdBlocks::take`]).
+#[derive(Debug, Default)]
+struct IdBlocks {
+    visit: (u64, u64),
+    action: (u64, u64),
+}
+
+const VISIT_SEQ: &str = "log_visit.idvisit";
+const ACTION_SEQ: &str = "log_link_visit_action.idlink_va";
+
+impl IdBlocks {
+    /// Makes sure `n` visit and action ids are available without a round
+    /// trip. Ids come in blocks from the `sequence` table, reserved in
+    /// autocommit so that no lock is held across a batch: several tracker
+    /// processes can share the tables, and the rows of a multi-row insert
+    /// know their ids before they are written (conversions reference
+    /// `idlink_va`). Unused ids of a block are gaps, as AUTO_INCREMENT
+    /// leaves after a rollback.
+    fn reserve(&mut self, conn: &mut MysqlConnection, n: u64) -> QueryResult<()> {
+        for (seq, table, col, block) in [
+            (VISIT_SEQ, "log_visit", "idvisit", &mut self.visit),
+            (
+                ACTION_SEQ,
+                "log_link_visit_action",
+                "idlink_va",
+                &mut self.action,
+            ),
+        ] {
+            if block.1 - block.0 >= n {
+                continue;
+            }
+            let size = n.max(10_000);
+            let max = max_id(conn, table, col)?;
+            // Seeding with MAX(id) keeps us above rows written by anyone
+            // who used AUTO_INCREMENT before us.
+            tally_db::sequence::create_sequence(conn, seq, max)?;
+            diesel::sql_query(
+                "UPDATE sequence SET value = LAST_INSERT_ID(GREATEST(value, ?) + ?) WHERE name = ?",
+            )
+            .bind::<diesel::sql_types::Unsigned<diesel::sql_types::BigInt>, _>(max)
+            .bind::<diesel::sql_types::Unsigned<diesel::sql_types::BigInt>, _>(size)
+            .bind::<diesel::sql_types::Text, _>(seq)
+            .execute(conn)?;
+            let end: u64 = diesel::select(tally_db::sequence::last_insert_id()).get_result(conn)?;
+            *block = (end - size + 1, end + 1);
+        }
+        Ok(())
+    }
+
+    fn next_visit(&mut self) -> u64 {
+        let id = self.visit.0;
+        self.visit.0 += 1;
+        id
+    }
+
+    fn next_action(&mut self) -> u64 {
+        let id = self.action.0;
+        self.action.0 += 1;
+        id
+    }
+}
+
+fn max_id(conn: &mut MysqlConnection, table: &str, col: &str) -> QueryResult<u64> {
+    #[derive(QueryableByName)]
+    struct M {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
+        m: u64,
+    }
+    let rows: Vec<M> =
+        diesel::sql_query(format!("SELECT COALESCE(MAX({col}), 0) AS m FROM {table}"))
+            .load(conn)?;
+    Ok(rows.first().map_or(0, |r| r.m))
+}
+
+struct BatchWriter {
+    cache: VisitCache,
+    /// `log_action` ids already resolved: (type, name) → id. Names never
+    /// change id once written, so this needs no invalidation, only a bound.
+    names: HashMap<(u8, String), u32>,
+    ids: IdBlocks,
+    definitions: Arc<ReferrerDefinitions>,
+}
+
+/// Everything one batch writes.
+#[derive(Default)]
+struct Pending {
+    new_visits: Vec<Vec<Val>>,
+    new_visit_ids: Vec<u64>,
+    touched: HashMap<u64, VisitState>,
+    /// Continuing visits as they were before this batch: the update writes
+    /// the difference of counters.
+    base: HashMap<u64, VisitState>,
+    actions: Vec<Vec<Val>>,
+    conversions: Vec<Vec<Val>>,
+    statements: Vec<Statement>,
+    invalidations: HashSet<(u32, time::Date)>,
+    site_created: HashMap<u32, i64>,
+}
+
+const VISIT_COLUMNS: &[&str] = &[
+    "idvisit",
+    "idsite",
+    "idvisitor",
+    "visit_last_action_time",
+    "config_id",
+    "location_ip",
+    "user_id",
+    "visit_first_action_time",
+    "visit_goal_buyer",
+    "visit_goal_converted",
+    "visit_total_time",
+    "visitor_returning",
+    "visitor_count_visits",
+    "visitor_seconds_since_first",
+    "visitor_seconds_since_order",
+    "profilable",
+    "visit_entry_idaction_name",
+    "visit_entry_idaction_url",
+    "visit_exit_idaction_name",
+    "visit_exit_idaction_url",
+    "visit_total_actions",
+    "visit_total_interactions",
+    "visit_total_searches",
+    "visit_total_events",
+    "referer_type",
+    "referer_name",
+    "referer_keyword",
+    "referer_url",
+    "config_os",
+    "config_os_version",
+    "config_browser_name",
+    "config_browser_version",
+    "config_browser_engine",
+    "config_client_type",
+    "config_device_type",
+    "config_device_brand",
+    "config_device_model",
+    "config_resolution",
+    "config_cookie",
+    "config_flash",
+    "config_java",
+    "config_pdf",
+    "config_quicktime",
+    "config_realplayer",
+    "config_silverlight",
+    "config_windowsmedia",
+    "location_browser_lang",
+    "location_country",
+    "location_region",
+    "location_city",
+    "location_latitude",
+    "location_longitude",
+    "visitor_localtime",
+    "visitor_seconds_since_last",
+    "last_idlink_va",
+    "custom_dimension_1",
+    "custom_dimension_2",
+    "custom_dimension_3",
+    "custom_dimension_4",
+    "custom_dimension_5",
+    "custom_var_k1",
+    "custom_var_v1",
+    "custom_var_k2",
+    "custom_var_v2",
+    "custom_var_k3",
+    "custom_var_v3",
+    "custom_var_k4",
+    "custom_var_v4",
+    "custom_var_k5",
+    "custom_var_v5",
+];
+
+const ACTION_COLUMNS: &[&str] = &[
+    "idlink_va",
+    "idsite",
+    "idvisitor",
+    "idvisit",
+    "idaction_url_ref",
+    "idaction_name_ref",
+    "custom_float",
+    "pageview_position",
+    "server_time",
+    "idaction_url",
+    "idaction_name",
+    "idpageview",
+    "time_spent_ref_action",
+    "search_cat",
+    "search_count",
+    "idaction_event_category",
+    "idaction_event_action",
+    "idaction_content_name",
+    "idaction_content_piece",
+    "idaction_content_target",
+    "idaction_content_interaction",
+    "idaction_product_sku",
+    "idaction_product_name",
+    "idaction_product_cat",
+    "idaction_product_cat2",
+    "idaction_product_cat3",
+    "idaction_product_cat4",
+    "idaction_product_cat5",
+    "product_price",
+    "time_network",
+    "time_server",
+    "time_transfer",
+    "time_dom_processing",
+    "time_dom_completion",
+    "time_on_load",
+    "custom_dimension_1",
+    "custom_dimension_2",
+    "custom_dimension_3",
+    "custom_dimension_4",
+    "custom_dimension_5",
+    "custom_var_k1",
+    "custom_var_v1",
+    "custom_var_k2",
+    "custom_var_v2",
+    "custom_var_k3",
+    "custom_var_v3",
+    "custom_var_k4",
+    "custom_var_v4",
+    "custom_var_k5",
+    "custom_var_v5",
+];
+
+const CONVERSION_COLUMNS: &[&str] = &[
+    "idvisit",
+    "idsite",
+    "idvisitor",
+    "server_time",
+    "idaction_url",
+    "idlink_va",
+    "idgoal",
+    "buster",
+    "idorder",
+    "items",
+    "url",
+    "revenue",
+    "revenue_shipping",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_discount",
+    "pageviews_before",
+    "referer_type",
+    "referer_name",
+    "referer_keyword",
+    "visitor_returning",
+    "visitor_count_visits",
+    "visitor_seconds_since_first",
+    "visitor_seconds_since_order",
+    "config_browser_name",
+    "config_client_type",
+    "config_device_type",
+    "config_device_brand",
+    "config_device_model",
+    "location_country",
+    "location_region",
+    "location_city",
+    "location_latitude",
+    "location_longitude",
+    "custom_dimension_1",
+    "custom_dimension_2",
+    "custom_dimension_3",
+    "custom_dimension_4",
+    "custom_dimension_5",
+];
+
+/// The visit update: counters as increments and the last action time as
+/// `GREATEST`, so that trackers sharing the database add up instead of
+/// overwriting each other (DESIGN.md §3).
+const UPDATE_COLUMNS: &[&str] = &[
+    "idvisit",
+    "last_time",
+    "total_time",
+    "d_actions",
+    "d_interactions",
+    "d_searches",
+    "d_events",
+    "exit_url",
+    "exit_name",
+    "entry_url",
+    "converted",
+    "buyer",
+    "idvisitor",
+    "user_id",
+    "ref_type",
+    "ref_name",
+    "ref_keyword",
+    "ref_url",
+    "resolution",
+    "profilable",
+    "country",
+    "region",
+    "city",
+    "lat",
+    "lon",
+    "cd1",
+    "cd2",
+    "cd3",
+    "cd4",
+    "cd5",
+    "last_idlink_va",
+];
+
+const UPDATE_SET: &str = "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
+    v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
+    v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
+    v.visit_total_interactions = COALESCE(v.visit_total_interactions, 0) + u.d_interactions, \
+    v.visit_total_searches = COALESCE(v.visit_total_searches, 0) + u.d_searches, \
+    v.visit_total_events = COALESCE(v.visit_total_events, 0) + u.d_events, \
+    v.visit_exit_idaction_url = u.exit_url, v.visit_exit_idaction_name = u.exit_name, \
+    v.visit_entry_idaction_url = COALESCE(v.visit_entry_idaction_url, u.entry_url), \
+    v.visit_goal_converted = u.converted, v.visit_goal_buyer = u.buyer, \
+    v.idvisitor = u.idvisitor, v.user_id = u.user_id, v.referer_type = u.ref_type, \
+    v.referer_name = u.ref_name, v.referer_keyword = u.ref_keyword, v.referer_url = u.ref_url, \
+    v.config_resolution = u.resolution, v.profilable = u.profilable, \
+    v.location_country = u.country, v.location_region = u.region, v.location_city = u.city, \
+    v.location_latitude = u.lat, v.location_longitude = u.lon, \
+    v.custom_dimension_1 = u.cd1, v.custom_dimension_2 = u.cd2, v.custom_dimension_3 = u.cd3, \
+    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, \
+    v.last_idlink_va = COALESCE(u.last_idlink_va, v.last_idlink_va)";
+
+fn opt_id(id: Option<u32>) -> Val {
+    id.map_or(Val::Null, Val::from)
+}
+
+fn random_visitor_id() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        // Only on platforms without an OS RNG: a time-derived id is still
+        // unique enough to tell visitors apart.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        b.copy_from_slice(&t.to_le_bytes()[..8]);
+    }
+    b
+}
+
+/// Matomo's order buster: the first 8 hex digits of md5(order id) as a
+/// number.
+fn order_buster(idorder: &str) -> u32 {
+    use md5::Digest as _;
+    let d = md5::Md5::digest(idorder.as_bytes());
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// A pseudo-random buster for goals allowing several conversions per visit
+/// (§6.1): a digit 1–3, a digit 0–9, then the time without its first two
+/// digits; it fits INT UNSIGNED.
+fn multiple_buster(time: i64, seq: u32) -> u32 {
+    let t = time.rem_euclid(100_000_000);
+    let a = i64::from(seq % 3) + 1;
+    let b = i64::from((seq / 3) % 10);
+    u32::try_from(a * 1_000_000_000 + b * 100_000_000 + t).unwrap_or(u32::MAX)
+}
+
+impl BatchWriter {
+    fn write(
+        &mut self,
+        conn: &mut MysqlConnection,
+        jobs: &[Job],
+    ) -> QueryResult<Vec<Vec<HitResult>>> {
+        let n: usize = jobs.iter().map(|j| j.hits.len()).sum();
+        self.ids.reserve(conn, n as u64)?;
+        let mut touched_ids: Vec<u64> = Vec::new();
+        let result = conn.transaction(|conn| {
+            let mut p = Pending::default();
+            let results = self.process(conn, jobs, &mut p)?;
+            touched_ids = p.touched.keys().copied().collect();
+            flush(conn, &mut p)?;
+            Ok::<_, diesel::result::Error>((results, p.touched))
+        });
+        match result {
+            Ok((results, touched)) => {
+                for (_, v) in touched {
+                    self.cache.put(v);
+                }
+                if let Some(t) = jobs.first().and_then(|j| j.hits.first()).map(|h| h.time) {
+                    self.cache.evict(t);
+                }
+                if self.names.len() > 1_000_000 {
+                    self.names.clear();
+                }
+                Ok(results)
+            }
+            Err(e) => {
+                // The cache may hold states the rollback undid.
+                for id in touched_ids {
+                    self.cache.remove(id);
+                }
+                self.cache.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn process(
+        &mut self,
+        conn: &mut MysqlConnection,
+        jobs: &[Job],
+        p: &mut Pending,
+    ) -> QueryResult<Vec<Vec<HitResult>>> {
+        // 1. Visits of visitors the cache cannot answer for.
+        let mut by_visitor: HashMap<u32, Vec<[u8; 8]>> = HashMap::new();
+        let mut by_config: HashMap<u32, (Vec<[u8; 8]>, i64, i64)> = HashMap::new();
+        for hit in jobs.iter().flat_map(|j| &j.hits) {
+            let site = hit.site.idsite;
+            if let Some(id) = hit.visitor_id
+                && !self.cache.knows_visitor(site, id)
+            {
+                by_visitor.entry(site).or_default().push(id);
+            }
+            if hit.lookup != Lookup::VisitorId
+                && self
+                    .cache
+                    .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+                    .is_none()
+            {
+                let e = by_config
+                    .entry(site)
+                    .or_insert_with(|| (Vec::new(), i64::MAX, i64::MIN));
+                e.0.push(hit.config_id);
+                e.1 = e.1.min(hit.time - VISIT_STANDARD_LENGTH);
+                e.2 = e.2.max(hit.time + VISIT_STANDARD_LENGTH);
+            }
+        }
+        for v in by_visitor.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        for v in by_config.values_mut() {
+            v.0.sort_unstable();
+            v.0.dedup();
+        }
+        prefetch(conn, &mut self.cache, &by_visitor, &by_config)?;
+
+        // 2. Existing orders (a duplicate order id is refused, §6.3).
+        let mut existing_orders: HashSet<(u32, String)> = HashSet::new();
+        let mut orders: HashMap<u32, Vec<&str>> = HashMap::new();
+        for hit in jobs.iter().flat_map(|j| &j.hits) {
+            if let ConversionRequest::Order { idorder, .. } = &hit.conversion {
+                orders.entry(hit.site.idsite).or_default().push(idorder);
+            }
+        }
+        for (idsite, ids) in orders {
+            #[derive(QueryableByName)]
+            struct O {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                idorder: String,
+            }
+            let mut st = Statement {
+                sql: format!(
+                    "SELECT idorder FROM log_conversion WHERE idsite = ? AND idorder IN ({})",
+                    vec!["?"; ids.len()].join(",")
+                ),
+                binds: vec![Val::from(idsite)],
+            };
+            st.binds.extend(ids.iter().map(|s| Val::from(*s)));
+            for o in st.load::<O>(conn)? {
+                existing_orders.insert((idsite, o.idorder));
+            }
+        }
+
+        // 3. Every action name of the batch, resolved at once.
+        let mut wanted: Vec<Name> = Vec::new();
+        for hit in jobs.iter().flat_map(|j| &j.hits) {
+            if let Some(a) = &hit.action {
+                wanted.extend(a.names().cloned());
+            }
+            if let Some(u) = conversion_url_name(hit) {
+                wanted.push(u);
+            }
+            if let ConversionRequest::Order {
+                items: Some(items), ..
+            }
+            | ConversionRequest::Cart { items: Some(items) } = &hit.conversion
+            {
+                for it in items {
+                    wanted.push(it.sku.clone());
+                    wanted.extend(it.name.iter().cloned());
+                    wanted.extend(it.categories.iter().cloned());
+                }
+            }
+        }
+        self.resolve(conn, &wanted)?;
+
+        // 4. Each hit in arrival order.
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut results = Vec::with_capacity(job.hits.len());
+            for hit in &job.hits {
+                results.push(self.apply(conn, hit, &job.globals, &mut existing_orders, p)?);
+            }
+            out.push(results);
+        }
+        Ok(out)
+    }
+
+    fn resolve(&mut self, conn: &mut MysqlConnection, wanted: &[Name]) -> QueryResult<()> {
+        let mut seen = HashSet::new();
+        let missing: Vec<ActionKey<'_>> = wanted
+            .iter()
+            .filter(|n| !n.name.is_empty())
+            .filter(|n| {
+                !self
+                    .names
+                    .contains_key(&(n.action_type.code(), n.name.clone()))
+            })
+            .filter(|n| seen.insert((n.action_type.code(), n.name.as_str())))
+            .map(Name::key)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let ids = resolve_actions(conn, &missing)?;
+        for (k, id) in missing.iter().zip(ids) {
+            self.names
+                .insert((k.action_type.code(), k.name.to_owned()), id);
+        }
+        Ok(())
+    }
+
+    fn id_of(&self, n: Option<&Name>) -> Option<u32> {
+        let n = n?;
+        if n.name.is_empty() {
+            return None;
+        }
+        self.names
+            .get(&(n.action_type.code(), n.name.clone()))
+            .copied()
+    }
+
+    /// Finds the visit a hit continues, or the visitor's previous visit.
+    fn find(&self, hit: &Hit, p: &Pending) -> Option<VisitState> {
+        let site = hit.site.idsite;
+        let lookup = |id| {
+            p.touched
+                .values()
+                .filter(|v| {
+                    v.idsite == site
+                        && v.idvisitor == id
+                        && v.last <= hit.time + VISIT_STANDARD_LENGTH
+                })
+                .max_by_key(|v| (v.last, v.idvisit))
+                .cloned()
+                .or_else(|| self.cache.find_by_visitor(site, id, hit.time).cloned())
+        };
+        let by_config = || {
+            p.touched
+                .values()
+                .filter(|v| {
+                    v.idsite == site
+                        && v.config_id == hit.config_id
+                        && (v.last - hit.time).abs() <= VISIT_STANDARD_LENGTH
+                })
+                .max_by_key(|v| (v.last, v.idvisit))
+                .cloned()
+                .or_else(|| {
+                    self.cache
+                        .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+                        .cloned()
+                })
+        };
+        let found = match hit.lookup {
+            Lookup::VisitorId => hit.visitor_id.and_then(lookup),
+            Lookup::VisitorIdThenConfig => hit.visitor_id.and_then(lookup).or_else(by_config),
+            Lookup::ConfigId => by_config(),
+        };
+        // A visit with too many actions is not continued (§2.3).
+        found
+            .map(|v| {
+                let mut v = v;
+                if let Some(t) = p.touched.get(&v.idvisit) {
+                    v = t.clone();
+                }
+                v
+            })
+            .filter(|v| v.total_actions < MAX_ACTIONS_PER_VISIT)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn apply(
+        &mut self,
+        conn: &mut MysqlConnection,
+        hit: &Hit,
+        globals: &Globals,
+        existing_orders: &mut HashSet<(u32, String)>,
+        p: &mut Pending,
+    ) -> QueryResult<HitResult> {
+        let site = &hit.site;
+        if let ConversionRequest::Order { idorder, .. } = &hit.conversion
+            && !existing_orders.insert((site.idsite, idorder.clone()))
+        {
+            return Ok(Err(TrackingError::DuplicateOrder {
+                idorder: idorder.clone(),
+            }));
+        }
+        let time = hit.time;
+        let known = self.find(hit, p);
+        let action = hit.action.as_ref();
+        let kind = action.map(|a| a.kind);
+        let url_id = action.and_then(|a| self.id_of(a.url.as_ref()));
+        let name_id = action.and_then(|a| self.id_of(a.name.as_ref()));
+
+        // §2.4: same visit or a new one?
+        let local = site.timezone.local_date(time);
+        let mut continuing = known.clone().filter(|v| {
+            !hit.req.new_visit
+                && v.last > time - VISIT_STANDARD_LENGTH
+                && site.timezone.local_date(v.last) == local
+        });
+        // Campaign change forces a new visit (§5.4), unless the visit is
+        // direct so far (then the campaign is late referrer information).
+        let referrer =
+            if continuing.as_ref().is_none_or(|v| v.referer_type == 1) || has_campaign(hit) {
+                let visit_campaign = continuing
+                    .as_ref()
+                    .filter(|v| v.referer_type == 6)
+                    .map(|v| (v.referer_name.as_str(), v.referer_keyword.as_str()));
+                let ctx = ReferrerContext {
+                    idsite: site.idsite,
+                    site_urls: &globals.site_urls,
+                    exclude_unknown_urls: site.exclude_unknown_urls,
+                    excluded_referrers: &globals.excluded_referrers,
+                    url_settings: &site.url_settings,
+                    request_params: Some(&hit.raw),
+                    visit_campaign,
+                };
+                Some(detect_referrer(
+                    &self.definitions,
+                    hit.req.urlref.as_deref(),
+                    hit.req.url.as_deref(),
+                    &ctx,
+                ))
+            } else {
+                None
+            };
+        if let (Some(v), Some(r)) = (&continuing, &referrer)
+            && r.referer_type.code() == 6
+            && v.referer_type != 1
+            && (v.referer_type != 6
+                || !v.referer_name.eq_ignore_ascii_case(&r.name)
+                || !v.referer_keyword.eq_ignore_ascii_case(&r.keyword))
+        {
+            continuing = None;
+        }
+        // A ping never starts a visit (§1.7).
+        if hit.req.ping && continuing.is_none() {
+            return Ok(Ok(()));
+        }
+
+        let converts_order = matches!(
+            &hit.conversion,
+            ConversionRequest::Order { items: Some(_), .. }
+        );
+        let is_new = continuing.is_none();
+        let mut v = match continuing {
+            Some(v) => v,
+            None => {
+                let idvisitor = hit
+                    .visitor_id
+                    .or(known.as_ref().map(|k| k.idvisitor))
+                    .unwrap_or_else(random_visitor_id);
+                let (returning, count, since_first, since_last, since_order) = match &known {
+                    Some(k) => {
+                        let gap = u32::try_from((time - k.first).max(0)).unwrap_or(u32::MAX);
+                        let customer =
+                            k.secs_since_order.is_some() || matches!(k.goal_buyer, 1 | 3);
+                        (
+                            if customer || converts_order { 2 } else { 1 },
+                            k.count_visits.saturating_add(1),
+                            k.secs_since_first.saturating_add(gap),
+                            gap,
+                            if converts_order {
+                                Some(0)
+                            } else {
+                                k.secs_since_order.map(|s| s.saturating_add(gap))
+                            },
+                        )
+                    }
+                    None => (
+                        u8::from(converts_order) * 2,
+                        1,
+                        0,
+                        0,
+                        converts_order.then_some(0),
+                    ),
+                };
+                let r = referrer
+                    .clone()
+                    .unwrap_or_else(|| crate::referrer::Referrer {
+                        referer_type: crate::referrer::ReferrerType::Direct,
+                        name: String::new(),
+                        keyword: String::new(),
+                        url: String::new(),
+                    });
+                let mut dims: [Option<String>; 5] = Default::default();
+                for (i, val) in &hit.visit_dimensions {
+                    if let Some(slot) = dims.get_mut(usize::from(*i).wrapping_sub(1)) {
+                        *slot = Some(val.clone());
+                    }
+                }
+                let v = VisitState {
+                    idvisit: self.ids.next_visit(),
+                    idsite: site.idsite,
+                    idvisitor,
+                    config_id: hit.config_id,
+                    user_id: hit.req.user_id.clone(),
+                    first: time,
+                    last: time,
+                    total_time: 0,
+                    total_actions: 0,
+                    total_interactions: 0,
+                    total_searches: 0,
+                    total_events: 0,
+                    entry_url: None,
+                    entry_name: None,
+                    exit_url: None,
+                    exit_name: None,
+                    goal_buyer: 0,
+                    goal_converted: 0,
+                    returning,
+                    count_visits: count,
+                    secs_since_first: since_first,
+                    secs_since_order: since_order,
+                    profilable: u8::from(hit.visitor_id.is_some()),
+                    referer_type: r.referer_type.code(),
+                    referer_name: r.name,
+                    referer_keyword: r.keyword,
+                    referer_url: r.url,
+                    resolution: hit.req.resolution.clone(),
+                    location: hit.location.clone(),
+                    lat_long: [
+                        hit.lat_long.0.map(|x| format!("{x:.6}")),
+                        hit.lat_long.1.map(|x| format!("{x:.6}")),
+                    ],
+                    dimensions: dims,
+                    custom_vars: crate::hit::custom_var_columns(&hit.req.custom_variables_visit),
+                    last_idlink_va: None,
+                };
+                p.new_visit_ids.push(v.idvisit);
+                p.touched.insert(v.idvisit, v.clone());
+                // The insert row is built at the end from the final state;
+                // remember what only a new visit stores.
+                p.new_visits.push(new_visit_extras(hit, since_last));
+                v
+            }
+        };
+        let before = v.clone();
+        if !is_new && !p.touched.contains_key(&v.idvisit) {
+            p.base.insert(v.idvisit, v.clone());
+        }
+
+        // Per-action visit updates (§2.5, §2.6).
+        if !is_new {
+            if !hit.req.ping {
+                v.last = v.last.max(time);
+            }
+            let total = 1 + time - v.first;
+            v.total_time = v
+                .total_time
+                .max(u32::try_from(total.max(0)).unwrap_or(u32::MAX));
+            if let Some(id) = hit.visitor_id
+                && id != v.idvisitor
+            {
+                v.idvisitor = id;
+            }
+            if hit.req.user_id.is_some() {
+                v.user_id = hit.req.user_id.clone();
+            }
+            if hit.visitor_id.is_some() {
+                v.profilable = 1;
+            }
+            if let Some(r) = &referrer
+                && v.referer_type == 1
+                && r.referer_type.code() != 1
+            {
+                v.referer_type = r.referer_type.code();
+                v.referer_name = r.name.clone();
+                v.referer_keyword = r.keyword.clone();
+                v.referer_url = r.url.clone();
+            }
+            if (v.resolution.is_empty() || v.resolution == "unknown")
+                && hit.req.resolution != "unknown"
+            {
+                v.resolution = hit.req.resolution.clone();
+            }
+            for (i, loc) in hit.location.iter().enumerate() {
+                if loc.is_some() {
+                    v.location[i] = loc.clone();
+                }
+            }
+            if let Some(x) = hit.lat_long.0 {
+                v.lat_long[0] = Some(format!("{x:.6}"));
+            }
+            if let Some(x) = hit.lat_long.1 {
+                v.lat_long[1] = Some(format!("{x:.6}"));
+            }
+            for (i, val) in &hit.visit_dimensions {
+                if let Some(slot) = v.dimensions.get_mut(usize::from(*i).wrapping_sub(1)) {
+                    *slot = Some(val.clone());
+                }
+            }
+            for (i, c) in crate::hit::custom_var_columns(&hit.req.custom_variables_visit)
+                .into_iter()
+                .enumerate()
+            {
+                if c.is_some() {
+                    v.custom_vars[i] = c;
+                }
+            }
+        }
+        let (ref_url, ref_name) = if is_new {
+            (Some(0), Some(0))
+        } else {
+            (v.exit_url, v.exit_name)
+        };
+        if let Some(k) = kind {
+            if k.counts_as_action() {
+                v.total_actions += 1;
+            }
+            if k.is_interaction() {
+                v.total_interactions += 1;
+            }
+            if k == ActionKind::SiteSearch {
+                v.total_searches += 1;
+            }
+            if k == ActionKind::Event {
+                v.total_events += 1;
+            }
+            match k {
+                ActionKind::Pageview => {
+                    v.exit_url = Some(url_id.unwrap_or(0));
+                    v.exit_name = Some(name_id.unwrap_or(0));
+                    if is_new {
+                        v.entry_name = Some(name_id.unwrap_or(0));
+                    }
+                    if v.entry_url.is_none() {
+                        v.entry_url = Some(url_id.unwrap_or(0));
+                    }
+                }
+                ActionKind::SiteSearch => {
+                    v.exit_url = if is_new { Some(0) } else { None };
+                    v.exit_name = Some(name_id.unwrap_or(0));
+                    if is_new {
+                        v.entry_url = Some(0);
+                        v.entry_name = Some(name_id.unwrap_or(0));
+                    }
+                }
+                _ => {
+                    if is_new {
+                        v.exit_url = Some(0);
+                        v.exit_name = Some(0);
+                    }
+                }
+            }
+        } else if is_new {
+            v.exit_url = Some(0);
+            v.exit_name = Some(0);
+        }
+
+        // The action row (§2.7).
+        let mut idlink_va = None;
+        if let Some(a) = action {
+            let id = self.ids.next_action();
+            idlink_va = Some(id);
+            v.last_idlink_va = Some(id);
+            let spent = if is_new {
+                0
+            } else {
+                (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
+            };
+            let position = v.total_interactions;
+            let product: Vec<Val> = a
+                .product
+                .iter()
+                .map(|n| opt_id(self.id_of(n.as_ref())))
+                .collect();
+            let perf = &hit.req.performance;
+            let mut dims: [Option<String>; 5] = Default::default();
+            for (i, val) in &hit.action_dimensions {
+                if let Some(slot) = dims.get_mut(usize::from(*i).wrapping_sub(1)) {
+                    *slot = Some(val.clone());
+                }
+            }
+            let page_vars = crate::hit::custom_var_columns(&hit.req.custom_variables_page);
+            let mut row: Vec<Val> = vec![
+                id.into(),
+                site.idsite.into(),
+                v.idvisitor.into(),
+                v.idvisit.into(),
+                opt_id(ref_url),
+                opt_id(ref_name),
+                a.event_value.into(),
+                position.into(),
+                datetime(time).into(),
+                match a.kind {
+                    ActionKind::SiteSearch => Val::Null,
+                    _ => opt_id(url_id),
+                },
+                opt_id(name_id),
+                hit.req
+                    .pv_id
+                    .as_deref()
+                    .map(|s| php::truncate_chars(s, 6).to_owned())
+                    .into(),
+                u64::try_from(spent).unwrap_or(0).into(),
+                a.search_cat.clone().into(),
+                a.search_count.and_then(|c| u64::try_from(c).ok()).into(),
+                opt_id(a.event.as_ref().and_then(|e| self.id_of(Some(&e.0)))),
+                opt_id(a.event.as_ref().and_then(|e| self.id_of(Some(&e.1)))),
+            ];
+            row.extend(a.content.iter().map(|n| opt_id(self.id_of(n.as_ref()))));
+            row.extend(product);
+            row.push(a.product_price.into());
+            for t in [
+                perf.network,
+                perf.server,
+                perf.transfer,
+                perf.dom_processing,
+                perf.dom_completion,
+                perf.on_load,
+            ] {
+                row.push(t.into());
+            }
+            row.extend(dims.into_iter().map(Val::from));
+            row.extend(page_vars.into_iter().map(Val::from));
+            p.actions.push(row);
+        } else if hit.req.performance.any()
+            && let Some(pv) = hit.req.pv_id.as_deref()
+        {
+            // Page performance sent after the page view (§1.4).
+            let perf = &hit.req.performance;
+            let mut st = Statement {
+                sql: "UPDATE log_link_visit_action SET \
+                      time_network = COALESCE(?, time_network), time_server = COALESCE(?, time_server), \
+                      time_transfer = COALESCE(?, time_transfer), time_dom_processing = COALESCE(?, time_dom_processing), \
+                      time_dom_completion = COALESCE(?, time_dom_completion), time_on_load = COALESCE(?, time_on_load) \
+                      WHERE idvisit = ? AND idpageview = ?"
+                    .into(),
+                binds: Vec::new(),
+            };
+            for t in [
+                perf.network,
+                perf.server,
+                perf.transfer,
+                perf.dom_processing,
+                perf.dom_completion,
+                perf.on_load,
+            ] {
+                st.binds.push(t.into());
+            }
+            st.binds.push(v.idvisit.into());
+            st.binds.push(php::truncate_chars(pv, 6).into());
+            p.statements.push(st);
+        }
+
+        // Conversions (§6).
+        let converted =
+            self.conversions(conn, hit, &mut v, &before, is_new, idlink_va, url_id, p)?;
+        if converted > 0 && !is_new {
+            // Matomo's quirk: a converting request adds idgoal + 2 seconds.
+            v.total_time = v
+                .total_time
+                .saturating_add(u32::try_from(converted).unwrap_or(0));
+        }
+
+        // Old data: the day must be archived again (§1.7 step 8).
+        let today = site.timezone.local_date(now_unix());
+        if local < today {
+            p.invalidations.insert((site.idsite, local));
+        }
+        if site.ts_created.is_some_and(|c| time < c) {
+            let e = p.site_created.entry(site.idsite).or_insert(time);
+            *e = (*e).min(time);
+        }
+        p.touched.insert(v.idvisit, v);
+        Ok(Ok(()))
+    }
+
+    /// Records goal and ecommerce conversions; returns the `visit_total_time`
+    /// bump (idgoal + 2 of the last goal converted, 0 if none).
+    #[allow(clippy::too_many_arguments)]
+    fn conversions(
+        &mut self,
+        conn: &mut MysqlConnection,
+        hit: &Hit,
+        v: &mut VisitState,
+        before: &VisitState,
+        is_new: bool,
+        idlink_va: Option<u64>,
+        url_id: Option<u32>,
+        p: &mut Pending,
+    ) -> QueryResult<i64> {
+        let site = &hit.site;
+        let mut goals: Vec<(&GoalDef, f64)> = Vec::new();
+        match &hit.conversion {
+            ConversionRequest::Manual { idgoal } => {
+                if let Some(g) = site.goals.iter().find(|g| g.idgoal == *idgoal) {
+                    goals.push((g, hit.req.revenue.unwrap_or(g.revenue)));
+                }
+            }
+            ConversionRequest::Order { idorder, items } => {
+                let Some(items) = items else { return Ok(0) };
+                self.ecommerce(conn, hit, v, before, Some(idorder), items, p)?;
+                return Ok(0);
+            }
+            ConversionRequest::Cart { items } => {
+                let Some(items) = items else { return Ok(0) };
+                self.ecommerce(conn, hit, v, before, None, items, p)?;
+                return Ok(0);
+            }
+            ConversionRequest::None => {
+                if let Some(a) = &hit.action {
+                    for g in &site.goals {
+                        let value = match g.attribute {
+                            GoalMatchAttribute::Url if a.kind == ActionKind::Pageview => {
+                                a.raw_url.as_deref()
+                            }
+                            GoalMatchAttribute::Title if a.kind == ActionKind::Pageview => {
+                                a.title.as_deref()
+                            }
+                            GoalMatchAttribute::File if a.kind == ActionKind::Download => {
+                                a.raw_url.as_deref()
+                            }
+                            GoalMatchAttribute::ExternalWebsite
+                                if a.kind == ActionKind::Outlink =>
+                            {
+                                a.raw_url.as_deref()
+                            }
+                            GoalMatchAttribute::EventCategory if a.kind == ActionKind::Event => {
+                                a.event.as_ref().map(|e| e.0.name.as_str())
+                            }
+                            GoalMatchAttribute::EventAction if a.kind == ActionKind::Event => {
+                                a.event.as_ref().map(|e| e.1.name.as_str())
+                            }
+                            GoalMatchAttribute::EventName if a.kind == ActionKind::Event => {
+                                a.name.as_ref().map(|n| n.name.as_str())
+                            }
+                            _ => None,
+                        };
+                        let matched = match g.attribute {
+                            GoalMatchAttribute::VisitDuration => g
+                                .duration_minutes()
+                                .is_some_and(|m| ((hit.time - v.first) as f64) / 60.0 > m),
+                            _ => value.is_some_and(|x| g.matches(x)),
+                        };
+                        if matched {
+                            let revenue = if g.event_value_as_revenue && a.kind == ActionKind::Event
+                            {
+                                a.event_value.unwrap_or(g.revenue)
+                            } else {
+                                hit.req.revenue.unwrap_or(g.revenue)
+                            };
+                            goals.push((g, revenue));
+                        }
+                    }
+                }
+            }
+        }
+        let mut bump = 0;
+        let url = conversion_url(hit);
+        let conv_url_id = if hit.action.is_some() {
+            url_id
+        } else {
+            self.id_of(conversion_url_name(hit).as_ref())
+        };
+        for (seq, (g, revenue)) in goals.into_iter().enumerate() {
+            let buster = if g.allow_multiple {
+                multiple_buster(
+                    hit.time,
+                    u32::try_from(seq).unwrap_or(0)
+                        + u32::try_from(p.conversions.len()).unwrap_or(0),
+                )
+            } else {
+                0
+            };
+            let row = self.conversion_row(
+                hit,
+                v,
+                before,
+                is_new,
+                conv_url_id,
+                idlink_va,
+                g.idgoal.into(),
+                buster,
+                None,
+                None,
+                &url,
+                round2(revenue),
+                [None; 4],
+            );
+            p.conversions.push(row);
+            v.goal_converted = 1;
+            bump = i64::from(g.idgoal) + 2;
+        }
+        Ok(bump)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conversion_row(
+        &self,
+        hit: &Hit,
+        v: &VisitState,
+        before: &VisitState,
+        is_new: bool,
+        idaction_url: Option<u32>,
+        idlink_va: Option<u64>,
+        idgoal: i64,
+        buster: u32,
+        idorder: Option<&str>,
+        items: Option<u32>,
+        url: &str,
+        revenue: f64,
+        parts: [Option<f64>; 4],
+    ) -> Vec<Val> {
+        let pageviews_before = {
+            let base = if is_new {
+                0
+            } else {
+                before
+                    .total_interactions
+                    .saturating_sub(before.total_searches)
+            };
+            let this = u32::from(
+                hit.action
+                    .as_ref()
+                    .is_some_and(|a| a.kind == ActionKind::Pageview),
+            );
+            base + this
+        };
+        let (rt, rn, rk) = attribution(hit, v);
+        let mut row: Vec<Val> = vec![
+            v.idvisit.into(),
+            hit.site.idsite.into(),
+            v.idvisitor.into(),
+            datetime(hit.time).into(),
+            opt_id(idaction_url),
+            idlink_va.into(),
+            idgoal.into(),
+            buster.into(),
+            idorder.into(),
+            items.into(),
+            url.into(),
+            revenue.into(),
+            parts[2].into(),
+            parts[0].into(),
+            parts[1].into(),
+            parts[3].into(),
+            pageviews_before.into(),
+            rt.into(),
+            rn.into(),
+            rk.into(),
+            v.returning.into(),
+            v.count_visits.into(),
+            v.secs_since_first.into(),
+            v.secs_since_order.into(),
+            Val::from(hit.device.browser_name.as_str()),
+            hit.device.client_type.into(),
+            hit.device.device_type.into(),
+            Val::from(hit.device.device_brand.as_str()),
+            Val::from(hit.device.config_device_model()),
+            Val::from(v.location[0].clone().unwrap_or_else(|| "xx".into())),
+            v.location[1].clone().into(),
+            v.location[2].clone().into(),
+            v.lat_long[0].clone().into(),
+            v.lat_long[1].clone().into(),
+        ];
+        row.extend(v.dimensions.iter().cloned().map(Val::from));
+        row
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ecommerce(
+        &mut self,
+        _conn: &mut MysqlConnection,
+        hit: &Hit,
+        v: &mut VisitState,
+        before: &VisitState,
+        idorder: Option<&String>,
+        items: &[Item],
+        p: &mut Pending,
+    ) -> QueryResult<()> {
+        let quantity: u32 = items.iter().map(|i| i.quantity).sum();
+        let revenue = round2(hit.req.revenue.unwrap_or(0.0));
+        let url = conversion_url(hit);
+        let url_id = self.id_of(conversion_url_name(hit).as_ref());
+        let open_cart = matches!(before.goal_buyer, 2 | 3);
+        let idsite = hit.site.idsite;
+        match idorder {
+            Some(order) => {
+                let parts = [
+                    hit.req.ec_subtotal,
+                    hit.req.ec_tax,
+                    hit.req.ec_shipping,
+                    hit.req.ec_discount,
+                ]
+                .map(|x| x.map(round2));
+                if open_cart {
+                    // The open cart row becomes the order (§6.3).
+                    p.statements.push(Statement {
+                        sql: "DELETE FROM log_conversion WHERE idvisit = ? AND idgoal = -1 AND buster = 0".into(),
+                        binds: vec![v.idvisit.into()],
+                    });
+                }
+                v.goal_converted = 1;
+                v.goal_buyer = 1;
+                v.secs_since_order = Some(0);
+                let row = self.conversion_row(
+                    hit,
+                    v,
+                    before,
+                    false,
+                    url_id,
+                    None,
+                    0,
+                    order_buster(order),
+                    Some(order),
+                    Some(quantity),
+                    &url,
+                    revenue,
+                    parts,
+                );
+                p.conversions.push(row);
+            }
+            None => {
+                v.goal_buyer = if matches!(before.goal_buyer, 1 | 3) {
+                    3
+                } else {
+                    2
+                };
+                p.statements.push(Statement {
+                    sql: "DELETE FROM log_conversion WHERE idvisit = ? AND idgoal = -1 AND buster = 0".into(),
+                    binds: vec![v.idvisit.into()],
+                });
+                let row = self.conversion_row(
+                    hit,
+                    v,
+                    before,
+                    false,
+                    url_id,
+                    None,
+                    -1,
+                    0,
+                    None,
+                    Some(quantity),
+                    &url,
+                    revenue,
+                    [None; 4],
+                );
+                p.conversions.push(row);
+            }
+        }
+        // Item sync (§6.4): cart items of the visit missing from this list
+        // end up `deleted = 1`; listed ones carry this list's values, and
+        // on an order they move from the cart ('0') to the order id.
+        let order_key = idorder.map_or("0", String::as_str);
+        p.statements.push(Statement {
+            sql: "UPDATE log_conversion_item SET deleted = 1 WHERE idvisit = ? AND idorder = '0'"
+                .into(),
+            binds: vec![v.idvisit.into()],
+        });
+        let skus: Vec<u32> = items
+            .iter()
+            .filter_map(|it| self.id_of(Some(&it.sku)))
+            .collect();
+        if idorder.is_some() && !skus.is_empty() {
+            let mut st = Statement {
+                sql: format!(
+                    "DELETE FROM log_conversion_item WHERE idvisit = ? AND idorder = '0' AND idaction_sku IN ({})",
+                    vec!["?"; skus.len()].join(",")
+                ),
+                binds: vec![v.idvisit.into()],
+            };
+            st.binds.extend(skus.iter().map(|s| Val::from(*s)));
+            p.statements.push(st);
+        }
+        let mut rows = Vec::new();
+        for it in items {
+            let cats: Vec<u32> = (0..5)
+                .map(|i| self.id_of(it.categories.get(i)).unwrap_or(0))
+                .collect();
+            rows.push(vec![
+                Val::from(idsite),
+                v.idvisitor.into(),
+                datetime(hit.time).into(),
+                v.idvisit.into(),
+                order_key.into(),
+                self.id_of(Some(&it.sku)).unwrap_or(0).into(),
+                self.id_of(it.name.as_ref()).unwrap_or(0).into(),
+                cats[0].into(),
+                cats[1].into(),
+                cats[2].into(),
+                cats[3].into(),
+                cats[4].into(),
+                it.price.into(),
+                it.quantity.into(),
+                0u8.into(),
+            ]);
+        }
+        for mut st in multi_insert(
+            "INSERT",
+            "log_conversion_item",
+            &[
+                "idsite",
+                "idvisitor",
+                "server_time",
+                "idvisit",
+                "idorder",
+                "idaction_sku",
+                "idaction_name",
+                "idaction_category",
+                "idaction_category2",
+                "idaction_category3",
+                "idaction_category4",
+                "idaction_category5",
+                "price",
+                "quantity",
+                "deleted",
+            ],
+            rows,
+        ) {
+            st.sql.push_str(
+                " ON DUPLICATE KEY UPDATE idaction_name = VALUES(idaction_name), \
+                 idaction_category = VALUES(idaction_category), idaction_category2 = VALUES(idaction_category2), \
+                 idaction_category3 = VALUES(idaction_category3), idaction_category4 = VALUES(idaction_category4), \
+                 idaction_category5 = VALUES(idaction_category5), price = VALUES(price), \
+                 quantity = VALUES(quantity), deleted = 0, server_time = VALUES(server_time)",
+            );
+            p.statements.push(st);
+        }
+        Ok(())
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    if v.fract() == 0.0 {
+        v
+    } else {
+        (v * 100.0).round() / 100.0
+    }
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Whether the request carries campaign parameters (then the referrer is
+/// re-detected even on a continuing visit, §5.4).
+fn has_campaign(hit: &Hit) -> bool {
+    let params = &hit.site.url_settings.campaign;
+    hit.req
+        .url
+        .as_deref()
+        .is_some_and(|u| crate::campaign::detect_in_url(u, params).is_some())
+        || crate::campaign::detect_in_request(&hit.raw, params)
+            .0
+            .is_some()
+}
+
+/// The conversion's `url`: the request URL after parameter exclusion.
+fn conversion_url(hit: &Hit) -> String {
+    hit.req
+        .url
+        .as_deref()
+        .map(|u| {
+            crate::urlnorm::normalize_url(u, &hit.site.url_settings)
+                .unwrap_or_else(|| crate::urlnorm::cleanup_url(u))
+        })
+        .unwrap_or_default()
+}
+
+fn conversion_url_name(hit: &Hit) -> Option<Name> {
+    if matches!(hit.conversion, ConversionRequest::None) {
+        return None;
+    }
+    let page = crate::urlnorm::normalize_page_url(hit.req.url.as_deref()?, &hit.site.url_settings)?;
+    Some(Name {
+        action_type: ActionType::PageUrl,
+        name: page.name,
+        url_prefix: page.url_prefix,
+    })
+}
+
+/// §5.5: the referrer a conversion is attributed to.
+fn attribution(hit: &Hit, v: &VisitState) -> (u8, String, String) {
+    let visit = (
+        v.referer_type,
+        v.referer_name.clone(),
+        v.referer_keyword.clone(),
+    );
+    let rcn = hit
+        .req
+        .attribution_campaign_name
+        .as_deref()
+        .filter(|s| !s.is_empty());
+    if rcn.is_none() && v.referer_type == 6 {
+        return visit;
+    }
+    if let Some(r) =
+        crate::referrer::attribution_campaign(rcn, hit.req.attribution_campaign_keyword.as_deref())
+    {
+        return (r.referer_type.code(), r.name, r.keyword);
+    }
+    visit
+}
+
+/// The fields a new visit stores once: device, plugins, language, IP,
+/// local time, seconds since last visit.
+fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
+    let d = &hit.device;
+    let pl = &hit.req.plugins;
+    let flag = |x: i64| Val::from(u8::from(x != 0));
+    vec![
+        hit.stored_ip.clone().into(),
+        Val::from(d.os.as_str()),
+        Val::from(d.os_version.as_str()),
+        Val::from(d.browser_name.as_str()),
+        Val::from(php::truncate_chars(&d.browser_version, 20)),
+        Val::from(d.browser_engine.as_str()),
+        d.client_type.into(),
+        d.device_type.into(),
+        Val::from(d.device_brand.as_str()),
+        Val::from(d.config_device_model()),
+        flag(if d.browser_name == "IE" { 0 } else { pl.cookie }),
+        flag(pl.flash),
+        flag(pl.java),
+        flag(pl.pdf),
+        flag(pl.quicktime),
+        flag(pl.realplayer),
+        flag(pl.silverlight),
+        flag(pl.windowsmedia),
+        Val::from(php::truncate_chars(&hit.lang, 20)),
+        Val::from(hit.local_time.as_str()),
+        since_last.into(),
+    ]
+}
+
+fn flush(conn: &mut MysqlConnection, p: &mut Pending) -> QueryResult<()> {
+    // New visits: the final state of each, plus its one-time fields.
+    let mut rows = Vec::with_capacity(p.new_visit_ids.len());
+    for (id, extras) in p
+        .new_visit_ids
+        .iter()
+        .zip(std::mem::take(&mut p.new_visits))
+    {
+        let Some(v) = p.touched.get(id) else { continue };
+        let e = extras;
+        let mut row: Vec<Val> = vec![
+            v.idvisit.into(),
+            v.idsite.into(),
+            v.idvisitor.into(),
+            datetime(v.last).into(),
+            v.config_id.into(),
+            e[0].clone(),
+            v.user_id.clone().into(),
+            datetime(v.first).into(),
+            v.goal_buyer.into(),
+            v.goal_converted.into(),
+            v.total_time.into(),
+            v.returning.into(),
+            v.count_visits.into(),
+            v.secs_since_first.into(),
+            v.secs_since_order.into(),
+            v.profilable.into(),
+            opt_id(v.entry_name),
+            opt_id(v.entry_url),
+            opt_id(v.exit_name),
+            opt_id(v.exit_url),
+            v.total_actions.into(),
+            v.total_interactions.into(),
+            v.total_searches.into(),
+            v.total_events.into(),
+            v.referer_type.into(),
+            Val::from(v.referer_name.as_str()),
+            Val::from(v.referer_keyword.as_str()),
+            Val::from(v.referer_url.as_str()),
+        ];
+        row.extend(e[1..10].iter().cloned());
+        row.push(Val::from(php::truncate_chars(&v.resolution, 18)));
+        row.extend(e[10..19].iter().cloned());
+        row.push(Val::from(
+            v.location[0].clone().unwrap_or_else(|| "xx".into()),
+        ));
+        row.push(v.location[1].clone().into());
+        row.push(v.location[2].clone().into());
+        row.push(v.lat_long[0].clone().into());
+        row.push(v.lat_long[1].clone().into());
+        row.push(e[19].clone());
+        row.push(e[20].clone());
+        row.push(v.last_idlink_va.into());
+        row.extend(v.dimensions.iter().cloned().map(Val::from));
+        row.extend(v.custom_vars.iter().cloned().map(Val::from));
+        rows.push(row);
+    }
+    let new_ids: HashSet<u64> = p.new_visit_ids.iter().copied().collect();
+    for st in multi_insert("INSERT", "log_visit", VISIT_COLUMNS, rows) {
+        st.execute(conn)?;
+    }
+    for st in multi_insert(
+        "INSERT",
+        "log_link_visit_action",
+        ACTION_COLUMNS,
+        std::mem::take(&mut p.actions),
+    ) {
+        st.execute(conn)?;
+    }
+    // Continuing visits: one UPDATE for all.
+    let updates: Vec<Vec<Val>> = p
+        .touched
+        .values()
+        .filter(|v| !new_ids.contains(&v.idvisit))
+        .filter_map(|v| p.base.get(&v.idvisit).map(|b| update_row(v, b)))
+        .collect();
+    for chunk in updates.chunks(1_500) {
+        let derived = values_table(UPDATE_COLUMNS, chunk);
+        Statement {
+            sql: format!(
+                "UPDATE log_visit v JOIN ({}) u ON v.idvisit = u.idvisit SET {UPDATE_SET}",
+                derived.sql
+            ),
+            binds: derived.binds,
+        }
+        .execute(conn)?;
+    }
+    for st in std::mem::take(&mut p.statements) {
+        st.execute(conn)?;
+    }
+    for st in multi_insert(
+        "INSERT IGNORE",
+        "log_conversion",
+        CONVERSION_COLUMNS,
+        std::mem::take(&mut p.conversions),
+    ) {
+        st.execute(conn)?;
+    }
+    for (idsite, date) in &p.invalidations {
+        let d = time::PrimitiveDateTime::new(*date, time::Time::MIDNIGHT);
+        Statement {
+            sql: "INSERT INTO archive_invalidations (name, idsite, date1, date2, period, ts_invalidated, status) \
+                  SELECT 'done', ?, DATE(?), DATE(?), 1, UTC_TIMESTAMP(), 0 FROM DUAL WHERE NOT EXISTS \
+                  (SELECT 1 FROM archive_invalidations WHERE idsite = ? AND date1 = DATE(?) AND period = 1 \
+                  AND name = 'done' AND status = 0)"
+                .into(),
+            binds: vec![(*idsite).into(), d.into(), d.into(), (*idsite).into(), d.into()],
+        }
+        .execute(conn)?;
+    }
+    for (idsite, t) in &p.site_created {
+        // Matomo moves ts_created to the day before the tracked time.
+        let day_before = datetime(*t - 86_400);
+        let d = time::PrimitiveDateTime::new(day_before.date(), time::Time::MIDNIGHT);
+        Statement {
+            sql: "UPDATE site SET ts_created = ? WHERE idsite = ? AND ts_created > ?".into(),
+            binds: vec![d.into(), (*idsite).into(), d.into()],
+        }
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
+    let d = |now: u32, was: u32| u64::from(now.saturating_sub(was));
+    let mut row: Vec<Val> = vec![
+        v.idvisit.into(),
+        datetime(v.last).into(),
+        v.total_time.into(),
+        d(v.total_actions, base.total_actions).into(),
+        d(v.total_interactions, base.total_interactions).into(),
+        d(v.total_searches, base.total_searches).into(),
+        d(v.total_events, base.total_events).into(),
+        opt_id(v.exit_url),
+        opt_id(v.exit_name),
+        opt_id(v.entry_url),
+        v.goal_converted.into(),
+        v.goal_buyer.into(),
+        v.idvisitor.into(),
+        v.user_id.clone().into(),
+        v.referer_type.into(),
+        Val::from(v.referer_name.as_str()),
+        Val::from(v.referer_keyword.as_str()),
+        Val::from(v.referer_url.as_str()),
+        Val::from(php::truncate_chars(&v.resolution, 18)),
+        v.profilable.into(),
+        v.location[0].clone().into(),
+        v.location[1].clone().into(),
+        v.location[2].clone().into(),
+        v.lat_long[0].clone().into(),
+        v.lat_long[1].clone().into(),
+    ];
+    row.extend(v.dimensions.iter().cloned().map(Val::from));
+    row.push(v.last_idlink_va.into());
+    row
+}

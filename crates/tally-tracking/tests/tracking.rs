@@ -1,0 +1,837 @@
+//! The tracker end to end: real HTTP requests to an in-process server on a
+//! random port, rows asserted in MariaDB (issue "Tracker", what it must show).
+// Assertions read rows as tuples of the columns they check.
+#![allow(clippy::type_complexity)]
+
+use std::net::SocketAddr;
+
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+use tally_schema::schema::{
+    archive_invalidations, log_action, log_conversion, log_conversion_item, log_link_visit_action,
+    log_visit,
+};
+use tally_tracking::http::{Tracker, TrackerConfig, router};
+use tally_tracking::site::{hash_token, instance_salt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+struct Server {
+    addr: SocketAddr,
+    db: TestDb,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sites: 1 (UTC, goals, ecommerce, excluded IP 10.9.9.0/24), 2 (plain).
+fn seed(conn: &mut MysqlConnection) -> anyhow::Result<()> {
+    let salt = instance_salt(conn)?;
+    for sql in [
+        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (1, 'Shop', 'https://shop.example', '2020-01-01 00:00:00', 1, 1, '', 'cat', 'UTC', 'EUR', \
+         '10.9.9.0/24', 'sessionkey', 'ExcludedAgent', '', '', 'website'), \
+         (2, 'Blog', 'https://blog.example', '2020-01-01 00:00:00', 0, 1, '', '', 'Europe/Paris', 'EUR', \
+         '', '', '', '', '', 'website')",
+        "INSERT INTO goal (idsite, idgoal, name, description, match_attribute, pattern, pattern_type, \
+         case_sensitive, allow_multiple, revenue, deleted, event_value_as_revenue) VALUES \
+         (1, 1, 'Thanks', '', 'url', 'thank-?you', 'regex', 0, 0, 5, 0, 0), \
+         (1, 2, 'Newsletter', '', 'manually', '', 'exact', 0, 1, 2.5, 0, 0), \
+         (1, 3, 'Video', '', 'event_category', 'video', 'contains', 0, 0, 0, 0, 1)",
+        "INSERT INTO user (login, password, email, superuser_access) VALUES ('root', 'x', 'root@example.org', 1)",
+        "INSERT INTO custom_dimensions (idcustomdimension, idsite, name, `index`, scope, active, extractions) VALUES \
+         (1, 1, 'Plan', 1, 'visit', 1, '[]'), (2, 1, 'Section', 1, 'action', 1, '[]')",
+    ] {
+        diesel::sql_query(sql).execute(conn)?;
+    }
+    diesel::sql_query(
+        "INSERT INTO user_token_auth (login, description, password, hash_algo, date_created) \
+         VALUES ('root', 'test', ?, 'sha512', NOW())",
+    )
+    .bind::<diesel::sql_types::Text, _>(hash_token(TOKEN, &salt))
+    .execute(conn)?;
+    Ok(())
+}
+
+async fn start() -> anyhow::Result<Server> {
+    let db = TestDb::new()?;
+    seed(&mut db.conn()?)?;
+    let tracker = Tracker::start(db.pool()?, &TrackerConfig::default())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(Server {
+        addr,
+        db,
+        _shutdown: tx,
+    })
+}
+
+impl Server {
+    /// A raw HTTP/1.1 exchange (no client library needed for this).
+    async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<Answer> {
+        let mut s = tokio::net::TcpStream::connect(self.addr).await?;
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: tracker\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        let has_ua = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"));
+        if !has_ua {
+            req.push_str(&format!("User-Agent: {UA}\r\n"));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).await?;
+        s.write_all(body).await?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await?;
+        let head_end = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| anyhow::anyhow!("no header end"))?;
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .ok_or_else(|| anyhow::anyhow!("no status"))?
+            .parse()?;
+        let mut body = buf[head_end + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        Ok(Answer { status, body })
+    }
+
+    async fn get(&self, query: &str) -> anyhow::Result<Answer> {
+        self.send("GET", &format!("/matomo.php?{query}"), &[], b"")
+            .await
+    }
+
+    fn conn(&self) -> anyhow::Result<MysqlConnection> {
+        Ok(self.db.conn()?)
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&b[..eol]).unwrap_or("0").trim();
+        let n = usize::from_str_radix(size, 16).unwrap_or(0);
+        if n == 0 || b.len() < eol + 4 + n {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 4 + n..];
+    }
+    out
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A tracked time in the past (authenticated with the token).
+const T0: i64 = 1_795_600_800; // 2026-11-24 09:20:00 UTC
+
+fn at(offset: i64) -> String {
+    format!("cdt={}&token_auth={TOKEN}", T0 + offset)
+}
+
+fn visitor(n: u8) -> String {
+    format!("_id={:016x}", 0x1000_0000_0000_0000u64 + u64::from(n))
+}
+
+fn count_visits(conn: &mut MysqlConnection, site: u32) -> anyhow::Result<i64> {
+    Ok(log_visit::table
+        .filter(log_visit::idsite.eq(site))
+        .count()
+        .get_result(conn)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_visitor_gets_two_visits_split_after_30_minutes() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(1);
+    for (offset, page, title) in [
+        (0, "/", "Home"),
+        (60, "/about", "About us"),
+        (60 + 1801, "/", "Home"),
+    ] {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{v}&{}&url={}&action_name={}&res=1280x800",
+                at(offset),
+                enc(&format!("https://shop.example{page}")),
+                enc(title)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.body.len(), 43, "the 1x1 GIF");
+    }
+    let mut c = s.conn()?;
+    let visits: Vec<(u64, Option<u32>, u32, u32, Option<i8>, Option<String>)> = log_visit::table
+        .order(log_visit::idvisit)
+        .select((
+            log_visit::idvisit,
+            log_visit::visit_total_actions,
+            log_visit::visit_total_time,
+            log_visit::visitor_count_visits,
+            log_visit::visitor_returning,
+            log_visit::config_resolution,
+        ))
+        .load(&mut c)?;
+    assert_eq!(visits.len(), 2);
+    assert_eq!(visits[0].1, Some(2));
+    assert_eq!(visits[0].2, 61, "1 + last - first");
+    assert_eq!((visits[0].3, visits[0].4), (1, Some(0)));
+    assert_eq!(visits[1].1, Some(1));
+    assert_eq!(
+        (visits[1].3, visits[1].4),
+        (2, Some(1)),
+        "second visit of a known visitor"
+    );
+    assert_eq!(visits[0].5.as_deref(), Some("1280x800"));
+
+    let actions: Vec<(u64, Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .order(log_link_visit_action::idlink_va)
+            .select((
+                log_link_visit_action::idvisit,
+                log_link_visit_action::time_spent_ref_action,
+                log_link_visit_action::idaction_url_ref,
+                log_link_visit_action::idaction_url,
+                log_link_visit_action::pageview_position,
+            ))
+            .load(&mut c)?;
+    assert_eq!(actions.len(), 3);
+    assert_eq!(actions[0].0, visits[0].0);
+    assert_eq!(actions[1].0, visits[0].0);
+    assert_eq!(actions[2].0, visits[1].0);
+    assert_eq!(actions[1].1, Some(60), "time spent on the previous page");
+    assert_eq!(
+        actions[1].2, actions[0].3,
+        "the previous page is the ref action"
+    );
+    assert_eq!(actions[0].2, Some(0));
+    assert_eq!(
+        (actions[0].4, actions[1].4, actions[2].4),
+        (Some(1), Some(2), Some(1))
+    );
+    // URLs are stored without scheme, with the prefix id (https:// = 2).
+    let names: Vec<(String, Option<i8>)> = log_action::table
+        .filter(log_action::type_.eq(1))
+        .order(log_action::idaction)
+        .select((log_action::name.assume_not_null(), log_action::url_prefix))
+        .load(&mut c)?;
+    assert_eq!(
+        names,
+        vec![
+            ("shop.example/".into(), Some(2)),
+            ("shop.example/about".into(), Some(2))
+        ]
+    );
+    let titles: i64 = log_action::table
+        .filter(log_action::type_.eq(4))
+        .count()
+        .get_result(&mut c)?;
+    assert_eq!(titles, 2, "'Home' is stored once");
+    // The day is in the past: it is queued for archiving again.
+    let inv: i64 = archive_invalidations::table
+        .filter(archive_invalidations::idsite.eq(1))
+        .count()
+        .get_result(&mut c)?;
+    assert_eq!(inv, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outlinks_downloads_searches_and_events() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(2);
+    let url = enc("https://shop.example/docs?sessionkey=abc&x=1#frag");
+    for q in [
+        format!("idsite=1&rec=1&{v}&{}&url={url}&action_name=Docs", at(0)),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&link={}",
+            at(10),
+            enc("https://other.example/page")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&download={}",
+            at(20),
+            enc("https://shop.example/file.pdf")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={}&search_count=4",
+            at(30),
+            enc("https://shop.example/find?q=Red+Shoes&cat=Men")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&e_c=Video&e_a=Play&e_n=Intro&e_v=3.5",
+            at(40)
+        ),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let rows: Vec<(
+        Option<u32>,
+        Option<u32>,
+        Option<String>,
+        Option<u32>,
+        Option<f64>,
+        Option<u32>,
+    )> = log_link_visit_action::table
+        .order(log_link_visit_action::idlink_va)
+        .select((
+            log_link_visit_action::idaction_url,
+            log_link_visit_action::idaction_name,
+            log_link_visit_action::search_cat,
+            log_link_visit_action::search_count,
+            log_link_visit_action::custom_float,
+            log_link_visit_action::idaction_event_action,
+        ))
+        .load(&mut c)?;
+    assert_eq!(rows.len(), 5);
+    let name_of =
+        |c: &mut MysqlConnection, id: Option<u32>| -> anyhow::Result<(String, Option<u8>)> {
+            let (n, t): (Option<String>, Option<u8>) = log_action::table
+                .find(id.unwrap_or(0))
+                .select((log_action::name, log_action::type_))
+                .first(c)?;
+            Ok((n.unwrap_or_default(), t))
+        };
+    // Excluded parameter and fragment removed from the page URL.
+    assert_eq!(
+        name_of(&mut c, rows[0].0)?,
+        ("shop.example/docs?x=1".into(), Some(1))
+    );
+    assert_eq!(
+        name_of(&mut c, rows[1].0)?,
+        ("https://other.example/page".into(), Some(2))
+    );
+    assert_eq!(
+        name_of(&mut c, rows[2].0)?,
+        ("https://shop.example/file.pdf".into(), Some(3))
+    );
+    // Site search: keyword action, no URL, category and count.
+    assert_eq!(rows[3].0, None);
+    assert_eq!(name_of(&mut c, rows[3].1)?, ("Red Shoes".into(), Some(8)));
+    assert_eq!(rows[3].2.as_deref(), Some("Men"));
+    assert_eq!(rows[3].3, Some(4));
+    // Event: name, action, value.
+    assert_eq!(name_of(&mut c, rows[4].1)?, ("Intro".into(), Some(12)));
+    assert_eq!(name_of(&mut c, rows[4].5)?, ("Play".into(), Some(11)));
+    assert_eq!(rows[4].4, Some(3.5));
+    let (actions, searches, events, interactions): (
+        Option<u32>,
+        Option<u16>,
+        Option<u32>,
+        Option<u32>,
+    ) = log_visit::table
+        .select((
+            log_visit::visit_total_actions,
+            log_visit::visit_total_searches,
+            log_visit::visit_total_events,
+            log_visit::visit_total_interactions,
+        ))
+        .first(&mut c)?;
+    assert_eq!(
+        (actions, searches, events, interactions),
+        (Some(5), Some(1), Some(1), Some(2))
+    );
+    // The event goal "Video" (event value as revenue) converted once.
+    let conv: Vec<(i32, Option<f64>)> = log_conversion::table
+        .select((log_conversion::idgoal, log_conversion::revenue))
+        .load(&mut c)?;
+    assert_eq!(conv, vec![(3, Some(3.5))]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goals_url_regex_once_per_visit_and_manual() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(3);
+    let thanks = enc("https://shop.example/Thank-You");
+    for q in [
+        format!("idsite=1&rec=1&{v}&{}&url={thanks}", at(0)),
+        format!("idsite=1&rec=1&{v}&{}&url={thanks}", at(5)),
+        format!("idsite=1&rec=1&{v}&{}&idgoal=2&revenue=7", at(6)),
+        format!("idsite=1&rec=1&{v}&{}&idgoal=2", at(7)),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let a = s
+        .get(&format!("idsite=1&rec=1&{v}&{}&idgoal=99", at(8)))
+        .await?;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.text().contains("idGoal 99 does not exist"),
+        "{}",
+        a.text()
+    );
+    let mut c = s.conn()?;
+    let conv: Vec<(i32, Option<f64>, String)> = log_conversion::table
+        .order((log_conversion::idgoal, log_conversion::revenue))
+        .select((
+            log_conversion::idgoal,
+            log_conversion::revenue,
+            log_conversion::url,
+        ))
+        .load(&mut c)?;
+    assert_eq!(conv.len(), 3, "{conv:?}");
+    assert_eq!(
+        conv[0],
+        (1, Some(5.0), "https://shop.example/Thank-You".into())
+    );
+    assert_eq!((conv[1].0, conv[1].1), (2, Some(2.5)));
+    assert_eq!((conv[2].0, conv[2].1), (2, Some(7.0)));
+    let converted: Option<i8> = log_visit::table
+        .select(log_visit::visit_goal_converted)
+        .first(&mut c)?;
+    assert_eq!(converted, Some(1));
+    // Manual goal requests store no action.
+    let actions: i64 = log_link_visit_action::table.count().get_result(&mut c)?;
+    assert_eq!(actions, 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_cart_then_order_and_duplicate_order() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(4);
+    let cart1 = enc(r#"[["SKU1","Shirt",["Clothes","Shirts"],20,1]]"#);
+    let cart2 =
+        enc(r#"[["SKU1","Shirt",["Clothes","Shirts"],20,2],["SKU2","Mug","Kitchen",5.5,1]]"#);
+    for q in [
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={}",
+            at(0),
+            enc("https://shop.example/p")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&idgoal=0&revenue=20&ec_items={cart1}",
+            at(10)
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&idgoal=0&revenue=45.5&ec_items={cart2}",
+            at(20)
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&idgoal=0&ec_id=A-1&revenue=50.5&ec_st=45.5&ec_tx=3&ec_sh=2&ec_items={cart2}",
+            at(30)
+        ),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let dup = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&idgoal=0&ec_id=A-1&revenue=1&ec_items={cart1}",
+            visitor(5),
+            at(40)
+        ))
+        .await?;
+    assert_eq!(dup.status, 400);
+    assert!(dup.text().contains("non-unique"), "{}", dup.text());
+    let mut c = s.conn()?;
+    let conv: Vec<(i32, Option<String>, Option<f64>, Option<u16>, Option<f64>)> =
+        log_conversion::table
+            .select((
+                log_conversion::idgoal,
+                log_conversion::idorder,
+                log_conversion::revenue,
+                log_conversion::items,
+                log_conversion::revenue_tax,
+            ))
+            .load(&mut c)?;
+    assert_eq!(
+        conv,
+        vec![(0, Some("A-1".into()), Some(50.5), Some(3), Some(3.0))],
+        "the cart became the order"
+    );
+    let items: Vec<(String, u32, f64, u8)> = log_conversion_item::table
+        .order(log_conversion_item::idaction_sku)
+        .select((
+            log_conversion_item::idorder,
+            log_conversion_item::quantity,
+            log_conversion_item::price,
+            log_conversion_item::deleted,
+        ))
+        .load(&mut c)?;
+    assert_eq!(
+        items,
+        vec![("A-1".into(), 2, 20.0, 0), ("A-1".into(), 1, 5.5, 0)]
+    );
+    let (buyer, returning): (Option<i8>, Option<i8>) = log_visit::table
+        .filter(log_visit::idvisitor.eq(vec![0x10, 0, 0, 0, 0, 0, 0, 4]))
+        .select((log_visit::visit_goal_buyer, log_visit::visitor_returning))
+        .first(&mut c)?;
+    assert_eq!(buyer, Some(1));
+    assert_eq!(returning, Some(0));
+    assert_eq!(
+        count_visits(&mut c, 1)?,
+        1,
+        "the refused order created no visit"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_campaign_search_engine_website_and_direct() -> anyhow::Result<()> {
+    let s = start().await?;
+    for (n, url, urlref) in [
+        (
+            10,
+            "https://shop.example/?mtm_campaign=Winter&mtm_kwd=Boots",
+            "",
+        ),
+        (
+            11,
+            "https://shop.example/",
+            "https://www.google.com/search?q=Red+Boots",
+        ),
+        (
+            12,
+            "https://shop.example/",
+            "https://news.example.net/article",
+        ),
+        (13, "https://shop.example/", "https://shop.example/other"),
+    ] {
+        let a = s
+            // Distinct IPs: with the same fingerprint, Matomo would continue
+            // the first visit whatever the `_id` (§2.3).
+            .get(&format!(
+                "idsite=1&rec=1&{}&{}&cip=203.0.113.{n}&url={}&urlref={}",
+                visitor(n),
+                at(0),
+                enc(url),
+                enc(urlref)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let refs: Vec<(Option<u8>, Option<String>, Option<String>)> = log_visit::table
+        .order(log_visit::idvisit)
+        .select((
+            log_visit::referer_type,
+            log_visit::referer_name,
+            log_visit::referer_keyword,
+        ))
+        .load(&mut c)?;
+    assert_eq!(
+        refs[0],
+        (Some(6), Some("winter".into()), Some("boots".into()))
+    );
+    assert_eq!(
+        refs[1],
+        (Some(2), Some("Google".into()), Some("red boots".into()))
+    );
+    assert_eq!(
+        refs[2],
+        (
+            Some(3),
+            Some("news.example.net".into()),
+            Some(String::new())
+        )
+    );
+    assert_eq!(
+        refs[3].0,
+        Some(1),
+        "a referrer on the site itself is direct"
+    );
+    // Campaign parameters are not part of the stored page URL.
+    let urls: Vec<Option<String>> = log_action::table
+        .filter(log_action::type_.eq(1))
+        .select(log_action::name)
+        .load(&mut c)?;
+    assert!(
+        urls.iter()
+            .all(|u| !u.as_deref().unwrap_or("").contains("mtm_")),
+        "{urls:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_variables_and_dimensions() -> anyhow::Result<()> {
+    let s = start().await?;
+    let cvar = enc(r#"{"1":["Gender","female"],"3":["Plan","pro"]}"#);
+    let page = enc(r#"{"2":["Section","news"]}"#);
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&url={}&_cvar={cvar}&cvar={page}&dimension1=Gold&dimension2=Sports",
+            visitor(20),
+            at(0),
+            enc("https://shop.example/")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        custom_var_k1: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        custom_var_v3: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        custom_dimension_1: Option<String>,
+    }
+    let v: Vec<V> =
+        diesel::sql_query("SELECT custom_var_k1, custom_var_v3, custom_dimension_1 FROM log_visit")
+            .load(&mut c)?;
+    assert_eq!(
+        v,
+        vec![V {
+            custom_var_k1: Some("Gender".into()),
+            custom_var_v3: Some("pro".into()),
+            custom_dimension_1: Some("Gold".into())
+        }]
+    );
+    let a: Vec<V> = diesel::sql_query("SELECT custom_var_k2 AS custom_var_k1, custom_var_v2 AS custom_var_v3, custom_dimension_1 FROM log_link_visit_action").load(&mut c)?;
+    assert_eq!(
+        a,
+        vec![V {
+            custom_var_k1: Some("Section".into()),
+            custom_var_v3: Some("news".into()),
+            custom_dimension_1: Some("Sports".into())
+        }]
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_request_with_one_invalid_item() -> anyhow::Result<()> {
+    let s = start().await?;
+    let body = format!(
+        r#"{{"requests":["?idsite=1&rec=1&_id=2000000000000001&url=https%3A%2F%2Fshop.example%2Fa","?idsite=999&rec=1&url=x",{{"idsite":"1","rec":"1","_id":"2000000000000001","url":"https://shop.example/b"}}],"token_auth":"{TOKEN}"}}"#
+    );
+    let a = s
+        .send(
+            "POST",
+            "/piwik.php?queuedtracking=0",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":2,"invalid":1,"invalid_indices":[1]}"#
+    );
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 1)?, 1);
+    let n: i64 = log_link_visit_action::table.count().get_result(&mut c)?;
+    assert_eq!(n, 2);
+    // Without a super user token the indices are not revealed.
+    let body = r#"{"requests":["?idsite=0&rec=1"],"send_image":1}"#;
+    let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
+    assert_eq!(a.text(), r#"{"status":"success","tracked":0,"invalid":1}"#);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_parameters_need_a_write_token() -> anyhow::Result<()> {
+    let s = start().await?;
+    let old = T0;
+    for q in [
+        format!("idsite=1&rec=1&url=x&cdt={old}"),
+        "idsite=1&rec=1&url=x&cip=1.2.3.4".to_owned(),
+        "idsite=1&rec=1&url=x&cip=1.2.3.4&token_auth=wrong".to_owned(),
+        "idsite=1&rec=1&url=x&country=de".to_owned(),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 400, "{q}");
+        assert!(a.text().contains("requires a token_auth"), "{}", a.text());
+    }
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&url={}&cip=203.0.113.77&country=de&cdt={old}&token_auth={TOKEN}",
+            enc("https://shop.example/")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    let (ip, country, first): (Vec<u8>, Option<String>, time::PrimitiveDateTime) = log_visit::table
+        .select((
+            log_visit::location_ip,
+            log_visit::location_country,
+            log_visit::visit_first_action_time,
+        ))
+        .first(&mut c)?;
+    assert_eq!(ip, vec![203, 0, 0, 0], "cip stored, anonymized by 2 bytes");
+    assert_eq!(country.as_deref(), Some("de"));
+    assert_eq!(first.assume_utc().unix_timestamp(), old);
+    // A recent cdt needs no token.
+    let recent = time::OffsetDateTime::now_utc().unix_timestamp() - 600;
+    let a = s
+        .get(&format!(
+            "idsite=2&rec=1&url={}&cdt={recent}",
+            enc("https://blog.example/")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exclusions_answer_success_and_store_nothing() -> anyhow::Result<()> {
+    let s = start().await?;
+    let url = enc("https://shop.example/");
+    // Excluded IP (with the token so that cip is allowed).
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&url={url}&cip=10.9.9.3&token_auth={TOKEN}"
+        ))
+        .await?;
+    assert_eq!(a.status, 200);
+    // Excluded user agent, missing rec, bot.
+    let a = s
+        .send(
+            "GET",
+            &format!("/matomo.php?idsite=1&rec=1&url={url}"),
+            &[("User-Agent", "Mozilla/5.0 ExcludedAgent/1.0")],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 200);
+    let a = s.get(&format!("idsite=1&url={url}")).await?;
+    assert_eq!(a.status, 200);
+    let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let a = s
+        .send(
+            "GET",
+            &format!("/matomo.php?idsite=1&rec=1&url={url}"),
+            &[("User-Agent", bot)],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 200);
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 1)?, 0);
+    // bots=1 keeps the bot.
+    let a = s
+        .send(
+            "GET",
+            &format!("/matomo.php?idsite=1&rec=1&bots=1&url={url}"),
+            &[("User-Agent", bot)],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 200);
+    assert_eq!(count_visits(&mut c, 1)?, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_answers() -> anyhow::Result<()> {
+    let s = start().await?;
+    let a = s.send("GET", "/matomo.php", &[], b"").await?;
+    assert_eq!(a.status, 200);
+    assert!(a.text().starts_with("This resource is part of Matomo"));
+    let a = s.send("POST", "/piwik.php", &[], b"").await?;
+    assert_eq!(a.status, 400);
+    let a = s
+        .send(
+            "OPTIONS",
+            "/matomo.php",
+            &[("Access-Control-Request-Method", "POST")],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    // The JS tracker's sendBeacon: POST with parameters in the query, empty body.
+    let a = s
+        .send(
+            "POST",
+            &format!(
+                "/matomo.php?idsite=2&rec=1&send_image=0&url={}",
+                enc("https://blog.example/")
+            ),
+            &[],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    // A form body.
+    let body = format!("idsite=2&rec=1&url={}", enc("https://blog.example/x"));
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body.len(), 43);
+    // Unknown site and invalid parameters are 400 with a message.
+    let a = s.get("idsite=77&rec=1&url=x").await?;
+    assert_eq!(a.status, 400);
+    assert!(a.text().contains("site 77 does not exist"), "{}", a.text());
+    let a = s.get("idsite=abc&rec=1").await?;
+    assert_eq!(a.status, 400);
+    assert!(a.text().contains("idsite"), "{}", a.text());
+    let a = s.get("idsite=2&rec=1&cid=xyz").await?;
+    assert_eq!(a.status, 400);
+    let mut c = s.conn()?;
+    assert_eq!(
+        count_visits(&mut c, 2)?,
+        1,
+        "the two blog hits are one visit"
+    );
+    let m = s.send("GET", "/metrics", &[], b"").await?;
+    assert!(
+        m.text().contains("tally_tracker_hits_total 2"),
+        "{}",
+        m.text()
+    );
+    Ok(())
+}
