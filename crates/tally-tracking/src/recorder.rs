@@ -235,7 +235,7 @@ fn clone_error(e: &diesel::result::Error) -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError(e.to_string().into())
 }
 
-/// Ids handed out ahead of the inserts (see [`IdBlocks::take`]).
+/// Ids handed out ahead of the inserts (see [`IdBlocks::reserve`]).
 #[derive(Debug, Default)]
 struct IdBlocks {
     visit: (u64, u64),
