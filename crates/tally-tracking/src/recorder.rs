@@ -332,6 +332,37 @@ struct Pending {
     statements: Vec<Statement>,
     invalidations: HashSet<(u32, time::Date)>,
     site_created: HashMap<u32, i64>,
+    /// Touched visits by (site, visitor id) and (site, fingerprint), so that
+    /// finding a visit costs the same in a batch of 10 or of 2,000.
+    touched_by_visitor: HashMap<(u32, [u8; 8]), Vec<u64>>,
+    touched_by_config: HashMap<(u32, [u8; 8]), Vec<u64>>,
+}
+
+impl Pending {
+    fn touch(&mut self, v: VisitState) {
+        for (m, k) in [
+            (&mut self.touched_by_visitor, (v.idsite, v.idvisitor)),
+            (&mut self.touched_by_config, (v.idsite, v.config_id)),
+        ] {
+            let ids = m.entry(k).or_default();
+            if !ids.contains(&v.idvisit) {
+                ids.push(v.idvisit);
+            }
+        }
+        self.touched.insert(v.idvisit, v);
+    }
+
+    fn touched_for<'a>(
+        &'a self,
+        index: &'a HashMap<(u32, [u8; 8]), Vec<u64>>,
+        key: (u32, [u8; 8]),
+    ) -> impl Iterator<Item = &'a VisitState> {
+        index
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.touched.get(id))
+    }
 }
 
 const VISIT_COLUMNS: &[&str] = &[
@@ -784,11 +815,9 @@ impl BatchWriter {
                 .or_else(|| self.cache.find_by_visitor(site, id, hit.time).cloned())
         };
         let by_config = || {
-            p.touched
-                .values()
+            p.touched_for(&p.touched_by_config, (site, hit.config_id))
                 .filter(|v| {
-                    v.idsite == site
-                        && v.config_id == hit.config_id
+                    v.config_id == hit.config_id
                         && (v.last - hit.time).abs() <= VISIT_STANDARD_LENGTH
                 })
                 .max_by_key(|v| (v.last, v.idvisit))
@@ -977,7 +1006,7 @@ impl BatchWriter {
                     last_idlink_va: None,
                 };
                 p.new_visit_ids.push(v.idvisit);
-                p.touched.insert(v.idvisit, v.clone());
+                p.touch(v.clone());
                 // The insert row is built at the end from the final state;
                 // remember what only a new visit stores.
                 p.new_visits.push(new_visit_extras(hit, since_last));
@@ -1212,7 +1241,7 @@ impl BatchWriter {
             let e = p.site_created.entry(site.idsite).or_insert(time);
             *e = (*e).min(time);
         }
-        p.touched.insert(v.idvisit, v);
+        p.touch(v);
         Ok(Ok(()))
     }
 

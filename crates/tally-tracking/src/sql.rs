@@ -3,9 +3,21 @@
 //! The recorder writes a whole batch in a few statements (one multi-row
 //! `INSERT` per table, one `UPDATE ... JOIN` for all continuing visits).
 //! Diesel's typed DSL needs the row count at compile time for that, so
-//! these statements are built as text with `?` placeholders and every value
-//! bound: nothing from a request is ever spliced into SQL.
+//! these statements are built as text with `?` placeholders and a list of
+//! values.
+//!
+//! Reads ([`Statement::load`]) bind the values in a prepared statement.
+//! Writes ([`Statement::execute`]) are sent as one text query with the values
+//! rendered as literals: a prepared statement costs three round trips
+//! (prepare, execute, close) and the server answers a prepare with one
+//! packet per placeholder, which dominated the recorder's time with
+//! thousands of placeholders per batch (docs/PERFORMANCE.md). The rendering
+//! is injection-proof by construction: numbers are formatted by Rust, and
+//! every string or byte value becomes a hex literal (`_utf8mb4 X'..'` or
+//! `X'..'`), so no byte of a request ever reaches the SQL parser as syntax,
+//! whatever the `sql_mode` (e.g. `NO_BACKSLASH_ESCAPES`).
 
+use diesel::connection::SimpleConnection as _;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
@@ -102,12 +114,36 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// Runs the statement, returning the affected row count.
+    /// Runs the statement as one text query (see the module docs).
     ///
     /// # Errors
-    /// The query error.
-    pub fn execute(self, conn: &mut MysqlConnection) -> QueryResult<usize> {
-        self.boxed().execute(conn)
+    /// The query error, or [`diesel::result::Error::QueryBuilderError`]
+    /// when the number of values does not match the placeholders.
+    pub fn execute(self, conn: &mut MysqlConnection) -> QueryResult<()> {
+        let sql = self.render()?;
+        conn.batch_execute(&sql)
+    }
+
+    /// The SQL with every `?` replaced by its value as a literal.
+    ///
+    /// # Errors
+    /// [`diesel::result::Error::QueryBuilderError`] when the number of
+    /// values does not match the placeholders.
+    pub fn render(&self) -> QueryResult<String> {
+        let mut out = String::with_capacity(self.sql.len() + self.binds.len() * 24);
+        let mut values = self.binds.iter();
+        for part in self.sql.split('?').enumerate() {
+            let (i, text) = part;
+            if i > 0 {
+                let v = values.next().ok_or_else(|| mismatch(self.binds.len()))?;
+                push_literal(&mut out, v);
+            }
+            out.push_str(text);
+        }
+        if values.next().is_some() {
+            return Err(mismatch(self.binds.len()));
+        }
+        Ok(out)
     }
 
     /// Runs a `SELECT` into rows of `T`.
@@ -135,6 +171,62 @@ impl Statement {
             };
         }
         q
+    }
+}
+
+fn mismatch(n: usize) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(
+        format!("statement has a different number of placeholders than its {n} values").into(),
+    )
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 2 + 3);
+    out.push_str("X'");
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out.push('\'');
+}
+
+fn push_literal(out: &mut String, v: &Val) {
+    use std::fmt::Write as _;
+    match v {
+        Val::Null => out.push_str("NULL"),
+        Val::U64(x) => {
+            let _ = write!(out, "{x}");
+        }
+        Val::I64(x) => {
+            let _ = write!(out, "{x}");
+        }
+        // Rust prints finite doubles without exponent, which MySQL parses
+        // as an exact decimal; NaN and infinities have no SQL literal.
+        Val::F64(x) if x.is_finite() => {
+            let _ = write!(out, "{x:?}");
+        }
+        Val::F64(_) => out.push_str("NULL"),
+        // An empty hex literal is an empty string either way.
+        Val::Str(s) if s.is_empty() => out.push_str("''"),
+        Val::Str(s) => {
+            out.push_str("_utf8mb4 ");
+            push_hex(out, s.as_bytes());
+        }
+        Val::Bytes(b) if b.is_empty() => out.push_str("''"),
+        Val::Bytes(b) => push_hex(out, b),
+        Val::DateTime(t) => {
+            let _ = write!(
+                out,
+                "'{:04}-{:02}-{:02} {:02}:{:02}:{:02}'",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+        }
     }
 }
 
@@ -215,6 +307,39 @@ mod tests {
                 .sql
                 .starts_with("INSERT INTO t (a,b,c) VALUES (?,?,?),(?,?,?)")
         );
+    }
+
+    #[test]
+    fn literals_are_rendered_without_any_request_byte_as_syntax() {
+        let t = time::macros::datetime!(2026-11-24 09:20:05);
+        let st = Statement {
+            sql: "INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?)".into(),
+            binds: vec![
+                Val::Null,
+                7u64.into(),
+                (-3i64).into(),
+                2.5f64.into(),
+                f64::NAN.into(),
+                "a'b\\c".into(),
+                vec![0u8, 255].into(),
+                t.into(),
+                "".into(),
+            ],
+        };
+        assert_eq!(
+            st.render().unwrap(),
+            "INSERT INTO t VALUES (NULL,7,-3,2.5,NULL,_utf8mb4 X'6127625C63',X'00FF','2026-11-24 09:20:05','')"
+        );
+        let short = Statement {
+            sql: "SELECT ?, ?".into(),
+            binds: vec![1u64.into()],
+        };
+        assert!(short.render().is_err());
+        let long = Statement {
+            sql: "SELECT ?".into(),
+            binds: vec![1u64.into(), 2u64.into()],
+        };
+        assert!(long.render().is_err());
     }
 
     #[test]

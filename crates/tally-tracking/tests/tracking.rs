@@ -835,3 +835,45 @@ async fn protocol_answers() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_is_stored_byte_for_byte() -> anyhow::Result<()> {
+    let s = start().await?;
+    // Quotes, backslashes, a placeholder mark, SQL, a 4-byte character.
+    let title = "O'Reilly \\ \"books\" ? '); DROP TABLE log_visit; -- 😀";
+    let category = "a'b\\c?d";
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&url={}&action_name={}&e_c={}&e_a=x",
+            visitor(30),
+            at(0),
+            enc("https://shop.example/q?x='1'"),
+            enc(title),
+            enc(category)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&url={}&action_name={}",
+            visitor(30),
+            at(5),
+            enc("https://shop.example/"),
+            enc(title)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    let names: Vec<Option<String>> = log_action::table
+        .filter(log_action::type_.eq_any([4u8, 10]))
+        .order(log_action::idaction)
+        .select(log_action::name)
+        .load(&mut c)?;
+    // Matomo stores page titles HTML-escaped (Common::sanitizeInputValue).
+    let stored_title = tally_tracking::php::htmlspecialchars(title);
+    assert!(stored_title.contains("O&#039;Reilly"));
+    assert!(names.contains(&Some(stored_title)), "{names:?}");
+    assert!(names.contains(&Some(category.to_owned())), "{names:?}");
+    assert_eq!(count_visits(&mut c, 1)?, 1);
+    Ok(())
+}
