@@ -78,18 +78,48 @@ fn lookup(
     conn: &mut MysqlConnection,
     keys: &[ActionKey<'_>],
 ) -> QueryResult<HashMap<(u8, String), u32>> {
-    let mut hashes: Vec<u32> = keys.iter().map(|k| action_hash(k.name)).collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    let mut types: Vec<u8> = keys.iter().map(|k| k.action_type.code()).collect();
-    types.sort_unstable();
-    types.dedup();
-    let rows: Vec<(u32, Option<String>, Option<u8>)> = log_action::table
-        .filter(log_action::type_.eq_any(&types))
-        .filter(log_action::hash.eq_any(&hashes))
-        .select((log_action::idaction, log_action::name, log_action::type_))
-        .order(log_action::idaction.asc())
-        .load(conn)?;
+    // `(type, hash) IN ((?, ?), ...)`: point lookups on `index_type_hash`
+    // (MariaDB turns long IN lists into a join with a table of values). A
+    // `type IN (..) AND hash IN (..)` form was read as a range over whole
+    // types, and one `OR` per pair cost more to optimize than to run
+    // (measured with the tracker benchmark, docs/PERFORMANCE.md).
+    let mut pairs: Vec<(u8, u32)> = keys
+        .iter()
+        .map(|k| (k.action_type.code(), action_hash(k.name)))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+        idaction: u32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        name: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::TinyInt>>)]
+        #[diesel(column_name = type_)]
+        ty: Option<u8>,
+    }
+    let mut rows: Vec<(u32, Option<String>, Option<u8>)> = Vec::new();
+    // Two placeholders per pair; stay far below MySQL's 65,535.
+    for chunk in pairs.chunks(5_000) {
+        let mut st = crate::sql::Statement {
+            sql: format!(
+                "SELECT idaction, name, type AS type_ FROM log_action WHERE (type, hash) IN ({})",
+                vec!["(?,?)"; chunk.len()].join(",")
+            ),
+            binds: Vec::with_capacity(chunk.len() * 2),
+        };
+        for (ty, hash) in chunk {
+            st.binds.push((*ty).into());
+            st.binds.push((*hash).into());
+        }
+        rows.extend(
+            st.load::<Found>(conn)?
+                .into_iter()
+                .map(|f| (f.idaction, f.name, f.ty)),
+        );
+    }
+    rows.sort_unstable_by_key(|r| r.0);
     let mut found = HashMap::new();
     for (id, name, ty) in rows {
         if let (Some(name), Some(ty)) = (name, ty) {

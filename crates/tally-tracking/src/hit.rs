@@ -474,7 +474,7 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
         search_count: None,
     };
     let page_url = |raw: Option<&str>| -> Option<Name> {
-        let page = urlnorm::normalize_page_url(raw?, settings)?;
+        let page = urlnorm::normalize_page_url_with(raw?, settings, &site.excluded_parameters)?;
         Some(Name {
             action_type: ActionType::PageUrl,
             name: page.name,
@@ -522,7 +522,7 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
         draft.url = req
             .url
             .as_deref()
-            .and_then(|u| urlnorm::normalize_url(u, settings))
+            .and_then(|u| urlnorm::normalize_url_with(u, settings, &site.excluded_parameters))
             .map(|u| Name::new(ActionType::ContentName, u));
         let interaction = clean(&req.content_interaction);
         draft.content = [

@@ -145,7 +145,7 @@ fn run(
 ) {
     let mut state = BatchWriter {
         cache: VisitCache::new(config.cache_visits),
-        names: HashMap::new(),
+        names: NameCache::default(),
         ids: IdBlocks::default(),
         definitions,
     };
@@ -309,11 +309,46 @@ fn max_id(conn: &mut MysqlConnection, table: &str, col: &str) -> QueryResult<u64
     Ok(rows.first().map_or(0, |r| r.m))
 }
 
+/// `log_action` ids by type, then name: looked up by `&str` without
+/// allocating (the lookup runs for every name of every hit).
+#[derive(Default)]
+struct NameCache {
+    by_type: HashMap<u8, HashMap<String, u32>>,
+    len: usize,
+}
+
+impl NameCache {
+    fn get(&self, ty: u8, name: &str) -> Option<u32> {
+        self.by_type.get(&ty)?.get(name).copied()
+    }
+
+    fn insert(&mut self, ty: u8, name: &str, id: u32) {
+        if self
+            .by_type
+            .entry(ty)
+            .or_default()
+            .insert(name.to_owned(), id)
+            .is_none()
+        {
+            self.len += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.by_type.clear();
+        self.len = 0;
+    }
+}
+
 struct BatchWriter {
     cache: VisitCache,
     /// `log_action` ids already resolved: (type, name) → id. Names never
     /// change id once written, so this needs no invalidation, only a bound.
-    names: HashMap<(u8, String), u32>,
+    names: NameCache,
     ids: IdBlocks,
     definitions: Arc<ReferrerDefinitions>,
 }
@@ -770,11 +805,7 @@ impl BatchWriter {
         let missing: Vec<ActionKey<'_>> = wanted
             .iter()
             .filter(|n| !n.name.is_empty())
-            .filter(|n| {
-                !self
-                    .names
-                    .contains_key(&(n.action_type.code(), n.name.clone()))
-            })
+            .filter(|n| self.names.get(n.action_type.code(), &n.name).is_none())
             .filter(|n| seen.insert((n.action_type.code(), n.name.as_str())))
             .map(Name::key)
             .collect();
@@ -783,8 +814,7 @@ impl BatchWriter {
         }
         let ids = resolve_actions(conn, &missing)?;
         for (k, id) in missing.iter().zip(ids) {
-            self.names
-                .insert((k.action_type.code(), k.name.to_owned()), id);
+            self.names.insert(k.action_type.code(), k.name, id);
         }
         Ok(())
     }
@@ -794,9 +824,7 @@ impl BatchWriter {
         if n.name.is_empty() {
             return None;
         }
-        self.names
-            .get(&(n.action_type.code(), n.name.clone()))
-            .copied()
+        self.names.get(n.action_type.code(), &n.name)
     }
 
     /// Finds the visit a hit continues, or the visitor's previous visit.
@@ -1631,8 +1659,12 @@ fn conversion_url(hit: &Hit) -> String {
         .url
         .as_deref()
         .map(|u| {
-            crate::urlnorm::normalize_url(u, &hit.site.url_settings)
-                .unwrap_or_else(|| crate::urlnorm::cleanup_url(u))
+            crate::urlnorm::normalize_url_with(
+                u,
+                &hit.site.url_settings,
+                &hit.site.excluded_parameters,
+            )
+            .unwrap_or_else(|| crate::urlnorm::cleanup_url(u))
         })
         .unwrap_or_default()
 }
@@ -1641,7 +1673,11 @@ fn conversion_url_name(hit: &Hit) -> Option<Name> {
     if matches!(hit.conversion, ConversionRequest::None) {
         return None;
     }
-    let page = crate::urlnorm::normalize_page_url(hit.req.url.as_deref()?, &hit.site.url_settings)?;
+    let page = crate::urlnorm::normalize_page_url_with(
+        hit.req.url.as_deref()?,
+        &hit.site.url_settings,
+        &hit.site.excluded_parameters,
+    )?;
     Some(Name {
         action_type: ActionType::PageUrl,
         name: page.name,

@@ -341,12 +341,21 @@ pub fn split_url_prefix(url: &str) -> PageUrl {
 /// steps 1–5), or `None` when it does not look like a URL (stored as
 /// `idaction_url = 0`).
 pub fn normalize_url(raw: &str, settings: &UrlSettings) -> Option<String> {
+    normalize_url_with(raw, settings, &settings.excluded_parameters())
+}
+
+/// [`normalize_url`] with the exclusion list compiled once by the caller
+/// (the tracker keeps it per site: compiling it allocates every name).
+pub fn normalize_url_with(
+    raw: &str,
+    settings: &UrlSettings,
+    excluded: &ExcludedParameters,
+) -> Option<String> {
     let cleaned = cleanup_url(raw);
     if !looks_like_url(&cleaned) {
         return None;
     }
-    let excluded = settings.excluded_parameters();
-    let url = exclude_query_parameters(&cleaned, settings, &excluded)?;
+    let url = exclude_query_parameters(&cleaned, settings, excluded)?;
     let url = cleanup_string(&url);
     looks_like_url(&url).then_some(url)
 }
@@ -355,6 +364,15 @@ pub fn normalize_url(raw: &str, settings: &UrlSettings) -> Option<String> {
 /// of a page URL.
 pub fn normalize_page_url(raw: &str, settings: &UrlSettings) -> Option<PageUrl> {
     normalize_url(raw, settings).map(|u| split_url_prefix(&u))
+}
+
+/// [`normalize_page_url`] with a precompiled exclusion list.
+pub fn normalize_page_url_with(
+    raw: &str,
+    settings: &UrlSettings,
+    excluded: &ExcludedParameters,
+) -> Option<PageUrl> {
+    normalize_url_with(raw, settings, excluded).map(|u| split_url_prefix(&u))
 }
 
 /// A detected site search (§3.4).
