@@ -47,6 +47,10 @@ pub struct TrackerConfig {
     /// first match wins (Matomo's `proxy_client_headers`), e.g.
     /// `["X-Forwarded-For"]`. Empty: the socket peer address.
     pub proxy_client_headers: Vec<String>,
+    /// Recorder threads writing at once, each with its own connection; a
+    /// visitor's requests always go to the same one (Matomo's importer calls
+    /// its writers "recorders").
+    pub recorders: usize,
     /// Most requests written in one transaction.
     pub max_batch: usize,
     /// Requests waiting for the recorder beyond this are refused with 503.
@@ -64,6 +68,7 @@ impl Default for TrackerConfig {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
             proxy_client_headers: Vec::new(),
+            recorders: r.shards,
             max_batch: r.max_batch,
             queue: r.queue,
             site_cache_ttl_secs: 300,
@@ -113,6 +118,7 @@ impl Tracker {
             RecorderConfig {
                 max_batch: config.max_batch.max(1),
                 queue: config.queue.max(1),
+                shards: config.recorders.max(1),
                 ..RecorderConfig::default()
             },
             Arc::new(definitions),

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
 use diesel::connection::Connection;
@@ -61,7 +61,7 @@ pub struct RecorderStats {
 /// Handle to the recorder thread.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::SyncSender<Job>,
+    shards: Arc<Vec<mpsc::SyncSender<Job>>>,
     stats: Arc<RecorderStats>,
 }
 
@@ -72,8 +72,13 @@ pub struct RecorderConfig {
     pub max_batch: usize,
     /// Requests waiting beyond this are refused with 503.
     pub queue: usize,
-    /// Visits kept in the active-visit cache.
+    /// Visits kept in the active-visit cache (per shard).
     pub cache_visits: usize,
+    /// Recorder threads, each with its own connection and visit cache.
+    /// A request goes to the shard of its visitor (site + visitor id, or
+    /// fingerprint), so one visitor's requests stay in order; several
+    /// shards write to the database at once.
+    pub shards: usize,
 }
 
 impl Default for RecorderConfig {
@@ -82,27 +87,47 @@ impl Default for RecorderConfig {
             max_batch: 2_000,
             queue: 20_000,
             cache_visits: 500_000,
+            shards: 2,
         }
     }
 }
 
 impl Recorder {
-    /// Starts the recorder thread on its own connection from `pool`.
+    /// Starts the recorder threads, each on its own connection from `pool`.
     pub fn start(
         pool: tally_db::DbPool,
         config: RecorderConfig,
         definitions: Arc<ReferrerDefinitions>,
     ) -> Self {
-        let (tx, rx) = mpsc::sync_channel::<Job>(config.queue);
         let stats = Arc::new(RecorderStats::default());
-        let thread_stats = stats.clone();
-        let spawned = std::thread::Builder::new()
-            .name("tally-recorder".into())
-            .spawn(move || run(pool, config, definitions, rx, thread_stats));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the recorder thread");
+        // New names are looked up and inserted under this lock, committed
+        // before the batch transactions: a shard's transaction would hide
+        // its new rows from the other shards, which would insert the same
+        // name again.
+        let resolver = Arc::new(Mutex::new(()));
+        let n = config.shards.max(1);
+        let mut shards = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = mpsc::sync_channel::<Job>((config.queue / n).max(1));
+            let (pool, config, definitions, stats, resolver) = (
+                pool.clone(),
+                config.clone(),
+                definitions.clone(),
+                stats.clone(),
+                resolver.clone(),
+            );
+            let spawned = std::thread::Builder::new()
+                .name(format!("tally-recorder-{i}"))
+                .spawn(move || run(pool, config, definitions, resolver, rx, stats));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a recorder thread");
+            }
+            shards.push(tx);
         }
-        Self { tx, stats }
+        Self {
+            shards: Arc::new(shards),
+            stats,
+        }
     }
 
     /// The recorder's counters.
@@ -125,7 +150,10 @@ impl Recorder {
             return Ok(Vec::new());
         }
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tx
+        // A bulk request is one transaction, so it goes to one shard: the
+        // one of its first hit.
+        let shard = shard_of(&hits[0], self.shards.len());
+        self.shards[shard]
             .try_send(Job {
                 hits,
                 globals,
@@ -136,10 +164,19 @@ impl Recorder {
     }
 }
 
+fn shard_of(hit: &Hit, shards: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hit.site.idsite.hash(&mut h);
+    hit.visitor_id.unwrap_or(hit.config_id).hash(&mut h);
+    usize::try_from(h.finish() % (shards.max(1) as u64)).unwrap_or(0)
+}
+
 fn run(
     pool: tally_db::DbPool,
     config: RecorderConfig,
     definitions: Arc<ReferrerDefinitions>,
+    resolver: Arc<Mutex<()>>,
     rx: mpsc::Receiver<Job>,
     stats: Arc<RecorderStats>,
 ) {
@@ -148,6 +185,7 @@ fn run(
         names: NameCache::default(),
         ids: IdBlocks::default(),
         definitions,
+        resolver,
     };
     let mut conn: Option<tally_db::PooledConn> = None;
     while let Ok(first) = rx.recv() {
@@ -351,6 +389,7 @@ struct BatchWriter {
     names: NameCache,
     ids: IdBlocks,
     definitions: Arc<ReferrerDefinitions>,
+    resolver: Arc<Mutex<()>>,
 }
 
 /// Everything one batch writes.
@@ -666,6 +705,9 @@ impl BatchWriter {
     ) -> QueryResult<Vec<Vec<HitResult>>> {
         let n: usize = jobs.iter().map(|j| j.hits.len()).sum();
         self.ids.reserve(conn, n as u64)?;
+        // Names first, committed on their own (see `Recorder::start`); a
+        // name whose batch then fails stays, unused, as in Matomo.
+        self.resolve(conn, &wanted_names(jobs))?;
         let mut touched_ids: Vec<u64> = Vec::new();
         let result = conn.transaction(|conn| {
             let mut p = Pending::default();
@@ -765,30 +807,7 @@ impl BatchWriter {
             }
         }
 
-        // 3. Every action name of the batch, resolved at once.
-        let mut wanted: Vec<Name> = Vec::new();
-        for hit in jobs.iter().flat_map(|j| &j.hits) {
-            if let Some(a) = &hit.action {
-                wanted.extend(a.names().cloned());
-            }
-            if let Some(u) = conversion_url_name(hit) {
-                wanted.push(u);
-            }
-            if let ConversionRequest::Order {
-                items: Some(items), ..
-            }
-            | ConversionRequest::Cart { items: Some(items) } = &hit.conversion
-            {
-                for it in items {
-                    wanted.push(it.sku.clone());
-                    wanted.extend(it.name.iter().cloned());
-                    wanted.extend(it.categories.iter().cloned());
-                }
-            }
-        }
-        self.resolve(conn, &wanted)?;
-
-        // 4. Each hit in arrival order.
+        // 3. Each hit in arrival order.
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut results = Vec::with_capacity(job.hits.len());
@@ -812,7 +831,13 @@ impl BatchWriter {
         if missing.is_empty() {
             return Ok(());
         }
-        let ids = resolve_actions(conn, &missing)?;
+        let ids = {
+            let _guard = self
+                .resolver
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            resolve_actions(conn, &missing)?
+        };
         for (k, id) in missing.iter().zip(ids) {
             self.names.insert(k.action_type.code(), k.name, id);
         }
@@ -1626,6 +1651,32 @@ impl BatchWriter {
         }
         Ok(())
     }
+}
+
+/// Every `log_action` name the jobs reference (actions, conversion URLs,
+/// ecommerce items).
+fn wanted_names(jobs: &[Job]) -> Vec<Name> {
+    let mut wanted: Vec<Name> = Vec::new();
+    for hit in jobs.iter().flat_map(|j| &j.hits) {
+        if let Some(a) = &hit.action {
+            wanted.extend(a.names().cloned());
+        }
+        if let Some(u) = conversion_url_name(hit) {
+            wanted.push(u);
+        }
+        if let ConversionRequest::Order {
+            items: Some(items), ..
+        }
+        | ConversionRequest::Cart { items: Some(items) } = &hit.conversion
+        {
+            for it in items {
+                wanted.push(it.sku.clone());
+                wanted.extend(it.name.iter().cloned());
+                wanted.extend(it.categories.iter().cloned());
+            }
+        }
+    }
+    wanted
 }
 
 fn round2(v: f64) -> f64 {
