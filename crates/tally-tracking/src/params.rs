@@ -448,6 +448,13 @@ pub struct PagePerformance {
 impl PagePerformance {
     /// True if any timing is set.
     pub fn any(&self) -> bool {
+        self.timings().iter().any(Option::is_some)
+    }
+
+    /// The six timings in column order: `time_network`, `time_server`,
+    /// `time_transfer`, `time_dom_processing`, `time_dom_completion`,
+    /// `time_on_load`.
+    pub fn timings(&self) -> [Option<u32>; 6] {
         [
             self.network,
             self.server,
@@ -456,8 +463,6 @@ impl PagePerformance {
             self.dom_completion,
             self.on_load,
         ]
-        .iter()
-        .any(Option::is_some)
     }
 }
 

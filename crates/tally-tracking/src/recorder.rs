@@ -708,11 +708,9 @@ impl BatchWriter {
         // Names first, committed on their own (see `Recorder::start`); a
         // name whose batch then fails stays, unused, as in Matomo.
         self.resolve(conn, &wanted_names(jobs))?;
-        let mut touched_ids: Vec<u64> = Vec::new();
         let result = conn.transaction(|conn| {
             let mut p = Pending::default();
             let results = self.process(conn, jobs, &mut p)?;
-            touched_ids = p.touched.keys().copied().collect();
             flush(conn, &mut p)?;
             Ok::<_, diesel::result::Error>((results, p.touched))
         });
@@ -730,10 +728,9 @@ impl BatchWriter {
                 Ok(results)
             }
             Err(e) => {
-                // The cache may hold states the rollback undid.
-                for id in touched_ids {
-                    self.cache.remove(id);
-                }
+                // Cache entries are only written after a commit, but a
+                // failure can mean another writer changed rows we cached:
+                // start again from the database.
                 self.cache.clear();
                 Err(e)
             }
@@ -812,7 +809,7 @@ impl BatchWriter {
         for job in jobs {
             let mut results = Vec::with_capacity(job.hits.len());
             for hit in &job.hits {
-                results.push(self.apply(conn, hit, &job.globals, &mut existing_orders, p)?);
+                results.push(self.apply(hit, &job.globals, &mut existing_orders, p));
             }
             out.push(results);
         }
@@ -901,19 +898,18 @@ impl BatchWriter {
     #[allow(clippy::too_many_lines)]
     fn apply(
         &mut self,
-        conn: &mut MysqlConnection,
         hit: &Hit,
         globals: &Globals,
         existing_orders: &mut HashSet<(u32, String)>,
         p: &mut Pending,
-    ) -> QueryResult<HitResult> {
+    ) -> HitResult {
         let site = &hit.site;
         if let ConversionRequest::Order { idorder, .. } = &hit.conversion
             && !existing_orders.insert((site.idsite, idorder.clone()))
         {
-            return Ok(Err(TrackingError::DuplicateOrder {
+            return Err(TrackingError::DuplicateOrder {
                 idorder: idorder.clone(),
-            }));
+            });
         }
         let time = hit.time;
         let known = self.find(hit, p);
@@ -966,7 +962,7 @@ impl BatchWriter {
         }
         // A ping never starts a visit (§1.7).
         if hit.req.ping && continuing.is_none() {
-            return Ok(Ok(()));
+            return Ok(());
         }
 
         let converts_order = matches!(
@@ -1233,16 +1229,7 @@ impl BatchWriter {
             row.extend(a.content.iter().map(|n| opt_id(self.id_of(n.as_ref()))));
             row.extend(product);
             row.push(a.product_price.into());
-            for t in [
-                perf.network,
-                perf.server,
-                perf.transfer,
-                perf.dom_processing,
-                perf.dom_completion,
-                perf.on_load,
-            ] {
-                row.push(t.into());
-            }
+            row.extend(perf.timings().map(Val::from));
             row.extend(dims.into_iter().map(Val::from));
             row.extend(page_vars.into_iter().map(Val::from));
             p.actions.push(row);
@@ -1260,24 +1247,14 @@ impl BatchWriter {
                     .into(),
                 binds: Vec::new(),
             };
-            for t in [
-                perf.network,
-                perf.server,
-                perf.transfer,
-                perf.dom_processing,
-                perf.dom_completion,
-                perf.on_load,
-            ] {
-                st.binds.push(t.into());
-            }
+            st.binds.extend(perf.timings().map(Val::from));
             st.binds.push(v.idvisit.into());
             st.binds.push(php::truncate_chars(pv, 6).into());
             p.statements.push(st);
         }
 
         // Conversions (§6).
-        let converted =
-            self.conversions(conn, hit, &mut v, &before, is_new, idlink_va, url_id, p)?;
+        let converted = self.conversions(hit, &mut v, &before, is_new, idlink_va, url_id, p);
         if converted > 0 && !is_new {
             // Matomo's quirk: a converting request adds idgoal + 2 seconds.
             v.total_time = v
@@ -1295,7 +1272,7 @@ impl BatchWriter {
             *e = (*e).min(time);
         }
         p.touch(v);
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// Records goal and ecommerce conversions; returns the `visit_total_time`
@@ -1303,7 +1280,6 @@ impl BatchWriter {
     #[allow(clippy::too_many_arguments)]
     fn conversions(
         &mut self,
-        conn: &mut MysqlConnection,
         hit: &Hit,
         v: &mut VisitState,
         before: &VisitState,
@@ -1311,7 +1287,7 @@ impl BatchWriter {
         idlink_va: Option<u64>,
         url_id: Option<u32>,
         p: &mut Pending,
-    ) -> QueryResult<i64> {
+    ) -> i64 {
         let site = &hit.site;
         let mut goals: Vec<(&GoalDef, f64)> = Vec::new();
         match &hit.conversion {
@@ -1321,14 +1297,14 @@ impl BatchWriter {
                 }
             }
             ConversionRequest::Order { idorder, items } => {
-                let Some(items) = items else { return Ok(0) };
-                self.ecommerce(conn, hit, v, before, Some(idorder), items, p)?;
-                return Ok(0);
+                let Some(items) = items else { return 0 };
+                self.ecommerce(hit, v, before, Some(idorder), items, p);
+                return 0;
             }
             ConversionRequest::Cart { items } => {
-                let Some(items) = items else { return Ok(0) };
-                self.ecommerce(conn, hit, v, before, None, items, p)?;
-                return Ok(0);
+                let Some(items) = items else { return 0 };
+                self.ecommerce(hit, v, before, None, items, p);
+                return 0;
             }
             ConversionRequest::None => {
                 if let Some(a) = &hit.action {
@@ -1414,7 +1390,7 @@ impl BatchWriter {
             v.goal_converted = 1;
             bump = i64::from(g.idgoal) + 2;
         }
-        Ok(bump)
+        bump
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1493,14 +1469,13 @@ impl BatchWriter {
     #[allow(clippy::too_many_arguments)]
     fn ecommerce(
         &mut self,
-        _conn: &mut MysqlConnection,
         hit: &Hit,
         v: &mut VisitState,
         before: &VisitState,
         idorder: Option<&String>,
         items: &[Item],
         p: &mut Pending,
-    ) -> QueryResult<()> {
+    ) {
         let quantity: u32 = items.iter().map(|i| i.quantity).sum();
         let revenue = round2(hit.req.revenue.unwrap_or(0.0));
         let url = conversion_url(hit);
@@ -1649,7 +1624,6 @@ impl BatchWriter {
             );
             p.statements.push(st);
         }
-        Ok(())
     }
 }
 
