@@ -3,9 +3,30 @@
 //! Periods in a site's time zone, the `RecordBuilder` plugin interface, the
 //! archive processor and the archive storage in the monthly
 //! `archive_numeric_YYYY_MM` / `archive_blob_YYYY_MM` tables (created through
-//! `tally-db`). The processor lands with the archiving issue; this crate
-//! starts with its error type.
+//! `tally-db`).
 #![deny(missing_docs)]
+
+pub mod builders;
+pub mod context;
+pub mod invalidation;
+pub mod logs;
+pub mod period;
+pub mod processor;
+pub mod record;
+pub mod scheduler;
+pub mod site;
+pub mod storage;
+
+pub use context::{DayContext, Output, PeriodContext, SubArchive};
+pub use logs::LogAggregator;
+pub use period::Period;
+pub use processor::{Archiver, ArchivingConfig, Outcome};
+pub use record::{
+    BuilderProvider, CountOfRows, Record, RecordBuilder, RecordKind, Registry,
+    RenameAfterAggregation,
+};
+pub use site::SiteInfo;
+pub use storage::{ArchiveKey, StoredArchive};
 
 /// Errors from archiving.
 #[derive(Debug, thiserror::Error)]
@@ -17,4 +38,16 @@ pub enum ArchiveError {
     /// A table-level error from `tally-db`.
     #[error(transparent)]
     Storage(#[from] tally_db::DbError),
+    /// A period or date parameter we cannot use.
+    #[error("invalid period: {0}")]
+    InvalidPeriod(String),
+    /// No site with this id.
+    #[error("no site with idsite {0}")]
+    UnknownSite(u32),
+    /// A report table could not be built, merged or stored.
+    #[error(transparent)]
+    Table(#[from] tally_datatable::DataTableError),
+    /// A builder broke the contract of `RecordBuilder`.
+    #[error("record builder: {0}")]
+    Builder(String),
 }

@@ -7,6 +7,7 @@
 //!   (`NewX`, borrowing strings) and, where rows change, a changeset.
 //! - [`codes`]: Matomo's codes ([`ActionType`], [`ReferrerType`],
 //!   [`PeriodKind`], [`ArchiveStatus`], [`Access`], goal match enums).
+//! - [`tz`]: a site's time zone (IANA with DST, or Matomo's `UTC+N`).
 //! - [`ids`]: id newtypes ([`SiteId`], [`VisitId`], ...) and the 8-byte
 //!   [`VisitorId`].
 //!
@@ -33,6 +34,7 @@ pub mod ids;
 pub mod models;
 #[allow(missing_docs)] // generated
 pub mod schema;
+pub mod tz;
 
 pub use codes::{
     Access, ActionType, ArchiveStatus, GoalMatchAttribute, GoalPatternType, IDGOAL_ECOMMERCE_CART,

@@ -22,7 +22,8 @@ pub mod recorder;
 pub mod referrer;
 pub mod site;
 pub mod sql;
-pub mod tz;
+/// Site time zones live in `tally-schema` (the archiver needs them too).
+pub use tally_schema::tz;
 pub mod urlnorm;
 pub mod visit;
 

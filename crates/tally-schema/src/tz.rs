@@ -54,6 +54,32 @@ impl SiteTimeZone {
             .unwrap_or(Date::MIN)
     }
 
+    /// The unix time at which the local calendar day `date` begins.
+    ///
+    /// Where DST makes local midnight not exist (a zone that springs forward
+    /// at 00:00), the day begins at the first local instant that exists, as
+    /// PHP's `DateTime` resolves it; where midnight happens twice, the
+    /// earlier one is the start.
+    pub fn start_of_day(&self, date: Date) -> i64 {
+        let midnight_as_utc = date.midnight().assume_utc().unix_timestamp();
+        match self {
+            Self::Fixed(secs) => midnight_as_utc - i64::from(*secs),
+            Self::Iana(tz) => {
+                let civil = jiff::civil::date(
+                    // Dates come from validated archive periods (years 1991..9999).
+                    i16::try_from(date.year()).unwrap_or(1970),
+                    i8::try_from(u8::from(date.month())).unwrap_or(1),
+                    i8::try_from(date.day()).unwrap_or(1),
+                )
+                .at(0, 0, 0, 0);
+                match tz.to_ambiguous_zoned(civil).compatible() {
+                    Ok(zoned) => zoned.timestamp().as_second(),
+                    Err(_) => midnight_as_utc,
+                }
+            }
+        }
+    }
+
     /// The offset in effect at `unix`, for callers that need it.
     pub fn offset_at(&self, unix: i64) -> Offset {
         match self {
@@ -90,5 +116,23 @@ mod tests {
             SiteTimeZone::parse("Mars/Olympus").local_date(0),
             date!(1970 - 01 - 01)
         );
+    }
+
+    #[test]
+    fn day_starts() {
+        let ny = SiteTimeZone::parse("America/New_York");
+        // Winter: UTC-5; summer: UTC-4.
+        assert_eq!(ny.start_of_day(date!(2026 - 01 - 15)), 1_768_453_200);
+        assert_eq!(ny.start_of_day(date!(2026 - 07 - 15)), 1_784_088_000);
+        // 03:30 UTC on the 16th is still the 15th in New York.
+        assert_eq!(
+            ny.local_date(1_768_453_200 + 86_400 + 3_600 * 3 + 1_800 - 5 * 3_600 - 1),
+            date!(2026 - 01 - 15)
+        );
+        let india = SiteTimeZone::parse("UTC+5.5");
+        assert_eq!(india.start_of_day(date!(1970 - 01 - 02)), 86_400 - 19_800);
+        // Santiago springs forward at 00:00 (2026-09-06): the day starts at 01:00 local = 04:00 UTC.
+        let santiago = SiteTimeZone::parse("America/Santiago");
+        assert_eq!(santiago.start_of_day(date!(2026 - 09 - 06)), 1_788_667_200);
     }
 }

@@ -1,0 +1,346 @@
+//! What a [`crate::RecordBuilder`] sees while it builds: the site, the
+//! period, the logs (day) or the sub-period archives (other periods), and
+//! where its records go.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use diesel::MysqlConnection;
+use tally_datatable::{ColumnOp, DataTable};
+
+use crate::ArchiveError;
+use crate::logs::{self, ActionName, ActionRow, LogAggregator, VisitRow};
+use crate::period::Period;
+use crate::record::{Record, RecordKind, RenameAfterAggregation};
+use crate::site::SiteInfo;
+use crate::storage::{self, StoredArchive};
+
+/// Records produced by builders, written when every builder is done.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub(crate) numeric: Vec<(String, f64)>,
+    pub(crate) tables: Vec<(String, DataTable)>,
+}
+
+impl Output {
+    /// A numeric record produced so far.
+    pub fn numeric(&self, name: &str) -> Option<f64> {
+        self.numeric
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// A blob record produced so far.
+    pub fn table(&self, name: &str) -> Option<&DataTable> {
+        self.tables
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
+    }
+}
+
+/// Rows of the shared scans, read at most once per archive and shared by
+/// every builder that asks.
+#[derive(Debug, Default)]
+pub(crate) struct Scans {
+    visits: Option<Arc<Vec<VisitRow>>>,
+    actions: Option<Arc<Vec<ActionRow>>>,
+    names: HashMap<u32, Arc<ActionName>>,
+}
+
+/// The context of [`crate::RecordBuilder::build_day`].
+pub struct DayContext<'a> {
+    pub(crate) conn: &'a mut MysqlConnection,
+    pub(crate) site: &'a SiteInfo,
+    pub(crate) period: Period,
+    pub(crate) logs: LogAggregator,
+    pub(crate) scans: Scans,
+    pub(crate) output: Output,
+}
+
+impl std::fmt::Debug for DayContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DayContext")
+            .field("idsite", &self.site.idsite)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> DayContext<'a> {
+    /// The site.
+    pub fn site(&self) -> &SiteInfo {
+        self.site
+    }
+
+    /// The day.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// The logs of the day (UTC bounds of the site's local day) for the
+    /// Matomo-style `query_*` helpers.
+    pub fn logs(&self) -> LogAggregator {
+        self.logs
+    }
+
+    /// The connection, for the `query_*` helpers and a plugin's own queries.
+    pub fn conn(&mut self) -> &mut MysqlConnection {
+        self.conn
+    }
+
+    /// The visits of the day (by last action), read once per archive.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn visits(&mut self) -> Result<Arc<Vec<VisitRow>>, ArchiveError> {
+        if let Some(rows) = &self.scans.visits {
+            return Ok(Arc::clone(rows));
+        }
+        let rows = Arc::new(logs::scan_visits(self.conn, &self.logs)?);
+        self.scans.visits = Some(Arc::clone(&rows));
+        Ok(rows)
+    }
+
+    /// The actions of the day (by server time), read once per archive.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn actions(&mut self) -> Result<Arc<Vec<ActionRow>>, ArchiveError> {
+        if let Some(rows) = &self.scans.actions {
+            return Ok(Arc::clone(rows));
+        }
+        let rows = Arc::new(logs::scan_actions(self.conn, &self.logs)?);
+        self.scans.actions = Some(Arc::clone(&rows));
+        Ok(rows)
+    }
+
+    /// The `log_action` rows of `ids`; names already loaded for this
+    /// archive are not read again.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn action_names(
+        &mut self,
+        ids: impl IntoIterator<Item = u32>,
+    ) -> Result<HashMap<u32, Arc<ActionName>>, ArchiveError> {
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.scans.names.get(&id) {
+                Some(name) => {
+                    out.insert(id, Arc::clone(name));
+                }
+                None => missing.push(id),
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        for (id, name) in logs::load_action_names(self.conn, &missing)? {
+            let name = Arc::new(name);
+            self.scans.names.insert(id, Arc::clone(&name));
+            out.insert(id, name);
+        }
+        Ok(out)
+    }
+
+    /// Stores a numeric record.
+    pub fn insert_numeric(&mut self, name: &str, value: f64) {
+        self.output.numeric.push((name.to_owned(), value));
+    }
+
+    /// Stores a blob record (truncated to the record's limits when written).
+    pub fn insert_table(&mut self, name: &str, table: DataTable) {
+        self.output.tables.push((name.to_owned(), table));
+    }
+
+    /// The records produced so far by this and earlier builders.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+}
+
+/// A sub-period archive an aggregation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubArchive {
+    /// The sub-period.
+    pub period: Period,
+    /// Its archive; `None` when the sub-period has no data (before the
+    /// site existed, in the future, or without visits).
+    pub archive: Option<StoredArchive>,
+}
+
+/// The context of [`crate::RecordBuilder::build_period`].
+pub struct PeriodContext<'a> {
+    pub(crate) conn: &'a mut MysqlConnection,
+    pub(crate) site: &'a SiteInfo,
+    pub(crate) period: Period,
+    pub(crate) logs: LogAggregator,
+    pub(crate) subarchives: Vec<SubArchive>,
+    /// Numeric records per sub-archive, keyed by (table month, idarchive):
+    /// ids are only unique within one month's tables.
+    pub(crate) numeric_cache: HashMap<(tally_db::ArchiveMonth, u32), HashMap<String, f64>>,
+    pub(crate) output: Output,
+}
+
+impl std::fmt::Debug for PeriodContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeriodContext")
+            .field("idsite", &self.site.idsite)
+            .field("period", &self.period)
+            .field("subperiods", &self.subarchives.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PeriodContext<'a> {
+    /// The site.
+    pub fn site(&self) -> &SiteInfo {
+        self.site
+    }
+
+    /// The period being built.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// The logs of the whole period (for counts that cannot be summed,
+    /// such as unique visitors).
+    pub fn logs(&self) -> LogAggregator {
+        self.logs
+    }
+
+    /// The connection.
+    pub fn conn(&mut self) -> &mut MysqlConnection {
+        self.conn
+    }
+
+    /// The sub-period archives, in period order.
+    pub fn subarchives(&self) -> &[SubArchive] {
+        &self.subarchives
+    }
+
+    /// The value of numeric record `name` in each sub-period that has an
+    /// archive (a missing record reads as 0).
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn subperiod_numeric(&mut self, name: &str) -> Result<Vec<f64>, ArchiveError> {
+        let archives: Vec<StoredArchive> =
+            self.subarchives.iter().filter_map(|s| s.archive).collect();
+        let mut out = Vec::with_capacity(archives.len());
+        for archive in archives {
+            let key = (archive.month, archive.idarchive);
+            if !self.numeric_cache.contains_key(&key) {
+                let records = storage::read_numeric_records(self.conn, &archive)?;
+                self.numeric_cache.insert(key, records);
+            }
+            out.push(
+                self.numeric_cache
+                    .get(&key)
+                    .and_then(|records| records.get(name))
+                    .copied()
+                    .unwrap_or(0.0),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Blob record `record` of each sub-period that has it, with the
+    /// record's renames applied to tables coming from day archives.
+    ///
+    /// # Errors
+    /// The query error, or a table that does not decode.
+    pub fn subperiod_tables(&mut self, record: &Record) -> Result<Vec<DataTable>, ArchiveError> {
+        let archives: Vec<(Period, StoredArchive)> = self
+            .subarchives
+            .iter()
+            .filter_map(|s| s.archive.map(|a| (s.period, a)))
+            .collect();
+        let mut out = Vec::with_capacity(archives.len());
+        for (period, archive) in archives {
+            if let Some(mut table) = storage::read_table(self.conn, &archive, &record.name)? {
+                if period.kind() == tally_schema::PeriodKind::Day {
+                    match record.rename {
+                        RenameAfterAggregation::None => {}
+                        RenameAfterAggregation::Standard => table.rename_after_aggregation(false),
+                        RenameAfterAggregation::Actions => table.rename_after_aggregation(true),
+                    }
+                }
+                out.push(table);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Aggregates `records` from the sub-periods (the default of
+    /// [`crate::RecordBuilder::build_period`]): numeric records with their
+    /// op, blob records merged by label with the record's column ops.
+    /// Count-of-rows records are recomputed from their blob when written.
+    ///
+    /// # Errors
+    /// The query error, or tables that cannot be merged.
+    pub fn aggregate_records(&mut self, records: &[Record]) -> Result<(), ArchiveError> {
+        for record in records {
+            if record.count_of_rows.is_some() {
+                continue;
+            }
+            match record.kind {
+                RecordKind::Numeric => {
+                    let values = self.subperiod_numeric(&record.name)?;
+                    if let Some(value) = combine(&values, record.numeric_op) {
+                        self.insert_numeric(&record.name, value);
+                    }
+                }
+                RecordKind::Blob => {
+                    let tables = self.subperiod_tables(record)?;
+                    let mut merged = DataTable::new();
+                    merged.aggregation_ops = record.aggregation_ops.clone();
+                    for table in &tables {
+                        merged.merge(table)?;
+                    }
+                    if merged.rows_count() > 0 {
+                        self.insert_table(&record.name, merged);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a numeric record.
+    pub fn insert_numeric(&mut self, name: &str, value: f64) {
+        self.output.numeric.push((name.to_owned(), value));
+    }
+
+    /// Stores a blob record (truncated to the record's limits when written).
+    pub fn insert_table(&mut self, name: &str, table: DataTable) {
+        self.output.tables.push((name.to_owned(), table));
+    }
+
+    /// The records produced so far.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+}
+
+/// Combines sub-period values with `op`; `None` when there is none.
+fn combine(values: &[f64], op: ColumnOp) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    Some(match op {
+        ColumnOp::Max => values.iter().copied().fold(f64::MIN, f64::max),
+        ColumnOp::Min => values
+            .iter()
+            .copied()
+            .filter(|v| *v != 0.0)
+            .fold(f64::INFINITY, f64::min)
+            .min(f64::MAX),
+        ColumnOp::Skip => values.first().copied().unwrap_or(0.0),
+        _ => values.iter().sum(),
+    })
+}

@@ -1,0 +1,745 @@
+//! Reading the log tables for one site and one period (`LogAggregator`).
+//!
+//! Two ways in, as DESIGN.md section 4 plans:
+//! - Matomo-style GROUP BY helpers (`query_*_by_dimension`): one query per
+//!   report, the database does the grouping. Dimensions are SQL
+//!   expressions of type `&'static str`, so only expressions written in the
+//!   code can be placed in the SQL; the site and the period bounds are
+//!   always bound parameters.
+//! - Shared scans ([`scan_visits`], [`scan_actions`]): each log table of the
+//!   period is read once into compact rows that every builder of the
+//!   archive folds in memory, so a day costs a few scans, not one query
+//!   per report.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Datetime, Double, Integer, Nullable, Text, Unsigned};
+use tally_schema::ActionType;
+use tally_schema::schema::{log_action, log_link_visit_action, log_visit};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::ArchiveError;
+
+/// The log rows of one site between two UTC instants `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogAggregator {
+    idsite: u32,
+    start: PrimitiveDateTime,
+    end: PrimitiveDateTime,
+}
+
+/// Up to this many dimensions per GROUP BY helper.
+pub const MAX_DIMENSIONS: usize = 3;
+
+/// One group of [`LogAggregator::query_visits_by_dimension`]: the labels
+/// (one per dimension, `None` for SQL NULL) and the 8 visit metrics of
+/// MATOMO.md section 7.4.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitGroup {
+    /// The dimension values.
+    pub labels: Vec<Option<String>>,
+    /// `nb_uniq_visitors` (COUNT DISTINCT idvisitor).
+    pub nb_uniq_visitors: u64,
+    /// `nb_visits`.
+    pub nb_visits: u64,
+    /// `nb_actions` (SUM visit_total_actions).
+    pub nb_actions: u64,
+    /// `nb_users` (COUNT DISTINCT user_id).
+    pub nb_users: u64,
+    /// `max_actions`.
+    pub max_actions: u64,
+    /// `sum_visit_length` (seconds).
+    pub sum_visit_length: u64,
+    /// `bounce_count` (visits with at most one action).
+    pub bounce_count: u64,
+    /// `nb_visits_converted`.
+    pub nb_visits_converted: u64,
+}
+
+/// One group of [`LogAggregator::query_actions_by_dimension`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionGroup {
+    /// The dimension values.
+    pub labels: Vec<Option<String>>,
+    /// `nb_visits` (COUNT DISTINCT idvisit).
+    pub nb_visits: u64,
+    /// `nb_uniq_visitors` (COUNT DISTINCT idvisitor).
+    pub nb_uniq_visitors: u64,
+    /// `nb_hits` (COUNT).
+    pub nb_hits: u64,
+}
+
+/// One group of [`LogAggregator::query_conversions_by_dimension`]: the
+/// conversion metrics of one goal for one label combination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversionGroup {
+    /// The dimension values.
+    pub labels: Vec<Option<String>>,
+    /// The goal (0 = ecommerce order, -1 = abandoned cart).
+    pub idgoal: i32,
+    /// `nb_conversions`.
+    pub nb_conversions: u64,
+    /// `nb_visits_converted` (COUNT DISTINCT idvisit).
+    pub nb_visits_converted: u64,
+    /// `revenue`, rounded to 2 decimals.
+    pub revenue: f64,
+    /// `revenue_subtotal`.
+    pub revenue_subtotal: f64,
+    /// `revenue_tax`.
+    pub revenue_tax: f64,
+    /// `revenue_shipping`.
+    pub revenue_shipping: f64,
+    /// `revenue_discount`.
+    pub revenue_discount: f64,
+    /// `items`.
+    pub items: u64,
+}
+
+/// One group of [`LogAggregator::query_ecommerce_items`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemGroup {
+    /// The label (the item column's action name).
+    pub label: Option<String>,
+    /// 0 for orders, -1 for abandoned carts.
+    pub idgoal: i32,
+    /// Item revenue: ROUND(SUM(quantity * price), 2).
+    pub revenue: f64,
+    /// SUM(quantity).
+    pub quantity: u64,
+    /// SUM(price).
+    pub price: f64,
+    /// Orders (COUNT DISTINCT idorder) or, for carts, visits.
+    pub orders: u64,
+}
+
+#[derive(QueryableByName)]
+struct Labels {
+    #[diesel(sql_type = Nullable<Text>)]
+    label_0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_2: Option<String>,
+}
+
+impl Labels {
+    fn take(self, n: usize) -> Vec<Option<String>> {
+        [self.label_0, self.label_1, self.label_2]
+            .into_iter()
+            .take(n)
+            .collect()
+    }
+}
+
+fn label_select(dimensions: &[&'static str]) -> Result<String, ArchiveError> {
+    if dimensions.len() > MAX_DIMENSIONS {
+        return Err(ArchiveError::Builder(format!(
+            "at most {MAX_DIMENSIONS} dimensions per query, got {}",
+            dimensions.len()
+        )));
+    }
+    let mut parts = Vec::with_capacity(MAX_DIMENSIONS);
+    for i in 0..MAX_DIMENSIONS {
+        match dimensions.get(i) {
+            Some(expression) => parts.push(format!("CAST(({expression}) AS CHAR) AS label_{i}")),
+            None => parts.push(format!("CAST(NULL AS CHAR) AS label_{i}")),
+        }
+    }
+    Ok(parts.join(", "))
+}
+
+fn group_by(dimensions: &[&'static str]) -> String {
+    if dimensions.is_empty() {
+        String::new()
+    } else {
+        let positions: Vec<String> = (1..=dimensions.len()).map(|i| i.to_string()).collect();
+        format!(" GROUP BY {}", positions.join(", "))
+    }
+}
+
+impl LogAggregator {
+    /// The logs of `idsite` in `[start, end)` (unix seconds, UTC).
+    ///
+    /// # Errors
+    /// [`ArchiveError::InvalidPeriod`] for bounds outside what DATETIME holds.
+    pub fn new(idsite: u32, start: i64, end: i64) -> Result<Self, ArchiveError> {
+        let to_datetime = |unix: i64| {
+            OffsetDateTime::from_unix_timestamp(unix)
+                .map(|t| PrimitiveDateTime::new(t.date(), t.time()))
+                .map_err(|_| ArchiveError::InvalidPeriod(format!("unix time {unix} out of range")))
+        };
+        Ok(Self {
+            idsite,
+            start: to_datetime(start)?,
+            end: to_datetime(end)?,
+        })
+    }
+
+    /// The site.
+    pub fn idsite(&self) -> u32 {
+        self.idsite
+    }
+
+    /// The first instant (UTC).
+    pub fn start(&self) -> PrimitiveDateTime {
+        self.start
+    }
+
+    /// The instant after the last one (UTC).
+    pub fn end(&self) -> PrimitiveDateTime {
+        self.end
+    }
+
+    /// Whether the site has a visit in the period (Matomo builds no
+    /// archive content without one). Visits belong to the period of their
+    /// last action.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn has_visits(&self, conn: &mut MysqlConnection) -> Result<bool, ArchiveError> {
+        let found: Option<u64> = log_visit::table
+            .filter(log_visit::idsite.eq(self.idsite))
+            .filter(log_visit::visit_last_action_time.ge(self.start))
+            .filter(log_visit::visit_last_action_time.lt(self.end))
+            .select(log_visit::idvisit)
+            .first(conn)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// `queryVisitsByDimension`: the 8 visit metrics per combination of
+    /// `dimensions` (SQL expressions over `log_visit`), over the visits
+    /// whose last action lies in the period. No dimension gives one group.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_DIMENSIONS`], or the query error.
+    pub fn query_visits_by_dimension(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+    ) -> Result<Vec<VisitGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(embed)]
+            labels: Labels,
+            #[diesel(sql_type = BigInt)]
+            nb_uniq_visitors: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_visits: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_actions: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_users: i64,
+            #[diesel(sql_type = BigInt)]
+            max_actions: i64,
+            #[diesel(sql_type = BigInt)]
+            sum_visit_length: i64,
+            #[diesel(sql_type = BigInt)]
+            bounce_count: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_visits_converted: i64,
+        }
+        let sql = format!(
+            "SELECT {labels}, \
+               COUNT(DISTINCT log_visit.idvisitor) AS nb_uniq_visitors, \
+               COUNT(*) AS nb_visits, \
+               CAST(COALESCE(SUM(log_visit.visit_total_actions), 0) AS SIGNED) AS nb_actions, \
+               COUNT(DISTINCT log_visit.user_id) AS nb_users, \
+               CAST(COALESCE(MAX(log_visit.visit_total_actions), 0) AS SIGNED) AS max_actions, \
+               CAST(COALESCE(SUM(log_visit.visit_total_time), 0) AS SIGNED) AS sum_visit_length, \
+               CAST(COALESCE(SUM(CASE WHEN COALESCE(log_visit.visit_total_actions, 0) <= 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS bounce_count, \
+               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
+             FROM log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+               AND log_visit.visit_last_action_time < ?{group}",
+            labels = label_select(dimensions)?,
+            group = group_by(dimensions),
+        );
+        let rows: Vec<Metrics> = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.nb_visits > 0)
+            .map(|row| VisitGroup {
+                labels: row.labels.take(dimensions.len()),
+                nb_uniq_visitors: count(row.nb_uniq_visitors),
+                nb_visits: count(row.nb_visits),
+                nb_actions: count(row.nb_actions),
+                nb_users: count(row.nb_users),
+                max_actions: count(row.max_actions),
+                sum_visit_length: count(row.sum_visit_length),
+                bounce_count: count(row.bounce_count),
+                nb_visits_converted: count(row.nb_visits_converted),
+            })
+            .collect())
+    }
+
+    /// `queryActionsByDimension`: visits, visitors and hits per combination
+    /// of `dimensions` (SQL expressions over `log_link_visit_action`, which
+    /// may name `log_action` joined on `join_on`, e.g.
+    /// `log_link_visit_action.idaction_url`), over the actions whose
+    /// `server_time` lies in the period.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_DIMENSIONS`], or the query error.
+    pub fn query_actions_by_dimension(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+        join_on: Option<&'static str>,
+    ) -> Result<Vec<ActionGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(embed)]
+            labels: Labels,
+            #[diesel(sql_type = BigInt)]
+            nb_visits: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_uniq_visitors: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_hits: i64,
+        }
+        let join = join_on
+            .map(|column| format!(" JOIN log_action ON log_action.idaction = {column}"))
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT {labels}, \
+               COUNT(DISTINCT log_link_visit_action.idvisit) AS nb_visits, \
+               COUNT(DISTINCT log_link_visit_action.idvisitor) AS nb_uniq_visitors, \
+               COUNT(*) AS nb_hits \
+             FROM log_link_visit_action{join} \
+             WHERE log_link_visit_action.idsite = ? AND log_link_visit_action.server_time >= ? \
+               AND log_link_visit_action.server_time < ?{group}",
+            labels = label_select(dimensions)?,
+            group = group_by(dimensions),
+        );
+        let rows: Vec<Metrics> = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.nb_hits > 0)
+            .map(|row| ActionGroup {
+                labels: row.labels.take(dimensions.len()),
+                nb_visits: count(row.nb_visits),
+                nb_uniq_visitors: count(row.nb_uniq_visitors),
+                nb_hits: count(row.nb_hits),
+            })
+            .collect())
+    }
+
+    /// `queryConversionsByDimension`: conversion metrics per goal and per
+    /// combination of `dimensions` (SQL expressions over `log_conversion`),
+    /// over the conversions whose `server_time` lies in the period.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_DIMENSIONS`], or the query error.
+    pub fn query_conversions_by_dimension(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+    ) -> Result<Vec<ConversionGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(embed)]
+            labels: Labels,
+            #[diesel(sql_type = Integer)]
+            idgoal: i32,
+            #[diesel(sql_type = BigInt)]
+            nb_conversions: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_visits_converted: i64,
+            #[diesel(sql_type = Double)]
+            revenue: f64,
+            #[diesel(sql_type = Double)]
+            revenue_subtotal: f64,
+            #[diesel(sql_type = Double)]
+            revenue_tax: f64,
+            #[diesel(sql_type = Double)]
+            revenue_shipping: f64,
+            #[diesel(sql_type = Double)]
+            revenue_discount: f64,
+            #[diesel(sql_type = BigInt)]
+            items: i64,
+        }
+        let mut group: Vec<&'static str> = dimensions.to_vec();
+        group.push("log_conversion.idgoal");
+        let sql = format!(
+            "SELECT {labels}, log_conversion.idgoal AS idgoal, \
+               COUNT(*) AS nb_conversions, \
+               COUNT(DISTINCT log_conversion.idvisit) AS nb_visits_converted, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue), 0), 2) AS DOUBLE) AS revenue, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue_subtotal), 0), 2) AS DOUBLE) AS revenue_subtotal, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue_tax), 0), 2) AS DOUBLE) AS revenue_tax, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue_shipping), 0), 2) AS DOUBLE) AS revenue_shipping, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue_discount), 0), 2) AS DOUBLE) AS revenue_discount, \
+               CAST(COALESCE(SUM(log_conversion.items), 0) AS SIGNED) AS items \
+             FROM log_conversion \
+             WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
+               AND log_conversion.server_time < ?{group}",
+            labels = label_select(dimensions)?,
+            group = group_by(&group),
+        );
+        let rows: Vec<Metrics> = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|row| ConversionGroup {
+                labels: row.labels.take(dimensions.len()),
+                idgoal: row.idgoal,
+                nb_conversions: count(row.nb_conversions),
+                nb_visits_converted: count(row.nb_visits_converted),
+                revenue: row.revenue,
+                revenue_subtotal: row.revenue_subtotal,
+                revenue_tax: row.revenue_tax,
+                revenue_shipping: row.revenue_shipping,
+                revenue_discount: row.revenue_discount,
+                items: count(row.items),
+            })
+            .collect())
+    }
+
+    /// `queryEcommerceItems`: item metrics per value of one item column
+    /// (`idaction_sku`, `idaction_name`, `idaction_category`...) for orders
+    /// (idgoal 0) and abandoned carts (idgoal -1), over the items whose
+    /// `server_time` lies in the period; deleted items are left out.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn query_ecommerce_items(
+        &self,
+        conn: &mut MysqlConnection,
+        item_column: EcommerceItemColumn,
+    ) -> Result<Vec<ItemGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(sql_type = Nullable<Text>)]
+            label: Option<String>,
+            #[diesel(sql_type = Integer)]
+            idgoal: i32,
+            #[diesel(sql_type = Double)]
+            revenue: f64,
+            #[diesel(sql_type = BigInt)]
+            quantity: i64,
+            #[diesel(sql_type = Double)]
+            price: f64,
+            #[diesel(sql_type = BigInt)]
+            orders: i64,
+        }
+        let column = item_column.column();
+        // Orders count distinct order ids; carts have none and count visits.
+        let sql = format!(
+            "SELECT log_action.name AS label, \
+               CAST(IF(i.idorder = '0', -1, 0) AS SIGNED) AS idgoal, \
+               CAST(ROUND(COALESCE(SUM(i.quantity * i.price), 0), 2) AS DOUBLE) AS revenue, \
+               CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) AS quantity, \
+               CAST(ROUND(COALESCE(SUM(i.price), 0), 2) AS DOUBLE) AS price, \
+               CAST(IF(i.idorder = '0', COUNT(DISTINCT i.idvisit), COUNT(DISTINCT i.idorder)) AS SIGNED) AS orders \
+             FROM log_conversion_item i \
+             LEFT JOIN log_action ON log_action.idaction = i.{column} \
+             WHERE i.idsite = ? AND i.server_time >= ? AND i.server_time < ? AND i.deleted = 0 \
+             GROUP BY 1, 2"
+        );
+        let rows: Vec<Metrics> = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ItemGroup {
+                label: row.label,
+                idgoal: row.idgoal,
+                revenue: row.revenue,
+                quantity: u64::try_from(row.quantity).unwrap_or(0),
+                price: row.price,
+                orders: u64::try_from(row.orders).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// COUNT(DISTINCT idvisitor) and COUNT(DISTINCT user_id) over the
+    /// visits of the period, for the unique counts of weeks and months.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn count_unique_visitors_and_users(
+        &self,
+        conn: &mut MysqlConnection,
+    ) -> Result<(u64, u64), ArchiveError> {
+        let group = self.query_visits_by_dimension(conn, &[])?;
+        Ok(group
+            .first()
+            .map_or((0, 0), |g| (g.nb_uniq_visitors, g.nb_users)))
+    }
+}
+
+/// The item column [`LogAggregator::query_ecommerce_items`] groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcommerceItemColumn {
+    /// `idaction_sku`.
+    Sku,
+    /// `idaction_name`.
+    Name,
+    /// `idaction_category` (the first category).
+    Category,
+}
+
+impl EcommerceItemColumn {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Sku => "idaction_sku",
+            Self::Name => "idaction_name",
+            Self::Category => "idaction_category",
+        }
+    }
+}
+
+/// A visit of the shared visit scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRow {
+    /// `idvisit`.
+    pub idvisit: u64,
+    /// `idvisitor` as a big-endian integer (cheap to hash and sort).
+    pub idvisitor: u64,
+    /// `user_id`.
+    pub user_id: Option<String>,
+    /// `visit_total_actions`.
+    pub total_actions: u32,
+    /// `visit_total_time` (seconds).
+    pub total_time: u32,
+    /// `visit_goal_converted = 1`.
+    pub converted: bool,
+    /// `visit_entry_idaction_url`.
+    pub entry_url: Option<u32>,
+    /// `visit_entry_idaction_name`.
+    pub entry_name: Option<u32>,
+    /// `visit_exit_idaction_url`.
+    pub exit_url: Option<u32>,
+    /// `visit_exit_idaction_name`.
+    pub exit_name: Option<u32>,
+}
+
+/// An action of the shared action scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRow {
+    /// `idvisit`.
+    pub idvisit: u64,
+    /// `idvisitor` as a big-endian integer.
+    pub idvisitor: u64,
+    /// `idaction_url`.
+    pub idaction_url: Option<u32>,
+    /// `idaction_name`.
+    pub idaction_name: Option<u32>,
+    /// `idaction_url_ref`: the URL of the previous action.
+    pub url_ref: Option<u32>,
+    /// `idaction_name_ref`: the name of the previous action.
+    pub name_ref: Option<u32>,
+    /// `time_spent_ref_action`: seconds spent on the previous action.
+    pub time_spent_ref: u32,
+    /// `idaction_event_category` (set for events).
+    pub event_category: Option<u32>,
+    /// `search_cat`.
+    pub search_cat: Option<String>,
+    /// `search_count`.
+    pub search_count: Option<u32>,
+    /// Page performance in ms: network, server, transfer, DOM processing,
+    /// DOM completion, on load.
+    pub timings: [Option<u32>; 6],
+}
+
+fn visitor_u64(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = bytes.len().min(8);
+    buf[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(buf)
+}
+
+/// Reads the visits of the period (by last action time) into rows.
+///
+/// # Errors
+/// The query error.
+pub fn scan_visits(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<Vec<VisitRow>, ArchiveError> {
+    type Raw = (
+        u64,
+        Vec<u8>,
+        Option<String>,
+        Option<u32>,
+        u32,
+        Option<i8>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    );
+    let raw: Vec<Raw> = log_visit::table
+        .filter(log_visit::idsite.eq(logs.idsite))
+        .filter(log_visit::visit_last_action_time.ge(logs.start))
+        .filter(log_visit::visit_last_action_time.lt(logs.end))
+        .select((
+            log_visit::idvisit,
+            log_visit::idvisitor,
+            log_visit::user_id,
+            log_visit::visit_total_actions,
+            log_visit::visit_total_time,
+            log_visit::visit_goal_converted,
+            log_visit::visit_entry_idaction_url,
+            log_visit::visit_entry_idaction_name,
+            log_visit::visit_exit_idaction_url,
+            log_visit::visit_exit_idaction_name,
+        ))
+        .load(conn)?;
+    Ok(raw
+        .into_iter()
+        .map(|r| VisitRow {
+            idvisit: r.0,
+            idvisitor: visitor_u64(&r.1),
+            user_id: r.2,
+            total_actions: r.3.unwrap_or(0),
+            total_time: r.4,
+            converted: r.5 == Some(1),
+            entry_url: r.6,
+            entry_name: r.7,
+            exit_url: r.8,
+            exit_name: r.9,
+        })
+        .collect())
+}
+
+/// Reads the actions of the period (by `server_time`) into rows.
+///
+/// # Errors
+/// The query error.
+pub fn scan_actions(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<Vec<ActionRow>, ArchiveError> {
+    use log_link_visit_action as a;
+    type Raw = (
+        (
+            u64,
+            Vec<u8>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<String>,
+            Option<u32>,
+        ),
+        (
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+        ),
+    );
+    let raw: Vec<Raw> = a::table
+        .filter(a::idsite.eq(logs.idsite))
+        .filter(a::server_time.ge(logs.start))
+        .filter(a::server_time.lt(logs.end))
+        .select((
+            (
+                a::idvisit,
+                a::idvisitor,
+                a::idaction_url,
+                a::idaction_name,
+                a::idaction_url_ref,
+                a::idaction_name_ref,
+                a::time_spent_ref_action,
+                a::idaction_event_category,
+                a::search_cat,
+                a::search_count,
+            ),
+            (
+                a::time_network,
+                a::time_server,
+                a::time_transfer,
+                a::time_dom_processing,
+                a::time_dom_completion,
+                a::time_on_load,
+            ),
+        ))
+        .load(conn)?;
+    Ok(raw
+        .into_iter()
+        .map(|(r, t)| ActionRow {
+            idvisit: r.0,
+            idvisitor: visitor_u64(&r.1),
+            idaction_url: r.2,
+            idaction_name: r.3,
+            url_ref: r.4,
+            name_ref: r.5,
+            time_spent_ref: r.6.unwrap_or(0),
+            event_category: r.7,
+            search_cat: r.8,
+            search_count: r.9,
+            timings: [t.0, t.1, t.2, t.3, t.4, t.5],
+        })
+        .collect())
+}
+
+/// A `log_action` row as reports need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionName {
+    /// `name` (URLs without their scheme; see `url_prefix`).
+    pub name: String,
+    /// `type`.
+    pub action_type: Option<ActionType>,
+    /// `url_prefix`: 0 `http://`, 1 `http://www.`, 2 `https://`,
+    /// 3 `https://www.`.
+    pub url_prefix: Option<u8>,
+}
+
+/// Loads the `log_action` rows of `ids` (in chunks of 5,000 ids).
+///
+/// # Errors
+/// The query error.
+pub fn load_action_names(
+    conn: &mut MysqlConnection,
+    ids: &[u32],
+) -> Result<HashMap<u32, ActionName>, ArchiveError> {
+    /// `idaction`, `name`, `type`, `url_prefix`.
+    type Raw = (u32, Option<String>, Option<u8>, Option<i8>);
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<Raw> = log_action::table
+            .filter(log_action::idaction.eq_any(chunk))
+            .select((
+                log_action::idaction,
+                log_action::name,
+                log_action::type_,
+                log_action::url_prefix,
+            ))
+            .load(conn)?;
+        for (id, name, code, url_prefix) in rows {
+            out.insert(
+                id,
+                ActionName {
+                    name: name.unwrap_or_default(),
+                    action_type: code.and_then(|code| ActionType::from_code(code).ok()),
+                    url_prefix: url_prefix.and_then(|p| u8::try_from(p).ok()),
+                },
+            );
+        }
+    }
+    Ok(out)
+}

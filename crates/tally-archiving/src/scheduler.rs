@@ -1,0 +1,287 @@
+//! What `tally-archiver run` does (`core:archive`, `CronArchive`): decide
+//! what needs archiving, then archive it on several threads.
+
+use std::sync::Mutex;
+
+use diesel::prelude::*;
+use tally_db::DbPool;
+use tally_schema::PeriodKind;
+use tally_schema::schema::log_visit;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::ArchiveError;
+use crate::invalidation::{self, Claimer};
+use crate::period::Period;
+use crate::processor::{Archiver, ArchivingConfig, Outcome};
+use crate::record::Registry;
+use crate::site::SiteInfo;
+
+/// What to archive in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    /// Sites to archive; empty = every site with visits in the dates.
+    pub sites: Vec<u32>,
+    /// Period kinds to archive for each date (day, week, month, year).
+    pub periods: Vec<PeriodKind>,
+    /// Dates to archive (site-local); `None` = today and yesterday.
+    pub dates: Option<(Date, Date)>,
+    /// Worker threads.
+    pub concurrency: usize,
+    /// Also consume the invalidation queue.
+    pub invalidations: bool,
+}
+
+impl Default for RunPlan {
+    fn default() -> Self {
+        Self {
+            sites: Vec::new(),
+            periods: vec![
+                PeriodKind::Day,
+                PeriodKind::Week,
+                PeriodKind::Month,
+                PeriodKind::Year,
+            ],
+            dates: None,
+            concurrency: 2,
+            invalidations: true,
+        }
+    }
+}
+
+/// One archive a run built, reused or failed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobResult {
+    /// The site.
+    pub idsite: u32,
+    /// The period.
+    pub period: Period,
+    /// What happened: `Ok(true)` built, `Ok(false)` reused or nothing to do,
+    /// `Err(message)` failed.
+    pub result: Result<bool, String>,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// Every job, in completion order.
+    pub jobs: Vec<JobResult>,
+    /// Invalidation rows queued by expanding days to their parents.
+    pub expanded: usize,
+    /// Stale claims returned to the queue.
+    pub recovered: usize,
+}
+
+impl RunReport {
+    /// Archives built.
+    pub fn built(&self) -> usize {
+        self.jobs.iter().filter(|j| j.result == Ok(true)).count()
+    }
+
+    /// Jobs that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &JobResult> {
+        self.jobs.iter().filter(|j| j.result.is_err())
+    }
+}
+
+/// Progress callbacks (a progress bar, log lines).
+pub trait Progress: Send + Sync {
+    /// `total` jobs are known so far.
+    fn set_total(&self, total: usize);
+    /// One job finished.
+    fn finished(&self, job: &JobResult);
+}
+
+/// No progress output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn set_total(&self, _total: usize) {}
+    fn finished(&self, _job: &JobResult) {}
+}
+
+fn now_primitive(now: OffsetDateTime) -> PrimitiveDateTime {
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+fn conn_error(error: impl std::fmt::Display) -> ArchiveError {
+    ArchiveError::Builder(format!("no database connection: {error}"))
+}
+
+/// Sites with at least one visit whose last action is at or after `since`.
+fn sites_with_visits(
+    conn: &mut MysqlConnection,
+    since: PrimitiveDateTime,
+) -> Result<Vec<u32>, ArchiveError> {
+    let mut sites = Vec::new();
+    for idsite in SiteInfo::all_ids(conn)? {
+        let any: Option<u64> = log_visit::table
+            .filter(log_visit::idsite.eq(idsite))
+            .filter(log_visit::visit_last_action_time.ge(since))
+            .select(log_visit::idvisit)
+            .first(conn)
+            .optional()?;
+        if any.is_some() {
+            sites.push(idsite);
+        }
+    }
+    Ok(sites)
+}
+
+/// Runs `plan`: consumes the invalidation queue (days first), then archives
+/// the planned sites and dates (reusing archives that are still usable,
+/// as `core:archive` does for today and yesterday). A failed archive does
+/// not stop the others; it is reported.
+///
+/// # Errors
+/// A database error outside any single archive (listing sites, the queue).
+pub fn run(
+    pool: &DbPool,
+    registry: &Registry,
+    config: &ArchivingConfig,
+    plan: &RunPlan,
+    progress: &dyn Progress,
+) -> Result<RunReport, ArchiveError> {
+    let now = OffsetDateTime::now_utc();
+    let claimer = Claimer::current();
+    let mut report = RunReport::default();
+    let mut conn = pool.get().map_err(conn_error)?;
+    if plan.invalidations {
+        report.recovered = invalidation::recover_stale(
+            &mut conn,
+            &claimer,
+            now_primitive(now),
+            time::Duration::days(1),
+        )?;
+        report.expanded = invalidation::expand_queued_days(&mut conn, now_primitive(now))?;
+    }
+
+    // Planned jobs: (site, period) for each date and period kind.
+    let sites = if plan.sites.is_empty() {
+        let since = match plan.dates {
+            // Visits of the range, with a day of margin for time zones.
+            Some((from, _)) => from.previous_day().unwrap_or(from).midnight(),
+            None => (now.date() - time::Duration::days(2)).midnight(),
+        };
+        sites_with_visits(&mut conn, since)?
+    } else {
+        plan.sites.clone()
+    };
+    let mut jobs: Vec<(SiteInfo, Period)> = Vec::new();
+    for idsite in sites {
+        let site = SiteInfo::load(&mut conn, idsite)?;
+        let today = site.timezone.local_date(now.unix_timestamp());
+        let (from, to) = plan
+            .dates
+            .unwrap_or((today.previous_day().unwrap_or(today), today));
+        let mut seen = std::collections::HashSet::new();
+        let mut date = from;
+        while date <= to {
+            for kind in &plan.periods {
+                let period = Period::containing(*kind, date);
+                if seen.insert(period) {
+                    jobs.push((site.clone(), period));
+                }
+            }
+            match date.next_day() {
+                Some(next) => date = next,
+                None => break,
+            }
+        }
+    }
+    drop(conn);
+
+    let archiver = Archiver::new(registry, config.clone());
+    let results = Mutex::new(Vec::new());
+    progress.set_total(jobs.len());
+    let record = |job: JobResult| {
+        progress.finished(&job);
+        if let Ok(mut results) = results.lock() {
+            results.push(job);
+        }
+    };
+    // Phase 1, the queue: its own order (days first) and claims keep
+    // workers apart. Then one phase per period kind, so that no worker
+    // builds a week while another is still building one of its days.
+    if plan.invalidations {
+        in_parallel(plan.concurrency, pool, |conn| {
+            while let Some(claim) = invalidation::claim_next(conn, &claimer, now_primitive(now))? {
+                let outcome = SiteInfo::load(conn, claim.idsite)
+                    .and_then(|site| archiver.archive(conn, &site, claim.period, now, true));
+                let result = match outcome {
+                    Ok(outcome) => {
+                        invalidation::complete(conn, &claim)?;
+                        Ok(matches!(outcome, Outcome::Built(_)))
+                    }
+                    Err(error) => {
+                        invalidation::release(conn, &claim)?;
+                        Err(error.to_string())
+                    }
+                };
+                record(JobResult {
+                    idsite: claim.idsite,
+                    period: claim.period,
+                    result,
+                });
+            }
+            Ok(())
+        })?;
+    }
+    for kind in [
+        PeriodKind::Day,
+        PeriodKind::Week,
+        PeriodKind::Month,
+        PeriodKind::Year,
+    ] {
+        let phase: Vec<&(SiteInfo, Period)> =
+            jobs.iter().filter(|(_, p)| p.kind() == kind).collect();
+        let queue = Mutex::new(phase.into_iter());
+        in_parallel(plan.concurrency, pool, |conn| {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some((site, period)) = next else {
+                    return Ok(());
+                };
+                let result = archiver
+                    .archive(conn, site, *period, now, false)
+                    .map(|outcome| matches!(outcome, Outcome::Built(_)))
+                    .map_err(|error| error.to_string());
+                record(JobResult {
+                    idsite: site.idsite,
+                    period: *period,
+                    result,
+                });
+            }
+        })?;
+    }
+    report.jobs = results.into_inner().unwrap_or_default();
+    Ok(report)
+}
+
+/// Runs `work` on `threads` threads, each with its own connection; the
+/// first error (a database error outside a single archive) is returned.
+fn in_parallel<F>(threads: usize, pool: &DbPool, work: F) -> Result<(), ArchiveError>
+where
+    F: Fn(&mut MysqlConnection) -> Result<(), ArchiveError> + Sync,
+{
+    let first_error: Mutex<Option<ArchiveError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let outcome = pool
+                    .get()
+                    .map_err(conn_error)
+                    .and_then(|mut conn| work(&mut conn));
+                if let Err(error) = outcome
+                    && let Ok(mut first) = first_error.lock()
+                {
+                    first.get_or_insert(error);
+                }
+            });
+        }
+    });
+    match first_error.into_inner().ok().flatten() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}

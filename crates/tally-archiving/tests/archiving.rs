@@ -1,0 +1,512 @@
+//! Archiving against MariaDB (issue "Archiving", what it must show):
+//! VisitsSummary numbers for hand-built days, weeks and months, time zones,
+//! invalidation and re-archiving, concurrent archivers, interrupted archives.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Text, Unsigned};
+use tally_archiving::scheduler::{self, RunPlan, Silent};
+use tally_archiving::storage::{self, ArchiveKey, ArchiveWriter};
+use tally_archiving::{Archiver, ArchivingConfig, Outcome, Period, Registry, SiteInfo};
+use tally_db::test_support::TestDb;
+use time::macros::{date, datetime};
+use time::{Date, OffsetDateTime};
+
+/// After every period the tests archive, so all archives are final.
+const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+fn add_site(conn: &mut MysqlConnection, idsite: u32, timezone: &str) -> anyhow::Result<()> {
+    diesel::sql_query(
+        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (?, 'Site', 'https://example.org', '2020-01-01 00:00:00', 0, 1, '', '', ?, 'EUR', \
+         '', '', '', '', '', 'website')",
+    )
+    .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .bind::<Text, _>(timezone)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One visit: visitor number, user id, actions, seconds, converted, last action time (UTC).
+struct Visit<'a> {
+    visitor: u8,
+    user: Option<&'a str>,
+    actions: u32,
+    seconds: u32,
+    converted: bool,
+    last: &'a str,
+}
+
+fn add_visits(conn: &mut MysqlConnection, idsite: u32, visits: &[Visit<'_>]) -> anyhow::Result<()> {
+    for v in visits {
+        diesel::sql_query(
+            "INSERT INTO log_visit (idsite, idvisitor, visit_last_action_time, config_id, location_ip, \
+             user_id, visit_first_action_time, visit_goal_converted, visit_total_time, \
+             visitor_count_visits, visit_total_actions) \
+             VALUES (?, UNHEX(LPAD(HEX(?), 16, '0')), ?, X'0102030405060708', X'7f000001', ?, \
+             DATE_SUB(?, INTERVAL ? SECOND), ?, ?, 1, ?)",
+        )
+        .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+        .bind::<Unsigned<diesel::sql_types::TinyInt>, _>(v.visitor)
+        .bind::<Text, _>(v.last)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(v.user)
+        .bind::<Text, _>(v.last)
+        .bind::<Unsigned<diesel::sql_types::Integer>, _>(v.seconds)
+        .bind::<diesel::sql_types::TinyInt, _>(i8::from(v.converted))
+        .bind::<Unsigned<diesel::sql_types::Integer>, _>(v.seconds)
+        .bind::<Unsigned<diesel::sql_types::Integer>, _>(v.actions)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn numeric(conn: &mut MysqlConnection, outcome: Outcome) -> anyhow::Result<HashMap<String, f64>> {
+    let archive = outcome.archive().context("an archive")?;
+    Ok(storage::read_numeric_records(conn, &archive)?)
+}
+
+fn archive(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    period: Period,
+) -> anyhow::Result<HashMap<String, f64>> {
+    let registry = Registry::core();
+    let site = SiteInfo::load(conn, idsite)?;
+    let outcome = Archiver::new(&registry, ArchivingConfig::default())
+        .archive(conn, &site, period, NOW, false)?;
+    numeric(conn, outcome)
+}
+
+fn expect(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+/// Only the VisitsSummary records of an archive.
+fn summary(records: &HashMap<String, f64>) -> HashMap<String, f64> {
+    records
+        .iter()
+        .filter(|(k, _)| {
+            !k.contains('_')
+                || k.starts_with("nb_")
+                || k.starts_with("max_")
+                || k.starts_with("sum_")
+                || k.starts_with("bounce")
+        })
+        .filter(|(k, _)| !k.starts_with("Actions"))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+/// 2026-01-05 (a Monday): visitors 1, 1, 2, 3; plus one visit on each
+/// neighbouring day that must not count.
+fn monday(conn: &mut MysqlConnection) -> anyhow::Result<()> {
+    add_visits(
+        conn,
+        1,
+        &[
+            Visit {
+                visitor: 1,
+                user: Some("alice"),
+                actions: 3,
+                seconds: 120,
+                converted: true,
+                last: "2026-01-05 10:00:00",
+            },
+            Visit {
+                visitor: 1,
+                user: Some("alice"),
+                actions: 1,
+                seconds: 0,
+                converted: false,
+                last: "2026-01-05 15:00:00",
+            },
+            Visit {
+                visitor: 2,
+                user: Some("bob"),
+                actions: 1,
+                seconds: 0,
+                converted: false,
+                last: "2026-01-05 00:00:00",
+            },
+            Visit {
+                visitor: 3,
+                user: None,
+                actions: 5,
+                seconds: 600,
+                converted: false,
+                last: "2026-01-05 23:59:59",
+            },
+            Visit {
+                visitor: 9,
+                user: None,
+                actions: 2,
+                seconds: 10,
+                converted: false,
+                last: "2026-01-04 23:59:59",
+            },
+        ],
+    )
+}
+
+#[test]
+fn a_day_gives_exact_visit_metrics() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    let day = archive(&mut conn, 1, Period::day(date!(2026 - 01 - 05)))?;
+    assert_eq!(
+        summary(&day),
+        expect(&[
+            ("nb_uniq_visitors", 3.0),
+            ("nb_visits", 4.0),
+            ("nb_actions", 10.0),
+            ("max_actions", 5.0),
+            ("sum_visit_length", 720.0),
+            ("bounce_count", 2.0),
+            ("nb_visits_converted", 1.0),
+            ("nb_users", 2.0),
+        ])
+    );
+    // The day before holds only visitor 9.
+    let sunday = archive(&mut conn, 1, Period::day(date!(2026 - 01 - 04)))?;
+    assert_eq!(sunday.get("nb_visits"), Some(&1.0));
+    Ok(())
+}
+
+#[test]
+fn week_and_month_sum_days_and_recount_unique_visitors() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    // Tuesday: visitor 1 again (with a new user id) and visitor 4.
+    add_visits(
+        &mut conn,
+        1,
+        &[
+            Visit {
+                visitor: 1,
+                user: Some("alice2"),
+                actions: 2,
+                seconds: 30,
+                converted: true,
+                last: "2026-01-06 08:00:00",
+            },
+            Visit {
+                visitor: 4,
+                user: None,
+                actions: 7,
+                seconds: 70,
+                converted: false,
+                last: "2026-01-06 09:00:00",
+            },
+        ],
+    )?;
+    let tuesday = archive(&mut conn, 1, Period::day(date!(2026 - 01 - 06)))?;
+    assert_eq!(tuesday.get("nb_uniq_visitors"), Some(&2.0));
+    let week = archive(&mut conn, 1, Period::week(date!(2026 - 01 - 07)))?;
+    // Sums of the days (3 + 2 unique visitors summed would be 5; the week
+    // recounts 4: visitors 1, 2, 3 and 4; users alice, bob, alice2).
+    assert_eq!(
+        summary(&week),
+        expect(&[
+            ("nb_uniq_visitors", 4.0),
+            ("nb_visits", 6.0),
+            ("nb_actions", 19.0),
+            ("max_actions", 7.0),
+            ("sum_visit_length", 820.0),
+            ("bounce_count", 2.0),
+            ("nb_visits_converted", 2.0),
+            ("nb_users", 3.0),
+        ])
+    );
+    // January: the week plus Sunday the 4th (visitor 9).
+    let month = archive(&mut conn, 1, Period::month(date!(2026 - 01 - 20)))?;
+    assert_eq!(
+        summary(&month),
+        expect(&[
+            ("nb_uniq_visitors", 5.0),
+            ("nb_visits", 7.0),
+            ("nb_actions", 21.0),
+            ("max_actions", 7.0),
+            ("sum_visit_length", 830.0),
+            ("bounce_count", 2.0),
+            ("nb_visits_converted", 2.0),
+            ("nb_users", 3.0),
+        ])
+    );
+    // A year has no unique counts (Matomo does not process them by default).
+    let year = archive(&mut conn, 1, Period::year(date!(2026 - 01 - 20)))?;
+    assert_eq!(year.get("nb_visits"), Some(&7.0));
+    assert_eq!(year.get("nb_uniq_visitors"), None);
+    assert_eq!(year.get("nb_users"), None);
+    Ok(())
+}
+
+#[test]
+fn a_new_york_visit_at_0330_utc_belongs_to_the_previous_local_day() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "America/New_York")?;
+    add_visits(
+        &mut conn,
+        1,
+        &[Visit {
+            visitor: 1,
+            user: None,
+            actions: 1,
+            seconds: 0,
+            converted: false,
+            last: "2026-01-06 03:30:00",
+        }],
+    )?;
+    let fifth = archive(&mut conn, 1, Period::day(date!(2026 - 01 - 05)))?;
+    assert_eq!(fifth.get("nb_visits"), Some(&1.0));
+    let sixth = archive(&mut conn, 1, Period::day(date!(2026 - 01 - 06)))?;
+    assert_eq!(sixth.get("nb_visits"), None);
+    Ok(())
+}
+
+#[test]
+fn an_interrupted_archive_is_never_read() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    let period = Period::day(date!(2026 - 01 - 05));
+    let key = ArchiveKey::all(1, period);
+    // Begun, a record written, never finished (the process died).
+    let mut writer = ArchiveWriter::begin(&mut conn, key.clone(), datetime!(2026-02-01 00:00))?;
+    writer.insert_numeric("nb_visits", 999.0);
+    let stale = writer.idarchive();
+    drop(writer);
+    diesel::sql_query(
+        "INSERT INTO archive_numeric_2026_01 (idarchive, name, idsite, date1, date2, period, ts_archived, value) \
+         VALUES (?, 'nb_visits', 1, '2026-01-05', '2026-01-05', 1, '2026-02-01 00:00:00', 999)",
+    )
+    .bind::<Unsigned<diesel::sql_types::Integer>, _>(stale)
+    .execute(&mut conn)?;
+    assert_eq!(storage::find_archive(&mut conn, &key, None, true)?, None);
+    // The archiver does not take it for a usable archive: it builds anew.
+    let day = archive(&mut conn, 1, period)?;
+    assert_eq!(day.get("nb_visits"), Some(&4.0));
+    // Another crashed archive; purging removes it once it is older than the grace period.
+    let crashed = ArchiveWriter::begin(&mut conn, key.clone(), datetime!(2026-02-01 00:00))?;
+    let stale = crashed.idarchive();
+    drop(crashed);
+    let kept = storage::purge(
+        &mut conn,
+        datetime!(2026-02-01 00:30),
+        time::Duration::hours(1),
+    )?;
+    assert_eq!(kept.errored, 0, "too young to be called dead");
+    let purged = storage::purge(
+        &mut conn,
+        datetime!(2026-03-01 00:00),
+        time::Duration::hours(1),
+    )?;
+    assert_eq!(purged.errored, 1);
+    let left: i64 =
+        diesel::sql_query("SELECT COUNT(*) AS n FROM archive_numeric_2026_01 WHERE idarchive = ?")
+            .bind::<Unsigned<diesel::sql_types::Integer>, _>(stale)
+            .get_result::<Count>(&mut conn)?
+            .n;
+    assert_eq!(left, 0);
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct DoneRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Done flags per archive key over every month table, and the number of
+/// archive ids ever allocated.
+fn archive_census(conn: &mut MysqlConnection) -> anyhow::Result<(HashMap<String, i64>, u64)> {
+    let mut done = HashMap::new();
+    for table in tally_db::list_archive_tables(conn)? {
+        if table.kind() != tally_db::ArchiveKind::Numeric {
+            continue;
+        }
+        let rows: Vec<DoneRow> = diesel::sql_query(format!(
+            "SELECT CONCAT(idsite, ' ', period, ' ', date1, ' ', date2) AS `key`, COUNT(*) AS n \
+             FROM {table} WHERE name = 'done' GROUP BY 1"
+        ))
+        .load(conn)?;
+        for row in rows {
+            *done.entry(row.key).or_insert(0) += row.n;
+        }
+    }
+    #[derive(QueryableByName)]
+    struct Allocated {
+        #[diesel(sql_type = Double)]
+        n: f64,
+    }
+    let allocated = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(value), 0) AS DOUBLE) AS n FROM sequence WHERE name LIKE 'archive\\_numeric\\_%'",
+    )
+    .get_result::<Allocated>(conn)?
+    .n;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a count"
+    )]
+    Ok((done, allocated as u64))
+}
+
+fn queue_day(conn: &mut MysqlConnection, idsite: u32, day: Date) -> anyhow::Result<()> {
+    // What the tracker writes for a hit on a past day (recorder.rs).
+    diesel::sql_query(
+        "INSERT INTO archive_invalidations (name, idsite, date1, date2, period, ts_invalidated, status) \
+         VALUES ('done', ?, ?, ?, 1, NOW(), 0)",
+    )
+    .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .bind::<diesel::sql_types::Date, _>(day)
+    .bind::<diesel::sql_types::Date, _>(day)
+    .execute(conn)?;
+    Ok(())
+}
+
+fn queue_only() -> RunPlan {
+    RunPlan {
+        sites: vec![1],
+        periods: Vec::new(),
+        dates: None,
+        concurrency: 1,
+        invalidations: true,
+    }
+}
+
+#[test]
+fn a_hit_for_an_old_day_rearchives_the_day_week_month_and_year() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let pool = db.pool()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    let registry = Registry::core();
+    let config = ArchivingConfig::default();
+    let now = OffsetDateTime::now_utc();
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let monday = date!(2026 - 01 - 05);
+    let periods = [
+        Period::day(monday),
+        Period::week(monday),
+        Period::month(monday),
+        Period::year(monday),
+    ];
+    let archiver = Archiver::new(&registry, config.clone());
+    for period in periods {
+        archiver.archive(&mut conn, &site, period, now, false)?;
+    }
+    // A late hit: one more visit on the Monday, queued as the tracker does.
+    add_visits(
+        &mut conn,
+        1,
+        &[Visit {
+            visitor: 7,
+            user: None,
+            actions: 2,
+            seconds: 5,
+            converted: false,
+            last: "2026-01-05 12:00:00",
+        }],
+    )?;
+    queue_day(&mut conn, 1, monday)?;
+    let report = scheduler::run(&pool, &registry, &config, &queue_only(), &Silent)?;
+    assert_eq!(report.failures().count(), 0, "{report:?}");
+    let rebuilt: Vec<Period> = report
+        .jobs
+        .iter()
+        .filter(|j| j.result == Ok(true))
+        .map(|j| j.period)
+        .collect();
+    assert_eq!(rebuilt, periods.to_vec(), "day, then week, month, year");
+    // Monday had 4 visits, January and 2026 also Sunday's visitor 9; one more each now.
+    for (period, visits) in periods.into_iter().zip([5.0, 5.0, 6.0, 6.0]) {
+        let found = archiver.archive(&mut conn, &site, period, now, false)?;
+        assert!(
+            matches!(found, Outcome::Reused(_)),
+            "{period} reused after the run"
+        );
+        let records = numeric(&mut conn, found)?;
+        assert_eq!(records.get("nb_visits"), Some(&visits), "{period}");
+    }
+    assert_eq!(tally_archiving::invalidation::queued_count(&mut conn)?, 0);
+    // One archive per period remains (the superseded ones were deleted).
+    let (done, _) = archive_census(&mut conn)?;
+    assert!(done.values().all(|n| *n == 1), "{done:?}");
+    Ok(())
+}
+
+#[test]
+fn two_archivers_share_100_invalidations_and_build_each_archive_once() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let pool = db.pool()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    let first = date!(2025 - 01 - 01);
+    let mut day = first;
+    for n in 0..100u8 {
+        let last = format!("{day} 12:00:00");
+        add_visits(
+            &mut conn,
+            1,
+            &[Visit {
+                visitor: n,
+                user: None,
+                actions: 1,
+                seconds: 0,
+                converted: false,
+                last: &last,
+            }],
+        )?;
+        queue_day(&mut conn, 1, day)?;
+        day = day.next_day().context("a next day")?;
+    }
+    let registry = Registry::core();
+    let config = ArchivingConfig::default();
+    let reports = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| scheduler::run(&pool, &registry, &config, &queue_only(), &Silent))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join()).collect::<Vec<_>>()
+    });
+    let mut claimed = 0;
+    for report in reports {
+        let report = report.map_err(|_| anyhow::anyhow!("archiver thread panicked"))??;
+        assert_eq!(report.failures().count(), 0, "{report:?}");
+        claimed += report.jobs.len();
+    }
+    assert_eq!(tally_archiving::invalidation::queued_count(&mut conn)?, 0);
+    // 100 days + their weeks (2024-12-30 .. 2025-04-07: 15), 4 months, 1 year.
+    assert_eq!(claimed, 120);
+    let (done, allocated) = archive_census(&mut conn)?;
+    assert!(
+        done.values().all(|n| *n == 1),
+        "duplicate done flags: {done:?}"
+    );
+    // No archive was built twice: every allocated id is a live archive.
+    assert_eq!(allocated, done.len() as u64);
+    // And the year holds every visit.
+    let year = archive(&mut conn, 1, Period::year(first))?;
+    assert_eq!(year.get("nb_visits"), Some(&100.0));
+    Ok(())
+}
