@@ -40,6 +40,8 @@ enum Command {
 struct Config {
     database: DatabaseConfig,
     tracker: TrackerConfig,
+    /// Read by tally-archiver; here so that the example config is checked against it.
+    archiver: tally_archiving::ArchivingConfig,
 }
 
 fn main() -> ExitCode {

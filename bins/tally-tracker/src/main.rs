@@ -39,6 +39,8 @@ enum Command {
 struct Config {
     database: DatabaseConfig,
     tracker: TrackerConfig,
+    /// Read by tally-archiver; accepted here so that one tally.toml serves all binaries.
+    archiver: toml::Table,
 }
 
 fn main() -> ExitCode {

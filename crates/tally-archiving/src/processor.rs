@@ -17,7 +17,8 @@ use crate::site::SiteInfo;
 use crate::storage::{self, ArchiveKey, ArchiveWriter, StoredArchive};
 
 /// Archiving settings (`[archiver]` in `tally.toml`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ArchivingConfig {
     /// Seconds an archive of a period containing today stays usable
     /// (`time_before_today_archive_considered_outdated`, 900).
