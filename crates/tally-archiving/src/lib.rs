@@ -17,6 +17,11 @@ pub mod scheduler;
 pub mod site;
 pub mod storage;
 
+/// `docs/PLUGINS.md`: its example plugin runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/PLUGINS.md")]
+pub struct PluginsGuide;
+
 pub use context::{DayContext, Output, PeriodContext, SubArchive};
 pub use logs::LogAggregator;
 pub use period::Period;

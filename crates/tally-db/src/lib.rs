@@ -51,5 +51,8 @@ pub use archive_tables::{
 };
 pub use connection::{DatabaseConfig, DbPool, PooledConn, connect, pool, setup_session};
 pub use error::DbError;
-pub use migrations::{MIGRATIONS, create_database_if_missing, pending_migrations, run_migrations};
+pub use migrations::{
+    MIGRATIONS, create_database_if_missing, pending_migrations, run_migrations,
+    run_plugin_migrations,
+};
 pub use url::redact;

@@ -23,6 +23,28 @@ pub fn run_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, DbError
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Applies the pending migrations of a plugin crate (its own
+/// `embed_migrations!` directory), after Tally's own.
+///
+/// Plugin and core migrations share diesel's `__diesel_schema_migrations`
+/// table, keyed by version: a plugin's directory names must not reuse a
+/// version of `migrations/` (prefix them with a date after the plugin's
+/// creation and the plugin's name, e.g. `2027-01-10-000001_myplugin_tables`).
+///
+/// # Errors
+/// [`DbError::Migration`] naming the failing migration's error.
+pub fn run_plugin_migrations(
+    conn: &mut MysqlConnection,
+    migrations: EmbeddedMigrations,
+) -> Result<Vec<String>, DbError> {
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|err| DbError::Migration {
+            message: err.to_string(),
+        })?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
 /// Lists the migrations not yet applied to this database.
 ///
 /// # Errors

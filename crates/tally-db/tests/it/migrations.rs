@@ -54,3 +54,23 @@ type Snapshot = (
 fn snapshot(conn: &mut MysqlConnection) -> anyhow::Result<Snapshot> {
     Ok((columns(conn)?, indexes(conn)?))
 }
+
+/// A plugin crate's migrations run beside ours, once.
+#[test]
+fn plugin_migrations_apply_once_beside_the_core_ones() -> anyhow::Result<()> {
+    const PLUGIN: diesel_migrations::EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("tests/plugin_migrations");
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    let applied = tally_db::run_plugin_migrations(&mut conn, PLUGIN)?;
+    assert_eq!(applied, vec!["20990101000001".to_owned()]);
+    let plugin_columns = columns(&mut conn)?
+        .into_iter()
+        .filter(|c| c.table_name == "example_plugin_notes")
+        .count();
+    assert_eq!(plugin_columns, 3);
+    assert!(tally_db::run_plugin_migrations(&mut conn, PLUGIN)?.is_empty());
+    // The core migrations still see nothing pending.
+    assert!(tally_db::pending_migrations(&mut conn)?.is_empty());
+    Ok(())
+}

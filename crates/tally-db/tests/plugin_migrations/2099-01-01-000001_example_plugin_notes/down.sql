@@ -1,0 +1,1 @@
+DROP TABLE example_plugin_notes;
