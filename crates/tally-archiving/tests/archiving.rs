@@ -510,3 +510,64 @@ fn two_archivers_share_100_invalidations_and_build_each_archive_once() -> anyhow
     assert_eq!(year.get("nb_visits"), Some(&100.0));
     Ok(())
 }
+
+#[test]
+fn today_is_rebuilt_after_its_ttl_and_days_before_the_site_existed_are_empty() -> anyhow::Result<()>
+{
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    diesel::sql_query("UPDATE site SET ts_created = '2026-01-05 08:00:00' WHERE idsite = 1")
+        .execute(&mut conn)?;
+    monday(&mut conn)?;
+    let registry = Registry::core();
+    let archiver = Archiver::new(&registry, ArchivingConfig::default());
+    let site = SiteInfo::load(&mut conn, 1)?;
+    // Visitor 9's Sunday is before the site was created: no archive at all.
+    let sunday = archiver.archive(
+        &mut conn,
+        &site,
+        Period::day(date!(2026 - 01 - 04)),
+        NOW,
+        false,
+    )?;
+    assert_eq!(sunday, Outcome::NoData);
+    // Monday seen from Monday afternoon: "today", usable for 900 s.
+    let afternoon = datetime!(2026-01-05 16:00 UTC);
+    let monday = Period::day(date!(2026 - 01 - 05));
+    let first = archiver.archive(&mut conn, &site, monday, afternoon, false)?;
+    assert!(matches!(first, Outcome::Built(_)));
+    let soon = archiver.archive(
+        &mut conn,
+        &site,
+        monday,
+        afternoon + time::Duration::seconds(600),
+        false,
+    )?;
+    assert_eq!(soon, Outcome::Reused(first.archive().context("built")?));
+    let later = archiver.archive(
+        &mut conn,
+        &site,
+        monday,
+        afternoon + time::Duration::seconds(901),
+        false,
+    )?;
+    assert!(matches!(later, Outcome::Built(_)), "{later:?}");
+    // Once the day is over, an archive built during it is outdated...
+    let tuesday = datetime!(2026-01-06 09:00 UTC);
+    let after = archiver.archive(&mut conn, &site, monday, tuesday, false)?;
+    assert!(matches!(after, Outcome::Built(_)), "{after:?}");
+    // ...and one built after it stays usable for good.
+    let next_year = archiver.archive(&mut conn, &site, monday, NOW, false)?;
+    assert!(matches!(next_year, Outcome::Reused(_)), "{next_year:?}");
+    // A future day has nothing.
+    let future = archiver.archive(
+        &mut conn,
+        &site,
+        Period::day(date!(2026 - 01 - 07)),
+        tuesday,
+        false,
+    )?;
+    assert_eq!(future, Outcome::NoData);
+    Ok(())
+}
