@@ -334,13 +334,29 @@ fn combine(values: &[f64], op: ColumnOp) -> Option<f64> {
     }
     Some(match op {
         ColumnOp::Max => values.iter().copied().fold(f64::MIN, f64::max),
+        // A missing record reads as 0, which is "no value", not a minimum.
         ColumnOp::Min => values
             .iter()
             .copied()
             .filter(|v| *v != 0.0)
-            .fold(f64::INFINITY, f64::min)
-            .min(f64::MAX),
+            .reduce(f64::min)
+            .unwrap_or(0.0),
         ColumnOp::Skip => values.first().copied().unwrap_or(0.0),
         _ => values.iter().sum(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_ops() {
+        assert_eq!(combine(&[], ColumnOp::Sum), None);
+        assert_eq!(combine(&[1.0, 2.5], ColumnOp::Sum), Some(3.5));
+        assert_eq!(combine(&[1.0, 7.0, 2.0], ColumnOp::Max), Some(7.0));
+        assert_eq!(combine(&[0.0, 7.0, 2.0], ColumnOp::Min), Some(2.0));
+        assert_eq!(combine(&[0.0, 0.0], ColumnOp::Min), Some(0.0));
+        assert_eq!(combine(&[4.0, 7.0], ColumnOp::Skip), Some(4.0));
+    }
 }

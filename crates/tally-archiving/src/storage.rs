@@ -409,10 +409,20 @@ pub fn find_archive(
 }
 
 fn month_exists(conn: &mut MysqlConnection, month: ArchiveMonth) -> Result<bool, ArchiveError> {
-    let tables = tally_db::list_archive_tables(conn)?;
-    Ok(tables
-        .iter()
-        .any(|t| t.month() == month && t.kind() == ArchiveKind::Numeric))
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // One indexed lookup in information_schema, not a listing of all tables:
+    // readers ask this for every sub-period they load.
+    let found: Found = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind::<Text, _>(month.table(ArchiveKind::Numeric).to_string())
+    .get_result(conn)?;
+    Ok(found.n > 0)
 }
 
 /// Every numeric record of an archive except its done flags.
