@@ -19,8 +19,7 @@
 //!
 //! With many URLs hit at random the per-slot counters do not fit in the CPU
 //! caches and every hit costs a few cache misses; that is what the action
-//! pass spends its time on (about 3 s for 4,000,000 actions over 50,000
-//! URLs and titles on a loaded 2-core box, see the `large_day` test).
+//! pass spends its time on (docs/PERFORMANCE.md has the benchmark).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
