@@ -1210,11 +1210,19 @@ impl BatchWriter {
                 a.event_value.into(),
                 position.into(),
                 datetime(time).into(),
+                // Matomo writes 0 for a missing URL ("Page URL not defined")
+                // and, on pageviews and searches, for a missing name; a site
+                // search has no URL at all (NULL), as in ActionSiteSearch.
                 match a.kind {
                     ActionKind::SiteSearch => Val::Null,
-                    _ => opt_id(url_id),
+                    _ => Val::from(url_id.unwrap_or(0)),
                 },
-                opt_id(name_id),
+                match a.kind {
+                    ActionKind::Pageview | ActionKind::SiteSearch => {
+                        Val::from(name_id.unwrap_or(0))
+                    }
+                    _ => opt_id(name_id),
+                },
                 hit.req
                     .pv_id
                     .as_deref()

@@ -390,6 +390,19 @@ async fn outlinks_downloads_searches_and_events() -> anyhow::Result<()> {
         .select((log_conversion::idgoal, log_conversion::revenue))
         .load(&mut c)?;
     assert_eq!(conv, vec![(3, Some(3.5))]);
+    // A pageview without URL and title: both ids 0 ("Page URL/Name not
+    // defined" in reports), as Matomo writes them.
+    let w = visitor(3);
+    let a = s.get(&format!("idsite=1&rec=1&{w}&{}", at(50))).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let last: (Option<u32>, Option<u32>) = log_link_visit_action::table
+        .order(log_link_visit_action::idlink_va.desc())
+        .select((
+            log_link_visit_action::idaction_url,
+            log_link_visit_action::idaction_name,
+        ))
+        .first(&mut c)?;
+    assert_eq!(last, (Some(0), Some(0)));
     Ok(())
 }
 
