@@ -149,6 +149,14 @@ fn label_select(dimensions: &[&'static str]) -> Result<String, ArchiveError> {
     Ok(parts.join(", "))
 }
 
+/// GROUP BY the label columns (positions 1..=n of the select list) and one
+/// more expression.
+fn group_by_with(dimensions: &[&'static str], extra: &'static str) -> String {
+    let mut parts: Vec<String> = (1..=dimensions.len()).map(|i| i.to_string()).collect();
+    parts.push(extra.to_owned());
+    format!(" GROUP BY {}", parts.join(", "))
+}
+
 fn group_by(dimensions: &[&'static str]) -> String {
     if dimensions.is_empty() {
         String::new()
@@ -248,7 +256,7 @@ impl LogAggregator {
                COUNT(DISTINCT log_visit.user_id) AS nb_users, \
                CAST(COALESCE(MAX(log_visit.visit_total_actions), 0) AS SIGNED) AS max_actions, \
                CAST(COALESCE(SUM(log_visit.visit_total_time), 0) AS SIGNED) AS sum_visit_length, \
-               CAST(COALESCE(SUM(CASE WHEN COALESCE(log_visit.visit_total_actions, 0) <= 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS bounce_count, \
+               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_total_actions <= 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS bounce_count, \
                CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
@@ -370,8 +378,6 @@ impl LogAggregator {
             #[diesel(sql_type = BigInt)]
             items: i64,
         }
-        let mut group: Vec<&'static str> = dimensions.to_vec();
-        group.push("log_conversion.idgoal");
         let sql = format!(
             "SELECT {labels}, log_conversion.idgoal AS idgoal, \
                COUNT(*) AS nb_conversions, \
@@ -386,7 +392,7 @@ impl LogAggregator {
              WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
                AND log_conversion.server_time < ?{group}",
             labels = label_select(dimensions)?,
-            group = group_by(&group),
+            group = group_by_with(dimensions, "log_conversion.idgoal"),
         );
         let rows: Vec<Metrics> = diesel::sql_query(sql)
             .bind::<Unsigned<Integer>, _>(self.idsite)
@@ -516,8 +522,11 @@ pub struct VisitRow {
     pub idvisitor: u64,
     /// `user_id`.
     pub user_id: Option<String>,
-    /// `visit_total_actions`.
+    /// `visit_total_actions` (0 when NULL).
     pub total_actions: u32,
+    /// A bounce as Matomo counts it: `visit_total_actions <= 1` (a NULL
+    /// count is not a bounce).
+    pub bounce: bool,
     /// `visit_total_time` (seconds).
     pub total_time: u32,
     /// `visit_goal_converted = 1`.
@@ -611,6 +620,7 @@ pub fn scan_visits(
             idvisitor: visitor_u64(&r.1),
             user_id: r.2,
             total_actions: r.3.unwrap_or(0),
+            bounce: r.3.is_some_and(|n| n <= 1),
             total_time: r.4,
             converted: r.5 == Some(1),
             entry_url: r.6,

@@ -571,3 +571,130 @@ fn today_is_rebuilt_after_its_ttl_and_days_before_the_site_existed_are_empty() -
     assert_eq!(future, Outcome::NoData);
     Ok(())
 }
+
+#[test]
+fn log_aggregator_groups_visits_actions_conversions_and_items() -> anyhow::Result<()> {
+    use tally_archiving::logs::EcommerceItemColumn;
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    for sql in [
+        "UPDATE log_visit SET visitor_returning = IF(idvisitor = X'0000000000000001', 1, 0)",
+        "INSERT INTO log_action (idaction, name, hash, type) VALUES \
+         (1, 'example.org/a', 1, 1), (2, 'example.org/b', 2, 1), (3, 'SKU-1', 3, 9), (4, 'Shoes', 4, 10)",
+        "INSERT INTO log_link_visit_action (idsite, idvisitor, idvisit, server_time, idaction_url) VALUES \
+         (1, X'0000000000000001', 1, '2026-01-05 09:59:00', 1), \
+         (1, X'0000000000000001', 1, '2026-01-05 10:00:00', 2), \
+         (1, X'0000000000000001', 2, '2026-01-05 15:00:00', 1), \
+         (1, X'0000000000000002', 3, '2026-01-04 23:00:00', 1)",
+        "INSERT INTO log_conversion (idvisit, idsite, idvisitor, server_time, idgoal, buster, idorder, items, url, \
+         revenue, revenue_subtotal, revenue_tax, revenue_shipping, revenue_discount, visitor_returning) VALUES \
+         (1, 1, X'0000000000000001', '2026-01-05 10:00:00', 0, 1, 'o-1', 3, 'u', 30.25, 25, 3, 2.25, 0, 1), \
+         (1, 1, X'0000000000000001', '2026-01-05 10:00:00', 2, 2, NULL, NULL, 'u', 5, NULL, NULL, NULL, NULL, 1), \
+         (2, 1, X'0000000000000001', '2026-01-05 15:00:00', 2, 3, NULL, NULL, 'u', 5, NULL, NULL, NULL, NULL, 1)",
+        "INSERT INTO log_conversion_item (idsite, idvisitor, server_time, idvisit, idorder, idaction_sku, idaction_name, \
+         idaction_category, idaction_category2, idaction_category3, idaction_category4, idaction_category5, price, quantity, deleted) VALUES \
+         (1, X'0000000000000001', '2026-01-05 10:00:00', 1, 'o-1', 3, 3, 4, 0, 0, 0, 0, 10.5, 2, 0), \
+         (1, X'0000000000000003', '2026-01-05 12:00:00', 4, '0', 3, 3, 4, 0, 0, 0, 0, 10.5, 1, 0), \
+         (1, X'0000000000000003', '2026-01-05 12:00:00', 4, 'o-9', 3, 3, 4, 0, 0, 0, 0, 99, 1, 1)",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn)?;
+    }
+    let (start, end) = Period::day(date!(2026 - 01 - 05))
+        .utc_bounds(&tally_schema::tz::SiteTimeZone::parse("UTC"));
+    let logs = tally_archiving::LogAggregator::new(1, start, end)?;
+    assert!(logs.has_visits(&mut conn)?);
+
+    let mut by_returning =
+        logs.query_visits_by_dimension(&mut conn, &["log_visit.visitor_returning"])?;
+    by_returning.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let summary: Vec<(Option<String>, u64, u64, u64, u64)> = by_returning
+        .iter()
+        .map(|g| {
+            (
+                g.labels[0].clone(),
+                g.nb_visits,
+                g.nb_uniq_visitors,
+                g.nb_actions,
+                g.bounce_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Some("0".into()), 2, 2, 6, 1),
+            (Some("1".into()), 2, 1, 4, 1)
+        ]
+    );
+
+    let pages = logs.query_actions_by_dimension(
+        &mut conn,
+        &["log_action.name"],
+        Some("log_link_visit_action.idaction_url"),
+    )?;
+    let mut pages: Vec<(Option<String>, u64, u64, u64)> = pages
+        .into_iter()
+        .map(|g| {
+            (
+                g.labels[0].clone(),
+                g.nb_visits,
+                g.nb_uniq_visitors,
+                g.nb_hits,
+            )
+        })
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        vec![
+            (Some("example.org/a".into()), 2, 1, 2),
+            (Some("example.org/b".into()), 1, 1, 1)
+        ]
+    );
+
+    let mut goals = logs.query_conversions_by_dimension(&mut conn, &[])?;
+    goals.sort_by_key(|g| g.idgoal);
+    let goals: Vec<(i32, u64, u64, f64, f64, u64)> = goals
+        .iter()
+        .map(|g| {
+            (
+                g.idgoal,
+                g.nb_conversions,
+                g.nb_visits_converted,
+                g.revenue,
+                g.revenue_shipping,
+                g.items,
+            )
+        })
+        .collect();
+    assert_eq!(
+        goals,
+        vec![(0, 1, 1, 30.25, 2.25, 3), (2, 2, 2, 10.0, 0.0, 0)]
+    );
+
+    let mut items = logs.query_ecommerce_items(&mut conn, EcommerceItemColumn::Sku)?;
+    items.sort_by_key(|i| i.idgoal);
+    let items: Vec<(Option<String>, i32, f64, u64, f64, u64)> = items
+        .into_iter()
+        .map(|i| (i.label, i.idgoal, i.revenue, i.quantity, i.price, i.orders))
+        .collect();
+    // The deleted item is left out; the cart (order id '0') counts visits.
+    assert_eq!(
+        items,
+        vec![
+            (Some("SKU-1".into()), -1, 10.5, 1, 10.5, 1),
+            (Some("SKU-1".into()), 0, 21.0, 2, 10.5, 1),
+        ]
+    );
+    // More than three dimensions is a builder error, not SQL.
+    let four = [
+        "log_visit.idsite",
+        "log_visit.idsite",
+        "log_visit.idsite",
+        "log_visit.idsite",
+    ];
+    assert!(logs.query_visits_by_dimension(&mut conn, &four).is_err());
+    Ok(())
+}

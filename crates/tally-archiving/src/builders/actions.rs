@@ -1465,7 +1465,7 @@ fn slot_stats<'a>(
                 counts.visits += 1;
                 counts.actions += u64::from(visit.total_actions);
                 counts.length += u64::from(visit.total_time);
-                counts.bounces += u64::from(visit.total_actions <= 1);
+                counts.bounces += u64::from(visit.bounce);
                 pairs.push((slot, visitor));
             } else {
                 stats.exit_visits[index] += 1;

@@ -57,7 +57,7 @@ impl RecordBuilder for VisitsSummary {
             actions += u64::from(visit.total_actions);
             max_actions = max_actions.max(visit.total_actions);
             length += u64::from(visit.total_time);
-            bounces += u64::from(visit.total_actions <= 1);
+            bounces += u64::from(visit.bounce);
             converted += u64::from(visit.converted);
         }
         #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
