@@ -130,15 +130,35 @@ impl Row {
             Some(weight) => weight,
             None => self.visits_weight(),
         };
-        for (key, other_value) in other.columns.iter() {
+        for (position, (key, other_value)) in other.columns.iter().enumerate() {
             if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
                 continue;
             }
             let op = if key.is_metric(metrics::MAX_ACTIONS) {
                 ColumnOp::Max
+            } else if ops.is_empty() {
+                ColumnOp::Sum
             } else {
                 ops.get(key).copied().unwrap_or(ColumnOp::Sum)
             };
+            // Rows of one report usually hold their columns in the same
+            // order: try the same position before searching by key.
+            if let Some((own_key, own_value)) = self.columns.entry_at_mut(position)
+                && own_key == key
+            {
+                let merged = merge_values(op, Some(own_value), other_value);
+                match merged {
+                    Some(Some(value)) => *own_value = value,
+                    Some(None) => {}
+                    None => {
+                        return Err(DataTableError::UnsummableColumn {
+                            column: key.name().into_owned(),
+                            label: self.label.clone(),
+                        });
+                    }
+                }
+                continue;
+            }
             let current = self.columns.get(key);
             let merged = merge_values(op, current, other_value).ok_or_else(|| {
                 DataTableError::UnsummableColumn {

@@ -159,12 +159,19 @@ impl DataTable {
     /// [`DataTableError::UnsummableColumn`] when summing into the summary row
     /// meets incompatible values.
     pub fn add_row(&mut self, row: Row) -> Result<(), DataTableError> {
+        let ops = std::mem::take(&mut self.aggregation_ops);
+        let added = self.add_row_with_ops(row, &ops);
+        self.aggregation_ops = ops;
+        added
+    }
+
+    fn add_row_with_ops(&mut self, row: Row, ops: &AggregationOps) -> Result<(), DataTableError> {
         if let Some(max_rows) = self.max_rows
             && max_rows > 0
             && self.rows_count() >= max_rows - 1
         {
             match self.summary.as_deref_mut() {
-                Some(summary) => summary.sum_row(&row, &self.aggregation_ops, false)?,
+                Some(summary) => summary.sum_row(&row, ops, false)?,
                 None => {
                     let mut summary = Row::new(SUMMARY_ROW_LABEL);
                     summary.columns = row.columns;
@@ -274,6 +281,19 @@ impl DataTable {
     ///
     /// [`DataTableError::UnsummableColumn`] on incompatible values.
     pub fn merge(&mut self, other: &DataTable) -> Result<(), DataTableError> {
+        // The ops are lent to the recursion instead of cloned per row:
+        // merging a month touches every row of every day table.
+        let ops = std::mem::take(&mut self.aggregation_ops);
+        let merged = self.merge_with(other, &ops);
+        self.aggregation_ops = ops;
+        merged
+    }
+
+    fn merge_with(
+        &mut self,
+        other: &DataTable,
+        ops: &AggregationOps,
+    ) -> Result<(), DataTableError> {
         for other_row in &other.rows {
             // A row labelled -1 in `other` is a normal row; the summary row
             // is merged separately below.
@@ -281,26 +301,27 @@ impl DataTable {
                 None => {
                     let mut copy = other_row.clone();
                     if let Some(subtable) = copy.subtable.as_deref_mut() {
-                        subtable.aggregation_ops = self.aggregation_ops.clone();
+                        subtable.aggregation_ops = ops.clone();
                     }
-                    self.add_row(copy)?;
+                    self.add_row_with_ops(copy, ops)?;
                 }
                 Some(position) => {
-                    let ops = self.aggregation_ops.clone();
                     let row = self
                         .rows
                         .get_mut(position)
                         .ok_or(DataTableError::Internal("label index out of range"))?;
-                    row.sum_row(other_row, &ops, true)?;
+                    row.sum_row(other_row, ops, true)?;
                     if let Some(other_subtable) = other_row.subtable.as_deref() {
                         match row.subtable.as_deref_mut() {
                             Some(own) => {
-                                own.aggregation_ops = ops;
-                                own.merge(other_subtable)?;
+                                if own.aggregation_ops != *ops {
+                                    own.aggregation_ops = ops.clone();
+                                }
+                                own.merge_with(other_subtable, ops)?;
                             }
                             None => {
                                 let mut copy = other_subtable.clone();
-                                copy.aggregation_ops = ops;
+                                copy.aggregation_ops = ops.clone();
                                 row.subtable = Some(Box::new(copy));
                             }
                         }
@@ -310,7 +331,7 @@ impl DataTable {
         }
         if let Some(other_summary) = other.summary.as_deref() {
             match self.summary.as_deref_mut() {
-                Some(summary) => summary.sum_row(other_summary, &self.aggregation_ops, false)?,
+                Some(summary) => summary.sum_row(other_summary, ops, false)?,
                 None => self.summary = Some(Box::new(other_summary.clone())),
             }
         }
@@ -415,11 +436,24 @@ impl DataTable {
         } else {
             &metrics::RENAME_AFTER_AGGREGATION
         };
+        let mut pairs: Vec<(ColumnKey, ColumnKey)> = Vec::with_capacity(renames.len() * 2);
         for (from, to) in renames {
-            self.rename_column(&ColumnKey::Id(*from), &ColumnKey::Id(*to));
+            pairs.push((ColumnKey::Id(*from), ColumnKey::Id(*to)));
             if let (Some(from), Some(to)) = (metrics::metric_name(*from), metrics::metric_name(*to))
             {
-                self.rename_column(&ColumnKey::from(from), &ColumnKey::from(to));
+                pairs.push((ColumnKey::from(from), ColumnKey::from(to)));
+            }
+        }
+        // One pass over each row for all pairs (merging a month renames
+        // every row of every day table).
+        self.rename_columns(&pairs);
+    }
+
+    fn rename_columns(&mut self, pairs: &[(ColumnKey, ColumnKey)]) {
+        for row in self.rows.iter_mut().chain(self.summary.as_deref_mut()) {
+            row.columns.rename_all(pairs);
+            if let Some(subtable) = row.subtable.as_deref_mut() {
+                subtable.rename_columns(pairs);
             }
         }
     }

@@ -54,7 +54,9 @@ impl ColumnKey {
     pub fn is_metric(&self, id: u16) -> bool {
         match self {
             Self::Id(own) => *own == id,
-            Self::Name(name) => metrics::metric_id(name) == Some(id),
+            // By id: one array index and one compare, not a search of
+            // every metric name (this runs per column of every merged row).
+            Self::Name(name) => metrics::metric_name(id) == Some(name.as_str()),
         }
     }
 }
@@ -390,6 +392,53 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
                 entry.0 = to;
             }
         }
+    }
+
+    /// Renames every key that is a `from` of `renames` to its `to`, in one
+    /// pass; the same result as [`OrderedMap::rename`] pair by pair when no
+    /// two pairs touch the same key.
+    pub fn rename_all(&mut self, renames: &[(K, K)])
+    where
+        K: Clone,
+    {
+        let mut positions = 0;
+        while positions < self.entries.len() {
+            let hit = self.entries.get(positions).and_then(|(key, _)| {
+                renames
+                    .iter()
+                    .find(|(from, _)| from == key)
+                    .map(|(_, to)| to.clone())
+            });
+            match hit {
+                // A `to` already present elsewhere is replaced, as `rename`
+                // does: take the slow path for that rare case.
+                Some(to) if self.entries.iter().any(|(own, _)| *own == to) => {
+                    let from = self.entries.get(positions).map(|(key, _)| key.clone());
+                    if let Some(from) = from {
+                        let before = self.entries.len();
+                        self.rename(&from, to);
+                        if self.entries.len() < before {
+                            continue;
+                        }
+                    }
+                }
+                Some(to) => {
+                    if let Some(entry) = self.entries.get_mut(positions) {
+                        entry.0 = to;
+                    }
+                }
+                None => {}
+            }
+            positions += 1;
+        }
+    }
+
+    /// The entry at `index`, mutably: lets callers that walk two maps with
+    /// the same key order skip the key search.
+    pub(crate) fn entry_at_mut(&mut self, index: usize) -> Option<(&K, &mut V)> {
+        self.entries
+            .get_mut(index)
+            .map(|(key, value)| (&*key, value))
     }
 
     /// Whether `key` is present.
