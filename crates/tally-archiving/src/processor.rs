@@ -144,7 +144,14 @@ impl<'r> Archiver<'r> {
             ctx.output
         } else {
             let mut subarchives = Vec::new();
-            for sub in period.subperiods() {
+            // A range that ends today or later is cut as Matomo cuts it
+            // then (whole periods running past its end); others as usual.
+            let subperiods = if period.kind() == PeriodKind::Range {
+                period.subperiods_as_of(today)
+            } else {
+                period.subperiods()
+            };
+            for sub in subperiods {
                 let outcome = self.archive(conn, site, sub, now, false)?;
                 subarchives.push(SubArchive {
                     period: sub,

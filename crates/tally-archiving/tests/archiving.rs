@@ -240,6 +240,15 @@ fn week_and_month_sum_days_and_recount_unique_visitors() -> anyhow::Result<()> {
             ("nb_users", 3.0),
         ])
     );
+    // A range: Sunday to Tuesday, built from its days; no unique counts.
+    let range = archive(
+        &mut conn,
+        1,
+        Period::range(date!(2026 - 01 - 04), date!(2026 - 01 - 06))?,
+    )?;
+    assert_eq!(range.get("nb_visits"), Some(&7.0));
+    assert_eq!(range.get("nb_actions"), Some(&21.0));
+    assert_eq!(range.get("nb_uniq_visitors"), None);
     // A year has no unique counts (Matomo does not process them by default).
     let year = archive(&mut conn, 1, Period::year(date!(2026 - 01 - 20)))?;
     assert_eq!(year.get("nb_visits"), Some(&7.0));
