@@ -112,9 +112,13 @@ const GOAL_METRIC_NAMES: [&str; 18] = [
     "revenue_entry",
 ];
 
-/// Returns the name of metric `id` (1–43), or `None` for an unknown id and for
-/// the unnamed internal id 28.
+/// Returns the name of metric `id` (Matomo's 1–43, and our page-timing ids
+/// from [`PAGE_TIMING_FIRST_ID`]), or `None` for an unknown id and for the
+/// unnamed internal id 28.
 pub fn metric_name(id: u16) -> Option<&'static str> {
+    if let Some(index) = id.checked_sub(PAGE_TIMING_FIRST_ID) {
+        return PAGE_TIMING_NAMES.get(usize::from(index)).copied();
+    }
     METRIC_NAMES
         .get(usize::from(id))
         .copied()
@@ -123,14 +127,58 @@ pub fn metric_name(id: u16) -> Option<&'static str> {
 
 /// Returns the id of a metric name.
 ///
-/// `revenue` maps to 9 (not the item revenue 23), as Matomo's name → id
-/// mapping keeps the first id for a name.
+/// Returns `None` for names that have no id.
 pub fn metric_id(name: &str) -> Option<u16> {
-    METRIC_NAMES
+    let matomo = METRIC_NAMES
         .iter()
-        .position(|candidate| !candidate.is_empty() && *candidate == name)
-        .and_then(|index| u16::try_from(index).ok())
+        .position(|candidate| !candidate.is_empty() && *candidate == name);
+    let index = match matomo {
+        Some(index) => index,
+        None => {
+            PAGE_TIMING_NAMES
+                .iter()
+                .position(|candidate| *candidate == name)?
+                + usize::from(PAGE_TIMING_FIRST_ID)
+        }
+    };
+    u16::try_from(index).ok()
 }
+
+/// The first of the ids under which archives store the 24 page-timing
+/// columns of Actions rows (`sum_time_network`, `nb_hits_with_time_network`,
+/// `min_time_network`, `max_time_network`, then server, transfer,
+/// dom_processing, dom_completion, on_load). Matomo keys them by name
+/// only; ids keep merges of day tables to integer compares, and the API
+/// shows the names ([`metric_name`]). Far above Matomo's 1–43 so that a
+/// future Matomo id cannot collide.
+pub const PAGE_TIMING_FIRST_ID: u16 = 200;
+
+const PAGE_TIMING_NAMES: [&str; 24] = [
+    "sum_time_network",
+    "nb_hits_with_time_network",
+    "min_time_network",
+    "max_time_network",
+    "sum_time_server",
+    "nb_hits_with_time_server",
+    "min_time_server",
+    "max_time_server",
+    "sum_time_transfer",
+    "nb_hits_with_time_transfer",
+    "min_time_transfer",
+    "max_time_transfer",
+    "sum_time_dom_processing",
+    "nb_hits_with_time_dom_processing",
+    "min_time_dom_processing",
+    "max_time_dom_processing",
+    "sum_time_dom_completion",
+    "nb_hits_with_time_dom_completion",
+    "min_time_dom_completion",
+    "max_time_dom_completion",
+    "sum_time_on_load",
+    "nb_hits_with_time_on_load",
+    "min_time_on_load",
+    "max_time_on_load",
+];
 
 /// Returns the name of goal metric `id` (1–17), or `None` for an unknown id.
 pub fn goal_metric_name(id: u16) -> Option<&'static str> {
@@ -164,6 +212,17 @@ pub const RENAME_AFTER_AGGREGATION_ACTIONS: [(u16, u16); 4] = [
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn page_timing_ids_round_trip() {
+        for offset in 0..24u16 {
+            let id = super::PAGE_TIMING_FIRST_ID + offset;
+            let name = super::metric_name(id).expect("named");
+            assert_eq!(super::metric_id(name), Some(id));
+        }
+        assert_eq!(super::metric_name(super::PAGE_TIMING_FIRST_ID + 24), None);
+        assert_eq!(super::metric_id("max_time_on_load"), Some(223));
+    }
+
     use super::*;
 
     #[test]

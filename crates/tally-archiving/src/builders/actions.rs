@@ -136,45 +136,23 @@ const SITE_SEARCH_HAS_NO_RESULT: u16 = 28;
 const NB_HITS_FOLLOWING_SEARCH: u16 = 29;
 
 /// PagePerformance columns, in `ActionRow::timings` order: sum (s), hits
-/// with the timing, min (s), max (s).
-const PERF_COLUMNS: [[&str; 4]; 6] = [
-    [
-        "sum_time_network",
-        "nb_hits_with_time_network",
-        "min_time_network",
-        "max_time_network",
-    ],
-    [
-        "sum_time_server",
-        "nb_hits_with_time_server",
-        "min_time_server",
-        "max_time_server",
-    ],
-    [
-        "sum_time_transfer",
-        "nb_hits_with_time_transfer",
-        "min_time_transfer",
-        "max_time_transfer",
-    ],
-    [
-        "sum_time_dom_processing",
-        "nb_hits_with_time_dom_processing",
-        "min_time_dom_processing",
-        "max_time_dom_processing",
-    ],
-    [
-        "sum_time_dom_completion",
-        "nb_hits_with_time_dom_completion",
-        "min_time_dom_completion",
-        "max_time_dom_completion",
-    ],
-    [
-        "sum_time_on_load",
-        "nb_hits_with_time_on_load",
-        "min_time_on_load",
-        "max_time_on_load",
-    ],
-];
+/// with the timing, min (s), max (s). Stored under the ids of
+/// `metrics::PAGE_TIMING_FIRST_ID` (the API shows the names), so that
+/// merging day tables compares integers, not strings.
+const PERF_COLUMNS: [[u16; 4]; 6] = {
+    let first = metrics::PAGE_TIMING_FIRST_ID;
+    let mut columns = [[0u16; 4]; 6];
+    let mut timing = 0;
+    while timing < 6 {
+        let mut part = 0;
+        while part < 4 {
+            columns[timing][part] = first + (timing * 4 + part) as u16;
+            part += 1;
+        }
+        timing += 1;
+    }
+    columns
+};
 
 /// Numeric records: (name, report, sum of hits (else of visits)).
 const NUMERIC: [(&str, Report, bool); 7] = [
