@@ -215,12 +215,12 @@ mod tests {
     #[test]
     fn page_timing_ids_round_trip() {
         for offset in 0..24u16 {
-            let id = super::PAGE_TIMING_FIRST_ID + offset;
-            let name = super::metric_name(id).expect("named");
-            assert_eq!(super::metric_id(name), Some(id));
+            let id = PAGE_TIMING_FIRST_ID + offset;
+            let name = metric_name(id).expect("named");
+            assert_eq!(metric_id(name), Some(id));
         }
-        assert_eq!(super::metric_name(super::PAGE_TIMING_FIRST_ID + 24), None);
-        assert_eq!(super::metric_id("max_time_on_load"), Some(223));
+        assert_eq!(metric_name(PAGE_TIMING_FIRST_ID + 24), None);
+        assert_eq!(metric_id("max_time_on_load"), Some(223));
     }
 
     use super::*;
