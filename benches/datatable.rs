@@ -2,7 +2,9 @@
 //!
 //! * encode (bincode + zlib) and decode of a 10,000-row table with 100
 //!   subtables of 50 rows, decode of its root alone and of one subtable;
-//! * merge of 31 day tables of 5,000 rows into a month.
+//! * merge of 31 day tables of 5,000 rows into a month: decoded tables
+//!   merged with `DataTable::merge`, and the stored tables summed from
+//!   their bytes with `TableSum` (what the archiver does).
 //!
 //! Sizes (bytes/row, gzip-compressed JSON of the same rows) are printed to
 //! stderr before the timings.
@@ -15,7 +17,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tally_datatable::render::{self, RenderOptions, Report};
 use tally_datatable::storage::{decode_encoded, decode_root, decode_subtable, encode_table};
-use tally_datatable::{DataTable, Goals, Row};
+use tally_datatable::{AggregationOps, DataTable, Goals, Row, TableSum, metrics};
 
 /// A deterministic pseudo-random sequence (xorshift), so runs compare.
 struct Sequence(u64);
@@ -180,6 +182,29 @@ fn merge(criterion: &mut Criterion) {
             },
             BatchSize::LargeInput,
         );
+    });
+    // What the archiver does: the day tables as stored (compressed
+    // blobs), summed from their bytes with the day renames, then
+    // truncated. Includes decompressing every day.
+    let stored: Vec<_> = days
+        .iter()
+        .map(|day| encode_table(day).unwrap_or_default())
+        .collect();
+    group.bench_function("table_sum_31_stored_days_of_5000_rows", |bencher| {
+        bencher.iter(|| {
+            let mut sum = TableSum::new(AggregationOps::new());
+            for day in &stored {
+                sum.add_stored(
+                    black_box(&day.root),
+                    day.chunks.iter().map(|chunk| chunk.bytes.as_slice()),
+                    &metrics::RENAME_AFTER_AGGREGATION,
+                )
+                .unwrap_or_default();
+            }
+            let mut month = sum.finish();
+            month.truncate(500, "nb_visits").unwrap_or_default();
+            month
+        });
     });
     group.finish();
 }

@@ -19,11 +19,13 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use accumulate::{InflatedTable, TableSum};
 pub use filters::{Filters, ReportSettings};
 pub use row::{ColumnOp, Row, SUMMARY_ROW_LABEL};
 pub use table::{AggregationOps, DataTable, SortOrder, natural_cmp_ci};
 pub use value::{ColumnKey, Columns, GoalColumns, Goals, Metadata, OrderedMap, Scalar, Value};
 
+mod accumulate;
 pub mod filters;
 pub mod format;
 pub mod metrics;

@@ -93,7 +93,7 @@ impl Row {
 
     /// The value Matomo uses to pick which contributor's metadata a summed
     /// row keeps: `nb_hits` (id 12), else `nb_visits` (id 2).
-    fn visits_weight(&self) -> f64 {
+    pub(crate) fn visits_weight(&self) -> f64 {
         let hits = self
             .columns
             .iter()
@@ -126,10 +126,7 @@ impl Row {
         copy_metadata: bool,
     ) -> Result<(), DataTableError> {
         // Weigh this row before its columns absorb `other`.
-        let current_weight = match self.metadata_weight {
-            Some(weight) => weight,
-            None => self.visits_weight(),
-        };
+        let current_weight = self.current_weight();
         for (position, (key, other_value)) in other.columns.iter().enumerate() {
             if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
                 continue;
@@ -141,43 +138,81 @@ impl Row {
             } else {
                 ops.get(key).copied().unwrap_or(ColumnOp::Sum)
             };
-            // Rows of one report usually hold their columns in the same
-            // order: try the same position before searching by key.
-            if let Some((own_key, own_value)) = self.columns.entry_at_mut(position)
-                && own_key == key
-            {
-                let merged = merge_values(op, Some(own_value), other_value);
-                match merged {
-                    Some(Some(value)) => *own_value = value,
-                    Some(None) => {}
-                    None => {
-                        return Err(DataTableError::UnsummableColumn {
-                            column: key.name().into_owned(),
-                            label: self.label.clone(),
-                        });
-                    }
-                }
-                continue;
-            }
-            let current = self.columns.get(key);
-            let merged = merge_values(op, current, other_value).ok_or_else(|| {
-                DataTableError::UnsummableColumn {
-                    column: key.name().into_owned(),
-                    label: self.label.clone(),
-                }
-            })?;
-            if let Some(value) = merged {
-                self.columns.set(key.clone(), value);
-            }
+            self.sum_column(position, key, other_value, op)?;
         }
-        if copy_metadata && !other.metadata.is_empty() && !self.is_summary_row() {
-            let other_weight = other.visits_weight();
-            if self.metadata.is_empty() || other_weight > current_weight {
-                self.metadata = other.metadata.clone();
-                self.metadata_weight = Some(other_weight);
-            } else {
-                self.metadata_weight = Some(current_weight);
+        if copy_metadata && !other.metadata.is_empty() {
+            self.keep_heavier_metadata(current_weight, other.visits_weight(), || {
+                Ok::<_, DataTableError>(other.metadata.clone())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The weight [`Row::sum_row`] compares before summing: the one kept
+    /// from an earlier sum, else this row's hits or visits.
+    pub(crate) fn current_weight(&self) -> f64 {
+        match self.metadata_weight {
+            Some(weight) => weight,
+            None => self.visits_weight(),
+        }
+    }
+
+    /// Keeps the metadata of whichever contributor weighs more (`other`'s
+    /// is built only when it wins); the summary row keeps none.
+    pub(crate) fn keep_heavier_metadata<E>(
+        &mut self,
+        current_weight: f64,
+        other_weight: f64,
+        other_metadata: impl FnOnce() -> Result<Metadata, E>,
+    ) -> Result<(), E> {
+        if self.is_summary_row() {
+            return Ok(());
+        }
+        if self.metadata.is_empty() || other_weight > current_weight {
+            self.metadata = other_metadata()?;
+            self.metadata_weight = Some(other_weight);
+        } else {
+            self.metadata_weight = Some(current_weight);
+        }
+        Ok(())
+    }
+
+    /// Combines `other_value` into column `key` with `op`. Rows of one
+    /// report usually hold their columns in the same order, so the column
+    /// at `position` is tried before searching by key.
+    pub(crate) fn sum_column(
+        &mut self,
+        position: usize,
+        key: &ColumnKey,
+        other_value: &Value,
+        op: ColumnOp,
+    ) -> Result<(), DataTableError> {
+        let unsummable = |row: &Row| DataTableError::UnsummableColumn {
+            column: key.name().into_owned(),
+            label: row.label.clone(),
+        };
+        if let Some((own_key, own_value)) = self.columns.entry_at_mut(position)
+            && own_key == key
+        {
+            // Two integers (nearly every archived column): add in place.
+            if op == ColumnOp::Sum
+                && let (Value::Int(own), Value::Int(other)) = (&mut *own_value, other_value)
+                && let Some(sum) = own.checked_add(*other)
+            {
+                *own = sum;
+                return Ok(());
             }
+            match merge_values(op, Some(own_value), other_value) {
+                Some(Some(value)) => *own_value = value,
+                Some(None) => {}
+                None => return Err(unsummable(self)),
+            }
+            return Ok(());
+        }
+        let merged =
+            merge_values(op, self.columns.get(key), other_value).ok_or_else(|| unsummable(self))?;
+        if let Some(value) = merged {
+            self.columns.set(key.clone(), value);
         }
         Ok(())
     }

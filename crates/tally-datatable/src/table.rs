@@ -1,5 +1,6 @@
 //! The report table and its operations (`core/DataTable.php`).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -10,6 +11,19 @@ use crate::value::{ColumnKey, Columns, Metadata, OrderedMap, Value};
 
 /// Per-column aggregation ops (`column_aggregation_ops` table metadata).
 pub type AggregationOps = OrderedMap<ColumnKey, ColumnOp>;
+
+/// The column renames of [`DataTable::rename_after_aggregation`] for the
+/// metric id pairs `renames`: each pair by id and by name.
+pub(crate) fn rename_pairs(renames: &[(u16, u16)]) -> Vec<(ColumnKey, ColumnKey)> {
+    let mut pairs: Vec<(ColumnKey, ColumnKey)> = Vec::with_capacity(renames.len() * 2);
+    for (from, to) in renames {
+        pairs.push((ColumnKey::Id(*from), ColumnKey::Id(*to)));
+        if let (Some(from), Some(to)) = (metrics::metric_name(*from), metrics::metric_name(*to)) {
+            pairs.push((ColumnKey::from(from), ColumnKey::from(to)));
+        }
+    }
+    pairs
+}
 
 /// Sort direction of [`DataTable::sort`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +179,11 @@ impl DataTable {
         added
     }
 
-    fn add_row_with_ops(&mut self, row: Row, ops: &AggregationOps) -> Result<(), DataTableError> {
+    pub(crate) fn add_row_with_ops(
+        &mut self,
+        row: Row,
+        ops: &AggregationOps,
+    ) -> Result<(), DataTableError> {
         if let Some(max_rows) = self.max_rows
             && max_rows > 0
             && self.rows_count() >= max_rows - 1
@@ -184,7 +202,7 @@ impl DataTable {
         Ok(())
     }
 
-    fn position_of(&mut self, label: &str) -> Option<usize> {
+    pub(crate) fn position_of(&mut self, label: &str) -> Option<usize> {
         if self.index_stale {
             self.rebuild_index();
         }
@@ -297,45 +315,79 @@ impl DataTable {
         for other_row in &other.rows {
             // A row labelled -1 in `other` is a normal row; the summary row
             // is merged separately below.
-            match self.position_of(&other_row.label) {
-                None => {
-                    let mut copy = other_row.clone();
-                    if let Some(subtable) = copy.subtable.as_deref_mut() {
-                        subtable.aggregation_ops = ops.clone();
-                    }
-                    self.add_row_with_ops(copy, ops)?;
-                }
-                Some(position) => {
-                    let row = self
-                        .rows
-                        .get_mut(position)
-                        .ok_or(DataTableError::Internal("label index out of range"))?;
-                    row.sum_row(other_row, ops, true)?;
-                    if let Some(other_subtable) = other_row.subtable.as_deref() {
-                        match row.subtable.as_deref_mut() {
-                            Some(own) => {
-                                if own.aggregation_ops != *ops {
-                                    own.aggregation_ops = ops.clone();
-                                }
-                                own.merge_with(other_subtable, ops)?;
-                            }
-                            None => {
-                                let mut copy = other_subtable.clone();
-                                copy.aggregation_ops = ops.clone();
-                                row.subtable = Some(Box::new(copy));
-                            }
-                        }
-                    }
-                }
-            }
+            self.merge_row(Cow::Borrowed(other_row), ops)?;
         }
         if let Some(other_summary) = other.summary.as_deref() {
-            match self.summary.as_deref_mut() {
-                Some(summary) => summary.sum_row(other_summary, ops, false)?,
-                None => self.summary = Some(Box::new(other_summary.clone())),
+            self.merge_summary(Cow::Borrowed(other_summary), ops)?;
+        }
+        Ok(())
+    }
+
+    /// Merges one row of another table into this one, as [`DataTable::merge`]
+    /// does for each row: summed into the row with the same label (with
+    /// its subtable merged), else added. An owned row is moved, not copied.
+    pub(crate) fn merge_row(
+        &mut self,
+        other_row: Cow<'_, Row>,
+        ops: &AggregationOps,
+    ) -> Result<(), DataTableError> {
+        let Some(position) = self.position_of(&other_row.label) else {
+            let mut copy = other_row.into_owned();
+            if let Some(subtable) = copy.subtable.as_deref_mut() {
+                subtable.aggregation_ops = ops.clone();
+            }
+            return self.add_row_with_ops(copy, ops);
+        };
+        let row = self
+            .rows
+            .get_mut(position)
+            .ok_or(DataTableError::Internal("label index out of range"))?;
+        row.sum_row(&other_row, ops, true)?;
+        let other_subtable = match other_row {
+            Cow::Borrowed(other) => other.subtable.as_deref().map(Cow::Borrowed),
+            Cow::Owned(other) => other.subtable.map(|subtable| Cow::Owned(*subtable)),
+        };
+        if let Some(other_subtable) = other_subtable {
+            match row.subtable.as_deref_mut() {
+                Some(own) => {
+                    own.set_ops(ops);
+                    own.merge_with(&other_subtable, ops)?;
+                }
+                None => {
+                    let mut copy = other_subtable.into_owned();
+                    copy.aggregation_ops = ops.clone();
+                    row.subtable = Some(Box::new(copy));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Sums another table's summary row into this one's (or takes it).
+    pub(crate) fn merge_summary(
+        &mut self,
+        other_summary: Cow<'_, Row>,
+        ops: &AggregationOps,
+    ) -> Result<(), DataTableError> {
+        match self.summary.as_deref_mut() {
+            Some(summary) => summary.sum_row(&other_summary, ops, false),
+            None => {
+                self.summary = Some(Box::new(other_summary.into_owned()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Gives a subtable its parent's ops (subtables are merged with them).
+    pub(crate) fn set_ops(&mut self, ops: &AggregationOps) {
+        if self.aggregation_ops != *ops {
+            self.aggregation_ops = ops.clone();
+        }
+    }
+
+    /// The row at `position`, mutably, for the merge of stored bytes.
+    pub(crate) fn row_at_mut(&mut self, position: usize) -> Option<&mut Row> {
+        self.rows.get_mut(position)
     }
 
     /// Sorts rows by `column` (natural order, ties keep their order; rows
@@ -436,20 +488,12 @@ impl DataTable {
         } else {
             &metrics::RENAME_AFTER_AGGREGATION
         };
-        let mut pairs: Vec<(ColumnKey, ColumnKey)> = Vec::with_capacity(renames.len() * 2);
-        for (from, to) in renames {
-            pairs.push((ColumnKey::Id(*from), ColumnKey::Id(*to)));
-            if let (Some(from), Some(to)) = (metrics::metric_name(*from), metrics::metric_name(*to))
-            {
-                pairs.push((ColumnKey::from(from), ColumnKey::from(to)));
-            }
-        }
         // One pass over each row for all pairs (merging a month renames
         // every row of every day table).
-        self.rename_columns(&pairs);
+        self.rename_columns(&rename_pairs(renames));
     }
 
-    fn rename_columns(&mut self, pairs: &[(ColumnKey, ColumnKey)]) {
+    pub(crate) fn rename_columns(&mut self, pairs: &[(ColumnKey, ColumnKey)]) {
         for row in self.rows.iter_mut().chain(self.summary.as_deref_mut()) {
             row.columns.rename_all(pairs);
             if let Some(subtable) = row.subtable.as_deref_mut() {
@@ -570,10 +614,10 @@ pub(crate) fn sort_rows(rows: &mut Vec<Row>, column: &str, order: SortOrder) {
     rows.extend(without);
 }
 
-fn key_text(key: &SortKey) -> std::borrow::Cow<'_, str> {
+fn key_text(key: &SortKey) -> Cow<'_, str> {
     match key {
-        SortKey::Text(text) => std::borrow::Cow::Borrowed(text),
-        SortKey::Number(number) => std::borrow::Cow::Owned(match number {
+        SortKey::Text(text) => Cow::Borrowed(text),
+        SortKey::Number(number) => Cow::Owned(match number {
             crate::value::Number::Int(value) => value.to_string(),
             crate::value::Number::Float(value) => value.to_string(),
         }),

@@ -2,13 +2,15 @@
 //! truncation totals.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 
 use proptest::prelude::*;
 use tally_datatable::storage::{
     decode_chunk, decode_encoded, decode_root, decode_subtable, encode_table,
 };
 use tally_datatable::{
-    AggregationOps, ColumnKey, ColumnOp, DataTable, GoalColumns, Goals, Row, Scalar, Value,
+    AggregationOps, ColumnKey, ColumnOp, DataTable, GoalColumns, Goals, Row, Scalar, TableSum,
+    Value,
 };
 
 fn scalar() -> impl Strategy<Value = Scalar> {
@@ -260,4 +262,151 @@ fn collect(table: &DataTable, prefix: &str, out: &mut BTreeMap<(String, String),
             collect(subtable, &path, out);
         }
     }
+}
+
+/// Rows of archived shape: few labels (so tables overlap), mostly numeric
+/// columns under metric ids, now and then a named, string or goals column,
+/// metadata, and subtables of the same shape.
+fn archived_row(depth: u32) -> BoxedStrategy<Row> {
+    let column = prop_oneof![
+        8 => (
+            prop::sample::select(vec![1u16, 2, 4, 11, 12, 14, 17, 39, 200]),
+            prop_oneof![4 => (0i64..50).prop_map(Value::Int), 1 => (0.0f64..9.0).prop_map(Value::Float)],
+        )
+            .prop_map(|(id, value)| (ColumnKey::Id(id), value)),
+        1 => (key(), value()),
+    ];
+    let base = (
+        prop::sample::select(vec!["a", "b", "c", "-1"]),
+        prop::collection::vec(column, 0..6),
+        prop::collection::vec((prop::sample::select(vec!["url", "logo"]), scalar()), 0..2),
+    )
+        .prop_map(|(label, columns, metadata)| {
+            let mut row = Row::new(label);
+            for (key, value) in columns {
+                row.columns.set(key, value);
+            }
+            for (name, value) in metadata {
+                row.metadata.set(name.to_owned(), value);
+            }
+            row
+        });
+    if depth == 0 {
+        base.boxed()
+    } else {
+        (base, prop::option::of(archived_table(depth - 1)))
+            .prop_map(|(mut row, subtable)| {
+                row.subtable = subtable.map(Box::new);
+                row
+            })
+            .boxed()
+    }
+}
+
+fn archived_table(depth: u32) -> BoxedStrategy<DataTable> {
+    (
+        prop::collection::vec(archived_row(depth), 0..5),
+        prop::option::of(archived_row(0)),
+        prop::option::of(2usize..4),
+    )
+        .prop_map(|(rows, summary, max_rows)| {
+            let mut table = DataTable::from_rows(rows);
+            if let Some(summary) = summary {
+                table.set_summary_row(summary);
+            }
+            table.max_rows = max_rows;
+            table
+        })
+        .boxed()
+}
+
+proptest! {
+    /// `TableSum` over stored bytes gives what decoding each table,
+    /// renaming it and merging it gives (or fails where that fails).
+    #[test]
+    fn table_sum_equals_decode_and_merge(
+        tables in prop::collection::vec(archived_table(2), 1..5),
+        renames in 0u8..3,
+        ops in prop::collection::vec(
+            (
+                prop::sample::select(vec![1u16, 2, 12, 17]),
+                prop::sample::select(vec![ColumnOp::Max, ColumnOp::Min, ColumnOp::Skip, ColumnOp::Sum]),
+            ),
+            0..3,
+        ),
+    ) {
+        let ops: AggregationOps = ops.into_iter().map(|(id, op)| (ColumnKey::Id(id), op)).collect();
+        let id_pairs: &[(u16, u16)] = match renames {
+            0 => &[],
+            1 => &tally_datatable::metrics::RENAME_AFTER_AGGREGATION,
+            _ => &tally_datatable::metrics::RENAME_AFTER_AGGREGATION_ACTIONS,
+        };
+        let mut merged = DataTable::new();
+        merged.aggregation_ops = ops.clone();
+        let mut sum = TableSum::new(ops);
+        let mut expected = Ok(());
+        let mut actual = Ok(());
+        for table in &tables {
+            let encoded = encode_table(table).unwrap();
+            if expected.is_ok() {
+                let mut decoded = decode_encoded(&encoded).unwrap();
+                if renames > 0 {
+                    decoded.rename_after_aggregation(renames == 2);
+                }
+                expected = merged.merge(&decoded);
+            }
+            if actual.is_ok() {
+                actual = sum.add_stored(
+                    &encoded.root,
+                    encoded.chunks.iter().map(|chunk| chunk.bytes.as_slice()),
+                    id_pairs,
+                );
+            }
+        }
+        prop_assert_eq!(expected.is_ok(), actual.is_ok(), "{:?} vs {:?}", expected, actual);
+        if expected.is_ok() {
+            prop_assert_eq!(sum.finish(), merged);
+        }
+    }
+
+    /// The byte walker of `TableSum` on damaged payloads (recompressed
+    /// behind a valid header, so the walker sees the damage): errors, no
+    /// panic. The intact table is added first so that damaged rows meet
+    /// existing labels and take the in-place path.
+    #[test]
+    fn table_sum_of_damaged_payloads_never_panics(
+        input in archived_table(2),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let encoded = encode_table(&input).unwrap();
+        let chunks: Vec<&[u8]> = encoded.chunks.iter().map(|c| c.bytes.as_slice()).collect();
+        let mut payload = Vec::new();
+        flate2::read::ZlibDecoder::new(&encoded.root[14..]).read_to_end(&mut payload).unwrap();
+        for (index, byte) in flips {
+            let at = index.index(payload.len());
+            payload[at] ^= byte | 1;
+        }
+        let cut_payload = payload[..cut.index(payload.len())].to_vec();
+        for damaged in [payload, cut_payload] {
+            let mut sum = TableSum::new(AggregationOps::new());
+            let _ = sum.add_stored(&encoded.root, chunks.iter().copied(), &[]);
+            let _ = sum.add_stored(&blob_of(&damaged), chunks.iter().copied(), &[]);
+        }
+    }
+}
+
+/// A root-table blob around `payload` with a correct header.
+fn blob_of(payload: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(payload).unwrap();
+    let compressed = encoder.finish().unwrap();
+    let mut blob = b"TLDT\x01\x01".to_vec();
+    blob.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_le_bytes());
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&blob[4..10]);
+    hasher.update(&compressed);
+    blob.extend_from_slice(&hasher.finalize().to_le_bytes());
+    blob.extend_from_slice(&compressed);
+    blob
 }
