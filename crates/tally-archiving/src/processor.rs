@@ -165,6 +165,7 @@ impl<'r> Archiver<'r> {
                 logs,
                 subarchives,
                 numeric_cache: HashMap::new(),
+                blob_cache: HashMap::new(),
                 output: Output::default(),
             };
             for builder in &builders {

@@ -33,6 +33,17 @@ pub enum RenameAfterAggregation {
     Actions,
 }
 
+impl RenameAfterAggregation {
+    /// The metric id pairs renamed in a day table before it is summed.
+    pub fn id_pairs(self) -> &'static [(u16, u16)] {
+        match self {
+            Self::None => &[],
+            Self::Standard => &tally_datatable::metrics::RENAME_AFTER_AGGREGATION,
+            Self::Actions => &tally_datatable::metrics::RENAME_AFTER_AGGREGATION_ACTIONS,
+        }
+    }
+}
+
 /// A numeric record that counts the rows of a blob record
 /// (`setIsCountOfBlobRecordRows`), recomputed after aggregation.
 #[derive(Debug, Clone, PartialEq, Eq)]

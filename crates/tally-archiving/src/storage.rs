@@ -469,17 +469,48 @@ pub fn read_numeric(
     Ok(value.map_or(0.0, |v| v.value))
 }
 
-/// The table of blob record `name` with all its subtables loaded; `None`
-/// when the archive has no such record (an empty report).
+/// The stored blobs of one blob record: its root and its subtable chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableBlobs {
+    /// The root table blob (stored under the record name).
+    pub root: Vec<u8>,
+    /// The `<record>_chunk_<start>_<end>` blobs.
+    pub chunk_blobs: Vec<Vec<u8>>,
+}
+
+impl TableBlobs {
+    /// The chunk blobs as slices, as the decoders take them.
+    pub fn chunks(&self) -> impl Iterator<Item = &[u8]> {
+        self.chunk_blobs.iter().map(Vec::as_slice)
+    }
+}
+
+/// Reads blob record `name` of `archive` with all its subtables, or `None`
+/// when the archive does not have it.
 ///
 /// # Errors
-/// Any database error, or [`ArchiveError::Table`] for bytes that do not
-/// decode.
+/// The query error, or bytes that do not decode.
 pub fn read_table(
     conn: &mut MysqlConnection,
     archive: &StoredArchive,
     name: &str,
 ) -> Result<Option<DataTable>, ArchiveError> {
+    match read_table_blobs(conn, archive, name)? {
+        Some(blobs) => Ok(Some(decode_tree(&blobs.root, blobs.chunks())?)),
+        None => Ok(None),
+    }
+}
+
+/// Reads the blobs of record `name` of `archive` (root and chunks)
+/// without decoding them, or `None` when the archive does not have it.
+///
+/// # Errors
+/// The query error.
+pub fn read_table_blobs(
+    conn: &mut MysqlConnection,
+    archive: &StoredArchive,
+    name: &str,
+) -> Result<Option<TableBlobs>, ArchiveError> {
     #[derive(QueryableByName)]
     struct BlobRow {
         #[diesel(sql_type = Text)]
@@ -499,14 +530,41 @@ pub fn read_table(
     .bind::<Text, _>(&prefix)
     .bind::<Text, _>(&prefix)
     .load(conn)?;
-    let Some(root) = rows.iter().find(|row| row.name == name) else {
-        return Ok(None);
-    };
-    let chunks = rows
-        .iter()
-        .filter(|row| row.name != name)
-        .map(|row| row.value.as_slice());
-    Ok(Some(decode_tree(&root.value, chunks)?))
+    let mut root = None;
+    let mut chunk_blobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.name == name {
+            root = Some(row.value);
+        } else {
+            chunk_blobs.push(row.value);
+        }
+    }
+    Ok(root.map(|root| TableBlobs { root, chunk_blobs }))
+}
+
+/// Every blob row of `archive` (roots and chunks of all its records), by
+/// name.
+///
+/// # Errors
+/// The query error.
+pub fn read_all_blobs(
+    conn: &mut MysqlConnection,
+    archive: &StoredArchive,
+) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct BlobRow {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Blob)]
+        value: Vec<u8>,
+    }
+    let blob = archive.month.table(ArchiveKind::Blob);
+    let rows: Vec<BlobRow> = diesel::sql_query(format!(
+        "SELECT name, value FROM {blob} WHERE idarchive = ? AND value IS NOT NULL"
+    ))
+    .bind::<Unsigned<Integer>, _>(archive.idarchive)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|row| (row.name, row.value)).collect())
 }
 
 /// Sets the done flag of the archives of `idsite` for `period` written

@@ -275,7 +275,7 @@ fn log_tables_have_matomos_indexes() -> anyhow::Result<()> {
             "log_visit",
             "index_idsite_datetime",
             false,
-            &["idsite", "visit_last_action_time"],
+            &["idsite", "visit_last_action_time", "idvisitor", "user_id"],
         ),
         (
             "log_visit",
