@@ -57,6 +57,19 @@ pub struct VisitGroup {
     pub nb_visits_converted: u64,
 }
 
+/// Up to this many values per [`LogAggregator::query_max_by_dimension`].
+pub const MAX_VALUES: usize = 2;
+
+/// One group of [`LogAggregator::query_max_by_dimension`]: the labels and
+/// the largest value of each value expression (`None` when all are NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaxGroup {
+    /// The dimension values.
+    pub labels: Vec<Option<String>>,
+    /// MAX of each value expression, in the order they were asked for.
+    pub maxima: Vec<Option<f64>>,
+}
+
 /// One group of [`LogAggregator::query_actions_by_dimension`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionGroup {
@@ -509,6 +522,126 @@ impl LogAggregator {
         .get_result(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok((count(uniques.visitors), count(uniques.users)))
+    }
+
+    /// MAX of each of `values` (SQL expressions over `log_visit`, read as
+    /// numbers) per combination of `dimensions`, over the visits of the
+    /// period: row metadata that `query_visits_by_dimension` does not
+    /// carry, such as the coordinates of a city (Matomo's additional
+    /// `MAX(...)` selects).
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_DIMENSIONS`] or
+    /// [`MAX_VALUES`], or the query error.
+    pub fn query_max_by_dimension(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+        values: &[&'static str],
+    ) -> Result<Vec<MaxGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Maxima {
+            #[diesel(embed)]
+            labels: Labels,
+            #[diesel(sql_type = Nullable<Double>)]
+            max_0: Option<f64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            max_1: Option<f64>,
+        }
+        if values.len() > MAX_VALUES {
+            return Err(ArchiveError::Builder(format!(
+                "at most {MAX_VALUES} values per query, got {}",
+                values.len()
+            )));
+        }
+        let maxima: Vec<String> = (0..MAX_VALUES)
+            .map(|i| match values.get(i) {
+                Some(expression) => format!("CAST(MAX({expression}) AS DOUBLE) AS max_{i}"),
+                None => format!("CAST(NULL AS DOUBLE) AS max_{i}"),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {labels}, {maxima} \
+             FROM log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+               AND log_visit.visit_last_action_time < ?{group}",
+            labels = label_select(dimensions)?,
+            maxima = maxima.join(", "),
+            group = group_by(dimensions),
+        );
+        let rows: Vec<Maxima> = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| MaxGroup {
+                labels: row.labels.take(dimensions.len()),
+                maxima: [row.max_0, row.max_1]
+                    .into_iter()
+                    .take(values.len())
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// For each of `conditions` (SQL boolean expressions over `log_visit`),
+    /// the number of visits of the period for which it holds, all in one
+    /// query of `SUM(CASE WHEN ... THEN 1 ELSE 0 END)` columns: Matomo's
+    /// ranged-column selects (`getSelectsFromRangedColumn`) and plugin flag
+    /// sums. The counts come in the order of `conditions`.
+    ///
+    /// # Errors
+    /// The query error, or [`ArchiveError::Builder`] when the database
+    /// answers with something other than one count per condition.
+    pub fn count_visits_matching(
+        &self,
+        conn: &mut MysqlConnection,
+        conditions: &[&'static str],
+    ) -> Result<Vec<u64>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Counts {
+            #[diesel(sql_type = Nullable<Text>)]
+            counts: Option<String>,
+        }
+        if conditions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The number of columns depends on the caller while a row type is
+        // fixed: the counts come back as one comma-separated text column.
+        let sums: Vec<String> = conditions
+            .iter()
+            .map(|condition| {
+                format!("CAST(COALESCE(SUM(CASE WHEN ({condition}) THEN 1 ELSE 0 END), 0) AS CHAR)")
+            })
+            .collect();
+        let sql = format!(
+            "SELECT CONCAT_WS(',', {sums}) AS counts \
+             FROM log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+               AND log_visit.visit_last_action_time < ?",
+            sums = sums.join(", "),
+        );
+        let row: Counts = diesel::sql_query(sql)
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end)
+            .get_result(conn)?;
+        let text = row.counts.unwrap_or_default();
+        let counts = text
+            .split(',')
+            .map(|count| count.trim().parse::<u64>())
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|_| ArchiveError::Builder(format!("unexpected visit counts {text:?}")))?;
+        if counts.len() != conditions.len() {
+            return Err(ArchiveError::Builder(format!(
+                "{} visit counts for {} conditions",
+                counts.len(),
+                conditions.len()
+            )));
+        }
+        Ok(counts)
     }
 }
 

@@ -247,11 +247,20 @@ impl Registry {
         Self::default()
     }
 
-    /// The core builders of this crate (VisitsSummary, Actions).
+    /// The core builders of this crate (VisitsSummary, Actions,
+    /// UserCountry, UserLanguage, DevicesDetection, Resolution,
+    /// DevicePlugins, VisitTime, VisitorInterest).
     pub fn core() -> Self {
         let mut registry = Self::empty();
         registry.add(crate::builders::VisitsSummary);
         registry.add(crate::builders::Actions::default());
+        registry.add(crate::builders::UserCountry::default());
+        registry.add(crate::builders::UserLanguage::default());
+        registry.add(crate::builders::DevicesDetection::default());
+        registry.add(crate::builders::Resolution::default());
+        registry.add(crate::builders::DevicePlugins);
+        registry.add(crate::builders::VisitTime);
+        registry.add(crate::builders::VisitorInterest);
         registry
     }
 

@@ -1,0 +1,202 @@
+//! UserLanguage: visits by browser language (MATOMO.md section 7.5;
+//! Matomo's `plugins/UserLanguage/RecordBuilders/Languages.php`).
+
+use tally_datatable::DataTable;
+
+use crate::ArchiveError;
+use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
+use crate::context::DayContext;
+use crate::record::{Record, RecordBuilder};
+
+/// [`UserLanguage::LANGUAGE`]: one record serves both API methods,
+/// `UserLanguage.getLanguageCode` (the labels as stored) and
+/// `UserLanguage.getLanguage` (grouped by language at query time).
+///
+/// `location_browser_lang` holds one code (`en-us`, `de`, `xx`, empty). A
+/// row is labelled `lang` or `lang-country`: the language of the first tag
+/// whose language has two letters (`xx` without one), and the country
+/// guessed from a bare language (`ja` is `ja-jp`, `cs` is `cs-cz`; `en`
+/// and `zh` are not guessed) or else the first `-xx` region. When there is
+/// no country, or it equals the language (`de-de`, `fr`), the label is the
+/// bare language. Values that give the same label are summed (unique
+/// visitors included, as Matomo sums them). Rows carry the 8 visit
+/// metrics keyed by id (1, 2, 3, 39, 4, 5, 6, 7). Longer periods use the
+/// default aggregation.
+///
+/// Differences from Matomo: any two lowercase letters count as a language
+/// and any two after a `-` as a country, where Matomo checks its language
+/// and country lists. Values written by our tracker only hold codes from
+/// those lists; imported values with unknown codes keep them here where
+/// Matomo would label them `xx`.
+#[derive(Debug, Clone)]
+pub struct UserLanguage {
+    /// Top-level rows (`datatable_archiving_maximum_rows_standard`,
+    /// default 500).
+    pub max_rows: usize,
+}
+
+impl Default for UserLanguage {
+    fn default() -> Self {
+        Self {
+            max_rows: MAX_ROWS_STANDARD,
+        }
+    }
+}
+
+impl UserLanguage {
+    /// Languages, labelled `lang` or `lang-country`.
+    pub const LANGUAGE: &'static str = "UserLanguage_language";
+}
+
+const DIMENSION: &str = "log_visit.location_browser_lang";
+
+/// Unknown language or country.
+const UNKNOWN: &str = "xx";
+
+/// The country most visitors with a bare language tag come from, for the
+/// languages where that guess is safe (Matomo's language-to-country list:
+/// widely spoken languages such as English and Chinese are left out).
+const LANGUAGE_TO_COUNTRY: [(&str, &str); 40] = [
+    ("bg", "bg"),
+    ("bo", "cn"),
+    ("ca", "es"),
+    ("cs", "cz"),
+    ("da", "dk"),
+    ("de", "de"),
+    ("el", "gr"),
+    ("es", "es"),
+    ("et", "ee"),
+    ("fa", "ir"),
+    ("fi", "fi"),
+    ("fr", "fr"),
+    ("he", "il"),
+    ("hr", "hr"),
+    ("hu", "hu"),
+    ("id", "id"),
+    ("is", "is"),
+    ("it", "it"),
+    ("ja", "jp"),
+    ("ko", "kr"),
+    ("lt", "lt"),
+    ("lv", "lv"),
+    ("mk", "mk"),
+    ("ms", "my"),
+    ("nb", "no"),
+    ("nl", "nl"),
+    ("nn", "no"),
+    ("no", "no"),
+    ("pl", "pl"),
+    ("pt", "pt"),
+    ("ro", "ro"),
+    ("ru", "ru"),
+    ("sk", "sk"),
+    ("sl", "si"),
+    ("sq", "al"),
+    ("sr", "rs"),
+    ("sv", "se"),
+    ("th", "th"),
+    ("tr", "tr"),
+    ("uk", "ua"),
+];
+
+/// The number of leading ASCII lowercase letters of `text`.
+fn leading_letters(text: &str) -> usize {
+    text.bytes().take_while(u8::is_ascii_lowercase).count()
+}
+
+/// The language of the first comma-separated tag that starts with exactly
+/// two letters (`extractLanguageCodeFromBrowserLanguage`; three letters
+/// are never a known language there).
+fn language_code(value: &str) -> &str {
+    value
+        .split(',')
+        .find(|tag| leading_letters(tag) == 2)
+        .and_then(|tag| tag.get(..2))
+        .unwrap_or(UNKNOWN)
+}
+
+/// The country of a browser language
+/// (`extractCountryCodeFromBrowserLanguage` with the language guess on).
+fn country_code(value: &str) -> &str {
+    // A bare language of 2 or 3 letters, alone or before `,` or `;`.
+    let letters = leading_letters(value);
+    if (2..=3).contains(&letters)
+        && matches!(value.as_bytes().get(letters), None | Some(b',' | b';'))
+    {
+        let language = value.get(..letters).unwrap_or_default();
+        if let Some((_, country)) = LANGUAGE_TO_COUNTRY.iter().find(|(l, _)| *l == language) {
+            return country;
+        }
+    }
+    // Else the first region: a `-` and two letters.
+    value
+        .match_indices('-')
+        .filter_map(|(at, _)| value.get(at + 1..at + 3))
+        .find(|region| leading_letters(region) == 2)
+        .unwrap_or(UNKNOWN)
+}
+
+/// The report label of a stored browser language.
+fn language_label(value: &str) -> String {
+    let language = language_code(value);
+    let country = country_code(value);
+    if country == UNKNOWN || country == language {
+        language.to_owned()
+    } else {
+        format!("{language}-{country}")
+    }
+}
+
+impl RecordBuilder for UserLanguage {
+    fn plugin(&self) -> &str {
+        "UserLanguage"
+    }
+
+    fn records(&self) -> Vec<Record> {
+        vec![Record::blob(Self::LANGUAGE).max_rows(self.max_rows, 0)]
+    }
+
+    fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
+        let logs = ctx.logs();
+        let mut table = DataTable::new();
+        for group in &logs.query_visits_by_dimension(ctx.conn(), &[DIMENSION])? {
+            sum_visits(
+                &mut table,
+                &language_label(label_of(&group.labels, 0)),
+                group,
+            )?;
+        }
+        if table.rows_count() > 0 {
+            ctx.insert_table(Self::LANGUAGE, table);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_language_and_country() {
+        for (stored, label) in [
+            ("en-us", "en-us"),
+            ("en-gb", "en-gb"),
+            ("en", "en"),
+            ("de-de", "de"),
+            ("de", "de"),
+            ("de-at", "de-at"),
+            ("ja", "ja-jp"),
+            ("cs", "cs-cz"),
+            ("pt-br", "pt-br"),
+            ("zh-cn", "zh-cn"),
+            ("es-419", "es"),
+            ("fr,en", "fr"),
+            ("eng", "xx"),
+            ("xx", "xx"),
+            ("", "xx"),
+        ] {
+            assert_eq!(language_label(stored), label, "for {stored:?}");
+        }
+    }
+}
