@@ -84,7 +84,7 @@ impl<'a> DayContext<'a> {
     /// The logs of the day (UTC bounds of the site's local day) for the
     /// Matomo-style `query_*` helpers.
     pub fn logs(&self) -> LogAggregator {
-        self.logs
+        self.logs.clone()
     }
 
     /// The connection, for the `query_*` helpers and a plugin's own queries.
@@ -216,7 +216,7 @@ impl<'a> PeriodContext<'a> {
     /// The logs of the whole period (for counts that cannot be summed,
     /// such as unique visitors).
     pub fn logs(&self) -> LogAggregator {
-        self.logs
+        self.logs.clone()
     }
 
     /// The connection.

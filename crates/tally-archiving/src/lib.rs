@@ -14,6 +14,7 @@ pub mod period;
 pub mod processor;
 pub mod record;
 pub mod scheduler;
+pub mod segment;
 pub mod site;
 pub mod storage;
 
@@ -55,4 +56,7 @@ pub enum ArchiveError {
     /// A builder broke the contract of `RecordBuilder`.
     #[error("record builder: {0}")]
     Builder(String),
+    /// A segment definition we cannot use (unknown name, bad syntax).
+    #[error(transparent)]
+    Segment(#[from] segment::SegmentError),
 }

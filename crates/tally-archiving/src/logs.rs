@@ -11,22 +11,37 @@
 //!   archive folds in memory, so a day costs a few scans, not one query
 //!   per report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use diesel::mysql::Mysql;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Datetime, Double, Integer, Nullable, Text, Unsigned};
 use tally_schema::ActionType;
 use tally_schema::schema::{log_action, log_link_visit_action, log_visit};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::ArchiveError;
+use crate::segment::{Segment, SegmentSql};
 
-/// The log rows of one site between two UTC instants `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The log rows of one site between two UTC instants `[start, end)`,
+/// optionally restricted to the visits of a segment.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogAggregator {
     idsite: u32,
     start: PrimitiveDateTime,
     end: PrimitiveDateTime,
+    /// The segment's SQL, shared by the copies builders take.
+    segment: Option<Arc<SegmentSql>>,
+}
+
+/// Whose rows a query reads: visits themselves, or rows of another log
+/// table that belong to visits (through `<alias>.idvisit`).
+#[derive(Debug, Clone, Copy)]
+enum RowsOf {
+    Visits,
+    VisitRowsOf(&'static str),
 }
 
 /// Up to this many dimensions per GROUP BY helper.
@@ -194,7 +209,88 @@ impl LogAggregator {
             idsite,
             start: to_datetime(start)?,
             end: to_datetime(end)?,
+            segment: None,
         })
+    }
+
+    /// The same logs restricted to the visits of `segment` (no restriction
+    /// for the empty segment). Every query and scan then reads only the
+    /// segment's visits and the actions, conversions and items of those
+    /// visits: a visit-level segment, as Matomo applies it to visit
+    /// reports. (Matomo applies action conditions per action row in action
+    /// reports; we keep whole visits, see docs/MATOMO-DIFFERENCES.md.)
+    #[must_use]
+    pub fn with_segment(mut self, segment: &Segment) -> Self {
+        self.segment = (!segment.is_empty()).then(|| Arc::new(segment.to_sql()));
+        self
+    }
+
+    /// Whether a segment restricts these logs.
+    pub fn is_segmented(&self) -> bool {
+        self.segment.is_some()
+    }
+
+    /// The condition to AND into a query's `WHERE` that keeps the
+    /// segment's rows; empty without a segment. Its values are bound by
+    /// [`LogAggregator::bind_segment`] after the query's own.
+    fn segment_filter(&self, rows: RowsOf) -> String {
+        match (&self.segment, rows) {
+            (None, _) => String::new(),
+            (Some(sql), RowsOf::Visits) => format!(" AND ({})", sql.where_sql),
+            // A visit with an action in the period ended at or after the
+            // period's start: the bound keeps the subquery on the index.
+            (Some(sql), RowsOf::VisitRowsOf(alias)) => format!(
+                " AND {alias}.idvisit IN (SELECT log_visit.idvisit FROM log_visit AS log_visit \
+                 WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? AND ({}))",
+                sql.where_sql
+            ),
+        }
+    }
+
+    /// Binds the values of [`LogAggregator::segment_filter`].
+    fn bind_segment<'f>(
+        &'f self,
+        query: BoxedSqlQuery<'f, Mysql, SqlQuery>,
+        rows: RowsOf,
+    ) -> BoxedSqlQuery<'f, Mysql, SqlQuery> {
+        let Some(sql) = &self.segment else {
+            return query;
+        };
+        let query = match rows {
+            RowsOf::Visits => query,
+            RowsOf::VisitRowsOf(_) => query
+                .bind::<Unsigned<Integer>, _>(self.idsite)
+                .bind::<Datetime, _>(self.start),
+        };
+        sql.apply_binds(query)
+    }
+
+    /// The ids of the segment's visits that may have rows in the period
+    /// (their last action at or after its start), for the scans; `None`
+    /// without a segment.
+    fn segment_visit_ids(
+        &self,
+        conn: &mut MysqlConnection,
+    ) -> Result<Option<HashSet<u64>>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = Unsigned<BigInt>)]
+            idvisit: u64,
+        }
+        if self.segment.is_none() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT log_visit.idvisit AS idvisit FROM log_visit AS log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ?{}",
+            self.segment_filter(RowsOf::Visits)
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start);
+        let ids: Vec<Id> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
+        Ok(Some(ids.into_iter().map(|id| id.idvisit).collect()))
     }
 
     /// The site.
@@ -219,14 +315,27 @@ impl LogAggregator {
     /// # Errors
     /// The query error.
     pub fn has_visits(&self, conn: &mut MysqlConnection) -> Result<bool, ArchiveError> {
-        let found: Option<u64> = log_visit::table
-            .filter(log_visit::idsite.eq(self.idsite))
-            .filter(log_visit::visit_last_action_time.ge(self.start))
-            .filter(log_visit::visit_last_action_time.lt(self.end))
-            .select(log_visit::idvisit)
-            .first(conn)
+        #[derive(QueryableByName)]
+        struct Found {
+            #[diesel(sql_type = Integer)]
+            found: i32,
+        }
+        let sql = format!(
+            "SELECT 1 AS found FROM log_visit AS log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+               AND log_visit.visit_last_action_time < ?{} LIMIT 1",
+            self.segment_filter(RowsOf::Visits)
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let found: Option<Found> = self
+            .bind_segment(query, RowsOf::Visits)
+            .get_result(conn)
             .optional()?;
-        Ok(found.is_some())
+        Ok(found.is_some_and(|row| row.found == 1))
     }
 
     /// `queryVisitsByDimension`: the 8 visit metrics per combination of
@@ -273,15 +382,17 @@ impl LogAggregator {
                CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?{group}",
+               AND log_visit.visit_last_action_time < ?{segment}{group}",
+            segment = self.segment_filter(RowsOf::Visits),
             labels = label_select(dimensions)?,
             group = group_by(dimensions),
         );
-        let rows: Vec<Metrics> = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
-            .load(conn)?;
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
             .into_iter()
@@ -335,14 +446,18 @@ impl LogAggregator {
                COUNT(*) AS nb_hits \
              FROM log_link_visit_action{join} \
              WHERE log_link_visit_action.idsite = ? AND log_link_visit_action.server_time >= ? \
-               AND log_link_visit_action.server_time < ?{group}",
+               AND log_link_visit_action.server_time < ?{segment}{group}",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_link_visit_action")),
             labels = label_select(dimensions)?,
             group = group_by(dimensions),
         );
-        let rows: Vec<Metrics> = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self
+            .bind_segment(query, RowsOf::VisitRowsOf("log_link_visit_action"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
@@ -403,14 +518,18 @@ impl LogAggregator {
                CAST(COALESCE(SUM(log_conversion.items), 0) AS SIGNED) AS items \
              FROM log_conversion \
              WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
-               AND log_conversion.server_time < ?{group}",
+               AND log_conversion.server_time < ?{segment}{group}",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_conversion")),
             labels = label_select(dimensions)?,
             group = group_by_with(dimensions, "log_conversion.idgoal"),
         );
-        let rows: Vec<Metrics> = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self
+            .bind_segment(query, RowsOf::VisitRowsOf("log_conversion"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
@@ -468,13 +587,17 @@ impl LogAggregator {
                CAST(IF(i.idorder = '0', COUNT(DISTINCT i.idvisit), COUNT(DISTINCT i.idorder)) AS SIGNED) AS orders \
              FROM log_conversion_item i \
              LEFT JOIN log_action ON log_action.idaction = i.{column} \
-             WHERE i.idsite = ? AND i.server_time >= ? AND i.server_time < ? AND i.deleted = 0 \
-             GROUP BY 1, 2"
+             WHERE i.idsite = ? AND i.server_time >= ? AND i.server_time < ? AND i.deleted = 0{segment} \
+             GROUP BY 1, 2",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("i")),
         );
-        let rows: Vec<Metrics> = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self
+            .bind_segment(query, RowsOf::VisitRowsOf("i"))
             .load(conn)?;
         Ok(rows
             .into_iter()
@@ -509,17 +632,20 @@ impl LogAggregator {
         // migrations/2026-11-30-000006_visit_uniques_index): the count reads
         // the index, not the visit rows, which a month of logs does not
         // leave in the buffer pool.
-        let uniques: Uniques = diesel::sql_query(
+        let sql = format!(
             "SELECT COUNT(DISTINCT log_visit.idvisitor) AS visitors, \
                COUNT(DISTINCT log_visit.user_id) AS users \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?",
-        )
-        .bind::<Unsigned<Integer>, _>(self.idsite)
-        .bind::<Datetime, _>(self.start)
-        .bind::<Datetime, _>(self.end)
-        .get_result(conn)?;
+               AND log_visit.visit_last_action_time < ?{}",
+            self.segment_filter(RowsOf::Visits)
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let uniques: Uniques = self.bind_segment(query, RowsOf::Visits).get_result(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok((count(uniques.visitors), count(uniques.users)))
     }
@@ -564,16 +690,18 @@ impl LogAggregator {
             "SELECT {labels}, {maxima} \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?{group}",
+               AND log_visit.visit_last_action_time < ?{segment}{group}",
+            segment = self.segment_filter(RowsOf::Visits),
             labels = label_select(dimensions)?,
             maxima = maxima.join(", "),
             group = group_by(dimensions),
         );
-        let rows: Vec<Maxima> = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
-            .load(conn)?;
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Maxima> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
         Ok(rows
             .into_iter()
             .map(|row| MaxGroup {
@@ -620,14 +748,16 @@ impl LogAggregator {
             "SELECT CONCAT_WS(',', {sums}) AS counts \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?",
+               AND log_visit.visit_last_action_time < ?{segment}",
+            segment = self.segment_filter(RowsOf::Visits),
             sums = sums.join(", "),
         );
-        let row: Counts = diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
+            .into_boxed()
             .bind::<Unsigned<Integer>, _>(self.idsite)
             .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end)
-            .get_result(conn)?;
+            .bind::<Datetime, _>(self.end);
+        let row: Counts = self.bind_segment(query, RowsOf::Visits).get_result(conn)?;
         let text = row.counts.unwrap_or_default();
         let counts = text
             .split(',')
@@ -729,7 +859,9 @@ fn visitor_u64(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(buf)
 }
 
-/// Reads the visits of the period (by last action time) into rows.
+/// Reads the visits of the period (by last action time) into rows; with a
+/// segment, those of its visits (the rows are read, then filtered by the
+/// segment's visit ids: the scan's query stays the same typed SELECT).
 ///
 /// # Errors
 /// The query error.
@@ -766,8 +898,10 @@ pub fn scan_visits(
             log_visit::visit_exit_idaction_name,
         ))
         .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
+        .filter(|r| keep.as_ref().is_none_or(|ids| ids.contains(&r.0)))
         .map(|r| VisitRow {
             idvisit: r.0,
             idvisitor: visitor_u64(&r.1),
@@ -784,7 +918,8 @@ pub fn scan_visits(
         .collect())
 }
 
-/// Reads the actions of the period (by `server_time`) into rows.
+/// Reads the actions of the period (by `server_time`) into rows; with a
+/// segment, the actions of its visits.
 ///
 /// # Errors
 /// The query error.
@@ -842,8 +977,10 @@ pub fn scan_actions(
             ),
         ))
         .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
+        .filter(|(r, _)| keep.as_ref().is_none_or(|ids| ids.contains(&r.0)))
         .map(|(r, t)| ActionRow {
             idvisit: r.0,
             idvisitor: visitor_u64(&r.1),

@@ -13,6 +13,7 @@ use crate::context::{DayContext, Output, PeriodContext, Scans, SubArchive};
 use crate::logs::LogAggregator;
 use crate::period::Period;
 use crate::record::{Record, RecordKind, Registry};
+use crate::segment::Segment;
 use crate::site::SiteInfo;
 use crate::storage::{self, ArchiveKey, ArchiveWriter, StoredArchive};
 
@@ -112,11 +113,35 @@ impl<'r> Archiver<'r> {
         now: OffsetDateTime,
         force: bool,
     ) -> Result<Outcome, ArchiveError> {
+        self.archive_segment(conn, site, period, &Segment::default(), now, force)
+    }
+
+    /// [`Archiver::archive`] for the visits of `segment`: the archive is
+    /// stored under `done<md5 of the definition>` (Matomo's name), its
+    /// sub-periods are archived with the same segment, and every log query
+    /// of the builders reads only the segment's visits. The empty segment
+    /// is the plain archive.
+    ///
+    /// # Errors
+    /// As [`Archiver::archive`].
+    pub fn archive_segment(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+        now: OffsetDateTime,
+        force: bool,
+    ) -> Result<Outcome, ArchiveError> {
         let today = site.timezone.local_date(now.unix_timestamp());
         if period.start() > today || site.created.is_some_and(|created| period.end() < created) {
             return Ok(Outcome::NoData);
         }
-        let key = ArchiveKey::all(site.idsite, period);
+        let key = ArchiveKey {
+            idsite: site.idsite,
+            period,
+            done_flag: segment.done_flag(),
+        };
         if !force {
             let min = self.min_ts_archived(site, period, now);
             if let Some(found) = storage::find_archive(conn, &key, Some(min), false)? {
@@ -124,7 +149,7 @@ impl<'r> Archiver<'r> {
             }
         }
         let (start, end) = period.utc_bounds(&site.timezone);
-        let logs = LogAggregator::new(site.idsite, start, end)?;
+        let logs = LogAggregator::new(site.idsite, start, end)?.with_segment(segment);
         let builders = self.registry.builders_for(site);
         let output = if period.kind() == PeriodKind::Day {
             let has_visits = logs.has_visits(conn)?;
@@ -152,7 +177,7 @@ impl<'r> Archiver<'r> {
                 period.subperiods()
             };
             for sub in subperiods {
-                let outcome = self.archive(conn, site, sub, now, false)?;
+                let outcome = self.archive_segment(conn, site, sub, segment, now, false)?;
                 subarchives.push(SubArchive {
                     period: sub,
                     archive: outcome.archive(),

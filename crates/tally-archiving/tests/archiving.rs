@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text, Unsigned};
 use tally_archiving::scheduler::{self, RunPlan, Silent};
+use tally_archiving::segment::Segment;
 use tally_archiving::storage::{self, ArchiveKey, ArchiveWriter};
 use tally_archiving::{Archiver, ArchivingConfig, Outcome, Period, Registry, SiteInfo};
 use tally_db::test_support::TestDb;
@@ -705,5 +706,166 @@ fn log_aggregator_groups_visits_actions_conversions_and_items() -> anyhow::Resul
         "log_visit.idsite",
     ];
     assert!(logs.query_visits_by_dimension(&mut conn, &four).is_err());
+
+    // The same queries for the visits of a segment: only visit 1 (alice,
+    // 120 s), its two actions, its two conversions and its order's items.
+    let segment = Segment::parse("userId==alice;visitDuration>=100")?;
+    let alice = logs.clone().with_segment(&segment);
+    assert!(alice.is_segmented() && alice.has_visits(&mut conn)?);
+    let all = alice.query_visits_by_dimension(&mut conn, &[])?;
+    let all: Vec<(u64, u64, u64, u64, u64)> = all
+        .iter()
+        .map(|g| {
+            (
+                g.nb_visits,
+                g.nb_uniq_visitors,
+                g.nb_actions,
+                g.bounce_count,
+                g.nb_users,
+            )
+        })
+        .collect();
+    assert_eq!(all, vec![(1, 1, 3, 0, 1)]);
+    assert_eq!(alice.count_unique_visitors_and_users(&mut conn)?, (1, 1));
+    assert_eq!(
+        alice.count_visits_matching(&mut conn, &["log_visit.visit_total_actions >= 3"])?,
+        vec![1]
+    );
+    let mut pages: Vec<(Option<String>, u64)> = alice
+        .query_actions_by_dimension(
+            &mut conn,
+            &["log_action.name"],
+            Some("log_link_visit_action.idaction_url"),
+        )?
+        .into_iter()
+        .map(|g| (g.labels[0].clone(), g.nb_hits))
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        vec![
+            (Some("example.org/a".into()), 1),
+            (Some("example.org/b".into()), 1)
+        ]
+    );
+    let mut goals: Vec<(i32, u64, f64)> = alice
+        .query_conversions_by_dimension(&mut conn, &[])?
+        .iter()
+        .map(|g| (g.idgoal, g.nb_conversions, g.revenue))
+        .collect();
+    goals.sort_by_key(|g| g.0);
+    assert_eq!(goals, vec![(0, 1, 30.25), (2, 1, 5.0)]);
+    let items: Vec<(i32, u64)> = alice
+        .query_ecommerce_items(&mut conn, EcommerceItemColumn::Sku)?
+        .iter()
+        .map(|i| (i.idgoal, i.quantity))
+        .collect();
+    assert_eq!(items, vec![(0, 2)]);
+    let visits = tally_archiving::logs::scan_visits(&mut conn, &alice)?;
+    assert_eq!(
+        visits.iter().map(|v| v.idvisit).collect::<Vec<_>>(),
+        vec![1]
+    );
+    let actions = tally_archiving::logs::scan_actions(&mut conn, &alice)?;
+    assert_eq!(actions.len(), 2);
+    // A segment no visit matches.
+    let nobody = logs
+        .clone()
+        .with_segment(&Segment::parse("userId==nobody")?);
+    assert!(!nobody.has_visits(&mut conn)?);
+    assert!(
+        nobody
+            .query_visits_by_dimension(&mut conn, &[])?
+            .iter()
+            .all(|g| g.nb_visits == 0)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_segment_archive_counts_only_its_visits_and_is_stored_under_its_hash() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    // Tuesday: alice again under a new user id, and bob.
+    add_visits(
+        &mut conn,
+        1,
+        &[
+            Visit {
+                visitor: 1,
+                user: Some("alice2"),
+                actions: 2,
+                seconds: 30,
+                converted: true,
+                last: "2026-01-06 08:00:00",
+            },
+            Visit {
+                visitor: 2,
+                user: Some("bob"),
+                actions: 4,
+                seconds: 50,
+                converted: false,
+                last: "2026-01-06 09:00:00",
+            },
+        ],
+    )?;
+    let registry = Registry::core();
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let archiver = Archiver::new(&registry, ArchivingConfig::default());
+    let segment = Segment::parse("userId==alice,userId==bob")?;
+    let monday_day = Period::day(date!(2026 - 01 - 05));
+    let week = Period::week(date!(2026 - 01 - 05));
+
+    let segmented = archiver.archive_segment(&mut conn, &site, monday_day, &segment, NOW, false)?;
+    let plain = archiver.archive(&mut conn, &site, monday_day, NOW, false)?;
+    let segmented_archive = segmented.archive().context("a segment archive")?;
+    assert_ne!(Some(segmented_archive), plain.archive());
+    // Monday: alice twice (3 + 1 actions, 120 s, one conversion) and bob
+    // once (a bounce); visitor 3 is outside the segment.
+    assert_eq!(
+        summary(&numeric(&mut conn, segmented)?),
+        expect(&[
+            ("nb_uniq_visitors", 2.0),
+            ("nb_visits", 3.0),
+            ("nb_actions", 5.0),
+            ("max_actions", 3.0),
+            ("sum_visit_length", 120.0),
+            ("bounce_count", 2.0),
+            ("nb_visits_converted", 1.0),
+            ("nb_users", 2.0),
+        ])
+    );
+    assert_eq!(numeric(&mut conn, plain)?.get("nb_visits"), Some(&4.0));
+    // Stored under done<md5 of the definition>, found again as such.
+    let key = ArchiveKey {
+        idsite: 1,
+        period: monday_day,
+        done_flag: segment.done_flag(),
+    };
+    // md5("userId==alice,userId==bob"), computed outside Rust.
+    assert_eq!(segment.done_flag(), "done43a356fd3022f2aa29d796f2ed011b72");
+    assert_eq!(
+        storage::find_archive(&mut conn, &key, None, false)?,
+        Some(segmented_archive)
+    );
+    // The week: its days archived with the segment, bob's Tuesday visit in,
+    // alice2 out; unique visitors and users recounted over the segment.
+    let week_outcome = archiver.archive_segment(&mut conn, &site, week, &segment, NOW, false)?;
+    let week_records = numeric(&mut conn, week_outcome)?;
+    assert_eq!(week_records.get("nb_visits"), Some(&4.0));
+    assert_eq!(week_records.get("nb_actions"), Some(&9.0));
+    assert_eq!(week_records.get("nb_uniq_visitors"), Some(&2.0));
+    assert_eq!(week_records.get("nb_users"), Some(&2.0));
+    let plain_week_outcome = archiver.archive(&mut conn, &site, week, NOW, false)?;
+    let plain_week = numeric(&mut conn, plain_week_outcome)?;
+    assert_eq!(plain_week.get("nb_visits"), Some(&6.0));
+    // A value with SQL in it is bound, not run: no visit matches it.
+    let hostile = Segment::parse("userId==%27%3B%20DROP%20TABLE%20log_visit%3B%20--")?;
+    let outcome = archiver.archive_segment(&mut conn, &site, monday_day, &hostile, NOW, false)?;
+    assert_eq!(numeric(&mut conn, outcome)?.get("nb_visits"), None);
+    let rebuilt = archiver.archive(&mut conn, &site, monday_day, NOW, true)?;
+    assert_eq!(numeric(&mut conn, rebuilt)?.get("nb_visits"), Some(&4.0));
     Ok(())
 }
