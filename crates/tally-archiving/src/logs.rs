@@ -784,6 +784,14 @@ pub enum EcommerceItemColumn {
     Name,
     /// `idaction_category` (the first category).
     Category,
+    /// `idaction_category2`.
+    Category2,
+    /// `idaction_category3`.
+    Category3,
+    /// `idaction_category4`.
+    Category4,
+    /// `idaction_category5`.
+    Category5,
 }
 
 impl EcommerceItemColumn {
@@ -792,6 +800,24 @@ impl EcommerceItemColumn {
             Self::Sku => "idaction_sku",
             Self::Name => "idaction_name",
             Self::Category => "idaction_category",
+            Self::Category2 => "idaction_category2",
+            Self::Category3 => "idaction_category3",
+            Self::Category4 => "idaction_category4",
+            Self::Category5 => "idaction_category5",
+        }
+    }
+
+    /// The `log_link_visit_action` column holding the same dimension for
+    /// product page views (`idaction_product_*`).
+    fn view_column(self) -> &'static str {
+        match self {
+            Self::Sku => "idaction_product_sku",
+            Self::Name => "idaction_product_name",
+            Self::Category => "idaction_product_cat",
+            Self::Category2 => "idaction_product_cat2",
+            Self::Category3 => "idaction_product_cat3",
+            Self::Category4 => "idaction_product_cat4",
+            Self::Category5 => "idaction_product_cat5",
         }
     }
 }
@@ -1042,4 +1068,438 @@ pub fn load_action_names(
         }
     }
     Ok(out)
+}
+
+/// Up to this many dimensions per
+/// [`LogAggregator::query_visits_by_dimension_wide`].
+pub const MAX_WIDE_DIMENSIONS: usize = 6;
+
+/// The label columns of the wide visit query.
+#[derive(QueryableByName)]
+struct WideLabels {
+    #[diesel(sql_type = Nullable<Text>)]
+    label_0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_3: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_4: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_5: Option<String>,
+}
+
+impl WideLabels {
+    fn take(self, n: usize) -> Vec<Option<String>> {
+        [
+            self.label_0,
+            self.label_1,
+            self.label_2,
+            self.label_3,
+            self.label_4,
+            self.label_5,
+        ]
+        .into_iter()
+        .take(n)
+        .collect()
+    }
+}
+
+fn wide_label_select(dimensions: &[&'static str]) -> Result<String, ArchiveError> {
+    if dimensions.len() > MAX_WIDE_DIMENSIONS {
+        return Err(ArchiveError::Builder(format!(
+            "at most {MAX_WIDE_DIMENSIONS} dimensions per query, got {}",
+            dimensions.len()
+        )));
+    }
+    let parts: Vec<String> = (0..MAX_WIDE_DIMENSIONS)
+        .map(|i| match dimensions.get(i) {
+            Some(expression) => format!("CAST(({expression}) AS CHAR) AS label_{i}"),
+            None => format!("CAST(NULL AS CHAR) AS label_{i}"),
+        })
+        .collect();
+    Ok(parts.join(", "))
+}
+
+/// One group of [`LogAggregator::count_conversions_matching`]: how many
+/// conversions of one goal satisfy each condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversionCounts {
+    /// The goal (0 = ecommerce order, -1 = abandoned cart).
+    pub idgoal: i32,
+    /// One count per condition, in the order they were asked for.
+    pub counts: Vec<u64>,
+}
+
+/// One group of [`LogAggregator::query_product_views`]: the page views of
+/// one product (SKU, name or category).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductViewGroup {
+    /// The product's action name (`None` when the action is missing).
+    pub label: Option<String>,
+    /// `nb_visits` (COUNT DISTINCT idvisit).
+    pub nb_visits: u64,
+    /// `nb_uniq_visitors` (COUNT DISTINCT idvisitor).
+    pub nb_uniq_visitors: u64,
+    /// `nb_actions` (COUNT of the views).
+    pub nb_actions: u64,
+    /// AVG(`product_price`), `None` when no view had a price.
+    pub avg_price: Option<f64>,
+}
+
+impl LogAggregator {
+    /// [`LogAggregator::query_visits_by_dimension`] for up to
+    /// [`MAX_WIDE_DIMENSIONS`] dimensions, for reports that group on more
+    /// columns than they label with (Referrers groups on type, name,
+    /// keyword and URL, and sums the groups that share a label).
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_WIDE_DIMENSIONS`], or the
+    /// query error.
+    pub fn query_visits_by_dimension_wide(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+    ) -> Result<Vec<VisitGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(embed)]
+            labels: WideLabels,
+            #[diesel(sql_type = BigInt)]
+            nb_uniq_visitors: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_visits: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_actions: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_users: i64,
+            #[diesel(sql_type = BigInt)]
+            max_actions: i64,
+            #[diesel(sql_type = BigInt)]
+            sum_visit_length: i64,
+            #[diesel(sql_type = BigInt)]
+            bounce_count: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_visits_converted: i64,
+        }
+        // The same metrics as `query_visits_by_dimension`, which keeps its
+        // three-label row type.
+        let sql = format!(
+            "SELECT {labels}, \
+               COUNT(DISTINCT log_visit.idvisitor) AS nb_uniq_visitors, \
+               COUNT(*) AS nb_visits, \
+               CAST(COALESCE(SUM(log_visit.visit_total_actions), 0) AS SIGNED) AS nb_actions, \
+               COUNT(DISTINCT log_visit.user_id) AS nb_users, \
+               CAST(COALESCE(MAX(log_visit.visit_total_actions), 0) AS SIGNED) AS max_actions, \
+               CAST(COALESCE(SUM(log_visit.visit_total_time), 0) AS SIGNED) AS sum_visit_length, \
+               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_total_actions <= 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS bounce_count, \
+               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
+             FROM log_visit \
+             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+               AND log_visit.visit_last_action_time < ?{segment}{group}",
+            labels = wide_label_select(dimensions)?,
+            segment = self.segment_filter(RowsOf::Visits),
+            group = group_by(dimensions),
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.nb_visits > 0)
+            .map(|row| VisitGroup {
+                labels: row.labels.take(dimensions.len()),
+                nb_uniq_visitors: count(row.nb_uniq_visitors),
+                nb_visits: count(row.nb_visits),
+                nb_actions: count(row.nb_actions),
+                nb_users: count(row.nb_users),
+                max_actions: count(row.max_actions),
+                sum_visit_length: count(row.sum_visit_length),
+                bounce_count: count(row.bounce_count),
+                nb_visits_converted: count(row.nb_visits_converted),
+            })
+            .collect())
+    }
+
+    /// For each goal with a conversion in the period, how many of its
+    /// conversions satisfy each of `conditions` (SQL boolean expressions
+    /// over `log_conversion`): Matomo's ranged-column selects on
+    /// conversions (visits and days until conversion), one query grouped
+    /// by `idgoal`.
+    ///
+    /// # Errors
+    /// The query error, or [`ArchiveError::Builder`] when the database
+    /// answers with something other than one count per condition.
+    pub fn count_conversions_matching(
+        &self,
+        conn: &mut MysqlConnection,
+        conditions: &[&'static str],
+    ) -> Result<Vec<ConversionCounts>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Counts {
+            #[diesel(sql_type = Integer)]
+            idgoal: i32,
+            #[diesel(sql_type = Nullable<Text>)]
+            counts: Option<String>,
+        }
+        if conditions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // As in `count_visits_matching`: a fixed row type, the counts as
+        // one comma-separated text column.
+        let sums: Vec<String> = conditions
+            .iter()
+            .map(|condition| {
+                format!("CAST(COALESCE(SUM(CASE WHEN ({condition}) THEN 1 ELSE 0 END), 0) AS CHAR)")
+            })
+            .collect();
+        let sql = format!(
+            "SELECT log_conversion.idgoal AS idgoal, CONCAT_WS(',', {sums}) AS counts \
+             FROM log_conversion \
+             WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
+               AND log_conversion.server_time < ?{segment} \
+             GROUP BY log_conversion.idgoal",
+            sums = sums.join(", "),
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_conversion")),
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Counts> = self
+            .bind_segment(query, RowsOf::VisitRowsOf("log_conversion"))
+            .load(conn)?;
+        rows.into_iter()
+            .map(|row| {
+                let text = row.counts.unwrap_or_default();
+                let counts = text
+                    .split(',')
+                    .map(|count| count.trim().parse::<u64>())
+                    .collect::<Result<Vec<u64>, _>>()
+                    .map_err(|_| {
+                        ArchiveError::Builder(format!("unexpected conversion counts {text:?}"))
+                    })?;
+                if counts.len() != conditions.len() {
+                    return Err(ArchiveError::Builder(format!(
+                        "{} conversion counts for {} conditions",
+                        counts.len(),
+                        conditions.len()
+                    )));
+                }
+                Ok(ConversionCounts {
+                    idgoal: row.idgoal,
+                    counts,
+                })
+            })
+            .collect()
+    }
+
+    /// Product page views (`queryActionsByDimension` on the
+    /// `idaction_product_*` column matching `item_column`): visits,
+    /// visitors, views and the average viewed price per product name,
+    /// over the actions whose `server_time` lies in the period and that
+    /// carry the product column.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn query_product_views(
+        &self,
+        conn: &mut MysqlConnection,
+        item_column: EcommerceItemColumn,
+    ) -> Result<Vec<ProductViewGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(sql_type = Nullable<Text>)]
+            label: Option<String>,
+            #[diesel(sql_type = BigInt)]
+            nb_visits: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_uniq_visitors: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_actions: i64,
+            #[diesel(sql_type = Nullable<Double>)]
+            avg_price: Option<f64>,
+        }
+        let column = item_column.view_column();
+        let sql = format!(
+            "SELECT CAST(log_action.name AS CHAR) AS label, \
+               COUNT(DISTINCT a.idvisit) AS nb_visits, \
+               COUNT(DISTINCT a.idvisitor) AS nb_uniq_visitors, \
+               COUNT(*) AS nb_actions, \
+               CAST(AVG(a.product_price) AS DOUBLE) AS avg_price \
+             FROM log_link_visit_action a \
+             LEFT JOIN log_action ON log_action.idaction = a.{column} \
+             WHERE a.idsite = ? AND a.server_time >= ? AND a.server_time < ? \
+               AND a.{column} IS NOT NULL{segment} \
+             GROUP BY 1",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("a")),
+        );
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self
+            .bind_segment(query, RowsOf::VisitRowsOf("a"))
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|row| ProductViewGroup {
+                label: row.label,
+                nb_visits: count(row.nb_visits),
+                nb_uniq_visitors: count(row.nb_uniq_visitors),
+                nb_actions: count(row.nb_actions),
+                avg_price: row.avg_price,
+            })
+            .collect())
+    }
+}
+
+/// Up to this many value expressions per
+/// [`LogAggregator::query_action_values`].
+pub const MAX_ACTION_VALUES: usize = 4;
+
+/// What [`LogAggregator::query_action_values`] groups by, joins, filters
+/// and adds up. Every expression is a `&'static str` written in the code;
+/// the site and the period bounds are bound parameters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActionValuesQuery<'a> {
+    /// Label expressions (at most [`MAX_DIMENSIONS`]) over
+    /// `log_link_visit_action` and the joined tables.
+    pub dimensions: &'a [&'static str],
+    /// A condition ANDed to the site and period bounds.
+    pub condition: Option<&'static str>,
+    /// `LEFT JOIN log_action ON log_action.idaction = <column>`, e.g.
+    /// `log_link_visit_action.idaction_url`.
+    pub join_action_on: Option<&'static str>,
+    /// `LEFT JOIN log_visit` on the action's visit, for expressions over
+    /// `log_visit` columns.
+    pub join_visit: bool,
+    /// Aggregate expressions (at most [`MAX_ACTION_VALUES`]), each read as
+    /// a DOUBLE, e.g. `SUM(log_link_visit_action.time_spent)`.
+    pub values: &'a [&'static str],
+}
+
+/// One group of [`LogAggregator::query_action_values`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionValuesGroup {
+    /// The dimension values.
+    pub labels: Vec<Option<String>>,
+    /// `nb_visits` (COUNT DISTINCT idvisit).
+    pub nb_visits: u64,
+    /// `nb_uniq_visitors` (COUNT DISTINCT idvisitor).
+    pub nb_uniq_visitors: u64,
+    /// `nb_hits` (COUNT).
+    pub nb_hits: u64,
+    /// Each value expression, in the order they were asked for (`None`
+    /// when SQL gives NULL, e.g. the MIN of no value).
+    pub values: Vec<Option<f64>>,
+}
+
+impl LogAggregator {
+    /// `queryActionsByDimension` with what the plain helper leaves out: a
+    /// condition, a join to the action's visit, and aggregate value
+    /// expressions next to visits, visitors and hits (Matomo's
+    /// `$where`, `$from` joins and `$additionalSelects`), over the actions
+    /// whose `server_time` lies in the period.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Builder`] beyond [`MAX_DIMENSIONS`] or
+    /// [`MAX_ACTION_VALUES`], or the query error.
+    pub fn query_action_values(
+        &self,
+        conn: &mut MysqlConnection,
+        query: &ActionValuesQuery<'_>,
+    ) -> Result<Vec<ActionValuesGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(embed)]
+            labels: Labels,
+            #[diesel(sql_type = BigInt)]
+            nb_visits: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_uniq_visitors: i64,
+            #[diesel(sql_type = BigInt)]
+            nb_hits: i64,
+            #[diesel(sql_type = Nullable<Double>)]
+            value_0: Option<f64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            value_1: Option<f64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            value_2: Option<f64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            value_3: Option<f64>,
+        }
+        if query.values.len() > MAX_ACTION_VALUES {
+            return Err(ArchiveError::Builder(format!(
+                "at most {MAX_ACTION_VALUES} values per query, got {}",
+                query.values.len()
+            )));
+        }
+        let values: Vec<String> = (0..MAX_ACTION_VALUES)
+            .map(|i| match query.values.get(i) {
+                Some(expression) => format!("CAST(({expression}) AS DOUBLE) AS value_{i}"),
+                None => format!("CAST(NULL AS DOUBLE) AS value_{i}"),
+            })
+            .collect();
+        let mut joins = String::new();
+        if let Some(column) = query.join_action_on {
+            joins.push_str(&format!(
+                " LEFT JOIN log_action ON log_action.idaction = {column}"
+            ));
+        }
+        if query.join_visit {
+            joins.push_str(
+                " LEFT JOIN log_visit ON log_visit.idvisit = log_link_visit_action.idvisit",
+            );
+        }
+        let condition = query
+            .condition
+            .map(|condition| format!(" AND ({condition})"))
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT {labels}, \
+               COUNT(DISTINCT log_link_visit_action.idvisit) AS nb_visits, \
+               COUNT(DISTINCT log_link_visit_action.idvisitor) AS nb_uniq_visitors, \
+               COUNT(*) AS nb_hits, {values} \
+             FROM log_link_visit_action{joins} \
+             WHERE log_link_visit_action.idsite = ? AND log_link_visit_action.server_time >= ? \
+               AND log_link_visit_action.server_time < ?{condition}{segment}{group}",
+            labels = label_select(query.dimensions)?,
+            values = values.join(", "),
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_link_visit_action")),
+            group = group_by(query.dimensions),
+        );
+        let bound = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        let rows: Vec<Metrics> = self
+            .bind_segment(bound, RowsOf::VisitRowsOf("log_link_visit_action"))
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.nb_hits > 0)
+            .map(|row| ActionValuesGroup {
+                labels: row.labels.take(query.dimensions.len()),
+                nb_visits: count(row.nb_visits),
+                nb_uniq_visitors: count(row.nb_uniq_visitors),
+                nb_hits: count(row.nb_hits),
+                values: [row.value_0, row.value_1, row.value_2, row.value_3]
+                    .into_iter()
+                    .take(query.values.len())
+                    .collect(),
+            })
+            .collect())
+    }
 }

@@ -247,9 +247,11 @@ impl Registry {
         Self::default()
     }
 
-    /// The core builders of this crate (VisitsSummary, Actions,
+    /// The core builders of this crate: VisitsSummary, Actions,
     /// UserCountry, UserLanguage, DevicesDetection, Resolution,
-    /// DevicePlugins, VisitTime, VisitorInterest).
+    /// DevicePlugins, VisitTime, VisitorInterest, Events, Contents,
+    /// PagePerformance, UserId, CustomVariables, Referrers, Ecommerce, and
+    /// per site the custom dimensions and goals.
     pub fn core() -> Self {
         let mut registry = Self::empty();
         registry.add(crate::builders::VisitsSummary);
@@ -261,6 +263,15 @@ impl Registry {
         registry.add(crate::builders::DevicePlugins);
         registry.add(crate::builders::VisitTime);
         registry.add(crate::builders::VisitorInterest);
+        registry.add(crate::builders::Events::default());
+        registry.add(crate::builders::Contents::default());
+        registry.add(crate::builders::PagePerformance);
+        registry.add(crate::builders::UserId::default());
+        registry.add(crate::builders::CustomVariables::default());
+        registry.add_provider(crate::builders::CustomDimensionsProvider);
+        registry.add(crate::builders::Referrers::default());
+        registry.add_provider(crate::builders::GoalsProvider);
+        registry.add(crate::builders::Ecommerce::default());
         registry
     }
 

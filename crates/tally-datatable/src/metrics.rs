@@ -39,6 +39,50 @@ pub const SUM_DAILY_ENTRY_NB_UNIQ_VISITORS: u16 = 18;
 pub const NB_USERS: u16 = 39;
 /// `sum_daily_nb_users`.
 pub const SUM_DAILY_NB_USERS: u16 = 40;
+/// `sum_time_spent`.
+pub const SUM_TIME_SPENT: u16 = 13;
+/// `exit_nb_visits`.
+pub const EXIT_NB_VISITS: u16 = 15;
+/// `nb_events`: event hits.
+pub const NB_EVENTS: u16 = 34;
+/// `sum_event_value`.
+pub const SUM_EVENT_VALUE: u16 = 35;
+/// `min_event_value`: aggregated with `min`.
+pub const MIN_EVENT_VALUE: u16 = 36;
+/// `max_event_value`: aggregated with `max`.
+pub const MAX_EVENT_VALUE: u16 = 37;
+/// `nb_events_with_value`.
+pub const NB_EVENTS_WITH_VALUE: u16 = 38;
+/// `nb_impressions` (content impressions).
+pub const NB_IMPRESSIONS: u16 = 41;
+/// `nb_interactions` (content interactions).
+pub const NB_INTERACTIONS: u16 = 42;
+/// `revenue` of an ecommerce item row (`INDEX_ECOMMERCE_ITEM_REVENUE`).
+pub const ECOMMERCE_ITEM_REVENUE: u16 = 23;
+/// `quantity` of an ecommerce item row.
+pub const ECOMMERCE_ITEM_QUANTITY: u16 = 24;
+/// `price` of an ecommerce item row (sum of item prices).
+pub const ECOMMERCE_ITEM_PRICE: u16 = 25;
+/// `orders` of an ecommerce item row (visits for abandoned carts).
+pub const ECOMMERCE_ORDERS: u16 = 26;
+/// `price_viewed` of an ecommerce item row.
+pub const ECOMMERCE_ITEM_PRICE_VIEWED: u16 = 27;
+/// Goal metric `nb_conversions`, inside `goals` (`INDEX_GOAL_NB_CONVERSIONS`).
+pub const GOAL_NB_CONVERSIONS: u16 = 1;
+/// Goal metric `revenue`, inside `goals`.
+pub const GOAL_REVENUE: u16 = 2;
+/// Goal metric `nb_visits_converted`, inside `goals`.
+pub const GOAL_NB_VISITS_CONVERTED: u16 = 3;
+/// Goal metric `revenue_subtotal` (orders), inside `goals`.
+pub const GOAL_REVENUE_SUBTOTAL: u16 = 4;
+/// Goal metric `revenue_tax` (orders), inside `goals`.
+pub const GOAL_REVENUE_TAX: u16 = 5;
+/// Goal metric `revenue_shipping` (orders), inside `goals`.
+pub const GOAL_REVENUE_SHIPPING: u16 = 6;
+/// Goal metric `revenue_discount` (orders), inside `goals`.
+pub const GOAL_REVENUE_DISCOUNT: u16 = 7;
+/// Goal metric `items` (orders and carts), inside `goals`.
+pub const GOAL_ITEMS: u16 = 8;
 
 /// Metric names indexed by id (`Metrics::$mappingFromIdToName`); index 0 is unused.
 const METRIC_NAMES: [&str; 44] = [

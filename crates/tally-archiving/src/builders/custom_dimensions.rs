@@ -1,0 +1,394 @@
+//! CustomDimensions: one report per active custom dimension of a site
+//! (MATOMO.md section 7.5; Matomo's
+//! `plugins/CustomDimensions/RecordBuilders/CustomDimension.php`).
+
+use std::sync::{Arc, OnceLock};
+
+use diesel::prelude::*;
+use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metrics};
+use tally_schema::schema::custom_dimensions;
+
+use crate::ArchiveError;
+use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
+use crate::context::{DayContext, PeriodContext};
+use crate::logs::{ActionValuesGroup, ActionValuesQuery};
+use crate::record::{BuilderProvider, Record, RecordBuilder};
+use crate::segment::{CustomDimension as Dimension, DimensionScope};
+use crate::site::SiteInfo;
+
+/// The active custom dimensions of site `idsite`, by id.
+///
+/// # Errors
+/// The query error.
+pub fn list_active_custom_dimensions(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+) -> Result<Vec<Dimension>, ArchiveError> {
+    let rows: Vec<(u64, u16, String)> = custom_dimensions::table
+        .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
+        .filter(custom_dimensions::active.eq(1))
+        .select((
+            custom_dimensions::idcustomdimension,
+            custom_dimensions::index,
+            custom_dimensions::scope,
+        ))
+        .order(custom_dimensions::idcustomdimension)
+        .load(conn)?;
+    // Rows the admin API cannot write (an id or index out of range, an
+    // unknown scope) have no report.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, index, scope)| {
+            let scope = match scope.as_str() {
+                "visit" => DimensionScope::Visit,
+                "action" => DimensionScope::Action,
+                _ => return None,
+            };
+            Some(Dimension {
+                id: u32::try_from(id).ok()?,
+                index: u8::try_from(index).ok()?,
+                scope,
+            })
+        })
+        .collect())
+}
+
+/// The report of one custom dimension: `CustomDimensions_Dimension<id>`
+/// ([`CustomDimensionReport::record_name`]), labelled with the dimension's
+/// values; an empty value is [`CustomDimensionReport::VALUE_NOT_DEFINED`] and
+/// NULL (no value) is left out.
+///
+/// - Visit scope (`log_visit.custom_dimension_<index>`): the 8 visit
+///   metrics keyed by id (1, 2, 3, 39, 4, 5, 6, 7) per value.
+/// - Action scope (`log_link_visit_action.custom_dimension_<index>`): per
+///   value and page URL (the `log_action` name of `idaction_url`, any
+///   action type), 2 `nb_visits`, 1 `nb_uniq_visitors`, 12 `nb_hits`,
+///   13 `sum_time_spent` (SUM of `time_spent`), 6 `bounce_count` (actions
+///   of visits with at most one action) and 15 `exit_nb_visits` (actions
+///   that are their visit's last, `last_idlink_va`), all floats as Matomo
+///   casts them. Each value row has a subtable of the URLs (normalized:
+///   scheme and `www.` removed, empty URLs left out) with the same
+///   columns; groups that share a label are summed, unique visitors
+///   included.
+///
+/// Longer periods use the default aggregation (standard renames).
+///
+/// Differences from Matomo:
+/// - No goal metrics for visit-scope dimensions (column 10 and the
+///   `nb_conversions` / `revenue` sums from `log_conversion`).
+/// - No legacy generation-time columns (ids 30–33) and no page timing
+///   columns on action-scope rows (Matomo adds whatever
+///   `Actions.Archiving.addActionMetrics` listeners add).
+/// - No ranking query (Matomo keeps the top groups in SQL, at least
+///   50,000, and sums the rest into "Others").
+/// - Only indexes 1 to 5 have columns in our schema; a dimension with a
+///   higher index has no report.
+#[derive(Debug, Clone)]
+pub struct CustomDimensionReport {
+    /// The dimension.
+    pub dimension: Dimension,
+    /// Top-level rows
+    /// (`datatable_archiving_maximum_rows_custom_dimensions`, default 1000).
+    pub max_rows: usize,
+    /// Rows of each URL subtable
+    /// (`datatable_archiving_maximum_rows_subtable_custom_dimensions`,
+    /// default 1000).
+    pub max_subtable_rows: usize,
+}
+
+impl CustomDimensionReport {
+    /// The label of an empty value.
+    pub const VALUE_NOT_DEFINED: &'static str = "Value not defined";
+
+    /// The report of `dimension` with the default row limits.
+    pub fn new(dimension: Dimension) -> Self {
+        Self {
+            dimension,
+            max_rows: 1000,
+            max_subtable_rows: 1000,
+        }
+    }
+
+    /// The record name of dimension `idcustomdimension`
+    /// (`Archiver::buildRecordNameForCustomDimensionId`).
+    pub fn record_name(idcustomdimension: u32) -> String {
+        format!("CustomDimensions_Dimension{idcustomdimension}")
+    }
+}
+
+/// The SQL of one `custom_dimension_<index>` column pair.
+struct DimensionColumns {
+    visit: &'static str,
+    action: &'static str,
+    action_is_set: &'static str,
+}
+
+macro_rules! dimension_columns {
+    ($index:literal) => {
+        DimensionColumns {
+            visit: concat!("log_visit.custom_dimension_", $index),
+            action: concat!("log_link_visit_action.custom_dimension_", $index),
+            action_is_set: concat!(
+                "log_link_visit_action.custom_dimension_",
+                $index,
+                " IS NOT NULL"
+            ),
+        }
+    };
+}
+
+/// Indexes 1 to 5, the columns of our schema.
+const COLUMNS: [DimensionColumns; 5] = [
+    dimension_columns!(1),
+    dimension_columns!(2),
+    dimension_columns!(3),
+    dimension_columns!(4),
+    dimension_columns!(5),
+];
+
+/// Time spent, bounces and exits of the actions of one group.
+const ACTION_VALUES: [&str; 3] = [
+    "SUM(log_link_visit_action.time_spent)",
+    "SUM(CASE log_visit.visit_total_actions WHEN 1 THEN 1 WHEN 0 THEN 1 ELSE 0 END)",
+    "SUM(IF(log_visit.last_idlink_va = log_link_visit_action.idlink_va, 1, 0))",
+];
+
+/// `cleanCustomDimensionValue`: an empty value is "Value not defined".
+fn value_label(value: &str) -> &str {
+    if value.is_empty() {
+        CustomDimensionReport::VALUE_NOT_DEFINED
+    } else {
+        value
+    }
+}
+
+/// `PageUrl::normalizeUrl(...)['url']` of a stored action name: trimmed,
+/// without line breaks and NUL bytes, cut to `page_maximum_length` (1024
+/// bytes), and without a leading `http://`, `http://www.`, `https://` or
+/// `https://www.`.
+fn normalize_url(name: &str) -> String {
+    let mut url: String = name
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '\n' | '\r' | '\0'))
+        .collect();
+    if url.len() > 1024 {
+        let mut cut = 1024;
+        while !url.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        url.truncate(cut);
+    }
+    // Matomo's prefix map order, the `www.` forms before the bare schemes,
+    // compared case-insensitively.
+    for prefix in ["http://www.", "http://", "https://www.", "https://"] {
+        if url
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        {
+            return url.get(prefix.len()..).unwrap_or_default().to_owned();
+        }
+    }
+    url
+}
+
+/// The columns of one action-scope group, as floats in Matomo's order.
+fn action_columns(group: &ActionValuesGroup) -> Columns {
+    let value = |index: usize| count(group.values.get(index).copied().flatten());
+    let mut columns = Columns::new();
+    for (id, total) in [
+        (metrics::NB_VISITS, group.nb_visits),
+        (metrics::NB_UNIQ_VISITORS, group.nb_uniq_visitors),
+        (metrics::NB_HITS, group.nb_hits),
+        (metrics::SUM_TIME_SPENT, value(0)),
+        (metrics::BOUNCE_COUNT, value(1)),
+        (metrics::EXIT_NB_VISITS, value(2)),
+    ] {
+        #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
+        columns.set(ColumnKey::Id(id), Value::Float(total as f64));
+    }
+    columns
+}
+
+impl CustomDimensionReport {
+    fn build_visits(
+        &self,
+        ctx: &mut DayContext<'_>,
+        columns: &DimensionColumns,
+    ) -> Result<DataTable, ArchiveError> {
+        let logs = ctx.logs();
+        let mut table = DataTable::new();
+        for group in logs.query_visits_by_dimension(ctx.conn(), &[columns.visit])? {
+            // The NULL group holds the visits without a value
+            // (Matomo's `IS NOT NULL` condition).
+            if group.labels.first().is_none_or(Option::is_none) {
+                continue;
+            }
+            sum_visits(&mut table, value_label(label_of(&group.labels, 0)), &group)?;
+        }
+        Ok(table)
+    }
+
+    fn build_actions(
+        &self,
+        ctx: &mut DayContext<'_>,
+        columns: &DimensionColumns,
+    ) -> Result<DataTable, ArchiveError> {
+        let logs = ctx.logs();
+        let dimensions = [columns.action, "log_action.name"];
+        let mut groups = logs.query_action_values(
+            ctx.conn(),
+            &ActionValuesQuery {
+                dimensions: &dimensions,
+                condition: Some(columns.action_is_set),
+                join_action_on: Some("log_link_visit_action.idaction_url"),
+                join_visit: true,
+                values: &ACTION_VALUES,
+            },
+        )?;
+        // Matomo's ORDER BY: most hits first.
+        groups.sort_by_key(|group| std::cmp::Reverse(group.nb_hits));
+        let ops = AggregationOps::new();
+        let mut table = DataTable::new();
+        for group in &groups {
+            let columns = action_columns(group);
+            let label = value_label(label_of(&group.labels, 0));
+            let row = table.sum_row_with_label(label, columns.clone())?;
+            let url = normalize_url(label_of(&group.labels, 1));
+            if !url.is_empty() {
+                sum_to_subtable(row, &url, columns, &ops)?;
+            }
+        }
+        Ok(table)
+    }
+}
+
+impl RecordBuilder for CustomDimensionReport {
+    fn plugin(&self) -> &str {
+        "CustomDimensions"
+    }
+
+    fn records(&self) -> Vec<Record> {
+        vec![
+            Record::blob(Self::record_name(self.dimension.id))
+                .max_rows(self.max_rows, self.max_subtable_rows),
+        ]
+    }
+
+    fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
+        let Some(columns) = usize::from(self.dimension.index)
+            .checked_sub(1)
+            .and_then(|slot| COLUMNS.get(slot))
+        else {
+            return Ok(());
+        };
+        let table = match self.dimension.scope {
+            DimensionScope::Visit => self.build_visits(ctx, columns)?,
+            DimensionScope::Action => self.build_actions(ctx, columns)?,
+        };
+        if table.rows_count() > 0 {
+            ctx.insert_table(&Self::record_name(self.dimension.id), table);
+        }
+        Ok(())
+    }
+}
+
+/// The [`CustomDimensionReport`]s of one site, for its active dimensions.
+///
+/// [`BuilderProvider`]s only see the [`SiteInfo`], which does not list a
+/// site's custom dimensions, so this builder reads them itself (with
+/// [`list_active_custom_dimensions`]) when it is first asked to build,
+/// and declares one record per dimension from then on: the archiver asks
+/// for the records after building. [`CustomDimensionsProvider`] makes a
+/// fresh one for every archive, so the list is never older than the
+/// archive.
+#[derive(Debug)]
+pub struct SiteCustomDimensions {
+    idsite: u32,
+    reports: OnceLock<Vec<CustomDimensionReport>>,
+}
+
+impl SiteCustomDimensions {
+    /// The reports of site `idsite`, read on the first build.
+    pub fn new(idsite: u32) -> Self {
+        Self {
+            idsite,
+            reports: OnceLock::new(),
+        }
+    }
+
+    /// The reports, reading the site's dimensions on first use.
+    fn reports(
+        &self,
+        conn: &mut MysqlConnection,
+    ) -> Result<&[CustomDimensionReport], ArchiveError> {
+        if let Some(reports) = self.reports.get() {
+            return Ok(reports);
+        }
+        let reports = list_active_custom_dimensions(conn, self.idsite)?
+            .into_iter()
+            .map(CustomDimensionReport::new)
+            .collect();
+        Ok(self.reports.get_or_init(|| reports))
+    }
+}
+
+impl RecordBuilder for SiteCustomDimensions {
+    fn plugin(&self) -> &str {
+        "CustomDimensions"
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.reports
+            .get()
+            .map(|reports| reports.iter().flat_map(RecordBuilder::records).collect())
+            .unwrap_or_default()
+    }
+
+    fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
+        for report in self.reports(ctx.conn())? {
+            report.build_day(ctx)?;
+        }
+        Ok(())
+    }
+
+    fn build_period(&self, ctx: &mut PeriodContext<'_>) -> Result<(), ArchiveError> {
+        for report in self.reports(ctx.conn())? {
+            report.build_period(ctx)?;
+        }
+        Ok(())
+    }
+}
+
+/// Provides each site's [`SiteCustomDimensions`] (register with
+/// [`crate::Registry::add_provider`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CustomDimensionsProvider;
+
+impl BuilderProvider for CustomDimensionsProvider {
+    fn builders(&self, site: &SiteInfo) -> Vec<Arc<dyn RecordBuilder>> {
+        vec![Arc::new(SiteCustomDimensions::new(site.idsite))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_scheme_and_www() {
+        assert_eq!(normalize_url("example.org/a"), "example.org/a");
+        assert_eq!(normalize_url("https://www.example.org/a"), "example.org/a");
+        assert_eq!(normalize_url(" http://example.org/\n"), "example.org/");
+        assert_eq!(normalize_url("ftp://example.org/"), "ftp://example.org/");
+        assert_eq!(normalize_url(""), "");
+    }
+
+    #[test]
+    fn record_names_carry_the_dimension_id() {
+        assert_eq!(
+            CustomDimensionReport::record_name(7),
+            "CustomDimensions_Dimension7"
+        );
+    }
+}
