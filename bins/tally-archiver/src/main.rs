@@ -54,6 +54,10 @@ enum Command {
         /// Skip the invalidation queue.
         #[arg(long)]
         skip_invalidations: bool,
+        /// Archive no segment, not even the pre-processed ones (`segment`
+        /// rows with `auto_archive = 1`, archived by default).
+        #[arg(long)]
+        skip_all_segments: bool,
         /// Keep running: archive, sleep --interval seconds, repeat.
         #[arg(long = "loop")]
         repeat: bool,
@@ -153,19 +157,16 @@ impl Progress for Reporter {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             if let Err(error) = &job.result {
-                bar.println(format!(
-                    "failed: site {} {}: {error}",
-                    job.idsite, job.period
-                ));
+                bar.println(format!("failed: {}: {error}", job.describe()));
             }
             return;
         }
         match &job.result {
             Ok(built) => {
-                tracing::info!(idsite = job.idsite, period = %job.period, built, "archive")
+                tracing::info!(idsite = job.idsite, period = %job.period, segment = job.segment.as_deref().unwrap_or(""), built, "archive")
             }
             Err(error) => {
-                tracing::error!(idsite = job.idsite, period = %job.period, %error, "archive failed")
+                tracing::error!(idsite = job.idsite, period = %job.period, segment = job.segment.as_deref().unwrap_or(""), %error, "archive failed")
             }
         }
     }
@@ -197,9 +198,8 @@ fn run_once(
         .failures()
         .map(|job| {
             format!(
-                "site {} {}: {}",
-                job.idsite,
-                job.period,
+                "{}: {}",
+                job.describe(),
                 job.result.as_ref().err().map_or("", String::as_str)
             )
         })
@@ -233,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             date_range,
             concurrency,
             skip_invalidations,
+            skip_all_segments,
             repeat,
             interval,
         } => {
@@ -242,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dates: date_range.as_deref().map(parse_dates).transpose()?,
                 concurrency: concurrency.max(1),
                 invalidations: !skip_invalidations,
+                segments: !skip_all_segments,
             };
             let pool = tally_db::pool(&config.database)?;
             let registry = Registry::core();

@@ -1,7 +1,7 @@
 //! What `tally-archiver run` does (`core:archive`, `CronArchive`): decide
 //! what needs archiving, then archive it on several threads.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
 use tally_db::DbPool;
@@ -14,6 +14,7 @@ use crate::invalidation::{self, Claimer};
 use crate::period::Period;
 use crate::processor::{Archiver, ArchivingConfig, Outcome};
 use crate::record::Registry;
+use crate::segment::{Segment, SegmentError};
 use crate::site::SiteInfo;
 
 /// What to archive in one run.
@@ -29,6 +30,9 @@ pub struct RunPlan {
     pub concurrency: usize,
     /// Also consume the invalidation queue.
     pub invalidations: bool,
+    /// Also archive the site's pre-processed segments (`segment` rows with
+    /// `auto_archive = 1`) for every planned and invalidated period.
+    pub segments: bool,
 }
 
 impl Default for RunPlan {
@@ -44,6 +48,7 @@ impl Default for RunPlan {
             dates: None,
             concurrency: 2,
             invalidations: true,
+            segments: true,
         }
     }
 }
@@ -55,6 +60,8 @@ pub struct JobResult {
     pub idsite: u32,
     /// The period.
     pub period: Period,
+    /// The segment definition, for a segment archive.
+    pub segment: Option<String>,
     /// What happened: `Ok(true)` built, `Ok(false)` reused or nothing to do,
     /// `Err(message)` failed.
     pub result: Result<bool, String>,
@@ -69,6 +76,16 @@ pub struct RunReport {
     pub expanded: usize,
     /// Stale claims returned to the queue.
     pub recovered: usize,
+}
+
+impl JobResult {
+    /// The archive in words: `site 1 day 2026-01-05`, plus `segment <definition>`.
+    pub fn describe(&self) -> String {
+        match &self.segment {
+            None => format!("site {} {}", self.idsite, self.period),
+            Some(segment) => format!("site {} {} segment {segment}", self.idsite, self.period),
+        }
+    }
 }
 
 impl RunReport {
@@ -128,6 +145,43 @@ fn sites_with_visits(
     Ok(sites)
 }
 
+/// A pre-processed segment's definition and what parsing it gave.
+pub type AutoSegment = (String, Result<Segment, SegmentError>);
+
+/// The pre-processed segments of `idsite`: `segment` rows to archive
+/// automatically, for all sites or for this one, not deleted; each
+/// definition with its parse result (a definition we cannot use is
+/// reported as a failed job, not skipped silently).
+///
+/// # Errors
+/// The query error.
+pub fn auto_archive_segments(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+) -> Result<Vec<AutoSegment>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        definition: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT definition FROM segment WHERE auto_archive = 1 AND deleted = 0 \
+         AND (enable_only_idsite = 0 OR enable_only_idsite IS NULL OR enable_only_idsite = ?) \
+         ORDER BY idsegment",
+    )
+    .bind::<diesel::sql_types::Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|row| seen.insert(row.definition.clone()))
+        .map(|row| {
+            let parsed = Segment::parse(&row.definition);
+            (row.definition, parsed)
+        })
+        .collect())
+}
+
 /// Runs `plan`: consumes the invalidation queue (days first), then archives
 /// the planned sites and dates (reusing archives that are still usable,
 /// as `core:archive` does for today and yesterday). A failed archive does
@@ -167,9 +221,20 @@ pub fn run(
     } else {
         plan.sites.clone()
     };
-    let mut jobs: Vec<(SiteInfo, Period)> = Vec::new();
+    let mut jobs: Vec<(SiteInfo, Period, Option<Arc<Segment>>)> = Vec::new();
+    let mut unusable = Vec::new();
     for idsite in sites {
         let site = SiteInfo::load(&mut conn, idsite)?;
+        let mut segments: Vec<Option<Arc<Segment>>> = vec![None];
+        if plan.segments {
+            for (definition, parsed) in auto_archive_segments(&mut conn, idsite)? {
+                match parsed {
+                    Ok(segment) if !segment.is_empty() => segments.push(Some(Arc::new(segment))),
+                    Ok(_) => {}
+                    Err(error) => unusable.push((idsite, definition, error.to_string())),
+                }
+            }
+        }
         let today = site.timezone.local_date(now.unix_timestamp());
         let (from, to) = plan
             .dates
@@ -180,7 +245,9 @@ pub fn run(
             for kind in &plan.periods {
                 let period = Period::containing(*kind, date);
                 if seen.insert(period) {
-                    jobs.push((site.clone(), period));
+                    for segment in &segments {
+                        jobs.push((site.clone(), period, segment.clone()));
+                    }
                 }
             }
             match date.next_day() {
@@ -193,21 +260,41 @@ pub fn run(
 
     let archiver = Archiver::new(registry, config.clone());
     let results = Mutex::new(Vec::new());
-    progress.set_total(jobs.len());
+    progress.set_total(jobs.len() + unusable.len());
     let record = |job: JobResult| {
         progress.finished(&job);
         if let Ok(mut results) = results.lock() {
             results.push(job);
         }
     };
+    for (idsite, definition, error) in unusable {
+        // Reported once per run, under the first planned period.
+        if let Some((_, period, _)) = jobs.iter().find(|(site, _, _)| site.idsite == idsite) {
+            record(JobResult {
+                idsite,
+                period: *period,
+                segment: Some(definition),
+                result: Err(format!("unusable segment: {error}")),
+            });
+        }
+    }
     // Phase 1, the queue: its own order (days first) and claims keep
     // workers apart. Then one phase per period kind, so that no worker
     // builds a week while another is still building one of its days.
     if plan.invalidations {
         in_parallel(plan.concurrency, pool, |conn| {
             while let Some(claim) = invalidation::claim_next(conn, &claimer, now_primitive(now))? {
-                let outcome = SiteInfo::load(conn, claim.idsite)
-                    .and_then(|site| archiver.archive(conn, &site, claim.period, now, true));
+                let site = SiteInfo::load(conn, claim.idsite);
+                let outcome = site
+                    .as_ref()
+                    .map_err(|error| ArchiveError::Builder(error.to_string()))
+                    .and_then(|site| archiver.archive(conn, site, claim.period, now, true));
+                // The segment archives of the period were invalidated with
+                // it (every `done%` flag): rebuild them too.
+                let segments = match (&outcome, &site) {
+                    (Ok(_), Ok(_)) if plan.segments => auto_archive_segments(conn, claim.idsite)?,
+                    _ => Vec::new(),
+                };
                 let result = match outcome {
                     Ok(outcome) => {
                         invalidation::complete(conn, &claim)?;
@@ -221,8 +308,33 @@ pub fn run(
                 record(JobResult {
                     idsite: claim.idsite,
                     period: claim.period,
+                    segment: None,
                     result,
                 });
+                if let Ok(site) = &site {
+                    for (definition, parsed) in segments {
+                        let result = parsed
+                            .map_err(ArchiveError::from)
+                            .and_then(|segment| {
+                                archiver.archive_segment(
+                                    conn,
+                                    site,
+                                    claim.period,
+                                    &segment,
+                                    now,
+                                    true,
+                                )
+                            })
+                            .map(|outcome| matches!(outcome, Outcome::Built(_)))
+                            .map_err(|error| error.to_string());
+                        record(JobResult {
+                            idsite: claim.idsite,
+                            period: claim.period,
+                            segment: Some(definition),
+                            result,
+                        });
+                    }
+                }
             }
             Ok(())
         })?;
@@ -233,22 +345,28 @@ pub fn run(
         PeriodKind::Month,
         PeriodKind::Year,
     ] {
-        let phase: Vec<&(SiteInfo, Period)> =
-            jobs.iter().filter(|(_, p)| p.kind() == kind).collect();
+        let phase: Vec<&(SiteInfo, Period, Option<Arc<Segment>>)> =
+            jobs.iter().filter(|(_, p, _)| p.kind() == kind).collect();
         let queue = Mutex::new(phase.into_iter());
         in_parallel(plan.concurrency, pool, |conn| {
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.next());
-                let Some((site, period)) = next else {
+                let Some((site, period, segment)) = next else {
                     return Ok(());
                 };
-                let result = archiver
-                    .archive(conn, site, *period, now, false)
+                let outcome = match segment {
+                    None => archiver.archive(conn, site, *period, now, false),
+                    Some(segment) => {
+                        archiver.archive_segment(conn, site, *period, segment, now, false)
+                    }
+                };
+                let result = outcome
                     .map(|outcome| matches!(outcome, Outcome::Built(_)))
                     .map_err(|error| error.to_string());
                 record(JobResult {
                     idsite: site.idsite,
                     period: *period,
+                    segment: segment.as_ref().map(|s| s.definition().to_owned()),
                     result,
                 });
             }

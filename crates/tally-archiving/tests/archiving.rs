@@ -399,6 +399,7 @@ fn queue_only() -> RunPlan {
         dates: None,
         concurrency: 1,
         invalidations: true,
+        segments: true,
     }
 }
 
@@ -461,6 +462,96 @@ fn a_hit_for_an_old_day_rearchives_the_day_week_month_and_year() -> anyhow::Resu
     // One archive per period remains (the superseded ones were deleted).
     let (done, _) = archive_census(&mut conn)?;
     assert!(done.values().all(|n| *n == 1), "{done:?}");
+    Ok(())
+}
+
+#[test]
+fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let pool = db.pool()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    diesel::sql_query(
+        "INSERT INTO segment (name, definition, login, enable_only_idsite, auto_archive, deleted) VALUES \
+         ('Alice', 'userId==alice', 'admin', 0, 1, 0), \
+         ('Other site', 'userId==bob', 'admin', 2, 1, 0), \
+         ('Not pre-processed', 'userId==carol', 'admin', 0, 0, 0), \
+         ('Deleted', 'userId==dave', 'admin', 0, 1, 1), \
+         ('Broken', 'nosuchsegment==1', 'admin', 1, 1, 0)",
+    )
+    .execute(&mut conn)?;
+    let registry = Registry::core();
+    let config = ArchivingConfig::default();
+    let monday = date!(2026 - 01 - 05);
+    let day = Period::day(monday);
+    let plan = RunPlan {
+        sites: vec![1],
+        periods: vec![tally_schema::PeriodKind::Day],
+        dates: Some((monday, monday)),
+        concurrency: 1,
+        invalidations: false,
+        segments: true,
+    };
+    let report = scheduler::run(&pool, &registry, &config, &plan, &Silent)?;
+    let mut described: Vec<(String, bool)> = report
+        .jobs
+        .iter()
+        .map(|job| (job.describe(), job.result.is_ok()))
+        .collect();
+    described.sort();
+    assert_eq!(
+        described,
+        vec![
+            ("site 1 day 2026-01-05".to_owned(), true),
+            (
+                "site 1 day 2026-01-05 segment nosuchsegment==1".to_owned(),
+                false
+            ),
+            (
+                "site 1 day 2026-01-05 segment userId==alice".to_owned(),
+                true
+            ),
+        ]
+    );
+    let alice = Segment::parse("userId==alice")?;
+    let key = ArchiveKey {
+        idsite: 1,
+        period: day,
+        done_flag: alice.done_flag(),
+    };
+    let found = storage::find_archive(&mut conn, &key, None, false)?.context("segment archive")?;
+    let records = storage::read_numeric_records(&mut conn, &found)?;
+    assert_eq!(records.get("nb_visits"), Some(&2.0));
+
+    // A late visit of alice: the queue rebuilds the day and its segment.
+    add_visits(
+        &mut conn,
+        1,
+        &[Visit {
+            visitor: 1,
+            user: Some("alice"),
+            actions: 1,
+            seconds: 0,
+            converted: false,
+            last: "2026-01-05 18:00:00",
+        }],
+    )?;
+    queue_day(&mut conn, 1, monday)?;
+    let mut day_only = queue_only();
+    day_only.periods = Vec::new();
+    let report = scheduler::run(&pool, &registry, &config, &day_only, &Silent)?;
+    assert!(
+        report.jobs.iter().any(|job| job.period == day
+            && job.segment.as_deref() == Some("userId==alice")
+            && job.result == Ok(true)),
+        "{report:?}"
+    );
+    let found = storage::find_archive(&mut conn, &key, None, false)?.context("segment archive")?;
+    assert_eq!(
+        storage::read_numeric_records(&mut conn, &found)?.get("nb_visits"),
+        Some(&3.0)
+    );
     Ok(())
 }
 
