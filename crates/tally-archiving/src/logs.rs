@@ -44,8 +44,9 @@ enum RowsOf {
     VisitRowsOf(&'static str),
 }
 
-/// Up to this many dimensions per GROUP BY helper.
-pub const MAX_DIMENSIONS: usize = 3;
+/// Up to this many dimensions per GROUP BY helper (Referrers groups on
+/// type, name, keyword and URL, and sums the groups that share a label).
+pub const MAX_DIMENSIONS: usize = 6;
 
 /// One group of [`LogAggregator::query_visits_by_dimension`]: the labels
 /// (one per dimension, `None` for SQL NULL) and the 8 visit metrics of
@@ -149,14 +150,27 @@ struct Labels {
     label_1: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     label_2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_3: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_4: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    label_5: Option<String>,
 }
 
 impl Labels {
     fn take(self, n: usize) -> Vec<Option<String>> {
-        [self.label_0, self.label_1, self.label_2]
-            .into_iter()
-            .take(n)
-            .collect()
+        [
+            self.label_0,
+            self.label_1,
+            self.label_2,
+            self.label_3,
+            self.label_4,
+            self.label_5,
+        ]
+        .into_iter()
+        .take(n)
+        .collect()
     }
 }
 
@@ -1070,59 +1084,6 @@ pub fn load_action_names(
     Ok(out)
 }
 
-/// Up to this many dimensions per
-/// [`LogAggregator::query_visits_by_dimension_wide`].
-pub const MAX_WIDE_DIMENSIONS: usize = 6;
-
-/// The label columns of the wide visit query.
-#[derive(QueryableByName)]
-struct WideLabels {
-    #[diesel(sql_type = Nullable<Text>)]
-    label_0: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    label_1: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    label_2: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    label_3: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    label_4: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    label_5: Option<String>,
-}
-
-impl WideLabels {
-    fn take(self, n: usize) -> Vec<Option<String>> {
-        [
-            self.label_0,
-            self.label_1,
-            self.label_2,
-            self.label_3,
-            self.label_4,
-            self.label_5,
-        ]
-        .into_iter()
-        .take(n)
-        .collect()
-    }
-}
-
-fn wide_label_select(dimensions: &[&'static str]) -> Result<String, ArchiveError> {
-    if dimensions.len() > MAX_WIDE_DIMENSIONS {
-        return Err(ArchiveError::Builder(format!(
-            "at most {MAX_WIDE_DIMENSIONS} dimensions per query, got {}",
-            dimensions.len()
-        )));
-    }
-    let parts: Vec<String> = (0..MAX_WIDE_DIMENSIONS)
-        .map(|i| match dimensions.get(i) {
-            Some(expression) => format!("CAST(({expression}) AS CHAR) AS label_{i}"),
-            None => format!("CAST(NULL AS CHAR) AS label_{i}"),
-        })
-        .collect();
-    Ok(parts.join(", "))
-}
-
 /// One group of [`LogAggregator::count_conversions_matching`]: how many
 /// conversions of one goal satisfy each condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1150,83 +1111,6 @@ pub struct ProductViewGroup {
 }
 
 impl LogAggregator {
-    /// [`LogAggregator::query_visits_by_dimension`] for up to
-    /// [`MAX_WIDE_DIMENSIONS`] dimensions, for reports that group on more
-    /// columns than they label with (Referrers groups on type, name,
-    /// keyword and URL, and sums the groups that share a label).
-    ///
-    /// # Errors
-    /// [`ArchiveError::Builder`] beyond [`MAX_WIDE_DIMENSIONS`], or the
-    /// query error.
-    pub fn query_visits_by_dimension_wide(
-        &self,
-        conn: &mut MysqlConnection,
-        dimensions: &[&'static str],
-    ) -> Result<Vec<VisitGroup>, ArchiveError> {
-        #[derive(QueryableByName)]
-        struct Metrics {
-            #[diesel(embed)]
-            labels: WideLabels,
-            #[diesel(sql_type = BigInt)]
-            nb_uniq_visitors: i64,
-            #[diesel(sql_type = BigInt)]
-            nb_visits: i64,
-            #[diesel(sql_type = BigInt)]
-            nb_actions: i64,
-            #[diesel(sql_type = BigInt)]
-            nb_users: i64,
-            #[diesel(sql_type = BigInt)]
-            max_actions: i64,
-            #[diesel(sql_type = BigInt)]
-            sum_visit_length: i64,
-            #[diesel(sql_type = BigInt)]
-            bounce_count: i64,
-            #[diesel(sql_type = BigInt)]
-            nb_visits_converted: i64,
-        }
-        // The same metrics as `query_visits_by_dimension`, which keeps its
-        // three-label row type.
-        let sql = format!(
-            "SELECT {labels}, \
-               COUNT(DISTINCT log_visit.idvisitor) AS nb_uniq_visitors, \
-               COUNT(*) AS nb_visits, \
-               CAST(COALESCE(SUM(log_visit.visit_total_actions), 0) AS SIGNED) AS nb_actions, \
-               COUNT(DISTINCT log_visit.user_id) AS nb_users, \
-               CAST(COALESCE(MAX(log_visit.visit_total_actions), 0) AS SIGNED) AS max_actions, \
-               CAST(COALESCE(SUM(log_visit.visit_total_time), 0) AS SIGNED) AS sum_visit_length, \
-               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_total_actions <= 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS bounce_count, \
-               CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
-             FROM log_visit \
-             WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?{segment}{group}",
-            labels = wide_label_select(dimensions)?,
-            segment = self.segment_filter(RowsOf::Visits),
-            group = group_by(dimensions),
-        );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
-        let rows: Vec<Metrics> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
-        let count = |v: i64| u64::try_from(v).unwrap_or(0);
-        Ok(rows
-            .into_iter()
-            .filter(|row| row.nb_visits > 0)
-            .map(|row| VisitGroup {
-                labels: row.labels.take(dimensions.len()),
-                nb_uniq_visitors: count(row.nb_uniq_visitors),
-                nb_visits: count(row.nb_visits),
-                nb_actions: count(row.nb_actions),
-                nb_users: count(row.nb_users),
-                max_actions: count(row.max_actions),
-                sum_visit_length: count(row.sum_visit_length),
-                bounce_count: count(row.bounce_count),
-                nb_visits_converted: count(row.nb_visits_converted),
-            })
-            .collect())
-    }
-
     /// For each goal with a conversion in the period, how many of its
     /// conversions satisfy each of `conditions` (SQL boolean expressions
     /// over `log_conversion`): Matomo's ranged-column selects on

@@ -789,14 +789,9 @@ fn log_aggregator_groups_visits_actions_conversions_and_items() -> anyhow::Resul
             (Some("SKU-1".into()), 0, 21.0, 2, 10.5, 1),
         ]
     );
-    // More than three dimensions is a builder error, not SQL.
-    let four = [
-        "log_visit.idsite",
-        "log_visit.idsite",
-        "log_visit.idsite",
-        "log_visit.idsite",
-    ];
-    assert!(logs.query_visits_by_dimension(&mut conn, &four).is_err());
+    // More than six dimensions is a builder error, not SQL.
+    let seven = ["log_visit.idsite"; 7];
+    assert!(logs.query_visits_by_dimension(&mut conn, &seven).is_err());
 
     // The same queries for the visits of a segment: only visit 1 (alice,
     // 120 s), its two actions, its two conversions and its order's items.

@@ -334,7 +334,7 @@ impl RecordBuilder for Referrers {
         let logs = ctx.logs();
         let mut tables = Tables::default();
         let mut website_urls: HashSet<String> = HashSet::new();
-        for group in logs.query_visits_by_dimension_wide(ctx.conn(), &VISIT_DIMENSIONS)? {
+        for group in logs.query_visits_by_dimension(ctx.conn(), &VISIT_DIMENSIONS)? {
             let referrer = Referrer::from_labels(&group.labels);
             tables.add_visits(&referrer, &visit_columns(&group))?;
             if referrer.kind == Some(ReferrerType::Website) {
