@@ -17,6 +17,7 @@ pub mod scheduler;
 pub mod segment;
 pub mod site;
 pub mod storage;
+pub mod visit_frequency;
 
 /// `docs/PLUGINS.md`: its example plugin runs as a doc test.
 #[cfg(doctest)]

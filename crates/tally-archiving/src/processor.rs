@@ -133,6 +133,47 @@ impl<'r> Archiver<'r> {
         now: OffsetDateTime,
         force: bool,
     ) -> Result<Outcome, ArchiveError> {
+        self.archive_with(conn, site, period, segment, None, now, force)
+    }
+
+    /// [`Archiver::archive_segment`] with only the builders of `plugin`,
+    /// stored under `done<hash>.<plugin>`: Matomo's single-plugin archives,
+    /// which another report depends on (VisitFrequency reads VisitsSummary
+    /// archives of two visitor-type segments, see [`crate::visit_frequency`]).
+    ///
+    /// # Errors
+    /// As [`Archiver::archive`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "archive_segment's arguments plus the plugin; a struct would only rename them"
+    )]
+    pub fn archive_plugin_segment(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+        plugin: &str,
+        now: OffsetDateTime,
+        force: bool,
+    ) -> Result<Outcome, ArchiveError> {
+        self.archive_with(conn, site, period, segment, Some(plugin), now, force)
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the public entry points above name the combinations"
+    )]
+    fn archive_with(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+        plugin: Option<&str>,
+        now: OffsetDateTime,
+        force: bool,
+    ) -> Result<Outcome, ArchiveError> {
         let today = site.timezone.local_date(now.unix_timestamp());
         if period.start() > today || site.created.is_some_and(|created| period.end() < created) {
             return Ok(Outcome::NoData);
@@ -140,7 +181,10 @@ impl<'r> Archiver<'r> {
         let key = ArchiveKey {
             idsite: site.idsite,
             period,
-            done_flag: segment.done_flag(),
+            done_flag: match plugin {
+                None => segment.done_flag(),
+                Some(plugin) => format!("{}.{plugin}", segment.done_flag()),
+            },
         };
         if !force {
             let min = self.min_ts_archived(site, period, now);
@@ -150,7 +194,10 @@ impl<'r> Archiver<'r> {
         }
         let (start, end) = period.utc_bounds(&site.timezone);
         let logs = LogAggregator::new(site.idsite, start, end)?.with_segment(segment);
-        let builders = self.registry.builders_for(site);
+        let mut builders = self.registry.builders_for(site);
+        if let Some(plugin) = plugin {
+            builders.retain(|builder| builder.plugin() == plugin);
+        }
         let output = if period.kind() == PeriodKind::Day {
             let has_visits = logs.has_visits(conn)?;
             let mut ctx = DayContext {
@@ -177,7 +224,7 @@ impl<'r> Archiver<'r> {
                 period.subperiods()
             };
             for sub in subperiods {
-                let outcome = self.archive_segment(conn, site, sub, segment, now, false)?;
+                let outcome = self.archive_with(conn, site, sub, segment, plugin, now, false)?;
                 subarchives.push(SubArchive {
                     period: sub,
                     archive: outcome.archive(),

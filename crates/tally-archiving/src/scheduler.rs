@@ -16,6 +16,7 @@ use crate::processor::{Archiver, ArchivingConfig, Outcome};
 use crate::record::Registry;
 use crate::segment::{Segment, SegmentError};
 use crate::site::SiteInfo;
+use crate::visit_frequency;
 
 /// What to archive in one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,12 +306,22 @@ pub fn run(
                         Err(error.to_string())
                     }
                 };
+                let plain_ok = result.is_ok();
                 record(JobResult {
                     idsite: claim.idsite,
                     period: claim.period,
                     segment: None,
                     result,
                 });
+                if plain_ok
+                    && plan.segments
+                    && let Ok(site) = &site
+                {
+                    for job in visit_frequency_jobs(&archiver, conn, site, claim.period, now, true)
+                    {
+                        record(job);
+                    }
+                }
                 if let Ok(site) = &site {
                     for (definition, parsed) in segments {
                         let result = parsed
@@ -363,17 +374,73 @@ pub fn run(
                 let result = outcome
                     .map(|outcome| matches!(outcome, Outcome::Built(_)))
                     .map_err(|error| error.to_string());
+                let dependents = segment.is_none() && result.is_ok() && plan.segments;
                 record(JobResult {
                     idsite: site.idsite,
                     period: *period,
                     segment: segment.as_ref().map(|s| s.definition().to_owned()),
                     result,
                 });
+                if dependents {
+                    for job in visit_frequency_jobs(&archiver, conn, site, *period, now, false) {
+                        record(job);
+                    }
+                }
             }
         })?;
     }
     report.jobs = results.into_inner().unwrap_or_default();
     Ok(report)
+}
+
+/// The VisitsSummary archives of new and returning visits that
+/// VisitFrequency reads (Matomo's dependent archives), as job results.
+fn visit_frequency_jobs(
+    archiver: &Archiver<'_>,
+    conn: &mut MysqlConnection,
+    site: &SiteInfo,
+    period: Period,
+    now: OffsetDateTime,
+    force: bool,
+) -> Vec<JobResult> {
+    let segments = match visit_frequency::segments() {
+        Ok(segments) => segments,
+        Err(error) => {
+            return vec![JobResult {
+                idsite: site.idsite,
+                period,
+                segment: Some(visit_frequency::NEW.to_owned()),
+                result: Err(error.to_string()),
+            }];
+        }
+    };
+    segments
+        .into_iter()
+        .map(|(_, segment)| {
+            let result = archiver
+                .archive_plugin_segment(
+                    conn,
+                    site,
+                    period,
+                    &segment,
+                    visit_frequency::PLUGIN,
+                    now,
+                    force,
+                )
+                .map(|outcome| matches!(outcome, Outcome::Built(_)))
+                .map_err(|error| error.to_string());
+            JobResult {
+                idsite: site.idsite,
+                period,
+                segment: Some(format!(
+                    "{} ({})",
+                    segment.definition(),
+                    visit_frequency::PLUGIN
+                )),
+                result,
+            }
+        })
+        .collect()
 }
 
 /// Runs `work` on `threads` threads, each with its own connection; the

@@ -399,7 +399,8 @@ fn queue_only() -> RunPlan {
         dates: None,
         concurrency: 1,
         invalidations: true,
-        segments: true,
+        // Segment and VisitFrequency archives have their own tests.
+        segments: false,
     }
 }
 
@@ -512,6 +513,15 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
                 "site 1 day 2026-01-05 segment userId==alice".to_owned(),
                 true
             ),
+            (
+                "site 1 day 2026-01-05 segment visitorType==new (VisitsSummary)".to_owned(),
+                true
+            ),
+            (
+                "site 1 day 2026-01-05 segment visitorType==returning,visitorType==returningCustomer (VisitsSummary)"
+                    .to_owned(),
+                true
+            ),
         ]
     );
     let alice = Segment::parse("userId==alice")?;
@@ -539,7 +549,7 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
     )?;
     queue_day(&mut conn, 1, monday)?;
     let mut day_only = queue_only();
-    day_only.periods = Vec::new();
+    day_only.segments = true;
     let report = scheduler::run(&pool, &registry, &config, &day_only, &Silent)?;
     assert!(
         report.jobs.iter().any(|job| job.period == day
@@ -551,6 +561,75 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
     assert_eq!(
         storage::read_numeric_records(&mut conn, &found)?.get("nb_visits"),
         Some(&3.0)
+    );
+    Ok(())
+}
+
+#[test]
+fn visit_frequency_archives_visits_summary_of_new_and_returning_visits() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    monday(&mut conn)?;
+    // Visitor 1's visits are returning ones (the later one a returning
+    // customer), visitors 2 and 3 are new.
+    diesel::sql_query(
+        "UPDATE log_visit SET visitor_returning = CASE \
+         WHEN idvisitor = X'0000000000000001' AND user_id = 'alice' AND visit_total_actions = 1 THEN 2 \
+         WHEN idvisitor = X'0000000000000001' THEN 1 ELSE 0 END",
+    )
+    .execute(&mut conn)?;
+    let registry = Registry::core();
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let archiver = Archiver::new(&registry, ArchivingConfig::default());
+    let day = Period::day(date!(2026 - 01 - 05));
+    let outcomes =
+        tally_archiving::visit_frequency::archive(&archiver, &mut conn, &site, day, NOW, false)?;
+    let mut by_segment = HashMap::new();
+    for (segment, outcome) in outcomes {
+        let archive = outcome.archive().context("an archive")?;
+        // Only VisitsSummary's records, under done<hash>.VisitsSummary.
+        let key = ArchiveKey {
+            idsite: 1,
+            period: day,
+            done_flag: format!("{}.VisitsSummary", segment.done_flag()),
+        };
+        assert_eq!(
+            storage::find_archive(&mut conn, &key, None, false)?,
+            Some(archive)
+        );
+        let records = storage::read_numeric_records(&mut conn, &archive)?;
+        assert!(
+            records.keys().all(|name| !name.starts_with("Actions")),
+            "{records:?}"
+        );
+        by_segment.insert(segment.definition().to_owned(), summary(&records));
+    }
+    assert_eq!(
+        by_segment.get(tally_archiving::visit_frequency::NEW),
+        Some(&expect(&[
+            ("nb_uniq_visitors", 2.0),
+            ("nb_visits", 2.0),
+            ("nb_actions", 6.0),
+            ("max_actions", 5.0),
+            ("sum_visit_length", 600.0),
+            ("bounce_count", 1.0),
+            // nb_visits_converted is 0, and zeros are not stored.
+            ("nb_users", 1.0),
+        ]))
+    );
+    assert_eq!(
+        by_segment.get(tally_archiving::visit_frequency::RETURNING),
+        Some(&expect(&[
+            ("nb_uniq_visitors", 1.0),
+            ("nb_visits", 2.0),
+            ("nb_actions", 4.0),
+            ("max_actions", 3.0),
+            ("sum_visit_length", 120.0),
+            ("bounce_count", 1.0),
+            ("nb_visits_converted", 1.0),
+            ("nb_users", 1.0),
+        ]))
     );
     Ok(())
 }
