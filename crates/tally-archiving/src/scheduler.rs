@@ -14,7 +14,7 @@ use crate::invalidation::{self, Claimer};
 use crate::period::Period;
 use crate::processor::{Archiver, ArchivingConfig, Outcome};
 use crate::record::Registry;
-use crate::segment::{Segment, SegmentError};
+use crate::segment::{Segment, SegmentContext, SegmentError};
 use crate::site::SiteInfo;
 use crate::visit_frequency;
 
@@ -158,7 +158,7 @@ pub type AutoSegment = (String, Result<Segment, SegmentError>);
 /// The query error.
 pub fn auto_archive_segments(
     conn: &mut MysqlConnection,
-    idsite: u32,
+    site: &SiteInfo,
 ) -> Result<Vec<AutoSegment>, ArchiveError> {
     #[derive(QueryableByName)]
     struct Row {
@@ -170,14 +170,18 @@ pub fn auto_archive_segments(
          AND (enable_only_idsite = 0 OR enable_only_idsite IS NULL OR enable_only_idsite = ?) \
          ORDER BY idsegment",
     )
-    .bind::<diesel::sql_types::Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .bind::<diesel::sql_types::Unsigned<diesel::sql_types::Integer>, _>(site.idsite)
     .load(conn)?;
+    // The site's custom dimensions are segment names too (`dimension<id>`).
+    let context = SegmentContext {
+        custom_dimensions: site.custom_dimensions.clone(),
+    };
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
         .filter(|row| seen.insert(row.definition.clone()))
         .map(|row| {
-            let parsed = Segment::parse(&row.definition);
+            let parsed = Segment::parse_with(&row.definition, &context);
             (row.definition, parsed)
         })
         .collect())
@@ -228,7 +232,7 @@ pub fn run(
         let site = SiteInfo::load(&mut conn, idsite)?;
         let mut segments: Vec<Option<Arc<Segment>>> = vec![None];
         if plan.segments {
-            for (definition, parsed) in auto_archive_segments(&mut conn, idsite)? {
+            for (definition, parsed) in auto_archive_segments(&mut conn, &site)? {
                 match parsed {
                     Ok(segment) if !segment.is_empty() => segments.push(Some(Arc::new(segment))),
                     Ok(_) => {}
@@ -293,7 +297,7 @@ pub fn run(
                 // The segment archives of the period were invalidated with
                 // it (every `done%` flag): rebuild them too.
                 let segments = match (&outcome, &site) {
-                    (Ok(_), Ok(_)) if plan.segments => auto_archive_segments(conn, claim.idsite)?,
+                    (Ok(_), Ok(site)) if plan.segments => auto_archive_segments(conn, site)?,
                     _ => Vec::new(),
                 };
                 let result = match outcome {

@@ -1,14 +1,16 @@
 //! What archiving needs to know about a site.
 
 use diesel::prelude::*;
-use tally_schema::schema::{goal, site};
+use tally_schema::schema::{custom_dimensions, goal, site};
 use tally_schema::tz::SiteTimeZone;
 use time::Date;
 
 use crate::ArchiveError;
+use crate::segment::{CustomDimension, DimensionScope};
 
 /// A site as archiving sees it: its time zone, creation date and the
-/// configuration parameterized builders read (goals, ecommerce).
+/// configuration parameterized builders read (goals, ecommerce, custom
+/// dimensions).
 #[derive(Debug, Clone)]
 pub struct SiteInfo {
     /// `site.idsite`.
@@ -21,6 +23,9 @@ pub struct SiteInfo {
     pub ecommerce: bool,
     /// Ids of the site's active goals.
     pub goals: Vec<u32>,
+    /// The site's active custom dimensions (one report each, and the
+    /// `dimension<id>` segment names).
+    pub custom_dimensions: Vec<CustomDimension>,
 }
 
 impl SiteInfo {
@@ -32,6 +37,7 @@ impl SiteInfo {
             created: None,
             ecommerce: false,
             goals: Vec::new(),
+            custom_dimensions: Vec::new(),
         }
     }
 
@@ -66,6 +72,7 @@ impl SiteInfo {
             created,
             ecommerce: ecommerce.unwrap_or(0) != 0,
             goals,
+            custom_dimensions: list_active_custom_dimensions(conn, idsite)?,
         })
     }
 
@@ -79,4 +86,41 @@ impl SiteInfo {
             .order(site::idsite)
             .load(conn)?)
     }
+}
+
+/// The active custom dimensions of site `idsite`, by id.
+///
+/// # Errors
+/// The query error.
+fn list_active_custom_dimensions(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+) -> Result<Vec<CustomDimension>, ArchiveError> {
+    let rows: Vec<(u64, u16, String)> = custom_dimensions::table
+        .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
+        .filter(custom_dimensions::active.eq(1))
+        .select((
+            custom_dimensions::idcustomdimension,
+            custom_dimensions::index,
+            custom_dimensions::scope,
+        ))
+        .order(custom_dimensions::idcustomdimension)
+        .load(conn)?;
+    // Rows the admin API cannot write (an id or index out of range, an
+    // unknown scope) have no report.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, index, scope)| {
+            let scope = match scope.as_str() {
+                "visit" => DimensionScope::Visit,
+                "action" => DimensionScope::Action,
+                _ => return None,
+            };
+            Some(CustomDimension {
+                id: u32::try_from(id).ok()?,
+                index: u8::try_from(index).ok()?,
+                scope,
+            })
+        })
+        .collect())
 }

@@ -479,9 +479,18 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
          ('Other site', 'userId==bob', 'admin', 2, 1, 0), \
          ('Not pre-processed', 'userId==carol', 'admin', 0, 0, 0), \
          ('Deleted', 'userId==dave', 'admin', 0, 1, 1), \
-         ('Broken', 'nosuchsegment==1', 'admin', 1, 1, 0)",
+         ('Broken', 'nosuchsegment==1', 'admin', 1, 1, 0), \
+         ('Gold', 'dimension7==gold', 'admin', 1, 1, 0)",
     )
     .execute(&mut conn)?;
+    // A custom dimension of the site: its segment name exists for site 1.
+    for sql in [
+        "INSERT INTO custom_dimensions (idcustomdimension, idsite, name, `index`, scope, active, \
+         extractions, case_sensitive) VALUES (7, 1, 'Tier', 1, 'visit', 1, '[]', 1)",
+        "UPDATE log_visit SET custom_dimension_1 = 'gold' WHERE user_id = 'bob'",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn)?;
+    }
     let registry = Registry::core();
     let config = ArchivingConfig::default();
     let monday = date!(2026 - 01 - 05);
@@ -505,6 +514,10 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
         described,
         vec![
             ("site 1 day 2026-01-05".to_owned(), true),
+            (
+                "site 1 day 2026-01-05 segment dimension7==gold".to_owned(),
+                true
+            ),
             (
                 "site 1 day 2026-01-05 segment nosuchsegment==1".to_owned(),
                 false
@@ -533,6 +546,20 @@ fn pre_processed_segments_are_archived_by_runs_and_by_the_queue() -> anyhow::Res
     let found = storage::find_archive(&mut conn, &key, None, false)?.context("segment archive")?;
     let records = storage::read_numeric_records(&mut conn, &found)?;
     assert_eq!(records.get("nb_visits"), Some(&2.0));
+    let gold = ArchiveKey {
+        idsite: 1,
+        period: day,
+        done_flag: Segment::parse_with(
+            "dimension7==gold",
+            &tally_archiving::segment::SegmentContext {
+                custom_dimensions: SiteInfo::load(&mut conn, 1)?.custom_dimensions,
+            },
+        )?
+        .done_flag(),
+    };
+    let found = storage::find_archive(&mut conn, &gold, None, false)?.context("gold archive")?;
+    let records = storage::read_numeric_records(&mut conn, &found)?;
+    assert_eq!(records.get("nb_visits"), Some(&1.0), "bob's visit");
 
     // A late visit of alice: the queue rebuilds the day and its segment.
     add_visits(

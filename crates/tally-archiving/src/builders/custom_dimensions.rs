@@ -2,56 +2,17 @@
 //! (MATOMO.md section 7.5; Matomo's
 //! `plugins/CustomDimensions/RecordBuilders/CustomDimension.php`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use diesel::prelude::*;
 use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metrics};
-use tally_schema::schema::custom_dimensions;
 
 use crate::ArchiveError;
 use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
-use crate::context::{DayContext, PeriodContext};
+use crate::context::DayContext;
 use crate::logs::{ActionValuesGroup, ActionValuesQuery};
 use crate::record::{BuilderProvider, Record, RecordBuilder};
 use crate::segment::{CustomDimension as Dimension, DimensionScope};
 use crate::site::SiteInfo;
-
-/// The active custom dimensions of site `idsite`, by id.
-///
-/// # Errors
-/// The query error.
-pub fn list_active_custom_dimensions(
-    conn: &mut MysqlConnection,
-    idsite: u32,
-) -> Result<Vec<Dimension>, ArchiveError> {
-    let rows: Vec<(u64, u16, String)> = custom_dimensions::table
-        .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
-        .filter(custom_dimensions::active.eq(1))
-        .select((
-            custom_dimensions::idcustomdimension,
-            custom_dimensions::index,
-            custom_dimensions::scope,
-        ))
-        .order(custom_dimensions::idcustomdimension)
-        .load(conn)?;
-    // Rows the admin API cannot write (an id or index out of range, an
-    // unknown scope) have no report.
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, index, scope)| {
-            let scope = match scope.as_str() {
-                "visit" => DimensionScope::Visit,
-                "action" => DimensionScope::Action,
-                _ => return None,
-            };
-            Some(Dimension {
-                id: u32::try_from(id).ok()?,
-                index: u8::try_from(index).ok()?,
-                scope,
-            })
-        })
-        .collect())
-}
 
 /// The report of one custom dimension: `CustomDimensions_Dimension<id>`
 /// ([`CustomDimensionReport::record_name`]), labelled with the dimension's
@@ -293,81 +254,20 @@ impl RecordBuilder for CustomDimensionReport {
     }
 }
 
-/// The [`CustomDimensionReport`]s of one site, for its active dimensions.
-///
-/// [`BuilderProvider`]s only see the [`SiteInfo`], which does not list a
-/// site's custom dimensions, so this builder reads them itself (with
-/// [`list_active_custom_dimensions`]) when it is first asked to build,
-/// and declares one record per dimension from then on: the archiver asks
-/// for the records after building. [`CustomDimensionsProvider`] makes a
-/// fresh one for every archive, so the list is never older than the
-/// archive.
-#[derive(Debug)]
-pub struct SiteCustomDimensions {
-    idsite: u32,
-    reports: OnceLock<Vec<CustomDimensionReport>>,
-}
-
-impl SiteCustomDimensions {
-    /// The reports of site `idsite`, read on the first build.
-    pub fn new(idsite: u32) -> Self {
-        Self {
-            idsite,
-            reports: OnceLock::new(),
-        }
-    }
-
-    /// The reports, reading the site's dimensions on first use.
-    fn reports(
-        &self,
-        conn: &mut MysqlConnection,
-    ) -> Result<&[CustomDimensionReport], ArchiveError> {
-        if let Some(reports) = self.reports.get() {
-            return Ok(reports);
-        }
-        let reports = list_active_custom_dimensions(conn, self.idsite)?
-            .into_iter()
-            .map(CustomDimensionReport::new)
-            .collect();
-        Ok(self.reports.get_or_init(|| reports))
-    }
-}
-
-impl RecordBuilder for SiteCustomDimensions {
-    fn plugin(&self) -> &str {
-        "CustomDimensions"
-    }
-
-    fn records(&self) -> Vec<Record> {
-        self.reports
-            .get()
-            .map(|reports| reports.iter().flat_map(RecordBuilder::records).collect())
-            .unwrap_or_default()
-    }
-
-    fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        for report in self.reports(ctx.conn())? {
-            report.build_day(ctx)?;
-        }
-        Ok(())
-    }
-
-    fn build_period(&self, ctx: &mut PeriodContext<'_>) -> Result<(), ArchiveError> {
-        for report in self.reports(ctx.conn())? {
-            report.build_period(ctx)?;
-        }
-        Ok(())
-    }
-}
-
-/// Provides each site's [`SiteCustomDimensions`] (register with
-/// [`crate::Registry::add_provider`]).
+/// Provides one [`CustomDimensionReport`] per active custom dimension of
+/// the site ([`SiteInfo::custom_dimensions`], read with the site for every
+/// archive); register with [`crate::Registry::add_provider`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CustomDimensionsProvider;
 
 impl BuilderProvider for CustomDimensionsProvider {
     fn builders(&self, site: &SiteInfo) -> Vec<Arc<dyn RecordBuilder>> {
-        vec![Arc::new(SiteCustomDimensions::new(site.idsite))]
+        site.custom_dimensions
+            .iter()
+            .map(|dimension| {
+                Arc::new(CustomDimensionReport::new(*dimension)) as Arc<dyn RecordBuilder>
+            })
+            .collect()
     }
 }
 

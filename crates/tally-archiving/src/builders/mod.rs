@@ -21,10 +21,7 @@ mod visits_summary;
 
 pub use actions::Actions;
 pub use contents::Contents;
-pub use custom_dimensions::{
-    CustomDimensionReport, CustomDimensionsProvider, SiteCustomDimensions,
-    list_active_custom_dimensions,
-};
+pub use custom_dimensions::{CustomDimensionReport, CustomDimensionsProvider};
 pub use custom_variables::CustomVariables;
 pub use device_plugins::DevicePlugins;
 pub use devices_detection::DevicesDetection;
