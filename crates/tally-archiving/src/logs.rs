@@ -279,6 +279,19 @@ impl LogAggregator {
         sql.apply_binds(query)
     }
 
+    /// `sql` with the site and the period bounds bound to its first three
+    /// `?` (`idsite`, start, end, in that order), then the segment's
+    /// values (the SQL holds [`LogAggregator::segment_filter`] of `rows`
+    /// after those three).
+    fn period_query(&self, sql: String, rows: RowsOf) -> BoxedSqlQuery<'_, Mysql, SqlQuery> {
+        let query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Unsigned<Integer>, _>(self.idsite)
+            .bind::<Datetime, _>(self.start)
+            .bind::<Datetime, _>(self.end);
+        self.bind_segment(query, rows)
+    }
+
     /// The ids of the segment's visits that may have rows in the period
     /// (their last action at or after its start), for the scans; `None`
     /// without a segment.
@@ -340,13 +353,8 @@ impl LogAggregator {
                AND log_visit.visit_last_action_time < ?{} LIMIT 1",
             self.segment_filter(RowsOf::Visits)
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let found: Option<Found> = self
-            .bind_segment(query, RowsOf::Visits)
+            .period_query(sql, RowsOf::Visits)
             .get_result(conn)
             .optional()?;
         Ok(found.is_some_and(|row| row.found == 1))
@@ -401,12 +409,7 @@ impl LogAggregator {
             labels = label_select(dimensions)?,
             group = group_by(dimensions),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
-        let rows: Vec<Metrics> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
+        let rows: Vec<Metrics> = self.period_query(sql, RowsOf::Visits).load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
             .into_iter()
@@ -465,13 +468,8 @@ impl LogAggregator {
             labels = label_select(dimensions)?,
             group = group_by(dimensions),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Metrics> = self
-            .bind_segment(query, RowsOf::VisitRowsOf("log_link_visit_action"))
+            .period_query(sql, RowsOf::VisitRowsOf("log_link_visit_action"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
@@ -537,13 +535,8 @@ impl LogAggregator {
             labels = label_select(dimensions)?,
             group = group_by_with(dimensions, "log_conversion.idgoal"),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Metrics> = self
-            .bind_segment(query, RowsOf::VisitRowsOf("log_conversion"))
+            .period_query(sql, RowsOf::VisitRowsOf("log_conversion"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
@@ -605,13 +598,8 @@ impl LogAggregator {
              GROUP BY 1, 2",
             segment = self.segment_filter(RowsOf::VisitRowsOf("i")),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Metrics> = self
-            .bind_segment(query, RowsOf::VisitRowsOf("i"))
+            .period_query(sql, RowsOf::VisitRowsOf("i"))
             .load(conn)?;
         Ok(rows
             .into_iter()
@@ -654,12 +642,7 @@ impl LogAggregator {
                AND log_visit.visit_last_action_time < ?{}",
             self.segment_filter(RowsOf::Visits)
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
-        let uniques: Uniques = self.bind_segment(query, RowsOf::Visits).get_result(conn)?;
+        let uniques: Uniques = self.period_query(sql, RowsOf::Visits).get_result(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok((count(uniques.visitors), count(uniques.users)))
     }
@@ -710,12 +693,7 @@ impl LogAggregator {
             maxima = maxima.join(", "),
             group = group_by(dimensions),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
-        let rows: Vec<Maxima> = self.bind_segment(query, RowsOf::Visits).load(conn)?;
+        let rows: Vec<Maxima> = self.period_query(sql, RowsOf::Visits).load(conn)?;
         Ok(rows
             .into_iter()
             .map(|row| MaxGroup {
@@ -766,12 +744,7 @@ impl LogAggregator {
             segment = self.segment_filter(RowsOf::Visits),
             sums = sums.join(", "),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
-        let row: Counts = self.bind_segment(query, RowsOf::Visits).get_result(conn)?;
+        let row: Counts = self.period_query(sql, RowsOf::Visits).get_result(conn)?;
         let text = row.counts.unwrap_or_default();
         let counts = text
             .split(',')
@@ -1152,13 +1125,8 @@ impl LogAggregator {
             sums = sums.join(", "),
             segment = self.segment_filter(RowsOf::VisitRowsOf("log_conversion")),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Counts> = self
-            .bind_segment(query, RowsOf::VisitRowsOf("log_conversion"))
+            .period_query(sql, RowsOf::VisitRowsOf("log_conversion"))
             .load(conn)?;
         rows.into_iter()
             .map(|row| {
@@ -1225,13 +1193,8 @@ impl LogAggregator {
              GROUP BY 1",
             segment = self.segment_filter(RowsOf::VisitRowsOf("a")),
         );
-        let query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Metrics> = self
-            .bind_segment(query, RowsOf::VisitRowsOf("a"))
+            .period_query(sql, RowsOf::VisitRowsOf("a"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows
@@ -1362,13 +1325,8 @@ impl LogAggregator {
             segment = self.segment_filter(RowsOf::VisitRowsOf("log_link_visit_action")),
             group = group_by(query.dimensions),
         );
-        let bound = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<Unsigned<Integer>, _>(self.idsite)
-            .bind::<Datetime, _>(self.start)
-            .bind::<Datetime, _>(self.end);
         let rows: Vec<Metrics> = self
-            .bind_segment(bound, RowsOf::VisitRowsOf("log_link_visit_action"))
+            .period_query(sql, RowsOf::VisitRowsOf("log_link_visit_action"))
             .load(conn)?;
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(rows

@@ -407,44 +407,26 @@ fn visit_frequency_jobs(
     now: OffsetDateTime,
     force: bool,
 ) -> Vec<JobResult> {
-    let segments = match visit_frequency::segments() {
-        Ok(segments) => segments,
-        Err(error) => {
-            return vec![JobResult {
-                idsite: site.idsite,
-                period,
-                segment: Some(visit_frequency::NEW.to_owned()),
-                result: Err(error.to_string()),
-            }];
-        }
+    let job = |segment: String, result: Result<bool, String>| JobResult {
+        idsite: site.idsite,
+        period,
+        segment: Some(format!("{segment} ({})", visit_frequency::PLUGIN)),
+        result,
     };
-    segments
-        .into_iter()
-        .map(|(_, segment)| {
-            let result = archiver
-                .archive_plugin_segment(
-                    conn,
-                    site,
-                    period,
-                    &segment,
-                    visit_frequency::PLUGIN,
-                    now,
-                    force,
+    match visit_frequency::archive(archiver, conn, site, period, now, force) {
+        Ok(outcomes) => outcomes
+            .into_iter()
+            .map(|(segment, outcome)| {
+                job(
+                    segment.definition().to_owned(),
+                    outcome
+                        .map(|outcome| matches!(outcome, Outcome::Built(_)))
+                        .map_err(|error| error.to_string()),
                 )
-                .map(|outcome| matches!(outcome, Outcome::Built(_)))
-                .map_err(|error| error.to_string());
-            JobResult {
-                idsite: site.idsite,
-                period,
-                segment: Some(format!(
-                    "{} ({})",
-                    segment.definition(),
-                    visit_frequency::PLUGIN
-                )),
-                result,
-            }
-        })
-        .collect()
+            })
+            .collect(),
+        Err(error) => vec![job(visit_frequency::NEW.to_owned(), Err(error.to_string()))],
+    }
 }
 
 /// Runs `work` on `threads` threads, each with its own connection; the

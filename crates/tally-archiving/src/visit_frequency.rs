@@ -37,11 +37,16 @@ pub fn segments() -> Result<[(&'static str, Segment); 2], ArchiveError> {
     ])
 }
 
+/// One segment's archive, or the error building it.
+pub type SegmentOutcome = (Segment, Result<Outcome, ArchiveError>);
+
 /// Builds (or reuses, as [`Archiver::archive`] does) the VisitsSummary
-/// archives of new and of returning visits for `period`.
+/// archives of new and of returning visits for `period`; each segment's
+/// result on its own, so that one failing does not hide the other.
 ///
 /// # Errors
-/// As [`Archiver::archive`].
+/// [`ArchiveError::Segment`] if a definition stopped parsing (a bug); each
+/// archive's own error is in its result.
 pub fn archive(
     archiver: &Archiver<'_>,
     conn: &mut MysqlConnection,
@@ -49,12 +54,13 @@ pub fn archive(
     period: Period,
     now: OffsetDateTime,
     force: bool,
-) -> Result<Vec<(Segment, Outcome)>, ArchiveError> {
-    let mut outcomes = Vec::with_capacity(2);
-    for (_, segment) in segments()? {
-        let outcome =
-            archiver.archive_plugin_segment(conn, site, period, &segment, PLUGIN, now, force)?;
-        outcomes.push((segment, outcome));
-    }
-    Ok(outcomes)
+) -> Result<Vec<SegmentOutcome>, ArchiveError> {
+    Ok(segments()?
+        .into_iter()
+        .map(|(_, segment)| {
+            let outcome =
+                archiver.archive_plugin_segment(conn, site, period, &segment, PLUGIN, now, force);
+            (segment, outcome)
+        })
+        .collect())
 }

@@ -614,7 +614,7 @@ fn visit_frequency_archives_visits_summary_of_new_and_returning_visits() -> anyh
         tally_archiving::visit_frequency::archive(&archiver, &mut conn, &site, day, NOW, false)?;
     let mut by_segment = HashMap::new();
     for (segment, outcome) in outcomes {
-        let archive = outcome.archive().context("an archive")?;
+        let archive = outcome?.archive().context("an archive")?;
         // Only VisitsSummary's records, under done<hash>.VisitsSummary.
         let key = ArchiveKey {
             idsite: 1,

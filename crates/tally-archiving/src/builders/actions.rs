@@ -128,8 +128,6 @@ impl Actions {
 }
 
 /// Metric ids of `core/Metrics.php` that `tally_datatable::metrics` does not name.
-const SUM_TIME_SPENT: u16 = 13;
-const EXIT_NB_VISITS: u16 = 15;
 const ENTRY_NB_VISITS: u16 = 19;
 const ENTRY_NB_ACTIONS: u16 = 20;
 const ENTRY_SUM_VISIT_LENGTH: u16 = 21;
@@ -678,7 +676,7 @@ impl Acc {
             set(metrics::NB_UNIQ_VISITORS, int(self.uniq));
         }
         set(metrics::NB_HITS, int(self.hits));
-        set(SUM_TIME_SPENT, int(self.time_spent));
+        set(metrics::SUM_TIME_SPENT, int(self.time_spent));
         if search {
             set(SITE_SEARCH_HAS_NO_RESULT, int(self.no_result));
         } else if self.following_search > 0 {
@@ -715,7 +713,7 @@ impl Acc {
             if leaf && !search {
                 set(metrics::EXIT_NB_UNIQ_VISITORS, int(self.exit_uniq));
             }
-            set(EXIT_NB_VISITS, int(self.exit_visits));
+            set(metrics::EXIT_NB_VISITS, int(self.exit_visits));
         }
         columns
     }

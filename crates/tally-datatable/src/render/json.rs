@@ -9,7 +9,8 @@ use crate::format::json_float_string;
 ///
 /// Tables are arrays of row objects, single values `{"value":x}`, maps
 /// objects keyed by period or site. Strings are escaped as `json_encode`
-/// does by default: `/` as `\/` and non-ASCII as `\uXXXX`.
+/// does by default: `/` as `\/` and non-ASCII as `\u` escapes (`é` as
+/// `\u00e9`).
 pub fn json(report: &Report, options: &RenderOptions) -> String {
     let item = report_item(report, options);
     let mut out = String::new();
