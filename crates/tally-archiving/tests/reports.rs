@@ -238,9 +238,10 @@ fn day(label: &str, m: Metrics) -> Line {
     )
 }
 
-/// A row of a week table: unique visitors and users are sums of days.
+/// A row of a week table: unique visitors and users are sums of days,
+/// renamed after aggregation and therefore last (PHP's renameColumn).
 fn week(label: &str, m: Metrics) -> Line {
-    named(
+    let (label, mut columns) = named(
         label,
         [
             "sum_daily_nb_uniq_visitors",
@@ -253,7 +254,14 @@ fn week(label: &str, m: Metrics) -> Line {
             "nb_visits_converted",
         ],
         m,
-    )
+    );
+    for renamed in ["sum_daily_nb_uniq_visitors", "sum_daily_nb_users"] {
+        if let Some(position) = columns.iter().position(|(name, _)| name == renamed) {
+            let column = columns.remove(position);
+            columns.push(column);
+        }
+    }
+    (label, columns)
 }
 
 /// A row holding only `nb_visits`.

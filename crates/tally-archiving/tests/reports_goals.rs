@@ -264,7 +264,18 @@ fn sub_lines(table: &DataTable, label: &str) -> anyhow::Result<Vec<Line>> {
     Ok(lines(subtable))
 }
 
+/// Expected lines by label, each with its `sum_daily_*` columns last (in
+/// the order of the renames), where renaming after aggregation puts them.
 fn sorted(mut expected: Vec<Line>) -> Vec<Line> {
+    const RENAMED: [&str; 2] = ["sum_daily_nb_uniq_visitors", "sum_daily_nb_users"];
+    for (_, columns) in &mut expected {
+        columns.sort_by_key(|(name, _)| {
+            RENAMED
+                .iter()
+                .position(|renamed| renamed == name)
+                .map_or(0, |rank| rank + 1)
+        });
+    }
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     expected
 }
@@ -938,7 +949,7 @@ fn referrers_reports_with_goal_metrics() -> anyhow::Result<()> {
     let social = table(&mut conn, &week_archive, "Referrers_urlBySocialNetwork")?;
     assert_eq!(
         lines(&social),
-        vec![week("Facebook", [1, 1, 1, 0, 1, 0, 1, 0])]
+        sorted(vec![week("Facebook", [1, 1, 1, 0, 1, 0, 1, 0])])
     );
     let campaigns = table(&mut conn, &week_archive, "Referrers_keywordByCampaign")?;
     assert_eq!(
@@ -955,7 +966,7 @@ fn referrers_reports_with_goal_metrics() -> anyhow::Result<()> {
     );
     assert_eq!(
         sub_lines(&campaigns, "autumn")?,
-        vec![week("boots", [1, 1, 1, 0, 1, 0, 1, 0])]
+        sorted(vec![week("boots", [1, 1, 1, 0, 1, 0, 1, 0])])
     );
     let types = table(&mut conn, &week_archive, "Referrers_type")?;
     assert_eq!(

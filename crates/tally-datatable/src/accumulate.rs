@@ -386,7 +386,25 @@ fn read_numeric_columns(
     // `OrderedMap::rename_all` replaces a target that is already present
     // (or that another rename produced); such rows, never written by our
     // builders, take the general path.
-    !renamed || (!renamed_to.overflow && !renamed_to.intersects(&original_ids))
+    let plain = !renamed || (!renamed_to.overflow && !renamed_to.intersects(&original_ids));
+    if renamed && plain {
+        // Renamed columns move to the end in the order of the pairs, as
+        // `rename_all` (PHP's renameColumn) leaves them. Stable: the other
+        // columns keep their order.
+        // (`plain` means no original id is also a rename target, so
+        // membership in `renamed_to` marks exactly the renamed entries.)
+        scratch.sort_by_key(|(id, _)| {
+            if renamed_to.contains(*id) {
+                renames
+                    .iter()
+                    .position(|(_, to)| to == id)
+                    .map_or(0, |pair| pair + 1)
+            } else {
+                0
+            }
+        });
+    }
+    plain
 }
 
 /// A set of metric ids below 256 (every id we write); `overflow` records
@@ -412,6 +430,12 @@ impl IdSet {
             self.overflow = true;
         }
         fresh
+    }
+
+    fn contains(&self, id: u16) -> bool {
+        self.bits
+            .get(usize::from(id / 64))
+            .is_some_and(|word| word & (1u64 << (id % 64)) != 0)
     }
 
     fn intersects(&self, other: &Self) -> bool {

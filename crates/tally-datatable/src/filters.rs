@@ -237,6 +237,7 @@ impl Filters {
         Ok(match report {
             Report::Table(table) => Report::Table(self.apply(table, settings)?),
             Report::Simple(columns) => Report::Simple(columns),
+            Report::Rows(rows) => Report::Rows(rows),
             Report::Map { key_name, entries } => Report::Map {
                 key_name,
                 entries: entries

@@ -897,10 +897,12 @@ mod tests {
         assert_eq!(
             keys,
             vec![
+                // Renamed columns move to the end, in the order of the
+                // rename list (PHP's renameColumn).
                 "sum_daily_nb_uniq_visitors",
-                "sum_daily_exit_nb_uniq_visitors",
+                "sum_daily_nb_users",
                 "sum_daily_entry_nb_uniq_visitors",
-                "sum_daily_nb_users"
+                "sum_daily_exit_nb_uniq_visitors"
             ]
         );
     }

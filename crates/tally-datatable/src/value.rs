@@ -363,7 +363,10 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
         Some(self.entries.remove(position).1)
     }
 
-    /// Renames `from` to `to` in place; an existing `to` entry is replaced.
+    /// Renames `from` to `to` as PHP's `Row::renameColumn` does: the value
+    /// moves to the end under its new key (`$c[$new] = $c[$old];
+    /// unset($c[$old])`), replacing an existing `to` entry. Matomo's
+    /// renamed columns (`sum_daily_nb_uniq_visitors`…) therefore come last.
     pub fn rename<Q>(&mut self, from: &Q, to: K)
     where
         K: Borrow<Q>,
@@ -374,62 +377,19 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
             .iter()
             .position(|(own, _)| own.borrow() == from)
         {
-            if let Some(existing) = self.entries.iter().position(|(own, _)| *own == to)
-                && existing != position
-            {
-                self.entries.remove(existing);
-                let position = if existing < position {
-                    position - 1
-                } else {
-                    position
-                };
-                if let Some(entry) = self.entries.get_mut(position) {
-                    entry.0 = to;
-                }
-                return;
-            }
-            if let Some(entry) = self.entries.get_mut(position) {
-                entry.0 = to;
-            }
+            let (_, value) = self.entries.remove(position);
+            self.entries.retain(|(own, _)| *own != to);
+            self.entries.push((to, value));
         }
     }
 
-    /// Renames every key that is a `from` of `renames` to its `to`, in one
-    /// pass; the same result as [`OrderedMap::rename`] pair by pair when no
-    /// two pairs touch the same key.
+    /// [`OrderedMap::rename`] for each pair of `renames`, in order.
     pub fn rename_all(&mut self, renames: &[(K, K)])
     where
         K: Clone,
     {
-        let mut positions = 0;
-        while positions < self.entries.len() {
-            let hit = self.entries.get(positions).and_then(|(key, _)| {
-                renames
-                    .iter()
-                    .find(|(from, _)| from == key)
-                    .map(|(_, to)| to.clone())
-            });
-            match hit {
-                // A `to` already present elsewhere is replaced, as `rename`
-                // does: take the slow path for that rare case.
-                Some(to) if self.entries.iter().any(|(own, _)| *own == to) => {
-                    let from = self.entries.get(positions).map(|(key, _)| key.clone());
-                    if let Some(from) = from {
-                        let before = self.entries.len();
-                        self.rename(&from, to);
-                        if self.entries.len() < before {
-                            continue;
-                        }
-                    }
-                }
-                Some(to) => {
-                    if let Some(entry) = self.entries.get_mut(positions) {
-                        entry.0 = to;
-                    }
-                }
-                None => {}
-            }
-            positions += 1;
+        for (from, to) in renames {
+            self.rename(from, to.clone());
         }
     }
 
@@ -573,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn ordered_map_keeps_insertion_order_and_renames_in_place() {
+    fn ordered_map_keeps_insertion_order_and_renames_to_the_end() {
         let mut columns = Columns::new();
         columns.set(ColumnKey::Id(2), Value::Int(1));
         columns.set(ColumnKey::Id(1), Value::Int(2));
@@ -583,7 +543,7 @@ mod tests {
         let keys: Vec<_> = columns.keys().cloned().collect();
         assert_eq!(
             keys,
-            vec![ColumnKey::Id(2), ColumnKey::Id(11), ColumnKey::Id(3)]
+            vec![ColumnKey::Id(2), ColumnKey::Id(3), ColumnKey::Id(11)]
         );
         assert_eq!(columns.get(&ColumnKey::Id(2)), Some(&Value::Int(4)));
         assert_eq!(columns.find("nb_visits"), Some(&Value::Int(4)));

@@ -119,6 +119,19 @@ impl Renderer<'_> {
                 }
                 self.rows(vec![row], columns)
             }
+            Report::Rows(list) => {
+                let rows = list
+                    .iter()
+                    .map(|columns| {
+                        let mut row = Vec::new();
+                        for (key, value) in columns.iter() {
+                            flatten(&mut row, key.name().into_owned(), super::value_item(value));
+                        }
+                        row
+                    })
+                    .collect();
+                self.rows(rows, columns)
+            }
             Report::Table(table) => {
                 let rows = table
                     .all_rows()

@@ -29,6 +29,10 @@ pub enum Report {
     /// A single-row report of name → value (`DataTable\Simple`, e.g.
     /// `VisitsSummary.get`); one column renders as a bare value.
     Simple(Columns),
+    /// A plain list of associative arrays, as management methods return
+    /// them (`SitesManager.getSitesWithAtLeastViewAccess`): rows without a
+    /// label, metadata or subtables.
+    Rows(Vec<Columns>),
     /// A keyed collection (`DataTable\Map`): several periods (`key_name`
     /// `date`) or sites (`idSite`), possibly nested.
     Map {
@@ -183,6 +187,18 @@ pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> It
     match report {
         Report::Table(table) => table_item(table, options),
         Report::Simple(columns) => simple_item(columns),
+        Report::Rows(rows) => Item::List(
+            rows.iter()
+                .map(|columns| {
+                    Item::Assoc(
+                        columns
+                            .iter()
+                            .map(|(key, value)| (key.name(), value_item(value)))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
         Report::Map { entries, .. } => Item::Assoc(
             entries
                 .iter()

@@ -34,7 +34,7 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
                 }
             }
         },
-        Report::Table(_) => match &item {
+        Report::Table(_) | Report::Rows(_) => match &item {
             Item::List(rows) if !rows.is_empty() => {
                 out.push_str("<result>\n");
                 render_rows(&mut out, &list_entries(rows), "");
