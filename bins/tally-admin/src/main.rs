@@ -1,18 +1,25 @@
-//! `tally-admin`: database migrations and administration of a Tally install.
+//! `tally-admin`: database migrations, administration of a Tally install,
+//! and the Reporting API server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[path = "../../common/cli.rs"]
 mod cli;
+mod demo;
+#[path = "../../common/shutdown.rs"]
+mod shutdown;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use tally_db::DatabaseConfig;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal, SiteChanges};
+use tally_reporting::ReportingConfig;
 use tally_tracking::http::TrackerConfig;
 
-/// Administer a Tally installation: database schema, sites, users and the Reporting API.
+/// Administer a Tally installation: database schema, sites, users, goals
+/// and the Reporting API.
 #[derive(Debug, Parser)]
 #[command(version, propagate_version = true)]
 struct Cli {
@@ -32,6 +39,182 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Serve the Reporting API (index.php?module=API) and, unless
+    /// --no-tracker, the tracking endpoints (/matomo.php) on one port.
+    Serve {
+        /// Address to listen on (default: the tracker.listen setting).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Serve only the API, without /matomo.php and /piwik.php.
+        #[arg(long)]
+        no_tracker: bool,
+    },
+    /// From nothing to a report: migrate, a demo site and super user (token
+    /// printed), tracker and API served, a week of generated traffic
+    /// tracked and archived, and a curl line for VisitsSummary.get.
+    Demo {
+        /// Address to listen on (default: the tracker.listen setting).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Visits to generate per day, over the last 7 days.
+        #[arg(long, default_value_t = 40)]
+        visits_per_day: u32,
+        /// Generate, archive and print, then exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Websites (SitesManager).
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Users, access and API tokens (UsersManager).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Goals of a site.
+    #[command(subcommand)]
+    Goal(GoalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SiteCommand {
+    /// Add a website and print its id.
+    Add {
+        /// The site's name.
+        #[arg(long)]
+        name: String,
+        /// Its URLs: the first is the main URL, others are aliases.
+        #[arg(long = "url", required = true)]
+        urls: Vec<String>,
+        #[command(flatten)]
+        settings: SiteSettings,
+    },
+    /// List every website.
+    List,
+    /// Change a website's settings.
+    Update {
+        /// The site id.
+        idsite: u32,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New URLs (replace main URL and aliases).
+        #[arg(long = "url")]
+        urls: Vec<String>,
+        #[command(flatten)]
+        settings: SiteSettings,
+    },
+    /// Delete a website's settings, goals and access (log rows are kept).
+    Delete {
+        /// The site id.
+        idsite: u32,
+    },
+}
+
+/// Settings shared by `site add` and `site update`.
+#[derive(Debug, Args)]
+struct SiteSettings {
+    /// IANA time zone (Europe/Paris) or UTC+N.
+    #[arg(long)]
+    timezone: Option<String>,
+    /// ISO 4217 currency code.
+    #[arg(long)]
+    currency: Option<String>,
+    /// Enable ecommerce reports.
+    #[arg(long)]
+    ecommerce: Option<bool>,
+    /// Excluded IPs, CIDR ranges or wildcards, comma-separated.
+    #[arg(long)]
+    excluded_ips: Option<String>,
+    /// Excluded URL query parameters, comma-separated.
+    #[arg(long)]
+    excluded_parameters: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; --superuser for a super user.
+    Add {
+        /// Login (2-100 characters of A-Z a-z 0-9 _ . @ + -).
+        login: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Password (6-200 characters).
+        #[arg(long, env = "TALLY_USER_PASSWORD")]
+        password: String,
+        /// Make the user a super user.
+        #[arg(long)]
+        superuser: bool,
+        /// Site the (non super) user gets view access to.
+        #[arg(long)]
+        site: Option<u32>,
+    },
+    /// List users.
+    List,
+    /// Give a user view, write, admin or noaccess on sites.
+    Grant {
+        /// The user's login.
+        login: String,
+        /// view, write, admin or noaccess.
+        #[arg(long)]
+        access: String,
+        /// Site ids.
+        #[arg(long = "site", required = true)]
+        sites: Vec<u32>,
+    },
+    /// Create an API token for a user and print it (shown only once).
+    Token {
+        /// The user's login.
+        login: String,
+        /// What the token is for.
+        #[arg(long, default_value = "tally-admin")]
+        description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GoalCommand {
+    /// Add a goal and print its id.
+    Add {
+        /// The site id.
+        #[arg(long)]
+        site: u32,
+        /// The goal's name.
+        #[arg(long)]
+        name: String,
+        /// url, title, file, external_website, manually, event_category,
+        /// event_action or event_name.
+        #[arg(long = "match", default_value = "url")]
+        match_attribute: String,
+        /// The pattern to match.
+        #[arg(long, default_value = "")]
+        pattern: String,
+        /// contains, exact or regex.
+        #[arg(long, default_value = "contains")]
+        pattern_type: String,
+        /// Default revenue of a conversion.
+        #[arg(long)]
+        revenue: Option<f64>,
+        /// Convert more than once per visit.
+        #[arg(long)]
+        allow_multiple: bool,
+        /// Match case-sensitively.
+        #[arg(long)]
+        case_sensitive: bool,
+    },
+    /// List a site's goals.
+    List {
+        /// The site id.
+        #[arg(long)]
+        site: u32,
+    },
+    /// Delete a goal (and its conversions).
+    Delete {
+        /// The site id.
+        #[arg(long)]
+        site: u32,
+        /// The goal id.
+        idgoal: u32,
+    },
 }
 
 /// Every section of tally.toml, so that one file serves every binary.
@@ -40,8 +223,9 @@ enum Command {
 struct Config {
     database: DatabaseConfig,
     tracker: TrackerConfig,
-    /// Read by tally-archiver; here so that the example config is checked against it.
+    /// Read by tally-archiver, and by the API when it archives on demand.
     archiver: tally_archiving::ArchivingConfig,
+    reporting: ReportingConfig,
 }
 
 fn main() -> ExitCode {
@@ -49,11 +233,262 @@ fn main() -> ExitCode {
     cli::main_with("tally-admin", || run(cli))
 }
 
+/// The command line acts with super user rights: whoever can run it can
+/// reach the database anyway.
+fn cli_principal() -> Principal {
+    Principal::super_user("tally-admin")
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let config: Config = tally_db::config::load(cli.config.as_deref()).context("loading config")?;
     match cli.command {
         Command::Migrate { dry_run } => migrate(&config.database, dry_run),
+        Command::Serve { listen, no_tracker } => {
+            let listen = listen.unwrap_or_else(|| config.tracker.listen.clone());
+            serve(&config, &listen, !no_tracker, None)
+        }
+        Command::Demo {
+            listen,
+            visits_per_day,
+            no_serve,
+        } => {
+            migrate(&config.database, false)?;
+            let listen = listen.unwrap_or_else(|| config.tracker.listen.clone());
+            let options = demo::Options {
+                listen: listen.clone(),
+                visits_per_day,
+            };
+            if no_serve {
+                serve(&config, &listen, true, Some((options, true)))
+            } else {
+                serve(&config, &listen, true, Some((options, false)))
+            }
+        }
+        Command::Site(command) => site(&config.database, command),
+        Command::User(command) => user(&config.database, command),
+        Command::Goal(command) => goal(&config.database, command),
     }
+}
+
+/// Serves the API (and the tracker); with a demo, seeds it once listening.
+fn serve(
+    config: &Config,
+    listen: &str,
+    with_tracker: bool,
+    demo: Option<(demo::Options, bool)>,
+) -> anyhow::Result<()> {
+    let pool = tally_db::pool(&config.database)?;
+    let setup = match &demo {
+        Some(_) => Some(demo::prepare(&mut *pool.get()?)?),
+        None => None,
+    };
+    let api = tally_reporting::Api::new(
+        pool.clone(),
+        tally_archiving::Registry::core(),
+        config.archiver.clone(),
+        config.reporting.clone(),
+    );
+    let mut router = tally_reporting::http::router(api);
+    if with_tracker {
+        let tracker = tally_tracking::http::Tracker::start(pool.clone(), &config.tracker)
+            .context("starting the tracker")?;
+        router = router.merge(tally_tracking::http::router(tracker));
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, tracker = with_tracker, "serving the API");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = shutdown::signal() => {},
+                    _ = stop_rx => {},
+                }
+            })
+            .into_future(),
+        );
+        if let (Some((options, exit_after)), Some(setup)) = (demo, setup) {
+            demo::run(&pool, &options, &setup, &config.archiver).await?;
+            if exit_after {
+                let _ = stop_tx.send(());
+            } else {
+                eprintln!("==> serving on http://{addr} (Ctrl-C stops it)");
+                std::mem::forget(stop_tx);
+            }
+        } else {
+            std::mem::forget(stop_tx);
+        }
+        server.await.context("server task")?.context("serving")?;
+        anyhow::Ok(())
+    })
+}
+
+fn connect(database: &DatabaseConfig) -> anyhow::Result<diesel::MysqlConnection> {
+    tally_db::connect(&database.url).context("connecting to the database")
+}
+
+fn site(database: &DatabaseConfig, command: SiteCommand) -> anyhow::Result<()> {
+    let mut conn = connect(database)?;
+    let actor = cli_principal();
+    match command {
+        SiteCommand::Add {
+            name,
+            urls,
+            settings,
+        } => {
+            let params = NewSiteParams {
+                timezone: settings.timezone,
+                currency: settings.currency,
+                ecommerce: settings.ecommerce,
+                excluded_ips: settings.excluded_ips,
+                excluded_parameters: settings.excluded_parameters,
+                ..NewSiteParams::new(name, urls)
+            };
+            let idsite = management::add_site(&mut conn, &actor, &params)?;
+            println!("{idsite}");
+        }
+        SiteCommand::List => {
+            for site in management::get_all_sites(&mut conn, &actor)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    site.idsite, site.name, site.main_url, site.timezone, site.currency
+                );
+            }
+        }
+        SiteCommand::Update {
+            idsite,
+            name,
+            urls,
+            settings,
+        } => {
+            let changes = SiteChanges {
+                name,
+                urls: (!urls.is_empty()).then_some(urls),
+                timezone: settings.timezone,
+                currency: settings.currency,
+                ecommerce: settings.ecommerce,
+                excluded_ips: settings.excluded_ips,
+                excluded_parameters: settings.excluded_parameters,
+                ..SiteChanges::default()
+            };
+            management::update_site(&mut conn, &actor, idsite, &changes)?;
+            println!("updated site {idsite}");
+        }
+        SiteCommand::Delete { idsite } => {
+            management::delete_site(&mut conn, &actor, idsite)?;
+            println!("deleted site {idsite}");
+        }
+    }
+    Ok(())
+}
+
+fn user(database: &DatabaseConfig, command: UserCommand) -> anyhow::Result<()> {
+    let mut conn = connect(database)?;
+    let actor = cli_principal();
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        UserCommand::Add {
+            login,
+            email,
+            password,
+            superuser,
+            site,
+        } => {
+            if superuser {
+                management::create_superuser(&mut conn, &login, &password, &email, now)?;
+            } else {
+                management::add_user(&mut conn, &actor, &login, &password, &email, site, now)?;
+            }
+            println!("added user {login}");
+        }
+        UserCommand::List => {
+            for user in management::get_users(&mut conn, &actor)? {
+                let role = if user.superuser_access > 0 {
+                    "superuser"
+                } else {
+                    "user"
+                };
+                println!("{}\t{}\t{role}", user.login, user.email.unwrap_or_default());
+            }
+        }
+        UserCommand::Grant {
+            login,
+            access,
+            sites,
+        } => {
+            management::set_user_access(&mut conn, &actor, &login, &access, &sites)?;
+            println!("{login}: {access} on {sites:?}");
+        }
+        UserCommand::Token { login, description } => {
+            let token = management::create_app_specific_token(
+                &mut conn,
+                &actor,
+                &login,
+                "",
+                &description,
+                None,
+                now,
+            )?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+fn goal(database: &DatabaseConfig, command: GoalCommand) -> anyhow::Result<()> {
+    let mut conn = connect(database)?;
+    let actor = cli_principal();
+    match command {
+        GoalCommand::Add {
+            site,
+            name,
+            match_attribute,
+            pattern,
+            pattern_type,
+            revenue,
+            allow_multiple,
+            case_sensitive,
+        } => {
+            let params = GoalParams {
+                name,
+                match_attribute,
+                pattern,
+                pattern_type,
+                case_sensitive,
+                revenue: revenue.unwrap_or(0.0),
+                allow_multiple,
+                description: String::new(),
+                event_value_as_revenue: false,
+            };
+            let idgoal = management::add_goal(&mut conn, &actor, site, &params)?;
+            println!("{idgoal}");
+        }
+        GoalCommand::List { site } => {
+            for goal in management::get_goals(&mut conn, &actor, site)? {
+                println!(
+                    "{}\t{}\t{} {} {}",
+                    goal.idgoal,
+                    goal.name,
+                    goal.match_attribute,
+                    goal.pattern_type.unwrap_or_default(),
+                    goal.pattern.unwrap_or_default()
+                );
+            }
+        }
+        GoalCommand::Delete { site, idgoal } => {
+            management::delete_goal(&mut conn, &actor, site, idgoal)?;
+            println!("deleted goal {idgoal} of site {site}");
+        }
+    }
+    Ok(())
 }
 
 fn migrate(database: &DatabaseConfig, dry_run: bool) -> anyhow::Result<()> {

@@ -97,6 +97,8 @@ struct Config {
     archiver: ArchivingConfig,
     /// Read by tally-tracker; accepted here so that one tally.toml serves all binaries.
     tracker: toml::Table,
+    /// Read by tally-admin serve; accepted here for the same reason.
+    reporting: toml::Table,
 }
 
 fn main() -> ExitCode {

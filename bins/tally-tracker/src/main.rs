@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 #[path = "../../common/cli.rs"]
 mod cli;
+#[path = "../../common/shutdown.rs"]
+mod shutdown;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -41,6 +43,8 @@ struct Config {
     tracker: TrackerConfig,
     /// Read by tally-archiver; accepted here so that one tally.toml serves all binaries.
     archiver: toml::Table,
+    /// Read by tally-admin serve; accepted here for the same reason.
+    reporting: toml::Table,
 }
 
 fn main() -> ExitCode {
@@ -64,33 +68,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(tally_tracking::http::serve(
                 tracker,
                 &config.tracker,
-                shutdown_signal(),
+                shutdown::signal(),
             ))?;
             Ok(())
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]

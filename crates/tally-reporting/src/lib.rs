@@ -1,19 +1,117 @@
 //! The Matomo-compatible Reporting API.
 //!
-//! `index.php?module=API&method=Plugin.method&...` over archived reports:
-//! authentication, date and period resolution, DataTable filters, processed
-//! metrics and rendering. The HTTP router lands with the reporting issue; this
-//! crate starts with its error type.
+//! `index.php?module=API&method=Plugin.method&...` over archived reports
+//! (MATOMO.md section 9): authentication through `tally-management`, site,
+//! period and date resolution, archives read (or built on demand) through
+//! `tally-archiving`, the DataTable filters, processed metrics and the four
+//! renderings of `tally-datatable`.
+//!
+//! - [`Api`]: answers one [`ApiRequest`] with an [`ApiResponse`]; blocking
+//!   (it runs diesel queries), so async callers use `spawn_blocking`.
+//! - [`http::router`]: the axum routes `/index.php` and `/`.
 #![deny(missing_docs)]
 
-/// Errors answered by the Reporting API (rendered in the requested format).
+pub mod api;
+pub mod http;
+mod load;
+mod manage;
+mod methods;
+mod output;
+mod processed;
+pub mod request;
+
+pub use api::{Api, ApiResponse, ReportingConfig};
+pub use output::Format;
+pub use request::ApiRequest;
+
+use tally_archiving::ArchiveError;
+use tally_datatable::DataTableError;
+use tally_management::ManagementError;
+
+/// Errors answered by the Reporting API, rendered in the requested format
+/// with Matomo's messages.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReportingError {
-    /// `method=` names no known API method.
-    #[error("the method '{method}' does not exist or is not available in the module")]
+    /// `method=` names no method of a known module.
+    #[error(
+        "The method '{method}' does not exist or is not available in the module '\\Piwik\\Plugins\\{module}\\API'."
+    )]
     UnknownMethod {
-        /// The method as requested.
+        /// The method part of `method=`.
         method: String,
+        /// The module part.
+        module: String,
     },
+    /// `method=` names a module we do not have.
+    #[error("API module {module} not found.")]
+    UnknownModule {
+        /// The module part of `method=`.
+        module: String,
+    },
+    /// `module=` is not `API`.
+    #[error("only module=API is served here (got '{module}')")]
+    NotApi {
+        /// The value sent.
+        module: String,
+    },
+    /// A required parameter is missing.
+    #[error("Please specify a value for '{0}'.")]
+    MissingParameter(String),
+    /// A parameter value we cannot use.
+    #[error("invalid value for '{name}': {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// `format=` names no renderer.
+    #[error(
+        "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv."
+    )]
+    InvalidFormat(String),
+    /// Access or management failure (its message is Matomo's).
+    #[error(transparent)]
+    Management(#[from] ManagementError),
+    /// Archives could not be read or built.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// A table filter parameter was invalid.
+    #[error(transparent)]
+    Table(#[from] DataTableError),
+    /// No connection could be taken from the pool.
+    #[error("database unavailable")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// A database error outside archiving.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+impl ReportingError {
+    /// The HTTP status Matomo answers the error with: 401 for missing
+    /// access, 400 for an unknown method, 200 for the rest (Matomo's API
+    /// errors are normally 200 with an error body), 503 when the database
+    /// is down.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::UnknownMethod { .. } => 400,
+            Self::Management(
+                ManagementError::NoAccess { .. }
+                | ManagementError::NoAccessToAnySite { .. }
+                | ManagementError::SuperUserOrSelfRequired { .. }
+                | ManagementError::SuperUserRequired
+                | ManagementError::InvalidToken,
+            ) => 401,
+            Self::Pool(_) => 503,
+            _ => 200,
+        }
+    }
+}
+
+/// Every report method served, as `Module.method`.
+pub fn report_methods() -> impl Iterator<Item = String> {
+    methods::REPORT_METHODS
+        .iter()
+        .map(|(module, method, _)| format!("{module}.{method}"))
 }

@@ -1,0 +1,277 @@
+//! Log import throughput on a generated combined log (issue 8).
+//!
+//! ```text
+//! cargo bench -p tally-benches --bench logimport -- [--lines N] [--e2e-lines M] [--batch B] [--recorders R]
+//! ```
+//!
+//! Defaults: 1,000,000 lines for both phases, batches of 5,000 lines, two
+//! recorders. The log is generated deterministically: 20,000 visitors (IP
+//! and one of eight real user agents each), 5,000 page paths with query
+//! strings, 8% static resources, 2% downloads, 3% 404s, 2% bots, Google and
+//! site-internal referrers, times spread over two days.
+//!
+//! - parse only: the file's bytes already in memory, split into lines and
+//!   parsed into `LogLine`s (one core), best of 3;
+//! - parse + classify: the same plus the importer's filters, best of 3;
+//! - end to end: `import_files` from the file on disk into a fresh
+//!   migrated database (detection, day scan, hit building, recording,
+//!   progress commits), once.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+use tally_logimport::input::LineReader;
+use tally_logimport::{
+    Classifier, FilterOptions, ImportOptions, LineParser, LogFormat, Parsed, SiteSelection,
+};
+
+const AGENTS: [&str; 8] = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+    "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0",
+];
+const BOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: deterministic and good enough for a synthetic log.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn generate(lines: usize) -> Vec<u8> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(lines * 260);
+    let sections = [
+        "blog",
+        "shop/item",
+        "docs/guide",
+        "news",
+        "category",
+        "search",
+    ];
+    for i in 0..lines {
+        let visitor = rng.below(20_000);
+        let ip = format!(
+            "{}.{}.{}.{}",
+            10 + visitor % 200,
+            (visitor / 200) % 250,
+            visitor % 97,
+            1 + visitor % 250
+        );
+        // Two days, in order, 2024-03-11 and 12.
+        let secs = (i as u64) * 172_800 / (lines as u64).max(1);
+        let (day, rest) = (11 + secs / 86_400, secs % 86_400);
+        let time = format!(
+            "{day:02}/{}/2024:{:02}:{:02}:{:02} +0000",
+            MONTHS[2],
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60
+        );
+        let roll = rng.below(100);
+        let page = rng.below(5_000);
+        let section = sections[(page % 6) as usize];
+        let (path, status) = match roll {
+            0..=7 => (
+                format!(
+                    "/static/{}/app.{}.{}",
+                    page % 40,
+                    page % 7,
+                    ["css", "js", "png", "woff2"][(page % 4) as usize]
+                ),
+                200,
+            ),
+            8..=9 => (format!("/files/report-{}.pdf", page % 300), 200),
+            10..=12 => (format!("/{section}/missing-{page}"), 404),
+            _ => (
+                format!(
+                    "/{section}/{page}-some-article-title?utm_source=news&ref={}",
+                    rng.below(50)
+                ),
+                200,
+            ),
+        };
+        let ua = if roll >= 98 {
+            BOT
+        } else {
+            AGENTS[(visitor % 8) as usize]
+        };
+        let referrer = match rng.below(4) {
+            0 => "-".to_owned(),
+            1 => format!("https://www.google.com/search?q=article+{}", page % 100),
+            _ => format!(
+                "https://example.org/{section}/{}-some-article-title",
+                rng.below(5_000)
+            ),
+        };
+        let bytes = 500 + rng.below(50_000);
+        out.extend_from_slice(
+            format!("{ip} - - [{time}] \"GET {path} HTTP/1.1\" {status} {bytes} \"{referrer}\" \"{ua}\"\n").as_bytes(),
+        );
+    }
+    out
+}
+
+fn arg(args: &[String], name: &str) -> Option<usize> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.replace('_', "").parse().ok())
+}
+
+fn best_of_3(mut f: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<(f64, u64)> {
+    let mut best = f64::MAX;
+    let mut n = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        n = f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok((best, n))
+}
+
+fn run() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let lines = arg(&args, "--lines").unwrap_or(1_000_000);
+    let e2e_lines = arg(&args, "--e2e-lines").unwrap_or(lines);
+    let batch = arg(&args, "--batch").unwrap_or(5_000);
+    let recorders = arg(&args, "--recorders").unwrap_or(2);
+
+    let t = Instant::now();
+    let data = generate(lines);
+    eprintln!(
+        "generated {lines} lines ({:.0} MB) in {:.1} s",
+        data.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+
+    let (secs, parsed) = best_of_3(|| {
+        let mut parser = LineParser::new(&LogFormat::Combined, None)?;
+        let mut reader = LineReader::new(std::hint::black_box(&data[..]));
+        let mut ok = 0u64;
+        while let Some(l) = reader.next_line()? {
+            if let Some(b) = l.bytes
+                && let Parsed::Line(line) = parser.parse(b)
+            {
+                ok += u64::from(std::hint::black_box(line).status > 0);
+            }
+        }
+        Ok(ok)
+    })?;
+    anyhow::ensure!(parsed == lines as u64, "parsed {parsed} of {lines} lines");
+    let parse_rate = lines as f64 / secs;
+
+    let classifier = Classifier::new(FilterOptions::default())?;
+    let (secs, kept) = best_of_3(|| {
+        let mut parser = LineParser::new(&LogFormat::Combined, None)?;
+        let mut reader = LineReader::new(&data[..]);
+        let mut kept = 0u64;
+        while let Some(l) = reader.next_line()? {
+            if let Some(b) = l.bytes
+                && let Parsed::Line(line) = parser.parse(b)
+                && classifier.classify(&line).is_ok()
+            {
+                kept += 1;
+            }
+        }
+        Ok(kept)
+    })?;
+    let classify_rate = lines as f64 / secs;
+
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    diesel::sql_query(
+        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (1, 'Example', 'https://example.org', '2020-01-01 00:00:00', 0, 1, '', '', 'UTC', 'EUR', \
+         '', '', '', '', '', 'website')",
+    )
+    .execute(&mut conn)?;
+    let path =
+        std::env::temp_dir().join(format!("tally-bench-logimport-{}.log", std::process::id()));
+    let cut = if e2e_lines >= lines {
+        data.len()
+    } else {
+        data.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(e2e_lines - 1)
+            .map_or(data.len(), |(i, _)| i + 1)
+    };
+    std::fs::write(&path, &data[..cut]).context("writing the log")?;
+    let opts = ImportOptions {
+        site: SiteSelection::Id(1),
+        batch_lines: batch,
+        recorders,
+        ..ImportOptions::default()
+    };
+    let t = Instant::now();
+    let report =
+        tally_logimport::import_files(&db.pool()?, std::slice::from_ref(&path), &opts, &mut |p| {
+            if p.lines % 100_000 < batch as u64 {
+                eprintln!(
+                    "  {} lines, {} imported, {:.0} lines/s",
+                    p.lines,
+                    p.imported,
+                    p.lines as f64 / t.elapsed().as_secs_f64()
+                );
+            }
+        });
+    let _ = std::fs::remove_file(&path);
+    let report = report?;
+    let e2e_secs = t.elapsed().as_secs_f64();
+    let c = report.files[0].counts;
+    let e2e_rate = c.lines_parsed as f64 / e2e_secs;
+
+    println!("| measure | lines | result |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| parse only (combined, one core, best of 3) | {lines} | **{parse_rate:.0} lines/s** |"
+    );
+    println!(
+        "| parse + classify (best of 3) | {lines} | {classify_rate:.0} lines/s ({kept} kept) |"
+    );
+    println!(
+        "| end to end into MariaDB (batch {batch}, {recorders} recorders) | {} | **{e2e_rate:.0} lines/s** ({:.1} s; {} imported = {:.0} hits/s; static {}, bots {}, errors {}) |",
+        c.lines_parsed,
+        e2e_secs,
+        c.imported,
+        c.imported as f64 / e2e_secs,
+        c.ignored_static,
+        c.ignored_bots,
+        c.ignored_http_errors,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("logimport bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1196 @@
+//! Importing files: each line becomes the tracking request `import_logs.py`
+//! would send, built into a tracker [`Hit`] and recorded by the tracker's
+//! recorder (same visit recognition, `log_action` resolution and archive
+//! invalidation of old days as over HTTP), with the file's progress
+//! committed after each batch.
+//!
+//! A file's life: its days are found by a first, parse-only pass and
+//! registered (`queue`); lines are then imported in batches of
+//! [`ImportOptions::batch_lines`], each followed by one transaction holding
+//! the file's `offset_bytes`/`lines_done`, the run's summary counters and the
+//! days that became `partial`; the last one also marks the file `completed`
+//! and its days `loaded` once every file of the day is.
+//!
+//! The batch's rows are committed by the recorder's transaction just before
+//! that progress transaction: the recorder writes on its own connections and
+//! offers no way to join a caller's transaction, so a crash between the two
+//! commits would import that one batch again on resume (see the crate's
+//! report for the small tracker change that closes this window).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Date as SqlDate, Integer, Text, Unsigned};
+use tally_schema::models::{LogImportFile, NewLogImportFile, NewLogImportFileSummary};
+use tally_schema::schema::{logimport_file, site};
+use tally_tracking::hit::{Exclusion, Hit, RequestMeta, build_hit};
+use tally_tracking::params::{RawParams, TrackingRequest};
+use tally_tracking::recorder::{Recorder, RecorderConfig};
+use tally_tracking::referrer::ReferrerDefinitions;
+use tally_tracking::site::{SiteSettings, Snapshot, load_snapshot};
+use time::{Date, PrimitiveDateTime};
+
+use crate::LogImportError;
+use crate::classify::{Classifier, FilterOptions, IgnoreReason, Tracked};
+use crate::format::{self, LogFormat};
+use crate::input::{self, LineReader};
+use crate::parse::{LineParser, LogLine, LogTimeZone, Parsed};
+
+/// How lines find their site.
+#[derive(Debug, Clone)]
+pub enum SiteSelection {
+    /// `--idsite`: every line goes to this site.
+    Id(u32),
+    /// By the line's host (or `log_hostname`), matched against the sites'
+    /// main and alias URLs.
+    ByHost {
+        /// `--add-sites-new-hosts`: create a site for an unknown host.
+        add_new_hosts: bool,
+        /// `--idsite-fallback`: the site of unknown hosts.
+        fallback: Option<u32>,
+    },
+}
+
+/// The options of an import, named after `import_logs.py`'s.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Where lines go. Default: by host, no site creation, no fallback.
+    pub site: SiteSelection,
+    /// `--log-format-name` / `--log-format-regex`; `None` detects the format
+    /// of each file from its first lines (default).
+    pub format: Option<LogFormat>,
+    /// `--w3c-fields`: the field list of W3C files without a `#Fields:` line.
+    pub w3c_fields: Option<String>,
+    /// What is imported and how URLs are built.
+    pub filters: FilterOptions,
+    /// The time zone of lines that state no offset (default UTC).
+    pub log_timezone: LogTimeZone,
+    /// `--log-hostname`: the host of every line.
+    pub log_hostname: Option<String>,
+    /// `--recorders`: recorder threads writing at once (default 2). A
+    /// visitor's hits always go to the same one, in order.
+    pub recorders: usize,
+    /// Lines per committed batch (default 5,000): the most work a crash
+    /// can make the resumed import read again.
+    pub batch_lines: usize,
+    /// `--dry-run`: parse, classify and build hits, write nothing.
+    pub dry_run: bool,
+    /// `--replay-tracking`: lines that are requests to `matomo.php` or
+    /// `piwik.php` are replayed with their own parameters; other lines
+    /// are invalid.
+    pub replay_tracking: bool,
+    /// `--resume`: continue partly imported files (without it they are an
+    /// error). Completed files are always skipped.
+    pub resume: bool,
+    /// `--title-category-delimiter` of HTTP error and redirect titles
+    /// (default `/`).
+    pub title_category_delimiter: String,
+    /// Stop each file after this many batches, leaving it `partial`
+    /// (`--debug-request-limit` in spirit; tests use it to interrupt).
+    pub max_batches: Option<u64>,
+    /// Line errors listed per file in the report (default 1,000); all are
+    /// counted.
+    pub max_listed_errors: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            site: SiteSelection::ByHost {
+                add_new_hosts: false,
+                fallback: None,
+            },
+            format: None,
+            w3c_fields: None,
+            filters: FilterOptions::default(),
+            log_timezone: LogTimeZone::Utc,
+            log_hostname: None,
+            recorders: 2,
+            batch_lines: 5_000,
+            dry_run: false,
+            replay_tracking: false,
+            resume: false,
+            title_category_delimiter: "/".to_owned(),
+            max_batches: None,
+            max_listed_errors: 1_000,
+        }
+    }
+}
+
+/// Line counts of one import run of a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Lines read (blank lines and `#` headers not counted); each is
+    /// counted in exactly one of the fields below.
+    pub lines_parsed: u64,
+    /// Lines recorded.
+    pub imported: u64,
+    /// Static resources.
+    pub ignored_static: u64,
+    /// Bots (the importer's list, `--useragent-exclude`, or the tracker's
+    /// device detection).
+    pub ignored_bots: u64,
+    /// 4xx and 5xx.
+    pub ignored_http_errors: u64,
+    /// 3xx other than 304.
+    pub ignored_redirects: u64,
+    /// Path, host, download-extension exclusions, lines of no known site,
+    /// and the tracker's own exclusions (excluded IPs, user agents, unknown
+    /// URLs).
+    pub ignored_excluded: u64,
+    /// Lines that cannot be read (format, date, UTF-8, length).
+    pub ignored_invalid: u64,
+    /// Lines the tracker refused or failed to record, and read errors.
+    pub errors: u64,
+    /// Of the imported lines, downloads.
+    pub downloads: u64,
+}
+
+impl Counts {
+    fn ignore(&mut self, reason: IgnoreReason) {
+        match reason {
+            IgnoreReason::Static => self.ignored_static += 1,
+            IgnoreReason::Bot => self.ignored_bots += 1,
+            IgnoreReason::HttpError => self.ignored_http_errors += 1,
+            IgnoreReason::Redirect => self.ignored_redirects += 1,
+            _ => self.ignored_excluded += 1,
+        }
+    }
+}
+
+/// A line that was not imported because of an error, by number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line number in the (decompressed) file.
+    pub line: u64,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// What happened to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Imported to its end (now `completed`).
+    Completed,
+    /// Already `completed` by an earlier run (same content hash): skipped.
+    AlreadyCompleted,
+    /// Stopped after [`ImportOptions::max_batches`]; it stays `partial`.
+    Stopped,
+    /// `dry_run`: nothing written.
+    DryRun,
+}
+
+/// The result of importing one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// The path given (`-` for standard input).
+    pub path: PathBuf,
+    /// Its `logimport_file` row (`None` in a dry run).
+    pub idfile: Option<u64>,
+    /// The format used.
+    pub format: String,
+    /// What happened.
+    pub outcome: FileOutcome,
+    /// Lines of this run (a resumed file counts from where it resumed).
+    pub counts: Counts,
+    /// Invalid and failed lines, the first [`ImportOptions::max_listed_errors`].
+    pub errors: Vec<LineError>,
+    /// The line the run started after (0, or the committed line of a
+    /// resumed file).
+    pub resumed_at_line: u64,
+}
+
+/// The result of [`import_files`].
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// One per file, in the order given.
+    pub files: Vec<FileReport>,
+    /// Wall-clock seconds.
+    pub elapsed_secs: f64,
+}
+
+/// Progress of the file being imported, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Lines read in this run.
+    pub lines: u64,
+    /// Lines recorded in this run.
+    pub imported: u64,
+    /// Bytes read (decompressed), from the start of the file.
+    pub offset_bytes: u64,
+}
+
+/// Imports `paths` (`-` is standard input) in order.
+///
+/// A file whose content hash is known as `completed` is skipped; one known
+/// as `partial` continues where it stopped when `opts.resume` is set.
+/// Malformed lines are counted and listed with their line numbers; they
+/// never stop an import.
+///
+/// # Errors
+/// A file that cannot be opened, an undetectable format, an unknown site,
+/// a partial file without `resume`, or a database error: the files before it
+/// are imported, the failing one stays resumable.
+pub fn import_files(
+    pool: &tally_db::DbPool,
+    paths: &[PathBuf],
+    opts: &ImportOptions,
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ImportReport, LogImportError> {
+    let started = Instant::now();
+    let mut ctx = Context::new(pool, opts)?;
+    let mut report = ImportReport::default();
+    for path in paths {
+        let file = if path.as_os_str() == "-" {
+            let spooled = input::Spooled::stdin()?;
+            let r = ctx.import_file(path, spooled.path(), on_progress);
+            drop(spooled);
+            r?
+        } else {
+            ctx.import_file(path, path, on_progress)?
+        };
+        report.files.push(file);
+    }
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn now() -> PrimitiveDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(t.date(), t.time().replace_nanosecond(0).unwrap_or(t.time()))
+}
+
+struct Context<'o> {
+    pool: tally_db::DbPool,
+    opts: &'o ImportOptions,
+    classifier: Classifier,
+    snapshot: Arc<Snapshot>,
+    main_urls: HashMap<u32, String>,
+    hosts: HashMap<String, Option<u32>>,
+    recorder: Option<Recorder>,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// A line ready to record.
+struct Pending {
+    line: u64,
+    hit: Hit,
+}
+
+impl<'o> Context<'o> {
+    fn new(pool: &tally_db::DbPool, opts: &'o ImportOptions) -> Result<Self, LogImportError> {
+        let mut filters = opts.filters.clone();
+        filters.replay_tracking |= opts.replay_tracking;
+        let classifier = Classifier::new(filters)?;
+        let mut conn = pool.get()?;
+        let snapshot = Arc::new(load_snapshot(&mut conn)?);
+        let main_urls = load_main_urls(&mut conn)?;
+        drop(conn);
+        if let SiteSelection::Id(id) = opts.site
+            && !snapshot.sites.contains_key(&id)
+        {
+            return Err(LogImportError::UnknownSite { idsite: id });
+        }
+        let batch = opts.batch_lines.max(1);
+        let recorder = (!opts.dry_run).then(|| {
+            let shards = opts.recorders.max(1);
+            Recorder::start(
+                pool.clone(),
+                RecorderConfig {
+                    max_batch: batch.max(2_000),
+                    // A batch is awaited before the next is sent: room for
+                    // two keeps the queue from ever refusing a hit.
+                    queue: (batch * 2 + 1_024) * shards,
+                    shards,
+                    ..RecorderConfig::default()
+                },
+                Arc::new(ReferrerDefinitions::builtin().clone()),
+            )
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|source| LogImportError::Read {
+                path: PathBuf::from("(tokio runtime)"),
+                source,
+            })?;
+        Ok(Self {
+            pool: pool.clone(),
+            opts,
+            classifier,
+            snapshot,
+            main_urls,
+            hosts: HashMap::new(),
+            recorder,
+            runtime,
+        })
+    }
+
+    fn reload_sites(&mut self) -> Result<(), LogImportError> {
+        let mut conn = self.pool.get()?;
+        self.snapshot = Arc::new(load_snapshot(&mut conn)?);
+        self.main_urls = load_main_urls(&mut conn)?;
+        self.hosts.clear();
+        Ok(())
+    }
+
+    /// The host a line is attributed to (`--log-hostname`, else the
+    /// line's, lower-cased without trailing dots).
+    fn host_of(&self, line: &LogLine<'_>) -> Option<String> {
+        if let Some(h) = &self.opts.log_hostname {
+            return Some(h.to_ascii_lowercase());
+        }
+        line.host
+            .as_ref()
+            .map(|h| h.trim_matches('"').trim_matches('.').to_ascii_lowercase())
+    }
+
+    /// The site of a line, creating it for a new host when asked to.
+    fn site_of(
+        &mut self,
+        line: &LogLine<'_>,
+        replay_idsite: Option<u32>,
+    ) -> Result<Option<u32>, LogImportError> {
+        if let Some(id) = replay_idsite {
+            return Ok(self.snapshot.sites.contains_key(&id).then_some(id));
+        }
+        let (add_new_hosts, fallback) = match self.opts.site {
+            SiteSelection::Id(id) => return Ok(Some(id)),
+            SiteSelection::ByHost {
+                add_new_hosts,
+                fallback,
+            } => (add_new_hosts, fallback),
+        };
+        let host = self
+            .host_of(line)
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| "no-hostname-found-in-log".to_owned());
+        if let Some(known) = self.hosts.get(&host) {
+            return Ok(*known);
+        }
+        let found = tally_tracking::php::parse_url(&format!("http://{host}/")).and_then(|u| {
+            self.snapshot
+                .globals
+                .site_urls
+                .matching(&u)
+                .and_then(|(ids, _)| ids.iter().min().copied())
+        });
+        let id = match found {
+            Some(id) => Some(id),
+            None if fallback.is_some() => fallback,
+            None if add_new_hosts && !self.opts.dry_run => {
+                let mut conn = self.pool.get()?;
+                let id = add_site(&mut conn, &host)?;
+                tracing::info!(site.id = id, host = %host, "created a site for a new host");
+                self.reload_sites()?;
+                Some(id)
+            }
+            None => None,
+        };
+        self.hosts.insert(host, id);
+        Ok(id)
+    }
+
+    fn site(&self, id: u32) -> Option<&Arc<SiteSettings>> {
+        self.snapshot.sites.get(&id)
+    }
+
+    fn import_file(
+        &mut self,
+        shown: &Path,
+        real: &Path,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<FileReport, LogImportError> {
+        let hash = input::content_hash(real)?;
+        let size = std::fs::metadata(real)
+            .map_err(|source| LogImportError::Read {
+                path: shown.to_owned(),
+                source,
+            })?
+            .len();
+        let existing: Option<LogImportFile> = if self.opts.dry_run {
+            None
+        } else {
+            let mut conn = self.pool.get()?;
+            logimport_file::table
+                .filter(logimport_file::content_hash.eq(&hash[..]))
+                .select(LogImportFile::as_select())
+                .first(&mut conn)
+                .optional()?
+        };
+        let format = match (&self.opts.format, &existing) {
+            (Some(f), _) => f.clone(),
+            (None, Some(row)) if row.log_format.as_deref().is_some_and(|n| n != "regex") => {
+                LogFormat::from_name(row.log_format.as_deref().unwrap_or_default())?
+            }
+            _ => detect_file(shown, real)?,
+        };
+        let mut report = FileReport {
+            path: shown.to_owned(),
+            idfile: existing.as_ref().map(|r| r.idfile),
+            format: format.name().to_owned(),
+            outcome: FileOutcome::Completed,
+            counts: Counts::default(),
+            errors: Vec::new(),
+            resumed_at_line: 0,
+        };
+        if let Some(row) = &existing {
+            if row.status == "completed" {
+                tracing::info!(path = %shown.display(), file.id = row.idfile, "already imported, skipped");
+                report.outcome = FileOutcome::AlreadyCompleted;
+                return Ok(report);
+            }
+            if !self.opts.resume {
+                return Err(LogImportError::NeedsResume {
+                    path: shown.to_owned(),
+                    lines_done: row.lines_done,
+                });
+            }
+        }
+        if matches!(self.opts.site, SiteSelection::ByHost { .. })
+            && !self.opts.replay_tracking
+            && self.opts.log_hostname.is_none()
+            && !format.has_host()
+        {
+            return Err(LogImportError::NoHost {
+                path: shown.to_owned(),
+                format: format.name().to_owned(),
+            });
+        }
+
+        // Pass 1: the (site, day) pairs of the file, from the lines that
+        // will be imported.
+        let days = self.scan_days(shown, real, &format)?;
+
+        let (idfile, resume_from) = if self.opts.dry_run {
+            (None, (0, 0))
+        } else if let Some(row) = &existing {
+            (Some(row.idfile), (row.lines_done, row.offset_bytes))
+        } else {
+            let mut conn = self.pool.get()?;
+            let id = register_file(
+                &mut conn,
+                shown,
+                &hash,
+                size,
+                &self.opts.site,
+                &format,
+                &days,
+            )?;
+            (Some(id), (0, 0))
+        };
+        report.idfile = idfile;
+        report.resumed_at_line = resume_from.0;
+        let idsummary = match idfile {
+            Some(id) => Some(insert_summary(&mut *self.pool.get()?, id)?),
+            None => None,
+        };
+
+        // Pass 2: the import.
+        let mut parser = LineParser::new(&format, self.opts.w3c_fields.as_deref())?;
+        let mut reader = LineReader::new(input::open(real)?);
+        let is_w3c = format.is_w3c();
+        let batch_lines = self.opts.batch_lines.max(1) as u64;
+        let mut batch: Vec<Pending> = Vec::new();
+        let mut in_batch = 0u64;
+        let mut batches = 0u64;
+        let mut touched: BTreeSet<(u32, Date)> = BTreeSet::new();
+        let mut new_touched: Vec<(u32, Date)> = Vec::new();
+        let mut last_line = 0u64;
+        let mut read_error: Option<LineError> = None;
+        loop {
+            let raw = match reader.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => {
+                    // A truncated or corrupt compressed file: what came
+                    // before is imported, the rest cannot be read again.
+                    read_error = Some(LineError {
+                        line: reader.line_number() + 1,
+                        reason: format!("read error, rest of file skipped: {e}"),
+                    });
+                    break;
+                }
+            };
+            let number = raw.number;
+            last_line = number;
+            if number <= resume_from.0 {
+                // Already committed: only W3C headers matter (the field
+                // list); nothing else is even parsed.
+                if is_w3c && let Some(b) = raw.bytes.filter(|b| b.starts_with(b"#")) {
+                    let _ = parser.parse(b);
+                }
+                if number == resume_from.0 && reader.offset() != resume_from.1 {
+                    return Err(LogImportError::FileChanged {
+                        path: shown.to_owned(),
+                        line: number,
+                        offset: resume_from.1,
+                    });
+                }
+                continue;
+            }
+            let Some(bytes) = raw.bytes else {
+                report.counts.lines_parsed += 1;
+                report.counts.ignored_invalid += 1;
+                push_error(&mut report, self.opts, number, "line too long".to_owned());
+                in_batch += 1;
+                continue;
+            };
+            let parsed = parser.parse(bytes);
+            in_batch += 1;
+            match parsed {
+                Parsed::Skip => {}
+                Parsed::Invalid(why) => {
+                    report.counts.lines_parsed += 1;
+                    report.counts.ignored_invalid += 1;
+                    push_error(&mut report, self.opts, number, why.describe().to_owned());
+                }
+                Parsed::Line(line) => {
+                    report.counts.lines_parsed += 1;
+                    match self.hit_for(&line) {
+                        Ok(HitOutcome::Hit(hit, tracked)) => {
+                            let day = (hit.site.idsite, hit.site.timezone.local_date(hit.time));
+                            if touched.insert(day) {
+                                new_touched.push(day);
+                            }
+                            if tracked.download {
+                                report.counts.downloads += 1;
+                            }
+                            batch.push(Pending {
+                                line: number,
+                                hit: *hit,
+                            });
+                        }
+                        Ok(HitOutcome::Ignored(reason)) => report.counts.ignore(reason),
+                        Ok(HitOutcome::Excluded(Exclusion::Bot)) => {
+                            report.counts.ignored_bots += 1;
+                        }
+                        Ok(HitOutcome::Excluded(_)) => report.counts.ignored_excluded += 1,
+                        Ok(HitOutcome::Invalid(reason)) => {
+                            report.counts.ignored_invalid += 1;
+                            push_error(&mut report, self.opts, number, reason);
+                        }
+                        Err(reason) => {
+                            report.counts.errors += 1;
+                            push_error(&mut report, self.opts, number, reason);
+                        }
+                    }
+                }
+            }
+            if in_batch >= batch_lines {
+                self.flush(shown, &mut batch, &mut report)?;
+                if let (Some(idfile), Some(idsummary)) = (idfile, idsummary) {
+                    let mut conn = self.pool.get()?;
+                    commit_progress(
+                        &mut conn,
+                        idfile,
+                        idsummary,
+                        reader.offset(),
+                        number,
+                        &report.counts,
+                        &std::mem::take(&mut new_touched),
+                        None,
+                    )?;
+                }
+                in_batch = 0;
+                batches += 1;
+                on_progress(Progress {
+                    path: shown,
+                    lines: report.counts.lines_parsed,
+                    imported: report.counts.imported,
+                    offset_bytes: reader.offset(),
+                });
+                if self.opts.max_batches.is_some_and(|m| batches >= m) {
+                    report.outcome = FileOutcome::Stopped;
+                    if let Some(idsummary) = idsummary {
+                        finish_summary(&mut *self.pool.get()?, idsummary)?;
+                    }
+                    return Ok(report);
+                }
+            }
+        }
+        if let Some(e) = read_error {
+            report.counts.errors += 1;
+            let (line, reason) = (e.line, e.reason);
+            push_error(&mut report, self.opts, line, reason);
+        }
+        self.flush(shown, &mut batch, &mut report)?;
+        if let (Some(idfile), Some(idsummary)) = (idfile, idsummary) {
+            let mut conn = self.pool.get()?;
+            commit_progress(
+                &mut conn,
+                idfile,
+                idsummary,
+                reader.offset(),
+                last_line.max(resume_from.0),
+                &report.counts,
+                &new_touched,
+                Some(&days),
+            )?;
+            finish_summary(&mut conn, idsummary)?;
+        } else {
+            report.outcome = FileOutcome::DryRun;
+        }
+        on_progress(Progress {
+            path: shown,
+            lines: report.counts.lines_parsed,
+            imported: report.counts.imported,
+            offset_bytes: reader.offset(),
+        });
+        Ok(report)
+    }
+
+    /// Pass 1: every (site, site-local day) the file's importable lines
+    /// fall on (sites for new hosts are created here).
+    fn scan_days(
+        &mut self,
+        shown: &Path,
+        real: &Path,
+        format: &LogFormat,
+    ) -> Result<BTreeSet<(u32, Date)>, LogImportError> {
+        let mut parser = LineParser::new(format, self.opts.w3c_fields.as_deref())?;
+        let mut reader = LineReader::new(input::open(real)?);
+        let mut days = BTreeSet::new();
+        loop {
+            let raw = match reader.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(path = %shown.display(), error = %e, "read error while scanning for days");
+                    break;
+                }
+            };
+            let Some(bytes) = raw.bytes else { continue };
+            let Parsed::Line(line) = parser.parse(bytes) else {
+                continue;
+            };
+            if self.classifier.classify(&line).is_err() {
+                continue;
+            }
+            let replay_idsite = if self.opts.replay_tracking {
+                match replay_params(&self.classifier, &line) {
+                    Some((_, id)) => Some(id),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            let Some(id) = self.site_of(&line, replay_idsite)? else {
+                continue;
+            };
+            if let Some(site) = self.site(id) {
+                let unix = line.time.unix(&self.opts.log_timezone);
+                days.insert((id, site.timezone.local_date(unix)));
+            }
+        }
+        Ok(days)
+    }
+
+    /// One line to a hit, or why not.
+    fn hit_for(&mut self, line: &LogLine<'_>) -> Result<HitOutcome, String> {
+        let tracked = match self.classifier.classify(line) {
+            Ok(t) => t,
+            Err(reason) => return Ok(HitOutcome::Ignored(reason)),
+        };
+        let Ok(ip) = line.ip.trim_matches(['[', ']']).parse::<IpAddr>() else {
+            return Ok(HitOutcome::Invalid(format!(
+                "invalid client ip `{}`",
+                line.ip
+            )));
+        };
+        let unix = line.time.unix(&self.opts.log_timezone);
+        let (raw, idsite) = if self.opts.replay_tracking {
+            let Some((params, id)) = replay_params(&self.classifier, line) else {
+                return Ok(HitOutcome::Invalid(
+                    "not a tracking request with an idsite (replay tracking)".to_owned(),
+                ));
+            };
+            match self.site_of(line, Some(id)).map_err(|e| e.to_string())? {
+                Some(id) => (params, id),
+                None => return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath)),
+            }
+        } else {
+            let Some(id) = self.site_of(line, None).map_err(|e| e.to_string())? else {
+                return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath));
+            };
+            (self.page_params(line, id, tracked), id)
+        };
+        let Some(site) = self.site(idsite).cloned() else {
+            return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath));
+        };
+        let req = TrackingRequest::from_params(&raw).map_err(|e| e.to_string())?;
+        let meta = RequestMeta {
+            ip: Some(ip),
+            user_agent: line.user_agent.as_deref().map(str::to_owned),
+            ..RequestMeta::default()
+        };
+        // `now` is the line's time: the request is tracked as if it
+        // arrived then, so no `cdt` (and no token) is needed, and `cip`
+        // is the connection's address rather than a parameter.
+        match build_hit(raw, req, &meta, site, &self.snapshot.globals, unix) {
+            Ok(Ok(hit)) => Ok(HitOutcome::Hit(Box::new(hit), tracked)),
+            Ok(Err(exclusion)) => Ok(HitOutcome::Excluded(exclusion)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The request `import_logs.py` sends for a line (`_get_hit_args`).
+    fn page_params(&self, line: &LogLine<'_>, idsite: u32, tracked: Tracked) -> RawParams {
+        let mut path = self.classifier.url_path(line);
+        truncate_chars(&mut path, 1024);
+        let main_url = self
+            .main_urls
+            .get(&idsite)
+            .map_or("http://", String::as_str);
+        let url = if path.starts_with('/') {
+            match self.host_of(line) {
+                Some(host) if host.contains("://") => format!("{host}{path}"),
+                Some(host) if !host.is_empty() => {
+                    let scheme = main_url
+                        .split("://")
+                        .next()
+                        .filter(|s| !s.is_empty() && main_url.contains("://"))
+                        .unwrap_or("http");
+                    format!("{scheme}://{host}{path}")
+                }
+                _ => format!("{}{path}", main_url.trim_end_matches('/')),
+            }
+        } else {
+            path
+        };
+        let mut referrer = line.referrer.as_deref().unwrap_or("").to_owned();
+        truncate_chars(&mut referrer, 1024);
+        let ua = line.user_agent.as_deref().unwrap_or("");
+        let mut p = RawParams::new();
+        p.insert("rec", "1");
+        p.insert("apiv", "1");
+        p.insert("idsite", idsite.to_string());
+        p.insert("dp", "1");
+        p.insert("ua", ua);
+        if let Some(u) = &line.userid {
+            p.insert("uid", u.as_ref());
+        }
+        p.insert(
+            "cvar",
+            format!("{{\"1\":[\"HTTP-code\",\"{}\"]}}", line.status),
+        );
+        if self.classifier.options().enable_bots {
+            let key = if tracked.bot { "Bot" } else { "Not-Bot" };
+            let ua_json = serde_json::to_string(ua).unwrap_or_else(|_| "\"\"".to_owned());
+            p.insert("_cvar", format!("{{\"1\":[\"{key}\",{ua_json}]}}"));
+            p.insert("bots", "1");
+        }
+        if tracked.download {
+            p.insert("download", url.as_str());
+        }
+        if tracked.error || tracked.redirect {
+            let d = &self.opts.title_category_delimiter;
+            let mut title = format!("{}{d}URL = {}", line.status, quote(&url));
+            if !referrer.is_empty() {
+                let _ = write!(title, "{d}From = {}", quote(&referrer));
+            }
+            p.insert("action_name", title);
+        }
+        if let Some(ms) = line.duration_ms.filter(|ms| *ms >= 1.0) {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "positive, PHP int cast"
+            )]
+            let ms = ms.min(f64::from(u32::MAX)) as u64;
+            p.insert("pf_srv", ms.to_string());
+        }
+        p.insert("url", url);
+        p.insert("urlref", referrer);
+        p
+    }
+
+    /// Records the batch and counts the outcome of each hit.
+    fn flush(
+        &mut self,
+        shown: &Path,
+        batch: &mut Vec<Pending>,
+        report: &mut FileReport,
+    ) -> Result<(), LogImportError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(batch);
+        let Some(recorder) = self.recorder.clone() else {
+            // Dry run: the hits were built, which is all it checks.
+            report.counts.imported += pending.len() as u64;
+            return Ok(());
+        };
+        let last_line = pending.last().map_or(0, |p| p.line);
+        // One job per visitor (site + visitor id or fingerprint, the
+        // recorder's shard key), in line order: the recorder sends a job to
+        // one shard and applies it in order, so each visitor's hits keep
+        // their order within and across batches whatever the task order.
+        let mut groups: Vec<(Vec<u64>, Vec<Hit>)> = Vec::new();
+        let mut index: HashMap<(u32, [u8; 8]), usize> = HashMap::new();
+        for p in pending {
+            let key = (
+                p.hit.site.idsite,
+                p.hit.visitor_id.unwrap_or(p.hit.config_id),
+            );
+            let i = *index.entry(key).or_insert_with(|| {
+                groups.push((Vec::new(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].0.push(p.line);
+            groups[i].1.push(p.hit);
+        }
+        let globals = self.snapshot.globals.clone();
+        let results = self.runtime.block_on(async {
+            let mut handles = Vec::with_capacity(groups.len());
+            for (lines, hits) in groups {
+                let recorder = recorder.clone();
+                let globals = globals.clone();
+                handles.push((
+                    lines,
+                    tokio::spawn(async move { recorder.record(hits, globals).await }),
+                ));
+            }
+            let mut out = Vec::with_capacity(handles.len());
+            for (lines, h) in handles {
+                out.push((lines, h.await));
+            }
+            out
+        });
+        for (lines, result) in results {
+            let answers = match result {
+                Ok(Ok(answers)) => answers,
+                Ok(Err(source)) => {
+                    return Err(LogImportError::Record {
+                        path: shown.to_owned(),
+                        line: last_line,
+                        source,
+                    });
+                }
+                Err(join) => {
+                    return Err(LogImportError::Record {
+                        path: shown.to_owned(),
+                        line: last_line,
+                        source: tally_tracking::TrackingError::Config {
+                            what: format!("recording task failed: {join}"),
+                        },
+                    });
+                }
+            };
+            for (line, answer) in lines.into_iter().zip(answers) {
+                match answer {
+                    Ok(()) => report.counts.imported += 1,
+                    Err(tally_tracking::TrackingError::Db(e)) => {
+                        // The database refused the batch: stop here, the
+                        // file stays resumable from its last commit.
+                        return Err(LogImportError::Record {
+                            path: shown.to_owned(),
+                            line,
+                            source: tally_tracking::TrackingError::Db(e),
+                        });
+                    }
+                    Err(e) => {
+                        report.counts.errors += 1;
+                        push_error(report, self.opts, line, e.to_string());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum HitOutcome {
+    Hit(Box<Hit>, Tracked),
+    Ignored(IgnoreReason),
+    Excluded(Exclusion),
+    Invalid(String),
+}
+
+fn push_error(report: &mut FileReport, opts: &ImportOptions, line: u64, reason: String) {
+    if report.errors.len() < opts.max_listed_errors {
+        report.errors.push(LineError { line, reason });
+    }
+}
+
+/// `--replay-tracking`: a request to `matomo.php`/`piwik.php` with an
+/// `idsite`, as parameters (without those only a token could authorise:
+/// the client address comes from the log line, the time from its date).
+fn replay_params(classifier: &Classifier, line: &LogLine<'_>) -> Option<(RawParams, u32)> {
+    let path = classifier.path_only(line).to_ascii_lowercase();
+    if !(path.ends_with("matomo.php") || path.ends_with("piwik.php")) {
+        return None;
+    }
+    let query = classifier.query(line);
+    if query.is_empty() {
+        return None;
+    }
+    let original = RawParams::from_query(query);
+    let idsite: u32 = original.get("idsite")?.trim().parse().ok()?;
+    let mut p = RawParams::new();
+    for (name, value) in original.iter() {
+        if matches!(
+            name,
+            "cip" | "cdt" | "cdo" | "token_auth" | "country" | "region" | "city" | "lat" | "long"
+        ) {
+            continue;
+        }
+        if let tally_tracking::params::ParamValue::Text(v) = value {
+            p.insert(name, v.as_str());
+        }
+    }
+    if !p.contains("ua")
+        && let Some(ua) = &line.user_agent
+    {
+        p.insert("ua", ua.as_ref());
+    }
+    Some((p, idsite))
+}
+
+fn truncate_chars(s: &mut String, max: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+}
+
+/// Python's `urllib.parse.quote(s, '')`: everything but unreserved
+/// characters percent-encoded.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn detect_file(shown: &Path, real: &Path) -> Result<LogFormat, LogImportError> {
+    let mut reader = LineReader::new(input::open(real)?.take(4 << 20));
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    while lines.len() < format::DETECT_LINES {
+        match reader.next_line() {
+            Ok(Some(l)) => {
+                if let Some(b) = l.bytes {
+                    lines.push(b.to_vec());
+                }
+            }
+            _ => break,
+        }
+    }
+    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+    format::detect(&refs).ok_or_else(|| LogImportError::Detect {
+        path: shown.to_owned(),
+    })
+}
+
+fn load_main_urls(conn: &mut MysqlConnection) -> QueryResult<HashMap<u32, String>> {
+    Ok(site::table
+        .select((site::idsite, site::main_url))
+        .load::<(u32, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// `--add-sites-new-hosts`: a site named after the host, `http://host` as
+/// its URL, UTC.
+fn add_site(conn: &mut MysqlConnection, host: &str) -> Result<u32, LogImportError> {
+    let name: String = host.chars().take(90).collect();
+    diesel::sql_query(
+        "INSERT INTO site (name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (?, ?, UTC_TIMESTAMP(), 0, 1, '', '', 'UTC', 'USD', '', '', '', '', '', 'website')",
+    )
+    .bind::<Text, _>(&name)
+    .bind::<Text, _>(format!("http://{host}"))
+    .execute(conn)?;
+    let id: u64 = diesel::select(tally_db::sequence::last_insert_id()).get_result(conn)?;
+    u32::try_from(id).map_err(|_| {
+        LogImportError::Db(diesel::result::Error::QueryBuilderError(
+            format!("site id {id} out of range").into(),
+        ))
+    })
+}
+
+/// Inserts the file (`queue`) and counts it in each of its days, in one
+/// transaction.
+fn register_file(
+    conn: &mut MysqlConnection,
+    shown: &Path,
+    hash: &[u8; 32],
+    size: u64,
+    site: &SiteSelection,
+    format: &LogFormat,
+    days: &BTreeSet<(u32, Date)>,
+) -> Result<u64, LogImportError> {
+    let path = shown.to_string_lossy();
+    let ts = now();
+    Ok(conn.transaction(|conn| {
+        diesel::insert_into(logimport_file::table)
+            .values(NewLogImportFile {
+                path: &path,
+                content_hash: &hash[..],
+                size_bytes: size,
+                idsite: match site {
+                    SiteSelection::Id(id) => Some(*id),
+                    SiteSelection::ByHost { .. } => None,
+                },
+                log_format: Some(format.name()),
+                status: "queue",
+                offset_bytes: 0,
+                lines_done: 0,
+                ts_created: ts,
+                ts_updated: ts,
+                ts_completed: None,
+            })
+            .execute(conn)?;
+        let idfile: u64 = diesel::select(tally_db::sequence::last_insert_id()).get_result(conn)?;
+        for (idsite, date) in days {
+            // A new file for a day already loaded (or further) re-opens it.
+            diesel::sql_query(
+                "INSERT INTO logimport_day_status (idsite, date, status, files_total, files_completed, ts_updated) \
+                 VALUES (?, ?, 'queue', 1, 0, ?) ON DUPLICATE KEY UPDATE \
+                 files_total = files_total + 1, \
+                 status = IF(status IN ('queue', 'partial'), status, 'partial'), \
+                 ts_updated = VALUES(ts_updated)",
+            )
+            .bind::<Unsigned<Integer>, _>(*idsite)
+            .bind::<SqlDate, _>(*date)
+            .bind::<diesel::sql_types::Datetime, _>(ts)
+            .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(idfile)
+    })?)
+}
+
+fn insert_summary(conn: &mut MysqlConnection, idfile: u64) -> Result<u64, LogImportError> {
+    use tally_schema::schema::logimport_file_summary;
+    diesel::insert_into(logimport_file_summary::table)
+        .values(NewLogImportFileSummary {
+            idfile,
+            ts_started: now(),
+            ts_finished: None,
+            lines_parsed: 0,
+            lines_imported: 0,
+            ignored_static: 0,
+            ignored_bots: 0,
+            ignored_http_errors: 0,
+            ignored_redirects: 0,
+            ignored_excluded: 0,
+            ignored_invalid: 0,
+            errors: 0,
+        })
+        .execute(conn)?;
+    Ok(diesel::select(tally_db::sequence::last_insert_id()).get_result(conn)?)
+}
+
+fn finish_summary(conn: &mut MysqlConnection, idsummary: u64) -> Result<(), LogImportError> {
+    use tally_schema::schema::logimport_file_summary as s;
+    diesel::update(s::table.filter(s::idsummary.eq(idsummary)))
+        .set(s::ts_finished.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The progress transaction of a batch: the file's offset, the run's
+/// counters, days that now have lines (`queue` → `partial`), and on the
+/// last batch the file's completion and its days' (`loaded` once every
+/// file of the day is completed).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one transaction's worth of state"
+)]
+fn commit_progress(
+    conn: &mut MysqlConnection,
+    idfile: u64,
+    idsummary: u64,
+    offset: u64,
+    lines_done: u64,
+    c: &Counts,
+    new_days: &[(u32, Date)],
+    completed_days: Option<&BTreeSet<(u32, Date)>>,
+) -> Result<(), LogImportError> {
+    use tally_schema::schema::logimport_file_summary as s;
+    let ts = now();
+    conn.transaction(|conn| {
+        let complete = completed_days.is_some();
+        diesel::update(logimport_file::table.filter(logimport_file::idfile.eq(idfile)))
+            .set((
+                logimport_file::status.eq(if complete { "completed" } else { "partial" }),
+                logimport_file::offset_bytes.eq(offset),
+                logimport_file::lines_done.eq(lines_done),
+                logimport_file::ts_updated.eq(ts),
+                logimport_file::ts_completed.eq(complete.then_some(ts)),
+            ))
+            .execute(conn)?;
+        diesel::update(s::table.filter(s::idsummary.eq(idsummary)))
+            .set((
+                s::lines_parsed.eq(c.lines_parsed),
+                s::lines_imported.eq(c.imported),
+                s::ignored_static.eq(c.ignored_static),
+                s::ignored_bots.eq(c.ignored_bots),
+                s::ignored_http_errors.eq(c.ignored_http_errors),
+                s::ignored_redirects.eq(c.ignored_redirects),
+                s::ignored_excluded.eq(c.ignored_excluded),
+                s::ignored_invalid.eq(c.ignored_invalid),
+                s::errors.eq(c.errors),
+            ))
+            .execute(conn)?;
+        let touched: HashSet<&(u32, Date)> = new_days.iter().collect();
+        for (idsite, date) in touched {
+            diesel::sql_query(
+                "UPDATE logimport_day_status SET status = 'partial', ts_updated = ? \
+                 WHERE idsite = ? AND date = ? AND status = 'queue'",
+            )
+            .bind::<diesel::sql_types::Datetime, _>(ts)
+            .bind::<Unsigned<Integer>, _>(*idsite)
+            .bind::<SqlDate, _>(*date)
+            .execute(conn)?;
+        }
+        for (idsite, date) in completed_days.into_iter().flatten() {
+            // MariaDB assigns left to right: the status sees the new count.
+            diesel::sql_query(
+                "UPDATE logimport_day_status SET files_completed = files_completed + 1, \
+                 status = IF(files_completed >= files_total, 'loaded', 'partial'), ts_updated = ? \
+                 WHERE idsite = ? AND date = ?",
+            )
+            .bind::<diesel::sql_types::Datetime, _>(ts)
+            .bind::<Unsigned<Integer>, _>(*idsite)
+            .bind::<SqlDate, _>(*date)
+            .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_like_python() {
+        assert_eq!(
+            quote("http://a.b/c d?e=1"),
+            "http%3A%2F%2Fa.b%2Fc%20d%3Fe%3D1"
+        );
+    }
+
+    #[test]
+    fn truncation_respects_chars() {
+        let mut s = "ééé".to_owned();
+        truncate_chars(&mut s, 2);
+        assert_eq!(s, "éé");
+    }
+}

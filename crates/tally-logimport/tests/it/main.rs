@@ -1,0 +1,4 @@
+//! Integration tests of the log importer (issue 8), one binary.
+
+mod formats;
+mod import;

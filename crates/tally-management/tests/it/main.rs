@@ -1,0 +1,9 @@
+//! Integration tests of the management layer against a real MariaDB: one
+//! binary, one fresh database per test (see `tally_db::test_support`).
+
+mod access;
+mod goals;
+mod secrets;
+mod sites;
+mod support;
+mod users;

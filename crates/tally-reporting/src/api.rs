@@ -1,0 +1,228 @@
+//! Answering one API call: format, method, authentication, dispatch,
+//! rendering (errors included).
+
+use std::sync::Arc;
+
+use tally_archiving::{ArchivingConfig, Registry};
+use tally_datatable::Scalar;
+use tally_db::DbPool;
+use tally_management::Principal;
+use time::OffsetDateTime;
+
+use crate::ReportingError;
+use crate::load::{ArchiveLocks, Loader};
+use crate::manage;
+use crate::methods::{self, Ctx};
+use crate::output::{self, Format, Output, Rendered};
+use crate::request::ApiRequest;
+
+/// The Matomo version we answer `API.getMatomoVersion` with: the API
+/// generation whose wire formats we follow.
+pub const MATOMO_VERSION: &str = "5.2.0";
+
+/// Reporting settings (`[reporting]` in `tally.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportingConfig {
+    /// Archive during API requests when no usable archive exists
+    /// (`enable_browser_archiving_triggering`, on by default as in
+    /// Matomo). Ranges and segments are always archived on demand.
+    pub browser_archiving: bool,
+}
+
+impl Default for ReportingConfig {
+    fn default() -> Self {
+        Self {
+            browser_archiving: true,
+        }
+    }
+}
+
+/// A rendered API answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// The HTTP status (200 for most errors, as in Matomo).
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl From<Rendered> for ApiResponse {
+    fn from(rendered: Rendered) -> Self {
+        Self {
+            status: rendered.status,
+            content_type: rendered.content_type,
+            body: rendered.body,
+        }
+    }
+}
+
+struct Inner {
+    pool: DbPool,
+    registry: Registry,
+    archiving: ArchivingConfig,
+    config: ReportingConfig,
+    locks: ArchiveLocks,
+}
+
+/// The Reporting and management API. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Api {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Api {
+    /// An API over the archives of `pool`, archiving with `registry`.
+    pub fn new(
+        pool: DbPool,
+        registry: Registry,
+        archiving: ArchivingConfig,
+        config: ReportingConfig,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                registry,
+                archiving,
+                config,
+                locks: ArchiveLocks::default(),
+            }),
+        }
+    }
+
+    /// Answers a request now.
+    pub fn handle(&self, request: &ApiRequest) -> ApiResponse {
+        self.handle_at(request, OffsetDateTime::now_utc())
+    }
+
+    /// Answers a request as if it were `now` (tests pin the clock).
+    pub fn handle_at(&self, request: &ApiRequest, now: OffsetDateTime) -> ApiResponse {
+        let format = match Format::from_request(request) {
+            Ok(format) => format,
+            Err(error) => return output::render_error(&error, Format::Xml, request).into(),
+        };
+        match self.answer(request, now) {
+            Ok(answer) => {
+                let options = output::filters(request)
+                    .map(|filters| filters.render_options())
+                    .unwrap_or_default();
+                output::render(&answer, format, &options, request).into()
+            }
+            Err(error) => {
+                if matches!(error, ReportingError::Db(_) | ReportingError::Pool(_)) {
+                    tracing::error!(%error, "api request failed");
+                }
+                output::render_error(&error, format, request).into()
+            }
+        }
+    }
+
+    fn answer(&self, request: &ApiRequest, now: OffsetDateTime) -> Result<Output, ReportingError> {
+        if let Some(module) = request.non_empty("module")
+            && module != "API"
+        {
+            return Err(ReportingError::NotApi {
+                module: module.to_owned(),
+            });
+        }
+        let method = request
+            .non_empty("method")
+            .ok_or_else(|| ReportingError::MissingParameter("method".to_owned()))?;
+        let (module, action) =
+            method
+                .split_once('.')
+                .ok_or_else(|| ReportingError::UnknownMethod {
+                    method: method.to_owned(),
+                    module: String::new(),
+                })?;
+        let mut conn = self.inner.pool.get()?;
+        let (token, from_body) = match request.token() {
+            Some((token, from_body)) => (Some(token), from_body),
+            None => (None, false),
+        };
+        let principal = tally_management::authenticate(&mut conn, token, from_body, now)?;
+        if module == "API" {
+            match action {
+                "getMatomoVersion" | "getPiwikVersion" => {
+                    return Ok(Output::Value(Scalar::from(MATOMO_VERSION)));
+                }
+                "getBulkRequest" => {
+                    drop(conn);
+                    return Ok(self.bulk(request, now));
+                }
+                _ => {}
+            }
+        }
+        if let Some(handler) = manage::find(module, action) {
+            return handler(&mut conn, &principal, request, now);
+        }
+        let Some(handler) = methods::find(module, action) else {
+            return Err(if methods::MODULES.contains(&module) {
+                ReportingError::UnknownMethod {
+                    method: action.to_owned(),
+                    module: module.to_owned(),
+                }
+            } else {
+                ReportingError::UnknownModule {
+                    module: module.to_owned(),
+                }
+            });
+        };
+        let mut ctx = Ctx {
+            conn: &mut conn,
+            principal: &principal,
+            loader: self.loader(now),
+            request,
+        };
+        handler(&mut ctx)
+    }
+
+    fn loader(&self, now: OffsetDateTime) -> Loader<'_> {
+        Loader {
+            registry: &self.inner.registry,
+            archiver_config: self.inner.archiving.clone(),
+            browser_archiving: self.inner.config.browser_archiving,
+            locks: &self.inner.locks,
+            now,
+        }
+    }
+
+    /// `API.getBulkRequest&urls[0]=…`: each sub-request (a URL-encoded
+    /// query string) is answered as JSON, inheriting the outer token, and
+    /// the answers are returned as one JSON array.
+    fn bulk(&self, request: &ApiRequest, now: OffsetDateTime) -> Output {
+        let mut answers = Vec::new();
+        for (name, value) in request.pairs() {
+            if !name.starts_with("urls[") {
+                continue;
+            }
+            let mut sub = ApiRequest::from_parts(value, None);
+            sub.set("format", "json");
+            sub.set("module", "API");
+            if let Some((token, from_body)) = request.token() {
+                sub.inherit("token_auth", token, from_body);
+            }
+            let answer = self.handle_at(&sub, now);
+            answers.push(String::from_utf8_lossy(&answer.body).into_owned());
+        }
+        Output::RawJson(format!("[{}]", answers.join(",")))
+    }
+}
+
+/// What management methods receive.
+pub(crate) type ManageHandler = fn(
+    &mut diesel::MysqlConnection,
+    &Principal,
+    &ApiRequest,
+    OffsetDateTime,
+) -> Result<Output, ReportingError>;

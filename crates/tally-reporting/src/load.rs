@@ -1,0 +1,119 @@
+//! Reading archives for a report, building them on demand (§7.9).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel::MysqlConnection;
+use tally_archiving::segment::Segment;
+use tally_archiving::storage::{self, ArchiveKey, StoredArchive};
+use tally_archiving::{Archiver, Period, Registry, SiteInfo};
+use tally_datatable::DataTable;
+use tally_schema::codes::PeriodKind;
+use time::OffsetDateTime;
+
+use crate::ReportingError;
+
+/// One lock per archive being built in this process, so that concurrent
+/// identical requests archive once: the second waits, then finds the
+/// first one's archive usable.
+#[derive(Debug, Default)]
+pub(crate) struct ArchiveLocks {
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl ArchiveLocks {
+    fn lock_for(&self, key: String) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget locks nobody holds so the map does not grow forever.
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        Arc::clone(locks.entry(key).or_default())
+    }
+}
+
+/// How archives are found for a request.
+pub(crate) struct Loader<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) archiver_config: tally_archiving::ArchivingConfig,
+    pub(crate) browser_archiving: bool,
+    pub(crate) locks: &'a ArchiveLocks,
+    pub(crate) now: OffsetDateTime,
+}
+
+impl Loader<'_> {
+    /// The archive of `period` for `site` and `segment`, or `None` when the
+    /// period has no data (before the site existed, in the future, or not
+    /// archived while browser archiving is off).
+    ///
+    /// Matomo archives during the request when browser-triggered archiving
+    /// is on, and always for ranges and segments; otherwise only existing
+    /// archives are read, invalidated ones included.
+    pub(crate) fn archive(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+    ) -> Result<Option<StoredArchive>, ReportingError> {
+        let build =
+            self.browser_archiving || period.kind() == PeriodKind::Range || !segment.is_empty();
+        if !build {
+            let key = ArchiveKey {
+                idsite: site.idsite,
+                period,
+                done_flag: segment.done_flag(),
+            };
+            return Ok(storage::find_archive(conn, &key, None, true)?);
+        }
+        let lock = self
+            .locks
+            .lock_for(format!("{}|{period}|{}", site.idsite, segment.done_flag()));
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let archiver = Archiver::new(self.registry, self.archiver_config.clone());
+        let outcome = archiver.archive_segment(conn, site, period, segment, self.now, false)?;
+        Ok(outcome.archive())
+    }
+
+    /// [`Loader::archive`] of a plugin-only segment archive (VisitFrequency).
+    pub(crate) fn plugin_archive(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+        plugin: &str,
+    ) -> Result<Option<StoredArchive>, ReportingError> {
+        let lock = self.locks.lock_for(format!(
+            "{}|{period}|{}.{plugin}",
+            site.idsite,
+            segment.done_flag()
+        ));
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let archiver = Archiver::new(self.registry, self.archiver_config.clone());
+        let outcome = archiver
+            .archive_plugin_segment(conn, site, period, segment, plugin, self.now, false)?;
+        Ok(outcome.archive())
+    }
+}
+
+/// Numeric records of an archive by name (missing ones absent).
+pub(crate) fn numerics(
+    conn: &mut MysqlConnection,
+    archive: Option<&StoredArchive>,
+) -> Result<HashMap<String, f64>, ReportingError> {
+    match archive {
+        Some(archive) => Ok(storage::read_numeric_records(conn, archive)?),
+        None => Ok(HashMap::new()),
+    }
+}
+
+/// A blob record of an archive, or an empty table.
+pub(crate) fn table(
+    conn: &mut MysqlConnection,
+    archive: Option<&StoredArchive>,
+    record: &str,
+) -> Result<DataTable, ReportingError> {
+    match archive {
+        Some(archive) => Ok(storage::read_table(conn, archive, record)?.unwrap_or_default()),
+        None => Ok(DataTable::default()),
+    }
+}

@@ -1,0 +1,974 @@
+//! The report methods: `Plugin.method` → archive records → a report.
+//!
+//! Each method is a function of a [`Ctx`]. Reports over sites and periods
+//! go through [`Ctx::each_site_period`], which resolves `idSite`, `period`,
+//! `date` and `segment`, checks view access and shapes multi-site and
+//! multi-period answers as Matomo's maps (site outer, period inner).
+
+use diesel::MysqlConnection;
+use tally_archiving::Period;
+use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
+use tally_archiving::segment::{Segment, SegmentContext};
+use tally_archiving::storage::StoredArchive;
+use tally_archiving::{SiteInfo, visit_frequency};
+use tally_datatable::format::format_percent_metrics;
+use tally_datatable::render::Report;
+use tally_datatable::{ColumnKey, Columns, DataTable, ReportSettings, Scalar, SortOrder, Value};
+use tally_management::{Access, Principal};
+use tally_schema::codes::PeriodKind;
+
+use crate::ReportingError;
+use crate::load::{self, Loader};
+use crate::output::{self, Output};
+use crate::processed::{self, TableMetrics, number};
+use crate::request::ApiRequest;
+
+/// What a method runs with.
+pub(crate) struct Ctx<'a> {
+    pub(crate) conn: &'a mut MysqlConnection,
+    pub(crate) principal: &'a Principal,
+    pub(crate) loader: Loader<'a>,
+    pub(crate) request: &'a ApiRequest,
+}
+
+/// A method implementation.
+pub(crate) type Handler = fn(&mut Ctx<'_>) -> Result<Output, ReportingError>;
+
+/// One site, one period, the request's segment: what a report reads.
+pub(crate) struct Slice<'s> {
+    pub(crate) site: &'s SiteInfo,
+    pub(crate) period: Period,
+    pub(crate) segment: &'s Segment,
+}
+
+/// The key Matomo gives a period in multi-period answers.
+fn period_key(period: &Period) -> String {
+    let start = period.start();
+    match period.kind() {
+        PeriodKind::Day => start.to_string(),
+        PeriodKind::Month => format!("{:04}-{:02}", start.year(), u8::from(start.month())),
+        PeriodKind::Year => format!("{:04}", start.year()),
+        _ => format!("{},{}", start, period.end()),
+    }
+}
+
+impl Ctx<'_> {
+    /// A required parameter.
+    pub(crate) fn required(&self, name: &str) -> Result<&str, ReportingError> {
+        self.request
+            .non_empty(name)
+            .ok_or_else(|| ReportingError::MissingParameter(name.to_owned()))
+    }
+
+    /// The sites of `idSite`: one id, a comma list, or `all` (every site
+    /// the caller can view). `None` for the list forms is a single site.
+    fn sites(&mut self) -> Result<(Vec<u32>, bool), ReportingError> {
+        let raw = self.required("idSite")?.trim().to_owned();
+        if raw.eq_ignore_ascii_case("all") {
+            let ids = tally_management::sites_with_access(self.conn, self.principal, Access::View)?;
+            return Ok((ids, true));
+        }
+        let mut ids = Vec::new();
+        for part in raw
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
+            let id = part
+                .parse::<u32>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| ReportingError::InvalidParameter {
+                    name: "idSite".to_owned(),
+                    reason: format!("'{part}' is not a site id"),
+                })?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let multi = ids.len() > 1;
+        for id in &ids {
+            self.principal.check(*id, Access::View)?;
+        }
+        Ok((ids, multi))
+    }
+
+    /// Runs `one` for every site and period of the request and shapes the
+    /// answers: a plain report for one site and one period, maps keyed by
+    /// `idSite` and `date` otherwise (also for `lastN` with one period).
+    pub(crate) fn each_site_period(
+        &mut self,
+        one: &mut dyn FnMut(&mut Ctx<'_>, &Slice<'_>) -> Result<Report, ReportingError>,
+    ) -> Result<Report, ReportingError> {
+        let (ids, multi_site) = self.sites()?;
+        let kind = parse_period_kind(self.required("period")?)?;
+        let date = self.required("date")?.to_owned();
+        let definition = self.request.get("segment").unwrap_or("").to_owned();
+        let mut per_site = Vec::with_capacity(ids.len());
+        for idsite in ids {
+            let site = SiteInfo::load(self.conn, idsite)?;
+            let segment = Segment::parse_with(
+                &definition,
+                &SegmentContext {
+                    custom_dimensions: site.custom_dimensions.clone(),
+                },
+            )
+            .map_err(tally_archiving::ArchiveError::from)?;
+            let today = site.timezone.local_date(self.loader.now.unix_timestamp());
+            let selection = parse_date_param(kind, &date, today)?;
+            let report = match &selection {
+                DateSelection::One(period) => one(
+                    self,
+                    &Slice {
+                        site: &site,
+                        period: *period,
+                        segment: &segment,
+                    },
+                )?,
+                DateSelection::Many(periods) => {
+                    let mut entries = Vec::with_capacity(periods.len());
+                    for period in periods {
+                        let slice = Slice {
+                            site: &site,
+                            period: *period,
+                            segment: &segment,
+                        };
+                        entries.push((period_key(period), one(self, &slice)?));
+                    }
+                    Report::Map {
+                        key_name: "date".to_owned(),
+                        entries,
+                    }
+                }
+            };
+            per_site.push((idsite.to_string(), report));
+        }
+        if multi_site {
+            return Ok(Report::Map {
+                key_name: "idSite".to_owned(),
+                entries: per_site,
+            });
+        }
+        per_site
+            .pop()
+            .map(|(_, report)| report)
+            .ok_or_else(|| ReportingError::MissingParameter("idSite".to_owned()))
+    }
+
+    /// The archive of a slice (built on demand when allowed).
+    pub(crate) fn archive(
+        &mut self,
+        slice: &Slice<'_>,
+    ) -> Result<Option<StoredArchive>, ReportingError> {
+        self.loader
+            .archive(self.conn, slice.site, slice.period, slice.segment)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Numeric reports
+
+/// Builds a simple report of `(record, output name)` pairs, missing
+/// records read as 0 (as Matomo's `getDataTableFromNumeric`).
+fn numeric_columns(
+    values: &std::collections::HashMap<String, f64>,
+    names: &[(&str, &str)],
+) -> Columns {
+    names
+        .iter()
+        .map(|(record, output)| {
+            (
+                ColumnKey::from(*output),
+                number(values.get(*record).copied().unwrap_or(0.0)),
+            )
+        })
+        .collect()
+}
+
+/// `columns=`: keep only these (processed metrics included).
+fn keep_requested(columns: &mut Columns, request: &ApiRequest) {
+    let Some(requested) = request.non_empty("columns") else {
+        return;
+    };
+    let wanted: Vec<&str> = requested.split(',').map(str::trim).collect();
+    columns.retain(|key, _| wanted.contains(&key.name().as_ref()));
+}
+
+/// `format_metrics`: the default `bc` renders percentages as `"50%"`;
+/// `0` keeps quotients. (`1`/`all`, which format durations and money too,
+/// are answered as `bc`.)
+fn format_metrics(request: &ApiRequest) -> bool {
+    request.get("format_metrics") != Some("0")
+}
+
+fn format_simple(columns: Columns, request: &ApiRequest) -> Report {
+    let mut row = tally_datatable::Row::new("");
+    row.columns = columns;
+    let mut table = DataTable::from_rows([row]);
+    if format_metrics(request) {
+        format_percent_metrics(&mut table);
+    }
+    let columns = table
+        .take_rows()
+        .pop()
+        .map(|row| row.columns)
+        .unwrap_or_default();
+    Report::Simple(columns)
+}
+
+/// Unique visitors and users exist for day, week and month only
+/// (`SettingsPiwik::isUniqueVisitorsEnabled` with the default config).
+fn uniques_enabled(kind: PeriodKind) -> bool {
+    matches!(kind, PeriodKind::Day | PeriodKind::Week | PeriodKind::Month)
+}
+
+const VISITS_SUMMARY: [(&str, &str); 8] = [
+    ("nb_uniq_visitors", "nb_uniq_visitors"),
+    ("nb_users", "nb_users"),
+    ("nb_visits", "nb_visits"),
+    ("nb_actions", "nb_actions"),
+    ("nb_visits_converted", "nb_visits_converted"),
+    ("bounce_count", "bounce_count"),
+    ("sum_visit_length", "sum_visit_length"),
+    ("max_actions", "max_actions"),
+];
+
+fn visits_summary_columns(
+    values: &std::collections::HashMap<String, f64>,
+    kind: PeriodKind,
+) -> Columns {
+    let names: Vec<(&str, &str)> = VISITS_SUMMARY
+        .iter()
+        .copied()
+        .filter(|(record, _)| {
+            uniques_enabled(kind) || !matches!(*record, "nb_uniq_visitors" | "nb_users")
+        })
+        .collect();
+    let mut columns = numeric_columns(values, &names);
+    processed::visits_summary(&mut columns);
+    columns
+}
+
+/// `VisitsSummary.get`.
+pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let mut columns = visits_summary_columns(&values, slice.period.kind());
+        keep_requested(&mut columns, request);
+        Ok(format_simple(columns, request))
+    })?;
+    Ok(Output::Report(report))
+}
+
+/// A method answering one numeric record as a bare value.
+fn single_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingError> {
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        Ok(Report::Simple(numeric_columns(
+            &values,
+            &[(record, record)],
+        )))
+    })?;
+    Ok(Output::Report(report))
+}
+
+macro_rules! value_methods {
+    ($($name:ident => $record:expr;)*) => {
+        $(
+            pub(crate) fn $name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+                single_value(ctx, $record)
+            }
+        )*
+    };
+}
+
+value_methods! {
+    visits_summary_visits => "nb_visits";
+    visits_summary_uniques => "nb_uniq_visitors";
+    visits_summary_users => "nb_users";
+    visits_summary_actions => "nb_actions";
+    visits_summary_max_actions => "max_actions";
+    visits_summary_bounce_count => "bounce_count";
+    visits_summary_visits_converted => "nb_visits_converted";
+    visits_summary_sum_visit_length => "sum_visit_length";
+    referrers_distinct_search_engines => "Referrers_distinctSearchEngines";
+    referrers_distinct_social_networks => "Referrers_distinctSocialNetworks";
+    referrers_distinct_keywords => "Referrers_distinctKeywords";
+    referrers_distinct_campaigns => "Referrers_distinctCampaigns";
+    referrers_distinct_websites => "Referrers_distinctWebsites";
+    referrers_distinct_websites_urls => "Referrers_distinctWebsitesUrls";
+    user_country_distinct_countries => "UserCountry_distinctCountries";
+}
+
+/// `Actions.get`: the Actions numerics without their prefix.
+pub(crate) fn actions_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    const NAMES: [(&str, &str); 8] = [
+        ("Actions_nb_pageviews", "nb_pageviews"),
+        ("Actions_nb_uniq_pageviews", "nb_uniq_pageviews"),
+        ("Actions_nb_downloads", "nb_downloads"),
+        ("Actions_nb_uniq_downloads", "nb_uniq_downloads"),
+        ("Actions_nb_outlinks", "nb_outlinks"),
+        ("Actions_nb_uniq_outlinks", "nb_uniq_outlinks"),
+        ("Actions_nb_searches", "nb_searches"),
+        ("Actions_nb_keywords", "nb_keywords"),
+    ];
+    let request = ctx.request;
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let mut columns = numeric_columns(&values, &NAMES);
+        keep_requested(&mut columns, request);
+        Ok(Report::Simple(columns))
+    })?;
+    Ok(Output::Report(report))
+}
+
+/// `idGoal` of the Goals methods: a goal id, `ecommerceOrder` (0) or
+/// `ecommerceAbandonedCart` (-1); absent means all goals.
+fn goal_id(request: &ApiRequest) -> Result<Option<i64>, ReportingError> {
+    match request.non_empty("idGoal") {
+        None => Ok(None),
+        Some("ecommerceOrder") => Ok(Some(0)),
+        Some("ecommerceAbandonedCart") => Ok(Some(-1)),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id >= -1)
+            .map(Some)
+            .ok_or_else(|| ReportingError::InvalidParameter {
+                name: "idGoal".to_owned(),
+                reason: format!("'{raw}' is not a goal id"),
+            }),
+    }
+}
+
+/// `Goals.get`: conversions, converted visits, revenue and conversion
+/// rate, overall or for `idGoal`. The `_new_visit` / `_returning_visit`
+/// breakdowns Matomo adds need visitor-type segment archives of Goals and
+/// are not answered yet.
+pub(crate) fn goals_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let idgoal = goal_id(request)?;
+    let record = |metric: &str| match idgoal {
+        Some(id) => format!("Goal_{id}_{metric}"),
+        None => format!("Goal_{metric}"),
+    };
+    let names = [
+        (record("nb_conversions"), "nb_conversions"),
+        (record("nb_visits_converted"), "nb_visits_converted"),
+        (record("revenue"), "revenue"),
+    ];
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let pairs: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(record, output)| (record.as_str(), *output))
+            .collect();
+        let mut columns = numeric_columns(&values, &pairs);
+        let visits = values.get("nb_visits").copied().unwrap_or(0.0);
+        let converted = values.get(names[1].0.as_str()).copied().unwrap_or(0.0);
+        let rate = if visits == 0.0 {
+            0.0
+        } else {
+            tally_datatable::format::round_php(converted / visits, 4)
+        };
+        columns.set(ColumnKey::from("conversion_rate"), number(rate));
+        keep_requested(&mut columns, request);
+        Ok(format_simple(columns, request))
+    })?;
+    Ok(Output::Report(report))
+}
+
+/// `VisitFrequency.get`: VisitsSummary metrics of new and of returning
+/// visits, suffixed `_new` and `_returning`, from the VisitsSummary-only
+/// archives of the two visitor-type segments.
+pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    if request.non_empty("segment").is_some() {
+        return Err(ReportingError::InvalidParameter {
+            name: "segment".to_owned(),
+            reason: "VisitFrequency.get combined with a segment is not supported yet".to_owned(),
+        });
+    }
+    let segments = visit_frequency::segments()?;
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let mut all = Columns::new();
+        for (suffix, segment) in [("new", &segments[0].1), ("returning", &segments[1].1)] {
+            let archive = ctx.loader.plugin_archive(
+                ctx.conn,
+                slice.site,
+                slice.period,
+                segment,
+                visit_frequency::PLUGIN,
+            )?;
+            let values = load::numerics(ctx.conn, archive.as_ref())?;
+            let columns = visits_summary_columns(&values, slice.period.kind());
+            for (key, value) in columns.iter() {
+                all.set(
+                    ColumnKey::from(format!("{}_{suffix}", key.name())),
+                    value.clone(),
+                );
+            }
+        }
+        // Matomo renames bounce_rate_returning etc. the same way.
+        keep_requested(&mut all, request);
+        Ok(format_simple(all, request))
+    })?;
+    Ok(Output::Report(report))
+}
+
+// ---------------------------------------------------------------------------
+// Table reports
+
+/// Rows a report keeps from its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowFilter {
+    /// Every row.
+    All,
+    /// Rows with a non-zero value in this column (entry / exit pages).
+    NonZero(&'static str),
+}
+
+/// How stored labels are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Labels {
+    /// As stored.
+    Stored,
+    /// Referrer type ids → "Direct Entry", "Search Engines"…, with the
+    /// `segment` and `referrer_type` metadata.
+    ReferrerType,
+    /// Hours `0`..`23` → `0h`..`23h`, with the `segment` metadata.
+    Hours,
+}
+
+/// A table report's definition.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableSpec {
+    /// The blob record; `{}` is replaced by the `idDimension` / goal id
+    /// where the method takes one.
+    pub(crate) record: &'static str,
+    /// Default sort column; `None` keeps the stored order.
+    pub(crate) sort: Option<&'static str>,
+    /// The separator of `flat=1` labels.
+    pub(crate) flat_separator: &'static str,
+    pub(crate) metrics: TableMetrics,
+    pub(crate) rows: RowFilter,
+    pub(crate) labels: Labels,
+}
+
+impl TableSpec {
+    const fn new(record: &'static str) -> Self {
+        Self {
+            record,
+            sort: Some("nb_visits"),
+            flat_separator: " - ",
+            metrics: TableMetrics::None,
+            rows: RowFilter::All,
+            labels: Labels::Stored,
+        }
+    }
+
+    const fn pages(record: &'static str, separator: &'static str) -> Self {
+        Self {
+            flat_separator: separator,
+            metrics: TableMetrics::Pages,
+            ..Self::new(record)
+        }
+    }
+
+    const fn sorted_by(self, column: &'static str) -> Self {
+        Self {
+            sort: Some(column),
+            ..self
+        }
+    }
+
+    const fn unsorted(self) -> Self {
+        Self { sort: None, ..self }
+    }
+
+    const fn rows(self, rows: RowFilter) -> Self {
+        Self { rows, ..self }
+    }
+
+    const fn labels(self, labels: Labels) -> Self {
+        Self { labels, ..self }
+    }
+
+    const fn metrics(self, metrics: TableMetrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    const fn flat_separator(self, separator: &'static str) -> Self {
+        Self {
+            flat_separator: separator,
+            ..self
+        }
+    }
+}
+
+/// The subtable whose id is `id`, searched through the whole tree.
+fn take_subtable(table: DataTable, id: u32) -> Option<DataTable> {
+    let mut stack = vec![table];
+    while let Some(mut current) = stack.pop() {
+        for row in current.take_rows() {
+            let Some(subtable) = row.subtable else {
+                continue;
+            };
+            if row.subtable_id == Some(id) {
+                return Some(*subtable);
+            }
+            stack.push(*subtable);
+        }
+    }
+    None
+}
+
+fn referrer_type_label(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "1" => ("Direct Entry", "direct"),
+        "2" => ("Search Engines", "search"),
+        "3" => ("Websites", "website"),
+        "6" => ("Campaigns", "campaign"),
+        "7" => ("Social Networks", "social"),
+        _ => return None,
+    })
+}
+
+fn relabel(table: &mut DataTable, labels: Labels) {
+    match labels {
+        Labels::Stored => {}
+        Labels::ReferrerType => {
+            for row in table.rows_mut() {
+                let code = row.label.clone();
+                if let Some((label, segment)) = referrer_type_label(&code) {
+                    row.label = label.to_owned();
+                    row.metadata.set(
+                        "segment".to_owned(),
+                        Scalar::from(format!("referrerType=={segment}")),
+                    );
+                    if let Ok(id) = code.parse::<i64>() {
+                        row.metadata
+                            .set("referrer_type".to_owned(), Scalar::Int(id));
+                    }
+                }
+                // Subtables belong to the per-type reports (getKeywords…);
+                // they are not nested here.
+                row.subtable = None;
+                row.subtable_id = None;
+            }
+        }
+        Labels::Hours => {
+            for row in table.rows_mut() {
+                let hour = row.label.clone();
+                row.label = format!("{hour}h");
+                row.metadata.set(
+                    "segment".to_owned(),
+                    Scalar::from(format!("visitLocalHour=={hour}")),
+                );
+            }
+        }
+    }
+}
+
+fn keep_rows(table: &mut DataTable, rows: RowFilter) {
+    if let RowFilter::NonZero(column) = rows {
+        table.retain_rows(|row| row.column(column).and_then(Value::as_f64).unwrap_or(0.0) != 0.0);
+        if table
+            .summary_row()
+            .is_some_and(|row| row.column(column).and_then(Value::as_f64).unwrap_or(0.0) == 0.0)
+        {
+            table.take_summary_row();
+        }
+    }
+}
+
+/// Runs a table report with `record` (already parameterized).
+fn table_report(
+    ctx: &mut Ctx<'_>,
+    spec: TableSpec,
+    record: &str,
+) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let filters = output::filters(request)?;
+    let settings = ReportSettings {
+        default_sort_column: spec.sort.map(str::to_owned),
+        default_sort_order: SortOrder::Desc,
+        flat_separator: spec.flat_separator.to_owned(),
+    };
+    let id_subtable = match request.non_empty("idSubtable") {
+        None => None,
+        Some(raw) => {
+            Some(
+                raw.trim()
+                    .parse::<u32>()
+                    .map_err(|_| ReportingError::InvalidParameter {
+                        name: "idSubtable".to_owned(),
+                        reason: format!("'{raw}' is not a subtable id"),
+                    })?,
+            )
+        }
+    };
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+        if let Some(id) = id_subtable {
+            table = take_subtable(table, id).unwrap_or_default();
+        }
+        keep_rows(&mut table, spec.rows);
+        relabel(&mut table, spec.labels);
+        processed::apply(&mut table, spec.metrics);
+        let mut table = filters.apply(table, &settings)?;
+        if format_metrics(request) {
+            format_percent_metrics(&mut table);
+        }
+        Ok(Report::Table(table))
+    })?;
+    Ok(Output::Report(report))
+}
+
+macro_rules! table_methods {
+    ($($name:ident => $spec:expr;)*) => {
+        $(
+            pub(crate) fn $name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+                let spec: TableSpec = $spec;
+                table_report(ctx, spec, spec.record)
+            }
+        )*
+    };
+}
+
+const URLS: TableSpec = TableSpec::pages("Actions_actions_url", "/");
+const TITLES: TableSpec = TableSpec::pages("Actions_actions", " - ");
+
+table_methods! {
+    actions_page_urls => URLS;
+    actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits");
+    actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
+    actions_page_titles => TITLES;
+    actions_entry_page_titles => TITLES.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits");
+    actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
+    actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/");
+    actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/");
+    actions_site_search_keywords => TableSpec::new("Actions_sitesearch");
+    actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories");
+    referrers_referrer_type => TableSpec::new("Referrers_type").labels(Labels::ReferrerType);
+    referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine");
+    referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword");
+    referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign");
+    referrers_websites => TableSpec::new("Referrers_urlByWebsite").flat_separator("/");
+    referrers_socials => TableSpec::new("Referrers_urlBySocialNetwork");
+    user_country_country => TableSpec::new("UserCountry_country");
+    user_country_region => TableSpec::new("UserCountry_region");
+    user_country_city => TableSpec::new("UserCountry_city");
+    user_language_language => TableSpec::new("UserLanguage_language");
+    devices_type => TableSpec::new("DevicesDetection_types");
+    devices_brand => TableSpec::new("DevicesDetection_brands");
+    devices_model => TableSpec::new("DevicesDetection_models");
+    devices_os_families => TableSpec::new("DevicesDetection_os");
+    devices_os_versions => TableSpec::new("DevicesDetection_osVersions");
+    devices_browsers => TableSpec::new("DevicesDetection_browsers");
+    devices_browser_versions => TableSpec::new("DevicesDetection_browserVersions");
+    devices_browser_engines => TableSpec::new("DevicesDetection_browserEngines");
+    resolution_resolution => TableSpec::new("Resolution_resolution");
+    resolution_configuration => TableSpec::new("Resolution_configuration");
+    device_plugins_plugin => TableSpec::new("DevicePlugins_plugin");
+    visit_time_local => TableSpec::new("VisitTime_localTime").unsorted().labels(Labels::Hours);
+    visit_time_server => TableSpec::new("VisitTime_serverTime").unsorted().labels(Labels::Hours);
+    interest_time_gap => TableSpec::new("VisitorInterest_timeGap").unsorted();
+    interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted();
+    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted();
+    interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted();
+    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events);
+    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events);
+    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events);
+    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions");
+    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions");
+    user_id_users => TableSpec::new("UserId_users").sorted_by("label");
+    custom_variables => TableSpec::new("CustomVariables_valueByName");
+}
+
+/// `Goals.getItemsSku/Name/Category`: orders, or abandoned carts with
+/// `abandonedCarts=1` (the `_Cart` records); sorted by revenue.
+fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, ReportingError> {
+    let carts = ctx.request.get("abandonedCarts") == Some("1");
+    let record = if carts {
+        format!("{record}_Cart")
+    } else {
+        record.to_owned()
+    };
+    table_report(ctx, TableSpec::new("").sorted_by("revenue"), &record)
+}
+
+pub(crate) fn goals_items_sku(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_items(ctx, "Goals_ItemsSku")
+}
+
+pub(crate) fn goals_items_name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_items(ctx, "Goals_ItemsName")
+}
+
+pub(crate) fn goals_items_category(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_items(ctx, "Goals_ItemsCategory")
+}
+
+/// `Goals.getDaysToConversion` / `getVisitsUntilConversion`, overall or
+/// for `idGoal`; ranges stay in their stored order.
+fn goal_ranges(ctx: &mut Ctx<'_>, suffix: &str) -> Result<Output, ReportingError> {
+    let record = match goal_id(ctx.request)? {
+        Some(id) => format!("Goal_{id}_{suffix}"),
+        None => format!("Goal_{suffix}"),
+    };
+    table_report(ctx, TableSpec::new("").unsorted(), &record)
+}
+
+pub(crate) fn goals_days_to_conversion(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_ranges(ctx, "days_until_conv")
+}
+
+pub(crate) fn goals_visits_until_conversion(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_ranges(ctx, "visits_until_conv")
+}
+
+/// `CustomDimensions.getCustomDimension(idDimension)`.
+pub(crate) fn custom_dimension(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let raw = ctx.required("idDimension")?;
+    let id = raw
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| ReportingError::InvalidParameter {
+            name: "idDimension".to_owned(),
+            reason: format!("'{raw}' is not a dimension id"),
+        })?;
+    table_report(
+        ctx,
+        TableSpec::new(""),
+        &format!("CustomDimensions_Dimension{id}"),
+    )
+}
+
+/// Every report method: `(module, method, implementation)`.
+pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
+    ("VisitsSummary", "get", visits_summary_get),
+    ("VisitsSummary", "getVisits", visits_summary_visits),
+    ("VisitsSummary", "getUniqueVisitors", visits_summary_uniques),
+    ("VisitsSummary", "getUsers", visits_summary_users),
+    ("VisitsSummary", "getActions", visits_summary_actions),
+    ("VisitsSummary", "getMaxActions", visits_summary_max_actions),
+    (
+        "VisitsSummary",
+        "getBounceCount",
+        visits_summary_bounce_count,
+    ),
+    (
+        "VisitsSummary",
+        "getVisitsConverted",
+        visits_summary_visits_converted,
+    ),
+    (
+        "VisitsSummary",
+        "getSumVisitsLength",
+        visits_summary_sum_visit_length,
+    ),
+    ("Actions", "get", actions_get),
+    ("Actions", "getPageUrls", actions_page_urls),
+    ("Actions", "getEntryPageUrls", actions_entry_page_urls),
+    ("Actions", "getExitPageUrls", actions_exit_page_urls),
+    ("Actions", "getPageTitles", actions_page_titles),
+    ("Actions", "getEntryPageTitles", actions_entry_page_titles),
+    ("Actions", "getExitPageTitles", actions_exit_page_titles),
+    ("Actions", "getDownloads", actions_downloads),
+    ("Actions", "getOutlinks", actions_outlinks),
+    (
+        "Actions",
+        "getSiteSearchKeywords",
+        actions_site_search_keywords,
+    ),
+    (
+        "Actions",
+        "getSiteSearchCategories",
+        actions_site_search_categories,
+    ),
+    ("Referrers", "getReferrerType", referrers_referrer_type),
+    ("Referrers", "getSearchEngines", referrers_search_engines),
+    (
+        "Referrers",
+        "getKeywordsFromSearchEngineId",
+        referrers_search_engines,
+    ),
+    ("Referrers", "getKeywords", referrers_keywords),
+    (
+        "Referrers",
+        "getSearchEnginesFromKeywordId",
+        referrers_keywords,
+    ),
+    ("Referrers", "getCampaigns", referrers_campaigns),
+    (
+        "Referrers",
+        "getKeywordsFromCampaignId",
+        referrers_campaigns,
+    ),
+    ("Referrers", "getWebsites", referrers_websites),
+    ("Referrers", "getUrlsFromWebsiteId", referrers_websites),
+    ("Referrers", "getSocials", referrers_socials),
+    ("Referrers", "getUrlsForSocial", referrers_socials),
+    (
+        "Referrers",
+        "getNumberOfDistinctSearchEngines",
+        referrers_distinct_search_engines,
+    ),
+    (
+        "Referrers",
+        "getNumberOfDistinctSocialNetworks",
+        referrers_distinct_social_networks,
+    ),
+    (
+        "Referrers",
+        "getNumberOfDistinctKeywords",
+        referrers_distinct_keywords,
+    ),
+    (
+        "Referrers",
+        "getNumberOfDistinctCampaigns",
+        referrers_distinct_campaigns,
+    ),
+    (
+        "Referrers",
+        "getNumberOfDistinctWebsites",
+        referrers_distinct_websites,
+    ),
+    (
+        "Referrers",
+        "getNumberOfDistinctWebsitesUrls",
+        referrers_distinct_websites_urls,
+    ),
+    ("UserCountry", "getCountry", user_country_country),
+    ("UserCountry", "getRegion", user_country_region),
+    ("UserCountry", "getCity", user_country_city),
+    (
+        "UserCountry",
+        "getNumberOfDistinctCountries",
+        user_country_distinct_countries,
+    ),
+    ("UserLanguage", "getLanguage", user_language_language),
+    ("UserLanguage", "getLanguageCode", user_language_language),
+    ("DevicesDetection", "getType", devices_type),
+    ("DevicesDetection", "getBrand", devices_brand),
+    ("DevicesDetection", "getModel", devices_model),
+    ("DevicesDetection", "getOsFamilies", devices_os_families),
+    ("DevicesDetection", "getOsVersions", devices_os_versions),
+    ("DevicesDetection", "getBrowsers", devices_browsers),
+    (
+        "DevicesDetection",
+        "getBrowserVersions",
+        devices_browser_versions,
+    ),
+    (
+        "DevicesDetection",
+        "getBrowserEngines",
+        devices_browser_engines,
+    ),
+    ("Resolution", "getResolution", resolution_resolution),
+    ("Resolution", "getConfiguration", resolution_configuration),
+    ("DevicePlugins", "getPlugin", device_plugins_plugin),
+    (
+        "VisitTime",
+        "getVisitInformationPerLocalTime",
+        visit_time_local,
+    ),
+    (
+        "VisitTime",
+        "getVisitInformationPerServerTime",
+        visit_time_server,
+    ),
+    (
+        "VisitorInterest",
+        "getNumberOfVisitsPerVisitDuration",
+        interest_time_gap,
+    ),
+    (
+        "VisitorInterest",
+        "getNumberOfVisitsPerPage",
+        interest_page_gap,
+    ),
+    (
+        "VisitorInterest",
+        "getNumberOfVisitsByVisitCount",
+        interest_visit_count,
+    ),
+    (
+        "VisitorInterest",
+        "getNumberOfVisitsByDaysSinceLast",
+        interest_days_since_last,
+    ),
+    ("VisitFrequency", "get", visit_frequency_get),
+    ("Goals", "get", goals_get),
+    ("Goals", "getMetrics", goals_get),
+    ("Goals", "getItemsSku", goals_items_sku),
+    ("Goals", "getItemsName", goals_items_name),
+    ("Goals", "getItemsCategory", goals_items_category),
+    ("Goals", "getDaysToConversion", goals_days_to_conversion),
+    (
+        "Goals",
+        "getVisitsUntilConversion",
+        goals_visits_until_conversion,
+    ),
+    ("Events", "getCategory", events_category),
+    ("Events", "getActionFromCategoryId", events_category),
+    ("Events", "getNameFromCategoryId", events_category),
+    ("Events", "getAction", events_action),
+    ("Events", "getNameFromActionId", events_action),
+    ("Events", "getCategoryFromActionId", events_action),
+    ("Events", "getName", events_name),
+    ("Events", "getActionFromNameId", events_name),
+    ("Events", "getCategoryFromNameId", events_name),
+    ("Contents", "getContentNames", contents_names),
+    ("Contents", "getContentPieces", contents_pieces),
+    ("UserId", "getUsers", user_id_users),
+    ("CustomVariables", "getCustomVariables", custom_variables),
+    (
+        "CustomVariables",
+        "getCustomVariablesValuesFromNameId",
+        custom_variables,
+    ),
+    ("CustomDimensions", "getCustomDimension", custom_dimension),
+];
+
+/// `Plugin.method` → implementation.
+pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
+    REPORT_METHODS
+        .iter()
+        .find(|(m, a, _)| *m == module && *a == method)
+        .map(|(_, _, handler)| *handler)
+}
+
+/// The modules whose methods we serve (an unknown method of one of these
+/// is "method not found"; any other module is "module not found").
+pub(crate) const MODULES: [&str; 21] = [
+    "API",
+    "VisitsSummary",
+    "Actions",
+    "Referrers",
+    "UserCountry",
+    "UserLanguage",
+    "DevicesDetection",
+    "Resolution",
+    "DevicePlugins",
+    "VisitTime",
+    "VisitorInterest",
+    "VisitFrequency",
+    "Goals",
+    "Events",
+    "Contents",
+    "UserId",
+    "CustomVariables",
+    "CustomDimensions",
+    "SitesManager",
+    "UsersManager",
+    "CoreAdminHome",
+];

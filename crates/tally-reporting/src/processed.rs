@@ -1,0 +1,170 @@
+//! Processed metrics (§7.7): computed at API time, never stored.
+//!
+//! `Piwik::getQuotientSafe(a, b, precision)` is 0 when `b` is 0, else
+//! `round(a / b, precision)`. Quotients are kept as numbers here; the
+//! default `format_metrics=bc` turns the percentage ones into `"50%"`
+//! strings afterwards (`tally_datatable::format`).
+
+use tally_datatable::format::round_php;
+use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};
+
+/// A number as Matomo's JSON shows it: integral values without a fraction.
+pub(crate) fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        // Exact: integral and within i64's exactly representable range.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "checked integral and in range above"
+        )]
+        Value::Int(value as i64)
+    } else {
+        Value::Float(value)
+    }
+}
+
+fn quotient(dividend: f64, divisor: f64, precision: i32) -> f64 {
+    if divisor == 0.0 {
+        0.0
+    } else {
+        round_php(dividend / divisor, precision)
+    }
+}
+
+fn get(columns: &Columns, name: &str) -> f64 {
+    columns.find(name).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn set(columns: &mut Columns, name: &str, value: f64) {
+    columns.set(ColumnKey::from(name), number(value));
+}
+
+/// `VisitsSummary.get`: bounce rate, actions per visit, time on site.
+pub(crate) fn visits_summary(columns: &mut Columns) {
+    let visits = get(columns, "nb_visits");
+    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
+    let per_visit = quotient(get(columns, "nb_actions"), visits, 1);
+    let time = quotient(get(columns, "sum_visit_length"), visits, 0);
+    set(columns, "bounce_rate", bounce);
+    set(columns, "nb_actions_per_visit", per_visit);
+    set(columns, "avg_time_on_site", time);
+}
+
+/// The page-timing columns of Actions rows and their averages (seconds).
+const PAGE_TIMINGS: [&str; 6] = [
+    "network",
+    "server",
+    "transfer",
+    "dom_processing",
+    "dom_completion",
+    "on_load",
+];
+
+/// Page URL / title rows: page timings, time on page, bounce and exit rate,
+/// in Matomo's column order.
+fn page_row(row: &mut Row) {
+    let columns = &mut row.columns;
+    let mut load_time = 0.0;
+    let mut any_timing = false;
+    for timing in PAGE_TIMINGS {
+        let hits = columns
+            .find(&format!("nb_hits_with_time_{timing}"))
+            .and_then(Value::as_f64);
+        if let Some(hits) = hits {
+            any_timing = true;
+            let average = quotient(get(columns, &format!("sum_time_{timing}")), hits, 3);
+            load_time += average;
+            set(columns, &format!("avg_time_{timing}"), average);
+        }
+    }
+    if any_timing {
+        set(columns, "avg_page_load_time", round_php(load_time, 3));
+    }
+    let hits = get(columns, "nb_hits");
+    set(
+        columns,
+        "avg_time_on_page",
+        quotient(get(columns, "sum_time_spent"), hits, 0),
+    );
+    let bounce = quotient(
+        get(columns, "entry_bounce_count"),
+        get(columns, "entry_nb_visits"),
+        2,
+    );
+    set(columns, "bounce_rate", bounce);
+    let exit = quotient(get(columns, "exit_nb_visits"), get(columns, "nb_visits"), 2);
+    set(columns, "exit_rate", exit);
+}
+
+/// Events rows: the average event value.
+fn event_row(row: &mut Row) {
+    let columns = &mut row.columns;
+    let average = quotient(
+        get(columns, "sum_event_value"),
+        get(columns, "nb_events_with_value"),
+        2,
+    );
+    set(columns, "avg_event_value", average);
+}
+
+/// Which processed metrics a table report adds to each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableMetrics {
+    /// None (visit-dimension reports show only stored metrics).
+    None,
+    /// Actions page URL and title reports.
+    Pages,
+    /// Events reports.
+    Events,
+}
+
+/// Adds the processed metrics to every row of `table`, recursively.
+pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics) {
+    let per_row: fn(&mut Row) = match metrics {
+        TableMetrics::None => return,
+        TableMetrics::Pages => page_row,
+        TableMetrics::Events => event_row,
+    };
+    walk(table, per_row);
+}
+
+fn walk(table: &mut DataTable, per_row: fn(&mut Row)) {
+    for row in table.rows_mut() {
+        per_row(row);
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            walk(subtable, per_row);
+        }
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        per_row(summary);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visits_summary_metrics_match_matomos_example() {
+        // MATOMO.md §9.3: 2 visits, 8 actions, 1 bounce, 1622 s.
+        let mut columns: Columns = [
+            (ColumnKey::from("nb_visits"), Value::Int(2)),
+            (ColumnKey::from("nb_actions"), Value::Int(8)),
+            (ColumnKey::from("bounce_count"), Value::Int(1)),
+            (ColumnKey::from("sum_visit_length"), Value::Int(1622)),
+        ]
+        .into_iter()
+        .collect();
+        visits_summary(&mut columns);
+        assert_eq!(columns.find("bounce_rate"), Some(&Value::Float(0.5)));
+        assert_eq!(columns.find("nb_actions_per_visit"), Some(&Value::Int(4)));
+        assert_eq!(columns.find("avg_time_on_site"), Some(&Value::Int(811)));
+    }
+
+    #[test]
+    fn quotients_of_zero_visits_are_zero() {
+        let mut columns = Columns::new();
+        visits_summary(&mut columns);
+        assert_eq!(columns.find("bounce_rate"), Some(&Value::Int(0)));
+        assert_eq!(columns.find("avg_time_on_site"), Some(&Value::Int(0)));
+    }
+}

@@ -1,0 +1,239 @@
+//! Who may call what (issue 7): every report method and the management
+//! methods against no token, view, write, admin and super user tokens and
+//! a token of another site; plus Matomo's error answers.
+
+use axum::http::StatusCode;
+
+use crate::common::{Answer, Fixture};
+
+const NO_VIEW: &str = r#"{"result":"error","message":"You can't access this resource as it requires 'view' access for the website id = 1."}"#;
+
+fn is_error(answer: &Answer) -> bool {
+    answer.text().starts_with(r#"{"result":"error""#)
+}
+
+/// Parameters a report method needs beyond site, period and date.
+fn extra(method: &str) -> &'static str {
+    match method {
+        "CustomDimensions.getCustomDimension" => "&idDimension=1",
+        _ => "",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_report_method_needs_view_access_to_the_site() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let t = &f.tokens;
+    let methods: Vec<String> = tally_reporting::report_methods().collect();
+    assert!(methods.len() > 70, "{} methods", methods.len());
+    for method in &methods {
+        let query = format!(
+            "method={method}&idSite=1&period=day&date=2026-11-10&format=json{}",
+            extra(method)
+        );
+        for (who, token, allowed) in [
+            ("no token", None, false),
+            ("anonymous", Some("anonymous"), false),
+            ("view", Some(t.view.as_str()), true),
+            ("write", Some(t.write.as_str()), true),
+            ("admin", Some(t.admin.as_str()), true),
+            ("super user", Some(t.superuser.as_str()), true),
+            ("other site", Some(t.other_site.as_str()), false),
+        ] {
+            let answer = match token {
+                None => f.call(&query).await?,
+                Some(token) => f.call(&format!("{query}&token_auth={token}")).await?,
+            };
+            if allowed {
+                assert!(!is_error(&answer), "{method} as {who}: {}", answer.text());
+                assert_eq!(answer.status, StatusCode::OK, "{method} as {who}");
+            } else {
+                assert_eq!(answer.text(), NO_VIEW, "{method} as {who}");
+                assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} as {who}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn management_methods_check_their_access_level() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let t = &f.tokens;
+    // (query, the levels that may call it: view, write, admin, super user,
+    // other-site admin). A query that succeeds changes state, so each
+    // caller gets its own names where that matters.
+    let cases: [(&str, [bool; 5]); 9] = [
+        (
+            "method=SitesManager.getSiteFromId&idSite=1",
+            [true, true, true, true, false],
+        ),
+        (
+            "method=SitesManager.getSiteUrlsFromId&idSite=1",
+            [true, true, true, true, false],
+        ),
+        (
+            "method=Goals.getGoals&idSite=1",
+            [true, true, true, true, false],
+        ),
+        (
+            "method=Goals.addGoal&idSite=1&name=G{n}&matchAttribute=url&pattern=x{n}&patternType=contains",
+            [false, true, true, true, false],
+        ),
+        (
+            "method=SitesManager.updateSite&idSite=1&siteName=Shop{n}",
+            [false, false, true, true, false],
+        ),
+        (
+            "method=UsersManager.getUsersAccessFromSite&idSite=1",
+            [false, false, true, true, false],
+        ),
+        (
+            "method=CoreAdminHome.invalidateArchivedReports&idSites=1&dates=2026-11-10",
+            [false, false, true, true, false],
+        ),
+        (
+            "method=SitesManager.addSite&siteName=New{n}&urls=https://new{n}.example",
+            [false, false, false, true, false],
+        ),
+        (
+            "method=UsersManager.getUser&userLogin=root",
+            [false, false, false, true, false],
+        ),
+    ];
+    let tokens = [
+        ("view", &t.view),
+        ("write", &t.write),
+        ("admin", &t.admin),
+        ("super user", &t.superuser),
+        ("other site", &t.other_site),
+    ];
+    for (n, (template, allowed)) in cases.iter().enumerate() {
+        for (index, (who, token)) in tokens.iter().enumerate() {
+            let query = template.replace("{n}", &format!("{n}{index}"));
+            let answer = f
+                .call(&format!("{query}&format=json&token_auth={token}"))
+                .await?;
+            if allowed[index] {
+                assert!(!is_error(&answer), "{query} as {who}: {}", answer.text());
+            } else {
+                assert!(is_error(&answer), "{query} as {who}: {}", answer.text());
+                assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{query} as {who}");
+            }
+        }
+        // Anonymous callers are refused too.
+        let query = template.replace("{n}", &format!("{n}anon"));
+        let anonymous = f.call(&format!("{query}&format=json")).await?;
+        assert!(is_error(&anonymous), "{query} anonymously");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_may_grant_view_to_anonymous() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let grant = f
+        .get("method=UsersManager.setUserAccess&userLogin=anonymous&access=view&idSites=2&format=json")
+        .await?;
+    assert_eq!(grant.text(), r#"{"result":"success","message":"ok"}"#);
+    let answer = f
+        .call("method=VisitsSummary.getVisits&idSite=2&period=day&date=2026-11-10&format=json")
+        .await?;
+    assert_eq!(answer.text(), r#"{"value":1}"#);
+    let site_one = f
+        .call("method=VisitsSummary.getVisits&idSite=1&period=day&date=2026-11-10&format=json")
+        .await?;
+    assert_eq!(site_one.text(), NO_VIEW);
+    // idSite=all means the sites the caller can view.
+    let all = f
+        .call("method=VisitsSummary.getVisits&idSite=all&period=day&date=2026-11-10&format=json")
+        .await?;
+    assert_eq!(all.text(), r#"{"2":1}"#);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_rendered_as_matomo_renders_them() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let unknown = f
+        .get("method=VisitsSummary.getFoo&idSite=1&format=json")
+        .await?;
+    assert_eq!(
+        unknown.text(),
+        r#"{"result":"error","message":"The method 'getFoo' does not exist or is not available in the module '\\Piwik\\Plugins\\VisitsSummary\\API'."}"#
+    );
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let xml = f.get("method=VisitsSummary.getFoo&idSite=1").await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\"The method 'getFoo' does not exist or is not available in the module '\\Piwik\\Plugins\\VisitsSummary\\API'.\" />\n</result>"
+    );
+    let module = f.get("method=Nope.get&format=csv").await?;
+    assert_eq!(module.text(), "Error: API module Nope not found.");
+    let no_access = f
+        .call("method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10&format=xml")
+        .await?;
+    assert_eq!(
+        no_access.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\"You can't access this resource as it requires 'view' access for the website id = 1.\" />\n</result>"
+    );
+    let missing = f
+        .get("method=VisitsSummary.get&idSite=1&date=today&format=json")
+        .await?;
+    assert_eq!(
+        missing.text(),
+        r#"{"result":"error","message":"Please specify a value for 'period'."}"#
+    );
+    let bad_token = f
+        .call("method=VisitsSummary.get&idSite=1&period=day&date=today&format=json&token_auth=0123456789abcdef0123456789abcdef")
+        .await?;
+    assert!(is_error(&bad_token), "{}", bad_token.text());
+    assert_eq!(bad_token.status, StatusCode::UNAUTHORIZED);
+    let bad_format = f.get("method=VisitsSummary.get&format=yaml").await?;
+    assert!(
+        bad_format
+            .text()
+            .contains("Renderer format 'yaml' not valid")
+    );
+    let bad_period = f
+        .get("method=VisitsSummary.get&idSite=1&period=decade&date=today&format=json")
+        .await?;
+    assert!(is_error(&bad_period), "{}", bad_period.text());
+    let hostile_segment = f
+        .get("method=VisitsSummary.get&idSite=1&period=day&date=today&format=json&segment=visitCount%3D%3D1%27%20OR%201%3D1")
+        .await?;
+    assert!(is_error(&hostile_segment) || hostile_segment.text().contains("nb_visits"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_travel_in_post_bodies_and_bulk_requests() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let token = &f.tokens.view;
+    // `POST /index.php` with a form body, as import_logs.py and SDKs send.
+    let post = f
+        .http(
+            "module=API&method=VisitsSummary.getVisits&idSite=1&period=day&date=2026-11-10&format=json",
+            Some(&format!("token_auth={token}")),
+        )
+        .await?;
+    assert_eq!(post.text(), r#"{"value":2}"#);
+    assert!(post.content_type.starts_with("application/json"));
+    let bulk = f
+        .http(
+            "module=API&method=API.getBulkRequest&format=json",
+            Some(&format!(
+                "token_auth={token}&urls%5B0%5D=method%3DVisitsSummary.getVisits%26idSite%3D1%26period%3Dday%26date%3D2026-11-10&urls%5B1%5D=method%3DVisitsSummary.getVisits%26idSite%3D2%26period%3Dday%26date%3D2026-11-10"
+            )),
+        )
+        .await?;
+    assert_eq!(
+        bulk.text(),
+        r#"[{"value":2},{"result":"error","message":"You can't access this resource as it requires 'view' access for the website id = 2."}]"#
+    );
+    let version = f
+        .http("module=API&method=API.getMatomoVersion&format=json", None)
+        .await?;
+    assert_eq!(version.text(), r#"{"value":"5.2.0"}"#);
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! A database with two sites, users with tokens of every access level, and
+//! known traffic tracked through the tracker's HTTP routes.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tally_db::test_support::TestDb;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_reporting::{Api, ReportingConfig};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+/// The clock of every API call: reports up to 2026-11-16 are final.
+pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-16 12:00 UTC);
+
+/// Tokens by role.
+pub(crate) struct Tokens {
+    pub(crate) superuser: String,
+    pub(crate) view: String,
+    pub(crate) write: String,
+    pub(crate) admin: String,
+    /// A user with admin access to site 2 only.
+    pub(crate) other_site: String,
+}
+
+pub(crate) struct Fixture {
+    pub(crate) db: TestDb,
+    pub(crate) api: Api,
+    pub(crate) tokens: Tokens,
+}
+
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn user_with_token(
+    conn: &mut diesel::MysqlConnection,
+    login: &str,
+    access: Option<(&str, u32)>,
+) -> anyhow::Result<String> {
+    let root = Principal::super_user("test");
+    let now = OffsetDateTime::now_utc();
+    match access {
+        None => management::create_superuser(
+            conn,
+            login,
+            "secret-pw",
+            &format!("{login}@example.org"),
+            now,
+        )?,
+        Some((level, idsite)) => {
+            management::add_user(
+                conn,
+                &root,
+                login,
+                "secret-pw",
+                &format!("{login}@example.org"),
+                Some(idsite),
+                now,
+            )?;
+            management::set_user_access(conn, &root, login, level, &[idsite])?;
+        }
+    }
+    Ok(management::create_app_specific_token(
+        conn, &root, login, "", "test", None, now,
+    )?)
+}
+
+/// A visit's hits: `(seconds after the visit start, URL path, title)`.
+pub(crate) type Hits<'a> = &'a [(i64, &'a str, &'a str)];
+
+/// One tracked visit.
+pub(crate) struct Visit<'a> {
+    pub(crate) idsite: u32,
+    pub(crate) visitor: &'a str,
+    pub(crate) start: OffsetDateTime,
+    pub(crate) referrer: &'a str,
+    pub(crate) hits: Hits<'a>,
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The traffic every test sees (all times UTC; both sites are in UTC):
+///
+/// - 2026-11-10, site 1: visitor A from Google ("shoes") views `/`,
+///   `/products/shoes` (+100 s) and `/thank-you` (+200 s: goal 1, revenue
+///   5); visitor B comes directly and views `/` only.
+/// - 2026-11-11, site 1: visitor C from blog.example views
+///   `/products/hats` and `/` (+30 s).
+/// - 2026-11-10, site 2: visitor D views `/` directly.
+pub(crate) fn traffic() -> Vec<Visit<'static>> {
+    vec![
+        Visit {
+            idsite: 1,
+            visitor: "aaaaaaaaaaaaaaaa",
+            start: datetime!(2026-11-10 10:00 UTC),
+            referrer: "https://www.google.com/search?q=shoes",
+            hits: &[
+                (0, "/", "Home"),
+                (100, "/products/shoes", "Shoes"),
+                (200, "/thank-you", "Thanks"),
+            ],
+        },
+        Visit {
+            idsite: 1,
+            visitor: "bbbbbbbbbbbbbbbb",
+            start: datetime!(2026-11-10 12:00 UTC),
+            referrer: "",
+            hits: &[(0, "/", "Home")],
+        },
+        Visit {
+            idsite: 1,
+            visitor: "cccccccccccccccc",
+            start: datetime!(2026-11-11 09:00 UTC),
+            referrer: "https://blog.example/post",
+            hits: &[(0, "/products/hats", "Hats"), (30, "/", "Home")],
+        },
+        Visit {
+            idsite: 2,
+            visitor: "dddddddddddddddd",
+            start: datetime!(2026-11-10 08:00 UTC),
+            referrer: "",
+            hits: &[(0, "/", "Blog home")],
+        },
+    ]
+}
+
+async fn send(router: &Router, request: Request<Body>) -> anyhow::Result<Answer> {
+    let response = router.clone().oneshot(request).await?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = axum::body::to_bytes(response.into_body(), 64 << 20).await?;
+    Ok(Answer {
+        status,
+        content_type,
+        body: body.to_vec(),
+    })
+}
+
+impl Fixture {
+    /// Sites, users, tokens and the traffic of [`traffic`].
+    pub(crate) async fn new() -> anyhow::Result<Self> {
+        Self::with_config(ReportingConfig::default()).await
+    }
+
+    pub(crate) async fn with_config(config: ReportingConfig) -> anyhow::Result<Self> {
+        let db = TestDb::new()?;
+        let tokens = {
+            let mut conn = db.conn()?;
+            let root = Principal::super_user("test");
+            for (name, url) in [
+                ("Shop", "https://shop.example"),
+                ("Blog", "https://blog.example"),
+            ] {
+                let params = NewSiteParams {
+                    timezone: Some("UTC".to_owned()),
+                    currency: Some("EUR".to_owned()),
+                    start_date: Some(datetime!(2026-01-01 00:00)),
+                    ..NewSiteParams::new(name, [url])
+                };
+                management::add_site(&mut conn, &root, &params)?;
+            }
+            let goal = GoalParams {
+                revenue: 5.0,
+                ..GoalParams::new("Thanks", "url", "thank-you", "contains")
+            };
+            management::add_goal(&mut conn, &root, 1, &goal)?;
+            Tokens {
+                superuser: user_with_token(&mut conn, "root", None)?,
+                view: user_with_token(&mut conn, "viewer", Some(("view", 1)))?,
+                write: user_with_token(&mut conn, "writer", Some(("write", 1)))?,
+                admin: user_with_token(&mut conn, "manager", Some(("admin", 1)))?,
+                other_site: user_with_token(&mut conn, "other", Some(("admin", 2)))?,
+            }
+        };
+        let api = Api::new(
+            db.pool()?,
+            tally_archiving::Registry::core(),
+            tally_archiving::ArchivingConfig::default(),
+            config,
+        );
+        let fixture = Self { db, api, tokens };
+        fixture.track(&traffic()).await?;
+        Ok(fixture)
+    }
+
+    /// Tracks visits through the tracker's routes in one bulk request.
+    pub(crate) async fn track(&self, visits: &[Visit<'_>]) -> anyhow::Result<()> {
+        let tracker = tally_tracking::http::Tracker::start(
+            self.db.pool()?,
+            &tally_tracking::http::TrackerConfig::default(),
+        )?;
+        let router = tally_tracking::http::router(tracker);
+        let mut requests = Vec::new();
+        for visit in visits {
+            for (index, (offset, path, title)) in visit.hits.iter().enumerate() {
+                let at = visit.start + time::Duration::seconds(*offset);
+                let mut query = format!(
+                    "?idsite={}&rec=1&_id={}&cip=203.0.113.{}&cdt={}&url={}&action_name={}&ua={}",
+                    visit.idsite,
+                    visit.visitor,
+                    10 + index,
+                    at.unix_timestamp(),
+                    encode(&format!(
+                        "{}{path}",
+                        if visit.idsite == 1 {
+                            "https://shop.example"
+                        } else {
+                            "https://blog.example"
+                        }
+                    )),
+                    encode(title),
+                    encode(
+                        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+                    ),
+                );
+                if index == 0 && !visit.referrer.is_empty() {
+                    query.push_str(&format!("&urlref={}", encode(visit.referrer)));
+                }
+                requests.push(format!("\"{query}\""));
+            }
+        }
+        let body = format!(
+            "{{\"requests\":[{}],\"token_auth\":\"{}\"}}",
+            requests.join(","),
+            self.tokens.superuser
+        );
+        let answer = send(
+            &router,
+            Request::post("/matomo.php")
+                .header("content-type", "application/json")
+                .body(Body::from(body))?,
+        )
+        .await?;
+        anyhow::ensure!(
+            answer.status == StatusCode::OK,
+            "tracking failed: {}",
+            answer.text()
+        );
+        Ok(())
+    }
+
+    /// A GET API call with the super user's token, at [`NOW`].
+    pub(crate) async fn get(&self, query: &str) -> anyhow::Result<Answer> {
+        let token = self.tokens.superuser.clone();
+        self.call(&format!("{query}&token_auth={token}")).await
+    }
+
+    /// A GET API call as given (no token added), at [`NOW`].
+    pub(crate) async fn call(&self, query: &str) -> anyhow::Result<Answer> {
+        let request = tally_reporting::ApiRequest::from_parts(&format!("module=API&{query}"), None);
+        let api = self.api.clone();
+        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+        Ok(Answer {
+            status: StatusCode::from_u16(answer.status)?,
+            content_type: answer.content_type.to_owned(),
+            body: answer.body,
+        })
+    }
+
+    /// A call through the HTTP routes (GET with a query, or POST with a
+    /// form body), answered at the real clock.
+    pub(crate) async fn http(&self, query: &str, form: Option<&str>) -> anyhow::Result<Answer> {
+        let router = tally_reporting::http::router(self.api.clone());
+        let request = match form {
+            None => Request::get(format!("/index.php?{query}")).body(Body::empty())?,
+            Some(form) => Request::post(format!("/index.php?{query}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_owned()))?,
+        };
+        send(&router, request).await
+    }
+}

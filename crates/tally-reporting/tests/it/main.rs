@@ -1,0 +1,6 @@
+//! Reporting API tests: known traffic tracked through the tracker's HTTP
+//! routes, archived on demand, and answered through the API's HTTP routes.
+
+mod access;
+mod common;
+mod reports;

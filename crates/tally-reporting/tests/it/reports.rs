@@ -1,0 +1,302 @@
+//! Report answers compared with literal expected outputs (issue 7), the
+//! numbers computed by hand from `common::traffic`:
+//!
+//! - 2026-11-10: A has 3 actions; its `visit_total_time` is 1 + 200 s plus
+//!   Matomo's conversion quirk (+ idgoal + 2 = 3) = 204; B bounces (0 s).
+//! - 2026-11-11: C has 2 actions, 1 + 30 = 31 s.
+
+use crate::common::Fixture;
+
+const DAY: &str = "idSite=1&period=day&date=2026-11-10";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visits_summary_for_a_day_in_four_formats() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let json = f
+        .get(&format!("method=VisitsSummary.get&{DAY}&format=json"))
+        .await?;
+    assert_eq!(
+        json.text(),
+        r#"{"nb_uniq_visitors":2,"nb_users":0,"nb_visits":2,"nb_actions":4,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":204,"max_actions":3,"bounce_rate":"50%","nb_actions_per_visit":2,"avg_time_on_site":102}"#
+    );
+    assert!(json.content_type.starts_with("application/json"));
+    let xml = f
+        .get(&format!("method=VisitsSummary.get&{DAY}&format=xml"))
+        .await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
+         \t<nb_uniq_visitors>2</nb_uniq_visitors>\n\t<nb_users>0</nb_users>\n\
+         \t<nb_visits>2</nb_visits>\n\t<nb_actions>4</nb_actions>\n\
+         \t<nb_visits_converted>1</nb_visits_converted>\n\t<bounce_count>1</bounce_count>\n\
+         \t<sum_visit_length>204</sum_visit_length>\n\t<max_actions>3</max_actions>\n\
+         \t<bounce_rate>50%</bounce_rate>\n\t<nb_actions_per_visit>2</nb_actions_per_visit>\n\
+         \t<avg_time_on_site>102</avg_time_on_site>\n</result>"
+    );
+    // XML is the default format, as in Matomo.
+    let default = f.get(&format!("method=VisitsSummary.get&{DAY}")).await?;
+    assert_eq!(default.text(), xml.text());
+    let csv = f
+        .get(&format!(
+            "method=VisitsSummary.get&{DAY}&format=csv&convertToUnicode=0"
+        ))
+        .await?;
+    assert_eq!(
+        csv.text(),
+        "nb_uniq_visitors,nb_users,nb_visits,nb_actions,nb_visits_converted,bounce_count,sum_visit_length,max_actions,bounce_rate,nb_actions_per_visit,avg_time_on_site\n\
+         2,0,2,4,1,1,204,3,50%,2,102"
+    );
+    let tsv = f
+        .get(&format!(
+            "method=VisitsSummary.get&{DAY}&format=tsv&convertToUnicode=0"
+        ))
+        .await?;
+    assert_eq!(
+        tsv.text(),
+        "nb_uniq_visitors\tnb_users\tnb_visits\tnb_actions\tnb_visits_converted\tbounce_count\tsum_visit_length\tmax_actions\tbounce_rate\tnb_actions_per_visit\tavg_time_on_site\n\
+         2\t0\t2\t4\t1\t1\t204\t3\t50%\t2\t102"
+    );
+    // Matomo's default CSV is UTF-16LE with a byte order mark.
+    let unicode = f
+        .get(&format!("method=VisitsSummary.get&{DAY}&format=csv"))
+        .await?;
+    assert_eq!(&unicode.body[..4], &[0xFF, 0xFE, b'n', 0]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visits_summary_for_a_week_recounts_uniques_and_a_range_has_none() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let week = f
+        .get("method=VisitsSummary.get&idSite=1&period=week&date=2026-11-11&format=json")
+        .await?;
+    assert_eq!(
+        week.text(),
+        r#"{"nb_uniq_visitors":3,"nb_users":0,"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":235,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
+    );
+    let range = f
+        .get(
+            "method=VisitsSummary.get&idSite=1&period=range&date=2026-11-10,2026-11-11&format=json",
+        )
+        .await?;
+    assert_eq!(
+        range.text(),
+        r#"{"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":235,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
+    );
+    let range_xml = f
+        .get("method=VisitsSummary.get&idSite=1&period=range&date=2026-11-10,2026-11-11&format=xml&columns=nb_visits,bounce_rate")
+        .await?;
+    assert_eq!(
+        range_xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<nb_visits>3</nb_visits>\n\t<bounce_rate>33%</bounce_rate>\n</result>"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visits_summary_last7_is_a_map_of_days() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let answer = f
+        .get("method=VisitsSummary.get&idSite=1&period=day&date=last7&format=json&columns=nb_visits,nb_actions")
+        .await?;
+    assert_eq!(
+        answer.text(),
+        concat!(
+            r#"{"2026-11-10":{"nb_visits":2,"nb_actions":4},"2026-11-11":{"nb_visits":1,"nb_actions":2},"#,
+            r#""2026-11-12":{"nb_visits":0,"nb_actions":0},"2026-11-13":{"nb_visits":0,"nb_actions":0},"#,
+            r#""2026-11-14":{"nb_visits":0,"nb_actions":0},"2026-11-15":{"nb_visits":0,"nb_actions":0},"#,
+            r#""2026-11-16":{"nb_visits":0,"nb_actions":0}}"#
+        )
+    );
+    let xml = f
+        .get("method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10,2026-11-11&format=xml&columns=nb_visits")
+        .await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<results>\n\
+         \t<result date=\"2026-11-10\">2</result>\n\t<result date=\"2026-11-11\">1</result>\n</results>"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_sites_are_a_map_keyed_by_site() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let answer = f
+        .get("method=VisitsSummary.get&idSite=all&period=day&date=2026-11-10&format=json&columns=nb_visits,nb_actions,bounce_rate")
+        .await?;
+    assert_eq!(
+        answer.text(),
+        r#"{"1":{"nb_visits":2,"nb_actions":4,"bounce_rate":"50%"},"2":{"nb_visits":1,"nb_actions":1,"bounce_rate":"100%"}}"#
+    );
+    let xml = f
+        .get("method=VisitsSummary.get&idSite=1,2&period=day&date=2026-11-10&format=xml&columns=nb_visits")
+        .await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<results>\n\
+         \t<result idSite=\"1\">2</result>\n\t<result idSite=\"2\">1</result>\n</results>"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // `/` was seen by A (100 s until the next page) and B (a bounce);
+    // `/products/shoes` by A for 100 s; A left on `/thank-you`.
+    let expanded = f
+        .get(&format!(
+            "method=Actions.getPageUrls&{DAY}&format=json&expanded=1"
+        ))
+        .await?;
+    assert_eq!(
+        expanded.text(),
+        concat!(
+            r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
+            r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":204,"entry_bounce_count":1,"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
+            r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
+            r#""folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1,"#,
+            r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]},"#,
+            r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"}]"#
+        )
+    );
+    // Without expanded, the folder only names its subtable.
+    let plain = f
+        .get(&format!(
+            "method=Actions.getPageUrls&{DAY}&format=json&filter_limit=2&showColumns=nb_visits"
+        ))
+        .await?;
+    assert_eq!(
+        plain.text(),
+        concat!(
+            r#"[{"label":"\/index","nb_visits":2,"url":"https:\/\/shop.example\/"},"#,
+            r#"{"label":"products","nb_visits":1,"folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1}]"#
+        )
+    );
+    // idSubtable answers the folder's pages.
+    let sub = f
+        .get(&format!(
+            "method=Actions.getPageUrls&{DAY}&format=json&idSubtable=1&showColumns=nb_hits"
+        ))
+        .await?;
+    assert_eq!(
+        sub.text(),
+        r#"[{"label":"\/shoes","nb_hits":1,"url":"https:\/\/shop.example\/products\/shoes"}]"#
+    );
+    let flat_csv = f
+        .get(&format!(
+            "method=Actions.getPageUrls&{DAY}&format=csv&flat=1&convertToUnicode=0"
+        ))
+        .await?;
+    assert_eq!(
+        flat_csv.text(),
+        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_time_on_page,bounce_rate,exit_rate,metadata_url\n\
+         index,2,2,2,100,2,2,4,204,1,1,1,50,50%,50%,https://shop.example/\n\
+         products/shoes,1,1,1,100,,,,,,,,100,0%,0%,https://shop.example/products/shoes\n\
+         thank-you,1,1,1,0,,,,,,1,1,0,0%,100%,https://shop.example/thank-you"
+    );
+    let flat_xml = f
+        .get(&format!("method=Actions.getPageUrls&{DAY}&format=xml&flat=1&filter_sort_column=label&filter_sort_order=asc&showColumns=nb_hits,exit_rate"))
+        .await?;
+    assert_eq!(
+        flat_xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
+         \t<row>\n\t\t<label>index</label>\n\t\t<nb_hits>2</nb_hits>\n\t\t<exit_rate>50%</exit_rate>\n\t\t<url>https://shop.example/</url>\n\t</row>\n\
+         \t<row>\n\t\t<label>products/shoes</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>0%</exit_rate>\n\t\t<url>https://shop.example/products/shoes</url>\n\t</row>\n\
+         \t<row>\n\t\t<label>thank-you</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>100%</exit_rate>\n\t\t<url>https://shop.example/thank-you</url>\n\t</row>\n\
+         </result>"
+    );
+    let flat_tsv = f
+        .get(&format!("method=Actions.getPageUrls&{DAY}&format=tsv&flat=1&convertToUnicode=0&showColumns=nb_visits&filter_limit=1"))
+        .await?;
+    assert_eq!(
+        flat_tsv.text(),
+        "label\tnb_visits\tmetadata_url\nindex\t2\thttps://shop.example/"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn referrer_types_with_goal_metrics() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let json = f
+        .get(&format!(
+            "method=Referrers.getReferrerType&{DAY}&format=json"
+        ))
+        .await?;
+    assert_eq!(
+        json.text(),
+        concat!(
+            r#"[{"label":"Direct Entry","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":1,"nb_users":0,"max_actions":1,"sum_visit_length":0,"bounce_count":1,"nb_visits_converted":0,"segment":"referrerType==direct","referrer_type":1},"#,
+            r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":3,"nb_users":0,"max_actions":3,"sum_visit_length":204,"bounce_count":0,"nb_visits_converted":1,"#,
+            r#""goals":{"idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
+        )
+    );
+    let xml = f
+        .get("method=Referrers.getReferrerType&idSite=1&period=week&date=2026-11-10&format=xml&showColumns=nb_visits,nb_conversions,goals")
+        .await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
+         \t<row>\n\t\t<label>Direct Entry</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<segment>referrerType==direct</segment>\n\t\t<referrer_type>1</referrer_type>\n\t</row>\n\
+         \t<row>\n\t\t<label>Search Engines</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<goals>\n\t\t\t<row idgoal='1'>\n\t\t\t\t<nb_conversions>1</nb_conversions>\n\t\t\t\t<nb_visits_converted>1</nb_visits_converted>\n\t\t\t\t<revenue>5</revenue>\n\t\t\t</row>\n\t\t</goals>\n\t\t<nb_conversions>1</nb_conversions>\n\t\t<segment>referrerType==search</segment>\n\t\t<referrer_type>2</referrer_type>\n\t</row>\n\
+         \t<row>\n\t\t<label>Websites</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<segment>referrerType==website</segment>\n\t\t<referrer_type>3</referrer_type>\n\t</row>\n\
+         </result>"
+    );
+    let csv = f
+        .get("method=Referrers.getReferrerType&idSite=1&period=week&date=2026-11-10&format=csv&convertToUnicode=0&showColumns=nb_visits,sum_daily_nb_uniq_visitors")
+        .await?;
+    assert_eq!(
+        csv.text(),
+        "label,nb_visits,sum_daily_nb_uniq_visitors,metadata_segment,metadata_referrer_type\n\
+         Direct Entry,1,1,referrerType==direct,1\n\
+         Search Engines,1,1,referrerType==search,2\n\
+         Websites,1,1,referrerType==website,3"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn goal_metrics_for_one_goal() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let day = f
+        .get(&format!("method=Goals.get&{DAY}&format=json&idGoal=1"))
+        .await?;
+    assert_eq!(
+        day.text(),
+        r#"{"nb_conversions":1,"nb_visits_converted":1,"revenue":5,"conversion_rate":"50%"}"#
+    );
+    // The week: 1 of 3 visits converted.
+    let week = f
+        .get("method=Goals.get&idSite=1&period=week&date=2026-11-10&format=xml&idGoal=1")
+        .await?;
+    assert_eq!(
+        week.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
+         \t<nb_conversions>1</nb_conversions>\n\t<nb_visits_converted>1</nb_visits_converted>\n\
+         \t<revenue>5</revenue>\n\t<conversion_rate>33.33%</conversion_rate>\n</result>"
+    );
+    let tsv = f
+        .get(&format!(
+            "method=Goals.get&{DAY}&format=tsv&idGoal=1&convertToUnicode=0"
+        ))
+        .await?;
+    assert_eq!(
+        tsv.text(),
+        "nb_conversions\tnb_visits_converted\trevenue\tconversion_rate\n1\t1\t5\t50%"
+    );
+    // No conversion of a goal the site does not have: zeros, as Matomo.
+    let none = f
+        .get(&format!(
+            "method=Goals.get&{DAY}&format=json&idGoal=7&format_metrics=0"
+        ))
+        .await?;
+    assert_eq!(
+        none.text(),
+        r#"{"nb_conversions":0,"nb_visits_converted":0,"revenue":0,"conversion_rate":0}"#
+    );
+    Ok(())
+}
