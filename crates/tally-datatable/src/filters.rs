@@ -238,6 +238,7 @@ impl Filters {
             Report::Table(table) => Report::Table(self.apply(table, settings)?),
             Report::Simple(columns) => Report::Simple(columns),
             Report::Rows(rows) => Report::Rows(rows),
+            Report::Tree(tree) => Report::Tree(tree),
             Report::Map { key_name, entries } => Report::Map {
                 key_name,
                 entries: entries

@@ -119,6 +119,34 @@ impl Renderer<'_> {
                 }
                 self.rows(vec![row], columns)
             }
+            Report::Tree(_) => {
+                let rows = match super::report_item(report, self.options) {
+                    Item::List(items) => items
+                        .into_iter()
+                        .map(|item| {
+                            let mut row = Vec::new();
+                            match item {
+                                Item::Assoc(entries) => {
+                                    for (key, value) in entries {
+                                        flatten(&mut row, key.into_owned(), value);
+                                    }
+                                }
+                                scalar => row.push(("value".to_owned(), scalar)),
+                            }
+                            row
+                        })
+                        .collect(),
+                    Item::Assoc(entries) => {
+                        let mut row = Vec::new();
+                        for (key, value) in entries {
+                            flatten(&mut row, key.into_owned(), value);
+                        }
+                        vec![row]
+                    }
+                    scalar => vec![vec![("value".to_owned(), scalar)]],
+                };
+                self.rows(rows, columns)
+            }
             Report::Rows(list) => {
                 let rows = list
                     .iter()

@@ -33,6 +33,9 @@ pub enum Report {
     /// them (`SitesManager.getSitesWithAtLeastViewAccess`): rows without a
     /// label, metadata or subtables.
     Rows(Vec<Columns>),
+    /// A nested PHP array, for meta answers (`API.getReportMetadata`,
+    /// `API.getProcessedReport`): rendered as Matomo renders arrays.
+    Tree(Tree),
     /// A keyed collection (`DataTable\Map`): several periods (`key_name`
     /// `date`) or sites (`idSite`), possibly nested.
     Map {
@@ -41,6 +44,38 @@ pub enum Report {
         /// The entries in order, e.g. `("2024-01-05", report)`.
         entries: Vec<(String, Report)>,
     },
+}
+
+/// A PHP value: scalar, associative array or list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tree {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// An associative array, in order.
+    Assoc(Vec<(String, Tree)>),
+    /// A list.
+    List(Vec<Tree>),
+}
+
+impl Tree {
+    fn item(&self) -> Item<'_> {
+        match self {
+            Self::Int(number) => Item::Int(*number),
+            Self::Float(number) => Item::Float(*number),
+            Self::Str(text) => Item::Str(Cow::Borrowed(text)),
+            Self::Assoc(entries) => Item::Assoc(
+                entries
+                    .iter()
+                    .map(|(key, value)| (Cow::Borrowed(key.as_str()), value.item()))
+                    .collect(),
+            ),
+            Self::List(items) => Item::List(items.iter().map(Self::item).collect()),
+        }
+    }
 }
 
 /// Options shared by all renderers.
@@ -187,6 +222,7 @@ pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> It
     match report {
         Report::Table(table) => table_item(table, options),
         Report::Simple(columns) => simple_item(columns),
+        Report::Tree(tree) => tree.item(),
         Report::Rows(rows) => Item::List(
             rows.iter()
                 .map(|columns| {

@@ -357,3 +357,32 @@ fn json_escapes_like_php_json_encode() {
         r#"[{"label":"\u00e9\/\"\\\n\ud83d\ude00\u0001"}]"#
     );
 }
+
+#[test]
+fn trees_render_as_php_arrays() {
+    use super::Tree;
+    let tree = Report::Tree(Tree::List(vec![Tree::Assoc(vec![
+        ("name".to_owned(), Tree::Str("Visits Summary".to_owned())),
+        (
+            "metrics".to_owned(),
+            Tree::Assoc(vec![(
+                "nb_visits".to_owned(),
+                Tree::Str("Visits".to_owned()),
+            )]),
+        ),
+        ("order".to_owned(), Tree::Int(1)),
+    ])]));
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&tree, &options),
+        r#"[{"name":"Visits Summary","metrics":{"nb_visits":"Visits"},"order":1}]"#
+    );
+    assert_eq!(
+        xml(&tree, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>\n\t\t<name>Visits Summary</name>\n\t\t<metrics>\n\t\t\t<nb_visits>Visits</nb_visits>\n\t\t</metrics>\n\t\t<order>1</order>\n\t</row>\n</result>"
+    );
+    assert_eq!(
+        csv_text(&tree, &options, ','),
+        "name,metrics_nb_visits,order\nVisits Summary,Visits,1"
+    );
+}

@@ -16,7 +16,15 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             render_map(&mut out, report, &item, "");
             out.push_str("</results>");
         }
-        Report::Simple(_) => match &item {
+        Report::Tree(_) if matches!(item, Item::List(_)) => match &item {
+            Item::List(rows) if !rows.is_empty() => {
+                out.push_str("<result>\n");
+                render_rows(&mut out, &list_entries(rows), "");
+                out.push_str("</result>");
+            }
+            _ => out.push_str("<result />"),
+        },
+        Report::Simple(_) | Report::Tree(_) => match &item {
             Item::Assoc(entries) if !entries.is_empty() => {
                 out.push_str("<result>\n");
                 render_simple(&mut out, entries, "");
