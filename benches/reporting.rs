@@ -106,13 +106,20 @@ fn track(db: &TestDb, token: &str, urls: u64) -> anyhow::Result<()> {
                     .body(Body::from(body))?,
             ),
         )?;
-        ensure!(response.status().is_success(), "tracking failed: {}", response.status());
+        ensure!(
+            response.status().is_success(),
+            "tracking failed: {}",
+            response.status()
+        );
     }
     Ok(())
 }
 
 /// Copies the day's archive rows to every other day of 2025.
-fn copy_day(conn: &mut MysqlConnection, from: &tally_archiving::StoredArchive) -> anyhow::Result<()> {
+fn copy_day(
+    conn: &mut MysqlConnection,
+    from: &tally_archiving::StoredArchive,
+) -> anyhow::Result<()> {
     let mut day = date!(2025 - 01 - 01);
     while day.year() == 2025 {
         if day != DAY {
@@ -153,7 +160,12 @@ fn call(api: &Api, query: &str) -> anyhow::Result<Duration> {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let last = sorted.len().saturating_sub(1);
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index into a short list")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into a short list"
+    )]
     let index = ((last as f64) * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
 }
@@ -187,7 +199,9 @@ fn latency(api: &Api, what: &str, query: &str, calls: usize) -> anyhow::Result<(
             })
             .collect();
         for handle in handles {
-            handle.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+            handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
         }
         Ok(())
     })?;
@@ -258,32 +272,69 @@ fn run() -> anyhow::Result<()> {
     };
     management::add_site(&mut conn, &root, &params)?;
     management::create_superuser(&mut conn, "root", "bench-password", "root@example.org", NOW)?;
-    let token = management::create_app_specific_token(&mut conn, &root, "root", "", "bench", None, NOW)?;
+    let token =
+        management::create_app_specific_token(&mut conn, &root, "root", "", "bench", None, NOW)?;
 
     let started = Instant::now();
     track(&db, &token, urls)?;
-    println!("setup: {VISITS} visits, {} hits tracked in {:.1} s", VISITS * 3, started.elapsed().as_secs_f64());
+    println!(
+        "setup: {VISITS} visits, {} hits tracked in {:.1} s",
+        VISITS * 3,
+        started.elapsed().as_secs_f64()
+    );
 
-    let api = Api::new(db.pool()?, Registry::core(), ArchivingConfig::default(), ReportingConfig::default());
+    let api = Api::new(
+        db.pool()?,
+        Registry::core(),
+        ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
     let base = format!("module=API&idSite=1&format=json&token_auth={token}");
     let started = Instant::now();
-    call(&api, &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"))?;
-    println!("setup: the day archived on demand in {}", ms(started.elapsed()));
+    call(
+        &api,
+        &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"),
+    )?;
+    println!(
+        "setup: the day archived on demand in {}",
+        ms(started.elapsed())
+    );
     let key = ArchiveKey::all(1, Period::day(DAY));
-    let archive = storage::find_archive(&mut conn, &key, None, false)?.context("the day archive")?;
+    let archive =
+        storage::find_archive(&mut conn, &key, None, false)?.context("the day archive")?;
     let started = Instant::now();
     copy_day(&mut conn, &archive)?;
-    println!("setup: day archive copied to 364 days in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "setup: day archive copied to 364 days in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The bare MariaDB figure for the same rows: the archive rows these
     // reports read, fetched with one query each, no decoding.
-    bare(&mut conn, &archive, "numeric rows of the day archive (VisitsSummary.get reads them)", ArchiveKind::Numeric, None)?;
-    bare(&mut conn, &archive, "Actions_actions_url blob rows of the day archive", ArchiveKind::Blob, Some("Actions_actions_url"))?;
+    bare(
+        &mut conn,
+        &archive,
+        "numeric rows of the day archive (VisitsSummary.get reads them)",
+        ArchiveKind::Numeric,
+        None,
+    )?;
+    bare(
+        &mut conn,
+        &archive,
+        "Actions_actions_url blob rows of the day archive",
+        ArchiveKind::Blob,
+        Some("Actions_actions_url"),
+    )?;
 
     println!();
     println!("| report | p50 | p99 | throughput |");
     println!("|---|---|---|---|");
-    latency(&api, "VisitsSummary.get, day", &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"), 2_000)?;
+    latency(
+        &api,
+        "VisitsSummary.get, day",
+        &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"),
+        2_000,
+    )?;
     latency(
         &api,
         "Actions.getPageUrls, day, 500 rows",
@@ -292,7 +343,10 @@ fn run() -> anyhow::Result<()> {
     )?;
     for (what, method) in [
         ("VisitsSummary.get", "method=VisitsSummary.get"),
-        ("Actions.getPageUrls (500 rows)", "method=Actions.getPageUrls&filter_limit=500"),
+        (
+            "Actions.getPageUrls (500 rows)",
+            "method=Actions.getPageUrls&filter_limit=500",
+        ),
     ] {
         let query = format!("{base}&{method}&period=range&date=2025-01-01,2025-12-31");
         let first = call(&api, &query)?;

@@ -1738,6 +1738,39 @@ static CATALOGUE: &[Def] = &[
     },
 ];
 
+/// The built-in segment names, for `API.getSegmentsMetadata`: each name
+/// with the SQL it reads (a column, or the `log_action` name behind an
+/// action column) and whether it is a metric (a number) rather than a
+/// dimension. Site-specific `dimension<id>` names are not listed.
+pub fn catalogue() -> impl Iterator<Item = (&'static str, String, bool)> {
+    CATALOGUE.iter().map(|def| {
+        let (sql, is_metric) = match def.target {
+            Target::Column { table, expr, kind } => {
+                let sql = if expr.contains('.') || expr.contains('(') {
+                    expr.to_owned()
+                } else {
+                    format!("{}.{expr}", table.name())
+                };
+                (sql, matches!(kind, ValueKind::Number))
+            }
+            Target::ActionName { table, column, .. } => {
+                (format!("{}.{column}", table.name()), false)
+            }
+            Target::ActionTypeOfUrl => ("log_action.type".to_owned(), false),
+            Target::GoalName => ("goal.name".to_owned(), false),
+            Target::Union(members) => (
+                members
+                    .iter()
+                    .map(|member| member.name)
+                    .collect::<Vec<_>>()
+                    .join(" OR "),
+                false,
+            ),
+        };
+        (def.name, sql, is_metric)
+    })
+}
+
 fn lookup(name: &str, context: &SegmentContext) -> Option<Def> {
     if let Some(def) = CATALOGUE.iter().find(|def| def.name == name) {
         return Some(*def);

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::ReportingError;
 use crate::load::{ArchiveLocks, Loader};
 use crate::manage;
+use crate::meta;
 use crate::methods::{self, Ctx};
 use crate::output::{self, Format, Output, Rendered};
 use crate::request::ApiRequest;
@@ -159,6 +160,20 @@ impl Api {
                 "getBulkRequest" => {
                     drop(conn);
                     return Ok(self.bulk(request, now));
+                }
+                "getReportMetadata" => {
+                    return meta::report_metadata(&mut conn, &principal, request);
+                }
+                "getMetadata" => return meta::metadata(&mut conn, &principal, request),
+                "getSegmentsMetadata" => return meta::segments_metadata(&principal),
+                "getProcessedReport" => {
+                    let mut ctx = Ctx {
+                        conn: &mut conn,
+                        principal: &principal,
+                        loader: self.loader(now),
+                        request,
+                    };
+                    return meta::processed_report(&mut ctx);
                 }
                 _ => {}
             }

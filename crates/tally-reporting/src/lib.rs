@@ -15,6 +15,7 @@ pub mod api;
 pub mod http;
 mod load;
 mod manage;
+mod meta;
 mod methods;
 mod output;
 mod processed;

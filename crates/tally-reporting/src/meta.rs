@@ -1,0 +1,1143 @@
+//! The API's meta methods: `API.getReportMetadata`, `API.getMetadata`,
+//! `API.getSegmentsMetadata` and `API.getProcessedReport`.
+//!
+//! Report metadata keeps Matomo's keys and English names (category,
+//! subcategory, name, module, action, dimension, metrics, processedMetrics,
+//! metricTypes, order, uniqueId, parameters for per-goal and per-dimension
+//! reports, actionToLoadSubTables). The long `documentation` texts and the
+//! image-graph URLs are not served (Tally has no ImageGraph plugin).
+
+use diesel::MysqlConnection;
+use tally_archiving::SiteInfo;
+use tally_datatable::render::{Report, Tree};
+use tally_datatable::{DataTable, Value};
+use tally_management::{Access, Principal};
+
+use crate::ReportingError;
+use crate::methods::{self, Ctx};
+use crate::output::Output;
+use crate::request::ApiRequest;
+
+/// Which metrics a report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metrics {
+    /// Visit-dimension reports: visits, uniques, actions (+ users), with
+    /// actions per visit, time on site, bounce rate, conversion rate.
+    Visits,
+    /// Page URL / title reports.
+    Pages,
+    /// Entry pages.
+    EntryPages,
+    /// Exit pages.
+    ExitPages,
+    /// Downloads and outlinks.
+    Clicks,
+    /// Site search keywords and categories.
+    SiteSearch,
+    /// Events.
+    Events,
+    /// Content impressions and interactions.
+    Contents,
+    /// Ecommerce products.
+    Products,
+    /// The numeric VisitsSummary report.
+    Summary,
+    /// The numeric Actions report.
+    ActionsSummary,
+    /// Goal conversions (Goals.get).
+    Goals,
+    /// Ranges of visits / days until conversion.
+    Conversions,
+    /// New vs returning visits.
+    Frequency,
+}
+
+/// One report's metadata.
+struct ReportMeta {
+    category: &'static str,
+    subcategory: &'static str,
+    name: &'static str,
+    module: &'static str,
+    action: &'static str,
+    dimension: Option<&'static str>,
+    metrics: Metrics,
+    /// The method answering a row's subtable.
+    subtable_action: Option<&'static str>,
+}
+
+const fn report(
+    category: &'static str,
+    subcategory: &'static str,
+    name: &'static str,
+    module: &'static str,
+    action: &'static str,
+    dimension: Option<&'static str>,
+    metrics: Metrics,
+) -> ReportMeta {
+    ReportMeta {
+        category,
+        subcategory,
+        name,
+        module,
+        action,
+        dimension,
+        metrics,
+        subtable_action: None,
+    }
+}
+
+const fn with_subtable(meta: ReportMeta, action: &'static str) -> ReportMeta {
+    ReportMeta {
+        subtable_action: Some(action),
+        ..meta
+    }
+}
+
+use Metrics as M;
+
+/// The core reports, in Matomo's menu order.
+const REPORTS: &[ReportMeta] = &[
+    report(
+        "Visitors",
+        "Overview",
+        "Visits Summary",
+        "VisitsSummary",
+        "get",
+        None,
+        M::Summary,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "Country",
+        "UserCountry",
+        "getCountry",
+        Some("Country"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "Region",
+        "UserCountry",
+        "getRegion",
+        Some("Region"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "City",
+        "UserCountry",
+        "getCity",
+        Some("City"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "Browser language",
+        "UserLanguage",
+        "getLanguage",
+        Some("Language"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "Language code",
+        "UserLanguage",
+        "getLanguageCode",
+        Some("Language code"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Devices",
+        "Device type",
+        "DevicesDetection",
+        "getType",
+        Some("Device type"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Devices",
+        "Device brand",
+        "DevicesDetection",
+        "getBrand",
+        Some("Device brand"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Devices",
+        "Device model",
+        "DevicesDetection",
+        "getModel",
+        Some("Device model"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Devices",
+        "Screen Resolution",
+        "Resolution",
+        "getResolution",
+        Some("Resolution"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Operating System families",
+        "DevicesDetection",
+        "getOsFamilies",
+        Some("Operating System family"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Operating System versions",
+        "DevicesDetection",
+        "getOsVersions",
+        Some("Operating System version"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Browsers",
+        "DevicesDetection",
+        "getBrowsers",
+        Some("Browser"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Browser version",
+        "DevicesDetection",
+        "getBrowserVersions",
+        Some("Browser version"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Browser engines",
+        "DevicesDetection",
+        "getBrowserEngines",
+        Some("Browser engine"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Configurations",
+        "Resolution",
+        "getConfiguration",
+        Some("Configuration"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Software",
+        "Browser Plugins",
+        "DevicePlugins",
+        "getPlugin",
+        Some("Plugin"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Times",
+        "Visits per local time",
+        "VisitTime",
+        "getVisitInformationPerLocalTime",
+        Some("Local time"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Times",
+        "Visits per server time",
+        "VisitTime",
+        "getVisitInformationPerServerTime",
+        Some("Server time"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Engagement",
+        "Returning Visits",
+        "VisitFrequency",
+        "get",
+        None,
+        M::Frequency,
+    ),
+    report(
+        "Visitors",
+        "Engagement",
+        "Visits per visit duration",
+        "VisitorInterest",
+        "getNumberOfVisitsPerVisitDuration",
+        Some("Visit duration"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Engagement",
+        "Visits per number of pages",
+        "VisitorInterest",
+        "getNumberOfVisitsPerPage",
+        Some("Number of pages"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Engagement",
+        "Visits by Visit Number",
+        "VisitorInterest",
+        "getNumberOfVisitsByVisitCount",
+        Some("Visit number"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Engagement",
+        "Visits by days since last visit",
+        "VisitorInterest",
+        "getNumberOfVisitsByDaysSinceLast",
+        Some("Days since last visit"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "User IDs",
+        "User IDs",
+        "UserId",
+        "getUsers",
+        Some("User ID"),
+        M::Visits,
+    ),
+    with_subtable(
+        report(
+            "Visitors",
+            "Custom Variables",
+            "Custom Variables",
+            "CustomVariables",
+            "getCustomVariables",
+            Some("Custom Variable name"),
+            M::Visits,
+        ),
+        "getCustomVariablesValuesFromNameId",
+    ),
+    report(
+        "Actions",
+        "Overview",
+        "Actions",
+        "Actions",
+        "get",
+        None,
+        M::ActionsSummary,
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Pages",
+            "Page URLs",
+            "Actions",
+            "getPageUrls",
+            Some("Page URL"),
+            M::Pages,
+        ),
+        "getPageUrls",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Entry pages",
+            "Entry pages",
+            "Actions",
+            "getEntryPageUrls",
+            Some("Entry Page URL"),
+            M::EntryPages,
+        ),
+        "getEntryPageUrls",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Exit pages",
+            "Exit pages",
+            "Actions",
+            "getExitPageUrls",
+            Some("Exit Page URL"),
+            M::ExitPages,
+        ),
+        "getExitPageUrls",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Page titles",
+            "Page titles",
+            "Actions",
+            "getPageTitles",
+            Some("Page Name"),
+            M::Pages,
+        ),
+        "getPageTitles",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Entry pages",
+            "Entry page titles",
+            "Actions",
+            "getEntryPageTitles",
+            Some("Entry Page Title"),
+            M::EntryPages,
+        ),
+        "getEntryPageTitles",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Exit pages",
+            "Exit page titles",
+            "Actions",
+            "getExitPageTitles",
+            Some("Exit Page Title"),
+            M::ExitPages,
+        ),
+        "getExitPageTitles",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Downloads",
+            "Downloads",
+            "Actions",
+            "getDownloads",
+            Some("Download URL"),
+            M::Clicks,
+        ),
+        "getDownloads",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Outlinks",
+            "Outlinks",
+            "Actions",
+            "getOutlinks",
+            Some("Outlink URL"),
+            M::Clicks,
+        ),
+        "getOutlinks",
+    ),
+    report(
+        "Actions",
+        "Site Search",
+        "Site Search Keywords",
+        "Actions",
+        "getSiteSearchKeywords",
+        Some("Keyword (Site Search)"),
+        M::SiteSearch,
+    ),
+    report(
+        "Actions",
+        "Site Search",
+        "Search Categories",
+        "Actions",
+        "getSiteSearchCategories",
+        Some("Search Category"),
+        M::SiteSearch,
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Events",
+            "Event Categories",
+            "Events",
+            "getCategory",
+            Some("Event Category"),
+            M::Events,
+        ),
+        "getActionFromCategoryId",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Events",
+            "Event Actions",
+            "Events",
+            "getAction",
+            Some("Event Action"),
+            M::Events,
+        ),
+        "getNameFromActionId",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Events",
+            "Event Names",
+            "Events",
+            "getName",
+            Some("Event Name"),
+            M::Events,
+        ),
+        "getActionFromNameId",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Contents",
+            "Content Name",
+            "Contents",
+            "getContentNames",
+            Some("Content Name"),
+            M::Contents,
+        ),
+        "getContentNames",
+    ),
+    with_subtable(
+        report(
+            "Actions",
+            "Contents",
+            "Content Piece",
+            "Contents",
+            "getContentPieces",
+            Some("Content Piece"),
+            M::Contents,
+        ),
+        "getContentPieces",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "All Channels",
+            "Channel Type",
+            "Referrers",
+            "getReferrerType",
+            Some("Channel Type"),
+            M::Visits,
+        ),
+        "getReferrerType",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "Search Engines & Keywords",
+            "Keywords",
+            "Referrers",
+            "getKeywords",
+            Some("Keyword"),
+            M::Visits,
+        ),
+        "getSearchEnginesFromKeywordId",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "Search Engines & Keywords",
+            "Search Engines",
+            "Referrers",
+            "getSearchEngines",
+            Some("Search Engine"),
+            M::Visits,
+        ),
+        "getKeywordsFromSearchEngineId",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "Websites",
+            "Websites",
+            "Referrers",
+            "getWebsites",
+            Some("Website"),
+            M::Visits,
+        ),
+        "getUrlsFromWebsiteId",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "Social Networks",
+            "Social Networks",
+            "Referrers",
+            "getSocials",
+            Some("Social Network"),
+            M::Visits,
+        ),
+        "getUrlsForSocial",
+    ),
+    with_subtable(
+        report(
+            "Referrers",
+            "Campaigns",
+            "Campaigns",
+            "Referrers",
+            "getCampaigns",
+            Some("Campaign"),
+            M::Visits,
+        ),
+        "getKeywordsFromCampaignId",
+    ),
+    report("Goals", "Overview", "Goals", "Goals", "get", None, M::Goals),
+    report(
+        "Goals",
+        "Overview",
+        "Visits to Conversion",
+        "Goals",
+        "getVisitsUntilConversion",
+        Some("Visits to Conversion"),
+        M::Conversions,
+    ),
+    report(
+        "Goals",
+        "Overview",
+        "Days to Conversion",
+        "Goals",
+        "getDaysToConversion",
+        Some("Days to Conversion"),
+        M::Conversions,
+    ),
+    report(
+        "Goals_Ecommerce",
+        "Products",
+        "Product SKU",
+        "Goals",
+        "getItemsSku",
+        Some("Product SKU"),
+        M::Products,
+    ),
+    report(
+        "Goals_Ecommerce",
+        "Products",
+        "Product Name",
+        "Goals",
+        "getItemsName",
+        Some("Product Name"),
+        M::Products,
+    ),
+    report(
+        "Goals_Ecommerce",
+        "Products",
+        "Product Category",
+        "Goals",
+        "getItemsCategory",
+        Some("Product Category"),
+        M::Products,
+    ),
+];
+
+/// English metric names, as Matomo's `language=en` shows them.
+fn metric_label(metric: &str) -> &'static str {
+    match metric {
+        "nb_uniq_visitors" => "Unique visitors",
+        "nb_visits" => "Visits",
+        "nb_users" => "Users",
+        "nb_actions" => "Actions",
+        "max_actions" => "Maximum actions in one visit",
+        "sum_visit_length" => "Total time spent by visitors (in seconds)",
+        "bounce_count" => "Bounces",
+        "nb_visits_converted" => "Visits with Conversions",
+        "nb_actions_per_visit" => "Actions per Visit",
+        "avg_time_on_site" => "Avg. Time on Website",
+        "bounce_rate" => "Bounce Rate",
+        "conversion_rate" => "Conversion Rate",
+        "nb_hits" => "Pageviews",
+        "avg_time_on_page" => "Avg. time on page",
+        "exit_rate" => "Exit rate",
+        "entry_nb_visits" => "Entrances",
+        "entry_bounce_count" => "Bounces",
+        "exit_nb_visits" => "Exits",
+        "nb_pageviews" => "Pageviews",
+        "nb_uniq_pageviews" => "Unique Pageviews",
+        "nb_downloads" => "Downloads",
+        "nb_uniq_downloads" => "Unique Downloads",
+        "nb_outlinks" => "Outlinks",
+        "nb_uniq_outlinks" => "Unique Outlinks",
+        "nb_searches" => "Searches",
+        "nb_keywords" => "Unique Keywords",
+        "nb_pages_per_search" => "Search Results Pages",
+        "nb_events" => "Events",
+        "sum_event_value" => "Event Value",
+        "min_event_value" => "Minimum Event Value",
+        "max_event_value" => "Maximum Event Value",
+        "avg_event_value" => "Average Event Value",
+        "nb_events_with_value" => "Events with a Value",
+        "nb_impressions" => "Impressions",
+        "nb_interactions" => "Interactions",
+        "interaction_rate" => "Interaction Rate",
+        "nb_conversions" => "Conversions",
+        "revenue" => "Revenue",
+        "quantity" => "Quantity",
+        "orders" => "Unique Purchases",
+        "avg_price" => "Average Price",
+        "avg_quantity" => "Average Quantity",
+        "nb_visits_new" => "New Visits",
+        "nb_visits_returning" => "Returning Visits",
+        "nb_actions_returning" => "Actions by Returning Visits",
+        "bounce_rate_returning" => "Bounce Rate for Returning Visits",
+        "nb_actions_per_visit_returning" => "Avg. Actions per Returning Visit",
+        "avg_time_on_site_returning" => "Avg. Visit Duration for Returning Visitors (in sec)",
+        _ => "",
+    }
+}
+
+/// Matomo's metric types (`metricTypes`).
+fn metric_type(metric: &str) -> &'static str {
+    match metric {
+        "avg_time_on_site" | "avg_time_on_page" | "sum_visit_length" => "duration_s",
+        "bounce_rate"
+        | "conversion_rate"
+        | "exit_rate"
+        | "interaction_rate"
+        | "bounce_rate_returning" => "percent",
+        "revenue" | "avg_price" | "sum_event_value" | "min_event_value" | "max_event_value"
+        | "avg_event_value" => "money",
+        _ => "number",
+    }
+}
+
+/// (stored metrics, processed metrics) of a metric set.
+fn metric_names(metrics: Metrics) -> (&'static [&'static str], &'static [&'static str]) {
+    match metrics {
+        M::Visits => (
+            &["nb_visits", "nb_uniq_visitors", "nb_actions", "nb_users"],
+            &[
+                "nb_actions_per_visit",
+                "avg_time_on_site",
+                "bounce_rate",
+                "conversion_rate",
+            ],
+        ),
+        M::Pages => (
+            &["nb_hits", "nb_visits"],
+            &["bounce_rate", "avg_time_on_page", "exit_rate"],
+        ),
+        M::EntryPages => (&["entry_nb_visits", "entry_bounce_count"], &["bounce_rate"]),
+        M::ExitPages => (&["exit_nb_visits", "nb_visits"], &["exit_rate"]),
+        M::Clicks => (&["nb_visits", "nb_hits"], &[]),
+        M::SiteSearch => (&["nb_visits"], &["nb_pages_per_search", "exit_rate"]),
+        M::Events => (
+            &[
+                "nb_events",
+                "sum_event_value",
+                "min_event_value",
+                "max_event_value",
+                "nb_events_with_value",
+            ],
+            &["avg_event_value"],
+        ),
+        M::Contents => (
+            &["nb_impressions", "nb_interactions"],
+            &["interaction_rate"],
+        ),
+        M::Products => (
+            &["revenue", "quantity", "orders", "nb_visits"],
+            &["avg_price", "avg_quantity", "conversion_rate"],
+        ),
+        M::Summary => (
+            &[
+                "nb_uniq_visitors",
+                "nb_visits",
+                "nb_users",
+                "nb_actions",
+                "max_actions",
+            ],
+            &["bounce_rate", "nb_actions_per_visit", "avg_time_on_site"],
+        ),
+        M::ActionsSummary => (
+            &[
+                "nb_pageviews",
+                "nb_uniq_pageviews",
+                "nb_downloads",
+                "nb_uniq_downloads",
+                "nb_outlinks",
+                "nb_uniq_outlinks",
+                "nb_searches",
+                "nb_keywords",
+            ],
+            &[],
+        ),
+        M::Goals => (
+            &["nb_conversions", "nb_visits_converted", "revenue"],
+            &["conversion_rate"],
+        ),
+        M::Conversions => (&["nb_conversions"], &[]),
+        M::Frequency => (
+            &["nb_visits_returning", "nb_actions_returning"],
+            &[
+                "bounce_rate_returning",
+                "nb_actions_per_visit_returning",
+                "avg_time_on_site_returning",
+            ],
+        ),
+    }
+}
+
+fn labels(names: &[&str]) -> Tree {
+    Tree::Assoc(
+        names
+            .iter()
+            .map(|name| ((*name).to_owned(), Tree::Str(metric_label(name).to_owned())))
+            .collect(),
+    )
+}
+
+fn str_tree(text: &str) -> Tree {
+    Tree::Str(text.to_owned())
+}
+
+/// One `getReportMetadata` entry; `name` and `parameters` override the
+/// static ones for per-goal and per-dimension reports.
+fn entry(meta: &ReportMeta, name: &str, parameters: Option<(&str, i64)>, order: i64) -> Tree {
+    let (stored, processed) = metric_names(meta.metrics);
+    let mut fields = vec![
+        ("category".to_owned(), str_tree(meta.category)),
+        ("subcategory".to_owned(), str_tree(meta.subcategory)),
+        ("name".to_owned(), str_tree(name)),
+        ("module".to_owned(), str_tree(meta.module)),
+        ("action".to_owned(), str_tree(meta.action)),
+    ];
+    if let Some((key, value)) = parameters {
+        fields.push((
+            "parameters".to_owned(),
+            Tree::Assoc(vec![(key.to_owned(), Tree::Int(value))]),
+        ));
+    }
+    if let Some(dimension) = meta.dimension {
+        fields.push(("dimension".to_owned(), str_tree(dimension)));
+    }
+    fields.push(("metrics".to_owned(), labels(stored)));
+    if !processed.is_empty() {
+        fields.push(("processedMetrics".to_owned(), labels(processed)));
+    }
+    fields.push((
+        "metricTypes".to_owned(),
+        Tree::Assoc(
+            stored
+                .iter()
+                .chain(processed)
+                .map(|name| ((*name).to_owned(), str_tree(metric_type(name))))
+                .collect(),
+        ),
+    ));
+    if let Some(action) = meta.subtable_action {
+        fields.push(("actionToLoadSubTables".to_owned(), str_tree(action)));
+    }
+    fields.push(("order".to_owned(), Tree::Int(order)));
+    let unique = match parameters {
+        Some((key, value)) => format!("{}_{}_{key}--{value}", meta.module, meta.action),
+        None => format!("{}_{}", meta.module, meta.action),
+    };
+    fields.push(("uniqueId".to_owned(), Tree::Str(unique)));
+    Tree::Assoc(fields)
+}
+
+/// Every report entry for a site (its goals and custom dimensions
+/// included), or the static reports when no site is given.
+fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>, ReportingError> {
+    let site = match idsite {
+        Some(idsite) => Some(SiteInfo::load(conn, idsite)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    let mut order = 0;
+    for meta in REPORTS {
+        order += 1;
+        out.push(entry(meta, meta.name, None, order));
+        if meta.module == "Goals"
+            && meta.action == "get"
+            && let Some(site) = &site
+        {
+            for idgoal in &site.goals {
+                order += 1;
+                out.push(entry(
+                    meta,
+                    &format!("Goal {idgoal}"),
+                    Some(("idGoal", i64::from(*idgoal))),
+                    order,
+                ));
+            }
+        }
+    }
+    if let Some(site) = &site {
+        for dimension in &site.custom_dimensions {
+            order += 1;
+            let meta = report(
+                "Visitors",
+                "Custom Dimensions",
+                "",
+                "CustomDimensions",
+                "getCustomDimension",
+                Some("Custom Dimension"),
+                M::Visits,
+            );
+            out.push(entry(
+                &meta,
+                &format!("Custom Dimension {}", dimension.id),
+                Some(("idDimension", i64::from(dimension.id))),
+                order,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn site_param(
+    conn: &mut MysqlConnection,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<Option<u32>, ReportingError> {
+    let Some(raw) = request
+        .non_empty("idSite")
+        .or_else(|| request.non_empty("idSites"))
+    else {
+        return Ok(None);
+    };
+    let idsite = raw
+        .split(',')
+        .next()
+        .and_then(|first| first.trim().parse::<u32>().ok())
+        .ok_or_else(|| ReportingError::InvalidParameter {
+            name: "idSite".to_owned(),
+            reason: format!("'{raw}' is not a site id"),
+        })?;
+    principal.check(idsite, Access::View)?;
+    let _ = conn;
+    Ok(Some(idsite))
+}
+
+/// `API.getReportMetadata(idSite)`: every report of the site.
+pub(crate) fn report_metadata(
+    conn: &mut MysqlConnection,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<Output, ReportingError> {
+    let idsite = site_param(conn, principal, request)?;
+    if idsite.is_none() {
+        // Matomo needs at least view access somewhere to list reports.
+        principal.check_somewhere(Access::View)?;
+    }
+    Ok(Output::Report(Report::Tree(Tree::List(entries(
+        conn, idsite,
+    )?))))
+}
+
+/// `API.getMetadata(idSite, apiModule, apiAction)`: one report's entry
+/// (a list of one, as Matomo answers).
+pub(crate) fn metadata(
+    conn: &mut MysqlConnection,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<Output, ReportingError> {
+    let idsite = site_param(conn, principal, request)?;
+    if idsite.is_none() {
+        principal.check_somewhere(Access::View)?;
+    }
+    let module = request
+        .non_empty("apiModule")
+        .ok_or_else(|| ReportingError::MissingParameter("apiModule".to_owned()))?;
+    let action = request
+        .non_empty("apiAction")
+        .ok_or_else(|| ReportingError::MissingParameter("apiAction".to_owned()))?;
+    let found: Vec<Tree> = entries(conn, idsite)?
+        .into_iter()
+        .filter(|tree| {
+            field(tree, "module") == Some(module) && field(tree, "action") == Some(action)
+        })
+        .take(1)
+        .collect();
+    Ok(Output::Report(Report::Tree(Tree::List(found))))
+}
+
+fn field<'t>(tree: &'t Tree, key: &str) -> Option<&'t str> {
+    let Tree::Assoc(fields) = tree else {
+        return None;
+    };
+    fields
+        .iter()
+        .find(|(name, _)| name == key)
+        .and_then(|(_, value)| match value {
+            Tree::Str(text) => Some(text.as_str()),
+            _ => None,
+        })
+}
+
+/// `API.getSegmentsMetadata`: the segment names we accept, with their
+/// type and SQL column, grouped as Matomo groups them.
+pub(crate) fn segments_metadata(principal: &Principal) -> Result<Output, ReportingError> {
+    principal.check_somewhere(Access::View).or_else(|error| {
+        // Anonymous callers see the list when some site is public.
+        if principal.is_anonymous() {
+            Ok(())
+        } else {
+            Err(error)
+        }
+    })?;
+    let rows = tally_archiving::segment::catalogue()
+        .map(|(name, sql, is_metric)| {
+            Tree::Assoc(vec![
+                (
+                    "type".to_owned(),
+                    str_tree(if is_metric { "metric" } else { "dimension" }),
+                ),
+                ("segment".to_owned(), str_tree(name)),
+                ("sqlSegment".to_owned(), Tree::Str(sql)),
+            ])
+        })
+        .collect();
+    Ok(Output::Report(Report::Tree(Tree::List(rows))))
+}
+
+fn scalar_tree(value: &Value) -> Tree {
+    match value {
+        Value::Int(number) => Tree::Int(*number),
+        Value::Float(number) => Tree::Float(*number),
+        Value::Str(text) => Tree::Str(text.clone()),
+        Value::Goals(_) => Tree::List(Vec::new()),
+    }
+}
+
+/// `API.getProcessedReport(idSite, period, date, apiModule, apiAction)`:
+/// the report with its metadata, column names, rows split into data and
+/// metadata, and totals over the rows.
+pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let module = ctx.required("apiModule")?.to_owned();
+    let action = ctx.required("apiAction")?.to_owned();
+    let meta = REPORTS
+        .iter()
+        .find(|meta| meta.module == module && meta.action == action)
+        .ok_or_else(|| ReportingError::UnknownMethod {
+            method: action.clone(),
+            module: module.clone(),
+        })?;
+    let handler = methods::find(&module, &action).ok_or_else(|| ReportingError::UnknownMethod {
+        method: action.clone(),
+        module: module.clone(),
+    })?;
+    let idsite = ctx.required("idSite")?.trim().parse::<u32>().map_err(|_| {
+        ReportingError::InvalidParameter {
+            name: "idSite".to_owned(),
+            reason: "getProcessedReport takes one site".to_owned(),
+        }
+    })?;
+    let Output::Report(report) = handler(ctx)? else {
+        return Err(ReportingError::InvalidParameter {
+            name: "apiAction".to_owned(),
+            reason: "not a report".to_owned(),
+        });
+    };
+    let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
+    let (stored, processed) = metric_names(meta.metrics);
+    let mut columns = vec![(
+        "label".to_owned(),
+        str_tree(meta.dimension.unwrap_or(meta.name)),
+    )];
+    columns.extend(
+        stored
+            .iter()
+            .chain(processed)
+            .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
+    );
+    let (data, row_metadata, total) = match &report {
+        Report::Table(table) => table_parts(table, stored),
+        Report::Simple(simple) => (
+            Tree::Assoc(
+                simple
+                    .iter()
+                    .map(|(key, value)| (key.name().into_owned(), scalar_tree(value)))
+                    .collect(),
+            ),
+            Tree::List(Vec::new()),
+            Tree::List(Vec::new()),
+        ),
+        _ => {
+            return Err(ReportingError::InvalidParameter {
+                name: "date".to_owned(),
+                reason: "getProcessedReport answers one period".to_owned(),
+            });
+        }
+    };
+    let pretty_date = pretty_date(request.get("date").unwrap_or(""));
+    let entry = entry(meta, meta.name, None, 0);
+    Ok(Output::Report(Report::Tree(Tree::Assoc(vec![
+        ("website".to_owned(), Tree::Str(website)),
+        ("prettyDate".to_owned(), Tree::Str(pretty_date)),
+        ("metadata".to_owned(), entry),
+        ("columns".to_owned(), Tree::Assoc(columns)),
+        ("reportData".to_owned(), data),
+        ("reportMetadata".to_owned(), row_metadata),
+        ("reportTotal".to_owned(), total),
+    ]))))
+}
+
+/// Matomo's long English form of a day (`Friday, August 10, 2012`);
+/// other dates are shown as given.
+fn pretty_date(date: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(date.trim(), format) {
+        Ok(day) => format!(
+            "{}, {} {}, {}",
+            day.weekday(),
+            day.month(),
+            day.day(),
+            day.year()
+        ),
+        Err(_) => date.to_owned(),
+    }
+}
+
+/// Rows (label and columns), their metadata, and the totals of the
+/// stored metrics over the rows.
+fn table_parts(table: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
+    let mut data = Vec::new();
+    let mut metadata = Vec::new();
+    for row in table.all_rows() {
+        let label = if row.is_summary_row() {
+            "Others".to_owned()
+        } else {
+            row.label.clone()
+        };
+        let mut fields = vec![("label".to_owned(), Tree::Str(label))];
+        for (key, value) in row.columns.iter() {
+            if !matches!(value, Value::Goals(_)) {
+                fields.push((key.name().into_owned(), scalar_tree(value)));
+            }
+        }
+        data.push(Tree::Assoc(fields));
+        let mut meta: Vec<(String, Tree)> = row
+            .metadata
+            .iter()
+            .filter(|(name, _)| name.as_str() != "idsubdatatable_in_db")
+            .map(|(name, value)| (name.clone(), scalar_tree(&Value::from(value.clone()))))
+            .collect();
+        if let Some(id) = row.subtable_id {
+            meta.push(("idsubdatatable".to_owned(), Tree::Int(i64::from(id))));
+        }
+        metadata.push(Tree::Assoc(meta));
+    }
+    // Only metrics the rows carry (showColumns may have hidden others).
+    let totals = stored
+        .iter()
+        .filter(|name| table.all_rows().any(|row| row.column(name).is_some()))
+        .map(|name| {
+            let total = table.column_total(name);
+            (
+                (*name).to_owned(),
+                scalar_tree(&crate::processed::number(total)),
+            )
+        })
+        .collect();
+    (Tree::List(data), Tree::List(metadata), Tree::Assoc(totals))
+}

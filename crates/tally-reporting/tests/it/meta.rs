@@ -1,0 +1,84 @@
+//! The meta methods: report and segment metadata, processed reports.
+
+use crate::common::Fixture;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let all = f.get("method=API.getReportMetadata&idSite=1&format=json").await?;
+    let text = all.text();
+    assert!(
+        text.starts_with(concat!(
+            r#"[{"category":"Visitors","subcategory":"Overview","name":"Visits Summary","module":"VisitsSummary","action":"get","#,
+            r#""metrics":{"nb_uniq_visitors":"Unique visitors","nb_visits":"Visits","nb_users":"Users","nb_actions":"Actions","max_actions":"Maximum actions in one visit"},"#,
+            r#""processedMetrics":{"bounce_rate":"Bounce Rate","nb_actions_per_visit":"Actions per Visit","avg_time_on_site":"Avg. Time on Website"},"#,
+            r#""metricTypes":{"nb_uniq_visitors":"number","nb_visits":"number","nb_users":"number","nb_actions":"number","max_actions":"number","#,
+            r#""bounce_rate":"percent","nb_actions_per_visit":"number","avg_time_on_site":"duration_s"},"order":1,"uniqueId":"VisitsSummary_get"}"#
+        )),
+        "{text}"
+    );
+    // The site's goal 1 has its own Goals.get entry.
+    assert!(
+        text.contains(r#""name":"Goal 1","module":"Goals","action":"get","parameters":{"idGoal":1}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""uniqueId":"Goals_get_idGoal--1""#));
+    let one = f
+        .get("method=API.getMetadata&idSite=1&apiModule=Actions&apiAction=getPageUrls&format=xml")
+        .await?;
+    assert_eq!(
+        one.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>\n\
+         \t\t<category>Actions</category>\n\t\t<subcategory>Pages</subcategory>\n\t\t<name>Page URLs</name>\n\
+         \t\t<module>Actions</module>\n\t\t<action>getPageUrls</action>\n\t\t<dimension>Page URL</dimension>\n\
+         \t\t<metrics>\n\t\t\t<nb_hits>Pageviews</nb_hits>\n\t\t\t<nb_visits>Visits</nb_visits>\n\t\t</metrics>\n\
+         \t\t<processedMetrics>\n\t\t\t<bounce_rate>Bounce Rate</bounce_rate>\n\t\t\t<avg_time_on_page>Avg. time on page</avg_time_on_page>\n\t\t\t<exit_rate>Exit rate</exit_rate>\n\t\t</processedMetrics>\n\
+         \t\t<metricTypes>\n\t\t\t<nb_hits>number</nb_hits>\n\t\t\t<nb_visits>number</nb_visits>\n\t\t\t<bounce_rate>percent</bounce_rate>\n\t\t\t<avg_time_on_page>duration_s</avg_time_on_page>\n\t\t\t<exit_rate>percent</exit_rate>\n\t\t</metricTypes>\n\
+         \t\t<actionToLoadSubTables>getPageUrls</actionToLoadSubTables>\n\t\t<order>28</order>\n\t\t<uniqueId>Actions_getPageUrls</uniqueId>\n\
+         \t</row>\n</result>"
+    );
+    // Another site's reports need view access to it.
+    let denied = f
+        .call(&format!(
+            "method=API.getReportMetadata&idSite=1&format=json&token_auth={}",
+            f.tokens.other_site
+        ))
+        .await?;
+    assert!(denied.text().contains("requires 'view' access for the website id = 1"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn segments_metadata_lists_the_catalogue() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let answer = f.get("method=API.getSegmentsMetadata&format=json").await?;
+    let text = answer.text();
+    assert!(
+        text.contains(r#"{"type":"dimension","segment":"countryCode","sqlSegment":"log_visit.location_country"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"type":"metric","segment":"visitCount","#), "{text}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processed_report_splits_rows_and_metadata() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let answer = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-10&apiModule=Referrers&apiAction=getReferrerType&format=json&showColumns=nb_visits,nb_actions")
+        .await?;
+    let text = answer.text();
+    assert!(
+        text.starts_with(r#"{"website":"Shop","prettyDate":"Tuesday, November 10, 2026","metadata":{"category":"Referrers","subcategory":"All Channels","name":"Channel Type""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(concat!(
+            r#""reportData":[{"label":"Direct Entry","nb_visits":1,"nb_actions":1},{"label":"Search Engines","nb_visits":1,"nb_actions":3}],"#,
+            r#""reportMetadata":[{"segment":"referrerType==direct","referrer_type":1},{"segment":"referrerType==search","referrer_type":2}],"#,
+            r#""reportTotal":{"nb_visits":2,"nb_actions":4}}"#
+        )),
+        "{text}"
+    );
+    Ok(())
+}
