@@ -3,5 +3,6 @@
 
 mod access;
 mod common;
-mod reports;
 mod meta;
+mod on_demand;
+mod reports;
