@@ -260,6 +260,30 @@ fn bare(
     Ok(())
 }
 
+#[derive(QueryableByName)]
+struct Status {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "Variable_name")]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "Value")]
+    value: String,
+}
+
+/// MariaDB global counters of statements and fsyncs, to see what
+/// the server does during a call.
+fn server_counters(conn: &mut MysqlConnection) -> anyhow::Result<Vec<(String, i64)>> {
+    let rows: Vec<Status> = diesel::sql_query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN \
+         ('Com_select', 'Com_insert', 'Com_update', 'Com_delete', 'Innodb_data_fsyncs')",
+    )
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.name, row.value.parse().unwrap_or(0)))
+        .collect())
+}
+
 fn run() -> anyhow::Result<()> {
     let urls = env_u64("TALLY_BENCH_URLS", 2_000)?;
     let db = TestDb::new()?;
@@ -349,7 +373,15 @@ fn run() -> anyhow::Result<()> {
         ),
     ] {
         let query = format!("{base}&{method}&period=range&date=2025-01-01,2025-12-31");
+        let before = server_counters(&mut conn)?;
         let first = call(&api, &query)?;
+        let after = server_counters(&mut conn)?;
+        let delta: Vec<String> = after
+            .iter()
+            .zip(&before)
+            .map(|((name, a), (_, b))| format!("{name} {}", a - b))
+            .collect();
+        println!("server work during the first call: {}", delta.join(", "));
         let mut times = Vec::new();
         for _ in 0..200 {
             times.push(call(&api, &query)?);
