@@ -21,6 +21,9 @@ pub(crate) struct Options {
 /// What `prepare` created or found.
 pub(crate) struct Setup {
     idsite: u32,
+    /// The site was created by this run: its traffic is generated now (a
+    /// second run must not track the same week again).
+    fresh: bool,
     token: String,
     password: Option<String>,
 }
@@ -39,8 +42,8 @@ pub(crate) fn prepare(conn: &mut MysqlConnection) -> anyhow::Result<Setup> {
     let existing = management::get_all_sites(conn, &actor)?
         .into_iter()
         .find(|site| site.name == SITE_NAME);
-    let idsite = match existing {
-        Some(site) => site.idsite,
+    let (idsite, fresh) = match existing {
+        Some(site) => (site.idsite, false),
         None => {
             let params = NewSiteParams {
                 timezone: Some("UTC".to_owned()),
@@ -60,7 +63,7 @@ pub(crate) fn prepare(conn: &mut MysqlConnection) -> anyhow::Result<Setup> {
                 event_value_as_revenue: false,
             };
             management::add_goal(conn, &actor, idsite, &goal)?;
-            idsite
+            (idsite, true)
         }
     };
     let password = match management::get_user(conn, &actor, LOGIN) {
@@ -75,6 +78,7 @@ pub(crate) fn prepare(conn: &mut MysqlConnection) -> anyhow::Result<Setup> {
     let token = management::create_app_specific_token(conn, &actor, LOGIN, "", "demo", None, now)?;
     Ok(Setup {
         idsite,
+        fresh,
         token,
         password,
     })
@@ -219,10 +223,14 @@ pub(crate) async fn run(
     archiving: &tally_archiving::ArchivingConfig,
 ) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
-    let requests = traffic(setup.idsite, options.visits_per_day, now);
-    eprintln!("==> tracking {} demo requests", requests.len());
-    for chunk in requests.chunks(500) {
-        post_bulk(&options.listen, &setup.token, chunk).await?;
+    if setup.fresh {
+        let requests = traffic(setup.idsite, options.visits_per_day, now);
+        eprintln!("==> tracking {} demo requests", requests.len());
+        for chunk in requests.chunks(500) {
+            post_bulk(&options.listen, &setup.token, chunk).await?;
+        }
+    } else {
+        eprintln!("==> the demo site exists: its traffic was tracked by an earlier run");
     }
     let pool = pool.clone();
     let idsite = setup.idsite;
