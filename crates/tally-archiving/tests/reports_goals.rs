@@ -1718,3 +1718,88 @@ fn ecommerce_items_by_sku_name_and_category() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Matomo's `enrichWithConversionMetrics` for visit dimensions (issue 6):
+/// device type, brand, model and browser rows and the three location
+/// reports carry goal metrics from the `config_*` / `location_*` columns
+/// `log_conversion` mirrors; operating systems do not.
+#[test]
+fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, false)?;
+    add_goal(&mut conn, 1, false)?;
+    add_goal(&mut conn, 2, false)?;
+    add_visits(
+        &mut conn,
+        &[
+            Visit {
+                idvisit: 1,
+                visitor: 1,
+                converted: true,
+                ..Visit::default()
+            },
+            Visit {
+                idvisit: 2,
+                visitor: 2,
+                ..Visit::default()
+            },
+        ],
+    )?;
+    add_conversions(
+        &mut conn,
+        &[
+            Conversion {
+                idvisit: 1,
+                revenue: Some(10.0),
+                ..Conversion::default()
+            },
+            Conversion {
+                idvisit: 1,
+                idgoal: 2,
+                revenue: Some(2.5),
+                ..Conversion::default()
+            },
+        ],
+    )?;
+    run(
+        &mut conn,
+        &[
+            "UPDATE log_visit SET config_device_type = 0, config_device_brand = 'Apple', \
+             config_device_model = 'MacBook', config_os = 'MAC', config_browser_name = 'FF', \
+             location_country = 'fr', location_region = 'IDF', location_city = 'Paris'",
+            "UPDATE log_conversion SET config_device_type = 0, config_device_brand = 'Apple', \
+             config_device_model = 'MacBook', config_browser_name = 'FF', \
+             location_country = 'fr', location_region = 'IDF', location_city = 'Paris'",
+        ],
+    )?;
+    let monday = archive(&mut conn, Period::day(MONDAY))?;
+    // Two visits (1 action, 0 s each), one converted, both bounces.
+    let both = [2, 2, 2, 0, 1, 0, 2, 1];
+    let goals = || {
+        vec![
+            (1, user_goal(1, 1, Scalar::Int(10))),
+            (2, user_goal(1, 1, Scalar::Float(2.5))),
+        ]
+    };
+    for (record, label) in [
+        ("DevicesDetection_types", "0"),
+        ("DevicesDetection_brands", "Apple"),
+        ("DevicesDetection_models", "Apple;MacBook"),
+        ("DevicesDetection_browsers", "FF"),
+        ("UserCountry_country", "fr"),
+        ("UserCountry_region", "IDF|fr"),
+        ("UserCountry_city", "Paris|IDF|fr"),
+    ] {
+        assert_eq!(
+            lines(&table(&mut conn, &monday, record)?),
+            vec![with_goals(day(label, both), goals(), 2, Value::Float(12.5))],
+            "{record}"
+        );
+    }
+    assert_eq!(
+        lines(&table(&mut conn, &monday, "DevicesDetection_os")?),
+        vec![day("MAC", both)]
+    );
+    Ok(())
+}

@@ -5,6 +5,7 @@
 use tally_datatable::DataTable;
 
 use crate::ArchiveError;
+use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
 use crate::record::{Record, RecordBuilder};
@@ -21,9 +22,13 @@ use crate::record::{Record, RecordBuilder};
 /// aggregation (tables merged by label, unique visitors and users renamed
 /// to their `sum_daily_*` columns).
 ///
+/// Type, brand, model and browser rows also carry goal metrics (column 10
+/// per goal, then the `nb_conversions` / `revenue` sums), from the same
+/// label over the `config_*` columns that `log_conversion` mirrors, as
+/// Matomo's `enrichWithConversionMetrics`; a label with conversions but no
+/// visit in the period gets `nb_visits` 0.
+///
 /// Differences from Matomo:
-/// - No goal metrics (column 10 and the `nb_conversions` / `revenue` sums)
-///   on the type, brand, model and browser rows.
 /// - No `DevicesDetection_clientTypes` record (added by later Matomo 5
 ///   releases; MATOMO.md does not list it).
 #[derive(Debug, Clone)]
@@ -60,27 +65,44 @@ impl DevicesDetection {
     pub const BROWSER_ENGINES: &'static str = "DevicesDetection_browserEngines";
 }
 
-/// Each record and the SQL expression of its label.
-const REPORTS: [(&str, &str); 8] = [
-    (DevicesDetection::TYPES, "log_visit.config_device_type"),
-    (DevicesDetection::BRANDS, "log_visit.config_device_brand"),
+/// Each record, the SQL expression of its label, and the same label over
+/// `log_conversion` for the reports with goal metrics.
+const REPORTS: [(&str, &str, Option<&str>); 8] = [
+    (
+        DevicesDetection::TYPES,
+        "log_visit.config_device_type",
+        Some("log_conversion.config_device_type"),
+    ),
+    (
+        DevicesDetection::BRANDS,
+        "log_visit.config_device_brand",
+        Some("log_conversion.config_device_brand"),
+    ),
     (
         DevicesDetection::MODELS,
         "CONCAT(log_visit.config_device_brand, ';', log_visit.config_device_model)",
+        Some("CONCAT(log_conversion.config_device_brand, ';', log_conversion.config_device_model)"),
     ),
-    (DevicesDetection::OS, "log_visit.config_os"),
+    (DevicesDetection::OS, "log_visit.config_os", None),
     (
         DevicesDetection::OS_VERSIONS,
         "CONCAT(log_visit.config_os, ';', COALESCE(log_visit.config_os_version, ''))",
+        None,
     ),
-    (DevicesDetection::BROWSERS, "log_visit.config_browser_name"),
+    (
+        DevicesDetection::BROWSERS,
+        "log_visit.config_browser_name",
+        Some("log_conversion.config_browser_name"),
+    ),
     (
         DevicesDetection::BROWSER_VERSIONS,
         "CONCAT(log_visit.config_browser_name, ';', log_visit.config_browser_version)",
+        None,
     ),
     (
         DevicesDetection::BROWSER_ENGINES,
         "log_visit.config_browser_engine",
+        None,
     ),
 ];
 
@@ -92,17 +114,26 @@ impl RecordBuilder for DevicesDetection {
     fn records(&self) -> Vec<Record> {
         REPORTS
             .iter()
-            .map(|(name, _)| Record::blob(*name).max_rows(self.max_rows, self.max_rows))
+            .map(|(name, _, _)| Record::blob(*name).max_rows(self.max_rows, self.max_rows))
             .collect()
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
-        for (name, dimension) in REPORTS {
+        for (name, dimension, conversions) in REPORTS {
             let groups = logs.query_visits_by_dimension(ctx.conn(), &[dimension])?;
             let mut table = DataTable::new();
             for group in &groups {
                 sum_visits(&mut table, label_of(&group.labels, 0), group)?;
+            }
+            if let Some(conversions) = conversions {
+                for group in logs.query_conversions_by_dimension(ctx.conn(), &[conversions])? {
+                    table.sum_row_with_label(
+                        label_of(&group.labels, 0),
+                        goal_metric_columns(&group),
+                    )?;
+                }
+                enrich_with_goal_sums(&mut table);
             }
             if table.rows_count() > 0 {
                 ctx.insert_table(name, table);

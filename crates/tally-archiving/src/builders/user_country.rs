@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use tally_datatable::{DataTable, Scalar};
 
 use crate::ArchiveError;
+use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
 use crate::record::{Record, RecordBuilder};
@@ -61,6 +62,14 @@ const DIMENSIONS: [&str; 3] = [
     "log_visit.location_country",
     "log_visit.location_region",
     "log_visit.location_city",
+];
+
+/// The same location of each conversion (`log_conversion` mirrors the
+/// visit's location), for the goal metrics of the three reports.
+const CONVERSION_DIMENSIONS: [&str; 3] = [
+    "log_conversion.location_country",
+    "log_conversion.location_region",
+    "log_conversion.location_city",
 ];
 
 const COORDINATES: [&str; 2] = [
@@ -124,6 +133,17 @@ impl RecordBuilder for UserCountry {
             for (table, label) in tables.iter_mut().zip(&labels) {
                 sum_visits(table, label, group)?;
             }
+        }
+        // Goal metrics per location (`aggregateFromConversions`).
+        for group in logs.query_conversions_by_dimension(ctx.conn(), &CONVERSION_DIMENSIONS)? {
+            let labels = location_labels(&group.labels);
+            let columns = goal_metric_columns(&group);
+            for (table, label) in tables.iter_mut().zip(&labels) {
+                table.sum_row_with_label(label, columns.clone())?;
+            }
+        }
+        for table in &mut tables {
+            enrich_with_goal_sums(table);
         }
         let [countries, regions, mut cities] = tables;
         // Coordinates need a second query; days without any city skip it.
