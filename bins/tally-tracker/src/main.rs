@@ -1,10 +1,11 @@
-//! `tally-tracker`: serves Matomo's Tracking API.
+//! `tally-tracker`: serves Matomo's Tracking API and imports web-server logs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[path = "../../common/cli.rs"]
 mod cli;
+mod import;
 #[path = "../../common/shutdown.rs"]
 mod shutdown;
 
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use tally_db::DatabaseConfig;
 use tally_tracking::http::TrackerConfig;
 
-/// Serve Matomo's Tracking API (/matomo.php, /piwik.php) into MySQL/MariaDB.
+/// Serve Matomo's Tracking API (/matomo.php, /piwik.php) into MySQL/MariaDB,
+/// and import web-server access logs.
 #[derive(Debug, Parser)]
 #[command(version, propagate_version = true)]
 struct Cli {
@@ -34,6 +36,10 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Import access logs (`import [OPTIONS] FILES...`, options named as in
+    /// Matomo's import_logs.py), or: `import status`, `import export-day`,
+    /// `import mark-day`.
+    Import(Box<import::ImportCli>),
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -71,6 +77,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 shutdown::signal(),
             ))?;
             Ok(())
+        }
+        Command::Import(args) => {
+            let pool = tally_db::pool(&config.database)?;
+            import::run(*args, &pool)
         }
     }
 }

@@ -1,21 +1,24 @@
 //! Importing files: each line becomes the tracking request `import_logs.py`
-//! would send, built into a tracker [`Hit`] and recorded by the tracker's
-//! recorder (same visit recognition, `log_action` resolution and archive
-//! invalidation of old days as over HTTP), with the file's progress
-//! committed after each batch.
+//! would send, built into a tracker [`Hit`] and written by the tracker's
+//! write path (a [`DirectWriter`]: same visit recognition, `log_action`
+//! resolution and archive invalidation of old days as over HTTP).
 //!
 //! A file's life: its days are found by a first, parse-only pass and
 //! registered (`queue`); lines are then imported in batches of
-//! [`ImportOptions::batch_lines`], each followed by one transaction holding
-//! the file's `offset_bytes`/`lines_done`, the run's summary counters and the
-//! days that became `partial`; the last one also marks the file `completed`
-//! and its days `loaded` once every file of the day is.
+//! [`ImportOptions::batch_lines`]. Each batch is ONE transaction on one
+//! connection holding its log rows, the file's `offset_bytes`/`lines_done`,
+//! the run's summary counters and the days that became `partial`; the last
+//! one also marks the file `completed` and its days `loaded` once every file
+//! of the day is. A crash at any point therefore loses nothing and repeats
+//! nothing: on resume the file continues after the last committed batch.
 //!
-//! The batch's rows are committed by the recorder's transaction just before
-//! that progress transaction: the recorder writes on its own connections and
-//! offers no way to join a caller's transaction, so a crash between the two
-//! commits would import that one batch again on resume (see the crate's
-//! report for the small tracker change that closes this window).
+//! Threads: the calling thread reads, parses, classifies and builds the hits
+//! of batch *k + 1* while a writer thread commits batch *k* (with
+//! [`ImportOptions::recorders`] ≥ 2; with 1 both happen in turn on the
+//! calling thread). There is one writer, not one per recorder: the batches
+//! of a file must commit in order (each carries the file's offset), and one
+//! visit cache must see every hit for visits to be recognised across
+//! batches.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -23,6 +26,8 @@ use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use diesel::prelude::*;
@@ -31,9 +36,9 @@ use tally_schema::models::{LogImportFile, NewLogImportFile, NewLogImportFileSumm
 use tally_schema::schema::{logimport_file, site};
 use tally_tracking::hit::{Exclusion, Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
-use tally_tracking::recorder::{Recorder, RecorderConfig};
+use tally_tracking::recorder::{DirectWriter, HitResult};
 use tally_tracking::referrer::ReferrerDefinitions;
-use tally_tracking::site::{SiteSettings, Snapshot, load_snapshot};
+use tally_tracking::site::{Globals, SiteSettings, Snapshot, load_snapshot};
 use time::{Date, PrimitiveDateTime};
 
 use crate::LogImportError;
@@ -73,8 +78,11 @@ pub struct ImportOptions {
     pub log_timezone: LogTimeZone,
     /// `--log-hostname`: the host of every line.
     pub log_hostname: Option<String>,
-    /// `--recorders`: recorder threads writing at once (default 2). A
-    /// visitor's hits always go to the same one, in order.
+    /// `--recorders` (default 2): 1 parses and writes in turn on the
+    /// calling thread; 2 or more write each batch on a writer thread while
+    /// the next is parsed. Writes always go through one connection, in
+    /// order, so that each batch commits with the file's progress; values
+    /// above 2 act as 2.
     pub recorders: usize,
     /// Lines per committed batch (default 5,000): the most work a crash
     /// can make the resumed import read again.
@@ -275,8 +283,8 @@ struct Context<'o> {
     snapshot: Arc<Snapshot>,
     main_urls: HashMap<u32, String>,
     hosts: HashMap<String, Option<u32>>,
-    recorder: Option<Recorder>,
-    runtime: tokio::runtime::Runtime,
+    /// `None` in a dry run.
+    writer: Option<DirectWriter>,
 }
 
 /// A line ready to record.
@@ -299,29 +307,12 @@ impl<'o> Context<'o> {
         {
             return Err(LogImportError::UnknownSite { idsite: id });
         }
-        let batch = opts.batch_lines.max(1);
-        let recorder = (!opts.dry_run).then(|| {
-            let shards = opts.recorders.max(1);
-            Recorder::start(
-                pool.clone(),
-                RecorderConfig {
-                    max_batch: batch.max(2_000),
-                    // A batch is awaited before the next is sent: room for
-                    // two keeps the queue from ever refusing a hit.
-                    queue: (batch * 2 + 1_024) * shards,
-                    shards,
-                    ..RecorderConfig::default()
-                },
+        let writer = (!opts.dry_run).then(|| {
+            DirectWriter::new(
+                tally_tracking::recorder::RecorderConfig::default().cache_visits,
                 Arc::new(ReferrerDefinitions::builtin().clone()),
             )
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|source| LogImportError::Read {
-                path: PathBuf::from("(tokio runtime)"),
-                source,
-            })?;
         Ok(Self {
             pool: pool.clone(),
             opts,
@@ -329,8 +320,7 @@ impl<'o> Context<'o> {
             snapshot,
             main_urls,
             hosts: HashMap::new(),
-            recorder,
-            runtime,
+            writer,
         })
     }
 
@@ -494,8 +484,113 @@ impl<'o> Context<'o> {
             None => None,
         };
 
-        // Pass 2: the import.
-        let mut parser = LineParser::new(&format, self.opts.w3c_fields.as_deref())?;
+        // Pass 2: the import, batches committed by `sink` (on a writer
+        // thread when asked for).
+        let ids = idfile.zip(idsummary);
+        let live = Arc::new(AtomicU64::new(0));
+        let mut sink = Sink {
+            writer: self.writer.take(),
+            pool: self.pool.clone(),
+            path: shown.to_owned(),
+            max_listed_errors: self.opts.max_listed_errors,
+            imported: 0,
+            errors: 0,
+            listed: Vec::new(),
+            live: live.clone(),
+        };
+        let threaded = self.opts.recorders >= 2 && sink.writer.is_some();
+        let produced = if threaded {
+            std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::sync_channel::<Batch>(1);
+                let sink = &mut sink;
+                let handle = std::thread::Builder::new()
+                    .name("tally-logimport-writer".to_owned())
+                    .spawn_scoped(scope, move || {
+                        for batch in rx {
+                            sink.commit(batch)?;
+                        }
+                        Ok::<_, LogImportError>(())
+                    })
+                    .map_err(|source| LogImportError::Read {
+                        path: PathBuf::from("(writer thread)"),
+                        source,
+                    })?;
+                let mut send = |b: Batch| tx.send(b).map_err(|_| LogImportError::WriterStopped);
+                let produced = self.produce(
+                    shown,
+                    real,
+                    &format,
+                    resume_from,
+                    &days,
+                    ids,
+                    &mut report,
+                    &live,
+                    on_progress,
+                    &mut send,
+                );
+                drop(tx);
+                // The writer's error is the cause of a failed send: first.
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                produced
+            })
+        } else {
+            let mut send = |b: Batch| sink.commit(b);
+            self.produce(
+                shown,
+                real,
+                &format,
+                resume_from,
+                &days,
+                ids,
+                &mut report,
+                &live,
+                on_progress,
+                &mut send,
+            )
+        };
+        self.writer = sink.writer.take();
+        report.counts.imported += sink.imported;
+        report.counts.errors += sink.errors;
+        if !sink.listed.is_empty() {
+            report.errors.append(&mut sink.listed);
+            report.errors.sort_by_key(|e| e.line);
+            report.errors.truncate(self.opts.max_listed_errors);
+        }
+        let stopped = produced?;
+        if let Some((_, idsummary)) = ids {
+            finish_summary(&mut *self.pool.get()?, idsummary)?;
+        }
+        report.outcome = if stopped {
+            FileOutcome::Stopped
+        } else if ids.is_none() {
+            FileOutcome::DryRun
+        } else {
+            FileOutcome::Completed
+        };
+        Ok(report)
+    }
+
+    /// Pass 2 on the calling thread: reads the file after `resume_from`
+    /// (line, offset), builds the hits and hands each batch, with the
+    /// file's progress at its end, to `send`. Returns whether it stopped
+    /// at [`ImportOptions::max_batches`].
+    #[expect(clippy::too_many_arguments, reason = "the state of one file's import")]
+    fn produce(
+        &mut self,
+        shown: &Path,
+        real: &Path,
+        format: &LogFormat,
+        resume_from: (u64, u64),
+        days: &BTreeSet<(u32, Date)>,
+        ids: Option<(u64, u64)>,
+        report: &mut FileReport,
+        live: &AtomicU64,
+        on_progress: &mut dyn FnMut(Progress<'_>),
+        send: &mut dyn FnMut(Batch) -> Result<(), LogImportError>,
+    ) -> Result<bool, LogImportError> {
+        let mut parser = LineParser::new(format, self.opts.w3c_fields.as_deref())?;
         let mut reader = LineReader::new(input::open(real)?);
         let is_w3c = format.is_w3c();
         let batch_lines = self.opts.batch_lines.max(1) as u64;
@@ -540,7 +635,7 @@ impl<'o> Context<'o> {
             let Some(bytes) = raw.bytes else {
                 report.counts.lines_parsed += 1;
                 report.counts.ignored_invalid += 1;
-                push_error(&mut report, self.opts, number, "line too long".to_owned());
+                push_error(report, self.opts, number, "line too long".to_owned());
                 in_batch += 1;
                 continue;
             };
@@ -551,7 +646,7 @@ impl<'o> Context<'o> {
                 Parsed::Invalid(why) => {
                     report.counts.lines_parsed += 1;
                     report.counts.ignored_invalid += 1;
-                    push_error(&mut report, self.opts, number, why.describe().to_owned());
+                    push_error(report, self.opts, number, why.describe().to_owned());
                 }
                 Parsed::Line(line) => {
                     report.counts.lines_parsed += 1;
@@ -576,78 +671,68 @@ impl<'o> Context<'o> {
                         Ok(HitOutcome::Excluded(_)) => report.counts.ignored_excluded += 1,
                         Ok(HitOutcome::Invalid(reason)) => {
                             report.counts.ignored_invalid += 1;
-                            push_error(&mut report, self.opts, number, reason);
+                            push_error(report, self.opts, number, reason);
                         }
                         Err(reason) => {
                             report.counts.errors += 1;
-                            push_error(&mut report, self.opts, number, reason);
+                            push_error(report, self.opts, number, reason);
                         }
                     }
                 }
             }
             if in_batch >= batch_lines {
-                self.flush(shown, &mut batch, &mut report)?;
-                if let (Some(idfile), Some(idsummary)) = (idfile, idsummary) {
-                    let mut conn = self.pool.get()?;
-                    commit_progress(
-                        &mut conn,
+                send(Batch {
+                    hits: std::mem::take(&mut batch),
+                    globals: self.snapshot.globals.clone(),
+                    progress: ids.map(|(idfile, idsummary)| BatchProgress {
                         idfile,
                         idsummary,
-                        reader.offset(),
-                        number,
-                        &report.counts,
-                        &std::mem::take(&mut new_touched),
-                        None,
-                    )?;
-                }
+                        offset: reader.offset(),
+                        lines_done: number,
+                        counts: report.counts,
+                        new_days: std::mem::take(&mut new_touched),
+                        completed_days: None,
+                    }),
+                })?;
                 in_batch = 0;
                 batches += 1;
                 on_progress(Progress {
                     path: shown,
                     lines: report.counts.lines_parsed,
-                    imported: report.counts.imported,
+                    imported: live.load(Ordering::Relaxed),
                     offset_bytes: reader.offset(),
                 });
                 if self.opts.max_batches.is_some_and(|m| batches >= m) {
-                    report.outcome = FileOutcome::Stopped;
-                    if let Some(idsummary) = idsummary {
-                        finish_summary(&mut *self.pool.get()?, idsummary)?;
-                    }
-                    return Ok(report);
+                    return Ok(true);
                 }
             }
         }
         if let Some(e) = read_error {
             report.counts.errors += 1;
             let (line, reason) = (e.line, e.reason);
-            push_error(&mut report, self.opts, line, reason);
+            push_error(report, self.opts, line, reason);
         }
-        self.flush(shown, &mut batch, &mut report)?;
-        if let (Some(idfile), Some(idsummary)) = (idfile, idsummary) {
-            let mut conn = self.pool.get()?;
-            commit_progress(
-                &mut conn,
+        send(Batch {
+            hits: batch,
+            globals: self.snapshot.globals.clone(),
+            progress: ids.map(|(idfile, idsummary)| BatchProgress {
                 idfile,
                 idsummary,
-                reader.offset(),
-                last_line.max(resume_from.0),
-                &report.counts,
-                &new_touched,
-                Some(&days),
-            )?;
-            finish_summary(&mut conn, idsummary)?;
-        } else {
-            report.outcome = FileOutcome::DryRun;
-        }
+                offset: reader.offset(),
+                lines_done: last_line.max(resume_from.0),
+                counts: report.counts,
+                new_days: new_touched,
+                completed_days: Some(days.clone()),
+            }),
+        })?;
         on_progress(Progress {
             path: shown,
             lines: report.counts.lines_parsed,
-            imported: report.counts.imported,
+            imported: live.load(Ordering::Relaxed),
             offset_bytes: reader.offset(),
         });
-        Ok(report)
+        Ok(false)
     }
-
     /// Pass 1: every (site, site-local day) the file's importable lines
     /// fall on (sites for new hosts are created here).
     fn scan_days(
@@ -812,102 +897,98 @@ impl<'o> Context<'o> {
         p.insert("urlref", referrer);
         p
     }
+}
 
-    /// Records the batch and counts the outcome of each hit.
-    fn flush(
-        &mut self,
-        shown: &Path,
-        batch: &mut Vec<Pending>,
-        report: &mut FileReport,
-    ) -> Result<(), LogImportError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let pending = std::mem::take(batch);
-        let Some(recorder) = self.recorder.clone() else {
+/// A batch of hits and the file's progress at its last line.
+struct Batch {
+    hits: Vec<Pending>,
+    globals: Arc<Globals>,
+    /// `None` in a dry run.
+    progress: Option<BatchProgress>,
+}
+
+/// What a batch's transaction records besides its rows (see
+/// [`write_progress`]).
+struct BatchProgress {
+    idfile: u64,
+    idsummary: u64,
+    offset: u64,
+    lines_done: u64,
+    /// The run's counts up to the batch's end, except the hits' outcomes
+    /// (imported, refused), which the [`Sink`] adds.
+    counts: Counts,
+    new_days: Vec<(u32, Date)>,
+    /// On the file's last batch: all its days.
+    completed_days: Option<BTreeSet<(u32, Date)>>,
+}
+
+/// Commits batches, in order, each in one transaction with its progress.
+struct Sink {
+    /// `None` in a dry run: hits are counted, nothing is written.
+    writer: Option<DirectWriter>,
+    pool: tally_db::DbPool,
+    path: PathBuf,
+    max_listed_errors: usize,
+    /// Committed hits of this run.
+    imported: u64,
+    /// Hits the tracker refused (committed as errors).
+    errors: u64,
+    listed: Vec<LineError>,
+    /// `imported`, for the progress bar.
+    live: Arc<AtomicU64>,
+}
+
+impl Sink {
+    fn commit(&mut self, batch: Batch) -> Result<(), LogImportError> {
+        let Batch {
+            hits,
+            globals,
+            progress,
+        } = batch;
+        let (Some(writer), Some(progress)) = (self.writer.as_mut(), progress) else {
             // Dry run: the hits were built, which is all it checks.
-            report.counts.imported += pending.len() as u64;
+            self.imported += hits.len() as u64;
+            self.live.store(self.imported, Ordering::Relaxed);
             return Ok(());
         };
-        let last_line = pending.last().map_or(0, |p| p.line);
-        // One job per visitor (site + visitor id or fingerprint, the
-        // recorder's shard key), in line order: the recorder sends a job to
-        // one shard and applies it in order, so each visitor's hits keep
-        // their order within and across batches whatever the task order.
-        let mut groups: Vec<(Vec<u64>, Vec<Hit>)> = Vec::new();
-        let mut index: HashMap<(u32, [u8; 8]), usize> = HashMap::new();
-        for p in pending {
-            let key = (
-                p.hit.site.idsite,
-                p.hit.visitor_id.unwrap_or(p.hit.config_id),
-            );
-            let i = *index.entry(key).or_insert_with(|| {
-                groups.push((Vec::new(), Vec::new()));
-                groups.len() - 1
-            });
-            groups[i].0.push(p.line);
-            groups[i].1.push(p.hit);
-        }
-        let globals = self.snapshot.globals.clone();
-        let results = self.runtime.block_on(async {
-            let mut handles = Vec::with_capacity(groups.len());
-            for (lines, hits) in groups {
-                let recorder = recorder.clone();
-                let globals = globals.clone();
-                handles.push((
-                    lines,
-                    tokio::spawn(async move { recorder.record(hits, globals).await }),
-                ));
-            }
-            let mut out = Vec::with_capacity(handles.len());
-            for (lines, h) in handles {
-                out.push((lines, h.await));
-            }
-            out
-        });
-        for (lines, result) in results {
-            let answers = match result {
-                Ok(Ok(answers)) => answers,
-                Ok(Err(source)) => {
-                    return Err(LogImportError::Record {
-                        path: shown.to_owned(),
-                        line: last_line,
-                        source,
-                    });
-                }
-                Err(join) => {
-                    return Err(LogImportError::Record {
-                        path: shown.to_owned(),
-                        line: last_line,
-                        source: tally_tracking::TrackingError::Config {
-                            what: format!("recording task failed: {join}"),
-                        },
-                    });
-                }
-            };
-            for (line, answer) in lines.into_iter().zip(answers) {
-                match answer {
-                    Ok(()) => report.counts.imported += 1,
-                    Err(tally_tracking::TrackingError::Db(e)) => {
-                        // The database refused the batch: stop here, the
-                        // file stays resumable from its last commit.
-                        return Err(LogImportError::Record {
-                            path: shown.to_owned(),
-                            line,
-                            source: tally_tracking::TrackingError::Db(e),
-                        });
-                    }
-                    Err(e) => {
-                        report.counts.errors += 1;
-                        push_error(report, self.opts, line, e.to_string());
+        let (lines, hits): (Vec<u64>, Vec<Hit>) = hits.into_iter().map(|p| (p.line, p.hit)).unzip();
+        let last_line = lines.last().copied().unwrap_or(progress.lines_done);
+        let mut conn = self.pool.get()?;
+        let (mut imported, mut errors) = (self.imported, self.errors);
+        let results: Vec<HitResult> = writer
+            .write(&mut conn, hits, globals, |conn, results| {
+                for r in results {
+                    if r.is_ok() {
+                        imported += 1;
+                    } else {
+                        errors += 1;
                     }
                 }
+                let mut c = progress.counts;
+                c.imported += imported;
+                c.errors += errors;
+                write_progress(conn, &progress, &c)
+            })
+            .map_err(|e| LogImportError::Record {
+                path: self.path.clone(),
+                line: last_line,
+                source: tally_tracking::TrackingError::Db(tally_db::DbError::Query(e)),
+            })?;
+        (self.imported, self.errors) = (imported, errors);
+        self.live.store(imported, Ordering::Relaxed);
+        for (line, r) in lines.into_iter().zip(results) {
+            if let Err(e) = r
+                && self.listed.len() < self.max_listed_errors
+            {
+                self.listed.push(LineError {
+                    line,
+                    reason: e.to_string(),
+                });
             }
         }
         Ok(())
     }
 }
-
 enum HitOutcome {
     Hit(Box<Hit>, Tracked),
     Ignored(IgnoreReason),
@@ -1103,75 +1184,59 @@ fn finish_summary(conn: &mut MysqlConnection, idsummary: u64) -> Result<(), LogI
     Ok(())
 }
 
-/// The progress transaction of a batch: the file's offset, the run's
-/// counters, days that now have lines (`queue` → `partial`), and on the
-/// last batch the file's completion and its days' (`loaded` once every
-/// file of the day is completed).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one transaction's worth of state"
-)]
-fn commit_progress(
-    conn: &mut MysqlConnection,
-    idfile: u64,
-    idsummary: u64,
-    offset: u64,
-    lines_done: u64,
-    c: &Counts,
-    new_days: &[(u32, Date)],
-    completed_days: Option<&BTreeSet<(u32, Date)>>,
-) -> Result<(), LogImportError> {
+/// The progress rows of a batch, written in the batch's transaction: the
+/// file's offset, the run's counters, days that now have lines (`queue` →
+/// `partial`), and on the last batch the file's completion and its days'
+/// (`loaded` once every file of the day is completed).
+fn write_progress(conn: &mut MysqlConnection, p: &BatchProgress, c: &Counts) -> QueryResult<()> {
     use tally_schema::schema::logimport_file_summary as s;
     let ts = now();
-    conn.transaction(|conn| {
-        let complete = completed_days.is_some();
-        diesel::update(logimport_file::table.filter(logimport_file::idfile.eq(idfile)))
-            .set((
-                logimport_file::status.eq(if complete { "completed" } else { "partial" }),
-                logimport_file::offset_bytes.eq(offset),
-                logimport_file::lines_done.eq(lines_done),
-                logimport_file::ts_updated.eq(ts),
-                logimport_file::ts_completed.eq(complete.then_some(ts)),
-            ))
-            .execute(conn)?;
-        diesel::update(s::table.filter(s::idsummary.eq(idsummary)))
-            .set((
-                s::lines_parsed.eq(c.lines_parsed),
-                s::lines_imported.eq(c.imported),
-                s::ignored_static.eq(c.ignored_static),
-                s::ignored_bots.eq(c.ignored_bots),
-                s::ignored_http_errors.eq(c.ignored_http_errors),
-                s::ignored_redirects.eq(c.ignored_redirects),
-                s::ignored_excluded.eq(c.ignored_excluded),
-                s::ignored_invalid.eq(c.ignored_invalid),
-                s::errors.eq(c.errors),
-            ))
-            .execute(conn)?;
-        let touched: HashSet<&(u32, Date)> = new_days.iter().collect();
-        for (idsite, date) in touched {
-            diesel::sql_query(
-                "UPDATE logimport_day_status SET status = 'partial', ts_updated = ? \
-                 WHERE idsite = ? AND date = ? AND status = 'queue'",
-            )
-            .bind::<diesel::sql_types::Datetime, _>(ts)
-            .bind::<Unsigned<Integer>, _>(*idsite)
-            .bind::<SqlDate, _>(*date)
-            .execute(conn)?;
-        }
-        for (idsite, date) in completed_days.into_iter().flatten() {
-            // MariaDB assigns left to right: the status sees the new count.
-            diesel::sql_query(
-                "UPDATE logimport_day_status SET files_completed = files_completed + 1, \
-                 status = IF(files_completed >= files_total, 'loaded', 'partial'), ts_updated = ? \
-                 WHERE idsite = ? AND date = ?",
-            )
-            .bind::<diesel::sql_types::Datetime, _>(ts)
-            .bind::<Unsigned<Integer>, _>(*idsite)
-            .bind::<SqlDate, _>(*date)
-            .execute(conn)?;
-        }
-        Ok::<_, diesel::result::Error>(())
-    })?;
+    let complete = p.completed_days.is_some();
+    diesel::update(logimport_file::table.filter(logimport_file::idfile.eq(p.idfile)))
+        .set((
+            logimport_file::status.eq(if complete { "completed" } else { "partial" }),
+            logimport_file::offset_bytes.eq(p.offset),
+            logimport_file::lines_done.eq(p.lines_done),
+            logimport_file::ts_updated.eq(ts),
+            logimport_file::ts_completed.eq(complete.then_some(ts)),
+        ))
+        .execute(conn)?;
+    diesel::update(s::table.filter(s::idsummary.eq(p.idsummary)))
+        .set((
+            s::lines_parsed.eq(c.lines_parsed),
+            s::lines_imported.eq(c.imported),
+            s::ignored_static.eq(c.ignored_static),
+            s::ignored_bots.eq(c.ignored_bots),
+            s::ignored_http_errors.eq(c.ignored_http_errors),
+            s::ignored_redirects.eq(c.ignored_redirects),
+            s::ignored_excluded.eq(c.ignored_excluded),
+            s::ignored_invalid.eq(c.ignored_invalid),
+            s::errors.eq(c.errors),
+        ))
+        .execute(conn)?;
+    let touched: HashSet<&(u32, Date)> = p.new_days.iter().collect();
+    for (idsite, date) in touched {
+        diesel::sql_query(
+            "UPDATE logimport_day_status SET status = 'partial', ts_updated = ? \
+             WHERE idsite = ? AND date = ? AND status = 'queue'",
+        )
+        .bind::<diesel::sql_types::Datetime, _>(ts)
+        .bind::<Unsigned<Integer>, _>(*idsite)
+        .bind::<SqlDate, _>(*date)
+        .execute(conn)?;
+    }
+    for (idsite, date) in p.completed_days.iter().flatten() {
+        // MariaDB assigns left to right: the status sees the new count.
+        diesel::sql_query(
+            "UPDATE logimport_day_status SET files_completed = files_completed + 1, \
+             status = IF(files_completed >= files_total, 'loaded', 'partial'), ts_updated = ? \
+             WHERE idsite = ? AND date = ?",
+        )
+        .bind::<diesel::sql_types::Datetime, _>(ts)
+        .bind::<Unsigned<Integer>, _>(*idsite)
+        .bind::<SqlDate, _>(*date)
+        .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -117,6 +117,9 @@ pub enum LogImportError {
         #[source]
         source: tally_tracking::TrackingError,
     },
+    /// The writer thread stopped (its own error is reported instead).
+    #[error("the import's writer thread stopped")]
+    WriterStopped,
     /// A day that is not `loaded` yet (some of its files are not completed)
     /// cannot be exported.
     #[error(

@@ -697,12 +697,112 @@ fn multiple_buster(time: i64, seq: u32) -> u32 {
     u32::try_from(a * 1_000_000_000 + b * 100_000_000 + t).unwrap_or(u32::MAX)
 }
 
+/// Writes batches of hits on the caller's connection, in a transaction that
+/// the caller can add its own statements to.
+///
+/// The recorder's write path without its threads and queue: one visit
+/// cache, one connection, the caller's order. The log import uses it to
+/// commit a batch's rows together with the file's progress, so that a crash
+/// can neither lose nor repeat a batch.
+///
+/// Like the recorder, [`DirectWriter::write`] reserves visit and action ids
+/// and inserts new `log_action` names in autocommit *before* its
+/// transaction: no `sequence` row lock is held while the batch is written,
+/// and new names are visible at once to other writers (a tracker serving
+/// live traffic, another import). A batch that then fails leaves unused
+/// names and an id gap, as a failed recorder batch does. So call it outside
+/// a transaction: inside one those statements would join it, keeping the
+/// `sequence` row locked (stalling other writers' id reservations) and
+/// hiding new names until the commit (another process would insert them
+/// again; lookups then take the lowest id, see
+/// [`resolve_actions`](crate::actions::resolve_actions), so this is safe
+/// but wasteful).
+///
+/// A `DirectWriter` assumes it is the only writer of its visitors' visits
+/// while it runs, as a recorder shard does for its visitors.
+pub struct DirectWriter {
+    writer: BatchWriter,
+}
+
+impl std::fmt::Debug for DirectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectWriter").finish_non_exhaustive()
+    }
+}
+
+impl DirectWriter {
+    /// A writer whose visit cache holds up to `cache_visits` visits.
+    pub fn new(cache_visits: usize, definitions: Arc<ReferrerDefinitions>) -> Self {
+        Self {
+            writer: BatchWriter {
+                cache: VisitCache::new(cache_visits),
+                names: NameCache::default(),
+                ids: IdBlocks::default(),
+                definitions,
+                resolver: Arc::new(Mutex::new(())),
+            },
+        }
+    }
+
+    /// Writes `hits` in one transaction, in order, then runs `then` in that
+    /// same transaction with one result per hit, and commits.
+    ///
+    /// A hit refused on its own (a duplicate order, say) has an `Err`
+    /// result and the others are still written; `then` decides what to
+    /// record about them. Nothing of the batch is committed if `then`
+    /// fails.
+    ///
+    /// # Errors
+    /// The first database error of the id reservation, the name
+    /// resolution, the batch or `then`; the transaction is rolled back.
+    pub fn write<F>(
+        &mut self,
+        conn: &mut MysqlConnection,
+        hits: Vec<Hit>,
+        globals: Arc<Globals>,
+        then: F,
+    ) -> QueryResult<Vec<HitResult>>
+    where
+        F: FnOnce(&mut MysqlConnection, &[HitResult]) -> QueryResult<()>,
+    {
+        if hits.is_empty() {
+            conn.transaction(|conn| then(conn, &[]))?;
+            return Ok(Vec::new());
+        }
+        // The recorder answers through this channel; here nobody listens.
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let jobs = [Job {
+            hits,
+            globals,
+            reply,
+        }];
+        let mut results = self.writer.write_then(conn, &jobs, |conn, results| {
+            then(conn, results.first().map_or(&[], Vec::as_slice))
+        })?;
+        Ok(results.pop().unwrap_or_default())
+    }
+}
+
 impl BatchWriter {
     fn write(
         &mut self,
         conn: &mut MysqlConnection,
         jobs: &[Job],
     ) -> QueryResult<Vec<Vec<HitResult>>> {
+        self.write_then(conn, jobs, |_, _| Ok(()))
+    }
+
+    /// [`BatchWriter::write`], running `then` in the batch's transaction
+    /// after its rows (see [`DirectWriter`]).
+    fn write_then<F>(
+        &mut self,
+        conn: &mut MysqlConnection,
+        jobs: &[Job],
+        then: F,
+    ) -> QueryResult<Vec<Vec<HitResult>>>
+    where
+        F: FnOnce(&mut MysqlConnection, &[Vec<HitResult>]) -> QueryResult<()>,
+    {
         let n: usize = jobs.iter().map(|j| j.hits.len()).sum();
         self.ids.reserve(conn, n as u64)?;
         // Names first, committed on their own (see `Recorder::start`); a
@@ -712,6 +812,7 @@ impl BatchWriter {
             let mut p = Pending::default();
             let results = self.process(conn, jobs, &mut p)?;
             flush(conn, &mut p)?;
+            then(conn, &results)?;
             Ok::<_, diesel::result::Error>((results, p.touched))
         });
         match result {

@@ -1,0 +1,424 @@
+//! `tally-tracker import`: web-server logs into Tally (crate `tally-logimport`).
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use tally_logimport::{
+    DayStatus, ExportFormat, FileOutcome, FilterOptions, ImportOptions, ImportReport, LogFormat,
+    LogTimeZone, SiteSelection, UserRegex,
+};
+
+/// `import FILES...`, or one of the day-pipeline subcommands.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "A file named like a subcommand (status, export-day, mark-day) is given as ./status.\n\
+                  Each batch of lines is committed with the file's progress in one transaction: \
+                  an interrupted import continues with --resume and never counts a line twice."
+)]
+pub(crate) struct ImportCli {
+    #[command(subcommand)]
+    command: Option<ImportCommand>,
+    #[command(flatten)]
+    args: ImportArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// List the imported files and the days with their status and summary.
+    Status,
+    /// Write a loaded day's raw hits (one row per action) and mark it `pretable`.
+    ExportDay {
+        /// The site.
+        #[arg(long)]
+        site: u32,
+        /// The day, YYYY-MM-DD (site time).
+        #[arg(long, value_parser = parse_date)]
+        date: time::Date,
+        /// Output file (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Tsv)]
+        format: Format,
+    },
+    /// Set a downstream status on an exported day.
+    MarkDay {
+        /// The site.
+        #[arg(long)]
+        site: u32,
+        /// The day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: time::Date,
+        /// The new status.
+        #[arg(long, value_enum)]
+        status: Mark,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Tsv,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mark {
+    Calculated,
+    Done,
+}
+
+/// The options of `import_logs.py`, under its names.
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// Log files (.gz and .bz2 are decompressed; `-` is standard input).
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<PathBuf>,
+    /// Import every line into this site (default: the site of the line's host).
+    #[arg(long)]
+    idsite: Option<u32>,
+    /// Site of lines whose host matches no site (instead of skipping them).
+    #[arg(long, conflicts_with = "idsite")]
+    idsite_fallback: Option<u32>,
+    /// Create a site for each host that matches no site.
+    #[arg(long, conflicts_with = "idsite")]
+    add_sites_new_hosts: bool,
+    /// The host of every line (for formats that log none).
+    #[arg(long)]
+    log_hostname: Option<String>,
+    /// Track static files (images, CSS, JS...) as downloads.
+    #[arg(long)]
+    enable_static: bool,
+    /// Track bots.
+    #[arg(long)]
+    enable_bots: bool,
+    /// Track HTTP errors (4xx, 5xx) as page views.
+    #[arg(long)]
+    enable_http_errors: bool,
+    /// Track HTTP redirects (3xx except 304) as page views.
+    #[arg(long)]
+    enable_http_redirects: bool,
+    /// Skip paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude_path: Vec<String>,
+    /// Only import paths matching one of these globs (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    include_path: Vec<String>,
+    /// Only import lines whose host matches one of these globs (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    hostname: Vec<String>,
+    /// Treat user agents containing this text as bots (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    useragent_exclude: Vec<String>,
+    /// Drop query strings from URLs.
+    #[arg(long)]
+    strip_query_string: bool,
+    /// The query string delimiter.
+    #[arg(long, default_value = "?")]
+    query_string_delimiter: String,
+    /// Download extensions, comma-separated (replaces the built-in list).
+    #[arg(long, value_delimiter = ',')]
+    download_extensions: Option<Vec<String>>,
+    /// Download extensions added to the built-in list, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    add_download_extensions: Vec<String>,
+    /// Lower-case paths.
+    #[arg(long)]
+    force_lowercase_path: bool,
+    /// 1: parse and write in turn; 2 or more: write each batch on a writer
+    /// thread while the next is parsed (one connection, batches in order).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    recorders: u32,
+    /// Lines per committed batch.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_lines: u32,
+    /// Parse, filter and build hits; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Replay lines that are Matomo tracking requests with their own parameters.
+    #[arg(long)]
+    replay_tracking: bool,
+    /// Log format (common, common_vhost, combined, w3c_extended, nginx_json, ...);
+    /// default: detected from each file's first lines.
+    #[arg(long, conflicts_with = "log_format_regex")]
+    log_format_name: Option<String>,
+    /// A regex with named groups (ip, date, path, status, ...) for each line.
+    #[arg(long)]
+    log_format_regex: Option<String>,
+    /// The strptime format of the regex's `date` group.
+    #[arg(long, requires = "log_format_regex")]
+    log_date_format: Option<String>,
+    /// The field list of W3C files without a #Fields: line.
+    #[arg(long)]
+    w3c_fields: Option<String>,
+    /// Time zone of lines without an offset: UTC, +0200, or an IANA name.
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// Continue files that a previous run left partly imported.
+    #[arg(long)]
+    resume: bool,
+    /// Title delimiter of HTTP error and redirect page views.
+    #[arg(long, default_value = "/")]
+    title_category_delimiter: String,
+}
+
+impl ImportArgs {
+    fn options(&self) -> anyhow::Result<ImportOptions> {
+        let format = match (&self.log_format_name, &self.log_format_regex) {
+            (Some(name), _) => Some(LogFormat::from_name(name)?),
+            (None, Some(re)) => Some(LogFormat::Regex(UserRegex::new(
+                re,
+                self.log_date_format.as_deref(),
+            )?)),
+            (None, None) => None,
+        };
+        Ok(ImportOptions {
+            site: match self.idsite {
+                Some(id) => SiteSelection::Id(id),
+                None => SiteSelection::ByHost {
+                    add_new_hosts: self.add_sites_new_hosts,
+                    fallback: self.idsite_fallback,
+                },
+            },
+            format,
+            w3c_fields: self.w3c_fields.clone(),
+            filters: FilterOptions {
+                enable_static: self.enable_static,
+                enable_bots: self.enable_bots,
+                enable_http_errors: self.enable_http_errors,
+                enable_http_redirects: self.enable_http_redirects,
+                exclude_paths: self.exclude_path.clone(),
+                include_paths: self.include_path.clone(),
+                hostnames: self.hostname.clone(),
+                useragent_exclude: self.useragent_exclude.clone(),
+                strip_query_string: self.strip_query_string,
+                query_string_delimiter: self.query_string_delimiter.clone(),
+                download_extensions: self.download_extensions.clone(),
+                add_download_extensions: self.add_download_extensions.clone(),
+                force_lowercase_path: self.force_lowercase_path,
+                replay_tracking: self.replay_tracking,
+            },
+            log_timezone: LogTimeZone::parse(&self.tz)?,
+            log_hostname: self.log_hostname.clone(),
+            recorders: self.recorders as usize,
+            batch_lines: self.batch_lines as usize,
+            dry_run: self.dry_run,
+            replay_tracking: self.replay_tracking,
+            resume: self.resume,
+            title_category_delimiter: self.title_category_delimiter.clone(),
+            ..ImportOptions::default()
+        })
+    }
+}
+
+fn parse_date(s: &str) -> Result<time::Date, String> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, fmt).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}
+
+pub(crate) fn run(cli: ImportCli, pool: &tally_db::DbPool) -> anyhow::Result<()> {
+    match cli.command {
+        Some(ImportCommand::Status) => status(pool),
+        Some(ImportCommand::ExportDay {
+            site,
+            date,
+            out,
+            format,
+        }) => {
+            let format = match format {
+                Format::Tsv => ExportFormat::Tsv,
+                Format::Csv => ExportFormat::Csv,
+            };
+            let mut conn = pool.get()?;
+            let rows = if out.as_os_str() == "-" {
+                tally_logimport::export_day(
+                    &mut conn,
+                    site,
+                    date,
+                    std::io::stdout().lock(),
+                    format,
+                )?
+            } else {
+                let file = std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                tally_logimport::export_day(
+                    &mut conn,
+                    site,
+                    date,
+                    std::io::BufWriter::new(file),
+                    format,
+                )?
+            };
+            tracing::info!(site.id = site, %date, rows, out = %out.display(), "day exported, now pretable");
+            Ok(())
+        }
+        Some(ImportCommand::MarkDay { site, date, status }) => {
+            let to = match status {
+                Mark::Calculated => DayStatus::Calculated,
+                Mark::Done => DayStatus::Done,
+            };
+            tally_logimport::mark_day(&mut *pool.get()?, site, date, to)?;
+            tracing::info!(site.id = site, %date, status = to.as_str(), "day marked");
+            Ok(())
+        }
+        None => import(&cli.args, pool),
+    }
+}
+
+fn import(args: &ImportArgs, pool: &tally_db::DbPool) -> anyhow::Result<()> {
+    let opts = args.options()?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {human_pos} lines {per_sec} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let started = std::time::Instant::now();
+    let mut last_log = started;
+    let mut on_progress = |p: tally_logimport::Progress<'_>| {
+        if let Some(bar) = &bar {
+            bar.set_message(p.path.display().to_string());
+            bar.set_position(p.lines);
+        } else if last_log.elapsed().as_secs() >= 10 {
+            last_log = std::time::Instant::now();
+            tracing::info!(
+                path = %p.path.display(),
+                lines = p.lines,
+                imported = p.imported,
+                offset_bytes = p.offset_bytes,
+                "importing"
+            );
+        }
+    };
+    // One file at a time, so that a failure names its file; the files
+    // before it stay imported, the failing one resumable.
+    let mut report = ImportReport::default();
+    for path in &args.files {
+        let result = tally_logimport::import_files(
+            pool,
+            std::slice::from_ref(path),
+            &opts,
+            &mut on_progress,
+        );
+        match result {
+            Ok(r) => report.files.extend(r.files),
+            Err(e) => {
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                report.elapsed_secs = started.elapsed().as_secs_f64();
+                print_summary(&report);
+                return Err(e).with_context(|| format!("importing {}", path.display()));
+            }
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    print_summary(&report);
+    Ok(())
+}
+
+fn print_summary(report: &ImportReport) {
+    let mut lines = 0;
+    for f in &report.files {
+        let c = &f.counts;
+        lines += c.lines_parsed;
+        let outcome = match f.outcome {
+            FileOutcome::Completed => "completed",
+            FileOutcome::AlreadyCompleted => "already imported, skipped",
+            FileOutcome::Stopped => "stopped",
+            FileOutcome::DryRun => "dry run",
+        };
+        println!(
+            "{}: {outcome} ({}{})",
+            f.path.display(),
+            f.format,
+            if f.resumed_at_line > 0 {
+                format!(", resumed after line {}", f.resumed_at_line)
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "  {} lines parsed, {} imported ({} downloads); ignored: {} static, {} bots, \
+             {} http errors, {} redirects, {} excluded, {} invalid; {} errors",
+            c.lines_parsed,
+            c.imported,
+            c.downloads,
+            c.ignored_static,
+            c.ignored_bots,
+            c.ignored_http_errors,
+            c.ignored_redirects,
+            c.ignored_excluded,
+            c.ignored_invalid,
+            c.errors
+        );
+        for e in f.errors.iter().take(10) {
+            println!("  line {}: {}", e.line, e.reason);
+        }
+        if f.errors.len() > 10 {
+            println!("  ... {} more listed in the run's log", f.errors.len() - 10);
+        }
+    }
+    let secs = report.elapsed_secs.max(1e-9);
+    #[expect(clippy::cast_precision_loss, reason = "a rate for display")]
+    let rate = lines as f64 / secs;
+    println!("{lines} lines in {secs:.1} s ({rate:.0} lines/s)");
+}
+
+fn status(pool: &tally_db::DbPool) -> anyhow::Result<()> {
+    let st = tally_logimport::status(&mut *pool.get()?)?;
+    println!("files:");
+    for f in &st.files {
+        let r = &f.file;
+        println!(
+            "  #{} {} [{}] {} lines, {} bytes of {}{}",
+            r.idfile,
+            r.path,
+            r.status,
+            r.lines_done,
+            r.offset_bytes,
+            r.size_bytes,
+            r.log_format
+                .as_deref()
+                .map(|n| format!(", {n}"))
+                .unwrap_or_default()
+        );
+        for s in &f.summaries {
+            println!(
+                "    run {}: {} parsed, {} imported; ignored {} static, {} bots, {} http errors, \
+                 {} redirects, {} excluded, {} invalid; {} errors",
+                s.ts_started,
+                s.lines_parsed,
+                s.lines_imported,
+                s.ignored_static,
+                s.ignored_bots,
+                s.ignored_http_errors,
+                s.ignored_redirects,
+                s.ignored_excluded,
+                s.ignored_invalid,
+                s.errors
+            );
+        }
+    }
+    println!("days:");
+    for d in &st.days {
+        println!(
+            "  site {} {} [{}] {}/{} files completed",
+            d.idsite, d.date, d.status, d.files_completed, d.files_total
+        );
+    }
+    if st.files.is_empty() {
+        println!("  (no file imported yet)");
+    }
+    Ok(())
+}
