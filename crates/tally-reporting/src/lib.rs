@@ -18,6 +18,7 @@ mod manage;
 mod meta;
 mod methods;
 mod output;
+mod present;
 mod processed;
 pub mod request;
 

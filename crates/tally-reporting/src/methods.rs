@@ -13,13 +13,14 @@ use tally_archiving::storage::StoredArchive;
 use tally_archiving::{SiteInfo, visit_frequency};
 use tally_datatable::format::format_percent_metrics;
 use tally_datatable::render::Report;
-use tally_datatable::{ColumnKey, Columns, DataTable, ReportSettings, Scalar, SortOrder, Value};
+use tally_datatable::{ColumnKey, Columns, DataTable, ReportSettings, SortOrder, Value};
 use tally_management::{Access, Principal};
 use tally_schema::codes::PeriodKind;
 
 use crate::ReportingError;
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
+use crate::present::{self, Extra, Labels};
 use crate::processed::{self, TableMetrics, number};
 use crate::request::ApiRequest;
 
@@ -434,18 +435,6 @@ pub(crate) enum RowFilter {
     NonZero(&'static str),
 }
 
-/// How stored labels are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Labels {
-    /// As stored.
-    Stored,
-    /// Referrer type ids → "Direct Entry", "Search Engines"…, with the
-    /// `segment` and `referrer_type` metadata.
-    ReferrerType,
-    /// Hours `0`..`23` → `0h`..`23h`, with the `segment` metadata.
-    Hours,
-}
-
 /// A table report's definition.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TableSpec {
@@ -529,53 +518,6 @@ fn take_subtable(table: DataTable, id: u32) -> Option<DataTable> {
     None
 }
 
-fn referrer_type_label(code: &str) -> Option<(&'static str, &'static str)> {
-    Some(match code {
-        "1" => ("Direct Entry", "direct"),
-        "2" => ("Search Engines", "search"),
-        "3" => ("Websites", "website"),
-        "6" => ("Campaigns", "campaign"),
-        "7" => ("Social Networks", "social"),
-        _ => return None,
-    })
-}
-
-fn relabel(table: &mut DataTable, labels: Labels) {
-    match labels {
-        Labels::Stored => {}
-        Labels::ReferrerType => {
-            for row in table.rows_mut() {
-                let code = row.label.clone();
-                if let Some((label, segment)) = referrer_type_label(&code) {
-                    row.label = label.to_owned();
-                    row.metadata.set(
-                        "segment".to_owned(),
-                        Scalar::from(format!("referrerType=={segment}")),
-                    );
-                    if let Ok(id) = code.parse::<i64>() {
-                        row.metadata
-                            .set("referrer_type".to_owned(), Scalar::Int(id));
-                    }
-                }
-                // Subtables belong to the per-type reports (getKeywords…);
-                // they are not nested here.
-                row.subtable = None;
-                row.subtable_id = None;
-            }
-        }
-        Labels::Hours => {
-            for row in table.rows_mut() {
-                let hour = row.label.clone();
-                row.label = format!("{hour}h");
-                row.metadata.set(
-                    "segment".to_owned(),
-                    Scalar::from(format!("visitLocalHour=={hour}")),
-                );
-            }
-        }
-    }
-}
-
 fn keep_rows(table: &mut DataTable, rows: RowFilter) {
     if let RowFilter::NonZero(column) = rows {
         table.retain_rows(|row| row.column(column).and_then(Value::as_f64).unwrap_or(0.0) != 0.0);
@@ -586,6 +528,26 @@ fn keep_rows(table: &mut DataTable, rows: RowFilter) {
             table.take_summary_row();
         }
     }
+}
+
+/// `DevicePlugins.getPlugin` relates plugin counts to the visits of
+/// browsers that detect plugins: all visits minus Internet Explorer 6–10,
+/// whose plugin detection does not work (Matomo's `getPlugin`).
+fn plugin_visits(
+    conn: &mut MysqlConnection,
+    archive: Option<&StoredArchive>,
+) -> Result<f64, ReportingError> {
+    let visits = load::numerics(conn, archive)?
+        .get("nb_visits")
+        .copied()
+        .unwrap_or(0.0);
+    let versions = load::table(conn, archive, "DevicesDetection_browserVersions")?;
+    let ie: f64 = ["IE;10.0", "IE;9.0", "IE;8.0", "IE;7.0", "IE;6.0"]
+        .iter()
+        .filter_map(|label| versions.row_by_label(label))
+        .filter_map(|row| row.column("nb_visits").and_then(Value::as_f64))
+        .sum();
+    Ok(visits - ie)
 }
 
 /// Runs a table report with `record` (already parameterized).
@@ -621,7 +583,18 @@ fn table_report(
             table = take_subtable(table, id).unwrap_or_default();
         }
         keep_rows(&mut table, spec.rows);
-        relabel(&mut table, spec.labels);
+        let plugin_visits = if spec.labels == Labels::Plugin {
+            plugin_visits(ctx.conn, archive.as_ref())?
+        } else {
+            0.0
+        };
+        let extra = Extra {
+            site: slice.site,
+            period: slice.period,
+            subtable: id_subtable.is_some(),
+            plugin_visits,
+        };
+        present::present(&mut table, spec.labels, &extra);
         processed::apply(&mut table, spec.metrics);
         let mut table = filters.apply(table, &settings)?;
         if format_metrics(request) {
@@ -658,38 +631,40 @@ table_methods! {
     actions_site_search_keywords => TableSpec::new("Actions_sitesearch");
     actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories");
     referrers_referrer_type => TableSpec::new("Referrers_type").labels(Labels::ReferrerType);
-    referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine");
-    referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword");
-    referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign");
-    referrers_websites => TableSpec::new("Referrers_urlByWebsite").flat_separator("/");
-    referrers_socials => TableSpec::new("Referrers_urlBySocialNetwork");
-    user_country_country => TableSpec::new("UserCountry_country");
-    user_country_region => TableSpec::new("UserCountry_region");
-    user_country_city => TableSpec::new("UserCountry_city");
-    user_language_language => TableSpec::new("UserLanguage_language");
-    devices_type => TableSpec::new("DevicesDetection_types");
-    devices_brand => TableSpec::new("DevicesDetection_brands");
-    devices_model => TableSpec::new("DevicesDetection_models");
-    devices_os_families => TableSpec::new("DevicesDetection_os");
-    devices_os_versions => TableSpec::new("DevicesDetection_osVersions");
-    devices_browsers => TableSpec::new("DevicesDetection_browsers");
-    devices_browser_versions => TableSpec::new("DevicesDetection_browserVersions");
-    devices_browser_engines => TableSpec::new("DevicesDetection_browserEngines");
-    resolution_resolution => TableSpec::new("Resolution_resolution");
-    resolution_configuration => TableSpec::new("Resolution_configuration");
-    device_plugins_plugin => TableSpec::new("DevicePlugins_plugin");
-    visit_time_local => TableSpec::new("VisitTime_localTime").unsorted().labels(Labels::Hours);
-    visit_time_server => TableSpec::new("VisitTime_serverTime").unsorted().labels(Labels::Hours);
-    interest_time_gap => TableSpec::new("VisitorInterest_timeGap").unsorted();
-    interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted();
-    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted();
-    interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted();
-    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events);
-    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events);
-    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events);
-    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions");
-    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions");
-    user_id_users => TableSpec::new("UserId_users").sorted_by("label");
+    referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
+    referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword").labels(Labels::Keywords);
+    referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign").labels(Labels::Campaigns);
+    referrers_websites => TableSpec::new("Referrers_urlByWebsite").flat_separator("/").labels(Labels::Websites);
+    referrers_socials => TableSpec::new("Referrers_urlBySocialNetwork").labels(Labels::Socials);
+    user_country_country => TableSpec::new("UserCountry_country").labels(Labels::Country);
+    user_country_continent => TableSpec::new("UserCountry_country").labels(Labels::Continent);
+    user_country_region => TableSpec::new("UserCountry_region").labels(Labels::Region);
+    user_country_city => TableSpec::new("UserCountry_city").labels(Labels::City);
+    user_language_language => TableSpec::new("UserLanguage_language").labels(Labels::Language);
+    user_language_code => TableSpec::new("UserLanguage_language").labels(Labels::LanguageCode);
+    devices_type => TableSpec::new("DevicesDetection_types").labels(Labels::DeviceType);
+    devices_brand => TableSpec::new("DevicesDetection_brands").labels(Labels::DeviceBrand);
+    devices_model => TableSpec::new("DevicesDetection_models").labels(Labels::DeviceModel);
+    devices_os_families => TableSpec::new("DevicesDetection_os").labels(Labels::OsFamily);
+    devices_os_versions => TableSpec::new("DevicesDetection_osVersions").labels(Labels::OsVersion);
+    devices_browsers => TableSpec::new("DevicesDetection_browsers").labels(Labels::Browser);
+    devices_browser_versions => TableSpec::new("DevicesDetection_browserVersions").labels(Labels::BrowserVersion);
+    devices_browser_engines => TableSpec::new("DevicesDetection_browserEngines").labels(Labels::BrowserEngine);
+    resolution_resolution => TableSpec::new("Resolution_resolution").labels(Labels::Resolution);
+    resolution_configuration => TableSpec::new("Resolution_configuration").labels(Labels::Configuration);
+    device_plugins_plugin => TableSpec::new("DevicePlugins_plugin").labels(Labels::Plugin);
+    visit_time_local => TableSpec::new("VisitTime_localTime").unsorted().labels(Labels::LocalHour);
+    visit_time_server => TableSpec::new("VisitTime_serverTime").unsorted().labels(Labels::ServerHour);
+    interest_time_gap => TableSpec::new("VisitorInterest_timeGap").unsorted().labels(Labels::VisitDuration);
+    interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
+    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount);
+    interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
+    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventCategory"));
+    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventAction"));
+    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventName"));
+    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName"));
+    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece"));
+    user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName");
 }
 
@@ -848,6 +823,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         referrers_distinct_websites_urls,
     ),
     ("UserCountry", "getCountry", user_country_country),
+    ("UserCountry", "getContinent", user_country_continent),
     ("UserCountry", "getRegion", user_country_region),
     ("UserCountry", "getCity", user_country_city),
     (
@@ -856,7 +832,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         user_country_distinct_countries,
     ),
     ("UserLanguage", "getLanguage", user_language_language),
-    ("UserLanguage", "getLanguageCode", user_language_language),
+    ("UserLanguage", "getLanguageCode", user_language_code),
     ("DevicesDetection", "getType", devices_type),
     ("DevicesDetection", "getBrand", devices_brand),
     ("DevicesDetection", "getModel", devices_model),

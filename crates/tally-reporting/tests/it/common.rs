@@ -87,7 +87,7 @@ pub(crate) struct Visit<'a> {
     pub(crate) hits: Hits<'a>,
 }
 
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -210,6 +210,17 @@ impl Fixture {
 
     /// Tracks visits through the tracker's routes in one bulk request.
     pub(crate) async fn track(&self, visits: &[Visit<'_>]) -> anyhow::Result<()> {
+        self.track_with(visits, "").await
+    }
+
+    /// Like [`Fixture::track`], with `params` (`&lang=fr&res=1024x768…`)
+    /// added to every hit; a `ua=` there replaces the default Firefox on
+    /// Linux user agent.
+    pub(crate) async fn track_with(
+        &self,
+        visits: &[Visit<'_>],
+        params: &str,
+    ) -> anyhow::Result<()> {
         let tracker = tally_tracking::http::Tracker::start(
             self.db.pool()?,
             &tally_tracking::http::TrackerConfig::default(),
@@ -220,7 +231,7 @@ impl Fixture {
             for (index, (offset, path, title)) in visit.hits.iter().enumerate() {
                 let at = visit.start + time::Duration::seconds(*offset);
                 let mut query = format!(
-                    "?idsite={}&rec=1&_id={}&cip=203.0.113.{}&cdt={}&url={}&action_name={}&ua={}",
+                    "?idsite={}&rec=1&_id={}&cip=203.0.113.{}&cdt={}&url={}&action_name={}{}",
                     visit.idsite,
                     visit.visitor,
                     10 + index,
@@ -234,9 +245,16 @@ impl Fixture {
                         }
                     )),
                     encode(title),
-                    encode(
-                        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-                    ),
+                    if params.contains("ua=") {
+                        params.to_owned()
+                    } else {
+                        format!(
+                            "&ua={}{params}",
+                            encode(
+                                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+                            )
+                        )
+                    },
                 );
                 if index == 0 && !visit.referrer.is_empty() {
                     query.push_str(&format!("&urlref={}", encode(visit.referrer)));

@@ -5,4 +5,5 @@ mod access;
 mod common;
 mod meta;
 mod on_demand;
+mod present;
 mod reports;

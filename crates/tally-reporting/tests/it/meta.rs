@@ -5,7 +5,9 @@ use crate::common::Fixture;
 #[tokio::test(flavor = "multi_thread")]
 async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
-    let all = f.get("method=API.getReportMetadata&idSite=1&format=json").await?;
+    let all = f
+        .get("method=API.getReportMetadata&idSite=1&format=json")
+        .await?;
     let text = all.text();
     assert!(
         text.starts_with(concat!(
@@ -19,7 +21,9 @@ async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Resu
     );
     // The site's goal 1 has its own Goals.get entry.
     assert!(
-        text.contains(r#""name":"Goal 1","module":"Goals","action":"get","parameters":{"idGoal":1}"#),
+        text.contains(
+            r#""name":"Goal 1","module":"Goals","action":"get","parameters":{"idGoal":1}"#
+        ),
         "{text}"
     );
     assert!(text.contains(r#""uniqueId":"Goals_get_idGoal--1""#));
@@ -44,7 +48,11 @@ async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Resu
             f.tokens.other_site
         ))
         .await?;
-    assert!(denied.text().contains("requires 'view' access for the website id = 1"));
+    assert!(
+        denied
+            .text()
+            .contains("requires 'view' access for the website id = 1")
+    );
     Ok(())
 }
 
@@ -57,7 +65,10 @@ async fn segments_metadata_lists_the_catalogue() -> anyhow::Result<()> {
         text.contains(r#"{"type":"dimension","segment":"countryCode","sqlSegment":"log_visit.location_country"}"#),
         "{text}"
     );
-    assert!(text.contains(r#"{"type":"metric","segment":"visitCount","#), "{text}");
+    assert!(
+        text.contains(r#"{"type":"metric","segment":"visitCount","#),
+        "{text}"
+    );
     Ok(())
 }
 
