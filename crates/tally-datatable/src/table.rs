@@ -407,6 +407,22 @@ impl DataTable {
         }
     }
 
+    /// Sorts as the API's generic filter does (`Sort` with
+    /// `filter_sort_column_secondary`): like [`DataTable::sort`], with ties
+    /// of a numeric column broken by the label (after `nb_visits`) or by
+    /// `nb_visits` (after another metric).
+    pub fn sort_for_api(&mut self, column: &str, order: SortOrder, recursive: bool) {
+        sort_rows_by(&mut self.rows, column, order, true);
+        self.mark_index_stale();
+        if recursive {
+            for row in &mut self.rows {
+                if let Some(subtable) = row.subtable.as_deref_mut() {
+                    subtable.sort_for_api(column, order, true);
+                }
+            }
+        }
+    }
+
     /// Truncates to `max_rows` rows including the summary row, as archiving
     /// does (`Truncate` with `maxRows − 1`): when the table has more than
     /// `max_rows` rows, it is sorted by `sort_column` descending, the first
@@ -586,31 +602,77 @@ fn sort_key(row: &Row, column: &str) -> Option<SortKey> {
 }
 
 pub(crate) fn sort_rows(rows: &mut Vec<Row>, column: &str, order: SortOrder) {
+    sort_rows_by(rows, column, order, false);
+}
+
+/// The tie-breaking column of the API's sort (`Sorter::getSecondaryColumnToSort`):
+/// the label after `nb_visits` (in the other direction: A to Z under a
+/// descending sort), otherwise `nb_visits` in the same direction, or the
+/// label when the rows have no visits.
+fn secondary_column(rows: &[Row], column: &str, order: SortOrder) -> (String, SortOrder) {
+    let reversed = match order {
+        SortOrder::Asc => SortOrder::Desc,
+        SortOrder::Desc => SortOrder::Asc,
+    };
+    let is_visits = column == "nb_visits" || column == "2";
+    if is_visits {
+        return ("label".to_owned(), reversed);
+    }
+    if column != "label" && rows.iter().any(|row| row.column("nb_visits").is_some()) {
+        return ("nb_visits".to_owned(), order);
+    }
+    ("label".to_owned(), reversed)
+}
+
+fn sort_rows_by(rows: &mut Vec<Row>, column: &str, order: SortOrder, with_secondary: bool) {
+    let secondary = with_secondary.then(|| secondary_column(rows, column, order));
     // Keys are computed once per row, not once per comparison.
-    let mut keyed: Vec<(SortKey, Row)> = Vec::with_capacity(rows.len());
+    let mut keyed: Vec<(SortKey, Option<SortKey>, Row)> = Vec::with_capacity(rows.len());
     // Matomo's Sorter puts rows without a value after the sorted ones, in
     // their original order, whatever the direction.
     let mut without = Vec::new();
     for row in rows.drain(..) {
         match sort_key(&row, column) {
-            Some(key) => keyed.push((key, row)),
+            Some(key) => {
+                let second = secondary
+                    .as_ref()
+                    .and_then(|(name, _)| sort_key(&row, name));
+                keyed.push((key, second, row));
+            }
             None => without.push(row),
         }
     }
     let all_numeric = keyed
         .iter()
-        .all(|(key, _)| matches!(key, SortKey::Number(_)));
+        .all(|(key, _, _)| matches!(key, SortKey::Number(_)));
     let compare = |a: &SortKey, b: &SortKey| -> Ordering {
         match (a, b) {
             (SortKey::Number(x), SortKey::Number(y)) if all_numeric => x.cmp_value(*y),
             (x, y) => natural_cmp_ci(&key_text(x), &key_text(y)),
         }
     };
-    match order {
-        SortOrder::Asc => keyed.sort_by(|(a, _), (b, _)| compare(a, b)),
-        SortOrder::Desc => keyed.sort_by(|(a, _), (b, _)| compare(b, a)),
-    }
-    rows.extend(keyed.into_iter().map(|(_, row)| row));
+    let directed = |ordering: Ordering, order: SortOrder| match order {
+        SortOrder::Asc => ordering,
+        SortOrder::Desc => ordering.reverse(),
+    };
+    // Matomo breaks ties only under a numeric primary sort (labels are
+    // unique, so a text sort has none).
+    let secondary_order = secondary.as_ref().filter(|_| all_numeric).map(|(_, o)| *o);
+    keyed.sort_by(|(a, a2, _), (b, b2, _)| {
+        directed(compare(a, b), order).then_with(|| match (secondary_order, a2, b2) {
+            (Some(second), Some(x), Some(y)) => {
+                let ordering = match (x, y) {
+                    (SortKey::Number(x), SortKey::Number(y)) => x.cmp_value(*y),
+                    (x, y) => natural_cmp_ci(&key_text(x), &key_text(y)),
+                };
+                directed(ordering, second)
+            }
+            (Some(_), Some(_), None) => Ordering::Less,
+            (Some(_), None, Some(_)) => Ordering::Greater,
+            _ => Ordering::Equal,
+        })
+    });
+    rows.extend(keyed.into_iter().map(|(_, _, row)| row));
     rows.extend(without);
 }
 
@@ -934,5 +996,41 @@ mod tests {
         assert!(table.row_by_label("a").is_none());
         assert!(table.row_by_label("c").is_some());
         assert!(table.row_by_label_mut("c").is_some());
+    }
+}
+
+#[cfg(test)]
+mod api_sort_tests {
+    use super::*;
+
+    fn labels(table: &DataTable) -> Vec<&str> {
+        table.rows().iter().map(|row| row.label.as_str()).collect()
+    }
+
+    #[test]
+    fn the_api_sort_breaks_ties_as_matomo_does() {
+        let rows = || {
+            DataTable::from_rows([
+                Row::new("b").with("nb_visits", 1).with("nb_hits", 5),
+                Row::new("c").with("nb_visits", 2).with("nb_hits", 5),
+                Row::new("a").with("nb_visits", 1).with("nb_hits", 7),
+            ])
+        };
+        // By visits, descending: ties by label A to Z.
+        let mut by_visits = rows();
+        by_visits.sort_for_api("nb_visits", SortOrder::Desc, false);
+        assert_eq!(labels(&by_visits), ["c", "a", "b"]);
+        // Ascending: ties by label Z to A.
+        let mut ascending = rows();
+        ascending.sort_for_api("nb_visits", SortOrder::Asc, false);
+        assert_eq!(labels(&ascending), ["b", "a", "c"]);
+        // By another metric: ties by visits in the same direction.
+        let mut by_hits = rows();
+        by_hits.sort_for_api("nb_hits", SortOrder::Desc, false);
+        assert_eq!(labels(&by_hits), ["a", "c", "b"]);
+        // The archiving sort keeps stored order for ties.
+        let mut stored = rows();
+        stored.sort("nb_visits", SortOrder::Desc, false);
+        assert_eq!(labels(&stored), ["c", "b", "a"]);
     }
 }

@@ -156,23 +156,25 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
             r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
             r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":204,"entry_bounce_count":1,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
+            // Ties at one visit: by label, natural order ("/" before "p").
+            r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"},"#,
             r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
             r#""folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1,"#,
-            r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]},"#,
-            r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"}]"#
+            r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]}]"#
         )
     );
     // Without expanded, the folder only names its subtable.
     let plain = f
         .get(&format!(
-            "method=Actions.getPageUrls&{DAY}&format=json&filter_limit=2&showColumns=nb_visits"
+            "method=Actions.getPageUrls&{DAY}&format=json&filter_limit=3&showColumns=nb_visits"
         ))
         .await?;
     assert_eq!(
         plain.text(),
         concat!(
             r#"[{"label":"\/index","nb_visits":2,"url":"https:\/\/shop.example\/"},"#,
+            r#"{"label":"\/thank-you","nb_visits":1,"url":"https:\/\/shop.example\/thank-you"},"#,
             r#"{"label":"products","nb_visits":1,"folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1}]"#
         )
     );
