@@ -390,21 +390,33 @@ pub(crate) fn goals_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
 /// archives of the two visitor-type segments.
 pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
-    if request.non_empty("segment").is_some() {
-        return Err(ReportingError::InvalidParameter {
-            name: "segment".to_owned(),
-            reason: "VisitFrequency.get combined with a segment is not supported yet".to_owned(),
-        });
-    }
-    let segments = visit_frequency::segments()?;
+    // With a segment, Matomo combines it with each visitor type
+    // (`Segment::combine(segment, ';', visitorType…)`): AND binds looser
+    // than OR, so `s;visitorType==returning,visitorType==returningCustomer`
+    // is s AND (returning OR returning customer).
+    let user_segment = request.non_empty("segment").map(str::to_owned);
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let mut all = Columns::new();
-        for (suffix, segment) in [("new", &segments[0].1), ("returning", &segments[1].1)] {
+        for (suffix, visitor_type) in [
+            ("new", visit_frequency::NEW),
+            ("returning", visit_frequency::RETURNING),
+        ] {
+            let definition = match &user_segment {
+                Some(segment) => format!("{segment};{visitor_type}"),
+                None => visitor_type.to_owned(),
+            };
+            let segment = Segment::parse_with(
+                &definition,
+                &SegmentContext {
+                    custom_dimensions: slice.site.custom_dimensions.clone(),
+                },
+            )
+            .map_err(tally_archiving::ArchiveError::from)?;
             let archive = ctx.loader.plugin_archive(
                 ctx.conn,
                 slice.site,
                 slice.period,
-                segment,
+                &segment,
                 visit_frequency::PLUGIN,
             )?;
             let values = load::numerics(ctx.conn, archive.as_ref())?;
@@ -416,7 +428,6 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
                 );
             }
         }
-        // Matomo renames bounce_rate_returning etc. the same way.
         keep_requested(&mut all, request);
         Ok(format_simple(all, request))
     })?;

@@ -302,3 +302,41 @@ async fn goal_metrics_for_one_goal() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visit_frequency_splits_new_and_returning_visits() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // A comes back on 2026-11-12 (directly, one page): a returning visit.
+    f.track(&[crate::common::Visit {
+        idsite: 1,
+        visitor: "aaaaaaaaaaaaaaaa",
+        start: time::macros::datetime!(2026-11-12 10:00 UTC),
+        referrer: "",
+        hits: &[(0, "/", "Home")],
+    }])
+    .await?;
+    let columns = "columns=nb_visits_new,nb_actions_new,nb_visits_returning,bounce_rate_returning,avg_time_on_site_returning";
+    let day = f
+        .get(&format!("method=VisitFrequency.get&idSite=1&period=day&date=2026-11-10,2026-11-12&format=json&{columns}"))
+        .await?;
+    assert_eq!(
+        day.text(),
+        concat!(
+            r#"{"2026-11-10":{"nb_visits_new":2,"nb_actions_new":4,"nb_visits_returning":0,"bounce_rate_returning":"0%","avg_time_on_site_returning":0},"#,
+            r#""2026-11-11":{"nb_visits_new":1,"nb_actions_new":2,"nb_visits_returning":0,"bounce_rate_returning":"0%","avg_time_on_site_returning":0},"#,
+            r#""2026-11-12":{"nb_visits_new":0,"nb_actions_new":0,"nb_visits_returning":1,"bounce_rate_returning":"100%","avg_time_on_site_returning":0}}"#
+        )
+    );
+    // Combined with a segment: only the search visit (A on the 10th).
+    let segmented = f
+        .get(&format!("method=VisitFrequency.get&idSite=1&period=week&date=2026-11-10&format=xml&{columns}&segment=referrerType%3D%3Dsearch"))
+        .await?;
+    assert_eq!(
+        segmented.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
+         \t<nb_visits_new>1</nb_visits_new>\n\t<nb_actions_new>3</nb_actions_new>\n\
+         \t<nb_visits_returning>0</nb_visits_returning>\n\t<bounce_rate_returning>0%</bounce_rate_returning>\n\
+         \t<avg_time_on_site_returning>0</avg_time_on_site_returning>\n</result>"
+    );
+    Ok(())
+}
