@@ -68,6 +68,9 @@ pub enum ReportingError {
         /// Why.
         reason: String,
     },
+    /// A request Matomo also refuses, with Matomo's message.
+    #[error("{0}")]
+    NotSupported(String),
     /// `format=` names no renderer.
     #[error(
         "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv."

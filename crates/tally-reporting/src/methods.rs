@@ -616,6 +616,58 @@ fn table_report(
     Ok(Output::Report(report))
 }
 
+/// `Referrers.getAll`: the rows of every referrer type's report in one
+/// table (Matomo's `getReferrerType` expanded, then `mergeSubtables`):
+/// keywords of search visits, websites, campaigns and social networks, each
+/// row with its `referer_type`; direct entries have no rows. One site and
+/// one period only, as in Matomo.
+pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let single_site = ctx.required("idSite")?.trim().parse::<u32>().is_ok();
+    let filters = output::filters(request)?;
+    let settings = ReportSettings::default();
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let extra = Extra {
+            site: slice.site,
+            period: slice.period,
+            subtable: false,
+            plugin_visits: 0.0,
+        };
+        let mut all = DataTable::new();
+        for (kind, record, labels) in [
+            (2, "Referrers_searchEngineByKeyword", Labels::Keywords),
+            (3, "Referrers_urlByWebsite", Labels::Websites),
+            (6, "Referrers_keywordByCampaign", Labels::Campaigns),
+            (7, "Referrers_urlBySocialNetwork", Labels::Socials),
+        ] {
+            let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+            present::present(&mut table, labels, &extra);
+            let summary = table.take_summary_row();
+            for mut row in table.take_rows().into_iter().chain(summary) {
+                row.subtable = None;
+                row.subtable_id = None;
+                row.metadata.set(
+                    "referer_type".to_owned(),
+                    tally_datatable::Scalar::Int(kind),
+                );
+                all.add_row(row)?;
+            }
+        }
+        let mut all = filters.apply(all, &settings)?;
+        if format_metrics(request) {
+            format_percent_metrics(&mut all);
+        }
+        Ok(Report::Table(all))
+    })?;
+    if !single_site || matches!(report, Report::Map { .. }) {
+        return Err(ReportingError::NotSupported(
+            "Referrers.getAll with multiple sites or dates is not supported (yet).".to_owned(),
+        ));
+    }
+    Ok(Output::Report(report))
+}
+
 macro_rules! table_methods {
     ($($name:ident => $spec:expr;)*) => {
         $(
@@ -781,6 +833,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         actions_site_search_categories,
     ),
     ("Referrers", "getReferrerType", referrers_referrer_type),
+    ("Referrers", "getAll", referrers_get_all),
     ("Referrers", "getSearchEngines", referrers_search_engines),
     (
         "Referrers",

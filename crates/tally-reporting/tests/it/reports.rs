@@ -340,3 +340,28 @@ async fn visit_frequency_splits_new_and_returning_visits() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_referrers_in_one_table() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // The week: A searched "shoes" on Google, C came from blog.example, B
+    // came directly (no row).
+    let answer = f
+        .get("method=Referrers.getAll&idSite=1&period=week&date=2026-11-10&format=json&showColumns=nb_visits")
+        .await?;
+    assert_eq!(
+        answer.text(),
+        concat!(
+            r#"[{"label":"blog.example","nb_visits":1,"segment":"referrerName==blog.example","referer_type":3},"#,
+            r#"{"label":"shoes","nb_visits":1,"segment":"referrerType==search;referrerKeyword==shoes","referer_type":2}]"#
+        )
+    );
+    let many = f
+        .get("method=Referrers.getAll&idSite=1&period=day&date=last2&format=json")
+        .await?;
+    assert_eq!(
+        many.text(),
+        r#"{"result":"error","message":"Referrers.getAll with multiple sites or dates is not supported (yet)."}"#
+    );
+    Ok(())
+}
