@@ -189,10 +189,12 @@ fn value(scalar: impl Into<Scalar>) -> Output {
 
 // --- SitesManager -----------------------------------------------------------
 
-fn site_params(request: &ApiRequest) -> Result<NewSiteParams, ReportingError> {
-    Ok(NewSiteParams {
-        name: required(request, "siteName")?.to_owned(),
-        urls: list_param(request, "urls").unwrap_or_default(),
+/// The site settings of `addSite` / `updateSite` (Matomo's parameter
+/// names); absent parameters stay `None`.
+fn site_changes(request: &ApiRequest) -> Result<SiteChanges, ReportingError> {
+    Ok(SiteChanges {
+        name: opt_string(request, "siteName"),
+        urls: list_param(request, "urls"),
         ecommerce: opt_bool(request, "ecommerce"),
         sitesearch: opt_bool(request, "siteSearch"),
         search_keyword_parameters: opt_string(request, "searchKeywordParameters"),
@@ -224,7 +226,27 @@ fn add_site(
     request: &ApiRequest,
     _: OffsetDateTime,
 ) -> Answer {
-    let params = site_params(request)?;
+    let name = required(request, "siteName")?.to_owned();
+    let c = site_changes(request)?;
+    let params = NewSiteParams {
+        name,
+        urls: c.urls.unwrap_or_default(),
+        ecommerce: c.ecommerce,
+        sitesearch: c.sitesearch,
+        search_keyword_parameters: c.search_keyword_parameters,
+        search_category_parameters: c.search_category_parameters,
+        excluded_ips: c.excluded_ips,
+        excluded_parameters: c.excluded_parameters,
+        excluded_user_agents: c.excluded_user_agents,
+        excluded_referrers: c.excluded_referrers,
+        timezone: c.timezone,
+        currency: c.currency,
+        group: c.group,
+        start_date: c.start_date,
+        keep_url_fragment: c.keep_url_fragment,
+        site_type: c.site_type,
+        exclude_unknown_urls: c.exclude_unknown_urls,
+    };
     let idsite = management::add_site(conn, actor, &params)?;
     Ok(value(i64::from(idsite)))
 }
@@ -236,33 +258,7 @@ fn update_site(
     _: OffsetDateTime,
 ) -> Answer {
     let idsite = id_param(request, "idSite")?;
-    let changes = SiteChanges {
-        name: opt_string(request, "siteName"),
-        urls: list_param(request, "urls"),
-        ecommerce: opt_bool(request, "ecommerce"),
-        sitesearch: opt_bool(request, "siteSearch"),
-        search_keyword_parameters: opt_string(request, "searchKeywordParameters"),
-        search_category_parameters: opt_string(request, "searchCategoryParameters"),
-        excluded_ips: opt_string(request, "excludedIps"),
-        excluded_parameters: opt_string(request, "excludedQueryParameters"),
-        excluded_user_agents: opt_string(request, "excludedUserAgents"),
-        excluded_referrers: opt_string(request, "excludedReferrers"),
-        timezone: opt_string(request, "timezone"),
-        currency: opt_string(request, "currency"),
-        group: opt_string(request, "group"),
-        start_date: date_param(request, "startDate")?,
-        keep_url_fragment: request
-            .non_empty("keepURLFragments")
-            .map(|raw| {
-                raw.trim()
-                    .parse::<u8>()
-                    .map_err(|_| invalid("keepURLFragments", "expected 0, 1 or 2"))
-            })
-            .transpose()?,
-        site_type: opt_string(request, "type"),
-        exclude_unknown_urls: opt_bool(request, "excludeUnknownUrls"),
-    };
-    management::update_site(conn, actor, idsite, &changes)?;
+    management::update_site(conn, actor, idsite, &site_changes(request)?)?;
     Ok(Output::Success)
 }
 
