@@ -133,6 +133,11 @@ pub fn is_percent_metric(column: &str) -> bool {
             | "bounce_rate_returning"
             | "nb_visits_percentage"
     ) || column.ends_with("_evolution")
+        // Visitor-type variants (`bounce_rate_new`,
+        // `conversion_rate_returning_visit`) are formatted alike.
+        || ["bounce_rate_", "conversion_rate_", "exit_rate_"]
+            .iter()
+            .any(|prefix| column.starts_with(prefix))
         || (column.starts_with("goal_") && column.ends_with("_conversion_rate"))
 }
 

@@ -347,39 +347,100 @@ fn goal_id(request: &ApiRequest) -> Result<Option<i64>, ReportingError> {
     }
 }
 
-/// `Goals.get`: conversions, converted visits, revenue and conversion
-/// rate, overall or for `idGoal`. The `_new_visit` / `_returning_visit`
-/// breakdowns Matomo adds need visitor-type segment archives of Goals and
-/// are not answered yet.
-pub(crate) fn goals_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    let request = ctx.request;
-    let idgoal = goal_id(request)?;
+/// The four goal metrics (conversions, converted visits, revenue,
+/// conversion rate) of `idgoal` (all goals when `None`) from the numeric
+/// records of a Goals archive and the visits of a VisitsSummary archive.
+fn goal_metrics(
+    goals: &std::collections::HashMap<String, f64>,
+    visits: &std::collections::HashMap<String, f64>,
+    idgoal: Option<i64>,
+) -> Columns {
     let record = |metric: &str| match idgoal {
         Some(id) => format!("Goal_{id}_{metric}"),
         None => format!("Goal_{metric}"),
     };
-    let names = [
-        (record("nb_conversions"), "nb_conversions"),
-        (record("nb_visits_converted"), "nb_visits_converted"),
-        (record("revenue"), "revenue"),
-    ];
+    let value = |metric: &str| goals.get(&record(metric)).copied().unwrap_or(0.0);
+    let converted = value("nb_visits_converted");
+    let nb_visits = visits.get("nb_visits").copied().unwrap_or(0.0);
+    let rate = if nb_visits == 0.0 {
+        0.0
+    } else {
+        tally_datatable::format::round_php(converted / nb_visits, 4)
+    };
+    [
+        ("nb_conversions", number(value("nb_conversions"))),
+        ("nb_visits_converted", number(converted)),
+        ("revenue", number(value("revenue"))),
+        ("conversion_rate", number(rate)),
+    ]
+    .into_iter()
+    .map(|(name, value)| (ColumnKey::from(name), value))
+    .collect()
+}
+
+/// `Goals.getMetrics`: conversions, converted visits, revenue and
+/// conversion rate, overall or for `idGoal`.
+pub(crate) fn goals_get_metrics(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goals_report(ctx, false)
+}
+
+/// `Goals.get`: [`goals_get_metrics`], then the same metrics of new
+/// visits (`_new_visit`) and of returning visits (`_returning_visit`), from
+/// the Goals and VisitsSummary archives of the request's segment combined
+/// with each visitor type, as Matomo's `Goals.get` does.
+pub(crate) fn goals_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goals_report(ctx, true)
+}
+
+fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let idgoal = goal_id(request)?;
+    let user_segment = request.non_empty("segment").map(str::to_owned);
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
-        let pairs: Vec<(&str, &str)> = names
-            .iter()
-            .map(|(record, output)| (record.as_str(), *output))
-            .collect();
-        let mut columns = numeric_columns(&values, &pairs);
-        let visits = values.get("nb_visits").copied().unwrap_or(0.0);
-        let converted = values.get(names[1].0.as_str()).copied().unwrap_or(0.0);
-        let rate = if visits == 0.0 {
-            0.0
-        } else {
-            tally_datatable::format::round_php(converted / visits, 4)
-        };
-        columns.set(ColumnKey::from("conversion_rate"), number(rate));
+        // `columns=` names the metrics without their suffix, as Matomo
+        // passes it to each visitor type's `getMetrics`.
+        let mut columns = goal_metrics(&values, &values, idgoal);
         keep_requested(&mut columns, request);
+        if by_visitor_type {
+            for (suffix, visitor_type) in [
+                ("_new_visit", visit_frequency::NEW),
+                ("_returning_visit", visit_frequency::RETURNING),
+            ] {
+                let definition = match &user_segment {
+                    Some(segment) => format!("{segment};{visitor_type}"),
+                    None => visitor_type.to_owned(),
+                };
+                let segment = Segment::parse_with(
+                    &definition,
+                    &SegmentContext {
+                        custom_dimensions: slice.site.custom_dimensions.clone(),
+                    },
+                )
+                .map_err(tally_archiving::ArchiveError::from)?;
+                let mut read = |plugin: &str| -> Result<_, ReportingError> {
+                    let archive = ctx.loader.plugin_archive(
+                        ctx.conn,
+                        slice.site,
+                        slice.period,
+                        &segment,
+                        plugin,
+                    )?;
+                    load::numerics(ctx.conn, archive.as_ref())
+                };
+                let goals = read("Goals")?;
+                let visits = read(visit_frequency::PLUGIN)?;
+                let mut typed = goal_metrics(&goals, &visits, idgoal);
+                keep_requested(&mut typed, request);
+                for (key, value) in typed.iter() {
+                    columns.set(
+                        ColumnKey::from(format!("{}{suffix}", key.name())),
+                        value.clone(),
+                    );
+                }
+            }
+        }
         Ok(format_simple(columns, request))
     })?;
     Ok(Output::Report(report))
@@ -948,7 +1009,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
     ),
     ("VisitFrequency", "get", visit_frequency_get),
     ("Goals", "get", goals_get),
-    ("Goals", "getMetrics", goals_get),
+    ("Goals", "getMetrics", goals_get_metrics),
     ("Goals", "getItemsSku", goals_items_sku),
     ("Goals", "getItemsName", goals_items_name),
     ("Goals", "getItemsCategory", goals_items_category),

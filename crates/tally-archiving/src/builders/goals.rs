@@ -290,8 +290,13 @@ impl RecordBuilder for Goals {
 
     fn build_period(&self, ctx: &mut PeriodContext<'_>) -> Result<(), ArchiveError> {
         // Matomo's isEnabled on the period: its converted visits are the
-        // sum of the sub-periods'.
-        let converted: f64 = ctx.subperiod_numeric("nb_visits_converted")?.iter().sum();
+        // sum of the sub-periods'. Read from our own record (equal to
+        // VisitsSummary's), so that a Goals-only archive (Goals.get's
+        // visitor-type segments) does not depend on VisitsSummary's.
+        let converted: f64 = ctx
+            .subperiod_numeric(&Self::record_name("nb_visits_converted", None))?
+            .iter()
+            .sum();
         if converted == 0.0 && !ctx.site().ecommerce {
             return Ok(());
         }

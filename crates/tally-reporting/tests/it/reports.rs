@@ -267,23 +267,39 @@ async fn goal_metrics_for_one_goal() -> anyhow::Result<()> {
     let day = f
         .get(&format!("method=Goals.get&{DAY}&format=json&idGoal=1"))
         .await?;
+    // Goals.get adds the same metrics of new and of returning visits (all
+    // visits of the fixture are first visits).
     assert_eq!(
         day.text(),
+        concat!(
+            r#"{"nb_conversions":1,"nb_visits_converted":1,"revenue":5,"conversion_rate":"50%","#,
+            r#""nb_conversions_new_visit":1,"nb_visits_converted_new_visit":1,"revenue_new_visit":5,"conversion_rate_new_visit":"50%","#,
+            r#""nb_conversions_returning_visit":0,"nb_visits_converted_returning_visit":0,"revenue_returning_visit":0,"conversion_rate_returning_visit":"0%"}"#
+        )
+    );
+    let metrics = f
+        .get(&format!(
+            "method=Goals.getMetrics&{DAY}&format=json&idGoal=1"
+        ))
+        .await?;
+    assert_eq!(
+        metrics.text(),
         r#"{"nb_conversions":1,"nb_visits_converted":1,"revenue":5,"conversion_rate":"50%"}"#
     );
     // The week: 1 of 3 visits converted.
     let week = f
-        .get("method=Goals.get&idSite=1&period=week&date=2026-11-10&format=xml&idGoal=1")
+        .get("method=Goals.get&idSite=1&period=week&date=2026-11-10&format=xml&idGoal=1&columns=nb_conversions,conversion_rate")
         .await?;
     assert_eq!(
         week.text(),
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
-         \t<nb_conversions>1</nb_conversions>\n\t<nb_visits_converted>1</nb_visits_converted>\n\
-         \t<revenue>5</revenue>\n\t<conversion_rate>33.33%</conversion_rate>\n</result>"
+         \t<nb_conversions>1</nb_conversions>\n\t<conversion_rate>33.33%</conversion_rate>\n\
+         \t<nb_conversions_new_visit>1</nb_conversions_new_visit>\n\t<conversion_rate_new_visit>33.33%</conversion_rate_new_visit>\n\
+         \t<nb_conversions_returning_visit>0</nb_conversions_returning_visit>\n\t<conversion_rate_returning_visit>0%</conversion_rate_returning_visit>\n</result>"
     );
     let tsv = f
         .get(&format!(
-            "method=Goals.get&{DAY}&format=tsv&idGoal=1&convertToUnicode=0"
+            "method=Goals.getMetrics&{DAY}&format=tsv&idGoal=1&convertToUnicode=0"
         ))
         .await?;
     assert_eq!(
@@ -293,7 +309,7 @@ async fn goal_metrics_for_one_goal() -> anyhow::Result<()> {
     // No conversion of a goal the site does not have: zeros, as Matomo.
     let none = f
         .get(&format!(
-            "method=Goals.get&{DAY}&format=json&idGoal=7&format_metrics=0"
+            "method=Goals.getMetrics&{DAY}&format=json&idGoal=7&format_metrics=0"
         ))
         .await?;
     assert_eq!(
