@@ -12,6 +12,7 @@ use tally_schema::ActionType;
 use crate::TrackingError;
 use crate::actions::ActionKey;
 use crate::device::{self, Device};
+use crate::geoip::{self, GeoIp};
 use crate::params::{CustomVariable, JsonParam, RawParams, TrackingRequest};
 use crate::php;
 use crate::site::{Globals, SiteSettings};
@@ -223,10 +224,18 @@ pub struct Hit {
     pub conversion: ConversionRequest,
     /// `visitor_localtime`.
     pub local_time: String,
-    /// Location overrides (authenticated): country, region, city.
+    /// `location_country` (`None` is stored as `xx`), `location_region`,
+    /// `location_city` of a new visit: the authenticated `country`,
+    /// `region`, `city` parameters, else the GeoIP database, else (country
+    /// only) the browser language ([`geoip::locate`]).
     pub location: [Option<String>; 3],
-    /// Latitude and longitude overrides.
+    /// `location_latitude` and `location_longitude`: `lat`/`long`
+    /// parameters, else the GeoIP database.
     pub lat_long: (Option<f64>, Option<f64>),
+    /// Which of country, region, city, latitude and longitude come from the
+    /// request's parameters: the only ones Matomo changes on an existing
+    /// visit (MATOMO.md §2.6).
+    pub location_overridden: [bool; 5],
     /// Visit-scope custom dimensions: (column index, value).
     pub visit_dimensions: Vec<(u8, String)>,
     /// Action-scope custom dimensions.
@@ -274,6 +283,15 @@ pub fn anonymize_ip(ip: IpAddr, bytes: u8) -> Vec<u8> {
                 o.to_vec()
             }
         },
+    }
+}
+
+/// The address of `location_ip` bytes (4 for IPv4, 16 for IPv6).
+fn ip_from_stored(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        Some(IpAddr::from(v4))
+    } else {
+        <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
     }
 }
 
@@ -591,12 +609,12 @@ fn tracked_time(
     }
 }
 
-/// Builds the hit of one request, or the reason it is excluded.
+/// Builds the hit of one request, or the reason it is excluded, without a
+/// GeoIP database: [`build_hit_with_geoip`] with `None` (the country comes
+/// from the browser language).
 ///
 /// # Errors
-/// [`TrackingError::NotAuthenticated`] for protected parameters without a
-/// write token, [`TrackingError::UnknownGoal`] for a manual goal the site
-/// does not have.
+/// As [`build_hit_with_geoip`].
 pub fn build_hit(
     raw: RawParams,
     req: TrackingRequest,
@@ -604,6 +622,25 @@ pub fn build_hit(
     site: Arc<SiteSettings>,
     globals: &Globals,
     now: i64,
+) -> Result<Result<Hit, Exclusion>, TrackingError> {
+    build_hit_with_geoip(raw, req, meta, site, globals, now, None)
+}
+
+/// Builds the hit of one request, or the reason it is excluded, locating
+/// the visitor with `geoip` when one is configured.
+///
+/// # Errors
+/// [`TrackingError::NotAuthenticated`] for protected parameters without a
+/// write token, [`TrackingError::UnknownGoal`] for a manual goal the site
+/// does not have.
+pub fn build_hit_with_geoip(
+    raw: RawParams,
+    req: TrackingRequest,
+    meta: &RequestMeta,
+    site: Arc<SiteSettings>,
+    globals: &Globals,
+    now: i64,
+    geoip: Option<&GeoIp>,
 ) -> Result<Result<Hit, Exclusion>, TrackingError> {
     let token = req
         .token_auth
@@ -764,8 +801,39 @@ pub fn build_hit(
             }
         }
     }
-    let location = [req.country.clone(), req.region.clone(), req.city.clone()];
-    let lat_long = (req.lat, req.long);
+    let location_overridden = [
+        req.country.is_some(),
+        req.region.is_some(),
+        req.city.is_some(),
+        req.lat.is_some(),
+        req.long.is_some(),
+    ];
+    let (location, lat_long) = if location_overridden.iter().all(|o| *o) {
+        (
+            [req.country.clone(), req.region.clone(), req.city.clone()],
+            (req.lat, req.long),
+        )
+    } else {
+        // Matomo geolocates the IP as stored when
+        // `useAnonymizedIpForVisitEnrichment` is on (§10.4).
+        let locate_ip = if globals.privacy.use_anonymized_ip_for_visit_enrichment {
+            ip_from_stored(&stored_ip)
+        } else {
+            Some(ip)
+        };
+        // `Request::getBrowserLanguage`: the `lang` parameter as sent, else
+        // the cleaned-up header.
+        let browser_lang = req.lang.as_deref().unwrap_or(&fingerprint_lang);
+        let found = geoip::locate(geoip, locate_ip, browser_lang);
+        (
+            [
+                req.country.clone().or(found.country),
+                req.region.clone().or(found.region),
+                req.city.clone().or(found.city),
+            ],
+            (req.lat.or(found.latitude), req.long.or(found.longitude)),
+        )
+    };
     Ok(Ok(Hit {
         site,
         time,
@@ -780,6 +848,7 @@ pub fn build_hit(
         local_time,
         location,
         lat_long,
+        location_overridden,
         visit_dimensions,
         action_dimensions,
         raw,
@@ -827,6 +896,17 @@ mod tests {
             anonymize_ip("::ffff:10.1.2.3".parse().unwrap(), 2),
             vec![10, 1, 0, 0]
         );
+    }
+
+    #[test]
+    fn stored_ip_bytes_back_to_addresses() {
+        assert_eq!(
+            ip_from_stored(&[203, 0, 0, 0]),
+            Some("203.0.0.0".parse().unwrap())
+        );
+        let v6 = anonymize_ip("2001:db8:42:7::1".parse().unwrap(), 2);
+        assert_eq!(ip_from_stored(&v6), Some("2001:db8:42::".parse().unwrap()));
+        assert_eq!(ip_from_stored(&[1, 2, 3]), None);
     }
 
     #[test]

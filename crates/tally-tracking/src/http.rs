@@ -20,7 +20,8 @@ use axum::routing::{any, get};
 use serde::{Deserialize, Serialize};
 
 use crate::TrackingError;
-use crate::hit::{Exclusion, Hit, RequestMeta, build_hit};
+use crate::geoip::GeoIp;
+use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::ReferrerDefinitions;
@@ -60,6 +61,10 @@ pub struct TrackerConfig {
     /// A file of extra search engines and social networks, in the format of
     /// the built-in list (`crates/tally-tracking/src/data/referrers.txt`).
     pub referrer_definitions: Option<String>,
+    /// A MaxMind GeoIP2/GeoLite2 City or Country database, or a DB-IP lite
+    /// one (`.mmdb`), read into memory at startup to locate visitors.
+    /// Default: none (the country is guessed from the browser language).
+    pub geoip_database: Option<String>,
 }
 
 impl Default for TrackerConfig {
@@ -73,6 +78,7 @@ impl Default for TrackerConfig {
             queue: r.queue,
             site_cache_ttl_secs: 300,
             referrer_definitions: None,
+            geoip_database: None,
         }
     }
 }
@@ -84,15 +90,31 @@ pub struct Tracker {
     sites: Arc<SiteCache>,
     recorder: Recorder,
     proxy_headers: Arc<Vec<String>>,
+    geoip: Option<Arc<GeoIp>>,
 }
 
 impl Tracker {
     /// Loads the site settings and starts the recorder.
     ///
     /// # Errors
-    /// A database error while loading sites, or an invalid referrer
-    /// definitions file.
+    /// A database error while loading sites, an invalid referrer
+    /// definitions file, or a GeoIP database that cannot be read
+    /// ([`TrackingError::GeoIp`]).
     pub fn start(pool: tally_db::DbPool, config: &TrackerConfig) -> Result<Self, TrackingError> {
+        // Checked first: a bad path is a configuration error, whatever the
+        // state of the database.
+        let geoip = match &config.geoip_database {
+            None => None,
+            Some(path) => {
+                let db = GeoIp::open(path)?;
+                tracing::info!(
+                    path,
+                    database_type = db.database_type(),
+                    "geoip database loaded"
+                );
+                Some(Arc::new(db))
+            }
+        };
         let mut conn = pool.get().map_err(|source| {
             TrackingError::Db(tally_db::DbError::Pool {
                 url: "(pool)".into(),
@@ -131,6 +153,7 @@ impl Tracker {
             )),
             recorder,
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
+            geoip,
         })
     }
 
@@ -269,6 +292,7 @@ fn prepare(
     raw: RawParams,
     meta: &RequestMeta,
     snapshot: &Snapshot,
+    geoip: Option<&GeoIp>,
 ) -> Result<Result<(Hit, bool), Exclusion>, TrackingError> {
     let req = TrackingRequest::from_params(&raw)?;
     let send_image = req.send_image;
@@ -277,16 +301,17 @@ fn prepare(
         .get(&req.idsite)
         .cloned()
         .ok_or(TrackingError::UnknownSite { idsite: req.idsite })?;
-    Ok(build_hit(raw, req, meta, site, &snapshot.globals, now_unix())?.map(|h| (h, send_image)))
+    let hit = build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now_unix(), geoip)?;
+    Ok(hit.map(|h| (h, send_image)))
 }
 
 fn status_of(e: &TrackingError) -> StatusCode {
     match e {
         TrackingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         TrackingError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
-        TrackingError::Serve { .. } | TrackingError::Config { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        TrackingError::Serve { .. }
+        | TrackingError::Config { .. }
+        | TrackingError::GeoIp { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -393,7 +418,7 @@ async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
     let snapshot = t
         .snapshot_for(&idsite_hint(&raw).into_iter().collect::<Vec<_>>())
         .await;
-    match prepare(raw, meta, &snapshot) {
+    match prepare(raw, meta, &snapshot, t.geoip.as_deref()) {
         Err(e) => error_response(&e),
         // Excluded requests are "successfully logged" for Matomo.
         Ok(Err(_exclusion)) => success(send_image),
@@ -449,7 +474,7 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let mut invalid = Vec::new();
     let mut excluded = 0usize;
     for (i, raw) in parsed.requests.into_iter().enumerate() {
-        match prepare(raw, meta, &snapshot) {
+        match prepare(raw, meta, &snapshot, t.geoip.as_deref()) {
             Ok(Ok((hit, _))) => hits.push((i, hit)),
             Ok(Err(_)) => excluded += 1,
             Err(_) => invalid.push(i),
@@ -602,7 +627,7 @@ mod tests {
                 raw.insert("rec", "1");
             }
             let snap = snapshot();
-            match prepare(raw, &RequestMeta::default(), &snap) {
+            match prepare(raw, &RequestMeta::default(), &snap, None) {
                 Ok(_) => {}
                 Err(e) => {
                     proptest::prop_assert_eq!(status_of(&e), StatusCode::BAD_REQUEST);

@@ -6,6 +6,8 @@
 //! - [`http::router`]: an axum `Router` serving `/matomo.php` and
 //!   `/piwik.php`, for `tally-tracker serve` or for embedding in another
 //!   service.
+//! - [`geoip::GeoIp`]: visitor location from a MaxMind/DB-IP `.mmdb` file,
+//!   with the browser language as fallback ([`geoip::locate`]).
 //!
 //! Request parsing, enrichment, visit recognition and the batching recorder
 //! land with the tracker issue.
@@ -14,6 +16,7 @@
 pub mod actions;
 pub mod campaign;
 pub mod device;
+pub mod geoip;
 pub mod hit;
 pub mod http;
 pub mod params;
@@ -72,6 +75,15 @@ pub enum TrackingError {
     Config {
         /// What is wrong.
         what: String,
+    },
+    /// The GeoIP database cannot be read or is not a MaxMind DB file.
+    #[error("cannot use the GeoIP database {path}")]
+    GeoIp {
+        /// The configured `geoip_database`.
+        path: String,
+        /// The reader's error.
+        #[source]
+        source: maxminddb::MaxMindDbError,
     },
     /// The listener could not be bound or failed.
     #[error("cannot serve on {addr}")]

@@ -715,7 +715,7 @@ fn multiple_buster(time: i64, seq: u32) -> u32 {
 /// `sequence` row locked (stalling other writers' id reservations) and
 /// hiding new names until the commit (another process would insert them
 /// again; lookups then take the lowest id, see
-/// [`resolve_actions`](crate::actions::resolve_actions), so this is safe
+/// [`resolve_actions`], so this is safe
 /// but wasteful).
 ///
 /// A `DirectWriter` assumes it is the only writer of its visitors' visits
@@ -1202,15 +1202,18 @@ impl BatchWriter {
             {
                 v.resolution = hit.req.resolution.clone();
             }
+            // An existing visit keeps the location of its first request;
+            // only token-authenticated location parameters change it
+            // (MATOMO.md section 2.6), not a later GeoIP or language guess.
             for (i, loc) in hit.location.iter().enumerate() {
-                if loc.is_some() {
+                if loc.is_some() && hit.location_overridden[i] {
                     v.location[i] = loc.clone();
                 }
             }
-            if let Some(x) = hit.lat_long.0 {
+            if let Some(x) = hit.lat_long.0.filter(|_| hit.location_overridden[3]) {
                 v.lat_long[0] = Some(format!("{x:.6}"));
             }
-            if let Some(x) = hit.lat_long.1 {
+            if let Some(x) = hit.lat_long.1.filter(|_| hit.location_overridden[4]) {
                 v.lat_long[1] = Some(format!("{x:.6}"));
             }
             for (i, val) in &hit.visit_dimensions {

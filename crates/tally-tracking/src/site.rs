@@ -196,6 +196,9 @@ pub struct Privacy {
     pub force_cookieless: bool,
     /// `doNotTrackEnabled`: exclude requests carrying `DNT: 1`.
     pub do_not_track: bool,
+    /// `useAnonymizedIpForVisitEnrichment` (default off): geolocate the
+    /// anonymised IP (as stored in `location_ip`) instead of the full one.
+    pub use_anonymized_ip_for_visit_enrichment: bool,
 }
 
 impl Default for Privacy {
@@ -205,6 +208,7 @@ impl Default for Privacy {
             ip_mask_bytes: 2,
             force_cookieless: false,
             do_not_track: false,
+            use_anonymized_ip_for_visit_enrichment: false,
         }
     }
 }
@@ -364,6 +368,7 @@ fn load_options(conn: &mut MysqlConnection) -> QueryResult<HashMap<String, Strin
         "PrivacyManager.ipAddressMaskLength",
         "PrivacyManager.forceCookielessTracking",
         "PrivacyManager.doNotTrackEnabled",
+        "PrivacyManager.useAnonymizedIpForVisitEnrichment",
     ];
     Ok(option::table
         .filter(option::option_name.eq_any(names))
@@ -456,6 +461,10 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
             .unwrap_or(2),
         force_cookieless: flag(opt("PrivacyManager.forceCookielessTracking"), false),
         do_not_track: flag(opt("PrivacyManager.doNotTrackEnabled"), false),
+        use_anonymized_ip_for_visit_enrichment: flag(
+            opt("PrivacyManager.useAnonymizedIpForVisitEnrichment"),
+            false,
+        ),
     };
 
     let mut all_urls: Vec<(u32, String)> = sites
