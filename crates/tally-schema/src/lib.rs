@@ -27,6 +27,7 @@
 pub mod codes;
 mod coordinate;
 pub mod ids;
+pub mod lang;
 #[expect(
     missing_docs,
     reason = "fields are the columns of the same name, documented in the migrations"

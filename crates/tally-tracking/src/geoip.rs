@@ -243,7 +243,7 @@ pub fn language_country(browser_lang: &str) -> Option<&'static str> {
     let letters = bytes.iter().take_while(|b| b.is_ascii_lowercase()).count();
     if (2..=3).contains(&letters) && matches!(bytes.get(letters), None | Some(b',' | b';')) {
         let language = &browser_lang[..letters];
-        if let Some((_, country)) = LANGUAGE_TO_COUNTRY.iter().find(|(l, _)| *l == language) {
+        if let Some(country) = tally_schema::lang::guessed_country(language) {
             return Some(country);
         }
     }
@@ -255,53 +255,6 @@ pub fn language_country(browser_lang: &str) -> Option<&'static str> {
         .filter(|pair| pair.iter().all(u8::is_ascii_lowercase))
         .find_map(country_code)
 }
-
-/// The languages whose country is safe to guess: the country most of their
-/// speakers live in (Matomo's language-to-country list, also used by the
-/// UserLanguage archiver; widely spoken languages such as English, Arabic
-/// or Chinese are left out).
-const LANGUAGE_TO_COUNTRY: [(&str, &str); 40] = [
-    ("bg", "bg"),
-    ("bo", "cn"),
-    ("ca", "es"),
-    ("cs", "cz"),
-    ("da", "dk"),
-    ("de", "de"),
-    ("el", "gr"),
-    ("es", "es"),
-    ("et", "ee"),
-    ("fa", "ir"),
-    ("fi", "fi"),
-    ("fr", "fr"),
-    ("he", "il"),
-    ("hr", "hr"),
-    ("hu", "hu"),
-    ("id", "id"),
-    ("is", "is"),
-    ("it", "it"),
-    ("ja", "jp"),
-    ("ko", "kr"),
-    ("lt", "lt"),
-    ("lv", "lv"),
-    ("mk", "mk"),
-    ("ms", "my"),
-    ("nb", "no"),
-    ("nl", "nl"),
-    ("nn", "no"),
-    ("no", "no"),
-    ("pl", "pl"),
-    ("pt", "pt"),
-    ("ro", "ro"),
-    ("ru", "ru"),
-    ("sk", "sk"),
-    ("sl", "si"),
-    ("sq", "al"),
-    ("sr", "rs"),
-    ("sv", "se"),
-    ("th", "th"),
-    ("tr", "tr"),
-    ("uk", "ua"),
-];
 
 /// The 249 ISO 3166-1 alpha-2 country codes, sorted, two letters each
 /// (Matomo's list of valid countries: `xk` and its other internal codes

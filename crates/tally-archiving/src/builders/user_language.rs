@@ -53,52 +53,6 @@ const DIMENSION: &str = "log_visit.location_browser_lang";
 /// Unknown language or country.
 const UNKNOWN: &str = "xx";
 
-/// The country most visitors with a bare language tag come from, for the
-/// languages where that guess is safe (Matomo's language-to-country list:
-/// widely spoken languages such as English and Chinese are left out).
-const LANGUAGE_TO_COUNTRY: [(&str, &str); 40] = [
-    ("bg", "bg"),
-    ("bo", "cn"),
-    ("ca", "es"),
-    ("cs", "cz"),
-    ("da", "dk"),
-    ("de", "de"),
-    ("el", "gr"),
-    ("es", "es"),
-    ("et", "ee"),
-    ("fa", "ir"),
-    ("fi", "fi"),
-    ("fr", "fr"),
-    ("he", "il"),
-    ("hr", "hr"),
-    ("hu", "hu"),
-    ("id", "id"),
-    ("is", "is"),
-    ("it", "it"),
-    ("ja", "jp"),
-    ("ko", "kr"),
-    ("lt", "lt"),
-    ("lv", "lv"),
-    ("mk", "mk"),
-    ("ms", "my"),
-    ("nb", "no"),
-    ("nl", "nl"),
-    ("nn", "no"),
-    ("no", "no"),
-    ("pl", "pl"),
-    ("pt", "pt"),
-    ("ro", "ro"),
-    ("ru", "ru"),
-    ("sk", "sk"),
-    ("sl", "si"),
-    ("sq", "al"),
-    ("sr", "rs"),
-    ("sv", "se"),
-    ("th", "th"),
-    ("tr", "tr"),
-    ("uk", "ua"),
-];
-
 /// The number of leading ASCII lowercase letters of `text`.
 fn leading_letters(text: &str) -> usize {
     text.bytes().take_while(u8::is_ascii_lowercase).count()
@@ -124,7 +78,7 @@ fn country_code(value: &str) -> &str {
         && matches!(value.as_bytes().get(letters), None | Some(b',' | b';'))
     {
         let language = value.get(..letters).unwrap_or_default();
-        if let Some((_, country)) = LANGUAGE_TO_COUNTRY.iter().find(|(l, _)| *l == language) {
+        if let Some(country) = tally_schema::lang::guessed_country(language) {
             return country;
         }
     }
