@@ -48,7 +48,7 @@ impl GeoIp {
     pub fn open(path: &str) -> Result<Self, TrackingError> {
         let err = |source| TrackingError::GeoIp {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let reader = maxminddb::Reader::open_readfile(path).map_err(err)?;
         let db = Self { reader };

@@ -81,9 +81,10 @@ pub enum TrackingError {
     GeoIp {
         /// The configured `geoip_database`.
         path: String,
-        /// The reader's error.
+        /// The reader's error (boxed: it is large, and every tracking
+        /// result carries this enum).
         #[source]
-        source: maxminddb::MaxMindDbError,
+        source: Box<maxminddb::MaxMindDbError>,
     },
     /// The listener could not be bound or failed.
     #[error("cannot serve on {addr}")]
