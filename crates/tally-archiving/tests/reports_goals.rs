@@ -1721,7 +1721,8 @@ fn ecommerce_items_by_sku_name_and_category() -> anyhow::Result<()> {
 
 /// Matomo's `enrichWithConversionMetrics` for visit dimensions (issue 6):
 /// device type, brand, model and browser rows and the three location
-/// reports carry goal metrics from the `config_*` / `location_*` columns
+/// reports and VisitTime's server hours carry goal metrics from the
+/// `config_*` / `location_*` columns (and conversion times)
 /// `log_conversion` mirrors; operating systems do not.
 #[test]
 fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
@@ -1801,5 +1802,16 @@ fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
         lines(&table(&mut conn, &monday, "DevicesDetection_os")?),
         vec![day("MAC", both)]
     );
+    // VisitTime's server hours carry them too (both visits and the
+    // conversions at 10:00 UTC, a UTC site); the other 23 hours do not.
+    let hours = lines(&table(&mut conn, &monday, "VisitTime_serverTime")?);
+    assert_eq!(hours.len(), 24);
+    let ten = hours.iter().find(|(label, _)| label == "10").cloned();
+    assert_eq!(
+        ten,
+        Some(with_goals(day("10", both), goals(), 2, Value::Float(12.5)))
+    );
+    let nine = hours.iter().find(|(label, _)| label == "9").cloned();
+    assert_eq!(nine, Some(day("9", [0; 8])));
     Ok(())
 }

@@ -7,6 +7,7 @@ use tally_schema::tz::SiteTimeZone;
 use time::PrimitiveDateTime;
 
 use crate::ArchiveError;
+use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{label_of, sum_visits};
 use crate::context::DayContext;
 use crate::logs::VisitGroup;
@@ -24,8 +25,9 @@ use crate::record::{Record, RecordBuilder};
 /// converts it; two UTC hours landing on the same local hour (a DST
 /// change) are summed. Longer periods use the default aggregation.
 ///
-/// Differences from Matomo: no goal metrics (column 10 and the
-/// `nb_conversions` / `revenue` sums) on server time rows.
+/// Server time rows also carry goal metrics (column 10 per goal, then the
+/// `nb_conversions` / `revenue` sums) by `HOUR(log_conversion.server_time)`
+/// moved into the site's zone the same way, as Matomo's ServerTime builder.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VisitTime;
 
@@ -38,6 +40,9 @@ impl VisitTime {
 
 const LOCAL_HOUR: &str = "HOUR(log_visit.visitor_localtime)";
 const SERVER_HOUR: &str = "HOUR(log_visit.visit_first_action_time)";
+/// The server hour of each conversion, for the goal metrics of the server
+/// time report (Matomo's ServerTime builder).
+const CONVERSION_HOUR: &str = "HOUR(log_conversion.server_time)";
 
 const SECONDS_PER_HOUR: i64 = 3_600;
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -108,15 +113,26 @@ impl RecordBuilder for VisitTime {
                 .map(|group| (label_of(&group.labels, 0).to_owned(), group)),
         )?;
         let server = logs.query_visits_by_dimension(ctx.conn(), &[SERVER_HOUR])?;
+        let conversions = logs.query_conversions_by_dimension(ctx.conn(), &[CONVERSION_HOUR])?;
         let timezone = &ctx.site().timezone;
-        let server = hours_table(server.iter().map(|group| {
-            let utc = label_of(&group.labels, 0);
-            let label = match utc.parse::<i64>() {
-                Ok(hour) => site_hour(hour, logs.start(), timezone).to_string(),
-                Err(_) => utc.to_owned(),
-            };
-            (label, group)
-        }))?;
+        let to_site = |utc: &str| match utc.parse::<i64>() {
+            Ok(hour) => site_hour(hour, logs.start(), timezone).to_string(),
+            Err(_) => utc.to_owned(),
+        };
+        let mut server = hours_table(
+            server
+                .iter()
+                .map(|group| (to_site(label_of(&group.labels, 0)), group)),
+        )?;
+        // Every hour has a row by now, so conversions only add goal metrics
+        // (and the order stays 0..23).
+        for group in &conversions {
+            server.sum_row_with_label(
+                &to_site(label_of(&group.labels, 0)),
+                goal_metric_columns(group),
+            )?;
+        }
+        enrich_with_goal_sums(&mut server);
         ctx.insert_table(Self::LOCAL_TIME, local);
         ctx.insert_table(Self::SERVER_TIME, server);
         Ok(())
