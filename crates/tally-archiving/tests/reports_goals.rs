@@ -1721,7 +1721,8 @@ fn ecommerce_items_by_sku_name_and_category() -> anyhow::Result<()> {
 
 /// Matomo's `enrichWithConversionMetrics` for visit dimensions (issue 6):
 /// device type, brand, model and browser rows and the three location
-/// reports and VisitTime's server hours carry goal metrics from the
+/// reports, visit-scope custom dimensions and VisitTime's server hours
+/// carry goal metrics from the
 /// `config_*` / `location_*` columns (and conversion times)
 /// `log_conversion` mirrors; operating systems do not.
 #[test]
@@ -1772,6 +1773,12 @@ fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
             "UPDATE log_conversion SET config_device_type = 0, config_device_brand = 'Apple', \
              config_device_model = 'MacBook', config_browser_name = 'FF', \
              location_country = 'fr', location_region = 'IDF', location_city = 'Paris'",
+            // A visit-scope custom dimension, set on the visits and the
+            // conversions.
+            "INSERT INTO custom_dimensions (idcustomdimension, idsite, name, `index`, scope, \
+             active, extractions) VALUES (1, 1, 'Plan', 1, 'visit', 1, '[]')",
+            "UPDATE log_visit SET custom_dimension_1 = 'pro'",
+            "UPDATE log_conversion SET custom_dimension_1 = 'pro'",
         ],
     )?;
     let monday = archive(&mut conn, Period::day(MONDAY))?;
@@ -1791,6 +1798,7 @@ fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
         ("UserCountry_country", "fr"),
         ("UserCountry_region", "IDF|fr"),
         ("UserCountry_city", "Paris|IDF|fr"),
+        ("CustomDimensions_Dimension1", "pro"),
     ] {
         assert_eq!(
             lines(&table(&mut conn, &monday, record)?),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metrics};
 
 use crate::ArchiveError;
+use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
 use crate::context::DayContext;
 use crate::logs::{ActionValuesGroup, ActionValuesQuery};
@@ -34,9 +35,11 @@ use crate::site::SiteInfo;
 ///
 /// Longer periods use the default aggregation (standard renames).
 ///
+/// Visit-scope rows also carry goal metrics (column 10 per goal, then the
+/// `nb_conversions` / `revenue` sums) from `log_conversion`'s copy of the
+/// dimension, as Matomo's `aggregateFromConversions`.
+///
 /// Differences from Matomo:
-/// - No goal metrics for visit-scope dimensions (column 10 and the
-///   `nb_conversions` / `revenue` sums from `log_conversion`).
 /// - No legacy generation-time columns (ids 30–33) and no page timing
 ///   columns on action-scope rows (Matomo adds whatever
 ///   `Actions.Archiving.addActionMetrics` listeners add).
@@ -80,6 +83,8 @@ impl CustomDimensionReport {
 /// The SQL of one `custom_dimension_<index>` column pair.
 struct DimensionColumns {
     visit: &'static str,
+    /// The same value on `log_conversion`, for goal metrics of visit scope.
+    conversion: &'static str,
     action: &'static str,
     action_is_set: &'static str,
 }
@@ -88,6 +93,7 @@ macro_rules! dimension_columns {
     ($index:literal) => {
         DimensionColumns {
             visit: concat!("log_visit.custom_dimension_", $index),
+            conversion: concat!("log_conversion.custom_dimension_", $index),
             action: concat!("log_link_visit_action.custom_dimension_", $index),
             action_is_set: concat!(
                 "log_link_visit_action.custom_dimension_",
@@ -187,6 +193,18 @@ impl CustomDimensionReport {
             }
             sum_visits(&mut table, value_label(label_of(&group.labels, 0)), &group)?;
         }
+        // Goal metrics per value (`aggregateFromConversions`, the same
+        // `IS NOT NULL` rule), then Matomo's EnrichRecordWithGoalMetricSums.
+        for group in logs.query_conversions_by_dimension(ctx.conn(), &[columns.conversion])? {
+            if group.labels.first().is_none_or(Option::is_none) {
+                continue;
+            }
+            table.sum_row_with_label(
+                value_label(label_of(&group.labels, 0)),
+                goal_metric_columns(&group),
+            )?;
+        }
+        enrich_with_goal_sums(&mut table);
         Ok(table)
     }
 
