@@ -11,6 +11,7 @@ use tally_schema::ActionType;
 
 use crate::TrackingError;
 use crate::actions::ActionKey;
+use crate::charset::Charset;
 use crate::device::{self, Device};
 use crate::geoip::{self, GeoIp};
 use crate::params::{CustomVariable, JsonParam, RawParams, TrackingRequest};
@@ -52,6 +53,8 @@ pub enum Exclusion {
     ExcludedIp,
     /// An excluded user agent.
     ExcludedUserAgent,
+    /// The referrer URL contains a host of the referrer spam list.
+    ReferrerSpam,
     /// The URL is not one of the site's and the site excludes unknown URLs.
     UnknownUrl,
     /// A browser prefetch.
@@ -551,21 +554,24 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
         ];
         return Some(draft);
     }
-    if req.custom_action {
-        return None;
-    }
-    if let Some(search) = urlnorm::detect_site_search(
+    if let Some(search) = urlnorm::detect_site_search_in_charset(
         req.url.as_deref(),
         req.search.as_deref(),
         req.search_cat.as_deref(),
         req.search_count,
         settings,
+        Charset::from_label(req.charset.as_deref()),
     ) {
         draft.kind = ActionKind::SiteSearch;
         draft.name = Some(Name::new(ActionType::SiteSearch, search.keyword));
         draft.search_cat = search.category;
         draft.search_count = search.count;
         return Some(draft);
+    }
+    // Never a page view (`ActionPageview` declines custom actions); an
+    // unclaimed one was already refused in `build_hit_with_geoip`.
+    if req.custom_action {
+        return None;
     }
     draft.url = page_url(req.url.as_deref());
     let title = req
@@ -589,6 +595,29 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
     }
     draft.product_price = req.product_price.map(round2);
     Some(draft)
+}
+
+/// Whether an action type we implement claims a `ca=1` request (Matomo's
+/// `shouldHandle` of the plugin action classes): a download, an outlink, an
+/// event (`e_c` and `e_a` non-empty), a content impression or interaction
+/// (`c_n`), or a site search. A page view never does (`ActionPageview`
+/// declines custom actions); anything else was meant for a plugin we do not
+/// have, e.g. MediaAnalytics or FormAnalytics.
+pub fn custom_action_is_handled(req: &TrackingRequest, site: &SiteSettings) -> bool {
+    let non_empty = |v: &Option<String>| v.as_deref().is_some_and(|s| !php::is_empty(s));
+    non_empty(&req.download)
+        || non_empty(&req.link)
+        || req.is_event()
+        || non_empty(&req.content_name)
+        || urlnorm::detect_site_search_in_charset(
+            req.url.as_deref(),
+            req.search.as_deref(),
+            req.search_cat.as_deref(),
+            req.search_count,
+            &site.url_settings,
+            Charset::from_label(req.charset.as_deref()),
+        )
+        .is_some()
 }
 
 /// The tracked time: `cdt`/`cdo` when given and allowed, else `now`.
@@ -689,6 +718,13 @@ pub fn build_hit_with_geoip(
     if !ua.is_empty() && site.excluded_user_agents.iter().any(|r| r.matches(ua)) {
         return Ok(Err(Exclusion::ExcludedUserAgent));
     }
+    if req
+        .urlref
+        .as_deref()
+        .is_some_and(|r| globals.referrer_spam.is_spam(r))
+    {
+        return Ok(Err(Exclusion::ReferrerSpam));
+    }
     if site.exclude_unknown_urls
         && let Some(url) = req.url.as_deref()
     {
@@ -704,6 +740,12 @@ pub fn build_hit_with_geoip(
     }
     if meta.prefetch {
         return Ok(Err(Exclusion::Prefetch));
+    }
+    // After the exclusions (CoreHome's request processor runs before
+    // Actions'), before goals: Matomo's `Action::factory` runs for every
+    // request, goal, ecommerce and ping requests included.
+    if req.custom_action && !custom_action_is_handled(&req, &site) {
+        return Err(TrackingError::UnhandledCustomAction);
     }
 
     let conversion = match req.idgoal {

@@ -24,7 +24,7 @@ use crate::geoip::GeoIp;
 use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
-use crate::referrer::ReferrerDefinitions;
+use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
 use crate::site::{SiteCache, Snapshot, load_snapshot};
 
 /// Matomo's answer to a request without parameters (and, with 400, to a
@@ -61,6 +61,11 @@ pub struct TrackerConfig {
     /// A file of extra search engines and social networks, in the format of
     /// the built-in list (`crates/tally-tracking/src/data/referrers.txt`).
     pub referrer_definitions: Option<String>,
+    /// A file of extra referrer spam hosts, one a line (`#` comments),
+    /// added to the built-in list
+    /// (`crates/tally-tracking/src/data/referrer-spam.txt`). A request
+    /// whose `urlref` contains a listed host is excluded. Default: none.
+    pub referrer_spam_list: Option<String>,
     /// A MaxMind GeoIP2/GeoLite2 City or Country database, or a DB-IP lite
     /// one (`.mmdb`), read into memory at startup to locate visitors.
     /// Default: none (the country is guessed from the browser language).
@@ -78,6 +83,7 @@ impl Default for TrackerConfig {
             queue: r.queue,
             site_cache_ttl_secs: 300,
             referrer_definitions: None,
+            referrer_spam_list: None,
             geoip_database: None,
         }
     }
@@ -91,6 +97,7 @@ pub struct Tracker {
     recorder: Recorder,
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
+    referrer_spam: Arc<ReferrerSpamList>,
 }
 
 impl Tracker {
@@ -98,7 +105,7 @@ impl Tracker {
     ///
     /// # Errors
     /// A database error while loading sites, an invalid referrer
-    /// definitions file, or a GeoIP database that cannot be read
+    /// definitions or referrer spam list file, or a GeoIP database that cannot be read
     /// ([`TrackingError::GeoIp`]).
     pub fn start(pool: tally_db::DbPool, config: &TrackerConfig) -> Result<Self, TrackingError> {
         // Checked first: a bad path is a configuration error, whatever the
@@ -115,13 +122,27 @@ impl Tracker {
                 Some(Arc::new(db))
             }
         };
+        let spam = Arc::new(match &config.referrer_spam_list {
+            None => ReferrerSpamList::builtin().clone(),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
+                        what: format!("cannot read referrer spam list {path}: {source}"),
+                    })?;
+                ReferrerSpamList::with_extra(&text).map_err(|e| TrackingError::Config {
+                    what: format!("{path}: {e}"),
+                })?
+            }
+        });
         let mut conn = pool.get().map_err(|source| {
             TrackingError::Db(tally_db::DbError::Pool {
                 url: "(pool)".into(),
                 source,
             })
         })?;
-        let snapshot = load_snapshot(&mut conn).map_err(tally_db::DbError::from)?;
+        let snapshot = load_snapshot(&mut conn)
+            .map_err(tally_db::DbError::from)?
+            .with_referrer_spam(&spam);
         drop(conn);
         let definitions = match &config.referrer_definitions {
             None => ReferrerDefinitions::builtin().clone(),
@@ -154,6 +175,7 @@ impl Tracker {
             recorder,
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
+            referrer_spam: spam,
         })
     }
 
@@ -166,9 +188,12 @@ impl Tracker {
             return current;
         }
         let pool = self.pool.clone();
+        let spam = self.referrer_spam.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().ok()?;
-            load_snapshot(&mut conn).ok()
+            load_snapshot(&mut conn)
+                .ok()
+                .map(|s| s.with_referrer_spam(&spam))
         })
         .await
         .ok()
@@ -477,6 +502,20 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
         match prepare(raw, meta, &snapshot, t.geoip.as_deref()) {
             Ok(Ok((hit, _))) => hits.push((i, hit)),
             Ok(Err(_)) => excluded += 1,
+            // Not an invalid request for Matomo's bulk handler but an
+            // exception that fails (and rolls back) the whole bulk.
+            Err(e @ TrackingError::UnhandledCustomAction) => {
+                return json(
+                    status_of(&e),
+                    &BulkAnswer {
+                        status: "error",
+                        tracked: 0,
+                        invalid: 0,
+                        invalid_indices: None,
+                        message: Some(e.to_string()),
+                    },
+                );
+            }
             Err(_) => invalid.push(i),
         }
     }

@@ -15,6 +15,7 @@
 
 pub mod actions;
 pub mod campaign;
+pub mod charset;
 pub mod device;
 pub mod geoip;
 pub mod hit;
@@ -61,6 +62,14 @@ pub enum TrackingError {
         /// The goal id sent.
         idgoal: i64,
     },
+    /// A `ca=1` ("custom action") request that no action type claims: it was
+    /// meant for a plugin we do not have (Matomo's `Action::factory` throws
+    /// and answers 500; we answer 400, as for any request we cannot use;
+    /// nothing is stored either way).
+    #[error(
+        "Request was meant for a plugin which is no longer activated. Request needs to be ignored."
+    )]
+    UnhandledCustomAction,
     /// An ecommerce order id already recorded for the site.
     #[error("Invalid non-unique idsite/idorder combination ({idorder})")]
     DuplicateOrder {

@@ -14,6 +14,12 @@ use std::fmt::Write as _;
 /// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
 /// every stored column is UTF-8.
 pub fn urldecode(s: &str) -> String {
+    String::from_utf8_lossy(&urldecode_bytes(s)).into_owned()
+}
+
+/// PHP `urldecode` returning the bytes, for callers that know their
+/// charset (see [`crate::charset`]).
+pub fn urldecode_bytes(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -32,7 +38,7 @@ pub fn urldecode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn hex_val(b: u8) -> Option<u8> {

@@ -93,6 +93,90 @@ pub enum ReferrerError {
     },
 }
 
+const BUILTIN_SPAM: &str = include_str!("data/referrer-spam.txt");
+
+/// Referrer spam hosts (MATOMO.md §1.6, step 8; Matomo's
+/// `ReferrerSpamFilter` with `enable_spam_filter = 1`): the built-in list
+/// `src/data/referrer-spam.txt` (written for Tally), plus hosts from the
+/// `referrer_spam_list` config file.
+///
+/// Matching is Matomo's: a request is spam when its raw `urlref` contains a
+/// listed host, case-insensitively (`stripos`), anywhere. So subdomains
+/// (`www.semalt.com`, `x.semalt.com`) match, and so does any longer host
+/// or URL containing the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferrerSpamList {
+    /// Lower-cased hosts.
+    hosts: Vec<String>,
+}
+
+impl Default for ReferrerSpamList {
+    /// The built-in list.
+    fn default() -> Self {
+        Self::builtin().clone()
+    }
+}
+
+impl ReferrerSpamList {
+    /// The built-in list, parsed once.
+    pub fn builtin() -> &'static Self {
+        static LIST: OnceLock<ReferrerSpamList> = OnceLock::new();
+        LIST.get_or_init(|| {
+            let mut list = Self { hosts: Vec::new() };
+            // The bundled file is covered by a test; a bad line cannot ship.
+            if let Err(e) = list.add_text(BUILTIN_SPAM) {
+                tracing::error!(error = %e, "built-in referrer spam list is invalid");
+            }
+            list
+        })
+    }
+
+    /// The built-in list plus the hosts in `extra` (one a line; blank lines
+    /// and `#` comments ignored).
+    ///
+    /// # Errors
+    /// [`ReferrerError::Definition`] for a line holding more than one word.
+    pub fn with_extra(extra: &str) -> Result<Self, ReferrerError> {
+        let mut list = Self::builtin().clone();
+        list.add_text(extra)?;
+        Ok(list)
+    }
+
+    fn add_text(&mut self, text: &str) -> Result<(), ReferrerError> {
+        for (i, line) in text.lines().enumerate() {
+            let host = line.trim();
+            if host.is_empty() || host.starts_with('#') {
+                continue;
+            }
+            if host.contains(char::is_whitespace) {
+                return Err(ReferrerError::Definition {
+                    line: i + 1,
+                    reason: format!("a spam list line is one host, got `{host}`"),
+                });
+            }
+            let host = host.to_lowercase();
+            if !self.hosts.contains(&host) {
+                self.hosts.push(host);
+            }
+        }
+        Ok(())
+    }
+
+    /// The listed hosts, lower-cased.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
+    /// Whether the referrer URL `urlref` (as sent) is spam.
+    pub fn is_spam(&self, urlref: &str) -> bool {
+        if urlref.is_empty() {
+            return false;
+        }
+        let urlref = urlref.to_lowercase();
+        self.hosts.iter().any(|h| urlref.contains(h.as_str()))
+    }
+}
+
 #[derive(Debug, Clone)]
 enum KeywordParam {
     Name(String),
@@ -681,6 +765,27 @@ pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Refe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn referrer_spam_list() {
+        let builtin = ReferrerSpamList::builtin();
+        assert!(builtin.hosts().len() >= 10);
+        assert!(builtin.is_spam("http://semalt.com/"));
+        assert!(builtin.is_spam("https://WWW.Semalt.COM/page?x=1"));
+        assert!(builtin.is_spam("http://sub.darodar.com"));
+        assert!(!builtin.is_spam("https://example.org/"));
+        assert!(!builtin.is_spam(""));
+        assert!(!builtin.is_spam("https://spam.example/"));
+
+        let extended = ReferrerSpamList::with_extra("# mine\n\n  Spam.Example  \nsemalt.com\n")
+            .expect("valid list");
+        assert!(extended.is_spam("https://www.spam.example/"));
+        assert!(extended.is_spam("http://semalt.com/"));
+        assert_eq!(extended.hosts().len(), builtin.hosts().len() + 1);
+
+        let err = ReferrerSpamList::with_extra("ok.example\ntwo words\n").expect_err("bad line");
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
 
     struct Fixture {
         sites: SiteUrls,

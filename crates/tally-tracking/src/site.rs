@@ -13,7 +13,7 @@ use tally_schema::models::{Goal, Site};
 use tally_schema::schema::{access, goal, option, site, site_url, user, user_token_auth};
 use tally_schema::{GoalMatchAttribute, GoalPatternType};
 
-use crate::referrer::SiteUrls;
+use crate::referrer::{ReferrerSpamList, SiteUrls};
 use crate::tz::SiteTimeZone;
 use crate::urlnorm::{ExcludedParameters, KeepUrlFragment, UrlSettings};
 
@@ -313,6 +313,10 @@ pub struct Globals {
     pub salt: String,
     /// Hashes of super users' tokens (bulk `invalid_indices`).
     pub super_user_tokens: HashSet<String>,
+    /// Referrer spam hosts (§1.6). Not stored in the database: the built-in
+    /// list, which the tracker replaces with its configured one after each
+    /// load.
+    pub referrer_spam: Arc<ReferrerSpamList>,
 }
 
 /// The option holding the instance salt; created on first use.
@@ -389,6 +393,28 @@ pub struct Snapshot {
     pub sites: HashMap<u32, Arc<SiteSettings>>,
     /// Shared settings.
     pub globals: Arc<Globals>,
+}
+
+impl Snapshot {
+    /// This snapshot with `spam` as its referrer spam list (the tracker's
+    /// configured list; [`load_snapshot`] sets the built-in one).
+    pub fn with_referrer_spam(mut self, spam: &Arc<ReferrerSpamList>) -> Self {
+        match Arc::get_mut(&mut self.globals) {
+            Some(g) => g.referrer_spam = spam.clone(),
+            None => {
+                let g = &self.globals;
+                self.globals = Arc::new(Globals {
+                    site_urls: g.site_urls.clone(),
+                    excluded_referrers: g.excluded_referrers.clone(),
+                    privacy: g.privacy,
+                    salt: g.salt.clone(),
+                    super_user_tokens: g.super_user_tokens.clone(),
+                    referrer_spam: spam.clone(),
+                });
+            }
+        }
+        self
+    }
 }
 
 /// Loads every site's settings in a handful of queries.
@@ -494,6 +520,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
             .filter(|(login, _)| supers.contains(login))
             .map(|(_, hash)| hash.clone())
             .collect(),
+        referrer_spam: Arc::new(ReferrerSpamList::builtin().clone()),
     });
 
     let mut out = HashMap::new();

@@ -4,6 +4,7 @@
 use regex::Regex;
 
 use crate::campaign::CampaignParams;
+use crate::charset::Charset;
 use crate::php::{self, ParsedUrl};
 
 /// `[General] page_maximum_length`.
@@ -407,13 +408,37 @@ fn setting_or_global<'a>(site: &'a [String], global: &'a [String]) -> &'a [Strin
 /// keyword parameter gives the keyword. Returns `None` when site search is
 /// off for the site or no keyword is found.
 ///
-/// The `cs` charset re-encoding is not applied (UTF-8 only).
+/// The page URL's parameter values are read as UTF-8; see
+/// [`detect_site_search_in_charset`] for pages sending `cs`.
 pub fn detect_site_search(
     url: Option<&str>,
     search: Option<&str>,
     search_cat: Option<&str>,
     search_count: i64,
     settings: &UrlSettings,
+) -> Option<SiteSearch> {
+    detect_site_search_in_charset(
+        url,
+        search,
+        search_cat,
+        search_count,
+        settings,
+        Charset::Utf8,
+    )
+}
+
+/// [`detect_site_search`] for a page in `charset` (the request's `cs`):
+/// the keyword and category found in the page URL are percent-decoded as
+/// bytes of that charset, as Matomo's `PageUrl::reencodeParameters` does.
+/// The `search`/`search_cat` request parameters are taken as sent (the
+/// JavaScript tracker always encodes them as UTF-8).
+pub fn detect_site_search_in_charset(
+    url: Option<&str>,
+    search: Option<&str>,
+    search_cat: Option<&str>,
+    search_count: i64,
+    settings: &UrlSettings,
+    charset: Charset,
 ) -> Option<SiteSearch> {
     if !settings.sitesearch {
         return None;
@@ -512,8 +537,8 @@ pub fn detect_site_search(
     if let Some(f) = parsed.fragment.as_deref() {
         parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude));
     }
-    let keyword = php::urldecode(&keyword);
-    let category = category.map(|c| php::urldecode(&c));
+    let keyword = charset.decode_percent(&keyword);
+    let category = category.map(|c| charset.decode_percent(&c));
     #[expect(
         clippy::cast_possible_truncation,
         reason = "search counts are small integers"
@@ -671,6 +696,32 @@ mod tests {
         assert_eq!(
             normalize_url("http://a.b/#x", &remove).unwrap(),
             "http://a.b/"
+        );
+    }
+
+    #[test]
+    fn site_search_in_the_page_charset() {
+        let s = UrlSettings::default();
+        let kw = |url: &str, cs: Charset| {
+            detect_site_search_in_charset(Some(url), None, None, -1, &s, cs)
+                .map(|r| (r.keyword, r.category))
+        };
+        let url = "http://a.b/find?q=caf%E9+%80%93x%94";
+        assert_eq!(
+            kw(url, Charset::Windows1252),
+            Some(("café €\u{201C}x\u{201D}".into(), None))
+        );
+        assert_eq!(
+            kw(url, Charset::Latin1),
+            Some(("café \u{80}\u{93}x\u{94}".into(), None))
+        );
+        assert_eq!(
+            kw("http://a.b/?q=caf%C3%A9", Charset::Utf8),
+            Some(("café".into(), None))
+        );
+        assert_eq!(
+            kw("http://a.b/?q=caf%E9", Charset::Utf8),
+            Some(("caf\u{FFFD}".into(), None))
         );
     }
 

@@ -67,9 +67,13 @@ fn seed(conn: &mut MysqlConnection) -> anyhow::Result<()> {
 }
 
 async fn start() -> anyhow::Result<Server> {
+    start_with(&TrackerConfig::default()).await
+}
+
+async fn start_with(config: &TrackerConfig) -> anyhow::Result<Server> {
     let db = TestDb::new()?;
     seed(&mut db.conn()?)?;
-    let tracker = Tracker::start(db.pool()?, &TrackerConfig::default())?;
+    let tracker = Tracker::start(db.pool()?, config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -888,5 +892,234 @@ async fn hostile_text_is_stored_byte_for_byte() -> anyhow::Result<()> {
     assert!(names.contains(&Some(stored_title)), "{names:?}");
     assert!(names.contains(&Some(category.to_owned())), "{names:?}");
     assert_eq!(count_visits(&mut c, 1)?, 1);
+    Ok(())
+}
+
+fn count_actions(conn: &mut MysqlConnection) -> anyhow::Result<i64> {
+    Ok(log_link_visit_action::table.count().get_result(conn)?)
+}
+
+/// `ca=1` (MATOMO.md §1.4): Matomo's `Action::factory` throws for a custom
+/// action no action class claims (Matomo answers 500, we answer 400;
+/// nothing stored, not even the
+/// visit update); events, contents, outlinks, downloads and site searches
+/// claim it; exclusions are checked first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_actions_need_a_handler() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(40);
+    let url = enc("https://shop.example/media");
+    // A plugin request (e.g. MediaAnalytics) for a new visitor.
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&ca=1&ma_id=abc",
+            at(0)
+        ))
+        .await?;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert!(a.text().contains("no longer activated"), "{}", a.text());
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 1)?, 0);
+    assert_eq!(count_actions(&mut c)?, 0);
+    // Excluded first: no rec is a silent 200.
+    let a = s
+        .get(&format!("idsite=1&{v}&{}&url={url}&ca=1", at(1)))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    // A page view, then an unclaimed custom action: the visit is untouched.
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&action_name=Media",
+            at(2)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let before: (Option<u32>, time::PrimitiveDateTime) = log_visit::table
+        .select((
+            log_visit::visit_total_actions,
+            log_visit::visit_last_action_time,
+        ))
+        .first(&mut c)?;
+    let a = s
+        .get(&format!("idsite=1&rec=1&{v}&{}&url={url}&ca=1", at(60)))
+        .await?;
+    assert_eq!(a.status, 400, "{}", a.text());
+    let after: (Option<u32>, time::PrimitiveDateTime) = log_visit::table
+        .select((
+            log_visit::visit_total_actions,
+            log_visit::visit_last_action_time,
+        ))
+        .first(&mut c)?;
+    assert_eq!(before, after);
+    assert_eq!(count_actions(&mut c)?, 1);
+    // Events, contents and site searches sent with ca=1 (as the JS tracker
+    // sends events and contents) are recorded.
+    for q in [
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&ca=1&e_c=Video&e_a=Play",
+            at(70)
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&ca=1&c_n=Banner&c_p=img",
+            at(80)
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&ca=1&url={}",
+            at(90),
+            enc("https://shop.example/find?q=boots")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&ca=1&link={}",
+            at(100),
+            enc("https://other.example/")
+        ),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    assert_eq!(count_actions(&mut c)?, 5);
+    assert_eq!(count_visits(&mut c, 1)?, 1);
+    // In a bulk request the exception fails the whole bulk, as Matomo's
+    // bulk handler rethrows it (and rolls back).
+    let w = visitor(41);
+    let body = format!(
+        r#"{{"requests":["?idsite=1&rec=1&{w}&url={url}","?idsite=1&rec=1&{w}&url={url}&ca=1"],"token_auth":"{TOKEN}"}}"#
+    );
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert!(a.text().contains(r#""status":"error""#), "{}", a.text());
+    assert_eq!(count_visits(&mut c, 1)?, 1);
+    assert_eq!(count_actions(&mut c)?, 5);
+    Ok(())
+}
+
+/// Referrer spam (MATOMO.md §1.6 step 8): the built-in list plus the
+/// `referrer_spam_list` file; matched as Matomo's `stripos` on `urlref`,
+/// so subdomains match; answered 200, nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrer_spam_is_excluded() -> anyhow::Result<()> {
+    let list = std::env::temp_dir().join(format!(
+        "tally-referrer-spam-{}-{}.txt",
+        std::process::id(),
+        T0
+    ));
+    std::fs::write(&list, "# ours\nspam-from-config.example\n")?;
+    let config = TrackerConfig {
+        referrer_spam_list: Some(list.display().to_string()),
+        ..TrackerConfig::default()
+    };
+    let started = start_with(&config).await;
+    std::fs::remove_file(&list)?;
+    let s = started?;
+    let url = enc("https://blog.example/post");
+    for (n, referrer) in [
+        "http://semalt.com/",
+        "https://www.Semalt.com/crawler.php?u=blog.example",
+        "http://sub.darodar.com/",
+        "https://spam-from-config.example/",
+        "https://x.spam-from-config.example/page",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = s
+            .get(&format!(
+                "idsite=2&rec=1&{}&url={url}&urlref={}",
+                visitor(50 + u8::try_from(n)?),
+                enc(referrer)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{referrer}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 0);
+    assert_eq!(count_actions(&mut c)?, 0);
+    let a = s
+        .get(&format!(
+            "idsite=2&rec=1&{}&url={url}&urlref={}",
+            visitor(60),
+            enc("https://friendly.example/links")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(count_visits(&mut c, 2)?, 1);
+    // A bad config file stops the tracker.
+    let bad = std::env::temp_dir().join(format!(
+        "tally-referrer-spam-bad-{}.txt",
+        std::process::id()
+    ));
+    std::fs::write(&bad, "two hosts.example\n")?;
+    let result = Tracker::start(
+        s.db.pool()?,
+        &TrackerConfig {
+            referrer_spam_list: Some(bad.display().to_string()),
+            ..TrackerConfig::default()
+        },
+    );
+    std::fs::remove_file(&bad)?;
+    let err = result.expect_err("invalid spam list");
+    assert!(err.to_string().contains("line 1"), "{err}");
+    Ok(())
+}
+
+/// `cs` (MATOMO.md §1.4): site search keywords and categories read from
+/// the page URL are decoded in the page's charset
+/// (`PageUrl::reencodeParameters`); unknown charsets and `utf-8` read UTF-8.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_search_parameters_in_the_page_charset() -> anyhow::Result<()> {
+    let s = start().await?;
+    let cases = [
+        (
+            "windows-1252",
+            "q=caf%E9+%93cr%E8me%94&cat=%80uros",
+            "café “crème”",
+            Some("€uros"),
+        ),
+        (
+            "ISO-8859-1",
+            "q=caf%E9&cat=%80uros",
+            "café",
+            Some("\u{80}uros"),
+        ),
+        ("utf-8", "q=caf%C3%A9", "café", None),
+        ("klingon-8", "q=caf%C3%A9", "café", None),
+        ("", "q=caf%E9", "caf\u{FFFD}", None),
+    ];
+    for (n, (cs, query, _, _)) in cases.iter().enumerate() {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{}&{}&cs={cs}&url={}",
+                visitor(70 + u8::try_from(n)?),
+                at(i64::try_from(n)? * 10),
+                enc(&format!("https://shop.example/find?{query}"))
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{cs}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let rows: Vec<(Option<u32>, Option<String>)> = log_link_visit_action::table
+        .order(log_link_visit_action::server_time)
+        .select((
+            log_link_visit_action::idaction_name,
+            log_link_visit_action::search_cat,
+        ))
+        .load(&mut c)?;
+    assert_eq!(rows.len(), cases.len());
+    for ((id, cat), (cs, _, keyword, category)) in rows.into_iter().zip(cases) {
+        let (name, ty): (Option<String>, Option<u8>) = log_action::table
+            .find(id.unwrap_or(0))
+            .select((log_action::name, log_action::type_))
+            .first(&mut c)?;
+        assert_eq!(ty, Some(8), "{cs}");
+        assert_eq!(name.as_deref(), Some(keyword), "{cs}");
+        assert_eq!(cat.as_deref(), category, "{cs}");
+    }
     Ok(())
 }
