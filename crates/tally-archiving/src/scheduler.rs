@@ -14,7 +14,7 @@ use crate::invalidation::{self, Claimer};
 use crate::period::Period;
 use crate::processor::{Archiver, ArchivingConfig, Outcome};
 use crate::record::Registry;
-use crate::segment::{Segment, SegmentContext, SegmentError};
+use crate::segment::{Segment, SegmentError};
 use crate::site::SiteInfo;
 use crate::visit_frequency;
 
@@ -172,16 +172,12 @@ pub fn auto_archive_segments(
     )
     .bind::<diesel::sql_types::Unsigned<diesel::sql_types::Integer>, _>(site.idsite)
     .load(conn)?;
-    // The site's custom dimensions are segment names too (`dimension<id>`).
-    let context = SegmentContext {
-        custom_dimensions: site.custom_dimensions.clone(),
-    };
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
         .filter(|row| seen.insert(row.definition.clone()))
         .map(|row| {
-            let parsed = Segment::parse_with(&row.definition, &context);
+            let parsed = site.parse_segment(&row.definition);
             (row.definition, parsed)
         })
         .collect())

@@ -6,7 +6,7 @@ use tally_schema::tz::SiteTimeZone;
 use time::Date;
 
 use crate::ArchiveError;
-use crate::segment::{CustomDimension, DimensionScope};
+use crate::segment::{CustomDimension, DimensionScope, Segment, SegmentContext, SegmentError};
 
 /// A site as archiving sees it: its time zone, creation date and the
 /// configuration parameterized builders read (goals, ecommerce, custom
@@ -29,6 +29,20 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
+    /// Parses a segment definition for this site: its custom dimensions
+    /// are segment names too (`dimension<id>`).
+    ///
+    /// # Errors
+    /// As [`Segment::parse_with`].
+    pub fn parse_segment(&self, definition: &str) -> Result<Segment, SegmentError> {
+        Segment::parse_with(
+            definition,
+            &SegmentContext {
+                custom_dimensions: self.custom_dimensions.clone(),
+            },
+        )
+    }
+
     /// A site in `timezone` without goals, for callers that build one by hand.
     pub fn new(idsite: u32, timezone: &str) -> Self {
         Self {

@@ -64,16 +64,12 @@ impl Loader<'_> {
             };
             return Ok(storage::find_archive(conn, &key, None, true)?);
         }
-        let lock = self
-            .locks
-            .lock_for(format!("{}|{period}|{}", site.idsite, segment.done_flag()));
-        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let archiver = Archiver::new(self.registry, self.archiver_config.clone());
-        let outcome = archiver.archive_segment(conn, site, period, segment, self.now, false)?;
-        Ok(outcome.archive())
+        self.build(conn, site, period, segment, None)
     }
 
-    /// [`Loader::archive`] of a plugin-only segment archive (VisitFrequency).
+    /// [`Loader::archive`] of a plugin-only segment archive (VisitFrequency,
+    /// Goals.get's visitor types): always built on demand, as Matomo
+    /// archives these dependent segments.
     pub(crate) fn plugin_archive(
         &self,
         conn: &mut MysqlConnection,
@@ -82,15 +78,32 @@ impl Loader<'_> {
         segment: &Segment,
         plugin: &str,
     ) -> Result<Option<StoredArchive>, ReportingError> {
-        let lock = self.locks.lock_for(format!(
-            "{}|{period}|{}.{plugin}",
-            site.idsite,
-            segment.done_flag()
-        ));
+        self.build(conn, site, period, segment, Some(plugin))
+    }
+
+    /// Builds (or reuses) an archive under the lock of its done flag.
+    fn build(
+        &self,
+        conn: &mut MysqlConnection,
+        site: &SiteInfo,
+        period: Period,
+        segment: &Segment,
+        plugin: Option<&str>,
+    ) -> Result<Option<StoredArchive>, ReportingError> {
+        let done_flag = match plugin {
+            None => segment.done_flag(),
+            Some(plugin) => format!("{}.{plugin}", segment.done_flag()),
+        };
+        let lock = self
+            .locks
+            .lock_for(format!("{}|{period}|{done_flag}", site.idsite));
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let archiver = Archiver::new(self.registry, self.archiver_config.clone());
-        let outcome = archiver
-            .archive_plugin_segment(conn, site, period, segment, plugin, self.now, false)?;
+        let outcome = match plugin {
+            None => archiver.archive_segment(conn, site, period, segment, self.now, false)?,
+            Some(plugin) => archiver
+                .archive_plugin_segment(conn, site, period, segment, plugin, self.now, false)?,
+        };
         Ok(outcome.archive())
     }
 }

@@ -893,15 +893,15 @@ fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>,
     Ok(out)
 }
 
-fn site_param(
-    conn: &mut MysqlConnection,
-    principal: &Principal,
-    request: &ApiRequest,
-) -> Result<Option<u32>, ReportingError> {
+/// The site of a meta request (`idSite`, the first of a list), checked
+/// for view access; without one, the caller must view some site, as Matomo
+/// needs to list reports.
+fn site_param(principal: &Principal, request: &ApiRequest) -> Result<Option<u32>, ReportingError> {
     let Some(raw) = request
         .non_empty("idSite")
         .or_else(|| request.non_empty("idSites"))
     else {
+        principal.check_somewhere(Access::View)?;
         return Ok(None);
     };
     let idsite = raw
@@ -913,7 +913,6 @@ fn site_param(
             reason: format!("'{raw}' is not a site id"),
         })?;
     principal.check(idsite, Access::View)?;
-    let _ = conn;
     Ok(Some(idsite))
 }
 
@@ -923,11 +922,7 @@ pub(crate) fn report_metadata(
     principal: &Principal,
     request: &ApiRequest,
 ) -> Result<Output, ReportingError> {
-    let idsite = site_param(conn, principal, request)?;
-    if idsite.is_none() {
-        // Matomo needs at least view access somewhere to list reports.
-        principal.check_somewhere(Access::View)?;
-    }
+    let idsite = site_param(principal, request)?;
     Ok(Output::Report(Report::Tree(Tree::List(entries(
         conn, idsite,
     )?))))
@@ -940,10 +935,7 @@ pub(crate) fn metadata(
     principal: &Principal,
     request: &ApiRequest,
 ) -> Result<Output, ReportingError> {
-    let idsite = site_param(conn, principal, request)?;
-    if idsite.is_none() {
-        principal.check_somewhere(Access::View)?;
-    }
+    let idsite = site_param(principal, request)?;
     let module = request
         .non_empty("apiModule")
         .ok_or_else(|| ReportingError::MissingParameter("apiModule".to_owned()))?;

@@ -8,7 +8,7 @@
 use diesel::MysqlConnection;
 use tally_archiving::Period;
 use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
-use tally_archiving::segment::{Segment, SegmentContext};
+use tally_archiving::segment::Segment;
 use tally_archiving::storage::StoredArchive;
 use tally_archiving::{SiteInfo, visit_frequency};
 use tally_datatable::format::format_percent_metrics;
@@ -108,13 +108,9 @@ impl Ctx<'_> {
         let mut per_site = Vec::with_capacity(ids.len());
         for idsite in ids {
             let site = SiteInfo::load(self.conn, idsite)?;
-            let segment = Segment::parse_with(
-                &definition,
-                &SegmentContext {
-                    custom_dimensions: site.custom_dimensions.clone(),
-                },
-            )
-            .map_err(tally_archiving::ArchiveError::from)?;
+            let segment = site
+                .parse_segment(&definition)
+                .map_err(tally_archiving::ArchiveError::from)?;
             let today = site.timezone.local_date(self.loader.now.unix_timestamp());
             let selection = parse_date_param(kind, &date, today)?;
             let report = match &selection {
@@ -347,6 +343,25 @@ fn goal_id(request: &ApiRequest) -> Result<Option<i64>, ReportingError> {
     }
 }
 
+/// The request's segment combined with a visitor-type segment, as
+/// Matomo's `Segment::combine(segment, ';', visitorType…)` for Goals.get
+/// and VisitFrequency.get: AND binds looser than OR, so
+/// `s;visitorType==returning,visitorType==returningCustomer` is s AND
+/// (returning OR returning customer).
+fn visitor_type_segment(
+    site: &SiteInfo,
+    user_segment: Option<&str>,
+    visitor_type: &str,
+) -> Result<Segment, ReportingError> {
+    let definition = match user_segment {
+        Some(segment) => format!("{segment};{visitor_type}"),
+        None => visitor_type.to_owned(),
+    };
+    Ok(site
+        .parse_segment(&definition)
+        .map_err(tally_archiving::ArchiveError::from)?)
+}
+
 /// The four goal metrics (conversions, converted visits, revenue,
 /// conversion rate) of `idgoal` (all goals when `None`) from the numeric
 /// records of a Goals archive and the visits of a VisitsSummary archive.
@@ -408,17 +423,8 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 ("_new_visit", visit_frequency::NEW),
                 ("_returning_visit", visit_frequency::RETURNING),
             ] {
-                let definition = match &user_segment {
-                    Some(segment) => format!("{segment};{visitor_type}"),
-                    None => visitor_type.to_owned(),
-                };
-                let segment = Segment::parse_with(
-                    &definition,
-                    &SegmentContext {
-                        custom_dimensions: slice.site.custom_dimensions.clone(),
-                    },
-                )
-                .map_err(tally_archiving::ArchiveError::from)?;
+                let segment =
+                    visitor_type_segment(slice.site, user_segment.as_deref(), visitor_type)?;
                 let mut read = |plugin: &str| -> Result<_, ReportingError> {
                     let archive = ctx.loader.plugin_archive(
                         ctx.conn,
@@ -451,10 +457,8 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
 /// archives of the two visitor-type segments.
 pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
-    // With a segment, Matomo combines it with each visitor type
-    // (`Segment::combine(segment, ';', visitorType…)`): AND binds looser
-    // than OR, so `s;visitorType==returning,visitorType==returningCustomer`
-    // is s AND (returning OR returning customer).
+    // With a segment, each visitor type is combined with it
+    // (`visitor_type_segment`).
     let user_segment = request.non_empty("segment").map(str::to_owned);
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let mut all = Columns::new();
@@ -462,17 +466,7 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
             ("new", visit_frequency::NEW),
             ("returning", visit_frequency::RETURNING),
         ] {
-            let definition = match &user_segment {
-                Some(segment) => format!("{segment};{visitor_type}"),
-                None => visitor_type.to_owned(),
-            };
-            let segment = Segment::parse_with(
-                &definition,
-                &SegmentContext {
-                    custom_dimensions: slice.site.custom_dimensions.clone(),
-                },
-            )
-            .map_err(tally_archiving::ArchiveError::from)?;
+            let segment = visitor_type_segment(slice.site, user_segment.as_deref(), visitor_type)?;
             let archive = ctx.loader.plugin_archive(
                 ctx.conn,
                 slice.site,

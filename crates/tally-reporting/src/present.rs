@@ -364,8 +364,8 @@ fn referrer_types(table: &mut DataTable) {
 /// Search engine and social network main URLs from the tracker's
 /// definitions (`S|name|hosts|…`, `N|name|domains`): the first host, with
 /// `{}` as `com`, as Matomo's `getUrlFromName` / `getMainUrlFromName`.
-/// The file is the tracker's own data (one source of truth for names).
-const REFERRER_DEFINITIONS: &str = include_str!("../../tally-tracking/src/data/referrers.txt");
+/// The tracker's own definitions: one source of truth for names.
+const REFERRER_DEFINITIONS: &str = tally_tracking::referrer::BUILTIN;
 
 fn main_host(kind: &str, name: &str) -> Option<String> {
     REFERRER_DEFINITIONS.lines().find_map(|line| {

@@ -10,12 +10,14 @@ use tally_db::test_support::TestDb;
 use tally_schema::Coordinate;
 use tally_schema::schema::log_visit;
 use tally_tracking::TrackingError;
-use tally_tracking::http::{Tracker, TrackerConfig, router};
+use tally_tracking::http::{Tracker, TrackerConfig};
 use tally_tracking::site::{hash_token, instance_salt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/mmdb.rs"]
 mod mmdb;
+#[path = "support/serve.rs"]
+mod serve;
 
 use mmdb::{Network, Value, city_record, write_database};
 
@@ -122,19 +124,7 @@ async fn start(anonymized_enrichment: bool) -> anyhow::Result<Server> {
         ..TrackerConfig::default()
     };
     let tracker = Tracker::start(db.pool()?, &config)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let (addr, tx) = serve::serve(tracker).await?;
     Ok(Server {
         addr,
         db,

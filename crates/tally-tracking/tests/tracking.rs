@@ -3,6 +3,9 @@
 // Assertions read rows as tuples of the columns they check.
 #![allow(clippy::type_complexity)]
 
+#[path = "support/serve.rs"]
+mod serve;
+
 use std::net::SocketAddr;
 
 use diesel::prelude::*;
@@ -11,7 +14,7 @@ use tally_schema::schema::{
     archive_invalidations, log_action, log_conversion, log_conversion_item, log_link_visit_action,
     log_visit,
 };
-use tally_tracking::http::{Tracker, TrackerConfig, router};
+use tally_tracking::http::{Tracker, TrackerConfig};
 use tally_tracking::site::{hash_token, instance_salt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -74,19 +77,7 @@ async fn start_with(config: &TrackerConfig) -> anyhow::Result<Server> {
     let db = TestDb::new()?;
     seed(&mut db.conn()?)?;
     let tracker = Tracker::start(db.pool()?, config)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let (addr, tx) = serve::serve(tracker).await?;
     Ok(Server {
         addr,
         db,
