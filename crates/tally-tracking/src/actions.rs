@@ -43,10 +43,12 @@ pub fn resolve_actions(
     }
     let mut found = lookup(conn, keys)?;
     let mut missing: Vec<NewLogAction<'_>> = Vec::new();
+    let mut missing_keys: Vec<ActionKey<'_>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for key in keys {
         let k = (key.action_type.code(), key.name);
         if !found.contains_key(&(k.0, key.name.to_owned())) && seen.insert(k) {
+            missing_keys.push(*key);
             missing.push(NewLogAction {
                 name: Some(key.name),
                 hash: action_hash(key.name),
@@ -61,8 +63,9 @@ pub fn resolve_actions(
             .execute(conn)?;
         // Read the ids back rather than trusting LAST_INSERT_ID() + n: with
         // interleaved auto-increment locking a multi-row insert need not get
-        // consecutive ids.
-        found = lookup(conn, keys)?;
+        // consecutive ids. Only the inserted names: the others were found
+        // above, and a log import batch mostly holds names seen before.
+        found.extend(lookup(conn, &missing_keys)?);
     }
     keys.iter()
         .map(|key| {
