@@ -47,6 +47,8 @@ pub enum Exclusion {
     NoRec,
     /// `DNT: 1` with Do-Not-Track support on.
     DoNotTrack,
+    /// A `[tracker] exclude_requests` rule matched the parameters.
+    ExcludedRequest,
     /// The `matomo_ignore` cookie.
     IgnoreCookie,
     /// An excluded IP.
@@ -708,6 +710,9 @@ pub fn build_hit_with_geoip(
     }
     if globals.privacy.do_not_track && meta.do_not_track {
         return Ok(Err(Exclusion::DoNotTrack));
+    }
+    if globals.exclude_requests.excludes(&raw) {
+        return Ok(Err(Exclusion::ExcludedRequest));
     }
     if meta.ignore_cookie {
         return Ok(Err(Exclusion::IgnoreCookie));

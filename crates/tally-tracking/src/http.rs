@@ -20,12 +20,13 @@ use axum::routing::{any, get};
 use serde::{Deserialize, Serialize};
 
 use crate::TrackingError;
+use crate::exclude::RequestExclusions;
 use crate::geoip::GeoIp;
 use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
-use crate::site::{SiteCache, Snapshot, load_snapshot};
+use crate::site::{ConfiguredLists, SiteCache, Snapshot, load_snapshot};
 
 /// Matomo's answer to a request without parameters (and, with 400, to a
 /// request where nothing could be processed).
@@ -70,6 +71,11 @@ pub struct TrackerConfig {
     /// one (`.mmdb`), read into memory at startup to locate visitors.
     /// Default: none (the country is guessed from the browser language).
     pub geoip_database: Option<String>,
+    /// Requests excluded by their parameters, Matomo's `[Tracker]
+    /// exclude_requests`: comma-separated `<param><op><value>` with `==`,
+    /// `!=`, `=@`, `!@`, `=^`, `=$`, case-insensitive, the value URL-encoded
+    /// (e.g. `"e_c==Media,action_name=@privacy"`). Default: none.
+    pub exclude_requests: String,
 }
 
 impl Default for TrackerConfig {
@@ -85,6 +91,7 @@ impl Default for TrackerConfig {
             referrer_definitions: None,
             referrer_spam_list: None,
             geoip_database: None,
+            exclude_requests: String::new(),
         }
     }
 }
@@ -97,7 +104,7 @@ pub struct Tracker {
     recorder: Recorder,
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
-    referrer_spam: Arc<ReferrerSpamList>,
+    lists: ConfiguredLists,
 }
 
 impl Tracker {
@@ -134,6 +141,18 @@ impl Tracker {
                 })?
             }
         });
+        let (exclude_requests, skipped) = RequestExclusions::parse(&config.exclude_requests);
+        for entry in skipped {
+            // Matomo skips such an entry silently; at least say so.
+            tracing::warn!(
+                entry,
+                "exclude_requests entry without operator (==, !=, =@, !@, =^, =$) ignored"
+            );
+        }
+        let lists = ConfiguredLists {
+            referrer_spam: spam,
+            exclude_requests: Arc::new(exclude_requests),
+        };
         let mut conn = pool.get().map_err(|source| {
             TrackingError::Db(tally_db::DbError::Pool {
                 url: "(pool)".into(),
@@ -142,7 +161,7 @@ impl Tracker {
         })?;
         let snapshot = load_snapshot(&mut conn)
             .map_err(tally_db::DbError::from)?
-            .with_referrer_spam(&spam);
+            .with_lists(&lists);
         drop(conn);
         let definitions = match &config.referrer_definitions {
             None => ReferrerDefinitions::builtin().clone(),
@@ -175,7 +194,7 @@ impl Tracker {
             recorder,
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
-            referrer_spam: spam,
+            lists,
         })
     }
 
@@ -188,12 +207,10 @@ impl Tracker {
             return current;
         }
         let pool = self.pool.clone();
-        let spam = self.referrer_spam.clone();
+        let lists = self.lists.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().ok()?;
-            load_snapshot(&mut conn)
-                .ok()
-                .map(|s| s.with_referrer_spam(&spam))
+            load_snapshot(&mut conn).ok().map(|s| s.with_lists(&lists))
         })
         .await
         .ok()

@@ -17,6 +17,7 @@ pub mod actions;
 pub mod campaign;
 pub mod charset;
 pub mod device;
+pub mod exclude;
 pub mod geoip;
 pub mod hit;
 pub mod http;

@@ -13,6 +13,7 @@ use tally_schema::models::{Goal, Site};
 use tally_schema::schema::{access, goal, option, site, site_url, user, user_token_auth};
 use tally_schema::{GoalMatchAttribute, GoalPatternType};
 
+use crate::exclude::RequestExclusions;
 use crate::referrer::{ReferrerSpamList, SiteUrls};
 use crate::tz::SiteTimeZone;
 use crate::urlnorm::{ExcludedParameters, KeepUrlFragment, UrlSettings};
@@ -317,6 +318,19 @@ pub struct Globals {
     /// list, which the tracker replaces with its configured one after each
     /// load.
     pub referrer_spam: Arc<ReferrerSpamList>,
+    /// `[tracker] exclude_requests` (§1.6 step 4). Not stored in the
+    /// database either: empty after a load, then the tracker's.
+    pub exclude_requests: Arc<RequestExclusions>,
+}
+
+/// The tracker's configured lists that every snapshot carries in its
+/// [`Globals`] (they come from the config file, not the database).
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredLists {
+    /// Referrer spam hosts: the built-in list plus the configured file.
+    pub referrer_spam: Arc<ReferrerSpamList>,
+    /// `exclude_requests` rules.
+    pub exclude_requests: Arc<RequestExclusions>,
 }
 
 /// The option holding the instance salt; created on first use.
@@ -396,11 +410,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// This snapshot with `spam` as its referrer spam list (the tracker's
-    /// configured list; [`load_snapshot`] sets the built-in one).
-    pub fn with_referrer_spam(mut self, spam: &Arc<ReferrerSpamList>) -> Self {
+    /// This snapshot with the tracker's configured lists ([`load_snapshot`]
+    /// sets the built-in spam list and no request exclusions).
+    pub fn with_lists(mut self, lists: &ConfiguredLists) -> Self {
         match Arc::get_mut(&mut self.globals) {
-            Some(g) => g.referrer_spam = spam.clone(),
+            Some(g) => {
+                g.referrer_spam = lists.referrer_spam.clone();
+                g.exclude_requests = lists.exclude_requests.clone();
+            }
             None => {
                 let g = &self.globals;
                 self.globals = Arc::new(Globals {
@@ -409,7 +426,8 @@ impl Snapshot {
                     privacy: g.privacy,
                     salt: g.salt.clone(),
                     super_user_tokens: g.super_user_tokens.clone(),
-                    referrer_spam: spam.clone(),
+                    referrer_spam: lists.referrer_spam.clone(),
+                    exclude_requests: lists.exclude_requests.clone(),
                 });
             }
         }
@@ -521,6 +539,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
             .map(|(_, hash)| hash.clone())
             .collect(),
         referrer_spam: Arc::new(ReferrerSpamList::builtin().clone()),
+        exclude_requests: Arc::default(),
     });
 
     let mut out = HashMap::new();

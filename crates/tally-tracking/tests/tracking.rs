@@ -1060,6 +1060,53 @@ async fn referrer_spam_is_excluded() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `[tracker] exclude_requests` (MATOMO.md §1.6 step 4): a request whose
+/// parameters match a rule is answered as usual and stores nothing; the
+/// others of the same bulk are stored; an entry without operator is
+/// skipped as Matomo skips it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_requests_store_nothing() -> anyhow::Result<()> {
+    let config = TrackerConfig {
+        exclude_requests: "e_c==Media,action_name=@privacy,url=$%2Fadmin,no-operator".to_owned(),
+        ..TrackerConfig::default()
+    };
+    let s = start_with(&config).await?;
+    let url = enc("https://blog.example/post");
+    let admin = enc("https://blog.example/ADMIN");
+    for query in [
+        format!(
+            "idsite=2&rec=1&{}&url={url}&e_c=MEDIA&e_a=play",
+            visitor(70)
+        ),
+        format!(
+            "idsite=2&rec=1&{}&url={url}&action_name=Our%20Privacy%20policy",
+            visitor(71)
+        ),
+        format!("idsite=2&rec=1&{}&url={admin}", visitor(72)),
+    ] {
+        let a = s.get(&query).await?;
+        assert_eq!(a.status, 200, "{query}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 0);
+    assert_eq!(count_actions(&mut c)?, 0);
+    for query in [
+        format!(
+            "idsite=2&rec=1&{}&url={url}&e_c=Music&e_a=play",
+            visitor(73)
+        ),
+        format!("idsite=2&rec=1&{}&url={url}&action_name=Terms", visitor(74)),
+    ] {
+        let a = s.get(&query).await?;
+        assert_eq!(a.status, 200, "{query}: {}", a.text());
+    }
+    // One visit: same IP and user agent, so the second request continues
+    // the first's visit through its config id, as in Matomo.
+    assert_eq!(count_visits(&mut c, 2)?, 1);
+    assert_eq!(count_actions(&mut c)?, 2);
+    Ok(())
+}
+
 /// `cs` (MATOMO.md §1.4): site search keywords and categories read from
 /// the page URL are decoded in the page's charset
 /// (`PageUrl::reencodeParameters`); unknown charsets and `utf-8` read UTF-8.
