@@ -71,9 +71,9 @@
 //! * Versions are cut to `major.minor`, as DeviceDetector does by default
 //!   (`$maxMinorParts = 1`; Matomo's `DeviceDetectorFactory` keeps it):
 //!   `Mac OS X 10_15_7` is stored as `10.15`, Chrome `120.0.6099.129` as `120.0`.
-//! * Client hints (`Sec-CH-UA*`, Matomo's `uadata`) are not used, so
-//!   `Windows NT 10.0` is always `10` (Windows 11 shows only in hints) and a
-//!   reduced Android UA (`Android 10; K`) has no model.
+//! * Client hints (`Sec-CH-UA*`, Matomo's `uadata`) are applied on top of
+//!   this detector by [`crate::client_hints`] (Windows 11, macOS versions,
+//!   Android models of reduced UAs, Brave/Edge/Opera brands).
 //! * `device_brand` holds DeviceDetector's brand **code** (`AP`, `SA`, ...):
 //!   Matomo's `DeviceBrand` column stores `$parser->getBrand()`, which returns
 //!   the short code, and the report maps it back through `$deviceBrands`. Use

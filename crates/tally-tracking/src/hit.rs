@@ -12,6 +12,7 @@ use tally_schema::ActionType;
 use crate::TrackingError;
 use crate::actions::ActionKey;
 use crate::charset::Charset;
+use crate::client_hints::{self, ClientHints};
 use crate::device::{self, Device};
 use crate::geoip::{self, GeoIp};
 use crate::params::{CustomVariable, JsonParam, RawParams, TrackingRequest};
@@ -36,6 +37,9 @@ pub struct RequestMeta {
     pub ignore_cookie: bool,
     /// The batch-level `token_auth` of a bulk request.
     pub bulk_token: Option<String>,
+    /// `Sec-CH-UA*` headers (name, value), read when the request has no
+    /// `uadata`.
+    pub client_hints: Vec<(String, String)>,
 }
 
 /// Why a request is accepted but not stored (§1.6).
@@ -693,7 +697,17 @@ pub fn build_hit_with_geoip(
         .as_deref()
         .or(meta.user_agent.as_deref())
         .unwrap_or("");
-    let device = device::parse_user_agent(ua);
+    // `uadata` wins over the headers, even when it is not valid JSON
+    // (Matomo's `getRequestVar('uadata', headers, 'json')`).
+    let hints = match raw.get("uadata").filter(|v| !v.is_empty()) {
+        Some(json) => ClientHints::from_uadata(json),
+        None => Some(ClientHints::from_headers(
+            meta.client_hints
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
+    };
+    let device = client_hints::parse_with_hints(ua, hints.as_ref());
     let ip: IpAddr = req
         .cip
         .as_deref()

@@ -322,6 +322,11 @@ fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
                 .any(|kv| kv.trim().split('=').next() == Some("matomo_ignore"))
         }),
         bulk_token: None,
+        client_hints: headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("sec-ch-ua"))
+            .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod actions;
 pub mod campaign;
 pub mod charset;
+pub mod client_hints;
 pub mod device;
 pub mod exclude;
 pub mod geoip;

@@ -1107,6 +1107,83 @@ async fn excluded_requests_store_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Client hints (MATOMO.md §1.4 `uadata`, §2): a frozen Chrome UA says
+/// Windows 10; the JS tracker's `uadata` (or, without it, the `Sec-CH-UA*`
+/// headers) says Windows 11 / Brave, and that is what is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_hints_refine_os_and_browser() -> anyhow::Result<()> {
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Cols {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        config_os: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        config_os_version: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        config_browser_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        config_browser_version: String,
+    }
+    let s = start().await?;
+    let ua = enc(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    );
+    let uadata = enc(
+        r#"{"fullVersionList":[{"brand":"Not_A Brand","version":"8.0.0.0"},{"brand":"Chromium","version":"120.0.6099.130"},{"brand":"Brave","version":"120.0.6099.130"}],"mobile":false,"model":"","platform":"Windows","platformVersion":"15.0.0"}"#,
+    );
+    let url = enc("https://blog.example/post");
+    let a = s
+        .get(&format!(
+            "idsite=2&rec=1&{}&url={url}&ua={ua}&uadata={uadata}",
+            visitor(80)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let a = s
+        .send(
+            "GET",
+            &format!(
+                "/matomo.php?idsite=1&rec=1&{}&url={url}&ua={ua}",
+                visitor(81)
+            ),
+            &[
+                (
+                    "Sec-CH-UA",
+                    r#""Not_A Brand";v="8", "Chromium";v="120", "Microsoft Edge";v="120""#,
+                ),
+                ("Sec-CH-UA-Platform", r#""Windows""#),
+                ("Sec-CH-UA-Platform-Version", r#""13.0.0""#),
+            ],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    let rows: Vec<Cols> = diesel::sql_query(
+        "SELECT config_os, config_os_version, config_browser_name, config_browser_version \
+         FROM log_visit ORDER BY idsite",
+    )
+    .load(&mut c)?;
+    let got: Vec<(&str, Option<&str>, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.config_os.as_str(),
+                r.config_os_version.as_deref(),
+                r.config_browser_name.as_str(),
+                r.config_browser_version.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("WIN", Some("11"), "PS", "120.0"),
+            ("WIN", Some("11"), "BR", "120.0"),
+        ]
+    );
+    Ok(())
+}
+
 /// `cs` (MATOMO.md §1.4): site search keywords and categories read from
 /// the page URL are decoded in the page's charset
 /// (`PageUrl::reencodeParameters`); unknown charsets and `utf-8` read UTF-8.
