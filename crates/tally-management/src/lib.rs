@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod failures;
 pub mod goals;
 mod password;
 pub mod sites;
@@ -47,6 +48,9 @@ mod support;
 pub mod users;
 
 pub use access::{Access, Principal, authenticate, sites_with_access};
+pub use failures::{
+    TrackingFailure, delete_all_tracking_failures, delete_tracking_failure, tracking_failures,
+};
 pub use goals::{GoalParams, GoalView, add_goal, delete_goal, get_goal, get_goals, update_goal};
 pub use sites::{
     NewSiteParams, SiteChanges, SiteView, add_site, add_site_alias_urls, delete_site,

@@ -52,6 +52,9 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
         ("Goals", "getGoals") => get_goals,
         ("Goals", "getGoal") => get_goal,
         ("CoreAdminHome", "invalidateArchivedReports") => invalidate,
+        ("CoreAdminHome", "getTrackingFailures") => tracking_failures,
+        ("CoreAdminHome", "deleteTrackingFailure") => delete_tracking_failure,
+        ("CoreAdminHome", "deleteAllTrackingFailures") => delete_all_tracking_failures,
         _ => return None,
     };
     Some(handler)
@@ -652,6 +655,41 @@ fn delete_goal(
     let idsite = id_param(request, "idSite")?;
     let idgoal = id_param(request, "idGoal")?;
     management::delete_goal(conn, actor, idsite, idgoal)?;
+    Ok(Output::Success)
+}
+
+fn tracking_failures(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    _: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    list(&management::tracking_failures(conn, actor)?)
+}
+
+fn delete_tracking_failure(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    request: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    let idsite = id_param(request, "idSite")?;
+    let raw = required(request, "idFailure")?;
+    let idfailure = raw
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| invalid("idFailure", format!("'{raw}' is not an id")))?;
+    management::delete_tracking_failure(conn, actor, idsite, idfailure)?;
+    Ok(Output::Success)
+}
+
+fn delete_all_tracking_failures(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    _: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    management::delete_all_tracking_failures(conn, actor)?;
     Ok(Output::Success)
 }
 

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TrackingError;
 use crate::exclude::RequestExclusions;
+use crate::failures::{self, Failure};
 use crate::geoip::GeoIp;
 use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
@@ -335,21 +336,56 @@ fn now_unix() -> i64 {
 }
 
 /// One request's way to a hit: parsed, validated, site known, enriched.
+///
+/// A request refused for an unknown site or a missing token adds its
+/// [`Failure`] to `failures` (Matomo's `tracking_failure`).
 fn prepare(
     raw: RawParams,
     meta: &RequestMeta,
     snapshot: &Snapshot,
     geoip: Option<&GeoIp>,
+    failures: &mut Vec<Failure>,
 ) -> Result<Result<(Hit, bool), Exclusion>, TrackingError> {
     let req = TrackingRequest::from_params(&raw)?;
     let send_image = req.send_image;
-    let site = snapshot
-        .sites
-        .get(&req.idsite)
-        .cloned()
-        .ok_or(TrackingError::UnknownSite { idsite: req.idsite })?;
-    let hit = build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now_unix(), geoip)?;
-    Ok(hit.map(|h| (h, send_image)))
+    let Some(site) = snapshot.sites.get(&req.idsite).cloned() else {
+        failures.extend(Failure::new(&raw, req.idsite, failures::INVALID_SITE));
+        return Err(TrackingError::UnknownSite { idsite: req.idsite });
+    };
+    // Only requests with token-protected parameters can fail for want of
+    // a token; only they pay for a copy of their parameters.
+    let kept = (!req.auth_required_params().is_empty()).then(|| (raw.clone(), req.idsite));
+    match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now_unix(), geoip) {
+        Ok(hit) => Ok(hit.map(|h| (h, send_image))),
+        Err(e @ TrackingError::NotAuthenticated { .. }) => {
+            if let Some((raw, idsite)) = kept {
+                failures.extend(Failure::new(&raw, idsite, failures::NOT_AUTHENTICATED));
+            }
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Tracker {
+    /// Writes the failures of a request before it is answered, as Matomo
+    /// does; a database problem here is logged, not added to the answer.
+    async fn record_failures(&self, failures: Vec<Failure>) {
+        if failures.is_empty() {
+            return;
+        }
+        let pool = self.pool.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            failures::record(&mut conn, &failures).map_err(|e| e.to_string())
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not record a tracking failure"),
+            Err(e) => tracing::warn!(error = %e, "tracking failure writer stopped"),
+        }
+    }
 }
 
 fn status_of(e: &TrackingError) -> StatusCode {
@@ -465,7 +501,10 @@ async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
     let snapshot = t
         .snapshot_for(&idsite_hint(&raw).into_iter().collect::<Vec<_>>())
         .await;
-    match prepare(raw, meta, &snapshot, t.geoip.as_deref()) {
+    let mut failures = Vec::new();
+    let prepared = prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures);
+    t.record_failures(failures).await;
+    match prepared {
         Err(e) => error_response(&e),
         // Excluded requests are "successfully logged" for Matomo.
         Ok(Err(_exclusion)) => success(send_image),
@@ -520,8 +559,20 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let mut hits = Vec::new();
     let mut invalid = Vec::new();
     let mut excluded = 0usize;
-    for (i, raw) in parsed.requests.into_iter().enumerate() {
-        match prepare(raw, meta, &snapshot, t.geoip.as_deref()) {
+    let mut failures = Vec::new();
+    let mut prepared = Vec::with_capacity(parsed.requests.len());
+    for raw in parsed.requests {
+        prepared.push(prepare(
+            raw,
+            meta,
+            &snapshot,
+            t.geoip.as_deref(),
+            &mut failures,
+        ));
+    }
+    t.record_failures(failures).await;
+    for (i, p) in prepared.into_iter().enumerate() {
+        match p {
             Ok(Ok((hit, _))) => hits.push((i, hit)),
             Ok(Err(_)) => excluded += 1,
             // Not an invalid request for Matomo's bulk handler but an
@@ -688,7 +739,7 @@ mod tests {
                 raw.insert("rec", "1");
             }
             let snap = snapshot();
-            match prepare(raw, &RequestMeta::default(), &snap, None) {
+            match prepare(raw, &RequestMeta::default(), &snap, None, &mut Vec::new()) {
                 Ok(_) => {}
                 Err(e) => {
                     proptest::prop_assert_eq!(status_of(&e), StatusCode::BAD_REQUEST);

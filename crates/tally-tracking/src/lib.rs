@@ -19,6 +19,7 @@ pub mod charset;
 pub mod client_hints;
 pub mod device;
 pub mod exclude;
+pub mod failures;
 pub mod geoip;
 pub mod hit;
 pub mod http;

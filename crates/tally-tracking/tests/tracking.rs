@@ -1184,6 +1184,69 @@ async fn client_hints_refine_os_and_browser() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Tracking failures (MATOMO.md §1.4 `idsite`, §1.5): an unknown site and
+/// a `cip` without a valid token are refused with 400 and recorded once per
+/// site and kind in `tracking_failure`, the token replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<()> {
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct F {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
+        idsite: u64,
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::SmallInt>)]
+        idfailure: u16,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        request_url: String,
+    }
+    let s = start().await?;
+    let url = enc("https://blog.example/post");
+    let a = s.get(&format!("idsite=42&rec=1&url={url}")).await?;
+    assert_eq!(a.status, 400, "{}", a.text());
+    let bad_token = "fedcba9876543210fedcba9876543210";
+    for _ in 0..2 {
+        let a = s
+            .get(&format!(
+                "idsite=2&rec=1&url={url}&cip=10.1.1.1&token_auth={bad_token}"
+            ))
+            .await?;
+        assert_eq!(a.status, 400, "{}", a.text());
+    }
+    // In a bulk too; the request of the bulk that is fine is stored.
+    let body = format!(
+        r#"{{"requests":["?idsite=43&rec=1","?idsite=2&rec=1&{}&url={url}"]}}"#,
+        visitor(90)
+    );
+    let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    let rows: Vec<F> = diesel::sql_query(
+        "SELECT idsite, idfailure, request_url FROM tracking_failure ORDER BY idsite",
+    )
+    .load(&mut c)?;
+    assert_eq!(
+        rows,
+        [
+            F {
+                idsite: 2,
+                idfailure: 2,
+                request_url: "cip=10.1.1.1&idsite=2&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fblog.example%2Fpost".to_owned(),
+            },
+            F {
+                idsite: 42,
+                idfailure: 1,
+                request_url: "idsite=42&rec=1&url=https%3A%2F%2Fblog.example%2Fpost".to_owned(),
+            },
+            F {
+                idsite: 43,
+                idfailure: 1,
+                request_url: "idsite=43&rec=1".to_owned(),
+            },
+        ]
+    );
+    assert_eq!(count_visits(&mut c, 2)?, 1);
+    Ok(())
+}
+
 /// `cs` (MATOMO.md §1.4): site search keywords and categories read from
 /// the page URL are decoded in the page's charset
 /// (`PageUrl::reencodeParameters`); unknown charsets and `utf-8` read UTF-8.

@@ -63,7 +63,7 @@ async fn management_methods_check_their_access_level() -> anyhow::Result<()> {
     // (query, the levels that may call it: view, write, admin, super user,
     // other-site admin). A query that succeeds changes state, so each
     // caller gets its own names where that matters.
-    let cases: [(&str, [bool; 5]); 9] = [
+    let cases: [(&str, [bool; 5]); 10] = [
         (
             "method=SitesManager.getSiteFromId&idSite=1",
             [true, true, true, true, false],
@@ -91,6 +91,11 @@ async fn management_methods_check_their_access_level() -> anyhow::Result<()> {
         (
             "method=CoreAdminHome.invalidateArchivedReports&idSites=1&dates=2026-11-10",
             [false, false, true, true, false],
+        ),
+        (
+            // Admin of any site: each sees the failures of the sites it administers.
+            "method=CoreAdminHome.getTrackingFailures",
+            [false, false, true, true, true],
         ),
         (
             "method=SitesManager.addSite&siteName=New{n}&urls=https://new{n}.example",
@@ -235,5 +240,99 @@ async fn tokens_travel_in_post_bodies_and_bulk_requests() -> anyhow::Result<()> 
         .http("module=API&method=API.getMatomoVersion&format=json", None)
         .await?;
     assert_eq!(version.text(), r#"{"value":"5.2.0"}"#);
+    Ok(())
+}
+
+/// Tracking failures (Matomo's `tracking_failure`, written by the tracker):
+/// a super user sees every one, including sites that do not exist, with
+/// Matomo's explanations; a site admin sees its own sites' and may delete
+/// them; `deleteAllTrackingFailures` clears what the caller may see.
+#[tokio::test(flavor = "multi_thread")]
+async fn tracking_failures_are_listed_and_deleted_by_admins() -> anyhow::Result<()> {
+    use diesel::RunQueryDsl as _;
+    let f = Fixture::new().await?;
+    let t = &f.tokens;
+    let mut conn = f.db.conn()?;
+    diesel::sql_query(
+        "INSERT INTO tracking_failure (idsite, idfailure, date_first_occurred, request_url) VALUES \
+         (1, 2, '2026-11-30 17:04:05', 'cip=1.2.3.4&idsite=1&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fshop.example%2F'), \
+         (2, 2, '2026-11-30 08:00:00', 'cdt=1&idsite=2&url=https%3A%2F%2Fblog.example%2F'), \
+         (99, 1, '2026-11-30 00:30:00', 'idsite=99&rec=1')",
+    )
+    .execute(&mut conn)?;
+    let all = f
+        .call(&format!(
+            "method=CoreAdminHome.getTrackingFailures&format=json&token_auth={}",
+            t.superuser
+        ))
+        .await?;
+    assert_eq!(
+        all.text(),
+        concat!(
+            r#"[{"idsite":1,"idfailure":2,"date_first_occurred":"2026-11-30 17:04:05","#,
+            r#""request_url":"cip=1.2.3.4&idsite=1&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fshop.example%2F","#,
+            r#""site_name":"Shop","pretty_date_first_occurred":"Nov 30, 2026 5:04:05 PM","url":"https:\/\/shop.example\/","#,
+            r#""problem":"Request was not authenticated but authentication was required.","#,
+            r#""solution":"Set or correct a \"token_auth\" in your tracking request.","#,
+            r#""solution_url":"https:\/\/matomo.org\/faq\/how-to\/faq_30835\/"},"#,
+            r#"{"idsite":2,"idfailure":2,"date_first_occurred":"2026-11-30 08:00:00","#,
+            r#""request_url":"cdt=1&idsite=2&url=https%3A%2F%2Fblog.example%2F","#,
+            r#""site_name":"Blog","pretty_date_first_occurred":"Nov 30, 2026 8:00:00 AM","url":"https:\/\/blog.example\/","#,
+            r#""problem":"Request was not authenticated but authentication was required.","#,
+            r#""solution":"Set or correct a \"token_auth\" in your tracking request.","#,
+            r#""solution_url":"https:\/\/matomo.org\/faq\/how-to\/faq_30835\/"},"#,
+            r#"{"idsite":99,"idfailure":1,"date_first_occurred":"2026-11-30 00:30:00","#,
+            r#""request_url":"idsite=99&rec=1","site_name":"Unknown","#,
+            r#""pretty_date_first_occurred":"Nov 30, 2026 12:30:00 AM","url":"","#,
+            r#""problem":"The site does not exist.","solution":"Update the configured idSite in the tracker.","#,
+            r#""solution_url":"https:\/\/matomo.org\/faq\/how-to\/faq_30838\/"}]"#,
+        )
+    );
+    let mine = f
+        .call(&format!(
+            "method=CoreAdminHome.getTrackingFailures&format=json&token_auth={}",
+            t.admin
+        ))
+        .await?;
+    assert!(
+        mine.text().starts_with(r#"[{"idsite":1,"#),
+        "{}",
+        mine.text()
+    );
+    assert_eq!(mine.text().matches(r#""idsite":"#).count(), 1);
+    // The admin of site 1 may not delete site 2's failure.
+    let refused = f
+        .call(&format!(
+            "method=CoreAdminHome.deleteTrackingFailure&idSite=2&idFailure=2&format=json&token_auth={}",
+            t.admin
+        ))
+        .await?;
+    assert!(is_error(&refused), "{}", refused.text());
+    let deleted = f
+        .call(&format!(
+            "method=CoreAdminHome.deleteTrackingFailure&idSite=1&idFailure=2&format=json&token_auth={}",
+            t.admin
+        ))
+        .await?;
+    assert_eq!(deleted.text(), r#"{"result":"success","message":"ok"}"#);
+    let cleared = f
+        .call(&format!(
+            "method=CoreAdminHome.deleteAllTrackingFailures&format=json&token_auth={}",
+            t.other_site
+        ))
+        .await?;
+    assert!(!is_error(&cleared), "{}", cleared.text());
+    let left = f
+        .call(&format!(
+            "method=CoreAdminHome.getTrackingFailures&format=json&token_auth={}",
+            t.superuser
+        ))
+        .await?;
+    assert!(
+        left.text().starts_with(r#"[{"idsite":99,"#),
+        "{}",
+        left.text()
+    );
+    assert_eq!(left.text().matches(r#""idsite":"#).count(), 1);
     Ok(())
 }
