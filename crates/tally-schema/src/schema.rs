@@ -523,6 +523,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    tracking_failure (idsite, idfailure) {
+        idsite -> Unsigned<BigInt>,
+        idfailure -> Unsigned<SmallInt>,
+        date_first_occurred -> Datetime,
+        request_url -> Text,
+    }
+}
+
+diesel::table! {
     user (login) {
         #[max_length = 100]
         login -> Varchar,
@@ -588,6 +597,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sequence,
     site,
     site_url,
+    tracking_failure,
     user,
     user_token_auth,
 );
