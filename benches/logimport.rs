@@ -280,11 +280,7 @@ fn run() -> anyhow::Result<()> {
 /// `INSERT ... SELECT` of `chunk` rows at a time, each chunk committed. No
 /// parsing, visit recognition or client round trip for the values: what
 /// MariaDB alone needs to store these rows. Returns (rows, seconds).
-fn bare_copy(
-    db: &TestDb,
-    conn: &mut MysqlConnection,
-    chunk: usize,
-) -> anyhow::Result<(u64, f64)> {
+fn bare_copy(db: &TestDb, conn: &mut MysqlConnection, chunk: usize) -> anyhow::Result<(u64, f64)> {
     #[derive(QueryableByName)]
     struct Max {
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::BigInt>>)]
@@ -298,10 +294,12 @@ fn bare_copy(
         ("log_visit", "idvisit"),
         ("log_link_visit_action", "idlink_va"),
     ] {
-        let max = diesel::sql_query(format!("SELECT CAST(MAX({key}) AS UNSIGNED) AS max FROM {table}"))
-            .get_result::<Max>(conn)?
-            .max
-            .unwrap_or(0);
+        let max = diesel::sql_query(format!(
+            "SELECT CAST(MAX({key}) AS UNSIGNED) AS max FROM {table}"
+        ))
+        .get_result::<Max>(conn)?
+        .max
+        .unwrap_or(0);
         let (mut from, before, started) = (0u64, rows, Instant::now());
         while from <= max {
             let to = from + chunk as u64;

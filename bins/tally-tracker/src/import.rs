@@ -9,6 +9,7 @@ use tally_logimport::{
     DayStatus, ExportFormat, FileOutcome, FilterOptions, ImportOptions, ImportReport, LogFormat,
     LogTimeZone, SiteSelection, UserRegex,
 };
+use tally_tracking::charset::Charset;
 
 /// `import FILES...`, or one of the day-pipeline subcommands.
 #[derive(Debug, Args)]
@@ -163,6 +164,148 @@ struct ImportArgs {
     /// Title delimiter of HTTP error and redirect page views.
     #[arg(long, default_value = "/")]
     title_category_delimiter: String,
+    /// Ignore lines older than this moment, written "YYYY-MM-DD hh:mm:ss +hhmm"
+    /// (quote it; the time zone offset is required), e.g. "2024-02-01 00:00:00 +0100".
+    /// A line at exactly this moment is kept. Ignored lines count as excluded.
+    #[arg(long, value_name = "DATE", value_parser = parse_cutoff)]
+    exclude_older_than: Option<time::OffsetDateTime>,
+    /// Ignore lines newer than this moment (same format as --exclude-older-than).
+    /// A line at exactly this moment is kept. Ignored lines count as excluded.
+    #[arg(long, value_name = "DATE", value_parser = parse_cutoff)]
+    exclude_newer_than: Option<time::OffsetDateTime>,
+    /// Add this many seconds to every line's date (negative to subtract), e.g. to
+    /// correct a server clock; applied before --exclude-older-than/--exclude-newer-than.
+    #[arg(
+        long = "add-to-date",
+        visible_alias = "seconds-to-add-to-date",
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    seconds_to_add_to_date: i64,
+    /// Skip the first N lines of each file (counted as neither imported nor invalid).
+    /// A file resumed with --resume continues after its last committed line anyway.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    skip: u64,
+    /// Skip paths matching the globs listed in FILE, one per line (blank lines
+    /// ignored); adds to --exclude-path.
+    #[arg(long, value_name = "FILE", value_parser = read_globs)]
+    exclude_path_from: Vec<Globs>,
+    /// Only import paths matching one of the globs listed in FILE, one per line
+    /// (blank lines ignored); adds to --include-path.
+    #[arg(long, value_name = "FILE", value_parser = read_globs)]
+    include_path_from: Vec<Globs>,
+    /// W3C logs: read the custom field CUSTOM as the standard field KNOWN, e.g.
+    /// my-date=date (repeatable, or comma-separated). KNOWN is one of: date, time,
+    /// cs-uri-stem, cs-uri-query, c-ip, cs(User-Agent), cs(Referer), sc-status,
+    /// sc-bytes, cs-host, cs-method, cs-username, time-taken, ...
+    #[arg(long, value_name = "CUSTOM=KNOWN", value_delimiter = ',', value_parser = parse_map_field)]
+    w3c_map_field: Vec<(String, String)>,
+    /// W3C logs: the time-taken field is in milliseconds, not seconds (IIS logs
+    /// always are). It becomes the page's server generation time.
+    #[arg(long)]
+    w3c_time_taken_millisecs: bool,
+    /// W3C logs: parse the field FIELD with REGEX, whose named groups can then be
+    /// tracked with --regex-group-to-*-cvar, e.g.
+    /// 'sc-win32-status=(?P<win32_status>\S+)'. The regex must match the whole
+    /// field (else the line is invalid). One FIELD=REGEX per option (repeatable).
+    #[arg(long, value_name = "FIELD=REGEX", value_parser = parse_field_regex)]
+    w3c_field_regex: Vec<(String, String)>,
+    /// Track the value of a regex group as a visit custom variable named NAME,
+    /// e.g. "userid=User Name" (repeatable, or comma-separated). GROUP is a named
+    /// group of --log-format-regex or --w3c-field-regex, or a standard field
+    /// (userid, user_agent, host, ...).
+    #[arg(long, value_name = "GROUP=NAME", value_delimiter = ',', value_parser = parse_cvar)]
+    regex_group_to_visit_cvar: Vec<(String, String)>,
+    /// Like --regex-group-to-visit-cvar, as a page (action) custom variable.
+    #[arg(long, value_name = "GROUP=NAME", value_delimiter = ',', value_parser = parse_cvar)]
+    regex_group_to_page_cvar: Vec<(String, String)>,
+    /// Comma-separated fields to read as if the log did not have them, e.g.
+    /// "userid" to track no user ids (any format; the --regex-group-to-*-cvar
+    /// options still see them). Not ip, date, time or path.
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',', value_parser = parse_ignore_group)]
+    ignore_groups: Vec<String>,
+    /// The log files' character encoding: utf-8, latin1 (iso-8859-1) or
+    /// windows-1252 (cp1252).
+    #[arg(long, value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    encoding: Charset,
+}
+
+/// The globs of one `--exclude-path-from`/`--include-path-from` file, read
+/// while the arguments are parsed so that a bad file is a usage error.
+#[derive(Debug, Clone)]
+struct Globs(Vec<String>);
+
+fn read_globs(path: &str) -> Result<Globs, String> {
+    tally_logimport::classify::read_globs(std::path::Path::new(path))
+        .map(Globs)
+        .map_err(|e| match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        })
+}
+
+fn parse_cutoff(s: &str) -> Result<time::OffsetDateTime, String> {
+    tally_logimport::parse_date_with_offset(s).map_err(|e| reason(&e))
+}
+
+/// The library's reason without its `log format:` prefix: clap already
+/// names the option.
+fn reason(e: &tally_logimport::LogImportError) -> String {
+    match e {
+        tally_logimport::LogImportError::Format { reason } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `KEY=VALUE`, both non-empty (`what` names the two for the message).
+fn pair(s: &str, what: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_owned(), v.trim().to_owned()))
+        }
+        _ => Err(format!("expected {what}, got `{s}`")),
+    }
+}
+
+fn parse_map_field(s: &str) -> Result<(String, String), String> {
+    let p = pair(s, "CUSTOM=KNOWN (e.g. my-date=date)")?;
+    tally_logimport::ParseOptions {
+        w3c_map_fields: vec![p.clone()],
+        ..tally_logimport::ParseOptions::default()
+    }
+    .validate()
+    .map_err(|e| reason(&e))?;
+    Ok(p)
+}
+
+fn parse_field_regex(s: &str) -> Result<(String, String), String> {
+    // Only the first `=` separates: the regex may contain more.
+    let (field, re) = s
+        .split_once('=')
+        .filter(|(f, r)| !f.trim().is_empty() && !r.is_empty())
+        .ok_or_else(|| format!("expected FIELD=REGEX, got `{s}`"))?;
+    tally_logimport::parse::compile_field_regex(field.trim(), re).map_err(|e| reason(&e))?;
+    Ok((field.trim().to_owned(), re.to_owned()))
+}
+
+fn parse_cvar(s: &str) -> Result<(String, String), String> {
+    pair(s, "GROUP=NAME (e.g. \"userid=User Name\")")
+}
+
+fn parse_ignore_group(s: &str) -> Result<String, String> {
+    let g = s.trim().to_owned();
+    tally_logimport::ParseOptions {
+        ignore_groups: vec![g.clone()],
+        ..tally_logimport::ParseOptions::default()
+    }
+    .validate()
+    .map_err(|e| reason(&e))?;
+    Ok(g)
+}
+
+fn parse_encoding(s: &str) -> Result<Charset, String> {
+    tally_logimport::input::charset(s).map_err(|e| reason(&e))
 }
 
 impl ImportArgs {
@@ -190,8 +333,18 @@ impl ImportArgs {
                 enable_bots: self.enable_bots,
                 enable_http_errors: self.enable_http_errors,
                 enable_http_redirects: self.enable_http_redirects,
-                exclude_paths: self.exclude_path.clone(),
-                include_paths: self.include_path.clone(),
+                exclude_paths: self
+                    .exclude_path
+                    .iter()
+                    .chain(self.exclude_path_from.iter().flat_map(|g| &g.0))
+                    .cloned()
+                    .collect(),
+                include_paths: self
+                    .include_path
+                    .iter()
+                    .chain(self.include_path_from.iter().flat_map(|g| &g.0))
+                    .cloned()
+                    .collect(),
                 hostnames: self.hostname.clone(),
                 useragent_exclude: self.useragent_exclude.clone(),
                 strip_query_string: self.strip_query_string,
@@ -209,6 +362,17 @@ impl ImportArgs {
             replay_tracking: self.replay_tracking,
             resume: self.resume,
             title_category_delimiter: self.title_category_delimiter.clone(),
+            exclude_older_than: self.exclude_older_than,
+            exclude_newer_than: self.exclude_newer_than,
+            seconds_to_add_to_date: self.seconds_to_add_to_date,
+            skip: self.skip,
+            w3c_map_fields: self.w3c_map_field.clone(),
+            w3c_time_taken_millisecs: self.w3c_time_taken_millisecs,
+            w3c_field_regexes: self.w3c_field_regex.clone(),
+            regex_group_to_visit_cvars: self.regex_group_to_visit_cvar.clone(),
+            regex_group_to_page_cvars: self.regex_group_to_page_cvar.clone(),
+            ignore_groups: self.ignore_groups.clone(),
+            encoding: self.encoding,
             ..ImportOptions::default()
         })
     }

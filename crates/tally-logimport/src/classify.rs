@@ -103,6 +103,24 @@ pub struct FilterOptions {
     pub replay_tracking: bool,
 }
 
+/// Reads the globs of `--exclude-path-from` / `--include-path-from`: one
+/// per line, surrounding blanks trimmed, blank lines ignored.
+///
+/// # Errors
+/// [`LogImportError::Read`] when the file cannot be read (or is not UTF-8).
+pub fn read_globs(path: &std::path::Path) -> Result<Vec<String>, LogImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LogImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 impl Default for FilterOptions {
     fn default() -> Self {
         Self {
@@ -140,6 +158,10 @@ pub enum IgnoreReason {
     ExcludedPath,
     /// A known download extension outside `--download-extensions`.
     SkippedDownload,
+    /// A time before `--exclude-older-than` or after
+    /// `--exclude-newer-than` (`import_logs.py` counts these as filtered,
+    /// like path exclusions).
+    OutsideDates,
 }
 
 /// How a kept line is tracked.
@@ -425,6 +447,7 @@ mod tests {
             host: Some(Cow::Borrowed("example.org")),
             duration_ms: None,
             userid: None,
+            groups: Vec::new(),
         }
     }
 

@@ -34,6 +34,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date as SqlDate, Integer, Text, Unsigned};
 use tally_schema::models::{LogImportFile, NewLogImportFile, NewLogImportFileSummary};
 use tally_schema::schema::{logimport_file, site};
+use tally_tracking::charset::Charset;
 use tally_tracking::hit::{Exclusion, Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
 use tally_tracking::recorder::{DirectWriter, HitResult};
@@ -45,7 +46,7 @@ use crate::LogImportError;
 use crate::classify::{Classifier, FilterOptions, IgnoreReason, Tracked};
 use crate::format::{self, LogFormat};
 use crate::input::{self, LineReader};
-use crate::parse::{LineParser, LogLine, LogTimeZone, Parsed};
+use crate::parse::{LineParser, LogLine, LogTimeZone, ParseOptions, Parsed};
 
 /// How lines find their site.
 #[derive(Debug, Clone)]
@@ -105,6 +106,47 @@ pub struct ImportOptions {
     /// Line errors listed per file in the report (default 1,000); all are
     /// counted.
     pub max_listed_errors: usize,
+    /// `--exclude-older-than`: lines before this instant (after
+    /// [`Self::seconds_to_add_to_date`]) are not imported; counted in
+    /// [`Counts::ignored_excluded`]. The instant itself is kept.
+    pub exclude_older_than: Option<time::OffsetDateTime>,
+    /// `--exclude-newer-than`: lines after this instant are not imported;
+    /// counted in [`Counts::ignored_excluded`]. The instant itself is kept.
+    pub exclude_newer_than: Option<time::OffsetDateTime>,
+    /// `--add-to-date`: seconds added to every line's time (negative to
+    /// go back), e.g. to correct a server clock; also to the visitor
+    /// timestamps (`_idts`, `_viewts`, `_ects`, `_refts`) of replayed
+    /// tracking requests. Default 0.
+    pub seconds_to_add_to_date: i64,
+    /// `--skip`: the first lines of each file (by line number, header and
+    /// blank lines included) are passed over: neither imported nor
+    /// counted. W3C `#Fields:` headers among them are still read. A
+    /// resumed file continues after its committed line as usual. Default 0.
+    pub skip: u64,
+    /// `--w3c-map-field`: (custom W3C field, known field) pairs, see
+    /// [`ParseOptions::w3c_map_fields`].
+    pub w3c_map_fields: Vec<(String, String)>,
+    /// `--w3c-time-taken-millisecs`: W3C `time-taken` is in milliseconds
+    /// (it becomes the page's server time, `pf_srv`). IIS logs always are.
+    pub w3c_time_taken_millisecs: bool,
+    /// `--w3c-field-regex`: (W3C field, regex with named groups) pairs, see
+    /// [`ParseOptions::w3c_field_regexes`].
+    pub w3c_field_regexes: Vec<(String, String)>,
+    /// `--regex-group-to-visit-cvar`: (group, custom variable name) pairs:
+    /// the group's value is tracked as a visit-scope custom variable
+    /// (`_cvar`), in slots 1, 2, ... in this order (the `Bot` variable of
+    /// `--enable-bots` follows). A line without the group (or with `-`)
+    /// has no such variable. Not applied to replayed tracking requests.
+    pub regex_group_to_visit_cvars: Vec<(String, String)>,
+    /// `--regex-group-to-page-cvar`: as the visit ones, page scope
+    /// (`cvar`); the `HTTP-code` variable follows them.
+    pub regex_group_to_page_cvars: Vec<(String, String)>,
+    /// `--ignore-groups`: fields read as if the format had none, see
+    /// [`ParseOptions::ignore_groups`].
+    pub ignore_groups: Vec<String>,
+    /// `--encoding`: the charset of the log files (default UTF-8); see
+    /// [`input::charset`] for the ones supported.
+    pub encoding: Charset,
 }
 
 impl Default for ImportOptions {
@@ -127,6 +169,42 @@ impl Default for ImportOptions {
             title_category_delimiter: "/".to_owned(),
             max_batches: None,
             max_listed_errors: 1_000,
+            exclude_older_than: None,
+            exclude_newer_than: None,
+            seconds_to_add_to_date: 0,
+            skip: 0,
+            w3c_map_fields: Vec::new(),
+            w3c_time_taken_millisecs: false,
+            w3c_field_regexes: Vec::new(),
+            regex_group_to_visit_cvars: Vec::new(),
+            regex_group_to_page_cvars: Vec::new(),
+            ignore_groups: Vec::new(),
+            encoding: Charset::Utf8,
+        }
+    }
+}
+
+impl ImportOptions {
+    /// How the import's parsers read lines: the W3C options, the groups of
+    /// the custom-variable options and the ignored groups.
+    pub fn parse_options(&self) -> ParseOptions {
+        let mut groups: Vec<String> = Vec::new();
+        for (group, _) in self
+            .regex_group_to_visit_cvars
+            .iter()
+            .chain(&self.regex_group_to_page_cvars)
+        {
+            if !groups.contains(group) {
+                groups.push(group.clone());
+            }
+        }
+        ParseOptions {
+            w3c_fields: self.w3c_fields.clone(),
+            w3c_map_fields: self.w3c_map_fields.clone(),
+            w3c_time_taken_millisecs: self.w3c_time_taken_millisecs,
+            w3c_field_regexes: self.w3c_field_regexes.clone(),
+            groups,
+            ignore_groups: self.ignore_groups.clone(),
         }
     }
 }
@@ -134,8 +212,9 @@ impl Default for ImportOptions {
 /// Line counts of one import run of a file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Lines read (blank lines and `#` headers not counted); each is
-    /// counted in exactly one of the fields below.
+    /// Lines read (blank lines, `#` headers and the lines passed over by
+    /// [`ImportOptions::skip`] not counted); each is counted in exactly one
+    /// of the fields below.
     pub lines_parsed: u64,
     /// Lines recorded.
     pub imported: u64,
@@ -148,7 +227,8 @@ pub struct Counts {
     pub ignored_http_errors: u64,
     /// 3xx other than 304.
     pub ignored_redirects: u64,
-    /// Path, host, download-extension exclusions, lines of no known site,
+    /// Path, host, download-extension exclusions, times outside
+    /// `exclude_older_than`/`exclude_newer_than`, lines of no known site,
     /// and the tracker's own exclusions (excluded IPs, user agents, unknown
     /// URLs).
     pub ignored_excluded: u64,
@@ -285,6 +365,14 @@ struct Context<'o> {
     hosts: HashMap<String, Option<u32>>,
     /// `None` in a dry run.
     writer: Option<DirectWriter>,
+    parse: ParseOptions,
+    /// `--regex-group-to-visit-cvar`: (index in `LogLine::groups`, name).
+    visit_cvars: Vec<(usize, String)>,
+    /// `--regex-group-to-page-cvar`: likewise.
+    page_cvars: Vec<(usize, String)>,
+    /// The exclusion bounds as unix times.
+    older_than: Option<i64>,
+    newer_than: Option<i64>,
 }
 
 /// A line ready to record.
@@ -298,6 +386,20 @@ impl<'o> Context<'o> {
         let mut filters = opts.filters.clone();
         filters.replay_tracking |= opts.replay_tracking;
         let classifier = Classifier::new(filters)?;
+        // Bad parse options fail here, before any file is touched.
+        let parse = opts.parse_options();
+        parse.validate()?;
+        let slots = |pairs: &[(String, String)]| -> Vec<(usize, String)> {
+            pairs
+                .iter()
+                .filter_map(|(group, name)| {
+                    let i = parse.groups.iter().position(|g| g == group)?;
+                    Some((i, name.clone()))
+                })
+                .collect()
+        };
+        let visit_cvars = slots(&opts.regex_group_to_visit_cvars);
+        let page_cvars = slots(&opts.regex_group_to_page_cvars);
         let mut conn = pool.get()?;
         let snapshot = Arc::new(load_snapshot(&mut conn)?);
         let main_urls = load_main_urls(&mut conn)?;
@@ -321,7 +423,29 @@ impl<'o> Context<'o> {
             main_urls,
             hosts: HashMap::new(),
             writer,
+            parse,
+            visit_cvars,
+            page_cvars,
+            older_than: opts
+                .exclude_older_than
+                .map(time::OffsetDateTime::unix_timestamp),
+            newer_than: opts
+                .exclude_newer_than
+                .map(time::OffsetDateTime::unix_timestamp),
         })
+    }
+
+    /// A line's unix time, shifted by `seconds_to_add_to_date`.
+    fn time_of(&self, line: &LogLine<'_>) -> i64 {
+        line.time
+            .unix(&self.opts.log_timezone)
+            .saturating_add(self.opts.seconds_to_add_to_date)
+    }
+
+    /// Whether a time is outside `exclude_older_than`/`exclude_newer_than`
+    /// (both exclusive: the bound itself is imported).
+    fn outside_dates(&self, unix: i64) -> bool {
+        self.older_than.is_some_and(|t| unix < t) || self.newer_than.is_some_and(|t| unix > t)
     }
 
     fn reload_sites(&mut self) -> Result<(), LogImportError> {
@@ -421,7 +545,7 @@ impl<'o> Context<'o> {
             (None, Some(row)) if row.log_format.as_deref().is_some_and(|n| n != "regex") => {
                 LogFormat::from_name(row.log_format.as_deref().unwrap_or_default())?
             }
-            _ => detect_file(shown, real)?,
+            _ => detect_file(shown, real, self.opts.encoding)?,
         };
         let mut report = FileReport {
             path: shown.to_owned(),
@@ -590,9 +714,10 @@ impl<'o> Context<'o> {
         on_progress: &mut dyn FnMut(Progress<'_>),
         send: &mut dyn FnMut(Batch) -> Result<(), LogImportError>,
     ) -> Result<bool, LogImportError> {
-        let mut parser = LineParser::new(format, self.opts.w3c_fields.as_deref())?;
+        let mut parser = LineParser::with_options(format, &self.parse)?;
         let mut reader = LineReader::new(input::open(real)?);
         let is_w3c = format.is_w3c();
+        let mut decode_buf = String::new();
         let batch_lines = self.opts.batch_lines.max(1) as u64;
         let mut batch: Vec<Pending> = Vec::new();
         let mut in_batch = 0u64;
@@ -632,6 +757,14 @@ impl<'o> Context<'o> {
                 }
                 continue;
             }
+            if number <= self.opts.skip {
+                // `--skip`: passed over uncounted, but a W3C field list
+                // still applies to the lines after it.
+                if is_w3c && let Some(b) = raw.bytes.filter(|b| b.starts_with(b"#")) {
+                    let _ = parser.parse(b);
+                }
+                continue;
+            }
             let Some(bytes) = raw.bytes else {
                 report.counts.lines_parsed += 1;
                 report.counts.ignored_invalid += 1;
@@ -639,7 +772,10 @@ impl<'o> Context<'o> {
                 in_batch += 1;
                 continue;
             };
-            let parsed = parser.parse(bytes);
+            let parsed = match input::decoded(self.opts.encoding, bytes, &mut decode_buf) {
+                Some(b) => parser.parse(b),
+                None => Parsed::Invalid(crate::parse::Invalid::Encoding),
+            };
             in_batch += 1;
             match parsed {
                 Parsed::Skip => {}
@@ -741,9 +877,10 @@ impl<'o> Context<'o> {
         real: &Path,
         format: &LogFormat,
     ) -> Result<BTreeSet<(u32, Date)>, LogImportError> {
-        let mut parser = LineParser::new(format, self.opts.w3c_fields.as_deref())?;
+        let mut parser = LineParser::with_options(format, &self.parse)?;
         let mut reader = LineReader::new(input::open(real)?);
         let mut days = BTreeSet::new();
+        let mut decode_buf = String::new();
         loop {
             let raw = match reader.next_line() {
                 Ok(Some(l)) => l,
@@ -754,14 +891,27 @@ impl<'o> Context<'o> {
                 }
             };
             let Some(bytes) = raw.bytes else { continue };
+            if raw.number <= self.opts.skip {
+                if bytes.starts_with(b"#") {
+                    let _ = parser.parse(bytes);
+                }
+                continue;
+            }
+            let Some(bytes) = input::decoded(self.opts.encoding, bytes, &mut decode_buf) else {
+                continue;
+            };
             let Parsed::Line(line) = parser.parse(bytes) else {
                 continue;
             };
             if self.classifier.classify(&line).is_err() {
                 continue;
             }
+            let unix = self.time_of(&line);
+            if self.outside_dates(unix) {
+                continue;
+            }
             let replay_idsite = if self.opts.replay_tracking {
-                match replay_params(&self.classifier, &line) {
+                match replay_params(&self.classifier, &line, 0) {
                     Some((_, id)) => Some(id),
                     None => continue,
                 }
@@ -772,7 +922,6 @@ impl<'o> Context<'o> {
                 continue;
             };
             if let Some(site) = self.site(id) {
-                let unix = line.time.unix(&self.opts.log_timezone);
                 days.insert((id, site.timezone.local_date(unix)));
             }
         }
@@ -791,18 +940,28 @@ impl<'o> Context<'o> {
                 line.ip
             )));
         };
-        let unix = line.time.unix(&self.opts.log_timezone);
+        let unix = self.time_of(line);
         let (raw, idsite) = if self.opts.replay_tracking {
-            let Some((params, id)) = replay_params(&self.classifier, line) else {
+            let Some((params, id)) =
+                replay_params(&self.classifier, line, self.opts.seconds_to_add_to_date)
+            else {
                 return Ok(HitOutcome::Invalid(
                     "not a tracking request with an idsite (replay tracking)".to_owned(),
                 ));
             };
+            if self.outside_dates(unix) {
+                return Ok(HitOutcome::Ignored(IgnoreReason::OutsideDates));
+            }
             match self.site_of(line, Some(id)).map_err(|e| e.to_string())? {
                 Some(id) => (params, id),
                 None => return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath)),
             }
         } else {
+            // After the classifier's rules, as `import_logs.py` filters
+            // dates after its checks: a static file is counted as static.
+            if self.outside_dates(unix) {
+                return Ok(HitOutcome::Ignored(IgnoreReason::OutsideDates));
+            }
             let Some(id) = self.site_of(line, None).map_err(|e| e.to_string())? else {
                 return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath));
             };
@@ -863,15 +1022,36 @@ impl<'o> Context<'o> {
         if let Some(u) = &line.userid {
             p.insert("uid", u.as_ref());
         }
-        p.insert(
-            "cvar",
-            format!("{{\"1\":[\"HTTP-code\",\"{}\"]}}", line.status),
-        );
+        // Custom variables in `import_logs.py`'s slots: the regex groups'
+        // first, then its own (`HTTP-code`; `Bot` with `--enable-bots`).
+        let from_groups = |slots: &[(usize, String)]| -> Vec<(String, String)> {
+            slots
+                .iter()
+                .filter_map(|(i, name)| {
+                    let value = line.groups.get(*i)?.as_deref()?;
+                    Some((name.clone(), value.to_owned()))
+                })
+                .collect()
+        };
+        if self.page_cvars.is_empty() {
+            // The common case, without building a list per line.
+            p.insert(
+                "cvar",
+                format!("{{\"1\":[\"HTTP-code\",\"{}\"]}}", line.status),
+            );
+        } else {
+            let mut page = from_groups(&self.page_cvars);
+            page.push(("HTTP-code".to_owned(), line.status.to_string()));
+            p.insert("cvar", cvar_json(&page));
+        }
+        let mut visit = from_groups(&self.visit_cvars);
         if self.classifier.options().enable_bots {
             let key = if tracked.bot { "Bot" } else { "Not-Bot" };
-            let ua_json = serde_json::to_string(ua).unwrap_or_else(|_| "\"\"".to_owned());
-            p.insert("_cvar", format!("{{\"1\":[\"{key}\",{ua_json}]}}"));
+            visit.push((key.to_owned(), ua.to_owned()));
             p.insert("bots", "1");
+        }
+        if !visit.is_empty() {
+            p.insert("_cvar", cvar_json(&visit));
         }
         if tracked.download {
             p.insert("download", url.as_str());
@@ -1005,7 +1185,13 @@ fn push_error(report: &mut FileReport, opts: &ImportOptions, line: u64, reason: 
 /// `--replay-tracking`: a request to `matomo.php`/`piwik.php` with an
 /// `idsite`, as parameters (without those only a token could authorise:
 /// the client address comes from the log line, the time from its date).
-fn replay_params(classifier: &Classifier, line: &LogLine<'_>) -> Option<(RawParams, u32)> {
+/// `seconds_to_add` shifts the visitor timestamps of the request as
+/// `--add-to-date` shifts the line.
+fn replay_params(
+    classifier: &Classifier,
+    line: &LogLine<'_>,
+    seconds_to_add: i64,
+) -> Option<(RawParams, u32)> {
     let path = classifier.path_only(line).to_ascii_lowercase();
     if !(path.ends_with("matomo.php") || path.ends_with("piwik.php")) {
         return None;
@@ -1025,7 +1211,17 @@ fn replay_params(classifier: &Classifier, line: &LogLine<'_>) -> Option<(RawPara
             continue;
         }
         if let tally_tracking::params::ParamValue::Text(v) = value {
-            p.insert(name, v.as_str());
+            match v.trim().parse::<i64>() {
+                Ok(ts)
+                    if seconds_to_add != 0
+                        && matches!(name, "_idts" | "_viewts" | "_ects" | "_refts") =>
+                {
+                    p.insert(name, ts.saturating_add(seconds_to_add).to_string());
+                }
+                _ => {
+                    p.insert(name, v.as_str());
+                }
+            }
         }
     }
     if !p.contains("ua")
@@ -1034,6 +1230,19 @@ fn replay_params(classifier: &Classifier, line: &LogLine<'_>) -> Option<(RawPara
         p.insert("ua", ua.as_ref());
     }
     Some((p, idsite))
+}
+
+/// A `cvar`/`_cvar` value: `{"1":["name","value"],...}`.
+fn cvar_json(vars: &[(String, String)]) -> String {
+    let mut out = String::from("{");
+    for (i, (name, value)) in vars.iter().enumerate() {
+        let name = serde_json::Value::from(name.as_str());
+        let value = serde_json::Value::from(value.as_str());
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(out, "{sep}\"{}\":[{name},{value}]", i + 1);
+    }
+    out.push('}');
+    out
 }
 
 fn truncate_chars(s: &mut String, max: usize) {
@@ -1056,13 +1265,14 @@ fn quote(s: &str) -> String {
     out
 }
 
-fn detect_file(shown: &Path, real: &Path) -> Result<LogFormat, LogImportError> {
+fn detect_file(shown: &Path, real: &Path, charset: Charset) -> Result<LogFormat, LogImportError> {
     let mut reader = LineReader::new(input::open(real)?.take(4 << 20));
     let mut lines: Vec<Vec<u8>> = Vec::new();
     while lines.len() < format::DETECT_LINES {
         match reader.next_line() {
             Ok(Some(l)) => {
-                if let Some(b) = l.bytes {
+                let mut buf = String::new();
+                if let Some(b) = l.bytes.and_then(|b| input::decoded(charset, b, &mut buf)) {
                     lines.push(b.to_vec());
                 }
             }

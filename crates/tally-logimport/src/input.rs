@@ -67,6 +67,43 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, LogImportError> {
     })
 }
 
+/// The charset of `--encoding`: UTF-8 (also `ascii`), ISO-8859-1
+/// (`latin1`) or windows-1252 (`cp1252`), the single-byte charsets the
+/// tracker's [`Charset`](tally_tracking::charset::Charset) decodes.
+///
+/// # Errors
+/// [`LogImportError::Format`] for another name: guessing would turn every
+/// accented character into garbage silently.
+pub fn charset(name: &str) -> Result<tally_tracking::charset::Charset, LogImportError> {
+    use tally_tracking::charset::Charset;
+    let lower = name.trim().to_ascii_lowercase();
+    match Charset::from_label(Some(&lower)) {
+        Charset::Utf8 if !matches!(lower.as_str(), "utf8" | "utf-8" | "ascii" | "us-ascii") => {
+            Err(LogImportError::Format {
+                reason: format!(
+                    "--encoding: unsupported encoding `{name}` (supported: utf-8, \
+                     iso-8859-1/latin1, windows-1252/cp1252)"
+                ),
+            })
+        }
+        cs => Ok(cs),
+    }
+}
+
+/// A line's bytes as UTF-8: as read for UTF-8, else decoded into `buf`;
+/// `None` when they are not valid in `charset`.
+pub(crate) fn decoded<'b>(
+    charset: tally_tracking::charset::Charset,
+    bytes: &'b [u8],
+    buf: &'b mut String,
+) -> Option<&'b [u8]> {
+    if charset == tally_tracking::charset::Charset::Utf8 {
+        return Some(bytes);
+    }
+    *buf = charset.decode(bytes)?;
+    Some(buf.as_bytes())
+}
+
 /// Standard input copied to a temporary file, so that it can be hashed,
 /// scanned for its days and then imported like any file; removed on drop.
 #[derive(Debug)]

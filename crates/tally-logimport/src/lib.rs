@@ -36,7 +36,10 @@ pub use import::{
     Counts, FileOutcome, FileReport, ImportOptions, ImportReport, LineError, Progress,
     SiteSelection, import_files,
 };
-pub use parse::{Field, Invalid, LineParser, LogLine, LogTime, LogTimeZone, Parsed};
+pub use parse::{
+    Field, Invalid, LineParser, LogLine, LogTime, LogTimeZone, ParseOptions, Parsed,
+    parse_date_with_offset,
+};
 
 pub mod classify;
 mod days;

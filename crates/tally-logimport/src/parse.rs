@@ -121,6 +121,11 @@ pub struct LogLine<'a> {
     pub duration_ms: Option<f64>,
     /// The authenticated user (`-` already turned into `None`).
     pub userid: Option<Field<'a>>,
+    /// The values of [`ParseOptions::groups`], in that order (`None` when
+    /// the line has no such group or it is `-`); empty when none are asked
+    /// for. Read before `ignore_groups` applies, as `import_logs.py` reads
+    /// its custom-variable groups before it drops the ignored ones.
+    pub groups: Vec<Option<Field<'a>>>,
 }
 
 /// Why a line is not a log line.
@@ -140,6 +145,8 @@ pub enum Invalid {
     NoFieldsHeader,
     /// The status is missing or not a number (e.g. an ELB TCP line).
     Status,
+    /// The line is not valid in the `--encoding` charset.
+    Encoding,
 }
 
 impl Invalid {
@@ -152,6 +159,7 @@ impl Invalid {
             Self::TooLong => "line too long",
             Self::NoFieldsHeader => "w3c data before a #Fields: header",
             Self::Status => "missing or invalid http status",
+            Self::Encoding => "invalid in the log's --encoding",
         }
     }
 }
@@ -200,6 +208,20 @@ struct W3cLayout {
     method: Option<usize>,
     userid: Option<usize>,
     time_taken: Option<usize>,
+    /// Whether `time_taken` is in milliseconds (IIS, or
+    /// `--w3c-time-taken-millisecs`) rather than seconds.
+    time_taken_ms: bool,
+    /// `--w3c-field-regex`: (column, index into [`W3cOptions::regexes`]).
+    regex_columns: Vec<(usize, usize)>,
+}
+
+/// The W3C options of [`ParseOptions`], compiled.
+#[derive(Debug, Clone, Default)]
+struct W3cOptions {
+    map: Vec<(String, String)>,
+    time_taken_ms: bool,
+    /// Field name and its regex, anchored to the whole field.
+    regexes: Vec<(String, regex::Regex)>,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +230,7 @@ enum Kind {
     W3c {
         format: LogFormat,
         layout: Option<Box<W3cLayout>>,
+        opts: Box<W3cOptions>,
     },
     NginxJson,
     CaddyJson,
@@ -215,11 +238,187 @@ enum Kind {
     Regex(UserRegex),
 }
 
+/// The group names `import_logs.py` gives the fields of a line (its
+/// `--log-format-regex` groups): what `--ignore-groups` and the
+/// `--regex-group-to-*-cvar` options name, whatever the format.
+pub const STANDARD_GROUPS: &[&str] = &[
+    "ip",
+    "date",
+    "time",
+    "timezone",
+    "method",
+    "path",
+    "query_string",
+    "status",
+    "length",
+    "referrer",
+    "user_agent",
+    "host",
+    "userid",
+    "generation_time_milli",
+    "generation_time_micro",
+    "generation_time_secs",
+];
+
+/// Groups without which a line is no request: `--ignore-groups` refuses
+/// them (`import_logs.py` would fail on every line).
+const REQUIRED_GROUPS: &[&str] = &["ip", "date", "time", "path"];
+
+/// The W3C field names the parser reads (what `--w3c-map-field` can map a
+/// custom field to).
+pub const W3C_FIELDS: &[&str] = &[
+    "date",
+    "time",
+    "cs-uri-stem",
+    "cs-uri",
+    "cs-uri-query",
+    "c-ip",
+    "cs(User-Agent)",
+    "c-user-agent",
+    "cs(Referer)",
+    "cs(Referrer)",
+    "sc-status",
+    "c-status",
+    "sc-bytes",
+    "cs-bytes",
+    "cs-host",
+    "x-host-header",
+    "cs-method",
+    "cs-username",
+    "time-taken",
+    "x-duration",
+];
+
+/// How lines are read beyond their format: `import_logs.py`'s W3C field
+/// options and its regex-group options. The default reads lines as the
+/// format alone says.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// `--w3c-fields`: the field list (without `#Fields:`) of W3C files
+    /// that lack the header.
+    pub w3c_fields: Option<String>,
+    /// `--w3c-map-field`: (custom field name, known field name), e.g.
+    /// `("my-date", "date")`; the known name itself is then no longer read,
+    /// as in `import_logs.py`. Known names: [`W3C_FIELDS`].
+    pub w3c_map_fields: Vec<(String, String)>,
+    /// `--w3c-time-taken-millisecs`: the W3C `time-taken` field is in
+    /// milliseconds (IIS logs always are), not seconds.
+    pub w3c_time_taken_millisecs: bool,
+    /// `--w3c-field-regex`: (W3C field name, regex with named groups). The
+    /// regex must match the whole field, else the line is invalid; its
+    /// groups can be read with [`Self::groups`]. The field keeps its own
+    /// meaning when it has one.
+    pub w3c_field_regexes: Vec<(String, String)>,
+    /// Groups whose values each line carries in [`LogLine::groups`]: a
+    /// named group of a regex format (`--log-format-regex` or a
+    /// `--w3c-field-regex`), or one of [`STANDARD_GROUPS`] for any format.
+    pub groups: Vec<String>,
+    /// `--ignore-groups`: fields read as if the line did not have them
+    /// (e.g. `userid`: no user id). Names: [`STANDARD_GROUPS`] except
+    /// `ip`, `date`, `time` and `path`.
+    pub ignore_groups: Vec<String>,
+}
+
+impl ParseOptions {
+    /// Checks the options (known W3C field names, regexes that compile and
+    /// have named groups, groups that can be ignored).
+    ///
+    /// # Errors
+    /// [`LogImportError::Format`] naming the option and the bad value.
+    pub fn validate(&self) -> Result<(), LogImportError> {
+        self.compile_w3c().map(|_| ())?;
+        for g in &self.ignore_groups {
+            if REQUIRED_GROUPS.contains(&g.as_str()) {
+                return Err(LogImportError::Format {
+                    reason: format!(
+                        "--ignore-groups: `{g}` cannot be ignored, a line has no request without it"
+                    ),
+                });
+            }
+            if !STANDARD_GROUPS.contains(&g.as_str()) {
+                return Err(LogImportError::Format {
+                    reason: format!(
+                        "--ignore-groups: unknown group `{g}` (known: {})",
+                        STANDARD_GROUPS
+                            .iter()
+                            .filter(|n| !REQUIRED_GROUPS.contains(n))
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn compile_w3c(&self) -> Result<W3cOptions, LogImportError> {
+        for (custom, known) in &self.w3c_map_fields {
+            if custom.trim().is_empty() {
+                return Err(LogImportError::Format {
+                    reason: format!("--w3c-map-field `={known}`: the custom field name is empty"),
+                });
+            }
+            if !W3C_FIELDS.contains(&known.as_str()) {
+                return Err(LogImportError::Format {
+                    reason: format!(
+                        "--w3c-map-field `{custom}={known}`: `{known}` is not a W3C field the \
+                         importer reads (known: {})",
+                        W3C_FIELDS.join(", ")
+                    ),
+                });
+            }
+        }
+        let mut regexes = Vec::with_capacity(self.w3c_field_regexes.len());
+        for (field, re) in &self.w3c_field_regexes {
+            regexes.push((field.clone(), compile_field_regex(field, re)?));
+        }
+        Ok(W3cOptions {
+            map: self.w3c_map_fields.clone(),
+            time_taken_ms: self.w3c_time_taken_millisecs,
+            regexes,
+        })
+    }
+}
+
+/// A `--w3c-field-regex` regex, anchored to the whole field.
+///
+/// # Errors
+/// [`LogImportError::Format`] when it does not compile, has no named group,
+/// or names a group after a field the importer reads itself (map the field
+/// with `--w3c-map-field` instead: the group would be ignored).
+pub fn compile_field_regex(field: &str, re: &str) -> Result<regex::Regex, LogImportError> {
+    let bad = |why: String| LogImportError::Format {
+        reason: format!("--w3c-field-regex `{field}={re}`: {why}"),
+    };
+    if field.trim().is_empty() {
+        return Err(bad("the field name is empty".to_owned()));
+    }
+    let regex = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| bad(e.to_string()))?;
+    let mut named = regex.capture_names().flatten().peekable();
+    if named.peek().is_none() {
+        return Err(bad(
+            "no named group such as (?P<name>...) to read the field into".to_owned(),
+        ));
+    }
+    if let Some(g) = named.find(|g| STANDARD_GROUPS.contains(g)) {
+        return Err(bad(format!(
+            "group `{g}` is a field the importer reads itself; use --w3c-map-field to map a \
+             custom field to a known one"
+        )));
+    }
+    Ok(regex)
+}
+
 /// A line parser for one format (stateful for W3C: it learns the field
 /// list from the `#Fields:` header).
 #[derive(Debug, Clone)]
 pub struct LineParser {
     kind: Kind,
+    /// [`ParseOptions::groups`].
+    groups: Vec<String>,
+    /// [`ParseOptions::ignore_groups`].
+    ignore: Vec<String>,
 }
 
 impl LineParser {
@@ -230,6 +429,22 @@ impl LineParser {
     /// [`LogImportError::Format`] if a built-in regex does not compile
     /// (a bug).
     pub fn new(format: &LogFormat, w3c_fields: Option<&str>) -> Result<Self, LogImportError> {
+        Self::with_options(
+            format,
+            &ParseOptions {
+                w3c_fields: w3c_fields.map(str::to_owned),
+                ..ParseOptions::default()
+            },
+        )
+    }
+
+    /// A parser for `format` reading lines as `opts` say.
+    ///
+    /// # Errors
+    /// [`LogImportError::Format`] for options that [`ParseOptions::validate`]
+    /// refuses.
+    pub fn with_options(format: &LogFormat, opts: &ParseOptions) -> Result<Self, LogImportError> {
+        opts.validate()?;
         let kind = match format {
             LogFormat::Common => Kind::Clf(ClfShape::Common),
             LogFormat::CommonVhost => Kind::Clf(ClfShape::Vhost),
@@ -238,10 +453,17 @@ impl LineParser {
             LogFormat::Icecast2 => Kind::Clf(ClfShape::Icecast2),
             LogFormat::Ovh => Kind::Clf(ClfShape::Ovh),
             LogFormat::Gandi => Kind::Clf(ClfShape::Gandi),
-            f if f.is_w3c() => Kind::W3c {
-                format: f.clone(),
-                layout: w3c_fields.map(|f| Box::new(w3c_layout(f, format))),
-            },
+            f if f.is_w3c() => {
+                let w3c = opts.compile_w3c()?;
+                Kind::W3c {
+                    format: f.clone(),
+                    layout: opts
+                        .w3c_fields
+                        .as_deref()
+                        .map(|f| Box::new(w3c_layout(f, format, &w3c))),
+                    opts: Box::new(w3c),
+                }
+            }
             LogFormat::NginxJson => Kind::NginxJson,
             LogFormat::CaddyJson => Kind::CaddyJson,
             LogFormat::TraefikJson => Kind::TraefikJson,
@@ -257,7 +479,11 @@ impl LineParser {
                 });
             }
         };
-        Ok(Self { kind })
+        Ok(Self {
+            kind,
+            groups: opts.groups.clone(),
+            ignore: opts.ignore_groups.clone(),
+        })
     }
 
     /// Parses one line (with or without its line ending).
@@ -269,16 +495,29 @@ impl LineParser {
         if line.trim_start().is_empty() {
             return Parsed::Skip;
         }
+        // A regex format reads the groups (and drops the ignored ones) from
+        // its captures, where custom groups are; the others from the fields.
+        let mut from_captures = false;
         let result = match &mut self.kind {
             Kind::Clf(shape) => parse_clf(line, *shape),
-            Kind::W3c { format, layout } => {
+            Kind::W3c {
+                format,
+                layout,
+                opts,
+            } => {
                 if let Some(rest) = line.strip_prefix('#') {
                     if let Some(fields) = rest.strip_prefix("Fields:") {
-                        *layout = Some(Box::new(w3c_layout(fields, format)));
+                        *layout = Some(Box::new(w3c_layout(fields, format, opts)));
                     }
                     return Parsed::Skip;
                 }
                 match layout {
+                    Some(l) if !l.regex_columns.is_empty() => {
+                        parse_w3c(line, l, format).and_then(|mut parsed| {
+                            w3c_regex_groups(line, l, opts, &self.groups, &mut parsed)?;
+                            Ok(parsed)
+                        })
+                    }
                     Some(l) => parse_w3c(line, l, format),
                     None => Err(Invalid::NoFieldsHeader),
                 }
@@ -290,11 +529,26 @@ impl LineParser {
                 if line.starts_with('#') && !r.regex.is_match(line) {
                     return Parsed::Skip;
                 }
-                parse_regex(line, r)
+                from_captures = true;
+                parse_regex(line, r, &self.groups, &self.ignore)
             }
         };
         match result {
-            Ok(l) => Parsed::Line(l),
+            Ok(mut l) => {
+                if !from_captures {
+                    if l.groups.len() < self.groups.len() {
+                        let from = l.groups.len();
+                        for name in &self.groups[from..] {
+                            let v = standard_group(&l, name);
+                            l.groups.push(v);
+                        }
+                    }
+                    for g in &self.ignore {
+                        ignore_group(&mut l, g);
+                    }
+                }
+                Parsed::Line(l)
+            }
             Err(e) => Parsed::Invalid(e),
         }
     }
@@ -451,6 +705,36 @@ fn parse_iso(date: &[u8], time: &[u8]) -> Option<(i64, Option<i32>)> {
         Some(parse_offset(rest)?)
     };
     Some((wall_seconds(y, mo, d, h, mi, s)?, offset))
+}
+
+/// Parses `YYYY-MM-DD hh:mm:ss +hhmm`, the offset required (the form of
+/// `--exclude-older-than` and `--exclude-newer-than`; `+hh:mm` and `Z` are
+/// accepted too).
+///
+/// # Errors
+/// [`LogImportError::Format`] saying what was expected.
+pub fn parse_date_with_offset(s: &str) -> Result<time::OffsetDateTime, LogImportError> {
+    let bad = |why: &str| LogImportError::Format {
+        reason: format!("`{s}`: {why}; expected `YYYY-MM-DD hh:mm:ss +hhmm`"),
+    };
+    let s = s.trim();
+    let (datetime, offset) = s
+        .rsplit_once(' ')
+        .ok_or_else(|| bad("no time zone offset"))?;
+    let offset = parse_offset(offset.as_bytes()).ok_or_else(|| bad("no valid time zone offset"))?;
+    let datetime = datetime.trim_end();
+    let (wall, inner) = (datetime.len() == 19)
+        .then(|| parse_iso_datetime(datetime))
+        .flatten()
+        .ok_or_else(|| bad("not a valid date and time"))?;
+    if inner.is_some() {
+        return Err(bad("two time zone offsets"));
+    }
+    let utc_offset = time::UtcOffset::from_whole_seconds(offset)
+        .map_err(|_| bad("time zone offset out of range"))?;
+    time::OffsetDateTime::from_unix_timestamp(wall - i64::from(offset))
+        .map(|t| t.to_offset(utc_offset))
+        .map_err(|_| bad("date out of range"))
 }
 
 fn parse_iso_datetime(s: &str) -> Option<(i64, Option<i32>)> {
@@ -814,6 +1098,7 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
         host: host.map(Cow::Borrowed),
         duration_ms,
         userid: dash_none(userid),
+        groups: Vec::new(),
     })
 }
 
@@ -831,9 +1116,28 @@ fn gandi_duration(s: &str) -> Option<f64> {
 // ---------------------------------------------------------------------------
 // W3C extended
 
-fn w3c_layout(fields: &str, format: &LogFormat) -> W3cLayout {
-    let mut l = W3cLayout::default();
-    for (i, name) in fields.split_whitespace().enumerate() {
+fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout {
+    let mut l = W3cLayout {
+        time_taken_ms: matches!(format, LogFormat::Iis),
+        ..W3cLayout::default()
+    };
+    for (i, logged) in fields.split_whitespace().enumerate() {
+        for (r, (field, _)) in opts.regexes.iter().enumerate() {
+            if field == logged {
+                l.regex_columns.push((i, r));
+            }
+        }
+        // `--w3c-map-field custom=known`: the custom name is read as the
+        // known one, and the known name itself no longer is (so that a log
+        // with both reads the one asked for).
+        let name = match opts.map.iter().find(|(custom, _)| custom == logged) {
+            Some((_, known)) => known.as_str(),
+            None if opts.map.iter().any(|(_, known)| known == logged) => "",
+            None => logged,
+        };
+        if name == "time-taken" && opts.time_taken_ms {
+            l.time_taken_ms = true;
+        }
         let slot = match name {
             "date" => &mut l.date,
             "time" => &mut l.time,
@@ -971,13 +1275,7 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         _ => ua,
     });
     let taken: Option<f64> = get(l.time_taken).and_then(|t| t.parse().ok());
-    let duration_ms = taken.map(|t| {
-        if matches!(format, LogFormat::Iis) {
-            t
-        } else {
-            t * 1000.0
-        }
-    });
+    let duration_ms = taken.map(|t| if l.time_taken_ms { t } else { t * 1000.0 });
     let ip = get(l.ip).ok_or(Invalid::NoMatch)?;
     Ok(LogLine {
         ip: Cow::Borrowed(ip),
@@ -992,6 +1290,7 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         host: host.map(|h| Cow::Borrowed(strip_port(h))),
         duration_ms,
         userid: get(l.userid).and_then(dash_none),
+        groups: Vec::new(),
     })
 }
 
@@ -1077,6 +1376,7 @@ fn parse_nginx_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         // nginx's $request_time is in seconds despite the key's name.
         duration_ms: json_num(m.get("generation_time_milli")).map(|s| s * 1000.0),
         userid: json_str(m.get("userid")),
+        groups: Vec::new(),
     })
 }
 
@@ -1118,6 +1418,7 @@ fn parse_caddy_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         host: json_str(req.get("host")),
         duration_ms: json_num(m.get("duration")).map(|s| s * 1000.0),
         userid: json_str(m.get("user_id")),
+        groups: Vec::new(),
     })
 }
 
@@ -1142,6 +1443,7 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         // Traefik's Duration is in nanoseconds.
         duration_ms: json_num(m.get("Duration")).map(|ns| ns / 1_000_000.0),
         userid: json_str(m.get("ClientUsername")),
+        groups: Vec::new(),
     })
 }
 
@@ -1157,9 +1459,22 @@ const S3_REGEX: &str = r#"^\S+\s+(?P<host>\S+)\s+\[(?P<date>[^\]\s]+)\s+(?P<time
 /// HAProxy's HTTP log format behind a syslog prefix.
 const HAPROXY_REGEX: &str = r#"^.*?haproxy\S*:\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\[(?P<date>[^\]]+)\]\s+\S+\s+\S+\s+(?:-?\d+/){3,4}(?P<generation_time_milli>-?\d+)\s+(?P<status>\d{3})\s+(?P<length>\d+)\s.*?"(?P<method>[A-Z]+)\s+(?P<path>\S+)"#;
 
-fn parse_regex<'a>(line: &'a str, r: &UserRegex) -> Result<LogLine<'a>, Invalid> {
+fn parse_regex<'a>(
+    line: &'a str,
+    r: &UserRegex,
+    groups: &[String],
+    ignore: &[String],
+) -> Result<LogLine<'a>, Invalid> {
     let caps = r.regex.captures(line).ok_or(Invalid::NoMatch)?;
-    let get = |name: &str| caps.name(name).map(|m| m.as_str());
+    let raw = |name: &str| caps.name(name).map(|m| m.as_str());
+    // An ignored group reads as absent (the required ones cannot be).
+    let get = |name: &str| {
+        if ignore.iter().any(|g| g == name) {
+            None
+        } else {
+            raw(name)
+        }
+    };
     let date = get("date").ok_or(Invalid::NoMatch)?;
     let joined;
     let date = match get("time") {
@@ -1211,7 +1526,81 @@ fn parse_regex<'a>(line: &'a str, r: &UserRegex) -> Result<LogLine<'a>, Invalid>
         host: get("host").map(unquote).and_then(dash_none),
         duration_ms,
         userid: get("userid").and_then(dash_none),
+        groups: groups.iter().map(|g| raw(g).and_then(dash_none)).collect(),
     })
+}
+
+/// The value of a [`STANDARD_GROUPS`] name from a parsed line (`None` for
+/// other names).
+fn standard_group<'a>(line: &LogLine<'a>, name: &str) -> Option<Field<'a>> {
+    match name {
+        "ip" => Some(line.ip.clone()),
+        "method" => line.method.clone(),
+        "path" => Some(line.path.clone()),
+        "query_string" => line.query.clone(),
+        "status" => Some(Cow::Owned(line.status.to_string())),
+        "length" => line.bytes.map(|b| Cow::Owned(b.to_string())),
+        "referrer" => line.referrer.clone(),
+        "user_agent" => line.user_agent.clone(),
+        "host" => line.host.clone(),
+        "userid" => line.userid.clone(),
+        "generation_time_milli" => line.duration_ms.map(|d| Cow::Owned(d.to_string())),
+        _ => None,
+    }
+}
+
+/// `--ignore-groups` on a line parsed without a regex: the field as if the
+/// format did not log it.
+fn ignore_group(line: &mut LogLine<'_>, name: &str) {
+    match name {
+        "timezone" => line.time.offset = None,
+        "method" => line.method = None,
+        "query_string" => line.query = None,
+        // As a regex without a `status` group: a success.
+        "status" => line.status = 200,
+        "length" => line.bytes = None,
+        "referrer" => line.referrer = None,
+        "user_agent" => line.user_agent = None,
+        "host" => line.host = None,
+        "userid" => line.userid = None,
+        "generation_time_milli" | "generation_time_micro" | "generation_time_secs" => {
+            line.duration_ms = None;
+        }
+        _ => {}
+    }
+}
+
+/// `--w3c-field-regex`: every such field must match its regex (else the
+/// line is invalid); the wanted groups come from their captures, or from
+/// the line's known fields.
+fn w3c_regex_groups<'a>(
+    line: &'a str,
+    l: &W3cLayout,
+    opts: &W3cOptions,
+    groups: &[String],
+    parsed: &mut LogLine<'a>,
+) -> Result<(), Invalid> {
+    let mut spans = Vec::with_capacity(l.count);
+    if !w3c_split(line, &mut spans) {
+        return Err(Invalid::NoMatch);
+    }
+    let mut captures = Vec::with_capacity(l.regex_columns.len());
+    for &(col, r) in &l.regex_columns {
+        let (a, b) = *spans.get(col).ok_or(Invalid::NoMatch)?;
+        let caps = opts.regexes[r]
+            .1
+            .captures(&line[a..b])
+            .ok_or(Invalid::NoMatch)?;
+        captures.push(caps);
+    }
+    parsed.groups = groups
+        .iter()
+        .map(|g| match captures.iter().find_map(|c| c.name(g)) {
+            Some(m) => dash_none(m.as_str()),
+            None => standard_group(parsed, g),
+        })
+        .collect();
+    Ok(())
 }
 
 #[cfg(test)]

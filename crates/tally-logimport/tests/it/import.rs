@@ -12,7 +12,7 @@ use tally_logimport::{
     export_day, import_files, mark_day, status,
 };
 
-const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub(crate) const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 const UA2: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0";
 
@@ -30,13 +30,13 @@ fn seed(conn: &mut MysqlConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Fixture {
-    db: TestDb,
-    dir: PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) db: TestDb,
+    pub(crate) dir: PathBuf,
 }
 
 impl Fixture {
-    fn new(name: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(name: &str) -> anyhow::Result<Self> {
         let db = TestDb::new()?;
         seed(&mut db.conn()?)?;
         let dir =
@@ -45,13 +45,13 @@ impl Fixture {
         Ok(Self { db, dir })
     }
 
-    fn file(&self, name: &str, content: &[u8]) -> anyhow::Result<PathBuf> {
+    pub(crate) fn file(&self, name: &str, content: &[u8]) -> anyhow::Result<PathBuf> {
         let p = self.dir.join(name);
         std::fs::write(&p, content)?;
         Ok(p)
     }
 
-    fn import(
+    pub(crate) fn import(
         &self,
         paths: &[PathBuf],
         opts: &ImportOptions,
@@ -59,7 +59,7 @@ impl Fixture {
         Ok(import_files(&self.db.pool()?, paths, opts, &mut |_| {})?)
     }
 
-    fn count(&self, sql: &str) -> anyhow::Result<i64> {
+    pub(crate) fn count(&self, sql: &str) -> anyhow::Result<i64> {
         #[derive(QueryableByName)]
         struct N {
             #[diesel(sql_type = BigInt)]
@@ -100,13 +100,20 @@ impl Drop for Fixture {
     }
 }
 
-fn combined(ip: &str, time: &str, path: &str, status: u16, referrer: &str, ua: &str) -> String {
+pub(crate) fn combined(
+    ip: &str,
+    time: &str,
+    path: &str,
+    status: u16,
+    referrer: &str,
+    ua: &str,
+) -> String {
     format!(
         "{ip} - - [{time} +0000] \"GET {path} HTTP/1.1\" {status} 512 \"{referrer}\" \"{ua}\"\n"
     )
 }
 
-fn site1() -> ImportOptions {
+pub(crate) fn site1() -> ImportOptions {
     ImportOptions {
         site: SiteSelection::Id(1),
         ..ImportOptions::default()

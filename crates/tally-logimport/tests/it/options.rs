@@ -1,0 +1,449 @@
+//! The `import_logs.py` options added for parity: date bounds, date shift,
+//! `--skip`, glob files, W3C field options, regex-group custom variables,
+//! ignored groups and `--encoding`; rows checked in the database.
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use tally_logimport::{
+    Counts, FileOutcome, ImportOptions, LineParser, LogFormat, ParseOptions, Parsed, UserRegex,
+    classify::read_globs, parse_date_with_offset, status,
+};
+
+use crate::import::{Fixture, UA, combined, site1};
+
+/// One text column of a query, in its order (`NULL` as `NULL`).
+fn texts(f: &Fixture, sql: &str) -> anyhow::Result<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        s: Option<String>,
+    }
+    let rows: Vec<S> = diesel::sql_query(sql).load(&mut f.db.conn()?)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.s.unwrap_or_else(|| "NULL".to_owned()))
+        .collect())
+}
+
+/// The tracked URLs in time order, without the site's address.
+fn urls(f: &Fixture) -> anyhow::Result<Vec<String>> {
+    let all = texts(
+        f,
+        "SELECT REPLACE(u.name, 'example.org', '') AS s FROM log_link_visit_action a \
+         JOIN log_action u ON u.idaction = a.idaction_url ORDER BY a.server_time, a.idlink_va",
+    )?;
+    Ok(all)
+}
+
+fn days(f: &Fixture) -> anyhow::Result<Vec<String>> {
+    Ok(status(&mut f.db.conn()?)?
+        .days
+        .into_iter()
+        .map(|d| format!("{} {}", d.date, d.status))
+        .collect())
+}
+
+#[test]
+fn exclude_older_and_newer_than() -> anyhow::Result<()> {
+    let f = Fixture::new("dates")?;
+    let mut log = String::new();
+    log += &combined(
+        "1.2.3.4",
+        "09/Feb/2024:12:00:00",
+        "/day-before",
+        200,
+        "-",
+        UA,
+    );
+    // A static file stays counted as static, whatever its date (the
+    // importer's rules come first, as in import_logs.py).
+    log += &combined("1.2.3.4", "10/Feb/2024:08:00:00", "/logo.png", 200, "-", UA);
+    log += &combined(
+        "1.2.3.4",
+        "10/Feb/2024:09:59:59",
+        "/too-early",
+        200,
+        "-",
+        UA,
+    );
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", "/first", 200, "-", UA);
+    log += &combined("1.2.3.4", "10/Feb/2024:11:00:00", "/last", 200, "-", UA);
+    log += &combined("1.2.3.4", "10/Feb/2024:11:00:01", "/too-late", 200, "-", UA);
+    let path = f.file("dates.log", log.as_bytes())?;
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            // 10:00 UTC, written in another zone; both bounds are kept.
+            exclude_older_than: Some(parse_date_with_offset("2024-02-10 11:00:00 +0100")?),
+            exclude_newer_than: Some(parse_date_with_offset("2024-02-10 11:00:00 +0000")?),
+            ..site1()
+        },
+    )?;
+    assert_eq!(
+        report.files[0].counts,
+        Counts {
+            lines_parsed: 6,
+            imported: 2,
+            ignored_static: 1,
+            ignored_excluded: 3,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(urls(&f)?, ["/first", "/last"]);
+    // The excluded line's day was never registered.
+    assert_eq!(days(&f)?, ["2024-02-10 loaded"]);
+    // The summary row holds the same counts.
+    let s = &status(&mut f.db.conn()?)?.files[0].summaries[0];
+    assert_eq!((s.lines_imported, s.ignored_excluded), (2, 3));
+
+    for bad in [
+        "2024-02-10 11:00:00",
+        "2024-02-30 11:00:00 +0000",
+        "2024-02-10 11:00 +0000",
+        "yesterday +0000",
+        "2024-02-10 11:00:00 CET",
+    ] {
+        assert!(parse_date_with_offset(bad).is_err(), "{bad} accepted");
+    }
+    Ok(())
+}
+
+#[test]
+fn seconds_added_to_every_date() -> anyhow::Result<()> {
+    let f = Fixture::new("addtodate")?;
+    let mut log = String::new();
+    log += &combined("1.2.3.4", "11/Feb/2024:00:29:59", "/before", 200, "-", UA);
+    log += &combined("1.2.3.4", "11/Feb/2024:00:30:00", "/shifted", 200, "-", UA);
+    let path = f.file("shift.log", log.as_bytes())?;
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            seconds_to_add_to_date: -5400,
+            // Applies to the shifted time: 00:29:59 became 22:59:59.
+            exclude_older_than: Some(parse_date_with_offset("2024-02-10 23:00:00 +0000")?),
+            ..site1()
+        },
+    )?;
+    let c = report.files[0].counts;
+    assert_eq!((c.imported, c.ignored_excluded), (1, 1));
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CAST(server_time AS CHAR) AS s FROM log_link_visit_action"
+        )?,
+        ["2024-02-10 23:00:00"]
+    );
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CAST(visit_first_action_time AS CHAR) AS s FROM log_visit"
+        )?,
+        ["2024-02-10 23:00:00"]
+    );
+    // The day is the shifted one.
+    assert_eq!(days(&f)?, ["2024-02-10 loaded"]);
+    Ok(())
+}
+
+#[test]
+fn skip_first_lines_and_resume() -> anyhow::Result<()> {
+    let f = Fixture::new("skip")?;
+    let mut log = String::new();
+    for i in 1..=8 {
+        log += &combined(
+            "1.2.3.4",
+            &format!("10/Feb/2024:10:0{i}:00"),
+            &format!("/p{i}"),
+            200,
+            "-",
+            UA,
+        );
+    }
+    let path = f.file("skip.log", log.as_bytes())?;
+    let opts = ImportOptions {
+        skip: 3,
+        batch_lines: 2,
+        ..site1()
+    };
+    // One batch of two lines after the three skipped, then stop.
+    let first = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            max_batches: Some(1),
+            ..opts.clone()
+        },
+    )?;
+    assert_eq!(first.files[0].outcome, FileOutcome::Stopped);
+    let c = first.files[0].counts;
+    assert_eq!((c.lines_parsed, c.imported, c.ignored_invalid), (2, 2, 0));
+    assert_eq!(status(&mut f.db.conn()?)?.files[0].file.lines_done, 5);
+    // Resumed with the same --skip: continues after line 5, nothing twice.
+    let second = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            resume: true,
+            ..opts.clone()
+        },
+    )?;
+    assert_eq!(second.files[0].resumed_at_line, 5);
+    assert_eq!(second.files[0].counts.lines_parsed, 3);
+    assert_eq!(second.files[0].counts.imported, 3);
+    assert_eq!(urls(&f)?, ["/p4", "/p5", "/p6", "/p7", "/p8"]);
+    let st = status(&mut f.db.conn()?)?;
+    assert_eq!(
+        (
+            st.files[0].file.status.as_str(),
+            st.files[0].file.lines_done
+        ),
+        ("completed", 8)
+    );
+
+    // A W3C header among the skipped lines still gives the field list.
+    let w3c = "#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)\n\
+               2024-02-11 10:00:00 1.2.3.4 GET /w1 200 Mozilla/5.0+(X11;+Linux+x86_64)\n\
+               2024-02-11 10:00:01 1.2.3.4 GET /w2 200 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("skip.w3c.log", w3c.as_bytes())?;
+    let report = f.import(&[path], &ImportOptions { skip: 2, ..site1() })?;
+    let c = report.files[0].counts;
+    assert_eq!((c.lines_parsed, c.imported, c.ignored_invalid), (1, 1, 0));
+    assert_eq!(urls(&f)?.last().map(String::as_str), Some("/w2"));
+    Ok(())
+}
+
+#[test]
+fn exclude_and_include_path_from_files() -> anyhow::Result<()> {
+    let f = Fixture::new("pathfrom")?;
+    let exclude = f.file("exclude.txt", b"\n/admin/*\n\n   *.php  \n")?;
+    let include = f.file("include.txt", b"/blog/*\r\n/admin/*\n")?;
+    assert_eq!(read_globs(&exclude)?, ["/admin/*", "*.php"]);
+    assert_eq!(read_globs(&include)?, ["/blog/*", "/admin/*"]);
+    let missing = f.dir.join("no-such-file.txt");
+    assert!(matches!(
+        read_globs(&missing),
+        Err(tally_logimport::LogImportError::Read { path, .. }) if path == missing
+    ));
+
+    let mut log = String::new();
+    for p in ["/admin/users", "/blog/a", "/blog/b.php", "/shop"] {
+        log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", p, 200, "-", UA);
+    }
+    let path = f.file("paths.log", log.as_bytes())?;
+    let mut opts = site1();
+    opts.filters.exclude_paths = read_globs(&exclude)?;
+    opts.filters.include_paths = read_globs(&include)?;
+    let report = f.import(&[path], &opts)?;
+    let c = report.files[0].counts;
+    assert_eq!((c.imported, c.ignored_excluded), (1, 3));
+    assert_eq!(urls(&f)?, ["/blog/a"]);
+    Ok(())
+}
+
+#[test]
+fn w3c_mapped_fields_time_taken_and_field_regex() -> anyhow::Result<()> {
+    let f = Fixture::new("w3copts")?;
+    let log = "#Software: Custom Advanced Logging\n\
+        #Fields: my-date time c-ip cs-method cs-uri-stem sc-status time-taken x-win32 cs(User-Agent)\n\
+        2024-02-10 10:00:00 1.2.3.4 GET /a 200 250 0 Mozilla/5.0+(X11;+Linux+x86_64)\n\
+        2024-02-10 10:00:05 1.2.3.4 GET /b 200 1500 64 Mozilla/5.0+(X11;+Linux+x86_64)\n\
+        2024-02-10 10:00:09 1.2.3.4 GET /c 200 10 n/a Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("custom.w3c.log", log.as_bytes())?;
+    let base = ImportOptions {
+        format: Some(LogFormat::W3cExtended),
+        ..site1()
+    };
+    // Without the mapping there is no date field: every line is invalid.
+    let dry = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            dry_run: true,
+            ..base.clone()
+        },
+    )?;
+    assert_eq!(dry.files[0].counts.ignored_invalid, 3);
+
+    let opts = ImportOptions {
+        w3c_map_fields: vec![("my-date".into(), "date".into())],
+        w3c_time_taken_millisecs: true,
+        w3c_field_regexes: vec![("x-win32".into(), r"(?P<win32>\d+)".into())],
+        regex_group_to_page_cvars: vec![("win32".into(), "Win32 status".into())],
+        ..base.clone()
+    };
+    let report = f.import(std::slice::from_ref(&path), &opts)?;
+    let r = &report.files[0];
+    assert_eq!((r.counts.imported, r.counts.ignored_invalid), (2, 1));
+    // The third line's x-win32 does not match its regex.
+    assert_eq!(r.errors.first().map(|e| e.line), Some(5));
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT_WS('|', CAST(time_server AS CHAR), custom_var_k1, custom_var_v1, \
+             custom_var_k2, custom_var_v2) AS s FROM log_link_visit_action ORDER BY server_time"
+        )?,
+        [
+            "250|Win32 status|0|HTTP-code|200",
+            "1500|Win32 status|64|HTTP-code|200"
+        ]
+    );
+
+    // Seconds unless told otherwise (IIS aside).
+    let taken = |millis: bool| -> anyhow::Result<Vec<Option<f64>>> {
+        let mut parser = LineParser::with_options(
+            &LogFormat::W3cExtended,
+            &ImportOptions {
+                w3c_time_taken_millisecs: millis,
+                ..opts.clone()
+            }
+            .parse_options(),
+        )?;
+        Ok(log
+            .lines()
+            .filter_map(|l| match parser.parse(l.as_bytes()) {
+                Parsed::Line(l) => Some(l.duration_ms),
+                _ => None,
+            })
+            .collect())
+    };
+    assert_eq!(taken(false)?, [Some(250_000.0), Some(1_500_000.0)]);
+    assert_eq!(taken(true)?, [Some(250.0), Some(1500.0)]);
+
+    // Options that cannot work are refused up front.
+    for bad in [
+        ParseOptions {
+            w3c_map_fields: vec![("my-date".into(), "no-such-field".into())],
+            ..ParseOptions::default()
+        },
+        ParseOptions {
+            w3c_field_regexes: vec![("x-win32".into(), r"\d+".into())],
+            ..ParseOptions::default()
+        },
+        ParseOptions {
+            w3c_field_regexes: vec![("x-win32".into(), r"(?P<path>\S+)".into())],
+            ..ParseOptions::default()
+        },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?} accepted");
+    }
+    Ok(())
+}
+
+#[test]
+fn regex_groups_as_custom_variables_and_ignored_groups() -> anyhow::Result<()> {
+    let f = Fixture::new("cvars")?;
+    let regex = UserRegex::new(
+        r#"^(?P<ip>\S+) (?P<userid>\S+) (?P<session>\S+) \[(?P<date>[^\]]+)\] "(?P<path>[^"]*)" (?P<status>\d+) "(?P<user_agent>[^"]*)"$"#,
+        Some("%d/%b/%Y:%H:%M:%S %z"),
+    )?;
+    let line = |ip: &str, user: &str, session: &str, time: &str, path: &str| {
+        format!("{ip} {user} {session} [{time} +0000] \"{path}\" 200 \"{UA}\"\n")
+    };
+    let mut log = String::new();
+    log += &line("1.2.3.4", "alice", "s-42", "10/Feb/2024:10:00:00", "/a");
+    log += &line("1.2.3.4", "alice", "-", "10/Feb/2024:10:01:00", "/b");
+    let path = f.file("cvars.log", log.as_bytes())?;
+    let opts = ImportOptions {
+        format: Some(LogFormat::Regex(regex)),
+        regex_group_to_visit_cvars: vec![("session".into(), "Session".into())],
+        regex_group_to_page_cvars: vec![("userid".into(), "User".into())],
+        ignore_groups: vec!["userid".into()],
+        ..site1()
+    };
+    let report = f.import(&[path], &opts)?;
+    assert_eq!(report.files[0].counts.imported, 2);
+    // userid ignored: no user id, but still read into its custom variable.
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT_WS('|', COALESCE(user_id, 'no uid'), custom_var_k1, custom_var_v1, \
+             COALESCE(custom_var_k2, 'none')) AS s FROM log_visit"
+        )?,
+        ["no uid|Session|s-42|none"]
+    );
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT_WS('|', custom_var_k1, custom_var_v1, custom_var_k2, custom_var_v2) AS s \
+             FROM log_link_visit_action ORDER BY server_time"
+        )?,
+        ["User|alice|HTTP-code|200", "User|alice|HTTP-code|200"]
+    );
+
+    // Without --ignore-groups the user id is tracked.
+    let other = line("5.6.7.8", "bob", "s-7", "10/Feb/2024:11:00:00", "/c");
+    let path = f.file("cvars2.log", other.as_bytes())?;
+    f.import(
+        &[path],
+        &ImportOptions {
+            ignore_groups: Vec::new(),
+            ..opts.clone()
+        },
+    )?;
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_visit WHERE user_id = 'bob'")?,
+        1
+    );
+
+    // --ignore-groups works on formats without a regex too, and refuses
+    // the fields a request cannot lack.
+    let mut parser = LineParser::with_options(
+        &LogFormat::Combined,
+        &ParseOptions {
+            groups: vec!["userid".into(), "nope".into()],
+            ignore_groups: vec!["userid".into(), "user_agent".into()],
+            ..ParseOptions::default()
+        },
+    )?;
+    let clf = format!(
+        "1.2.3.4 - carol [10/Feb/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"{UA}\""
+    );
+    match parser.parse(clf.as_bytes()) {
+        Parsed::Line(l) => {
+            assert_eq!((l.userid, l.user_agent), (None, None));
+            assert_eq!(l.groups, [Some("carol".into()), None]);
+        }
+        other => anyhow::bail!("not parsed: {other:?}"),
+    }
+    for required in ["ip", "date", "path", "no-such-group"] {
+        let o = ParseOptions {
+            ignore_groups: vec![required.into()],
+            ..ParseOptions::default()
+        };
+        assert!(o.validate().is_err(), "--ignore-groups {required} accepted");
+    }
+    Ok(())
+}
+
+#[test]
+fn latin1_encoding() -> anyhow::Result<()> {
+    let f = Fixture::new("encoding")?;
+    let mut data =
+        b"1.2.3.4 - - [10/Feb/2024:10:00:00 +0000] \"GET /caf\xe9 HTTP/1.1\" 200 1 \"-\" \""
+            .to_vec();
+    data.extend(UA.as_bytes());
+    data.extend(b"\"\n");
+    let path = f.file("latin1.log", &data)?;
+    // As UTF-8 (the default) the line is invalid...
+    let dry = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            format: Some(LogFormat::Combined),
+            dry_run: true,
+            ..site1()
+        },
+    )?;
+    assert_eq!(dry.files[0].counts.ignored_invalid, 1);
+    // ...and as Latin-1 it is read.
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            encoding: tally_logimport::input::charset("latin1")?,
+            ..site1()
+        },
+    )?;
+    assert_eq!(report.files[0].counts.imported, 1);
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_action WHERE name LIKE '%/caf\u{e9}'")?,
+        1
+    );
+    assert!(tally_logimport::input::charset("shift_jis").is_err());
+    Ok(())
+}
