@@ -61,6 +61,18 @@ pub struct Filters {
     pub pattern: Option<String>,
     /// `filter_column`: the column `filter_pattern` applies to. Default `label`.
     pub column: String,
+    /// `filter_pattern_recursive`: keep rows that match or have a matching
+    /// row anywhere below them; subtables are filtered the same way.
+    pub pattern_recursive: Option<String>,
+    /// `filter_column_recursive`: the column `filter_pattern_recursive`
+    /// applies to. Default `label`.
+    pub column_recursive: String,
+    /// `disable_generic_filters=1`: no pattern, low-population, sort,
+    /// truncate or limit filter (rows in archive order, all of them).
+    pub disable_generic_filters: bool,
+    /// `hideColumnsRecursively=1`: `hideColumns`/`showColumns` also apply
+    /// to the rows of subtables.
+    pub hide_columns_recursively: bool,
     /// `filter_excludelowpop`: the column compared with the threshold.
     pub exclude_low_pop: Option<String>,
     /// `filter_excludelowpop_value`; 0 means 2 % of the column total.
@@ -94,6 +106,10 @@ impl Default for Filters {
             sort_order: None,
             pattern: None,
             column: "label".to_owned(),
+            pattern_recursive: None,
+            column_recursive: "label".to_owned(),
+            disable_generic_filters: false,
+            hide_columns_recursively: false,
             exclude_low_pop: None,
             exclude_low_pop_value: 0.0,
             truncate: None,
@@ -183,6 +199,19 @@ impl Filters {
                     filters.pattern = Some(value.to_owned());
                 }
                 "filter_column" if !value.is_empty() => value.clone_into(&mut filters.column),
+                "filter_pattern_recursive" if !value.is_empty() => {
+                    pattern_regex(value)?;
+                    filters.pattern_recursive = Some(value.to_owned());
+                }
+                "filter_column_recursive" if !value.is_empty() => {
+                    value.clone_into(&mut filters.column_recursive);
+                }
+                "disable_generic_filters" => {
+                    filters.disable_generic_filters = parse_bool(name, value)?;
+                }
+                "hideColumnsRecursively" => {
+                    filters.hide_columns_recursively = parse_bool(name, value)?;
+                }
                 "filter_excludelowpop" => {
                     filters.exclude_low_pop =
                         Some(value.to_owned()).filter(|column| !column.is_empty());
@@ -266,10 +295,23 @@ impl Filters {
         } else {
             table
         };
+        if self.disable_generic_filters {
+            self.delete_columns(&mut table);
+            if !self.labels.is_empty() {
+                table = self.label_filter(&table);
+            }
+            return Ok(table);
+        }
         if let Some(pattern) = &self.pattern {
             let regex = pattern_regex(pattern)?;
             retain_all(&mut table, |row| {
                 regex.is_match(&column_text(row, &self.column))
+            });
+        }
+        if let Some(pattern) = &self.pattern_recursive {
+            let regex = pattern_regex(pattern)?;
+            retain_recursive(&mut table, &|row| {
+                regex.is_match(&column_text(row, &self.column_recursive))
             });
         }
         if let Some(column) = &self.exclude_low_pop {
@@ -351,12 +393,7 @@ impl Filters {
                 !hidden && shown
             });
         };
-        for row in table.rows_mut() {
-            apply(row);
-        }
-        if let Some(summary) = table.summary_row_mut() {
-            apply(summary);
-        }
+        delete_in(table, &apply, self.hide_columns_recursively);
     }
 
     /// `LabelFilter`: the rows with the requested labels, in request order.
@@ -411,6 +448,33 @@ fn column_text(row: &Row, column: &str) -> String {
             None => String::new(),
         },
     }
+}
+
+/// Column deletion over a table's rows (and its subtables' when `deep`).
+fn delete_in(table: &mut DataTable, apply: &dyn Fn(&mut Row), deep: bool) {
+    for row in table.rows_mut() {
+        apply(row);
+        if deep && let Some(subtable) = row.subtable.as_deref_mut() {
+            delete_in(subtable, apply, deep);
+        }
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        apply(summary);
+    }
+}
+
+/// `PatternRecursive`: subtables are filtered first; a row stays when it
+/// matches or something below it still does. Returns the rows left.
+fn retain_recursive(table: &mut DataTable, matches: &dyn Fn(&Row) -> bool) -> usize {
+    for row in table.rows_mut() {
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            retain_recursive(subtable, matches);
+        }
+    }
+    let keep =
+        |row: &Row| matches(row) || row.subtable.as_deref().is_some_and(|t| t.rows_count() > 0);
+    retain_all(table, keep);
+    table.rows_count()
 }
 
 /// Keeps matching rows, the summary row included (Matomo's filters walk
@@ -550,6 +614,92 @@ mod tests {
                 .with_subtable(blog),
             Row::new("/index").with(12u16, 9),
         ])
+    }
+
+    #[test]
+    fn pattern_recursive_keeps_ancestors_of_matches_and_prunes_subtables() {
+        let settings = ReportSettings {
+            default_sort_column: None,
+            ..ReportSettings::default()
+        };
+        let filtered = params(&[("filter_pattern_recursive", "post-b")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        // `blog` stays for its grandchild; `/index` goes.
+        assert_eq!(labels(&filtered), ["blog"]);
+        let blog = filtered
+            .all_rows()
+            .next()
+            .unwrap()
+            .subtable
+            .as_deref()
+            .unwrap();
+        // `/about` and the summary row go; `2024` stays with `/post-b` only.
+        assert_eq!(labels(blog), ["2024"]);
+        let year = blog.all_rows().next().unwrap().subtable.as_deref().unwrap();
+        assert_eq!(labels(year), ["/post-b"]);
+        // A match at the top keeps the row, its subtable still filtered.
+        let filtered = params(&[("filter_pattern_recursive", "^blog$|about")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert_eq!(labels(&filtered), ["blog"]);
+        let blog = filtered
+            .all_rows()
+            .next()
+            .unwrap()
+            .subtable
+            .as_deref()
+            .unwrap();
+        assert_eq!(labels(blog), ["/about"]);
+        // Another column.
+        let filtered = params(&[
+            ("filter_pattern_recursive", "^9$"),
+            ("filter_column_recursive", "nb_hits"),
+        ])
+        .apply(url_tree(), &settings)
+        .unwrap();
+        assert_eq!(labels(&filtered), ["/index"]);
+    }
+
+    #[test]
+    fn disabled_generic_filters_keep_every_row_in_order() {
+        let settings = ReportSettings::default();
+        let filtered = params(&[
+            ("disable_generic_filters", "1"),
+            ("filter_limit", "1"),
+            ("filter_pattern", "nothing matches this"),
+        ])
+        .apply(url_tree(), &settings)
+        .unwrap();
+        assert_eq!(labels(&filtered), ["blog", "/index"]);
+    }
+
+    #[test]
+    fn hidden_columns_reach_subtables_only_when_asked() {
+        let settings = ReportSettings {
+            default_sort_column: None,
+            ..ReportSettings::default()
+        };
+        let has_visits = |t: &DataTable| t.all_rows().any(|r| r.column("nb_hits").is_some());
+        let shallow = params(&[("hideColumns", "nb_hits")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert!(!has_visits(&shallow));
+        let blog = shallow
+            .all_rows()
+            .next()
+            .unwrap()
+            .subtable
+            .as_deref()
+            .unwrap();
+        assert!(has_visits(blog));
+        let deep = params(&[("hideColumns", "nb_hits"), ("hideColumnsRecursively", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        let blog = deep.all_rows().next().unwrap().subtable.as_deref().unwrap();
+        assert!(!has_visits(blog));
+        let year = blog.all_rows().next().unwrap().subtable.as_deref().unwrap();
+        assert!(!has_visits(year));
     }
 
     #[test]
