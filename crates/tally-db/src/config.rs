@@ -121,8 +121,21 @@ where
         .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != CONFIG_ENV)
         .collect();
     overrides.sort();
+    // Keys whose default is `None` are absent from `defaults` (TOML has no
+    // null): a key is also known when the config type accepts a string
+    // under it, which `deny_unknown_fields` refuses for any other name.
+    let optional_key = |section: &str, key: &str| {
+        let mut probe = defaults.clone();
+        match probe.get_mut(section) {
+            Some(toml::Value::Table(s)) => {
+                s.insert(key.to_owned(), toml::Value::String(String::new()));
+            }
+            _ => return false,
+        }
+        toml::Value::Table(probe).try_into::<C>().is_ok()
+    };
     for (var, value) in overrides {
-        apply_env(&mut table, &defaults, &var, &value)?;
+        apply_env(&mut table, &defaults, &optional_key, &var, &value)?;
     }
 
     toml::Value::Table(table)
@@ -151,6 +164,7 @@ fn invalid(origin: &str, text: &str, err: &toml::de::Error) -> ConfigError {
 fn apply_env(
     table: &mut toml::Table,
     defaults: &toml::Table,
+    optional_key: &dyn Fn(&str, &str) -> bool,
     var: &str,
     value: &str,
 ) -> Result<(), ConfigError> {
@@ -170,7 +184,7 @@ fn apply_env(
         };
         // An empty default section belongs to another binary: this one
         // passes its keys through without knowing them.
-        let known = section.contains_key(key) || section.is_empty();
+        let known = section.contains_key(key) || section.is_empty() || optional_key(name, key);
         if known && best.is_none_or(|(b, _)| name.len() > b.len()) {
             best = Some((name.as_str(), key));
         }
@@ -273,6 +287,36 @@ mod tests {
         database: DatabaseConfig,
         database_reader: DatabaseConfig,
         verbose: bool,
+        extras: Extras,
+    }
+
+    /// A section with keys whose default is `None`.
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Extras {
+        geoip_database: Option<String>,
+        workers: u32,
+    }
+
+    #[test]
+    fn env_sets_keys_whose_default_is_none() {
+        let c: TestConfig = load_from(
+            "t.toml",
+            None,
+            env(&[("TALLY_EXTRAS_GEOIP_DATABASE", "/var/lib/geo.mmdb")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.extras.geoip_database.as_deref(),
+            Some("/var/lib/geo.mmdb")
+        );
+        let err = load_from::<TestConfig>("t.toml", None, env(&[("TALLY_EXTRAS_GEOIP_DB", "x")]))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TALLY_EXTRAS_GEOIP_DB names no config key"),
+            "{err}"
+        );
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
