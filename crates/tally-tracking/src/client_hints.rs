@@ -139,7 +139,7 @@ fn header_brands(value: &str) -> Vec<(String, String)> {
 /// corrects it.
 pub fn parse_with_hints(ua: &str, hints: Option<&ClientHints>) -> Device {
     let Some(hints) = hints.filter(|h| !h.is_empty()) else {
-        return device::parse_user_agent(ua);
+        return device::parse_user_agent_memo(ua);
     };
     let restored = restore_user_agent(ua, hints);
     let mut d = device::parse_user_agent(&restored);
