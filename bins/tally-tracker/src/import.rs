@@ -229,6 +229,51 @@ struct ImportArgs {
     /// windows-1252 (cp1252).
     #[arg(long, value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
     encoding: Charset,
+    /// Also track each request's HTTP method (GET, POST, ...) as a page custom
+    /// variable named HTTP-method (after the --regex-group-to-page-cvar ones, before
+    /// HTTP-code). Lines whose format logs no method get none. Written as a plain
+    /// flag; `--track-http-method=1` as used with import_logs.py works too, and
+    /// `=0`/`=false` turn it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        hide_default_value = true,
+        hide_possible_values = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    track_http_method: bool,
+    /// Only import lines whose host is HOST (repeatable: any of them). The whole
+    /// name must match, without regard to case or port: www.example.org does not
+    /// match example.org (use --hostname for globs). Lines that log no host are
+    /// kept. Ignored lines count as excluded.
+    #[arg(long, value_name = "HOST", value_parser = parse_include_host)]
+    include_host: Vec<String>,
+    /// Skip lines whose host is HOST (repeatable), compared as for --include-host.
+    /// Ignored lines count as excluded.
+    #[arg(long, value_name = "HOST", value_parser = parse_exclude_host)]
+    exclude_host: Vec<String>,
+    /// With --replay-tracking: replay only requests whose path ends with NAME, e.g.
+    /// js/tracker.php for a renamed tracker; case does not count. Default: requests
+    /// to matomo.php or piwik.php. Other lines count as invalid.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "replay_tracking",
+        value_parser = parse_tracker_file
+    )]
+    replay_tracking_expected_tracker_file: Option<String>,
+    /// Add these parameters to every tracked request (replayed ones too), written
+    /// as a URL query string with encoded values, e.g. "lang=de&bots=1". A
+    /// parameter the request already has is replaced (cvar=... replaces the
+    /// HTTP-code custom variable). Refused: idsite, cip, cdt and cdo (taken from
+    /// each line) and token_auth (not needed).
+    #[arg(long, value_name = "QUERY", value_parser = parse_request_suffix)]
+    request_suffix: Option<String>,
 }
 
 /// The globs of one `--exclude-path-from`/`--include-path-from` file, read
@@ -253,7 +298,8 @@ fn parse_cutoff(s: &str) -> Result<time::OffsetDateTime, String> {
 /// names the option.
 fn reason(e: &tally_logimport::LogImportError) -> String {
     match e {
-        tally_logimport::LogImportError::Format { reason } => reason.clone(),
+        tally_logimport::LogImportError::Format { reason }
+        | tally_logimport::LogImportError::InvalidOption { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }
@@ -302,6 +348,25 @@ fn parse_ignore_group(s: &str) -> Result<String, String> {
     .validate()
     .map_err(|e| reason(&e))?;
     Ok(g)
+}
+
+fn parse_include_host(s: &str) -> Result<String, String> {
+    tally_logimport::normalize_host("--include-host", s).map_err(|e| reason(&e))
+}
+
+fn parse_exclude_host(s: &str) -> Result<String, String> {
+    tally_logimport::normalize_host("--exclude-host", s).map_err(|e| reason(&e))
+}
+
+fn parse_tracker_file(s: &str) -> Result<String, String> {
+    tally_logimport::normalize_tracker_file(s).map_err(|e| reason(&e))
+}
+
+/// Checked now so that a bad suffix is a usage error; the library parses
+/// the string again.
+fn parse_request_suffix(s: &str) -> Result<String, String> {
+    tally_logimport::parse_request_suffix(s).map_err(|e| reason(&e))?;
+    Ok(s.to_owned())
 }
 
 fn parse_encoding(s: &str) -> Result<Charset, String> {
@@ -373,6 +438,13 @@ impl ImportArgs {
             regex_group_to_page_cvars: self.regex_group_to_page_cvar.clone(),
             ignore_groups: self.ignore_groups.clone(),
             encoding: self.encoding,
+            track_http_method: self.track_http_method,
+            include_hosts: self.include_host.clone(),
+            exclude_hosts: self.exclude_host.clone(),
+            replay_tracking_expected_tracker_file: self
+                .replay_tracking_expected_tracker_file
+                .clone(),
+            request_suffix: self.request_suffix.clone(),
             ..ImportOptions::default()
         })
     }

@@ -198,3 +198,120 @@ fn options_reach_the_import() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn bad_host_tracker_file_and_suffix_values_are_usage_errors() -> anyhow::Result<()> {
+    let dir = Dir::new("badhost")?;
+    let log = dir.file("a.log", "")?;
+    let log = log.to_string_lossy();
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["--include-host", "example.org:8080"],
+            &["--include-host", "without a port"],
+        ),
+        (
+            &["--exclude-host", "https://example.org/"],
+            &["--exclude-host", "not a URL"],
+        ),
+        (
+            &["--replay-tracking-expected-tracker-file", "tracker.php"],
+            &[
+                "--replay-tracking-expected-tracker-file",
+                "--replay-tracking",
+            ],
+        ),
+        (
+            &[
+                "--replay-tracking",
+                "--replay-tracking-expected-tracker-file",
+                "t.php?x=1",
+            ],
+            &["--replay-tracking-expected-tracker-file", "matomo.php"],
+        ),
+        (
+            &["--request-suffix", "idsite=2"],
+            &["--request-suffix", "idsite"],
+        ),
+        (
+            &["--request-suffix", "=1"],
+            &["--request-suffix", "NAME=VALUE"],
+        ),
+        (
+            &["--track-http-method=maybe"],
+            &["--track-http-method", "maybe"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let mut all = args.to_vec();
+        all.push(&log);
+        let out = import(None, &all, &dir.0)?;
+        assert_usage_error(&out, needles);
+    }
+    Ok(())
+}
+
+#[test]
+fn host_method_and_suffix_options_reach_the_import() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    diesel::sql_query(
+        "INSERT INTO site (idsite, name, main_url, ts_created, sitesearch_keyword_parameters, \
+         sitesearch_category_parameters, timezone, currency, excluded_ips, excluded_parameters, \
+         excluded_user_agents, excluded_referrers, `group`, `type`) VALUES \
+         (1, 'Hosts', 'https://hosts.example', '2020-01-01', '', '', 'UTC', 'EUR', '', '', '', '', '', 'website')",
+    )
+    .execute(&mut db.conn()?)?;
+    let dir = Dir::new("e2e-hosts")?;
+    let line = |host: &str, method: &str, path: &str| {
+        format!(
+            "{host} 1.2.3.4 - - [10/Feb/2024:10:00:00 +0000] \"{method} {path} HTTP/1.1\" 200 1 \"-\" \"{UA}\"\n"
+        )
+    };
+    let mut log = String::new();
+    log += &line("hosts.example", "POST", "/kept");
+    log += &line("admin.hosts.example", "GET", "/excluded");
+    log += &line("other.example", "GET", "/not-included");
+    let log = dir.file("vhost.log", &log)?;
+    let out = import(
+        Some(&db),
+        &[
+            "--idsite",
+            "1",
+            "--include-host",
+            "HOSTS.example",
+            "--include-host",
+            "admin.hosts.example",
+            "--exclude-host",
+            "admin.hosts.example",
+            // As written for import_logs.py, which wants a value.
+            "--track-http-method=1",
+            "--request-suffix",
+            "&lang=pt-br",
+            &log.to_string_lossy(),
+        ],
+        &dir.0,
+    )?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3 lines parsed, 1 imported") && stdout.contains("2 excluded"),
+        "{stdout}"
+    );
+    #[derive(QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    let rows: Vec<T> = diesel::sql_query(
+        "SELECT CONCAT_WS('|', a.custom_var_k1, a.custom_var_v1, a.custom_var_k2, \
+         a.custom_var_v2, v.location_browser_lang) AS t FROM log_link_visit_action a \
+         JOIN log_visit v ON v.idvisit = a.idvisit",
+    )
+    .load(&mut db.conn()?)?;
+    let rows: Vec<String> = rows.into_iter().map(|r| r.t).collect();
+    assert_eq!(rows, ["HTTP-method|POST|HTTP-code|200|pt-br"]);
+    Ok(())
+}

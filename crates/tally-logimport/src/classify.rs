@@ -158,6 +158,9 @@ pub enum IgnoreReason {
     ExcludedPath,
     /// A known download extension outside `--download-extensions`.
     SkippedDownload,
+    /// A host outside `--include-host` or in `--exclude-host`
+    /// (`import_logs.py` counts these as filtered, like path exclusions).
+    ExcludedHost,
     /// A time before `--exclude-older-than` or after
     /// `--exclude-newer-than` (`import_logs.py` counts these as filtered,
     /// like path exclusions).

@@ -147,6 +147,35 @@ pub struct ImportOptions {
     /// `--encoding`: the charset of the log files (default UTF-8); see
     /// [`input::charset`] for the ones supported.
     pub encoding: Charset,
+    /// `--track-http-method`: the request's HTTP method (`GET`, `POST`,
+    /// ...) is tracked as the page custom variable `HTTP-method`, in the
+    /// slot after the `--regex-group-to-page-cvar` ones and before
+    /// `HTTP-code`. Lines whose format logs no method (or `-`, or with
+    /// `method` in [`Self::ignore_groups`]) have none. Not applied to
+    /// replayed tracking requests. Default off.
+    pub track_http_method: bool,
+    /// `--include-host`: when not empty, only lines whose host is one of
+    /// these are imported; the others are counted in
+    /// [`Counts::ignored_excluded`]. Hosts are compared whole, without
+    /// case or port (see [`normalize_host`]). The host is
+    /// [`Self::log_hostname`], else the line's, else the one of an
+    /// absolute request URL; a line with none is kept, as in
+    /// `import_logs.py`.
+    pub include_hosts: Vec<String>,
+    /// `--exclude-host`: lines whose host is one of these are not
+    /// imported (counted in [`Counts::ignored_excluded`]); compared as
+    /// [`Self::include_hosts`].
+    pub exclude_hosts: Vec<String>,
+    /// `--replay-tracking-expected-tracker-file`: with
+    /// [`Self::replay_tracking`], only requests whose path ends with this
+    /// (case-insensitively) are replayed, e.g. `js/tracker.php` for a
+    /// renamed tracker. `None` (default): `matomo.php` or `piwik.php`.
+    pub replay_tracking_expected_tracker_file: Option<String>,
+    /// `--request-suffix`: query-string parameters added to every tracked
+    /// request, replayed ones included, e.g. `bots=1&lang=de`; a parameter
+    /// the request already has is replaced, as the later of two duplicates
+    /// in a query string wins. See [`parse_request_suffix`].
+    pub request_suffix: Option<String>,
 }
 
 impl Default for ImportOptions {
@@ -180,6 +209,11 @@ impl Default for ImportOptions {
             regex_group_to_page_cvars: Vec::new(),
             ignore_groups: Vec::new(),
             encoding: Charset::Utf8,
+            track_http_method: false,
+            include_hosts: Vec::new(),
+            exclude_hosts: Vec::new(),
+            replay_tracking_expected_tracker_file: None,
+            request_suffix: None,
         }
     }
 }
@@ -227,7 +261,8 @@ pub struct Counts {
     pub ignored_http_errors: u64,
     /// 3xx other than 304.
     pub ignored_redirects: u64,
-    /// Path, host, download-extension exclusions, times outside
+    /// Path, host (`--hostname`, `--include-host`, `--exclude-host`),
+    /// download-extension exclusions, times outside
     /// `exclude_older_than`/`exclude_newer_than`, lines of no known site,
     /// and the tracker's own exclusions (excluded IPs, user agents, unknown
     /// URLs).
@@ -373,6 +408,13 @@ struct Context<'o> {
     /// The exclusion bounds as unix times.
     older_than: Option<i64>,
     newer_than: Option<i64>,
+    /// `--include-host` / `--exclude-host`, normalized.
+    include_hosts: Vec<String>,
+    exclude_hosts: Vec<String>,
+    /// `--replay-tracking-expected-tracker-file`, lower-cased.
+    tracker_file: Option<String>,
+    /// `--request-suffix`, parsed.
+    suffix: Vec<(String, String)>,
 }
 
 /// A line ready to record.
@@ -400,6 +442,20 @@ impl<'o> Context<'o> {
         };
         let visit_cvars = slots(&opts.regex_group_to_visit_cvars);
         let page_cvars = slots(&opts.regex_group_to_page_cvars);
+        let hosts = |option, list: &[String]| -> Result<Vec<String>, LogImportError> {
+            list.iter().map(|h| normalize_host(option, h)).collect()
+        };
+        let include_hosts = hosts("--include-host", &opts.include_hosts)?;
+        let exclude_hosts = hosts("--exclude-host", &opts.exclude_hosts)?;
+        let tracker_file = opts
+            .replay_tracking_expected_tracker_file
+            .as_deref()
+            .map(normalize_tracker_file)
+            .transpose()?;
+        let suffix = match &opts.request_suffix {
+            Some(s) => parse_request_suffix(s)?,
+            None => Vec::new(),
+        };
         let mut conn = pool.get()?;
         let snapshot = Arc::new(load_snapshot(&mut conn)?);
         let main_urls = load_main_urls(&mut conn)?;
@@ -432,7 +488,29 @@ impl<'o> Context<'o> {
             newer_than: opts
                 .exclude_newer_than
                 .map(time::OffsetDateTime::unix_timestamp),
+            include_hosts,
+            exclude_hosts,
+            tracker_file,
+            suffix,
         })
+    }
+
+    /// `--include-host` / `--exclude-host`: whether the line's host keeps
+    /// it out. A line without a host is kept (`import_logs.py` only
+    /// filters the hosts it knows).
+    fn host_filtered(&self, line: &LogLine<'_>) -> bool {
+        if self.include_hosts.is_empty() && self.exclude_hosts.is_empty() {
+            return false;
+        }
+        let Some(host) = self.host_of(line).or_else(|| url_host(&line.path)) else {
+            return false;
+        };
+        let host = crate::parse::strip_port(&host);
+        if host.is_empty() {
+            return false;
+        }
+        self.exclude_hosts.iter().any(|h| h == host)
+            || (!self.include_hosts.is_empty() && !self.include_hosts.iter().any(|h| h == host))
     }
 
     /// A line's unix time, shifted by `seconds_to_add_to_date`.
@@ -903,7 +981,7 @@ impl<'o> Context<'o> {
             let Parsed::Line(line) = parser.parse(bytes) else {
                 continue;
             };
-            if self.classifier.classify(&line).is_err() {
+            if self.classifier.classify(&line).is_err() || self.host_filtered(&line) {
                 continue;
             }
             let unix = self.time_of(&line);
@@ -911,7 +989,7 @@ impl<'o> Context<'o> {
                 continue;
             }
             let replay_idsite = if self.opts.replay_tracking {
-                match replay_params(&self.classifier, &line, 0) {
+                match replay_params(&self.classifier, &line, 0, self.tracker_file.as_deref()) {
                     Some((_, id)) => Some(id),
                     None => continue,
                 }
@@ -941,14 +1019,26 @@ impl<'o> Context<'o> {
             )));
         };
         let unix = self.time_of(line);
-        let (raw, idsite) = if self.opts.replay_tracking {
-            let Some((params, id)) =
-                replay_params(&self.classifier, line, self.opts.seconds_to_add_to_date)
-            else {
-                return Ok(HitOutcome::Invalid(
-                    "not a tracking request with an idsite (replay tracking)".to_owned(),
-                ));
+        let (mut raw, idsite) = if self.opts.replay_tracking {
+            let Some((params, id)) = replay_params(
+                &self.classifier,
+                line,
+                self.opts.seconds_to_add_to_date,
+                self.tracker_file.as_deref(),
+            ) else {
+                let file = self
+                    .tracker_file
+                    .as_deref()
+                    .unwrap_or("matomo.php or piwik.php");
+                return Ok(HitOutcome::Invalid(format!(
+                    "not a request to {file} with an idsite (replay tracking)"
+                )));
             };
+            // `import_logs.py` filters hosts, then dates, once a replayed
+            // line is known to be a tracking request.
+            if self.host_filtered(line) {
+                return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedHost));
+            }
             if self.outside_dates(unix) {
                 return Ok(HitOutcome::Ignored(IgnoreReason::OutsideDates));
             }
@@ -958,7 +1048,11 @@ impl<'o> Context<'o> {
             }
         } else {
             // After the classifier's rules, as `import_logs.py` filters
-            // dates after its checks: a static file is counted as static.
+            // hosts and dates after its checks: a static file is counted
+            // as static.
+            if self.host_filtered(line) {
+                return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedHost));
+            }
             if self.outside_dates(unix) {
                 return Ok(HitOutcome::Ignored(IgnoreReason::OutsideDates));
             }
@@ -970,6 +1064,11 @@ impl<'o> Context<'o> {
         let Some(site) = self.site(idsite).cloned() else {
             return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath));
         };
+        // Last, so that the suffix wins over the line's own parameters as
+        // it would at the end of a query string.
+        for (name, value) in &self.suffix {
+            raw.insert(name.as_str(), value.as_str());
+        }
         let req = TrackingRequest::from_params(&raw).map_err(|e| e.to_string())?;
         let meta = RequestMeta {
             ip: Some(ip),
@@ -1023,7 +1122,8 @@ impl<'o> Context<'o> {
             p.insert("uid", u.as_ref());
         }
         // Custom variables in `import_logs.py`'s slots: the regex groups'
-        // first, then its own (`HTTP-code`; `Bot` with `--enable-bots`).
+        // first, then its own (`HTTP-method`, `HTTP-code`; `Bot` with
+        // `--enable-bots`).
         let from_groups = |slots: &[(usize, String)]| -> Vec<(String, String)> {
             slots
                 .iter()
@@ -1033,7 +1133,11 @@ impl<'o> Context<'o> {
                 })
                 .collect()
         };
-        if self.page_cvars.is_empty() {
+        let method = line
+            .method
+            .as_deref()
+            .filter(|_| self.opts.track_http_method);
+        if self.page_cvars.is_empty() && method.is_none() {
             // The common case, without building a list per line.
             p.insert(
                 "cvar",
@@ -1041,6 +1145,9 @@ impl<'o> Context<'o> {
             );
         } else {
             let mut page = from_groups(&self.page_cvars);
+            if let Some(m) = method {
+                page.push(("HTTP-method".to_owned(), m.to_owned()));
+            }
             page.push(("HTTP-code".to_owned(), line.status.to_string()));
             p.insert("cvar", cvar_json(&page));
         }
@@ -1182,18 +1289,23 @@ fn push_error(report: &mut FileReport, opts: &ImportOptions, line: u64, reason: 
     }
 }
 
-/// `--replay-tracking`: a request to `matomo.php`/`piwik.php` with an
-/// `idsite`, as parameters (without those only a token could authorise:
-/// the client address comes from the log line, the time from its date).
-/// `seconds_to_add` shifts the visitor timestamps of the request as
-/// `--add-to-date` shifts the line.
+/// `--replay-tracking`: a request to `matomo.php`/`piwik.php` (or to the
+/// lower-cased `expected_file`) with an `idsite`, as parameters (without
+/// those only a token could authorise: the client address comes from the
+/// log line, the time from its date). `seconds_to_add` shifts the visitor
+/// timestamps of the request as `--add-to-date` shifts the line.
 fn replay_params(
     classifier: &Classifier,
     line: &LogLine<'_>,
     seconds_to_add: i64,
+    expected_file: Option<&str>,
 ) -> Option<(RawParams, u32)> {
     let path = classifier.path_only(line).to_ascii_lowercase();
-    if !(path.ends_with("matomo.php") || path.ends_with("piwik.php")) {
+    let is_tracker = match expected_file {
+        Some(file) => path.ends_with(file),
+        None => path.ends_with("matomo.php") || path.ends_with("piwik.php"),
+    };
+    if !is_tracker {
         return None;
     }
     let query = classifier.query(line);
@@ -1230,6 +1342,135 @@ fn replay_params(
         p.insert("ua", ua.as_ref());
     }
     Some((p, idsite))
+}
+
+/// An `--include-host`/`--exclude-host` value (`option` names which, for
+/// the error) as it is compared: trimmed, lower-cased, without the dots
+/// around it (as the importer reads a line's host). IPv6 addresses may be
+/// written bare or in brackets.
+///
+/// # Errors
+/// [`LogImportError::InvalidOption`] for an empty value, a URL or path, a
+/// space, or a port: hosts are compared without their port, which most
+/// formats do not log (and the vhost formats drop).
+pub fn normalize_host(option: &'static str, value: &str) -> Result<String, LogImportError> {
+    let bad = |reason: String| LogImportError::InvalidOption { option, reason };
+    let v = value.trim();
+    if v.contains("://") || v.contains('/') {
+        return Err(bad(format!(
+            "expected a host name such as www.example.org, not a URL or path: `{value}`"
+        )));
+    }
+    if v.chars().any(char::is_whitespace) {
+        return Err(bad(format!("a host name has no spaces: `{value}`")));
+    }
+    let bare = crate::parse::strip_port(v);
+    let has_port = if v.starts_with('[') {
+        !v.ends_with(']')
+    } else {
+        bare != v
+    };
+    if has_port {
+        return Err(bad(format!(
+            "give the host without a port (`{bare}`): hosts are compared without theirs"
+        )));
+    }
+    let host = bare.trim_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(bad(format!("expected a host name, got `{value}`")));
+    }
+    Ok(host)
+}
+
+/// A `--replay-tracking-expected-tracker-file` value as it is compared:
+/// trimmed and lower-cased.
+///
+/// # Errors
+/// [`LogImportError::InvalidOption`] for an empty value or one with a
+/// space, `?` or `#` (the end of a path is expected, not a URL).
+pub fn normalize_tracker_file(value: &str) -> Result<String, LogImportError> {
+    let v = value.trim();
+    if v.is_empty() || v.contains(['?', '#']) || v.chars().any(char::is_whitespace) {
+        return Err(LogImportError::InvalidOption {
+            option: "--replay-tracking-expected-tracker-file",
+            reason: format!(
+                "expected the end of the tracker's path, such as `matomo.php` or \
+                 `js/tracker.php`, got `{value}`"
+            ),
+        });
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+/// Parses a `--request-suffix`: query-string parameters (`a=1&b=2`, a
+/// leading `?` or `&` allowed, values percent-encoded as in a URL) into
+/// the (name, value) pairs added to every tracked request, a later
+/// duplicate winning.
+///
+/// # Errors
+/// [`LogImportError::InvalidOption`] for a suffix with no parameter, a
+/// parameter without a name, an array parameter (`name[]=`), or one the
+/// importer sets itself from each line (`idsite`, `cip`, `cdt`, `cdo`) or
+/// has no use for (`token_auth`).
+pub fn parse_request_suffix(suffix: &str) -> Result<Vec<(String, String)>, LogImportError> {
+    let bad = |reason: String| LogImportError::InvalidOption {
+        option: "--request-suffix",
+        reason,
+    };
+    let query = suffix.trim().trim_start_matches(['?', '&']);
+    if let Some(part) = query
+        .split('&')
+        .find(|p| !p.is_empty() && p.split('=').next().is_some_and(|n| n.trim().is_empty()))
+    {
+        return Err(bad(format!(
+            "`{part}` has no parameter name; expected NAME=VALUE pairs joined by &, e.g. bots=1&lang=de"
+        )));
+    }
+    let mut out = Vec::new();
+    for (name, value) in RawParams::from_query(query).iter() {
+        let why = match name {
+            "idsite" => Some("the site comes from --idsite or each line's host"),
+            "cip" | "cdt" | "cdo" => {
+                Some("the importer takes the client address and time from each line")
+            }
+            "token_auth" => Some("the importer records directly and needs no token"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(bad(format!("`{name}` cannot be set: {why}")));
+        }
+        match value {
+            tally_tracking::params::ParamValue::Text(v) => out.push((name.to_owned(), v.clone())),
+            tally_tracking::params::ParamValue::Array => {
+                return Err(bad(format!(
+                    "`{name}` is an array parameter (`{name}[...]`), which is not supported"
+                )));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(format!(
+            "expected NAME=VALUE pairs joined by &, e.g. bots=1&lang=de, got `{suffix}`"
+        )));
+    }
+    Ok(out)
+}
+
+/// The host of an absolute request URL (`GET http://host:port/path`, as
+/// proxies log), lower-cased without user or port; `None` for a path.
+fn url_host(path: &str) -> Option<String> {
+    let (scheme, rest) = path.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = crate::parse::strip_port(host).trim_matches('.');
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// A `cvar`/`_cvar` value: `{"1":["name","value"],...}`.
@@ -1460,6 +1701,61 @@ mod tests {
             quote("http://a.b/c d?e=1"),
             "http%3A%2F%2Fa.b%2Fc%20d%3Fe%3D1"
         );
+    }
+
+    #[test]
+    fn hosts_of_absolute_urls() {
+        assert_eq!(
+            url_host("http://User@Example.org:8080/a?b").as_deref(),
+            Some("example.org")
+        );
+        assert_eq!(url_host("https://[::1]:443/").as_deref(), Some("::1"));
+        assert_eq!(url_host("/a?u=http://x.org/"), None);
+    }
+
+    #[test]
+    fn host_option_values() {
+        let ok = |v| normalize_host("--include-host", v).ok();
+        assert_eq!(ok(" WWW.Example.org. ").as_deref(), Some("www.example.org"));
+        assert_eq!(ok("[::1]").as_deref(), Some("::1"));
+        assert_eq!(ok("::1").as_deref(), Some("::1"));
+        for bad in [
+            "",
+            "example.org:8080",
+            "[::1]:80",
+            "http://example.org",
+            "a b",
+            ".",
+        ] {
+            assert!(ok(bad).is_none(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn request_suffixes() -> Result<(), LogImportError> {
+        assert_eq!(
+            parse_request_suffix("&bots=1&lang=de%2Dat&lang=fr")?,
+            [
+                ("bots".to_owned(), "1".to_owned()),
+                ("lang".to_owned(), "fr".to_owned())
+            ]
+        );
+        assert_eq!(
+            parse_request_suffix("?a+b=x+y")?,
+            [("a_b".to_owned(), "x y".to_owned())]
+        );
+        for bad in [
+            "",
+            "&",
+            "=1",
+            "a=1&=2",
+            "idsite=3",
+            "x[]=1",
+            "token_auth=abc",
+        ] {
+            assert!(parse_request_suffix(bad).is_err(), "{bad:?} accepted");
+        }
+        Ok(())
     }
 
     #[test]

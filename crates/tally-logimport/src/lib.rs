@@ -34,7 +34,7 @@ pub use days::{
 pub use format::{LogFormat, UserRegex, detect};
 pub use import::{
     Counts, FileOutcome, FileReport, ImportOptions, ImportReport, LineError, Progress,
-    SiteSelection, import_files,
+    SiteSelection, import_files, normalize_host, normalize_tracker_file, parse_request_suffix,
 };
 pub use parse::{
     Field, Invalid, LineParser, LogLine, LogTime, LogTimeZone, ParseOptions, Parsed,
@@ -66,6 +66,15 @@ pub enum LogImportError {
     #[error("log format: {reason}")]
     Format {
         /// What is wrong.
+        reason: String,
+    },
+    /// An import option with a value it cannot use (named as
+    /// `import_logs.py` names it, e.g. `--request-suffix`).
+    #[error("{option}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What is wrong with its value.
         reason: String,
     },
     /// No format matched the first lines of a file.

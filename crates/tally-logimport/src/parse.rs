@@ -994,7 +994,7 @@ fn dash_none(s: &str) -> Option<Field<'_>> {
     (s != "-" && !s.is_empty()).then_some(Cow::Borrowed(s))
 }
 
-fn strip_port(host: &str) -> &str {
+pub(crate) fn strip_port(host: &str) -> &str {
     // `[::1]:443` keeps its brackets off; `example.org:8080` loses the port.
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);

@@ -1,6 +1,8 @@
 //! The `import_logs.py` options added for parity: date bounds, date shift,
 //! `--skip`, glob files, W3C field options, regex-group custom variables,
-//! ignored groups and `--encoding`; rows checked in the database.
+//! ignored groups, `--encoding`, `--track-http-method`, `--include-host` /
+//! `--exclude-host`, `--replay-tracking-expected-tracker-file` and
+//! `--request-suffix`; rows checked in the database.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -445,5 +447,268 @@ fn latin1_encoding() -> anyhow::Result<()> {
         1
     );
     assert!(tally_logimport::input::charset("shift_jis").is_err());
+    Ok(())
+}
+
+/// A combined line with its own method and user.
+fn request(method: &str, user: &str, time: &str, path: &str) -> String {
+    format!("1.2.3.4 - {user} [{time} +0000] \"{method} {path} HTTP/1.1\" 200 512 \"-\" \"{UA}\"\n")
+}
+
+/// The page custom variables of each action, `k=v` joined by `|`, in time
+/// order.
+fn page_cvars(f: &Fixture) -> anyhow::Result<Vec<String>> {
+    texts(
+        f,
+        "SELECT CONCAT_WS('|', CONCAT(custom_var_k1, '=', custom_var_v1), \
+         CONCAT(custom_var_k2, '=', custom_var_v2), CONCAT(custom_var_k3, '=', custom_var_v3)) AS s \
+         FROM log_link_visit_action ORDER BY server_time, idlink_va",
+    )
+}
+
+#[test]
+fn track_http_method() -> anyhow::Result<()> {
+    let f = Fixture::new("httpmethod")?;
+    let mut log = String::new();
+    log += &request("GET", "alice", "10/Feb/2024:10:00:00", "/a");
+    log += &request("POST", "-", "10/Feb/2024:10:00:10", "/form");
+    let path = f.file("methods.log", log.as_bytes())?;
+    let opts = ImportOptions {
+        track_http_method: true,
+        ..site1()
+    };
+    // Off by default: only HTTP-code.
+    let dry = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            dry_run: true,
+            ..site1()
+        },
+    )?;
+    assert_eq!(dry.files[0].counts.imported, 2);
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            // A regex-group variable takes slot 1, the method slot 2.
+            regex_group_to_page_cvars: vec![("userid".into(), "User".into())],
+            ..opts.clone()
+        },
+    )?;
+    assert_eq!(report.files[0].counts.imported, 2);
+    assert_eq!(
+        page_cvars(&f)?,
+        [
+            "User=alice|HTTP-method=GET|HTTP-code=200",
+            "HTTP-method=POST|HTTP-code=200"
+        ]
+    );
+
+    // A format without a method field, and `method` ignored: no variable.
+    let w3c = "#Fields: date time c-ip cs-uri-stem sc-status cs(User-Agent)\n\
+               2024-02-10 11:00:00 5.6.7.8 /w 200 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("nomethod.w3c.log", w3c.as_bytes())?;
+    f.import(&[path], &opts)?;
+    let ignored = request("DELETE", "-", "10/Feb/2024:12:00:00", "/gone");
+    let path = f.file("ignored.log", ignored.as_bytes())?;
+    f.import(
+        &[path],
+        &ImportOptions {
+            ignore_groups: vec!["method".into()],
+            ..opts.clone()
+        },
+    )?;
+    let all = page_cvars(&f)?;
+    assert_eq!(all[2..], ["HTTP-code=200", "HTTP-code=200"]);
+    Ok(())
+}
+
+#[test]
+fn include_and_exclude_hosts() -> anyhow::Result<()> {
+    let f = Fixture::new("hosts")?;
+    let vhost = |host: &str, time: &str, path: &str| {
+        format!(
+            "{host} 1.2.3.4 - - [{time} +0000] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"{UA}\"\n"
+        )
+    };
+    let mut log = String::new();
+    log += &vhost("example.org", "10/Feb/2024:10:00:00", "/kept");
+    // Case, port and a trailing dot do not count.
+    log += &vhost("EXAMPLE.org.:8080", "10/Feb/2024:10:00:01", "/kept-too");
+    // Excluded although included.
+    log += &vhost("blog.example", "10/Feb/2024:10:00:02", "/excluded");
+    // Not included (a subdomain is another host); its day is never registered.
+    log += &vhost("www.example.org", "11/Feb/2024:10:00:00", "/not-included");
+    // The importer's rules come first: counted as static.
+    log += &vhost("other.test", "10/Feb/2024:10:00:03", "/logo.png");
+    let path = f.file("vhosts.log", log.as_bytes())?;
+    let opts = ImportOptions {
+        format: Some(LogFormat::CommonComplete),
+        include_hosts: vec!["Example.ORG".into(), "blog.example".into()],
+        exclude_hosts: vec!["blog.example".into()],
+        ..site1()
+    };
+    let report = f.import(&[path], &opts)?;
+    assert_eq!(
+        report.files[0].counts,
+        Counts {
+            lines_parsed: 5,
+            imported: 2,
+            ignored_static: 1,
+            ignored_excluded: 2,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(urls(&f)?, ["/kept", "/kept-too"]);
+    assert_eq!(days(&f)?, ["2024-02-10 loaded"]);
+    let s = &status(&mut f.db.conn()?)?.files[0].summaries[0];
+    assert_eq!((s.lines_imported, s.ignored_excluded), (2, 2));
+
+    // A format without hosts: a line is kept, unless its request is an
+    // absolute URL naming another host.
+    let mut log = String::new();
+    log += &combined("1.2.3.4", "10/Feb/2024:11:00:00", "/no-host", 200, "-", UA);
+    log += &combined(
+        "1.2.3.4",
+        "10/Feb/2024:11:00:01",
+        "http://proxy.test:3128/elsewhere",
+        200,
+        "-",
+        UA,
+    );
+    let path = f.file("nohost.log", log.as_bytes())?;
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            format: None,
+            ..opts.clone()
+        },
+    )?;
+    let c = report.files[0].counts;
+    assert_eq!((c.imported, c.ignored_excluded), (1, 1));
+
+    // Values that cannot be a host are refused before any file is read.
+    for bad in ["example.org:8080", "https://example.org/", ""] {
+        let err = f
+            .import(
+                &[f.dir.join("never-read.log")],
+                &ImportOptions {
+                    exclude_hosts: vec![bad.into()],
+                    ..site1()
+                },
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("--exclude-host"), "{bad:?}: {err}");
+    }
+    Ok(())
+}
+
+#[test]
+fn replay_tracking_expected_tracker_file_and_request_suffix() -> anyhow::Result<()> {
+    let f = Fixture::new("trackerfile")?;
+    let q = "idsite=2&rec=1&url=https%3A%2F%2Fblog.example%2Fpost&action_name=Post&_id=0123456789abcdef";
+    let mut log = String::new();
+    for (i, tracker) in [
+        "/matomo.php",
+        "/piwik.php",
+        "/js/tracker.php",
+        "/JS/Tracker.PHP",
+    ]
+    .iter()
+    .enumerate()
+    {
+        log += &combined(
+            "1.2.3.4",
+            &format!("10/Feb/2024:10:00:0{i}"),
+            &format!("{tracker}?{q}"),
+            200,
+            "-",
+            UA,
+        );
+    }
+    let path = f.file("tracker.log", log.as_bytes())?;
+    let replay = ImportOptions {
+        replay_tracking: true,
+        ..ImportOptions::default()
+    };
+    // By default both of Matomo's tracker names are replayed.
+    let dry = f.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            dry_run: true,
+            ..replay.clone()
+        },
+    )?;
+    let c = dry.files[0].counts;
+    assert_eq!((c.imported, c.ignored_invalid), (2, 2));
+    // A renamed tracker instead (case does not count); the suffix reaches
+    // replayed requests too, and replaces their own parameters.
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            replay_tracking_expected_tracker_file: Some("JS/tracker.php".into()),
+            request_suffix: Some("&lang=fr-ch&action_name=Renamed".into()),
+            ..replay.clone()
+        },
+    )?;
+    let r = &report.files[0];
+    assert_eq!((r.counts.imported, r.counts.ignored_invalid), (2, 2));
+    assert!(
+        r.errors[0].reason.contains("js/tracker.php"),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT(v.location_browser_lang, ' ', n.name) AS s FROM log_link_visit_action a \
+             JOIN log_visit v ON v.idvisit = a.idvisit \
+             JOIN log_action n ON n.idaction = a.idaction_name ORDER BY a.server_time"
+        )?,
+        ["fr-ch Renamed", "fr-ch Renamed"]
+    );
+    Ok(())
+}
+
+#[test]
+fn request_suffix_on_every_request() -> anyhow::Result<()> {
+    let f = Fixture::new("suffix")?;
+    let mut log = String::new();
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", "/a", 200, "-", UA);
+    log += &combined("5.6.7.8", "10/Feb/2024:10:00:05", "/b", 200, "-", UA);
+    let path = f.file("suffix.log", log.as_bytes())?;
+    // URL-encoded as in a query string: a visit variable, and a page
+    // variable replacing the importer's HTTP-code one.
+    let suffix = "lang=de-at\
+        &_cvar=%7B%221%22%3A%5B%22Source%22%2C%22log+import%22%5D%7D\
+        &cvar=%7B%221%22%3A%5B%22Batch%22%2C%227%22%5D%7D";
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            request_suffix: Some(suffix.into()),
+            track_http_method: true,
+            ..site1()
+        },
+    )?;
+    assert_eq!(report.files[0].counts.imported, 2);
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT_WS('|', location_browser_lang, custom_var_k1, custom_var_v1) AS s \
+             FROM log_visit ORDER BY visit_first_action_time"
+        )?,
+        ["de-at|Source|log import", "de-at|Source|log import"]
+    );
+    assert_eq!(page_cvars(&f)?, ["Batch=7", "Batch=7"]);
+
+    // What cannot be added is refused up front, naming the option.
+    for bad in ["", "=1", "idsite=2", "cdt=2024-01-01", "ids[]=1"] {
+        let err = tally_logimport::parse_request_suffix(bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("--request-suffix: "), "{bad:?}: {err}");
+    }
     Ok(())
 }
