@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel::MysqlConnection;
+use tally_datatable::storage::decode_tree;
 use tally_datatable::{ColumnOp, DataTable, InflatedTable, TableSum};
 
 use crate::ArchiveError;
@@ -182,12 +183,18 @@ pub struct PeriodContext<'a> {
     pub(crate) subarchives: Vec<SubArchive>,
     /// Numeric records per sub-archive, keyed by (table month, idarchive):
     /// ids are only unique within one month's tables.
-    pub(crate) numeric_cache: HashMap<(tally_db::ArchiveMonth, u32), HashMap<String, f64>>,
+    pub(crate) numeric_cache: HashMap<storage::ArchiveId, HashMap<String, f64>>,
     /// Blob rows per sub-archive, all read in one query on first use and
     /// handed out once (`None` once taken; a second request reads again).
-    pub(crate) blob_cache: HashMap<(tally_db::ArchiveMonth, u32), BlobRows>,
+    pub(crate) blob_cache: HashMap<storage::ArchiveId, BlobRows>,
     pub(crate) output: Output,
 }
+
+/// Below this many stored bytes (all sub-periods of one record), tables
+/// are decompressed on the summing thread: a second thread and its
+/// hand-offs cost more than they save on small tables, and most records
+/// of most archives are small. A month of busy days is well above it.
+const PIPELINE_MIN_BYTES: usize = 1 << 20;
 
 /// The blob rows of one archive by name; `None` once handed out.
 pub(crate) type BlobRows = HashMap<String, Option<Vec<u8>>>;
@@ -237,22 +244,27 @@ impl<'a> PeriodContext<'a> {
     pub fn subperiod_numeric(&mut self, name: &str) -> Result<Vec<f64>, ArchiveError> {
         let archives: Vec<StoredArchive> =
             self.subarchives.iter().filter_map(|s| s.archive).collect();
-        let mut out = Vec::with_capacity(archives.len());
-        for archive in archives {
-            let key = (archive.month, archive.idarchive);
-            if !self.numeric_cache.contains_key(&key) {
-                let records = storage::read_numeric_records(self.conn, &archive)?;
-                self.numeric_cache.insert(key, records);
-            }
-            out.push(
+        // Every builder asks in turn: the records of all sub-archives are
+        // read on the first request, one query per month table.
+        let missing: Vec<StoredArchive> = archives
+            .iter()
+            .filter(|a| !self.numeric_cache.contains_key(&(a.month, a.idarchive)))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let read = storage::read_numeric_records_of(self.conn, &missing)?;
+            self.numeric_cache.extend(read);
+        }
+        Ok(archives
+            .iter()
+            .map(|archive| {
                 self.numeric_cache
-                    .get(&key)
+                    .get(&(archive.month, archive.idarchive))
                     .and_then(|records| records.get(name))
                     .copied()
-                    .unwrap_or(0.0),
-            );
-        }
-        Ok(out)
+                    .unwrap_or(0.0)
+            })
+            .collect())
     }
 
     /// Blob record `record` of each sub-period that has it, with the
@@ -263,7 +275,8 @@ impl<'a> PeriodContext<'a> {
     pub fn subperiod_tables(&mut self, record: &Record) -> Result<Vec<DataTable>, ArchiveError> {
         let mut out = Vec::new();
         for (period, archive) in self.archived_subperiods() {
-            if let Some(mut table) = storage::read_table(self.conn, &archive, &record.name)? {
+            if let Some(blobs) = self.take_table_blobs(&archive, &record.name)? {
+                let mut table = decode_tree(&blobs.root, blobs.chunks())?;
                 if period.kind() == tally_schema::PeriodKind::Day {
                     match record.rename {
                         RenameAfterAggregation::None => {}
@@ -302,6 +315,18 @@ impl<'a> PeriodContext<'a> {
             }
         }
         let mut sum = TableSum::new(record.aggregation_ops.clone());
+        let bytes: usize = stored
+            .iter()
+            .map(|(_, blobs)| {
+                blobs.root.len() + blobs.chunk_blobs.iter().map(Vec::len).sum::<usize>()
+            })
+            .sum();
+        if bytes < PIPELINE_MIN_BYTES {
+            for (renames, blobs) in &stored {
+                sum.add_stored(&blobs.root, blobs.chunks(), renames)?;
+            }
+            return Ok((!sum.is_empty()).then(|| sum.finish()));
+        }
         // Decompressing the next table (a third of the work) runs on a
         // second thread while the current one is summed.
         std::thread::scope(|scope| -> Result<(), ArchiveError> {
@@ -325,10 +350,10 @@ impl<'a> PeriodContext<'a> {
         Ok((!sum.is_empty()).then(|| sum.finish()))
     }
 
-    /// The blobs of record `name` of a sub-archive. The first request to
-    /// an archive reads all its blob rows in one query: every builder
-    /// aggregates its records in turn, and one sequential read of the
-    /// archive beats one query per record when the pages are not cached.
+    /// The blobs of record `name` of a sub-archive. The first request
+    /// reads the blob rows of all sub-archives, one query per month table:
+    /// every builder aggregates its records in turn, and one sequential
+    /// read beats one query per record and sub-archive.
     fn take_table_blobs(
         &mut self,
         archive: &StoredArchive,
@@ -336,11 +361,20 @@ impl<'a> PeriodContext<'a> {
     ) -> Result<Option<storage::TableBlobs>, ArchiveError> {
         let key = (archive.month, archive.idarchive);
         if !self.blob_cache.contains_key(&key) {
-            let rows = storage::read_all_blobs(self.conn, archive)?
-                .into_iter()
-                .map(|(name, value)| (name, Some(value)))
+            let missing: Vec<StoredArchive> = self
+                .subarchives
+                .iter()
+                .filter_map(|s| s.archive)
+                .filter(|a| !self.blob_cache.contains_key(&(a.month, a.idarchive)))
+                .chain(std::iter::once(*archive))
                 .collect();
-            self.blob_cache.insert(key, rows);
+            for (key, rows) in storage::read_all_blobs_of(self.conn, &missing)? {
+                let rows = rows
+                    .into_iter()
+                    .map(|(name, value)| (name, Some(value)))
+                    .collect();
+                self.blob_cache.insert(key, rows);
+            }
         }
         let Some(rows) = self.blob_cache.get_mut(&key) else {
             return Ok(None);

@@ -3,8 +3,10 @@
 //! from its sub-periods (archiving those first), then write it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use diesel::MysqlConnection;
+use tally_db::{DbPool, PooledConn};
 use tally_schema::PeriodKind;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
@@ -61,6 +63,7 @@ impl Outcome {
 pub struct Archiver<'r> {
     registry: &'r Registry,
     config: ArchivingConfig,
+    workers: Option<Workers>,
 }
 
 fn to_primitive(t: OffsetDateTime) -> PrimitiveDateTime {
@@ -75,7 +78,26 @@ fn unix_to_primitive(unix: i64) -> PrimitiveDateTime {
 impl<'r> Archiver<'r> {
     /// An archiver running the builders of `registry`.
     pub fn new(registry: &'r Registry, config: ArchivingConfig) -> Self {
-        Self { registry, config }
+        Self {
+            registry,
+            config,
+            workers: None,
+        }
+    }
+
+    /// Lets a build use up to `threads` threads (this one included), each
+    /// extra one with its own connection from `pool`, to build the missing
+    /// sub-periods of a period side by side (the months of a year, the
+    /// weeks of a month). Extra connections are only taken when idle in
+    /// the pool. Each archive is still built by one thread and written on
+    /// its connection as without workers, so the archives are the same.
+    #[must_use]
+    pub fn with_workers(mut self, pool: DbPool, threads: usize) -> Self {
+        self.workers = (threads > 1).then(|| Workers {
+            pool,
+            spare: AtomicUsize::new(threads - 1),
+        });
+        self
     }
 
     /// The oldest `ts_archived` a usable archive of `period` may have at
@@ -133,7 +155,13 @@ impl<'r> Archiver<'r> {
         now: OffsetDateTime,
         force: bool,
     ) -> Result<Outcome, ArchiveError> {
-        self.archive_with(conn, site, period, segment, None, now, force)
+        let job = Job {
+            site,
+            segment,
+            plugin: None,
+            now,
+        };
+        self.archive_with(conn, job, period, force)
     }
 
     /// [`Archiver::archive_segment`] with only the builders of `plugin`,
@@ -157,34 +185,35 @@ impl<'r> Archiver<'r> {
         now: OffsetDateTime,
         force: bool,
     ) -> Result<Outcome, ArchiveError> {
-        self.archive_with(conn, site, period, segment, Some(plugin), now, force)
+        let job = Job {
+            site,
+            segment,
+            plugin: Some(plugin),
+            now,
+        };
+        self.archive_with(conn, job, period, force)
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the public entry points above name the combinations"
-    )]
     fn archive_with(
         &self,
         conn: &mut MysqlConnection,
-        site: &SiteInfo,
+        job: Job<'_>,
         period: Period,
-        segment: &Segment,
-        plugin: Option<&str>,
-        now: OffsetDateTime,
         force: bool,
     ) -> Result<Outcome, ArchiveError> {
-        let today = site.timezone.local_date(now.unix_timestamp());
-        if period.start() > today || site.created.is_some_and(|created| period.end() < created) {
+        let Job {
+            site,
+            segment,
+            plugin,
+            now,
+        } = job;
+        if job.has_no_data(period) {
             return Ok(Outcome::NoData);
         }
         let key = ArchiveKey {
             idsite: site.idsite,
             period,
-            done_flag: match plugin {
-                None => segment.done_flag(),
-                Some(plugin) => format!("{}.{plugin}", segment.done_flag()),
-            },
+            done_flag: job.done_flag(),
         };
         if !force {
             let min = self.min_ts_archived(site, period, now);
@@ -215,21 +244,19 @@ impl<'r> Archiver<'r> {
             }
             ctx.output
         } else {
-            let mut subarchives = Vec::new();
             // A range that ends today or later is cut as Matomo cuts it
             // then (whole periods running past its end); others as usual.
             let subperiods = if period.kind() == PeriodKind::Range {
-                period.subperiods_as_of(today)
+                period.subperiods_as_of(job.today())
             } else {
                 period.subperiods()
             };
-            for sub in subperiods {
-                let outcome = self.archive_with(conn, site, sub, segment, plugin, now, false)?;
-                subarchives.push(SubArchive {
-                    period: sub,
-                    archive: outcome.archive(),
-                });
-            }
+            let archives = self.archive_subperiods(conn, job, &subperiods)?;
+            let subarchives = subperiods
+                .into_iter()
+                .zip(archives)
+                .map(|(period, archive)| SubArchive { period, archive })
+                .collect();
             let mut ctx = PeriodContext {
                 conn: &mut *conn,
                 site,
@@ -249,6 +276,195 @@ impl<'r> Archiver<'r> {
         let stored = write_archive(conn, key, to_primitive(now), &records, output)?;
         tracing::debug!(idsite = site.idsite, %period, idarchive = stored.idarchive, "archived");
         Ok(Outcome::Built(stored))
+    }
+
+    /// The usable archives of `periods` (in order; `None` without data),
+    /// building the missing ones: all are looked up with one query per
+    /// month table, then the missing ones are built, side by side when
+    /// [`Archiver::with_workers`] gave spare connections.
+    fn archive_subperiods(
+        &self,
+        conn: &mut MysqlConnection,
+        job: Job<'_>,
+        periods: &[Period],
+    ) -> Result<Vec<Option<StoredArchive>>, ArchiveError> {
+        let mut archives = vec![None; periods.len()];
+        let wanted: Vec<usize> = (0..periods.len())
+            .filter(|&i| !job.has_no_data(periods[i]))
+            .collect();
+        let lookups: Vec<(Period, Option<PrimitiveDateTime>)> = wanted
+            .iter()
+            .map(|&i| {
+                let period = periods[i];
+                (
+                    period,
+                    Some(self.min_ts_archived(job.site, period, job.now)),
+                )
+            })
+            .collect();
+        let found =
+            storage::find_archives(conn, job.site.idsite, &job.done_flag(), &lookups, false)?;
+        let mut missing = Vec::new();
+        for (&index, found) in wanted.iter().zip(found) {
+            match found {
+                Some(archive) => archives[index] = Some(archive),
+                None => missing.push(index),
+            }
+        }
+        let missing_periods: Vec<Period> = missing.iter().map(|&i| periods[i]).collect();
+        let built = self.build_all(conn, job, &missing_periods)?;
+        for (index, archive) in missing.into_iter().zip(built) {
+            archives[index] = archive;
+        }
+        Ok(archives)
+    }
+
+    /// Builds an archive of each of `periods` (none of which has a usable
+    /// one), in order. With spare workers, each takes the next period on
+    /// its own connection; every archive is still written in its own
+    /// transactions on the connection that built it.
+    fn build_all(
+        &self,
+        conn: &mut MysqlConnection,
+        job: Job<'_>,
+        periods: &[Period],
+    ) -> Result<Vec<Option<StoredArchive>>, ArchiveError> {
+        let mut extra = match &self.workers {
+            Some(workers) if periods.len() > 1 => workers.take(periods.len() - 1),
+            _ => Vec::new(),
+        };
+        if extra.is_empty() {
+            return periods
+                .iter()
+                .map(|&period| Ok(self.archive_with(conn, job, period, true)?.archive()))
+                .collect();
+        }
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let work = |conn: &mut MysqlConnection| -> Result<Vec<(usize, Option<StoredArchive>)>, ArchiveError> {
+            let mut done = Vec::new();
+            while !failed.load(Ordering::Relaxed) {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&period) = periods.get(index) else {
+                    break;
+                };
+                match self.archive_with(conn, job, period, true) {
+                    Ok(outcome) => done.push((index, outcome.archive())),
+                    Err(error) => {
+                        // The other workers stop after their current period.
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(error);
+                    }
+                }
+            }
+            Ok(done)
+        };
+        let results = std::thread::scope(|scope| {
+            let work = &work;
+            let handles: Vec<_> = extra
+                .iter_mut()
+                .map(|worker| scope.spawn(move || work(&mut worker.conn)))
+                .collect();
+            let mut results = vec![work(conn)];
+            for handle in handles {
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            results
+        });
+        drop(extra);
+        let mut archives = vec![None; periods.len()];
+        for result in results {
+            for (index, archive) in result? {
+                archives[index] = archive;
+            }
+        }
+        Ok(archives)
+    }
+}
+
+/// What every archive of one [`Archiver`] call shares.
+#[derive(Debug, Clone, Copy)]
+struct Job<'a> {
+    site: &'a SiteInfo,
+    segment: &'a Segment,
+    plugin: Option<&'a str>,
+    now: OffsetDateTime,
+}
+
+impl Job<'_> {
+    /// The site's local date at `now`.
+    fn today(&self) -> time::Date {
+        self.site.timezone.local_date(self.now.unix_timestamp())
+    }
+
+    /// Whether `period` starts after today or ends before the site existed.
+    fn has_no_data(&self, period: Period) -> bool {
+        period.start() > self.today()
+            || self
+                .site
+                .created
+                .is_some_and(|created| period.end() < created)
+    }
+
+    /// The done flag name of the archives.
+    fn done_flag(&self) -> String {
+        match self.plugin {
+            None => self.segment.done_flag(),
+            Some(plugin) => format!("{}.{plugin}", self.segment.done_flag()),
+        }
+    }
+}
+
+/// Spare connections for building sub-periods side by side, and how many
+/// more threads may still take one (shared by every level of a build, so
+/// a month built by a worker does not spread its weeks over more threads
+/// than were given).
+#[derive(Debug)]
+struct Workers {
+    pool: DbPool,
+    spare: AtomicUsize,
+}
+
+/// A worker's connection; its thread slot is given back when dropped.
+struct Worker<'a> {
+    conn: PooledConn,
+    spare: &'a AtomicUsize,
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        self.spare.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl Workers {
+    /// Up to `wanted` workers: as many as there are free thread slots and
+    /// idle pooled connections. Never waits for a connection: a pool
+    /// exhausted by other requests means building on this thread alone.
+    fn take(&self, wanted: usize) -> Vec<Worker<'_>> {
+        let mut out = Vec::new();
+        while out.len() < wanted
+            && self
+                .spare
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            match self.pool.try_get() {
+                Some(conn) => out.push(Worker {
+                    conn,
+                    spare: &self.spare,
+                }),
+                None => {
+                    self.spare.fetch_add(1, Ordering::AcqRel);
+                    break;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -281,7 +497,7 @@ fn write_archive(
             name.clone(),
             (table.rows_count(), table.rows_count_recursive()),
         );
-        writer.insert_table(conn, &name, &table)?;
+        writer.insert_table(&name, &table)?;
     }
     for (name, value) in output.numeric {
         let record = declared

@@ -59,6 +59,13 @@ impl ArchiveKey {
     }
 }
 
+/// Where an archive is: its month's tables and its id in them (ids are
+/// only unique per month).
+pub type ArchiveId = (ArchiveMonth, u32);
+
+/// Blob rows of one archive: (name, stored bytes).
+pub type NamedBlobs = Vec<(String, Vec<u8>)>;
+
 /// An archive found in the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredArchive {
@@ -86,8 +93,8 @@ pub struct ArchiveWriter {
     idarchive: u32,
     ts_archived: PrimitiveDateTime,
     numeric: Vec<(String, f64)>,
+    /// Encoded blobs, written by `finish` in the archive's transaction.
     blobs: Vec<(String, Vec<u8>)>,
-    blob_bytes: usize,
 }
 
 /// Blob rows are sent in statements of about this size: well under the
@@ -96,11 +103,12 @@ const BLOB_BATCH_BYTES: usize = 4 << 20;
 
 impl ArchiveWriter {
     /// Allocates the archive id and writes the done flag with value 2 (in
-    /// progress), committed on its own so that a crash leaves a visible
-    /// error archive, not an invisible half.
+    /// progress), committed on their own so that a crash leaves a visible
+    /// error archive, not an invisible half, and so that an invalidation
+    /// arriving while the archive is built can mark it (2 → 6).
     ///
-    /// Creates the month's tables if needed (DDL: call it outside any
-    /// transaction).
+    /// Creates the month's tables when they are missing (DDL: call it
+    /// outside any transaction).
     ///
     /// # Errors
     /// Any database error.
@@ -110,25 +118,40 @@ impl ArchiveWriter {
         now: PrimitiveDateTime,
     ) -> Result<Self, ArchiveError> {
         let month = key.month()?;
-        tally_db::create_archive_tables(conn, month)?;
-        let idarchive = tally_db::next_archive_id(conn, month)?;
-        let writer = Self {
+        let mut writer = Self {
             key,
             month,
-            idarchive,
+            idarchive: 0,
             ts_archived: now,
             numeric: Vec::new(),
             blobs: Vec::new(),
-            blob_bytes: 0,
         };
-        writer.write_numeric_rows(
-            conn,
-            &[(
-                writer.key.done_flag.clone(),
-                f64::from(ArchiveStatus::Error.code()),
-            )],
-        )?;
+        // The tables exist for all but the first archive of a month: trying
+        // first saves the DDL statements (and their metadata locks) on
+        // every archive of a long period.
+        match writer.allocate(conn) {
+            Err(error) if lacks_tables(&error) => {
+                tally_db::create_archive_tables(conn, month)?;
+                writer.allocate(conn)?;
+            }
+            other => other?,
+        }
         Ok(writer)
+    }
+
+    /// Takes an id from the month's sequence and writes the done flag 2,
+    /// in one transaction (one commit instead of two).
+    fn allocate(&mut self, conn: &mut MysqlConnection) -> Result<(), ArchiveError> {
+        conn.transaction(|conn| {
+            self.idarchive = tally_db::next_archive_id(conn, self.month)?;
+            self.write_numeric_rows(
+                conn,
+                &[(
+                    self.key.done_flag.clone(),
+                    f64::from(ArchiveStatus::Error.code()),
+                )],
+            )
+        })
     }
 
     /// The archive id.
@@ -147,63 +170,55 @@ impl ArchiveWriter {
 
     /// Queues a blob record: the table under `name`, its subtables in
     /// chunks of 100 under `name_chunk_<start>_<end>`. An empty table is
-    /// not stored.
+    /// not stored. The encoded blobs are written by
+    /// [`ArchiveWriter::finish`].
     ///
     /// # Errors
     /// [`ArchiveError::Table`] when the table cannot be encoded.
-    pub fn insert_table(
-        &mut self,
-        conn: &mut MysqlConnection,
-        name: &str,
-        table: &DataTable,
-    ) -> Result<(), ArchiveError> {
+    pub fn insert_table(&mut self, name: &str, table: &DataTable) -> Result<(), ArchiveError> {
         if table.rows_count() == 0 {
             return Ok(());
         }
         let encoded = encode_table(table)?;
-        self.queue_blob(conn, name.to_owned(), encoded.root)?;
+        self.blobs.push((name.to_owned(), encoded.root));
         for chunk in encoded.chunks {
             let blob_name = chunk.blob_name(name);
-            self.queue_blob(conn, blob_name, chunk.bytes)?;
+            self.blobs.push((blob_name, chunk.bytes));
         }
         Ok(())
     }
 
-    fn queue_blob(
-        &mut self,
+    /// Inserts blob rows in statements of about [`BLOB_BATCH_BYTES`].
+    fn write_blob_rows(
+        &self,
         conn: &mut MysqlConnection,
-        name: String,
-        bytes: Vec<u8>,
+        blobs: Vec<(String, Vec<u8>)>,
     ) -> Result<(), ArchiveError> {
-        self.blob_bytes += bytes.len();
-        self.blobs.push((name, bytes));
-        if self.blob_bytes >= BLOB_BATCH_BYTES {
-            self.flush_blobs(conn)?;
-        }
-        Ok(())
-    }
-
-    fn flush_blobs(&mut self, conn: &mut MysqlConnection) -> Result<(), ArchiveError> {
-        if self.blobs.is_empty() {
-            return Ok(());
-        }
         let table = self.month.table(ArchiveKind::Blob);
-        let mut sql = format!(
-            "INSERT INTO {table} (idarchive, name, idsite, date1, date2, period, ts_archived, value) VALUES "
-        );
-        for i in 0..self.blobs.len() {
-            sql.push_str(if i == 0 {
-                "(?,?,?,?,?,?,?,?)"
-            } else {
-                ",(?,?,?,?,?,?,?,?)"
-            });
+        let mut blobs = blobs.into_iter().peekable();
+        while blobs.peek().is_some() {
+            let mut sql = format!(
+                "INSERT INTO {table} (idarchive, name, idsite, date1, date2, period, ts_archived, value) VALUES "
+            );
+            let mut query_bytes = 0;
+            let mut batch = Vec::new();
+            while let Some((name, bytes)) =
+                blobs.next_if(|_| batch.is_empty() || query_bytes < BLOB_BATCH_BYTES)
+            {
+                sql.push_str(if batch.is_empty() {
+                    "(?,?,?,?,?,?,?,?)"
+                } else {
+                    ",(?,?,?,?,?,?,?,?)"
+                });
+                query_bytes += bytes.len();
+                batch.push((name, bytes));
+            }
+            let mut query = diesel::sql_query(sql).into_boxed::<Mysql>();
+            for (name, bytes) in batch {
+                query = self.bind_common(query, name).bind::<Blob, _>(bytes);
+            }
+            query.execute(conn)?;
         }
-        let mut query = diesel::sql_query(sql).into_boxed::<Mysql>();
-        for (name, bytes) in std::mem::take(&mut self.blobs) {
-            query = self.bind_common(query, name).bind::<Blob, _>(bytes);
-        }
-        query.execute(conn)?;
-        self.blob_bytes = 0;
         Ok(())
     }
 
@@ -257,36 +272,65 @@ impl ArchiveWriter {
 
     /// Writes the queued records, sets the done flag to 1 (or to 4 when the
     /// archive was invalidated while it was being built) and deletes the
-    /// older archives of the same key. Returns the archive id.
+    /// older archives of the same key, all in one transaction: readers see
+    /// the whole archive or none of it, and the archive costs one commit.
     ///
     /// # Errors
     /// Any database error; the archive then stays invisible.
     pub fn finish(mut self, conn: &mut MysqlConnection) -> Result<StoredArchive, ArchiveError> {
-        self.flush_blobs(conn)?;
+        let blobs = std::mem::take(&mut self.blobs);
         let numeric = std::mem::take(&mut self.numeric);
-        self.write_numeric_rows(conn, &numeric)?;
         let table = self.month.table(ArchiveKind::Numeric);
-        // One statement: 2 -> 1, and 6 (invalidated meanwhile) -> 4.
-        diesel::sql_query(format!(
-            "UPDATE {table} SET value = IF(value = 6, 4, 1) WHERE idarchive = ? AND name = ?"
-        ))
-        .bind::<Unsigned<Integer>, _>(self.idarchive)
-        .bind::<Text, _>(&self.key.done_flag)
-        .execute(conn)?;
-        delete_older(conn, &self.key, self.month, self.idarchive)?;
-        let status: f64 = diesel::sql_query(format!(
-            "SELECT value FROM {table} WHERE idarchive = ? AND name = ?"
-        ))
-        .bind::<Unsigned<Integer>, _>(self.idarchive)
-        .bind::<Text, _>(&self.key.done_flag)
-        .get_result::<ValueRow>(conn)?
-        .value;
+        let status = conn.transaction(|conn| -> Result<ArchiveStatus, ArchiveError> {
+            self.write_blob_rows(conn, blobs)?;
+            self.write_numeric_rows(conn, &numeric)?;
+            // 2 -> 1 in the usual case: one statement, and its row count
+            // says which case it was. Otherwise (6, invalidated meanwhile)
+            // the flag becomes 4 and is read back. An UPDATE reads the
+            // latest committed flag, whatever this transaction's snapshot.
+            let finished = diesel::sql_query(format!(
+                "UPDATE {table} SET value = 1 WHERE idarchive = ? AND name = ? AND value = 2"
+            ))
+            .bind::<Unsigned<Integer>, _>(self.idarchive)
+            .bind::<Text, _>(&self.key.done_flag)
+            .execute(conn)?;
+            let status = if finished > 0 {
+                ArchiveStatus::Ok
+            } else {
+                diesel::sql_query(format!(
+                    "UPDATE {table} SET value = IF(value = 6, 4, 1) WHERE idarchive = ? AND name = ?"
+                ))
+                .bind::<Unsigned<Integer>, _>(self.idarchive)
+                .bind::<Text, _>(&self.key.done_flag)
+                .execute(conn)?;
+                let value = diesel::sql_query(format!(
+                    "SELECT value FROM {table} WHERE idarchive = ? AND name = ?"
+                ))
+                .bind::<Unsigned<Integer>, _>(self.idarchive)
+                .bind::<Text, _>(&self.key.done_flag)
+                .get_result::<ValueRow>(conn)?
+                .value;
+                status_of(value)
+            };
+            delete_older(conn, &self.key, self.month, self.idarchive)?;
+            Ok(status)
+        })?;
         Ok(StoredArchive {
             idarchive: self.idarchive,
             month: self.month,
             ts_archived: self.ts_archived,
-            status: status_of(status),
+            status,
         })
+    }
+}
+
+/// Whether `error` says the month's tables or sequence row are missing.
+fn lacks_tables(error: &ArchiveError) -> bool {
+    match error {
+        // next_archive_id: no sequence row for the month.
+        ArchiveError::Db(diesel::result::Error::NotFound) => true,
+        ArchiveError::Db(error) => is_missing_table(error),
+        _ => false,
     }
 }
 
@@ -411,6 +455,91 @@ pub fn find_archive(
         }))
 }
 
+/// [`find_archive`] for several periods of one site and done flag, each
+/// with its own `min_ts_archived`: one query per month table instead of
+/// one per period (a month looks up its weeks and days, a year its
+/// months). Answers in the order of `periods`.
+///
+/// # Errors
+/// Any database error. A month whose tables do not exist has no archive.
+pub fn find_archives(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    done_flag: &str,
+    periods: &[(Period, Option<PrimitiveDateTime>)],
+    accept_invalidated: bool,
+) -> Result<Vec<Option<StoredArchive>>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Unsigned<Integer>)]
+        idarchive: u32,
+        #[diesel(sql_type = SqlDate)]
+        date1: time::Date,
+        #[diesel(sql_type = SqlDate)]
+        date2: time::Date,
+        #[diesel(sql_type = Unsigned<TinyInt>)]
+        period: u8,
+        #[diesel(sql_type = Double)]
+        value: f64,
+        #[diesel(sql_type = Datetime)]
+        ts_archived: PrimitiveDateTime,
+    }
+    let mut by_month: HashMap<ArchiveMonth, Vec<usize>> = HashMap::new();
+    for (index, (period, _)) in periods.iter().enumerate() {
+        by_month
+            .entry(ArchiveMonth::of(period.start())?)
+            .or_default()
+            .push(index);
+    }
+    let accepted = if accept_invalidated { "1,3,4,5" } else { "1,3" };
+    let mut out = vec![None; periods.len()];
+    for (month, indexes) in by_month {
+        let numeric = month.table(ArchiveKind::Numeric);
+        let starts = indexes.iter().map(|&i| periods[i].0.start());
+        let (Some(first), Some(last)) = (starts.clone().min(), starts.max()) else {
+            continue;
+        };
+        // Every archive of the flag starting in [first, last] (index
+        // prefix idsite, date1), matched to the periods here: a month
+        // holds a few dozen archives per site and flag.
+        let found = diesel::sql_query(format!(
+            "SELECT idarchive, date1, date2, period, value, ts_archived FROM {numeric} \
+             WHERE idsite = ? AND date1 BETWEEN ? AND ? AND name = ? AND value IN ({accepted})"
+        ))
+        .bind::<Unsigned<Integer>, _>(idsite)
+        .bind::<SqlDate, _>(first)
+        .bind::<SqlDate, _>(last)
+        .bind::<Text, _>(done_flag)
+        .load::<Found>(conn);
+        let found = match found {
+            Err(error) if is_missing_table(&error) => continue,
+            other => other?,
+        };
+        for index in indexes {
+            let (period, min_ts_archived) = &periods[index];
+            // The newest archive of the key, then the age check, as
+            // find_archive's ORDER BY idarchive DESC LIMIT 1.
+            let newest = found
+                .iter()
+                .filter(|f| {
+                    f.date1 == period.start()
+                        && f.date2 == period.end()
+                        && f.period == period.kind().code()
+                })
+                .max_by_key(|f| f.idarchive);
+            out[index] = newest
+                .filter(|f| min_ts_archived.is_none_or(|min| f.ts_archived >= min))
+                .map(|f| StoredArchive {
+                    idarchive: f.idarchive,
+                    month,
+                    ts_archived: f.ts_archived,
+                    status: status_of(f.value),
+                });
+        }
+    }
+    Ok(out)
+}
+
 /// MySQL's ER_NO_SUCH_TABLE (1146), which diesel reports by message only.
 fn is_missing_table(error: &diesel::result::Error) -> bool {
     matches!(
@@ -458,6 +587,58 @@ pub fn read_numeric_records(
     .bind::<Unsigned<Integer>, _>(archive.idarchive)
     .load(conn)?;
     Ok(rows.into_iter().map(|row| (row.name, row.value)).collect())
+}
+
+/// [`read_numeric_records`] of several archives, with one query per month
+/// table.
+///
+/// # Errors
+/// Any database error.
+pub fn read_numeric_records_of(
+    conn: &mut MysqlConnection,
+    archives: &[StoredArchive],
+) -> Result<HashMap<ArchiveId, HashMap<String, f64>>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct NumericRow {
+        #[diesel(sql_type = Unsigned<Integer>)]
+        idarchive: u32,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Double)]
+        value: f64,
+    }
+    let mut out: HashMap<ArchiveId, HashMap<String, f64>> = archives
+        .iter()
+        .map(|a| ((a.month, a.idarchive), HashMap::new()))
+        .collect();
+    for (month, list) in ids_by_month(archives) {
+        let numeric = month.table(ArchiveKind::Numeric);
+        let rows: Vec<NumericRow> = diesel::sql_query(format!(
+            "SELECT idarchive, name, value FROM {numeric} \
+             WHERE idarchive IN ({list}) AND name NOT LIKE 'done%'"
+        ))
+        .load(conn)?;
+        for row in rows {
+            out.entry((month, row.idarchive))
+                .or_default()
+                .insert(row.name, row.value);
+        }
+    }
+    Ok(out)
+}
+
+/// The ids of `archives` per month, as a comma-separated list: ids are
+/// integers we read, so formatting them is not interpolating input.
+fn ids_by_month(archives: &[StoredArchive]) -> HashMap<ArchiveMonth, String> {
+    let mut out: HashMap<ArchiveMonth, String> = HashMap::new();
+    for archive in archives {
+        let list = out.entry(archive.month).or_default();
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(&archive.idarchive.to_string());
+    }
+    out
 }
 
 /// One numeric record of an archive; a missing record reads as 0.
@@ -576,6 +757,43 @@ pub fn read_all_blobs(
     .bind::<Unsigned<Integer>, _>(archive.idarchive)
     .load(conn)?;
     Ok(rows.into_iter().map(|row| (row.name, row.value)).collect())
+}
+
+/// [`read_all_blobs`] of several archives, with one query per month table.
+///
+/// # Errors
+/// The query error.
+pub fn read_all_blobs_of(
+    conn: &mut MysqlConnection,
+    archives: &[StoredArchive],
+) -> Result<HashMap<ArchiveId, NamedBlobs>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct BlobRow {
+        #[diesel(sql_type = Unsigned<Integer>)]
+        idarchive: u32,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Blob)]
+        value: Vec<u8>,
+    }
+    let mut out: HashMap<ArchiveId, NamedBlobs> = archives
+        .iter()
+        .map(|a| ((a.month, a.idarchive), Vec::new()))
+        .collect();
+    for (month, list) in ids_by_month(archives) {
+        let blob = month.table(ArchiveKind::Blob);
+        let rows: Vec<BlobRow> = diesel::sql_query(format!(
+            "SELECT idarchive, name, value FROM {blob} \
+             WHERE idarchive IN ({list}) AND value IS NOT NULL"
+        ))
+        .load(conn)?;
+        for row in rows {
+            out.entry((month, row.idarchive))
+                .or_default()
+                .push((row.name, row.value));
+        }
+    }
+    Ok(out)
 }
 
 /// Sets the done flag of the archives of `idsite` for `period` written

@@ -1061,3 +1061,106 @@ fn a_segment_archive_counts_only_its_visits_and_is_stored_under_its_hash() -> an
     assert_eq!(numeric(&mut conn, rebuilt)?.get("nb_visits"), Some(&4.0));
     Ok(())
 }
+
+/// Every archive row of `idsite`, by archive key (`period date1 date2`):
+/// its numeric records (done flags included) and its blobs, sorted by name.
+type Contents = HashMap<String, (Vec<(String, f64)>, Vec<(String, Vec<u8>)>)>;
+
+fn archive_contents(conn: &mut MysqlConnection, idsite: u32) -> anyhow::Result<Contents> {
+    #[derive(QueryableByName)]
+    struct NumericRow {
+        #[diesel(sql_type = Text)]
+        key: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Double)]
+        value: f64,
+    }
+    #[derive(QueryableByName)]
+    struct BlobRow {
+        #[diesel(sql_type = Text)]
+        key: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Blob)]
+        value: Vec<u8>,
+    }
+    let mut out = Contents::new();
+    for table in tally_db::list_archive_tables(conn)? {
+        let sql = format!(
+            "SELECT CONCAT(period, ' ', date1, ' ', date2) AS `key`, name, value FROM {table} \
+             WHERE idsite = ? ORDER BY name"
+        );
+        match table.kind() {
+            tally_db::ArchiveKind::Numeric => {
+                let rows: Vec<NumericRow> = diesel::sql_query(sql)
+                    .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+                    .load(conn)?;
+                for row in rows {
+                    out.entry(row.key)
+                        .or_default()
+                        .0
+                        .push((row.name, row.value));
+                }
+            }
+            tally_db::ArchiveKind::Blob => {
+                let rows: Vec<BlobRow> = diesel::sql_query(sql)
+                    .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+                    .load(conn)?;
+                for row in rows {
+                    out.entry(row.key)
+                        .or_default()
+                        .1
+                        .push((row.name, row.value));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Issue 7 (a 365-day range answered in under 500 ms): the months of a
+/// year built side by side on pooled connections give the archives that
+/// one connection building them in turn gives.
+#[test]
+fn issue_7_a_range_built_on_parallel_connections_equals_one_built_in_turn() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let pool = db.pool()?;
+    let mut conn = db.conn()?;
+    for idsite in [1, 2] {
+        add_site(&mut conn, idsite, "UTC")?;
+        let mut day = date!(2025 - 01 - 01);
+        // A visit every 9 days, so weeks, months and leftover days differ.
+        for n in 0..41u8 {
+            let last = format!("{day} {:02}:30:00", n % 24);
+            add_visits(
+                &mut conn,
+                idsite,
+                &[Visit {
+                    visitor: n % 7,
+                    user: (n % 3 == 0).then_some("alice"),
+                    actions: u32::from(n % 5) + 1,
+                    seconds: u32::from(n) * 11,
+                    converted: n % 4 == 0,
+                    last: &last,
+                }],
+            )?;
+            day = day.checked_add(time::Duration::days(9)).context("a date")?;
+        }
+    }
+    let registry = Registry::core();
+    let range = Period::range(date!(2025 - 01 - 01), date!(2025 - 12 - 31))?;
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let parallel = Archiver::new(&registry, ArchivingConfig::default()).with_workers(pool, 3);
+    let outcome = parallel.archive(&mut conn, &site, range, NOW, false)?;
+    assert_eq!(numeric(&mut conn, outcome)?.get("nb_visits"), Some(&41.0));
+    let site = SiteInfo::load(&mut conn, 2)?;
+    let in_turn = Archiver::new(&registry, ArchivingConfig::default());
+    in_turn.archive(&mut conn, &site, range, NOW, false)?;
+
+    let built = archive_contents(&mut conn, 1)?;
+    // The range, the year, 12 months, their weeks and the leftover days.
+    assert!(built.len() > 60, "{} archives", built.len());
+    assert_eq!(built, archive_contents(&mut conn, 2)?);
+    Ok(())
+}

@@ -204,6 +204,7 @@ impl Api {
 
     fn loader(&self, now: OffsetDateTime) -> Loader<'_> {
         Loader {
+            pool: &self.inner.pool,
             registry: &self.inner.registry,
             archiver_config: self.inner.archiving.clone(),
             browser_archiving: self.inner.config.browser_archiving,

@@ -8,6 +8,7 @@ use tally_archiving::segment::Segment;
 use tally_archiving::storage::{self, ArchiveKey, StoredArchive};
 use tally_archiving::{Archiver, Period, Registry, SiteInfo};
 use tally_datatable::DataTable;
+use tally_db::DbPool;
 use tally_schema::codes::PeriodKind;
 use time::OffsetDateTime;
 
@@ -32,6 +33,8 @@ impl ArchiveLocks {
 
 /// How archives are found for a request.
 pub(crate) struct Loader<'a> {
+    /// Spare connections to build sub-periods side by side.
+    pub(crate) pool: &'a DbPool,
     pub(crate) registry: &'a Registry,
     pub(crate) archiver_config: tally_archiving::ArchivingConfig,
     pub(crate) browser_archiving: bool,
@@ -98,7 +101,12 @@ impl Loader<'_> {
             .locks
             .lock_for(format!("{}|{period}|{done_flag}", site.idsite));
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let archiver = Archiver::new(self.registry, self.archiver_config.clone());
+        // A first range call builds dozens of archives (the months of a
+        // year, their weeks); independent ones are built on as many threads
+        // as there are cores, with idle pooled connections.
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let archiver = Archiver::new(self.registry, self.archiver_config.clone())
+            .with_workers(self.pool.clone(), threads);
         let outcome = match plugin {
             None => archiver.archive_segment(conn, site, period, segment, self.now, false)?,
             Some(plugin) => archiver
