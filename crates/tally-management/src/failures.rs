@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Datetime, SmallInt, Text, Unsigned};
 use time::PrimitiveDateTime;
 
 use crate::access::{Access, Principal};
+use crate::support::format_db_time;
 use crate::{ManagementError, Result};
 
 /// One failure as `getTrackingFailures` returns it.
@@ -154,7 +155,7 @@ fn enrich(row: Row) -> TrackingFailure {
     TrackingFailure {
         idsite: row.idsite,
         idfailure: row.idfailure,
-        date_first_occurred: format_datetime(row.date_first_occurred),
+        date_first_occurred: format_db_time(row.date_first_occurred),
         url: params
             .get("url")
             .map(|u| u.trim().to_owned())
@@ -166,18 +167,6 @@ fn enrich(row: Row) -> TrackingFailure {
         solution: solution.to_owned(),
         solution_url: solution_url.to_owned(),
     }
-}
-
-fn format_datetime(t: PrimitiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 /// Matomo's English `DATETIME_FORMAT_SHORT`: `MMM d, y h:mm:ss a`.
