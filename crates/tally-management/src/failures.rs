@@ -13,6 +13,7 @@ use time::PrimitiveDateTime;
 use crate::access::{Access, Principal};
 use crate::support::format_db_time;
 use crate::{ManagementError, Result};
+use tally_tracking::php::urldecode;
 
 /// One failure as `getTrackingFailures` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -194,35 +195,11 @@ fn pretty(t: PrimitiveDateTime) -> String {
 fn query_params(query: &str) -> BTreeMap<String, String> {
     query
         .split('&')
-        .filter_map(|pair| {
+        .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((form_decode(k)?, form_decode(v)?))
+            (urldecode(k), urldecode(v))
         })
         .collect()
-}
-
-fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
