@@ -23,6 +23,11 @@
 //!    the month, week and day archives, which it builds from the days), then
 //!    200 calls on the stored range archive (p50, p99).
 //!
+//! `TALLY_BENCH_RANGE_ONLY=1` skips phases 1 and 2 (to profile the range
+//! build alone). The first range call also prints the CPU time it took in
+//! this process and in the MariaDB server (from `/proc`), which tells a
+//! loaded machine's waiting apart from work.
+//!
 //! Targets (issue 7): archived reports p99 under 10 ms; the 365-day range
 //! under 500 ms the first time and under 10 ms after.
 
@@ -353,18 +358,21 @@ fn run() -> anyhow::Result<()> {
     println!();
     println!("| report | p50 | p99 | throughput |");
     println!("|---|---|---|---|");
-    latency(
-        &api,
-        "VisitsSummary.get, day",
-        &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"),
-        2_000,
-    )?;
-    latency(
-        &api,
-        "Actions.getPageUrls, day, 500 rows",
-        &format!("{base}&method=Actions.getPageUrls&period=day&date={DAY}&filter_limit=500"),
-        1_000,
-    )?;
+    if std::env::var_os("TALLY_BENCH_RANGE_ONLY").is_none() {
+        latency(
+            &api,
+            "VisitsSummary.get, day",
+            &format!("{base}&method=VisitsSummary.get&period=day&date={DAY}"),
+            2_000,
+        )?;
+        latency(
+            &api,
+            "Actions.getPageUrls, day, 500 rows",
+            &format!("{base}&method=Actions.getPageUrls&period=day&date={DAY}&filter_limit=500"),
+            1_000,
+        )?;
+    }
+    let server_pid = server_pid();
     for (what, method) in [
         ("VisitsSummary.get", "method=VisitsSummary.get"),
         (
@@ -374,7 +382,9 @@ fn run() -> anyhow::Result<()> {
     ] {
         let query = format!("{base}&{method}&period=range&date=2025-01-01,2025-12-31");
         let before = server_counters(&mut conn)?;
+        let cpu_before = (cpu_ms("self"), server_pid.as_deref().and_then(cpu_ms));
         let first = call(&api, &query)?;
+        let cpu_after = (cpu_ms("self"), server_pid.as_deref().and_then(cpu_ms));
         let after = server_counters(&mut conn)?;
         let delta: Vec<String> = after
             .iter()
@@ -382,6 +392,13 @@ fn run() -> anyhow::Result<()> {
             .map(|((name, a), (_, b))| format!("{name} {}", a - b))
             .collect();
         println!("server work during the first call: {}", delta.join(", "));
+        if let ((Some(a), Some(b)), (Some(c), Some(d))) = (cpu_before, cpu_after) {
+            println!(
+                "CPU during the first call: this process {} ms, MariaDB {} ms",
+                c - a,
+                d - b
+            );
+        }
         let mut times = Vec::new();
         for _ in 0..200 {
             times.push(call(&api, &query)?);
@@ -395,4 +412,29 @@ fn run() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// User + system CPU time of process `pid` (`self` for this one) in
+/// milliseconds, from `/proc/<pid>/stat` (clock ticks of 10 ms).
+fn cpu_ms(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces: state is the
+    // first, utime and stime the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) * 10)
+}
+
+/// The MariaDB server's process id, when it runs on this machine.
+fn server_pid() -> Option<String> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid = entry.file_name().into_string().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
+        })
 }

@@ -391,18 +391,17 @@ fn read_numeric_columns(
         // Renamed columns move to the end in the order of the pairs, as
         // `rename_all` (PHP's renameColumn) leaves them. Stable: the other
         // columns keep their order.
-        // (`plain` means no original id is also a rename target, so
-        // membership in `renamed_to` marks exactly the renamed entries.)
-        scratch.sort_by_key(|(id, _)| {
-            if renamed_to.contains(*id) {
-                renames
-                    .iter()
-                    .position(|(_, to)| to == id)
-                    .map_or(0, |pair| pair + 1)
-            } else {
-                0
+        // (`plain` means no original id is also the target of a rename that
+        // happened, so the entries under such an id are exactly the renamed
+        // ones.) Moving
+        // each pair's entry to the end in turn costs a few comparisons per
+        // pair, where a sort by pair position was a tenth of a range build.
+        for (_, to) in renames.iter().filter(|(_, to)| renamed_to.contains(*to)) {
+            if let Some(index) = scratch.iter().position(|(id, _)| id == to) {
+                let entry = scratch.remove(index);
+                scratch.push(entry);
             }
-        });
+        }
     }
     plain
 }

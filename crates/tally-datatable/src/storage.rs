@@ -9,23 +9,30 @@
 //! |---|---|
 //! | 0..4 | magic `TLDT` |
 //! | 4 | format version ([`FORMAT_VERSION`]) |
-//! | 5 | kind: 1 root table, 2 subtable chunk |
+//! | 5 | kind: 1 root table, 2 subtable chunk; plus 0x80 when the payload is stored uncompressed |
 //! | 6..10 | decompressed payload length, u32 little endian |
-//! | 10..14 | CRC32 of bytes 4..10 and of the compressed payload, u32 LE |
+//! | 10..14 | CRC32 of bytes 4..10 and of the stored payload, u32 LE |
 //!
-//! followed by the zlib-compressed payload. A table payload is the bincode
+//! followed by the payload: raw deflate (RFC 1951) in version 2, or the
+//! bytes themselves when the kind byte says so. Version 1 blobs (a zlib
+//! stream, always compressed) are still read. Version 2 dropped zlib's own
+//! wrapper because its Adler-32 repeated what the header's CRC32 already
+//! checks, and stores tiny payloads as they are because a range archive
+//! writes and reads over a thousand tables of a few hundred bytes, for
+//! which setting up a deflate state cost more than the bytes it saved
+//! (docs/PERFORMANCE.md, issue 7). A table payload is the bincode
 //! (standard config) form of the table; a chunk payload is an index
 //! (`count`, then `count` × (`subtable id`, `offset`, `length`), all u32 LE)
 //! followed by the tables' bincode forms. bincode stays behind this module
 //! (it is unmaintained, RUSTSEC-2025-0141), so a later switch is one module
 //! and a version bump.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
-use flate2::Compression;
 use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use crate::DataTableError;
 use crate::row::Row;
@@ -33,7 +40,10 @@ use crate::table::{AggregationOps, DataTable};
 use crate::value::{Columns, Metadata};
 
 /// The format version written in every header.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+
+/// The version whose payload is a zlib stream; still read.
+const FORMAT_VERSION_ZLIB: u8 = 1;
 
 /// Subtables per chunk blob, as in Matomo (`Chunk::NUM_TABLES_IN_CHUNK`).
 pub const SUBTABLES_PER_CHUNK: u32 = 100;
@@ -52,6 +62,21 @@ pub(crate) const KIND_TABLE: u8 = 1;
 pub(crate) const KIND_CHUNK: u8 = 2;
 const INDEX_ENTRY_LEN: usize = 12;
 const ZLIB_LEVEL: u32 = 3;
+/// Kind-byte flag of a payload stored without compression.
+const STORED_FLAG: u8 = 0x80;
+/// Payloads up to this size are stored uncompressed: a few hundred bytes
+/// shrink by a few hundred bytes at most, while each deflate or inflate
+/// costs a state reset of tens of kilobytes.
+const STORED_MAX_BYTES: usize = 512;
+
+thread_local! {
+    // One deflate and one inflate state per thread, reset between blobs:
+    // a new zlib state allocates and clears its window and hash tables
+    // (about 300 kB at level 3), which cost more than compressing a small
+    // table.
+    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+}
 
 /// Decodes with bincode under a byte limit of the smallest tier that covers
 /// the payload. bincode checks every length prefix against the limit
@@ -276,27 +301,126 @@ fn chunk_payload(members: &[&(u32, Vec<u8>)]) -> Result<Vec<u8>, DataTableError>
 }
 
 fn write_blob(kind: u8, payload: &[u8]) -> Result<Vec<u8>, DataTableError> {
-    // The header is reserved in the compressor's output buffer, then filled
-    // in, so the blob is built without a copy.
-    let mut buffer = Vec::with_capacity(HEADER_LEN + payload.len() / 3);
-    buffer.extend_from_slice(&[0; HEADER_LEN]);
-    // Level 3, not zlib's default 6: a month built from days compresses
-    // every merged table again, and level 3 deflates 2.7x faster for blobs
-    // 12% larger, still smaller than the same rows as gzip-compressed JSON
-    // (level 1 is not: docs/PERFORMANCE.md). Inflating costs the same at
-    // any level.
-    let mut encoder = ZlibEncoder::new(buffer, Compression::new(ZLIB_LEVEL));
-    encoder
-        .write_all(payload)
-        .map_err(DataTableError::Compress)?;
-    let mut blob = encoder.finish().map_err(DataTableError::Compress)?;
+    let raw_len = u32_of(payload.len())?;
+    // The header is reserved in the output buffer, then filled in, so the
+    // blob is built without a copy.
+    let mut blob = Vec::with_capacity(HEADER_LEN + payload.len() / 3 + 64);
+    blob.extend_from_slice(&[0; HEADER_LEN]);
+    let mut stored = payload.len() <= STORED_MAX_BYTES;
+    if !stored {
+        deflate_into(payload, &mut blob)?;
+        // Incompressible bytes are kept as they are.
+        if blob.len() - HEADER_LEN >= payload.len() {
+            blob.truncate(HEADER_LEN);
+            stored = true;
+        }
+    }
+    if stored {
+        blob.extend_from_slice(payload);
+    }
     blob[0..4].copy_from_slice(&MAGIC);
     blob[4] = FORMAT_VERSION;
-    blob[5] = kind;
-    blob[6..10].copy_from_slice(&u32_of(payload.len())?.to_le_bytes());
+    blob[5] = if stored { kind | STORED_FLAG } else { kind };
+    blob[6..10].copy_from_slice(&raw_len.to_le_bytes());
     let crc = checksum(&blob[4..10], &blob[HEADER_LEN..]);
     blob[10..14].copy_from_slice(&crc.to_le_bytes());
     Ok(blob)
+}
+
+/// Appends the raw deflate form of `payload` to `out`, with this thread's
+/// reused deflate state.
+fn deflate_into(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DataTableError> {
+    let failed = |error: flate2::CompressError| {
+        DataTableError::Compress(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
+    };
+    DEFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        // Level 3, not zlib's default 6: a month built from days
+        // compresses every merged table again, and level 3 deflates 2.7x
+        // faster for blobs 12% larger, still smaller than the same rows as
+        // gzip-compressed JSON (level 1 is not: docs/PERFORMANCE.md).
+        // Inflating costs the same at any level.
+        let deflate =
+            slot.get_or_insert_with(|| Compress::new(Compression::new(ZLIB_LEVEL), false));
+        deflate.reset();
+        let mut input = payload;
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.len().max(1024));
+            }
+            let consumed_before = deflate.total_in();
+            let produced_before = out.len();
+            let status = deflate
+                .compress_vec(input, out, FlushCompress::Finish)
+                .map_err(failed)?;
+            let consumed = usize::try_from(deflate.total_in() - consumed_before)
+                .unwrap_or(input.len())
+                .min(input.len());
+            input = &input[consumed..];
+            match status {
+                Status::StreamEnd => return Ok(()),
+                Status::Ok | Status::BufError => {
+                    if consumed == 0 && out.len() == produced_before && out.len() < out.capacity() {
+                        return Err(DataTableError::Compress(std::io::Error::other(
+                            "deflate made no progress",
+                        )));
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Inflates a raw deflate `payload` announced as `raw_len` bytes, with this
+/// thread's reused inflate state. Never grows the output past `raw_len + 1`
+/// bytes, whatever the payload claims.
+fn inflate_raw(payload: &[u8], raw_len: usize) -> Result<Vec<u8>, DataTableError> {
+    let failed = |error: flate2::DecompressError| {
+        DataTableError::Decompress(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
+    };
+    // Never trust the announced size for more than what deflate can
+    // plausibly expand the payload to; the vector grows if it was an
+    // underestimate.
+    let mut out =
+        Vec::with_capacity(raw_len.min(payload.len().saturating_mul(8).saturating_add(1024)));
+    INFLATE.with(|cell| -> Result<(), DataTableError> {
+        let mut slot = cell.borrow_mut();
+        let inflate = slot.get_or_insert_with(|| Decompress::new(false));
+        inflate.reset(false);
+        let mut input = payload;
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() > raw_len {
+                    // More bytes than announced: the length check below
+                    // reports it.
+                    return Ok(());
+                }
+                let missing = raw_len + 1 - out.len();
+                out.reserve_exact(missing.min(out.capacity().max(1024)));
+            }
+            let consumed_before = inflate.total_in();
+            let produced_before = out.len();
+            let status = inflate
+                .decompress_vec(input, &mut out, FlushDecompress::Finish)
+                .map_err(failed)?;
+            let consumed = usize::try_from(inflate.total_in() - consumed_before)
+                .unwrap_or(input.len())
+                .min(input.len());
+            input = &input[consumed..];
+            match status {
+                Status::StreamEnd => return Ok(()),
+                Status::Ok | Status::BufError => {
+                    if consumed == 0 && out.len() == produced_before && out.len() < out.capacity() {
+                        return Err(DataTableError::Decompress(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "deflate stream ends early",
+                        )));
+                    }
+                }
+            }
+        }
+    })?;
+    Ok(out)
 }
 
 fn checksum(header: &[u8], payload: &[u8]) -> u32 {
@@ -329,18 +453,25 @@ pub(crate) fn read_blob(bytes: &[u8], expected_kind: u8) -> Result<Vec<u8>, Data
     if header[0..4] != MAGIC {
         return Err(DataTableError::BadMagic);
     }
-    if header[4] != FORMAT_VERSION {
-        return Err(DataTableError::UnknownFormat { found: header[4] });
+    let version = header[4];
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_ZLIB {
+        return Err(DataTableError::UnknownFormat { found: version });
     }
     let stored = u32::from_le_bytes([header[10], header[11], header[12], header[13]]);
     let computed = checksum(&header[4..10], payload);
     if stored != computed {
         return Err(DataTableError::Checksum { stored, computed });
     }
-    if header[5] != expected_kind {
+    let uncompressed = version == FORMAT_VERSION && header[5] & STORED_FLAG != 0;
+    let kind = if version == FORMAT_VERSION {
+        header[5] & !STORED_FLAG
+    } else {
+        header[5]
+    };
+    if kind != expected_kind {
         return Err(DataTableError::WrongKind {
             expected: kind_name(expected_kind),
-            found: kind_name(header[5]),
+            found: kind_name(kind),
         });
     }
     let raw_len = u32::from_le_bytes([header[6], header[7], header[8], header[9]]);
@@ -348,8 +479,24 @@ pub(crate) fn read_blob(bytes: &[u8], expected_kind: u8) -> Result<Vec<u8>, Data
     if raw_len > MAX_PAYLOAD_BYTES {
         return Err(too_large(raw_len));
     }
-    // Never trust the announced size for more than what zlib can plausibly
-    // expand the payload to; the vector grows if it was an underestimate.
+    let decompressed = if uncompressed {
+        payload.to_vec()
+    } else if version == FORMAT_VERSION {
+        inflate_raw(payload, raw_len)?
+    } else {
+        inflate_zlib(payload, raw_len)?
+    };
+    if decompressed.len() != raw_len {
+        return Err(DataTableError::LengthMismatch {
+            expected: raw_len as u64,
+            actual: decompressed.len() as u64,
+        });
+    }
+    Ok(decompressed)
+}
+
+/// The payload of a version 1 blob (a zlib stream).
+fn inflate_zlib(payload: &[u8], raw_len: usize) -> Result<Vec<u8>, DataTableError> {
     let capacity = raw_len.min(payload.len().saturating_mul(8).saturating_add(1024));
     let mut decompressed = Vec::with_capacity(capacity);
     let limit = u64::try_from(raw_len).unwrap_or(u64::MAX).saturating_add(1);
@@ -357,12 +504,6 @@ pub(crate) fn read_blob(bytes: &[u8], expected_kind: u8) -> Result<Vec<u8>, Data
         .take(limit)
         .read_to_end(&mut decompressed)
         .map_err(DataTableError::Decompress)?;
-    if decompressed.len() != raw_len {
-        return Err(DataTableError::LengthMismatch {
-            expected: raw_len as u64,
-            actual: decompressed.len() as u64,
-        });
-    }
     Ok(decompressed)
 }
 
@@ -658,18 +799,86 @@ mod tests {
     /// Builds a blob with a valid header around any payload, to reach the
     /// decompressor and bincode with hostile bytes.
     fn blob_around(kind: u8, payload: &[u8], announced: u32) -> Vec<u8> {
-        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(payload).unwrap();
-        let compressed = encoder.finish().unwrap();
+        let mut compressed = Vec::new();
+        deflate_into(payload, &mut compressed).unwrap();
+        header_around(FORMAT_VERSION, kind, &compressed, announced)
+    }
+
+    fn header_around(version: u8, kind: u8, stored: &[u8], announced: u32) -> Vec<u8> {
         let mut blob = Vec::new();
         blob.extend_from_slice(&MAGIC);
-        blob.push(FORMAT_VERSION);
+        blob.push(version);
         blob.push(kind);
         blob.extend_from_slice(&announced.to_le_bytes());
-        let crc = checksum(&blob[4..10], &compressed);
+        let crc = checksum(&blob[4..10], stored);
         blob.extend_from_slice(&crc.to_le_bytes());
-        blob.extend_from_slice(&compressed);
+        blob.extend_from_slice(stored);
         blob
+    }
+
+    #[test]
+    fn small_payloads_are_stored_and_larger_ones_deflated() {
+        let small = DataTable::from_rows([Row::new("/home").with(2u16, 3)]);
+        let blob = encode_table(&small).unwrap().root;
+        assert_eq!(blob[5], KIND_TABLE | STORED_FLAG);
+        let raw_len = u32::from_le_bytes([blob[6], blob[7], blob[8], blob[9]]);
+        assert_eq!(blob.len(), HEADER_LEN + raw_len as usize);
+        assert_eq!(decode_root(&blob).unwrap(), small);
+
+        let large = DataTable::from_rows(
+            (0..500).map(|i| Row::new(format!("/section/page-{i}")).with(2u16, i)),
+        );
+        let first = encode_table(&large).unwrap().root;
+        assert_eq!(first[4], FORMAT_VERSION);
+        assert_eq!(first[5], KIND_TABLE);
+        let raw_len = u32::from_le_bytes([first[6], first[7], first[8], first[9]]);
+        assert!(first.len() < HEADER_LEN + raw_len as usize / 2);
+        // The reused deflate state starts afresh for every blob: the same
+        // table gives the same bytes, before and after other tables.
+        let _ = encode_table(&tree_with_subtables(30)).unwrap();
+        assert_eq!(encode_table(&large).unwrap().root, first);
+        assert_eq!(decode_root(&first).unwrap(), large);
+        // A stored payload whose length differs from the header's.
+        let payload = read_blob(&blob, KIND_TABLE).unwrap();
+        let wrong = header_around(FORMAT_VERSION, KIND_TABLE | STORED_FLAG, &payload, raw_len);
+        assert!(matches!(
+            decode_root(&wrong),
+            Err(DataTableError::LengthMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn version_1_blobs_with_a_zlib_stream_still_decode() {
+        use std::io::Write as _;
+        let mut table = tree_with_subtables(3);
+        table.number_subtables();
+        let encoded = encode_table(&table).unwrap();
+        let legacy = |blob: &[u8], kind: u8| {
+            let payload = read_blob(blob, kind).unwrap();
+            let mut encoder =
+                flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(ZLIB_LEVEL));
+            encoder.write_all(&payload).unwrap();
+            let compressed = encoder.finish().unwrap();
+            let announced = u32::try_from(payload.len()).unwrap();
+            header_around(FORMAT_VERSION_ZLIB, kind, &compressed, announced)
+        };
+        let root = legacy(&encoded.root, KIND_TABLE);
+        let chunks: Vec<Vec<u8>> = encoded
+            .chunks
+            .iter()
+            .map(|chunk| legacy(&chunk.bytes, KIND_CHUNK))
+            .collect();
+        let decoded = decode_tree(&root, chunks.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(decoded, table);
+        // The stored flag means nothing in version 1.
+        let mut flagged = root.clone();
+        flagged[5] |= STORED_FLAG;
+        let crc = checksum(&flagged[4..10], &flagged[HEADER_LEN..]);
+        flagged[10..14].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            decode_root(&flagged),
+            Err(DataTableError::WrongKind { .. })
+        ));
     }
 
     #[test]

@@ -118,9 +118,11 @@ proptest! {
         let _ = decode_root(&bytes);
         let _ = decode_chunk(&bytes);
         let _ = decode_subtable(&bytes, 1);
-        let mut tagged = b"TLDT\x01\x01".to_vec();
-        tagged.extend_from_slice(&bytes);
-        let _ = decode_root(&tagged);
+        for header in [b"TLDT\x01\x01", b"TLDT\x02\x01", b"TLDT\x02\x81"] {
+            let mut tagged = header.to_vec();
+            tagged.extend_from_slice(&bytes);
+            let _ = decode_root(&tagged);
+        }
     }
 
     /// Mutations of real blobs, with the checksum fixed up so that the
@@ -382,7 +384,11 @@ proptest! {
         let encoded = encode_table(&input).unwrap();
         let chunks: Vec<&[u8]> = encoded.chunks.iter().map(|c| c.bytes.as_slice()).collect();
         let mut payload = Vec::new();
-        flate2::read::ZlibDecoder::new(&encoded.root[14..]).read_to_end(&mut payload).unwrap();
+        if encoded.root[5] & 0x80 == 0 {
+            flate2::read::DeflateDecoder::new(&encoded.root[14..]).read_to_end(&mut payload).unwrap();
+        } else {
+            payload.extend_from_slice(&encoded.root[14..]);
+        }
         for (index, byte) in flips {
             let at = index.index(payload.len());
             payload[at] ^= byte | 1;
@@ -402,10 +408,10 @@ proptest! {
 
 /// A root-table blob around `payload` with a correct header.
 fn blob_of(payload: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(payload).ok()?;
     let compressed = encoder.finish().ok()?;
-    let mut blob = b"TLDT\x01\x01".to_vec();
+    let mut blob = b"TLDT\x02\x01".to_vec();
     blob.extend_from_slice(&u32::try_from(payload.len()).ok()?.to_le_bytes());
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&blob[4..10]);
