@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod formatting;
 pub mod http;
 mod load;
 mod manage;

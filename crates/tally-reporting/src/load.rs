@@ -32,6 +32,7 @@ impl ArchiveLocks {
 }
 
 /// How archives are found for a request.
+#[derive(Clone)]
 pub(crate) struct Loader<'a> {
     /// Spare connections to build sub-periods side by side.
     pub(crate) pool: &'a DbPool,

@@ -14,6 +14,7 @@ use tally_datatable::{DataTable, Value};
 use tally_management::{Access, Principal};
 
 use crate::ReportingError;
+use crate::formatting::Mode;
 use crate::methods::{self, Ctx};
 use crate::output::Output;
 use crate::request::ApiRequest;
@@ -1030,6 +1031,25 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             reason: "not a report".to_owned(),
         });
     };
+    // Matomo totals the rows before formatting them; `all` makes revenue
+    // money strings, so its totals come from the report left unformatted.
+    let unformatted =
+        if matches!(report, Report::Table(_)) && Mode::from_request(request) == Mode::All {
+            let mut raw_request = request.clone();
+            raw_request.set("format_metrics", "0");
+            let mut raw_ctx = Ctx {
+                conn: &mut *ctx.conn,
+                principal: ctx.principal,
+                loader: ctx.loader.clone(),
+                request: &raw_request,
+            };
+            match handler(&mut raw_ctx)? {
+                Output::Report(Report::Table(table)) => Some(table),
+                _ => None,
+            }
+        } else {
+            None
+        };
     let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
     let (stored, processed) = metric_names(meta.metrics);
     let mut columns = vec![(
@@ -1043,7 +1063,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
     );
     let (data, row_metadata, total) = match &report {
-        Report::Table(table) => table_parts(table, stored),
+        Report::Table(table) => table_parts(table, unformatted.as_ref().unwrap_or(table), stored),
         Report::Simple(simple) => (
             Tree::Assoc(
                 simple
@@ -1091,8 +1111,9 @@ fn pretty_date(date: &str) -> String {
 }
 
 /// Rows (label and columns), their metadata, and the totals of the
-/// stored metrics over the rows.
-fn table_parts(table: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
+/// stored metrics over the rows of `totals_of` (the same rows, not
+/// formatted).
+fn table_parts(table: &DataTable, totals_of: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
     let mut data = Vec::new();
     let mut metadata = Vec::new();
     for row in table.all_rows() {
@@ -1122,9 +1143,12 @@ fn table_parts(table: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
     // Only metrics the rows carry (showColumns may have hidden others).
     let totals = stored
         .iter()
-        .filter(|name| table.all_rows().any(|row| row.column(name).is_some()))
+        .filter(|name| totals_of.all_rows().any(|row| named(row, name).is_some()))
         .map(|name| {
-            let total = table.column_total(name);
+            let total: f64 = totals_of
+                .all_rows()
+                .filter_map(|row| named(row, name).and_then(Value::as_f64))
+                .sum();
             (
                 (*name).to_owned(),
                 scalar_tree(&crate::processed::number(total)),
@@ -1132,4 +1156,14 @@ fn table_parts(table: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
         })
         .collect();
     (Tree::List(data), Tree::List(metadata), Tree::Assoc(totals))
+}
+
+/// A row's column by its output name: ecommerce item rows keep `revenue`
+/// under the item metric id (23), which `Row::column("revenue")` would
+/// look for under the visit metric's id (9).
+fn named<'r>(row: &'r tally_datatable::Row, name: &str) -> Option<&'r Value> {
+    row.columns
+        .iter()
+        .find(|(key, _)| key.name() == name)
+        .map(|(_, value)| value)
 }

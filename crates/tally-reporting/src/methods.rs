@@ -11,13 +11,13 @@ use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind
 use tally_archiving::segment::Segment;
 use tally_archiving::storage::StoredArchive;
 use tally_archiving::{SiteInfo, visit_frequency};
-use tally_datatable::format::format_percent_metrics;
 use tally_datatable::render::Report;
 use tally_datatable::{ColumnKey, Columns, DataTable, ReportSettings, SortOrder, Value};
 use tally_management::{Access, Principal};
 use tally_schema::codes::PeriodKind;
 
 use crate::ReportingError;
+use crate::formatting::{Formatter, Mode, ReportMetrics};
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
 use crate::present::{self, Extra, Labels};
@@ -191,26 +191,17 @@ fn keep_requested(columns: &mut Columns, request: &ApiRequest) {
     columns.retain(|key, _| wanted.contains(&key.name().as_ref()));
 }
 
-/// `format_metrics`: the default `bc` renders percentages as `"50%"`;
-/// `0` keeps quotients. (`1`/`all`, which format durations and money too,
-/// are answered as `bc`.)
-fn format_metrics(request: &ApiRequest) -> bool {
-    request.get("format_metrics") != Some("0")
-}
-
-fn format_simple(columns: Columns, request: &ApiRequest) -> Report {
-    let mut row = tally_datatable::Row::new("");
-    row.columns = columns;
-    let mut table = DataTable::from_rows([row]);
-    if format_metrics(request) {
-        format_percent_metrics(&mut table);
-    }
-    let columns = table
-        .take_rows()
-        .pop()
-        .map(|row| row.columns)
-        .unwrap_or_default();
-    Report::Simple(columns)
+/// A simple report's columns, formatted as `format_metrics` asks.
+fn format_simple(
+    ctx: &mut Ctx<'_>,
+    formatter: &mut Formatter,
+    slice: &Slice<'_>,
+    metrics: ReportMetrics,
+    columns: Columns,
+) -> Result<Report, ReportingError> {
+    let columns =
+        formatter.columns(ctx.conn, ctx.principal, slice.site.idsite, metrics, columns)?;
+    Ok(Report::Simple(columns))
 }
 
 /// Unique visitors and users exist for day, week and month only
@@ -249,12 +240,19 @@ fn visits_summary_columns(
 /// `VisitsSummary.get`.
 pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
+    let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
         let mut columns = visits_summary_columns(&values, slice.period.kind());
         keep_requested(&mut columns, request);
-        Ok(format_simple(columns, request))
+        format_simple(
+            ctx,
+            &mut formatter,
+            slice,
+            ReportMetrics::VISITS_SUMMARY,
+            columns,
+        )
     })?;
     Ok(Output::Report(report))
 }
@@ -411,6 +409,16 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
     let request = ctx.request;
     let idgoal = goal_id(request)?;
     let user_segment = request.non_empty("segment").map(str::to_owned);
+    // Goals.get is formatted by the Goals.getMetrics requests it makes.
+    let (mode, metrics) = if by_visitor_type {
+        (
+            Mode::from_request_for_goals(request),
+            ReportMetrics::GOALS_BY_VISITOR_TYPE,
+        )
+    } else {
+        (Mode::from_request(request), ReportMetrics::GOALS)
+    };
+    let mut formatter = Formatter::new(mode);
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
@@ -447,7 +455,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 }
             }
         }
-        Ok(format_simple(columns, request))
+        format_simple(ctx, &mut formatter, slice, metrics, columns)
     })?;
     Ok(Output::Report(report))
 }
@@ -460,6 +468,7 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
     // With a segment, each visitor type is combined with it
     // (`visitor_type_segment`).
     let user_segment = request.non_empty("segment").map(str::to_owned);
+    let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let mut all = Columns::new();
         for (suffix, visitor_type) in [
@@ -484,7 +493,13 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
             }
         }
         keep_requested(&mut all, request);
-        Ok(format_simple(all, request))
+        format_simple(
+            ctx,
+            &mut formatter,
+            slice,
+            ReportMetrics::VISIT_FREQUENCY,
+            all,
+        )
     })?;
     Ok(Output::Report(report))
 }
@@ -512,6 +527,9 @@ pub(crate) struct TableSpec {
     /// The separator of `flat=1` labels.
     pub(crate) flat_separator: &'static str,
     pub(crate) metrics: TableMetrics,
+    /// The metric objects Matomo's report declares (what
+    /// `format_metrics=1|all` formats).
+    pub(crate) formats: ReportMetrics,
     pub(crate) rows: RowFilter,
     pub(crate) labels: Labels,
 }
@@ -523,6 +541,7 @@ impl TableSpec {
             sort: Some("nb_visits"),
             flat_separator: " - ",
             metrics: TableMetrics::None,
+            formats: ReportMetrics::NONE,
             rows: RowFilter::All,
             labels: Labels::Stored,
         }
@@ -532,6 +551,7 @@ impl TableSpec {
         Self {
             flat_separator: separator,
             metrics: TableMetrics::Pages,
+            formats: ReportMetrics::PAGES,
             ..Self::new(record)
         }
     }
@@ -557,6 +577,10 @@ impl TableSpec {
 
     const fn metrics(self, metrics: TableMetrics) -> Self {
         Self { metrics, ..self }
+    }
+
+    const fn formats(self, formats: ReportMetrics) -> Self {
+        Self { formats, ..self }
     }
 
     const fn flat_separator(self, separator: &'static str) -> Self {
@@ -642,6 +666,7 @@ fn table_report(
             )
         }
     };
+    let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
@@ -663,9 +688,13 @@ fn table_report(
         present::present(&mut table, spec.labels, &extra);
         processed::apply(&mut table, spec.metrics);
         let mut table = filters.apply(table, &settings)?;
-        if format_metrics(request) {
-            format_percent_metrics(&mut table);
-        }
+        formatter.table(
+            ctx.conn,
+            ctx.principal,
+            slice.site.idsite,
+            spec.formats,
+            &mut table,
+        )?;
         Ok(Report::Table(table))
     })?;
     Ok(Output::Report(report))
@@ -681,6 +710,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
     let single_site = ctx.required("idSite")?.trim().parse::<u32>().is_ok();
     let filters = output::filters(request)?;
     let settings = ReportSettings::default();
+    let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let extra = Extra {
@@ -710,9 +740,13 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
             }
         }
         let mut all = filters.apply(all, &settings)?;
-        if format_metrics(request) {
-            format_percent_metrics(&mut all);
-        }
+        formatter.table(
+            ctx.conn,
+            ctx.principal,
+            slice.site.idsite,
+            ReportMetrics::NONE,
+            &mut all,
+        )?;
         Ok(Report::Table(all))
     })?;
     if !single_site || matches!(report, Report::Map { .. }) {
@@ -746,7 +780,7 @@ table_methods! {
     actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
     actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/");
     actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/");
-    actions_site_search_keywords => TableSpec::new("Actions_sitesearch");
+    actions_site_search_keywords => TableSpec::new("Actions_sitesearch").formats(ReportMetrics::SITE_SEARCH);
     actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories");
     referrers_referrer_type => TableSpec::new("Referrers_type").labels(Labels::ReferrerType);
     referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
@@ -770,18 +804,18 @@ table_methods! {
     devices_browser_engines => TableSpec::new("DevicesDetection_browserEngines").labels(Labels::BrowserEngine);
     resolution_resolution => TableSpec::new("Resolution_resolution").labels(Labels::Resolution);
     resolution_configuration => TableSpec::new("Resolution_configuration").labels(Labels::Configuration);
-    device_plugins_plugin => TableSpec::new("DevicePlugins_plugin").labels(Labels::Plugin);
+    device_plugins_plugin => TableSpec::new("DevicePlugins_plugin").labels(Labels::Plugin).formats(ReportMetrics::VISITS_PERCENT);
     visit_time_local => TableSpec::new("VisitTime_localTime").unsorted().labels(Labels::LocalHour);
     visit_time_server => TableSpec::new("VisitTime_serverTime").unsorted().labels(Labels::ServerHour);
     interest_time_gap => TableSpec::new("VisitorInterest_timeGap").unsorted().labels(Labels::VisitDuration);
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
-    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount);
+    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
-    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventCategory"));
-    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventAction"));
-    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events).labels(Labels::Events("eventName"));
-    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName"));
-    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece"));
+    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventCategory"));
+    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventAction"));
+    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventName"));
+    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
+    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName");
 }
@@ -795,7 +829,13 @@ fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, Reporti
     } else {
         record.to_owned()
     };
-    table_report(ctx, TableSpec::new("").sorted_by("revenue"), &record)
+    table_report(
+        ctx,
+        TableSpec::new("")
+            .sorted_by("revenue")
+            .formats(ReportMetrics::ITEMS),
+        &record,
+    )
 }
 
 pub(crate) fn goals_items_sku(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
@@ -840,7 +880,7 @@ pub(crate) fn custom_dimension(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         })?;
     table_report(
         ctx,
-        TableSpec::new(""),
+        TableSpec::new("").formats(ReportMetrics::CUSTOM_DIMENSION),
         &format!("CustomDimensions_Dimension{id}"),
     )
 }

@@ -1,9 +1,9 @@
 //! Processed metrics (§7.7): computed at API time, never stored.
 //!
 //! `Piwik::getQuotientSafe(a, b, precision)` is 0 when `b` is 0, else
-//! `round(a / b, precision)`. Quotients are kept as numbers here; the
-//! default `format_metrics=bc` turns the percentage ones into `"50%"`
-//! strings afterwards (`tally_datatable::format`).
+//! `round(a / b, precision)`. Quotients are kept as numbers here;
+//! `format_metrics` turns them into display strings afterwards
+//! (`crate::formatting`).
 
 use tally_datatable::format::round_php;
 use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};

@@ -3,6 +3,7 @@
 
 mod access;
 mod common;
+mod format_metrics;
 mod meta;
 mod on_demand;
 mod present;
