@@ -53,7 +53,7 @@ fn encode(text: String, options: &CsvOptions) -> Vec<u8> {
 ///
 /// Header line, then one line per row (`\n`, no final newline); nested
 /// `goals` become `goals_idgoal=N_<metric>` columns, metadata become
-/// `metadata_<name>` columns; a value containing the separator or `"` is
+/// `metadata_<name>` columns; a value containing `"`, `,`, `;` or the separator is
 /// quoted; text that a spreadsheet would run as a formula is prefixed with
 /// `'`. Maps get a first column named after their key (`date`).
 pub fn csv_text(report: &Report, options: &RenderOptions, separator: char) -> String {
@@ -227,7 +227,8 @@ impl Renderer<'_> {
     }
 
     /// `formatValue`: numbers as PHP prints them, text protected against
-    /// formulas and quoted when it holds the separator or a quote.
+    /// formulas, tabs made spaces, and quoted when it holds a quote, the
+    /// separator, a comma or a semicolon.
     fn value(&self, item: &Item<'_>) -> String {
         match item {
             Item::Int(number) => number.to_string(),
@@ -237,7 +238,13 @@ impl Renderer<'_> {
                 if parse_numeric(&value).is_none() && is_formula(&value) {
                     value.insert(0, '\'');
                 }
-                if value.contains('"') || value.contains(self.separator) {
+                // Matomo turns tabs into spaces and quotes a value holding
+                // any commonly used separator, whatever this file's is (a
+                // TSV cell `€1,234.50` is quoted too).
+                if value.contains('\t') {
+                    value = value.replace('\t', " ");
+                }
+                if value.contains(['"', ',', ';', self.separator]) {
                     value = format!("\"{}\"", value.replace('"', "\"\""));
                 }
                 value

@@ -155,7 +155,7 @@ fn table_renders_as_tsv() {
     let expected = "label\tnb_visits\tnb_uniq_visitors\trevenue\tgoals_idgoal=1_nb_conversions\t\
 goals_idgoal=1_revenue\tbounce_rate\tmetadata_url
 Google\t10\t8\t12.5\t2\t12.5\t50%\thttp://google.com/?q=a&b
-Bing, Inc.\t3\t3\t0\t\t\t33.33%\thttp://bing.com/
+\"Bing, Inc.\"\t3\t3\t0\t\t\t33.33%\thttp://bing.com/
 Others\t2\t2\t\t\t\t\t";
     assert_eq!(tsv(&report, &text_csv()), expected.as_bytes());
 }
@@ -182,6 +182,15 @@ fn csv_quotes_and_defuses_formulas() {
     assert_eq!(
         csv_text(&Report::Table(table), &RenderOptions::default(), ','),
         "label,nb_visits\n\"'=HYPERLINK(\"\"x\"\")\",1\n-5,2\n'@user,1.5"
+    );
+    // Tabs become spaces, and a comma or semicolon is quoted in TSV too.
+    let table = DataTable::from_rows([
+        Row::new("a\tb").with(2u16, 1),
+        Row::new("x;y").with(2u16, 2),
+    ]);
+    assert_eq!(
+        csv_text(&Report::Table(table), &RenderOptions::default(), '\t'),
+        "label\tnb_visits\na b\t1\n\"x;y\"\t2"
     );
 }
 
