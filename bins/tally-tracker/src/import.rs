@@ -455,7 +455,13 @@ fn parse_date(s: &str) -> Result<time::Date, String> {
     time::Date::parse(s, fmt).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }
 
-pub(crate) fn run(cli: ImportCli, pool: &tally_db::DbPool) -> anyhow::Result<()> {
+/// Runs an `import` command; `tracker` is the config's `[tracker]` table,
+/// whose request exclusions and spam list apply to imported lines too.
+pub(crate) fn run(
+    cli: ImportCli,
+    pool: &tally_db::DbPool,
+    tracker: &tally_tracking::http::TrackerConfig,
+) -> anyhow::Result<()> {
     match cli.command {
         Some(ImportCommand::Status) => status(pool),
         Some(ImportCommand::ExportDay {
@@ -500,12 +506,20 @@ pub(crate) fn run(cli: ImportCli, pool: &tally_db::DbPool) -> anyhow::Result<()>
             tracing::info!(site.id = site, %date, status = to.as_str(), "day marked");
             Ok(())
         }
-        None => import(&cli.args, pool),
+        None => import(&cli.args, pool, tracker),
     }
 }
 
-fn import(args: &ImportArgs, pool: &tally_db::DbPool) -> anyhow::Result<()> {
-    let opts = args.options()?;
+fn import(
+    args: &ImportArgs,
+    pool: &tally_db::DbPool,
+    tracker: &tally_tracking::http::TrackerConfig,
+) -> anyhow::Result<()> {
+    let mut opts = args.options()?;
+    opts.lists = Some(
+        tally_tracking::site::ConfiguredLists::from_config(tracker)
+            .context("reading the [tracker] lists")?,
+    );
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(

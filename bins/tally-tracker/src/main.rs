@@ -80,7 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(args) => {
             let pool = tally_db::pool(&config.database)?;
-            import::run(*args, &pool)
+            import::run(*args, &pool, &config.tracker)
         }
     }
 }

@@ -39,7 +39,7 @@ use tally_tracking::hit::{Exclusion, Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
 use tally_tracking::recorder::{DirectWriter, HitResult};
 use tally_tracking::referrer::ReferrerDefinitions;
-use tally_tracking::site::{Globals, SiteSettings, Snapshot, load_snapshot};
+use tally_tracking::site::{ConfiguredLists, Globals, SiteSettings, Snapshot, load_snapshot};
 use time::{Date, PrimitiveDateTime};
 
 use crate::LogImportError;
@@ -176,6 +176,11 @@ pub struct ImportOptions {
     /// the request already has is replaced, as the later of two duplicates
     /// in a query string wins. See [`parse_request_suffix`].
     pub request_suffix: Option<String>,
+    /// The tracker's configured lists (`[tracker] exclude_requests` and
+    /// `referrer_spam_list`, see [`ConfiguredLists::from_config`]), applied
+    /// to imported lines as the tracker applies them to requests. `None`
+    /// (default): the built-in spam list and no request exclusions.
+    pub lists: Option<ConfiguredLists>,
 }
 
 impl Default for ImportOptions {
@@ -214,6 +219,7 @@ impl Default for ImportOptions {
             exclude_hosts: Vec::new(),
             replay_tracking_expected_tracker_file: None,
             request_suffix: None,
+            lists: None,
         }
     }
 }
@@ -457,7 +463,7 @@ impl<'o> Context<'o> {
             None => Vec::new(),
         };
         let mut conn = pool.get()?;
-        let snapshot = Arc::new(load_snapshot(&mut conn)?);
+        let snapshot = Arc::new(with_lists(load_snapshot(&mut conn)?, opts));
         let main_urls = load_main_urls(&mut conn)?;
         drop(conn);
         if let SiteSelection::Id(id) = opts.site
@@ -528,7 +534,7 @@ impl<'o> Context<'o> {
 
     fn reload_sites(&mut self) -> Result<(), LogImportError> {
         let mut conn = self.pool.get()?;
-        self.snapshot = Arc::new(load_snapshot(&mut conn)?);
+        self.snapshot = Arc::new(with_lists(load_snapshot(&mut conn)?, self.opts));
         self.main_urls = load_main_urls(&mut conn)?;
         self.hosts.clear();
         Ok(())
@@ -1689,6 +1695,14 @@ fn write_progress(conn: &mut MysqlConnection, p: &BatchProgress, c: &Counts) -> 
         .execute(conn)?;
     }
     Ok(())
+}
+
+/// `snapshot` with the configured lists of `opts`, when it has some.
+fn with_lists(snapshot: Snapshot, opts: &ImportOptions) -> Snapshot {
+    match &opts.lists {
+        Some(lists) => snapshot.with_lists(lists),
+        None => snapshot,
+    }
 }
 
 #[cfg(test)]

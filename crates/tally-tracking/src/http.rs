@@ -97,6 +97,42 @@ impl Default for TrackerConfig {
     }
 }
 
+impl ConfiguredLists {
+    /// The lists `config` names: the built-in referrer spam list plus the
+    /// `referrer_spam_list` file, and the `exclude_requests` rules. The
+    /// tracker and the log importer read them the same way.
+    ///
+    /// # Errors
+    /// [`TrackingError::Config`] when the spam list file cannot be read or
+    /// holds an invalid entry.
+    pub fn from_config(config: &TrackerConfig) -> Result<Self, TrackingError> {
+        let spam = Arc::new(match &config.referrer_spam_list {
+            None => ReferrerSpamList::builtin().clone(),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
+                        what: format!("cannot read referrer spam list {path}: {source}"),
+                    })?;
+                ReferrerSpamList::with_extra(&text).map_err(|e| TrackingError::Config {
+                    what: format!("{path}: {e}"),
+                })?
+            }
+        });
+        let (exclude_requests, skipped) = RequestExclusions::parse(&config.exclude_requests);
+        for entry in skipped {
+            // Matomo skips such an entry silently; at least say so.
+            tracing::warn!(
+                entry,
+                "exclude_requests entry without operator (==, !=, =@, !@, =^, =$) ignored"
+            );
+        }
+        Ok(ConfiguredLists {
+            referrer_spam: spam,
+            exclude_requests: Arc::new(exclude_requests),
+        })
+    }
+}
+
 /// Shared state of the tracking routes.
 #[derive(Debug, Clone)]
 pub struct Tracker {
@@ -130,30 +166,7 @@ impl Tracker {
                 Some(Arc::new(db))
             }
         };
-        let spam = Arc::new(match &config.referrer_spam_list {
-            None => ReferrerSpamList::builtin().clone(),
-            Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
-                        what: format!("cannot read referrer spam list {path}: {source}"),
-                    })?;
-                ReferrerSpamList::with_extra(&text).map_err(|e| TrackingError::Config {
-                    what: format!("{path}: {e}"),
-                })?
-            }
-        });
-        let (exclude_requests, skipped) = RequestExclusions::parse(&config.exclude_requests);
-        for entry in skipped {
-            // Matomo skips such an entry silently; at least say so.
-            tracing::warn!(
-                entry,
-                "exclude_requests entry without operator (==, !=, =@, !@, =^, =$) ignored"
-            );
-        }
-        let lists = ConfiguredLists {
-            referrer_spam: spam,
-            exclude_requests: Arc::new(exclude_requests),
-        };
+        let lists = ConfiguredLists::from_config(config)?;
         let mut conn = pool.get().map_err(|source| {
             TrackingError::Db(tally_db::DbError::Pool {
                 url: "(pool)".into(),

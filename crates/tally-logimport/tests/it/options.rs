@@ -712,3 +712,41 @@ fn request_suffix_on_every_request() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `[tracker] exclude_requests` applies to imported lines as it applies to
+/// tracking requests: a matching line is counted as excluded and stores
+/// nothing.
+#[test]
+fn the_trackers_exclude_requests_apply_to_imported_lines() -> anyhow::Result<()> {
+    let f = Fixture::new("exclude-requests")?;
+    let mut log = String::new();
+    for path in ["/shop", "/internal/health", "/shop/cart", "/INTERNAL/metrics"] {
+        log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", path, 200, "-", UA);
+    }
+    let path = f.file("requests.log", log.as_bytes())?;
+    let tracker = tally_tracking::http::TrackerConfig {
+        exclude_requests: "url=@/internal/".to_owned(),
+        ..Default::default()
+    };
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            lists: Some(tally_tracking::site::ConfiguredLists::from_config(
+                &tracker,
+            )?),
+            ..site1()
+        },
+    )?;
+    assert_eq!(
+        report.files[0].counts,
+        Counts {
+            lines_parsed: 4,
+            imported: 2,
+            ignored_excluded: 2,
+            ..Counts::default()
+        }
+    );
+    // Matomo compares both sides lower-cased: `/INTERNAL/` matches too.
+    assert_eq!(urls(&f)?, ["/shop", "/shop/cart"]);
+    Ok(())
+}
