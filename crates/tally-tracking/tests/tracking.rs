@@ -1301,3 +1301,58 @@ async fn site_search_parameters_in_the_page_charset() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Requests of one visitor sent one after another with the same `cdt`
+/// (a log import of hits in one second, or an SDK's queued requests) are
+/// stored in the order they arrived: `idlink_va`, `pageview_position` and
+/// the `_ref` columns follow the requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_second_hits_keep_request_order() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(7);
+    let pages = ["/one", "/two", "/three", "/four", "/five"];
+    for page in pages {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{v}&{}&url={}&action_name={}",
+                at(0),
+                enc(&format!("https://shop.example{page}")),
+                enc(page)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let rows: Vec<(Option<u32>, Option<u32>, Option<u32>)> = log_link_visit_action::table
+        .order(log_link_visit_action::idlink_va)
+        .select((
+            log_link_visit_action::idaction_url,
+            log_link_visit_action::idaction_url_ref,
+            log_link_visit_action::pageview_position,
+        ))
+        .load(&mut c)?;
+    let urls: Vec<String> = rows
+        .iter()
+        .map(|(url, _, _)| {
+            log_action::table
+                .filter(log_action::idaction.nullable().eq(*url))
+                .select(log_action::name.assume_not_null())
+                .first::<String>(&mut c)
+        })
+        .collect::<Result<_, _>>()?;
+    let expected: Vec<String> = pages.iter().map(|p| format!("shop.example{p}")).collect();
+    assert_eq!(urls, expected);
+    let positions: Vec<Option<u32>> = rows.iter().map(|r| r.2).collect();
+    assert_eq!(positions, [1, 2, 3, 4, 5].map(Some));
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].1, pair[0].0, "the previous page is the ref action");
+    }
+    let visits: Vec<(Option<u32>, Option<u32>)> = log_visit::table
+        .select((
+            log_visit::visit_entry_idaction_url,
+            log_visit::visit_exit_idaction_url,
+        ))
+        .load(&mut c)?;
+    assert_eq!(visits, vec![(rows[0].0, rows[4].0)]);
+    Ok(())
+}
