@@ -353,10 +353,7 @@ fn deflate_into(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DataTableError>
             let status = deflate
                 .compress_vec(input, out, FlushCompress::Finish)
                 .map_err(failed)?;
-            let consumed = usize::try_from(deflate.total_in() - consumed_before)
-                .unwrap_or(input.len())
-                .min(input.len());
-            input = &input[consumed..];
+            let consumed = consume(&mut input, consumed_before, deflate.total_in());
             match status {
                 Status::StreamEnd => return Ok(()),
                 Status::Ok | Status::BufError => {
@@ -369,6 +366,16 @@ fn deflate_into(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DataTableError>
             }
         }
     })
+}
+
+/// Drops from `input` what a (de)compressor consumed, given its
+/// `total_in` before and after the call; returns how much that was.
+fn consume(input: &mut &[u8], before: u64, after: u64) -> usize {
+    let consumed = usize::try_from(after.saturating_sub(before))
+        .unwrap_or(input.len())
+        .min(input.len());
+    *input = &input[consumed..];
+    consumed
 }
 
 /// Inflates a raw deflate `payload` announced as `raw_len` bytes, with this
@@ -403,10 +410,7 @@ fn inflate_raw(payload: &[u8], raw_len: usize) -> Result<Vec<u8>, DataTableError
             let status = inflate
                 .decompress_vec(input, &mut out, FlushDecompress::Finish)
                 .map_err(failed)?;
-            let consumed = usize::try_from(inflate.total_in() - consumed_before)
-                .unwrap_or(input.len())
-                .min(input.len());
-            input = &input[consumed..];
+            let consumed = consume(&mut input, consumed_before, inflate.total_in());
             match status {
                 Status::StreamEnd => return Ok(()),
                 Status::Ok | Status::BufError => {

@@ -109,13 +109,7 @@ impl ConfiguredLists {
         let spam = Arc::new(match &config.referrer_spam_list {
             None => ReferrerSpamList::builtin().clone(),
             Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
-                        what: format!("cannot read referrer spam list {path}: {source}"),
-                    })?;
-                ReferrerSpamList::with_extra(&text).map_err(|e| TrackingError::Config {
-                    what: format!("{path}: {e}"),
-                })?
+                extend_from_file(path, "referrer spam list", ReferrerSpamList::with_extra)?
             }
         });
         let (exclude_requests, skipped) = RequestExclusions::parse(&config.exclude_requests);
@@ -131,6 +125,21 @@ impl ConfiguredLists {
             exclude_requests: Arc::new(exclude_requests),
         })
     }
+}
+
+/// A built-in list extended with the entries of the file at `path` (a
+/// config key), by `extend`; both failures name the file.
+fn extend_from_file<T, E: std::fmt::Display>(
+    path: &str,
+    what: &str,
+    extend: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, TrackingError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
+        what: format!("cannot read {what} {path}: {source}"),
+    })?;
+    extend(&text).map_err(|e| TrackingError::Config {
+        what: format!("{path}: {e}"),
+    })
 }
 
 /// Shared state of the tracking routes.
@@ -179,15 +188,11 @@ impl Tracker {
         drop(conn);
         let definitions = match &config.referrer_definitions {
             None => ReferrerDefinitions::builtin().clone(),
-            Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| TrackingError::Config {
-                        what: format!("cannot read referrer definitions {path}: {source}"),
-                    })?;
-                ReferrerDefinitions::with_extra(&text).map_err(|e| TrackingError::Config {
-                    what: format!("{path}: {e}"),
-                })?
-            }
+            Some(path) => extend_from_file(
+                path,
+                "referrer definitions",
+                ReferrerDefinitions::with_extra,
+            )?,
         };
         let recorder = Recorder::start(
             pool.clone(),
