@@ -720,7 +720,12 @@ fn request_suffix_on_every_request() -> anyhow::Result<()> {
 fn the_trackers_exclude_requests_apply_to_imported_lines() -> anyhow::Result<()> {
     let f = Fixture::new("exclude-requests")?;
     let mut log = String::new();
-    for path in ["/shop", "/internal/health", "/shop/cart", "/INTERNAL/metrics"] {
+    for path in [
+        "/shop",
+        "/internal/health",
+        "/shop/cart",
+        "/INTERNAL/metrics",
+    ] {
         log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", path, 200, "-", UA);
     }
     let path = f.file("requests.log", log.as_bytes())?;
