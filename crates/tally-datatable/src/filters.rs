@@ -2,7 +2,8 @@
 //!
 //! [`Filters::apply`] runs them in Matomo's order: flatten → generic filters
 //! (Pattern → ExcludeLowPopulation → Sort → Truncate → Limit) → column
-//! deletion → label filter. Processed metrics and their formatting
+//! deletion (`hideColumns` / `showColumns`, or else the report's temporary
+//! metrics unless `showRawMetrics=1`) → label filter. Processed metrics and their formatting
 //! ([`crate::format::format_percent_metrics`]) belong to the caller, between
 //! the generic filters and column deletion.
 
@@ -32,6 +33,11 @@ pub struct ReportSettings {
     /// The separator `flat=1` joins labels with: `/` for Actions and
     /// `Referrers.getWebsites`, ` - ` otherwise.
     pub flat_separator: String,
+    /// The temporary metrics of the report's processed metrics
+    /// (`ProcessedMetric::getTemporaryMetrics`, e.g. `sum_time_network` of
+    /// the page reports): removed from the answer unless `showRawMetrics=1`
+    /// or `hideColumns` / `showColumns` is given.
+    pub temporary_columns: Vec<String>,
 }
 
 impl Default for ReportSettings {
@@ -40,6 +46,7 @@ impl Default for ReportSettings {
             default_sort_column: Some("nb_visits".to_owned()),
             default_sort_order: SortOrder::Desc,
             flat_separator: " - ".to_owned(),
+            temporary_columns: Vec::new(),
         }
     }
 }
@@ -94,6 +101,15 @@ pub struct Filters {
     /// `label` / `label[]`: only these rows; `>` separates a path into
     /// subtables. Disables truncate and limit.
     pub labels: Vec<String>,
+    /// `showRawMetrics=1`: keep the report's temporary metrics
+    /// ([`ReportSettings::temporary_columns`]).
+    pub show_raw_metrics: bool,
+    /// `disable_queued_filters=1` (any non-zero integer): skip the filters
+    /// Matomo queues until rendering. Of those, the summary row's label
+    /// (`ReplaceSummaryRowLabel`: `-1`) and the column names
+    /// (`ReplaceColumnNames`: metric ids) are ours to skip; see
+    /// [`Filters::render_options`].
+    pub disable_queued_filters: bool,
 }
 
 impl Default for Filters {
@@ -120,6 +136,8 @@ impl Default for Filters {
             hide_columns: Vec::new(),
             show_columns: Vec::new(),
             labels: Vec::new(),
+            show_raw_metrics: false,
+            disable_queued_filters: false,
         }
     }
 }
@@ -145,6 +163,26 @@ fn parse_bool(parameter: &str, value: &str) -> Result<bool, DataTableError> {
         "0" | "false" | "" => Ok(false),
         _ => Err(invalid(parameter, value, "expected 0 or 1")),
     }
+}
+
+/// `Common::getRequestVar($name, 0, 'int')`: a numeric value truncated to
+/// an integer, anything else the default 0.
+fn php_int(value: &str) -> i64 {
+    let value = value.trim();
+    value.parse::<i64>().unwrap_or_else(|_| {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+            .map_or(0, |number| {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "PHP's (int) cast truncates too"
+                )]
+                let truncated = number.trunc() as i64;
+                truncated
+            })
+    })
 }
 
 fn parse_list(value: &str) -> Vec<String> {
@@ -238,18 +276,28 @@ impl Filters {
                 "hideColumns" => filters.hide_columns = parse_list(value),
                 "showColumns" => filters.show_columns = parse_list(value),
                 "label" | "label[]" if !value.is_empty() => filters.labels.push(value.to_owned()),
+                "showRawMetrics" => filters.show_raw_metrics = php_int(value) == 1,
+                "disable_queued_filters" => filters.disable_queued_filters = php_int(value) != 0,
                 _ => {}
             }
         }
         Ok(filters)
     }
 
-    /// The render options these parameters imply.
+    /// The render options these parameters imply: with
+    /// `disable_queued_filters=1` the summary row keeps its raw label `-1`
+    /// and columns their stored ids.
     pub fn render_options(&self) -> RenderOptions {
+        let defaults = RenderOptions::default();
         RenderOptions {
             expanded: self.expanded,
             hide_id_subtable: self.hide_id_subtable,
-            ..RenderOptions::default()
+            summary_label: if self.disable_queued_filters {
+                None
+            } else {
+                defaults.summary_label
+            },
+            raw_column_ids: self.disable_queued_filters,
         }
     }
 
@@ -296,7 +344,7 @@ impl Filters {
             table
         };
         if self.disable_generic_filters {
-            self.delete_columns(&mut table);
+            self.delete_columns(&mut table, settings);
             if !self.labels.is_empty() {
                 table = self.label_filter(&table);
             }
@@ -334,7 +382,7 @@ impl Filters {
         if !label_filter {
             self.limit_rows(&mut table);
         }
-        self.delete_columns(&mut table);
+        self.delete_columns(&mut table, settings);
         if label_filter {
             table = self.label_filter(&table);
         }
@@ -380,13 +428,30 @@ impl Filters {
         *table = limited;
     }
 
-    fn delete_columns(&self, table: &mut DataTable) {
+    /// `hideColumns` / `showColumns`, or else, unless `showRawMetrics=1`,
+    /// the removal of the temporary metrics (in every loaded subtable too),
+    /// as `DataTablePostProcessor::applyRequestedColumnDeletion`.
+    fn delete_columns(&self, table: &mut DataTable, settings: &ReportSettings) {
         if self.hide_columns.is_empty() && self.show_columns.is_empty() {
+            if !self.show_raw_metrics && !settings.temporary_columns.is_empty() {
+                let temporary = &settings.temporary_columns;
+                let apply = |row: &mut Row| {
+                    row.columns
+                        .retain(|key, _| !temporary.iter().any(|name| *name == key.name()));
+                };
+                delete_in(table, &apply, true);
+            }
             return;
         }
         let apply = |row: &mut Row| {
             row.columns.retain(|key, _| {
-                let name = key.name();
+                // Matomo deletes columns after the queued filters, so
+                // without `ReplaceColumnNames` the lists name stored ids.
+                let name = if self.disable_queued_filters {
+                    crate::render::raw_key(key)
+                } else {
+                    key.name()
+                };
                 let hidden = self.hide_columns.iter().any(|hide| *hide == name);
                 let shown = self.show_columns.is_empty()
                     || self.show_columns.iter().any(|show| *show == name);
@@ -914,6 +979,132 @@ mod tests {
         assert_eq!(labels(&nested), vec!["/post-b"]);
     }
 
+    fn timed_pages() -> DataTable {
+        let leaf = DataTable::from_rows([Row::new("/post")
+            .with("sum_time_network", 0.4)
+            .with("nb_hits_with_time_network", 2)
+            .with("avg_time_network", 0.2)]);
+        DataTable::from_rows([Row::new("blog")
+            .with("sum_time_network", 0.4)
+            .with("nb_hits_with_time_network", 2)
+            .with("avg_time_network", 0.2)
+            .with_subtable(leaf)])
+    }
+
+    fn column_names(table: &DataTable) -> Vec<String> {
+        let row = table.all_rows().next().unwrap();
+        row.columns
+            .keys()
+            .map(|key| key.name().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn temporary_metrics_go_unless_raw_metrics_or_column_lists_are_asked_for() {
+        let settings = ReportSettings {
+            default_sort_column: None,
+            temporary_columns: vec!["sum_time_network".to_owned()],
+            ..ReportSettings::default()
+        };
+        let plain = Filters::default().apply(timed_pages(), &settings).unwrap();
+        assert_eq!(
+            column_names(&plain),
+            ["nb_hits_with_time_network", "avg_time_network"]
+        );
+        // Loaded subtables lose them too.
+        let blog = plain
+            .all_rows()
+            .next()
+            .unwrap()
+            .subtable
+            .as_deref()
+            .unwrap();
+        assert_eq!(
+            column_names(blog),
+            ["nb_hits_with_time_network", "avg_time_network"]
+        );
+        let raw = params(&[("showRawMetrics", "1")])
+            .apply(timed_pages(), &settings)
+            .unwrap();
+        assert_eq!(column_names(&raw).len(), 3);
+        // hideColumns / showColumns replace the removal (Matomo's `elseif`).
+        let hidden = params(&[("hideColumns", "avg_time_network")])
+            .apply(timed_pages(), &settings)
+            .unwrap();
+        assert_eq!(
+            column_names(&hidden),
+            ["sum_time_network", "nb_hits_with_time_network"]
+        );
+        // `Common::getRequestVar(…, 'int')`: only the integer 1 keeps them;
+        // other values are 0, never an error.
+        for (value, keeps) in [("1", true), ("1.9", true), ("true", false), ("2", false)] {
+            assert_eq!(params(&[("showRawMetrics", value)]).show_raw_metrics, keeps);
+        }
+    }
+
+    #[test]
+    fn disabled_queued_filters_render_the_stored_columns_and_summary_label() {
+        let settings = ReportSettings::default();
+        let filters = params(&[("disable_queued_filters", "1")]);
+        let mut table = DataTable::from_rows([Row::new("Chrome").with(2u16, 100).with(
+            10u16,
+            crate::value::Goals::new()
+                .with(
+                    0,
+                    [(crate::value::ColumnKey::from(1u16), Scalar::Int(2))]
+                        .into_iter()
+                        .collect(),
+                )
+                .with(
+                    1,
+                    [(crate::value::ColumnKey::from(1u16), Scalar::Int(1))]
+                        .into_iter()
+                        .collect(),
+                ),
+        )]);
+        table.set_summary_row(Row::new("").with(2u16, 5).with("bounce_rate", 0.5));
+        let table = filters.apply(table, &settings).unwrap();
+        let options = filters.render_options();
+        // Goals keyed 0, 1 are a PHP list; `bounce_rate` has no id.
+        assert_eq!(
+            render::json(&Report::Table(table.clone()), &options),
+            r#"[{"label":"Chrome","2":100,"10":[{"1":2},{"1":1}]},{"label":-1,"2":5,"bounce_rate":0.5}]"#
+        );
+        let named = Filters::default().render_options();
+        assert_eq!(
+            render::json(&Report::Table(table), &named),
+            concat!(
+                r#"[{"label":"Chrome","nb_visits":100,"goals":{"idgoal=ecommerceOrder":{"nb_conversions":2},"idgoal=1":{"nb_conversions":1}}},"#,
+                r#"{"label":"Others","nb_visits":5,"bounce_rate":0.5}]"#
+            )
+        );
+        // `Common::getRequestVar(…, 0, 'int')`: `true` is not an integer.
+        assert!(!params(&[("disable_queued_filters", "true")]).disable_queued_filters);
+        assert!(params(&[("disable_queued_filters", "2")]).disable_queued_filters);
+    }
+
+    #[test]
+    fn the_secondary_sort_column_is_not_a_parameter() {
+        // Matomo's generic Sort filter passes a hard-coded `true`, so the
+        // tie-break is always on and this parameter changes nothing.
+        assert_eq!(
+            params(&[("filter_sort_column_secondary", "label")]),
+            Filters::default()
+        );
+        let settings = ReportSettings::default();
+        let sorted = params(&[
+            ("filter_sort_column", "nb_visits"),
+            ("filter_sort_column_secondary", "bounce_count"),
+        ])
+        .apply(browsers(), &settings)
+        .unwrap();
+        // Edge and Safari tie at 20 visits: A to Z by label.
+        assert_eq!(
+            labels(&sorted),
+            vec!["Chrome", "Firefox", "Edge", "Safari", "chromium", "-1"]
+        );
+    }
+
     #[test]
     fn bad_values_are_errors() {
         let cases: [(&str, &str, &str); 6] = [
@@ -969,7 +1160,8 @@ mod tests {
             RenderOptions {
                 expanded: true,
                 hide_id_subtable: true,
-                summary_label: Some("Others".to_owned())
+                summary_label: Some("Others".to_owned()),
+                raw_column_ids: false,
             }
         );
     }

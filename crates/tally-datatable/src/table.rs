@@ -608,7 +608,9 @@ pub(crate) fn sort_rows(rows: &mut Vec<Row>, column: &str, order: SortOrder) {
 /// The tie-breaking column of the API's sort (`Sorter::getSecondaryColumnToSort`):
 /// the label after `nb_visits` (in the other direction: A to Z under a
 /// descending sort), otherwise `nb_visits` in the same direction, or the
-/// label when the rows have no visits.
+/// label when the first row (in the order before sorting, as Matomo looks
+/// at `getFirstRow()`) has no visits. Matomo always enables this tie-break:
+/// `filter_sort_column_secondary` is not read from the request.
 fn secondary_column(rows: &[Row], column: &str, order: SortOrder) -> (String, SortOrder) {
     let reversed = match order {
         SortOrder::Asc => SortOrder::Desc,
@@ -618,7 +620,11 @@ fn secondary_column(rows: &[Row], column: &str, order: SortOrder) -> (String, So
     if is_visits {
         return ("label".to_owned(), reversed);
     }
-    if column != "label" && rows.iter().any(|row| row.column("nb_visits").is_some()) {
+    if column != "label"
+        && rows
+            .first()
+            .is_some_and(|row| row.column("nb_visits").is_some())
+    {
         return ("nb_visits".to_owned(), order);
     }
     ("label".to_owned(), reversed)
@@ -1032,5 +1038,27 @@ mod api_sort_tests {
         let mut stored = rows();
         stored.sort("nb_visits", SortOrder::Desc, false);
         assert_eq!(labels(&stored), ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn the_secondary_column_is_chosen_from_the_first_row() {
+        // `Sorter::getSecondaryColumnToSort` looks at the first row only:
+        // without visits there, ties go by label (A to Z when descending),
+        // even though later rows have visits.
+        let mut table = DataTable::from_rows([
+            Row::new("d").with("nb_hits", 5),
+            Row::new("b").with("nb_visits", 1).with("nb_hits", 5),
+            Row::new("c").with("nb_visits", 2).with("nb_hits", 5),
+        ]);
+        table.sort_for_api("nb_hits", SortOrder::Desc, false);
+        assert_eq!(labels(&table), ["b", "c", "d"]);
+        let mut with_visits_first = DataTable::from_rows([
+            Row::new("b").with("nb_visits", 1).with("nb_hits", 5),
+            Row::new("d").with("nb_hits", 5),
+            Row::new("c").with("nb_visits", 2).with("nb_hits", 5),
+        ]);
+        with_visits_first.sort_for_api("nb_hits", SortOrder::Desc, false);
+        // By visits, descending; a row without visits after those with.
+        assert_eq!(labels(&with_visits_first), ["c", "b", "d"]);
     }
 }

@@ -105,22 +105,47 @@ pub(crate) enum Display {
 /// formats. Reports without any are not formatted at all under `1` or
 /// `all`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ReportMetrics(&'static [(&'static str, Display)]);
+pub(crate) struct ReportMetrics {
+    declared: &'static [(&'static str, Display)],
+    /// Whether the goal-column filters attached their metric objects
+    /// (`crate::processed::GoalFilters`), whose names depend on the goals.
+    goal_columns: bool,
+}
 
 impl ReportMetrics {
+    const fn declared(declared: &'static [(&'static str, Display)]) -> Self {
+        Self {
+            declared,
+            goal_columns: false,
+        }
+    }
+
+    /// These metric objects plus those of the goal-column filters
+    /// (`AddColumnsProcessedMetrics`, `AddColumnsProcessedMetricsGoal`).
+    pub(crate) const fn with_goal_columns(self) -> Self {
+        Self {
+            goal_columns: true,
+            ..self
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self.declared.is_empty() && !self.goal_columns
+    }
+
     /// No metric objects (visit-dimension and referrer reports, whose
     /// processed metrics Matomo names by strings only).
-    pub(crate) const NONE: Self = Self(&[]);
+    pub(crate) const NONE: Self = Self::declared(&[]);
     /// `VisitsSummary.get` (`BounceRate`, `ActionsPerVisit`,
     /// `AverageTimeOnSite`).
-    pub(crate) const VISITS_SUMMARY: Self = Self(&[
+    pub(crate) const VISITS_SUMMARY: Self = Self::declared(&[
         ("bounce_rate", Display::Percent),
         ("nb_actions_per_visit", Display::AsIs),
         ("avg_time_on_site", Display::Duration),
     ]);
     /// `VisitFrequency.get`: the same three, wrapped per visitor type
     /// (`ReturningMetric` formats as the metric it wraps).
-    pub(crate) const VISIT_FREQUENCY: Self = Self(&[
+    pub(crate) const VISIT_FREQUENCY: Self = Self::declared(&[
         ("avg_time_on_site_returning", Display::Duration),
         ("nb_actions_per_visit_returning", Display::AsIs),
         ("bounce_rate_returning", Display::Percent),
@@ -129,17 +154,17 @@ impl ReportMetrics {
         ("bounce_rate_new", Display::Percent),
     ]);
     /// `Goals.getMetrics` (`ConversionRate`).
-    pub(crate) const GOALS: Self = Self(&[("conversion_rate", Display::Percent)]);
+    pub(crate) const GOALS: Self = Self::declared(&[("conversion_rate", Display::Percent)]);
     /// `Goals.get`: formatted by its three `Goals.getMetrics`
     /// sub-requests, before their columns get the visitor-type suffix.
-    pub(crate) const GOALS_BY_VISITOR_TYPE: Self = Self(&[
+    pub(crate) const GOALS_BY_VISITOR_TYPE: Self = Self::declared(&[
         ("conversion_rate", Display::Percent),
         ("conversion_rate_new_visit", Display::Percent),
         ("conversion_rate_returning_visit", Display::Percent),
     ]);
     /// Page URL and title reports, entry and exit pages included: the
     /// Actions metrics and the page timings `PagePerformance` attaches.
-    pub(crate) const PAGES: Self = Self(&[
+    pub(crate) const PAGES: Self = Self::declared(&[
         ("avg_time_on_page", Display::Clock),
         ("bounce_rate", Display::Percent),
         ("exit_rate", Display::Percent),
@@ -153,22 +178,23 @@ impl ReportMetrics {
         ("avg_page_load_time", Display::Duration),
     ]);
     /// `Actions.getSiteSearchKeywords`: the Actions metrics, no timings.
-    pub(crate) const SITE_SEARCH: Self = Self(&[
+    pub(crate) const SITE_SEARCH: Self = Self::declared(&[
         ("avg_time_on_page", Display::Clock),
         ("bounce_rate", Display::Percent),
         ("exit_rate", Display::Percent),
         ("avg_time_generation", Display::Duration),
     ]);
     /// Events reports (`AverageEventValue` has no `format()`).
-    pub(crate) const EVENTS: Self = Self(&[("avg_event_value", Display::AsIs)]);
+    pub(crate) const EVENTS: Self = Self::declared(&[("avg_event_value", Display::AsIs)]);
     /// Contents reports (`InteractionRate`).
-    pub(crate) const CONTENTS: Self = Self(&[("interaction_rate", Display::Percent)]);
+    pub(crate) const CONTENTS: Self = Self::declared(&[("interaction_rate", Display::Percent)]);
     /// `DevicePlugins.getPlugin` and
     /// `VisitorInterest.getNumberOfVisitsByVisitCount` (`VisitsPercent`).
-    pub(crate) const VISITS_PERCENT: Self = Self(&[("nb_visits_percentage", Display::Percent)]);
+    pub(crate) const VISITS_PERCENT: Self =
+        Self::declared(&[("nb_visits_percentage", Display::Percent)]);
     /// Ecommerce item reports (`AveragePrice`, `AverageQuantity`,
     /// `ProductConversionRate`).
-    pub(crate) const ITEMS: Self = Self(&[
+    pub(crate) const ITEMS: Self = Self::declared(&[
         ("avg_price", Display::Money),
         ("avg_quantity", Display::AsIs),
         ("conversion_rate", Display::Percent),
@@ -176,17 +202,44 @@ impl ReportMetrics {
     /// `CustomDimensions.getCustomDimension`: a visit dimension's metrics
     /// (an action dimension's differ only in metrics we do not compute;
     /// what matters here is that the report has some, for `all`).
-    pub(crate) const CUSTOM_DIMENSION: Self = Self(&[
+    pub(crate) const CUSTOM_DIMENSION: Self = Self::declared(&[
         ("avg_time_on_site", Display::Duration),
         ("bounce_rate", Display::Percent),
         ("nb_actions_per_visit", Display::AsIs),
     ]);
 
     fn display(self, column: &str) -> Option<Display> {
-        self.0
+        // A report's own metric of the same name wins (Matomo keys them
+        // by name, the report's last).
+        self.declared
             .iter()
             .find(|(name, _)| *name == column)
             .map(|(_, display)| *display)
+            .or_else(|| {
+                self.goal_columns
+                    .then(|| goal_column_display(column))
+                    .flatten()
+            })
+    }
+}
+
+/// How the goal-column filters' metric objects format: the rates as
+/// percentages, `avg_time_on_site` as a sentence, revenue as money,
+/// counts as they are.
+fn goal_column_display(column: &str) -> Option<Display> {
+    match column {
+        "conversion_rate" | "bounce_rate" => return Some(Display::Percent),
+        "nb_actions_per_visit" => return Some(Display::AsIs),
+        "avg_time_on_site" => return Some(Display::Duration),
+        "revenue_per_visit" => return Some(Display::Money),
+        _ => {}
+    }
+    let (_, metric) = column.strip_prefix("goal_")?.split_once('_')?;
+    match metric {
+        "conversion_rate" => Some(Display::Percent),
+        "nb_conversions" | "items" => Some(Display::AsIs),
+        "revenue_per_visit" | "revenue" | "avg_order_revenue" => Some(Display::Money),
+        _ => None,
     }
 }
 
@@ -223,8 +276,10 @@ impl Formatter {
         let mode = self.mode;
         let needs_money = match mode {
             Mode::Off | Mode::Percentages => false,
-            Mode::Metrics => metrics.0.iter().any(|(_, d)| *d == Display::Money),
-            Mode::All => !metrics.0.is_empty(),
+            Mode::Metrics => {
+                metrics.goal_columns || metrics.declared.iter().any(|(_, d)| *d == Display::Money)
+            }
+            Mode::All => !metrics.is_empty(),
         };
         let symbol = if needs_money {
             self.symbol(conn, principal, idsite)?
@@ -290,7 +345,7 @@ pub(crate) fn format_table(
     // Matomo's `formatMetrics` returns before the revenue pass too when
     // the report has no metric object. (`bc` picks its percentages by
     // column name here, which finds the same columns in our reports.)
-    if matches!(mode, Mode::Metrics | Mode::All) && metrics.0.is_empty() {
+    if matches!(mode, Mode::Metrics | Mode::All) && metrics.is_empty() {
         return;
     }
     for row in table.rows_mut() {
@@ -678,6 +733,41 @@ mod tests {
             Some(value) => ApiRequest::from_pairs([("format_metrics", value)]),
         };
         Mode::from_request(&request)
+    }
+
+    #[test]
+    fn goal_column_objects_format_under_1_as_their_classes() {
+        let mut columns: Columns = [
+            ("nb_visits", Value::Int(2)),
+            ("revenue", Value::Int(3)),
+            ("avg_time_on_site", Value::Int(16)),
+            ("revenue_per_visit", Value::Float(1.5)),
+            ("goal_ecommerceOrder_conversion_rate", Value::Float(0.3333)),
+            ("goal_-1_nb_conversions", Value::Int(2)),
+            ("goal_2_revenue", Value::Int(3)),
+            ("goal_2_items", Value::Int(4)),
+        ]
+        .into_iter()
+        .map(|(name, value)| (ColumnKey::from(name), value))
+        .collect();
+        let metrics = ReportMetrics::NONE.with_goal_columns();
+        format_columns(&mut columns, metrics, Mode::Metrics, "€");
+        let shown: Vec<String> = columns
+            .iter()
+            .map(|(_, value)| match value {
+                Value::Str(text) => text.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        // Stored metrics stay numbers under `1`; the filters' objects do not.
+        assert_eq!(
+            shown,
+            [
+                "Int(2)", "Int(3)", "16s", "€1.50", "33.33%", "Int(2)", "€3", "Int(4)"
+            ]
+        );
+        assert!(ReportMetrics::NONE.is_empty());
+        assert!(!metrics.is_empty());
     }
 
     #[test]

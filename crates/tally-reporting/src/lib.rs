@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod columns;
 mod formatting;
 pub mod http;
 mod load;
@@ -22,6 +23,7 @@ mod output;
 mod present;
 mod processed;
 pub mod request;
+mod subtables;
 
 pub use api::{Api, ApiResponse, ReportingConfig};
 pub use output::Format;

@@ -17,12 +17,14 @@ use tally_management::{Access, Principal};
 use tally_schema::codes::PeriodKind;
 
 use crate::ReportingError;
+use crate::columns;
 use crate::formatting::{Formatter, Mode, ReportMetrics};
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
 use crate::present::{self, Extra, Labels};
-use crate::processed::{self, TableMetrics, number};
+use crate::processed::{self, GoalFilters, TableMetrics, number};
 use crate::request::ApiRequest;
+use crate::subtables::{Depth, IdSubtable};
 
 /// What a method runs with.
 pub(crate) struct Ctx<'a> {
@@ -182,13 +184,11 @@ fn numeric_columns(
         .collect()
 }
 
-/// `columns=`: keep only these (processed metrics included).
-fn keep_requested(columns: &mut Columns, request: &ApiRequest) {
-    let Some(requested) = request.non_empty("columns") else {
-        return;
-    };
-    let wanted: Vec<&str> = requested.split(',').map(str::trim).collect();
-    columns.retain(|key, _| wanted.contains(&key.name().as_ref()));
+/// `columns=`: only these, in Matomo's order ([`columns::select`]).
+fn keep_requested(columns: &mut Columns, request: &ApiRequest, processed: &[columns::Processed]) {
+    if let Some(requested) = columns::requested(request) {
+        *columns = columns::select(columns, processed, &requested);
+    }
 }
 
 /// A simple report's columns, formatted as `format_metrics` asks.
@@ -245,7 +245,7 @@ pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingE
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
         let mut columns = visits_summary_columns(&values, slice.period.kind());
-        keep_requested(&mut columns, request);
+        keep_requested(&mut columns, request, columns::VISITS_SUMMARY);
         format_simple(
             ctx,
             &mut formatter,
@@ -315,7 +315,7 @@ pub(crate) fn actions_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
         let mut columns = numeric_columns(&values, &NAMES);
-        keep_requested(&mut columns, request);
+        keep_requested(&mut columns, request, &[]);
         Ok(Report::Simple(columns))
     })?;
     Ok(Output::Report(report))
@@ -425,7 +425,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
         // `columns=` names the metrics without their suffix, as Matomo
         // passes it to each visitor type's `getMetrics`.
         let mut columns = goal_metrics(&values, &values, idgoal);
-        keep_requested(&mut columns, request);
+        keep_requested(&mut columns, request, columns::GOALS);
         if by_visitor_type {
             for (suffix, visitor_type) in [
                 ("_new_visit", visit_frequency::NEW),
@@ -446,7 +446,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 let goals = read("Goals")?;
                 let visits = read(visit_frequency::PLUGIN)?;
                 let mut typed = goal_metrics(&goals, &visits, idgoal);
-                keep_requested(&mut typed, request);
+                keep_requested(&mut typed, request, columns::GOALS);
                 for (key, value) in typed.iter() {
                     columns.set(
                         ColumnKey::from(format!("{}{suffix}", key.name())),
@@ -468,6 +468,7 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
     // With a segment, each visitor type is combined with it
     // (`visitor_type_segment`).
     let user_segment = request.non_empty("segment").map(str::to_owned);
+    let requested = columns::requested(request);
     let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let mut all = Columns::new();
@@ -475,6 +476,13 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
             ("new", visit_frequency::NEW),
             ("returning", visit_frequency::RETURNING),
         ] {
+            // Matomo skips a visitor type none of the columns names.
+            let wanted = requested
+                .as_deref()
+                .map(|names| columns::without_suffix(names, &format!("_{suffix}")));
+            if wanted.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
             let segment = visitor_type_segment(slice.site, user_segment.as_deref(), visitor_type)?;
             let archive = ctx.loader.plugin_archive(
                 ctx.conn,
@@ -484,7 +492,10 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
                 visit_frequency::PLUGIN,
             )?;
             let values = load::numerics(ctx.conn, archive.as_ref())?;
-            let columns = visits_summary_columns(&values, slice.period.kind());
+            let mut columns = visits_summary_columns(&values, slice.period.kind());
+            if let Some(wanted) = &wanted {
+                columns = columns::select(&columns, columns::VISITS_SUMMARY, wanted);
+            }
             for (key, value) in columns.iter() {
                 all.set(
                     ColumnKey::from(format!("{}_{suffix}", key.name())),
@@ -492,7 +503,6 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
                 );
             }
         }
-        keep_requested(&mut all, request);
         format_simple(
             ctx,
             &mut formatter,
@@ -532,6 +542,8 @@ pub(crate) struct TableSpec {
     pub(crate) formats: ReportMetrics,
     pub(crate) rows: RowFilter,
     pub(crate) labels: Labels,
+    /// Whether the method reads `depth` (`Actions.getPageUrls` only).
+    pub(crate) depth: bool,
 }
 
 impl TableSpec {
@@ -544,6 +556,7 @@ impl TableSpec {
             formats: ReportMetrics::NONE,
             rows: RowFilter::All,
             labels: Labels::Stored,
+            depth: false,
         }
     }
 
@@ -559,6 +572,13 @@ impl TableSpec {
     const fn sorted_by(self, column: &'static str) -> Self {
         Self {
             sort: Some(column),
+            ..self
+        }
+    }
+
+    const fn with_depth(self) -> Self {
+        Self {
+            depth: true,
             ..self
         }
     }
@@ -652,27 +672,24 @@ fn table_report(
         default_sort_column: spec.sort.map(str::to_owned),
         default_sort_order: SortOrder::Desc,
         flat_separator: spec.flat_separator.to_owned(),
+        temporary_columns: columns::temporary(spec.metrics),
     };
-    let id_subtable = match request.non_empty("idSubtable") {
-        None => None,
-        Some(raw) => {
-            Some(
-                raw.trim()
-                    .parse::<u32>()
-                    .map_err(|_| ReportingError::InvalidParameter {
-                        name: "idSubtable".to_owned(),
-                        reason: format!("'{raw}' is not a subtable id"),
-                    })?,
-            )
-        }
-    };
+    let id_subtable = IdSubtable::parse(request.get("idSubtable"))?;
+    // `depth` only where the method takes it, on expanded tables.
+    let expanded = filters.expanded || (filters.flat && id_subtable == IdSubtable::None);
+    let depth = Depth::parse(request.get("depth").filter(|_| spec.depth && expanded));
+    let goal_filters = GoalFilters::from_request(request, &filters);
     let mut formatter = Formatter::new(Mode::from_request(request));
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
-        if let Some(id) = id_subtable {
-            table = take_subtable(table, id).unwrap_or_default();
+        match id_subtable {
+            IdSubtable::Id(id) => table = take_subtable(table, id).unwrap_or_default(),
+            IdSubtable::All if filters.expanded => table = DataTable::default(),
+            IdSubtable::Unknown => table = DataTable::default(),
+            IdSubtable::None | IdSubtable::All => {}
         }
+        depth.apply(&mut table);
         keep_rows(&mut table, spec.rows);
         let plugin_visits = if spec.labels == Labels::Plugin {
             plugin_visits(ctx.conn, archive.as_ref())?
@@ -682,17 +699,20 @@ fn table_report(
         let extra = Extra {
             site: slice.site,
             period: slice.period,
-            subtable: id_subtable.is_some(),
+            subtable: id_subtable.is_subtable(),
             plugin_visits,
         };
         present::present(&mut table, spec.labels, &extra);
+        // Before the report's own processed metrics, which come after
+        // these in Matomo's order (and replace a value of the same name).
+        goal_filters.apply(&mut table);
         processed::apply(&mut table, spec.metrics);
         let mut table = filters.apply(table, &settings)?;
         formatter.table(
             ctx.conn,
             ctx.principal,
             slice.site.idsite,
-            spec.formats,
+            goal_filters.report_metrics(spec.formats),
             &mut table,
         )?;
         Ok(Report::Table(table))
@@ -772,7 +792,7 @@ const URLS: TableSpec = TableSpec::pages("Actions_actions_url", "/");
 const TITLES: TableSpec = TableSpec::pages("Actions_actions", " - ");
 
 table_methods! {
-    actions_page_urls => URLS;
+    actions_page_urls => URLS.with_depth();
     actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits");
     actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
     actions_page_titles => TITLES;

@@ -8,6 +8,10 @@
 use tally_datatable::format::round_php;
 use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};
 
+mod goals;
+
+pub(crate) use goals::GoalFilters;
+
 /// A number as Matomo's JSON shows it: integral values without a fraction.
 pub(crate) fn number(value: f64) -> Value {
     if value.fract() == 0.0 && value.abs() < 9.0e15 {

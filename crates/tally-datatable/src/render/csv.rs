@@ -167,11 +167,8 @@ impl Renderer<'_> {
                         let mut csv_row =
                             vec![("label".to_owned(), super::label_item(row, self.options))];
                         for (key, value) in row.columns.iter() {
-                            flatten(
-                                &mut csv_row,
-                                key.name().into_owned(),
-                                super::value_item(value),
-                            );
+                            let (name, item) = super::column_entry(key, value, self.options);
+                            flatten(&mut csv_row, name.into_owned(), item);
                         }
                         for (name, value) in row.metadata.iter() {
                             if name != "idsubdatatable_in_db" {

@@ -1,7 +1,8 @@
 //! Matomo's API renderings (§9.3): JSON, XML, CSV and TSV.
 //!
 //! Renderers show metric ids by name (`ReplaceColumnNames`), goal entries
-//! as `idgoal=N`, and the summary row with the label `Others`
+//! as `idgoal=N` (sorted by id, `ecommerceOrder` and `ecommerceAbandonedCart`
+//! for 0 and -1), and the summary row with the label `Others`
 //! (`ReplaceSummaryRowLabel`). Each row renders as its columns, then its
 //! metadata (a metadata entry never overrides a column of the same name),
 //! then `idsubdatatable`, then with `expanded` its `subtable`, which is the
@@ -11,7 +12,7 @@ use std::borrow::Cow;
 
 use crate::row::Row;
 use crate::table::DataTable;
-use crate::value::{Columns, Scalar, Value};
+use crate::value::{ColumnKey, Columns, Goals, Scalar, Value};
 
 mod csv;
 mod json;
@@ -88,6 +89,11 @@ pub struct RenderOptions {
     /// The label shown for the summary row; `None` keeps Matomo's raw `-1`
     /// (an integer), as with `disable_queued_filters=1`.
     pub summary_label: Option<String>,
+    /// Columns as stored, without `ReplaceColumnNames` (a queued filter,
+    /// skipped under `disable_queued_filters=1`): metric ids as numbers
+    /// (`"2"` for `nb_visits`), goals keyed by their goal id with goal
+    /// metric ids inside. Named columns (processed metrics…) keep names.
+    pub raw_column_ids: bool,
 }
 
 impl Default for RenderOptions {
@@ -96,6 +102,7 @@ impl Default for RenderOptions {
             expanded: false,
             hide_id_subtable: false,
             summary_label: Some("Others".to_owned()),
+            raw_column_ids: false,
         }
     }
 }
@@ -126,26 +133,90 @@ fn scalar_item(value: &Scalar) -> Item<'_> {
     }
 }
 
+/// A column's rendered name and value: as the API names it, or as stored
+/// ([`RenderOptions::raw_column_ids`]).
+pub(crate) fn column_entry<'a>(
+    key: &'a ColumnKey,
+    value: &'a Value,
+    options: &RenderOptions,
+) -> (Cow<'a, str>, Item<'a>) {
+    if !options.raw_column_ids {
+        return (key.name(), value_item(value));
+    }
+    let item = match value {
+        Value::Goals(goals) => raw_goals_item(goals),
+        other => value_item(other),
+    };
+    (raw_key(key), item)
+}
+
+/// Matomo's ids as numbers; our page-timing ids (which Matomo stores by
+/// name) and names as names.
+pub(crate) fn raw_key(key: &ColumnKey) -> Cow<'_, str> {
+    match key {
+        ColumnKey::Id(id) if *id < crate::metrics::PAGE_TIMING_FIRST_ID => {
+            Cow::Owned(id.to_string())
+        }
+        other => other.name(),
+    }
+}
+
+/// Goals as archived: keyed by goal id (`-1` and `0` for the ecommerce
+/// ones), metric ids inside. PHP's `json_encode` makes a list of an array
+/// keyed 0, 1, … in order.
+fn raw_goals_item(goals: &Goals) -> Item<'_> {
+    let entries: Vec<(Cow<'_, str>, Item<'_>)> = goals
+        .0
+        .iter()
+        .map(|(idgoal, columns)| {
+            let inner = columns
+                .iter()
+                .map(|(key, value)| (raw_key(key), scalar_item(value)))
+                .collect();
+            (Cow::Owned(idgoal.to_string()), Item::Assoc(inner))
+        })
+        .collect();
+    let is_list = entries
+        .iter()
+        .enumerate()
+        .all(|(index, (key, _))| *key == index.to_string());
+    if is_list {
+        Item::List(entries.into_iter().map(|(_, item)| item).collect())
+    } else {
+        Item::Assoc(entries)
+    }
+}
+
 fn value_item(value: &Value) -> Item<'_> {
     match value {
         Value::Int(number) => Item::Int(*number),
         Value::Float(number) => Item::Float(*number),
         Value::Str(text) => Item::Str(Cow::Borrowed(text)),
-        Value::Goals(goals) => Item::Assoc(
-            goals
-                .0
-                .iter()
-                .map(|(idgoal, columns)| {
-                    let entries = columns
-                        .iter()
-                        .map(|(key, value)| {
-                            (Cow::Owned(key.goal_name().into_owned()), scalar_item(value))
-                        })
-                        .collect();
-                    (Cow::Owned(format!("idgoal={idgoal}")), Item::Assoc(entries))
-                })
-                .collect(),
-        ),
+        Value::Goals(goals) => {
+            // Matomo's ReplaceColumnNames sorts the goals by id and names
+            // the ecommerce ones (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_*`).
+            let mut sorted: Vec<_> = goals.0.iter().collect();
+            sorted.sort_by_key(|(idgoal, _)| **idgoal);
+            Item::Assoc(
+                sorted
+                    .into_iter()
+                    .map(|(idgoal, columns)| {
+                        let entries = columns
+                            .iter()
+                            .map(|(key, value)| {
+                                (Cow::Owned(key.goal_name().into_owned()), scalar_item(value))
+                            })
+                            .collect();
+                        let key = match *idgoal {
+                            -1 => Cow::Borrowed("idgoal=ecommerceAbandonedCart"),
+                            0 => Cow::Borrowed("idgoal=ecommerceOrder"),
+                            id => Cow::Owned(format!("idgoal={id}")),
+                        };
+                        (key, Item::Assoc(entries))
+                    })
+                    .collect(),
+            )
+        }
     }
 }
 
@@ -170,7 +241,8 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
     let mut entries = Vec::with_capacity(row.columns.len() + row.metadata.len() + 2);
     entries.push((Cow::Borrowed("label"), label_item(row, options)));
     for (key, value) in row.columns.iter() {
-        push_unique(&mut entries, key.name(), value_item(value));
+        let (name, item) = column_entry(key, value, options);
+        push_unique(&mut entries, name, item);
     }
     for (name, value) in row.metadata.iter() {
         if name == "idsubdatatable_in_db" {

@@ -64,6 +64,7 @@ fn expanded_json_inlines_subtables_and_hide_id_drops_ids() {
         expanded: true,
         hide_id_subtable: true,
         summary_label: None,
+        raw_column_ids: false,
     };
     let rendered = json(&report, &options);
     assert!(rendered.starts_with(r#"[{"label":"Google","#));
@@ -393,5 +394,36 @@ fn trees_render_as_php_arrays() {
     assert_eq!(
         csv_text(&tree, &options, ','),
         "name,metrics_nb_visits,order\nVisits Summary,Visits,1"
+    );
+}
+
+#[test]
+fn goals_render_sorted_by_id_with_the_ecommerce_names() {
+    let goal = |conversions: i64| -> GoalColumns {
+        [(ColumnKey::Id(1), Scalar::Int(conversions))]
+            .into_iter()
+            .collect()
+    };
+    let goals = Goals::new()
+        .with(2, goal(2))
+        .with(0, goal(0))
+        .with(-1, goal(-1))
+        .with(1, goal(1));
+    let report = Report::Table(DataTable::from_rows([Row::new("a").with(10u16, goals)]));
+    assert_eq!(
+        json(&report, &RenderOptions::default()),
+        concat!(
+            r#"[{"label":"a","goals":{"idgoal=ecommerceAbandonedCart":{"nb_conversions":-1},"#,
+            r#""idgoal=ecommerceOrder":{"nb_conversions":0},"idgoal=1":{"nb_conversions":1},"#,
+            r#""idgoal=2":{"nb_conversions":2}}}]"#
+        )
+    );
+    assert!(
+        xml(&report, &RenderOptions::default())
+            .contains("<goals>\n\t\t\t<row idgoal='ecommerceAbandonedCart'>")
+    );
+    assert!(
+        String::from_utf8_lossy(&csv(&report, &text_csv()))
+            .starts_with("label,goals_idgoal=ecommerceAbandonedCart_nb_conversions,")
     );
 }

@@ -4,7 +4,9 @@
 mod access;
 mod common;
 mod format_metrics;
+mod goal_columns;
 mod meta;
 mod on_demand;
+mod parameters;
 mod present;
 mod reports;
