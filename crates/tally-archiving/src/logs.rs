@@ -230,9 +230,9 @@ impl LogAggregator {
     /// The same logs restricted to the visits of `segment` (no restriction
     /// for the empty segment). Every query and scan then reads only the
     /// segment's visits and the actions, conversions and items of those
-    /// visits: a visit-level segment, as Matomo applies it to visit
-    /// reports. (Matomo applies action conditions per action row in action
-    /// reports; we keep whole visits, see docs/MATOMO-DIFFERENCES.md.)
+    /// visits, action reports included: Matomo's archiving does the same
+    /// (its default segment cache joins every report query to the ids of
+    /// the segment's visits), see the `segment` module documentation.
     #[must_use]
     pub fn with_segment(mut self, segment: &Segment) -> Self {
         self.segment = (!segment.is_empty()).then(|| Arc::new(segment.to_sql()));

@@ -83,8 +83,32 @@
 //!   HTML-escaped (titles, keywords, events, content pieces, products) are
 //!   escaped the same way, and `==` also tries the value as typed.
 //!
+//! # What a segment archive reads
+//!
+//! Matomo archives a segment from the set of visits it selects: with
+//! `enable_segments_cache = 1` (its default), `LogAggregator::generateQuery`
+//! fills a temporary table with the ids of the segment's visits (the query
+//! above over `log_visit`, last action in the period) and joins every report
+//! query to that table instead of applying the segment again. So the
+//! reports built from action rows (page URLs and titles, downloads,
+//! outlinks, site search, events, contents, action-scope custom dimensions,
+//! page performance) count *every* action of the selected visits, as the
+//! visit reports count the visits: `pageUrl=@/blog` gives the visits that
+//! viewed a blog page, with all their pages (Matomo's `UrlNormalizationTest`
+//! expects the page URL report of `pageUrl==.../bar2.html` to list every page
+//! of its one visit). `logs.rs` does the same
+//! (`LogAggregator::with_segment`). Only with `enable_segments_cache = 0`
+//! does Matomo test action conditions on each row of an action query; we do
+//! not offer that mode.
+//!
 //! # Differences from Matomo
 //!
+//! - Matomo's temporary table also removes the period condition of each
+//!   report query, so a segment archive counts every action and conversion
+//!   of the visits whose last action is in the period (even those before
+//!   its start) and none of a visit that ends after it. We keep each row's
+//!   own period, as for all visits: actions and conversions by server time,
+//!   of the segment's visits that end at or after the period's start.
 //! - `LIKE` values escape `%`, `_` and the escape character itself in every
 //!   case; Matomo leaves wildcards unescaped in `log_action` lookups and does
 //!   not escape backslashes.

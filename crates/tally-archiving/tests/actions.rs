@@ -1,11 +1,13 @@
 //! The Actions reports against MariaDB: a hand-computed day of traffic
 //! (page URL folders, titles, a download, an outlink, site searches with a
 //! category, a page after a search, an event and a content impression that
-//! must not count) and a week merged from two days.
+//! must not count), a week merged from two days, and segment archives
+//! (every action of the visits a segment selects, as Matomo archives them).
 
 use anyhow::Context as _;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, TinyInt, Unsigned};
+use tally_archiving::segment::Segment;
 use tally_archiving::storage::{self, StoredArchive};
 use tally_archiving::{Archiver, ArchivingConfig, Period, Registry, SiteInfo};
 use tally_datatable::{DataTable, Row, Scalar, Value};
@@ -882,5 +884,154 @@ fn a_week_merges_its_days_with_daily_unique_columns() -> anyhow::Result<()> {
             "{name}"
         );
     }
+    Ok(())
+}
+
+fn archive_segment(
+    conn: &mut MysqlConnection,
+    period: Period,
+    definition: &str,
+) -> anyhow::Result<StoredArchive> {
+    let registry = Registry::core();
+    let site = SiteInfo::load(conn, 1)?;
+    let segment = Segment::parse(definition)?;
+    Archiver::new(&registry, ArchivingConfig::default())
+        .archive_segment(conn, &site, period, &segment, NOW, false)?
+        .archive()
+        .with_context(|| format!("an archive of {definition}"))
+}
+
+/// Every record of an archive, by name: numeric values, then blobs.
+type Records = (Vec<(String, f64)>, Vec<(String, Vec<u8>)>);
+
+fn records(conn: &mut MysqlConnection, archive: &StoredArchive) -> anyhow::Result<Records> {
+    let mut numeric: Vec<(String, f64)> = storage::read_numeric_records(conn, archive)?
+        .into_iter()
+        .collect();
+    numeric.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut blobs = storage::read_all_blobs(conn, archive)?;
+    blobs.sort();
+    Ok((numeric, blobs))
+}
+
+/// Deletes the visits of the Monday fixture other than `keep`, and their
+/// actions.
+fn keep_only(conn: &mut MysqlConnection, keep: &[u32]) -> anyhow::Result<()> {
+    for table in ["log_visit", "log_link_visit_action"] {
+        let rows: Vec<u32> = (1..=4).filter(|id| !keep.contains(id)).collect();
+        for idvisit in rows {
+            diesel::sql_query(format!("DELETE FROM {table} WHERE idvisit = ?"))
+                .bind::<Unsigned<Integer>, _>(idvisit)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Matomo archives a segment from the set of visits it selects: with
+/// `enable_segments_cache = 1` (its default), `LogAggregator::generateQuery`
+/// fills a temporary table with the ids of the segment's visits and joins
+/// every report query to it, segment removed. An action condition thus
+/// selects visits, and the Actions, Events and Contents reports count every
+/// action of those visits (Matomo's `UrlNormalizationTest`: with
+/// `pageUrl==https://WWw.example.org/foo/bar2.html` the page URL report of
+/// the one visit lists all its pages, exactly as without the segment). So
+/// each segment archive must equal the plain archive of the logs cut down
+/// to the visits the segment selects.
+#[test]
+fn a_segment_archive_counts_every_action_of_its_visits() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn)?;
+    monday(&mut conn)?;
+    let day = Period::day(date!(2026 - 01 - 05));
+    let cases: [(&str, &[u32]); 5] = [
+        // Visits 1 and 4 viewed the first post.
+        ("pageUrl=@first-post", &[1, 4]),
+        // Visits 1, 2 and 4 viewed a blog page; only visit 2 lasted 250 s.
+        ("pageUrl=@blog;visitDuration>=250", &[2]),
+        // Visit 2 viewed the second post; visits 1 and 3 are visitor A's.
+        (
+            "pageUrl=@second-post,visitorId==0000000000000001",
+            &[1, 2, 3],
+        ),
+        // No page of visit 3 is a blog page (Matomo's `idvisit NOT IN`).
+        ("pageUrl!@blog", &[3]),
+        // A site search keyword selects visit 4 only.
+        ("siteSearchKeyword==tally", &[4]),
+    ];
+    for (definition, visits) in cases {
+        let segmented = archive_segment(&mut conn, day, definition)?;
+        let only = TestDb::new()?;
+        let mut only_conn = only.conn()?;
+        add_site(&mut only_conn)?;
+        monday(&mut only_conn)?;
+        keep_only(&mut only_conn, visits)?;
+        let plain = archive(&mut only_conn, day)?;
+        let expected = records(&mut only_conn, &plain)?;
+        assert!(
+            expected
+                .1
+                .iter()
+                .any(|(name, _)| name == "Actions_actions_url")
+        );
+        assert_eq!(
+            records(&mut conn, &segmented)?,
+            expected,
+            "segment {definition}"
+        );
+    }
+
+    // The first case by hand: visit 1 (`/`, the first post, a download, an
+    // event) and visit 4 (a page without URL, two searches, the first post).
+    // Matching pages only would give 2 page views, no download, no search
+    // and no `/index` row.
+    let first = archive_segment(&mut conn, day, "pageUrl=@first-post")?;
+    for (name, value) in [
+        ("nb_visits", 2.0),
+        ("nb_actions", 8.0),
+        ("Actions_nb_pageviews", 4.0),
+        ("Actions_nb_downloads", 1.0),
+        ("Actions_nb_outlinks", 0.0),
+        ("Actions_nb_searches", 2.0),
+        ("Actions_nb_keywords", 1.0),
+    ] {
+        assert_eq!(
+            storage::read_numeric(&mut conn, &first, name)?,
+            value,
+            "{name}"
+        );
+    }
+    let urls = table(&mut conn, &first, "Actions_actions_url")?;
+    let mut url_labels = labels(&urls);
+    url_labels.sort_unstable();
+    assert_eq!(url_labels, ["/index", "Page URL not defined", "blog"]);
+    // `/`: visit 1's entry page, 60 s before the first post.
+    let index = row(&urls, "/index")?;
+    assert_eq!(
+        columns(index)[..4],
+        [
+            i("nb_visits", 1),
+            i("nb_uniq_visitors", 1),
+            i("nb_hits", 1),
+            i("sum_time_spent", 60),
+        ]
+    );
+    // The first post: 30 s before the download (the event's 20 s do not
+    // count), once after visit 4's search, the exit page of both visits.
+    let post = row(sub(sub(&urls, "blog")?, "dev")?, "/first-post")?;
+    assert_eq!(
+        columns(post)[..5],
+        [
+            i("nb_visits", 2),
+            i("nb_uniq_visitors", 2),
+            i("nb_hits", 2),
+            i("sum_time_spent", 30),
+            i("nb_hits_following_search", 1),
+        ]
+    );
+    assert_eq!(post.column("exit_nb_visits"), Some(&Value::Int(2)));
+    let downloads = table(&mut conn, &first, "Actions_downloads")?;
+    assert_eq!(downloads.all_rows().count(), 1);
     Ok(())
 }
