@@ -371,6 +371,23 @@ impl LogAggregator {
         conn: &mut MysqlConnection,
         dimensions: &[&'static str],
     ) -> Result<Vec<VisitGroup>, ArchiveError> {
+        self.query_visits_by_dimension_where(conn, dimensions, None)
+    }
+
+    /// [`LogAggregator::query_visits_by_dimension`] over the visits that
+    /// also satisfy `condition`, a fixed SQL expression over `log_visit`
+    /// (Matomo's `$where`). A builder that ignores the rows without a value
+    /// should say so here: the server then skips them instead of grouping
+    /// them (a `COUNT(DISTINCT ...)` over a group of nearly every row).
+    ///
+    /// # Errors
+    /// As [`LogAggregator::query_visits_by_dimension`].
+    pub fn query_visits_by_dimension_where(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+        condition: Option<&'static str>,
+    ) -> Result<Vec<VisitGroup>, ArchiveError> {
         #[derive(QueryableByName)]
         struct Metrics {
             #[diesel(embed)]
@@ -404,7 +421,8 @@ impl LogAggregator {
                CAST(COALESCE(SUM(CASE WHEN log_visit.visit_goal_converted = 1 THEN 1 ELSE 0 END), 0) AS SIGNED) AS nb_visits_converted \
              FROM log_visit \
              WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
-               AND log_visit.visit_last_action_time < ?{segment}{group}",
+               AND log_visit.visit_last_action_time < ?{condition}{segment}{group}",
+            condition = condition.map(|c| format!(" AND ({c})")).unwrap_or_default(),
             segment = self.segment_filter(RowsOf::Visits),
             labels = label_select(dimensions)?,
             group = group_by(dimensions),
@@ -442,6 +460,23 @@ impl LogAggregator {
         dimensions: &[&'static str],
         join_on: Option<&'static str>,
     ) -> Result<Vec<ActionGroup>, ArchiveError> {
+        self.query_actions_by_dimension_where(conn, dimensions, join_on, None)
+    }
+
+    /// [`LogAggregator::query_actions_by_dimension`] over the actions that
+    /// also satisfy `condition`, a fixed SQL expression over
+    /// `log_link_visit_action` (Matomo's `$where`); see
+    /// [`LogAggregator::query_visits_by_dimension_where`] for why.
+    ///
+    /// # Errors
+    /// As [`LogAggregator::query_actions_by_dimension`].
+    pub fn query_actions_by_dimension_where(
+        &self,
+        conn: &mut MysqlConnection,
+        dimensions: &[&'static str],
+        join_on: Option<&'static str>,
+        condition: Option<&'static str>,
+    ) -> Result<Vec<ActionGroup>, ArchiveError> {
         #[derive(QueryableByName)]
         struct Metrics {
             #[diesel(embed)]
@@ -463,7 +498,8 @@ impl LogAggregator {
                COUNT(*) AS nb_hits \
              FROM log_link_visit_action{join} \
              WHERE log_link_visit_action.idsite = ? AND log_link_visit_action.server_time >= ? \
-               AND log_link_visit_action.server_time < ?{segment}{group}",
+               AND log_link_visit_action.server_time < ?{condition}{segment}{group}",
+            condition = condition.map(|c| format!(" AND ({c})")).unwrap_or_default(),
             segment = self.segment_filter(RowsOf::VisitRowsOf("log_link_visit_action")),
             labels = label_select(dimensions)?,
             group = group_by(dimensions),

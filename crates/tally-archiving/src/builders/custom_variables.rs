@@ -82,6 +82,11 @@ struct SlotColumns {
     index: u8,
     visit: [&'static str; 2],
     action: [&'static str; 2],
+    /// Rows whose name is set (`NULL` and blank names are skipped anyway:
+    /// Matomo's `custom_var_k<slot> != ''`), so the server does not group
+    /// the many rows without one.
+    visit_set: &'static str,
+    action_set: &'static str,
 }
 
 macro_rules! slot_columns {
@@ -96,6 +101,8 @@ macro_rules! slot_columns {
                 concat!("log_link_visit_action.custom_var_k", $index),
                 concat!("log_link_visit_action.custom_var_v", $index),
             ],
+            visit_set: concat!("log_visit.custom_var_k", $index, " <> ''"),
+            action_set: concat!("log_link_visit_action.custom_var_k", $index, " <> ''"),
         }
     };
 }
@@ -194,10 +201,12 @@ impl RecordBuilder for CustomVariables {
         let mut table = DataTable::new();
         let mut slots: HashMap<String, Vec<Slot>> = HashMap::new();
         for slot in &SLOT_COLUMNS {
-            // Grouping on the name keeps the visits without this variable
-            // in the NULL / '' groups, which are skipped: Matomo's
-            // `custom_var_k<slot> != ''` condition.
-            for group in logs.query_visits_by_dimension(ctx.conn(), &slot.visit)? {
+            // Only rows with a name (Matomo's `custom_var_k<slot> != ''`);
+            // the check below stays for names the server's comparison
+            // pads differently.
+            for group in
+                logs.query_visits_by_dimension_where(ctx.conn(), &slot.visit, Some(slot.visit_set))?
+            {
                 let name = group.labels.first().and_then(Option::as_deref);
                 if sql_empty(name) {
                     continue;
@@ -216,7 +225,12 @@ impl RecordBuilder for CustomVariables {
                 let row = table.sum_row_with_label(name, columns.clone())?;
                 sum_to_subtable(row, value_label(&group.labels), columns, &ops)?;
             }
-            for group in logs.query_actions_by_dimension(ctx.conn(), &slot.action, None)? {
+            for group in logs.query_actions_by_dimension_where(
+                ctx.conn(),
+                &slot.action,
+                None,
+                Some(slot.action_set),
+            )? {
                 let name = group.labels.first().and_then(Option::as_deref);
                 if sql_empty(name) {
                     continue;
