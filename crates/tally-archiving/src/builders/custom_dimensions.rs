@@ -83,6 +83,9 @@ impl CustomDimensionReport {
 /// The SQL of one `custom_dimension_<index>` column pair.
 struct DimensionColumns {
     visit: &'static str,
+    /// Visits with a value: the server skips the others rather than group
+    /// them into a NULL group that is dropped.
+    visit_is_set: &'static str,
     /// The same value on `log_conversion`, for goal metrics of visit scope.
     conversion: &'static str,
     action: &'static str,
@@ -93,6 +96,7 @@ macro_rules! dimension_columns {
     ($index:literal) => {
         DimensionColumns {
             visit: concat!("log_visit.custom_dimension_", $index),
+            visit_is_set: concat!("log_visit.custom_dimension_", $index, " IS NOT NULL"),
             conversion: concat!("log_conversion.custom_dimension_", $index),
             action: concat!("log_link_visit_action.custom_dimension_", $index),
             action_is_set: concat!(
@@ -185,7 +189,11 @@ impl CustomDimensionReport {
     ) -> Result<DataTable, ArchiveError> {
         let logs = ctx.logs();
         let mut table = DataTable::new();
-        for group in logs.query_visits_by_dimension(ctx.conn(), &[columns.visit])? {
+        for group in logs.query_visits_by_dimension_where(
+            ctx.conn(),
+            &[columns.visit],
+            Some(columns.visit_is_set),
+        )? {
             // The NULL group holds the visits without a value
             // (Matomo's `IS NOT NULL` condition).
             if group.labels.first().is_none_or(Option::is_none) {

@@ -45,6 +45,11 @@ impl UserId {
     pub const VISITOR_ID: &'static str = "idvisitor";
 }
 
+/// Visits with a user id: the rows the report keeps (blank ids are
+/// skipped below as well). Without it the server groups every anonymous
+/// visit, and the visitor query returns one row per anonymous visitor.
+const USER_SET: Option<&str> = Some("log_visit.user_id <> ''");
+
 impl RecordBuilder for UserId {
     fn plugin(&self) -> &str {
         "UserId"
@@ -56,7 +61,8 @@ impl RecordBuilder for UserId {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
-        let groups = logs.query_visits_by_dimension(ctx.conn(), &["log_visit.user_id"])?;
+        let groups =
+            logs.query_visits_by_dimension_where(ctx.conn(), &["log_visit.user_id"], USER_SET)?;
         let mut table = DataTable::new();
         for group in &groups {
             let user = group.labels.first().and_then(Option::as_deref);
@@ -70,9 +76,10 @@ impl RecordBuilder for UserId {
         }
         // A second GROUP BY for the visitor ids: grouping the metrics by
         // user and visitor would count one user per visitor in nb_users.
-        let pairs = logs.query_visits_by_dimension(
+        let pairs = logs.query_visits_by_dimension_where(
             ctx.conn(),
             &["log_visit.user_id", "LOWER(HEX(log_visit.idvisitor))"],
+            USER_SET,
         )?;
         let mut visitors: HashMap<&str, (u64, &str)> = HashMap::new();
         for pair in &pairs {
