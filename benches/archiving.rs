@@ -1,7 +1,7 @@
-//! Archiving throughput: one day of logs archived with the core builders
-//! (VisitsSummary and Actions),
-//! then the month from 30 such days, each compared with a bare scan of the
-//! same log rows in the same run.
+//! Archiving throughput: one day of logs archived with the builders of
+//! VisitsSummary and Actions, then the month from 30 such days, then the
+//! day with every core family (issue 6), each compared with a bare scan
+//! of the same log rows in the same run.
 //!
 //! ```text
 //! [TALLY_BENCH_VISITS=N] cargo bench -p tally-benches --bench archiving
@@ -13,11 +13,29 @@
 //! rows belong to one UTC site and to 2026-01-15; visits start spread over
 //! the day, repeat visitors make unique visitors fewer than visits.
 //!
+//! So that every core family has work, the site has ecommerce on, two
+//! goals and two custom dimensions (visit-scope "Plan", action-scope "Page
+//! type"), and the logs carry what the families read, in proportions of a
+//! shop: each visitor a device (OS and version, browser, engine, type,
+//! brand, model), a place (country, and for most a region, city and
+//! coordinates), browser plugins, a language, a local time; 30% returning
+//! visits with visit counts and days since the last visit; 40% of visits
+//! with a referrer (search engines with and without keyword, websites,
+//! social networks, campaigns); visit custom variables (10% and 20% of
+//! visits), the "Plan" dimension (25% of visitors), user ids (2%); page
+//! views with timings (60%), product views on product pages (a third of
+//! the pages), page custom variable 3 (20%) and "Page type" (30%); events
+//! (1.3% of actions), content impressions and interactions (3%); goal
+//! conversions (goal 1 on 2% of visits, goal 2 on 1%), orders (1%) and
+//! abandoned carts (1.5%) with 1 to 4 items each, and the visit columns
+//! that mirror them (`visit_goal_converted`, `visit_goal_buyer`).
+//!
 //! Phases:
 //! 1. generation (not timed, its duration is printed): `log_action`,
-//!    `log_visit` and `log_link_visit_action` rows as multi-row text
-//!    `INSERT`s of 2,000 rows with literal values, built on one thread and
-//!    sent by two connections, 10 statements per transaction;
+//!    `log_visit`, `log_link_visit_action`, `log_conversion` and
+//!    `log_conversion_item` rows as multi-row text `INSERT`s of 2,000 rows
+//!    with literal values, built on one thread and sent by two
+//!    connections, 10 statements per transaction;
 //! 2. the bare scan, best of 3: `tally_archiving::logs::scan_visits` and
 //!    `scan_actions` for the day, i.e. exactly the rows the archiver reads,
 //!    streamed into Rust values through the same diesel query, with no
@@ -35,10 +53,28 @@
 //!    into the weeks and the month, and the unique-visitor recount of
 //!    those weeks and the month over the logs is timed on its own: it is
 //!    the part that grows with real logs (here only one day of the month
-//!    has any).
+//!    has any);
+//! 5. all core families (`archiving/families.rs`): (a) a bare scan, best
+//!    of 3, of every log column any core family reads for the day, one
+//!    typed streaming SELECT per table (visits, actions, conversions,
+//!    conversion items); (b) the day archived with `Registry::core()`, 3
+//!    runs with `force`: seconds and the ratio to that bare scan (target:
+//!    within 3x); (c) each family alone, its builder(s) in a registry of
+//!    their own, one forced run each: seconds, queries, rows MariaDB read
+//!    and sent, CPU seconds of this process and of the server. A family's
+//!    own run includes the log scans and queries it would share in (b),
+//!    so the sum of (c) exceeds (b). Every family must write at least one
+//!    record with data (a non-zero number or a table row with a positive
+//!    number), and the all-families archive must hold the same records as
+//!    the families alone; goal, order, cart and timing counts are checked
+//!    against the generator's. Runs last because it replaces the day's
+//!    archive that phase 4 copied.
 //!
 //! The report is printed as markdown, with one row per figure ready for
 //! docs/PERFORMANCE.md.
+
+#[path = "archiving/families.rs"]
+mod families;
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -98,6 +134,8 @@ struct Options {
     outlinks: u64,
     keywords: u64,
     event_pages: u64,
+    /// Products of the catalogue (product pages, order and cart items).
+    products: u64,
 }
 
 impl Options {
@@ -130,6 +168,7 @@ impl Options {
             outlinks: (urls / 100).clamp(1, 500),
             keywords: (visits / 500).clamp(1, 2_000),
             event_pages: urls.min(200),
+            products: (urls / 25).clamp(1, 2_000),
         })
     }
 
@@ -217,32 +256,150 @@ const NOUNS: &[&str] = &[
 const EVENT_CATEGORIES: &[&str] = &["Video", "Newsletter", "Carousel", "Size guide"];
 const EVENT_ACTIONS: &[&str] = &["Play", "Pause", "Subscribe", "Next", "Open"];
 const EVENT_NAMES: u64 = 20;
+/// Referrers of the 40% of visits that have one: (type, name, URL).
+/// Search engines (2) carry a keyword on some visits, websites (3) a
+/// page of their own, campaigns (6) a keyword on most visits.
 const REFERRERS: &[(u8, &str, &str)] = &[
     (2, "Google", "https://www.google.com/"),
+    (2, "Google", "https://www.google.de/"),
     (2, "Bing", "https://www.bing.com/"),
+    (2, "DuckDuckGo", "https://duckduckgo.com/"),
     (
         3,
         "news.example.org",
-        "https://news.example.org/best-shops-2026",
+        "https://news.example.org/best-shops-2026/",
     ),
     (
         3,
         "forum.example.net",
-        "https://forum.example.net/t/where-to-buy/123",
+        "https://forum.example.net/t/where-to-buy/",
     ),
+    (3, "blog.example.com", "https://blog.example.com/posts/"),
     (7, "Facebook", "https://www.facebook.com/"),
+    (7, "Instagram", "https://www.instagram.com/"),
+    (
+        6,
+        "winter-sale",
+        "https://shop.example/?mtm_campaign=winter-sale",
+    ),
+    (
+        6,
+        "newsletter-2026-01",
+        "https://shop.example/?mtm_campaign=newsletter-2026-01",
+    ),
 ];
-const BROWSERS: &[(&str, &str, &str)] = &[
-    ("WIN", "CH", "131.0"),
-    ("WIN", "FF", "133.0"),
-    ("MAC", "SF", "17.4"),
-    ("AND", "CM", "131.0"),
-    ("IOS", "MF", "17.4"),
-    ("LIN", "FF", "133.0"),
+const CAMPAIGN_KEYWORDS: &[&str] = &["banner", "header", "footer", "sidebar"];
+
+/// A device as DevicesDetection stores it (brand codes as Matomo's).
+struct Device {
+    os: &'static str,
+    os_version: &'static str,
+    browser: &'static str,
+    browser_version: &'static str,
+    engine: &'static str,
+    /// `config_device_type`: 0 desktop, 1 smartphone, 2 tablet.
+    kind: u8,
+    brand: &'static str,
+    model: &'static str,
+}
+
+const fn device(
+    (os, os_version, browser, browser_version, engine): (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
+    kind: u8,
+    brand: &'static str,
+    model: &'static str,
+) -> Device {
+    Device {
+        os,
+        os_version,
+        browser,
+        browser_version,
+        engine,
+        kind,
+        brand,
+        model,
+    }
+}
+
+/// One device per visitor; desktops have no brand or model.
+const DEVICES: &[Device] = &[
+    device(("WIN", "10", "CH", "131.0", "Blink"), 0, "", ""),
+    device(("WIN", "11", "CH", "131.0", "Blink"), 0, "", ""),
+    device(("WIN", "11", "PS", "131.0", "Blink"), 0, "", ""),
+    device(("WIN", "10", "FF", "133.0", "Gecko"), 0, "", ""),
+    device(("MAC", "14.4", "SF", "17.4", "WebKit"), 0, "AP", ""),
+    device(("MAC", "14.4", "CH", "131.0", "Blink"), 0, "AP", ""),
+    device(("AND", "14", "CM", "131.0", "Blink"), 1, "SA", "Galaxy S23"),
+    device(
+        ("AND", "13", "CM", "130.0", "Blink"),
+        1,
+        "XI",
+        "Redmi Note 12",
+    ),
+    device(("AND", "14", "CM", "131.0", "Blink"), 1, "GO", "Pixel 8"),
+    device(
+        ("AND", "14", "CM", "131.0", "Blink"),
+        2,
+        "SA",
+        "Galaxy Tab S9",
+    ),
+    device(("IOS", "17.4", "MF", "17.4", "WebKit"), 1, "AP", "iPhone"),
+    device(("IOS", "17.4", "MF", "17.4", "WebKit"), 2, "AP", "iPad"),
+    device(("LIN", "", "FF", "133.0", "Gecko"), 0, "", ""),
 ];
 const RESOLUTIONS: &[&str] = &["1920x1080", "1366x768", "1536x864", "390x844", "2560x1440"];
 const LANGUAGES: &[&str] = &["en-us", "de-de", "fr-fr", "es-es", "en-gb", "nl-nl"];
 const COUNTRIES: &[&str] = &["de", "us", "fr", "gb", "es", "nl", "it", "pl"];
+/// Geolocated visits: (country, region, city, latitude, longitude). A
+/// visitor is in one of these cities or, as many IPs resolve, only in a
+/// country of [`COUNTRIES`].
+const CITIES: &[(&str, &str, &str, &str, &str)] = &[
+    ("de", "BE", "Berlin", "52.520008", "13.404954"),
+    ("de", "BY", "Munich", "48.135125", "11.581981"),
+    ("de", "HH", "Hamburg", "53.551086", "9.993682"),
+    ("us", "CA", "San Francisco", "37.774929", "-122.419416"),
+    ("us", "NY", "New York", "40.712776", "-74.005974"),
+    ("us", "TX", "Austin", "30.267153", "-97.743061"),
+    ("fr", "IDF", "Paris", "48.856613", "2.352222"),
+    ("fr", "ARA", "Lyon", "45.764043", "4.835659"),
+    ("gb", "ENG", "London", "51.507351", "-0.127758"),
+    ("gb", "SCT", "Edinburgh", "55.953251", "-3.188267"),
+    ("es", "MD", "Madrid", "40.416775", "-3.703790"),
+    ("es", "CT", "Barcelona", "41.385064", "2.173403"),
+    ("nl", "NH", "Amsterdam", "52.367573", "4.904139"),
+    ("it", "62", "Rome", "41.902782", "12.496366"),
+    ("pl", "14", "Warsaw", "52.229676", "21.012229"),
+];
+/// Visit-scope custom variable 1 (10% of visitors) and its values.
+const MEMBERSHIPS: &[&str] = &["gold", "silver", "bronze"];
+/// Values of the visit-scope custom dimension "Plan" (a quarter of the
+/// visitors have one).
+const PLANS: &[&str] = &["free", "basic", "pro", "team", "enterprise"];
+/// Values of the action-scope custom dimension "Page type".
+const PAGE_TYPES: &[&str] = &["home", "category", "product", "article", "checkout"];
+/// The two goals of the site: (idgoal, name, URL pattern, revenue).
+const GOALS: &[(u8, &str, &str, u32)] = &[
+    (1, "Newsletter signup", "newsletter/thanks", 0),
+    (2, "Contact form", "contact/sent", 10),
+];
+const CONTENT_NAMES: &[&str] = &[
+    "Hero banner",
+    "Newsletter box",
+    "Related products",
+    "Footer promo",
+    "Size guide teaser",
+    "Winter sale tile",
+];
+const CONTENT_PIECES: u64 = 20;
+const CONTENT_TARGETS: u64 = 10;
+/// Product subcategories (`idaction_category2`), shared by all sections.
+const SUBCATEGORIES: u64 = 25;
 
 /// The first `idaction` of each kind of `log_action` row; ids are dense.
 #[derive(Debug, Clone, Copy)]
@@ -256,6 +413,18 @@ struct Ids {
     event_category: u32,
     event_action: u32,
     event_name: u32,
+    /// Page URLs of content actions (stored with the content name type).
+    content_url: u32,
+    content_name: u32,
+    content_piece: u32,
+    content_target: u32,
+    content_interaction: u32,
+    sku: u32,
+    product_name: u32,
+    /// Top-level product categories (one per section), then
+    /// [`SUBCATEGORIES`] second-level ones.
+    category: u32,
+    category2: u32,
     /// One past the last id.
     end: u32,
 }
@@ -280,6 +449,15 @@ impl Ids {
             event_category: take(EVENT_CATEGORIES.len() as u64)?,
             event_action: take(EVENT_ACTIONS.len() as u64)?,
             event_name: take(EVENT_NAMES)?,
+            content_url: take(o.event_pages)?,
+            content_name: take(CONTENT_NAMES.len() as u64)?,
+            content_piece: take(CONTENT_PIECES)?,
+            content_target: take(CONTENT_TARGETS)?,
+            content_interaction: take(1)?,
+            sku: take(o.products)?,
+            product_name: take(o.products)?,
+            category: take(SECTIONS.len() as u64)?,
+            category2: take(SUBCATEGORIES)?,
             end: next,
         })
     }
@@ -316,6 +494,32 @@ fn page_path(p: u64) -> String {
 /// The title index of page `p` (titles are shared by several pages).
 fn title_of(o: &Options, p: u64) -> u64 {
     p % o.titles
+}
+
+/// The product shown on page `p`, when it is a product page (a third of
+/// the pages are).
+fn product_of(o: &Options, p: u64) -> Option<u64> {
+    (mix(p ^ SEED ^ 0x9e0d).is_multiple_of(3)).then_some(p % o.products)
+}
+
+/// The price of product `q` in cents: 4.99 to 199.99.
+fn price_cents(q: u64) -> u64 {
+    499 + (mix(q ^ 0x51ce) % 196) * 100
+}
+
+/// The top-level category (a section) and subcategory of product `q`.
+fn category_of(q: u64) -> (u64, u64) {
+    let h = mix(q ^ 0x0ca7);
+    (h % SECTIONS.len() as u64, (h >> 16) % SUBCATEGORIES)
+}
+
+/// The product name of product `q`.
+fn product_name(q: u64) -> String {
+    format!(
+        "{} {} {q}",
+        pick(ADJECTIVES, q),
+        pick(NOUNS, q / ADJECTIVES.len() as u64)
+    )
 }
 
 /// The `log_action` rows: (idaction, name, type, url_prefix).
@@ -387,6 +591,47 @@ fn action_names(o: &Options, ids: &Ids) -> Vec<(u32, String, u8, Option<u8>)> {
     for n in 0..EVENT_NAMES {
         rows.push((id(ids.event_name, n), format!("Teaser {n}"), 12, None));
     }
+    for c in 0..o.event_pages {
+        // Content actions keep the scheme of their page URL.
+        rows.push((
+            id(ids.content_url, c),
+            format!("https://{HOST}{}", page_path(c)),
+            13,
+            None,
+        ));
+    }
+    for (i, n) in CONTENT_NAMES.iter().enumerate() {
+        rows.push((id(ids.content_name, i as u64), (*n).to_owned(), 13, None));
+    }
+    for n in 0..CONTENT_PIECES {
+        rows.push((
+            id(ids.content_piece, n),
+            format!("/img/teaser-{n}.jpg"),
+            14,
+            None,
+        ));
+    }
+    for n in 0..CONTENT_TARGETS {
+        rows.push((
+            id(ids.content_target, n),
+            format!("https://{HOST}/sale/{n}"),
+            15,
+            None,
+        ));
+    }
+    rows.push((ids.content_interaction, "click".to_owned(), 16, None));
+    for q in 0..o.products {
+        rows.push((id(ids.sku, q), format!("SKU-{q:05}"), 5, None));
+    }
+    for q in 0..o.products {
+        rows.push((id(ids.product_name, q), product_name(q), 6, None));
+    }
+    for (i, section) in SECTIONS.iter().enumerate() {
+        rows.push((id(ids.category, i as u64), (*section).to_owned(), 7, None));
+    }
+    for n in 0..SUBCATEGORIES {
+        rows.push((id(ids.category2, n), format!("Line {n}"), 7, None));
+    }
     rows
 }
 
@@ -409,6 +654,19 @@ fn push_hex(buf: &mut String, bytes: &[u8]) {
         let _ = write!(buf, "{b:02x}");
     }
     buf.push('\'');
+}
+
+/// Appends an amount of cents as a decimal literal (`12.90`).
+fn push_cents(buf: &mut String, cents: u64) {
+    let _ = write!(buf, "{}.{:02}", cents / 100, cents % 100);
+}
+
+/// Appends `s` as a string literal, or NULL.
+fn push_opt_str(buf: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_str_literal(buf, s),
+        None => buf.push_str("NULL"),
+    }
 }
 
 fn push_opt(buf: &mut String, v: Option<u64>) {
@@ -482,6 +740,9 @@ const VISIT_COLUMNS: &[&str] = &[
     "visit_total_time",
     "visitor_returning",
     "visitor_count_visits",
+    "visitor_seconds_since_first",
+    "visitor_seconds_since_order",
+    "visitor_seconds_since_last",
     "profilable",
     "visit_entry_idaction_name",
     "visit_entry_idaction_url",
@@ -493,19 +754,42 @@ const VISIT_COLUMNS: &[&str] = &[
     "visit_total_events",
     "referer_type",
     "referer_name",
+    "referer_keyword",
     "referer_url",
     "config_os",
+    "config_os_version",
     "config_browser_name",
     "config_browser_version",
+    "config_browser_engine",
+    "config_client_type",
     "config_device_type",
+    "config_device_brand",
+    "config_device_model",
     "config_resolution",
     "config_cookie",
+    "config_flash",
+    "config_java",
+    "config_pdf",
+    "config_quicktime",
+    "config_realplayer",
+    "config_silverlight",
+    "config_windowsmedia",
     "location_browser_lang",
     "location_country",
+    "location_region",
+    "location_city",
+    "location_latitude",
+    "location_longitude",
     "visitor_localtime",
     "last_idlink_va",
+    "custom_dimension_1",
+    "custom_var_k1",
+    "custom_var_v1",
+    "custom_var_k2",
+    "custom_var_v2",
 ];
 
+/// The columns of every action row.
 const ACTION_COLUMNS: &[&str] = &[
     "idlink_va",
     "idsite",
@@ -530,6 +814,82 @@ const ACTION_COLUMNS: &[&str] = &[
     "time_dom_processing",
     "time_dom_completion",
     "time_on_load",
+    "time_spent",
+];
+
+/// The columns that only some actions have (content actions, product
+/// page views, page-scope custom variable 3, the action-scope custom
+/// dimension), after [`ACTION_COLUMNS`] in the same statements: rows sent
+/// in separate statements would reach the table out of `idlink_va` order
+/// and leave its pages half full (2.4x the bytes to scan).
+const ACTION_EXTRA_COLUMNS: &[&str] = &[
+    "idaction_content_name",
+    "idaction_content_piece",
+    "idaction_content_target",
+    "idaction_content_interaction",
+    "idaction_product_sku",
+    "idaction_product_name",
+    "idaction_product_cat",
+    "idaction_product_cat2",
+    "product_price",
+    "custom_var_k3",
+    "custom_var_v3",
+    "custom_dimension_1",
+];
+
+const CONVERSION_COLUMNS: &[&str] = &[
+    "idvisit",
+    "idsite",
+    "idvisitor",
+    "server_time",
+    "idaction_url",
+    "idlink_va",
+    "idgoal",
+    "buster",
+    "idorder",
+    "items",
+    "url",
+    "revenue",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+    "pageviews_before",
+    "referer_type",
+    "referer_name",
+    "referer_keyword",
+    "visitor_returning",
+    "visitor_count_visits",
+    "visitor_seconds_since_first",
+    "visitor_seconds_since_order",
+    "config_browser_name",
+    "config_device_type",
+    "config_device_brand",
+    "config_device_model",
+    "location_country",
+    "location_region",
+    "location_city",
+    "location_latitude",
+    "location_longitude",
+    "custom_dimension_1",
+];
+
+const ITEM_COLUMNS: &[&str] = &[
+    "idsite",
+    "idvisitor",
+    "server_time",
+    "idvisit",
+    "idorder",
+    "idaction_sku",
+    "idaction_name",
+    "idaction_category",
+    "idaction_category2",
+    "idaction_category3",
+    "idaction_category4",
+    "idaction_category5",
+    "price",
+    "quantity",
+    "deleted",
 ];
 
 /// What the generator wrote.
@@ -544,7 +904,28 @@ struct Generated {
     events: u64,
     bounces: u64,
     unique_visitors: u64,
+    /// Page views with page-performance timings.
+    timed_pageviews: u64,
+    /// Page views of product pages (`idaction_product_*` set).
+    product_views: u64,
+    content_impressions: u64,
+    content_interactions: u64,
+    /// Conversions of the goals of [`GOALS`], in that order.
+    goal_conversions: [u64; 2],
+    /// Ecommerce orders (idgoal 0) and abandoned carts (idgoal -1).
+    orders: u64,
+    carts: u64,
+    /// `log_conversion_item` rows of orders and carts.
+    items: u64,
+    /// Visits with a goal conversion or an order (`visit_goal_converted`).
+    converted_visits: u64,
     sql_bytes: u64,
+}
+
+impl Generated {
+    fn conversions(&self) -> u64 {
+        self.goal_conversions.iter().sum::<u64>() + self.orders + self.carts
+    }
 }
 
 /// Actions per visit: 30% bounces, a long tail up to 11, then adjusted so
@@ -581,16 +962,133 @@ enum Kind {
     Outlink,
     Search,
     Event,
+    /// A content impression, or an interaction with one.
+    Content,
 }
 
-/// Generates the visits and actions and sends them as statements.
+/// What a visit's conversions copy from the visit (Matomo stores them on
+/// the conversion row for the conversion reports).
+struct VisitFacts<'a> {
+    idvisit: u64,
+    idvisitor: [u8; 8],
+    /// The second of the day of the last action, when conversions happen.
+    time: u64,
+    idaction_url: Option<u64>,
+    idlink_va: u64,
+    pageviews: u64,
+    referrer: Option<&'a Referrer>,
+    returning: u8,
+    count_visits: u64,
+    since_first: u64,
+    since_order: Option<u64>,
+    device: &'a Device,
+    place: Place,
+    plan: Option<&'static str>,
+}
+
+/// A visit's referrer.
+struct Referrer {
+    kind: u8,
+    name: &'static str,
+    keyword: Option<String>,
+    url: String,
+}
+
+/// Where a visitor is: a country, and a city of [`CITIES`] for most.
+#[derive(Clone, Copy)]
+struct Place {
+    country: &'static str,
+    city: Option<(&'static str, &'static str, &'static str, &'static str)>,
+}
+
+/// One `log_conversion` row.
+struct Conversion<'a> {
+    idgoal: i8,
+    buster: u64,
+    idorder: Option<&'a str>,
+    /// Items (the sum of the quantities) of an order or cart.
+    items: Option<u64>,
+    /// The conversion URL below the host.
+    path: &'a str,
+    revenue_cents: u64,
+    /// Subtotal, tax, shipping and discount of an order, in cents.
+    parts: Option<[u64; 4]>,
+}
+
+fn push_conversion(b: &mut String, v: &VisitFacts<'_>, c: &Conversion<'_>) {
+    let _ = write!(b, "{},1,", v.idvisit);
+    push_hex(b, &v.idvisitor);
+    b.push(',');
+    push_time(b, v.time);
+    b.push(',');
+    push_opt(b, v.idaction_url);
+    let _ = write!(b, ",{},{},{},", v.idlink_va, c.idgoal, c.buster);
+    push_opt_str(b, c.idorder);
+    b.push(',');
+    push_opt(b, c.items);
+    let _ = write!(b, ",'https://{HOST}/{}',", c.path);
+    push_cents(b, c.revenue_cents);
+    match c.parts {
+        Some(parts) => {
+            for cents in parts {
+                b.push(',');
+                push_cents(b, cents);
+            }
+        }
+        None => b.push_str(",NULL,NULL,NULL,NULL"),
+    }
+    let _ = write!(b, ",{},", v.pageviews);
+    match v.referrer {
+        Some(referrer) => {
+            let _ = write!(b, "{},", referrer.kind);
+            push_str_literal(b, referrer.name);
+            b.push(',');
+            push_opt_str(b, referrer.keyword.as_deref());
+        }
+        None => b.push_str("1,NULL,NULL"),
+    }
+    let _ = write!(b, ",{},{},{},", v.returning, v.count_visits, v.since_first);
+    push_opt(b, v.since_order);
+    let d = v.device;
+    let _ = write!(
+        b,
+        ",'{}',{},'{}','{}',",
+        d.browser, d.kind, d.brand, d.model
+    );
+    push_place(b, v.place);
+    b.push(',');
+    push_opt_str(b, v.plan);
+}
+
+/// `location_country` to `location_longitude`.
+fn push_place(b: &mut String, place: Place) {
+    match place.city {
+        Some((region, city, lat, long)) => {
+            let _ = write!(b, "'{}','{region}','{city}',{lat},{long}", place.country);
+        }
+        None => {
+            let _ = write!(b, "'{}',NULL,NULL,NULL,NULL", place.country);
+        }
+    }
+}
+
+/// Generates the visits, actions, conversions and ecommerce items and
+/// sends them as statements.
 fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Result<Generated> {
     let mut r = Rng(SEED);
     let counts = actions_per_visit(o, &mut r);
     let mut seen = vec![false; usize::try_from(o.visits)?];
     let mut g = Generated::default();
     let mut visits = Batch::new("log_visit", VISIT_COLUMNS);
-    let mut actions = Batch::new("log_link_visit_action", ACTION_COLUMNS);
+    let action_columns: Vec<&str> = ACTION_COLUMNS
+        .iter()
+        .chain(ACTION_EXTRA_COLUMNS)
+        .copied()
+        .collect();
+    let mut actions = Batch::new("log_link_visit_action", &action_columns);
+    let no_extras = ",NULL".repeat(ACTION_EXTRA_COLUMNS.len());
+    let mut conversions = Batch::new("log_conversion", CONVERSION_COLUMNS);
+    let mut items = Batch::new("log_conversion_item", ITEM_COLUMNS);
     let send = |sql: String, g: &mut Generated| -> anyhow::Result<()> {
         g.sql_bytes += sql.len() as u64;
         tx.send(sql)
@@ -598,6 +1096,7 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
     };
     let mut idlink_va = 0u64;
     let mut times = Vec::with_capacity(64);
+    let mut basket: Vec<(u64, u64)> = Vec::with_capacity(4);
     for (i, &n) in counts.iter().enumerate() {
         let idvisit = i as u64 + 1;
         // Repeat visitors: visitor indexes drawn from as many as there are
@@ -610,6 +1109,65 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
         }
         let vh = mix(visitor ^ SEED);
         let idvisitor = vh.to_be_bytes();
+
+        // What belongs to the visitor (device, place, plugins, plan,
+        // membership) comes from its hash, so that its visits agree.
+        let device = &DEVICES[usize::try_from(vh % DEVICES.len() as u64)?];
+        let spot = usize::try_from((vh >> 20) % (CITIES.len() + COUNTRIES.len() / 2) as u64)?;
+        let place = match CITIES.get(spot) {
+            Some(&(country, region, city, lat, long)) => Place {
+                country,
+                city: Some((region, city, lat, long)),
+            },
+            None => Place {
+                country: pick(COUNTRIES, vh >> 24),
+                city: None,
+            },
+        };
+        let plan = (vh >> 40).is_multiple_of(4).then(|| pick(PLANS, vh >> 44));
+        let membership = (vh >> 48)
+            .is_multiple_of(10)
+            .then(|| pick(MEMBERSHIPS, vh >> 52));
+        // Returning visits (30%) come back after days to months; 1 in 100
+        // of them is a returning customer.
+        let returning = r.chance(300);
+        let customer = returning && r.chance(10);
+        let count_visits = if returning { 2 + r.skewed(150) } else { 1 };
+        let since_last = if returning {
+            r.skewed(400) * 86_400 + r.below(86_400)
+        } else {
+            0
+        };
+        let since_first = since_last + if returning { r.skewed(400) * 86_400 } else { 0 };
+        let since_order = customer.then(|| since_last + r.below(30 * 86_400));
+        let referrer = if r.chance(400) {
+            let (kind, name, url) = REFERRERS[usize::try_from(r.below(REFERRERS.len() as u64))?];
+            let keyword = match kind {
+                2 if r.chance(250) => Some(format!(
+                    "{} {}",
+                    pick(ADJECTIVES, r.next()),
+                    pick(NOUNS, r.next())
+                )),
+                6 if r.chance(700) => Some(pick(CAMPAIGN_KEYWORDS, r.next()).to_owned()),
+                _ => None,
+            };
+            let url = if kind == 3 {
+                format!("{url}{}", r.below(30))
+            } else {
+                url.to_owned()
+            };
+            Some(Referrer {
+                kind,
+                name,
+                keyword,
+                url,
+            })
+        } else {
+            None
+        };
+        let login = r
+            .chance(200)
+            .then(|| if r.chance(400) { "yes" } else { "no" });
 
         // Times: visits start spread over the day; gaps of seconds to
         // minutes; a visit running past midnight is moved earlier.
@@ -634,7 +1192,7 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
         // the first action is a page view; refs are the previous exit.
         let (mut exit_url, mut exit_name): (Option<u64>, Option<u64>) = (Some(0), Some(0));
         let (mut entry_url, mut entry_name) = (None, None);
-        let (mut interactions, mut searches, mut events) = (0u64, 0u64, 0u64);
+        let (mut interactions, mut searches, mut events, mut pageviews) = (0u64, 0u64, 0u64, 0u64);
         for k in 0..usize::from(n) {
             idlink_va += 1;
             let kind = if k == 0 {
@@ -645,22 +1203,28 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
                     25..=49 => Kind::Outlink,
                     50..=84 => Kind::Search,
                     85..=97 => Kind::Event,
+                    98..=127 => Kind::Content,
                     _ => Kind::Pageview,
                 }
             };
             let (ref_url, ref_name) = (exit_url, exit_name);
             let spent = if k == 0 { 0 } else { times[k] - times[k - 1] };
+            let time_spent = times.get(k + 1).map(|next| next - times[k]);
             let (mut url, mut name) = (None, None);
             let (mut search_cat, mut search_count) = (None, None);
             let (mut ev_cat, mut ev_act, mut value) = (None, None, None);
             let mut idpageview = None;
             let mut timings = None;
+            // The columns of ACTION_EXTRA_COLUMNS.
+            let mut content: Option<[Option<u64>; 4]> = None;
+            let (mut product, mut section, mut page_type) = (None, None, None);
             match kind {
                 Kind::Pageview => {
                     let p = r.skewed(o.urls);
                     url = Some(u64::from(id(ids.url, p)));
                     name = Some(u64::from(id(ids.title, title_of(o, p))));
                     interactions += 1;
+                    pageviews += 1;
                     exit_url = url;
                     exit_name = name;
                     if entry_url.is_none() {
@@ -677,6 +1241,19 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
                             10 + r.below(500),
                             r.below(60),
                         ]);
+                        g.timed_pageviews += 1;
+                    }
+                    product = product_of(o, p);
+                    g.product_views += u64::from(product.is_some());
+                    if r.chance(200) {
+                        section = Some(pick(SECTIONS, mix(p ^ SEED) >> 8));
+                    }
+                    if r.chance(300) {
+                        page_type = Some(if product.is_some() {
+                            "product"
+                        } else {
+                            pick(PAGE_TYPES, mix(p ^ 0x7e9e))
+                        });
                     }
                     g.pageviews += 1;
                 }
@@ -719,7 +1296,31 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
                     events += 1;
                     g.events += 1;
                 }
+                Kind::Content => {
+                    // Impressions, and interactions (15%) with them; the
+                    // visit's exit does not change, as in the tracker.
+                    url = Some(u64::from(id(ids.content_url, r.below(o.event_pages))));
+                    let interaction = r.chance(150);
+                    content = Some([
+                        Some(u64::from(id(
+                            ids.content_name,
+                            r.skewed(CONTENT_NAMES.len() as u64),
+                        ))),
+                        r.chance(800)
+                            .then(|| u64::from(id(ids.content_piece, r.below(CONTENT_PIECES)))),
+                        r.chance(700)
+                            .then(|| u64::from(id(ids.content_target, r.below(CONTENT_TARGETS)))),
+                        interaction.then_some(u64::from(ids.content_interaction)),
+                    ]);
+                    if interaction {
+                        g.content_interactions += 1;
+                    } else {
+                        g.content_impressions += 1;
+                    }
+                }
             }
+            let rich =
+                content.is_some() || product.is_some() || section.is_some() || page_type.is_some();
             let b = actions.row();
             let _ = write!(b, "{idlink_va},1,");
             push_hex(b, &idvisitor);
@@ -761,6 +1362,39 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
                 }
                 None => b.push_str(",NULL,NULL,NULL,NULL,NULL,NULL"),
             }
+            b.push(',');
+            push_opt(b, time_spent);
+            if rich {
+                for v in content.unwrap_or_default() {
+                    b.push(',');
+                    push_opt(b, v);
+                }
+                match product {
+                    Some(q) => {
+                        let (cat, cat2) = category_of(q);
+                        let _ = write!(
+                            b,
+                            ",{},{},{},{},",
+                            id(ids.sku, q),
+                            id(ids.product_name, q),
+                            id(ids.category, cat),
+                            id(ids.category2, cat2)
+                        );
+                        push_cents(b, price_cents(q));
+                    }
+                    None => b.push_str(",NULL,NULL,NULL,NULL,NULL"),
+                }
+                match section {
+                    Some(s) => {
+                        let _ = write!(b, ",'Section','{s}'");
+                    }
+                    None => b.push_str(",NULL,NULL"),
+                }
+                b.push(',');
+                push_opt_str(b, page_type);
+            } else {
+                b.push_str(&no_extras);
+            }
             if let Some(sql) = actions.take(false) {
                 send(sql, &mut g)?;
             }
@@ -768,8 +1402,113 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
         g.actions += u64::from(n);
         g.bounces += u64::from(n == 1);
 
+        // Conversions at the visit's last action: goals 1 (2% of visits)
+        // and 2 (1%), an order (1%) or else an abandoned cart (1.5%).
+        let facts = VisitFacts {
+            idvisit,
+            idvisitor,
+            time: times[times.len() - 1],
+            idaction_url: exit_url.or(entry_url),
+            idlink_va,
+            pageviews,
+            referrer: referrer.as_ref(),
+            returning: if customer { 2 } else { u8::from(returning) },
+            count_visits,
+            since_first,
+            since_order,
+            device,
+            place,
+            plan,
+        };
+        let mut converted = false;
+        for (index, (idgoal, _, pattern, revenue)) in GOALS.iter().enumerate() {
+            if r.chance(if index == 0 { 20 } else { 10 }) {
+                let conversion = Conversion {
+                    idgoal: i8::try_from(*idgoal)?,
+                    buster: 0,
+                    idorder: None,
+                    items: None,
+                    path: pattern,
+                    revenue_cents: u64::from(*revenue) * 100,
+                    parts: None,
+                };
+                push_conversion(conversions.row(), &facts, &conversion);
+                g.goal_conversions[index] += 1;
+                converted = true;
+            }
+        }
+        let order = r.chance(10);
+        let cart = !order && r.chance(15);
+        if order || cart {
+            basket.clear();
+            let wanted = 1 + r.below(4);
+            for _ in 0..wanted {
+                let q = r.skewed(o.products);
+                if basket.iter().all(|(p, _)| *p != q) {
+                    basket.push((q, 1 + u64::from(r.chance(200)) * r.below(3)));
+                }
+            }
+            let subtotal: u64 = basket.iter().map(|(q, n)| price_cents(*q) * n).sum();
+            let quantity: u64 = basket.iter().map(|(_, n)| n).sum();
+            let order_id = format!("O{idvisit}");
+            let conversion = if order {
+                let tax = subtotal * 19 / 100;
+                let shipping = if subtotal >= 5_000 { 0 } else { 490 };
+                let discount = if r.chance(150) { subtotal.min(500) } else { 0 };
+                g.orders += 1;
+                converted = true;
+                Conversion {
+                    idgoal: 0,
+                    buster: mix(idvisit) % (1 << 31),
+                    idorder: Some(&order_id),
+                    items: Some(quantity),
+                    path: "checkout/done",
+                    revenue_cents: subtotal + tax + shipping - discount,
+                    parts: Some([subtotal, tax, shipping, discount]),
+                }
+            } else {
+                g.carts += 1;
+                Conversion {
+                    idgoal: -1,
+                    buster: 0,
+                    idorder: None,
+                    items: Some(quantity),
+                    path: "cart",
+                    revenue_cents: subtotal,
+                    parts: None,
+                }
+            };
+            push_conversion(conversions.row(), &facts, &conversion);
+            // Cart items are stored under order id '0'.
+            let item_order = if order { order_id.as_str() } else { "0" };
+            for (q, n) in &basket {
+                let (cat, cat2) = category_of(*q);
+                let b = items.row();
+                b.push_str("1,");
+                push_hex(b, &idvisitor);
+                b.push(',');
+                push_time(b, facts.time);
+                let _ = write!(
+                    b,
+                    ",{idvisit},'{item_order}',{},{},{},{},0,0,0,",
+                    id(ids.sku, *q),
+                    id(ids.product_name, *q),
+                    id(ids.category, cat),
+                    id(ids.category2, cat2)
+                );
+                push_cents(b, price_cents(*q));
+                let _ = write!(b, ",{n},0");
+                g.items += 1;
+            }
+        }
+        g.converted_visits += u64::from(converted);
+        for batch in [&mut conversions, &mut items] {
+            if let Some(sql) = batch.take(false) {
+                send(sql, &mut g)?;
+            }
+        }
+
         // The visit.
-        let (os, browser, version) = BROWSERS[usize::try_from(vh % BROWSERS.len() as u64)?];
         let b = visits.row();
         let _ = write!(b, "{idvisit},1,");
         push_hex(b, &idvisitor);
@@ -787,13 +1526,16 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
         }
         b.push(',');
         push_time(b, times[0]);
-        let returning = u8::from(r.chance(300));
+        let buyer = if order { 1 } else { 2 * u8::from(cart) };
         let _ = write!(
             b,
-            ",0,0,{},{returning},{},1,",
+            ",{buyer},{},{},{},{count_visits},{since_first},",
+            u8::from(converted),
             times[times.len() - 1] - times[0],
-            1 + u64::from(returning) * (1 + r.below(5))
+            facts.returning,
         );
+        push_opt(b, since_order);
+        let _ = write!(b, ",{since_last},1,");
         push_opt(b, entry_name);
         b.push(',');
         push_opt(b, entry_url);
@@ -802,29 +1544,72 @@ fn generate(o: &Options, ids: &Ids, tx: &mpsc::SyncSender<String>) -> anyhow::Re
         b.push(',');
         push_opt(b, exit_url);
         let _ = write!(b, ",{n},{interactions},{searches},{events},");
-        if r.chance(400) {
-            let (ty, name, url) = REFERRERS[usize::try_from(r.below(REFERRERS.len() as u64))?];
-            let _ = write!(b, "{ty},'{name}','{url}',");
-        } else {
-            b.push_str("1,NULL,NULL,");
+        match &referrer {
+            Some(referrer) => {
+                let _ = write!(b, "{},", referrer.kind);
+                push_str_literal(b, referrer.name);
+                b.push(',');
+                push_opt_str(b, referrer.keyword.as_deref());
+                b.push(',');
+                push_str_literal(b, &referrer.url);
+                b.push(',');
+            }
+            None => b.push_str("1,NULL,NULL,NULL,"),
+        }
+        let d = device;
+        let _ = write!(
+            b,
+            "'{}','{}','{}','{}','{}',1,{},'{}','{}','{}'",
+            d.os,
+            d.os_version,
+            d.browser,
+            d.browser_version,
+            d.engine,
+            d.kind,
+            d.brand,
+            d.model,
+            pick(RESOLUTIONS, vh >> 12),
+        );
+        // Browser plugins (cookie, flash, java, pdf, quicktime, realplayer,
+        // silverlight, windowsmedia) in roughly today's proportions.
+        let ph = mix(vh ^ 0x9106);
+        for (shift, per_mille) in [(0, 970), (10, 20), (20, 40), (30, 700), (40, 60), (50, 5)] {
+            let _ = write!(b, ",{}", u8::from((ph >> shift) % 1000 < per_mille));
         }
         let _ = write!(
             b,
-            "'{os}','{browser}','{version}',{},'{}',1,'{}','{}','{:02}:{:02}:{:02}',{idlink_va}",
-            u8::from(matches!(os, "AND" | "IOS")),
-            pick(RESOLUTIONS, vh >> 12),
+            ",{},{},'{}',",
+            u8::from((ph >> 13) % 1000 < 30),
+            u8::from((ph >> 23) % 1000 < 50),
             pick(LANGUAGES, vh >> 16),
-            pick(COUNTRIES, vh >> 20),
+        );
+        push_place(b, place);
+        let _ = write!(
+            b,
+            ",'{:02}:{:02}:{:02}',{idlink_va},",
             (first / 3600 + 1) % 24,
             (first / 60) % 60,
             first % 60
         );
+        push_opt_str(b, plan);
+        match membership {
+            Some(m) => {
+                let _ = write!(b, ",'Membership','{m}'");
+            }
+            None => b.push_str(",NULL,NULL"),
+        }
+        match login {
+            Some(l) => {
+                let _ = write!(b, ",'Login','{l}'");
+            }
+            None => b.push_str(",NULL,NULL"),
+        }
         if let Some(sql) = visits.take(false) {
             send(sql, &mut g)?;
         }
         g.visits += 1;
     }
-    for batch in [&mut actions, &mut visits] {
+    for batch in [&mut actions, &mut visits, &mut conversions, &mut items] {
         if let Some(sql) = batch.take(true) {
             send(sql, &mut g)?;
         }
@@ -860,7 +1645,9 @@ fn execute_all(
     Ok(())
 }
 
-/// One site (UTC, site search on), then the logs of the day.
+/// One site (UTC, site search and ecommerce on, the goals of [`GOALS`], a
+/// visit-scope and an action-scope custom dimension), then the logs of
+/// the day.
 fn seed(
     db: &TestDb,
     conn: &mut MysqlConnection,
@@ -871,10 +1658,40 @@ fn seed(
         "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
          sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
          excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
-         VALUES (1, 'Shop', 'https://shop.example', '2020-01-01 00:00:00', 0, 1, '', '', 'UTC', \
+         VALUES (1, 'Shop', 'https://shop.example', '2020-01-01 00:00:00', 1, 1, '', '', 'UTC', \
          'EUR', '', '', '', '', '', 'website')",
     )
     .context("inserting the site")?;
+    let mut goals = Batch::new(
+        "goal",
+        &[
+            "idsite",
+            "idgoal",
+            "name",
+            "match_attribute",
+            "pattern",
+            "pattern_type",
+            "case_sensitive",
+            "allow_multiple",
+            "revenue",
+        ],
+    );
+    for (idgoal, name, pattern, revenue) in GOALS {
+        let _ = write!(
+            goals.row(),
+            "1,{idgoal},'{name}','url','{pattern}','contains',0,0,{revenue}"
+        );
+    }
+    conn.batch_execute(&goals.take(true).context("no goals")?)
+        .context("inserting the goals")?;
+    // Index 1 of each scope: visit and action dimensions have columns of
+    // their own (`log_visit.custom_dimension_1`, `log_link_visit_action.custom_dimension_1`).
+    conn.batch_execute(
+        "INSERT INTO custom_dimensions (idcustomdimension, idsite, name, `index`, scope, active, \
+         extractions, case_sensitive) VALUES (1, 1, 'Plan', 1, 'visit', 1, '[]', 1), \
+         (2, 1, 'Page type', 1, 'action', 1, '[]', 1)",
+    )
+    .context("inserting the custom dimensions")?;
 
     let names = action_names(o, ids);
     ensure!(
@@ -921,8 +1738,11 @@ fn seed(
         helped?;
         generated
     })?;
-    conn.batch_execute("ANALYZE TABLE log_action, log_visit, log_link_visit_action")
-        .context("analyzing the log tables")?;
+    conn.batch_execute(
+        "ANALYZE TABLE log_action, log_visit, log_link_visit_action, log_conversion, \
+         log_conversion_item",
+    )
+    .context("analyzing the log tables")?;
     Ok(generated)
 }
 
@@ -1140,6 +1960,15 @@ fn run(o: Options) -> anyhow::Result<()> {
         "stored {stored_visits} visits and {stored_actions} actions, generated {} and {}",
         g.visits,
         g.actions
+    );
+    let stored_conversions = count(&mut conn, "SELECT COUNT(*) AS n FROM log_conversion")?;
+    let stored_items = count(&mut conn, "SELECT COUNT(*) AS n FROM log_conversion_item")?;
+    ensure!(
+        u64::try_from(stored_conversions)? == g.conversions()
+            && u64::try_from(stored_items)? == g.items,
+        "stored {stored_conversions} conversions and {stored_items} items, generated {} and {}",
+        g.conversions(),
+        g.items
     );
 
     let site = SiteInfo::load(&mut conn, 1).context("loading the site")?;
@@ -1368,6 +2197,22 @@ fn run(o: Options) -> anyhow::Result<()> {
     }
     let recount_secs = secs(t.elapsed());
 
+    // 5. Every core family (last: it replaces the day's archive, which the
+    // month phase copied).
+    let all = families::run(
+        &mut conn,
+        &site,
+        &families::Expected {
+            visits: g.visits,
+            actions: g.actions,
+            converted_visits: g.converted_visits,
+            goal_conversions: g.goal_conversions,
+            orders: g.orders,
+            carts: g.carts,
+            timed_pageviews: g.timed_pageviews,
+        },
+    )?;
+
     // Checks.
     let mut checks: Vec<(String, f64, f64)> = vec![
         (
@@ -1396,6 +2241,7 @@ fn run(o: Options) -> anyhow::Result<()> {
             30.0 * g.visits as f64,
         ),
     ];
+    checks.extend(all.checks);
     if has_actions_builder {
         checks.push((
             "day Actions_nb_pageviews = generated page views".into(),
@@ -1423,7 +2269,8 @@ fn run(o: Options) -> anyhow::Result<()> {
     let data_mb: Vec<TextRow> = diesel::sql_query(
         "SELECT CAST(CONCAT(TABLE_NAME, ' ', ROUND((DATA_LENGTH + INDEX_LENGTH) / 1048576), ' MB') AS CHAR) AS t \
          FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
-         AND TABLE_NAME IN ('log_visit', 'log_link_visit_action') ORDER BY TABLE_NAME",
+         AND TABLE_NAME IN ('log_visit', 'log_link_visit_action', 'log_conversion', \
+         'log_conversion_item') ORDER BY TABLE_NAME",
     )
     .load(&mut conn)?;
     let data_mb: Vec<String> = data_mb.into_iter().map(|r| r.t).collect();
@@ -1468,24 +2315,37 @@ fn run(o: Options) -> anyhow::Result<()> {
     ));
     line(format!("| MariaDB | {variables} |"));
     line(format!(
-        "| logs | {} visits ({} unique visitors, {} bounces), {} actions ({} page views, {} downloads, {} outlinks, {} site searches, {} events) on {DAY_SQL}; {} page URLs, {} titles, {} log_action rows; {} |",
+        "| logs | {} visits ({} unique visitors, {} bounces, {} converted), {} actions ({} page views of which {} with timings and {} of products, {} downloads, {} outlinks, {} site searches, {} events, {} content impressions, {} content interactions) on {DAY_SQL}; {} conversions (goal 1: {}, goal 2: {}, orders: {}, abandoned carts: {}) with {} items; {} page URLs, {} titles, {} products, {} log_action rows; {} |",
         g.visits,
         g.unique_visitors,
         g.bounces,
+        g.converted_visits,
         g.actions,
         g.pageviews,
+        g.timed_pageviews,
+        g.product_views,
         g.downloads,
         g.outlinks,
         g.searches,
         g.events,
+        g.content_impressions,
+        g.content_interactions,
+        g.conversions(),
+        g.goal_conversions[0],
+        g.goal_conversions[1],
+        g.orders,
+        g.carts,
+        g.items,
         o.urls,
         o.titles,
+        o.products,
         ids.end - 1,
         data_mb.join(", ")
     ));
     line(format!(
-        "| generation (not timed) | {gen_secs:.1} s, {:.0} rows/s |",
-        rows as f64 / gen_secs
+        "| generation (not timed) | {gen_secs:.1} s, {:.0} rows/s ({:.0} MB of SQL) |",
+        (rows + g.conversions() + g.items) as f64 / gen_secs,
+        g.sql_bytes as f64 / 1e6
     ));
     line(format!("| builders | {} |", builders.join(", ")));
     line(format!(
@@ -1533,6 +2393,8 @@ fn run(o: Options) -> anyhow::Result<()> {
         month_blob_bytes as f64 / 1e6,
         weeks.len()
     ));
+    line(String::new());
+    line(all.section.trim_end().to_owned());
     line(String::new());
     line("Checks:".into());
     line(String::new());
@@ -1595,6 +2457,9 @@ fn run(o: Options) -> anyhow::Result<()> {
             weeks.len()
         ),
     );
+    for (what, figure) in all.rows {
+        row(format!("{what}, {scale}"), figure);
+    }
     println!("{r}");
     ensure!(
         all_ok,
