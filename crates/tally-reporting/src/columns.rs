@@ -37,17 +37,10 @@ pub(crate) const GOALS: &[Processed] =
 /// legacy `sum_time_generation` of `avg_time_generation` is never served.)
 pub(crate) fn temporary(metrics: TableMetrics) -> Vec<String> {
     match metrics {
-        TableMetrics::Pages => [
-            "network",
-            "server",
-            "transfer",
-            "dom_processing",
-            "dom_completion",
-            "on_load",
-        ]
-        .iter()
-        .map(|timing| format!("sum_time_{timing}"))
-        .collect(),
+        TableMetrics::Pages => crate::processed::PAGE_TIMINGS
+            .iter()
+            .map(|timing| format!("sum_time_{timing}"))
+            .collect(),
         _ => Vec::new(),
     }
 }

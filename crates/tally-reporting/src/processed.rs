@@ -54,7 +54,7 @@ pub(crate) fn visits_summary(columns: &mut Columns) {
 }
 
 /// The page-timing columns of Actions rows and their averages (seconds).
-const PAGE_TIMINGS: [&str; 6] = [
+pub(crate) const PAGE_TIMINGS: [&str; 6] = [
     "network",
     "server",
     "transfer",
