@@ -506,7 +506,17 @@ impl Columns {
             return Some(value);
         }
         match id {
-            None => metrics::metric_id(column).and_then(|id| self.get(&ColumnKey::Id(id))),
+            None => metrics::metric_id(column)
+                .and_then(|id| self.get(&ColumnKey::Id(id)))
+                .or_else(|| {
+                    // A name several ids share (`revenue` is 9, and 23 on
+                    // ecommerce item rows): any id of that name.
+                    self.iter()
+                        .find(|(key, _)| {
+                            matches!(key, ColumnKey::Id(own) if metrics::metric_name(*own) == Some(column))
+                        })
+                        .map(|(_, value)| value)
+                }),
             Some(id) => metrics::metric_name(id).and_then(|name| {
                 self.iter()
                     .find(|(key, _)| matches!(key, ColumnKey::Name(own) if own == name))
@@ -519,6 +529,22 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_two_ids_share_finds_either() {
+        let mut item = Columns::new();
+        item.set(
+            ColumnKey::Id(metrics::ECOMMERCE_ITEM_REVENUE),
+            Value::Int(40),
+        );
+        item.set(ColumnKey::Id(metrics::NB_VISITS), Value::Int(2));
+        assert_eq!(item.find("revenue"), Some(&Value::Int(40)));
+        assert_eq!(item.find("nb_visits"), Some(&Value::Int(2)));
+        assert_eq!(item.find("nb_conversions"), None);
+        let mut goal_row = Columns::new();
+        goal_row.set(ColumnKey::Id(metrics::REVENUE), Value::Int(7));
+        assert_eq!(goal_row.find("revenue"), Some(&Value::Int(7)));
+    }
 
     #[test]
     fn numeric_strings_follow_php_is_numeric() {

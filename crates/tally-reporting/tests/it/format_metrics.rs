@@ -303,3 +303,48 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
     );
     Ok(())
 }
+
+/// Item rows keep their revenue under the item metric id (23), not the
+/// goal revenue id (9): the default sort by `revenue` must still find it.
+#[tokio::test(flavor = "multi_thread")]
+async fn ecommerce_items_are_sorted_by_their_revenue() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    // SKU-A sorts first by label, SKU-B earns more.
+    f.track_with(
+        &[Visit {
+            idsite: 1,
+            visitor: "eeeeeeeeeeeeeeee",
+            start: datetime!(2026-11-12 10:00 UTC),
+            referrer: "",
+            hits: &[(0, "/checkout", "Checkout")],
+        }],
+        &format!(
+            "&idgoal=0&ec_id=B2&revenue=110&ec_items={}",
+            crate::common::encode(
+                r#"[["SKU-A","Sock",["Socks"],10,1],["SKU-B","Boot",["Boots"],100,1]]"#
+            )
+        ),
+    )
+    .await?;
+    let items = f
+        .get("method=Goals.getItemsSku&idSite=1&period=day&date=2026-11-12&format=json&format_metrics=0&showColumns=revenue")
+        .await?;
+    assert_eq!(
+        items.text(),
+        r#"[{"label":"SKU-B","revenue":100},{"label":"SKU-A","revenue":10}]"#
+    );
+    Ok(())
+}
