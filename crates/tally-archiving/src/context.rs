@@ -10,7 +10,7 @@ use tally_datatable::storage::decode_tree;
 use tally_datatable::{ColumnOp, DataTable, InflatedTable, TableSum};
 
 use crate::ArchiveError;
-use crate::logs::{self, ActionName, ActionRow, LogAggregator, VisitRow};
+use crate::logs::{self, ActionName, ActionRow, LogAggregator, VisitDimensions, VisitRow};
 use crate::period::Period;
 use crate::record::{Record, RecordKind, RenameAfterAggregation};
 use crate::site::SiteInfo;
@@ -49,6 +49,7 @@ impl Output {
 pub(crate) struct Scans {
     visits: Option<Arc<Vec<VisitRow>>>,
     actions: Option<Arc<Vec<ActionRow>>>,
+    visit_dimensions: Option<Arc<Vec<VisitDimensions>>>,
     names: HashMap<u32, Arc<ActionName>>,
 }
 
@@ -116,6 +117,20 @@ impl<'a> DayContext<'a> {
         }
         let rows = Arc::new(logs::scan_actions(self.conn, &self.logs)?);
         self.scans.actions = Some(Arc::clone(&rows));
+        Ok(rows)
+    }
+
+    /// The visits of the day with the columns visit-scope reports group
+    /// on, read once per archive (see [`crate::grouping`]).
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn visit_dimensions(&mut self) -> Result<Arc<Vec<VisitDimensions>>, ArchiveError> {
+        if let Some(rows) = &self.scans.visit_dimensions {
+            return Ok(Arc::clone(rows));
+        }
+        let rows = Arc::new(logs::scan_visit_dimensions(self.conn, &self.logs)?);
+        self.scans.visit_dimensions = Some(Arc::clone(&rows));
         Ok(rows)
     }
 

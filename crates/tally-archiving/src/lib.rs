@@ -8,6 +8,7 @@
 
 pub mod builders;
 pub mod context;
+pub mod grouping;
 pub mod invalidation;
 pub mod logs;
 pub mod period;

@@ -1046,6 +1046,406 @@ pub fn scan_actions(
         .collect())
 }
 
+/// A visit of the shared dimension scan: the visit metrics and every
+/// `log_visit` column the visit-scope reports group on, read once per
+/// archive so that those reports group in memory
+/// ([`crate::grouping`]) instead of sending one `GROUP BY` each.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VisitDimensions {
+    /// `idvisit`.
+    pub idvisit: u64,
+    /// `idvisitor` as a big-endian integer.
+    pub idvisitor: u64,
+    /// `idvisitor` as stored (`LOWER(HEX(idvisitor))` labels).
+    pub idvisitor_bytes: Vec<u8>,
+    /// `user_id`.
+    pub user_id: Option<String>,
+    /// `visit_total_actions`.
+    pub total_actions: Option<u32>,
+    /// `visit_total_time`.
+    pub total_time: u32,
+    /// `visit_goal_converted = 1`.
+    pub converted: bool,
+    /// `config_device_type`.
+    pub device_type: Option<i8>,
+    /// `config_device_brand`.
+    pub device_brand: Option<String>,
+    /// `config_device_model`.
+    pub device_model: Option<String>,
+    /// `config_os`.
+    pub os: Option<String>,
+    /// `config_os_version`.
+    pub os_version: Option<String>,
+    /// `config_browser_name`.
+    pub browser_name: Option<String>,
+    /// `config_browser_version`.
+    pub browser_version: Option<String>,
+    /// `config_browser_engine`.
+    pub browser_engine: Option<String>,
+    /// `config_resolution`.
+    pub resolution: Option<String>,
+    /// `location_browser_lang`.
+    pub browser_lang: Option<String>,
+    /// `location_country`.
+    pub country: Option<String>,
+    /// `location_region`.
+    pub region: Option<String>,
+    /// `location_city`.
+    pub city: Option<String>,
+    /// `location_latitude`.
+    pub latitude: Option<f64>,
+    /// `location_longitude`.
+    pub longitude: Option<f64>,
+    /// `referer_type`.
+    pub referer_type: Option<u8>,
+    /// `referer_name`.
+    pub referer_name: Option<String>,
+    /// `referer_keyword`.
+    pub referer_keyword: Option<String>,
+    /// `referer_url`.
+    pub referer_url: Option<String>,
+    /// `HOUR(visitor_localtime)`.
+    pub local_hour: Option<i32>,
+    /// `HOUR(visit_first_action_time)` (UTC).
+    pub first_action_hour: i32,
+    /// `custom_var_k1` .. `custom_var_k5`.
+    pub custom_var_names: [Option<String>; 5],
+    /// `custom_var_v1` .. `custom_var_v5`.
+    pub custom_var_values: [Option<String>; 5],
+    /// `custom_dimension_1` .. `custom_dimension_5`.
+    pub custom_dimensions: [Option<String>; 5],
+}
+
+impl VisitDimensions {
+    /// What this visit adds to the visit metrics of its groups.
+    pub fn facts(&self) -> crate::grouping::VisitFacts<'_> {
+        crate::grouping::VisitFacts {
+            idvisitor: self.idvisitor,
+            user_id: self.user_id.as_deref(),
+            total_actions: self.total_actions,
+            total_time: self.total_time,
+            converted: self.converted,
+        }
+    }
+}
+
+/// Reads the visits of the period (by last action time) with the columns
+/// of [`VisitDimensions`]; with a segment, those of its visits.
+///
+/// # Errors
+/// The query error.
+pub fn scan_visit_dimensions(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<Vec<VisitDimensions>, ArchiveError> {
+    use diesel::dsl::sql;
+    use log_visit as v;
+    type Metrics = (u64, Vec<u8>, Option<String>, Option<u32>, u32, Option<i8>);
+    type Device = (
+        Option<i8>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    type Place = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<u8>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i32>,
+        i32,
+    );
+    type Slots = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let raw: Vec<(Metrics, Device, Place, Slots, Slots, Slots)> = v::table
+        .filter(v::idsite.eq(logs.idsite))
+        .filter(v::visit_last_action_time.ge(logs.start))
+        .filter(v::visit_last_action_time.lt(logs.end))
+        .select((
+            (
+                v::idvisit,
+                v::idvisitor,
+                v::user_id,
+                v::visit_total_actions,
+                v::visit_total_time,
+                v::visit_goal_converted,
+            ),
+            (
+                v::config_device_type,
+                v::config_device_brand,
+                v::config_device_model,
+                v::config_os,
+                v::config_os_version,
+                v::config_browser_name,
+                v::config_browser_version,
+                v::config_browser_engine,
+                v::config_resolution,
+            ),
+            (
+                v::location_browser_lang,
+                v::location_country,
+                v::location_region,
+                v::location_city,
+                sql::<Nullable<Double>>("CAST(location_latitude AS DOUBLE)"),
+                sql::<Nullable<Double>>("CAST(location_longitude AS DOUBLE)"),
+                v::referer_type,
+                v::referer_name,
+                v::referer_keyword,
+                v::referer_url,
+                sql::<Nullable<Integer>>("HOUR(visitor_localtime)"),
+                sql::<Integer>("HOUR(visit_first_action_time)"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_k1"),
+                sql::<Nullable<Text>>("custom_var_k2"),
+                sql::<Nullable<Text>>("custom_var_k3"),
+                sql::<Nullable<Text>>("custom_var_k4"),
+                sql::<Nullable<Text>>("custom_var_k5"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_v1"),
+                sql::<Nullable<Text>>("custom_var_v2"),
+                sql::<Nullable<Text>>("custom_var_v3"),
+                sql::<Nullable<Text>>("custom_var_v4"),
+                sql::<Nullable<Text>>("custom_var_v5"),
+            ),
+            (
+                v::custom_dimension_1,
+                v::custom_dimension_2,
+                v::custom_dimension_3,
+                v::custom_dimension_4,
+                v::custom_dimension_5,
+            ),
+        ))
+        .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
+    Ok(raw
+        .into_iter()
+        .filter(|(m, ..)| keep.as_ref().is_none_or(|ids| ids.contains(&m.0)))
+        .map(|(m, d, p, names, values, dimensions)| VisitDimensions {
+            idvisit: m.0,
+            idvisitor: visitor_u64(&m.1),
+            idvisitor_bytes: m.1,
+            user_id: m.2,
+            total_actions: m.3,
+            total_time: m.4,
+            converted: m.5 == Some(1),
+            device_type: d.0,
+            device_brand: d.1,
+            device_model: d.2,
+            os: d.3,
+            os_version: d.4,
+            browser_name: d.5,
+            browser_version: d.6,
+            browser_engine: d.7,
+            resolution: d.8,
+            browser_lang: p.0,
+            country: p.1,
+            region: p.2,
+            city: p.3,
+            latitude: p.4,
+            longitude: p.5,
+            referer_type: p.6,
+            referer_name: p.7,
+            referer_keyword: p.8,
+            referer_url: p.9,
+            local_hour: p.10,
+            first_action_hour: p.11,
+            custom_var_names: [names.0, names.1, names.2, names.3, names.4],
+            custom_var_values: [values.0, values.1, values.2, values.3, values.4],
+            custom_dimensions: [
+                dimensions.0,
+                dimensions.1,
+                dimensions.2,
+                dimensions.3,
+                dimensions.4,
+            ],
+        })
+        .collect())
+}
+
+/// An action with a page-scope custom variable: the ids and the five
+/// slots of `log_link_visit_action`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionCustomVariables {
+    /// `idvisit`.
+    pub idvisit: u64,
+    /// `idvisitor` as a big-endian integer.
+    pub idvisitor: u64,
+    /// `custom_var_k1` .. `custom_var_k5`.
+    pub names: [Option<String>; 5],
+    /// `custom_var_v1` .. `custom_var_v5`.
+    pub values: [Option<String>; 5],
+}
+
+/// Reads the actions of the period (by `server_time`) that have a name in
+/// any custom variable slot (`custom_var_k<i> <> ''`), in one pass for
+/// all five slots; with a segment, those of its visits.
+///
+/// # Errors
+/// The query error.
+pub fn scan_action_custom_variables(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<Vec<ActionCustomVariables>, ArchiveError> {
+    use diesel::dsl::sql;
+    use log_link_visit_action as a;
+    type Slots = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let raw: Vec<((u64, Vec<u8>), Slots, Slots)> = a::table
+        .filter(a::idsite.eq(logs.idsite))
+        .filter(a::server_time.ge(logs.start))
+        .filter(a::server_time.lt(logs.end))
+        // The schema module leaves out the custom variable columns (a
+        // plugin's in Matomo), so they are named in SQL text here.
+        .filter(sql::<diesel::sql_types::Bool>(
+            "(custom_var_k1 <> '' OR custom_var_k2 <> '' OR custom_var_k3 <> '' \
+             OR custom_var_k4 <> '' OR custom_var_k5 <> '')",
+        ))
+        .select((
+            (a::idvisit, a::idvisitor),
+            (
+                sql::<Nullable<Text>>("custom_var_k1"),
+                sql::<Nullable<Text>>("custom_var_k2"),
+                sql::<Nullable<Text>>("custom_var_k3"),
+                sql::<Nullable<Text>>("custom_var_k4"),
+                sql::<Nullable<Text>>("custom_var_k5"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_v1"),
+                sql::<Nullable<Text>>("custom_var_v2"),
+                sql::<Nullable<Text>>("custom_var_v3"),
+                sql::<Nullable<Text>>("custom_var_v4"),
+                sql::<Nullable<Text>>("custom_var_v5"),
+            ),
+        ))
+        .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
+    Ok(raw
+        .into_iter()
+        .filter(|((idvisit, _), ..)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
+        .map(|((idvisit, idvisitor), k, v)| ActionCustomVariables {
+            idvisit,
+            idvisitor: visitor_u64(&idvisitor),
+            names: [k.0, k.1, k.2, k.3, k.4],
+            values: [v.0, v.1, v.2, v.3, v.4],
+        })
+        .collect())
+}
+
+/// A product page view: the ids, the viewed price and the seven
+/// `idaction_product_*` columns (SKU, name, five categories).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductView {
+    /// `idvisit`.
+    pub idvisit: u64,
+    /// `idvisitor` as a big-endian integer.
+    pub idvisitor: u64,
+    /// `product_price`.
+    pub price: Option<f64>,
+    /// `idaction_product_sku`, `_name`, `_cat`, `_cat2` .. `_cat5`, in
+    /// [`EcommerceItemColumn`] order.
+    pub products: [Option<u32>; 7],
+}
+
+impl ProductView {
+    /// The view's action id in the column of `column`.
+    pub fn product(&self, column: EcommerceItemColumn) -> Option<u32> {
+        let index = match column {
+            EcommerceItemColumn::Sku => 0,
+            EcommerceItemColumn::Name => 1,
+            EcommerceItemColumn::Category => 2,
+            EcommerceItemColumn::Category2 => 3,
+            EcommerceItemColumn::Category3 => 4,
+            EcommerceItemColumn::Category4 => 5,
+            EcommerceItemColumn::Category5 => 6,
+        };
+        self.products[index]
+    }
+}
+
+/// Reads the product page views of the period (by `server_time`: the
+/// actions with any `idaction_product_*` column), once for the seven
+/// product dimensions; with a segment, those of its visits.
+///
+/// # Errors
+/// The query error.
+pub fn scan_product_views(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<Vec<ProductView>, ArchiveError> {
+    use log_link_visit_action as a;
+    type Products = (
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    );
+    type Ids = (u64, Vec<u8>, Option<f64>);
+    let raw: Vec<(Ids, Products)> = a::table
+        .filter(a::idsite.eq(logs.idsite))
+        .filter(a::server_time.ge(logs.start))
+        .filter(a::server_time.lt(logs.end))
+        .filter(
+            a::idaction_product_sku
+                .is_not_null()
+                .or(a::idaction_product_name.is_not_null())
+                .or(a::idaction_product_cat.is_not_null())
+                .or(a::idaction_product_cat2.is_not_null())
+                .or(a::idaction_product_cat3.is_not_null())
+                .or(a::idaction_product_cat4.is_not_null())
+                .or(a::idaction_product_cat5.is_not_null()),
+        )
+        .select((
+            (a::idvisit, a::idvisitor, a::product_price),
+            (
+                a::idaction_product_sku,
+                a::idaction_product_name,
+                a::idaction_product_cat,
+                a::idaction_product_cat2,
+                a::idaction_product_cat3,
+                a::idaction_product_cat4,
+                a::idaction_product_cat5,
+            ),
+        ))
+        .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
+    Ok(raw
+        .into_iter()
+        .filter(|((idvisit, ..), _)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
+        .map(|((idvisit, idvisitor, price), p)| ProductView {
+            idvisit,
+            idvisitor: visitor_u64(&idvisitor),
+            price,
+            products: [p.0, p.1, p.2, p.3, p.4, p.5, p.6],
+        })
+        .collect())
+}
+
 /// A `log_action` row as reports need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionName {

@@ -10,6 +10,7 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::group_visit_dimensions;
 use crate::logs::{ActionValuesGroup, ActionValuesQuery};
 use crate::record::{BuilderProvider, Record, RecordBuilder};
 use crate::segment::{CustomDimension as Dimension, DimensionScope};
@@ -80,12 +81,11 @@ impl CustomDimensionReport {
     }
 }
 
-/// The SQL of one `custom_dimension_<index>` column pair.
+/// One `custom_dimension_<index>` column: its slot in the visit scan and
+/// its SQL on the other tables.
 struct DimensionColumns {
-    visit: &'static str,
-    /// Visits with a value: the server skips the others rather than group
-    /// them into a NULL group that is dropped.
-    visit_is_set: &'static str,
+    /// The slot in [`crate::logs::VisitDimensions::custom_dimensions`] (index − 1).
+    index: usize,
     /// The same value on `log_conversion`, for goal metrics of visit scope.
     conversion: &'static str,
     action: &'static str,
@@ -95,8 +95,7 @@ struct DimensionColumns {
 macro_rules! dimension_columns {
     ($index:literal) => {
         DimensionColumns {
-            visit: concat!("log_visit.custom_dimension_", $index),
-            visit_is_set: concat!("log_visit.custom_dimension_", $index, " IS NOT NULL"),
+            index: $index - 1,
             conversion: concat!("log_conversion.custom_dimension_", $index),
             action: concat!("log_link_visit_action.custom_dimension_", $index),
             action_is_set: concat!(
@@ -188,17 +187,15 @@ impl CustomDimensionReport {
         columns: &DimensionColumns,
     ) -> Result<DataTable, ArchiveError> {
         let logs = ctx.logs();
+        let visits = ctx.visit_dimensions()?;
         let mut table = DataTable::new();
-        for group in logs.query_visits_by_dimension_where(
-            ctx.conn(),
-            &[columns.visit],
-            Some(columns.visit_is_set),
-        )? {
-            // The NULL group holds the visits without a value
-            // (Matomo's `IS NOT NULL` condition).
-            if group.labels.first().is_none_or(Option::is_none) {
-                continue;
-            }
+        // The visits with a value (Matomo's `IS NOT NULL` condition),
+        // grouped from the shared visit scan.
+        for group in group_visit_dimensions(&visits, |v, key| {
+            let value = v.custom_dimensions[columns.index].as_deref();
+            key.push(value);
+            value.is_some()
+        }) {
             sum_visits(&mut table, value_label(label_of(&group.labels, 0)), &group)?;
         }
         // Goal metrics per value (`aggregateFromConversions`, the same

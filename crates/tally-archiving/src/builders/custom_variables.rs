@@ -9,6 +9,8 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Row, Scalar
 use crate::ArchiveError;
 use crate::builders::{int, label_of, sql_empty, sum_to_subtable, visit_columns};
 use crate::context::{DayContext, PeriodContext};
+use crate::grouping::{group_actions, group_visit_dimensions};
+use crate::logs;
 use crate::record::{Record, RecordBuilder};
 
 /// [`CustomVariables::VALUE_BY_NAME`]: one row per custom variable name,
@@ -76,45 +78,6 @@ impl CustomVariables {
 /// Keys whose name rows keep their visit columns even when only page-scope
 /// variables reached them (`API::getReservedCustomVariableKeys`).
 const RESERVED_KEYS: [&str; 6] = ["_pks", "_pkn", "_pkc", "_pkp", "_pk_scat", "_pk_scount"];
-
-/// The name and value columns of one slot in both tables.
-struct SlotColumns {
-    index: u8,
-    visit: [&'static str; 2],
-    action: [&'static str; 2],
-    /// Rows whose name is set (`NULL` and blank names are skipped anyway:
-    /// Matomo's `custom_var_k<slot> != ''`), so the server does not group
-    /// the many rows without one.
-    visit_set: &'static str,
-    action_set: &'static str,
-}
-
-macro_rules! slot_columns {
-    ($index:literal) => {
-        SlotColumns {
-            index: $index,
-            visit: [
-                concat!("log_visit.custom_var_k", $index),
-                concat!("log_visit.custom_var_v", $index),
-            ],
-            action: [
-                concat!("log_link_visit_action.custom_var_k", $index),
-                concat!("log_link_visit_action.custom_var_v", $index),
-            ],
-            visit_set: concat!("log_visit.custom_var_k", $index, " <> ''"),
-            action_set: concat!("log_link_visit_action.custom_var_k", $index, " <> ''"),
-        }
-    };
-}
-
-/// The five slots of Matomo's default schema (ours has no more columns).
-const SLOT_COLUMNS: [SlotColumns; 5] = [
-    slot_columns!(1),
-    slot_columns!(2),
-    slot_columns!(3),
-    slot_columns!(4),
-    slot_columns!(5),
-];
 
 /// Where a name was seen: a scope and a slot index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,55 +159,43 @@ impl RecordBuilder for CustomVariables {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
+        // Both scopes grouped in memory: the visits from the shared visit
+        // scan, the page-scope actions from one read of the actions with a
+        // name in any slot (instead of two GROUP BYs per slot).
+        let visits = ctx.visit_dimensions()?;
+        let period_logs = ctx.logs();
+        let actions = logs::scan_action_custom_variables(ctx.conn(), &period_logs)?;
         let ops = AggregationOps::new();
         let mut table = DataTable::new();
         let mut slots: HashMap<String, Vec<Slot>> = HashMap::new();
-        for slot in &SLOT_COLUMNS {
-            // Only rows with a name (Matomo's `custom_var_k<slot> != ''`);
-            // the check below stays for names the server's comparison
-            // pads differently.
-            for group in
-                logs.query_visits_by_dimension_where(ctx.conn(), &slot.visit, Some(slot.visit_set))?
-            {
-                let name = group.labels.first().and_then(Option::as_deref);
-                if sql_empty(name) {
-                    continue;
-                }
+        for (slot, index) in (1..=5u8).enumerate() {
+            // Only rows with a name (Matomo's `custom_var_k<slot> != ''`).
+            for group in group_visit_dimensions(&visits, |v, key| {
+                let name = v.custom_var_names[slot].as_deref();
+                key.push(name);
+                key.push(v.custom_var_values[slot].as_deref());
+                !sql_empty(name)
+            }) {
                 let name = label_of(&group.labels, 0);
                 let scope = SCOPE_VISIT.to_owned();
-                add_slot(
-                    &mut slots,
-                    name,
-                    Slot {
-                        scope,
-                        index: slot.index,
-                    },
-                );
+                add_slot(&mut slots, name, Slot { scope, index });
                 let columns = visit_columns(&group);
                 let row = table.sum_row_with_label(name, columns.clone())?;
                 sum_to_subtable(row, value_label(&group.labels), columns, &ops)?;
             }
-            for group in logs.query_actions_by_dimension_where(
-                ctx.conn(),
-                &slot.action,
-                None,
-                Some(slot.action_set),
-            )? {
-                let name = group.labels.first().and_then(Option::as_deref);
-                if sql_empty(name) {
-                    continue;
-                }
+            for group in group_actions(
+                actions.iter(),
+                |action| (action.idvisit, action.idvisitor),
+                |action, key| {
+                    let name = action.names[slot].as_deref();
+                    key.push(name);
+                    key.push(action.values[slot].as_deref());
+                    !sql_empty(name)
+                },
+            ) {
                 let name = label_of(&group.labels, 0);
                 let scope = SCOPE_PAGE.to_owned();
-                add_slot(
-                    &mut slots,
-                    name,
-                    Slot {
-                        scope,
-                        index: slot.index,
-                    },
-                );
+                add_slot(&mut slots, name, Slot { scope, index });
                 let mut columns = Columns::new();
                 columns.set(
                     ColumnKey::Id(metrics::NB_UNIQ_VISITORS),

@@ -8,9 +8,12 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::{KeyBuf, group_visit_dimensions};
+use crate::logs::VisitDimensions;
 use crate::record::{Record, RecordBuilder};
 
-/// The eight DevicesDetection reports, one GROUP BY each.
+/// The eight DevicesDetection reports, grouped from the shared visit
+/// dimension scan (one read of the day's visits for all eight).
 ///
 /// Rows carry the 8 visit metrics keyed by id (1, 2, 3, 39, 4, 5, 6, 7).
 /// Labels are the stored `config_*` values, NULL giving the empty label:
@@ -65,43 +68,68 @@ impl DevicesDetection {
     pub const BROWSER_ENGINES: &'static str = "DevicesDetection_browserEngines";
 }
 
-/// Each record, the SQL expression of its label, and the same label over
+/// Each record, its label as the SQL `GROUP BY` of Matomo's query would
+/// give it (`CONCAT` is NULL when a part is), and the same label over
 /// `log_conversion` for the reports with goal metrics.
-const REPORTS: [(&str, &str, Option<&str>); 8] = [
+type Label = fn(&VisitDimensions, &mut KeyBuf);
+
+const REPORTS: [(&str, Label, Option<&str>); 8] = [
     (
         DevicesDetection::TYPES,
-        "log_visit.config_device_type",
+        |v, key| key.push_int(v.device_type.map(i64::from)),
         Some("log_conversion.config_device_type"),
     ),
     (
         DevicesDetection::BRANDS,
-        "log_visit.config_device_brand",
+        |v, key| key.push(v.device_brand.as_deref()),
         Some("log_conversion.config_device_brand"),
     ),
     (
         DevicesDetection::MODELS,
-        "CONCAT(log_visit.config_device_brand, ';', log_visit.config_device_model)",
+        |v, key| {
+            key.push_concat(&[
+                v.device_brand.as_deref(),
+                Some(";"),
+                v.device_model.as_deref(),
+            ]);
+        },
         Some("CONCAT(log_conversion.config_device_brand, ';', log_conversion.config_device_model)"),
     ),
-    (DevicesDetection::OS, "log_visit.config_os", None),
+    (
+        DevicesDetection::OS,
+        |v, key| key.push(v.os.as_deref()),
+        None,
+    ),
     (
         DevicesDetection::OS_VERSIONS,
-        "CONCAT(log_visit.config_os, ';', COALESCE(log_visit.config_os_version, ''))",
+        |v, key| {
+            key.push_concat(&[
+                v.os.as_deref(),
+                Some(";"),
+                Some(v.os_version.as_deref().unwrap_or("")),
+            ]);
+        },
         None,
     ),
     (
         DevicesDetection::BROWSERS,
-        "log_visit.config_browser_name",
+        |v, key| key.push(v.browser_name.as_deref()),
         Some("log_conversion.config_browser_name"),
     ),
     (
         DevicesDetection::BROWSER_VERSIONS,
-        "CONCAT(log_visit.config_browser_name, ';', log_visit.config_browser_version)",
+        |v, key| {
+            key.push_concat(&[
+                v.browser_name.as_deref(),
+                Some(";"),
+                v.browser_version.as_deref(),
+            ]);
+        },
         None,
     ),
     (
         DevicesDetection::BROWSER_ENGINES,
-        "log_visit.config_browser_engine",
+        |v, key| key.push(v.browser_engine.as_deref()),
         None,
     ),
 ];
@@ -120,8 +148,12 @@ impl RecordBuilder for DevicesDetection {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
-        for (name, dimension, conversions) in REPORTS {
-            let groups = logs.query_visits_by_dimension(ctx.conn(), &[dimension])?;
+        let visits = ctx.visit_dimensions()?;
+        for (name, label, conversions) in REPORTS {
+            let groups = group_visit_dimensions(&visits, |v, key| {
+                label(v, key);
+                true
+            });
             let mut table = DataTable::new();
             for group in &groups {
                 sum_visits(&mut table, label_of(&group.labels, 0), group)?;

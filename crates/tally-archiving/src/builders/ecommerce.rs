@@ -2,6 +2,9 @@
 //! and category, with their product page views (MATOMO.md sections 6.3,
 //! 6.4 and 7.5; Matomo's `plugins/Goals/RecordBuilders/ProductRecord.php`).
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
 use tally_datatable::{ColumnKey, Columns, DataTable, Value, metrics};
 use tally_schema::IDGOAL_ECOMMERCE_CART;
 
@@ -9,7 +12,10 @@ use crate::ArchiveError;
 use crate::builders::goals::money;
 use crate::builders::int;
 use crate::context::DayContext;
-use crate::logs::{EcommerceItemColumn, ItemGroup, ProductViewGroup};
+use crate::grouping::Groups;
+use crate::logs::{
+    self, ActionName, EcommerceItemColumn, ItemGroup, ProductView, ProductViewGroup,
+};
 use crate::record::{Record, RecordBuilder};
 
 /// [`Ecommerce::ITEMS_SKU`], [`Ecommerce::ITEMS_NAME`],
@@ -148,6 +154,57 @@ fn view_columns(view: &ProductViewGroup) -> Columns {
     columns
 }
 
+/// The views of one product group: distinct visits and visitors, views,
+/// and the prices for `AVG(product_price)` (NULL prices skipped).
+#[derive(Debug, Default)]
+struct ViewAccumulator {
+    visits: HashSet<u64>,
+    visitors: HashSet<u64>,
+    views: u64,
+    price_sum: f64,
+    priced: u64,
+}
+
+/// `query_product_views` over the scanned views: grouped by the name of
+/// the action in `column` (NULL when it has no `log_action` row), in
+/// `GROUP BY` order.
+fn group_product_views(
+    views: &[ProductView],
+    names: &HashMap<u32, Arc<ActionName>>,
+    column: EcommerceItemColumn,
+) -> Vec<ProductViewGroup> {
+    let mut groups: Groups<ViewAccumulator> = Groups::default();
+    for view in views {
+        let Some(id) = view.product(column) else {
+            continue;
+        };
+        let name = names.get(&id).map(|action| action.name.as_str());
+        if let Some(group) = groups.entry(|key| {
+            key.push(name);
+            true
+        }) {
+            group.visits.insert(view.idvisit);
+            group.visitors.insert(view.idvisitor);
+            group.views += 1;
+            if let Some(price) = view.price {
+                group.price_sum += price;
+                group.priced += 1;
+            }
+        }
+    }
+    groups
+        .into_sorted()
+        .into_iter()
+        .map(|(mut labels, group)| ProductViewGroup {
+            label: labels.pop().flatten(),
+            nb_visits: group.visits.len() as u64,
+            nb_uniq_visitors: group.visitors.len() as u64,
+            nb_actions: group.views,
+            avg_price: (group.priced > 0).then(|| group.price_sum / group.priced as f64),
+        })
+        .collect()
+}
+
 impl RecordBuilder for Ecommerce {
     fn plugin(&self) -> &str {
         "Goals"
@@ -170,6 +227,14 @@ impl RecordBuilder for Ecommerce {
             return Ok(());
         }
         let logs = ctx.logs();
+        // Product views: one read of the day's product page views for the
+        // seven product columns, grouped in memory by product name.
+        let views = logs::scan_product_views(ctx.conn(), &logs)?;
+        let names = ctx.action_names(
+            views
+                .iter()
+                .flat_map(|view| view.products.iter().flatten().copied()),
+        )?;
         for (orders_name, carts_name, columns) in REPORTS {
             let (mut orders, mut carts) = (DataTable::new(), DataTable::new());
             for (position, column) in columns.iter().enumerate() {
@@ -185,7 +250,7 @@ impl RecordBuilder for Ecommerce {
                     };
                     table.sum_row_with_label(label, item_columns(&item))?;
                 }
-                for view in logs.query_product_views(ctx.conn(), *column)? {
+                for view in group_product_views(&views, &names, *column) {
                     let Some(label) = row_label(view.label.as_deref(), own_dimension) else {
                         continue;
                     };

@@ -12,6 +12,7 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{label_of, visit_columns};
 use crate::context::{DayContext, PeriodContext};
+use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder, RecordKind};
 
 /// The six Referrers reports and their six row counts.
@@ -135,13 +136,6 @@ const COUNTS: [(&str, &str); 5] = [
         Referrers::KEYWORD_BY_CAMPAIGN,
     ),
     (Referrers::DISTINCT_WEBSITES, Referrers::URL_BY_WEBSITE),
-];
-
-const VISIT_DIMENSIONS: [&str; 4] = [
-    "log_visit.referer_type",
-    "log_visit.referer_name",
-    "log_visit.referer_keyword",
-    "log_visit.referer_url",
 ];
 
 const CONVERSION_DIMENSIONS: [&str; 3] = [
@@ -332,9 +326,18 @@ impl RecordBuilder for Referrers {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
+        let visits = ctx.visit_dimensions()?;
         let mut tables = Tables::default();
         let mut website_urls: HashSet<String> = HashSet::new();
-        for group in logs.query_visits_by_dimension(ctx.conn(), &VISIT_DIMENSIONS)? {
+        // Type, name, keyword and URL of each visit, grouped from the
+        // shared visit scan.
+        for group in group_visit_dimensions(&visits, |v, key| {
+            key.push_int(v.referer_type.map(i64::from));
+            key.push(v.referer_name.as_deref());
+            key.push(v.referer_keyword.as_deref());
+            key.push(v.referer_url.as_deref());
+            true
+        }) {
             let referrer = Referrer::from_labels(&group.labels);
             tables.add_visits(&referrer, &visit_columns(&group))?;
             if referrer.kind == Some(ReferrerType::Website) {

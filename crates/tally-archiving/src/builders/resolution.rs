@@ -6,6 +6,7 @@ use tally_datatable::DataTable;
 use crate::ArchiveError;
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
 /// [`Resolution::RESOLUTION`] and [`Resolution::CONFIGURATION`].
@@ -43,9 +44,6 @@ impl Resolution {
     pub const CONFIGURATION: &'static str = "Resolution_configuration";
 }
 
-const RESOLUTION_DIMENSION: &str = "log_visit.config_resolution";
-const CONFIGURATION_DIMENSION: &str = "CONCAT(log_visit.config_os, ';', log_visit.config_browser_name, ';', log_visit.config_resolution)";
-
 /// Labels this short are not resolutions (Matomo's `strlen($value) <= 5`).
 fn is_resolution(label: &str) -> bool {
     label.len() > 5
@@ -64,16 +62,31 @@ impl RecordBuilder for Resolution {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
+        // Both from the shared visit scan, labelled as Matomo's SQL labels
+        // them: `config_resolution`, and `CONCAT(config_os, ';',
+        // config_browser_name, ';', config_resolution)` (NULL when a part is).
+        let visits = ctx.visit_dimensions()?;
         let mut resolutions = DataTable::new();
-        for group in &logs.query_visits_by_dimension(ctx.conn(), &[RESOLUTION_DIMENSION])? {
+        for group in &group_visit_dimensions(&visits, |v, key| {
+            key.push(v.resolution.as_deref());
+            true
+        }) {
             let label = label_of(&group.labels, 0);
             if is_resolution(label) {
                 sum_visits(&mut resolutions, label, group)?;
             }
         }
         let mut configurations = DataTable::new();
-        for group in &logs.query_visits_by_dimension(ctx.conn(), &[CONFIGURATION_DIMENSION])? {
+        for group in &group_visit_dimensions(&visits, |v, key| {
+            key.push_concat(&[
+                v.os.as_deref(),
+                Some(";"),
+                v.browser_name.as_deref(),
+                Some(";"),
+                v.resolution.as_deref(),
+            ]);
+            true
+        }) {
             sum_visits(&mut configurations, label_of(&group.labels, 0), group)?;
         }
         for (name, table) in [

@@ -9,6 +9,8 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::{Groups, KeyBuf, group_visit_dimensions};
+use crate::logs::VisitDimensions;
 use crate::record::{Record, RecordBuilder};
 
 /// [`UserCountry::COUNTRY`], [`UserCountry::REGION`], [`UserCountry::CITY`]
@@ -58,11 +60,28 @@ impl UserCountry {
     pub const DISTINCT_COUNTRIES: &'static str = "UserCountry_distinctCountries";
 }
 
-const DIMENSIONS: [&str; 3] = [
-    "log_visit.location_country",
-    "log_visit.location_region",
-    "log_visit.location_city",
-];
+/// Country, region and city of a visit, as the SQL groups them.
+fn location_key(v: &VisitDimensions, key: &mut KeyBuf) -> bool {
+    key.push(v.country.as_deref());
+    key.push(v.region.as_deref());
+    key.push(v.city.as_deref());
+    true
+}
+
+/// The largest latitude and longitude of one location group (SQL `MAX`,
+/// NULLs skipped).
+#[derive(Debug, Default)]
+struct Coordinates {
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+fn max(current: Option<f64>, value: Option<f64>) -> Option<f64> {
+    match (current, value) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
 
 /// The same location of each conversion (`log_conversion` mirrors the
 /// visit's location), for the goal metrics of the three reports.
@@ -70,11 +89,6 @@ const CONVERSION_DIMENSIONS: [&str; 3] = [
     "log_conversion.location_country",
     "log_conversion.location_region",
     "log_conversion.location_city",
-];
-
-const COORDINATES: [&str; 2] = [
-    "log_visit.location_latitude",
-    "log_visit.location_longitude",
 ];
 
 /// Separates the parts of region and city labels.
@@ -126,7 +140,8 @@ impl RecordBuilder for UserCountry {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
-        let groups = logs.query_visits_by_dimension(ctx.conn(), &DIMENSIONS)?;
+        let visits = ctx.visit_dimensions()?;
+        let groups = group_visit_dimensions(&visits, location_key);
         let mut tables = [DataTable::new(), DataTable::new(), DataTable::new()];
         for group in &groups {
             let labels = location_labels(&group.labels);
@@ -146,12 +161,21 @@ impl RecordBuilder for UserCountry {
             enrich_with_goal_sums(table);
         }
         let [countries, regions, mut cities] = tables;
-        // Coordinates need a second query; days without any city skip it.
+        // Coordinates: the largest of each location group, first group of
+        // a city label first (Matomo's second query); days without any
+        // city skip it.
         if cities.rows().iter().any(|row| !php_empty(&row.label)) {
             let mut coordinates: HashMap<String, (f64, f64)> = HashMap::new();
-            for group in logs.query_max_by_dimension(ctx.conn(), &DIMENSIONS, &COORDINATES)? {
-                let [_, _, city] = location_labels(&group.labels);
-                if let [Some(lat), Some(long)] = group.maxima[..]
+            let mut maxima: Groups<Coordinates> = Groups::default();
+            for v in visits.iter() {
+                if let Some(group) = maxima.entry(|key| location_key(v, key)) {
+                    group.latitude = max(group.latitude, v.latitude);
+                    group.longitude = max(group.longitude, v.longitude);
+                }
+            }
+            for (labels, group) in maxima.into_sorted() {
+                let [_, _, city] = location_labels(&labels);
+                if let (Some(lat), Some(long)) = (group.latitude, group.longitude)
                     && !php_empty(&city)
                 {
                     coordinates.entry(city).or_insert((lat, long));

@@ -8,6 +8,7 @@ use tally_datatable::{DataTable, Scalar};
 use crate::ArchiveError;
 use crate::builders::{label_of, sql_empty, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
 /// [`UserId::USERS`]: one row per user id (the label) with the 8 visit
@@ -45,10 +46,10 @@ impl UserId {
     pub const VISITOR_ID: &'static str = "idvisitor";
 }
 
-/// Visits with a user id: the rows the report keeps (blank ids are
-/// skipped below as well). Without it the server groups every anonymous
-/// visit, and the visitor query returns one row per anonymous visitor.
-const USER_SET: Option<&str> = Some("log_visit.user_id <> ''");
+/// `LOWER(HEX(bytes))`: the visitor id label of Matomo's query.
+fn lower_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
 impl RecordBuilder for UserId {
     fn plugin(&self) -> &str {
@@ -60,9 +61,13 @@ impl RecordBuilder for UserId {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
-        let groups =
-            logs.query_visits_by_dimension_where(ctx.conn(), &["log_visit.user_id"], USER_SET)?;
+        let visits = ctx.visit_dimensions()?;
+        // Visits with a user id (Matomo's `user_id != ''`), grouped from
+        // the shared visit scan.
+        let groups = group_visit_dimensions(&visits, |v, key| {
+            key.push(v.user_id.as_deref());
+            !sql_empty(v.user_id.as_deref())
+        });
         let mut table = DataTable::new();
         for group in &groups {
             let user = group.labels.first().and_then(Option::as_deref);
@@ -76,11 +81,11 @@ impl RecordBuilder for UserId {
         }
         // A second GROUP BY for the visitor ids: grouping the metrics by
         // user and visitor would count one user per visitor in nb_users.
-        let pairs = logs.query_visits_by_dimension_where(
-            ctx.conn(),
-            &["log_visit.user_id", "LOWER(HEX(log_visit.idvisitor))"],
-            USER_SET,
-        )?;
+        let pairs = group_visit_dimensions(&visits, |v, key| {
+            key.push(v.user_id.as_deref());
+            key.push(Some(&lower_hex(&v.idvisitor_bytes)));
+            !sql_empty(v.user_id.as_deref())
+        });
         let mut visitors: HashMap<&str, (u64, &str)> = HashMap::new();
         for pair in &pairs {
             let (user, visitor) = (label_of(&pair.labels, 0), label_of(&pair.labels, 1));

@@ -6,6 +6,7 @@ use tally_datatable::DataTable;
 use crate::ArchiveError;
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
 /// [`UserLanguage::LANGUAGE`]: one record serves both API methods,
@@ -47,8 +48,6 @@ impl UserLanguage {
     /// Languages, labelled `lang` or `lang-country`.
     pub const LANGUAGE: &'static str = "UserLanguage_language";
 }
-
-const DIMENSION: &str = "log_visit.location_browser_lang";
 
 /// Unknown language or country.
 const UNKNOWN: &str = "xx";
@@ -111,9 +110,13 @@ impl RecordBuilder for UserLanguage {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
+        let visits = ctx.visit_dimensions()?;
         let mut table = DataTable::new();
-        for group in &logs.query_visits_by_dimension(ctx.conn(), &[DIMENSION])? {
+        // `location_browser_lang`, grouped from the shared visit scan.
+        for group in &group_visit_dimensions(&visits, |v, key| {
+            key.push(v.browser_lang.as_deref());
+            true
+        }) {
             sum_visits(
                 &mut table,
                 &language_label(label_of(&group.labels, 0)),

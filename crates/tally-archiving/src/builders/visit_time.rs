@@ -10,6 +10,7 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{label_of, sum_visits};
 use crate::context::DayContext;
+use crate::grouping::group_visit_dimensions;
 use crate::logs::VisitGroup;
 use crate::record::{Record, RecordBuilder};
 
@@ -38,8 +39,6 @@ impl VisitTime {
     pub const SERVER_TIME: &'static str = "VisitTime_serverTime";
 }
 
-const LOCAL_HOUR: &str = "HOUR(log_visit.visitor_localtime)";
-const SERVER_HOUR: &str = "HOUR(log_visit.visit_first_action_time)";
 /// The server hour of each conversion, for the goal metrics of the server
 /// time report (Matomo's ServerTime builder).
 const CONVERSION_HOUR: &str = "HOUR(log_conversion.server_time)";
@@ -106,13 +105,23 @@ impl RecordBuilder for VisitTime {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let logs = ctx.logs();
-        let local = logs.query_visits_by_dimension(ctx.conn(), &[LOCAL_HOUR])?;
+        let visits = ctx.visit_dimensions()?;
+        // Both hours grouped from the shared visit scan, as the text SQL
+        // would group them (the order does not matter: every hour gets a
+        // row in 0..23 order).
+        let local = group_visit_dimensions(&visits, |v, key| {
+            key.push_int(v.local_hour.map(i64::from));
+            true
+        });
         let local = hours_table(
             local
                 .iter()
                 .map(|group| (label_of(&group.labels, 0).to_owned(), group)),
         )?;
-        let server = logs.query_visits_by_dimension(ctx.conn(), &[SERVER_HOUR])?;
+        let server = group_visit_dimensions(&visits, |v, key| {
+            key.push_int(Some(i64::from(v.first_action_hour)));
+            true
+        });
         let conversions = logs.query_conversions_by_dimension(ctx.conn(), &[CONVERSION_HOUR])?;
         let timezone = &ctx.site().timezone;
         let to_site = |utc: &str| match utc.parse::<i64>() {
