@@ -338,12 +338,29 @@ impl Filters {
         table: DataTable,
         settings: &ReportSettings,
     ) -> Result<DataTable, DataTableError> {
+        self.apply_with(table, settings, &mut |_| {})
+    }
+
+    /// [`Filters::apply`] with `queued` run where Matomo runs a table's
+    /// queued filters: after the generic filters, before column deletion
+    /// (a pivot table's numbered column names are given there).
+    ///
+    /// # Errors
+    ///
+    /// As [`Filters::apply`].
+    pub fn apply_with(
+        &self,
+        table: DataTable,
+        settings: &ReportSettings,
+        queued: &mut dyn FnMut(&mut DataTable),
+    ) -> Result<DataTable, DataTableError> {
         let mut table = if self.flat {
             flatten(table, &settings.flat_separator, self.include_aggregate_rows)
         } else {
             table
         };
         if self.disable_generic_filters {
+            queued(&mut table);
             self.delete_columns(&mut table, settings);
             if !self.labels.is_empty() {
                 table = self.label_filter(&table);
@@ -382,6 +399,7 @@ impl Filters {
         if !label_filter {
             self.limit_rows(&mut table);
         }
+        queued(&mut table);
         self.delete_columns(&mut table, settings);
         if label_filter {
             table = self.label_filter(&table);
@@ -507,7 +525,7 @@ fn column_text(row: &Row, column: &str) -> String {
         Some(Value::Str(text)) => text.clone(),
         Some(Value::Int(number)) => number.to_string(),
         Some(Value::Float(number)) => php_float_string(*number),
-        Some(Value::Goals(_)) => String::new(),
+        Some(Value::Goals(_) | Value::False) => String::new(),
         None => match row.metadata.get(column) {
             Some(value) => crate::format::scalar_string(value),
             None => String::new(),

@@ -253,9 +253,13 @@ fn value_is_falsy(value: &Value) -> bool {
 
 /// `Row::sumRowArray`: numbers add, arrays add key-wise, two strings give 0.
 fn sum_values(current: Option<&Value>, other: &Value) -> Option<Value> {
+    // PHP's `false + x` is `x`.
+    if *other == Value::False {
+        return Some(current.cloned().unwrap_or(Value::False));
+    }
     if let Some(number) = other.number() {
         return match current {
-            None => Some(Value::from(number)),
+            None | Some(Value::False) => Some(Value::from(number)),
             Some(current) => current.number().map(|own| Value::from(own.add(number))),
         };
     }

@@ -634,8 +634,8 @@ fn sort_rows_by(rows: &mut Vec<Row>, column: &str, order: SortOrder, with_second
     let secondary = with_secondary.then(|| secondary_column(rows, column, order));
     // Keys are computed once per row, not once per comparison.
     let mut keyed: Vec<(SortKey, Option<SortKey>, Row)> = Vec::with_capacity(rows.len());
-    // Matomo's Sorter puts rows without a value after the sorted ones, in
-    // their original order, whatever the direction.
+    // Matomo's Sorter puts rows without a value after the sorted ones,
+    // whatever the direction.
     let mut without = Vec::new();
     for row in rows.drain(..) {
         match sort_key(&row, column) {
@@ -679,7 +679,32 @@ fn sort_rows_by(rows: &mut Vec<Row>, column: &str, order: SortOrder, with_second
         })
     });
     rows.extend(keyed.into_iter().map(|(_, _, row)| row));
-    rows.extend(without);
+    // The API's sort orders the rows without a value by the secondary
+    // column (`Sorter::sort`'s second `array_multisort`): after a pivot,
+    // no row has `nb_visits` and the label decides.
+    if let Some((name, second)) = &secondary {
+        let mut keyed_without: Vec<(Option<SortKey>, Row)> = without
+            .into_iter()
+            .map(|row| (sort_key(&row, name), row))
+            .collect();
+        let numeric = name != "label"
+            && keyed_without
+                .iter()
+                .all(|(key, _)| !matches!(key, Some(SortKey::Text(_))));
+        keyed_without.sort_by(|(a, _), (b, _)| {
+            let ordering = match (a, b) {
+                (Some(SortKey::Number(x)), Some(SortKey::Number(y))) if numeric => x.cmp_value(*y),
+                (Some(x), Some(y)) => natural_cmp_ci(&key_text(x), &key_text(y)),
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (None, None) => Ordering::Equal,
+            };
+            directed(ordering, *second)
+        });
+        rows.extend(keyed_without.into_iter().map(|(_, row)| row));
+    } else {
+        rows.extend(without);
+    }
 }
 
 fn key_text(key: &SortKey) -> Cow<'_, str> {

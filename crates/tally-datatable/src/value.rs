@@ -102,6 +102,11 @@ pub enum Value {
     Str(String),
     /// The nested per-goal metrics of column 10 (`goals`).
     Goals(Goals),
+    /// PHP `false`: a pivot table's cell for a column the row's subtable
+    /// has no row for (`PivotByDimension` fills its default row with
+    /// `false`). JSON writes `false`, XML and CSV write `0`; sorting treats
+    /// it as having no value, arithmetic as 0.
+    False,
 }
 
 /// A number as PHP arithmetic sees it.
@@ -254,7 +259,7 @@ impl Value {
             Self::Int(value) => Some(Number::Int(*value)),
             Self::Float(value) => Some(Number::Float(*value)),
             Self::Str(text) => parse_numeric(text),
-            Self::Goals(_) => None,
+            Self::Goals(_) | Self::False => None,
         }
     }
 
@@ -264,7 +269,7 @@ impl Value {
             Self::Int(value) => Some(Scalar::Int(*value)),
             Self::Float(value) => Some(Scalar::Float(*value)),
             Self::Str(text) => Some(Scalar::Str(text.clone())),
-            Self::Goals(_) => None,
+            Self::Goals(_) | Self::False => None,
         }
     }
 }

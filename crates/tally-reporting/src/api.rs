@@ -15,6 +15,7 @@ use crate::manage;
 use crate::meta;
 use crate::methods::{self, Ctx};
 use crate::output::{self, Format, Output, Rendered};
+use crate::pivot::Pivot;
 use crate::request::ApiRequest;
 
 /// The Matomo version we answer `API.getMatomoVersion` with: the API
@@ -114,9 +115,17 @@ impl Api {
         };
         match self.answer(request, now) {
             Ok(answer) => {
-                let options = output::filters(request)
+                let mut options = output::filters(request)
                     .map(|filters| filters.render_options())
                     .unwrap_or_default();
+                // The pivot filter clears the queued filters queued before
+                // it, `ReplaceSummaryRowLabel` among them.
+                if request
+                    .non_empty("pivotBy")
+                    .is_some_and(|pivot| pivot != "0")
+                {
+                    options.summary_label = None;
+                }
                 output::render(&answer, format, &options, request).into()
             }
             Err(error) => {
@@ -199,7 +208,11 @@ impl Api {
             loader: self.loader(now),
             request,
         };
-        handler(&mut ctx)
+        let output = handler(&mut ctx)?;
+        // Reports that are not pivoted still refuse `pivotBy` with
+        // Matomo's message (the table reports checked it already).
+        Pivot::from_request(request, method)?;
+        Ok(output)
     }
 
     fn loader(&self, now: OffsetDateTime) -> Loader<'_> {

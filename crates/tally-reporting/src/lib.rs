@@ -20,6 +20,7 @@ mod manage;
 mod meta;
 mod methods;
 mod output;
+mod pivot;
 mod present;
 mod processed;
 pub mod request;

@@ -998,6 +998,9 @@ fn scalar_tree(value: &Value) -> Tree {
         Value::Float(number) => Tree::Float(*number),
         Value::Str(text) => Tree::Str(text.clone()),
         Value::Goals(_) => Tree::List(Vec::new()),
+        // Only pivot tables hold `false`; a 0 renders as Matomo's `false`
+        // does in XML and CSV.
+        Value::False => Tree::Int(0),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::columns;
 use crate::formatting::{Formatter, Mode, ReportMetrics};
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
+use crate::pivot::Pivot;
 use crate::present::{self, Extra, Labels};
 use crate::processed::{self, GoalFilters, TableMetrics, number};
 use crate::request::ApiRequest;
@@ -680,7 +681,11 @@ fn table_report(
     let depth = Depth::parse(request.get("depth").filter(|_| spec.depth && expanded));
     let goal_filters = GoalFilters::from_request(request, &filters);
     let mut formatter = Formatter::new(Mode::from_request(request));
+    let method = request.get("method").unwrap_or_default();
     let report = ctx.each_site_period(&mut |ctx, slice| {
+        // Matomo checks the pivot when post-processing the method's
+        // answer: after the method's own checks (access…).
+        let pivot = Pivot::from_request(request, method)?;
         let archive = ctx.archive(slice)?;
         let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
         match id_subtable {
@@ -702,6 +707,35 @@ fn table_report(
             subtable: id_subtable.is_subtable(),
             plugin_visits,
         };
+        if let Some(pivot) = &pivot {
+            // Matomo computes the processed metrics before pivoting (the
+            // pivot column may be one); its goal filters are generic
+            // filters, after the pivot, and find no goals left.
+            present::present_for_pivot(&mut table, spec.labels, &extra);
+            processed::apply(&mut table, spec.metrics);
+            let columns_extra = Extra {
+                subtable: true,
+                ..extra
+            };
+            let columns = pivot.apply(&mut table, &|subtable| {
+                let mut subtable = subtable.clone();
+                present::present_pivot_columns(&mut subtable, spec.labels, &columns_extra);
+                subtable
+            });
+            let mut table = filters.apply_with(table, &settings, &mut |table| {
+                if !filters.disable_queued_filters {
+                    columns.number(table);
+                }
+            })?;
+            formatter.table(
+                ctx.conn,
+                ctx.principal,
+                slice.site.idsite,
+                spec.formats,
+                &mut table,
+            )?;
+            return Ok(Report::Table(table));
+        }
         present::present(&mut table, spec.labels, &extra);
         // Before the report's own processed metrics, which come after
         // these in Matomo's order (and replace a value of the same name).

@@ -198,6 +198,37 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
     }
 }
 
+/// Presents a table that `pivotBy` will pivot: only what Matomo's report
+/// methods do at once. The pivot filter clears the filters they queue:
+/// the `Keyword not defined` label of `getKeywords` and the `url` / `logo`
+/// of `getSearchEngines` never happen. Segments are added here as always
+/// and deleted by the pivot, as Matomo deletes them.
+pub(crate) fn present_for_pivot(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) {
+    match labels {
+        Labels::Keywords | Labels::SearchEngines if !extra.subtable => {}
+        _ => present(table, labels, extra),
+    }
+}
+
+/// Presents a row's subtable as its subtable method answers the pivot
+/// filter (`Report::fetchSubtable` with `disable_queued_filters=1`): only
+/// labels matter, as they name the pivot columns. The event and content
+/// "not defined" labels are replaced at once, and `getUrlsFromWebsiteId`
+/// names its summary row at once (`UrlsFromWebsiteId` runs
+/// `ReplaceSummaryRowLabel` as a filter); every other label stays as
+/// stored, the summary row's `-1` included.
+pub(crate) fn present_pivot_columns(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) {
+    match labels {
+        Labels::Events(_) | Labels::Contents(_) => present(table, labels, extra),
+        Labels::Websites => {
+            if let Some(summary) = table.summary_row_mut() {
+                "Others".clone_into(&mut summary.label);
+            }
+        }
+        _ => {}
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Helpers shared by the presenters (Matomo's generic DataTable filters)
 

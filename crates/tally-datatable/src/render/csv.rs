@@ -229,6 +229,8 @@ impl Renderer<'_> {
     fn value(&self, item: &Item<'_>) -> String {
         match item {
             Item::Int(number) => number.to_string(),
+            // `formatValue` writes `false` as 0.
+            Item::False => "0".to_owned(),
             Item::Float(number) => php_float_string(*number),
             Item::Str(text) => {
                 let mut value = text.to_string();

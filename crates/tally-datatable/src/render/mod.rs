@@ -113,6 +113,8 @@ pub(crate) enum Item<'a> {
     Int(i64),
     Float(f64),
     Str(Cow<'a, str>),
+    /// PHP `false` ([`Value::False`]).
+    False,
     /// An associative array (row, goals, simple table, map).
     Assoc(Vec<(Cow<'a, str>, Item<'a>)>),
     /// A list (rows of a table).
@@ -192,6 +194,7 @@ fn value_item(value: &Value) -> Item<'_> {
         Value::Int(number) => Item::Int(*number),
         Value::Float(number) => Item::Float(*number),
         Value::Str(text) => Item::Str(Cow::Borrowed(text)),
+        Value::False => Item::False,
         Value::Goals(goals) => {
             // Matomo's ReplaceColumnNames sorts the goals by id and names
             // the ecommerce ones (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_*`).

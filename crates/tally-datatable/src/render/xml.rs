@@ -217,6 +217,7 @@ fn render_map(out: &mut String, report: &Report, item: &Item<'_>, prefix: &str) 
 fn is_php_empty(item: &Item<'_>) -> bool {
     match item {
         Item::Int(number) => *number == 0,
+        Item::False => true,
         Item::Float(number) => *number == 0.0,
         Item::Str(text) => text.is_empty() || text == "0",
         Item::Assoc(entries) => entries.is_empty(),
@@ -228,6 +229,8 @@ fn is_php_empty(item: &Item<'_>) -> bool {
 fn raw_text(item: &Item<'_>) -> String {
     match item {
         Item::Int(number) => number.to_string(),
+        // `formatValueXml` writes `false` as 0.
+        Item::False => "0".to_owned(),
         Item::Float(number) => php_float_string(*number),
         Item::Str(text) => text.to_string(),
         Item::Assoc(_) | Item::List(_) => String::new(),

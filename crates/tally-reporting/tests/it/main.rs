@@ -8,5 +8,6 @@ mod goal_columns;
 mod meta;
 mod on_demand;
 mod parameters;
+mod pivot;
 mod present;
 mod reports;

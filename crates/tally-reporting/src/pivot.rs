@@ -1,0 +1,543 @@
+//! `pivotBy`, `pivotByColumn` and `pivotByColumnLimit`: Matomo's
+//! `PivotByDimension` filter, run by `DataTablePostProcessor` before the
+//! totals, `flat` and the generic filters.
+//!
+//! Each row of the report keeps its label and gets one column per row of
+//! its subtable, named by that row's label and holding its `pivotByColumn`
+//! value (by default the first column of the report's first row). Columns
+//! are ordered by their total over all rows, descending (ties by name, as
+//! `strcmp`), and limited to `pivotByColumnLimit` (default 10, Matomo's
+//! `pivot_by_filter_default_column_limit`; negative is no limit), the last
+//! kept place going to an `Others` column summing the columns cut off. A
+//! row lacks nothing: a column its subtable has no row for holds PHP
+//! `false`. The names are numbered (`1.\u{a0}Google`) by a queued filter,
+//! so after sorting and before column deletion, and not at all under
+//! `disable_queued_filters=1`. The filter also clears the queued filters
+//! queued before it: the summary row keeps its raw label `-1`, and the
+//! presentation Matomo's report methods queue (the `Keyword not defined`
+//! label, the search engines' `url` and `logo`) never happens.
+//!
+//! Only the subtable path exists: Matomo fetches the pivot dimension's
+//! report per row by segment only when `pivot_by_filter_enable_fetch_by_segment`
+//! is on, and it is off by default. So the pivot dimension must be the
+//! report's subtable dimension (the dimension of the report its
+//! `actionToLoadSubTables` names).
+
+use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};
+
+use crate::ReportingError;
+use crate::request::ApiRequest;
+
+/// `pivot_by_filter_default_column_limit` in Matomo's `global.ini.php`.
+const DEFAULT_COLUMN_LIMIT: i64 = 10;
+
+/// The name of the column holding the columns cut off (`General_Others`).
+const OTHERS: &str = "Others";
+
+/// A validated pivot request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pivot {
+    /// `pivotByColumn`; `None` takes the first column of the first row.
+    column: Option<String>,
+    /// Columns kept (the `Others` column included); `None` is no limit.
+    limit: Option<usize>,
+}
+
+/// The pivoted columns in their final order, for the numbering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PivotColumns {
+    names: Vec<String>,
+}
+
+impl Pivot {
+    /// The pivot the request asks of the report `method` (`Module.action`),
+    /// `None` without `pivotBy`.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportingError::NotSupported`] with Matomo's messages, checked in
+    /// its order: an unknown dimension, a method without a report, a report
+    /// without a subtable dimension, a subtable dimension that is not the
+    /// requested one.
+    pub(crate) fn from_request(
+        request: &ApiRequest,
+        method: &str,
+    ) -> Result<Option<Self>, ReportingError> {
+        // `!empty($pivotBy)`: PHP's empty() is true for "0" too.
+        let Some(dimension) = request.non_empty("pivotBy").filter(|value| *value != "0") else {
+            return Ok(None);
+        };
+        if !is_known_dimension(dimension) {
+            return Err(ReportingError::NotSupported(format!(
+                "Invalid dimension '{dimension}'."
+            )));
+        }
+        let subtable = match subtable_dimension(method, request) {
+            Subtable::NoReport => {
+                return Err(ReportingError::NotSupported(
+                    "This report does not support pivot.".to_owned(),
+                ));
+            }
+            Subtable::None => {
+                return Err(ReportingError::NotSupported(format!(
+                    "Unsupported pivot: report '{method}' has no subtable dimension."
+                )));
+            }
+            Subtable::Dimension(subtable) => subtable,
+        };
+        if subtable != dimension {
+            return Err(ReportingError::NotSupported(format!(
+                "Unsupported pivot: the subtable dimension for '{method}' does not match the \
+                 requested pivotBy dimension. [subtable dimension = {subtable}, pivot by \
+                 dimension = {dimension}]"
+            )));
+        }
+        let column = request
+            .non_empty("pivotByColumn")
+            .filter(|value| *value != "0")
+            .map(str::to_owned);
+        // `getRequestVar(…, false, 'int')`, then `$limit ?: default`: absent,
+        // non-numeric and 0 all give the default.
+        let limit = match request.get("pivotByColumnLimit").and_then(php_int) {
+            None | Some(0) => DEFAULT_COLUMN_LIMIT,
+            Some(limit) => limit,
+        };
+        Ok(Some(Self {
+            column,
+            limit: usize::try_from(limit).ok(),
+        }))
+    }
+
+    /// Pivots `table`: `intersected` turns a row's stored subtable into
+    /// the table its subtable API method would answer (its labels name the
+    /// columns).
+    pub(crate) fn apply(
+        &self,
+        table: &mut DataTable,
+        intersected: &dyn Fn(&DataTable) -> DataTable,
+    ) -> PivotColumns {
+        let column = self.column.clone().or_else(|| first_column(table));
+        // Column name → total over all rows, in order of first appearance.
+        let mut totals: Vec<(String, f64)> = Vec::new();
+        let mut pivot_row = |row: &mut Row| {
+            let mut columns = Columns::new();
+            if let Some(subtable) = row.subtable.as_deref() {
+                let subtable = intersected(subtable);
+                for sub_row in subtable.all_rows() {
+                    let value = column
+                        .as_deref()
+                        .and_then(|name| sub_row.column(name))
+                        .cloned()
+                        .unwrap_or(Value::False);
+                    let amount = value.as_f64().unwrap_or(0.0);
+                    match totals.iter_mut().find(|(name, _)| *name == sub_row.label) {
+                        Some((_, total)) => *total += amount,
+                        None => totals.push((sub_row.label.clone(), amount)),
+                    }
+                    columns.set(ColumnKey::Name(sub_row.label.clone()), value);
+                }
+            }
+            row.columns = columns;
+            row.subtable = None;
+            row.subtable_id = None;
+            // `ColumnCallbackDeleteMetadata('segment')` after the filter.
+            row.metadata.remove("segment");
+            row.metadata.remove("segmentValue");
+        };
+        for row in table.rows_mut() {
+            pivot_row(row);
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            pivot_row(summary);
+        }
+        let names = self.ordered_columns(totals);
+        for row in table.rows_mut() {
+            order_columns(row, &names);
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            order_columns(summary, &names);
+        }
+        PivotColumns { names }
+    }
+
+    /// `getPivotTableDefaultRowFromColumnSummary`: by total descending, ties
+    /// by `strcmp`, then cut to the limit with `Others` last.
+    fn ordered_columns(&self, mut totals: Vec<(String, f64)>) -> Vec<String> {
+        totals.sort_by(|(a_name, a_total), (b_name, b_total)| {
+            b_total
+                .partial_cmp(a_total)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a_name.as_bytes().cmp(b_name.as_bytes()))
+        });
+        let mut names: Vec<String> = totals.into_iter().map(|(name, _)| name).collect();
+        if let Some(limit) = self.limit
+            && limit > 0
+            && names.len() > limit
+        {
+            names.truncate(limit - 1);
+            // PHP's `$columnSet['Others'] = 0` moves nothing when a kept
+            // column is already named so.
+            if !names.iter().any(|name| name == OTHERS) {
+                names.push(OTHERS.to_owned());
+            }
+        }
+        names
+    }
+}
+
+/// Gives a pivoted row every column of `names` in order (`false` where it
+/// has none); columns cut off are summed into `Others`.
+fn order_columns(row: &mut Row, names: &[String]) {
+    let mut ordered: Columns = names
+        .iter()
+        .map(|name| (ColumnKey::Name(name.clone()), Value::False))
+        .collect();
+    for (key, value) in row.columns.iter() {
+        let name = key.name();
+        if names.iter().any(|kept| *kept == name) {
+            ordered.set(ColumnKey::Name(name.into_owned()), value.clone());
+        } else {
+            let others = ColumnKey::Name(OTHERS.to_owned());
+            let sum = php_add(ordered.get(&others).unwrap_or(&Value::False), value);
+            ordered.set(others, sum);
+        }
+    }
+    row.columns = ordered;
+}
+
+impl PivotColumns {
+    /// The queued renaming: `1.\u{a0}name`, `2.\u{a0}name`… in column
+    /// order; `Others` keeps its name.
+    pub(crate) fn number(&self, table: &mut DataTable) {
+        let mut index = 0;
+        let renames: Vec<(&str, String)> = self
+            .names
+            .iter()
+            .filter(|name| *name != OTHERS)
+            .map(|name| {
+                index += 1;
+                (name.as_str(), format!("{index}.\u{a0}{name}"))
+            })
+            .collect();
+        // `array_combine` in place: names change, positions do not.
+        let number_row = |row: &mut Row| {
+            row.columns = row
+                .columns
+                .iter()
+                .map(|(key, value)| {
+                    let name = key.name();
+                    let renamed = renames
+                        .iter()
+                        .find(|(from, _)| *from == name)
+                        .map_or_else(|| key.clone(), |(_, to)| ColumnKey::Name(to.clone()));
+                    (renamed, value.clone())
+                })
+                .collect();
+        };
+        for row in table.rows_mut() {
+            number_row(row);
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            number_row(summary);
+        }
+    }
+}
+
+/// PHP's `+` on two column values: integers (and `false`, which is 0)
+/// stay integers, anything else becomes a float.
+fn php_add(current: &Value, add: &Value) -> Value {
+    let as_int = |value: &Value| match value {
+        Value::Int(number) => Some(*number),
+        Value::False => Some(0),
+        _ => None,
+    };
+    match (as_int(current), as_int(add)) {
+        (Some(a), Some(b)) => Value::Int(a.saturating_add(b)),
+        _ => Value::Float(current.as_f64().unwrap_or(0.0) + add.as_f64().unwrap_or(0.0)),
+    }
+}
+
+/// `getNameOfFirstNonLabelColumnInTable`.
+fn first_column(table: &DataTable) -> Option<String> {
+    table
+        .all_rows()
+        .find_map(|row| row.columns.keys().next())
+        .map(|key| key.name().into_owned())
+}
+
+/// `Common::getRequestVar($name, false, 'int')`: a numeric value truncated
+/// to an integer, anything else absent.
+fn php_int(value: &str) -> Option<i64> {
+    let value = value.trim();
+    value.parse::<i64>().ok().or_else(|| {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+            .map(|number| {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "PHP's (int) cast truncates too"
+                )]
+                let truncated = number.trunc() as i64;
+                truncated
+            })
+    })
+}
+
+/// What Matomo's report for a method says about its subtables.
+enum Subtable {
+    /// No `Report` class serves the method (`ReportsProvider::factory`
+    /// returns null).
+    NoReport,
+    /// The report has no `actionToLoadSubTables`.
+    None,
+    /// The dimension id of the subtable report.
+    Dimension(String),
+}
+
+/// `Report::getSubtableDimension` of the report serving `method`.
+fn subtable_dimension(method: &str, request: &ApiRequest) -> Subtable {
+    let dimension = match method {
+        "Referrers.getKeywords" => "Referrers.SearchEngine",
+        "Referrers.getSearchEngines" | "Referrers.getCampaigns" => "Referrers.Keyword",
+        "Referrers.getWebsites" | "Referrers.getSocials" => "Referrers.WebsitePage",
+        // The Actions reports load their own method as subtables.
+        "Actions.getPageUrls" => "Actions.PageUrl",
+        "Actions.getEntryPageUrls" => "Actions.EntryPageUrl",
+        "Actions.getExitPageUrls" => "Actions.ExitPageUrl",
+        "Actions.getPageTitles" => "Actions.PageTitle",
+        "Actions.getEntryPageTitles" => "Actions.EntryPageTitle",
+        "Actions.getExitPageTitles" => "Actions.ExitPageTitle",
+        "Actions.getDownloads" => "Actions.DownloadUrl",
+        "Actions.getOutlinks" => "Actions.ClickedUrl",
+        // Without `secondaryDimension` (which we do not read): category →
+        // action, action → name, name → action.
+        "Events.getCategory" | "Events.getName" => "Events.EventAction",
+        "Events.getAction" => "Events.EventName",
+        "Contents.getContentNames" => "Contents.ContentName",
+        "Contents.getContentPieces" => "Contents.ContentPiece",
+        "CustomDimensions.getCustomDimension" => {
+            let id = request
+                .get("idDimension")
+                .and_then(php_int)
+                .unwrap_or_default();
+            return Subtable::Dimension(format!("CustomDimension.CustomDimension{id}"));
+        }
+        _ if NO_REPORT.contains(&method) => return Subtable::NoReport,
+        _ => return Subtable::None,
+    };
+    Subtable::Dimension(dimension.to_owned())
+}
+
+/// Methods we serve that no Matomo `Report` class describes: the
+/// single-value methods, and CustomVariables (its plugin is not among
+/// Matomo's bundled ones, whose reports we know).
+const NO_REPORT: &[&str] = &[
+    "VisitsSummary.getVisits",
+    "VisitsSummary.getUniqueVisitors",
+    "VisitsSummary.getUsers",
+    "VisitsSummary.getActions",
+    "VisitsSummary.getMaxActions",
+    "VisitsSummary.getBounceCount",
+    "VisitsSummary.getVisitsConverted",
+    "VisitsSummary.getSumVisitsLength",
+    "Referrers.getNumberOfDistinctSearchEngines",
+    "Referrers.getNumberOfDistinctSocialNetworks",
+    "Referrers.getNumberOfDistinctKeywords",
+    "Referrers.getNumberOfDistinctCampaigns",
+    "Referrers.getNumberOfDistinctWebsites",
+    "Referrers.getNumberOfDistinctWebsitesUrls",
+    "UserCountry.getNumberOfDistinctCountries",
+    "CustomVariables.getCustomVariables",
+    "CustomVariables.getCustomVariablesValuesFromNameId",
+];
+
+/// Whether Matomo's `DimensionsProvider::factory` knows `id`: the
+/// dimensions (`Columns/*.php`, abstract classes aside) of the plugins
+/// Matomo activates by default, and custom dimensions.
+fn is_known_dimension(id: &str) -> bool {
+    if let Some(number) = id.strip_prefix("CustomDimension.CustomDimension") {
+        return !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit());
+    }
+    DIMENSIONS.binary_search(&id).is_ok()
+}
+
+/// Matomo 5's dimension ids (`Plugin.ClassName`), sorted.
+const DIMENSIONS: &[&str] = &[
+    "Actions.ActionType",
+    "Actions.ActionUrl",
+    "Actions.ClickedUrl",
+    "Actions.DestinationPage",
+    "Actions.DownloadUrl",
+    "Actions.EntryPageTitle",
+    "Actions.EntryPageUrl",
+    "Actions.ExitPageTitle",
+    "Actions.ExitPageUrl",
+    "Actions.IdPageview",
+    "Actions.Keyword",
+    "Actions.KeywordwithNoSearchResult",
+    "Actions.PageGenerationTime",
+    "Actions.PageTitle",
+    "Actions.PageUrl",
+    "Actions.PageViewPosition",
+    "Actions.SearchCategory",
+    "Actions.SearchCount",
+    "Actions.SearchDestinationPage",
+    "Actions.SearchKeyword",
+    "Actions.SearchNoResultKeyword",
+    "Actions.TimeSpentRefAction",
+    "Actions.VisitTotalActions",
+    "Actions.VisitTotalInteractions",
+    "Actions.VisitTotalSearches",
+    "Contents.ContentInteraction",
+    "Contents.ContentName",
+    "Contents.ContentPiece",
+    "Contents.ContentTarget",
+    "CoreHome.IdSite",
+    "CoreHome.LinkVisitActionId",
+    "CoreHome.LinkVisitActionIdPages",
+    "CoreHome.Profilable",
+    "CoreHome.ServerMinute",
+    "CoreHome.ServerTime",
+    "CoreHome.UserId",
+    "CoreHome.VisitFirstActionMinute",
+    "CoreHome.VisitFirstActionTime",
+    "CoreHome.VisitGoalBuyer",
+    "CoreHome.VisitGoalConverted",
+    "CoreHome.VisitId",
+    "CoreHome.VisitIp",
+    "CoreHome.VisitLastActionDate",
+    "CoreHome.VisitLastActionDayOfMonth",
+    "CoreHome.VisitLastActionDayOfWeek",
+    "CoreHome.VisitLastActionDayOfYear",
+    "CoreHome.VisitLastActionMinute",
+    "CoreHome.VisitLastActionMonth",
+    "CoreHome.VisitLastActionQuarter",
+    "CoreHome.VisitLastActionSecond",
+    "CoreHome.VisitLastActionTime",
+    "CoreHome.VisitLastActionWeekOfYear",
+    "CoreHome.VisitLastActionYear",
+    "CoreHome.VisitTotalTime",
+    "CoreHome.VisitorDaysSinceFirst",
+    "CoreHome.VisitorDaysSinceOrder",
+    "CoreHome.VisitorFingerprint",
+    "CoreHome.VisitorId",
+    "CoreHome.VisitorReturning",
+    "CoreHome.VisitorSecondsSinceFirst",
+    "CoreHome.VisitorSecondsSinceOrder",
+    "CoreHome.VisitsCount",
+    "DevicePlugins.Plugin",
+    "DevicePlugins.PluginCookie",
+    "DevicePlugins.PluginFlash",
+    "DevicePlugins.PluginJava",
+    "DevicePlugins.PluginPdf",
+    "DevicePlugins.PluginQuickTime",
+    "DevicePlugins.PluginRealPlayer",
+    "DevicePlugins.PluginSilverlight",
+    "DevicePlugins.PluginWindowsMedia",
+    "DevicesDetection.BrowserEngine",
+    "DevicesDetection.BrowserName",
+    "DevicesDetection.BrowserVersion",
+    "DevicesDetection.ClientType",
+    "DevicesDetection.DeviceBrand",
+    "DevicesDetection.DeviceModel",
+    "DevicesDetection.DeviceType",
+    "DevicesDetection.Os",
+    "DevicesDetection.OsVersion",
+    "Ecommerce.Items",
+    "Ecommerce.Order",
+    "Ecommerce.ProductCategory",
+    "Ecommerce.ProductName",
+    "Ecommerce.ProductPrice",
+    "Ecommerce.ProductQuantity",
+    "Ecommerce.ProductSku",
+    "Ecommerce.ProductViewCategory",
+    "Ecommerce.ProductViewCategory2",
+    "Ecommerce.ProductViewCategory3",
+    "Ecommerce.ProductViewCategory4",
+    "Ecommerce.ProductViewCategory5",
+    "Ecommerce.ProductViewName",
+    "Ecommerce.ProductViewPrice",
+    "Ecommerce.ProductViewSku",
+    "Ecommerce.Revenue",
+    "Ecommerce.RevenueDiscount",
+    "Ecommerce.RevenueShipping",
+    "Ecommerce.RevenueSubtotal",
+    "Ecommerce.RevenueTax",
+    "Events.EventAction",
+    "Events.EventCategory",
+    "Events.EventName",
+    "Events.EventUrl",
+    "Events.EventValue",
+    "Events.TotalEvents",
+    "Goals.DaysToConversion",
+    "Goals.GoalName",
+    "Goals.IdGoal",
+    "Goals.PageviewsBefore",
+    "Goals.Revenue",
+    "Goals.VisitsUntilConversion",
+    "MultiSites.Website",
+    "PagePerformance.TimeDomCompletion",
+    "PagePerformance.TimeDomProcessing",
+    "PagePerformance.TimeNetwork",
+    "PagePerformance.TimeOnLoad",
+    "PagePerformance.TimeServer",
+    "PagePerformance.TimeTransfer",
+    "Referrers.Campaign",
+    "Referrers.Keyword",
+    "Referrers.Referrer",
+    "Referrers.ReferrerName",
+    "Referrers.ReferrerType",
+    "Referrers.ReferrerUrl",
+    "Referrers.SearchEngine",
+    "Referrers.SocialNetwork",
+    "Referrers.Website",
+    "Referrers.WebsitePage",
+    "Resolution.Configuration",
+    "Resolution.Resolution",
+    "UserCountry.City",
+    "UserCountry.Continent",
+    "UserCountry.Country",
+    "UserCountry.Latitude",
+    "UserCountry.Longitude",
+    "UserCountry.Region",
+    "UserId.UserId",
+    "UserLanguage.Language",
+    "VisitTime.DayOfTheWeek",
+    "VisitTime.LocalMinute",
+    "VisitTime.LocalTime",
+    "VisitorInterest.PagesPerVisit",
+    "VisitorInterest.VisitDuration",
+    "VisitorInterest.VisitorDaysSinceLast",
+    "VisitorInterest.VisitorSecondsSinceLast",
+    "VisitorInterest.VisitsbyVisitNumber",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dimension_list_is_sorted_for_binary_search() {
+        assert!(DIMENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(is_known_dimension("UserCountry.City"));
+        assert!(is_known_dimension("CustomDimension.CustomDimension3"));
+        assert!(!is_known_dimension("Referrers.Nope"));
+    }
+
+    #[test]
+    fn columns_are_ordered_by_total_then_name_and_cut_with_others() {
+        let pivot = Pivot {
+            column: None,
+            limit: Some(3),
+        };
+        let totals = vec![
+            ("b".to_owned(), 2.0),
+            ("a".to_owned(), 2.0),
+            ("c".to_owned(), 5.0),
+            ("d".to_owned(), 1.0),
+        ];
+        assert_eq!(pivot.ordered_columns(totals), ["c", "a", "Others"]);
+    }
+}
