@@ -10,7 +10,9 @@ use tally_datatable::storage::decode_tree;
 use tally_datatable::{ColumnOp, DataTable, InflatedTable, TableSum};
 
 use crate::ArchiveError;
-use crate::logs::{self, ActionName, ActionRow, LogAggregator, VisitDimensions, VisitRow};
+use crate::logs::{
+    self, ActionName, ActionRow, LogAggregator, SpecialAction, VisitDimensions, VisitRow,
+};
 use crate::period::Period;
 use crate::record::{Record, RecordKind, RenameAfterAggregation};
 use crate::site::SiteInfo;
@@ -50,6 +52,7 @@ pub(crate) struct Scans {
     visits: Option<Arc<Vec<VisitRow>>>,
     actions: Option<Arc<Vec<ActionRow>>>,
     visit_dimensions: Option<Arc<Vec<VisitDimensions>>>,
+    special_actions: Option<Arc<Vec<SpecialAction>>>,
     names: HashMap<u32, Arc<ActionName>>,
 }
 
@@ -131,6 +134,20 @@ impl<'a> DayContext<'a> {
         }
         let rows = Arc::new(logs::scan_visit_dimensions(self.conn, &self.logs)?);
         self.scans.visit_dimensions = Some(Arc::clone(&rows));
+        Ok(rows)
+    }
+
+    /// The day's product views, page custom variables, events and content
+    /// actions ([`SpecialAction`]), read once per archive.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn special_actions(&mut self) -> Result<Arc<Vec<SpecialAction>>, ArchiveError> {
+        if let Some(rows) = &self.scans.special_actions {
+            return Ok(Arc::clone(rows));
+        }
+        let rows = Arc::new(logs::scan_special_actions(self.conn, &self.logs)?);
+        self.scans.special_actions = Some(Arc::clone(&rows));
         Ok(rows)
     }
 

@@ -26,7 +26,7 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::logs::{ActionGroup, VisitDimensions, VisitGroup};
+use crate::logs::{ActionGroup, ActionValuesGroup, VisitDimensions, VisitGroup};
 
 /// The `utf8mb4_general_ci` weight of one character.
 pub fn general_ci_weight(c: char) -> u32 {
@@ -419,6 +419,74 @@ pub fn group_actions<'r, R: 'r>(
         .into_sorted()
         .into_iter()
         .map(|(labels, accumulator)| accumulator.into_group(labels))
+        .collect()
+}
+
+/// The statistics of one value over a group's actions, as the SQL
+/// `SUM(COALESCE(v, 0))`, `SUM(v IS NOT NULL)`, `MIN(v)`, `MAX(v)` give
+/// them (Events' value columns).
+#[derive(Debug, Default)]
+struct ValueStats {
+    sum: f64,
+    count: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl ValueStats {
+    fn add(&mut self, value: Option<f64>) {
+        if let Some(value) = value {
+            self.sum += value;
+            self.count += 1;
+            self.min = Some(self.min.map_or(value, |min| min.min(value)));
+            self.max = Some(self.max.map_or(value, |max| max.max(value)));
+        }
+    }
+}
+
+/// `query_action_values` over rows already read: `ids` gives a row's
+/// `(idvisit, idvisitor)`, `key` its dimension values (or `false` to leave
+/// it out), and `value`, when given, the value whose sum, count, minimum
+/// and maximum become the group's four values (in that order); without
+/// it the groups have no values.
+pub fn group_action_values<'r, R: 'r>(
+    rows: impl IntoIterator<Item = &'r R>,
+    ids: impl Fn(&'r R) -> (u64, u64),
+    mut key: impl FnMut(&'r R, &mut KeyBuf) -> bool,
+    value: Option<&dyn Fn(&'r R) -> Option<f64>>,
+) -> Vec<ActionValuesGroup> {
+    let mut groups: Groups<(ActionAccumulator, ValueStats)> = Groups::default();
+    for row in rows {
+        if let Some((accumulator, stats)) = groups.entry(|buf| key(row, buf)) {
+            let (idvisit, idvisitor) = ids(row);
+            accumulator.add(idvisit, idvisitor);
+            if let Some(value) = value {
+                stats.add(value(row));
+            }
+        }
+    }
+    groups
+        .into_sorted()
+        .into_iter()
+        .map(|(labels, (accumulator, stats))| {
+            let group = accumulator.into_group(labels);
+            ActionValuesGroup {
+                labels: group.labels,
+                nb_visits: group.nb_visits,
+                nb_uniq_visitors: group.nb_uniq_visitors,
+                nb_hits: group.nb_hits,
+                values: if value.is_some() {
+                    vec![
+                        Some(stats.sum),
+                        Some(stats.count as f64),
+                        stats.min,
+                        stats.max,
+                    ]
+                } else {
+                    Vec::new()
+                },
+            }
+        })
         .collect()
 }
 

@@ -1280,84 +1280,14 @@ pub fn scan_visit_dimensions(
         .collect())
 }
 
-/// An action with a page-scope custom variable: the ids and the five
-/// slots of `log_link_visit_action`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActionCustomVariables {
-    /// `idvisit`.
-    pub idvisit: u64,
-    /// `idvisitor` as a big-endian integer.
-    pub idvisitor: u64,
-    /// `custom_var_k1` .. `custom_var_k5`.
-    pub names: [Option<String>; 5],
-    /// `custom_var_v1` .. `custom_var_v5`.
-    pub values: [Option<String>; 5],
-}
-
-/// Reads the actions of the period (by `server_time`) that have a name in
-/// any custom variable slot (`custom_var_k<i> <> ''`), in one pass for
-/// all five slots; with a segment, those of its visits.
-///
-/// # Errors
-/// The query error.
-pub fn scan_action_custom_variables(
-    conn: &mut MysqlConnection,
-    logs: &LogAggregator,
-) -> Result<Vec<ActionCustomVariables>, ArchiveError> {
-    use diesel::dsl::sql;
-    use log_link_visit_action as a;
-    type Slots = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let raw: Vec<((u64, Vec<u8>), Slots, Slots)> = a::table
-        .filter(a::idsite.eq(logs.idsite))
-        .filter(a::server_time.ge(logs.start))
-        .filter(a::server_time.lt(logs.end))
-        // The schema module leaves out the custom variable columns (a
-        // plugin's in Matomo), so they are named in SQL text here.
-        .filter(sql::<diesel::sql_types::Bool>(
-            "(custom_var_k1 <> '' OR custom_var_k2 <> '' OR custom_var_k3 <> '' \
-             OR custom_var_k4 <> '' OR custom_var_k5 <> '')",
-        ))
-        .select((
-            (a::idvisit, a::idvisitor),
-            (
-                sql::<Nullable<Text>>("custom_var_k1"),
-                sql::<Nullable<Text>>("custom_var_k2"),
-                sql::<Nullable<Text>>("custom_var_k3"),
-                sql::<Nullable<Text>>("custom_var_k4"),
-                sql::<Nullable<Text>>("custom_var_k5"),
-            ),
-            (
-                sql::<Nullable<Text>>("custom_var_v1"),
-                sql::<Nullable<Text>>("custom_var_v2"),
-                sql::<Nullable<Text>>("custom_var_v3"),
-                sql::<Nullable<Text>>("custom_var_v4"),
-                sql::<Nullable<Text>>("custom_var_v5"),
-            ),
-        ))
-        .load(conn)?;
-    let keep = logs.segment_visit_ids(conn)?;
-    Ok(raw
-        .into_iter()
-        .filter(|((idvisit, _), ..)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
-        .map(|((idvisit, idvisitor), k, v)| ActionCustomVariables {
-            idvisit,
-            idvisitor: visitor_u64(&idvisitor),
-            names: [k.0, k.1, k.2, k.3, k.4],
-            values: [v.0, v.1, v.2, v.3, v.4],
-        })
-        .collect())
-}
-
-/// A product page view: the ids, the viewed price and the seven
-/// `idaction_product_*` columns (SKU, name, five categories).
+/// An action that is more than a page view or a download: a product
+/// page view, an action with a page-scope custom variable, an event or a
+/// content impression or interaction. These are a few percent of the
+/// actions; one scan reads them for Ecommerce, CustomVariables, Events and
+/// Contents, which group them in memory ([`crate::grouping`]) instead of
+/// reading the day's actions once per report.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProductView {
+pub struct SpecialAction {
     /// `idvisit`.
     pub idvisit: u64,
     /// `idvisitor` as a big-endian integer.
@@ -1367,10 +1297,30 @@ pub struct ProductView {
     /// `idaction_product_sku`, `_name`, `_cat`, `_cat2` .. `_cat5`, in
     /// [`EcommerceItemColumn`] order.
     pub products: [Option<u32>; 7],
+    /// `custom_var_k1` .. `custom_var_k5`.
+    pub custom_var_names: [Option<String>; 5],
+    /// `custom_var_v1` .. `custom_var_v5`.
+    pub custom_var_values: [Option<String>; 5],
+    /// `idaction_event_category`.
+    pub event_category: Option<u32>,
+    /// `idaction_event_action`.
+    pub event_action: Option<u32>,
+    /// `idaction_name` (an event's name).
+    pub idaction_name: Option<u32>,
+    /// `custom_float` (an event's value).
+    pub custom_float: Option<f64>,
+    /// `idaction_content_name`.
+    pub content_name: Option<u32>,
+    /// `idaction_content_piece`.
+    pub content_piece: Option<u32>,
+    /// `idaction_content_target`.
+    pub content_target: Option<u32>,
+    /// `idaction_content_interaction`.
+    pub content_interaction: Option<u32>,
 }
 
-impl ProductView {
-    /// The view's action id in the column of `column`.
+impl SpecialAction {
+    /// The view's action id in the product column of `column`.
     pub fn product(&self, column: EcommerceItemColumn) -> Option<u32> {
         let index = match column {
             EcommerceItemColumn::Sku => 0,
@@ -1385,18 +1335,21 @@ impl ProductView {
     }
 }
 
-/// Reads the product page views of the period (by `server_time`: the
-/// actions with any `idaction_product_*` column), once for the seven
-/// product dimensions; with a segment, those of its visits.
+/// Reads the [`SpecialAction`]s of the period (by `server_time`): the
+/// actions with a product column, a custom variable name
+/// (`custom_var_k<i> <> ''`), an event category or a content name; with a
+/// segment, those of its visits.
 ///
 /// # Errors
 /// The query error.
-pub fn scan_product_views(
+pub fn scan_special_actions(
     conn: &mut MysqlConnection,
     logs: &LogAggregator,
-) -> Result<Vec<ProductView>, ArchiveError> {
+) -> Result<Vec<SpecialAction>, ArchiveError> {
+    use diesel::dsl::sql;
     use log_link_visit_action as a;
-    type Products = (
+    type Ids = (u64, Vec<u8>, Option<f64>);
+    type Seven = (
         Option<u32>,
         Option<u32>,
         Option<u32>,
@@ -1405,21 +1358,39 @@ pub fn scan_product_views(
         Option<u32>,
         Option<u32>,
     );
-    type Ids = (u64, Vec<u8>, Option<f64>);
-    let raw: Vec<(Ids, Products)> = a::table
+    type Slots = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    type Others = (
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<f64>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    );
+    let raw: Vec<(Ids, Seven, Slots, Slots, Others)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
-        .filter(
-            a::idaction_product_sku
-                .is_not_null()
-                .or(a::idaction_product_name.is_not_null())
-                .or(a::idaction_product_cat.is_not_null())
-                .or(a::idaction_product_cat2.is_not_null())
-                .or(a::idaction_product_cat3.is_not_null())
-                .or(a::idaction_product_cat4.is_not_null())
-                .or(a::idaction_product_cat5.is_not_null()),
-        )
+        // The schema module leaves out the custom variable columns (a
+        // plugin's in Matomo), so the condition and those columns are
+        // SQL text.
+        .filter(sql::<diesel::sql_types::Bool>(
+            "(idaction_product_sku IS NOT NULL OR idaction_product_name IS NOT NULL \
+             OR idaction_product_cat IS NOT NULL OR idaction_product_cat2 IS NOT NULL \
+             OR idaction_product_cat3 IS NOT NULL OR idaction_product_cat4 IS NOT NULL \
+             OR idaction_product_cat5 IS NOT NULL \
+             OR custom_var_k1 <> '' OR custom_var_k2 <> '' OR custom_var_k3 <> '' \
+             OR custom_var_k4 <> '' OR custom_var_k5 <> '' \
+             OR idaction_event_category IS NOT NULL OR idaction_content_name IS NOT NULL)",
+        ))
         .select((
             (a::idvisit, a::idvisitor, a::product_price),
             (
@@ -1431,17 +1402,51 @@ pub fn scan_product_views(
                 a::idaction_product_cat4,
                 a::idaction_product_cat5,
             ),
+            (
+                sql::<Nullable<Text>>("custom_var_k1"),
+                sql::<Nullable<Text>>("custom_var_k2"),
+                sql::<Nullable<Text>>("custom_var_k3"),
+                sql::<Nullable<Text>>("custom_var_k4"),
+                sql::<Nullable<Text>>("custom_var_k5"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_v1"),
+                sql::<Nullable<Text>>("custom_var_v2"),
+                sql::<Nullable<Text>>("custom_var_v3"),
+                sql::<Nullable<Text>>("custom_var_v4"),
+                sql::<Nullable<Text>>("custom_var_v5"),
+            ),
+            (
+                a::idaction_event_category,
+                a::idaction_event_action,
+                a::idaction_name,
+                a::custom_float,
+                a::idaction_content_name,
+                a::idaction_content_piece,
+                a::idaction_content_target,
+                a::idaction_content_interaction,
+            ),
         ))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
-        .filter(|((idvisit, ..), _)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
-        .map(|((idvisit, idvisitor, price), p)| ProductView {
+        .filter(|((idvisit, ..), ..)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
+        .map(|((idvisit, idvisitor, price), p, k, v, o)| SpecialAction {
             idvisit,
             idvisitor: visitor_u64(&idvisitor),
             price,
             products: [p.0, p.1, p.2, p.3, p.4, p.5, p.6],
+            custom_var_names: [k.0, k.1, k.2, k.3, k.4],
+            custom_var_values: [v.0, v.1, v.2, v.3, v.4],
+            event_category: o.0,
+            event_action: o.1,
+            idaction_name: o.2,
+            custom_float: o.3,
+            content_name: o.4,
+            content_piece: o.5,
+            content_target: o.6,
+            content_interaction: o.7,
         })
         .collect())
 }

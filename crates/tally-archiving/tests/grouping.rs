@@ -6,8 +6,13 @@
 
 use diesel::prelude::*;
 use tally_archiving::Period;
-use tally_archiving::grouping::{KeyBuf, general_ci_key, group_actions, group_visit_dimensions};
-use tally_archiving::logs::{self, ActionGroup, LogAggregator, VisitDimensions, VisitGroup};
+use tally_archiving::grouping::{
+    KeyBuf, general_ci_key, group_action_values, group_actions, group_visit_dimensions,
+};
+use tally_archiving::logs::{
+    self, ActionGroup, ActionValuesGroup, ActionValuesQuery, LogAggregator, SpecialAction,
+    VisitDimensions, VisitGroup,
+};
 use tally_db::test_support::TestDb;
 use time::macros::date;
 
@@ -96,12 +101,22 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
             k1 = sql_text(rng.text()),
             v1 = sql_text(rng.text()),
         ));
+        let id = |rng: &mut Lcg, ids: &[&str]| ids[rng.next(ids.len())].to_owned();
         actions.push(format!(
-            "(1, X'{visitor:016x}', {idvisit}, '2026-01-05 {hour:02}:20:00', {k}, {v})",
+            "(1, X'{visitor:016x}', {idvisit}, '2026-01-05 {hour:02}:20:00', {k}, {v}, \
+             {category}, {action}, {name}, {value}, {content}, {piece}, {target}, {interaction})",
             visitor = 1 + rng.next(25),
             idvisit = 1 + i / 2,
             k = sql_text(rng.text()),
             v = sql_text(rng.text()),
+            category = id(&mut rng, &["NULL", "NULL", "1", "2", "10"]),
+            action = id(&mut rng, &["NULL", "3", "20"]),
+            name = id(&mut rng, &["NULL", "5", "6", "100"]),
+            value = id(&mut rng, &["NULL", "1.5", "-2", "10", "0"]),
+            content = id(&mut rng, &["NULL", "NULL", "7", "70"]),
+            piece = id(&mut rng, &["NULL", "8", "80"]),
+            target = id(&mut rng, &["NULL", "9"]),
+            interaction = id(&mut rng, &["NULL", "NULL", "11"]),
         ));
     }
     diesel::sql_query(format!(
@@ -114,7 +129,9 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
     .execute(conn)?;
     diesel::sql_query(format!(
         "INSERT INTO log_link_visit_action (idsite, idvisitor, idvisit, server_time, \
-         custom_var_k1, custom_var_v1) VALUES {}",
+         custom_var_k1, custom_var_v1, idaction_event_category, idaction_event_action, \
+         idaction_name, custom_float, idaction_content_name, idaction_content_piece, \
+         idaction_content_target, idaction_content_interaction) VALUES {}",
         actions.join(", ")
     ))
     .execute(conn)?;
@@ -173,6 +190,25 @@ fn assert_same_action_groups(sql: &[ActionGroup], memory: &[ActionGroup], what: 
             (left.nb_visits, left.nb_uniq_visitors, left.nb_hits),
             (right.nb_visits, right.nb_uniq_visitors, right.nb_hits),
             "{what}: metrics of {:?}",
+            left.labels
+        );
+    }
+}
+
+fn assert_same_value_groups(sql: &[ActionValuesGroup], memory: &[ActionValuesGroup], what: &str) {
+    assert_eq!(sql.len(), memory.len(), "{what}: number of groups");
+    assert!(sql.len() > 3, "{what}: the data should make several groups");
+    for (left, right) in sql.iter().zip(memory) {
+        assert_eq!(left.labels, right.labels, "{what}: group order");
+        assert_eq!(
+            (left.nb_visits, left.nb_uniq_visitors, left.nb_hits),
+            (right.nb_visits, right.nb_uniq_visitors, right.nb_hits),
+            "{what}: metrics of {:?}",
+            left.labels
+        );
+        assert_eq!(
+            left.values, right.values,
+            "{what}: values of {:?}",
             left.labels
         );
     }
@@ -264,7 +300,7 @@ fn grouping_in_memory_equals_mariadbs_group_by() -> anyhow::Result<()> {
     });
     assert!(by_brand.iter().any(|g| g.nb_users > 1));
 
-    let actions = logs::scan_action_custom_variables(&mut conn, &logs)?;
+    let actions = logs::scan_special_actions(&mut conn, &logs)?;
     let sql = logs.query_actions_by_dimension_where(
         &mut conn,
         &[
@@ -278,12 +314,74 @@ fn grouping_in_memory_equals_mariadbs_group_by() -> anyhow::Result<()> {
         actions.iter(),
         |a| (a.idvisit, a.idvisitor),
         |a, key| {
-            let name = a.names[0].as_deref();
+            let name = a.custom_var_names[0].as_deref();
             key.push(name);
-            key.push(a.values[0].as_deref());
+            key.push(a.custom_var_values[0].as_deref());
             name.is_some_and(|n| !n.trim_end_matches(' ').is_empty())
         },
     );
     assert_same_action_groups(&sql, &memory, "page custom variable 1");
+
+    // Events: ids as text, and the value's sum, count, min and max.
+    let sql = logs.query_action_values(
+        &mut conn,
+        &ActionValuesQuery {
+            dimensions: &[
+                "log_link_visit_action.idaction_event_category",
+                "log_link_visit_action.idaction_event_action",
+                "log_link_visit_action.idaction_name",
+            ],
+            condition: Some("log_link_visit_action.idaction_event_category IS NOT NULL"),
+            values: &[
+                "SUM(COALESCE(log_link_visit_action.custom_float, 0))",
+                "SUM(CASE WHEN log_link_visit_action.custom_float IS NULL THEN 0 ELSE 1 END)",
+                "MIN(log_link_visit_action.custom_float)",
+                "MAX(log_link_visit_action.custom_float)",
+            ],
+            ..ActionValuesQuery::default()
+        },
+    )?;
+    let value = |a: &SpecialAction| a.custom_float;
+    let memory = group_action_values(
+        actions.iter(),
+        |a| (a.idvisit, a.idvisitor),
+        |a, key| {
+            key.push_int(a.event_category.map(i64::from));
+            key.push_int(a.event_action.map(i64::from));
+            key.push_int(a.idaction_name.map(i64::from));
+            a.event_category.is_some()
+        },
+        Some(&value),
+    );
+    assert_same_value_groups(&sql, &memory, "events");
+
+    // Content impressions: no values.
+    let sql = logs.query_action_values(
+        &mut conn,
+        &ActionValuesQuery {
+            dimensions: &[
+                "log_link_visit_action.idaction_content_piece",
+                "log_link_visit_action.idaction_content_target",
+                "log_link_visit_action.idaction_content_name",
+            ],
+            condition: Some(
+                "log_link_visit_action.idaction_content_name IS NOT NULL \
+                 AND log_link_visit_action.idaction_content_interaction IS NULL",
+            ),
+            ..ActionValuesQuery::default()
+        },
+    )?;
+    let memory = group_action_values(
+        actions.iter(),
+        |a| (a.idvisit, a.idvisitor),
+        |a, key| {
+            key.push_int(a.content_piece.map(i64::from));
+            key.push_int(a.content_target.map(i64::from));
+            key.push_int(a.content_name.map(i64::from));
+            a.content_name.is_some() && a.content_interaction.is_none()
+        },
+        None,
+    );
+    assert_same_value_groups(&sql, &memory, "content impressions");
     Ok(())
 }

@@ -10,7 +10,8 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, metrics};
 use crate::ArchiveError;
 use crate::builders::{int, php_empty, sum_to_subtable};
 use crate::context::DayContext;
-use crate::logs::{ActionName, ActionValuesGroup, ActionValuesQuery};
+use crate::grouping::group_action_values;
+use crate::logs::{ActionName, ActionValuesGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
 
 /// [`Contents::NAME_PIECE`] (content names, each with a subtable of its
@@ -63,38 +64,6 @@ impl Contents {
     pub const PIECE_NOT_SET: &'static str = "Piwik_ContentPieceNotSet";
 }
 
-/// Impressions: actions with a content name and no interaction.
-const IMPRESSIONS: ActionValuesQuery<'static> = ActionValuesQuery {
-    dimensions: &[
-        "log_link_visit_action.idaction_content_piece",
-        "log_link_visit_action.idaction_content_target",
-        "log_link_visit_action.idaction_content_name",
-    ],
-    condition: Some(
-        "log_link_visit_action.idaction_content_name IS NOT NULL \
-         AND log_link_visit_action.idaction_content_interaction IS NULL",
-    ),
-    join_action_on: None,
-    join_visit: false,
-    values: &[],
-};
-
-/// Interactions: actions with a content name and an interaction.
-const INTERACTIONS: ActionValuesQuery<'static> = ActionValuesQuery {
-    dimensions: &[
-        "log_link_visit_action.idaction_content_piece",
-        "log_link_visit_action.idaction_content_interaction",
-        "log_link_visit_action.idaction_content_name",
-    ],
-    condition: Some(
-        "log_link_visit_action.idaction_content_name IS NOT NULL \
-         AND log_link_visit_action.idaction_content_interaction IS NOT NULL",
-    ),
-    join_action_on: None,
-    join_visit: false,
-    values: &[],
-};
-
 /// Positions of the piece and the name in both queries' labels.
 const PIECE: usize = 0;
 const NAME: usize = 2;
@@ -139,13 +108,36 @@ impl RecordBuilder for Contents {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
-        let impression_groups = logs.query_action_values(ctx.conn(), &IMPRESSIONS)?;
+        // Both from the shared scan of special actions, grouped in memory
+        // on the ids Matomo's two queries group on.
+        let actions = ctx.special_actions()?;
+        let ids = |action: &SpecialAction| (action.idvisit, action.idvisitor);
+        let impression_groups = group_action_values(
+            actions.iter(),
+            ids,
+            |action, key| {
+                key.push_int(action.content_piece.map(i64::from));
+                key.push_int(action.content_target.map(i64::from));
+                key.push_int(action.content_name.map(i64::from));
+                action.content_name.is_some() && action.content_interaction.is_none()
+            },
+            None,
+        );
         if impression_groups.is_empty() {
             // Interactions only count where there are impressions.
             return Ok(());
         }
-        let interaction_groups = logs.query_action_values(ctx.conn(), &INTERACTIONS)?;
+        let interaction_groups = group_action_values(
+            actions.iter(),
+            ids,
+            |action, key| {
+                key.push_int(action.content_piece.map(i64::from));
+                key.push_int(action.content_interaction.map(i64::from));
+                key.push_int(action.content_name.map(i64::from));
+                action.content_name.is_some() && action.content_interaction.is_some()
+            },
+            None,
+        );
         let ids: Vec<u32> = impression_groups
             .iter()
             .chain(&interaction_groups)

@@ -10,7 +10,6 @@ use crate::ArchiveError;
 use crate::builders::{int, label_of, sql_empty, sum_to_subtable, visit_columns};
 use crate::context::{DayContext, PeriodContext};
 use crate::grouping::{group_actions, group_visit_dimensions};
-use crate::logs;
 use crate::record::{Record, RecordBuilder};
 
 /// [`CustomVariables::VALUE_BY_NAME`]: one row per custom variable name,
@@ -160,11 +159,10 @@ impl RecordBuilder for CustomVariables {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         // Both scopes grouped in memory: the visits from the shared visit
-        // scan, the page-scope actions from one read of the actions with a
-        // name in any slot (instead of two GROUP BYs per slot).
+        // scan, the page-scope actions from the shared scan of special
+        // actions (instead of two GROUP BYs per slot).
         let visits = ctx.visit_dimensions()?;
-        let period_logs = ctx.logs();
-        let actions = logs::scan_action_custom_variables(ctx.conn(), &period_logs)?;
+        let actions = ctx.special_actions()?;
         let ops = AggregationOps::new();
         let mut table = DataTable::new();
         let mut slots: HashMap<String, Vec<Slot>> = HashMap::new();
@@ -187,9 +185,9 @@ impl RecordBuilder for CustomVariables {
                 actions.iter(),
                 |action| (action.idvisit, action.idvisitor),
                 |action, key| {
-                    let name = action.names[slot].as_deref();
+                    let name = action.custom_var_names[slot].as_deref();
                     key.push(name);
-                    key.push(action.values[slot].as_deref());
+                    key.push(action.custom_var_values[slot].as_deref());
                     !sql_empty(name)
                 },
             ) {

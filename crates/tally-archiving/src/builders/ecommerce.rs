@@ -13,9 +13,7 @@ use crate::builders::goals::money;
 use crate::builders::int;
 use crate::context::DayContext;
 use crate::grouping::Groups;
-use crate::logs::{
-    self, ActionName, EcommerceItemColumn, ItemGroup, ProductView, ProductViewGroup,
-};
+use crate::logs::{ActionName, EcommerceItemColumn, ItemGroup, ProductViewGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
 
 /// [`Ecommerce::ITEMS_SKU`], [`Ecommerce::ITEMS_NAME`],
@@ -169,7 +167,7 @@ struct ViewAccumulator {
 /// the action in `column` (NULL when it has no `log_action` row), in
 /// `GROUP BY` order.
 fn group_product_views(
-    views: &[ProductView],
+    views: &[SpecialAction],
     names: &HashMap<u32, Arc<ActionName>>,
     column: EcommerceItemColumn,
 ) -> Vec<ProductViewGroup> {
@@ -227,9 +225,9 @@ impl RecordBuilder for Ecommerce {
             return Ok(());
         }
         let logs = ctx.logs();
-        // Product views: one read of the day's product page views for the
+        // Product views: from the shared scan of special actions, for the
         // seven product columns, grouped in memory by product name.
-        let views = logs::scan_product_views(ctx.conn(), &logs)?;
+        let views = ctx.special_actions()?;
         let names = ctx.action_names(
             views
                 .iter()

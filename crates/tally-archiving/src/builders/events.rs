@@ -8,7 +8,8 @@ use tally_datatable::{AggregationOps, ColumnKey, ColumnOp, Columns, DataTable, V
 use crate::ArchiveError;
 use crate::builders::{count, int, php_empty, sum_to_subtable};
 use crate::context::DayContext;
-use crate::logs::{ActionValuesGroup, ActionValuesQuery};
+use crate::grouping::group_action_values;
+use crate::logs::{ActionValuesGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
 
 /// The six event reports: [`Events::CATEGORY_ACTION`],
@@ -105,21 +106,6 @@ const REPORTS: [(&str, Dimension, Dimension); 6] = [
     (Events::NAME_CATEGORY, Dimension::Name, Dimension::Category),
 ];
 
-/// The `log_action` ids grouped on, in [`Dimension`] order.
-const DIMENSIONS: [&str; 3] = [
-    "log_link_visit_action.idaction_event_category",
-    "log_link_visit_action.idaction_event_action",
-    "log_link_visit_action.idaction_name",
-];
-
-/// The event value (`custom_float`) sum, count, minimum and maximum.
-const VALUES: [&str; 4] = [
-    "SUM(COALESCE(log_link_visit_action.custom_float, 0))",
-    "SUM(CASE WHEN log_link_visit_action.custom_float IS NULL THEN 0 ELSE 1 END)",
-    "MIN(log_link_visit_action.custom_float)",
-    "MAX(log_link_visit_action.custom_float)",
-];
-
 /// The column ops of every event table and subtable.
 fn ops() -> AggregationOps {
     let mut ops = AggregationOps::new();
@@ -180,16 +166,22 @@ impl RecordBuilder for Events {
     }
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let logs = ctx.logs();
-        let groups = logs.query_action_values(
-            ctx.conn(),
-            &ActionValuesQuery {
-                dimensions: &DIMENSIONS,
-                condition: Some("log_link_visit_action.idaction_event_category IS NOT NULL"),
-                values: &VALUES,
-                ..ActionValuesQuery::default()
+        // The events (`idaction_event_category IS NOT NULL`) of the shared
+        // scan of special actions, grouped in memory on the category,
+        // action and name ids, with the value's sum, count, min and max.
+        let actions = ctx.special_actions()?;
+        let value = |action: &SpecialAction| action.custom_float;
+        let groups = group_action_values(
+            actions.iter(),
+            |action| (action.idvisit, action.idvisitor),
+            |action, key| {
+                key.push_int(action.event_category.map(i64::from));
+                key.push_int(action.event_action.map(i64::from));
+                key.push_int(action.idaction_name.map(i64::from));
+                action.event_category.is_some()
             },
-        )?;
+            Some(&value),
+        );
         if groups.is_empty() {
             return Ok(());
         }
