@@ -45,10 +45,32 @@ impl Output {
     }
 }
 
+/// A shared scan of [`DayContext`], as builders declare them
+/// ([`crate::RecordBuilder::shared_scans`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SharedScan {
+    /// [`DayContext::visits`].
+    Visits,
+    /// [`DayContext::visit_dimensions`].
+    VisitDimensions,
+    /// [`DayContext::actions`].
+    Actions,
+    /// [`DayContext::special_actions`].
+    SpecialActions,
+}
+
 /// Rows of the shared scans, read at most once per archive and shared by
-/// every builder that asks.
+/// every builder that asks. When the archive's builders declare both
+/// scans of a table, one wide read serves both: the visits are taken from
+/// the visit dimensions, and the special actions are picked out of the
+/// actions as they are read.
 #[derive(Debug, Default)]
 pub(crate) struct Scans {
+    /// Some builder reads the visit dimensions: read the visits with them.
+    pub(crate) wide_visits: bool,
+    /// Some builders read the actions and the special actions: one read.
+    pub(crate) wide_actions: bool,
     visits: Option<Arc<Vec<VisitRow>>>,
     actions: Option<Arc<Vec<ActionRow>>>,
     visit_dimensions: Option<Arc<Vec<VisitDimensions>>>,
@@ -72,6 +94,20 @@ impl std::fmt::Debug for DayContext<'_> {
             .field("idsite", &self.site.idsite)
             .field("period", &self.period)
             .finish_non_exhaustive()
+    }
+}
+
+impl Scans {
+    /// The scans for builders that declare `declared` (each builder's
+    /// [`crate::RecordBuilder::shared_scans`]).
+    pub(crate) fn planned(declared: impl IntoIterator<Item = SharedScan>) -> Self {
+        let declared: std::collections::HashSet<SharedScan> = declared.into_iter().collect();
+        Self {
+            wide_visits: declared.contains(&SharedScan::VisitDimensions),
+            wide_actions: declared.contains(&SharedScan::Actions)
+                && declared.contains(&SharedScan::SpecialActions),
+            ..Self::default()
+        }
     }
 }
 
@@ -105,7 +141,12 @@ impl<'a> DayContext<'a> {
         if let Some(rows) = &self.scans.visits {
             return Ok(Arc::clone(rows));
         }
-        let rows = Arc::new(logs::scan_visits(self.conn, &self.logs)?);
+        let rows = if self.scans.wide_visits {
+            let dimensions = self.visit_dimensions()?;
+            Arc::new(dimensions.iter().map(VisitDimensions::visit_row).collect())
+        } else {
+            Arc::new(logs::scan_visits(self.conn, &self.logs)?)
+        };
         self.scans.visits = Some(Arc::clone(&rows));
         Ok(rows)
     }
@@ -117,6 +158,12 @@ impl<'a> DayContext<'a> {
     pub fn actions(&mut self) -> Result<Arc<Vec<ActionRow>>, ArchiveError> {
         if let Some(rows) = &self.scans.actions {
             return Ok(Arc::clone(rows));
+        }
+        if self.scans.wide_actions {
+            self.read_actions_with_special()?;
+            if let Some(rows) = &self.scans.actions {
+                return Ok(Arc::clone(rows));
+            }
         }
         let rows = Arc::new(logs::scan_actions(self.conn, &self.logs)?);
         self.scans.actions = Some(Arc::clone(&rows));
@@ -146,9 +193,23 @@ impl<'a> DayContext<'a> {
         if let Some(rows) = &self.scans.special_actions {
             return Ok(Arc::clone(rows));
         }
+        if self.scans.wide_actions {
+            self.read_actions_with_special()?;
+            if let Some(rows) = &self.scans.special_actions {
+                return Ok(Arc::clone(rows));
+            }
+        }
         let rows = Arc::new(logs::scan_special_actions(self.conn, &self.logs)?);
         self.scans.special_actions = Some(Arc::clone(&rows));
         Ok(rows)
+    }
+
+    /// Both action scans in one read.
+    fn read_actions_with_special(&mut self) -> Result<(), ArchiveError> {
+        let (actions, special) = logs::scan_actions_with_special(self.conn, &self.logs)?;
+        self.scans.actions = Some(Arc::new(actions));
+        self.scans.special_actions = Some(Arc::new(special));
+        Ok(())
     }
 
     /// The `log_action` rows of `ids`; names already loaded for this

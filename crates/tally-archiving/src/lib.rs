@@ -25,7 +25,7 @@ pub mod visit_frequency;
 #[doc = include_str!("../../../docs/PLUGINS.md")]
 pub struct PluginsGuide;
 
-pub use context::{DayContext, Output, PeriodContext, SubArchive};
+pub use context::{DayContext, Output, PeriodContext, SharedScan, SubArchive};
 pub use logs::LogAggregator;
 pub use period::Period;
 pub use processor::{Archiver, ArchivingConfig, Outcome};

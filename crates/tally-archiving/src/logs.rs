@@ -1066,6 +1066,10 @@ pub struct VisitDimensions {
     pub total_time: u32,
     /// `visit_goal_converted = 1`.
     pub converted: bool,
+    /// `visit_entry_idaction_url`, `visit_entry_idaction_name`,
+    /// `visit_exit_idaction_url`, `visit_exit_idaction_name` (so that the
+    /// visits of [`scan_visits`] can be taken from this scan).
+    pub entry_exit: [Option<u32>; 4],
     /// `config_device_type`.
     pub device_type: Option<i8>,
     /// `config_device_brand`.
@@ -1117,6 +1121,24 @@ pub struct VisitDimensions {
 }
 
 impl VisitDimensions {
+    /// The visit as [`scan_visits`] reads it.
+    pub fn visit_row(&self) -> VisitRow {
+        let [entry_url, entry_name, exit_url, exit_name] = self.entry_exit;
+        VisitRow {
+            idvisit: self.idvisit,
+            idvisitor: self.idvisitor,
+            user_id: self.user_id.clone(),
+            total_actions: self.total_actions.unwrap_or(0),
+            bounce: self.total_actions.is_some_and(|n| n <= 1),
+            total_time: self.total_time,
+            converted: self.converted,
+            entry_url,
+            entry_name,
+            exit_url,
+            exit_name,
+        }
+    }
+
     /// What this visit adds to the visit metrics of its groups.
     pub fn facts(&self) -> crate::grouping::VisitFacts<'_> {
         crate::grouping::VisitFacts {
@@ -1140,7 +1162,18 @@ pub fn scan_visit_dimensions(
 ) -> Result<Vec<VisitDimensions>, ArchiveError> {
     use diesel::dsl::sql;
     use log_visit as v;
-    type Metrics = (u64, Vec<u8>, Option<String>, Option<u32>, u32, Option<i8>);
+    type Metrics = (
+        u64,
+        Vec<u8>,
+        Option<String>,
+        Option<u32>,
+        u32,
+        Option<i8>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    );
     type Device = (
         Option<i8>,
         Option<String>,
@@ -1185,6 +1218,10 @@ pub fn scan_visit_dimensions(
                 v::visit_total_actions,
                 v::visit_total_time,
                 v::visit_goal_converted,
+                v::visit_entry_idaction_url,
+                v::visit_entry_idaction_name,
+                v::visit_exit_idaction_url,
+                v::visit_exit_idaction_name,
             ),
             (
                 v::config_device_type,
@@ -1246,6 +1283,7 @@ pub fn scan_visit_dimensions(
             total_actions: m.3,
             total_time: m.4,
             converted: m.5 == Some(1),
+            entry_exit: [m.6, m.7, m.8, m.9],
             device_type: d.0,
             device_brand: d.1,
             device_model: d.2,
@@ -1348,40 +1386,13 @@ pub fn scan_special_actions(
 ) -> Result<Vec<SpecialAction>, ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    type Ids = (u64, Vec<u8>, Option<f64>);
-    type Seven = (
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-    );
-    type Slots = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    type Others = (
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<f64>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-    );
-    let raw: Vec<(Ids, Seven, Slots, Slots, Others)> = a::table
+    let raw: Vec<((u64, Vec<u8>), SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
         // The schema module leaves out the custom variable columns (a
         // plugin's in Matomo), so the condition and those columns are
-        // SQL text.
+        // SQL text. Same rows as `SpecialAction::is_special`.
         .filter(sql::<diesel::sql_types::Bool>(
             "(idaction_product_sku IS NOT NULL OR idaction_product_name IS NOT NULL \
              OR idaction_product_cat IS NOT NULL OR idaction_product_cat2 IS NOT NULL \
@@ -1392,63 +1403,251 @@ pub fn scan_special_actions(
              OR idaction_event_category IS NOT NULL OR idaction_content_name IS NOT NULL)",
         ))
         .select((
-            (a::idvisit, a::idvisitor, a::product_price),
+            (a::idvisit, a::idvisitor),
             (
-                a::idaction_product_sku,
-                a::idaction_product_name,
-                a::idaction_product_cat,
-                a::idaction_product_cat2,
-                a::idaction_product_cat3,
-                a::idaction_product_cat4,
-                a::idaction_product_cat5,
-            ),
-            (
-                sql::<Nullable<Text>>("custom_var_k1"),
-                sql::<Nullable<Text>>("custom_var_k2"),
-                sql::<Nullable<Text>>("custom_var_k3"),
-                sql::<Nullable<Text>>("custom_var_k4"),
-                sql::<Nullable<Text>>("custom_var_k5"),
-            ),
-            (
-                sql::<Nullable<Text>>("custom_var_v1"),
-                sql::<Nullable<Text>>("custom_var_v2"),
-                sql::<Nullable<Text>>("custom_var_v3"),
-                sql::<Nullable<Text>>("custom_var_v4"),
-                sql::<Nullable<Text>>("custom_var_v5"),
-            ),
-            (
-                a::idaction_event_category,
-                a::idaction_event_action,
-                a::idaction_name,
-                a::custom_float,
-                a::idaction_content_name,
-                a::idaction_content_piece,
-                a::idaction_content_target,
-                a::idaction_content_interaction,
+                (
+                    a::product_price,
+                    a::idaction_product_sku,
+                    a::idaction_product_name,
+                    a::idaction_product_cat,
+                    a::idaction_product_cat2,
+                    a::idaction_product_cat3,
+                    a::idaction_product_cat4,
+                    a::idaction_product_cat5,
+                ),
+                (
+                    sql::<Nullable<Text>>("custom_var_k1"),
+                    sql::<Nullable<Text>>("custom_var_k2"),
+                    sql::<Nullable<Text>>("custom_var_k3"),
+                    sql::<Nullable<Text>>("custom_var_k4"),
+                    sql::<Nullable<Text>>("custom_var_k5"),
+                ),
+                (
+                    sql::<Nullable<Text>>("custom_var_v1"),
+                    sql::<Nullable<Text>>("custom_var_v2"),
+                    sql::<Nullable<Text>>("custom_var_v3"),
+                    sql::<Nullable<Text>>("custom_var_v4"),
+                    sql::<Nullable<Text>>("custom_var_v5"),
+                ),
+                (
+                    a::idaction_event_category,
+                    a::idaction_event_action,
+                    a::idaction_name,
+                    a::custom_float,
+                    a::idaction_content_name,
+                    a::idaction_content_piece,
+                    a::idaction_content_target,
+                    a::idaction_content_interaction,
+                ),
             ),
         ))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
-        .filter(|((idvisit, ..), ..)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
-        .map(|((idvisit, idvisitor, price), p, k, v, o)| SpecialAction {
-            idvisit,
-            idvisitor: visitor_u64(&idvisitor),
-            price,
-            products: [p.0, p.1, p.2, p.3, p.4, p.5, p.6],
-            custom_var_names: [k.0, k.1, k.2, k.3, k.4],
-            custom_var_values: [v.0, v.1, v.2, v.3, v.4],
-            event_category: o.0,
-            event_action: o.1,
-            idaction_name: o.2,
-            custom_float: o.3,
-            content_name: o.4,
-            content_piece: o.5,
-            content_target: o.6,
-            content_interaction: o.7,
+        .filter(|((idvisit, _), _)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
+        .map(|((idvisit, idvisitor), columns)| {
+            special_action(idvisit, visitor_u64(&idvisitor), columns)
         })
         .collect())
+}
+
+impl SpecialAction {
+    /// Whether the action is one [`scan_special_actions`] reads: a product
+    /// column, a custom variable name (`custom_var_k<i> <> ''`), an event
+    /// category or a content name.
+    pub fn is_special(&self) -> bool {
+        self.products.iter().any(Option::is_some)
+            || self
+                .custom_var_names
+                .iter()
+                .any(|name| !crate::builders::sql_empty(name.as_deref()))
+            || self.event_category.is_some()
+            || self.content_name.is_some()
+    }
+}
+
+/// The product, custom variable, event and content columns of an action,
+/// as one scan reads them.
+type SpecialColumns = (
+    (
+        Option<f64>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    ),
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    (
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<f64>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    ),
+);
+
+fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> SpecialAction {
+    let (p, k, v, o) = columns;
+    SpecialAction {
+        idvisit,
+        idvisitor,
+        price: p.0,
+        products: [p.1, p.2, p.3, p.4, p.5, p.6, p.7],
+        custom_var_names: [k.0, k.1, k.2, k.3, k.4],
+        custom_var_values: [v.0, v.1, v.2, v.3, v.4],
+        event_category: o.0,
+        event_action: o.1,
+        idaction_name: o.2,
+        custom_float: o.3,
+        content_name: o.4,
+        content_piece: o.5,
+        content_target: o.6,
+        content_interaction: o.7,
+    }
+}
+
+/// [`scan_actions`] and [`scan_special_actions`] in one read of the day's
+/// actions, for an archive whose builders use both: the special actions
+/// are the rows of the first list that [`SpecialAction::is_special`].
+///
+/// # Errors
+/// The query error.
+pub fn scan_actions_with_special(
+    conn: &mut MysqlConnection,
+    logs: &LogAggregator,
+) -> Result<(Vec<ActionRow>, Vec<SpecialAction>), ArchiveError> {
+    use diesel::dsl::sql;
+    use log_link_visit_action as a;
+    type Base = (
+        u64,
+        Vec<u8>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<String>,
+        Option<u32>,
+    );
+    type Timings = (
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+    );
+    let raw: Vec<(Base, Timings, SpecialColumns)> = a::table
+        .filter(a::idsite.eq(logs.idsite))
+        .filter(a::server_time.ge(logs.start))
+        .filter(a::server_time.lt(logs.end))
+        .select((
+            (
+                a::idvisit,
+                a::idvisitor,
+                a::idaction_url,
+                a::idaction_name,
+                a::idaction_url_ref,
+                a::idaction_name_ref,
+                a::time_spent_ref_action,
+                a::idaction_event_category,
+                a::search_cat,
+                a::search_count,
+            ),
+            (
+                a::time_network,
+                a::time_server,
+                a::time_transfer,
+                a::time_dom_processing,
+                a::time_dom_completion,
+                a::time_on_load,
+            ),
+            (
+                (
+                    a::product_price,
+                    a::idaction_product_sku,
+                    a::idaction_product_name,
+                    a::idaction_product_cat,
+                    a::idaction_product_cat2,
+                    a::idaction_product_cat3,
+                    a::idaction_product_cat4,
+                    a::idaction_product_cat5,
+                ),
+                (
+                    sql::<Nullable<Text>>("custom_var_k1"),
+                    sql::<Nullable<Text>>("custom_var_k2"),
+                    sql::<Nullable<Text>>("custom_var_k3"),
+                    sql::<Nullable<Text>>("custom_var_k4"),
+                    sql::<Nullable<Text>>("custom_var_k5"),
+                ),
+                (
+                    sql::<Nullable<Text>>("custom_var_v1"),
+                    sql::<Nullable<Text>>("custom_var_v2"),
+                    sql::<Nullable<Text>>("custom_var_v3"),
+                    sql::<Nullable<Text>>("custom_var_v4"),
+                    sql::<Nullable<Text>>("custom_var_v5"),
+                ),
+                (
+                    a::idaction_event_category,
+                    a::idaction_event_action,
+                    a::idaction_name,
+                    a::custom_float,
+                    a::idaction_content_name,
+                    a::idaction_content_piece,
+                    a::idaction_content_target,
+                    a::idaction_content_interaction,
+                ),
+            ),
+        ))
+        .load(conn)?;
+    let keep = logs.segment_visit_ids(conn)?;
+    let mut actions = Vec::with_capacity(raw.len());
+    let mut special = Vec::new();
+    for (r, t, columns) in raw {
+        if keep.as_ref().is_some_and(|ids| !ids.contains(&r.0)) {
+            continue;
+        }
+        let idvisitor = visitor_u64(&r.1);
+        let extra = special_action(r.0, idvisitor, columns);
+        if extra.is_special() {
+            special.push(extra);
+        }
+        actions.push(ActionRow {
+            idvisit: r.0,
+            idvisitor,
+            idaction_url: r.2,
+            idaction_name: r.3,
+            url_ref: r.4,
+            name_ref: r.5,
+            time_spent_ref: r.6.unwrap_or(0),
+            event_category: r.7,
+            search_cat: r.8,
+            search_count: r.9,
+            timings: [t.0, t.1, t.2, t.3, t.4, t.5],
+        });
+    }
+    Ok((actions, special))
 }
 
 /// A `log_action` row as reports need it.

@@ -234,7 +234,11 @@ impl<'r> Archiver<'r> {
                 site,
                 period,
                 logs,
-                scans: Scans::default(),
+                scans: Scans::planned(
+                    builders
+                        .iter()
+                        .flat_map(|builder| builder.shared_scans().iter().copied()),
+                ),
                 output: Output::default(),
             };
             for builder in &builders {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tally_datatable::{AggregationOps, ColumnKey, ColumnOp};
 
 use crate::ArchiveError;
-use crate::context::{DayContext, PeriodContext};
+use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::site::SiteInfo;
 
 /// Numeric (a DOUBLE in `archive_numeric_*`) or blob (a DataTable in
@@ -183,6 +183,15 @@ pub trait RecordBuilder: Send + Sync {
     /// plugins then unless they ask otherwise).
     fn runs_without_visits(&self) -> bool {
         false
+    }
+
+    /// The shared scans of [`DayContext`] this builder reads. The day
+    /// reads each log table once for all the builders of an archive when
+    /// they say which scans they use (e.g. the visits and the visit
+    /// dimensions in one wide read); a scan used without being declared
+    /// is still read, on its own. The default declares none.
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[]
     }
 
     /// Builds the records of one day from the log tables.

@@ -5,7 +5,8 @@
 //! numbers compared as text).
 
 use diesel::prelude::*;
-use tally_archiving::Period;
+use std::sync::Arc;
+
 use tally_archiving::grouping::{
     KeyBuf, general_ci_key, group_action_values, group_actions, group_visit_dimensions,
 };
@@ -13,8 +14,12 @@ use tally_archiving::logs::{
     self, ActionGroup, ActionValuesGroup, ActionValuesQuery, LogAggregator, SpecialAction,
     VisitDimensions, VisitGroup,
 };
+use tally_archiving::{
+    ArchiveError, Archiver, ArchivingConfig, DayContext, Period, Record, RecordBuilder, Registry,
+    SiteInfo,
+};
 use tally_db::test_support::TestDb;
-use time::macros::date;
+use time::macros::{date, datetime};
 
 /// Texts that sort or group differently under `utf8mb4_general_ci` than
 /// byte-wise.
@@ -72,9 +77,23 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
         "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
          sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
          excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
-         VALUES (1, 'Site', 'https://example.org', '2020-01-01 00:00:00', 0, 1, '', '', 'UTC', 'EUR', \
+         VALUES (1, 'Site', 'https://example.org', '2020-01-01 00:00:00', 1, 1, '', '', 'UTC', 'EUR', \
          '', '', '', '', '', 'website')",
     )
+    .execute(conn)?;
+    // Names for every id the actions below point at.
+    let names: Vec<String> = [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 20, 30, 31, 32, 70, 80, 100]
+        .iter()
+        .map(|id| format!("({id}, 'name {id}', {id}, 10)"))
+        .chain([
+            "(40, 'example.org/a', 40, 1)".to_owned(),
+            "(41, 'example.org/b', 41, 1)".to_owned(),
+        ])
+        .collect();
+    diesel::sql_query(format!(
+        "INSERT INTO log_action (idaction, name, hash, type) VALUES {}",
+        names.join(", ")
+    ))
     .execute(conn)?;
     let mut rng = Lcg(7);
     let mut visits = Vec::new();
@@ -104,7 +123,8 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
         let id = |rng: &mut Lcg, ids: &[&str]| ids[rng.next(ids.len())].to_owned();
         actions.push(format!(
             "(1, X'{visitor:016x}', {idvisit}, '2026-01-05 {hour:02}:20:00', {k}, {v}, \
-             {category}, {action}, {name}, {value}, {content}, {piece}, {target}, {interaction})",
+             {category}, {action}, {name}, {value}, {content}, {piece}, {target}, {interaction}, \
+             {url}, {sku}, {product_cat}, {price})",
             visitor = 1 + rng.next(25),
             idvisit = 1 + i / 2,
             k = sql_text(rng.text()),
@@ -117,6 +137,10 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
             piece = id(&mut rng, &["NULL", "8", "80"]),
             target = id(&mut rng, &["NULL", "9"]),
             interaction = id(&mut rng, &["NULL", "NULL", "11"]),
+            url = id(&mut rng, &["NULL", "40", "41"]),
+            sku = id(&mut rng, &["NULL", "NULL", "30", "31"]),
+            product_cat = id(&mut rng, &["NULL", "32"]),
+            price = id(&mut rng, &["NULL", "9.99", "20"]),
         ));
     }
     diesel::sql_query(format!(
@@ -131,7 +155,8 @@ fn fill(conn: &mut MysqlConnection) -> anyhow::Result<()> {
         "INSERT INTO log_link_visit_action (idsite, idvisitor, idvisit, server_time, \
          custom_var_k1, custom_var_v1, idaction_event_category, idaction_event_action, \
          idaction_name, custom_float, idaction_content_name, idaction_content_piece, \
-         idaction_content_target, idaction_content_interaction) VALUES {}",
+         idaction_content_target, idaction_content_interaction, idaction_url, \
+         idaction_product_sku, idaction_product_cat, product_price) VALUES {}",
         actions.join(", ")
     ))
     .execute(conn)?;
@@ -383,5 +408,89 @@ fn grouping_in_memory_equals_mariadbs_group_by() -> anyhow::Result<()> {
         None,
     );
     assert_same_value_groups(&sql, &memory, "content impressions");
+    Ok(())
+}
+
+/// A core builder that declares no shared scan, so that the day reads
+/// each scan on its own.
+struct Undeclared(Arc<dyn RecordBuilder>);
+
+impl RecordBuilder for Undeclared {
+    fn plugin(&self) -> &str {
+        self.0.plugin()
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.0.records()
+    }
+
+    fn runs_without_visits(&self) -> bool {
+        self.0.runs_without_visits()
+    }
+
+    fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
+        self.0.build_day(ctx)
+    }
+}
+
+/// Every archive row of site 1: (table kind, name, value bytes).
+fn archive_rows(conn: &mut MysqlConnection) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Blob)]
+        value: Vec<u8>,
+    }
+    let mut out = Vec::new();
+    for table in tally_db::list_archive_tables(conn)? {
+        let sql = format!(
+            "SELECT name, CAST(value AS BINARY) AS value FROM {table} WHERE idsite = 1 ORDER BY name"
+        );
+        let rows: Vec<Row> = diesel::sql_query(sql).load(conn)?;
+        out.extend(rows.into_iter().map(|row| (row.name, row.value)));
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[test]
+fn one_wide_read_per_table_builds_the_same_archive_as_separate_reads() -> anyhow::Result<()> {
+    let now = datetime!(2026-03-01 12:00 UTC);
+    let day = Period::day(date!(2026 - 01 - 05));
+    let mut archives = Vec::new();
+    for wide in [true, false] {
+        let db = TestDb::new()?;
+        let mut conn = db.conn()?;
+        fill(&mut conn)?;
+        let site = SiteInfo::load(&mut conn, 1)?;
+        let core = Registry::core();
+        let registry = if wide {
+            core
+        } else {
+            let mut registry = Registry::empty();
+            for builder in core.builders_for(&site) {
+                registry.add(Undeclared(builder));
+            }
+            registry
+        };
+        Archiver::new(&registry, ArchivingConfig::default())
+            .archive(&mut conn, &site, day, now, true)?;
+        archives.push(archive_rows(&mut conn)?);
+    }
+    let names: Vec<&str> = archives[0].iter().map(|(name, _)| name.as_str()).collect();
+    // Every family with data in the fixture wrote its records.
+    for name in [
+        "DevicesDetection_brands",
+        "CustomVariables_valueByName",
+        "Events_name_action",
+        "Contents_name_piece",
+        "Goals_ItemsSku",
+        "Actions_actions_url",
+        "Referrers_type",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    assert_eq!(archives[0], archives[1]);
     Ok(())
 }

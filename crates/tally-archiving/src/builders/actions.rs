@@ -31,7 +31,7 @@ use tally_schema::ActionType;
 use tally_schema::schema::site;
 
 use crate::ArchiveError;
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::logs::{ActionName, ActionRow, VisitRow};
 use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 
@@ -168,6 +168,10 @@ const NUMERIC: [(&str, Report, bool); 7] = [
 impl RecordBuilder for Actions {
     fn plugin(&self) -> &str {
         "Actions"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::Visits, SharedScan::Actions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -9,7 +9,7 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, metrics};
 
 use crate::ArchiveError;
 use crate::builders::{int, php_empty, sum_to_subtable};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_action_values;
 use crate::logs::{ActionName, ActionValuesGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
@@ -98,6 +98,10 @@ fn named<'g>(
 impl RecordBuilder for Contents {
     fn plugin(&self) -> &str {
         "Contents"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::SpecialActions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -9,7 +9,7 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metr
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::logs::{ActionValuesGroup, ActionValuesQuery};
 use crate::record::{BuilderProvider, Record, RecordBuilder};
@@ -250,6 +250,10 @@ impl CustomDimensionReport {
 impl RecordBuilder for CustomDimensionReport {
     fn plugin(&self) -> &str {
         "CustomDimensions"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -8,7 +8,7 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Row, Scalar
 
 use crate::ArchiveError;
 use crate::builders::{int, label_of, sql_empty, sum_to_subtable, visit_columns};
-use crate::context::{DayContext, PeriodContext};
+use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::grouping::{group_actions, group_visit_dimensions};
 use crate::record::{Record, RecordBuilder};
 
@@ -151,6 +151,10 @@ fn is_actions_row(row: &Row) -> bool {
 impl RecordBuilder for CustomVariables {
     fn plugin(&self) -> &str {
         "CustomVariables"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions, SharedScan::SpecialActions]
     }
 
     fn records(&self) -> Vec<Record> {

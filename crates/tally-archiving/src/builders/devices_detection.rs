@@ -7,7 +7,7 @@ use tally_datatable::DataTable;
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::{KeyBuf, group_visit_dimensions};
 use crate::logs::VisitDimensions;
 use crate::record::{Record, RecordBuilder};
@@ -137,6 +137,10 @@ const REPORTS: [(&str, Label, Option<&str>); 8] = [
 impl RecordBuilder for DevicesDetection {
     fn plugin(&self) -> &str {
         "DevicesDetection"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -11,7 +11,7 @@ use tally_schema::IDGOAL_ECOMMERCE_CART;
 use crate::ArchiveError;
 use crate::builders::goals::money;
 use crate::builders::int;
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::Groups;
 use crate::logs::{ActionName, EcommerceItemColumn, ItemGroup, ProductViewGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
@@ -206,6 +206,10 @@ fn group_product_views(
 impl RecordBuilder for Ecommerce {
     fn plugin(&self) -> &str {
         "Goals"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::SpecialActions]
     }
 
     fn records(&self) -> Vec<Record> {

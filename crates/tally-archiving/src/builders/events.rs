@@ -7,7 +7,7 @@ use tally_datatable::{AggregationOps, ColumnKey, ColumnOp, Columns, DataTable, V
 
 use crate::ArchiveError;
 use crate::builders::{count, int, php_empty, sum_to_subtable};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_action_values;
 use crate::logs::{ActionValuesGroup, SpecialAction};
 use crate::record::{Record, RecordBuilder};
@@ -151,6 +151,10 @@ fn action_id(labels: &[Option<String>], dimension: Dimension) -> Option<u32> {
 impl RecordBuilder for Events {
     fn plugin(&self) -> &str {
         "Events"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::SpecialActions]
     }
 
     fn records(&self) -> Vec<Record> {

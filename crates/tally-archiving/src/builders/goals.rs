@@ -13,7 +13,7 @@ use tally_schema::{IDGOAL_ECOMMERCE_CART, IDGOAL_ECOMMERCE_ORDER};
 
 use crate::ArchiveError;
 use crate::builders::int;
-use crate::context::{DayContext, PeriodContext};
+use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::logs::{ConversionCounts, ConversionGroup};
 use crate::record::{BuilderProvider, Record, RecordBuilder};
 use crate::site::SiteInfo;
@@ -194,6 +194,10 @@ fn is_user_goal(idgoal: i32) -> bool {
 impl RecordBuilder for Goals {
     fn plugin(&self) -> &str {
         "Goals"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::Visits]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -3,7 +3,7 @@
 //! `plugins/PagePerformance/RecordBuilders/PerformanceTotals.php`).
 
 use crate::ArchiveError;
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::record::{Record, RecordBuilder};
 
 /// Fourteen numeric records: for each timing (network, server, transfer,
@@ -81,6 +81,10 @@ const RECORDS: [(&str, &str); 7] = [
 impl RecordBuilder for PagePerformance {
     fn plugin(&self) -> &str {
         "PagePerformance"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::Actions]
     }
 
     fn records(&self) -> Vec<Record> {

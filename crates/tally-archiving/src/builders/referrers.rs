@@ -11,7 +11,7 @@ use tally_schema::ReferrerType;
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{label_of, visit_columns};
-use crate::context::{DayContext, PeriodContext};
+use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder, RecordKind};
 
@@ -310,6 +310,10 @@ fn count(value: usize) -> f64 {
 impl RecordBuilder for Referrers {
     fn plugin(&self) -> &str {
         "Referrers"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -5,7 +5,7 @@ use tally_datatable::DataTable;
 
 use crate::ArchiveError;
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
@@ -52,6 +52,10 @@ fn is_resolution(label: &str) -> bool {
 impl RecordBuilder for Resolution {
     fn plugin(&self) -> &str {
         "Resolution"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

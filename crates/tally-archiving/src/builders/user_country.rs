@@ -8,7 +8,7 @@ use tally_datatable::{DataTable, Scalar};
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::{Groups, KeyBuf, group_visit_dimensions};
 use crate::logs::VisitDimensions;
 use crate::record::{Record, RecordBuilder};
@@ -127,6 +127,10 @@ fn round_coordinate(value: f64) -> f64 {
 impl RecordBuilder for UserCountry {
     fn plugin(&self) -> &str {
         "UserCountry"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

@@ -7,7 +7,7 @@ use tally_datatable::{DataTable, Scalar};
 
 use crate::ArchiveError;
 use crate::builders::{label_of, sql_empty, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
@@ -54,6 +54,10 @@ fn lower_hex(bytes: &[u8]) -> String {
 impl RecordBuilder for UserId {
     fn plugin(&self) -> &str {
         "UserId"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

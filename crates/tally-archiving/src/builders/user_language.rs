@@ -5,7 +5,7 @@ use tally_datatable::DataTable;
 
 use crate::ArchiveError;
 use crate::builders::{MAX_ROWS_STANDARD, label_of, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::record::{Record, RecordBuilder};
 
@@ -103,6 +103,10 @@ fn language_label(value: &str) -> String {
 impl RecordBuilder for UserLanguage {
     fn plugin(&self) -> &str {
         "UserLanguage"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

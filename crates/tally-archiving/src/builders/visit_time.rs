@@ -9,7 +9,7 @@ use time::PrimitiveDateTime;
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{label_of, sum_visits};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::grouping::group_visit_dimensions;
 use crate::logs::VisitGroup;
 use crate::record::{Record, RecordBuilder};
@@ -94,6 +94,10 @@ fn hours_table<'g>(
 impl RecordBuilder for VisitTime {
     fn plugin(&self) -> &str {
         "VisitTime"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
     }
 
     fn records(&self) -> Vec<Record> {

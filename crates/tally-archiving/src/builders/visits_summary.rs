@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use tally_schema::PeriodKind;
 
 use crate::ArchiveError;
-use crate::context::{DayContext, PeriodContext};
+use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::record::{Record, RecordBuilder};
 
 /// `nb_uniq_visitors`, `nb_visits`, `nb_actions`, `max_actions`,
@@ -37,6 +37,10 @@ fn recounts_uniques(kind: PeriodKind) -> bool {
 impl RecordBuilder for VisitsSummary {
     fn plugin(&self) -> &str {
         "VisitsSummary"
+    }
+
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::Visits]
     }
 
     fn records(&self) -> Vec<Record> {
