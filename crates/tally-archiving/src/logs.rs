@@ -1070,6 +1070,9 @@ pub struct VisitDimensions {
     /// `visit_exit_idaction_url`, `visit_exit_idaction_name` (so that the
     /// visits of [`scan_visits`] can be taken from this scan).
     pub entry_exit: [Option<u32>; 4],
+    /// `last_idlink_va`: the visit's last action (exits of action-scope
+    /// custom dimensions).
+    pub last_idlink_va: Option<u64>,
     /// `config_device_type`.
     pub device_type: Option<i8>,
     /// `config_device_brand`.
@@ -1173,6 +1176,7 @@ pub fn scan_visit_dimensions(
         Option<u32>,
         Option<u32>,
         Option<u32>,
+        Option<u64>,
     );
     type Device = (
         Option<i8>,
@@ -1222,6 +1226,7 @@ pub fn scan_visit_dimensions(
                 v::visit_entry_idaction_name,
                 v::visit_exit_idaction_url,
                 v::visit_exit_idaction_name,
+                sql::<Nullable<Unsigned<BigInt>>>("last_idlink_va"),
             ),
             (
                 v::config_device_type,
@@ -1284,6 +1289,7 @@ pub fn scan_visit_dimensions(
             total_time: m.4,
             converted: m.5 == Some(1),
             entry_exit: [m.6, m.7, m.8, m.9],
+            last_idlink_va: m.10,
             device_type: d.0,
             device_brand: d.1,
             device_model: d.2,
@@ -1319,8 +1325,8 @@ pub fn scan_visit_dimensions(
 }
 
 /// An action that is more than a page view or a download: a product
-/// page view, an action with a page-scope custom variable, an event or a
-/// content impression or interaction. These are a few percent of the
+/// page view, an action with a page-scope custom variable or a custom
+/// dimension value, an event or a content impression or interaction. These are a few percent of the
 /// actions; one scan reads them for Ecommerce, CustomVariables, Events and
 /// Contents, which group them in memory ([`crate::grouping`]) instead of
 /// reading the day's actions once per report.
@@ -1355,6 +1361,14 @@ pub struct SpecialAction {
     pub content_target: Option<u32>,
     /// `idaction_content_interaction`.
     pub content_interaction: Option<u32>,
+    /// `idlink_va`.
+    pub idlink_va: u64,
+    /// `idaction_url`.
+    pub idaction_url: Option<u32>,
+    /// `time_spent`.
+    pub time_spent: Option<u32>,
+    /// `custom_dimension_1` .. `custom_dimension_5`.
+    pub custom_dimensions: [Option<String>; 5],
 }
 
 impl SpecialAction {
@@ -1400,7 +1414,10 @@ pub fn scan_special_actions(
              OR idaction_product_cat5 IS NOT NULL \
              OR custom_var_k1 <> '' OR custom_var_k2 <> '' OR custom_var_k3 <> '' \
              OR custom_var_k4 <> '' OR custom_var_k5 <> '' \
-             OR idaction_event_category IS NOT NULL OR idaction_content_name IS NOT NULL)",
+             OR idaction_event_category IS NOT NULL OR idaction_content_name IS NOT NULL \
+             OR custom_dimension_1 IS NOT NULL OR custom_dimension_2 IS NOT NULL \
+             OR custom_dimension_3 IS NOT NULL OR custom_dimension_4 IS NOT NULL \
+             OR custom_dimension_5 IS NOT NULL)",
         ))
         .select((
             (a::idvisit, a::idvisitor),
@@ -1439,6 +1456,16 @@ pub fn scan_special_actions(
                     a::idaction_content_target,
                     a::idaction_content_interaction,
                 ),
+                (
+                    a::idlink_va,
+                    a::idaction_url,
+                    a::time_spent,
+                    a::custom_dimension_1,
+                    a::custom_dimension_2,
+                    a::custom_dimension_3,
+                    a::custom_dimension_4,
+                    a::custom_dimension_5,
+                ),
             ),
         ))
         .load(conn)?;
@@ -1455,9 +1482,10 @@ pub fn scan_special_actions(
 impl SpecialAction {
     /// Whether the action is one [`scan_special_actions`] reads: a product
     /// column, a custom variable name (`custom_var_k<i> <> ''`), an event
-    /// category or a content name.
+    /// category, a content name or a custom dimension value.
     pub fn is_special(&self) -> bool {
         self.products.iter().any(Option::is_some)
+            || self.custom_dimensions.iter().any(Option::is_some)
             || self
                 .custom_var_names
                 .iter()
@@ -1504,10 +1532,20 @@ type SpecialColumns = (
         Option<u32>,
         Option<u32>,
     ),
+    (
+        u64,
+        Option<u32>,
+        Option<u32>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
 );
 
 fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> SpecialAction {
-    let (p, k, v, o) = columns;
+    let (p, k, v, o, d) = columns;
     SpecialAction {
         idvisit,
         idvisitor,
@@ -1523,6 +1561,10 @@ fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> Spec
         content_piece: o.5,
         content_target: o.6,
         content_interaction: o.7,
+        idlink_va: d.0,
+        idaction_url: d.1,
+        time_spent: d.2,
+        custom_dimensions: [d.3, d.4, d.5, d.6, d.7],
     }
 }
 
@@ -1618,6 +1660,16 @@ pub fn scan_actions_with_special(
                     a::idaction_content_target,
                     a::idaction_content_interaction,
                 ),
+                (
+                    a::idlink_va,
+                    a::idaction_url,
+                    a::time_spent,
+                    a::custom_dimension_1,
+                    a::custom_dimension_2,
+                    a::custom_dimension_3,
+                    a::custom_dimension_4,
+                    a::custom_dimension_5,
+                ),
             ),
         ))
         .load(conn)?;
@@ -1648,6 +1700,38 @@ pub fn scan_actions_with_special(
         });
     }
     Ok((actions, special))
+}
+
+/// A visit's `visit_total_actions` and `last_idlink_va`.
+pub type VisitEnd = (Option<u32>, Option<u64>);
+
+/// `visit_total_actions` and `last_idlink_va` of the visits `ids` (the
+/// visits of a day's actions whose last action lies after the day, which
+/// the day's visit scan does not read); visits not found are left out.
+///
+/// # Errors
+/// The query error.
+pub fn load_visit_ends(
+    conn: &mut MysqlConnection,
+    ids: &[u64],
+) -> Result<HashMap<u64, VisitEnd>, ArchiveError> {
+    use diesel::dsl::sql;
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(u64, Option<u32>, Option<u64>)> = log_visit::table
+            .filter(log_visit::idvisit.eq_any(chunk))
+            .select((
+                log_visit::idvisit,
+                log_visit::visit_total_actions,
+                sql::<Nullable<Unsigned<BigInt>>>("last_idlink_va"),
+            ))
+            .load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, actions, last)| (id, (actions, last))),
+        );
+    }
+    Ok(out)
 }
 
 /// A `log_action` row as reports need it.

@@ -1378,6 +1378,50 @@ fn dimensions_tuesday(conn: &mut MysqlConnection) -> anyhow::Result<()> {
     )
 }
 
+/// Matomo joins each action to its visit wherever the visit ends: an
+/// action of Monday whose visit's last action is on Tuesday still counts
+/// the visit's bounce and exit (here the visit's stored last action is
+/// that Monday action: one counted action, its exit).
+#[test]
+fn action_scope_dimensions_join_visits_that_end_after_the_day() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn)?;
+    add_dimension(&mut conn, 2, 1, 2, "action", 1)?;
+    add_actions(&mut conn, &[(30, "example.org/a", 1)])?;
+    visit(
+        &mut conn,
+        10,
+        1,
+        "2026-01-06 00:10:00",
+        &[
+            ("visit_total_actions", V::I(1)),
+            ("last_idlink_va", V::I(20)),
+        ],
+    )?;
+    hit(
+        &mut conn,
+        10,
+        1,
+        "2026-01-05 23:50:00",
+        &[
+            ("idlink_va", V::I(20)),
+            ("custom_dimension_2", V::S("late")),
+            ("idaction_url", V::I(30)),
+            ("time_spent", V::I(9)),
+        ],
+    )?;
+    // A visit of the day so that Monday is archived.
+    visit(&mut conn, 11, 2, "2026-01-05 10:00:00", &[])?;
+    let monday = archive(&mut conn, Period::day(MONDAY))?;
+    let actions = table(&mut conn, &monday, "CustomDimensions_Dimension2")?;
+    assert_eq!(
+        lines(&actions),
+        vec![action_line(Of::Day, "late", [1.0, 1.0, 1.0, 9.0, 1.0, 1.0])]
+    );
+    Ok(())
+}
+
 #[test]
 fn custom_dimensions_of_visits_and_actions() -> anyhow::Result<()> {
     let db = TestDb::new()?;

@@ -2,6 +2,7 @@
 //! (MATOMO.md section 7.5; Matomo's
 //! `plugins/CustomDimensions/RecordBuilders/CustomDimension.php`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metrics};
@@ -10,8 +11,8 @@ use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
 use crate::context::{DayContext, SharedScan};
-use crate::grouping::group_visit_dimensions;
-use crate::logs::{ActionValuesGroup, ActionValuesQuery};
+use crate::grouping::{ActionAccumulator, Groups, group_visit_dimensions};
+use crate::logs::{self, ActionValuesGroup, SpecialAction, VisitEnd};
 use crate::record::{BuilderProvider, Record, RecordBuilder};
 use crate::segment::{CustomDimension as Dimension, DimensionScope};
 use crate::site::SiteInfo;
@@ -88,8 +89,6 @@ struct DimensionColumns {
     index: usize,
     /// The same value on `log_conversion`, for goal metrics of visit scope.
     conversion: &'static str,
-    action: &'static str,
-    action_is_set: &'static str,
 }
 
 macro_rules! dimension_columns {
@@ -97,12 +96,6 @@ macro_rules! dimension_columns {
         DimensionColumns {
             index: $index - 1,
             conversion: concat!("log_conversion.custom_dimension_", $index),
-            action: concat!("log_link_visit_action.custom_dimension_", $index),
-            action_is_set: concat!(
-                "log_link_visit_action.custom_dimension_",
-                $index,
-                " IS NOT NULL"
-            ),
         }
     };
 }
@@ -116,12 +109,39 @@ const COLUMNS: [DimensionColumns; 5] = [
     dimension_columns!(5),
 ];
 
-/// Time spent, bounces and exits of the actions of one group.
-const ACTION_VALUES: [&str; 3] = [
-    "SUM(log_link_visit_action.time_spent)",
-    "SUM(CASE log_visit.visit_total_actions WHEN 1 THEN 1 WHEN 0 THEN 1 ELSE 0 END)",
-    "SUM(IF(log_visit.last_idlink_va = log_link_visit_action.idlink_va, 1, 0))",
-];
+/// Time spent, bounces and exits of the actions of one group, as
+/// Matomo's `SUM(time_spent)`, `SUM(CASE visit_total_actions WHEN 1 THEN 1
+/// WHEN 0 THEN 1 ELSE 0 END)` and `SUM(IF(last_idlink_va = idlink_va, 1,
+/// 0))` over the action joined to its visit.
+#[derive(Debug, Default)]
+struct ActionSums {
+    time_spent: Option<u64>,
+    bounces: u64,
+    exits: u64,
+}
+
+impl ActionSums {
+    fn add(&mut self, action: &SpecialAction, visit_actions: Option<u32>, last: Option<u64>) {
+        if let Some(time) = action.time_spent {
+            *self.time_spent.get_or_insert(0) += u64::from(time);
+        }
+        if matches!(visit_actions, Some(0 | 1)) {
+            self.bounces += 1;
+        }
+        if last == Some(action.idlink_va) {
+            self.exits += 1;
+        }
+    }
+
+    #[expect(clippy::cast_precision_loss, reason = "sums are far below 2^53")]
+    fn values(&self) -> Vec<Option<f64>> {
+        vec![
+            self.time_spent.map(|time| time as f64),
+            Some(self.bounces as f64),
+            Some(self.exits as f64),
+        ]
+    }
+}
 
 /// `cleanCustomDimensionValue`: an empty value is "Value not defined".
 fn value_label(value: &str) -> &str {
@@ -218,18 +238,61 @@ impl CustomDimensionReport {
         ctx: &mut DayContext<'_>,
         columns: &DimensionColumns,
     ) -> Result<DataTable, ArchiveError> {
-        let logs = ctx.logs();
-        let dimensions = [columns.action, "log_action.name"];
-        let mut groups = logs.query_action_values(
-            ctx.conn(),
-            &ActionValuesQuery {
-                dimensions: &dimensions,
-                condition: Some(columns.action_is_set),
-                join_action_on: Some("log_link_visit_action.idaction_url"),
-                join_visit: true,
-                values: &ACTION_VALUES,
-            },
-        )?;
+        // Matomo's query groups the actions with a value on the value and
+        // the page URL's name, joining the action's visit for its bounces
+        // and exits. Here: the special actions (every action with a
+        // custom dimension value is one), the names and the visits of the
+        // day's scans, and the visits ending after the day read by id.
+        let actions = ctx.special_actions()?;
+        let visits = ctx.visit_dimensions()?;
+        let mut ends: HashMap<u64, VisitEnd> = visits
+            .iter()
+            .map(|visit| (visit.idvisit, (visit.total_actions, visit.last_idlink_va)))
+            .collect();
+        let with_value = || {
+            actions
+                .iter()
+                .filter(|action| action.custom_dimensions[columns.index].is_some())
+        };
+        let mut missing: Vec<u64> = with_value()
+            .map(|action| action.idvisit)
+            .filter(|idvisit| !ends.contains_key(idvisit))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        ends.extend(logs::load_visit_ends(ctx.conn(), &missing)?);
+        let names = ctx.action_names(with_value().filter_map(|action| action.idaction_url))?;
+        let mut sums: Groups<(ActionAccumulator, ActionSums)> = Groups::default();
+        for action in with_value() {
+            let name = action
+                .idaction_url
+                .and_then(|id| names.get(&id))
+                .map(|name| name.name.as_str());
+            let Some((accumulator, totals)) = sums.entry(|key| {
+                key.push(action.custom_dimensions[columns.index].as_deref());
+                key.push(name);
+                true
+            }) else {
+                continue;
+            };
+            accumulator.add(action.idvisit, action.idvisitor);
+            let (visit_actions, last) = ends.get(&action.idvisit).copied().unwrap_or_default();
+            totals.add(action, visit_actions, last);
+        }
+        let mut groups: Vec<ActionValuesGroup> = sums
+            .into_sorted()
+            .into_iter()
+            .map(|(labels, (accumulator, totals))| {
+                let group = accumulator.into_group(labels);
+                ActionValuesGroup {
+                    labels: group.labels,
+                    nb_visits: group.nb_visits,
+                    nb_uniq_visitors: group.nb_uniq_visitors,
+                    nb_hits: group.nb_hits,
+                    values: totals.values(),
+                }
+            })
+            .collect();
         // Matomo's ORDER BY: most hits first.
         groups.sort_by_key(|group| std::cmp::Reverse(group.nb_hits));
         let ops = AggregationOps::new();
@@ -253,7 +316,7 @@ impl RecordBuilder for CustomDimensionReport {
     }
 
     fn shared_scans(&self) -> &'static [SharedScan] {
-        &[SharedScan::VisitDimensions]
+        &[SharedScan::VisitDimensions, SharedScan::SpecialActions]
     }
 
     fn records(&self) -> Vec<Record> {
