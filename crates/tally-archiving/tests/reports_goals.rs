@@ -1725,6 +1725,95 @@ fn ecommerce_items_by_sku_name_and_category() -> anyhow::Result<()> {
 /// carry goal metrics from the
 /// `config_*` / `location_*` columns (and conversion times)
 /// `log_conversion` mirrors; operating systems do not.
+/// CustomVariables (the plugin's `aggregateFromConversions`): the
+/// conversions' own custom variables add goal metrics to the name row and
+/// its value row; a conversion without a name adds nothing, and a name
+/// that only conversions carry gets a row with `nb_visits` 0.
+#[test]
+fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, false)?;
+    add_goal(&mut conn, 1, false)?;
+    add_goal(&mut conn, 2, false)?;
+    add_visits(
+        &mut conn,
+        &[
+            Visit {
+                idvisit: 1,
+                visitor: 1,
+                converted: true,
+                ..Visit::default()
+            },
+            Visit {
+                idvisit: 2,
+                visitor: 2,
+                ..Visit::default()
+            },
+        ],
+    )?;
+    add_conversions(
+        &mut conn,
+        &[
+            Conversion {
+                idvisit: 1,
+                revenue: Some(10.0),
+                ..Conversion::default()
+            },
+            Conversion {
+                idvisit: 1,
+                idgoal: 2,
+                revenue: Some(2.5),
+                ..Conversion::default()
+            },
+        ],
+    )?;
+    run(
+        &mut conn,
+        &[
+            "UPDATE log_visit SET custom_var_k1 = 'plan', custom_var_v1 = 'pro'",
+            "UPDATE log_conversion SET custom_var_k1 = 'plan', custom_var_v1 = 'pro'",
+            // Slot 2 only on the goal 2 conversion: a name without visits.
+            "UPDATE log_conversion SET custom_var_k2 = 'coupon', custom_var_v2 = '' \
+             WHERE idgoal = 2",
+            // A blank name is no name.
+            "UPDATE log_conversion SET custom_var_k3 = ' ', custom_var_v3 = 'x'",
+        ],
+    )?;
+    let monday = archive(&mut conn, Period::day(MONDAY))?;
+    let names = table(&mut conn, &monday, "CustomVariables_valueByName")?;
+    let both = [2, 2, 2, 0, 1, 0, 2, 1];
+    let goals = || {
+        vec![
+            (1, user_goal(1, 1, Scalar::Int(10))),
+            (2, user_goal(1, 1, Scalar::Float(2.5))),
+        ]
+    };
+    let coupon = |label: &str| {
+        conversions_only(
+            label,
+            vec![(2, user_goal(1, 1, Scalar::Float(2.5)))],
+            Value::Float(2.5),
+        )
+    };
+    assert_eq!(
+        lines(&names),
+        vec![
+            coupon("coupon"),
+            with_goals(day("plan", both), goals(), 2, Value::Float(12.5)),
+        ]
+    );
+    assert_eq!(
+        sub_lines(&names, "plan")?,
+        vec![with_goals(day("pro", both), goals(), 2, Value::Float(12.5))]
+    );
+    assert_eq!(
+        sub_lines(&names, "coupon")?,
+        vec![coupon("Value not defined")]
+    );
+    Ok(())
+}
+
 #[test]
 fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
     let db = TestDb::new()?;

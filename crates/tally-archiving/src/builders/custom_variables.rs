@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Row, Scalar, metrics};
 
 use crate::ArchiveError;
+use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
 use crate::builders::{int, label_of, sql_empty, sum_to_subtable, visit_columns};
 use crate::context::{DayContext, PeriodContext, SharedScan};
 use crate::grouping::{group_actions, group_visit_dimensions};
@@ -20,7 +21,10 @@ use crate::record::{Record, RecordBuilder};
 /// (1, 2, 3, 39, 4, 5, 6, 7) to the name row and to the value row of its
 /// subtable; page-scope variables (the same columns of
 /// `log_link_visit_action`) add 1 `nb_uniq_visitors`, 2 `nb_visits` and
-/// 3 `nb_actions` (hits). Names that SQL compares equal to `''` are left
+/// 3 `nb_actions` (hits); conversions (the same columns of
+/// `log_conversion`) add their goal metrics (column 10), and the rows get
+/// Matomo's `nb_conversions` / `revenue` sums. Names that SQL compares
+/// equal to `''` are left
 /// out; an empty or missing value is labelled
 /// [`CustomVariables::VALUE_NOT_DEFINED`]. A name row that only page-scope
 /// variables reached loses its visit and visitor columns (they cannot be
@@ -35,8 +39,6 @@ use crate::record::{Record, RecordBuilder};
 ///   `[{"scope":"visit","index":1},{"scope":"page","index":2}]`, because
 ///   our row metadata holds scalars only; the API has to decode it to
 ///   render Matomo's nested array.
-/// - No goal metrics (column 10 and the `nb_conversions` / `revenue` sums)
-///   from `log_conversion`'s custom variables.
 /// - The pre-Matomo-4 ecommerce custom variables are not special-cased:
 ///   no product price viewed on `_pks` / `_pkn` / `_pkc` values and no
 ///   splitting of `_pkc` JSON category lists (Matomo only does either for
@@ -77,6 +79,30 @@ impl CustomVariables {
 /// Keys whose name rows keep their visit columns even when only page-scope
 /// variables reached them (`API::getReservedCustomVariableKeys`).
 const RESERVED_KEYS: [&str; 6] = ["_pks", "_pkn", "_pkc", "_pkp", "_pk_scat", "_pk_scount"];
+
+/// The name and value columns of each slot on `log_conversion`.
+const CONVERSION_SLOTS: [[&str; 2]; 5] = [
+    [
+        "log_conversion.custom_var_k1",
+        "log_conversion.custom_var_v1",
+    ],
+    [
+        "log_conversion.custom_var_k2",
+        "log_conversion.custom_var_v2",
+    ],
+    [
+        "log_conversion.custom_var_k3",
+        "log_conversion.custom_var_v3",
+    ],
+    [
+        "log_conversion.custom_var_k4",
+        "log_conversion.custom_var_v4",
+    ],
+    [
+        "log_conversion.custom_var_k5",
+        "log_conversion.custom_var_v5",
+    ],
+];
 
 /// Where a name was seen: a scope and a slot index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +191,7 @@ impl RecordBuilder for CustomVariables {
         // Both scopes grouped in memory: the visits from the shared visit
         // scan, the page-scope actions from the shared scan of special
         // actions (instead of two GROUP BYs per slot).
+        let logs = ctx.logs();
         let visits = ctx.visit_dimensions()?;
         let actions = ctx.special_actions()?;
         let ops = AggregationOps::new();
@@ -208,6 +235,18 @@ impl RecordBuilder for CustomVariables {
                 let row = table.sum_row_with_label(name, columns.clone())?;
                 sum_to_subtable(row, value_label(&group.labels), columns, &ops)?;
             }
+            // Goal metrics of the conversions with a name in this slot
+            // (log_conversion copies the visit's custom variables), added
+            // to the name row and its value row.
+            for group in logs.query_conversions_by_dimension(ctx.conn(), &CONVERSION_SLOTS[slot])? {
+                let name = group.labels.first().and_then(Option::as_deref);
+                if sql_empty(name) {
+                    continue;
+                }
+                let columns = goal_metric_columns(&group);
+                let row = table.sum_row_with_label(label_of(&group.labels, 0), columns.clone())?;
+                sum_to_subtable(row, value_label(&group.labels), columns, &ops)?;
+            }
         }
         if table.rows_count() == 0 {
             return Ok(());
@@ -224,6 +263,11 @@ impl RecordBuilder for CustomVariables {
                     row.columns.remove(&ColumnKey::Id(id));
                 }
             }
+        }
+        // After the visit columns are dropped, as Matomo's order: a row
+        // with conversions and no visits gets `nb_visits` 0.
+        enrich_with_goal_sums(&mut table);
+        for row in table.rows_mut() {
             if let Some(list) = slots.get(&row.label) {
                 row.metadata
                     .set(Self::SLOTS.to_owned(), Scalar::Str(encode_slots(list)));
