@@ -1121,6 +1121,15 @@ pub struct VisitDimensions {
     pub custom_var_values: [Option<String>; 5],
     /// `custom_dimension_1` .. `custom_dimension_5`.
     pub custom_dimensions: [Option<String>; 5],
+    /// `visitor_count_visits`.
+    pub visitor_count_visits: u32,
+    /// `visitor_returning`.
+    pub visitor_returning: Option<i8>,
+    /// `visitor_seconds_since_last`.
+    pub seconds_since_last: Option<u32>,
+    /// `config_cookie`, `_flash`, `_java`, `_pdf`, `_quicktime`,
+    /// `_realplayer`, `_silverlight`, `_windowsmedia`.
+    pub plugins: [Option<i8>; 8],
 }
 
 impl VisitDimensions {
@@ -1210,7 +1219,20 @@ pub fn scan_visit_dimensions(
         Option<String>,
         Option<String>,
     );
-    let raw: Vec<(Metrics, Device, Place, Slots, Slots, Slots)> = v::table
+    type Interest = (
+        u32,
+        Option<i8>,
+        Option<u32>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+        Option<i8>,
+    );
+    let raw: Vec<(Metrics, Device, Place, Slots, Slots, Slots, Interest)> = v::table
         .filter(v::idsite.eq(logs.idsite))
         .filter(v::visit_last_action_time.ge(logs.start))
         .filter(v::visit_last_action_time.lt(logs.end))
@@ -1274,13 +1296,26 @@ pub fn scan_visit_dimensions(
                 v::custom_dimension_4,
                 v::custom_dimension_5,
             ),
+            (
+                v::visitor_count_visits,
+                v::visitor_returning,
+                v::visitor_seconds_since_last,
+                v::config_cookie,
+                v::config_flash,
+                v::config_java,
+                v::config_pdf,
+                v::config_quicktime,
+                v::config_realplayer,
+                v::config_silverlight,
+                v::config_windowsmedia,
+            ),
         ))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
         .filter(|(m, ..)| keep.as_ref().is_none_or(|ids| ids.contains(&m.0)))
-        .map(|(m, d, p, names, values, dimensions)| VisitDimensions {
+        .map(|(m, d, p, names, values, dimensions, i)| VisitDimensions {
             idvisit: m.0,
             idvisitor: visitor_u64(&m.1),
             idvisitor_bytes: m.1,
@@ -1320,6 +1355,10 @@ pub fn scan_visit_dimensions(
                 dimensions.3,
                 dimensions.4,
             ],
+            visitor_count_visits: i.0,
+            visitor_returning: i.1,
+            seconds_since_last: i.2,
+            plugins: [i.3, i.4, i.5, i.6, i.7, i.8, i.9, i.10],
         })
         .collect())
 }

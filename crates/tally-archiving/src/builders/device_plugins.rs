@@ -5,7 +5,7 @@ use tally_datatable::{DataTable, Row, metrics};
 
 use crate::ArchiveError;
 use crate::builders::{MAX_ROWS_STANDARD, int};
-use crate::context::DayContext;
+use crate::context::{DayContext, SharedScan};
 use crate::record::{Record, RecordBuilder};
 
 /// [`DevicePlugins::PLUGIN`]: one row per plugin flag (`cookie`, `flash`,
@@ -25,16 +25,18 @@ impl DevicePlugins {
     pub const PLUGIN: &'static str = "DevicePlugins_plugin";
 }
 
-/// Each row label and the condition of the visits it counts.
-const PLUGINS: [(&str, &str); 8] = [
-    ("cookie", "log_visit.config_cookie = 1"),
-    ("flash", "log_visit.config_flash = 1"),
-    ("java", "log_visit.config_java = 1"),
-    ("pdf", "log_visit.config_pdf = 1"),
-    ("quicktime", "log_visit.config_quicktime = 1"),
-    ("realplayer", "log_visit.config_realplayer = 1"),
-    ("silverlight", "log_visit.config_silverlight = 1"),
-    ("windowsmedia", "log_visit.config_windowsmedia = 1"),
+/// The row labels, in the order of
+/// [`crate::logs::VisitDimensions::plugins`]: a row counts the visits
+/// whose `config_<label>` is 1.
+const PLUGINS: [&str; 8] = [
+    "cookie",
+    "flash",
+    "java",
+    "pdf",
+    "quicktime",
+    "realplayer",
+    "silverlight",
+    "windowsmedia",
 ];
 
 impl RecordBuilder for DevicePlugins {
@@ -46,12 +48,22 @@ impl RecordBuilder for DevicePlugins {
         vec![Record::blob(Self::PLUGIN).max_rows(MAX_ROWS_STANDARD, 0)]
     }
 
+    fn shared_scans(&self) -> &'static [SharedScan] {
+        &[SharedScan::VisitDimensions]
+    }
+
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
-        let conditions = PLUGINS.map(|(_, condition)| condition);
-        let logs = ctx.logs();
-        let counts = logs.count_visits_matching(ctx.conn(), &conditions)?;
+        // Counted from the shared visit scan (Matomo: one SUM(CASE ...) per
+        // plugin over the day's visits).
+        let visits = ctx.visit_dimensions()?;
+        let mut counts = [0u64; 8];
+        for visit in visits.iter() {
+            for (count, flag) in counts.iter_mut().zip(visit.plugins) {
+                *count += u64::from(flag == Some(1));
+            }
+        }
         let mut table = DataTable::new();
-        for ((label, _), visits) in PLUGINS.iter().zip(counts) {
+        for (label, visits) in PLUGINS.iter().zip(counts) {
             table.add_row(Row::new(*label).with(metrics::NB_VISITS, int(visits)))?;
         }
         ctx.insert_table(Self::PLUGIN, table);
