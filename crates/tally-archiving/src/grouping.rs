@@ -389,6 +389,22 @@ impl ActionAccumulator {
         self.hits += 1;
     }
 
+    /// The group with these labels and `values` (the aggregates of
+    /// [`crate::LogAggregator::query_action_values`]).
+    pub fn into_values_group(
+        self,
+        labels: Vec<Option<String>>,
+        values: Vec<Option<f64>>,
+    ) -> ActionValuesGroup {
+        ActionValuesGroup {
+            labels,
+            nb_visits: self.visits.len() as u64,
+            nb_uniq_visitors: self.visitors.len() as u64,
+            nb_hits: self.hits,
+            values,
+        }
+    }
+
     /// The group with these labels.
     pub fn into_group(self, labels: Vec<Option<String>>) -> ActionGroup {
         ActionGroup {
@@ -469,23 +485,17 @@ pub fn group_action_values<'r, R: 'r>(
         .into_sorted()
         .into_iter()
         .map(|(labels, (accumulator, stats))| {
-            let group = accumulator.into_group(labels);
-            ActionValuesGroup {
-                labels: group.labels,
-                nb_visits: group.nb_visits,
-                nb_uniq_visitors: group.nb_uniq_visitors,
-                nb_hits: group.nb_hits,
-                values: if value.is_some() {
-                    vec![
-                        Some(stats.sum),
-                        Some(stats.count as f64),
-                        stats.min,
-                        stats.max,
-                    ]
-                } else {
-                    Vec::new()
-                },
-            }
+            let values = if value.is_some() {
+                vec![
+                    Some(stats.sum),
+                    Some(stats.count as f64),
+                    stats.min,
+                    stats.max,
+                ]
+            } else {
+                Vec::new()
+            };
+            accumulator.into_values_group(labels, values)
         })
         .collect()
 }

@@ -1426,6 +1426,60 @@ impl SpecialAction {
     }
 }
 
+/// The select list of [`SpecialColumns`] (with `a` the
+/// `log_link_visit_action` table and `sql` diesel's SQL literal), shared by
+/// the two scans that read special actions.
+macro_rules! special_columns {
+    () => {
+        (
+            (
+                a::product_price,
+                a::idaction_product_sku,
+                a::idaction_product_name,
+                a::idaction_product_cat,
+                a::idaction_product_cat2,
+                a::idaction_product_cat3,
+                a::idaction_product_cat4,
+                a::idaction_product_cat5,
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_k1"),
+                sql::<Nullable<Text>>("custom_var_k2"),
+                sql::<Nullable<Text>>("custom_var_k3"),
+                sql::<Nullable<Text>>("custom_var_k4"),
+                sql::<Nullable<Text>>("custom_var_k5"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_v1"),
+                sql::<Nullable<Text>>("custom_var_v2"),
+                sql::<Nullable<Text>>("custom_var_v3"),
+                sql::<Nullable<Text>>("custom_var_v4"),
+                sql::<Nullable<Text>>("custom_var_v5"),
+            ),
+            (
+                a::idaction_event_category,
+                a::idaction_event_action,
+                a::idaction_name,
+                a::custom_float,
+                a::idaction_content_name,
+                a::idaction_content_piece,
+                a::idaction_content_target,
+                a::idaction_content_interaction,
+            ),
+            (
+                a::idlink_va,
+                a::idaction_url,
+                a::time_spent,
+                a::custom_dimension_1,
+                a::custom_dimension_2,
+                a::custom_dimension_3,
+                a::custom_dimension_4,
+                a::custom_dimension_5,
+            ),
+        )
+    };
+}
+
 /// Reads the [`SpecialAction`]s of the period (by `server_time`): the
 /// actions with a product column, a custom variable name
 /// (`custom_var_k<i> <> ''`), an event category or a content name; with a
@@ -1458,55 +1512,7 @@ pub fn scan_special_actions(
              OR custom_dimension_3 IS NOT NULL OR custom_dimension_4 IS NOT NULL \
              OR custom_dimension_5 IS NOT NULL)",
         ))
-        .select((
-            (a::idvisit, a::idvisitor),
-            (
-                (
-                    a::product_price,
-                    a::idaction_product_sku,
-                    a::idaction_product_name,
-                    a::idaction_product_cat,
-                    a::idaction_product_cat2,
-                    a::idaction_product_cat3,
-                    a::idaction_product_cat4,
-                    a::idaction_product_cat5,
-                ),
-                (
-                    sql::<Nullable<Text>>("custom_var_k1"),
-                    sql::<Nullable<Text>>("custom_var_k2"),
-                    sql::<Nullable<Text>>("custom_var_k3"),
-                    sql::<Nullable<Text>>("custom_var_k4"),
-                    sql::<Nullable<Text>>("custom_var_k5"),
-                ),
-                (
-                    sql::<Nullable<Text>>("custom_var_v1"),
-                    sql::<Nullable<Text>>("custom_var_v2"),
-                    sql::<Nullable<Text>>("custom_var_v3"),
-                    sql::<Nullable<Text>>("custom_var_v4"),
-                    sql::<Nullable<Text>>("custom_var_v5"),
-                ),
-                (
-                    a::idaction_event_category,
-                    a::idaction_event_action,
-                    a::idaction_name,
-                    a::custom_float,
-                    a::idaction_content_name,
-                    a::idaction_content_piece,
-                    a::idaction_content_target,
-                    a::idaction_content_interaction,
-                ),
-                (
-                    a::idlink_va,
-                    a::idaction_url,
-                    a::time_spent,
-                    a::custom_dimension_1,
-                    a::custom_dimension_2,
-                    a::custom_dimension_3,
-                    a::custom_dimension_4,
-                    a::custom_dimension_5,
-                ),
-            ),
-        ))
+        .select(((a::idvisit, a::idvisitor), special_columns!()))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
@@ -1664,52 +1670,7 @@ pub fn scan_actions_with_special(
                 a::time_dom_completion,
                 a::time_on_load,
             ),
-            (
-                (
-                    a::product_price,
-                    a::idaction_product_sku,
-                    a::idaction_product_name,
-                    a::idaction_product_cat,
-                    a::idaction_product_cat2,
-                    a::idaction_product_cat3,
-                    a::idaction_product_cat4,
-                    a::idaction_product_cat5,
-                ),
-                (
-                    sql::<Nullable<Text>>("custom_var_k1"),
-                    sql::<Nullable<Text>>("custom_var_k2"),
-                    sql::<Nullable<Text>>("custom_var_k3"),
-                    sql::<Nullable<Text>>("custom_var_k4"),
-                    sql::<Nullable<Text>>("custom_var_k5"),
-                ),
-                (
-                    sql::<Nullable<Text>>("custom_var_v1"),
-                    sql::<Nullable<Text>>("custom_var_v2"),
-                    sql::<Nullable<Text>>("custom_var_v3"),
-                    sql::<Nullable<Text>>("custom_var_v4"),
-                    sql::<Nullable<Text>>("custom_var_v5"),
-                ),
-                (
-                    a::idaction_event_category,
-                    a::idaction_event_action,
-                    a::idaction_name,
-                    a::custom_float,
-                    a::idaction_content_name,
-                    a::idaction_content_piece,
-                    a::idaction_content_target,
-                    a::idaction_content_interaction,
-                ),
-                (
-                    a::idlink_va,
-                    a::idaction_url,
-                    a::time_spent,
-                    a::custom_dimension_1,
-                    a::custom_dimension_2,
-                    a::custom_dimension_3,
-                    a::custom_dimension_4,
-                    a::custom_dimension_5,
-                ),
-            ),
+            special_columns!(),
         ))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;

@@ -283,14 +283,7 @@ impl CustomDimensionReport {
             .into_sorted()
             .into_iter()
             .map(|(labels, (accumulator, totals))| {
-                let group = accumulator.into_group(labels);
-                ActionValuesGroup {
-                    labels: group.labels,
-                    nb_visits: group.nb_visits,
-                    nb_uniq_visitors: group.nb_uniq_visitors,
-                    nb_hits: group.nb_hits,
-                    values: totals.values(),
-                }
+                accumulator.into_values_group(labels, totals.values())
             })
             .collect();
         // Matomo's ORDER BY: most hits first.
