@@ -14,7 +14,7 @@ use crate::load::{ArchiveLocks, Loader};
 use crate::manage;
 use crate::meta;
 use crate::methods::{self, Ctx};
-use crate::output::{self, Format, Output, Rendered};
+use crate::output::{self, Format, Output, PhpShape, Rendered};
 use crate::pivot::Pivot;
 use crate::request::ApiRequest;
 
@@ -126,7 +126,7 @@ impl Api {
                 {
                     options.summary_label = None;
                 }
-                output::render(&answer, format, &options, request).into()
+                output::render(&answer, format, php_shape(request), &options, request).into()
             }
             Err(error) => {
                 if matches!(error, ReportingError::Db(_) | ReportingError::Pool(_)) {
@@ -245,6 +245,25 @@ impl Api {
             answers.push(String::from_utf8_lossy(&answer.body).into_owned());
         }
         Output::RawJson(format!("[{}]", answers.join(",")))
+    }
+}
+
+/// The PHP type Matomo's method returns (`format=original` and
+/// `format=html` show arrays and `DataTable`s differently).
+fn php_shape(request: &ApiRequest) -> PhpShape {
+    let Some((module, action)) = request
+        .non_empty("method")
+        .and_then(|method| method.split_once('.'))
+    else {
+        return PhpShape::DataTable;
+    };
+    match (module, action) {
+        ("API", "getProcessedReport") => PhpShape::ArrayWithTable,
+        ("API", "getBulkRequest" | "getReportMetadata" | "getMetadata" | "getSegmentsMetadata") => {
+            PhpShape::Array
+        }
+        _ if manage::find(module, action).is_some() => PhpShape::Array,
+        _ => PhpShape::DataTable,
     }
 }
 

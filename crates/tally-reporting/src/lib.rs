@@ -77,9 +77,19 @@ pub enum ReportingError {
     NotSupported(String),
     /// `format=` names no renderer.
     #[error(
-        "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv."
+        "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv, html, original."
     )]
     InvalidFormat(String),
+    /// `format=original&serialize=1` of a report (or `format=original` of
+    /// `API.getProcessedReport`): Matomo would send PHP's serialization or
+    /// export of its `DataTable` objects, which we do not imitate.
+    #[error(
+        "format=original cannot send this result: Matomo would send the internals of PHP DataTable objects. Use format=original without serialize=1 (an HTML table), or format=json, xml, csv or tsv."
+    )]
+    PhpObject,
+    /// A renderer cannot show the result (Matomo's message).
+    #[error(transparent)]
+    Render(#[from] tally_datatable::render::RenderError),
     /// Access or management failure (its message is Matomo's).
     #[error(transparent)]
     Management(#[from] ManagementError),
@@ -104,7 +114,7 @@ impl ReportingError {
     /// is down.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::UnknownMethod { .. } => 400,
+            Self::UnknownMethod { .. } | Self::PhpObject => 400,
             Self::Management(
                 ManagementError::NoAccess { .. }
                 | ManagementError::NoAccessToAnySite { .. }

@@ -1,4 +1,5 @@
-//! Matomo's API renderings (§9.3): JSON, XML, CSV and TSV.
+//! Matomo's API renderings (§9.3): JSON, XML, CSV, TSV, HTML, and the PHP
+//! values of `format=original` (`var_export` and `serialize`).
 //!
 //! Renderers show metric ids by name (`ReplaceColumnNames`), goal entries
 //! as `idgoal=N` (sorted by id, `ecommerceOrder` and `ecommerceAbandonedCart`
@@ -15,12 +16,31 @@ use crate::table::DataTable;
 use crate::value::{ColumnKey, Columns, Goals, Scalar, Value};
 
 mod csv;
+mod html;
 mod json;
+mod php;
 mod xml;
 
 pub use csv::{CsvOptions, NO_DATA_AVAILABLE, csv, csv_text, tsv};
+pub use html::{html, html_array};
 pub use json::json;
+pub use php::{Php, PhpKey, report_php, serialize, var_export};
 pub use xml::xml;
+
+/// A value a renderer cannot show, with Matomo's message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// A non-empty map of maps (several sites and periods) asked for as
+    /// HTML: Matomo's `Renderer\Html` draws tables only.
+    #[error("HTML Renderer does not work with this combination of parameters")]
+    HtmlNestedMap,
+    /// An array `DataTable::makeFromSimpleArray` refuses (nested arrays).
+    #[error(
+        "Data structure returned is not convertible in the requested format: {0} Try to call this method with the parameters '&format=original&serialize=1'; you will get the original php data structure serialized."
+    )]
+    NotConvertible(String),
+}
 
 /// What an API call returns, in Matomo's three shapes.
 #[derive(Clone, Debug, PartialEq)]

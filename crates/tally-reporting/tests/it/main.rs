@@ -4,6 +4,7 @@
 mod access;
 mod common;
 mod format_metrics;
+mod formats;
 mod goal_columns;
 mod meta;
 mod on_demand;
