@@ -967,6 +967,36 @@ pub fn scan_visits(
         .collect())
 }
 
+/// The select list of an [`ActionRow`] (with `a` the
+/// `log_link_visit_action` table): its columns, then the six page timings.
+/// Shared by [`scan_actions`] and [`scan_actions_with_special`].
+macro_rules! action_row_columns {
+    () => {
+        (
+            (
+                a::idvisit,
+                a::idvisitor,
+                a::idaction_url,
+                a::idaction_name,
+                a::idaction_url_ref,
+                a::idaction_name_ref,
+                a::time_spent_ref_action,
+                a::idaction_event_category,
+                a::search_cat,
+                a::search_count,
+            ),
+            (
+                a::time_network,
+                a::time_server,
+                a::time_transfer,
+                a::time_dom_processing,
+                a::time_dom_completion,
+                a::time_on_load,
+            ),
+        )
+    };
+}
+
 /// Reads the actions of the period (by `server_time`) into rows; with a
 /// segment, the actions of its visits.
 ///
@@ -1003,28 +1033,7 @@ pub fn scan_actions(
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
-        .select((
-            (
-                a::idvisit,
-                a::idvisitor,
-                a::idaction_url,
-                a::idaction_name,
-                a::idaction_url_ref,
-                a::idaction_name_ref,
-                a::time_spent_ref_action,
-                a::idaction_event_category,
-                a::search_cat,
-                a::search_count,
-            ),
-            (
-                a::time_network,
-                a::time_server,
-                a::time_transfer,
-                a::time_dom_processing,
-                a::time_dom_completion,
-                a::time_on_load,
-            ),
-        ))
+        .select(action_row_columns!())
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
@@ -1645,38 +1654,16 @@ pub fn scan_actions_with_special(
         Option<u32>,
         Option<u32>,
     );
-    let raw: Vec<(Base, Timings, SpecialColumns)> = a::table
+    let raw: Vec<((Base, Timings), SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
-        .select((
-            (
-                a::idvisit,
-                a::idvisitor,
-                a::idaction_url,
-                a::idaction_name,
-                a::idaction_url_ref,
-                a::idaction_name_ref,
-                a::time_spent_ref_action,
-                a::idaction_event_category,
-                a::search_cat,
-                a::search_count,
-            ),
-            (
-                a::time_network,
-                a::time_server,
-                a::time_transfer,
-                a::time_dom_processing,
-                a::time_dom_completion,
-                a::time_on_load,
-            ),
-            special_columns!(),
-        ))
+        .select((action_row_columns!(), special_columns!()))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     let mut actions = Vec::with_capacity(raw.len());
     let mut special = Vec::new();
-    for (r, t, columns) in raw {
+    for ((r, t), columns) in raw {
         if keep.as_ref().is_some_and(|ids| !ids.contains(&r.0)) {
             continue;
         }

@@ -203,7 +203,8 @@ fn cell_text(value: &Php) -> String {
     }
 }
 
-/// `htmlspecialchars($value, ENT_COMPAT)`.
+/// `htmlspecialchars($value, ENT_COMPAT)` (the XML renderer escapes
+/// with it too).
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {

@@ -1,5 +1,6 @@
 //! XML as Matomo's `Renderer\Xml` writes it.
 
+use super::html::escape;
 use super::{Item, RenderOptions, Report, report_item};
 use crate::format::php_float_string;
 
@@ -243,20 +244,6 @@ fn scalar_text(item: &Item<'_>) -> String {
         Item::Str(text) => escape(text),
         other => raw_text(other),
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn is_valid_tag_name(name: &str) -> bool {
