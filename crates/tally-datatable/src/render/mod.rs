@@ -312,21 +312,34 @@ fn simple_item<'a>(columns: &'a Columns) -> Item<'a> {
     Item::Assoc(entries)
 }
 
+/// The value of a row whose only column is `value`.
+pub(crate) fn value_only(columns: &Columns) -> Option<&Value> {
+    let mut iter = columns.iter();
+    match (iter.next(), iter.next()) {
+        (Some((key, value)), None) if key.name() == "value" => Some(value),
+        _ => None,
+    }
+}
+
 /// `flatRender` of a report.
 pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> Item<'a> {
     match report {
         Report::Table(table) => table_item(table, options),
         Report::Simple(columns) => simple_item(columns),
         Report::Tree(tree) => tree.item(),
+        // A row holding only `value` is our shape of one element of a PHP
+        // list of scalars (`SitesManager.getAllSitesId`): Matomo renders
+        // the list itself, `[1,2]`.
         Report::Rows(rows) => Item::List(
             rows.iter()
-                .map(|columns| {
-                    Item::Assoc(
+                .map(|columns| match value_only(columns) {
+                    Some(value) => value_item(value),
+                    None => Item::Assoc(
                         columns
                             .iter()
                             .map(|(key, value)| (key.name(), value_item(value)))
                             .collect(),
-                    )
+                    ),
                 })
                 .collect(),
         ),

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use super::{Item, RenderOptions, Report, report_item, value_item};
+use super::{Item, RenderOptions, Report, report_item, value_item, value_only};
 use crate::value::Columns;
 
 /// A PHP value: what an API method returns before rendering.
@@ -127,14 +127,9 @@ fn columns_php(columns: &Columns) -> Php {
 pub fn report_php(report: &Report, options: &RenderOptions) -> Php {
     match report {
         Report::Simple(columns) => columns_php(columns),
-        Report::Rows(rows) => Php::list(rows.iter().map(|columns| {
-            let mut iter = columns.iter();
-            match (iter.next(), iter.next()) {
-                (Some((key, value)), None) if key.name() == "value" => {
-                    Php::from_item(&value_item(value))
-                }
-                _ => columns_php(columns),
-            }
+        Report::Rows(rows) => Php::list(rows.iter().map(|columns| match value_only(columns) {
+            Some(value) => Php::from_item(&value_item(value)),
+            None => columns_php(columns),
         })),
         Report::Map { entries, .. } => Php::assoc(
             entries

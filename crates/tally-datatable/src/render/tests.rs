@@ -427,3 +427,30 @@ fn goals_render_sorted_by_id_with_the_ecommerce_names() {
             .starts_with("label,goals_idgoal=ecommerceAbandonedCart_nb_conversions,")
     );
 }
+
+#[test]
+fn a_list_of_values_renders_as_a_php_list() {
+    let options = RenderOptions::default();
+    let ids = Report::Rows(
+        [1, 2]
+            .into_iter()
+            .map(|id| {
+                [(ColumnKey::from("value"), Value::Int(id))]
+                    .into_iter()
+                    .collect()
+            })
+            .collect(),
+    );
+    assert_eq!(json(&ids, &options), "[1,2]");
+    assert_eq!(
+        xml(&ids, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>1</row>\n\t<row>2</row>\n</result>"
+    );
+    // Rows with other columns stay objects.
+    let sites = Report::Rows(vec![
+        [(ColumnKey::from("idsite"), Value::Int(1))]
+            .into_iter()
+            .collect(),
+    ]);
+    assert_eq!(json(&sites, &options), r#"[{"idsite":1}]"#);
+}

@@ -44,6 +44,19 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             }
         },
         Report::Table(_) | Report::Rows(_) => match &item {
+            // A PHP list of scalars (`renderArray`): one `<row>` each.
+            Item::List(rows) if !rows.is_empty() && rows.iter().all(|row| !row.is_array()) => {
+                out.push_str("<result>\n");
+                for row in rows {
+                    let text = scalar_text(row);
+                    if text.is_empty() {
+                        out.push_str("\t<row/>\n");
+                    } else {
+                        out.push_str(&format!("\t<row>{text}</row>\n"));
+                    }
+                }
+                out.push_str("</result>");
+            }
             Item::List(rows) if !rows.is_empty() => {
                 out.push_str("<result>\n");
                 render_rows(&mut out, &list_entries(rows), "");
