@@ -45,6 +45,9 @@ impl Output {
     }
 }
 
+/// The actions and the special actions of one read.
+type ActionScans = (Arc<Vec<ActionRow>>, Arc<Vec<SpecialAction>>);
+
 /// A shared scan of [`DayContext`], as builders declare them
 /// ([`crate::RecordBuilder::shared_scans`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,10 +163,7 @@ impl<'a> DayContext<'a> {
             return Ok(Arc::clone(rows));
         }
         if self.scans.wide_actions {
-            self.read_actions_with_special()?;
-            if let Some(rows) = &self.scans.actions {
-                return Ok(Arc::clone(rows));
-            }
+            return Ok(self.read_actions_with_special()?.0);
         }
         let rows = Arc::new(logs::scan_actions(self.conn, &self.logs)?);
         self.scans.actions = Some(Arc::clone(&rows));
@@ -184,8 +184,9 @@ impl<'a> DayContext<'a> {
         Ok(rows)
     }
 
-    /// The day's product views, page custom variables, events and content
-    /// actions ([`SpecialAction`]), read once per archive.
+    /// The day's product views and actions with page custom variables,
+    /// events, contents or custom dimension values ([`SpecialAction`]),
+    /// read once per archive.
     ///
     /// # Errors
     /// The query error.
@@ -194,22 +195,20 @@ impl<'a> DayContext<'a> {
             return Ok(Arc::clone(rows));
         }
         if self.scans.wide_actions {
-            self.read_actions_with_special()?;
-            if let Some(rows) = &self.scans.special_actions {
-                return Ok(Arc::clone(rows));
-            }
+            return Ok(self.read_actions_with_special()?.1);
         }
         let rows = Arc::new(logs::scan_special_actions(self.conn, &self.logs)?);
         self.scans.special_actions = Some(Arc::clone(&rows));
         Ok(rows)
     }
 
-    /// Both action scans in one read.
-    fn read_actions_with_special(&mut self) -> Result<(), ArchiveError> {
+    /// Both action scans in one read, kept for the builders that follow.
+    fn read_actions_with_special(&mut self) -> Result<ActionScans, ArchiveError> {
         let (actions, special) = logs::scan_actions_with_special(self.conn, &self.logs)?;
-        self.scans.actions = Some(Arc::new(actions));
-        self.scans.special_actions = Some(Arc::new(special));
-        Ok(())
+        let (actions, special) = (Arc::new(actions), Arc::new(special));
+        self.scans.actions = Some(Arc::clone(&actions));
+        self.scans.special_actions = Some(Arc::clone(&special));
+        Ok((actions, special))
     }
 
     /// The `log_action` rows of `ids`; names already loaded for this

@@ -130,33 +130,59 @@ impl KeyBuf {
     /// Appends one dimension value (`None` for SQL NULL).
     pub fn push(&mut self, value: Option<&str>) {
         match value {
-            None => self.bytes.push(NULL_PART),
-            Some(text) => {
-                self.bytes.push(TEXT_PART);
-                self.bytes
-                    .extend_from_slice(&(text.len() as u64).to_le_bytes());
-                self.bytes.extend_from_slice(text.as_bytes());
-            }
+            None => self.push_null(),
+            Some(text) => self.push_parts(&[text]),
+        }
+    }
+
+    fn push_null(&mut self) {
+        self.bytes.push(NULL_PART);
+        self.parts += 1;
+    }
+
+    /// Appends the text made of `parts`, written straight into the key
+    /// (keys are built once per row and report: no `String` on the way).
+    fn push_parts(&mut self, parts: &[&str]) {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        self.bytes.push(TEXT_PART);
+        self.bytes.extend_from_slice(&(len as u64).to_le_bytes());
+        for part in parts {
+            self.bytes.extend_from_slice(part.as_bytes());
         }
         self.parts += 1;
     }
 
     /// Appends a number as `CAST(<number> AS CHAR)` writes it.
     pub fn push_int(&mut self, value: Option<i64>) {
-        match value {
-            None => self.push(None),
-            Some(number) => self.push(Some(&number.to_string())),
-        }
+        use std::io::Write as _;
+        let Some(number) = value else {
+            return self.push_null();
+        };
+        // The longest i64 ("-9223372036854775808") is 20 bytes.
+        let mut digits = [0u8; 20];
+        let mut cursor = std::io::Cursor::new(&mut digits[..]);
+        let written = write!(cursor, "{number}").is_ok();
+        let len = usize::try_from(cursor.position()).unwrap_or(0);
+        let text = std::str::from_utf8(&digits[..len]).unwrap_or_default();
+        debug_assert!(written, "an i64 fits in 20 bytes");
+        self.push_parts(&[text]);
     }
 
     /// Appends `CONCAT(parts...)`: NULL when any part is NULL.
     pub fn push_concat(&mut self, parts: &[Option<&str>]) {
-        if parts.iter().any(Option::is_none) {
-            self.push(None);
-            return;
+        let mut texts: [&str; 8] = [""; 8];
+        if parts.len() > texts.len() {
+            // Longer CONCATs are not used by the core reports; join them.
+            let joined: Option<String> = parts.iter().copied().collect();
+            return self.push(joined.as_deref());
         }
-        let text: String = parts.iter().flatten().copied().collect();
-        self.push(Some(&text));
+        for (slot, part) in texts.iter_mut().zip(parts) {
+            match part {
+                Some(text) => *slot = text,
+                None => return self.push_null(),
+            }
+        }
+        self.push_parts(&texts[..parts.len()]);
     }
 
     /// The values back, as the group's labels.

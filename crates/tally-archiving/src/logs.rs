@@ -44,6 +44,43 @@ enum RowsOf {
     VisitRowsOf(&'static str),
 }
 
+/// The names and the values of the five custom variable slots, as
+/// selected from `log_visit` or `log_link_visit_action` (`sql` is diesel's
+/// SQL literal: the schema module leaves these columns out, a plugin's in
+/// Matomo).
+macro_rules! custom_var_columns {
+    () => {
+        (
+            (
+                sql::<Nullable<Text>>("custom_var_k1"),
+                sql::<Nullable<Text>>("custom_var_k2"),
+                sql::<Nullable<Text>>("custom_var_k3"),
+                sql::<Nullable<Text>>("custom_var_k4"),
+                sql::<Nullable<Text>>("custom_var_k5"),
+            ),
+            (
+                sql::<Nullable<Text>>("custom_var_v1"),
+                sql::<Nullable<Text>>("custom_var_v2"),
+                sql::<Nullable<Text>>("custom_var_v3"),
+                sql::<Nullable<Text>>("custom_var_v4"),
+                sql::<Nullable<Text>>("custom_var_v5"),
+            ),
+        )
+    };
+}
+
+/// Five nullable texts: one column per custom variable slot.
+type Slots = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// What [`custom_var_columns`] reads: the names, then the values.
+type SlotPair = (Slots, Slots);
+
 /// Up to this many dimensions per GROUP BY helper (Referrers groups on
 /// type, name, keyword and URL, and sums the groups that share a label).
 pub const MAX_DIMENSIONS: usize = 6;
@@ -1221,13 +1258,6 @@ pub fn scan_visit_dimensions(
         Option<i32>,
         i32,
     );
-    type Slots = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
     type Interest = (
         u32,
         Option<i8>,
@@ -1241,7 +1271,7 @@ pub fn scan_visit_dimensions(
         Option<i8>,
         Option<i8>,
     );
-    let raw: Vec<(Metrics, Device, Place, Slots, Slots, Slots, Interest)> = v::table
+    let raw: Vec<(Metrics, Device, Place, SlotPair, Slots, Interest)> = v::table
         .filter(v::idsite.eq(logs.idsite))
         .filter(v::visit_last_action_time.ge(logs.start))
         .filter(v::visit_last_action_time.lt(logs.end))
@@ -1284,20 +1314,7 @@ pub fn scan_visit_dimensions(
                 sql::<Nullable<Integer>>("HOUR(visitor_localtime)"),
                 sql::<Integer>("HOUR(visit_first_action_time)"),
             ),
-            (
-                sql::<Nullable<Text>>("custom_var_k1"),
-                sql::<Nullable<Text>>("custom_var_k2"),
-                sql::<Nullable<Text>>("custom_var_k3"),
-                sql::<Nullable<Text>>("custom_var_k4"),
-                sql::<Nullable<Text>>("custom_var_k5"),
-            ),
-            (
-                sql::<Nullable<Text>>("custom_var_v1"),
-                sql::<Nullable<Text>>("custom_var_v2"),
-                sql::<Nullable<Text>>("custom_var_v3"),
-                sql::<Nullable<Text>>("custom_var_v4"),
-                sql::<Nullable<Text>>("custom_var_v5"),
-            ),
+            custom_var_columns!(),
             (
                 v::custom_dimension_1,
                 v::custom_dimension_2,
@@ -1324,51 +1341,53 @@ pub fn scan_visit_dimensions(
     Ok(raw
         .into_iter()
         .filter(|(m, ..)| keep.as_ref().is_none_or(|ids| ids.contains(&m.0)))
-        .map(|(m, d, p, names, values, dimensions, i)| VisitDimensions {
-            idvisit: m.0,
-            idvisitor: visitor_u64(&m.1),
-            idvisitor_bytes: m.1,
-            user_id: m.2,
-            total_actions: m.3,
-            total_time: m.4,
-            converted: m.5 == Some(1),
-            entry_exit: [m.6, m.7, m.8, m.9],
-            last_idlink_va: m.10,
-            device_type: d.0,
-            device_brand: d.1,
-            device_model: d.2,
-            os: d.3,
-            os_version: d.4,
-            browser_name: d.5,
-            browser_version: d.6,
-            browser_engine: d.7,
-            resolution: d.8,
-            browser_lang: p.0,
-            country: p.1,
-            region: p.2,
-            city: p.3,
-            latitude: p.4,
-            longitude: p.5,
-            referer_type: p.6,
-            referer_name: p.7,
-            referer_keyword: p.8,
-            referer_url: p.9,
-            local_hour: p.10,
-            first_action_hour: p.11,
-            custom_var_names: [names.0, names.1, names.2, names.3, names.4],
-            custom_var_values: [values.0, values.1, values.2, values.3, values.4],
-            custom_dimensions: [
-                dimensions.0,
-                dimensions.1,
-                dimensions.2,
-                dimensions.3,
-                dimensions.4,
-            ],
-            visitor_count_visits: i.0,
-            visitor_returning: i.1,
-            seconds_since_last: i.2,
-            plugins: [i.3, i.4, i.5, i.6, i.7, i.8, i.9, i.10],
-        })
+        .map(
+            |(m, d, p, (names, values), dimensions, i)| VisitDimensions {
+                idvisit: m.0,
+                idvisitor: visitor_u64(&m.1),
+                idvisitor_bytes: m.1,
+                user_id: m.2,
+                total_actions: m.3,
+                total_time: m.4,
+                converted: m.5 == Some(1),
+                entry_exit: [m.6, m.7, m.8, m.9],
+                last_idlink_va: m.10,
+                device_type: d.0,
+                device_brand: d.1,
+                device_model: d.2,
+                os: d.3,
+                os_version: d.4,
+                browser_name: d.5,
+                browser_version: d.6,
+                browser_engine: d.7,
+                resolution: d.8,
+                browser_lang: p.0,
+                country: p.1,
+                region: p.2,
+                city: p.3,
+                latitude: p.4,
+                longitude: p.5,
+                referer_type: p.6,
+                referer_name: p.7,
+                referer_keyword: p.8,
+                referer_url: p.9,
+                local_hour: p.10,
+                first_action_hour: p.11,
+                custom_var_names: [names.0, names.1, names.2, names.3, names.4],
+                custom_var_values: [values.0, values.1, values.2, values.3, values.4],
+                custom_dimensions: [
+                    dimensions.0,
+                    dimensions.1,
+                    dimensions.2,
+                    dimensions.3,
+                    dimensions.4,
+                ],
+                visitor_count_visits: i.0,
+                visitor_returning: i.1,
+                seconds_since_last: i.2,
+                plugins: [i.3, i.4, i.5, i.6, i.7, i.8, i.9, i.10],
+            },
+        )
         .collect())
 }
 
@@ -1451,20 +1470,7 @@ macro_rules! special_columns {
                 a::idaction_product_cat4,
                 a::idaction_product_cat5,
             ),
-            (
-                sql::<Nullable<Text>>("custom_var_k1"),
-                sql::<Nullable<Text>>("custom_var_k2"),
-                sql::<Nullable<Text>>("custom_var_k3"),
-                sql::<Nullable<Text>>("custom_var_k4"),
-                sql::<Nullable<Text>>("custom_var_k5"),
-            ),
-            (
-                sql::<Nullable<Text>>("custom_var_v1"),
-                sql::<Nullable<Text>>("custom_var_v2"),
-                sql::<Nullable<Text>>("custom_var_v3"),
-                sql::<Nullable<Text>>("custom_var_v4"),
-                sql::<Nullable<Text>>("custom_var_v5"),
-            ),
+            custom_var_columns!(),
             (
                 a::idaction_event_category,
                 a::idaction_event_action,
@@ -1562,20 +1568,7 @@ type SpecialColumns = (
         Option<u32>,
         Option<u32>,
     ),
-    (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ),
-    (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ),
+    SlotPair,
     (
         Option<u32>,
         Option<u32>,
@@ -1599,7 +1592,7 @@ type SpecialColumns = (
 );
 
 fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> SpecialAction {
-    let (p, k, v, o, d) = columns;
+    let (p, (k, v), o, d) = columns;
     SpecialAction {
         idvisit,
         idvisitor,

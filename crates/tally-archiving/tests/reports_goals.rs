@@ -1719,25 +1719,14 @@ fn ecommerce_items_by_sku_name_and_category() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Matomo's `enrichWithConversionMetrics` for visit dimensions (issue 6):
-/// device type, brand, model and browser rows and the three location
-/// reports, visit-scope custom dimensions and VisitTime's server hours
-/// carry goal metrics from the
-/// `config_*` / `location_*` columns (and conversion times)
-/// `log_conversion` mirrors; operating systems do not.
-/// CustomVariables (the plugin's `aggregateFromConversions`): the
-/// conversions' own custom variables add goal metrics to the name row and
-/// its value row; a conversion without a name adds nothing, and a name
-/// that only conversions carry gets a row with `nb_visits` 0.
-#[test]
-fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
-    let db = TestDb::new()?;
-    let mut conn = db.conn()?;
-    add_site(&mut conn, false)?;
-    add_goal(&mut conn, 1, false)?;
-    add_goal(&mut conn, 2, false)?;
+/// Two visits on Monday; visit 1 converts goal 1 (revenue 10) and goal 2
+/// (revenue 2.5).
+fn two_visits_one_converted_twice(conn: &mut MysqlConnection) -> anyhow::Result<()> {
+    add_site(conn, false)?;
+    add_goal(conn, 1, false)?;
+    add_goal(conn, 2, false)?;
     add_visits(
-        &mut conn,
+        conn,
         &[
             Visit {
                 idvisit: 1,
@@ -1753,7 +1742,7 @@ fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
         ],
     )?;
     add_conversions(
-        &mut conn,
+        conn,
         &[
             Conversion {
                 idvisit: 1,
@@ -1768,6 +1757,18 @@ fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
             },
         ],
     )?;
+    Ok(())
+}
+
+/// CustomVariables (the plugin's `aggregateFromConversions`): the
+/// conversions' own custom variables add goal metrics to the name row and
+/// its value row; a conversion without a name adds nothing, and a name
+/// that only conversions carry gets a row with `nb_visits` 0.
+#[test]
+fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    two_visits_one_converted_twice(&mut conn)?;
     run(
         &mut conn,
         &[
@@ -1814,45 +1815,17 @@ fn custom_variables_carry_goal_metrics() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Matomo's `enrichWithConversionMetrics` for visit dimensions (issue 6):
+/// device type, brand, model and browser rows and the three location
+/// reports, visit-scope custom dimensions and VisitTime's server hours
+/// carry goal metrics from the
+/// `config_*` / `location_*` columns (and conversion times)
+/// `log_conversion` mirrors; operating systems do not.
 #[test]
 fn devices_and_locations_carry_goal_metrics() -> anyhow::Result<()> {
     let db = TestDb::new()?;
     let mut conn = db.conn()?;
-    add_site(&mut conn, false)?;
-    add_goal(&mut conn, 1, false)?;
-    add_goal(&mut conn, 2, false)?;
-    add_visits(
-        &mut conn,
-        &[
-            Visit {
-                idvisit: 1,
-                visitor: 1,
-                converted: true,
-                ..Visit::default()
-            },
-            Visit {
-                idvisit: 2,
-                visitor: 2,
-                ..Visit::default()
-            },
-        ],
-    )?;
-    add_conversions(
-        &mut conn,
-        &[
-            Conversion {
-                idvisit: 1,
-                revenue: Some(10.0),
-                ..Conversion::default()
-            },
-            Conversion {
-                idvisit: 1,
-                idgoal: 2,
-                revenue: Some(2.5),
-                ..Conversion::default()
-            },
-        ],
-    )?;
+    two_visits_one_converted_twice(&mut conn)?;
     run(
         &mut conn,
         &[

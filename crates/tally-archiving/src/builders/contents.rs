@@ -95,6 +95,29 @@ fn named<'g>(
         .collect()
 }
 
+/// Matomo's impression query (`interactions` false: piece, target and
+/// name of the actions with a content name and no interaction) or its
+/// interaction query (piece, interaction and name of those with one),
+/// grouped in memory.
+fn group_content_actions(actions: &[SpecialAction], interactions: bool) -> Vec<ActionValuesGroup> {
+    group_action_values(
+        actions,
+        |action| (action.idvisit, action.idvisitor),
+        |action, key| {
+            let second = if interactions {
+                action.content_interaction
+            } else {
+                action.content_target
+            };
+            key.push_int(action.content_piece.map(i64::from));
+            key.push_int(second.map(i64::from));
+            key.push_int(action.content_name.map(i64::from));
+            action.content_name.is_some() && action.content_interaction.is_some() == interactions
+        },
+        None,
+    )
+}
+
 impl RecordBuilder for Contents {
     fn plugin(&self) -> &str {
         "Contents"
@@ -115,33 +138,12 @@ impl RecordBuilder for Contents {
         // Both from the shared scan of special actions, grouped in memory
         // on the ids Matomo's two queries group on.
         let actions = ctx.special_actions()?;
-        let ids = |action: &SpecialAction| (action.idvisit, action.idvisitor);
-        let impression_groups = group_action_values(
-            actions.iter(),
-            ids,
-            |action, key| {
-                key.push_int(action.content_piece.map(i64::from));
-                key.push_int(action.content_target.map(i64::from));
-                key.push_int(action.content_name.map(i64::from));
-                action.content_name.is_some() && action.content_interaction.is_none()
-            },
-            None,
-        );
+        let impression_groups = group_content_actions(&actions, false);
         if impression_groups.is_empty() {
             // Interactions only count where there are impressions.
             return Ok(());
         }
-        let interaction_groups = group_action_values(
-            actions.iter(),
-            ids,
-            |action, key| {
-                key.push_int(action.content_piece.map(i64::from));
-                key.push_int(action.content_interaction.map(i64::from));
-                key.push_int(action.content_name.map(i64::from));
-                action.content_name.is_some() && action.content_interaction.is_some()
-            },
-            None,
-        );
+        let interaction_groups = group_content_actions(&actions, true);
         let ids: Vec<u32> = impression_groups
             .iter()
             .chain(&interaction_groups)

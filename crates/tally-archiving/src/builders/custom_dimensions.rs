@@ -2,7 +2,7 @@
 //! (MATOMO.md section 7.5; Matomo's
 //! `plugins/CustomDimensions/RecordBuilders/CustomDimension.php`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metrics};
@@ -245,21 +245,24 @@ impl CustomDimensionReport {
         // day's scans, and the visits ending after the day read by id.
         let actions = ctx.special_actions()?;
         let visits = ctx.visit_dimensions()?;
-        let mut ends: HashMap<u64, VisitEnd> = visits
-            .iter()
-            .map(|visit| (visit.idvisit, (visit.total_actions, visit.last_idlink_va)))
-            .collect();
         let with_value = || {
             actions
                 .iter()
                 .filter(|action| action.custom_dimensions[columns.index].is_some())
         };
-        let mut missing: Vec<u64> = with_value()
-            .map(|action| action.idvisit)
+        // Only the visits of those actions are looked up.
+        let needed: HashSet<u64> = with_value().map(|action| action.idvisit).collect();
+        let mut ends: HashMap<u64, VisitEnd> = visits
+            .iter()
+            .filter(|visit| needed.contains(&visit.idvisit))
+            .map(|visit| (visit.idvisit, (visit.total_actions, visit.last_idlink_va)))
+            .collect();
+        let mut missing: Vec<u64> = needed
+            .iter()
+            .copied()
             .filter(|idvisit| !ends.contains_key(idvisit))
             .collect();
         missing.sort_unstable();
-        missing.dedup();
         ends.extend(logs::load_visit_ends(ctx.conn(), &missing)?);
         let names = ctx.action_names(with_value().filter_map(|action| action.idaction_url))?;
         let mut sums: Groups<(ActionAccumulator, ActionSums)> = Groups::default();

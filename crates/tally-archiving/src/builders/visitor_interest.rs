@@ -183,7 +183,9 @@ impl RecordBuilder for VisitorInterest {
                 for (count, (_, bounds)) in counts.iter_mut().zip(ranges) {
                     *count += u64::from(bounds.contains(value));
                 }
-                new_visits += u64::from(visit.visitor_returning == Some(0));
+                if new_visits_first {
+                    new_visits += u64::from(visit.visitor_returning == Some(0));
+                }
             }
             let mut table = DataTable::new();
             if new_visits_first {
