@@ -4,7 +4,7 @@
 //! of the same log rows in the same run.
 //!
 //! ```text
-//! [TALLY_BENCH_VISITS=N] cargo bench -p tally-benches --bench archiving
+//! [TALLY_BENCH_VISITS=N] cargo bench -p tally-benches --bench archiving [-- --skip-families] [--buffer-pool-mb N]
 //! ```
 //!
 //! `TALLY_BENCH_VISITS` (default 1,000,000) sets the scale: 4 actions per
@@ -68,7 +68,7 @@
 //!    number), and the all-families archive must hold the same records as
 //!    the families alone; goal, order, cart and timing counts are checked
 //!    against the generator's. Runs last because it replaces the day's
-//!    archive that phase 4 copied.
+//!    archive that phase 4 copied; `--skip-families` leaves it out.
 //!
 //! The report is printed as markdown, with one row per figure ready for
 //! docs/PERFORMANCE.md.
@@ -136,14 +136,38 @@ struct Options {
     event_pages: u64,
     /// Products of the catalogue (product pages, order and cart items).
     products: u64,
+    /// `--skip-families`: stop after the month (phase 4), for quicker runs
+    /// while working on the day or the month.
+    skip_families: bool,
+    /// `--buffer-pool-mb N`: the server's `innodb_buffer_pool_size` for the
+    /// run (set globally, put back at the end), to measure with a working
+    /// set in memory as docs/DATABASE.md recommends for production.
+    buffer_pool_mb: Option<u64>,
 }
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        for arg in std::env::args().skip(1) {
-            // `cargo bench` passes `--bench` to every bench target.
-            if arg != "--bench" {
-                bail!("unknown argument {arg} (the scale is set with {VISITS_ENV}=N)");
+        let mut skip_families = false;
+        let mut buffer_pool_mb = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                // `cargo bench` passes `--bench` to every bench target.
+                "--bench" => {}
+                "--skip-families" => skip_families = true,
+                "--buffer-pool-mb" => {
+                    let value = args.next().context("--buffer-pool-mb needs a size in MB")?;
+                    let mb: u64 = value
+                        .parse()
+                        .with_context(|| format!("--buffer-pool-mb {value}: not a number"))?;
+                    ensure!(mb >= 128, "--buffer-pool-mb {mb}: at least 128");
+                    buffer_pool_mb = Some(mb);
+                }
+                _ => bail!(
+                    "unknown argument {arg} (the scale is set with {VISITS_ENV}=N; \
+                     --skip-families stops after the month; --buffer-pool-mb N sets the \
+                     server's buffer pool for the run)"
+                ),
             }
         }
         let visits = match std::env::var(VISITS_ENV) {
@@ -169,18 +193,32 @@ impl Options {
             keywords: (visits / 500).clamp(1, 2_000),
             event_pages: urls.min(200),
             products: (urls / 25).clamp(1, 2_000),
+            skip_families,
+            buffer_pool_mb,
         })
     }
 
     fn command(&self) -> String {
-        if self.visits == DEFAULT_VISITS {
-            "cargo bench -p tally-benches --bench archiving".into()
+        let mut command = if self.visits == DEFAULT_VISITS {
+            "cargo bench -p tally-benches --bench archiving".to_owned()
         } else {
             format!(
                 "{VISITS_ENV}={} cargo bench -p tally-benches --bench archiving",
                 self.visits
             )
+        };
+        let mut args = Vec::new();
+        if self.skip_families {
+            args.push("--skip-families".to_owned());
         }
+        if let Some(mb) = self.buffer_pool_mb {
+            args.push(format!("--buffer-pool-mb {mb}"));
+        }
+        if !args.is_empty() {
+            command.push_str(" -- ");
+            command.push_str(&args.join(" "));
+        }
+        command
     }
 }
 
@@ -1823,6 +1861,59 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// The server's buffer pool, resized for the run and put back when
+/// dropped (a global setting: other clients of the server see it too).
+struct BufferPool {
+    conn: MysqlConnection,
+    before: u64,
+}
+
+impl BufferPool {
+    fn size(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
+        let bytes = count(conn, "SELECT @@innodb_buffer_pool_size AS n")?;
+        Ok(u64::try_from(bytes)?)
+    }
+
+    /// Sets the size and waits for the server's online resize to finish.
+    fn set(conn: &mut MysqlConnection, bytes: u64) -> anyhow::Result<()> {
+        conn.batch_execute(&format!("SET GLOBAL innodb_buffer_pool_size = {bytes}"))
+            .context("setting innodb_buffer_pool_size (needs SUPER)")?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        // The server rounds the size up to whole chunks.
+        while Self::size(conn)? < bytes {
+            ensure!(
+                Instant::now() < deadline,
+                "the buffer pool resize did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(())
+    }
+
+    fn resize(db: &TestDb, mb: u64) -> anyhow::Result<Self> {
+        let mut conn = db.conn()?;
+        let before = Self::size(&mut conn)?;
+        Self::set(&mut conn, mb << 20)?;
+        eprintln!(
+            "innodb_buffer_pool_size {} MB for the run (was {} MB)",
+            Self::size(&mut conn)? >> 20,
+            before >> 20
+        );
+        Ok(Self { conn, before })
+    }
+}
+
+impl Drop for BufferPool {
+    fn drop(&mut self) {
+        if let Err(e) = self.conn.batch_execute(&format!(
+            "SET GLOBAL innodb_buffer_pool_size = {}",
+            self.before
+        )) {
+            eprintln!("could not put innodb_buffer_pool_size back: {e}");
+        }
+    }
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -1938,6 +2029,10 @@ fn run(o: Options) -> anyhow::Result<()> {
     eprintln!("archiving bench: {}", o.command());
     let db = TestDb::new().context("creating the test database")?;
     let mut conn = db.conn().context("connecting to the test database")?;
+    let _buffer_pool = match o.buffer_pool_mb {
+        Some(mb) => Some(BufferPool::resize(&db, mb)?),
+        None => None,
+    };
     let ids = Ids::new(&o)?;
 
     // 1. Generation.
@@ -1983,7 +2078,10 @@ fn run(o: Options) -> anyhow::Result<()> {
         .map(|b| b.plugin().to_owned())
         .collect();
     let has_actions_builder = builders.iter().any(|b| b == "Actions");
-    let archiver = Archiver::new(&registry, ArchivingConfig::default());
+    // As `tally-archiver run` builds (its `--concurrency`, default 2): a
+    // period's builders, and its missing sub-periods, share two threads.
+    let pool = db.pool().context("opening the pool")?;
+    let archiver = Archiver::new(&registry, ArchivingConfig::default()).with_workers(pool, 2);
     let (start, end) = Period::day(DAY).utc_bounds(&site.timezone);
     let day_logs = LogAggregator::new(site.idsite, start, end)?;
     let visit_plan = plan(
@@ -2146,22 +2244,42 @@ fn run(o: Options) -> anyhow::Result<()> {
         .filter(|p| p.kind() == Period::week(DAY).kind())
         .collect();
     let mut month_runs = Vec::new();
+    let mut month_cpu = Vec::new();
     let mut month_archive = None;
+    let server = families::server_pid();
+    let cpu = || {
+        let ours = families::cpu_secs("/proc/self/stat").unwrap_or(f64::NAN);
+        let theirs = server
+            .and_then(|pid| families::cpu_secs(&format!("/proc/{pid}/stat")))
+            .unwrap_or(f64::NAN);
+        (ours, theirs)
+    };
     for i in 0..RUNS {
         delete_weeks_and_months(&mut conn, &day_archive)?;
+        let cpu_before = cpu();
         let t = Instant::now();
         let outcome = archiver.archive(&mut conn, &site, month_period, NOW, true)?;
         let elapsed = t.elapsed();
+        let cpu_after = cpu();
         month_runs.push(elapsed);
+        month_cpu.push((cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1));
         month_archive = Some(built(outcome, "month")?);
         eprintln!(
-            "month archive {} (weeks from days, month from weeks and days): {:.2} s",
+            "month archive {} (weeks from days, month from weeks and days): {:.2} s, CPU ours {:.2} s, MariaDB {:.2} s",
             i + 1,
-            secs(elapsed)
+            secs(elapsed),
+            month_cpu[i].0,
+            month_cpu[i].1
         );
     }
     let month_archive = month_archive.context("no month run")?;
     let month_best = secs(best(&month_runs));
+    let best_run = month_runs
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, d)| **d)
+        .map_or(0, |(i, _)| i);
+    let (month_cpu_ours, month_cpu_server) = month_cpu[best_run];
     let month_first = secs(month_runs[0]);
     let month_visits = num(&mut conn, &month_archive, "nb_visits")?;
     let month_pageviews = num(&mut conn, &month_archive, "Actions_nb_pageviews")?;
@@ -2199,19 +2317,27 @@ fn run(o: Options) -> anyhow::Result<()> {
 
     // 5. Every core family (last: it replaces the day's archive, which the
     // month phase copied).
-    let all = families::run(
-        &mut conn,
-        &site,
-        &families::Expected {
-            visits: g.visits,
-            actions: g.actions,
-            converted_visits: g.converted_visits,
-            goal_conversions: g.goal_conversions,
-            orders: g.orders,
-            carts: g.carts,
-            timed_pageviews: g.timed_pageviews,
-        },
-    )?;
+    let all = if o.skip_families {
+        families::Report {
+            section: "(all core families skipped: --skip-families)".into(),
+            rows: Vec::new(),
+            checks: Vec::new(),
+        }
+    } else {
+        families::run(
+            &mut conn,
+            &site,
+            &families::Expected {
+                visits: g.visits,
+                actions: g.actions,
+                converted_visits: g.converted_visits,
+                goal_conversions: g.goal_conversions,
+                orders: g.orders,
+                carts: g.carts,
+                timed_pageviews: g.timed_pageviews,
+            },
+        )?
+    };
 
     // Checks.
     let mut checks: Vec<(String, f64, f64)> = vec![
@@ -2452,7 +2578,7 @@ fn run(o: Options) -> anyhow::Result<()> {
         "Month from 30 day archives (weeks from days, month from weeks + days); target < 2 s"
             .into(),
         format!(
-            "**{month_best:.2} s** ({}): {} weeks from days {weeks_secs:.2} s + month {month_only_secs:.2} s; {recount_secs:.2} s of it unique-visitor recounts over the logs",
+            "**{month_best:.2} s** ({}): {} weeks from days {weeks_secs:.2} s + month {month_only_secs:.2} s; {recount_secs:.2} s of it unique-visitor recounts over the logs; CPU of the best run: ours {month_cpu_ours:.2} s, MariaDB {month_cpu_server:.2} s",
             met(month_best < 2.0),
             weeks.len()
         ),

@@ -500,7 +500,7 @@ struct Usage {
 
 /// The pid of the local MariaDB server (`mariadbd` or `mysqld`), if it
 /// runs on this machine.
-fn server_pid() -> Option<u32> {
+pub(crate) fn server_pid() -> Option<u32> {
     std::fs::read_dir("/proc")
         .ok()?
         .flatten()
@@ -513,7 +513,7 @@ fn server_pid() -> Option<u32> {
 
 /// utime + stime of a process (all its threads), in seconds; Linux
 /// reports them in USER_HZ ticks, 100 per second.
-fn cpu_secs(stat_path: &str) -> Option<f64> {
+pub(crate) fn cpu_secs(stat_path: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(stat_path).ok()?;
     // Fields after the parenthesised command name, which may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();

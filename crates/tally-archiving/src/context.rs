@@ -3,7 +3,7 @@
 //! where its records go.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use diesel::MysqlConnection;
 use tally_datatable::storage::decode_tree;
@@ -42,6 +42,12 @@ impl Output {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t)
+    }
+
+    /// Adds the records of `other` after these.
+    pub(crate) fn append(&mut self, other: Self) {
+        self.numeric.extend(other.numeric);
+        self.tables.extend(other.tables);
     }
 }
 
@@ -266,20 +272,36 @@ pub struct SubArchive {
     pub archive: Option<StoredArchive>,
 }
 
-/// The context of [`crate::RecordBuilder::build_period`].
+/// The context of [`crate::RecordBuilder::build_period`]. Each builder
+/// gets its own (and sees only its own records in [`PeriodContext::output`]):
+/// builders of one period may run side by side on two connections.
 pub struct PeriodContext<'a> {
     pub(crate) conn: &'a mut MysqlConnection,
     pub(crate) site: &'a SiteInfo,
     pub(crate) period: Period,
     pub(crate) logs: LogAggregator,
-    pub(crate) subarchives: Vec<SubArchive>,
+    pub(crate) subarchives: &'a [SubArchive],
+    pub(crate) cache: &'a SubarchiveCache,
+    pub(crate) output: Output,
+}
+
+/// The sub-archives' records as read for the builders of one period,
+/// shared by the builders (and the threads they run on): each is read
+/// once, by whichever builder asks first, on its connection.
+#[derive(Debug, Default)]
+pub(crate) struct SubarchiveCache {
     /// Numeric records per sub-archive, keyed by (table month, idarchive):
     /// ids are only unique within one month's tables.
-    pub(crate) numeric_cache: HashMap<storage::ArchiveId, HashMap<String, f64>>,
+    numeric: Mutex<HashMap<storage::ArchiveId, HashMap<String, f64>>>,
     /// Blob rows per sub-archive, all read in one query on first use and
     /// handed out once (`None` once taken; a second request reads again).
-    pub(crate) blob_cache: HashMap<storage::ArchiveId, BlobRows>,
-    pub(crate) output: Output,
+    blobs: Mutex<HashMap<storage::ArchiveId, BlobRows>>,
+}
+
+/// A lock whose holder panicked still guards a usable map: entries are
+/// only ever added or taken whole.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Below this many stored bytes (all sub-periods of one record), tables
@@ -325,7 +347,7 @@ impl<'a> PeriodContext<'a> {
 
     /// The sub-period archives, in period order.
     pub fn subarchives(&self) -> &[SubArchive] {
-        &self.subarchives
+        self.subarchives
     }
 
     /// The value of numeric record `name` in each sub-period that has an
@@ -336,21 +358,22 @@ impl<'a> PeriodContext<'a> {
     pub fn subperiod_numeric(&mut self, name: &str) -> Result<Vec<f64>, ArchiveError> {
         let archives: Vec<StoredArchive> =
             self.subarchives.iter().filter_map(|s| s.archive).collect();
-        // Every builder asks in turn: the records of all sub-archives are
-        // read on the first request, one query per month table.
+        // Every builder asks: the records of all sub-archives are read on
+        // the first request, one query per month table.
+        let mut cache = locked(&self.cache.numeric);
         let missing: Vec<StoredArchive> = archives
             .iter()
-            .filter(|a| !self.numeric_cache.contains_key(&(a.month, a.idarchive)))
+            .filter(|a| !cache.contains_key(&(a.month, a.idarchive)))
             .copied()
             .collect();
         if !missing.is_empty() {
             let read = storage::read_numeric_records_of(self.conn, &missing)?;
-            self.numeric_cache.extend(read);
+            cache.extend(read);
         }
         Ok(archives
             .iter()
             .map(|archive| {
-                self.numeric_cache
+                cache
                     .get(&(archive.month, archive.idarchive))
                     .and_then(|records| records.get(name))
                     .copied()
@@ -452,12 +475,13 @@ impl<'a> PeriodContext<'a> {
         name: &str,
     ) -> Result<Option<storage::TableBlobs>, ArchiveError> {
         let key = (archive.month, archive.idarchive);
-        if !self.blob_cache.contains_key(&key) {
+        let mut cache = locked(&self.cache.blobs);
+        if !cache.contains_key(&key) {
             let missing: Vec<StoredArchive> = self
                 .subarchives
                 .iter()
                 .filter_map(|s| s.archive)
-                .filter(|a| !self.blob_cache.contains_key(&(a.month, a.idarchive)))
+                .filter(|a| !cache.contains_key(&(a.month, a.idarchive)))
                 .chain(std::iter::once(*archive))
                 .collect();
             for (key, rows) in storage::read_all_blobs_of(self.conn, &missing)? {
@@ -465,10 +489,10 @@ impl<'a> PeriodContext<'a> {
                     .into_iter()
                     .map(|(name, value)| (name, Some(value)))
                     .collect();
-                self.blob_cache.insert(key, rows);
+                cache.insert(key, rows);
             }
         }
-        let Some(rows) = self.blob_cache.get_mut(&key) else {
+        let Some(rows) = cache.get_mut(&key) else {
             return Ok(None);
         };
         let root = match rows.get_mut(name) {
@@ -477,6 +501,7 @@ impl<'a> PeriodContext<'a> {
         };
         let Some(root) = root else {
             // Handed out before: read it again.
+            drop(cache);
             return storage::read_table_blobs(self.conn, archive, name);
         };
         let prefix = format!("{name}_chunk_");

@@ -11,7 +11,7 @@ use tally_schema::PeriodKind;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::ArchiveError;
-use crate::context::{DayContext, Output, PeriodContext, Scans, SubArchive};
+use crate::context::{DayContext, Output, PeriodContext, Scans, SubArchive, SubarchiveCache};
 use crate::logs::LogAggregator;
 use crate::period::Period;
 use crate::record::{Record, RecordKind, Registry};
@@ -256,25 +256,35 @@ impl<'r> Archiver<'r> {
                 period.subperiods()
             };
             let archives = self.archive_subperiods(conn, job, &subperiods)?;
-            let subarchives = subperiods
+            let subarchives: Vec<SubArchive> = subperiods
                 .into_iter()
                 .zip(archives)
                 .map(|(period, archive)| SubArchive { period, archive })
                 .collect();
-            let mut ctx = PeriodContext {
-                conn: &mut *conn,
-                site,
-                period,
-                logs,
-                subarchives,
-                numeric_cache: HashMap::new(),
-                blob_cache: HashMap::new(),
-                output: Output::default(),
+            let cache = SubarchiveCache::default();
+            let build = |conn: &mut MysqlConnection, index: usize| {
+                let mut ctx = PeriodContext {
+                    conn,
+                    site,
+                    period,
+                    logs: logs.clone(),
+                    subarchives: &subarchives,
+                    cache: &cache,
+                    output: Output::default(),
+                };
+                builders[index].build_period(&mut ctx)?;
+                Ok(ctx.output)
             };
-            for builder in &builders {
-                builder.build_period(&mut ctx)?;
+            // Builders are independent here (each sums its own records), so
+            // with a spare connection they run side by side: the unique
+            // visitor recount, for one, waits on MariaDB while another
+            // builder sums tables.
+            let mut extra = self.take_workers(builders.len().saturating_sub(1));
+            let mut output = Output::default();
+            for built in share_work(conn, &mut extra, builders.len(), build)? {
+                output.append(built);
             }
-            ctx.output
+            output
         };
         let records: Vec<Record> = builders.iter().flat_map(|b| b.records()).collect();
         let stored = write_archive(conn, key, to_primitive(now), &records, output)?;
@@ -333,61 +343,87 @@ impl<'r> Archiver<'r> {
         job: Job<'_>,
         periods: &[Period],
     ) -> Result<Vec<Option<StoredArchive>>, ArchiveError> {
-        let mut extra = match &self.workers {
-            Some(workers) if periods.len() > 1 => workers.take(periods.len() - 1),
+        let mut extra = self.take_workers(periods.len().saturating_sub(1));
+        share_work(conn, &mut extra, periods.len(), |conn, index| {
+            Ok(self
+                .archive_with(conn, job, periods[index], true)?
+                .archive())
+        })
+    }
+
+    /// Up to `wanted` spare workers (none without [`Archiver::with_workers`]).
+    fn take_workers(&self, wanted: usize) -> Vec<Worker<'_>> {
+        match &self.workers {
+            Some(workers) if wanted > 0 => workers.take(wanted),
             _ => Vec::new(),
-        };
-        if extra.is_empty() {
-            return periods
-                .iter()
-                .map(|&period| Ok(self.archive_with(conn, job, period, true)?.archive()))
-                .collect();
         }
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let work = |conn: &mut MysqlConnection| -> Result<Vec<(usize, Option<StoredArchive>)>, ArchiveError> {
-            let mut done = Vec::new();
-            while !failed.load(Ordering::Relaxed) {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&period) = periods.get(index) else {
-                    break;
-                };
-                match self.archive_with(conn, job, period, true) {
-                    Ok(outcome) => done.push((index, outcome.archive())),
-                    Err(error) => {
-                        // The other workers stop after their current period.
-                        failed.store(true, Ordering::Relaxed);
-                        return Err(error);
-                    }
+    }
+}
+
+/// Runs `work` for every index below `count` and returns the results in
+/// index order: on this thread alone without `extra` workers, otherwise on
+/// this thread and one per worker, each taking the next index. After an
+/// error the other threads stop once their current item is done.
+fn share_work<T, F>(
+    conn: &mut MysqlConnection,
+    extra: &mut [Worker<'_>],
+    count: usize,
+    work: F,
+) -> Result<Vec<T>, ArchiveError>
+where
+    T: Send,
+    F: Fn(&mut MysqlConnection, usize) -> Result<T, ArchiveError> + Sync,
+{
+    if extra.is_empty() {
+        return (0..count).map(|index| work(conn, index)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let run = |conn: &mut MysqlConnection| -> Result<Vec<(usize, T)>, ArchiveError> {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            if index >= count {
+                break;
+            }
+            match work(conn, index) {
+                Ok(result) => done.push((index, result)),
+                Err(error) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(error);
                 }
             }
-            Ok(done)
-        };
-        let results = std::thread::scope(|scope| {
-            let work = &work;
-            let handles: Vec<_> = extra
-                .iter_mut()
-                .map(|worker| scope.spawn(move || work(&mut worker.conn)))
-                .collect();
-            let mut results = vec![work(conn)];
-            for handle in handles {
-                results.push(
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-            }
-            results
-        });
-        drop(extra);
-        let mut archives = vec![None; periods.len()];
-        for result in results {
-            for (index, archive) in result? {
-                archives[index] = archive;
-            }
         }
-        Ok(archives)
+        Ok(done)
+    };
+    let results = std::thread::scope(|scope| {
+        let run = &run;
+        let handles: Vec<_> = extra
+            .iter_mut()
+            .map(|worker| scope.spawn(move || run(&mut worker.conn)))
+            .collect();
+        let mut results = vec![run(conn)];
+        for handle in handles {
+            results.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        results
+    });
+    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
+    for result in results {
+        for (index, value) in result? {
+            slots[index] = Some(value);
+        }
     }
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.ok_or_else(|| ArchiveError::Builder("a parallel build skipped an item".into()))
+        })
+        .collect()
 }
 
 /// What every archive of one [`Archiver`] call shares.

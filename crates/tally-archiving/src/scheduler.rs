@@ -259,7 +259,10 @@ pub fn run(
     }
     drop(conn);
 
-    let archiver = Archiver::new(registry, config.clone());
+    // A phase with fewer jobs than threads (one month, say) lends its idle
+    // connections to the builds: a period's builders run side by side.
+    let archiver =
+        Archiver::new(registry, config.clone()).with_workers(pool.clone(), plan.concurrency);
     let results = Mutex::new(Vec::new());
     progress.set_total(jobs.len() + unusable.len());
     let record = |job: JobResult| {

@@ -1120,8 +1120,9 @@ fn archive_contents(conn: &mut MysqlConnection, idsite: u32) -> anyhow::Result<C
 }
 
 /// Issue 7 (a 365-day range answered in under 500 ms): the months of a
-/// year built side by side on pooled connections give the archives that
-/// one connection building them in turn gives.
+/// year built side by side on pooled connections, and the builders of each
+/// period run side by side once its sub-periods are built (issue 5), give
+/// the archives that one connection building them in turn gives.
 #[test]
 fn issue_7_a_range_built_on_parallel_connections_equals_one_built_in_turn() -> anyhow::Result<()> {
     let db = TestDb::new()?;
