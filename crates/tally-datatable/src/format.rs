@@ -48,15 +48,19 @@ pub fn json_float_string(value: f64) -> String {
         // json_encode refuses NaN/INF; Matomo's metrics are never either.
         return "0".to_owned();
     }
-    if value == value.trunc() && value.abs() < 1e15 {
+    // PHP's php_gcvt in its shortest mode (17 digits) writes plain digits
+    // while the decimal exponent `decpt` (1 for 1.0) is within -3..=17,
+    // i.e. for 0.0001 <= |value| < 1e17; integral values without a
+    // fraction.
+    if value == value.trunc() && value.abs() < 1e17 {
         return format!("{value:.0}");
     }
     let text = format!("{value}");
     let abs = value.abs();
-    if (1e-5..1e15).contains(&abs) {
+    if (1e-4..1e17).contains(&abs) {
         return text;
     }
-    // PHP switches to exponent notation outside that range: 1.0e-7, 1.0e+25.
+    // Exponent notation outside that range: 1.0e-5, 1.0e+25.
     let formatted = format!("{value:e}");
     match formatted.split_once('e') {
         Some((mantissa, exponent)) => {
@@ -213,6 +217,14 @@ mod tests {
         assert_eq!(json_float_string(12.5), "12.5");
         assert_eq!(json_float_string(-811.0), "-811");
         assert_eq!(json_float_string(1e-7), "1.0e-7");
+        // The edges of php_gcvt's plain range.
+        assert_eq!(json_float_string(0.0001), "0.0001");
+        assert_eq!(json_float_string(0.00012), "0.00012");
+        assert_eq!(json_float_string(0.00005), "5.0e-5");
+        assert_eq!(json_float_string(-0.000015), "-1.5e-5");
+        assert_eq!(json_float_string(1e15), "1000000000000000");
+        assert_eq!(json_float_string(1.5e16), "15000000000000000");
+        assert_eq!(json_float_string(1e17), "1.0e+17");
         assert_eq!(json_float_string(2.5e20), "2.5e+20");
     }
 

@@ -152,6 +152,13 @@ impl Renderer<'_> {
                     .iter()
                     .map(|columns| {
                         let mut row = Vec::new();
+                        // A value-only row is one element of a PHP list of
+                        // scalars, which `addRowsFromSimpleArray` turns into
+                        // a row whose one column is the list index 0.
+                        if let Some(value) = super::value_only(columns) {
+                            flatten(&mut row, "0".to_owned(), super::value_item(value));
+                            return row;
+                        }
                         for (key, value) in columns.iter() {
                             flatten(&mut row, key.name().into_owned(), super::value_item(value));
                         }

@@ -442,6 +442,9 @@ fn a_list_of_values_renders_as_a_php_list() {
             .collect(),
     );
     assert_eq!(json(&ids, &options), "[1,2]");
+    // CSV and TSV name the one column by its PHP list index.
+    assert_eq!(csv(&ids, &text_csv()), b"0\n1\n2");
+    assert_eq!(tsv(&ids, &text_csv()), b"0\n1\n2");
     assert_eq!(
         xml(&ids, &options),
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>1</row>\n\t<row>2</row>\n</result>"
