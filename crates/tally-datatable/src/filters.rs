@@ -10,7 +10,7 @@
 use regex::Regex;
 
 use crate::DataTableError;
-use crate::format::php_float_string;
+use crate::format::{php_float_string, safe_decode_label};
 use crate::render::{RenderOptions, Report};
 use crate::row::Row;
 use crate::table::{DataTable, SortOrder};
@@ -361,6 +361,7 @@ impl Filters {
         };
         if self.disable_generic_filters {
             queued(&mut table);
+            self.safe_decode_labels(&mut table);
             self.delete_columns(&mut table, settings);
             if !self.labels.is_empty() {
                 table = self.label_filter(&table);
@@ -400,11 +401,28 @@ impl Filters {
             self.limit_rows(&mut table);
         }
         queued(&mut table);
+        self.safe_decode_labels(&mut table);
         self.delete_columns(&mut table, settings);
         if label_filter {
             table = self.label_filter(&table);
         }
         Ok(table)
+    }
+
+    /// `SafeDecodeLabel`, queued last after the report's own queued
+    /// filters (so skipped with them), on every row and loaded subtable.
+    fn safe_decode_labels(&self, table: &mut DataTable) {
+        fn decode(table: &mut DataTable) {
+            for row in table.rows_mut() {
+                row.label = safe_decode_label(&row.label);
+                if let Some(subtable) = row.subtable.as_deref_mut() {
+                    decode(subtable);
+                }
+            }
+        }
+        if !self.disable_queued_filters {
+            decode(table);
+        }
     }
 
     fn exclude_low_population(&self, table: &mut DataTable, column: &str) {
@@ -488,7 +506,15 @@ impl Filters {
             } else {
                 label.split('>').collect()
             };
-            if let Some(row) = find_path(table, &path) {
+            // Labels were safe-decoded (escaped) by now: Matomo's
+            // `getLabelVariations` tries the escaped form of the asked
+            // label first, then the label as given.
+            let escaped: Vec<String> = path
+                .iter()
+                .map(|part| safe_decode_label(part.trim()))
+                .collect();
+            let escaped: Vec<&str> = escaped.iter().map(String::as_str).collect();
+            if let Some(row) = find_path(table, &escaped).or_else(|| find_path(table, &path)) {
                 if row.is_summary_row() {
                     result.set_summary_row(row.clone());
                 } else {

@@ -80,6 +80,127 @@ pub fn json_float_string(value: f64) -> String {
     }
 }
 
+/// Matomo's `SafeDecodeLabel::decodeLabelSafe`, which the API queues on
+/// every report ("against XSS"): the label URL-decoded (PHP `urldecode`:
+/// `+` is a space), the five special entities decoded, then escaped again
+/// with `htmlspecialchars(ENT_QUOTES | ENT_IGNORE)`. So `a%20b` reads
+/// `a b`, `<script>` reads `&lt;script&gt;` and `Tom & Jerry` reads
+/// `Tom &amp; Jerry` in every format; bytes that decode to invalid UTF-8
+/// are dropped (`ENT_IGNORE`).
+pub fn safe_decode_label(label: &str) -> String {
+    let raw = php_urldecode(label);
+    let mut text = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+    }
+    // `htmlspecialchars_decode` is one left-to-right pass: `&amp;lt;`
+    // becomes `&lt;`. `str::replace` passes are non-overlapping, and `&amp;`
+    // goes last so that what it produces is not decoded again.
+    let decoded = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#039;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#039;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// PHP `html_entity_decode($text, ENT_QUOTES, 'UTF-8')` as the CSV, TSV,
+/// XML and HTML renderers apply it to every string before writing it
+/// (`formatValue`, `formatValueXml`), in one left-to-right pass: the five
+/// special entities (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#039;`) and
+/// numeric ones (`&#233;`, `&#xE9;`). Named entities beyond those (`&eacute;`)
+/// stay as written: labels never hold them after [`safe_decode_label`],
+/// which escapes every `&`.
+pub fn html_entity_decode(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('&') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let entity = &rest[at..];
+        let decoded = entity.find(';').filter(|end| *end <= 12).and_then(|end| {
+            let name = &entity[1..end];
+            let character = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                _ => {
+                    let number = name.strip_prefix('#')?;
+                    // Digits only (the parsers would also take a sign).
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                            u32::from_str_radix(hex, 16).ok()
+                        }
+                        None if number.bytes().all(|b| b.is_ascii_digit()) => {
+                            number.parse::<u32>().ok()
+                        }
+                        _ => None,
+                    }?;
+                    char::from_u32(code).filter(|c| *c != '\0')
+                }
+            }?;
+            Some((character, end + 1))
+        });
+        match decoded {
+            Some((character, length)) => {
+                out.push(character);
+                rest = &entity[length..];
+            }
+            None => {
+                out.push('&');
+                rest = &entity[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// PHP `urldecode`: `+` is a space, `%` and two hex digits a byte, any
+/// other byte (a lone `%` included) itself.
+pub fn php_urldecode(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        let hex = tail
+            .get(..2)
+            .filter(|digits| digits.iter().all(u8::is_ascii_hexdigit));
+        match (byte, hex) {
+            (b'%', Some(digits)) => {
+                let value = digits.iter().fold(0u8, |acc, digit| {
+                    // Hex digits only (checked above).
+                    let nibble = char::from(*digit).to_digit(16).unwrap_or(0);
+                    acc.wrapping_mul(16)
+                        .wrapping_add(u8::try_from(nibble).unwrap_or(0))
+                });
+                out.push(value);
+                rest = &tail[2..];
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (other, _) => out.push(other),
+        }
+        rest = tail;
+    }
+    out
+}
+
 /// `%.{digits}G` as PHP does it for float → string.
 fn format_significant(value: f64, digits: usize) -> String {
     if value.is_nan() {
@@ -225,6 +346,42 @@ mod tests {
         assert_eq!(json_float_string(1e15), "1000000000000000");
         assert_eq!(json_float_string(1.5e16), "15000000000000000");
         assert_eq!(json_float_string(1e17), "1.0e+17");
+    }
+
+    #[test]
+    fn labels_are_safe_decoded_as_matomo_does() {
+        assert_eq!(
+            safe_decode_label("/#!outlink-with-fragment-<script>"),
+            "/#!outlink-with-fragment-&lt;script&gt;"
+        );
+        assert_eq!(
+            safe_decode_label("/other#fragment&pk_campaign=Open%20partnership"),
+            "/other#fragment&amp;pk_campaign=Open partnership"
+        );
+        // Stored escaped (page titles) or not, the output is the same.
+        assert_eq!(safe_decode_label("Tom &amp; Jerry"), "Tom &amp; Jerry");
+        assert_eq!(safe_decode_label("Tom & Jerry"), "Tom &amp; Jerry");
+        assert_eq!(safe_decode_label("it's \"x\""), "it&#039;s &quot;x&quot;");
+        assert_eq!(safe_decode_label("&amp;lt;"), "&amp;lt;");
+        // urldecode's `+`, a lone `%`, and a decoded byte that is not UTF-8.
+        assert_eq!(safe_decode_label("c++ 100%"), "c   100%");
+        assert_eq!(safe_decode_label("a%FFb%zz"), "ab%zz");
+        assert_eq!(safe_decode_label("Zürich"), "Zürich");
+    }
+
+    #[test]
+    fn entities_decode_in_one_pass() {
+        assert_eq!(
+            html_entity_decode("a &lt;b&gt; &amp;amp; &quot;c&quot; &#039;d&#39;"),
+            "a <b> &amp; \"c\" 'd'"
+        );
+        assert_eq!(html_entity_decode("&#233;&#xE9;&#XE9;"), "ééé");
+        // Not entities: kept as written.
+        assert_eq!(
+            html_entity_decode("AT&T &eacute; & ;&#; &#x+1;"),
+            "AT&T &eacute; & ;&#; &#x+1;"
+        );
+        assert_eq!(html_entity_decode("plain"), "plain");
         assert_eq!(json_float_string(2.5e20), "2.5e+20");
     }
 

@@ -1014,7 +1014,10 @@ fn count_label(range: Range, one: &str, plural: &str) -> String {
         Some(upper) if upper == range.lower && upper == 1 => one.to_owned(),
         Some(upper) if upper == range.lower => format!("{upper} {plural}"),
         Some(upper) => format!("{}-{upper} {plural}", range.lower),
-        None => format!("{}+ {plural}", range.lower),
+        // `urlencode('+')` as Matomo writes it: SafeDecodeLabel, run on
+        // every label afterwards, decodes it (a bare `+` would read as a
+        // space).
+        None => format!("{}%2B {plural}", range.lower),
     }
 }
 
@@ -1028,7 +1031,7 @@ fn duration_label(range: Range) -> String {
         Some(upper) if upper == range.lower => format!("{} min", minutes_up(upper)),
         Some(upper) => format!("{}-{} min", minutes_up(range.lower), minutes_up(upper)),
         None if range.lower < 60 => format!("{}s", range.lower),
-        None => format!("{}+ min", range.lower / 60),
+        None => format!("{}%2B min", range.lower / 60),
     }
 }
 
@@ -1049,7 +1052,7 @@ mod tests {
         assert_eq!(label("0-10").as_deref(), Some("0–10s"));
         assert_eq!(label("60-120").as_deref(), Some("1-2 min"));
         assert_eq!(label("900-1800").as_deref(), Some("15-30 min"));
-        assert_eq!(label("1801%2B").as_deref(), Some("30+ min"));
+        assert_eq!(label("1801%2B").as_deref(), Some("30%2B min"));
     }
 
     #[test]
@@ -1058,10 +1061,10 @@ mod tests {
         assert_eq!(pages("1-1").as_deref(), Some("1 page"));
         assert_eq!(pages("2-2").as_deref(), Some("2 pages"));
         assert_eq!(pages("6-7").as_deref(), Some("6-7 pages"));
-        assert_eq!(pages("21%2B").as_deref(), Some("21+ pages"));
+        assert_eq!(pages("21%2B").as_deref(), Some("21%2B pages"));
         let days = |text: &str| parse_range(text).map(|r| count_label(r, "1 day", "days"));
         assert_eq!(days("0-0").as_deref(), Some("0 days"));
-        assert_eq!(days("365%2B").as_deref(), Some("365+ days"));
+        assert_eq!(days("365%2B").as_deref(), Some("365%2B days"));
     }
 
     #[test]

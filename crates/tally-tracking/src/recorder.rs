@@ -1367,11 +1367,14 @@ impl BatchWriter {
 
         // Conversions (§6).
         let converted = self.conversions(hit, &mut v, &before, is_new, idlink_va, url_id, p);
-        if converted > 0 && !is_new {
-            // Matomo's quirk: a converting request adds idgoal + 2 seconds.
-            v.total_time = v
-                .total_time
-                .saturating_add(u32::try_from(converted).unwrap_or(0));
+        if converted && (!is_new || known.is_some()) {
+            // Matomo's quirk (VisitTotalTime::onConvertedVisit, for a
+            // visitor it recognised, also on a new visit): a converting
+            // request adds the request's `idgoal` parameter + 2 seconds,
+            // i.e. 1 for a goal matched by URL (no parameter: -1), 2 for an
+            // order, idgoal + 2 for a manual conversion.
+            let bump = u32::try_from(hit.req.idgoal.saturating_add(2).max(0)).unwrap_or(0);
+            v.total_time = v.total_time.saturating_add(bump);
         }
 
         // Old data: the day must be archived again (§1.7 step 8).
@@ -1387,8 +1390,9 @@ impl BatchWriter {
         Ok(())
     }
 
-    /// Records goal and ecommerce conversions; returns the `visit_total_time`
-    /// bump (idgoal + 2 of the last goal converted, 0 if none).
+    /// Records goal and ecommerce conversions; returns whether the visit is
+    /// converted by this request (Matomo's `visitIsConverted`: a goal, or
+    /// an order; not a cart update).
     #[allow(clippy::too_many_arguments)]
     fn conversions(
         &mut self,
@@ -1399,7 +1403,7 @@ impl BatchWriter {
         idlink_va: Option<u64>,
         url_id: Option<u32>,
         p: &mut Pending,
-    ) -> i64 {
+    ) -> bool {
         let site = &hit.site;
         let mut goals: Vec<(&GoalDef, f64)> = Vec::new();
         match &hit.conversion {
@@ -1409,14 +1413,14 @@ impl BatchWriter {
                 }
             }
             ConversionRequest::Order { idorder, items } => {
-                let Some(items) = items else { return 0 };
+                let Some(items) = items else { return false };
                 self.ecommerce(hit, v, before, Some(idorder), items, p);
-                return 0;
+                return true;
             }
             ConversionRequest::Cart { items } => {
-                let Some(items) = items else { return 0 };
+                let Some(items) = items else { return false };
                 self.ecommerce(hit, v, before, None, items, p);
-                return 0;
+                return false;
             }
             ConversionRequest::None => {
                 if let Some(a) = &hit.action {
@@ -1466,7 +1470,7 @@ impl BatchWriter {
                 }
             }
         }
-        let mut bump = 0;
+        let mut converted = false;
         let url = conversion_url(hit);
         let conv_url_id = if hit.action.is_some() {
             url_id
@@ -1500,9 +1504,9 @@ impl BatchWriter {
             );
             p.conversions.push(row);
             v.goal_converted = 1;
-            bump = i64::from(g.idgoal) + 2;
+            converted = true;
         }
-        bump
+        converted
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,7 +1,7 @@
 //! CSV and TSV as Matomo's `Renderer\Csv` and `Renderer\Tsv` write them.
 
 use super::{Item, RenderOptions, Report};
-use crate::format::php_float_string;
+use crate::format::{html_entity_decode, php_float_string};
 use crate::value::parse_numeric;
 
 /// What Matomo answers instead of an empty CSV/TSV.
@@ -240,7 +240,13 @@ impl Renderer<'_> {
             Item::False => "0".to_owned(),
             Item::Float(number) => php_float_string(*number),
             Item::Str(text) => {
-                let mut value = text.to_string();
+                // `formatValue` decodes the HTML entities of a non-numeric
+                // string (labels come HTML-escaped from SafeDecodeLabel).
+                let mut value = if parse_numeric(text).is_none() {
+                    html_entity_decode(text).into_owned()
+                } else {
+                    text.to_string()
+                };
                 if parse_numeric(&value).is_none() && is_formula(&value) {
                     value.insert(0, '\'');
                 }

@@ -15,7 +15,7 @@
 
 use super::php::{Php, PhpKey, var_export};
 use super::{RenderError, RenderOptions, Report, column_entry, label_item, value_item};
-use crate::format::php_float_string;
+use crate::format::{html_entity_decode, php_float_string};
 
 const METADATA: &str = "_metadata";
 const ID_SUBTABLE: &str = "_idSubtable";
@@ -203,9 +203,11 @@ fn cell_text(value: &Php) -> String {
     }
 }
 
-/// `htmlspecialchars($value, ENT_COMPAT)` (the XML renderer escapes
-/// with it too).
+/// `formatValueXml`: `html_entity_decode`, then `htmlspecialchars($value,
+/// ENT_COMPAT)` (the XML renderer writes with it too), so that a label
+/// already escaped by SafeDecodeLabel is not escaped twice.
 pub(crate) fn escape(text: &str) -> String {
+    let text = html_entity_decode(text);
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

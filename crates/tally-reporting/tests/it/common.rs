@@ -42,7 +42,7 @@ impl Answer {
     }
 }
 
-fn user_with_token(
+pub(crate) fn user_with_token(
     conn: &mut diesel::MysqlConnection,
     login: &str,
     access: Option<(&str, u32)>,
@@ -144,7 +144,7 @@ pub(crate) fn traffic() -> Vec<Visit<'static>> {
     ]
 }
 
-async fn send(router: &Router, request: Request<Body>) -> anyhow::Result<Answer> {
+pub(crate) async fn send(router: &Router, request: Request<Body>) -> anyhow::Result<Answer> {
     let response = router.clone().oneshot(request).await?;
     let status = response.status();
     let content_type = response

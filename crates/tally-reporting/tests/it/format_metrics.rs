@@ -1,7 +1,7 @@
 //! `format_metrics=1|all` compared with literal expected outputs, the
 //! values worked out by hand from `common::traffic` (see `reports.rs`) and
-//! Matomo's English formats: on 2026-11-10, 2 visits, 1 bounce, 204 s in
-//! all (102 s each: `"1 min 42s"`), goal 1 converted once for 5 (sites
+//! Matomo's English formats: on 2026-11-10, 2 visits, 1 bounce, 202 s in
+//! all (101 s each: `"1 min 41s"`), goal 1 converted once for 5 (sites
 //! are in EUR: `"€5"`, JSON-escaped as `"\u20ac5"`).
 
 use time::macros::datetime;
@@ -22,7 +22,7 @@ async fn visits_summary_formats_its_metric_objects_with_1() -> anyhow::Result<()
     // its own.
     assert_eq!(
         json.text(),
-        r#"{"nb_uniq_visitors":2,"nb_users":0,"nb_visits":2,"nb_actions":4,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":204,"max_actions":3,"bounce_rate":"50%","nb_actions_per_visit":2,"avg_time_on_site":"1 min 42s"}"#
+        r#"{"nb_uniq_visitors":2,"nb_users":0,"nb_visits":2,"nb_actions":4,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":202,"max_actions":3,"bounce_rate":"50%","nb_actions_per_visit":2,"avg_time_on_site":"1 min 41s"}"#
     );
     let csv = f
         .get(&format!(
@@ -32,9 +32,9 @@ async fn visits_summary_formats_its_metric_objects_with_1() -> anyhow::Result<()
     assert_eq!(
         csv.text(),
         "nb_uniq_visitors,nb_users,nb_visits,nb_actions,nb_visits_converted,bounce_count,sum_visit_length,max_actions,bounce_rate,nb_actions_per_visit,avg_time_on_site\n\
-         2,0,2,4,1,1,204,3,50%,2,1 min 42s"
+         2,0,2,4,1,1,202,3,50%,2,1 min 41s"
     );
-    // The week: 3 visits, 235 s (78 s each), 1 bounce of 3.
+    // The week: 3 visits, 233 s (78 s each), 1 bounce of 3.
     let week = f
         .get("method=VisitsSummary.get&idSite=1&period=week&date=2026-11-11&format=json&format_metrics=1&columns=bounce_rate,avg_time_on_site")
         .await?;
@@ -59,9 +59,9 @@ async fn visits_summary_with_all_matches_1_having_no_revenue() -> anyhow::Result
          \t<nb_uniq_visitors>2</nb_uniq_visitors>\n\t<nb_users>0</nb_users>\n\
          \t<nb_visits>2</nb_visits>\n\t<nb_actions>4</nb_actions>\n\
          \t<nb_visits_converted>1</nb_visits_converted>\n\t<bounce_count>1</bounce_count>\n\
-         \t<sum_visit_length>204</sum_visit_length>\n\t<max_actions>3</max_actions>\n\
+         \t<sum_visit_length>202</sum_visit_length>\n\t<max_actions>3</max_actions>\n\
          \t<bounce_rate>50%</bounce_rate>\n\t<nb_actions_per_visit>2</nb_actions_per_visit>\n\
-         \t<avg_time_on_site>1 min 42s</avg_time_on_site>\n</result>"
+         \t<avg_time_on_site>1 min 41s</avg_time_on_site>\n</result>"
     );
     // Days without visits: "0s"; multi-period maps are formatted per day
     // (columns in the report's order).
@@ -194,7 +194,7 @@ async fn page_times_are_clocks_and_visit_times_sentences() -> anyhow::Result<()>
         .await?;
     assert_eq!(
         frequency.text(),
-        r#"{"bounce_rate_new":"50%","nb_actions_per_visit_new":2,"avg_time_on_site_new":"1 min 42s","avg_time_on_site_returning":"0s"}"#
+        r#"{"bounce_rate_new":"50%","nb_actions_per_visit_new":2,"avg_time_on_site_new":"1 min 41s","avg_time_on_site_returning":"0s"}"#
     );
     Ok(())
 }
@@ -216,20 +216,20 @@ async fn empty_and_unknown_values_as_matomo_reads_them() -> anyhow::Result<()> {
     // Empty is Matomo's fallback 0, not the default bc.
     assert_eq!(
         run("").await?,
-        r#"{"bounce_rate":0.5,"avg_time_on_site":102}"#
+        r#"{"bounce_rate":0.5,"avg_time_on_site":101}"#
     );
     assert_eq!(
         run("00").await?,
-        r#"{"bounce_rate":0.5,"avg_time_on_site":102}"#
+        r#"{"bounce_rate":0.5,"avg_time_on_site":101}"#
     );
     assert_eq!(
         run("bc").await?,
-        r#"{"bounce_rate":"50%","avg_time_on_site":102}"#
+        r#"{"bounce_rate":"50%","avg_time_on_site":101}"#
     );
     // Any other value formats like 1, without an error.
     assert_eq!(
         run("yes").await?,
-        r#"{"bounce_rate":"50%","avg_time_on_site":"1 min 42s"}"#
+        r#"{"bounce_rate":"50%","avg_time_on_site":"1 min 41s"}"#
     );
     // Goals.get forwards an empty value to its sub-requests as bc.
     let goals = f

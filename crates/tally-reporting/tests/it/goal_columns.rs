@@ -94,10 +94,10 @@ async fn show_all_goals_without_id_goal_adds_conversion_rates_per_goal() -> anyh
             r#""goals":{"idgoal=2":{"nb_conversions":1,"nb_visits_converted":1,"revenue":3}},"nb_conversions":1,"revenue":3,"#,
             r#""conversion_rate":"50%","nb_actions_per_visit":1.5,"avg_time_on_site":16,"bounce_rate":"50%","revenue_per_visit":1.5,"#,
             r#""goal_2_conversion_rate":"50%","goal_0_conversion_rate":"0%","goal_1_conversion_rate":"0%","segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":2,"nb_users":0,"max_actions":2,"sum_visit_length":301,"bounce_count":0,"nb_visits_converted":1,"#,
+            r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":2,"nb_users":0,"max_actions":2,"sum_visit_length":303,"bounce_count":0,"nb_visits_converted":1,"#,
             r#""goals":{"idgoal=ecommerceOrder":{"nb_conversions":1,"nb_visits_converted":1,"revenue":120.5,"revenue_subtotal":0,"revenue_tax":0,"revenue_shipping":0,"revenue_discount":0,"items":2},"#,
             r#""idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":2,"revenue":125.5,"#,
-            r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":301,"bounce_rate":"0%","revenue_per_visit":125,"#,
+            r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":303,"bounce_rate":"0%","revenue_per_visit":125,"#,
             r#""goal_2_conversion_rate":"0%","goal_0_conversion_rate":"100%","goal_1_conversion_rate":"100%","segment":"referrerType==search","referrer_type":2}]"#
         )
     );
@@ -119,8 +119,8 @@ async fn one_goal_all_goals_and_the_ecommerce_order() -> anyhow::Result<()> {
             r#"[{"label":"Direct Entry","nb_visits":2,"nb_actions":3,"sum_visit_length":31,"bounce_count":1,"nb_visits_converted":1,"nb_conversions":1,"revenue":3,"#,
             r#""conversion_rate":"50%","nb_actions_per_visit":1.5,"avg_time_on_site":16,"bounce_rate":"50%","revenue_per_visit":1.5,"#,
             r#""goal_1_conversion_rate":"0%","goal_1_nb_conversions":0,"goal_1_revenue_per_visit":0,"goal_1_revenue":0,"segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","nb_visits":1,"nb_actions":2,"sum_visit_length":301,"bounce_count":0,"nb_visits_converted":1,"nb_conversions":2,"revenue":125.5,"#,
-            r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":301,"bounce_rate":"0%","revenue_per_visit":125,"#,
+            r#"{"label":"Search Engines","nb_visits":1,"nb_actions":2,"sum_visit_length":303,"bounce_count":0,"nb_visits_converted":1,"nb_conversions":2,"revenue":125.5,"#,
+            r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":303,"bounce_rate":"0%","revenue_per_visit":125,"#,
             r#""goal_1_conversion_rate":"100%","goal_1_nb_conversions":1,"goal_1_revenue_per_visit":5,"goal_1_revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
         )
     );
@@ -159,7 +159,7 @@ async fn one_goal_all_goals_and_the_ecommerce_order() -> anyhow::Result<()> {
          \t\t<nb_actions>5</nb_actions>\n\
          \t\t<nb_users>0</nb_users>\n\
          \t\t<max_actions>2</max_actions>\n\
-         \t\t<sum_visit_length>332</sum_visit_length>\n\
+         \t\t<sum_visit_length>334</sum_visit_length>\n\
          \t\t<bounce_count>1</bounce_count>\n\
          \t\t<nb_visits_converted>2</nb_visits_converted>\n\
          \t\t<goals>\n\
@@ -219,7 +219,7 @@ async fn show_all_columns_and_formatted_goal_columns() -> anyhow::Result<()> {
         columns.text(),
         "label,nb_visits,conversion_rate,nb_actions_per_visit,avg_time_on_site,bounce_rate,metadata_segment,metadata_referrer_type\n\
          Direct Entry,2,50%,1.5,16,50%,referrerType==direct,1\n\
-         Search Engines,1,100%,2,301,0%,referrerType==search,2"
+         Search Engines,1,100%,2,303,0%,referrerType==search,2"
     );
     let formatted = f
         .get(&format!(
@@ -232,7 +232,7 @@ async fn show_all_columns_and_formatted_goal_columns() -> anyhow::Result<()> {
         formatted.text(),
         concat!(
             r#"[{"label":"Direct Entry","revenue":"\u20ac3","avg_time_on_site":"16s","revenue_per_visit":"\u20ac1.50","goal_1_conversion_rate":"0%","goal_1_revenue":"\u20ac0","segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","revenue":"\u20ac125.50","avg_time_on_site":"5 min 1s","revenue_per_visit":"\u20ac125","goal_1_conversion_rate":"100%","goal_1_revenue":"\u20ac5","segment":"referrerType==search","referrer_type":2}]"#
+            r#"{"label":"Search Engines","revenue":"\u20ac125.50","avg_time_on_site":"5 min 3s","revenue_per_visit":"\u20ac125","goal_1_conversion_rate":"100%","goal_1_revenue":"\u20ac5","segment":"referrerType==search","referrer_type":2}]"#
         )
     );
     // `disable_generic_filters=1` turns the goal-column filters off.

@@ -33,7 +33,7 @@ async fn columns_of_numeric_reports() -> anyhow::Result<()> {
             &format!("method=VisitsSummary.get&{DAY}&format=json&columns=avg_time_on_site,nb_hits")
         )
         .await?,
-        r#"{"value":102}"#
+        r#"{"value":101}"#
     );
     let xml = f
         .get(&format!(

@@ -2,7 +2,7 @@
 //! numbers computed by hand from `common::traffic`:
 //!
 //! - 2026-11-10: A has 3 actions; its `visit_total_time` is 1 + 200 s plus
-//!   Matomo's conversion quirk (+ idgoal + 2 = 3) = 204; B bounces (0 s).
+//!   Matomo's conversion quirk (a goal matched by URL: no idgoal parameter, -1 + 2 = 1) = 202; B bounces (0 s).
 //! - 2026-11-11: C has 2 actions, 1 + 30 = 31 s.
 
 use crate::common::Fixture;
@@ -17,7 +17,7 @@ async fn visits_summary_for_a_day_in_four_formats() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         json.text(),
-        r#"{"nb_uniq_visitors":2,"nb_users":0,"nb_visits":2,"nb_actions":4,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":204,"max_actions":3,"bounce_rate":"50%","nb_actions_per_visit":2,"avg_time_on_site":102}"#
+        r#"{"nb_uniq_visitors":2,"nb_users":0,"nb_visits":2,"nb_actions":4,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":202,"max_actions":3,"bounce_rate":"50%","nb_actions_per_visit":2,"avg_time_on_site":101}"#
     );
     assert!(json.content_type.starts_with("application/json"));
     let xml = f
@@ -29,9 +29,9 @@ async fn visits_summary_for_a_day_in_four_formats() -> anyhow::Result<()> {
          \t<nb_uniq_visitors>2</nb_uniq_visitors>\n\t<nb_users>0</nb_users>\n\
          \t<nb_visits>2</nb_visits>\n\t<nb_actions>4</nb_actions>\n\
          \t<nb_visits_converted>1</nb_visits_converted>\n\t<bounce_count>1</bounce_count>\n\
-         \t<sum_visit_length>204</sum_visit_length>\n\t<max_actions>3</max_actions>\n\
+         \t<sum_visit_length>202</sum_visit_length>\n\t<max_actions>3</max_actions>\n\
          \t<bounce_rate>50%</bounce_rate>\n\t<nb_actions_per_visit>2</nb_actions_per_visit>\n\
-         \t<avg_time_on_site>102</avg_time_on_site>\n</result>"
+         \t<avg_time_on_site>101</avg_time_on_site>\n</result>"
     );
     // XML is the default format, as in Matomo.
     let default = f.get(&format!("method=VisitsSummary.get&{DAY}")).await?;
@@ -44,7 +44,7 @@ async fn visits_summary_for_a_day_in_four_formats() -> anyhow::Result<()> {
     assert_eq!(
         csv.text(),
         "nb_uniq_visitors,nb_users,nb_visits,nb_actions,nb_visits_converted,bounce_count,sum_visit_length,max_actions,bounce_rate,nb_actions_per_visit,avg_time_on_site\n\
-         2,0,2,4,1,1,204,3,50%,2,102"
+         2,0,2,4,1,1,202,3,50%,2,101"
     );
     let tsv = f
         .get(&format!(
@@ -54,7 +54,7 @@ async fn visits_summary_for_a_day_in_four_formats() -> anyhow::Result<()> {
     assert_eq!(
         tsv.text(),
         "nb_uniq_visitors\tnb_users\tnb_visits\tnb_actions\tnb_visits_converted\tbounce_count\tsum_visit_length\tmax_actions\tbounce_rate\tnb_actions_per_visit\tavg_time_on_site\n\
-         2\t0\t2\t4\t1\t1\t204\t3\t50%\t2\t102"
+         2\t0\t2\t4\t1\t1\t202\t3\t50%\t2\t101"
     );
     // Matomo's default CSV is UTF-16LE with a byte order mark.
     let unicode = f
@@ -72,7 +72,7 @@ async fn visits_summary_for_a_week_recounts_uniques_and_a_range_has_none() -> an
         .await?;
     assert_eq!(
         week.text(),
-        r#"{"nb_uniq_visitors":3,"nb_users":0,"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":235,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
+        r#"{"nb_uniq_visitors":3,"nb_users":0,"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":233,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
     );
     let range = f
         .get(
@@ -81,7 +81,7 @@ async fn visits_summary_for_a_week_recounts_uniques_and_a_range_has_none() -> an
         .await?;
     assert_eq!(
         range.text(),
-        r#"{"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":235,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
+        r#"{"nb_visits":3,"nb_actions":6,"nb_visits_converted":1,"bounce_count":1,"sum_visit_length":233,"max_actions":3,"bounce_rate":"33%","nb_actions_per_visit":2,"avg_time_on_site":78}"#
     );
     let range_xml = f
         .get("method=VisitsSummary.get&idSite=1&period=range&date=2026-11-10,2026-11-11&format=xml&columns=nb_visits,bounce_rate")
@@ -154,7 +154,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         expanded.text(),
         concat!(
             r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
-            r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":204,"entry_bounce_count":1,"#,
+            r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":202,"entry_bounce_count":1,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
             // Ties at one visit: by label, natural order ("/" before "p").
             r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
@@ -196,7 +196,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
     assert_eq!(
         flat_csv.text(),
         "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_time_on_page,bounce_rate,exit_rate,metadata_url\n\
-         index,2,2,2,100,2,2,4,204,1,1,1,50,50%,50%,https://shop.example/\n\
+         index,2,2,2,100,2,2,4,202,1,1,1,50,50%,50%,https://shop.example/\n\
          products/shoes,1,1,1,100,,,,,,,,100,0%,0%,https://shop.example/products/shoes\n\
          thank-you,1,1,1,0,,,,,,1,1,0,0%,100%,https://shop.example/thank-you"
     );
@@ -233,7 +233,7 @@ async fn referrer_types_with_goal_metrics() -> anyhow::Result<()> {
         json.text(),
         concat!(
             r#"[{"label":"Direct Entry","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":1,"nb_users":0,"max_actions":1,"sum_visit_length":0,"bounce_count":1,"nb_visits_converted":0,"segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":3,"nb_users":0,"max_actions":3,"sum_visit_length":204,"bounce_count":0,"nb_visits_converted":1,"#,
+            r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":3,"nb_users":0,"max_actions":3,"sum_visit_length":202,"bounce_count":0,"nb_visits_converted":1,"#,
             r#""goals":{"idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
         )
     );

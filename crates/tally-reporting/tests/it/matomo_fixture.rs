@@ -1,0 +1,351 @@
+//! Matomo's own system test traffic "one visitor, two visits"
+//! (`tests/PHPUnit/Fixtures/OneVisitorTwoVisits.php` in matomo-org/matomo,
+//! without its site-search and third-party-cookie variants), sent as the
+//! PHP tracker sends it, and the day's reports checked against the numbers
+//! of Matomo's expected outputs for that fixture.
+//!
+//! The visitor (cookies off, one `_id`, IP 156.5.3.2, Firefox 3.6 on
+//! Windows XP, French) arrives from referrer.com on 2010-03-06 11:22:33 UTC,
+//! views `/index.htm?...` and `/`, clicks three outlinks and a download,
+//! converts the manual goal 1 twice (counted once), views the home page
+//! again with a fragment (27 minutes in), and returns an hour after the
+//! first view from a Yahoo search for "purchase" on `/store/purchase.htm`
+//! (goal 2, URL regex, revenue 1).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tally_db::test_support::TestDb;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_reporting::{Api, ReportingConfig};
+use time::macros::{datetime, format_description};
+use time::{Duration, PrimitiveDateTime};
+
+use crate::common::{NOW, encode, send, user_with_token};
+
+const START: PrimitiveDateTime = datetime!(2010-03-06 11:22:33);
+const UA: &str = "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-GB; rv:1.9.2.6) Gecko/20100625 Firefox/3.6.6 (.NET CLR 3.5.30729)";
+
+/// One request of the PHP tracker: `hours` after the start, with the
+/// tracker's defaults and `params`.
+fn request(token: &str, hours: f64, lang: &str, params: &str) -> String {
+    #[expect(clippy::cast_possible_truncation, reason = "hours of the fixture")]
+    let at = START + Duration::seconds((hours * 3600.0).round() as i64);
+    let cdt = at
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    format!(
+        "?idsite=1&rec=1&apiv=1&_id=5b3f2c1e9a7d4e60&cdt={}&token_auth={token}&cip=156.5.3.2\
+         &ua={}&lang={lang}&h=12&m=34&s=6&res=1024x768&cookie=1&fla=1&java=1{params}",
+        encode(&cdt),
+        encode(UA),
+    )
+}
+
+fn page(url: &str, referrer: &str, title: &str, timings: [u32; 6]) -> String {
+    format!(
+        "&url={}&urlref={}&action_name={}&pf_net={}&pf_srv={}&pf_tfr={}&pf_dm1={}&pf_dm2={}&pf_onl={}",
+        encode(url),
+        encode(referrer),
+        encode(title),
+        timings[0],
+        timings[1],
+        timings[2],
+        timings[3],
+        timings[4],
+        timings[5]
+    )
+}
+
+const REFERRER: &str = "http://referrer.com/page.htm?param=valuewith some spaces";
+const PAGE1: &str =
+    "http://example.org/index.htm?excluded_Parameter=SHOULD_NOT_DISPLAY&parameter=Should display";
+
+async fn day_text(api: &Api, token: &str, method: &str, extra: &str) -> anyhow::Result<String> {
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&method={method}&idSite=1&period=day&date=2010-03-06{extra}&token_auth={token}"
+        ),
+        None,
+    );
+    let api = api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    anyhow::ensure!(answer.status == 200, "{method}: {}", answer.status);
+    Ok(String::from_utf8(answer.body)?)
+}
+
+async fn day_report(api: &Api, token: &str, method: &str, extra: &str) -> anyhow::Result<Value> {
+    let text = day_text(api, token, method, &format!("&format=json{extra}")).await?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// `(label, column)` of each row.
+fn column(rows: &Value, name: &str) -> Vec<(String, Value)> {
+    rows.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    (
+                        row["label"].as_str().unwrap_or("").to_owned(),
+                        row[name].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let token = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        let params = NewSiteParams {
+            timezone: Some("UTC".to_owned()),
+            excluded_parameters: Some("excluded_parameter,anotherParameter".to_owned()),
+            start_date: Some(START),
+            ..NewSiteParams::new("new name", ["http://site.com"])
+        };
+        management::add_site(&mut conn, &root, &params)?;
+        management::add_goal(
+            &mut conn,
+            &root,
+            1,
+            &GoalParams::new("triggered js", "manually", "", ""),
+        )?;
+        let purchase = GoalParams {
+            revenue: 1.0,
+            ..GoalParams::new(
+                "matching purchase.htm",
+                "url",
+                r"(.*)store\/purchase\.(.*)",
+                "regex",
+            )
+        };
+        management::add_goal(&mut conn, &root, 1, &purchase)?;
+        user_with_token(&mut conn, "root", None)?
+    };
+
+    let t = token.as_str();
+    let link = |url: &str, kind: &str| {
+        format!(
+            "&url={}&urlref={}&{kind}={}",
+            encode("http://example.org/"),
+            encode(REFERRER),
+            encode(url)
+        )
+    };
+    let goal = |revenue: u32| {
+        format!(
+            "&url={}&urlref={}&idgoal=1&revenue={revenue}",
+            encode("http://example.org/"),
+            encode(REFERRER)
+        )
+    };
+    let requests = [
+        request(
+            t,
+            0.0,
+            "fr",
+            &page(
+                PAGE1,
+                REFERRER,
+                "incredible title!",
+                [33, 105, 205, 1325, 390, 222],
+            ),
+        ),
+        request(
+            t,
+            0.05,
+            "fr",
+            &page(
+                "http://example.org/",
+                REFERRER,
+                "Second page view - should be registered as URL /",
+                [62, 198, 253, 1559, 222, 152],
+            ),
+        ),
+        request(
+            t,
+            0.1,
+            "fr",
+            &link(
+                "https://outlinks.org/#!outlink-with-fragment-<script>",
+                "link",
+            ),
+        ),
+        request(
+            t,
+            0.2,
+            "fr",
+            &link("http://piwik.org/path/again/latest.zip", "download"),
+        ),
+        request(
+            t,
+            0.22,
+            "fr",
+            &link(
+                "http://outlinks.org/other_outlink#fragment&pk_campaign=Open%20partnership",
+                "link",
+            ),
+        ),
+        request(t, 0.25, "fr", &link("http://dev.piwik.org/svn", "link")),
+        request(t, 0.3, "th", &goal(42)),
+        request(t, 0.4, "th", &goal(42)),
+        request(
+            t,
+            0.45,
+            "fr",
+            &page(
+                "http://example.org/index.htm#ignoredFragment#",
+                REFERRER,
+                "Looking at homepage (again)...",
+                [0, 222, 333, 1111, 666, 333],
+            ),
+        ),
+        request(
+            t,
+            1.0,
+            "fr",
+            &page(
+                "http://example.org/store/purchase.htm",
+                "http://search.yahoo.com/search?p=purchase",
+                "Checkout/Purchasing...",
+                [22, 157, 266, 2000, 1002, 666],
+            ),
+        ),
+    ];
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    // One request at a time, in order, as the PHP tracker sends them.
+    for query in requests {
+        let answer = send(
+            &router,
+            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
+        )
+        .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
+    }
+
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let summary = day_report(&api, t, "VisitsSummary.get", "").await?;
+    assert_eq!(
+        summary,
+        json!({
+            "nb_uniq_visitors": 1,
+            "nb_users": 0,
+            "nb_visits": 2,
+            "nb_actions": 8,
+            "nb_visits_converted": 2,
+            "bounce_count": 1,
+            "sum_visit_length": 1622,
+            "max_actions": 7,
+            "bounce_rate": "50%",
+            "nb_actions_per_visit": 4,
+            "avg_time_on_site": 811
+        })
+    );
+    let actions = day_report(&api, t, "Actions.get", "").await?;
+    for (name, value) in [
+        ("nb_pageviews", 4),
+        ("nb_uniq_pageviews", 4),
+        ("nb_downloads", 1),
+        ("nb_uniq_downloads", 1),
+        ("nb_outlinks", 3),
+        ("nb_uniq_outlinks", 3),
+        ("nb_searches", 0),
+        ("nb_keywords", 0),
+    ] {
+        assert_eq!(actions[name], json!(value), "Actions.get {name}");
+    }
+    let goals = day_report(&api, t, "Goals.get", "").await?;
+    for (name, value) in [
+        ("nb_conversions", json!(2)),
+        ("nb_visits_converted", json!(2)),
+        ("revenue", json!(43)),
+        ("conversion_rate", json!("100%")),
+    ] {
+        assert_eq!(goals[name], value, "Goals.get {name}");
+    }
+    let types = day_report(&api, t, "Referrers.getReferrerType", "").await?;
+    assert_eq!(
+        column(&types, "nb_visits"),
+        vec![
+            ("Search Engines".to_owned(), json!(1)),
+            ("Websites".to_owned(), json!(1))
+        ]
+    );
+    assert_eq!(
+        column(&types, "sum_visit_length"),
+        vec![
+            ("Search Engines".to_owned(), json!(1)),
+            ("Websites".to_owned(), json!(1621))
+        ]
+    );
+    // Labels as Matomo's API gives them in every format: URL-decoded and
+    // HTML-escaped (SafeDecodeLabel); hosts ordered by visits.
+    let outlinks = day_report(&api, t, "Actions.getOutlinks", "&flat=1").await?;
+    let mut flat = column(&outlinks, "nb_hits");
+    // Equal rows: their order is the sort's tie-break, not checked here.
+    flat.sort_by(|a, b| b.0.cmp(&a.0));
+    assert_eq!(
+        flat,
+        vec![
+            (
+                "outlinks.org/other_outlink#fragment&amp;pk_campaign=Open partnership".to_owned(),
+                json!(1)
+            ),
+            (
+                "outlinks.org/#!outlink-with-fragment-&lt;script&gt;".to_owned(),
+                json!(1)
+            ),
+            ("dev.piwik.org/svn".to_owned(), json!(1)),
+        ]
+    );
+    let hosts = day_report(&api, t, "Actions.getOutlinks", "").await?;
+    assert_eq!(
+        column(&hosts, "nb_visits"),
+        vec![
+            ("outlinks.org".to_owned(), json!(2)),
+            ("dev.piwik.org".to_owned(), json!(1))
+        ]
+    );
+    // XML writes the escaped label once (formatValueXml decodes first), as
+    // Matomo's expected output shows it; CSV decodes it.
+    let xml = day_text(&api, t, "Actions.getOutlinks", "&format=xml&expanded=1").await?;
+    assert!(
+        xml.contains("<label>/#!outlink-with-fragment-&lt;script&gt;</label>")
+            && xml.contains(
+                "<label>/other_outlink#fragment&amp;pk_campaign=Open partnership</label>"
+            ),
+        "{xml}"
+    );
+    let csv = day_text(
+        &api,
+        t,
+        "Actions.getOutlinks",
+        "&format=csv&convertToUnicode=0&flat=1&showColumns=nb_hits",
+    )
+    .await?;
+    assert!(
+        csv.contains("outlinks.org/#!outlink-with-fragment-<script>,1"),
+        "{csv}"
+    );
+    let downloads = day_report(&api, t, "Actions.getDownloads", "&flat=1").await?;
+    assert_eq!(
+        column(&downloads, "nb_hits"),
+        vec![("piwik.org/path/again/latest.zip".to_owned(), json!(1))]
+    );
+    Ok(())
+}
