@@ -347,5 +347,57 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         column(&downloads, "nb_hits"),
         vec![("piwik.org/path/again/latest.zip".to_owned(), json!(1))]
     );
+    // `/` is `/index`; the excluded parameter is gone; time spent on a page
+    // runs to the next action, goal requests included (900 s on `/index`).
+    let pages = day_report(&api, t, "Actions.getPageUrls", "").await?;
+    let cells = |name: &str| -> Vec<(String, Value)> {
+        column(&pages, name)
+            .into_iter()
+            .map(|(label, value)| (label, if value.is_null() { json!(0) } else { value }))
+            .collect()
+    };
+    let labels = [
+        "/index",
+        "/index.htm",
+        "/index.htm?parameter=Should display",
+        "store",
+    ];
+    let with = |values: [i64; 4]| -> Vec<(String, Value)> {
+        labels
+            .iter()
+            .zip(values)
+            .map(|(label, value)| ((*label).to_owned(), json!(value)))
+            .collect()
+    };
+    assert_eq!(cells("nb_hits"), with([1, 1, 1, 1]));
+    assert_eq!(cells("sum_time_spent"), with([900, 0, 180, 0]));
+    assert_eq!(cells("entry_nb_visits"), with([0, 0, 1, 1]));
+    assert_eq!(cells("entry_sum_visit_length"), with([0, 0, 1621, 1]));
+    assert_eq!(cells("exit_nb_visits"), with([0, 1, 0, 1]));
+
+    for (method, label) in [
+        ("DevicesDetection.getBrowsers", "Firefox"),
+        ("UserLanguage.getLanguage", "French"),
+        ("UserCountry.getCountry", "France"),
+    ] {
+        let report = day_report(&api, t, method, "").await?;
+        assert_eq!(
+            column(&report, "nb_visits"),
+            vec![(label.to_owned(), json!(2))],
+            "{method}"
+        );
+    }
+    let websites = day_report(&api, t, "Referrers.getWebsites", "&expanded=1").await?;
+    assert_eq!(
+        column(&websites, "nb_visits"),
+        vec![("referrer.com".to_owned(), json!(1))]
+    );
+    assert_eq!(
+        column(&websites[0]["subtable"], "nb_visits"),
+        vec![(
+            "http://referrer.com/page.htm?param=valuewith some spaces".to_owned(),
+            json!(1)
+        )]
+    );
     Ok(())
 }
