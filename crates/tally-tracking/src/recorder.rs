@@ -11,7 +11,9 @@
 //! `SELECT`, at most one `INSERT` and one re-`SELECT`), one multi-row
 //! `INSERT` per log table, one `UPDATE ... JOIN` for all continuing visits.
 //! Only ecommerce requests add per-request statements (order uniqueness,
-//! cart rows, item sync), as in Matomo.
+//! cart rows, item sync), as in Matomo. The reads run first; all the writes
+//! of a batch, with `START TRANSACTION` and `COMMIT`, then go to the server
+//! as one multi-statement query (one round trip).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
-use diesel::connection::Connection;
+use diesel::connection::{Connection, SimpleConnection as _};
 use diesel::prelude::*;
 use tally_schema::ActionType;
 
@@ -784,12 +786,46 @@ impl DirectWriter {
 }
 
 impl BatchWriter {
+    /// Writes `jobs` in one transaction sent as one multi-statement text
+    /// query: `START TRANSACTION`, every write of the batch, `COMMIT`. The
+    /// recorder answers nobody before that query returns, and a failing
+    /// statement stops the rest (the `COMMIT` included), so an answered hit
+    /// is still on disk. Every query costs round trips whatever its size
+    /// (diesel's `batch_execute` adds two to switch multi-statements on
+    /// and off), and a statement each for BEGIN, every table and COMMIT
+    /// was most of a batch's time on a busy machine (docs/PERFORMANCE.md).
     fn write(
         &mut self,
         conn: &mut MysqlConnection,
         jobs: &[Job],
     ) -> QueryResult<Vec<Vec<HitResult>>> {
-        self.write_then(conn, jobs, |_, _| Ok(()))
+        let (results, mut p) = self.prepare(conn, jobs)?;
+        let written = flush_sql(&mut p).and_then(|packets| {
+            let last = packets.len().saturating_sub(1);
+            for (i, mut sql) in packets.into_iter().enumerate() {
+                if i == 0 {
+                    sql.insert_str(0, "START TRANSACTION;\n");
+                }
+                if i == last {
+                    sql.push_str(";\nCOMMIT");
+                }
+                conn.batch_execute(&sql)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            // The transaction may be open after a failed statement; a
+            // rollback that fails as well means a broken connection, which
+            // the caller drops.
+            let _ = conn.batch_execute("ROLLBACK");
+            // Cache entries are only written after a commit, but a failure
+            // can mean another writer changed rows we cached: start again
+            // from the database.
+            self.cache.clear();
+            return Err(e);
+        }
+        self.committed(jobs, p);
+        Ok(results)
     }
 
     /// [`BatchWriter::write`], running `then` in the batch's transaction
@@ -803,38 +839,60 @@ impl BatchWriter {
     where
         F: FnOnce(&mut MysqlConnection, &[Vec<HitResult>]) -> QueryResult<()>,
     {
+        let (results, mut p) = self.prepare(conn, jobs)?;
+        let written = conn.transaction(|conn| {
+            for sql in flush_sql(&mut p)? {
+                conn.batch_execute(&sql)?;
+            }
+            then(conn, &results)
+        });
+        if let Err(e) = written {
+            // As in `write`.
+            self.cache.clear();
+            return Err(e);
+        }
+        self.committed(jobs, p);
+        Ok(results)
+    }
+
+    /// Reserves ids, resolves names and reads what the batch needs (visits
+    /// of unknown visitors, existing orders), then computes every row.
+    ///
+    /// The reads run before the write transaction: this writer is the only
+    /// one writing its visitors' visits, and reading in the transaction
+    /// would only make it longer (and cost a round trip for its `BEGIN`).
+    fn prepare(
+        &mut self,
+        conn: &mut MysqlConnection,
+        jobs: &[Job],
+    ) -> QueryResult<(Vec<Vec<HitResult>>, Pending)> {
         let n: usize = jobs.iter().map(|j| j.hits.len()).sum();
         self.ids.reserve(conn, n as u64)?;
         // Names first, committed on their own (see `Recorder::start`); a
         // name whose batch then fails stays, unused, as in Matomo.
         self.resolve(conn, &wanted_names(jobs))?;
-        let result = conn.transaction(|conn| {
-            let mut p = Pending::default();
-            let results = self.process(conn, jobs, &mut p)?;
-            flush(conn, &mut p)?;
-            then(conn, &results)?;
-            Ok::<_, diesel::result::Error>((results, p.touched))
-        });
-        match result {
-            Ok((results, touched)) => {
-                for (_, v) in touched {
-                    self.cache.put(v);
-                }
-                if let Some(t) = jobs.first().and_then(|j| j.hits.first()).map(|h| h.time) {
-                    self.cache.evict(t);
-                }
-                if self.names.len() > 1_000_000 {
-                    self.names.clear();
-                }
-                Ok(results)
-            }
+        let mut p = Pending::default();
+        match self.process(conn, jobs, &mut p) {
+            Ok(results) => Ok((results, p)),
             Err(e) => {
-                // Cache entries are only written after a commit, but a
-                // failure can mean another writer changed rows we cached:
-                // start again from the database.
+                // Prefetched visits may be half read: start again from the
+                // database.
                 self.cache.clear();
                 Err(e)
             }
+        }
+    }
+
+    /// Keeps the state of a committed batch.
+    fn committed(&mut self, jobs: &[Job], p: Pending) {
+        for (_, v) in p.touched {
+            self.cache.put(v);
+        }
+        if let Some(t) = jobs.first().and_then(|j| j.hits.first()).map(|h| h.time) {
+            self.cache.evict(t);
+        }
+        if self.names.len() > 1_000_000 {
+            self.names.clear();
         }
     }
 
@@ -953,9 +1011,10 @@ impl BatchWriter {
     /// Finds the visit a hit continues, or the visitor's previous visit.
     fn find(&self, hit: &Hit, p: &Pending) -> Option<VisitState> {
         let site = hit.site.idsite;
+        // Through the index, not a scan of every touched visit: a batch
+        // of n hits would cost n² comparisons.
         let lookup = |id| {
-            p.touched
-                .values()
+            p.touched_for(&p.touched_by_visitor, (site, id))
                 .filter(|v| {
                     v.idsite == site
                         && v.idvisitor == id
@@ -1880,7 +1939,33 @@ fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
     ]
 }
 
-fn flush(conn: &mut MysqlConnection, p: &mut Pending) -> QueryResult<()> {
+/// Most bytes of SQL sent in one multi-statement query. Statements are
+/// packed until the next would pass this; one bigger statement goes alone.
+/// Well under MariaDB's default `max_allowed_packet` (16 MiB).
+const PACKET_BYTES: usize = 4 << 20;
+
+/// Every write of the batch, rendered as text (see [`Statement::render`])
+/// and packed into as few multi-statement queries as [`PACKET_BYTES`]
+/// allows, in the order they must run. Empty when there is nothing to
+/// write.
+fn flush_sql(p: &mut Pending) -> QueryResult<Vec<String>> {
+    let mut packets: Vec<String> = Vec::new();
+    for st in flush_statements(p) {
+        let sql = st.render()?;
+        match packets.last_mut() {
+            Some(last) if last.len() + sql.len() < PACKET_BYTES => {
+                last.push_str(";\n");
+                last.push_str(&sql);
+            }
+            _ => packets.push(sql),
+        }
+    }
+    Ok(packets)
+}
+
+/// The batch's statements, in the order they run.
+fn flush_statements(p: &mut Pending) -> Vec<Statement> {
+    let mut out = Vec::new();
     // New visits: the final state of each, plus its one-time fields.
     let mut rows = Vec::with_capacity(p.new_visit_ids.len());
     for (id, extras) in p
@@ -1938,17 +2023,13 @@ fn flush(conn: &mut MysqlConnection, p: &mut Pending) -> QueryResult<()> {
         rows.push(row);
     }
     let new_ids: HashSet<u64> = p.new_visit_ids.iter().copied().collect();
-    for st in multi_insert("INSERT", "log_visit", VISIT_COLUMNS, rows) {
-        st.execute(conn)?;
-    }
-    for st in multi_insert(
+    out.extend(multi_insert("INSERT", "log_visit", VISIT_COLUMNS, rows));
+    out.extend(multi_insert(
         "INSERT",
         "log_link_visit_action",
         ACTION_COLUMNS,
         std::mem::take(&mut p.actions),
-    ) {
-        st.execute(conn)?;
-    }
+    ));
     // Continuing visits: one UPDATE for all.
     let updates: Vec<Vec<Val>> = p
         .touched
@@ -1958,49 +2039,42 @@ fn flush(conn: &mut MysqlConnection, p: &mut Pending) -> QueryResult<()> {
         .collect();
     for chunk in updates.chunks(1_500) {
         let derived = values_table(UPDATE_COLUMNS, chunk);
-        Statement {
+        out.push(Statement {
             sql: format!(
                 "UPDATE log_visit v JOIN ({}) u ON v.idvisit = u.idvisit SET {UPDATE_SET}",
                 derived.sql
             ),
             binds: derived.binds,
-        }
-        .execute(conn)?;
+        });
     }
-    for st in std::mem::take(&mut p.statements) {
-        st.execute(conn)?;
-    }
-    for st in multi_insert(
+    out.append(&mut p.statements);
+    out.extend(multi_insert(
         "INSERT IGNORE",
         "log_conversion",
         CONVERSION_COLUMNS,
         std::mem::take(&mut p.conversions),
-    ) {
-        st.execute(conn)?;
-    }
+    ));
     for (idsite, date) in &p.invalidations {
         let d = time::PrimitiveDateTime::new(*date, time::Time::MIDNIGHT);
-        Statement {
+        out.push(Statement {
             sql: "INSERT INTO archive_invalidations (name, idsite, date1, date2, period, ts_invalidated, status) \
                   SELECT 'done', ?, DATE(?), DATE(?), 1, UTC_TIMESTAMP(), 0 FROM DUAL WHERE NOT EXISTS \
                   (SELECT 1 FROM archive_invalidations WHERE idsite = ? AND date1 = DATE(?) AND period = 1 \
                   AND name = 'done' AND status = 0)"
                 .into(),
             binds: vec![(*idsite).into(), d.into(), d.into(), (*idsite).into(), d.into()],
-        }
-        .execute(conn)?;
+        });
     }
     for (idsite, t) in &p.site_created {
         // Matomo moves ts_created to the day before the tracked time.
         let day_before = datetime(*t - 86_400);
         let d = time::PrimitiveDateTime::new(day_before.date(), time::Time::MIDNIGHT);
-        Statement {
+        out.push(Statement {
             sql: "UPDATE site SET ts_created = ? WHERE idsite = ? AND ts_created > ?".into(),
             binds: vec![d.into(), (*idsite).into(), d.into()],
-        }
-        .execute(conn)?;
+        });
     }
-    Ok(())
+    out
 }
 
 fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {

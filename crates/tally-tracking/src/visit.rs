@@ -445,7 +445,9 @@ impl VisitCache {
 }
 
 /// Loads into `cache` the visits the given visitor ids and fingerprints
-/// may continue (§2.3), in at most two queries per site.
+/// may continue (§2.3), in one query: a part per site and kind of key,
+/// joined with `UNION ALL` (each query is a round trip, which costs more
+/// than the query itself while the machine is busy).
 ///
 /// # Errors
 /// The query error.
@@ -455,6 +457,15 @@ pub fn prefetch(
     by_visitor: &HashMap<u32, Vec<[u8; 8]>>,
     by_config: &HashMap<u32, (Vec<[u8; 8]>, i64, i64)>,
 ) -> QueryResult<()> {
+    let mut st = Statement::default();
+    let part = |st: &mut Statement, sql: String| {
+        if !st.sql.is_empty() {
+            st.sql.push_str(" UNION ALL ");
+        }
+        st.sql.push('(');
+        st.sql.push_str(&sql);
+        st.sql.push(')');
+    };
     for (idsite, ids) in by_visitor {
         if ids.is_empty() {
             continue;
@@ -463,47 +474,55 @@ pub fn prefetch(
         // the returning-visitor columns even when it is months old. Only the
         // newest visits are needed; ten per visitor covers imports of past
         // data whose newest visit lies after the tracked time.
-        let mut st = Statement {
-            sql: format!(
+        part(
+            &mut st,
+            format!(
                 "SELECT * FROM ({}, ROW_NUMBER() OVER (PARTITION BY idvisitor \
                  ORDER BY visit_last_action_time DESC) AS rn FROM log_visit \
                  WHERE idsite = ? AND idvisitor IN ({})) t WHERE rn <= 10",
                 VisitState::SELECT,
                 vec!["?"; ids.len()].join(",")
             ),
-            binds: vec![Val::from(*idsite)],
-        };
+        );
+        st.binds.push(Val::from(*idsite));
         st.binds.extend(ids.iter().map(|i| Val::from(*i)));
-        let rows: Vec<VisitRow> = st.load(conn)?;
-        let mut found = std::collections::HashSet::new();
-        for r in rows {
-            let v = VisitState::from(r);
-            found.insert(v.idvisitor);
-            cache.put(v);
-        }
-        for id in ids {
-            if !found.contains(id) {
-                cache.mark_absent(*idsite, *id);
-            }
-        }
     }
     for (idsite, (configs, from, to)) in by_config {
         if configs.is_empty() {
             continue;
         }
-        let mut st = Statement {
-            sql: format!(
-                "{} FROM log_visit WHERE idsite = ? AND config_id IN ({}) AND visit_last_action_time >= ? AND visit_last_action_time <= ?",
+        // `rn` only to match the visitor parts' columns.
+        part(
+            &mut st,
+            format!(
+                "{}, 0 AS rn FROM log_visit WHERE idsite = ? AND config_id IN ({}) \
+                 AND visit_last_action_time >= ? AND visit_last_action_time <= ?",
                 VisitState::SELECT,
                 vec!["?"; configs.len()].join(",")
             ),
-            binds: vec![Val::from(*idsite)],
-        };
+        );
+        st.binds.push(Val::from(*idsite));
         st.binds.extend(configs.iter().map(|c| Val::from(*c)));
         st.binds.push(Val::from(datetime(*from)));
         st.binds.push(Val::from(datetime(*to)));
-        for r in st.load::<VisitRow>(conn)? {
-            cache.put(VisitState::from(r));
+    }
+    if st.sql.is_empty() {
+        return Ok(());
+    }
+    // A visitor with any visit on a site has at least one row in its
+    // visitor part, so the visitors found among all rows are those of the
+    // visitor parts.
+    let mut found = std::collections::HashSet::new();
+    for r in st.load::<VisitRow>(conn)? {
+        let v = VisitState::from(r);
+        found.insert((v.idsite, v.idvisitor));
+        cache.put(v);
+    }
+    for (idsite, ids) in by_visitor {
+        for id in ids {
+            if !found.contains(&(*idsite, *id)) {
+                cache.mark_absent(*idsite, *id);
+            }
         }
     }
     Ok(())
