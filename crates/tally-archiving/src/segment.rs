@@ -2120,18 +2120,7 @@ fn html_unescape(text: &str) -> String {
 /// PHP `htmlspecialchars($s, ENT_QUOTES)`: the form in which the tracker
 /// stores titles, keywords, event and product names.
 fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#039;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    tally_datatable::format::htmlspecialchars(text, tally_datatable::format::Quotes::Both)
 }
 
 // ---------------------------------------------------------------------------

@@ -103,12 +103,27 @@ pub fn safe_decode_label(label: &str) -> String {
         .replace("&#039;", "'")
         .replace("&#39;", "'")
         .replace("&amp;", "&");
-    let mut out = String::with_capacity(decoded.len());
-    for c in decoded.chars() {
+    htmlspecialchars(&decoded, Quotes::Both)
+}
+
+/// Which quotes [`htmlspecialchars`] escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quotes {
+    /// `ENT_COMPAT`: double quotes only.
+    Double,
+    /// `ENT_QUOTES`: single quotes too, as `&#039;`.
+    Both,
+}
+
+/// PHP `htmlspecialchars`: `&`, `<`, `>`, `"` and (with [`Quotes::Both`])
+/// `'` escaped, every `&` included (`double_encode`).
+pub fn htmlspecialchars(text: &str, quotes: Quotes) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#039;"),
+            '\'' if quotes == Quotes::Both => out.push_str("&#039;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             c => out.push(c),

@@ -15,7 +15,7 @@
 
 use super::php::{Php, PhpKey, var_export};
 use super::{RenderError, RenderOptions, Report, column_entry, label_item, value_item};
-use crate::format::{html_entity_decode, php_float_string};
+use crate::format::{Quotes, html_entity_decode, htmlspecialchars, php_float_string};
 
 const METADATA: &str = "_metadata";
 const ID_SUBTABLE: &str = "_idSubtable";
@@ -207,18 +207,7 @@ fn cell_text(value: &Php) -> String {
 /// ENT_COMPAT)` (the XML renderer writes with it too), so that a label
 /// already escaped by SafeDecodeLabel is not escaped twice.
 pub(crate) fn escape(text: &str) -> String {
-    let text = html_entity_decode(text);
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            other => out.push(other),
-        }
-    }
-    out
+    htmlspecialchars(&html_entity_decode(text), Quotes::Double)
 }
 
 /// A report (table, simple table or map of them) as Matomo's HTML
