@@ -611,29 +611,10 @@ fn php_trim(s: &str) -> &str {
     s.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
 }
 
-/// PHP `urldecode`: `+` is a space, `%XX` a byte, a `%` without two hex
-/// digits stays as it is.
+/// PHP `urldecode` (one implementation, in tally-datatable's PHP string
+/// conversions).
 fn url_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |at: usize| input.get(at).and_then(|b| char::from(*b).to_digit(16));
-                if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
-                    // Two hex digits make at most 0xFF.
-                    out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    out
+    tally_datatable::format::php_urldecode(input)
 }
 
 /// PHP `urlencode` of one byte, used to protect an escaped character until

@@ -88,7 +88,7 @@ pub fn json_float_string(value: f64) -> String {
 /// `Tom &amp; Jerry` in every format; bytes that decode to invalid UTF-8
 /// are dropped (`ENT_IGNORE`).
 pub fn safe_decode_label(label: &str) -> String {
-    let raw = php_urldecode(label);
+    let raw = php_urldecode(label.as_bytes());
     let mut text = String::with_capacity(raw.len());
     for chunk in raw.utf8_chunks() {
         text.push_str(chunk.valid());
@@ -189,9 +189,9 @@ pub fn html_entity_decode(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// PHP `urldecode`: `+` is a space, `%` and two hex digits a byte, any
 /// other byte (a lone `%` included) itself.
-pub fn php_urldecode(text: &str) -> Vec<u8> {
+pub fn php_urldecode(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
+    let mut rest = text;
     while let Some((&byte, tail)) = rest.split_first() {
         let hex = tail
             .get(..2)
