@@ -2,7 +2,7 @@
 //! period, the logs (day) or the sub-period archives (other periods), and
 //! where its records go.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use diesel::MysqlConnection;
@@ -11,7 +11,8 @@ use tally_datatable::{ColumnOp, DataTable, InflatedTable, TableSum};
 
 use crate::ArchiveError;
 use crate::logs::{
-    self, ActionName, ActionRow, LogAggregator, SpecialAction, VisitDimensions, VisitRow,
+    self, ActionName, ActionRow, LogAggregator, SpecialAction, UniqueVisitors, VisitDimensions,
+    VisitRow,
 };
 use crate::period::Period;
 use crate::record::{Record, RecordKind, RenameAfterAggregation};
@@ -23,6 +24,11 @@ use crate::storage::{self, StoredArchive};
 pub struct Output {
     pub(crate) numeric: Vec<(String, f64)>,
     pub(crate) tables: Vec<(String, DataTable)>,
+    /// The distinct visitors and users of the period, when a builder
+    /// counted them: kept in memory by the archiver for the recount of a
+    /// parent period ([`PeriodContext::unique_visitors_and_users`]), not
+    /// stored.
+    pub(crate) uniques: Option<Arc<UniqueVisitors>>,
 }
 
 impl Output {
@@ -48,6 +54,59 @@ impl Output {
     pub(crate) fn append(&mut self, other: Self) {
         self.numeric.extend(other.numeric);
         self.tables.extend(other.tables);
+        if other.uniques.is_some() {
+            self.uniques = other.uniques;
+        }
+    }
+
+    /// Records the distinct visitors and users counted for the period.
+    pub(crate) fn set_uniques(&mut self, uniques: Arc<UniqueVisitors>) {
+        self.uniques = Some(uniques);
+    }
+}
+
+/// The distinct visitors and users of archives this archiver built
+/// recently, by archive id, so that the unique recount of a week or month
+/// reads the logs only of the sub-periods not in here (a month built after
+/// its weeks reads none of its weeks' visits again).
+///
+/// Keyed by archive, not by period: a set is used only with the very
+/// archive whose sums it was counted with, so an archive rebuilt since
+/// (after an invalidation) is never paired with an older count. Bounded by
+/// [`KnownVisitors::MAX_VALUES`]; the oldest sets go first.
+#[derive(Debug, Default)]
+pub(crate) struct KnownVisitors {
+    sets: Mutex<VecDeque<(storage::ArchiveId, Arc<UniqueVisitors>)>>,
+}
+
+impl KnownVisitors {
+    /// Values (visitor ids and user keys) kept at most: 128 MB when they
+    /// are 8-byte visitor ids (user keys cost more, but are rarer), the
+    /// days and weeks of a month of a site with half a million visitors a
+    /// day.
+    pub(crate) const MAX_VALUES: usize = 16_000_000;
+
+    pub(crate) fn get(&self, archive: &StoredArchive) -> Option<Arc<UniqueVisitors>> {
+        let id = (archive.month, archive.idarchive);
+        locked(&self.sets)
+            .iter()
+            .find(|(key, _)| *key == id)
+            .map(|(_, set)| Arc::clone(set))
+    }
+
+    pub(crate) fn insert(&self, archive: &StoredArchive, set: Arc<UniqueVisitors>) {
+        if set.len() > Self::MAX_VALUES {
+            return;
+        }
+        let mut sets = locked(&self.sets);
+        sets.push_back(((archive.month, archive.idarchive), set));
+        let mut held: usize = sets.iter().map(|(_, set)| set.len()).sum();
+        while held > Self::MAX_VALUES {
+            match sets.pop_front() {
+                Some((_, oldest)) => held -= oldest.len(),
+                None => break,
+            }
+        }
     }
 }
 
@@ -260,6 +319,12 @@ impl<'a> DayContext<'a> {
     pub fn output(&self) -> &Output {
         &self.output
     }
+
+    /// Keeps the day's distinct visitors and users for the recount of its
+    /// week (see [`PeriodContext::unique_visitors_and_users`]).
+    pub(crate) fn keep_uniques(&mut self, uniques: UniqueVisitors) {
+        self.output.set_uniques(Arc::new(uniques));
+    }
 }
 
 /// A sub-period archive an aggregation reads.
@@ -282,6 +347,9 @@ pub struct PeriodContext<'a> {
     pub(crate) logs: LogAggregator,
     pub(crate) subarchives: &'a [SubArchive],
     pub(crate) cache: &'a SubarchiveCache,
+    pub(crate) known_visitors: &'a KnownVisitors,
+    /// The build's "now": only finished sub-periods use known visitors.
+    pub(crate) now: i64,
     pub(crate) output: Output,
 }
 
@@ -309,6 +377,9 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// hand-offs cost more than they save on small tables, and most records
 /// of most archives are small. A month of busy days is well above it.
 const PIPELINE_MIN_BYTES: usize = 1 << 20;
+
+/// Threads a big record's sum is split over at most.
+const MAX_SUM_PARTS: usize = 4;
 
 /// The blob rows of one archive by name; `None` once handed out.
 pub(crate) type BlobRows = HashMap<String, Option<Vec<u8>>>;
@@ -382,6 +453,48 @@ impl<'a> PeriodContext<'a> {
             .collect())
     }
 
+    /// The distinct visitors and users of the period's visits (the unique
+    /// recount of weeks and months, MATOMO.md section 7.2): the union of
+    /// those of the finished sub-periods whose archives this archiver built
+    /// recently (kept in memory, see `KnownVisitors`) and of one log read
+    /// over each run of the other sub-periods. Without known sub-periods
+    /// that is one read over the whole period, as before; the result is the
+    /// same either way, since the sub-periods tile the period. The set is
+    /// also kept with the output, for the period's own parent.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn unique_visitors_and_users(&mut self) -> Result<Arc<UniqueVisitors>, ArchiveError> {
+        let mut parts = Vec::new();
+        let mut unknown: Vec<(i64, i64)> = Vec::new();
+        for sub in self.subarchives {
+            let (start, end) = sub.period.utc_bounds(&self.site.timezone);
+            // A sub-period still running (its archive reused within the
+            // TTL) is read again, as Matomo recounts it from the logs.
+            let known = sub
+                .archive
+                .filter(|_| end <= self.now)
+                .and_then(|archive| self.known_visitors.get(&archive));
+            match known {
+                Some(set) => parts.push(set),
+                None => match unknown.last_mut() {
+                    Some(run) if run.1 == start => run.1 = end,
+                    _ => unknown.push((start, end)),
+                },
+            }
+        }
+        for (start, end) in unknown {
+            let logs = self.logs.with_bounds(start, end)?;
+            parts.push(Arc::new(logs.unique_visitors_and_users(self.conn)?));
+        }
+        let all = match <[Arc<UniqueVisitors>; 1]>::try_from(parts) {
+            Ok([one]) => one,
+            Err(parts) => Arc::new(UniqueVisitors::union(parts.iter().map(AsRef::as_ref))),
+        };
+        self.output.set_uniques(Arc::clone(&all));
+        Ok(all)
+    }
+
     /// Blob record `record` of each sub-period that has it, with the
     /// record's renames applied to tables coming from day archives.
     ///
@@ -429,7 +542,6 @@ impl<'a> PeriodContext<'a> {
                 stored.push((renames, blobs));
             }
         }
-        let mut sum = TableSum::new(record.aggregation_ops.clone());
         let bytes: usize = stored
             .iter()
             .map(|(_, blobs)| {
@@ -437,32 +549,76 @@ impl<'a> PeriodContext<'a> {
             })
             .sum();
         if bytes < PIPELINE_MIN_BYTES {
+            let mut sum = TableSum::new(record.aggregation_ops.clone());
             for (renames, blobs) in &stored {
                 sum.add_stored(&blobs.root, blobs.chunks(), renames)?;
             }
             return Ok((!sum.is_empty()).then(|| sum.finish()));
         }
-        // Decompressing the next table (a third of the work) runs on a
-        // second thread while the current one is summed.
-        std::thread::scope(|scope| -> Result<(), ArchiveError> {
-            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        // A big record (a month of a busy site's page URLs) is summed split
+        // by top-level label over one thread per core, while one more
+        // thread decompresses the next table (a third of the work) for all
+        // of them; the parts are joined into the table a single sum gives.
+        let parts = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, MAX_SUM_PARTS);
+        let sums = std::thread::scope(|scope| -> Result<Vec<TableSum>, ArchiveError> {
+            let (senders, receivers): (Vec<_>, Vec<_>) = (0..parts)
+                .map(|_| std::sync::mpsc::sync_channel::<Result<Arc<InflatedTable>, _>>(2))
+                .unzip();
             let stored = &stored;
             scope.spawn(move || {
                 for (_, blobs) in stored {
-                    let inflated = InflatedTable::new(&blobs.root, blobs.chunks());
-                    let failed = inflated.is_err();
-                    // A closed channel means the sum stopped on an error.
-                    if sender.send(inflated).is_err() || failed {
-                        break;
+                    match InflatedTable::new(&blobs.root, blobs.chunks()) {
+                        Ok(inflated) => {
+                            let inflated = Arc::new(inflated);
+                            // A closed channel means that part stopped on an
+                            // error, which fails the whole sum.
+                            if senders
+                                .iter()
+                                .any(|sender| sender.send(Ok(Arc::clone(&inflated))).is_err())
+                            {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            if let Some(first) = senders.first() {
+                                let _ = first.send(Err(error));
+                            }
+                            break;
+                        }
                     }
                 }
             });
-            for ((renames, _), inflated) in stored.iter().zip(receiver) {
-                sum.add_inflated(&inflated?, renames)?;
+            let ops = &record.aggregation_ops;
+            let sum_part = move |index: usize, receiver: std::sync::mpsc::Receiver<_>| {
+                let mut sum = TableSum::part(ops.clone(), index, parts);
+                for ((renames, _), inflated) in stored.iter().zip(receiver) {
+                    let inflated: Arc<InflatedTable> = inflated?;
+                    sum.add_inflated(&inflated, renames)?;
+                }
+                Ok::<_, ArchiveError>(sum)
+            };
+            let mut receivers = receivers.into_iter().enumerate();
+            let first = receivers.next();
+            let handles: Vec<_> = receivers
+                .map(|(index, receiver)| scope.spawn(move || sum_part(index, receiver)))
+                .collect();
+            let mut sums = Vec::with_capacity(parts);
+            if let Some((index, receiver)) = first {
+                sums.push(sum_part(index, receiver));
             }
-            Ok(())
+            for handle in handles {
+                sums.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            sums.into_iter().collect()
         })?;
-        Ok((!sum.is_empty()).then(|| sum.finish()))
+        let table = TableSum::join(sums)?;
+        Ok((table.rows_count() > 0).then_some(table))
     }
 
     /// The blobs of record `name` of a sub-archive. The first request

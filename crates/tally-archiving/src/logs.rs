@@ -692,6 +692,19 @@ impl LogAggregator {
     /// COUNT(DISTINCT idvisitor) and COUNT(DISTINCT user_id) over the
     /// visits of the period, for the unique counts of weeks and months.
     ///
+    /// # Errors
+    /// The query error.
+    pub fn count_unique_visitors_and_users(
+        &self,
+        conn: &mut MysqlConnection,
+    ) -> Result<(u64, u64), ArchiveError> {
+        Ok(self.unique_visitors_and_users(conn)?.counts())
+    }
+
+    /// The distinct visitors and users of the period's visits (by last
+    /// action time), whose counts are COUNT(DISTINCT idvisitor) and
+    /// COUNT(DISTINCT user_id).
+    ///
     /// The two columns are streamed and counted here rather than by
     /// MariaDB: its `COUNT(DISTINCT)` inserts every value into a tree and
     /// costs the server about twice what sending the values does (2.1 s
@@ -702,10 +715,10 @@ impl LogAggregator {
     ///
     /// # Errors
     /// The query error.
-    pub fn count_unique_visitors_and_users(
+    pub fn unique_visitors_and_users(
         &self,
         conn: &mut MysqlConnection,
-    ) -> Result<(u64, u64), ArchiveError> {
+    ) -> Result<UniqueVisitors, ArchiveError> {
         #[derive(QueryableByName)]
         struct Visitor {
             #[diesel(sql_type = Binary)]
@@ -724,8 +737,8 @@ impl LogAggregator {
                AND log_visit.visit_last_action_time < ?{}",
             self.segment_filter(RowsOf::Visits)
         );
-        let mut visitors: HashSet<u64> = HashSet::new();
-        let mut users: HashSet<String> = HashSet::new();
+        let mut visitors: Vec<u64> = Vec::new();
+        let mut users: Vec<String> = Vec::new();
         for row in self
             .period_query(sql, RowsOf::Visits)
             .load_iter::<Visitor, DefaultLoadingMode>(conn)?
@@ -733,12 +746,26 @@ impl LogAggregator {
             let row = row?;
             // BINARY(8): every value has 8 bytes, so equal numbers are equal
             // values.
-            visitors.insert(visitor_u64(&row.idvisitor));
+            visitors.push(visitor_u64(&row.idvisitor));
             if let Some(user) = row.user_id {
-                users.insert(general_ci_key(&user));
+                users.push(general_ci_key(&user));
             }
         }
-        Ok((visitors.len() as u64, users.len() as u64))
+        Ok(UniqueVisitors::new(visitors, users))
+    }
+
+    /// The same logs over other bounds (unix seconds, UTC): a part of the
+    /// period, for counting only the sub-periods whose visitors are not
+    /// known already.
+    ///
+    /// # Errors
+    /// [`ArchiveError::InvalidPeriod`] for a time out of range.
+    pub fn with_bounds(&self, start: i64, end: i64) -> Result<Self, ArchiveError> {
+        let bounds = Self::new(self.idsite, start, end)?;
+        Ok(Self {
+            segment: self.segment.clone(),
+            ..bounds
+        })
     }
 
     /// MAX of each of `values` (SQL expressions over `log_visit`, read as
@@ -964,6 +991,88 @@ fn visitor_u64(bytes: &[u8]) -> u64 {
     let n = bytes.len().min(8);
     buf[..n].copy_from_slice(&bytes[..n]);
     u64::from_be_bytes(buf)
+}
+
+/// The distinct visitors (idvisitor as a number) and users (their
+/// `utf8mb4_general_ci` keys) of some visits, each sorted and without
+/// repeats, so that the visitors of a period are the union of those of
+/// its parts.
+///
+/// Sorted vectors rather than hash sets: a hash set of a month's million
+/// visitors costs a cache miss per insert (a tenth of a month build's CPU
+/// when the recount used one); sorting the same ids takes a fraction of
+/// that in half the memory, and a union of sorted parts is one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UniqueVisitors {
+    visitors: Vec<u64>,
+    users: Vec<String>,
+}
+
+impl UniqueVisitors {
+    /// From ids and user keys in any order, with repeats.
+    pub fn new(mut visitors: Vec<u64>, mut users: Vec<String>) -> Self {
+        visitors.sort_unstable();
+        visitors.dedup();
+        users.sort_unstable();
+        users.dedup();
+        Self { visitors, users }
+    }
+
+    /// The idvisitor of an 8-byte `log_visit.idvisitor` as counted here.
+    pub fn visitor_id(idvisitor: &[u8]) -> u64 {
+        visitor_u64(idvisitor)
+    }
+
+    /// (distinct visitors, distinct users).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.visitors.len() as u64, self.users.len() as u64)
+    }
+
+    /// How many values this holds: what keeping it in memory costs.
+    pub fn len(&self) -> usize {
+        self.visitors.len() + self.users.len()
+    }
+
+    /// Whether no visitor and no user is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The union of `parts`.
+    pub fn union<'a>(parts: impl IntoIterator<Item = &'a Self>) -> Self {
+        let mut out = Self::default();
+        for part in parts {
+            out.visitors = union_sorted(&out.visitors, &part.visitors);
+            out.users = union_sorted(&out.users, &part.users);
+        }
+        out
+    }
+}
+
+/// The sorted union of two sorted lists without repeats.
+fn union_sorted<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+        match x.cmp(y) {
+            std::cmp::Ordering::Less => {
+                out.push(x.clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y.clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(x.clone());
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(a.get(i..).unwrap_or_default());
+    out.extend_from_slice(b.get(j..).unwrap_or_default());
+    out
 }
 
 /// Reads the visits of the period (by last action time) into rows; with a

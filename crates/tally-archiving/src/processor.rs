@@ -11,7 +11,9 @@ use tally_schema::PeriodKind;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::ArchiveError;
-use crate::context::{DayContext, Output, PeriodContext, Scans, SubArchive, SubarchiveCache};
+use crate::context::{
+    DayContext, KnownVisitors, Output, PeriodContext, Scans, SubArchive, SubarchiveCache,
+};
 use crate::logs::LogAggregator;
 use crate::period::Period;
 use crate::record::{Record, RecordKind, Registry};
@@ -64,6 +66,9 @@ pub struct Archiver<'r> {
     registry: &'r Registry,
     config: ArchivingConfig,
     workers: Option<Workers>,
+    /// Distinct visitors of the archives built recently, for the unique
+    /// recount of their parent periods.
+    known_visitors: KnownVisitors,
 }
 
 fn to_primitive(t: OffsetDateTime) -> PrimitiveDateTime {
@@ -82,6 +87,7 @@ impl<'r> Archiver<'r> {
             registry,
             config,
             workers: None,
+            known_visitors: KnownVisitors::default(),
         }
     }
 
@@ -270,6 +276,8 @@ impl<'r> Archiver<'r> {
                     logs: logs.clone(),
                     subarchives: &subarchives,
                     cache: &cache,
+                    known_visitors: &self.known_visitors,
+                    now: now.unix_timestamp(),
                     output: Output::default(),
                 };
                 builders[index].build_period(&mut ctx)?;
@@ -287,7 +295,16 @@ impl<'r> Archiver<'r> {
             output
         };
         let records: Vec<Record> = builders.iter().flat_map(|b| b.records()).collect();
+        let mut output = output;
+        let uniques = output.uniques.take();
         let stored = write_archive(conn, key, to_primitive(now), &records, output)?;
+        // Only days and weeks are sub-periods of a period that recounts
+        // (their week and month); years and ranges drop unique visitors.
+        if let Some(uniques) = uniques
+            && matches!(period.kind(), PeriodKind::Day | PeriodKind::Week)
+        {
+            self.known_visitors.insert(&stored, uniques);
+        }
         tracing::debug!(idsite = site.idsite, %period, idarchive = stored.idarchive, "archived");
         Ok(Outcome::Built(stored))
     }

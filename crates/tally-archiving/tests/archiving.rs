@@ -1165,3 +1165,239 @@ fn issue_7_a_range_built_on_parallel_connections_equals_one_built_in_turn() -> a
     assert_eq!(built, archive_contents(&mut conn, 2)?);
     Ok(())
 }
+
+/// COUNT(DISTINCT idvisitor), COUNT(DISTINCT user_id) of site 1 between
+/// two UTC times, as MariaDB counts them.
+fn distinct_counts(conn: &mut MysqlConnection, from: &str, to: &str) -> anyhow::Result<(f64, f64)> {
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        visitors: i64,
+        #[diesel(sql_type = BigInt)]
+        users: i64,
+    }
+    let c: Counts = diesel::sql_query(
+        "SELECT COUNT(DISTINCT idvisitor) AS visitors, COUNT(DISTINCT user_id) AS users \
+         FROM log_visit WHERE idsite = 1 AND visit_last_action_time >= ? \
+         AND visit_last_action_time < ?",
+    )
+    .bind::<Text, _>(from)
+    .bind::<Text, _>(to)
+    .get_result(conn)?;
+    #[expect(clippy::cast_precision_loss, reason = "test counts")]
+    Ok((c.visitors as f64, c.users as f64))
+}
+
+/// The weeks and the month recount unique visitors from the distinct
+/// visitors the same archiver kept when it built their sub-periods (days
+/// for a week, weeks for a month) and read the logs only of the others:
+/// deleting the logs of the whole weeks after they are archived leaves the
+/// month's count what the logs gave before, while a new archiver (nothing
+/// kept) reads the logs and sees the deletion. Either way the counts are
+/// MariaDB's COUNT(DISTINCT), user ids compared under their collation.
+#[test]
+fn weeks_and_months_recount_from_the_visitors_kept_for_their_sub_periods() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    // Visits over January 2026 (whole weeks 5-11, 12-18, 19-25; days 1-4
+    // and 26-31 around them), visitors coming back on other days and
+    // weeks, user ids in variants one collation makes equal.
+    let users = [
+        None,
+        Some("Ann"),
+        Some("ann"),
+        Some("ANN "),
+        Some("Bob"),
+        Some("bób"),
+    ];
+    let mut visits = Vec::new();
+    let mut times = Vec::new();
+    for i in 0u32..120 {
+        let day = 1 + (i * 7) % 31;
+        let hour = (i * 5) % 24;
+        times.push(format!("2026-01-{day:02} {hour:02}:15:00"));
+    }
+    for (i, last) in (0u32..).zip(&times) {
+        visits.push(Visit {
+            visitor: u8::try_from(1 + (i * 13) % 37)?,
+            user: users[usize::try_from(i % 6)?],
+            actions: 1 + i % 4,
+            seconds: 10 * (i % 9),
+            converted: i % 5 == 0,
+            last,
+        });
+    }
+    add_visits(&mut conn, 1, &visits)?;
+    let before = distinct_counts(&mut conn, "2026-01-01", "2026-02-01")?;
+    let week_12 = distinct_counts(&mut conn, "2026-01-12", "2026-01-19")?;
+    // The collation makes Ann, ann and "ANN " one user.
+    assert!(before.1 < 5.0, "{before:?}");
+
+    let registry = Registry::core();
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let archiver = Archiver::new(&registry, ArchivingConfig::default());
+    let uniques = |records: &HashMap<String, f64>| {
+        (
+            records.get("nb_uniq_visitors").copied().unwrap_or(-1.0),
+            records.get("nb_users").copied().unwrap_or(-1.0),
+        )
+    };
+    // The weeks come from days this archiver builds and keeps.
+    let built = archiver.archive(
+        &mut conn,
+        &site,
+        Period::week(date!(2026 - 01 - 12)),
+        NOW,
+        false,
+    )?;
+    let week = numeric(&mut conn, built)?;
+    assert_eq!(uniques(&week), week_12);
+    for monday in [date!(2026 - 01 - 05), date!(2026 - 01 - 19)] {
+        archiver.archive(&mut conn, &site, Period::week(monday), NOW, false)?;
+    }
+    // Without the logs of the whole weeks, only what was kept can give
+    // the month its former count.
+    diesel::sql_query(
+        "DELETE FROM log_visit WHERE visit_last_action_time >= '2026-01-05' \
+         AND visit_last_action_time < '2026-01-26'",
+    )
+    .execute(&mut conn)?;
+    let after = distinct_counts(&mut conn, "2026-01-01", "2026-02-01")?;
+    assert!(after.0 < before.0, "{after:?} vs {before:?}");
+    let month = Period::month(date!(2026 - 01 - 15));
+    let built = archiver.archive(&mut conn, &site, month, NOW, true)?;
+    let kept = numeric(&mut conn, built)?;
+    assert_eq!(uniques(&kept), before);
+    let fresh = Archiver::new(&registry, ArchivingConfig::default());
+    let built = fresh.archive(&mut conn, &site, month, NOW, true)?;
+    let read = numeric(&mut conn, built)?;
+    assert_eq!(uniques(&read), after);
+    Ok(())
+}
+
+/// A builder of one big blob record, whose days the test writes itself.
+struct BigRecord;
+
+impl BigRecord {
+    const NAME: &str = "Big_table";
+}
+
+impl tally_archiving::RecordBuilder for BigRecord {
+    fn plugin(&self) -> &str {
+        "Big"
+    }
+
+    fn records(&self) -> Vec<tally_archiving::Record> {
+        vec![tally_archiving::Record::blob(Self::NAME)]
+    }
+
+    fn build_day(
+        &self,
+        _ctx: &mut tally_archiving::DayContext<'_>,
+    ) -> Result<(), tally_archiving::ArchiveError> {
+        Ok(())
+    }
+}
+
+/// Day `n`'s table: 700 top-level rows (a few new each day, so that later
+/// days add rows in between), each with a subtable of 30 rows, integer,
+/// float and max columns, and a summary row.
+fn big_day(n: u32) -> tally_datatable::DataTable {
+    use tally_datatable::{DataTable, Row, metrics};
+    let mut rows = Vec::new();
+    for top in 0..700u32 {
+        let label = if top % 50 == 7 {
+            format!("/new-on-day-{n}/{top}")
+        } else {
+            format!("/section-{}/folder-{top}", top % 13)
+        };
+        let subtable = DataTable::from_rows((0..30u32).map(|leaf| {
+            Row::new(format!("page-{}-{leaf}.html", (leaf * 7 + n) % 40))
+                .with(metrics::NB_VISITS, i64::from(1 + (leaf * n + top) % 17))
+                .with(metrics::NB_HITS, i64::from(2 + (leaf + n * top) % 23))
+                .with(metrics::NB_UNIQ_VISITORS, i64::from(1 + leaf % 5))
+                .with(200u16, f64::from(leaf * 3 + n) / 8.0)
+                .with_metadata("url", format!("https://example.org/{top}/{leaf}/{n}"))
+        }));
+        rows.push(
+            Row::new(label)
+                .with(metrics::NB_VISITS, i64::from(10 + (top * n) % 97))
+                .with(metrics::NB_HITS, i64::from(20 + (top + n) % 31))
+                .with(metrics::MAX_ACTIONS, i64::from((top * 7 + n * 3) % 19))
+                .with(201u16, f64::from(top + n) / 4.0)
+                .with_subtable(subtable),
+        );
+    }
+    let mut table = DataTable::from_rows(rows);
+    table.set_summary_row(Row::new("-1").with(metrics::NB_VISITS, i64::from(n)));
+    table
+}
+
+/// A record whose stored days add up to more than a megabyte is summed on
+/// several threads, split by top-level label and joined (context.rs): the
+/// week holds exactly the table that merging the seven decoded days in
+/// order gives, rows in the same order.
+#[test]
+fn a_big_record_summed_on_several_threads_equals_the_days_merged_in_order() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    add_site(&mut conn, 1, "UTC")?;
+    let now = time::PrimitiveDateTime::new(NOW.date(), NOW.time());
+    let record = tally_archiving::Record::blob(BigRecord::NAME);
+    let mut expected = tally_datatable::DataTable::new();
+    expected.aggregation_ops = record.aggregation_ops.clone();
+    let mut stored_bytes = 0;
+    for n in 0..7u32 {
+        let day = date!(2026 - 01 - 05) + time::Duration::days(i64::from(n));
+        let table = big_day(n + 1);
+        let encoded = tally_datatable::storage::encode_table(&table)?;
+        stored_bytes +=
+            encoded.root.len() + encoded.chunks.iter().map(|c| c.bytes.len()).sum::<usize>();
+        let key = ArchiveKey {
+            idsite: 1,
+            period: Period::day(day),
+            done_flag: "done".to_owned(),
+        };
+        let mut writer = ArchiveWriter::begin(&mut conn, key, now)?;
+        writer.insert_numeric("nb_visits", 1.0);
+        writer.insert_table(BigRecord::NAME, &table)?;
+        writer.finish(&mut conn)?;
+        let mut renamed = table.clone();
+        renamed.rename_after_aggregation(false);
+        expected.merge(&renamed)?;
+    }
+    assert!(
+        stored_bytes > 1 << 20,
+        "{stored_bytes} bytes: below the split threshold"
+    );
+    expected.truncate_recursive(
+        record.max_rows,
+        record.max_subtable_rows,
+        &record.sort_column,
+    )?;
+
+    let mut registry = Registry::empty();
+    registry.add(BigRecord);
+    let site = SiteInfo::load(&mut conn, 1)?;
+    let outcome = Archiver::new(&registry, ArchivingConfig::default()).archive(
+        &mut conn,
+        &site,
+        Period::week(date!(2026 - 01 - 05)),
+        NOW,
+        false,
+    )?;
+    let Outcome::Built(week) = outcome else {
+        anyhow::bail!("the week was not built: {outcome:?}");
+    };
+    let blobs = storage::read_table_blobs(&mut conn, &week, BigRecord::NAME)?
+        .context("the week's table")?;
+    let summed = tally_datatable::storage::decode_tree(&blobs.root, blobs.chunks())?;
+    // Through storage as the week went, for the subtable ids.
+    let expected = tally_datatable::storage::decode_encoded(
+        &tally_datatable::storage::encode_table(&expected)?,
+    )?;
+    assert_eq!(summed.rows_count(), expected.rows_count());
+    assert!(summed == expected, "the week differs from the merged days");
+    Ok(())
+}

@@ -50,6 +50,40 @@ pub struct TableSum {
     ops_by_id: Vec<Option<ColumnOp>>,
     /// The columns of the row being read, reused from row to row.
     scratch: Vec<(u16, Value)>,
+    /// The share of the top-level labels this sum takes, when it is one
+    /// part of a sum split over threads ([`TableSum::part`]).
+    part: Option<Part>,
+    /// Where each top-level row was first seen, (table, row), in the order
+    /// of the rows: what [`TableSum::join`] orders the parts' rows by.
+    first_seen: Vec<(u32, u32)>,
+    /// Tables added so far.
+    added: u32,
+}
+
+/// Part `index` of `count`: the top-level labels whose hash falls in it.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    index: u32,
+    count: u32,
+}
+
+impl Part {
+    /// Whether this part takes the row labelled `label`. The summary row,
+    /// and a row whose label does not read (which the sum reports), go to
+    /// part 0.
+    fn takes(self, label: Option<&str>) -> bool {
+        match label {
+            Some(label) => crc32fast::hash(label.as_bytes()) % self.count == self.index,
+            None => self.index == 0,
+        }
+    }
+}
+
+/// The top level of one stored table as a part reads it.
+struct Top<'a> {
+    part: Option<Part>,
+    first_seen: &'a mut Vec<(u32, u32)>,
+    table: u32,
 }
 
 /// A stored table's blobs with their headers checked and their payloads
@@ -114,7 +148,66 @@ impl TableSum {
             ops,
             ops_by_id,
             scratch: Vec::new(),
+            part: None,
+            first_seen: Vec::new(),
+            added: 0,
         }
+    }
+
+    /// Part `index` of a sum split `count` ways: it sums only the
+    /// top-level rows (with their subtables) whose label hashes into it,
+    /// so that `count` threads can each add every stored table to their
+    /// own part, and [`TableSum::join`] puts the parts together into the
+    /// table one sum gives. A record of tens of thousands of rows has
+    /// hundreds of top-level rows to share out; each part reads the other
+    /// parts' top-level rows only to skip them.
+    pub fn part(ops: AggregationOps, index: usize, count: usize) -> Self {
+        let mut sum = Self::new(ops);
+        let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let count = as_u32(count.max(1));
+        sum.part = Some(Part {
+            index: as_u32(index).min(count - 1),
+            count,
+        });
+        sum
+    }
+
+    /// The parts of a split sum ([`TableSum::part`], all given the same
+    /// tables) as one table: each label's row from the part that took it,
+    /// in the order the rows were first seen, and part 0's summary row.
+    ///
+    /// # Errors
+    ///
+    /// [`DataTableError::Internal`] when the parts do not fit together.
+    pub fn join(parts: Vec<Self>) -> Result<DataTable, DataTableError> {
+        let mut keyed = Vec::new();
+        let mut summary = None;
+        let mut ops = None;
+        for part in parts {
+            let Self {
+                mut table,
+                ops: part_ops,
+                first_seen,
+                part,
+                ..
+            } = part;
+            if part.is_none_or(|part| part.index == 0) {
+                summary = table.take_summary_row();
+                ops = Some(part_ops);
+            }
+            let rows = table.take_rows();
+            if rows.len() != first_seen.len() {
+                return Err(DataTableError::Internal("a part lost track of its rows"));
+            }
+            keyed.extend(first_seen.into_iter().zip(rows));
+        }
+        keyed.sort_unstable_by_key(|(seen, _)| *seen);
+        let mut table = DataTable::from_rows(keyed.into_iter().map(|(_, row)| row));
+        if let Some(summary) = summary {
+            table.set_summary_row(summary);
+        }
+        table.aggregation_ops = ops.unwrap_or_default();
+        Ok(table)
     }
 
     /// Adds one stored table: its root blob and the chunk blobs of its
@@ -164,12 +257,19 @@ impl TableSum {
             rename_pairs: rename_pairs(renames),
             subtables,
         };
+        let mut top = Top {
+            part: self.part,
+            first_seen: &mut self.first_seen,
+            table: self.added,
+        };
+        self.added += 1;
         merge_payload(
             &mut self.table,
             &stored.root,
             &mut pass,
             &mut self.scratch,
             0,
+            Some(&mut top),
         )
     }
 
@@ -177,8 +277,14 @@ impl TableSum {
     ///
     /// # Errors
     ///
-    /// [`DataTableError::UnsummableColumn`] where merging fails.
+    /// [`DataTableError::UnsummableColumn`] where merging fails;
+    /// [`DataTableError::Internal`] for a part of a split sum.
     pub fn add_table(&mut self, table: &DataTable) -> Result<(), DataTableError> {
+        if self.part.is_some() {
+            return Err(DataTableError::Internal(
+                "a part of a split sum takes stored tables only",
+            ));
+        }
         self.table.aggregation_ops = std::mem::take(&mut self.ops);
         let merged = self.table.merge(table);
         self.ops = std::mem::take(&mut self.table.aggregation_ops);
@@ -198,22 +304,33 @@ impl TableSum {
     }
 }
 
-/// Merges the stored table `bytes` (one table payload) into `table`.
+/// Merges the stored table `bytes` (one table payload) into `table`;
+/// `top` is given for a top-level table only.
 fn merge_payload(
     table: &mut DataTable,
     bytes: &[u8],
     pass: &mut Pass<'_>,
     scratch: &mut Vec<(u16, Value)>,
     depth: usize,
+    mut top: Option<&mut Top<'_>>,
 ) -> Result<(), DataTableError> {
     if depth >= MAX_DEPTH {
         return Err(DataTableError::TooDeep { limit: MAX_DEPTH });
     }
+    let part = top.as_ref().and_then(|top| top.part);
     let mut reader = Reader { bytes, at: 0 };
     let rows = reader.length().ok_or(truncated())?;
-    for _ in 0..rows {
+    for index in 0..rows {
         let row_start = reader.at;
-        let summed = match reader.str() {
+        let label = reader.str();
+        if let Some(part) = part
+            && !part.takes(label)
+        {
+            reader.at = row_start;
+            skip_row(&mut reader)?;
+            continue;
+        }
+        let summed = match label {
             Some(label) => match table.position_of(label) {
                 Some(position) => sum_in_place(table, position, &mut reader, pass, scratch, depth)?,
                 None => false,
@@ -223,11 +340,19 @@ fn merge_payload(
         if !summed {
             reader.at = row_start;
             let row = decode_row(&mut reader, pass, depth, true)?;
+            let before = table.rows().len();
             table.merge_row(Cow::Owned(row), pass.ops)?;
+            if let Some(top) = top.as_deref_mut()
+                && table.rows().len() > before
+            {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                top.first_seen.push((top.table, index));
+            }
         }
     }
     match reader.u8() {
         Some(0) => {}
+        Some(1) if part.is_some_and(|part| part.index != 0) => skip_row(&mut reader)?,
         Some(1) => {
             // The summary row's subtable is never attached when decoding.
             let summary = decode_row(&mut reader, pass, depth, false)?;
@@ -279,7 +404,8 @@ fn sum_in_place(
     // Weighed before the columns absorb the new ones, and only when the
     // incoming row has metadata that could replace the row's.
     let current_weight = (metadata_entries > 0).then(|| row.current_weight());
-    for (index, (id, value)) in scratch.iter().enumerate() {
+    let mut hint = 0;
+    for (id, value) in scratch.iter() {
         let op = if *id == metrics::MAX_ACTIONS {
             ColumnOp::Max
         } else if pass.ops.is_empty() {
@@ -291,7 +417,7 @@ fn sum_in_place(
                 .flatten()
                 .unwrap_or(ColumnOp::Sum)
         };
-        row.sum_column(index, &ColumnKey::Id(*id), value, op)?;
+        hint = row.sum_column(hint, &ColumnKey::Id(*id), value, op)?;
     }
     if let Some(current_weight) = current_weight {
         row.keep_heavier_metadata(current_weight, numeric_weight(scratch), || {
@@ -308,7 +434,7 @@ fn sum_in_place(
                     .subtables
                     .remove(&id)
                     .ok_or(DataTableError::SubtableNotFound { id })?;
-                merge_payload(own, bytes, pass, scratch, depth + 1)?;
+                merge_payload(own, bytes, pass, scratch, depth + 1, None)?;
             }
             None => {
                 let mut subtable = decode_subtree(id, pass, depth + 1)?;
@@ -461,6 +587,14 @@ fn decode_row(
         row.subtable = Some(Box::new(decode_subtree(id, pass, depth + 1)?));
     }
     Ok(row)
+}
+
+/// Moves the reader past the row at it (another part's row).
+fn skip_row(reader: &mut Reader<'_>) -> Result<(), DataTableError> {
+    let rest = reader.bytes.get(reader.at..).ok_or(truncated())?;
+    let (_, read) = decode_limited::<StoredRow>(rest).map_err(DataTableError::Decode)?;
+    reader.at += read;
+    Ok(())
 }
 
 /// Decodes subtable `id` with its own subtables, renamed.

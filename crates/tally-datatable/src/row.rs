@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::DataTableError;
 use crate::metrics;
 use crate::table::{AggregationOps, DataTable};
-use crate::value::{ColumnKey, Columns, GoalColumns, Goals, Metadata, Scalar, Value};
+use crate::value::{ColumnKey, Columns, GoalColumns, Goals, Metadata, Number, Scalar, Value};
 
 /// The label of the summary ("Others") row (`DataTable::LABEL_SUMMARY_ROW`).
 pub const SUMMARY_ROW_LABEL: &str = "-1";
@@ -127,7 +127,8 @@ impl Row {
     ) -> Result<(), DataTableError> {
         // Weigh this row before its columns absorb `other`.
         let current_weight = self.current_weight();
-        for (position, (key, other_value)) in other.columns.iter().enumerate() {
+        let mut hint = 0;
+        for (key, other_value) in other.columns.iter() {
             if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
                 continue;
             }
@@ -138,7 +139,7 @@ impl Row {
             } else {
                 ops.get(key).copied().unwrap_or(ColumnOp::Sum)
             };
-            self.sum_column(position, key, other_value, op)?;
+            hint = self.sum_column(hint, key, other_value, op)?;
         }
         if copy_metadata && !other.metadata.is_empty() {
             self.keep_heavier_metadata(current_weight, other.visits_weight(), || {
@@ -177,45 +178,74 @@ impl Row {
         Ok(())
     }
 
-    /// Combines `other_value` into column `key` with `op`. Rows of one
-    /// report usually hold their columns in the same order, so the column
-    /// at `position` is tried before searching by key.
+    /// Combines `other_value` into column `key` with `op` and returns the
+    /// position just after the column, the hint for the next one. Rows of
+    /// one report hold their columns in nearly the same order (a row may
+    /// lack an optional column another has), so the column at `hint` is
+    /// tried first and then the columns after it, before the whole row.
     pub(crate) fn sum_column(
         &mut self,
-        position: usize,
+        hint: usize,
         key: &ColumnKey,
         other_value: &Value,
         op: ColumnOp,
-    ) -> Result<(), DataTableError> {
+    ) -> Result<usize, DataTableError> {
         let unsummable = |row: &Row| DataTableError::UnsummableColumn {
             column: key.name().into_owned(),
             label: row.label.clone(),
         };
-        if let Some((own_key, own_value)) = self.columns.entry_at_mut(position)
-            && own_key == key
-        {
-            // Two integers (nearly every archived column): add in place.
-            if op == ColumnOp::Sum
-                && let (Value::Int(own), Value::Int(other)) = (&mut *own_value, other_value)
-                && let Some(sum) = own.checked_add(*other)
-            {
-                *own = sum;
-                return Ok(());
+        let Some(position) = self.columns.position_from(hint, key) else {
+            let merged = merge_values(op, None, other_value).ok_or_else(|| unsummable(self))?;
+            if let Some(value) = merged {
+                self.columns.set(key.clone(), value);
             }
-            match merge_values(op, Some(own_value), other_value) {
-                Some(Some(value)) => *own_value = value,
-                Some(None) => {}
-                None => return Err(unsummable(self)),
-            }
-            return Ok(());
+            return Ok(self.columns.len());
+        };
+        let Some((_, own_value)) = self.columns.entry_at_mut(position) else {
+            return Err(DataTableError::Internal("column position out of range"));
+        };
+        // Two numbers (every archived column but `goals`): combined in
+        // place, without the clones of the general path.
+        if combine_numbers(op, own_value, other_value) {
+            return Ok(position + 1);
         }
-        let merged =
-            merge_values(op, self.columns.get(key), other_value).ok_or_else(|| unsummable(self))?;
-        if let Some(value) = merged {
-            self.columns.set(key.clone(), value);
+        match merge_values(op, Some(own_value), other_value) {
+            Some(Some(value)) => *own_value = value,
+            Some(None) => {}
+            None => return Err(unsummable(self)),
         }
-        Ok(())
+        Ok(position + 1)
     }
+}
+
+/// [`merge_values`] for two numbers, in place; false (nothing changed)
+/// when either value is not an integer or a float.
+fn combine_numbers(op: ColumnOp, own: &mut Value, other: &Value) -> bool {
+    let (mine, theirs) = match (&*own, other) {
+        (Value::Int(a), Value::Int(b)) => (Number::Int(*a), Number::Int(*b)),
+        (Value::Int(a), Value::Float(b)) => (Number::Int(*a), Number::Float(*b)),
+        (Value::Float(a), Value::Int(b)) => (Number::Float(*a), Number::Int(*b)),
+        (Value::Float(a), Value::Float(b)) => (Number::Float(*a), Number::Float(*b)),
+        _ => return false,
+    };
+    let is_zero = |n: Number| match n {
+        Number::Int(v) => v == 0,
+        Number::Float(v) => v == 0.0,
+    };
+    let replace = match op {
+        ColumnOp::Skip => false,
+        ColumnOp::Sum => {
+            *own = Value::from(mine.add(theirs));
+            return true;
+        }
+        ColumnOp::Max => theirs.cmp_value(mine).is_gt(),
+        // Matomo's min ignores zero on either side.
+        ColumnOp::Min => is_zero(mine) || (!is_zero(theirs) && theirs.cmp_value(mine).is_lt()),
+    };
+    if replace {
+        *own = other.clone();
+    }
+    true
 }
 
 /// Combines two column values. `Ok(None)` means "leave the column as is";
@@ -302,6 +332,55 @@ fn sum_goal_columns(own: &mut GoalColumns, theirs: &GoalColumns) -> Option<()> {
 mod tests {
     use super::*;
     use crate::value::OrderedMap;
+
+    #[test]
+    fn number_fast_path_equals_the_general_merge() {
+        let values = [
+            Value::Int(0),
+            Value::Int(3),
+            Value::Int(-2),
+            Value::Int(i64::MAX),
+            Value::Float(0.0),
+            Value::Float(1.5),
+            Value::Float(3.0),
+            Value::Float(-0.25),
+        ];
+        for op in [ColumnOp::Sum, ColumnOp::Max, ColumnOp::Min, ColumnOp::Skip] {
+            for own in &values {
+                for other in &values {
+                    let expected = match merge_values(op, Some(own), other) {
+                        Some(Some(value)) => value,
+                        Some(None) => own.clone(),
+                        None => panic!("numbers always merge"),
+                    };
+                    let mut fast = own.clone();
+                    assert!(combine_numbers(op, &mut fast, other));
+                    assert_eq!(fast, expected, "{op:?} {own:?} {other:?}");
+                }
+            }
+        }
+        let mut text = Value::Str("a".into());
+        assert!(!combine_numbers(ColumnOp::Sum, &mut text, &Value::Int(1)));
+        assert!(!combine_numbers(
+            ColumnOp::Sum,
+            &mut Value::Int(1),
+            &Value::False
+        ));
+    }
+
+    #[test]
+    fn columns_in_another_order_or_missing_are_found_by_key() {
+        let mut row = Row::new("a").with(1u16, 1).with(2u16, 2).with(3u16, 3);
+        let other = Row::new("a").with(3u16, 30).with(4u16, 40).with(1u16, 10);
+        row.sum_row(&other, &AggregationOps::new(), false).unwrap();
+        let column = |id: u16| row.columns.get(&ColumnKey::Id(id)).cloned();
+        assert_eq!(column(1), Some(Value::Int(11)));
+        assert_eq!(column(2), Some(Value::Int(2)));
+        assert_eq!(column(3), Some(Value::Int(33)));
+        assert_eq!(column(4), Some(Value::Int(40)));
+        let order: Vec<_> = row.columns.keys().cloned().collect();
+        assert_eq!(order, [1u16, 2, 3, 4].map(ColumnKey::Id));
+    }
 
     fn goal(conversions: i64, revenue: f64) -> GoalColumns {
         [

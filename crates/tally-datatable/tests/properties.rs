@@ -345,7 +345,7 @@ proptest! {
         };
         let mut merged = DataTable::new();
         merged.aggregation_ops = ops.clone();
-        let mut sum = TableSum::new(ops);
+        let mut sum = TableSum::new(ops.clone());
         let mut expected = Ok(());
         let mut actual = Ok(());
         for table in &tables {
@@ -366,6 +366,29 @@ proptest! {
             }
         }
         prop_assert_eq!(expected.is_ok(), actual.is_ok(), "{:?} vs {:?}", expected, actual);
+        // Split two and three ways by label, each part given every table,
+        // then joined: the same table, or an error where the sum fails.
+        for count in [2usize, 3] {
+            let mut parts: Vec<TableSum> =
+                (0..count).map(|index| TableSum::part(ops.clone(), index, count)).collect();
+            let mut failed = false;
+            for table in &tables {
+                let encoded = encode_table(table).unwrap();
+                for part in &mut parts {
+                    failed |= part
+                        .add_stored(
+                            &encoded.root,
+                            encoded.chunks.iter().map(|chunk| chunk.bytes.as_slice()),
+                            id_pairs,
+                        )
+                        .is_err();
+                }
+            }
+            prop_assert_eq!(failed, expected.is_err());
+            if !failed {
+                prop_assert_eq!(&TableSum::join(parts).unwrap(), &merged);
+            }
+        }
         if expected.is_ok() {
             prop_assert_eq!(sum.finish(), merged);
         }

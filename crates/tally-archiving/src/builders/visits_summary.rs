@@ -1,11 +1,11 @@
 //! VisitsSummary: the core visit metrics (MATOMO.md section 7.2).
 
-use std::collections::HashSet;
-
 use tally_schema::PeriodKind;
 
 use crate::ArchiveError;
 use crate::context::{DayContext, PeriodContext, SharedScan};
+use crate::grouping::general_ci_key;
+use crate::logs::UniqueVisitors;
 use crate::record::{Record, RecordBuilder};
 
 /// `nb_uniq_visitors`, `nb_visits`, `nb_actions`, `max_actions`,
@@ -49,14 +49,16 @@ impl RecordBuilder for VisitsSummary {
 
     fn build_day(&self, ctx: &mut DayContext<'_>) -> Result<(), ArchiveError> {
         let visits = ctx.visits()?;
-        let mut visitors = HashSet::with_capacity(visits.len());
-        let mut users: HashSet<&str> = HashSet::new();
+        let mut visitors = Vec::with_capacity(visits.len());
+        let mut users = Vec::new();
         let (mut actions, mut max_actions, mut length, mut bounces, mut converted) =
             (0u64, 0u32, 0u64, 0u64, 0u64);
         for visit in visits.iter() {
-            visitors.insert(visit.idvisitor);
+            visitors.push(visit.idvisitor);
+            // Under the column's collation, as COUNT(DISTINCT user_id) and
+            // the week's recount compare them.
             if let Some(user) = visit.user_id.as_deref() {
-                users.insert(user);
+                users.push(general_ci_key(user));
             }
             actions += u64::from(visit.total_actions);
             max_actions = max_actions.max(visit.total_actions);
@@ -64,20 +66,23 @@ impl RecordBuilder for VisitsSummary {
             bounces += u64::from(visit.bounce);
             converted += u64::from(visit.converted);
         }
+        let uniques = UniqueVisitors::new(visitors, users);
+        let (unique_visitors, unique_users) = uniques.counts();
         #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
         let values = [
-            visitors.len() as f64,
+            unique_visitors as f64,
             visits.len() as f64,
             actions as f64,
             f64::from(max_actions),
             length as f64,
             bounces as f64,
             converted as f64,
-            users.len() as f64,
+            unique_users as f64,
         ];
         for (name, value) in RECORDS.iter().zip(values) {
             ctx.insert_numeric(name, value);
         }
+        ctx.keep_uniques(uniques);
         Ok(())
     }
 
@@ -90,8 +95,7 @@ impl RecordBuilder for VisitsSummary {
         ctx.aggregate_records(&summed)?;
         if recounts_uniques(ctx.period().kind()) {
             let visits = ctx.output().numeric("nb_visits").unwrap_or(0.0);
-            let logs = ctx.logs();
-            let (visitors, users) = logs.count_unique_visitors_and_users(ctx.conn())?;
+            let (visitors, users) = ctx.unique_visitors_and_users()?.counts();
             // Capped at nb_visits, as Matomo caps them (visits from before
             // a day was re-archived can make the recount exceed the sum).
             #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
