@@ -381,6 +381,9 @@ const PIPELINE_MIN_BYTES: usize = 1 << 20;
 /// Threads a big record's sum is split over at most.
 const MAX_SUM_PARTS: usize = 4;
 
+/// Threads decompressing a split sum's tables at most.
+const MAX_INFLATERS: usize = 2;
+
 /// The blob rows of one archive by name; `None` once handed out.
 pub(crate) type BlobRows = HashMap<String, Option<Vec<u8>>>;
 
@@ -556,44 +559,63 @@ impl<'a> PeriodContext<'a> {
             return Ok((!sum.is_empty()).then(|| sum.finish()));
         }
         // A big record (a month of a busy site's page URLs) is summed split
-        // by top-level label over one thread per core, while one more
-        // thread decompresses the next table (a third of the work) for all
-        // of them; the parts are joined into the table a single sum gives.
+        // by top-level label over one thread per core, while up to two more
+        // threads decompress the tables (a third of the work), each table
+        // once for all parts, taking turns; the parts are joined into the
+        // table a single sum gives.
         let parts = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, MAX_SUM_PARTS);
+        let inflaters = parts.min(MAX_INFLATERS);
         let sums = std::thread::scope(|scope| -> Result<Vec<TableSum>, ArchiveError> {
-            let (senders, receivers): (Vec<_>, Vec<_>) = (0..parts)
-                .map(|_| std::sync::mpsc::sync_channel::<Result<Arc<InflatedTable>, _>>(2))
-                .unzip();
             let stored = &stored;
-            scope.spawn(move || {
-                for (_, blobs) in stored {
-                    match InflatedTable::new(&blobs.root, blobs.chunks()) {
-                        Ok(inflated) => {
-                            let inflated = Arc::new(inflated);
-                            // A closed channel means that part stopped on an
-                            // error, which fails the whole sum.
-                            if senders
-                                .iter()
-                                .any(|sender| sender.send(Ok(Arc::clone(&inflated))).is_err())
-                            {
+            // receivers[part][inflater]
+            let mut receivers: Vec<Vec<_>> = (0..parts).map(|_| Vec::new()).collect();
+            for inflater in 0..inflaters {
+                let mut senders = Vec::with_capacity(parts);
+                for own in &mut receivers {
+                    let (sender, receiver) =
+                        std::sync::mpsc::sync_channel::<Result<Arc<InflatedTable>, _>>(2);
+                    senders.push(sender);
+                    own.push(receiver);
+                }
+                scope.spawn(move || {
+                    for (_, blobs) in stored.iter().skip(inflater).step_by(inflaters) {
+                        match InflatedTable::new(&blobs.root, blobs.chunks()) {
+                            Ok(inflated) => {
+                                let inflated = Arc::new(inflated);
+                                // A closed channel means that part stopped
+                                // on an error, which fails the whole sum.
+                                if senders
+                                    .iter()
+                                    .any(|sender| sender.send(Ok(Arc::clone(&inflated))).is_err())
+                                {
+                                    break;
+                                }
+                            }
+                            Err(error) => {
+                                if let Some(first) = senders.first() {
+                                    let _ = first.send(Err(error));
+                                }
                                 break;
                             }
                         }
-                        Err(error) => {
-                            if let Some(first) = senders.first() {
-                                let _ = first.send(Err(error));
-                            }
-                            break;
-                        }
                     }
-                }
-            });
+                });
+            }
             let ops = &record.aggregation_ops;
-            let sum_part = move |index: usize, receiver: std::sync::mpsc::Receiver<_>| {
+            let sum_part = move |index: usize, receivers: Vec<std::sync::mpsc::Receiver<_>>| {
                 let mut sum = TableSum::part(ops.clone(), index, parts);
-                for ((renames, _), inflated) in stored.iter().zip(receiver) {
+                for (table, (renames, _)) in stored.iter().enumerate() {
+                    // Table k comes from inflater k mod n; a channel closes
+                    // early only when another thread failed, whose error
+                    // the join below reports.
+                    let Some(Ok(inflated)) = receivers
+                        .get(table % inflaters)
+                        .map(std::sync::mpsc::Receiver::recv)
+                    else {
+                        break;
+                    };
                     let inflated: Arc<InflatedTable> = inflated?;
                     sum.add_inflated(&inflated, renames)?;
                 }
