@@ -73,18 +73,32 @@ impl Output {
 /// Keyed by archive, not by period: a set is used only with the very
 /// archive whose sums it was counted with, so an archive rebuilt since
 /// (after an invalidation) is never paired with an older count. Bounded by
-/// [`KnownVisitors::MAX_VALUES`]; the oldest sets go first.
-#[derive(Debug, Default)]
+/// [`KnownVisitors::MAX_BYTES`]; the oldest sets go first.
+#[derive(Debug)]
 pub(crate) struct KnownVisitors {
     sets: Mutex<VecDeque<(storage::ArchiveId, Arc<UniqueVisitors>)>>,
+    limit: usize,
+}
+
+impl Default for KnownVisitors {
+    fn default() -> Self {
+        Self::with_limit(Self::MAX_BYTES)
+    }
 }
 
 impl KnownVisitors {
-    /// Values (visitor ids and user keys) kept at most: 128 MB when they
-    /// are 8-byte visitor ids (user keys cost more, but are rarer), the
-    /// days and weeks of a month of a site with half a million visitors a
-    /// day.
-    pub(crate) const MAX_VALUES: usize = 16_000_000;
+    /// Keeping at most `limit` bytes of sets.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self {
+            sets: Mutex::default(),
+            limit,
+        }
+    }
+
+    /// Bytes kept at most ([`UniqueVisitors::memory_bytes`]): 16 million
+    /// visitor ids, the days and weeks of a month of a site with half a
+    /// million visitors a day.
+    pub(crate) const MAX_BYTES: usize = 128 << 20;
 
     pub(crate) fn get(&self, archive: &StoredArchive) -> Option<Arc<UniqueVisitors>> {
         let id = (archive.month, archive.idarchive);
@@ -95,15 +109,15 @@ impl KnownVisitors {
     }
 
     pub(crate) fn insert(&self, archive: &StoredArchive, set: Arc<UniqueVisitors>) {
-        if set.len() > Self::MAX_VALUES {
+        if set.memory_bytes() > self.limit {
             return;
         }
         let mut sets = locked(&self.sets);
         sets.push_back(((archive.month, archive.idarchive), set));
-        let mut held: usize = sets.iter().map(|(_, set)| set.len()).sum();
-        while held > Self::MAX_VALUES {
+        let mut held: usize = sets.iter().map(|(_, set)| set.memory_bytes()).sum();
+        while held > self.limit {
             match sets.pop_front() {
-                Some((_, oldest)) => held -= oldest.len(),
+                Some((_, oldest)) => held = held.saturating_sub(oldest.memory_bytes()),
                 None => break,
             }
         }
@@ -765,6 +779,41 @@ fn combine(values: &[f64], op: ColumnOp) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_visitors_drop_the_oldest_sets_beyond_their_limit() {
+        let archive = |idarchive: u32| StoredArchive {
+            idarchive,
+            month: tally_db::ArchiveMonth::new(2026, 1).unwrap(),
+            ts_archived: time::macros::datetime!(2026-02-01 00:00),
+            status: tally_schema::ArchiveStatus::Ok,
+        };
+        // Five visitors: 40 bytes; a user key "ann": a String and 3 bytes.
+        let set = |first: u64| Arc::new(UniqueVisitors::new((first..first + 5).collect(), vec![]));
+        assert_eq!(set(0).memory_bytes(), 40);
+        let with_user = UniqueVisitors::new(vec![1, 1], vec!["ann".into(), "ann".into()]);
+        assert_eq!(with_user.counts(), (1, 1));
+        assert_eq!(with_user.memory_bytes(), 8 + size_of::<String>() + 3);
+
+        let known = KnownVisitors::with_limit(100);
+        known.insert(&archive(1), set(0));
+        known.insert(&archive(2), set(10));
+        assert_eq!(known.get(&archive(1)).map(|s| s.counts()), Some((5, 0)));
+        // A third set passes the limit: the first goes.
+        known.insert(&archive(3), set(20));
+        assert!(known.get(&archive(1)).is_none());
+        assert!(known.get(&archive(2)).is_some() && known.get(&archive(3)).is_some());
+        // A set larger than the limit is not kept at all.
+        known.insert(
+            &archive(4),
+            Arc::new(UniqueVisitors::new((0..20).collect(), vec![])),
+        );
+        assert!(known.get(&archive(4)).is_none());
+        assert!(known.get(&archive(3)).is_some());
+        // The union of overlapping sets counts each visitor once.
+        let union = UniqueVisitors::union([set(0).as_ref(), set(3).as_ref()]);
+        assert_eq!(union.counts(), (8, 0));
+    }
 
     #[test]
     fn numeric_ops() {

@@ -1028,14 +1028,15 @@ impl UniqueVisitors {
         (self.visitors.len() as u64, self.users.len() as u64)
     }
 
-    /// How many values this holds: what keeping it in memory costs.
-    pub fn len(&self) -> usize {
-        self.visitors.len() + self.users.len()
-    }
-
-    /// Whether no visitor and no user is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// What keeping this in memory costs, in bytes (about): 8 per
+    /// visitor, and per user key its `String` and its characters.
+    pub fn memory_bytes(&self) -> usize {
+        let users: usize = self
+            .users
+            .iter()
+            .map(|user| size_of::<String>() + user.len())
+            .sum();
+        self.visitors.len() * size_of::<u64>() + users
     }
 
     /// The union of `parts`.
