@@ -1018,11 +1018,6 @@ impl UniqueVisitors {
         Self { visitors, users }
     }
 
-    /// The idvisitor of an 8-byte `log_visit.idvisitor` as counted here.
-    pub fn visitor_id(idvisitor: &[u8]) -> u64 {
-        visitor_u64(idvisitor)
-    }
-
     /// (distinct visitors, distinct users).
     pub fn counts(&self) -> (u64, u64) {
         (self.visitors.len() as u64, self.users.len() as u64)

@@ -53,8 +53,9 @@ pub struct TableSum {
     /// The share of the top-level labels this sum takes, when it is one
     /// part of a sum split over threads ([`TableSum::part`]).
     part: Option<Part>,
-    /// Where each top-level row was first seen, (table, row), in the order
-    /// of the rows: what [`TableSum::join`] orders the parts' rows by.
+    /// For a part: where each top-level row was first seen, (table, row),
+    /// in the order of the rows: what [`TableSum::join`] orders the parts'
+    /// rows by.
     first_seen: Vec<(u32, u32)>,
     /// Tables added so far.
     added: u32,
@@ -81,7 +82,7 @@ impl Part {
 
 /// The top level of one stored table as a part reads it.
 struct Top<'a> {
-    part: Option<Part>,
+    part: Part,
     first_seen: &'a mut Vec<(u32, u32)>,
     table: u32,
 }
@@ -178,7 +179,8 @@ impl TableSum {
     ///
     /// # Errors
     ///
-    /// [`DataTableError::Internal`] when the parts do not fit together.
+    /// [`DataTableError::Internal`] when the parts do not fit together
+    /// (or a sum that is not a part is given).
     pub fn join(parts: Vec<Self>) -> Result<DataTable, DataTableError> {
         let mut keyed = Vec::new();
         let mut summary = None;
@@ -191,7 +193,12 @@ impl TableSum {
                 part,
                 ..
             } = part;
-            if part.is_none_or(|part| part.index == 0) {
+            let Some(part) = part else {
+                return Err(DataTableError::Internal(
+                    "only the parts of a split sum are joined",
+                ));
+            };
+            if part.index == 0 {
                 summary = table.take_summary_row();
                 ops = Some(part_ops);
             }
@@ -257,11 +264,11 @@ impl TableSum {
             rename_pairs: rename_pairs(renames),
             subtables,
         };
-        let mut top = Top {
-            part: self.part,
+        let mut top = self.part.map(|part| Top {
+            part,
             first_seen: &mut self.first_seen,
             table: self.added,
-        };
+        });
         self.added += 1;
         merge_payload(
             &mut self.table,
@@ -269,7 +276,7 @@ impl TableSum {
             &mut pass,
             &mut self.scratch,
             0,
-            Some(&mut top),
+            top.as_mut(),
         )
     }
 
@@ -305,7 +312,7 @@ impl TableSum {
 }
 
 /// Merges the stored table `bytes` (one table payload) into `table`;
-/// `top` is given for a top-level table only.
+/// `top` is given for the top-level table of a part only.
 fn merge_payload(
     table: &mut DataTable,
     bytes: &[u8],
@@ -317,7 +324,7 @@ fn merge_payload(
     if depth >= MAX_DEPTH {
         return Err(DataTableError::TooDeep { limit: MAX_DEPTH });
     }
-    let part = top.as_ref().and_then(|top| top.part);
+    let part = top.as_ref().map(|top| top.part);
     let mut reader = Reader { bytes, at: 0 };
     let rows = reader.length().ok_or(truncated())?;
     for index in 0..rows {
