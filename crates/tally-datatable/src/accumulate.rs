@@ -25,7 +25,7 @@ use crate::storage::{
     read_blob,
 };
 use crate::table::{AggregationOps, DataTable, rename_pairs};
-use crate::value::{ColumnKey, Metadata, Value};
+use crate::value::{ColumnKey, MILLIS_VARIANT, Metadata, Value, from_millis};
 
 /// A running sum of stored tables (`addDataTable` over blobs).
 ///
@@ -497,6 +497,10 @@ fn read_numeric_columns(
             },
             Some(1) => match reader.f64() {
                 Some(value) => Value::Float(value),
+                None => return false,
+            },
+            Some(MILLIS_VARIANT) => match reader.zigzag_i64() {
+                Some(millis) => Value::Float(from_millis(millis)),
                 None => return false,
             },
             _ => return false,

@@ -17,6 +17,7 @@ fn scalar() -> impl Strategy<Value = Scalar> {
     prop_oneof![
         any::<i64>().prop_map(Scalar::Int),
         (-1e12f64..1e12).prop_map(Scalar::Float),
+        (-90_000i32..90_000).prop_map(|ms| Scalar::Float(f64::from(ms) / 1000.0)),
         "[a-z/é ]{0,8}".prop_map(Scalar::Str),
     ]
 }
@@ -273,7 +274,13 @@ fn archived_row(depth: u32) -> BoxedStrategy<Row> {
     let column = prop_oneof![
         8 => (
             prop::sample::select(vec![1u16, 2, 4, 11, 12, 14, 17, 39, 200]),
-            prop_oneof![4 => (0i64..50).prop_map(Value::Int), 1 => (0.0f64..9.0).prop_map(Value::Float)],
+            prop_oneof![
+                4 => (0i64..50).prop_map(Value::Int),
+                1 => (0.0f64..9.0).prop_map(Value::Float),
+                // Seconds from milliseconds, as page timings hold them
+                // (stored as counts of thousandths).
+                1 => (0u32..90_000).prop_map(|ms| Value::Float(f64::from(ms) / 1000.0)),
+            ],
         )
             .prop_map(|(id, value)| (ColumnKey::Id(id), value)),
         1 => (key(), value()),
