@@ -74,3 +74,73 @@ fn crc32_collisions_are_told_apart_by_name() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Text statements carry strings as quoted literals: whatever a request
+/// sends (quotes, backslashes, NUL, line ends, Ctrl-Z, a `?`, an attempt
+/// to close the literal and add SQL, non-ASCII) is stored byte for byte,
+/// with and without `NO_BACKSLASH_ESCAPES`.
+#[test]
+fn quoted_string_literals_store_exactly_what_was_sent() -> anyhow::Result<()> {
+    use diesel::connection::SimpleConnection;
+    use tally_tracking::sql::{Statement, Val};
+
+    #[derive(QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    conn.batch_execute(
+        "CREATE TABLE literal_check (id INT PRIMARY KEY, value TEXT NOT NULL) DEFAULT CHARSET=utf8mb4",
+    )?;
+    let values = [
+        "plain",
+        "it's",
+        "back\\slash at the end\\",
+        "\\'",
+        "nul\0inside",
+        "line\nfeed\rreturn",
+        "ctrl-z \x1a",
+        "double \"quotes\" and `ticks`",
+        "question? marks ?",
+        "', 0); DROP TABLE literal_check; -- ",
+        "\\\\' OR 1=1 #",
+        "é ü 中文 🎉",
+        "%_ wildcards",
+    ];
+    for mode in [
+        "STRICT_ALL_TABLES",
+        "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES",
+    ] {
+        conn.batch_execute(&format!(
+            "SET sql_mode = '{mode}'; DELETE FROM literal_check"
+        ))?;
+        let mut st = Statement {
+            sql: format!(
+                "INSERT INTO literal_check (id, value) VALUES {}",
+                vec!["(?,?)"; values.len()].join(",")
+            ),
+            binds: Vec::new(),
+        };
+        for (id, value) in values.iter().enumerate() {
+            st.binds.push(Val::from(u64::try_from(id)?));
+            st.binds.push(Val::from(*value));
+        }
+        st.execute(&mut conn)?;
+        let stored: Vec<Stored> =
+            diesel::sql_query("SELECT id, value FROM literal_check ORDER BY id").load(&mut conn)?;
+        assert_eq!(
+            stored.len(),
+            values.len(),
+            "{mode}: one row per value, nothing else ran"
+        );
+        for (row, value) in stored.iter().zip(values) {
+            assert_eq!(row.value, value, "{mode}: row {}", row.id);
+        }
+    }
+    Ok(())
+}
