@@ -58,9 +58,13 @@ pub fn resolve_actions(
         }
     }
     if !missing.is_empty() {
-        diesel::insert_into(log_action::table)
-            .values(&missing)
-            .execute(conn)?;
+        // Four placeholders a row: a log import batch of tens of thousands
+        // of new URLs would pass MySQL's limit of 65,535 in one statement.
+        for chunk in missing.chunks(crate::sql::MAX_BINDS / 4) {
+            diesel::insert_into(log_action::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
         // Read the ids back rather than trusting LAST_INSERT_ID() + n: with
         // interleaved auto-increment locking a multi-row insert need not get
         // consecutive ids. Only the inserted names: the others were found

@@ -950,16 +950,18 @@ impl BatchWriter {
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 idorder: String,
             }
-            let mut st = Statement {
-                sql: format!(
-                    "SELECT idorder FROM log_conversion WHERE idsite = ? AND idorder IN ({})",
-                    vec!["?"; ids.len()].join(",")
-                ),
-                binds: vec![Val::from(idsite)],
-            };
-            st.binds.extend(ids.iter().map(|s| Val::from(*s)));
-            for o in st.load::<O>(conn)? {
-                existing_orders.insert((idsite, o.idorder));
+            for ids in ids.chunks(crate::sql::MAX_BINDS - 1) {
+                let mut st = Statement {
+                    sql: format!(
+                        "SELECT idorder FROM log_conversion WHERE idsite = ? AND idorder IN ({})",
+                        vec!["?"; ids.len()].join(",")
+                    ),
+                    binds: vec![Val::from(idsite)],
+                };
+                st.binds.extend(ids.iter().map(|s| Val::from(*s)));
+                for o in st.load::<O>(conn)? {
+                    existing_orders.insert((idsite, o.idorder));
+                }
             }
         }
 

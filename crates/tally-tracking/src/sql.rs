@@ -252,7 +252,7 @@ fn push_literal(out: &mut String, v: &Val) {
 }
 
 /// MySQL allows 65,535 placeholders per statement; stay below.
-const MAX_BINDS: usize = 60_000;
+pub const MAX_BINDS: usize = 60_000;
 
 /// Multi-row `INSERT` statements for `rows`, split so that each stays under
 /// the placeholder limit.

@@ -445,9 +445,11 @@ impl VisitCache {
 }
 
 /// Loads into `cache` the visits the given visitor ids and fingerprints
-/// may continue (§2.3), in one query: a part per site and kind of key,
-/// joined with `UNION ALL` (each query is a round trip, which costs more
-/// than the query itself while the machine is busy).
+/// may continue (§2.3), in one query for a recorder batch: a part per site
+/// and kind of key, joined with `UNION ALL` (each query is a round trip,
+/// which costs more than the query itself while the machine is busy). Keys
+/// beyond MySQL's placeholder limit (a big log import batch) take further
+/// queries.
 ///
 /// # Errors
 /// The query error.
@@ -457,66 +459,69 @@ pub fn prefetch(
     by_visitor: &HashMap<u32, Vec<[u8; 8]>>,
     by_config: &HashMap<u32, (Vec<[u8; 8]>, i64, i64)>,
 ) -> QueryResult<()> {
-    let mut st = Statement::default();
-    let part = |st: &mut Statement, sql: String| {
-        if !st.sql.is_empty() {
-            st.sql.push_str(" UNION ALL ");
-        }
-        st.sql.push('(');
-        st.sql.push_str(&sql);
-        st.sql.push(')');
-    };
+    // Each part's keys in slices, and the parts in queries, small enough
+    // for MySQL's 65,535 placeholders: a log import batch of tens of
+    // thousands of lines can have that many visitors.
+    const KEYS_PER_PART: usize = 20_000;
+    let mut parts: Vec<(String, Vec<Val>)> = Vec::new();
     for (idsite, ids) in by_visitor {
-        if ids.is_empty() {
-            continue;
-        }
-        // No look-back limit (as Matomo): the visitor's latest visit gives
-        // the returning-visitor columns even when it is months old. Only the
-        // newest visits are needed; ten per visitor covers imports of past
-        // data whose newest visit lies after the tracked time.
-        part(
-            &mut st,
-            format!(
+        for ids in ids.chunks(KEYS_PER_PART) {
+            // No look-back limit (as Matomo): the visitor's latest visit
+            // gives the returning-visitor columns even when it is months
+            // old. Only the newest visits are needed; ten per visitor
+            // covers imports of past data whose newest visit lies after
+            // the tracked time.
+            let sql = format!(
                 "SELECT * FROM ({}, ROW_NUMBER() OVER (PARTITION BY idvisitor \
                  ORDER BY visit_last_action_time DESC) AS rn FROM log_visit \
                  WHERE idsite = ? AND idvisitor IN ({})) t WHERE rn <= 10",
                 VisitState::SELECT,
                 vec!["?"; ids.len()].join(",")
-            ),
-        );
-        st.binds.push(Val::from(*idsite));
-        st.binds.extend(ids.iter().map(|i| Val::from(*i)));
+            );
+            let mut binds = vec![Val::from(*idsite)];
+            binds.extend(ids.iter().map(|i| Val::from(*i)));
+            parts.push((sql, binds));
+        }
     }
     for (idsite, (configs, from, to)) in by_config {
-        if configs.is_empty() {
-            continue;
-        }
-        // `rn` only to match the visitor parts' columns.
-        part(
-            &mut st,
-            format!(
+        for configs in configs.chunks(KEYS_PER_PART) {
+            // `rn` only to match the visitor parts' columns.
+            let sql = format!(
                 "{}, 0 AS rn FROM log_visit WHERE idsite = ? AND config_id IN ({}) \
                  AND visit_last_action_time >= ? AND visit_last_action_time <= ?",
                 VisitState::SELECT,
                 vec!["?"; configs.len()].join(",")
-            ),
-        );
-        st.binds.push(Val::from(*idsite));
-        st.binds.extend(configs.iter().map(|c| Val::from(*c)));
-        st.binds.push(Val::from(datetime(*from)));
-        st.binds.push(Val::from(datetime(*to)));
-    }
-    if st.sql.is_empty() {
-        return Ok(());
+            );
+            let mut binds = vec![Val::from(*idsite)];
+            binds.extend(configs.iter().map(|c| Val::from(*c)));
+            binds.push(Val::from(datetime(*from)));
+            binds.push(Val::from(datetime(*to)));
+            parts.push((sql, binds));
+        }
     }
     // A visitor with any visit on a site has at least one row in its
     // visitor part, so the visitors found among all rows are those of the
     // visitor parts.
     let mut found = std::collections::HashSet::new();
-    for r in st.load::<VisitRow>(conn)? {
-        let v = VisitState::from(r);
-        found.insert((v.idsite, v.idvisitor));
-        cache.put(v);
+    let mut parts = parts.into_iter().peekable();
+    while parts.peek().is_some() {
+        let mut st = Statement::default();
+        while let Some((sql, binds)) = parts.next_if(|(_, binds)| {
+            st.binds.is_empty() || st.binds.len() + binds.len() <= crate::sql::MAX_BINDS
+        }) {
+            if !st.sql.is_empty() {
+                st.sql.push_str(" UNION ALL ");
+            }
+            st.sql.push('(');
+            st.sql.push_str(&sql);
+            st.sql.push(')');
+            st.binds.extend(binds);
+        }
+        for r in st.load::<VisitRow>(conn)? {
+            let v = VisitState::from(r);
+            found.insert((v.idsite, v.idvisitor));
+            cache.put(v);
+        }
     }
     for (idsite, ids) in by_visitor {
         for id in ids {

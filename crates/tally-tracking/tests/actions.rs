@@ -144,3 +144,37 @@ fn quoted_string_literals_store_exactly_what_was_sent() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A log import batch can hold more names and visitors than one statement
+/// has placeholders for (65,535): the writers' reads and inserts are split.
+#[test]
+fn batches_beyond_the_placeholder_limit_are_split() -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    use tally_tracking::visit::{VisitCache, prefetch};
+
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    // 20,000 new names: 80,000 placeholders in one insert.
+    let names: Vec<String> = (0..20_000).map(|i| format!("example.org/p/{i}")).collect();
+    let keys: Vec<ActionKey<'_>> = names.iter().map(|n| key(ActionType::PageUrl, n)).collect();
+    let ids = resolve_actions(&mut conn, &keys)?;
+    assert_eq!(ids.len(), 20_000);
+    let distinct: std::collections::HashSet<u32> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 20_000, "one id per name");
+    let rows: i64 = log_action::table.count().get_result(&mut conn)?;
+    assert_eq!(rows, 20_000);
+
+    // 70,000 unknown visitors and 30,000 fingerprints: more keys than one
+    // query may bind. None has a visit, so every visitor is marked absent.
+    let visitors: Vec<[u8; 8]> = (0u64..70_000).map(u64::to_be_bytes).collect();
+    let configs: Vec<[u8; 8]> = (0u64..30_000).map(|i| (i << 20).to_be_bytes()).collect();
+    let mut cache = VisitCache::new(1_000);
+    prefetch(
+        &mut conn,
+        &mut cache,
+        &HashMap::from([(1, visitors.clone())]),
+        &HashMap::from([(1, (configs, 0, 2_000_000_000))]),
+    )?;
+    assert!(visitors.iter().all(|v| cache.knows_visitor(1, *v)));
+    Ok(())
+}
