@@ -38,6 +38,10 @@ use tally_tracking::http::{Tracker, TrackerConfig, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// As in `tally-tracker`, whose server this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match Options::parse().and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
