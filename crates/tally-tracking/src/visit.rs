@@ -463,7 +463,7 @@ pub fn prefetch(
     // for MySQL's 65,535 placeholders: a log import batch of tens of
     // thousands of lines can have that many visitors.
     const KEYS_PER_PART: usize = 20_000;
-    let mut parts: Vec<(String, Vec<Val>)> = Vec::new();
+    let mut parts: Vec<Statement> = Vec::new();
     for (idsite, ids) in by_visitor {
         for ids in ids.chunks(KEYS_PER_PART) {
             // No look-back limit (as Matomo): the visitor's latest visit
@@ -480,7 +480,7 @@ pub fn prefetch(
             );
             let mut binds = vec![Val::from(*idsite)];
             binds.extend(ids.iter().map(|i| Val::from(*i)));
-            parts.push((sql, binds));
+            parts.push(Statement { sql, binds });
         }
     }
     for (idsite, (configs, from, to)) in by_config {
@@ -496,27 +496,14 @@ pub fn prefetch(
             binds.extend(configs.iter().map(|c| Val::from(*c)));
             binds.push(Val::from(datetime(*from)));
             binds.push(Val::from(datetime(*to)));
-            parts.push((sql, binds));
+            parts.push(Statement { sql, binds });
         }
     }
     // A visitor with any visit on a site has at least one row in its
     // visitor part, so the visitors found among all rows are those of the
     // visitor parts.
     let mut found = std::collections::HashSet::new();
-    let mut parts = parts.into_iter().peekable();
-    while parts.peek().is_some() {
-        let mut st = Statement::default();
-        while let Some((sql, binds)) = parts.next_if(|(_, binds)| {
-            st.binds.is_empty() || st.binds.len() + binds.len() <= crate::sql::MAX_BINDS
-        }) {
-            if !st.sql.is_empty() {
-                st.sql.push_str(" UNION ALL ");
-            }
-            st.sql.push('(');
-            st.sql.push_str(&sql);
-            st.sql.push(')');
-            st.binds.extend(binds);
-        }
+    for st in crate::sql::union_all(parts) {
         for r in st.load::<VisitRow>(conn)? {
             let v = VisitState::from(r);
             found.insert((v.idsite, v.idvisitor));
