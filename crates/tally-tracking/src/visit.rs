@@ -445,10 +445,11 @@ impl VisitCache {
 }
 
 /// Loads into `cache` the visits the given visitor ids and fingerprints
-/// may continue (§2.3), in one query for a recorder batch: a part per site
-/// and kind of key, joined with `UNION ALL` (each query is a round trip,
-/// which costs more than the query itself while the machine is busy). Keys
-/// beyond MySQL's placeholder limit (a big log import batch) take further
+/// may continue (§2.3): one index-only query for a recorder batch (a part
+/// per site and kind of key, joined with `UNION ALL`; each query is a
+/// round trip, which costs more than the query itself while the machine is
+/// busy), and one more for the full rows when it found any. Keys beyond
+/// MySQL's placeholder limit (a big log import batch) take further
 /// queries.
 ///
 /// # Errors
@@ -459,23 +460,48 @@ pub fn prefetch(
     by_visitor: &HashMap<u32, Vec<[u8; 8]>>,
     by_config: &HashMap<u32, (Vec<[u8; 8]>, i64, i64)>,
 ) -> QueryResult<()> {
+    /// One candidate visit as the index lookups return it.
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = Unsigned<BigInt>)]
+        idvisit: u64,
+        #[diesel(sql_type = Unsigned<diesel::sql_types::Integer>)]
+        idsite: u32,
+        #[diesel(sql_type = Binary)]
+        idvisitor: Vec<u8>,
+        #[diesel(sql_type = Datetime)]
+        visit_last_action_time: PrimitiveDateTime,
+        /// 1 for a row of a visitor part, 0 for a row of a config part.
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        by_visitor: i32,
+    }
+    /// (`visit_last_action_time` as unix, `idvisit`): sorts by time, then id.
+    type TimedVisit = (i64, u64);
     // Each part's keys in slices, and the parts in queries, small enough
     // for MySQL's 65,535 placeholders: a log import batch of tens of
     // thousands of lines can have that many visitors.
     const KEYS_PER_PART: usize = 20_000;
+    // Only the newest visits are needed; ten per visitor covers imports of
+    // past data whose newest visit lies after the tracked time.
+    const VISITS_PER_VISITOR: usize = 10;
+    // Two steps. First the candidates, read from the two secondary indexes
+    // alone (both hold idsite, the key, visit_last_action_time and, as
+    // every InnoDB index, idvisit): for a new visitor, the common case of a
+    // tracker, that is all. Then the full rows of the chosen visits by
+    // primary key. Picking the newest ten per visitor here, not with
+    // `ROW_NUMBER()` in SQL, spares the server two temporary tables per
+    // query (on disk, as the select list has TEXT columns): that one query
+    // was a quarter of the server's time under the tracker benchmark
+    // (docs/PERFORMANCE.md).
     let mut parts: Vec<Statement> = Vec::new();
     for (idsite, ids) in by_visitor {
         for ids in ids.chunks(KEYS_PER_PART) {
             // No look-back limit (as Matomo): the visitor's latest visit
             // gives the returning-visitor columns even when it is months
-            // old. Only the newest visits are needed; ten per visitor
-            // covers imports of past data whose newest visit lies after
-            // the tracked time.
+            // old.
             let sql = format!(
-                "SELECT * FROM ({}, ROW_NUMBER() OVER (PARTITION BY idvisitor \
-                 ORDER BY visit_last_action_time DESC) AS rn FROM log_visit \
-                 WHERE idsite = ? AND idvisitor IN ({})) t WHERE rn <= 10",
-                VisitState::SELECT,
+                "SELECT idvisit, idsite, idvisitor, visit_last_action_time, 1 AS by_visitor \
+                 FROM log_visit WHERE idsite = ? AND idvisitor IN ({})",
                 vec!["?"; ids.len()].join(",")
             );
             let mut binds = vec![Val::from(*idsite)];
@@ -485,11 +511,10 @@ pub fn prefetch(
     }
     for (idsite, (configs, from, to)) in by_config {
         for configs in configs.chunks(KEYS_PER_PART) {
-            // `rn` only to match the visitor parts' columns.
             let sql = format!(
-                "{}, 0 AS rn FROM log_visit WHERE idsite = ? AND config_id IN ({}) \
+                "SELECT idvisit, idsite, idvisitor, visit_last_action_time, 0 AS by_visitor \
+                 FROM log_visit WHERE idsite = ? AND config_id IN ({}) \
                  AND visit_last_action_time >= ? AND visit_last_action_time <= ?",
-                VisitState::SELECT,
                 vec!["?"; configs.len()].join(",")
             );
             let mut binds = vec![Val::from(*idsite)];
@@ -499,20 +524,46 @@ pub fn prefetch(
             parts.push(Statement { sql, binds });
         }
     }
-    // A visitor with any visit on a site has at least one row in its
-    // visitor part, so the visitors found among all rows are those of the
-    // visitor parts.
-    let mut found = std::collections::HashSet::new();
+    let mut wanted: Vec<u64> = Vec::new();
+    // The visitor parts' visits per visitor, newest first once sorted. A
+    // visitor with any visit on a site has at least one row here, so these
+    // are also the visitors found.
+    let mut per_visitor: HashMap<(u32, [u8; 8]), Vec<TimedVisit>> = HashMap::new();
     for st in crate::sql::union_all(parts) {
+        for c in st.load::<Candidate>(conn)? {
+            if c.by_visitor == 0 {
+                wanted.push(c.idvisit);
+            } else {
+                per_visitor
+                    .entry((c.idsite, id8(&c.idvisitor)))
+                    .or_default()
+                    .push((unix(c.visit_last_action_time), c.idvisit));
+            }
+        }
+    }
+    for visits in per_visitor.values_mut() {
+        // Ties in time go to the newer visit, so the choice is stable.
+        visits.sort_unstable_by(|a, b| b.cmp(a));
+        wanted.extend(visits.iter().take(VISITS_PER_VISITOR).map(|(_, id)| *id));
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    for ids in wanted.chunks(crate::sql::MAX_BINDS) {
+        let st = Statement {
+            sql: format!(
+                "{} FROM log_visit WHERE idvisit IN ({})",
+                VisitState::SELECT,
+                vec!["?"; ids.len()].join(",")
+            ),
+            binds: ids.iter().map(|id| Val::from(*id)).collect(),
+        };
         for r in st.load::<VisitRow>(conn)? {
-            let v = VisitState::from(r);
-            found.insert((v.idsite, v.idvisitor));
-            cache.put(v);
+            cache.put(VisitState::from(r));
         }
     }
     for (idsite, ids) in by_visitor {
         for id in ids {
-            if !found.contains(&(*idsite, *id)) {
+            if !per_visitor.contains_key(&(*idsite, *id)) {
                 cache.mark_absent(*idsite, *id);
             }
         }

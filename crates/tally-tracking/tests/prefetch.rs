@@ -1,0 +1,95 @@
+//! Loading the visits a batch may continue into the visit cache.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+use tally_tracking::visit::{VisitCache, prefetch};
+
+/// 2026-03-02 00:00:00 UTC.
+const T0: i64 = 1_772_409_600;
+
+fn insert_visit(
+    conn: &mut MysqlConnection,
+    idvisit: u64,
+    idsite: u32,
+    visitor: [u8; 8],
+    config: [u8; 8],
+    last: i64,
+) -> anyhow::Result<()> {
+    use diesel::sql_types::{BigInt, Binary, Unsigned};
+    diesel::sql_query(
+        "INSERT INTO log_visit (idvisit, idsite, idvisitor, config_id, location_ip, \
+         visit_first_action_time, visit_last_action_time, visit_total_time, visit_total_actions) \
+         VALUES (?, ?, ?, ?, X'7f000000', FROM_UNIXTIME(?) , FROM_UNIXTIME(?), 0, 1)",
+    )
+    .bind::<Unsigned<BigInt>, _>(idvisit)
+    .bind::<Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .bind::<Binary, _>(visitor.to_vec())
+    .bind::<Binary, _>(config.to_vec())
+    .bind::<BigInt, _>(last)
+    .bind::<BigInt, _>(last)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[test]
+fn the_ten_newest_visits_of_each_visitor_and_the_fingerprint_matches_are_loaded()
+-> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    diesel::sql_query("SET time_zone = '+00:00'").execute(&mut conn)?;
+    let returning = *b"returnin";
+    let new = *b"newvisit";
+    let by_config = *b"configvi";
+    // Twelve visits an hour apart, inserted oldest last so that the pick
+    // cannot follow insertion order.
+    for k in (0..12u64).rev() {
+        insert_visit(
+            &mut conn,
+            100 + k,
+            1,
+            returning,
+            *b"cfg-ret.",
+            T0 + k as i64 * 3600,
+        )?;
+    }
+    // The same visitor id on another site is another visitor.
+    insert_visit(&mut conn, 200, 2, returning, *b"cfg-ret.", T0 + 20 * 3600)?;
+    // Two visits of one fingerprint: one inside the window, one before it.
+    insert_visit(&mut conn, 300, 1, by_config, *b"cfg-only", T0 + 5_000)?;
+    insert_visit(&mut conn, 301, 1, by_config, *b"cfg-only", T0 - 50_000)?;
+
+    let mut cache = VisitCache::new(1_000);
+    prefetch(
+        &mut conn,
+        &mut cache,
+        &HashMap::from([(1, vec![returning, new])]),
+        &HashMap::from([(1, (vec![*b"cfg-only"], T0 + 3_200, T0 + 6_800))]),
+    )?;
+
+    for k in 2..12 {
+        let visit = cache.get(100 + k).expect("one of the ten newest visits");
+        assert_eq!(visit.last, T0 + k as i64 * 3600);
+        assert_eq!(visit.idvisitor, returning);
+    }
+    assert!(cache.get(100).is_none() && cache.get(101).is_none());
+    assert!(cache.get(200).is_none(), "site 2 was not asked for");
+    assert_eq!(
+        cache
+            .find_by_visitor(1, returning, T0 + 11 * 3600 + 60)
+            .map(|v| v.idvisit),
+        Some(111)
+    );
+    // Known to have no visit: no second query for it.
+    assert!(cache.knows_visitor(1, new));
+    assert!(cache.find_by_visitor(1, new, T0).is_none());
+    assert_eq!(
+        cache
+            .find_by_config(1, *b"cfg-only", T0 + 5_000, None)
+            .map(|v| v.idvisit),
+        Some(300)
+    );
+    assert!(cache.get(301).is_none(), "outside the fingerprint's window");
+    Ok(())
+}
