@@ -12,13 +12,15 @@
 //! of the day is. A crash at any point therefore loses nothing and repeats
 //! nothing: on resume the file continues after the last committed batch.
 //!
-//! Threads: the calling thread reads, parses, classifies and builds the hits
-//! of batch *k + 1* while a writer thread commits batch *k* (with
-//! [`ImportOptions::recorders`] ≥ 2; with 1 both happen in turn on the
-//! calling thread). There is one writer, not one per recorder: the batches
-//! of a file must commit in order (each carries the file's offset), and one
-//! visit cache must see every hit for visits to be recognised across
-//! batches.
+//! Threads (with [`ImportOptions::recorders`] ≥ 2; with 1 everything happens
+//! in turn on the calling thread): the calling thread reads, parses,
+//! classifies and builds the hits of batch *k + 2*, while one writer thread
+//! computes the rows of batch *k + 1* (visit recognition, names, SQL) and
+//! another has the server write batch *k* and commit it. There is one such
+//! pair, not one per recorder: the batches of a file must commit in order
+//! (each carries the file's offset), and one visit cache must see every hit
+//! for visits to be recognised across batches; it treats the batch being
+//! committed as written ([`DirectWriter::prepare`]).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -37,7 +39,7 @@ use tally_schema::schema::{logimport_file, site};
 use tally_tracking::charset::Charset;
 use tally_tracking::hit::{Exclusion, Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
-use tally_tracking::recorder::{DirectWriter, HitResult};
+use tally_tracking::recorder::{DirectWriter, HitResult, PreparedBatch};
 use tally_tracking::referrer::ReferrerDefinitions;
 use tally_tracking::site::{ConfiguredLists, Globals, SiteSettings, Snapshot, load_snapshot};
 use time::{Date, PrimitiveDateTime};
@@ -700,29 +702,55 @@ impl<'o> Context<'o> {
             writer: self.writer.take(),
             pool: self.pool.clone(),
             path: shown.to_owned(),
-            max_listed_errors: self.opts.max_listed_errors,
-            imported: 0,
-            errors: 0,
-            listed: Vec::new(),
-            live: live.clone(),
+            committed: Committed {
+                max_listed_errors: self.opts.max_listed_errors,
+                imported: 0,
+                errors: 0,
+                listed: Vec::new(),
+                live: live.clone(),
+            },
         };
         let threaded = self.opts.recorders >= 2 && sink.writer.is_some();
         let produced = if threaded {
             std::thread::scope(|scope| {
                 let (tx, rx) = mpsc::sync_channel::<Batch>(1);
-                let sink = &mut sink;
-                let handle = std::thread::Builder::new()
-                    .name("tally-logimport-writer".to_owned())
+                // A rendezvous: the first stage computes one batch ahead of
+                // the commits, no more.
+                let (staged_tx, staged_rx) = mpsc::sync_channel::<Staged>(0);
+                let Sink {
+                    writer,
+                    pool,
+                    path,
+                    committed,
+                } = &mut sink;
+                let (pool, path) = (&*pool, &*path);
+                let spawn_failed = |source| LogImportError::Read {
+                    path: PathBuf::from("(writer thread)"),
+                    source,
+                };
+                let preparer = std::thread::Builder::new()
+                    .name("tally-logimport-rows".to_owned())
                     .spawn_scoped(scope, move || {
                         for batch in rx {
-                            sink.commit(batch)?;
+                            let staged = stage(writer.as_mut(), pool, path, batch)?;
+                            if staged_tx.send(staged).is_err() {
+                                // The committing thread stopped on an
+                                // error, which the join below reports.
+                                break;
+                            }
                         }
                         Ok::<_, LogImportError>(())
                     })
-                    .map_err(|source| LogImportError::Read {
-                        path: PathBuf::from("(writer thread)"),
-                        source,
-                    })?;
+                    .map_err(spawn_failed)?;
+                let committer = std::thread::Builder::new()
+                    .name("tally-logimport-writer".to_owned())
+                    .spawn_scoped(scope, move || {
+                        for staged in staged_rx {
+                            finish(committed, pool, path, staged)?;
+                        }
+                        Ok::<_, LogImportError>(())
+                    })
+                    .map_err(spawn_failed)?;
                 let mut send = |b: Batch| tx.send(b).map_err(|_| LogImportError::WriterStopped);
                 let produced = self.produce(
                     shown,
@@ -737,10 +765,15 @@ impl<'o> Context<'o> {
                     &mut send,
                 );
                 drop(tx);
-                // The writer's error is the cause of a failed send: first.
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                // The writers' errors are the cause of a failed send: first.
+                let join = |handle: std::thread::ScopedJoinHandle<'_, _>| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                };
+                let (prepared, committed) = (join(preparer), join(committer));
+                committed?;
+                prepared?;
                 produced
             })
         } else {
@@ -759,10 +792,10 @@ impl<'o> Context<'o> {
             )
         };
         self.writer = sink.writer.take();
-        report.counts.imported += sink.imported;
-        report.counts.errors += sink.errors;
-        if !sink.listed.is_empty() {
-            report.errors.append(&mut sink.listed);
+        report.counts.imported += sink.committed.imported;
+        report.counts.errors += sink.committed.errors;
+        if !sink.committed.listed.is_empty() {
+            report.errors.append(&mut sink.committed.listed);
             report.errors.sort_by_key(|e| e.line);
             report.errors.truncate(self.opts.max_listed_errors);
         }
@@ -1215,12 +1248,21 @@ struct BatchProgress {
     completed_days: Option<BTreeSet<(u32, Date)>>,
 }
 
-/// Commits batches, in order, each in one transaction with its progress.
+/// Commits batches, in order, each in one transaction with its progress,
+/// in two stages: [`stage`] computes a batch's rows (on the writer's
+/// connection), [`finish`] writes them with the progress and commits. With
+/// two or more recorders each stage has its own thread, so the rows of
+/// batch *k + 1* are computed while the server writes batch *k*.
 struct Sink {
     /// `None` in a dry run: hits are counted, nothing is written.
     writer: Option<DirectWriter>,
     pool: tally_db::DbPool,
     path: PathBuf,
+    committed: Committed,
+}
+
+/// What the commits of one file's import have counted.
+struct Committed {
     max_listed_errors: usize,
     /// Committed hits of this run.
     imported: u64,
@@ -1231,57 +1273,122 @@ struct Sink {
     live: Arc<AtomicU64>,
 }
 
+/// A batch between the two stages of the [`Sink`].
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value at a time passes from one stage to the other"
+)]
+enum Staged {
+    /// A dry run's batch of this many hits: building them is all it checks.
+    DryRun(u64),
+    /// A batch whose rows are computed, with the line of each hit.
+    Prepared {
+        lines: Vec<u64>,
+        progress: BatchProgress,
+        batch: PreparedBatch,
+    },
+}
+
 impl Sink {
+    /// Both stages in turn, on the calling thread.
     fn commit(&mut self, batch: Batch) -> Result<(), LogImportError> {
-        let Batch {
-            hits,
-            globals,
-            progress,
-        } = batch;
-        let (Some(writer), Some(progress)) = (self.writer.as_mut(), progress) else {
-            // Dry run: the hits were built, which is all it checks.
-            self.imported += hits.len() as u64;
-            self.live.store(self.imported, Ordering::Relaxed);
-            return Ok(());
-        };
-        let (lines, hits): (Vec<u64>, Vec<Hit>) = hits.into_iter().map(|p| (p.line, p.hit)).unzip();
-        let last_line = lines.last().copied().unwrap_or(progress.lines_done);
-        let mut conn = self.pool.get()?;
-        let (mut imported, mut errors) = (self.imported, self.errors);
-        let results: Vec<HitResult> = writer
-            .write(&mut conn, hits, globals, |conn, results| {
-                for r in results {
-                    if r.is_ok() {
-                        imported += 1;
-                    } else {
-                        errors += 1;
-                    }
-                }
-                let mut c = progress.counts;
-                c.imported += imported;
-                c.errors += errors;
-                write_progress(conn, &progress, &c)
-            })
-            .map_err(|e| LogImportError::Record {
-                path: self.path.clone(),
-                line: last_line,
-                source: tally_tracking::TrackingError::Db(tally_db::DbError::Query(e)),
-            })?;
-        (self.imported, self.errors) = (imported, errors);
-        self.live.store(imported, Ordering::Relaxed);
-        for (line, r) in lines.into_iter().zip(results) {
-            if let Err(e) = r
-                && self.listed.len() < self.max_listed_errors
-            {
-                self.listed.push(LineError {
-                    line,
-                    reason: e.to_string(),
-                });
-            }
-        }
-        Ok(())
+        let staged = stage(self.writer.as_mut(), &self.pool, &self.path, batch)?;
+        finish(&mut self.committed, &self.pool, &self.path, staged)
     }
 }
+
+/// The import's error for a database error at `line` of `path`.
+fn record_error(path: &Path, line: u64, e: diesel::result::Error) -> LogImportError {
+    LogImportError::Record {
+        path: path.to_owned(),
+        line,
+        source: tally_tracking::TrackingError::Db(tally_db::DbError::Query(e)),
+    }
+}
+
+/// The first stage of the [`Sink`]: the batch's rows
+/// ([`DirectWriter::prepare`]).
+fn stage(
+    writer: Option<&mut DirectWriter>,
+    pool: &tally_db::DbPool,
+    path: &Path,
+    batch: Batch,
+) -> Result<Staged, LogImportError> {
+    let Batch {
+        hits,
+        globals,
+        progress,
+    } = batch;
+    let (Some(writer), Some(progress)) = (writer, progress) else {
+        return Ok(Staged::DryRun(hits.len() as u64));
+    };
+    let (lines, hits): (Vec<u64>, Vec<Hit>) = hits.into_iter().map(|p| (p.line, p.hit)).unzip();
+    let last_line = lines.last().copied().unwrap_or(progress.lines_done);
+    // Taken for the batch only: the other stage needs a connection too.
+    let mut conn = pool.get()?;
+    let batch = writer
+        .prepare(&mut conn, hits, globals)
+        .map_err(|e| record_error(path, last_line, e))?;
+    Ok(Staged::Prepared {
+        lines,
+        progress,
+        batch,
+    })
+}
+
+/// The second stage of the [`Sink`]: the batch's rows and the file's
+/// progress in one transaction.
+fn finish(
+    committed: &mut Committed,
+    pool: &tally_db::DbPool,
+    path: &Path,
+    staged: Staged,
+) -> Result<(), LogImportError> {
+    let (lines, progress, batch) = match staged {
+        Staged::DryRun(hits) => {
+            committed.imported += hits;
+            committed.live.store(committed.imported, Ordering::Relaxed);
+            return Ok(());
+        }
+        Staged::Prepared {
+            lines,
+            progress,
+            batch,
+        } => (lines, progress, batch),
+    };
+    let last_line = lines.last().copied().unwrap_or(progress.lines_done);
+    let mut conn = pool.get()?;
+    let (mut imported, mut errors) = (committed.imported, committed.errors);
+    let results: Vec<HitResult> = batch
+        .commit(&mut conn, |conn, results| {
+            for r in results {
+                if r.is_ok() {
+                    imported += 1;
+                } else {
+                    errors += 1;
+                }
+            }
+            let mut c = progress.counts;
+            c.imported += imported;
+            c.errors += errors;
+            write_progress(conn, &progress, &c)
+        })
+        .map_err(|e| record_error(path, last_line, e))?;
+    (committed.imported, committed.errors) = (imported, errors);
+    committed.live.store(imported, Ordering::Relaxed);
+    for (line, r) in lines.into_iter().zip(results) {
+        if let Err(e) = r
+            && committed.listed.len() < committed.max_listed_errors
+        {
+            committed.listed.push(LineError {
+                line,
+                reason: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 enum HitOutcome {
     Hit(Box<Hit>, Tracked),
     Ignored(IgnoreReason),

@@ -412,6 +412,9 @@ struct Pending {
     /// finding a visit costs the same in a batch of 10 or of 2,000.
     touched_by_visitor: HashMap<(u32, [u8; 8]), Vec<u64>>,
     touched_by_config: HashMap<(u32, [u8; 8]), Vec<u64>>,
+    /// The orders known to exist once the batch is written: those found in
+    /// the database or carried, and the batch's own.
+    orders: HashSet<(u32, String)>,
 }
 
 impl Pending {
@@ -724,11 +727,46 @@ fn multiple_buster(time: i64, seq: u32) -> u32 {
 /// while it runs, as a recorder shard does for its visitors.
 pub struct DirectWriter {
     writer: BatchWriter,
+    /// Shared with the batches this writer prepared: which commits next.
+    order: Arc<Mutex<CommitOrder>>,
+    /// The number of the next batch prepared.
+    next_seq: u64,
+    /// Batches prepared and perhaps not committed yet, oldest first.
+    in_flight: std::collections::VecDeque<InFlight>,
+}
+
+/// What a batch that may still be uncommitted leaves for the next ones:
+/// its visits, which must stay in the cache (another connection cannot
+/// read them yet), and its orders, which count as existing.
+struct InFlight {
+    seq: u64,
+    visits: Vec<u64>,
+    orders: HashSet<(u32, String)>,
+}
+
+/// The commit order of one writer's batches.
+#[derive(Debug, Default)]
+struct CommitOrder {
+    /// The batch that may commit next.
+    next: u64,
+    /// A batch failed, was refused or was dropped: no batch prepared
+    /// before the writer's next `prepare` may commit.
+    failed: bool,
+}
+
+fn lock_order(order: &Mutex<CommitOrder>) -> std::sync::MutexGuard<'_, CommitOrder> {
+    // The guarded state is two plain fields, never left half-updated.
+    order
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for DirectWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DirectWriter").finish_non_exhaustive()
+        f.debug_struct("DirectWriter")
+            .field("next_seq", &self.next_seq)
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -743,11 +781,16 @@ impl DirectWriter {
                 definitions,
                 resolver: Arc::new(Mutex::new(())),
             },
+            order: Arc::default(),
+            next_seq: 0,
+            in_flight: std::collections::VecDeque::new(),
         }
     }
 
     /// Writes `hits` in one transaction, in order, then runs `then` in that
-    /// same transaction with one result per hit, and commits.
+    /// same transaction with one result per hit, and commits:
+    /// [`DirectWriter::prepare`] then [`PreparedBatch::commit`] on one
+    /// connection.
     ///
     /// A hit refused on its own (a duplicate order, say) has an `Err`
     /// result and the others are still written; `then` decides what to
@@ -771,6 +814,52 @@ impl DirectWriter {
             conn.transaction(|conn| then(conn, &[]))?;
             return Ok(Vec::new());
         }
+        self.prepare(conn, hits, globals)?.commit(conn, then)
+    }
+
+    /// Everything of a batch but its transaction: reserves ids, resolves
+    /// names, reads the visits and orders the hits need and computes the
+    /// rows, on `conn`. The batch is then written by
+    /// [`PreparedBatch::commit`], possibly on another thread and
+    /// connection while this writer prepares the next batch: the log
+    /// import overlaps the two, as the server executes one batch while
+    /// this process computes the next.
+    ///
+    /// The writer counts on its batches committing in the order they were
+    /// prepared: it keeps their visits in its cache as if they were
+    /// committed, and their orders as existing. A batch committed out of
+    /// order is refused. When a batch fails, is refused or is dropped
+    /// uncommitted, every batch prepared before this writer's next
+    /// `prepare` is refused, and that `prepare` starts again from what the
+    /// database holds.
+    ///
+    /// # Errors
+    /// The database error of the id reservation, the name resolution or
+    /// the reads. The batches prepared before are then refused too, as
+    /// the cache may have lost their visits.
+    pub fn prepare(
+        &mut self,
+        conn: &mut MysqlConnection,
+        hits: Vec<Hit>,
+        globals: Arc<Globals>,
+    ) -> QueryResult<PreparedBatch> {
+        let seq = self.next_seq;
+        {
+            let mut order = lock_order(&self.order);
+            if order.failed {
+                self.writer.cache.clear();
+                self.in_flight.clear();
+                order.failed = false;
+                order.next = seq;
+            }
+            let committed_below = order.next;
+            self.in_flight.retain(|b| b.seq >= committed_below);
+        }
+        let carried: HashSet<(u32, String)> = self
+            .in_flight
+            .iter()
+            .flat_map(|b| b.orders.iter().cloned())
+            .collect();
         // The recorder answers through this channel; here nobody listens.
         let (reply, _) = tokio::sync::oneshot::channel();
         let jobs = [Job {
@@ -778,10 +867,125 @@ impl DirectWriter {
             globals,
             reply,
         }];
-        let mut results = self.writer.write_then(conn, &jobs, |conn, results| {
-            then(conn, results.first().map_or(&[], Vec::as_slice))
-        })?;
-        Ok(results.pop().unwrap_or_default())
+        let prepared = self
+            .writer
+            .prepare(conn, &jobs, &carried)
+            .and_then(|(results, mut p)| Ok((results, flush_sql(&mut p)?, p)));
+        let (mut results, packets, mut p) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                lock_order(&self.order).failed = true;
+                return Err(e);
+            }
+        };
+        let visits: Vec<u64> = p.touched.keys().copied().collect();
+        let orders = std::mem::take(&mut p.orders);
+        let keep: HashSet<u64> = self
+            .in_flight
+            .iter()
+            .flat_map(|b| b.visits.iter().copied())
+            .chain(visits.iter().copied())
+            .collect();
+        self.writer.committed(&jobs, p, &keep);
+        self.in_flight.push_back(InFlight {
+            seq,
+            visits,
+            orders,
+        });
+        self.next_seq += 1;
+        Ok(PreparedBatch {
+            seq,
+            packets,
+            results: results.pop().unwrap_or_default(),
+            order: Arc::clone(&self.order),
+            finished: false,
+        })
+    }
+}
+
+/// A batch computed by [`DirectWriter::prepare`], waiting for its
+/// transaction. Dropping it uncommitted makes the writer start again from
+/// the database (see [`DirectWriter::prepare`]).
+pub struct PreparedBatch {
+    seq: u64,
+    /// The batch's statements, in multi-statement packets.
+    packets: Vec<String>,
+    results: Vec<HitResult>,
+    order: Arc<Mutex<CommitOrder>>,
+    /// Committed, or refused: nothing left for `Drop` to report.
+    finished: bool,
+}
+
+impl std::fmt::Debug for PreparedBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedBatch")
+            .field("seq", &self.seq)
+            .field("hits", &self.results.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedBatch {
+    /// One result per hit, as [`PreparedBatch::commit`] will return them.
+    pub fn results(&self) -> &[HitResult] {
+        &self.results
+    }
+
+    /// Writes the batch in one transaction on `conn`, runs `then` in it
+    /// with one result per hit, and commits.
+    ///
+    /// # Errors
+    /// The first database error of the batch or of `then` (the transaction
+    /// is rolled back), or a refusal when a batch prepared before this one
+    /// by the same writer has not committed or has failed.
+    pub fn commit<F>(mut self, conn: &mut MysqlConnection, then: F) -> QueryResult<Vec<HitResult>>
+    where
+        F: FnOnce(&mut MysqlConnection, &[HitResult]) -> QueryResult<()>,
+    {
+        {
+            let mut order = lock_order(&self.order);
+            if order.failed || order.next != self.seq {
+                // The writer counted on this batch: it starts again.
+                order.failed = true;
+                self.finished = true;
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!(
+                        "batch {} refused: an earlier batch of its writer failed or is not committed",
+                        self.seq
+                    )
+                    .into(),
+                ));
+            }
+        }
+        let packets = std::mem::take(&mut self.packets);
+        let results = std::mem::take(&mut self.results);
+        let written = conn.transaction(|conn| {
+            for sql in &packets {
+                conn.batch_execute(sql)?;
+            }
+            then(conn, &results)
+        });
+        self.finished = true;
+        let mut order = lock_order(&self.order);
+        match written {
+            Ok(()) => {
+                order.next = self.seq + 1;
+                Ok(results)
+            }
+            Err(e) => {
+                // What the writer assumed of this batch is wrong.
+                order.failed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for PreparedBatch {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock_order(&self.order).failed = true;
+        }
     }
 }
 
@@ -799,7 +1003,7 @@ impl BatchWriter {
         conn: &mut MysqlConnection,
         jobs: &[Job],
     ) -> QueryResult<Vec<Vec<HitResult>>> {
-        let (results, mut p) = self.prepare(conn, jobs)?;
+        let (results, mut p) = self.prepare(conn, jobs, &HashSet::new())?;
         let written = flush_sql(&mut p).and_then(|packets| {
             let last = packets.len().saturating_sub(1);
             for (i, mut sql) in packets.into_iter().enumerate() {
@@ -824,34 +1028,7 @@ impl BatchWriter {
             self.cache.clear();
             return Err(e);
         }
-        self.committed(jobs, p);
-        Ok(results)
-    }
-
-    /// [`BatchWriter::write`], running `then` in the batch's transaction
-    /// after its rows (see [`DirectWriter`]).
-    fn write_then<F>(
-        &mut self,
-        conn: &mut MysqlConnection,
-        jobs: &[Job],
-        then: F,
-    ) -> QueryResult<Vec<Vec<HitResult>>>
-    where
-        F: FnOnce(&mut MysqlConnection, &[Vec<HitResult>]) -> QueryResult<()>,
-    {
-        let (results, mut p) = self.prepare(conn, jobs)?;
-        let written = conn.transaction(|conn| {
-            for sql in flush_sql(&mut p)? {
-                conn.batch_execute(&sql)?;
-            }
-            then(conn, &results)
-        });
-        if let Err(e) = written {
-            // As in `write`.
-            self.cache.clear();
-            return Err(e);
-        }
-        self.committed(jobs, p);
+        self.committed(jobs, p, &HashSet::new());
         Ok(results)
     }
 
@@ -861,10 +1038,13 @@ impl BatchWriter {
     /// The reads run before the write transaction: this writer is the only
     /// one writing its visitors' visits, and reading in the transaction
     /// would only make it longer (and cost a round trip for its `BEGIN`).
+    /// `carried` are orders of earlier batches that may not be committed
+    /// yet: they count as existing.
     fn prepare(
         &mut self,
         conn: &mut MysqlConnection,
         jobs: &[Job],
+        carried: &HashSet<(u32, String)>,
     ) -> QueryResult<(Vec<Vec<HitResult>>, Pending)> {
         let n: usize = jobs.iter().map(|j| j.hits.len()).sum();
         self.ids.reserve(conn, n as u64)?;
@@ -872,7 +1052,7 @@ impl BatchWriter {
         // name whose batch then fails stays, unused, as in Matomo.
         self.resolve(conn, &wanted_names(jobs))?;
         let mut p = Pending::default();
-        match self.process(conn, jobs, &mut p) {
+        match self.process(conn, jobs, carried, &mut p) {
             Ok(results) => Ok((results, p)),
             Err(e) => {
                 // Prefetched visits may be half read: start again from the
@@ -883,13 +1063,14 @@ impl BatchWriter {
         }
     }
 
-    /// Keeps the state of a committed batch.
-    fn committed(&mut self, jobs: &[Job], p: Pending) {
+    /// Keeps the state of a committed batch (or of one about to be, see
+    /// [`DirectWriter::prepare`]), never evicting the visits in `keep`.
+    fn committed(&mut self, jobs: &[Job], p: Pending, keep: &HashSet<u64>) {
         for (_, v) in p.touched {
             self.cache.put(v);
         }
         if let Some(t) = jobs.first().and_then(|j| j.hits.first()).map(|h| h.time) {
-            self.cache.evict(t);
+            self.cache.evict(t, keep);
         }
         if self.names.len() > 1_000_000 {
             self.names.clear();
@@ -900,6 +1081,7 @@ impl BatchWriter {
         &mut self,
         conn: &mut MysqlConnection,
         jobs: &[Job],
+        carried: &HashSet<(u32, String)>,
         p: &mut Pending,
     ) -> QueryResult<Vec<Vec<HitResult>>> {
         // 1. Visits of visitors the cache cannot answer for.
@@ -937,7 +1119,7 @@ impl BatchWriter {
         prefetch(conn, &mut self.cache, &by_visitor, &by_config)?;
 
         // 2. Existing orders (a duplicate order id is refused, §6.3).
-        let mut existing_orders: HashSet<(u32, String)> = HashSet::new();
+        let mut existing_orders: HashSet<(u32, String)> = carried.clone();
         let mut orders: HashMap<u32, Vec<&str>> = HashMap::new();
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             if let ConversionRequest::Order { idorder, .. } = &hit.conversion {
@@ -974,6 +1156,7 @@ impl BatchWriter {
             }
             out.push(results);
         }
+        p.orders = existing_orders;
         Ok(out)
     }
 

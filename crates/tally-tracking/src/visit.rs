@@ -417,7 +417,10 @@ impl VisitCache {
     /// Drops visits idle for more than an hour of tracked time once the
     /// cache is over its size, oldest first. A dropped visitor costs one
     /// `SELECT` on its next request.
-    pub fn evict(&mut self, now: i64) {
+    ///
+    /// Visits in `keep` stay: those of batches written but perhaps not yet
+    /// committed, which a `SELECT` on another connection would not see.
+    pub fn evict(&mut self, now: i64, keep: &std::collections::HashSet<u64>) {
         if self.states.len() <= self.max_entries {
             return;
         }
@@ -425,15 +428,20 @@ impl VisitCache {
         let mut old: Vec<u64> = self
             .states
             .values()
-            .filter(|v| v.last < cutoff)
+            .filter(|v| v.last < cutoff && !keep.contains(&v.idvisit))
             .map(|v| v.idvisit)
             .collect();
         if self.states.len() - old.len() > self.max_entries {
             // Still too big: drop the least recent half as well.
-            let mut all: Vec<(i64, u64)> =
-                self.states.values().map(|v| (v.last, v.idvisit)).collect();
+            let mut all: Vec<(i64, u64)> = self
+                .states
+                .values()
+                .filter(|v| !keep.contains(&v.idvisit))
+                .map(|v| (v.last, v.idvisit))
+                .collect();
             all.sort_unstable();
-            old = all.iter().take(all.len() / 2).map(|(_, i)| *i).collect();
+            let half = self.states.len() / 2;
+            old = all.iter().take(half).map(|(_, i)| *i).collect();
         }
         for id in old {
             self.remove(id);

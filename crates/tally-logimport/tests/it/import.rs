@@ -446,6 +446,48 @@ fn resume_after_interruption_equals_clean_import() -> anyhow::Result<()> {
 }
 
 #[test]
+fn batches_computed_ahead_of_their_commits_equal_one_batch() -> anyhow::Result<()> {
+    // 400 lines over 23 visitors: in batches of 7 lines nearly every visit
+    // spans several batches, each computed while the one before it is
+    // being committed (two recorders), so it continues visits that are
+    // not yet in the database.
+    let log = generated_log(400);
+    let whole = Fixture::new("whole")?;
+    let path = whole.file("gen.log", log.as_bytes())?;
+    let one = whole.import(
+        std::slice::from_ref(&path),
+        &ImportOptions {
+            batch_lines: 10_000,
+            recorders: 1,
+            ..site1()
+        },
+    )?;
+    let piped = Fixture::new("piped")?;
+    let path2 = piped.file("gen.log", log.as_bytes())?;
+    let many = piped.import(
+        std::slice::from_ref(&path2),
+        &ImportOptions {
+            batch_lines: 7,
+            recorders: 2,
+            ..site1()
+        },
+    )?;
+    assert_eq!(many.files[0].outcome, FileOutcome::Completed);
+    assert_eq!(many.files[0].counts.imported, one.files[0].counts.imported);
+    assert!(one.files[0].counts.imported > 300);
+    assert_eq!(piped.checksum()?, whole.checksum()?);
+    let visits = |f: &Fixture| -> anyhow::Result<i64> {
+        Ok(tally_schema::schema::log_visit::table
+            .count()
+            .get_result(&mut f.db.conn()?)?)
+    };
+    let n = visits(&piped)?;
+    assert!((23..100).contains(&n), "{n} visits");
+    assert_eq!(n, visits(&whole)?);
+    Ok(())
+}
+
+#[test]
 fn malformed_input_is_counted_with_line_numbers() -> anyhow::Result<()> {
     let f = Fixture::new("malformed")?;
     let mut data: Vec<u8> = Vec::new();

@@ -1,0 +1,232 @@
+//! `DirectWriter`'s two stages: batches prepared ahead of their commits.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+use tally_tracking::hit::{Hit, RequestMeta, build_hit};
+use tally_tracking::params::{RawParams, TrackingRequest};
+use tally_tracking::recorder::DirectWriter;
+use tally_tracking::referrer::ReferrerDefinitions;
+use tally_tracking::site::{Snapshot, load_snapshot};
+
+/// 2026-03-02 10:00:00 UTC.
+const T0: i64 = 1_772_445_600;
+
+fn seed(conn: &mut MysqlConnection) -> anyhow::Result<()> {
+    diesel::sql_query(
+        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (1, 'Shop', 'https://shop.example', '2020-01-01 00:00:00', 1, 1, '', '', 'UTC', 'EUR', \
+         '', '', '', '', '', 'website')",
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The hit of `query` (site 1) at `time`.
+fn hit(snapshot: &Snapshot, query: &str, time: i64) -> anyhow::Result<Hit> {
+    let raw = RawParams::from_query(&format!("idsite=1&rec=1&{query}"));
+    let req = TrackingRequest::from_params(&raw)?;
+    let meta = RequestMeta {
+        ip: Some("192.0.2.7".parse()?),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Firefox/120.0".into()),
+        ..RequestMeta::default()
+    };
+    let site = Arc::clone(&snapshot.sites[&1]);
+    match build_hit(raw, req, &meta, site, &snapshot.globals, time)? {
+        Ok(hit) => Ok(hit),
+        Err(excluded) => anyhow::bail!("excluded: {excluded:?}"),
+    }
+}
+
+fn count(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<i64> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n)
+}
+
+#[test]
+fn a_batch_prepared_before_the_previous_one_commits_sees_its_visits_and_orders()
+-> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let (mut prepare_conn, mut commit_conn) = (db.conn()?, db.conn()?);
+    seed(&mut prepare_conn)?;
+    let snapshot = load_snapshot(&mut prepare_conn)?;
+    let globals = Arc::clone(&snapshot.globals);
+    let mut writer = DirectWriter::new(1_000, Arc::new(ReferrerDefinitions::builtin().clone()));
+    let visitor = "_id=0123456789abcdef";
+
+    let first = writer.prepare(
+        &mut prepare_conn,
+        vec![
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/a"),
+                T0,
+            )?,
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/buy&idgoal=0&ec_id=A1&revenue=10"),
+                T0 + 60,
+            )?,
+        ],
+        Arc::clone(&globals),
+    )?;
+    // Prepared while the first batch is not committed: a SELECT on another
+    // connection could not see its visit or its order.
+    let second = writer.prepare(
+        &mut prepare_conn,
+        vec![
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/b"),
+                T0 + 120,
+            )?,
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/buy&idgoal=0&ec_id=A1&revenue=10"),
+                T0 + 180,
+            )?,
+        ],
+        Arc::clone(&globals),
+    )?;
+    assert!(second.results()[0].is_ok());
+    assert!(
+        second.results()[1].is_err(),
+        "the order of the uncommitted batch counts as existing"
+    );
+    // Out of order: refused, and nothing written.
+    let early = writer.prepare(
+        &mut prepare_conn,
+        vec![hit(
+            &snapshot,
+            &format!("{visitor}&url=https://shop.example/c"),
+            T0 + 240,
+        )?],
+        Arc::clone(&globals),
+    )?;
+    assert_eq!(first.results().len(), 2);
+    first.commit(&mut commit_conn, |_, _| Ok(()))?;
+    let refused = early.commit(&mut commit_conn, |_, _| Ok(()));
+    assert!(refused.is_err(), "the second batch has not committed yet");
+    // `early` was refused: the writer starts again from the database, and
+    // `second`, prepared before that, can no longer commit either.
+    assert!(second.commit(&mut commit_conn, |_, _| Ok(())).is_err());
+    let again = writer.prepare(
+        &mut prepare_conn,
+        vec![
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/b"),
+                T0 + 120,
+            )?,
+            hit(
+                &snapshot,
+                &format!("{visitor}&url=https://shop.example/c"),
+                T0 + 240,
+            )?,
+        ],
+        Arc::clone(&globals),
+    )?;
+    again.commit(&mut commit_conn, |_, _| Ok(()))?;
+
+    // One visit of three page views (the order records no action): the
+    // last batch continued the visit of the first, read back from the
+    // database.
+    assert_eq!(
+        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
+        1
+    );
+    assert_eq!(
+        count(
+            &mut commit_conn,
+            "SELECT CAST(visit_total_actions AS SIGNED) AS n FROM log_visit"
+        )?,
+        3
+    );
+    assert_eq!(
+        count(
+            &mut commit_conn,
+            "SELECT COUNT(*) AS n FROM log_link_visit_action"
+        )?,
+        3
+    );
+    assert_eq!(
+        count(
+            &mut commit_conn,
+            "SELECT COUNT(*) AS n FROM log_conversion WHERE idgoal = 0"
+        )?,
+        1
+    );
+    Ok(())
+}
+
+#[test]
+fn a_failed_commit_refuses_the_batches_prepared_after_it() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let (mut prepare_conn, mut commit_conn) = (db.conn()?, db.conn()?);
+    seed(&mut prepare_conn)?;
+    let snapshot = load_snapshot(&mut prepare_conn)?;
+    let globals = Arc::clone(&snapshot.globals);
+    let mut writer = DirectWriter::new(1_000, Arc::new(ReferrerDefinitions::builtin().clone()));
+    let visitor = "_id=fedcba9876543210";
+
+    let first = writer.prepare(
+        &mut prepare_conn,
+        vec![hit(
+            &snapshot,
+            &format!("{visitor}&url=https://shop.example/a"),
+            T0,
+        )?],
+        Arc::clone(&globals),
+    )?;
+    let second = writer.prepare(
+        &mut prepare_conn,
+        vec![hit(
+            &snapshot,
+            &format!("{visitor}&url=https://shop.example/b"),
+            T0 + 60,
+        )?],
+        Arc::clone(&globals),
+    )?;
+    // The caller's part of the transaction fails: the batch rolls back.
+    let failed = first.commit(&mut commit_conn, |conn, _| {
+        diesel::sql_query("SELECT * FROM no_such_table").execute(conn)?;
+        Ok(())
+    });
+    assert!(failed.is_err());
+    assert!(second.commit(&mut commit_conn, |_, _| Ok(())).is_err());
+    assert_eq!(
+        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
+        0
+    );
+
+    // The next batch does not continue the visit that was never written.
+    let retried = writer.prepare(
+        &mut prepare_conn,
+        vec![hit(
+            &snapshot,
+            &format!("{visitor}&url=https://shop.example/b"),
+            T0 + 60,
+        )?],
+        Arc::clone(&globals),
+    )?;
+    retried.commit(&mut commit_conn, |_, _| Ok(()))?;
+    assert_eq!(
+        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
+        1
+    );
+    assert_eq!(
+        count(
+            &mut commit_conn,
+            "SELECT CAST(visit_total_actions AS SIGNED) AS n FROM log_visit"
+        )?,
+        1
+    );
+    Ok(())
+}
