@@ -29,7 +29,7 @@ use crate::actions::{ActionKey, resolve_actions};
 use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
 use crate::referrer::{ReferrerContext, ReferrerDefinitions, detect_referrer};
 use crate::site::{Globals, GoalDef};
-use crate::sql::{Statement, Val, multi_insert, values_table};
+use crate::sql::{Statement, Val, multi_insert, multi_insert_sparse, values_table};
 use crate::visit::{
     MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime, prefetch,
 };
@@ -444,7 +444,8 @@ impl Pending {
     }
 }
 
-const VISIT_COLUMNS: &[&str] = &[
+/// The columns of a new visit's row, in the order of its values.
+pub const VISIT_COLUMNS: &[&str] = &[
     "idvisit",
     "idsite",
     "idvisitor",
@@ -517,7 +518,37 @@ const VISIT_COLUMNS: &[&str] = &[
     "custom_var_v5",
 ];
 
-const ACTION_COLUMNS: &[&str] = &[
+/// The columns of [`VISIT_COLUMNS`] whose default is not NULL (NOT NULL
+/// columns, or a non-NULL `DEFAULT`): always written, even when NULL in
+/// every row of an insert (see [`multi_insert_sparse`]). The test
+/// `only_columns_with_a_null_default_are_left_out_of_inserts` checks this
+/// against the migrated schema.
+pub const VISIT_NOT_NULL_BY_DEFAULT: &[&str] = &[
+    "idvisit",
+    "idsite",
+    "idvisitor",
+    "visit_last_action_time",
+    "config_id",
+    "location_ip",
+    "visit_first_action_time",
+    "visit_total_time",
+    "visitor_count_visits",
+    "visit_exit_idaction_url",
+    "visit_total_interactions",
+];
+
+/// [`VISIT_NOT_NULL_BY_DEFAULT`] for [`ACTION_COLUMNS`].
+pub const ACTION_NOT_NULL_BY_DEFAULT: &[&str] = &[
+    "idlink_va",
+    "idsite",
+    "idvisitor",
+    "idvisit",
+    "idaction_url_ref",
+    "server_time",
+];
+
+/// The columns of an action's row, in the order of its values.
+pub const ACTION_COLUMNS: &[&str] = &[
     "idlink_va",
     "idsite",
     "idvisitor",
@@ -2208,11 +2239,18 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
         rows.push(row);
     }
     let new_ids: HashSet<u64> = p.new_visit_ids.iter().copied().collect();
-    out.extend(multi_insert("INSERT", "log_visit", VISIT_COLUMNS, rows));
-    out.extend(multi_insert(
+    out.extend(multi_insert_sparse(
+        "INSERT",
+        "log_visit",
+        VISIT_COLUMNS,
+        VISIT_NOT_NULL_BY_DEFAULT,
+        rows,
+    ));
+    out.extend(multi_insert_sparse(
         "INSERT",
         "log_link_visit_action",
         ACTION_COLUMNS,
+        ACTION_NOT_NULL_BY_DEFAULT,
         std::mem::take(&mut p.actions),
     ));
     // Continuing visits: one UPDATE for all.

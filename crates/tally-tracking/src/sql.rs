@@ -287,6 +287,54 @@ pub fn multi_insert(
     out
 }
 
+/// [`multi_insert`] without the columns that are NULL in every row, except
+/// those in `keep`: columns whose default is not NULL, for which leaving
+/// them out would store the default instead. Any other column left out
+/// stores the NULL it would have been given. A log row has many columns
+/// that most hits leave empty (custom variables, dimensions, page timings,
+/// product and content ids: 38 of an action row's 51), and the server
+/// parses every value it is sent: in the log import, where the server
+/// parsing our inserts is the critical path, this is a large share of its
+/// work.
+pub fn multi_insert_sparse(
+    verb: &str,
+    table: &str,
+    columns: &[&str],
+    keep: &[&str],
+    rows: Vec<Vec<Val>>,
+) -> Vec<Statement> {
+    let present: Vec<bool> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            keep.contains(column)
+                || rows
+                    .iter()
+                    .any(|row| !matches!(row.get(i), Some(Val::Null)))
+        })
+        .collect();
+    if present.iter().all(|p| *p) {
+        return multi_insert(verb, table, columns, rows);
+    }
+    let kept: Vec<&str> = columns
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| **p)
+        .map(|(c, _)| *c)
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .zip(&present)
+                .filter(|(_, p)| **p)
+                .map(|(v, _)| v)
+                .collect()
+        })
+        .collect();
+    multi_insert(verb, table, &kept, rows)
+}
+
 /// `parts` (each a `SELECT` with its values) joined with `UNION ALL` into
 /// as few statements as the placeholder limit allows, in order; each part
 /// must fit in one statement on its own.
@@ -338,6 +386,21 @@ pub fn values_table(columns: &[&str], rows: &[Vec<Val>]) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparse_inserts_leave_out_only_columns_null_in_every_row() -> QueryResult<()> {
+        let rows = vec![
+            vec![Val::from(1u64), Val::Null, Val::Null, Val::Null],
+            vec![Val::from(2u64), Val::Null, Val::from("x"), Val::Null],
+        ];
+        let st = multi_insert_sparse("INSERT", "t", &["a", "b", "c", "d"], &["d"], rows);
+        assert_eq!(st.len(), 1);
+        assert_eq!(
+            st[0].render()?,
+            "INSERT INTO t (a,c,d) VALUES (1,NULL,NULL),(2,'x',NULL)"
+        );
+        Ok(())
+    }
 
     #[test]
     fn inserts_are_split_under_the_placeholder_limit() {

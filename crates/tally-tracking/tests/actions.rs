@@ -178,3 +178,50 @@ fn batches_beyond_the_placeholder_limit_are_split() -> anyhow::Result<()> {
     assert!(visitors.iter().all(|v| cache.knows_visitor(1, *v)));
     Ok(())
 }
+
+#[test]
+fn only_columns_with_a_null_default_are_left_out_of_inserts() -> anyhow::Result<()> {
+    use tally_tracking::recorder::{
+        ACTION_COLUMNS, ACTION_NOT_NULL_BY_DEFAULT, VISIT_COLUMNS, VISIT_NOT_NULL_BY_DEFAULT,
+    };
+
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        null_default: bool,
+    }
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    for (table, columns, keep) in [
+        ("log_visit", VISIT_COLUMNS, VISIT_NOT_NULL_BY_DEFAULT),
+        (
+            "log_link_visit_action",
+            ACTION_COLUMNS,
+            ACTION_NOT_NULL_BY_DEFAULT,
+        ),
+    ] {
+        // MariaDB shows the default of a nullable column without one as
+        // the text NULL.
+        let schema: Vec<Column> = diesel::sql_query(
+            "SELECT COLUMN_NAME AS name, (IS_NULLABLE = 'YES' AND \
+             (COLUMN_DEFAULT IS NULL OR COLUMN_DEFAULT = 'NULL')) AS null_default \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+        .load(&mut conn)?;
+        for column in columns {
+            let found = schema
+                .iter()
+                .find(|c| c.name == *column)
+                .ok_or_else(|| anyhow::anyhow!("{table}.{column} is not in the schema"))?;
+            assert_eq!(
+                found.null_default,
+                !keep.contains(column),
+                "{table}.{column}: a column may be left out of an insert exactly when its default is NULL"
+            );
+        }
+    }
+    Ok(())
+}
