@@ -50,6 +50,18 @@ fn count(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<i64> {
     Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n)
 }
 
+/// (visits, the visits' `visit_total_actions`, action rows).
+fn stored(conn: &mut MysqlConnection) -> anyhow::Result<(i64, i64, i64)> {
+    Ok((
+        count(conn, "SELECT COUNT(*) AS n FROM log_visit")?,
+        count(
+            conn,
+            "SELECT CAST(COALESCE(SUM(visit_total_actions), 0) AS SIGNED) AS n FROM log_visit",
+        )?,
+        count(conn, "SELECT COUNT(*) AS n FROM log_link_visit_action")?,
+    ))
+}
+
 #[test]
 fn a_batch_prepared_before_the_previous_one_commits_sees_its_visits_and_orders()
 -> anyhow::Result<()> {
@@ -138,24 +150,7 @@ fn a_batch_prepared_before_the_previous_one_commits_sees_its_visits_and_orders()
     // One visit of three page views (the order records no action): the
     // last batch continued the visit of the first, read back from the
     // database.
-    assert_eq!(
-        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
-        1
-    );
-    assert_eq!(
-        count(
-            &mut commit_conn,
-            "SELECT CAST(visit_total_actions AS SIGNED) AS n FROM log_visit"
-        )?,
-        3
-    );
-    assert_eq!(
-        count(
-            &mut commit_conn,
-            "SELECT COUNT(*) AS n FROM log_link_visit_action"
-        )?,
-        3
-    );
+    assert_eq!(stored(&mut commit_conn)?, (1, 3, 3));
     assert_eq!(
         count(
             &mut commit_conn,
@@ -201,10 +196,7 @@ fn a_failed_commit_refuses_the_batches_prepared_after_it() -> anyhow::Result<()>
     });
     assert!(failed.is_err());
     assert!(second.commit(&mut commit_conn, |_, _| Ok(())).is_err());
-    assert_eq!(
-        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
-        0
-    );
+    assert_eq!(stored(&mut commit_conn)?, (0, 0, 0));
 
     // The next batch does not continue the visit that was never written.
     let retried = writer.prepare(
@@ -217,16 +209,6 @@ fn a_failed_commit_refuses_the_batches_prepared_after_it() -> anyhow::Result<()>
         Arc::clone(&globals),
     )?;
     retried.commit(&mut commit_conn, |_, _| Ok(()))?;
-    assert_eq!(
-        count(&mut commit_conn, "SELECT COUNT(*) AS n FROM log_visit")?,
-        1
-    );
-    assert_eq!(
-        count(
-            &mut commit_conn,
-            "SELECT CAST(visit_total_actions AS SIGNED) AS n FROM log_visit"
-        )?,
-        1
-    );
+    assert_eq!(stored(&mut commit_conn)?, (1, 1, 1));
     Ok(())
 }
