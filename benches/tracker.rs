@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p tally-benches --bench tracker -- [--requests N] [--concurrency C]
-//!     [--warmup W] [--visitors V] [--urls U] [--seed S]
+//!     [--warmup W] [--visitors V] [--urls U] [--seed S] [--batch-wait-ms M]
 //! ```
 //!
 //! Defaults: 200,000 requests after a 5,000-request warm-up, 64 connections,
@@ -61,6 +61,8 @@ struct Options {
     visitors: u64,
     urls: u64,
     seed: u64,
+    /// The tracker's `batch_wait_ms` (default: the tracker's default).
+    batch_wait_ms: Option<u64>,
 }
 
 impl Options {
@@ -72,6 +74,7 @@ impl Options {
             visitors: 50_000,
             urls: 10_000,
             seed: 0x7a11_5eed,
+            batch_wait_ms: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -90,11 +93,12 @@ impl Options {
                 "--visitors" => o.visitors = value("--visitors")?,
                 "--urls" => o.urls = value("--urls")?,
                 "--seed" => o.seed = value("--seed")?,
+                "--batch-wait-ms" => o.batch_wait_ms = Some(value("--batch-wait-ms")?),
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
                 other => bail!(
                     "unknown argument {other} (expected --requests N, --concurrency C, \
-                     --warmup W, --visitors V, --urls U, --seed S)"
+                     --warmup W, --visitors V, --urls U, --seed S, --batch-wait-ms M)"
                 ),
             }
         }
@@ -108,9 +112,13 @@ impl Options {
     }
 
     fn command(&self) -> String {
+        let wait = self
+            .batch_wait_ms
+            .map(|ms| format!(" --batch-wait-ms {ms}"))
+            .unwrap_or_default();
         format!(
             "cargo bench -p tally-benches --bench tracker -- --requests {} --concurrency {} \
-             --warmup {} --visitors {} --urls {}",
+             --warmup {} --visitors {} --urls {}{wait}",
             self.requests, self.concurrency, self.warmup, self.visitors, self.urls
         )
     }
@@ -139,7 +147,10 @@ fn seed(conn: &mut MysqlConnection) -> anyhow::Result<()> {
 }
 
 /// The tracker on its own two-worker runtime, listening on 127.0.0.1:0.
-fn start_server(db: &TestDb) -> anyhow::Result<(tokio::runtime::Runtime, SocketAddr)> {
+fn start_server(
+    db: &TestDb,
+    opts: &Options,
+) -> anyhow::Result<(tokio::runtime::Runtime, SocketAddr)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("tally-http")
@@ -149,6 +160,9 @@ fn start_server(db: &TestDb) -> anyhow::Result<(tokio::runtime::Runtime, SocketA
     let config = TrackerConfig {
         // Each visitor's IP comes in X-Forwarded-For, as behind a proxy.
         proxy_client_headers: vec!["X-Forwarded-For".into()],
+        batch_wait_ms: opts
+            .batch_wait_ms
+            .unwrap_or(TrackerConfig::default().batch_wait_ms),
         ..TrackerConfig::default()
     };
     let tracker = Tracker::start(db.pool().context("opening the pool")?, &config)
@@ -873,7 +887,7 @@ fn run(opts: Options) -> anyhow::Result<()> {
     let db = TestDb::new().context("creating the test database")?;
     let mut conn = db.conn().context("connecting to the test database")?;
     seed(&mut conn)?;
-    let (server_rt, addr) = start_server(&db)?;
+    let (server_rt, addr) = start_server(&db, &opts)?;
 
     let total = opts.warmup + opts.requests;
     let t = Instant::now();
@@ -1037,7 +1051,9 @@ fn run(opts: Options) -> anyhow::Result<()> {
     ));
     line(format!("| MariaDB | {variables} |"));
     line(format!(
-        "| setup | in-process tracker (2 tokio workers, default recorder: max_batch 2000), client on 1 thread of the same machine, {} keep-alive connections |",
+        "| setup | in-process tracker (2 tokio workers, recorder: max_batch 2000, batch_wait_ms {}), client on 1 thread of the same machine, {} keep-alive connections |",
+        opts.batch_wait_ms
+            .unwrap_or(TrackerConfig::default().batch_wait_ms),
         opts.concurrency
     ));
     line(format!(

@@ -56,6 +56,13 @@ pub struct TrackerConfig {
     pub recorders: usize,
     /// Most requests written in one transaction.
     pub max_batch: usize,
+    /// Milliseconds a batch waits for more requests after its first
+    /// (unless it fills up first). 0, the default: a batch takes what is
+    /// queued when a recorder is free, so under load batches grow by
+    /// themselves and a lone request is written at once. A few ms make
+    /// transactions bigger and fewer when many clients send at once, at the
+    /// cost of that much latency per request (docs/PERFORMANCE.md).
+    pub batch_wait_ms: u64,
     /// Requests waiting for the recorder beyond this are refused with 503.
     pub queue: usize,
     /// Seconds between reloads of site settings.
@@ -87,6 +94,7 @@ impl Default for TrackerConfig {
             proxy_client_headers: Vec::new(),
             recorders: r.shards,
             max_batch: r.max_batch,
+            batch_wait_ms: u64::try_from(r.batch_wait.as_millis()).unwrap_or(u64::MAX),
             queue: r.queue,
             site_cache_ttl_secs: 300,
             referrer_definitions: None,
@@ -200,6 +208,7 @@ impl Tracker {
                 max_batch: config.max_batch.max(1),
                 queue: config.queue.max(1),
                 shards: config.recorders.max(1),
+                batch_wait: Duration::from_millis(config.batch_wait_ms),
                 ..RecorderConfig::default()
             },
             Arc::new(definitions),

@@ -1356,3 +1356,51 @@ async fn same_second_hits_keep_request_order() -> anyhow::Result<()> {
     assert_eq!(visits, vec![(rows[0].0, rows[4].0)]);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waits_for_more_requests_only_when_configured() -> anyhow::Result<()> {
+    // Two requests of two visitors on one recorder, the second sent 50 ms
+    // after the first: with a wait of 2 s both are written in one
+    // transaction, and neither is answered before that commit.
+    for (wait_ms, transactions) in [(2_000, 1), (0, 2)] {
+        let s = start_with(&TrackerConfig {
+            recorders: 1,
+            batch_wait_ms: wait_ms,
+            ..TrackerConfig::default()
+        })
+        .await?;
+        let page = |n: u8| {
+            format!(
+                "idsite=1&rec=1&{}&{}&url={}",
+                visitor(n),
+                at(0),
+                enc("https://shop.example/wait")
+            )
+        };
+        let (one, two) = (page(1), page(2));
+        let started = std::time::Instant::now();
+        let first = s.get(&one);
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if wait_ms == 0 {
+                // Without a wait the first request is written on its own;
+                // sending the second after its answer makes that certain
+                // however slow the machine.
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            s.get(&two).await
+        };
+        let (a, b) = tokio::join!(first, second);
+        assert_eq!((a?.status, b?.status), (200, 200));
+        if wait_ms > 0 {
+            assert!(started.elapsed() >= std::time::Duration::from_millis(1_900));
+        }
+        let m = s.send("GET", "/metrics", &[], b"").await?.text();
+        assert!(
+            m.contains(&format!("tally_tracker_batches_total {transactions}\n")),
+            "batch_wait_ms {wait_ms}: {m}"
+        );
+        assert_eq!(count_actions(&mut s.conn()?)?, 2);
+    }
+    Ok(())
+}
