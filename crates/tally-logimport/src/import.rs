@@ -766,14 +766,18 @@ impl<'o> Context<'o> {
                 );
                 drop(tx);
                 // The writers' errors are the cause of a failed send: first.
+                // Of those, the first stage's: after it fails, the writer
+                // refuses the batch the second stage holds, and that
+                // refusal is only a consequence. The second stage failing
+                // first stops the first stage without an error.
                 let join = |handle: std::thread::ScopedJoinHandle<'_, _>| {
                     handle
                         .join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 };
                 let (prepared, committed) = (join(preparer), join(committer));
-                committed?;
                 prepared?;
+                committed?;
                 produced
             })
         } else {

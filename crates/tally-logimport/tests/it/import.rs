@@ -488,6 +488,56 @@ fn batches_computed_ahead_of_their_commits_equal_one_batch() -> anyhow::Result<(
 }
 
 #[test]
+fn a_failure_computing_a_batch_is_the_error_reported() -> anyhow::Result<()> {
+    // The 6th line's URL cannot be stored (a trigger refuses its name), so
+    // computing its batch fails, possibly while the batch before it is
+    // being committed. The import reports that failure, names the line,
+    // and keeps every batch before it.
+    let f = Fixture::new("stage-failure")?;
+    diesel::sql_query(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON log_action FOR EACH ROW \
+         IF NEW.name LIKE '%boom%' THEN \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom refused by the test'; END IF",
+    )
+    .execute(&mut f.db.conn()?)?;
+    let mut log = String::new();
+    for i in 0..8 {
+        let path = if i == 5 {
+            "/boom".to_owned()
+        } else {
+            format!("/p{i}")
+        };
+        log += &combined(
+            "10.1.2.3",
+            &format!("12/Mar/2024:08:00:{i:02}"),
+            &path,
+            200,
+            "-",
+            UA,
+        );
+    }
+    let path = f.file("boom.log", log.as_bytes())?;
+    let err = f
+        .import(
+            std::slice::from_ref(&path),
+            &ImportOptions {
+                batch_lines: 1,
+                recorders: 2,
+                ..site1()
+            },
+        )
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("the import should fail"))?;
+    let message = format!("{err:#}");
+    assert!(message.contains("boom refused by the test"), "{message}");
+    assert!(message.contains("boom.log"), "{message}");
+    assert!(message.contains('6'), "{message}");
+    let actions = f.count("SELECT COUNT(*) AS n FROM log_link_visit_action")?;
+    assert!((3..=5).contains(&actions), "{actions} actions kept");
+    Ok(())
+}
+
+#[test]
 fn malformed_input_is_counted_with_line_numbers() -> anyhow::Result<()> {
     let f = Fixture::new("malformed")?;
     let mut data: Vec<u8> = Vec::new();
