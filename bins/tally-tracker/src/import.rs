@@ -129,8 +129,9 @@ struct ImportArgs {
     /// Lower-case paths.
     #[arg(long)]
     force_lowercase_path: bool,
-    /// 1: parse and write in turn; 2 or more: write each batch on a writer
-    /// thread while the next is parsed (one connection, batches in order).
+    /// 1: parse and write in turn; 2 or more: parse one batch while the rows
+    /// of the one before are computed and the one before that commits
+    /// (three threads, two connections, batches committed in order).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     recorders: u32,
     /// Lines per committed batch.

@@ -82,10 +82,10 @@ pub struct ImportOptions {
     /// `--log-hostname`: the host of every line.
     pub log_hostname: Option<String>,
     /// `--recorders` (default 2): 1 parses and writes in turn on the
-    /// calling thread; 2 or more write each batch on a writer thread while
-    /// the next is parsed. Writes always go through one connection, in
-    /// order, so that each batch commits with the file's progress; values
-    /// above 2 act as 2.
+    /// calling thread; 2 or more parse batch *k + 2* while the rows of
+    /// *k + 1* are computed and *k* commits (see the module docs). Batches
+    /// always commit one at a time, in order, so that each commits with
+    /// the file's progress; values above 2 act as 2.
     pub recorders: usize,
     /// Lines per committed batch (default 5,000): the most work a crash
     /// can make the resumed import read again.
