@@ -62,15 +62,44 @@ fn stored(conn: &mut MysqlConnection) -> anyhow::Result<(i64, i64, i64)> {
     ))
 }
 
+/// A seeded database, a connection for each stage and a writer.
+struct Setup {
+    _db: TestDb,
+    prepare_conn: MysqlConnection,
+    commit_conn: MysqlConnection,
+    snapshot: Snapshot,
+    globals: Arc<tally_tracking::site::Globals>,
+    writer: DirectWriter,
+}
+
+impl Setup {
+    fn new() -> anyhow::Result<Self> {
+        let db = TestDb::new()?;
+        let (mut prepare_conn, commit_conn) = (db.conn()?, db.conn()?);
+        seed(&mut prepare_conn)?;
+        let snapshot = load_snapshot(&mut prepare_conn)?;
+        Ok(Self {
+            _db: db,
+            prepare_conn,
+            commit_conn,
+            globals: Arc::clone(&snapshot.globals),
+            snapshot,
+            writer: DirectWriter::new(1_000, Arc::new(ReferrerDefinitions::builtin().clone())),
+        })
+    }
+}
+
 #[test]
 fn a_batch_prepared_before_the_previous_one_commits_sees_its_visits_and_orders()
 -> anyhow::Result<()> {
-    let db = TestDb::new()?;
-    let (mut prepare_conn, mut commit_conn) = (db.conn()?, db.conn()?);
-    seed(&mut prepare_conn)?;
-    let snapshot = load_snapshot(&mut prepare_conn)?;
-    let globals = Arc::clone(&snapshot.globals);
-    let mut writer = DirectWriter::new(1_000, Arc::new(ReferrerDefinitions::builtin().clone()));
+    let Setup {
+        _db,
+        mut prepare_conn,
+        mut commit_conn,
+        snapshot,
+        globals,
+        mut writer,
+    } = Setup::new()?;
     let visitor = "_id=0123456789abcdef";
 
     let first = writer.prepare(
@@ -163,12 +192,14 @@ fn a_batch_prepared_before_the_previous_one_commits_sees_its_visits_and_orders()
 
 #[test]
 fn a_failed_commit_refuses_the_batches_prepared_after_it() -> anyhow::Result<()> {
-    let db = TestDb::new()?;
-    let (mut prepare_conn, mut commit_conn) = (db.conn()?, db.conn()?);
-    seed(&mut prepare_conn)?;
-    let snapshot = load_snapshot(&mut prepare_conn)?;
-    let globals = Arc::clone(&snapshot.globals);
-    let mut writer = DirectWriter::new(1_000, Arc::new(ReferrerDefinitions::builtin().clone()));
+    let Setup {
+        _db,
+        mut prepare_conn,
+        mut commit_conn,
+        snapshot,
+        globals,
+        mut writer,
+    } = Setup::new()?;
     let visitor = "_id=fedcba9876543210";
 
     let first = writer.prepare(
