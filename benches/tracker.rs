@@ -43,6 +43,15 @@ use tokio::net::TcpStream;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The recorder logs a failed batch (retried job by job) as a warning:
+    // shown, so that a run's "failed transactions" come with their cause.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Options::parse().and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
