@@ -739,6 +739,21 @@ fn order_buster(idorder: &str) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// Makes the session's next transaction READ COMMITTED.
+const READ_COMMITTED_NEXT: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
+/// What a batch's multi-statement write starts with. READ COMMITTED:
+/// under REPEATABLE READ, statements that find no row (the cart item sync
+/// of an order, the replacement of an abandoned cart) lock the gap where
+/// the row would be, and two batches that then insert into each other's
+/// gap deadlock (seen on `log_conversion_item` with two recorders under
+/// load; the recorder retried the batch job by job). A batch reads
+/// nothing it relies on inside its transaction (its reads run before), so
+/// it needs no snapshot; READ COMMITTED locks only the rows a statement
+/// changes.
+pub const WRITE_TRANSACTION_START: &str =
+    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\nSTART TRANSACTION;\n";
+
 /// A pseudo-random buster for goals allowing several conversions per visit
 /// (§6.1): a digit 1–3, a digit 0–9, then the time without its first two
 /// digits; it fits INT UNSIGNED.
@@ -1006,6 +1021,16 @@ impl PreparedBatch {
         }
         let packets = std::mem::take(&mut self.packets);
         let results = std::mem::take(&mut self.results);
+        // READ COMMITTED as the recorder's batches (WRITE_TRANSACTION_START);
+        // inside a caller's transaction the level cannot change, and that
+        // transaction's level applies.
+        let outside = <<MysqlConnection as Connection>::TransactionManager as diesel::connection::TransactionManager<MysqlConnection>>::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .is_ok_and(|depth| depth.is_none());
+        if outside && let Err(e) = conn.batch_execute(READ_COMMITTED_NEXT) {
+            lock_order(&self.order).failed = true;
+            return Err(e);
+        }
         let written = conn.transaction(|conn| {
             for sql in &packets {
                 conn.batch_execute(sql)?;
@@ -1055,7 +1080,7 @@ impl BatchWriter {
             let last = packets.len().saturating_sub(1);
             for (i, mut sql) in packets.into_iter().enumerate() {
                 if i == 0 {
-                    sql.insert_str(0, "START TRANSACTION;\n");
+                    sql.insert_str(0, WRITE_TRANSACTION_START);
                 }
                 if i == last {
                     sql.push_str(";\nCOMMIT");
@@ -1931,10 +1956,13 @@ impl BatchWriter {
                 } else {
                     2
                 };
-                p.statements.push(Statement {
-                    sql: "DELETE FROM log_conversion WHERE idvisit = ? AND idgoal = -1 AND buster = 0".into(),
-                    binds: vec![v.idvisit.into()],
-                });
+                if open_cart {
+                    // The cart row is replaced by this update's.
+                    p.statements.push(Statement {
+                        sql: "DELETE FROM log_conversion WHERE idvisit = ? AND idgoal = -1 AND buster = 0".into(),
+                        binds: vec![v.idvisit.into()],
+                    });
+                }
                 let row = self.conversion_row(
                     hit,
                     v,
@@ -1956,17 +1984,23 @@ impl BatchWriter {
         // Item sync (§6.4): cart items of the visit missing from this list
         // end up `deleted = 1`; listed ones carry this list's values, and
         // on an order they move from the cart ('0') to the order id.
+        // Only a visit with an open cart (`visit_goal_buyer` 2 or 3) has
+        // cart items to update: for the others these statements would
+        // change nothing.
         let order_key = idorder.map_or("0", String::as_str);
-        p.statements.push(Statement {
-            sql: "UPDATE log_conversion_item SET deleted = 1 WHERE idvisit = ? AND idorder = '0'"
-                .into(),
-            binds: vec![v.idvisit.into()],
-        });
+        if open_cart {
+            p.statements.push(Statement {
+                sql:
+                    "UPDATE log_conversion_item SET deleted = 1 WHERE idvisit = ? AND idorder = '0'"
+                        .into(),
+                binds: vec![v.idvisit.into()],
+            });
+        }
         let skus: Vec<u32> = items
             .iter()
             .filter_map(|it| self.id_of(Some(&it.sku)))
             .collect();
-        if idorder.is_some() && !skus.is_empty() {
+        if open_cart && idorder.is_some() && !skus.is_empty() {
             let mut st = Statement {
                 sql: format!(
                     "DELETE FROM log_conversion_item WHERE idvisit = ? AND idorder = '0' AND idaction_sku IN ({})",

@@ -225,3 +225,49 @@ fn only_columns_with_a_null_default_are_left_out_of_inserts() -> anyhow::Result<
     }
     Ok(())
 }
+
+#[test]
+fn batch_transactions_take_no_gap_locks_that_two_recorders_could_deadlock_on() -> anyhow::Result<()>
+{
+    use diesel::connection::SimpleConnection as _;
+    use tally_tracking::recorder::WRITE_TRANSACTION_START;
+
+    let db = TestDb::new()?;
+    let (mut a, mut b) = (db.conn()?, db.conn()?);
+    let item = |idvisit: u32| {
+        format!(
+            "INSERT INTO log_conversion_item VALUES (1, X'0000000000000001', '2026-12-02 10:00:00', \
+             {idvisit}, '0', 1, 1, 0, 0, 0, 0, 0, 1.5, 1, 0)"
+        )
+    };
+    // Visits 10 and 20 have cart items; 12 and 14 have none, in the gap
+    // between them.
+    a.batch_execute(&format!("{}; {}", item(10), item(20)))?;
+    a.batch_execute("SET SESSION innodb_lock_wait_timeout = 1")?;
+    let sync = |idvisit: u32| {
+        format!(
+            "UPDATE log_conversion_item SET deleted = 1 WHERE idvisit = {idvisit} AND idorder = '0'"
+        )
+    };
+    // Each batch syncs the cart of its own visit (no rows), then inserts
+    // items: a's for visit 14, whose gap b's statement covered. Under
+    // REPEATABLE READ a's insert waits for b's gap lock (and b's insert
+    // into a's gap would close the deadlock); the batches' own start makes
+    // it go through.
+    for (start, conflicts) in [
+        ("START TRANSACTION;\n", true),
+        (WRITE_TRANSACTION_START, false),
+    ] {
+        a.batch_execute(&format!("{start}{}", sync(12)))?;
+        b.batch_execute(&format!("{start}{}", sync(14)))?;
+        let inserted = a.batch_execute(&item(14));
+        assert_eq!(
+            inserted.is_err(),
+            conflicts,
+            "starting with {start:?}: {inserted:?}"
+        );
+        a.batch_execute("ROLLBACK")?;
+        b.batch_execute("ROLLBACK")?;
+    }
+    Ok(())
+}
