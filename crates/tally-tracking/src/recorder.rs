@@ -221,7 +221,13 @@ fn run(
         let c = match conn.take() {
             Some(c) => Some(c),
             None => match pool.get() {
-                Ok(c) => Some(c),
+                Ok(mut c) => match c.batch_execute(READ_COMMITTED_SESSION) {
+                    Ok(()) => Some(c),
+                    Err(e) => {
+                        tracing::error!(error = %e, "recorder cannot set up its connection");
+                        None
+                    }
+                },
                 Err(e) => {
                     tracing::error!(error = %e, "recorder cannot get a database connection");
                     None
@@ -739,20 +745,22 @@ fn order_buster(idorder: &str) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
-/// Makes the session's next transaction READ COMMITTED.
-const READ_COMMITTED_NEXT: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+/// The isolation of the recorder's connections (set once when a recorder
+/// takes a connection), and of each import batch (set for its
+/// transaction). Under REPEATABLE READ, statements that find no row (the
+/// cart item sync of an order, the replacement of an abandoned cart) lock
+/// the gap where the row would be, and two batches that then insert into
+/// each other's gap deadlock: seen on `log_conversion_item` with two
+/// recorders under load, where the recorder retried the batch job by job.
+/// A batch reads nothing it relies on inside its transaction (its reads run
+/// before), so it needs no snapshot; READ COMMITTED locks only the rows a
+/// statement changes. Once per connection rather than once per batch: a
+/// small batch (17 hits at 64 connections) runs about 11 statements, and a
+/// twelfth measured 5–7% fewer requests/s in one A/B (docs/PERFORMANCE.md).
+pub const READ_COMMITTED_SESSION: &str = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
-/// What a batch's multi-statement write starts with. READ COMMITTED:
-/// under REPEATABLE READ, statements that find no row (the cart item sync
-/// of an order, the replacement of an abandoned cart) lock the gap where
-/// the row would be, and two batches that then insert into each other's
-/// gap deadlock (seen on `log_conversion_item` with two recorders under
-/// load; the recorder retried the batch job by job). A batch reads
-/// nothing it relies on inside its transaction (its reads run before), so
-/// it needs no snapshot; READ COMMITTED locks only the rows a statement
-/// changes.
-pub const WRITE_TRANSACTION_START: &str =
-    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\nSTART TRANSACTION;\n";
+/// [`READ_COMMITTED_SESSION`] for the session's next transaction only.
+const READ_COMMITTED_NEXT: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
 /// A pseudo-random buster for goals allowing several conversions per visit
 /// (§6.1): a digit 1–3, a digit 0–9, then the time without its first two
@@ -1021,7 +1029,7 @@ impl PreparedBatch {
         }
         let packets = std::mem::take(&mut self.packets);
         let results = std::mem::take(&mut self.results);
-        // READ COMMITTED as the recorder's batches (WRITE_TRANSACTION_START);
+        // READ COMMITTED as the recorder's batches (READ_COMMITTED_SESSION);
         // inside a caller's transaction the level cannot change, and that
         // transaction's level applies.
         let outside = <<MysqlConnection as Connection>::TransactionManager as diesel::connection::TransactionManager<MysqlConnection>>::transaction_manager_status_mut(conn)
@@ -1080,7 +1088,7 @@ impl BatchWriter {
             let last = packets.len().saturating_sub(1);
             for (i, mut sql) in packets.into_iter().enumerate() {
                 if i == 0 {
-                    sql.insert_str(0, WRITE_TRANSACTION_START);
+                    sql.insert_str(0, "START TRANSACTION;\n");
                 }
                 if i == last {
                     sql.push_str(";\nCOMMIT");

@@ -230,7 +230,7 @@ fn only_columns_with_a_null_default_are_left_out_of_inserts() -> anyhow::Result<
 fn batch_transactions_take_no_gap_locks_that_two_recorders_could_deadlock_on() -> anyhow::Result<()>
 {
     use diesel::connection::SimpleConnection as _;
-    use tally_tracking::recorder::WRITE_TRANSACTION_START;
+    use tally_tracking::recorder::READ_COMMITTED_SESSION;
 
     let db = TestDb::new()?;
     let (mut a, mut b) = (db.conn()?, db.conn()?);
@@ -251,20 +251,21 @@ fn batch_transactions_take_no_gap_locks_that_two_recorders_could_deadlock_on() -
     };
     // Each batch syncs the cart of its own visit (no rows), then inserts
     // items: a's for visit 14, whose gap b's statement covered. Under
-    // REPEATABLE READ a's insert waits for b's gap lock (and b's insert
-    // into a's gap would close the deadlock); the batches' own start makes
-    // it go through.
-    for (start, conflicts) in [
-        ("START TRANSACTION;\n", true),
-        (WRITE_TRANSACTION_START, false),
-    ] {
-        a.batch_execute(&format!("{start}{}", sync(12)))?;
-        b.batch_execute(&format!("{start}{}", sync(14)))?;
+    // REPEATABLE READ (the server's default) a's insert waits for b's gap
+    // lock, and b's insert into a's gap would close the deadlock; on the
+    // recorder's sessions it goes through.
+    for recorder_sessions in [false, true] {
+        if recorder_sessions {
+            a.batch_execute(READ_COMMITTED_SESSION)?;
+            b.batch_execute(READ_COMMITTED_SESSION)?;
+        }
+        a.batch_execute(&format!("START TRANSACTION; {}", sync(12)))?;
+        b.batch_execute(&format!("START TRANSACTION; {}", sync(14)))?;
         let inserted = a.batch_execute(&item(14));
         assert_eq!(
-            inserted.is_err(),
-            conflicts,
-            "starting with {start:?}: {inserted:?}"
+            inserted.is_ok(),
+            recorder_sessions,
+            "recorder sessions: {recorder_sessions}: {inserted:?}"
         );
         a.batch_execute("ROLLBACK")?;
         b.batch_execute("ROLLBACK")?;
