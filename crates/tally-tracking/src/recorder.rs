@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use diesel::connection::{Connection, SimpleConnection as _};
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection as _, TransactionManager as _,
+};
 use diesel::prelude::*;
 use tally_schema::ActionType;
 
@@ -968,7 +970,7 @@ impl DirectWriter {
             packets,
             results: results.pop().unwrap_or_default(),
             order: Arc::clone(&self.order),
-            finished: false,
+            committed: false,
         })
     }
 }
@@ -982,8 +984,10 @@ pub struct PreparedBatch {
     packets: Vec<String>,
     results: Vec<HitResult>,
     order: Arc<Mutex<CommitOrder>>,
-    /// Committed, or refused: nothing left for `Drop` to report.
-    finished: bool,
+    /// Set once the transaction committed. Otherwise dropping the batch
+    /// (refused, failed or never committed) marks its writer's order
+    /// failed: what the writer assumed of this batch no longer holds.
+    committed: bool,
 }
 
 impl std::fmt::Debug for PreparedBatch {
@@ -1013,11 +1017,8 @@ impl PreparedBatch {
         F: FnOnce(&mut MysqlConnection, &[HitResult]) -> QueryResult<()>,
     {
         {
-            let mut order = lock_order(&self.order);
+            let order = lock_order(&self.order);
             if order.failed || order.next != self.seq {
-                // The writer counted on this batch: it starts again.
-                order.failed = true;
-                self.finished = true;
                 return Err(diesel::result::Error::QueryBuilderError(
                     format!(
                         "batch {} refused: an earlier batch of its writer failed or is not committed",
@@ -1032,12 +1033,11 @@ impl PreparedBatch {
         // READ COMMITTED as the recorder's batches (READ_COMMITTED_SESSION);
         // inside a caller's transaction the level cannot change, and that
         // transaction's level applies.
-        let outside = <<MysqlConnection as Connection>::TransactionManager as diesel::connection::TransactionManager<MysqlConnection>>::transaction_manager_status_mut(conn)
+        let outside = AnsiTransactionManager::transaction_manager_status_mut(conn)
             .transaction_depth()
             .is_ok_and(|depth| depth.is_none());
-        if outside && let Err(e) = conn.batch_execute(READ_COMMITTED_NEXT) {
-            lock_order(&self.order).failed = true;
-            return Err(e);
+        if outside {
+            conn.batch_execute(READ_COMMITTED_NEXT)?;
         }
         let written = conn.transaction(|conn| {
             for sql in &packets {
@@ -1045,25 +1045,16 @@ impl PreparedBatch {
             }
             then(conn, &results)
         });
-        self.finished = true;
-        let mut order = lock_order(&self.order);
-        match written {
-            Ok(()) => {
-                order.next = self.seq + 1;
-                Ok(results)
-            }
-            Err(e) => {
-                // What the writer assumed of this batch is wrong.
-                order.failed = true;
-                Err(e)
-            }
-        }
+        written?;
+        self.committed = true;
+        lock_order(&self.order).next = self.seq + 1;
+        Ok(results)
     }
 }
 
 impl Drop for PreparedBatch {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.committed {
             lock_order(&self.order).failed = true;
         }
     }
