@@ -10,8 +10,6 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use tally_schema::ActionType;
-use tally_schema::models::NewLogAction;
-use tally_schema::schema::log_action;
 
 use crate::action_hash;
 
@@ -30,7 +28,8 @@ pub struct ActionKey<'a> {
 ///
 /// Call it inside the caller's transaction so that the new rows commit with
 /// the actions that reference them. Two processes may insert the same name
-/// at once (as in Matomo); the lowest id wins for later lookups.
+/// at once (as in Matomo); each uses the id it inserted, and later lookups
+/// take the lowest.
 ///
 /// # Errors
 /// The query error.
@@ -42,34 +41,33 @@ pub fn resolve_actions(
         return Ok(Vec::new());
     }
     let mut found = lookup(conn, keys)?;
-    let mut missing: Vec<NewLogAction<'_>> = Vec::new();
     let mut missing_keys: Vec<ActionKey<'_>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for key in keys {
         let k = (key.action_type.code(), key.name);
         if !found.contains_key(&(k.0, key.name.to_owned())) && seen.insert(k) {
             missing_keys.push(*key);
-            missing.push(NewLogAction {
-                name: Some(key.name),
-                hash: action_hash(key.name),
-                type_: Some(key.action_type.code()),
-                url_prefix: key.url_prefix,
-            });
         }
     }
-    if !missing.is_empty() {
-        // Four placeholders a row: a log import batch of tens of thousands
-        // of new URLs would pass MySQL's limit of 65,535 in one statement.
-        for chunk in missing.chunks(crate::sql::MAX_BINDS / 4) {
-            diesel::insert_into(log_action::table)
-                .values(chunk)
-                .execute(conn)?;
+    let mut rest = &missing_keys[..];
+    while !rest.is_empty() {
+        // Names are rendered into the statement: keep each well under the
+        // server's default 16 MB packet limit.
+        let mut bytes = 0;
+        let n = rest
+            .iter()
+            .take_while(|k| {
+                bytes += k.name.len() + 32;
+                bytes < 4 << 20
+            })
+            .count()
+            .max(1);
+        let (chunk, tail) = rest.split_at(n);
+        match insert_consecutive(conn, chunk)? {
+            Some(ids) => found.extend(ids),
+            None => found.extend(lookup(conn, chunk)?),
         }
-        // Read the ids back rather than trusting LAST_INSERT_ID() + n: with
-        // interleaved auto-increment locking a multi-row insert need not get
-        // consecutive ids. Only the inserted names: the others were found
-        // above, and a log import batch mostly holds names seen before.
-        found.extend(lookup(conn, &missing_keys)?);
+        rest = tail;
     }
     keys.iter()
         .map(|key| {
@@ -79,6 +77,68 @@ pub fn resolve_actions(
                 .ok_or(diesel::result::Error::NotFound)
         })
         .collect()
+}
+
+/// Inserts `missing` in one statement and returns their ids when they are
+/// known without reading them back: with InnoDB's "consecutive"
+/// auto-increment locking (modes 0 and 1; 1 is MariaDB's default) a
+/// multi-row `INSERT ... VALUES` takes consecutive ids, spaced by
+/// `auto_increment_increment`, from `LAST_INSERT_ID()` on. `None` under
+/// interleaved locking (mode 2, MySQL 8's default), where the caller reads
+/// them back.
+fn insert_consecutive(
+    conn: &mut MysqlConnection,
+    missing: &[ActionKey<'_>],
+) -> QueryResult<Option<HashMap<(u8, String), u32>>> {
+    let mut st = crate::sql::Statement {
+        sql: format!(
+            "INSERT INTO log_action (name, hash, type, url_prefix) VALUES {}",
+            vec!["(?,?,?,?)"; missing.len()].join(",")
+        ),
+        binds: Vec::with_capacity(missing.len() * 4),
+    };
+    for key in missing {
+        st.binds.push(key.name.into());
+        st.binds.push(action_hash(key.name).into());
+        st.binds.push(key.action_type.code().into());
+        st.binds.push(key.url_prefix.map(i32::from).into());
+    }
+    let inserted = diesel::sql_query(st.render()?).execute(conn)?;
+    #[derive(QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
+        first: u64,
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
+        step: u64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mode: i64,
+    }
+    let ids: Ids = diesel::sql_query(
+        "SELECT LAST_INSERT_ID() AS first, @@auto_increment_increment AS step, \
+         @@innodb_autoinc_lock_mode AS mode",
+    )
+    .get_result(conn)?;
+    if ids.mode == 2 || inserted != missing.len() {
+        return Ok(None);
+    }
+    let mut out = HashMap::with_capacity(missing.len());
+    for (i, key) in missing.iter().enumerate() {
+        let id = u32::try_from(ids.first + i as u64 * ids.step)
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        out.insert((key.action_type.code(), key.name.to_owned()), id);
+    }
+    Ok(Some(out))
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+    idaction: u32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::TinyInt>>)]
+    #[diesel(column_name = type_)]
+    ty: Option<u8>,
 }
 
 fn lookup(
@@ -96,16 +156,6 @@ fn lookup(
         .collect();
     pairs.sort_unstable();
     pairs.dedup();
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
-        idaction: u32,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        name: Option<String>,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::TinyInt>>)]
-        #[diesel(column_name = type_)]
-        ty: Option<u8>,
-    }
     let mut rows: Vec<(u32, Option<String>, Option<u8>)> = Vec::new();
     // Two placeholders per pair; stay far below MySQL's 65,535.
     for chunk in pairs.chunks(5_000) {
@@ -135,4 +185,45 @@ fn lookup(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_db::test_support::TestDb;
+    use tally_schema::schema::log_action;
+
+    /// The ids computed from `LAST_INSERT_ID()` are those a lookup reads.
+    #[test]
+    fn new_names_get_the_ids_a_lookup_reads_back() -> anyhow::Result<()> {
+        let db = TestDb::new()?;
+        let mut conn = db.conn()?;
+        let keys: Vec<ActionKey<'_>> = ["example.org/a", "example.org/A", "it's \\ odd\0"]
+            .iter()
+            .map(|name| ActionKey {
+                action_type: ActionType::PageUrl,
+                name,
+                url_prefix: Some(1),
+            })
+            .collect();
+        let first = insert_consecutive(&mut conn, &keys[..1])?;
+        // Another writer's row between ours: ids need not follow on.
+        diesel::sql_query("INSERT INTO log_action (name, hash, type) VALUES ('x', 1, 1)")
+            .execute(&mut conn)?;
+        let rest = insert_consecutive(&mut conn, &keys[1..])?;
+        let (Some(first), Some(rest)) = (first, rest) else {
+            anyhow::bail!("MariaDB's default auto-increment locking is consecutive");
+        };
+        assert_eq!(first.len() + rest.len(), 3);
+        let all = lookup(&mut conn, &keys)?;
+        assert_eq!(all.len(), 3);
+        for (k, id) in first.iter().chain(&rest) {
+            assert_eq!(all.get(k), Some(id), "{k:?}");
+        }
+        let prefixes: Vec<Option<i8>> = log_action::table
+            .select(log_action::url_prefix)
+            .load(&mut conn)?;
+        assert_eq!(prefixes, [Some(1), None, Some(1), Some(1)]);
+        Ok(())
+    }
 }

@@ -6,12 +6,13 @@
 //! these statements are built as text with `?` placeholders and a list of
 //! values.
 //!
-//! Reads ([`Statement::load`]) bind the values in a prepared statement.
-//! Writes ([`Statement::execute`]) are sent as one text query with the values
-//! rendered as literals: a prepared statement costs three round trips
-//! (prepare, execute, close) and the server answers a prepare with one
-//! packet per placeholder, which dominated the recorder's time with
-//! thousands of placeholders per batch (docs/PERFORMANCE.md). The rendering
+//! The values are always rendered as literals. A prepared statement costs
+//! three round trips (prepare, execute, close) and the server answers a
+//! prepare with one packet per placeholder, which dominated the recorder's
+//! time with thousands of placeholders per batch (docs/PERFORMANCE.md).
+//! So writes ([`Statement::execute`]) are sent as one text query, and reads
+//! ([`Statement::load`]), which diesel runs only as prepared statements, are
+//! prepared without placeholders. The rendering
 //! is injection-proof whatever the `sql_mode` (`NO_BACKSLASH_ESCAPES` or
 //! not): numbers are formatted by Rust; a string is quoted with its quotes
 //! doubled, the one escape both modes read alike, unless it holds a
@@ -24,8 +25,6 @@
 use diesel::connection::SimpleConnection as _;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
-use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Binary, Datetime, Double, Nullable, Text, Unsigned};
 use time::PrimitiveDateTime;
 
 /// A value to bind.
@@ -150,31 +149,23 @@ impl Statement {
         Ok(out)
     }
 
-    /// Runs a `SELECT` into rows of `T`.
+    /// Runs a statement that returns rows (`SELECT`, `INSERT ... RETURNING`)
+    /// into rows of `T`.
+    ///
+    /// The values are rendered as literals here too. Diesel reads rows only
+    /// through a prepared statement, and the server answers a prepare with
+    /// one packet per placeholder: a batch's name lookup with 10,000 of them
+    /// cost more in packets than in the lookup itself. Without placeholders
+    /// the prepare's answer is the result's column list alone.
     ///
     /// # Errors
-    /// The query error.
+    /// The query error, or [`diesel::result::Error::QueryBuilderError`]
+    /// when the number of values does not match the placeholders.
     pub fn load<T>(self, conn: &mut MysqlConnection) -> QueryResult<Vec<T>>
     where
         T: QueryableByName<Mysql> + 'static,
     {
-        self.boxed().load(conn)
-    }
-
-    fn boxed(self) -> BoxedSqlQuery<'static, Mysql, diesel::query_builder::SqlQuery> {
-        let mut q = diesel::sql_query(self.sql).into_boxed::<Mysql>();
-        for v in self.binds {
-            q = match v {
-                Val::Null => q.bind::<Nullable<Text>, Option<String>>(None),
-                Val::U64(x) => q.bind::<Unsigned<BigInt>, _>(x),
-                Val::I64(x) => q.bind::<BigInt, _>(x),
-                Val::F64(x) => q.bind::<Double, _>(x),
-                Val::Str(x) => q.bind::<Text, _>(x),
-                Val::Bytes(x) => q.bind::<Binary, _>(x),
-                Val::DateTime(x) => q.bind::<Datetime, _>(x),
-            };
-        }
-        q
+        diesel::sql_query(self.render()?).load(conn)
     }
 }
 
