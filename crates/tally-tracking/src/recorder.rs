@@ -704,6 +704,30 @@ const UPDATE_COLUMNS: &[&str] = &[
     "last_idlink_va",
 ];
 
+/// The columns of a continuing visit's update when only those of a next
+/// action changed ([`only_next_action_changed`]).
+const SHORT_UPDATE_COLUMNS: &[&str] = &[
+    "idvisit",
+    "last_time",
+    "total_time",
+    "d_actions",
+    "d_interactions",
+    "d_searches",
+    "d_events",
+    "exit_url",
+    "exit_name",
+    "last_idlink_va",
+];
+
+const SHORT_UPDATE_SET: &str = "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
+    v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
+    v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
+    v.visit_total_interactions = COALESCE(v.visit_total_interactions, 0) + u.d_interactions, \
+    v.visit_total_searches = COALESCE(v.visit_total_searches, 0) + u.d_searches, \
+    v.visit_total_events = COALESCE(v.visit_total_events, 0) + u.d_events, \
+    v.visit_exit_idaction_url = u.exit_url, v.visit_exit_idaction_name = u.exit_name, \
+    v.last_idlink_va = COALESCE(u.last_idlink_va, v.last_idlink_va)";
+
 const UPDATE_SET: &str = "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
     v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
     v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
@@ -2302,22 +2326,35 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
         ACTION_NOT_NULL_BY_DEFAULT,
         std::mem::take(&mut p.actions),
     ));
-    // Continuing visits: one UPDATE for all.
-    let updates: Vec<Vec<Val>> = p
-        .touched
-        .values()
-        .filter(|v| !new_ids.contains(&v.idvisit))
-        .filter_map(|v| p.base.get(&v.idvisit).map(|b| update_row(v, b)))
-        .collect();
-    for chunk in updates.chunks(1_500) {
-        let derived = values_table(UPDATE_COLUMNS, chunk);
-        out.push(Statement {
-            sql: format!(
-                "UPDATE log_visit v JOIN ({}) u ON v.idvisit = u.idvisit SET {UPDATE_SET}",
-                derived.sql
-            ),
-            binds: derived.binds,
-        });
+    // Continuing visits: one UPDATE for all whose only changes are those
+    // of a next action (times, counters, exit action), one for the others.
+    // The short one costs the server about 40% less a row than assigning
+    // every column (a micro-benchmark, docs/PERFORMANCE.md).
+    let (mut short, mut full) = (Vec::new(), Vec::new());
+    for v in p.touched.values().filter(|v| !new_ids.contains(&v.idvisit)) {
+        let Some(base) = p.base.get(&v.idvisit) else {
+            continue;
+        };
+        if only_next_action_changed(v, base) {
+            short.push(short_update_row(v, base));
+        } else {
+            full.push(update_row(v, base));
+        }
+    }
+    for (columns, set, rows) in [
+        (SHORT_UPDATE_COLUMNS, SHORT_UPDATE_SET, short),
+        (UPDATE_COLUMNS, UPDATE_SET, full),
+    ] {
+        for chunk in rows.chunks(1_500) {
+            let derived = values_table(columns, chunk);
+            out.push(Statement {
+                sql: format!(
+                    "UPDATE log_visit v JOIN ({}) u ON v.idvisit = u.idvisit SET {set}",
+                    derived.sql
+                ),
+                binds: derived.binds,
+            });
+        }
     }
     out.append(&mut p.statements);
     out.extend(multi_insert(
@@ -2347,6 +2384,42 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
         });
     }
     out
+}
+
+/// Whether `v` differs from `base` only where every next action changes a
+/// visit: the columns of [`SHORT_UPDATE_COLUMNS`].
+fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
+    // A stored entry action is kept (`COALESCE` in the full update).
+    (base.entry_url.is_some() || v.entry_url == base.entry_url)
+        && v.goal_converted == base.goal_converted
+        && v.goal_buyer == base.goal_buyer
+        && v.idvisitor == base.idvisitor
+        && v.user_id == base.user_id
+        && v.referer_type == base.referer_type
+        && v.referer_name == base.referer_name
+        && v.referer_keyword == base.referer_keyword
+        && v.referer_url == base.referer_url
+        && v.resolution == base.resolution
+        && v.profilable == base.profilable
+        && v.location == base.location
+        && v.lat_long == base.lat_long
+        && v.dimensions == base.dimensions
+}
+
+fn short_update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
+    let d = |now: u32, was: u32| u64::from(now.saturating_sub(was));
+    vec![
+        v.idvisit.into(),
+        datetime(v.last).into(),
+        v.total_time.into(),
+        d(v.total_actions, base.total_actions).into(),
+        d(v.total_interactions, base.total_interactions).into(),
+        d(v.total_searches, base.total_searches).into(),
+        d(v.total_events, base.total_events).into(),
+        opt_id(v.exit_url),
+        opt_id(v.exit_name),
+        v.last_idlink_va.into(),
+    ]
 }
 
 fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
@@ -2381,4 +2454,87 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
     row.extend(v.dimensions.iter().cloned().map(Val::from));
     row.push(v.last_idlink_va.into());
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit() -> VisitState {
+        VisitState {
+            idvisit: 7,
+            idsite: 1,
+            idvisitor: [1; 8],
+            config_id: [2; 8],
+            user_id: None,
+            first: 1_700_000_000,
+            last: 1_700_000_000,
+            total_time: 0,
+            total_actions: 1,
+            total_interactions: 1,
+            total_searches: 0,
+            total_events: 0,
+            entry_url: Some(3),
+            entry_name: Some(4),
+            exit_url: Some(3),
+            exit_name: Some(4),
+            goal_buyer: 0,
+            goal_converted: 0,
+            returning: 0,
+            count_visits: 1,
+            secs_since_first: 0,
+            secs_since_order: None,
+            profilable: 1,
+            referer_type: 1,
+            referer_name: String::new(),
+            referer_keyword: String::new(),
+            referer_url: String::new(),
+            resolution: "1920x1080".into(),
+            location: [Some("de".into()), None, None],
+            lat_long: [None, None],
+            dimensions: Default::default(),
+            custom_vars: Default::default(),
+            last_idlink_va: Some(10),
+        }
+    }
+
+    #[test]
+    fn a_next_page_view_takes_the_short_update_and_anything_else_the_full_one() {
+        let base = visit();
+        let mut next = base.clone();
+        next.last += 60;
+        next.total_time = 60;
+        next.total_actions += 1;
+        next.total_interactions += 1;
+        next.exit_url = Some(5);
+        next.exit_name = Some(6);
+        next.last_idlink_va = Some(11);
+        assert!(only_next_action_changed(&next, &base));
+        let row = short_update_row(&next, &base);
+        assert_eq!(row.len(), SHORT_UPDATE_COLUMNS.len());
+        assert_eq!(row[3], Val::U64(1), "actions as an increment");
+        assert_eq!(update_row(&next, &base).len(), UPDATE_COLUMNS.len());
+
+        let changes: [fn(&mut VisitState); 7] = [
+            |v| v.user_id = Some("u".into()),
+            |v| v.goal_converted = 1,
+            |v| v.referer_keyword = "k".into(),
+            |v| v.location[2] = Some("Berlin".into()),
+            |v| v.dimensions[4] = Some("d".into()),
+            |v| v.idvisitor = [9; 8],
+            |v| v.resolution = "800x600".into(),
+        ];
+        for change in changes {
+            let mut v = next.clone();
+            change(&mut v);
+            assert!(!only_next_action_changed(&v, &base), "{v:?}");
+        }
+        // A first entry action is written; a stored one is kept anyway.
+        let mut no_entry = base.clone();
+        no_entry.entry_url = None;
+        assert!(!only_next_action_changed(&next, &no_entry));
+        let mut other_entry = next.clone();
+        other_entry.entry_url = Some(99);
+        assert!(only_next_action_changed(&other_entry, &base));
+    }
 }
