@@ -799,11 +799,11 @@ pub fn build_hit_with_geoip(
         .unwrap_or("");
     // The stored column is one language code; the fingerprint uses the
     // whole (normalized) list, as Matomo does.
+    let (fingerprint_lang, header_lang) = device::accept_language_memo(lang_source);
     let lang = match req.lang.as_deref() {
         Some(l) => device::language_code(l),
-        None => device::browser_language(lang_source),
+        None => header_lang,
     };
-    let fingerprint_lang = device::normalize_accept_language(lang_source);
     let ip_string = ip.to_string();
     let local_date = site.timezone.local_date(time);
     let config_id = config_id(
