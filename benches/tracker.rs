@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p tally-benches --bench tracker -- [--requests N] [--concurrency C]
-//!     [--warmup W] [--visitors V] [--urls U] [--seed S] [--batch-wait-ms M]
+//!     [--warmup W] [--visitors V] [--urls U] [--seed S] [--batch-wait-ms M] [--recorders R]
 //! ```
 //!
 //! Defaults: 200,000 requests after a 5,000-request warm-up, 64 connections,
@@ -72,6 +72,8 @@ struct Options {
     seed: u64,
     /// The tracker's `batch_wait_ms` (default: the tracker's default).
     batch_wait_ms: Option<u64>,
+    /// The tracker's `recorders` (default: the tracker's default).
+    recorders: Option<u64>,
 }
 
 impl Options {
@@ -84,6 +86,7 @@ impl Options {
             urls: 10_000,
             seed: 0x7a11_5eed,
             batch_wait_ms: None,
+            recorders: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -103,16 +106,19 @@ impl Options {
                 "--urls" => o.urls = value("--urls")?,
                 "--seed" => o.seed = value("--seed")?,
                 "--batch-wait-ms" => o.batch_wait_ms = Some(value("--batch-wait-ms")?),
+                "--recorders" => o.recorders = Some(value("--recorders")?),
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
                 other => bail!(
                     "unknown argument {other} (expected --requests N, --concurrency C, \
-                     --warmup W, --visitors V, --urls U, --seed S, --batch-wait-ms M)"
+                     --warmup W, --visitors V, --urls U, --seed S, --batch-wait-ms M, \
+                     --recorders R)"
                 ),
             }
         }
         ensure!(o.requests > 0, "--requests must be positive");
         ensure!(o.concurrency > 0, "--concurrency must be positive");
+        ensure!(o.recorders != Some(0), "--recorders must be positive");
         ensure!(
             o.visitors > 0 && o.urls > 0,
             "--visitors and --urls must be positive"
@@ -124,7 +130,11 @@ impl Options {
         let wait = self
             .batch_wait_ms
             .map(|ms| format!(" --batch-wait-ms {ms}"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            + &self
+                .recorders
+                .map(|n| format!(" --recorders {n}"))
+                .unwrap_or_default();
         format!(
             "cargo bench -p tally-benches --bench tracker -- --requests {} --concurrency {} \
              --warmup {} --visitors {} --urls {}{wait}",
@@ -172,6 +182,11 @@ fn start_server(
         batch_wait_ms: opts
             .batch_wait_ms
             .unwrap_or(TrackerConfig::default().batch_wait_ms),
+        recorders: opts
+            .recorders
+            .map_or(TrackerConfig::default().recorders, |n| {
+                usize::try_from(n).unwrap_or(1)
+            }),
         ..TrackerConfig::default()
     };
     let tracker = Tracker::start(db.pool().context("opening the pool")?, &config)
