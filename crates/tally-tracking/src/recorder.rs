@@ -2407,7 +2407,9 @@ fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
         && v.dimensions == base.dimensions
 }
 
-fn short_update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
+/// The values both updates start with: id, times, counter increments,
+/// exit and entry actions.
+fn next_action_values(v: &VisitState, base: &VisitState) -> Vec<Val> {
     let d = |now: u32, was: u32| u64::from(now.saturating_sub(was));
     vec![
         v.idvisit.into(),
@@ -2420,23 +2422,18 @@ fn short_update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
         opt_id(v.exit_url),
         opt_id(v.exit_name),
         opt_id(v.entry_url),
-        v.last_idlink_va.into(),
     ]
 }
 
+fn short_update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
+    let mut row = next_action_values(v, base);
+    row.push(v.last_idlink_va.into());
+    row
+}
+
 fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
-    let d = |now: u32, was: u32| u64::from(now.saturating_sub(was));
-    let mut row: Vec<Val> = vec![
-        v.idvisit.into(),
-        datetime(v.last).into(),
-        v.total_time.into(),
-        d(v.total_actions, base.total_actions).into(),
-        d(v.total_interactions, base.total_interactions).into(),
-        d(v.total_searches, base.total_searches).into(),
-        d(v.total_events, base.total_events).into(),
-        opt_id(v.exit_url),
-        opt_id(v.exit_name),
-        opt_id(v.entry_url),
+    let mut row = next_action_values(v, base);
+    row.extend([
         v.goal_converted.into(),
         v.goal_buyer.into(),
         v.idvisitor.into(),
@@ -2452,7 +2449,7 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
         v.location[2].clone().into(),
         v.lat_long[0].clone().into(),
         v.lat_long[1].clone().into(),
-    ];
+    ]);
     row.extend(v.dimensions.iter().cloned().map(Val::from));
     row.push(v.last_idlink_va.into());
     row
