@@ -2,13 +2,19 @@
 //!
 //! ```text
 //! cargo bench -p tally-benches --bench logimport -- [--lines N] [--e2e-lines M] [--batch B] [--recorders R]
+//!     [--pages-per-visit P]
 //! ```
 //!
 //! Defaults: 1,000,000 lines for both phases, batches of 5,000 lines, two
 //! recorders. The log is generated deterministically: 20,000 visitors (IP
 //! and one of eight real user agents each), 5,000 page paths with query
 //! strings, 8% static resources, 2% downloads, 3% 404s, 2% bots, Google and
-//! site-internal referrers, times spread over two days.
+//! site-internal referrers, times spread over two days. Each line picks a
+//! random visitor, who comes back hours later, so almost every line starts
+//! a visit: the worst case for the importer. `--pages-per-visit P` instead
+//! spreads the lines over visits in progress (about two minutes of log
+//! time between a visit's pages), each ending after a page with a 1/P
+//! chance (P pages a visit on average), as in a site's real traffic.
 //!
 //! - parse only: the file's bytes already in memory, split into lines and
 //!   parsed into `LogLine`s (one core), best of 3;
@@ -63,9 +69,19 @@ impl Rng {
     }
 }
 
-fn generate(lines: usize) -> Vec<u8> {
+fn generate(lines: usize, pages_per_visit: u64) -> Vec<u8> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = Vec::with_capacity(lines * 260);
+    // With one page a visit (the default, as in earlier sessions) every
+    // line picks a random visitor, who comes back hours later: almost
+    // every line starts a visit. With more, each line continues one of
+    // the active visits; one that ends (a page has a 1/P chance to be its
+    // last) makes room for a random visitor's next visit.
+    // Visits in progress: as many as keep a visit's pages about two
+    // minutes of log time apart (the log spans 172,800 s).
+    let active_visits = (lines / 1_440).max(1);
+    // (visitor, whether the visit has had its landing page)
+    let mut active: Vec<(u64, bool)> = Vec::new();
     let sections = [
         "blog",
         "shop/item",
@@ -75,7 +91,22 @@ fn generate(lines: usize) -> Vec<u8> {
         "search",
     ];
     for i in 0..lines {
-        let visitor = rng.below(20_000);
+        // A landing page carries the campaign parameters and an outside
+        // referrer; the next pages of a visit are internal clicks.
+        let (visitor, landing) = if pages_per_visit <= 1 {
+            (rng.below(20_000), true)
+        } else {
+            if active.len() < active_visits {
+                active.push((rng.below(20_000), false));
+            }
+            let slot = usize::try_from(rng.below(active.len() as u64)).unwrap_or(0);
+            let (visitor, landed) = active[slot];
+            active[slot].1 = true;
+            if rng.below(pages_per_visit) == 0 {
+                active.swap_remove(slot);
+            }
+            (visitor, !landed)
+        };
         let ip = format!(
             "{}.{}.{}.{}",
             10 + visitor % 200,
@@ -108,6 +139,7 @@ fn generate(lines: usize) -> Vec<u8> {
             ),
             8..=9 => (format!("/files/report-{}.pdf", page % 300), 200),
             10..=12 => (format!("/{section}/missing-{page}"), 404),
+            _ if !landing => (format!("/{section}/{page}-some-article-title"), 200),
             _ => (
                 format!(
                     "/{section}/{page}-some-article-title?utm_source=news&ref={}",
@@ -121,7 +153,7 @@ fn generate(lines: usize) -> Vec<u8> {
         } else {
             AGENTS[(visitor % 8) as usize]
         };
-        let referrer = match rng.below(4) {
+        let referrer = match if landing { rng.below(4) } else { 2 } {
             0 => "-".to_owned(),
             1 => format!("https://www.google.com/search?q=article+{}", page % 100),
             _ => format!(
@@ -161,9 +193,10 @@ fn run() -> anyhow::Result<()> {
     let e2e_lines = arg(&args, "--e2e-lines").unwrap_or(lines);
     let batch = arg(&args, "--batch").unwrap_or(5_000);
     let recorders = arg(&args, "--recorders").unwrap_or(2);
+    let pages_per_visit = arg(&args, "--pages-per-visit").unwrap_or(1);
 
     let t = Instant::now();
-    let data = generate(lines);
+    let data = generate(lines, pages_per_visit as u64);
     eprintln!(
         "generated {lines} lines ({:.0} MB) in {:.1} s",
         data.len() as f64 / 1e6,
@@ -258,8 +291,11 @@ fn run() -> anyhow::Result<()> {
     println!(
         "| parse + classify (best of 3) | {lines} | {classify_rate:.0} lines/s ({kept} kept) |"
     );
+    let visits: i64 = tally_schema::schema::log_visit::table
+        .count()
+        .get_result(&mut conn)?;
     println!(
-        "| end to end into MariaDB (batch {batch}, {recorders} recorders) | {} | **{e2e_rate:.0} lines/s** ({:.1} s; {} imported = {:.0} hits/s; static {}, bots {}, errors {}) |",
+        "| end to end into MariaDB (batch {batch}, {recorders} recorders, {pages_per_visit} pages a visit generated) | {} | **{e2e_rate:.0} lines/s** ({:.1} s; {} imported = {:.0} hits/s in {visits} visits; static {}, bots {}, errors {}) |",
         c.lines_parsed,
         e2e_secs,
         c.imported,
