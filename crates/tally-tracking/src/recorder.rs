@@ -705,48 +705,52 @@ const UPDATE_COLUMNS: &[&str] = &[
 ];
 
 /// The columns of a continuing visit's update when only those of a next
-/// action changed ([`only_next_action_changed`]).
-const SHORT_UPDATE_COLUMNS: &[&str] = &[
-    "idvisit",
-    "last_time",
-    "total_time",
-    "d_actions",
-    "d_interactions",
-    "d_searches",
-    "d_events",
-    "exit_url",
-    "exit_name",
-    "entry_url",
-    "last_idlink_va",
-];
+/// action changed ([`only_next_action_changed`]): the first ten of
+/// [`UPDATE_COLUMNS`] and its last.
+fn short_update_columns() -> Vec<&'static str> {
+    UPDATE_COLUMNS[..10]
+        .iter()
+        .chain(UPDATE_COLUMNS.last())
+        .copied()
+        .collect()
+}
 
-const SHORT_UPDATE_SET: &str = "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
+/// The assignments of the first ten columns of [`UPDATE_COLUMNS`] (a
+/// macro, so that both updates are compile-time strings).
+macro_rules! next_action_set {
+    () => {
+        "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
     v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
     v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
     v.visit_total_interactions = COALESCE(v.visit_total_interactions, 0) + u.d_interactions, \
     v.visit_total_searches = COALESCE(v.visit_total_searches, 0) + u.d_searches, \
     v.visit_total_events = COALESCE(v.visit_total_events, 0) + u.d_events, \
     v.visit_exit_idaction_url = u.exit_url, v.visit_exit_idaction_name = u.exit_name, \
-    v.visit_entry_idaction_url = COALESCE(v.visit_entry_idaction_url, u.entry_url), \
-    v.last_idlink_va = COALESCE(u.last_idlink_va, v.last_idlink_va)";
+    v.visit_entry_idaction_url = COALESCE(v.visit_entry_idaction_url, u.entry_url), "
+    };
+}
 
-const UPDATE_SET: &str = "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
-    v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
-    v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
-    v.visit_total_interactions = COALESCE(v.visit_total_interactions, 0) + u.d_interactions, \
-    v.visit_total_searches = COALESCE(v.visit_total_searches, 0) + u.d_searches, \
-    v.visit_total_events = COALESCE(v.visit_total_events, 0) + u.d_events, \
-    v.visit_exit_idaction_url = u.exit_url, v.visit_exit_idaction_name = u.exit_name, \
-    v.visit_entry_idaction_url = COALESCE(v.visit_entry_idaction_url, u.entry_url), \
-    v.visit_goal_converted = u.converted, v.visit_goal_buyer = u.buyer, \
+/// The assignment of the last column of [`UPDATE_COLUMNS`].
+macro_rules! last_idlink_set {
+    () => {
+        "v.last_idlink_va = COALESCE(u.last_idlink_va, v.last_idlink_va)"
+    };
+}
+
+const SHORT_UPDATE_SET: &str = concat!(next_action_set!(), last_idlink_set!());
+
+const UPDATE_SET: &str = concat!(
+    next_action_set!(),
+    "v.visit_goal_converted = u.converted, v.visit_goal_buyer = u.buyer, \
     v.idvisitor = u.idvisitor, v.user_id = u.user_id, v.referer_type = u.ref_type, \
     v.referer_name = u.ref_name, v.referer_keyword = u.ref_keyword, v.referer_url = u.ref_url, \
     v.config_resolution = u.resolution, v.profilable = u.profilable, \
     v.location_country = u.country, v.location_region = u.region, v.location_city = u.city, \
     v.location_latitude = u.lat, v.location_longitude = u.lon, \
     v.custom_dimension_1 = u.cd1, v.custom_dimension_2 = u.cd2, v.custom_dimension_3 = u.cd3, \
-    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, \
-    v.last_idlink_va = COALESCE(u.last_idlink_va, v.last_idlink_va)";
+    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, ",
+    last_idlink_set!()
+);
 
 fn opt_id(id: Option<u32>) -> Val {
     id.map_or(Val::Null, Val::from)
@@ -2344,8 +2348,9 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
             full.push(update_row(v, base));
         }
     }
+    let short_columns = short_update_columns();
     for (columns, set, rows) in [
-        (SHORT_UPDATE_COLUMNS, SHORT_UPDATE_SET, short),
+        (&short_columns[..], SHORT_UPDATE_SET, short),
         (UPDATE_COLUMNS, UPDATE_SET, full),
     ] {
         for chunk in rows.chunks(1_500) {
@@ -2390,7 +2395,7 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
 }
 
 /// Whether `v` differs from `base` only where every next action changes a
-/// visit: the columns of [`SHORT_UPDATE_COLUMNS`].
+/// visit: the columns of [`short_update_columns`].
 fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
     v.goal_converted == base.goal_converted
         && v.goal_buyer == base.goal_buyer
@@ -2510,7 +2515,16 @@ mod tests {
         next.last_idlink_va = Some(11);
         assert!(only_next_action_changed(&next, &base));
         let row = short_update_row(&next, &base);
-        assert_eq!(row.len(), SHORT_UPDATE_COLUMNS.len());
+        assert_eq!(row.len(), short_update_columns().len());
+        // Each update reads every column of its derived table but the id.
+        for (columns, set) in [
+            (&short_update_columns()[..], SHORT_UPDATE_SET),
+            (UPDATE_COLUMNS, UPDATE_SET),
+        ] {
+            for c in &columns[1..] {
+                assert!(set.contains(&format!("u.{c}")), "{c} in {set}");
+            }
+        }
         assert_eq!(row[3], Val::U64(1), "actions as an increment");
         assert_eq!(update_row(&next, &base).len(), UPDATE_COLUMNS.len());
 
