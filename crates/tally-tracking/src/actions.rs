@@ -79,7 +79,7 @@ pub fn resolve_actions(
         .collect()
 }
 
-/// Inserts `missing` in one statement and returns their ids when they are
+/// Inserts `missing` and returns their ids when they are
 /// known without reading them back: with InnoDB's "consecutive"
 /// auto-increment locking (modes 0 and 1; 1 is MariaDB's default) a
 /// multi-row `INSERT ... VALUES` takes consecutive ids, spaced by
@@ -90,20 +90,17 @@ fn insert_consecutive(
     conn: &mut MysqlConnection,
     missing: &[ActionKey<'_>],
 ) -> QueryResult<Option<HashMap<(u8, String), u32>>> {
-    let mut st = crate::sql::Statement {
-        sql: format!(
-            "INSERT INTO log_action (name, hash, type, url_prefix) VALUES {}",
-            vec!["(?,?,?,?)"; missing.len()].join(",")
-        ),
-        binds: Vec::with_capacity(missing.len() * 4),
-    };
-    for key in missing {
-        st.binds.push(key.name.into());
-        st.binds.push(action_hash(key.name).into());
-        st.binds.push(key.action_type.code().into());
-        st.binds.push(key.url_prefix.map(i32::from).into());
-    }
-    let inserted = diesel::sql_query(st.render()?).execute(conn)?;
+    let rows: Vec<Vec<crate::sql::Val>> = missing
+        .iter()
+        .map(|key| {
+            vec![
+                key.name.into(),
+                action_hash(key.name).into(),
+                key.action_type.code().into(),
+                key.url_prefix.map(i32::from).into(),
+            ]
+        })
+        .collect();
     #[derive(QueryableByName)]
     struct Ids {
         #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
@@ -113,19 +110,30 @@ fn insert_consecutive(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         mode: i64,
     }
-    let ids: Ids = diesel::sql_query(
-        "SELECT LAST_INSERT_ID() AS first, @@auto_increment_increment AS step, \
-         @@innodb_autoinc_lock_mode AS mode",
-    )
-    .get_result(conn)?;
-    if ids.mode == 2 || inserted != missing.len() {
-        return Ok(None);
-    }
     let mut out = HashMap::with_capacity(missing.len());
-    for (i, key) in missing.iter().enumerate() {
-        let id = u32::try_from(ids.first + i as u64 * ids.step)
-            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
-        out.insert((key.action_type.code(), key.name.to_owned()), id);
+    let mut keys = missing.iter();
+    let statements = crate::sql::multi_insert(
+        "INSERT",
+        "log_action",
+        &["name", "hash", "type", "url_prefix"],
+        rows,
+    );
+    for st in statements {
+        let n = st.binds.len() / 4;
+        let inserted = diesel::sql_query(st.render()?).execute(conn)?;
+        let ids: Ids = diesel::sql_query(
+            "SELECT LAST_INSERT_ID() AS first, @@auto_increment_increment AS step, \
+             @@innodb_autoinc_lock_mode AS mode",
+        )
+        .get_result(conn)?;
+        if ids.mode == 2 || inserted != n {
+            return Ok(None);
+        }
+        for (i, key) in keys.by_ref().take(n).enumerate() {
+            let id = u32::try_from(ids.first + i as u64 * ids.step)
+                .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+            out.insert((key.action_type.code(), key.name.to_owned()), id);
+        }
     }
     Ok(Some(out))
 }
@@ -157,7 +165,7 @@ fn lookup(
     pairs.sort_unstable();
     pairs.dedup();
     let mut rows: Vec<(u32, Option<String>, Option<u8>)> = Vec::new();
-    // Two placeholders per pair; stay far below MySQL's 65,535.
+    // The pairs are rendered into the statement: chunks keep it small.
     for chunk in pairs.chunks(5_000) {
         let mut st = crate::sql::Statement {
             sql: format!(

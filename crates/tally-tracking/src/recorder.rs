@@ -704,18 +704,22 @@ const UPDATE_COLUMNS: &[&str] = &[
     "last_idlink_va",
 ];
 
+/// How many columns of [`UPDATE_COLUMNS`], from the first, every next
+/// action may change: [`next_action_values`].
+const NEXT_ACTION_COLUMNS: usize = 10;
+
 /// The columns of a continuing visit's update when only those of a next
-/// action changed ([`only_next_action_changed`]): the first ten of
-/// [`UPDATE_COLUMNS`] and its last.
+/// action changed ([`only_next_action_changed`]): the first
+/// [`NEXT_ACTION_COLUMNS`] of [`UPDATE_COLUMNS`] and its last.
 fn short_update_columns() -> Vec<&'static str> {
-    UPDATE_COLUMNS[..10]
+    UPDATE_COLUMNS[..NEXT_ACTION_COLUMNS]
         .iter()
         .chain(UPDATE_COLUMNS.last())
         .copied()
         .collect()
 }
 
-/// The assignments of the first ten columns of [`UPDATE_COLUMNS`] (a
+/// The assignments of the first [`NEXT_ACTION_COLUMNS`] (a
 /// macro, so that both updates are compile-time strings).
 macro_rules! next_action_set {
     () => {
@@ -2334,8 +2338,7 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
     ));
     // Continuing visits: one UPDATE for all whose only changes are those
     // of a next action (times, counters, exit and first entry action), one
-    // for the others.
-    // The short one costs the server about 40% less a row than assigning
+    // for the others. The short one costs the server about 40% less a row than assigning
     // every column (a micro-benchmark, docs/PERFORMANCE.md).
     let (mut short, mut full) = (Vec::new(), Vec::new());
     for v in p.touched.values().filter(|v| !new_ids.contains(&v.idvisit)) {
@@ -2412,8 +2415,8 @@ fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
         && v.dimensions == base.dimensions
 }
 
-/// The values both updates start with: id, times, counter increments,
-/// exit and entry actions.
+/// The values both updates start with, one per [`NEXT_ACTION_COLUMNS`]: id,
+/// times, counter increments, exit and entry actions.
 fn next_action_values(v: &VisitState, base: &VisitState) -> Vec<Val> {
     let d = |now: u32, was: u32| u64::from(now.saturating_sub(was));
     vec![
@@ -2516,6 +2519,7 @@ mod tests {
         assert!(only_next_action_changed(&next, &base));
         let row = short_update_row(&next, &base);
         assert_eq!(row.len(), short_update_columns().len());
+        assert_eq!(next_action_values(&next, &base).len(), NEXT_ACTION_COLUMNS);
         // Each update reads every column of its derived table but the id.
         for (columns, set) in [
             (&short_update_columns()[..], SHORT_UPDATE_SET),

@@ -149,8 +149,7 @@ impl Statement {
         Ok(out)
     }
 
-    /// Runs a statement that returns rows (`SELECT`, `INSERT ... RETURNING`)
-    /// into rows of `T`.
+    /// Runs a `SELECT` into rows of `T`.
     ///
     /// The values are rendered as literals here too. Diesel reads rows only
     /// through a prepared statement, and the server answers a prepare with
