@@ -32,7 +32,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
+use tally_benches::bare::{Batching, bare_insert, count};
 use tally_db::test_support::TestDb;
 use tally_tracking::http::{Tracker, TrackerConfig, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -767,114 +768,12 @@ fn server_status(conn: &mut MysqlConnection) -> anyhow::Result<BTreeMap<String, 
 // ---------------------------------------------------------------------------
 // Verification and the baseline.
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<i64> {
-    let c: Count = diesel::sql_query(sql)
-        .get_result(conn)
-        .with_context(|| format!("running {sql}"))?;
-    Ok(c.n)
-}
-
-#[derive(QueryableByName)]
-struct Tuple {
-    #[diesel(sql_type = Text)]
-    t: String,
-}
-
-#[derive(QueryableByName)]
-struct Column {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    data_type: String,
-}
-
-/// Rows per multi-row `INSERT` and per transaction in the baseline.
-const ROWS_PER_INSERT: usize = 1_000;
-const ROWS_PER_TRANSACTION: usize = 2_000;
-
-/// Copies `table` into an empty `bench_<table>` with plain multi-row text
-/// `INSERT`s on one connection; returns (rows, seconds of inserting).
-fn bare_insert(
-    conn: &mut MysqlConnection,
-    table: &str,
-    order_by: &str,
-) -> anyhow::Result<(usize, f64)> {
-    let columns: Vec<Column> = diesel::sql_query(
-        "SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-    )
-    .bind::<Text, _>(table)
-    .load(conn)
-    .with_context(|| format!("reading the columns of {table}"))?;
-    // Each row as its SQL literal tuple, built by the server; binary
-    // columns as hex literals so the text stays UTF-8.
-    let exprs: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            if c.data_type.contains("binary") || c.data_type.contains("blob") {
-                format!(
-                    "IF(`{0}` IS NULL, 'NULL', CONCAT('X''', HEX(`{0}`), ''''))",
-                    c.name
-                )
-            } else {
-                format!("QUOTE(`{}`)", c.name)
-            }
-        })
-        .collect();
-    let names: Vec<String> = columns.iter().map(|c| format!("`{}`", c.name)).collect();
-    let tuples: Vec<Tuple> = diesel::sql_query(format!(
-        "SELECT CONVERT(CONCAT('(', CONCAT_WS(',', {}), ')') USING utf8mb4) AS t FROM {table} ORDER BY {order_by}",
-        exprs.join(", ")
-    ))
-    .load(conn)
-    .with_context(|| format!("reading the rows of {table}"))?;
-    let copy = format!("bench_{table}");
-    conn.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {copy}; CREATE TABLE {copy} LIKE {table}"
-    ))?;
-    let prefix = format!("INSERT INTO {copy} ({}) VALUES ", names.join(","));
-    // The statements are built before the clock starts: the baseline is
-    // the server's cost of taking the rows, not our string building.
-    let statements: Vec<String> = tuples
-        .chunks(ROWS_PER_INSERT)
-        .map(|chunk| {
-            let mut s = prefix.clone();
-            for (i, t) in chunk.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(&t.t);
-            }
-            s
-        })
-        .collect();
-    let per_tx = ROWS_PER_TRANSACTION / ROWS_PER_INSERT;
-    let started = Instant::now();
-    for group in statements.chunks(per_tx) {
-        conn.transaction(|c| {
-            for s in group {
-                c.batch_execute(s)?;
-            }
-            Ok::<_, diesel::result::Error>(())
-        })
-        .with_context(|| format!("inserting into {copy}"))?;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let copied = count(conn, &format!("SELECT COUNT(*) AS n FROM {copy}"))?;
-    ensure!(
-        usize::try_from(copied)? == tuples.len(),
-        "{copy} holds {copied} rows, expected {}",
-        tuples.len()
-    );
-    conn.batch_execute(&format!("DROP TABLE {copy}"))?;
-    Ok((tuples.len(), secs))
-}
+/// The baseline's statements: 1,000 rows per multi-row `INSERT`, 2,000
+/// per transaction.
+const BATCHING: Batching = Batching {
+    rows_per_insert: 1_000,
+    rows_per_transaction: 2_000,
+};
 
 // ---------------------------------------------------------------------------
 // The run.
@@ -1022,8 +921,9 @@ fn run(opts: Options) -> anyhow::Result<()> {
 
     // The bare MariaDB baseline on the same rows.
     eprintln!("baseline: copying log_link_visit_action and log_visit with multi-row INSERTs…");
-    let (lva_rows, lva_secs) = bare_insert(&mut conn, "log_link_visit_action", "idlink_va")?;
-    let (visit_rows, visit_secs) = bare_insert(&mut conn, "log_visit", "idvisit")?;
+    let (lva_rows, lva_secs) =
+        bare_insert(&mut conn, "log_link_visit_action", "idlink_va", BATCHING)?;
+    let (visit_rows, visit_secs) = bare_insert(&mut conn, "log_visit", "idvisit", BATCHING)?;
     let lva_rps = lva_rows as f64 / lva_secs;
     let visit_rps = visit_rows as f64 / visit_secs;
     let both_rps = (lva_rows + visit_rows) as f64 / (lva_secs + visit_secs);
