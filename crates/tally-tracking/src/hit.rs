@@ -332,38 +332,68 @@ pub fn config_id(
     } else {
         p.cookie
     };
-    let day_salt = {
-        let mut h = sha2::Sha256::new();
-        h.update(instance_salt.as_bytes());
-        h.update(idsite.to_le_bytes());
-        h.update(local_date.to_string().as_bytes());
-        let d = h.finalize();
-        format!("{}{local_date}", crate::site::hex(&d[..16]))
-    };
     let (browser, browser_version) = device.config_id_browser();
-    let s = format!(
-        "{}{}{}{}{}0{}{}{}{}0{}{}{}{}{}{}{}",
-        device.os,
-        browser,
-        browser_version,
+    // Matomo's concatenation, built without `core::fmt` (it runs for every
+    // hit): OS, browser, version, the plugin flags with Director and
+    // Gears always 0, cookie, IP, language, instance salt, day salt, site.
+    let mut s = String::with_capacity(256);
+    s.push_str(&device.os);
+    s.push_str(browser);
+    s.push_str(browser_version);
+    let mut int = itoa::Buffer::new();
+    for flag in [
         p.flash,
         p.java,
+        0,
         p.quicktime,
         p.realplayer,
         p.pdf,
         p.windowsmedia,
+        0,
         p.silverlight,
         cookie,
-        ip,
-        php::truncate_chars(lang, 20),
-        instance_salt,
-        day_salt,
-        idsite,
-    );
+    ] {
+        s.push_str(int.format(flag));
+    }
+    s.push_str(ip);
+    s.push_str(php::truncate_chars(lang, 20));
+    s.push_str(instance_salt);
+    push_day_salt(&mut s, instance_salt, idsite, local_date);
+    s.push_str(int.format(idsite));
     let d = md5::Md5::digest(s.as_bytes());
     let mut out = [0u8; 8];
     out.copy_from_slice(&d[..8]);
     out
+}
+
+/// Appends the per-site, per-day fingerprint salt: hex of the first 16
+/// bytes of a SHA-256 over the instance salt, the site and the date, then
+/// the date. Remembered per thread for the last (salt, site, day) seen,
+/// as a hit's neighbours are nearly always of the same site and day.
+fn push_day_salt(out: &mut String, instance_salt: &str, idsite: u32, local_date: time::Date) {
+    type Last = Option<(String, u32, time::Date, String)>;
+    thread_local! {
+        static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((salt, site, date, day_salt)) = last.as_ref()
+            && *site == idsite
+            && *date == local_date
+            && salt == instance_salt
+        {
+            out.push_str(day_salt);
+            return;
+        }
+        let date = local_date.to_string();
+        let mut h = sha2::Sha256::new();
+        h.update(instance_salt.as_bytes());
+        h.update(idsite.to_le_bytes());
+        h.update(date.as_bytes());
+        let mut day_salt = crate::site::hex(&h.finalize()[..16]);
+        day_salt.push_str(&date);
+        out.push_str(&day_salt);
+        *last = Some((instance_salt.to_owned(), idsite, local_date, day_salt));
+    });
 }
 
 fn round2(v: f64) -> f64 {
@@ -968,6 +998,40 @@ mod tests {
         let v6 = anonymize_ip("2001:db8:42:7::1".parse().unwrap(), 2);
         assert_eq!(ip_from_stored(&v6), Some("2001:db8:42::".parse().unwrap()));
         assert_eq!(ip_from_stored(&[1, 2, 3]), None);
+    }
+
+    /// Visits in progress are found again by their stored `config_id`: a
+    /// release that computed it differently would split every such visit.
+    /// The expected bytes were computed by the implementation of session 13
+    /// (8b4e725), before the string building changed.
+    #[test]
+    fn config_id_is_stable_across_releases() {
+        let device = device::parse_user_agent(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/120.0.0.0 Safari/537.36",
+        );
+        let mut raw = RawParams::from_query("idsite=3&rec=1&fla=1&pdf=1&cookie=1&res=1x1");
+        raw.insert("url", "https://example.org/");
+        let req = TrackingRequest::from_params(&raw).unwrap();
+        let date = time::macros::date!(2026 - 12 - 02);
+        let id = config_id(&device, &req, "192.0.2.7", "de-de,en", "s4lt", 3, date);
+        assert_eq!(id, [71, 229, 126, 89, 246, 54, 68, 136]);
+        // Each input is part of the fingerprint.
+        let other_day = config_id(
+            &device,
+            &req,
+            "192.0.2.7",
+            "de-de,en",
+            "s4lt",
+            3,
+            date.next_day().unwrap(),
+        );
+        let other_site = config_id(&device, &req, "192.0.2.7", "de-de,en", "s4lt", 4, date);
+        let other_ip = config_id(&device, &req, "192.0.2.8", "de-de,en", "s4lt", 3, date);
+        let other_salt = config_id(&device, &req, "192.0.2.7", "de-de,en", "salt", 3, date);
+        for other in [other_day, other_site, other_ip, other_salt] {
+            assert_ne!(other, id);
+        }
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub struct RawParams {
 /// PHP `parse_str` name mangling: leading spaces dropped; `.` and space
 /// become `_` before the first `[`; `name[...]` is an array; an unmatched
 /// `[` becomes `_`.
-fn php_param_name(raw: &str) -> Option<(String, bool)> {
+fn php_param_name(raw: String) -> Option<(String, bool)> {
+    // The common name needs no mangling and keeps its allocation.
+    if !raw.is_empty() && !raw.contains([' ', '.', '[']) {
+        return Some((raw, false));
+    }
     let name = raw.trim_start_matches(' ');
     let (base, rest) = match name.find('[') {
         Some(i) => (&name[..i], Some(&name[i..])),
@@ -79,7 +83,7 @@ impl RawParams {
                 continue;
             }
             let (raw_name, raw_value) = part.split_once('=').unwrap_or((part, ""));
-            let Some((name, is_array)) = php_param_name(&php::urldecode(raw_name)) else {
+            let Some((name, is_array)) = php_param_name(php::urldecode(raw_name)) else {
                 continue;
             };
             let value = if is_array {

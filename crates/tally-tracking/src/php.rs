@@ -14,7 +14,14 @@ use std::fmt::Write as _;
 /// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
 /// every stored column is UTF-8.
 pub fn urldecode(s: &str) -> String {
-    String::from_utf8_lossy(&urldecode_bytes(s)).into_owned()
+    // Most parameter names and many values have nothing to decode.
+    if !s.contains(['%', '+']) {
+        return s.to_owned();
+    }
+    match String::from_utf8(urldecode_bytes(s)) {
+        Ok(decoded) => decoded,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 /// PHP `urldecode` returning the bytes, for callers that know their

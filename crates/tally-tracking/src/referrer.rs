@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::campaign::{self, CampaignParams};
 use crate::params::RawParams;
@@ -211,8 +211,11 @@ pub struct ReferrerDefinitions {
     /// a host wins.
     engines: HashMap<String, usize>,
     engine_list: Vec<SearchEngine>,
-    /// (domain matcher, network name), in definition order.
-    socials: Vec<(Regex, String)>,
+    /// (domain pattern, network name), in definition order.
+    socials: Vec<(String, String)>,
+    /// The patterns of `socials` as one set, so that a referrer is matched
+    /// against every network in one pass (rebuilt by `add_text`).
+    social_set: RegexSet,
 }
 
 /// The built-in search engine and social network definitions
@@ -317,14 +320,20 @@ impl ReferrerDefinitions {
                         return Err(err("a social network needs N|name|domains"));
                     }
                     for d in list(fields[2]) {
-                        let re = Regex::new(&format!(r"(^|[./]){}([./]|$)", regex::escape(&d)))
-                            .map_err(|e| err(&e.to_string()))?;
-                        self.socials.push((re, fields[1].to_owned()));
+                        let pattern = format!(r"(^|[./]){}([./]|$)", regex::escape(&d));
+                        Regex::new(&pattern).map_err(|e| err(&e.to_string()))?;
+                        self.socials.push((pattern, fields[1].to_owned()));
                     }
                 }
                 _ => return Err(err("a line must start with S| or N|")),
             }
         }
+        self.social_set = RegexSet::new(self.socials.iter().map(|(p, _)| p)).map_err(|e| {
+            ReferrerError::Definition {
+                line: text.lines().count(),
+                reason: format!("the social network domains together: {e}"),
+            }
+        })?;
         Ok(())
     }
 
@@ -343,17 +352,19 @@ impl ReferrerDefinitions {
         } else if host.ends_with(".search.yahoo.com") {
             lookup_host = "search.yahoo.com".to_owned();
         }
-        let lossy = lossy_host(&lookup_host);
         let path_no_slash = path.trim_end_matches('/');
-        let candidates = [
-            format!("{lookup_host}{path_no_slash}"),
-            lookup_host.clone(),
-            format!("{lossy}{path_no_slash}"),
-            lossy,
-        ];
-        let engine = candidates
+        // Host with path, host, then the same for the lossy host; the lossy
+        // host (three regex replacements) only when the exact ones fail.
+        let exact = [format!("{lookup_host}{path_no_slash}"), lookup_host.clone()];
+        let engine = exact
             .iter()
             .find_map(|c| self.engines.get(c))
+            .or_else(|| {
+                let lossy = lossy_host(&lookup_host);
+                [format!("{lossy}{path_no_slash}"), lossy]
+                    .iter()
+                    .find_map(|c| self.engines.get(c))
+            })
             .map(|i| &self.engine_list[*i])?;
         let fragment = parsed.fragment.clone().unwrap_or_default();
         let haystack = format!("{query}&{fragment}");
@@ -420,10 +431,9 @@ impl ReferrerDefinitions {
 
     /// §5.2 step 6: the social network whose domain appears in the URL.
     pub fn social_network(&self, referrer_url: &str) -> Option<&str> {
-        self.socials
-            .iter()
-            .find(|(re, _)| re.is_match(referrer_url))
-            .map(|(_, name)| name.as_str())
+        // The first matching definition, as a scan in order would find.
+        let first = self.social_set.matches(referrer_url).iter().next()?;
+        self.socials.get(first).map(|(_, name)| name.as_str())
     }
 }
 
@@ -459,7 +469,9 @@ fn never() -> Regex {
 pub fn lossy_host(host: &str) -> String {
     let mut s = host.to_owned();
     for (re, rep) in lossy_regexes() {
-        s = re.replace(&s, *rep).into_owned();
+        if let std::borrow::Cow::Owned(replaced) = re.replace(&s, *rep) {
+            s = replaced;
+        }
     }
     s
 }

@@ -135,14 +135,15 @@ impl Statement {
     pub fn render(&self) -> QueryResult<String> {
         let mut out = String::with_capacity(self.sql.len() + self.binds.len() * 24);
         let mut values = self.binds.iter();
-        for part in self.sql.split('?').enumerate() {
-            let (i, text) = part;
-            if i > 0 {
-                let v = values.next().ok_or_else(|| mismatch(self.binds.len()))?;
-                push_literal(&mut out, v);
-            }
-            out.push_str(text);
+        let mut from = 0;
+        // `?` is ASCII, so its byte positions are char boundaries.
+        for at in memchr::memchr_iter(b'?', self.sql.as_bytes()) {
+            out.push_str(&self.sql[from..at]);
+            let v = values.next().ok_or_else(|| mismatch(self.binds.len()))?;
+            push_literal(&mut out, v);
+            from = at + 1;
         }
+        out.push_str(&self.sql[from..]);
         if values.next().is_some() {
             return Err(mismatch(self.binds.len()));
         }
@@ -206,16 +207,24 @@ fn push_quoted(out: &mut String, s: &str) {
     out.push('\'');
 }
 
+/// Pushes `n` as exactly `width` decimal digits (zero-padded; higher
+/// digits dropped, which no date field here has).
+fn push_padded(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+// Integers and datetimes are written without `core::fmt`: a batch renders
+// tens of thousands of them, and formatting machinery was a fifth of the
+// recorder's instructions (callgrind, docs/PERFORMANCE.md).
 fn push_literal(out: &mut String, v: &Val) {
     use std::fmt::Write as _;
     match v {
         Val::Null => out.push_str("NULL"),
-        Val::U64(x) => {
-            let _ = write!(out, "{x}");
-        }
-        Val::I64(x) => {
-            let _ = write!(out, "{x}");
-        }
+        Val::U64(x) => out.push_str(itoa::Buffer::new().format(*x)),
+        Val::I64(x) => out.push_str(itoa::Buffer::new().format(*x)),
         // Rust prints finite doubles without exponent, which MySQL parses
         // as an exact decimal; NaN and infinities have no SQL literal.
         Val::F64(x) if x.is_finite() => {
@@ -228,16 +237,25 @@ fn push_literal(out: &mut String, v: &Val) {
         Val::Bytes(b) if b.is_empty() => out.push_str("''"),
         Val::Bytes(b) => push_hex(out, b),
         Val::DateTime(t) => {
-            let _ = write!(
-                out,
-                "'{:04}-{:02}-{:02} {:02}:{:02}:{:02}'",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
+            // MySQL reads a year of 0000–9999 only; `time` allows more.
+            let year = t.year();
+            out.push('\'');
+            if (0..=9999).contains(&year) {
+                push_padded(out, year.unsigned_abs(), 4);
+            } else {
+                let _ = write!(out, "{year:04}");
+            }
+            for (sep, n) in [
+                ('-', u8::from(t.month())),
+                ('-', t.day()),
+                (' ', t.hour()),
+                (':', t.minute()),
+                (':', t.second()),
+            ] {
+                out.push(sep);
+                push_padded(out, u32::from(n), 2);
+            }
+            out.push('\'');
         }
     }
 }
@@ -449,6 +467,19 @@ mod tests {
             binds: vec![1u64.into()],
         };
         assert!(short.render().is_err());
+        // Integer extremes and a date whose fields need zero padding.
+        let padded = Statement {
+            sql: "SELECT ?, ?, ?".into(),
+            binds: vec![
+                u64::MAX.into(),
+                i64::MIN.into(),
+                time::macros::datetime!(0987-01-02 03:04:05).into(),
+            ],
+        };
+        assert_eq!(
+            padded.render().unwrap(),
+            "SELECT 18446744073709551615, -9223372036854775808, '0987-01-02 03:04:05'"
+        );
         let long = Statement {
             sql: "SELECT ?".into(),
             binds: vec![1u64.into(), 2u64.into()],
