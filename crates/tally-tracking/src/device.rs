@@ -93,6 +93,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::memo::Memo;
+
 /// `config_client_type` for a web browser.
 pub const CLIENT_BROWSER: u8 = 1;
 /// `config_client_type` for an HTTP library (curl, python-requests, ...).
@@ -337,34 +339,6 @@ fn is_desktop_os(os: &str) -> bool {
             | "NBS"
             | "SOS"
     )
-}
-
-/// A bounded process-wide memo from strings to what is computed from them.
-/// It is simply emptied when full; a poisoned lock falls back to computing.
-struct Memo<V>(LazyLock<std::sync::Mutex<std::collections::HashMap<Box<str>, V>>>);
-
-impl<V: Clone> Memo<V> {
-    const MAX_ENTRIES: usize = 4_096;
-
-    const fn new() -> Self {
-        Self(LazyLock::new(Default::default))
-    }
-
-    fn get_or(&self, key: &str, compute: impl FnOnce(&str) -> V) -> V {
-        if let Ok(memo) = self.0.lock()
-            && let Some(v) = memo.get(key)
-        {
-            return v.clone();
-        }
-        let v = compute(key);
-        if let Ok(mut memo) = self.0.lock() {
-            if memo.len() >= Self::MAX_ENTRIES {
-                memo.clear();
-            }
-            memo.insert(key.into(), v.clone());
-        }
-        v
-    }
 }
 
 /// [`parse_user_agent`] through a process-wide memo of recent user agents,

@@ -23,6 +23,7 @@ pub mod failures;
 pub mod geoip;
 pub mod hit;
 pub mod http;
+mod memo;
 pub mod params;
 pub mod php;
 pub mod recorder;

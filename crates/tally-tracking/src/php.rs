@@ -8,8 +8,6 @@
 //! (percent-encoding, IDNA, dot segments), which would change stored URLs, so
 //! the few primitives needed live here.
 
-use std::fmt::Write as _;
-
 /// PHP `urldecode`: `+` is a space, `%XX` is a byte, anything else (including
 /// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
 /// every stored column is UTF-8.
@@ -471,12 +469,16 @@ pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
             // PHP `!empty($name)`: "" and "0" are skipped.
             continue;
         }
-        let lower = name.to_ascii_lowercase();
-        let list_name = if lower.ends_with("[]") {
+        let ends = |suffix: &str| {
+            name.len() >= suffix.len()
+                && name.as_bytes()[name.len() - suffix.len()..]
+                    .eq_ignore_ascii_case(suffix.as_bytes())
+        };
+        let list_name = if ends("[]") {
             Some(&name[..name.len() - 2])
-        } else if lower.ends_with("%5b%5d") {
+        } else if ends("%5b%5d") {
             Some(&name[..name.len() - 6])
-        } else if lower.ends_with("[%5d") || lower.ends_with("%5b]") {
+        } else if ends("[%5d") || ends("%5b]") {
             Some(&name[..name.len() - 4])
         } else {
             None
@@ -511,27 +513,36 @@ pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
 pub fn pairs_to_query(pairs: &[(String, QueryValue)], exclude: impl Fn(&str) -> bool) -> String {
     let mut q = String::new();
     for (name, value) in pairs {
-        let name = name.replace("%5B", "[").replace("%5D", "]");
-        if exclude(&name) {
+        let decoded;
+        let name = if name.contains('%') {
+            decoded = name.replace("%5B", "[").replace("%5D", "]");
+            decoded.as_str()
+        } else {
+            name.as_str()
+        };
+        if exclude(name) {
             continue;
         }
         match value {
             QueryValue::Flag => {
-                let _ = write!(q, "{name}&");
+                q.push_str(name);
+                q.push('&');
             }
             QueryValue::Value(v) => {
-                let _ = write!(q, "{name}={v}&");
+                q.push_str(name);
+                q.push('=');
+                q.push_str(v);
+                q.push('&');
             }
             QueryValue::List(values) => {
                 for v in values {
-                    match v {
-                        Some(v) => {
-                            let _ = write!(q, "{name}[]={v}&");
-                        }
-                        None => {
-                            let _ = write!(q, "{name}[]&");
-                        }
+                    q.push_str(name);
+                    q.push_str("[]");
+                    if let Some(v) = v {
+                        q.push('=');
+                        q.push_str(v);
                     }
+                    q.push('&');
                 }
             }
         }

@@ -1389,6 +1389,7 @@ impl BatchWriter {
                     exclude_unknown_urls: site.exclude_unknown_urls,
                     excluded_referrers: &globals.excluded_referrers,
                     url_settings: &site.url_settings,
+                    excluded_parameters: &site.excluded_parameters,
                     request_params: Some(&hit.raw),
                     visit_campaign,
                 };

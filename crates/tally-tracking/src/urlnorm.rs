@@ -173,8 +173,14 @@ impl ExcludedParameters {
 
     /// True if the parameter `name` is excluded.
     pub fn matches(&self, name: &str) -> bool {
-        let lower = name.to_lowercase();
-        self.names.contains(&lower) || self.regexes.iter().any(|r| r.is_match(name))
+        // The names are lower-cased; an ASCII name compares without a
+        // lower-cased copy (this runs for every parameter of every URL).
+        let listed = if name.is_ascii() {
+            self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        } else {
+            self.names.contains(&name.to_lowercase())
+        };
+        listed || self.regexes.iter().any(|r| r.is_match(name))
     }
 }
 
@@ -216,7 +222,12 @@ pub fn cleanup_url(raw: &str) -> String {
 
 /// `PageUrl::cleanupString`: trim, remove `\n \r \0`, cut to 1024 bytes.
 pub fn cleanup_string(s: &str) -> String {
-    let s = php::trim(s).replace(['\n', '\r', '\0'], "");
+    let trimmed = php::trim(s);
+    // Nearly every URL and title has none of them: one copy, not two.
+    if !trimmed.contains(['\n', '\r', '\0']) {
+        return php::truncate_bytes(trimmed, PAGE_MAXIMUM_LENGTH).to_owned();
+    }
+    let s = trimmed.replace(['\n', '\r', '\0'], "");
     php::truncate_bytes(&s, PAGE_MAXIMUM_LENGTH).to_owned()
 }
 
