@@ -8,7 +8,7 @@
 //! parameter's default, and only a few conditions reject the request; those
 //! give [`TrackingError::InvalidParameter`] here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::TrackingError;
 use crate::php;
@@ -25,9 +25,13 @@ pub enum ParamValue {
 }
 
 /// Decoded request parameters (PHP's `$_GET + $_POST`).
+///
+/// A hash map: a request is looked up some sixty times by name, which in
+/// an ordered map was a string comparison per tree level each time. The
+/// hasher is foldhash, seeded per process (names are the client's).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawParams {
-    params: BTreeMap<String, ParamValue>,
+    params: HashMap<String, ParamValue, foldhash::fast::RandomState>,
 }
 
 /// PHP `parse_str` name mangling: leading spaces dropped; `.` and space
@@ -157,7 +161,10 @@ impl RawParams {
 
     /// All parameters, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
-        self.params.iter().map(|(k, v)| (k.as_str(), v))
+        let mut all: Vec<(&str, &ParamValue)> =
+            self.params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
     }
 
     /// Image-tracker fallback (§1.1): with neither `url` nor `urlref`, the
@@ -737,7 +744,8 @@ impl TrackingRequest {
         };
 
         let mut dimensions = BTreeMap::new();
-        for (name, value) in p.iter() {
+        // In any order: the map sorts them.
+        for (name, value) in &p.params {
             let Some(id) = name.strip_prefix("dimension") else {
                 continue;
             };
