@@ -9,8 +9,9 @@
 //! - [`geoip::GeoIp`]: visitor location from a MaxMind/DB-IP `.mmdb` file,
 //!   with the browser language as fallback ([`geoip::locate`]).
 //!
-//! Request parsing, enrichment, visit recognition and the batching recorder
-//! land with the tracker issue.
+//! - [`params`], [`hit`], [`visit`] and [`recorder`]: request parsing,
+//!   enrichment, visit recognition and the batching recorder that writes
+//!   hits to the log tables.
 #![deny(missing_docs)]
 
 pub mod actions;
