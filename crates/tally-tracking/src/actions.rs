@@ -90,17 +90,7 @@ fn insert_consecutive(
     conn: &mut MysqlConnection,
     missing: &[ActionKey<'_>],
 ) -> QueryResult<Option<HashMap<(u8, String), u32>>> {
-    let rows: Vec<Vec<crate::sql::Val>> = missing
-        .iter()
-        .map(|key| {
-            vec![
-                key.name.into(),
-                action_hash(key.name).into(),
-                key.action_type.code().into(),
-                key.url_prefix.map(i32::from).into(),
-            ]
-        })
-        .collect();
+    const COLUMNS: [&str; 4] = ["name", "hash", "type", "url_prefix"];
     #[derive(QueryableByName)]
     struct Ids {
         #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
@@ -111,16 +101,33 @@ fn insert_consecutive(
         mode: i64,
     }
     let mut out = HashMap::with_capacity(missing.len());
-    let mut keys = missing.iter();
-    let statements = crate::sql::multi_insert(
-        "INSERT",
-        "log_action",
-        &["name", "hash", "type", "url_prefix"],
-        rows,
-    );
-    for st in statements {
-        let n = st.binds.len() / 4;
-        let inserted = diesel::sql_query(st.render()?).execute(conn)?;
+    // As many rows as `multi_insert` puts in one statement, so that each
+    // chunk is one statement whose ids start at its LAST_INSERT_ID().
+    for chunk in missing.chunks(crate::sql::MAX_BINDS / COLUMNS.len()) {
+        let rows: Vec<Vec<crate::sql::Val>> = chunk
+            .iter()
+            .map(|key| {
+                vec![
+                    key.name.into(),
+                    action_hash(key.name).into(),
+                    key.action_type.code().into(),
+                    key.url_prefix.map(i32::from).into(),
+                ]
+            })
+            .collect();
+        let statements = crate::sql::multi_insert("INSERT", "log_action", &COLUMNS, rows);
+        let [st] = <[_; 1]>::try_from(statements).map_err(|s| {
+            diesel::result::Error::QueryBuilderError(
+                format!(
+                    "{} rows of log_action names became {} statements",
+                    chunk.len(),
+                    s.len()
+                )
+                .into(),
+            )
+        })?;
+        let n = chunk.len();
+        let inserted = diesel::sql_query(st.into_sql()?).execute(conn)?;
         let ids: Ids = diesel::sql_query(
             "SELECT LAST_INSERT_ID() AS first, @@auto_increment_increment AS step, \
              @@innodb_autoinc_lock_mode AS mode",
@@ -129,7 +136,7 @@ fn insert_consecutive(
         if ids.mode == 2 || inserted != n {
             return Ok(None);
         }
-        for (i, key) in keys.by_ref().take(n).enumerate() {
+        for (i, key) in chunk.iter().enumerate() {
             let id = u32::try_from(ids.first + i as u64 * ids.step)
                 .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
             out.insert((key.action_type.code(), key.name.to_owned()), id);

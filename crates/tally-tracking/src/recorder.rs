@@ -2251,7 +2251,7 @@ const PACKET_BYTES: usize = 4 << 20;
 fn flush_sql(p: &mut Pending) -> QueryResult<Vec<String>> {
     let mut packets: Vec<String> = Vec::new();
     for st in flush_statements(p) {
-        let sql = st.render()?;
+        let sql = st.into_sql()?;
         match packets.last_mut() {
             Some(last) if last.len() + sql.len() < PACKET_BYTES => {
                 last.push_str(";\n");

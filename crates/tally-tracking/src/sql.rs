@@ -4,7 +4,8 @@
 //! `INSERT` per table, one `UPDATE ... JOIN` for all continuing visits).
 //! Diesel's typed DSL needs the row count at compile time for that, so
 //! these statements are built as text with `?` placeholders and a list of
-//! values.
+//! values; multi-row inserts ([`multi_insert`]) write their values into the
+//! text directly.
 //!
 //! The values are always rendered as literals. A prepared statement costs
 //! three round trips (prepare, execute, close) and the server answers a
@@ -123,16 +124,33 @@ impl Statement {
     /// The query error, or [`diesel::result::Error::QueryBuilderError`]
     /// when the number of values does not match the placeholders.
     pub fn execute(self, conn: &mut MysqlConnection) -> QueryResult<()> {
-        let sql = self.render()?;
+        let sql = self.into_sql()?;
         conn.batch_execute(&sql)
     }
 
-    /// The SQL with every `?` replaced by its value as a literal.
+    /// [`Statement::render`], without copying a statement that has no
+    /// values.
+    ///
+    /// # Errors
+    /// As [`Statement::render`].
+    pub fn into_sql(self) -> QueryResult<String> {
+        if self.binds.is_empty() {
+            return Ok(self.sql);
+        }
+        self.render()
+    }
+
+    /// The SQL with every `?` replaced by its value as a literal. A
+    /// statement without values is its text as written: its literals are
+    /// already in it ([`multi_insert`]) and may hold a `?`.
     ///
     /// # Errors
     /// [`diesel::result::Error::QueryBuilderError`] when the number of
     /// values does not match the placeholders.
     pub fn render(&self) -> QueryResult<String> {
+        if self.binds.is_empty() {
+            return Ok(self.sql.clone());
+        }
         let mut out = String::with_capacity(self.sql.len() + self.binds.len() * 24);
         let mut values = self.binds.iter();
         let mut from = 0;
@@ -263,34 +281,58 @@ fn push_literal(out: &mut String, v: &Val) {
 /// MySQL allows 65,535 placeholders per statement; stay below.
 pub const MAX_BINDS: usize = 60_000;
 
-/// Multi-row `INSERT` statements for `rows`, split so that each stays under
-/// the placeholder limit.
+/// Multi-row `INSERT` statements for `rows`, [`MAX_BINDS`] values at most
+/// in each, with the values written into the text as literals (no
+/// `binds`): building placeholders and scanning for them again cost the
+/// recorder as much as writing the literals (callgrind,
+/// docs/PERFORMANCE.md).
 pub fn multi_insert(
     verb: &str,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Val>>,
 ) -> Vec<Statement> {
-    let per_row = columns.len().max(1);
-    let rows_per_stmt = (MAX_BINDS / per_row).max(1);
-    let tuple = format!("({})", vec!["?"; columns.len()].join(","));
-    let head = format!("{verb} INTO {table} ({}) VALUES ", columns.join(","));
+    insert_columns(verb, table, columns, &vec![true; columns.len()], rows)
+}
+
+/// The statements of [`multi_insert`] for the columns whose `present` is
+/// true; the values of the other columns are skipped.
+fn insert_columns(
+    verb: &str,
+    table: &str,
+    columns: &[&str],
+    present: &[bool],
+    rows: Vec<Vec<Val>>,
+) -> Vec<Statement> {
+    let kept: Vec<&str> = columns
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| **p)
+        .map(|(c, _)| *c)
+        .collect();
+    let rows_per_stmt = (MAX_BINDS / kept.len().max(1)).max(1);
+    let head = format!("{verb} INTO {table} ({}) VALUES ", kept.join(","));
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut st = Statement {
-            sql: head.clone(),
-            binds: Vec::with_capacity(rows_per_stmt * per_row),
-        };
+        let mut sql = head.clone();
         for (i, row) in rows.by_ref().take(rows_per_stmt).enumerate() {
             debug_assert_eq!(row.len(), columns.len());
-            if i > 0 {
-                st.sql.push(',');
+            sql.push_str(if i > 0 { ",(" } else { "(" });
+            let mut first = true;
+            for (v, _) in row.iter().zip(present).filter(|(_, p)| **p) {
+                if !first {
+                    sql.push(',');
+                }
+                first = false;
+                push_literal(&mut sql, v);
             }
-            st.sql.push_str(&tuple);
-            st.binds.extend(row);
+            sql.push(')');
         }
-        out.push(st);
+        out.push(Statement {
+            sql,
+            binds: Vec::new(),
+        });
     }
     out
 }
@@ -321,26 +363,7 @@ pub fn multi_insert_sparse(
                     .any(|row| !matches!(row.get(i), Some(Val::Null)))
         })
         .collect();
-    if present.iter().all(|p| *p) {
-        return multi_insert(verb, table, columns, rows);
-    }
-    let kept: Vec<&str> = columns
-        .iter()
-        .zip(&present)
-        .filter(|(_, p)| **p)
-        .map(|(c, _)| *c)
-        .collect();
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .zip(&present)
-                .filter(|(_, p)| **p)
-                .map(|(v, _)| v)
-                .collect()
-        })
-        .collect();
-    multi_insert(verb, table, &kept, rows)
+    insert_columns(verb, table, columns, &present, rows)
 }
 
 /// `parts` (each a `SELECT` with its values) joined with `UNION ALL` into
@@ -417,13 +440,32 @@ mod tests {
             .collect();
         let st = multi_insert("INSERT", "t", &["a", "b", "c"], rows);
         assert_eq!(st.len(), 2);
-        assert_eq!(st[0].binds.len(), 60_000);
-        assert_eq!(st[1].binds.len(), 15_000);
+        // 20,000 rows of three values, then the other 5,000.
+        assert_eq!(st[0].sql.matches(",NULL,'x')").count(), 20_000);
+        assert_eq!(st[1].sql.matches(",NULL,'x')").count(), 5_000);
         assert!(
             st[0]
                 .sql
-                .starts_with("INSERT INTO t (a,b,c) VALUES (?,?,?),(?,?,?)")
+                .starts_with("INSERT INTO t (a,b,c) VALUES (0,NULL,'x'),(1,NULL,'x')")
         );
+        assert!(
+            st[1]
+                .sql
+                .starts_with("INSERT INTO t (a,b,c) VALUES (20000,NULL,'x')")
+        );
+        assert!(st.iter().all(|s| s.binds.is_empty()));
+    }
+
+    #[test]
+    fn written_inserts_keep_question_marks_in_values() -> QueryResult<()> {
+        let st = multi_insert("INSERT", "t", &["u"], vec![vec!["/?q=1".into()]]);
+        assert_eq!(st[0].render()?, "INSERT INTO t (u) VALUES ('/?q=1')");
+        let st = multi_insert("INSERT", "t", &["u"], vec![vec!["?".into()]]);
+        assert_eq!(
+            st.into_iter().next().map(Statement::into_sql).transpose()?,
+            Some("INSERT INTO t (u) VALUES ('?')".to_owned())
+        );
+        Ok(())
     }
 
     #[test]
