@@ -88,13 +88,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date as SqlDate, Integer, Text, Unsigned};
+use diesel::sql_types::{Date as SqlDate, Integer, Text, Unsigned};
 use tally_archiving::builders::{Actions, VisitsSummary};
 use tally_archiving::logs::{self, LogAggregator};
 use tally_archiving::storage;
 use tally_archiving::{
     Archiver, ArchivingConfig, Outcome, Period, Registry, SiteInfo, StoredArchive,
 };
+use tally_benches::count;
 use tally_db::ArchiveKind;
 use tally_db::test_support::TestDb;
 use time::macros::{date, datetime};
@@ -1790,19 +1791,6 @@ fn seed(
 
 // ---------------------------------------------------------------------------
 // Measurements.
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<i64> {
-    let c: Count = diesel::sql_query(sql)
-        .get_result(conn)
-        .with_context(|| format!("running {sql}"))?;
-    Ok(c.n)
-}
 
 #[derive(QueryableByName)]
 struct TextRow {

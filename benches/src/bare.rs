@@ -8,24 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, ensure};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The single `n` column of `sql` (a `SELECT COUNT(*) AS n ...`).
-///
-/// # Errors
-/// The query's error, with the query.
-pub fn count(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<i64> {
-    let c: Count = diesel::sql_query(sql)
-        .get_result(conn)
-        .with_context(|| format!("running {sql}"))?;
-    Ok(c.n)
-}
+use crate::count;
 
 #[derive(QueryableByName)]
 struct Tuple {

@@ -2339,8 +2339,8 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
     ));
     // Continuing visits: one UPDATE for all whose only changes are those
     // of a next action (times, counters, exit and first entry action), one
-    // for the others. The short one costs the server about 40% less a row than assigning
-    // every column (a micro-benchmark, docs/PERFORMANCE.md).
+    // for the others. The short one costs the server about 40% less a row
+    // than assigning every column (a micro-benchmark, docs/PERFORMANCE.md).
     let (mut short, mut full) = (Vec::new(), Vec::new());
     for v in p.touched.values().filter(|v| !new_ids.contains(&v.idvisit)) {
         let Some(base) = p.base.get(&v.idvisit) else {

@@ -175,11 +175,10 @@ impl ReferrerSpamList {
                 self.hosts.push(host);
             }
         }
-        let hosts = self.hosts.iter().filter(|h| !h.is_empty());
         self.matcher = Some(
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .build(hosts)
+                .build(&self.hosts)
                 .map_err(|e| ReferrerError::Definition {
                     line: text.lines().count(),
                     reason: format!("the spam hosts together: {e}"),
