@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p tally-benches --bench logimport -- [--lines N] [--e2e-lines M] [--batch B] [--recorders R]
-//!     [--pages-per-visit P]
+//!     [--pages-per-visit P] [--load-data-min-rows L]
 //! ```
 //!
 //! Defaults: 1,000,000 lines for both phases, batches of 5,000 lines, two
@@ -15,6 +15,8 @@
 //! spreads the lines over visits in progress (about two minutes of log
 //! time between a visit's pages), each ending after a page with a 1/P
 //! chance (P pages a visit on average), as in a site's real traffic.
+//! `--load-data-min-rows L` sets `ImportOptions::load_data_min_rows` (0:
+//! never load from a file, insert every row), to compare the two paths.
 //!
 //! - parse only: the file's bytes already in memory, split into lines and
 //!   parsed into `LogLine`s (one core), best of 3;
@@ -199,6 +201,8 @@ fn run() -> anyhow::Result<()> {
     let batch = arg(&args, "--batch").unwrap_or(5_000);
     let recorders = arg(&args, "--recorders").unwrap_or(2);
     let pages_per_visit = arg(&args, "--pages-per-visit").unwrap_or(1);
+    let load_data_min_rows =
+        arg(&args, "--load-data-min-rows").unwrap_or(tally_tracking::load::LOAD_MIN_ROWS);
 
     let t = Instant::now();
     let data = generate(lines, pages_per_visit as u64);
@@ -267,6 +271,7 @@ fn run() -> anyhow::Result<()> {
         site: SiteSelection::Id(1),
         batch_lines: batch,
         recorders,
+        load_data_min_rows: (load_data_min_rows > 0).then_some(load_data_min_rows),
         ..ImportOptions::default()
     };
     let t = Instant::now();
@@ -301,7 +306,7 @@ fn run() -> anyhow::Result<()> {
         .count()
         .get_result(&mut conn)?;
     println!(
-        "| end to end into MariaDB (batch {batch}, {recorders} recorders, {pages_per_visit} pages a visit generated) | {} | **{e2e_rate:.0} lines/s** ({:.1} s; {} imported = {:.0} hits/s in {visits} visits; static {}, bots {}, errors {}) |",
+        "| end to end into MariaDB (batch {batch}, {recorders} recorders, {pages_per_visit} pages a visit generated, load data from {load_data_min_rows} rows) | {} | **{e2e_rate:.0} lines/s** ({:.1} s; {} imported = {:.0} hits/s in {visits} visits; static {}, bots {}, errors {}) |",
         c.lines_parsed,
         e2e_secs,
         c.imported,

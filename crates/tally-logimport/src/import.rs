@@ -90,6 +90,11 @@ pub struct ImportOptions {
     /// Lines per committed batch (default 5,000): the most work a crash
     /// can make the resumed import read again.
     pub batch_lines: usize,
+    /// A table with at least this many new rows in a batch is loaded from a
+    /// file rather than inserted (`tally_tracking::load`; default 100, so
+    /// every full batch is); `None`: always inserted. Where the database
+    /// refuses local files, rows are inserted whatever this says.
+    pub load_data_min_rows: Option<usize>,
     /// `--dry-run`: parse, classify and build hits, write nothing.
     pub dry_run: bool,
     /// `--replay-tracking`: lines that are requests to `matomo.php` or
@@ -199,6 +204,7 @@ impl Default for ImportOptions {
             log_hostname: None,
             recorders: 2,
             batch_lines: 5_000,
+            load_data_min_rows: Some(tally_tracking::load::LOAD_MIN_ROWS),
             dry_run: false,
             replay_tracking: false,
             resume: false,
@@ -478,6 +484,7 @@ impl<'o> Context<'o> {
                 tally_tracking::recorder::RecorderConfig::default().cache_visits,
                 Arc::new(ReferrerDefinitions::builtin().clone()),
             )
+            .with_load_min_rows(opts.load_data_min_rows)
         });
         Ok(Self {
             pool: pool.clone(),

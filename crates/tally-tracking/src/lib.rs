@@ -24,6 +24,7 @@ pub mod failures;
 pub mod geoip;
 pub mod hit;
 pub mod http;
+pub mod load;
 mod memo;
 pub mod params;
 pub mod php;

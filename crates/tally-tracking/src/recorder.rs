@@ -29,9 +29,10 @@ use tally_schema::ActionType;
 
 use crate::actions::{ActionKey, resolve_actions};
 use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
+use crate::load::Load;
 use crate::referrer::{ReferrerContext, ReferrerDefinitions, detect_referrer};
 use crate::site::{Globals, GoalDef};
-use crate::sql::{Statement, Val, multi_insert, multi_insert_sparse, values_table};
+use crate::sql::{Statement, Val, insert_columns, multi_insert, present_columns, values_table};
 use crate::visit::{
     MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime, prefetch,
 };
@@ -89,6 +90,11 @@ pub struct RecorderConfig {
     /// fewer, bigger transactions: each costs the server a fixed number of
     /// statements and a log flush whatever its size.
     pub batch_wait: Duration,
+    /// Tables with at least this many rows in a batch are loaded from a
+    /// file (`LOAD DATA LOCAL INFILE`, [`crate::load`]) instead of
+    /// inserted; `None`: always inserted. Used only where the client
+    /// library and the server allow it (probed once per recorder thread).
+    pub load_min_rows: Option<usize>,
 }
 
 impl Default for RecorderConfig {
@@ -99,6 +105,7 @@ impl Default for RecorderConfig {
             cache_visits: 500_000,
             shards: 2,
             batch_wait: Duration::ZERO,
+            load_min_rows: Some(crate::load::LOAD_MIN_ROWS),
         }
     }
 }
@@ -197,6 +204,7 @@ fn run(
         ids: IdBlocks::default(),
         definitions,
         resolver,
+        load: LoadChoice::new(config.load_min_rows),
     };
     let mut conn: Option<tally_db::PooledConn> = None;
     while let Ok(first) = rx.recv() {
@@ -416,6 +424,39 @@ struct BatchWriter {
     ids: IdBlocks,
     definitions: Arc<ReferrerDefinitions>,
     resolver: Arc<Mutex<()>>,
+    load: LoadChoice,
+}
+
+/// When a writer loads rows from a file rather than inserting them.
+#[derive(Debug, Clone, Copy)]
+struct LoadChoice {
+    /// See [`RecorderConfig::load_min_rows`].
+    min_rows: Option<usize>,
+    /// Whether [`crate::load::probe`] ran; it turns `min_rows` off when
+    /// the connection refuses local files.
+    probed: bool,
+}
+
+impl LoadChoice {
+    fn new(min_rows: Option<usize>) -> Self {
+        Self {
+            min_rows,
+            probed: false,
+        }
+    }
+
+    /// The threshold for this writer's batches, probing `conn` the first
+    /// time. The writer's connections all come from one pool, so one probe
+    /// answers for all of them.
+    fn min_rows(&mut self, conn: &mut MysqlConnection) -> Option<usize> {
+        if !self.probed && self.min_rows.is_some() {
+            self.probed = true;
+            if !crate::load::probe(conn) {
+                self.min_rows = None;
+            }
+        }
+        self.min_rows
+    }
 }
 
 /// Everything one batch writes.
@@ -886,11 +927,20 @@ impl DirectWriter {
                 ids: IdBlocks::default(),
                 definitions,
                 resolver: Arc::new(Mutex::new(())),
+                load: LoadChoice::new(Some(crate::load::LOAD_MIN_ROWS)),
             },
             order: Arc::default(),
             next_seq: 0,
             in_flight: std::collections::VecDeque::new(),
         }
+    }
+
+    /// This writer with [`RecorderConfig::load_min_rows`] set to
+    /// `min_rows` (by default [`crate::load::LOAD_MIN_ROWS`]).
+    #[must_use]
+    pub fn with_load_min_rows(mut self, min_rows: Option<usize>) -> Self {
+        self.writer.load = LoadChoice::new(min_rows);
+        self
     }
 
     /// Writes `hits` in one transaction, in order, then runs `then` in that
@@ -973,10 +1023,11 @@ impl DirectWriter {
             globals,
             reply,
         }];
+        let load_min_rows = self.writer.load.min_rows(conn);
         let prepared = self
             .writer
             .prepare(conn, &jobs, &carried)
-            .and_then(|(results, mut p)| Ok((results, flush_sql(&mut p)?, p)));
+            .and_then(|(results, mut p)| Ok((results, flush_sql(&mut p, load_min_rows)?, p)));
         let (mut results, packets, mut p) = match prepared {
             Ok(prepared) => prepared,
             Err(e) => {
@@ -1014,8 +1065,8 @@ impl DirectWriter {
 /// the database (see [`DirectWriter::prepare`]).
 pub struct PreparedBatch {
     seq: u64,
-    /// The batch's statements, in multi-statement packets.
-    packets: Vec<String>,
+    /// The batch's queries.
+    packets: Vec<Packet>,
     results: Vec<HitResult>,
     order: Arc<Mutex<CommitOrder>>,
     /// Set once the transaction committed. Otherwise dropping the batch
@@ -1074,8 +1125,8 @@ impl PreparedBatch {
             conn.batch_execute(READ_COMMITTED_NEXT)?;
         }
         let written = conn.transaction(|conn| {
-            for sql in &packets {
-                conn.batch_execute(sql)?;
+            for packet in &packets {
+                packet.run(conn)?;
             }
             then(conn, &results)
         });
@@ -1108,17 +1159,24 @@ impl BatchWriter {
         conn: &mut MysqlConnection,
         jobs: &[Job],
     ) -> QueryResult<Vec<Vec<HitResult>>> {
+        let load_min_rows = self.load.min_rows(conn);
         let (results, mut p) = self.prepare(conn, jobs, &HashSet::new())?;
-        let written = flush_sql(&mut p).and_then(|packets| {
-            let last = packets.len().saturating_sub(1);
-            for (i, mut sql) in packets.into_iter().enumerate() {
-                if i == 0 {
-                    sql.insert_str(0, "START TRANSACTION;\n");
-                }
-                if i == last {
-                    sql.push_str(";\nCOMMIT");
-                }
-                conn.batch_execute(&sql)?;
+        let written = flush_sql(&mut p, load_min_rows).and_then(|mut packets| {
+            if packets.is_empty() {
+                return Ok(());
+            }
+            // BEGIN and COMMIT ride on the first and last text query; a
+            // load is a query of its own.
+            match packets.first_mut() {
+                Some(Packet::Sql(sql)) => sql.insert_str(0, "START TRANSACTION;\n"),
+                _ => packets.insert(0, Packet::Sql("START TRANSACTION".into())),
+            }
+            match packets.last_mut() {
+                Some(Packet::Sql(sql)) => sql.push_str(";\nCOMMIT"),
+                _ => packets.push(Packet::Sql("COMMIT".into())),
+            }
+            for packet in &packets {
+                packet.run(conn)?;
             }
             Ok(())
         });
@@ -2244,27 +2302,77 @@ fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
 /// Well under MariaDB's default `max_allowed_packet` (16 MiB).
 const PACKET_BYTES: usize = 4 << 20;
 
-/// Every write of the batch, rendered as text (see [`Statement::render`])
+/// One query of a batch's transaction.
+#[derive(Debug)]
+enum Packet {
+    /// Statements sent as one multi-statement text query.
+    Sql(String),
+    /// Rows loaded from a file: a query of its own.
+    Load(Load),
+}
+
+impl Packet {
+    fn run(&self, conn: &mut MysqlConnection) -> QueryResult<()> {
+        match self {
+            Self::Sql(sql) => conn.batch_execute(sql),
+            Self::Load(load) => load.run(conn),
+        }
+    }
+}
+
+/// Every write of the batch, in the order it must run: the loads first
+/// (new visit and action rows of tables with `load_min_rows` rows or
+/// more), then the statements rendered as text (see [`Statement::render`])
 /// and packed into as few multi-statement queries as [`PACKET_BYTES`]
-/// allows, in the order they must run. Empty when there is nothing to
-/// write.
-fn flush_sql(p: &mut Pending) -> QueryResult<Vec<String>> {
-    let mut packets: Vec<String> = Vec::new();
-    for st in flush_statements(p) {
+/// allows. Empty when there is nothing to write.
+fn flush_sql(p: &mut Pending, load_min_rows: Option<usize>) -> QueryResult<Vec<Packet>> {
+    let (loads, statements) = flush_statements(p, load_min_rows);
+    let mut packets: Vec<Packet> = loads.into_iter().map(Packet::Load).collect();
+    let mut sql_packets: Vec<String> = Vec::new();
+    for st in statements {
         let sql = st.into_sql()?;
-        match packets.last_mut() {
+        match sql_packets.last_mut() {
             Some(last) if last.len() + sql.len() < PACKET_BYTES => {
                 last.push_str(";\n");
                 last.push_str(&sql);
             }
-            _ => packets.push(sql),
+            _ => sql_packets.push(sql),
         }
     }
+    packets.extend(sql_packets.into_iter().map(Packet::Sql));
     Ok(packets)
 }
 
-/// The batch's statements, in the order they run.
-fn flush_statements(p: &mut Pending) -> Vec<Statement> {
+/// The rows of a new-row table, as a load when there are `load_min_rows`
+/// or more and the file could be written, else as `INSERT`s.
+fn insert_or_load(
+    table: &str,
+    columns: &[&str],
+    keep: &[&str],
+    rows: Vec<Vec<Val>>,
+    load_min_rows: Option<usize>,
+    loads: &mut Vec<Load>,
+    out: &mut Vec<Statement>,
+) {
+    let present = present_columns(columns, keep, &rows);
+    if load_min_rows.is_some_and(|min| rows.len() >= min) {
+        match Load::new(table, columns, &present, &rows) {
+            Ok(load) => {
+                loads.push(load);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, table, "cannot write rows to load; inserting them");
+            }
+        }
+    }
+    out.extend(insert_columns("INSERT", table, columns, &present, rows));
+}
+
+/// The batch's loads and statements, each in the order they run; the
+/// loads run first.
+fn flush_statements(p: &mut Pending, load_min_rows: Option<usize>) -> (Vec<Load>, Vec<Statement>) {
+    let mut loads = Vec::new();
     let mut out = Vec::new();
     // New visits: the final state of each, plus its one-time fields.
     let mut rows = Vec::with_capacity(p.new_visit_ids.len());
@@ -2323,20 +2431,24 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
         rows.push(row);
     }
     let new_ids: HashSet<u64> = p.new_visit_ids.iter().copied().collect();
-    out.extend(multi_insert_sparse(
-        "INSERT",
+    insert_or_load(
         "log_visit",
         VISIT_COLUMNS,
         VISIT_NOT_NULL_BY_DEFAULT,
         rows,
-    ));
-    out.extend(multi_insert_sparse(
-        "INSERT",
+        load_min_rows,
+        &mut loads,
+        &mut out,
+    );
+    insert_or_load(
         "log_link_visit_action",
         ACTION_COLUMNS,
         ACTION_NOT_NULL_BY_DEFAULT,
         std::mem::take(&mut p.actions),
-    ));
+        load_min_rows,
+        &mut loads,
+        &mut out,
+    );
     // Continuing visits: one UPDATE for all whose only changes are those
     // of a next action (times, counters, exit and first entry action), one
     // for the others. The short one costs the server about 40% less a row
@@ -2395,7 +2507,7 @@ fn flush_statements(p: &mut Pending) -> Vec<Statement> {
             binds: vec![d.into(), (*idsite).into(), d.into()],
         });
     }
-    out
+    (loads, out)
 }
 
 /// Whether `v` differs from `base` only where every next action changes a

@@ -208,7 +208,7 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 /// doubled (`''` is a quote with and without `NO_BACKSLASH_ESCAPES`), and
 /// a string holding a backslash or a NUL, whose meaning would depend on
 /// the mode, is written as a hex literal instead.
-fn push_quoted(out: &mut String, s: &str) {
+pub(crate) fn push_quoted(out: &mut String, s: &str) {
     if s.contains(['\\', '\0']) {
         out.push_str("_utf8mb4 ");
         push_hex(out, s.as_bytes());
@@ -255,26 +255,32 @@ fn push_literal(out: &mut String, v: &Val) {
         Val::Bytes(b) if b.is_empty() => out.push_str("''"),
         Val::Bytes(b) => push_hex(out, b),
         Val::DateTime(t) => {
-            // MySQL reads a year of 0000–9999 only; `time` allows more.
-            let year = t.year();
             out.push('\'');
-            if (0..=9999).contains(&year) {
-                push_padded(out, year.unsigned_abs(), 4);
-            } else {
-                let _ = write!(out, "{year:04}");
-            }
-            for (sep, n) in [
-                ('-', u8::from(t.month())),
-                ('-', t.day()),
-                (' ', t.hour()),
-                (':', t.minute()),
-                (':', t.second()),
-            ] {
-                out.push(sep);
-                push_padded(out, u32::from(n), 2);
-            }
+            push_datetime(out, t);
             out.push('\'');
         }
+    }
+}
+
+/// `t` as `YYYY-MM-DD hh:mm:ss`, unquoted.
+pub(crate) fn push_datetime(out: &mut String, t: &PrimitiveDateTime) {
+    use std::fmt::Write as _;
+    // MySQL reads a year of 0000–9999 only; `time` allows more.
+    let year = t.year();
+    if (0..=9999).contains(&year) {
+        push_padded(out, year.unsigned_abs(), 4);
+    } else {
+        let _ = write!(out, "{year:04}");
+    }
+    for (sep, n) in [
+        ('-', u8::from(t.month())),
+        ('-', t.day()),
+        (' ', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ] {
+        out.push(sep);
+        push_padded(out, u32::from(n), 2);
     }
 }
 
@@ -297,7 +303,7 @@ pub fn multi_insert(
 
 /// The statements of [`multi_insert`] for the columns whose `present` is
 /// true; the values of the other columns are skipped.
-fn insert_columns(
+pub(crate) fn insert_columns(
     verb: &str,
     table: &str,
     columns: &[&str],
@@ -353,7 +359,14 @@ pub fn multi_insert_sparse(
     keep: &[&str],
     rows: Vec<Vec<Val>>,
 ) -> Vec<Statement> {
-    let present: Vec<bool> = columns
+    let present = present_columns(columns, keep, &rows);
+    insert_columns(verb, table, columns, &present, rows)
+}
+
+/// Which `columns` [`multi_insert_sparse`] writes for `rows`: those in
+/// `keep` and those not NULL in some row.
+pub fn present_columns(columns: &[&str], keep: &[&str], rows: &[Vec<Val>]) -> Vec<bool> {
+    columns
         .iter()
         .enumerate()
         .map(|(i, column)| {
@@ -362,8 +375,7 @@ pub fn multi_insert_sparse(
                     .iter()
                     .any(|row| !matches!(row.get(i), Some(Val::Null)))
         })
-        .collect();
-    insert_columns(verb, table, columns, &present, rows)
+        .collect()
 }
 
 /// `parts` (each a `SELECT` with its values) joined with `UNION ALL` into

@@ -1,8 +1,12 @@
 //! `DirectWriter`'s two stages: batches prepared ahead of their commits.
 
+#[path = "support/query.rs"]
+mod query;
+
 use std::sync::Arc;
 
 use diesel::prelude::*;
+use query::enc;
 use tally_db::test_support::TestDb;
 use tally_tracking::hit::{Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
@@ -241,5 +245,105 @@ fn a_failed_commit_refuses_the_batches_prepared_after_it() -> anyhow::Result<()>
     )?;
     retried.commit(&mut commit_conn, |_, _| Ok(()))?;
     assert_eq!(stored(&mut commit_conn)?, (1, 1, 1));
+    Ok(())
+}
+
+/// Every row of `table`, every column but `skip` as hex (NULL as `-`), in
+/// primary key order.
+fn dump(conn: &mut MysqlConnection, table: &str, skip: &[&str]) -> anyhow::Result<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let columns: Vec<S> = diesel::sql_query(format!(
+        "SELECT column_name AS s FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = '{table}' ORDER BY ordinal_position"
+    ))
+    .load(conn)?;
+    let exprs: Vec<String> = columns
+        .iter()
+        .filter(|c| !skip.contains(&c.s.as_str()))
+        .map(|c| format!("'{0}=', COALESCE(HEX(`{0}`), '-')", c.s))
+        .collect();
+    let rows: Vec<S> = diesel::sql_query(format!(
+        "SELECT CONCAT_WS(' ', {}) AS s FROM {table} ORDER BY 1",
+        exprs.join(", ' ', ")
+    ))
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.s).collect())
+}
+
+/// The session's `LOAD DATA` statements so far.
+fn loads_run(conn: &mut MysqlConnection) -> anyhow::Result<i64> {
+    count(
+        conn,
+        "SELECT CAST(VARIABLE_VALUE AS SIGNED) AS n FROM information_schema.session_status \
+         WHERE VARIABLE_NAME = 'COM_LOAD'",
+    )
+}
+
+/// Batches whose new visit and action rows are loaded from a file store
+/// the same rows, column for column, as batches that insert them: new
+/// visits, continuing ones, every kind of action, text with the
+/// characters the file format escapes.
+#[test]
+fn loaded_batches_store_what_inserted_batches_store() -> anyhow::Result<()> {
+    let cvar = enc(r#"{"1":["tab\there","new\nline \\ 'q' \\N 🎉"]}"#);
+    let queries: Vec<String> = (0..150)
+        .map(|i| {
+            let visitor = format!("_id={:016x}", 0xabc0_0000_u64 + i % 40);
+            let kind = match i % 6 {
+                0 => format!(
+                    "url=https://shop.example/p/{i}&action_name=Page%09{i}&urlref={}&_cvar={cvar}&cvar={cvar}",
+                    enc("https://www.google.com/search?q=tab%09and\\back")
+                ),
+                1 => format!("url=https://shop.example/s&search=shoes%0A{i}&search_cat=a%5Cb&search_count=3"),
+                2 => format!("url=https://shop.example/e&e_c=Video&e_a=Play&e_n=intro&e_v={i}.25"),
+                3 => "url=https://shop.example/x&link=https://elsewhere.example/".to_owned(),
+                4 => format!("url=https://shop.example/t&pf_net={i}&pf_srv=20&pf_tfr=3&pf_dm1=40&pf_dm2=5&pf_onl=2"),
+                _ => format!("url=https://shop.example/item&_pks=SKU{i}&_pkn=Item%20{i}&_pkc=Cat&_pkp=9.5"),
+            };
+            // A user agent per visitor: one fingerprint would make one visit.
+            let ua = enc(&format!("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Firefox/120.{}", i % 40));
+            format!("{visitor}&{kind}&ua={ua}&res=1920x1080&lang=de")
+        })
+        .collect();
+    let mut dumps = Vec::new();
+    for min_rows in [Some(1), None] {
+        let Setup {
+            _db,
+            mut prepare_conn,
+            mut commit_conn,
+            snapshot,
+            globals,
+            writer,
+        } = Setup::new()?;
+        let mut writer = writer.with_load_min_rows(min_rows);
+        for (b, part) in queries.chunks(100).enumerate() {
+            let hits = part
+                .iter()
+                .enumerate()
+                .map(|(i, q)| hit(&snapshot, q, T0 + (b * 100 + i) as i64 * 7))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let batch = writer.prepare(&mut prepare_conn, hits, Arc::clone(&globals))?;
+            assert!(batch.results().iter().all(Result::is_ok));
+            batch.commit(&mut commit_conn, |_, _| Ok(()))?;
+        }
+        // Both tables of the first batch and the actions of the second
+        // (whose visits all continue), or none.
+        assert_eq!(
+            loads_run(&mut commit_conn)?,
+            if min_rows.is_some() { 3 } else { 0 }
+        );
+        // The fingerprint is salted per database.
+        let visits = dump(&mut commit_conn, "log_visit", &["config_id"])?;
+        let actions = dump(&mut commit_conn, "log_link_visit_action", &[])?;
+        assert_eq!(visits.len(), 40);
+        assert_eq!(actions.len(), 150);
+        dumps.push((visits, actions));
+    }
+    assert_eq!(dumps[0].0, dumps[1].0, "log_visit");
+    assert_eq!(dumps[0].1, dumps[1].1, "log_link_visit_action");
     Ok(())
 }

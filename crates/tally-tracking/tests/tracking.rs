@@ -3,12 +3,15 @@
 // Assertions read rows as tuples of the columns they check.
 #![allow(clippy::type_complexity)]
 
+#[path = "support/query.rs"]
+mod query;
 #[path = "support/serve.rs"]
 mod serve;
 
 use std::net::SocketAddr;
 
 use diesel::prelude::*;
+use query::enc;
 use tally_db::test_support::TestDb;
 use tally_schema::schema::{
     archive_invalidations, log_action, log_conversion, log_conversion_item, log_link_visit_action,
@@ -153,18 +156,6 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
         b = &b[eol + 4 + n..];
-    }
-    out
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }
