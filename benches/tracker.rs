@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p tally-benches --bench tracker -- [--requests N] [--concurrency C]
 //!     [--warmup W] [--visitors V] [--urls U] [--seed S] [--batch-wait-ms M] [--recorders R]
+//!     [--load-data-min-rows L]
 //! ```
 //!
 //! Defaults: 200,000 requests after a 5,000-request warm-up, 64 connections,
@@ -76,6 +77,8 @@ struct Options {
     batch_wait_ms: Option<u64>,
     /// The tracker's `recorders` (default: the tracker's default).
     recorders: Option<u64>,
+    /// The tracker's `load_data_min_rows` (default: the tracker's default).
+    load_data_min_rows: Option<u64>,
 }
 
 impl Options {
@@ -89,6 +92,7 @@ impl Options {
             seed: 0x7a11_5eed,
             batch_wait_ms: None,
             recorders: None,
+            load_data_min_rows: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -109,12 +113,15 @@ impl Options {
                 "--seed" => o.seed = value("--seed")?,
                 "--batch-wait-ms" => o.batch_wait_ms = Some(value("--batch-wait-ms")?),
                 "--recorders" => o.recorders = Some(value("--recorders")?),
+                "--load-data-min-rows" => {
+                    o.load_data_min_rows = Some(value("--load-data-min-rows")?);
+                }
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
                 other => bail!(
                     "unknown argument {other} (expected --requests N, --concurrency C, \
                      --warmup W, --visitors V, --urls U, --seed S, --batch-wait-ms M, \
-                     --recorders R)"
+                     --recorders R, --load-data-min-rows L)"
                 ),
             }
         }
@@ -136,6 +143,10 @@ impl Options {
             + &self
                 .recorders
                 .map(|n| format!(" --recorders {n}"))
+                .unwrap_or_default()
+            + &self
+                .load_data_min_rows
+                .map(|n| format!(" --load-data-min-rows {n}"))
                 .unwrap_or_default();
         format!(
             "cargo bench -p tally-benches --bench tracker -- --requests {} --concurrency {} \
@@ -188,6 +199,11 @@ fn start_server(
             .recorders
             .map_or(TrackerConfig::default().recorders, |n| {
                 usize::try_from(n).unwrap_or(1)
+            }),
+        load_data_min_rows: opts
+            .load_data_min_rows
+            .map_or(TrackerConfig::default().load_data_min_rows, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
             }),
         ..TrackerConfig::default()
     };
