@@ -1878,6 +1878,11 @@ impl BatchWriter {
                 }
             }
         }
+        if goals.is_empty() {
+            // Most hits convert nothing: normalizing their URL again would
+            // cost as much as the rest of this function.
+            return false;
+        }
         let mut converted = false;
         let url = conversion_url(hit);
         let conv_url_id = if hit.action.is_some() {
