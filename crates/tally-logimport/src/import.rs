@@ -1162,7 +1162,8 @@ impl<'o> Context<'o> {
         let mut referrer = line.referrer.as_deref().unwrap_or("").to_owned();
         truncate_chars(&mut referrer, 1024);
         let ua = line.user_agent.as_deref().unwrap_or("");
-        let mut p = RawParams::new();
+        // The dozen or so parameters below, and room for a few more.
+        let mut p = RawParams::with_capacity(24);
         p.insert("rec", "1");
         p.insert("apiv", "1");
         p.insert("idsite", idsite.to_string());
@@ -1438,7 +1439,7 @@ fn replay_params(
     }
     let original = RawParams::from_query(query);
     let idsite: u32 = original.get("idsite")?.trim().parse().ok()?;
-    let mut p = RawParams::new();
+    let mut p = RawParams::with_capacity(original.len() + 8);
     for (name, value) in original.iter() {
         if matches!(
             name,

@@ -565,8 +565,49 @@ pub fn query_param<'a>(pairs: &'a [(String, QueryValue)], name: &str) -> Option<
         })
 }
 
+/// Whether `query` may have a parameter named as one of `names` (ASCII
+/// case-insensitively): false only when every parameter name is plain
+/// ASCII, which `parse_str` keeps as it is, and none is listed (the names
+/// all ASCII too: a few other characters lower-case into ASCII). Most URLs
+/// name no site search keyword or `ignore_referrer`, and this spares them
+/// [`query_to_pairs`] with its decoded copies. (Campaign parameters are not
+/// checked this way: tagged landing pages are common, and the check costs
+/// about as much as the pairs when it finds one.)
+pub fn may_name_any<S: AsRef<str>>(query: &str, names: &[S]) -> bool {
+    if !names.iter().all(|n| n.as_ref().is_ascii()) {
+        return true;
+    }
+    query.split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        let plain = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        !plain || names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(name))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_name_precheck_never_hides_a_parameter() {
+        let names = ["q".to_owned(), "Search".to_owned()];
+        for (query, may) in [
+            ("a=1&b=2", false),
+            ("a=1&Q=x", true),
+            ("SEARCH=shoes", true),
+            ("q", true),
+            ("a=1&&b", false),
+            // Names PHP rewrites or decodes: not decided here.
+            ("%71=x", true),
+            ("q[]=x", true),
+            ("s.q=1", true),
+            ("é=1", true),
+        ] {
+            assert_eq!(may_name_any(query, &names), may, "{query}");
+        }
+        assert!(may_name_any("k=1", &["\u{212a}".to_owned()]));
+    }
+
     use super::*;
 
     #[test]

@@ -483,6 +483,19 @@ struct Pending {
 }
 
 impl Pending {
+    /// Room for the visits of `hits` hits: the log import's batches touch
+    /// thousands, and growing these maps from empty rebuilt each a dozen
+    /// times per batch.
+    fn with_capacity(hits: usize) -> Self {
+        Self {
+            touched: HashMap::with_capacity(hits),
+            touched_by_visitor: HashMap::with_capacity(hits),
+            touched_by_config: HashMap::with_capacity(hits),
+            actions: Vec::with_capacity(hits),
+            ..Self::default()
+        }
+    }
+
     fn touch(&mut self, v: VisitState) {
         for (m, k) in [
             (&mut self.touched_by_visitor, (v.idsite, v.idvisitor)),
@@ -1214,7 +1227,7 @@ impl BatchWriter {
         // Names first, committed on their own (see `Recorder::start`); a
         // name whose batch then fails stays, unused, as in Matomo.
         self.resolve(conn, &wanted_names(jobs))?;
-        let mut p = Pending::default();
+        let mut p = Pending::with_capacity(n);
         match self.process(conn, jobs, carried, &mut p) {
             Ok(results) => Ok((results, p)),
             Err(e) => {

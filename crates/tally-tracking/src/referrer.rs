@@ -360,31 +360,32 @@ impl ReferrerDefinitions {
     pub fn search_engine(&self, referrer_url: &str) -> Option<(String, String)> {
         let parsed = php::parse_url(referrer_url)?;
         let host = parsed.host.as_deref()?.to_lowercase();
-        let path = parsed.path.clone().unwrap_or_default();
-        let query = parsed.query.clone().unwrap_or_default();
-        let mut lookup_host = host.clone();
-        if query.starts_with("cx=partner-pub-") {
-            lookup_host = "google.com/cse".to_owned();
+        let path = parsed.path.as_deref().unwrap_or_default();
+        let query = parsed.query.as_deref().unwrap_or_default();
+        let lookup_host = if query.starts_with("cx=partner-pub-") {
+            "google.com/cse"
         } else if host.ends_with(".images.search.yahoo.com") {
-            lookup_host = "images.search.yahoo.com".to_owned();
+            "images.search.yahoo.com"
         } else if host.ends_with(".search.yahoo.com") {
-            lookup_host = "search.yahoo.com".to_owned();
-        }
+            "search.yahoo.com"
+        } else {
+            &host
+        };
         let path_no_slash = path.trim_end_matches('/');
         // Host with path, host, then the same for the lossy host; the lossy
         // host (three regex replacements) only when the exact ones fail.
-        let exact = [format!("{lookup_host}{path_no_slash}"), lookup_host.clone()];
-        let engine = exact
-            .iter()
-            .find_map(|c| self.engines.get(c))
-            .or_else(|| {
-                let lossy = lossy_host(&lookup_host);
-                [format!("{lossy}{path_no_slash}"), lossy]
-                    .iter()
-                    .find_map(|c| self.engines.get(c))
-            })
+        let find = |host: &str| {
+            let mut with_path = String::with_capacity(host.len() + path_no_slash.len());
+            with_path.push_str(host);
+            with_path.push_str(path_no_slash);
+            self.engines
+                .get(&with_path)
+                .or_else(|| self.engines.get(host))
+        };
+        let engine = find(lookup_host)
+            .or_else(|| find(&lossy_host(lookup_host)))
             .map(|i| &self.engine_list[*i])?;
-        let fragment = parsed.fragment.clone().unwrap_or_default();
+        let fragment = parsed.fragment.as_deref().unwrap_or_default();
         let haystack = format!("{query}&{fragment}");
         let pairs = php::query_to_pairs(&haystack);
         let dotted = format!("&{haystack}");
@@ -418,7 +419,7 @@ impl ReferrerDefinitions {
             }
         }
         if keyword.is_none() && !hidden {
-            let mut full_path = path.clone();
+            let mut full_path = path.to_owned();
             if let Some(q) = parsed.query.as_deref().filter(|q| !q.is_empty()) {
                 full_path.push('?');
                 full_path.push_str(q);
@@ -658,9 +659,12 @@ pub fn detect_referrer(
     let page = page_url.map(urlnorm::cleanup_url).unwrap_or_default();
     let page_parsed = php::parse_url(&page).unwrap_or_default();
     // Step 1: ignore_referrer=1 / ignore_referer=1 in the landing URL.
-    if let Some(q) = page_parsed.query.as_deref() {
+    const IGNORE: [&str; 2] = ["ignore_referrer", "ignore_referer"];
+    if let Some(q) = page_parsed.query.as_deref()
+        && php::may_name_any(q, &IGNORE)
+    {
         let pairs = php::query_to_pairs(q);
-        if ["ignore_referrer", "ignore_referer"]
+        if IGNORE
             .iter()
             .any(|n| php::query_param(&pairs, n) == Some("1"))
         {

@@ -387,25 +387,6 @@ pub fn normalize_page_url_with(
     normalize_url_with(raw, settings, excluded).map(|u| split_url_prefix(&u))
 }
 
-/// Whether `query` may have a parameter named as one of `names` (ASCII
-/// case-insensitively): false only when every parameter name is plain
-/// ASCII, which PHP's `parse_str` keeps as it is, and none is listed (the
-/// names all ASCII too: a few other characters lower-case into ASCII).
-/// Most page URLs are no site search, and this spares them the decoded
-/// pairs.
-fn may_name_any(query: &str, names: &[String]) -> bool {
-    if !names.iter().all(|n| n.is_ascii()) {
-        return true;
-    }
-    query.split('&').any(|pair| {
-        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
-        let plain = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        !plain || names.iter().any(|n| n.eq_ignore_ascii_case(name))
-    })
-}
-
 /// A detected site search (§3.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteSearch {
@@ -521,7 +502,7 @@ pub fn detect_site_search_in_charset(
         &settings.site_search_keyword_parameters,
         &settings.global_search_keyword_parameters,
     );
-    if !may_name_any(&combined, keyword_params) {
+    if !php::may_name_any(&combined, keyword_params) {
         return None;
     }
     let mut params: Vec<(String, php::QueryValue)> = Vec::new();
@@ -618,25 +599,6 @@ pub fn page_title(action_name: &str, delimiter: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_site_search_precheck_never_hides_a_keyword() {
-        let names = ["q".to_owned(), "Search".to_owned()];
-        for (query, may) in [
-            ("a=1&b=2", false),
-            ("a=1&Q=x", true),
-            ("SEARCH=shoes", true),
-            ("q", true),
-            ("a=1&&b", false),
-            // Names PHP rewrites or decodes: not decided here.
-            ("%71=x", true),
-            ("q[]=x", true),
-            ("s.q=1", true),
-            ("é=1", true),
-        ] {
-            assert_eq!(may_name_any(query, &names), may, "{query}");
-        }
-        assert!(may_name_any("k=1", &["\u{212a}".to_owned()]));
-    }
 
     use super::*;
 
