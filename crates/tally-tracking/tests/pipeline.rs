@@ -283,10 +283,10 @@ fn loads_run(conn: &mut MysqlConnection) -> anyhow::Result<i64> {
     )
 }
 
-/// Batches whose new visit and action rows are loaded from a file store
-/// the same rows, column for column, as batches that insert them: new
-/// visits, continuing ones, every kind of action, text with the
-/// characters the file format escapes.
+/// Batches whose new visit and action rows and visit updates are loaded
+/// from files store the same rows, column for column, as batches that
+/// insert and update from literals: new visits, continuing ones, every
+/// kind of action, text with the characters the file format escapes.
 #[test]
 fn loaded_batches_store_what_inserted_batches_store() -> anyhow::Result<()> {
     let cvar = enc(r#"{"1":["tab\there","new\nline \\ 'q' \\N 🎉"]}"#);
@@ -330,11 +330,11 @@ fn loaded_batches_store_what_inserted_batches_store() -> anyhow::Result<()> {
             assert!(batch.results().iter().all(Result::is_ok));
             batch.commit(&mut commit_conn, |_, _| Ok(()))?;
         }
-        // Both tables of the first batch and the actions of the second
-        // (whose visits all continue), or none.
+        // Both tables of the first batch; the second's actions and the
+        // updates of its visits, which all continue; or none.
         assert_eq!(
             loads_run(&mut commit_conn)?,
-            if min_rows.is_some() { 3 } else { 0 }
+            if min_rows.is_some() { 4 } else { 0 }
         );
         // The fingerprint is salted per database.
         let visits = dump(&mut commit_conn, "log_visit", &["config_id"])?;
