@@ -38,6 +38,7 @@ use tally_benches::bare::{Batching, bare_insert};
 use tally_benches::count;
 use tally_db::test_support::TestDb;
 use tally_tracking::http::{Tracker, TrackerConfig, router};
+use tally_tracking::php::rawurlencode as enc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -355,19 +356,6 @@ const KEYWORDS: &[&str] = &[
     "wool socks",
     "summer sale",
 ];
-
-/// Percent-encodes a query-string value.
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// Per-visitor attributes, stable for the whole run.
 struct Visitor {

@@ -1,15 +1,12 @@
 //! `DirectWriter`'s two stages: batches prepared ahead of their commits.
 
-#[path = "support/query.rs"]
-mod query;
-
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use query::enc;
 use tally_db::test_support::TestDb;
 use tally_tracking::hit::{Hit, RequestMeta, build_hit};
 use tally_tracking::params::{RawParams, TrackingRequest};
+use tally_tracking::php::rawurlencode as enc;
 use tally_tracking::recorder::DirectWriter;
 use tally_tracking::referrer::ReferrerDefinitions;
 use tally_tracking::site::{Snapshot, load_snapshot};

@@ -3,21 +3,19 @@
 // Assertions read rows as tuples of the columns they check.
 #![allow(clippy::type_complexity)]
 
-#[path = "support/query.rs"]
-mod query;
 #[path = "support/serve.rs"]
 mod serve;
 
 use std::net::SocketAddr;
 
 use diesel::prelude::*;
-use query::enc;
 use tally_db::test_support::TestDb;
 use tally_schema::schema::{
     archive_invalidations, log_action, log_conversion, log_conversion_item, log_link_visit_action,
     log_visit,
 };
 use tally_tracking::http::{Tracker, TrackerConfig};
+use tally_tracking::php::rawurlencode as enc;
 use tally_tracking::site::{hash_token, instance_salt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
