@@ -308,34 +308,30 @@ fn loaded_batches_store_what_inserted_batches_store() -> anyhow::Result<()> {
         .collect();
     let mut dumps = Vec::new();
     for min_rows in [Some(1), None] {
-        let Setup {
-            _db,
-            mut prepare_conn,
-            mut commit_conn,
-            snapshot,
-            globals,
-            writer,
-        } = Setup::new()?;
-        let mut writer = writer.with_load_min_rows(min_rows);
+        let mut s = Setup::new()?;
+        s.writer = s.writer.with_load_min_rows(min_rows);
         for (b, part) in queries.chunks(100).enumerate() {
             let hits = part
                 .iter()
                 .enumerate()
-                .map(|(i, q)| hit(&snapshot, q, T0 + (b * 100 + i) as i64 * 7))
+                .map(|(i, q)| hit(&s.snapshot, q, T0 + (b * 100 + i) as i64 * 7))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let batch = writer.prepare(&mut prepare_conn, hits, Arc::clone(&globals))?;
+            let batch = s
+                .writer
+                .prepare(&mut s.prepare_conn, hits, Arc::clone(&s.globals))?;
             assert!(batch.results().iter().all(Result::is_ok));
-            batch.commit(&mut commit_conn, |_, _| Ok(()))?;
+            batch.commit(&mut s.commit_conn, |_, _| Ok(()))?;
         }
+        let commit_conn = &mut s.commit_conn;
         // Both tables of the first batch; the second's actions and the
         // updates of its visits, which all continue; or none.
         assert_eq!(
-            loads_run(&mut commit_conn)?,
+            loads_run(commit_conn)?,
             if min_rows.is_some() { 4 } else { 0 }
         );
         // The fingerprint is salted per database.
-        let visits = dump(&mut commit_conn, "log_visit", &["config_id"])?;
-        let actions = dump(&mut commit_conn, "log_link_visit_action", &[])?;
+        let visits = dump(commit_conn, "log_visit", &["config_id"])?;
+        let actions = dump(commit_conn, "log_link_visit_action", &[])?;
         assert_eq!(visits.len(), 40);
         assert_eq!(actions.len(), 150);
         dumps.push((visits, actions));
