@@ -466,7 +466,9 @@ impl LoadChoice {
             self.probed = true;
             if !crate::load::probe(conn) {
                 self.plan = LoadPlan::default();
-            } else if let Err(e) = conn.batch_execute(NEXT_ACTION_TABLE_DDL) {
+            } else if let Err(e) = conn.transaction(|c| c.batch_execute(NEXT_ACTION_TABLE_DDL)) {
+                // In a transaction, as in a batch: MySQL with
+                // `enforce_gtid_consistency` refuses the DDL there only.
                 tracing::info!(error = %e, "no temporary table for visit updates; they stay derived tables");
                 self.plan.update_table = false;
             }
