@@ -24,17 +24,18 @@
 //! - end to end: `import_files` from the file on disk into a fresh
 //!   migrated database (detection, day scan, hit building, recording,
 //!   progress commits), once;
-//! - two floors for the end-to-end figure, on the rows the import wrote:
-//!   copied server-side (`INSERT ... SELECT`, no SQL text for the values)
-//!   and sent again by a plain client as multi-row text `INSERT`s (the
-//!   tracker bench's baseline).
+//! - three floors for the end-to-end figure, on the rows the import wrote:
+//!   copied server-side (`INSERT ... SELECT`, no SQL text for the values),
+//!   sent again by a plain client as multi-row text `INSERT`s (the tracker
+//!   bench's baseline), and loaded by a plain client from tab-separated
+//!   files (`LOAD DATA LOCAL INFILE`, as the import loads its big batches).
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use diesel::prelude::*;
-use tally_benches::bare::{Batching, bare_insert};
+use tally_benches::bare::{Batching, bare_insert, bare_load};
 use tally_db::test_support::TestDb;
 use tally_logimport::input::LineReader;
 use tally_logimport::{
@@ -293,6 +294,7 @@ fn run() -> anyhow::Result<()> {
     let e2e_rate = c.lines_parsed as f64 / e2e_secs;
     let (bare_rows, bare_secs) = bare_copy(&db, &mut conn, batch)?;
     let (insert_rows, insert_secs) = bare_inserts(&mut conn, batch)?;
+    let (load_rows, load_secs) = bare_loads(&mut conn, batch)?;
 
     println!("| measure | lines | result |");
     println!("| --- | --- | --- |");
@@ -329,7 +331,32 @@ fn run() -> anyhow::Result<()> {
         c.lines_parsed as f64 / insert_secs,
         e2e_secs / insert_secs,
     );
+    println!(
+        "| bare MariaDB: the same rows loaded by a plain client from tab-separated files (LOAD DATA LOCAL INFILE, {batch} rows per file and transaction) | {} | {:.1} s for {load_rows} rows = **{:.0} lines/s** equivalent (ours: {:.2}x) |",
+        c.lines_parsed,
+        load_secs,
+        c.lines_parsed as f64 / load_secs,
+        e2e_secs / load_secs,
+    );
     Ok(())
+}
+
+/// The third floor: the same rows loaded by a plain client from files
+/// ([`tally_benches::bare::bare_load`]), as the import loads its own big
+/// batches. Returns (rows, seconds).
+fn bare_loads(conn: &mut MysqlConnection, batch: usize) -> anyhow::Result<(usize, f64)> {
+    let (mut rows, mut secs) = (0, 0.0);
+    for (table, key) in [
+        ("log_action", "idaction"),
+        ("log_visit", "idvisit"),
+        ("log_link_visit_action", "idlink_va"),
+    ] {
+        let (r, s) = bare_load(conn, table, key, batch)?;
+        eprintln!("  bare loads into {table}: {r} rows in {s:.2} s");
+        rows += r;
+        secs += s;
+    }
+    Ok((rows, secs))
 }
 
 /// The second floor, the one issue 3 defines for the tracker: the rows the

@@ -616,7 +616,7 @@ pub const VISIT_COLUMNS: &[&str] = &[
 
 /// The columns of [`VISIT_COLUMNS`] whose default is not NULL (NOT NULL
 /// columns, or a non-NULL `DEFAULT`): always written, even when NULL in
-/// every row of an insert (see [`multi_insert_sparse`]). The test
+/// every row of an insert (see [`crate::sql::multi_insert_sparse`]). The test
 /// `only_columns_with_a_null_default_are_left_out_of_inserts` checks this
 /// against the migrated schema.
 pub const VISIT_NOT_NULL_BY_DEFAULT: &[&str] = &[
