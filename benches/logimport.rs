@@ -345,14 +345,27 @@ fn run() -> anyhow::Result<()> {
 /// ([`tally_benches::bare::bare_load`]), as the import loads its own big
 /// batches. Returns (rows, seconds).
 fn bare_loads(conn: &mut MysqlConnection, batch: usize) -> anyhow::Result<(usize, f64)> {
+    each_log_table("loads", |table, key| bare_load(conn, table, key, batch))
+}
+
+/// The tables the import writes, with their keys, in the order the floors
+/// copy them.
+const LOG_TABLES: [(&str, &str); 3] = [
+    ("log_action", "idaction"),
+    ("log_visit", "idvisit"),
+    ("log_link_visit_action", "idlink_va"),
+];
+
+/// `floor` run on each of [`LOG_TABLES`], its (rows, seconds) shown as
+/// `what` and summed.
+fn each_log_table(
+    what: &str,
+    mut floor: impl FnMut(&str, &str) -> anyhow::Result<(usize, f64)>,
+) -> anyhow::Result<(usize, f64)> {
     let (mut rows, mut secs) = (0, 0.0);
-    for (table, key) in [
-        ("log_action", "idaction"),
-        ("log_visit", "idvisit"),
-        ("log_link_visit_action", "idlink_va"),
-    ] {
-        let (r, s) = bare_load(conn, table, key, batch)?;
-        eprintln!("  bare loads into {table}: {r} rows in {s:.2} s");
+    for (table, key) in LOG_TABLES {
+        let (r, s) = floor(table, key)?;
+        eprintln!("  bare {what} into {table}: {r} rows in {s:.2} s");
         rows += r;
         secs += s;
     }
@@ -369,18 +382,9 @@ fn bare_inserts(conn: &mut MysqlConnection, batch: usize) -> anyhow::Result<(usi
         rows_per_insert: 1_000,
         rows_per_transaction: batch.max(1_000),
     };
-    let (mut rows, mut secs) = (0, 0.0);
-    for (table, key) in [
-        ("log_action", "idaction"),
-        ("log_visit", "idvisit"),
-        ("log_link_visit_action", "idlink_va"),
-    ] {
-        let (r, s) = bare_insert(conn, table, key, batching)?;
-        eprintln!("  bare INSERTs into {table}: {r} rows in {s:.2} s");
-        rows += r;
-        secs += s;
-    }
-    Ok((rows, secs))
+    each_log_table("INSERTs", |table, key| {
+        bare_insert(conn, table, key, batching)
+    })
 }
 
 /// The floor for the end-to-end figure: the rows the import wrote
@@ -398,11 +402,7 @@ fn bare_copy(db: &TestDb, conn: &mut MysqlConnection, chunk: usize) -> anyhow::R
     let bare = TestDb::new()?;
     let mut rows = 0u64;
     let t = Instant::now();
-    for (table, key) in [
-        ("log_action", "idaction"),
-        ("log_visit", "idvisit"),
-        ("log_link_visit_action", "idlink_va"),
-    ] {
+    for (table, key) in LOG_TABLES {
         let max = diesel::sql_query(format!(
             "SELECT CAST(MAX({key}) AS UNSIGNED) AS max FROM {table}"
         ))
