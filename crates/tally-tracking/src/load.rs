@@ -63,6 +63,8 @@ impl Load {
         rows: &[Vec<Val>],
     ) -> std::io::Result<Self> {
         let mut data = Vec::with_capacity(rows.len() * 256);
+        // Datetimes are formatted as text first; one buffer for all.
+        let mut scratch = String::with_capacity(19);
         for row in rows {
             let mut first = true;
             for (v, _) in row.iter().zip(present).filter(|(_, p)| **p) {
@@ -70,7 +72,7 @@ impl Load {
                     data.push(b'\t');
                 }
                 first = false;
-                push_field(&mut data, v);
+                push_field(&mut data, v, &mut scratch);
             }
             data.push(b'\n');
         }
@@ -160,8 +162,8 @@ fn load_sql(path: &std::path::Path, table: &str, columns: &[&str], present: &[bo
 
 /// One field in `LOAD DATA`'s default format: `\N` for NULL; a backslash,
 /// tab or newline escaped with a backslash; numbers and datetimes as
-/// the `INSERT` literals write them.
-fn push_field(out: &mut Vec<u8>, v: &Val) {
+/// the `INSERT` literals write them (`scratch` holds the datetime text).
+fn push_field(out: &mut Vec<u8>, v: &Val, scratch: &mut String) {
     match v {
         Val::Null => out.extend_from_slice(b"\\N"),
         Val::U64(x) => out.extend_from_slice(itoa::Buffer::new().format(*x).as_bytes()),
@@ -173,9 +175,9 @@ fn push_field(out: &mut Vec<u8>, v: &Val) {
         Val::Str(s) => push_escaped(out, s.as_bytes()),
         Val::Bytes(b) => push_escaped(out, b),
         Val::DateTime(t) => {
-            let mut s = String::with_capacity(19);
-            push_datetime(&mut s, t);
-            out.extend_from_slice(s.as_bytes());
+            scratch.clear();
+            push_datetime(scratch, t);
+            out.extend_from_slice(scratch.as_bytes());
         }
     }
 }

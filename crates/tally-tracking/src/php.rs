@@ -607,6 +607,8 @@ pub fn may_name_any<S: AsRef<str>>(query: &str, names: &[S]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn rawurlencode_reads_back_through_urldecode() {
         let text = "a b+c&d=e/ü'\"?\t😀-_.~";
@@ -637,8 +639,6 @@ mod tests {
         }
         assert!(may_name_any("k=1", &["\u{212a}".to_owned()]));
     }
-
-    use super::*;
 
     #[test]
     fn urldecode_like_php() {
