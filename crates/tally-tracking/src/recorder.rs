@@ -32,7 +32,10 @@ use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
 use crate::load::Load;
 use crate::referrer::{ReferrerContext, ReferrerDefinitions, detect_referrer};
 use crate::site::{Globals, GoalDef};
-use crate::sql::{Statement, Val, insert_columns, multi_insert, present_columns, values_table};
+use crate::sql::{
+    CASE_UPDATE_MAX_ROWS, Statement, Val, case_update, insert_columns, multi_insert,
+    present_columns, values_table,
+};
 use crate::visit::{
     MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime, prefetch,
 };
@@ -2385,7 +2388,7 @@ enum Step {
 /// as [`PACKET_BYTES`] allows. Empty when there is nothing to write.
 fn flush_sql(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Packet>> {
     let mut packets: Vec<Packet> = Vec::new();
-    for step in flush_statements(p, plan) {
+    for step in flush_statements(p, plan)? {
         let st = match step {
             Step::Load(load) => {
                 packets.push(Packet::Load(load));
@@ -2435,7 +2438,7 @@ fn insert_or_load(
 }
 
 /// The batch's writes, in the order they run.
-fn flush_statements(p: &mut Pending, plan: LoadPlan) -> Vec<Step> {
+fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
     let mut out = Vec::new();
     // New visits: the final state of each, plus its one-time fields.
     let mut rows = Vec::with_capacity(p.new_visit_ids.len());
@@ -2560,6 +2563,12 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> Vec<Step> {
         (&short_columns[..], SHORT_UPDATE_SET, short),
         (UPDATE_COLUMNS, UPDATE_SET, full),
     ] {
+        // A tracker batch's few updates as one single-table UPDATE; an
+        // import batch's many joined to a derived table.
+        if !rows.is_empty() && rows.len() <= CASE_UPDATE_MAX_ROWS {
+            out.push(Step::Sql(case_update("log_visit", columns, set, &rows)?));
+            continue;
+        }
         for chunk in rows.chunks(1_500) {
             let derived = values_table(columns, chunk);
             out.push(Step::Sql(Statement {
@@ -2602,7 +2611,7 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> Vec<Step> {
             binds: vec![d.into(), (*idsite).into(), d.into()],
         }));
     }
-    out
+    Ok(out)
 }
 
 /// Whether `v` differs from `base` only where every next action changes a
@@ -2758,5 +2767,172 @@ mod tests {
         let mut no_entry = base.clone();
         no_entry.entry_url = None;
         assert!(only_next_action_changed(&next, &no_entry));
+    }
+
+    /// Every column either update writes, as one text per visit.
+    fn updated_columns(conn: &mut MysqlConnection) -> QueryResult<Vec<String>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            row: String,
+        }
+        let columns = [
+            "visit_last_action_time",
+            "visit_total_time",
+            "visit_total_actions",
+            "visit_total_interactions",
+            "visit_total_searches",
+            "visit_total_events",
+            "visit_exit_idaction_url",
+            "visit_exit_idaction_name",
+            "visit_entry_idaction_url",
+            "visit_goal_converted",
+            "visit_goal_buyer",
+            "HEX(idvisitor)",
+            "user_id",
+            "referer_type",
+            "referer_name",
+            "referer_keyword",
+            "referer_url",
+            "config_resolution",
+            "profilable",
+            "location_country",
+            "location_region",
+            "location_city",
+            "location_latitude",
+            "location_longitude",
+            "custom_dimension_1",
+            "custom_dimension_5",
+            "last_idlink_va",
+        ];
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| format!("IFNULL({c}, 'null')"))
+            .collect();
+        let rows: Vec<Row> = diesel::sql_query(format!(
+            "SELECT CONCAT_WS('|', idvisit, {}) AS row FROM log_visit ORDER BY idvisit",
+            list.join(", ")
+        ))
+        .load(conn)?;
+        Ok(rows.into_iter().map(|r| r.row).collect())
+    }
+
+    /// The single-table `CASE` update of a tracker batch leaves every visit
+    /// as the `UPDATE ... JOIN` of a derived table does, for both column
+    /// sets, with NULLs, increments and a first entry action among them.
+    #[test]
+    fn case_updates_store_what_joined_updates_store() -> anyhow::Result<()> {
+        use diesel::connection::SimpleConnection as _;
+        let db = tally_db::test_support::TestDb::new()?;
+        let mut conn = db.conn()?;
+        let bases: Vec<VisitState> = (1..=6u64)
+            .map(|id| {
+                let mut v = visit();
+                v.idvisit = id;
+                v.entry_url = (id % 2 == 0).then_some(3);
+                v
+            })
+            .collect();
+        let rows: Vec<Vec<Val>> = bases
+            .iter()
+            .map(|v| {
+                vec![
+                    v.idvisit.into(),
+                    v.idsite.into(),
+                    v.idvisitor.into(),
+                    datetime(v.last).into(),
+                    v.config_id.into(),
+                    vec![127u8, 0, 0, 1].into(),
+                    datetime(v.first).into(),
+                    v.total_time.into(),
+                    v.total_actions.into(),
+                    opt_id(v.entry_url),
+                ]
+            })
+            .collect();
+        let columns = [
+            "idvisit",
+            "idsite",
+            "idvisitor",
+            "visit_last_action_time",
+            "config_id",
+            "location_ip",
+            "visit_first_action_time",
+            "visit_total_time",
+            "visit_total_actions",
+            "visit_entry_idaction_url",
+        ];
+        for st in multi_insert("INSERT", "log_visit", &columns, rows) {
+            st.execute(&mut conn)?;
+        }
+        let before = updated_columns(&mut conn)?;
+
+        let (mut short, mut full) = (Vec::new(), Vec::new());
+        for (i, base) in bases.iter().enumerate() {
+            let mut v = base.clone();
+            v.last += 60 * (i as i64 + 1);
+            v.total_time = 60;
+            v.total_actions += 2;
+            v.total_searches += u32::from(i == 1);
+            v.exit_url = if i == 2 { None } else { Some(5 + i as u32) };
+            v.entry_url = v.entry_url.or(Some(9));
+            v.last_idlink_va = if i == 3 { None } else { Some(100 + i as u64) };
+            if i % 2 == 0 {
+                short.push(short_update_row(&v, base));
+            } else {
+                v.user_id = Some(format!("user {i}"));
+                v.location[2] = Some("Köln".into());
+                v.lat_long[0] = Some("50.9".into());
+                v.dimensions[0] = Some("it's".into());
+                full.push(update_row(&v, base));
+            }
+        }
+        let short_columns = short_update_columns();
+        let sets = [
+            (&short_columns[..], SHORT_UPDATE_SET, &short),
+            (UPDATE_COLUMNS, UPDATE_SET, &full),
+        ];
+        let mut outcomes = Vec::new();
+        for joined in [true, false] {
+            conn.batch_execute("START TRANSACTION")?;
+            for (columns, set, rows) in sets {
+                let st = if joined {
+                    let derived = values_table(columns, rows);
+                    Statement {
+                        sql: format!(
+                            "UPDATE log_visit v JOIN ({}) u ON v.idvisit = u.idvisit SET {set}",
+                            derived.sql
+                        ),
+                        binds: derived.binds,
+                    }
+                } else {
+                    case_update("log_visit", columns, set, rows)?
+                };
+                st.execute(&mut conn)?;
+            }
+            outcomes.push(updated_columns(&mut conn)?);
+            conn.batch_execute("ROLLBACK")?;
+        }
+        assert_eq!(outcomes[0], outcomes[1]);
+        assert_eq!(outcomes[0].len(), 6);
+        for (was, now) in before.iter().zip(&outcomes[1]) {
+            assert_ne!(was, now, "every visit was updated");
+        }
+        assert!(outcomes[1][1].contains("|user 1|"), "{}", outcomes[1][1]);
+        assert!(outcomes[1][1].contains("|Köln|"), "{}", outcomes[1][1]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_case_update_refuses_what_it_cannot_write() {
+        let rows = vec![vec![Val::from(1u64), Val::from(2u64)]];
+        assert!(case_update("t", &["id", "a"], "v.a = u.b", &rows).is_err());
+        assert!(case_update("t", &["id", "a"], "v.a = u.a", &[]).is_err());
+        assert!(case_update("t", &["id", "a", "b"], "v.a = u.a", &rows).is_err());
+        let st = case_update("t", &["id", "a"], "v.menu.a = u.a + 1", &rows);
+        assert_eq!(
+            st.map(|s| s.sql).ok().as_deref(),
+            Some("UPDATE t v SET v.menu.a = CASE v.id WHEN ? THEN ? END + 1 WHERE v.id IN (?)")
+        );
     }
 }
