@@ -111,7 +111,11 @@ fn detect_in(query: &str, params: &CampaignParams, found: &mut Option<Campaign>)
 /// As in Matomo, the fragment is consulted whenever the query gave no
 /// *keyword*: a name in the fragment then replaces the query's name.
 pub fn detect_in_url(url: &str, params: &CampaignParams) -> Option<Campaign> {
-    let parsed = php::parse_url(url)?;
+    detect_in_parsed(&php::parse_url(url)?, params)
+}
+
+/// [`detect_in_url`] on a URL already parsed.
+pub fn detect_in_parsed(parsed: &php::ParsedUrl, params: &CampaignParams) -> Option<Campaign> {
     let mut found = None;
     let mut has_keyword = false;
     if let Some(q) = parsed.query.as_deref() {

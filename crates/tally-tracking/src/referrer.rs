@@ -358,7 +358,17 @@ impl ReferrerDefinitions {
     /// §5.3: the search engine name and keyword of a referrer URL, or `None`
     /// when it is not a search engine. The keyword is `""` when hidden.
     pub fn search_engine(&self, referrer_url: &str) -> Option<(String, String)> {
-        let parsed = php::parse_url(referrer_url)?;
+        self.search_engine_parsed(referrer_url, &php::parse_url(referrer_url)?)
+    }
+
+    /// [`ReferrerDefinitions::search_engine`] with `referrer_url` already
+    /// parsed into `parsed`: a new visit's referrer detection parses it
+    /// once for all its steps.
+    pub fn search_engine_parsed(
+        &self,
+        referrer_url: &str,
+        parsed: &ParsedUrl,
+    ) -> Option<(String, String)> {
         let host = parsed.host.as_deref()?.to_lowercase();
         let path = parsed.path.as_deref().unwrap_or_default();
         let query = parsed.query.as_deref().unwrap_or_default();
@@ -689,7 +699,14 @@ pub fn detect_referrer(
     };
 
     // Step 3: campaign.
-    if let Some(c) = detect_campaign(defs, &page, &referrer, ref_host.as_deref(), ctx) {
+    let referrer_parsed = (!referrer.is_empty()).then_some((referrer.as_str(), &ref_parsed));
+    if let Some(c) = detect_campaign(
+        defs,
+        &page_parsed,
+        referrer_parsed,
+        ref_host.as_deref(),
+        ctx,
+    ) {
         return Referrer {
             referer_type: ReferrerType::Campaign,
             name: c.name.to_lowercase(),
@@ -719,7 +736,7 @@ pub fn detect_referrer(
         }
     }
     // Step 5: search engine.
-    if let Some((name, keyword)) = defs.search_engine(&referrer) {
+    if let Some((name, keyword)) = defs.search_engine_parsed(&referrer, &ref_parsed) {
         return Referrer {
             referer_type: ReferrerType::SearchEngine,
             name,
@@ -755,22 +772,25 @@ pub fn detect_referrer(
 }
 
 /// §5.4: campaign name and keyword (not yet lower-cased).
+///
+/// `page` is the landing page URL parsed; `referrer` the referrer URL, when
+/// there is one, with its parsed form.
 fn detect_campaign(
     defs: &ReferrerDefinitions,
-    page_url: &str,
-    referrer: &str,
+    page: &ParsedUrl,
+    referrer: Option<(&str, &ParsedUrl)>,
     ref_host: Option<&str>,
     ctx: &ReferrerContext<'_>,
 ) -> Option<campaign::Campaign> {
     let params: &CampaignParams = &ctx.url_settings.campaign;
-    let mut found = campaign::detect_in_url(page_url, params);
+    let mut found = campaign::detect_in_parsed(page, params);
     // Step 2: keyword from a search engine referrer.
     if let Some(c) = found.as_mut()
         && c.keyword.is_none()
-        && !referrer.is_empty()
+        && let Some((url, parsed)) = referrer
     {
         c.keyword = defs
-            .search_engine(referrer)
+            .search_engine_parsed(url, parsed)
             .map(|(_, k)| k)
             .filter(|k| !k.is_empty());
     }
