@@ -174,17 +174,26 @@ fn named_entity(name: &str) -> Option<char> {
 /// Unknown entities are kept verbatim, as PHP does. `&apos;` is not an
 /// HTML 4.01 entity and stays as is.
 pub fn html_entity_decode(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
+    html_entity_decode_cow(s).into_owned()
+}
+
+/// [`html_entity_decode`], borrowing `s` when it holds no `&` (nearly
+/// every URL without a query string).
+pub fn html_entity_decode_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
-        let decoded = after.find(';').and_then(|semi| {
+        // An entity name is at most 10 bytes: look no further for its `;`
+        // (a query string's `&` would otherwise scan the rest each time).
+        let window = &after.as_bytes()[..after.len().min(11)];
+        let decoded = memchr::memchr(b';', window).and_then(|semi| {
             let name = &after[..semi];
-            if name.is_empty() || name.len() > 10 {
+            if name.is_empty() {
                 return None;
             }
             let c = if let Some(num) = name.strip_prefix('#') {
@@ -217,7 +226,7 @@ pub fn html_entity_decode(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// True if `s` is a PHP numeric string (`is_numeric`): optional leading
@@ -679,6 +688,17 @@ mod tests {
             html_entity_decode("&unknown; & &apos;"),
             "&unknown; & &apos;"
         );
+        // A name is ten bytes at most; a query string's pairs stay as
+        // they are, the entity after them is decoded.
+        assert_eq!(
+            html_entity_decode("&#000000065;&#0000000065;"),
+            "A&#0000000065;"
+        );
+        assert_eq!(html_entity_decode("?a=1&b=2;c&amp;d"), "?a=1&b=2;c&d");
+        assert!(matches!(
+            html_entity_decode_cow("/no/entities"),
+            std::borrow::Cow::Borrowed("/no/entities")
+        ));
         assert_eq!(
             htmlspecialchars("<a href='x'>\"&"),
             "&lt;a href=&#039;x&#039;&gt;&quot;&amp;"
