@@ -6,7 +6,7 @@
 //! Rust, byte for byte: CRC32 collides, and the column's case-insensitive
 //! collation would make `name = ?` match `/Page` for `/page`.
 
-use std::collections::HashMap;
+use crate::{FastMap as HashMap, FastSet as HashSet};
 
 use diesel::prelude::*;
 use tally_schema::ActionType;
@@ -42,7 +42,7 @@ pub fn resolve_actions(
     }
     let mut found = lookup(conn, keys)?;
     let mut missing_keys: Vec<ActionKey<'_>> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::default();
     for key in keys {
         let k = (key.action_type.code(), key.name);
         if !found.contains_key(&(k.0, key.name.to_owned())) && seen.insert(k) {
@@ -100,7 +100,7 @@ fn insert_consecutive(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         mode: i64,
     }
-    let mut out = HashMap::with_capacity(missing.len());
+    let mut out = HashMap::with_capacity_and_hasher(missing.len(), Default::default());
     // As many rows as `multi_insert` puts in one statement, so that each
     // chunk is one statement whose ids start at its LAST_INSERT_ID().
     for chunk in missing.chunks(crate::sql::MAX_BINDS / COLUMNS.len()) {
@@ -192,7 +192,7 @@ fn lookup(
         );
     }
     rows.sort_unstable_by_key(|r| r.0);
-    let mut found = HashMap::new();
+    let mut found = HashMap::default();
     for (id, name, ty) in rows {
         if let (Some(name), Some(ty)) = (name, ty) {
             // Ascending ids: keep the first (lowest) of any duplicates.

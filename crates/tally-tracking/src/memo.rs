@@ -1,12 +1,11 @@
 //! A bounded process-wide memo for pure functions of strings that traffic
 //! repeats (user agents, Accept-Language headers, referrer hosts).
 
-use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 /// A bounded process-wide memo from strings to what is computed from them.
 /// It is simply emptied when full; a poisoned lock falls back to computing.
-pub(crate) struct Memo<V>(LazyLock<Mutex<HashMap<Box<str>, V>>>);
+pub(crate) struct Memo<V>(LazyLock<Mutex<crate::FastMap<Box<str>, V>>>);
 
 impl<V: Clone> Memo<V> {
     const MAX_ENTRIES: usize = 4_096;

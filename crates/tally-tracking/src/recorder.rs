@@ -15,7 +15,7 @@
 //! of a batch, with `START TRANSACTION` and `COMMIT`, then go to the server
 //! as one multi-statement query (one round trip).
 
-use std::collections::{HashMap, HashSet};
+use crate::{FastMap as HashMap, FastSet as HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -509,9 +509,9 @@ impl Pending {
     /// times per batch.
     fn with_capacity(hits: usize) -> Self {
         Self {
-            touched: HashMap::with_capacity(hits),
-            touched_by_visitor: HashMap::with_capacity(hits),
-            touched_by_config: HashMap::with_capacity(hits),
+            touched: HashMap::with_capacity_and_hasher(hits, Default::default()),
+            touched_by_visitor: HashMap::with_capacity_and_hasher(hits, Default::default()),
+            touched_by_config: HashMap::with_capacity_and_hasher(hits, Default::default()),
             actions: Vec::with_capacity(hits),
             ..Self::default()
         }
@@ -1211,7 +1211,7 @@ impl BatchWriter {
         jobs: &[Job],
     ) -> QueryResult<Vec<Vec<HitResult>>> {
         let plan = self.load.plan(conn);
-        let (results, mut p) = self.prepare(conn, jobs, &HashSet::new())?;
+        let (results, mut p) = self.prepare(conn, jobs, &HashSet::default())?;
         let written = flush_sql(&mut p, plan).and_then(|mut packets| {
             if packets.is_empty() {
                 return Ok(());
@@ -1242,7 +1242,7 @@ impl BatchWriter {
             self.cache.clear();
             return Err(e);
         }
-        self.committed(jobs, p, &HashSet::new());
+        self.committed(jobs, p, &HashSet::default());
         Ok(results)
     }
 
@@ -1299,8 +1299,8 @@ impl BatchWriter {
         p: &mut Pending,
     ) -> QueryResult<Vec<Vec<HitResult>>> {
         // 1. Visits of visitors the cache cannot answer for.
-        let mut by_visitor: HashMap<u32, Vec<[u8; 8]>> = HashMap::new();
-        let mut by_config: HashMap<u32, (Vec<[u8; 8]>, i64, i64)> = HashMap::new();
+        let mut by_visitor: HashMap<u32, Vec<[u8; 8]>> = HashMap::default();
+        let mut by_config: HashMap<u32, (Vec<[u8; 8]>, i64, i64)> = HashMap::default();
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             let site = hit.site.idsite;
             if let Some(id) = hit.visitor_id
@@ -1334,7 +1334,7 @@ impl BatchWriter {
 
         // 2. Existing orders (a duplicate order id is refused, §6.3).
         let mut existing_orders: HashSet<(u32, String)> = carried.clone();
-        let mut orders: HashMap<u32, Vec<&str>> = HashMap::new();
+        let mut orders: HashMap<u32, Vec<&str>> = HashMap::default();
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             if let ConversionRequest::Order { idorder, .. } = &hit.conversion {
                 orders.entry(hit.site.idsite).or_default().push(idorder);
@@ -1375,7 +1375,7 @@ impl BatchWriter {
     }
 
     fn resolve(&mut self, conn: &mut MysqlConnection, wanted: &[Name]) -> QueryResult<()> {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let missing: Vec<ActionKey<'_>> = wanted
             .iter()
             .filter(|n| !n.name.is_empty())

@@ -5,7 +5,6 @@
 //! `src/data/referrers.txt` (written for Tally), parsed once; callers can add
 //! entries from config with [`ReferrerDefinitions::with_extra`].
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -227,7 +226,7 @@ struct SearchEngine {
 pub struct ReferrerDefinitions {
     /// host (possibly with `{}` and a path) → engine; the first definition of
     /// a host wins.
-    engines: HashMap<String, usize>,
+    engines: crate::FastMap<String, usize>,
     engine_list: Vec<SearchEngine>,
     /// (domain pattern, network name), in definition order.
     socials: Vec<(String, String)>,
@@ -518,7 +517,7 @@ fn lossy_host_uncached(host: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct SiteUrls {
     /// host → [(lower-cased path ending in `/`, site ids)], longest path first.
-    by_host: HashMap<String, Vec<(String, Vec<u32>)>>,
+    by_host: crate::FastMap<String, Vec<(String, Vec<u32>)>>,
 }
 
 fn canonical_host(host: &str) -> String {

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use crate::FastMap;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Datetime, Nullable, Text, Unsigned};
 use time::PrimitiveDateTime;
@@ -299,11 +301,11 @@ impl From<VisitRow> for VisitState {
 /// Known visits, indexed by visitor id and by fingerprint.
 #[derive(Debug, Default)]
 pub struct VisitCache {
-    states: HashMap<u64, VisitState>,
-    by_visitor: HashMap<(u32, [u8; 8]), Vec<u64>>,
-    by_config: HashMap<(u32, [u8; 8]), Vec<u64>>,
+    states: FastMap<u64, VisitState>,
+    by_visitor: FastMap<(u32, [u8; 8]), Vec<u64>>,
+    by_config: FastMap<(u32, [u8; 8]), Vec<u64>>,
     /// Visitor keys known to have no visit in the database.
-    absent_visitors: std::collections::HashSet<(u32, [u8; 8])>,
+    absent_visitors: crate::FastSet<(u32, [u8; 8])>,
     max_entries: usize,
 }
 
@@ -340,7 +342,7 @@ impl VisitCache {
     pub fn put(&mut self, v: VisitState) {
         let id = v.idvisit;
         self.absent_visitors.remove(&(v.idsite, v.idvisitor));
-        let push = |m: &mut HashMap<(u32, [u8; 8]), Vec<u64>>, k| {
+        let push = |m: &mut FastMap<(u32, [u8; 8]), Vec<u64>>, k| {
             let ids: &mut Vec<u64> = m.entry(k).or_default();
             if !ids.contains(&id) {
                 ids.push(id);
@@ -420,7 +422,11 @@ impl VisitCache {
     ///
     /// Visits in `keep` stay: those of batches written but perhaps not yet
     /// committed, which a `SELECT` on another connection would not see.
-    pub fn evict(&mut self, now: i64, keep: &std::collections::HashSet<u64>) {
+    pub fn evict<S: std::hash::BuildHasher>(
+        &mut self,
+        now: i64,
+        keep: &std::collections::HashSet<u64, S>,
+    ) {
         if self.states.len() <= self.max_entries {
             return;
         }
@@ -452,6 +458,10 @@ impl VisitCache {
     }
 }
 
+/// The fingerprints of one site to look up, with the earliest and latest
+/// time their visits may have (unix seconds).
+pub type ConfigKeys = (Vec<[u8; 8]>, i64, i64);
+
 /// Loads into `cache` the visits the given visitor ids and fingerprints
 /// may continue (§2.3): one index-only query for a recorder batch (a part
 /// per site and kind of key, joined with `UNION ALL`; each query is a
@@ -462,11 +472,11 @@ impl VisitCache {
 ///
 /// # Errors
 /// The query error.
-pub fn prefetch(
+pub fn prefetch<S: std::hash::BuildHasher>(
     conn: &mut MysqlConnection,
     cache: &mut VisitCache,
-    by_visitor: &HashMap<u32, Vec<[u8; 8]>>,
-    by_config: &HashMap<u32, (Vec<[u8; 8]>, i64, i64)>,
+    by_visitor: &HashMap<u32, Vec<[u8; 8]>, S>,
+    by_config: &HashMap<u32, ConfigKeys, S>,
 ) -> QueryResult<()> {
     /// One candidate visit as the index lookups return it.
     #[derive(QueryableByName)]
@@ -536,7 +546,7 @@ pub fn prefetch(
     // The visitor parts' visits per visitor, newest first once sorted. A
     // visitor with any visit on a site has at least one row here, so these
     // are also the visitors found.
-    let mut per_visitor: HashMap<(u32, [u8; 8]), Vec<TimedVisit>> = HashMap::new();
+    let mut per_visitor: FastMap<(u32, [u8; 8]), Vec<TimedVisit>> = FastMap::default();
     for st in crate::sql::union_all(parts) {
         for c in st.load::<Candidate>(conn)? {
             if c.by_visitor == 0 {
