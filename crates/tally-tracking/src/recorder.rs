@@ -1499,7 +1499,7 @@ impl BatchWriter {
                     excluded_referrers: &globals.excluded_referrers,
                     url_settings: &site.url_settings,
                     excluded_parameters: &site.excluded_parameters,
-                    request_params: Some(&hit.raw),
+                    request_campaign: Some(&hit.request_campaign),
                     visit_campaign,
                 };
                 Some(detect_referrer(
@@ -2262,9 +2262,7 @@ fn has_campaign(hit: &Hit) -> bool {
         .url
         .as_deref()
         .is_some_and(|u| crate::campaign::detect_in_url(u, params).is_some())
-        || crate::campaign::detect_in_request(&hit.raw, params)
-            .0
-            .is_some()
+        || hit.request_campaign.0.is_some()
 }
 
 /// The conversion's `url`: the request URL after parameter exclusion.

@@ -12,7 +12,6 @@ use regex::{Regex, RegexSet};
 
 use crate::campaign::{self, CampaignParams};
 use crate::memo::Memo;
-use crate::params::RawParams;
 use crate::php::{self, ParsedUrl};
 use crate::urlnorm::{self, ExcludedParameters, UrlSettings};
 
@@ -612,9 +611,9 @@ pub struct ReferrerContext<'a> {
     pub url_settings: &'a UrlSettings,
     /// `url_settings.excluded_parameters()`, compiled once by the caller.
     pub excluded_parameters: &'a ExcludedParameters,
-    /// The raw request parameters (for campaign parameters sent to the
-    /// tracker, §5.4 step 3).
-    pub request_params: Option<&'a RawParams>,
+    /// The campaign name and keyword sent as tracker parameters (§5.4
+    /// step 3, [`campaign::detect_in_request`]).
+    pub request_campaign: Option<&'a (Option<String>, Option<String>)>,
     /// The current visit's campaign name and keyword, if it is a campaign
     /// visit (§5.4 step 4).
     pub visit_campaign: Option<(&'a str, &'a str)>,
@@ -794,14 +793,13 @@ fn detect_campaign(
             .filter(|k| !k.is_empty());
     }
     // Step 3: parameters sent to the tracker override.
-    if let Some(raw) = ctx.request_params {
-        let (name, keyword) = campaign::detect_in_request(raw, params);
-        if let Some(name) = name {
+    if let Some((name, keyword)) = ctx.request_campaign {
+        if let Some(name) = name.clone() {
             let kw = found.as_ref().and_then(|c| c.keyword.clone());
             found = Some(campaign::Campaign { name, keyword: kw });
         }
         if let (Some(c), Some(k)) = (found.as_mut(), keyword) {
-            c.keyword = Some(k);
+            c.keyword = Some(k.clone());
         }
     }
     let mut c = found?;
@@ -837,6 +835,7 @@ pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Refe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::RawParams;
 
     #[test]
     fn referrer_spam_list() {
@@ -889,7 +888,7 @@ mod tests {
                 excluded_referrers: &self.excluded,
                 url_settings: &self.settings,
                 excluded_parameters: &self.excluded_parameters,
-                request_params: None,
+                request_campaign: None,
                 visit_campaign: None,
             }
         }
@@ -1124,8 +1123,9 @@ mod tests {
         assert_eq!(r.keyword, "kept");
         // Step 3: campaign parameters sent to the tracker override.
         let raw = RawParams::from_query("idsite=1&mtm_campaign=Direct+Param&mtm_kwd=KW");
+        let sent = campaign::detect_in_request(&raw, &f.settings.campaign);
         let mut ctx = f.ctx();
-        ctx.request_params = Some(&raw);
+        ctx.request_campaign = Some(&sent);
         let r = detect_referrer(
             ReferrerDefinitions::builtin(),
             None,
