@@ -575,15 +575,14 @@ impl SiteUrls {
     /// host the longest matching path prefix, else `/`.
     pub fn matching(&self, url: &ParsedUrl) -> Option<(&[u32], &str)> {
         let host = canonical_host(url.host.as_deref()?);
-        let path = canonical_path(url.path.as_deref());
-        let mut keys = vec![host.clone()];
-        let mut rest = host.as_str();
-        while let Some(dot) = rest.find('.') {
-            keys.push(rest[dot..].to_owned());
-            rest = &rest[dot + 1..];
-        }
-        for key in keys {
-            if let Some(paths) = self.by_host.get(&key) {
+        // The host, then each of its suffixes from a dot (`.b.c`, `.c`),
+        // as slices of it; the path only once a host matched (most
+        // referrers are on other sites' hosts).
+        let suffixes = memchr::memchr_iter(b'.', host.as_bytes()).map(|dot| &host[dot..]);
+        let mut path: Option<String> = None;
+        for key in std::iter::once(host.as_str()).chain(suffixes) {
+            if let Some(paths) = self.by_host.get(key) {
+                let path = path.get_or_insert_with(|| canonical_path(url.path.as_deref()));
                 if let Some((p, ids)) = paths.iter().find(|(p, _)| path.starts_with(p.as_str())) {
                     return Some((ids, p));
                 }
@@ -836,6 +835,43 @@ pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Refe
 mod tests {
     use super::*;
     use crate::params::RawParams;
+
+    #[test]
+    fn site_urls_match_host_suffixes_and_the_longest_path() {
+        let urls = SiteUrls::new([
+            (1, "https://www.example.com"),
+            (2, "example.com/Shop"),
+            (3, ".example.org"),
+            (4, "a.b.example.net/x/"),
+        ]);
+        let m = |url: &str| {
+            let parsed = php::parse_url(url).unwrap_or_default();
+            urls.matching(&parsed)
+                .map(|(ids, path)| (ids.to_vec(), path.to_owned()))
+        };
+        assert_eq!(
+            m("http://EXAMPLE.com/shop/cart"),
+            Some((vec![2], "/shop/".into()))
+        );
+        assert_eq!(
+            m("http://www.example.com/other"),
+            Some((vec![1], "/".into()))
+        );
+        assert_eq!(m("http://x.y.example.org/p"), Some((vec![3], "/".into())));
+        assert_eq!(
+            m("http://example.org/"),
+            None,
+            "a wildcard needs a label before it"
+        );
+        assert_eq!(m("http://example.org.evil.net/"), None);
+        assert_eq!(m("http://a.b.example.net/x"), Some((vec![4], "/x/".into())));
+        assert_eq!(
+            m("http://a.b.example.net/y"),
+            None,
+            "no root entry for that host"
+        );
+        assert_eq!(m("/no/host"), None);
+    }
 
     #[test]
     fn referrer_spam_list() {
