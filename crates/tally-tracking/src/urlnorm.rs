@@ -494,9 +494,11 @@ pub fn detect_site_search_in_charset(
     if query.is_empty() && fragment.is_empty() {
         return None;
     }
-    if let Some(fq) = php::parse_url(&fragment)
-        .and_then(|f| f.query)
-        .filter(|q| !q.is_empty())
+    // An empty fragment has no query: most URLs skip this second parse.
+    if !fragment.is_empty()
+        && let Some(fq) = php::parse_url(&fragment)
+            .and_then(|f| f.query)
+            .filter(|q| !q.is_empty())
     {
         fragment = fq;
     }
