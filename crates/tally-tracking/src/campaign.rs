@@ -127,12 +127,13 @@ pub fn detect_in_parsed(parsed: &php::ParsedUrl, params: &CampaignParams) -> Opt
     found
 }
 
+/// The campaign name and keyword sent as tracker parameters
+/// ([`detect_in_request`]).
+pub type RequestCampaign = (Option<String>, Option<String>);
+
 /// §5.4 step 3: campaign parameters sent to the tracker itself (e.g.
 /// `&mtm_campaign=` on `matomo.php`), which override name and keyword.
-pub fn detect_in_request(
-    params: &RawParams,
-    names: &CampaignParams,
-) -> (Option<String>, Option<String>) {
+pub fn detect_in_request(params: &RawParams, names: &CampaignParams) -> RequestCampaign {
     let pick = |list: &[String]| {
         list.iter().find_map(|p| {
             params

@@ -216,7 +216,7 @@ pub struct Hit {
     /// are kept of the raw parameters: freeing a whole parameter map with
     /// every hit was a tenth of the log import's batch computing thread
     /// (callgrind).
-    pub request_campaign: (Option<String>, Option<String>),
+    pub request_campaign: crate::campaign::RequestCampaign,
     /// Tracked time (unix seconds, UTC).
     pub time: i64,
     /// `location_ip` bytes (anonymized).

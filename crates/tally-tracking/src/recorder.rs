@@ -37,7 +37,8 @@ use crate::sql::{
     present_columns, values_table,
 };
 use crate::visit::{
-    MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime, prefetch,
+    ConfigKeys, MAX_ACTIONS_PER_VISIT, VISIT_STANDARD_LENGTH, VisitCache, VisitState, datetime,
+    prefetch,
 };
 use crate::{TrackingError, php};
 use tally_schema::GoalMatchAttribute;
@@ -1300,7 +1301,7 @@ impl BatchWriter {
     ) -> QueryResult<Vec<Vec<HitResult>>> {
         // 1. Visits of visitors the cache cannot answer for.
         let mut by_visitor: HashMap<u32, Vec<[u8; 8]>> = HashMap::default();
-        let mut by_config: HashMap<u32, (Vec<[u8; 8]>, i64, i64)> = HashMap::default();
+        let mut by_config: HashMap<u32, ConfigKeys> = HashMap::default();
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             let site = hit.site.idsite;
             if let Some(id) = hit.visitor_id

@@ -612,7 +612,7 @@ pub struct ReferrerContext<'a> {
     pub excluded_parameters: &'a ExcludedParameters,
     /// The campaign name and keyword sent as tracker parameters (§5.4
     /// step 3, [`campaign::detect_in_request`]).
-    pub request_campaign: Option<&'a (Option<String>, Option<String>)>,
+    pub request_campaign: Option<&'a campaign::RequestCampaign>,
     /// The current visit's campaign name and keyword, if it is a campaign
     /// visit (§5.4 step 4).
     pub visit_campaign: Option<(&'a str, &'a str)>,
