@@ -78,7 +78,7 @@ pub struct Campaign {
     pub keyword: Option<String>,
 }
 
-fn scalar_value(pairs: &[(String, QueryValue)], name: &str) -> Option<String> {
+fn scalar_value(pairs: &[(&str, QueryValue<'_>)], name: &str) -> Option<String> {
     // Array values are ignored; the value is URL-decoded and trimmed.
     let v = php::query_param(pairs, name)?;
     let v = php::trim(&php::urldecode(v)).to_owned();

@@ -282,8 +282,7 @@ pub fn parse_bulk(body: &[u8]) -> Result<BulkRequest, BulkError> {
         .iter()
         .map(|element| match element {
             serde_json::Value::String(url) => php::parse_url(url)
-                .and_then(|u| u.query)
-                .map(|q| RawParams::from_query(&q))
+                .and_then(|u| u.query.map(|q| RawParams::from_query(&q)))
                 .unwrap_or_default(),
             serde_json::Value::Object(map) => RawParams::from_json_object(map),
             _ => RawParams::new(),

@@ -8,6 +8,8 @@
 //! (percent-encoding, IDNA, dot segments), which would change stored URLs, so
 //! the few primitives needed live here.
 
+use std::borrow::Cow;
+
 /// PHP `urldecode`: `+` is a space, `%XX` is a byte, anything else (including
 /// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
 /// every stored column is UTF-8.
@@ -95,6 +97,10 @@ pub fn truncate_bytes(s: &str, max: usize) -> &str {
 
 /// The first `max` characters of `s` (PHP `mb_substr($s, 0, $max)`).
 pub fn truncate_chars(s: &str, max: usize) -> &str {
+    // No more bytes than the limit: no more characters either.
+    if s.len() <= max {
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
@@ -179,9 +185,9 @@ pub fn html_entity_decode(s: &str) -> String {
 
 /// [`html_entity_decode`], borrowing `s` when it holds no `&` (nearly
 /// every URL without a query string).
-pub fn html_entity_decode_cow(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn html_entity_decode_cow(s: &str) -> Cow<'_, str> {
     if memchr::memchr(b'&', s.as_bytes()).is_none() {
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -226,7 +232,7 @@ pub fn html_entity_decode_cow(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.push_str(rest);
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// True if `s` is a PHP numeric string (`is_numeric`): optional leading
@@ -310,24 +316,28 @@ pub fn is_empty(s: &str) -> bool {
 /// The parts of a URL as PHP's `parse_url` returns them (the subset Matomo
 /// uses). Absent parts are `None`; a present but empty query or fragment is
 /// `Some("")`, as in PHP 8.
+///
+/// The parts borrow the parsed string: referrer detection parses two URLs
+/// a new visit and mostly only reads them, so copies are made only where a
+/// part is rewritten (URL normalization assigns owned strings).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParsedUrl {
+pub struct ParsedUrl<'a> {
     /// Scheme without `:`, case kept.
-    pub scheme: Option<String>,
+    pub scheme: Option<Cow<'a, str>>,
     /// User name.
-    pub user: Option<String>,
+    pub user: Option<Cow<'a, str>>,
     /// Password.
-    pub pass: Option<String>,
+    pub pass: Option<Cow<'a, str>>,
     /// Host, case kept.
-    pub host: Option<String>,
+    pub host: Option<Cow<'a, str>>,
     /// Port digits.
-    pub port: Option<String>,
+    pub port: Option<Cow<'a, str>>,
     /// Path, starting with `/` when a host is present.
-    pub path: Option<String>,
+    pub path: Option<Cow<'a, str>>,
     /// Query without `?`.
-    pub query: Option<String>,
+    pub query: Option<Cow<'a, str>>,
     /// Fragment without `#`.
-    pub fragment: Option<String>,
+    pub fragment: Option<Cow<'a, str>>,
 }
 
 /// Splits a URL like PHP's `parse_url` does for the forms trackers send:
@@ -335,52 +345,42 @@ pub struct ParsedUrl {
 /// `//host/...`, and (without authority) `path?query#fragment`.
 ///
 /// Returns `None` where PHP returns `false`: a non-numeric port.
-pub fn parse_url(s: &str) -> Option<ParsedUrl> {
+pub fn parse_url(s: &str) -> Option<ParsedUrl<'_>> {
     let mut url = ParsedUrl::default();
     let mut rest = s;
-    if let Some((frag_start, frag)) = rest.split_once('#') {
-        url.fragment = Some(frag.to_owned());
-        rest = frag_start;
+    // Byte searches: every delimiter is ASCII, so each index found is a
+    // char boundary.
+    if let Some(i) = memchr::memchr(b'#', rest.as_bytes()) {
+        url.fragment = Some(Cow::Borrowed(&rest[i + 1..]));
+        rest = &rest[..i];
     }
-    if let Some((before, query)) = rest.split_once('?') {
-        url.query = Some(query.to_owned());
-        rest = before;
+    if let Some(i) = memchr::memchr(b'?', rest.as_bytes()) {
+        url.query = Some(Cow::Borrowed(&rest[i + 1..]));
+        rest = &rest[..i];
     }
     let authority_and_path = if let Some(r) = rest.strip_prefix("//") {
         Some(r)
-    } else if let Some(colon) = rest.find("://") {
-        let scheme = &rest[..colon];
-        let valid = scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if valid {
-            url.scheme = Some(scheme.to_owned());
-            Some(&rest[colon + 3..])
-        } else {
-            None
-        }
+    } else if let Some((scheme, r)) = split_scheme(rest) {
+        url.scheme = Some(Cow::Borrowed(scheme));
+        Some(r)
     } else {
         None
     };
     match authority_and_path {
         Some(ap) => {
-            let (authority, path) = match ap.find('/') {
+            let (authority, path) = match memchr::memchr(b'/', ap.as_bytes()) {
                 Some(i) => (&ap[..i], Some(&ap[i..])),
                 None => (ap, None),
             };
-            let host_port = match authority.rfind('@') {
+            let host_port = match memchr::memrchr(b'@', authority.as_bytes()) {
                 Some(at) => {
                     let userinfo = &authority[..at];
-                    match userinfo.split_once(':') {
-                        Some((u, p)) => {
-                            url.user = Some(u.to_owned());
-                            url.pass = Some(p.to_owned());
+                    match memchr::memchr(b':', userinfo.as_bytes()) {
+                        Some(c) => {
+                            url.user = Some(Cow::Borrowed(&userinfo[..c]));
+                            url.pass = Some(Cow::Borrowed(&userinfo[c + 1..]));
                         }
-                        None => url.user = Some(userinfo.to_owned()),
+                        None => url.user = Some(Cow::Borrowed(userinfo)),
                     }
                     &authority[at + 1..]
                 }
@@ -388,11 +388,11 @@ pub fn parse_url(s: &str) -> Option<ParsedUrl> {
             };
             // IPv6 literals keep their colons inside brackets.
             let port_sep = if host_port.starts_with('[') {
-                host_port
-                    .find(']')
-                    .and_then(|end| host_port[end..].find(':').map(|c| end + c))
+                memchr::memchr(b']', host_port.as_bytes()).and_then(|end| {
+                    memchr::memchr(b':', &host_port.as_bytes()[end..]).map(|c| end + c)
+                })
             } else {
-                host_port.rfind(':')
+                memchr::memrchr(b':', host_port.as_bytes())
             };
             let host = match port_sep {
                 Some(c) => {
@@ -401,34 +401,66 @@ pub fn parse_url(s: &str) -> Option<ParsedUrl> {
                         if !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
                             return None;
                         }
-                        url.port = Some(port.to_owned());
+                        url.port = Some(Cow::Borrowed(port));
                     }
                     &host_port[..c]
                 }
                 None => host_port,
             };
             if !host.is_empty() {
-                url.host = Some(host.to_owned());
+                url.host = Some(Cow::Borrowed(host));
             }
-            url.path = path.map(str::to_owned);
+            url.path = path.map(Cow::Borrowed);
         }
         None => {
             if !rest.is_empty() {
-                url.path = Some(rest.to_owned());
+                url.path = Some(Cow::Borrowed(rest));
             }
         }
     }
     Some(url)
 }
 
-impl ParsedUrl {
+/// `scheme://rest` split into the scheme and what follows `://`, when the
+/// text before the first `://` is a valid scheme: a letter, then letters,
+/// digits, `+`, `-` and `.`.
+pub fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    // The first "://" can only end a valid scheme where the run of scheme
+    // characters from the start ends, so one scan finds both.
+    let bytes = s.as_bytes();
+    let run = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+        .unwrap_or(bytes.len());
+    (run > 0 && bytes[0].is_ascii_alphabetic() && bytes[run..].starts_with(b"://"))
+        .then(|| (&s[..run], &s[run + 3..]))
+}
+
+impl ParsedUrl<'_> {
     /// Matomo's `UrlHelper::getParseUrlReverse`: empty parts are left out,
     /// so an empty query loses its `?` and an empty fragment its `#`.
     pub fn to_url_string(&self) -> String {
-        fn non_empty(o: &Option<String>) -> Option<&str> {
+        fn non_empty<'s>(o: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
             o.as_deref().filter(|s| !s.is_empty())
         }
-        let mut uri = String::new();
+        let parts = [
+            &self.scheme,
+            &self.user,
+            &self.pass,
+            &self.host,
+            &self.port,
+            &self.path,
+            &self.query,
+            &self.fragment,
+        ];
+        // Each part plus its separator (`://`, `:`, `@`, `/`, `?`, `#`).
+        let mut uri = String::with_capacity(
+            parts
+                .iter()
+                .map(|p| p.as_deref().map_or(0, str::len))
+                .sum::<usize>()
+                + 8,
+        );
         if let Some(scheme) = non_empty(&self.scheme) {
             uri.push_str(scheme);
             uri.push(':');
@@ -471,23 +503,27 @@ impl ParsedUrl {
 
 /// One parameter of a query string as Matomo's
 /// `UrlHelper::getArrayFromQueryString` keeps it (raw, not decoded).
+///
+/// Names and values borrow the query they were split from: most queries are
+/// read, or rebuilt without a few names, and never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueryValue {
+pub enum QueryValue<'a> {
     /// `name` without `=`.
     Flag,
     /// `name=value` (value may be empty).
-    Value(String),
+    Value(&'a str),
     /// `name[]=a&name[]=b`: the values in order (`None` for `name[]`).
-    List(Vec<Option<String>>),
+    List(Vec<Option<&'a str>>),
 }
 
 /// Matomo's `UrlHelper::getArrayFromQueryString`: splits on `&`, keeps names
 /// and values raw, drops empty names, groups `name[]` entries, and lets a
 /// later duplicate overwrite an earlier one *in the earlier one's position*
 /// (PHP arrays keep insertion order on overwrite).
-pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
+pub fn query_to_pairs(query: &str) -> Vec<(&str, QueryValue<'_>)> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let mut out: Vec<(String, QueryValue)> = Vec::new();
+    let mut out: Vec<(&str, QueryValue<'_>)> =
+        Vec::with_capacity(memchr::memchr_iter(b'&', query.as_bytes()).count() + 1);
     for part in query.split('&') {
         let (name, value) = match part.split_once('=') {
             Some((n, v)) => (n, Some(v)),
@@ -513,21 +549,21 @@ pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
         };
         match list_name.filter(|n| !n.is_empty() && *n != "0") {
             Some(base) => {
-                let v = value.map(str::to_owned);
-                match out.iter_mut().find(|(n, _)| n == base) {
+                let v = value;
+                match out.iter_mut().find(|(n, _)| *n == base) {
                     Some((_, QueryValue::List(list))) => list.push(v),
                     Some((_, other)) => *other = QueryValue::List(vec![v]),
-                    None => out.push((base.to_owned(), QueryValue::List(vec![v]))),
+                    None => out.push((base, QueryValue::List(vec![v]))),
                 }
             }
             None => {
                 let v = match value {
-                    Some(v) => QueryValue::Value(v.to_owned()),
+                    Some(v) => QueryValue::Value(v),
                     None => QueryValue::Flag,
                 };
-                match out.iter_mut().find(|(n, _)| n == name) {
+                match out.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, slot)) => *slot = v,
-                    None => out.push((name.to_owned(), v)),
+                    None => out.push((name, v)),
                 }
             }
         }
@@ -538,15 +574,24 @@ pub fn query_to_pairs(query: &str) -> Vec<(String, QueryValue)> {
 /// Matomo's `UrlHelper::getQueryStringWithExcludedParameters`: rebuilds a
 /// query from [`query_to_pairs`] output, leaving out every parameter for
 /// which `exclude(name)` is true (`%5B`/`%5D` in names are decoded first).
-pub fn pairs_to_query(pairs: &[(String, QueryValue)], exclude: impl Fn(&str) -> bool) -> String {
-    let mut q = String::new();
+pub fn pairs_to_query(pairs: &[(&str, QueryValue<'_>)], exclude: impl Fn(&str) -> bool) -> String {
+    let mut q = String::with_capacity(
+        pairs
+            .iter()
+            .map(|(n, v)| match v {
+                QueryValue::Flag => n.len() + 1,
+                QueryValue::Value(v) => n.len() + v.len() + 2,
+                QueryValue::List(l) => l.iter().map(|v| n.len() + 4 + v.map_or(0, str::len)).sum(),
+            })
+            .sum(),
+    );
     for (name, value) in pairs {
         let decoded;
         let name = if name.contains('%') {
             decoded = name.replace("%5B", "[").replace("%5D", "]");
             decoded.as_str()
         } else {
-            name.as_str()
+            name
         };
         if exclude(name) {
             continue;
@@ -582,12 +627,12 @@ pub fn pairs_to_query(pairs: &[(String, QueryValue)], exclude: impl Fn(&str) -> 
 /// Matomo's `UrlHelper::getParameterFromQueryString`: the raw value of a
 /// scalar parameter (exact, case-sensitive name); `None` when absent or a
 /// list. A flag without `=` gives `Some("")`.
-pub fn query_param<'a>(pairs: &'a [(String, QueryValue)], name: &str) -> Option<&'a str> {
+pub fn query_param<'a>(pairs: &[(&str, QueryValue<'a>)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
-        .find(|(n, _)| n == name)
+        .find(|(n, _)| *n == name)
         .and_then(|(_, v)| match v {
-            QueryValue::Value(v) => Some(v.as_str()),
+            QueryValue::Value(v) => Some(*v),
             QueryValue::Flag => Some(""),
             QueryValue::List(_) => None,
         })
@@ -605,13 +650,29 @@ pub fn may_name_any<S: AsRef<str>>(query: &str, names: &[S]) -> bool {
     if !names.iter().all(|n| n.as_ref().is_ascii()) {
         return true;
     }
-    query.split('&').any(|pair| {
-        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+    // One pass over the bytes: a name ends at `=` or `&`, and its pair at
+    // `&`.
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |e| start + e);
+        let pair = &bytes[start..end];
+        let name = memchr::memchr(b'=', pair).map_or(pair, |e| &pair[..e]);
         let plain = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        !plain || names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(name))
-    })
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
+        if !plain
+            || names
+                .iter()
+                .any(|n| n.as_ref().as_bytes().eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        if end == bytes.len() {
+            return false;
+        }
+        start = end + 1;
+    }
 }
 
 #[cfg(test)]
@@ -697,7 +758,7 @@ mod tests {
         assert_eq!(html_entity_decode("?a=1&b=2;c&amp;d"), "?a=1&b=2;c&d");
         assert!(matches!(
             html_entity_decode_cow("/no/entities"),
-            std::borrow::Cow::Borrowed("/no/entities")
+            Cow::Borrowed("/no/entities")
         ));
         assert_eq!(
             htmlspecialchars("<a href='x'>\"&"),
@@ -730,6 +791,49 @@ mod tests {
             "http://a.b/"
         );
         assert_eq!(parse_url("//a.b/c").unwrap().to_url_string(), "a.b/c");
+        // A scheme starts with a letter and holds letters, digits, `+-.`;
+        // otherwise the whole text is a path.
+        let scheme_and_host = |s: &str| {
+            let u = parse_url(s).unwrap();
+            (
+                u.scheme.as_deref().map(str::to_owned),
+                u.host.as_deref().map(str::to_owned),
+                u.path.as_deref().map(str::to_owned),
+            )
+        };
+        let owned = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            scheme_and_host("svn+ssh.x-1://h/p"),
+            (owned("svn+ssh.x-1"), owned("h"), owned("/p"))
+        );
+        assert_eq!(
+            scheme_and_host("1ab://h/p"),
+            (None, None, owned("1ab://h/p"))
+        );
+        assert_eq!(scheme_and_host("a b://h"), (None, None, owned("a b://h")));
+        assert_eq!(scheme_and_host("x:y://z"), (None, None, owned("x:y://z")));
+        assert_eq!(
+            scheme_and_host("mailto:a@b.c"),
+            (None, None, owned("mailto:a@b.c"))
+        );
+        // The last `@` ends the user info, the first `:` in it the user;
+        // an IPv6 literal keeps its colons.
+        let u = parse_url("ftp://a:b:c@d@[::1]:21/x").unwrap();
+        assert_eq!(
+            (
+                u.user.as_deref(),
+                u.pass.as_deref(),
+                u.host.as_deref(),
+                u.port.as_deref()
+            ),
+            (Some("a"), Some("b:c@d"), Some("[::1]"), Some("21"))
+        );
+        // A `?` or `/` inside the fragment stays there.
+        let u = parse_url("http://h#f?g/h").unwrap();
+        assert_eq!(
+            (u.path.as_deref(), u.fragment.as_deref()),
+            (None, Some("f?g/h"))
+        );
     }
 
     #[test]

@@ -72,9 +72,14 @@ impl Referrer {
     }
 
     fn truncated(mut self) -> Self {
-        self.name = php::truncate_chars(&self.name, REFERER_NAME_MAX_LENGTH).to_owned();
-        self.keyword = php::truncate_chars(&self.keyword, REFERER_NAME_MAX_LENGTH).to_owned();
-        self.url = php::truncate_chars(&self.url, REFERER_URL_MAX_LENGTH).to_owned();
+        // In place: nearly every value is under its limit.
+        let cut = |s: &mut String, max: usize| {
+            let keep = php::truncate_chars(s, max).len();
+            s.truncate(keep);
+        };
+        cut(&mut self.name, REFERER_NAME_MAX_LENGTH);
+        cut(&mut self.keyword, REFERER_NAME_MAX_LENGTH);
+        cut(&mut self.url, REFERER_URL_MAX_LENGTH);
         self
     }
 }
@@ -642,7 +647,7 @@ fn noisy_params(host: &str) -> &'static [&'static str] {
 
 /// The stored `referer_url`: noisy parameters of known hosts and the §3.3
 /// excluded parameters removed from the query; host and fragment untouched.
-fn stored_referrer_url(url: &str, parsed: &ParsedUrl, excluded: &ExcludedParameters) -> String {
+fn stored_referrer_url(url: &str, parsed: &ParsedUrl<'_>, excluded: &ExcludedParameters) -> String {
     let Some(query) = parsed.query.as_deref().filter(|q| !q.is_empty()) else {
         return url.to_owned();
     };
@@ -652,7 +657,7 @@ fn stored_referrer_url(url: &str, parsed: &ParsedUrl, excluded: &ExcludedParamet
         excluded.matches(n) || noisy.iter().any(|x| x.eq_ignore_ascii_case(n))
     });
     let mut p = parsed.clone();
-    p.query = Some(q);
+    p.query = Some(q.into());
     p.to_url_string()
 }
 

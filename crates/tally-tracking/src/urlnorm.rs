@@ -1,6 +1,8 @@
 //! Page URL normalization (MATOMO.md §3.3), site search detection (§3.4)
 //! and page titles (§3.5): pure functions over [`UrlSettings`].
 
+use std::borrow::Cow;
+
 use regex::Regex;
 
 use crate::campaign::CampaignParams;
@@ -228,14 +230,14 @@ pub fn cleanup_string(s: &str) -> String {
 
 /// [`cleanup_string`], borrowing from `s` when nothing is removed but
 /// surrounding space and what lies past the cut.
-fn cleanup_str(s: &str) -> std::borrow::Cow<'_, str> {
+fn cleanup_str(s: &str) -> Cow<'_, str> {
     let trimmed = php::trim(s);
     // Nearly every URL and title has none of them.
     if memchr::memchr3(b'\n', b'\r', 0, trimmed.as_bytes()).is_none() {
-        return std::borrow::Cow::Borrowed(php::truncate_bytes(trimmed, PAGE_MAXIMUM_LENGTH));
+        return Cow::Borrowed(php::truncate_bytes(trimmed, PAGE_MAXIMUM_LENGTH));
     }
     let s = trimmed.replace(['\n', '\r', '\0'], "");
-    std::borrow::Cow::Owned(php::truncate_bytes(&s, PAGE_MAXIMUM_LENGTH).to_owned())
+    Cow::Owned(php::truncate_bytes(&s, PAGE_MAXIMUM_LENGTH).to_owned())
 }
 
 /// `/p;a=1;b=2` → `/p?a=1&b=2`; when a `?` follows the first `;`, it becomes
@@ -265,19 +267,8 @@ fn convert_matrix_url(url: &str) -> String {
 pub fn looks_like_url(url: &str) -> bool {
     let (scheme, rest) = if let Some(r) = url.strip_prefix("//") {
         ("", r)
-    } else if let Some(i) = url.find("://") {
-        let scheme = &url[..i];
-        let valid = scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if !valid {
-            return false;
-        }
-        (scheme, &url[i + 3..])
+    } else if let Some(split) = php::split_scheme(url) {
+        split
     } else {
         return false;
     };
@@ -299,24 +290,33 @@ pub fn exclude_query_parameters(
     let exclude = |name: &str| excluded.matches(name);
     if parsed.query.as_deref().is_none_or(str::is_empty) {
         if let Some(f) = parsed.fragment.as_deref().filter(|f| !f.is_empty()) {
-            parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude));
+            parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude).into());
         }
     } else if let Some(q) = parsed.query.as_deref() {
-        parsed.query = Some(php::pairs_to_query(&php::query_to_pairs(q), exclude));
+        parsed.query = Some(php::pairs_to_query(&php::query_to_pairs(q), exclude).into());
     }
     Some(parsed.to_url_string())
 }
 
-fn clean_host_and_fragment(parsed: &mut ParsedUrl, settings: &UrlSettings) {
-    if let Some(h) = parsed.host.as_mut() {
-        *h = h.to_lowercase();
+fn clean_host_and_fragment(parsed: &mut ParsedUrl<'_>, settings: &UrlSettings) {
+    if let Some(h) = parsed.host.as_mut()
+        && h.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        *h = h.to_lowercase().into();
     }
-    if let Some(f) = parsed.fragment.take() {
+    if let Some(f) = parsed.fragment.take()
+        && settings.keeps_fragment()
+    {
         // Only one trailing '#' is removed (`#a##` keeps `a#`).
-        let f = f.strip_suffix('#').unwrap_or(&f).to_owned();
-        if settings.keeps_fragment() {
-            parsed.fragment = Some(f);
-        }
+        parsed.fragment = Some(match f {
+            Cow::Borrowed(f) => Cow::Borrowed(f.strip_suffix('#').unwrap_or(f)),
+            Cow::Owned(mut f) => {
+                if f.ends_with('#') {
+                    f.pop();
+                }
+                Cow::Owned(f)
+            }
+        });
     }
 }
 
@@ -489,31 +489,40 @@ pub fn detect_site_search_in_charset(
     }
     let url = cleanup_url(url?);
     let mut parsed = php::parse_url(&url)?;
-    let query = parsed.query.clone().unwrap_or_default();
-    let mut fragment = parsed.fragment.clone().unwrap_or_default();
-    if query.is_empty() && fragment.is_empty() {
-        return None;
-    }
-    // An empty fragment has no query: most URLs skip this second parse.
-    if !fragment.is_empty()
-        && let Some(fq) = php::parse_url(&fragment)
-            .and_then(|f| f.query)
-            .filter(|q| !q.is_empty())
-    {
-        fragment = fq;
-    }
-    let mut combined = query;
-    if !combined.is_empty() && !fragment.is_empty() {
-        combined.push('&');
-    }
-    combined.push_str(&fragment);
     let keyword_params = setting_or_global(
         &settings.site_search_keyword_parameters,
         &settings.global_search_keyword_parameters,
     );
-    if !php::may_name_any(&combined, keyword_params) {
-        return None;
-    }
+    // The query and the fragment (or the fragment's own query) read as one
+    // query string; built only when it may name a keyword parameter, which
+    // most URLs do not.
+    let combined = {
+        let query = parsed.query.as_deref().unwrap_or_default();
+        let fragment = parsed.fragment.as_deref().unwrap_or_default();
+        if query.is_empty() && fragment.is_empty() {
+            return None;
+        }
+        // An empty fragment has no query: most URLs skip this second parse.
+        let fragment_parsed = (!fragment.is_empty())
+            .then(|| php::parse_url(fragment))
+            .flatten();
+        let fragment = fragment_parsed
+            .as_ref()
+            .and_then(|f| f.query.as_deref())
+            .filter(|q| !q.is_empty())
+            .unwrap_or(fragment);
+        let may = |s: &str| !s.is_empty() && php::may_name_any(s, keyword_params);
+        if !may(query) && !may(fragment) {
+            return None;
+        }
+        let mut combined = String::with_capacity(query.len() + 1 + fragment.len());
+        combined.push_str(query);
+        if !query.is_empty() && !fragment.is_empty() {
+            combined.push('&');
+        }
+        combined.push_str(fragment);
+        combined
+    };
     let mut params: Vec<(String, php::QueryValue)> = Vec::new();
     for (name, value) in php::query_to_pairs(&combined) {
         let lower = name.to_lowercase();
@@ -525,10 +534,10 @@ pub fn detect_site_search_in_charset(
     let first_value = |name: &str| -> Option<String> {
         let (_, v) = params.iter().find(|(n, _)| n == name)?;
         let v = match v {
-            php::QueryValue::Value(v) => v.clone(),
+            php::QueryValue::Value(v) => (*v).to_owned(),
             php::QueryValue::Flag => return None,
             // Matomo takes the first element of an array value.
-            php::QueryValue::List(list) => list.first()?.clone()?,
+            php::QueryValue::List(list) => (*list.first()?)?.to_owned(),
         };
         (!php::is_empty(&v)).then_some(v)
     };
@@ -555,10 +564,10 @@ pub fn detect_site_search_in_charset(
     }
     let exclude = |name: &str| remove.iter().any(|r| *r == name.to_lowercase());
     if let Some(q) = parsed.query.as_deref() {
-        parsed.query = Some(php::pairs_to_query(&php::query_to_pairs(q), exclude));
+        parsed.query = Some(php::pairs_to_query(&php::query_to_pairs(q), exclude).into());
     }
     if let Some(f) = parsed.fragment.as_deref() {
-        parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude));
+        parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude).into());
     }
     let keyword = charset.decode_percent(&keyword);
     let category = category.map(|c| charset.decode_percent(&c));
