@@ -576,7 +576,20 @@ pub fn prefetch<S: std::hash::BuildHasher>(
             binds: ids.iter().map(|id| Val::from(*id)).collect(),
         };
         for r in st.load::<VisitRow>(conn)? {
-            cache.put(VisitState::from(r));
+            let v = VisitState::from(r);
+            // A visit only grows. The cache may hold a newer state than
+            // the row read back: a batch of this recorder that updated the
+            // visit may not have committed yet (the log import computes a
+            // batch while the one before commits). Overwriting it with the
+            // older row would lose those actions from the visit and could
+            // split it, depending on the commit's timing; a newer row (from
+            // another process) replaces the cached state.
+            let cached_newer = cache
+                .get(v.idvisit)
+                .is_some_and(|c| (c.last, c.total_actions) >= (v.last, v.total_actions));
+            if !cached_newer {
+                cache.put(v);
+            }
         }
     }
     for (idsite, ids) in by_visitor {

@@ -93,3 +93,40 @@ fn the_ten_newest_visits_of_each_visitor_and_the_fingerprint_matches_are_loaded(
     assert!(cache.get(301).is_none(), "outside the fingerprint's window");
     Ok(())
 }
+
+/// A visit the cache holds in a newer state than its row (a batch that
+/// updated it may not have committed yet) keeps that state; a newer row
+/// (written by another process) replaces it.
+#[test]
+fn a_row_older_than_the_cached_visit_does_not_replace_it() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    diesel::sql_query("SET time_zone = '+00:00'").execute(&mut conn)?;
+    let config = *b"cfg-newr";
+    insert_visit(&mut conn, 400, 1, *b"visitor4", config, T0 + 5_000)?;
+    let keys = HashMap::from([(1, (vec![config], T0 + 3_200, T0 + 9_000))]);
+    let mut cache = VisitCache::new(1_000);
+    prefetch(&mut conn, &mut cache, &HashMap::new(), &keys)?;
+    let mut ahead = cache.get(400).expect("loaded").clone();
+    assert_eq!((ahead.last, ahead.total_actions), (T0 + 5_000, 1));
+
+    // The recorder's own, not yet committed, next action.
+    ahead.last = T0 + 5_600;
+    ahead.total_actions = 2;
+    cache.put(ahead);
+    prefetch(&mut conn, &mut cache, &HashMap::new(), &keys)?;
+    let kept = cache.get(400).expect("still cached");
+    assert_eq!((kept.last, kept.total_actions), (T0 + 5_600, 2));
+
+    // Another writer's later action.
+    diesel::sql_query(
+        "UPDATE log_visit SET visit_last_action_time = FROM_UNIXTIME(?), \
+         visit_total_actions = 3 WHERE idvisit = 400",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(T0 + 7_000)
+    .execute(&mut conn)?;
+    prefetch(&mut conn, &mut cache, &HashMap::new(), &keys)?;
+    let replaced = cache.get(400).expect("still cached");
+    assert_eq!((replaced.last, replaced.total_actions), (T0 + 7_000, 3));
+    Ok(())
+}
