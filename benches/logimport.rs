@@ -199,7 +199,7 @@ fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let lines = arg(&args, "--lines").unwrap_or(1_000_000);
     let e2e_lines = arg(&args, "--e2e-lines").unwrap_or(lines);
-    let batch = arg(&args, "--batch").unwrap_or(5_000);
+    let batch = arg(&args, "--batch").unwrap_or(tally_logimport::BATCH_LINES);
     let recorders = arg(&args, "--recorders").unwrap_or(2);
     let pages_per_visit = arg(&args, "--pages-per-visit").unwrap_or(1);
     let load_data_min_rows =

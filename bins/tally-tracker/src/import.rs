@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use tally_logimport::{
-    DayStatus, ExportFormat, FileOutcome, FilterOptions, ImportOptions, ImportReport, LogFormat,
-    LogTimeZone, SiteSelection, UserRegex,
+    BATCH_LINES, DayStatus, ExportFormat, FileOutcome, FilterOptions, ImportOptions, ImportReport,
+    LogFormat, LogTimeZone, SiteSelection, UserRegex,
 };
 use tally_tracking::charset::Charset;
 
@@ -135,7 +135,7 @@ struct ImportArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     recorders: u32,
     /// Lines per committed batch.
-    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = BATCH_LINES as u32, value_parser = clap::value_parser!(u32).range(1..))]
     batch_lines: u32,
     /// Parse, filter and build hits; write nothing.
     #[arg(long)]

@@ -33,7 +33,7 @@ pub use days::{
 };
 pub use format::{LogFormat, UserRegex, detect};
 pub use import::{
-    Counts, FileOutcome, FileReport, ImportOptions, ImportReport, LineError, Progress,
+    BATCH_LINES, Counts, FileOutcome, FileReport, ImportOptions, ImportReport, LineError, Progress,
     SiteSelection, import_files, normalize_host, normalize_tracker_file, parse_request_suffix,
 };
 pub use parse::{

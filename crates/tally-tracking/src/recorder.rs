@@ -2447,14 +2447,16 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
         .zip(std::mem::take(&mut p.new_visits))
     {
         let Some(v) = p.touched.get(id) else { continue };
-        let e = extras;
-        let mut row: Vec<Val> = vec![
+        // The one-time fields in column order, moved rather than cloned.
+        let mut e = extras.into_iter();
+        let mut row: Vec<Val> = Vec::with_capacity(VISIT_COLUMNS.len());
+        row.extend([
             v.idvisit.into(),
             v.idsite.into(),
             v.idvisitor.into(),
             datetime(v.last).into(),
             v.config_id.into(),
-            e[0].clone(),
+            e.next().unwrap_or(Val::Null),
             v.user_id.clone().into(),
             datetime(v.first).into(),
             v.goal_buyer.into(),
@@ -2477,10 +2479,10 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
             Val::from(v.referer_name.as_str()),
             Val::from(v.referer_keyword.as_str()),
             Val::from(v.referer_url.as_str()),
-        ];
-        row.extend(e[1..10].iter().cloned());
+        ]);
+        row.extend(e.by_ref().take(9));
         row.push(Val::from(php::truncate_chars(&v.resolution, 18)));
-        row.extend(e[10..19].iter().cloned());
+        row.extend(e.by_ref().take(9));
         row.push(Val::from(
             v.location[0].clone().unwrap_or_else(|| "xx".into()),
         ));
@@ -2488,8 +2490,7 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
         row.push(v.location[2].clone().into());
         row.push(v.lat_long[0].clone().into());
         row.push(v.lat_long[1].clone().into());
-        row.push(e[19].clone());
-        row.push(e[20].clone());
+        row.extend(e.by_ref().take(2));
         row.push(v.last_idlink_va.into());
         row.extend(v.dimensions.iter().cloned().map(Val::from));
         row.extend(v.custom_vars.iter().cloned().map(Val::from));
