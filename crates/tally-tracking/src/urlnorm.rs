@@ -304,19 +304,15 @@ fn clean_host_and_fragment(parsed: &mut ParsedUrl<'_>, settings: &UrlSettings) {
     {
         *h = h.to_lowercase().into();
     }
-    if let Some(f) = parsed.fragment.take()
+    if let Some(mut f) = parsed.fragment.take()
         && settings.keeps_fragment()
     {
-        // Only one trailing '#' is removed (`#a##` keeps `a#`).
-        parsed.fragment = Some(match f {
-            Cow::Borrowed(f) => Cow::Borrowed(f.strip_suffix('#').unwrap_or(f)),
-            Cow::Owned(mut f) => {
-                if f.ends_with('#') {
-                    f.pop();
-                }
-                Cow::Owned(f)
-            }
-        });
+        // Only one trailing '#' is removed (`#a##` keeps `a#`); a copy only
+        // then, which few URLs need.
+        if let Some(kept) = f.strip_suffix('#') {
+            f = Cow::Owned(kept.to_owned());
+        }
+        parsed.fragment = Some(f);
     }
 }
 
