@@ -134,12 +134,14 @@ pub type RequestCampaign = (Option<String>, Option<String>);
 /// §5.4 step 3: campaign parameters sent to the tracker itself (e.g.
 /// `&mtm_campaign=` on `matomo.php`), which override name and keyword.
 pub fn detect_in_request(params: &RawParams, names: &CampaignParams) -> RequestCampaign {
+    // Taken as sent, not trimmed: Matomo reads the raw tracker parameter
+    // and only skips PHP-empty values ("" and "0").
     let pick = |list: &[String]| {
         list.iter().find_map(|p| {
             params
                 .get(p)
-                .map(|v| php::trim(v).to_owned())
                 .filter(|v| !php::is_empty(v))
+                .map(str::to_owned)
         })
     };
     (pick(&names.name_params), pick(&names.keyword_params))
@@ -182,10 +184,13 @@ mod tests {
     fn request_params_and_config() {
         let p = CampaignParams::from_config("c1, c2", "k1");
         assert_eq!(p.name_params, vec!["c1", "c2"]);
+        // Values as sent (Matomo does not trim tracker parameters).
         let raw = RawParams::from_query("c2=Two&k1=+kw+");
         assert_eq!(
             detect_in_request(&raw, &p),
-            (Some("Two".into()), Some("kw".into()))
+            (Some("Two".into()), Some(" kw ".into()))
         );
+        let raw = RawParams::from_query("c1=0&c2=&k1=0");
+        assert_eq!(detect_in_request(&raw, &p), (None, None));
     }
 }

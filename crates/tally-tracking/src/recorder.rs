@@ -30,7 +30,9 @@ use tally_schema::ActionType;
 use crate::actions::{ActionKey, resolve_actions};
 use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
 use crate::load::Load;
-use crate::referrer::{ReferrerContext, ReferrerDefinitions, detect_referrer};
+use crate::referrer::{
+    ReferrerContext, ReferrerDefinitions, detect_referrer, stored_name_and_keyword,
+};
 use crate::site::{Globals, GoalDef};
 use crate::sql::{
     CASE_UPDATE_MAX_ROWS, Statement, Val, case_update, insert_columns, multi_insert,
@@ -1496,7 +1498,6 @@ impl BatchWriter {
                 let ctx = ReferrerContext {
                     idsite: site.idsite,
                     site_urls: &globals.site_urls,
-                    exclude_unknown_urls: site.exclude_unknown_urls,
                     excluded_referrers: &globals.excluded_referrers,
                     url_settings: &site.url_settings,
                     excluded_parameters: &site.excluded_parameters,
@@ -2007,6 +2008,7 @@ impl BatchWriter {
             base + this
         };
         let (rt, rn, rk) = attribution(hit, v);
+        let (stored_rn, stored_rk) = stored_name_and_keyword(rt, &rn, &rk);
         let mut row: Vec<Val> = vec![
             v.idvisit.into(),
             hit.site.idsite.into(),
@@ -2026,8 +2028,8 @@ impl BatchWriter {
             parts[3].into(),
             pageviews_before.into(),
             rt.into(),
-            rn.into(),
-            rk.into(),
+            stored_rn.into(),
+            stored_rk.into(),
             v.returning.into(),
             v.count_visits.into(),
             v.secs_since_first.into(),
@@ -2447,6 +2449,8 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
         .zip(std::mem::take(&mut p.new_visits))
     {
         let Some(v) = p.touched.get(id) else { continue };
+        let (stored_name, stored_keyword) =
+            stored_name_and_keyword(v.referer_type, &v.referer_name, &v.referer_keyword);
         // The one-time fields in column order, moved rather than cloned.
         let mut e = extras.into_iter();
         let mut row: Vec<Val> = Vec::with_capacity(VISIT_COLUMNS.len());
@@ -2476,8 +2480,8 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
             v.total_searches.into(),
             v.total_events.into(),
             v.referer_type.into(),
-            Val::from(v.referer_name.as_str()),
-            Val::from(v.referer_keyword.as_str()),
+            stored_name.into(),
+            stored_keyword.into(),
             Val::from(v.referer_url.as_str()),
         ]);
         row.extend(e.by_ref().take(9));
@@ -2657,6 +2661,8 @@ fn short_update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
 }
 
 fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
+    let (stored_name, stored_keyword) =
+        stored_name_and_keyword(v.referer_type, &v.referer_name, &v.referer_keyword);
     let mut row = next_action_values(v, base);
     row.extend([
         v.goal_converted.into(),
@@ -2664,8 +2670,8 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
         v.idvisitor.into(),
         v.user_id.clone().into(),
         v.referer_type.into(),
-        Val::from(v.referer_name.as_str()),
-        Val::from(v.referer_keyword.as_str()),
+        stored_name.into(),
+        stored_keyword.into(),
         Val::from(v.referer_url.as_str()),
         Val::from(php::truncate_chars(&v.resolution, 18)),
         v.profilable.into(),

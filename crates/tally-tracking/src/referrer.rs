@@ -84,6 +84,24 @@ impl Referrer {
     }
 }
 
+/// The stored `referer_name` and `referer_keyword` of a referrer of type
+/// `referer_type`: NULL where Matomo's detection has no value and its
+/// dimensions leave the column unset (a direct entry's name and keyword,
+/// a website's keyword, a search engine's undefined keyword); social
+/// networks and campaigns store `''` for none. Reports read both alike.
+pub fn stored_name_and_keyword<'a>(
+    referer_type: u8,
+    name: &'a str,
+    keyword: &'a str,
+) -> (Option<&'a str>, Option<&'a str>) {
+    match referer_type {
+        1 => (None, None),
+        3 => (Some(name), None),
+        2 if keyword.is_empty() => (Some(name), None),
+        _ => (Some(name), Some(keyword)),
+    }
+}
+
 /// Errors in referrer definition text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -575,23 +593,90 @@ impl SiteUrls {
         index
     }
 
-    /// The sites and matched path of a URL: exact canonical host first, then
-    /// wildcard entries (`.example.org` matches `a.example.org`); within a
-    /// host the longest matching path prefix, else `/`.
+    /// The sites and matched path of a URL (Matomo's
+    /// `SiteUrls::getIdSitesMatchingUrl`): its canonical host, then
+    /// wildcard entries (`.example.org` matches `example.org` and
+    /// `a.example.org`); within a host the longest matching path prefix.
     pub fn matching(&self, url: &ParsedUrl) -> Option<(&[u32], &str)> {
+        self.first_match(url, |_| true)
+    }
+
+    /// Whether a referrer is excluded for `idsite`: only the global entries
+    /// (site id 0) and the site's own count, as Matomo builds the list
+    /// from those two alone (`Base::isReferrerExcluded`). Another site's
+    /// exclusion is that site's business.
+    pub fn excludes(&self, url: &ParsedUrl, idsite: u32) -> bool {
+        self.first_match(url, |ids| ids.contains(&idsite) || ids.contains(&0))
+            .is_some()
+    }
+
+    /// Whether a referrer is on the site `idsite` (`Some(true)`), on
+    /// another known site (`Some(false)`) or unknown (`None`), once the
+    /// landing page's host counts as the site's: Matomo adds the request
+    /// URL's host with path `/` for the current site before matching
+    /// (`SiteUrls::addRequestUrlToSiteUrls`), so a same-host referrer is
+    /// the site's unless a deeper path of another site on that host
+    /// matches it.
+    pub fn site_of_referrer(
+        &self,
+        url: &ParsedUrl,
+        page_host: Option<&str>,
+        idsite: u32,
+    ) -> Option<bool> {
         let host = canonical_host(url.host.as_deref()?);
-        // The host, then each of its suffixes from a dot (`.b.c`, `.c`),
-        // as slices of it; the path only once a host matched (most
-        // referrers are on other sites' hosts).
-        let suffixes = memchr::memchr_iter(b'.', host.as_bytes()).map(|dot| &host[dot..]);
+        if page_host.is_some_and(|p| canonical_host(p) == host) {
+            let path = canonical_path(url.path.as_deref());
+            let deeper = self.by_host.get(&host).and_then(|paths| {
+                paths
+                    .iter()
+                    .find(|(p, _)| p != "/" && path.starts_with(p.as_str()))
+            });
+            return Some(deeper.is_none_or(|(_, ids)| ids.contains(&idsite)));
+        }
+        self.matching(url).map(|(ids, _)| ids.contains(&idsite))
+    }
+
+    /// The site path a website referrer is named with (Matomo's
+    /// `getPathMatchingUrl`): on the URL's exact canonical host only, not
+    /// through wildcard entries.
+    pub fn path_on_host(&self, url: &ParsedUrl) -> Option<&str> {
+        let host = canonical_host(url.host.as_deref()?);
+        let path = canonical_path(url.path.as_deref());
+        self.by_host
+            .get(&host)?
+            .iter()
+            .find(|(p, _)| path.starts_with(p.as_str()))
+            .map(|(p, _)| p.as_str())
+    }
+
+    /// The first entry whose host key and path prefix match `url` and
+    /// whose sites `accept` takes. Host keys in Matomo's order: the host,
+    /// `.host`, then `.suffix` for every suffix that still has a dot
+    /// (`a.b.c.org`: `.b.c.org`, `.c.org`; never a bare `.org`).
+    fn first_match(
+        &self,
+        url: &ParsedUrl,
+        accept: impl Fn(&[u32]) -> bool,
+    ) -> Option<(&[u32], &str)> {
+        let mut dotted = String::from(".");
+        dotted.push_str(&canonical_host(url.host.as_deref()?));
+        // The suffixes as slices of `dotted`, from each dot of the host.
+        let suffixes = memchr::memchr_iter(b'.', &dotted.as_bytes()[1..])
+            .map(|i| &dotted[i + 1..])
+            .filter(|s| s[1..].contains('.'));
+        // The path only once a host matched (most referrers are on other
+        // sites' hosts).
         let mut path: Option<String> = None;
-        for key in std::iter::once(host.as_str()).chain(suffixes) {
+        for key in [&dotted[1..], dotted.as_str()].into_iter().chain(suffixes) {
             if let Some(paths) = self.by_host.get(key) {
                 let path = path.get_or_insert_with(|| canonical_path(url.path.as_deref()));
-                if let Some((p, ids)) = paths.iter().find(|(p, _)| path.starts_with(p.as_str())) {
-                    return Some((ids, p));
-                }
-                if let Some((p, ids)) = paths.iter().find(|(p, _)| p == "/") {
+                // Paths are sorted longest first: the first prefix is the
+                // match, else the host's `/` entry.
+                if let Some((p, ids)) = paths
+                    .iter()
+                    .find(|(p, ids)| path.starts_with(p.as_str()) && accept(ids))
+                    .or_else(|| paths.iter().find(|(p, ids)| p == "/" && accept(ids)))
+                {
                     return Some((ids, p));
                 }
             }
@@ -607,9 +692,8 @@ pub struct ReferrerContext<'a> {
     pub idsite: u32,
     /// All sites' URLs.
     pub site_urls: &'a SiteUrls,
-    /// Site `exclude_unknown_urls`.
-    pub exclude_unknown_urls: bool,
-    /// Site + global excluded referrers (indexed with any site id).
+    /// Excluded referrers: the global ones under site id 0, each site's
+    /// under its id (see [`SiteUrls::excludes`]).
     pub excluded_referrers: &'a SiteUrls,
     /// The site's URL settings (parameter exclusions, campaign names).
     pub url_settings: &'a UrlSettings,
@@ -623,42 +707,50 @@ pub struct ReferrerContext<'a> {
     pub visit_campaign: Option<(&'a str, &'a str)>,
 }
 
-fn noisy_params(host: &str) -> &'static [&'static str] {
-    if host.contains("google.") {
-        &[
-            "ust", "usg", "usd", "sa", "sntz", "ei", "bvm", "ved", "client", "channel",
-        ]
-    } else if host.contains("bing.") {
-        &[
-            "cvid", "refig", "elv", "plvar", "setlang", "qs", "cc", "mkt", "pc", "form", "src",
-        ]
-    } else if host.contains("facebook.") {
-        &["h", "p"]
-    } else if host.contains("instagram.") {
-        &["e", "s"]
-    } else if host.contains("youtube.") {
-        &["redir_token", "html_redirect", "continuation", "feature"]
-    } else if host.contains("exoclick.") {
-        &["data", "wpn"]
-    } else {
-        &[]
-    }
+/// Parameters Matomo drops from the stored referrer URL of some hosts
+/// (`Base::excludeQueryParamsFromReferrerUrl`): tracking noise of the
+/// big search engines and social networks. The host is tested as Matomo
+/// does, by substring of the host as sent, and every list that applies is
+/// used.
+fn is_noisy_param(host: &str, name: &str) -> bool {
+    const LISTS: [(&[&str], &[&str]); 6] = [
+        (&["instagram.com"], &["e", "s"]),
+        (&["facebook.com"], &["h", "p"]),
+        (
+            &["google.", "googleusercontent."],
+            &[
+                "ust", "usg", "usd", "sa", "sntz", "ei", "bvm", "ved", "client", "channel",
+            ],
+        ),
+        (&["main.exoclick.com"], &["data", "wpn"]),
+        (
+            &["youtube.com"],
+            &["redir_token", "html_redirect", "continuation", "feature"],
+        ),
+        (
+            &["bing.com"],
+            &[
+                "cvid", "refig", "elv", "plvar", "setlang", "qs", "cc", "mkt", "pc", "form", "src",
+            ],
+        ),
+    ];
+    LISTS.iter().any(|(hosts, params)| {
+        hosts.iter().any(|h| host.contains(h))
+            && params.iter().any(|p| p.eq_ignore_ascii_case(name))
+    })
 }
 
-/// The stored `referer_url`: noisy parameters of known hosts and the §3.3
-/// excluded parameters removed from the query; host and fragment untouched.
-fn stored_referrer_url(url: &str, parsed: &ParsedUrl<'_>, excluded: &ExcludedParameters) -> String {
-    let Some(query) = parsed.query.as_deref().filter(|q| !q.is_empty()) else {
-        return url.to_owned();
-    };
-    let host = parsed.host.as_deref().unwrap_or("").to_lowercase();
-    let noisy = noisy_params(&host);
-    let q = php::pairs_to_query(&php::query_to_pairs(query), |n| {
-        excluded.matches(n) || noisy.iter().any(|x| x.eq_ignore_ascii_case(n))
-    });
-    let mut p = parsed.clone();
-    p.query = Some(q.into());
-    p.to_url_string()
+/// The stored `referer_url`: Matomo stores a referrer as it stores a page
+/// URL (`PageUrl::excludeQueryParametersFromUrl`: cleaned up, host
+/// lower-cased, fragment dropped unless the site keeps fragments, the
+/// §3.3 excluded parameters removed) with the noisy parameters of known
+/// hosts removed as well.
+fn stored_referrer_url(url: &str, host: &str, ctx: &ReferrerContext<'_>) -> String {
+    let cleaned = urlnorm::cleanup_url(url);
+    urlnorm::exclude_query_parameters_with(&cleaned, ctx.url_settings, |n| {
+        ctx.excluded_parameters.matches(n) || is_noisy_param(host, n)
+    })
+    .unwrap_or(cleaned)
 }
 
 /// §5.2: classifies `urlref` for a visit landing on `page_url`.
@@ -684,12 +776,17 @@ pub fn detect_referrer(
         }
     }
     // Step 2: a referrer that is not a URL or is excluded counts as empty.
-    let mut referrer = urlref.map(urlnorm::cleanup_url).unwrap_or_default();
+    // Matomo detects on the value as sent, HTML entities decoded; the
+    // cleanup (trim, 1024-byte cut, matrix URLs) only shapes the stored
+    // copy, so a keyword late in a long referrer is still found.
+    let mut referrer = urlref
+        .map(|u| php::html_entity_decode_cow(u).into_owned())
+        .unwrap_or_default();
     if !referrer.is_empty() && !urlnorm::looks_like_url(&referrer) {
         referrer.clear();
     }
     let mut ref_parsed = php::parse_url(&referrer).unwrap_or_default();
-    if ref_parsed.host.is_some() && ctx.excluded_referrers.matching(&ref_parsed).is_some() {
+    if ref_parsed.host.is_some() && ctx.excluded_referrers.excludes(&ref_parsed, ctx.idsite) {
         referrer.clear();
         ref_parsed = ParsedUrl::default();
     }
@@ -697,7 +794,7 @@ pub fn detect_referrer(
     let stored_url = if referrer.is_empty() {
         String::new()
     } else {
-        stored_referrer_url(&referrer, &ref_parsed, ctx.excluded_parameters)
+        stored_referrer_url(&referrer, ref_host.as_deref().unwrap_or(""), ctx)
     };
 
     // Step 3: campaign.
@@ -721,21 +818,16 @@ pub fn detect_referrer(
         // Step 8: no referrer host.
         return Referrer::direct(stored_url).truncated();
     };
-    // Step 4: a referrer on this site is a direct entry.
-    match ctx.site_urls.matching(&ref_parsed) {
-        Some((ids, _)) if ids.contains(&ctx.idsite) => {
-            return Referrer::direct(stored_url).truncated();
-        }
-        Some(_) => {}
-        None => {
-            let same_host = page_parsed
-                .host
-                .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&ref_host));
-            if !ctx.exclude_unknown_urls && same_host {
-                return Referrer::direct(stored_url).truncated();
-            }
-        }
+    // Step 4: a referrer on this site is a direct entry; the landing
+    // page's host counts as the site's (see `SiteUrls::site_of_referrer`).
+    // Matomo's fallback for a host no site knows (the same host as the
+    // page's, unless the site excludes unknown URLs) is covered by that.
+    if ctx
+        .site_urls
+        .site_of_referrer(&ref_parsed, page_parsed.host.as_deref(), ctx.idsite)
+        == Some(true)
+    {
+        return Referrer::direct(stored_url).truncated();
     }
     // Step 5: search engine.
     if let Some((name, keyword)) = defs.search_engine_parsed(&referrer, &ref_parsed) {
@@ -759,7 +851,7 @@ pub fn detect_referrer(
     }
     // Step 7: website, named by host plus a matched site path.
     let mut name = ref_host.to_lowercase();
-    if let Some((_, path)) = ctx.site_urls.matching(&ref_parsed)
+    if let Some(path) = ctx.site_urls.path_on_host(&ref_parsed)
         && path != "/"
     {
         name.push_str(path.trim_end_matches('/'));
@@ -796,22 +888,27 @@ fn detect_campaign(
             .map(|(_, k)| k)
             .filter(|k| !k.is_empty());
     }
-    // Step 3: parameters sent to the tracker override.
-    if let Some((name, keyword)) = ctx.request_campaign {
-        if let Some(name) = name.clone() {
-            let kw = found.as_ref().and_then(|c| c.keyword.clone());
-            found = Some(campaign::Campaign { name, keyword: kw });
-        }
-        if let (Some(c), Some(k)) = (found.as_mut(), keyword) {
-            c.keyword = Some(k.clone());
-        }
+    // Step 3: parameters sent to the tracker override, the name first: a
+    // keyword sent without a name is ignored, as in Matomo (which returns
+    // before reading keywords when no name was sent).
+    if let Some((Some(name), keyword)) = ctx.request_campaign {
+        let kw = keyword
+            .clone()
+            .or_else(|| found.as_ref().and_then(|c| c.keyword.clone()));
+        found = Some(campaign::Campaign {
+            name: name.clone(),
+            keyword: kw,
+        });
     }
     let mut c = found?;
-    // Step 4: keep the visit's keyword for the same campaign, else the
-    // referrer host.
+    // Step 4: the visit's keyword for the same campaign, even an empty one
+    // (piwik#9299: taking the referrer host then would change the keyword
+    // and split the visit), else the referrer host.
     if c.keyword.is_none() {
         c.keyword = match ctx.visit_campaign {
-            Some((name, kw)) if name.eq_ignore_ascii_case(&c.name) && !kw.is_empty() => {
+            Some((name, kw))
+                if php::truncate_chars(&c.name.to_lowercase(), REFERER_NAME_MAX_LENGTH) == name =>
+            {
                 Some(kw.to_owned())
             }
             _ => ref_host.map(str::to_owned),
@@ -863,11 +960,8 @@ mod tests {
             Some((vec![1], "/".into()))
         );
         assert_eq!(m("http://x.y.example.org/p"), Some((vec![3], "/".into())));
-        assert_eq!(
-            m("http://example.org/"),
-            None,
-            "a wildcard needs a label before it"
-        );
+        // Matomo also tries `.host`: the wildcard covers the bare domain.
+        assert_eq!(m("http://example.org/"), Some((vec![3], "/".into())));
         assert_eq!(m("http://example.org.evil.net/"), None);
         assert_eq!(m("http://a.b.example.net/x"), Some((vec![4], "/x/".into())));
         assert_eq!(
@@ -876,6 +970,84 @@ mod tests {
             "no root entry for that host"
         );
         assert_eq!(m("/no/host"), None);
+    }
+
+    #[test]
+    fn excluded_referrers_apply_to_their_own_site_and_globally() {
+        let excluded = SiteUrls::new([
+            (0, "spam.example"),
+            (5, "paypal.com"),
+            (1, "paypal.com/de/"),
+            (6, ".payment.provider"),
+        ]);
+        let ex =
+            |url: &str, site| excluded.excludes(&php::parse_url(url).unwrap_or_default(), site);
+        assert!(ex("https://www.paypal.com/checkout", 5));
+        // Site 5's exclusion is not site 1's (Matomo builds the list from
+        // the global and the current site's entries only).
+        assert!(!ex("https://www.paypal.com/checkout", 1));
+        // A deeper entry of another site does not hide the site's own.
+        assert!(ex("https://paypal.com/de/x", 5));
+        assert!(ex("https://paypal.com/de/x", 1));
+        assert!(ex("http://spam.example/", 1));
+        assert!(ex("http://spam.example/", 9));
+        // Matomo's own case: `.payment.provider` excludes the bare domain.
+        assert!(ex("https://payment.provider/subdir/site", 6));
+    }
+
+    #[test]
+    fn the_landing_host_counts_as_the_current_site() {
+        let urls = SiteUrls::new([
+            (1, "http://piwik.org/foo/bar"),
+            (2, "http://piwik.xyz/"),
+            (3, "http://example.net/"),
+            (4, "http://example.net/blog/"),
+        ]);
+        let on = |referrer: &str, page: &str, site| {
+            let r = php::parse_url(referrer).unwrap_or_default();
+            let p = php::parse_url(page).unwrap_or_default();
+            urls.site_of_referrer(&r, p.host.as_deref(), site)
+        };
+        // Matomo's ReferrerTypeTest: a referrer on the page's host is the
+        // site's even outside its configured path, or with no URL at all.
+        assert_eq!(
+            on("http://piwik.org", "http://piwik.org/foo/bar", 1),
+            Some(true)
+        );
+        assert_eq!(
+            on("http://piwik.org/not/xyz", "http://piwik.org/foo/bar", 1),
+            Some(true)
+        );
+        assert_eq!(
+            on("http://piwik.org/", "http://piwik.org/foo/bar", 5),
+            Some(true)
+        );
+        // Two sites on one host: the root belongs to the landing site too,
+        // a deeper path to its own site.
+        assert_eq!(
+            on("http://example.net/", "http://example.net/blog/post", 4),
+            Some(true)
+        );
+        assert_eq!(
+            on("http://example.net/blog/a", "http://example.net/x", 3),
+            Some(false)
+        );
+        // Other hosts as before.
+        assert_eq!(
+            on("http://piwik.xyz/", "http://piwik.org/foo/bar", 1),
+            Some(false)
+        );
+        assert_eq!(
+            on("http://unknown.io/", "http://piwik.org/foo/bar", 1),
+            None
+        );
+        // A website is named by a path on its exact host only.
+        let path = |url: &str| {
+            urls.path_on_host(&php::parse_url(url).unwrap_or_default())
+                .map(str::to_owned)
+        };
+        assert_eq!(path("http://example.net/blog/x").as_deref(), Some("/blog/"));
+        assert_eq!(path("http://a.example.net/blog/x"), None);
     }
 
     #[test]
@@ -925,7 +1097,6 @@ mod tests {
             ReferrerContext {
                 idsite: 1,
                 site_urls: &self.sites,
-                exclude_unknown_urls: false,
                 excluded_referrers: &self.excluded,
                 url_settings: &self.settings,
                 excluded_parameters: &self.excluded_parameters,
@@ -999,7 +1170,26 @@ mod tests {
         assert_eq!(r.referer_type, ReferrerType::Website);
         assert_eq!(r.name, "blog.friend.org");
         assert_eq!(r.keyword, "");
-        assert_eq!(r.url, "http://Blog.Friend.org/post?id=1");
+        // Stored as Matomo stores a page URL: host lower-cased, fragment
+        // dropped (the site does not keep fragments).
+        assert_eq!(r.url, "http://blog.friend.org/post?id=1");
+        let r = detect(
+            &f,
+            "http://blog.friend.org/post#frag",
+            "https://www.example.com/",
+        );
+        assert_eq!(r.url, "http://blog.friend.org/post");
+        // Detection reads the referrer as sent: a keyword past the
+        // 1,024 bytes kept of the stored URL is still found.
+        let long = format!(
+            "https://www.google.com/search?a={}&q=late",
+            "x".repeat(1100)
+        );
+        let r = detect(&f, &long, "https://www.example.com/");
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("Google", "late"));
+        // Leading space: not a URL for Matomo, so a direct entry.
+        let r = detect(&f, " https://blog.friend.org/x", "https://www.example.com/");
+        assert_eq!(r, Referrer::direct(String::new()));
         // A URL of another site is a website referrer, named with its path.
         let r = detect(
             &f,
@@ -1008,16 +1198,11 @@ mod tests {
         );
         assert_eq!(r.referer_type, ReferrerType::Website);
         assert_eq!(r.name, "example.com/partner");
-        // exclude_unknown_urls: same unknown host is no longer direct.
-        let mut ctx = f.ctx();
-        ctx.exclude_unknown_urls = true;
-        let r = detect_referrer(
-            ReferrerDefinitions::builtin(),
-            Some("http://unknown.io/a"),
-            Some("http://unknown.io/b"),
-            &ctx,
-        );
-        assert_eq!(r.referer_type, ReferrerType::Website);
+        // The landing page's host counts as the site's (Matomo's
+        // `addRequestUrlToSiteUrls`), whatever `exclude_unknown_urls`
+        // says: an unknown same-host referrer is direct.
+        let r = detect(&f, "http://unknown.io/a", "http://unknown.io/b");
+        assert_eq!(r.referer_type, ReferrerType::Direct);
     }
 
     #[test]
@@ -1162,6 +1347,38 @@ mod tests {
             &ctx,
         );
         assert_eq!(r.keyword, "kept");
+        // Even an empty visit keyword, arriving from the site itself
+        // (piwik#9299): the referrer host would change the keyword and
+        // split the visit.
+        ctx.visit_campaign = Some(("spring", ""));
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            Some("https://www.example.com/page"),
+            Some("https://www.example.com/?pk_campaign=Spring"),
+            &ctx,
+        );
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("spring", ""));
+        // Names compare lower-cased beyond ASCII.
+        ctx.visit_campaign = Some(("été", "old"));
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/?pk_campaign=%C3%89t%C3%A9"),
+            &ctx,
+        );
+        assert_eq!(r.keyword, "old");
+        // A keyword sent to the tracker without a name is ignored.
+        let raw = RawParams::from_query("idsite=1&mtm_kwd=T");
+        let sent = campaign::detect_in_request(&raw, &f.settings.campaign);
+        let mut ctx = f.ctx();
+        ctx.request_campaign = Some(&sent);
+        let r = detect_referrer(
+            ReferrerDefinitions::builtin(),
+            None,
+            Some("https://www.example.com/?pk_campaign=Y&pk_kwd=Z"),
+            &ctx,
+        );
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("y", "z"));
         // Step 3: campaign parameters sent to the tracker override.
         let raw = RawParams::from_query("idsite=1&mtm_campaign=Direct+Param&mtm_kwd=KW");
         let sent = campaign::detect_in_request(&raw, &f.settings.campaign);
@@ -1184,6 +1401,31 @@ mod tests {
             (6, "newsletter", "top")
         );
         assert_eq!(attribution_campaign(Some(""), Some("x")), None);
+    }
+
+    #[test]
+    fn null_where_matomo_stores_no_name_or_keyword() {
+        assert_eq!(stored_name_and_keyword(1, "", ""), (None, None));
+        assert_eq!(
+            stored_name_and_keyword(3, "a.org", ""),
+            (Some("a.org"), None)
+        );
+        assert_eq!(
+            stored_name_and_keyword(2, "Google", ""),
+            (Some("Google"), None)
+        );
+        assert_eq!(
+            stored_name_and_keyword(2, "Google", "x"),
+            (Some("Google"), Some("x"))
+        );
+        assert_eq!(
+            stored_name_and_keyword(7, "Facebook", ""),
+            (Some("Facebook"), Some(""))
+        );
+        assert_eq!(
+            stored_name_and_keyword(6, "spring", ""),
+            (Some("spring"), Some(""))
+        );
     }
 
     #[test]

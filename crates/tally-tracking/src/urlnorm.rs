@@ -285,9 +285,20 @@ pub fn exclude_query_parameters(
     settings: &UrlSettings,
     excluded: &ExcludedParameters,
 ) -> Option<String> {
+    exclude_query_parameters_with(url, settings, |name| excluded.matches(name))
+}
+
+/// [`exclude_query_parameters`] with the exclusion given as a predicate on
+/// parameter names: Matomo stores a referrer URL through the same
+/// function, with a few more parameters of known hosts dropped.
+pub fn exclude_query_parameters_with(
+    url: &str,
+    settings: &UrlSettings,
+    exclude: impl Fn(&str) -> bool,
+) -> Option<String> {
     let mut parsed = php::parse_url(url)?;
     clean_host_and_fragment(&mut parsed, settings);
-    let exclude = |name: &str| excluded.matches(name);
+    let exclude = |name: &str| exclude(name);
     if parsed.query.as_deref().is_none_or(str::is_empty) {
         if let Some(f) = parsed.fragment.as_deref().filter(|f| !f.is_empty()) {
             parsed.fragment = Some(php::pairs_to_query(&php::query_to_pairs(f), exclude).into());
