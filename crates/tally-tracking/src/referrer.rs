@@ -1385,6 +1385,13 @@ mod tests {
             ("https://duckduckgo.com/l/?uddg=x", Se, "DuckDuckGo", ""),
             ("https://duckduckgo.com/about", Se, "DuckDuckGo", ""),
             ("https://duckduckgo.com/html?q=", Se, "DuckDuckGo", ""),
+            // Our own extra DuckDuckGo hosts keep the default hidden paths.
+            (
+                "https://html.duckduckgo.com/html/",
+                Web,
+                "html.duckduckgo.com",
+                "",
+            ),
             ("https://www.startpage.com/sp/search", Se, "StartPage", ""),
             ("https://www.sogou.com/link?url=abc", Se, "Sogou", ""),
             ("https://www.bing.com/cr?IG=1", Se, "Bing", ""),
