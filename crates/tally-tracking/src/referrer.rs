@@ -5,6 +5,7 @@
 //! `src/data/referrers.txt` (written for Tally), parsed once; callers can add
 //! entries from config with [`ReferrerDefinitions::with_extra`].
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -385,81 +386,104 @@ impl ReferrerDefinitions {
     /// [`ReferrerDefinitions::search_engine`] with `referrer_url` already
     /// parsed into `parsed`: a new visit's referrer detection parses it
     /// once for all its steps.
+    ///
+    /// Matomo's `SearchEngine::extractInformationFromUrl`, step by step:
+    /// the engine of the host, the keyword (Google Images' `prev`, Google's
+    /// advanced search fields, then the engine's parameters), else a
+    /// hidden-keyword path.
     pub fn search_engine_parsed(
         &self,
         referrer_url: &str,
         parsed: &ParsedUrl,
     ) -> Option<(String, String)> {
-        let host = parsed.host.as_deref()?.to_lowercase();
+        let host = parsed.host.as_deref().filter(|h| !h.is_empty())?;
         let path = parsed.path.as_deref().unwrap_or_default();
-        let query = parsed.query.as_deref().unwrap_or_default();
-        let lookup_host = if query.starts_with("cx=partner-pub-") {
-            "google.com/cse"
-        } else if host.ends_with(".images.search.yahoo.com") {
-            "images.search.yahoo.com"
-        } else if host.ends_with(".search.yahoo.com") {
-            "search.yahoo.com"
-        } else {
-            &host
-        };
-        let path_no_slash = path.trim_end_matches('/');
-        // Host with path, host, then the same for the lossy host; the lossy
-        // host (three regex replacements) only when the exact ones fail.
-        let find = |host: &str| {
-            let mut with_path = String::with_capacity(host.len() + path_no_slash.len());
-            with_path.push_str(host);
-            with_path.push_str(path_no_slash);
-            self.engines
-                .get(&with_path)
-                .or_else(|| self.engines.get(host))
-        };
-        let engine = find(lookup_host)
-            .or_else(|| find(&lossy_host(lookup_host)))
-            .map(|i| &self.engine_list[*i])?;
         let fragment = parsed.fragment.as_deref().unwrap_or_default();
-        let haystack = format!("{query}&{fragment}");
-        let pairs = php::query_to_pairs(&haystack);
-        let dotted = format!("&{haystack}");
+        // Matomo reads keywords from the query with the fragment appended
+        // (Google has put the keyword there), and matches hidden-keyword
+        // paths against that same text. Most referrers have no fragment:
+        // no copy then.
+        let mut query: Cow<'_, str> = match parsed.query.as_deref() {
+            Some(q) if !php::is_empty(fragment) => Cow::Owned(format!("{q}&{fragment}")),
+            None if !php::is_empty(fragment) => Cow::Owned(format!("&{fragment}")),
+            q => Cow::Borrowed(q.unwrap_or_default()),
+        };
+        let engine = self.engine_for(host, path, &query)?;
         let mut keyword: Option<String> = None;
-        let mut hidden = false;
-        for p in &engine.params {
-            match p {
-                KeywordParam::Name(n) => {
-                    let v = php::query_param(&pairs, n)
-                        .map(|v| php::trim(&php::urldecode(v)).to_owned())
-                        .unwrap_or_default();
-                    if !php::is_empty(&v) {
-                        keyword = Some(v);
-                        break;
+        if engine.name == "Google Images" && query.contains("&prev") {
+            // The image page's `prev` holds the results URL. Matomo decodes
+            // it, keeps it from its `?`, and escapes its `&` as `&amp;`, so
+            // only its first parameter is read (the rest are named `amp;…`).
+            let prev = {
+                let pairs = php::query_to_pairs(&query);
+                php::urldecode(php::trim(
+                    php::query_param(&pairs, "prev").unwrap_or_default(),
+                ))
+            };
+            query = Cow::Owned(
+                prev.find('?')
+                    .map(|i| prev[i..].replace('&', "&amp;"))
+                    .unwrap_or_default(),
+            );
+        }
+        let pairs = php::query_to_pairs(&query);
+        if engine.name == "Google" && (query.contains("&as_") || query.starts_with("as_")) {
+            keyword = google_advanced_search(&pairs);
+        }
+        let mut not_provided = false;
+        if keyword.is_none() {
+            // As Matomo, the keyword is what the last parameter tried gave:
+            // a "0" (empty to PHP, so the loop goes on) survives only from
+            // the last one.
+            for p in &engine.params {
+                match p {
+                    KeywordParam::Name(n) => {
+                        let v = php::query_param(&pairs, n)
+                            .map(|v| php::trim(&php::urldecode(v)).to_owned())
+                            .unwrap_or_default();
+                        let found = !php::is_empty(&v);
+                        keyword = (!v.is_empty()).then_some(v);
+                        if found {
+                            break;
+                        }
+                        if names_empty_param(&query, n) {
+                            // An explicitly empty parameter: keyword not provided.
+                            not_provided = true;
+                            keyword = None;
+                            break;
+                        }
                     }
-                    if dotted.contains(&format!("&{n}=")) {
-                        // An explicitly empty parameter: keyword not provided.
-                        hidden = true;
-                        break;
-                    }
-                }
-                KeywordParam::Regex(re) => {
-                    if let Some(m) = re.captures(referrer_url).and_then(|c| c.get(1)) {
-                        let v = php::trim(&php::urldecode(m.as_str())).to_owned();
-                        if !v.is_empty() {
-                            keyword = Some(v);
+                    KeywordParam::Regex(re) => {
+                        if let Some(c) = re.captures(referrer_url) {
+                            // The first matching pattern decides, even
+                            // with an empty capture.
+                            keyword = c
+                                .get(1)
+                                .map(|m| php::trim(&php::urldecode(m.as_str())).to_owned())
+                                .filter(|v| !v.is_empty());
                             break;
                         }
                     }
                 }
             }
         }
-        if keyword.is_none() && !hidden {
-            let mut full_path = path.to_owned();
-            if let Some(q) = parsed.query.as_deref().filter(|q| !q.is_empty()) {
-                full_path.push('?');
-                full_path.push_str(q);
-            }
-            if let Some(f) = parsed.fragment.as_deref().filter(|f| !f.is_empty()) {
-                full_path.push('#');
-                full_path.push_str(f);
-            }
-            hidden = engine.hidden.iter().any(|h| match h {
+        if keyword.is_none() && !not_provided {
+            let full_path: Cow<'_, str> = if php::is_empty(&query) && php::is_empty(fragment) {
+                Cow::Borrowed(path)
+            } else {
+                let mut p = String::with_capacity(path.len() + query.len() + fragment.len() + 2);
+                p.push_str(path);
+                if !php::is_empty(&query) {
+                    p.push('?');
+                    p.push_str(&query);
+                }
+                if !php::is_empty(fragment) {
+                    p.push('#');
+                    p.push_str(fragment);
+                }
+                Cow::Owned(p)
+            };
+            let hidden = engine.hidden.iter().any(|h| match h {
                 HiddenPath::Exact(p) => *p == full_path,
                 HiddenPath::Regex(r) => r.is_match(&full_path),
             });
@@ -479,6 +503,45 @@ impl ReferrerDefinitions {
         Some((name, keyword.map(|k| k.to_lowercase()).unwrap_or_default()))
     }
 
+    /// The engine of a referrer host, in Matomo's order
+    /// (`SearchEngine::getEngineHostFromUrl`): host with path, host, lossy
+    /// host with path, lossy host; only then its last resorts (Google
+    /// custom search by its `cx`, InfoSpace's hosted results, Yahoo!
+    /// subdomains). `query` is Matomo's: with the fragment appended.
+    fn engine_for(&self, host: &str, path: &str, query: &str) -> Option<&SearchEngine> {
+        let path_no_slash = path.trim_end_matches('/');
+        let find = |host: &str| {
+            if path_no_slash.is_empty() {
+                return self.engines.get(host);
+            }
+            let mut with_path = String::with_capacity(host.len() + path_no_slash.len());
+            with_path.push_str(host);
+            with_path.push_str(path_no_slash);
+            self.engines
+                .get(&with_path)
+                .or_else(|| self.engines.get(host))
+        };
+        // The lossy host (memoized regex replacements) only when the exact
+        // ones fail.
+        let found = find(host).or_else(|| find(&lossy_host(host))).or_else(|| {
+            // PHP `strpos(…) != false`: found, and not at the start.
+            let inside = |needle: &str| host.find(needle).is_some_and(|i| i > 0);
+            let fallback = if query.starts_with("cx=partner-pub-") {
+                "google.com/cse"
+            } else if path.starts_with("/pemonitorhosted/ws/results/") {
+                "wsdsold.infospace.com"
+            } else if inside(".images.search.yahoo.com") {
+                "images.search.yahoo.com"
+            } else if inside(".search.yahoo.com") {
+                "search.yahoo.com"
+            } else {
+                return None;
+            };
+            self.engines.get(fallback)
+        })?;
+        self.engine_list.get(*found)
+    }
+
     /// §5.2 step 6: the social network whose domain appears in the URL.
     pub fn social_network(&self, referrer_url: &str) -> Option<&str> {
         // The first matching definition, as a scan in order would find.
@@ -487,11 +550,52 @@ impl ReferrerDefinitions {
     }
 }
 
-/// ISO 3166-1 alpha-2 codes (plus `uk`), for the lossy host of §5.3.
-const COUNTRY_CODES: &str = "ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw uk";
+/// Google's advanced search fields as Matomo joins them into one keyword:
+/// `as_q`, `as_oq` with `+` read as ` OR `, `"as_epq"`, `-as_eq`; `None`
+/// when that gives nothing (the engine's parameters are tried then).
+fn google_advanced_search(pairs: &[(&str, php::QueryValue<'_>)]) -> Option<String> {
+    let mut joined = String::new();
+    for (name, before, after) in [
+        ("as_q", "", ""),
+        ("as_oq", "", ""),
+        ("as_epq", "\"", "\""),
+        ("as_eq", "-", ""),
+    ] {
+        let Some(v) = php::query_param(pairs, name).filter(|v| !php::is_empty(v)) else {
+            continue;
+        };
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(before);
+        if name == "as_oq" {
+            joined.push_str(&v.replace('+', " OR "));
+        } else {
+            joined.push_str(v);
+        }
+        joined.push_str(after);
+    }
+    let keyword = php::trim(&php::urldecode(&joined)).to_owned();
+    (!php::is_empty(&keyword)).then_some(keyword)
+}
 
-fn lossy_regexes() -> &'static [(Regex, &'static str); 3] {
-    static RES: OnceLock<[(Regex, &'static str); 3]> = OnceLock::new();
+/// Matomo's test for an explicitly empty keyword parameter: `&name=` or
+/// `?name=` somewhere in `query` (the query as `parse_url` gives it, so a
+/// parameter at its very start does not count).
+fn names_empty_param(query: &str, name: &str) -> bool {
+    let bytes = query.as_bytes();
+    query.match_indices(name).any(|(i, _)| {
+        i > 0 && matches!(bytes[i - 1], b'&' | b'?') && bytes.get(i + name.len()) == Some(&b'=')
+    })
+}
+
+/// Country codes for the lossy host of §5.3: ISO 3166-1 alpha-2, then the
+/// extra codes Matomo's `getCountryList(true)` adds (`uk`, `eu`, `cat`,
+/// reserved and retired ones).
+const COUNTRY_CODES: &str = "ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw xx ac cp dg ea eu fx ic su ta uk an bu cs nt sf tp yu zr a1 a2 ap o1 cat";
+
+fn lossy_regexes() -> &'static [(Regex, &'static str); 4] {
+    static RES: OnceLock<[(Regex, &'static str); 4]> = OnceLock::new();
     RES.get_or_init(|| {
         let cc = COUNTRY_CODES.split(' ').collect::<Vec<_>>().join("|");
         // These patterns are constants; a failure would be a programming error
@@ -499,11 +603,13 @@ fn lossy_regexes() -> &'static [(Regex, &'static str); 3] {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|_| never());
         [
             (re(r"^(w+[0-9]*|search)\."), ""),
-            (re(r"(^|\.)m\."), "$1"),
+            (re(r"(^|\.)m\."), "${1}"),
             (
                 re(&format!(r"(\.(com|org|net|co|it|edu))?\.({cc})(/|$)")),
-                ".{}$4",
+                ".{}${4}",
             ),
+            // A country label before the domain: `de.search.yahoo.com`.
+            (re(&format!(r"(^|\.)({cc})\.")), "${1}{}."),
         ]
     })
 }
@@ -513,11 +619,13 @@ fn never() -> Regex {
     Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!("constant regex"))
 }
 
-/// §5.3 lossy host: leading `www.`/`w1.`/`search.` removed, `m.` labels
-/// removed, country TLD suffixes replaced by `{}` (`www.google.co.uk` →
-/// `google.{}`). Remembered per host: three regex replacements for every
-/// new visit with a referrer were a tenth of the log import's referrer
-/// detection (callgrind), and referrers repeat few hosts.
+/// §5.3 lossy host, as Matomo's `UrlHelper::getLossyUrl`: leading
+/// `www.`/`w1.`/`search.` removed, `m.` labels removed, country TLD
+/// suffixes replaced by `{}` (`www.google.co.uk` → `google.{}`) and so are
+/// country labels followed by a dot (`de.search.yahoo.com` →
+/// `{}.search.yahoo.com`). Remembered per host: these regex replacements for
+/// every new visit with a referrer were a tenth of the log import's
+/// referrer detection (callgrind), and referrers repeat few hosts.
 pub fn lossy_host(host: &str) -> String {
     static MEMO: Memo<String> = Memo::new();
     MEMO.get_or(host, lossy_host_uncached)
@@ -525,8 +633,9 @@ pub fn lossy_host(host: &str) -> String {
 
 fn lossy_host_uncached(host: &str) -> String {
     let mut s = host.to_owned();
+    // Every match of each rule, as `preg_replace` does.
     for (re, rep) in lossy_regexes() {
-        if let std::borrow::Cow::Owned(replaced) = re.replace(&s, *rep) {
+        if let Cow::Owned(replaced) = re.replace_all(&s, *rep) {
             s = replaced;
         }
     }
@@ -935,6 +1044,7 @@ pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Refe
 
 #[cfg(test)]
 mod tests {
+    use super::ReferrerType::{SearchEngine as Se, SocialNetwork as Social, Website as Web};
     use super::*;
     use crate::params::RawParams;
 
@@ -1235,15 +1345,27 @@ mod tests {
             (r.referer_type, r.name.as_str()),
             (ReferrerType::SearchEngine, "Google")
         );
-        // Explicitly empty parameter: search engine, keyword not provided.
+        // Explicitly empty parameter (`&q=` or `?q=` in the query, as
+        // Matomo checks): search engine, keyword not provided. At the very
+        // start of the query it does not count: Bing's default hidden
+        // paths do not cover `/search`, so that is a website.
         let r = detect(
             &f,
-            "https://duckduckgo.com/html?q=",
+            "https://www.bing.com/search?form=QBLH&q=",
             "https://www.example.com/",
         );
         assert_eq!(
-            (r.referer_type, r.keyword.as_str()),
-            (ReferrerType::SearchEngine, "")
+            (r.referer_type, r.name.as_str(), r.keyword.as_str()),
+            (ReferrerType::SearchEngine, "Bing", "")
+        );
+        let r = detect(
+            &f,
+            "https://www.bing.com/search?q=&form=QBLH",
+            "https://www.example.com/",
+        );
+        assert_eq!(
+            (r.referer_type, r.name.as_str()),
+            (ReferrerType::Website, "www.bing.com")
         );
         // Images vertical.
         let r = detect(
@@ -1273,10 +1395,351 @@ mod tests {
         // A known engine host with a non-search path and no keyword is a website.
         let r = detect(
             &f,
-            "https://duckduckgo.com/about",
+            "https://www.bing.com/account",
             "https://www.example.com/",
         );
         assert_eq!(r.referer_type, ReferrerType::Website);
+    }
+
+    /// `(referrer, type, name, keyword)` for a visit landing on the
+    /// fixture's site; the keyword is `""` where Matomo stores none. The
+    /// expected values in the tests that call this are what Matomo's own
+    /// PHP code (`Referrers\Columns\Base`, `SearchEngine`, `Social`, with
+    /// the list it bundles) stores for the same referrers.
+    fn assert_referrers(cases: &[(&str, ReferrerType, &str, &str)]) {
+        let f = Fixture::new();
+        for &(urlref, referer_type, name, keyword) in cases {
+            let r = detect(&f, urlref, "https://www.example.com/");
+            assert_eq!(
+                (r.referer_type, r.name.as_str(), r.keyword.as_str()),
+                (referer_type, name, keyword),
+                "{urlref}"
+            );
+        }
+    }
+
+    #[test]
+    fn search_engine_app_and_portal_referrers() {
+        assert_referrers(&[
+            // The Google app (and Discover) on Android.
+            (
+                "android-app://com.google.android.googlequicksearchbox/https/www.google.com",
+                Se,
+                "Google",
+                "",
+            ),
+            (
+                "android-app://com.google.android.googlequicksearchbox",
+                Se,
+                "Google",
+                "",
+            ),
+            // Portal front pages are websites; their search hosts are engines.
+            ("https://www.yahoo.com/", Web, "www.yahoo.com", ""),
+            ("https://www.yahoo.co.jp/", Web, "www.yahoo.co.jp", ""),
+            ("https://www.aol.com/", Web, "www.aol.com", ""),
+            ("https://www.naver.com/", Web, "www.naver.com", ""),
+            ("https://m.naver.com/", Web, "m.naver.com", ""),
+            ("https://mail.ru/", Web, "mail.ru", ""),
+            ("https://www.daum.net/", Web, "www.daum.net", ""),
+            ("https://www.lycos.com/", Web, "www.lycos.com", ""),
+            ("https://www.excite.com/", Web, "www.excite.com", ""),
+            ("https://www.seznam.cz/", Web, "www.seznam.cz", ""),
+            ("https://www.rambler.ru/", Web, "www.rambler.ru", ""),
+            ("https://www.lycos.de/", Se, "Lycos", ""),
+            (
+                "https://search.yahoo.co.jp/search?p=foo",
+                Se,
+                "Yahoo! Japan",
+                "foo",
+            ),
+            (
+                "https://search.naver.com/search.naver?query=foo",
+                Se,
+                "Naver",
+                "foo",
+            ),
+            (
+                "https://m.search.naver.com/search.naver?query=foo",
+                Se,
+                "Naver",
+                "foo",
+            ),
+            ("https://search.daum.net/search?q=foo", Se, "Daum", "foo"),
+            ("https://search.aol.com/aol/search?q=foo", Se, "AOL", "foo"),
+            (
+                "https://search.aol.co.uk/aol/search?q=foo",
+                Se,
+                "AOL",
+                "foo",
+            ),
+            ("https://go.mail.ru/search?q=foo", Se, "Mailru", "foo"),
+            ("https://go.mail.ru/redir?x=1&redir=abc", Se, "Mailru", ""),
+            // Matomo's list has www.facebook.com as an engine, and engines
+            // are tried before social networks.
+            ("https://www.facebook.com/", Se, "Facebook", ""),
+            ("https://www.facebook.com/?q=x", Se, "Facebook", "x"),
+            // Host lookups are case-sensitive, as Matomo's.
+            (
+                "https://Www.Google.COM/search?q=Foo",
+                Web,
+                "www.google.com",
+                "",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn search_engine_names_are_matomos() {
+        assert_referrers(&[
+            ("https://news.google.com/", Se, "Google News", ""),
+            (
+                "https://news.google.de/search?q=foo",
+                Se,
+                "Google News",
+                "foo",
+            ),
+            (
+                "https://www.startpage.com/do/search?query=foo",
+                Se,
+                "StartPage",
+                "foo",
+            ),
+            (
+                "https://www.bing.com/images/search?q=cat",
+                Se,
+                "Bing Images",
+                "cat",
+            ),
+            (
+                "https://images.search.yahoo.com/search/images?p=cat",
+                Se,
+                "Yahoo! Images",
+                "cat",
+            ),
+            (
+                "https://de.images.search.yahoo.com/search/images?p=cat",
+                Se,
+                "Yahoo! Images",
+                "cat",
+            ),
+            (
+                "https://tw.search.yahoo.com/search?p=foo",
+                Se,
+                "Yahoo!",
+                "foo",
+            ),
+            ("https://coccoc.com/search#query=foo", Se, "Cốc Cốc", "foo"),
+            ("https://www.dogpile.com/serp?q=foo", Se, "InfoSpace", "foo"),
+            (
+                "https://www.webcrawler.com/serp?q=foo",
+                Se,
+                "InfoSpace",
+                "foo",
+            ),
+            ("https://ixquick.com/do/asearch", Se, "IxQuick", ""),
+            ("https://ixquick.com/", Web, "ixquick.com", ""),
+            (
+                "https://metager.de/meta/meta.ger3?eingabe=foo",
+                Se,
+                "Metager",
+                "foo",
+            ),
+            ("https://szukaj.onet.pl/wyniki?qt=foo", Se, "Onet.pl", "foo"),
+            (
+                "https://szukaj.wp.pl/szukaj.html?szukaj=foo",
+                Se,
+                "Wirtualna Polska",
+                "foo",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn search_engine_hidden_keywords_and_last_resorts() {
+        let yahoo_click = "https://r.search.yahoo.com/_ylt=A;_ylu=X/RV=2/RU=https%3a%2f%2fwww.example.net%2f/RK=2/RS=abc-";
+        assert_referrers(&[
+            (yahoo_click, Se, "Yahoo!", ""),
+            ("https://r.search.yahoo.com/", Se, "Yahoo!", ""),
+            (
+                "https://malaysia.search.yahoo.com/search?p=foo",
+                Se,
+                "Yahoo!",
+                "foo",
+            ),
+            ("https://duckduckgo.com/l/?uddg=x", Se, "DuckDuckGo", ""),
+            ("https://duckduckgo.com/about", Se, "DuckDuckGo", ""),
+            ("https://duckduckgo.com/html?q=", Se, "DuckDuckGo", ""),
+            // Our own extra DuckDuckGo hosts keep the default hidden paths.
+            (
+                "https://html.duckduckgo.com/html/",
+                Web,
+                "html.duckduckgo.com",
+                "",
+            ),
+            ("https://www.startpage.com/sp/search", Se, "StartPage", ""),
+            ("https://www.sogou.com/link?url=abc", Se, "Sogou", ""),
+            ("https://www.bing.com/cr?IG=1", Se, "Bing", ""),
+            (
+                "https://search.yahoo.com/search?p=",
+                Web,
+                "search.yahoo.com",
+                "",
+            ),
+            (
+                "https://www.ecosia.org/search?q=",
+                Web,
+                "www.ecosia.org",
+                "",
+            ),
+            ("https://www.google.com/url?q=&sa=t", Se, "Google", ""),
+            ("https://www.mojeek.com/search?x=1&q=", Se, "Mojeek", ""),
+            // Keyword in the fragment (the later value wins).
+            ("https://www.google.com/webhp#q=bar", Se, "Google", "bar"),
+            (
+                "https://www.google.com/search?q=foo#q=bar",
+                Se,
+                "Google",
+                "bar",
+            ),
+            ("https://www.google.com/search?q=0", Se, "Google", "0"),
+            // Google Images hosts, and the keyword of an image page's `prev`
+            // results URL (only its first parameter is read, as in Matomo).
+            ("https://images.google.com/", Se, "Google Images", ""),
+            (
+                "https://images.google.de/imgres?imgurl=x",
+                Se,
+                "Google Images",
+                "",
+            ),
+            (
+                "https://www.google.com/imgres?imgurl=x&prev=/search%3Fq%3Dcats%26tbm%3Disch",
+                Se,
+                "Google Images",
+                "cats",
+            ),
+            (
+                "https://www.google.com/imgres?imgurl=x&prev=/search%3Fhl%3Den%26q%3Dcats",
+                Se,
+                "Google Images",
+                "",
+            ),
+            (
+                "https://webcache.googleusercontent.com/search?q=cache:abc123:www.example.com/+foo&hl=en",
+                Se,
+                "Google",
+                "foo",
+            ),
+            // Regex keyword parameters (InfoSpace's hosted results are a
+            // last resort for any host with their path).
+            (
+                "https://search.nation.com/pemonitorhosted/ws/results/Web/mobile analytics/1/417/TopNavigation",
+                Se,
+                "InfoSpace",
+                "mobile analytics",
+            ),
+            (
+                "https://msxml.excite.com/excite/ws/results/Images/test/1/408/TopNavigation",
+                Se,
+                "Excite",
+                "test",
+            ),
+            // Country labels are lossy too (`{}.bing.com`, `images.{}.ask.com`).
+            ("https://ca.bing.com/search?q=foo", Se, "Bing", "foo"),
+            ("https://uk.ask.com/web?q=foo", Se, "Ask", "foo"),
+            ("https://images.de.ask.com/fr?q=piwik", Se, "Ask", "piwik"),
+            ("https://www.google.cat/", Se, "Google", ""),
+        ]);
+    }
+
+    #[test]
+    fn google_advanced_and_custom_search() {
+        assert_referrers(&[
+            (
+                "https://www.google.com/search?as_q=foo&as_epq=bar+baz&as_eq=qux&as_oq=a+b",
+                Se,
+                "Google",
+                "foo a or b \"bar baz\" -qux",
+            ),
+            (
+                "https://www.google.com/search?as_oq=a+b",
+                Se,
+                "Google",
+                "a or b",
+            ),
+            (
+                "https://www.google.com/search?as_q=&q=foo",
+                Se,
+                "Google",
+                "foo",
+            ),
+            (
+                "https://www.google.com/search?q=foo&as_q=",
+                Se,
+                "Google",
+                "foo",
+            ),
+            // `cx=partner-pub-` only when no listed host matched.
+            (
+                "https://www.google.com/search?cx=partner-pub-123&q=foo",
+                Se,
+                "Google",
+                "foo",
+            ),
+            (
+                "https://www.partner-site.test/search?cx=partner-pub-123&q=foo",
+                Se,
+                "Google Custom Search",
+                "foo",
+            ),
+            // Path entries of the lossy host beat the plain host.
+            (
+                "https://www.google.com/cse?cx=abc&q=foo",
+                Se,
+                "Google Custom Search",
+                "foo",
+            ),
+            (
+                "https://www.google.com.hk/custom?cx=abc&q=foo",
+                Se,
+                "Google Custom Search",
+                "foo",
+            ),
+            (
+                "https://cse.google.com/cse?cx=abc&q=foo",
+                Se,
+                "Google Custom Search",
+                "foo",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn lossy_hosts_as_matomo() {
+        for (host, lossy) in [
+            ("www.google.co.uk", "google.{}"),
+            ("www.google.cat", "google.{}"),
+            ("m.bing.com", "bing.com"),
+            ("w1.example.com", "example.com"),
+            ("www.m.example.ca", "example.{}"),
+            ("us.example.com", "{}.example.com"),
+            ("www.eu.example.com", "{}.example.com"),
+            ("cn.bing.com", "{}.bing.com"),
+            ("uk.search.yahoo.com", "{}.search.yahoo.com"),
+            ("images.de.ask.com", "images.{}.ask.com"),
+            ("search.aol.co.uk", "aol.{}"),
+            ("www.so.com", "{}.com"),
+            // Every match of a rule, as `preg_replace`.
+            ("a.m.b.m.example.org", "a.b.example.org"),
+            ("a.de.b.us.example.com", "a.{}.b.{}.example.com"),
+            ("de.us.example.com", "{}.us.example.com"),
+            (
+                "com.google.android.googlequicksearchbox",
+                "com.google.android.googlequicksearchbox",
+            ),
+        ] {
+            assert_eq!(lossy_host(host), lossy, "{host}");
+        }
     }
 
     #[test]
@@ -1301,6 +1764,23 @@ mod tests {
             "https://www.example.com/",
         );
         assert_eq!(r.referer_type, ReferrerType::Website);
+        assert_referrers(&[
+            // Android apps.
+            ("android-app://com.linkedin.android", Social, "LinkedIn", ""),
+            (
+                "android-app://org.telegram.messenger",
+                Social,
+                "Telegram",
+                "",
+            ),
+            // Matomo's names.
+            ("https://www.tumblr.com/", Social, "tumblr", ""),
+            ("https://weibo.com/", Social, "Weibo", ""),
+            // Only www.facebook.com's root or `?q=` is a search engine.
+            ("https://www.facebook.com/somepage", Social, "Facebook", ""),
+            ("https://facebook.com/", Social, "Facebook", ""),
+            ("https://m.facebook.com/", Social, "Facebook", ""),
+        ]);
     }
 
     #[test]
