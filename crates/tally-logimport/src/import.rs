@@ -25,7 +25,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1068,12 +1068,14 @@ impl<'o> Context<'o> {
             Ok(t) => t,
             Err(reason) => return Ok(HitOutcome::Ignored(reason)),
         };
-        let Ok(ip) = line.ip.trim_matches(['[', ']']).parse::<IpAddr>() else {
-            return Ok(HitOutcome::Invalid(format!(
-                "invalid client ip `{}`",
-                line.ip
-            )));
-        };
+        // `import_logs.py` sends whatever the log holds (`-` behind some
+        // proxies) as `cip`, and Matomo's tracker stores an address it
+        // cannot read as 0.0.0.0: the line is a visit all the same.
+        let ip = line
+            .ip
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let unix = self.time_of(line);
         let (mut raw, idsite) = if self.opts.replay_tracking {
             let Some((params, id)) = replay_params(
