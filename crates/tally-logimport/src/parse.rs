@@ -105,7 +105,11 @@ pub struct LogLine<'a> {
     /// URL (proxies, ELB).
     pub path: Field<'a>,
     /// The query string, for formats that log it apart from the path (W3C
-    /// `cs-uri-query`, a `query_string` regex group).
+    /// `cs-uri-query`, a `query_string` regex group; `-` read as empty).
+    /// `Some("")` also for Caddy and Traefik: `import_logs.py` never splits
+    /// their URI, so its query is part of [`Self::path`] for every filter
+    /// (static files, downloads, path globs), as there. `None`: the path
+    /// is split at the query-string delimiter.
     pub query: Option<Field<'a>>,
     /// The HTTP status.
     pub status: u16,
@@ -1282,7 +1286,9 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         time: LogTime { wall, offset },
         method: get(l.method).and_then(dash_none),
         path: Cow::Borrowed(path),
-        query: get(l.query).and_then(dash_none),
+        // With a `cs-uri-query` field `import_logs.py` takes the stem as
+        // the whole path, even when it has a `?`.
+        query: get(l.query).map(|q| Cow::Borrowed(if q == "-" { "" } else { q })),
         status,
         bytes: get(l.bytes).and_then(|b| b.parse().ok()),
         referrer: get(l.referrer).and_then(dash_none),
@@ -1410,7 +1416,9 @@ fn parse_caddy_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         },
         method: json_str(req.get("method")),
         path: json_str(req.get("uri")).ok_or(Invalid::NoMatch)?,
-        query: None,
+        // `import_logs.py` has no query string for Caddy: the URI stays
+        // whole, `/a.css?v=1` is no static file.
+        query: Some(Cow::Borrowed("")),
         status: status_of(m.get("status"))?,
         bytes: json_bytes(m.get("size")),
         referrer: header("Referer"),
@@ -1434,7 +1442,8 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         time: LogTime { wall, offset },
         method: json_str(m.get("RequestMethod")),
         path: json_str(m.get("RequestPath")).ok_or(Invalid::NoMatch)?,
-        query: None,
+        // As for Caddy: `import_logs.py` reads an empty query string.
+        query: Some(Cow::Borrowed("")),
         status: status_of(m.get("DownstreamStatus"))?,
         bytes: json_bytes(m.get("DownstreamContentSize")),
         referrer: json_str(m.get("request_Referer")),
@@ -1508,6 +1517,11 @@ fn parse_regex<'a>(
     let duration_ms = num("generation_time_milli")
         .or_else(|| num("generation_time_micro").map(|us| us / 1000.0))
         .or_else(|| num("generation_time_secs").map(|s| s * 1000.0));
+    let has_query_group = r
+        .regex
+        .capture_names()
+        .flatten()
+        .any(|n| n == "query_string");
     let unquote = |s: &'a str| {
         s.strip_prefix('"')
             .and_then(|s| s.strip_suffix('"'))
@@ -1518,7 +1532,17 @@ fn parse_regex<'a>(
         time,
         method: get("method").and_then(dash_none),
         path: Cow::Borrowed(path),
-        query: get("query_string").and_then(dash_none),
+        // A regex with a `query_string` group keeps its path whole, as in
+        // `import_logs.py` (which splits the path only without the group).
+        query: if has_query_group {
+            get("query_string")
+                .map(|q| if q == "-" { "" } else { q })
+                .or(Some(""))
+                .filter(|_| !ignore.iter().any(|g| g == "query_string"))
+                .map(Cow::Borrowed)
+        } else {
+            None
+        },
         status,
         bytes: get("length").and_then(|v| v.trim_matches('"').parse().ok()),
         referrer: get("referrer").map(unquote).and_then(dash_none),
@@ -1537,7 +1561,7 @@ fn standard_group<'a>(line: &LogLine<'a>, name: &str) -> Option<Field<'a>> {
         "ip" => Some(line.ip.clone()),
         "method" => line.method.clone(),
         "path" => Some(line.path.clone()),
-        "query_string" => line.query.clone(),
+        "query_string" => line.query.clone().filter(|q| !q.is_empty()),
         "status" => Some(Cow::Owned(line.status.to_string())),
         "length" => line.bytes.map(|b| Cow::Owned(b.to_string())),
         "referrer" => line.referrer.clone(),

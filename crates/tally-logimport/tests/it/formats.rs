@@ -16,8 +16,8 @@ fn run(format: &LogFormat, text: &str) -> anyhow::Result<(Vec<Row>, Vec<usize>)>
             Parsed::Line(l) => good.push((
                 l.ip.to_string(),
                 match &l.query {
-                    Some(q) => format!("{}?{q}", l.path),
-                    None => l.path.to_string(),
+                    Some(q) if !q.is_empty() => format!("{}?{q}", l.path),
+                    _ => l.path.to_string(),
                 },
                 l.status,
                 l.user_agent.map(|u| u.to_string()),

@@ -22,6 +22,16 @@ fn texts(f: &Fixture, sql: &str) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// The actions in time order: `type|url|time_server`.
+fn actions(f: &Fixture) -> anyhow::Result<Vec<String>> {
+    texts(
+        f,
+        "SELECT CONCAT_WS('|', u.type, u.name, COALESCE(CAST(a.time_server AS CHAR), 'NULL')) AS s \
+         FROM log_link_visit_action a JOIN log_action u ON u.idaction = a.idaction_url \
+         ORDER BY a.server_time, a.idlink_va",
+    )
+}
+
 #[test]
 fn d3_a_client_ip_that_is_no_address_is_tracked_as_0_0_0_0() -> anyhow::Result<()> {
     let f = Fixture::new("d3")?;
@@ -53,6 +63,67 @@ fn d3_a_client_ip_that_is_no_address_is_tracked_as_0_0_0_0() -> anyhow::Result<(
         )?,
         // (The tracker anonymises two bytes of a real address.)
         ["0.0.0.0 /dash", "1.2.0.0 /real", "0.0.0.0 /w3c-dash"]
+    );
+    Ok(())
+}
+
+/// A Caddy access-log line (2024-02-10 10:00:00 UTC plus `second`).
+fn caddy(second: u32, uri: &str, duration_secs: f64) -> String {
+    format!(
+        "{{\"level\":\"info\",\"ts\":{}.25,\"msg\":\"handled request\",\"request\":{{\"client_ip\":\"1.2.3.4\",\
+         \"method\":\"GET\",\"host\":\"example.com\",\"uri\":\"{uri}\",\"headers\":{{\"User-Agent\":[\"{UA}\"]}}}},\
+         \"user_id\":\"\",\"duration\":{duration_secs},\"size\":10,\"status\":200,\"resp_headers\":{{}}}}\n",
+        1_707_559_200 + second
+    )
+}
+
+/// A Traefik access-log line (2024-02-10 10:00:00 UTC plus `second`).
+fn traefik(second: u32, path: &str) -> String {
+    format!(
+        "{{\"ClientHost\":\"1.2.3.4\",\"ClientUsername\":\"-\",\"request_User-Agent\":\"{UA}\",\
+         \"DownstreamContentSize\":15,\"DownstreamStatus\":\"200\",\"Duration\":2000000,\
+         \"RequestHost\":\"example.com\",\"RequestMethod\":\"GET\",\"RequestPath\":\"{path}\",\
+         \"level\":\"info\",\"msg\":\"\",\"time\":\"2024-02-10T10:00:{second:02}Z\"}}\n"
+    )
+}
+
+#[test]
+fn d4_caddy_and_traefik_classify_the_whole_uri() -> anyhow::Result<()> {
+    let f = Fixture::new("d4")?;
+    // import_logs.py never splits their URI at `?`: the extension is what
+    // follows the last `.` of the whole URI.
+    let uris = ["/a.css?v=1", "/doc.pdf?x=1", "/page?x=1.css", "/plain.css"];
+    let caddy_log: String = (0..).zip(uris).map(|(i, u)| caddy(i, u, 0.002)).collect();
+    let traefik_log: String = (10..).zip(uris).map(|(i, u)| traefik(i, u)).collect();
+    let opts = ImportOptions {
+        filters: tally_logimport::FilterOptions {
+            // Seen whole too: the query stays.
+            strip_query_string: true,
+            ..tally_logimport::FilterOptions::default()
+        },
+        ..site1()
+    };
+    for (name, log) in [("caddy.log", caddy_log), ("traefik.log", traefik_log)] {
+        let path = f.file(name, log.as_bytes())?;
+        let c = f.import(&[path], &opts)?.files[0].counts;
+        assert_eq!(
+            (c.imported, c.downloads, c.ignored_static),
+            (2, 0, 2),
+            "{name}"
+        );
+    }
+    let names: Vec<String> = actions(&f)?
+        .into_iter()
+        .map(|a| a.rsplit_once('|').map_or(a.clone(), |(t, _)| t.to_owned()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "1|example.com/a.css?v=1",
+            "1|example.com/doc.pdf?x=1",
+            "1|example.com/a.css?v=1",
+            "1|example.com/doc.pdf?x=1",
+        ]
     );
     Ok(())
 }
