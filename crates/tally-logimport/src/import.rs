@@ -1230,7 +1230,9 @@ impl<'o> Context<'o> {
             }
             p.insert("action_name", title);
         }
-        if let Some(ms) = line.duration_ms.filter(|ms| *ms >= 1.0) {
+        // `import_logs.py` sends any positive time, truncated: 0.4 ms is
+        // `pf_srv=0`, a server time of 0 (not none).
+        if let Some(ms) = line.duration_ms.filter(|ms| *ms > 0.0) {
             #[expect(
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss,

@@ -1106,15 +1106,12 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
     })
 }
 
-/// Gandi's `(0 s)` / `(1234 us)`: the time taken, in milliseconds.
+/// Gandi's `(0 s)` / `(1234 us)`: the time taken, in milliseconds, as
+/// `import_logs.py` reads it: its `generation_time_secs` group holds the
+/// unit too, which Python's `float()` refuses, so a time with a unit (all
+/// that Gandi writes) is none; only a bare number is read, in seconds.
 fn gandi_duration(s: &str) -> Option<f64> {
-    let mut parts = s.split_whitespace();
-    let n: f64 = parts.next()?.parse().ok()?;
-    Some(match parts.next() {
-        Some("us") => n / 1000.0,
-        Some("ms") => n,
-        _ => n * 1000.0,
-    })
+    s.trim().parse::<f64>().ok().map(|secs| secs * 1000.0)
 }
 
 // ---------------------------------------------------------------------------
@@ -1465,8 +1462,9 @@ const ELB_REGEX: &str = r#"^(?:[a-z0-9]+\s+)?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:
 /// S3 server access logs.
 const S3_REGEX: &str = r#"^\S+\s+(?P<host>\S+)\s+\[(?P<date>[^\]\s]+)\s+(?P<timezone>[^\]]+)\]\s+(?P<ip>\S+)\s+(?P<userid>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<method>\S+)\s+(?P<path>\S+)[^"]*"\s+(?P<status>\d{3})\s+\S+\s+(?P<length>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<referrer>[^"]*)"\s+"(?P<user_agent>[^"]*)""#;
 
-/// HAProxy's HTTP log format behind a syslog prefix.
-const HAPROXY_REGEX: &str = r#"^.*?haproxy\S*:\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\[(?P<date>[^\]]+)\]\s+\S+\s+\S+\s+(?:-?\d+/){3,4}(?P<generation_time_milli>-?\d+)\s+(?P<status>\d{3})\s+(?P<length>\d+)\s.*?"(?P<method>[A-Z]+)\s+(?P<path>\S+)"#;
+/// HAProxy's HTTP log format behind a syslog prefix. Its total time `Tt`
+/// is not read: `import_logs.py` records no server time for HAProxy.
+const HAPROXY_REGEX: &str = r#"^.*?haproxy\S*:\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\[(?P<date>[^\]]+)\]\s+\S+\s+\S+\s+(?:-?\d+/){3,4}-?\d+\s+(?P<status>\d{3})\s+(?P<length>\d+)\s.*?"(?P<method>[A-Z]+)\s+(?P<path>\S+)"#;
 
 fn parse_regex<'a>(
     line: &'a str,

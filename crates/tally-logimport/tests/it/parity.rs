@@ -127,3 +127,43 @@ fn d4_caddy_and_traefik_classify_the_whole_uri() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn d7_d8_server_times_as_import_logs_sends_them() -> anyhow::Result<()> {
+    let f = Fixture::new("d7")?;
+    // D7: under a millisecond is `pf_srv=0`, a server time of 0.
+    let log = caddy(0, "/fast", 0.0004) + &caddy(1, "/slow", 0.0123);
+    let path = f.file("caddy.log", log.as_bytes())?;
+    f.import(&[path], &site1())?;
+    let w3c = "#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken cs(User-Agent)\n\
+               2024-02-10 10:00:02 1.2.3.4 GET /w3c-fast 200 0.0004 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("subms.w3c.log", w3c.as_bytes())?;
+    f.import(&[path], &site1())?;
+    // D8: HAProxy's `Tt` and Gandi's `(2 s)` are no server time to
+    // import_logs.py.
+    let haproxy = "Feb 10 10:00:03 lb haproxy[6801]: 1.2.3.4:55008 [10/Feb/2024:10:00:03.584] ft bk/abc 0/0/0/72/72 200 7456 - - ---- 5/4/0/1/0 0/0 \"GET /haproxy HTTP/1.1\"\n";
+    let path = f.file("haproxy.log", haproxy.as_bytes())?;
+    f.import(
+        &[path],
+        &ImportOptions {
+            format: Some(LogFormat::HaProxy),
+            ..site1()
+        },
+    )?;
+    let gandi = format!(
+        "example.org 1.2.3.4 - - [10/Feb/2024:10:00:04 +0000] (2 s) \"GET /gandi HTTP/1.1\" 200 1 \"-\" \"{UA}\"\n"
+    );
+    let path = f.file("gandi.log", gandi.as_bytes())?;
+    f.import(&[path], &site1())?;
+    assert_eq!(
+        actions(&f)?,
+        [
+            "1|example.com/fast|0",
+            "1|example.com/slow|12",
+            "1|example.org/w3c-fast|0",
+            "1|example.org/haproxy|NULL",
+            "1|example.org/gandi|NULL",
+        ]
+    );
+    Ok(())
+}
