@@ -451,6 +451,7 @@ mod tests {
             duration_ms: None,
             userid: None,
             groups: Vec::new(),
+            event: None,
         }
     }
 

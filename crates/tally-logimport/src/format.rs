@@ -58,7 +58,9 @@ pub enum LogFormat {
 /// `time` joined to it with a space), `timezone`, `method`, `path`,
 /// `query_string`, `status`, `length`, `referrer`, `user_agent`, `host`,
 /// `userid`, `generation_time_milli`, `generation_time_micro`,
-/// `generation_time_secs`. `ip`, `date`, `path` and `status` are required.
+/// `generation_time_secs`, and `event_category`, `event_action`,
+/// `event_name` (a line with a category and an action is tracked as that
+/// event). `ip`, `date` and `path` are required.
 #[derive(Debug, Clone)]
 pub struct UserRegex {
     pub(crate) regex: regex::Regex,

@@ -130,6 +130,44 @@ pub struct LogLine<'a> {
     /// for. Read before `ignore_groups` applies, as `import_logs.py` reads
     /// its custom-variable groups before it drops the ignored ones.
     pub groups: Vec<Option<Field<'a>>>,
+    /// The event the line is tracked as (CloudFront RTMP lines, a
+    /// `--log-format-regex` with event groups); boxed, as most lines have
+    /// none.
+    pub event: Option<Box<LogEvent<'a>>>,
+}
+
+/// An event logged by a line: `import_logs.py` sends it as `e_c`, `e_a`
+/// and `e_n`, with the line's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent<'a> {
+    /// The category (`cloudfront_rtmp` for CloudFront; never empty).
+    pub category: Field<'a>,
+    /// The action (CloudFront's `x-event`, e.g. `play`; never empty).
+    pub action: Field<'a>,
+    /// The name (CloudFront's `x-sname`), `None` when empty or `-`.
+    pub name: Option<Field<'a>>,
+}
+
+impl<'a> LogEvent<'a> {
+    /// The event of a category, an action and a name as `import_logs.py`
+    /// reads them: none unless both the category and the action are
+    /// non-empty.
+    fn of(
+        category: Option<Field<'a>>,
+        action: Option<Field<'a>>,
+        name: Option<&'a str>,
+    ) -> Option<Box<Self>> {
+        match (category, action) {
+            (Some(category), Some(action)) if !category.is_empty() && !action.is_empty() => {
+                Some(Box::new(Self {
+                    category,
+                    action,
+                    name: name.and_then(dash_none),
+                }))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Why a line is not a log line.
@@ -212,6 +250,9 @@ struct W3cLayout {
     method: Option<usize>,
     userid: Option<usize>,
     time_taken: Option<usize>,
+    /// CloudFront RTMP's `x-event` and `x-sname`.
+    event_action: Option<usize>,
+    event_name: Option<usize>,
     /// Whether `time_taken` is in milliseconds (IIS, or
     /// `--w3c-time-taken-millisecs`) rather than seconds.
     time_taken_ms: bool,
@@ -1103,6 +1144,7 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
         duration_ms,
         userid: dash_none(userid),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1122,6 +1164,7 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
         time_taken_ms: matches!(format, LogFormat::Iis),
         ..W3cLayout::default()
     };
+    let cloudfront = matches!(format, LogFormat::AmazonCloudFront);
     for (i, logged) in fields.split_whitespace().enumerate() {
         for (r, (field, _)) in opts.regexes.iter().enumerate() {
             if field == logged {
@@ -1155,6 +1198,9 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
             "cs-method" => &mut l.method,
             "cs-username" => &mut l.userid,
             "time-taken" | "x-duration" => &mut l.time_taken,
+            // Only CloudFront's fields in `import_logs.py`.
+            "x-event" if cloudfront => &mut l.event_action,
+            "x-sname" if cloudfront => &mut l.event_name,
             _ => {
                 l.count = i + 1;
                 continue;
@@ -1238,6 +1284,11 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
     let (wall, offset) = parse_iso(date.as_bytes(), time.as_bytes()).ok_or(Invalid::Date)?;
     let incapsula = matches!(format, LogFormat::IncapsulaW3c);
     let (mut host, path) = match (get(l.path), get(l.uri)) {
+        // CloudFront RTMP's `rtmp://host/app` is read as the path
+        // `/host/app` (`import_logs.py`'s `(?:rtmp:/)?(?P<path>/\S*)`).
+        (Some(p), _) if matches!(format, LogFormat::AmazonCloudFront) => {
+            (None, p.strip_prefix("rtmp:/").unwrap_or(p))
+        }
         (Some(p), _) => (None, p),
         // Incapsula's `cs-uri` is `host/path`.
         (None, Some(u)) if incapsula => match u.find('/') {
@@ -1294,6 +1345,13 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         duration_ms,
         userid: get(l.userid).and_then(dash_none),
         groups: Vec::new(),
+        // `import_logs.py`'s CloudFront category is `cloudfront_rtmp`;
+        // web distributions log no `x-event`, hence no event.
+        event: LogEvent::of(
+            Some(Cow::Borrowed("cloudfront_rtmp")),
+            get(l.event_action).map(Cow::Borrowed),
+            get(l.event_name),
+        ),
     })
 }
 
@@ -1380,6 +1438,7 @@ fn parse_nginx_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("generation_time_milli")).map(|s| s * 1000.0),
         userid: json_str(m.get("userid")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1424,6 +1483,7 @@ fn parse_caddy_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("duration")).map(|s| s * 1000.0),
         userid: json_str(m.get("user_id")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1450,6 +1510,7 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("Duration")).map(|ns| ns / 1_000_000.0),
         userid: json_str(m.get("ClientUsername")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1549,6 +1610,11 @@ fn parse_regex<'a>(
         duration_ms,
         userid: get("userid").and_then(dash_none),
         groups: groups.iter().map(|g| raw(g).and_then(dash_none)).collect(),
+        event: LogEvent::of(
+            get("event_category").map(Cow::Borrowed),
+            get("event_action").map(Cow::Borrowed),
+            get("event_name"),
+        ),
     })
 }
 

@@ -167,3 +167,84 @@ fn d7_d8_server_times_as_import_logs_sends_them() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The events in time order: `category|action|name|url` (`NULL` for none).
+fn events(f: &Fixture) -> anyhow::Result<Vec<String>> {
+    texts(
+        f,
+        "SELECT CONCAT_WS('|', COALESCE(c.name, 'NULL'), COALESCE(e.name, 'NULL'), \
+         COALESCE(n.name, 'NULL'), COALESCE(u.name, 'NULL')) AS s FROM log_link_visit_action a \
+         LEFT JOIN log_action c ON c.idaction = a.idaction_event_category \
+         LEFT JOIN log_action e ON e.idaction = a.idaction_event_action \
+         LEFT JOIN log_action n ON n.idaction = a.idaction_name \
+         LEFT JOIN log_action u ON u.idaction = a.idaction_url ORDER BY a.server_time, a.idlink_va",
+    )
+}
+
+#[test]
+fn d1_cloudfront_rtmp_lines_are_events() -> anyhow::Result<()> {
+    let f = Fixture::new("d1")?;
+    // Matomo's amazon_cloudfront_rtmp.log, in 2024 (fields apart by three
+    // blanks, a zero-width space ending the stream's URI as there).
+    let log = "#Version: 1.0\n\
+        #Fields: date time x-edge-location c-ip x-event sc-bytes x-cf-status x-cf-client-id cs-uri-stem cs-uri-query c-referrer x-page-url c-user-agent x-sname x-sname-query x-file-ext x-sid\n\
+        2024-02-10   10:00:00   SEA4   192.0.2.147   connect   2014   OK   bfd8a98bee0840d9b871b7f6ade9908f   rtmp://s5c39gqb8ow64r.cloudfront.net/cfx/st\u{200b}   key=value   http://player.example/player.swf   http://www.example.net/page?example=204   LNX%2010,0,32,18   -   -   -   -\n\
+        2024-02-10   10:00:01   SEA4   192.0.2.147   play   3914   OK   bfd8a98bee0840d9b871b7f6ade9908f   rtmp://s5c39gqb8ow64r.cloudfront.net/cfx/st\u{200b}   key=value   http://player.example/player.swf   http://www.example.net/page?example=204   LNX%2010,0,32,18   myvideo   p=2&q=4   flv   1\n";
+    let path = f.file("rtmp.log", log.as_bytes())?;
+    let report = f.import(&[path], &site1())?;
+    assert_eq!(report.files[0].format, "amazon_cloudfront");
+    assert_eq!(report.files[0].counts.imported, 2);
+    // No page view: events, on the site's address plus the stream's path.
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CAST(visit_total_actions AS CHAR) AS s FROM log_visit"
+        )?,
+        ["2"]
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_action WHERE type = 1 AND name LIKE '%rtmp%'")?,
+        0
+    );
+    let url = "example.org/s5c39gqb8ow64r.cloudfront.net/cfx/st\u{200b}?key=value";
+    assert_eq!(
+        events(&f)?,
+        [
+            format!("cloudfront_rtmp|connect|NULL|{url}"),
+            format!("cloudfront_rtmp|play|myvideo|{url}"),
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn d2_log_format_regex_event_groups_are_events() -> anyhow::Result<()> {
+    let f = Fixture::new("d2")?;
+    let regex = tally_logimport::UserRegex::new(
+        r"^(?P<ip>\S+) \[(?P<date>[^\]]+)\] (?P<path>\S+) (?P<status>\d+) (?P<event_category>\S*) (?P<event_action>\S*) (?P<event_name>\S+)$",
+        Some("%d/%b/%Y:%H:%M:%S %z"),
+    )?;
+    let log = "1.2.3.4 [10/Feb/2024:10:00:00 +0000] /video 200 Media play intro\n\
+               1.2.3.4 [10/Feb/2024:10:00:01 +0000] /video 200 Media pause -\n\
+               1.2.3.4 [10/Feb/2024:10:00:02 +0000] /page 200  play intro\n";
+    let path = f.file("events.log", log.as_bytes())?;
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            format: Some(LogFormat::Regex(regex)),
+            ..site1()
+        },
+    )?;
+    assert_eq!(report.files[0].counts.imported, 3);
+    // Without a category the line is a page view, as in import_logs.py.
+    let last = events(&f)?.pop().unwrap_or_default();
+    assert!(last.starts_with("NULL|NULL|"), "{last}");
+    assert_eq!(
+        events(&f)?[..2],
+        [
+            "Media|play|intro|example.org/video",
+            "Media|pause|NULL|example.org/video",
+        ]
+    );
+    Ok(())
+}
