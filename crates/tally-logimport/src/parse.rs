@@ -310,7 +310,9 @@ pub const STANDARD_GROUPS: &[&str] = &[
 const REQUIRED_GROUPS: &[&str] = &["ip", "date", "time", "path"];
 
 /// The W3C field names the parser reads (what `--w3c-map-field` can map a
-/// custom field to).
+/// custom field to). As in `import_logs.py`, some are read in one flavour
+/// only: `cs-uri` and `cs-bytes` (Incapsula), `c-user-agent` and
+/// `x-host-header` (CloudFront), `c-status` and `x-duration` (SHOUTcast).
 pub const W3C_FIELDS: &[&str] = &[
     "date",
     "time",
@@ -321,7 +323,6 @@ pub const W3C_FIELDS: &[&str] = &[
     "cs(User-Agent)",
     "c-user-agent",
     "cs(Referer)",
-    "cs(Referrer)",
     "sc-status",
     "c-status",
     "sc-bytes",
@@ -1165,6 +1166,8 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
         ..W3cLayout::default()
     };
     let cloudfront = matches!(format, LogFormat::AmazonCloudFront);
+    let incapsula = matches!(format, LogFormat::IncapsulaW3c);
+    let shoutcast = matches!(format, LogFormat::Shoutcast);
     for (i, logged) in fields.split_whitespace().enumerate() {
         for (r, (field, _)) in opts.regexes.iter().enumerate() {
             if field == logged {
@@ -1182,23 +1185,28 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
         if name == "time-taken" && opts.time_taken_ms {
             l.time_taken_ms = true;
         }
+        // The fields `import_logs.py` reads in each flavour; any other
+        // (`cs(Referrer)` with two r's included) is not read there.
         let slot = match name {
             "date" => &mut l.date,
             "time" => &mut l.time,
             "cs-uri-stem" => &mut l.path,
-            "cs-uri" => &mut l.uri,
+            "cs-uri" if incapsula => &mut l.uri,
             "cs-uri-query" => &mut l.query,
             "c-ip" => &mut l.ip,
-            "cs(User-Agent)" | "c-user-agent" => &mut l.ua,
-            "cs(Referer)" | "cs(Referrer)" => &mut l.referrer,
-            "sc-status" | "c-status" => &mut l.status,
+            "cs(User-Agent)" => &mut l.ua,
+            "c-user-agent" if cloudfront => &mut l.ua,
+            "cs(Referer)" => &mut l.referrer,
+            "sc-status" => &mut l.status,
+            "c-status" if shoutcast => &mut l.status,
             "sc-bytes" => &mut l.bytes,
-            "cs-bytes" if matches!(format, LogFormat::IncapsulaW3c) => &mut l.bytes,
-            "cs-host" | "x-host-header" => &mut l.host,
+            "cs-bytes" if incapsula => &mut l.bytes,
+            "cs-host" => &mut l.host,
+            "x-host-header" if cloudfront => &mut l.host,
             "cs-method" => &mut l.method,
             "cs-username" => &mut l.userid,
-            "time-taken" | "x-duration" => &mut l.time_taken,
-            // Only CloudFront's fields in `import_logs.py`.
+            "time-taken" => &mut l.time_taken,
+            "x-duration" if shoutcast => &mut l.time_taken,
             "x-event" if cloudfront => &mut l.event_action,
             "x-sname" if cloudfront => &mut l.event_name,
             _ => {
@@ -1282,7 +1290,6 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
     let date = get(l.date).ok_or(Invalid::NoMatch)?;
     let time = get(l.time).ok_or(Invalid::NoMatch)?;
     let (wall, offset) = parse_iso(date.as_bytes(), time.as_bytes()).ok_or(Invalid::Date)?;
-    let incapsula = matches!(format, LogFormat::IncapsulaW3c);
     let (mut host, path) = match (get(l.path), get(l.uri)) {
         // CloudFront RTMP's `rtmp://host/app` is read as the path
         // `/host/app` (`import_logs.py`'s `(?:rtmp:/)?(?P<path>/\S*)`).
@@ -1290,12 +1297,11 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
             (None, p.strip_prefix("rtmp:/").unwrap_or(p))
         }
         (Some(p), _) => (None, p),
-        // Incapsula's `cs-uri` is `host/path`.
-        (None, Some(u)) if incapsula => match u.find('/') {
+        // Incapsula's `cs-uri` (read in no other flavour) is `host/path`.
+        (None, Some(u)) => match u.find('/') {
             Some(i) => (Some(&u[..i]), &u[i..]),
             None => (Some(u), "/"),
         },
-        (None, Some(u)) => (None, u),
         (None, None) => return Err(Invalid::NoMatch),
     };
     if path.is_empty() {
