@@ -447,7 +447,7 @@ impl<'o> Context<'o> {
     fn new(pool: &tally_db::DbPool, opts: &'o ImportOptions) -> Result<Self, LogImportError> {
         let mut filters = opts.filters.clone();
         filters.replay_tracking |= opts.replay_tracking;
-        let classifier = Classifier::new(filters)?;
+        let classifier = Classifier::new(filters)?.with_log_hostname(opts.log_hostname.clone());
         // Bad parse options fail here, before any file is touched.
         let parse = opts.parse_options();
         parse.validate()?;

@@ -287,3 +287,85 @@ fn d9_w3c_fields_read_only_in_their_flavour() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+fn complete(host: &str, second: u32, path: &str) -> String {
+    format!(
+        "{host} 1.2.3.4 - - [10/Feb/2024:10:00:{second:02} +0000] \"GET {path} HTTP/1.1\" 200 1 \"-\" \"{UA}\"\n"
+    )
+}
+
+#[test]
+fn d10_hostname_globs_match_the_hit_host() -> anyhow::Result<()> {
+    let f = Fixture::new("d10")?;
+    let log = complete("WWW.EXAMPLE.COM.", 0, "/upper") + &complete("other.org", 1, "/other");
+    let path = f.file("hosts.log", log.as_bytes())?;
+    let filters = tally_logimport::FilterOptions {
+        hostnames: vec!["*.example.com".into()],
+        ..tally_logimport::FilterOptions::default()
+    };
+    let opts = ImportOptions {
+        filters,
+        dry_run: true,
+        ..site1()
+    };
+    // The logged host lower-cased, without its trailing dot, matches.
+    let c = f.import(std::slice::from_ref(&path), &opts)?.files[0].counts;
+    assert_eq!((c.imported, c.ignored_excluded), (1, 1));
+    // With --log-hostname that host is what the globs see, for every line.
+    let with = |host: &str| -> anyhow::Result<(u64, u64)> {
+        let c = f.import(
+            std::slice::from_ref(&path),
+            &ImportOptions {
+                log_hostname: Some(host.into()),
+                ..opts.clone()
+            },
+        )?;
+        let c = c.files[0].counts;
+        Ok((c.imported, c.ignored_excluded))
+    };
+    assert_eq!(with("foo")?, (0, 2));
+    assert_eq!(with("shop.example.com")?, (2, 0));
+    Ok(())
+}
+
+#[test]
+fn d11_force_lowercase_path_before_the_filters() -> anyhow::Result<()> {
+    let f = Fixture::new("d11")?;
+    let log = complete("example.org", 0, "/Admin/X")
+        + &complete("example.org", 1, "/ROBOTS.TXT")
+        + &complete("example.org", 2, "/Page?Id=A");
+    let path = f.file("lower.log", log.as_bytes())?;
+    let filters = tally_logimport::FilterOptions {
+        force_lowercase_path: true,
+        exclude_paths: vec!["/admin/*".into()],
+        ..tally_logimport::FilterOptions::default()
+    };
+    let opts = ImportOptions { filters, ..site1() };
+    let c = f.import(&[path], &opts)?.files[0].counts;
+    assert_eq!(
+        (
+            c.imported,
+            c.ignored_excluded,
+            c.ignored_static,
+            c.downloads
+        ),
+        (1, 1, 1, 0)
+    );
+    // A query logged apart (W3C) keeps its case.
+    let w3c = "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status cs(User-Agent)\n\
+               2024-02-10 10:00:03 1.2.3.4 GET /Foo/Bar topCat1=divinity&submit=Search 200 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("lower.w3c.log", w3c.as_bytes())?;
+    f.import(&[path], &opts)?;
+    let urls: Vec<String> = actions(&f)?
+        .into_iter()
+        .map(|a| a.split('|').nth(1).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "example.org/page?id=a",
+            "example.org/foo/bar?topCat1=divinity&submit=Search"
+        ]
+    );
+    Ok(())
+}
