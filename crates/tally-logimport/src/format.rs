@@ -52,7 +52,8 @@ pub enum LogFormat {
     Regex(UserRegex),
 }
 
-/// `--log-format-regex` with `--log-date-format`.
+/// `--log-format-regex` with `--log-date-format`. The regex must match
+/// from the start of a line (not necessarily to its end).
 ///
 /// Group names are `import_logs.py`'s: `ip`, `date` (plus an optional
 /// `time` joined to it with a space), `timezone`, `method`, `path`,
@@ -75,9 +76,15 @@ impl UserRegex {
     /// [`LogImportError::Format`] when the regex does not compile or lacks a
     /// required group.
     pub fn new(pattern: &str, date_format: Option<&str>) -> Result<Self, LogImportError> {
-        let regex = regex::Regex::new(pattern).map_err(|e| LogImportError::Format {
+        let bad = |e: regex::Error| LogImportError::Format {
             reason: format!("--log-format-regex does not compile: {e}"),
-        })?;
+        };
+        // Checked alone first, so that an error shows the user's pattern.
+        regex::Regex::new(pattern).map_err(bad)?;
+        // Anchored at the start of the line, as `import_logs.py` matches
+        // it (`re.match`): a line with something before what the regex
+        // describes is invalid.
+        let regex = regex::Regex::new(&format!("^(?:{pattern})")).map_err(bad)?;
         for group in ["ip", "date", "path"] {
             if !regex.capture_names().flatten().any(|n| n == group) {
                 return Err(LogImportError::Format {

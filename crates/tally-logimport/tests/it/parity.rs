@@ -369,3 +369,18 @@ fn d11_force_lowercase_path_before_the_filters() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn d16_log_format_regex_matches_from_the_line_start() -> anyhow::Result<()> {
+    // import_logs.py's test_custom_log_date_format_option regex.
+    let regex = tally_logimport::UserRegex::new(
+        r#"(?P<ip>\S+)\s+\S+\s+\S+\s+\[(?P<date>.*?)\]\s+"\S+\s+(?P<path>.*?)\s+\S+"\s+(?P<status>\S+)\s+(?P<length>\S+)"#,
+        Some("%B - %d, %Y:%H:%M:%S"),
+    )?;
+    let mut p = LineParser::new(&LogFormat::Regex(regex), None)?;
+    let line = r#"1.2.3.4 - - [February - 10, 2012:16:42:07] "GET / HTTP/1.0" 200 368"#;
+    assert!(matches!(p.parse(line.as_bytes()), Parsed::Line(_)));
+    let junk = format!("junk {line}");
+    assert!(matches!(p.parse(junk.as_bytes()), Parsed::Invalid(_)));
+    Ok(())
+}
