@@ -266,9 +266,13 @@ impl ImportOptions {
 /// Line counts of one import run of a file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Lines read (blank lines, `#` headers and the lines passed over by
-    /// [`ImportOptions::skip`] not counted); each is counted in exactly one
-    /// of the fields below.
+    /// Lines read (the lines passed over by [`ImportOptions::skip`] not
+    /// counted); each is counted in exactly one of the fields below.
+    /// Blank lines and `#` headers or comments count as read and invalid
+    /// (not listed in [`FileReport::errors`]), as `import_logs.py` counts
+    /// them, except, as there, the W3C header lines up to the first
+    /// `#Fields:` of a file whose format is given (`import_logs.py` reads
+    /// them apart then).
     pub lines_parsed: u64,
     /// Lines recorded.
     pub imported: u64,
@@ -851,6 +855,9 @@ impl<'o> Context<'o> {
         let mut parser = LineParser::with_options(format, &self.parse)?;
         let mut reader = LineReader::new(input::open(real)?);
         let is_w3c = format.is_w3c();
+        // See `Counts::lines_parsed`.
+        let mut w3c_header_uncounted =
+            is_w3c && self.opts.format.is_some() && self.opts.w3c_fields.is_none();
         let mut decode_buf = String::new();
         let batch_lines = self.opts.batch_lines.max(1) as u64;
         let mut batch: Vec<Pending> = Vec::new();
@@ -911,8 +918,16 @@ impl<'o> Context<'o> {
                 None => Parsed::Invalid(crate::parse::Invalid::Encoding),
             };
             in_batch += 1;
+            let uncounted = w3c_header_uncounted && matches!(parsed, Parsed::Skip);
+            if w3c_header_uncounted && (!uncounted || bytes.starts_with(b"#Fields:")) {
+                w3c_header_uncounted = false;
+            }
             match parsed {
-                Parsed::Skip => {}
+                Parsed::Skip if uncounted => {}
+                Parsed::Skip => {
+                    report.counts.lines_parsed += 1;
+                    report.counts.ignored_invalid += 1;
+                }
                 Parsed::Invalid(why) => {
                     report.counts.lines_parsed += 1;
                     report.counts.ignored_invalid += 1;

@@ -384,3 +384,34 @@ fn d16_log_format_regex_matches_from_the_line_start() -> anyhow::Result<()> {
     assert!(matches!(p.parse(junk.as_bytes()), Parsed::Invalid(_)));
     Ok(())
 }
+
+#[test]
+fn d21_blank_and_header_lines_count_as_invalid() -> anyhow::Result<()> {
+    let f = Fixture::new("d21")?;
+    let w3c = "#Software: Microsoft Internet Information Services 7.5\n\
+               #Version: 1.0\n\
+               #Date: 2024-02-10 10:00:00\n\
+               #Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)\n\
+               2024-02-10 10:00:00 1.2.3.4 GET /a 200 Mozilla/5.0+(X11;+Linux+x86_64)\n\
+               \n\
+               #Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)\n\
+               2024-02-10 10:00:01 1.2.3.4 GET /b 200 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let counts = |name: &str, format: Option<LogFormat>| -> anyhow::Result<(u64, u64, u64)> {
+        let path = f.file(name, w3c.as_bytes())?;
+        let opts = ImportOptions {
+            format,
+            dry_run: true,
+            ..site1()
+        };
+        let r = f.import(&[path], &opts)?;
+        let c = r.files[0].counts;
+        anyhow::ensure!(r.files[0].errors.is_empty(), "{:?}", r.files[0].errors);
+        Ok((c.lines_parsed, c.imported, c.ignored_invalid))
+    };
+    // Detected: every header and the blank line are read and invalid.
+    assert_eq!(counts("detected.log", None)?, (8, 2, 6));
+    // Given: import_logs.py reads the header up to the first #Fields:
+    // apart, uncounted.
+    assert_eq!(counts("given.log", Some(LogFormat::Iis))?, (4, 2, 2));
+    Ok(())
+}
