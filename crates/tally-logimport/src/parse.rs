@@ -1019,7 +1019,15 @@ impl<'a> Cursor<'a> {
         let inner = &b[self.pos..end];
         self.pos = end + 1;
         let (date, offset) = match memchr::memchr(b' ', inner) {
-            Some(sp) => (&inner[..sp], Some(&inner[sp + 1..])),
+            // Blanks after the first are skipped, as `import_logs.py`'s
+            // `\[(?P<date>.*?)\s+(?P<timezone>.*?)\]` does.
+            Some(sp) => {
+                let mut o = sp + 1;
+                while inner.get(o).is_some_and(|&b| b == b' ' || b == b'\t') {
+                    o += 1;
+                }
+                (&inner[..sp], Some(&inner[o..]))
+            }
             None => (inner, None),
         };
         let Some(wall) = parse_clf_date(date) else {

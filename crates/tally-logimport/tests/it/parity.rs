@@ -415,3 +415,54 @@ fn d21_blank_and_header_lines_count_as_invalid() -> anyhow::Result<()> {
     assert_eq!(counts("given.log", Some(LogFormat::Iis))?, (4, 2, 2));
     Ok(())
 }
+
+/// test_main.py's add_multiple_spaces_to_file: every blank outside `"`
+/// quotes doubled.
+fn multiple_spaces(line: &str) -> String {
+    line.split('"')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 0 {
+                part.replace(' ', "  ")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\"")
+}
+
+#[test]
+fn d15_multiple_blanks_inside_the_date_brackets() -> anyhow::Result<()> {
+    let req = "[10/Feb/2012:16:42:07 -0500] \"GET / HTTP/1.0\" 301 368";
+    let combined = format!("{req} \"-\" \"{UA}\"");
+    let samples = [
+        ("common", format!("1.2.3.4 - theuser {req}")),
+        (
+            "common_vhost",
+            format!("www.example.com 1.2.3.4 - theuser {req}"),
+        ),
+        ("ncsa_extended", format!("1.2.3.4 - theuser {combined}")),
+        (
+            "common_complete",
+            format!("www.example.com 1.2.3.4 - theuser {combined}"),
+        ),
+        ("icecast2", format!("1.2.3.4 - theuser {combined} 1807")),
+    ];
+    for (name, line) in samples {
+        let spaced = multiple_spaces(&line);
+        assert!(spaced.contains(":07  -0500]"), "{spaced}");
+        let detected = tally_logimport::detect(&[spaced.as_bytes()]);
+        assert_eq!(
+            detected.as_ref().map(LogFormat::name),
+            Some(name),
+            "{spaced}"
+        );
+        let mut p = LineParser::new(&LogFormat::from_name(name)?, None)?;
+        match p.parse(spaced.as_bytes()) {
+            Parsed::Line(l) => assert_eq!(l.time.offset, Some(-5 * 3600), "{name}"),
+            other => anyhow::bail!("{name}: {other:?}"),
+        }
+    }
+    Ok(())
+}
