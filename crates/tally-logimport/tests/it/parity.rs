@@ -466,3 +466,26 @@ fn d15_multiple_blanks_inside_the_date_brackets() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn d14_a_user_agent_ends_at_its_first_quote() -> anyhow::Result<()> {
+    let ua = r#"Mozilla/5.0 \"quoted\" Googlebot/2.1"#;
+    let line =
+        format!("1.2.3.4 - - [10/Feb/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"{ua}\"");
+    let mut p = LineParser::new(&LogFormat::Combined, None)?;
+    let Parsed::Line(l) = p.parse(line.as_bytes()) else {
+        anyhow::bail!("not parsed: {line}");
+    };
+    // Not the bot the whole user agent would be: import_logs.py tracks it.
+    assert_eq!(l.user_agent.as_deref(), Some(r"Mozilla/5.0 \"));
+    let c = tally_logimport::Classifier::new(tally_logimport::FilterOptions::default())?;
+    assert!(c.classify(&l).is_ok());
+    // icecast2 reads on to the quote before the session time.
+    let ice = format!("{line} 1807");
+    let mut p = LineParser::new(&LogFormat::Icecast2, None)?;
+    let Parsed::Line(l) = p.parse(ice.as_bytes()) else {
+        anyhow::bail!("not parsed: {ice}");
+    };
+    assert_eq!(l.user_agent.as_deref(), Some(ua));
+    Ok(())
+}
