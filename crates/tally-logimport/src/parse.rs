@@ -1372,7 +1372,9 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         bytes: get(l.bytes).and_then(|b| b.parse().ok()),
         referrer: get(l.referrer).and_then(dash_none),
         user_agent: ua,
-        host: host.map(|h| Cow::Borrowed(strip_port(h))),
+        // With its port, if any: `import_logs.py` builds the URL from it
+        // (`http://example.com:8080/a`).
+        host: host.map(Cow::Borrowed),
         duration_ms,
         userid: get(l.userid).and_then(dash_none),
         groups: Vec::new(),

@@ -489,3 +489,14 @@ fn d14_a_user_agent_ends_at_its_first_quote() -> anyhow::Result<()> {
     assert_eq!(l.user_agent.as_deref(), Some(ua));
     Ok(())
 }
+
+#[test]
+fn d19_a_w3c_host_keeps_its_port_in_the_url() -> anyhow::Result<()> {
+    let f = Fixture::new("d19")?;
+    let w3c = "#Fields: date time c-ip cs-method cs-host cs-uri-stem sc-status cs(User-Agent)\n\
+               2024-02-10 10:00:00 1.2.3.4 GET example.com:8080 /fast 200 Mozilla/5.0+(X11;+Linux+x86_64)\n";
+    let path = f.file("port.w3c.log", w3c.as_bytes())?;
+    assert_eq!(f.import(&[path], &site1())?.files[0].counts.imported, 1);
+    assert_eq!(actions(&f)?, ["1|example.com:8080/fast|NULL"]);
+    Ok(())
+}
