@@ -218,8 +218,61 @@ impl fmt::Display for LogFormat {
 /// Lines looked at by [`detect`].
 pub const DETECT_LINES: usize = 50;
 
+/// Lines an import reads to find one of a known format when the first
+/// [`DETECT_LINES`] are none (`import_logs.py`'s limit); [`detect`] then
+/// looks at the lines from that one on.
+pub const DETECT_SCAN_LINES: usize = 100_000;
+
+/// The line-oriented formats [`detect`] tries, most specific first: a tie
+/// goes to the earlier one.
+fn candidates() -> [LogFormat; 9] {
+    [
+        LogFormat::Icecast2,
+        LogFormat::Gandi,
+        LogFormat::CommonComplete,
+        LogFormat::Combined,
+        LogFormat::CommonVhost,
+        LogFormat::Common,
+        LogFormat::S3,
+        LogFormat::Elb,
+        LogFormat::HaProxy,
+    ]
+}
+
+/// Tells whether a line is of a format [`detect`] knows (a W3C `#Fields:`
+/// header, a JSON line of a known format, a line some line-oriented format
+/// reads), its parsers built once for all the lines it is asked about.
+pub(crate) struct LineProbe {
+    parsers: Vec<crate::parse::LineParser>,
+}
+
+impl LineProbe {
+    pub(crate) fn new() -> Self {
+        Self {
+            parsers: candidates()
+                .iter()
+                .filter_map(|f| crate::parse::LineParser::new(f, None).ok())
+                .collect(),
+        }
+    }
+
+    pub(crate) fn readable(&mut self, line: &[u8]) -> bool {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return false;
+        };
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.starts_with("#Fields:") || text.trim_start().starts_with('{') {
+            return detect(&[line]).is_some();
+        }
+        self.parsers
+            .iter_mut()
+            .any(|p| matches!(p.parse(text.as_bytes()), crate::parse::Parsed::Line(_)))
+    }
+}
+
 /// Guesses the format from the first lines of a file (at most
-/// [`DETECT_LINES`] are used).
+/// [`DETECT_LINES`] are used; an import whose first lines are of no known
+/// format looks further, see [`DETECT_SCAN_LINES`]).
 ///
 /// A `#Fields:` header means W3C (its flavour from the `#Software:` header
 /// and the field names); a line starting with `{` means one of the JSON
@@ -275,20 +328,8 @@ pub fn detect(lines: &[&[u8]]) -> Option<LogFormat> {
             None
         };
     }
-    // Most specific first: a tie goes to the earlier one.
-    let candidates = [
-        LogFormat::Icecast2,
-        LogFormat::Gandi,
-        LogFormat::CommonComplete,
-        LogFormat::Combined,
-        LogFormat::CommonVhost,
-        LogFormat::Common,
-        LogFormat::S3,
-        LogFormat::Elb,
-        LogFormat::HaProxy,
-    ];
     let mut counts: Vec<(usize, LogFormat)> = Vec::new();
-    for candidate in candidates {
+    for candidate in candidates() {
         let Ok(mut parser) = crate::parse::LineParser::new(&candidate, None) else {
             continue;
         };

@@ -24,7 +24,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -1664,21 +1663,59 @@ fn quote(s: &str) -> String {
 }
 
 fn detect_file(shown: &Path, real: &Path, charset: Charset) -> Result<LogFormat, LogImportError> {
-    let mut reader = LineReader::new(input::open(real)?.take(4 << 20));
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    while lines.len() < format::DETECT_LINES {
+    let mut reader = LineReader::new(input::open(real)?);
+    let mut buf = String::new();
+    let mut next = |reader: &mut LineReader<_>| -> Option<Option<Vec<u8>>> {
         match reader.next_line() {
-            Ok(Some(l)) => {
-                let mut buf = String::new();
-                if let Some(b) = l.bytes.and_then(|b| input::decoded(charset, b, &mut buf)) {
-                    lines.push(b.to_vec());
-                }
-            }
-            _ => break,
+            Ok(Some(l)) => Some(
+                l.bytes
+                    .and_then(|b| input::decoded(charset, b, &mut buf))
+                    .map(<[u8]>::to_vec),
+            ),
+            _ => None,
+        }
+    };
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut read = 0;
+    while lines.len() < format::DETECT_LINES
+        && let Some(line) = next(&mut reader)
+    {
+        read += 1;
+        lines.extend(line);
+    }
+    let detect = |lines: &[Vec<u8>]| {
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        format::detect(&refs)
+    };
+    if let Some(f) = detect(&lines) {
+        return Ok(f);
+    }
+    // `import_logs.py` tries line after line (up to 100,000) until one is
+    // of a known format: after unreadable first lines, the first lines
+    // from the first readable one decide.
+    let mut probe = format::LineProbe::new();
+    let mut found = None;
+    while read < format::DETECT_SCAN_LINES
+        && let Some(line) = next(&mut reader)
+    {
+        read += 1;
+        if let Some(line) = line.filter(|l| probe.readable(l)) {
+            found = Some(line);
+            break;
         }
     }
-    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-    format::detect(&refs).ok_or_else(|| LogImportError::Detect {
+    if let Some(first) = found {
+        let mut lines = vec![first];
+        while lines.len() < format::DETECT_LINES
+            && let Some(line) = next(&mut reader)
+        {
+            lines.extend(line);
+        }
+        if let Some(f) = detect(&lines) {
+            return Ok(f);
+        }
+    }
+    Err(LogImportError::Detect {
         path: shown.to_owned(),
     })
 }

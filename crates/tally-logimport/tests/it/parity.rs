@@ -500,3 +500,26 @@ fn d19_a_w3c_host_keeps_its_port_in_the_url() -> anyhow::Result<()> {
     assert_eq!(actions(&f)?, ["1|example.com:8080/fast|NULL"]);
     Ok(())
 }
+
+#[test]
+fn d17_detection_reads_on_past_unreadable_first_lines() -> anyhow::Result<()> {
+    let f = Fixture::new("d17")?;
+    let mut log: String = (0..60).map(|i| format!("garbage line {i}\n")).collect();
+    for i in 0..3 {
+        log += &format!(
+            "1.2.3.4 - - [10/Feb/2024:10:00:0{i} +0000] \"GET /p{i} HTTP/1.1\" 200 1 \"-\" \"{UA}\"\n"
+        );
+    }
+    let path = f.file("late.log", log.as_bytes())?;
+    let r = f.import(&[path], &site1())?;
+    assert_eq!(r.files[0].format, "ncsa_extended");
+    let c = r.files[0].counts;
+    assert_eq!((c.imported, c.ignored_invalid), (3, 60));
+    // A file of no known format at all still fails.
+    let path = f.file("garbage.log", b"garbage\nmore garbage\n")?;
+    assert!(matches!(
+        tally_logimport::import_files(&f.db.pool()?, &[path], &site1(), &mut |_| {}),
+        Err(tally_logimport::LogImportError::Detect { .. })
+    ));
+    Ok(())
+}
