@@ -1159,7 +1159,8 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
     Ok(LogLine {
         ip: Cow::Borrowed(ip),
         time,
-        method: Some(Cow::Borrowed(method)),
+        // `import_logs.py`'s OVH regex reads no method.
+        method: (shape != ClfShape::Ovh).then_some(Cow::Borrowed(method)),
         path: Cow::Borrowed(path),
         query: None,
         status,
@@ -1360,10 +1361,23 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
     let taken: Option<f64> = get(l.time_taken).and_then(|t| t.parse().ok());
     let duration_ms = taken.map(|t| if l.time_taken_ms { t } else { t * 1000.0 });
     let ip = get(l.ip).ok_or(Invalid::NoMatch)?;
+    let incapsula_quoted_method = matches!(format, LogFormat::IncapsulaW3c)
+        && l.method
+            .and_then(|i| spans.get(i))
+            .is_some_and(|&(a, _)| a > 0 && line.as_bytes()[a - 1] == b'"');
     Ok(LogLine {
         ip: Cow::Borrowed(ip),
         time: LogTime { wall, offset },
-        method: get(l.method).and_then(dash_none),
+        method: if incapsula_quoted_method {
+            // `import_logs.py` reads Incapsula's `cs-method` with W3C's
+            // `\S+`, quotes and all (`"GET"`, its `HTTP-method` value).
+            l.method
+                .and_then(|i| spans.get(i))
+                .and_then(|&(a, b)| line.get(a.checked_sub(1)?..b + 1))
+                .map(Cow::Borrowed)
+        } else {
+            get(l.method).and_then(dash_none)
+        },
         path: Cow::Borrowed(path),
         // With a `cs-uri-query` field `import_logs.py` takes the stem as
         // the whole path, even when it has a `?`.
@@ -1550,8 +1564,9 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
 // ---------------------------------------------------------------------------
 // Regex formats
 
-/// ELB classic and ALB (which adds a leading request type).
-const ELB_REGEX: &str = r#"^(?:[a-z0-9]+\s+)?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z\s+\S+\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\S+\s+\S+\s+(?P<generation_time_secs>\S+)\s+\S+\s+(?P<status>\d{3})\s+\S+\s+\S+\s+(?P<length>\d+)\s+"(?P<method>[A-Z]+)\s+[a-z]+://(?P<host>[^/:\s"]+)(?::\d+)?(?P<path>/[^\s"]*)[^"]*"\s+"(?P<user_agent>[^"]*)""#;
+/// ELB classic and ALB (which adds a leading request type). The method is
+/// not read: `import_logs.py`'s regex has no group for it.
+const ELB_REGEX: &str = r#"^(?:[a-z0-9]+\s+)?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z\s+\S+\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\S+\s+\S+\s+(?P<generation_time_secs>\S+)\s+\S+\s+(?P<status>\d{3})\s+\S+\s+\S+\s+(?P<length>\d+)\s+"[A-Z]+\s+[a-z]+://(?P<host>[^/:\s"]+)(?::\d+)?(?P<path>/[^\s"]*)[^"]*"\s+"(?P<user_agent>[^"]*)""#;
 
 /// S3 server access logs.
 const S3_REGEX: &str = r#"^\S+\s+(?P<host>\S+)\s+\[(?P<date>[^\]\s]+)\s+(?P<timezone>[^\]]+)\]\s+(?P<ip>\S+)\s+(?P<userid>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<method>\S+)\s+(?P<path>\S+)[^"]*"\s+(?P<status>\d{3})\s+\S+\s+(?P<length>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<referrer>[^"]*)"\s+"(?P<user_agent>[^"]*)""#;

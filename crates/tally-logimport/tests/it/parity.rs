@@ -523,3 +523,37 @@ fn d17_detection_reads_on_past_unreadable_first_lines() -> anyhow::Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn d20_http_method_as_import_logs_reads_it() -> anyhow::Result<()> {
+    let method = |format: &LogFormat, log: &str| -> anyhow::Result<Option<String>> {
+        let mut p = LineParser::new(format, None)?;
+        let mut found = None;
+        for line in log.lines() {
+            if let Parsed::Line(l) = p.parse(line.as_bytes()) {
+                found = Some(l.method.map(|m| m.into_owned()));
+            }
+        }
+        found.ok_or_else(|| anyhow::anyhow!("no line parsed in {log}"))
+    };
+    // Incapsula: quotes and all (test_incapsulaw3c_parsing's `"GET"`).
+    let inc = "#Fields: date time c-ip cs(User-Agent) cs-uri cs-method sc-status\n\
+               \"2024-02-10\" \"10:00:00\" \"1.2.3.4\" \"Mozilla/5.0\" \"www.example.com/a\" \"GET\" \"200\"\n";
+    assert_eq!(
+        method(&LogFormat::IncapsulaW3c, inc)?.as_deref(),
+        Some("\"GET\"")
+    );
+    // ELB/ALB and OVH: import_logs.py's regexes read no method.
+    let elb = format!(
+        "2024-02-10T10:00:00.945958Z my-lb 1.2.3.4:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 \"GET https://www.example.com:443/a HTTP/1.1\" \"{UA}\" DHE-RSA-AES128-SHA TLSv1.2\n"
+    );
+    assert_eq!(method(&LogFormat::Elb, &elb)?, None);
+    let ovh = format!(
+        "1.2.3.4 www.example.com - [10/Feb/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"{UA}\"\n"
+    );
+    assert_eq!(method(&LogFormat::Ovh, &ovh)?, None);
+    // Combined keeps it.
+    let clf = ovh.replacen(" www.example.com -", " - -", 1);
+    assert_eq!(method(&LogFormat::Combined, &clf)?.as_deref(), Some("GET"));
+    Ok(())
+}
