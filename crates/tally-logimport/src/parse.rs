@@ -584,8 +584,14 @@ impl LineParser {
                 if !from_captures {
                     if l.groups.len() < self.groups.len() {
                         let from = l.groups.len();
+                        let shape = match &self.kind {
+                            Kind::W3c { .. } => Some(DateShape::W3c),
+                            Kind::Clf(_) => Some(DateShape::Clf),
+                            _ => None,
+                        };
                         for name in &self.groups[from..] {
-                            let v = standard_group(&l, name);
+                            let v = standard_group(&l, name)
+                                .or_else(|| shape.and_then(|s| date_group(s, &l, name)));
                             l.groups.push(v);
                         }
                     }
@@ -1685,6 +1691,42 @@ fn standard_group<'a>(line: &LogLine<'a>, name: &str) -> Option<Field<'a>> {
     }
 }
 
+/// How a format's `date` group reads in `import_logs.py`.
+#[derive(Debug, Clone, Copy)]
+enum DateShape {
+    /// `2012-04-01 00:00:13` (its `date` and `time` joined).
+    W3c,
+    /// `10/Feb/2012:16:42:07`, the offset apart (`timezone`, `-0500`).
+    Clf,
+}
+
+/// The `date` and `timezone` groups of a line read without a regex, as
+/// `import_logs.py`'s regex for the format holds them (for the
+/// `--regex-group-to-*-cvar` options), written back from the parsed time.
+fn date_group(shape: DateShape, line: &LogLine<'_>, name: &str) -> Option<Field<'static>> {
+    let t = time::OffsetDateTime::from_unix_timestamp(line.time.wall).ok()?;
+    let (y, d, h, mi, s) = (t.year(), t.day(), t.hour(), t.minute(), t.second());
+    let text = match (shape, name) {
+        (DateShape::W3c, "date") => format!(
+            "{y:04}-{:02}-{d:02} {h:02}:{mi:02}:{s:02}",
+            u8::from(t.month())
+        ),
+        (DateShape::Clf, "date") => {
+            let month = t.month().to_string();
+            let month = month.get(..3).unwrap_or(&month);
+            format!("{d:02}/{month}/{y:04}:{h:02}:{mi:02}:{s:02}")
+        }
+        (DateShape::Clf, "timezone") => {
+            let o = line.time.offset?;
+            let sign = if o < 0 { '-' } else { '+' };
+            let o = o.unsigned_abs();
+            format!("{sign}{:02}{:02}", o / 3600, o % 3600 / 60)
+        }
+        _ => return None,
+    };
+    Some(Cow::Owned(text))
+}
+
 /// `--ignore-groups` on a line parsed without a regex: the field as if the
 /// format did not log it.
 fn ignore_group(line: &mut LogLine<'_>, name: &str) {
@@ -1733,7 +1775,7 @@ fn w3c_regex_groups<'a>(
         .iter()
         .map(|g| match captures.iter().find_map(|c| c.name(g)) {
             Some(m) => dash_none(m.as_str()),
-            None => standard_group(parsed, g),
+            None => standard_group(parsed, g).or_else(|| date_group(DateShape::W3c, parsed, g)),
         })
         .collect();
     Ok(())

@@ -557,3 +557,44 @@ fn d20_http_method_as_import_logs_reads_it() -> anyhow::Result<()> {
     assert_eq!(method(&LogFormat::Combined, &clf)?.as_deref(), Some("GET"));
     Ok(())
 }
+
+#[test]
+fn d12_date_groups_as_custom_variables() -> anyhow::Result<()> {
+    let groups = |format: &LogFormat, log: &str| -> anyhow::Result<Vec<Option<String>>> {
+        let opts = tally_logimport::ParseOptions {
+            groups: vec!["date".into(), "timezone".into(), "time".into()],
+            ..tally_logimport::ParseOptions::default()
+        };
+        let mut p = LineParser::with_options(format, &opts)?;
+        let mut found = None;
+        for line in log.lines() {
+            if let Parsed::Line(l) = p.parse(line.as_bytes()) {
+                found = Some(
+                    l.groups
+                        .into_iter()
+                        .map(|g| g.map(|v| v.into_owned()))
+                        .collect(),
+                );
+            }
+        }
+        found.ok_or_else(|| anyhow::anyhow!("no line parsed in {log}"))
+    };
+    // test_regex_group_to_custom_var_options: ['The Date', '2012-04-01 00:00:13'].
+    let iis = "#Software: Microsoft Internet Information Services 7.5\n\
+               #Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken\n\
+               2012-04-01 00:00:13 1.2.3.4 GET /foo 200 1687\n";
+    assert_eq!(
+        groups(&LogFormat::Iis, iis)?,
+        [Some("2012-04-01 00:00:13".to_owned()), None, None]
+    );
+    let clf = "1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] \"GET / HTTP/1.1\" 200 1\n";
+    assert_eq!(
+        groups(&LogFormat::Common, clf)?,
+        [
+            Some("10/Feb/2012:16:42:07".to_owned()),
+            Some("-0500".to_owned()),
+            None
+        ]
+    );
+    Ok(())
+}
