@@ -1034,29 +1034,25 @@ impl<'a> Cursor<'a> {
         let end = self.pos + memchr::memchr(b']', &b[self.pos..])?;
         let inner = &b[self.pos..end];
         self.pos = end + 1;
-        let (date, offset) = match memchr::memchr(b' ', inner) {
-            // Blanks after the first are skipped, as `import_logs.py`'s
-            // `\[(?P<date>.*?)\s+(?P<timezone>.*?)\]` does.
-            Some(sp) => {
-                let mut o = sp + 1;
-                while inner.get(o).is_some_and(|&b| b == b' ' || b == b'\t') {
-                    o += 1;
-                }
-                (&inner[..sp], Some(&inner[o..]))
-            }
-            None => (inner, None),
+        // `import_logs.py`'s `\[(?P<date>.*?)\s+(?P<timezone>.*?)\]`: the
+        // offset is required, after one blank or more.
+        let Some(sp) = memchr::memchr(b' ', inner) else {
+            return Some(Err(Invalid::NoMatch));
         };
-        let Some(wall) = parse_clf_date(date) else {
+        let mut o = sp + 1;
+        while inner.get(o).is_some_and(|&b| b == b' ' || b == b'\t') {
+            o += 1;
+        }
+        let Some(wall) = parse_clf_date(&inner[..sp]) else {
             return Some(Err(Invalid::Date));
         };
-        let offset = match offset {
-            None => None,
-            Some(o) => match parse_offset(o) {
-                Some(o) => Some(o),
-                None => return Some(Err(Invalid::Date)),
-            },
+        let Some(offset) = parse_offset(&inner[o..]) else {
+            return Some(Err(Invalid::Date));
         };
-        Some(Ok(LogTime { wall, offset }))
+        Some(Ok(LogTime {
+            wall,
+            offset: Some(offset),
+        }))
     }
 }
 
@@ -1080,19 +1076,18 @@ pub(crate) fn strip_port(host: &str) -> &str {
     }
 }
 
+/// `method path protocol`, as `import_logs.py`'s `"(?P<method>\S+)\s+
+/// (?P<path>.*?)\s+\S+"` reads it: the protocol (any last word) is
+/// required, and a path with spaces in it keeps them.
 fn split_request(req: &str) -> Option<(&str, &str)> {
     let (method, rest) = req.split_once(' ')?;
     if method.is_empty() {
         return None;
     }
     let rest = rest.trim_start_matches(' ');
-    // The protocol is the last word when it looks like one (`HTTP/1.1`);
-    // a path with spaces in it keeps them.
-    let path = match rest.rfind(' ') {
-        Some(i) if rest[i + 1..].starts_with("HTTP") => rest[..i].trim_end_matches(' '),
-        _ => rest,
-    };
-    (!path.is_empty()).then_some((method, path))
+    let (path, protocol) = rest.rsplit_once(' ')?;
+    let path = path.trim_end_matches(' ');
+    (!path.is_empty() && !protocol.is_empty()).then_some((method, path))
 }
 
 fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
@@ -1336,7 +1331,8 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
         },
         (None, None) => return Err(Invalid::NoMatch),
     };
-    if path.is_empty() {
+    // `import_logs.py` reads a `cs-uri-stem` as `/\S*`.
+    if path.is_empty() || (l.path.is_some() && !path.starts_with('/')) {
         return Err(Invalid::NoMatch);
     }
     if let Some(h) = get(l.host)
@@ -1840,7 +1836,9 @@ mod tests {
     #[test]
     fn request_line_with_spaces_and_quotes() {
         assert_eq!(split_request("GET /a b HTTP/1.1"), Some(("GET", "/a b")));
-        assert_eq!(split_request("GET /"), Some(("GET", "/")));
+        assert_eq!(split_request("GET / x"), Some(("GET", "/")));
+        // No protocol: no request, as in `import_logs.py`.
+        assert_eq!(split_request("GET /"), None);
         assert_eq!(split_request("-"), None);
         let line = r#"1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "GET /x"y HTTP/1.1" 200 5 "-" "UA \"quoted\" x""#;
         let l = parse_clf(line, ClfShape::Combined).map_err(|e| e.describe());

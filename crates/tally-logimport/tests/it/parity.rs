@@ -598,3 +598,36 @@ fn d12_date_groups_as_custom_variables() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn d13_lines_import_logs_refuses() -> anyhow::Result<()> {
+    // Whether each line that is no `#` header is invalid.
+    let invalid = |format: &LogFormat, lines: &[&str]| -> anyhow::Result<Vec<bool>> {
+        let mut p = LineParser::new(format, None)?;
+        let mut out = Vec::new();
+        for l in lines {
+            let parsed = p.parse(l.as_bytes());
+            if !l.starts_with('#') {
+                out.push(matches!(parsed, Parsed::Invalid(_)));
+            }
+        }
+        Ok(out)
+    };
+    let clf = [
+        "1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] \"GET /one HTTP/1.1\" 200 1",
+        // No protocol.
+        "1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] \"GET /two\" 200 1",
+        // No offset.
+        "1.2.3.4 - - [10/Feb/2012:16:42:07] \"GET /notz HTTP/1.1\" 200 1",
+    ];
+    assert_eq!(invalid(&LogFormat::Common, &clf)?, [false, true, true]);
+    let w3c = [
+        "#Fields: date time c-ip cs-uri-stem sc-status",
+        "2012-02-10 16:42:07 1.2.3.4 /a 200",
+        // A stem is a path.
+        "2012-02-10 16:42:07 1.2.3.4 rtmp://x/y 200",
+        "2012-02-10 16:42:07 1.2.3.4 - 200",
+    ];
+    assert_eq!(invalid(&LogFormat::W3cExtended, &w3c)?, [false, true, true]);
+    Ok(())
+}
