@@ -1244,8 +1244,6 @@ impl<'o> Context<'o> {
             }
             p.insert("action_name", title);
         }
-        // `import_logs.py` sends any positive time, truncated: 0.4 ms is
-        // `pf_srv=0`, a server time of 0 (not none).
         if let Some(e) = &line.event {
             p.insert("e_c", e.category.as_ref());
             p.insert("e_a", e.action.as_ref());
@@ -1253,6 +1251,8 @@ impl<'o> Context<'o> {
                 p.insert("e_n", n.as_ref());
             }
         }
+        // `import_logs.py` sends any positive time, truncated: 0.4 ms is
+        // `pf_srv=0`, a server time of 0 (not none).
         if let Some(ms) = line.duration_ms.filter(|ms| *ms > 0.0) {
             #[expect(
                 clippy::cast_possible_truncation,
