@@ -1,6 +1,7 @@
-//! Regressions of the `import_logs.py` parity audit (its discrepancy
-//! numbers, D1...): each line tracked, or not, and stored as Matomo's
-//! importer and tracker would; rows checked in the database.
+//! Regressions of the `import_logs.py` parity audit (named after its
+//! discrepancy numbers, D1...): each line read, tracked or not, and stored
+//! as Matomo's importer and tracker would; rows checked in the database, or
+//! the parsed line where the difference was in reading it.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
