@@ -5,6 +5,7 @@
 //! that a line is counted under the same reason as with Matomo's importer:
 //! a `404` for `/logo.png` is an HTTP error, not a static file.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use crate::LogImportError;
@@ -186,6 +187,8 @@ pub struct Classifier {
     opts: FilterOptions,
     downloads: HashSet<String>,
     bots: regex::Regex,
+    /// [`Self::with_log_hostname`].
+    log_hostname: Option<String>,
 }
 
 impl Classifier {
@@ -232,7 +235,16 @@ impl Classifier {
             opts,
             downloads,
             bots,
+            log_hostname: None,
         })
+    }
+
+    /// `--log-hostname`: the host `--hostname` globs match for every line,
+    /// as given (`import_logs.py` matches it, not the logged host).
+    #[must_use]
+    pub fn with_log_hostname(mut self, host: Option<String>) -> Self {
+        self.log_hostname = host;
+        self
     }
 
     /// The options the classifier was built from.
@@ -243,7 +255,15 @@ impl Classifier {
     /// Decides on one line: imported as what, or ignored why.
     pub fn classify(&self, line: &LogLine<'_>) -> Result<Tracked, IgnoreReason> {
         let o = &self.opts;
-        let path = self.path_only(line);
+        // `import_logs.py` lower-cases the path before any check (a copy
+        // only with `--force-lowercase-path`).
+        let lowered;
+        let path = if o.force_lowercase_path {
+            lowered = self.path_only(line).to_lowercase();
+            lowered.as_str()
+        } else {
+            self.path_only(line)
+        };
         let ext = extension(path);
         let mut t = Tracked::default();
         // check_download
@@ -252,10 +272,16 @@ impl Classifier {
         } else if DOWNLOAD_EXTENSIONS.contains(&ext.as_str()) {
             return Err(IgnoreReason::SkippedDownload);
         }
-        // check_hostname
+        // check_hostname, on the host `import_logs.py` gives the hit:
+        // `--log-hostname` as given, else the logged one lower-cased
+        // without the dots around it.
         if !o.hostnames.is_empty()
-            && let Some(host) = &line.host
-            && !o.hostnames.iter().any(|p| glob_match(p, host))
+            && let Some(host) = self
+                .log_hostname
+                .as_deref()
+                .map(Cow::Borrowed)
+                .or_else(|| line.host.as_deref().map(hit_host))
+            && !o.hostnames.iter().any(|p| glob_match(p, &host))
         {
             return Err(IgnoreReason::ExcludedPath);
         }
@@ -323,20 +349,38 @@ impl Classifier {
     }
 
     /// The path and query as they go into the tracked URL: query dropped
-    /// with `strip_query_string`, lower-cased with `force_lowercase_path`.
+    /// with `strip_query_string`; with `force_lowercase_path` the path
+    /// lower-cased, and the query too unless the format logs it apart (W3C
+    /// `cs-uri-query`): `import_logs.py` lower-cases the logged path.
     pub fn url_path(&self, line: &LogLine<'_>) -> String {
         let path = self.path_only(line);
         let query = self.query(line);
         let mut out = String::with_capacity(path.len() + query.len() + 1);
         out.push_str(path);
-        if !query.is_empty() && !self.opts.strip_query_string {
-            out.push_str(&self.opts.query_string_delimiter);
-            out.push_str(query);
-        }
-        if self.opts.force_lowercase_path {
+        let lower = self.opts.force_lowercase_path;
+        if lower {
             out = out.to_lowercase();
         }
+        if !query.is_empty() && !self.opts.strip_query_string {
+            out.push_str(&self.opts.query_string_delimiter);
+            if lower && line.query.is_none() {
+                out.push_str(&query.to_lowercase());
+            } else {
+                out.push_str(query);
+            }
+        }
         out
+    }
+}
+
+/// A logged host as `import_logs.py` reads it: lower-cased, without the
+/// dots around it or its quotes.
+fn hit_host(host: &str) -> Cow<'_, str> {
+    let host = host.trim_matches('.').trim_matches('"');
+    if host.chars().any(char::is_uppercase) {
+        Cow::Owned(host.to_lowercase())
+    } else {
+        Cow::Borrowed(host)
     }
 }
 
@@ -431,7 +475,6 @@ fn class_match(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
 mod tests {
     use super::*;
     use crate::parse::LogTime;
-    use std::borrow::Cow;
 
     fn line(path: &str, status: u16, ua: &str) -> LogLine<'static> {
         LogLine {
@@ -451,6 +494,7 @@ mod tests {
             duration_ms: None,
             userid: None,
             groups: Vec::new(),
+            event: None,
         }
     }
 

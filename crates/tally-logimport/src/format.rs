@@ -52,13 +52,16 @@ pub enum LogFormat {
     Regex(UserRegex),
 }
 
-/// `--log-format-regex` with `--log-date-format`.
+/// `--log-format-regex` with `--log-date-format`. The regex must match
+/// from the start of a line (not necessarily to its end).
 ///
 /// Group names are `import_logs.py`'s: `ip`, `date` (plus an optional
 /// `time` joined to it with a space), `timezone`, `method`, `path`,
 /// `query_string`, `status`, `length`, `referrer`, `user_agent`, `host`,
 /// `userid`, `generation_time_milli`, `generation_time_micro`,
-/// `generation_time_secs`. `ip`, `date`, `path` and `status` are required.
+/// `generation_time_secs`, and `event_category`, `event_action`,
+/// `event_name` (a line with a category and an action is tracked as that
+/// event). `ip`, `date` and `path` are required.
 #[derive(Debug, Clone)]
 pub struct UserRegex {
     pub(crate) regex: regex::Regex,
@@ -73,9 +76,15 @@ impl UserRegex {
     /// [`LogImportError::Format`] when the regex does not compile or lacks a
     /// required group.
     pub fn new(pattern: &str, date_format: Option<&str>) -> Result<Self, LogImportError> {
-        let regex = regex::Regex::new(pattern).map_err(|e| LogImportError::Format {
+        let bad = |e: regex::Error| LogImportError::Format {
             reason: format!("--log-format-regex does not compile: {e}"),
-        })?;
+        };
+        // Checked alone first, so that an error shows the user's pattern.
+        regex::Regex::new(pattern).map_err(bad)?;
+        // Anchored at the start of the line, as `import_logs.py` matches
+        // it (`re.match`): a line with something before what the regex
+        // describes is invalid.
+        let regex = regex::Regex::new(&format!("^(?:{pattern})")).map_err(bad)?;
         for group in ["ip", "date", "path"] {
             if !regex.capture_names().flatten().any(|n| n == group) {
                 return Err(LogImportError::Format {
@@ -209,8 +218,61 @@ impl fmt::Display for LogFormat {
 /// Lines looked at by [`detect`].
 pub const DETECT_LINES: usize = 50;
 
+/// Lines an import reads to find one of a known format when the first
+/// [`DETECT_LINES`] are none (`import_logs.py`'s limit); [`detect`] then
+/// looks at the lines from that one on.
+pub const DETECT_SCAN_LINES: usize = 100_000;
+
+/// The line-oriented formats [`detect`] tries, most specific first: a tie
+/// goes to the earlier one.
+fn candidates() -> [LogFormat; 9] {
+    [
+        LogFormat::Icecast2,
+        LogFormat::Gandi,
+        LogFormat::CommonComplete,
+        LogFormat::Combined,
+        LogFormat::CommonVhost,
+        LogFormat::Common,
+        LogFormat::S3,
+        LogFormat::Elb,
+        LogFormat::HaProxy,
+    ]
+}
+
+/// Tells whether a line is of a format [`detect`] knows (a W3C `#Fields:`
+/// header, a JSON line of a known format, a line some line-oriented format
+/// reads), its parsers built once for all the lines it is asked about.
+pub(crate) struct LineProbe {
+    parsers: Vec<crate::parse::LineParser>,
+}
+
+impl LineProbe {
+    pub(crate) fn new() -> Self {
+        Self {
+            parsers: candidates()
+                .iter()
+                .filter_map(|f| crate::parse::LineParser::new(f, None).ok())
+                .collect(),
+        }
+    }
+
+    pub(crate) fn readable(&mut self, line: &[u8]) -> bool {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return false;
+        };
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.starts_with("#Fields:") || text.trim_start().starts_with('{') {
+            return detect(&[line]).is_some();
+        }
+        self.parsers
+            .iter_mut()
+            .any(|p| matches!(p.parse(text.as_bytes()), crate::parse::Parsed::Line(_)))
+    }
+}
+
 /// Guesses the format from the first lines of a file (at most
-/// [`DETECT_LINES`] are used).
+/// [`DETECT_LINES`] are used; an import whose first lines are of no known
+/// format looks further, see [`DETECT_SCAN_LINES`]).
 ///
 /// A `#Fields:` header means W3C (its flavour from the `#Software:` header
 /// and the field names); a line starting with `{` means one of the JSON
@@ -266,20 +328,8 @@ pub fn detect(lines: &[&[u8]]) -> Option<LogFormat> {
             None
         };
     }
-    // Most specific first: a tie goes to the earlier one.
-    let candidates = [
-        LogFormat::Icecast2,
-        LogFormat::Gandi,
-        LogFormat::CommonComplete,
-        LogFormat::Combined,
-        LogFormat::CommonVhost,
-        LogFormat::Common,
-        LogFormat::S3,
-        LogFormat::Elb,
-        LogFormat::HaProxy,
-    ];
     let mut counts: Vec<(usize, LogFormat)> = Vec::new();
-    for candidate in candidates {
+    for candidate in candidates() {
         let Ok(mut parser) = crate::parse::LineParser::new(&candidate, None) else {
             continue;
         };

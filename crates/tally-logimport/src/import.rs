@@ -24,8 +24,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -266,9 +265,13 @@ impl ImportOptions {
 /// Line counts of one import run of a file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Lines read (blank lines, `#` headers and the lines passed over by
-    /// [`ImportOptions::skip`] not counted); each is counted in exactly one
-    /// of the fields below.
+    /// Lines read (the lines passed over by [`ImportOptions::skip`] not
+    /// counted); each is counted in exactly one of the fields below.
+    /// Blank lines and `#` headers or comments count as read and invalid
+    /// (not listed in [`FileReport::errors`]), as `import_logs.py` counts
+    /// them, except, as there, the W3C header lines up to the first
+    /// `#Fields:` of a file whose format is given (`import_logs.py` reads
+    /// them apart then).
     pub lines_parsed: u64,
     /// Lines recorded.
     pub imported: u64,
@@ -447,7 +450,7 @@ impl<'o> Context<'o> {
     fn new(pool: &tally_db::DbPool, opts: &'o ImportOptions) -> Result<Self, LogImportError> {
         let mut filters = opts.filters.clone();
         filters.replay_tracking |= opts.replay_tracking;
-        let classifier = Classifier::new(filters)?;
+        let classifier = Classifier::new(filters)?.with_log_hostname(opts.log_hostname.clone());
         // Bad parse options fail here, before any file is touched.
         let parse = opts.parse_options();
         parse.validate()?;
@@ -851,6 +854,9 @@ impl<'o> Context<'o> {
         let mut parser = LineParser::with_options(format, &self.parse)?;
         let mut reader = LineReader::new(input::open(real)?);
         let is_w3c = format.is_w3c();
+        // See `Counts::lines_parsed`.
+        let mut w3c_header_uncounted =
+            is_w3c && self.opts.format.is_some() && self.opts.w3c_fields.is_none();
         let mut decode_buf = String::new();
         let batch_lines = self.opts.batch_lines.max(1) as u64;
         let mut batch: Vec<Pending> = Vec::new();
@@ -911,8 +917,16 @@ impl<'o> Context<'o> {
                 None => Parsed::Invalid(crate::parse::Invalid::Encoding),
             };
             in_batch += 1;
+            let uncounted = w3c_header_uncounted && matches!(parsed, Parsed::Skip);
+            if w3c_header_uncounted && (!uncounted || bytes.starts_with(b"#Fields:")) {
+                w3c_header_uncounted = false;
+            }
             match parsed {
-                Parsed::Skip => {}
+                Parsed::Skip if uncounted => {}
+                Parsed::Skip => {
+                    report.counts.lines_parsed += 1;
+                    report.counts.ignored_invalid += 1;
+                }
                 Parsed::Invalid(why) => {
                     report.counts.lines_parsed += 1;
                     report.counts.ignored_invalid += 1;
@@ -1068,12 +1082,14 @@ impl<'o> Context<'o> {
             Ok(t) => t,
             Err(reason) => return Ok(HitOutcome::Ignored(reason)),
         };
-        let Ok(ip) = line.ip.trim_matches(['[', ']']).parse::<IpAddr>() else {
-            return Ok(HitOutcome::Invalid(format!(
-                "invalid client ip `{}`",
-                line.ip
-            )));
-        };
+        // `import_logs.py` sends whatever the log holds (`-` behind some
+        // proxies) as `cip`, and Matomo's tracker stores an address it
+        // cannot read as 0.0.0.0: the line is a visit all the same.
+        let ip = line
+            .ip
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let unix = self.time_of(line);
         let (mut raw, idsite) = if self.opts.replay_tracking {
             let Some((params, id)) = replay_params(
@@ -1228,7 +1244,16 @@ impl<'o> Context<'o> {
             }
             p.insert("action_name", title);
         }
-        if let Some(ms) = line.duration_ms.filter(|ms| *ms >= 1.0) {
+        if let Some(e) = &line.event {
+            p.insert("e_c", e.category.as_ref());
+            p.insert("e_a", e.action.as_ref());
+            if let Some(n) = &e.name {
+                p.insert("e_n", n.as_ref());
+            }
+        }
+        // `import_logs.py` sends any positive time, truncated: 0.4 ms is
+        // `pf_srv=0`, a server time of 0 (not none).
+        if let Some(ms) = line.duration_ms.filter(|ms| *ms > 0.0) {
             #[expect(
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss,
@@ -1638,21 +1663,59 @@ fn quote(s: &str) -> String {
 }
 
 fn detect_file(shown: &Path, real: &Path, charset: Charset) -> Result<LogFormat, LogImportError> {
-    let mut reader = LineReader::new(input::open(real)?.take(4 << 20));
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    while lines.len() < format::DETECT_LINES {
+    let mut reader = LineReader::new(input::open(real)?);
+    let mut buf = String::new();
+    let mut next = |reader: &mut LineReader<_>| -> Option<Option<Vec<u8>>> {
         match reader.next_line() {
-            Ok(Some(l)) => {
-                let mut buf = String::new();
-                if let Some(b) = l.bytes.and_then(|b| input::decoded(charset, b, &mut buf)) {
-                    lines.push(b.to_vec());
-                }
-            }
-            _ => break,
+            Ok(Some(l)) => Some(
+                l.bytes
+                    .and_then(|b| input::decoded(charset, b, &mut buf))
+                    .map(<[u8]>::to_vec),
+            ),
+            _ => None,
+        }
+    };
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut read = 0;
+    while lines.len() < format::DETECT_LINES
+        && let Some(line) = next(&mut reader)
+    {
+        read += 1;
+        lines.extend(line);
+    }
+    let detect = |lines: &[Vec<u8>]| {
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        format::detect(&refs)
+    };
+    if let Some(f) = detect(&lines) {
+        return Ok(f);
+    }
+    // `import_logs.py` tries line after line (up to 100,000) until one is
+    // of a known format: after unreadable first lines, the first lines
+    // from the first readable one decide.
+    let mut probe = format::LineProbe::new();
+    let mut found = None;
+    while read < format::DETECT_SCAN_LINES
+        && let Some(line) = next(&mut reader)
+    {
+        read += 1;
+        if let Some(line) = line.filter(|l| probe.readable(l)) {
+            found = Some(line);
+            break;
         }
     }
-    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-    format::detect(&refs).ok_or_else(|| LogImportError::Detect {
+    if let Some(first) = found {
+        let mut lines = vec![first];
+        while lines.len() < format::DETECT_LINES
+            && let Some(line) = next(&mut reader)
+        {
+            lines.extend(line);
+        }
+        if let Some(f) = detect(&lines) {
+            return Ok(f);
+        }
+    }
+    Err(LogImportError::Detect {
         path: shown.to_owned(),
     })
 }

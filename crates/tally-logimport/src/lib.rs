@@ -37,7 +37,7 @@ pub use import::{
     SiteSelection, import_files, normalize_host, normalize_tracker_file, parse_request_suffix,
 };
 pub use parse::{
-    Field, Invalid, LineParser, LogLine, LogTime, LogTimeZone, ParseOptions, Parsed,
+    Field, Invalid, LineParser, LogEvent, LogLine, LogTime, LogTimeZone, ParseOptions, Parsed,
     parse_date_with_offset,
 };
 

@@ -105,7 +105,11 @@ pub struct LogLine<'a> {
     /// URL (proxies, ELB).
     pub path: Field<'a>,
     /// The query string, for formats that log it apart from the path (W3C
-    /// `cs-uri-query`, a `query_string` regex group).
+    /// `cs-uri-query`, a `query_string` regex group; `-` read as empty).
+    /// `Some("")` also for Caddy and Traefik: `import_logs.py` never splits
+    /// their URI, so its query is part of [`Self::path`] for every filter
+    /// (static files, downloads, path globs), as there. `None`: the path
+    /// is split at the query-string delimiter.
     pub query: Option<Field<'a>>,
     /// The HTTP status.
     pub status: u16,
@@ -126,6 +130,44 @@ pub struct LogLine<'a> {
     /// for. Read before `ignore_groups` applies, as `import_logs.py` reads
     /// its custom-variable groups before it drops the ignored ones.
     pub groups: Vec<Option<Field<'a>>>,
+    /// The event the line is tracked as (CloudFront RTMP lines, a
+    /// `--log-format-regex` with event groups); boxed, as most lines have
+    /// none.
+    pub event: Option<Box<LogEvent<'a>>>,
+}
+
+/// An event logged by a line: `import_logs.py` sends it as `e_c`, `e_a`
+/// and `e_n`, with the line's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent<'a> {
+    /// The category (`cloudfront_rtmp` for CloudFront; never empty).
+    pub category: Field<'a>,
+    /// The action (CloudFront's `x-event`, e.g. `play`; never empty).
+    pub action: Field<'a>,
+    /// The name (CloudFront's `x-sname`), `None` when empty or `-`.
+    pub name: Option<Field<'a>>,
+}
+
+impl<'a> LogEvent<'a> {
+    /// The event of a category, an action and a name as `import_logs.py`
+    /// reads them: none unless both the category and the action are
+    /// non-empty.
+    fn of(
+        category: Option<Field<'a>>,
+        action: Option<Field<'a>>,
+        name: Option<&'a str>,
+    ) -> Option<Box<Self>> {
+        match (category, action) {
+            (Some(category), Some(action)) if !category.is_empty() && !action.is_empty() => {
+                Some(Box::new(Self {
+                    category,
+                    action,
+                    name: name.and_then(dash_none),
+                }))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Why a line is not a log line.
@@ -208,6 +250,9 @@ struct W3cLayout {
     method: Option<usize>,
     userid: Option<usize>,
     time_taken: Option<usize>,
+    /// CloudFront RTMP's `x-event` and `x-sname`.
+    event_action: Option<usize>,
+    event_name: Option<usize>,
     /// Whether `time_taken` is in milliseconds (IIS, or
     /// `--w3c-time-taken-millisecs`) rather than seconds.
     time_taken_ms: bool,
@@ -265,7 +310,9 @@ pub const STANDARD_GROUPS: &[&str] = &[
 const REQUIRED_GROUPS: &[&str] = &["ip", "date", "time", "path"];
 
 /// The W3C field names the parser reads (what `--w3c-map-field` can map a
-/// custom field to).
+/// custom field to). As in `import_logs.py`, some are read in one flavour
+/// only: `cs-uri` and `cs-bytes` (Incapsula), `c-user-agent` and
+/// `x-host-header` (CloudFront), `c-status` and `x-duration` (SHOUTcast).
 pub const W3C_FIELDS: &[&str] = &[
     "date",
     "time",
@@ -276,7 +323,6 @@ pub const W3C_FIELDS: &[&str] = &[
     "cs(User-Agent)",
     "c-user-agent",
     "cs(Referer)",
-    "cs(Referrer)",
     "sc-status",
     "c-status",
     "sc-bytes",
@@ -538,8 +584,14 @@ impl LineParser {
                 if !from_captures {
                     if l.groups.len() < self.groups.len() {
                         let from = l.groups.len();
+                        let shape = match &self.kind {
+                            Kind::W3c { .. } => Some(DateShape::W3c),
+                            Kind::Clf(_) => Some(DateShape::Clf),
+                            _ => None,
+                        };
                         for name in &self.groups[from..] {
-                            let v = standard_group(&l, name);
+                            let v = standard_group(&l, name)
+                                .or_else(|| shape.and_then(|s| date_group(s, &l, name)));
                             l.groups.push(v);
                         }
                     }
@@ -943,6 +995,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A `"..."` field ending at the next `"`, escaped or not.
+    fn quoted_to_next(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let b = self.bytes();
+        let start = self.pos;
+        let q = start + memchr::memchr(b'"', &b[start..])?;
+        self.pos = q + 1;
+        Some(&self.s[start..q])
+    }
+
     /// The request field: ends at the first `"` followed by blanks and a
     /// digit (the status), so that a quote inside a malformed request line
     /// does not end it early.
@@ -972,21 +1034,25 @@ impl<'a> Cursor<'a> {
         let end = self.pos + memchr::memchr(b']', &b[self.pos..])?;
         let inner = &b[self.pos..end];
         self.pos = end + 1;
-        let (date, offset) = match memchr::memchr(b' ', inner) {
-            Some(sp) => (&inner[..sp], Some(&inner[sp + 1..])),
-            None => (inner, None),
+        // `import_logs.py`'s `\[(?P<date>.*?)\s+(?P<timezone>.*?)\]`: the
+        // offset is required, after one blank or more.
+        let Some(sp) = memchr::memchr(b' ', inner) else {
+            return Some(Err(Invalid::NoMatch));
         };
-        let Some(wall) = parse_clf_date(date) else {
+        let mut o = sp + 1;
+        while inner.get(o).is_some_and(|&b| b == b' ' || b == b'\t') {
+            o += 1;
+        }
+        let Some(wall) = parse_clf_date(&inner[..sp]) else {
             return Some(Err(Invalid::Date));
         };
-        let offset = match offset {
-            None => None,
-            Some(o) => match parse_offset(o) {
-                Some(o) => Some(o),
-                None => return Some(Err(Invalid::Date)),
-            },
+        let Some(offset) = parse_offset(&inner[o..]) else {
+            return Some(Err(Invalid::Date));
         };
-        Some(Ok(LogTime { wall, offset }))
+        Some(Ok(LogTime {
+            wall,
+            offset: Some(offset),
+        }))
     }
 }
 
@@ -1010,19 +1076,18 @@ pub(crate) fn strip_port(host: &str) -> &str {
     }
 }
 
+/// `method path protocol`, as `import_logs.py`'s `"(?P<method>\S+)\s+
+/// (?P<path>.*?)\s+\S+"` reads it: the protocol (any last word) is
+/// required, and a path with spaces in it keeps them.
 fn split_request(req: &str) -> Option<(&str, &str)> {
     let (method, rest) = req.split_once(' ')?;
     if method.is_empty() {
         return None;
     }
     let rest = rest.trim_start_matches(' ');
-    // The protocol is the last word when it looks like one (`HTTP/1.1`);
-    // a path with spaces in it keeps them.
-    let path = match rest.rfind(' ') {
-        Some(i) if rest[i + 1..].starts_with("HTTP") => rest[..i].trim_end_matches(' '),
-        _ => rest,
-    };
-    (!path.is_empty()).then_some((method, path))
+    let (path, protocol) = rest.rsplit_once(' ')?;
+    let path = path.trim_end_matches(' ');
+    (!path.is_empty() && !protocol.is_empty()).then_some((method, path))
 }
 
 fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
@@ -1075,8 +1140,15 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
         ClfShape::Common | ClfShape::Vhost => (None, None),
         _ => {
             let r = c.quoted().ok_or(nm)?;
-            let ua = c.quoted().ok_or(nm)?;
-            (dash_none(r), Some(Cow::Borrowed(ua)))
+            // `import_logs.py`'s lazy `"(?P<user_agent>.*?)"` ends at the
+            // first quote, `\"` or not, when nothing is read after it (it
+            // is, in icecast2: the session time).
+            let ua = if shape == ClfShape::Icecast2 {
+                c.quoted()
+            } else {
+                c.quoted_to_next()
+            };
+            (dash_none(r), Some(Cow::Borrowed(ua.ok_or(nm)?)))
         }
     };
     if shape == ClfShape::Icecast2 {
@@ -1088,7 +1160,8 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
     Ok(LogLine {
         ip: Cow::Borrowed(ip),
         time,
-        method: Some(Cow::Borrowed(method)),
+        // `import_logs.py`'s OVH regex reads no method.
+        method: (shape != ClfShape::Ovh).then_some(Cow::Borrowed(method)),
         path: Cow::Borrowed(path),
         query: None,
         status,
@@ -1099,18 +1172,16 @@ fn parse_clf(line: &str, shape: ClfShape) -> Result<LogLine<'_>, Invalid> {
         duration_ms,
         userid: dash_none(userid),
         groups: Vec::new(),
+        event: None,
     })
 }
 
-/// Gandi's `(0 s)` / `(1234 us)`: the time taken, in milliseconds.
+/// Gandi's `(0 s)` / `(1234 us)`: the time taken, in milliseconds, as
+/// `import_logs.py` reads it: its `generation_time_secs` group holds the
+/// unit too, which Python's `float()` refuses, so a time with a unit (all
+/// that Gandi writes) is none; only a bare number is read, in seconds.
 fn gandi_duration(s: &str) -> Option<f64> {
-    let mut parts = s.split_whitespace();
-    let n: f64 = parts.next()?.parse().ok()?;
-    Some(match parts.next() {
-        Some("us") => n / 1000.0,
-        Some("ms") => n,
-        _ => n * 1000.0,
-    })
+    s.trim().parse::<f64>().ok().map(|secs| secs * 1000.0)
 }
 
 // ---------------------------------------------------------------------------
@@ -1121,6 +1192,9 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
         time_taken_ms: matches!(format, LogFormat::Iis),
         ..W3cLayout::default()
     };
+    let cloudfront = matches!(format, LogFormat::AmazonCloudFront);
+    let incapsula = matches!(format, LogFormat::IncapsulaW3c);
+    let shoutcast = matches!(format, LogFormat::Shoutcast);
     for (i, logged) in fields.split_whitespace().enumerate() {
         for (r, (field, _)) in opts.regexes.iter().enumerate() {
             if field == logged {
@@ -1138,22 +1212,30 @@ fn w3c_layout(fields: &str, format: &LogFormat, opts: &W3cOptions) -> W3cLayout 
         if name == "time-taken" && opts.time_taken_ms {
             l.time_taken_ms = true;
         }
+        // The fields `import_logs.py` reads in each flavour; any other
+        // (`cs(Referrer)` with two r's included) is not read there.
         let slot = match name {
             "date" => &mut l.date,
             "time" => &mut l.time,
             "cs-uri-stem" => &mut l.path,
-            "cs-uri" => &mut l.uri,
+            "cs-uri" if incapsula => &mut l.uri,
             "cs-uri-query" => &mut l.query,
             "c-ip" => &mut l.ip,
-            "cs(User-Agent)" | "c-user-agent" => &mut l.ua,
-            "cs(Referer)" | "cs(Referrer)" => &mut l.referrer,
-            "sc-status" | "c-status" => &mut l.status,
+            "cs(User-Agent)" => &mut l.ua,
+            "c-user-agent" if cloudfront => &mut l.ua,
+            "cs(Referer)" => &mut l.referrer,
+            "sc-status" => &mut l.status,
+            "c-status" if shoutcast => &mut l.status,
             "sc-bytes" => &mut l.bytes,
-            "cs-bytes" if matches!(format, LogFormat::IncapsulaW3c) => &mut l.bytes,
-            "cs-host" | "x-host-header" => &mut l.host,
+            "cs-bytes" if incapsula => &mut l.bytes,
+            "cs-host" => &mut l.host,
+            "x-host-header" if cloudfront => &mut l.host,
             "cs-method" => &mut l.method,
             "cs-username" => &mut l.userid,
-            "time-taken" | "x-duration" => &mut l.time_taken,
+            "time-taken" => &mut l.time_taken,
+            "x-duration" if shoutcast => &mut l.time_taken,
+            "x-event" if cloudfront => &mut l.event_action,
+            "x-sname" if cloudfront => &mut l.event_name,
             _ => {
                 l.count = i + 1;
                 continue;
@@ -1235,18 +1317,22 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
     let date = get(l.date).ok_or(Invalid::NoMatch)?;
     let time = get(l.time).ok_or(Invalid::NoMatch)?;
     let (wall, offset) = parse_iso(date.as_bytes(), time.as_bytes()).ok_or(Invalid::Date)?;
-    let incapsula = matches!(format, LogFormat::IncapsulaW3c);
     let (mut host, path) = match (get(l.path), get(l.uri)) {
+        // CloudFront RTMP's `rtmp://host/app` is read as the path
+        // `/host/app` (`import_logs.py`'s `(?:rtmp:/)?(?P<path>/\S*)`).
+        (Some(p), _) if matches!(format, LogFormat::AmazonCloudFront) => {
+            (None, p.strip_prefix("rtmp:/").unwrap_or(p))
+        }
         (Some(p), _) => (None, p),
-        // Incapsula's `cs-uri` is `host/path`.
-        (None, Some(u)) if incapsula => match u.find('/') {
+        // Incapsula's `cs-uri` (read in no other flavour) is `host/path`.
+        (None, Some(u)) => match u.find('/') {
             Some(i) => (Some(&u[..i]), &u[i..]),
             None => (Some(u), "/"),
         },
-        (None, Some(u)) => (None, u),
         (None, None) => return Err(Invalid::NoMatch),
     };
-    if path.is_empty() {
+    // `import_logs.py` reads a `cs-uri-stem` as `/\S*`.
+    if path.is_empty() || (l.path.is_some() && !path.starts_with('/')) {
         return Err(Invalid::NoMatch);
     }
     if let Some(h) = get(l.host)
@@ -1277,20 +1363,44 @@ fn parse_w3c<'a>(line: &'a str, l: &W3cLayout, format: &LogFormat) -> Result<Log
     let taken: Option<f64> = get(l.time_taken).and_then(|t| t.parse().ok());
     let duration_ms = taken.map(|t| if l.time_taken_ms { t } else { t * 1000.0 });
     let ip = get(l.ip).ok_or(Invalid::NoMatch)?;
+    let incapsula_quoted_method = matches!(format, LogFormat::IncapsulaW3c)
+        && l.method
+            .and_then(|i| spans.get(i))
+            .is_some_and(|&(a, _)| a > 0 && line.as_bytes()[a - 1] == b'"');
     Ok(LogLine {
         ip: Cow::Borrowed(ip),
         time: LogTime { wall, offset },
-        method: get(l.method).and_then(dash_none),
+        method: if incapsula_quoted_method {
+            // `import_logs.py` reads Incapsula's `cs-method` with W3C's
+            // `\S+`, quotes and all (`"GET"`, its `HTTP-method` value).
+            l.method
+                .and_then(|i| spans.get(i))
+                .and_then(|&(a, b)| line.get(a.checked_sub(1)?..b + 1))
+                .map(Cow::Borrowed)
+        } else {
+            get(l.method).and_then(dash_none)
+        },
         path: Cow::Borrowed(path),
-        query: get(l.query).and_then(dash_none),
+        // With a `cs-uri-query` field `import_logs.py` takes the stem as
+        // the whole path, even when it has a `?`.
+        query: get(l.query).map(|q| Cow::Borrowed(if q == "-" { "" } else { q })),
         status,
         bytes: get(l.bytes).and_then(|b| b.parse().ok()),
         referrer: get(l.referrer).and_then(dash_none),
         user_agent: ua,
-        host: host.map(|h| Cow::Borrowed(strip_port(h))),
+        // With its port, if any: `import_logs.py` builds the URL from it
+        // (`http://example.com:8080/a`).
+        host: host.map(Cow::Borrowed),
         duration_ms,
         userid: get(l.userid).and_then(dash_none),
         groups: Vec::new(),
+        // `import_logs.py`'s CloudFront category is `cloudfront_rtmp`;
+        // web distributions log no `x-event`, hence no event.
+        event: LogEvent::of(
+            Some(Cow::Borrowed("cloudfront_rtmp")),
+            get(l.event_action).map(Cow::Borrowed),
+            get(l.event_name),
+        ),
     })
 }
 
@@ -1377,6 +1487,7 @@ fn parse_nginx_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("generation_time_milli")).map(|s| s * 1000.0),
         userid: json_str(m.get("userid")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1410,7 +1521,9 @@ fn parse_caddy_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         },
         method: json_str(req.get("method")),
         path: json_str(req.get("uri")).ok_or(Invalid::NoMatch)?,
-        query: None,
+        // `import_logs.py` has no query string for Caddy: the URI stays
+        // whole, `/a.css?v=1` is no static file.
+        query: Some(Cow::Borrowed("")),
         status: status_of(m.get("status"))?,
         bytes: json_bytes(m.get("size")),
         referrer: header("Referer"),
@@ -1419,6 +1532,7 @@ fn parse_caddy_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("duration")).map(|s| s * 1000.0),
         userid: json_str(m.get("user_id")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
@@ -1434,7 +1548,8 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         time: LogTime { wall, offset },
         method: json_str(m.get("RequestMethod")),
         path: json_str(m.get("RequestPath")).ok_or(Invalid::NoMatch)?,
-        query: None,
+        // As for Caddy: `import_logs.py` reads an empty query string.
+        query: Some(Cow::Borrowed("")),
         status: status_of(m.get("DownstreamStatus"))?,
         bytes: json_bytes(m.get("DownstreamContentSize")),
         referrer: json_str(m.get("request_Referer")),
@@ -1444,20 +1559,23 @@ fn parse_traefik_json(line: &str) -> Result<LogLine<'static>, Invalid> {
         duration_ms: json_num(m.get("Duration")).map(|ns| ns / 1_000_000.0),
         userid: json_str(m.get("ClientUsername")),
         groups: Vec::new(),
+        event: None,
     })
 }
 
 // ---------------------------------------------------------------------------
 // Regex formats
 
-/// ELB classic and ALB (which adds a leading request type).
-const ELB_REGEX: &str = r#"^(?:[a-z0-9]+\s+)?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z\s+\S+\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\S+\s+\S+\s+(?P<generation_time_secs>\S+)\s+\S+\s+(?P<status>\d{3})\s+\S+\s+\S+\s+(?P<length>\d+)\s+"(?P<method>[A-Z]+)\s+[a-z]+://(?P<host>[^/:\s"]+)(?::\d+)?(?P<path>/[^\s"]*)[^"]*"\s+"(?P<user_agent>[^"]*)""#;
+/// ELB classic and ALB (which adds a leading request type). The method is
+/// not read: `import_logs.py`'s regex has no group for it.
+const ELB_REGEX: &str = r#"^(?:[a-z0-9]+\s+)?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z\s+\S+\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\S+\s+\S+\s+(?P<generation_time_secs>\S+)\s+\S+\s+(?P<status>\d{3})\s+\S+\s+\S+\s+(?P<length>\d+)\s+"[A-Z]+\s+[a-z]+://(?P<host>[^/:\s"]+)(?::\d+)?(?P<path>/[^\s"]*)[^"]*"\s+"(?P<user_agent>[^"]*)""#;
 
 /// S3 server access logs.
 const S3_REGEX: &str = r#"^\S+\s+(?P<host>\S+)\s+\[(?P<date>[^\]\s]+)\s+(?P<timezone>[^\]]+)\]\s+(?P<ip>\S+)\s+(?P<userid>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<method>\S+)\s+(?P<path>\S+)[^"]*"\s+(?P<status>\d{3})\s+\S+\s+(?P<length>\S+)\s+\S+\s+\S+\s+\S+\s+"(?P<referrer>[^"]*)"\s+"(?P<user_agent>[^"]*)""#;
 
-/// HAProxy's HTTP log format behind a syslog prefix.
-const HAPROXY_REGEX: &str = r#"^.*?haproxy\S*:\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\[(?P<date>[^\]]+)\]\s+\S+\s+\S+\s+(?:-?\d+/){3,4}(?P<generation_time_milli>-?\d+)\s+(?P<status>\d{3})\s+(?P<length>\d+)\s.*?"(?P<method>[A-Z]+)\s+(?P<path>\S+)"#;
+/// HAProxy's HTTP log format behind a syslog prefix. Its total time `Tt`
+/// is not read: `import_logs.py` records no server time for HAProxy.
+const HAPROXY_REGEX: &str = r#"^.*?haproxy\S*:\s+(?P<ip>[0-9a-fA-F.:]+?):\d+\s+\[(?P<date>[^\]]+)\]\s+\S+\s+\S+\s+(?:-?\d+/){3,4}-?\d+\s+(?P<status>\d{3})\s+(?P<length>\d+)\s.*?"(?P<method>[A-Z]+)\s+(?P<path>\S+)"#;
 
 fn parse_regex<'a>(
     line: &'a str,
@@ -1508,6 +1626,11 @@ fn parse_regex<'a>(
     let duration_ms = num("generation_time_milli")
         .or_else(|| num("generation_time_micro").map(|us| us / 1000.0))
         .or_else(|| num("generation_time_secs").map(|s| s * 1000.0));
+    let has_query_group = r
+        .regex
+        .capture_names()
+        .flatten()
+        .any(|n| n == "query_string");
     let unquote = |s: &'a str| {
         s.strip_prefix('"')
             .and_then(|s| s.strip_suffix('"'))
@@ -1518,7 +1641,17 @@ fn parse_regex<'a>(
         time,
         method: get("method").and_then(dash_none),
         path: Cow::Borrowed(path),
-        query: get("query_string").and_then(dash_none),
+        // A regex with a `query_string` group keeps its path whole, as in
+        // `import_logs.py` (which splits the path only without the group).
+        query: if has_query_group {
+            get("query_string")
+                .map(|q| if q == "-" { "" } else { q })
+                .or(Some(""))
+                .filter(|_| !ignore.iter().any(|g| g == "query_string"))
+                .map(Cow::Borrowed)
+        } else {
+            None
+        },
         status,
         bytes: get("length").and_then(|v| v.trim_matches('"').parse().ok()),
         referrer: get("referrer").map(unquote).and_then(dash_none),
@@ -1527,6 +1660,11 @@ fn parse_regex<'a>(
         duration_ms,
         userid: get("userid").and_then(dash_none),
         groups: groups.iter().map(|g| raw(g).and_then(dash_none)).collect(),
+        event: LogEvent::of(
+            get("event_category").map(Cow::Borrowed),
+            get("event_action").map(Cow::Borrowed),
+            get("event_name"),
+        ),
     })
 }
 
@@ -1537,7 +1675,7 @@ fn standard_group<'a>(line: &LogLine<'a>, name: &str) -> Option<Field<'a>> {
         "ip" => Some(line.ip.clone()),
         "method" => line.method.clone(),
         "path" => Some(line.path.clone()),
-        "query_string" => line.query.clone(),
+        "query_string" => line.query.clone().filter(|q| !q.is_empty()),
         "status" => Some(Cow::Owned(line.status.to_string())),
         "length" => line.bytes.map(|b| Cow::Owned(b.to_string())),
         "referrer" => line.referrer.clone(),
@@ -1547,6 +1685,42 @@ fn standard_group<'a>(line: &LogLine<'a>, name: &str) -> Option<Field<'a>> {
         "generation_time_milli" => line.duration_ms.map(|d| Cow::Owned(d.to_string())),
         _ => None,
     }
+}
+
+/// How a format's `date` group reads in `import_logs.py`.
+#[derive(Debug, Clone, Copy)]
+enum DateShape {
+    /// `2012-04-01 00:00:13` (its `date` and `time` joined).
+    W3c,
+    /// `10/Feb/2012:16:42:07`, the offset apart (`timezone`, `-0500`).
+    Clf,
+}
+
+/// The `date` and `timezone` groups of a line read without a regex, as
+/// `import_logs.py`'s regex for the format holds them (for the
+/// `--regex-group-to-*-cvar` options), written back from the parsed time.
+fn date_group(shape: DateShape, line: &LogLine<'_>, name: &str) -> Option<Field<'static>> {
+    let t = time::OffsetDateTime::from_unix_timestamp(line.time.wall).ok()?;
+    let (y, d, h, mi, s) = (t.year(), t.day(), t.hour(), t.minute(), t.second());
+    let text = match (shape, name) {
+        (DateShape::W3c, "date") => format!(
+            "{y:04}-{:02}-{d:02} {h:02}:{mi:02}:{s:02}",
+            u8::from(t.month())
+        ),
+        (DateShape::Clf, "date") => {
+            let month = t.month().to_string();
+            let month = month.get(..3).unwrap_or(&month);
+            format!("{d:02}/{month}/{y:04}:{h:02}:{mi:02}:{s:02}")
+        }
+        (DateShape::Clf, "timezone") => {
+            let o = line.time.offset?;
+            let sign = if o < 0 { '-' } else { '+' };
+            let o = o.unsigned_abs();
+            format!("{sign}{:02}{:02}", o / 3600, o % 3600 / 60)
+        }
+        _ => return None,
+    };
+    Some(Cow::Owned(text))
 }
 
 /// `--ignore-groups` on a line parsed without a regex: the field as if the
@@ -1597,7 +1771,7 @@ fn w3c_regex_groups<'a>(
         .iter()
         .map(|g| match captures.iter().find_map(|c| c.name(g)) {
             Some(m) => dash_none(m.as_str()),
-            None => standard_group(parsed, g),
+            None => standard_group(parsed, g).or_else(|| date_group(DateShape::W3c, parsed, g)),
         })
         .collect();
     Ok(())
@@ -1662,14 +1836,17 @@ mod tests {
     #[test]
     fn request_line_with_spaces_and_quotes() {
         assert_eq!(split_request("GET /a b HTTP/1.1"), Some(("GET", "/a b")));
-        assert_eq!(split_request("GET /"), Some(("GET", "/")));
+        assert_eq!(split_request("GET / x"), Some(("GET", "/")));
+        // No protocol: no request, as in `import_logs.py`.
+        assert_eq!(split_request("GET /"), None);
         assert_eq!(split_request("-"), None);
         let line = r#"1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "GET /x"y HTTP/1.1" 200 5 "-" "UA \"quoted\" x""#;
         let l = parse_clf(line, ClfShape::Combined).map_err(|e| e.describe());
         let l = l
             .as_ref()
             .map(|l| (l.path.as_ref(), l.user_agent.as_deref()));
-        assert_eq!(l, Ok(("/x\"y", Some(r#"UA \"quoted\" x"#))));
+        // The user agent ends at its first quote, as in `import_logs.py`.
+        assert_eq!(l, Ok(("/x\"y", Some(r#"UA \"#))));
     }
 
     #[test]

@@ -3,3 +3,4 @@
 mod formats;
 mod import;
 mod options;
+mod parity;
