@@ -767,6 +767,10 @@ impl SiteUrls {
         url: &ParsedUrl,
         accept: impl Fn(&[u32]) -> bool,
     ) -> Option<(&[u32], &str)> {
+        // Most installations exclude no referrer: no host copies then.
+        if self.by_host.is_empty() {
+            return None;
+        }
         let mut dotted = String::from(".");
         dotted.push_str(&canonical_host(url.host.as_deref()?));
         // The suffixes as slices of `dotted`, from each dot of the host.
