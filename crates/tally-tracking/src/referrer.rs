@@ -1122,39 +1122,68 @@ mod tests {
             let p = php::parse_url(page).unwrap_or_default();
             urls.site_of_referrer(&r, p.host.as_deref(), site)
         };
-        // Matomo's ReferrerTypeTest: a referrer on the page's host is the
-        // site's even outside its configured path, or with no URL at all.
-        assert_eq!(
-            on("http://piwik.org", "http://piwik.org/foo/bar", 1),
-            Some(true)
-        );
-        assert_eq!(
-            on("http://piwik.org/not/xyz", "http://piwik.org/foo/bar", 1),
-            Some(true)
-        );
-        assert_eq!(
-            on("http://piwik.org/", "http://piwik.org/foo/bar", 5),
-            Some(true)
-        );
-        // Two sites on one host: the root belongs to the landing site too,
-        // a deeper path to its own site.
-        assert_eq!(
-            on("http://example.net/", "http://example.net/blog/post", 4),
-            Some(true)
-        );
-        assert_eq!(
-            on("http://example.net/blog/a", "http://example.net/x", 3),
-            Some(false)
-        );
-        // Other hosts as before.
-        assert_eq!(
-            on("http://piwik.xyz/", "http://piwik.org/foo/bar", 1),
-            Some(false)
-        );
-        assert_eq!(
-            on("http://unknown.io/", "http://piwik.org/foo/bar", 1),
-            None
-        );
+        for (referrer, page, site, expected, why) in [
+            // Matomo's ReferrerTypeTest: a referrer on the page's host is
+            // the site's even outside its configured path, or with no URL.
+            (
+                "http://piwik.org",
+                "http://piwik.org/foo/bar",
+                1,
+                Some(true),
+                "root",
+            ),
+            (
+                "http://piwik.org/not/xyz",
+                "http://piwik.org/foo/bar",
+                1,
+                Some(true),
+                "other path",
+            ),
+            (
+                "http://piwik.org/",
+                "http://piwik.org/foo/bar",
+                5,
+                Some(true),
+                "site without URL",
+            ),
+            // Two sites on one host: the root belongs to the landing site
+            // too, a deeper path to its own site.
+            (
+                "http://example.net/",
+                "http://example.net/blog/post",
+                4,
+                Some(true),
+                "shared root",
+            ),
+            (
+                "http://example.net/blog/a",
+                "http://example.net/x",
+                3,
+                Some(false),
+                "deeper site",
+            ),
+            // Other hosts as before.
+            (
+                "http://piwik.xyz/",
+                "http://piwik.org/foo/bar",
+                1,
+                Some(false),
+                "another site",
+            ),
+            (
+                "http://unknown.io/",
+                "http://piwik.org/foo/bar",
+                1,
+                None,
+                "unknown host",
+            ),
+        ] {
+            assert_eq!(
+                on(referrer, page, site),
+                expected,
+                "{why}: {referrer} on {page}"
+            );
+        }
         // A website is named by a path on its exact host only.
         let path = |url: &str| {
             urls.path_on_host(&php::parse_url(url).unwrap_or_default())

@@ -14,7 +14,7 @@ use tally_logimport::{
 use crate::import::{Fixture, UA, combined, site1};
 
 /// One text column of a query, in its order (`NULL` as `NULL`).
-fn texts(f: &Fixture, sql: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn texts(f: &Fixture, sql: &str) -> anyhow::Result<Vec<String>> {
     #[derive(QueryableByName)]
     struct S {
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]

@@ -3,25 +3,10 @@
 //! as Matomo's importer and tracker would; rows checked in the database, or
 //! the parsed line where the difference was in reading it.
 
-use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 use tally_logimport::{ImportOptions, LineParser, LogFormat, Parsed};
 
 use crate::import::{Fixture, UA, site1};
-
-/// One text column of a query, in its order (`NULL` as `NULL`).
-fn texts(f: &Fixture, sql: &str) -> anyhow::Result<Vec<String>> {
-    #[derive(QueryableByName)]
-    struct S {
-        #[diesel(sql_type = Nullable<Text>)]
-        s: Option<String>,
-    }
-    let rows: Vec<S> = diesel::sql_query(sql).load(&mut f.db.conn()?)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.s.unwrap_or_else(|| "NULL".to_owned()))
-        .collect())
-}
+use crate::options::texts;
 
 /// The actions in time order: `type|url|time_server`.
 fn actions(f: &Fixture) -> anyhow::Result<Vec<String>> {
