@@ -12,6 +12,7 @@ use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 use crate::campaign::{self, CampaignParams};
+use crate::charset::{self, Charset};
 use crate::memo::Memo;
 use crate::php::{self, ParsedUrl};
 use crate::urlnorm::{self, ExcludedParameters, UrlSettings};
@@ -242,6 +243,32 @@ struct SearchEngine {
     name: String,
     params: Vec<KeywordParam>,
     hidden: Vec<HiddenPath>,
+    /// The charsets its keywords may be encoded in (empty: UTF-8).
+    charsets: Vec<Charset>,
+}
+
+impl SearchEngine {
+    /// A keyword value as found in the referrer (still percent-encoded):
+    /// decoded, trimmed as PHP's `trim`, and converted from the engine's
+    /// charsets (Matomo converts only the keyword it keeps; converting each
+    /// candidate gives the same result, as conversion never empties a
+    /// non-empty value).
+    fn keyword_text(&self, raw: &str) -> String {
+        if self.charsets.is_empty() {
+            return php::trim(&php::urldecode(raw)).to_owned();
+        }
+        let bytes = php::urldecode_bytes(raw);
+        let is_blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\0' | 0x0B);
+        let start = bytes
+            .iter()
+            .position(|b| !is_blank(b))
+            .unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !is_blank(b))
+            .map_or(start, |i| i + 1);
+        charset::convert_keyword(&bytes[start..end], &self.charsets)
+    }
 }
 
 /// Search engine and social network definitions.
@@ -311,8 +338,10 @@ impl ReferrerDefinitions {
             };
             match fields.first().copied() {
                 Some("S") => {
-                    if !(4..=5).contains(&fields.len()) {
-                        return Err(err("a search engine needs S|name|hosts|params[|hidden]"));
+                    if !(4..=6).contains(&fields.len()) {
+                        return Err(err(
+                            "a search engine needs S|name|hosts|params[|hidden[|charsets]]",
+                        ));
                     }
                     let name = fields[1];
                     let hosts = list(fields[2]);
@@ -345,11 +374,22 @@ impl ReferrerDefinitions {
                             hidden.push(HiddenPath::Exact(h));
                         }
                     }
+                    let mut charsets = Vec::new();
+                    for c in fields.get(5).map(|c| list(c)).unwrap_or_default() {
+                        let charset = Charset::from_label(Some(&c));
+                        // An unknown name would silently read keywords as
+                        // UTF-8: refuse it (UTF-8 itself is listed by name).
+                        if charset == Charset::Utf8 && !c.eq_ignore_ascii_case("utf-8") {
+                            return Err(err(&format!("unknown charset {c}")));
+                        }
+                        charsets.push(charset);
+                    }
                     let idx = self.engine_list.len();
                     self.engine_list.push(SearchEngine {
                         name: name.to_owned(),
                         params,
                         hidden,
+                        charsets,
                     });
                     for h in hosts {
                         self.engines.entry(h.to_lowercase()).or_insert(idx);
@@ -439,7 +479,7 @@ impl ReferrerDefinitions {
                 match p {
                     KeywordParam::Name(n) => {
                         let v = php::query_param(&pairs, n)
-                            .map(|v| php::trim(&php::urldecode(v)).to_owned())
+                            .map(|v| engine.keyword_text(v))
                             .unwrap_or_default();
                         let found = !php::is_empty(&v);
                         keyword = (!v.is_empty()).then_some(v);
@@ -459,7 +499,7 @@ impl ReferrerDefinitions {
                             // with an empty capture.
                             keyword = c
                                 .get(1)
-                                .map(|m| php::trim(&php::urldecode(m.as_str())).to_owned())
+                                .map(|m| engine.keyword_text(m.as_str()))
                                 .filter(|v| !v.is_empty());
                             break;
                         }
@@ -1001,6 +1041,25 @@ fn detect_campaign(
             .map(|(_, k)| k)
             .filter(|k| !k.is_empty());
     }
+    // Step 2, Google ads: a referrer from an ad server whose `url=` names
+    // the page that showed the ad gives the keyword, and the campaign
+    // itself when the landing page named none.
+    if found
+        .as_ref()
+        .is_none_or(|c| c.keyword.as_deref().is_none_or(php::is_empty))
+        && let Some((_, parsed)) = referrer
+        && let Some((name, keyword)) = adwords_campaign(parsed)
+    {
+        match found.as_mut() {
+            Some(c) => c.keyword = Some(keyword),
+            None => {
+                found = Some(campaign::Campaign {
+                    name,
+                    keyword: Some(keyword),
+                });
+            }
+        }
+    }
     // Step 3: parameters sent to the tracker override, the name first: a
     // keyword sent without a name is ignored, as in Matomo (which returns
     // before reading keywords when no name was sent).
@@ -1028,6 +1087,41 @@ fn detect_campaign(
         };
     }
     Some(c)
+}
+
+/// Matomo's AdSense/AdWords rule (`detectCampaignKeywordFromReferrerUrl`):
+/// a referrer on a host containing `googleads` or `doubleclick` (as sent,
+/// case-sensitive) whose `url=` parameter is a URL with a host yields the
+/// campaign name `AdWords` (with ` (<ad_type>)` when the referrer has one)
+/// and the keyword `(adwords) <that host>`; `None` otherwise.
+fn adwords_campaign(referrer: &ParsedUrl) -> Option<(String, String)> {
+    let host = referrer.host.as_deref()?;
+    if !(host.contains("googleads") || host.contains("doubleclick")) {
+        return None;
+    }
+    let query = referrer.query.as_deref().filter(|q| !php::is_empty(q))?;
+    let pairs = php::query_to_pairs(query);
+    let param = |name: &str| {
+        php::trim(&php::urldecode(
+            php::query_param(&pairs, name).unwrap_or_default(),
+        ))
+        .to_owned()
+    };
+    let target = param("url");
+    if php::is_empty(&target) {
+        return None;
+    }
+    let ad_host = php::parse_url(&target)?
+        .host
+        .filter(|h| !php::is_empty(h))?
+        .into_owned();
+    let ad_type = param("ad_type");
+    let name = if php::is_empty(&ad_type) {
+        "AdWords".to_owned()
+    } else {
+        format!("AdWords ({ad_type})")
+    };
+    Some((name, format!("(adwords) {ad_host}")))
 }
 
 /// §5.5 (1): the conversion referrer from the JS attribution cookie
@@ -1523,6 +1617,69 @@ mod tests {
     }
 
     #[test]
+    fn search_engine_keywords_in_their_charsets() {
+        use ReferrerType::SearchEngine as S;
+        assert_referrers(&[
+            // Baidu: UTF-8 or gb2312, whichever the bytes are valid in.
+            ("http://www.baidu.com/s?wd=%B0%D9%B6%C8", S, "Baidu", "百度"),
+            (
+                "http://www.baidu.com/s?wd=%E7%99%BE%E5%BA%A6",
+                S,
+                "Baidu",
+                "百度",
+            ),
+            (
+                "http://www.sogou.com/web?query=%B0%D9%B6%C8",
+                S,
+                "Sogou",
+                "百度",
+            ),
+            ("http://so.360.cn/s?q=%B0%D9%B6%C8", S, "360search", "百度"),
+            // Mail.ru in windows-1251, lower-cased after the conversion.
+            (
+                "http://go.mail.ru/search?q=%CF%D0%C8%C2%C5%D2",
+                S,
+                "Mailru",
+                "привет",
+            ),
+            (
+                "http://go.mail.ru/search?q=%D0%BF%D1%80%D0%B8",
+                S,
+                "Mailru",
+                "при",
+            ),
+            // Yahoo! Japan: UTF-8, EUC-JP, then Shift_JIS (ms932).
+            (
+                "http://search.yahoo.co.jp/search?p=%C6%FC%CB%DC",
+                S,
+                "Yahoo! Japan",
+                "日本",
+            ),
+            (
+                "http://search.yahoo.co.jp/search?p=%93%FA%96%7B",
+                S,
+                "Yahoo! Japan",
+                "日本",
+            ),
+            (
+                "http://search.yahoo.co.jp/search?p=%E6%97%A5%E6%9C%AC",
+                S,
+                "Yahoo! Japan",
+                "日本",
+            ),
+            // Trimmed before the conversion, as Matomo's trim(urldecode()).
+            ("http://www.baidu.com/s?wd=+%B0%D9+", S, "Baidu", "百"),
+            // Engines without charsets read UTF-8 (invalid bytes as U+FFFD).
+            (
+                "http://www.google.com/search?q=caf%E9",
+                S,
+                "Google",
+                "caf\u{FFFD}",
+            ),
+        ]);
+    }
+
+    #[test]
     fn search_engine_names_are_matomos() {
         assert_referrers(&[
             ("https://news.google.com/", Se, "Google News", ""),
@@ -1814,6 +1971,74 @@ mod tests {
             ("https://facebook.com/", Social, "Facebook", ""),
             ("https://m.facebook.com/", Social, "Facebook", ""),
         ]);
+    }
+
+    #[test]
+    fn google_ads_referrers_are_adwords_campaigns() {
+        use ReferrerType::{Campaign as C, Website as W};
+        const ADS: &str = "http://googleads.g.doubleclick.net/pagead/ads?client=ca-pub-1\
+                           &url=http%3A%2F%2FWww.News.example%2Farticle%3Fid%3D3";
+        let typed = format!("{ADS}&ad_type=text_image");
+        let cases: [(&str, &str, ReferrerType, &str, &str); 7] = [
+            // The page that showed the ad gives the keyword, the campaign
+            // is AdWords with the ad type when there is one.
+            (
+                &typed,
+                "/",
+                C,
+                "adwords (text_image)",
+                "(adwords) www.news.example",
+            ),
+            (ADS, "/", C, "adwords", "(adwords) www.news.example"),
+            // A campaign named by the landing page keeps its name, takes
+            // the keyword, unless the landing page gave one.
+            (
+                ADS,
+                "/?pk_campaign=Spring",
+                C,
+                "spring",
+                "(adwords) www.news.example",
+            ),
+            (
+                ADS,
+                "/?pk_campaign=Spring&pk_kwd=Shoes",
+                C,
+                "spring",
+                "shoes",
+            ),
+            // googleadservices.com contains "googleads".
+            (
+                "https://www.googleadservices.com/pagead/aclk?sa=L&url=https://shop.example/",
+                "/",
+                C,
+                "adwords",
+                "(adwords) shop.example",
+            ),
+            // `url=` without a host, or no `url=`: an ordinary referrer.
+            (
+                "http://googleads.g.doubleclick.net/pagead/ads?url=article",
+                "/",
+                W,
+                "googleads.g.doubleclick.net",
+                "",
+            ),
+            (
+                "https://ad.doubleclick.net/ddm/clk/1",
+                "/",
+                W,
+                "ad.doubleclick.net",
+                "",
+            ),
+        ];
+        let f = Fixture::new();
+        for (urlref, landing, referer_type, name, keyword) in cases {
+            let r = detect(&f, urlref, &format!("https://www.example.com{landing}"));
+            assert_eq!(
+                (r.referer_type, r.name.as_str(), r.keyword.as_str()),
+                (referer_type, name, keyword),
+                "{urlref} landing on {landing}"
+            );
+        }
     }
 
     #[test]
