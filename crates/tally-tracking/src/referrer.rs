@@ -1682,6 +1682,19 @@ mod tests {
     #[test]
     fn search_engine_names_are_matomos() {
         assert_referrers(&[
+            // Matomo's system-test traffic uses Babylon.
+            (
+                "http://search.babylon.com/?q=search+term+2",
+                Se,
+                "Babylon",
+                "search term 2",
+            ),
+            (
+                "http://search.babylon.com/web/rust%20lang",
+                Se,
+                "Babylon",
+                "rust lang",
+            ),
             ("https://news.google.com/", Se, "Google News", ""),
             (
                 "https://news.google.de/search?q=foo",
