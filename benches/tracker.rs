@@ -341,7 +341,9 @@ const REFERRERS: &[&str] = &[
     "https://www.bing.com/search?q=rain+jacket",
     "https://duckduckgo.com/?q=leather+bag",
     "https://news.example.org/best-shops-2026",
-    "https://www.facebook.com/",
+    // Facebook's outbound link shim: a social network (Matomo reads the
+    // bare www.facebook.com/ as its search engine "Facebook").
+    "https://l.facebook.com/l.php?u=https%3A%2F%2Fshop.example%2F",
     "https://forum.example.net/t/where-to-buy/123",
 ];
 const EVENT_CATEGORIES: &[&str] = &["Video", "Newsletter", "Carousel", "Size guide"];

@@ -2208,5 +2208,15 @@ mod tests {
         assert_eq!(r.name, "Corpbook");
         assert!(ReferrerDefinitions::with_extra("X|bad").is_err());
         assert!(ReferrerDefinitions::with_extra("S|A|h|/[/|").is_err());
+        // Charsets of an extra engine: known names only.
+        let defs = ReferrerDefinitions::with_extra("S|Kyrillic|kyr.test|q||windows-1251").unwrap();
+        let r = detect_referrer(
+            &defs,
+            Some("http://kyr.test/?q=%EC%E8%F0"),
+            Some("https://www.example.com/"),
+            &f.ctx(),
+        );
+        assert_eq!((r.name.as_str(), r.keyword.as_str()), ("Kyrillic", "мир"));
+        assert!(ReferrerDefinitions::with_extra("S|A|h|q||no-such-charset").is_err());
     }
 }
