@@ -226,8 +226,9 @@ struct ImportArgs {
     /// options still see them). Not ip, date, time or path.
     #[arg(long, value_name = "GROUPS", value_delimiter = ',', value_parser = parse_ignore_group)]
     ignore_groups: Vec<String>,
-    /// The log files' character encoding: utf-8, latin1 (iso-8859-1) or
-    /// windows-1252 (cp1252).
+    /// The log files' character encoding: utf-8 (default), latin1
+    /// (iso-8859-1), cp1252, shift_jis, gbk, windows-1251 or any other
+    /// WHATWG encoding name.
     #[arg(long, value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
     encoding: Charset,
     /// Also track each request's HTTP method (GET, POST, ...) as a page custom

@@ -279,6 +279,8 @@ pub fn is_percent_metric(column: &str) -> bool {
             .iter()
             .any(|prefix| column.starts_with(prefix))
         || (column.starts_with("goal_") && column.ends_with("_conversion_rate"))
+        // `Referrers.get`'s shares of visits by referrer type.
+        || (column.starts_with("Referrers_visitorsFrom") && column.ends_with("_percent"))
 }
 
 /// Applies `format_metrics=bc` to a table: percentage metrics (quotients)

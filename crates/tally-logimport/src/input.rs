@@ -67,13 +67,16 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, LogImportError> {
     })
 }
 
-/// The charset of `--encoding`: UTF-8 (also `ascii`), ISO-8859-1
-/// (`latin1`) or windows-1252 (`cp1252`), the single-byte charsets the
-/// tracker's [`Charset`](tally_tracking::charset::Charset) decodes.
+/// The charset of `--encoding`: UTF-8 (also `ascii`), or any charset the
+/// tracker's [`Charset`](tally_tracking::charset::Charset) decodes
+/// (ISO-8859-1 `latin1`, windows-1252 `cp1252`, Shift_JIS, GBK,
+/// windows-1251, ... by their usual names), as import_logs.py takes any
+/// codec Python knows. Lines are decoded whole, which is safe for these
+/// charsets: none uses the newline byte inside a character.
 ///
 /// # Errors
-/// [`LogImportError::Format`] for another name: guessing would turn every
-/// accented character into garbage silently.
+/// [`LogImportError::Format`] for an unknown name: guessing would turn
+/// every accented character into garbage silently.
 pub fn charset(name: &str) -> Result<tally_tracking::charset::Charset, LogImportError> {
     use tally_tracking::charset::Charset;
     let lower = name.trim().to_ascii_lowercase();
@@ -81,8 +84,8 @@ pub fn charset(name: &str) -> Result<tally_tracking::charset::Charset, LogImport
         Charset::Utf8 if !matches!(lower.as_str(), "utf8" | "utf-8" | "ascii" | "us-ascii") => {
             Err(LogImportError::Format {
                 reason: format!(
-                    "--encoding: unsupported encoding `{name}` (supported: utf-8, \
-                     iso-8859-1/latin1, windows-1252/cp1252)"
+                    "--encoding: unknown encoding `{name}` (e.g. utf-8, latin1, \
+                     cp1252, shift_jis, gbk, windows-1251)"
                 ),
             })
         }

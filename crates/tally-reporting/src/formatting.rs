@@ -184,6 +184,23 @@ impl ReportMetrics {
         ("exit_rate", Display::Percent),
         ("avg_time_generation", Display::Duration),
     ]);
+    /// `Referrers.get` (`VisitorsFromReferrerPercent`).
+    pub(crate) const REFERRERS_OVERVIEW: Self = Self::declared(&[
+        (
+            "Referrers_visitorsFromDirectEntry_percent",
+            Display::Percent,
+        ),
+        (
+            "Referrers_visitorsFromSearchEngines_percent",
+            Display::Percent,
+        ),
+        ("Referrers_visitorsFromCampaigns_percent", Display::Percent),
+        (
+            "Referrers_visitorsFromSocialNetworks_percent",
+            Display::Percent,
+        ),
+        ("Referrers_visitorsFromWebsites_percent", Display::Percent),
+    ]);
     /// Events reports (`AverageEventValue` has no `format()`).
     pub(crate) const EVENTS: Self = Self::declared(&[("avg_event_value", Display::AsIs)]);
     /// Contents reports (`InteractionRate`).

@@ -612,8 +612,10 @@ impl TableSpec {
     }
 }
 
-/// The subtable whose id is `id`, searched through the whole tree.
-fn take_subtable(table: DataTable, id: u32) -> Option<DataTable> {
+/// The subtable whose id is `id`, searched through the whole tree, with
+/// the stored label of the row it belongs to (some subtable methods name
+/// their rows' segments and links after it).
+fn take_subtable(table: DataTable, id: u32) -> Option<(String, DataTable)> {
     let mut stack = vec![table];
     while let Some(mut current) = stack.pop() {
         for row in current.take_rows() {
@@ -621,7 +623,7 @@ fn take_subtable(table: DataTable, id: u32) -> Option<DataTable> {
                 continue;
             };
             if row.subtable_id == Some(id) {
-                return Some(*subtable);
+                return Some((row.label, *subtable));
             }
             stack.push(*subtable);
         }
@@ -688,8 +690,16 @@ fn table_report(
         let pivot = Pivot::from_request(request, method)?;
         let archive = ctx.archive(slice)?;
         let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+        let mut parent = None;
         match id_subtable {
-            IdSubtable::Id(id) => table = take_subtable(table, id).unwrap_or_default(),
+            IdSubtable::Id(id) => {
+                if let Some((label, subtable)) = take_subtable(table, id) {
+                    parent = Some(label);
+                    table = subtable;
+                } else {
+                    table = DataTable::default();
+                }
+            }
             IdSubtable::All if filters.expanded => table = DataTable::default(),
             IdSubtable::Unknown => table = DataTable::default(),
             IdSubtable::None | IdSubtable::All => {}
@@ -705,6 +715,7 @@ fn table_report(
             site: slice.site,
             period: slice.period,
             subtable: id_subtable.is_subtable(),
+            parent: parent.as_deref(),
             plugin_visits,
         };
         if let Some(pivot) = &pivot {
@@ -771,6 +782,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
             site: slice.site,
             period: slice.period,
             subtable: false,
+            parent: None,
             plugin_visits: 0.0,
         };
         let mut all = DataTable::new();
@@ -809,6 +821,153 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
         ));
     }
     Ok(Output::Report(report))
+}
+
+/// `Referrers.get`: visits by referrer type as five columns, the distinct
+/// referrer counts, and each type's share of the visits (Matomo's
+/// `Referrers\API::get`: `createReferrerTypeTable`, `mergeNumericArchives`,
+/// `VisitorsFromReferrerPercent`). One site only: Matomo reads the types
+/// through `getReferrerType`, whose single-site check answers for it.
+pub(crate) fn referrers_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    /// Types in Matomo's column order.
+    const TYPES: [(&str, &str); 5] = [
+        ("2", "Referrers_visitorsFromSearchEngines"),
+        ("7", "Referrers_visitorsFromSocialNetworks"),
+        ("1", "Referrers_visitorsFromDirectEntry"),
+        ("3", "Referrers_visitorsFromWebsites"),
+        ("6", "Referrers_visitorsFromCampaigns"),
+    ];
+    const DISTINCT: [(&str, &str); 6] = [
+        (
+            "Referrers_distinctSearchEngines",
+            "Referrers_distinctSearchEngines",
+        ),
+        (
+            "Referrers_distinctSocialNetworks",
+            "Referrers_distinctSocialNetworks",
+        ),
+        ("Referrers_distinctKeywords", "Referrers_distinctKeywords"),
+        ("Referrers_distinctWebsites", "Referrers_distinctWebsites"),
+        (
+            "Referrers_distinctWebsitesUrls",
+            "Referrers_distinctWebsitesUrls",
+        ),
+        ("Referrers_distinctCampaigns", "Referrers_distinctCampaigns"),
+    ];
+    /// The shares, in Matomo's order.
+    const SHARES: [&str; 5] = [
+        "Referrers_visitorsFromDirectEntry",
+        "Referrers_visitorsFromSearchEngines",
+        "Referrers_visitorsFromCampaigns",
+        "Referrers_visitorsFromSocialNetworks",
+        "Referrers_visitorsFromWebsites",
+    ];
+    if !single_site_id(ctx)? {
+        return Err(ReportingError::NotSupported(
+            "Referrers.getReferrerType with multiple sites is not supported (yet).".to_owned(),
+        ));
+    }
+    let mut report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let types = load::table(ctx.conn, archive.as_ref(), "Referrers_type")?;
+        // A period of a multi-period answer without any visit stays empty
+        // in Matomo (its referrer type table has no rows, and no numeric
+        // record is archived for it); a single period always has every
+        // column (filled in below).
+        if types.rows().is_empty() {
+            return Ok(Report::Simple(Columns::new()));
+        }
+        let mut columns: Columns = TYPES
+            .iter()
+            .map(|(code, name)| {
+                let visits = types
+                    .row_by_label(code)
+                    .and_then(|row| row.column("nb_visits"))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                (ColumnKey::from(*name), number(visits))
+            })
+            .collect();
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        for (key, value) in numeric_columns(&values, &DISTINCT).iter() {
+            columns.set(key.clone(), value.clone());
+        }
+        Ok(Report::Simple(columns))
+    })?;
+    if let Report::Simple(columns) = &mut report
+        && columns.is_empty()
+    {
+        *columns = TYPES
+            .iter()
+            .map(|(_, name)| *name)
+            .chain(DISTINCT.iter().map(|(name, _)| *name))
+            .map(|name| (ColumnKey::from(name), Value::Int(0)))
+            .collect();
+    }
+    // Matomo divides by the visits of the whole answer: with several
+    // periods, every period's share is of all periods' visits together
+    // (`$dataTableReferrersType->getColumn()` on the map).
+    let mut total = 0.0;
+    for_each_simple(&mut report, &mut |columns| {
+        total += TYPES
+            .iter()
+            .filter_map(|(_, name)| columns.get(&ColumnKey::from(*name)))
+            .filter_map(Value::as_f64)
+            .sum::<f64>();
+    });
+    let mut formatter = Formatter::new(Mode::from_request(ctx.request));
+    let idsite = ctx.required("idSite")?.trim().parse::<u32>().unwrap_or(0);
+    let mut result = Ok(());
+    for_each_simple(&mut report, &mut |columns| {
+        if columns.is_empty() || result.is_err() {
+            return;
+        }
+        for name in SHARES {
+            let visits = columns
+                .get(&ColumnKey::from(name))
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            // `Piwik::getQuotientSafe($visits, $total, 2)`.
+            let share = if total == 0.0 {
+                0.0
+            } else {
+                tally_datatable::format::round_php(visits / total, 2)
+            };
+            columns.set(ColumnKey::from(format!("{name}_percent")), number(share));
+        }
+        match formatter.columns(
+            ctx.conn,
+            ctx.principal,
+            idsite,
+            ReportMetrics::REFERRERS_OVERVIEW,
+            std::mem::take(columns),
+        ) {
+            Ok(formatted) => *columns = formatted,
+            Err(e) => result = Err(e),
+        }
+    });
+    result?;
+    Ok(Output::Report(report))
+}
+
+/// Whether `idSite` names one site (not a list, not `all`), as Matomo's
+/// `Referrers\API::checkSingleSite` reads it.
+fn single_site_id(ctx: &Ctx<'_>) -> Result<bool, ReportingError> {
+    let raw = ctx.required("idSite")?.trim();
+    Ok(raw.parse::<u32>().is_ok())
+}
+
+/// Calls `f` on every simple report in `report`, maps included.
+fn for_each_simple(report: &mut Report, f: &mut dyn FnMut(&mut Columns)) {
+    match report {
+        Report::Simple(columns) => f(columns),
+        Report::Map { entries, .. } => {
+            for (_, entry) in entries {
+                for_each_simple(entry, f);
+            }
+        }
+        _ => {}
+    }
 }
 
 macro_rules! table_methods {
@@ -983,6 +1142,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
     ),
     ("Referrers", "getReferrerType", referrers_referrer_type),
     ("Referrers", "getAll", referrers_get_all),
+    ("Referrers", "get", referrers_get),
     ("Referrers", "getSearchEngines", referrers_search_engines),
     (
         "Referrers",

@@ -102,6 +102,9 @@ pub(crate) struct Extra<'a> {
     /// Whether a subtable was asked for with `idSubtable` (top-level
     /// filters do not apply then).
     pub(crate) subtable: bool,
+    /// The stored label of the row whose subtable was asked for (an
+    /// engine, a keyword, a campaign), when the subtable was found.
+    pub(crate) parent: Option<&'a str>,
     /// `DevicePlugins.getPlugin`: visits of browsers that report plugins
     /// (all visits minus Internet Explorer 6–10).
     pub(crate) plugin_visits: f64,
@@ -153,8 +156,8 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         Labels::DaysSinceLast => ranges(table, "daysSinceLastVisit", |range| {
             count_label(range, "1 day", "days")
         }),
-        Labels::SearchEngines => search_engines(table, extra.subtable),
-        Labels::Keywords => keywords(table, extra.subtable),
+        Labels::SearchEngines => search_engines(table, extra.subtable, extra.parent),
+        Labels::Keywords => keywords(table, extra.subtable, extra.parent),
         Labels::Websites => {
             if !extra.subtable {
                 add_segment_by_label(table, "referrerName");
@@ -172,6 +175,14 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
             add_segment_by_label(table, segment);
             if !extra.subtable {
                 prepend_segment(table, "referrerType==campaign;");
+            } else {
+                // `getKeywordsFromCampaignId`: the campaign's label as
+                // stored, not encoded (Matomo's `PrependSegment`).
+                let campaign = extra.parent.unwrap_or_default();
+                prepend_segment(
+                    table,
+                    &format!("referrerName=={campaign};referrerType==campaign;"),
+                );
             }
         }
         Labels::Events(segment) => {
@@ -409,6 +420,31 @@ fn main_host(kind: &str, name: &str) -> Option<String> {
     })
 }
 
+/// `SearchEngine::getBackLinkFromUrlAndKeyword`: the engine's results
+/// page for `keyword` (stored form; `""` is the undefined keyword, which
+/// links to Matomo's FAQ on it), from the backlink pattern of the engine's
+/// first definition line (`{k}` for the keyword, `urlencode`d with `+`
+/// for spaces and for a literal plus). `None` when the engine has none.
+fn backlink(engine: &str, url: &str, keyword: &str) -> Option<String> {
+    if keyword.is_empty() {
+        return Some("https://matomo.org/faq/general/faq_144".to_owned());
+    }
+    let pattern = REFERRER_DEFINITIONS.lines().find_map(|line| {
+        let fields: Vec<&str> = line.trim().split('|').map(str::trim).collect();
+        (fields.first() == Some(&"S") && fields.get(1) == Some(&engine))
+            .then(|| fields.get(6).copied().unwrap_or_default())
+    })?;
+    if pattern.is_empty() {
+        return None;
+    }
+    let keyword = urlencode(keyword).replace("%2B", "+");
+    let separator = if url.ends_with('/') { "" } else { "/" };
+    Some(format!(
+        "{url}{separator}{}",
+        pattern.replace("{k}", &keyword)
+    ))
+}
+
 /// `getLogoFromUrl`: the icon named after the URL's host.
 fn referrer_logo(folder: &str, url: &str) -> String {
     let host = url
@@ -422,10 +458,26 @@ fn referrer_logo(folder: &str, url: &str) -> String {
 
 const KEYWORD_NOT_DEFINED: &str = "Keyword not defined";
 
-fn search_engines(table: &mut DataTable, subtable: bool) {
+fn search_engines(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
     if subtable {
-        // `getKeywordsFromSearchEngineId`: keywords of one engine.
+        // `getKeywordsFromSearchEngineId`: keywords of one engine, each
+        // with the engine's results page for it, segments naming the
+        // engine (as stored, not encoded).
         add_segment_by_label(table, "referrerKeyword");
+        if let Some(engine) = parent {
+            if let Some(host) = main_host("S", engine) {
+                let url = format!("http://{host}");
+                for row in rows(table) {
+                    if let Some(link) = backlink(engine, &url, &row.label) {
+                        set_meta(row, "url", link);
+                    }
+                }
+            }
+            prepend_segment(
+                table,
+                &format!("referrerName=={engine};referrerType==search;"),
+            );
+        }
         rename_label(table, "", KEYWORD_NOT_DEFINED);
         return;
     }
@@ -443,9 +495,30 @@ fn search_engines(table: &mut DataTable, subtable: bool) {
     }
 }
 
-fn keywords(table: &mut DataTable, subtable: bool) {
+fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
     if subtable {
+        // `getSearchEnginesFromKeywordId`: the engines of one keyword,
+        // each with its logo and its results page for the keyword.
         add_segment_by_label(table, "referrerName");
+        if let Some(keyword) = parent {
+            for row in rows(table) {
+                let Some(host) = main_host("S", &row.label) else {
+                    continue;
+                };
+                // The main URL, its logo, then the URL replaced by the
+                // results page (Matomo's order of metadata).
+                let url = format!("http://{host}");
+                set_meta(row, "url", url.clone());
+                set_meta(row, "logo", referrer_logo("searchEngines", &url));
+                if let Some(link) = backlink(&row.label, &url, keyword) {
+                    set_meta(row, "url", link);
+                }
+            }
+            prepend_segment(
+                table,
+                &format!("referrerKeyword=={keyword};referrerType==search;"),
+            );
+        }
         return;
     }
     add_segment_value(table, "referrerKeyword", |label| Some(label.to_owned()));

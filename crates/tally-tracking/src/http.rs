@@ -90,6 +90,10 @@ pub struct TrackerConfig {
     /// `!=`, `=@`, `!@`, `=^`, `=$`, case-insensitive, the value URL-encoded
     /// (e.g. `"e_c==Media,action_name=@privacy"`). Default: none.
     pub exclude_requests: String,
+    /// Matomo's `[Tracker] create_new_visit_when_website_referrer_changes`:
+    /// a hit from another website than the visit's (type, name or keyword
+    /// differ) starts a new visit. Default: false, as Matomo's.
+    pub create_new_visit_when_website_referrer_changes: bool,
 }
 
 impl Default for TrackerConfig {
@@ -108,6 +112,7 @@ impl Default for TrackerConfig {
             referrer_spam_list: None,
             geoip_database: None,
             exclude_requests: String::new(),
+            create_new_visit_when_website_referrer_changes: false,
         }
     }
 }
@@ -138,6 +143,8 @@ impl ConfiguredLists {
         Ok(ConfiguredLists {
             referrer_spam: spam,
             exclude_requests: Arc::new(exclude_requests),
+            new_visit_when_website_referrer_changes: config
+                .create_new_visit_when_website_referrer_changes,
         })
     }
 }

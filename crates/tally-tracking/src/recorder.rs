@@ -1488,39 +1488,48 @@ impl BatchWriter {
                 && site.timezone.local_date(v.last) == local
         });
         // Campaign change forces a new visit (§5.4), unless the visit is
-        // direct so far (then the campaign is late referrer information).
-        let referrer =
-            if continuing.as_ref().is_none_or(|v| v.referer_type == 1) || has_campaign(hit) {
-                let visit_campaign = continuing
-                    .as_ref()
-                    .filter(|v| v.referer_type == 6)
-                    .map(|v| (v.referer_name.as_str(), v.referer_keyword.as_str()));
-                let ctx = ReferrerContext {
-                    idsite: site.idsite,
-                    site_urls: &globals.site_urls,
-                    excluded_referrers: &globals.excluded_referrers,
-                    url_settings: &site.url_settings,
-                    excluded_parameters: &site.excluded_parameters,
-                    request_campaign: Some(&hit.request_campaign),
-                    visit_campaign,
-                };
-                Some(detect_referrer(
-                    &self.definitions,
-                    hit.req.urlref.as_deref(),
-                    hit.req.url.as_deref(),
-                    &ctx,
-                ))
-            } else {
-                None
-            };
-        if let (Some(v), Some(r)) = (&continuing, &referrer)
-            && r.referer_type.code() == 6
-            && v.referer_type != 1
-            && (v.referer_type != 6
-                || !v.referer_name.eq_ignore_ascii_case(&r.name)
-                || !v.referer_keyword.eq_ignore_ascii_case(&r.keyword))
+        // direct so far (then the campaign is late referrer information);
+        // so does a website change when configured. Referrers of other
+        // hits of a visit are not detected: they change nothing.
+        let website_rule = globals.new_visit_when_website_referrer_changes
+            && hit.req.urlref.as_deref().is_some_and(|u| !u.is_empty());
+        let referrer = if continuing.as_ref().is_none_or(|v| v.referer_type == 1)
+            || has_campaign(hit)
+            || website_rule
         {
-            continuing = None;
+            let visit_campaign = continuing
+                .as_ref()
+                .filter(|v| v.referer_type == 6)
+                .map(|v| (v.referer_name.as_str(), v.referer_keyword.as_str()));
+            let ctx = ReferrerContext {
+                idsite: site.idsite,
+                site_urls: &globals.site_urls,
+                excluded_referrers: &globals.excluded_referrers,
+                url_settings: &site.url_settings,
+                excluded_parameters: &site.excluded_parameters,
+                request_campaign: Some(&hit.request_campaign),
+                visit_campaign,
+            };
+            Some(detect_referrer(
+                &self.definitions,
+                hit.req.urlref.as_deref(),
+                hit.req.url.as_deref(),
+                &ctx,
+            ))
+        } else {
+            None
+        };
+        if let (Some(v), Some(r)) = (&continuing, &referrer) {
+            // Matomo's `isReferrerInformationNew`: type, name or keyword
+            // differ, compared lower-cased.
+            let changed = v.referer_type != r.referer_type.code()
+                || v.referer_name.to_lowercase() != r.name.to_lowercase()
+                || v.referer_keyword.to_lowercase() != r.keyword.to_lowercase();
+            let campaign = r.referer_type.code() == 6 && v.referer_type != 1;
+            let website = website_rule && r.referer_type.code() == 3;
+            if changed && (campaign || website) {
+                continuing = None;
+            }
         }
         // A ping never starts a visit (§1.7).
         if hit.req.ping && continuing.is_none() {
@@ -2266,6 +2275,11 @@ fn has_campaign(hit: &Hit) -> bool {
         .as_deref()
         .is_some_and(|u| crate::campaign::detect_in_url(u, params).is_some())
         || hit.request_campaign.0.is_some()
+        || hit
+            .req
+            .urlref
+            .as_deref()
+            .is_some_and(crate::referrer::is_google_ads_referrer)
 }
 
 /// The conversion's `url`: the request URL after parameter exclusion.

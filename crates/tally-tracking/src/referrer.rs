@@ -338,9 +338,11 @@ impl ReferrerDefinitions {
             };
             match fields.first().copied() {
                 Some("S") => {
-                    if !(4..=6).contains(&fields.len()) {
+                    // The seventh field, the results page pattern, is for
+                    // reports (tally-reporting's `present`), not detection.
+                    if !(4..=7).contains(&fields.len()) {
                         return Err(err(
-                            "a search engine needs S|name|hosts|params[|hidden[|charsets]]",
+                            "a search engine needs S|name|hosts|params[|hidden[|charsets[|backlink]]]",
                         ));
                     }
                     let name = fields[1];
@@ -1087,6 +1089,18 @@ fn detect_campaign(
         };
     }
     Some(c)
+}
+
+/// Whether `urlref` is a Google ads referrer that makes a campaign
+/// ([`adwords_campaign`]): the recorder detects the referrer of a hit in a
+/// visit only when it may be a campaign.
+pub fn is_google_ads_referrer(urlref: &str) -> bool {
+    // Most referrers are not: no parse then.
+    (urlref.contains("googleads") || urlref.contains("doubleclick"))
+        && php::parse_url(&php::html_entity_decode_cow(urlref))
+            .as_ref()
+            .and_then(adwords_campaign)
+            .is_some()
 }
 
 /// Matomo's AdSense/AdWords rule (`detectCampaignKeywordFromReferrerUrl`):

@@ -322,6 +322,9 @@ pub struct Globals {
     /// `[tracker] exclude_requests` (§1.6 step 4). Not stored in the
     /// database either: empty after a load, then the tracker's.
     pub exclude_requests: Arc<RequestExclusions>,
+    /// `[tracker] create_new_visit_when_website_referrer_changes`. Not
+    /// stored either: false after a load, then the tracker's.
+    pub new_visit_when_website_referrer_changes: bool,
 }
 
 /// The tracker's configured lists that every snapshot carries in its
@@ -332,6 +335,8 @@ pub struct ConfiguredLists {
     pub referrer_spam: Arc<ReferrerSpamList>,
     /// `exclude_requests` rules.
     pub exclude_requests: Arc<RequestExclusions>,
+    /// `create_new_visit_when_website_referrer_changes`.
+    pub new_visit_when_website_referrer_changes: bool,
 }
 
 /// The option holding the instance salt; created on first use.
@@ -418,6 +423,8 @@ impl Snapshot {
             Some(g) => {
                 g.referrer_spam = lists.referrer_spam.clone();
                 g.exclude_requests = lists.exclude_requests.clone();
+                g.new_visit_when_website_referrer_changes =
+                    lists.new_visit_when_website_referrer_changes;
             }
             None => {
                 let g = &self.globals;
@@ -429,6 +436,8 @@ impl Snapshot {
                     super_user_tokens: g.super_user_tokens.clone(),
                     referrer_spam: lists.referrer_spam.clone(),
                     exclude_requests: lists.exclude_requests.clone(),
+                    new_visit_when_website_referrer_changes: lists
+                        .new_visit_when_website_referrer_changes,
                 });
             }
         }
@@ -541,6 +550,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
             .collect(),
         referrer_spam: Arc::new(ReferrerSpamList::builtin().clone()),
         exclude_requests: Arc::default(),
+        new_visit_when_website_referrer_changes: false,
     });
 
     let mut out = HashMap::new();

@@ -276,7 +276,9 @@ async fn search_engines_with_keyword_subtables() -> anyhow::Result<()> {
             google_sub, bing_sub
         )
     );
-    // Google's keywords: "chaussures" (V1) and the hidden one (V2).
+    // Google's keywords: "chaussures" (V1) and the hidden one (V2), with
+    // Google's results page for each (Matomo's FAQ for the undefined
+    // keyword) and segments naming the engine.
     let keywords = f
         .get(&format!(
             "method=Referrers.getKeywordsFromSearchEngineId&{DAY}&idSubtable={google_sub}&showColumns=nb_visits,nb_actions&filter_sort_column=label&filter_sort_order=asc"
@@ -285,8 +287,11 @@ async fn search_engines_with_keyword_subtables() -> anyhow::Result<()> {
     assert_eq!(
         keywords.text(),
         concat!(
-            r#"[{"label":"chaussures","nb_visits":1,"nb_actions":2,"segment":"referrerKeyword==chaussures"},"#,
-            r#"{"label":"Keyword not defined","nb_visits":1,"nb_actions":1}]"#
+            r#"[{"label":"chaussures","nb_visits":1,"nb_actions":2,"#,
+            r#""segment":"referrerName==Google;referrerType==search;referrerKeyword==chaussures","#,
+            r#""url":"http:\/\/google.com\/search?q=chaussures"},"#,
+            r#"{"label":"Keyword not defined","nb_visits":1,"nb_actions":1,"#,
+            r#""url":"https:\/\/matomo.org\/faq\/general\/faq_144"}]"#
         )
     );
     let by_keyword = f
@@ -302,6 +307,27 @@ async fn search_engines_with_keyword_subtables() -> anyhow::Result<()> {
     assert!(
         text.contains(r#"{"label":"hats","nb_visits":1,"segment":"referrerType==search;referrerKeyword==hats","#),
         "{text}"
+    );
+    // The engines of "hats": Bing, with its logo and results page for the
+    // keyword, segments naming the keyword (as stored).
+    let hats_sub = text
+        .split(r#""label":"hats""#)
+        .nth(1)
+        .map(|row| subtable_id(row, 0))
+        .ok_or_else(|| anyhow::anyhow!("no hats row in {text}"))??;
+    let engines = f
+        .get(&format!(
+            "method=Referrers.getSearchEnginesFromKeywordId&{DAY}&idSubtable={hats_sub}&showColumns=nb_visits"
+        ))
+        .await?;
+    assert_eq!(
+        engines.text(),
+        concat!(
+            r#"[{"label":"Bing","nb_visits":1,"#,
+            r#""segment":"referrerKeyword==hats;referrerType==search;referrerName==Bing","#,
+            r#""url":"http:\/\/bing.com\/search?q=hats","#,
+            r#""logo":"plugins\/Morpheus\/icons\/dist\/searchEngines\/bing.com.png"}]"#
+        )
     );
     Ok(())
 }

@@ -1,0 +1,398 @@
+//! Matomo's system test traffic "some visits, custom variables, campaigns,
+//! not heuristics" (`SomeVisitsCustomVariablesCampaignsNotHeuristics` in
+//! matomo-org/matomo, with `create_new_visit_when_website_referrer_changes
+//! = 1`), its first four visitors, sent as the PHP tracker sends them, and
+//! the day's campaign, website and visit reports checked against the
+//! numbers of Matomo's expected outputs for them
+//! (`test_PiwikTracker_trackForceUsingVisitId_insteadOfHeuristics_
+//! alsoTestsCampaignTracking__*`). The fifth visitor, whose conversions
+//! are attributed through `_rcn`, is left out: its rows are dropped from
+//! the expected numbers.
+//!
+//! - A lands on a campaign URL (`utm_campaign`, `piwik_kwd` before
+//!   `utm_term`; the fragment's campaign is not read because the query had
+//!   a keyword) and converts goal 1 eighteen minutes later from another
+//!   client that only knows A's visitor id (`cid`).
+//! - C converts goal 1 twice without a page view, from two campaigns named
+//!   in the landing URL's fragment: the second campaign starts a visit.
+//! - D comes back every hour: campaigns with a search engine keyword, the
+//!   referrer host as keyword, Google ads referrers (AdWords campaigns,
+//!   named after the ad type when the landing URL names none), a direct
+//!   visit turned into a campaign by its second page, and website referrers
+//!   that start visits when they change.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tally_db::test_support::TestDb;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_reporting::{Api, ReportingConfig};
+use time::macros::{datetime, format_description};
+use time::{Duration, PrimitiveDateTime};
+
+use crate::common::{NOW, encode, send, user_with_token};
+
+const START: PrimitiveDateTime = datetime!(2009-01-04 00:11:42);
+const UA: &str = "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-GB; rv:1.9.2.6) Gecko/20100625 Firefox/3.6.6 (.NET CLR 3.5.30729)";
+const ADS_PUBLISHER: &str = "http://googleads.g.doubleclick.net/pagead/ads?client=ca-pub-12345&output=html&h=280&slotname=123&w=336&lmt=1359388321&202&url=http%3A%2F%2Fwww.adwords-publisher-website.org%2F&dt=123&bpp=13&shv=r22&jsv=1565606614&correlator=ss&ga_vid=aaa&ga_sid=1359435122&ga_hid=1801871121&ga_fc=0&u_tz=780&u_his=4&u_java=1&u_h=900&u_w=1600&u_ah=876&u_aw=1551&u_cd=24&u_nplug=4&u_nmime=5&dff=georgia&dfs=16&adx=33&ady=201&biw=1551&bih=792&oid=3&fu=0&ifi=1&dtd=608&p=http%3A//www.adwords-publisher-website.com";
+const GOOGLE_AD_CLICK: &str = "http://www.google.co.nz/aclk?sa=L&ai=uYmFyiZgAf0oO0J&num=3&sig=EpOCR4xQ&ved=ENEM&adurl=http://pixel.everesttech.net/3163/cq%3Fev_sid%3D3%26ev_cmpid%3D33%26ev_ln%3Dused%2520wii%2520consoles%26ev_crx%528386%26ev_mt%3Db%26ev_n%3Dg%26ev_ltx%3D%26ev_pl%3D%26ev_pos%3D1s2%26url%3Dhttp%253A//au.shopping.com/used%2520wii%2520consoles/products%253Flinkin_id%253D8077872&rct=j&q=nintendo+consoles+second+hand";
+const ADS_TEXT_IMAGE: &str = "http://googleads.g.doubleclick.net/pagead/ads?client=ca-pub-x&output=html&h=15&slotname=2973049897&adk=3777420323&w=728&url=http%3A%2F%2Fexample.com%2F&dt=1381755030169&ref=http%3A%2F%2Fwww.google.com.au%2Furl%3Fsa%3Dt%26rct%3Dj%26q%3D%26esrc%3Ds&p=http%3A//example.com&rl_rc=true&adsense_enabled=true&ad_type=text_image&oe=utf8&kw0=Animated+Text&okw=Animated+Text";
+const ADS_TEXT: &str = "http://googleads.g.doubleclick.net/pagead/ads?lient=ca-pub-x&output=html&h=15&slotname=4299800108&url=http%3A%2F%2Fwww.example.com%2Fphotofilters%2F%26section_id%3D%26p%3D4&dt=1381746604865&ref=http%3A%2F%2Fwww.example.com%2Fphotofilters%2F%26section_id%3D%26p%3D3&p=http%3A//www.example.com&rl_rc=false&adsense_enabled=true&ad_type=text&ui=rc:0&oe=utf8&kw0=Photo+Shop+Image&okw=Photo+Background";
+
+/// C's client appends a website attribution cookie to every request: the
+/// campaigns get the conversions all the same.
+const C_REF: &str =
+    "&_ref=http%3A%2F%2Freferrer.example.com%2Fpage%2Fsub%3Fquery%3Dtest%26test2%3Dtest3";
+
+/// One request of the PHP tracker `hours` after the start: with the
+/// fixture's default client (IP, user agent, language, resolution) unless
+/// `bare`, the visitor as `_id` (or `cid` when `bare`).
+fn request(
+    token: &str,
+    visitor: &str,
+    bare: bool,
+    hours: f64,
+    url: &str,
+    urlref: &str,
+    extra: &str,
+) -> String {
+    #[expect(clippy::cast_possible_truncation, reason = "hours of the fixture")]
+    let at = START + Duration::seconds((hours * 3600.0).round() as i64);
+    let cdt = at
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    let client = if bare {
+        format!("&cid={visitor}")
+    } else {
+        format!(
+            "&_id={visitor}&cip=156.5.3.2&ua={}&lang=fr&h=12&m=34&s=6&res=1024x768&cookie=1&fla=1&java=1",
+            encode(UA)
+        )
+    };
+    format!(
+        "?idsite=1&rec=1&apiv=1&cdt={}&token_auth={token}{client}&url={}&urlref={}{extra}",
+        encode(&cdt),
+        encode(url),
+        encode(urlref),
+    )
+}
+
+fn title(text: &str) -> String {
+    format!("&action_name={}", encode(text))
+}
+
+async fn day(api: &Api, token: &str, method: &str, extra: &str) -> anyhow::Result<Value> {
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&method={method}&idSite=1&period=day&date=2009-01-04&format=json\
+             {extra}&token_auth={token}"
+        ),
+        None,
+    );
+    let api = api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    anyhow::ensure!(answer.status == 200, "{method}: {}", answer.status);
+    Ok(serde_json::from_slice(&answer.body)?)
+}
+
+/// `(label, [nb_visits, nb_actions, sum_visit_length, bounce_count,
+/// nb_visits_converted])` of each row.
+fn rows(table: &Value) -> Vec<(String, [i64; 5])> {
+    table
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let n = |name: &str| row[name].as_i64().unwrap_or(-1);
+                    (
+                        row["label"].as_str().unwrap_or_default().to_owned(),
+                        [
+                            n("nb_visits"),
+                            n("nb_actions"),
+                            n("sum_visit_length"),
+                            n("bounce_count"),
+                            n("nb_visits_converted"),
+                        ],
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn expected(rows: &[(&str, [i64; 5])]) -> Vec<(String, [i64; 5])> {
+    rows.iter()
+        .map(|(label, values)| ((*label).to_owned(), *values))
+        .collect()
+}
+
+#[tokio::test]
+async fn campaigns_and_website_changes_give_matomos_reports() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let token = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        let params = NewSiteParams {
+            timezone: Some("UTC".to_owned()),
+            start_date: Some(datetime!(2009-01-03 00:00)),
+            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
+        };
+        management::add_site(&mut conn, &root, &params)?;
+        management::add_goal(
+            &mut conn,
+            &root,
+            1,
+            &GoalParams::new("triggered js", "manually", "", ""),
+        )?;
+        management::add_goal(
+            &mut conn,
+            &root,
+            1,
+            &GoalParams::new(
+                "view act",
+                "url",
+                "http://mutantregistration.com/act.html",
+                "exact",
+            ),
+        )?;
+        user_with_token(&mut conn, "root", None)?
+    };
+    let t = token.as_str();
+    let (a, c, d) = ("a1b2c3d4e5f60001", "a1b2c3d4e5f60003", "a1b2c3d4e5f60004");
+    let index = "http://example.org/index.html";
+    let campaign_url = |name: &str| format!("{index}?utm_campaign={name}");
+    let requests = [
+        request(
+            t,
+            a,
+            false,
+            0.0,
+            "http://example.org/index.htm?utm_campaign=GA Campaign&piwik_kwd=Piwik kwd\
+             &utm_term=GA keyword SHOULD NOT DISPLAY#pk_campaign=NOT TRACKED!!&pk_kwd=NOT TRACKED!!",
+            "",
+            &title("incredible title!"),
+        ),
+        request(
+            t,
+            a,
+            true,
+            0.3,
+            "http://unknown/",
+            "",
+            "&idgoal=1&revenue=42.256",
+        ),
+        request(
+            t,
+            c,
+            false,
+            1.3,
+            "http://example.org/index.htm#pk_campaign=CREDITED TO GOAL PLEASE",
+            "http://example.org/referrer",
+            &format!("&idgoal=1&revenue=42{C_REF}"),
+        ),
+        request(
+            t,
+            c,
+            false,
+            1.4,
+            "http://example.org/index.html#pk_campaign=CREDITED TO ANOTHER GOAL",
+            "http://example.org/referrer",
+            &format!("&idgoal=1&revenue=24{C_REF}"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            3.0,
+            &campaign_url("GA+Campaign"),
+            "http://bing.com/search?q=whatever",
+            &title("first page"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            4.0,
+            &campaign_url("GA+Campaign"),
+            "http://thing1.com/a/b/c.html?a=b&d=c",
+            &title("second page"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            5.0,
+            &campaign_url("Adwords campaign"),
+            ADS_PUBLISHER,
+            &title("second page"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            6.0,
+            &campaign_url("AdWords campaign"),
+            GOOGLE_AD_CLICK,
+            &title("second page"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            7.0,
+            index,
+            ADS_TEXT_IMAGE,
+            &title("Hello world"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            8.0,
+            index,
+            ADS_TEXT,
+            &title("Bonjour le monde"),
+        ),
+        request(t, d, false, 10.0, index, "", &title("Hallo welt")),
+        request(
+            t,
+            d,
+            false,
+            10.1,
+            &format!("{index}?utm_campaign=GA Campaign&piwik_kwd=Piwik kwd"),
+            "",
+            &title("¡hola mundo"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            10.2,
+            index,
+            "http://myreferrerwebsite.com",
+            &title("Dia duit ar domhan"),
+        ),
+        request(t, d, false, 11.0, index, "", &title("привет мир")),
+        request(
+            t,
+            d,
+            false,
+            11.1,
+            index,
+            "http://myotherreferrerwebsite.com",
+            &title("hallå världen"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            11.2,
+            index,
+            "http://myotherreferrerwebsite.com",
+            &title("halló heimur"),
+        ),
+        request(
+            t,
+            d,
+            false,
+            11.3,
+            index,
+            "http://mutantregistration.com",
+            &title("העלא וועלט"),
+        ),
+    ];
+    let config = tally_tracking::http::TrackerConfig {
+        create_new_visit_when_website_referrer_changes: true,
+        ..tally_tracking::http::TrackerConfig::default()
+    };
+    let tracker = tally_tracking::http::Tracker::start(db.pool()?, &config)?;
+    let router = tally_tracking::http::router(tracker);
+    for query in requests {
+        let answer = send(
+            &router,
+            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
+        )
+        .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
+    }
+
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let campaigns = day(&api, t, "Referrers.getCampaigns", "&expanded=1").await?;
+    assert_eq!(
+        rows(&campaigns),
+        expected(&[
+            ("ga campaign", [4, 5, 1445, 3, 1]),
+            ("adwords campaign", [2, 2, 0, 2, 0]),
+            ("adwords (text)", [1, 1, 0, 1, 0]),
+            ("adwords (text_image)", [1, 1, 0, 1, 0]),
+            ("credited to another goal", [1, 0, 3, 1, 1]),
+            ("credited to goal please", [1, 0, 0, 1, 1]),
+        ]),
+        "{campaigns}"
+    );
+    let keywords = |i: usize| rows(&campaigns[i]["subtable"]);
+    assert_eq!(
+        keywords(0),
+        expected(&[
+            ("piwik kwd", [2, 3, 1445, 1, 1]),
+            ("thing1.com", [1, 1, 0, 1, 0]),
+            ("whatever", [1, 1, 0, 1, 0]),
+        ])
+    );
+    assert_eq!(
+        keywords(1),
+        expected(&[
+            (
+                "(adwords) www.adwords-publisher-website.org",
+                [1, 1, 0, 1, 0]
+            ),
+            ("nintendo consoles second hand", [1, 1, 0, 1, 0]),
+        ])
+    );
+    assert_eq!(
+        keywords(2),
+        expected(&[("(adwords) www.example.com", [1, 1, 0, 1, 0])])
+    );
+    assert_eq!(
+        keywords(3),
+        expected(&[("(adwords) example.com", [1, 1, 0, 1, 0])])
+    );
+    assert_eq!(keywords(4), expected(&[("example.org", [1, 0, 3, 1, 1])]));
+    assert_eq!(
+        campaigns[2]["segment"],
+        json!("referrerType==campaign;referrerName==adwords+%28text%29")
+    );
+    assert_eq!(campaigns[0]["goals"]["idgoal=1"]["revenue"], json!(42.26));
+
+    let websites = day(&api, t, "Referrers.getWebsites", "").await?;
+    assert_eq!(
+        rows(&websites),
+        expected(&[
+            ("mutantregistration.com", [1, 1, 0, 1, 0]),
+            ("myotherreferrerwebsite.com", [1, 2, 361, 0, 0]),
+            ("myreferrerwebsite.com", [1, 1, 0, 1, 0]),
+        ]),
+        "{websites}"
+    );
+
+    // Matomo's VisitsSummary.get less the fifth visitor's five visits
+    // (three page views, three orders, 8 s).
+    let summary = day(&api, t, "VisitsSummary.get", "").await?;
+    for (name, value) in [
+        ("nb_visits", 14),
+        ("nb_actions", 14),
+        ("nb_visits_converted", 3),
+        ("bounce_count", 12),
+        ("sum_visit_length", 1809),
+    ] {
+        assert_eq!(summary[name], json!(value), "{name}: {summary}");
+    }
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! Matomo's system test traffic "two sites, many visits over several days
+//! with search engine referrers" (`TwoSitesManyVisitsOverSeveralDays
+//! WithSearchEngineReferrers` in matomo-org/matomo, the part on site 1),
+//! sent as the PHP tracker's bulk request, and the referrer reports checked
+//! against the numbers of Matomo's expected outputs for it
+//! (`plugins/Referrers/tests/System/expected/`).
+//!
+//! Every day from 2010-02-04 to 2010-03-06 at 11:22:33 UTC a new visitor
+//! (Firefox 6 on Windows 7, French) arrives on
+//! `http://example.org/my/dir/page<d % 4>?foo=bar&baz=bar` from
+//! `http://www.referrer<d % 5>.com/theReferrerPage<d % 2>.html` (d: days
+//! before the last day), converts the manual goal 1 once and the manual
+//! goal 2 (several conversions a visit allowed) twice, the second time six
+//! minutes later, and comes back three hours later from a Google search for
+//! one of three keywords with `>`, `,`, quotes and other punctuation.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tally_db::test_support::TestDb;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_reporting::{Api, ReportingConfig};
+use time::macros::{datetime, format_description};
+use time::{Duration, PrimitiveDateTime};
+
+use crate::common::{NOW, encode, send, user_with_token};
+
+/// The last day's first visit; the traffic runs 30 days before it.
+const LAST: PrimitiveDateTime = datetime!(2010-03-06 11:22:33);
+const UA: &str =
+    "Mozilla/5.0 (Windows; U; Windows NT 6.1; fr; rv:1.9.1.6) Gecko/20100101 Firefox/6.0";
+const KEYWORDS: [&str; 3] = [
+    "free > proprietary",
+    "peace \",\" not war",
+    "justice )(&^#%$ NOT '\" corruption!",
+];
+
+/// PHP's `urlencode`, which the fixture uses for the search keyword.
+fn php_urlencode(text: &str) -> String {
+    encode(text).replace("%20", "+")
+}
+
+/// One queued request of the PHP tracker at `at`, with its defaults.
+fn request(visitor: usize, at: PrimitiveDateTime, url: &str, urlref: &str, extra: &str) -> String {
+    let cdt = at
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    format!(
+        "?idsite=1&rec=1&apiv=1&_id={visitor:016x}&cdt={}&cip=156.5.3.2&ua={}&lang=fr\
+         &h=12&m=34&s=6&res=1024x768&cookie=1&fla=1&java=1&url={}&urlref={}{extra}",
+        encode(&cdt),
+        encode(UA),
+        encode(url),
+        encode(urlref),
+    )
+}
+
+async fn report(
+    api: &Api,
+    token: &str,
+    method: &str,
+    period: &str,
+    date: &str,
+    extra: &str,
+) -> anyhow::Result<Value> {
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&method={method}&idSite=1&period={period}&date={date}&format=json\
+             {extra}&token_auth={token}"
+        ),
+        None,
+    );
+    let api = api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    anyhow::ensure!(
+        answer.status == 200,
+        "{method}: {} {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    );
+    Ok(serde_json::from_slice(&answer.body)?)
+}
+
+#[tokio::test]
+async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let token = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        let params = NewSiteParams {
+            timezone: Some("UTC".to_owned()),
+            excluded_referrers: Some("https://excludedreferrer123.com".to_owned()),
+            start_date: Some(datetime!(2010-02-01 00:00)),
+            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
+        };
+        management::add_site(&mut conn, &root, &params)?;
+        management::add_goal(
+            &mut conn,
+            &root,
+            1,
+            &GoalParams::new("triggered php", "manually", "", ""),
+        )?;
+        let multiple = GoalParams {
+            allow_multiple: true,
+            ..GoalParams::new("another triggered php", "manually", "", "")
+        };
+        management::add_goal(&mut conn, &root, 1, &multiple)?;
+        user_with_token(&mut conn, "root", None)?
+    };
+
+    let mut requests = Vec::new();
+    for days in (0..=30_usize).rev() {
+        #[expect(clippy::cast_possible_wrap, reason = "at most 30 days")]
+        let at = LAST - Duration::days(days as i64);
+        let url = format!("http://example.org/my/dir/page{}?foo=bar&baz=bar", days % 4);
+        let website = format!(
+            "http://www.referrer{}.com/theReferrerPage{}.html",
+            days % 5,
+            days % 2
+        );
+        let title = format!(
+            "&action_name={}",
+            encode(&format!("incredible title {}", days % 3))
+        );
+        requests.push(request(days, at, &url, &website, &title));
+        requests.push(request(days, at, &url, &website, "&idgoal=1"));
+        requests.push(request(days, at, &url, &website, "&idgoal=2"));
+        let later = at + Duration::minutes(6);
+        requests.push(request(days, later, &url, &website, "&idgoal=2"));
+        let google = format!(
+            "http://google.com/search?q={}",
+            php_urlencode(KEYWORDS[days % 3])
+        );
+        let title = format!("&action_name={}", encode("not an incredible title "));
+        requests.push(request(
+            days,
+            at + Duration::hours(3),
+            &url,
+            &google,
+            &title,
+        ));
+    }
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    let bulk = json!({ "requests": requests, "token_auth": token });
+    let answer = send(
+        &router,
+        Request::post("/matomo.php").body(Body::from(bulk.to_string()))?,
+    )
+    .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&answer.body)?["tracked"],
+        json!(155)
+    );
+
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let t = token.as_str();
+
+    // test_unformattedMetrics__Referrers.get_year.xml
+    let summary = report(
+        &api,
+        t,
+        "Referrers.get",
+        "year",
+        "2010-01-01",
+        "&format_metrics=0",
+    )
+    .await?;
+    assert_eq!(
+        summary,
+        json!({
+            "Referrers_visitorsFromSearchEngines": 31,
+            "Referrers_visitorsFromSocialNetworks": 0,
+            "Referrers_visitorsFromDirectEntry": 0,
+            "Referrers_visitorsFromWebsites": 31,
+            "Referrers_visitorsFromCampaigns": 0,
+            "Referrers_distinctSearchEngines": 1,
+            "Referrers_distinctSocialNetworks": 0,
+            "Referrers_distinctKeywords": 3,
+            "Referrers_distinctWebsites": 5,
+            "Referrers_distinctWebsitesUrls": 10,
+            "Referrers_distinctCampaigns": 0,
+            "Referrers_visitorsFromDirectEntry_percent": 0,
+            "Referrers_visitorsFromSearchEngines_percent": 0.5,
+            "Referrers_visitorsFromCampaigns_percent": 0,
+            "Referrers_visitorsFromSocialNetworks_percent": 0,
+            "Referrers_visitorsFromWebsites_percent": 0.5
+        })
+    );
+
+    // test_subtableid_valid__Referrers.getKeywordsFromSearchEngineId_year.xml:
+    // the keywords of Google, lower-cased, labels HTML-escaped.
+    let engines = report(
+        &api,
+        t,
+        "Referrers.getSearchEngines",
+        "year",
+        "2010-01-01",
+        "",
+    )
+    .await?;
+    assert_eq!(engines[0]["label"], json!("Google"), "{engines}");
+    let google = engines[0]["idsubdatatable"].clone();
+    let keywords = report(
+        &api,
+        t,
+        "Referrers.getKeywordsFromSearchEngineId",
+        "year",
+        "2010-01-01",
+        &format!("&idSubtable={google}"),
+    )
+    .await?;
+    let expected = [
+        (
+            "free &gt; proprietary",
+            11,
+            "referrerName==Google;referrerType==search;referrerKeyword==free+%3E+proprietary",
+            "http://google.com/search?q=free+%3E+proprietary",
+        ),
+        (
+            "justice )(&amp;^#%$ not &#039;&quot; corruption!",
+            10,
+            "referrerName==Google;referrerType==search;\
+             referrerKeyword==justice+%29%28%26%5E%23%25%24+not+%27%22+corruption%21",
+            "http://google.com/search?q=justice+%29%28%26%5E%23%25%24+not+%27%22+corruption%21",
+        ),
+        (
+            "peace &quot;,&quot; not war",
+            10,
+            "referrerName==Google;referrerType==search;referrerKeyword==peace+%22%2C%22+not+war",
+            "http://google.com/search?q=peace+%22%2C%22+not+war",
+        ),
+    ];
+    let rows = keywords.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), expected.len(), "{keywords}");
+    for (row, (label, visits, segment, url)) in rows.iter().zip(expected) {
+        assert_eq!(row["label"], json!(label), "{row}");
+        for (column, value) in [
+            ("nb_visits", visits),
+            ("nb_actions", visits),
+            ("max_actions", 1),
+            ("sum_visit_length", 0),
+            ("bounce_count", visits),
+            ("nb_visits_converted", 0),
+            ("sum_daily_nb_uniq_visitors", visits),
+        ] {
+            assert_eq!(row[column], json!(value), "{label} {column}");
+        }
+        assert_eq!(row["segment"], json!(segment), "{label}");
+        assert_eq!(row["url"], json!(url), "{label}");
+    }
+
+    // test_Referrers_getReferrerType__API.getProcessedReport_day.xml, the
+    // last day: the website visit lasts 6 min 5 s (its conversions count).
+    let types = report(
+        &api,
+        t,
+        "Referrers.getReferrerType",
+        "day",
+        "2010-03-06",
+        "",
+    )
+    .await?;
+    let row = |label: &str| {
+        types
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["label"] == json!(label)))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (label, time) in [("Search Engines", 0), ("Websites", 365)] {
+        let r = row(label);
+        assert_eq!(
+            (
+                &r["nb_visits"],
+                &r["nb_actions"],
+                &r["sum_visit_length"],
+                &r["bounce_count"],
+                &r["segment"],
+            ),
+            (
+                &json!(1),
+                &json!(1),
+                &json!(time),
+                &json!(1),
+                &json!(if time == 0 {
+                    "referrerType==search"
+                } else {
+                    "referrerType==website"
+                }),
+            ),
+            "{label}: {types}"
+        );
+    }
+    Ok(())
+}
