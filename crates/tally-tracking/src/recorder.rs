@@ -1544,10 +1544,18 @@ impl BatchWriter {
         let mut v = match continuing {
             Some(v) => v,
             None => {
-                let idvisitor = hit
-                    .visitor_id
-                    .or(known.as_ref().map(|k| k.idvisitor))
-                    .unwrap_or_else(random_visitor_id);
+                // A known visitor's new visit keeps the visitor's id, even
+                // when it was recognised by its fingerprint and the request
+                // carries another `_id` (Matomo's `getVisitorIdcookie`: the
+                // found row's idvisitor); a continued visit takes the
+                // request's id instead (below). With a user id, the id
+                // derived from it.
+                let idvisitor = if hit.req.user_id.is_some() {
+                    hit.visitor_id.or(known.as_ref().map(|k| k.idvisitor))
+                } else {
+                    known.as_ref().map(|k| k.idvisitor).or(hit.visitor_id)
+                }
+                .unwrap_or_else(random_visitor_id);
                 let (returning, count, since_first, since_last, since_order) = match &known {
                     Some(k) => {
                         let gap = u32::try_from((time - k.first).max(0)).unwrap_or(u32::MAX);
