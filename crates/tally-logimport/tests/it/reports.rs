@@ -1,0 +1,56 @@
+//! Differences found by importing the logs of Matomo's `ImportLogs` system
+//! test and comparing the reports with the ones it expects; each test
+//! imports a few lines of our own that show one of them.
+
+use tally_logimport::{ImportOptions, SiteSelection};
+
+use crate::import::{Fixture, UA, combined};
+
+/// `--replay-tracking --idsite N` records every replayed request in site N,
+/// whatever `idsite` the request names (`import_logs.py`'s static resolver),
+/// as Matomo's test does to copy a log of site 1's requests into site 3.
+#[test]
+fn replay_with_idsite_uses_the_given_site() -> anyhow::Result<()> {
+    let f = Fixture::new("replay-idsite")?;
+    let mut log = String::new();
+    log += &combined(
+        "1.2.3.4",
+        "10/Feb/2024:10:00:00",
+        "/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2F&action_name=Home&_id=0123456789abcdef",
+        200,
+        "-",
+        UA,
+    );
+    log += &combined(
+        "5.6.7.8",
+        "10/Feb/2024:10:00:30",
+        "/piwik.php?idsite=7&rec=1&url=https%3A%2F%2Fexample.org%2Fa&_id=fedcba9876543210",
+        200,
+        "-",
+        UA,
+    );
+    let path = f.file("replay.log", log.as_bytes())?;
+    let report = f.import(
+        &[path],
+        &ImportOptions {
+            replay_tracking: true,
+            site: SiteSelection::Id(2),
+            ..ImportOptions::default()
+        },
+    )?;
+    assert_eq!(report.files[0].counts.imported, 2);
+    // Both requests, the one naming no existing site included.
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_visit WHERE idsite = 2")?,
+        2
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_link_visit_action WHERE idsite = 2")?,
+        2
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_visit WHERE idsite <> 2")?,
+        0
+    );
+    Ok(())
+}
