@@ -54,3 +54,49 @@ fn replay_with_idsite_uses_the_given_site() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A visit custom variable sent with a later request of a visit is stored
+/// on the visit (Matomo's CustomVariables `onExistingVisit`): the test's
+/// second IIS import adds `User Name` to visits the first one created.
+#[test]
+fn visit_custom_variables_of_a_continuing_visit_are_stored() -> anyhow::Result<()> {
+    let f = Fixture::new("cvar-continuing")?;
+    let first = combined(
+        "1.2.3.4",
+        "10/Feb/2024:10:00:00",
+        "/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2F&_id=0123456789abcdef",
+        200,
+        "-",
+        UA,
+    );
+    // {"2":["Plan","gold"]}, in a second file: the visit is then read back
+    // from the database and updated, not inserted with its final state.
+    let second = combined(
+        "1.2.3.4",
+        "10/Feb/2024:10:01:00",
+        "/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2Fa&_id=0123456789abcdef\
+         &_cvar=%7B%222%22%3A%5B%22Plan%22%2C%22gold%22%5D%7D",
+        200,
+        "-",
+        UA,
+    );
+    let replay = ImportOptions {
+        replay_tracking: true,
+        ..ImportOptions::default()
+    };
+    f.import(&[f.file("first.log", first.as_bytes())?], &replay)?;
+    f.import(&[f.file("second.log", second.as_bytes())?], &replay)?;
+    assert_eq!(f.count("SELECT COUNT(*) AS n FROM log_visit")?, 1);
+    assert_eq!(
+        f.count("SELECT COUNT(*) AS n FROM log_link_visit_action")?,
+        2
+    );
+    assert_eq!(
+        crate::options::texts(
+            &f,
+            "SELECT CONCAT_WS('=', custom_var_k2, custom_var_v2) AS s FROM log_visit"
+        )?,
+        ["Plan=gold"]
+    );
+    Ok(())
+}
