@@ -2354,7 +2354,10 @@ fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
         d.device_type.into(),
         Val::from(d.device_brand.as_str()),
         Val::from(d.config_device_model()),
-        flag(if d.browser_name == "IE" { 0 } else { pl.cookie }),
+        // As sent, for Internet Explorer too: Matomo leaves IE's cookie
+        // flag out of the fingerprint only (config_id), not out of
+        // `config_cookie` (DevicePlugins' PluginCookie).
+        flag(pl.cookie),
         flag(pl.flash),
         flag(pl.java),
         flag(pl.pdf),

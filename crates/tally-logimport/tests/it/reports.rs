@@ -100,3 +100,37 @@ fn visit_custom_variables_of_a_continuing_visit_are_stored() -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// `config_cookie` keeps the request's `cookie` flag for Internet Explorer
+/// too; Matomo only leaves it out of IE's fingerprint (DevicePlugins'
+/// Cookie row counted one of the test's two replayed visits, not both).
+#[test]
+fn internet_explorer_cookie_flag_is_stored_as_sent() -> anyhow::Result<()> {
+    let f = Fixture::new("ie-cookie")?;
+    let ie = "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.1; Trident/5.0)";
+    let log = combined(
+        "1.2.3.4",
+        "10/Feb/2024:10:00:00",
+        "/piwik.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2F&cookie=1&fla=1",
+        200,
+        "-",
+        ie,
+    );
+    let path = f.file("ie.log", log.as_bytes())?;
+    f.import(
+        &[path],
+        &ImportOptions {
+            replay_tracking: true,
+            ..ImportOptions::default()
+        },
+    )?;
+    assert_eq!(
+        crate::options::texts(
+            &f,
+            "SELECT CONCAT_WS(',', config_browser_name, config_cookie, config_flash) AS s \
+             FROM log_visit"
+        )?,
+        ["IE,1,1"]
+    );
+    Ok(())
+}
