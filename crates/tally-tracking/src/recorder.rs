@@ -1549,9 +1549,16 @@ impl BatchWriter {
         let mut v = match continuing {
             Some(v) => v,
             None => {
-                let idvisitor = hit
-                    .visitor_id
-                    .or(known.as_ref().map(|k| k.idvisitor))
+                // A known visitor's new visit keeps the visitor id of the
+                // visit it was recognised by, even when the request names
+                // another (a `uid` first seen in this request, or an `_id`
+                // matched by fingerprint): Matomo's
+                // Visit::getVisitorIdcookie. A next action with the
+                // request's id then replaces it, as in Matomo.
+                let idvisitor = known
+                    .as_ref()
+                    .map(|k| k.idvisitor)
+                    .or(hit.visitor_id)
                     .unwrap_or_else(random_visitor_id);
                 let (returning, count, since_first, since_last, since_order) = match &known {
                     Some(k) => {

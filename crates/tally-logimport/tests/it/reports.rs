@@ -134,3 +134,32 @@ fn internet_explorer_cookie_flag_is_stored_as_sent() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A known visitor's new visit keeps the visitor id of the visit that
+/// recognised it, though the line now logs a user (Matomo's
+/// `Visit::getVisitorIdcookie`): in the test's IIS log, `user2` half an
+/// hour after an anonymous line from the same address is one unique
+/// visitor with two visits, 42 unique visitors for 43 visits in August.
+#[test]
+fn a_known_visitors_new_visit_keeps_its_visitor_id() -> anyhow::Result<()> {
+    let f = Fixture::new("known-visitor-id")?;
+    let log = format!(
+        "1.2.3.4 - - [10/Feb/2024:10:00:00 +0000] \"GET /a HTTP/1.1\" 200 512 \"-\" \"{UA}\"\n\
+         1.2.3.4 - alice [10/Feb/2024:10:30:00 +0000] \"GET /b HTTP/1.1\" 200 512 \"-\" \"{UA}\"\n"
+    );
+    let path = f.file("users.log", log.as_bytes())?;
+    f.import(&[path], &crate::import::site1())?;
+    assert_eq!(
+        crate::options::texts(
+            &f,
+            "SELECT CONCAT_WS(',', IFNULL(user_id, '-'), visitor_returning, visitor_count_visits) \
+             AS s FROM log_visit ORDER BY idvisit"
+        )?,
+        ["-,0,1", "alice,1,2"]
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(DISTINCT idvisitor) AS n FROM log_visit")?,
+        1
+    );
+    Ok(())
+}
