@@ -1733,7 +1733,13 @@ impl BatchWriter {
             match k {
                 ActionKind::Pageview => {
                     v.exit_url = Some(url_id.unwrap_or(0));
-                    v.exit_name = Some(name_id.unwrap_or(0));
+                    // An untitled page view leaves a continuing visit's
+                    // exit title as it was (Matomo's ExitPageTitle has no
+                    // value to set then), so the exit titles report counts
+                    // the last titled page.
+                    if is_new || name_id.is_some() {
+                        v.exit_name = Some(name_id.unwrap_or(0));
+                    }
                     if is_new {
                         v.entry_name = Some(name_id.unwrap_or(0));
                     }
@@ -1743,7 +1749,9 @@ impl BatchWriter {
                 }
                 ActionKind::SiteSearch => {
                     v.exit_url = if is_new { Some(0) } else { None };
-                    v.exit_name = Some(name_id.unwrap_or(0));
+                    if is_new || name_id.is_some() {
+                        v.exit_name = Some(name_id.unwrap_or(0));
+                    }
                     if is_new {
                         v.entry_url = Some(0);
                         v.entry_name = Some(name_id.unwrap_or(0));

@@ -163,3 +163,36 @@ fn a_known_visitors_new_visit_keeps_its_visitor_id() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A page view without a title (every plain log line) leaves the visit's
+/// exit title at the last titled page, as Matomo's exit titles report
+/// expects for the test's NetScaler visit: a 302 (titled "302/URL = ...")
+/// followed by an untitled 200 exits on the 302's title.
+#[test]
+fn an_untitled_last_page_view_keeps_the_exit_title() -> anyhow::Result<()> {
+    let f = Fixture::new("exit-title")?;
+    let mut log = String::new();
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", "/login", 302, "-", UA);
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:40", "/home", 200, "-", UA);
+    let path = f.file("redirect.log", log.as_bytes())?;
+    f.import(
+        &[path],
+        &ImportOptions {
+            filters: tally_logimport::FilterOptions {
+                enable_http_redirects: true,
+                ..tally_logimport::FilterOptions::default()
+            },
+            ..crate::import::site1()
+        },
+    )?;
+    assert_eq!(
+        crate::options::texts(
+            &f,
+            "SELECT CONCAT_WS(' | ', u.name, n.name) AS s FROM log_visit v \
+             JOIN log_action u ON u.idaction = v.visit_exit_idaction_url \
+             JOIN log_action n ON n.idaction = v.visit_exit_idaction_name"
+        )?,
+        ["example.org/home | 302/URL = https%3A%2F%2Fexample.org%2Flogin"]
+    );
+    Ok(())
+}
