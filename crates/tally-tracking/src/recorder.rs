@@ -1651,14 +1651,16 @@ impl BatchWriter {
         }
 
         // Per-action visit updates (§2.5, §2.6).
+        // The visit length this request sets in Matomo (VisitTotalTime):
+        // 1 + its time - the first action's.
+        let mut request_total = None;
         if !is_new {
             if !hit.req.ping {
                 v.last = v.last.max(time);
             }
-            let total = 1 + time - v.first;
-            v.total_time = v
-                .total_time
-                .max(u32::try_from(total.max(0)).unwrap_or(u32::MAX));
+            let total = u32::try_from((1 + time - v.first).max(0)).unwrap_or(u32::MAX);
+            request_total = Some(total);
+            v.total_time = v.total_time.max(total);
             if let Some(id) = hit.visitor_id
                 && id != v.idvisitor
             {
@@ -1863,8 +1865,14 @@ impl BatchWriter {
             // request adds the request's `idgoal` parameter + 2 seconds,
             // i.e. 1 for a goal matched by URL (no parameter: -1), 2 for an
             // order, idgoal + 2 for a manual conversion.
+            // Matomo adds it to the length this request set, not to the
+            // longest so far: several converting hits in one second, or
+            // lines imported out of order, do not add up.
             let bump = u32::try_from(hit.req.idgoal.saturating_add(2).max(0)).unwrap_or(0);
-            v.total_time = v.total_time.saturating_add(bump);
+            v.total_time = match request_total {
+                Some(t) => before.total_time.max(t.saturating_add(bump)),
+                None => v.total_time.saturating_add(bump),
+            };
         }
 
         // Old data: the day must be archived again (§1.7 step 8).

@@ -196,3 +196,41 @@ fn an_untitled_last_page_view_keeps_the_exit_title() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A page view matching a URL goal adds a second to the visit length this
+/// request sets (Matomo's `VisitTotalTime::onConvertedVisit`), not to the
+/// longest length so far: the test's IIS visit of `user1`, three page
+/// views in one second under a goal every URL matches, lasts 2 seconds
+/// as in Matomo (we had 3); the visit length never shrinks for an older
+/// line, where Matomo's would.
+#[test]
+fn goal_matches_in_one_second_add_one_second_to_the_visit_length() -> anyhow::Result<()> {
+    use diesel::RunQueryDsl as _;
+    let f = Fixture::new("goal-length")?;
+    diesel::sql_query(
+        "INSERT INTO goal (idsite, idgoal, name, description, match_attribute, pattern, \
+         pattern_type, case_sensitive, allow_multiple, revenue, deleted, event_value_as_revenue) \
+         VALUES (1, 1, 'All', '', 'url', 'http', 'contains', 0, 0, 5, 0, 0)",
+    )
+    .execute(&mut f.db.conn()?)?;
+    let mut log = String::new();
+    for path in ["/a", "/b", "/c"] {
+        log += &combined("1.2.3.4", "10/Feb/2024:10:00:00", path, 200, "-", UA);
+    }
+    // Ten seconds later, then a line from before it.
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:10", "/d", 200, "-", UA);
+    log += &combined("1.2.3.4", "10/Feb/2024:10:00:05", "/e", 200, "-", UA);
+    let path = f.file("goal.log", log.as_bytes())?;
+    f.import(&[path], &crate::import::site1())?;
+    assert_eq!(
+        crate::options::texts(
+            &f,
+            "SELECT CONCAT_WS(',', visit_total_actions, visit_total_time, visit_goal_converted) \
+             AS s FROM log_visit"
+        )?,
+        // 1 + 10 - 0 + 1 after /d; /e would set 1 + 5 + 1 in Matomo.
+        ["5,12,1"]
+    );
+    assert_eq!(f.count("SELECT COUNT(*) AS n FROM log_conversion")?, 1);
+    Ok(())
+}
