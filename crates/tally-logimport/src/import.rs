@@ -575,16 +575,19 @@ impl<'o> Context<'o> {
         line: &LogLine<'_>,
         replay_idsite: Option<u32>,
     ) -> Result<Option<u32>, LogImportError> {
-        if let Some(id) = replay_idsite {
-            return Ok(self.snapshot.sites.contains_key(&id).then_some(id));
-        }
         let (add_new_hosts, fallback) = match self.opts.site {
+            // Also over a replayed request's own `idsite`, as
+            // `import_logs.py`'s static resolver replaces it: one log of
+            // tracking requests can be replayed into another site.
             SiteSelection::Id(id) => return Ok(Some(id)),
             SiteSelection::ByHost {
                 add_new_hosts,
                 fallback,
             } => (add_new_hosts, fallback),
         };
+        if let Some(id) = replay_idsite {
+            return Ok(self.snapshot.sites.contains_key(&id).then_some(id));
+        }
         let host = self
             .host_of(line)
             .filter(|h| !h.trim().is_empty())
@@ -1115,7 +1118,13 @@ impl<'o> Context<'o> {
                 return Ok(HitOutcome::Ignored(IgnoreReason::OutsideDates));
             }
             match self.site_of(line, Some(id)).map_err(|e| e.to_string())? {
-                Some(id) => (params, id),
+                Some(site) => {
+                    let mut params = params;
+                    if site != id {
+                        params.insert("idsite", site.to_string());
+                    }
+                    (params, site)
+                }
                 None => return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath)),
             }
         } else {

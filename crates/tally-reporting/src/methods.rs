@@ -640,6 +640,15 @@ fn keep_rows(table: &mut DataTable, rows: RowFilter) {
         {
             table.take_summary_row();
         }
+        // Down the loaded subtables too (expanded and flat answers): an
+        // entry folder can hold pages nobody entered on, and Matomo's
+        // filters run recursively on expanded tables
+        // (DataTable::enableRecursiveFilters).
+        for row in table.rows_mut() {
+            if let Some(subtable) = row.subtable.as_deref_mut() {
+                keep_rows(subtable, rows);
+            }
+        }
     }
 }
 

@@ -779,6 +779,16 @@ const UPDATE_COLUMNS: &[&str] = &[
     "cd3",
     "cd4",
     "cd5",
+    "cvk1",
+    "cvv1",
+    "cvk2",
+    "cvv2",
+    "cvk3",
+    "cvv3",
+    "cvk4",
+    "cvv4",
+    "cvk5",
+    "cvv5",
     "last_idlink_va",
 ];
 
@@ -847,7 +857,11 @@ const UPDATE_SET: &str = concat!(
     v.location_country = u.country, v.location_region = u.region, v.location_city = u.city, \
     v.location_latitude = u.lat, v.location_longitude = u.lon, \
     v.custom_dimension_1 = u.cd1, v.custom_dimension_2 = u.cd2, v.custom_dimension_3 = u.cd3, \
-    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, ",
+    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, \
+    v.custom_var_k1 = u.cvk1, v.custom_var_v1 = u.cvv1, v.custom_var_k2 = u.cvk2, \
+    v.custom_var_v2 = u.cvv2, v.custom_var_k3 = u.cvk3, v.custom_var_v3 = u.cvv3, \
+    v.custom_var_k4 = u.cvk4, v.custom_var_v4 = u.cvv4, v.custom_var_k5 = u.cvk5, \
+    v.custom_var_v5 = u.cvv5, ",
     last_idlink_set!()
 );
 
@@ -1544,18 +1558,17 @@ impl BatchWriter {
         let mut v = match continuing {
             Some(v) => v,
             None => {
-                // A known visitor's new visit keeps the visitor's id, even
-                // when it was recognised by its fingerprint and the request
-                // carries another `_id` (Matomo's `getVisitorIdcookie`: the
-                // found row's idvisitor); a continued visit takes the
-                // request's id instead (below). With a user id, the id
-                // derived from it.
-                let idvisitor = if hit.req.user_id.is_some() {
-                    hit.visitor_id.or(known.as_ref().map(|k| k.idvisitor))
-                } else {
-                    known.as_ref().map(|k| k.idvisitor).or(hit.visitor_id)
-                }
-                .unwrap_or_else(random_visitor_id);
+                // A known visitor's new visit keeps the visitor id of the
+                // visit it was recognised by, even when the request names
+                // another (a `uid` first seen in this request, or an `_id`
+                // matched by fingerprint): Matomo's
+                // Visit::getVisitorIdcookie. A next action with the
+                // request's id then replaces it, as in Matomo.
+                let idvisitor = known
+                    .as_ref()
+                    .map(|k| k.idvisitor)
+                    .or(hit.visitor_id)
+                    .unwrap_or_else(random_visitor_id);
                 let (returning, count, since_first, since_last, since_order) = match &known {
                     Some(k) => {
                         let gap = u32::try_from((time - k.first).max(0)).unwrap_or(u32::MAX);
@@ -1647,14 +1660,16 @@ impl BatchWriter {
         }
 
         // Per-action visit updates (§2.5, §2.6).
+        // The visit length this request sets in Matomo (VisitTotalTime):
+        // 1 + its time - the first action's.
+        let mut request_total = None;
         if !is_new {
             if !hit.req.ping {
                 v.last = v.last.max(time);
             }
-            let total = 1 + time - v.first;
-            v.total_time = v
-                .total_time
-                .max(u32::try_from(total.max(0)).unwrap_or(u32::MAX));
+            let total = u32::try_from((1 + time - v.first).max(0)).unwrap_or(u32::MAX);
+            request_total = Some(total);
+            v.total_time = v.total_time.max(total);
             if let Some(id) = hit.visitor_id
                 && id != v.idvisitor
             {
@@ -1729,7 +1744,13 @@ impl BatchWriter {
             match k {
                 ActionKind::Pageview => {
                     v.exit_url = Some(url_id.unwrap_or(0));
-                    v.exit_name = Some(name_id.unwrap_or(0));
+                    // An untitled page view leaves a continuing visit's
+                    // exit title as it was (Matomo's ExitPageTitle has no
+                    // value to set then), so the exit titles report counts
+                    // the last titled page.
+                    if is_new || name_id.is_some() {
+                        v.exit_name = Some(name_id.unwrap_or(0));
+                    }
                     if is_new {
                         v.entry_name = Some(name_id.unwrap_or(0));
                     }
@@ -1739,7 +1760,9 @@ impl BatchWriter {
                 }
                 ActionKind::SiteSearch => {
                     v.exit_url = if is_new { Some(0) } else { None };
-                    v.exit_name = Some(name_id.unwrap_or(0));
+                    if is_new || name_id.is_some() {
+                        v.exit_name = Some(name_id.unwrap_or(0));
+                    }
                     if is_new {
                         v.entry_url = Some(0);
                         v.entry_name = Some(name_id.unwrap_or(0));
@@ -1851,8 +1874,14 @@ impl BatchWriter {
             // request adds the request's `idgoal` parameter + 2 seconds,
             // i.e. 1 for a goal matched by URL (no parameter: -1), 2 for an
             // order, idgoal + 2 for a manual conversion.
+            // Matomo adds it to the length this request set, not to the
+            // longest so far: several converting hits in one second, or
+            // lines imported out of order, do not add up.
             let bump = u32::try_from(hit.req.idgoal.saturating_add(2).max(0)).unwrap_or(0);
-            v.total_time = v.total_time.saturating_add(bump);
+            v.total_time = match request_total {
+                Some(t) => before.total_time.max(t.saturating_add(bump)),
+                None => v.total_time.saturating_add(bump),
+            };
         }
 
         // Old data: the day must be archived again (§1.7 step 8).
@@ -2362,7 +2391,10 @@ fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
         d.device_type.into(),
         Val::from(d.device_brand.as_str()),
         Val::from(d.config_device_model()),
-        flag(if d.browser_name == "IE" { 0 } else { pl.cookie }),
+        // As sent, for Internet Explorer too: Matomo leaves IE's cookie
+        // flag out of the fingerprint only (config_id), not out of
+        // `config_cookie` (DevicePlugins' PluginCookie).
+        flag(pl.cookie),
         flag(pl.flash),
         flag(pl.java),
         flag(pl.pdf),
@@ -2656,6 +2688,7 @@ fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
         && v.location == base.location
         && v.lat_long == base.lat_long
         && v.dimensions == base.dimensions
+        && v.custom_vars == base.custom_vars
 }
 
 /// The values both updates start with, one per [`NEXT_ACTION_COLUMNS`]: id,
@@ -2704,6 +2737,7 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
         v.lat_long[1].clone().into(),
     ]);
     row.extend(v.dimensions.iter().cloned().map(Val::from));
+    row.extend(v.custom_vars.iter().cloned().map(Val::from));
     row.push(v.last_idlink_va.into());
     row
 }
@@ -2777,7 +2811,7 @@ mod tests {
         assert_eq!(row[3], Val::U64(1), "actions as an increment");
         assert_eq!(update_row(&next, &base).len(), UPDATE_COLUMNS.len());
 
-        let changes: [fn(&mut VisitState); 7] = [
+        let changes: [fn(&mut VisitState); 8] = [
             |v| v.user_id = Some("u".into()),
             |v| v.goal_converted = 1,
             |v| v.referer_keyword = "k".into(),
@@ -2785,6 +2819,7 @@ mod tests {
             |v| v.dimensions[4] = Some("d".into()),
             |v| v.idvisitor = [9; 8],
             |v| v.resolution = "800x600".into(),
+            |v| v.custom_vars[1] = Some("v".into()),
         ];
         for change in changes {
             let mut v = next.clone();
@@ -2831,6 +2866,10 @@ mod tests {
             "location_longitude",
             "custom_dimension_1",
             "custom_dimension_5",
+            "custom_var_k1",
+            "custom_var_v1",
+            "custom_var_k5",
+            "custom_var_v5",
             "last_idlink_va",
         ];
         let list: Vec<String> = columns

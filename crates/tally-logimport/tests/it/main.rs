@@ -4,3 +4,4 @@ mod formats;
 mod import;
 mod options;
 mod parity;
+mod reports;

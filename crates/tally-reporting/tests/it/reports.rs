@@ -381,3 +381,34 @@ async fn all_referrers_in_one_table() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The entry pages report drops pages nobody entered on inside folders
+/// too, as Matomo's recursive filter does on expanded and flat tables
+/// (Matomo's ImportLogs test: a NetScaler visit entered on
+/// `/Citrix/.../login.jsp`, and the folder's other page,
+/// `silentDetection.jsp`, is not an entry page).
+#[tokio::test(flavor = "multi_thread")]
+async fn entry_pages_of_a_folder_are_only_the_entered_ones() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // In the week, C entered on /products/hats; A saw /products/shoes
+    // after entering on /.
+    let week = "method=Actions.getEntryPageUrls&idSite=1&period=week&date=2026-11-10";
+    let expanded = f
+        .get(&format!("{week}&format=json&expanded=1"))
+        .await?
+        .text();
+    assert!(expanded.contains(r#""label":"\/hats","#), "{expanded}");
+    assert!(!expanded.contains("shoes"), "{expanded}");
+    let flat = f
+        .get(&format!(
+            "{week}&format=csv&flat=1&convertToUnicode=0&showColumns=entry_nb_visits"
+        ))
+        .await?;
+    assert_eq!(
+        flat.text(),
+        "label,entry_nb_visits,metadata_url\n\
+         index,2,https://shop.example/\n\
+         products/hats,1,https://shop.example/products/hats"
+    );
+    Ok(())
+}
