@@ -959,6 +959,99 @@ pub(crate) fn referrers_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError>
     Ok(Output::Report(report))
 }
 
+/// `VisitTime.getByDayOfWeek`: the visits metrics of every day of the
+/// period summed by weekday, Monday to Sunday (Matomo's `getByDayOfWeek`:
+/// day archives' numerics merged, `GroupBy` the date's weekday over seven
+/// rows of `nb_visits` 0, labels translated, `day_of_week` metadata). A
+/// weekday without any visit keeps only its `nb_visits` of 0; unique
+/// visitors and users are the days' sums. One site and one period only.
+pub(crate) fn visit_time_by_day_of_week(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    /// Summed in Matomo's column order (`getVisitsMetricNames` without
+    /// `max_actions`; `nb_visits` comes first from the empty rows).
+    const METRICS: [&str; 7] = [
+        "nb_visits",
+        "nb_uniq_visitors",
+        "nb_actions",
+        "nb_users",
+        "sum_visit_length",
+        "bounce_count",
+        "nb_visits_converted",
+    ];
+    const NAMES: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    if !single_site_id(ctx)? {
+        return Err(ReportingError::NotSupported(
+            "VisitTime.getByDayOfWeek does not support multiple sites.".to_owned(),
+        ));
+    }
+    let request = ctx.request;
+    let filters = output::filters(request)?;
+    // Matomo's rows stay Monday to Sunday: no default sort.
+    let settings = ReportSettings {
+        default_sort_column: None,
+        ..ReportSettings::default()
+    };
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let today = slice
+            .site
+            .timezone
+            .local_date(ctx.loader.now.unix_timestamp());
+        let mut sums: [Option<[f64; 7]>; 7] = [None; 7];
+        let mut day = slice.period.start();
+        while day <= slice.period.end() && day <= today {
+            let day_slice = Slice {
+                site: slice.site,
+                period: Period::day(day),
+                segment: slice.segment,
+            };
+            let archive = ctx.archive(&day_slice)?;
+            let values = load::numerics(ctx.conn, archive.as_ref())?;
+            // Days without visits have no numerics to merge.
+            if values.get("nb_visits").copied().unwrap_or(0.0) > 0.0 {
+                let weekday = usize::from(day.weekday().number_days_from_monday());
+                let sum = sums[weekday].get_or_insert([0.0; 7]);
+                for (total, name) in sum.iter_mut().zip(METRICS) {
+                    *total += values.get(name).copied().unwrap_or(0.0);
+                }
+            }
+            let Some(next) = day.next_day() else { break };
+            day = next;
+        }
+        let mut table = DataTable::new();
+        for (weekday, (name, sum)) in NAMES.iter().zip(sums).enumerate() {
+            let mut row = tally_datatable::Row::new(*name);
+            match sum {
+                Some(sum) => {
+                    for (value, metric) in sum.into_iter().zip(METRICS) {
+                        row.columns.set(ColumnKey::from(metric), number(value));
+                    }
+                }
+                None => row.columns.set(ColumnKey::from("nb_visits"), Value::Int(0)),
+            }
+            #[expect(clippy::cast_possible_wrap, reason = "1 to 7")]
+            row.metadata.set(
+                "day_of_week".to_owned(),
+                tally_datatable::Scalar::Int(weekday as i64 + 1),
+            );
+            table.add_row(row)?;
+        }
+        Ok(Report::Table(filters.apply(table, &settings)?))
+    })?;
+    if matches!(report, Report::Map { .. }) {
+        return Err(ReportingError::NotSupported(
+            "VisitTime.getByDayOfWeek does not support multiple dates.".to_owned(),
+        ));
+    }
+    Ok(Output::Report(report))
+}
+
 /// Whether `idSite` names one site (not a list, not `all`), as Matomo's
 /// `Referrers\API::checkSingleSite` reads it.
 fn single_site_id(ctx: &Ctx<'_>) -> Result<bool, ReportingError> {
@@ -1244,6 +1337,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         "getVisitInformationPerServerTime",
         visit_time_server,
     ),
+    ("VisitTime", "getByDayOfWeek", visit_time_by_day_of_week),
     (
         "VisitorInterest",
         "getNumberOfVisitsPerVisitDuration",

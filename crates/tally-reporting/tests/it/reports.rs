@@ -412,3 +412,38 @@ async fn entry_pages_of_a_folder_are_only_the_entered_ones() -> anyhow::Result<(
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visits_by_day_of_week_sum_the_days_of_the_period() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // The week of 2026-11-10 (Tuesday: A and B) and 11 (Wednesday: C); a
+    // weekday without visits keeps only its nb_visits, as Matomo's rows.
+    let week = f
+        .get("method=VisitTime.getByDayOfWeek&idSite=1&period=week&date=2026-11-10&format=json")
+        .await?;
+    assert_eq!(
+        week.text(),
+        concat!(
+            r#"[{"label":"Monday","nb_visits":0,"day_of_week":1},"#,
+            r#"{"label":"Tuesday","nb_visits":2,"nb_uniq_visitors":2,"nb_actions":4,"nb_users":0,"#,
+            r#""sum_visit_length":202,"bounce_count":1,"nb_visits_converted":1,"day_of_week":2},"#,
+            r#"{"label":"Wednesday","nb_visits":1,"nb_uniq_visitors":1,"nb_actions":2,"nb_users":0,"#,
+            r#""sum_visit_length":31,"bounce_count":0,"nb_visits_converted":0,"day_of_week":3},"#,
+            r#"{"label":"Thursday","nb_visits":0,"day_of_week":4},"#,
+            r#"{"label":"Friday","nb_visits":0,"day_of_week":5},"#,
+            r#"{"label":"Saturday","nb_visits":0,"day_of_week":6},"#,
+            r#"{"label":"Sunday","nb_visits":0,"day_of_week":7}]"#
+        )
+    );
+    // One period only, as in Matomo (an error answer, status 200 as its
+    // API errors are).
+    let many = f
+        .get("method=VisitTime.getByDayOfWeek&idSite=1&period=day&date=last3&format=json")
+        .await?;
+    assert!(
+        many.text().contains("does not support multiple dates"),
+        "{}",
+        many.text()
+    );
+    Ok(())
+}
