@@ -1167,20 +1167,20 @@ pub(crate) fn goals_items_category(ctx: &mut Ctx<'_>) -> Result<Output, Reportin
 
 /// `Goals.getDaysToConversion` / `getVisitsUntilConversion`, overall or
 /// for `idGoal`; ranges stay in their stored order.
-fn goal_ranges(ctx: &mut Ctx<'_>, suffix: &str) -> Result<Output, ReportingError> {
+fn goal_ranges(ctx: &mut Ctx<'_>, suffix: &str, labels: Labels) -> Result<Output, ReportingError> {
     let record = match goal_id(ctx.request)? {
         Some(id) => format!("Goal_{id}_{suffix}"),
         None => format!("Goal_{suffix}"),
     };
-    table_report(ctx, TableSpec::new("").unsorted(), &record)
+    table_report(ctx, TableSpec::new("").unsorted().labels(labels), &record)
 }
 
 pub(crate) fn goals_days_to_conversion(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_ranges(ctx, "days_until_conv")
+    goal_ranges(ctx, "days_until_conv", Labels::DaysToConversion)
 }
 
 pub(crate) fn goals_visits_until_conversion(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_ranges(ctx, "visits_until_conv")
+    goal_ranges(ctx, "visits_until_conv", Labels::VisitsUntilConversion)
 }
 
 /// `CustomDimensions.getCustomDimension(idDimension)`.

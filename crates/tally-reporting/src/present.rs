@@ -75,6 +75,11 @@ pub(crate) enum Labels {
     VisitCount,
     /// `VisitorInterest.getNumberOfVisitsByDaysSinceLast`.
     DaysSinceLast,
+    /// `Goals.getDaysToConversion`: ranges as "0 days", "1 day",
+    /// "8-14 days", without segments (Matomo's `BeautifyRangeLabels` only).
+    DaysToConversion,
+    /// `Goals.getVisitsUntilConversion`: "1 visit", "2 visits", "101+ visits".
+    VisitsUntilConversion,
     /// `Referrers.getSearchEngines` (subtables: keywords).
     SearchEngines,
     /// `Referrers.getKeywords` (subtables: search engines).
@@ -156,6 +161,8 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         Labels::DaysSinceLast => ranges(table, "daysSinceLastVisit", |range| {
             count_label(range, "1 day", "days")
         }),
+        Labels::DaysToConversion => beautify_ranges(table, "1 day", "days"),
+        Labels::VisitsUntilConversion => beautify_ranges(table, "1 visit", "visits"),
         Labels::SearchEngines => search_engines(table, extra.subtable, extra.parent),
         Labels::Keywords => keywords(table, extra.subtable, extra.parent),
         Labels::Websites => {
@@ -1078,6 +1085,15 @@ fn ranges(table: &mut DataTable, segment: &str, label: impl Fn(Range) -> String)
         };
         set_meta(row, "segment", condition);
         row.label = label(range);
+    }
+}
+
+/// `BeautifyRangeLabels` alone (no segment), on rows and summary row.
+fn beautify_ranges(table: &mut DataTable, one: &str, plural: &str) {
+    for row in rows(table) {
+        if let Some(range) = parse_range(&row.label) {
+            row.label = count_label(range, one, plural);
+        }
     }
 }
 

@@ -447,3 +447,84 @@ async fn visits_by_day_of_week_sum_the_days_of_the_period() -> anyhow::Result<()
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conversion_ranges_are_labelled_as_matomo() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // A converts goal 1 on its first visit, the day it arrived: every range
+    // is listed, in order, labelled by BeautifyRangeLabels.
+    let labels_and_counts = |text: &str| -> anyhow::Result<Vec<(String, i64)>> {
+        let rows: serde_json::Value = serde_json::from_str(text)?;
+        Ok(rows
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                (
+                    row["label"].as_str().unwrap_or_default().to_owned(),
+                    row["nb_conversions"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect())
+    };
+    let days = f
+        .get(&format!(
+            "method=Goals.getDaysToConversion&{DAY}&format=json"
+        ))
+        .await?;
+    let days = labels_and_counts(&days.text())?;
+    assert_eq!(days.first(), Some(&("0 days".to_owned(), 1)), "{days:?}");
+    let labels: Vec<&str> = days.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "0 days",
+            "1 day",
+            "2 days",
+            "3 days",
+            "4 days",
+            "5 days",
+            "6 days",
+            "7 days",
+            "8-14 days",
+            "15-30 days",
+            "31-60 days",
+            "61-120 days",
+            "121-364 days",
+            "365+ days"
+        ]
+    );
+    let visits = f
+        .get(&format!(
+            "method=Goals.getVisitsUntilConversion&{DAY}&format=json&idGoal=1"
+        ))
+        .await?;
+    let visits = labels_and_counts(&visits.text())?;
+    assert_eq!(
+        visits.first(),
+        Some(&("1 visit".to_owned(), 1)),
+        "{visits:?}"
+    );
+    assert_eq!(
+        visits
+            .iter()
+            .map(|(label, _)| label.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "1 visit",
+            "2 visits",
+            "3 visits",
+            "4 visits",
+            "5 visits",
+            "6 visits",
+            "7 visits",
+            "8 visits",
+            "9-14 visits",
+            "15-25 visits",
+            "26-50 visits",
+            "51-100 visits",
+            "101+ visits"
+        ]
+    );
+    Ok(())
+}
