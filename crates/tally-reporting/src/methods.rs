@@ -271,6 +271,25 @@ fn single_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingErro
     Ok(Output::Report(report))
 }
 
+/// `VisitsSummary.getSumVisitsLengthPretty`: the total visit length as a
+/// sentence ("9 min 11s", Matomo's `getPrettyTimeFromSeconds($s, true)`).
+pub(crate) fn visits_summary_sum_visit_length_pretty(
+    ctx: &mut Ctx<'_>,
+) -> Result<Output, ReportingError> {
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let seconds = values.get("sum_visit_length").copied().unwrap_or(0.0);
+        let mut columns = Columns::new();
+        columns.set(
+            ColumnKey::from("sum_visit_length"),
+            Value::Str(crate::formatting::pretty_time(seconds, true)),
+        );
+        Ok(Report::Simple(columns))
+    })?;
+    Ok(Output::Report(report))
+}
+
 macro_rules! value_methods {
     ($($name:ident => $record:expr;)*) => {
         $(
@@ -1222,6 +1241,11 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         "VisitsSummary",
         "getSumVisitsLength",
         visits_summary_sum_visit_length,
+    ),
+    (
+        "VisitsSummary",
+        "getSumVisitsLengthPretty",
+        visits_summary_sum_visit_length_pretty,
     ),
     ("Actions", "get", actions_get),
     ("Actions", "getPageUrls", actions_page_urls),

@@ -256,6 +256,9 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "avg_time_on_site": 811
         })
     );
+    // test_OneVisitorTwoVisits__VisitsSummary.getSumVisitsLengthPretty_day.xml
+    let pretty = day_text(&api, t, "VisitsSummary.getSumVisitsLengthPretty", "").await?;
+    assert!(pretty.contains("<result>27 min 2s</result>"), "{pretty}");
     let actions = day_report(&api, t, "Actions.get", "").await?;
     for (name, value) in [
         ("nb_pageviews", 4),
