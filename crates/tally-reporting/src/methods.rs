@@ -865,9 +865,11 @@ table_methods! {
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
     interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
-    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventCategory"));
-    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventAction"));
-    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventName"));
+    // The Events reports keep `Report`'s default sort column, nb_visits:
+    // only Matomo's UI views sort them by nb_events.
+    events_category => TableSpec::new("Events_category_action").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventCategory"));
+    events_action => TableSpec::new("Events_action_name").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventAction"));
+    events_name => TableSpec::new("Events_name_action").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventName"));
     contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);

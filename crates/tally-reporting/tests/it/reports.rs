@@ -381,3 +381,46 @@ async fn all_referrers_in_one_table() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Matomo's Events reports have `Report`'s default sort column, nb_visits
+/// (its UI sorts them by nb_events, the API does not): a category seen in
+/// two visits comes before one with more events in a single visit.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_reports_are_sorted_by_visits_not_events() -> anyhow::Result<()> {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+
+    let f = Fixture::new().await?;
+    let tracker = tally_tracking::http::Tracker::start(
+        f.db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    // Visitor 1 sends three "Busy" events and one "Wide"; visitor 2 one
+    // "Wide": Busy has 3 events in 1 visit, Wide 2 events in 2 visits.
+    for (visitor, ip, minute, category) in [
+        ("1111111111111111", "198.51.100.1", 0, "Busy"),
+        ("1111111111111111", "198.51.100.1", 1, "Busy"),
+        ("1111111111111111", "198.51.100.1", 2, "Busy"),
+        ("1111111111111111", "198.51.100.1", 3, "Wide"),
+        ("2222222222222222", "198.51.100.2", 0, "Wide"),
+    ] {
+        let query = format!(
+            "/matomo.php?idsite=1&rec=1&_id={visitor}&cip={ip}&cdt=2026-11-10%2015:0{minute}:00\
+             &url=https%3A%2F%2Fshop.example%2Fplay&e_c={category}&e_a=play&token_auth={}",
+            f.tokens.superuser
+        );
+        let answer = crate::common::send(&router, Request::get(query).body(Body::empty())?).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    }
+    let answer = f
+        .get(&format!(
+            "method=Events.getCategory&{DAY}&format=csv&convertToUnicode=0&showColumns=nb_visits,nb_events"
+        ))
+        .await?;
+    assert_eq!(
+        answer.text(),
+        "label,nb_visits,nb_events,metadata_segment\nWide,2,2,eventCategory==Wide\nBusy,1,3,eventCategory==Busy"
+    );
+    Ok(())
+}
