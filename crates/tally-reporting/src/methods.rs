@@ -361,9 +361,14 @@ fn visitor_type_segment(
         .map_err(tally_archiving::ArchiveError::from)?)
 }
 
-/// The four goal metrics (conversions, converted visits, revenue,
-/// conversion rate) of `idgoal` (all goals when `None`) from the numeric
-/// records of a Goals archive and the visits of a VisitsSummary archive.
+/// The goal metrics of `idgoal` (all goals when `None`) from the numeric
+/// records of a Goals archive and the visits of a VisitsSummary archive, in
+/// the order of Matomo's `Goals.getMetrics`: conversions, converted visits
+/// and revenue (`Goals::getGoalColumns`), for orders also the sub total,
+/// tax, shipping, discount and items, for abandoned carts the items; then
+/// the processed metrics: the average order revenue of the two ecommerce
+/// goals (`AverageOrderRevenue`, revenue per conversion rounded to 2
+/// decimals) and the conversion rate.
 fn goal_metrics(
     goals: &std::collections::HashMap<String, f64>,
     visits: &std::collections::HashMap<String, f64>,
@@ -381,15 +386,44 @@ fn goal_metrics(
     } else {
         tally_datatable::format::round_php(converted / nb_visits, 4)
     };
-    [
-        ("nb_conversions", number(value("nb_conversions"))),
-        ("nb_visits_converted", number(converted)),
-        ("revenue", number(value("revenue"))),
-        ("conversion_rate", number(rate)),
-    ]
-    .into_iter()
-    .map(|(name, value)| (ColumnKey::from(name), value))
-    .collect()
+    let stored: &[&str] = match idgoal {
+        Some(0) => &[
+            "nb_conversions",
+            "nb_visits_converted",
+            "revenue",
+            "revenue_subtotal",
+            "revenue_tax",
+            "revenue_shipping",
+            "revenue_discount",
+            "items",
+        ],
+        Some(-1) => &["nb_conversions", "nb_visits_converted", "revenue", "items"],
+        _ => &["nb_conversions", "nb_visits_converted", "revenue"],
+    };
+    let mut columns: Columns = stored
+        .iter()
+        .map(|name| (ColumnKey::from(*name), number(value(name))))
+        .collect();
+    if matches!(idgoal, Some(0 | -1)) {
+        let conversions = value("nb_conversions");
+        let average = if conversions == 0.0 {
+            0.0
+        } else {
+            tally_datatable::format::round_php(value("revenue") / conversions, 2)
+        };
+        columns.set(ColumnKey::from("avg_order_revenue"), number(average));
+    }
+    columns.set(ColumnKey::from("conversion_rate"), number(rate));
+    columns
+}
+
+/// The processed metrics of [`goal_metrics`] for `idgoal`, for `columns=`.
+fn goal_processed(idgoal: Option<i64>) -> &'static [columns::Processed] {
+    if matches!(idgoal, Some(0 | -1)) {
+        columns::GOALS_ECOMMERCE
+    } else {
+        columns::GOALS
+    }
 }
 
 /// `Goals.getMetrics`: conversions, converted visits, revenue and
@@ -426,7 +460,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
         // `columns=` names the metrics without their suffix, as Matomo
         // passes it to each visitor type's `getMetrics`.
         let mut columns = goal_metrics(&values, &values, idgoal);
-        keep_requested(&mut columns, request, columns::GOALS);
+        keep_requested(&mut columns, request, goal_processed(idgoal));
         if by_visitor_type {
             for (suffix, visitor_type) in [
                 ("_new_visit", visit_frequency::NEW),
@@ -447,7 +481,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 let goals = read("Goals")?;
                 let visits = read(visit_frequency::PLUGIN)?;
                 let mut typed = goal_metrics(&goals, &visits, idgoal);
-                keep_requested(&mut typed, request, columns::GOALS);
+                keep_requested(&mut typed, request, goal_processed(idgoal));
                 for (key, value) in typed.iter() {
                     columns.set(
                         ColumnKey::from(format!("{}{suffix}", key.name())),

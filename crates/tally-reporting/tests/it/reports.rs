@@ -424,3 +424,92 @@ async fn event_reports_are_sorted_by_visits_not_events() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `Goals.get` / `getMetrics` with an ecommerce `idGoal` add Matomo's
+/// ecommerce columns (`Goals::getGoalColumns`) and the average order
+/// revenue (`AverageOrderRevenue`) before the conversion rate.
+#[tokio::test(flavor = "multi_thread")]
+async fn goals_get_for_ecommerce_goals_has_their_columns() -> anyhow::Result<()> {
+    use crate::common::Visit;
+    use time::macros::datetime;
+
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    // Two orders by one visitor in two visits (revenue 100, then 51 when
+    // returning; three items), and a cart left by another visitor.
+    let order = |id: &str, revenue: &str, items: &str| {
+        format!(
+            "&idgoal=0&ec_id={id}&revenue={revenue}&ec_st=90&ec_tx=5&ec_sh=5.5&ec_dt=1&ec_items={}",
+            crate::common::encode(items)
+        )
+    };
+    let visit = |visitor, hour| Visit {
+        idsite: 1,
+        visitor,
+        start: datetime!(2026-11-12 00:00 UTC) + time::Duration::hours(hour),
+        referrer: "",
+        hits: &[(0, "/checkout", "Checkout")],
+    };
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 10)],
+        &order("O1", "100", r#"[["A","a","",45,2]]"#),
+    )
+    .await?;
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 11)],
+        &order("O2", "51", r#"[["B","b","",51,1]]"#),
+    )
+    .await?;
+    f.track_with(
+        &[visit("dddddddddddddddd", 12)],
+        &format!(
+            "&idgoal=0&revenue=20&ec_items={}",
+            crate::common::encode(r#"[["C","c","",10,2]]"#)
+        ),
+    )
+    .await?;
+    let day = "idSite=1&period=day&date=2026-11-12&format=json";
+    let order = f
+        .get(&format!(
+            "method=Goals.getMetrics&{day}&idGoal=ecommerceOrder"
+        ))
+        .await?;
+    assert_eq!(
+        order.text(),
+        r#"{"nb_conversions":2,"nb_visits_converted":2,"revenue":151,"revenue_subtotal":180,"revenue_tax":10,"revenue_shipping":11,"revenue_discount":2,"items":3,"avg_order_revenue":75.5,"conversion_rate":"66.67%"}"#
+    );
+    let cart = f
+        .get(&format!(
+            "method=Goals.getMetrics&{day}&idGoal=ecommerceAbandonedCart"
+        ))
+        .await?;
+    assert_eq!(
+        cart.text(),
+        r#"{"nb_conversions":1,"nb_visits_converted":1,"revenue":20,"items":2,"avg_order_revenue":20,"conversion_rate":"33.33%"}"#
+    );
+    // A processed metric alone: its dependencies are fetched, not shown.
+    // Both order visits start with their order, which makes them
+    // returning-customer visits (`VisitorReturning::onNewVisit`).
+    let average = f
+        .get(&format!(
+            "method=Goals.get&{day}&idGoal=ecommerceOrder&columns=avg_order_revenue"
+        ))
+        .await?;
+    assert_eq!(
+        average.text(),
+        r#"{"avg_order_revenue":75.5,"avg_order_revenue_new_visit":0,"avg_order_revenue_returning_visit":75.5}"#
+    );
+    Ok(())
+}
