@@ -911,8 +911,15 @@ table_methods! {
 }
 
 /// `Goals.getItemsSku/Name/Category`: orders, or abandoned carts with
-/// `abandonedCarts=1` (the `_Cart` records); sorted by revenue.
-fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, ReportingError> {
+/// `abandonedCarts=1` (the `_Cart` records); sorted by revenue
+/// (`BaseItem`'s default sort column), presented as `Goals\API::getItems`
+/// does, with the item processed metrics.
+fn goal_items(
+    ctx: &mut Ctx<'_>,
+    record: &'static str,
+    not_defined: &'static str,
+    segment: &'static str,
+) -> Result<Output, ReportingError> {
     let carts = ctx.request.get("abandonedCarts") == Some("1");
     let record = if carts {
         format!("{record}_Cart")
@@ -923,21 +930,42 @@ fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, Reporti
         ctx,
         TableSpec::new("")
             .sorted_by("revenue")
-            .formats(ReportMetrics::ITEMS),
+            .metrics(TableMetrics::Items)
+            .formats(ReportMetrics::ITEMS)
+            .labels(Labels::Items {
+                not_defined,
+                carts,
+                segment,
+            }),
         &record,
     )
 }
 
 pub(crate) fn goals_items_sku(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsSku")
+    goal_items(
+        ctx,
+        "Goals_ItemsSku",
+        "Product SKU not defined",
+        "productSku",
+    )
 }
 
 pub(crate) fn goals_items_name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsName")
+    goal_items(
+        ctx,
+        "Goals_ItemsName",
+        "Product Name not defined",
+        "productName",
+    )
 }
 
 pub(crate) fn goals_items_category(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsCategory")
+    goal_items(
+        ctx,
+        "Goals_ItemsCategory",
+        "Product Category not defined",
+        "productCategory",
+    )
 }
 
 /// `Goals.getDaysToConversion` / `getVisitsUntilConversion`, overall or

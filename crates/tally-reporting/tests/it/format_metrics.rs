@@ -284,7 +284,7 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
         .await?;
     assert_eq!(
         items.text(),
-        r#"[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1}]"#
+        r#"[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1,"segment":"productSku==SKU1"}]"#
     );
     let processed = f
         .get(&format!(
@@ -297,7 +297,7 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
     assert!(
         text.contains(concat!(
             r#""reportData":[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1}],"#,
-            r#""reportMetadata":[[]],"reportTotal":{"revenue":1040.5,"quantity":2,"orders":1}}"#
+            r#""reportMetadata":[{"segment":"productSku==SKU1"}],"reportTotal":{"revenue":1040.5,"quantity":2,"orders":1}}"#
         )),
         "{text}"
     );
@@ -344,7 +344,7 @@ async fn ecommerce_items_are_sorted_by_their_revenue() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         items.text(),
-        r#"[{"label":"SKU-B","revenue":100},{"label":"SKU-A","revenue":10}]"#
+        r#"[{"label":"SKU-B","revenue":100,"segment":"productSku==SKU-B"},{"label":"SKU-A","revenue":10,"segment":"productSku==SKU-A"}]"#
     );
     Ok(())
 }

@@ -513,3 +513,102 @@ async fn goals_get_for_ecommerce_goals_has_their_columns() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+/// `Goals.getItems*` as Matomo's `Goals\API::getItems` presents them: the
+/// item processed metrics (`AveragePrice`, `AverageQuantity`,
+/// `ProductConversionRate`), the viewed price of a product only viewed,
+/// `Product … not defined`, `abandoned_carts` for carts, the product
+/// segment, and no `price` column.
+#[tokio::test(flavor = "multi_thread")]
+async fn item_reports_have_matomos_processed_metrics() -> anyhow::Result<()> {
+    use crate::common::Visit;
+    use time::macros::datetime;
+
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    let visit = |visitor, hour| Visit {
+        idsite: 1,
+        visitor,
+        start: datetime!(2026-11-12 00:00 UTC) + time::Duration::hours(hour),
+        referrer: "",
+        hits: &[(0, "/product", "Product")],
+    };
+    // A views product A at 30 and orders three of them (10 and 20, 1 and
+    // 2 units) plus one B without a category; C views product V at 7.5
+    // and 8.5, then leaves two A in a cart.
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 9)],
+        "&_pks=A&_pkn=Apple&_pkc=Fruit&_pkp=30",
+    )
+    .await?;
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 10)],
+        &format!(
+            "&idgoal=0&ec_id=O1&revenue=55&ec_items={}",
+            crate::common::encode(
+                r#"[["A","Apple","Fruit",10,1],["A2","Apple","Fruit",20,2],["B","Box","",5,1]]"#
+            )
+        ),
+    )
+    .await?;
+    for (hour, price) in [(12, 7.5), (13, 8.5)] {
+        f.track_with(
+            &[visit("dddddddddddddddd", hour)],
+            &format!("&_pks=V&_pkn=Vase&_pkc=Home&_pkp={price}"),
+        )
+        .await?;
+    }
+    f.track_with(
+        &[visit("dddddddddddddddd", 14)],
+        &format!(
+            "&idgoal=0&revenue=20&ec_items={}",
+            crate::common::encode(r#"[["A","Apple","Fruit",10,2]]"#)
+        ),
+    )
+    .await?;
+    let day = "idSite=1&period=day&date=2026-11-12&format=csv&convertToUnicode=0";
+    // Apple's average price is its summed item prices per order, 30, as
+    // Matomo divides them.
+    let names = f.get(&format!("method=Goals.getItemsName&{day}")).await?;
+    assert_eq!(
+        names.text(),
+        "label,revenue,quantity,orders,nb_visits,nb_uniq_visitors,nb_actions,avg_price,avg_quantity,conversion_rate,metadata_segment\n\
+         Apple,50,3,1,1,1,1,30,3,100%,productName==Apple\n\
+         Box,5,1,1,,,,5,1,0%,productName==Box\n\
+         Vase,,,,2,1,2,8,0,0%,productName==Vase"
+    );
+    let categories = f
+        .get(&format!(
+            "method=Goals.getItemsCategory&{day}&showColumns=revenue,orders"
+        ))
+        .await?;
+    assert!(
+        categories.text().contains(
+            "Product Category not defined,5,1,productCategory==Product+Category+not+defined"
+        ),
+        "{}",
+        categories.text()
+    );
+    let carts = f
+        .get(&format!("method=Goals.getItemsSku&{day}&abandonedCarts=1"))
+        .await?;
+    assert_eq!(
+        carts.text(),
+        "label,revenue,quantity,nb_visits,nb_uniq_visitors,nb_actions,abandoned_carts,avg_price,avg_quantity,conversion_rate,metadata_segment\n\
+         A,20,2,1,1,1,1,10,2,100%,productSku==A\n\
+         V,,,2,1,2,,8,0,0%,productSku==V"
+    );
+    Ok(())
+}
