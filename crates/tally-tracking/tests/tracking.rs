@@ -1388,3 +1388,39 @@ async fn a_batch_waits_for_more_requests_only_when_configured() -> anyhow::Resul
     }
     Ok(())
 }
+
+/// A product view parameter sent empty (`_pkc=`, as the PHP tracker sends
+/// it on a product page without a category) is stored as action id 0, as
+/// Matomo's `Action::record` stores a dimension whose empty name has no
+/// `log_action` row; an absent one stays NULL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_product_view_parameters_are_action_id_zero() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(6);
+    let url = enc("https://shop.example/p");
+    for (offset, product) in [(0, "&_pks=S1&_pkn=&_pkc="), (10, "")] {
+        let q = format!("idsite=1&rec=1&{v}&{}&url={url}{product}", at(offset));
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let products: Vec<(Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .order(log_link_visit_action::idlink_va)
+            .select((
+                log_link_visit_action::idaction_product_sku,
+                log_link_visit_action::idaction_product_name,
+                log_link_visit_action::idaction_product_cat,
+                log_link_visit_action::idaction_product_cat2,
+            ))
+            .load(&mut c)?;
+    assert_eq!(products.len(), 2);
+    assert!(products[0].0.is_some_and(|id| id > 0), "{products:?}");
+    assert_eq!(
+        (products[0].1, products[0].2, products[0].3),
+        (Some(0), Some(0), None),
+        "{products:?}"
+    );
+    assert_eq!(products[1], (None, None, None, None));
+    Ok(())
+}
