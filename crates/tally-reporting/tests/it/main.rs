@@ -6,6 +6,7 @@ mod common;
 mod format_metrics;
 mod formats;
 mod goal_columns;
+mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
 mod meta;
