@@ -186,9 +186,13 @@ struct Reports {
 
 impl Reports {
     async fn json(&self, method: &str, extra: &str) -> anyhow::Result<Value> {
+        self.period_json(method, "day", extra).await
+    }
+
+    async fn period_json(&self, method: &str, period: &str, extra: &str) -> anyhow::Result<Value> {
         let request = tally_reporting::ApiRequest::from_parts(
             &format!(
-                "module=API&method={method}&idSite=1&period=day&date=2010-01-03&format=json{extra}&token_auth={}",
+                "module=API&method={method}&idSite=1&period={period}&date=2010-01-03&format=json{extra}&token_auth={}",
                 self.token
             ),
             None,
@@ -508,5 +512,48 @@ async fn custom_events_give_matomos_actions_and_goals() -> anyhow::Result<()> {
     let summary = reports.json("VisitsSummary.get", "").await?;
     assert_eq!(summary["nb_visits"], json!(10), "{summary}");
     assert_eq!(summary["nb_uniq_visitors"], json!(2), "{summary}");
+    Ok(())
+}
+
+/// January 2010: the third visitor's day joins; rows of a month carry
+/// `sum_daily_nb_uniq_visitors`.
+#[tokio::test]
+async fn custom_events_give_matomos_month() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let categories = reports
+        .period_json("Events.getCategory", "month", "")
+        .await?;
+    let rows: Vec<(String, [i64; 4], f64)> = categories
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let int = |name: &str| row[name].as_i64().unwrap_or(-1);
+                    (
+                        row["label"].as_str().unwrap_or("").to_owned(),
+                        [
+                            int("nb_visits"),
+                            int("nb_events"),
+                            int("nb_events_with_value"),
+                            int("sum_daily_nb_uniq_visitors"),
+                        ],
+                        row["sum_event_value"].as_f64().unwrap_or(-1.0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        rows,
+        vec![
+            ("Movie".to_owned(), [42, 42, 3, 39], 28.98),
+            ("Music".to_owned(), [18, 21, 6, 18], 57.0),
+            (long_label("event category"), [3, 3, 3, 3], 28.98),
+            ("CategoryTriggersGoal here".to_owned(), [1, 3, 2, 1], 23.0),
+        ]
+    );
+    let actions = reports.period_json("Actions.get", "month", "").await?;
+    assert_eq!(actions["nb_pageviews"], json!(4));
+    assert_eq!(actions["nb_uniq_pageviews"], json!(4));
     Ok(())
 }
