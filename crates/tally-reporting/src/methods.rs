@@ -899,15 +899,112 @@ table_methods! {
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
     interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
-    // The Events reports keep `Report`'s default sort column, nb_visits:
-    // only Matomo's UI views sort them by nb_events.
-    events_category => TableSpec::new("Events_category_action").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventCategory"));
-    events_action => TableSpec::new("Events_action_name").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventAction"));
-    events_name => TableSpec::new("Events_name_action").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventName"));
     contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName");
+}
+
+/// The Events reports: Matomo's `Events\API::getDataTable`. They keep
+/// `Report`'s default sort column, nb_visits (only Matomo's UI views sort
+/// them by nb_events), and `Labels::Events` names the segment of their
+/// first dimension.
+fn events_report(
+    ctx: &mut Ctx<'_>,
+    record: &str,
+    segment: &'static str,
+) -> Result<Output, ReportingError> {
+    table_report(
+        ctx,
+        TableSpec::new("")
+            .metrics(TableMetrics::Events)
+            .formats(ReportMetrics::EVENTS)
+            .labels(Labels::Events(segment)),
+        record,
+    )
+}
+
+/// `Events.getCategory/getAction/getName`: the record of the requested
+/// `secondaryDimension` (`getRecordNameForAction`), the default one (first
+/// of `records`) when it is empty; another value is refused with Matomo's
+/// `checkSecondaryDimension` message.
+fn events_top(
+    ctx: &mut Ctx<'_>,
+    method: &str,
+    segment: &'static str,
+    records: [(&str, &str); 2],
+) -> Result<Output, ReportingError> {
+    let record = match ctx.request.non_empty("secondaryDimension") {
+        None => records[0].1,
+        Some(wanted) => records
+            .iter()
+            .find(|(dimension, _)| *dimension == wanted)
+            .map(|(_, record)| *record)
+            .ok_or_else(|| {
+                ReportingError::NotSupported(format!(
+                    "Secondary dimension '{wanted}' is not valid for the API {method}. Use one of: {}, {}",
+                    records[0].0, records[1].0
+                ))
+            })?,
+    };
+    events_report(ctx, record, segment)
+}
+
+pub(crate) fn events_category(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getCategory",
+        "eventCategory",
+        [
+            ("eventAction", "Events_category_action"),
+            ("eventName", "Events_category_name"),
+        ],
+    )
+}
+
+pub(crate) fn events_action(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getAction",
+        "eventAction",
+        [
+            ("eventName", "Events_action_name"),
+            ("eventCategory", "Events_action_category"),
+        ],
+    )
+}
+
+pub(crate) fn events_name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getName",
+        "eventName",
+        [
+            ("eventAction", "Events_name_action"),
+            ("eventCategory", "Events_name_category"),
+        ],
+    )
+}
+
+/// The subtable methods (`getNameFromCategoryId`…): each reads its own
+/// record, `idSubtable` choosing the row.
+macro_rules! events_subtable_methods {
+    ($($name:ident => $record:literal, $segment:literal;)*) => {
+        $(
+            pub(crate) fn $name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+                events_report(ctx, $record, $segment)
+            }
+        )*
+    };
+}
+
+events_subtable_methods! {
+    events_action_from_category => "Events_category_action", "eventCategory";
+    events_name_from_category => "Events_category_name", "eventCategory";
+    events_category_from_action => "Events_action_category", "eventAction";
+    events_name_from_action => "Events_action_name", "eventAction";
+    events_action_from_name => "Events_name_action", "eventName";
+    events_category_from_name => "Events_name_category", "eventName";
 }
 
 /// `Goals.getItemsSku/Name/Category`: orders, or abandoned carts with
@@ -1172,14 +1269,22 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         goals_visits_until_conversion,
     ),
     ("Events", "getCategory", events_category),
-    ("Events", "getActionFromCategoryId", events_category),
-    ("Events", "getNameFromCategoryId", events_category),
+    (
+        "Events",
+        "getActionFromCategoryId",
+        events_action_from_category,
+    ),
+    ("Events", "getNameFromCategoryId", events_name_from_category),
     ("Events", "getAction", events_action),
-    ("Events", "getNameFromActionId", events_action),
-    ("Events", "getCategoryFromActionId", events_action),
+    ("Events", "getNameFromActionId", events_name_from_action),
+    (
+        "Events",
+        "getCategoryFromActionId",
+        events_category_from_action,
+    ),
     ("Events", "getName", events_name),
-    ("Events", "getActionFromNameId", events_name),
-    ("Events", "getCategoryFromNameId", events_name),
+    ("Events", "getActionFromNameId", events_action_from_name),
+    ("Events", "getCategoryFromNameId", events_category_from_name),
     ("Contents", "getContentNames", contents_names),
     ("Contents", "getContentPieces", contents_pieces),
     ("UserId", "getUsers", user_id_users),

@@ -557,3 +557,89 @@ async fn custom_events_give_matomos_month() -> anyhow::Result<()> {
     assert_eq!(actions["nb_uniq_pageviews"], json!(4));
     Ok(())
 }
+
+/// `secondaryDimension` picks the subtable dimension as Matomo's
+/// `Events\API::getRecordNameForAction` does; the subtable methods read
+/// their own records.
+#[tokio::test]
+async fn custom_events_by_secondary_dimension() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let by_name = reports
+        .json(
+            "Events.getCategory",
+            "&expanded=1&secondaryDimension=eventName",
+        )
+        .await?;
+    // Music's names: one, with every Music event (its rows sum the
+    // (category, action, name) groups, as the top-level rows do).
+    assert_eq!(by_name[1]["label"], json!("Music"));
+    assert_eq!(
+        event_rows(&by_name[1]["subtable"]),
+        rows(&[("La fiancée de l&#039;eau", [12, 12, 14, 4], 38.0)])
+    );
+    // Movie by name: the events without a name have no subtable row.
+    assert_eq!(
+        event_rows(&by_name[0]["subtable"])
+            .into_iter()
+            .map(|(label, counts, _)| (label, counts))
+            .collect::<Vec<_>>(),
+        vec![
+            (SPIRITED.to_owned(), [16, 16, 16, 2]),
+            ("Ponyo (崖の上のポニョ)".to_owned(), [2, 2, 2, 0]),
+            ("Princess Mononoke (もののけ姫)".to_owned(), [2, 2, 2, 0]),
+            ("Search query here".to_owned(), [2, 2, 2, 0]),
+        ]
+    );
+    let id = by_name[1]["idsubdatatable"].as_i64().unwrap_or_default();
+    let subtable = reports
+        .json("Events.getNameFromCategoryId", &format!("&idSubtable={id}"))
+        .await?;
+    assert_eq!(event_rows(&subtable), event_rows(&by_name[1]["subtable"]));
+
+    let by_category = reports
+        .json(
+            "Events.getName",
+            "&expanded=1&secondaryDimension=eventCategory",
+        )
+        .await?;
+    assert_eq!(by_category[2]["label"], json!("Event Name not defined"));
+    assert_eq!(
+        event_rows(&by_category[2]["subtable"]),
+        rows(&[
+            ("Movie", [4, 6, 6, 0], 0.0),
+            ("CategoryTriggersGoal here", [1, 1, 3, 2], 23.0),
+        ])
+    );
+    // The pivot follows the subtable dimension (columns numbered with a
+    // no-break space, as PivotByDimension names them).
+    let pivot = reports
+        .json(
+            "Events.getCategory",
+            "&secondaryDimension=eventName&pivotBy=Events.EventName&pivotByColumn=nb_events",
+        )
+        .await?;
+    let music = pivot
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["label"] == json!("Music")))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(music["2.\u{a0}La fiancée de l'eau"], json!(14), "{pivot}");
+
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&method=Events.getAction&idSite=1&period=day&date=2010-01-03&format=json&secondaryDimension=eventAction&token_auth={}",
+            reports.token
+        ),
+        None,
+    );
+    let api = reports.api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    assert!(
+        text.contains(
+            "Secondary dimension 'eventAction' is not valid for the API getAction. Use one of: eventName, eventCategory"
+        ),
+        "{text}"
+    );
+    Ok(())
+}
