@@ -511,6 +511,23 @@ async fn goals_get_for_ecommerce_goals_has_their_columns() -> anyhow::Result<()>
         average.text(),
         r#"{"avg_order_revenue":75.5,"avg_order_revenue_new_visit":0,"avg_order_revenue_returning_visit":75.5}"#
     );
+    // `AverageOrderRevenue` formats as money (the site's currency).
+    let formatted = f
+        .get(&format!(
+            "method=Goals.get&{day}&idGoal=ecommerceOrder&columns=avg_order_revenue,conversion_rate&format_metrics=1"
+        ))
+        .await?;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&formatted.text())?,
+        serde_json::json!({
+            "avg_order_revenue": "€75.50",
+            "conversion_rate": "66.67%",
+            "avg_order_revenue_new_visit": "€0",
+            "conversion_rate_new_visit": "0%",
+            "avg_order_revenue_returning_visit": "€75.50",
+            "conversion_rate_returning_visit": "100%"
+        })
+    );
     Ok(())
 }
 
