@@ -779,6 +779,16 @@ const UPDATE_COLUMNS: &[&str] = &[
     "cd3",
     "cd4",
     "cd5",
+    "cvk1",
+    "cvv1",
+    "cvk2",
+    "cvv2",
+    "cvk3",
+    "cvv3",
+    "cvk4",
+    "cvv4",
+    "cvk5",
+    "cvv5",
     "last_idlink_va",
 ];
 
@@ -847,7 +857,12 @@ const UPDATE_SET: &str = concat!(
     v.location_country = u.country, v.location_region = u.region, v.location_city = u.city, \
     v.location_latitude = u.lat, v.location_longitude = u.lon, \
     v.custom_dimension_1 = u.cd1, v.custom_dimension_2 = u.cd2, v.custom_dimension_3 = u.cd3, \
-    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, ",
+    v.custom_dimension_4 = u.cd4, v.custom_dimension_5 = u.cd5, \
+    v.custom_var_k1 = u.cvk1, v.custom_var_v1 = u.cvv1, \
+    v.custom_var_k2 = u.cvk2, v.custom_var_v2 = u.cvv2, \
+    v.custom_var_k3 = u.cvk3, v.custom_var_v3 = u.cvv3, \
+    v.custom_var_k4 = u.cvk4, v.custom_var_v4 = u.cvv4, \
+    v.custom_var_k5 = u.cvk5, v.custom_var_v5 = u.cvv5, ",
     last_idlink_set!()
 );
 
@@ -2641,6 +2656,10 @@ fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
         && v.location == base.location
         && v.lat_long == base.lat_long
         && v.dimensions == base.dimensions
+        // A request's visit custom variables (`_cvar`) update the visit,
+        // as Matomo's CustomVariables request processor does on an
+        // existing visit.
+        && v.custom_vars == base.custom_vars
 }
 
 /// The values both updates start with, one per [`NEXT_ACTION_COLUMNS`]: id,
@@ -2689,6 +2708,7 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
         v.lat_long[1].clone().into(),
     ]);
     row.extend(v.dimensions.iter().cloned().map(Val::from));
+    row.extend(v.custom_vars.iter().cloned().map(Val::from));
     row.push(v.last_idlink_va.into());
     row
 }
@@ -2762,7 +2782,7 @@ mod tests {
         assert_eq!(row[3], Val::U64(1), "actions as an increment");
         assert_eq!(update_row(&next, &base).len(), UPDATE_COLUMNS.len());
 
-        let changes: [fn(&mut VisitState); 7] = [
+        let changes: [fn(&mut VisitState); 8] = [
             |v| v.user_id = Some("u".into()),
             |v| v.goal_converted = 1,
             |v| v.referer_keyword = "k".into(),
@@ -2770,6 +2790,7 @@ mod tests {
             |v| v.dimensions[4] = Some("d".into()),
             |v| v.idvisitor = [9; 8],
             |v| v.resolution = "800x600".into(),
+            |v| v.custom_vars[4] = Some("VisitorName".into()),
         ];
         for change in changes {
             let mut v = next.clone();
