@@ -782,3 +782,87 @@ async fn ecommerce_week_gives_matomos_goals_and_items() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Visit custom variables: slot 4 holds the value "0" (a value, not an
+/// empty one), slot 3 is set in the second visit and kept by the third;
+/// the back-office order without `_cvar` keeps the visit's variables.
+#[tokio::test]
+async fn ecommerce_visits_give_matomos_custom_variables() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let variables = reports
+        .day("CustomVariables.getCustomVariables", "&expanded=1")
+        .await?;
+    let columns = [
+        "nb_visits",
+        "nb_actions",
+        "sum_visit_length",
+        "nb_visits_converted",
+    ];
+    let row = |label: &str, visits: u32, actions: u32, length: u32, converted: u32| {
+        json!({"label": label, "nb_visits": visits, "nb_actions": actions,
+            "sum_visit_length": length, "nb_visits_converted": converted})
+    };
+    assert_eq!(
+        pick(&variables, &columns),
+        vec![
+            row("ValueIsZero", 3, 13, 5403, 2),
+            row("VisitorType", 3, 13, 5403, 2),
+            row("VisitorName", 2, 9, 4682, 1),
+        ]
+    );
+    for (index, label) in [(0, "0"), (1, "NewLoggedOut"), (2, "Great name!")] {
+        let subtable = pick(&variables[index]["subtable"], &columns);
+        assert_eq!(subtable.len(), 1, "{subtable:?}");
+        assert_eq!(subtable[0]["label"], json!(label));
+        assert_eq!(
+            subtable[0]["nb_visits"], variables[index]["nb_visits"],
+            "{label}"
+        );
+    }
+    Ok(())
+}
+
+/// Countries from the browser language (no GeoIP database in Matomo's
+/// tests either): the first visit is French, the next two Polish; each row
+/// carries its goals, the ecommerce ones with their own columns, and the
+/// row's conversions and revenue leave abandoned carts out.
+#[tokio::test]
+async fn ecommerce_visits_give_matomos_countries() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let countries = reports.day("UserCountry.getCountry", "").await?;
+    let columns = [
+        "nb_visits",
+        "nb_actions",
+        "max_actions",
+        "sum_visit_length",
+        "nb_visits_converted",
+        "nb_conversions",
+        "revenue",
+    ];
+    assert_eq!(
+        pick(&countries, &columns),
+        vec![
+            json!({"label": "Poland", "nb_visits": 2, "nb_actions": 9, "max_actions": 6,
+                "sum_visit_length": 4682, "nb_visits_converted": 1, "nb_conversions": 2,
+                "revenue": 3111.11}),
+            json!({"label": "France", "nb_visits": 1, "nb_actions": 4, "max_actions": 4,
+                "sum_visit_length": 721, "nb_visits_converted": 1, "nb_conversions": 1,
+                "revenue": 10}),
+        ]
+    );
+    assert_eq!(
+        countries[0]["goals"],
+        json!({
+            "idgoal=ecommerceAbandonedCart": {"nb_conversions": 2, "nb_visits_converted": 2,
+                "revenue": 5020.22, "items": 8},
+            "idgoal=ecommerceOrder": {"nb_conversions": 2, "nb_visits_converted": 1,
+                "revenue": 3111.11, "revenue_subtotal": 2500, "revenue_tax": 511,
+                "revenue_shipping": 100.11, "revenue_discount": 666, "items": 10}
+        })
+    );
+    assert_eq!(
+        countries[1]["goals"],
+        json!({"idgoal=1": {"nb_conversions": 1, "nb_visits_converted": 1, "revenue": 10}})
+    );
+    Ok(())
+}

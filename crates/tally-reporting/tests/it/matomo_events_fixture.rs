@@ -105,6 +105,10 @@ async fn events_without_url(
     Ok(())
 }
 
+/// A movie event: minutes after the start, action, name, value, and
+/// whether the movie's event custom variables are set first.
+type MovieEvent = (f64, &'static str, Option<String>, Option<f64>, bool);
+
 async fn movie_watching(
     router: &Router,
     t: &mut PhpTracker,
@@ -116,7 +120,7 @@ async fn movie_watching(
     let query = t.page_view("Movie Theater");
     t.ok(router, &query).await?;
     let long = |what: &str| format!("{what} {LONG}");
-    let events: [(f64, &str, Option<String>, Option<f64>, bool); 15] = [
+    let events: [MovieEvent; 15] = [
         (
             31.0,
             "playTrailer",
@@ -641,5 +645,33 @@ async fn custom_events_by_secondary_dimension() -> anyhow::Result<()> {
         ),
         "{text}"
     );
+    Ok(())
+}
+
+/// Segments select visits, every event of a selected visit counting (as
+/// Matomo archives with its segment cache): a rating above 9 keeps the
+/// first and third visits of each visitor, `eventAction=@play` the same
+/// ones, and Movie loses the visits of its unnamed searches and purchases.
+#[tokio::test]
+async fn custom_events_by_segment() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    for segment in [
+        "eventAction%3D%3Drating%3BeventValue%3E9",
+        "eventAction%3D%40play",
+    ] {
+        let categories = reports
+            .json("Events.getCategory", &format!("&segment={segment}"))
+            .await?;
+        assert_eq!(
+            event_rows(&categories),
+            rows(&[
+                ("Movie", [22, 22, 22, 2], 19.32),
+                ("Music", [12, 12, 14, 4], 38.0),
+                (&long_label("event category"), [2, 2, 2, 2], 19.32),
+                ("CategoryTriggersGoal here", [1, 1, 3, 2], 23.0),
+            ]),
+            "{segment}"
+        );
+    }
     Ok(())
 }
