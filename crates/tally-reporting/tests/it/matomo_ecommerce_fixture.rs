@@ -866,3 +866,36 @@ async fn ecommerce_visits_give_matomos_countries() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Item reports of segments: `countryCode==fr` keeps the first (French)
+/// visit, product views only (SKU VERY nice indeed viewed at 666 and 888);
+/// `pageUrl=@example.org/index.htm` keeps every visit.
+#[tokio::test]
+async fn ecommerce_item_reports_by_segment() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let french = reports
+        .day("Goals.getItemsSku", "&segment=countryCode%3D%3Dfr")
+        .await?;
+    assert_eq!(
+        pick(&french, &ITEM_COLUMNS[..10]),
+        vec![
+            json!({"label": "SKU2", "nb_visits": 1, "nb_uniq_visitors": 1, "nb_actions": 1,
+                "avg_price": 1111.11, "avg_quantity": 0, "conversion_rate": "0%"}),
+            json!({"label": NICE, "nb_visits": 1, "nb_uniq_visitors": 1, "nb_actions": 3,
+                "avg_price": 777, "avg_quantity": 0, "conversion_rate": "0%"}),
+        ]
+    );
+    let all = reports.day("Goals.getItemsSku", "").await?;
+    let by_page = reports
+        .day(
+            "Goals.getItemsSku",
+            "&segment=pageUrl%3D%40example.org%252Findex.htm",
+        )
+        .await?;
+    assert_eq!(
+        pick(&by_page, &ITEM_COLUMNS[..10]),
+        pick(&all, &ITEM_COLUMNS[..10])
+    );
+    assert_eq!(by_page.as_array().map(Vec::len), Some(4));
+    Ok(())
+}
