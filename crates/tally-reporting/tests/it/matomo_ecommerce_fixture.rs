@@ -899,3 +899,53 @@ async fn ecommerce_item_reports_by_segment() -> anyhow::Result<()> {
     assert_eq!(by_page.as_array().map(Vec::len), Some(4));
     Ok(())
 }
+
+/// Server hours: visits by the hour they start in, conversions by the hour
+/// they happen in (the second visit starts at 01:47, its orders and cart
+/// are at 02:11 to 02:53, so hour 02 has goals and no visit).
+#[tokio::test]
+async fn ecommerce_visits_give_matomos_server_hours() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let hours = reports
+        .day("VisitTime.getVisitInformationPerServerTime", "")
+        .await?;
+    let columns = [
+        "nb_visits",
+        "nb_actions",
+        "sum_visit_length",
+        "nb_visits_converted",
+        "nb_conversions",
+        "revenue",
+        "goals",
+    ];
+    let rows: Vec<Value> = pick(&hours, &columns)
+        .into_iter()
+        .filter(|row| ["00", "01", "02", "07"].contains(&row["label"].as_str().unwrap_or("")))
+        .collect();
+    let cart = json!({"nb_conversions": 1, "nb_visits_converted": 1, "revenue": 2510.11,
+        "items": 4});
+    assert_eq!(
+        rows,
+        vec![
+            json!({"label": "00", "nb_visits": 1, "nb_actions": 4, "sum_visit_length": 721,
+                "nb_visits_converted": 1, "nb_conversions": 1, "revenue": 10,
+                "goals": {"idgoal=1": {"nb_conversions": 1, "nb_visits_converted": 1,
+                    "revenue": 10}}}),
+            json!({"label": "01", "nb_visits": 1, "nb_actions": 6, "sum_visit_length": 3961,
+                "nb_visits_converted": 1}),
+            // Matomo's hour with conversions only has no other visit
+            // columns (its ServerTime builder adds the conversions before
+            // ensureAllHoursAreSet); ours has them at 0 (documented).
+            json!({"label": "02", "nb_visits": 0, "nb_actions": 0, "sum_visit_length": 0,
+                "nb_visits_converted": 0, "nb_conversions": 2, "revenue": 3111.11,
+                "goals": {"idgoal=ecommerceAbandonedCart": cart,
+                    "idgoal=ecommerceOrder": {"nb_conversions": 2, "nb_visits_converted": 1,
+                        "revenue": 3111.11, "revenue_subtotal": 2500, "revenue_tax": 511,
+                        "revenue_shipping": 100.11, "revenue_discount": 666, "items": 10}}}),
+            json!({"label": "07", "nb_visits": 1, "nb_actions": 3, "sum_visit_length": 721,
+                "nb_visits_converted": 0, "nb_conversions": 0, "revenue": 0,
+                "goals": {"idgoal=ecommerceAbandonedCart": cart}}),
+        ]
+    );
+    Ok(())
+}
