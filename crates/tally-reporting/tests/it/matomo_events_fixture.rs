@@ -559,6 +559,48 @@ async fn custom_events_give_matomos_month() -> anyhow::Result<()> {
     let actions = reports.period_json("Actions.get", "month", "").await?;
     assert_eq!(actions["nb_pageviews"], json!(4));
     assert_eq!(actions["nb_uniq_pageviews"], json!(4));
+    let pages = reports
+        .period_json("Actions.getPageUrls", "month", "")
+        .await?;
+    let columns = [
+        "nb_visits",
+        "nb_hits",
+        "sum_time_spent",
+        "entry_nb_visits",
+        "entry_nb_actions",
+        "entry_sum_visit_length",
+        "exit_nb_visits",
+        "sum_daily_nb_uniq_visitors",
+        "avg_time_server",
+    ];
+    let picked: Vec<Value> = pages
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let mut out = serde_json::Map::new();
+                    out.insert("label".to_owned(), row["label"].clone());
+                    for column in columns {
+                        if let Some(value) = row.get(column) {
+                            out.insert(column.to_owned(), value.clone());
+                        }
+                    }
+                    Value::Object(out)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        picked,
+        vec![
+            json!({"label": "/movies", "nb_visits": 3, "nb_hits": 3, "sum_time_spent": 0,
+                "entry_nb_visits": 2, "entry_nb_actions": 28, "entry_sum_visit_length": 7082,
+                "exit_nb_visits": 3, "sum_daily_nb_uniq_visitors": 3, "avg_time_server": 0.455}),
+            json!({"label": "/webradio", "nb_visits": 1, "nb_hits": 1, "sum_time_spent": 1499,
+                "entry_nb_visits": 1, "entry_nb_actions": 18, "entry_sum_visit_length": 3601,
+                "sum_daily_nb_uniq_visitors": 1, "avg_time_server": 0.111}),
+        ]
+    );
     Ok(())
 }
 
