@@ -268,9 +268,19 @@ struct Reports {
 
 impl Reports {
     async fn json(&self, method: &str, period: &str, extra: &str) -> anyhow::Result<Value> {
+        self.site_json(1, method, period, extra).await
+    }
+
+    async fn site_json(
+        &self,
+        idsite: u32,
+        method: &str,
+        period: &str,
+        extra: &str,
+    ) -> anyhow::Result<Value> {
         let request = tally_reporting::ApiRequest::from_parts(
             &format!(
-                "module=API&method={method}&idSite=1&period={period}&date=2011-04-05&format=json{extra}&token_auth={}",
+                "module=API&method={method}&idSite={idsite}&period={period}&date=2011-04-05&format=json{extra}&token_auth={}",
                 self.token
             ),
             None,
@@ -947,5 +957,35 @@ async fn ecommerce_visits_give_matomos_server_hours() -> anyhow::Result<()> {
                 "goals": {"idgoal=ecommerceAbandonedCart": cart}}),
         ]
     );
+    Ok(())
+}
+
+/// Site 2 has ecommerce off: its order converts the visit (Matomo's
+/// `visit_goal_converted`) but records no conversion and no item.
+#[tokio::test]
+async fn ecommerce_order_on_a_site_without_ecommerce() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let goals = reports.site_json(2, "Goals.get", "week", "").await?;
+    assert_eq!(
+        goals,
+        json!({
+            "nb_conversions": 0,
+            "nb_visits_converted": 1,
+            "revenue": 0,
+            "conversion_rate": "50%",
+            "nb_conversions_new_visit": 0,
+            "nb_visits_converted_new_visit": 0,
+            "revenue_new_visit": 0,
+            "conversion_rate_new_visit": "0%",
+            "nb_conversions_returning_visit": 0,
+            "nb_visits_converted_returning_visit": 1,
+            "revenue_returning_visit": 0,
+            "conversion_rate_returning_visit": "100%"
+        })
+    );
+    let items = reports
+        .site_json(2, "Goals.getItemsSku", "week", "")
+        .await?;
+    assert_eq!(items, json!([]));
     Ok(())
 }
