@@ -411,8 +411,13 @@ impl DataTable {
     /// `filter_sort_column_secondary`): like [`DataTable::sort`], with ties
     /// of a numeric column broken by the label (after `nb_visits`) or by
     /// `nb_visits` (after another metric).
+    ///
+    /// A table whose first row lacks `column` but has `nb_visits` is sorted
+    /// by `nb_visits`, as Matomo's `Sorter::getPrimaryColumnToSort` falls
+    /// back (each subtable deciding by its own first row).
     pub fn sort_for_api(&mut self, column: &str, order: SortOrder, recursive: bool) {
-        sort_rows_by(&mut self.rows, column, order, true);
+        let primary = primary_column(&self.rows, column);
+        sort_rows_by(&mut self.rows, primary, order, true);
         self.mark_index_stale();
         if recursive {
             for row in &mut self.rows {
@@ -611,6 +616,21 @@ pub(crate) fn sort_rows(rows: &mut Vec<Row>, column: &str, order: SortOrder) {
 /// label when the first row (in the order before sorting, as Matomo looks
 /// at `getFirstRow()`) has no visits. Matomo always enables this tie-break:
 /// `filter_sort_column_secondary` is not read from the request.
+/// `Sorter::getPrimaryColumnToSort`: `column` if the first row has it,
+/// else `nb_visits` if the first row has that, else `column` still.
+fn primary_column<'a>(rows: &[Row], column: &'a str) -> &'a str {
+    match rows.first() {
+        Some(row) if column != "label" && row.column(column).is_none() => {
+            if row.column("nb_visits").is_some() {
+                "nb_visits"
+            } else {
+                column
+            }
+        }
+        _ => column,
+    }
+}
+
 fn secondary_column(rows: &[Row], column: &str, order: SortOrder) -> (String, SortOrder) {
     let reversed = match order {
         SortOrder::Asc => SortOrder::Desc,
@@ -718,11 +738,17 @@ fn key_text(key: &SortKey) -> Cow<'_, str> {
 }
 
 /// Case-insensitive natural order (PHP `strnatcasecmp`): digit runs compare
-/// by value, everything else character by character.
+/// by value, whitespace is skipped wherever it is (`strnatcmp_ex` skips
+/// consecutive whitespace before each comparison, so `"SKU2"` sorts before
+/// `"SKU VERY"`), everything else compares character by character.
 pub fn natural_cmp_ci(a: &str, b: &str) -> Ordering {
-    let mut left = a.trim_start().chars().peekable();
-    let mut right = b.trim_start().chars().peekable();
+    // C's `isspace` in the "C" locale.
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r');
+    let mut left = a.chars().peekable();
+    let mut right = b.chars().peekable();
     loop {
+        while left.next_if(|c| is_space(*c)).is_some() {}
+        while right.next_if(|c| is_space(*c)).is_some() {}
         match (left.peek().copied(), right.peek().copied()) {
             (None, None) => return Ordering::Equal,
             (None, Some(_)) => return Ordering::Less,
@@ -777,6 +803,30 @@ mod tests {
         assert_eq!(natural_cmp_ci("img2", "IMG10"), Ordering::Less);
         assert_eq!(natural_cmp_ci("Abc", "abd"), Ordering::Less);
         assert_eq!(natural_cmp_ci("a", "a"), Ordering::Equal);
+        // Whitespace is skipped anywhere, as PHP's strnatcasecmp does.
+        assert_eq!(natural_cmp_ci("SKU2", "SKU VERY nice"), Ordering::Less);
+        assert_eq!(natural_cmp_ci("a b", "ab"), Ordering::Equal);
+        assert_eq!(natural_cmp_ci("  x", "x"), Ordering::Equal);
+    }
+
+    /// `Sorter::getPrimaryColumnToSort`: a first row without the sort
+    /// column sorts the table by visits (label ascending on ties).
+    #[test]
+    fn api_sort_falls_back_to_visits_when_the_first_row_lacks_the_column() {
+        let row = |label: &str, visits: i64| {
+            Row::new(label).with(ColumnKey::Name("nb_visits".to_owned()), Value::Int(visits))
+        };
+        let mut table = DataTable::from_rows([row("b", 1), row("c", 3), row("a", 1)]);
+        table.sort_for_api("revenue", SortOrder::Desc, false);
+        assert_eq!(labels(&table), vec!["c", "a", "b"]);
+        // With the column in the first row, rows without it go last.
+        let mut table = DataTable::from_rows([
+            row("b", 1).with(ColumnKey::Name("revenue".to_owned()), Value::Int(5)),
+            row("c", 3),
+            row("a", 1).with(ColumnKey::Name("revenue".to_owned()), Value::Int(7)),
+        ]);
+        table.sort_for_api("revenue", SortOrder::Desc, false);
+        assert_eq!(labels(&table), vec!["a", "b", "c"]);
     }
 
     #[test]

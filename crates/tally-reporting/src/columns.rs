@@ -30,6 +30,13 @@ pub(crate) const VISITS_SUMMARY: &[Processed] = &[
 pub(crate) const GOALS: &[Processed] =
     &[("conversion_rate", &["nb_visits_converted", "nb_visits"])];
 
+/// `Goals.getMetrics`' processed metrics with `idGoal=ecommerceOrder` or
+/// `ecommerceAbandonedCart`: Matomo adds `AverageOrderRevenue` first.
+pub(crate) const GOALS_ECOMMERCE: &[Processed] = &[
+    ("avg_order_revenue", &["revenue", "nb_conversions"]),
+    ("conversion_rate", &["nb_visits_converted", "nb_visits"]),
+];
+
 /// The temporary metrics of a table report's processed metrics
 /// (`ProcessedMetric::getTemporaryMetrics`), which Matomo removes from the
 /// answer unless `showRawMetrics=1`: the page reports' PagePerformance

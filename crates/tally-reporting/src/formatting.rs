@@ -154,10 +154,18 @@ impl ReportMetrics {
         ("bounce_rate_new", Display::Percent),
     ]);
     /// `Goals.getMetrics` (`ConversionRate`).
-    pub(crate) const GOALS: Self = Self::declared(&[("conversion_rate", Display::Percent)]);
+    /// With an ecommerce `idGoal`, `Goals.getMetrics` also attaches
+    /// `AverageOrderRevenue` (money); other goals have no such column.
+    pub(crate) const GOALS: Self = Self::declared(&[
+        ("avg_order_revenue", Display::Money),
+        ("conversion_rate", Display::Percent),
+    ]);
     /// `Goals.get`: formatted by its three `Goals.getMetrics`
     /// sub-requests, before their columns get the visitor-type suffix.
     pub(crate) const GOALS_BY_VISITOR_TYPE: Self = Self::declared(&[
+        ("avg_order_revenue", Display::Money),
+        ("avg_order_revenue_new_visit", Display::Money),
+        ("avg_order_revenue_returning_visit", Display::Money),
         ("conversion_rate", Display::Percent),
         ("conversion_rate_new_visit", Display::Percent),
         ("conversion_rate_returning_visit", Display::Percent),

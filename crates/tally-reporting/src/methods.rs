@@ -380,9 +380,14 @@ fn visitor_type_segment(
         .map_err(tally_archiving::ArchiveError::from)?)
 }
 
-/// The four goal metrics (conversions, converted visits, revenue,
-/// conversion rate) of `idgoal` (all goals when `None`) from the numeric
-/// records of a Goals archive and the visits of a VisitsSummary archive.
+/// The goal metrics of `idgoal` (all goals when `None`) from the numeric
+/// records of a Goals archive and the visits of a VisitsSummary archive, in
+/// the order of Matomo's `Goals.getMetrics`: conversions, converted visits
+/// and revenue (`Goals::getGoalColumns`), for orders also the sub total,
+/// tax, shipping, discount and items, for abandoned carts the items; then
+/// the processed metrics: the average order revenue of the two ecommerce
+/// goals (`AverageOrderRevenue`, revenue per conversion rounded to 2
+/// decimals) and the conversion rate.
 fn goal_metrics(
     goals: &std::collections::HashMap<String, f64>,
     visits: &std::collections::HashMap<String, f64>,
@@ -400,15 +405,44 @@ fn goal_metrics(
     } else {
         tally_datatable::format::round_php(converted / nb_visits, 4)
     };
-    [
-        ("nb_conversions", number(value("nb_conversions"))),
-        ("nb_visits_converted", number(converted)),
-        ("revenue", number(value("revenue"))),
-        ("conversion_rate", number(rate)),
-    ]
-    .into_iter()
-    .map(|(name, value)| (ColumnKey::from(name), value))
-    .collect()
+    let stored: &[&str] = match idgoal {
+        Some(0) => &[
+            "nb_conversions",
+            "nb_visits_converted",
+            "revenue",
+            "revenue_subtotal",
+            "revenue_tax",
+            "revenue_shipping",
+            "revenue_discount",
+            "items",
+        ],
+        Some(-1) => &["nb_conversions", "nb_visits_converted", "revenue", "items"],
+        _ => &["nb_conversions", "nb_visits_converted", "revenue"],
+    };
+    let mut columns: Columns = stored
+        .iter()
+        .map(|name| (ColumnKey::from(*name), number(value(name))))
+        .collect();
+    if matches!(idgoal, Some(0 | -1)) {
+        let conversions = value("nb_conversions");
+        let average = if conversions == 0.0 {
+            0.0
+        } else {
+            tally_datatable::format::round_php(value("revenue") / conversions, 2)
+        };
+        columns.set(ColumnKey::from("avg_order_revenue"), number(average));
+    }
+    columns.set(ColumnKey::from("conversion_rate"), number(rate));
+    columns
+}
+
+/// The processed metrics of [`goal_metrics`] for `idgoal`, for `columns=`.
+fn goal_processed(idgoal: Option<i64>) -> &'static [columns::Processed] {
+    if matches!(idgoal, Some(0 | -1)) {
+        columns::GOALS_ECOMMERCE
+    } else {
+        columns::GOALS
+    }
 }
 
 /// `Goals.getMetrics`: conversions, converted visits, revenue and
@@ -445,7 +479,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
         // `columns=` names the metrics without their suffix, as Matomo
         // passes it to each visitor type's `getMetrics`.
         let mut columns = goal_metrics(&values, &values, idgoal);
-        keep_requested(&mut columns, request, columns::GOALS);
+        keep_requested(&mut columns, request, goal_processed(idgoal));
         if by_visitor_type {
             for (suffix, visitor_type) in [
                 ("_new_visit", visit_frequency::NEW),
@@ -466,7 +500,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 let goals = read("Goals")?;
                 let visits = read(visit_frequency::PLUGIN)?;
                 let mut typed = goal_metrics(&goals, &visits, idgoal);
-                keep_requested(&mut typed, request, columns::GOALS);
+                keep_requested(&mut typed, request, goal_processed(idgoal));
                 for (key, value) in typed.iter() {
                     columns.set(
                         ColumnKey::from(format!("{}{suffix}", key.name())),
@@ -1145,18 +1179,124 @@ table_methods! {
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
     interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
-    events_category => TableSpec::new("Events_category_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventCategory"));
-    events_action => TableSpec::new("Events_action_name").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventAction"));
-    events_name => TableSpec::new("Events_name_action").sorted_by("nb_events").metrics(TableMetrics::Events).formats(ReportMetrics::EVENTS).labels(Labels::Events("eventName"));
     contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName");
 }
 
+/// The Events reports: Matomo's `Events\API::getDataTable`. They keep
+/// `Report`'s default sort column, nb_visits (only Matomo's UI views sort
+/// them by nb_events), and `Labels::Events` names the segment of their
+/// first dimension.
+fn events_report(
+    ctx: &mut Ctx<'_>,
+    record: &str,
+    segment: &'static str,
+) -> Result<Output, ReportingError> {
+    table_report(
+        ctx,
+        TableSpec::new("")
+            .metrics(TableMetrics::Events)
+            .formats(ReportMetrics::EVENTS)
+            .labels(Labels::Events(segment)),
+        record,
+    )
+}
+
+/// `Events.getCategory/getAction/getName`: the record of the requested
+/// `secondaryDimension` (`getRecordNameForAction`), the default one (first
+/// of `records`) when it is empty; another value is refused with Matomo's
+/// `checkSecondaryDimension` message.
+fn events_top(
+    ctx: &mut Ctx<'_>,
+    method: &str,
+    segment: &'static str,
+    records: [(&str, &str); 2],
+) -> Result<Output, ReportingError> {
+    let record = match ctx.request.non_empty("secondaryDimension") {
+        None => records[0].1,
+        Some(wanted) => records
+            .iter()
+            .find(|(dimension, _)| *dimension == wanted)
+            .map(|(_, record)| *record)
+            .ok_or_else(|| {
+                ReportingError::NotSupported(format!(
+                    "Secondary dimension '{wanted}' is not valid for the API {method}. Use one of: {}, {}",
+                    records[0].0, records[1].0
+                ))
+            })?,
+    };
+    events_report(ctx, record, segment)
+}
+
+pub(crate) fn events_category(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getCategory",
+        "eventCategory",
+        [
+            ("eventAction", "Events_category_action"),
+            ("eventName", "Events_category_name"),
+        ],
+    )
+}
+
+pub(crate) fn events_action(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getAction",
+        "eventAction",
+        [
+            ("eventName", "Events_action_name"),
+            ("eventCategory", "Events_action_category"),
+        ],
+    )
+}
+
+pub(crate) fn events_name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    events_top(
+        ctx,
+        "getName",
+        "eventName",
+        [
+            ("eventAction", "Events_name_action"),
+            ("eventCategory", "Events_name_category"),
+        ],
+    )
+}
+
+/// The subtable methods (`getNameFromCategoryId`…): each reads its own
+/// record, `idSubtable` choosing the row.
+macro_rules! events_subtable_methods {
+    ($($name:ident => $record:literal, $segment:literal;)*) => {
+        $(
+            pub(crate) fn $name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+                events_report(ctx, $record, $segment)
+            }
+        )*
+    };
+}
+
+events_subtable_methods! {
+    events_action_from_category => "Events_category_action", "eventCategory";
+    events_name_from_category => "Events_category_name", "eventCategory";
+    events_category_from_action => "Events_action_category", "eventAction";
+    events_name_from_action => "Events_action_name", "eventAction";
+    events_action_from_name => "Events_name_action", "eventName";
+    events_category_from_name => "Events_name_category", "eventName";
+}
+
 /// `Goals.getItemsSku/Name/Category`: orders, or abandoned carts with
-/// `abandonedCarts=1` (the `_Cart` records); sorted by revenue.
-fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, ReportingError> {
+/// `abandonedCarts=1` (the `_Cart` records); sorted by revenue
+/// (`BaseItem`'s default sort column), presented as `Goals\API::getItems`
+/// does, with the item processed metrics.
+fn goal_items(
+    ctx: &mut Ctx<'_>,
+    record: &'static str,
+    not_defined: &'static str,
+    segment: &'static str,
+) -> Result<Output, ReportingError> {
     let carts = ctx.request.get("abandonedCarts") == Some("1");
     let record = if carts {
         format!("{record}_Cart")
@@ -1167,21 +1307,42 @@ fn goal_items(ctx: &mut Ctx<'_>, record: &'static str) -> Result<Output, Reporti
         ctx,
         TableSpec::new("")
             .sorted_by("revenue")
-            .formats(ReportMetrics::ITEMS),
+            .metrics(TableMetrics::Items)
+            .formats(ReportMetrics::ITEMS)
+            .labels(Labels::Items {
+                not_defined,
+                carts,
+                segment,
+            }),
         &record,
     )
 }
 
 pub(crate) fn goals_items_sku(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsSku")
+    goal_items(
+        ctx,
+        "Goals_ItemsSku",
+        "Product SKU not defined",
+        "productSku",
+    )
 }
 
 pub(crate) fn goals_items_name(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsName")
+    goal_items(
+        ctx,
+        "Goals_ItemsName",
+        "Product Name not defined",
+        "productName",
+    )
 }
 
 pub(crate) fn goals_items_category(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
-    goal_items(ctx, "Goals_ItemsCategory")
+    goal_items(
+        ctx,
+        "Goals_ItemsCategory",
+        "Product Category not defined",
+        "productCategory",
+    )
 }
 
 /// `Goals.getDaysToConversion` / `getVisitsUntilConversion`, overall or
@@ -1395,14 +1556,22 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         goals_visits_until_conversion,
     ),
     ("Events", "getCategory", events_category),
-    ("Events", "getActionFromCategoryId", events_category),
-    ("Events", "getNameFromCategoryId", events_category),
+    (
+        "Events",
+        "getActionFromCategoryId",
+        events_action_from_category,
+    ),
+    ("Events", "getNameFromCategoryId", events_name_from_category),
     ("Events", "getAction", events_action),
-    ("Events", "getNameFromActionId", events_action),
-    ("Events", "getCategoryFromActionId", events_action),
+    ("Events", "getNameFromActionId", events_name_from_action),
+    (
+        "Events",
+        "getCategoryFromActionId",
+        events_category_from_action,
+    ),
     ("Events", "getName", events_name),
-    ("Events", "getActionFromNameId", events_name),
-    ("Events", "getCategoryFromNameId", events_name),
+    ("Events", "getActionFromNameId", events_action_from_name),
+    ("Events", "getCategoryFromNameId", events_category_from_name),
     ("Contents", "getContentNames", contents_names),
     ("Contents", "getContentPieces", contents_pieces),
     ("UserId", "getUsers", user_id_users),

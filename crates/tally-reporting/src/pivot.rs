@@ -311,8 +311,18 @@ fn subtable_dimension(method: &str, request: &ApiRequest) -> Subtable {
         "Actions.getExitPageTitles" => "Actions.ExitPageTitle",
         "Actions.getDownloads" => "Actions.DownloadUrl",
         "Actions.getOutlinks" => "Actions.ClickedUrl",
-        // Without `secondaryDimension` (which we do not read): category →
-        // action, action → name, name → action.
+        // The Events reports load the subtables of their
+        // `secondaryDimension` (`actionToLoadSubTables` in their `init`):
+        // category → action or name, action → name or category, name →
+        // action or category.
+        "Events.getCategory" if request.get("secondaryDimension") == Some("eventName") => {
+            "Events.EventName"
+        }
+        "Events.getAction" | "Events.getName"
+            if request.get("secondaryDimension") == Some("eventCategory") =>
+        {
+            "Events.EventCategory"
+        }
         "Events.getCategory" | "Events.getName" => "Events.EventAction",
         "Events.getAction" => "Events.EventName",
         "Contents.getContentNames" => "Contents.ContentName",

@@ -96,6 +96,14 @@ pub(crate) enum Labels {
     Contents(&'static str),
     /// `UserId.getUsers`.
     Users,
+    /// `Goals.getItemsSku/Name/Category`: the row labelled `Value not
+    /// defined` is renamed `not_defined`; `carts` with `abandonedCarts=1`;
+    /// `segment` names the product dimension's segment.
+    Items {
+        not_defined: &'static str,
+        carts: bool,
+        segment: &'static str,
+    },
 }
 
 /// What a presenter may need besides the table.
@@ -200,6 +208,11 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
             }
             rename_label(table, "Piwik_EventNameNotSet", "Event Name not defined");
         }
+        Labels::Items {
+            not_defined,
+            carts,
+            segment,
+        } => items(table, not_defined, carts, segment),
         Labels::Contents(segment) => {
             if !extra.subtable {
                 add_segment_value(table, segment, |label| {
@@ -245,6 +258,51 @@ pub(crate) fn present_pivot_columns(table: &mut DataTable, labels: Labels, extra
         }
         _ => {}
     }
+}
+
+/// What Matomo's `Goals\API::getItems` does to a stored item table before
+/// the generic filters: a row without an item price (only viewed) shows
+/// the average viewed price as `avg_price` (`avg_price_viewed` is dropped
+/// from every row); the `Value not defined` row is named after the
+/// dimension; with `abandonedCarts=1` the `orders` column is
+/// `abandoned_carts` (renamed, so it moves to the end as in PHP). The
+/// product segment (`AddSegmentByLabel`) follows the renamed label.
+fn items(table: &mut DataTable, not_defined: &str, carts: bool, segment: &str) {
+    let truthy = |row: &Row, name: &str| {
+        row.columns
+            .find(name)
+            .and_then(Value::as_f64)
+            .is_some_and(|value| value != 0.0)
+    };
+    for row in table.rows_mut() {
+        let viewed = key_named(row, "avg_price_viewed");
+        if let Some(viewed) = viewed {
+            if truthy(row, "avg_price") || truthy(row, "price") {
+                row.columns.remove(&viewed);
+            } else {
+                row.columns.rename(&viewed, ColumnKey::from("avg_price"));
+            }
+        }
+    }
+    rename_label(table, "Value not defined", not_defined);
+    if carts {
+        let abandoned = |row: &mut Row| {
+            if let Some(orders) = key_named(row, "orders") {
+                row.columns
+                    .rename(&orders, ColumnKey::from("abandoned_carts"));
+            }
+        };
+        table.rows_mut().iter_mut().for_each(abandoned);
+        if let Some(summary) = table.summary_row_mut() {
+            abandoned(summary);
+        }
+    }
+    add_segment_value(table, segment, |label| Some(label.to_owned()));
+}
+
+/// The key of the column named `name` (stored by metric id or by name).
+fn key_named(row: &Row, name: &str) -> Option<ColumnKey> {
+    row.columns.keys().find(|key| key.name() == name).cloned()
 }
 
 // ---------------------------------------------------------------------------

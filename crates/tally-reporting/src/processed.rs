@@ -110,6 +110,38 @@ fn event_row(row: &mut Row) {
     set(columns, "avg_event_value", average);
 }
 
+/// Ecommerce item rows (`AveragePrice`, `AverageQuantity`,
+/// `ProductConversionRate`), each computed only where the row has no such
+/// column yet (a viewed-only product keeps its viewed price as
+/// `avg_price`), from `orders`, else `abandoned_carts`; then `price`, which
+/// only serves the average, is deleted (`getItems` queues that
+/// `ColumnDelete`).
+fn item_row(row: &mut Row) {
+    let columns = &mut row.columns;
+    let count = columns
+        .find("orders")
+        .or_else(|| columns.find("abandoned_carts"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let computed = [
+        ("avg_price", quotient(get(columns, "price"), count, 2)),
+        ("avg_quantity", quotient(get(columns, "quantity"), count, 1)),
+        (
+            "conversion_rate",
+            quotient(count, get(columns, "nb_visits"), 4),
+        ),
+    ];
+    for (name, value) in computed {
+        if columns.find(name).is_none() {
+            set(columns, name, value);
+        }
+    }
+    let price = columns.keys().find(|key| key.name() == "price").cloned();
+    if let Some(price) = price {
+        columns.remove(&price);
+    }
+}
+
 /// Which processed metrics a table report adds to each row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TableMetrics {
@@ -119,6 +151,8 @@ pub(crate) enum TableMetrics {
     Pages,
     /// Events reports.
     Events,
+    /// Ecommerce item reports.
+    Items,
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
@@ -127,6 +161,7 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics) {
         TableMetrics::None => return,
         TableMetrics::Pages => page_row,
         TableMetrics::Events => event_row,
+        TableMetrics::Items => item_row,
     };
     walk(table, per_row);
 }

@@ -453,9 +453,13 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
         };
         let name = fields.get(1).and_then(text);
         let categories: Vec<Name> = match fields.get(2) {
+            // `GoalManager::getCleanedEcommerceItems` skips PHP-empty
+            // categories ("", "0", 0) before counting five.
             Some(serde_json::Value::Array(cats)) => cats
                 .iter()
+                .filter(|c| !matches!(c, serde_json::Value::Number(n) if n.as_f64() == Some(0.0)))
                 .filter_map(text)
+                .filter(|c| !php::is_empty(c))
                 .take(5)
                 .map(|c| Name::new(ActionType::EcommerceItemCategory, c))
                 .collect(),
@@ -492,21 +496,26 @@ fn clean(s: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The categories of a product view, as Matomo's `ProductViewCategory`
+/// reads `_pkc`: a JSON array (text starting `["`) loses its PHP-empty
+/// entries (`""`, `"0"`, `0`: `array_filter`) before the first five are
+/// taken; any other text, even empty, is the one category (an empty one
+/// is stored and reported as not defined).
 fn product_category_names(raw: Option<&str>) -> Vec<String> {
-    let Some(raw) = raw.map(php::trim).filter(|s| !s.is_empty()) else {
+    let Some(raw) = raw.map(php::trim) else {
         return Vec::new();
     };
-    if raw.starts_with('[')
+    if raw.starts_with("[\"")
         && let Ok(serde_json::Value::Array(a)) = serde_json::from_str::<serde_json::Value>(raw)
     {
         return a
             .iter()
             .filter_map(|v| match v {
                 serde_json::Value::String(s) => Some(php::trim(s).to_owned()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Number(n) if n.as_f64() != Some(0.0) => Some(n.to_string()),
                 _ => None,
             })
-            .filter(|s| !s.is_empty())
+            .filter(|s| !php::is_empty(s))
             .take(5)
             .collect();
     }
@@ -620,11 +629,12 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
         .and_then(|t| urlnorm::page_title(t, ""));
     draft.name = title.clone().map(|t| Name::new(ActionType::PageTitle, t));
     draft.title = title;
-    // Product page view (§6.3).
-    if let Some(sku) = clean(&req.product_sku) {
+    // Product page view (§6.3). A parameter sent empty is an empty name,
+    // as Matomo's `ProductViewSku` / `ProductViewName` record it.
+    if let Some(sku) = req.product_sku.as_deref().map(urlnorm::cleanup_string) {
         draft.product[0] = Some(Name::new(ActionType::EcommerceItemSku, sku));
     }
-    if let Some(name) = clean(&req.product_name) {
+    if let Some(name) = req.product_name.as_deref().map(urlnorm::cleanup_string) {
         draft.product[1] = Some(Name::new(ActionType::EcommerceItemName, name));
     }
     for (i, c) in product_category_names(req.product_category.as_deref())
@@ -1069,5 +1079,39 @@ mod tests {
         assert!(parse_items(&JsonParam::Invalid).is_none());
         assert!(parse_items(&JsonParam::Value(serde_json::json!({"a": 1}))).is_none());
         assert_eq!(parse_items(&JsonParam::Absent), Some(vec![]));
+    }
+
+    /// `getCleanedEcommerceItems` skips PHP-empty categories (`""`, `"0"`,
+    /// `0`) before counting five; a string `"0.0"` is not empty in PHP.
+    #[test]
+    fn item_categories_skip_php_empty_values_before_taking_five() {
+        let p = JsonParam::Value(serde_json::json!([[
+            "SKU",
+            "Name",
+            ["One", "", 0, "Two", "0", "Three", 0.0, "Four", "0.0", "Six"],
+            10,
+            1
+        ]]));
+        let items = parse_items(&p).unwrap();
+        let names: Vec<&str> = items[0]
+            .categories
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["One", "Two", "Three", "Four", "0.0"]);
+    }
+
+    /// `ProductViewCategory` reads `_pkc`: a JSON array without its
+    /// PHP-empty entries, first five; other text, empty included, as the one
+    /// category; no parameter, no category.
+    #[test]
+    fn product_view_categories_as_matomo_reads_pkc() {
+        assert_eq!(
+            product_category_names(Some(r#"["A","",0,"B","0","C","D","E","F"]"#)),
+            ["A", "B", "C", "D", "E"]
+        );
+        assert_eq!(product_category_names(Some("Shoes")), ["Shoes"]);
+        assert_eq!(product_category_names(Some("")), [""]);
+        assert!(product_category_names(None).is_empty());
     }
 }

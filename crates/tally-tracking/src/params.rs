@@ -593,7 +593,7 @@ pub struct TrackingRequest {
     pub ec_shipping: Option<f64>,
     /// `ec_dt`.
     pub ec_discount: Option<f64>,
-    /// `_pkc` (string or JSON array string).
+    /// `_pkc` (string or JSON array string), `Some("")` when sent empty.
     pub product_category: Option<String>,
     /// `_pkp`.
     pub product_price: Option<f64>,
@@ -829,10 +829,12 @@ impl TrackingRequest {
             ec_tax: p.float("ec_tx"),
             ec_shipping: p.float("ec_sh"),
             ec_discount: p.float("ec_dt"),
-            product_category: string("_pkc"),
+            // Present even when empty: Matomo's product view dimensions
+            // record an empty value (`hasParam`), reported as not defined.
+            product_category: p.get("_pkc").map(str::to_owned),
             product_price: p.float("_pkp"),
-            product_sku: string("_pks"),
-            product_name: string("_pkn"),
+            product_sku: p.get("_pks").map(str::to_owned),
+            product_name: p.get("_pkn").map(str::to_owned),
             performance,
             ping: flag("ping") == 1,
             bots: flag("bots") == 1,

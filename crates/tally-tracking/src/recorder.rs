@@ -1792,10 +1792,17 @@ impl BatchWriter {
                 (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
             };
             let position = v.total_interactions;
+            // A product view parameter sent empty is stored as action id 0,
+            // as Matomo's `Action::record` writes a dimension whose name
+            // found no `log_action` row (`TableLogAction` skips empty
+            // names); the archiver reports it as not defined.
             let product: Vec<Val> = a
                 .product
                 .iter()
-                .map(|n| opt_id(self.id_of(n.as_ref())))
+                .map(|n| match n {
+                    Some(n) if n.name.is_empty() => opt_id(Some(0)),
+                    n => opt_id(self.id_of(n.as_ref())),
+                })
                 .collect();
             let perf = &hit.req.performance;
             let mut dims: [Option<String>; 5] = Default::default();

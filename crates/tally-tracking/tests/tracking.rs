@@ -1388,3 +1388,81 @@ async fn a_batch_waits_for_more_requests_only_when_configured() -> anyhow::Resul
     }
     Ok(())
 }
+
+/// A product view parameter sent empty (`_pkc=`, as the PHP tracker sends
+/// it on a product page without a category) is stored as action id 0, as
+/// Matomo's `Action::record` stores a dimension whose empty name has no
+/// `log_action` row; an absent one stays NULL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_product_view_parameters_are_action_id_zero() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(6);
+    let url = enc("https://shop.example/p");
+    for (offset, product) in [(0, "&_pks=S1&_pkn=&_pkc="), (10, "")] {
+        let q = format!("idsite=1&rec=1&{v}&{}&url={url}{product}", at(offset));
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let products: Vec<(Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .order(log_link_visit_action::idlink_va)
+            .select((
+                log_link_visit_action::idaction_product_sku,
+                log_link_visit_action::idaction_product_name,
+                log_link_visit_action::idaction_product_cat,
+                log_link_visit_action::idaction_product_cat2,
+            ))
+            .load(&mut c)?;
+    assert_eq!(products.len(), 2);
+    assert!(products[0].0.is_some_and(|id| id > 0), "{products:?}");
+    assert_eq!(
+        (products[0].1, products[0].2, products[0].3),
+        (Some(0), Some(0), None),
+        "{products:?}"
+    );
+    assert_eq!(products[1], (None, None, None, None));
+    Ok(())
+}
+
+/// Visit custom variables sent by a later request of a visit (here a cart
+/// update, as Matomo's PHP tracker sends `_cvar` with every request) are
+/// stored on the visit; a request without them keeps the visit's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_visit_custom_variables_update_the_visit() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(7);
+    let url = enc("https://shop.example/p");
+    let first = enc(r#"{"5":["VisitorType","NewLoggedOut"]}"#);
+    let both = enc(r#"{"3":["VisitorName","Great name!"],"5":["VisitorType","NewLoggedOut"]}"#);
+    let cart = enc(r#"[["SKU1","Shirt","",20,1]]"#);
+    for q in [
+        format!("idsite=1&rec=1&{v}&{}&url={url}&_cvar={first}", at(0)),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&_cvar={both}&idgoal=0&revenue=20&ec_items={cart}",
+            at(10)
+        ),
+        format!("idsite=1&rec=1&{v}&{}&url={url}", at(20)),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let vars: Vec<(Option<String>, Option<String>, Option<String>)> =
+        tally_schema::schema::log_visit_custom_var::table
+            .select((
+                tally_schema::schema::log_visit_custom_var::custom_var_k3,
+                tally_schema::schema::log_visit_custom_var::custom_var_v3,
+                tally_schema::schema::log_visit_custom_var::custom_var_v5,
+            ))
+            .load(&mut c)?;
+    assert_eq!(
+        vars,
+        vec![(
+            Some("VisitorName".into()),
+            Some("Great name!".into()),
+            Some("NewLoggedOut".into())
+        )]
+    );
+    Ok(())
+}

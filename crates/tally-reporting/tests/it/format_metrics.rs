@@ -113,15 +113,17 @@ async fn revenue_is_money_in_the_site_currency_with_all_only() -> anyhow::Result
          \t<revenue_returning_visit>€0</revenue_returning_visit>\n\t<conversion_rate_returning_visit>0%</conversion_rate_returning_visit>\n</result>"
     );
     // A report without metric objects is not formatted at all, as in
-    // Matomo: the referrer types keep their revenue as a number.
+    // Matomo: the referrer types keep their revenue as a number. (The
+    // first row has no revenue, so Matomo's Sorter sorts by visits, then
+    // label, instead.)
     let types = f
         .get(&format!(
-            "method=Referrers.getReferrerType&{DAY}&format=json&format_metrics=all&showColumns=nb_visits,revenue&filter_limit=1&filter_sort_column=revenue"
+            "method=Referrers.getReferrerType&{DAY}&format=json&format_metrics=all&showColumns=nb_visits,revenue&filter_sort_column=revenue"
         ))
         .await?;
     assert_eq!(
         types.text(),
-        r#"[{"label":"Search Engines","nb_visits":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
+        r#"[{"label":"Direct Entry","nb_visits":1,"segment":"referrerType==direct","referrer_type":1},{"label":"Search Engines","nb_visits":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
     );
     Ok(())
 }
@@ -284,7 +286,7 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
         .await?;
     assert_eq!(
         items.text(),
-        r#"[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1}]"#
+        r#"[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1,"segment":"productSku==SKU1"}]"#
     );
     let processed = f
         .get(&format!(
@@ -297,7 +299,7 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
     assert!(
         text.contains(concat!(
             r#""reportData":[{"label":"SKU1","revenue":"$1,040.50","quantity":2,"orders":1}],"#,
-            r#""reportMetadata":[[]],"reportTotal":{"revenue":1040.5,"quantity":2,"orders":1}}"#
+            r#""reportMetadata":[{"segment":"productSku==SKU1"}],"reportTotal":{"revenue":1040.5,"quantity":2,"orders":1}}"#
         )),
         "{text}"
     );
@@ -344,7 +346,7 @@ async fn ecommerce_items_are_sorted_by_their_revenue() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         items.text(),
-        r#"[{"label":"SKU-B","revenue":100},{"label":"SKU-A","revenue":10}]"#
+        r#"[{"label":"SKU-B","revenue":100,"segment":"productSku==SKU-B"},{"label":"SKU-A","revenue":10,"segment":"productSku==SKU-A"}]"#
     );
     Ok(())
 }

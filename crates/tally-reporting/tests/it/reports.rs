@@ -528,3 +528,251 @@ async fn conversion_ranges_are_labelled_as_matomo() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Matomo's Events reports have `Report`'s default sort column, nb_visits
+/// (its UI sorts them by nb_events, the API does not): a category seen in
+/// two visits comes before one with more events in a single visit.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_reports_are_sorted_by_visits_not_events() -> anyhow::Result<()> {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+
+    let f = Fixture::new().await?;
+    let tracker = tally_tracking::http::Tracker::start(
+        f.db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    // Visitor 1 sends three "Busy" events and one "Wide"; visitor 2 one
+    // "Wide": Busy has 3 events in 1 visit, Wide 2 events in 2 visits.
+    for (visitor, ip, minute, category) in [
+        ("1111111111111111", "198.51.100.1", 0, "Busy"),
+        ("1111111111111111", "198.51.100.1", 1, "Busy"),
+        ("1111111111111111", "198.51.100.1", 2, "Busy"),
+        ("1111111111111111", "198.51.100.1", 3, "Wide"),
+        ("2222222222222222", "198.51.100.2", 0, "Wide"),
+    ] {
+        let query = format!(
+            "/matomo.php?idsite=1&rec=1&_id={visitor}&cip={ip}&cdt=2026-11-10%2015:0{minute}:00\
+             &url=https%3A%2F%2Fshop.example%2Fplay&e_c={category}&e_a=play&token_auth={}",
+            f.tokens.superuser
+        );
+        let answer = crate::common::send(&router, Request::get(query).body(Body::empty())?).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    }
+    let answer = f
+        .get(&format!(
+            "method=Events.getCategory&{DAY}&format=csv&convertToUnicode=0&showColumns=nb_visits,nb_events"
+        ))
+        .await?;
+    assert_eq!(
+        answer.text(),
+        "label,nb_visits,nb_events,metadata_segment\nWide,2,2,eventCategory==Wide\nBusy,1,3,eventCategory==Busy"
+    );
+    Ok(())
+}
+
+/// `Goals.get` / `getMetrics` with an ecommerce `idGoal` add Matomo's
+/// ecommerce columns (`Goals::getGoalColumns`) and the average order
+/// revenue (`AverageOrderRevenue`) before the conversion rate.
+#[tokio::test(flavor = "multi_thread")]
+async fn goals_get_for_ecommerce_goals_has_their_columns() -> anyhow::Result<()> {
+    use crate::common::Visit;
+    use time::macros::datetime;
+
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    // Two orders by one visitor in two visits (revenue 100, then 51 when
+    // returning; three items), and a cart left by another visitor.
+    let order = |id: &str, revenue: &str, items: &str| {
+        format!(
+            "&idgoal=0&ec_id={id}&revenue={revenue}&ec_st=90&ec_tx=5&ec_sh=5.5&ec_dt=1&ec_items={}",
+            crate::common::encode(items)
+        )
+    };
+    let visit = |visitor, hour| Visit {
+        idsite: 1,
+        visitor,
+        start: datetime!(2026-11-12 00:00 UTC) + time::Duration::hours(hour),
+        referrer: "",
+        hits: &[(0, "/checkout", "Checkout")],
+    };
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 10)],
+        &order("O1", "100", r#"[["A","a","",45,2]]"#),
+    )
+    .await?;
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 11)],
+        &order("O2", "51", r#"[["B","b","",51,1]]"#),
+    )
+    .await?;
+    f.track_with(
+        &[visit("dddddddddddddddd", 12)],
+        &format!(
+            "&idgoal=0&revenue=20&ec_items={}",
+            crate::common::encode(r#"[["C","c","",10,2]]"#)
+        ),
+    )
+    .await?;
+    let day = "idSite=1&period=day&date=2026-11-12&format=json";
+    let order = f
+        .get(&format!(
+            "method=Goals.getMetrics&{day}&idGoal=ecommerceOrder"
+        ))
+        .await?;
+    assert_eq!(
+        order.text(),
+        r#"{"nb_conversions":2,"nb_visits_converted":2,"revenue":151,"revenue_subtotal":180,"revenue_tax":10,"revenue_shipping":11,"revenue_discount":2,"items":3,"avg_order_revenue":75.5,"conversion_rate":"66.67%"}"#
+    );
+    let cart = f
+        .get(&format!(
+            "method=Goals.getMetrics&{day}&idGoal=ecommerceAbandonedCart"
+        ))
+        .await?;
+    assert_eq!(
+        cart.text(),
+        r#"{"nb_conversions":1,"nb_visits_converted":1,"revenue":20,"items":2,"avg_order_revenue":20,"conversion_rate":"33.33%"}"#
+    );
+    // A processed metric alone: its dependencies are fetched, not shown.
+    // Both order visits start with their order, which makes them
+    // returning-customer visits (`VisitorReturning::onNewVisit`).
+    let average = f
+        .get(&format!(
+            "method=Goals.get&{day}&idGoal=ecommerceOrder&columns=avg_order_revenue"
+        ))
+        .await?;
+    assert_eq!(
+        average.text(),
+        r#"{"avg_order_revenue":75.5,"avg_order_revenue_new_visit":0,"avg_order_revenue_returning_visit":75.5}"#
+    );
+    // `AverageOrderRevenue` formats as money (the site's currency).
+    let formatted = f
+        .get(&format!(
+            "method=Goals.get&{day}&idGoal=ecommerceOrder&columns=avg_order_revenue,conversion_rate&format_metrics=1"
+        ))
+        .await?;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&formatted.text())?,
+        serde_json::json!({
+            "avg_order_revenue": "€75.50",
+            "conversion_rate": "66.67%",
+            "avg_order_revenue_new_visit": "€0",
+            "conversion_rate_new_visit": "0%",
+            "avg_order_revenue_returning_visit": "€75.50",
+            "conversion_rate_returning_visit": "100%"
+        })
+    );
+    Ok(())
+}
+
+/// `Goals.getItems*` as Matomo's `Goals\API::getItems` presents them: the
+/// item processed metrics (`AveragePrice`, `AverageQuantity`,
+/// `ProductConversionRate`), the viewed price of a product only viewed,
+/// `Product … not defined`, `abandoned_carts` for carts, the product
+/// segment, and no `price` column.
+#[tokio::test(flavor = "multi_thread")]
+async fn item_reports_have_matomos_processed_metrics() -> anyhow::Result<()> {
+    use crate::common::Visit;
+    use time::macros::datetime;
+
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    let visit = |visitor, hour| Visit {
+        idsite: 1,
+        visitor,
+        start: datetime!(2026-11-12 00:00 UTC) + time::Duration::hours(hour),
+        referrer: "",
+        hits: &[(0, "/product", "Product")],
+    };
+    // A views product A at 30 and orders three of them (10 and 20, 1 and
+    // 2 units) plus one B without a category; C views product V at 7.5
+    // and 8.5, then leaves two A in a cart.
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 9)],
+        "&_pks=A&_pkn=Apple&_pkc=Fruit&_pkp=30",
+    )
+    .await?;
+    f.track_with(
+        &[visit("eeeeeeeeeeeeeeee", 10)],
+        &format!(
+            "&idgoal=0&ec_id=O1&revenue=55&ec_items={}",
+            crate::common::encode(
+                r#"[["A","Apple","Fruit",10,1],["A2","Apple","Fruit",20,2],["B","Box","",5,1]]"#
+            )
+        ),
+    )
+    .await?;
+    for (hour, price) in [(12, 7.5), (13, 8.5)] {
+        f.track_with(
+            &[visit("dddddddddddddddd", hour)],
+            &format!("&_pks=V&_pkn=Vase&_pkc=Home&_pkp={price}"),
+        )
+        .await?;
+    }
+    f.track_with(
+        &[visit("dddddddddddddddd", 14)],
+        &format!(
+            "&idgoal=0&revenue=20&ec_items={}",
+            crate::common::encode(r#"[["A","Apple","Fruit",10,2]]"#)
+        ),
+    )
+    .await?;
+    let day = "idSite=1&period=day&date=2026-11-12&format=csv&convertToUnicode=0";
+    // Apple's average price is its summed item prices per order, 30, as
+    // Matomo divides them.
+    let names = f.get(&format!("method=Goals.getItemsName&{day}")).await?;
+    assert_eq!(
+        names.text(),
+        "label,revenue,quantity,orders,nb_visits,nb_uniq_visitors,nb_actions,avg_price,avg_quantity,conversion_rate,metadata_segment\n\
+         Apple,50,3,1,1,1,1,30,3,100%,productName==Apple\n\
+         Box,5,1,1,,,,5,1,0%,productName==Box\n\
+         Vase,,,,2,1,2,8,0,0%,productName==Vase"
+    );
+    let categories = f
+        .get(&format!(
+            "method=Goals.getItemsCategory&{day}&showColumns=revenue,orders"
+        ))
+        .await?;
+    assert!(
+        categories.text().contains(
+            "Product Category not defined,5,1,productCategory==Product+Category+not+defined"
+        ),
+        "{}",
+        categories.text()
+    );
+    let carts = f
+        .get(&format!("method=Goals.getItemsSku&{day}&abandonedCarts=1"))
+        .await?;
+    assert_eq!(
+        carts.text(),
+        "label,revenue,quantity,nb_visits,nb_uniq_visitors,nb_actions,abandoned_carts,avg_price,avg_quantity,conversion_rate,metadata_segment\n\
+         A,20,2,1,1,1,1,10,2,100%,productSku==A\n\
+         V,,,2,1,2,,8,0,0%,productSku==V"
+    );
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! The requests Matomo's PHP tracker (`MatomoTracker` 3.3, the version
+//! Matomo's system tests use) sends, for the fixtures replayed by the
+//! `matomo_*` tests: one object per tracker instance, keeping what the PHP
+//! object keeps between calls (visitor id, visit custom variables, the
+//! last page view id) and forgetting what it forgets after each request
+//! (page and event custom variables, the product view, page timings).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Map, Value};
+use time::PrimitiveDateTime;
+use time::macros::format_description;
+
+use crate::common::{Answer, encode, send};
+
+/// The user agent of Matomo's test fixtures (`Fixture::getTracker`).
+pub(crate) const FIXTURE_UA: &str = "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-GB; rv:1.9.2.6) Gecko/20100625 Firefox/3.6.6 (.NET CLR 3.5.30729)";
+
+/// The forced time of a request: `setForceVisitDateTime` takes a
+/// `Y-m-d H:i:s` string or a Unix timestamp, sent as given in `cdt`.
+#[derive(Clone, Copy)]
+pub(crate) enum At {
+    Datetime(PrimitiveDateTime),
+    Timestamp(PrimitiveDateTime),
+}
+
+/// A custom variable slot: `(index, name, value)`. The value is JSON because
+/// PHP sends an integer value as a JSON number.
+pub(crate) type Cvar = (u32, &'static str, Value);
+
+/// One `MatomoTracker` object after `Fixture::getTracker($idSite, $dateTime,
+/// $defaultInit = true)`.
+pub(crate) struct PhpTracker {
+    idsite: u32,
+    token: String,
+    visitor_id: String,
+    /// `_idts`: the tracker object's creation time (the real clock when
+    /// Matomo's tests run, long after the tracked dates).
+    created: i64,
+    pub(crate) at: At,
+    pub(crate) ip: String,
+    pub(crate) lang: String,
+    pub(crate) url: String,
+    pub(crate) plugins: bool,
+    visit_cvars: Vec<Cvar>,
+    page_cvars: Vec<Cvar>,
+    event_cvars: Vec<Cvar>,
+    page_view_id: Option<String>,
+    page_views: u32,
+    timings: Option<[u32; 6]>,
+    ecommerce_view: Vec<(&'static str, String)>,
+    items: Vec<Value>,
+}
+
+/// `json_encode` of a PHP array of custom variables keyed by slot: an
+/// object `{"1":["name","value"]}` (slots start at 1, so never a list).
+fn cvar_json(cvars: &[Cvar]) -> String {
+    let mut object = Map::new();
+    for (index, name, value) in cvars {
+        object.insert(
+            index.to_string(),
+            Value::Array(vec![Value::String((*name).to_owned()), value.clone()]),
+        );
+    }
+    Value::Object(object).to_string()
+}
+
+/// Sets slot `index` of a PHP custom variable array, replacing it.
+fn set_cvar(cvars: &mut Vec<Cvar>, index: u32, name: &'static str, value: Value) {
+    match cvars.iter_mut().find(|(slot, _, _)| *slot == index) {
+        Some(slot) => *slot = (index, name, value),
+        None => cvars.push((index, name, value)),
+    }
+}
+
+impl PhpTracker {
+    pub(crate) fn new(idsite: u32, token: &str, visitor_id: &str, at: PrimitiveDateTime) -> Self {
+        Self {
+            idsite,
+            token: token.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+            created: 1_700_000_000,
+            at: At::Datetime(at),
+            ip: "156.5.3.2".to_owned(),
+            lang: "fr".to_owned(),
+            url: String::new(),
+            plugins: true,
+            visit_cvars: Vec::new(),
+            page_cvars: Vec::new(),
+            event_cvars: Vec::new(),
+            page_view_id: None,
+            page_views: 0,
+            timings: None,
+            ecommerce_view: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set_visit_cvar(&mut self, index: u32, name: &'static str, value: Value) {
+        set_cvar(&mut self.visit_cvars, index, name, value);
+    }
+
+    pub(crate) fn set_page_cvar(&mut self, index: u32, name: &'static str, value: Value) {
+        set_cvar(&mut self.page_cvars, index, name, value);
+    }
+
+    pub(crate) fn set_event_cvar(&mut self, index: u32, name: &'static str, value: Value) {
+        set_cvar(&mut self.event_cvars, index, name, value);
+    }
+
+    /// Takes the visit custom variables away (and back): the fixture does so
+    /// to send an order as a shop's back office would.
+    pub(crate) fn take_visit_cvars(&mut self) -> Vec<Cvar> {
+        std::mem::take(&mut self.visit_cvars)
+    }
+
+    pub(crate) fn restore_visit_cvars(&mut self, cvars: Vec<Cvar>) {
+        self.visit_cvars = cvars;
+    }
+
+    /// `setPerformanceTimings`: network, server, transfer, DOM processing,
+    /// DOM completion, onload, in ms.
+    pub(crate) fn set_timings(&mut self, timings: [u32; 6]) {
+        self.timings = Some(timings);
+    }
+
+    /// `setEcommerceView`: `_pkc` always (an array of categories as JSON),
+    /// `_pkp` when the price is not PHP-empty, `_pks` / `_pkn` on a product
+    /// page (a SKU or a name given).
+    pub(crate) fn set_ecommerce_view(
+        &mut self,
+        sku: &str,
+        name: &str,
+        category: &Value,
+        price: f64,
+    ) {
+        self.ecommerce_view.clear();
+        let category = match category {
+            Value::String(text) => text.clone(),
+            Value::Array(list) if list.is_empty() => String::new(),
+            other => other.to_string(),
+        };
+        self.ecommerce_view.push(("_pkc", category));
+        if price != 0.0 {
+            self.ecommerce_view.push(("_pkp", php_float(price)));
+        }
+        if sku.is_empty() && name.is_empty() {
+            return;
+        }
+        if !sku.is_empty() {
+            self.ecommerce_view.push(("_pks", sku.to_owned()));
+        }
+        self.ecommerce_view.push(("_pkn", name.to_owned()));
+    }
+
+    /// `addEcommerceItem`: `[sku, name, category, price, quantity]`, the
+    /// price as the string PHP makes of the number.
+    pub(crate) fn add_item(
+        &mut self,
+        sku: &str,
+        name: &str,
+        category: Value,
+        price: f64,
+        quantity: u32,
+    ) {
+        self.items.push(Value::Array(vec![
+            Value::String(sku.to_owned()),
+            Value::String(name.to_owned()),
+            category,
+            Value::String(php_float(price)),
+            Value::from(quantity),
+        ]));
+    }
+
+    /// `getRequest`: the parameters every request carries, then the
+    /// per-request state is forgotten as the PHP object forgets it.
+    fn base(&mut self) -> String {
+        let cdt = match self.at {
+            At::Datetime(at) => at
+                .format(format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .unwrap_or_default(),
+            At::Timestamp(at) => at.assume_utc().unix_timestamp().to_string(),
+        };
+        let mut query = format!(
+            "?idsite={}&rec=1&apiv=1&r=123456&cip={}&cdt={}&_idts={}&fla={}&java={}&qt=0&realp=0\
+             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res=1024x768",
+            self.idsite,
+            self.ip,
+            encode(&cdt),
+            self.created,
+            u8::from(self.plugins),
+            u8::from(self.plugins),
+        );
+        if !self.visit_cvars.is_empty() {
+            query.push_str(&format!("&_cvar={}", encode(&cvar_json(&self.visit_cvars))));
+        }
+        if !self.page_cvars.is_empty() {
+            query.push_str(&format!("&cvar={}", encode(&cvar_json(&self.page_cvars))));
+        }
+        if !self.event_cvars.is_empty() {
+            query.push_str(&format!(
+                "&e_cvar={}",
+                encode(&cvar_json(&self.event_cvars))
+            ));
+        }
+        query.push_str(&format!(
+            "&_id={}&url={}&urlref=",
+            self.visitor_id,
+            encode(&self.url)
+        ));
+        if let Some(id) = &self.page_view_id {
+            query.push_str(&format!("&pv_id={id}"));
+            if let Some(t) = self.timings.take() {
+                query.push_str(&format!(
+                    "&pf_net={}&pf_srv={}&pf_tfr={}&pf_dm1={}&pf_dm2={}&pf_onl={}",
+                    t[0], t[1], t[2], t[3], t[4], t[5]
+                ));
+            }
+        }
+        for (name, value) in self.ecommerce_view.drain(..) {
+            query.push_str(&format!("&{name}={}", encode(&value)));
+        }
+        self.page_cvars.clear();
+        self.event_cvars.clear();
+        query
+    }
+
+    /// `doTrackPageView`: a new page view id, then the page's title.
+    pub(crate) fn page_view(&mut self, title: &str) -> String {
+        self.page_views += 1;
+        self.page_view_id = Some(format!("pv{:04}", self.page_views));
+        let mut query = self.base();
+        if !title.is_empty() {
+            query.push_str(&format!("&action_name={}", encode(title)));
+        }
+        query
+    }
+
+    /// `doTrackEvent`: `e_c`, `e_a`, and `e_n` / `e_v` when given.
+    pub(crate) fn event(
+        &mut self,
+        category: &str,
+        action: &str,
+        name: Option<&str>,
+        value: Option<f64>,
+    ) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&e_c={}&e_a={}", encode(category), encode(action)));
+        if let Some(name) = name.filter(|name| !name.is_empty()) {
+            query.push_str(&format!("&e_n={}", encode(name)));
+        }
+        if let Some(value) = value {
+            query.push_str(&format!("&e_v={}", php_float(value)));
+        }
+        query
+    }
+
+    /// `doTrackEcommerceCartUpdate` (`order_id` `None`) or
+    /// `doTrackEcommerceOrder`: `idgoal=0`, each amount that is not zero
+    /// (grand total, sub total, tax, shipping, discount), the items added
+    /// since the last one, and `ec_id` for an order.
+    pub(crate) fn ecommerce(&mut self, order_id: Option<&str>, amounts: [f64; 5]) -> String {
+        let mut query = self.base();
+        query.push_str("&idgoal=0");
+        for (name, amount) in ["revenue", "ec_st", "ec_tx", "ec_sh", "ec_dt"]
+            .into_iter()
+            .zip(amounts)
+        {
+            if amount != 0.0 {
+                query.push_str(&format!("&{name}={}", php_float(amount)));
+            }
+        }
+        if !self.items.is_empty() {
+            let items = Value::Array(std::mem::take(&mut self.items)).to_string();
+            query.push_str(&format!("&ec_items={}", encode(&items)));
+        }
+        if let Some(id) = order_id {
+            query.push_str(&format!("&ec_id={}", encode(id)));
+        }
+        query
+    }
+
+    /// Sends a request as the PHP tracker does: a GET with the user agent
+    /// and the browser language as headers.
+    pub(crate) async fn send(&self, router: &Router, query: &str) -> anyhow::Result<Answer> {
+        let request = Request::get(format!("/matomo.php{query}&token_auth={}", self.token))
+            .header("user-agent", FIXTURE_UA)
+            .header("accept-language", &self.lang)
+            .body(Body::empty())?;
+        send(router, request).await
+    }
+
+    /// [`PhpTracker::send`], expecting the GIF (`Fixture::checkResponse`).
+    pub(crate) async fn ok(&self, router: &Router, query: &str) -> anyhow::Result<()> {
+        let answer = self.send(router, query).await?;
+        anyhow::ensure!(
+            answer.status == StatusCode::OK,
+            "{query}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        Ok(())
+    }
+}
+
+/// A float as PHP writes it in a string (these values need no more than
+/// PHP's 14 significant digits, so Rust's shortest form is the same).
+pub(crate) fn php_float(value: f64) -> String {
+    format!("{value}")
+}
