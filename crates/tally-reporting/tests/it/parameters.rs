@@ -218,8 +218,17 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     );
     let expanded_all = f.get(&format!("{base}&idSubtable=all&expanded=1")).await?;
     assert_eq!(expanded_all.text(), "[]");
-    // depth=1: `2024` (level 1) loses its subtable and its id. The
-    // subtables keep their columns: showColumns is not recursive.
+    // depth=1: `2024` (level 1) loses its subtable and its id. showColumns
+    // reaches the expanded subtables, with or without
+    // hideColumnsRecursively (Matomo's ColumnDelete always recurses).
+    assert_eq!(
+        f.get(&format!("{base}&expanded=1&depth=1")).await?.text(),
+        f.get(&format!(
+            "{base}&expanded=1&depth=1&hideColumnsRecursively=1"
+        ))
+        .await?
+        .text()
+    );
     let depth = f
         .get(&format!(
             "{base}&expanded=1&depth=1&hideColumnsRecursively=1"
