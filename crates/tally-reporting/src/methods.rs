@@ -1105,6 +1105,71 @@ pub(crate) fn visit_time_by_day_of_week(ctx: &mut Ctx<'_>) -> Result<Output, Rep
     Ok(Output::Report(report))
 }
 
+const REFERRER_TYPES: TableSpec = TableSpec::new("Referrers_type").labels(Labels::ReferrerType);
+
+/// `Referrers.getReferrerType`: visits by referrer type, each type's row
+/// naming its own report as `idsubdatatable` (the type id, Matomo's
+/// `SetGetReferrerTypeSubtables`); `idSubtable=<type>` answers that report
+/// (getKeywords, getWebsites, getCampaigns, getSocials) without subtable
+/// ids, any other `idSubtable` the whole report. One site only. The
+/// expanded form (each type's report as a loaded subtable) is not built.
+pub(crate) fn referrers_referrer_type(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    if !single_site_id(ctx)? {
+        return Err(ReportingError::NotSupported(
+            "Referrers.getReferrerType with multiple sites is not supported (yet).".to_owned(),
+        ));
+    }
+    let kind = ctx
+        .request
+        .get("idSubtable")
+        .and_then(|raw| raw.trim().parse::<u8>().ok());
+    let per_type = match kind {
+        Some(2) => Some(TableSpec::new("Referrers_searchEngineByKeyword").labels(Labels::Keywords)),
+        Some(3) => Some(
+            TableSpec::new("Referrers_urlByWebsite")
+                .flat_separator("/")
+                .labels(Labels::Websites),
+        ),
+        Some(6) => Some(TableSpec::new("Referrers_keywordByCampaign").labels(Labels::Campaigns)),
+        Some(7) => Some(TableSpec::new("Referrers_urlBySocialNetwork").labels(Labels::Socials)),
+        _ => None,
+    };
+    let request = ctx.request.without("idSubtable");
+    let mut sub = Ctx {
+        conn: &mut *ctx.conn,
+        principal: ctx.principal,
+        loader: ctx.loader.clone(),
+        request: &request,
+    };
+    let Some(spec) = per_type else {
+        return table_report(&mut sub, REFERRER_TYPES, REFERRER_TYPES.record);
+    };
+    let mut output = table_report(&mut sub, spec, spec.record)?;
+    if let Output::Report(report) = &mut output {
+        // `removeSubtableIds`: this answer does not lead further down.
+        for_each_table(report, &mut |table| {
+            for row in table.rows_mut() {
+                row.subtable_id = None;
+                row.subtable = None;
+            }
+        });
+    }
+    Ok(output)
+}
+
+/// Calls `f` on every table report in `report`, maps included.
+fn for_each_table(report: &mut Report, f: &mut dyn FnMut(&mut DataTable)) {
+    match report {
+        Report::Table(table) => f(table),
+        Report::Map { entries, .. } => {
+            for (_, entry) in entries {
+                for_each_table(entry, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Whether `idSite` names one site (not a list, not `all`), as Matomo's
 /// `Referrers\API::checkSingleSite` reads it.
 fn single_site_id(ctx: &Ctx<'_>) -> Result<bool, ReportingError> {
@@ -1150,7 +1215,6 @@ table_methods! {
     actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/");
     actions_site_search_keywords => TableSpec::new("Actions_sitesearch").formats(ReportMetrics::SITE_SEARCH);
     actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories");
-    referrers_referrer_type => TableSpec::new("Referrers_type").labels(Labels::ReferrerType);
     referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
     referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword").labels(Labels::Keywords);
     referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign").labels(Labels::Campaigns);

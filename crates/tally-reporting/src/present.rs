@@ -461,10 +461,12 @@ fn referrer_types(table: &mut DataTable) {
                 set_meta(row, "referrer_type", Scalar::Int(id));
             }
         }
-        // Subtables belong to the per-type reports (getKeywords…); they
-        // are not nested here.
+        // Each type's row names its report by the type id (Matomo's
+        // `setNonLoadedSubtableId`), which `getReferrerType&idSubtable=`
+        // answers; direct entries have none. The stored subtables belong
+        // to the per-type reports.
         row.subtable = None;
-        row.subtable_id = None;
+        row.subtable_id = code.parse::<u32>().ok().filter(|&id| id != 1);
     }
 }
 

@@ -56,6 +56,19 @@ impl ApiRequest {
         }
     }
 
+    /// This request without `name` (a method answering through another
+    /// with one parameter fewer, as Matomo's internal sub-requests).
+    pub(crate) fn without(&self, name: &str) -> Self {
+        Self {
+            params: self
+                .params
+                .iter()
+                .filter(|param| param.name != name)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The value of `name`: the query string's if present, else the body's.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.param(name).map(|param| param.value.as_str())

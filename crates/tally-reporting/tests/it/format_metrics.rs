@@ -123,7 +123,7 @@ async fn revenue_is_money_in_the_site_currency_with_all_only() -> anyhow::Result
         .await?;
     assert_eq!(
         types.text(),
-        r#"[{"label":"Direct Entry","nb_visits":1,"segment":"referrerType==direct","referrer_type":1},{"label":"Search Engines","nb_visits":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
+        r#"[{"label":"Direct Entry","nb_visits":1,"segment":"referrerType==direct","referrer_type":1},{"label":"Search Engines","nb_visits":1,"revenue":5,"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
     );
     Ok(())
 }

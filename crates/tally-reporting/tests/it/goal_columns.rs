@@ -98,7 +98,7 @@ async fn show_all_goals_without_id_goal_adds_conversion_rates_per_goal() -> anyh
             r#""goals":{"idgoal=ecommerceOrder":{"nb_conversions":1,"nb_visits_converted":1,"revenue":120.5,"revenue_subtotal":0,"revenue_tax":0,"revenue_shipping":0,"revenue_discount":0,"items":2},"#,
             r#""idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":2,"revenue":125.5,"#,
             r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":303,"bounce_rate":"0%","revenue_per_visit":125,"#,
-            r#""goal_2_conversion_rate":"0%","goal_0_conversion_rate":"100%","goal_1_conversion_rate":"100%","segment":"referrerType==search","referrer_type":2}]"#
+            r#""goal_2_conversion_rate":"0%","goal_0_conversion_rate":"100%","goal_1_conversion_rate":"100%","segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     Ok(())
@@ -121,7 +121,7 @@ async fn one_goal_all_goals_and_the_ecommerce_order() -> anyhow::Result<()> {
             r#""goal_1_conversion_rate":"0%","goal_1_nb_conversions":0,"goal_1_revenue_per_visit":0,"goal_1_revenue":0,"segment":"referrerType==direct","referrer_type":1},"#,
             r#"{"label":"Search Engines","nb_visits":1,"nb_actions":2,"sum_visit_length":303,"bounce_count":0,"nb_visits_converted":1,"nb_conversions":2,"revenue":125.5,"#,
             r#""conversion_rate":"100%","nb_actions_per_visit":2,"avg_time_on_site":303,"bounce_rate":"0%","revenue_per_visit":125,"#,
-            r#""goal_1_conversion_rate":"100%","goal_1_nb_conversions":1,"goal_1_revenue_per_visit":5,"goal_1_revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
+            r#""goal_1_conversion_rate":"100%","goal_1_nb_conversions":1,"goal_1_revenue_per_visit":5,"goal_1_revenue":5,"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     let all = f
@@ -232,7 +232,7 @@ async fn show_all_columns_and_formatted_goal_columns() -> anyhow::Result<()> {
         formatted.text(),
         concat!(
             r#"[{"label":"Direct Entry","revenue":"\u20ac3","avg_time_on_site":"16s","revenue_per_visit":"\u20ac1.50","goal_1_conversion_rate":"0%","goal_1_revenue":"\u20ac0","segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","revenue":"\u20ac125.50","avg_time_on_site":"5 min 3s","revenue_per_visit":"\u20ac125","goal_1_conversion_rate":"100%","goal_1_revenue":"\u20ac5","segment":"referrerType==search","referrer_type":2}]"#
+            r#"{"label":"Search Engines","revenue":"\u20ac125.50","avg_time_on_site":"5 min 3s","revenue_per_visit":"\u20ac125","goal_1_conversion_rate":"100%","goal_1_revenue":"\u20ac5","segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     // `disable_generic_filters=1` turns the goal-column filters off.
@@ -245,7 +245,7 @@ async fn show_all_columns_and_formatted_goal_columns() -> anyhow::Result<()> {
         disabled.text(),
         concat!(
             r#"[{"label":"Direct Entry","nb_visits":2,"segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","nb_visits":1,"segment":"referrerType==search","referrer_type":2}]"#
+            r#"{"label":"Search Engines","nb_visits":1,"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     Ok(())

@@ -86,7 +86,9 @@ async fn processed_report_splits_rows_and_metadata() -> anyhow::Result<()> {
     assert!(
         text.contains(concat!(
             r#""reportData":[{"label":"Direct Entry","nb_visits":1,"nb_actions":1},{"label":"Search Engines","nb_visits":1,"nb_actions":3}],"#,
-            r#""reportMetadata":[{"segment":"referrerType==direct","referrer_type":1},{"segment":"referrerType==search","referrer_type":2}],"#,
+            // Each type but direct entries names its report by the type
+            // id, as Matomo's expected processed reports show it.
+            r#""reportMetadata":[{"segment":"referrerType==direct","referrer_type":1},{"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}],"#,
             r#""reportTotal":{"nb_visits":2,"nb_actions":4}}"#
         )),
         "{text}"

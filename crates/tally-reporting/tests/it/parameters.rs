@@ -356,7 +356,7 @@ async fn disabled_queued_filters_keep_stored_column_ids_and_the_summary_label() 
             .text(),
         concat!(
             r#"[{"label":"Direct Entry","2":1,"segment":"referrerType==direct","referrer_type":1},"#,
-            r#"{"label":"Search Engines","2":1,"10":{"1":{"1":1,"3":1,"2":5}},"segment":"referrerType==search","referrer_type":2}]"#
+            r#"{"label":"Search Engines","2":1,"10":{"1":{"1":1,"3":1,"2":5}},"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     // `true` is not an integer for Matomo: the filters run.

@@ -234,7 +234,7 @@ async fn referrer_types_with_goal_metrics() -> anyhow::Result<()> {
         concat!(
             r#"[{"label":"Direct Entry","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":1,"nb_users":0,"max_actions":1,"sum_visit_length":0,"bounce_count":1,"nb_visits_converted":0,"segment":"referrerType==direct","referrer_type":1},"#,
             r#"{"label":"Search Engines","nb_uniq_visitors":1,"nb_visits":1,"nb_actions":3,"nb_users":0,"max_actions":3,"sum_visit_length":202,"bounce_count":0,"nb_visits_converted":1,"#,
-            r#""goals":{"idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":1,"revenue":5,"segment":"referrerType==search","referrer_type":2}]"#
+            r#""goals":{"idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"nb_conversions":1,"revenue":5,"segment":"referrerType==search","referrer_type":2,"idsubdatatable":2}]"#
         )
     );
     let xml = f
@@ -244,8 +244,8 @@ async fn referrer_types_with_goal_metrics() -> anyhow::Result<()> {
         xml.text(),
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
          \t<row>\n\t\t<label>Direct Entry</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<segment>referrerType==direct</segment>\n\t\t<referrer_type>1</referrer_type>\n\t</row>\n\
-         \t<row>\n\t\t<label>Search Engines</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<goals>\n\t\t\t<row idgoal='1'>\n\t\t\t\t<nb_conversions>1</nb_conversions>\n\t\t\t\t<nb_visits_converted>1</nb_visits_converted>\n\t\t\t\t<revenue>5</revenue>\n\t\t\t</row>\n\t\t</goals>\n\t\t<nb_conversions>1</nb_conversions>\n\t\t<segment>referrerType==search</segment>\n\t\t<referrer_type>2</referrer_type>\n\t</row>\n\
-         \t<row>\n\t\t<label>Websites</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<segment>referrerType==website</segment>\n\t\t<referrer_type>3</referrer_type>\n\t</row>\n\
+         \t<row>\n\t\t<label>Search Engines</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<goals>\n\t\t\t<row idgoal='1'>\n\t\t\t\t<nb_conversions>1</nb_conversions>\n\t\t\t\t<nb_visits_converted>1</nb_visits_converted>\n\t\t\t\t<revenue>5</revenue>\n\t\t\t</row>\n\t\t</goals>\n\t\t<nb_conversions>1</nb_conversions>\n\t\t<segment>referrerType==search</segment>\n\t\t<referrer_type>2</referrer_type>\n\t\t<idsubdatatable>2</idsubdatatable>\n\t</row>\n\
+         \t<row>\n\t\t<label>Websites</label>\n\t\t<nb_visits>1</nb_visits>\n\t\t<segment>referrerType==website</segment>\n\t\t<referrer_type>3</referrer_type>\n\t\t<idsubdatatable>3</idsubdatatable>\n\t</row>\n\
          </result>"
     );
     let csv = f
@@ -773,6 +773,53 @@ async fn item_reports_have_matomos_processed_metrics() -> anyhow::Result<()> {
         "label,revenue,quantity,nb_visits,nb_uniq_visitors,nb_actions,abandoned_carts,avg_price,avg_quantity,conversion_rate,metadata_segment\n\
          A,20,2,1,1,1,1,10,2,100%,productSku==A\n\
          V,,,2,1,2,,8,0,0%,productSku==V"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_referrer_types_subtable_is_its_own_report() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    // idSubtable=2 (search engines) answers Referrers.getKeywords, without
+    // subtable ids; an id no type has answers the whole report.
+    let base = format!("{DAY}&format=json&showColumns=nb_visits");
+    let keywords = f
+        .get(&format!("method=Referrers.getKeywords&{base}"))
+        .await?
+        .text();
+    assert!(keywords.contains(r#""idsubdatatable""#), "{keywords}");
+    let without_ids: String = {
+        let mut out = String::new();
+        let mut rest = keywords.as_str();
+        while let Some(at) = rest.find(r#","idsubdatatable":"#) {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at + r#","idsubdatatable":"#.len()..];
+            rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out.push_str(rest);
+        out
+    };
+    let search = f
+        .get(&format!(
+            "method=Referrers.getReferrerType&{base}&idSubtable=2"
+        ))
+        .await?;
+    assert_eq!(search.text(), without_ids);
+    let whole = f
+        .get(&format!("method=Referrers.getReferrerType&{base}"))
+        .await?;
+    let unknown = f
+        .get(&format!(
+            "method=Referrers.getReferrerType&{base}&idSubtable=9"
+        ))
+        .await?;
+    assert_eq!(unknown.text(), whole.text());
+    assert!(
+        whole
+            .text()
+            .contains(r#""referrer_type":2,"idsubdatatable":2}"#),
+        "{}",
+        whole.text()
     );
     Ok(())
 }
