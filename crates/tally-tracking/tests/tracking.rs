@@ -30,12 +30,21 @@ struct Server {
 
 struct Answer {
     status: u16,
+    head: String,
     body: Vec<u8>,
 }
 
 impl Answer {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of the response header `name`, if sent.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
     }
 }
 
@@ -131,7 +140,7 @@ impl Server {
         {
             body = dechunk(&body);
         }
-        Ok(Answer { status, body })
+        Ok(Answer { status, head, body })
     }
 
     async fn get(&self, query: &str) -> anyhow::Result<Answer> {
@@ -824,6 +833,87 @@ async fn protocol_answers() -> anyhow::Result<()> {
         m.text().contains("tally_tracker_hits_total 2"),
         "{}",
         m.text()
+    );
+    Ok(())
+}
+
+/// Matomo's JS tracker on a page of another origin, after
+/// `setRequestMethod('POST')` and `setRequestContentType('application/json')`:
+/// Chromium asks first with a preflight, then sends the form-encoded
+/// parameters with `withCredentials`. A preflight answered with wildcards
+/// (Matomo's answer) is refused for a credentialed request, and the
+/// tracker falls back to a GET image; ours lets the POST through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credentialed_cross_origin_post_passes_its_preflight() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = "http://localhost:18090";
+    let a = s
+        .send(
+            "OPTIONS",
+            "/matomo.php",
+            &[
+                ("Origin", page),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    assert_eq!(a.header("access-control-allow-origin"), Some(page));
+    assert_eq!(a.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(a.header("access-control-allow-headers"), Some("content-type"));
+    assert_eq!(a.header("access-control-allow-methods"), Some("GET, POST"));
+    assert!(
+        a.header("vary").is_some_and(|v| v.contains("Origin")),
+        "{}",
+        a.head
+    );
+    // Without an Origin (not a browser), the wildcards as in Matomo.
+    let a = s
+        .send(
+            "OPTIONS",
+            "/piwik.php",
+            &[("Access-Control-Request-Method", "POST")],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(a.header("access-control-allow-headers"), Some("*"));
+    assert_eq!(a.header("access-control-allow-credentials"), None);
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 0, "a preflight tracks nothing");
+
+    // The POST the browser sends next: a form body under a JSON type.
+    let body = format!(
+        "action_name={}&idsite=2&rec=1&r=358434&url={}&_id=446054ef7b7691a7&_idn=1&send_image=0\
+         &_refts=0&pv_id=DiVHvt&pdf=1&qt=0&realp=0&wma=0&fla=0&java=0&ag=0&cookie=1&res=1280x720",
+        enc("Custom Title"),
+        enc("http://localhost:18090/t.html?mode=json")
+    );
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[("Origin", page), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 204, "{}", a.text());
+    assert_eq!(a.header("access-control-allow-origin"), Some(page));
+    assert_eq!(a.header("access-control-allow-credentials"), Some("true"));
+    let stored: Vec<(Option<String>, Option<String>)> = log_link_visit_action::table
+        .inner_join(
+            log_action::table
+                .on(log_action::idaction.nullable().eq(log_link_visit_action::idaction_name)),
+        )
+        .filter(log_link_visit_action::idsite.eq(2))
+        .select((log_action::name, log_link_visit_action::idpageview))
+        .load(&mut c)?;
+    assert_eq!(
+        stored,
+        vec![(Some("Custom Title".into()), Some("DiVHvt".into()))]
     );
     Ok(())
 }
