@@ -1306,16 +1306,25 @@ impl BatchWriter {
         let mut by_config: HashMap<u32, ConfigKeys> = HashMap::default();
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             let site = hit.site.idsite;
-            if let Some(id) = hit.visitor_id
-                && !self.cache.knows_visitor(site, id)
-            {
+            let new_here = hit
+                .visitor_id
+                .is_some_and(|id| !self.cache.knows_visitor(site, id));
+            if new_here && let Some(id) = hit.visitor_id {
                 by_visitor.entry(site).or_default().push(id);
             }
+            // A visitor id new to this recorder that the fingerprint may
+            // match is read from the database even when the cache holds a
+            // visit with that fingerprint: requests go to the recorder of
+            // their visitor id, so a visit continued under other ids (the
+            // JS tracker without cookies sends a new `_id` on every page)
+            // may have been updated by another recorder since this one
+            // cached it. The prefetch keeps whichever state is newer.
             if hit.lookup != Lookup::VisitorId
-                && self
-                    .cache
-                    .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
-                    .is_none()
+                && (new_here
+                    || self
+                        .cache
+                        .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+                        .is_none())
             {
                 let e = by_config
                     .entry(site)

@@ -918,6 +918,65 @@ async fn a_credentialed_cross_origin_post_passes_its_preflight() -> anyhow::Resu
     Ok(())
 }
 
+/// A server-side integration that creates Matomo's PHP tracker per page
+/// request, without the visitor cookie, sends a new random `_id` with every
+/// page: the visit is recognised by its fingerprint only, and its pages
+/// reach the recorder threads of different visitor ids. Each page must
+/// still continue the visit as the last one left it (position, previous
+/// page, time spent), whichever thread saw the visit before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_under_new_visitor_ids_continue_the_visit_across_recorders() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        recorders: 2,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    let pages = 8u8;
+    for n in 0..pages {
+        let a = s
+            .get(&format!(
+                "idsite=2&rec=1&{}&_idn=1&{}&url={}&action_name=Page%20{n}",
+                visitor(100 + n),
+                at(i64::from(n) * 10),
+                enc(&format!("https://blog.example/p{n}")),
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 1, "one visit by fingerprint");
+    let rows: Vec<(Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .filter(log_link_visit_action::idsite.eq(2))
+            .order(log_link_visit_action::server_time)
+            .select((
+                log_link_visit_action::pageview_position,
+                log_link_visit_action::idaction_url,
+                log_link_visit_action::idaction_url_ref,
+                log_link_visit_action::time_spent_ref_action,
+            ))
+            .load(&mut c)?;
+    assert_eq!(rows.len(), usize::from(pages));
+    for (i, row) in rows.iter().enumerate() {
+        let position = u32::try_from(i + 1)?;
+        assert_eq!(row.0, Some(position), "page {i}: {rows:?}");
+        if i > 0 {
+            assert_eq!(row.2, rows[i - 1].1, "page {i} follows page {}", i - 1);
+            assert_eq!(row.3, Some(10), "page {i}: time on the page before");
+        }
+    }
+    let visit: (Option<u32>, Option<u32>, u32) = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .select((
+            log_visit::visit_total_actions,
+            log_visit::visit_exit_idaction_url,
+            log_visit::visit_total_time,
+        ))
+        .first(&mut c)?;
+    assert_eq!(visit, (Some(8), rows[7].1, 71));
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_text_is_stored_byte_for_byte() -> anyhow::Result<()> {
     let s = start().await?;
