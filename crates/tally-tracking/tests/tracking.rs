@@ -1017,6 +1017,82 @@ async fn pages_under_new_visitor_ids_continue_the_visit_across_recorders() -> an
     Ok(())
 }
 
+/// The JS tracker's `setUserId` at login and `resetUserId` at logout in
+/// the middle of a visit: the visitor id is the user id's hash in between,
+/// so those pages go to another recorder thread than the pages before and
+/// after. The pages after logout must continue from the pages of the
+/// logged-in user, not from what their own thread saw before the login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_continues_across_login_and_logout() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        recorders: 2,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    // Rounds with their own browser version (fingerprint), visitor id and
+    // user: the hashes put some users' pages on the other thread.
+    let users = ["kim", "lou", "max", "ned", "oda", "pia"];
+    for (round, user) in users.iter().enumerate() {
+        let n = u8::try_from(round)?;
+        let ua =
+            format!("Mozilla/5.0 (X11; Linux x86_64; rv:10{n}.0) Gecko/20100101 Firefox/10{n}.0");
+        for (page, logged_in) in [false, false, true, true, false, false]
+            .into_iter()
+            .enumerate()
+        {
+            let offset = i64::from(n) * 100 + i64::try_from(page)? * 10;
+            let uid = if logged_in {
+                format!("&uid={user}")
+            } else {
+                String::new()
+            };
+            let target = format!(
+                "/matomo.php?idsite=2&rec=1&{}{uid}&{}&url={}&action_name={user}%20{page}",
+                visitor(40 + n),
+                at(offset),
+                enc(&format!("https://blog.example/{user}/{page}")),
+            );
+            let a = s
+                .send("GET", &target, &[("User-Agent", ua.as_str())], b"")
+                .await?;
+            assert_eq!(a.status, 200, "{}", a.text());
+        }
+    }
+    let mut c = s.conn()?;
+    assert_eq!(
+        count_visits(&mut c, 2)?,
+        i64::try_from(users.len())?,
+        "one visit per round"
+    );
+    let rows: Vec<(u64, Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .filter(log_link_visit_action::idsite.eq(2))
+            .order(log_link_visit_action::server_time)
+            .select((
+                log_link_visit_action::idvisit,
+                log_link_visit_action::pageview_position,
+                log_link_visit_action::idaction_url,
+                log_link_visit_action::idaction_url_ref,
+                log_link_visit_action::time_spent_ref_action,
+            ))
+            .load(&mut c)?;
+    for (round, visit) in rows.chunks(6).enumerate() {
+        for (i, row) in visit.iter().enumerate() {
+            assert_eq!(row.0, visit[0].0, "round {round}: one visit");
+            assert_eq!(
+                row.1,
+                Some(u32::try_from(i + 1)?),
+                "round {round} page {i}: {visit:?}"
+            );
+            if i > 0 {
+                assert_eq!(row.3, visit[i - 1].2, "round {round} page {i}");
+                assert_eq!(row.4, Some(10), "round {round} page {i}");
+            }
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_text_is_stored_byte_for_byte() -> anyhow::Result<()> {
     let s = start().await?;
