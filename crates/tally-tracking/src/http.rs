@@ -461,24 +461,7 @@ async fn track(
         && (headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
             || headers.contains_key(header::ACCESS_CONTROL_REQUEST_HEADERS))
     {
-        return (
-            StatusCode::NO_CONTENT,
-            [
-                (
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, POST"),
-                ),
-                (
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static("*"),
-                ),
-                (
-                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                    HeaderValue::from_static("*"),
-                ),
-            ],
-        )
-            .into_response();
+        return preflight(&headers);
     }
     let peer = request_extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -517,6 +500,54 @@ async fn track(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
+    }
+    response
+}
+
+/// The answer to a CORS preflight: nothing is tracked.
+///
+/// Matomo answers `Access-Control-Allow-Origin: *` and
+/// `Access-Control-Allow-Headers: *`, which browsers refuse for the JS
+/// tracker's XHR: it sets `withCredentials`, and for a credentialed request
+/// neither wildcard counts. A preflight happens when the page's origin is
+/// not the tracker's and `setRequestContentType` names a type a form could
+/// not send (`application/json`); the POST then fails with a CORS error
+/// and the tracker falls back to a GET image. Allowing the asking origin
+/// with credentials, and the headers it asks for, lets that POST through,
+/// as the answer to the POST itself already does.
+fn preflight(headers: &HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let out = response.headers_mut();
+    out.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    let asked = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("*"));
+    out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    match headers.get(header::ORIGIN) {
+        Some(origin) => {
+            out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            out.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            // The answer depends on who asks: a cache must not hand one
+            // origin's answer to another.
+            out.insert(
+                header::VARY,
+                HeaderValue::from_static("Origin, Access-Control-Request-Headers"),
+            );
+        }
+        None => {
+            out.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+        }
     }
     response
 }

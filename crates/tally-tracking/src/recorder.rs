@@ -129,6 +129,7 @@ impl Recorder {
         // its new rows from the other shards, which would insert the same
         // name again.
         let resolver = Arc::new(Mutex::new(()));
+        let owners = Arc::new(VisitWriters::default());
         let n = config.shards.max(1);
         let mut shards = Vec::with_capacity(n);
         for i in 0..n {
@@ -140,9 +141,10 @@ impl Recorder {
                 stats.clone(),
                 resolver.clone(),
             );
+            let writers = Some((owners.clone(), i));
             let spawned = std::thread::Builder::new()
                 .name(format!("tally-recorder-{i}"))
-                .spawn(move || run(pool, config, definitions, resolver, rx, stats));
+                .spawn(move || run(pool, config, definitions, resolver, writers, rx, stats));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a recorder thread");
             }
@@ -201,6 +203,7 @@ fn run(
     config: RecorderConfig,
     definitions: Arc<ReferrerDefinitions>,
     resolver: Arc<Mutex<()>>,
+    writers: Option<(Arc<VisitWriters>, usize)>,
     rx: mpsc::Receiver<Job>,
     stats: Arc<RecorderStats>,
 ) {
@@ -211,6 +214,7 @@ fn run(
         definitions,
         resolver,
         load: LoadChoice::new(config.load_min_rows),
+        writers,
     };
     let mut conn: Option<tally_db::PooledConn> = None;
     while let Ok(first) = rx.recv() {
@@ -431,6 +435,55 @@ struct BatchWriter {
     definitions: Arc<ReferrerDefinitions>,
     resolver: Arc<Mutex<()>>,
     load: LoadChoice,
+    /// The recorder threads' record of who wrote each visit last, and this
+    /// thread's index in it; `None` for a writer that is alone (the log
+    /// import's).
+    writers: Option<(Arc<VisitWriters>, usize)>,
+}
+
+/// Which recorder thread last committed each visit.
+///
+/// A visit is normally written by the thread of its visitor id, but one
+/// visit can be continued under several ids (a user id set at login and
+/// reset at logout, an SDK sending a new random id per page: the visit is
+/// then found by fingerprint), and each id has its thread. A thread whose
+/// cached copy of a visit was last written by another thread reads the
+/// visit again instead of continuing from its stale copy.
+#[derive(Debug, Default)]
+struct VisitWriters {
+    last: Mutex<HashMap<u64, usize>>,
+}
+
+impl VisitWriters {
+    /// Entries kept before the record starts again; a forgotten visit is
+    /// trusted as cached, as before this record existed.
+    const MAX: usize = 1_000_000;
+
+    fn wrote(&self, thread: usize, visits: impl Iterator<Item = u64>) {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for v in visits {
+            last.insert(v, thread);
+        }
+        if last.len() > Self::MAX {
+            last.clear();
+        }
+    }
+
+    /// The visits of `visits` last written by a thread other than `thread`.
+    fn stale(&self, thread: usize, visits: &[u64]) -> HashSet<u64> {
+        let last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        visits
+            .iter()
+            .copied()
+            .filter(|v| last.get(v).is_some_and(|t| *t != thread))
+            .collect()
+    }
 }
 
 /// When a writer loads rows from a file rather than inserting them.
@@ -996,6 +1049,7 @@ impl DirectWriter {
                 definitions,
                 resolver: Arc::new(Mutex::new(())),
                 load: LoadChoice::new(Some(crate::load::LOAD_MIN_ROWS)),
+                writers: None,
             },
             order: Arc::default(),
             next_seq: 0,
@@ -1297,6 +1351,9 @@ impl BatchWriter {
     /// Keeps the state of a committed batch (or of one about to be, see
     /// [`DirectWriter::prepare`]), never evicting the visits in `keep`.
     fn committed(&mut self, jobs: &[Job], p: Pending, keep: &HashSet<u64>) {
+        if let Some((writers, me)) = &self.writers {
+            writers.wrote(*me, p.touched.keys().copied());
+        }
         for (_, v) in p.touched {
             self.cache.put(v);
         }
@@ -1306,6 +1363,39 @@ impl BatchWriter {
         if self.names.len() > 1_000_000 {
             self.names.clear();
         }
+    }
+
+    /// The cached visit `hit` would continue, by the lookups of §2.3.
+    fn cached_visit(&self, hit: &Hit) -> Option<u64> {
+        let site = hit.site.idsite;
+        let by_id = hit
+            .visitor_id
+            .and_then(|id| self.cache.find_by_visitor(site, id, hit.time));
+        let found = match hit.lookup {
+            Lookup::VisitorId => by_id,
+            _ => by_id.or_else(|| {
+                self.cache
+                    .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+            }),
+        };
+        found.map(|v| v.idvisit)
+    }
+
+    /// The visits the batch's hits would continue from the cache that
+    /// another recorder thread wrote after this one cached them.
+    fn stale_visits(&self, jobs: &[Job]) -> HashSet<u64> {
+        let Some((writers, me)) = &self.writers else {
+            return HashSet::default();
+        };
+        let cached: Vec<u64> = jobs
+            .iter()
+            .flat_map(|j| &j.hits)
+            .filter_map(|h| self.cached_visit(h))
+            .collect();
+        if cached.is_empty() {
+            return HashSet::default();
+        }
+        writers.stale(*me, &cached)
     }
 
     fn process(
@@ -1318,18 +1408,34 @@ impl BatchWriter {
         // 1. Visits of visitors the cache cannot answer for.
         let mut by_visitor: HashMap<u32, Vec<[u8; 8]>> = HashMap::default();
         let mut by_config: HashMap<u32, ConfigKeys> = HashMap::default();
+        let stale = self.stale_visits(jobs);
         for hit in jobs.iter().flat_map(|j| &j.hits) {
             let site = hit.site.idsite;
-            if let Some(id) = hit.visitor_id
-                && !self.cache.knows_visitor(site, id)
-            {
+            // A cached visit another thread wrote since is read again, by
+            // both keys (its visitor id may have changed meanwhile).
+            let refresh =
+                !stale.is_empty() && self.cached_visit(hit).is_some_and(|id| stale.contains(&id));
+            let new_here = refresh
+                || hit
+                    .visitor_id
+                    .is_some_and(|id| !self.cache.knows_visitor(site, id));
+            if new_here && let Some(id) = hit.visitor_id {
                 by_visitor.entry(site).or_default().push(id);
             }
+            // A visitor id new to this recorder that the fingerprint may
+            // match is read from the database even when the cache holds a
+            // visit with that fingerprint: requests go to the recorder of
+            // their visitor id, so a visit continued under other ids
+            // (Matomo's PHP tracker created per page without the visitor
+            // cookie sends a new random id each time) may have been
+            // updated by another recorder since this one cached it. The
+            // prefetch keeps whichever state is newer.
             if hit.lookup != Lookup::VisitorId
-                && self
-                    .cache
-                    .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
-                    .is_none()
+                && (new_here
+                    || self
+                        .cache
+                        .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+                        .is_none())
             {
                 let e = by_config
                     .entry(site)

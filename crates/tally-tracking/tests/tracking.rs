@@ -30,12 +30,21 @@ struct Server {
 
 struct Answer {
     status: u16,
+    head: String,
     body: Vec<u8>,
 }
 
 impl Answer {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of the response header `name`, if sent.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
     }
 }
 
@@ -131,7 +140,7 @@ impl Server {
         {
             body = dechunk(&body);
         }
-        Ok(Answer { status, body })
+        Ok(Answer { status, head, body })
     }
 
     async fn get(&self, query: &str) -> anyhow::Result<Answer> {
@@ -825,6 +834,262 @@ async fn protocol_answers() -> anyhow::Result<()> {
         "{}",
         m.text()
     );
+    Ok(())
+}
+
+/// Matomo's JS tracker on a page of another origin, after
+/// `setRequestMethod('POST')` and `setRequestContentType('application/json')`:
+/// Chromium asks first with a preflight, then sends the form-encoded
+/// parameters with `withCredentials`. A preflight answered with wildcards
+/// (Matomo's answer) is refused for a credentialed request, and the
+/// tracker falls back to a GET image; ours lets the POST through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credentialed_cross_origin_post_passes_its_preflight() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = "http://localhost:18090";
+    let a = s
+        .send(
+            "OPTIONS",
+            "/matomo.php",
+            &[
+                ("Origin", page),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    assert_eq!(a.header("access-control-allow-origin"), Some(page));
+    assert_eq!(a.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(
+        a.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    assert_eq!(a.header("access-control-allow-methods"), Some("GET, POST"));
+    assert!(
+        a.header("vary").is_some_and(|v| v.contains("Origin")),
+        "{}",
+        a.head
+    );
+    // Without an Origin (not a browser), the wildcards as in Matomo.
+    let a = s
+        .send(
+            "OPTIONS",
+            "/piwik.php",
+            &[("Access-Control-Request-Method", "POST")],
+            b"",
+        )
+        .await?;
+    assert_eq!(a.status, 204);
+    assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(a.header("access-control-allow-headers"), Some("*"));
+    assert_eq!(a.header("access-control-allow-credentials"), None);
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 0, "a preflight tracks nothing");
+
+    // The POST the browser sends next: a form body under a JSON type.
+    let body = format!(
+        "action_name={}&idsite=2&rec=1&r=358434&url={}&_id=446054ef7b7691a7&_idn=1&send_image=0\
+         &_refts=0&pv_id=DiVHvt&pdf=1&qt=0&realp=0&wma=0&fla=0&java=0&ag=0&cookie=1&res=1280x720",
+        enc("Custom Title"),
+        enc("http://localhost:18090/t.html?mode=json")
+    );
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[("Origin", page), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 204, "{}", a.text());
+    assert_eq!(a.header("access-control-allow-origin"), Some(page));
+    assert_eq!(a.header("access-control-allow-credentials"), Some("true"));
+    let stored: Vec<(Option<String>, Option<String>)> = log_link_visit_action::table
+        .inner_join(
+            log_action::table.on(log_action::idaction
+                .nullable()
+                .eq(log_link_visit_action::idaction_name)),
+        )
+        .filter(log_link_visit_action::idsite.eq(2))
+        .select((log_action::name, log_link_visit_action::idpageview))
+        .load(&mut c)?;
+    assert_eq!(
+        stored,
+        vec![(Some("Custom Title".into()), Some("DiVHvt".into()))]
+    );
+    Ok(())
+}
+
+/// The JS tracker after `setRequestMethod('POST')` and
+/// `setRequestContentType('text/plain')`: form-encoded parameters under a
+/// type PHP would not decode. Matomo answers 400 and the tracker retries
+/// as a GET image; we read the body (docs/MATOMO-DIFFERENCES.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_body_sent_as_text_plain_is_tracked() -> anyhow::Result<()> {
+    let s = start().await?;
+    let body = format!(
+        "e_c=Video&e_a=Play&e_n=Intro&e_v=12.5&ca=1&idsite=2&rec=1&r=047762&url={}\
+         &_id=c2287189537bbff8&_idn=0&send_image=0&pv_id=ZolZSg",
+        enc("http://localhost:18090/t.html?mode=text")
+    );
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[
+                ("Origin", "http://localhost:18090"),
+                ("Content-Type", "text/plain;charset=UTF-8"),
+            ],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 204, "{}", a.text());
+    let mut c = s.conn()?;
+    let event: (Option<f64>, Option<String>) = log_link_visit_action::table
+        .filter(log_link_visit_action::idsite.eq(2))
+        .select((
+            log_link_visit_action::custom_float,
+            log_link_visit_action::idpageview,
+        ))
+        .first(&mut c)?;
+    assert_eq!(event, (Some(12.5), Some("ZolZSg".into())));
+    Ok(())
+}
+
+/// A server-side integration that creates Matomo's PHP tracker per page
+/// request, without the visitor cookie, sends a new random `_id` with every
+/// page: the visit is recognised by its fingerprint only, and its pages
+/// reach the recorder threads of different visitor ids. Each page must
+/// still continue the visit as the last one left it (position, previous
+/// page, time spent), whichever thread saw the visit before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_under_new_visitor_ids_continue_the_visit_across_recorders() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        recorders: 2,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    let pages = 8u8;
+    for n in 0..pages {
+        let a = s
+            .get(&format!(
+                "idsite=2&rec=1&{}&_idn=1&{}&url={}&action_name=Page%20{n}",
+                visitor(100 + n),
+                at(i64::from(n) * 10),
+                enc(&format!("https://blog.example/p{n}")),
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    assert_eq!(count_visits(&mut c, 2)?, 1, "one visit by fingerprint");
+    let rows: Vec<(Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .filter(log_link_visit_action::idsite.eq(2))
+            .order(log_link_visit_action::server_time)
+            .select((
+                log_link_visit_action::pageview_position,
+                log_link_visit_action::idaction_url,
+                log_link_visit_action::idaction_url_ref,
+                log_link_visit_action::time_spent_ref_action,
+            ))
+            .load(&mut c)?;
+    assert_eq!(rows.len(), usize::from(pages));
+    for (i, row) in rows.iter().enumerate() {
+        let position = u32::try_from(i + 1)?;
+        assert_eq!(row.0, Some(position), "page {i}: {rows:?}");
+        if i > 0 {
+            assert_eq!(row.2, rows[i - 1].1, "page {i} follows page {}", i - 1);
+            assert_eq!(row.3, Some(10), "page {i}: time on the page before");
+        }
+    }
+    let visit: (Option<u32>, Option<u32>, u32) = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .select((
+            log_visit::visit_total_actions,
+            log_visit::visit_exit_idaction_url,
+            log_visit::visit_total_time,
+        ))
+        .first(&mut c)?;
+    assert_eq!(visit, (Some(8), rows[7].1, 71));
+    Ok(())
+}
+
+/// The JS tracker's `setUserId` at login and `resetUserId` at logout in
+/// the middle of a visit: the visitor id is the user id's hash in between,
+/// so those pages go to another recorder thread than the pages before and
+/// after. The pages after logout must continue from the pages of the
+/// logged-in user, not from what their own thread saw before the login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_continues_across_login_and_logout() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        recorders: 2,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    // Rounds with their own browser version (fingerprint), visitor id and
+    // user: the hashes put some users' pages on the other thread.
+    let users = ["kim", "lou", "max", "ned", "oda", "pia"];
+    for (round, user) in users.iter().enumerate() {
+        let n = u8::try_from(round)?;
+        let ua =
+            format!("Mozilla/5.0 (X11; Linux x86_64; rv:10{n}.0) Gecko/20100101 Firefox/10{n}.0");
+        for (page, logged_in) in [false, false, true, true, false, false]
+            .into_iter()
+            .enumerate()
+        {
+            let offset = i64::from(n) * 100 + i64::try_from(page)? * 10;
+            let uid = if logged_in {
+                format!("&uid={user}")
+            } else {
+                String::new()
+            };
+            let target = format!(
+                "/matomo.php?idsite=2&rec=1&{}{uid}&{}&url={}&action_name={user}%20{page}",
+                visitor(40 + n),
+                at(offset),
+                enc(&format!("https://blog.example/{user}/{page}")),
+            );
+            let a = s
+                .send("GET", &target, &[("User-Agent", ua.as_str())], b"")
+                .await?;
+            assert_eq!(a.status, 200, "{}", a.text());
+        }
+    }
+    let mut c = s.conn()?;
+    assert_eq!(
+        count_visits(&mut c, 2)?,
+        i64::try_from(users.len())?,
+        "one visit per round"
+    );
+    let rows: Vec<(u64, Option<u32>, Option<u32>, Option<u32>, Option<u32>)> =
+        log_link_visit_action::table
+            .filter(log_link_visit_action::idsite.eq(2))
+            .order(log_link_visit_action::server_time)
+            .select((
+                log_link_visit_action::idvisit,
+                log_link_visit_action::pageview_position,
+                log_link_visit_action::idaction_url,
+                log_link_visit_action::idaction_url_ref,
+                log_link_visit_action::time_spent_ref_action,
+            ))
+            .load(&mut c)?;
+    for (round, visit) in rows.chunks(6).enumerate() {
+        for (i, row) in visit.iter().enumerate() {
+            assert_eq!(row.0, visit[0].0, "round {round}: one visit");
+            assert_eq!(
+                row.1,
+                Some(u32::try_from(i + 1)?),
+                "round {round} page {i}: {visit:?}"
+            );
+            if i > 0 {
+                assert_eq!(row.3, visit[i - 1].2, "round {round} page {i}");
+                assert_eq!(row.4, Some(10), "round {round} page {i}");
+            }
+        }
+    }
     Ok(())
 }
 
