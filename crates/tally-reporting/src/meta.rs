@@ -675,7 +675,7 @@ fn metric_label(metric: &str) -> &'static str {
         "avg_event_value" => "Average Event Value",
         "nb_events_with_value" => "Events with a Value",
         "nb_impressions" => "Impressions",
-        "nb_interactions" => "Interactions",
+        "nb_interactions" => "Content Interactions",
         "interaction_rate" => "Interaction Rate",
         "nb_conversions" => "Conversions",
         "revenue" => "Revenue",
