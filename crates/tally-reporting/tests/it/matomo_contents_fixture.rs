@@ -234,6 +234,79 @@ async fn contents_fixture_gives_matomos_content_reports() -> anyhow::Result<()> 
         let pieces_day = reports.json("Contents.getContentPieces", "day", segment).await?;
         assert_eq!(content_rows(&pieces_day), pieces(), "pieces {segment}");
     }
+
+    // Subtables (not in Matomo's expected outputs, which are not expanded;
+    // derived from ContentRecords: a name's pieces, a piece's names; the
+    // impression without a piece adds no row under ImageAd, and is
+    // "Content Piece not defined" → ImageAd in the other report).
+    let names_day = reports.json("Contents.getContentNames", "day", "").await?;
+    let sub = |row: &Value| row["idsubdatatable"].as_i64().unwrap_or(-1);
+    let subtable = async |method: &str, id: i64| {
+        reports
+            .json(method, "day", &format!("&idSubtable={id}"))
+            .await
+            .map(|rows| content_rows(&rows))
+    };
+    let expected_name_pieces = [
+        rows(&[
+            ("/path/ad.jpg", [2, 2, 2, 2], "100%", None),
+            ("/path/ad2.jpg", [2, 2, 2, 0], "0%", None),
+            ("Unknown", [2, 2, 2, 0], "0%", None),
+        ]),
+        rows(&[
+            ("Click to download Piwik now", [4, 4, 4, 2], "50%", None),
+            ("Click NOW", [2, 2, 2, 2], "100%", None),
+        ]),
+        rows(&[("movie.mov", [2, 2, 4, 0], "0%", None)]),
+    ];
+    for (row, expected) in names_day.as_array().into_iter().flatten().zip(expected_name_pieces) {
+        let got = subtable("Contents.getContentNames", sub(row)).await?;
+        assert_eq!(got, expected, "{}", row["label"]);
+    }
+    let pieces_day = reports.json("Contents.getContentPieces", "day", "").await?;
+    let expected_piece_names = [
+        ("Text Ad", [4, 4, 4, 2], "50%"),
+        ("ImageAd", [2, 2, 2, 2], "100%"),
+        ("ImageAd", [2, 2, 2, 0], "0%"),
+        ("Text Ad", [2, 2, 2, 2], "100%"),
+        ("ImageAd", [2, 2, 2, 0], "0%"),
+        ("Video Ad", [2, 2, 4, 0], "0%"),
+        ("ImageAd", [2, 2, 2, 0], "0%"),
+    ];
+    for (row, (label, counts, rate)) in pieces_day.as_array().into_iter().flatten().zip(expected_piece_names) {
+        let got = subtable("Contents.getContentPieces", sub(row)).await?;
+        assert_eq!(got, rows(&[(label, counts, rate, None)]), "{}", row["label"]);
+    }
+
+    // test_Contents_Contents.getContentPieces_lastN__API.getProcessedReport:
+    // the rows keep only the report's metrics.
+    let processed = reports
+        .json(
+            "API.getProcessedReport",
+            "day",
+            "&apiModule=Contents&apiAction=getContentPieces",
+        )
+        .await?;
+    assert_eq!(
+        processed["columns"],
+        json!({
+            "label": "Content Piece",
+            "nb_impressions": "Impressions",
+            "nb_interactions": "Content Interactions",
+            "interaction_rate": "Interaction Rate",
+        })
+    );
+    assert_eq!(
+        processed["reportData"][5],
+        json!({
+            "label": "movie.mov",
+            "nb_impressions": 4,
+            "nb_interactions": 0,
+            "interaction_rate": "0%",
+        })
+    );
+    assert_eq!(processed["reportData"].as_array().map(Vec::len), Some(7));
+
     let names_month = reports.json("Contents.getContentNames", "month", "").await?;
     assert_eq!(content_rows(&names_month), names());
     assert!(names_month[0].get("nb_uniq_visitors").is_none());
@@ -285,3 +358,4 @@ async fn contents_fixture_gives_matomos_actions_reports() -> anyhow::Result<()> 
     }
     Ok(())
 }
+
