@@ -1134,9 +1134,8 @@ fn table_parts(
         stored.contains(&name)
             || processed.contains(&name)
             || name.strip_prefix("goal_").is_some_and(|rest| {
-                rest.split_once('_').is_some_and(|(id, _)| {
-                    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
-                })
+                rest.split_once('_')
+                    .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
             })
     };
     let mut data = Vec::new();

@@ -50,11 +50,41 @@ async fn contents(
         (None, None, "ImageAd", Some(""), None),
         (Some(2.0), None, "ImageAd", Some("/path/ad.jpg"), example),
         (None, None, "ImageAd", Some("/path/ad2.jpg"), example),
-        (None, Some("submit"), "ImageAd", Some("/path/ad.jpg"), example),
-        (Some(3.0), None, "Text Ad", download, Some("http://piwik.org/download")),
-        (None, None, "Text Ad", Some("Click NOW"), Some("http://piwik.org/")),
-        (None, Some("click"), "Text Ad", download, Some("http://piwik.org/download")),
-        (None, Some("click"), "Text Ad", Some("Click NOW"), Some("http://piwik.org/download")),
+        (
+            None,
+            Some("submit"),
+            "ImageAd",
+            Some("/path/ad.jpg"),
+            example,
+        ),
+        (
+            Some(3.0),
+            None,
+            "Text Ad",
+            download,
+            Some("http://piwik.org/download"),
+        ),
+        (
+            None,
+            None,
+            "Text Ad",
+            Some("Click NOW"),
+            Some("http://piwik.org/"),
+        ),
+        (
+            None,
+            Some("click"),
+            "Text Ad",
+            download,
+            Some("http://piwik.org/download"),
+        ),
+        (
+            None,
+            Some("click"),
+            "Text Ad",
+            Some("Click NOW"),
+            Some("http://piwik.org/download"),
+        ),
         (Some(4.0), None, "Text Ad", download, Some("")),
         (Some(4.5), None, "Video Ad", Some("movie.mov"), None),
         (Some(4.5), None, "Video Ad", Some("movie.mov"), None),
@@ -194,8 +224,18 @@ fn rows(expected: &[(&str, [i64; 4], &str, Option<&str>)]) -> Vec<ContentRow> {
 fn names() -> Vec<ContentRow> {
     rows(&[
         ("ImageAd", [8, 8, 8, 2], "25%", Some("contentName==ImageAd")),
-        ("Text Ad", [6, 6, 6, 4], "66.67%", Some("contentName==Text+Ad")),
-        ("Video Ad", [2, 2, 4, 0], "0%", Some("contentName==Video+Ad")),
+        (
+            "Text Ad",
+            [6, 6, 6, 4],
+            "66.67%",
+            Some("contentName==Text+Ad"),
+        ),
+        (
+            "Video Ad",
+            [2, 2, 4, 0],
+            "0%",
+            Some("contentName==Video+Ad"),
+        ),
     ])
 }
 
@@ -209,11 +249,31 @@ fn pieces() -> Vec<ContentRow> {
             "50%",
             Some("contentPiece==Click+to+download+Piwik+now"),
         ),
-        ("/path/ad.jpg", [2, 2, 2, 2], "100%", Some("contentPiece==%2Fpath%2Fad.jpg")),
-        ("/path/ad2.jpg", [2, 2, 2, 0], "0%", Some("contentPiece==%2Fpath%2Fad2.jpg")),
-        ("Click NOW", [2, 2, 2, 2], "100%", Some("contentPiece==Click+NOW")),
+        (
+            "/path/ad.jpg",
+            [2, 2, 2, 2],
+            "100%",
+            Some("contentPiece==%2Fpath%2Fad.jpg"),
+        ),
+        (
+            "/path/ad2.jpg",
+            [2, 2, 2, 0],
+            "0%",
+            Some("contentPiece==%2Fpath%2Fad2.jpg"),
+        ),
+        (
+            "Click NOW",
+            [2, 2, 2, 2],
+            "100%",
+            Some("contentPiece==Click+NOW"),
+        ),
         ("Content Piece not defined", [2, 2, 2, 0], "0%", None),
-        ("movie.mov", [2, 2, 4, 0], "0%", Some("contentPiece==movie.mov")),
+        (
+            "movie.mov",
+            [2, 2, 4, 0],
+            "0%",
+            Some("contentPiece==movie.mov"),
+        ),
         ("Unknown", [2, 2, 2, 0], "0%", Some("contentPiece==Unknown")),
     ])
 }
@@ -229,9 +289,13 @@ async fn contents_fixture_gives_matomos_content_reports() -> anyhow::Result<()> 
         "&segment=contentTarget%3D%3Dhttp%253A%252F%252Fwww.example.com",
         "&segment=contentInteraction%3D%3Dclick",
     ] {
-        let names_day = reports.json("Contents.getContentNames", "day", segment).await?;
+        let names_day = reports
+            .json("Contents.getContentNames", "day", segment)
+            .await?;
         assert_eq!(content_rows(&names_day), names(), "names {segment}");
-        let pieces_day = reports.json("Contents.getContentPieces", "day", segment).await?;
+        let pieces_day = reports
+            .json("Contents.getContentPieces", "day", segment)
+            .await?;
         assert_eq!(content_rows(&pieces_day), pieces(), "pieces {segment}");
     }
 
@@ -259,7 +323,12 @@ async fn contents_fixture_gives_matomos_content_reports() -> anyhow::Result<()> 
         ]),
         rows(&[("movie.mov", [2, 2, 4, 0], "0%", None)]),
     ];
-    for (row, expected) in names_day.as_array().into_iter().flatten().zip(expected_name_pieces) {
+    for (row, expected) in names_day
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(expected_name_pieces)
+    {
         let got = subtable("Contents.getContentNames", sub(row)).await?;
         assert_eq!(got, expected, "{}", row["label"]);
     }
@@ -273,9 +342,19 @@ async fn contents_fixture_gives_matomos_content_reports() -> anyhow::Result<()> 
         ("Video Ad", [2, 2, 4, 0], "0%"),
         ("ImageAd", [2, 2, 2, 0], "0%"),
     ];
-    for (row, (label, counts, rate)) in pieces_day.as_array().into_iter().flatten().zip(expected_piece_names) {
+    for (row, (label, counts, rate)) in pieces_day
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(expected_piece_names)
+    {
         let got = subtable("Contents.getContentPieces", sub(row)).await?;
-        assert_eq!(got, rows(&[(label, counts, rate, None)]), "{}", row["label"]);
+        assert_eq!(
+            got,
+            rows(&[(label, counts, rate, None)]),
+            "{}",
+            row["label"]
+        );
     }
 
     // test_Contents_Contents.getContentPieces_lastN__API.getProcessedReport:
@@ -307,10 +386,14 @@ async fn contents_fixture_gives_matomos_content_reports() -> anyhow::Result<()> 
     );
     assert_eq!(processed["reportData"].as_array().map(Vec::len), Some(7));
 
-    let names_month = reports.json("Contents.getContentNames", "month", "").await?;
+    let names_month = reports
+        .json("Contents.getContentNames", "month", "")
+        .await?;
     assert_eq!(content_rows(&names_month), names());
     assert!(names_month[0].get("nb_uniq_visitors").is_none());
-    let pieces_month = reports.json("Contents.getContentPieces", "month", "").await?;
+    let pieces_month = reports
+        .json("Contents.getContentPieces", "month", "")
+        .await?;
     assert_eq!(content_rows(&pieces_month), pieces());
     Ok(())
 }
@@ -356,6 +439,20 @@ async fn contents_fixture_gives_matomos_actions_reports() -> anyhow::Result<()> 
     ] {
         assert_eq!(page[name], value, "{name}");
     }
+    let month = reports.json("Actions.getPageUrls", "month", "").await?;
+    let page = &month[0];
+    for (name, value) in [
+        ("label", json!("/page")),
+        ("nb_hits", json!(2)),
+        ("sum_time_spent", json!(540)),
+        ("entry_sum_visit_length", json!(542)),
+        ("sum_daily_nb_uniq_visitors", json!(2)),
+        ("sum_daily_entry_nb_uniq_visitors", json!(2)),
+        ("sum_daily_exit_nb_uniq_visitors", json!(2)),
+        ("nb_uniq_visitors", Value::Null),
+    ] {
+        assert_eq!(page[name], value, "month {name}");
+    }
+    assert_eq!(month.as_array().map(Vec::len), Some(1));
     Ok(())
 }
-
