@@ -32,6 +32,17 @@ fn move_to(t: &mut PhpTracker, start: PrimitiveDateTime, minutes: f64) {
     t.at = At::Datetime(start + Duration::seconds(seconds));
 }
 
+/// A content request: minutes after the start (when the time moves), the
+/// interaction (`None` for an impression), name, piece (`None`: the PHP
+/// default) and target.
+type Step<'a> = (
+    Option<f64>,
+    Option<&'a str>,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
 /// `trackContentImpressionsAndInteractions`.
 async fn contents(
     router: &Router,
@@ -45,7 +56,7 @@ async fn contents(
 
     let download = Some("Click to download Piwik now");
     let example = Some("http://www.example.com");
-    let steps: [(Option<f64>, Option<&str>, &str, Option<&str>, Option<&str>); 12] = [
+    let steps: [Step<'_>; 12] = [
         (None, None, "ImageAd", None, None),
         (None, None, "ImageAd", Some(""), None),
         (Some(2.0), None, "ImageAd", Some("/path/ad.jpg"), example),
