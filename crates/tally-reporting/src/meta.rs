@@ -675,7 +675,7 @@ fn metric_label(metric: &str) -> &'static str {
         "avg_event_value" => "Average Event Value",
         "nb_events_with_value" => "Events with a Value",
         "nb_impressions" => "Impressions",
-        "nb_interactions" => "Interactions",
+        "nb_interactions" => "Content Interactions",
         "interaction_rate" => "Interaction Rate",
         "nb_conversions" => "Conversions",
         "revenue" => "Revenue",
@@ -1066,7 +1066,12 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
     );
     let (data, row_metadata, total) = match &report {
-        Report::Table(table) => table_parts(table, unformatted.as_ref().unwrap_or(table), stored),
+        Report::Table(table) => table_parts(
+            table,
+            unformatted.as_ref().unwrap_or(table),
+            stored,
+            processed,
+        ),
         Report::Simple(simple) => (
             Tree::Assoc(
                 simple
@@ -1116,7 +1121,23 @@ fn pretty_date(date: &str) -> String {
 /// Rows (label and columns), their metadata, and the totals of the
 /// stored metrics over the rows of `totals_of` (the same rows, not
 /// formatted).
-fn table_parts(table: &DataTable, totals_of: &DataTable, stored: &[&str]) -> (Tree, Tree, Tree) {
+fn table_parts(
+    table: &DataTable,
+    totals_of: &DataTable,
+    stored: &[&str],
+    processed: &[&str],
+) -> (Tree, Tree, Tree) {
+    // `handleSimpleDataTable` keeps only the report's metrics, processed
+    // metrics and `goal_<id>_*` columns (Contents rows drop their
+    // nb_visits and nb_uniq_visitors).
+    let shown = |name: &str| {
+        stored.contains(&name)
+            || processed.contains(&name)
+            || name.strip_prefix("goal_").is_some_and(|rest| {
+                rest.split_once('_')
+                    .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
     let mut data = Vec::new();
     let mut metadata = Vec::new();
     for row in table.all_rows() {
@@ -1127,7 +1148,7 @@ fn table_parts(table: &DataTable, totals_of: &DataTable, stored: &[&str]) -> (Tr
         };
         let mut fields = vec![("label".to_owned(), Tree::Str(label))];
         for (key, value) in row.columns.iter() {
-            if !matches!(value, Value::Goals(_)) {
+            if !matches!(value, Value::Goals(_)) && shown(&key.name()) {
                 fields.push((key.name().into_owned(), scalar_tree(value)));
             }
         }

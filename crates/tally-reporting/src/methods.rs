@@ -1243,8 +1243,8 @@ table_methods! {
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
     interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
-    contents_names => TableSpec::new("Contents_name_piece").sorted_by("nb_impressions").labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
-    contents_pieces => TableSpec::new("Contents_piece_name").sorted_by("nb_impressions").labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
+    contents_names => TableSpec::new("Contents_name_piece").metrics(TableMetrics::Contents).labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
+    contents_pieces => TableSpec::new("Contents_piece_name").metrics(TableMetrics::Contents).labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName");
 }

@@ -110,6 +110,18 @@ fn event_row(row: &mut Row) {
     set(columns, "avg_event_value", average);
 }
 
+/// Contents rows (`InteractionRate`): interactions per impression, to 4
+/// decimals (0 without impressions).
+fn content_row(row: &mut Row) {
+    let columns = &mut row.columns;
+    let rate = quotient(
+        get(columns, "nb_interactions"),
+        get(columns, "nb_impressions"),
+        4,
+    );
+    set(columns, "interaction_rate", rate);
+}
+
 /// Ecommerce item rows (`AveragePrice`, `AverageQuantity`,
 /// `ProductConversionRate`), each computed only where the row has no such
 /// column yet (a viewed-only product keeps its viewed price as
@@ -153,6 +165,8 @@ pub(crate) enum TableMetrics {
     Events,
     /// Ecommerce item reports.
     Items,
+    /// Contents reports.
+    Contents,
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
@@ -162,6 +176,7 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics) {
         TableMetrics::Pages => page_row,
         TableMetrics::Events => event_row,
         TableMetrics::Items => item_row,
+        TableMetrics::Contents => content_row,
     };
     walk(table, per_row);
 }
@@ -205,5 +220,25 @@ mod tests {
         visits_summary(&mut columns);
         assert_eq!(columns.find("bounce_rate"), Some(&Value::Int(0)));
         assert_eq!(columns.find("avg_time_on_site"), Some(&Value::Int(0)));
+    }
+
+    #[test]
+    fn contents_rows_get_the_interaction_rate() {
+        // ContentsTest's "Text Ad": 4 interactions of 6 impressions; a
+        // subtable row without impressions gets 0.
+        let mut table = DataTable::new();
+        for (label, impressions, interactions) in [("Text Ad", 6, 4), ("piece", 0, 1)] {
+            let row = Row::new(label)
+                .with("nb_impressions", Value::Int(impressions))
+                .with("nb_interactions", Value::Int(interactions));
+            table.add_row(row).expect("distinct labels");
+        }
+        apply(&mut table, TableMetrics::Contents);
+        let rates: Vec<_> = table
+            .rows()
+            .iter()
+            .map(|row| row.columns.find("interaction_rate").cloned())
+            .collect();
+        assert_eq!(rates, [Some(Value::Float(0.6667)), Some(Value::Int(0))]);
     }
 }

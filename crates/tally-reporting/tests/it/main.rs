@@ -7,6 +7,7 @@ mod format_metrics;
 mod formats;
 mod goal_columns;
 mod matomo_campaigns_fixture;
+mod matomo_contents_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;

@@ -258,6 +258,39 @@ impl PhpTracker {
         query
     }
 
+    /// `doTrackContentImpression`: `c_n`, then `c_p` and `c_t` unless
+    /// PHP-empty. `piece` `None` is the PHP default argument, `Unknown`.
+    pub(crate) fn content_impression(
+        &mut self,
+        name: &str,
+        piece: Option<&str>,
+        target: Option<&str>,
+    ) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&c_n={}", encode(name)));
+        push_content_rest(&mut query, piece, target);
+        query
+    }
+
+    /// `doTrackContentInteraction`: `c_i` and `c_n`, then `c_p` and `c_t`
+    /// as for an impression.
+    pub(crate) fn content_interaction(
+        &mut self,
+        interaction: &str,
+        name: &str,
+        piece: Option<&str>,
+        target: Option<&str>,
+    ) -> String {
+        let mut query = self.base();
+        query.push_str(&format!(
+            "&c_i={}&c_n={}",
+            encode(interaction),
+            encode(name)
+        ));
+        push_content_rest(&mut query, piece, target);
+        query
+    }
+
     /// `doTrackEcommerceCartUpdate` (`order_id` `None`) or
     /// `doTrackEcommerceOrder`: `idgoal=0`, each amount that is not zero
     /// (grand total, sub total, tax, shipping, discount), the items added
@@ -303,6 +336,19 @@ impl PhpTracker {
             answer.text()
         );
         Ok(())
+    }
+}
+
+/// The piece (default `Unknown`) and the target of a content request, each
+/// left out when PHP-empty (`""` or `"0"`).
+fn push_content_rest(query: &mut String, piece: Option<&str>, target: Option<&str>) {
+    let php_empty = |value: &str| value.is_empty() || value == "0";
+    let piece = piece.unwrap_or("Unknown");
+    if !php_empty(piece) {
+        query.push_str(&format!("&c_p={}", encode(piece)));
+    }
+    if let Some(target) = target.filter(|target| !php_empty(target)) {
+        query.push_str(&format!("&c_t={}", encode(target)));
     }
 }
 
