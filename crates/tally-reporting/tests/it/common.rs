@@ -7,8 +7,8 @@ use axum::http::{Request, StatusCode};
 use tally_db::test_support::TestDb;
 use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
 use tally_reporting::{Api, ReportingConfig};
-use time::OffsetDateTime;
 use time::macros::datetime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 use tower::ServiceExt as _;
 
 /// The clock of every API call: reports up to 2026-11-16 are final.
@@ -85,6 +85,75 @@ pub(crate) struct Visit<'a> {
     pub(crate) start: OffsetDateTime,
     pub(crate) referrer: &'a str,
     pub(crate) hits: Hits<'a>,
+}
+
+/// A database with the site of Matomo's system-test fixtures
+/// (`Fixture::createWebsite`: "Piwik test" at `http://piwik.net/`), in UTC
+/// with data from `start`, the fixture's other settings set by `edit`,
+/// and `goals`; with a super user's token.
+pub(crate) fn matomo_site(
+    start: PrimitiveDateTime,
+    edit: impl FnOnce(&mut NewSiteParams),
+    goals: &[GoalParams],
+) -> anyhow::Result<(TestDb, String)> {
+    let db = TestDb::new()?;
+    let token = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        let mut params = NewSiteParams {
+            timezone: Some("UTC".to_owned()),
+            start_date: Some(start),
+            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
+        };
+        edit(&mut params);
+        management::add_site(&mut conn, &root, &params)?;
+        for goal in goals {
+            management::add_goal(&mut conn, &root, 1, goal)?;
+        }
+        user_with_token(&mut conn, "root", None)?
+    };
+    Ok((db, token))
+}
+
+/// The tracker's HTTP routes on `db`'s database, with `config`.
+pub(crate) fn tracker_routes(
+    db: &TestDb,
+    config: &tally_tracking::http::TrackerConfig,
+) -> anyhow::Result<Router> {
+    let tracker = tally_tracking::http::Tracker::start(db.pool()?, config)?;
+    Ok(tally_tracking::http::router(tracker))
+}
+
+/// The Reporting API on `db`'s database with the core reports.
+pub(crate) fn reporting_api(db: &TestDb) -> anyhow::Result<Api> {
+    Ok(Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    ))
+}
+
+/// `module=API&<query>&format=json&token_auth=<token>` answered at
+/// [`NOW`], as JSON; an answer other than 200 is an error with its body.
+pub(crate) async fn api_json(
+    api: &Api,
+    token: &str,
+    query: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!("module=API&{query}&format=json&token_auth={token}"),
+        None,
+    );
+    let api = api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    anyhow::ensure!(
+        answer.status == 200,
+        "{query}: {} {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    );
+    Ok(serde_json::from_slice(&answer.body)?)
 }
 
 pub(crate) fn encode(text: &str) -> String {

@@ -26,13 +26,12 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use tally_db::test_support::TestDb;
-use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
-use tally_reporting::{Api, ReportingConfig};
+use tally_management::GoalParams;
+use tally_reporting::Api;
 use time::macros::{datetime, format_description};
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, encode, send, user_with_token};
+use crate::common::{api_json, encode, matomo_site, reporting_api, send, tracker_routes};
 
 const START: PrimitiveDateTime = datetime!(2009-01-04 00:11:42);
 const UA: &str = "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-GB; rv:1.9.2.6) Gecko/20100625 Firefox/3.6.6 (.NET CLR 3.5.30729)";
@@ -86,17 +85,12 @@ fn title(text: &str) -> String {
 }
 
 async fn day(api: &Api, token: &str, method: &str, extra: &str) -> anyhow::Result<Value> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!(
-            "module=API&method={method}&idSite=1&period=day&date=2009-01-04&format=json\
-             {extra}&token_auth={token}"
-        ),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(answer.status == 200, "{method}: {}", answer.status);
-    Ok(serde_json::from_slice(&answer.body)?)
+    api_json(
+        api,
+        token,
+        &format!("method={method}&idSite=1&period=day&date=2009-01-04{extra}"),
+    )
+    .await
 }
 
 /// `(label, [nb_visits, nb_actions, sum_visit_length, bounce_count,
@@ -132,35 +126,19 @@ fn expected(rows: &[(&str, [i64; 5])]) -> Vec<(String, [i64; 5])> {
 
 #[tokio::test]
 async fn campaigns_and_website_changes_give_matomos_reports() -> anyhow::Result<()> {
-    let db = TestDb::new()?;
-    let token = {
-        let mut conn = db.conn()?;
-        let root = Principal::super_user("test");
-        let params = NewSiteParams {
-            timezone: Some("UTC".to_owned()),
-            start_date: Some(datetime!(2009-01-03 00:00)),
-            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
-        };
-        management::add_site(&mut conn, &root, &params)?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered js", "manually", "", ""),
-        )?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new(
+    let (db, token) = matomo_site(
+        datetime!(2009-01-03 00:00),
+        |_| {},
+        &[
+            GoalParams::new("triggered js", "manually", "", ""),
+            GoalParams::new(
                 "view act",
                 "url",
                 "http://mutantregistration.com/act.html",
                 "exact",
             ),
-        )?;
-        user_with_token(&mut conn, "root", None)?
-    };
+        ],
+    )?;
     let t = token.as_str();
     let (a, c, d) = ("a1b2c3d4e5f60001", "a1b2c3d4e5f60003", "a1b2c3d4e5f60004");
     let index = "http://example.org/index.html";
@@ -374,8 +352,7 @@ async fn campaigns_and_website_changes_give_matomos_reports() -> anyhow::Result<
         create_new_visit_when_website_referrer_changes: true,
         ..tally_tracking::http::TrackerConfig::default()
     };
-    let tracker = tally_tracking::http::Tracker::start(db.pool()?, &config)?;
-    let router = tally_tracking::http::router(tracker);
+    let router = tracker_routes(&db, &config)?;
     for query in requests.into_iter().chain(fifth) {
         let answer = send(
             &router,
@@ -385,12 +362,7 @@ async fn campaigns_and_website_changes_give_matomos_reports() -> anyhow::Result<
         assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
     }
 
-    let api = Api::new(
-        db.pool()?,
-        tally_archiving::Registry::core(),
-        tally_archiving::ArchivingConfig::default(),
-        ReportingConfig::default(),
-    );
+    let api = reporting_api(&db)?;
     let campaigns = day(&api, t, "Referrers.getCampaigns", "&expanded=1").await?;
     assert_eq!(
         rows(&campaigns),

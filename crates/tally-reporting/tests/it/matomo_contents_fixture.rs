@@ -15,12 +15,12 @@
 use axum::Router;
 use serde_json::{Value, json};
 use tally_db::test_support::TestDb;
-use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_management::GoalParams;
 use tally_reporting::{Api, ReportingConfig};
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, user_with_token};
+use crate::common::{NOW, matomo_site, tracker_routes};
 use crate::php_tracker::{At, PhpTracker};
 
 const START: PrimitiveDateTime = datetime!(2010-01-03 11:22:33);
@@ -138,35 +138,15 @@ impl Reports {
 }
 
 async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
-    let db = TestDb::new()?;
-    let token = {
-        let mut conn = db.conn()?;
-        let root = Principal::super_user("test");
-        let params = NewSiteParams {
-            timezone: Some("UTC".to_owned()),
-            start_date: Some(START - Duration::days(1)),
-            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
-        };
-        management::add_site(&mut conn, &root, &params)?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered js", "url", "webradio", "contains"),
-        )?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered js", "title", "Music", "contains"),
-        )?;
-        user_with_token(&mut conn, "root", None)?
-    };
-    let tracker = tally_tracking::http::Tracker::start(
-        db.pool()?,
-        &tally_tracking::http::TrackerConfig::default(),
+    let (db, token) = matomo_site(
+        START - Duration::days(1),
+        |_| {},
+        &[
+            GoalParams::new("triggered js", "url", "webradio", "contains"),
+            GoalParams::new("triggered js", "title", "Music", "contains"),
+        ],
     )?;
-    let router = tally_tracking::http::router(tracker);
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
 
     let mut first = PhpTracker::new(1, &token, "a1b2c3d4e5f60718", START);
     contents(&router, &mut first, START).await?;

@@ -16,12 +16,12 @@
 use axum::Router;
 use serde_json::{Value, json};
 use tally_db::test_support::TestDb;
-use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_management::GoalParams;
 use tally_reporting::{Api, ReportingConfig};
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, user_with_token};
+use crate::common::{NOW, matomo_site, tracker_routes};
 use crate::php_tracker::{At, PhpTracker};
 
 const START: PrimitiveDateTime = datetime!(2010-01-03 11:22:33);
@@ -248,50 +248,28 @@ fn long_label(what: &str) -> String {
 }
 
 async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
-    let db = TestDb::new()?;
-    let token = {
-        let mut conn = db.conn()?;
-        let root = Principal::super_user("test");
-        let params = NewSiteParams {
-            timezone: Some("UTC".to_owned()),
-            sitesearch: Some(true),
-            start_date: Some(START - Duration::days(1)),
-            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
-        };
-        management::add_site(&mut conn, &root, &params)?;
-        // Goals 1 and 2 check that events match neither URL nor title
-        // goals.
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered js", "url", "webradio", "contains"),
-        )?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered js", "title", "Music", "contains"),
-        )?;
-        let event_goal = GoalParams {
-            revenue: 8.0,
-            allow_multiple: true,
-            event_value_as_revenue: true,
-            ..GoalParams::new(
-                "event matching",
-                "event_category",
-                "CategoryTriggersGoal",
-                "contains",
-            )
-        };
-        management::add_goal(&mut conn, &root, 1, &event_goal)?;
-        user_with_token(&mut conn, "root", None)?
+    // Goals 1 and 2 check that events match neither URL nor title goals.
+    let event_goal = GoalParams {
+        revenue: 8.0,
+        allow_multiple: true,
+        event_value_as_revenue: true,
+        ..GoalParams::new(
+            "event matching",
+            "event_category",
+            "CategoryTriggersGoal",
+            "contains",
+        )
     };
-    let tracker = tally_tracking::http::Tracker::start(
-        db.pool()?,
-        &tally_tracking::http::TrackerConfig::default(),
+    let (db, token) = matomo_site(
+        START - Duration::days(1),
+        |site| site.sitesearch = Some(true),
+        &[
+            GoalParams::new("triggered js", "url", "webradio", "contains"),
+            GoalParams::new("triggered js", "title", "Music", "contains"),
+            event_goal,
+        ],
     )?;
-    let router = tally_tracking::http::router(tracker);
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
 
     let mut first = PhpTracker::new(1, &token, "a1b2c3d4e5f60718", START);
     first.url = "http://example.org/webradio".to_owned();

@@ -17,13 +17,12 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use tally_db::test_support::TestDb;
-use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
-use tally_reporting::{Api, ReportingConfig};
+use tally_management::GoalParams;
+use tally_reporting::Api;
 use time::macros::{datetime, format_description};
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, encode, send, user_with_token};
+use crate::common::{api_json, encode, matomo_site, reporting_api, send, tracker_routes};
 
 /// The last day's first visit; the traffic runs 30 days before it.
 const LAST: PrimitiveDateTime = datetime!(2010-03-06 11:22:33);
@@ -65,50 +64,28 @@ async fn report(
     date: &str,
     extra: &str,
 ) -> anyhow::Result<Value> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!(
-            "module=API&method={method}&idSite=1&period={period}&date={date}&format=json\
-             {extra}&token_auth={token}"
-        ),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(
-        answer.status == 200,
-        "{method}: {} {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    Ok(serde_json::from_slice(&answer.body)?)
+    api_json(
+        api,
+        token,
+        &format!("method={method}&idSite=1&period={period}&date={date}{extra}"),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::Result<()> {
-    let db = TestDb::new()?;
-    let token = {
-        let mut conn = db.conn()?;
-        let root = Principal::super_user("test");
-        let params = NewSiteParams {
-            timezone: Some("UTC".to_owned()),
-            excluded_referrers: Some("https://excludedreferrer123.com".to_owned()),
-            start_date: Some(datetime!(2010-02-01 00:00)),
-            ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
-        };
-        management::add_site(&mut conn, &root, &params)?;
-        management::add_goal(
-            &mut conn,
-            &root,
-            1,
-            &GoalParams::new("triggered php", "manually", "", ""),
-        )?;
-        let multiple = GoalParams {
-            allow_multiple: true,
-            ..GoalParams::new("another triggered php", "manually", "", "")
-        };
-        management::add_goal(&mut conn, &root, 1, &multiple)?;
-        user_with_token(&mut conn, "root", None)?
+    let multiple = GoalParams {
+        allow_multiple: true,
+        ..GoalParams::new("another triggered php", "manually", "", "")
     };
+    let (db, token) = matomo_site(
+        datetime!(2010-02-01 00:00),
+        |site| site.excluded_referrers = Some("https://excludedreferrer123.com".to_owned()),
+        &[
+            GoalParams::new("triggered php", "manually", "", ""),
+            multiple,
+        ],
+    )?;
 
     let mut requests = Vec::new();
     for days in (0..=30_usize).rev() {
@@ -142,11 +119,7 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
             &title,
         ));
     }
-    let tracker = tally_tracking::http::Tracker::start(
-        db.pool()?,
-        &tally_tracking::http::TrackerConfig::default(),
-    )?;
-    let router = tally_tracking::http::router(tracker);
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
     let bulk = json!({ "requests": requests, "token_auth": token });
     let answer = send(
         &router,
@@ -159,12 +132,7 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
         json!(155)
     );
 
-    let api = Api::new(
-        db.pool()?,
-        tally_archiving::Registry::core(),
-        tally_archiving::ArchivingConfig::default(),
-        ReportingConfig::default(),
-    );
+    let api = reporting_api(&db)?;
     let t = token.as_str();
 
     // test_unformattedMetrics__Referrers.get_year.xml
