@@ -10,6 +10,7 @@ mod matomo_campaigns_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
+mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
 mod meta;
 mod on_demand;
