@@ -305,6 +305,8 @@ async fn visits_over_several_days_give_matomos_range_reports() -> anyhow::Result
     );
     for row in pages.as_array().cloned().unwrap_or_default() {
         assert!(row.get("nb_uniq_visitors").is_none(), "{row}");
+        // PagePerformance's average, 0 without timings, on every row.
+        assert_eq!(row["avg_page_load_time"], json!(0), "{row}");
     }
     Ok(())
 }
