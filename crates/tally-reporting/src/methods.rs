@@ -785,7 +785,7 @@ fn table_report(
             // pivot column may be one); its goal filters are generic
             // filters, after the pivot, and find no goals left.
             present::present_for_pivot(&mut table, spec.labels, &extra);
-            processed::apply(&mut table, spec.metrics);
+            processed::apply(&mut table, spec.metrics, filters.flat);
             let columns_extra = Extra {
                 subtable: true,
                 ..extra
@@ -813,7 +813,7 @@ fn table_report(
         // Before the report's own processed metrics, which come after
         // these in Matomo's order (and replace a value of the same name).
         goal_filters.apply(&mut table);
-        processed::apply(&mut table, spec.metrics);
+        processed::apply(&mut table, spec.metrics, filters.flat);
         let mut table = filters.apply(table, &settings)?;
         formatter.table(
             ctx.conn,

@@ -613,10 +613,12 @@ fn socials(table: &mut DataTable, subtable: bool) {
         return;
     }
     for row in rows(table) {
+        // `getMainUrlFromName`: the network's first domain as listed, with
+        // no scheme (unlike the search engines' `http://` main URLs).
         if let Some(host) = main_host("N", &row.label) {
-            let url = format!("http://{host}");
-            set_meta(row, "url", url.clone());
-            set_meta(row, "logo", referrer_logo("socials", &url));
+            let logo = referrer_logo("socials", &host);
+            set_meta(row, "url", host);
+            set_meta(row, "logo", logo);
         }
     }
     add_segment_by_label(table, "referrerName");

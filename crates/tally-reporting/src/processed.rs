@@ -64,11 +64,15 @@ pub(crate) const PAGE_TIMINGS: [&str; 6] = [
 ];
 
 /// Page URL / title rows: page timings, time on page, bounce and exit rate,
-/// in Matomo's column order.
-fn page_row(row: &mut Row) {
+/// in Matomo's column order. `top`: a row of the answered table itself, not
+/// of an expanded subtable.
+fn page_row(row: &mut Row, top: bool) {
     let columns = &mut row.columns;
     let mut load_time = 0.0;
-    let mut any_timing = false;
+    // PagePerformance adds `avg_page_load_time` to the answered table's
+    // processed metrics, so each of its rows has one (0 without timings);
+    // expanded subtables keep it only where there are timings.
+    let mut any_timing = top;
     for timing in PAGE_TIMINGS {
         let hits = columns
             .find(&format!("nb_hits_with_time_{timing}"))
@@ -170,32 +174,59 @@ pub(crate) enum TableMetrics {
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
-pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics) {
-    let per_row: fn(&mut Row) = match metrics {
+/// `flat`: the subtables' rows will be flattened into the answered table
+/// (Matomo flattens before computing processed metrics).
+pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
+    let per_row: fn(&mut Row, bool) = match metrics {
         TableMetrics::None => return,
         TableMetrics::Pages => page_row,
-        TableMetrics::Events => event_row,
-        TableMetrics::Items => item_row,
-        TableMetrics::Contents => content_row,
+        TableMetrics::Events => |row, _| event_row(row),
+        TableMetrics::Items => |row, _| item_row(row),
+        TableMetrics::Contents => |row, _| content_row(row),
     };
-    walk(table, per_row);
+    walk(table, per_row, true, flat);
 }
 
-fn walk(table: &mut DataTable, per_row: fn(&mut Row)) {
+fn walk(table: &mut DataTable, per_row: fn(&mut Row, bool), top: bool, flat: bool) {
     for row in table.rows_mut() {
-        per_row(row);
+        per_row(row, top);
         if let Some(subtable) = row.subtable.as_deref_mut() {
-            walk(subtable, per_row);
+            walk(subtable, per_row, flat, flat);
         }
     }
     if let Some(summary) = table.summary_row_mut() {
-        per_row(summary);
+        per_row(summary, top);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answered_page_rows_have_a_page_load_time_even_without_timings() {
+        let page = || Row::new("/a").with("nb_hits", 2).with("sum_time_spent", 10);
+        let load_time = |row: &Row| row.columns.find("avg_page_load_time").cloned();
+        let folder = || {
+            Row::new("dir")
+                .with("nb_hits", 2)
+                .with_subtable(DataTable::from_rows([page()]))
+        };
+        let mut table = DataTable::from_rows([page(), folder()]);
+        apply(&mut table, TableMetrics::Pages, false);
+        let rows = table.rows();
+        assert_eq!(load_time(&rows[0]), Some(Value::Int(0)));
+        assert_eq!(load_time(&rows[1]), Some(Value::Int(0)));
+        // An expanded subtable's row only with timings, as in Matomo.
+        let sub = rows[1].subtable.as_deref().and_then(|t| t.rows().first());
+        assert_eq!(sub.and_then(load_time), None);
+        // Rows to be flattened are the answer's rows.
+        let mut table = DataTable::from_rows([folder()]);
+        apply(&mut table, TableMetrics::Pages, true);
+        let sub = table.rows().first().and_then(|row| row.subtable.as_deref());
+        let sub = sub.and_then(|t| t.rows().first()).and_then(load_time);
+        assert_eq!(sub, Some(Value::Int(0)));
+    }
 
     #[test]
     fn visits_summary_metrics_match_matomos_example() {
@@ -233,7 +264,7 @@ mod tests {
                 .with("nb_interactions", Value::Int(interactions));
             table.add_row(row).expect("distinct labels");
         }
-        apply(&mut table, TableMetrics::Contents);
+        apply(&mut table, TableMetrics::Contents, false);
         let rates: Vec<_> = table
             .rows()
             .iter()

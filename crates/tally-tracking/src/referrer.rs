@@ -1993,6 +1993,11 @@ mod tests {
             // Matomo's names.
             ("https://www.tumblr.com/", Social, "tumblr", ""),
             ("https://weibo.com/", Social, "Weibo", ""),
+            // Networks of Matomo's VisitsOverSeveralDays fixture.
+            ("http://xanga.com", Social, "Xanga", ""),
+            ("http://skyrock.com", Social, "Skyrock", ""),
+            ("http://mixi.jp", Social, "Mixi", ""),
+            ("http://www.flickr.com", Social, "Flickr", ""),
             // Only www.facebook.com's root or `?q=` is a search engine.
             ("https://www.facebook.com/somepage", Social, "Facebook", ""),
             ("https://facebook.com/", Social, "Facebook", ""),

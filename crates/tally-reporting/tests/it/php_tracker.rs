@@ -42,6 +42,8 @@ pub(crate) struct PhpTracker {
     pub(crate) ip: String,
     pub(crate) lang: String,
     pub(crate) url: String,
+    /// `setUrlReferrer`: kept for the following requests.
+    pub(crate) referrer: String,
     pub(crate) plugins: bool,
     visit_cvars: Vec<Cvar>,
     page_cvars: Vec<Cvar>,
@@ -85,6 +87,7 @@ impl PhpTracker {
             ip: "156.5.3.2".to_owned(),
             lang: "fr".to_owned(),
             url: String::new(),
+            referrer: String::new(),
             plugins: true,
             visit_cvars: Vec::new(),
             page_cvars: Vec::new(),
@@ -207,9 +210,10 @@ impl PhpTracker {
             ));
         }
         query.push_str(&format!(
-            "&_id={}&url={}&urlref=",
+            "&_id={}&url={}&urlref={}",
             self.visitor_id,
-            encode(&self.url)
+            encode(&self.url),
+            encode(&self.referrer)
         ));
         if let Some(id) = &self.page_view_id {
             query.push_str(&format!("&pv_id={id}"));

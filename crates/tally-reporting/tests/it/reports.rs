@@ -155,11 +155,11 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         concat!(
             r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
             r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":202,"entry_bounce_count":1,"#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
             // Ties at one visit: by label, natural order ("/" before "p").
             r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"},"#,
-            r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"},"#,
+            r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_page_load_time":0,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
             r#""folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1,"#,
             r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]}]"#
         )
@@ -195,10 +195,10 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         flat_csv.text(),
-        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_time_on_page,bounce_rate,exit_rate,metadata_url\n\
-         index,2,2,2,100,2,2,4,202,1,1,1,50,50%,50%,https://shop.example/\n\
-         products/shoes,1,1,1,100,,,,,,,,100,0%,0%,https://shop.example/products/shoes\n\
-         thank-you,1,1,1,0,,,,,,1,1,0,0%,100%,https://shop.example/thank-you"
+        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url\n\
+         index,2,2,2,100,2,2,4,202,1,1,1,0,50,50%,50%,https://shop.example/\n\
+         products/shoes,1,1,1,100,,,,,,,,0,100,0%,0%,https://shop.example/products/shoes\n\
+         thank-you,1,1,1,0,,,,,,1,1,0,0,0%,100%,https://shop.example/thank-you"
     );
     let flat_xml = f
         .get(&format!("method=Actions.getPageUrls&{DAY}&format=xml&flat=1&filter_sort_column=label&filter_sort_order=asc&showColumns=nb_hits,exit_rate"))
