@@ -1092,7 +1092,7 @@ fn detect_campaign(
 }
 
 /// Whether `urlref` is a Google ads referrer that makes a campaign
-/// ([`adwords_campaign`]): the recorder detects the referrer of a hit in a
+/// (`adwords_campaign`): the recorder detects the referrer of a hit in a
 /// visit only when it may be a campaign.
 pub fn is_google_ads_referrer(urlref: &str) -> bool {
     // Most referrers are not: no parse then.
