@@ -834,7 +834,7 @@ fn table_report(
 /// one period only, as in Matomo.
 pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
-    let single_site = ctx.required("idSite")?.trim().parse::<u32>().is_ok();
+    let single_site = single_site_id(ctx)?;
     let filters = output::filters(request)?;
     let settings = ReportSettings::default();
     let mut formatter = Formatter::new(Mode::from_request(request));

@@ -1640,14 +1640,16 @@ impl BatchWriter {
             None
         };
         if let (Some(v), Some(r)) = (&continuing, &referrer) {
-            // Matomo's `isReferrerInformationNew`: type, name or keyword
-            // differ, compared lower-cased.
-            let changed = v.referer_type != r.referer_type.code()
-                || v.referer_name.to_lowercase() != r.name.to_lowercase()
-                || v.referer_keyword.to_lowercase() != r.keyword.to_lowercase();
             let campaign = r.referer_type.code() == 6 && v.referer_type != 1;
             let website = website_rule && r.referer_type.code() == 3;
-            if changed && (campaign || website) {
+            // Matomo's `isReferrerInformationNew`: type, name or keyword
+            // differ, compared lower-cased; only asked when a change would
+            // matter (a direct visit's every hit gets here).
+            if (campaign || website)
+                && (v.referer_type != r.referer_type.code()
+                    || v.referer_name.to_lowercase() != r.name.to_lowercase()
+                    || v.referer_keyword.to_lowercase() != r.keyword.to_lowercase())
+            {
                 continuing = None;
             }
         }
