@@ -280,9 +280,20 @@ impl Period {
         }
     }
 
-    /// The period of the same kind just before this one.
-    fn previous(&self) -> Option<Self> {
-        Self::checked_containing(self.kind, self.start.previous_day()?)
+    /// The period of the same kind just before this one; for a range, the
+    /// range of as many days ending the day before it starts (Matomo's
+    /// `Range::getLastDate`, which evolution figures compare with).
+    pub fn previous(&self) -> Option<Self> {
+        let end = self.start.previous_day()?;
+        if self.kind == PeriodKind::Range {
+            let start = end.checked_sub(Duration::days(self.days() - 1))?;
+            return Some(Self {
+                kind: PeriodKind::Range,
+                start,
+                end,
+            });
+        }
+        Self::checked_containing(self.kind, end)
     }
 
     /// The period of the same kind just after this one.
@@ -734,6 +745,25 @@ mod tests {
     }
     fn cat(parts: &[&[Period]]) -> Vec<Period> {
         parts.concat()
+    }
+
+    #[test]
+    fn the_previous_period_is_of_the_same_kind_and_length() {
+        assert_eq!(
+            Period::month(d("2010-03-31")).previous(),
+            Some(Period::month(d("2010-02-01")))
+        );
+        assert_eq!(
+            Period::week(d("2011-01-01")).previous(),
+            Some(Period::week(d("2010-12-20")))
+        );
+        // Matomo's Range::getLastDate: as many days, ending the day before.
+        let range = Period::range(d("2010-12-15"), d("2011-01-15")).expect("range");
+        assert_eq!(
+            range.previous(),
+            Some(Period::range(d("2010-11-13"), d("2010-12-14")).expect("range"))
+        );
+        assert_eq!(Period::day(Date::MIN).previous(), None);
     }
 
     #[test]

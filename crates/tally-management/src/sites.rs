@@ -297,9 +297,7 @@ pub fn add_site(
     let timezone = check_timezone(&timezone)?;
     let currency = match non_empty(params.currency.as_deref()) {
         Some(c) => c.to_owned(),
-        None => get_option(conn, OPTION_DEFAULT_CURRENCY)?
-            .filter(|c| !c.trim().is_empty())
-            .unwrap_or_else(|| "USD".to_owned()),
+        None => default_currency(conn)?,
     };
     let currency = check_currency(&currency)?;
     let keyword = clean_plain_list(params.search_keyword_parameters.as_deref());
@@ -543,6 +541,53 @@ pub fn sites_with_at_least_view_access(
         .order(site::idsite)
         .load(conn)?;
     Ok(sites.into_iter().map(|s| SiteView::new(s, actor)).collect())
+}
+
+/// The currency new sites get (`SitesManager.getDefaultCurrency`): the
+/// stored option, else `USD`.
+///
+/// # Errors
+/// [`ManagementError::Db`].
+pub fn default_currency(conn: &mut MysqlConnection) -> Result<String> {
+    Ok(get_option(conn, OPTION_DEFAULT_CURRENCY)?
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "USD".to_owned()))
+}
+
+/// Ids of the sites among those the actor can view whose name or group
+/// contains `pattern`, whose main URL matches `http%<pattern>%`, or whose
+/// id is `pattern`, at most `limit` of them in id order
+/// (`SitesManager.getPatternMatchSites`; as Matomo, `%` and `_` in the
+/// pattern keep their `LIKE` meaning, and case is ignored by the column
+/// collation).
+///
+/// # Errors
+/// [`ManagementError::Db`].
+pub fn pattern_match_site_ids(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    pattern: &str,
+    limit: i64,
+) -> Result<Vec<u32>> {
+    let ids = crate::access::sites_with_access(conn, actor, Access::View)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let anywhere = format!("%{pattern}%");
+    let url = format!("http%{pattern}%");
+    let matching = site::name
+        .like(anywhere.clone())
+        .or(site::main_url.like(url))
+        .or(site::group.like(anywhere));
+    let query = site::table
+        .filter(site::idsite.eq_any(&ids))
+        .select(site::idsite)
+        .order(site::idsite)
+        .limit(limit);
+    Ok(match pattern.trim().parse::<u32>() {
+        Ok(id) => query.filter(matching.or(site::idsite.eq(id))).load(conn)?,
+        Err(_) => query.filter(matching).load(conn)?,
+    })
 }
 
 /// Ids of the sites (among those the actor can view) whose main or alias

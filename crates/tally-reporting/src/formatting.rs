@@ -28,9 +28,12 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use diesel::MysqlConnection;
+use tally_archiving::Period;
 use tally_datatable::format::{is_percent_metric, php_float_string, round_php};
 use tally_datatable::{Columns, DataTable, Scalar, Value};
 use tally_management::Principal;
+use tally_schema::PeriodKind;
+use time::Date;
 
 use crate::ReportingError;
 use crate::request::ApiRequest;
@@ -231,6 +234,18 @@ impl ReportMetrics {
         ("avg_time_on_site", Display::Duration),
         ("bounce_rate", Display::Percent),
         ("nb_actions_per_visit", Display::AsIs),
+    ]);
+
+    /// `MultiSites.getAll` / `getOne`: the evolution metrics
+    /// (`EvolutionMetric`, percentages).
+    pub(crate) const MULTI_SITES: Self = Self::declared(&[
+        ("visits_evolution", Display::Percent),
+        ("actions_evolution", Display::Percent),
+        ("pageviews_evolution", Display::Percent),
+        ("revenue_evolution", Display::Percent),
+        ("nb_conversions_evolution", Display::Percent),
+        ("orders_evolution", Display::Percent),
+        ("ecommerce_revenue_evolution", Display::Percent),
     ]);
 
     fn display(self, column: &str) -> Option<Display> {
@@ -576,6 +591,60 @@ fn sentence_time(total: f64) -> String {
     }
 }
 
+/// English short month names (`Intl_Month_Short_StandAlone_*`).
+const MONTHS_SHORT: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// English short weekday names, Monday first (`Intl_Day_Short_*`).
+const WEEKDAYS_SHORT: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// `Period::getLocalizedShortString` in English, as evolution metadata
+/// shows the period compared with (`previousRange`): a day `"Tue, Dec 14"`
+/// (`E, MMM d`), a month `"Dec 2010"`, a year `"2010"`, a week or range as
+/// CLDR's short interval of its first and last day: `"Dec 13 – 19, 2010"`,
+/// `"Nov 13 – Dec 14, 2010"`, `"Dec 27, 2010 – Jan 2, 2011"` (the dash
+/// between thin spaces, as Matomo's English patterns have it).
+pub(crate) fn period_short_string(period: &Period) -> String {
+    const DASH: &str = "\u{2009}\u{2013}\u{2009}";
+    let (start, end) = (period.start(), period.end());
+    let month = |date: Date| MONTHS_SHORT[usize::from(u8::from(date.month())) - 1];
+    match period.kind() {
+        PeriodKind::Day => format!(
+            "{}, {} {}",
+            WEEKDAYS_SHORT[usize::from(start.weekday().number_days_from_monday())],
+            month(start),
+            start.day()
+        ),
+        PeriodKind::Month => format!("{} {}", month(start), start.year()),
+        PeriodKind::Year => start.year().to_string(),
+        _ if start.year() != end.year() => format!(
+            "{} {}, {}{DASH}{} {}, {}",
+            month(start),
+            start.day(),
+            start.year(),
+            month(end),
+            end.day(),
+            end.year()
+        ),
+        _ if start.month() != end.month() => format!(
+            "{} {}{DASH}{} {}, {}",
+            month(start),
+            start.day(),
+            month(end),
+            end.day(),
+            end.year()
+        ),
+        _ => format!(
+            "{} {}{DASH}{}, {}",
+            month(start),
+            start.day(),
+            end.day(),
+            end.year()
+        ),
+    }
+}
+
 /// The currency symbol Matomo's English translations give a site's
 /// currency (`Site::getCurrencySymbolFor`, `Intl_CurrencySymbol_<code>`);
 /// a code without one is shown as the code.
@@ -828,6 +897,31 @@ mod tests {
         assert_eq!(pretty_number(-1234.5, 0), "-1,235");
         assert_eq!(pretty_number(2.30, 2), "2.3");
         assert_eq!(pretty_number(0.1 + 0.2, 3), "0.3");
+    }
+
+    #[test]
+    fn periods_read_as_matomos_english_short_strings() {
+        use time::macros::date;
+        let range = |a, b| Period::range(a, b).expect("a range");
+        for (period, text) in [
+            (Period::day(date!(2010 - 12 - 14)), "Tue, Dec 14"),
+            (Period::month(date!(2009 - 12 - 5)), "Dec 2009"),
+            (Period::year(date!(2009 - 12 - 5)), "2009"),
+            (
+                Period::week(date!(2010 - 12 - 15)),
+                "Dec 13\u{2009}\u{2013}\u{2009}19, 2010",
+            ),
+            (
+                range(date!(2010 - 11 - 13), date!(2010 - 12 - 14)),
+                "Nov 13\u{2009}\u{2013}\u{2009}Dec 14, 2010",
+            ),
+            (
+                Period::week(date!(2011 - 01 - 01)),
+                "Dec 27, 2010\u{2009}\u{2013}\u{2009}Jan 2, 2011",
+            ),
+        ] {
+            assert_eq!(period_short_string(&period), text, "{period}");
+        }
     }
 
     #[test]

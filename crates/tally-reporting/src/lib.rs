@@ -19,6 +19,7 @@ mod load;
 mod manage;
 mod meta;
 mod methods;
+mod multisites;
 mod output;
 mod pivot;
 mod present;

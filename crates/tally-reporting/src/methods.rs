@@ -46,7 +46,7 @@ pub(crate) struct Slice<'s> {
 }
 
 /// The key Matomo gives a period in multi-period answers.
-fn period_key(period: &Period) -> String {
+pub(crate) fn period_key(period: &Period) -> String {
     let start = period.start();
     match period.kind() {
         PeriodKind::Day => start.to_string(),
@@ -1646,6 +1646,8 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         custom_variables,
     ),
     ("CustomDimensions", "getCustomDimension", custom_dimension),
+    ("MultiSites", "getAll", crate::multisites::get_all),
+    ("MultiSites", "getOne", crate::multisites::get_one),
 ];
 
 /// `Plugin.method` → implementation.
@@ -1658,7 +1660,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 21] = [
+pub(crate) const MODULES: [&str; 22] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -1677,6 +1679,7 @@ pub(crate) const MODULES: [&str; 21] = [
     "UserId",
     "CustomVariables",
     "CustomDimensions",
+    "MultiSites",
     "SitesManager",
     "UsersManager",
     "CoreAdminHome",

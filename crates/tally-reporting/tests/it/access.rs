@@ -26,7 +26,9 @@ async fn every_report_method_needs_view_access_to_the_site() -> anyhow::Result<(
     let t = &f.tokens;
     let methods: Vec<String> = tally_reporting::report_methods().collect();
     assert!(methods.len() > 70, "{} methods", methods.len());
-    for method in &methods {
+    // MultiSites.getAll takes no idSite: it answers the caller's sites
+    // (matomo_periods_fixture::all_websites_dashboard_*).
+    for method in methods.iter().filter(|m| *m != "MultiSites.getAll") {
         let query = format!(
             "method={method}&idSite=1&period=day&date=2026-11-10&format=json{}",
             extra(method)

@@ -79,6 +79,28 @@ impl Reports {
         );
         Ok(serde_json::from_slice(&answer.body)?)
     }
+
+    /// Any query, with the token, answered in `format`: the status and
+    /// the body.
+    async fn raw(&self, query: &str, format: &str) -> anyhow::Result<(u16, String)> {
+        let request = tally_reporting::ApiRequest::from_parts(
+            &format!(
+                "module=API&{query}&format={format}&token_auth={}",
+                self.token
+            ),
+            None,
+        );
+        let api = self.api.clone();
+        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+        Ok((answer.status, String::from_utf8(answer.body)?))
+    }
+
+    /// Any query answered in JSON (which must succeed).
+    async fn json(&self, query: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.raw(query, "json").await?;
+        anyhow::ensure!(status == 200, "{query}: {status} {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
 }
 
 async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
@@ -479,6 +501,305 @@ async fn socials_over_a_range_and_several_days_match_matomo() -> anyhow::Result<
             &first["nb_users"]
         ],
         [&json!(2), &json!(2), &json!(3), &json!(0)]
+    );
+    Ok(())
+}
+
+/// A `MultiSites.getAll` row as Matomo's expected outputs show it: the
+/// four figures, their evolutions from the previous period (as quotients
+/// formatted in percent, with trends), and the metadata.
+fn dashboard_row(
+    site: Option<(&str, u32)>,
+    figures: [i64; 4],
+    previous: [i64; 4],
+    previous_range: &str,
+    period_name: &str,
+) -> Value {
+    let evolution = |now: i64, before: i64| {
+        if now == before {
+            ("0%".to_owned(), 0)
+        } else if before == 0 {
+            ("100%".to_owned(), 1)
+        } else {
+            (
+                format!("{}%", (now - before) * 100 / before),
+                (now - before).signum(),
+            )
+        }
+    };
+    let mut row = serde_json::Map::new();
+    row.insert(
+        "label".to_owned(),
+        json!(site.map_or("Others", |(name, _)| name)),
+    );
+    for (name, value) in ["nb_visits", "nb_actions", "nb_pageviews", "revenue"]
+        .into_iter()
+        .zip(figures)
+    {
+        row.insert(name.to_owned(), json!(value));
+    }
+    for (i, name) in ["visits", "actions", "pageviews", "revenue"]
+        .into_iter()
+        .enumerate()
+    {
+        let (text, trend) = evolution(figures[i], previous[i]);
+        row.insert(format!("{name}_evolution"), json!(text));
+        row.insert(format!("{name}_evolution_trend"), json!(trend));
+    }
+    if let Some((_, idsite)) = site {
+        row.insert("idsite".to_owned(), json!(idsite));
+    }
+    row.insert("ratio".to_owned(), json!(1));
+    row.insert(
+        "currencySymbol".to_owned(),
+        json!(if site.is_some() { "$" } else { "USD" }),
+    );
+    row.insert("previous_nb_visits".to_owned(), json!(previous[0]));
+    row.insert("periodName".to_owned(), json!(period_name));
+    row.insert("previousRange".to_owned(), json!(previous_range));
+    row.insert("previous_nb_actions".to_owned(), json!(previous[1]));
+    row.insert(
+        "previous_Actions_nb_pageviews".to_owned(),
+        json!(previous[2]),
+    );
+    row.insert("previous_Goal_revenue".to_owned(), json!(previous[3]));
+    if site.is_some() {
+        row.insert("group".to_owned(), json!(""));
+        row.insert("main_url".to_owned(), json!("http://piwik.net"));
+    }
+    Value::Object(row)
+}
+
+/// Keys in the order the answer gives them.
+fn keys(row: &Value) -> Vec<String> {
+    row.as_object()
+        .map(|row| row.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn visits_over_several_days_give_matomos_all_websites_dashboard() -> anyhow::Result<()> {
+    let (_db, r) = fixture().await?;
+    let a = Some(("Site AAAAAA", 1));
+    let b = Some(("SITE BBbbBB", 2));
+    let range = "Nov 13\u{2009}\u{2013}\u{2009}Dec 14, 2010";
+
+    // The range against the 32 days before it, every site.
+    let all = r
+        .json("method=MultiSites.getAll&period=range&date=2010-12-15,2011-01-15")
+        .await?;
+    let expected = json!([
+        dashboard_row(a, [6, 9, 9, 0], [2, 3, 3, 0], range, "range"),
+        dashboard_row(b, [2, 2, 2, 0], [1, 1, 1, 0], range, "range"),
+    ]);
+    assert_eq!(all, expected);
+    assert_eq!(keys(&all[0]), keys(&expected[0]), "Matomo's column order");
+
+    // filter_truncate=0: an Others row, compared with nothing and in the
+    // default currency's code.
+    let truncated = r
+        .json("method=MultiSites.getAll&period=range&date=2010-12-15,2011-01-15&filter_truncate=0")
+        .await?;
+    assert_eq!(
+        truncated,
+        json!([dashboard_row(
+            None,
+            [8, 11, 11, 0],
+            [0, 0, 0, 0],
+            range,
+            "range"
+        )])
+    );
+
+    // A day, the sites matching a pattern (case ignored).
+    assert_eq!(
+        r.json("method=MultiSites.getAll&period=day&date=2010-12-15&pattern=aAa")
+            .await?,
+        json!([dashboard_row(
+            a,
+            [2, 3, 3, 0],
+            [2, 3, 3, 0],
+            "Tue, Dec 14",
+            "day"
+        )])
+    );
+
+    // One site: the figures only, renamed ones after the evolutions.
+    let one = r
+        .json("method=MultiSites.getOne&idSite=1&period=range&date=2010-12-15,2011-01-15")
+        .await?;
+    assert_eq!(
+        keys(&one),
+        [
+            "nb_visits",
+            "nb_actions",
+            "visits_evolution",
+            "visits_evolution_trend",
+            "actions_evolution",
+            "actions_evolution_trend",
+            "pageviews_evolution",
+            "pageviews_evolution_trend",
+            "revenue_evolution",
+            "revenue_evolution_trend",
+            "nb_pageviews",
+            "revenue"
+        ]
+    );
+    assert_eq!(
+        (
+            &one["nb_visits"],
+            &one["visits_evolution"],
+            &one["nb_pageviews"]
+        ),
+        (&json!(6), &json!("200%"), &json!(9))
+    );
+
+    // Several days: each compared with the day before; days without
+    // visits have no rows.
+    let days = r
+        .json("method=MultiSites.getAll&period=day&date=2010-12-15,2011-01-15")
+        .await?;
+    let days = days.as_object().cloned().unwrap_or_default();
+    assert_eq!(days.len(), 32);
+    assert_eq!(
+        days["2010-12-15"],
+        json!([
+            dashboard_row(a, [2, 3, 3, 0], [2, 3, 3, 0], "Tue, Dec 14", "day"),
+            dashboard_row(b, [1, 1, 1, 0], [1, 1, 1, 0], "Tue, Dec 14", "day"),
+        ])
+    );
+    assert_eq!(days["2010-12-16"], json!([]));
+    assert_eq!(
+        days["2011-01-15"],
+        json!([dashboard_row(
+            a,
+            [2, 3, 3, 0],
+            [0, 0, 0, 0],
+            "Fri, Jan 14",
+            "day"
+        )])
+    );
+
+    // showColumns restricts the figures, and the generic filter then
+    // drops the trend.
+    let shown = r
+        .json("method=MultiSites.getAll&period=day&date=2010-12-15&showColumns=nb_visits,visits_evolution")
+        .await?;
+    assert_eq!(
+        shown[1],
+        json!({
+            "label": "SITE BBbbBB", "nb_visits": 1, "visits_evolution": "0%", "idsite": 2,
+            "ratio": 1, "currencySymbol": "$", "previous_nb_visits": 1, "periodName": "day",
+            "previousRange": "Tue, Dec 14", "group": "", "main_url": "http://piwik.net"
+        })
+    );
+
+    // enhanced=1: conversions too (orders only for ecommerce sites), and
+    // sites without visits stay.
+    let enhanced = r
+        .json("method=MultiSites.getAll&period=day&date=2010-12-16&enhanced=1")
+        .await?;
+    assert_eq!(enhanced.as_array().map(Vec::len), Some(2), "{enhanced}");
+    assert_eq!(
+        (
+            &enhanced[0]["nb_conversions"],
+            &enhanced[0]["nb_conversions_evolution"]
+        ),
+        (&json!(0), &json!("0%"))
+    );
+    assert!(enhanced[0].get("orders").is_none(), "{enhanced}");
+    assert!(
+        enhanced[0].get("ecommerce_revenue_evolution").is_none(),
+        "{enhanced}"
+    );
+
+    // lastN: no previous period, so no evolution.
+    let last = r
+        .json("method=MultiSites.getAll&period=month&date=last2")
+        .await?;
+    for (_, month) in last.as_object().cloned().unwrap_or_default() {
+        assert_eq!(month, json!([]), "no visits in the months before NOW");
+    }
+    let (status, xml) = r
+        .raw(
+            "method=MultiSites.getAll&period=range&date=2010-12-15,2011-01-15",
+            "xml",
+        )
+        .await?;
+    assert_eq!(status, 200);
+    assert!(
+        xml.contains(&format!("<previousRange>{range}</previousRange>")),
+        "{xml}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn all_websites_dashboard_refuses_what_matomo_refuses() -> anyhow::Result<()> {
+    let (_db, r) = fixture().await?;
+    for (query, message) in [
+        (
+            "method=MultiSites.getOne&idSite=9&period=day&date=2010-12-15",
+            "idsite 9",
+        ),
+        (
+            "method=MultiSites.getAll&period=decade&date=2010-12-15",
+            "decade",
+        ),
+        (
+            "method=MultiSites.getAll&period=day&date=2010-13-45",
+            "2010-13-45",
+        ),
+        (
+            "method=MultiSites.getOne&idSite=x&period=day&date=today",
+            "idSite",
+        ),
+    ] {
+        let (status, body) = r.raw(query, "json").await?;
+        assert_eq!(status, 200, "Matomo answers errors with 200: {body}");
+        assert!(body.contains("\"result\":\"error\""), "{query}: {body}");
+        assert!(body.contains(message), "{query}: {body}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn all_websites_dashboard_shows_the_sites_a_user_can_view() -> anyhow::Result<()> {
+    let (db, r) = fixture().await?;
+    let token = user_with_token(&mut db.conn()?, "viewer", Some(("view", 2)))?;
+    let viewer = Reports {
+        api: r.api.clone(),
+        token,
+    };
+    let rows = viewer
+        .json("method=MultiSites.getAll&period=range&date=2010-12-15,2011-01-15")
+        .await?;
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["label"], json!("SITE BBbbBB"));
+    let (_, body) = viewer
+        .raw(
+            "method=MultiSites.getOne&idSite=1&period=day&date=2010-12-15",
+            "json",
+        )
+        .await?;
+    assert!(
+        body.contains("'view' access for the website id = 1"),
+        "{body}"
+    );
+    let anonymous = Reports {
+        api: r.api.clone(),
+        token: "anonymous".to_owned(),
+    };
+    let (status, body) = anonymous
+        .raw(
+            "method=MultiSites.getAll&period=day&date=2010-12-15",
+            "json",
+        )
+        .await?;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.contains("requires view access for at least one website"),
+        "{body}"
     );
     Ok(())
 }
