@@ -55,9 +55,11 @@ pub use goals::{GoalParams, GoalView, add_goal, delete_goal, get_goal, get_goals
 pub use sites::{
     NewSiteParams, SiteChanges, SiteView, add_site, add_site_alias_urls, default_currency,
     delete_site, get_all_sites, get_site, global_excluded_ips, global_excluded_query_parameters,
-    global_excluded_user_agents, pattern_match_site_ids, set_global_excluded_ips,
-    set_global_excluded_query_parameters, set_global_excluded_user_agents, site_ids_from_url,
-    site_urls, sites_with_at_least_view_access, update_site,
+    global_excluded_user_agents, global_search_category_parameters,
+    global_search_keyword_parameters, pattern_match_site_ids, set_global_excluded_ips,
+    set_global_excluded_query_parameters, set_global_excluded_user_agents,
+    set_global_search_parameters, site_ids_from_url, site_urls, sites_with_at_least_view_access,
+    update_site,
 };
 pub use users::{
     InviteStatus, UserView, add_user, create_app_specific_token, create_superuser,

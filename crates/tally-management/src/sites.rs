@@ -24,6 +24,12 @@ pub const OPTION_EXCLUDED_IPS_GLOBAL: &str = "SitesManager_ExcludedIpsGlobal";
 pub const OPTION_EXCLUDED_QUERY_PARAMETERS_GLOBAL: &str = "SitesManager_ExcludedQueryParameters";
 /// Option holding the user agents excluded on every site.
 pub const OPTION_EXCLUDED_USER_AGENTS_GLOBAL: &str = "SitesManager_ExcludedUserAgentsGlobal";
+/// Option holding the site search keyword parameters of sites without
+/// their own (the tracker reads it).
+pub const OPTION_SEARCH_KEYWORD_PARAMETERS_GLOBAL: &str = "SitesManager_SearchKeywordParameters";
+/// Option holding the site search category parameters of sites without
+/// their own.
+pub const OPTION_SEARCH_CATEGORY_PARAMETERS_GLOBAL: &str = "SitesManager_SearchCategoryParameters";
 
 /// Column widths that strict `sql_mode` would otherwise turn into SQL errors.
 const MAX_NAME: usize = 90;
@@ -728,6 +734,52 @@ pub fn set_global_excluded_user_agents(
     let value = check_regex_list("excludedUserAgents", user_agents)?;
     set_option(conn, OPTION_EXCLUDED_USER_AGENTS_GLOBAL, &value)?;
     Ok(value)
+}
+
+/// Sets the site search keyword and category parameters used by sites
+/// without their own (super user only; `setGlobalSearchParameters`, which
+/// stores them as given).
+///
+/// # Errors
+/// [`ManagementError::SuperUserRequired`]; [`ManagementError::Db`].
+pub fn set_global_search_parameters(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    keywords: &str,
+    categories: &str,
+) -> Result<()> {
+    actor.check_superuser()?;
+    set_option(conn, OPTION_SEARCH_KEYWORD_PARAMETERS_GLOBAL, keywords)?;
+    set_option(conn, OPTION_SEARCH_CATEGORY_PARAMETERS_GLOBAL, categories)?;
+    Ok(())
+}
+
+/// The global site search keyword parameters, Matomo's default list when
+/// none were set (`getSearchKeywordParametersGlobal`, view access
+/// somewhere).
+///
+/// # Errors
+/// [`ManagementError::NoAccessToAnySite`]; [`ManagementError::Db`].
+pub fn global_search_keyword_parameters(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+) -> Result<String> {
+    actor.check_somewhere(Access::View)?;
+    Ok(get_option(conn, OPTION_SEARCH_KEYWORD_PARAMETERS_GLOBAL)?
+        .unwrap_or_else(|| tally_tracking::urlnorm::DEFAULT_SEARCH_KEYWORD_PARAMETERS.join(",")))
+}
+
+/// The global site search category parameters (empty unless set;
+/// `getSearchCategoryParametersGlobal`, view access somewhere).
+///
+/// # Errors
+/// [`ManagementError::NoAccessToAnySite`]; [`ManagementError::Db`].
+pub fn global_search_category_parameters(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+) -> Result<String> {
+    actor.check_somewhere(Access::View)?;
+    Ok(get_option(conn, OPTION_SEARCH_CATEGORY_PARAMETERS_GLOBAL)?.unwrap_or_default())
 }
 
 /// The IPs excluded on every site. As Matomo's `getExcludedIpsGlobal`, this

@@ -38,6 +38,9 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
         ("SitesManager", "getExcludedIpsGlobal") => global_excluded_ips,
         ("SitesManager", "getExcludedQueryParametersGlobal") => global_excluded_parameters,
         ("SitesManager", "getExcludedUserAgentsGlobal") => global_excluded_user_agents,
+        ("SitesManager", "setGlobalSearchParameters") => set_global_search_parameters,
+        ("SitesManager", "getSearchKeywordParametersGlobal") => global_search_keywords,
+        ("SitesManager", "getSearchCategoryParametersGlobal") => global_search_categories,
         ("UsersManager", "addUser") => add_user,
         ("UsersManager", "deleteUser") => delete_user,
         ("UsersManager", "getUser") => get_user,
@@ -454,6 +457,43 @@ fn global_excluded_user_agents(
     _: OffsetDateTime,
 ) -> Answer {
     Ok(value(management::global_excluded_user_agents(conn, actor)?))
+}
+
+fn set_global_search_parameters(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    request: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    management::set_global_search_parameters(
+        conn,
+        actor,
+        request.get("searchKeywordParameters").unwrap_or(""),
+        request.get("searchCategoryParameters").unwrap_or(""),
+    )?;
+    Ok(value(true_scalar()))
+}
+
+fn global_search_keywords(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    _: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    Ok(value(management::global_search_keyword_parameters(
+        conn, actor,
+    )?))
+}
+
+fn global_search_categories(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    _: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    Ok(value(management::global_search_category_parameters(
+        conn, actor,
+    )?))
 }
 
 // --- UsersManager -----------------------------------------------------------

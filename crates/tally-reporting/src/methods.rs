@@ -578,7 +578,19 @@ pub(crate) enum RowFilter {
     All,
     /// Rows with a non-zero value in this column (entry / exit pages).
     NonZero(&'static str),
+    /// Site search keywords: every row (`false`) or, for
+    /// `getSiteSearchNoResultKeywords`, those searched without results at
+    /// least once and no summary row (`true`); either way without the
+    /// internal "has no result" column and the `page_title_path`
+    /// metadata, which Matomo deletes.
+    SiteSearch(bool),
+    /// Every row, without this column (`getSiteSearchCategories` deletes
+    /// `nb_uniq_visitors`; a period's `sum_daily_nb_uniq_visitors` stays).
+    WithoutColumn(&'static str),
 }
+
+/// `Metrics::INDEX_SITE_SEARCH_HAS_NO_RESULT`: unnamed, never output.
+const SITE_SEARCH_HAS_NO_RESULT: u16 = 28;
 
 /// A table report's definition.
 #[derive(Debug, Clone, Copy)]
@@ -685,6 +697,35 @@ fn take_subtable(table: DataTable, id: u32) -> Option<(String, DataTable)> {
 }
 
 fn keep_rows(table: &mut DataTable, rows: RowFilter) {
+    if let RowFilter::SiteSearch(no_result_only) = rows {
+        let no_result = ColumnKey::from(SITE_SEARCH_HAS_NO_RESULT);
+        if no_result_only {
+            table.retain_rows(|row| {
+                row.columns
+                    .get(&no_result)
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0)
+                    >= 1.0
+            });
+            table.take_summary_row();
+        }
+        // Matomo's Actions filter also drops the stored title path.
+        for row in table.rows_mut() {
+            row.columns.remove(&no_result);
+            row.metadata.remove("page_title_path");
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            summary.columns.remove(&no_result);
+        }
+    }
+    if let RowFilter::WithoutColumn(column) = rows {
+        for row in table.rows_mut() {
+            row.columns.retain(|key, _| key.name() != column);
+        }
+        if let Some(summary) = table.summary_row_mut() {
+            summary.columns.retain(|key, _| key.name() != column);
+        }
+    }
     if let RowFilter::NonZero(column) = rows {
         table.retain_rows(|row| row.column(column).and_then(Value::as_f64).unwrap_or(0.0) != 0.0);
         if table
@@ -1203,6 +1244,11 @@ macro_rules! table_methods {
 
 const URLS: TableSpec = TableSpec::pages("Actions_actions_url", "/");
 const TITLES: TableSpec = TableSpec::pages("Actions_actions", " - ");
+const SITE_SEARCH_KEYWORDS: TableSpec = TableSpec::new("Actions_sitesearch")
+    .rows(RowFilter::SiteSearch(false))
+    .metrics(TableMetrics::SiteSearch)
+    .labels(Labels::Segment("siteSearchKeyword"))
+    .formats(ReportMetrics::SITE_SEARCH);
 
 table_methods! {
     actions_page_urls => URLS.with_depth();
@@ -1213,8 +1259,11 @@ table_methods! {
     actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
     actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/");
     actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/");
-    actions_site_search_keywords => TableSpec::new("Actions_sitesearch").formats(ReportMetrics::SITE_SEARCH);
-    actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories");
+    actions_site_search_keywords => SITE_SEARCH_KEYWORDS;
+    actions_site_search_no_result_keywords => SITE_SEARCH_KEYWORDS.rows(RowFilter::SiteSearch(true));
+    actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).metrics(TableMetrics::SiteSearchCategories).labels(Labels::Segment("siteSearchCategory"));
+    actions_page_urls_following_site_search => URLS.rows(RowFilter::NonZero("nb_hits_following_search"));
+    actions_page_titles_following_site_search => TITLES.rows(RowFilter::NonZero("nb_hits_following_search"));
     referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
     referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword").labels(Labels::Keywords);
     referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign").labels(Labels::Campaigns);
@@ -1490,6 +1539,21 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         "Actions",
         "getSiteSearchCategories",
         actions_site_search_categories,
+    ),
+    (
+        "Actions",
+        "getSiteSearchNoResultKeywords",
+        actions_site_search_no_result_keywords,
+    ),
+    (
+        "Actions",
+        "getPageUrlsFollowingSiteSearch",
+        actions_page_urls_following_site_search,
+    ),
+    (
+        "Actions",
+        "getPageTitlesFollowingSiteSearch",
+        actions_page_titles_following_site_search,
     ),
     ("Referrers", "getReferrerType", referrers_referrer_type),
     ("Referrers", "getAll", referrers_get_all),

@@ -96,6 +96,9 @@ pub(crate) enum Labels {
     Contents(&'static str),
     /// `UserId.getUsers`.
     Users,
+    /// `AddSegmentByLabel` with this segment (site search keywords and
+    /// categories), labels as stored.
+    Segment(&'static str),
     /// `Goals.getItemsSku/Name/Category`: the row labelled `Value not
     /// defined` is renamed `not_defined`; `carts` with `abandonedCarts=1`;
     /// `segment` names the product dimension's segment.
@@ -226,6 +229,7 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
             );
         }
         Labels::Users => add_segment_value(table, "userId", |label| Some(label.to_owned())),
+        Labels::Segment(name) => add_segment_by_label(table, name),
     }
 }
 

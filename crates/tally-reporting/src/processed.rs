@@ -103,6 +103,30 @@ fn page_row(row: &mut Row, top: bool) {
     set(columns, "exit_rate", exit);
 }
 
+/// Site search rows: `nb_pages_per_search` (`addPagesPerSearchColumn`:
+/// `hits` over visits, one decimal), then for keywords the processed
+/// metrics of their report (time on page, bounce and exit rates).
+fn site_search_row(row: &mut Row, hits: &str, page_metrics: bool) {
+    let columns = &mut row.columns;
+    let pages = quotient(get(columns, hits), get(columns, "nb_visits"), 1);
+    set(columns, "nb_pages_per_search", pages);
+    if page_metrics {
+        set(
+            columns,
+            "avg_time_on_page",
+            quotient(get(columns, "sum_time_spent"), get(columns, "nb_hits"), 0),
+        );
+        let bounce = quotient(
+            get(columns, "entry_bounce_count"),
+            get(columns, "entry_nb_visits"),
+            2,
+        );
+        set(columns, "bounce_rate", bounce);
+        let exit = quotient(get(columns, "exit_nb_visits"), get(columns, "nb_visits"), 2);
+        set(columns, "exit_rate", exit);
+    }
+}
+
 /// Events rows: the average event value.
 fn event_row(row: &mut Row) {
     let columns = &mut row.columns;
@@ -171,6 +195,11 @@ pub(crate) enum TableMetrics {
     Items,
     /// Contents reports.
     Contents,
+    /// `Actions.getSiteSearchKeywords` and `getSiteSearchNoResultKeywords`:
+    /// results pages a search, then the Actions metrics without timings.
+    SiteSearch,
+    /// `Actions.getSiteSearchCategories`: results pages a search only.
+    SiteSearchCategories,
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
@@ -183,6 +212,8 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
         TableMetrics::Events => |row, _| event_row(row),
         TableMetrics::Items => |row, _| item_row(row),
         TableMetrics::Contents => |row, _| content_row(row),
+        TableMetrics::SiteSearch => |row, _| site_search_row(row, "nb_hits", true),
+        TableMetrics::SiteSearchCategories => |row, _| site_search_row(row, "nb_actions", false),
     };
     walk(table, per_row, true, flat);
 }

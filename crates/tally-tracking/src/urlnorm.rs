@@ -538,16 +538,17 @@ pub fn detect_site_search_in_charset(
             None => params.push((lower, value)),
         }
     }
-    let first_value = |name: &str| -> Option<String> {
+    let any_value = |name: &str| -> Option<String> {
         let (_, v) = params.iter().find(|(n, _)| n == name)?;
-        let v = match v {
-            php::QueryValue::Value(v) => (*v).to_owned(),
-            php::QueryValue::Flag => return None,
+        match v {
+            php::QueryValue::Value(v) => Some((*v).to_owned()),
+            php::QueryValue::Flag => None,
             // Matomo takes the first element of an array value.
-            php::QueryValue::List(list) => (*list.first()?)?.to_owned(),
-        };
-        (!php::is_empty(&v)).then_some(v)
+            php::QueryValue::List(list) => Some((*list.first()?)?.to_owned()),
+        }
     };
+    // Keywords and categories count when PHP-non-empty (`!empty`).
+    let first_value = |name: &str| any_value(name).filter(|v| !php::is_empty(v));
     let (keyword_param, keyword) = keyword_params
         .iter()
         .find_map(|p| first_value(&p.to_lowercase()).map(|v| (p.clone(), v)))?;
@@ -558,7 +559,9 @@ pub fn detect_site_search_in_charset(
     let category = category_params
         .iter()
         .find_map(|p| first_value(&p.to_lowercase()));
-    let count = first_value("search_count")
+    // `isValidSearchCount`: numeric and not negative, so "0" (no results,
+    // which PHP's `empty` would drop) counts.
+    let count = any_value("search_count")
         .filter(|c| php::is_numeric(c))
         .and_then(|c| php::coerce_float(&c))
         .filter(|c| *c >= 0.0);
@@ -796,6 +799,16 @@ mod tests {
             r.url.as_deref(),
             Some("http://a.b/find?page=2&search_count=12")
         );
+        // A count of 0 in the URL (no results) is kept, not taken as empty.
+        let r = detect_site_search(
+            Some("http://a.b/index.htm#q=Nothing&search_count=0"),
+            None,
+            None,
+            -1,
+            &s,
+        )
+        .unwrap();
+        assert_eq!((r.keyword.as_str(), r.count), ("Nothing", Some(0)));
         // Fragment with its own query part.
         let r = detect_site_search(Some("http://a.b/#!/search?query=x%20y"), None, None, -1, &s)
             .unwrap();

@@ -13,6 +13,7 @@ mod matomo_events_fixture;
 mod matomo_fixture;
 mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
+mod matomo_site_search_fixture;
 mod meta;
 mod on_demand;
 mod parameters;

@@ -45,6 +45,8 @@ pub(crate) struct PhpTracker {
     /// `setUrlReferrer`: kept for the following requests.
     pub(crate) referrer: String,
     pub(crate) plugins: bool,
+    /// `setPageCharset`: sent as `cs` with every request.
+    pub(crate) charset: Option<String>,
     visit_cvars: Vec<Cvar>,
     page_cvars: Vec<Cvar>,
     event_cvars: Vec<Cvar>,
@@ -89,6 +91,7 @@ impl PhpTracker {
             url: String::new(),
             referrer: String::new(),
             plugins: true,
+            charset: None,
             visit_cvars: Vec::new(),
             page_cvars: Vec::new(),
             event_cvars: Vec::new(),
@@ -224,6 +227,9 @@ impl PhpTracker {
                 ));
             }
         }
+        if let Some(charset) = &self.charset {
+            query.push_str(&format!("&cs={}", encode(charset)));
+        }
         for (name, value) in self.ecommerce_view.drain(..) {
             query.push_str(&format!("&{name}={}", encode(&value)));
         }
@@ -239,6 +245,25 @@ impl PhpTracker {
         let mut query = self.base();
         if !title.is_empty() {
             query.push_str(&format!("&action_name={}", encode(title)));
+        }
+        query
+    }
+
+    /// `doTrackSiteSearch`: the keyword, the category when not empty, the
+    /// results count when given (0 included).
+    pub(crate) fn site_search(
+        &mut self,
+        keyword: &str,
+        category: &str,
+        count: Option<i64>,
+    ) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&search={}", encode(keyword)));
+        if !category.is_empty() {
+            query.push_str(&format!("&search_cat={}", encode(category)));
+        }
+        if let Some(count) = count {
+            query.push_str(&format!("&search_count={count}"));
         }
         query
     }
