@@ -459,6 +459,44 @@ pub(crate) fn goals_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     goals_report(ctx, true)
 }
 
+/// One goal metric as a bare value (`Goals::getNumeric`): of `idGoal`, or
+/// of all goals.
+fn goal_value(ctx: &mut Ctx<'_>, metric: &str) -> Result<Output, ReportingError> {
+    let record = match goal_id(ctx.request)? {
+        Some(idgoal) => format!("Goal_{idgoal}_{metric}"),
+        None => format!("Goal_{metric}"),
+    };
+    single_value(ctx, &record)
+}
+
+/// `Goals.getConversions`.
+pub(crate) fn goals_conversions(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_value(ctx, "nb_conversions")
+}
+
+/// `Goals.getNbVisitsConverted`.
+pub(crate) fn goals_visits_converted(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_value(ctx, "nb_visits_converted")
+}
+
+/// `Goals.getRevenue`.
+pub(crate) fn goals_revenue(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    goal_value(ctx, "revenue")
+}
+
+/// `Goals.getConversionRate`: `Goals.get` with `columns=conversion_rate`.
+pub(crate) fn goals_conversion_rate(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    let mut request = ctx.request.clone();
+    request.set("columns", "conversion_rate");
+    let mut sub = Ctx {
+        conn: &mut *ctx.conn,
+        principal: ctx.principal,
+        loader: ctx.loader.clone(),
+        request: &request,
+    };
+    goals_report(&mut sub, true)
+}
+
 fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, ReportingError> {
     let request = ctx.request;
     let idgoal = goal_id(request)?;
@@ -610,6 +648,9 @@ pub(crate) struct TableSpec {
     pub(crate) labels: Labels,
     /// Whether the method reads `depth` (`Actions.getPageUrls` only).
     pub(crate) depth: bool,
+    /// The parameter naming the one row to answer (`Actions.getPageUrl`'s
+    /// `pageUrl`...), see [`search_row`].
+    pub(crate) search: Option<&'static str>,
 }
 
 impl TableSpec {
@@ -623,6 +664,7 @@ impl TableSpec {
             rows: RowFilter::All,
             labels: Labels::Stored,
             depth: false,
+            search: None,
         }
     }
 
@@ -638,6 +680,13 @@ impl TableSpec {
     const fn sorted_by(self, column: &'static str) -> Self {
         Self {
             sort: Some(column),
+            ..self
+        }
+    }
+
+    const fn searching(self, parameter: &'static str) -> Self {
+        Self {
+            search: Some(parameter),
             ..self
         }
     }
@@ -694,6 +743,64 @@ fn take_subtable(table: DataTable, id: u32) -> Option<(String, DataTable)> {
         }
     }
     None
+}
+
+/// `getFilterPageDatatableSearch`: the one row of `table` filed under the
+/// URL or title of request parameter `parameter`, found by following its
+/// labels down the stored subtables (an empty table when a level has no
+/// such label). URLs lose the site's excluded query parameters first, as
+/// Matomo's `PageUrl::excludeQueryParametersFromUrl` strips them; then the
+/// name is escaped as the tracker stored it.
+fn search_row(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    record: &str,
+    request: &ApiRequest,
+    parameter: &str,
+    table: DataTable,
+) -> Result<DataTable, ReportingError> {
+    let raw = request
+        .get(parameter)
+        .ok_or_else(|| ReportingError::MissingParameter(parameter.to_owned()))?;
+    let name = if record == "Actions_actions" {
+        raw.to_owned()
+    } else {
+        let cleaned = tally_tracking::urlnorm::cleanup_url(raw);
+        let snapshot = tally_tracking::site::load_snapshot(conn)?;
+        snapshot
+            .sites
+            .get(&idsite)
+            .and_then(|site| {
+                tally_tracking::urlnorm::exclude_query_parameters(
+                    &cleaned,
+                    &site.url_settings,
+                    &site.excluded_parameters,
+                )
+            })
+            .unwrap_or(cleaned)
+    };
+    let name = tally_tracking::php::sanitize_input_value(&name);
+    let Some(path) = tally_archiving::builders::Actions::default().label_path(record, &name) else {
+        return Ok(DataTable::default());
+    };
+    let mut current = table;
+    for (depth, label) in path.iter().enumerate() {
+        let Some(row) = current
+            .take_rows()
+            .into_iter()
+            .find(|row| row.label == *label)
+        else {
+            break;
+        };
+        if depth + 1 == path.len() {
+            return Ok(DataTable::from_rows([row]));
+        }
+        match row.subtable {
+            Some(subtable) => current = *subtable,
+            None => break,
+        }
+    }
+    Ok(DataTable::default())
 }
 
 fn keep_rows(table: &mut DataTable, rows: RowFilter) {
@@ -793,6 +900,16 @@ fn table_report(
         let pivot = Pivot::from_request(request, method)?;
         let archive = ctx.archive(slice)?;
         let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+        if let Some(parameter) = spec.search {
+            table = search_row(
+                ctx.conn,
+                slice.site.idsite,
+                record,
+                request,
+                parameter,
+                table,
+            )?;
+        }
         let mut parent = None;
         match id_subtable {
             IdSubtable::Id(id) => {
@@ -1262,6 +1379,10 @@ table_methods! {
     actions_site_search_keywords => SITE_SEARCH_KEYWORDS;
     actions_site_search_no_result_keywords => SITE_SEARCH_KEYWORDS.rows(RowFilter::SiteSearch(true));
     actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).metrics(TableMetrics::SiteSearchCategories).labels(Labels::Segment("siteSearchCategory"));
+    actions_page_url => URLS.searching("pageUrl");
+    actions_page_title => TITLES.searching("pageName");
+    actions_download => TableSpec::new("Actions_downloads").flat_separator("/").searching("downloadUrl");
+    actions_outlink => TableSpec::new("Actions_outlink").flat_separator("/").searching("outlinkUrl");
     actions_page_urls_following_site_search => URLS.rows(RowFilter::NonZero("nb_hits_following_search"));
     actions_page_titles_following_site_search => TITLES.rows(RowFilter::NonZero("nb_hits_following_search"));
     referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
@@ -1540,6 +1661,10 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         "getSiteSearchCategories",
         actions_site_search_categories,
     ),
+    ("Actions", "getPageUrl", actions_page_url),
+    ("Actions", "getPageTitle", actions_page_title),
+    ("Actions", "getDownload", actions_download),
+    ("Actions", "getOutlink", actions_outlink),
     (
         "Actions",
         "getSiteSearchNoResultKeywords",
@@ -1674,6 +1799,10 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
     ("VisitFrequency", "get", visit_frequency_get),
     ("Goals", "get", goals_get),
     ("Goals", "getMetrics", goals_get_metrics),
+    ("Goals", "getConversions", goals_conversions),
+    ("Goals", "getNbVisitsConverted", goals_visits_converted),
+    ("Goals", "getRevenue", goals_revenue),
+    ("Goals", "getConversionRate", goals_conversion_rate),
     ("Goals", "getItemsSku", goals_items_sku),
     ("Goals", "getItemsName", goals_items_name),
     ("Goals", "getItemsCategory", goals_items_category),

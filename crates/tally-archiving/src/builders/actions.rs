@@ -1228,6 +1228,23 @@ struct DayRecords {
 }
 
 impl Actions {
+    /// The labels from the top-level row of `record` (`Actions_actions_url`,
+    /// `Actions_actions`, `Actions_downloads` or `Actions_outlink`) down to
+    /// the row of `name`, a full URL (scheme included) or a page title, as
+    /// this builder files it: what `Actions.getPageUrl` and its siblings
+    /// follow through a stored report (`getFilterPageDatatableSearch`).
+    /// `None` for any other record.
+    pub fn label_path(&self, record: &str, name: &str) -> Option<Vec<String>> {
+        let report = match record {
+            "Actions_actions_url" => Report::PageUrl,
+            "Actions_actions" => Report::PageTitle,
+            "Actions_downloads" => Report::Download,
+            "Actions_outlink" => Report::Outlink,
+            _ => return None,
+        };
+        Some(self.explode().path(name, report, None))
+    }
+
     fn explode(&self) -> Explode<'_> {
         Explode {
             level_limit: self.category_level_limit,
@@ -1476,6 +1493,29 @@ mod tests {
 
     fn path(name: &str, report: Report, prefix: Option<u8>) -> Vec<String> {
         explode().path(name, report, prefix)
+    }
+
+    #[test]
+    fn label_paths_of_full_urls_and_titles() {
+        let actions = Actions::default();
+        let path = |record, name| actions.label_path(record, name);
+        assert_eq!(
+            path("Actions_actions_url", "https://www.example.com/blog/dev/"),
+            Some(vec![
+                "blog".to_owned(),
+                "dev".to_owned(),
+                "/index".to_owned()
+            ])
+        );
+        assert_eq!(
+            path("Actions_downloads", "http://piwik.org/path/latest.zip"),
+            Some(vec!["piwik.org".to_owned(), "/path/latest.zip".to_owned()])
+        );
+        assert_eq!(
+            path("Actions_actions", " Checkout/Purchasing... "),
+            Some(vec![" Checkout/Purchasing...".to_owned()])
+        );
+        assert_eq!(path("Actions_sitesearch", "anything"), None);
     }
 
     #[test]

@@ -16,6 +16,10 @@ fn is_error(answer: &Answer) -> bool {
 fn extra(method: &str) -> &'static str {
     match method {
         "CustomDimensions.getCustomDimension" => "&idDimension=1",
+        "Actions.getPageUrl" => "&pageUrl=http%3A%2F%2Fexample.org%2F",
+        "Actions.getPageTitle" => "&pageName=Home",
+        "Actions.getDownload" => "&downloadUrl=http%3A%2F%2Fexample.org%2Fa.zip",
+        "Actions.getOutlink" => "&outlinkUrl=http%3A%2F%2Fexample.org%2F",
         _ => "",
     }
 }

@@ -402,5 +402,89 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             json!(1)
         )]
     );
+
+    // One row by its URL or title (the parameters of Matomo's system
+    // tests; session parameters are excluded before searching).
+    let one = |method: &'static str, parameter: &'static str, value: &'static str| {
+        let api = api.clone();
+        async move { day_report(&api, t, method, &format!("&{parameter}={}", encode(value))).await }
+    };
+    let page = one(
+        "Actions.getPageUrl",
+        "pageUrl",
+        "http://example.org/index.htm?sessionid=this is also ignored by default",
+    )
+    .await?;
+    assert_eq!(
+        column(&page, "nb_hits"),
+        vec![("/index.htm".to_owned(), json!(1))]
+    );
+    assert_eq!(
+        (&page[0]["exit_rate"], &page[0]["url"]),
+        (&json!("100%"), &json!("http://example.org/index.htm"))
+    );
+    let download = one(
+        "Actions.getDownload",
+        "downloadUrl",
+        "http://piwik.org/path/again/latest.zip?phpsessid=this is ignored when searching",
+    )
+    .await?;
+    assert_eq!(
+        column(&download, "url"),
+        vec![(
+            "/path/again/latest.zip".to_owned(),
+            json!("http://piwik.org/path/again/latest.zip")
+        )]
+    );
+    let outlink = one(
+        "Actions.getOutlink",
+        "outlinkUrl",
+        "http://dev.piwik.org/svn",
+    )
+    .await?;
+    assert_eq!(
+        column(&outlink, "nb_hits"),
+        vec![("/svn".to_owned(), json!(1))]
+    );
+    // Titles are not split (the default empty title delimiter; Matomo's
+    // test sets "/", which files this page as " Purchasing..." under
+    // "Checkout").
+    let title = one(
+        "Actions.getPageTitle",
+        "pageName",
+        " Checkout/Purchasing... ",
+    )
+    .await?;
+    assert_eq!(
+        column(&title, "bounce_rate"),
+        vec![(" Checkout/Purchasing...".to_owned(), json!("100%"))]
+    );
+    let missing = one(
+        "Actions.getPageUrl",
+        "pageUrl",
+        "http://example.org/nowhere",
+    )
+    .await?;
+    assert_eq!(missing, json!([]));
+
+    // Goals' single values, as bare XML values.
+    for (method, value) in [
+        ("Goals.getConversions", "2"),
+        ("Goals.getNbVisitsConverted", "2"),
+        ("Goals.getRevenue", "43"),
+    ] {
+        let xml = day_text(&api, t, method, "&format=xml").await?;
+        assert!(
+            xml.ends_with(&format!("<result>{value}</result>")),
+            "{method}: {xml}"
+        );
+    }
+    assert_eq!(
+        day_report(&api, t, "Goals.getConversionRate", "").await?,
+        json!({
+            "conversion_rate": "100%", "conversion_rate_new_visit": "100%",
+            "conversion_rate_returning_visit": "100%"
+        })
+    );
     Ok(())
 }
