@@ -14,7 +14,7 @@ use crate::format::{php_float_string, safe_decode_label};
 use crate::render::{RenderOptions, Report};
 use crate::row::Row;
 use crate::table::{DataTable, SortOrder};
-use crate::value::{Scalar, Value};
+use crate::value::{Columns, Scalar, Value};
 
 /// The HTTP API's default row limit (`API_datatable_default_limit`).
 pub const DEFAULT_LIMIT: usize = 100;
@@ -464,6 +464,21 @@ impl Filters {
             limited.set_summary_row(summary);
         }
         *table = limited;
+    }
+
+    /// `hideColumns` / `showColumns` on a simple report's columns (Matomo's
+    /// `ColumnDelete` on a `DataTable\Simple`, its one row).
+    pub fn delete_simple_columns(&self, columns: &mut Columns) {
+        if self.hide_columns.is_empty() && self.show_columns.is_empty() {
+            return;
+        }
+        columns.retain(|key, _| {
+            let name = key.name();
+            let hidden = self.hide_columns.iter().any(|hide| *hide == name);
+            let shown =
+                self.show_columns.is_empty() || self.show_columns.iter().any(|show| *show == name);
+            !hidden && shown
+        });
     }
 
     /// `hideColumns` / `showColumns`, or else, unless `showRawMetrics=1`,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tally_archiving::{ArchivingConfig, Registry};
 use tally_datatable::Scalar;
+use tally_datatable::render::Report;
 use tally_db::DbPool;
 use tally_management::Principal;
 use time::OffsetDateTime;
@@ -208,7 +209,13 @@ impl Api {
             loader: self.loader(now),
             request,
         };
-        let output = handler(&mut ctx)?;
+        let mut output = handler(&mut ctx)?;
+        // Table reports deleted their columns with the generic filters;
+        // simple ones (one row in Matomo) lose them here.
+        if let Output::Report(report) = &mut output {
+            let filters = output::filters(request)?;
+            delete_simple_columns(report, &filters);
+        }
         // Reports that are not pivoted still refuse `pivotBy` with
         // Matomo's message (the table reports checked it already).
         Pivot::from_request(request, method)?;
@@ -245,6 +252,19 @@ impl Api {
             answers.push(String::from_utf8_lossy(&answer.body).into_owned());
         }
         Output::RawJson(format!("[{}]", answers.join(",")))
+    }
+}
+
+/// `hideColumns` / `showColumns` on every simple report of `report`.
+fn delete_simple_columns(report: &mut Report, filters: &tally_datatable::Filters) {
+    match report {
+        Report::Simple(columns) => filters.delete_simple_columns(columns),
+        Report::Map { entries, .. } => {
+            for (_, entry) in entries {
+                delete_simple_columns(entry, filters);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -21,6 +21,7 @@ mod meta;
 mod methods;
 mod multisites;
 mod output;
+mod overview;
 mod pivot;
 mod present;
 mod processed;

@@ -1839,6 +1839,12 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
         custom_variables,
     ),
     ("CustomDimensions", "getCustomDimension", custom_dimension),
+    ("API", "get", crate::overview::api_get),
+    (
+        "PagePerformance",
+        "get",
+        crate::overview::page_performance_get,
+    ),
     ("MultiSites", "getAll", crate::multisites::get_all),
     ("MultiSites", "getOne", crate::multisites::get_one),
 ];
@@ -1853,7 +1859,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 22] = [
+pub(crate) const MODULES: [&str; 23] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -1873,6 +1879,7 @@ pub(crate) const MODULES: [&str; 22] = [
     "CustomVariables",
     "CustomDimensions",
     "MultiSites",
+    "PagePerformance",
     "SitesManager",
     "UsersManager",
     "CoreAdminHome",

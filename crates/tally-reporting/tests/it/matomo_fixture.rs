@@ -486,5 +486,124 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "conversion_rate_returning_visit": "100%"
         })
     );
+
+    // API.get: every plugin's figures merged, in Matomo's column order
+    // (its expected output for `apiGetReportMetadata`, bandwidth aside).
+    let all = day_report(&api, t, "API.get", "").await?;
+    let keys: Vec<&str> = all
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut expected_keys = vec![
+        "nb_uniq_visitors",
+        "nb_visits",
+        "nb_users",
+        "nb_actions",
+        "max_actions",
+        "bounce_count",
+        "sum_visit_length",
+    ];
+    for kind in ["new", "returning"] {
+        for metric in [
+            "nb_visits",
+            "nb_actions",
+            "nb_uniq_visitors",
+            "nb_users",
+            "max_actions",
+            "bounce_rate",
+            "nb_actions_per_visit",
+            "avg_time_on_site",
+        ] {
+            expected_keys.push(Box::leak(format!("{metric}_{kind}").into_boxed_str()));
+        }
+    }
+    expected_keys.extend([
+        "Referrers_visitorsFromSearchEngines",
+        "Referrers_visitorsFromSocialNetworks",
+        "Referrers_visitorsFromDirectEntry",
+        "Referrers_visitorsFromWebsites",
+        "Referrers_visitorsFromCampaigns",
+        "Referrers_distinctSearchEngines",
+        "Referrers_distinctSocialNetworks",
+        "Referrers_distinctKeywords",
+        "Referrers_distinctWebsites",
+        "Referrers_distinctWebsitesUrls",
+        "Referrers_distinctCampaigns",
+        "PagePerformance_network_time",
+        "PagePerformance_network_hits",
+        "PagePerformance_servery_time",
+        "PagePerformance_server_hits",
+        "PagePerformance_transfer_time",
+        "PagePerformance_transfer_hits",
+        "PagePerformance_domprocessing_time",
+        "PagePerformance_domprocessing_hits",
+        "PagePerformance_domcompletion_time",
+        "PagePerformance_domcompletion_hits",
+        "PagePerformance_onload_time",
+        "PagePerformance_onload_hits",
+        "PagePerformance_pageload_time",
+        "PagePerformance_pageload_hits",
+        "avg_time_network",
+        "avg_time_server",
+        "avg_time_transfer",
+        "avg_time_dom_processing",
+        "avg_time_dom_completion",
+        "avg_time_on_load",
+        "avg_page_load_time",
+        "nb_conversions",
+        "nb_visits_converted",
+        "revenue",
+        "conversion_rate",
+        "nb_conversions_new_visit",
+        "nb_visits_converted_new_visit",
+        "revenue_new_visit",
+        "conversion_rate_new_visit",
+        "nb_conversions_returning_visit",
+        "nb_visits_converted_returning_visit",
+        "revenue_returning_visit",
+        "conversion_rate_returning_visit",
+        "nb_pageviews",
+        "nb_uniq_pageviews",
+        "nb_downloads",
+        "nb_uniq_downloads",
+        "nb_outlinks",
+        "nb_uniq_outlinks",
+        "nb_searches",
+        "nb_keywords",
+        "Referrers_visitorsFromDirectEntry_percent",
+        "Referrers_visitorsFromSearchEngines_percent",
+        "Referrers_visitorsFromCampaigns_percent",
+        "Referrers_visitorsFromSocialNetworks_percent",
+        "Referrers_visitorsFromWebsites_percent",
+        "bounce_rate",
+        "nb_actions_per_visit",
+        "avg_time_on_site",
+    ]);
+    assert_eq!(keys, expected_keys, "{all}");
+    assert_eq!(
+        (
+            &all["nb_visits"],
+            &all["nb_pageviews"],
+            &all["revenue"],
+            &all["bounce_rate"]
+        ),
+        (&json!(2), &json!(4), &json!(43), &json!("50%"))
+    );
+    // showColumns (Matomo's `OneVisitorTwoVisits_showColumns` output).
+    assert_eq!(
+        day_report(
+            &api,
+            t,
+            "API.get",
+            "&showColumns=nb_uniq_visitors,nb_pageviews,bounce_rate"
+        )
+        .await?,
+        json!({"nb_uniq_visitors": 1, "nb_pageviews": 4, "bounce_rate": "50%"})
+    );
+    // columns: only the parts that have them, only those.
+    assert_eq!(
+        day_report(&api, t, "API.get", "&columns=nb_visits,nb_conversions").await?,
+        json!({"nb_visits": 2, "nb_conversions": 2})
+    );
     Ok(())
 }
