@@ -708,6 +708,19 @@ fn metric_type(metric: &str) -> &'static str {
     }
 }
 
+/// The metrics of `Actions.get` (its report's metadata; `API.get` asks
+/// for these).
+pub(crate) const ACTIONS_SUMMARY: [&str; 8] = [
+    "nb_pageviews",
+    "nb_uniq_pageviews",
+    "nb_downloads",
+    "nb_uniq_downloads",
+    "nb_outlinks",
+    "nb_uniq_outlinks",
+    "nb_searches",
+    "nb_keywords",
+];
+
 /// (stored metrics, processed metrics) of a metric set.
 fn metric_names(metrics: Metrics) -> (&'static [&'static str], &'static [&'static str]) {
     match metrics {
@@ -756,19 +769,7 @@ fn metric_names(metrics: Metrics) -> (&'static [&'static str], &'static [&'stati
             ],
             &["bounce_rate", "nb_actions_per_visit", "avg_time_on_site"],
         ),
-        M::ActionsSummary => (
-            &[
-                "nb_pageviews",
-                "nb_uniq_pageviews",
-                "nb_downloads",
-                "nb_uniq_downloads",
-                "nb_outlinks",
-                "nb_uniq_outlinks",
-                "nb_searches",
-                "nb_keywords",
-            ],
-            &[],
-        ),
+        M::ActionsSummary => (&ACTIONS_SUMMARY, &[]),
         M::Goals => (
             &["nb_conversions", "nb_visits_converted", "revenue"],
             &["conversion_rate"],

@@ -116,16 +116,7 @@ const PARTS: [Part; 6] = [
     },
     Part {
         handler: methods::actions_get,
-        columns: &[
-            "nb_pageviews",
-            "nb_uniq_pageviews",
-            "nb_downloads",
-            "nb_uniq_downloads",
-            "nb_outlinks",
-            "nb_uniq_outlinks",
-            "nb_searches",
-            "nb_keywords",
-        ],
+        columns: &crate::meta::ACTIONS_SUMMARY,
     },
 ];
 
