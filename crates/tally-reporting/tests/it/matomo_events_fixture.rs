@@ -614,7 +614,12 @@ async fn custom_events_by_secondary_dimension() -> anyhow::Result<()> {
             ("Search query here".to_owned(), [2, 2, 2, 0]),
         ]
     );
-    let id = by_name[1]["idsubdatatable"].as_i64().unwrap_or_default();
+    // An expanded answer shows subtables in place of their ids.
+    assert!(by_name[1].get("idsubdatatable").is_none(), "{by_name}");
+    let collapsed = reports
+        .json("Events.getCategory", "&secondaryDimension=eventName")
+        .await?;
+    let id = collapsed[1]["idsubdatatable"].as_i64().unwrap_or_default();
     let subtable = reports
         .json("Events.getNameFromCategoryId", &format!("&idSubtable={id}"))
         .await?;

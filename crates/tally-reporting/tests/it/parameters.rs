@@ -237,7 +237,7 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     assert_eq!(
         depth.text(),
         concat!(
-            r#"[{"label":"blog","nb_hits":2,"folder_url_start":"https:\/\/shop.example\/blog","idsubdatatable":1,"subtable":["#,
+            r#"[{"label":"blog","nb_hits":2,"folder_url_start":"https:\/\/shop.example\/blog","subtable":["#,
             r#"{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about"},"#,
             r#"{"label":"2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024"}]}]"#
         )
@@ -260,7 +260,7 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
         sub.text(),
         concat!(
             r#"[{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about"},"#,
-            r#"{"label":"2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024","idsubdatatable":2,"subtable":["#,
+            r#"{"label":"2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024","subtable":["#,
             r#"{"label":"\/post","nb_hits":1,"url":"https:\/\/shop.example\/blog\/2024\/post"}]}]"#
         )
     );

@@ -160,7 +160,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
             r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"},"#,
             r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_page_load_time":0,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
-            r#""folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1,"#,
+            r#""folder_url_start":"https:\/\/shop.example\/products","#,
             r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]}]"#
         )
     );
