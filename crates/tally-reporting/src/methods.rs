@@ -562,6 +562,10 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
     let user_segment = request.non_empty("segment").map(str::to_owned);
     let requested = columns::requested(request);
     let mut formatter = Formatter::new(Mode::from_request(request));
+    // Its VisitsSummary.get sub-requests inherit the request's parameters,
+    // so `hideColumns` / `showColumns` apply to their columns too, before
+    // the suffix (`hideColumns=nb_users` hides `nb_users_new`).
+    let filters = output::filters(request)?;
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let mut all = Columns::new();
         for (suffix, visitor_type) in [
@@ -588,6 +592,7 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
             if let Some(wanted) = &wanted {
                 columns = columns::select(&columns, columns::VISITS_SUMMARY, wanted);
             }
+            filters.delete_simple_columns(&mut columns);
             for (key, value) in columns.iter() {
                 all.set(
                     ColumnKey::from(format!("{}_{suffix}", key.name())),
@@ -1379,8 +1384,8 @@ table_methods! {
     actions_site_search_keywords => SITE_SEARCH_KEYWORDS;
     actions_site_search_no_result_keywords => SITE_SEARCH_KEYWORDS.rows(RowFilter::SiteSearch(true));
     actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).metrics(TableMetrics::SiteSearchCategories).labels(Labels::Segment("siteSearchCategory"));
-    actions_page_url => URLS.searching("pageUrl");
-    actions_page_title => TITLES.searching("pageName");
+    actions_page_url => URLS.searching("pageUrl").metrics(TableMetrics::SinglePage);
+    actions_page_title => TITLES.searching("pageName").metrics(TableMetrics::SinglePage);
     actions_download => TableSpec::new("Actions_downloads").flat_separator("/").searching("downloadUrl");
     actions_outlink => TableSpec::new("Actions_outlink").flat_separator("/").searching("outlinkUrl");
     actions_page_urls_following_site_search => URLS.rows(RowFilter::NonZero("nb_hits_following_search"));
@@ -1411,7 +1416,7 @@ table_methods! {
     visit_time_server => TableSpec::new("VisitTime_serverTime").unsorted().labels(Labels::ServerHour);
     interest_time_gap => TableSpec::new("VisitorInterest_timeGap").unsorted().labels(Labels::VisitDuration);
     interest_page_gap => TableSpec::new("VisitorInterest_pageGap").unsorted().labels(Labels::PagesPerVisit);
-    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).formats(ReportMetrics::VISITS_PERCENT);
+    interest_visit_count => TableSpec::new("VisitorInterest_visitsByVisitCount").unsorted().labels(Labels::VisitCount).metrics(TableMetrics::VisitsPercent).formats(ReportMetrics::VISITS_PERCENT);
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
     contents_names => TableSpec::new("Contents_name_piece").metrics(TableMetrics::Contents).labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").metrics(TableMetrics::Contents).labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);

@@ -86,7 +86,7 @@ const PARTS: [Part; 6] = [
         ],
     },
     Part {
-        handler: page_performance_get,
+        handler: page_performance_with_sums,
         columns: &[
             "avg_time_network",
             "avg_time_server",
@@ -281,18 +281,32 @@ const TIMINGS: [(&str, &str, &str); 7] = [
     ),
 ];
 
-/// `PagePerformance.get`: the timing sums in seconds (stored in
-/// milliseconds) and hits, then each average to 2 decimals. It takes no
-/// `columns`, as Matomo's method declares none.
+/// `PagePerformance.get`: each timing's average (seconds, 2 decimals).
+/// Matomo deletes the sums and hits it computes them from with a queued
+/// filter, which `API.get` clears: there they stay
+/// ([`page_performance_with_sums`]). It takes no `columns`, as Matomo's
+/// method declares none.
 pub(crate) fn page_performance_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    page_performance(ctx, false)
+}
+
+/// `PagePerformance.get` as `API.get` merges it: the timing sums in seconds
+/// (stored in milliseconds) and hits, then the averages.
+fn page_performance_with_sums(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    page_performance(ctx, true)
+}
+
+fn page_performance(ctx: &mut Ctx<'_>, sums: bool) -> Result<Output, ReportingError> {
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
         let get = |name: &str| values.get(name).copied().unwrap_or(0.0);
         let mut columns = Columns::new();
-        for (time, hits, _) in TIMINGS {
-            columns.set(time.into(), number(get(time) / 1000.0));
-            columns.set(hits.into(), number(get(hits)));
+        if sums {
+            for (time, hits, _) in TIMINGS {
+                columns.set(time.into(), number(get(time) / 1000.0));
+                columns.set(hits.into(), number(get(hits)));
+            }
         }
         for (time, hits, average) in TIMINGS {
             let hits = get(hits);

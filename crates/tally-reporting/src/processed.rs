@@ -87,11 +87,16 @@ fn page_row(row: &mut Row, top: bool) {
     if any_timing {
         set(columns, "avg_page_load_time", round_php(load_time, 3));
     }
-    let hits = get(columns, "nb_hits");
+    page_metrics(columns);
+}
+
+/// Time on page, bounce and exit rate (`AverageTimeOnPage`, `BounceRate`,
+/// `ExitRate`), which every Actions page row has.
+fn page_metrics(columns: &mut Columns) {
     set(
         columns,
         "avg_time_on_page",
-        quotient(get(columns, "sum_time_spent"), hits, 0),
+        quotient(get(columns, "sum_time_spent"), get(columns, "nb_hits"), 0),
     );
     let bounce = quotient(
         get(columns, "entry_bounce_count"),
@@ -103,27 +108,51 @@ fn page_row(row: &mut Row, top: bool) {
     set(columns, "exit_rate", exit);
 }
 
+/// The row of `Actions.getPageUrl` / `getPageTitle`: the page metrics
+/// without the page timings, whose columns PagePerformance only keeps in
+/// the page reports.
+fn single_page_row(row: &mut Row) {
+    row.columns.retain(|key, _| {
+        let name = key.name();
+        !PAGE_TIMINGS.iter().any(|timing| {
+            ["sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"]
+                .iter()
+                .any(|prefix| name.strip_prefix(prefix) == Some(timing))
+        })
+    });
+    page_metrics(&mut row.columns);
+}
+
 /// Site search rows: `nb_pages_per_search` (`addPagesPerSearchColumn`:
 /// `hits` over visits, one decimal), then for keywords the processed
 /// metrics of their report (time on page, bounce and exit rates).
-fn site_search_row(row: &mut Row, hits: &str, page_metrics: bool) {
+fn site_search_row(row: &mut Row, hits: &str, with_page_metrics: bool) {
     let columns = &mut row.columns;
     let pages = quotient(get(columns, hits), get(columns, "nb_visits"), 1);
     set(columns, "nb_pages_per_search", pages);
-    if page_metrics {
-        set(
-            columns,
-            "avg_time_on_page",
-            quotient(get(columns, "sum_time_spent"), get(columns, "nb_hits"), 0),
-        );
-        let bounce = quotient(
-            get(columns, "entry_bounce_count"),
-            get(columns, "entry_nb_visits"),
-            2,
-        );
-        set(columns, "bounce_rate", bounce);
-        let exit = quotient(get(columns, "exit_nb_visits"), get(columns, "nb_visits"), 2);
-        set(columns, "exit_rate", exit);
+    if with_page_metrics {
+        page_metrics(columns);
+    }
+}
+
+/// `VisitsPercent` without a forced total: visits over the sum of the
+/// table's visits, 2 decimals.
+fn visits_percent(table: &mut DataTable) {
+    let total: f64 = table
+        .all_rows()
+        .map(|row| {
+            row.column("nb_visits")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+        })
+        .sum();
+    for row in table.rows_mut() {
+        let share = quotient(get(&row.columns, "nb_visits"), total, 2);
+        set(&mut row.columns, "nb_visits_percentage", share);
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        let share = quotient(get(&summary.columns, "nb_visits"), total, 2);
+        set(&mut summary.columns, "nb_visits_percentage", share);
     }
 }
 
@@ -200,12 +229,21 @@ pub(crate) enum TableMetrics {
     SiteSearch,
     /// `Actions.getSiteSearchCategories`: results pages a search only.
     SiteSearchCategories,
+    /// `Actions.getPageUrl` / `getPageTitle`: one page row, no timings.
+    SinglePage,
+    /// `VisitsPercent`: each row's share of the table's visits
+    /// (`VisitorInterest.getNumberOfVisitsByVisitCount`).
+    VisitsPercent,
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
 /// `flat`: the subtables' rows will be flattened into the answered table
 /// (Matomo flattens before computing processed metrics).
 pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
+    if metrics == TableMetrics::VisitsPercent {
+        visits_percent(table);
+        return;
+    }
     let per_row: fn(&mut Row, bool) = match metrics {
         TableMetrics::None => return,
         TableMetrics::Pages => page_row,
@@ -214,6 +252,8 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
         TableMetrics::Contents => |row, _| content_row(row),
         TableMetrics::SiteSearch => |row, _| site_search_row(row, "nb_hits", true),
         TableMetrics::SiteSearchCategories => |row, _| site_search_row(row, "nb_actions", false),
+        TableMetrics::SinglePage => |row, _| single_page_row(row),
+        TableMetrics::VisitsPercent => return,
     };
     walk(table, per_row, true, flat);
 }

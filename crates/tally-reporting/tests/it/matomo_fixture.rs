@@ -600,6 +600,61 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         .await?,
         json!({"nb_uniq_visitors": 1, "nb_pageviews": 4, "bounce_rate": "50%"})
     );
+    // PagePerformance.get alone: the averages only (Matomo's queued filter
+    // deletes the sums that API.get keeps).
+    assert_eq!(
+        day_report(&api, t, "PagePerformance.get", "").await?,
+        json!({
+            "avg_time_network": 0.03, "avg_time_server": 0.17, "avg_time_transfer": 0.26,
+            "avg_time_dom_processing": 1.5, "avg_time_dom_completion": 0.57,
+            "avg_time_on_load": 0.34, "avg_page_load_time": 2.88
+        })
+    );
+    // One page's row has no page timings (Matomo's getPageUrl output).
+    let page = day_report(
+        &api,
+        t,
+        "Actions.getPageUrl",
+        &format!("&pageUrl={}", encode("http://example.org/index.htm")),
+    )
+    .await?;
+    let keys: Vec<&str> = page[0]
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "label",
+            "nb_visits",
+            "nb_uniq_visitors",
+            "nb_hits",
+            "sum_time_spent",
+            "exit_nb_uniq_visitors",
+            "exit_nb_visits",
+            "avg_time_on_page",
+            "bounce_rate",
+            "exit_rate",
+            "url"
+        ]
+    );
+    // VisitsPercent of the visit-count report.
+    assert_eq!(
+        column(
+            &day_report(&api, t, "VisitorInterest.getNumberOfVisitsByVisitCount", "").await?,
+            "nb_visits_percentage"
+        )[..2],
+        [
+            ("1 visit".to_owned(), json!("50%")),
+            ("2 visits".to_owned(), json!("50%"))
+        ]
+    );
+    // hideColumns reaches VisitFrequency.get's visitor-type columns.
+    let frequency = day_report(&api, t, "VisitFrequency.get", "&hideColumns=nb_users").await?;
+    assert!(frequency.get("nb_users_new").is_none(), "{frequency}");
+    assert!(frequency.get("nb_users_returning").is_none(), "{frequency}");
+    assert_eq!(frequency["nb_visits_new"], json!(1));
+
     // columns: only the parts that have them, only those.
     assert_eq!(
         day_report(&api, t, "API.get", "&columns=nb_visits,nb_conversions").await?,
