@@ -1241,6 +1241,11 @@ pub(crate) fn visit_time_by_day_of_week(ctx: &mut Ctx<'_>) -> Result<Output, Rep
             day = next;
         }
         let mut table = DataTable::new();
+        // "If there's no data for this report, don't bother": no day had
+        // visits, no rows.
+        if sums.iter().all(Option::is_none) {
+            return Ok(Report::Table(table));
+        }
         for (weekday, (name, sum)) in NAMES.iter().zip(sums).enumerate() {
             let mut row = tally_datatable::Row::new(*name);
             match sum {

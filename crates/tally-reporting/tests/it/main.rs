@@ -11,6 +11,7 @@ mod matomo_contents_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
+mod matomo_no_visit;
 mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
 mod matomo_site_search_fixture;
