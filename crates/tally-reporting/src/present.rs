@@ -205,8 +205,12 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         }
         Labels::Events(segment) => {
             if !extra.subtable {
+                // Matomo's stored event names are HTML-escaped (the
+                // tracker's `getRequestVar`), ours are as sent: its segment
+                // encodes the escaped form (`l&#039;eau` → `l%26%23039%3Beau`).
                 add_segment_value(table, segment, |label| {
-                    (label != "Piwik_EventNameNotSet").then(|| label.to_owned())
+                    (label != "Piwik_EventNameNotSet")
+                        .then(|| tally_tracking::php::sanitize_input_value(label))
                 });
             }
             rename_label(table, "Piwik_EventNameNotSet", "Event Name not defined");

@@ -414,6 +414,19 @@ async fn custom_events_give_matomos_event_reports() -> anyhow::Result<()> {
             ("This is an event without a URL", [1, 1, 3, 2], 23.0),
         ])
     );
+    // Segments encode the name as Matomo stores it, HTML-escaped.
+    assert_eq!(
+        names[1]["segment"],
+        json!("eventName==La+fianc%C3%A9e+de+l%26%23039%3Beau")
+    );
+    assert!(
+        names[3]["segment"]
+            .as_str()
+            .is_some_and(|s| s
+                .ends_with("---%26gt%3B+SHOULD+APPEAR+IN+TEST+OUTPUT+NOT+TRUNCATED+%26lt%3B---")),
+        "{}",
+        names[3]
+    );
     Ok(())
 }
 
