@@ -68,6 +68,13 @@ fn hours_table<'g>(
     for (label, group) in groups {
         sum_visits(&mut table, &label, group)?;
     }
+    fill_hours(&mut table)?;
+    Ok(table)
+}
+
+/// `ensureAllHoursAreSet` then the label sort: an empty row for every hour
+/// `0` to `23` without one.
+fn fill_hours(table: &mut DataTable) -> Result<(), ArchiveError> {
     for hour in 0..24u8 {
         let label = hour.to_string();
         if table.row_by_label(&label).is_none() {
@@ -88,7 +95,7 @@ fn hours_table<'g>(
         }
     }
     table.sort("label", SortOrder::Asc, false);
-    Ok(table)
+    Ok(())
 }
 
 impl RecordBuilder for VisitTime {
@@ -122,7 +129,7 @@ impl RecordBuilder for VisitTime {
                 .iter()
                 .map(|group| (label_of(&group.labels, 0).to_owned(), group)),
         )?;
-        let server = group_visit_dimensions(&visits, |v, key| {
+        let server_groups = group_visit_dimensions(&visits, |v, key| {
             key.push_int(Some(i64::from(v.first_action_hour)));
             true
         });
@@ -132,13 +139,12 @@ impl RecordBuilder for VisitTime {
             Ok(hour) => site_hour(hour, logs.start(), timezone).to_string(),
             Err(_) => utc.to_owned(),
         };
-        let mut server = hours_table(
-            server
-                .iter()
-                .map(|group| (to_site(label_of(&group.labels, 0)), group)),
-        )?;
-        // Every hour has a row by now, so conversions only add goal metrics
-        // (and the order stays 0..23).
+        // As Matomo: visits, then conversions (an hour with conversions
+        // only gets a row of goal metrics), then the empty hours.
+        let mut server = DataTable::new();
+        for group in &server_groups {
+            sum_visits(&mut server, &to_site(label_of(&group.labels, 0)), group)?;
+        }
         for group in &conversions {
             server.sum_row_with_label(
                 &to_site(label_of(&group.labels, 0)),
@@ -146,6 +152,7 @@ impl RecordBuilder for VisitTime {
             )?;
         }
         enrich_with_goal_sums(&mut server);
+        fill_hours(&mut server)?;
         ctx.insert_table(Self::LOCAL_TIME, local);
         ctx.insert_table(Self::SERVER_TIME, server);
         Ok(())

@@ -946,8 +946,9 @@ async fn ecommerce_visits_give_matomos_server_hours() -> anyhow::Result<()> {
             // Matomo's hour with conversions only has no other visit
             // columns (its ServerTime builder adds the conversions before
             // ensureAllHoursAreSet); ours has them at 0 (documented).
-            json!({"label": "02", "nb_visits": 0, "nb_actions": 0, "sum_visit_length": 0,
-                "nb_visits_converted": 0, "nb_conversions": 2, "revenue": 3111.11,
+            // An hour of conversions only: goal metrics, and the
+            // `nb_visits` 0 Matomo's output ends the row with.
+            json!({"label": "02", "nb_visits": 0, "nb_conversions": 2, "revenue": 3111.11,
                 "goals": {"idgoal=ecommerceAbandonedCart": cart,
                     "idgoal=ecommerceOrder": {"nb_conversions": 2, "nb_visits_converted": 1,
                         "revenue": 3111.11, "revenue_subtotal": 2500, "revenue_tax": 511,
