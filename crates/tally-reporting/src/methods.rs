@@ -1658,7 +1658,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 21] = [
+pub(crate) const MODULES: [&str; 22] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -1680,4 +1680,5 @@ pub(crate) const MODULES: [&str; 21] = [
     "SitesManager",
     "UsersManager",
     "CoreAdminHome",
+    "Live",
 ];
