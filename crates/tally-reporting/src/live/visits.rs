@@ -291,7 +291,7 @@ struct VisitRow {
     #[diesel(sql_type = Nullable<Text>)]
     longitude: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    localtime: Option<String>,
+    local_time: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     custom_vars: Option<String>,
 }
@@ -323,7 +323,7 @@ const VISIT_COLUMNS: &str = "log_visit.idvisit, log_visit.idsite, \
     log_visit.location_browser_lang, log_visit.location_country, log_visit.location_region, \
     log_visit.location_city, CAST(log_visit.location_latitude AS CHAR) AS latitude, \
     CAST(log_visit.location_longitude AS CHAR) AS longitude, \
-    CAST(log_visit.visitor_localtime AS CHAR) AS localtime, \
+    CAST(log_visit.visitor_localtime AS CHAR) AS local_time, \
     CONCAT_WS(CHAR(31), IFNULL(log_visit.custom_var_k1, ''), IFNULL(log_visit.custom_var_v1, ''), \
       IFNULL(log_visit.custom_var_k2, ''), IFNULL(log_visit.custom_var_v2, ''), \
       IFNULL(log_visit.custom_var_k3, ''), IFNULL(log_visit.custom_var_v3, ''), \
@@ -854,9 +854,9 @@ fn visit_fields(
     v.set("longitude", coordinate(&row.longitude));
 
     // VisitTime.
-    v.set("visitLocalTime", text_or_null(row.localtime.clone()));
+    v.set("visitLocalTime", text_or_null(row.local_time.clone()));
     let hour = row
-        .localtime
+        .local_time
         .as_deref()
         .and_then(|time| time.split(':').next())
         .and_then(|hour| hour.parse::<u32>().ok())
