@@ -82,6 +82,16 @@ pub(crate) fn visitor_profile(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErro
     Ok(Output::Report(Report::Tree(profile.into_tree())))
 }
 
+/// Names with their counts, in first-seen order.
+type Counts = Vec<(String, i64)>;
+
+/// DevicesDetection's tally of one device type: the type, its visits, its
+/// icon and its device names' visits.
+type DeviceType = (String, i64, Tree, Counts);
+
+/// A custom variable's values: scope (`page`, `visit`), name, values.
+type Variable = (&'static str, String, Counts);
+
 /// What the plugins gather while walking the visits.
 #[derive(Default)]
 struct Tally {
@@ -92,13 +102,13 @@ struct Tally {
     generation_ms: f64,
     load_ms: f64,
     /// DevicesDetection: type → (count, icon, device name → count).
-    devices: Vec<(String, i64, Tree, Vec<(String, i64)>)>,
+    devices: Vec<DeviceType>,
     /// UserCountry.
     countries: Vec<(String, i64)>,
     continents: Vec<(String, i64)>,
     cities: Vec<(String, Vec<String>)>,
     /// CustomVariables: (scope, name) → value → count.
-    variables: Vec<(&'static str, String, Vec<(String, i64)>)>,
+    variables: Vec<Variable>,
 }
 
 fn bump(list: &mut Vec<(String, i64)>, key: &str) -> i64 {
@@ -250,7 +260,7 @@ fn make_profile(
     );
     let mut keywords = tally.keywords.clone();
     // `arsort`: by count, highest first.
-    keywords.sort_by(|a, b| b.1.cmp(&a.1));
+    keywords.sort_by_key(|keyword| std::cmp::Reverse(keyword.1));
     profile.set(
         "searches",
         Tree::List(
@@ -324,7 +334,7 @@ fn make_profile(
     );
     // UserCountry: `asort` (fewest visits first).
     let mut continents = tally.continents;
-    continents.sort_by(|a, b| a.1.cmp(&b.1));
+    continents.sort_by_key(|continent| continent.1);
     profile.set(
         "continents",
         Tree::List(
@@ -342,7 +352,7 @@ fn make_profile(
         ),
     );
     let mut countries = tally.countries;
-    countries.sort_by(|a, b| a.1.cmp(&b.1));
+    countries.sort_by_key(|country| country.1);
     profile.set(
         "countries",
         Tree::List(
@@ -394,7 +404,7 @@ fn make_profile(
             let mut list = Vec::new();
             for (_, name, values) in tally.variables.iter().filter(|(s, _, _)| *s == scope) {
                 let mut values = values.clone();
-                values.sort_by(|a, b| b.1.cmp(&a.1));
+                values.sort_by_key(|value| std::cmp::Reverse(value.1));
                 list.push(Tree::Assoc(vec![
                     ("name".to_owned(), Tree::Str(name.clone())),
                     (

@@ -47,16 +47,28 @@ async fn counters_count_the_last_minutes_of_the_logs() -> anyhow::Result<()> {
     // Five minutes after visitor C's visit (09:00 and 09:00:30 on the
     // 11th), the last traffic of site 1. Nothing bounds the window above.
     let after_c = datetime!(2026-11-11 09:05 UTC);
-    assert_eq!(json_at(&f, &q(10, ""), after_c).await?, counters(1, 2, 1, 0));
+    assert_eq!(
+        json_at(&f, &q(10, ""), after_c).await?,
+        counters(1, 2, 1, 0)
+    );
     assert_eq!(json_at(&f, &q(5, ""), after_c).await?, counters(1, 2, 1, 0));
     // From 09:01 on: C's last action (09:00:30) is older; no visit, and
     // then every counter is 0.
     assert_eq!(json_at(&f, &q(4, ""), after_c).await?, counters(0, 0, 0, 0));
     // From 12:05 on the 10th: C only; from 11:55: B (noon) too.
-    assert_eq!(json_at(&f, &q(1260, ""), after_c).await?, counters(1, 2, 1, 0));
-    assert_eq!(json_at(&f, &q(1270, ""), after_c).await?, counters(2, 3, 2, 0));
+    assert_eq!(
+        json_at(&f, &q(1260, ""), after_c).await?,
+        counters(1, 2, 1, 0)
+    );
+    assert_eq!(
+        json_at(&f, &q(1270, ""), after_c).await?,
+        counters(2, 3, 2, 0)
+    );
     // A day back: A (three page views, the last converting), B and C.
-    assert_eq!(json_at(&f, &q(1440, ""), after_c).await?, counters(3, 6, 3, 1));
+    assert_eq!(
+        json_at(&f, &q(1440, ""), after_c).await?,
+        counters(3, 6, 3, 1)
+    );
     // A segment keeps its visits' actions and conversions only.
     assert_eq!(
         json_at(&f, &q(1440, "&segment=referrerType==direct"), after_c).await?,
@@ -74,11 +86,22 @@ async fn counters_count_the_last_minutes_of_the_logs() -> anyhow::Result<()> {
     // Other sites' visits are not counted: site 2's only visit is D at
     // 08:00 on the 10th.
     let site2 = |minutes: u32| format!("method=Live.getCounters&idSite=2&lastMinutes={minutes}");
-    assert_eq!(json_at(&f, &site2(1500), after_c).await?, counters(0, 0, 0, 0));
-    assert_eq!(json_at(&f, &site2(1510), after_c).await?, counters(1, 1, 1, 0));
+    assert_eq!(
+        json_at(&f, &site2(1500), after_c).await?,
+        counters(0, 0, 0, 0)
+    );
+    assert_eq!(
+        json_at(&f, &site2(1510), after_c).await?,
+        counters(1, 1, 1, 0)
+    );
     // showColumns / hideColumns.
     assert_eq!(
-        json_at(&f, &q(1440, "&hideColumns=visitors,visitsConverted"), after_c).await?,
+        json_at(
+            &f,
+            &q(1440, "&hideColumns=visitors,visitsConverted"),
+            after_c
+        )
+        .await?,
         json!([{"visits": 3, "actions": 6}])
     );
     assert_eq!(
