@@ -11,6 +11,7 @@ use tally_management::Principal;
 use time::OffsetDateTime;
 
 use crate::ReportingError;
+use crate::live;
 use crate::load::{ArchiveLocks, Loader};
 use crate::manage;
 use crate::meta;
@@ -191,7 +192,13 @@ impl Api {
         if let Some(handler) = manage::find(module, action) {
             return handler(&mut conn, &principal, request, now);
         }
-        let Some(handler) = methods::find(module, action) else {
+        // Live reads the log tables, not archives (live.rs).
+        let handler = if module == "Live" {
+            live::find(action)
+        } else {
+            methods::find(module, action)
+        };
+        let Some(handler) = handler else {
             return Err(if methods::MODULES.contains(&module) {
                 ReportingError::UnknownMethod {
                     method: action.to_owned(),
@@ -282,6 +289,7 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
         ("API", "getBulkRequest" | "getReportMetadata" | "getMetadata" | "getSegmentsMetadata") => {
             PhpShape::Array
         }
+        ("Live", "getCounters") => PhpShape::Array,
         _ if manage::find(module, action).is_some() => PhpShape::Array,
         _ => PhpShape::DataTable,
     }

@@ -15,6 +15,7 @@ pub mod api;
 mod columns;
 mod formatting;
 pub mod http;
+mod live;
 mod load;
 mod manage;
 mod meta;

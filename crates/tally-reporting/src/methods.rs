@@ -1869,7 +1869,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 23] = [
+pub(crate) const MODULES: [&str; 24] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -1893,4 +1893,5 @@ pub(crate) const MODULES: [&str; 23] = [
     "SitesManager",
     "UsersManager",
     "CoreAdminHome",
+    "Live",
 ];

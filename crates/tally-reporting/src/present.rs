@@ -18,8 +18,8 @@ use names::{
     BROWSERS, CONTINENTS, COUNTRIES, DEVICE_TYPES, LANGUAGES, OPERATING_SYSTEMS, OS_FAMILY_LOGOS,
 };
 
-const UNKNOWN: &str = "Unknown";
-const ICONS: &str = "plugins/Morpheus/icons/dist";
+pub(crate) const UNKNOWN: &str = "Unknown";
+pub(crate) const ICONS: &str = "plugins/Morpheus/icons/dist";
 
 /// How a report's stored labels are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,7 +332,7 @@ pub(crate) fn urlencode(text: &str) -> String {
 }
 
 /// PHP's `ucfirst` on ASCII.
-fn ucfirst(text: &str) -> String {
+pub(crate) fn ucfirst(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
@@ -448,7 +448,7 @@ fn group_by(table: &mut DataTable, label: impl Fn(&str) -> String) {
 // ---------------------------------------------------------------------------
 // Referrers
 
-fn referrer_type_label(code: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn referrer_type_label(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "1" => ("Direct Entry", "direct"),
         "2" => ("Search Engines", "search"),
@@ -484,7 +484,7 @@ fn referrer_types(table: &mut DataTable) {
 /// The tracker's own definitions: one source of truth for names.
 const REFERRER_DEFINITIONS: &str = tally_tracking::referrer::BUILTIN;
 
-fn main_host(kind: &str, name: &str) -> Option<String> {
+pub(crate) fn main_host(kind: &str, name: &str) -> Option<String> {
     REFERRER_DEFINITIONS.lines().find_map(|line| {
         let mut fields = line.trim().split('|').map(str::trim);
         if fields.next() != Some(kind) || fields.next() != Some(name) {
@@ -521,7 +521,7 @@ fn backlink(engine: &str, url: &str, keyword: &str) -> Option<String> {
 }
 
 /// `getLogoFromUrl`: the icon named after the URL's host.
-fn referrer_logo(folder: &str, url: &str) -> String {
+pub(crate) fn referrer_logo(folder: &str, url: &str) -> String {
     let host = url
         .trim_start_matches("http://")
         .trim_start_matches("https://")
@@ -637,7 +637,7 @@ fn socials(table: &mut DataTable, subtable: bool) {
 // UserCountry
 
 /// `countryTranslate`.
-fn country_name(code: &str) -> String {
+pub(crate) fn country_name(code: &str) -> String {
     let code = if code.eq_ignore_ascii_case("ti") {
         "cn"
     } else {
@@ -650,7 +650,7 @@ fn country_name(code: &str) -> String {
         .to_owned()
 }
 
-fn flag(code: &str) -> String {
+pub(crate) fn flag(code: &str) -> String {
     format!("{ICONS}/flags/{}.png", code.to_ascii_lowercase())
 }
 
@@ -670,6 +670,34 @@ fn countries(table: &mut DataTable) {
         set_meta(row, "logoHeight", Scalar::Int(16));
         row.label = country_name(&code);
     }
+}
+
+/// `continentTranslate` of a continent code (`eur` → "Europe").
+pub(crate) fn continent_name(code: &str) -> &'static str {
+    CONTINENTS
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or(UNKNOWN, |(_, name)| name)
+}
+
+/// `Common::getContinent` and `continentTranslate` of a country code:
+/// `("eur", "Europe")`, `("unk", "Unknown")` for codes we do not know.
+pub(crate) fn continent(country: &str) -> (&'static str, &'static str) {
+    let country = country.to_ascii_lowercase();
+    let code = if country == "ti" {
+        "cn"
+    } else {
+        country.as_str()
+    };
+    let continent = COUNTRIES
+        .iter()
+        .find(|(known, _, _)| *known == code)
+        .map_or("unk", |(_, continent, _)| continent);
+    let name = CONTINENTS
+        .iter()
+        .find(|(known, _)| *known == continent)
+        .map_or(UNKNOWN, |(_, name)| name);
+    (continent, name)
 }
 
 fn continents(table: &mut DataTable) {
@@ -762,7 +790,7 @@ fn cities(table: &mut DataTable) {
 // ---------------------------------------------------------------------------
 // DevicesDetection, Resolution, DevicePlugins
 
-fn device_type(label: &str) -> Option<&'static str> {
+pub(crate) fn device_type(label: &str) -> Option<&'static str> {
     let id = label.parse::<u8>().ok()?;
     DEVICE_TYPES
         .iter()
@@ -805,7 +833,7 @@ fn device_types(table: &mut DataTable) {
     *table = result;
 }
 
-fn brand_label(code: &str) -> String {
+pub(crate) fn brand_label(code: &str) -> String {
     tally_tracking::device::brand_name(code).map_or(UNKNOWN.to_owned(), ucfirst)
 }
 
@@ -831,7 +859,7 @@ fn brands(table: &mut DataTable) {
     add_segment_by_label(table, "deviceBrand");
 }
 
-fn model_name(label: &str) -> String {
+pub(crate) fn model_name(label: &str) -> String {
     let (brand, model) = match label.split_once(';') {
         Some((brand, model)) => (Some(brand_label(brand)), model),
         None => (None, label),
@@ -891,7 +919,7 @@ fn os_family(code: &str) -> String {
     }
 }
 
-fn os_logo(code: &str) -> String {
+pub(crate) fn os_logo(code: &str) -> String {
     let code = if os(code).is_some() { code } else { "UNK" };
     format!("{ICONS}/os/{code}.png")
 }
@@ -908,7 +936,7 @@ fn os_families(table: &mut DataTable) {
 }
 
 /// `getOsFullName` of `os;version`.
-fn os_full_name(label: &str) -> String {
+pub(crate) fn os_full_name(label: &str) -> String {
     let (code, version) = label.split_once(';').unwrap_or((label, ""));
     if code == "BOT" {
         return "Bot".to_owned();
@@ -931,14 +959,14 @@ fn os_versions(table: &mut DataTable) {
     group_by(table, os_full_name);
 }
 
-fn browser(code: &str) -> Option<&'static str> {
+pub(crate) fn browser(code: &str) -> Option<&'static str> {
     BROWSERS
         .iter()
         .find(|(known, _)| *known == code)
         .map(|(_, name)| *name)
 }
 
-fn browser_logo(code: &str) -> String {
+pub(crate) fn browser_logo(code: &str) -> String {
     let code = if browser(code).is_some() { code } else { "UNK" };
     format!("{ICONS}/browsers/{code}.png")
 }
@@ -966,7 +994,7 @@ fn browsers(table: &mut DataTable) {
 }
 
 /// `getBrowserNameWithVersion`.
-fn browser_with_version(label: &str) -> String {
+pub(crate) fn browser_with_version(label: &str) -> String {
     let (code, version) = label.rsplit_once(';').unwrap_or(("", label));
     match browser(code) {
         Some(name) => format!("{name} {version}").trim().to_owned(),
@@ -984,7 +1012,7 @@ fn browser_versions(table: &mut DataTable) {
 }
 
 /// `getBrowserEngineName`.
-fn engine_name(engine: &str) -> String {
+pub(crate) fn engine_name(engine: &str) -> String {
     match engine {
         "" => UNKNOWN.to_owned(),
         "Trident" => "Trident (IE)".to_owned(),
@@ -1058,7 +1086,7 @@ fn plugins(table: &mut DataTable, visits: f64) {
 // UserLanguage
 
 /// `languageTranslate`.
-fn language_name(code: &str) -> String {
+pub(crate) fn language_name(code: &str) -> String {
     if code.is_empty() || code == "xx" {
         return UNKNOWN.to_owned();
     }

@@ -1957,7 +1957,14 @@ impl BatchWriter {
             row.extend(a.content.iter().map(|n| opt_id(self.id_of(n.as_ref()))));
             row.extend(product);
             row.push(a.product_price.into());
-            row.extend(perf.timings().map(Val::from));
+            // Page timings belong to page views only (Matomo's
+            // PagePerformance columns skip any other `Action` class, a
+            // site search sent with `pf_*` included).
+            if matches!(a.kind, ActionKind::Pageview) {
+                row.extend(perf.timings().map(Val::from));
+            } else {
+                row.extend([None::<u32>; 6].map(Val::from));
+            }
             row.extend(dims.into_iter().map(Val::from));
             row.extend(page_vars.into_iter().map(Val::from));
             p.actions.push(row);

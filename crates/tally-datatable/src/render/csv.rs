@@ -238,6 +238,8 @@ impl Renderer<'_> {
             Item::Int(number) => number.to_string(),
             // `formatValue` writes `false` as 0.
             Item::False => "0".to_owned(),
+            Item::Null => String::new(),
+            Item::True => "1".to_owned(),
             Item::Float(number) => php_float_string(*number),
             Item::Str(text) => {
                 // `formatValue` decodes the HTML entities of a non-numeric

@@ -32,6 +32,8 @@ fn write_item(out: &mut String, item: &Item<'_>) {
         Item::Float(number) => out.push_str(&json_float_string(*number)),
         Item::Str(text) => write_string(out, text),
         Item::False => out.push_str("false"),
+        Item::Null => out.push_str("null"),
+        Item::True => out.push_str("true"),
         // PHP encodes an empty array as a list.
         Item::Assoc(entries) if entries.is_empty() => out.push_str("[]"),
         Item::Assoc(entries) => {

@@ -70,6 +70,10 @@ pub enum Report {
 /// A PHP value: scalar, associative array or list.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tree {
+    /// PHP `null` (`null` in JSON, an empty element in XML).
+    Null,
+    /// PHP `true` or `false`.
+    Bool(bool),
     /// An integer.
     Int(i64),
     /// A float.
@@ -85,6 +89,9 @@ pub enum Tree {
 impl Tree {
     fn item(&self) -> Item<'_> {
         match self {
+            Self::Null => Item::Null,
+            Self::Bool(true) => Item::True,
+            Self::Bool(false) => Item::False,
             Self::Int(number) => Item::Int(*number),
             Self::Float(number) => Item::Float(*number),
             Self::Str(text) => Item::Str(Cow::Borrowed(text)),
@@ -135,6 +142,10 @@ pub(crate) enum Item<'a> {
     Str(Cow<'a, str>),
     /// PHP `false` ([`Value::False`]).
     False,
+    /// PHP `null` ([`Tree::Null`]).
+    Null,
+    /// PHP `true` ([`Tree::Bool`]).
+    True,
     /// An associative array (row, goals, simple table, map).
     Assoc(Vec<(Cow<'a, str>, Item<'a>)>),
     /// A list (rows of a table).

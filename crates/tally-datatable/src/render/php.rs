@@ -95,6 +95,8 @@ impl Php {
             Item::Float(number) => Self::Float(*number),
             Item::Str(text) => Self::Str(text.to_string()),
             Item::False => Self::Bool(false),
+            Item::Null => Self::Null,
+            Item::True => Self::Bool(true),
             Item::Assoc(entries) => Self::assoc(
                 entries
                     .iter()

@@ -457,3 +457,55 @@ fn a_list_of_values_renders_as_a_php_list() {
     ]);
     assert_eq!(json(&sites, &options), r#"[{"idsite":1}]"#);
 }
+
+#[test]
+fn nested_arrays_in_rows_render_as_matomos_xml_and_json() {
+    // A Live visit: a list of rows, an empty array, a list of values, a
+    // null and an array keyed by slot (custom variables).
+    let visit = Tree::Assoc(vec![
+        ("idVisit".to_owned(), Tree::Int(2)),
+        (
+            "actionDetails".to_owned(),
+            Tree::List(vec![Tree::Assoc(vec![
+                ("type".to_owned(), Tree::Str("action".to_owned())),
+                (
+                    "productViewCategories".to_owned(),
+                    Tree::List(vec![
+                        Tree::Str("A & B".to_owned()),
+                        Tree::Str("C".to_owned()),
+                    ]),
+                ),
+            ])]),
+        ),
+        ("userId".to_owned(), Tree::Null),
+        ("customVariables".to_owned(), Tree::Assoc(Vec::new())),
+        (
+            "slots".to_owned(),
+            Tree::Assoc(vec![(
+                "3".to_owned(),
+                Tree::Assoc(vec![
+                    ("customVariableName3".to_owned(), Tree::Str("n".to_owned())),
+                    ("customVariableValue3".to_owned(), Tree::Str("v".to_owned())),
+                ]),
+            )]),
+        ),
+    ]);
+    let report = Report::Tree(Tree::List(vec![visit]));
+    let options = RenderOptions::default();
+    assert_eq!(
+        xml(&report, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>\n\
+         \t\t<idVisit>2</idVisit>\n\
+         \t\t<actionDetails>\n\t\t\t<row>\n\t\t\t\t<type>action</type>\n\
+         \t\t\t\t<productViewCategories>\n\t\t\t\t<row>A &amp; B</row>\n\t\t\t\t<row>C</row>\n\t\t\t\t</productViewCategories>\n\
+         \t\t\t</row>\n\t\t</actionDetails>\n\
+         \t\t<userId />\n\
+         \t\t<customVariables>\n\t\t</customVariables>\n\
+         \t\t<slots>\n\t\t\t<row>\n\t\t\t\t<customVariableName3>n</customVariableName3>\n\t\t\t\t<customVariableValue3>v</customVariableValue3>\n\t\t\t</row>\n\t\t</slots>\n\
+         \t</row>\n</result>"
+    );
+    assert_eq!(
+        json(&report, &options),
+        r#"[{"idVisit":2,"actionDetails":[{"type":"action","productViewCategories":["A & B","C"]}],"userId":null,"customVariables":[],"slots":{"3":{"customVariableName3":"n","customVariableValue3":"v"}}}]"#
+    );
+}

@@ -119,6 +119,18 @@ fn render_rows(out: &mut String, rows: &[(Option<&str>, &Item<'_>)], prefix: &st
                     render_rows(&mut inner, &nested, &inner_prefix);
                 } else if let Item::Assoc(simple) = value {
                     render_simple(&mut inner, simple, &inner_prefix);
+                } else if let Item::List(values) = value {
+                    // `renderArray` of a list of scalars (Live's
+                    // `productViewCategories`): one `<row>` each, at the
+                    // indentation of the enclosing element.
+                    for item in values {
+                        let text = scalar_text(item);
+                        if text.is_empty() {
+                            inner.push_str(&format!("{inner_prefix}<row/>\n"));
+                        } else {
+                            inner.push_str(&format!("{inner_prefix}<row>{text}</row>\n"));
+                        }
+                    }
                 }
                 inner.push_str(&inner_prefix);
                 inner
@@ -231,7 +243,8 @@ fn render_map(out: &mut String, report: &Report, item: &Item<'_>, prefix: &str) 
 fn is_php_empty(item: &Item<'_>) -> bool {
     match item {
         Item::Int(number) => *number == 0,
-        Item::False => true,
+        Item::False | Item::Null => true,
+        Item::True => false,
         Item::Float(number) => *number == 0.0,
         Item::Str(text) => text.is_empty() || text == "0",
         Item::Assoc(entries) => entries.is_empty(),
@@ -245,9 +258,10 @@ fn raw_text(item: &Item<'_>) -> String {
         Item::Int(number) => number.to_string(),
         // `formatValueXml` writes `false` as 0.
         Item::False => "0".to_owned(),
+        Item::True => "1".to_owned(),
         Item::Float(number) => php_float_string(*number),
         Item::Str(text) => text.to_string(),
-        Item::Assoc(_) | Item::List(_) => String::new(),
+        Item::Null | Item::Assoc(_) | Item::List(_) => String::new(),
     }
 }
 

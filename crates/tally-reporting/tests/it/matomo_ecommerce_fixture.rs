@@ -990,3 +990,172 @@ async fn ecommerce_order_on_a_site_without_ecommerce() -> anyhow::Result<()> {
     assert_eq!(items, json!([]));
     Ok(())
 }
+
+/// `test_ecommerceOrderWithItems__Live.getLastVisitsDetails_day.xml`: the
+/// day's three visits of site 1, newest first; the third left a cart of
+/// three products, the second ordered twice (items with their categories);
+/// each visit shows the visitor's lifetime orders and carts.
+#[tokio::test]
+async fn ecommerce_visits_give_matomos_visitor_log() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let visits = reports.day("Live.getLastVisitsDetails", "").await?;
+    let ids: Vec<Value> = visits
+        .as_array()
+        .map(|visits| {
+            visits
+                .iter()
+                .map(|visit| visit["idVisit"].clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ids, [json!(3), json!(2), json!(1)]);
+    let (third, second) = (&visits[0], &visits[1]);
+    for (field, value) in [
+        ("visitEcommerceStatus", json!("abandonedCart")),
+        (
+            "visitEcommerceStatusIcon",
+            json!("plugins/Morpheus/images/ecommerceAbandonedCart.svg"),
+        ),
+        ("secondsSinceLastEcommerceOrder", json!(21240)),
+        ("visitCount", json!(3)),
+        ("totalEcommerceRevenue", json!(13351.11)),
+        ("totalEcommerceConversions", json!(4)),
+        ("totalEcommerceItems", json!(12)),
+        ("totalAbandonedCartsRevenue", json!(7530.33)),
+        ("totalAbandonedCarts", json!(3)),
+        ("totalAbandonedCartsItems", json!(12)),
+        (
+            "customVariables",
+            json!({
+                "3": {"customVariableName3": "VisitorName", "customVariableValue3": "Great name!"},
+                "4": {"customVariableName4": "ValueIsZero", "customVariableValue4": "0"},
+                "5": {"customVariableName5": "VisitorType", "customVariableValue5": "NewLoggedOut"}
+            }),
+        ),
+    ] {
+        assert_eq!(third[field], value, "visit 3: {field}");
+    }
+    let actions = third["actionDetails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let types: Vec<Value> = actions
+        .iter()
+        .map(|action| action["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            json!("action"),
+            json!("action"),
+            json!("action"),
+            json!("ecommerceAbandonedCart")
+        ]
+    );
+    assert_eq!(actions[0]["productViewPrice"], json!(999));
+    assert_eq!(
+        actions[0]["productViewName"],
+        json!("PRODUCT THREE LEFT in cart")
+    );
+    assert_eq!(actions[0]["productViewSku"], json!(NICE));
+    assert_eq!(actions[0]["timeSpent"], json!(180));
+    assert_eq!(
+        actions[2]["productViewCategories"],
+        json!(["Category TWO LEFT in cart", "second category"])
+    );
+    let cart = &actions[3];
+    let keys: Vec<&str> = cart
+        .as_object()
+        .map(|map| map.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "type",
+            "revenue",
+            "items",
+            "serverTimePretty",
+            "idpageview",
+            "referrerType",
+            "referrerName",
+            "referrerKeyword",
+            "itemDetails",
+            "icon",
+            "iconSVG",
+            "title",
+            "subtitle",
+            "timestamp"
+        ]
+    );
+    for (field, value) in [
+        ("revenue", json!(2510.11)),
+        ("items", json!(4)),
+        ("referrerType", json!("direct")),
+        (
+            "icon",
+            json!("plugins/Morpheus/images/ecommerceAbandonedCart.png"),
+        ),
+        ("title", json!("Abandoned Cart")),
+        (
+            "subtitle",
+            json!(
+                "$2,510.11 revenue - 4 items: PRODUCT THREE LEFT in cart, PRODUCT ONE LEFT in cart, PRODUCT TWO LEFT in cart)"
+            ),
+        ),
+    ] {
+        assert_eq!(cart[field], value, "cart: {field}");
+    }
+    assert_eq!(
+        cart["itemDetails"][1],
+        json!({"itemSKU": "SKU IN ABANDONED CART ONE", "itemName": "PRODUCT ONE LEFT in cart",
+            "itemCategory": null, "price": 500.11, "quantity": 1, "categories": []})
+    );
+    assert_eq!(
+        cart["itemDetails"][2]["categories"],
+        json!(["Category TWO LEFT in cart", "second category"])
+    );
+
+    let orders: Vec<Value> = second["actionDetails"]
+        .as_array()
+        .map(|actions| {
+            actions
+                .iter()
+                .filter(|action| action["type"] == json!("ecommerceOrder"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(orders.len(), 2);
+    for (field, value) in [
+        ("orderId", json!("937nsjusu 3894")),
+        ("revenue", json!(1111.11)),
+        ("revenueSubTotal", json!(1000)),
+        ("revenueTax", json!(111)),
+        ("revenueShipping", json!(0.11)),
+        ("revenueDiscount", json!(666)),
+        ("items", json!(8)),
+        ("title", json!("Ordered (937nsjusu 3894)")),
+        (
+            "subtitle",
+            json!("$1,111.11 revenue - 8 items: PRODUCT name, PRODUCT name BIS)"),
+        ),
+    ] {
+        assert_eq!(orders[0][field], value, "order: {field}");
+    }
+    assert_eq!(orders[1]["orderId"], json!(ORDER_2));
+    assert_eq!(
+        orders[0]["itemDetails"][0]["categories"],
+        json!([
+            "Multiple Category 1",
+            "Multiple Category 2",
+            CAMERAS,
+            "Multiple Category 4",
+            "Multiple Category 5"
+        ])
+    );
+    assert_eq!(
+        second["visitEcommerceStatus"],
+        json!("orderedThenAbandonedCart")
+    );
+    Ok(())
+}

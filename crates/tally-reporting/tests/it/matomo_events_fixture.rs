@@ -713,3 +713,123 @@ async fn custom_events_by_segment() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `test_CustomEvents__Live.getLastVisitsDetails_day.xml`: the second
+/// visitor's first visit (music, then movies) as the visitor log shows
+/// it: events with their category, action, name, value and page custom
+/// variables, the movie page with its time spent and load time.
+#[tokio::test]
+async fn custom_events_give_matomos_visitor_log() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    let visits = reports
+        .json("Live.getLastVisitsDetails", "&filter_limit=-1")
+        .await?;
+    let visits = visits.as_array().cloned().unwrap_or_default();
+    assert_eq!(visits.len(), 10);
+    let visit = visits
+        .iter()
+        .find(|visit| {
+            visit["actionDetails"][0]["url"] == json!("http://example.com/piwik/")
+                && visit["actionDetails"][0]["eventAction"] == json!("play")
+        })
+        .cloned()
+        .unwrap_or_default();
+    for (field, value) in [
+        ("visitorType", json!("new")),
+        ("visitCount", json!(1)),
+        ("visitDuration", json!(3541)),
+        ("visitDurationPretty", json!("59 min 1s")),
+        ("actions", json!(14)),
+        ("events", json!(13)),
+        ("plugins", json!("cookie")),
+        (
+            "customVariables",
+            json!({"1": {
+                "customVariableName1": "Visit Scope Custom var",
+                "customVariableValue1": "should not appear in events report Bis"
+            }}),
+        ),
+    ] {
+        assert_eq!(visit[field], value, "{field}");
+    }
+    let actions = visit["actionDetails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let play = &actions[0];
+    let keys: Vec<&str> = play
+        .as_object()
+        .map(|map| map.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "type",
+            "url",
+            "pageIdAction",
+            "idpageview",
+            "serverTimePretty",
+            "pageId",
+            "eventCategory",
+            "eventAction",
+            "pageviewPosition",
+            "timestamp",
+            "icon",
+            "iconSVG",
+            "title",
+            "subtitle",
+            "eventName",
+            "customVariables"
+        ]
+    );
+    for (field, value) in [
+        ("type", json!("event")),
+        ("url", json!("http://example.com/piwik/")),
+        ("eventCategory", json!("Music")),
+        ("eventAction", json!("play")),
+        // Matomo stores NULL for an action before the visit's first page
+        // view; our tracker stores 0 (MATOMO-DIFFERENCES.md).
+        ("pageviewPosition", json!(0)),
+        ("icon", json!("plugins/Morpheus/images/event.png")),
+        ("iconSVG", json!("plugins/Morpheus/images/event.svg")),
+        ("title", json!("Event")),
+        ("subtitle", json!("Category: \"Music', Action: \"play\"")),
+        ("eventName", json!(MUSIC)),
+        (
+            "customVariables",
+            json!({"1": {
+                "customVariablePageName1": "Page Scope Custom var",
+                "customVariablePageValue1": "should not appear in events report"
+            }}),
+        ),
+    ] {
+        assert_eq!(play[field], value, "play: {field}");
+    }
+    let ratings: Vec<Value> = actions
+        .iter()
+        .filter(|action| action["eventAction"] == json!("rating"))
+        .map(|action| action["eventValue"].clone())
+        .collect();
+    assert_eq!(ratings, [json!(9), json!(10)]);
+    let movies = actions
+        .iter()
+        .position(|action| action["type"] == json!("action"))
+        .unwrap_or_default();
+    for (field, value) in [
+        ("url", json!("http://example.org/movies")),
+        ("pageTitle", json!("Movie Theater")),
+        ("pageLoadTime", json!("0.9s")),
+        ("timeSpent", json!(1801)),
+        ("timeSpentPretty", json!("30 min 1s")),
+        ("pageLoadTimeMilliseconds", json!(903)),
+        ("pageviewPosition", json!(1)),
+    ] {
+        assert_eq!(actions[movies][field], value, "movie page: {field}");
+    }
+    assert_eq!(
+        actions[movies + 1]["eventName"],
+        json!("Princess Mononoke (もののけ姫)")
+    );
+    assert_eq!(actions[movies + 1]["pageviewPosition"], json!(1));
+    Ok(())
+}
