@@ -8,7 +8,9 @@
 //! image-graph URLs are not served (Tally has no ImageGraph plugin).
 
 use diesel::MysqlConnection;
-use tally_archiving::SiteInfo;
+use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
+use tally_archiving::{Period, SiteInfo};
+use tally_schema::codes::PeriodKind;
 use tally_datatable::render::{Report, Tree};
 use tally_datatable::{DataTable, Value};
 use tally_management::{Access, Principal};
@@ -1036,23 +1038,30 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     };
     // Matomo totals the rows before formatting them; `all` makes revenue
     // money strings, so its totals come from the report left unformatted.
-    let unformatted =
-        if matches!(report, Report::Table(_)) && Mode::from_request(request) == Mode::All {
-            let mut raw_request = request.clone();
-            raw_request.set("format_metrics", "0");
-            let mut raw_ctx = Ctx {
-                conn: &mut *ctx.conn,
-                principal: ctx.principal,
-                loader: ctx.loader.clone(),
-                request: &raw_request,
-            };
-            match handler(&mut raw_ctx)? {
-                Output::Report(Report::Table(table)) => Some(table),
-                _ => None,
-            }
-        } else {
-            None
+    let has_tables = match &report {
+        Report::Table(_) => true,
+        Report::Map { entries, .. } => entries
+            .iter()
+            .any(|(_, entry)| matches!(entry, Report::Table(_))),
+        _ => false,
+    };
+    let unformatted = if has_tables && Mode::from_request(request) == Mode::All {
+        let mut raw_request = request.clone();
+        raw_request.set("format_metrics", "0");
+        let mut raw_ctx = Ctx {
+            conn: &mut *ctx.conn,
+            principal: ctx.principal,
+            loader: ctx.loader.clone(),
+            request: &raw_request,
         };
+        match handler(&mut raw_ctx)? {
+            Output::Report(report) => Some(report),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let site = SiteInfo::load(ctx.conn, idsite)?;
     let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
     let (stored, processed) = metric_names(meta.metrics);
     let mut columns = vec![(
@@ -1065,31 +1074,83 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .chain(processed)
             .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
     );
-    let (data, row_metadata, total) = match &report {
-        Report::Table(table) => table_parts(
-            table,
-            unformatted.as_ref().unwrap_or(table),
-            stored,
-            processed,
-        ),
-        Report::Simple(simple) => (
-            Tree::Assoc(
-                simple
-                    .iter()
-                    .map(|(key, value)| (key.name().into_owned(), scalar_tree(value)))
-                    .collect(),
-            ),
+    let today = site.timezone.local_date(ctx.loader.now.unix_timestamp());
+    let kind = parse_period_kind(ctx.required("period")?)?;
+    let selection = parse_date_param(kind, ctx.required("date")?, today)?;
+    let (pretty_date, data, row_metadata, total) = match (&report, &selection) {
+        (Report::Table(table), DateSelection::One(period)) => {
+            let raw = match &unformatted {
+                Some(Report::Table(raw)) => raw,
+                _ => table,
+            };
+            let (data, row_metadata) = table_parts(table, stored, processed);
+            let total = totals(&[raw], stored);
+            (long_string(period), data, row_metadata, total)
+        }
+        (Report::Simple(simple), DateSelection::One(period)) => (
+            long_string(period),
+            simple_tree(simple),
             Tree::List(Vec::new()),
             Tree::List(Vec::new()),
         ),
+        // Several periods of one site: `reportData` and `reportMetadata`
+        // are maps keyed by each period's long name (`prettyDate`), and
+        // `reportTotal` sums the rows of every period
+        // (`ProcessedReport::handleTableReport` on a `DataTable\Map`).
+        (Report::Map { key_name, entries }, DateSelection::Many(periods))
+            if key_name == "date" && entries.len() == periods.len() =>
+        {
+            let raw_entries = match &unformatted {
+                Some(Report::Map { entries, .. }) => Some(entries),
+                _ => None,
+            };
+            let mut data = Vec::with_capacity(entries.len());
+            let mut row_metadata = Vec::with_capacity(entries.len());
+            let mut raw_tables = Vec::new();
+            for (index, ((_, entry), period)) in entries.iter().zip(periods).enumerate() {
+                let key = long_string(period);
+                let (entry_data, entry_metadata) = match entry {
+                    Report::Table(table) => {
+                        let raw = raw_entries
+                            .and_then(|raw| raw.get(index))
+                            .and_then(|(_, raw)| match raw {
+                                Report::Table(raw) => Some(raw),
+                                _ => None,
+                            });
+                        raw_tables.push(raw.unwrap_or(table));
+                        table_parts(table, stored, processed)
+                    }
+                    Report::Simple(simple) => (simple_tree(simple), Tree::List(Vec::new())),
+                    _ => (Tree::List(Vec::new()), Tree::List(Vec::new())),
+                };
+                data.push((key.clone(), entry_data));
+                row_metadata.push((key, entry_metadata));
+            }
+            let first = periods.first().map(Period::start);
+            let last = periods.last().map(Period::end);
+            let pretty = match (first, last) {
+                (Some(start), Some(end)) => range_long(start, end),
+                _ => String::new(),
+            };
+            let total = if raw_tables.is_empty() {
+                Tree::List(Vec::new())
+            } else {
+                totals(&raw_tables, stored)
+            };
+            (
+                pretty,
+                Tree::Assoc(data),
+                Tree::Assoc(row_metadata),
+                total,
+            )
+        }
         _ => {
             return Err(ReportingError::InvalidParameter {
                 name: "date".to_owned(),
-                reason: "getProcessedReport answers one period".to_owned(),
+                reason: "getProcessedReport answers one site".to_owned(),
             });
         }
     };
-    let pretty_date = pretty_date(request.get("date").unwrap_or(""));
     let entry = entry(meta, meta.name, None, 0);
     Ok(Output::Report(Report::Tree(Tree::Assoc(vec![
         ("website".to_owned(), Tree::Str(website)),
@@ -1102,31 +1163,72 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     ]))))
 }
 
-/// Matomo's long English form of a day (`Friday, August 10, 2012`);
-/// other dates are shown as given.
-fn pretty_date(date: &str) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(date.trim(), format) {
-        Ok(day) => format!(
+/// A simple report's one row.
+fn simple_tree(simple: &tally_datatable::Columns) -> Tree {
+    Tree::Assoc(
+        simple
+            .iter()
+            .map(|(key, value)| (key.name().into_owned(), scalar_tree(value)))
+            .collect(),
+    )
+}
+
+/// Matomo's English long name of a period (`getLocalizedLongString`):
+/// `Friday, August 10, 2012`, `week August 6 – 12, 2012`, `August 2012`,
+/// `2012`, and ranges as [`range_long`].
+fn long_string(period: &Period) -> String {
+    let start = period.start();
+    match period.kind() {
+        PeriodKind::Day => format!(
             "{}, {} {}, {}",
-            day.weekday(),
-            day.month(),
-            day.day(),
-            day.year()
+            start.weekday(),
+            start.month(),
+            start.day(),
+            start.year()
         ),
-        Err(_) => date.to_owned(),
+        PeriodKind::Week => format!("week {}", range_long(start, period.end())),
+        PeriodKind::Month => format!("{} {}", start.month(), start.year()),
+        PeriodKind::Year => start.year().to_string(),
+        _ => range_long(start, period.end()),
     }
 }
 
-/// Rows (label and columns), their metadata, and the totals of the
-/// stored metrics over the rows of `totals_of` (the same rows, not
-/// formatted).
-fn table_parts(
-    table: &DataTable,
-    totals_of: &DataTable,
-    stored: &[&str],
-    processed: &[&str],
-) -> (Tree, Tree, Tree) {
+/// English `Intl_Format_Interval_Long_*`: `August 6 – 12, 2012` within a
+/// month, `July 30 – August 5, 2012` within a year, `December 31, 2012 –
+/// January 6, 2013` across years.
+fn range_long(start: time::Date, end: time::Date) -> String {
+    if start.year() != end.year() {
+        format!(
+            "{} {}, {} – {} {}, {}",
+            start.month(),
+            start.day(),
+            start.year(),
+            end.month(),
+            end.day(),
+            end.year()
+        )
+    } else if start.month() != end.month() {
+        format!(
+            "{} {} – {} {}, {}",
+            start.month(),
+            start.day(),
+            end.month(),
+            end.day(),
+            end.year()
+        )
+    } else {
+        format!(
+            "{} {} – {}, {}",
+            start.month(),
+            start.day(),
+            end.day(),
+            end.year()
+        )
+    }
+}
+
+/// Rows (label and columns) and their metadata.
+fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Tree, Tree) {
     // `handleSimpleDataTable` keeps only the report's metrics, processed
     // metrics and `goal_<id>_*` columns (Contents rows drop their
     // nb_visits and nb_uniq_visitors).
@@ -1164,13 +1266,19 @@ fn table_parts(
         }
         metadata.push(Tree::Assoc(meta));
     }
+    (Tree::List(data), Tree::List(metadata))
+}
+
+/// The totals of the stored metrics over the rows of `tables` (the
+/// answer's rows, not formatted; every period's with several).
+fn totals(tables: &[&DataTable], stored: &[&str]) -> Tree {
+    let rows = || tables.iter().flat_map(|table| table.all_rows());
     // Only metrics the rows carry (showColumns may have hidden others).
     let totals = stored
         .iter()
-        .filter(|name| totals_of.all_rows().any(|row| named(row, name).is_some()))
+        .filter(|name| rows().any(|row| named(row, name).is_some()))
         .map(|name| {
-            let total: f64 = totals_of
-                .all_rows()
+            let total: f64 = rows()
                 .filter_map(|row| named(row, name).and_then(Value::as_f64))
                 .sum();
             (
@@ -1179,7 +1287,7 @@ fn table_parts(
             )
         })
         .collect();
-    (Tree::List(data), Tree::List(metadata), Tree::Assoc(totals))
+    Tree::Assoc(totals)
 }
 
 /// A row's column by its output name: ecommerce item rows keep `revenue`

@@ -271,5 +271,52 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
             "{label}: {types}"
         );
     }
+
+    // The same test's shape over 2010-01-01 to 2010-03-10 by day: each
+    // day's rows and row metadata under its long name, empty days empty,
+    // and totals over every day (62 visits of one action, 11,315 s).
+    let processed = report(
+        &api,
+        t,
+        "API.getProcessedReport",
+        "day",
+        "2010-01-01,2010-03-10",
+        "&apiModule=Referrers&apiAction=getReferrerType&expanded=0",
+    )
+    .await?;
+    assert_eq!(processed["prettyDate"], json!("January 1 – March 10, 2010"));
+    let data = processed["reportData"].as_object().cloned().unwrap_or_default();
+    assert_eq!(data.len(), 69);
+    assert_eq!(data.keys().next().map(String::as_str), Some("Friday, January 1, 2010"));
+    assert_eq!(data["Friday, January 1, 2010"], json!([]));
+    let day = &data["Friday, February 5, 2010"];
+    assert_eq!(
+        (&day[0]["label"], &day[0]["nb_visits"], &day[0]["nb_actions"]),
+        (&json!("Search Engines"), &json!(1), &json!(1)),
+        "{day}"
+    );
+    assert_eq!(
+        (&day[1]["label"], &day[1]["bounce_rate"]),
+        (&json!("Websites"), &json!("100%")),
+        "{day}"
+    );
+    assert_eq!(
+        processed["reportMetadata"]["Friday, February 5, 2010"],
+        json!([
+            {"segment": "referrerType==search", "referrer_type": 2, "idsubdatatable": 2},
+            {"segment": "referrerType==website", "referrer_type": 3, "idsubdatatable": 3},
+        ])
+    );
+    assert_eq!(processed["reportMetadata"]["Friday, January 1, 2010"], json!([]));
+    for (name, total) in [
+        ("nb_visits", 62),
+        ("nb_actions", 62),
+        ("sum_visit_length", 11315),
+        ("bounce_count", 62),
+    ] {
+        let value = &processed["reportTotal"][name];
+        assert!(value.is_null() || *value == json!(total), "{name}: {value}");
+    }
+    assert_eq!(processed["reportTotal"]["nb_visits"], json!(62));
     Ok(())
 }
