@@ -12,7 +12,7 @@ use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind
 use tally_archiving::{Period, SiteInfo};
 use tally_schema::codes::PeriodKind;
 use tally_datatable::render::{Report, Tree};
-use tally_datatable::{DataTable, Value};
+use tally_datatable::{ColumnKey, Columns, DataTable, Value};
 use tally_management::{Access, Principal};
 
 use crate::ReportingError;
@@ -1089,8 +1089,8 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         }
         (Report::Simple(simple), DateSelection::One(period)) => (
             long_string(period),
-            simple_tree(simple),
-            Tree::List(Vec::new()),
+            Report::Simple(simple.clone()),
+            Report::Rows(Vec::new()),
             Tree::List(Vec::new()),
         ),
         // Several periods of one site: `reportData` and `reportMetadata`
@@ -1120,8 +1120,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
                         raw_tables.push(raw.unwrap_or(table));
                         table_parts(table, stored, processed)
                     }
-                    Report::Simple(simple) => (simple_tree(simple), Tree::List(Vec::new())),
-                    _ => (Tree::List(Vec::new()), Tree::List(Vec::new())),
+                    Report::Simple(simple) => {
+                        (Report::Simple(simple.clone()), Report::Rows(Vec::new()))
+                    }
+                    _ => (Report::Rows(Vec::new()), Report::Rows(Vec::new())),
                 };
                 data.push((key.clone(), entry_data));
                 row_metadata.push((key, entry_metadata));
@@ -1137,12 +1139,11 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             } else {
                 totals(&raw_tables, stored)
             };
-            (
-                pretty,
-                Tree::Assoc(data),
-                Tree::Assoc(row_metadata),
-                total,
-            )
+            let map = |entries| Report::Map {
+                key_name: "prettyDate".to_owned(),
+                entries,
+            };
+            (pretty, map(data), map(row_metadata), total)
         }
         _ => {
             return Err(ReportingError::InvalidParameter {
@@ -1157,20 +1158,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         ("prettyDate".to_owned(), Tree::Str(pretty_date)),
         ("metadata".to_owned(), entry),
         ("columns".to_owned(), Tree::Assoc(columns)),
-        ("reportData".to_owned(), data),
-        ("reportMetadata".to_owned(), row_metadata),
+        ("reportData".to_owned(), Tree::Report(Box::new(data))),
+        ("reportMetadata".to_owned(), Tree::Report(Box::new(row_metadata))),
         ("reportTotal".to_owned(), total),
     ]))))
-}
-
-/// A simple report's one row.
-fn simple_tree(simple: &tally_datatable::Columns) -> Tree {
-    Tree::Assoc(
-        simple
-            .iter()
-            .map(|(key, value)| (key.name().into_owned(), scalar_tree(value)))
-            .collect(),
-    )
 }
 
 /// Matomo's English long name of a period (`getLocalizedLongString`):
@@ -1228,7 +1219,7 @@ fn range_long(start: time::Date, end: time::Date) -> String {
 }
 
 /// Rows (label and columns) and their metadata.
-fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Tree, Tree) {
+fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Report, Report) {
     // `handleSimpleDataTable` keeps only the report's metrics, processed
     // metrics and `goal_<id>_*` columns (Contents rows drop their
     // nb_visits and nb_uniq_visitors).
@@ -1248,25 +1239,37 @@ fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Tree,
         } else {
             row.label.clone()
         };
-        let mut fields = vec![("label".to_owned(), Tree::Str(label))];
+        let mut fields = Columns::new();
+        fields.set(ColumnKey::from("label"), Value::Str(label));
         for (key, value) in row.columns.iter() {
             if !matches!(value, Value::Goals(_)) && shown(&key.name()) {
-                fields.push((key.name().into_owned(), scalar_tree(value)));
+                // Only pivot tables hold `false`; a 0 renders as Matomo's
+                // `false` does in XML and CSV.
+                let value = match value {
+                    Value::False => Value::Int(0),
+                    other => other.clone(),
+                };
+                fields.set(ColumnKey::from(key.name().into_owned()), value);
             }
         }
-        data.push(Tree::Assoc(fields));
-        let mut meta: Vec<(String, Tree)> = row
+        data.push(fields);
+        let mut meta: Columns = row
             .metadata
             .iter()
             .filter(|(name, _)| name.as_str() != "idsubdatatable_in_db")
-            .map(|(name, value)| (name.clone(), scalar_tree(&Value::from(value.clone()))))
+            .map(|(name, value)| (ColumnKey::from(name.as_str()), Value::from(value.clone())))
             .collect();
         if let Some(id) = row.subtable_id {
-            meta.push(("idsubdatatable".to_owned(), Tree::Int(i64::from(id))));
+            meta.set(ColumnKey::from("idsubdatatable"), Value::Int(i64::from(id)));
         }
-        metadata.push(Tree::Assoc(meta));
+        metadata.push(meta);
     }
-    (Tree::List(data), Tree::List(metadata))
+    // A metadata row for every row, unless no row has any: then none
+    // (`$hasNonEmptyRowData`).
+    if metadata.iter().all(Columns::is_empty) {
+        metadata.clear();
+    }
+    (Report::Rows(data), Report::Rows(metadata))
 }
 
 /// The totals of the stored metrics over the rows of `tables` (the
