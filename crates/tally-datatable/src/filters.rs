@@ -652,7 +652,11 @@ fn flatten_row(
 ) {
     let own_label = if row.is_summary_row() && !prefix.is_empty() {
         // Matomo marks a subtable's "Others" so with the `/` separator.
-        let others = if separator == "/" { " - Others" } else { "Others" };
+        let others = if separator == "/" {
+            " - Others"
+        } else {
+            "Others"
+        };
         others.to_owned()
     } else {
         row.label.trim().to_owned()

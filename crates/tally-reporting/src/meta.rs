@@ -10,10 +10,10 @@
 use diesel::MysqlConnection;
 use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
 use tally_archiving::{Period, SiteInfo};
-use tally_schema::codes::PeriodKind;
 use tally_datatable::render::{Report, Tree};
 use tally_datatable::{ColumnKey, Columns, DataTable, Value};
 use tally_management::{Access, Principal};
+use tally_schema::codes::PeriodKind;
 
 use crate::ReportingError;
 use crate::formatting::Mode;
@@ -1111,12 +1111,12 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
                 let key = long_string(period);
                 let (entry_data, entry_metadata) = match entry {
                     Report::Table(table) => {
-                        let raw = raw_entries
-                            .and_then(|raw| raw.get(index))
-                            .and_then(|(_, raw)| match raw {
+                        let raw = raw_entries.and_then(|raw| raw.get(index)).and_then(
+                            |(_, raw)| match raw {
                                 Report::Table(raw) => Some(raw),
                                 _ => None,
-                            });
+                            },
+                        );
                         raw_tables.push(raw.unwrap_or(table));
                         table_parts(table, stored, processed)
                     }
@@ -1159,7 +1159,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         ("metadata".to_owned(), entry),
         ("columns".to_owned(), Tree::Assoc(columns)),
         ("reportData".to_owned(), Tree::Report(Box::new(data))),
-        ("reportMetadata".to_owned(), Tree::Report(Box::new(row_metadata))),
+        (
+            "reportMetadata".to_owned(),
+            Tree::Report(Box::new(row_metadata)),
+        ),
         ("reportTotal".to_owned(), total),
     ]))))
 }

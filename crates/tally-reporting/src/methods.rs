@@ -1190,7 +1190,10 @@ fn expand_referrer_types(ctx: &mut Ctx<'_>, report: &mut Report) -> Result<(), R
             continue;
         };
         let kind = kind.to_string();
-        let mut pairs = vec![("idSubtable", kind.as_str()), ("disable_generic_filters", "1")];
+        let mut pairs = vec![
+            ("idSubtable", kind.as_str()),
+            ("disable_generic_filters", "1"),
+        ];
         for name in ["idSite", "period", "date", "segment", "format_metrics"] {
             if let Some(value) = parent.get(name) {
                 pairs.push((name, value));

@@ -235,7 +235,10 @@ mod tests {
         let sub = sub.expect("subtable row");
         assert_eq!(sub.columns.find("avg_time_network"), None);
         assert_eq!(sub.columns.find("avg_page_load_time"), None);
-        assert_eq!(sub.columns.find("sum_time_network"), Some(&Value::Float(0.5)));
+        assert_eq!(
+            sub.columns.find("sum_time_network"),
+            Some(&Value::Float(0.5))
+        );
         // Rows to be flattened are the answer's rows.
         let mut table = DataTable::from_rows([folder()]);
         apply(&mut table, TableMetrics::Pages, true);

@@ -28,9 +28,9 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
         // An array holding arrays or reports (`API.getProcessedReport`):
         // Matomo's `renderArray`, element by element.
         Report::Tree(tree @ Tree::Assoc(entries))
-            if entries
-                .iter()
-                .any(|(_, value)| matches!(value, Tree::Assoc(_) | Tree::List(_) | Tree::Report(_))) =>
+            if entries.iter().any(|(_, value)| {
+                matches!(value, Tree::Assoc(_) | Tree::List(_) | Tree::Report(_))
+            }) =>
         {
             out.push_str("<result>\n");
             render_array(&mut out, tree, "\t", options);
@@ -105,7 +105,11 @@ fn render_array(out: &mut String, tree: &Tree, prefix: &str, options: &RenderOpt
                     "</row>".to_owned(),
                     format!("<row key=\"{key}\"/>"),
                 ),
-                None => (format!("<{key}>"), format!("</{key}>"), format!("<{key} />")),
+                None => (
+                    format!("<{key}>"),
+                    format!("</{key}>"),
+                    format!("<{key} />"),
+                ),
             },
             None => ("<row>".to_owned(), "</row>".to_owned(), "<row/>".to_owned()),
         };
@@ -130,7 +134,9 @@ fn render_array(out: &mut String, tree: &Tree, prefix: &str, options: &RenderOpt
                 out.push_str(&format!("{prefix}{open}\n"));
                 match (report.as_ref(), &item) {
                     (Report::Map { .. }, _) => render_map(out, report, &item, prefix),
-                    (Report::Simple(_), Item::Assoc(entries)) => render_simple(out, entries, prefix),
+                    (Report::Simple(_), Item::Assoc(entries)) => {
+                        render_simple(out, entries, prefix)
+                    }
                     _ => render_rows(out, &array_entries(&item), prefix),
                 }
                 out.push_str(&format!("{prefix}{close}\n"));

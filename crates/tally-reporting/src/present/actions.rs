@@ -235,7 +235,10 @@ mod tests {
             segment(leaf).as_deref(),
             Some("entryPageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm")
         );
-        assert!(rows.iter().all(|row| row.metadata.get(SEGMENT_VALUE).is_none()));
+        assert!(
+            rows.iter()
+                .all(|row| row.metadata.get(SEGMENT_VALUE).is_none())
+        );
     }
 
     #[test]

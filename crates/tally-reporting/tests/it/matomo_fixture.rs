@@ -284,8 +284,7 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     let types = day_report(&api, t, "Referrers.getReferrerType", "").await?;
     // test_OneVisitorTwoVisits__Referrers.getReferrerType_day.xml
     // (`expanded=1`): each type's report inline, its rows without ids.
-    let expanded_types =
-        day_report(&api, t, "Referrers.getReferrerType", "&expanded=1").await?;
+    let expanded_types = day_report(&api, t, "Referrers.getReferrerType", "&expanded=1").await?;
     assert_eq!(
         column(&expanded_types[0]["subtable"], "segment"),
         vec![(
@@ -295,7 +294,10 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     );
     assert_eq!(
         column(&expanded_types[1]["subtable"], "segment"),
-        vec![("referrer.com".to_owned(), json!("referrerName==referrer.com"))]
+        vec![(
+            "referrer.com".to_owned(),
+            json!("referrerName==referrer.com")
+        )]
     );
     let website = &expanded_types[1]["subtable"][0];
     assert_eq!(
@@ -525,7 +527,10 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     let outlinks = day_report(&api, t, "Actions.getOutlinks", "&expanded=1").await?;
     segments(
         &outlinks[1]["subtable"],
-        &[("/svn", "outlinkUrl==http%253A%252F%252Fdev.piwik.org%252Fsvn")],
+        &[(
+            "/svn",
+            "outlinkUrl==http%253A%252F%252Fdev.piwik.org%252Fsvn",
+        )],
     );
     // Flattened, page URLs read as paths: a `/` before each top-level
     // label, none doubled after a folder, and `index` dropped after the

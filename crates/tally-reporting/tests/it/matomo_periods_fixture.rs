@@ -343,7 +343,11 @@ async fn visits_over_several_days_give_matomos_range_reports() -> anyhow::Result
             )
         })
         .collect();
-    let segment = |path: &str| json!(format!("pageUrl==http%253A%252F%252Fexample.org%252F{path}"));
+    let segment = |path: &str| {
+        json!(format!(
+            "pageUrl==http%253A%252F%252Fexample.org%252F{path}"
+        ))
+    };
     assert_eq!(
         flat_rows,
         vec![
