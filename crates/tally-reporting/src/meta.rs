@@ -1030,7 +1030,32 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             reason: "getProcessedReport takes one site".to_owned(),
         }
     })?;
-    let Output::Report(report) = handler(ctx)? else {
+    let (stored, processed) = metric_names(meta.metrics);
+    // Matomo asks a report with visits and processed metrics for its
+    // processed columns (`filter_add_columns_when_show_all_columns`, which
+    // also deletes rows without visits unless the report's row count is
+    // constant), Ecommerce and MultiSites reports excepted.
+    let mut request = request.clone();
+    if !processed.is_empty()
+        && stored.contains(&"nb_visits")
+        && meta.category != "Goals_Ecommerce"
+        && module != "MultiSites"
+    {
+        let delete_rows = if CONSTANT_ROWS.contains(&(module.as_str(), action.as_str())) {
+            "0"
+        } else {
+            "1"
+        };
+        request.set("filter_add_columns_when_show_all_columns", delete_rows);
+    }
+    let request = &request;
+    let mut report_ctx = Ctx {
+        conn: &mut *ctx.conn,
+        principal: ctx.principal,
+        loader: ctx.loader.clone(),
+        request,
+    };
+    let Output::Report(report) = handler(&mut report_ctx)? else {
         return Err(ReportingError::InvalidParameter {
             name: "apiAction".to_owned(),
             reason: "not a report".to_owned(),
@@ -1063,7 +1088,6 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     };
     let site = SiteInfo::load(ctx.conn, idsite)?;
     let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
-    let (stored, processed) = metric_names(meta.metrics);
     let mut columns = vec![(
         "label".to_owned(),
         str_tree(meta.dimension.unwrap_or(meta.name)),
@@ -1166,6 +1190,23 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         ("reportTotal".to_owned(), total),
     ]))))
 }
+
+/// The reports whose rows are the same whatever the data
+/// (`$constantRowsCount`): `API.getProcessedReport` keeps their rows
+/// without visits.
+const CONSTANT_ROWS: [(&str, &str); 11] = [
+    ("DevicePlugins", "getPlugin"),
+    ("Goals", "getDaysToConversion"),
+    ("Goals", "getVisitsUntilConversion"),
+    ("Referrers", "getReferrerType"),
+    ("VisitTime", "getByDayOfWeek"),
+    ("VisitTime", "getVisitInformationPerLocalTime"),
+    ("VisitTime", "getVisitInformationPerServerTime"),
+    ("VisitorInterest", "getNumberOfVisitsByDaysSinceLast"),
+    ("VisitorInterest", "getNumberOfVisitsByVisitCount"),
+    ("VisitorInterest", "getNumberOfVisitsPerPage"),
+    ("VisitorInterest", "getNumberOfVisitsPerVisitDuration"),
+];
 
 /// Matomo's English long name of a period (`getLocalizedLongString`):
 /// `Friday, August 10, 2012`, `week August 6 – 12, 2012`, `August 2012`,

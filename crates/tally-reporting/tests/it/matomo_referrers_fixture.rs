@@ -305,9 +305,16 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
         (&json!("Search Engines"), &json!(1), &json!(1)),
         "{day}"
     );
+    // The processed columns Matomo's getProcessedReport asks for
+    // (`filter_add_columns_when_show_all_columns`).
     assert_eq!(
-        (&day[1]["label"], &day[1]["nb_uniq_visitors"]),
-        (&json!("Websites"), &json!(1)),
+        (
+            &day[1]["label"],
+            &day[1]["nb_uniq_visitors"],
+            &day[1]["nb_actions_per_visit"],
+            &day[1]["bounce_rate"]
+        ),
+        (&json!("Websites"), &json!(1), &json!(1), &json!("100%")),
         "{day}"
     );
     assert_eq!(
