@@ -514,6 +514,16 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         "{exit_titles}"
     );
     assert!(titles[0].get("page_title_path").is_none(), "{titles}");
+    // Flattened titles are trimmed, as Matomo's Flattener trims every
+    // label (test_reportLimiting_flattened__Actions.getPageTitles_day.xml).
+    let flat_titles = day_report(&api, t, "Actions.getPageTitles", "&flat=1").await?;
+    assert!(
+        column(&flat_titles, "segment").contains(&(
+            "incredible title!".to_owned(),
+            json!("pageTitle==incredible%2Btitle%2521")
+        )),
+        "{flat_titles}"
+    );
     // Downloads and outlinks: hosts without a segment, URLs by theirs.
     let downloads = day_report(&api, t, "Actions.getDownloads", "&expanded=1").await?;
     assert!(downloads[0].get("segment").is_none(), "{downloads}");
