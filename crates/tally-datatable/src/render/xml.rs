@@ -135,7 +135,13 @@ fn render_array(out: &mut String, tree: &Tree, prefix: &str, options: &RenderOpt
                 match (report.as_ref(), &item) {
                     (Report::Map { .. }, _) => render_map(out, report, &item, prefix),
                     (Report::Simple(_), Item::Assoc(entries)) => {
-                        render_simple(out, entries, prefix)
+                        render_simple(out, entries, prefix);
+                    }
+                    // One column renders bare; `renderDataTableSimple`
+                    // names it `value`.
+                    (Report::Simple(_), value) => {
+                        let entries = [(std::borrow::Cow::Borrowed("value"), value.clone())];
+                        render_simple(out, &entries, prefix);
                     }
                     _ => render_rows(out, &array_entries(&item), prefix),
                 }

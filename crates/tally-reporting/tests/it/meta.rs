@@ -108,5 +108,16 @@ async fn processed_report_splits_rows_and_metadata() -> anyhow::Result<()> {
     ] {
         assert!(xml.contains(part), "{part}\n{xml}");
     }
+    // A simple report of one column renders as `<value>`, with empty
+    // metadata and totals (the shape of Matomo's
+    // test_OneVisitorTwoVisits_showColumns_onlyOne__API.getProcessedReport_day.xml).
+    let one = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-10&apiModule=VisitsSummary&apiAction=get&format=xml&columns=nb_visits")
+        .await?
+        .text();
+    assert!(
+        one.ends_with("\t<reportData>\n\t\t<value>2</value>\n\t</reportData>\n\t<reportMetadata />\n\t<reportTotal>\n\t</reportTotal>\n</result>"),
+        "{one}"
+    );
     Ok(())
 }
