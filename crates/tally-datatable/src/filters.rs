@@ -637,11 +637,13 @@ fn truncate_api(
 }
 
 /// `flat=1` (`Flattener`): subtable rows replace their parents, labels
-/// joined with `separator`; with `/`, a leading `/` of each part is dropped.
-/// Parents pass their `logo` on; with `include_aggregate_rows`, parents stay
-/// and rows get `is_aggregate` metadata. Summary rows of subtables become
-/// `<parent><separator>Others`; the top summary row stays the summary row.
-/// Only loaded subtables are flattened.
+/// joined with `separator`; with `/`, a row's leading `/` is dropped after
+/// its parent's (`dir/` + `/page` is `dir/page`; a top-level `/page` keeps
+/// it). Parents pass their `logo` on; with `include_aggregate_rows`,
+/// parents stay and rows get `is_aggregate` metadata. Summary rows of
+/// subtables become `<parent><separator>Others` (`<parent>/ - Others` with
+/// `/`); the top summary row stays the summary row. Only loaded subtables
+/// are flattened.
 pub fn flatten(table: DataTable, separator: &str, include_aggregate_rows: bool) -> DataTable {
     let mut flat = table.empty_clone();
     let mut source = table;
@@ -664,12 +666,18 @@ fn flatten_row(
     include_aggregate_rows: bool,
 ) {
     let own_label = if row.is_summary_row() && !prefix.is_empty() {
-        "Others".to_owned()
+        // Matomo marks a subtable's "Others" so with the `/` separator.
+        let others = if separator == "/" {
+            " - Others"
+        } else {
+            "Others"
+        };
+        others.to_owned()
     } else {
         row.label.trim().to_owned()
     };
     let own_label = match own_label.strip_prefix('/') {
-        Some(stripped) if separator == "/" => stripped.to_owned(),
+        Some(stripped) if separator == "/" && prefix.ends_with('/') => stripped.to_owned(),
         _ => own_label,
     };
     row.label = format!("{prefix}{own_label}");
@@ -846,8 +854,8 @@ mod tests {
                 "blog/2024/post-a",
                 "blog/2024/post-b",
                 "blog/about",
-                "blog/Others",
-                "index"
+                "blog/ - Others",
+                "/index"
             ]
         );
         let post_a = flat.row_by_label("blog/2024/post-a").unwrap();
@@ -863,8 +871,8 @@ mod tests {
                 r#"[{"label":"blog\/2024\/post-a","nb_hits":5,"url":"http:\/\/x.org\/blog\/2024\/post-a","logo":"b.png"},"#,
                 r#"{"label":"blog\/2024\/post-b","nb_hits":2,"logo":"b.png"},"#,
                 r#"{"label":"blog\/about","nb_hits":1,"logo":"b.png"},"#,
-                r#"{"label":"blog\/Others","nb_hits":4,"logo":"b.png"},"#,
-                r#"{"label":"index","nb_hits":9}]"#
+                r#"{"label":"blog\/ - Others","nb_hits":4,"logo":"b.png"},"#,
+                r#"{"label":"\/index","nb_hits":9}]"#
             )
         );
         let with_parents = params(&[("flat", "1"), ("include_aggregate_rows", "1")])
@@ -878,8 +886,8 @@ mod tests {
                 "blog/2024/post-a",
                 "blog/2024/post-b",
                 "blog/about",
-                "blog/Others",
-                "index"
+                "blog/ - Others",
+                "/index"
             ]
         );
         assert_eq!(

@@ -8,10 +8,12 @@
 //! image-graph URLs are not served (Tally has no ImageGraph plugin).
 
 use diesel::MysqlConnection;
-use tally_archiving::SiteInfo;
+use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
+use tally_archiving::{Period, SiteInfo};
 use tally_datatable::render::{Report, Tree};
-use tally_datatable::{DataTable, Value};
+use tally_datatable::{ColumnKey, Columns, DataTable, Value};
 use tally_management::{Access, Principal};
+use tally_schema::codes::PeriodKind;
 
 use crate::ReportingError;
 use crate::formatting::Mode;
@@ -1029,7 +1031,32 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             reason: "getProcessedReport takes one site".to_owned(),
         }
     })?;
-    let Output::Report(report) = handler(ctx)? else {
+    let (stored, processed) = metric_names(meta.metrics);
+    // Matomo asks a report with visits and processed metrics for its
+    // processed columns (`filter_add_columns_when_show_all_columns`, which
+    // also deletes rows without visits unless the report's row count is
+    // constant), Ecommerce and MultiSites reports excepted.
+    let mut request = request.clone();
+    if !processed.is_empty()
+        && stored.contains(&"nb_visits")
+        && meta.category != "Goals_Ecommerce"
+        && module != "MultiSites"
+    {
+        let delete_rows = if CONSTANT_ROWS.contains(&(module.as_str(), action.as_str())) {
+            "0"
+        } else {
+            "1"
+        };
+        request.set("filter_add_columns_when_show_all_columns", delete_rows);
+    }
+    let request = &request;
+    let mut report_ctx = Ctx {
+        conn: &mut *ctx.conn,
+        principal: ctx.principal,
+        loader: ctx.loader.clone(),
+        request,
+    };
+    let Output::Report(report) = handler(&mut report_ctx)? else {
         return Err(ReportingError::InvalidParameter {
             name: "apiAction".to_owned(),
             reason: "not a report".to_owned(),
@@ -1037,25 +1064,31 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     };
     // Matomo totals the rows before formatting them; `all` makes revenue
     // money strings, so its totals come from the report left unformatted.
-    let unformatted =
-        if matches!(report, Report::Table(_)) && Mode::from_request(request) == Mode::All {
-            let mut raw_request = request.clone();
-            raw_request.set("format_metrics", "0");
-            let mut raw_ctx = Ctx {
-                conn: &mut *ctx.conn,
-                principal: ctx.principal,
-                loader: ctx.loader.clone(),
-                request: &raw_request,
-            };
-            match handler(&mut raw_ctx)? {
-                Output::Report(Report::Table(table)) => Some(table),
-                _ => None,
-            }
-        } else {
-            None
+    let has_tables = match &report {
+        Report::Table(_) => true,
+        Report::Map { entries, .. } => entries
+            .iter()
+            .any(|(_, entry)| matches!(entry, Report::Table(_))),
+        _ => false,
+    };
+    let unformatted = if has_tables && Mode::from_request(request) == Mode::All {
+        let mut raw_request = request.clone();
+        raw_request.set("format_metrics", "0");
+        let mut raw_ctx = Ctx {
+            conn: &mut *ctx.conn,
+            principal: ctx.principal,
+            loader: ctx.loader.clone(),
+            request: &raw_request,
         };
+        match handler(&mut raw_ctx)? {
+            Output::Report(report) => Some(report),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let site = SiteInfo::load(ctx.conn, idsite)?;
     let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
-    let (stored, processed) = metric_names(meta.metrics);
     let mut columns = vec![(
         "label".to_owned(),
         str_tree(meta.dimension.unwrap_or(meta.name)),
@@ -1066,68 +1099,172 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .chain(processed)
             .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
     );
-    let (data, row_metadata, total) = match &report {
-        Report::Table(table) => table_parts(
-            table,
-            unformatted.as_ref().unwrap_or(table),
-            stored,
-            processed,
-        ),
-        Report::Simple(simple) => (
-            Tree::Assoc(
-                simple
-                    .iter()
-                    .map(|(key, value)| (key.name().into_owned(), scalar_tree(value)))
-                    .collect(),
-            ),
+    let today = site.timezone.local_date(ctx.loader.now.unix_timestamp());
+    let kind = parse_period_kind(ctx.required("period")?)?;
+    let selection = parse_date_param(kind, ctx.required("date")?, today)?;
+    let (pretty_date, data, row_metadata, total) = match (&report, &selection) {
+        (Report::Table(table), DateSelection::One(period)) => {
+            let raw = match &unformatted {
+                Some(Report::Table(raw)) => raw,
+                _ => table,
+            };
+            let (data, row_metadata) = table_parts(table, stored, processed);
+            let total = totals(&[raw], stored);
+            (long_string(period), data, row_metadata, total)
+        }
+        (Report::Simple(simple), DateSelection::One(period)) => (
+            long_string(period),
+            Report::Simple(simple.clone()),
+            Report::Rows(Vec::new()),
             Tree::List(Vec::new()),
-            Tree::List(Vec::new()),
         ),
+        // Several periods of one site: `reportData` and `reportMetadata`
+        // are maps keyed by each period's long name (`prettyDate`), and
+        // `reportTotal` sums the rows of every period
+        // (`ProcessedReport::handleTableReport` on a `DataTable\Map`).
+        (Report::Map { key_name, entries }, DateSelection::Many(periods))
+            if key_name == "date" && entries.len() == periods.len() =>
+        {
+            let raw_entries = match &unformatted {
+                Some(Report::Map { entries, .. }) => Some(entries),
+                _ => None,
+            };
+            let mut data = Vec::with_capacity(entries.len());
+            let mut row_metadata = Vec::with_capacity(entries.len());
+            let mut raw_tables = Vec::new();
+            for (index, ((_, entry), period)) in entries.iter().zip(periods).enumerate() {
+                let key = long_string(period);
+                let (entry_data, entry_metadata) = match entry {
+                    Report::Table(table) => {
+                        let raw = raw_entries.and_then(|raw| raw.get(index)).and_then(
+                            |(_, raw)| match raw {
+                                Report::Table(raw) => Some(raw),
+                                _ => None,
+                            },
+                        );
+                        raw_tables.push(raw.unwrap_or(table));
+                        table_parts(table, stored, processed)
+                    }
+                    Report::Simple(simple) => {
+                        (Report::Simple(simple.clone()), Report::Rows(Vec::new()))
+                    }
+                    _ => (Report::Rows(Vec::new()), Report::Rows(Vec::new())),
+                };
+                data.push((key.clone(), entry_data));
+                row_metadata.push((key, entry_metadata));
+            }
+            let first = periods.first().map(Period::start);
+            let last = periods.last().map(Period::end);
+            let pretty = match (first, last) {
+                (Some(start), Some(end)) => range_long(start, end),
+                _ => String::new(),
+            };
+            let total = if raw_tables.is_empty() {
+                Tree::List(Vec::new())
+            } else {
+                totals(&raw_tables, stored)
+            };
+            let map = |entries| Report::Map {
+                key_name: "prettyDate".to_owned(),
+                entries,
+            };
+            (pretty, map(data), map(row_metadata), total)
+        }
         _ => {
             return Err(ReportingError::InvalidParameter {
                 name: "date".to_owned(),
-                reason: "getProcessedReport answers one period".to_owned(),
+                reason: "getProcessedReport answers one site".to_owned(),
             });
         }
     };
-    let pretty_date = pretty_date(request.get("date").unwrap_or(""));
     let entry = entry(meta, meta.name, None, 0);
     Ok(Output::Report(Report::Tree(Tree::Assoc(vec![
         ("website".to_owned(), Tree::Str(website)),
         ("prettyDate".to_owned(), Tree::Str(pretty_date)),
         ("metadata".to_owned(), entry),
         ("columns".to_owned(), Tree::Assoc(columns)),
-        ("reportData".to_owned(), data),
-        ("reportMetadata".to_owned(), row_metadata),
+        ("reportData".to_owned(), Tree::Report(Box::new(data))),
+        (
+            "reportMetadata".to_owned(),
+            Tree::Report(Box::new(row_metadata)),
+        ),
         ("reportTotal".to_owned(), total),
     ]))))
 }
 
-/// Matomo's long English form of a day (`Friday, August 10, 2012`);
-/// other dates are shown as given.
-fn pretty_date(date: &str) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(date.trim(), format) {
-        Ok(day) => format!(
+/// The reports whose rows are the same whatever the data
+/// (`$constantRowsCount`): `API.getProcessedReport` keeps their rows
+/// without visits.
+const CONSTANT_ROWS: [(&str, &str); 11] = [
+    ("DevicePlugins", "getPlugin"),
+    ("Goals", "getDaysToConversion"),
+    ("Goals", "getVisitsUntilConversion"),
+    ("Referrers", "getReferrerType"),
+    ("VisitTime", "getByDayOfWeek"),
+    ("VisitTime", "getVisitInformationPerLocalTime"),
+    ("VisitTime", "getVisitInformationPerServerTime"),
+    ("VisitorInterest", "getNumberOfVisitsByDaysSinceLast"),
+    ("VisitorInterest", "getNumberOfVisitsByVisitCount"),
+    ("VisitorInterest", "getNumberOfVisitsPerPage"),
+    ("VisitorInterest", "getNumberOfVisitsPerVisitDuration"),
+];
+
+/// Matomo's English long name of a period (`getLocalizedLongString`):
+/// `Friday, August 10, 2012`, `week August 6 – 12, 2012`, `August 2012`,
+/// `2012`, and ranges as [`range_long`].
+fn long_string(period: &Period) -> String {
+    let start = period.start();
+    match period.kind() {
+        PeriodKind::Day => format!(
             "{}, {} {}, {}",
-            day.weekday(),
-            day.month(),
-            day.day(),
-            day.year()
+            start.weekday(),
+            start.month(),
+            start.day(),
+            start.year()
         ),
-        Err(_) => date.to_owned(),
+        PeriodKind::Week => format!("week {}", range_long(start, period.end())),
+        PeriodKind::Month => format!("{} {}", start.month(), start.year()),
+        PeriodKind::Year => start.year().to_string(),
+        _ => range_long(start, period.end()),
     }
 }
 
-/// Rows (label and columns), their metadata, and the totals of the
-/// stored metrics over the rows of `totals_of` (the same rows, not
-/// formatted).
-fn table_parts(
-    table: &DataTable,
-    totals_of: &DataTable,
-    stored: &[&str],
-    processed: &[&str],
-) -> (Tree, Tree, Tree) {
+/// English `Intl_Format_Interval_Long_*`: `August 6 – 12, 2012` within a
+/// month, `July 30 – August 5, 2012` within a year, `December 31, 2012 –
+/// January 6, 2013` across years.
+fn range_long(start: time::Date, end: time::Date) -> String {
+    if start.year() != end.year() {
+        format!(
+            "{} {}, {} – {} {}, {}",
+            start.month(),
+            start.day(),
+            start.year(),
+            end.month(),
+            end.day(),
+            end.year()
+        )
+    } else if start.month() != end.month() {
+        format!(
+            "{} {} – {} {}, {}",
+            start.month(),
+            start.day(),
+            end.month(),
+            end.day(),
+            end.year()
+        )
+    } else {
+        format!(
+            "{} {} – {}, {}",
+            start.month(),
+            start.day(),
+            end.day(),
+            end.year()
+        )
+    }
+}
+
+/// Rows (label and columns) and their metadata.
+fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Report, Report) {
     // `handleSimpleDataTable` keeps only the report's metrics, processed
     // metrics and `goal_<id>_*` columns (Contents rows drop their
     // nb_visits and nb_uniq_visitors).
@@ -1147,31 +1284,49 @@ fn table_parts(
         } else {
             row.label.clone()
         };
-        let mut fields = vec![("label".to_owned(), Tree::Str(label))];
+        let mut fields = Columns::new();
+        fields.set(ColumnKey::from("label"), Value::Str(label));
         for (key, value) in row.columns.iter() {
             if !matches!(value, Value::Goals(_)) && shown(&key.name()) {
-                fields.push((key.name().into_owned(), scalar_tree(value)));
+                // Only pivot tables hold `false`; a 0 renders as Matomo's
+                // `false` does in XML and CSV.
+                let value = match value {
+                    Value::False => Value::Int(0),
+                    other => other.clone(),
+                };
+                fields.set(ColumnKey::from(key.name().into_owned()), value);
             }
         }
-        data.push(Tree::Assoc(fields));
-        let mut meta: Vec<(String, Tree)> = row
+        data.push(fields);
+        let mut meta: Columns = row
             .metadata
             .iter()
             .filter(|(name, _)| name.as_str() != "idsubdatatable_in_db")
-            .map(|(name, value)| (name.clone(), scalar_tree(&Value::from(value.clone()))))
+            .map(|(name, value)| (ColumnKey::from(name.as_str()), Value::from(value.clone())))
             .collect();
         if let Some(id) = row.subtable_id {
-            meta.push(("idsubdatatable".to_owned(), Tree::Int(i64::from(id))));
+            meta.set(ColumnKey::from("idsubdatatable"), Value::Int(i64::from(id)));
         }
-        metadata.push(Tree::Assoc(meta));
+        metadata.push(meta);
     }
+    // A metadata row for every row, unless no row has any: then none
+    // (`$hasNonEmptyRowData`).
+    if metadata.iter().all(Columns::is_empty) {
+        metadata.clear();
+    }
+    (Report::Rows(data), Report::Rows(metadata))
+}
+
+/// The totals of the stored metrics over the rows of `tables` (the
+/// answer's rows, not formatted; every period's with several).
+fn totals(tables: &[&DataTable], stored: &[&str]) -> Tree {
+    let rows = || tables.iter().flat_map(|table| table.all_rows());
     // Only metrics the rows carry (showColumns may have hidden others).
     let totals = stored
         .iter()
-        .filter(|name| totals_of.all_rows().any(|row| named(row, name).is_some()))
+        .filter(|name| rows().any(|row| named(row, name).is_some()))
         .map(|name| {
-            let total: f64 = totals_of
-                .all_rows()
+            let total: f64 = rows()
                 .filter_map(|row| named(row, name).and_then(Value::as_f64))
                 .sum();
             (
@@ -1180,7 +1335,7 @@ fn table_parts(
             )
         })
         .collect();
-    (Tree::List(data), Tree::List(metadata), Tree::Assoc(totals))
+    Tree::Assoc(totals)
 }
 
 /// A row's column by its output name: ecommerce item rows keep `revenue`

@@ -22,7 +22,7 @@ use crate::formatting::{Formatter, Mode, ReportMetrics};
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
 use crate::pivot::Pivot;
-use crate::present::{self, Extra, Labels};
+use crate::present::{self, ActionRows, Extra, Labels};
 use crate::processed::{self, GoalFilters, TableMetrics, number};
 use crate::request::ApiRequest;
 use crate::subtables::{Depth, IdSubtable};
@@ -942,6 +942,7 @@ fn table_report(
             subtable: id_subtable.is_subtable(),
             parent: parent.as_deref(),
             plugin_visits,
+            flat: filters.flat,
         };
         if let Some(pivot) = &pivot {
             // Matomo computes the processed metrics before pivoting (the
@@ -977,7 +978,19 @@ fn table_report(
         // these in Matomo's order (and replace a value of the same name).
         goal_filters.apply(&mut table);
         processed::apply(&mut table, spec.metrics, filters.flat);
-        let mut table = filters.apply(table, &settings)?;
+        let mut table = filters.apply_with(table, &settings, &mut |table| {
+            if spec.search.is_some() {
+                // Methods that are not reports (getPageUrl...): Matomo's
+                // Actions filter leaves a segment value that no report
+                // post-processing turns into a `segment`.
+                for row in table.rows_mut() {
+                    row.metadata.remove("segment");
+                    row.metadata.remove("segmentValue");
+                }
+            } else {
+                present::after_generic_filters(table, spec.labels);
+            }
+        })?;
         formatter.table(
             ctx.conn,
             ctx.principal,
@@ -1009,6 +1022,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
             subtable: false,
             parent: None,
             plugin_visits: 0.0,
+            flat: false,
         };
         let mut all = DataTable::new();
         for (kind, record, labels) in [
@@ -1279,8 +1293,10 @@ const REFERRER_TYPES: TableSpec = TableSpec::new("Referrers_type").labels(Labels
 /// naming its own report as `idsubdatatable` (the type id, Matomo's
 /// `SetGetReferrerTypeSubtables`); `idSubtable=<type>` answers that report
 /// (getKeywords, getWebsites, getCampaigns, getSocials) without subtable
-/// ids, any other `idSubtable` the whole report. One site only. The
-/// expanded form (each type's report as a loaded subtable) is not built.
+/// ids, any other `idSubtable` the whole report. With `expanded=1` and one
+/// period, each type's row carries that report as its subtable (Matomo's
+/// `SetGetReferrerTypeSubtables`); over several periods the rows then have
+/// neither subtables nor ids, as in Matomo. One site only.
 pub(crate) fn referrers_referrer_type(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     if !single_site_id(ctx)? {
         return Err(ReportingError::NotSupported(
@@ -1310,7 +1326,13 @@ pub(crate) fn referrers_referrer_type(ctx: &mut Ctx<'_>) -> Result<Output, Repor
         request: &request,
     };
     let Some(spec) = per_type else {
-        return table_report(&mut sub, REFERRER_TYPES, REFERRER_TYPES.record);
+        let mut output = table_report(&mut sub, REFERRER_TYPES, REFERRER_TYPES.record)?;
+        if output::filters(&request)?.expanded
+            && let Output::Report(report) = &mut output
+        {
+            expand_referrer_types(&mut sub, report)?;
+        }
+        return Ok(output);
     };
     let mut output = table_report(&mut sub, spec, spec.record)?;
     if let Output::Report(report) = &mut output {
@@ -1323,6 +1345,50 @@ pub(crate) fn referrers_referrer_type(ctx: &mut Ctx<'_>) -> Result<Output, Repor
         });
     }
     Ok(output)
+}
+
+/// `getReferrerType&expanded=1`: each type's report, as Matomo's
+/// `Request::processRequest` answers `idSubtable=<type>` with only the site,
+/// period, date and segment (no generic filters, none of this request's
+/// other parameters but `format_metrics`: Matomo formats the subtables
+/// with the answer), becomes the subtable of the type's row.
+fn expand_referrer_types(ctx: &mut Ctx<'_>, report: &mut Report) -> Result<(), ReportingError> {
+    let Report::Table(table) = report else {
+        // Several periods: Matomo attaches nothing and sets no ids.
+        for_each_table(report, &mut |table| {
+            for row in table.rows_mut() {
+                row.subtable_id = None;
+            }
+        });
+        return Ok(());
+    };
+    let parent = ctx.request;
+    for row in table.rows_mut() {
+        let Some(kind) = row.subtable_id else {
+            continue;
+        };
+        let kind = kind.to_string();
+        let mut pairs = vec![
+            ("idSubtable", kind.as_str()),
+            ("disable_generic_filters", "1"),
+        ];
+        for name in ["idSite", "period", "date", "segment", "format_metrics"] {
+            if let Some(value) = parent.get(name) {
+                pairs.push((name, value));
+            }
+        }
+        let request = ApiRequest::from_pairs(pairs);
+        let mut sub = Ctx {
+            conn: &mut *ctx.conn,
+            principal: ctx.principal,
+            loader: ctx.loader.clone(),
+            request: &request,
+        };
+        if let Output::Report(Report::Table(subtable)) = referrers_referrer_type(&mut sub)? {
+            row.subtable = Some(Box::new(subtable));
+        }
+    }
+    Ok(())
 }
 
 /// Calls `f` on every table report in `report`, maps included.
@@ -1369,32 +1435,38 @@ macro_rules! table_methods {
     };
 }
 
+// Every Actions report flattens with `/` (`Actions\Reports\Base`).
 const URLS: TableSpec = TableSpec::pages("Actions_actions_url", "/");
-const TITLES: TableSpec = TableSpec::pages("Actions_actions", " - ");
+const TITLES: TableSpec = TableSpec::pages("Actions_actions", "/");
 const SITE_SEARCH_KEYWORDS: TableSpec = TableSpec::new("Actions_sitesearch")
     .rows(RowFilter::SiteSearch(false))
     .metrics(TableMetrics::SiteSearch)
-    .labels(Labels::Segment("siteSearchKeyword"))
+    .labels(actions(ActionRows::SiteSearch, "siteSearchKeyword"))
     .formats(ReportMetrics::SITE_SEARCH);
 
+/// An Actions report's presentation; `segment` names its dimension's segment.
+const fn actions(rows: ActionRows, segment: &'static str) -> Labels {
+    Labels::Actions { rows, segment }
+}
+
 table_methods! {
-    actions_page_urls => URLS.with_depth();
-    actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits");
-    actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
-    actions_page_titles => TITLES;
-    actions_entry_page_titles => TITLES.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits");
-    actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits");
-    actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/");
-    actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/");
+    actions_page_urls => URLS.with_depth().labels(actions(ActionRows::PageUrls, "pageUrl"));
+    actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits").labels(actions(ActionRows::PageUrls, "entryPageUrl"));
+    actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits").labels(actions(ActionRows::PageUrls, "exitPageUrl"));
+    actions_page_titles => TITLES.labels(actions(ActionRows::PageTitles, "pageTitle"));
+    actions_entry_page_titles => TITLES.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits").labels(actions(ActionRows::PageTitles, "entryPageTitle"));
+    actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits").labels(actions(ActionRows::PageTitles, "exitPageTitle"));
+    actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/").labels(actions(ActionRows::Links, "downloadUrl"));
+    actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/").labels(actions(ActionRows::Links, "outlinkUrl"));
     actions_site_search_keywords => SITE_SEARCH_KEYWORDS;
     actions_site_search_no_result_keywords => SITE_SEARCH_KEYWORDS.rows(RowFilter::SiteSearch(true));
-    actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).metrics(TableMetrics::SiteSearchCategories).labels(Labels::Segment("siteSearchCategory"));
-    actions_page_url => URLS.searching("pageUrl").metrics(TableMetrics::SinglePage);
-    actions_page_title => TITLES.searching("pageName").metrics(TableMetrics::SinglePage);
-    actions_download => TableSpec::new("Actions_downloads").flat_separator("/").searching("downloadUrl");
-    actions_outlink => TableSpec::new("Actions_outlink").flat_separator("/").searching("outlinkUrl");
-    actions_page_urls_following_site_search => URLS.rows(RowFilter::NonZero("nb_hits_following_search"));
-    actions_page_titles_following_site_search => TITLES.rows(RowFilter::NonZero("nb_hits_following_search"));
+    actions_site_search_categories => TableSpec::new("Actions_SiteSearchCategories").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).metrics(TableMetrics::SiteSearchCategories).labels(Labels::SearchCategories);
+    actions_page_url => URLS.searching("pageUrl").metrics(TableMetrics::SinglePage).labels(actions(ActionRows::PageUrls, "pageUrl"));
+    actions_page_title => TITLES.searching("pageName").metrics(TableMetrics::SinglePage).labels(actions(ActionRows::PageTitles, "pageTitle"));
+    actions_download => TableSpec::new("Actions_downloads").flat_separator("/").searching("downloadUrl").labels(actions(ActionRows::Links, "downloadUrl"));
+    actions_outlink => TableSpec::new("Actions_outlink").flat_separator("/").searching("outlinkUrl").labels(actions(ActionRows::Links, "outlinkUrl"));
+    actions_page_urls_following_site_search => URLS.rows(RowFilter::NonZero("nb_hits_following_search")).labels(actions(ActionRows::PageUrls, "pageUrl"));
+    actions_page_titles_following_site_search => TITLES.rows(RowFilter::NonZero("nb_hits_following_search")).labels(actions(ActionRows::PageTitles, "pageTitle"));
     referrers_search_engines => TableSpec::new("Referrers_keywordBySearchEngine").labels(Labels::SearchEngines);
     referrers_keywords => TableSpec::new("Referrers_searchEngineByKeyword").labels(Labels::Keywords);
     referrers_campaigns => TableSpec::new("Referrers_keywordByCampaign").labels(Labels::Campaigns);

@@ -8,8 +8,10 @@
 //! [`present`] runs it on a table before the generic filters (sort, limit,
 //! `label=`), as Matomo's `filter()` calls run before its generic filters.
 
+mod actions;
 mod names;
 
+pub(crate) use actions::ActionRows;
 use tally_archiving::Period;
 use tally_archiving::SiteInfo;
 use tally_datatable::{AggregationOps, ColumnKey, DataTable, Row, Scalar, Value, metrics};
@@ -96,9 +98,14 @@ pub(crate) enum Labels {
     Contents(&'static str),
     /// `UserId.getUsers`.
     Users,
-    /// `AddSegmentByLabel` with this segment (site search keywords and
-    /// categories), labels as stored.
-    Segment(&'static str),
+    /// `Actions.getSiteSearchCategories` (`AddSegmentValue`).
+    SearchCategories,
+    /// The Actions page, title, download, outlink and site search reports
+    /// (`present/actions.rs`); `segment` is the report's segment name.
+    Actions {
+        rows: ActionRows,
+        segment: &'static str,
+    },
     /// `Goals.getItemsSku/Name/Category`: the row labelled `Value not
     /// defined` is renamed `not_defined`; `carts` with `abandonedCarts=1`;
     /// `segment` names the product dimension's segment.
@@ -124,6 +131,8 @@ pub(crate) struct Extra<'a> {
     /// `DevicePlugins.getPlugin`: visits of browsers that report plugins
     /// (all visits minus Internet Explorer 6–10).
     pub(crate) plugin_visits: f64,
+    /// Whether the answer is flattened (`flat=1`): Actions labels change.
+    pub(crate) flat: bool,
 }
 
 /// Presents `table` as the report family `labels`.
@@ -233,7 +242,19 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
             );
         }
         Labels::Users => add_segment_value(table, "userId", |label| Some(label.to_owned())),
-        Labels::Segment(name) => add_segment_by_label(table, name),
+        Labels::Actions { rows, segment } => actions::present(table, rows, segment, extra.flat),
+        Labels::SearchCategories => {
+            add_segment_value(table, "siteSearchCategory", |label| Some(label.to_owned()));
+        }
+    }
+}
+
+/// What Matomo does to a presented table after the generic filters, before
+/// its queued ones (`convertSegmentValueToSegment`): the Actions rows'
+/// segment values become their `segment`.
+pub(crate) fn after_generic_filters(table: &mut DataTable, labels: Labels) {
+    if let Labels::Actions { segment, .. } = labels {
+        actions::convert_segment_values(table, segment);
     }
 }
 

@@ -68,23 +68,24 @@ pub(crate) const PAGE_TIMINGS: [&str; 6] = [
 /// of an expanded subtable.
 fn page_row(row: &mut Row, top: bool) {
     let columns = &mut row.columns;
-    let mut load_time = 0.0;
-    // PagePerformance adds `avg_page_load_time` to the answered table's
-    // processed metrics, so each of its rows has one (0 without timings);
-    // expanded subtables keep it only where there are timings.
-    let mut any_timing = top;
-    for timing in PAGE_TIMINGS {
-        let hits = columns
-            .find(&format!("nb_hits_with_time_{timing}"))
-            .and_then(Value::as_f64);
-        if let Some(hits) = hits {
-            any_timing = true;
-            let average = quotient(get(columns, &format!("sum_time_{timing}")), hits, 3);
-            load_time += average;
-            set(columns, &format!("avg_time_{timing}"), average);
+    // PagePerformance adds its averages to the answered table's own
+    // processed metrics (table metadata, which subtables do not have), so
+    // each of its rows has `avg_page_load_time` (0 without timings) and an
+    // average per timing it has; rows of expanded subtables get none and
+    // keep the raw timing columns (Matomo's expected outputs with
+    // `expanded=1`).
+    if top {
+        let mut load_time = 0.0;
+        for timing in PAGE_TIMINGS {
+            let hits = columns
+                .find(&format!("nb_hits_with_time_{timing}"))
+                .and_then(Value::as_f64);
+            if let Some(hits) = hits {
+                let average = quotient(get(columns, &format!("sum_time_{timing}")), hits, 3);
+                load_time += average;
+                set(columns, &format!("avg_time_{timing}"), average);
+            }
         }
-    }
-    if any_timing {
         set(columns, "avg_page_load_time", round_php(load_time, 3));
     }
     page_metrics(columns);
@@ -288,9 +289,27 @@ mod tests {
         let rows = table.rows();
         assert_eq!(load_time(&rows[0]), Some(Value::Int(0)));
         assert_eq!(load_time(&rows[1]), Some(Value::Int(0)));
-        // An expanded subtable's row only with timings, as in Matomo.
+        // An expanded subtable's row never, timings or not, as in Matomo.
         let sub = rows[1].subtable.as_deref().and_then(|t| t.rows().first());
         assert_eq!(sub.and_then(load_time), None);
+        let timed = || {
+            Row::new("/t")
+                .with("nb_hits", 1)
+                .with("sum_time_network", 0.5)
+                .with("nb_hits_with_time_network", 1)
+        };
+        let mut table = DataTable::from_rows([Row::new("dir")
+            .with("nb_hits", 1)
+            .with_subtable(DataTable::from_rows([timed()]))]);
+        apply(&mut table, TableMetrics::Pages, false);
+        let sub = table.rows()[0].subtable.as_deref().map(|t| &t.rows()[0]);
+        let sub = sub.expect("subtable row");
+        assert_eq!(sub.columns.find("avg_time_network"), None);
+        assert_eq!(sub.columns.find("avg_page_load_time"), None);
+        assert_eq!(
+            sub.columns.find("sum_time_network"),
+            Some(&Value::Float(0.5))
+        );
         // Rows to be flattened are the answer's rows.
         let mut table = DataTable::from_rows([folder()]);
         apply(&mut table, TableMetrics::Pages, true);

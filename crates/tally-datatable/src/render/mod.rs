@@ -84,10 +84,14 @@ pub enum Tree {
     Assoc(Vec<(String, Tree)>),
     /// A list.
     List(Vec<Tree>),
+    /// A report object inside the array (`API.getProcessedReport`'s
+    /// `reportData`: a `DataTable`, `DataTable\Simple` or `DataTable\Map`),
+    /// which XML renders as a report, not as an array.
+    Report(Box<Report>),
 }
 
 impl Tree {
-    fn item(&self) -> Item<'_> {
+    fn item<'a>(&'a self, options: &RenderOptions) -> Item<'a> {
         match self {
             Self::Null => Item::Null,
             Self::Bool(true) => Item::True,
@@ -98,10 +102,11 @@ impl Tree {
             Self::Assoc(entries) => Item::Assoc(
                 entries
                     .iter()
-                    .map(|(key, value)| (Cow::Borrowed(key.as_str()), value.item()))
+                    .map(|(key, value)| (Cow::Borrowed(key.as_str()), value.item(options)))
                     .collect(),
             ),
-            Self::List(items) => Item::List(items.iter().map(Self::item).collect()),
+            Self::List(items) => Item::List(items.iter().map(|item| item.item(options)).collect()),
+            Self::Report(report) => report_item(report, options),
         }
     }
 }
@@ -342,7 +347,7 @@ pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> It
     match report {
         Report::Table(table) => table_item(table, options),
         Report::Simple(columns) => simple_item(columns),
-        Report::Tree(tree) => tree.item(),
+        Report::Tree(tree) => tree.item(options),
         // A row holding only `value` is our shape of one element of a PHP
         // list of scalars (`SitesManager.getAllSitesId`): Matomo renders
         // the list itself, `[1,2]`.

@@ -1,7 +1,7 @@
 //! XML as Matomo's `Renderer\Xml` writes it.
 
 use super::html::escape;
-use super::{Item, RenderOptions, Report, report_item};
+use super::{Item, RenderOptions, Report, Tree, report_item};
 use crate::format::php_float_string;
 
 /// Renders a report as Matomo's XML: `<result>` with `<row>` elements
@@ -25,6 +25,17 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             }
             _ => out.push_str("<result />"),
         },
+        // An array holding arrays or reports (`API.getProcessedReport`):
+        // Matomo's `renderArray`, element by element.
+        Report::Tree(tree @ Tree::Assoc(entries))
+            if entries.iter().any(|(_, value)| {
+                matches!(value, Tree::Assoc(_) | Tree::List(_) | Tree::Report(_))
+            }) =>
+        {
+            out.push_str("<result>\n");
+            render_array(&mut out, tree, "\t", options);
+            out.push_str("</result>");
+        }
         Report::Simple(_) | Report::Tree(_) => match &item {
             Item::Assoc(entries) if !entries.is_empty() => {
                 out.push_str("<result>\n");
@@ -66,6 +77,86 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
         },
     }
     out
+}
+
+/// `renderArray`: each element as `<key>` (`<row key="…">` for a key
+/// that is no tag name, `<row a="b">` for `a=b`, `<row>` in a list),
+/// arrays nested, reports as Matomo renders a table, simple table or map
+/// there (an empty one as an empty element).
+fn render_array(out: &mut String, tree: &Tree, prefix: &str, options: &RenderOptions) {
+    let entries: Vec<(Option<&str>, &Tree)> = match tree {
+        Tree::Assoc(entries) => entries
+            .iter()
+            .map(|(key, value)| (Some(key.as_str()), value))
+            .collect(),
+        Tree::List(items) => items.iter().map(|value| (None, value)).collect(),
+        _ => return,
+    };
+    for (key, value) in entries {
+        let (open, close, empty) = match key {
+            Some(key) => match key.split_once('=') {
+                Some((name, value)) => (
+                    format!("<row {name}=\"{value}\">"),
+                    "</row>".to_owned(),
+                    format!("<row {name}=\"{value}\">"),
+                ),
+                None if !is_valid_tag_name(key) => (
+                    format!("<row key=\"{key}\">"),
+                    "</row>".to_owned(),
+                    format!("<row key=\"{key}\"/>"),
+                ),
+                None => (
+                    format!("<{key}>"),
+                    format!("</{key}>"),
+                    format!("<{key} />"),
+                ),
+            },
+            None => ("<row>".to_owned(), "</row>".to_owned(), "<row/>".to_owned()),
+        };
+        match value {
+            Tree::Assoc(_) | Tree::List(_) => {
+                out.push_str(&format!("{prefix}{open}\n"));
+                render_array(out, value, &format!("{prefix}\t"), options);
+                out.push_str(&format!("{prefix}{close}\n"));
+            }
+            Tree::Report(report) => {
+                let item = report_item(report, options);
+                let rows = match (report.as_ref(), &item) {
+                    (Report::Map { entries, .. }, _) => entries.len(),
+                    (_, Item::List(rows)) => rows.len(),
+                    (_, Item::Assoc(entries)) => entries.len(),
+                    _ => 1,
+                };
+                if rows == 0 {
+                    out.push_str(&format!("{prefix}{empty}\n"));
+                    continue;
+                }
+                out.push_str(&format!("{prefix}{open}\n"));
+                match (report.as_ref(), &item) {
+                    (Report::Map { .. }, _) => render_map(out, report, &item, prefix),
+                    (Report::Simple(_), Item::Assoc(entries)) => {
+                        render_simple(out, entries, prefix);
+                    }
+                    // One column renders bare; `renderDataTableSimple`
+                    // names it `value`.
+                    (Report::Simple(_), value) => {
+                        let entries = [(std::borrow::Cow::Borrowed("value"), value.clone())];
+                        render_simple(out, &entries, prefix);
+                    }
+                    _ => render_rows(out, &array_entries(&item), prefix),
+                }
+                out.push_str(&format!("{prefix}{close}\n"));
+            }
+            scalar => {
+                let text = scalar_text(&scalar.item(options));
+                if text.is_empty() {
+                    out.push_str(&format!("{prefix}{empty}\n"));
+                } else {
+                    out.push_str(&format!("{prefix}{open}{text}{close}\n"));
+                }
+            }
+        }
+    }
 }
 
 /// Keyed entries of an array; list positions have no key.

@@ -117,6 +117,8 @@ pub(super) fn php_empty(value: &Tree) -> bool {
         Tree::Str(text) => text.is_empty() || text == "0",
         Tree::Assoc(entries) => entries.is_empty(),
         Tree::List(items) => items.is_empty(),
+        // A report inside an array (getProcessedReport's) is an object.
+        Tree::Report(_) => false,
     }
 }
 

@@ -27,11 +27,11 @@ const HTML: &str = "text/html; charset=utf-8";
 const PAGE_ROWS: &str = "<thead>\n\t<tr>\n\t\t<th>label</th>\n\t\t<th>nb_visits</th>\n\
     \t\t<th>_metadata</th>\n\t\t<th>_idSubtable</th>\n\t</tr>\n</thead>\n<tbody>\n\
     \t<tr>\n\t\t<td>/index</td>\n\t\t<td>2</td>\n\
-    \t\t<td>'url' =&gt; 'https://shop.example/'</td>\n\t\t<td>-</td>\n\t</tr>\n\
+    \t\t<td>'url' =&gt; 'https://shop.example/'&lt;br /&gt;'segment' =&gt; 'pageUrl==https%253A%252F%252Fshop.example%252F'</td>\n\t\t<td>-</td>\n\t</tr>\n\
     \t<tr>\n\t\t<td>/thank-you</td>\n\t\t<td>1</td>\n\
-    \t\t<td>'url' =&gt; 'https://shop.example/thank-you'</td>\n\t\t<td>-</td>\n\t</tr>\n\
+    \t\t<td>'url' =&gt; 'https://shop.example/thank-you'&lt;br /&gt;'segment' =&gt; 'pageUrl==https%253A%252F%252Fshop.example%252Fthank-you'</td>\n\t\t<td>-</td>\n\t</tr>\n\
     \t<tr>\n\t\t<td>products</td>\n\t\t<td>1</td>\n\
-    \t\t<td>'folder_url_start' =&gt; 'https://shop.example/products'</td>\n\t\t<td>1</td>\n\t</tr>\n\
+    \t\t<td>'segment' =&gt; 'pageUrl=^https%253A%252F%252Fshop.example%252Fproducts'</td>\n\t\t<td>1</td>\n\t</tr>\n\
     </tbody>\n</table>\n";
 
 const OBJECT_MESSAGE: &str = "format=original cannot send this result: Matomo would send the internals of PHP DataTable objects. Use format=original without serialize=1 (an HTML table), or format=json, xml, csv or tsv.";

@@ -282,6 +282,34 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         assert_eq!(goals[name], value, "Goals.get {name}");
     }
     let types = day_report(&api, t, "Referrers.getReferrerType", "").await?;
+    // test_OneVisitorTwoVisits__Referrers.getReferrerType_day.xml
+    // (`expanded=1`): each type's report inline, its rows without ids.
+    let expanded_types = day_report(&api, t, "Referrers.getReferrerType", "&expanded=1").await?;
+    assert_eq!(
+        column(&expanded_types[0]["subtable"], "segment"),
+        vec![(
+            "purchase".to_owned(),
+            json!("referrerType==search;referrerKeyword==purchase")
+        )]
+    );
+    assert_eq!(
+        column(&expanded_types[1]["subtable"], "segment"),
+        vec![(
+            "referrer.com".to_owned(),
+            json!("referrerName==referrer.com")
+        )]
+    );
+    let website = &expanded_types[1]["subtable"][0];
+    assert_eq!(
+        (
+            &website["nb_visits"],
+            &website["nb_actions"],
+            &website["sum_visit_length"],
+            website.get("idsubdatatable")
+        ),
+        (&json!(1), &json!(7), &json!(1621), None),
+        "{website}"
+    );
     assert_eq!(
         column(&types, "nb_visits"),
         vec![
@@ -377,6 +405,165 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     assert_eq!(cells("entry_nb_visits"), with([0, 0, 1, 1]));
     assert_eq!(cells("entry_sum_visit_length"), with([0, 0, 1621, 1]));
     assert_eq!(cells("exit_nb_visits"), with([0, 1, 0, 1]));
+
+    // Every Actions row names the segment selecting it (Matomo's Actions
+    // filter): URLs encoded twice, folders by the site's main URL, entry
+    // pages by `entryPageUrl` but folders always by `pageUrl`
+    // (test_OneVisitorTwoVisits__Actions.getPageUrls_day.xml and
+    // getEntryPageUrls; their `hideColumns` keeps the raw timing columns).
+    let segments = |rows: &Value, expected: &[(&str, &str)]| {
+        let expected: Vec<(String, Value)> = expected
+            .iter()
+            .map(|(label, segment)| ((*label).to_owned(), json!(segment)))
+            .collect();
+        assert_eq!(column(rows, "segment"), expected);
+    };
+    let expanded = day_report(
+        &api,
+        t,
+        "Actions.getPageUrls",
+        "&expanded=1&hideColumns=nb_users",
+    )
+    .await?;
+    segments(
+        &expanded,
+        &[
+            ("/index", "pageUrl==http%253A%252F%252Fexample.org%252F"),
+            (
+                "/index.htm",
+                "pageUrl==http%253A%252F%252Fexample.org%252Findex.htm",
+            ),
+            (
+                "/index.htm?parameter=Should display",
+                "pageUrl==http%253A%252F%252Fexample.org%252Findex.htm%253Fparameter%253DShould%2Bdisplay",
+            ),
+            ("store", "pageUrl=^http%253A%252F%252Fsite.com%252Fstore"),
+        ],
+    );
+    let store = &expanded[3];
+    assert!(store.get("folder_url_start").is_none(), "{store}");
+    assert_eq!(store["avg_page_load_time"], json!(4.113));
+    assert_eq!(store["avg_time_network"], json!(0.022));
+    // The expanded subtable's row keeps the raw timings and gets only the
+    // report's own processed metrics, not PagePerformance's averages.
+    let purchase = &store["subtable"][0];
+    segments(
+        &store["subtable"],
+        &[(
+            "/purchase.htm",
+            "pageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm",
+        )],
+    );
+    assert_eq!(purchase["sum_time_network"], json!(0.022));
+    assert_eq!(purchase["nb_hits_with_time_on_load"], json!(1));
+    assert!(
+        purchase.get("avg_time_network").is_none() && purchase.get("avg_page_load_time").is_none(),
+        "{purchase}"
+    );
+    assert_eq!(
+        (
+            &purchase["avg_time_on_page"],
+            &purchase["bounce_rate"],
+            &purchase["exit_rate"]
+        ),
+        (&json!(0), &json!("100%"), &json!("100%"))
+    );
+    let entry = day_report(&api, t, "Actions.getEntryPageUrls", "&expanded=1").await?;
+    segments(
+        &entry,
+        &[
+            (
+                "/index.htm?parameter=Should display",
+                "entryPageUrl==http%253A%252F%252Fexample.org%252Findex.htm%253Fparameter%253DShould%2Bdisplay",
+            ),
+            ("store", "pageUrl=^http%253A%252F%252Fsite.com%252Fstore"),
+        ],
+    );
+    segments(
+        &entry[1]["subtable"],
+        &[(
+            "/purchase.htm",
+            "entryPageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm",
+        )],
+    );
+    // Titles by their text, encoded twice too (the titles without a `/`:
+    // Matomo's test splits titles on it, we do not).
+    let titles = day_report(&api, t, "Actions.getPageTitles", "").await?;
+    let title = |label: &str| {
+        column(&titles, "segment")
+            .into_iter()
+            .find(|(row, _)| row == label)
+            .map(|(_, segment)| segment)
+    };
+    assert_eq!(
+        title(" incredible title!"),
+        Some(json!("pageTitle==incredible%2Btitle%2521"))
+    );
+    assert_eq!(
+        title(" Looking at homepage (again)..."),
+        Some(json!(
+            "pageTitle==Looking%2Bat%2Bhomepage%2B%2528again%2529..."
+        ))
+    );
+    let exit_titles = day_report(&api, t, "Actions.getExitPageTitles", "").await?;
+    assert!(
+        column(&exit_titles, "segment").contains(&(
+            " Looking at homepage (again)...".to_owned(),
+            json!("exitPageTitle==Looking%2Bat%2Bhomepage%2B%2528again%2529...")
+        )),
+        "{exit_titles}"
+    );
+    assert!(titles[0].get("page_title_path").is_none(), "{titles}");
+    // Flattened titles are trimmed, as Matomo's Flattener trims every
+    // label (test_reportLimiting_flattened__Actions.getPageTitles_day.xml).
+    let flat_titles = day_report(&api, t, "Actions.getPageTitles", "&flat=1").await?;
+    assert!(
+        column(&flat_titles, "segment").contains(&(
+            "incredible title!".to_owned(),
+            json!("pageTitle==incredible%2Btitle%2521")
+        )),
+        "{flat_titles}"
+    );
+    // Downloads and outlinks: hosts without a segment, URLs by theirs.
+    let downloads = day_report(&api, t, "Actions.getDownloads", "&expanded=1").await?;
+    assert!(downloads[0].get("segment").is_none(), "{downloads}");
+    segments(
+        &downloads[0]["subtable"],
+        &[(
+            "/path/again/latest.zip",
+            "downloadUrl==http%253A%252F%252Fpiwik.org%252Fpath%252Fagain%252Flatest.zip",
+        )],
+    );
+    let outlinks = day_report(&api, t, "Actions.getOutlinks", "&expanded=1").await?;
+    segments(
+        &outlinks[1]["subtable"],
+        &[(
+            "/svn",
+            "outlinkUrl==http%253A%252F%252Fdev.piwik.org%252Fsvn",
+        )],
+    );
+    // Flattened, page URLs read as paths: a `/` before each top-level
+    // label, none doubled after a folder, and `index` dropped after the
+    // last `/` (Matomo's getPageUrls and Actions filter with `flat=1`).
+    let flat = day_report(&api, t, "Actions.getPageUrls", "&flat=1").await?;
+    segments(
+        &flat,
+        &[
+            ("/", "pageUrl==http%253A%252F%252Fexample.org%252F"),
+            (
+                "/index.htm",
+                "pageUrl==http%253A%252F%252Fexample.org%252Findex.htm",
+            ),
+            (
+                "/index.htm?parameter=Should display",
+                "pageUrl==http%253A%252F%252Fexample.org%252Findex.htm%253Fparameter%253DShould%2Bdisplay",
+            ),
+            (
+                "/store/purchase.htm",
+                "pageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm",
+            ),
+        ],
+    );
 
     for (method, label) in [
         ("DevicesDetection.getBrowsers", "Firefox"),

@@ -330,11 +330,20 @@ async fn visits_over_several_days_give_matomos_range_reports() -> anyhow::Result
         // PagePerformance's average, 0 without timings, on every row.
         assert_eq!(row["avg_page_load_time"], json!(0), "{row}");
     }
-    // January only, flattened (`_periodIsRange_flattened_`). Matomo's
-    // labels start with `/` (`/homepage`, `/sub1/sub2/sub3/news`: its
-    // Flattener drops a part's `/` only after a `/` prefix, and
-    // getPageUrls prepends one to flat labels); ours do not yet, so the
-    // labels are compared without it.
+    // The folder's segment names it by the site's main URL (piwik.net),
+    // not by the pages' host (`_periodIsRange_expanded_`).
+    let sub1 = pages
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["label"] == json!("sub1")))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        sub1["segment"],
+        json!("pageUrl=^http%253A%252F%252Fpiwik.net%252Fsub1")
+    );
+    // January only, flattened (`_periodIsRange_flattened_`): labels start
+    // with `/` (getPageUrls prepends one, and the Flattener drops a part's
+    // own `/` only after a `/`), and each row's segment is its URL.
     let flat = r
         .get(
             "Actions.getPageUrls",
@@ -348,27 +357,42 @@ async fn visits_over_several_days_give_matomos_range_reports() -> anyhow::Result
         .iter()
         .map(|row| {
             (
-                row["label"]
-                    .as_str()
-                    .unwrap_or("")
-                    .trim_start_matches('/')
-                    .to_owned(),
+                row["label"].as_str().unwrap_or("").to_owned(),
                 row["nb_visits"].clone(),
                 row["exit_nb_visits"].clone(),
                 row["avg_page_load_time"].clone(),
+                row["segment"].clone(),
             )
         })
         .collect();
+    let segment = |path: &str| {
+        json!(format!(
+            "pageUrl==http%253A%252F%252Fexample.org%252F{path}"
+        ))
+    };
     assert_eq!(
         flat_rows,
         vec![
-            ("homepage".to_owned(), json!(2), Value::Null, json!(0)),
-            ("news".to_owned(), json!(2), json!(2), json!(0)),
             (
-                "sub1/sub2/sub3/news".to_owned(),
+                "/homepage".to_owned(),
+                json!(2),
+                Value::Null,
+                json!(0),
+                segment("homepage")
+            ),
+            (
+                "/news".to_owned(),
                 json!(2),
                 json!(2),
-                json!(0)
+                json!(0),
+                segment("news")
+            ),
+            (
+                "/sub1/sub2/sub3/news".to_owned(),
+                json!(2),
+                json!(2),
+                json!(0),
+                segment("sub1%252Fsub2%252Fsub3%252Fnews")
             ),
         ]
     );

@@ -271,5 +271,90 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
             "{label}: {types}"
         );
     }
+
+    // The same test's shape over 2010-01-01 to 2010-03-10 by day: each
+    // day's rows and row metadata under its long name, empty days empty,
+    // and totals over every day (62 visits of one action, 11,315 s).
+    let processed = report(
+        &api,
+        t,
+        "API.getProcessedReport",
+        "day",
+        "2010-01-01,2010-03-10",
+        "&apiModule=Referrers&apiAction=getReferrerType&expanded=0",
+    )
+    .await?;
+    assert_eq!(processed["prettyDate"], json!("January 1 – March 10, 2010"));
+    let data = processed["reportData"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(data.len(), 69);
+    assert_eq!(
+        data.keys().next().map(String::as_str),
+        Some("Friday, January 1, 2010")
+    );
+    assert_eq!(data["Friday, January 1, 2010"], json!([]));
+    let day = &data["Friday, February 5, 2010"];
+    assert_eq!(
+        (
+            &day[0]["label"],
+            &day[0]["nb_visits"],
+            &day[0]["nb_actions"]
+        ),
+        (&json!("Search Engines"), &json!(1), &json!(1)),
+        "{day}"
+    );
+    // The processed columns Matomo's getProcessedReport asks for
+    // (`filter_add_columns_when_show_all_columns`).
+    assert_eq!(
+        (
+            &day[1]["label"],
+            &day[1]["nb_uniq_visitors"],
+            &day[1]["nb_actions_per_visit"],
+            &day[1]["bounce_rate"]
+        ),
+        (&json!("Websites"), &json!(1), &json!(1), &json!("100%")),
+        "{day}"
+    );
+    assert_eq!(
+        processed["reportMetadata"]["Friday, February 5, 2010"],
+        json!([
+            {"segment": "referrerType==search", "referrer_type": 2, "idsubdatatable": 2},
+            {"segment": "referrerType==website", "referrer_type": 3, "idsubdatatable": 3},
+        ])
+    );
+    assert_eq!(
+        processed["reportMetadata"]["Friday, January 1, 2010"],
+        json!([])
+    );
+    // In XML each day is a `<result prettyDate="…">`, empty ones closed.
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&method=API.getProcessedReport&idSite=1&period=day&date=2010-01-01,2010-03-10&apiModule=Referrers&apiAction=getReferrerType&expanded=0&format=xml&token_auth={t}"
+        ),
+        None,
+    );
+    let xml_api = api.clone();
+    let answer =
+        tokio::task::spawn_blocking(move || xml_api.handle_at(&request, crate::common::NOW))
+            .await?;
+    let xml = String::from_utf8(answer.body)?;
+    for part in [
+        "\t<prettyDate>January 1 – March 10, 2010</prettyDate>\n",
+        "\t<reportData>\n\t\t<result prettyDate=\"Friday, January 1, 2010\" />\n",
+        "\t\t<result prettyDate=\"Friday, February 5, 2010\">\n\t\t\t<row>\n\t\t\t\t<label>Search Engines</label>\n",
+        "\t<reportMetadata>\n\t\t<result prettyDate=\"Friday, January 1, 2010\" />\n",
+        "\t\t<result prettyDate=\"Friday, February 5, 2010\">\n\t\t\t<row>\n\t\t\t\t<segment>referrerType==search</segment>\n\t\t\t\t<referrer_type>2</referrer_type>\n\t\t\t\t<idsubdatatable>2</idsubdatatable>\n\t\t\t</row>\n",
+    ] {
+        assert!(xml.contains(part), "{part}\n{xml}");
+    }
+    // Matomo's totals also carry max_actions, sum_visit_length,
+    // bounce_count, goals and nb_actions_per_visit; ours the report's
+    // stored metrics.
+    assert_eq!(
+        processed["reportTotal"],
+        json!({"nb_visits": 62, "nb_uniq_visitors": 62, "nb_actions": 62, "nb_users": 0})
+    );
     Ok(())
 }

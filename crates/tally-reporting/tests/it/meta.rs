@@ -93,5 +93,31 @@ async fn processed_report_splits_rows_and_metadata() -> anyhow::Result<()> {
         )),
         "{text}"
     );
+    // XML as Matomo's `renderArray`: nested arrays as elements, the row
+    // tables as `<row>`s.
+    let xml = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-10&apiModule=Referrers&apiAction=getReferrerType&format=xml&showColumns=nb_visits,nb_actions")
+        .await?
+        .text();
+    for part in [
+        "<result>\n\t<website>Shop</website>\n\t<prettyDate>Tuesday, November 10, 2026</prettyDate>\n\t<metadata>\n\t\t<category>Referrers</category>",
+        "\t\t<metrics>\n\t\t\t<nb_visits>Visits</nb_visits>",
+        "\t<reportData>\n\t\t<row>\n\t\t\t<label>Direct Entry</label>\n\t\t\t<nb_visits>1</nb_visits>\n\t\t\t<nb_actions>1</nb_actions>\n\t\t</row>",
+        "\t<reportMetadata>\n\t\t<row>\n\t\t\t<segment>referrerType==direct</segment>",
+        "\t<reportTotal>\n\t\t<nb_visits>2</nb_visits>\n\t\t<nb_actions>4</nb_actions>\n\t</reportTotal>\n</result>",
+    ] {
+        assert!(xml.contains(part), "{part}\n{xml}");
+    }
+    // A simple report of one column renders as `<value>`, with empty
+    // metadata and totals (the shape of Matomo's
+    // test_OneVisitorTwoVisits_showColumns_onlyOne__API.getProcessedReport_day.xml).
+    let one = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-10&apiModule=VisitsSummary&apiAction=get&format=xml&columns=nb_visits")
+        .await?
+        .text();
+    assert!(
+        one.ends_with("\t<reportData>\n\t\t<value>2</value>\n\t</reportData>\n\t<reportMetadata />\n\t<reportTotal>\n\t</reportTotal>\n</result>"),
+        "{one}"
+    );
     Ok(())
 }

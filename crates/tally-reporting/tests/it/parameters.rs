@@ -115,10 +115,10 @@ async fn the_secondary_sort_column_is_not_a_request_parameter() -> anyhow::Resul
         plain,
         // Ties at one hit and one visit keep their stored order.
         concat!(
-            r#"[{"label":" Home","nb_visits":3,"nb_hits":3,"page_title_path":"Home"},"#,
-            r#"{"label":" Shoes","nb_visits":1,"nb_hits":1,"page_title_path":"Shoes"},"#,
-            r#"{"label":" Thanks","nb_visits":1,"nb_hits":1,"page_title_path":"Thanks"},"#,
-            r#"{"label":" Hats","nb_visits":1,"nb_hits":1,"page_title_path":"Hats"}]"#
+            r#"[{"label":" Home","nb_visits":3,"nb_hits":3,"segment":"pageTitle==Home"},"#,
+            r#"{"label":" Shoes","nb_visits":1,"nb_hits":1,"segment":"pageTitle==Shoes"},"#,
+            r#"{"label":" Thanks","nb_visits":1,"nb_hits":1,"segment":"pageTitle==Thanks"},"#,
+            r#"{"label":" Hats","nb_visits":1,"nb_hits":1,"segment":"pageTitle==Hats"}]"#
         )
     );
     for secondary in ["label", "nb_hits", "unknown"] {
@@ -161,7 +161,7 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
             r#""nb_hits_with_time_network":1,"min_time_network":0.1,"max_time_network":0.1,"#,
             r#""nb_hits_with_time_server":1,"min_time_server":0.3,"max_time_server":0.3,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
-            r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","page_title_path":"About"}]"#
+            r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
     );
     let raw = f.get(&format!("{base}&showRawMetrics=1")).await?.text();
@@ -172,7 +172,7 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
             r#""sum_time_network":0.1,"nb_hits_with_time_network":1,"min_time_network":0.1,"max_time_network":0.1,"#,
             r#""sum_time_server":0.3,"nb_hits_with_time_server":1,"min_time_server":0.3,"max_time_server":0.3,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
-            r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","page_title_path":"About"}]"#
+            r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
     );
     // showColumns replaces the removal, so a sum can be asked for by name.
@@ -183,7 +183,7 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
         .await?;
     assert_eq!(
         shown.text(),
-        r#"[{"label":" About","sum_time_network":0.1,"avg_time_network":0.1,"page_title_path":"About"}]"#
+        r#"[{"label":" About","sum_time_network":0.1,"avg_time_network":0.1,"segment":"pageTitle==About"}]"#
     );
     // Only the integer 1 keeps them; anything else is Matomo's default 0.
     for value in ["2", "yes", "0"] {
@@ -201,7 +201,7 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     let plain = f.get(base).await?.text();
     assert_eq!(
         plain,
-        r#"[{"label":"blog","nb_hits":2,"folder_url_start":"https:\/\/shop.example\/blog","idsubdatatable":1}]"#
+        r#"[{"label":"blog","nb_hits":2,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog","idsubdatatable":1}]"#
     );
     // `all` is the top-level table, as no idSubtable; with expanded=1
     // Matomo looks for a record `Actions_actions_url_all`: nothing.
@@ -237,17 +237,17 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     assert_eq!(
         depth.text(),
         concat!(
-            r#"[{"label":"blog","nb_hits":2,"folder_url_start":"https:\/\/shop.example\/blog","subtable":["#,
-            r#"{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about"},"#,
-            r#"{"label":"2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024"}]}]"#
+            r#"[{"label":"blog","nb_hits":2,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog","subtable":["#,
+            r#"{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252Fabout"},"#,
+            r#"{"label":"2024","nb_hits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog%252F2024"}]}]"#
         )
     );
     // flat=1 expands too, so depth stops the flattening.
     assert_eq!(
         f.get(&format!("{base}&flat=1&depth=1")).await?.text(),
         concat!(
-            r#"[{"label":"blog\/2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024"},"#,
-            r#"{"label":"blog\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about"}]"#
+            r#"[{"label":"\/blog\/2024","nb_hits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog%252F2024"},"#,
+            r#"{"label":"\/blog\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252Fabout"}]"#
         )
     );
     // Levels count from the requested subtable.
@@ -259,9 +259,9 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     assert_eq!(
         sub.text(),
         concat!(
-            r#"[{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about"},"#,
-            r#"{"label":"2024","nb_hits":1,"folder_url_start":"https:\/\/shop.example\/blog\/2024","subtable":["#,
-            r#"{"label":"\/post","nb_hits":1,"url":"https:\/\/shop.example\/blog\/2024\/post"}]}]"#
+            r#"[{"label":"\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252Fabout"},"#,
+            r#"{"label":"2024","nb_hits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog%252F2024","subtable":["#,
+            r#"{"label":"\/post","nb_hits":1,"url":"https:\/\/shop.example\/blog\/2024\/post","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252F2024%252Fpost"}]}]"#
         )
     );
     // Without expansion depth changes nothing.

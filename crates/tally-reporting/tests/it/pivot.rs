@@ -225,7 +225,7 @@ async fn search_engines_pivoted_by_keyword_and_pages_by_themselves() -> anyhow::
     );
     // Page URLs of 2026-11-10: only the `products` folder has a subtable
     // (`/shoes`, one hit); pages without one get `false`. The pivot deletes
-    // only the segments: the archived `url` / `folder_url_start` stay.
+    // the segments, the Actions filter `folder_url_start`: `url` stays.
     assert_eq!(
         text(
             &f,
@@ -235,7 +235,7 @@ async fn search_engines_pivoted_by_keyword_and_pages_by_themselves() -> anyhow::
         concat!(
             r#"[{"label":"\/index","1.\u00a0\/shoes":false,"url":"https:\/\/shop.example\/"},"#,
             r#"{"label":"\/thank-you","1.\u00a0\/shoes":false,"url":"https:\/\/shop.example\/thank-you"},"#,
-            r#"{"label":"products","1.\u00a0\/shoes":1,"folder_url_start":"https:\/\/shop.example\/products"}]"#
+            r#"{"label":"products","1.\u00a0\/shoes":1}]"#
         )
     );
     Ok(())

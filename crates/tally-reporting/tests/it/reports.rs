@@ -155,13 +155,13 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         concat!(
             r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
             r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":202,"entry_bounce_count":1,"#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/"},"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
             // Ties at one visit: by label, natural order ("/" before "p").
             r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you"},"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"},"#,
             r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"avg_page_load_time":0,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
-            r#""folder_url_start":"https:\/\/shop.example\/products","#,
-            r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes"}]}]"#
+            r#""segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fproducts","#,
+            r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes"}]}]"#
         )
     );
     // Without expanded, the folder only names its subtable.
@@ -173,9 +173,9 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
     assert_eq!(
         plain.text(),
         concat!(
-            r#"[{"label":"\/index","nb_visits":2,"url":"https:\/\/shop.example\/"},"#,
-            r#"{"label":"\/thank-you","nb_visits":1,"url":"https:\/\/shop.example\/thank-you"},"#,
-            r#"{"label":"products","nb_visits":1,"folder_url_start":"https:\/\/shop.example\/products","idsubdatatable":1}]"#
+            r#"[{"label":"\/index","nb_visits":2,"url":"https:\/\/shop.example\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
+            r#"{"label":"\/thank-you","nb_visits":1,"url":"https:\/\/shop.example\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"},"#,
+            r#"{"label":"products","nb_visits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fproducts","idsubdatatable":1}]"#
         )
     );
     // idSubtable answers the folder's pages.
@@ -186,7 +186,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         sub.text(),
-        r#"[{"label":"\/shoes","nb_hits":1,"url":"https:\/\/shop.example\/products\/shoes"}]"#
+        r#"[{"label":"\/shoes","nb_hits":1,"url":"https:\/\/shop.example\/products\/shoes","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes"}]"#
     );
     let flat_csv = f
         .get(&format!(
@@ -195,10 +195,10 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         flat_csv.text(),
-        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url\n\
-         index,2,2,2,100,2,2,4,202,1,1,1,0,50,50%,50%,https://shop.example/\n\
-         products/shoes,1,1,1,100,,,,,,,,0,100,0%,0%,https://shop.example/products/shoes\n\
-         thank-you,1,1,1,0,,,,,,1,1,0,0,0%,100%,https://shop.example/thank-you"
+        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url,metadata_segment\n\
+         /,2,2,2,100,2,2,4,202,1,1,1,0,50,50%,50%,https://shop.example/,pageUrl==https%253A%252F%252Fshop.example%252F\n\
+         /products/shoes,1,1,1,100,,,,,,,,0,100,0%,0%,https://shop.example/products/shoes,pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes\n\
+         /thank-you,1,1,1,0,,,,,,1,1,0,0,0%,100%,https://shop.example/thank-you,pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"
     );
     let flat_xml = f
         .get(&format!("method=Actions.getPageUrls&{DAY}&format=xml&flat=1&filter_sort_column=label&filter_sort_order=asc&showColumns=nb_hits,exit_rate"))
@@ -206,9 +206,9 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
     assert_eq!(
         flat_xml.text(),
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
-         \t<row>\n\t\t<label>index</label>\n\t\t<nb_hits>2</nb_hits>\n\t\t<exit_rate>50%</exit_rate>\n\t\t<url>https://shop.example/</url>\n\t</row>\n\
-         \t<row>\n\t\t<label>products/shoes</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>0%</exit_rate>\n\t\t<url>https://shop.example/products/shoes</url>\n\t</row>\n\
-         \t<row>\n\t\t<label>thank-you</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>100%</exit_rate>\n\t\t<url>https://shop.example/thank-you</url>\n\t</row>\n\
+         \t<row>\n\t\t<label>/</label>\n\t\t<nb_hits>2</nb_hits>\n\t\t<exit_rate>50%</exit_rate>\n\t\t<url>https://shop.example/</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252F</segment>\n\t</row>\n\
+         \t<row>\n\t\t<label>/products/shoes</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>0%</exit_rate>\n\t\t<url>https://shop.example/products/shoes</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes</segment>\n\t</row>\n\
+         \t<row>\n\t\t<label>/thank-you</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>100%</exit_rate>\n\t\t<url>https://shop.example/thank-you</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fthank-you</segment>\n\t</row>\n\
          </result>"
     );
     let flat_tsv = f
@@ -216,7 +216,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         flat_tsv.text(),
-        "label\tnb_visits\tmetadata_url\nindex\t2\thttps://shop.example/"
+        "label\tnb_visits\tmetadata_url\tmetadata_segment\n/\t2\thttps://shop.example/\tpageUrl==https%253A%252F%252Fshop.example%252F"
     );
     Ok(())
 }
@@ -406,9 +406,9 @@ async fn entry_pages_of_a_folder_are_only_the_entered_ones() -> anyhow::Result<(
         .await?;
     assert_eq!(
         flat.text(),
-        "label,entry_nb_visits,metadata_url\n\
-         index,2,https://shop.example/\n\
-         products/hats,1,https://shop.example/products/hats"
+        "label,entry_nb_visits,metadata_url,metadata_segment\n\
+         /,2,https://shop.example/,entryPageUrl==https%253A%252F%252Fshop.example%252F\n\
+         /products/hats,1,https://shop.example/products/hats,entryPageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fhats"
     );
     Ok(())
 }
