@@ -116,6 +116,14 @@ enum Segment {
 
 fn value(row: &Row, rows: ActionRows) -> Option<Segment> {
     if let Some(url) = truthy(row, "url") {
+        // Matomo keeps download and outlink URLs HTML-escaped as the
+        // tracker's `getRequestVar` left them (page URLs it unescapes):
+        // their segments encode `&amp;`, `&lt;`.
+        let url = if rows == ActionRows::Links {
+            tally_tracking::php::sanitize_input_value(&url)
+        } else {
+            url
+        };
         return Some(Segment::Value(urlencode(&url)));
     }
     if let Some(start) = truthy(row, "folder_url_start") {

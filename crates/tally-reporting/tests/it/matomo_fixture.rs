@@ -542,6 +542,14 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "outlinkUrl==http%253A%252F%252Fdev.piwik.org%252Fsvn",
         )],
     );
+    // Link URLs are encoded HTML-escaped, as Matomo stores them.
+    assert_eq!(
+        outlinks[0]["subtable"][0]["segment"],
+        json!(
+            "outlinkUrl==https%253A%252F%252Foutlinks.org%252F%2523%2521outlink-with-fragment-%2526lt%253Bscript%2526gt%253B"
+        ),
+        "{outlinks}"
+    );
     // Flattened, page URLs read as paths: a `/` before each top-level
     // label, none doubled after a folder, and `index` dropped after the
     // last `/` (Matomo's getPageUrls and Actions filter with `flat=1`).
