@@ -67,7 +67,7 @@
 //! | `PSP` | PlayStation Portable | | `VV` | vivo Browser |
 //! | `WII` | Nintendo | | `QQ` | QQ Browser |
 //! | `NDS` | Nintendo Mobile | | `36` | 360 Phone Browser |
-//! | | | | `MS` | Mobile Silk |
+//! | `FOS` | Firefox OS | | `MS` | Mobile Silk |
 //! | | | | `EP` | GNOME Web (Epiphany) |
 //! | | | | `RM` | RockMelt |
 //! | | | | `NF` | NetFront (PlayStation, 3DS) |
@@ -84,6 +84,33 @@
 //! Engines are DeviceDetector's names: `Blink`, `WebKit`, `Gecko`,
 //! `Trident`, `Presto`, `ArkWeb`, and `Edge` for legacy EdgeHTML Edge
 //! (DeviceDetector calls that engine `Edge`, not `EdgeHTML`).
+//!
+//! # Agreement with DeviceDetector
+//!
+//! Measured on 1,305 User-Agents of DeviceDetector's own test fixtures
+//! (commit `3856a28`): up to 40 per client for the ~40 most common clients,
+//! plus bots, TVs, consoles, Windows, macOS, Linux, Ubuntu, Chrome OS and
+//! iPadOS. The reference is DeviceDetector run on each UA through Matomo's
+//! column code (versions cut as Matomo cuts them), not the fixture files'
+//! own fields. Share of UAs where the stored column is the same:
+//!
+//! | column | before this table | after |
+//! |---|---|---|
+//! | browser code (or client name) | 54.4% | 93.5% |
+//! | browser version | 68.4% | 94.6% |
+//! | OS code | 85.9% | 95.9% |
+//! | OS version | 84.8% | 95.4% |
+//! | device type | 75.4% | 85.6% |
+//! | brand | 41.9% | 57.4% |
+//! | model | 25.4% | 29.3% |
+//! | all but the model | 12.3% | 45.4% |
+//!
+//! DeviceDetector's fixtures are heavy in rare Android brands (most of the
+//! brand and device-type misses: phablets and tablets it knows by model,
+//! brands such as Digma, Teclast or Wiko) and in Apple hardware ids turned
+//! into names (`iPhone14,6`); the model column differs by design (below).
+//! Every User-Agent of Matomo's system-test fixtures parses as DeviceDetector
+//! parses it apart from the model (the tables in `device/cases.rs`).
 //!
 //! # Deliberate choices
 //!
@@ -739,7 +766,7 @@ fn detect_os(ua: &Ua) -> Os {
             .unwrap_or_default()
     };
 
-    if ua.has("windows phone") {
+    if ua.has_any(&["windows phone", "zunewp7"]) {
         let v = ua
             .after("windows phone os ")
             .or_else(|| ua.after("windows phone "))
@@ -754,6 +781,13 @@ fn detect_os(ua: &Ua) -> Os {
             .map(|r| leading_version(r, false))
             .unwrap_or_default();
         return os("HAR", v);
+    }
+    // Firefox OS: Gecko's UA with only a form factor in front.
+    if (ua.low.starts_with("mozilla/5.0 (mobile;") || ua.low.starts_with("mozilla/5.0 (tablet;"))
+        && ua.has("firefox/")
+        && !ua.has_any(&["android", "kaios"])
+    {
+        return os("FOS", String::new());
     }
     if ua.has("kaios") {
         return os("KOS", os_ver("kaios/"));
@@ -833,10 +867,12 @@ fn detect_os(ua: &Ua) -> Os {
     if ua.has("mildwild") {
         return os("MLD", ua.ver("cm-").unwrap_or_default());
     }
-    if ua.has("android") {
+    // UC Browser's own UA abbreviates Android: "(Linux; U; Adr 4.2.1; ...".
+    if ua.has("android") || ua.has("; adr ") {
         let v = ua
             .after("android ")
             .or_else(|| ua.after("android/"))
+            .or_else(|| ua.after("; adr "))
             .map(|r| leading_version(r, false))
             .unwrap_or_default();
         return os("AND", v);
@@ -1743,18 +1779,12 @@ fn specific_device(ua: &Ua, os_code: &str, os_version: &str) -> (Option<u8>, &'s
     }
     match os_code {
         "WPH" => {
-            let model = ua
-                .after("lumia")
-                .map(|r| format!("Lumia{}", r.split([';', ')']).next().unwrap_or("")))
-                .unwrap_or_default();
-            let brand = if model.is_empty() {
-                ""
-            } else if ua.has("microsoft") {
-                "MS"
-            } else {
-                "NK"
-            };
-            (Some(DEVICE_SMARTPHONE), brand, model.trim_end().to_owned())
+            let (brand, model) = windows_phone_maker(ua);
+            (Some(DEVICE_SMARTPHONE), brand, model)
+        }
+        "WRT" => {
+            let (brand, model) = windows_phone_maker(ua);
+            (None, brand, model)
         }
         "KOS" => {
             let brand = if ua.has("nokia") { "NK" } else { "" };
@@ -1767,6 +1797,8 @@ fn specific_device(ua: &Ua, os_code: &str, os_version: &str) -> (Option<u8>, &'s
             found(DEVICE_FEATURE_PHONE, brand, model)
         }
         "TIZ" if ua.has("mobile") => (Some(DEVICE_SMARTPHONE), "SA", String::new()),
+        "FOS" if ua.has("(tablet;") => (Some(DEVICE_TABLET), "", String::new()),
+        "FOS" | "WCE" => (Some(DEVICE_SMARTPHONE), "", String::new()),
         "AND" | "HAR" | "FIR" | "MLD" => android_device(ua, os_code, os_version),
         "COS" => chromebook(ua),
         "JME" => {
@@ -1812,6 +1844,45 @@ fn chromebook(ua: &Ua) -> (Option<u8>, &'static str, String) {
         .min()
         .unwrap_or(rest.len());
     (None, brand, rest[..end].trim().to_owned())
+}
+
+/// Windows Phone UAs name the maker, then the model, as segments of their
+/// parenthesis ("IEMobile/10.0; ARM; Touch; NOKIA; Lumia 520)").
+fn windows_phone_maker(ua: &Ua) -> (&'static str, String) {
+    const MAKERS: &[(&str, &str)] = &[
+        ("nokia", "NK"),
+        ("microsoft", "MS"),
+        ("htc", "HT"),
+        ("samsung", "SA"),
+        ("huawei", "HU"),
+        ("lg", "LG"),
+        ("zte", "ZT"),
+        ("asus", "AU"),
+        ("acer", "AC"),
+        ("alcatel", "AL"),
+        ("hisense", "HI"),
+    ];
+    let Some(open) = ua.raw.find('(') else {
+        return ("", String::new());
+    };
+    let inner = &ua.raw[open + 1..];
+    let inner = inner.split(')').next().unwrap_or(inner);
+    let segs: Vec<&str> = inner.split(';').map(str::trim).collect();
+    for (i, seg) in segs.iter().enumerate() {
+        let low = seg.to_ascii_lowercase();
+        if let Some((_, brand)) = MAKERS.iter().find(|(m, _)| *m == low) {
+            let model = segs.get(i + 1).copied().unwrap_or("");
+            return (brand, model.to_owned());
+        }
+    }
+    // "...; Lumia 435)" without a maker: Microsoft's.
+    match segs
+        .iter()
+        .find(|s| s.to_ascii_lowercase().starts_with("lumia"))
+    {
+        Some(model) => ("MS", (*model).to_owned()),
+        None => ("", String::new()),
+    }
 }
 
 /// TV detection from platform tokens; `Some(brand)` (maybe empty) for a TV.
@@ -1866,9 +1937,10 @@ fn android_device(ua: &Ua, os_code: &str, os_version: &str) -> (Option<u8>, &'st
     if brand.is_empty() && os_code == "HAR" {
         brand = "HU";
     }
-    // Amazon's Echo Show displays ("AEOHY").
+    // Amazon's Echo devices ("AEOHY"): DeviceDetector types them smart
+    // speakers, screen or not.
     if model.starts_with("AEO") {
-        return (Some(DEVICE_SMART_DISPLAY), "KN", model);
+        return (Some(DEVICE_SMART_SPEAKER), "KN", model);
     }
     let low_model = model.to_ascii_lowercase();
     let device_type = if let Some(t) = model_device_type(brand, &model) {
@@ -2098,20 +2170,39 @@ fn brand_for_model(model: &str) -> (&'static str, String) {
     if is_huawei_code(b) {
         return ("HU", model.to_owned());
     }
-    // Xiaomi's catalogue numbers: "M2101K6G", "2201116SG", "23049PCD8G".
+    // Xiaomi's catalogue numbers: "M2101K6G", "M1908C3JH", "2201116SG",
+    // "23049PCD8G", "2014817"; and "Mi-4c", "Mi8 SE".
     let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
     let alnum_upper = model
         .bytes()
         .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
     if alnum_upper
-        && ((b.len() >= 7 && b.starts_with(b"M2") && digits(&b[2..5]))
-            || (b.len() >= 8 && b.len() <= 12 && b[0] == b'2' && digits(&b[..4])))
+        && ((b.len() >= 7 && (b.starts_with(b"M2") || b.starts_with(b"M1")) && digits(&b[2..5]))
+            || (b.len() >= 7 && b.len() <= 12 && b[0] == b'2' && digits(&b[..4])))
+    {
+        return ("XI", model.to_owned());
+    }
+    let mi_number = |rest: &[u8]| rest.first().is_some_and(u8::is_ascii_digit);
+    if let Some(rest) = b.strip_prefix(b"Mi-").or_else(|| b.strip_prefix(b"Mi"))
+        && mi_number(rest)
     {
         return ("XI", model.to_owned());
     }
     // vivo's "V2111"-style numbers.
-    if alnum_upper && (5..=6).contains(&b.len()) && b[0] == b'V' && digits(&b[1..5]) {
+    if alnum_upper && (5..=7).contains(&b.len()) && b[0] == b'V' && digits(&b[1..5]) {
         return ("VV", model.to_owned());
+    }
+    // OPPO's Chinese catalogue numbers: "PECM20", "PADT00", "PHY120", and
+    // the Japanese "A201OP".
+    let upper = |x: &[u8]| x.iter().all(u8::is_ascii_uppercase);
+    if b.len() == 6
+        && b[0] == b'P'
+        && ((upper(&b[1..4]) && digits(&b[4..])) || (upper(&b[1..3]) && digits(&b[3..])))
+    {
+        return ("OP", model.to_owned());
+    }
+    if alnum_upper && b.len() == 6 && b[0] == b'A' && digits(&b[1..4]) && b.ends_with(b"OP") {
+        return ("OP", model.to_owned());
     }
     // Kindle Fire tablets: "KFTRWI", "KFMAWI".
     if b.len() == 6 && b.starts_with(b"KF") && b[2..].iter().all(u8::is_ascii_uppercase) {
