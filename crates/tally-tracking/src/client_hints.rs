@@ -184,7 +184,8 @@ fn restore_user_agent(ua: &str, hints: &ClientHints) -> String {
 fn os_family(code: &str) -> &str {
     match code {
         "LIN" | "UBT" | "KBT" | "FED" | "DEB" | "MIN" | "ARL" | "CES" | "RHT" | "GNT" => "LIN",
-        "AND" | "ADR" | "HAR" => "AND",
+        "AND" | "ADR" | "HAR" | "FIR" | "MLD" => "AND",
+        "WIN" | "WRT" => "WIN",
         "IOS" | "IPA" | "ATV" => "IOS",
         other => other,
     }

@@ -274,28 +274,33 @@ pub fn user_id_visitor(uid: &str) -> [u8; 8] {
     out
 }
 
-/// IP anonymization (§10.4): zero the last `bytes` bytes of an IPv4
-/// address; for IPv6 the last 64/80/104 bits for 1/2/3.
+/// IP anonymization (§10.4), as Matomo's `IPv4::anonymize` and
+/// `IPv6::anonymize`: zero the last `bytes` bytes of an IPv4 address; for
+/// IPv6 the last 64/80/104/128 bits for 1/2/3/4.
+///
+/// An IPv4-mapped (`::ffff:a.b.c.d`) or IPv4-compatible (`::a.b.c.d`)
+/// address keeps its 16 bytes, as Matomo stores it (`inet_pton`), and its
+/// last `bytes` bytes are zeroed: `::ffff:10.1.2.3` with 2 gives
+/// `::ffff:10.1.0.0` (Matomo's `AnonymizeIPTest`).
 pub fn anonymize_ip(ip: IpAddr, bytes: u8) -> Vec<u8> {
     match ip {
-        IpAddr::V4(v4) => mask_v4(v4.octets(), bytes),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => mask_v4(v4.octets(), bytes),
-            None => {
-                let mut o = v6.octets();
-                let zero_bits: u32 = match bytes {
-                    0 => 0,
-                    1 => 64,
-                    2 => 80,
-                    _ => 104,
-                };
-                let keep = 128 - zero_bits;
-                let n = u128::from_be_bytes(o);
-                let mask = u128::MAX.checked_shl(128 - keep).unwrap_or(0);
-                o = (n & mask).to_be_bytes();
-                o.to_vec()
+        IpAddr::V4(v4) => zero_last_bytes(v4.octets().to_vec(), bytes),
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            if o[..10].iter().all(|b| *b == 0) && matches!(o[10..12], [0, 0] | [0xff, 0xff]) {
+                return zero_last_bytes(o.to_vec(), bytes);
             }
-        },
+            let keep_bits: u32 = match bytes {
+                0 => 128,
+                1 => 64,
+                2 => 48,
+                3 => 24,
+                // Matomo's fourth mask (and any other value) clears it all.
+                _ => 0,
+            };
+            let mask = u128::MAX.checked_shl(128 - keep_bits).unwrap_or(0);
+            (u128::from_be_bytes(o) & mask).to_be_bytes().to_vec()
+        }
     }
 }
 
@@ -308,12 +313,12 @@ fn ip_from_stored(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
-fn mask_v4(mut o: [u8; 4], bytes: u8) -> Vec<u8> {
-    let n = usize::from(bytes.min(4));
+fn zero_last_bytes(mut o: Vec<u8>, bytes: u8) -> Vec<u8> {
+    let n = usize::from(bytes);
     for b in o.iter_mut().rev().take(n) {
         *b = 0;
     }
-    o.to_vec()
+    o
 }
 
 /// Matomo's `config_id` (§2.2): the first 8 bytes of an MD5 over the
@@ -998,9 +1003,51 @@ mod tests {
         // 80 bits zeroed: only the first 48 bits stay.
         assert_eq!(&v6[..6], &[0x20, 0x01, 0x0d, 0xb8, 0, 1]);
         assert!(v6[6..].iter().all(|b| *b == 0));
+        // Matomo keeps an IPv4-mapped address in 16 bytes and masks its tail.
+        let mapped = |tail: [u8; 4]| {
+            let mut v = vec![0; 10];
+            v.extend([0xff, 0xff]);
+            v.extend(tail);
+            v
+        };
         assert_eq!(
             anonymize_ip("::ffff:10.1.2.3".parse().unwrap(), 2),
-            vec![10, 1, 0, 0]
+            mapped([10, 1, 0, 0])
+        );
+        for (mask, tail) in [
+            (0, [10, 1, 2, 3]),
+            (1, [10, 1, 2, 0]),
+            (3, [10, 0, 0, 0]),
+            (4, [0, 0, 0, 0]),
+        ] {
+            assert_eq!(
+                anonymize_ip("::ffff:10.1.2.3".parse().unwrap(), mask),
+                mapped(tail),
+                "mask {mask}"
+            );
+        }
+        // Five bytes reach into the ffff marker, as in Matomo's test.
+        let mut five = vec![0; 10];
+        five.extend([0xff, 0, 0, 0, 0, 0]);
+        assert_eq!(anonymize_ip("::ffff:10.1.2.3".parse().unwrap(), 5), five);
+        // IPv4-compatible addresses are masked the same way.
+        let mut compat = vec![0; 12];
+        compat.extend([1, 2, 0, 0]);
+        assert_eq!(anonymize_ip("::1.2.3.4".parse().unwrap(), 2), compat);
+        // Plain IPv6: the fourth mask clears everything.
+        assert_eq!(
+            anonymize_ip("2001:db8:0:8d3:0:8a2e:70:7344".parse().unwrap(), 3),
+            [0x20, 0x01, 0x0d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            anonymize_ip("2001:db8:0:8d3:0:8a2e:70:7344".parse().unwrap(), 4),
+            [0; 16]
+        );
+        assert_eq!(
+            anonymize_ip("2001:db8:0:8d3:0:8a2e:70:7344".parse().unwrap(), 1),
+            [
+                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x08, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
         );
     }
 

@@ -190,6 +190,16 @@ impl Server {
         Ok(())
     }
 
+    /// `location_ip` of visitor `n`'s visit.
+    fn stored_ip(&self, n: u8) -> anyhow::Result<Vec<u8>> {
+        let id = (0x2000_0000_0000_0000u64 + u64::from(n)).to_be_bytes();
+        let mut conn = self.db.conn()?;
+        Ok(log_visit::table
+            .filter(log_visit::idvisitor.eq(&id[..]))
+            .select(log_visit::location_ip)
+            .first(&mut conn)?)
+    }
+
     /// The location columns of visitor `n`'s visit.
     fn location(&self, n: u8) -> anyhow::Result<Row> {
         let id = (0x2000_0000_0000_0000u64 + u64::from(n)).to_be_bytes();
@@ -307,6 +317,39 @@ async fn anonymized_ip_is_located_when_the_privacy_option_is_on() -> anyhow::Res
     );
     assert_eq!(s.location(2)?, row("ch", None, None, None));
     assert_eq!(s.location(3)?.2.as_deref(), Some("Tokyo"));
+    Ok(())
+}
+
+/// Matomo keeps an IPv4-mapped IPv6 address in 16 bytes (`inet_pton`) and
+/// masks its IPv4 tail (`IPv6::anonymize`, `AnonymizeIPTest`); located
+/// through its IPv4 address, before or after masking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv4_mapped_addresses_are_stored_in_sixteen_bytes() -> anyhow::Result<()> {
+    let mapped = |tail: [u8; 4]| {
+        let mut v = vec![0u8; 10];
+        v.extend([0xff, 0xff]);
+        v.extend(tail);
+        v
+    };
+    let s = start(true).await?;
+    s.track(1, "::ffff:203.0.113.77", None, "").await?;
+    s.track(2, "203.0.113.78", None, "").await?;
+    let token = format!("&token_auth={TOKEN}");
+    s.track(
+        3,
+        "192.0.2.1",
+        None,
+        &format!("&cip=%3A%3Affff%3A198.51.100.7{token}"),
+    )
+    .await?;
+    assert_eq!(s.stored_ip(1)?, mapped([203, 0, 0, 0]));
+    assert_eq!(s.stored_ip(2)?, vec![203, 0, 0, 0]);
+    assert_eq!(s.stored_ip(3)?, mapped([198, 51, 0, 0]));
+    // The masked mapped address is located as 203.0.0.0: Madrid.
+    assert_eq!(
+        s.location(1)?,
+        row("es", Some("MD"), Some("Madrid"), Some((40.417, -3.704)))
+    );
     Ok(())
 }
 
