@@ -987,6 +987,17 @@ pub(crate) fn browser(code: &str) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// `getBrowserName`: a browser code's name, else (apps and libraries,
+/// which Matomo stores by name) the label itself, else "Unknown".
+fn browser_name(label: &str) -> String {
+    let short: String = label.chars().take(2).collect();
+    match browser(&short) {
+        Some(name) => name.to_owned(),
+        None if label.chars().count() > 2 && !label.contains("UNK") => label.to_owned(),
+        None => UNKNOWN.to_owned(),
+    }
+}
+
 pub(crate) fn browser_logo(code: &str) -> String {
     let code = if browser(code).is_some() { code } else { "UNK" };
     format!("{ICONS}/browsers/{code}.png")
@@ -1000,7 +1011,7 @@ fn browsers(table: &mut DataTable) {
         let code = row.label.clone();
         let segment = (browser(&code).is_some() || code == "UNK")
             .then(|| format!("browserCode=={}", urlencode(&code)));
-        row.label = browser(&code).map_or(UNKNOWN.to_owned(), str::to_owned);
+        row.label = browser_name(&code);
         segments.push((row.label.clone(), code, segment));
     }
     group_by(table, str::to_owned);
@@ -1246,6 +1257,16 @@ fn duration_label(range: Range) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_labels_name_codes_apps_and_unknowns() {
+        assert_eq!(browser_name("EP"), "GNOME Web");
+        assert_eq!(browser_name("CH"), "Chrome");
+        // Apps and libraries are stored by name (Matomo's BrowserName).
+        assert_eq!(browser_name("Facebook"), "Facebook");
+        assert_eq!(browser_name("UNK"), "Unknown");
+        assert_eq!(browser_name(""), "Unknown");
+    }
 
     #[test]
     fn php_urlencode() {
