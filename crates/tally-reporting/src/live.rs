@@ -25,7 +25,6 @@ use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind
 use tally_archiving::segment::Segment;
 use tally_datatable::render::Report;
 use tally_datatable::{ColumnKey, Columns, Scalar, Value};
-use tally_management::Access;
 use tally_schema::codes::PeriodKind;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -94,35 +93,9 @@ pub(crate) fn load_site(
 /// `idSite` of the Live methods: one site id, checked for view access
 /// before the site is looked up (as Matomo checks access first).
 pub(crate) fn site_ids(ctx: &mut Ctx<'_>) -> Result<Vec<u32>, ReportingError> {
-    let raw = ctx.required("idSite")?.trim().to_owned();
-    let ids = if raw.eq_ignore_ascii_case("all") {
-        tally_management::sites_with_access(ctx.conn, ctx.principal, Access::View)?
-    } else {
-        let mut ids = Vec::new();
-        for part in raw
-            .split(',')
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-        {
-            let id = part
-                .parse::<u32>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| ReportingError::InvalidParameter {
-                    name: "idSite".to_owned(),
-                    reason: format!("'{part}' is not a site id"),
-                })?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        ids
-    };
+    let (ids, _) = ctx.sites()?;
     if ids.is_empty() {
         return Err(ReportingError::MissingParameter("idSite".to_owned()));
-    }
-    for id in &ids {
-        ctx.principal.check(*id, Access::View)?;
     }
     Ok(ids)
 }

@@ -66,7 +66,7 @@ impl Ctx<'_> {
 
     /// The sites of `idSite`: one id, a comma list, or `all` (every site
     /// the caller can view). `None` for the list forms is a single site.
-    fn sites(&mut self) -> Result<(Vec<u32>, bool), ReportingError> {
+    pub(crate) fn sites(&mut self) -> Result<(Vec<u32>, bool), ReportingError> {
         let raw = self.required("idSite")?.trim().to_owned();
         if raw.eq_ignore_ascii_case("all") {
             let ids = tally_management::sites_with_access(self.conn, self.principal, Access::View)?;
