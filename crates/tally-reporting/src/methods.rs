@@ -1363,6 +1363,7 @@ fn expand_referrer_types(ctx: &mut Ctx<'_>, report: &mut Report) -> Result<(), R
         return Ok(());
     };
     let parent = ctx.request;
+    let filters = output::filters(parent)?;
     for row in table.rows_mut() {
         let Some(kind) = row.subtable_id else {
             continue;
@@ -1384,7 +1385,16 @@ fn expand_referrer_types(ctx: &mut Ctx<'_>, report: &mut Report) -> Result<(), R
             loader: ctx.loader.clone(),
             request: &request,
         };
-        if let Output::Report(Report::Table(subtable)) = referrers_referrer_type(&mut sub)? {
+        if let Output::Report(Report::Table(mut subtable)) = referrers_referrer_type(&mut sub)? {
+            // The answer's hideColumns / showColumns reach the attached
+            // subtables (Matomo's ColumnDelete runs recursively on an
+            // expanded table).
+            for row in subtable.rows_mut() {
+                filters.delete_simple_columns(&mut row.columns);
+            }
+            if let Some(summary) = subtable.summary_row_mut() {
+                filters.delete_simple_columns(&mut summary.columns);
+            }
             row.subtable = Some(Box::new(subtable));
         }
     }

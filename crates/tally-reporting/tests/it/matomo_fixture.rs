@@ -310,6 +310,19 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         (&json!(1), &json!(7), &json!(1621), None),
         "{website}"
     );
+    // hideColumns reaches the inlined reports (Matomo's test hides nb_users).
+    let hidden = day_report(
+        &api,
+        t,
+        "Referrers.getReferrerType",
+        "&expanded=1&hideColumns=nb_users",
+    )
+    .await?;
+    assert!(
+        hidden[1]["subtable"][0].get("nb_users").is_none(),
+        "{hidden}"
+    );
+    assert_eq!(hidden[1]["subtable"][0]["nb_visits"], json!(1));
     assert_eq!(
         column(&types, "nb_visits"),
         vec![
