@@ -831,8 +831,13 @@ fn keep_rows(table: &mut DataTable, rows: RowFilter) {
         }
     }
     if let RowFilter::WithoutColumn(column) = rows {
+        // Down the loaded subtables too: an expanded table's queued
+        // ColumnDelete runs recursively.
         for row in table.rows_mut() {
             row.columns.retain(|key, _| key.name() != column);
+            if let Some(subtable) = row.subtable.as_deref_mut() {
+                keep_rows(subtable, rows);
+            }
         }
         if let Some(summary) = table.summary_row_mut() {
             summary.columns.retain(|key, _| key.name() != column);
@@ -1508,7 +1513,7 @@ table_methods! {
     contents_names => TableSpec::new("Contents_name_piece").metrics(TableMetrics::Contents).labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").metrics(TableMetrics::Contents).labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
-    custom_variables => TableSpec::new("CustomVariables_valueByName");
+    custom_variables => TableSpec::new("CustomVariables_valueByName").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).labels(Labels::CustomVariables);
 }
 
 /// The Events reports: Matomo's `Events\API::getDataTable`. They keep

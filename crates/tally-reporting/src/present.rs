@@ -98,6 +98,9 @@ pub(crate) enum Labels {
     Contents(&'static str),
     /// `UserId.getUsers`.
     Users,
+    /// `CustomVariables.getCustomVariables`: `AddSegmentByLabel
+    /// customVariableName` on the names (not on a name's values).
+    CustomVariables,
     /// `Actions.getSiteSearchCategories` (`AddSegmentValue`).
     SearchCategories,
     /// The Actions page, title, download, outlink and site search reports
@@ -242,6 +245,12 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
             );
         }
         Labels::Users => add_segment_value(table, "userId", |label| Some(label.to_owned())),
+        Labels::CustomVariables => {
+            // Flattened, Matomo names the values instead (not served).
+            if !extra.subtable && !extra.flat {
+                add_segment_by_label(table, "customVariableName");
+            }
+        }
         Labels::Actions { rows, segment } => actions::present(table, rows, segment, extra.flat),
         Labels::SearchCategories => {
             add_segment_value(table, "siteSearchCategory", |label| Some(label.to_owned()));

@@ -828,7 +828,27 @@ async fn ecommerce_visits_give_matomos_custom_variables() -> anyhow::Result<()> 
             subtable[0]["nb_visits"], variables[index]["nb_visits"],
             "{label}"
         );
+        // No unique visitors, down the subtables too (Matomo's
+        // CustomVariables API deletes them).
+        assert!(
+            variables[index]["subtable"][0]
+                .get("nb_uniq_visitors")
+                .is_none(),
+            "{label}"
+        );
     }
+    assert!(
+        variables[0].get("nb_uniq_visitors").is_none(),
+        "{variables}"
+    );
+    assert_eq!(
+        variables[0]["segment"],
+        json!("customVariableName==ValueIsZero")
+    );
+    assert!(
+        variables[0]["subtable"][0].get("segment").is_none(),
+        "{variables}"
+    );
     Ok(())
 }
 
