@@ -750,20 +750,18 @@ fn take_subtable(table: DataTable, id: u32) -> Option<(String, DataTable)> {
     None
 }
 
-/// `getFilterPageDatatableSearch`: the one row of `table` filed under the
-/// URL or title of request parameter `parameter`, found by following its
-/// labels down the stored subtables (an empty table when a level has no
-/// such label). URLs lose the site's excluded query parameters first, as
-/// Matomo's `PageUrl::excludeQueryParametersFromUrl` strips them; then the
-/// name is escaped as the tracker stored it.
-fn search_row(
+/// `getFilterPageDatatableSearch`'s search tree: the labels, top level
+/// first, that file the URL or title of request parameter `parameter`
+/// ([`row_along`] follows them). URLs lose the site's excluded query
+/// parameters first, as Matomo's `PageUrl::excludeQueryParametersFromUrl`
+/// strips them; then the name is escaped as the tracker stored it.
+fn search_path(
     conn: &mut MysqlConnection,
     idsite: u32,
     record: &str,
     request: &ApiRequest,
     parameter: &str,
-    table: DataTable,
-) -> Result<DataTable, ReportingError> {
+) -> Result<Option<Vec<String>>, ReportingError> {
     let raw = request
         .get(parameter)
         .ok_or_else(|| ReportingError::MissingParameter(parameter.to_owned()))?;
@@ -785,9 +783,12 @@ fn search_row(
             .unwrap_or(cleaned)
     };
     let name = tally_tracking::php::sanitize_input_value(&name);
-    let Some(path) = tally_archiving::builders::Actions::default().label_path(record, &name) else {
-        return Ok(DataTable::default());
-    };
+    Ok(tally_archiving::builders::Actions::default().label_path(record, &name))
+}
+
+/// The row of `table` at the end of `path`, alone in a table (empty when a
+/// level has no such label).
+fn row_along(table: DataTable, path: &[String]) -> DataTable {
     let mut current = table;
     for (depth, label) in path.iter().enumerate() {
         let Some(row) = current
@@ -798,14 +799,14 @@ fn search_row(
             break;
         };
         if depth + 1 == path.len() {
-            return Ok(DataTable::from_rows([row]));
+            return DataTable::from_rows([row]);
         }
         match row.subtable {
             Some(subtable) => current = *subtable,
             None => break,
         }
     }
-    Ok(DataTable::default())
+    DataTable::default()
 }
 
 fn keep_rows(table: &mut DataTable, rows: RowFilter) {
@@ -904,107 +905,115 @@ fn table_report(
     let goal_filters = GoalFilters::from_request(request, &filters);
     let mut formatter = Formatter::new(Mode::from_request(request));
     let method = request.get("method").unwrap_or_default();
-    let report = ctx.each_site_period(&mut |ctx, slice| {
-        // Matomo checks the pivot when post-processing the method's
-        // answer: after the method's own checks (access…).
-        let pivot = Pivot::from_request(request, method)?;
-        let archive = ctx.archive(slice)?;
-        let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
-        if let Some(parameter) = spec.search {
-            table = search_row(
-                ctx.conn,
-                slice.site.idsite,
-                record,
-                request,
-                parameter,
-                table,
-            )?;
-        }
-        let mut parent = None;
-        match id_subtable {
-            IdSubtable::Id(id) => {
-                if let Some((label, subtable)) = take_subtable(table, id) {
-                    parent = Some(label);
-                    table = subtable;
-                } else {
-                    table = DataTable::default();
-                }
+    let mut paths: std::collections::HashMap<u32, Option<Vec<String>>> =
+        std::collections::HashMap::new();
+    let report =
+        ctx.each_site_period(&mut |ctx, slice| {
+            // Matomo checks the pivot when post-processing the method's
+            // answer: after the method's own checks (access…).
+            let pivot = Pivot::from_request(request, method)?;
+            let archive = ctx.archive(slice)?;
+            let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+            if let Some(parameter) = spec.search {
+                // The searched path depends on the site only: one settings
+                // read a site, not one a period.
+                let path =
+                    match paths.entry(slice.site.idsite) {
+                        std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+                            search_path(ctx.conn, slice.site.idsite, record, request, parameter)?,
+                        ),
+                    };
+                table = match path {
+                    Some(path) => row_along(table, path),
+                    None => DataTable::default(),
+                };
             }
-            IdSubtable::All if filters.expanded => table = DataTable::default(),
-            IdSubtable::Unknown => table = DataTable::default(),
-            IdSubtable::None | IdSubtable::All => {}
-        }
-        depth.apply(&mut table);
-        keep_rows(&mut table, spec.rows);
-        let plugin_visits = if spec.labels == Labels::Plugin {
-            plugin_visits(ctx.conn, archive.as_ref())?
-        } else {
-            0.0
-        };
-        let extra = Extra {
-            site: slice.site,
-            period: slice.period,
-            subtable: id_subtable.is_subtable(),
-            parent: parent.as_deref(),
-            plugin_visits,
-            flat: filters.flat,
-        };
-        if let Some(pivot) = &pivot {
-            // Matomo computes the processed metrics before pivoting (the
-            // pivot column may be one); its goal filters are generic
-            // filters, after the pivot, and find no goals left.
-            present::present_for_pivot(&mut table, spec.labels, &extra);
-            processed::apply(&mut table, spec.metrics, filters.flat);
-            let columns_extra = Extra {
-                subtable: true,
-                ..extra
+            let mut parent = None;
+            match id_subtable {
+                IdSubtable::Id(id) => {
+                    if let Some((label, subtable)) = take_subtable(table, id) {
+                        parent = Some(label);
+                        table = subtable;
+                    } else {
+                        table = DataTable::default();
+                    }
+                }
+                IdSubtable::All if filters.expanded => table = DataTable::default(),
+                IdSubtable::Unknown => table = DataTable::default(),
+                IdSubtable::None | IdSubtable::All => {}
+            }
+            depth.apply(&mut table);
+            keep_rows(&mut table, spec.rows);
+            let plugin_visits = if spec.labels == Labels::Plugin {
+                plugin_visits(ctx.conn, archive.as_ref())?
+            } else {
+                0.0
             };
-            let columns = pivot.apply(&mut table, &|subtable| {
-                let mut subtable = subtable.clone();
-                present::present_pivot_columns(&mut subtable, spec.labels, &columns_extra);
-                subtable
-            });
+            let extra = Extra {
+                site: slice.site,
+                period: slice.period,
+                subtable: id_subtable.is_subtable(),
+                parent: parent.as_deref(),
+                plugin_visits,
+                flat: filters.flat,
+            };
+            if let Some(pivot) = &pivot {
+                // Matomo computes the processed metrics before pivoting (the
+                // pivot column may be one); its goal filters are generic
+                // filters, after the pivot, and find no goals left.
+                present::present_for_pivot(&mut table, spec.labels, &extra);
+                processed::apply(&mut table, spec.metrics, filters.flat);
+                let columns_extra = Extra {
+                    subtable: true,
+                    ..extra
+                };
+                let columns = pivot.apply(&mut table, &|subtable| {
+                    let mut subtable = subtable.clone();
+                    present::present_pivot_columns(&mut subtable, spec.labels, &columns_extra);
+                    subtable
+                });
+                let mut table = filters.apply_with(table, &settings, &mut |table| {
+                    if !filters.disable_queued_filters {
+                        columns.number(table);
+                    }
+                })?;
+                formatter.table(
+                    ctx.conn,
+                    ctx.principal,
+                    slice.site.idsite,
+                    spec.formats,
+                    &mut table,
+                )?;
+                return Ok(Report::Table(table));
+            }
+            present::present(&mut table, spec.labels, &extra);
+            // Before the report's own processed metrics, which come after
+            // these in Matomo's order (and replace a value of the same name).
+            goal_filters.apply(&mut table);
+            processed::apply(&mut table, spec.metrics, filters.flat);
             let mut table = filters.apply_with(table, &settings, &mut |table| {
-                if !filters.disable_queued_filters {
-                    columns.number(table);
+                if spec.search.is_some() {
+                    // Methods that are not reports (getPageUrl...): Matomo's
+                    // Actions filter leaves a segment value that no report
+                    // post-processing turns into a `segment`.
+                    for row in table.rows_mut() {
+                        row.metadata.remove("segment");
+                        row.metadata.remove("segmentValue");
+                    }
+                } else {
+                    present::after_generic_filters(table, spec.labels);
                 }
             })?;
             formatter.table(
                 ctx.conn,
                 ctx.principal,
                 slice.site.idsite,
-                spec.formats,
+                goal_filters.report_metrics(spec.formats),
                 &mut table,
             )?;
-            return Ok(Report::Table(table));
-        }
-        present::present(&mut table, spec.labels, &extra);
-        // Before the report's own processed metrics, which come after
-        // these in Matomo's order (and replace a value of the same name).
-        goal_filters.apply(&mut table);
-        processed::apply(&mut table, spec.metrics, filters.flat);
-        let mut table = filters.apply_with(table, &settings, &mut |table| {
-            if spec.search.is_some() {
-                // Methods that are not reports (getPageUrl...): Matomo's
-                // Actions filter leaves a segment value that no report
-                // post-processing turns into a `segment`.
-                for row in table.rows_mut() {
-                    row.metadata.remove("segment");
-                    row.metadata.remove("segmentValue");
-                }
-            } else {
-                present::after_generic_filters(table, spec.labels);
-            }
+            Ok(Report::Table(table))
         })?;
-        formatter.table(
-            ctx.conn,
-            ctx.principal,
-            slice.site.idsite,
-            goal_filters.report_metrics(spec.formats),
-            &mut table,
-        )?;
-        Ok(Report::Table(table))
-    })?;
     Ok(Output::Report(report))
 }
 
