@@ -654,7 +654,7 @@ pub(crate) struct TableSpec {
     /// Whether the method reads `depth` (`Actions.getPageUrls` only).
     pub(crate) depth: bool,
     /// The parameter naming the one row to answer (`Actions.getPageUrl`'s
-    /// `pageUrl`...), see [`search_row`].
+    /// `pageUrl`...), see [`search_path`].
     pub(crate) search: Option<&'static str>,
 }
 
