@@ -283,7 +283,7 @@ fn visits_line(of: Of, label: &str, m: [i64; 8]) -> Line {
 // --------------------------------------------------------------------- Events
 
 /// An event row: unique visitors, visits, events, events with a value,
-/// value sum, and the minimum and maximum when some event had a value.
+/// value sum, and the minimum and maximum (NULL when no event had a value).
 #[expect(clippy::too_many_arguments, reason = "one argument per column")]
 fn event(
     of: Of,
@@ -302,10 +302,11 @@ fn event(
         ("nb_events_with_value", Value::Int(with_value)),
         ("sum_event_value", Value::Float(sum)),
     ];
-    if let Some((min, max)) = extremes {
-        columns.push(("min_event_value", Value::Float(min)));
-        columns.push(("max_event_value", Value::Float(max)));
-    }
+    let (min, max) = extremes.map_or((Value::Null, Value::Null), |(min, max)| {
+        (Value::Float(min), Value::Float(max))
+    });
+    columns.push(("min_event_value", min));
+    columns.push(("max_event_value", max));
     line(label, columns)
 }
 

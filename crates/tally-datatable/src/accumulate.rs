@@ -25,7 +25,7 @@ use crate::storage::{
     read_blob,
 };
 use crate::table::{AggregationOps, DataTable, rename_pairs};
-use crate::value::{ColumnKey, MILLIS_VARIANT, Metadata, Value, from_millis};
+use crate::value::{ColumnKey, MILLIS_VARIANT, Metadata, NULL_VARIANT, Value, from_millis};
 
 /// A running sum of stored tables (`addDataTable` over blobs).
 ///
@@ -503,6 +503,7 @@ fn read_numeric_columns(
                 Some(millis) => Value::Float(from_millis(millis)),
                 None => return false,
             },
+            Some(NULL_VARIANT) => Value::Null,
             _ => return false,
         };
         if !original_ids.insert(id) {

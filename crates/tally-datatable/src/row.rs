@@ -228,10 +228,6 @@ fn combine_numbers(op: ColumnOp, own: &mut Value, other: &Value) -> bool {
         (Value::Float(a), Value::Float(b)) => (Number::Float(*a), Number::Float(*b)),
         _ => return false,
     };
-    let is_zero = |n: Number| match n {
-        Number::Int(v) => v == 0,
-        Number::Float(v) => v == 0.0,
-    };
     let replace = match op {
         ColumnOp::Skip => false,
         ColumnOp::Sum => {
@@ -239,8 +235,9 @@ fn combine_numbers(op: ColumnOp, own: &mut Value, other: &Value) -> bool {
             return true;
         }
         ColumnOp::Max => theirs.cmp_value(mine).is_gt(),
-        // Matomo's min ignores zero on either side.
-        ColumnOp::Min => is_zero(mine) || (!is_zero(theirs) && theirs.cmp_value(mine).is_lt()),
+        // Zero is a value like any other (Matomo 5.1 on; before, its min
+        // skipped zeros).
+        ColumnOp::Min => theirs.cmp_value(mine).is_lt(),
     };
     if replace {
         *own = other.clone();
@@ -253,20 +250,23 @@ fn combine_numbers(op: ColumnOp, own: &mut Value, other: &Value) -> bool {
 fn merge_values(op: ColumnOp, current: Option<&Value>, other: &Value) -> Option<Option<Value>> {
     match op {
         ColumnOp::Skip => Some(None),
-        ColumnOp::Max => Some(Some(match current {
+        // `Row::getColumnValuesMerged`: an empty side (null, false, "")
+        // gives way to the other, whatever the op.
+        ColumnOp::Max | ColumnOp::Min => Some(Some(match current {
             None => other.clone(),
+            Some(current) if considered_empty(current) => other.clone(),
+            Some(current) if considered_empty(other) => current.clone(),
             Some(current) => match (current.number(), other.number()) {
-                (Some(a), Some(b)) if b.cmp_value(a).is_gt() => other.clone(),
+                (Some(a), Some(b)) => {
+                    let order = b.cmp_value(a);
+                    let wins = if op == ColumnOp::Max {
+                        order.is_gt()
+                    } else {
+                        order.is_lt()
+                    };
+                    if wins { other.clone() } else { current.clone() }
+                }
                 (None, Some(_)) => other.clone(),
-                _ => current.clone(),
-            },
-        })),
-        ColumnOp::Min => Some(Some(match current {
-            None => other.clone(),
-            Some(current) if value_is_falsy(current) => other.clone(),
-            Some(current) if value_is_falsy(other) => current.clone(),
-            Some(current) => match (current.number(), other.number()) {
-                (Some(a), Some(b)) if b.cmp_value(a).is_lt() => other.clone(),
                 _ => current.clone(),
             },
         })),
@@ -274,10 +274,12 @@ fn merge_values(op: ColumnOp, current: Option<&Value>, other: &Value) -> Option<
     }
 }
 
-fn value_is_falsy(value: &Value) -> bool {
+/// `Row::isValueConsideredEmpty`: null, false and the empty string.
+fn considered_empty(value: &Value) -> bool {
     match value {
-        Value::Goals(goals) => goals.0.is_empty(),
-        scalar => scalar.as_scalar().is_none_or(|scalar| scalar.is_falsy()),
+        Value::Null | Value::False => true,
+        Value::Str(text) => text.is_empty(),
+        Value::Int(_) | Value::Float(_) | Value::Goals(_) => false,
     }
 }
 
@@ -420,26 +422,46 @@ mod tests {
     }
 
     #[test]
-    fn ops_min_ignores_zero_and_skip_keeps_value() {
+    fn min_and_max_skip_only_empty_values_and_skip_keeps_value() {
         let mut ops = AggregationOps::new();
         ops.set(ColumnKey::from("min_time"), ColumnOp::Min);
         ops.set(ColumnKey::from("first"), ColumnOp::Skip);
         ops.set(ColumnKey::from("peak"), ColumnOp::Max);
         let mut row = Row::new("a")
-            .with("min_time", 0)
+            .with("min_time", 3)
             .with("first", 1)
-            .with("peak", 3);
+            .with("peak", Value::Null);
         let other = Row::new("a")
             .with("min_time", 4)
             .with("first", 9)
             .with("peak", 8);
         row.sum_row(&other, &ops, false).unwrap();
-        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(4)));
+        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(3)));
         assert_eq!(row.columns.find("first"), Some(&Value::Int(1)));
+        // A null side gives way to the other (Matomo's isValueConsideredEmpty).
         assert_eq!(row.columns.find("peak"), Some(&Value::Int(8)));
-        let third = Row::new("a").with("min_time", 2);
-        row.sum_row(&third, &ops, false).unwrap();
-        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(2)));
+        // Zero is a value: it is the minimum (Matomo 5.1 on).
+        let zero = Row::new("a").with("min_time", 0).with("peak", Value::Null);
+        row.sum_row(&zero, &ops, false).unwrap();
+        assert_eq!(row.columns.find("min_time"), Some(&Value::Int(0)));
+        assert_eq!(row.columns.find("peak"), Some(&Value::Int(8)));
+        // Both null stays null; false and "" count as empty too.
+        let mut empty = Row::new("b")
+            .with("min_time", Value::Null)
+            .with("peak", "");
+        empty
+            .sum_row(
+                &Row::new("b").with("min_time", Value::Null).with("peak", 2),
+                &ops,
+                false,
+            )
+            .unwrap();
+        assert_eq!(empty.columns.find("min_time"), Some(&Value::Null));
+        assert_eq!(empty.columns.find("peak"), Some(&Value::Int(2)));
+        empty
+            .sum_row(&Row::new("b").with("min_time", 5.5), &ops, false)
+            .unwrap();
+        assert_eq!(empty.columns.find("min_time"), Some(&Value::Float(5.5)));
     }
 
     #[test]

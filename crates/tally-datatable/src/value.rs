@@ -112,6 +112,11 @@ pub enum Value {
     /// `false`). JSON writes `false`, XML and CSV write `0`; sorting treats
     /// it as having no value, arithmetic as 0.
     False,
+    /// PHP `null`: the event value bounds of rows whose events carry no
+    /// value (Matomo 5.1 stores `min_event_value`/`max_event_value` as
+    /// NULL there). JSON writes `null`, XML an empty element, CSV an empty
+    /// cell; `min`/`max` aggregation takes the other side's value.
+    Null,
 }
 
 /// The stored variant index of a float kept as thousandths. The page
@@ -121,6 +126,10 @@ pub enum Value {
 /// report's stored bytes 19% smaller and leaves less to inflate and to
 /// deflate for every week and month built from the table.
 pub(crate) const MILLIS_VARIANT: u32 = 5;
+
+/// The stored variant index of [`Value::Null`], added after the others so
+/// that archives written before it still decode.
+pub(crate) const NULL_VARIANT: u32 = 6;
 
 /// `value` as a count of thousandths when that count, divided by 1000 as
 /// `f64`, gives back exactly the same bits (so decoding is lossless); a
@@ -176,6 +185,7 @@ impl bincode::Encode for Value {
                 value.encode(encoder)
             }
             Self::False => 4u32.encode(encoder),
+            Self::Null => NULL_VARIANT.encode(encoder),
         }
     }
 }
@@ -191,10 +201,11 @@ impl<Context> bincode::Decode<Context> for Value {
             3 => Self::Goals(Goals::decode(decoder)?),
             4 => Self::False,
             MILLIS_VARIANT => Self::Float(from_millis(i64::decode(decoder)?)),
+            NULL_VARIANT => Self::Null,
             found => {
                 return Err(bincode::error::DecodeError::UnexpectedVariant {
                     type_name: "Value",
-                    allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 5 },
+                    allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 6 },
                     found,
                 });
             }
@@ -304,15 +315,6 @@ impl Scalar {
             Self::Str(text) => parse_numeric(text),
         }
     }
-
-    /// PHP truthiness (`!$value`): 0, 0.0, "" and "0" are false.
-    pub(crate) fn is_falsy(&self) -> bool {
-        match self {
-            Self::Int(value) => *value == 0,
-            Self::Float(value) => *value == 0.0,
-            Self::Str(text) => text.is_empty() || text == "0",
-        }
-    }
 }
 
 impl From<Number> for Scalar {
@@ -354,7 +356,7 @@ impl Value {
             Self::Int(value) => Some(Number::Int(*value)),
             Self::Float(value) => Some(Number::Float(*value)),
             Self::Str(text) => parse_numeric(text),
-            Self::Goals(_) | Self::False => None,
+            Self::Goals(_) | Self::False | Self::Null => None,
         }
     }
 
@@ -364,7 +366,7 @@ impl Value {
             Self::Int(value) => Some(Scalar::Int(*value)),
             Self::Float(value) => Some(Scalar::Float(*value)),
             Self::Str(text) => Some(Scalar::Str(text.clone())),
-            Self::Goals(_) | Self::False => None,
+            Self::Goals(_) | Self::False | Self::Null => None,
         }
     }
 }
@@ -702,12 +704,14 @@ mod tests {
         // Ints are not touched.
         assert_eq!(stored(&Value::Int(3)), vec![0, 6]);
         assert_eq!(round_trip(&Value::Int(-3)), Value::Int(-3));
+        assert_eq!(round_trip(&Value::Null), Value::Null);
+        assert_eq!(round_trip(&Value::False), Value::False);
     }
 
     #[test]
     fn an_unknown_stored_variant_is_an_error() {
-        let error = bincode::decode_from_slice::<Value, _>(&[6, 0], bincode::config::standard())
-            .expect_err("variant 6 does not exist");
+        let error = bincode::decode_from_slice::<Value, _>(&[7, 0], bincode::config::standard())
+            .expect_err("variant 7 does not exist");
         assert!(error.to_string().contains("Value"), "{error}");
     }
 

@@ -1002,8 +1002,9 @@ fn scalar_tree(value: &Value) -> Tree {
         Value::Str(text) => Tree::Str(text.clone()),
         Value::Goals(_) => Tree::List(Vec::new()),
         // Only pivot tables hold `false`; a 0 renders as Matomo's `false`
-        // does in XML and CSV.
-        Value::False => Tree::Int(0),
+        // does in XML and CSV. A null event value bound is formatted as a
+        // number, which makes it 0 in Matomo's processed reports.
+        Value::False | Value::Null => Tree::Int(0),
     }
 }
 

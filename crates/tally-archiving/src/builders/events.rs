@@ -33,10 +33,10 @@ use crate::record::{Record, RecordBuilder};
 /// periods use the default aggregation with min / max ops on 36 / 37 and
 /// the standard renames (1 → 11).
 ///
-/// Differences from Matomo:
-/// - A group without any event value has no `min_event_value` /
-///   `max_event_value` column; Matomo stores them as NULL. Both aggregate
-///   the same way (min / max skip a missing value).
+/// A group without any event value has NULL `min_event_value` /
+/// `max_event_value` ([`Value::Null`]), as in Matomo 5.1.
+///
+/// Difference from Matomo:
 /// - No ranking query: Matomo keeps the top 50,000 (category, action, name)
 ///   groups of the day in SQL and sums the rest into an "Others" group;
 ///   here every group is read (the 500 / 500 row limits still apply when
@@ -132,10 +132,11 @@ fn event_columns(group: &ActionValuesGroup) -> Columns {
         ColumnKey::Id(metrics::SUM_EVENT_VALUE),
         Value::Float(round_php(value(0).unwrap_or(0.0), 2)),
     );
+    // NULL bounds for a group without values, as Matomo 5.1 stores them:
+    // the API shows them empty, and min / max aggregation skips them.
     for (index, id) in [(2, metrics::MIN_EVENT_VALUE), (3, metrics::MAX_EVENT_VALUE)] {
-        if let Some(extreme) = value(index) {
-            columns.set(ColumnKey::Id(id), Value::Float(round_php(extreme, 2)));
-        }
+        let bound = value(index).map_or(Value::Null, |extreme| Value::Float(round_php(extreme, 2)));
+        columns.set(ColumnKey::Id(id), bound);
     }
     columns
 }

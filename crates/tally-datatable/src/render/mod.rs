@@ -231,6 +231,7 @@ fn value_item(value: &Value) -> Item<'_> {
         Value::Float(number) => Item::Float(*number),
         Value::Str(text) => Item::Str(Cow::Borrowed(text)),
         Value::False => Item::False,
+        Value::Null => Item::Null,
         Value::Goals(goals) => {
             // Matomo's ReplaceColumnNames sorts the goals by id and names
             // the ecommerce ones (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_*`).

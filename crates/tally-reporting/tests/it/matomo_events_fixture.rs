@@ -194,9 +194,16 @@ impl Reports {
     }
 
     async fn period_json(&self, method: &str, period: &str, extra: &str) -> anyhow::Result<Value> {
+        let body = self
+            .text(method, period, &format!("&format=json{extra}"))
+            .await?;
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    async fn text(&self, method: &str, period: &str, extra: &str) -> anyhow::Result<String> {
         let request = tally_reporting::ApiRequest::from_parts(
             &format!(
-                "module=API&method={method}&idSite=1&period={period}&date=2010-01-03&format=json{extra}&token_auth={}",
+                "module=API&method={method}&idSite=1&period={period}&date=2010-01-03{extra}&token_auth={}",
                 self.token
             ),
             None,
@@ -204,7 +211,7 @@ impl Reports {
         let api = self.api.clone();
         let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
         anyhow::ensure!(answer.status == 200, "{method}: {}", answer.status);
-        Ok(serde_json::from_slice(&answer.body)?)
+        Ok(String::from_utf8(answer.body)?)
     }
 }
 
@@ -359,6 +366,23 @@ async fn custom_events_give_matomos_event_reports() -> anyhow::Result<()> {
     }
     assert_eq!(categories[3]["min_event_value"], json!(0));
     assert_eq!(categories[3]["avg_event_value"], json!(11.5));
+    // Rows whose events carry no value have NULL bounds (Matomo 5.1):
+    // `null` in JSON, empty elements in XML.
+    let trailer = &categories[0]["subtable"][0];
+    assert_eq!(
+        (&trailer["min_event_value"], &trailer["max_event_value"]),
+        (&Value::Null, &Value::Null),
+        "{trailer}"
+    );
+    let xml = reports
+        .text("Events.getCategory", "day", "&format=xml&expanded=1")
+        .await?;
+    assert!(
+        xml.contains(
+            "<sum_event_value>0</sum_event_value>\n\t\t\t\t<min_event_value />\n\t\t\t\t<max_event_value />\n"
+        ),
+        "{xml}"
+    );
 
     let actions = reports.json("Events.getAction", "&expanded=1").await?;
     assert_eq!(
@@ -546,6 +570,22 @@ async fn custom_events_give_matomos_month() -> anyhow::Result<()> {
             (long_label("event category"), [3, 3, 3, 3], 28.98),
             ("CategoryTriggersGoal here".to_owned(), [1, 3, 2, 1], 23.0),
         ]
+    );
+    // Min / max over the days skip the NULL bounds of days without values
+    // (test_CustomEvents__Events.getCategory_month.xml).
+    let expanded = reports
+        .period_json("Events.getCategory", "month", "&expanded=1")
+        .await?;
+    let movie = &expanded[0];
+    assert_eq!(
+        (&movie["min_event_value"], &movie["max_event_value"]),
+        (&json!(9.66), &json!(9.66))
+    );
+    let trailer = &movie["subtable"][0];
+    assert_eq!(trailer["label"], json!("playTrailer"));
+    assert_eq!(
+        (&trailer["min_event_value"], &trailer["max_event_value"]),
+        (&Value::Null, &Value::Null)
     );
     let actions = reports.period_json("Actions.get", "month", "").await?;
     assert_eq!(actions["nb_pageviews"], json!(4));
