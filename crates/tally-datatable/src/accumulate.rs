@@ -25,7 +25,9 @@ use crate::storage::{
     read_blob,
 };
 use crate::table::{AggregationOps, DataTable, rename_pairs};
-use crate::value::{ColumnKey, MILLIS_VARIANT, Metadata, NULL_VARIANT, Value, from_millis};
+use crate::value::{
+    ColumnKey, DECIMAL4_VARIANT, MILLIS_VARIANT, Metadata, NULL_VARIANT, Value, from_millis,
+};
 
 /// A running sum of stored tables (`addDataTable` over blobs).
 ///
@@ -504,6 +506,10 @@ fn read_numeric_columns(
                 None => return false,
             },
             Some(NULL_VARIANT) => Value::Null,
+            Some(DECIMAL4_VARIANT) => match reader.zigzag_i64() {
+                Some(thousandths) => Value::Decimal4(thousandths),
+                None => return false,
+            },
             _ => return false,
         };
         if !original_ids.insert(id) {

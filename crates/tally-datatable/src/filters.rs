@@ -571,6 +571,7 @@ fn column_text(row: &Row, column: &str) -> String {
         Some(Value::Str(text)) => text.clone(),
         Some(Value::Int(number)) => number.to_string(),
         Some(Value::Float(number)) => php_float_string(*number),
+        Some(Value::Decimal4(thousandths)) => crate::value::decimal4_text(*thousandths),
         Some(Value::Goals(_) | Value::False | Value::Null) => String::new(),
         None => match row.metadata.get(column) {
             Some(value) => crate::format::scalar_string(value),

@@ -149,6 +149,26 @@ impl Row {
         Ok(())
     }
 
+    /// Gives a row new to a merge the values a sum into an empty row gives
+    /// (Matomo's `aggregateRow` adds an empty row and sums into it): a
+    /// [`Value::Decimal4`] under a `sum` column becomes its float, as PHP's
+    /// `0 + "0.0620"` does; `min`/`max` columns keep the string.
+    pub(crate) fn settle_sums(&mut self, ops: &AggregationOps) {
+        for (key, value) in self.columns.iter_mut() {
+            let Value::Decimal4(thousandths) = *value else {
+                continue;
+            };
+            let op = if key.is_metric(metrics::MAX_ACTIONS) {
+                ColumnOp::Max
+            } else {
+                ops.get(key).copied().unwrap_or(ColumnOp::Sum)
+            };
+            if op == ColumnOp::Sum {
+                *value = Value::Float(crate::value::from_millis(thousandths));
+            }
+        }
+    }
+
     /// The weight [`Row::sum_row`] compares before summing: the one kept
     /// from an earlier sum, else this row's hits or visits.
     pub(crate) fn current_weight(&self) -> f64 {
@@ -221,12 +241,18 @@ impl Row {
 /// [`merge_values`] for two numbers, in place; false (nothing changed)
 /// when either value is not an integer or a float.
 fn combine_numbers(op: ColumnOp, own: &mut Value, other: &Value) -> bool {
-    let (mine, theirs) = match (&*own, other) {
-        (Value::Int(a), Value::Int(b)) => (Number::Int(*a), Number::Int(*b)),
-        (Value::Int(a), Value::Float(b)) => (Number::Int(*a), Number::Float(*b)),
-        (Value::Float(a), Value::Int(b)) => (Number::Float(*a), Number::Int(*b)),
-        (Value::Float(a), Value::Float(b)) => (Number::Float(*a), Number::Float(*b)),
-        _ => return false,
+    let number = |value: &Value| match value {
+        Value::Int(a) => Some(Number::Int(*a)),
+        Value::Float(a) => Some(Number::Float(*a)),
+        // A DECIMAL string computes as its float; min / max below keep
+        // the winning value itself, string included.
+        Value::Decimal4(thousandths) => {
+            Some(Number::Float(crate::value::from_millis(*thousandths)))
+        }
+        _ => None,
+    };
+    let (Some(mine), Some(theirs)) = (number(own), number(other)) else {
+        return false;
     };
     let replace = match op {
         ColumnOp::Skip => false,
@@ -279,7 +305,7 @@ fn considered_empty(value: &Value) -> bool {
     match value {
         Value::Null | Value::False => true,
         Value::Str(text) => text.is_empty(),
-        Value::Int(_) | Value::Float(_) | Value::Goals(_) => false,
+        Value::Int(_) | Value::Float(_) | Value::Decimal4(_) | Value::Goals(_) => false,
     }
 }
 
@@ -446,9 +472,7 @@ mod tests {
         assert_eq!(row.columns.find("min_time"), Some(&Value::Int(0)));
         assert_eq!(row.columns.find("peak"), Some(&Value::Int(8)));
         // Both null stays null; false and "" count as empty too.
-        let mut empty = Row::new("b")
-            .with("min_time", Value::Null)
-            .with("peak", "");
+        let mut empty = Row::new("b").with("min_time", Value::Null).with("peak", "");
         empty
             .sum_row(
                 &Row::new("b").with("min_time", Value::Null).with("peak", 2),
@@ -462,6 +486,35 @@ mod tests {
             .sum_row(&Row::new("b").with("min_time", 5.5), &ops, false)
             .unwrap();
         assert_eq!(empty.columns.find("min_time"), Some(&Value::Float(5.5)));
+    }
+
+    #[test]
+    fn decimal_strings_sum_to_floats_and_min_max_keep_them() {
+        let mut ops = AggregationOps::new();
+        ops.set(ColumnKey::from("min_t"), ColumnOp::Min);
+        ops.set(ColumnKey::from("max_t"), ColumnOp::Max);
+        let day = |sum: i64, min: i64, max: i64| {
+            Row::new("/index")
+                .with("sum_t", Value::Decimal4(sum))
+                .with("min_t", Value::Decimal4(min))
+                .with("max_t", Value::Decimal4(max))
+        };
+        let mut row = day(62, 62, 62);
+        row.sum_row(&day(33, 33, 33), &ops, false).unwrap();
+        assert_eq!(row.columns.find("sum_t"), Some(&Value::Float(0.095)));
+        assert_eq!(row.columns.find("min_t"), Some(&Value::Decimal4(33)));
+        assert_eq!(row.columns.find("max_t"), Some(&Value::Decimal4(62)));
+        // A row new to a merge is an empty row summed into: its sums become
+        // floats (PHP's `0 + "0.0620"`), its bounds stay strings.
+        let mut table = DataTable::new();
+        table.aggregation_ops = ops.clone();
+        let mut other = DataTable::new();
+        other.add_row(day(62, 0, 62)).unwrap();
+        table.merge(&other).unwrap();
+        let merged = &table.rows()[0];
+        assert_eq!(merged.columns.find("sum_t"), Some(&Value::Float(0.062)));
+        assert_eq!(merged.columns.find("min_t"), Some(&Value::Decimal4(0)));
+        assert_eq!(merged.columns.find("max_t"), Some(&Value::Decimal4(62)));
     }
 
     #[test]

@@ -333,8 +333,10 @@ impl DataTable {
     ) -> Result<(), DataTableError> {
         let Some(position) = self.position_of(&other_row.label) else {
             let mut copy = other_row.into_owned();
+            copy.settle_sums(ops);
             if let Some(subtable) = copy.subtable.as_deref_mut() {
                 subtable.aggregation_ops = ops.clone();
+                subtable.settle_sums(ops);
             }
             return self.add_row_with_ops(copy, ops);
         };
@@ -356,6 +358,7 @@ impl DataTable {
                 None => {
                     let mut copy = other_subtable.into_owned();
                     copy.aggregation_ops = ops.clone();
+                    copy.settle_sums(ops);
                     row.subtable = Some(Box::new(copy));
                 }
             }
@@ -372,9 +375,24 @@ impl DataTable {
         match self.summary.as_deref_mut() {
             Some(summary) => summary.sum_row(&other_summary, ops, false),
             None => {
-                self.summary = Some(Box::new(other_summary.into_owned()));
+                let mut summary = other_summary.into_owned();
+                summary.settle_sums(ops);
+                self.summary = Some(Box::new(summary));
                 Ok(())
             }
+        }
+    }
+
+    /// [`Row::settle_sums`] for every row, summary row and subtable.
+    pub(crate) fn settle_sums(&mut self, ops: &AggregationOps) {
+        for row in &mut self.rows {
+            row.settle_sums(ops);
+            if let Some(subtable) = row.subtable.as_deref_mut() {
+                subtable.settle_sums(ops);
+            }
+        }
+        if let Some(summary) = self.summary.as_deref_mut() {
+            summary.settle_sums(ops);
         }
     }
 

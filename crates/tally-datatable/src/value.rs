@@ -117,6 +117,14 @@ pub enum Value {
     /// NULL there). JSON writes `null`, XML an empty element, CSV an empty
     /// cell; `min`/`max` aggregation takes the other side's value.
     Null,
+    /// A MySQL `DECIMAL` with four decimals as PHP receives it: a numeric
+    /// string such as `"0.0620"`. Matomo's page timing columns are
+    /// `sum(ms) / 1000`, `min(ms) / 1000` and `max(ms) / 1000`, which it
+    /// keeps as those strings until PHP arithmetic turns them into floats:
+    /// a day's page rows show `0.0620`, a sum of two rows `0.082`, and
+    /// `min`/`max` keep the winning string. Holds the thousandths (the
+    /// milliseconds); renders as the string, computes as the float.
+    Decimal4(i64),
 }
 
 /// The stored variant index of a float kept as thousandths. The page
@@ -130,6 +138,17 @@ pub(crate) const MILLIS_VARIANT: u32 = 5;
 /// The stored variant index of [`Value::Null`], added after the others so
 /// that archives written before it still decode.
 pub(crate) const NULL_VARIANT: u32 = 6;
+
+/// The stored variant index of [`Value::Decimal4`]: its thousandths as a
+/// varint, as compact as [`MILLIS_VARIANT`].
+pub(crate) const DECIMAL4_VARIANT: u32 = 7;
+
+/// The text of a [`Value::Decimal4`]: `-1.2340`, `0.0620`.
+pub(crate) fn decimal4_text(thousandths: i64) -> String {
+    let sign = if thousandths < 0 { "-" } else { "" };
+    let magnitude = thousandths.unsigned_abs();
+    format!("{sign}{}.{:03}0", magnitude / 1000, magnitude % 1000)
+}
 
 /// `value` as a count of thousandths when that count, divided by 1000 as
 /// `f64`, gives back exactly the same bits (so decoding is lossless); a
@@ -186,6 +205,10 @@ impl bincode::Encode for Value {
             }
             Self::False => 4u32.encode(encoder),
             Self::Null => NULL_VARIANT.encode(encoder),
+            Self::Decimal4(thousandths) => {
+                DECIMAL4_VARIANT.encode(encoder)?;
+                thousandths.encode(encoder)
+            }
         }
     }
 }
@@ -202,10 +225,11 @@ impl<Context> bincode::Decode<Context> for Value {
             4 => Self::False,
             MILLIS_VARIANT => Self::Float(from_millis(i64::decode(decoder)?)),
             NULL_VARIANT => Self::Null,
+            DECIMAL4_VARIANT => Self::Decimal4(i64::decode(decoder)?),
             found => {
                 return Err(bincode::error::DecodeError::UnexpectedVariant {
                     type_name: "Value",
-                    allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 6 },
+                    allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 7 },
                     found,
                 });
             }
@@ -356,6 +380,7 @@ impl Value {
             Self::Int(value) => Some(Number::Int(*value)),
             Self::Float(value) => Some(Number::Float(*value)),
             Self::Str(text) => parse_numeric(text),
+            Self::Decimal4(thousandths) => Some(Number::Float(from_millis(*thousandths))),
             Self::Goals(_) | Self::False | Self::Null => None,
         }
     }
@@ -366,6 +391,7 @@ impl Value {
             Self::Int(value) => Some(Scalar::Int(*value)),
             Self::Float(value) => Some(Scalar::Float(*value)),
             Self::Str(text) => Some(Scalar::Str(text.clone())),
+            Self::Decimal4(thousandths) => Some(Scalar::Str(decimal4_text(*thousandths))),
             Self::Goals(_) | Self::False | Self::Null => None,
         }
     }
@@ -705,13 +731,15 @@ mod tests {
         assert_eq!(stored(&Value::Int(3)), vec![0, 6]);
         assert_eq!(round_trip(&Value::Int(-3)), Value::Int(-3));
         assert_eq!(round_trip(&Value::Null), Value::Null);
+        assert_eq!(round_trip(&Value::Decimal4(-1234)), Value::Decimal4(-1234));
+        assert_eq!(stored(&Value::Decimal4(62)), vec![7, 124]);
         assert_eq!(round_trip(&Value::False), Value::False);
     }
 
     #[test]
     fn an_unknown_stored_variant_is_an_error() {
-        let error = bincode::decode_from_slice::<Value, _>(&[7, 0], bincode::config::standard())
-            .expect_err("variant 7 does not exist");
+        let error = bincode::decode_from_slice::<Value, _>(&[8, 0], bincode::config::standard())
+            .expect_err("variant 8 does not exist");
         assert!(error.to_string().contains("Value"), "{error}");
     }
 

@@ -11,7 +11,7 @@ use diesel::MysqlConnection;
 use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
 use tally_archiving::{Period, SiteInfo};
 use tally_datatable::render::{Report, Tree};
-use tally_datatable::{ColumnKey, Columns, DataTable, Value};
+use tally_datatable::{ColumnKey, Columns, DataTable, Scalar, Value};
 use tally_management::{Access, Principal};
 use tally_schema::codes::PeriodKind;
 
@@ -1000,6 +1000,11 @@ fn scalar_tree(value: &Value) -> Tree {
         Value::Int(number) => Tree::Int(*number),
         Value::Float(number) => Tree::Float(*number),
         Value::Str(text) => Tree::Str(text.clone()),
+        // The string PHP holds (`0.0620`).
+        Value::Decimal4(_) => match value.as_scalar() {
+            Some(Scalar::Str(text)) => Tree::Str(text),
+            _ => Tree::Null,
+        },
         Value::Goals(_) => Tree::List(Vec::new()),
         // Only pivot tables hold `false`; a 0 renders as Matomo's `false`
         // does in XML and CSV. A null event value bound is formatted as a

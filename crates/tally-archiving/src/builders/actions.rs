@@ -609,14 +609,14 @@ struct Perf {
 }
 
 impl Perf {
-    /// Two rows summed: `min` ignores zeros as Matomo's `min` op does.
+    /// Two rows summed: a missing (NULL) bound gives way to the other;
+    /// zero is a value (Matomo's `"0.0000"` is not PHP-empty).
     fn merge(&mut self, other: &Self) {
         self.sum_ms += other.sum_ms;
         self.hits += other.hits;
         self.min_ms = match (self.min_ms, other.min_ms) {
-            (None | Some(0), theirs) => theirs.or(self.min_ms),
-            (mine, None | Some(0)) => mine,
             (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
+            (mine, theirs) => mine.or(theirs),
         };
         self.max_ms = self.max_ms.max(other.max_ms);
     }
@@ -645,10 +645,15 @@ struct Acc {
     entry: Entry,
     exit_uniq: u64,
     exit_visits: u64,
+    /// How many actions' page query rows were summed into this one. A row
+    /// of one keeps the timings as the query gave them, `DECIMAL` strings
+    /// to PHP ([`Value::Decimal4`]); adding a second makes sums floats.
+    parts: u32,
 }
 
 impl Acc {
     fn merge(&mut self, other: &Self) {
+        self.parts += other.parts;
         self.visits += other.visits;
         self.uniq += other.uniq;
         self.hits += other.hits;
@@ -670,6 +675,10 @@ impl Acc {
     /// The stored columns, in Matomo's order (its default row columns, the
     /// page query's, then entry and exit). `leaf` rows keep the unique
     /// visitor columns, which cannot be summed into folders or "Others".
+    /// Timings stay as the query gave them (`sum(ms) / 1000` is a DECIMAL
+    /// string, `0.0620`) in a row of one action; the sums of folders and
+    /// of rows of several actions are PHP floats, their min / max still
+    /// the winning strings.
     fn columns(&self, report: Report, leaf: bool) -> Columns {
         let mut columns = Columns::new();
         let mut set = |id: u16, value: Value| columns.set(ColumnKey::Id(id), value);
@@ -692,13 +701,18 @@ impl Acc {
                 if perf.hits == 0 {
                     continue;
                 }
-                columns.set(ColumnKey::from(sum), seconds(perf.sum_ms));
+                let sum_value = if self.parts == 1 && leaf {
+                    decimal(perf.sum_ms)
+                } else {
+                    seconds(perf.sum_ms)
+                };
+                columns.set(ColumnKey::from(sum), sum_value);
                 columns.set(ColumnKey::from(hits), int(perf.hits));
                 if let Some(ms) = perf.min_ms {
-                    columns.set(ColumnKey::from(min), seconds(u64::from(ms)));
+                    columns.set(ColumnKey::from(min), decimal(u64::from(ms)));
                 }
                 if let Some(ms) = perf.max_ms {
-                    columns.set(ColumnKey::from(max), seconds(u64::from(ms)));
+                    columns.set(ColumnKey::from(max), decimal(u64::from(ms)));
                 }
             }
         }
@@ -731,6 +745,11 @@ fn int(value: u64) -> Value {
 fn seconds(ms: u64) -> Value {
     #[expect(clippy::cast_precision_loss, reason = "sums of ms stay far below 2^53")]
     Value::Float(ms as f64 / 1000.0)
+}
+
+/// Milliseconds as MySQL's `DECIMAL` quotient by 1000 (`0.0620`).
+fn decimal(ms: u64) -> Value {
+    Value::Decimal4(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// One node of a report tree: a row, its subtable, or a summary row.
@@ -1152,6 +1171,8 @@ impl SlotStats {
             entry: self.entry[slot],
             exit_uniq: value(&self.exit_uniq),
             exit_visits: self.exit_visits[slot],
+            // Only actions with hits have a row in Matomo's page query.
+            parts: u32::from(hot.hits > 0),
         }
     }
 }
@@ -1679,7 +1700,7 @@ mod tests {
     }
 
     #[test]
-    fn perf_min_ignores_zero_only_when_merging_rows() {
+    fn perf_min_keeps_zero_and_skips_only_missing_bounds() {
         let mut slot = SlotPerf::default();
         slot.add(0);
         slot.add(40);
@@ -1699,6 +1720,15 @@ mod tests {
             min_ms: Some(25),
             max_ms: Some(25),
         });
-        assert_eq!((one.min_ms, one.max_ms, one.hits), (Some(25), Some(40), 3));
+        // "0.0000" is a value to Matomo, not PHP-empty.
+        assert_eq!((one.min_ms, one.max_ms, one.hits), (Some(0), Some(40), 3));
+        let mut none = Perf::default();
+        none.merge(&Perf {
+            sum_ms: 25,
+            hits: 1,
+            min_ms: Some(25),
+            max_ms: Some(25),
+        });
+        assert_eq!((none.min_ms, none.max_ms), (Some(25), Some(25)));
     }
 }

@@ -232,6 +232,9 @@ fn value_item(value: &Value) -> Item<'_> {
         Value::Str(text) => Item::Str(Cow::Borrowed(text)),
         Value::False => Item::False,
         Value::Null => Item::Null,
+        Value::Decimal4(thousandths) => {
+            Item::Str(Cow::Owned(crate::value::decimal4_text(*thousandths)))
+        }
         Value::Goals(goals) => {
             // Matomo's ReplaceColumnNames sorts the goals by id and names
             // the ecommerce ones (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_*`).

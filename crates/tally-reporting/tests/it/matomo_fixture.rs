@@ -467,7 +467,7 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "pageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm",
         )],
     );
-    assert_eq!(purchase["sum_time_network"], json!(0.022));
+    assert_eq!(purchase["sum_time_network"], json!("0.0220"));
     assert_eq!(purchase["nb_hits_with_time_on_load"], json!(1));
     assert!(
         purchase.get("avg_time_network").is_none() && purchase.get("avg_page_load_time").is_none(),

@@ -152,14 +152,15 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
     timed_visit(&f).await?;
     let base = "method=Actions.getPageTitles&idSite=1&period=day&date=2026-11-12&format=json&filter_limit=1&filter_sort_column=label&filter_sort_order=asc";
     // 100 ms of network and 300 ms of server time: the averages use the
-    // sums, which Matomo then removes (`getTemporaryMetrics`).
+    // sums, which Matomo then removes (`getTemporaryMetrics`). A day's row
+    // of one page keeps the timings as MySQL's DECIMAL strings.
     let plain = f.get(base).await?.text();
     assert_eq!(
         plain,
         concat!(
             r#"[{"label":" About","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
-            r#""nb_hits_with_time_network":1,"min_time_network":0.1,"max_time_network":0.1,"#,
-            r#""nb_hits_with_time_server":1,"min_time_server":0.3,"max_time_server":0.3,"#,
+            r#""nb_hits_with_time_network":1,"min_time_network":"0.1000","max_time_network":"0.1000","#,
+            r#""nb_hits_with_time_server":1,"min_time_server":"0.3000","max_time_server":"0.3000","#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
             r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
@@ -169,8 +170,8 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
         raw,
         concat!(
             r#"[{"label":" About","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
-            r#""sum_time_network":0.1,"nb_hits_with_time_network":1,"min_time_network":0.1,"max_time_network":0.1,"#,
-            r#""sum_time_server":0.3,"nb_hits_with_time_server":1,"min_time_server":0.3,"max_time_server":0.3,"#,
+            r#""sum_time_network":"0.1000","nb_hits_with_time_network":1,"min_time_network":"0.1000","max_time_network":"0.1000","#,
+            r#""sum_time_server":"0.3000","nb_hits_with_time_server":1,"min_time_server":"0.3000","max_time_server":"0.3000","#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
             r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
@@ -183,7 +184,7 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
         .await?;
     assert_eq!(
         shown.text(),
-        r#"[{"label":" About","sum_time_network":0.1,"avg_time_network":0.1,"segment":"pageTitle==About"}]"#
+        r#"[{"label":" About","sum_time_network":"0.1000","avg_time_network":0.1,"segment":"pageTitle==About"}]"#
     );
     // Only the integer 1 keeps them; anything else is Matomo's default 0.
     for value in ["2", "yes", "0"] {
