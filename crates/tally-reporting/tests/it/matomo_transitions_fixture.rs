@@ -406,7 +406,6 @@ async fn page_url_transitions_match_matomo() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(action, expected_day);
-    let _ = ONE;
     Ok(())
 }
 
