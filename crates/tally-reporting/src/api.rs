@@ -1,6 +1,7 @@
 //! Answering one API call: format, method, authentication, dispatch,
 //! rendering (errors included).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tally_archiving::{ArchivingConfig, Registry};
@@ -19,6 +20,7 @@ use crate::methods::{self, Ctx};
 use crate::output::{self, Format, Output, PhpShape, Rendered};
 use crate::pivot::Pivot;
 use crate::request::ApiRequest;
+use crate::transitions::{self, MaxPeriodAllowed};
 
 /// The Matomo version we answer `API.getMatomoVersion` with: the API
 /// generation whose wire formats we follow.
@@ -32,12 +34,22 @@ pub struct ReportingConfig {
     /// (`enable_browser_archiving_triggering`, on by default as in
     /// Matomo). Ranges and segments are always archived on demand.
     pub browser_archiving: bool,
+    /// The longest period `Transitions.*` answers for (Matomo's
+    /// `[Transitions] max_period_allowed`): `day`, `week`, `month`, `year`
+    /// or `all` (the default).
+    pub transitions_max_period_allowed: MaxPeriodAllowed,
+    /// Per-site overrides of `transitions_max_period_allowed`, keyed by
+    /// site id (Matomo's `[Transitions_<idSite>]` sections). None by
+    /// default.
+    pub transitions_max_period_allowed_by_site: BTreeMap<String, MaxPeriodAllowed>,
 }
 
 impl Default for ReportingConfig {
     fn default() -> Self {
         Self {
             browser_archiving: true,
+            transitions_max_period_allowed: MaxPeriodAllowed::All,
+            transitions_max_period_allowed_by_site: BTreeMap::new(),
         }
     }
 }
@@ -193,8 +205,11 @@ impl Api {
             return handler(&mut conn, &principal, request, now);
         }
         // Live reads the log tables, not archives (live.rs).
+        // So does Transitions.
         let handler = if module == "Live" {
             live::find(action)
+        } else if module == "Transitions" {
+            transitions::find(action)
         } else {
             methods::find(module, action)
         };
@@ -235,6 +250,7 @@ impl Api {
             registry: &self.inner.registry,
             archiver_config: self.inner.archiving.clone(),
             browser_archiving: self.inner.config.browser_archiving,
+            config: &self.inner.config,
             locks: &self.inner.locks,
             now,
         }
@@ -290,6 +306,7 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
             PhpShape::Array
         }
         ("Live", "getCounters") => PhpShape::Array,
+        ("Transitions", _) => PhpShape::Array,
         _ if manage::find(module, action).is_some() => PhpShape::Array,
         _ => PhpShape::DataTable,
     }

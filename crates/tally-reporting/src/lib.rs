@@ -28,10 +28,12 @@ mod present;
 mod processed;
 pub mod request;
 mod subtables;
+mod transitions;
 
 pub use api::{Api, ApiResponse, ReportingConfig};
 pub use output::Format;
 pub use request::ApiRequest;
+pub use transitions::MaxPeriodAllowed;
 
 use tally_archiving::ArchiveError;
 use tally_datatable::DataTableError;

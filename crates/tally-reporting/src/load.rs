@@ -39,6 +39,8 @@ pub(crate) struct Loader<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) archiver_config: tally_archiving::ArchivingConfig,
     pub(crate) browser_archiving: bool,
+    /// The reporting settings (methods that read the logs need them too).
+    pub(crate) config: &'a crate::ReportingConfig,
     pub(crate) locks: &'a ArchiveLocks,
     pub(crate) now: OffsetDateTime,
 }

@@ -1965,7 +1965,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 24] = [
+pub(crate) const MODULES: [&str; 25] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -1990,4 +1990,5 @@ pub(crate) const MODULES: [&str; 24] = [
     "UsersManager",
     "CoreAdminHome",
     "Live",
+    "Transitions",
 ];

@@ -108,6 +108,9 @@ pub(crate) enum Output {
     Value(Scalar),
     /// A void method: `{"result":"success","message":"ok"}`.
     Success,
+    /// A boolean: `{"value":true}` in JSON; XML, CSV and TSV write PHP's
+    /// `1` / `0` (`Renderer::formatValueXml` turns `false` into 0).
+    Bool(bool),
     /// Already rendered JSON (bulk requests).
     RawJson(String),
 }
@@ -164,6 +167,11 @@ pub(crate) fn render(
                 .unwrap_or_else(|error| render_error(&error, format, request));
         }
         (Output::RawJson(json), _) => text(json.clone()),
+        (Output::Bool(value), Format::Json) => text(format!(r#"{{"value":{value}}}"#)),
+        (Output::Bool(value), _) => {
+            let as_int = Output::Value(Scalar::Int(i64::from(*value)));
+            return render(&as_int, format, shape, options, request);
+        }
         (Output::Report(report), Format::Json) => text(render::json(report, options)),
         (Output::Report(report), Format::Xml) => text(render::xml(report, options)),
         (Output::Report(report), Format::Csv) => render::csv(report, &csv),
@@ -243,6 +251,7 @@ fn array_php(output: &Output, options: &RenderOptions) -> Php {
         Output::Report(report) => render::report_php(report, options),
         Output::Value(value) => scalar_php(value),
         Output::Success => Php::Bool(true),
+        Output::Bool(value) => Php::Bool(*value),
         Output::RawJson(json) => serde_json::from_str::<serde_json::Value>(json)
             .map(|value| json_php(&value))
             .unwrap_or(Php::Null),
@@ -282,6 +291,9 @@ fn render_html(
         Output::Value(value) => {
             render::html_array(&Php::list([Php::list([scalar_php(value)])]), table_id)?
         }
+        Output::Bool(value) => {
+            render::html_array(&Php::list([Php::list([Php::Bool(*value)])]), table_id)?
+        }
         other => render::html_array(&array_php(other, options), table_id)?,
     };
     Ok(plain(Format::Html.content_type(), body))
@@ -316,6 +328,8 @@ fn render_original(
     let body = match output {
         // `renderSuccess` returns `true`, never serialized; PHP echoes 1.
         Output::Success => "1".to_owned(),
+        // PHP echoes `true` as 1 and `false` as nothing.
+        Output::Bool(value) if !serialize => if *value { "1" } else { "" }.to_owned(),
         Output::Report(report) if is_table(report, shape) => render::html(report, options, None)?,
         Output::Value(value) if !serialize => match value {
             Scalar::Int(number) => number.to_string(),

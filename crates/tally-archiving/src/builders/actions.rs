@@ -1018,8 +1018,9 @@ impl Explode<'_> {
 /// `PageUrl::reconstructNormalizedUrl`: the scheme of `url_prefix` put
 /// back (0 `http://`, 1 `http://www.`, 2 `https://`, 3 `https://www.`),
 /// the host lower-cased, an empty query or fragment and a trailing `#`
-/// dropped.
-fn reconstruct_url(name: &str, url_prefix: Option<u8>) -> String {
+/// dropped. Also used by the Transitions API for outlink and download
+/// labels.
+pub fn reconstruct_url(name: &str, url_prefix: Option<u8>) -> String {
     let prefix = match url_prefix {
         Some(0) => "http://",
         Some(1) => "http://www.",

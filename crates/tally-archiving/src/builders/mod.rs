@@ -19,7 +19,7 @@ mod visit_time;
 mod visitor_interest;
 mod visits_summary;
 
-pub use actions::Actions;
+pub use actions::{Actions, reconstruct_url};
 pub use contents::Contents;
 pub use custom_dimensions::{CustomDimensionReport, CustomDimensionsProvider};
 pub use custom_variables::CustomVariables;

@@ -17,6 +17,7 @@ mod matomo_no_visit;
 mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
 mod matomo_site_search_fixture;
+mod matomo_transitions_fixture;
 mod meta;
 mod on_demand;
 mod parameters;

@@ -76,6 +76,7 @@ async fn futures_join(f: &Fixture, query: &str, n: usize) -> anyhow::Result<Vec<
 async fn without_browser_archiving_only_stored_archives_are_read() -> anyhow::Result<()> {
     let f = Fixture::with_config(ReportingConfig {
         browser_archiving: false,
+        ..ReportingConfig::default()
     })
     .await?;
     let day = "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10&format=json&columns=nb_visits";

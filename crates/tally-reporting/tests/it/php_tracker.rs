@@ -268,6 +268,14 @@ impl PhpTracker {
         query
     }
 
+    /// `doTrackAction`: an outlink (`kind` `link`) or a download
+    /// (`download`) to `url`.
+    pub(crate) fn action(&mut self, url: &str, kind: &str) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&{kind}={}", encode(url)));
+        query
+    }
+
     /// `doTrackEvent`: `e_c`, `e_a`, and `e_n` / `e_v` when given.
     pub(crate) fn event(
         &mut self,
