@@ -78,9 +78,16 @@ fn segment_site(request: &ApiRequest) -> Result<Option<u32>, ReportingError> {
 }
 
 fn segment_params(request: &ApiRequest) -> Result<SegmentParams, ReportingError> {
+    // Both are required, but may be empty: Matomo then answers its own
+    // messages (an empty name) or, for us, the parser's (an empty definition).
+    let present = |name: &str| {
+        request
+            .get(name)
+            .ok_or_else(|| ReportingError::MissingParameter(name.to_owned()))
+    };
     Ok(SegmentParams {
-        name: request.get("name").unwrap_or("").to_owned(),
-        definition: required(request, "definition")?.to_owned(),
+        name: present("name")?.to_owned(),
+        definition: present("definition")?.to_owned(),
         idsite: segment_site(request)?,
         auto_archive: opt_bool(request, "autoArchive").unwrap_or(false),
         enabled_all_users: opt_bool(request, "enabledAllUsers").unwrap_or(false),

@@ -305,7 +305,10 @@ async fn an_invalid_definition_is_an_error_answer() -> anyhow::Result<()> {
             "visitCount",
             "The specified segment is invalid: segment condition \"visitCount\" is not valid: it has no operator (==, !=, <=, >=, <, >, =@, !@, =^, =$)",
         ),
-        ("", "Please specify a value for 'definition'."),
+        (
+            "",
+            "The specified segment is invalid: the definition is empty",
+        ),
     ] {
         let answer = f
             .get(&format!(
@@ -324,6 +327,13 @@ async fn an_invalid_definition_is_an_error_answer() -> anyhow::Result<()> {
     assert_eq!(
         answer.text(),
         r#"{"result":"error","message":"Invalid name for this custom segment."}"#
+    );
+    let answer = f
+        .get("method=SegmentEditor.add&idSite=1&format=json&definition=visitCount%3D%3D1")
+        .await?;
+    assert_eq!(
+        answer.text(),
+        r#"{"result":"error","message":"Please specify a value for 'name'."}"#
     );
     Ok(())
 }
