@@ -72,6 +72,43 @@ enum Command {
     /// Goals of a site.
     #[command(subcommand)]
     Goal(GoalCommand),
+    /// Stored segments (SegmentEditor).
+    #[command(subcommand)]
+    Segment(SegmentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SegmentCommand {
+    /// Store a segment and print its id.
+    Add {
+        /// The segment's name.
+        #[arg(long)]
+        name: String,
+        /// Its definition, e.g. `referrerType==search;browserCode==FF`.
+        #[arg(long)]
+        definition: String,
+        /// The one site it is for; every site without it.
+        #[arg(long)]
+        site: Option<u32>,
+        /// Pre-process it: `tally-archiver run` builds its reports, past
+        /// dates included.
+        #[arg(long)]
+        auto_archive: bool,
+        /// Show it to every user.
+        #[arg(long)]
+        all_users: bool,
+    },
+    /// List stored segments (of one site and all-sites ones with --site).
+    List {
+        /// The site id.
+        #[arg(long)]
+        site: Option<u32>,
+    },
+    /// Delete a stored segment (kept with deleted = 1, as Matomo).
+    Delete {
+        /// The segment id.
+        idsegment: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Site(command) => site(&config.database, command),
         Command::User(command) => user(&config.database, command),
         Command::Goal(command) => goal(&config.database, command),
+        Command::Segment(command) => segment(&config.database, command),
     }
 }
 
@@ -486,6 +524,52 @@ fn goal(database: &DatabaseConfig, command: GoalCommand) -> anyhow::Result<()> {
         GoalCommand::Delete { site, idgoal } => {
             management::delete_goal(&mut conn, &actor, site, idgoal)?;
             println!("deleted goal {idgoal} of site {site}");
+        }
+    }
+    Ok(())
+}
+
+fn segment(database: &DatabaseConfig, command: SegmentCommand) -> anyhow::Result<()> {
+    let mut conn = connect(database)?;
+    let actor = cli_principal();
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        SegmentCommand::Add {
+            name,
+            definition,
+            site,
+            auto_archive,
+            all_users,
+        } => {
+            let params = management::SegmentParams {
+                auto_archive,
+                enabled_all_users: all_users,
+                ..management::SegmentParams::new(name, definition, site)
+            };
+            let id = management::add_segment(&mut conn, &actor, &params, now)?;
+            println!("{id}");
+        }
+        SegmentCommand::List { site } => {
+            for segment in management::get_all_segments(&mut conn, &actor, site)? {
+                let scope = segment
+                    .idsite()
+                    .map_or_else(|| "all sites".to_owned(), |id| format!("site {id}"));
+                println!(
+                    "{}\t{}\t{}\t{scope}{}",
+                    segment.idsegment,
+                    segment.name,
+                    segment.definition,
+                    if segment.auto_archive == 1 {
+                        ", pre-processed"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        SegmentCommand::Delete { idsegment } => {
+            management::delete_segment(&mut conn, &actor, idsegment, now)?;
+            println!("deleted segment {idsegment}");
         }
     }
     Ok(())

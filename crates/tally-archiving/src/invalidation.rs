@@ -23,6 +23,8 @@ use time::{Date, PrimitiveDateTime};
 
 use crate::ArchiveError;
 use crate::period::Period;
+use crate::segment::Segment;
+use crate::site::SiteInfo;
 use crate::storage::{self, DONE};
 
 /// The `sequence` row whose lock serialises claims.
@@ -37,7 +39,9 @@ pub struct Claim {
     pub idsite: u32,
     /// The period to rebuild.
     pub period: Period,
-    /// The done flag (`done` for all plugins, no segment).
+    /// The done flag: `done` for the plain archive (and, with it, every
+    /// pre-processed segment's), `done<hash>` for one segment's archive
+    /// only ([`queue_segment`]).
     pub name: String,
 }
 
@@ -146,11 +150,95 @@ fn lock_claims(conn: &mut MysqlConnection) -> Result<(), ArchiveError> {
     Ok(())
 }
 
+/// How far back a new pre-processed segment is archived: Matomo's
+/// `process_new_segments_from = beginning_of_time`, which it bounds to the
+/// last seven years (`DEFAULT_BEGINNING_OF_TIME_LAST_N_YEARS`).
+const SEGMENT_HISTORY_YEARS: i32 = 7;
+
+/// Queues the archives of a new (or newly defined) pre-processed segment on
+/// `site`, so that the archiver builds its reports for the past and not
+/// only for the days it archives from now on (Matomo's
+/// `SegmentArchiving::reArchiveSegment` with its default
+/// `process_new_segments_from = beginning_of_time`).
+///
+/// The queue rows carry the segment's done flag (`done<hash>`) as `name`;
+/// the scheduler builds only that segment's archive for them, never the
+/// plain one. Months and years are queued, from the month of the site's
+/// earliest visit (at most seven years back) to the current one: building
+/// a month builds its missing days, and weeks are built on demand from
+/// those days. A site without visits queues nothing. Returns the number of
+/// rows queued.
+///
+/// # Errors
+/// Any database error.
+pub fn queue_segment(
+    conn: &mut MysqlConnection,
+    site: &SiteInfo,
+    segment: &Segment,
+    now: PrimitiveDateTime,
+) -> Result<usize, ArchiveError> {
+    use tally_schema::schema::log_visit;
+    if segment.is_empty() {
+        return Ok(0);
+    }
+    // `index_idsite_datetime` answers this from the index.
+    let earliest: Option<PrimitiveDateTime> = log_visit::table
+        .filter(log_visit::idsite.eq(site.idsite))
+        .select(diesel::dsl::min(log_visit::visit_last_action_time))
+        .first(conn)?;
+    let Some(earliest) = earliest else {
+        return Ok(0);
+    };
+    let today = site.timezone.local_date(now.assume_utc().unix_timestamp());
+    let first = site
+        .timezone
+        .local_date(earliest.assume_utc().unix_timestamp());
+    // Day clamped to 28 so that February 29th has a counterpart.
+    let horizon = Date::from_calendar_date(
+        today.year() - SEGMENT_HISTORY_YEARS,
+        today.month(),
+        today.day().min(28),
+    )
+    .unwrap_or(today);
+    let start = first.max(horizon).min(today);
+    let name = segment.done_flag();
+    let mut queued = 0;
+    let mut month = Period::month(start);
+    loop {
+        queued += queue_named(conn, site.idsite, month, &name, now)?;
+        if month.contains(today) {
+            break;
+        }
+        let Some(next) = month.end().next_day() else {
+            break;
+        };
+        month = Period::month(next);
+    }
+    for year in start.year()..=today.year() {
+        let Ok(day) = Date::from_calendar_date(year, time::Month::January, 1) else {
+            continue;
+        };
+        queued += queue_named(conn, site.idsite, Period::year(day), &name, now)?;
+    }
+    Ok(queued)
+}
+
 /// Inserts a queue row for `period` unless one is queued and not started.
 fn queue(
     conn: &mut MysqlConnection,
     idsite: u32,
     p: Period,
+    now: PrimitiveDateTime,
+) -> Result<usize, ArchiveError> {
+    queue_named(conn, idsite, p, DONE, now)
+}
+
+/// [`queue`] for the archive whose done flag is `name`.
+fn queue_named(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    p: Period,
+    name: &str,
     now: PrimitiveDateTime,
 ) -> Result<usize, ArchiveError> {
     Ok(diesel::sql_query(
@@ -159,7 +247,7 @@ fn queue(
            SELECT 1 FROM archive_invalidations WHERE idsite = ? AND date1 = ? AND date2 = ? \
            AND period = ? AND name = ? AND status = 0)",
     )
-    .bind::<Text, _>(DONE)
+    .bind::<Text, _>(name)
     .bind::<Unsigned<Integer>, _>(idsite)
     .bind::<SqlDate, _>(p.start())
     .bind::<SqlDate, _>(p.end())
@@ -169,7 +257,7 @@ fn queue(
     .bind::<SqlDate, _>(p.start())
     .bind::<SqlDate, _>(p.end())
     .bind::<Unsigned<TinyInt>, _>(p.kind().code())
-    .bind::<Text, _>(DONE)
+    .bind::<Text, _>(name)
     .execute(conn)?)
 }
 

@@ -16,7 +16,7 @@ use crate::processor::{Archiver, ArchivingConfig, Outcome};
 use crate::record::Registry;
 use crate::segment::{Segment, SegmentError};
 use crate::site::SiteInfo;
-use crate::visit_frequency;
+use crate::{storage, visit_frequency};
 
 /// What to archive in one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,6 +288,10 @@ pub fn run(
     if plan.invalidations {
         in_parallel(plan.concurrency, pool, |conn| {
             while let Some(claim) = invalidation::claim_next(conn, &claimer, now_primitive(now))? {
+                if claim.name != storage::DONE {
+                    record(segment_claim(&archiver, conn, &claim, now)?);
+                    continue;
+                }
                 let site = SiteInfo::load(conn, claim.idsite);
                 let outcome = site
                     .as_ref()
@@ -394,6 +398,47 @@ pub fn run(
     }
     report.jobs = results.into_inner().unwrap_or_default();
     Ok(report)
+}
+
+/// A queue row of one pre-processed segment (`done<hash>`, queued by
+/// [`invalidation::queue_segment`] when the segment was added or its
+/// definition changed): builds that segment's archive only. A segment that
+/// is no longer pre-processed (deleted, or its definition changed again)
+/// has nothing left to build, and its row is simply done.
+fn segment_claim(
+    archiver: &Archiver<'_>,
+    conn: &mut MysqlConnection,
+    claim: &invalidation::Claim,
+    now: OffsetDateTime,
+) -> Result<JobResult, ArchiveError> {
+    let built = SiteInfo::load(conn, claim.idsite).and_then(|site| {
+        let segment = auto_archive_segments(conn, &site)?
+            .into_iter()
+            .filter_map(|(_, parsed)| parsed.ok())
+            .find(|segment| segment.done_flag() == claim.name);
+        match segment {
+            Some(segment) => archiver
+                .archive_segment(conn, &site, claim.period, &segment, now, true)
+                .map(|outcome| (Some(segment.definition().to_owned()), outcome)),
+            None => Ok((None, Outcome::NoData)),
+        }
+    });
+    let (segment, result) = match built {
+        Ok((definition, outcome)) => {
+            invalidation::complete(conn, claim)?;
+            (definition, Ok(matches!(outcome, Outcome::Built(_))))
+        }
+        Err(error) => {
+            invalidation::release(conn, claim)?;
+            (None, Err(error.to_string()))
+        }
+    };
+    Ok(JobResult {
+        idsite: claim.idsite,
+        period: claim.period,
+        segment: Some(segment.unwrap_or_else(|| claim.name.clone())),
+        result,
+    })
 }
 
 /// The VisitsSummary archives of new and returning visits that

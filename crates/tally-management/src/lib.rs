@@ -8,7 +8,8 @@
 //!
 //! - [`authenticate`] turns a `token_auth` into a [`Principal`]: a login, the
 //!   super user flag and an [`Access`] level per site.
-//! - [`sites`], [`users`] and [`goals`] hold the operations. Each takes the
+//! - [`sites`], [`users`], [`goals`], [`segments`] (stored segments) and
+//!   [`annotations`] hold the operations. Each takes the
 //!   connection, the acting principal and typed arguments, and checks access
 //!   itself, so a caller cannot forget to.
 //! - [`ManagementError`] displays Matomo's English messages, because the
@@ -40,18 +41,28 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod annotations;
 pub mod failures;
 pub mod goals;
 mod password;
+pub mod segments;
 pub mod sites;
 mod support;
 pub mod users;
 
 pub use access::{Access, Principal, authenticate, sites_with_access};
+pub use annotations::{
+    AnnotationView, add_annotation, annotations_between, delete_all_annotations, delete_annotation,
+    get_annotation, save_annotation,
+};
 pub use failures::{
     TrackingFailure, delete_all_tracking_failures, delete_tracking_failure, tracking_failures,
 };
 pub use goals::{GoalParams, GoalView, add_goal, delete_goal, get_goal, get_goals, update_goal};
+pub use segments::{
+    SegmentParams, SegmentView, add_segment, can_add_segment, delete_segment, get_all_segments,
+    get_segment, update_segment,
+};
 pub use sites::{
     NewSiteParams, SiteChanges, SiteView, add_site, add_site_alias_urls, default_currency,
     delete_site, get_all_sites, get_site, global_excluded_ips, global_excluded_query_parameters,
@@ -230,6 +241,66 @@ pub enum ManagementError {
         /// The OS error.
         reason: String,
     },
+    /// A segment definition that does not parse (`SegmentEditor`'s
+    /// prefix, then our parser's reason).
+    #[error("The specified segment is invalid: {reason}")]
+    InvalidSegment {
+        /// Why the parser refused it.
+        reason: String,
+    },
+    /// No stored segment has this id (`SegmentEditor`'s `getSegmentOrFail`).
+    #[error("Requested segment not found")]
+    UnknownSegment {
+        /// The id that was asked for.
+        idsegment: u32,
+    },
+    /// A stored segment marked deleted.
+    #[error("This segment is marked as deleted. ")]
+    SegmentDeleted,
+    /// Another user's segment, or an all-sites segment for a user who is
+    /// not a super user (Matomo's one message for both).
+    #[error(
+        "You can only edit and delete custom segments that you have created yourself. This segment was created and 'shared with you' by the Super User. To modify this segment, you can first create a new one by clicking on 'Add new segment'. Then you can customize the segment's definition."
+    )]
+    SegmentNotEditable,
+    /// The anonymous user may not change segments.
+    #[error("To create, edit or delete Custom Segments, please sign in first.")]
+    SignInRequired,
+    /// The user may not add segments for this site
+    /// (`SegmentEditor_YouDontHaveAccessToCreateSegments`).
+    #[error("You don't have the required access level to create and edit segments.")]
+    SegmentAccess,
+    /// `enabledAllUsers=1` by a user who is not a super user.
+    #[error("enabledAllUsers=1 requires Super User access")]
+    SharingRequiresSuperUser,
+    /// A pre-processed all-sites segment by a user who is not a super user.
+    #[error(
+        "Please contact Support to make these changes on your behalf.  To modify a pre-processed segment for all websites, a user must have super user access. "
+    )]
+    AllSitesPreProcessingRequiresSuperUser,
+    /// No note has this id on the site (the `AnnotationList` message).
+    #[error("There is no note with id '{idnote}' for site with id '{idsite}'.")]
+    UnknownNote {
+        /// The site.
+        idsite: u32,
+        /// The note id.
+        idnote: i64,
+    },
+    /// The user may not add notes to the site (anonymous, or no view access).
+    #[error("The current user is not allowed to add notes for site #{idsite}.")]
+    CannotAddNote {
+        /// The site.
+        idsite: u32,
+    },
+    /// Neither the note's author nor a user with write access
+    /// (`Annotations_YouCannotModifyThisNote`).
+    #[error(
+        "You cannot modify this annotation, because you did not create it, nor do you have admin access for this site."
+    )]
+    NoteNotEditable,
+    /// Queueing a pre-processed segment's archives failed.
+    #[error("queueing the segment's archives: {0}")]
+    Archiving(#[source] tally_archiving::ArchiveError),
     /// A database error.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),

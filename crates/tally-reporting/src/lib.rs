@@ -21,6 +21,7 @@ mod manage;
 mod meta;
 mod methods;
 mod multisites;
+mod notes;
 mod output;
 mod overview;
 mod pivot;

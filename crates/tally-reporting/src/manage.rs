@@ -1,5 +1,6 @@
 //! Management methods (SitesManager, UsersManager, the Goals admin
-//! methods, CoreAdminHome.invalidateArchivedReports) over
+//! methods, CoreAdminHome.invalidateArchivedReports; SegmentEditor and
+//! Annotations in notes.rs) over
 //! `tally-management`: parameters in Matomo's names, results in Matomo's
 //! shapes (a site object, a list of objects, a bare id, or success).
 
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::ReportingError;
 use crate::api::ManageHandler;
+use crate::notes;
 use crate::output::Output;
 use crate::request::ApiRequest;
 
@@ -54,6 +56,19 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
         ("Goals", "deleteGoal") => delete_goal,
         ("Goals", "getGoals") => get_goals,
         ("Goals", "getGoal") => get_goal,
+        ("SegmentEditor", "add") => notes::add_segment,
+        ("SegmentEditor", "update") => notes::update_segment,
+        ("SegmentEditor", "delete") => notes::delete_segment,
+        ("SegmentEditor", "get") => notes::get_segment,
+        ("SegmentEditor", "getAll") => notes::get_all_segments,
+        ("SegmentEditor", "isUserCanAddNewSegment") => notes::can_add_segment,
+        ("Annotations", "add") => notes::add_annotation,
+        ("Annotations", "save") => notes::save_annotation,
+        ("Annotations", "delete") => notes::delete_annotation,
+        ("Annotations", "deleteAll") => notes::delete_all_annotations,
+        ("Annotations", "get") => notes::get_annotation,
+        ("Annotations", "getAll") => notes::get_all_annotations,
+        ("Annotations", "getAnnotationCountForDates") => notes::annotation_counts,
         ("CoreAdminHome", "invalidateArchivedReports") => invalidate,
         ("CoreAdminHome", "getTrackingFailures") => tracking_failures,
         ("CoreAdminHome", "deleteTrackingFailure") => delete_tracking_failure,
@@ -63,27 +78,27 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
     Some(handler)
 }
 
-fn required<'r>(request: &'r ApiRequest, name: &str) -> Result<&'r str, ReportingError> {
+pub(crate) fn required<'r>(request: &'r ApiRequest, name: &str) -> Result<&'r str, ReportingError> {
     request
         .non_empty(name)
         .ok_or_else(|| ReportingError::MissingParameter(name.to_owned()))
 }
 
-fn invalid(name: &str, reason: impl Into<String>) -> ReportingError {
+pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> ReportingError {
     ReportingError::InvalidParameter {
         name: name.to_owned(),
         reason: reason.into(),
     }
 }
 
-fn id_param(request: &ApiRequest, name: &str) -> Result<u32, ReportingError> {
+pub(crate) fn id_param(request: &ApiRequest, name: &str) -> Result<u32, ReportingError> {
     let raw = required(request, name)?;
     raw.trim()
         .parse::<u32>()
         .map_err(|_| invalid(name, format!("'{raw}' is not an id")))
 }
 
-fn opt_bool(request: &ApiRequest, name: &str) -> Option<bool> {
+pub(crate) fn opt_bool(request: &ApiRequest, name: &str) -> Option<bool> {
     request
         .get(name)
         .map(|value| matches!(value.trim(), "1" | "true"))

@@ -14,6 +14,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    annotation (idsite, idnote) {
+        idsite -> Unsigned<Integer>,
+        idnote -> Unsigned<Integer>,
+        date -> Date,
+        note -> Text,
+        starred -> Unsigned<TinyInt>,
+        #[max_length = 100]
+        login -> Varchar,
+        ts_created -> Datetime,
+    }
+}
+
+diesel::table! {
     archive_invalidations (idinvalidation) {
         idinvalidation -> Unsigned<BigInt>,
         idarchive -> Nullable<Unsigned<Integer>>,
@@ -578,6 +591,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     access,
+    annotation,
     archive_invalidations,
     custom_dimensions,
     goal,

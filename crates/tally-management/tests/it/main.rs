@@ -2,8 +2,10 @@
 //! binary, one fresh database per test (see `tally_db::test_support`).
 
 mod access;
+mod annotations;
 mod goals;
 mod secrets;
+mod segments;
 mod sites;
 mod support;
 mod users;

@@ -25,3 +25,4 @@ mod php_tracker;
 mod pivot;
 mod present;
 mod reports;
+mod segments_annotations;

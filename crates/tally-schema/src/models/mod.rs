@@ -5,6 +5,7 @@
 //! in changesets `Option<Option<T>>` means "leave alone" / "set NULL".
 
 mod access;
+mod annotation;
 mod archive_invalidations;
 mod goal;
 mod log_action;
@@ -24,6 +25,7 @@ mod user;
 mod user_token_auth;
 
 pub use access::*;
+pub use annotation::*;
 pub use archive_invalidations::*;
 pub use goal::*;
 pub use log_action::*;
