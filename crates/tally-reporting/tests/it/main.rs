@@ -19,6 +19,7 @@ mod matomo_referrers_fixture;
 mod matomo_site_search_fixture;
 mod meta;
 mod on_demand;
+mod page_goals;
 mod parameters;
 mod php_tracker;
 mod pivot;
