@@ -164,6 +164,46 @@ pub struct ConversionGroup {
     pub items: u64,
 }
 
+/// One group of [`LogAggregator::query_conversions_by_page_view`]: the
+/// conversions of one goal in one visit, and the page views of one action
+/// that came before them (Matomo's `queryConversionsByPageView` row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageConversionGroup {
+    /// The goal (0 = ecommerce order, -1 = abandoned cart).
+    pub idgoal: i32,
+    /// The page URL (type 1) or page title (type 4) action.
+    pub idaction: u32,
+    /// Pairs of a conversion and a view of the page before it (Matomo's
+    /// `nb_conversions` and `nb_conversions_page_uniq`, both `COUNT(*)`).
+    pub count: u64,
+    /// `ROUND(SUM(revenue), 2)` over those pairs.
+    pub revenue: f64,
+    /// The conversions' `pageviews_before` (the largest, where Matomo's
+    /// bare column in a GROUP BY yields any of them); `None` when NULL.
+    pub pages_before: Option<u64>,
+    /// `SUM(ROUND(1 / pageviews_before, 4))`; `None` when every
+    /// `pageviews_before` is NULL or 0.
+    pub conversions_attrib: Option<f64>,
+    /// `ROUND(SUM(1 / pageviews_before * revenue), 2)`.
+    pub revenue_attrib: Option<f64>,
+}
+
+/// One group of [`LogAggregator::query_conversions_by_entry_page`]: the
+/// conversions of one goal by visits that entered on one action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryConversionGroup {
+    /// The goal (0 or above: abandoned carts are left out).
+    pub idgoal: i32,
+    /// The visits' entry action (URL or title).
+    pub idaction: u32,
+    /// `log_action.type` of that action.
+    pub action_type: i32,
+    /// `COUNT(*)`: the conversions (`nb_conversions_entry`).
+    pub conversions: u64,
+    /// `ROUND(SUM(revenue), 2)` (`revenue_entry`).
+    pub revenue: f64,
+}
+
 /// One group of [`LogAggregator::query_ecommerce_items`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemGroup {
@@ -627,6 +667,153 @@ impl LogAggregator {
                 revenue_shipping: row.revenue_shipping,
                 revenue_discount: row.revenue_discount,
                 items: count(row.items),
+            })
+            .collect())
+    }
+
+    /// `queryConversionsByPageView` for every goal of `goals` at once:
+    /// per goal, converting visit and page URL (`by_title` false, action
+    /// type 1) or page title (type 4), the pairs of a conversion of the
+    /// period and a view of that page in the same visit at or before it
+    /// (any earlier day included, as Matomo joins on the visit alone).
+    /// Matomo runs one query per goal; grouping by the goal too gives the
+    /// same groups in one.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn query_conversions_by_page_view(
+        &self,
+        conn: &mut MysqlConnection,
+        by_title: bool,
+        goals: &[i32],
+    ) -> Result<Vec<PageConversionGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(sql_type = Integer)]
+            idgoal: i32,
+            #[diesel(sql_type = Unsigned<Integer>)]
+            idaction: u32,
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+            #[diesel(sql_type = Double)]
+            revenue: f64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            pages_before: Option<i64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            conversions_attrib: Option<f64>,
+            #[diesel(sql_type = Nullable<Double>)]
+            revenue_attrib: Option<f64>,
+        }
+        if goals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (field, action_type) = if by_title {
+            ("idaction_name", ActionType::PageTitle)
+        } else {
+            ("idaction_url", ActionType::PageUrl)
+        };
+        // The goal ids are integers of the site's configuration, written
+        // into the SQL as Matomo writes its one goal id.
+        let goal_list = goals
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        // `1 / pageviews_before` is a DECIMAL with 4 decimals in MySQL
+        // (div_precision_increment), rounded before it multiplies the
+        // revenue: the expressions are Matomo's, so are the roundings.
+        let sql = format!(
+            "SELECT log_conversion.idgoal AS idgoal, lac.idaction AS idaction, \
+               COUNT(*) AS count, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue), 0), 2) AS DOUBLE) AS revenue, \
+               CAST(MAX(log_conversion.pageviews_before) AS SIGNED) AS pages_before, \
+               CAST(SUM(ROUND(1 / log_conversion.pageviews_before, 4)) AS DOUBLE) AS conversions_attrib, \
+               CAST(ROUND(SUM(1 / log_conversion.pageviews_before * log_conversion.revenue), 2) AS DOUBLE) AS revenue_attrib \
+             FROM log_conversion \
+             JOIN log_link_visit_action AS logva ON logva.idvisit = log_conversion.idvisit \
+             JOIN log_action AS lac ON lac.idaction = logva.{field} \
+             WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
+               AND log_conversion.server_time < ?{segment} \
+               AND log_conversion.idgoal IN ({goal_list}) \
+               AND logva.server_time <= log_conversion.server_time \
+               AND lac.type = {kind} \
+             GROUP BY log_conversion.idgoal, log_conversion.idvisit, lac.idaction",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_conversion")),
+            kind = action_type.code(),
+        );
+        let rows: Vec<Metrics> = self
+            .period_query(sql, RowsOf::VisitRowsOf("log_conversion"))
+            .load(conn)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|row| PageConversionGroup {
+                idgoal: row.idgoal,
+                idaction: row.idaction,
+                count: count(row.count),
+                revenue: row.revenue,
+                pages_before: row.pages_before.map(count),
+                conversions_attrib: row.conversions_attrib,
+                revenue_attrib: row.revenue_attrib,
+            })
+            .collect())
+    }
+
+    /// `queryConversionsByEntryPageView`: the conversions of the period
+    /// (every goal id of 0 or more, configured or not, as Matomo) per goal
+    /// and per entry URL (`by_title` false) or entry title of their
+    /// visits.
+    ///
+    /// # Errors
+    /// The query error.
+    pub fn query_conversions_by_entry_page(
+        &self,
+        conn: &mut MysqlConnection,
+        by_title: bool,
+    ) -> Result<Vec<EntryConversionGroup>, ArchiveError> {
+        #[derive(QueryableByName)]
+        struct Metrics {
+            #[diesel(sql_type = Integer)]
+            idgoal: i32,
+            #[diesel(sql_type = Unsigned<Integer>)]
+            idaction: u32,
+            #[diesel(sql_type = Integer)]
+            action_type: i32,
+            #[diesel(sql_type = BigInt)]
+            conversions: i64,
+            #[diesel(sql_type = Double)]
+            revenue: f64,
+        }
+        let field = if by_title {
+            "visit_entry_idaction_name"
+        } else {
+            "visit_entry_idaction_url"
+        };
+        let sql = format!(
+            "SELECT log_conversion.idgoal AS idgoal, log_visit.{field} AS idaction, \
+               CAST(log_action.type AS SIGNED) AS action_type, \
+               COUNT(*) AS conversions, \
+               CAST(ROUND(COALESCE(SUM(log_conversion.revenue), 0), 2) AS DOUBLE) AS revenue \
+             FROM log_conversion \
+             JOIN log_visit ON log_visit.idvisit = log_conversion.idvisit \
+             JOIN log_action ON log_action.idaction = log_visit.{field} \
+             WHERE log_conversion.idsite = ? AND log_conversion.server_time >= ? \
+               AND log_conversion.server_time < ?{segment} \
+               AND log_visit.{field} IS NOT NULL AND log_conversion.idgoal >= 0 \
+             GROUP BY log_visit.{field}, log_conversion.idgoal",
+            segment = self.segment_filter(RowsOf::VisitRowsOf("log_conversion")),
+        );
+        let rows: Vec<Metrics> = self
+            .period_query(sql, RowsOf::VisitRowsOf("log_conversion"))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| EntryConversionGroup {
+                idgoal: row.idgoal,
+                idaction: row.idaction,
+                action_type: row.action_type,
+                conversions: u64::try_from(row.conversions).unwrap_or(0),
+                revenue: row.revenue,
             })
             .collect())
     }

@@ -83,6 +83,27 @@ pub const GOAL_REVENUE_SHIPPING: u16 = 6;
 pub const GOAL_REVENUE_DISCOUNT: u16 = 7;
 /// Goal metric `items` (orders and carts), inside `goals`.
 pub const GOAL_ITEMS: u16 = 8;
+/// Goal metric `nb_conv_pages_before` of page rows: the most pages a
+/// converting visit viewed before converting.
+pub const GOAL_NB_CONV_PAGES_BEFORE: u16 = 9;
+/// Goal metric `nb_conversions_attrib` of page rows: conversions shared
+/// among the pages viewed before them.
+pub const GOAL_NB_CONVERSIONS_ATTRIB: u16 = 10;
+/// Goal metric `nb_conversions_page_rate` of page rows (stored 0, computed
+/// at API time).
+pub const GOAL_NB_CONVERSIONS_PAGE_RATE: u16 = 11;
+/// Goal metric `nb_conversions_page_uniq` of page rows.
+pub const GOAL_NB_CONVERSIONS_PAGE_UNIQ: u16 = 12;
+/// Goal metric `nb_conversions_entry_rate` of entry page rows.
+pub const GOAL_NB_CONVERSIONS_ENTRY_RATE: u16 = 13;
+/// Goal metric `revenue_per_entry` of entry page rows.
+pub const GOAL_REVENUE_PER_ENTRY: u16 = 14;
+/// Goal metric `revenue_attrib` of page rows.
+pub const GOAL_REVENUE_ATTRIB: u16 = 15;
+/// Goal metric `nb_conversions_entry` of entry page rows.
+pub const GOAL_NB_CONVERSIONS_ENTRY: u16 = 16;
+/// Goal metric `revenue_entry` of entry page rows.
+pub const GOAL_REVENUE_ENTRY: u16 = 17;
 
 /// Metric names indexed by id (`Metrics::$mappingFromIdToName`); index 0 is unused.
 const METRIC_NAMES: [&str; 44] = [

@@ -276,9 +276,14 @@ fn goal_column_display(column: &str) -> Option<Display> {
     }
     let (_, metric) = column.strip_prefix("goal_")?.split_once('_')?;
     match metric {
-        "conversion_rate" => Some(Display::Percent),
-        "nb_conversions" | "items" => Some(Display::AsIs),
-        "revenue_per_visit" | "revenue" | "avg_order_revenue" => Some(Display::Money),
+        "conversion_rate" | "nb_conversions_page_rate" | "nb_conversions_entry_rate" => {
+            Some(Display::Percent)
+        }
+        "nb_conversions" | "items" | "nb_conversions_attrib" | "nb_conversions_entry" => {
+            Some(Display::AsIs)
+        }
+        "revenue_per_visit" | "revenue" | "avg_order_revenue" | "revenue_attrib"
+        | "revenue_entry" | "revenue_per_entry" => Some(Display::Money),
         _ => None,
     }
 }

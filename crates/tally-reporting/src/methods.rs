@@ -884,6 +884,34 @@ fn plugin_visits(
     Ok(visits - ie)
 }
 
+/// The Actions methods' `CalculateConversionPageRate` step, reading the
+/// goals' conversion totals of the same archive only when the table has
+/// goal metrics.
+fn page_rates(
+    conn: &mut MysqlConnection,
+    archive: Option<&StoredArchive>,
+    table: &mut DataTable,
+) -> Result<(), ReportingError> {
+    let ids = processed::page_goal_ids(table);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let values = load::numerics(conn, archive)?;
+    let totals: Vec<(i64, f64)> = ids
+        .iter()
+        .filter_map(|id| {
+            values
+                .get(&tally_archiving::builders::Goals::record_name(
+                    "nb_conversions",
+                    i32::try_from(*id).ok(),
+                ))
+                .map(|total| (*id, *total))
+        })
+        .collect();
+    processed::conversion_page_rates(table, &totals);
+    Ok(())
+}
+
 /// Runs a table report with `record` (already parameterized).
 fn table_report(
     ctx: &mut Ctx<'_>,
@@ -963,6 +991,9 @@ fn table_report(
                 // pivot column may be one); its goal filters are generic
                 // filters, after the pivot, and find no goals left.
                 present::present_for_pivot(&mut table, spec.labels, &extra);
+                if matches!(spec.labels, Labels::Actions { .. }) {
+                    page_rates(ctx.conn, archive.as_ref(), &mut table)?;
+                }
                 processed::apply(&mut table, spec.metrics, filters.flat);
                 let columns_extra = Extra {
                     subtable: true,
@@ -988,6 +1019,9 @@ fn table_report(
                 return Ok(Report::Table(table));
             }
             present::present(&mut table, spec.labels, &extra);
+            if matches!(spec.labels, Labels::Actions { .. }) {
+                page_rates(ctx.conn, archive.as_ref(), &mut table)?;
+            }
             // Before the report's own processed metrics, which come after
             // these in Matomo's order (and replace a value of the same name).
             goal_filters.apply(&mut table);

@@ -10,7 +10,7 @@ use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};
 
 mod goals;
 
-pub(crate) use goals::GoalFilters;
+pub(crate) use goals::{GoalFilters, conversion_page_rates, page_goal_ids};
 
 /// A number as Matomo's JSON shows it: integral values without a fraction.
 pub(crate) fn number(value: f64) -> Value {

@@ -26,13 +26,16 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use tally_datatable::{ColumnKey, ColumnOp, Columns, DataTable, Row, Value, metrics};
+use tally_datatable::format::round_php;
+use tally_datatable::{
+    ColumnKey, ColumnOp, Columns, DataTable, GoalColumns, Goals, Row, Scalar, Value, metrics,
+};
 use tally_schema::ActionType;
 use tally_schema::schema::site;
 
 use crate::ArchiveError;
 use crate::context::{DayContext, SharedScan};
-use crate::logs::{ActionName, ActionRow, VisitRow};
+use crate::logs::{ActionName, ActionRow, EntryConversionGroup, PageConversionGroup, VisitRow};
 use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 
 /// The Actions reports (`ActionReports` and `SearchCategories`).
@@ -50,8 +53,17 @@ use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 /// Where this differs from Matomo 5:
 /// - No legacy generation-time metrics (ids 30–33 and the
 ///   `Actions_sum_time_generation` / `Actions_nb_hits_with_time_generation`
-///   records); no goal metrics per page or entry page (column 10), which
-///   come with the Goals builder.
+///   records).
+/// - Goal metrics per page (`archiveDayActionsGoals`, column 10): Matomo
+///   runs two queries per goal (URLs and titles); here one query per kind
+///   groups by the goal too, so a day costs four queries (page URLs, page
+///   titles, entry URLs, entry titles) whatever the number of goals. Where
+///   several conversions of one goal in one visit differ in
+///   `pageviews_before`, MariaDB returns any of them for Matomo's bare
+///   column; we take the largest. A goal's entry rate and revenue per
+///   entry are computed per action against its own entries, where Matomo
+///   uses the entries of the row the action lands in (the same unless two
+///   actions share a row, as `http://` and `https://` variants do).
 /// - PagePerformance columns (`sum_time_network`, `nb_hits_with_time_network`,
 ///   `min_time_network`, `max_time_network`, ... for network, server,
 ///   transfer, dom_processing, dom_completion, on_load; seconds) are stored
@@ -93,6 +105,10 @@ pub struct Actions {
     /// The leaf of a URL with an empty path or a trailing `/`
     /// (`action_default_name`, default `index`).
     pub default_action_name: String,
+    /// Whether page URL and title rows get their goal metrics (the
+    /// `goals` column; default true, Matomo's `disable_archive_actions_goals
+    /// = 0`). They cost four conversion queries a day.
+    pub archive_goals: bool,
 }
 
 impl Default for Actions {
@@ -103,6 +119,7 @@ impl Default for Actions {
             max_rows_site_search: 500,
             category_level_limit: 10,
             default_action_name: "index".to_owned(),
+            archive_goals: true,
         }
     }
 }
@@ -214,7 +231,12 @@ impl RecordBuilder for Actions {
         let visits = ctx.visits()?;
         let slots = Slots::collect(&actions);
         let names = ctx.action_names(slots.ids.iter().copied().filter(|id| *id > 0))?;
-        let day = self.compute(&settings, &actions, &visits, &slots, &names);
+        let goals = if self.archive_goals {
+            PageGoals::load(ctx)?
+        } else {
+            PageGoals::default()
+        };
+        let day = self.compute(&settings, &actions, &visits, &slots, &names, &goals);
         for (name, table) in day.tables {
             if table.rows_count() > 0 {
                 ctx.insert_table(name, table);
@@ -649,10 +671,26 @@ struct Acc {
     /// of one keeps the timings as the query gave them, `DECIMAL` strings
     /// to PHP ([`Value::Decimal4`]); adding a second makes sums floats.
     parts: u32,
+    goals: RowGoals,
 }
 
 impl Acc {
+    /// Another row summed into this one: a folder's rows, a table's total
+    /// (`DataTable\Row::sumRow`, which sums every goal metric).
     fn merge(&mut self, other: &Self) {
+        self.merge_counts(other);
+        self.goals.merge(&other.goals, false);
+    }
+
+    /// Another action landing in this very row (a second URL variant, or
+    /// "Others"): Matomo's `updateActionsTableRowWithGoals` keeps the
+    /// largest `nb_conv_pages_before` there instead of summing.
+    fn merge_same_row(&mut self, other: &Self) {
+        self.merge_counts(other);
+        self.goals.merge(&other.goals, true);
+    }
+
+    fn merge_counts(&mut self, other: &Self) {
         self.parts += other.parts;
         self.visits += other.visits;
         self.uniq += other.uniq;
@@ -733,7 +771,175 @@ impl Acc {
             }
             set(metrics::EXIT_NB_VISITS, int(self.exit_visits));
         }
+        if !self.goals.0.is_empty() {
+            set(metrics::GOALS, Value::Goals(self.goals.columns()));
+        }
         columns
+    }
+}
+
+/// The goal metrics of one page on its own row (`queryConversionsByPageView`
+/// groups summed).
+#[derive(Debug, Clone, Copy, Default)]
+struct PageGoal {
+    /// `nb_conversions`, which is also `nb_conversions_page_uniq`.
+    conversions: u64,
+    revenue: f64,
+    pages_before: Option<u64>,
+    attrib: Option<f64>,
+    revenue_attrib: Option<f64>,
+}
+
+/// The goal metrics of one entry page (`queryConversionsByEntryPageView`).
+#[derive(Debug, Clone, Copy, Default)]
+struct EntryGoal {
+    conversions: u64,
+    revenue: f64,
+    /// `nb_conversions_entry_rate` and `revenue_per_entry`, set where the
+    /// row has entries.
+    rates: Option<(f64, f64)>,
+}
+
+/// One goal of a row's `goals` column.
+#[derive(Debug, Clone, Copy, Default)]
+struct GoalAcc {
+    page: Option<PageGoal>,
+    entry: Option<EntryGoal>,
+}
+
+fn add_option<T: std::ops::Add<Output = T>>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
+impl GoalAcc {
+    fn merge(&mut self, other: &Self, same_row: bool) {
+        if let Some(theirs) = other.page {
+            let mine = self.page.get_or_insert_with(PageGoal::default);
+            mine.conversions += theirs.conversions;
+            mine.revenue += theirs.revenue;
+            mine.pages_before = if same_row {
+                mine.pages_before.max(theirs.pages_before)
+            } else {
+                add_option(mine.pages_before, theirs.pages_before)
+            };
+            mine.attrib = add_option(mine.attrib, theirs.attrib);
+            mine.revenue_attrib = add_option(mine.revenue_attrib, theirs.revenue_attrib);
+        }
+        if let Some(theirs) = other.entry {
+            let mine = self.entry.get_or_insert_with(EntryGoal::default);
+            mine.conversions += theirs.conversions;
+            mine.revenue += theirs.revenue;
+            mine.rates = match (mine.rates, theirs.rates) {
+                (Some((rate, per)), Some((their_rate, their_per))) => {
+                    Some((rate + their_rate, per + their_per))
+                }
+                (mine, theirs) => mine.or(theirs),
+            };
+        }
+    }
+
+    /// The metrics in Matomo's order: the page ones, then the entry ones.
+    fn columns(&self) -> GoalColumns {
+        use crate::builders::goals::money;
+        let mut columns = GoalColumns::new();
+        let count = |value: u64| Scalar::Int(i64::try_from(value).unwrap_or(i64::MAX));
+        let mut set = |id: u16, value: Scalar| columns.set(ColumnKey::Id(id), value);
+        if let Some(page) = &self.page {
+            set(metrics::GOAL_NB_CONVERSIONS, count(page.conversions));
+            set(metrics::GOAL_REVENUE, money(page.revenue));
+            if let Some(before) = page.pages_before {
+                set(metrics::GOAL_NB_CONV_PAGES_BEFORE, count(before));
+            }
+            if let Some(attrib) = page.attrib {
+                set(metrics::GOAL_NB_CONVERSIONS_ATTRIB, money(attrib));
+            }
+            // Computed at API time (CalculateConversionPageRate).
+            if page.attrib.is_some() && page.pages_before.is_some() {
+                set(metrics::GOAL_NB_CONVERSIONS_PAGE_RATE, Scalar::Int(0));
+            }
+            set(
+                metrics::GOAL_NB_CONVERSIONS_PAGE_UNIQ,
+                count(page.conversions),
+            );
+            if let Some(revenue) = page.revenue_attrib {
+                set(metrics::GOAL_REVENUE_ATTRIB, money(revenue));
+            }
+        }
+        if let Some(entry) = &self.entry {
+            set(metrics::GOAL_REVENUE_ENTRY, money(entry.revenue));
+            if let Some((rate, per_entry)) = entry.rates {
+                set(metrics::GOAL_NB_CONVERSIONS_ENTRY_RATE, money(rate));
+                set(metrics::GOAL_REVENUE_PER_ENTRY, money(per_entry));
+            }
+            set(metrics::GOAL_NB_CONVERSIONS_ENTRY, count(entry.conversions));
+        }
+        columns
+    }
+}
+
+/// A row's `goals` column being built: goal ids in the order met.
+#[derive(Debug, Clone, Default)]
+struct RowGoals(Vec<(i32, GoalAcc)>);
+
+impl RowGoals {
+    fn goal(&mut self, idgoal: i32) -> &mut GoalAcc {
+        let index = match self.0.iter().position(|(id, _)| *id == idgoal) {
+            Some(index) => index,
+            None => {
+                self.0.push((idgoal, GoalAcc::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[index].1
+    }
+
+    fn merge(&mut self, other: &Self, same_row: bool) {
+        for (idgoal, theirs) in &other.0 {
+            self.goal(*idgoal).merge(theirs, same_row);
+        }
+    }
+
+    fn columns(&self) -> Goals {
+        let mut goals = Goals::new();
+        for (idgoal, goal) in &self.0 {
+            goals = goals.with(i64::from(*idgoal), goal.columns());
+        }
+        goals
+    }
+}
+
+/// The day's conversion groups by page and by entry page, URLs and titles
+/// alike (ids of both kinds find their slot).
+#[derive(Debug, Default)]
+struct PageGoals {
+    pages: Vec<PageConversionGroup>,
+    entries: Vec<EntryConversionGroup>,
+}
+
+impl PageGoals {
+    /// Matomo's goals for the page queries: the site's goals, then
+    /// abandoned carts and orders on an ecommerce site; entry pages take
+    /// every goal id of 0 or more.
+    fn load(ctx: &mut DayContext<'_>) -> Result<Self, ArchiveError> {
+        let site = ctx.site();
+        let mut goals: Vec<i32> = site
+            .goals
+            .iter()
+            .filter_map(|id| i32::try_from(*id).ok())
+            .collect();
+        if site.ecommerce {
+            goals.extend([-1, 0]);
+        }
+        let logs = ctx.logs();
+        let conn = ctx.conn();
+        let mut pages = logs.query_conversions_by_page_view(conn, false, &goals)?;
+        pages.extend(logs.query_conversions_by_page_view(conn, true, &goals)?);
+        let mut entries = logs.query_conversions_by_entry_page(conn, false)?;
+        entries.extend(logs.query_conversions_by_entry_page(conn, true)?);
+        Ok(Self { pages, entries })
     }
 }
 
@@ -1125,6 +1331,8 @@ struct SlotStats {
     entry: Vec<Entry>,
     exit_visits: Vec<u64>,
     exit_uniq: Vec<u64>,
+    /// The goal metrics of the few slots with conversions.
+    goals: HashMap<usize, RowGoals>,
 }
 
 impl SlotStats {
@@ -1138,6 +1346,75 @@ impl SlotStats {
             entry: vec![Entry::default(); count],
             exit_visits: vec![0; count],
             exit_uniq: Vec::new(),
+            goals: HashMap::new(),
+        }
+    }
+
+    /// `updateActionsTableWithGoals`: each conversion group goes to the
+    /// row of its action, if the day has one (Matomo's action-row cache;
+    /// a page seen only on an earlier day gets nothing).
+    fn add_goals(&mut self, slots: &Slots, goals: &PageGoals) {
+        let slot_of = |stats: &Self, id: u32| {
+            slots
+                .map
+                .get(id)
+                .map(|slot| slot as usize)
+                .filter(|slot| id > 0 && stats.has_row(*slot))
+        };
+        for group in &goals.pages {
+            let Some(slot) = slot_of(self, group.idaction) else {
+                continue;
+            };
+            let theirs = GoalAcc {
+                page: Some(PageGoal {
+                    conversions: group.count,
+                    revenue: group.revenue,
+                    pages_before: group.pages_before,
+                    attrib: group.conversions_attrib,
+                    revenue_attrib: group.revenue_attrib,
+                }),
+                entry: None,
+            };
+            self.goals
+                .entry(slot)
+                .or_default()
+                .goal(group.idgoal)
+                .merge(&theirs, true);
+        }
+        for group in &goals.entries {
+            let Some(slot) = slot_of(self, group.idaction) else {
+                continue;
+            };
+            // The row's kind must be the action's: Matomo looks rows up
+            // by id and type.
+            let kind = u8::try_from(group.action_type)
+                .ok()
+                .and_then(|code| ActionType::from_code(code).ok());
+            if kind.and_then(|kind| Report::of(kind, true)) != self.hot[slot].report {
+                continue;
+            }
+            #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
+            let (conversions, entrances) =
+                (group.conversions as f64, self.entry[slot].visits as f64);
+            let rates = (entrances > 0.0).then(|| {
+                (
+                    round_php(conversions / entrances, 3),
+                    round_php(group.revenue / entrances, 3),
+                )
+            });
+            let theirs = GoalAcc {
+                page: None,
+                entry: Some(EntryGoal {
+                    conversions: group.conversions,
+                    revenue: group.revenue,
+                    rates,
+                }),
+            };
+            self.goals
+                .entry(slot)
+                .or_default()
+                .goal(group.idgoal)
+                .merge(&theirs, true);
         }
     }
 
@@ -1174,6 +1451,7 @@ impl SlotStats {
             exit_visits: self.exit_visits[slot],
             // Only actions with hits have a row in Matomo's page query.
             parts: u32::from(hot.hits > 0),
+            goals: self.goals.get(&slot).cloned().unwrap_or_default(),
         }
     }
 }
@@ -1282,8 +1560,10 @@ impl Actions {
         visits: &[VisitRow],
         slots: &Slots,
         names: &HashMap<u32, Arc<ActionName>>,
+        goals: &PageGoals,
     ) -> DayRecords {
-        let (stats, categories) = slot_stats(settings, actions, visits, slots, names);
+        let (mut stats, categories) = slot_stats(settings, actions, visits, slots, names);
+        stats.add_goals(slots, goals);
         let mut day = DayRecords::default();
         let url_root = format!("{}/", settings.main_url.trim_end_matches('/'));
         for report in Report::ALL {
@@ -1358,7 +1638,7 @@ impl Actions {
                     }
                 }
             }
-            node.acc.merge(&stats.acc(slot));
+            node.acc.merge_same_row(&stats.acc(slot));
         }
         tree
     }
@@ -1731,5 +2011,51 @@ mod tests {
             max_ms: Some(25),
         });
         assert_eq!((none.min_ms, none.max_ms), (Some(25), Some(25)));
+    }
+
+    fn page_goal(conversions: u64, pages_before: u64, attrib: f64, revenue: f64) -> RowGoals {
+        let mut goals = RowGoals::default();
+        *goals.goal(1) = GoalAcc {
+            page: Some(PageGoal {
+                conversions,
+                revenue,
+                pages_before: Some(pages_before),
+                attrib: Some(attrib),
+                revenue_attrib: Some(revenue * attrib),
+            }),
+            entry: None,
+        };
+        goals
+    }
+
+    #[test]
+    fn pages_before_is_the_largest_in_a_row_and_summed_into_folders() {
+        let mut row = page_goal(1, 2, 0.5, 10.0);
+        row.merge(&page_goal(1, 3, 0.25, 30.0), true);
+        let mut folder = row.clone();
+        folder.merge(&page_goal(1, 1, 1.0, 4.0), false);
+        let value = |goals: &RowGoals, id: u16| {
+            goals
+                .columns()
+                .0
+                .get(&1)
+                .and_then(|goal| goal.get(&ColumnKey::Id(id)).and_then(Scalar::as_f64))
+        };
+        assert_eq!(value(&row, metrics::GOAL_NB_CONV_PAGES_BEFORE), Some(3.0));
+        assert_eq!(value(&row, metrics::GOAL_NB_CONVERSIONS), Some(2.0));
+        assert_eq!(
+            value(&row, metrics::GOAL_NB_CONVERSIONS_PAGE_RATE),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&folder, metrics::GOAL_NB_CONV_PAGES_BEFORE),
+            Some(4.0)
+        );
+        assert_eq!(
+            value(&folder, metrics::GOAL_NB_CONVERSIONS_ATTRIB),
+            Some(1.75)
+        );
+        // No entry metrics without entry conversions.
+        assert_eq!(value(&folder, metrics::GOAL_NB_CONVERSIONS_ENTRY), None);
     }
 }

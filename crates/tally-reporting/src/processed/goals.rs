@@ -68,6 +68,12 @@ pub(crate) struct GoalFilters {
 /// - `-2`: no per-goal metric;
 /// - `-1`: only `goal_<id>_conversion_rate`, for every goal;
 /// - `0` and other values not above 0: the four metrics of every goal;
+///   the Actions page modes add, per goal, `nb_conversions_attrib`,
+///   `revenue_attrib` and `nb_conversions_page_rate` (`-3`, and `-5` for
+///   ecommerce) or `nb_conversions_entry`, `revenue_per_entry`,
+///   `revenue_entry` and `nb_conversions_entry_rate` (`-4`, `-6`), from
+///   the rows' page goal metrics; `-5` and `-6` also add
+///   `avg_order_revenue` and `items`;
 /// - a goal id above 0: the four metrics of that goal only;
 /// - `ecommerceOrder` / `ecommerceAbandonedCart`: the four metrics plus
 ///   `avg_order_revenue` and `items`, for the goal of that very name only,
@@ -99,6 +105,15 @@ enum GoalMetric {
     Revenue,
     AvgOrderRevenue,
     Items,
+    /// Page reports (`idGoal=-3` / `-5`).
+    ConversionsAttrib,
+    RevenueAttrib,
+    ConversionPageRate,
+    /// Entry page reports (`idGoal=-4` / `-6`).
+    ConversionsEntry,
+    RevenuePerEntry,
+    RevenueEntry,
+    ConversionEntryRate,
 }
 
 impl GoalMetric {
@@ -110,6 +125,13 @@ impl GoalMetric {
             Self::Revenue => "revenue",
             Self::AvgOrderRevenue => "avg_order_revenue",
             Self::Items => "items",
+            Self::ConversionsAttrib => "nb_conversions_attrib",
+            Self::RevenueAttrib => "revenue_attrib",
+            Self::ConversionPageRate => "nb_conversions_page_rate",
+            Self::ConversionsEntry => "nb_conversions_entry",
+            Self::RevenuePerEntry => "revenue_per_entry",
+            Self::RevenueEntry => "revenue_entry",
+            Self::ConversionEntryRate => "nb_conversions_entry_rate",
         }
     }
 }
@@ -151,6 +173,32 @@ impl Metric {
                     GoalMetric::Revenue => number(revenue),
                     GoalMetric::AvgOrderRevenue => number(quotient(revenue, conversions, 2)),
                     GoalMetric::Items => number(value("items").trunc()),
+                    // Matomo returns these two as stored (null for a row
+                    // without the goal, which we write as 0).
+                    GoalMetric::ConversionsAttrib => number(value("nb_conversions_attrib")),
+                    GoalMetric::ConversionPageRate => number(value("nb_conversions_page_rate")),
+                    GoalMetric::RevenueAttrib => number(value("revenue_attrib")),
+                    GoalMetric::ConversionsEntry => number(value("nb_conversions_entry").trunc()),
+                    GoalMetric::RevenueEntry => number(value("revenue_entry")),
+                    GoalMetric::RevenuePerEntry => {
+                        // The goal's whole revenue, not its entry revenue,
+                        // as Matomo's RevenuePerEntry reads it.
+                        let entrances = get(columns, "entry_nb_visits");
+                        let divisor = if entrances == 0.0 {
+                            conversions
+                        } else {
+                            entrances
+                        };
+                        number(quotient(revenue, divisor, 2))
+                    }
+                    GoalMetric::ConversionEntryRate => {
+                        let entrances = get(columns, "entry_nb_visits");
+                        if entrances > 0.0 {
+                            number(quotient(value("nb_conversions_entry"), entrances, 3))
+                        } else {
+                            Value::Int(0)
+                        }
+                    }
                 }
             }
         }
@@ -300,6 +348,25 @@ impl PerGoal {
             ] {
                 out.push(Metric::Goal(goal.clone(), metric));
             }
+            if self.is(-3.0) || self.is(-5.0) {
+                for metric in [
+                    GoalMetric::ConversionsAttrib,
+                    GoalMetric::RevenueAttrib,
+                    GoalMetric::ConversionPageRate,
+                ] {
+                    out.push(Metric::Goal(goal.clone(), metric));
+                }
+            }
+            if self.is(-4.0) || self.is(-6.0) {
+                for metric in [
+                    GoalMetric::ConversionsEntry,
+                    GoalMetric::RevenuePerEntry,
+                    GoalMetric::RevenueEntry,
+                    GoalMetric::ConversionEntryRate,
+                ] {
+                    out.push(Metric::Goal(goal.clone(), metric));
+                }
+            }
             if self.is_ecommerce() || self.is(-5.0) || self.is(-6.0) {
                 out.push(Metric::Goal(goal.clone(), GoalMetric::AvgOrderRevenue));
                 out.push(Metric::Goal(goal.clone(), GoalMetric::Items));
@@ -400,6 +467,64 @@ impl GoalFilters {
             .map(|metric| (metric.name(), metric))
             .collect();
         add_columns(table, &named, self.flat);
+    }
+}
+
+/// The goal ids in the `goals` columns of the top-level rows of an
+/// Actions table (the summary row left out), in the order met: the goals
+/// whose totals [`conversion_page_rates`] needs.
+pub(crate) fn page_goal_ids(table: &DataTable) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for row in table.rows() {
+        if let Some(goals) = goals_of(&row.columns) {
+            for idgoal in goals.0.keys() {
+                if !ids.contains(idgoal) {
+                    ids.push(*idgoal);
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// Matomo's `CalculateConversionPageRate`, which every Actions method
+/// runs: on the top-level rows (not the subtables of an expanded table,
+/// whose stored 0 stays; `idSubtable` makes the subtable the top level),
+/// a goal's `nb_conversions_page_rate` becomes its
+/// `nb_conversions_page_uniq` over the period's conversions of that goal
+/// (`Goal_<id>_nb_conversions`), 3 decimals, at most 1 (a folder counts
+/// the conversions of each of its pages). A goal without a total keeps
+/// its value where no goal has one, and gets 0 otherwise.
+pub(crate) fn conversion_page_rates(table: &mut DataTable, totals: &[(i64, f64)]) {
+    if totals.is_empty() {
+        return;
+    }
+    let page_uniq = ColumnKey::Id(tally_datatable::metrics::GOAL_NB_CONVERSIONS_PAGE_UNIQ);
+    let page_rate = ColumnKey::Id(tally_datatable::metrics::GOAL_NB_CONVERSIONS_PAGE_RATE);
+    for row in table.rows_mut() {
+        let key = row
+            .columns
+            .iter()
+            .find(|(key, _)| key.name() == "goals")
+            .map(|(key, _)| key.clone());
+        let Some(Value::Goals(goals)) = key.and_then(|key| row.columns.get_mut(&key)) else {
+            continue;
+        };
+        for (idgoal, columns) in goals.0.iter_mut() {
+            let Some(uniq) = columns.get(&page_uniq).and_then(Scalar::as_f64) else {
+                continue;
+            };
+            let total = totals
+                .iter()
+                .find(|(id, _)| id == idgoal)
+                .map_or(0.0, |(_, total)| *total);
+            let rate = quotient(uniq, total, 3).min(1.0);
+            let value = match number(rate) {
+                Value::Int(value) => Scalar::Int(value),
+                _ => Scalar::Float(rate),
+            };
+            columns.set(page_rate.clone(), value);
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod matomo_site_search_fixture;
 mod matomo_transitions_fixture;
 mod meta;
 mod on_demand;
+mod page_goals;
 mod parameters;
 mod php_tracker;
 mod pivot;

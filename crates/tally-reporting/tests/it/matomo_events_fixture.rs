@@ -503,10 +503,26 @@ async fn custom_events_give_matomos_actions_and_goals() -> anyhow::Result<()> {
     ] {
         assert_eq!(column(name), pair(movies, webradio), "getPageUrls {name}");
     }
-    // Matomo's rows also carry goal metrics per page (goal 1 converted on
-    // `/webradio`, goal 3 three times, revenue 31); our page reports have
-    // none yet (the Actions builder's documented difference).
-    assert!(pages[1].get("goals").is_none(), "{}", pages[1]);
+    // Goal metrics per page: goal 1 converted on `/webradio`, goal 3 three
+    // times (revenue 31), all after that one page, which the visit entered
+    // on (test_CustomEvents__Actions.getPageUrls_day.xml); none on
+    // `/movies`.
+    let goal = |conversions: i64, revenue: i64| {
+        json!({
+            "nb_conversions": conversions, "revenue": revenue, "nb_conv_pages_before": 1,
+            "nb_conversions_attrib": conversions, "nb_conversions_page_rate": 1,
+            "nb_conversions_page_uniq": conversions, "revenue_attrib": revenue,
+            "revenue_entry": revenue, "nb_conversions_entry_rate": conversions,
+            "revenue_per_entry": revenue, "nb_conversions_entry": conversions,
+        })
+    };
+    assert_eq!(
+        pages[1]["goals"],
+        json!({"idgoal=1": goal(1, 0), "idgoal=3": goal(3, 31)}),
+        "{}",
+        pages[1]
+    );
+    assert!(pages[0].get("goals").is_none(), "{}", pages[0]);
 
     // Goal 3: the default revenue (8) for the event without a value, the
     // event value otherwise (23, then 0).

@@ -499,6 +499,126 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "entryPageUrl==http%253A%252F%252Fexample.org%252Fstore%252Fpurchase.htm",
         )],
     );
+    // Goal metrics per page (Matomo's archiveDayActionsGoals; values of
+    // test_OneVisitorTwoVisits__Actions.getPageUrls_day.xml,
+    // getEntryPageUrls_day.xml and getPageTitles_day.xml). Goal 1 (42)
+    // converted in the first visit after its two pages, each of which gets
+    // half of it; goal 2 (1) converted on the second visit's only page,
+    // which it entered on. `nb_conversions_page_rate` is computed for the
+    // top-level rows only: the expanded subtable keeps its stored 0.
+    let half_of_goal_1 = json!({"idgoal=1": {
+        "nb_conversions": 1, "revenue": 42, "nb_conv_pages_before": 2,
+        "nb_conversions_attrib": 0.5, "nb_conversions_page_rate": 1,
+        "nb_conversions_page_uniq": 1, "revenue_attrib": 21,
+    }});
+    let entered_goal_1 = json!({"idgoal=1": {
+        "nb_conversions": 1, "revenue": 42, "nb_conv_pages_before": 2,
+        "nb_conversions_attrib": 0.5, "nb_conversions_page_rate": 1,
+        "nb_conversions_page_uniq": 1, "revenue_attrib": 21,
+        "revenue_entry": 42, "nb_conversions_entry_rate": 1,
+        "revenue_per_entry": 42, "nb_conversions_entry": 1,
+    }});
+    let goal_2 = |page_rate: i64| {
+        json!({"idgoal=2": {
+            "nb_conversions": 1, "revenue": 1, "nb_conv_pages_before": 1,
+            "nb_conversions_attrib": 1, "nb_conversions_page_rate": page_rate,
+            "nb_conversions_page_uniq": 1, "revenue_attrib": 1,
+            "revenue_entry": 1, "nb_conversions_entry_rate": 1,
+            "revenue_per_entry": 1, "nb_conversions_entry": 1,
+        }})
+    };
+    let goals = |rows: &Value| -> Vec<(String, Value)> {
+        column(rows, "goals")
+            .into_iter()
+            .filter(|(_, goals)| !goals.is_null())
+            .collect()
+    };
+    assert_eq!(
+        goals(&expanded),
+        vec![
+            ("/index".to_owned(), half_of_goal_1.clone()),
+            (
+                "/index.htm?parameter=Should display".to_owned(),
+                entered_goal_1.clone()
+            ),
+            ("store".to_owned(), goal_2(1)),
+        ]
+    );
+    assert_eq!(
+        goals(&store["subtable"]),
+        vec![("/purchase.htm".to_owned(), goal_2(0))]
+    );
+    // In Matomo's order: the page metrics, then the entry metrics.
+    let names: Vec<&str> = expanded[2]["goals"]["idgoal=1"]
+        .as_object()
+        .map(|goal| goal.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        [
+            "nb_conversions",
+            "revenue",
+            "nb_conv_pages_before",
+            "nb_conversions_attrib",
+            "nb_conversions_page_rate",
+            "nb_conversions_page_uniq",
+            "revenue_attrib",
+            "revenue_entry",
+            "nb_conversions_entry_rate",
+            "revenue_per_entry",
+            "nb_conversions_entry",
+        ]
+    );
+    assert_eq!(
+        goals(&entry),
+        vec![
+            (
+                "/index.htm?parameter=Should display".to_owned(),
+                entered_goal_1.clone()
+            ),
+            ("store".to_owned(), goal_2(1)),
+        ]
+    );
+    assert_eq!(
+        goals(&entry[1]["subtable"]),
+        vec![("/purchase.htm".to_owned(), goal_2(0))]
+    );
+    // A subtable asked for by id is the top level: its rate is computed.
+    let id_subtable = pages[3]["idsubdatatable"].clone();
+    assert!(id_subtable.is_number(), "{pages}");
+    let purchase_alone = day_report(
+        &api,
+        t,
+        "Actions.getPageUrls",
+        &format!("&idSubtable={id_subtable}"),
+    )
+    .await?;
+    assert_eq!(
+        goals(&purchase_alone),
+        vec![("/purchase.htm".to_owned(), goal_2(1))]
+    );
+    // Page titles are not split here (Matomo's test splits them on `/`),
+    // so the checkout title is a top-level row with its rate computed.
+    let mut title_goals = goals(&day_report(&api, t, "Actions.getPageTitles", "").await?);
+    title_goals.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        title_goals,
+        vec![
+            (" Checkout/Purchasing...".to_owned(), goal_2(1)),
+            (
+                " Second page view - should be registered as URL /".to_owned(),
+                half_of_goal_1.clone()
+            ),
+            (" incredible title!".to_owned(), entered_goal_1.clone()),
+        ]
+    );
+    // XML names the goals as Matomo's renderer does.
+    let xml = day_text(&api, t, "Actions.getEntryPageUrls", "&format=xml").await?;
+    assert!(
+        xml.contains("<goals>\n\t\t\t<row idgoal='2'>\n\t\t\t\t<nb_conversions>1</nb_conversions>"),
+        "{xml}"
+    );
+
     // Titles by their text, encoded twice too (the titles without a `/`:
     // Matomo's test splits titles on it, we do not).
     let titles = day_report(&api, t, "Actions.getPageTitles", "").await?;

@@ -1,0 +1,261 @@
+//! Goal metrics of the Actions page reports over two days and their week
+//! (Matomo's `archiveDayActionsGoals`, the period sum of the nested
+//! `goals` column, `CalculateConversionPageRate` and the `idGoal` page
+//! modes `-3` / `-4` of the goal-column filters). Expected values are
+//! worked out by hand from Matomo's rules:
+//!
+//! - Monday, visit 1: `/a`, `/b`, then goal 1 (revenue 10): two pages
+//!   before it, so each page gets half a conversion and 5 of revenue.
+//! - Tuesday, visit 2: `/a`, then goal 1 (10): `/a` gets all of it.
+//! - Tuesday, visit 3: `/a`, `/c`, no conversion.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tally_db::test_support::TestDb;
+use tally_management::{self as management, GoalParams, NewSiteParams, Principal};
+use tally_reporting::{Api, ReportingConfig};
+use time::macros::datetime;
+
+use crate::common::{api_json, encode, send, user_with_token};
+
+/// One tracking request of visitor `visitor` at `at` (UTC).
+fn hit(token: &str, visitor: &str, at: &str, params: &str) -> String {
+    format!(
+        "?idsite=1&rec=1&apiv=1&_id={visitor}&cdt={}&token_auth={token}&cip=10.0.0.1{params}",
+        encode(at)
+    )
+}
+
+fn page(path: &str) -> String {
+    format!(
+        "&url={}&action_name={}",
+        encode(&format!("http://example.org{path}")),
+        encode(&format!("Page {path}"))
+    )
+}
+
+fn goal(path: &str) -> String {
+    format!(
+        "&url={}&idgoal=1&revenue=10",
+        encode(&format!("http://example.org{path}"))
+    )
+}
+
+/// The `goals` column of each row that has one.
+fn goals(rows: &Value) -> Vec<(String, Value)> {
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|row| !row["goals"].is_null())
+        .map(|row| {
+            (
+                row["label"].as_str().unwrap_or("").to_owned(),
+                row["goals"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A row's value of `column`, by label.
+fn cell(rows: &Value, label: &str, column: &str) -> Value {
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .find(|row| row["label"] == label)
+        .map_or(Value::Null, |row| row[column].clone())
+}
+
+#[tokio::test]
+async fn page_reports_attribute_conversions_to_the_pages_before_them() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let token = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        let params = NewSiteParams {
+            timezone: Some("UTC".to_owned()),
+            start_date: Some(datetime!(2010-01-01 00:00)),
+            ..NewSiteParams::new("pages", ["http://example.org"])
+        };
+        management::add_site(&mut conn, &root, &params)?;
+        let manual = GoalParams {
+            revenue: 10.0,
+            ..GoalParams::new("manual", "manually", "", "")
+        };
+        management::add_goal(&mut conn, &root, 1, &manual)?;
+        user_with_token(&mut conn, "root", None)?
+    };
+    let t = token.as_str();
+    let requests = [
+        hit(t, "1111111111111111", "2010-03-01 10:00:00", &page("/a")),
+        hit(t, "1111111111111111", "2010-03-01 10:01:00", &page("/b")),
+        hit(t, "1111111111111111", "2010-03-01 10:02:00", &goal("/b")),
+        hit(t, "2222222222222222", "2010-03-02 10:00:00", &page("/a")),
+        hit(t, "2222222222222222", "2010-03-02 10:01:00", &goal("/a")),
+        hit(t, "3333333333333333", "2010-03-02 12:00:00", &page("/a")),
+        hit(t, "3333333333333333", "2010-03-02 12:01:00", &page("/c")),
+    ];
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    for query in requests {
+        let answer = send(
+            &router,
+            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
+        )
+        .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
+    }
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let report = |method: &str, period: &str, date: &str, extra: &str| {
+        format!("method={method}&idSite=1&period={period}&date={date}{extra}")
+    };
+
+    // Monday: `/a` and `/b` share the conversion; `/a` was entered on.
+    let monday = api_json(
+        &api,
+        t,
+        &report("Actions.getPageUrls", "day", "2010-03-01", ""),
+    )
+    .await?;
+    let half = json!({
+        "nb_conversions": 1, "revenue": 10, "nb_conv_pages_before": 2,
+        "nb_conversions_attrib": 0.5, "nb_conversions_page_rate": 1,
+        "nb_conversions_page_uniq": 1, "revenue_attrib": 5,
+    });
+    let mut entered = half.clone();
+    for (name, value) in [
+        ("revenue_entry", json!(10)),
+        ("nb_conversions_entry_rate", json!(1)),
+        ("revenue_per_entry", json!(10)),
+        ("nb_conversions_entry", json!(1)),
+    ] {
+        entered[name] = value;
+    }
+    let mut monday_goals = goals(&monday);
+    monday_goals.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        monday_goals,
+        vec![
+            ("/a".to_owned(), json!({ "idgoal=1": entered })),
+            ("/b".to_owned(), json!({ "idgoal=1": half })),
+        ]
+    );
+
+    // Tuesday: `/a` has two entries and one conversion (rate 0.5, 10 / 2
+    // per entry); `/c` none.
+    let tuesday = api_json(
+        &api,
+        t,
+        &report("Actions.getPageUrls", "day", "2010-03-02", ""),
+    )
+    .await?;
+    assert_eq!(
+        goals(&tuesday),
+        vec![(
+            "/a".to_owned(),
+            json!({"idgoal=1": {
+                "nb_conversions": 1, "revenue": 10, "nb_conv_pages_before": 1,
+                "nb_conversions_attrib": 1, "nb_conversions_page_rate": 1,
+                "nb_conversions_page_uniq": 1, "revenue_attrib": 10,
+                "revenue_entry": 10, "nb_conversions_entry_rate": 0.5,
+                "revenue_per_entry": 5, "nb_conversions_entry": 1,
+            }})
+        )]
+    );
+
+    // The week sums every goal metric, `nb_conv_pages_before` and the
+    // entry rates included (Matomo sums the nested array as it is); only
+    // the page rate is computed again, against the week's 2 conversions.
+    let week = api_json(
+        &api,
+        t,
+        &report("Actions.getPageUrls", "week", "2010-03-01", ""),
+    )
+    .await?;
+    let mut week_goals = goals(&week);
+    week_goals.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        week_goals,
+        vec![
+            (
+                "/a".to_owned(),
+                json!({"idgoal=1": {
+                    "nb_conversions": 2, "revenue": 20, "nb_conv_pages_before": 3,
+                    "nb_conversions_attrib": 1.5, "nb_conversions_page_rate": 1,
+                    "nb_conversions_page_uniq": 2, "revenue_attrib": 15,
+                    "revenue_entry": 20, "nb_conversions_entry_rate": 1.5,
+                    "revenue_per_entry": 15, "nb_conversions_entry": 2,
+                }})
+            ),
+            (
+                "/b".to_owned(),
+                json!({"idgoal=1": {
+                    "nb_conversions": 1, "revenue": 10, "nb_conv_pages_before": 2,
+                    "nb_conversions_attrib": 0.5, "nb_conversions_page_rate": 0.5,
+                    "nb_conversions_page_uniq": 1, "revenue_attrib": 5,
+                }})
+            ),
+        ]
+    );
+
+    // The Goals page views of the Actions reports: `idGoal=-3` adds the
+    // attribution columns per goal, `-4` the entry ones (Matomo's
+    // AddColumnsProcessedMetricsGoal and its GoalSpecific metrics).
+    let pages = api_json(
+        &api,
+        t,
+        &report(
+            "Actions.getPageUrls",
+            "week",
+            "2010-03-01",
+            "&filter_update_columns_when_show_all_goals=1&idGoal=-3",
+        ),
+    )
+    .await?;
+    for (column, a, b) in [
+        ("goal_1_nb_conversions", json!(2), json!(1)),
+        ("goal_1_revenue", json!(20), json!(10)),
+        ("goal_1_nb_conversions_attrib", json!(1.5), json!(0.5)),
+        ("goal_1_revenue_attrib", json!(15), json!(5)),
+        // Not among the percentages `format_metrics=bc` formats.
+        ("goal_1_nb_conversions_page_rate", json!(1), json!(0.5)),
+    ] {
+        assert_eq!(cell(&pages, "/a", column), a, "/a {column}: {pages}");
+        assert_eq!(cell(&pages, "/b", column), b, "/b {column}: {pages}");
+    }
+    assert_eq!(cell(&pages, "/c", "goal_1_nb_conversions_attrib"), json!(0));
+    assert!(cell(&pages, "/a", "goal_1_nb_conversions_entry").is_null());
+
+    // Entry pages: `/a` was entered 3 times in the week, converting twice;
+    // revenue per entry is the goal's whole revenue over the entries.
+    let entries = api_json(
+        &api,
+        t,
+        &report(
+            "Actions.getEntryPageUrls",
+            "week",
+            "2010-03-01",
+            "&filter_update_columns_when_show_all_goals=1&idGoal=-4",
+        ),
+    )
+    .await?;
+    assert_eq!(cell(&entries, "/a", "entry_nb_visits"), json!(3));
+    for (column, value) in [
+        ("goal_1_nb_conversions_entry", json!(2)),
+        ("goal_1_revenue_per_entry", json!(6.67)),
+        ("goal_1_revenue_entry", json!(20)),
+        ("goal_1_nb_conversions_entry_rate", json!(0.667)),
+    ] {
+        assert_eq!(cell(&entries, "/a", column), value, "{column}: {entries}");
+    }
+    assert!(cell(&entries, "/a", "goal_1_nb_conversions_attrib").is_null());
+    Ok(())
+}
