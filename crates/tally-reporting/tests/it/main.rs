@@ -24,3 +24,4 @@ mod php_tracker;
 mod pivot;
 mod present;
 mod reports;
+mod row_evolution;
