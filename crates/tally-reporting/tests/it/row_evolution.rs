@@ -285,7 +285,7 @@ async fn row_evolution_follows_labels_as_matomo_does() -> anyhow::Result<()> {
         let (header, row) = body.split_once('\n').unwrap_or_default();
         let header: Vec<&str> = header.split(separator).collect();
         let row: Vec<&str> = row.split(separator).collect();
-        assert_eq!(header.len(), 1 + 6 * 7 + 17 + 1, "{body}");
+        assert_eq!(header.len(), 1 + 6 * 7 + 19 + 1, "{body}");
         assert_eq!(header.len(), row.len(), "{body}");
         assert_eq!(
             header[..3],
@@ -676,6 +676,57 @@ async fn row_evolution_of_pages_and_goals() -> anyhow::Result<()> {
         answer["label"],
         json!("piwik.net/my/dir//page3?foo=bar&amp;baz=bar/")
     );
+
+    // _processedRowLabel and _mobileDesktop (Matomo's site 2 mixes
+    // Firefox and Opera; here both visits of a day are Firefox on a
+    // desktop): presented labels, their logos, no data for the others.
+    let devices = "method=API.getRowEvolution&idSite=1&period=day&date=2010-03-01,2010-03-06\
+         &apiModule=DevicesDetection";
+    let answer = api_json(
+        &api,
+        t,
+        &format!("{devices}&apiAction=getBrowsers&label=Firefox,Chrome,Opera"),
+    )
+    .await?;
+    assert_eq!(
+        answer["reportData"]["2010-03-04"],
+        json!([{"nb_visits_0": 2, "nb_visits_1": 0, "nb_visits_2": 0}])
+    );
+    assert_eq!(
+        answer["metadata"]["metrics"],
+        json!({
+            "nb_visits_0": {
+                "name": "Firefox (Visits)",
+                "logo": "plugins/Morpheus/icons/dist/browsers/FF.png",
+                "min": 2,
+                "max": 2,
+                "change": "+0%"
+            },
+            "nb_visits_1": {"name": "Chrome (Visits)"},
+            "nb_visits_2": {"name": "Opera (Visits)"}
+        })
+    );
+    assert_eq!(answer["metadata"]["dimension"], json!("Browser"));
+    let answer = api_json(
+        &api,
+        t,
+        &format!("{devices}&apiAction=getType&label=Desktop,Mobile"),
+    )
+    .await?;
+    assert_eq!(
+        answer["metadata"]["metrics"],
+        json!({
+            "nb_visits_0": {
+                "name": "Desktop (Visits)",
+                "logo": "plugins/Morpheus/icons/dist/devices/desktop.png",
+                "min": 2,
+                "max": 2,
+                "change": "+0%"
+            },
+            "nb_visits_1": {"name": "Mobile (Visits)"}
+        })
+    );
+    assert_eq!(answer["metadata"]["dimension"], json!("Device type"));
 
     // _goals_visitsUntilConversion: goal 2, converted twice on each first
     // visit.
