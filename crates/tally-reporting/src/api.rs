@@ -20,6 +20,7 @@ use crate::methods::{self, Ctx};
 use crate::output::{self, Format, Output, PhpShape, Rendered};
 use crate::pivot::Pivot;
 use crate::request::ApiRequest;
+use crate::row_evolution;
 use crate::transitions::{self, MaxPeriodAllowed};
 
 /// The Matomo version we answer `API.getMatomoVersion` with: the API
@@ -189,6 +190,15 @@ impl Api {
                 }
                 "getMetadata" => return meta::metadata(&mut conn, &principal, request),
                 "getSegmentsMetadata" => return meta::segments_metadata(&principal),
+                "getRowEvolution" => {
+                    let mut ctx = Ctx {
+                        conn: &mut conn,
+                        principal: &principal,
+                        loader: self.loader(now),
+                        request,
+                    };
+                    return row_evolution::row_evolution(&mut ctx);
+                }
                 "getProcessedReport" => {
                     let mut ctx = Ctx {
                         conn: &mut conn,
@@ -301,7 +311,7 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
         return PhpShape::DataTable;
     };
     match (module, action) {
-        ("API", "getProcessedReport") => PhpShape::ArrayWithTable,
+        ("API", "getProcessedReport" | "getRowEvolution") => PhpShape::ArrayWithTable,
         ("API", "getBulkRequest" | "getReportMetadata" | "getMetadata" | "getSegmentsMetadata") => {
             PhpShape::Array
         }

@@ -28,6 +28,7 @@ mod pivot;
 mod present;
 mod processed;
 pub mod request;
+mod row_evolution;
 mod subtables;
 mod transitions;
 
@@ -60,6 +61,19 @@ pub enum ReportingError {
     UnknownModule {
         /// The module part of `method=`.
         module: String,
+    },
+    /// `API.getRowEvolution` named a report we do not have (Matomo's
+    /// message).
+    #[error(
+        "Requested report {module}.{action} for Website id={idsite} not found in the list of available reports."
+    )]
+    UnknownReport {
+        /// `apiModule`.
+        module: String,
+        /// `apiAction`.
+        action: String,
+        /// The site asked about.
+        idsite: u32,
     },
     /// `module=` is not `API`.
     #[error("only module=API is served here (got '{module}')")]
@@ -115,12 +129,12 @@ pub enum ReportingError {
 
 impl ReportingError {
     /// The HTTP status Matomo answers the error with: 401 for missing
-    /// access, 400 for an unknown method, 200 for the rest (Matomo's API
+    /// access, 400 for an unknown method or report, 200 for the rest (Matomo's API
     /// errors are normally 200 with an error body), 503 when the database
     /// is down.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::UnknownMethod { .. } | Self::PhpObject => 400,
+            Self::UnknownMethod { .. } | Self::UnknownReport { .. } | Self::PhpObject => 400,
             Self::Management(
                 ManagementError::NoAccess { .. }
                 | ManagementError::NoAccessToAnySite { .. }

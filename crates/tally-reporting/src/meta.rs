@@ -1013,6 +1013,51 @@ fn scalar_tree(value: &Value) -> Tree {
     }
 }
 
+/// What `API.getRowEvolution` reads of a report's metadata.
+pub(crate) struct EvolutionMeta {
+    /// The report's dimension (`None` for reports without one, which
+    /// Matomo refuses to evolve).
+    pub(crate) dimension: Option<&'static str>,
+    /// The metrics then the processed metrics, with their English names.
+    pub(crate) metrics: Vec<(&'static str, &'static str)>,
+    /// The method answering a row's subtable (`actionToLoadSubTables`).
+    pub(crate) subtable_action: Option<&'static str>,
+}
+
+/// The metadata of `module.action` as `API.getMetadata` hands it to
+/// `RowEvolution`, or `None` for a report we do not list. Matomo's
+/// `ProcessedReport` drops `conversion_rate` from the processed metrics of
+/// every report that also has per-goal metrics (the visit reports), so
+/// row evolutions never show it.
+pub(crate) fn evolution_meta(module: &str, action: &str) -> Option<EvolutionMeta> {
+    // Custom dimension reports are listed per site (`entries`), all alike.
+    let custom = report(
+        "Visitors",
+        "Custom Dimensions",
+        "",
+        "CustomDimensions",
+        "getCustomDimension",
+        Some("Custom Dimension"),
+        M::Visits,
+    );
+    let meta = REPORTS
+        .iter()
+        .chain(std::iter::once(&custom))
+        .find(|meta| meta.module == module && meta.action == action)?;
+    let (stored, processed) = metric_names(meta.metrics);
+    let metrics = stored
+        .iter()
+        .chain(processed)
+        .filter(|name| !(meta.metrics == M::Visits && **name == "conversion_rate"))
+        .map(|name| (*name, metric_label(name)))
+        .collect();
+    Some(EvolutionMeta {
+        dimension: meta.dimension,
+        metrics,
+        subtable_action: meta.subtable_action,
+    })
+}
+
 /// `API.getProcessedReport(idSite, period, date, apiModule, apiAction)`:
 /// the report with its metadata, column names, rows split into data and
 /// metadata, and totals over the rows.

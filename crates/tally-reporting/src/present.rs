@@ -189,10 +189,12 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         Labels::SearchEngines => search_engines(table, extra.subtable, extra.parent),
         Labels::Keywords => keywords(table, extra.subtable, extra.parent),
         Labels::Websites => {
-            if !extra.subtable {
-                add_segment_by_label(table, "referrerName");
+            if extra.subtable {
+                website_urls(table, true);
+            } else if extra.flat {
+                website_subtables(table);
             } else {
-                website_urls(table);
+                add_segment_by_label(table, "referrerName");
             }
         }
         Labels::Socials => socials(table, extra.subtable),
@@ -631,17 +633,54 @@ fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
     rename_label(table, "", KEYWORD_NOT_DEFINED);
 }
 
-fn website_urls(table: &mut DataTable) {
-    // `UrlsFromWebsiteId`: the label is the URL without its scheme, the
-    // full URL goes into `url`, which the segment is built from.
+/// `UrlsFromWebsiteId` (`getUrlsFromWebsiteId`, and `getWebsites`'
+/// subtables when flattened): the stored referrer URL goes into `url`, the
+/// rows are grouped by its path and query (`getPathFromUrl`). Only
+/// `getUrlsFromWebsiteId` adds a segment (from each row's `url`).
+fn website_urls(table: &mut DataTable, segment: bool) {
     for row in rows(table) {
-        let url = if row.label.contains("://") {
-            row.label.clone()
-        } else {
-            format!("http://{}", row.label)
-        };
-        set_meta(row, "url", url.clone());
-        set_meta(row, "segment", format!("referrerUrl=={}", urlencode(&url)));
+        let url = tally_tracking::php::html_entity_decode(&row.label);
+        if segment {
+            set_meta(row, "segment", format!("referrerUrl=={}", urlencode(&url)));
+        }
+        set_meta(row, "url", url);
+    }
+    group_by(table, path_from_url);
+}
+
+/// The subtables of a flattened `getWebsites`, presented as
+/// `getUrlsFromWebsiteId` presents them (Matomo's `filterSubtables`).
+fn website_subtables(table: &mut DataTable) {
+    for row in rows(table) {
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            website_urls(subtable, false);
+        }
+    }
+}
+
+/// `getPathFromUrl`: a URL's path without its leading `/`, then `?` and
+/// the query when there is one; `index` when both are empty.
+fn path_from_url(url: &str) -> String {
+    let Some(parsed) = tally_tracking::php::parse_url(url) else {
+        return "index".to_owned();
+    };
+    let mut query = parsed.query.as_deref().map(str::to_owned);
+    // `parse_url` leaves a query after an anchor in the fragment.
+    if let Some(fragment) = parsed.fragment.as_deref()
+        && let Some((_, after)) = fragment.split_once('?')
+    {
+        query = Some(after.to_owned());
+    }
+    let path = parsed.path.as_deref().unwrap_or_default();
+    let mut result = path.strip_prefix('/').unwrap_or(path).to_owned();
+    if let Some(query) = query {
+        result.push('?');
+        result.push_str(&query);
+    }
+    if result.is_empty() {
+        "index".to_owned()
+    } else {
+        result
     }
 }
 
@@ -1266,6 +1305,39 @@ fn duration_label(range: Range) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn website_urls_are_grouped_by_path_and_query() {
+        assert_eq!(
+            path_from_url("http://www.referrer0.com/theReferrerPage1.html"),
+            "theReferrerPage1.html"
+        );
+        assert_eq!(path_from_url("http://piwik.org/a/b?x=1#top"), "a/b?x=1");
+        assert_eq!(path_from_url("http://piwik.org/a#frag?q=2"), "a?q=2");
+        assert_eq!(path_from_url("http://piwik.org/"), "index");
+        assert_eq!(path_from_url("http://piwik.org"), "index");
+        let mut table = DataTable::from_rows([
+            Row::new("http://x.org/p?a=1").with("nb_visits", 2),
+            Row::new("https://y.org/p?a=1").with("nb_visits", 3),
+            Row::new("http://x.org/").with("nb_visits", 1),
+        ]);
+        website_urls(&mut table, true);
+        let rows: Vec<(&str, Option<f64>)> = table
+            .rows()
+            .iter()
+            .map(|row| {
+                (
+                    row.label.as_str(),
+                    row.column("nb_visits").and_then(Value::as_f64),
+                )
+            })
+            .collect();
+        assert_eq!(rows, [("p?a=1", Some(5.0)), ("index", Some(1.0))]);
+        assert_eq!(
+            table.rows()[0].metadata.get("url"),
+            Some(&Scalar::Str("http://x.org/p?a=1".to_owned()))
+        );
+    }
 
     #[test]
     fn browser_labels_name_codes_apps_and_unknowns() {

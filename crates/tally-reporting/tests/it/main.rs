@@ -26,4 +26,5 @@ mod php_tracker;
 mod pivot;
 mod present;
 mod reports;
+mod row_evolution;
 mod segments_annotations;

@@ -17,6 +17,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
+use tally_db::test_support::TestDb;
 use tally_management::GoalParams;
 use tally_reporting::Api;
 use time::macros::{datetime, format_description};
@@ -72,8 +73,9 @@ async fn report(
     .await
 }
 
-#[tokio::test]
-async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::Result<()> {
+/// The fixture's site 1 with its goals and its 155 tracked requests (the
+/// row evolution tests read it too); a super user's token.
+pub(crate) async fn tracked_site() -> anyhow::Result<(TestDb, String)> {
     let multiple = GoalParams {
         allow_multiple: true,
         ..GoalParams::new("another triggered php", "manually", "", "")
@@ -132,6 +134,12 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
         json!(155)
     );
 
+    Ok((db, token))
+}
+
+#[tokio::test]
+async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::Result<()> {
+    let (db, token) = tracked_site().await?;
     let api = reporting_api(&db)?;
     let t = token.as_str();
 
