@@ -4,7 +4,7 @@
 //! of the same log rows in the same run.
 //!
 //! ```text
-//! [TALLY_BENCH_VISITS=N] cargo bench -p tally-benches --bench archiving [-- --skip-families] [--buffer-pool-mb N]
+//! [TALLY_BENCH_VISITS=N] cargo bench -p tally-benches --bench archiving [-- --skip-families] [--no-page-goals] [--buffer-pool-mb N]
 //! ```
 //!
 //! `TALLY_BENCH_VISITS` (default 1,000,000) sets the scale: 4 actions per
@@ -144,6 +144,10 @@ struct Options {
     /// `--skip-families`: stop after the month (phase 4), for quicker runs
     /// while working on the day or the month.
     skip_families: bool,
+    /// `--no-page-goals`: the Actions builder without the goal metrics of
+    /// page rows (`Actions::archive_goals` off, Matomo's
+    /// `disable_archive_actions_goals`), to measure what they cost.
+    no_page_goals: bool,
     /// `--buffer-pool-mb N`: the server's `innodb_buffer_pool_size` for the
     /// run (set globally, put back at the end), to measure with a working
     /// set in memory as docs/DATABASE.md recommends for production.
@@ -153,6 +157,7 @@ struct Options {
 impl Options {
     fn parse() -> anyhow::Result<Self> {
         let mut skip_families = false;
+        let mut no_page_goals = false;
         let mut buffer_pool_mb = None;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -160,6 +165,7 @@ impl Options {
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
                 "--skip-families" => skip_families = true,
+                "--no-page-goals" => no_page_goals = true,
                 "--buffer-pool-mb" => {
                     let value = args.next().context("--buffer-pool-mb needs a size in MB")?;
                     let mb: u64 = value
@@ -170,8 +176,9 @@ impl Options {
                 }
                 _ => bail!(
                     "unknown argument {arg} (the scale is set with {VISITS_ENV}=N; \
-                     --skip-families stops after the month; --buffer-pool-mb N sets the \
-                     server's buffer pool for the run)"
+                     --skip-families stops after the month; --no-page-goals archives \
+                     pages without goal metrics; --buffer-pool-mb N sets the server's \
+                     buffer pool for the run)"
                 ),
             }
         }
@@ -199,6 +206,7 @@ impl Options {
             event_pages: urls.min(200),
             products: (urls / 25).clamp(1, 2_000),
             skip_families,
+            no_page_goals,
             buffer_pool_mb,
         })
     }
@@ -215,6 +223,9 @@ impl Options {
         let mut args = Vec::new();
         if self.skip_families {
             args.push("--skip-families".to_owned());
+        }
+        if self.no_page_goals {
+            args.push("--no-page-goals".to_owned());
         }
         if let Some(mb) = self.buffer_pool_mb {
             args.push(format!("--buffer-pool-mb {mb}"));
@@ -2063,7 +2074,10 @@ fn run(o: Options) -> anyhow::Result<()> {
     // more report families.
     let mut registry = Registry::empty();
     registry.add(VisitsSummary);
-    registry.add(Actions::default());
+    registry.add(Actions {
+        archive_goals: !o.no_page_goals,
+        ..Actions::default()
+    });
     let builders: Vec<String> = registry
         .builders_for(&site)
         .iter()

@@ -26,7 +26,8 @@ use crate::storage::{
 };
 use crate::table::{AggregationOps, DataTable, rename_pairs};
 use crate::value::{
-    ColumnKey, DECIMAL4_VARIANT, MILLIS_VARIANT, Metadata, NULL_VARIANT, Value, from_millis,
+    ColumnKey, DECIMAL4_VARIANT, GOALS_VARIANT, Goals, MILLIS_VARIANT, Metadata, NULL_VARIANT,
+    Value, from_millis,
 };
 
 /// A running sum of stored tables (`addDataTable` over blobs).
@@ -510,6 +511,18 @@ fn read_numeric_columns(
                 Some(thousandths) => Value::Decimal4(thousandths),
                 None => return false,
             },
+            // The per-goal metrics of a page row (column 10): decoded on
+            // their own, so the rest of the row still takes this path.
+            Some(GOALS_VARIANT) => {
+                let rest = reader.bytes.get(reader.at..).unwrap_or(&[]);
+                match decode_limited::<Goals>(rest) {
+                    Ok((goals, read)) => {
+                        reader.at += read;
+                        Value::Goals(goals)
+                    }
+                    Err(_) => return false,
+                }
+            }
             _ => return false,
         };
         if !original_ids.insert(id) {

@@ -229,6 +229,16 @@ impl Row {
         if combine_numbers(op, own_value, other_value) {
             return Ok(position + 1);
         }
+        // Page rows' per-goal metrics: summed in place, not cloned first.
+        if op == ColumnOp::Sum
+            && let (Value::Goals(own), Value::Goals(theirs)) = (&mut *own_value, other_value)
+        {
+            let summed = sum_goals(own, theirs);
+            return match summed {
+                Some(()) => Ok(position + 1),
+                None => Err(unsummable(self)),
+            };
+        }
         match merge_values(op, Some(own_value), other_value) {
             Some(Some(value)) => *own_value = value,
             Some(None) => {}

@@ -135,6 +135,9 @@ pub enum Value {
 /// deflate for every week and month built from the table.
 pub(crate) const MILLIS_VARIANT: u32 = 5;
 
+/// The stored variant index of [`Value::Goals`] (bincode's, the fourth).
+pub(crate) const GOALS_VARIANT: u32 = 3;
+
 /// The stored variant index of [`Value::Null`], added after the others so
 /// that archives written before it still decode.
 pub(crate) const NULL_VARIANT: u32 = 6;
@@ -200,7 +203,7 @@ impl bincode::Encode for Value {
                 value.encode(encoder)
             }
             Self::Goals(value) => {
-                3u32.encode(encoder)?;
+                GOALS_VARIANT.encode(encoder)?;
                 value.encode(encoder)
             }
             Self::False => 4u32.encode(encoder),
@@ -221,7 +224,7 @@ impl<Context> bincode::Decode<Context> for Value {
             0 => Self::Int(i64::decode(decoder)?),
             1 => Self::Float(f64::decode(decoder)?),
             2 => Self::Str(String::decode(decoder)?),
-            3 => Self::Goals(Goals::decode(decoder)?),
+            GOALS_VARIANT => Self::Goals(Goals::decode(decoder)?),
             4 => Self::False,
             MILLIS_VARIANT => Self::Float(from_millis(i64::decode(decoder)?)),
             NULL_VARIANT => Self::Null,
