@@ -238,7 +238,7 @@ pub(crate) async fn run(
     eprintln!("==> archiving the last 7 days");
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = pool.get()?;
-        let registry = tally_archiving::Registry::core();
+        let registry = tally_archiving::Registry::core_with(&archiving);
         let archiver = tally_archiving::Archiver::new(&registry, archiving);
         let site = tally_archiving::SiteInfo::load(&mut conn, idsite)?;
         for day_back in 1..=7i64 {

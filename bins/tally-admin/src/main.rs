@@ -322,7 +322,7 @@ fn serve(
     };
     let api = tally_reporting::Api::new(
         pool.clone(),
-        tally_archiving::Registry::core(),
+        tally_archiving::Registry::core_with(&config.archiver),
         config.archiver.clone(),
         config.reporting.clone(),
     );

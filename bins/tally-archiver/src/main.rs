@@ -248,7 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 segments: !skip_all_segments,
             };
             let pool = tally_db::pool(&config.database)?;
-            let registry = Registry::core();
+            let registry = Registry::core_with(&archiving);
             loop {
                 let outcome = run_once(&pool, &registry, &archiving, &plan);
                 if !repeat {

@@ -28,12 +28,19 @@ pub struct ArchivingConfig {
     /// Seconds an archive of a period containing today stays usable
     /// (`time_before_today_archive_considered_outdated`, 900).
     pub today_ttl_secs: i64,
+    /// Leaves the goal metrics out of the page URL and title reports
+    /// (Matomo's `disable_archive_actions_goals`, off by default as
+    /// there): they cost the day archive four more queries and make every
+    /// page row of a converting site carry a nested `goals` column
+    /// (docs/PERFORMANCE.md has what that costs).
+    pub disable_archive_actions_goals: bool,
 }
 
 impl Default for ArchivingConfig {
     fn default() -> Self {
         Self {
             today_ttl_secs: 900,
+            disable_archive_actions_goals: false,
         }
     }
 }

@@ -262,9 +262,18 @@ impl Registry {
     /// PagePerformance, UserId, CustomVariables, Referrers, Ecommerce, and
     /// per site the custom dimensions and goals.
     pub fn core() -> Self {
+        Self::core_with(&crate::ArchivingConfig::default())
+    }
+
+    /// [`Registry::core`] with the builders' switches of `config`
+    /// (`disable_archive_actions_goals`).
+    pub fn core_with(config: &crate::ArchivingConfig) -> Self {
         let mut registry = Self::empty();
         registry.add(crate::builders::VisitsSummary);
-        registry.add(crate::builders::Actions::default());
+        registry.add(crate::builders::Actions {
+            archive_goals: !config.disable_archive_actions_goals,
+            ..crate::builders::Actions::default()
+        });
         registry.add(crate::builders::UserCountry::default());
         registry.add(crate::builders::UserLanguage::default());
         registry.add(crate::builders::DevicesDetection::default());

@@ -66,8 +66,9 @@ fn cell(rows: &Value, label: &str, column: &str) -> Value {
         .map_or(Value::Null, |row| row[column].clone())
 }
 
-#[tokio::test]
-async fn page_reports_attribute_conversions_to_the_pages_before_them() -> anyhow::Result<()> {
+/// A site with a manual goal and three visitors: one converts on Monday
+/// after two pages, one on Tuesday on its entry page, one does not.
+async fn tracked() -> anyhow::Result<(TestDb, String)> {
     let db = TestDb::new()?;
     let token = {
         let mut conn = db.conn()?;
@@ -108,6 +109,46 @@ async fn page_reports_attribute_conversions_to_the_pages_before_them() -> anyhow
         .await?;
         assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
     }
+    Ok((db, token))
+}
+
+#[tokio::test]
+async fn disable_archive_actions_goals_leaves_page_rows_without_goals() -> anyhow::Result<()> {
+    let (db, token) = tracked().await?;
+    let config = tally_archiving::ArchivingConfig {
+        disable_archive_actions_goals: true,
+        ..tally_archiving::ArchivingConfig::default()
+    };
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core_with(&config),
+        config,
+        ReportingConfig::default(),
+    );
+    let monday = api_json(
+        &api,
+        &token,
+        "method=Actions.getPageUrls&idSite=1&period=day&date=2010-03-01",
+    )
+    .await?;
+    let rows = monday.as_array().map(Vec::len);
+    assert_eq!(rows, Some(2), "{monday}");
+    assert_eq!(goals(&monday), vec![], "{monday}");
+    // The goal itself is still archived.
+    let goal = api_json(
+        &api,
+        &token,
+        "method=Goals.get&idSite=1&period=day&date=2010-03-01&idGoal=1",
+    )
+    .await?;
+    assert_eq!(goal["nb_conversions"], json!(1), "{goal}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn page_reports_attribute_conversions_to_the_pages_before_them() -> anyhow::Result<()> {
+    let (db, token) = tracked().await?;
+    let t = token.as_str();
     let api = Api::new(
         db.pool()?,
         tally_archiving::Registry::core(),
