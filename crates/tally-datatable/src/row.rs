@@ -132,14 +132,7 @@ impl Row {
             if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
                 continue;
             }
-            let op = if key.is_metric(metrics::MAX_ACTIONS) {
-                ColumnOp::Max
-            } else if ops.is_empty() {
-                ColumnOp::Sum
-            } else {
-                ops.get(key).copied().unwrap_or(ColumnOp::Sum)
-            };
-            hint = self.sum_column(hint, key, other_value, op)?;
+            hint = self.sum_column(hint, key, other_value, column_op(key, ops))?;
         }
         if copy_metadata && !other.metadata.is_empty() {
             self.keep_heavier_metadata(current_weight, other.visits_weight(), || {
@@ -158,12 +151,7 @@ impl Row {
             let Value::Decimal4(thousandths) = *value else {
                 continue;
             };
-            let op = if key.is_metric(metrics::MAX_ACTIONS) {
-                ColumnOp::Max
-            } else {
-                ops.get(key).copied().unwrap_or(ColumnOp::Sum)
-            };
-            if op == ColumnOp::Sum {
+            if column_op(key, ops) == ColumnOp::Sum {
                 *value = Value::Float(crate::value::from_millis(thousandths));
             }
         }
@@ -245,6 +233,18 @@ impl Row {
             None => return Err(unsummable(self)),
         }
         Ok(position + 1)
+    }
+}
+
+/// The op a column is summed with: its op in `ops` (default `sum`), and
+/// always `max` for `max_actions`, as `Row::sumRow` does.
+fn column_op(key: &ColumnKey, ops: &AggregationOps) -> ColumnOp {
+    if key.is_metric(metrics::MAX_ACTIONS) {
+        ColumnOp::Max
+    } else if ops.is_empty() {
+        ColumnOp::Sum
+    } else {
+        ops.get(key).copied().unwrap_or(ColumnOp::Sum)
     }
 }
 
