@@ -4,7 +4,9 @@
 //!   subtables of 50 rows, decode of its root alone and of one subtable;
 //! * merge of 31 day tables of 5,000 rows into a month: decoded tables
 //!   merged with `DataTable::merge`, and the stored tables summed from
-//!   their bytes with `TableSum` (what the archiver does).
+//!   their bytes with `TableSum` (what the archiver does);
+//! * the same sum over 31 page report days whose labels come back every
+//!   day and whose rows carry Matomo 5's per-goal metrics (`goals`).
 //!
 //! Sizes (bytes/row, gzip-compressed JSON of the same rows) are printed to
 //! stderr before the timings.
@@ -17,7 +19,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tally_datatable::render::{self, RenderOptions, Report};
 use tally_datatable::storage::{decode_encoded, decode_root, decode_subtable, encode_table};
-use tally_datatable::{AggregationOps, DataTable, Goals, Row, TableSum, metrics};
+use tally_datatable::{
+    AggregationOps, ColumnKey, DataTable, Goals, Row, Scalar, TableSum, metrics,
+};
 
 /// A deterministic pseudo-random sequence (xorshift), so runs compare.
 struct Sequence(u64);
@@ -66,12 +70,9 @@ fn big_table() -> DataTable {
             );
         }
         if index % 25 == 0 {
-            let goal = [(
-                tally_datatable::ColumnKey::Id(1),
-                tally_datatable::Scalar::Int(sequence.next(9)),
-            )]
-            .into_iter()
-            .collect();
+            let goal = [(ColumnKey::Id(1), Scalar::Int(sequence.next(9)))]
+                .into_iter()
+                .collect();
             row = row.with(10u16, Goals::new().with(1, goal));
         }
         if index < 100 {
@@ -103,6 +104,56 @@ fn day_tables() -> Vec<DataTable> {
             table
         })
         .collect()
+}
+
+/// A month of page report days: 5,000 of the same 6,000 pages every day
+/// (pages come back, unlike `day_tables`' labels), with what the Actions
+/// builder adds to page rows: the goal metrics of Matomo 5 (seven per
+/// goal) on two rows in three, for one to three of four goals.
+fn page_day_tables() -> Vec<DataTable> {
+    let mut sequence = Sequence(0x5DEE_CE66_D1CE_4E5B);
+    (0..31)
+        .map(|_| {
+            let mut table = DataTable::new();
+            let start = sequence.next(1000);
+            for page in start..start + 5000 {
+                let label = format!("/section-{}/page-{page}.html", page % 37);
+                let mut row = visit_row(label, &mut sequence);
+                if sequence.next(3) != 0 {
+                    row = row.with(10u16, page_goals(&mut sequence));
+                }
+                table.add_row(row).unwrap_or_default();
+            }
+            table
+        })
+        .collect()
+}
+
+/// One to three goals of seven metrics each, as a page row carries them.
+fn page_goals(sequence: &mut Sequence) -> Goals {
+    let mut goals = Goals::new();
+    for idgoal in 0..4 {
+        if goals.0.len() == 3 || (idgoal > 0 && sequence.next(2) == 0) {
+            continue;
+        }
+        let conversions = 1 + sequence.next(20);
+        #[expect(clippy::cast_precision_loss, reason = "small test values")]
+        let revenue = conversions as f64 * 12.5;
+        let goal = [
+            (1u16, Scalar::Int(conversions)),
+            (2, Scalar::Float(revenue)),
+            (3, Scalar::Int(sequence.next(9))),
+            (4, Scalar::Float(0.3333)),
+            (5, Scalar::Int(conversions)),
+            (6, Scalar::Float(revenue / 3.0)),
+            (7, Scalar::Int(1)),
+        ]
+        .into_iter()
+        .map(|(id, value)| (ColumnKey::Id(id), value))
+        .collect();
+        goals = goals.with(idgoal, goal);
+    }
+    goals
 }
 
 fn sizes(table: &DataTable) {
@@ -204,6 +255,26 @@ fn merge(criterion: &mut Criterion) {
             let mut month = sum.finish();
             month.truncate(500, "nb_visits").unwrap_or_default();
             month
+        });
+    });
+    // The same with page goal metrics on the rows (the Actions page
+    // reports' nested `goals` column).
+    let stored_pages: Vec<_> = page_day_tables()
+        .iter()
+        .map(|day| encode_table(day).unwrap_or_default())
+        .collect();
+    group.bench_function("table_sum_31_stored_page_days_with_goals", |bencher| {
+        bencher.iter(|| {
+            let mut sum = TableSum::new(AggregationOps::new());
+            for day in &stored_pages {
+                sum.add_stored(
+                    black_box(&day.root),
+                    day.chunks.iter().map(|chunk| chunk.bytes.as_slice()),
+                    &metrics::RENAME_AFTER_AGGREGATION_ACTIONS,
+                )
+                .unwrap_or_default();
+            }
+            sum.finish()
         });
     });
     group.finish();

@@ -6,9 +6,10 @@
 //! all of them to be added to a row that is already in the sum and
 //! dropped. [`TableSum`] walks the stored bytes instead: a row whose label
 //! is already in the sum and whose columns are all numbers under metric ids
-//! (what archived rows hold) is added in place, without allocating. Any
-//! other row (a new label, a named, string or `goals` column, a summary
-//! row) is decoded and merged exactly as [`DataTable::merge`] merges it.
+//! (what archived rows hold), plus at most one `goals` column, is added in
+//! place, without allocating for anything but a goal new to the row. Any
+//! other row (a new label, a named or string column, a summary row) is
+//! decoded and merged exactly as [`DataTable::merge`] merges it.
 //!
 //! The result is the table that decoding every stored table, renaming its
 //! columns and merging the tables in order would give; the property test
@@ -16,18 +17,19 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::DataTableError;
 use crate::metrics;
-use crate::row::{ColumnOp, Row};
+use crate::row::{ColumnOp, Row, sum_goal_column};
 use crate::storage::{
     KIND_CHUNK, KIND_TABLE, MAX_DEPTH, StoredRow, chunk_index, decode_limited, decode_payload,
     read_blob,
 };
 use crate::table::{AggregationOps, DataTable, rename_pairs};
 use crate::value::{
-    ColumnKey, DECIMAL4_VARIANT, GOALS_VARIANT, Goals, MILLIS_VARIANT, Metadata, NULL_VARIANT,
-    Value, from_millis,
+    ColumnKey, DECIMAL4_VARIANT, GOALS_VARIANT, GoalColumns, Goals, MILLIS_VARIANT, Metadata,
+    NULL_VARIANT, Scalar, Value, from_millis,
 };
 
 /// A running sum of stored tables (`addDataTable` over blobs).
@@ -392,7 +394,8 @@ fn sum_in_place(
     scratch: &mut Vec<(u16, Value)>,
     depth: usize,
 ) -> Result<bool, DataTableError> {
-    if !read_numeric_columns(reader, scratch, pass.renames) {
+    let mut goals_at = None;
+    if !read_numeric_columns(reader, scratch, pass.renames, &mut goals_at) {
         return Ok(false);
     }
     let metadata_start = reader.at;
@@ -427,7 +430,14 @@ fn sum_in_place(
                 .flatten()
                 .unwrap_or(ColumnOp::Sum)
         };
-        hint = row.sum_column(hint, &ColumnKey::Id(*id), value, op)?;
+        let key = ColumnKey::Id(*id);
+        hint = match (value, goals_at.clone()) {
+            (Value::Goals(_), Some(range)) => {
+                let bytes = reader.bytes.get(range).unwrap_or(&[]);
+                sum_stored_goals(row, hint, &key, bytes, op)?
+            }
+            _ => row.sum_column(hint, &key, value, op)?,
+        };
     }
     if let Some(current_weight) = current_weight {
         row.keep_heavier_metadata(current_weight, numeric_weight(scratch), || {
@@ -456,6 +466,75 @@ fn sum_in_place(
     Ok(true)
 }
 
+/// Adds a stored `goals` column (`bytes`, checked by [`skip_goals`]) into
+/// column `key` of `row`. A month sums thousands of page rows with a few
+/// goals each from every day: read in place, only a goal the row does not
+/// have yet is decoded. When the row has no such column, or `op` is not a
+/// sum, the goals are decoded and take the general path.
+fn sum_stored_goals(
+    row: &mut Row,
+    hint: usize,
+    key: &ColumnKey,
+    bytes: &[u8],
+    op: ColumnOp,
+) -> Result<usize, DataTableError> {
+    let position = row.columns.position_from(hint, key);
+    let own = position.and_then(|position| row.columns.entry_at_mut(position));
+    match (own, position) {
+        (Some((_, Value::Goals(own))), Some(position)) if op == ColumnOp::Sum => {
+            match add_goals(own, bytes) {
+                Some(()) => Ok(position + 1),
+                None => Err(DataTableError::UnsummableColumn {
+                    column: key.name().into_owned(),
+                    label: row.label.clone(),
+                }),
+            }
+        }
+        _ => {
+            let (goals, _) = decode_limited::<Goals>(bytes).map_err(DataTableError::Decode)?;
+            row.sum_column(hint, key, &Value::Goals(goals), op)
+        }
+    }
+}
+
+/// `sum_goals` (row.rs) with the other side read from its stored bytes:
+/// per goal and metric in stored order, so the result is the same.
+/// `None` when a metric cannot be summed (a string meets a number) or the
+/// bytes do not read, which [`skip_goals`] ruled out beforehand.
+fn add_goals(own: &mut Goals, bytes: &[u8]) -> Option<()> {
+    let mut reader = Reader { bytes, at: 0 };
+    for _ in 0..reader.length()? {
+        let idgoal = reader.zigzag_i64()?;
+        match own.0.get_mut(&idgoal) {
+            Some(own_columns) => {
+                let mut hint = 0;
+                for _ in 0..reader.length()? {
+                    let (key, value) = reader.goal_metric()?;
+                    hint = sum_goal_column(own_columns, hint, &key, &value)?;
+                }
+            }
+            None => {
+                let rest = reader.bytes.get(reader.at..)?;
+                let (columns, read) = decode_limited::<GoalColumns>(rest).ok()?;
+                reader.at += read;
+                own.0.set(idgoal, columns);
+            }
+        }
+    }
+    Some(())
+}
+
+/// Moves the reader past a stored `Goals` value, checking every tag.
+fn skip_goals(reader: &mut Reader<'_>) -> Option<()> {
+    for _ in 0..reader.length()? {
+        reader.zigzag_i64()?;
+        for _ in 0..reader.length()? {
+            reader.goal_metric()?;
+        }
+    }
+    Some(())
+}
+
 /// `Row::visits_weight` over numeric columns: hits, else visits.
 fn numeric_weight(columns: &[(u16, Value)]) -> f64 {
     let find = |wanted: u16| {
@@ -477,6 +556,7 @@ fn read_numeric_columns(
     reader: &mut Reader<'_>,
     scratch: &mut Vec<(u16, Value)>,
     renames: &[(u16, u16)],
+    goals_at: &mut Option<Range<usize>>,
 ) -> bool {
     scratch.clear();
     let Some(count) = reader.length() else {
@@ -511,17 +591,19 @@ fn read_numeric_columns(
                 Some(thousandths) => Value::Decimal4(thousandths),
                 None => return false,
             },
-            // The per-goal metrics of a page row (column 10): decoded on
-            // their own, so the rest of the row still takes this path.
+            // The per-goal metrics of a page row (column 10): checked and
+            // located here, summed from the bytes by `sum_stored_goals`,
+            // so neither the row nor its goals are decoded. The empty
+            // `Goals` in `scratch` (which does not allocate) marks the
+            // column's place. One such column per row; a second one takes
+            // the general path.
             Some(GOALS_VARIANT) => {
-                let rest = reader.bytes.get(reader.at..).unwrap_or(&[]);
-                match decode_limited::<Goals>(rest) {
-                    Ok((goals, read)) => {
-                        reader.at += read;
-                        Value::Goals(goals)
-                    }
-                    Err(_) => return false,
+                let start = reader.at;
+                if goals_at.is_some() || skip_goals(reader).is_none() {
+                    return false;
                 }
+                *goals_at = Some(start..reader.at);
+                Value::Goals(Goals::new())
             }
             _ => return false,
         };
@@ -730,6 +812,24 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(length)?).ok()
     }
 
+    /// One metric of a goal: its key and value, as `GoalColumns` stores
+    /// them. Allocates only for a named key or a string value, which our
+    /// builders do not write.
+    fn goal_metric(&mut self) -> Option<(ColumnKey, Scalar)> {
+        let key = match self.varint_u32()? {
+            0 => ColumnKey::Id(self.varint_u16()?),
+            1 => ColumnKey::Name(self.str()?.to_owned()),
+            _ => return None,
+        };
+        let value = match self.varint_u32()? {
+            0 => Scalar::Int(self.zigzag_i64()?),
+            1 => Scalar::Float(self.f64()?),
+            2 => Scalar::Str(self.str()?.to_owned()),
+            _ => return None,
+        };
+        Some((key, value))
+    }
+
     /// Skips a `Metadata` list, returning its number of entries.
     fn skip_metadata(&mut self) -> Option<usize> {
         let entries = self.length()?;
@@ -765,10 +865,25 @@ mod tests {
                 .with(1u16, 1),
             Row::new(format!("only {label_suffix}")).with(metrics::NB_HITS, 1),
         ]);
+        // Goal 1 on every day, goal 2 only on days of more than 2 visits:
+        // summed in place from the bytes, or taken whole when new.
+        let goal = |conversions: i64, revenue: f64| -> GoalColumns {
+            [
+                (ColumnKey::Id(1), Scalar::Int(conversions)),
+                (ColumnKey::Id(2), Scalar::Float(revenue)),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let mut goals = Goals::new().with(1, goal(1, 2.5));
+        if visits > 2 {
+            goals = goals.with(2, goal(visits, 0.25));
+        }
         let mut table = DataTable::from_rows([
             Row::new("/blog")
                 .with(metrics::NB_HITS, visits)
                 .with(1u16, 2)
+                .with(10u16, goals)
                 .with(metrics::MAX_ACTIONS, visits)
                 .with_metadata("url", format!("https://example.com/{label_suffix}"))
                 .with_subtable(leaf),
@@ -827,6 +942,14 @@ mod tests {
                 Some(&Scalar::from("https://example.com/b"))
             );
             assert_eq!(blog.subtable.as_deref().unwrap().rows_count(), 4);
+            let Some(Value::Goals(goals)) = blog.columns.get(&ColumnKey::Id(10)) else {
+                panic!("no goals on /blog");
+            };
+            let metric = |idgoal: i64, id: u16| goals.0.get(&idgoal)?.get(&ColumnKey::Id(id));
+            assert_eq!(metric(1, 1), Some(&Scalar::Int(3)));
+            assert_eq!(metric(1, 2), Some(&Scalar::Float(7.5)));
+            assert_eq!(metric(2, 1), Some(&Scalar::Int(8)));
+            assert_eq!(metric(2, 2), Some(&Scalar::Float(0.5)));
         }
         let renamed = stored_sum(&tables, &metrics::RENAME_AFTER_AGGREGATION);
         let blog = renamed.row_by_label("/blog").unwrap();

@@ -355,15 +355,35 @@ fn sum_goals(own: &mut Goals, theirs: &Goals) -> Option<()> {
 }
 
 fn sum_goal_columns(own: &mut GoalColumns, theirs: &GoalColumns) -> Option<()> {
+    let mut hint = 0;
     for (key, their_value) in theirs.iter() {
-        let summed = match (own.get(key), their_value.number()) {
-            (None, _) => their_value.clone(),
-            (Some(current), Some(number)) => Scalar::from(current.number()?.add(number)),
-            (Some(_), None) => Scalar::Int(0),
-        };
-        own.set(key.clone(), summed);
+        hint = sum_goal_column(own, hint, key, their_value)?;
     }
     Some(())
+}
+
+/// Adds one metric of a goal into `own` as `Row::sumRow` adds a column:
+/// numbers add, a missing metric is taken, a string meeting a number is 0.
+/// The search starts at `hint`: a goal's metrics come in the same order
+/// from every day, so the next one is usually where the last one ended,
+/// which the returned position says. `None` when the metric in `own` is
+/// a string and theirs a number.
+pub(crate) fn sum_goal_column(
+    own: &mut GoalColumns,
+    hint: usize,
+    key: &ColumnKey,
+    their_value: &Scalar,
+) -> Option<usize> {
+    let Some(position) = own.position_from(hint, key) else {
+        own.set(key.clone(), their_value.clone());
+        return Some(own.len());
+    };
+    let (_, current) = own.entry_at_mut(position)?;
+    *current = match their_value.number() {
+        Some(number) => Scalar::from(current.number()?.add(number)),
+        None => Scalar::Int(0),
+    };
+    Some(position + 1)
 }
 
 #[cfg(test)]

@@ -524,8 +524,6 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
         }
     }
 
-    /// The entry at `index`, mutably: lets callers that walk two maps with
-    /// the same key order skip the key search.
     /// The position of `key`, searched from `start` to the end and then
     /// from the beginning.
     pub(crate) fn position_from(&self, start: usize, key: &K) -> Option<usize> {
@@ -538,6 +536,8 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
             .or_else(|| before.iter().position(|(own, _)| own == key))
     }
 
+    /// The entry at `index`, mutably: lets callers that walk two maps with
+    /// the same key order skip the key search.
     pub(crate) fn entry_at_mut(&mut self, index: usize) -> Option<(&K, &mut V)> {
         self.entries
             .get_mut(index)
