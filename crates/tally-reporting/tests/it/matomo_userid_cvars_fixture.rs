@@ -423,6 +423,43 @@ async fn duplicate_action_names_change_no_report() -> anyhow::Result<()> {
             "{method}"
         );
     }
+
+    // A page view tracked afterwards takes the lowest id of its URL.
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+        id: u32,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Url {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = db.conn()?;
+    let first: Url = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT name FROM log_action WHERE type = 1 AND url_prefix = 0 \
+             ORDER BY idaction LIMIT 1",
+        ),
+        &mut conn,
+    )?;
+    let original: Id = diesel::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT MIN(idaction) AS id FROM log_action WHERE type = 1 AND name = ?")
+            .bind::<diesel::sql_types::Text, _>(&first.name),
+        &mut conn,
+    )?;
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
+    let mut t = PhpTracker::new(1, &token, "0123456789abcdef", START);
+    t.url = format!("http://{}", first.name);
+    page(&router, &mut t, "again").await?;
+    let used: Id = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT idaction_url AS id FROM log_link_visit_action \
+             ORDER BY idlink_va DESC LIMIT 1",
+        ),
+        &mut conn,
+    )?;
+    assert_eq!(used.id, original.id, "{}", first.name);
     Ok(())
 }
 
