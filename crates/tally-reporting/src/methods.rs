@@ -271,6 +271,37 @@ fn single_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingErro
     Ok(Output::Report(report))
 }
 
+/// `VisitsSummary.getUniqueVisitors`.
+pub(crate) fn visits_summary_uniques(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    unique_value(ctx, "nb_uniq_visitors")
+}
+
+/// `VisitsSummary.getUsers`.
+pub(crate) fn visits_summary_users(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    unique_value(ctx, "nb_users")
+}
+
+/// A unique count as a bare value: refused with Matomo's error where the
+/// period has none (`checkUniqueIsEnabledOrFail`; without it a year would
+/// answer 0, which reads as "nobody").
+fn unique_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingError> {
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        if !uniques_enabled(slice.period.kind()) {
+            return Err(ReportingError::NotSupported(format!(
+                "The metric {record} is not enabled for the requested period. \
+                 Please see this FAQ: https://matomo.org/faq/how-to/faq_113/"
+            )));
+        }
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        Ok(Report::Simple(numeric_columns(
+            &values,
+            &[(record, record)],
+        )))
+    })?;
+    Ok(Output::Report(report))
+}
+
 /// `VisitsSummary.getSumVisitsLengthPretty`: the total visit length as a
 /// sentence ("9 min 11s", Matomo's `getPrettyTimeFromSeconds($s, true)`).
 pub(crate) fn visits_summary_sum_visit_length_pretty(
@@ -302,8 +333,6 @@ macro_rules! value_methods {
 
 value_methods! {
     visits_summary_visits => "nb_visits";
-    visits_summary_uniques => "nb_uniq_visitors";
-    visits_summary_users => "nb_users";
     visits_summary_actions => "nb_actions";
     visits_summary_max_actions => "max_actions";
     visits_summary_bounce_count => "bounce_count";

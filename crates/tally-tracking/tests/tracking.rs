@@ -1731,3 +1731,45 @@ async fn later_visit_custom_variables_update_the_visit() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// New names get their ids in Matomo's lookup order: a page view's title
+/// before its URL, an event's URL before its category and action (Live's
+/// `pageIdAction` shows them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_action_names_are_numbered_in_matomos_order() -> anyhow::Result<()> {
+    let s = start().await?;
+    for query in [
+        format!(
+            "idsite=1&rec=1&{}&{}&url={}&action_name=Home",
+            visitor(40),
+            at(0),
+            enc("https://shop.example/home")
+        ),
+        format!(
+            "idsite=1&rec=1&{}&{}&url={}&e_c=Video&e_a=Play",
+            visitor(40),
+            at(5),
+            enc("https://shop.example/video")
+        ),
+    ] {
+        let a = s.get(&query).await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let names: Vec<(Option<String>, Option<u8>)> = log_action::table
+        .order(log_action::idaction)
+        .select((log_action::name, log_action::type_))
+        .load(&mut c)?;
+    let name = |text: &str, kind: u8| (Some(text.to_owned()), Some(kind));
+    assert_eq!(
+        names[..3],
+        [
+            name("Home", 4),
+            name("shop.example/home", 1),
+            name("shop.example/video", 10),
+        ],
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 5, "{names:?}");
+    Ok(())
+}

@@ -457,8 +457,22 @@ pub(crate) fn last_visits_details(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
         fetch_actions,
         anonymous,
     )?;
+    // Matomo's generic ColumnDelete filter reaches the visitor log's rows
+    // too: each visit keeps the fields `showColumns` names, in their own
+    // order, less those of `hideColumns`.
+    let filtered = ["showColumns", "hideColumns"]
+        .iter()
+        .any(|name| ctx.request.non_empty(name).is_some());
     Ok(Output::Report(Report::Tree(Tree::List(
-        visits.into_iter().map(Fields::into_tree).collect(),
+        visits
+            .into_iter()
+            .map(|mut visit| {
+                if filtered {
+                    visit.0.retain(|(name, _)| super::column_shown(ctx, name));
+                }
+                visit.into_tree()
+            })
+            .collect(),
     ))))
 }
 

@@ -55,6 +55,12 @@ pub(crate) struct PhpTracker {
     timings: Option<[u32; 6]>,
     ecommerce_view: Vec<(&'static str, String)>,
     items: Vec<Value>,
+    /// `setVisitorId`: sent as `cid` in place of `_id`.
+    forced_visitor_id: Option<String>,
+    /// `setUserId`: sent as `uid`.
+    user_id: Option<String>,
+    /// `setUserAgent`: the `User-Agent` header, else [`FIXTURE_UA`].
+    pub(crate) user_agent: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -100,6 +106,29 @@ impl PhpTracker {
             timings: None,
             ecommerce_view: Vec::new(),
             items: Vec::new(),
+            forced_visitor_id: None,
+            user_id: None,
+            user_agent: None,
+        }
+    }
+
+    /// `setVisitorId`: later requests carry `cid` (a visitor id the
+    /// tracker must use) instead of the cookie's `_id`.
+    pub(crate) fn set_visitor_id(&mut self, id: &str) {
+        self.forced_visitor_id = Some(id.to_owned());
+    }
+
+    /// `setUserId`: `Some` sends `uid` with later requests; `None` is
+    /// `setUserId(false)`, which also forgets the forced visitor id and
+    /// makes a new random one (`setNewVisitorId`), here `new_visitor_id`.
+    pub(crate) fn set_user_id(&mut self, user_id: Option<&str>, new_visitor_id: &str) {
+        match user_id {
+            Some(id) => self.user_id = Some(id.to_owned()),
+            None => {
+                self.user_id = None;
+                self.forced_visitor_id = None;
+                new_visitor_id.clone_into(&mut self.visitor_id);
+            }
         }
     }
 
@@ -212,9 +241,15 @@ impl PhpTracker {
                 encode(&cvar_json(&self.event_cvars))
             ));
         }
+        if let Some(user_id) = &self.user_id {
+            query.push_str(&format!("&uid={}", encode(user_id)));
+        }
+        match &self.forced_visitor_id {
+            Some(id) => query.push_str(&format!("&cid={id}")),
+            None => query.push_str(&format!("&_id={}", self.visitor_id)),
+        }
         query.push_str(&format!(
-            "&_id={}&url={}&urlref={}",
-            self.visitor_id,
+            "&url={}&urlref={}",
             encode(&self.url),
             encode(&self.referrer)
         ));
@@ -245,6 +280,16 @@ impl PhpTracker {
         let mut query = self.base();
         if !title.is_empty() {
             query.push_str(&format!("&action_name={}", encode(title)));
+        }
+        query
+    }
+
+    /// `doTrackGoal`: `idgoal`, and `revenue` unless zero.
+    pub(crate) fn goal(&mut self, idgoal: u32, revenue: f64) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&idgoal={idgoal}"));
+        if revenue != 0.0 {
+            query.push_str(&format!("&revenue={}", php_float(revenue)));
         }
         query
     }
@@ -357,7 +402,10 @@ impl PhpTracker {
     /// and the browser language as headers.
     pub(crate) async fn send(&self, router: &Router, query: &str) -> anyhow::Result<Answer> {
         let request = Request::get(format!("/matomo.php{query}&token_auth={}", self.token))
-            .header("user-agent", FIXTURE_UA)
+            .header(
+                "user-agent",
+                self.user_agent.as_deref().unwrap_or(FIXTURE_UA),
+            )
             .header("accept-language", &self.lang)
             .body(Body::empty())?;
         send(router, request).await
