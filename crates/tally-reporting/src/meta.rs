@@ -4,8 +4,10 @@
 //! Report metadata keeps Matomo's keys and English names (category,
 //! subcategory, name, module, action, dimension, metrics, processedMetrics,
 //! metricTypes, order, uniqueId, parameters for per-goal and per-dimension
-//! reports, actionToLoadSubTables). The long `documentation` texts and the
-//! image-graph URLs are not served (Tally has no ImageGraph plugin).
+//! reports, actionToLoadSubTables, and the Goals plugin's metricsGoal,
+//! processedMetricsGoal and metricTypesGoal). The long `documentation`
+//! texts, `relatedReports` and the image-graph URLs are not served (Tally
+//! has no ImageGraph plugin).
 
 use diesel::MysqlConnection;
 use tally_archiving::period::{DateSelection, parse_date_param, parse_period_kind};
@@ -116,6 +118,15 @@ const REPORTS: &[ReportMeta] = &[
         "UserCountry",
         "getCountry",
         Some("Country"),
+        M::Visits,
+    ),
+    report(
+        "Visitors",
+        "Locations",
+        "Continent",
+        "UserCountry",
+        "getContinent",
+        Some("Continent"),
         M::Visits,
     ),
     report(
@@ -803,7 +814,13 @@ fn str_tree(text: &str) -> Tree {
 
 /// One `getReportMetadata` entry; `name` and `parameters` override the
 /// static ones for per-goal and per-dimension reports.
-fn entry(meta: &ReportMeta, name: &str, parameters: Option<(&str, i64)>, order: i64) -> Tree {
+fn entry(
+    meta: &ReportMeta,
+    name: &str,
+    parameters: Option<(&str, i64)>,
+    order: i64,
+    ecommerce_goal: bool,
+) -> Tree {
     let (stored, processed) = metric_names(meta.metrics);
     let mut fields = vec![
         ("category".to_owned(), str_tree(meta.category)),
@@ -838,6 +855,13 @@ fn entry(meta: &ReportMeta, name: &str, parameters: Option<(&str, i64)>, order: 
     if let Some(action) = meta.subtable_action {
         fields.push(("actionToLoadSubTables".to_owned(), str_tree(action)));
     }
+    // Matomo adds them to the report without parameters only (not to a
+    // per-goal or per-dimension entry).
+    if parameters.is_none()
+        && let Some(set) = goal_metric_set(meta.module, meta.action)
+    {
+        fields.extend(goal_metrics_metadata(set, ecommerce_goal));
+    }
     fields.push(("order".to_owned(), Tree::Int(order)));
     let unique = match parameters {
         Some((key, value)) => format!("{}_{}_{key}--{value}", meta.module, meta.action),
@@ -847,9 +871,126 @@ fn entry(meta: &ReportMeta, name: &str, parameters: Option<(&str, i64)>, order: 
     Tree::Assoc(fields)
 }
 
+/// Which goal metrics the Goals plugin gives a report's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GoalMetricSet {
+    /// Conversions and revenue per row (visit dimensions, referrers).
+    Visits,
+    /// Page URLs and titles: conversions attributed to viewed pages.
+    Pages,
+    /// Entry page URLs and titles: conversions of visits entering there.
+    EntryPages,
+}
+
+/// The reports with goal metrics (`Goals::getReportsWithGoalMetrics`)
+/// among those Tally serves, as Matomo 5 lists them in
+/// `API.getReportMetadata`.
+fn goal_metric_set(module: &str, action: &str) -> Option<GoalMetricSet> {
+    match (module, action) {
+        ("Actions", "getPageUrls" | "getPageTitles") => Some(GoalMetricSet::Pages),
+        ("Actions", "getEntryPageUrls" | "getEntryPageTitles") => Some(GoalMetricSet::EntryPages),
+        ("UserCountry", "getCountry" | "getContinent" | "getRegion" | "getCity")
+        | ("DevicesDetection", "getType" | "getModel" | "getBrand" | "getBrowsers")
+        | ("VisitTime", "getVisitInformationPerServerTime")
+        | ("CustomVariables", "getCustomVariables")
+        | (
+            "Referrers",
+            "getReferrerType" | "getKeywords" | "getSearchEngines" | "getWebsites" | "getCampaigns",
+        )
+        | ("Goals", "getVisitsUntilConversion" | "getDaysToConversion") => {
+            Some(GoalMetricSet::Visits)
+        }
+        _ => None,
+    }
+}
+
+/// `metricsGoal`, `processedMetricsGoal` and `metricTypesGoal` of a report
+/// (`Goals::getReportMetadataEnd`), with Matomo's names, order and
+/// types. `conversion_rate` has a type but is in neither list, as in
+/// Matomo's output. With `idGoal=ecommerceOrder` or
+/// `ecommerceAbandonedCart`, page reports also list the average order
+/// value and purchased products; the type of the latter is keyed `itmes`,
+/// Matomo's spelling, which clients reading the types get.
+fn goal_metrics_metadata(set: GoalMetricSet, ecommerce_goal: bool) -> [(String, Tree); 3] {
+    let mut metrics = vec![("nb_conversions", "Conversions")];
+    let mut processed = vec![("revenue_per_visit", "Revenue per Visit")];
+    let mut types = vec![
+        ("revenue_per_visit", "money"),
+        ("nb_conversions", "number"),
+        ("conversion_rate", "percent"),
+    ];
+    match set {
+        GoalMetricSet::Visits => {
+            metrics.push(("revenue", "Revenue"));
+            types.push(("revenue", "money"));
+        }
+        GoalMetricSet::Pages => {
+            metrics.extend([
+                ("nb_conversions_attrib", "Conversions"),
+                ("revenue_attrib", "Revenue"),
+            ]);
+            processed.push(("nb_conversions_page_rate", "Viewed before conversion rate"));
+            types.extend([
+                ("nb_conversions_attrib", "number"),
+                ("revenue_attrib", "money"),
+                ("nb_conversions_page_rate", "percent"),
+            ]);
+        }
+        GoalMetricSet::EntryPages => {
+            metrics.extend([
+                ("nb_conversions_entry", "Conversions"),
+                ("revenue_entry", "Revenue"),
+            ]);
+            processed.extend([
+                ("revenue_per_entry", "Revenue per Entry"),
+                ("nb_conversions_entry_rate", "Conversion Rate"),
+            ]);
+            types.extend([
+                ("nb_conversions_entry", "number"),
+                ("revenue_entry", "money"),
+                ("revenue_per_entry", "number"),
+                ("nb_conversions_entry_rate", "percent"),
+            ]);
+        }
+    }
+    if ecommerce_goal && set != GoalMetricSet::Visits {
+        processed.extend([
+            ("avg_order_revenue", "Average Order Value"),
+            ("items", "Purchased Products"),
+        ]);
+        types.extend([("avg_order_revenue", "money"), ("itmes", "number")]);
+    }
+    let assoc = |pairs: Vec<(&str, &str)>| {
+        Tree::Assoc(
+            pairs
+                .into_iter()
+                .map(|(key, text)| (key.to_owned(), str_tree(text)))
+                .collect(),
+        )
+    };
+    [
+        ("metricsGoal".to_owned(), assoc(metrics)),
+        ("processedMetricsGoal".to_owned(), assoc(processed)),
+        ("metricTypesGoal".to_owned(), assoc(types)),
+    ]
+}
+
+/// Whether the request's `idGoal` names an ecommerce goal
+/// (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_ORDER` / `_CART`).
+fn is_ecommerce_goal(request: &ApiRequest) -> bool {
+    matches!(
+        request.get("idGoal"),
+        Some("ecommerceOrder" | "ecommerceAbandonedCart")
+    )
+}
+
 /// Every report entry for a site (its goals and custom dimensions
 /// included), or the static reports when no site is given.
-fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>, ReportingError> {
+fn entries(
+    conn: &mut MysqlConnection,
+    idsite: Option<u32>,
+    ecommerce_goal: bool,
+) -> Result<Vec<Tree>, ReportingError> {
     let site = match idsite {
         Some(idsite) => Some(SiteInfo::load(conn, idsite)?),
         None => None,
@@ -858,7 +999,7 @@ fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>,
     let mut order = 0;
     for meta in REPORTS {
         order += 1;
-        out.push(entry(meta, meta.name, None, order));
+        out.push(entry(meta, meta.name, None, order, ecommerce_goal));
         if meta.module == "Goals"
             && meta.action == "get"
             && let Some(site) = &site
@@ -870,6 +1011,7 @@ fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>,
                     &format!("Goal {idgoal}"),
                     Some(("idGoal", i64::from(*idgoal))),
                     order,
+                    ecommerce_goal,
                 ));
             }
         }
@@ -891,6 +1033,7 @@ fn entries(conn: &mut MysqlConnection, idsite: Option<u32>) -> Result<Vec<Tree>,
                 &format!("Custom Dimension {}", dimension.id),
                 Some(("idDimension", i64::from(dimension.id))),
                 order,
+                ecommerce_goal,
             ));
         }
     }
@@ -928,7 +1071,9 @@ pub(crate) fn report_metadata(
 ) -> Result<Output, ReportingError> {
     let idsite = site_param(principal, request)?;
     Ok(Output::Report(Report::Tree(Tree::List(entries(
-        conn, idsite,
+        conn,
+        idsite,
+        is_ecommerce_goal(request),
     )?))))
 }
 
@@ -946,7 +1091,7 @@ pub(crate) fn metadata(
     let action = request
         .non_empty("apiAction")
         .ok_or_else(|| ReportingError::MissingParameter("apiAction".to_owned()))?;
-    let found: Vec<Tree> = entries(conn, idsite)?
+    let found: Vec<Tree> = entries(conn, idsite, is_ecommerce_goal(request))?
         .into_iter()
         .filter(|tree| {
             field(tree, "module") == Some(module) && field(tree, "action") == Some(action)
@@ -1228,7 +1373,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
-    let entry = entry(meta, meta.name, None, 0);
+    let entry = entry(meta, meta.name, None, 0, is_ecommerce_goal(request));
     Ok(Output::Report(Report::Tree(Tree::Assoc(vec![
         ("website".to_owned(), Tree::Str(website)),
         ("prettyDate".to_owned(), Tree::Str(pretty_date)),

@@ -38,7 +38,12 @@ async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Resu
          \t\t<metrics>\n\t\t\t<nb_hits>Pageviews</nb_hits>\n\t\t\t<nb_visits>Visits</nb_visits>\n\t\t</metrics>\n\
          \t\t<processedMetrics>\n\t\t\t<bounce_rate>Bounce Rate</bounce_rate>\n\t\t\t<avg_time_on_page>Avg. time on page</avg_time_on_page>\n\t\t\t<exit_rate>Exit rate</exit_rate>\n\t\t</processedMetrics>\n\
          \t\t<metricTypes>\n\t\t\t<nb_hits>number</nb_hits>\n\t\t\t<nb_visits>number</nb_visits>\n\t\t\t<bounce_rate>percent</bounce_rate>\n\t\t\t<avg_time_on_page>duration_s</avg_time_on_page>\n\t\t\t<exit_rate>percent</exit_rate>\n\t\t</metricTypes>\n\
-         \t\t<actionToLoadSubTables>getPageUrls</actionToLoadSubTables>\n\t\t<order>28</order>\n\t\t<uniqueId>Actions_getPageUrls</uniqueId>\n\
+         \t\t<actionToLoadSubTables>getPageUrls</actionToLoadSubTables>\n\
+         \t\t<metricsGoal>\n\t\t\t<nb_conversions>Conversions</nb_conversions>\n\t\t\t<nb_conversions_attrib>Conversions</nb_conversions_attrib>\n\t\t\t<revenue_attrib>Revenue</revenue_attrib>\n\t\t</metricsGoal>\n\
+         \t\t<processedMetricsGoal>\n\t\t\t<revenue_per_visit>Revenue per Visit</revenue_per_visit>\n\t\t\t<nb_conversions_page_rate>Viewed before conversion rate</nb_conversions_page_rate>\n\t\t</processedMetricsGoal>\n\
+         \t\t<metricTypesGoal>\n\t\t\t<revenue_per_visit>money</revenue_per_visit>\n\t\t\t<nb_conversions>number</nb_conversions>\n\t\t\t<conversion_rate>percent</conversion_rate>\n\
+         \t\t\t<nb_conversions_attrib>number</nb_conversions_attrib>\n\t\t\t<revenue_attrib>money</revenue_attrib>\n\t\t\t<nb_conversions_page_rate>percent</nb_conversions_page_rate>\n\t\t</metricTypesGoal>\n\
+         \t\t<order>29</order>\n\t\t<uniqueId>Actions_getPageUrls</uniqueId>\n\
          \t</row>\n</result>"
     );
     // Another site's reports need view access to it.
@@ -53,6 +58,84 @@ async fn report_metadata_lists_the_reports_and_the_sites_goals() -> anyhow::Resu
             .text()
             .contains("requires 'view' access for the website id = 1")
     );
+    Ok(())
+}
+
+/// The goal metrics the Goals plugin adds to reports (Matomo 5's
+/// `test_apiGetReportMetadata__API.getReportMetadata_day.xml`): visit
+/// dimension reports, entry pages, ecommerce extras, none on reports
+/// without goal metrics or with parameters.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_metadata_lists_goal_metrics_as_matomo() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let metadata = |module: &str, action: &str, extra: &str| {
+        format!(
+            "method=API.getMetadata&idSite=1&apiModule={module}&apiAction={action}&format=json{extra}"
+        )
+    };
+    let country = f.get(&metadata("UserCountry", "getCountry", "")).await?;
+    assert!(
+        country.text().contains(concat!(
+            r#""metricsGoal":{"nb_conversions":"Conversions","revenue":"Revenue"},"#,
+            r#""processedMetricsGoal":{"revenue_per_visit":"Revenue per Visit"},"#,
+            r#""metricTypesGoal":{"revenue_per_visit":"money","nb_conversions":"number","conversion_rate":"percent","revenue":"money"},"#,
+        )),
+        "{}",
+        country.text()
+    );
+    let entry = f
+        .get(&metadata("Actions", "getEntryPageTitles", ""))
+        .await?;
+    assert!(
+        entry.text().contains(concat!(
+            r#""metricsGoal":{"nb_conversions":"Conversions","nb_conversions_entry":"Conversions","revenue_entry":"Revenue"},"#,
+            r#""processedMetricsGoal":{"revenue_per_visit":"Revenue per Visit","revenue_per_entry":"Revenue per Entry","nb_conversions_entry_rate":"Conversion Rate"},"#,
+            r#""metricTypesGoal":{"revenue_per_visit":"money","nb_conversions":"number","conversion_rate":"percent","nb_conversions_entry":"number","revenue_entry":"money","revenue_per_entry":"number","nb_conversions_entry_rate":"percent"},"#,
+        )),
+        "{}",
+        entry.text()
+    );
+    // An ecommerce idGoal adds the order metrics to page reports, with
+    // the type keyed as Matomo spells it.
+    let ecommerce = f
+        .get(&metadata(
+            "Actions",
+            "getPageTitles",
+            "&idGoal=ecommerceOrder",
+        ))
+        .await?;
+    assert!(
+        ecommerce.text().contains(concat!(
+            r#""processedMetricsGoal":{"revenue_per_visit":"Revenue per Visit","nb_conversions_page_rate":"Viewed before conversion rate","avg_order_revenue":"Average Order Value","items":"Purchased Products"},"#,
+            r#""metricTypesGoal":{"revenue_per_visit":"money","nb_conversions":"number","conversion_rate":"percent","nb_conversions_attrib":"number","revenue_attrib":"money","nb_conversions_page_rate":"percent","avg_order_revenue":"money","itmes":"number"},"#,
+        )),
+        "{}",
+        ecommerce.text()
+    );
+    let country_ecommerce = f
+        .get(&metadata(
+            "UserCountry",
+            "getCountry",
+            "&idGoal=ecommerceOrder",
+        ))
+        .await?;
+    assert_eq!(country_ecommerce.text(), country.text());
+    // Reports without goal metrics, and per-goal entries, have none.
+    for (module, action) in [("Actions", "getExitPageUrls"), ("Events", "getCategory")] {
+        let other = f.get(&metadata(module, action, "")).await?;
+        assert!(other.text().contains(r#""uniqueId""#), "{}", other.text());
+        assert!(!other.text().contains("metricsGoal"), "{}", other.text());
+    }
+    let all = f
+        .get("method=API.getReportMetadata&idSite=1&format=json")
+        .await?;
+    let text = all.text();
+    let goal_entry = text
+        .split(r#"{"category""#)
+        .find(|entry| entry.contains(r#""uniqueId":"Goals_get_idGoal--1""#))
+        .expect("the goal's entry");
+    assert!(!goal_entry.contains("metricsGoal"), "{goal_entry}");
+    assert_eq!(text.matches(r#""metricsGoal""#).count(), 21, "{text}");
     Ok(())
 }
 
