@@ -154,11 +154,18 @@ pub struct ActionDraft {
 }
 
 impl ActionDraft {
-    /// Every name of the action, in a fixed order.
+    /// Every name of the action, in the order Matomo looks them up (and so
+    /// numbers new ones): a page view's title before its URL
+    /// (`ActionPageview::getActionsToLookup`), the URL first otherwise.
     pub fn names(&self) -> impl Iterator<Item = &Name> {
-        self.url
+        let (first, second) = if self.kind == ActionKind::Pageview {
+            (&self.name, &self.url)
+        } else {
+            (&self.url, &self.name)
+        };
+        first
             .iter()
-            .chain(self.name.iter())
+            .chain(second.iter())
             .chain(self.event.iter().flat_map(|(a, b)| [a, b]))
             .chain(self.content.iter().flatten())
             .chain(self.product.iter().flatten())
