@@ -55,6 +55,19 @@ pub(crate) struct PhpTracker {
     timings: Option<[u32; 6]>,
     ecommerce_view: Vec<(&'static str, String)>,
     items: Vec<Value>,
+    /// `setAttributionInfo`, `setResolution`, `setUserAgent`,
+    /// `setVisitorId`: unset, the PHP tracker's defaults.
+    extra: Extra,
+}
+
+/// What a few fixtures change of the tracker's defaults.
+#[derive(Default)]
+struct Extra {
+    /// Campaign name, campaign keyword, referrer timestamp, referrer URL.
+    attribution: Option<(String, String, i64, String)>,
+    resolution: Option<String>,
+    user_agent: Option<String>,
+    visitor_id: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -100,7 +113,42 @@ impl PhpTracker {
             timings: None,
             ecommerce_view: Vec::new(),
             items: Vec::new(),
+            extra: Extra::default(),
         }
+    }
+
+    /// `setAttributionInfo(json_encode([name, keyword, timestamp, url]))`:
+    /// each part sent when not PHP-empty, with every request.
+    pub(crate) fn set_attribution_info(
+        &mut self,
+        campaign: &str,
+        keyword: &str,
+        timestamp: i64,
+        url: &str,
+    ) {
+        self.extra.attribution = Some((
+            campaign.to_owned(),
+            keyword.to_owned(),
+            timestamp,
+            url.to_owned(),
+        ));
+    }
+
+    /// `setResolution(width, height)`.
+    pub(crate) fn set_resolution(&mut self, width: u32, height: u32) {
+        self.extra.resolution = Some(format!("{width}x{height}"));
+    }
+
+    /// `setUserAgent`: sent as the `User-Agent` header instead of the
+    /// fixtures' default.
+    pub(crate) fn set_user_agent(&mut self, user_agent: &str) {
+        self.extra.user_agent = Some(user_agent.to_owned());
+    }
+
+    /// `setVisitorId`: the forced visitor id, sent as `cid` and `_id`.
+    pub(crate) fn set_visitor_id(&mut self, visitor_id: &str) {
+        self.extra.visitor_id = Some(visitor_id.to_owned());
+        self.visitor_id = visitor_id.to_owned();
     }
 
     pub(crate) fn set_visit_cvar(&mut self, index: u32, name: &'static str, value: Value) {
@@ -192,14 +240,33 @@ impl PhpTracker {
         };
         let mut query = format!(
             "?idsite={}&rec=1&apiv=1&r=123456&cip={}&cdt={}&_idts={}&fla={}&java={}&qt=0&realp=0\
-             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res=1024x768",
+             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res={}",
             self.idsite,
             self.ip,
             encode(&cdt),
             self.created,
             u8::from(self.plugins),
             u8::from(self.plugins),
+            self.extra.resolution.as_deref().unwrap_or("1024x768"),
         );
+        if let Some(id) = &self.extra.visitor_id {
+            query.push_str(&format!("&cid={id}"));
+        }
+        if let Some((campaign, keyword, timestamp, url)) = &self.extra.attribution {
+            let php_empty = |value: &str| value.is_empty() || value == "0";
+            if !php_empty(campaign) {
+                query.push_str(&format!("&_rcn={}", encode(campaign)));
+            }
+            if !php_empty(keyword) {
+                query.push_str(&format!("&_rck={}", encode(keyword)));
+            }
+            if *timestamp != 0 {
+                query.push_str(&format!("&_refts={timestamp}"));
+            }
+            if !php_empty(url) {
+                query.push_str(&format!("&_ref={}", encode(url)));
+            }
+        }
         if !self.visit_cvars.is_empty() {
             query.push_str(&format!("&_cvar={}", encode(&cvar_json(&self.visit_cvars))));
         }
@@ -328,6 +395,16 @@ impl PhpTracker {
         query
     }
 
+    /// `doTrackGoal`: the goal, and the revenue unless PHP-empty.
+    pub(crate) fn goal(&mut self, idgoal: u32, revenue: f64) -> String {
+        let mut query = self.base();
+        query.push_str(&format!("&idgoal={idgoal}"));
+        if revenue != 0.0 {
+            query.push_str(&format!("&revenue={}", php_float(revenue)));
+        }
+        query
+    }
+
     /// `doTrackEcommerceCartUpdate` (`order_id` `None`) or
     /// `doTrackEcommerceOrder`: `idgoal=0`, each amount that is not zero
     /// (grand total, sub total, tax, shipping, discount), the items added
@@ -357,7 +434,10 @@ impl PhpTracker {
     /// and the browser language as headers.
     pub(crate) async fn send(&self, router: &Router, query: &str) -> anyhow::Result<Answer> {
         let request = Request::get(format!("/matomo.php{query}&token_auth={}", self.token))
-            .header("user-agent", FIXTURE_UA)
+            .header(
+                "user-agent",
+                self.extra.user_agent.as_deref().unwrap_or(FIXTURE_UA),
+            )
             .header("accept-language", &self.lang)
             .body(Body::empty())?;
         send(router, request).await
