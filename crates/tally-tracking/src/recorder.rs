@@ -1900,7 +1900,9 @@ impl BatchWriter {
             } else {
                 (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
             };
-            let position = v.total_interactions;
+            // Matomo's `PageViewPosition`: NULL for an action (outlink,
+            // event...) before the visit's first page view or search.
+            let position = Some(v.total_interactions).filter(|&n| n >= 1);
             // A product view parameter sent empty is stored as action id 0,
             // as Matomo's `Action::record` writes a dimension whose name
             // found no `log_action` row (`TableLogAction` skips empty

@@ -9,6 +9,15 @@
 //! - `SpecialDateParamsTest` (fixture `VisitsInCurrentYear`): `date=last
 //!   week`, `last month`, `lastyear` and `last-year,lastWeek`, relative to
 //!   an injected "now".
+//! - `PeriodIsRangeDateIsLastNMetadataAndNormalAPITest` (fixture
+//!   `TwoVisitsWithCustomVariables`): `period=range` with `last7`,
+//!   `<date>,today` and `<date>,now`, under five segments that all keep
+//!   every visit, for the reports, `API.getProcessedReport` and Live.
+//!
+//! Where Matomo's outputs differ from ours for reasons listed in
+//! docs/MATOMO-DIFFERENCES.md (the Bandwidth plugin's columns, our
+//! `fingerprint` and visit ids, `getProcessedReport`'s goal metadata,
+//! custom variables' goal columns), the tests check the rest.
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -441,6 +450,7 @@ async fn two_visits_with_custom_variables()
         tally_management::GoalParams::new("second goal", "manually", "", ""),
     ];
     let (db, token) = matomo_site(RANGE_START, |_| {}, &goals)?;
+    keep_full_ips(&db)?;
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
 
     let mut a = PhpTracker::new(1, &token, "5e1b0a9c8d7f6e24", RANGE_START);
@@ -661,6 +671,48 @@ async fn range_of_last_n_days_gives_matomos_reports() -> anyhow::Result<()> {
             );
         }
     }
+    // `..._Live.getLastVisitsDetails_range.xml`: B's second visit starts
+    // with an outlink, before any page view (no position); each visit's
+    // goal comes first (same second as its page view); full IPs.
+    let visits = r
+        .json("method=Live.getLastVisitsDetails&idSite=1&period=range&date=last7")
+        .await?;
+    let first_actions: Vec<(Value, Value, Value)> = visits
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|visit| {
+            let action = &visit["actionDetails"][0];
+            (
+                visit["visitIp"].clone(),
+                action["type"].clone(),
+                action["pageviewPosition"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        first_actions,
+        [
+            (json!("156.5.3.2"), json!("outlink"), Value::Null),
+            (json!("156.5.3.2"), json!("goal"), Value::Null),
+            (json!("156.5.3.2"), json!("goal"), Value::Null),
+        ]
+    );
+    // `..._Live.getVisitorProfile.xml`: the visits are a table, whose
+    // custom variable slots render as bare rows.
+    let profile = r
+        .xml(&format!(
+            "method=Live.getVisitorProfile&idSite=1&visitorId={RANGE_VISITOR_B}"
+        ))
+        .await?;
+    assert!(
+        profile.contains(
+            "\t\t\t<customVariables>\n\t\t\t\t<row>\n\
+             \t\t\t\t\t<customVariableName1>VisitorType</customVariableName1>\n"
+        ),
+        "{profile}"
+    );
     let counters = r
         .json("method=Live.getCounters&idSite=1&lastMinutes=2880")
         .await?;
