@@ -40,10 +40,12 @@
 //!   separator (`referrerName==a%2Cb`), which that decoding would turn into a
 //!   real one, the raw text is parsed too and wins when it yields more
 //!   conditions (Matomo's rule; ties go to the decoded text).
-//! - `\X` escapes any character, notably `\;` and `\,` for literal
-//!   separators (and `\\` for a backslash).
-//! - A separator followed by another separator or by the end of its part is
-//!   literal text (Matomo's split rule): `a==1;` has the value `1;`.
+//! - `\;` and `\,` are literal separators; any other backslash is literal
+//!   text (`productCategory==a\b` has the value `a\b`).
+//! - A separator at the end of its part is literal text (Matomo's split
+//!   rule): `a==1;` has the value `1;`. Empty AND parts are dropped
+//!   (`a==1;;b==2` is two conditions, as is `;a==1;b==2`); an empty OR part
+//!   is an error.
 //! - Each condition is URL-decoded, split at the first operator after a
 //!   non-empty name (two-character operators are tried before `<` and `>`),
 //!   and the value is URL-decoded again. `+` decodes to a space (PHP
@@ -69,7 +71,10 @@
 //!   no action never matches, even through an OR with a visit condition).
 //! - Conditions on `log_conversion` see the visit's conversions, or one row of
 //!   NULLs when it has none (Matomo's LEFT JOIN): `visitConvertedGoalId==`
-//!   selects visits without conversions.
+//!   selects visits without conversions. Conditions on ordered and cart
+//!   items (`productSku`, `productName`, `productCategory`, `productPrice`)
+//!   see the visit's `log_conversion_item` rows not marked deleted, LEFT
+//!   JOINed the same way.
 //! - `!=` and `!@` on action or conversion segments mean "no row of the visit
 //!   matches": `NOT EXISTS` with the operator inverted (Matomo's
 //!   `idvisit NOT IN (...)` subquery). Several of them in one OR-group share
@@ -127,9 +132,8 @@
 //! - `deviceBrand` compares the stored DeviceDetector brand code (`AP`), not
 //!   a brand name: the code-to-name table lives in the tracker.
 //! - Not supported: segments needing data this crate does not have
-//!   (`countryName`, `continentCode`: country tables;
-//!   `productSku`/`productName`/`productCategory`/`productPrice`:
-//!   `log_conversion_item`), and those of plugins we do not ship.
+//!   (`countryName`, `continentCode`: country tables), and those of
+//!   plugins we do not ship.
 //!   `dimension<id>` needs the site's custom dimensions
 //!   ([`Segment::parse_with`]).
 
@@ -323,6 +327,8 @@ pub enum LogTable {
     Action,
     /// `log_conversion`.
     Conversion,
+    /// `log_conversion_item` (rows not marked deleted).
+    ConversionItem,
 }
 
 impl LogTable {
@@ -332,6 +338,7 @@ impl LogTable {
             Self::Visit => "log_visit",
             Self::Action => "log_link_visit_action",
             Self::Conversion => "log_conversion",
+            Self::ConversionItem => "log_conversion_item",
         }
     }
 }
@@ -617,45 +624,15 @@ fn url_decode(input: &[u8]) -> Vec<u8> {
     tally_datatable::format::php_urldecode(input)
 }
 
-/// PHP `urlencode` of one byte, used to protect an escaped character until
-/// the condition is decoded (Matomo's own trick, kept so that escapes and
-/// decoding interact exactly as there).
-fn url_encode_byte(byte: u8, out: &mut Vec<u8>) {
-    match byte {
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(byte),
-        b' ' => out.push(b'+'),
-        other => {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            out.push(b'%');
-            out.push(HEX[usize::from(other >> 4)]);
-            out.push(HEX[usize::from(other & 0x0F)]);
-        }
-    }
-}
-
-/// `\X` → `urlencode(X)` for any byte but a line break (PHP's `.`).
-fn encode_escapes(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut bytes = input.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
-        match (byte, bytes.peek().copied()) {
-            (b'\\', Some(next)) if next != b'\n' => {
-                bytes.next();
-                url_encode_byte(next, &mut out);
-            }
-            _ => out.push(byte),
-        }
-    }
-    out
-}
-
-/// Splits on `separator` where it is followed by neither `;` nor `,` nor the
-/// end of `input` (Matomo's rule; such separators stay literal).
+/// Splits on `separator` where it is neither the last byte of `input` nor
+/// preceded by a backslash (Matomo 5's `SegmentExpression::parseTree`; such
+/// separators stay literal).
 fn split_separator(input: &[u8], separator: u8) -> Vec<&[u8]> {
     let mut parts = Vec::new();
     let mut start = 0;
     for (i, &byte) in input.iter().enumerate() {
-        if byte == separator && !matches!(input.get(i + 1), None | Some(b';' | b',')) {
+        let escaped = i > 0 && input.get(i - 1) == Some(&b'\\');
+        if byte == separator && i + 1 < input.len() && !escaped {
             parts.push(input.get(start..i).unwrap_or_default());
             start = i + 1;
         }
@@ -664,25 +641,49 @@ fn split_separator(input: &[u8], separator: u8) -> Vec<&[u8]> {
     parts
 }
 
+/// The AND parts of a definition: Matomo drops the PHP-empty ones (`""` and
+/// `"0"`, its `array_filter`), so `a==1;;b==2` is two conditions.
+fn and_parts(input: &[u8]) -> Vec<&[u8]> {
+    split_separator(input, b';')
+        .into_iter()
+        .filter(|part| !part.is_empty() && *part != b"0")
+        .collect()
+}
+
+/// `\;` → `;` and `\,` → `,`; any other backslash is literal (Matomo 5).
+fn unescape_separators(operand: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(operand.len());
+    let mut bytes = operand.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        match (byte, bytes.peek().copied()) {
+            (b'\\', Some(next @ (b';' | b','))) => {
+                bytes.next();
+                out.push(next);
+            }
+            _ => out.push(byte),
+        }
+    }
+    out
+}
+
 fn parse_candidate(input: &[u8], context: &SegmentContext) -> Result<Vec<Vec<Leaf>>, SegmentError> {
     let trimmed = php_trim_bytes(input);
     if trimmed.is_empty() {
         return Ok(Vec::new());
     }
-    let escaped = encode_escapes(trimmed);
     let mut groups = Vec::new();
     let mut count = 0;
-    for and_part in split_separator(&escaped, b';') {
+    for and_part in and_parts(trimmed) {
         let mut group = Vec::new();
         for operand in split_separator(and_part, b',') {
             count += 1;
             if count > MAX_CONDITIONS {
                 return Err(SegmentError::TooManyConditions {
-                    count: count_all(&escaped),
+                    count: count_all(trimmed),
                     max: MAX_CONDITIONS,
                 });
             }
-            let condition = parse_condition(operand)?;
+            let condition = parse_condition(&unescape_separators(operand))?;
             group.push(resolve(condition, context)?);
         }
         groups.push(group);
@@ -691,8 +692,8 @@ fn parse_candidate(input: &[u8], context: &SegmentContext) -> Result<Vec<Vec<Lea
 }
 
 /// The number of conditions of an over-long segment, for the message.
-fn count_all(escaped: &[u8]) -> usize {
-    split_separator(escaped, b';')
+fn count_all(input: &[u8]) -> usize {
+    and_parts(input)
         .into_iter()
         .map(|part| split_separator(part, b',').len())
         .sum()
@@ -1155,6 +1156,26 @@ const PRODUCT_VIEW_CATEGORIES: [Def; 5] = [
     product_category("log_link_visit_action.idaction_product_cat3"),
     product_category("log_link_visit_action.idaction_product_cat4"),
     product_category("log_link_visit_action.idaction_product_cat5"),
+];
+
+const fn item_category(column: &'static str) -> Def {
+    named(
+        "productCategory",
+        LogTable::ConversionItem,
+        column,
+        ActionType::EcommerceItemCategory,
+        false,
+        true,
+    )
+}
+
+/// `productCategory`: any of the five categories of an ordered or cart item.
+const ITEM_CATEGORIES: [Def; 5] = [
+    item_category("log_conversion_item.idaction_category"),
+    item_category("log_conversion_item.idaction_category2"),
+    item_category("log_conversion_item.idaction_category3"),
+    item_category("log_conversion_item.idaction_category4"),
+    item_category("log_conversion_item.idaction_category5"),
 ];
 
 const CUSTOM_VARIABLE_NAMES: [Def; 5] = [
@@ -1685,6 +1706,35 @@ static CATALOGUE: &[Def] = &[
         "log_link_visit_action.product_price",
         ValueKind::Number,
     ),
+    // Items of orders and carts (`log_conversion_item`).
+    named(
+        "productSku",
+        LogTable::ConversionItem,
+        "log_conversion_item.idaction_sku",
+        ActionType::EcommerceItemSku,
+        false,
+        true,
+    ),
+    named(
+        "productName",
+        LogTable::ConversionItem,
+        "log_conversion_item.idaction_name",
+        ActionType::EcommerceItemName,
+        false,
+        true,
+    ),
+    Def {
+        name: "productCategory",
+        target: Target::Union(&ITEM_CATEGORIES),
+    },
+    Def {
+        name: "productPrice",
+        target: Target::Column {
+            table: LogTable::ConversionItem,
+            expr: "log_conversion_item.price",
+            kind: ValueKind::Number,
+        },
+    },
     // Conversions.
     conversion(
         "visitConvertedGoalId",
@@ -2118,6 +2168,7 @@ struct SqlOut {
 struct RowScopes {
     actions: bool,
     conversions: bool,
+    items: bool,
 }
 
 impl RowScopes {
@@ -2125,11 +2176,12 @@ impl RowScopes {
         leaves.fold(Self::default(), |scopes, leaf| Self {
             actions: scopes.actions || leaf.table == LogTable::Action,
             conversions: scopes.conversions || leaf.table == LogTable::Conversion,
+            items: scopes.items || leaf.table == LogTable::ConversionItem,
         })
     }
 
     fn any(self) -> bool {
-        self.actions || self.conversions
+        self.actions || self.conversions || self.items
     }
 
     /// `SELECT 1 FROM <rows of the outer visit> WHERE <correlation> AND (`;
@@ -2137,27 +2189,37 @@ impl RowScopes {
     /// the catalogue's expressions read the inner rows; the outer visit is
     /// `log_visit` (never re-aliased inside).
     fn push_source(self, out: &mut SqlOut) {
-        out.sql.push_str(match (self.actions, self.conversions) {
-            // Matomo starts from the actions and LEFT JOINs conversions.
-            (true, true) => {
-                "SELECT 1 FROM log_link_visit_action AS log_link_visit_action \
-                 LEFT JOIN log_conversion AS log_conversion \
-                 ON log_conversion.idvisit = log_link_visit_action.idvisit \
-                 WHERE log_link_visit_action.idvisit = log_visit.idvisit AND ("
-            }
-            (true, false) => {
-                "SELECT 1 FROM log_link_visit_action AS log_link_visit_action \
-                 WHERE log_link_visit_action.idvisit = log_visit.idvisit AND ("
-            }
-            // Conversions are LEFT JOINed to the visit: a visit without one
-            // still has a row, of NULLs.
-            _ => {
-                "SELECT 1 FROM log_visit AS segment_visit \
-                 LEFT JOIN log_conversion AS log_conversion \
-                 ON log_conversion.idvisit = segment_visit.idvisit \
-                 WHERE segment_visit.idvisit = log_visit.idvisit AND ("
-            }
-        });
+        // Matomo starts from the actions when it reads any and LEFT JOINs
+        // conversions and ordered items on the visit id; without actions,
+        // they are LEFT JOINed to the visit, so a visit without one still
+        // has a row, of NULLs.
+        let visit_id = if self.actions {
+            out.sql
+                .push_str("SELECT 1 FROM log_link_visit_action AS log_link_visit_action");
+            "log_link_visit_action.idvisit"
+        } else {
+            out.sql.push_str("SELECT 1 FROM log_visit AS segment_visit");
+            "segment_visit.idvisit"
+        };
+        if self.conversions {
+            out.sql.push_str(
+                " LEFT JOIN log_conversion AS log_conversion ON log_conversion.idvisit = ",
+            );
+            out.sql.push_str(visit_id);
+        }
+        if self.items {
+            // JoinGenerator: deleted items (an order's earlier versions,
+            // abandoned carts' replaced items) are not considered.
+            out.sql.push_str(
+                " LEFT JOIN log_conversion_item AS log_conversion_item \
+                 ON log_conversion_item.idvisit = ",
+            );
+            out.sql.push_str(visit_id);
+            out.sql.push_str(" AND log_conversion_item.deleted = 0");
+        }
+        out.sql.push_str(" WHERE ");
+        out.sql.push_str(visit_id);
+        out.sql.push_str(" = log_visit.idvisit AND (");
     }
 }
 
@@ -2418,28 +2480,39 @@ mod tests {
             shape(r"referrerName==a\;b\,c"),
             vec![vec![one("referrerName", "==", "a;b,c")]]
         );
+        // Only separators are escaped (Matomo 5): other backslashes are
+        // literal, as ComplicatedSegmentTest's `product\category` needs.
         assert_eq!(
             shape(r"userId==a\\b"),
-            vec![vec![one("userId", "==", r"a\b")]]
+            vec![vec![one("userId", "==", r"a\\b")]]
         );
-        // Any escaped character stands for itself.
-        assert_eq!(shape(r"userId==\a"), vec![vec![one("userId", "==", "a")]]);
-        // A lone trailing backslash is literal.
+        assert_eq!(shape(r"userId==\a"), vec![vec![one("userId", "==", r"\a")]]);
+        assert_eq!(
+            shape(r"productCategory==product\category"),
+            vec![vec![one("productCategory", "==", r"product\category")]]
+        );
         assert_eq!(shape(r"userId==a\"), vec![vec![one("userId", "==", r"a\")]]);
         // An escaped separator does not split.
         assert_eq!(
             shape(r"userId==a\;userId==b"),
             vec![vec![one("userId", "==", "a;userId==b")]]
         );
+        assert_eq!(
+            shape(r"contentName==my\,video,userId==b"),
+            vec![vec![
+                one("contentName", "==", "my,video"),
+                one("userId", "==", "b")
+            ]]
+        );
     }
 
     #[test]
-    fn separators_before_separators_or_the_end_are_literal() {
+    fn separators_at_the_end_are_literal_and_empty_and_parts_dropped() {
         assert_eq!(shape("userId==a;"), vec![vec![one("userId", "==", "a;")]]);
         assert_eq!(
             shape("userId==a;;userId==b"),
             vec![
-                vec![one("userId", "==", "a;")],
+                vec![one("userId", "==", "a")],
                 vec![one("userId", "==", "b")]
             ]
         );
@@ -2450,7 +2523,7 @@ mod tests {
                 vec![one("userId", "==", "b")]
             ]
         );
-        assert_eq!(error(";userId==a"), SegmentError::EmptyCondition);
+        assert_eq!(shape(";userId==a"), vec![vec![one("userId", "==", "a")]]);
         assert_eq!(error(",userId==a"), SegmentError::EmptyCondition);
     }
 
@@ -2784,6 +2857,51 @@ mod tests {
             sql.tables,
             [LogTable::Visit, LogTable::Action, LogTable::Conversion]
         );
+    }
+
+    #[test]
+    fn ordered_items_are_left_joined_without_deleted_rows() {
+        let sql = parse("productSku=@ABC").to_sql();
+        assert!(
+            sql.where_sql.starts_with(
+                "EXISTS (SELECT 1 FROM log_visit AS segment_visit \
+                 LEFT JOIN log_conversion_item AS log_conversion_item \
+                 ON log_conversion_item.idvisit = segment_visit.idvisit \
+                 AND log_conversion_item.deleted = 0 \
+                 WHERE segment_visit.idvisit = log_visit.idvisit AND (\
+                 log_conversion_item.idaction_sku IN (SELECT idaction FROM log_action"
+            ),
+            "{}",
+            sql.where_sql
+        );
+        assert_eq!(sql.tables, [LogTable::Visit, LogTable::ConversionItem]);
+        // Any of the five categories.
+        let sql = parse(r"productCategory==product\category").to_sql();
+        for column in [
+            "idaction_category ",
+            "idaction_category2",
+            "idaction_category5",
+        ] {
+            assert!(
+                sql.where_sql
+                    .contains(&format!("log_conversion_item.{column}")),
+                "{column}"
+            );
+        }
+        // With actions and conversions: one row of each, joined on the visit.
+        let sql = parse("pageUrl=@x;orderId==A1;productName!@plugin;productPrice>10").to_sql();
+        assert!(sql.where_sql.starts_with(
+            "EXISTS (SELECT 1 FROM log_link_visit_action AS log_link_visit_action \
+             LEFT JOIN log_conversion AS log_conversion \
+             ON log_conversion.idvisit = log_link_visit_action.idvisit \
+             LEFT JOIN log_conversion_item AS log_conversion_item \
+             ON log_conversion_item.idvisit = log_link_visit_action.idvisit \
+             AND log_conversion_item.deleted = 0 WHERE"
+        ));
+        assert!(sql.where_sql.contains(
+            "NOT EXISTS (SELECT 1 FROM log_visit AS segment_visit \
+             LEFT JOIN log_conversion_item"
+        ));
     }
 
     #[test]

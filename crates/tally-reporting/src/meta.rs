@@ -1228,6 +1228,18 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         }
     })?;
     let (stored, processed) = metric_names(meta.metrics);
+    // `ProcessedReport::getReportMetadataByUniqueId` drops unique visitors
+    // and users from the metrics, hence from the columns and the rows, for
+    // any period but a day (VisitsSummary.get excepted).
+    let period_name = ctx.required("period")?.to_owned();
+    let without_uniques =
+        period_name != "day" && (module.as_str(), action.as_str()) != ("VisitsSummary", "get");
+    let stored: Vec<&str> = stored
+        .iter()
+        .copied()
+        .filter(|name| !(without_uniques && matches!(*name, "nb_uniq_visitors" | "nb_users")))
+        .collect();
+    let stored = stored.as_slice();
     // Matomo asks a report with visits and processed metrics for its
     // processed columns (`filter_add_columns_when_show_all_columns`, which
     // also deletes rows without visits unless the report's row count is
@@ -1373,7 +1385,13 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
-    let entry = entry(meta, meta.name, None, 0, is_ecommerce_goal(request));
+    let mut entry = entry(meta, meta.name, None, 0, is_ecommerce_goal(request));
+    if without_uniques
+        && let Tree::Assoc(fields) = &mut entry
+        && let Some((_, Tree::Assoc(metrics))) = fields.iter_mut().find(|(key, _)| key == "metrics")
+    {
+        metrics.retain(|(name, _)| !matches!(name.as_str(), "nb_uniq_visitors" | "nb_users"));
+    }
     Ok(Output::Report(Report::Tree(Tree::Assoc(vec![
         ("website".to_owned(), Tree::Str(website)),
         ("prettyDate".to_owned(), Tree::Str(pretty_date)),

@@ -403,10 +403,17 @@ pub fn custom_variables(param: &JsonParam) -> Vec<CustomVariable> {
             continue;
         };
         let index = u8::try_from(id).unwrap_or(0);
+        // `getRequestVar(.., 'json')` sanitizes every string and the plugin
+        // unsanitizes them again: HTML entities end up decoded, so
+        // `a &quot;b&quot;` and `a "b"` are one value.
+        let clean = |text: &str| {
+            let decoded = php::html_entity_decode(text).replace('\0', "");
+            php::truncate_chars(php::trim(&decoded), CUSTOM_VARIABLE_MAX_LENGTH).to_owned()
+        };
         let var = CustomVariable {
             index,
-            name: php::truncate_chars(php::trim(&name), CUSTOM_VARIABLE_MAX_LENGTH).to_owned(),
-            value: php::truncate_chars(php::trim(&value), CUSTOM_VARIABLE_MAX_LENGTH).to_owned(),
+            name: clean(&name),
+            value: clean(&value),
         };
         // A later entry for the same slot overwrites the earlier one.
         match out.iter_mut().find(|v| v.index == index) {

@@ -31,7 +31,7 @@ use crate::actions::{ActionKey, resolve_actions};
 use crate::hit::{ActionKind, ConversionRequest, Hit, Item, Lookup, Name};
 use crate::load::Load;
 use crate::referrer::{
-    ReferrerContext, ReferrerDefinitions, detect_referrer, stored_name_and_keyword,
+    ReferrerContext, ReferrerDefinitions, ReferrerType, detect_referrer, stored_name_and_keyword,
 };
 use crate::site::{Globals, GoalDef};
 use crate::sql::{
@@ -814,6 +814,7 @@ const UPDATE_COLUMNS: &[&str] = &[
     "entry_url",
     "converted",
     "buyer",
+    "since_order",
     "idvisitor",
     "user_id",
     "ref_type",
@@ -904,7 +905,7 @@ const NEXT_ACTION_TABLE_DDL: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS tally_
 const UPDATE_SET: &str = concat!(
     next_action_set!(),
     "v.visit_goal_converted = u.converted, v.visit_goal_buyer = u.buyer, \
-    v.idvisitor = u.idvisitor, v.user_id = u.user_id, v.referer_type = u.ref_type, \
+    v.visitor_seconds_since_order = u.since_order, v.idvisitor = u.idvisitor, v.user_id = u.user_id, v.referer_type = u.ref_type, \
     v.referer_name = u.ref_name, v.referer_keyword = u.ref_keyword, v.referer_url = u.ref_url, \
     v.config_resolution = u.resolution, v.profilable = u.profilable, \
     v.location_country = u.country, v.location_region = u.region, v.location_city = u.city, \
@@ -1705,7 +1706,7 @@ impl BatchWriter {
                 let r = referrer
                     .clone()
                     .unwrap_or_else(|| crate::referrer::Referrer {
-                        referer_type: crate::referrer::ReferrerType::Direct,
+                        referer_type: ReferrerType::Direct,
                         name: String::new(),
                         keyword: String::new(),
                         url: String::new(),
@@ -1899,7 +1900,9 @@ impl BatchWriter {
             } else {
                 (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
             };
-            let position = v.total_interactions;
+            // Matomo's `PageViewPosition`: NULL for an action (outlink,
+            // event...) before the visit's first page view or search.
+            let position = Some(v.total_interactions).filter(|&n| n >= 1);
             // A product view parameter sent empty is stored as action id 0,
             // as Matomo's `Action::record` writes a dimension whose name
             // found no `log_action` row (`TableLogAction` skips empty
@@ -1989,7 +1992,8 @@ impl BatchWriter {
         }
 
         // Conversions (§6).
-        let converted = self.conversions(hit, &mut v, &before, is_new, idlink_va, url_id, p);
+        let converted =
+            self.conversions(hit, globals, &mut v, &before, is_new, idlink_va, url_id, p);
         if converted && (!is_new || known.is_some()) {
             // Matomo's quirk (VisitTotalTime::onConvertedVisit, for a
             // visitor it recognised, also on a new visit): a converting
@@ -2026,6 +2030,7 @@ impl BatchWriter {
     fn conversions(
         &mut self,
         hit: &Hit,
+        globals: &Globals,
         v: &mut VisitState,
         before: &VisitState,
         is_new: bool,
@@ -2043,12 +2048,12 @@ impl BatchWriter {
             }
             ConversionRequest::Order { idorder, items } => {
                 let Some(items) = items else { return false };
-                self.ecommerce(hit, v, before, Some(idorder), items, p);
+                self.ecommerce(hit, globals, v, before, Some(idorder), items, p);
                 return true;
             }
             ConversionRequest::Cart { items } => {
                 let Some(items) = items else { return false };
-                self.ecommerce(hit, v, before, None, items, p);
+                self.ecommerce(hit, globals, v, before, None, items, p);
                 return false;
             }
             ConversionRequest::None => {
@@ -2123,6 +2128,7 @@ impl BatchWriter {
             };
             let row = self.conversion_row(
                 hit,
+                globals,
                 v,
                 before,
                 is_new,
@@ -2147,6 +2153,7 @@ impl BatchWriter {
     fn conversion_row(
         &self,
         hit: &Hit,
+        globals: &Globals,
         v: &VisitState,
         before: &VisitState,
         is_new: bool,
@@ -2175,7 +2182,7 @@ impl BatchWriter {
             );
             base + this
         };
-        let (rt, rn, rk) = attribution(hit, v);
+        let (rt, rn, rk) = attribution(hit, v, &self.definitions, globals);
         let (stored_rn, stored_rk) = stored_name_and_keyword(rt, &rn, &rk);
         let mut row: Vec<Val> = vec![
             v.idvisit.into(),
@@ -2221,6 +2228,7 @@ impl BatchWriter {
     fn ecommerce(
         &mut self,
         hit: &Hit,
+        globals: &Globals,
         v: &mut VisitState,
         before: &VisitState,
         idorder: Option<&String>,
@@ -2254,6 +2262,7 @@ impl BatchWriter {
                 v.secs_since_order = Some(0);
                 let row = self.conversion_row(
                     hit,
+                    globals,
                     v,
                     before,
                     false,
@@ -2284,6 +2293,7 @@ impl BatchWriter {
                 }
                 let row = self.conversion_row(
                     hit,
+                    globals,
                     v,
                     before,
                     false,
@@ -2474,24 +2484,52 @@ fn conversion_url_name(hit: &Hit) -> Option<Name> {
 }
 
 /// §5.5: the referrer a conversion is attributed to.
-fn attribution(hit: &Hit, v: &VisitState) -> (u8, String, String) {
+fn attribution(
+    hit: &Hit,
+    v: &VisitState,
+    definitions: &ReferrerDefinitions,
+    globals: &Globals,
+) -> (u8, String, String) {
     let visit = (
         v.referer_type,
         v.referer_name.clone(),
         v.referer_keyword.clone(),
     );
-    let rcn = hit
-        .req
-        .attribution_campaign_name
-        .as_deref()
-        .filter(|s| !s.is_empty());
-    if rcn.is_none() && v.referer_type == 6 {
-        return visit;
+    let campaign = crate::referrer::attribution_campaign(
+        hit.req.attribution_campaign_name.as_deref(),
+        hit.req.attribution_campaign_keyword.as_deref(),
+    );
+    match campaign {
+        None if v.referer_type == 6 && !v.referer_name.is_empty() => return visit,
+        Some(r) => return (r.referer_type.code(), r.name, r.keyword),
+        None => {}
     }
-    if let Some(r) =
-        crate::referrer::attribution_campaign(rcn, hit.req.attribution_campaign_keyword.as_deref())
+    // (2) The referrer URL of the attribution cookie, when it is a search
+    // engine, a website or a social network (Matomo parses it with no
+    // current URL).
+    if let Some(url) = hit
+        .req
+        .attribution_referrer
+        .as_deref()
+        .filter(|url| !url.is_empty())
     {
-        return (r.referer_type.code(), r.name, r.keyword);
+        let site = &hit.site;
+        let ctx = ReferrerContext {
+            idsite: site.idsite,
+            site_urls: &globals.site_urls,
+            excluded_referrers: &globals.excluded_referrers,
+            url_settings: &site.url_settings,
+            excluded_parameters: &site.excluded_parameters,
+            request_campaign: None,
+            visit_campaign: None,
+        };
+        let r = detect_referrer(definitions, Some(url), None, &ctx);
+        if matches!(
+            r.referer_type,
+            ReferrerType::SearchEngine | ReferrerType::Website | ReferrerType::SocialNetwork
+        ) {
+            return (r.referer_type.code(), r.name, r.keyword);
+        }
     }
     visit
 }
@@ -2799,6 +2837,9 @@ fn flush_statements(p: &mut Pending, plan: LoadPlan) -> QueryResult<Vec<Step>> {
 fn only_next_action_changed(v: &VisitState, base: &VisitState) -> bool {
     v.goal_converted == base.goal_converted
         && v.goal_buyer == base.goal_buyer
+        // An order in a continuing visit sets it to 0 (Matomo's
+        // `VisitorSecondsSinceOrder::onExistingVisit`).
+        && v.secs_since_order == base.secs_since_order
         && v.idvisitor == base.idvisitor
         && v.user_id == base.user_id
         && v.referer_type == base.referer_type
@@ -2844,6 +2885,7 @@ fn update_row(v: &VisitState, base: &VisitState) -> Vec<Val> {
     row.extend([
         v.goal_converted.into(),
         v.goal_buyer.into(),
+        v.secs_since_order.into(),
         v.idvisitor.into(),
         v.user_id.clone().into(),
         v.referer_type.into(),

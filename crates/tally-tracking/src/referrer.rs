@@ -1140,14 +1140,17 @@ fn adwords_campaign(referrer: &ParsedUrl) -> Option<(String, String)> {
 
 /// §5.5 (1): the conversion referrer from the JS attribution cookie
 /// (`_rcn`/`_rck`), a campaign with lower-cased name and keyword; `None`
-/// when `_rcn` is empty.
+/// when `_rcn` is empty. Both are URL-decoded once more and trimmed, as
+/// Matomo's `getReferrerCampaignQueryParam` does (`_rcn=a%2520b` names the
+/// campaign `a b`).
 pub fn attribution_campaign(rcn: Option<&str>, rck: Option<&str>) -> Option<Referrer> {
-    let name = rcn.map(php::trim).filter(|n| !n.is_empty())?;
+    let decode = |value: &str| php::trim(&php::urldecode(value)).to_lowercase();
+    let name = rcn.map(decode).filter(|n| !n.is_empty())?;
     Some(
         Referrer {
             referer_type: ReferrerType::Campaign,
-            name: name.to_lowercase(),
-            keyword: rck.map(php::trim).unwrap_or("").to_lowercase(),
+            name,
+            keyword: rck.map(decode).unwrap_or_default(),
             url: String::new(),
         }
         .truncated(),

@@ -219,9 +219,13 @@ fn make_profile(
         .unwrap_or(0);
     let kept_count = kept.len();
     let oldest_kept = kept.last().cloned().unwrap_or_default();
+    // A `DataTable` in Matomo's profile: rendered as report rows (in XML,
+    // a custom variable slot is a bare `<row>`, not `<row key="1">`).
     profile.set(
         "lastVisits",
-        Tree::List(kept.into_iter().map(Fields::into_tree).collect()),
+        Tree::Report(Box::new(Report::Tree(Tree::List(
+            kept.into_iter().map(Fields::into_tree).collect(),
+        )))),
     );
     let next = adjacent_visitor(conn, site.info.idsite, visitor, latest, segment, true)?;
     profile.set("nextVisitorId", next.map_or(Tree::Bool(false), Tree::Str));

@@ -16,6 +16,7 @@ mod matomo_live_fixture;
 mod matomo_no_visit;
 mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
+mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
 mod matomo_transitions_fixture;
 mod matomo_userid_cvars_fixture;

@@ -843,9 +843,8 @@ async fn custom_events_give_matomos_visitor_log() -> anyhow::Result<()> {
         ("url", json!("http://example.com/piwik/")),
         ("eventCategory", json!("Music")),
         ("eventAction", json!("play")),
-        // Matomo stores NULL for an action before the visit's first page
-        // view; our tracker stores 0 (MATOMO-DIFFERENCES.md).
-        ("pageviewPosition", json!(0)),
+        // NULL for an action before the visit's first page view, as Matomo.
+        ("pageviewPosition", Value::Null),
         ("icon", json!("plugins/Morpheus/images/event.png")),
         ("iconSVG", json!("plugins/Morpheus/images/event.svg")),
         ("title", json!("Event")),

@@ -61,6 +61,17 @@ pub(crate) struct PhpTracker {
     user_id: Option<String>,
     /// `setUserAgent`: the `User-Agent` header, else [`FIXTURE_UA`].
     pub(crate) user_agent: Option<String>,
+    /// `setAttributionInfo`, `setResolution`: unset, the PHP tracker's
+    /// defaults.
+    extra: Extra,
+}
+
+/// What a few fixtures change of the tracker's defaults.
+#[derive(Default)]
+struct Extra {
+    /// Campaign name, campaign keyword, referrer timestamp, referrer URL.
+    attribution: Option<(String, String, i64, String)>,
+    resolution: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -109,6 +120,7 @@ impl PhpTracker {
             forced_visitor_id: None,
             user_id: None,
             user_agent: None,
+            extra: Extra::default(),
         }
     }
 
@@ -130,6 +142,34 @@ impl PhpTracker {
                 new_visitor_id.clone_into(&mut self.visitor_id);
             }
         }
+    }
+
+    /// `setAttributionInfo(json_encode([name, keyword, timestamp, url]))`:
+    /// each part sent when not PHP-empty, with every request.
+    pub(crate) fn set_attribution_info(
+        &mut self,
+        campaign: &str,
+        keyword: &str,
+        timestamp: i64,
+        url: &str,
+    ) {
+        self.extra.attribution = Some((
+            campaign.to_owned(),
+            keyword.to_owned(),
+            timestamp,
+            url.to_owned(),
+        ));
+    }
+
+    /// `setResolution(width, height)`.
+    pub(crate) fn set_resolution(&mut self, width: u32, height: u32) {
+        self.extra.resolution = Some(format!("{width}x{height}"));
+    }
+
+    /// `setUserAgent`: sent as the `User-Agent` header instead of the
+    /// fixtures' default.
+    pub(crate) fn set_user_agent(&mut self, user_agent: &str) {
+        self.user_agent = Some(user_agent.to_owned());
     }
 
     pub(crate) fn set_visit_cvar(&mut self, index: u32, name: &'static str, value: Value) {
@@ -221,14 +261,30 @@ impl PhpTracker {
         };
         let mut query = format!(
             "?idsite={}&rec=1&apiv=1&r=123456&cip={}&cdt={}&_idts={}&fla={}&java={}&qt=0&realp=0\
-             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res=1024x768",
+             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res={}",
             self.idsite,
             self.ip,
             encode(&cdt),
             self.created,
             u8::from(self.plugins),
             u8::from(self.plugins),
+            self.extra.resolution.as_deref().unwrap_or("1024x768"),
         );
+        if let Some((campaign, keyword, timestamp, url)) = &self.extra.attribution {
+            let php_empty = |value: &str| value.is_empty() || value == "0";
+            if !php_empty(campaign) {
+                query.push_str(&format!("&_rcn={}", encode(campaign)));
+            }
+            if !php_empty(keyword) {
+                query.push_str(&format!("&_rck={}", encode(keyword)));
+            }
+            if *timestamp != 0 {
+                query.push_str(&format!("&_refts={timestamp}"));
+            }
+            if !php_empty(url) {
+                query.push_str(&format!("&_ref={}", encode(url)));
+            }
+        }
         if !self.visit_cvars.is_empty() {
             query.push_str(&format!("&_cvar={}", encode(&cvar_json(&self.visit_cvars))));
         }
