@@ -48,9 +48,12 @@ pub struct ArchivingConfig {
     pub datatable_archiving_maximum_rows_subtable_referrers: usize,
     /// Rows of the User IDs report, default 50,000.
     pub datatable_archiving_maximum_rows_userid_users: usize,
-    /// Top-level rows of a custom dimension's report, default 1000.
+    /// Top-level rows of a custom dimension's report and of the custom
+    /// variables report, default 1000 (Matomo 4 moved the CustomVariables
+    /// plugin's own keys to these).
     pub datatable_archiving_maximum_rows_custom_dimensions: usize,
-    /// Rows of each subtable of an action dimension's report, default 1000.
+    /// Rows of each subtable of an action dimension's report and of each
+    /// custom variable's values, default 1000.
     pub datatable_archiving_maximum_rows_subtable_custom_dimensions: usize,
     /// Top-level rows of the page URL, page title, download and outlink
     /// tables and of the content reports, default 500.
@@ -65,11 +68,6 @@ pub struct ArchivingConfig {
     pub datatable_archiving_maximum_rows_subtable_events: usize,
     /// Rows of each product (ecommerce item) report, default 10,000.
     pub datatable_archiving_maximum_rows_products: usize,
-    /// Top-level rows of the custom variable names table, default 1000
-    /// (the CustomVariables plugin's key).
-    pub datatable_archiving_maximum_rows_custom_variables: usize,
-    /// Rows of each custom variable values subtable, default 1000.
-    pub datatable_archiving_maximum_rows_subtable_custom_variables: usize,
     /// Rows of the other tables (devices, browsers, operating systems,
     /// resolutions, configurations, languages, regions, cities), default
     /// 500.
@@ -92,8 +90,6 @@ impl Default for ArchivingConfig {
             datatable_archiving_maximum_rows_events: 500,
             datatable_archiving_maximum_rows_subtable_events: 500,
             datatable_archiving_maximum_rows_products: 10_000,
-            datatable_archiving_maximum_rows_custom_variables: 1000,
-            datatable_archiving_maximum_rows_subtable_custom_variables: 1000,
             datatable_archiving_maximum_rows_standard: 500,
         }
     }

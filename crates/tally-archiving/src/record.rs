@@ -282,18 +282,10 @@ impl Registry {
             archive_goals: !config.disable_archive_actions_goals,
             ..b::Actions::default()
         });
-        registry.add(b::UserCountry {
-            max_rows: standard,
-        });
-        registry.add(b::UserLanguage {
-            max_rows: standard,
-        });
-        registry.add(b::DevicesDetection {
-            max_rows: standard,
-        });
-        registry.add(b::Resolution {
-            max_rows: standard,
-        });
+        registry.add(b::UserCountry { max_rows: standard });
+        registry.add(b::UserLanguage { max_rows: standard });
+        registry.add(b::DevicesDetection { max_rows: standard });
+        registry.add(b::Resolution { max_rows: standard });
         registry.add(b::DevicePlugins);
         registry.add(b::VisitTime);
         registry.add(b::VisitorInterest);
@@ -310,8 +302,8 @@ impl Registry {
             max_rows: config.datatable_archiving_maximum_rows_userid_users,
         });
         registry.add(b::CustomVariables {
-            max_rows: config.datatable_archiving_maximum_rows_custom_variables,
-            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_custom_variables,
+            max_rows: config.datatable_archiving_maximum_rows_custom_dimensions,
+            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_custom_dimensions,
         });
         registry.add_provider(b::CustomDimensionsProvider {
             max_rows: config.datatable_archiving_maximum_rows_custom_dimensions,

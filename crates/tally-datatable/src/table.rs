@@ -780,7 +780,8 @@ fn php_numeric(text: &str) -> Option<f64> {
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-    let mantissa_ok = digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
+    let mantissa_ok =
+        digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
     let exponent_ok = exponent.is_none_or(|exp| {
         let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
         !exp.is_empty() && digits(exp)
