@@ -80,7 +80,7 @@ fn families() -> Vec<Family> {
         Family::one("PagePerformance", PagePerformance),
         Family::one("UserId", UserId::default()),
         Family::one("CustomVariables", CustomVariables::default()),
-        Family::provided("CustomDimensions", CustomDimensionsProvider),
+        Family::provided("CustomDimensions", CustomDimensionsProvider::default()),
         Family::one("Referrers", Referrers::default()),
         Family::provided("Goals", GoalsProvider),
         Family::one("Ecommerce", Ecommerce::default()),

@@ -21,7 +21,9 @@ use crate::segment::Segment;
 use crate::site::SiteInfo;
 use crate::storage::{self, ArchiveKey, ArchiveWriter, StoredArchive};
 
-/// Archiving settings (`[archiver]` in `tally.toml`).
+/// Archiving settings (`[archiver]` in `tally.toml`). The row limits keep
+/// the names of Matomo's `[General]` keys; a table over its limit keeps its
+/// largest rows and sums the others into one "Others" row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ArchivingConfig {
@@ -34,6 +36,42 @@ pub struct ArchivingConfig {
     /// page row of a converting site carry a nested `goals` column
     /// (docs/PERFORMANCE.md has what that costs).
     pub disable_archive_actions_goals: bool,
+    /// Top-level rows of the referrer tables (keywords, search engines,
+    /// websites, campaigns…), default 1000. Matomo's older spelling
+    /// `datatable_archiving_maximum_rows_referers`, which its Referrers
+    /// builder reads first, is accepted as the same key.
+    #[serde(alias = "datatable_archiving_maximum_rows_referers")]
+    pub datatable_archiving_maximum_rows_referrers: usize,
+    /// Rows of each referrer subtable, default 50 (also
+    /// `datatable_archiving_maximum_rows_subtable_referers`).
+    #[serde(alias = "datatable_archiving_maximum_rows_subtable_referers")]
+    pub datatable_archiving_maximum_rows_subtable_referrers: usize,
+    /// Rows of the User IDs report, default 50,000.
+    pub datatable_archiving_maximum_rows_userid_users: usize,
+    /// Top-level rows of a custom dimension's report and of the custom
+    /// variables report, default 1000 (Matomo 4 moved the CustomVariables
+    /// plugin's own keys to these).
+    pub datatable_archiving_maximum_rows_custom_dimensions: usize,
+    /// Rows of each subtable of an action dimension's report and of each
+    /// custom variable's values, default 1000.
+    pub datatable_archiving_maximum_rows_subtable_custom_dimensions: usize,
+    /// Top-level rows of the page URL, page title, download and outlink
+    /// tables and of the content reports, default 500.
+    pub datatable_archiving_maximum_rows_actions: usize,
+    /// Rows of each of their subtables, default 100.
+    pub datatable_archiving_maximum_rows_subtable_actions: usize,
+    /// Rows of the site search keyword and category tables, default 500.
+    pub datatable_archiving_maximum_rows_site_search: usize,
+    /// Top-level rows of the event tables, default 500.
+    pub datatable_archiving_maximum_rows_events: usize,
+    /// Rows of each event subtable, default 500.
+    pub datatable_archiving_maximum_rows_subtable_events: usize,
+    /// Rows of each product (ecommerce item) report, default 10,000.
+    pub datatable_archiving_maximum_rows_products: usize,
+    /// Rows of the other tables (devices, browsers, operating systems,
+    /// resolutions, configurations, languages, regions, cities), default
+    /// 500.
+    pub datatable_archiving_maximum_rows_standard: usize,
 }
 
 impl Default for ArchivingConfig {
@@ -41,6 +79,18 @@ impl Default for ArchivingConfig {
         Self {
             today_ttl_secs: 900,
             disable_archive_actions_goals: false,
+            datatable_archiving_maximum_rows_referrers: 1000,
+            datatable_archiving_maximum_rows_subtable_referrers: 50,
+            datatable_archiving_maximum_rows_userid_users: 50_000,
+            datatable_archiving_maximum_rows_custom_dimensions: 1000,
+            datatable_archiving_maximum_rows_subtable_custom_dimensions: 1000,
+            datatable_archiving_maximum_rows_actions: 500,
+            datatable_archiving_maximum_rows_subtable_actions: 100,
+            datatable_archiving_maximum_rows_site_search: 500,
+            datatable_archiving_maximum_rows_events: 500,
+            datatable_archiving_maximum_rows_subtable_events: 500,
+            datatable_archiving_maximum_rows_products: 10_000,
+            datatable_archiving_maximum_rows_standard: 500,
         }
     }
 }

@@ -265,31 +265,58 @@ impl Registry {
         Self::core_with(&crate::ArchivingConfig::default())
     }
 
-    /// [`Registry::core`] with the builders' switches of `config`
-    /// (`disable_archive_actions_goals`).
+    /// [`Registry::core`] with the builders' switches and row limits of
+    /// `config` (`disable_archive_actions_goals`,
+    /// `datatable_archiving_maximum_rows_*`).
     pub fn core_with(config: &crate::ArchivingConfig) -> Self {
+        use crate::builders as b;
+        let standard = config.datatable_archiving_maximum_rows_standard;
+        let actions = config.datatable_archiving_maximum_rows_actions;
+        let subtable_actions = config.datatable_archiving_maximum_rows_subtable_actions;
         let mut registry = Self::empty();
-        registry.add(crate::builders::VisitsSummary);
-        registry.add(crate::builders::Actions {
+        registry.add(b::VisitsSummary);
+        registry.add(b::Actions {
+            max_rows: actions,
+            max_subtable_rows: subtable_actions,
+            max_rows_site_search: config.datatable_archiving_maximum_rows_site_search,
             archive_goals: !config.disable_archive_actions_goals,
-            ..crate::builders::Actions::default()
+            ..b::Actions::default()
         });
-        registry.add(crate::builders::UserCountry::default());
-        registry.add(crate::builders::UserLanguage::default());
-        registry.add(crate::builders::DevicesDetection::default());
-        registry.add(crate::builders::Resolution::default());
-        registry.add(crate::builders::DevicePlugins);
-        registry.add(crate::builders::VisitTime);
-        registry.add(crate::builders::VisitorInterest);
-        registry.add(crate::builders::Events::default());
-        registry.add(crate::builders::Contents::default());
-        registry.add(crate::builders::PagePerformance);
-        registry.add(crate::builders::UserId::default());
-        registry.add(crate::builders::CustomVariables::default());
-        registry.add_provider(crate::builders::CustomDimensionsProvider);
-        registry.add(crate::builders::Referrers::default());
-        registry.add_provider(crate::builders::GoalsProvider);
-        registry.add(crate::builders::Ecommerce::default());
+        registry.add(b::UserCountry { max_rows: standard });
+        registry.add(b::UserLanguage { max_rows: standard });
+        registry.add(b::DevicesDetection { max_rows: standard });
+        registry.add(b::Resolution { max_rows: standard });
+        registry.add(b::DevicePlugins);
+        registry.add(b::VisitTime);
+        registry.add(b::VisitorInterest);
+        registry.add(b::Events {
+            max_rows: config.datatable_archiving_maximum_rows_events,
+            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_events,
+        });
+        registry.add(b::Contents {
+            max_rows: actions,
+            max_subtable_rows: subtable_actions,
+        });
+        registry.add(b::PagePerformance);
+        registry.add(b::UserId {
+            max_rows: config.datatable_archiving_maximum_rows_userid_users,
+        });
+        registry.add(b::CustomVariables {
+            max_rows: config.datatable_archiving_maximum_rows_custom_dimensions,
+            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_custom_dimensions,
+        });
+        registry.add_provider(b::CustomDimensionsProvider {
+            max_rows: config.datatable_archiving_maximum_rows_custom_dimensions,
+            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_custom_dimensions,
+        });
+        registry.add(b::Referrers {
+            max_rows: config.datatable_archiving_maximum_rows_referrers,
+            max_subtable_rows: config.datatable_archiving_maximum_rows_subtable_referrers,
+        });
+        registry.add_provider(b::GoalsProvider);
+        registry.add(b::Ecommerce {
+            max_rows: config.datatable_archiving_maximum_rows_products,
+        });
         registry
     }
 

@@ -453,6 +453,14 @@ impl DataTable {
     /// row) are summed into a new summary row labelled `-1`.
     /// `max_rows = 0` means no limit.
     ///
+    /// Rows with the same value are ordered as Matomo's sort without a
+    /// secondary column orders them: `array_multisort` then compares the
+    /// rows themselves, PHP `ArrayObject`s whose arrays compare by their
+    /// number of columns first, then by their first column, the label (PHP
+    /// 8's `<`: numerically when both labels are numeric). So a day's
+    /// "Others" takes the same rows whatever order they were grouped in,
+    /// and a month keeps the same rows whatever order its days come in.
+    ///
     /// # Errors
     ///
     /// [`DataTableError::UnsummableColumn`] on incompatible values.
@@ -460,6 +468,13 @@ impl DataTable {
         if max_rows == 0 || self.rows_count() <= max_rows {
             return Ok(());
         }
+        // The tie order first; the sort below is stable.
+        self.rows.sort_by(|a, b| {
+            a.columns
+                .len()
+                .cmp(&b.columns.len())
+                .then_with(|| php_cmp_labels(&a.label, &b.label))
+        });
         self.sort(sort_column, SortOrder::Desc, false);
         self.fold_tail(max_rows)
     }
@@ -745,6 +760,39 @@ fn sort_rows_by(rows: &mut Vec<Row>, column: &str, order: SortOrder, with_second
     }
 }
 
+/// PHP 8's comparison of two strings: as numbers when both are numeric
+/// strings (`"9" < "10"`), byte by byte otherwise (`"user10" < "user2"`).
+pub(crate) fn php_cmp_labels(a: &str, b: &str) -> Ordering {
+    match (php_numeric(a), php_numeric(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a.as_bytes().cmp(b.as_bytes()),
+    }
+}
+
+/// The value of a PHP numeric string: optional surrounding whitespace, a
+/// sign, digits with an optional fraction, an optional exponent.
+fn php_numeric(text: &str) -> Option<f64> {
+    let trimmed = text.trim_matches([' ', '\t', '\n', '\r', '\u{b}', '\u{c}']);
+    let body = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(at) => (&body[..at], Some(&body[at + 1..])),
+        None => (body, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    let mantissa_ok =
+        digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
+    let exponent_ok = exponent.is_none_or(|exp| {
+        let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+        !exp.is_empty() && digits(exp)
+    });
+    if mantissa_ok && exponent_ok {
+        trimmed.parse().ok()
+    } else {
+        None
+    }
+}
+
 fn key_text(key: &SortKey) -> Cow<'_, str> {
     match key {
         SortKey::Text(text) => Cow::Borrowed(text),
@@ -813,6 +861,37 @@ mod tests {
 
     fn labels(table: &DataTable) -> Vec<&str> {
         table.all_rows().map(|row| row.label.as_str()).collect()
+    }
+
+    #[test]
+    fn php_label_comparison_is_numeric_for_numeric_strings_only() {
+        assert_eq!(php_cmp_labels("9", "10"), Ordering::Less);
+        assert_eq!(php_cmp_labels(" 1.5", "1e1"), Ordering::Less);
+        assert_eq!(php_cmp_labels("user10", "user2"), Ordering::Less);
+        assert_eq!(php_cmp_labels("10", "9a"), Ordering::Less);
+        assert_eq!(php_cmp_labels("-1", "0"), Ordering::Less);
+        assert_eq!(php_numeric("."), None);
+        assert_eq!(php_numeric("1e"), None);
+    }
+
+    #[test]
+    fn truncation_breaks_ties_by_column_count_then_label() {
+        let mut table = DataTable::new();
+        for (label, visits) in [("b", 5), ("10", 5), ("9", 5), ("a", 7), ("c", 5)] {
+            let mut row = Row::new(label);
+            row.columns
+                .set(ColumnKey::Name("nb_visits".into()), Value::Int(visits));
+            table.push_row_unchecked(row);
+        }
+        let mut wide = Row::new("0");
+        wide.columns
+            .set(ColumnKey::Name("nb_visits".into()), Value::Int(5));
+        wide.columns
+            .set(ColumnKey::Name("nb_hits".into()), Value::Int(5));
+        table.push_row_unchecked(wide);
+        table.truncate(4, "nb_visits").unwrap();
+        let labels: Vec<&str> = table.rows().iter().map(|row| row.label.as_str()).collect();
+        assert_eq!(labels, ["a", "9", "10"]);
     }
 
     #[test]

@@ -1102,6 +1102,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
             flat: false,
         };
         let mut all = DataTable::new();
+        let mut others: Option<tally_datatable::Row> = None;
         for (kind, record, labels) in [
             (2, "Referrers_searchEngineByKeyword", Labels::Keywords),
             (3, "Referrers_urlByWebsite", Labels::Websites),
@@ -1110,8 +1111,15 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
         ] {
             let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
             present::present(&mut table, labels, &extra);
-            let summary = table.take_summary_row();
-            for mut row in table.take_rows().into_iter().chain(summary) {
+            // `mergeSubtables` sums the reports' "Others" rows into one
+            // summary row, without a `referer_type`.
+            if let Some(summary) = table.take_summary_row() {
+                match others.as_mut() {
+                    None => others = Some(summary),
+                    Some(sum) => sum_summary_rows(sum, &summary)?,
+                }
+            }
+            for mut row in table.take_rows() {
                 row.subtable = None;
                 row.subtable_id = None;
                 row.metadata.set(
@@ -1120,6 +1128,11 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
                 );
                 all.add_row(row)?;
             }
+        }
+        if let Some(mut summary) = others {
+            summary.subtable = None;
+            summary.subtable_id = None;
+            all.set_summary_row(summary);
         }
         let mut all = filters.apply(all, &settings)?;
         formatter.table(
@@ -1137,6 +1150,31 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
         ));
     }
     Ok(Output::Report(report))
+}
+
+/// Adds `other` to `sum` as `mergeSubtables` adds the summary rows of
+/// `getAll`'s reports: every column summed, `max_actions` too (the rows'
+/// columns have their names by then, and `Row::sumRow` keeps the maximum
+/// only of the column with the metric's id).
+fn sum_summary_rows(
+    sum: &mut tally_datatable::Row,
+    other: &tally_datatable::Row,
+) -> Result<(), ReportingError> {
+    let max_actions = |row: &tally_datatable::Row| {
+        row.columns
+            .iter()
+            .find(|(key, _)| key.is_metric(tally_datatable::metrics::MAX_ACTIONS))
+            .map(|(key, value)| (key.clone(), value.clone()))
+    };
+    let summed = match (max_actions(sum), max_actions(other)) {
+        (Some((key, Value::Int(a))), Some((_, Value::Int(b)))) => Some((key, Value::Int(a + b))),
+        _ => None,
+    };
+    sum.sum_row(other, &tally_datatable::AggregationOps::default(), true)?;
+    if let Some((key, value)) = summed {
+        sum.columns.set(key, value);
+    }
+    Ok(())
 }
 
 /// `Referrers.get`: visits by referrer type as five columns, the distinct
@@ -1472,6 +1510,11 @@ fn expand_referrer_types(ctx: &mut Ctx<'_>, report: &mut Report) -> Result<(), R
             if let Some(summary) = subtable.summary_row_mut() {
                 filters.delete_simple_columns(&mut summary.columns);
             }
+            // Matomo's answers list these rows by label (A to Z), not by
+            // visits: the answer's recursive sort finds no value to sort
+            // the attached tables by and falls back to its secondary
+            // column (BlobReportLimitingTest's `getReferrerType` outputs).
+            subtable.sort("label", SortOrder::Asc, false);
             row.subtable = Some(Box::new(subtable));
         }
     }
@@ -1584,7 +1627,7 @@ table_methods! {
     interest_days_since_last => TableSpec::new("VisitorInterest_daysSinceLastVisit").unsorted().labels(Labels::DaysSinceLast);
     contents_names => TableSpec::new("Contents_name_piece").metrics(TableMetrics::Contents).labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").metrics(TableMetrics::Contents).labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
-    user_id_users => TableSpec::new("UserId_users").sorted_by("label").labels(Labels::Users);
+    user_id_users => TableSpec::new("UserId_users").labels(Labels::Users);
     custom_variables => TableSpec::new("CustomVariables_valueByName").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).labels(Labels::CustomVariables);
 }
 

@@ -376,6 +376,16 @@ fn set_meta(row: &mut Row, name: &str, value: impl Into<Scalar>) {
     row.metadata.set(name.to_owned(), value.into());
 }
 
+/// What a `ColumnCallbackAddMetadata` (or `MetadataCallbackAddMetadata`)
+/// of Matomo gives the summary row, which those filters reach by default:
+/// the callback's answer for an unknown value (the row is labelled `-1`
+/// then), e.g. the unknown flag or browser logo.
+fn summary_meta(table: &mut DataTable, name: &str, value: impl Into<Scalar>) {
+    if let Some(summary) = table.summary_row_mut() {
+        set_meta(summary, name, value);
+    }
+}
+
 fn meta_str(row: &Row, name: &str) -> Option<String> {
     match row.metadata.get(name)? {
         Scalar::Str(text) => Some(text.clone()),
@@ -600,6 +610,10 @@ fn search_engines(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
             set_meta(row, "logo", logo);
         }
     }
+    // `getUrlFromName` knows no engine `-1`, and the logo of that URL is
+    // the unknown one.
+    summary_meta(table, "url", "URL unknown!");
+    summary_meta(table, "logo", format!("{ICONS}/searchEngines/xx.png"));
 }
 
 fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
@@ -823,6 +837,7 @@ fn regions(table: &mut DataTable) {
             name
         };
     }
+    summary_meta(table, "logo", flag("xx"));
 }
 
 fn cities(table: &mut DataTable) {
@@ -854,6 +869,7 @@ fn cities(table: &mut DataTable) {
             pretty
         };
     }
+    summary_meta(table, "logo", flag("xx"));
 }
 
 // ---------------------------------------------------------------------------
@@ -1026,6 +1042,7 @@ fn os_versions(table: &mut DataTable) {
         Some(os_logo(label.split(';').next().unwrap_or("")))
     });
     group_by(table, os_full_name);
+    summary_meta(table, "logo", os_logo("-1"));
 }
 
 pub(crate) fn browser(code: &str) -> Option<&'static str> {
@@ -1089,6 +1106,7 @@ fn browser_versions(table: &mut DataTable) {
         Some(browser_logo(label.split(';').next().unwrap_or("")))
     });
     relabel(table, browser_with_version);
+    summary_meta(table, "logo", browser_logo("-1"));
 }
 
 /// `getBrowserEngineName`.

@@ -343,15 +343,34 @@ impl RecordBuilder for CustomDimensionReport {
 /// Provides one [`CustomDimensionReport`] per active custom dimension of
 /// the site ([`SiteInfo::custom_dimensions`], read with the site for every
 /// archive); register with [`crate::Registry::add_provider`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CustomDimensionsProvider;
+#[derive(Debug, Clone, Copy)]
+pub struct CustomDimensionsProvider {
+    /// [`CustomDimensionReport::max_rows`] of every report (default 1000).
+    pub max_rows: usize,
+    /// [`CustomDimensionReport::max_subtable_rows`] of every report
+    /// (default 1000).
+    pub max_subtable_rows: usize,
+}
+
+impl Default for CustomDimensionsProvider {
+    fn default() -> Self {
+        Self {
+            max_rows: 1000,
+            max_subtable_rows: 1000,
+        }
+    }
+}
 
 impl BuilderProvider for CustomDimensionsProvider {
     fn builders(&self, site: &SiteInfo) -> Vec<Arc<dyn RecordBuilder>> {
         site.custom_dimensions
             .iter()
             .map(|dimension| {
-                Arc::new(CustomDimensionReport::new(*dimension)) as Arc<dyn RecordBuilder>
+                Arc::new(CustomDimensionReport {
+                    max_rows: self.max_rows,
+                    max_subtable_rows: self.max_subtable_rows,
+                    ..CustomDimensionReport::new(*dimension)
+                }) as Arc<dyn RecordBuilder>
             })
             .collect()
     }

@@ -45,11 +45,11 @@ use crate::record::{Record, RecordBuilder};
 ///   installs older than 4.0).
 #[derive(Debug, Clone)]
 pub struct CustomVariables {
-    /// Top-level rows (`datatable_archiving_maximum_rows_custom_variables`,
-    /// default 1000).
+    /// Top-level rows (`datatable_archiving_maximum_rows_custom_dimensions`,
+    /// which Matomo 4 made the plugin's key, default 1000).
     pub max_rows: usize,
     /// Rows of each value subtable
-    /// (`datatable_archiving_maximum_rows_subtable_custom_variables`,
+    /// (`datatable_archiving_maximum_rows_subtable_custom_dimensions`,
     /// default 1000).
     pub max_subtable_rows: usize,
 }

@@ -116,9 +116,9 @@ async fn contents(
     Ok(())
 }
 
-struct Reports {
-    api: Api,
-    token: String,
+pub(crate) struct Reports {
+    pub(crate) api: Api,
+    pub(crate) token: String,
 }
 
 impl Reports {
@@ -137,7 +137,8 @@ impl Reports {
     }
 }
 
-async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
+/// The fixture's site and traffic (`CsvExportTest` replays it too).
+pub(crate) async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
     let (db, token) = matomo_site(
         START - Duration::days(1),
         |_| {},
