@@ -55,6 +55,10 @@ pub(crate) struct PhpTracker {
     timings: Option<[u32; 6]>,
     ecommerce_view: Vec<(&'static str, String)>,
     items: Vec<Value>,
+    /// `setUserAgent`: the `User-Agent` header (default [`FIXTURE_UA`]).
+    pub(crate) user_agent: Option<String>,
+    /// `setResolution`: `res` (default `1024x768`).
+    pub(crate) resolution: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -100,7 +104,15 @@ impl PhpTracker {
             timings: None,
             ecommerce_view: Vec::new(),
             items: Vec::new(),
+            user_agent: None,
+            resolution: None,
         }
+    }
+
+    /// Sets `_idts` as a fixture's `DEBUG_APPEND_URL = '&_idts=…'` does:
+    /// the visitor's first visit at `at` rather than the tracker's creation.
+    pub(crate) fn set_first_visit(&mut self, at: PrimitiveDateTime) {
+        self.created = at.assume_utc().unix_timestamp();
     }
 
     pub(crate) fn set_visit_cvar(&mut self, index: u32, name: &'static str, value: Value) {
@@ -192,13 +204,14 @@ impl PhpTracker {
         };
         let mut query = format!(
             "?idsite={}&rec=1&apiv=1&r=123456&cip={}&cdt={}&_idts={}&fla={}&java={}&qt=0&realp=0\
-             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res=1024x768",
+             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res={}",
             self.idsite,
             self.ip,
             encode(&cdt),
             self.created,
             u8::from(self.plugins),
             u8::from(self.plugins),
+            self.resolution.as_deref().unwrap_or("1024x768"),
         );
         if !self.visit_cvars.is_empty() {
             query.push_str(&format!("&_cvar={}", encode(&cvar_json(&self.visit_cvars))));
@@ -357,7 +370,10 @@ impl PhpTracker {
     /// and the browser language as headers.
     pub(crate) async fn send(&self, router: &Router, query: &str) -> anyhow::Result<Answer> {
         let request = Request::get(format!("/matomo.php{query}&token_auth={}", self.token))
-            .header("user-agent", FIXTURE_UA)
+            .header(
+                "user-agent",
+                self.user_agent.as_deref().unwrap_or(FIXTURE_UA),
+            )
             .header("accept-language", &self.lang)
             .body(Body::empty())?;
         send(router, request).await
