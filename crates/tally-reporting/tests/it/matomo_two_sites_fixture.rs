@@ -412,6 +412,20 @@ async fn two_sites_give_matomos_conversions() -> anyhow::Result<()> {
             last_n("month")
         ))
         .await?;
+    // Matomo's `testArchiveGetNumericReturnsMetricsFromDifferentPlugins…`:
+    // over 2010-01-03 to 01-06, 5 visits and 6 conversions (goal 1 by every
+    // visit but the one without URL, goal 2 on the 5th and the 6th).
+    let visits = r
+        .xml("method=VisitsSummary.get&idSite=1&period=range&date=2010-01-03,2010-01-06&columns=nb_visits")
+        .await?;
+    assert!(visits.ends_with("<result>5</result>"), "{visits}");
+    let conversions = r
+        .xml("method=Goals.get&idSite=1&period=range&date=2010-01-03,2010-01-06&columns=nb_conversions")
+        .await?;
+    assert!(
+        conversions.contains("<nb_conversions>6</nb_conversions>"),
+        "{conversions}"
+    );
     // The mailto clicks count as page views, as in Matomo.
     let month = element(&xml, "date=\"2010-01\"");
     assert!(
