@@ -514,7 +514,8 @@ fn last_n_cap(kind: PeriodKind) -> u64 {
 /// - A day: `YYYY-MM-DD` (month and day may have one digit), `today`, `now`,
 ///   `yesterday`, `yesterdaySameTime`, `lastweek`, `lastmonth`, `lastyear`
 ///   (today minus a week, month or year, with PHP's `strtotime` rolling
-///   March 31st back to "February 31st" = March 2nd or 3rd). With
+///   March 31st back to "February 31st" = March 2nd or 3rd), or a day with
+///   a time, `YYYY-MM-DD HH:MM[:SS]`, which names the day. With
 ///   day/week/month/year it selects [`DateSelection::One`] period of that
 ///   kind containing the day.
 /// - `lastN`: the N periods ending with the one containing today;
@@ -673,7 +674,7 @@ fn resolve_day(value: &str, today: Date) -> Result<Date, String> {
     };
     let day = match day {
         Some(day) => day,
-        None => parse_ymd(value).ok_or(
+        None => parse_ymd_with_time(value).ok_or(
             "is not a valid date: expected YYYY-MM-DD, today, yesterday, now, \
              lastN, previousN, or two dates separated by a comma",
         )?,
@@ -692,6 +693,29 @@ fn php_back(date: Date, months: i32, years: i32) -> Option<Date> {
     let back = months.checked_add(years.checked_mul(12)?)?;
     let first = first_of_month_after(date, -back)?;
     first.checked_add(Duration::days(i64::from(date.day()) - 1))
+}
+
+/// `YYYY-M-D`, or `YYYY-M-D HH:MM[:SS]`: Matomo reads a date with
+/// `strtotime`, so a datetime such as its system tests' `2010-01-03
+/// 11:22:33` names the day it falls on (the time is checked, then dropped).
+fn parse_ymd_with_time(value: &str) -> Option<Date> {
+    let Some((day, clock)) = value.split_once(' ') else {
+        return parse_ymd(value);
+    };
+    let mut parts = clock.split(':');
+    let (hour, minute, second) = (parts.next()?, parts.next()?, parts.next().unwrap_or("0"));
+    if parts.next().is_some() {
+        return None;
+    }
+    let number = |s: &str, max: u8| {
+        (1..=2).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && s.parse::<u8>().is_ok_and(|n| n <= max)
+    };
+    if !number(hour, 23) || !number(minute, 59) || !number(second, 59) {
+        return None;
+    }
+    parse_ymd(day)
 }
 
 /// `YYYY-M-D` with a four-digit year and a one- or two-digit month and day,
@@ -1175,6 +1199,16 @@ mod tests {
         assert_eq!(one(Day, "2024-9-3"), day("2024-09-03"));
         assert_eq!(one(Day, " 2024-09-30 "), day("2024-09-30"));
         assert_eq!(one(Day, "1991-08-06"), day("1991-08-06"));
+        // A datetime, as Matomo's system tests pass it: its day.
+        assert_eq!(one(Day, "2010-01-03 11:22:33"), day("2010-01-03"));
+        assert_eq!(one(Week, "2010-01-03 23:59"), week("2009-12-28"));
+        assert_eq!(
+            many(Day, "2010-01-03 11:22:33,2010-01-05"),
+            days("2010-01-03", "2010-01-05")
+        );
+        assert!(parse_date_param(Day, "2010-01-03 24:00:00", TODAY).is_err());
+        assert!(parse_date_param(Day, "2010-01-03 11:22:33:1", TODAY).is_err());
+        assert!(parse_date_param(Day, "2010-01-03 noon", TODAY).is_err());
         assert_eq!(one(Day, "9999-12-31"), day("9999-12-31"));
         // Future dates are fine, as in Matomo.
         assert_eq!(one(Day, "2030-01-01"), day("2030-01-01"));

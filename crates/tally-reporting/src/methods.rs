@@ -43,6 +43,11 @@ pub(crate) struct Slice<'s> {
     pub(crate) site: &'s SiteInfo,
     pub(crate) period: Period,
     pub(crate) segment: &'s Segment,
+    /// One of several sites or periods of the answer. Matomo's
+    /// `DataTableFactory::make` gives a lone site and period without data
+    /// its metrics as zeros, but leaves a site or period without data
+    /// empty inside a multi-site or multi-period answer.
+    pub(crate) in_map: bool,
 }
 
 /// The key Matomo gives a period in multi-period answers.
@@ -123,6 +128,7 @@ impl Ctx<'_> {
                         site: &site,
                         period: *period,
                         segment: &segment,
+                        in_map: multi_site,
                     },
                 )?,
                 DateSelection::Many(periods) => {
@@ -132,6 +138,7 @@ impl Ctx<'_> {
                             site: &site,
                             period: *period,
                             segment: &segment,
+                            in_map: true,
                         };
                         entries.push((period_key(period), one(self, &slice)?));
                     }
@@ -238,6 +245,12 @@ fn visits_summary_columns(
     columns
 }
 
+/// Whether a slice's archive counts no visit where Matomo answers an
+/// empty table for it ([`Slice::in_map`]).
+fn no_data(slice: &Slice<'_>, values: &std::collections::HashMap<String, f64>) -> bool {
+    slice.in_map && values.get("nb_visits").copied().unwrap_or(0.0) == 0.0
+}
+
 /// `VisitsSummary.get`.
 pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
@@ -245,6 +258,9 @@ pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingE
     let report = ctx.each_site_period(&mut |ctx, slice| {
         let archive = ctx.archive(slice)?;
         let values = load::numerics(ctx.conn, archive.as_ref())?;
+        if no_data(slice, &values) {
+            return Ok(Report::Simple(Columns::new()));
+        }
         let mut columns = visits_summary_columns(&values, slice.period.kind());
         keep_requested(&mut columns, request, columns::VISITS_SUMMARY);
         format_simple(
@@ -545,7 +561,11 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
         let values = load::numerics(ctx.conn, archive.as_ref())?;
         // `columns=` names the metrics without their suffix, as Matomo
         // passes it to each visitor type's `getMetrics`.
-        let mut columns = goal_metrics(&values, &values, idgoal);
+        let mut columns = if no_data(slice, &values) {
+            Columns::new()
+        } else {
+            goal_metrics(&values, &values, idgoal)
+        };
         keep_requested(&mut columns, request, goal_processed(idgoal));
         if by_visitor_type {
             for (suffix, visitor_type) in [
@@ -566,6 +586,9 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 };
                 let goals = read("Goals")?;
                 let visits = read(visit_frequency::PLUGIN)?;
+                if no_data(slice, &visits) {
+                    continue;
+                }
                 let mut typed = goal_metrics(&goals, &visits, idgoal);
                 keep_requested(&mut typed, request, goal_processed(idgoal));
                 for (key, value) in typed.iter() {
@@ -617,6 +640,9 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
                 visit_frequency::PLUGIN,
             )?;
             let values = load::numerics(ctx.conn, archive.as_ref())?;
+            if no_data(slice, &values) {
+                continue;
+            }
             let mut columns = visits_summary_columns(&values, slice.period.kind());
             if let Some(wanted) = &wanted {
                 columns = columns::select(&columns, columns::VISITS_SUMMARY, wanted);
@@ -637,6 +663,16 @@ pub(crate) fn visit_frequency_get(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
             all,
         )
     })?;
+    // Matomo's VisitFrequency builds its answer from two `VisitsSummary.get`
+    // answers, and the periods of one site come out keyed `period`, not
+    // `date` (its expected outputs show `<result period="2010-01">`).
+    let report = match report {
+        Report::Map { key_name, entries } if key_name == "date" => Report::Map {
+            key_name: "period".to_owned(),
+            entries,
+        },
+        other => other,
+    };
     Ok(Output::Report(report))
 }
 
@@ -1007,6 +1043,13 @@ fn table_report(
             } else {
                 0.0
             };
+            // The Actions filter shows an `http://` URL as `https://` when
+            // the site has an `https://` URL on its host.
+            let site_urls = if matches!(spec.labels, Labels::Actions { .. }) {
+                tally_management::site_urls(ctx.conn, ctx.principal, slice.site.idsite)?
+            } else {
+                Vec::new()
+            };
             let extra = Extra {
                 site: slice.site,
                 period: slice.period,
@@ -1014,6 +1057,7 @@ fn table_report(
                 parent: parent.as_deref(),
                 plugin_visits,
                 flat: filters.flat,
+                site_urls: &site_urls,
             };
             if let Some(pivot) = &pivot {
                 // Matomo computes the processed metrics before pivoting (the
@@ -1100,6 +1144,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
             parent: None,
             plugin_visits: 0.0,
             flat: false,
+            site_urls: &[],
         };
         let mut all = DataTable::new();
         let mut others: Option<tally_datatable::Row> = None;
@@ -1355,6 +1400,7 @@ pub(crate) fn visit_time_by_day_of_week(ctx: &mut Ctx<'_>) -> Result<Output, Rep
                 site: slice.site,
                 period: Period::day(day),
                 segment: slice.segment,
+                in_map: slice.in_map,
             };
             let archive = ctx.archive(&day_slice)?;
             let values = load::numerics(ctx.conn, archive.as_ref())?;

@@ -207,6 +207,7 @@ fn answer(ctx: &mut Ctx<'_>, ids: &[u32], query: &Query<'_>) -> Result<Output, R
                 site: &site.info,
                 period,
                 segment,
+                in_map: true,
             };
             let archive = ctx.archive(&slice)?;
             out.insert(

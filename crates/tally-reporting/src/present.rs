@@ -136,6 +136,8 @@ pub(crate) struct Extra<'a> {
     pub(crate) plugin_visits: f64,
     /// Whether the answer is flattened (`flat=1`): Actions labels change.
     pub(crate) flat: bool,
+    /// The site's main and alias URLs (Actions reports only, else empty).
+    pub(crate) site_urls: &'a [String],
 }
 
 /// Presents `table` as the report family `labels`.
@@ -253,7 +255,9 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
                 add_segment_by_label(table, "customVariableName");
             }
         }
-        Labels::Actions { rows, segment } => actions::present(table, rows, segment, extra.flat),
+        Labels::Actions { rows, segment } => {
+            actions::present(table, rows, segment, extra.flat, extra.site_urls);
+        }
         Labels::SearchCategories => {
             add_segment_value(table, "siteSearchCategory", |label| Some(label.to_owned()));
         }

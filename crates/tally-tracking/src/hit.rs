@@ -564,9 +564,13 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
             url_prefix: page.url_prefix,
         })
     };
+    // `Action::setActionUrlWithoutExcludingParameters`: a download or
+    // outlink URL that does not look like one (`mailto:a@b.org`) is
+    // dropped, so the action is stored with `idaction_url = 0` and reported
+    // as "Page URL not defined", as Matomo does.
     let full_url = |raw: &str, ty: ActionType| -> Option<Name> {
         let u = urlnorm::cleanup_url(raw);
-        (!u.is_empty()).then(|| Name::new(ty, u))
+        urlnorm::looks_like_url(&u).then(|| Name::new(ty, u))
     };
     if let Some(d) = req.download.as_deref().filter(|s| !s.is_empty()) {
         draft.kind = ActionKind::Download;

@@ -281,6 +281,48 @@ async fn a_returning_visitor_gets_two_visits_split_after_30_minutes() -> anyhow:
     Ok(())
 }
 
+/// Matomo discards an outlink or download URL that does not look like one
+/// (`PageUrl::getUrlIfLookValid`): a `mailto:` click is an action without
+/// URL, which its reports show as "Page URL not defined"
+/// (`TwoVisitors_twoWebsites_differentDays__Actions.getOutlinks_day.xml`
+/// is empty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailto_link_is_an_action_without_url() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(3);
+    let url = enc("https://shop.example/contact");
+    for q in [
+        format!("idsite=1&rec=1&{v}&{}&url={url}&action_name=Contact", at(0)),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&link={}",
+            at(10),
+            enc("mailto:test@example.org")
+        ),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&download={}",
+            at(20),
+            enc("javascript:void(0)")
+        ),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let urls: Vec<Option<u32>> = log_link_visit_action::table
+        .order(log_link_visit_action::idlink_va)
+        .select(log_link_visit_action::idaction_url)
+        .load(&mut c)?;
+    assert_eq!(urls.len(), 3);
+    assert!(urls[0].is_some_and(|id| id > 0), "{urls:?}");
+    assert!(urls[1..].iter().all(|id| id.unwrap_or(0) == 0), "{urls:?}");
+    let links: i64 = log_action::table
+        .filter(log_action::type_.eq_any([2, 3]))
+        .count()
+        .get_result(&mut c)?;
+    assert_eq!(links, 0);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outlinks_downloads_searches_and_events() -> anyhow::Result<()> {
     let s = start().await?;

@@ -58,8 +58,14 @@ const SEGMENT_VALUE: &str = "segmentValue";
 /// Presents an Actions table; `segment` is the report's dimension segment
 /// (`pageUrl`, `entryPageTitle`, `downloadUrl`…), `flat` whether the answer
 /// is flattened.
-pub(super) fn present(table: &mut DataTable, rows: ActionRows, segment: &str, flat: bool) {
-    filter(table, rows, flat);
+pub(super) fn present(
+    table: &mut DataTable,
+    rows: ActionRows,
+    segment: &str,
+    flat: bool,
+    site_urls: &[String],
+) {
+    filter(table, rows, flat, site_urls);
     match rows {
         ActionRows::SiteSearch => add_segment_by_label(table, segment),
         ActionRows::PageUrls if flat => {
@@ -82,10 +88,16 @@ fn truthy(row: &Row, name: &str) -> Option<String> {
 }
 
 /// `Actions\DataTable\Filter\Actions` on `table` and its loaded subtables.
-fn filter(table: &mut DataTable, rows: ActionRows, flat: bool) {
+fn filter(table: &mut DataTable, rows: ActionRows, flat: bool, site_urls: &[String]) {
     for row in table.rows_mut() {
         match value(row, rows) {
-            Some(Segment::Value(value)) => set_meta(row, SEGMENT_VALUE, value),
+            Some(Segment::Value(value)) => {
+                set_meta(row, SEGMENT_VALUE, value);
+                if let Some(https) = meta_str(row, "url").and_then(|url| https_url(&url, site_urls))
+                {
+                    set_meta(row, "url", https);
+                }
+            }
             Some(Segment::Folder(segment)) => set_meta(row, "segment", segment),
             None => {}
         }
@@ -96,7 +108,7 @@ fn filter(table: &mut DataTable, rows: ActionRows, flat: bool) {
         row.metadata.remove("page_title_path");
         let segment = meta_str(row, "segment");
         if let Some(subtable) = row.subtable.as_deref_mut() {
-            filter(subtable, rows, flat);
+            filter(subtable, rows, flat, site_urls);
             if flat
                 && let (Some(segment), Some(summary)) = (segment, subtable.summary_row_mut())
                 && summary.metadata.get("segment").is_none()
@@ -105,6 +117,24 @@ fn filter(table: &mut DataTable, rows: ActionRows, flat: bool) {
             }
         }
     }
+}
+
+/// `PageUrl::shouldUseHttpsHost`: an `http://` URL whose host starts one
+/// of the site's URLs as `https://<host>` (compared without case) is
+/// shown with `https://`; its segment keeps the URL as stored.
+fn https_url(url: &str, site_urls: &[String]) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    let host = host.split(':').next().unwrap_or(host);
+    if host.is_empty() {
+        return None;
+    }
+    let wanted = format!("https://{}", host.to_lowercase());
+    site_urls
+        .iter()
+        .any(|site| site.to_lowercase().starts_with(&wanted))
+        .then(|| format!("https://{rest}"))
 }
 
 enum Segment {
@@ -225,7 +255,7 @@ mod tests {
             page(PAGE_URL_NOT_DEFINED, ""),
             folder,
         ]);
-        present(&mut table, ActionRows::PageUrls, "entryPageUrl", false);
+        present(&mut table, ActionRows::PageUrls, "entryPageUrl", false, &[]);
         convert_segment_values(&mut table, "entryPageUrl");
         let rows = table.rows();
         assert_eq!(
@@ -255,7 +285,7 @@ mod tests {
             Row::new(" a b").with_metadata("page_title_path", "a b"),
             Row::new(" Page Name not defined"),
         ]);
-        present(&mut table, ActionRows::PageTitles, "pageTitle", false);
+        present(&mut table, ActionRows::PageTitles, "pageTitle", false, &[]);
         convert_segment_values(&mut table, "pageTitle");
         let rows = table.rows();
         assert_eq!(segment(&rows[0]).as_deref(), Some("pageTitle==a%2Bb"));
@@ -277,5 +307,37 @@ mod tests {
         let mut row = Row::new(" Site index");
         remove_default_action_name(&mut row, ActionRows::PageTitles);
         assert_eq!(row.label, " Site ");
+    }
+
+    #[test]
+    fn http_urls_of_an_https_host_are_shown_with_https() {
+        let urls = [
+            "http://piwik.net".to_owned(),
+            "https://Example2.com".to_owned(),
+        ];
+        let mut table = DataTable::from_rows([
+            page("/home", "http://example2.com/home#x"),
+            page("/other", "http://piwik.net/other"),
+        ]);
+        present(&mut table, ActionRows::PageUrls, "pageUrl", false, &urls);
+        let shown: Vec<_> = table
+            .rows()
+            .iter()
+            .map(|row| (meta_str(row, "url"), meta_str(row, SEGMENT_VALUE)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    Some("https://example2.com/home#x".to_owned()),
+                    Some(urlencode("http://example2.com/home#x"))
+                ),
+                (
+                    Some("http://piwik.net/other".to_owned()),
+                    Some(urlencode("http://piwik.net/other"))
+                ),
+            ]
+        );
+        assert_eq!(https_url("http://example2.com.evil/x", &urls), None);
     }
 }

@@ -20,6 +20,7 @@ mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
 mod matomo_transitions_fixture;
 mod matomo_truncation_fixture;
+mod matomo_two_sites_fixture;
 mod matomo_userid_cvars_fixture;
 mod meta;
 mod on_demand;

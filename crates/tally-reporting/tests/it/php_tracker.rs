@@ -61,8 +61,9 @@ pub(crate) struct PhpTracker {
     user_id: Option<String>,
     /// `setUserAgent`: the `User-Agent` header, else [`FIXTURE_UA`].
     pub(crate) user_agent: Option<String>,
-    /// `setAttributionInfo`, `setResolution`: unset, the PHP tracker's
-    /// defaults.
+    /// `setResolution`: `res` (default `1024x768`).
+    pub(crate) resolution: Option<String>,
+    /// `setAttributionInfo`: unset, the PHP tracker's default.
     extra: Extra,
 }
 
@@ -71,7 +72,6 @@ pub(crate) struct PhpTracker {
 struct Extra {
     /// Campaign name, campaign keyword, referrer timestamp, referrer URL.
     attribution: Option<(String, String, i64, String)>,
-    resolution: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -120,6 +120,7 @@ impl PhpTracker {
             forced_visitor_id: None,
             user_id: None,
             user_agent: None,
+            resolution: None,
             extra: Extra::default(),
         }
     }
@@ -163,13 +164,19 @@ impl PhpTracker {
 
     /// `setResolution(width, height)`.
     pub(crate) fn set_resolution(&mut self, width: u32, height: u32) {
-        self.extra.resolution = Some(format!("{width}x{height}"));
+        self.resolution = Some(format!("{width}x{height}"));
     }
 
     /// `setUserAgent`: sent as the `User-Agent` header instead of the
     /// fixtures' default.
     pub(crate) fn set_user_agent(&mut self, user_agent: &str) {
         self.user_agent = Some(user_agent.to_owned());
+    }
+
+    /// Sets `_idts` as a fixture's `DEBUG_APPEND_URL = '&_idts=…'` does:
+    /// the visitor's first visit at `at` rather than the tracker's creation.
+    pub(crate) fn set_first_visit(&mut self, at: PrimitiveDateTime) {
+        self.created = at.assume_utc().unix_timestamp();
     }
 
     pub(crate) fn set_visit_cvar(&mut self, index: u32, name: &'static str, value: Value) {
@@ -268,7 +275,7 @@ impl PhpTracker {
             self.created,
             u8::from(self.plugins),
             u8::from(self.plugins),
-            self.extra.resolution.as_deref().unwrap_or("1024x768"),
+            self.resolution.as_deref().unwrap_or("1024x768"),
         );
         if let Some((campaign, keyword, timestamp, url)) = &self.extra.attribution {
             let php_empty = |value: &str| value.is_empty() || value == "0";
