@@ -276,15 +276,22 @@ pub(crate) fn visits_summary_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingE
 
 /// A method answering one numeric record as a bare value.
 fn single_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingError> {
-    let report = ctx.each_site_period(&mut |ctx, slice| {
-        let archive = ctx.archive(slice)?;
-        let values = load::numerics(ctx.conn, archive.as_ref())?;
-        Ok(Report::Simple(numeric_columns(
-            &values,
-            &[(record, record)],
-        )))
-    })?;
+    let report = ctx.each_site_period(&mut |ctx, slice| record_value(ctx, slice, record))?;
     Ok(Output::Report(report))
+}
+
+/// Numeric record `record` of one site and period, as a bare value.
+fn record_value(
+    ctx: &mut Ctx<'_>,
+    slice: &Slice<'_>,
+    record: &str,
+) -> Result<Report, ReportingError> {
+    let archive = ctx.archive(slice)?;
+    let values = load::numerics(ctx.conn, archive.as_ref())?;
+    Ok(Report::Simple(numeric_columns(
+        &values,
+        &[(record, record)],
+    )))
 }
 
 /// `VisitsSummary.getUniqueVisitors`.
@@ -308,12 +315,7 @@ fn unique_value(ctx: &mut Ctx<'_>, record: &str) -> Result<Output, ReportingErro
                  Please see this FAQ: https://matomo.org/faq/how-to/faq_113/"
             )));
         }
-        let archive = ctx.archive(slice)?;
-        let values = load::numerics(ctx.conn, archive.as_ref())?;
-        Ok(Report::Simple(numeric_columns(
-            &values,
-            &[(record, record)],
-        )))
+        record_value(ctx, slice, record)
     })?;
     Ok(Output::Report(report))
 }
