@@ -1623,13 +1623,9 @@ impl BatchWriter {
                 .filter(|v| v.referer_type == 6)
                 .map(|v| (v.referer_name.as_str(), v.referer_keyword.as_str()));
             let ctx = ReferrerContext {
-                idsite: site.idsite,
-                site_urls: &globals.site_urls,
-                excluded_referrers: &globals.excluded_referrers,
-                url_settings: &site.url_settings,
-                excluded_parameters: &site.excluded_parameters,
                 request_campaign: Some(&hit.request_campaign),
                 visit_campaign,
+                ..referrer_context(site, globals)
             };
             Some(detect_referrer(
                 &self.definitions,
@@ -2483,6 +2479,22 @@ fn conversion_url_name(hit: &Hit) -> Option<Name> {
     })
 }
 
+/// The referrer detection context of `site`, without campaigns.
+fn referrer_context<'a>(
+    site: &'a crate::site::SiteSettings,
+    globals: &'a Globals,
+) -> ReferrerContext<'a> {
+    ReferrerContext {
+        idsite: site.idsite,
+        site_urls: &globals.site_urls,
+        excluded_referrers: &globals.excluded_referrers,
+        url_settings: &site.url_settings,
+        excluded_parameters: &site.excluded_parameters,
+        request_campaign: None,
+        visit_campaign: None,
+    }
+}
+
 /// §5.5: the referrer a conversion is attributed to.
 fn attribution(
     hit: &Hit,
@@ -2513,16 +2525,7 @@ fn attribution(
         .as_deref()
         .filter(|url| !url.is_empty())
     {
-        let site = &hit.site;
-        let ctx = ReferrerContext {
-            idsite: site.idsite,
-            site_urls: &globals.site_urls,
-            excluded_referrers: &globals.excluded_referrers,
-            url_settings: &site.url_settings,
-            excluded_parameters: &site.excluded_parameters,
-            request_campaign: None,
-            visit_campaign: None,
-        };
+        let ctx = referrer_context(&hit.site, globals);
         let r = detect_referrer(definitions, Some(url), None, &ctx);
         if matches!(
             r.referer_type,
