@@ -1676,7 +1676,7 @@ table_methods! {
     contents_names => TableSpec::new("Contents_name_piece").metrics(TableMetrics::Contents).labels(Labels::Contents("contentName")).formats(ReportMetrics::CONTENTS);
     contents_pieces => TableSpec::new("Contents_piece_name").metrics(TableMetrics::Contents).labels(Labels::Contents("contentPiece")).formats(ReportMetrics::CONTENTS);
     user_id_users => TableSpec::new("UserId_users").labels(Labels::Users);
-    custom_variables => TableSpec::new("CustomVariables_valueByName").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).labels(Labels::CustomVariables);
+    custom_variables => TableSpec::new("CustomVariables_valueByName").rows(RowFilter::WithoutColumn("nb_uniq_visitors")).sorted_by("nb_actions").labels(Labels::CustomVariables);
 }
 
 /// The Events reports: Matomo's `Events\API::getDataTable`. They keep

@@ -796,6 +796,16 @@ const CONVERSION_COLUMNS: &[&str] = &[
     "custom_dimension_3",
     "custom_dimension_4",
     "custom_dimension_5",
+    "custom_var_k1",
+    "custom_var_v1",
+    "custom_var_k2",
+    "custom_var_v2",
+    "custom_var_k3",
+    "custom_var_v3",
+    "custom_var_k4",
+    "custom_var_v4",
+    "custom_var_k5",
+    "custom_var_v5",
 ];
 
 /// The visit update: counters as increments and the last action time as
@@ -2217,6 +2227,11 @@ impl BatchWriter {
             v.lat_long[1].clone().into(),
         ];
         row.extend(v.dimensions.iter().cloned().map(Val::from));
+        // The visit's custom variables as they stand after this request
+        // (Matomo's `GoalManager::recordGoals` copies the visit row's
+        // non-empty ones over the request's `_cvar`): the CustomVariables
+        // report gives each name and value the goals of its conversions.
+        row.extend(v.custom_vars.iter().cloned().map(Val::from));
         row
     }
 

@@ -1774,6 +1774,58 @@ async fn later_visit_custom_variables_update_the_visit() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A conversion carries the visit's custom variables as they stand after
+/// its request (Matomo's `GoalManager::recordGoals`): slots set by earlier
+/// requests of the visit and the ones this request sends, NULL elsewhere.
+/// The CustomVariables report reads them for its goal columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversions_carry_the_visits_custom_variables() -> anyhow::Result<()> {
+    let s = start().await?;
+    let v = visitor(8);
+    let url = enc("https://shop.example/p");
+    let first = enc(r#"{"1":["VisitorType","LoggedOut"]}"#);
+    let second = enc(r#"{"1":["VisitorType","LoggedIn"],"3":["Plan","Gold"]}"#);
+    let cart = enc(r#"[["SKU1","Shirt","",20,1]]"#);
+    for q in [
+        format!("idsite=1&rec=1&{v}&{}&url={url}&_cvar={first}", at(0)),
+        format!(
+            "idsite=1&rec=1&{v}&{}&url={url}&_cvar={second}&idgoal=0&revenue=20&ec_id=A1&ec_items={cart}",
+            at(10)
+        ),
+    ] {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    use tally_schema::schema::log_conversion_custom_var as cv;
+    let mut c = s.conn()?;
+    let vars: Vec<(
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = cv::table
+        .select((
+            cv::custom_var_k1,
+            cv::custom_var_v1,
+            cv::custom_var_k2,
+            cv::custom_var_k3,
+            cv::custom_var_v3,
+        ))
+        .load(&mut c)?;
+    assert_eq!(
+        vars,
+        vec![(
+            Some("VisitorType".into()),
+            Some("LoggedIn".into()),
+            None,
+            Some("Plan".into()),
+            Some("Gold".into())
+        )]
+    );
+    Ok(())
+}
+
 /// New names get their ids in Matomo's lookup order: a page view's title
 /// before its URL, an event's URL before its category and action (Live's
 /// `pageIdAction` shows them).

@@ -37,8 +37,8 @@ use crate::record::{Record, RecordBuilder};
 /// Differences from Matomo:
 /// - `slots` is stored as the JSON text of Matomo's list, e.g.
 ///   `[{"scope":"visit","index":1},{"scope":"page","index":2}]`, because
-///   our row metadata holds scalars only; the API has to decode it to
-///   render Matomo's nested array.
+///   our row metadata holds scalars only; the renderers show it as
+///   Matomo's nested array (`tally_datatable::render::ARRAY_METADATA`).
 /// - The pre-Matomo-4 ecommerce custom variables are not special-cased:
 ///   no product price viewed on `_pks` / `_pkn` / `_pkc` values and no
 ///   splitting of `_pkc` JSON category lists (Matomo only does either for

@@ -178,12 +178,11 @@ impl Renderer<'_> {
                             flatten(&mut csv_row, name.into_owned(), item);
                         }
                         for (name, value) in row.metadata.iter() {
-                            if name != "idsubdatatable_in_db" {
-                                flatten(
-                                    &mut csv_row,
-                                    format!("metadata_{name}"),
-                                    super::scalar_item(value),
-                                );
+                            let item = super::metadata_item(name, value);
+                            // Matomo's CSV renderer leaves out metadata
+                            // holding an array.
+                            if name != "idsubdatatable_in_db" && !item.is_array() {
+                                flatten(&mut csv_row, format!("metadata_{name}"), item);
                             }
                         }
                         // `idsubdatatable` never reaches Matomo's column list,

@@ -163,6 +163,85 @@ impl Item<'_> {
     }
 }
 
+/// Row metadata whose value is stored as the JSON text of a list of flat
+/// objects (strings and integers), because stored metadata holds scalars
+/// only, and which Matomo's metadata holds as that array: CustomVariables'
+/// `slots` (`[{"scope":"visit","index":1}]`). Renderers show it as the
+/// array; CSV and TSV leave the column out, as Matomo's CSV renderer drops
+/// a metadata column holding an array.
+pub const ARRAY_METADATA: &[&str] = &["slots"];
+
+/// A metadata entry as the renderers show it: [`ARRAY_METADATA`] as its
+/// array when its text reads as one, everything else as the scalar.
+pub(crate) fn metadata_item<'a>(name: &str, value: &'a Scalar) -> Item<'a> {
+    if let Scalar::Str(text) = value
+        && ARRAY_METADATA.contains(&name)
+        && let Some(list) = flat_object_list(text)
+    {
+        return list;
+    }
+    scalar_item(value)
+}
+
+/// Reads `[{"key":"text","other":12},...]`: a list of objects whose values
+/// are strings (with `\"` and `\\` escapes) or integers; `None` for anything
+/// else, which then shows as the text it is.
+fn flat_object_list(text: &str) -> Option<Item<'static>> {
+    fn string(rest: &mut &str) -> Option<String> {
+        *rest = rest.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '"' => {
+                    *rest = &rest[at + 1..];
+                    return Some(out);
+                }
+                '\\' => out.push(chars.next()?.1),
+                other => out.push(other),
+            }
+        }
+        None
+    }
+    let mut rest = text.trim().strip_prefix('[')?;
+    let mut items = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix(']') {
+            return after.trim().is_empty().then_some(Item::List(items));
+        }
+        if !items.is_empty() {
+            rest = rest.strip_prefix(',')?.trim_start();
+        }
+        rest = rest.strip_prefix('{')?;
+        let mut entries = Vec::new();
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix('}') {
+                rest = after;
+                break;
+            }
+            if !entries.is_empty() {
+                rest = rest.strip_prefix(',')?.trim_start();
+            }
+            let key = string(&mut rest)?;
+            rest = rest.trim_start().strip_prefix(':')?.trim_start();
+            let value = if rest.starts_with('"') {
+                Item::Str(Cow::Owned(string(&mut rest)?))
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+                    .unwrap_or(rest.len());
+                let number = rest[..end].parse().ok()?;
+                rest = &rest[end..];
+                Item::Int(number)
+            };
+            entries.push((Cow::Owned(key), value));
+        }
+        items.push(Item::Assoc(entries));
+    }
+}
+
 fn scalar_item(value: &Scalar) -> Item<'_> {
     match value {
         Scalar::Int(number) => Item::Int(*number),
@@ -291,7 +370,11 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
         if name == "idsubdatatable_in_db" {
             continue;
         }
-        push_unique(&mut entries, Cow::Borrowed(name), scalar_item(value));
+        push_unique(
+            &mut entries,
+            Cow::Borrowed(name),
+            metadata_item(name, value),
+        );
     }
     // A subtable shown inline takes the place of its id: Matomo's expanded
     // answers (every expected output of its system tests with a

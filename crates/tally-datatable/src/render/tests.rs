@@ -509,3 +509,51 @@ fn nested_arrays_in_rows_render_as_matomos_xml_and_json() {
         r#"[{"idVisit":2,"actionDetails":[{"type":"action","productViewCategories":["A & B","C"]}],"userId":null,"customVariables":[],"slots":{"3":{"customVariableName3":"n","customVariableValue3":"v"}}}]"#
     );
 }
+
+#[test]
+fn custom_variable_slots_render_as_matomos_array() {
+    let table = DataTable::from_rows([
+        Row::new("VisitorType")
+            .with(2u16, 3)
+            .with_metadata(
+                "slots",
+                r#"[{"scope":"visit","index":1},{"scope":"page","index":4}]"#,
+            )
+            .with_metadata("segment", "customVariableName==VisitorType"),
+        // Text that is not such a list stays the text it is.
+        Row::new("Other")
+            .with(2u16, 1)
+            .with_metadata("slots", "[{\"scope\":")
+            .with_metadata("segment", "customVariableName==Other"),
+    ]);
+    let report = Report::Table(table);
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&report, &options),
+        concat!(
+            r#"[{"label":"VisitorType","nb_visits":3,"slots":[{"scope":"visit","index":1},"#,
+            r#"{"scope":"page","index":4}],"segment":"customVariableName==VisitorType"},"#,
+            r#"{"label":"Other","nb_visits":1,"slots":"[{\"scope\":","#,
+            r#""segment":"customVariableName==Other"}]"#
+        )
+    );
+    assert_eq!(
+        xml(&report, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>\n\
+         \t\t<label>VisitorType</label>\n\t\t<nb_visits>3</nb_visits>\n\
+         \t\t<slots>\n\t\t\t<row>\n\t\t\t\t<scope>visit</scope>\n\t\t\t\t<index>1</index>\n\t\t\t</row>\n\
+         \t\t\t<row>\n\t\t\t\t<scope>page</scope>\n\t\t\t\t<index>4</index>\n\t\t\t</row>\n\t\t</slots>\n\
+         \t\t<segment>customVariableName==VisitorType</segment>\n\t</row>\n\t<row>\n\
+         \t\t<label>Other</label>\n\t\t<nb_visits>1</nb_visits>\n\
+         \t\t<slots>[{&quot;scope&quot;:</slots>\n\
+         \t\t<segment>customVariableName==Other</segment>\n\t</row>\n</result>"
+    );
+    // CSV leaves the array out (the scalar of the second row stays).
+    let only_arrays = Report::Table(DataTable::from_rows([Row::new("VisitorType")
+        .with(2u16, 3)
+        .with_metadata("slots", r#"[{"scope":"visit","index":1}]"#)]));
+    assert_eq!(
+        csv_text(&only_arrays, &options, ','),
+        "label,nb_visits\nVisitorType,3"
+    );
+}

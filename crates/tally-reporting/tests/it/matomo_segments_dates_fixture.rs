@@ -653,6 +653,74 @@ async fn range_of_last_n_days_gives_matomos_reports() -> anyhow::Result<()> {
                 ],
                 "{context}"
             );
+            // Matomo's order (its report's default sort: nb_actions, then
+            // nb_visits), each name's slots as an array, and the goals of
+            // the conversions, which carry the visit's custom variables.
+            let names: Vec<&Value> = variables
+                .as_array()
+                .map(|rows| rows.iter().map(|row| &row["label"]).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                names,
+                [
+                    "VisitorType",
+                    "SET WITH EMPTY VALUE",
+                    "Value will be VERY long and truncated",
+                    "Status user",
+                    "Othercustom value which should be truncated abcdefghijklmnopqrstuvwxyz",
+                    "Language",
+                    "SET WITH EMPTY VALUE PAGE SCOPE",
+                ]
+                .map(|label| json!(label))
+                .iter()
+                .collect::<Vec<_>>(),
+                "{context}"
+            );
+            let visitor_type = &variables[0];
+            assert_eq!(
+                (
+                    &visitor_type["goals"],
+                    &visitor_type["nb_conversions"],
+                    &visitor_type["revenue"],
+                    &visitor_type["slots"],
+                ),
+                (
+                    &json!({
+                        "idgoal=1": {"nb_conversions": 2, "nb_visits_converted": 2, "revenue": 1000},
+                        "idgoal=2": {"nb_conversions": 1, "nb_visits_converted": 1, "revenue": 0},
+                    }),
+                    &json!(3),
+                    &json!(1000),
+                    &json!([{"scope": "visit", "index": 1}]),
+                ),
+                "{context}"
+            );
+            let values: Vec<(Value, Value, Value)> = visitor_type["subtable"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|row| {
+                    (
+                        row["label"].clone(),
+                        row["nb_actions"].clone(),
+                        row["revenue"].clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                values,
+                [
+                    (json!("LoggedIn"), json!(3), json!(0)),
+                    (json!("LoggedOut"), json!(2), json!(1000)),
+                ],
+                "{context}"
+            );
+            assert_eq!(
+                status["slots"],
+                json!([{"scope": "page", "index": 4}, {"scope": "page", "index": 5}]),
+                "{context}"
+            );
             // Unique visitors and users leave the metadata of a range.
             let processed = r
                 .json(&query(
