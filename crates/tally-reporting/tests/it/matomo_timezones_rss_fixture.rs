@@ -15,6 +15,9 @@
 //! (the "visits over several days" traffic of `matomo_periods_fixture.rs`,
 //! the clock at 2020-10-20 20:10:20 UTC): the feed's frame, one item per
 //! period newest first, and each period's table as escaped HTML.
+//!
+//! And `AllWebsitesTest` over "three sites with shared visitors": the
+//! all-sites CSV for a super user and for a user who views two sites.
 
 use tally_db::test_support::TestDb;
 use tally_management::{self as management, NewSiteParams, Principal};
@@ -587,5 +590,121 @@ async fn rss_refuses_single_periods_and_links_by_site_zone() -> anyhow::Result<(
         feed.contains("<title>Site AAAAAA on 2010-12-15</title>"),
         "{feed}"
     );
+    Ok(())
+}
+
+/// Matomo's "three sites with shared visitors"
+/// (`tests/PHPUnit/Fixtures/ThreeSitesWithSharedVisitors.php`): on
+/// 2010-03-06 from 11:22:33, hourly, visitor 1 views site 1 then site 3,
+/// visitor 2 site 1, visitor 3 site 2 then site 3. A super user and
+/// `limitedUser` (view access to sites 2 and 3), with their tokens.
+async fn shared_visitors_fixture() -> anyhow::Result<(TestDb, Api, String, String)> {
+    let db = TestDb::new()?;
+    let start = datetime!(2010-03-06 11:22:33);
+    let (root_token, limited_token) = {
+        let mut conn = db.conn()?;
+        let root = Principal::super_user("test");
+        for _ in 0..3 {
+            let site = NewSiteParams {
+                timezone: Some("UTC".to_owned()),
+                start_date: Some(start),
+                ..NewSiteParams::new("Piwik test", ["http://piwik.net/"])
+            };
+            management::add_site(&mut conn, &root, &site)?;
+        }
+        let root_token = user_with_token(&mut conn, "root", None)?;
+        let limited = user_with_token(&mut conn, "limitedUser", Some(("view", 2)))?;
+        management::set_user_access(&mut conn, &root, "limitedUser", "view", &[3])?;
+        (root_token, limited)
+    };
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    // (site, visitor, hours after the start, URL, title); the PHP tracker
+    // object keeps its visitor id when `setIdSite` moves it to another site.
+    let views = [
+        (
+            1,
+            "1000000000000001",
+            0,
+            "http://helios.org/alpha",
+            "page title",
+        ),
+        (3, "1000000000000001", 1, "http://taura.org/", "page title"),
+        (
+            1,
+            "2000000000000002",
+            2,
+            "http://helios.org/beta",
+            "page title 2",
+        ),
+        (
+            2,
+            "3000000000000003",
+            3,
+            "http://virgon.org/",
+            "page title 2",
+        ),
+        (3, "3000000000000003", 4, "http://taura.org/", "page title"),
+    ];
+    for (idsite, visitor, hours, url, title) in views {
+        let at = start + Duration::hours(hours);
+        let mut t = PhpTracker::new(idsite, &root_token, visitor, at);
+        t.url = url.to_owned();
+        let query = t.page_view(title);
+        t.ok(&router, &query).await?;
+    }
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    Ok((db, api, root_token, limited_token))
+}
+
+/// `AllWebsitesTest`: `VisitsSummary.get` of `idSite=all` as CSV
+/// (UTF-16LE with a BOM) lists every site for the super user and only
+/// sites 2 and 3 for `limitedUser`, with Matomo's figures.
+#[tokio::test]
+async fn all_websites_csv_lists_the_sites_a_user_views() -> anyhow::Result<()> {
+    let (_db, api, root, limited) = shared_visitors_fixture().await?;
+    let header = "idSite,nb_uniq_visitors,nb_users,nb_visits,nb_actions,nb_visits_converted,\
+                  bounce_count,sum_visit_length,max_actions,bounce_rate,nb_actions_per_visit,\
+                  avg_time_on_site";
+    let site = |idsite: u32, visits: u32| {
+        format!("{idsite},{visits},0,{visits},{visits},0,{visits},0,1,100%,1,0")
+    };
+    for (token, expected) in [
+        (
+            &root,
+            [header.to_owned(), site(1, 2), site(2, 1), site(3, 2)].join("\n"),
+        ),
+        (
+            &limited,
+            [header.to_owned(), site(2, 1), site(3, 2)].join("\n"),
+        ),
+    ] {
+        let request = tally_reporting::ApiRequest::from_parts(
+            &format!(
+                "module=API&method=VisitsSummary.get&idSite=all&period=day&date=2010-03-06\
+                 &format=csv&token_auth={token}"
+            ),
+            None,
+        );
+        let api = api.clone();
+        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+        assert_eq!(answer.status, 200);
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(expected.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(
+            answer.body,
+            bytes,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
     Ok(())
 }
