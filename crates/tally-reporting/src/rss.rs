@@ -7,7 +7,9 @@
 //! Anything else is refused with Matomo's message. What Matomo's renderer
 //! does and we keep:
 //! - `pubDate` is the start of the period at midnight UTC in `date('r')`'s
-//!   form, the channel's dates are "now";
+//!   form (at the site's time of day of "now" for `lastN` / `previousN`
+//!   dates, as Matomo counts those periods from "now"), the channel's
+//!   dates are "now";
 //! - the link is the Matomo URL (the `piwikUrl` option, as
 //!   `SettingsPiwik::getPiwikUrl` reads it) with `module=CoreHome`, the
 //!   request's `idSite` and `period`, and the period's start date "in the
@@ -118,6 +120,23 @@ pub(crate) fn feed(
         request.get("period").unwrap_or_default()
     );
     let generated = rfc2822(now);
+    // `lastN` / `previousN` periods are counted back from
+    // `Date::factory('now', $timezone)`, which keeps the time of day (the
+    // site's wall clock, read as UTC): their starts, and so the items'
+    // dates, carry it.
+    let relative = request.get("date").is_some_and(|date| {
+        let date = date.trim().to_ascii_lowercase();
+        date.starts_with("last") || date.starts_with("previous")
+    });
+    let time_of_day = if relative {
+        let local = now.to_offset(
+            time::UtcOffset::from_whole_seconds(zone.offset_at(now.unix_timestamp()).seconds())
+                .unwrap_or(time::UtcOffset::UTC),
+        );
+        local.time() - time::Time::MIDNIGHT
+    } else {
+        time::Duration::ZERO
+    };
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\">\n  <channel>\n    \
          <title>matomo statistics - RSS</title>\n    <link>https://matomo.org</link>\n    \
@@ -130,7 +149,7 @@ pub(crate) fn feed(
             name: "date".to_owned(),
             reason: format!("'{key}' is not a period"),
         })?;
-        let start = start.midnight().assume_utc();
+        let start = start.midnight().assume_utc() + time_of_day;
         let offset = i64::from(zone.offset_at(start.unix_timestamp()).seconds());
         let link_date = (start - time::Duration::seconds(offset)).date();
         let link = sanitize(&format!("{base}&date={link_date}"));

@@ -520,9 +520,9 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         "{feed}"
     );
 
-    // `last3` weeks up to the clock's (`_empty`): Matomo's items carry the
-    // clock's time and an empty `date=` (MATOMO-DIFFERENCES.md); the
-    // periods and titles are its.
+    // `last3` weeks up to the clock's (`_empty`): periods counted back
+    // from "now" keep its time of day. (Matomo's test framework empties
+    // `date=` in the links of relative dates.)
     let (_, _, feed) = rss(
         &r,
         "method=Actions.getPageUrl&idSite=1&period=week&date=last3&pageUrl=%2Fpage",
@@ -542,6 +542,25 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         ]
     );
     assert_eq!(feed.matches(EMPTY).count(), 3, "{feed}");
+    let dates: Vec<&str> = feed
+        .split("<pubDate>")
+        .skip(2)
+        .filter_map(|item| item.split('<').next())
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            "Mon, 19 Oct 2020 20:10:20 +0000",
+            "Mon, 12 Oct 2020 20:10:20 +0000",
+            "Mon, 05 Oct 2020 20:10:20 +0000"
+        ]
+    );
+    assert!(
+        feed.contains(&format!(
+            "<link>{MATOMO_URL}?module=CoreHome&amp;action=index&amp;idSite=1&amp;period=week&amp;date=2020-10-19</link>"
+        )),
+        "{feed}"
+    );
     Ok(())
 }
 
