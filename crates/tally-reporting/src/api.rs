@@ -21,6 +21,7 @@ use crate::output::{self, Format, Output, PhpShape, Rendered};
 use crate::pivot::Pivot;
 use crate::request::ApiRequest;
 use crate::row_evolution;
+use crate::rss;
 use crate::transitions::{self, MaxPeriodAllowed};
 
 /// The Matomo version we answer `API.getMatomoVersion` with: the API
@@ -141,6 +142,11 @@ impl Api {
                 {
                     options.summary_label = None;
                 }
+                if format == Format::Rss
+                    && let Output::Report(report @ Report::Map { .. }) = &answer
+                {
+                    return self.rss(report, &options, request, now);
+                }
                 output::render(&answer, format, php_shape(request), &options, request).into()
             }
             Err(error) => {
@@ -149,6 +155,31 @@ impl Api {
                 }
                 output::render_error(&error, format, request).into()
             }
+        }
+    }
+
+    /// `format=rss` of a map: the feed, which needs the site and the
+    /// Matomo URL from the database.
+    fn rss(
+        &self,
+        report: &Report,
+        options: &tally_datatable::render::RenderOptions,
+        request: &ApiRequest,
+        now: OffsetDateTime,
+    ) -> ApiResponse {
+        let feed = self
+            .inner
+            .pool
+            .get()
+            .map_err(ReportingError::from)
+            .and_then(|mut conn| rss::feed(&mut conn, report, options, request, now));
+        match feed {
+            Ok(body) => ApiResponse {
+                status: 200,
+                content_type: "text/xml; charset=utf-8",
+                body: body.into_bytes(),
+            },
+            Err(error) => output::render_error(&error, Format::Rss, request).into(),
         }
     }
 

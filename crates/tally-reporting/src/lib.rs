@@ -29,6 +29,7 @@ mod present;
 mod processed;
 pub mod request;
 mod row_evolution;
+mod rss;
 mod subtables;
 mod transitions;
 
@@ -97,9 +98,15 @@ pub enum ReportingError {
     NotSupported(String),
     /// `format=` names no renderer.
     #[error(
-        "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv, html, original."
+        "Renderer format '{0}' not valid. Try any of the following instead: json, xml, csv, tsv, html, original, rss."
     )]
     InvalidFormat(String),
+    /// `format=rss` of an answer that is not a report over several periods
+    /// of one site (Matomo's message).
+    #[error(
+        "RSS feeds can be generated for one specific website &idSite=X.\nPlease specify only one idSite or consider using &format=XML instead."
+    )]
+    RssNeedsPeriods,
     /// `format=original&serialize=1` of a report (or `format=original` of
     /// `API.getProcessedReport`): Matomo would send PHP's serialization or
     /// export of its `DataTable` objects, which we do not imitate.

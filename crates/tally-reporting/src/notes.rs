@@ -57,7 +57,9 @@ fn single(request: &ApiRequest, entries: Vec<(String, Tree)>) -> Answer {
     let assoc = Tree::Assoc(entries);
     let tree = match Format::from_request(request)? {
         Format::Json | Format::Original { .. } => assoc,
-        Format::Xml | Format::Csv | Format::Tsv | Format::Html => Tree::List(vec![assoc]),
+        Format::Xml | Format::Csv | Format::Tsv | Format::Html | Format::Rss => {
+            Tree::List(vec![assoc])
+        }
     };
     Ok(Output::Report(Report::Tree(tree)))
 }

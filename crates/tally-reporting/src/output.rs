@@ -20,6 +20,8 @@ pub enum Format {
     Tsv,
     /// Matomo's HTML table (`Renderer\Html`).
     Html,
+    /// Matomo's RSS feed of a report over several periods (`rss.rs`).
+    Rss,
     /// The PHP value as Matomo's HTTP front answers it (`Renderer\Original`
     /// and `API\Controller::index()`), `serialize=1` for `serialize()`.
     Original {
@@ -46,6 +48,7 @@ impl Format {
                 "csv" => Ok(Self::Csv),
                 "tsv" => Ok(Self::Tsv),
                 "html" => Ok(Self::Html),
+                "rss" => Ok(Self::Rss),
                 "original" => Ok(Self::Original {
                     serialize: request.get("serialize").is_some_and(php_int_is_set),
                     exact_name: name == "original",
@@ -58,7 +61,7 @@ impl Format {
     fn content_type(self) -> &'static str {
         match self {
             Self::Json => "application/json; charset=utf-8",
-            Self::Xml => "text/xml; charset=utf-8",
+            Self::Xml | Self::Rss => "text/xml; charset=utf-8",
             Self::Csv => "application/vnd.ms-excel",
             Self::Tsv => "text/tab-separated-values",
             Self::Html => "text/html; charset=utf-8",
@@ -165,6 +168,13 @@ pub(crate) fn render(
         ) => {
             return render_original(output, shape, serialize, exact_name, options)
                 .unwrap_or_else(|error| render_error(&error, format, request));
+        }
+        // `API\Renderer\Rss`: a feed is rendered by `rss.rs` from a map of
+        // periods; success is `ApiRenderer::renderSuccess`, and anything
+        // else (a scalar becomes a one-row table) is refused.
+        (Output::Success, Format::Rss) => text("Success:ok".to_owned()),
+        (_, Format::Rss) => {
+            return render_error(&ReportingError::RssNeedsPeriods, format, request);
         }
         (Output::RawJson(json), _) => text(json.clone()),
         (Output::Bool(value), Format::Json) => text(format!(r#"{{"value":{value}}}"#)),
@@ -370,7 +380,7 @@ pub(crate) fn render_error(
             "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\"{}\" />\n</result>",
             xml_attr(&message)
         ),
-        Format::Csv | Format::Tsv => format!("Error: {message}"),
+        Format::Csv | Format::Tsv | Format::Rss => format!("Error: {message}"),
         // `Html::renderException`: `nl2br` of the escaped message.
         Format::Html => {
             let escaped = xml_attr(&error.to_string());
@@ -411,6 +421,8 @@ pub(crate) fn render_error(
         status: error.http_status(),
         content_type: match format {
             Format::Csv | Format::Tsv => "text/html; charset=utf-8",
+            // `Rss::renderException` sends plain text.
+            Format::Rss => PLAIN_TEXT,
             other => other.content_type(),
         },
         body,

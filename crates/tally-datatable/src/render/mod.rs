@@ -1,5 +1,6 @@
-//! Matomo's API renderings (§9.3): JSON, XML, CSV, TSV, HTML, and the PHP
-//! values of `format=original` (`var_export` and `serialize`).
+//! Matomo's API renderings (§9.3): JSON, XML, CSV, TSV, HTML, the table of
+//! an RSS item, and the PHP values of `format=original` (`var_export` and
+//! `serialize`).
 //!
 //! Renderers show metric ids by name (`ReplaceColumnNames`), goal entries
 //! as `idgoal=N` (sorted by id, `ecommerceOrder` and `ecommerceAbandonedCart`
@@ -19,12 +20,14 @@ mod csv;
 mod html;
 mod json;
 mod php;
+mod rss;
 mod xml;
 
 pub use csv::{CsvOptions, NO_DATA_AVAILABLE, csv, csv_text, tsv};
 pub use html::{html, html_array};
 pub use json::json;
 pub use php::{Php, PhpKey, report_php, serialize, var_export};
+pub use rss::rss_table;
 pub use xml::xml;
 
 /// A value a renderer cannot show, with Matomo's message.

@@ -18,6 +18,7 @@ mod matomo_periods_fixture;
 mod matomo_referrers_fixture;
 mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
+mod matomo_timezones_rss_fixture;
 mod matomo_transitions_fixture;
 mod matomo_truncation_fixture;
 mod matomo_two_sites_fixture;

@@ -48,9 +48,9 @@ fn at(day: PrimitiveDateTime, hours: f64) -> At {
     At::Datetime(day + Duration::seconds(seconds))
 }
 
-struct Reports {
-    api: Api,
-    token: String,
+pub(crate) struct Reports {
+    pub(crate) api: Api,
+    pub(crate) token: String,
 }
 
 impl Reports {
@@ -103,7 +103,9 @@ impl Reports {
     }
 }
 
-async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
+/// The two sites and the traffic (shared with the RSS test of
+/// `matomo_timezones_rss_fixture.rs`).
+pub(crate) async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
     let db = TestDb::new()?;
     let token = {
         let mut conn = db.conn()?;
