@@ -777,7 +777,6 @@ fn flatten_row(
     };
     row.label = format!("{prefix}{own_label}");
     let dimension = context.dimension(level);
-    let mut dimension_value = None;
     if let Some(name) = dimension {
         // A parent of the same dimension left its path in the row.
         let value = match row.metadata.get(name) {
@@ -791,9 +790,15 @@ fn flatten_row(
             }
             None => dimension_label,
         };
-        row.metadata.set(name.clone(), Scalar::Str(value.clone()));
-        dimension_value = Some((name.clone(), value));
+        row.metadata.set(name.clone(), Scalar::Str(value));
     }
+    // Matomo copies the parent's metadata to children lacking it: here
+    // the dimensions (each ancestor level's label), in the parent's order.
+    let inherited: Vec<(String, Scalar)> = context
+        .dimensions
+        .iter()
+        .filter_map(|name| Some((name.clone(), row.metadata.get(name)?.clone())))
+        .collect();
     if row.metadata.get("logo").is_none()
         && let Some(logo) = parent_logo
     {
@@ -818,8 +823,12 @@ fn flatten_row(
             let mut subtable = *subtable;
             let summary = subtable.take_summary_row();
             for mut child in subtable.take_rows().into_iter().chain(summary) {
-                if let Some((name, value)) = &dimension_value {
-                    child.metadata.set(name.clone(), Scalar::Str(value.clone()));
+                for (name, value) in &inherited {
+                    // The parent's own dimension always (it may continue
+                    // as the child's path), the others where missing.
+                    if Some(name) == dimension || child.metadata.get(name).is_none() {
+                        child.metadata.set(name.clone(), value.clone());
+                    }
                 }
                 flatten_row(
                     child,
@@ -952,6 +961,105 @@ mod tests {
             let year = blog.all_rows().next().unwrap().subtable.as_deref().unwrap();
             assert!(!has_hits(year), "{query:?}");
         }
+    }
+
+    #[test]
+    fn flat_writes_each_levels_dimension_as_matomos_flattener() {
+        // Actions: one dimension for every level, so each row's is its
+        // path; a subtable's summary row `<path>/ - Others`.
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_separator: "/".to_owned(),
+            flat_dimensions: vec!["Actions_PageUrl".to_owned()],
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        let dimension = |table: &DataTable, name: &str| -> Vec<String> {
+            table
+                .all_rows()
+                .map(|row| {
+                    row.metadata
+                        .get(name)
+                        .map(crate::format::scalar_string)
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        assert_eq!(
+            dimension(&flat, "Actions_PageUrl"),
+            vec![
+                "blog/2024/post-a",
+                "blog/2024/post-b",
+                "blog/about",
+                "blog/ - Others",
+                "/index"
+            ]
+        );
+        // Two dimensions (a referrer's site, then its page): the first
+        // level's label under the first, the second's under the second;
+        // deeper levels reuse the last.
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_dimensions: vec![
+                "Referrers_Website".to_owned(),
+                "Referrers_WebsitePage".to_owned(),
+            ],
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert_eq!(
+            dimension(&flat, "Referrers_Website"),
+            vec!["blog", "blog", "blog", "blog", "/index"]
+        );
+        assert_eq!(
+            dimension(&flat, "Referrers_WebsitePage"),
+            vec!["2024 - /post-a", "2024 - /post-b", "/about", "Others", ""]
+        );
+        // Without dimensions, no metadata.
+        let plain = params(&[("flat", "1")])
+            .apply(url_tree(), &ReportSettings::default())
+            .unwrap();
+        assert!(
+            plain
+                .all_rows()
+                .all(|row| row.metadata.get("Actions_PageUrl").is_none())
+        );
+    }
+
+    #[test]
+    fn label_paths_take_the_terminal_operator_and_whole_labels() {
+        let labelled = |label: &'static str, blank: bool| {
+            let settings = ReportSettings {
+                default_sort_column: None,
+                label_blank_prefix: blank,
+                ..ReportSettings::default()
+            };
+            let table = params(&[("label", label)])
+                .apply(url_tree(), &settings)
+                .unwrap();
+            labels(&table)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labelled("blog> @ 2024 > /post-b", false), vec!["/post-b"]);
+        assert_eq!(labelled("blog>nothing", false), Vec::<String>::new());
+        // `index` is stored as `/index`: only the exact label, or with the
+        // page titles' blank where that applies.
+        assert_eq!(labelled("index", true), Vec::<String>::new());
+        let titles = DataTable::from_rows([Row::new(" a <b> c").with(12u16, 1)]);
+        let settings = ReportSettings {
+            label_blank_prefix: true,
+            ..ReportSettings::default()
+        };
+        let found = params(&[("label", "a <b> c")])
+            .apply(titles, &settings)
+            .unwrap();
+        assert_eq!(labels(&found), vec![" a &lt;b&gt; c"]);
     }
 
     #[test]

@@ -76,6 +76,10 @@ fn rows(answer: &Value) -> &[Value] {
 const LABELS_START: PrimitiveDateTime = datetime!(2010-03-06 11:22:33);
 const LABELS_DAY: &str = "idSite=1&period=day&date=2010-03-06&expanded=0";
 
+/// One request of the fixture: hours after the start, URL, page timings,
+/// and the page title (`None`: the event).
+type Hit<'a> = (f64, &'a str, Option<[u32; 6]>, Option<&'a str>);
+
 async fn one_visit_several_page_views() -> anyhow::Result<(Reports, tally_db::test_support::TestDb)>
 {
     let (db, token) = matomo_site(LABELS_START, |_| {}, &[])?;
@@ -83,8 +87,7 @@ async fn one_visit_several_page_views() -> anyhow::Result<(Reports, tally_db::te
     let start = LABELS_START;
     let mut t = PhpTracker::new(1, &token, "5e1f0a2b3c4d5e6f", start);
     t.referrer = "http://www.google.com.vn/url?sa=t&rct=j&q=%3C%3E%26%5C%22the%20pdo%20extension%20is%20required%20for%20this%20adapter%20but%20the%20extension%20is%20not%20loaded&source=web&cd=4&ved=0FjAD&url=http%3A%2F%2Fforum.piwik.org%2Fread.php%3F2%2C1011&ei=y-HHAQ&usg=AFQjCN2-nt5_GgDeg&cad=rja".to_owned();
-    // (hours after the start, URL, timings, page title or None for the event)
-    let hits: [(f64, &str, Option<[u32; 6]>, Option<&str>); 9] = [
+    let hits: [Hit<'_>; 9] = [
         (
             0.0,
             "http://example.org/%C3%A9%C3%A9%C3%A9%22%27...%20%3Cthis%20is%20cool%3E!",
