@@ -38,6 +38,14 @@ pub struct ReportSettings {
     /// the page reports): removed from the answer unless `showRawMetrics=1`
     /// or `hideColumns` / `showColumns` is given.
     pub temporary_columns: Vec<String>,
+    /// Whether `label` parts are also tried with a leading blank, first:
+    /// the page title reports' rows start with one (Matomo's
+    /// `getLabelVariations` for `getPageTitles`, `getEntryPageTitles`,
+    /// `getExitPageTitles`).
+    pub label_blank_prefix: bool,
+    /// The metadata names `flat=1` writes each level's labels into (see
+    /// [`flatten`]); empty for none.
+    pub flat_dimensions: Vec<String>,
 }
 
 impl Default for ReportSettings {
@@ -47,6 +55,8 @@ impl Default for ReportSettings {
             default_sort_order: SortOrder::Desc,
             flat_separator: " - ".to_owned(),
             temporary_columns: Vec::new(),
+            label_blank_prefix: false,
+            flat_dimensions: Vec::new(),
         }
     }
 }
@@ -357,7 +367,12 @@ impl Filters {
         queued: &mut dyn FnMut(&mut DataTable),
     ) -> Result<DataTable, DataTableError> {
         let mut table = if self.flat {
-            flatten(table, &settings.flat_separator, self.include_aggregate_rows)
+            flatten(
+                table,
+                &settings.flat_separator,
+                self.include_aggregate_rows,
+                &settings.flat_dimensions,
+            )
         } else {
             table
         };
@@ -366,7 +381,7 @@ impl Filters {
             self.safe_decode_labels(&mut table);
             self.delete_columns(&mut table, settings);
             if !self.labels.is_empty() {
-                table = self.label_filter(&table);
+                table = self.label_filter(&table, settings.label_blank_prefix);
             }
             return Ok(table);
         }
@@ -406,7 +421,7 @@ impl Filters {
         self.safe_decode_labels(&mut table);
         self.delete_columns(&mut table, settings);
         if label_filter {
-            table = self.label_filter(&table);
+            table = self.label_filter(&table, settings.label_blank_prefix);
         }
         Ok(table)
     }
@@ -518,7 +533,7 @@ impl Filters {
     }
 
     /// `LabelFilter`: the rows with the requested labels, in request order.
-    fn label_filter(&self, table: &DataTable) -> DataTable {
+    fn label_filter(&self, table: &DataTable, blank_prefix: bool) -> DataTable {
         let mut result = table.empty_clone();
         for label in &self.labels {
             let path: Vec<&str> = if self.flat {
@@ -526,15 +541,16 @@ impl Filters {
             } else {
                 label.split('>').collect()
             };
-            // Labels were safe-decoded (escaped) by now: Matomo's
-            // `getLabelVariations` tries the escaped form of the asked
-            // label first, then the label as given.
-            let escaped: Vec<String> = path
-                .iter()
-                .map(|part| safe_decode_label(part.trim()))
-                .collect();
-            let escaped: Vec<&str> = escaped.iter().map(String::as_str).collect();
-            if let Some(row) = find_path(table, &escaped).or_else(|| find_path(table, &path)) {
+            // A label holding `>` of its own (`incredible title! <>,;`,
+            // sent without encoding it) is also tried whole, as Matomo
+            // finds it.
+            let whole = [label.as_str()];
+            let found = find_path(table, &label_variations(&path, blank_prefix)).or_else(|| {
+                (path.len() > 1)
+                    .then(|| find_path(table, &label_variations(&whole, blank_prefix)))
+                    .flatten()
+            });
+            if let Some(row) = found {
                 if row.is_summary_row() {
                     result.set_summary_row(row.clone());
                 } else {
@@ -546,9 +562,37 @@ impl Filters {
     }
 }
 
-fn find_path<'t>(table: &'t DataTable, path: &[&str]) -> Option<&'t Row> {
+/// Each part of a `label` path with the labels it may stand for.
+///
+/// `@` before a part (after blanks) is Matomo's terminal operator: it asks
+/// for the leaf row of that name rather than the folder (`dir> @ /subdir`);
+/// rows are found by label alone here, so it only has to be removed.
+/// Labels were safe-decoded (escaped) by now: Matomo's `getLabelVariations`
+/// tries the escaped form of the asked label first, then the label as
+/// given; in the page title reports each with a leading blank before both.
+fn label_variations(path: &[&str], blank_prefix: bool) -> Vec<Vec<String>> {
+    path.iter()
+        .map(|part| {
+            let part = part.trim();
+            let part = part.strip_prefix('@').map_or(part, str::trim);
+            let escaped = safe_decode_label(part);
+            let mut variations = Vec::new();
+            if blank_prefix {
+                variations.push(format!(" {escaped}"));
+                variations.push(format!(" {part}"));
+            }
+            variations.push(escaped);
+            variations.push(part.to_owned());
+            variations
+        })
+        .collect()
+}
+
+/// The row along `path`, each level's row found by the first of its label
+/// variations that names one.
+fn find_path<'t>(table: &'t DataTable, path: &[Vec<String>]) -> Option<&'t Row> {
     let (first, rest) = path.split_first()?;
-    let row = table.row_by_label(first)?;
+    let row = first.iter().find_map(|label| table.row_by_label(label))?;
     if rest.is_empty() {
         return Some(row);
     }
@@ -645,12 +689,37 @@ fn truncate_api(
 /// subtables become `<parent><separator>Others` (`<parent>/ - Others` with
 /// `/`); the top summary row stays the summary row. Only loaded subtables
 /// are flattened.
-pub fn flatten(table: DataTable, separator: &str, include_aggregate_rows: bool) -> DataTable {
+///
+/// `dimensions` names the metadata each level's label goes into (Matomo's
+/// `Actions_PageUrl`, `Referrers_WebsitePage`…: the report's dimension,
+/// then its subtables'; the last one serves the deeper levels). A level
+/// sharing its parent's dimension gets the path (`/dir/page.html`); each
+/// row also keeps the labels of its ancestors' dimensions. Empty: no
+/// dimension metadata.
+pub fn flatten(
+    table: DataTable,
+    separator: &str,
+    include_aggregate_rows: bool,
+    dimensions: &[String],
+) -> DataTable {
     let mut flat = table.empty_clone();
     let mut source = table;
-    let summary = source.take_summary_row();
+    let mut summary = source.take_summary_row();
+    let context = FlattenContext {
+        separator,
+        include_aggregate_rows,
+        dimensions,
+    };
     for row in source.take_rows() {
-        flatten_row(row, &mut flat, "", None, separator, include_aggregate_rows);
+        flatten_row(row, &mut flat, "", None, 0, &context);
+    }
+    if let Some(summary) = summary.as_mut()
+        && let Some(name) = dimensions.first()
+    {
+        // Matomo flattens the summary row as a row: its dimension is its
+        // label (`Others` by now).
+        let label = Scalar::Str(summary.label.trim().to_owned());
+        summary.metadata.set(name.clone(), label);
     }
     if let Some(summary) = summary {
         flat.set_summary_row(summary);
@@ -658,15 +727,33 @@ pub fn flatten(table: DataTable, separator: &str, include_aggregate_rows: bool) 
     flat
 }
 
+/// What every level of [`flatten`] shares.
+struct FlattenContext<'a> {
+    separator: &'a str,
+    include_aggregate_rows: bool,
+    dimensions: &'a [String],
+}
+
+impl FlattenContext<'_> {
+    /// The dimension metadata name of `level` (0 = top).
+    fn dimension(&self, level: usize) -> Option<&String> {
+        self.dimensions
+            .get(level)
+            .or_else(|| self.dimensions.last())
+    }
+}
+
 fn flatten_row(
     mut row: Row,
     flat: &mut DataTable,
     prefix: &str,
     parent_logo: Option<&Scalar>,
-    separator: &str,
-    include_aggregate_rows: bool,
+    level: usize,
+    context: &FlattenContext<'_>,
 ) {
-    let own_label = if row.is_summary_row() && !prefix.is_empty() {
+    let separator = context.separator;
+    let summary_in_subtable = row.is_summary_row() && !prefix.is_empty();
+    let own_label = if summary_in_subtable {
         // Matomo marks a subtable's "Others" so with the `/` separator.
         let others = if separator == "/" {
             " - Others"
@@ -681,7 +768,37 @@ fn flatten_row(
         Some(stripped) if separator == "/" && prefix.ends_with('/') => stripped.to_owned(),
         _ => own_label,
     };
+    // The label as the dimension sees it: the summary row's `Others`
+    // without the ` - ` of its flattened label.
+    let dimension_label = if summary_in_subtable {
+        "Others".to_owned()
+    } else {
+        own_label.clone()
+    };
     row.label = format!("{prefix}{own_label}");
+    let dimension = context.dimension(level);
+    if let Some(name) = dimension {
+        // A parent of the same dimension left its path in the row.
+        let value = match row.metadata.get(name) {
+            Some(parent) => {
+                let parent = crate::format::scalar_string(parent);
+                if summary_in_subtable && separator == "/" {
+                    format!("{parent}{separator} - {dimension_label}")
+                } else {
+                    format!("{parent}{separator}{dimension_label}")
+                }
+            }
+            None => dimension_label,
+        };
+        row.metadata.set(name.clone(), Scalar::Str(value));
+    }
+    // Matomo copies the parent's metadata to children lacking it: here
+    // the dimensions (each ancestor level's label), in the parent's order.
+    let inherited: Vec<(String, Scalar)> = context
+        .dimensions
+        .iter()
+        .filter_map(|name| Some((name.clone(), row.metadata.get(name)?.clone())))
+        .collect();
     if row.metadata.get("logo").is_none()
         && let Some(logo) = parent_logo
     {
@@ -691,7 +808,7 @@ fn flatten_row(
     row.subtable_id = None;
     match subtable {
         None => {
-            if include_aggregate_rows {
+            if context.include_aggregate_rows {
                 row.metadata.set("is_aggregate".to_owned(), Scalar::Int(0));
             }
             flat.push_row_unchecked(row);
@@ -699,20 +816,27 @@ fn flatten_row(
         Some(subtable) => {
             let logo = row.metadata.get("logo").cloned();
             let child_prefix = format!("{}{separator}", row.label);
-            if include_aggregate_rows {
+            if context.include_aggregate_rows {
                 row.metadata.set("is_aggregate".to_owned(), Scalar::Int(1));
                 flat.push_row_unchecked(row);
             }
             let mut subtable = *subtable;
             let summary = subtable.take_summary_row();
-            for child in subtable.take_rows().into_iter().chain(summary) {
+            for mut child in subtable.take_rows().into_iter().chain(summary) {
+                for (name, value) in &inherited {
+                    // The parent's own dimension always (it may continue
+                    // as the child's path), the others where missing.
+                    if Some(name) == dimension || child.metadata.get(name).is_none() {
+                        child.metadata.set(name.clone(), value.clone());
+                    }
+                }
                 flatten_row(
                     child,
                     flat,
                     &child_prefix,
                     logo.as_ref(),
-                    separator,
-                    include_aggregate_rows,
+                    level + 1,
+                    context,
                 );
             }
         }
@@ -837,6 +961,105 @@ mod tests {
             let year = blog.all_rows().next().unwrap().subtable.as_deref().unwrap();
             assert!(!has_hits(year), "{query:?}");
         }
+    }
+
+    #[test]
+    fn flat_writes_each_levels_dimension_as_matomos_flattener() {
+        // Actions: one dimension for every level, so each row's is its
+        // path; a subtable's summary row `<path>/ - Others`.
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_separator: "/".to_owned(),
+            flat_dimensions: vec!["Actions_PageUrl".to_owned()],
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        let dimension = |table: &DataTable, name: &str| -> Vec<String> {
+            table
+                .all_rows()
+                .map(|row| {
+                    row.metadata
+                        .get(name)
+                        .map(crate::format::scalar_string)
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        assert_eq!(
+            dimension(&flat, "Actions_PageUrl"),
+            vec![
+                "blog/2024/post-a",
+                "blog/2024/post-b",
+                "blog/about",
+                "blog/ - Others",
+                "/index"
+            ]
+        );
+        // Two dimensions (a referrer's site, then its page): the first
+        // level's label under the first, the second's under the second;
+        // deeper levels reuse the last.
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_dimensions: vec![
+                "Referrers_Website".to_owned(),
+                "Referrers_WebsitePage".to_owned(),
+            ],
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")])
+            .apply(url_tree(), &settings)
+            .unwrap();
+        assert_eq!(
+            dimension(&flat, "Referrers_Website"),
+            vec!["blog", "blog", "blog", "blog", "/index"]
+        );
+        assert_eq!(
+            dimension(&flat, "Referrers_WebsitePage"),
+            vec!["2024 - /post-a", "2024 - /post-b", "/about", "Others", ""]
+        );
+        // Without dimensions, no metadata.
+        let plain = params(&[("flat", "1")])
+            .apply(url_tree(), &ReportSettings::default())
+            .unwrap();
+        assert!(
+            plain
+                .all_rows()
+                .all(|row| row.metadata.get("Actions_PageUrl").is_none())
+        );
+    }
+
+    #[test]
+    fn label_paths_take_the_terminal_operator_and_whole_labels() {
+        let labelled = |label: &'static str, blank: bool| {
+            let settings = ReportSettings {
+                default_sort_column: None,
+                label_blank_prefix: blank,
+                ..ReportSettings::default()
+            };
+            let table = params(&[("label", label)])
+                .apply(url_tree(), &settings)
+                .unwrap();
+            labels(&table)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labelled("blog> @ 2024 > /post-b", false), vec!["/post-b"]);
+        assert_eq!(labelled("blog>nothing", false), Vec::<String>::new());
+        // `index` is stored as `/index`: only the exact label, or with the
+        // page titles' blank where that applies.
+        assert_eq!(labelled("index", true), Vec::<String>::new());
+        let titles = DataTable::from_rows([Row::new(" a <b> c").with(12u16, 1)]);
+        let settings = ReportSettings {
+            label_blank_prefix: true,
+            ..ReportSettings::default()
+        };
+        let found = params(&[("label", "a <b> c")])
+            .apply(titles, &settings)
+            .unwrap();
+        assert_eq!(labels(&found), vec![" a &lt;b&gt; c"]);
     }
 
     #[test]

@@ -992,6 +992,14 @@ fn table_report(
         default_sort_order: SortOrder::Desc,
         flat_separator: spec.flat_separator.to_owned(),
         temporary_columns: columns::temporary(spec.metrics),
+        label_blank_prefix: matches!(
+            request.get("method").unwrap_or_default(),
+            "Actions.getPageTitles" | "Actions.getEntryPageTitles" | "Actions.getExitPageTitles"
+        ),
+        flat_dimensions: crate::pivot::flat_dimensions(
+            request.get("method").unwrap_or_default(),
+            request,
+        ),
     };
     let id_subtable = IdSubtable::parse(request.get("idSubtable"))?;
     // `depth` only where the method takes it, on expanded tables.
@@ -1093,6 +1101,14 @@ fn table_report(
                 )?;
                 return Ok(Report::Table(table));
             }
+            // The Actions presenter walks every level itself.
+            if !filters.flat
+                && filters.labels.iter().any(|label| label.contains('>'))
+                && !matches!(spec.labels, Labels::Actions { .. })
+                && !extra.subtable
+            {
+                present::present_subtables(&mut table, spec.labels, &extra);
+            }
             present::present(&mut table, spec.labels, &extra);
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
@@ -1100,7 +1116,11 @@ fn table_report(
             // Before the report's own processed metrics, which come after
             // these in Matomo's order (and replace a value of the same name).
             goal_filters.apply(&mut table);
-            processed::apply(&mut table, spec.metrics, filters.flat);
+            processed::apply(
+                &mut table,
+                spec.metrics,
+                filters.flat || !filters.labels.is_empty(),
+            );
             let mut table = filters.apply_with(table, &settings, &mut |table| {
                 if spec.search.is_some() {
                     // Methods that are not reports (getPageUrl...): Matomo's

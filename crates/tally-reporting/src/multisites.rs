@@ -223,7 +223,7 @@ fn answer(ctx: &mut Ctx<'_>, ids: &[u32], query: &Query<'_>) -> Result<Output, R
         default_sort_column: Some("nb_visits".to_owned()),
         default_sort_order: SortOrder::Desc,
         flat_separator: "/".to_owned(),
-        temporary_columns: Vec::new(),
+        ..ReportSettings::default()
     };
     let mut formatter = Formatter::new(Mode::from_request(ctx.request));
     let mut entries = Vec::new();

@@ -285,6 +285,46 @@ fn php_int(value: &str) -> Option<i64> {
     })
 }
 
+/// The metadata names `flat=1` writes each level's labels into, as
+/// Matomo's Flattener takes them from the report: its dimension, then its
+/// subtable report's (`Actions_PageUrl` at every level of the page URLs,
+/// `Referrers_Website` then `Referrers_WebsitePage`). Only for the reports
+/// with subtables, where flattening changes the rows; others get none.
+pub(crate) fn flat_dimensions(method: &str, request: &ApiRequest) -> Vec<String> {
+    let top = match method {
+        "Referrers.getKeywords" => "Referrers.Keyword",
+        "Referrers.getSearchEngines" => "Referrers.SearchEngine",
+        "Referrers.getCampaigns" => "Referrers.Campaign",
+        "Referrers.getWebsites" => "Referrers.Website",
+        "Referrers.getSocials" => "Referrers.SocialNetwork",
+        "Events.getCategory" => "Events.EventCategory",
+        "Events.getAction" => "Events.EventAction",
+        "Events.getName" => "Events.EventName",
+        "CustomDimensions.getCustomDimension" => {
+            let id = request
+                .get("idDimension")
+                .and_then(php_int)
+                .unwrap_or_default();
+            return vec![format!("CustomDimension_CustomDimension{id}")];
+        }
+        // The Actions and Contents reports' subtables are their own
+        // dimension's.
+        _ => match subtable_dimension(method, request) {
+            Subtable::Dimension(own)
+                if method.starts_with("Actions.") || method.starts_with("Contents.") =>
+            {
+                return vec![own.replace('.', "_")];
+            }
+            _ => return Vec::new(),
+        },
+    };
+    let mut names = vec![top.replace('.', "_")];
+    if let Subtable::Dimension(sub) = subtable_dimension(method, request) {
+        names.push(sub.replace('.', "_"));
+    }
+    names
+}
+
 /// What Matomo's report for a method says about its subtables.
 enum Subtable {
     /// No `Report` class serves the method (`ReportsProvider::factory`

@@ -264,6 +264,30 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
     }
 }
 
+/// Presents each row's subtable as its subtable method answers it (a
+/// keyword of `getSearchEngines` gets its segment and results page), for a
+/// `label` path that reaches into subtables: Matomo's LabelFilter reads
+/// each subtable on the path with an API request of its own
+/// (`DataTableManipulator::loadSubtable`). Called before the table itself
+/// is presented, so that each subtable sees its parent's stored label.
+pub(crate) fn present_subtables(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) {
+    for row in table.rows_mut() {
+        let parent = row.label.clone();
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            let extra = Extra {
+                site: extra.site,
+                period: extra.period,
+                subtable: true,
+                parent: Some(&parent),
+                plugin_visits: extra.plugin_visits,
+                flat: false,
+                site_urls: extra.site_urls,
+            };
+            present(subtable, labels, &extra);
+        }
+    }
+}
+
 /// What Matomo does to a presented table after the generic filters, before
 /// its queued ones (`convertSegmentValueToSegment`): the Actions rows'
 /// segment values become their `segment`.

@@ -238,8 +238,10 @@ pub(crate) enum TableMetrics {
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
-/// `flat`: the subtables' rows will be flattened into the answered table
-/// (Matomo flattens before computing processed metrics).
+/// `flat`: the subtables' rows will be answered as rows of their own:
+/// flattened into the answered table (Matomo flattens before computing
+/// processed metrics), or picked by a `label` path (Matomo reads each
+/// subtable on the path with a request of its own, which computes them).
 pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
     if metrics == TableMetrics::VisitsPercent {
         visits_percent(table);

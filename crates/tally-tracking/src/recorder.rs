@@ -1977,17 +1977,28 @@ impl BatchWriter {
             row.extend(dims.into_iter().map(Val::from));
             row.extend(page_vars.into_iter().map(Val::from));
             p.actions.push(row);
-        } else if hit.req.performance.any()
+        }
+        // Page timings sent with a request that is not a page view (a
+        // ping, an event, a download...) update the page view they name by
+        // `pv_id`, as Matomo's PerformanceDataProcessor does for every
+        // non-pageview request (LabelFilterTest's fixture sends an event
+        // with new timings after its page view).
+        if hit.req.performance.any()
+            && !action.is_some_and(|a| matches!(a.kind, ActionKind::Pageview))
             && let Some(pv) = hit.req.pv_id.as_deref()
         {
-            // Page performance sent after the page view (§1.4).
             let perf = &hit.req.performance;
+            // Only the page view's own row: Matomo looks up the row of that
+            // `idpageview` whose URL is a page URL, else whose name is a
+            // page title; the request's own action row carries the same
+            // `idpageview` and is left alone.
             let mut st = Statement {
-                sql: "UPDATE log_link_visit_action SET \
+                sql: "UPDATE log_link_visit_action l SET \
                       time_network = COALESCE(?, time_network), time_server = COALESCE(?, time_server), \
                       time_transfer = COALESCE(?, time_transfer), time_dom_processing = COALESCE(?, time_dom_processing), \
                       time_dom_completion = COALESCE(?, time_dom_completion), time_on_load = COALESCE(?, time_on_load) \
-                      WHERE idvisit = ? AND idpageview = ?"
+                      WHERE l.idvisit = ? AND l.idpageview = ? AND EXISTS (SELECT 1 FROM log_action a \
+                      WHERE (a.idaction = l.idaction_url AND a.type = 1) OR (a.idaction = l.idaction_name AND a.type = 4))"
                     .into(),
                 binds: Vec::new(),
             };

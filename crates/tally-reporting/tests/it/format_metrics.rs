@@ -185,9 +185,9 @@ async fn page_times_are_clocks_and_visit_times_sentences() -> anyhow::Result<()>
     assert_eq!(
         pages.text(),
         concat!(
-            r#"[{"label":"\/","nb_hits":2,"avg_time_on_page":"00:00:50","bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
-            r#"{"label":"\/products\/shoes","nb_hits":1,"avg_time_on_page":"00:01:40","bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes"},"#,
-            r#"{"label":"\/thank-you","nb_hits":1,"avg_time_on_page":"00:00:00","bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"}]"#
+            r#"[{"label":"\/","nb_hits":2,"avg_time_on_page":"00:00:50","bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/","Actions_PageUrl":"\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
+            r#"{"label":"\/products\/shoes","nb_hits":1,"avg_time_on_page":"00:01:40","bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes","Actions_PageUrl":"\/products\/shoes","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes"},"#,
+            r#"{"label":"\/thank-you","nb_hits":1,"avg_time_on_page":"00:00:00","bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you","Actions_PageUrl":"\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"}]"#
         )
     );
     let frequency = f

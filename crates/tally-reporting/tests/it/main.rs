@@ -12,6 +12,7 @@ mod matomo_contents_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
+mod matomo_flatten_labels_fixture;
 mod matomo_live_fixture;
 mod matomo_no_visit;
 mod matomo_periods_fixture;

@@ -247,8 +247,8 @@ async fn all_subtables_and_depth() -> anyhow::Result<()> {
     assert_eq!(
         f.get(&format!("{base}&flat=1&depth=1")).await?.text(),
         concat!(
-            r#"[{"label":"\/blog\/2024","nb_hits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog%252F2024"},"#,
-            r#"{"label":"\/blog\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252Fabout"}]"#
+            r#"[{"label":"\/blog\/2024","nb_hits":1,"segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fblog%252F2024","Actions_PageUrl":"\/blog\/2024"},"#,
+            r#"{"label":"\/blog\/about","nb_hits":1,"url":"https:\/\/shop.example\/blog\/about","Actions_PageUrl":"\/blog\/about","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fblog%252Fabout"}]"#
         )
     );
     // Levels count from the requested subtable.

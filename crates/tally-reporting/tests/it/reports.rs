@@ -210,10 +210,10 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,\
          goals_idgoal=1_nb_conversions,goals_idgoal=1_revenue,goals_idgoal=1_nb_conv_pages_before,goals_idgoal=1_nb_conversions_attrib,goals_idgoal=1_nb_conversions_page_rate,goals_idgoal=1_nb_conversions_page_uniq,goals_idgoal=1_revenue_attrib,\
          goals_idgoal=1_revenue_entry,goals_idgoal=1_nb_conversions_entry_rate,goals_idgoal=1_revenue_per_entry,goals_idgoal=1_nb_conversions_entry,\
-         avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url,metadata_segment\n\
-         /,2,2,2,100,2,2,4,202,1,1,1,1,5,3,0.3333,1,1,1.67,5,0.5,2.5,1,0,50,50%,50%,https://shop.example/,pageUrl==https%253A%252F%252Fshop.example%252F\n\
-         /products/shoes,1,1,1,100,,,,,,,,1,5,3,0.3333,0,1,1.67,,,,,0,100,0%,0%,https://shop.example/products/shoes,pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes\n\
-         /thank-you,1,1,1,0,,,,,,1,1,1,5,3,0.3333,1,1,1.67,,,,,0,0,0%,100%,https://shop.example/thank-you,pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"
+         avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url,metadata_Actions_PageUrl,metadata_segment\n\
+         /,2,2,2,100,2,2,4,202,1,1,1,1,5,3,0.3333,1,1,1.67,5,0.5,2.5,1,0,50,50%,50%,https://shop.example/,/,pageUrl==https%253A%252F%252Fshop.example%252F\n\
+         /products/shoes,1,1,1,100,,,,,,,,1,5,3,0.3333,0,1,1.67,,,,,0,100,0%,0%,https://shop.example/products/shoes,/products/shoes,pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes\n\
+         /thank-you,1,1,1,0,,,,,,1,1,1,5,3,0.3333,1,1,1.67,,,,,0,0,0%,100%,https://shop.example/thank-you,/thank-you,pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"
     );
     let flat_xml = f
         .get(&format!("method=Actions.getPageUrls&{DAY}&format=xml&flat=1&filter_sort_column=label&filter_sort_order=asc&showColumns=nb_hits,exit_rate"))
@@ -221,9 +221,9 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
     assert_eq!(
         flat_xml.text(),
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\
-         \t<row>\n\t\t<label>/</label>\n\t\t<nb_hits>2</nb_hits>\n\t\t<exit_rate>50%</exit_rate>\n\t\t<url>https://shop.example/</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252F</segment>\n\t</row>\n\
-         \t<row>\n\t\t<label>/products/shoes</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>0%</exit_rate>\n\t\t<url>https://shop.example/products/shoes</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes</segment>\n\t</row>\n\
-         \t<row>\n\t\t<label>/thank-you</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>100%</exit_rate>\n\t\t<url>https://shop.example/thank-you</url>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fthank-you</segment>\n\t</row>\n\
+         \t<row>\n\t\t<label>/</label>\n\t\t<nb_hits>2</nb_hits>\n\t\t<exit_rate>50%</exit_rate>\n\t\t<url>https://shop.example/</url>\n\t\t<Actions_PageUrl>/</Actions_PageUrl>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252F</segment>\n\t</row>\n\
+         \t<row>\n\t\t<label>/products/shoes</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>0%</exit_rate>\n\t\t<url>https://shop.example/products/shoes</url>\n\t\t<Actions_PageUrl>/products/shoes</Actions_PageUrl>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes</segment>\n\t</row>\n\
+         \t<row>\n\t\t<label>/thank-you</label>\n\t\t<nb_hits>1</nb_hits>\n\t\t<exit_rate>100%</exit_rate>\n\t\t<url>https://shop.example/thank-you</url>\n\t\t<Actions_PageUrl>/thank-you</Actions_PageUrl>\n\t\t<segment>pageUrl==https%253A%252F%252Fshop.example%252Fthank-you</segment>\n\t</row>\n\
          </result>"
     );
     let flat_tsv = f
@@ -231,7 +231,7 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         flat_tsv.text(),
-        "label\tnb_visits\tmetadata_url\tmetadata_segment\n/\t2\thttps://shop.example/\tpageUrl==https%253A%252F%252Fshop.example%252F"
+        "label\tnb_visits\tmetadata_url\tmetadata_Actions_PageUrl\tmetadata_segment\n/\t2\thttps://shop.example/\t/\tpageUrl==https%253A%252F%252Fshop.example%252F"
     );
     Ok(())
 }
@@ -424,9 +424,9 @@ async fn entry_pages_of_a_folder_are_only_the_entered_ones() -> anyhow::Result<(
         .await?;
     assert_eq!(
         flat.text(),
-        "label,entry_nb_visits,metadata_url,metadata_segment\n\
-         /,2,https://shop.example/,entryPageUrl==https%253A%252F%252Fshop.example%252F\n\
-         /products/hats,1,https://shop.example/products/hats,entryPageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fhats"
+        "label,entry_nb_visits,metadata_url,metadata_Actions_EntryPageUrl,metadata_segment\n\
+         /,2,https://shop.example/,/,entryPageUrl==https%253A%252F%252Fshop.example%252F\n\
+         /products/hats,1,https://shop.example/products/hats,/products/hats,entryPageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fhats"
     );
     Ok(())
 }
