@@ -23,6 +23,9 @@
 //! unknown location as `country=xx`). Matomo's region names come from
 //! its region list, which we do not ship (MATOMO-DIFFERENCES.md): our
 //! labels and `region_name` say `Unknown` where Matomo's name the region.
+//!
+//! Two small fixtures follow: `SomeVisitsWithNonUnicodePageTitles`
+//! (`NonUnicodeTest`) and `Utf8mb4` (`Utf8mb4Test`).
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -235,7 +238,7 @@ async fn track_visit(
     }
     let mut at = plus_hours(second, 0.1);
     t.at = At::Datetime(at);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let query = t.site_search("Bring on the party", "CAT", Some(i64::from(i) * 6));
         r.send(&query, place).await?;
     }
@@ -264,6 +267,20 @@ async fn track_visit(
     r.send(&query, place).await
 }
 
+/// Matomo's system tests keep full IPs; our tracker anonymizes them by
+/// default.
+fn full_ips(db: &TestDb) -> anyhow::Result<()> {
+    let mut conn = db.conn()?;
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO `option` (option_name, option_value, autoload) \
+             VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
+        ),
+        &mut conn,
+    )?;
+    Ok(())
+}
+
 /// The fixture's site, goals and traffic.
 async fn fixture() -> anyhow::Result<(TestDb, String)> {
     let all = GoalParams {
@@ -280,18 +297,7 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
         |site| "Site 1".clone_into(&mut site.name),
         &[all, two],
     )?;
-    {
-        // Matomo's system tests keep full IPs; our tracker anonymizes by
-        // default.
-        let mut conn = db.conn()?;
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query(
-                "INSERT INTO `option` (option_name, option_value, autoload) \
-                 VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
-            ),
-            &mut conn,
-        )?;
-    }
+    full_ips(&db)?;
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
 
     // Run 1: nine visitors from 1.2.4.<i>, located by the mock provider.
@@ -703,6 +709,219 @@ async fn live_visits_match_matomo() -> anyhow::Result<()> {
             "113.62.1.1 #4 cn/XZ/Lhasa a4",
             "1.2.4.3 #4 gb/LND/London a4 fr",
         ]
+    );
+    Ok(())
+}
+
+/// `SomeVisitsWithNonUnicodePageTitles` (`NonUnicodeTest`): site 1
+/// "Site 1 - Site search" (keywords `q`, `mykwd`, `p`, category `cats`; the global
+/// `gkwd` / `gcat`) and three trackers on 2010-01-03 from 11:22:33: pages
+/// whose URLs and referrers carry ISO-8859-15 and Windows-1251 bytes,
+/// declared with `cs`, and one page with an unknown charset.
+async fn non_unicode() -> anyhow::Result<(TestDb, String)> {
+    let (db, token) = matomo_site(
+        DATE_TIME,
+        |site| {
+            "Site 1 - Site search".clone_into(&mut site.name);
+            site.sitesearch = Some(true);
+            site.search_keyword_parameters = Some("q,mykwd,p".to_owned());
+            site.search_category_parameters = Some("cats".to_owned());
+        },
+        &[],
+    )?;
+    {
+        let mut conn = db.conn()?;
+        let root = tally_management::Principal::super_user("test");
+        tally_management::set_global_search_parameters(&mut conn, &root, "gkwd", "gcat")?;
+    }
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
+    let at = |hours: f64| At::Datetime(plus_hours(DATE_TIME, hours));
+
+    // ISO-8859-15, and a keyword parameter sent as an array.
+    let mut t = PhpTracker::new(1, &token, "1000000000000001", DATE_TIME);
+    t.at = at(0.3);
+    t.referrer = "http://anothersite.com/whatever.html?whatever=Ato%FC".to_owned();
+    t.url = "http://example.org/index.htm?random=param&mykwd[]=Search 2%FC&test\
+             &cats= Search Kategory &search_count=INCORRECT!"
+        .to_owned();
+    t.charset = Some("iso-8859-15".to_owned());
+    let query = t.page_view("Site Search results");
+    t.ok(&router, &query).await?;
+
+    // Windows-1251.
+    let mut t = PhpTracker::new(1, &token, "1000000000000002", DATE_TIME);
+    t.at = at(0.3);
+    t.referrer = "http://anothersite.com/whatever.html?txt=%EC%E5%F8%EA%EE%E2%FB%E5".to_owned();
+    t.url = "http://example.org/page/index.htm?whatever=%EC%E5%F8%EA%EE%E2%FB%E5".to_owned();
+    t.charset = Some("windows-1251".to_owned());
+    let query = t.page_view("Page title is always UTF-8");
+    t.ok(&router, &query).await?;
+    t.at = at(0.4);
+    t.url = "http://example.org/page/index.htm?q=%EC%E5%F8%EA%EE%E2%FB%E5".to_owned();
+    let query = t.page_view("Site Search");
+    t.ok(&router, &query).await?;
+    // Windows-1251 bytes in a page declared UTF-8.
+    t.at = at(0.5);
+    t.url = "http://example.org/page/index.htm?q=non unicode keyword %EC%E5%F8%EA%EE%E2%FB%E5"
+        .to_owned();
+    t.charset = Some("utf-8".to_owned());
+    let query = t.page_view("Site Search");
+    t.ok(&router, &query).await?;
+    t.charset = None;
+    t.url = "http://example.org/exit-page".to_owned();
+    let query = t.page_view("Page title is always UTF-8");
+    t.ok(&router, &query).await?;
+
+    // A charset nobody knows.
+    let mut t = PhpTracker::new(1, &token, "1000000000000003", DATE_TIME);
+    t.at = at(1.0);
+    t.referrer = "http://anothersite.com/whatever.html".to_owned();
+    t.url = "http://example.org/index.htm?random=param&mykwd=a+keyword&test\
+             &cats= Search Kategory &search_count=INCORRECT!"
+        .to_owned();
+    t.charset = Some("GTF-42".to_owned());
+    let query = t.page_view("Site Search results");
+    t.ok(&router, &query).await?;
+    Ok((db, token))
+}
+
+/// `Utf8mb4` (`Utf8mb4Test`): one visit on 2010-01-04 at 01:11:42 with
+/// four-byte characters in the referrer keyword, the URL, the title and
+/// a cart item.
+async fn utf8mb4() -> anyhow::Result<(TestDb, String)> {
+    let start = datetime!(2010-01-04 00:11:42);
+    let (db, token) = matomo_site(start, |_| {}, &[])?;
+    full_ips(&db)?;
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
+    let mut t = PhpTracker::new(1, &token, "2000000000000001", start);
+    t.at = At::Datetime(plus_hours(start, 1.0));
+    t.referrer = "http://www.google.com/search?q=😡".to_owned();
+    t.url = "http://example.org/foo/🙙.html".to_owned();
+    let query = t.page_view("incredible 🚜");
+    t.ok(&router, &query).await?;
+    t.add_item("sku 🛸", "name 🛩", json!("category 🛤"), 95.0, 1);
+    let query = t.ecommerce(None, [100.0, 0.0, 0.0, 0.0, 0.0]);
+    t.ok(&router, &query).await?;
+    Ok((db, token))
+}
+
+/// A report's rows as `label:<visits>/<count>` where `count` is the
+/// column given (`nb_hits`, `nb_actions`), each expanded subtable in
+/// brackets after its row.
+fn tree(rows: &Value, count: &str) -> String {
+    rows.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let mut text = format!(
+                        "{}:{}/{}",
+                        plain(&row["label"]),
+                        plain(&row["nb_visits"]),
+                        plain(&row[count])
+                    );
+                    if row.get("subtable").is_some() {
+                        text.push_str(&format!("[{}]", tree(&row["subtable"], count)));
+                    }
+                    text
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .unwrap_or_else(|| rows.to_string())
+}
+
+/// `NonUnicodeTest`'s four reports for 2010-01-03, with the values of
+/// Matomo's expected outputs (`test_NonUnicode__*`): keywords and URLs in
+/// ISO-8859-15 and Windows-1251 decoded by the declared charset, the
+/// raw bytes kept in the page URL. Matomo's Actions rows also carry the
+/// Bandwidth plugin's columns, which we do not have.
+#[tokio::test]
+async fn non_unicode_reports_match_matomo() -> anyhow::Result<()> {
+    let (db, token) = non_unicode().await?;
+    let api = reporting_api(&db)?;
+    let day = |method: &'static str| {
+        let api = api.clone();
+        let token = token.clone();
+        async move {
+            let body = text(
+                &api,
+                &token,
+                &format!(
+                    "method={method}&idSite=1&period=day&date=2010-01-03&expanded=1&format=json"
+                ),
+            )
+            .await?;
+            anyhow::Ok(serde_json::from_str::<Value>(&body)?)
+        }
+    };
+    let titles = day("Actions.getPageTitles").await?;
+    assert_eq!(tree(&titles, "nb_hits"), " Page title is always UTF-8:1/2");
+    assert_eq!(titles[0]["avg_time_on_page"], json!(180));
+    let urls = day("Actions.getPageUrls").await?;
+    assert_eq!(
+        tree(&urls, "nb_hits"),
+        "/exit-page:1/1 | page:1/1[/index.htm?whatever=:1/1]"
+    );
+    assert_eq!(
+        plain(&urls[1]["subtable"][0]["url"]),
+        "http://example.org/page/index.htm?whatever=%EC%E5%F8%EA%EE%E2%FB%E5"
+    );
+    // Windows-1251 bytes in a page declared UTF-8: we store U+FFFD for
+    // each; Matomo's label drops them and its segment keeps the keyword
+    // URL-encoded (MATOMO-DIFFERENCES.md, `cs`).
+    assert_eq!(
+        tree(&day("Actions.getSiteSearchKeywords").await?, "nb_hits"),
+        format!(
+            "a keyword:1/1 | non unicode keyword {}:1/1 | Search 2ü:1/1 | мешковые:1/1",
+            "\u{fffd}".repeat(8)
+        )
+    );
+    assert_eq!(
+        tree(&day("Referrers.getWebsites").await?, "nb_actions"),
+        "anothersite.com:2/6[http://anothersite.com/whatever.html:1/1 | \
+         http://anothersite.com/whatever.html?whatever=Ato:1/5]"
+    );
+    Ok(())
+}
+
+/// `Utf8mb4Test`: the visit's four-byte characters come back whole from
+/// `Live.getLastVisitsDetails` (`test_Utf8mb4__Live.getLastVisitsDetails_year.xml`).
+#[tokio::test]
+async fn four_byte_characters_survive_in_live() -> anyhow::Result<()> {
+    let (db, token) = utf8mb4().await?;
+    let api = reporting_api(&db)?;
+    let body = text(
+        &api,
+        &token,
+        "method=Live.getLastVisitsDetails&idSite=1&period=year&date=2010-01-04&format=json",
+    )
+    .await?;
+    let visits: Value = serde_json::from_str(&body)?;
+    let visit = &visits[0];
+    assert_eq!(visits.as_array().map(Vec::len), Some(1));
+    assert_eq!(plain(&visit["visitIp"]), "156.5.3.2");
+    assert_eq!(plain(&visit["referrerKeyword"]), "😡");
+    assert_eq!(
+        plain(&visit["referrerUrl"]),
+        "http://www.google.com/search?q=😡"
+    );
+    // The cart and the page view share their second; Matomo lists the
+    // cart first too.
+    let actions = &visit["actionDetails"];
+    assert_eq!(plain(&actions[0]["type"]), "ecommerceAbandonedCart");
+    assert_eq!(plain(&actions[0]["revenue"]), "100");
+    assert_eq!(plain(&actions[1]["type"]), "action");
+    assert_eq!(plain(&actions[1]["url"]), "http://example.org/foo/🙙.html");
+    assert_eq!(plain(&actions[1]["pageTitle"]), "incredible 🚜");
+    let item = &actions[0]["itemDetails"][0];
+    assert_eq!(
+        [
+            plain(&item["itemSKU"]),
+            plain(&item["itemName"]),
+            plain(&item["itemCategory"]),
+            plain(&item["price"]),
+        ],
+        ["sku 🛸", "name 🛩", "category 🛤", "95"]
     );
     Ok(())
 }
