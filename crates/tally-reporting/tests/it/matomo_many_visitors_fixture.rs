@@ -925,3 +925,46 @@ async fn four_byte_characters_survive_in_live() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `API.getProcessedReport` of the server-time report for 2010-01-03,
+/// sorted by the processed `nb_actions_per_visit`: the two hours with
+/// visits first (five actions a visit at 12h, one at 11h), and the
+/// report's 22 empty hours kept after them in hour order, as in Matomo's
+/// `_sortByProcessedMetric_constantRowsCountShouldKeepEmptyRows` output.
+#[tokio::test]
+async fn processed_report_sorted_by_a_processed_metric_keeps_empty_hours() -> anyhow::Result<()> {
+    let (db, token) = fixture().await?;
+    let api = reporting_api(&db)?;
+    let body = text(
+        &api,
+        &token,
+        "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03\
+         &apiModule=VisitTime&apiAction=getVisitInformationPerServerTime\
+         &filter_sort_column=nb_actions_per_visit&format=json",
+    )
+    .await?;
+    let report: Value = serde_json::from_str(&body)?;
+    let rows = report["reportData"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    format!(
+                        "{}:{}/{}",
+                        plain(&row["label"]),
+                        plain(&row["nb_visits"]),
+                        plain(&row["nb_actions_per_visit"])
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut expected = vec!["12:4/5".to_owned(), "11:4/1".to_owned()];
+    expected.extend(
+        (0..24)
+            .filter(|hour| ![11, 12].contains(hour))
+            .map(|hour| format!("{hour:02}:0/0")),
+    );
+    assert_eq!(rows, expected);
+    Ok(())
+}
