@@ -131,8 +131,12 @@
 //!   it accepts `==` and `!=` only.
 //! - `deviceBrand` compares the stored DeviceDetector brand code (`AP`), not
 //!   a brand name: the code-to-name table lives in the tracker.
+//! - `continentCode!=eur` selects the visits outside Europe (and those
+//!   without a country); Matomo's filter turns every operator into "is in
+//!   the continent", so its `!=` selects the same visits as `==`. Other
+//!   operators are refused, and so is a value that is not a continent code.
 //! - Not supported: segments needing data this crate does not have
-//!   (`countryName`, `continentCode`: country tables), and those of
+//!   (`countryName`: country names), and those of
 //!   plugins we do not ship.
 //!   `dimension<id>` needs the site's custom dimensions
 //!   ([`Segment::parse_with`]).
@@ -1025,6 +1029,9 @@ enum Target {
     ActionTypeOfUrl,
     /// `visitConvertedGoalName`: the name of the converted goal.
     GoalName,
+    /// `continentCode`: the visit's country is one of the continent's
+    /// (Matomo's `UserCountry::getCountriesForContinent`).
+    Continent,
     /// Any of several segments (Matomo's `unionOfSegments`).
     Union(&'static [Def]),
 }
@@ -1035,6 +1042,7 @@ impl Target {
             Self::Column { table, .. } | Self::ActionName { table, .. } => table,
             Self::ActionTypeOfUrl => LogTable::Action,
             Self::GoalName => LogTable::Conversion,
+            Self::Continent => LogTable::Visit,
             Self::Union(members) => members
                 .first()
                 .map_or(LogTable::Visit, |member| member.target.table()),
@@ -1480,6 +1488,10 @@ static CATALOGUE: &[Def] = &[
         "log_visit.location_country",
         ValueKind::LowerText,
     ),
+    Def {
+        name: "continentCode",
+        target: Target::Continent,
+    },
     visit("regionCode", "log_visit.location_region", ValueKind::Text),
     visit("city", "log_visit.location_city", ValueKind::Text),
     visit("latitude", "log_visit.location_latitude", ValueKind::Number),
@@ -1813,6 +1825,7 @@ pub fn catalogue() -> impl Iterator<Item = (&'static str, String, bool)> {
             }
             Target::ActionTypeOfUrl => ("log_action.type".to_owned(), false),
             Target::GoalName => ("goal.name".to_owned(), false),
+            Target::Continent => ("log_visit.location_country".to_owned(), false),
             Target::Union(members) => (
                 members
                     .iter()
@@ -1904,6 +1917,8 @@ enum Prepared {
     Pattern(String),
     /// Action names to look up exactly (the normalised form first).
     ActionNames(Vec<String>),
+    /// The country codes of a continent.
+    Countries(Vec<&'static str>),
 }
 
 fn resolve(condition: Condition, context: &SegmentContext) -> Result<Leaf, SegmentError> {
@@ -2022,6 +2037,19 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
                 Prepared::Value(BindValue::Text(value.to_owned())),
                 true,
             ))
+        }
+        Target::Continent => {
+            if !matches!(test, Test::Eq | Test::Ne) {
+                return Err(unsupported());
+            }
+            if !tally_schema::geo::is_continent(value) {
+                return Err(invalid(
+                    condition,
+                    "eur, asi, amc, amn, ams, afr, ant or oce",
+                ));
+            }
+            let countries = tally_schema::geo::continent_countries(value).collect();
+            Ok(member(Prepared::Countries(countries), true))
         }
         // Unions are expanded by `resolve`; a union inside a union does not
         // exist in the catalogue.
@@ -2265,6 +2293,20 @@ impl Member {
                 });
                 self.push_value(out);
             }
+            Target::Continent => match &self.value {
+                Prepared::Countries(countries) => {
+                    let column = "log_visit.location_country";
+                    let list = vec!["?"; countries.len()].join(", ");
+                    out.sql.push_str(&if test == Test::Ne {
+                        format!("({column} IS NULL OR {column} NOT IN ({list}))")
+                    } else {
+                        format!("{column} IN ({list})")
+                    });
+                    self.push_value(out);
+                }
+                // Empty-value tests read the country column.
+                _ => self.push_column(out, "log_visit.location_country", test),
+            },
             // Expanded into members by `resolve`.
             Target::Union(_) => out.sql.push_str("1 = 0"),
         }
@@ -2277,6 +2319,13 @@ impl Member {
             Prepared::ActionNames(names) => {
                 out.binds
                     .extend(names.iter().map(|name| BindValue::Text(name.clone())));
+            }
+            Prepared::Countries(countries) => {
+                out.binds.extend(
+                    countries
+                        .iter()
+                        .map(|code| BindValue::Text((*code).to_owned())),
+                );
             }
             Prepared::Nothing => {}
         }
@@ -2603,6 +2652,43 @@ mod tests {
             ),
             "{}",
             sql.where_sql
+        );
+    }
+
+    #[test]
+    fn continent_code_is_the_continent_countries() {
+        let sql = parse("continentCode==EUR").to_sql();
+        let europe = tally_schema::geo::continent_countries("eur").count();
+        assert!(europe > 40, "{europe}");
+        assert!(
+            sql.where_sql
+                .starts_with("log_visit.location_country IN (?, ?, "),
+            "{}",
+            sql.where_sql
+        );
+        assert_eq!(sql.binds.len(), europe);
+        assert!(sql.binds.contains(&BindValue::Text("gb".to_owned())));
+        assert!(!sql.binds.contains(&BindValue::Text("us".to_owned())));
+        let sql = parse("continentCode!=eur").to_sql();
+        assert!(
+            sql.where_sql.starts_with(
+                "(log_visit.location_country IS NULL OR log_visit.location_country NOT IN (?, "
+            ),
+            "{}",
+            sql.where_sql
+        );
+        assert!(matches!(
+            error("continentCode=@eu"),
+            SegmentError::UnsupportedOperator { .. }
+        ));
+        assert_eq!(
+            error("continentCode==europe").to_string(),
+            SegmentError::InvalidValue {
+                name: "continentCode".to_owned(),
+                value: "europe".to_owned(),
+                expected: "eur, asi, amc, amn, ams, afr, ant or oce",
+            }
+            .to_string()
         );
     }
 

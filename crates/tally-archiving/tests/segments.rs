@@ -458,6 +458,7 @@ fn every_catalogue_segment_runs() -> anyhow::Result<()> {
         "pageviews",
         "0000000000000001",
         "10.0.0.1",
+        "eur",
         "x",
     ];
     let operators = ["==", "!=", "<=", ">=", "<", ">", "=@", "!@", "=^", "=$"];

@@ -8,6 +8,7 @@
 //! - [`codes`]: Matomo's codes ([`ActionType`], [`ReferrerType`],
 //!   [`PeriodKind`], [`ArchiveStatus`], [`Access`], goal match enums).
 //! - [`tz`]: a site's time zone (IANA with DST, or Matomo's `UTC+N`).
+//! - [`geo`]: countries and Matomo's continents.
 //! - [`ids`]: id newtypes ([`SiteId`], [`VisitId`], ...) and the 8-byte
 //!   [`VisitorId`].
 //!
@@ -26,6 +27,7 @@
 
 pub mod codes;
 mod coordinate;
+pub mod geo;
 pub mod ids;
 pub mod lang;
 #[expect(
