@@ -321,9 +321,38 @@ async fn bad_comparisons_are_refused_with_matomos_messages() -> anyhow::Result<(
         error(&fixture, "method=Referrers.getUrlsFromWebsiteId&idSite=1&period=day&date=2026-11-11&idSubtable=1&compare=1&compareDates[]=2026-11-10&comparePeriods[]=day").await?,
         "Comparing segments/periods with subtables only works when the comparison idSubtables are supplied as well."
     );
+    // `multipleSites_multipleCompare` for Referrers.getAll: refused
+    // before anything is compared.
+    assert_eq!(
+        error(&fixture, "method=Referrers.getAll&idSite=all&period=week&date=2026-11-10&compare=1&compareDates[]=2026-11-10&comparePeriods[]=day").await?,
+        "Referrers.getAll with multiple sites is not supported (yet)."
+    );
     // Without compare=1 the parameters change nothing.
     let plain = json(&fixture, "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10&compareDates[]=2026-11-11&comparePeriods[]=day").await?;
     assert!(plain.get("comparisons").is_none());
     assert_eq!(plain["nb_visits"], 2);
+    Ok(())
+}
+
+/// `multipleSites_multipleCompare` for `VisitsSummary.get`: each site's
+/// report is compared with the same site's series.
+#[tokio::test]
+async fn several_sites_are_compared_site_by_site() -> anyhow::Result<()> {
+    let fixture = fixture().await?;
+    let answer = json(
+        &fixture,
+        "method=VisitsSummary.get&idSite=all&period=day&date=2026-11-10&compare=1&compareSegments[]=browserCode%253D%253DFF",
+    )
+    .await?;
+    // Site 1: A and B, both in Firefox; site 2: D, in Firefox.
+    let visits = |site: &str, index: usize| answer[site]["comparisons"][index]["nb_visits"].clone();
+    assert_eq!(visits("1", 0), 2);
+    assert_eq!(visits("1", 1), 2);
+    assert_eq!(visits("2", 0), 1);
+    assert_eq!(visits("2", 1), 1);
+    assert_eq!(
+        answer["2"]["comparisons"][1]["compareSeriesPretty"],
+        "(Tuesday, November 10, 2026) (browserCode==FF)"
+    );
     Ok(())
 }
