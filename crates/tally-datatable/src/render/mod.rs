@@ -296,6 +296,14 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
         }
         push_unique(&mut entries, Cow::Borrowed(name), scalar_item(value));
     }
+    // Matomo keeps the comparisons table in the row's metadata.
+    if let Some(comparisons) = row.comparisons.as_deref() {
+        push_unique(
+            &mut entries,
+            Cow::Borrowed("comparisons"),
+            comparisons_item(comparisons),
+        );
+    }
     // A subtable shown inline takes the place of its id: Matomo's expanded
     // answers (every expected output of its system tests with a
     // `<subtable>`) carry no `idsubdatatable`.
@@ -308,13 +316,6 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
             &mut entries,
             Cow::Borrowed("idsubdatatable"),
             Item::Int(i64::from(id)),
-        );
-    }
-    if let Some(comparisons) = row.comparisons.as_deref() {
-        push_unique(
-            &mut entries,
-            Cow::Borrowed("comparisons"),
-            comparisons_item(comparisons),
         );
     }
     if options.expanded
