@@ -325,7 +325,7 @@ impl Filters {
     ) -> Result<Report, DataTableError> {
         Ok(match report {
             Report::Table(table) => Report::Table(self.apply(table, settings)?),
-            Report::Simple(columns) => Report::Simple(columns),
+            simple @ (Report::Simple(_) | Report::SimpleCompared(..)) => simple,
             Report::Rows(rows) => Report::Rows(rows),
             Report::Tree(tree) => Report::Tree(tree),
             Report::Map { key_name, entries } => Report::Map {

@@ -40,6 +40,10 @@ pub struct Row {
     pub subtable_id: Option<u32>,
     /// The subtable, when loaded.
     pub subtable: Option<Box<DataTable>>,
+    /// The rows of the compared series (`compare=1`: Matomo's
+    /// `Row::getComparisons`), rendered as `comparisons` after the
+    /// metadata; never stored.
+    pub comparisons: Option<Box<DataTable>>,
     /// Hits/visits of the contributor whose metadata the row kept; transient.
     metadata_weight: Option<f64>,
 }
@@ -51,6 +55,7 @@ impl PartialEq for Row {
             && self.metadata == other.metadata
             && self.subtable_id == other.subtable_id
             && self.subtable == other.subtable
+            && self.comparisons == other.comparisons
     }
 }
 

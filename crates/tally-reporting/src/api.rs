@@ -12,6 +12,7 @@ use tally_management::Principal;
 use time::OffsetDateTime;
 
 use crate::ReportingError;
+use crate::compare::Comparison;
 use crate::live;
 use crate::load::{ArchiveLocks, Loader};
 use crate::manage;
@@ -279,10 +280,66 @@ impl Api {
             let filters = output::filters(request)?;
             delete_simple_columns(report, &filters);
         }
+        // Comparisons are of archived reports; Live and Transitions read
+        // the logs and are answered as they are.
+        if !matches!(module, "Live" | "Transitions")
+            && let Some(comparison) = Comparison::from_request(request)?
+        {
+            output = self.compare(
+                &comparison,
+                handler,
+                output,
+                &mut conn,
+                &principal,
+                request,
+                now,
+            )?;
+        }
         // Reports that are not pivoted still refuse `pivotBy` with
         // Matomo's message (the table reports checked it already).
         Pivot::from_request(request, method)?;
         Ok(output)
+    }
+
+    /// `compare=1`: the report of every compared series added to
+    /// `output` (compare.rs), each asked of `handler` like the request.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, the answer's parts"
+    )]
+    fn compare(
+        &self,
+        comparison: &Comparison,
+        handler: methods::Handler,
+        output: Output,
+        conn: &mut diesel::MysqlConnection,
+        principal: &Principal,
+        request: &ApiRequest,
+        now: OffsetDateTime,
+    ) -> Result<Output, ReportingError> {
+        // Stored segments show their names (`getStoredSegmentName`).
+        let idsite = request
+            .get("idSite")
+            .and_then(|raw| raw.trim().parse::<u32>().ok());
+        let segment_names: Vec<(String, String)> =
+            tally_management::get_all_segments(conn, principal, idsite)?
+                .into_iter()
+                .map(|segment| (segment.definition, segment.name))
+                .collect();
+        let mut run = |sub: &ApiRequest| {
+            let mut ctx = Ctx {
+                conn: &mut *conn,
+                principal,
+                loader: self.loader(now),
+                request: sub,
+            };
+            let mut answer = handler(&mut ctx)?;
+            if let Output::Report(report) = &mut answer {
+                delete_simple_columns(report, &output::filters(sub)?);
+            }
+            Ok(answer)
+        };
+        comparison.apply(request, output, &segment_names, now.date(), &mut run)
     }
 
     fn loader(&self, now: OffsetDateTime) -> Loader<'_> {

@@ -13,6 +13,7 @@
 
 pub mod api;
 mod columns;
+mod compare;
 mod formatting;
 pub mod http;
 mod live;

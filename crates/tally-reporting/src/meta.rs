@@ -1426,7 +1426,7 @@ const CONSTANT_ROWS: [(&str, &str); 11] = [
 /// Matomo's English long name of a period (`getLocalizedLongString`):
 /// `Friday, August 10, 2012`, `week August 6 – 12, 2012`, `August 2012`,
 /// `2012`, and ranges as [`range_long`].
-fn long_string(period: &Period) -> String {
+pub(crate) fn long_string(period: &Period) -> String {
     let start = period.start();
     match period.kind() {
         PeriodKind::Day => format!(

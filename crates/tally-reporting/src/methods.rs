@@ -1153,7 +1153,13 @@ fn table_report(
 /// one period only, as in Matomo.
 pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     let request = ctx.request;
-    let single_site = single_site_id(ctx)?;
+    // Matomo's `checkSingleSite` refuses several sites before reading
+    // anything; several dates only once the report is a map.
+    if !single_site_id(ctx)? {
+        return Err(ReportingError::NotSupported(
+            "Referrers.getAll with multiple sites is not supported (yet).".to_owned(),
+        ));
+    }
     let filters = output::filters(request)?;
     let settings = ReportSettings::default();
     let mut formatter = Formatter::new(Mode::from_request(request));
@@ -1211,7 +1217,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
         )?;
         Ok(Report::Table(all))
     })?;
-    if !single_site || matches!(report, Report::Map { .. }) {
+    if matches!(report, Report::Map { .. }) {
         return Err(ReportingError::NotSupported(
             "Referrers.getAll with multiple sites or dates is not supported (yet).".to_owned(),
         ));

@@ -112,7 +112,7 @@ impl Renderer<'_> {
                     .unwrap_or(Item::Str("".into()));
                 format!("value\n{}", self.value(&value))
             }
-            Report::Simple(simple) => {
+            Report::Simple(simple) | Report::SimpleCompared(simple, _) => {
                 let mut row = Vec::new();
                 for (key, value) in simple.iter() {
                     flatten(&mut row, key.name().into_owned(), super::value_item(value));

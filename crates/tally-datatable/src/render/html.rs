@@ -109,7 +109,7 @@ impl Structure {
                     self.push_row(cells);
                 }
             }
-            Report::Simple(columns) => {
+            Report::Simple(columns) | Report::SimpleCompared(columns, _) => {
                 let mut cells = Vec::with_capacity(columns.len() + 1);
                 extra(&mut cells);
                 for (key, value) in columns.iter() {
@@ -182,7 +182,9 @@ impl Structure {
 fn rows_count(report: &Report) -> usize {
     match report {
         Report::Table(table) => table.rows_count(),
-        Report::Simple(columns) => usize::from(!columns.is_empty()),
+        Report::Simple(columns) | Report::SimpleCompared(columns, _) => {
+            usize::from(!columns.is_empty())
+        }
         Report::Map { entries, .. } => entries.iter().map(|(_, entry)| rows_count(entry)).sum(),
         Report::Rows(rows) => rows.len(),
         Report::Tree(_) => 1,

@@ -53,6 +53,9 @@ pub enum Report {
     /// A single-row report of name → value (`DataTable\Simple`, e.g.
     /// `VisitsSummary.get`); one column renders as a bare value.
     Simple(Columns),
+    /// A simple report whose row carries the rows of compared series
+    /// (`compare=1`), rendered after its columns as `comparisons`.
+    SimpleCompared(Columns, Box<DataTable>),
     /// A plain list of associative arrays, as management methods return
     /// them (`SitesManager.getSitesWithAtLeastViewAccess`): rows without a
     /// label, metadata or subtables.
@@ -379,6 +382,14 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
             metadata_item(name, value),
         );
     }
+    // Matomo keeps the comparisons table in the row's metadata.
+    if let Some(comparisons) = row.comparisons.as_deref() {
+        push_unique(
+            &mut entries,
+            Cow::Borrowed("comparisons"),
+            comparisons_item(comparisons),
+        );
+    }
     // A subtable shown inline takes the place of its id: Matomo's expanded
     // answers (every expected output of its system tests with a
     // `<subtable>`) carry no `idsubdatatable`.
@@ -403,6 +414,26 @@ pub(crate) fn row_item<'a>(row: &'a Row, options: &RenderOptions) -> Item<'a> {
         );
     }
     Item::Assoc(entries)
+}
+
+/// The comparison rows of a row: columns then metadata, no label (the
+/// rows Matomo's `ComparisonRowGenerator` builds have none).
+fn comparisons_item(table: &DataTable) -> Item<'_> {
+    Item::List(
+        table
+            .all_rows()
+            .map(|row| {
+                let mut entries = Vec::with_capacity(row.columns.len() + row.metadata.len());
+                for (key, value) in row.columns.iter() {
+                    push_unique(&mut entries, key.name(), value_item(value));
+                }
+                for (name, value) in row.metadata.iter() {
+                    push_unique(&mut entries, Cow::Borrowed(name), scalar_item(value));
+                }
+                Item::Assoc(entries)
+            })
+            .collect(),
+    )
 }
 
 pub(crate) fn table_item<'a>(table: &'a DataTable, options: &RenderOptions) -> Item<'a> {
@@ -437,6 +468,16 @@ pub(crate) fn report_item<'a>(report: &'a Report, options: &RenderOptions) -> It
     match report {
         Report::Table(table) => table_item(table, options),
         Report::Simple(columns) => simple_item(columns),
+        // Never bare: Matomo keeps the array when its one other key is
+        // `comparisons`.
+        Report::SimpleCompared(columns, comparisons) => {
+            let mut entries: Vec<(Cow<'a, str>, Item<'a>)> = columns
+                .iter()
+                .map(|(key, value)| (key.name(), value_item(value)))
+                .collect();
+            entries.push((Cow::Borrowed("comparisons"), comparisons_item(comparisons)));
+            Item::Assoc(entries)
+        }
         Report::Tree(tree) => tree.item(options),
         // A row holding only `value` is our shape of one element of a PHP
         // list of scalars (`SitesManager.getAllSitesId`): Matomo renders

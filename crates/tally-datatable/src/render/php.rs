@@ -128,7 +128,7 @@ fn columns_php(columns: &Columns) -> Php {
 /// `SitesManager.getAllSitesId`) as plain lists.
 pub fn report_php(report: &Report, options: &RenderOptions) -> Php {
     match report {
-        Report::Simple(columns) => columns_php(columns),
+        Report::Simple(columns) | Report::SimpleCompared(columns, _) => columns_php(columns),
         Report::Rows(rows) => Php::list(rows.iter().map(|columns| match value_only(columns) {
             Some(value) => Php::from_item(&value_item(value)),
             None => columns_php(columns),

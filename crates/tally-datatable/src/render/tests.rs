@@ -557,3 +557,51 @@ fn custom_variable_slots_render_as_matomos_array() {
         "label,nb_visits\nVisitorType,3"
     );
 }
+
+/// `compare=1`: a row's comparisons (no label, columns then metadata)
+/// after its metadata and before `idsubdatatable`; a simple report with
+/// one column keeps its array shape.
+#[test]
+fn comparisons_render_after_metadata_without_labels() {
+    let compared = || {
+        DataTable::from_rows([Row::new("")
+            .with(2u16, 4)
+            .with_metadata("compareSegment", "")
+            .with_metadata("idsubdatatable", -1)])
+    };
+    let mut row = Row::new("Google")
+        .with(2u16, 10)
+        .with_metadata("segment", "referrerName==Google");
+    row.subtable_id = Some(3);
+    row.comparisons = Some(Box::new(compared()));
+    let table = Report::Table(DataTable::from_rows([row]));
+    let options = RenderOptions::default();
+    assert_eq!(
+        json(&table, &options),
+        r#"[{"label":"Google","nb_visits":10,"segment":"referrerName==Google","comparisons":[{"nb_visits":4,"compareSegment":"","idsubdatatable":-1}],"idsubdatatable":3}]"#
+    );
+    let simple = Report::SimpleCompared(
+        [(ColumnKey::from("nb_visits"), Value::Int(10))]
+            .into_iter()
+            .collect(),
+        Box::new(compared()),
+    );
+    assert_eq!(
+        json(&simple, &options),
+        r#"{"nb_visits":10,"comparisons":[{"nb_visits":4,"compareSegment":"","idsubdatatable":-1}]}"#
+    );
+    assert_eq!(
+        xml(&simple, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>
+<result>
+\t<nb_visits>10</nb_visits>
+\t<comparisons>
+\t\t<row>
+\t\t\t<nb_visits>4</nb_visits>
+\t\t\t<compareSegment />
+\t\t\t<idsubdatatable>-1</idsubdatatable>
+\t\t</row>
+\t</comparisons>
+</result>"
+    );
+}

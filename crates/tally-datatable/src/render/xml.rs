@@ -36,7 +36,7 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             render_array(&mut out, tree, "\t", options);
             out.push_str("</result>");
         }
-        Report::Simple(_) | Report::Tree(_) => match &item {
+        Report::Simple(_) | Report::SimpleCompared(..) | Report::Tree(_) => match &item {
             Item::Assoc(entries) if !entries.is_empty() => {
                 out.push_str("<result>\n");
                 render_simple(&mut out, entries, "");
@@ -134,7 +134,7 @@ fn render_array(out: &mut String, tree: &Tree, prefix: &str, options: &RenderOpt
                 out.push_str(&format!("{prefix}{open}\n"));
                 match (report.as_ref(), &item) {
                     (Report::Map { .. }, _) => render_map(out, report, &item, prefix),
-                    (Report::Simple(_), Item::Assoc(entries)) => {
+                    (Report::Simple(_) | Report::SimpleCompared(..), Item::Assoc(entries)) => {
                         render_simple(out, entries, prefix);
                     }
                     // One column renders bare; `renderDataTableSimple`
@@ -249,6 +249,15 @@ fn render_simple(
 ) {
     let invalid_names = entries.iter().any(|(name, _)| !is_valid_tag_name(name));
     for (name, value) in entries {
+        // A simple report's `comparisons`: its rows one level deeper.
+        if let Item::List(rows) = value
+            && rows.iter().any(Item::is_array)
+        {
+            out.push_str(&format!("{prefix}\t<{name}>\n"));
+            render_rows(out, &list_entries(rows), &format!("{prefix}\t"));
+            out.push_str(&format!("{prefix}\t</{name}>\n"));
+            continue;
+        }
         let text = scalar_text(value);
         let (start, end) = tag_names(name, invalid_names);
         if text.is_empty() {
@@ -293,7 +302,7 @@ fn render_map(out: &mut String, report: &Report, item: &Item<'_>, prefix: &str) 
             }
         }
         // Case 2: single-row (simple) reports.
-        (Some(Report::Simple(_)), _) => {
+        (Some(Report::Simple(_) | Report::SimpleCompared(..)), _) => {
             for (key, item) in items {
                 let key = escape(key);
                 match item {

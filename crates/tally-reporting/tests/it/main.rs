@@ -3,6 +3,7 @@
 
 mod access;
 mod common;
+mod compare;
 mod format_metrics;
 mod formats;
 mod goal_columns;
