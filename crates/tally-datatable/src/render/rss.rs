@@ -57,9 +57,12 @@ fn rows(report: &Report, options: &RenderOptions) -> Option<Vec<Cells>> {
                 })
                 .collect(),
         ),
-        // `DataTable\Simple`: one row, or none when the period has no data.
-        Report::Simple(columns) if columns.is_empty() => Some(Vec::new()),
-        Report::Simple(columns) => {
+        // `DataTable\Simple`: one row, or none when the period has no data;
+        // compared, its own row only (as CSV shows it).
+        Report::Simple(columns) | Report::SimpleCompared(columns, _) if columns.is_empty() => {
+            Some(Vec::new())
+        }
+        Report::Simple(columns) | Report::SimpleCompared(columns, _) => {
             let mut cells = Cells::with_capacity(columns.len());
             for (key, value) in columns.iter() {
                 push_cell(&mut cells, &key.name(), &value_item(value));
