@@ -496,6 +496,23 @@ fn for_each_comparisons(report: &mut Report, f: &mut dyn FnMut(&mut DataTable)) 
     }
 }
 
+/// A simple report's own columns as first answered (empty when it was
+/// something else) and the compared series' columns, `None` when that
+/// series has no data.
+fn simple_pair<'a>(raw: &Report, answer: Option<&'a Report>) -> (Columns, Option<&'a Columns>) {
+    let raw_columns = match raw {
+        Report::Simple(raw) | Report::SimpleCompared(raw, _) => raw.clone(),
+        _ => Columns::new(),
+    };
+    let compared = match answer {
+        Some(Report::Simple(found) | Report::SimpleCompared(found, _)) if !found.is_empty() => {
+            Some(found)
+        }
+        _ => None,
+    };
+    (raw_columns, compared)
+}
+
 /// `ComparisonRowGenerator::compareTables`: maps entry by entry (by
 /// position), tables row by row (by label).
 fn add_series(
@@ -539,35 +556,13 @@ fn add_series(
             }
         }
         Report::Simple(columns) => {
-            let raw_columns = match raw {
-                Report::Simple(raw) | Report::SimpleCompared(raw, _) => raw.clone(),
-                _ => Columns::new(),
-            };
-            let compared = match answer {
-                Some(Report::Simple(found) | Report::SimpleCompared(found, _))
-                    if !found.is_empty() =>
-                {
-                    Some(found)
-                }
-                _ => None,
-            };
+            let (raw_columns, compared) = simple_pair(raw, answer);
             let mut comparisons = DataTable::new();
             push_row(&mut comparisons, &raw_columns, compared, None, None, series);
             *report = Report::SimpleCompared(std::mem::take(columns), Box::new(comparisons));
         }
         Report::SimpleCompared(_, comparisons) => {
-            let raw_columns = match raw {
-                Report::Simple(raw) | Report::SimpleCompared(raw, _) => raw.clone(),
-                _ => Columns::new(),
-            };
-            let compared = match answer {
-                Some(Report::Simple(found) | Report::SimpleCompared(found, _))
-                    if !found.is_empty() =>
-                {
-                    Some(found)
-                }
-                _ => None,
-            };
+            let (raw_columns, compared) = simple_pair(raw, answer);
             push_row(comparisons, &raw_columns, compared, None, None, series);
         }
         Report::Table(table) => {
