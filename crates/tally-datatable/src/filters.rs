@@ -792,12 +792,23 @@ fn flatten_row(
         };
         row.metadata.set(name.clone(), Scalar::Str(value));
     }
-    // Matomo copies the parent's metadata to children lacking it: here
-    // the dimensions (each ancestor level's label), in the parent's order.
+    // Matomo copies the parent's metadata to children lacking it, in the
+    // parent's order (its `segment` too, unless the child has a
+    // `segmentValue` for the post-processor): the dimensions (each
+    // ancestor level's label), a segment the child's presenter gave it
+    // none of, and the rest. `is_aggregate` is each row's own.
     let inherited: Vec<(String, Scalar)> = context
         .dimensions
         .iter()
         .filter_map(|name| Some((name.clone(), row.metadata.get(name)?.clone())))
+        .chain(
+            row.metadata
+                .iter()
+                .filter(|(name, _)| {
+                    name.as_str() != "is_aggregate" && !context.dimensions.contains(name)
+                })
+                .map(|(name, value)| (name.clone(), value.clone())),
+        )
         .collect();
     if row.metadata.get("logo").is_none()
         && let Some(logo) = parent_logo
@@ -826,7 +837,11 @@ fn flatten_row(
                 for (name, value) in &inherited {
                     // The parent's own dimension always (it may continue
                     // as the child's path), the others where missing.
-                    if Some(name) == dimension || child.metadata.get(name).is_none() {
+                    let keeps_segment_value =
+                        name == "segment" && child.metadata.get("segmentValue").is_some();
+                    if Some(name) == dimension
+                        || (child.metadata.get(name).is_none() && !keeps_segment_value)
+                    {
                         child.metadata.set(name.clone(), value.clone());
                     }
                 }

@@ -42,6 +42,7 @@
 
 pub mod access;
 pub mod annotations;
+pub mod custom_dimensions;
 pub mod failures;
 pub mod goals;
 mod password;
@@ -54,6 +55,12 @@ pub use access::{Access, Principal, authenticate, sites_with_access};
 pub use annotations::{
     AnnotationView, add_annotation, annotations_between, delete_all_annotations, delete_annotation,
     get_annotation, save_annotation,
+};
+pub use custom_dimensions::{
+    DimensionChanges, DimensionParams, DimensionScope, DimensionView, ScopeView, StoredExtraction,
+    available_extraction_dimensions, available_scopes, check_dimension_active,
+    configure_existing_custom_dimension, configure_new_custom_dimension,
+    configured_custom_dimensions,
 };
 pub use failures::{
     TrackingFailure, delete_all_tracking_failures, delete_tracking_failure, tracking_failures,
@@ -169,6 +176,24 @@ pub enum ManagementError {
         idsite: u32,
         /// The goal id.
         idgoal: u32,
+    },
+    /// No custom dimension has this id on the site
+    /// (`CustomDimensions_ExceptionDimensionDoesNotExist`).
+    #[error("Dimension {iddimension} for website {idsite} does not exist.")]
+    UnknownDimension {
+        /// The site.
+        idsite: u32,
+        /// The dimension id.
+        iddimension: u32,
+    },
+    /// The dimension exists but is not active
+    /// (`CustomDimensions_ExceptionDimensionIsNotActive`).
+    #[error("Dimension {iddimension} for website {idsite} is not active.")]
+    InactiveDimension {
+        /// The site.
+        idsite: u32,
+        /// The dimension id.
+        iddimension: u32,
     },
     /// The only site cannot be deleted (`SitesManager_ExceptionDeleteSite`).
     #[error(

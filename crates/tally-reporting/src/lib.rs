@@ -14,6 +14,7 @@
 pub mod api;
 mod columns;
 mod compare;
+mod dimensions_admin;
 mod formatting;
 pub mod http;
 mod live;

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::ReportingError;
 use crate::api::ManageHandler;
+use crate::dimensions_admin;
 use crate::notes;
 use crate::output::Output;
 use crate::request::ApiRequest;
@@ -69,6 +70,18 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
         ("Annotations", "get") => notes::get_annotation,
         ("Annotations", "getAll") => notes::get_all_annotations,
         ("Annotations", "getAnnotationCountForDates") => notes::annotation_counts,
+        ("CustomDimensions", "configureNewCustomDimension") => dimensions_admin::configure_new,
+        ("CustomDimensions", "configureExistingCustomDimension") => {
+            dimensions_admin::configure_existing
+        }
+        ("CustomDimensions", "getConfiguredCustomDimensions") => dimensions_admin::configured,
+        ("CustomDimensions", "getConfiguredCustomDimensionsHavingScope") => {
+            dimensions_admin::configured_having_scope
+        }
+        ("CustomDimensions", "getAvailableScopes") => dimensions_admin::available_scopes,
+        ("CustomDimensions", "getAvailableExtractionDimensions") => {
+            dimensions_admin::extraction_dimensions
+        }
         ("CoreAdminHome", "invalidateArchivedReports") => invalidate,
         ("CoreAdminHome", "getTrackingFailures") => tracking_failures,
         ("CoreAdminHome", "deleteTrackingFailure") => delete_tracking_failure,

@@ -1893,9 +1893,16 @@ pub(crate) fn custom_dimension(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             name: "idDimension".to_owned(),
             reason: format!("'{raw}' is not a dimension id"),
         })?;
+    // Matomo refuses an unknown or inactive dimension before reading.
+    let (sites, _) = ctx.sites()?;
+    for idsite in sites {
+        tally_management::check_dimension_active(ctx.conn, ctx.principal, idsite, id)?;
+    }
     table_report(
         ctx,
-        TableSpec::new("").formats(ReportMetrics::CUSTOM_DIMENSION),
+        TableSpec::new("")
+            .formats(ReportMetrics::CUSTOM_DIMENSION)
+            .labels(Labels::CustomDimension(id)),
         &format!("CustomDimensions_Dimension{id}"),
     )
 }

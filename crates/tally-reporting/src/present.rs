@@ -103,6 +103,8 @@ pub(crate) enum Labels {
     CustomVariables,
     /// `Actions.getSiteSearchCategories` (`AddSegmentValue`).
     SearchCategories,
+    /// `CustomDimensions.getCustomDimension` of this dimension id.
+    CustomDimension(u32),
     /// The Actions page, title, download, outlink and site search reports
     /// (`present/actions.rs`); `segment` is the report's segment name.
     Actions {
@@ -261,6 +263,54 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         Labels::SearchCategories => {
             add_segment_value(table, "siteSearchCategory", |label| Some(label.to_owned()));
         }
+        Labels::CustomDimension(id) => custom_dimension(table, id, extra),
+    }
+}
+
+/// The label of a custom dimension's empty value.
+const VALUE_NOT_DEFINED: &str = "Value not defined";
+
+/// `CustomDimensions.getCustomDimension`'s `AddSegmentMetadata`: every
+/// row's segment names its value (the empty value for `Value not
+/// defined`; the summary row's is `-1`, as Matomo's label there); the page
+/// URLs below an action dimension's values get `AddSubtableSegmentMetadata`.
+fn custom_dimension(table: &mut DataTable, id: u32, extra: &Extra<'_>) {
+    let name = format!("dimension{id}");
+    let value_of = |label: &str| {
+        if label == VALUE_NOT_DEFINED {
+            String::new()
+        } else {
+            label.to_owned()
+        }
+    };
+    if extra.subtable {
+        if let Some(parent) = extra.parent {
+            custom_dimension_urls(table, &name, &value_of(parent));
+        }
+        return;
+    }
+    for row in rows(table) {
+        let value = value_of(&row.label);
+        set_meta(row, "segment", format!("{name}=={}", urlencode(&value)));
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            custom_dimension_urls(subtable, &name, &value);
+        }
+    }
+    summary_meta(table, "segment", format!("{name}==-1"));
+}
+
+/// `AddSubtableSegmentMetadata`: a page URL row's segment is its value's
+/// and the URL's (`actionUrl=$`, the URL's end), and `url` its encoded
+/// URL. Nothing below a PHP-empty value (`''`, `'0'`), as in Matomo.
+fn custom_dimension_urls(table: &mut DataTable, name: &str, value: &str) {
+    if value.is_empty() || value == "0" {
+        return;
+    }
+    let prefix = format!("{name}=={};actionUrl=$", urlencode(value));
+    for row in rows(table) {
+        let url = urlencode(&row.label);
+        set_meta(row, "segment", format!("{prefix}{url}"));
+        set_meta(row, "url", url);
     }
 }
 

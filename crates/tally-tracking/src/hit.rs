@@ -913,14 +913,25 @@ pub fn build_hit_with_geoip(
     let action = build_action(&req, &site);
     let mut visit_dimensions = Vec::new();
     let mut action_dimensions = Vec::new();
-    for (id, value) in &req.dimensions {
-        if let Some(d) = site.dimensions.iter().find(|d| d.id == *id) {
-            let v = php::truncate_chars(php::trim(value), 250).to_owned();
-            if d.visit_scope {
-                visit_dimensions.push((d.index, v));
-            } else {
-                action_dimensions.push((d.index, v));
-            }
+    for d in &site.dimensions {
+        // `CustomDimensionsRequestProcessor::getCustomDimensionsInScope`: a
+        // value sent wins, even an empty one; otherwise an action dimension
+        // takes what its first matching extraction captures.
+        let value = match req.dimensions.get(&d.id) {
+            Some(sent) => Some(php::truncate_chars(php::trim(sent), 250).to_owned()),
+            None => action.as_ref().and_then(|a| {
+                crate::dimensions::extract_first(
+                    &d.extractions,
+                    a.raw_url.as_deref(),
+                    a.name.as_ref().map(|n| n.name.as_str()),
+                )
+            }),
+        };
+        let Some(value) = value else { continue };
+        if d.visit_scope {
+            visit_dimensions.push((d.index, value));
+        } else {
+            action_dimensions.push((d.index, value));
         }
     }
     let location_overridden = [

@@ -19,6 +19,7 @@ pub mod campaign;
 pub mod charset;
 pub mod client_hints;
 pub mod device;
+pub mod dimensions;
 pub mod exclude;
 pub mod failures;
 pub mod geoip;

@@ -13,6 +13,7 @@ use tally_schema::models::{Goal, Site};
 use tally_schema::schema::{access, goal, option, site, site_url, user, user_token_auth};
 use tally_schema::{GoalMatchAttribute, GoalPatternType};
 
+use crate::dimensions::Extraction;
 use crate::exclude::RequestExclusions;
 use crate::referrer::{ReferrerSpamList, SiteUrls};
 use crate::tz::SiteTimeZone;
@@ -120,7 +121,7 @@ impl GoalDef {
 }
 
 /// A configured custom dimension (table `custom_dimensions`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CustomDimension {
     /// The id clients send as `dimension<id>`.
     pub id: u32,
@@ -128,6 +129,43 @@ pub struct CustomDimension {
     pub index: u8,
     /// Visit scope (else action scope).
     pub visit_scope: bool,
+    /// What fills an action dimension the request does not send, tried in
+    /// order. Stored patterns that no longer compile are left out (the
+    /// admin API refuses them, so only hand-edited rows can hold one).
+    pub extractions: Vec<Extraction>,
+}
+
+impl CustomDimension {
+    /// A dimension without extractions.
+    pub fn new(id: u32, index: u8, visit_scope: bool) -> Self {
+        Self {
+            id,
+            index,
+            visit_scope,
+            extractions: Vec::new(),
+        }
+    }
+}
+
+/// The stored form of one extraction: an element of the JSON list in
+/// `custom_dimensions.extractions` (Matomo's encoding).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct StoredExtraction {
+    /// `url`, `urlparam` or `action_name`.
+    pub dimension: String,
+    /// The pattern (a parameter name for `urlparam`).
+    pub pattern: String,
+}
+
+/// Compiles a dimension's stored extractions (a JSON list), skipping
+/// entries without a pattern as Matomo does and any that do not compile.
+pub fn compile_extractions(json: &str, case_sensitive: bool) -> Vec<Extraction> {
+    let stored: Vec<StoredExtraction> = serde_json::from_str(json).unwrap_or_default();
+    stored
+        .iter()
+        .filter(|e| !e.pattern.is_empty())
+        .filter_map(|e| Extraction::compile(&e.dimension, &e.pattern, case_sensitive).ok())
+        .collect()
 }
 
 /// An IP range from an exclusion list.
@@ -461,13 +499,11 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
         .filter(goal::deleted.eq(0))
         .select(Goal::as_select())
         .load(conn)?;
-    let dims: Vec<(u64, u64, u16, String)> = diesel::sql_query(
-        "SELECT idcustomdimension, idsite, `index`, scope FROM custom_dimensions WHERE active = 1",
+    let dims: Vec<DimRow> = diesel::sql_query(
+        "SELECT idcustomdimension, idsite, `index`, scope, extractions, case_sensitive \
+         FROM custom_dimensions WHERE active = 1",
     )
-    .load::<DimRow>(conn)?
-    .into_iter()
-    .map(|r| (r.idcustomdimension, r.idsite, r.index, r.scope))
-    .collect();
+    .load::<DimRow>(conn)?;
 
     // Tokens with write/admin access per site, and super users' tokens.
     let now = time::OffsetDateTime::now_utc();
@@ -606,12 +642,19 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
                 .collect(),
             dimensions: dims
                 .iter()
-                .filter(|d| d.1 == u64::from(s.idsite))
+                .filter(|d| d.idsite == u64::from(s.idsite))
                 .filter_map(|d| {
+                    let visit_scope = d.scope == "visit";
                     Some(CustomDimension {
-                        id: u32::try_from(d.0).ok()?,
-                        index: u8::try_from(d.2).ok()?,
-                        visit_scope: d.3 == "visit",
+                        id: u32::try_from(d.idcustomdimension).ok()?,
+                        index: u8::try_from(d.index).ok()?,
+                        visit_scope,
+                        // Matomo extracts for action dimensions only.
+                        extractions: if visit_scope {
+                            Vec::new()
+                        } else {
+                            compile_extractions(&d.extractions, d.case_sensitive != 0)
+                        },
                     })
                 })
                 .collect(),
@@ -635,6 +678,10 @@ struct DimRow {
     index: u16,
     #[diesel(sql_type = diesel::sql_types::Text)]
     scope: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    extractions: String,
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::TinyInt>)]
+    case_sensitive: u8,
 }
 
 /// The shared, refreshable cache: readers take an `Arc` snapshot; a reload

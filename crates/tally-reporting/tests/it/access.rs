@@ -28,6 +28,19 @@ fn extra(method: &str) -> &'static str {
 async fn every_report_method_needs_view_access_to_the_site() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
     let t = &f.tokens;
+    // `getCustomDimension` refuses a dimension the site does not have.
+    tally_management::configure_new_custom_dimension(
+        &mut f.db.conn()?,
+        &tally_management::Principal::super_user("test"),
+        1,
+        "visit",
+        &tally_management::DimensionParams {
+            name: "Plan".to_owned(),
+            active: true,
+            extractions: Vec::new(),
+            case_sensitive: true,
+        },
+    )?;
     let methods: Vec<String> = tally_reporting::report_methods().collect();
     assert!(methods.len() > 70, "{} methods", methods.len());
     // MultiSites.getAll takes no idSite: it answers the caller's sites

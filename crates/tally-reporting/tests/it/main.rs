@@ -10,6 +10,7 @@ mod goal_columns;
 mod live;
 mod matomo_campaigns_fixture;
 mod matomo_contents_fixture;
+mod matomo_custom_dimensions_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;

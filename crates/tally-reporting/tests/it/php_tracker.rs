@@ -63,6 +63,8 @@ pub(crate) struct PhpTracker {
     pub(crate) user_agent: Option<String>,
     /// `setResolution`: `res` (default `1024x768`).
     pub(crate) resolution: Option<String>,
+    /// `setCustomDimension`: sent with the next request only.
+    dimensions: Vec<(u32, String)>,
     /// `setAttributionInfo`: unset, the PHP tracker's default.
     extra: Extra,
 }
@@ -121,6 +123,7 @@ impl PhpTracker {
             user_id: None,
             user_agent: None,
             resolution: None,
+            dimensions: Vec::new(),
             extra: Extra::default(),
         }
     }
@@ -160,6 +163,16 @@ impl PhpTracker {
             timestamp,
             url.to_owned(),
         ));
+    }
+
+    /// `setCustomDimension`: `dimension<id>` on the next request (the PHP
+    /// tracker clears its custom dimensions after each request); an empty
+    /// value is sent as an empty parameter.
+    pub(crate) fn set_custom_dimension(&mut self, id: u32, value: &str) {
+        match self.dimensions.iter_mut().find(|(slot, _)| *slot == id) {
+            Some(slot) => slot.1 = value.to_owned(),
+            None => self.dimensions.push((id, value.to_owned())),
+        }
     }
 
     /// `setResolution(width, height)`.
@@ -330,6 +343,9 @@ impl PhpTracker {
         }
         for (name, value) in self.ecommerce_view.drain(..) {
             query.push_str(&format!("&{name}={}", encode(&value)));
+        }
+        for (id, value) in self.dimensions.drain(..) {
+            query.push_str(&format!("&dimension{id}={}", encode(&value)));
         }
         self.page_cvars.clear();
         self.event_cvars.clear();
