@@ -382,3 +382,39 @@ impl Fixture {
         send(&router, request).await
     }
 }
+
+/// The Reporting API of a replayed Matomo fixture, called with a super
+/// user's token at the fixture's clock.
+pub(crate) struct FixtureApi {
+    pub(crate) api: Api,
+    pub(crate) token: String,
+    /// The mocked "now" of the fixture's reports.
+    pub(crate) now: OffsetDateTime,
+}
+
+impl FixtureApi {
+    /// Any query with the token: the status and the body.
+    pub(crate) async fn raw(&self, query: &str) -> anyhow::Result<(u16, String)> {
+        let request = tally_reporting::ApiRequest::from_parts(
+            &format!("module=API&{query}&token_auth={}", self.token),
+            None,
+        );
+        let (api, now) = (self.api.clone(), self.now);
+        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, now)).await?;
+        Ok((answer.status, String::from_utf8(answer.body)?))
+    }
+
+    /// Any query answered in XML (which must succeed).
+    pub(crate) async fn xml(&self, query: &str) -> anyhow::Result<String> {
+        let (status, body) = self.raw(&format!("{query}&format=xml")).await?;
+        anyhow::ensure!(status == 200, "{query}: {status} {body}");
+        Ok(body)
+    }
+
+    /// Any query answered in JSON (which must succeed).
+    pub(crate) async fn json(&self, query: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = self.raw(&format!("{query}&format=json")).await?;
+        anyhow::ensure!(status == 200, "{query}: {status} {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
+}

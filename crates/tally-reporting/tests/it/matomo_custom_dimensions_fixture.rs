@@ -30,60 +30,30 @@ const START: PrimitiveDateTime = datetime!(2013-01-23 01:23:45);
 /// The clock of the reports: long after the tracked year.
 const NOW: OffsetDateTime = datetime!(2026-11-16 12:00 UTC);
 
-struct Reports {
-    api: Api,
-    token: String,
-}
+type Reports = crate::common::FixtureApi;
 
-impl Reports {
-    /// Any query with the token: the status and the body.
-    async fn raw(&self, query: &str) -> anyhow::Result<(u16, String)> {
-        let request = tally_reporting::ApiRequest::from_parts(
-            &format!("module=API&{query}&token_auth={}", self.token),
-            None,
-        );
-        let api = self.api.clone();
-        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-        Ok((answer.status, String::from_utf8(answer.body)?))
-    }
-
-    /// A query answered in XML (which must succeed).
-    async fn xml(&self, query: &str) -> anyhow::Result<String> {
-        let (status, body) = self.raw(&format!("{query}&format=xml")).await?;
-        anyhow::ensure!(status == 200, "{query}: {status} {body}");
-        Ok(body)
-    }
-
-    /// A query answered in JSON (which must succeed).
-    async fn json(&self, query: &str) -> anyhow::Result<Value> {
-        let (status, body) = self.raw(&format!("{query}&format=json")).await?;
-        anyhow::ensure!(status == 200, "{query}: {status} {body}");
-        Ok(serde_json::from_str(&body)?)
-    }
-
-    /// `CustomDimensions.getCustomDimension` rows as `label visits count
-    /// [time] segment` lines: the count is `nb_actions` for visit
-    /// dimensions and `nb_hits` (with `sum_time_spent`) for action ones.
-    async fn dimension(
-        &self,
-        idsite: u32,
-        id: u32,
-        period: &str,
-        extra: &str,
-    ) -> anyhow::Result<Vec<String>> {
-        let date = if period == "year" {
-            "2013-01-01"
-        } else {
-            "2013-01-23"
-        };
-        let query = format!(
-            "method=CustomDimensions.getCustomDimension&idSite={idsite}&idDimension={id}\
-             &period={period}&date={date}{extra}"
-        );
-        let rows = self.json(&query).await?;
-        let rows = rows.as_array().cloned().unwrap_or_default();
-        Ok(rows.iter().map(summary).collect())
-    }
+/// `CustomDimensions.getCustomDimension` rows as `label visits count
+/// [time] segment` lines: the count is `nb_actions` for visit
+/// dimensions and `nb_hits` (with `sum_time_spent`) for action ones.
+async fn dimension(
+    r: &Reports,
+    idsite: u32,
+    id: u32,
+    period: &str,
+    extra: &str,
+) -> anyhow::Result<Vec<String>> {
+    let date = if period == "year" {
+        "2013-01-01"
+    } else {
+        "2013-01-23"
+    };
+    let query = format!(
+        "method=CustomDimensions.getCustomDimension&idSite={idsite}&idDimension={id}\
+         &period={period}&date={date}{extra}"
+    );
+    let rows = r.json(&query).await?;
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    Ok(rows.iter().map(summary).collect())
 }
 
 /// One report row in a line: label, `nb_visits`, then `nb_actions` or
@@ -158,7 +128,11 @@ async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
         tally_archiving::ArchivingConfig::default(),
         ReportingConfig::default(),
     );
-    let r = Reports { api, token };
+    let r = Reports {
+        api,
+        token,
+        now: NOW,
+    };
     configure(&r, 1, "name=MyName1&scope=visit&active=1", 1).await?;
     configure(&r, 1, "name=MyName2&scope=visit&active=1", 2).await?;
     configure(&r, 2, "name=MyName1&scope=visit&active=1", 1).await?;
@@ -276,21 +250,21 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
     let (_db, r) = fixture().await?;
     let day = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
     assert_eq!(
-        r.dimension(1, 1, "day", "").await?,
+        dimension(&r, 1, 1, "day", "").await?,
         day(&[
             "value5 1 | visits=1 actions=3 | dimension1==value5+1",
             "Value not defined | visits=1 actions=1 | dimension1==",
         ])
     );
     assert_eq!(
-        r.dimension(1, 2, "day", "").await?,
+        dimension(&r, 1, 2, "day", "").await?,
         day(&[
             "en_US | visits=1 actions=3 | dimension2==en_US",
             "dim 2 | visits=0 actions=- | dimension2==dim+2",
         ])
     );
     assert_eq!(
-        r.dimension(1, 3, "day", "").await?,
+        dimension(&r, 1, 3, "day", "").await?,
         day(&[
             "en | visits=1 hits=1 time=360 | dimension3==en",
             "value3 | visits=1 hits=1 time=360 | dimension3==value3",
@@ -299,7 +273,7 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 5, "day", "").await?,
+        dimension(&r, 1, 5, "day", "").await?,
         day(&[
             "343 | visits=1 hits=1 time=360 | dimension5==343",
             "en_US | visits=1 hits=1 time=0 | dimension5==en_US",
@@ -307,16 +281,16 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 6, "day", "").await?,
+        dimension(&r, 1, 6, "day", "").await?,
         day(&["value6 | visits=1 actions=3 | dimension6==value6"])
     );
     assert_eq!(
-        r.dimension(2, 1, "day", "").await?,
+        dimension(&r, 2, 1, "day", "").await?,
         day(&["site2 value1 | visits=1 actions=2 | dimension1==site2+value1"])
     );
 
     assert_eq!(
-        r.dimension(1, 1, "year", "").await?,
+        dimension(&r, 1, 1, "year", "").await?,
         day(&[
             "value1 | visits=1 actions=1 | dimension1==value1",
             "value5 1 | visits=1 actions=3 | dimension1==value5+1",
@@ -324,7 +298,7 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 2, "year", "").await?,
+        dimension(&r, 1, 2, "year", "").await?,
         day(&[
             "en_US | visits=1 actions=3 | dimension2==en_US",
             "value2 | visits=1 actions=1 | dimension2==value2",
@@ -332,7 +306,7 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 3, "year", "").await?,
+        dimension(&r, 1, 3, "year", "").await?,
         day(&[
             "en | visits=4 hits=4 time=360 | dimension3==en",
             "value3 | visits=1 hits=1 time=360 | dimension3==value3",
@@ -341,7 +315,7 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 5, "year", "").await?,
+        dimension(&r, 1, 5, "year", "").await?,
         day(&[
             "en_US | visits=3 hits=3 time=0 | dimension5==en_US",
             "343 | visits=1 hits=1 time=360 | dimension5==343",
@@ -350,16 +324,15 @@ async fn custom_dimension_reports_match_matomos() -> anyhow::Result<()> {
         ])
     );
     assert_eq!(
-        r.dimension(1, 6, "year", "").await?,
+        dimension(&r, 1, 6, "year", "").await?,
         day(&["value6 | visits=1 actions=3 | dimension6==value6"])
     );
     assert_eq!(
-        r.dimension(2, 1, "year", "").await?,
+        dimension(&r, 2, 1, "year", "").await?,
         day(&["site2 value1 | visits=1 actions=2 | dimension1==site2+value1"])
     );
     assert_eq!(
-        r.dimension(1, 1, "year", "&segment=dimension1%3D%40value5")
-            .await?,
+        dimension(&r, 1, 1, "year", "&segment=dimension1%3D%40value5").await?,
         day(&["value5 1 | visits=1 actions=3 | dimension1==value5+1"])
     );
 

@@ -35,37 +35,7 @@ const NOW: OffsetDateTime = datetime!(2026-11-16 12:00 UTC);
 /// "yesterday" of the mocked clock, midnight UTC.
 const YESTERDAY: PrimitiveDateTime = datetime!(2026-11-15 00:00);
 
-struct Reports {
-    api: Api,
-    token: String,
-}
-
-impl Reports {
-    /// Any query answered in XML (which must succeed).
-    async fn xml(&self, query: &str) -> anyhow::Result<String> {
-        let (status, body) = self.raw(&format!("{query}&format=xml")).await?;
-        anyhow::ensure!(status == 200, "{query}: {status} {body}");
-        Ok(body)
-    }
-
-    /// Any query answered in JSON (which must succeed).
-    async fn json(&self, query: &str) -> anyhow::Result<serde_json::Value> {
-        let (status, body) = self.raw(&format!("{query}&format=json")).await?;
-        anyhow::ensure!(status == 200, "{query}: {status} {body}");
-        Ok(serde_json::from_str(&body)?)
-    }
-
-    /// Any query with the token: the status and the body.
-    async fn raw(&self, query: &str) -> anyhow::Result<(u16, String)> {
-        let request = tally_reporting::ApiRequest::from_parts(
-            &format!("module=API&{query}&token_auth={}", self.token),
-            None,
-        );
-        let api = self.api.clone();
-        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-        Ok((answer.status, String::from_utf8(answer.body)?))
-    }
-}
+type Reports = crate::common::FixtureApi;
 
 /// The two sites (created on the fixture's `$dateTime`, 2010-03-06) and
 /// the hourly visits.
@@ -118,7 +88,14 @@ async fn timezones_fixture() -> anyhow::Result<(TestDb, Reports)> {
         tally_archiving::ArchivingConfig::default(),
         ReportingConfig::default(),
     );
-    Ok((db, Reports { api, token }))
+    Ok((
+        db,
+        Reports {
+            api,
+            token,
+            now: NOW,
+        },
+    ))
 }
 
 /// The test's two segments: `pageUrl=@example.org;pageUrl=@index` matches

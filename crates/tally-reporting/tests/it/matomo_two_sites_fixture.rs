@@ -38,30 +38,7 @@ fn plus_hours(at: PrimitiveDateTime, hours: f64) -> PrimitiveDateTime {
     at + Duration::seconds(seconds)
 }
 
-struct Reports {
-    api: Api,
-    token: String,
-}
-
-impl Reports {
-    /// Any query with the token: the status and the body.
-    async fn raw(&self, query: &str) -> anyhow::Result<(u16, String)> {
-        let request = tally_reporting::ApiRequest::from_parts(
-            &format!("module=API&{query}&token_auth={}", self.token),
-            None,
-        );
-        let api = self.api.clone();
-        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-        Ok((answer.status, String::from_utf8(answer.body)?))
-    }
-
-    /// Any query answered in XML (which must succeed).
-    async fn xml(&self, query: &str) -> anyhow::Result<String> {
-        let (status, body) = self.raw(&format!("{query}&format=xml")).await?;
-        anyhow::ensure!(status == 200, "{query}: {status} {body}");
-        Ok(body)
-    }
-}
+type Reports = crate::common::FixtureApi;
 
 /// The sites (created a day before `$dateTime`, as `Fixture::createWebsite`
 /// backdates them), the goals of the conversions variant when
@@ -207,7 +184,14 @@ async fn fixture(conversions: bool) -> anyhow::Result<(TestDb, Reports)> {
         tally_archiving::ArchivingConfig::default(),
         ReportingConfig::default(),
     );
-    Ok((db, Reports { api, token }))
+    Ok((
+        db,
+        Reports {
+            api,
+            token,
+            now: NOW,
+        },
+    ))
 }
 
 /// The `date` of Matomo's `setDateLastN` requests: `$dateTime` and the
