@@ -355,7 +355,7 @@ pub fn configured_custom_dimensions(
 
 /// `Dimension::checkActive`, what `CustomDimensions.getCustomDimension`
 /// checks before reading the report: the dimension exists on the site and
-/// is active (view access).
+/// is active (view access). Whether it is an action dimension.
 ///
 /// # Errors
 /// [`ManagementError::NoAccess`]; [`ManagementError::UnknownDimension`];
@@ -365,24 +365,24 @@ pub fn check_dimension_active(
     actor: &Principal,
     idsite: u32,
     iddimension: u32,
-) -> Result<()> {
+) -> Result<bool> {
     actor.check(idsite, Access::View)?;
-    let active: Option<u8> = custom_dimensions::table
+    let found: Option<(u8, String)> = custom_dimensions::table
         .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
         .filter(custom_dimensions::idcustomdimension.eq(u64::from(iddimension)))
-        .select(custom_dimensions::active)
+        .select((custom_dimensions::active, custom_dimensions::scope))
         .first(conn)
         .optional()?;
-    match active {
+    match found {
         None => Err(ManagementError::UnknownDimension {
             idsite,
             iddimension,
         }),
-        Some(0) => Err(ManagementError::InactiveDimension {
+        Some((0, _)) => Err(ManagementError::InactiveDimension {
             idsite,
             iddimension,
         }),
-        Some(_) => Ok(()),
+        Some((_, scope)) => Ok(scope == DimensionScope::Action.as_str()),
     }
 }
 

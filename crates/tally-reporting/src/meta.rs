@@ -55,16 +55,20 @@ enum Metrics {
     Conversions,
     /// New vs returning visits.
     Frequency,
+    /// A visit-scope custom dimension.
+    CustomVisits,
+    /// An action-scope custom dimension.
+    CustomActions,
 }
 
 /// One report's metadata.
-struct ReportMeta {
+struct ReportMeta<'a> {
     category: &'static str,
-    subcategory: &'static str,
-    name: &'static str,
+    subcategory: &'a str,
+    name: &'a str,
     module: &'static str,
     action: &'static str,
-    dimension: Option<&'static str>,
+    dimension: Option<&'a str>,
     metrics: Metrics,
     /// The method answering a row's subtable.
     subtable_action: Option<&'static str>,
@@ -78,7 +82,7 @@ const fn report(
     action: &'static str,
     dimension: Option<&'static str>,
     metrics: Metrics,
-) -> ReportMeta {
+) -> ReportMeta<'static> {
     ReportMeta {
         category,
         subcategory,
@@ -91,7 +95,7 @@ const fn report(
     }
 }
 
-const fn with_subtable(meta: ReportMeta, action: &'static str) -> ReportMeta {
+const fn with_subtable(meta: ReportMeta<'static>, action: &'static str) -> ReportMeta<'static> {
     ReportMeta {
         subtable_action: Some(action),
         ..meta
@@ -101,7 +105,7 @@ const fn with_subtable(meta: ReportMeta, action: &'static str) -> ReportMeta {
 use Metrics as M;
 
 /// The core reports, in Matomo's menu order.
-const REPORTS: &[ReportMeta] = &[
+const REPORTS: &[ReportMeta<'static>] = &[
     report(
         "Visitors",
         "Overview",
@@ -702,14 +706,30 @@ fn metric_label(metric: &str) -> &'static str {
         "bounce_rate_returning" => "Bounce Rate for Returning Visits",
         "nb_actions_per_visit_returning" => "Avg. Actions per Returning Visit",
         "avg_time_on_site_returning" => "Avg. Visit Duration for Returning Visitors (in sec)",
+        "avg_time_on_dimension" => "Avg. Time On Dimension",
+        "avg_time_generation" => "Avg. generation time",
         _ => "",
+    }
+}
+
+/// A metric's English name in a report of `metrics`: an action custom
+/// dimension calls its hits "Actions" and its visits "Unique Actions".
+fn metric_label_in(metrics: Metrics, metric: &str) -> &'static str {
+    match (metrics, metric) {
+        (M::CustomActions, "nb_hits") => "Actions",
+        (M::CustomActions, "nb_visits") => "Unique Actions",
+        _ => metric_label(metric),
     }
 }
 
 /// Matomo's metric types (`metricTypes`).
 fn metric_type(metric: &str) -> &'static str {
     match metric {
-        "avg_time_on_site" | "avg_time_on_page" | "sum_visit_length" => "duration_s",
+        "avg_time_on_site"
+        | "avg_time_on_page"
+        | "sum_visit_length"
+        | "avg_time_on_dimension"
+        | "avg_time_generation" => "duration_s",
         "bounce_rate"
         | "conversion_rate"
         | "exit_rate"
@@ -788,6 +808,19 @@ fn metric_names(metrics: Metrics) -> (&'static [&'static str], &'static [&'stati
             &["conversion_rate"],
         ),
         M::Conversions => (&["nb_conversions"], &[]),
+        M::CustomVisits => (
+            &["nb_visits", "nb_actions"],
+            &["avg_time_on_site", "bounce_rate", "nb_actions_per_visit"],
+        ),
+        M::CustomActions => (
+            &["nb_hits", "nb_visits"],
+            &[
+                "avg_time_on_dimension",
+                "bounce_rate",
+                "exit_rate",
+                "avg_time_generation",
+            ],
+        ),
         M::Frequency => (
             &["nb_visits_returning", "nb_actions_returning"],
             &[
@@ -799,11 +832,16 @@ fn metric_names(metrics: Metrics) -> (&'static [&'static str], &'static [&'stati
     }
 }
 
-fn labels(names: &[&str]) -> Tree {
+fn labels(metrics: Metrics, names: &[&str]) -> Tree {
     Tree::Assoc(
         names
             .iter()
-            .map(|name| ((*name).to_owned(), Tree::Str(metric_label(name).to_owned())))
+            .map(|name| {
+                (
+                    (*name).to_owned(),
+                    Tree::Str(metric_label_in(metrics, name).to_owned()),
+                )
+            })
             .collect(),
     )
 }
@@ -815,7 +853,7 @@ fn str_tree(text: &str) -> Tree {
 /// One `getReportMetadata` entry; `name` and `parameters` override the
 /// static ones for per-goal and per-dimension reports.
 fn entry(
-    meta: &ReportMeta,
+    meta: &ReportMeta<'_>,
     name: &str,
     parameters: Option<(&str, i64)>,
     order: i64,
@@ -838,9 +876,12 @@ fn entry(
     if let Some(dimension) = meta.dimension {
         fields.push(("dimension".to_owned(), str_tree(dimension)));
     }
-    fields.push(("metrics".to_owned(), labels(stored)));
+    fields.push(("metrics".to_owned(), labels(meta.metrics, stored)));
     if !processed.is_empty() {
-        fields.push(("processedMetrics".to_owned(), labels(processed)));
+        fields.push((
+            "processedMetrics".to_owned(),
+            labels(meta.metrics, processed),
+        ));
     }
     fields.push((
         "metricTypes".to_owned(),
@@ -984,6 +1025,69 @@ fn is_ecommerce_goal(request: &ApiRequest) -> bool {
     )
 }
 
+/// A site's active custom dimension as a report (Matomo's
+/// `CustomDimensions\Reports\GetCustomDimension` configured for it).
+struct CustomReport {
+    id: u32,
+    name: String,
+    subcategory: String,
+    action_scope: bool,
+}
+
+impl CustomReport {
+    fn meta(&self) -> ReportMeta<'_> {
+        ReportMeta {
+            category: if self.action_scope {
+                "Actions"
+            } else {
+                "Visitors"
+            },
+            subcategory: &self.subcategory,
+            name: &self.name,
+            module: "CustomDimensions",
+            action: "getCustomDimension",
+            dimension: Some(&self.name),
+            metrics: if self.action_scope {
+                M::CustomActions
+            } else {
+                M::CustomVisits
+            },
+            subtable_action: Some("getCustomDimension"),
+        }
+    }
+}
+
+/// The site's active custom dimensions as reports, visit dimensions
+/// first, each scope by id (Matomo's report order).
+fn custom_reports(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+) -> Result<Vec<CustomReport>, ReportingError> {
+    use diesel::prelude::*;
+    use tally_schema::schema::custom_dimensions as cd;
+    let rows: Vec<(u64, String, String)> = cd::table
+        .filter(cd::idsite.eq(u64::from(idsite)))
+        .filter(cd::active.eq(1))
+        .order(cd::idcustomdimension)
+        .select((cd::idcustomdimension, cd::name, cd::scope))
+        .load(conn)
+        .map_err(tally_management::ManagementError::from)?;
+    let mut reports: Vec<CustomReport> = rows
+        .into_iter()
+        .filter_map(|(id, name, scope)| {
+            let id = u32::try_from(id).ok()?;
+            Some(CustomReport {
+                id,
+                name,
+                subcategory: format!("customdimension{id}"),
+                action_scope: scope == "action",
+            })
+        })
+        .collect();
+    reports.sort_by_key(|report| report.action_scope);
+    Ok(reports)
+}
+
 /// Every report entry for a site (its goals and custom dimensions
 /// included), or the static reports when no site is given.
 fn entries(
@@ -1016,22 +1120,13 @@ fn entries(
             }
         }
     }
-    if let Some(site) = &site {
-        for dimension in &site.custom_dimensions {
+    if let Some(idsite) = idsite {
+        for custom in custom_reports(conn, idsite)? {
             order += 1;
-            let meta = report(
-                "Visitors",
-                "Custom Dimensions",
-                "",
-                "CustomDimensions",
-                "getCustomDimension",
-                Some("Custom Dimension"),
-                M::Visits,
-            );
             out.push(entry(
-                &meta,
-                &format!("Custom Dimension {}", dimension.id),
-                Some(("idDimension", i64::from(dimension.id))),
+                &custom.meta(),
+                &custom.name,
+                Some(("idDimension", i64::from(custom.id))),
                 order,
                 ecommerce_goal,
             ));
@@ -1210,13 +1305,6 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     let request = ctx.request;
     let module = ctx.required("apiModule")?.to_owned();
     let action = ctx.required("apiAction")?.to_owned();
-    let meta = REPORTS
-        .iter()
-        .find(|meta| meta.module == module && meta.action == action)
-        .ok_or_else(|| ReportingError::UnknownMethod {
-            method: action.clone(),
-            module: module.clone(),
-        })?;
     let handler = methods::find(&module, &action).ok_or_else(|| ReportingError::UnknownMethod {
         method: action.clone(),
         module: module.clone(),
@@ -1227,6 +1315,35 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             reason: "getProcessedReport takes one site".to_owned(),
         }
     })?;
+    // A custom dimension's metadata is the site's: its name and scope.
+    let custom = if (module.as_str(), action.as_str()) == ("CustomDimensions", "getCustomDimension")
+    {
+        let raw = ctx.required("idDimension")?;
+        let id = raw
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| ReportingError::InvalidParameter {
+                name: "idDimension".to_owned(),
+                reason: format!("'{raw}' is not a dimension id"),
+            })?;
+        tally_management::check_dimension_active(ctx.conn, ctx.principal, idsite, id)?;
+        custom_reports(ctx.conn, idsite)?
+            .into_iter()
+            .find(|report| report.id == id)
+    } else {
+        None
+    };
+    let custom_meta = custom.as_ref().map(CustomReport::meta);
+    let meta = match &custom_meta {
+        Some(meta) => meta,
+        None => REPORTS
+            .iter()
+            .find(|meta| meta.module == module && meta.action == action)
+            .ok_or_else(|| ReportingError::UnknownMethod {
+                method: action.clone(),
+                module: module.clone(),
+            })?,
+    };
     let (stored, processed) = metric_names(meta.metrics);
     // `ProcessedReport::getReportMetadataByUniqueId` drops unique visitors
     // and users from the metrics, hence from the columns and the rows, for
@@ -1301,12 +1418,12 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         "label".to_owned(),
         str_tree(meta.dimension.unwrap_or(meta.name)),
     )];
-    columns.extend(
-        stored
-            .iter()
-            .chain(processed)
-            .map(|name| ((*name).to_owned(), str_tree(metric_label(name)))),
-    );
+    columns.extend(stored.iter().chain(processed).map(|name| {
+        (
+            (*name).to_owned(),
+            str_tree(metric_label_in(meta.metrics, name)),
+        )
+    }));
     let today = site.timezone.local_date(ctx.loader.now.unix_timestamp());
     let kind = parse_period_kind(ctx.required("period")?)?;
     let selection = parse_date_param(kind, ctx.required("date")?, today)?;
@@ -1385,7 +1502,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
-    let mut entry = entry(meta, meta.name, None, 0, is_ecommerce_goal(request));
+    let parameters = custom
+        .as_ref()
+        .map(|custom| ("idDimension", i64::from(custom.id)));
+    let mut entry = entry(meta, meta.name, parameters, 0, is_ecommerce_goal(request));
     if without_uniques
         && let Tree::Assoc(fields) = &mut entry
         && let Some((_, Tree::Assoc(metrics))) = fields.iter_mut().find(|(key, _)| key == "metrics")

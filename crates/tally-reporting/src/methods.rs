@@ -1895,14 +1895,22 @@ pub(crate) fn custom_dimension(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         })?;
     // Matomo refuses an unknown or inactive dimension before reading.
     let (sites, _) = ctx.sites()?;
+    let mut action_scope = false;
     for idsite in sites {
-        tally_management::check_dimension_active(ctx.conn, ctx.principal, idsite, id)?;
+        action_scope |=
+            tally_management::check_dimension_active(ctx.conn, ctx.principal, idsite, id)?;
     }
+    let metrics = if action_scope {
+        TableMetrics::CustomActions
+    } else {
+        TableMetrics::CustomVisits
+    };
     table_report(
         ctx,
         TableSpec::new("")
             .formats(ReportMetrics::CUSTOM_DIMENSION)
-            .labels(Labels::CustomDimension(id)),
+            .labels(Labels::CustomDimension(id))
+            .metrics(metrics),
         &format!("CustomDimensions_Dimension{id}"),
     )
 }

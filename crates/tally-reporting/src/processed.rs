@@ -53,6 +53,30 @@ pub(crate) fn visits_summary(columns: &mut Columns) {
     set(columns, "avg_time_on_site", time);
 }
 
+/// A visit custom dimension's row, in Matomo's order (`AverageTimeOnSite`,
+/// `BounceRate`, `ActionsPerVisit`); a row of conversions only has 0s.
+fn custom_visits_row(columns: &mut Columns) {
+    let visits = get(columns, "nb_visits");
+    let time = quotient(get(columns, "sum_visit_length"), visits, 0);
+    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
+    let per_visit = quotient(get(columns, "nb_actions"), visits, 1);
+    set(columns, "avg_time_on_site", time);
+    set(columns, "bounce_rate", bounce);
+    set(columns, "nb_actions_per_visit", per_visit);
+}
+
+/// An action custom dimension's row (`AverageTimeOnDimension`: time spent
+/// per visit, `BounceRate`, `ExitRate`).
+fn custom_actions_row(columns: &mut Columns) {
+    let visits = get(columns, "nb_visits");
+    let time = quotient(get(columns, "sum_time_spent"), visits, 0);
+    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
+    let exit = quotient(get(columns, "exit_nb_visits"), visits, 2);
+    set(columns, "avg_time_on_dimension", time);
+    set(columns, "bounce_rate", bounce);
+    set(columns, "exit_rate", exit);
+}
+
 /// The page-timing columns of Actions rows and their averages (seconds).
 pub(crate) const PAGE_TIMINGS: [&str; 6] = [
     "network",
@@ -235,6 +259,13 @@ pub(crate) enum TableMetrics {
     /// `VisitsPercent`: each row's share of the table's visits
     /// (`VisitorInterest.getNumberOfVisitsByVisitCount`).
     VisitsPercent,
+    /// A visit-scope custom dimension: time on site, bounce rate, actions
+    /// per visit (the plugin's report declares them as metric objects, so
+    /// Matomo computes them for every answer).
+    CustomVisits,
+    /// An action-scope custom dimension: time on dimension, bounce and
+    /// exit rate.
+    CustomActions,
 }
 
 /// Adds the processed metrics to every row of `table`, recursively.
@@ -256,6 +287,8 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
         TableMetrics::SiteSearch => |row, _| site_search_row(row, "nb_hits", true),
         TableMetrics::SiteSearchCategories => |row, _| site_search_row(row, "nb_actions", false),
         TableMetrics::SinglePage => |row, _| single_page_row(row),
+        TableMetrics::CustomVisits => |row, _| custom_visits_row(&mut row.columns),
+        TableMetrics::CustomActions => |row, _| custom_actions_row(&mut row.columns),
         TableMetrics::VisitsPercent => return,
     };
     walk(table, per_row, true, flat);

@@ -678,3 +678,144 @@ async fn configuration_is_validated_and_changes_apply() -> anyhow::Result<()> {
     assert_eq!(json[3]["extractions"][0]["pattern"], "^(\\w+) page");
     Ok(())
 }
+
+/// The processed metrics Matomo's report objects always add (expected
+/// `test_day_site_1_dimension_{1,3}` and `test_year_site_1_dimension_{2,3}`):
+/// time on site, bounce rate and actions per visit for a visit dimension
+/// (0s on a row of conversions only), time on dimension, bounce and exit
+/// rate for an action dimension; then `API.getProcessedReport` and
+/// `API.getReportMetadata` naming the site's dimensions.
+#[tokio::test]
+async fn processed_metrics_and_metadata_match_matomos() -> anyhow::Result<()> {
+    let (_db, r) = fixture().await?;
+    let report = |id: u32, period: &str| {
+        let date = if period == "year" {
+            "2013-01-01"
+        } else {
+            "2013-01-23"
+        };
+        format!(
+            "method=CustomDimensions.getCustomDimension&idSite=1&idDimension={id}\
+             &period={period}&date={date}"
+        )
+    };
+    let pick = |rows: &Value, names: &[&str]| -> Vec<Vec<String>> {
+        rows.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| names.iter().map(|n| row[*n].to_string()).collect())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let visit = [
+        "label",
+        "avg_time_on_site",
+        "bounce_rate",
+        "nb_actions_per_visit",
+    ];
+    assert_eq!(
+        pick(&r.json(&report(1, "day")).await?, &visit),
+        [
+            ["\"value5 1\"", "722", "\"0%\"", "3"],
+            ["\"Value not defined\"", "0", "\"100%\"", "1"],
+        ]
+    );
+    assert_eq!(
+        pick(&r.json(&report(2, "year")).await?, &visit)[2],
+        ["\"dim 2\"", "0", "\"0%\"", "0"]
+    );
+    let action = ["label", "avg_time_on_dimension", "bounce_rate", "exit_rate"];
+    assert_eq!(
+        pick(&r.json(&report(3, "day")).await?, &action),
+        [
+            ["\"en\"", "360", "\"0%\"", "\"0%\""],
+            ["\"value3\"", "360", "\"0%\"", "\"0%\""],
+            ["\"value5 3\"", "0", "\"0%\"", "\"100%\""],
+            ["\"Value not defined\"", "0", "\"100%\"", "\"100%\""],
+        ]
+    );
+    assert_eq!(
+        pick(&r.json(&report(3, "year")).await?, &action)[0],
+        ["\"en\"", "90", "\"75%\"", "\"75%\""]
+    );
+
+    let processed = r
+        .json(
+            "method=API.getProcessedReport&idSite=1&period=year&date=2013-01-23\
+             &apiModule=CustomDimensions&apiAction=getCustomDimension&idDimension=3",
+        )
+        .await?;
+    let meta = &processed["metadata"];
+    assert_eq!(meta["category"], "Actions");
+    assert_eq!(meta["subcategory"], "customdimension3");
+    assert_eq!(meta["name"], "MyName3");
+    assert_eq!(meta["dimension"], "MyName3");
+    assert_eq!(meta["parameters"]["idDimension"], 3);
+    assert_eq!(
+        meta["uniqueId"],
+        "CustomDimensions_getCustomDimension_idDimension--3"
+    );
+    assert_eq!(meta["metrics"]["nb_hits"], "Actions");
+    assert_eq!(meta["metrics"]["nb_visits"], "Unique Actions");
+    assert_eq!(processed["columns"]["label"], "MyName3");
+    assert_eq!(
+        pick(
+            &processed["reportData"],
+            &["label", "nb_visits", "nb_hits", "bounce_rate"]
+        ),
+        [
+            ["\"en\"", "4", "4", "\"75%\""],
+            ["\"value3\"", "1", "1", "\"0%\""],
+            ["\"value5 3\"", "1", "1", "\"0%\""],
+            ["\"Value not defined\"", "1", "1", "\"100%\""],
+        ]
+    );
+    assert_eq!(processed["reportTotal"]["nb_hits"], 7);
+    let visits = r
+        .json(
+            "method=API.getProcessedReport&idSite=1&period=year&date=2013-01-23\
+             &apiModule=CustomDimensions&apiAction=getCustomDimension&idDimension=1",
+        )
+        .await?;
+    assert_eq!(visits["metadata"]["category"], "Visitors");
+    assert_eq!(visits["metadata"]["name"], "MyName1");
+    assert_eq!(visits["columns"]["label"], "MyName1");
+    assert_eq!(visits["columns"]["nb_actions"], "Actions");
+
+    let all = r
+        .json("method=API.getReportMetadata&idSite=1&period=day&date=2013-01-23")
+        .await?;
+    let custom: Vec<(String, String, String)> = all
+        .as_array()
+        .map(|reports| {
+            reports
+                .iter()
+                .filter(|report| report["module"] == "CustomDimensions")
+                .map(|report| {
+                    (
+                        report["uniqueId"].as_str().unwrap_or("").to_owned(),
+                        report["name"].as_str().unwrap_or("").to_owned(),
+                        report["category"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let expected = [
+        (1, "MyName1", "Visitors"),
+        (2, "MyName2", "Visitors"),
+        (6, "MyName6", "Visitors"),
+        (3, "MyName3", "Actions"),
+        (5, "MyName5", "Actions"),
+    ]
+    .map(|(id, name, category)| {
+        (
+            format!("CustomDimensions_getCustomDimension_idDimension--{id}"),
+            name.to_owned(),
+            category.to_owned(),
+        )
+    });
+    assert_eq!(custom, expected);
+    Ok(())
+}
