@@ -33,6 +33,7 @@ mod parameters;
 mod php_tracker;
 mod pivot;
 mod present;
+mod privacy;
 mod reports;
 mod row_evolution;
 mod segments_annotations;
