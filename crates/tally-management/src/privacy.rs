@@ -1,6 +1,7 @@
 //! PrivacyManager: the GDPR tools (export and delete a data subject's
-//! visits), rewriting historical rows (`anonymizeSomeRawData`) and the
-//! privacy settings the tracker reads (options `PrivacyManager.*`).
+//! visits), rewriting historical rows (`anonymizeSomeRawData`), the
+//! privacy settings the tracker reads (options `PrivacyManager.*`) and raw
+//! data retention ([`purge_logs_older_than`], `tally-archiver purge-logs`).
 //!
 //! A data subject is a list of visits, `(idsite, idvisit)`, as Matomo's
 //! `PrivacyManager.exportDataSubjects` / `deleteDataSubjects` take them
