@@ -88,6 +88,18 @@ enum Command {
     },
     /// List the monthly archive tables (archive_numeric_YYYY_MM, archive_blob_YYYY_MM).
     Tables,
+    /// Delete raw data (visits with their actions, conversions and items)
+    /// whose last action is older than --older-than-days days before today
+    /// (UTC), like Matomo's `delete_logs_older_than`. Reports already
+    /// archived are kept; re-archiving those days afterwards would lose them.
+    PurgeLogs {
+        /// Keep this many days of raw data (at least 1, as Matomo's setting).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        older_than_days: u32,
+        /// Visits deleted per transaction.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+        chunk_visits: u32,
+    },
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -123,6 +135,11 @@ fn parse_dates(text: &str) -> anyhow::Result<(Date, Date)> {
         bail!("date range {text:?} ends before it starts");
     }
     Ok((from, to))
+}
+
+/// Matomo's `Date::factory('today')->subDay(N)`: midnight UTC, N days ago.
+fn purge_cutoff(today: Date, older_than_days: u32) -> PrimitiveDateTime {
+    (today - time::Duration::days(i64::from(older_than_days))).midnight()
 }
 
 fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<PeriodKind>> {
@@ -305,6 +322,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::PurgeLogs {
+            older_than_days,
+            chunk_visits,
+        } => {
+            let mut conn = tally_db::connect(&config.database.url)?;
+            let cutoff = purge_cutoff(now_utc().date(), older_than_days);
+            let counts = tally_management::purge_logs_older_than(
+                &mut conn,
+                &tally_management::Principal::super_user("tally-archiver"),
+                cutoff,
+                chunk_visits,
+            )?;
+            println!(
+                "deleted {} visit(s), {} action(s), {} conversion(s), {} ecommerce item(s) last active before {cutoff} UTC",
+                counts.visits, counts.actions, counts.conversions, counts.conversion_items
+            );
+            Ok(())
+        }
         Command::Tables => {
             let mut conn = tally_db::connect(&config.database.url)?;
             let tables = tally_db::list_archive_tables(&mut conn)?;
@@ -340,5 +375,27 @@ mod tests {
         );
         assert!(super::parse_kinds(&["range".to_owned()]).is_err());
         assert!(super::parse_kinds(&["fortnight".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn purge_cutoff_is_midnight_n_days_ago() {
+        assert_eq!(
+            super::purge_cutoff(time::macros::date!(2026 - 03 - 02), 180),
+            time::macros::datetime!(2025 - 09 - 03 00:00)
+        );
+    }
+
+    #[test]
+    fn purge_logs_needs_a_positive_number_of_days() {
+        use clap::Parser as _;
+        assert!(
+            super::Cli::try_parse_from(["tally-archiver", "purge-logs", "--older-than-days", "0"])
+                .is_err()
+        );
+        assert!(super::Cli::try_parse_from(["tally-archiver", "purge-logs"]).is_err());
+        assert!(
+            super::Cli::try_parse_from(["tally-archiver", "purge-logs", "--older-than-days", "30"])
+                .is_ok()
+        );
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! - [`authenticate`] turns a `token_auth` into a [`Principal`]: a login, the
 //!   super user flag and an [`Access`] level per site.
-//! - [`sites`], [`users`], [`goals`], [`segments`] (stored segments) and
-//!   [`annotations`] hold the operations. Each takes the
+//! - [`sites`], [`users`], [`goals`], [`segments`] (stored segments),
+//!   [`annotations`] and [`privacy`] (GDPR tools, raw data anonymization,
+//!   privacy settings) hold the operations. Each takes the
 //!   connection, the acting principal and typed arguments, and checks access
 //!   itself, so a caller cannot forget to.
 //! - [`ManagementError`] displays Matomo's English messages, because the
@@ -46,6 +47,7 @@ pub mod custom_dimensions;
 pub mod failures;
 pub mod goals;
 mod password;
+pub mod privacy;
 pub mod segments;
 pub mod sites;
 mod support;
@@ -66,6 +68,13 @@ pub use failures::{
     TrackingFailure, delete_all_tracking_failures, delete_tracking_failure, tracking_failures,
 };
 pub use goals::{GoalParams, GoalView, add_goal, delete_goal, get_goal, get_goals, update_goal};
+pub use privacy::{
+    AnonymizeIpChanges, AnonymizeIpSettings, AnonymizeOutcome, AnonymizeParams, DataSubject,
+    ExportSection, PurgeCounts, RawDataSubject, anonymize_date_bounds, anonymize_ip_settings,
+    anonymize_some_raw_data, delete_data_subjects, do_not_track_enabled, export_data_subjects,
+    link_visit_action_columns_to_anonymize, parse_data_subjects, purge_logs_older_than,
+    set_anonymize_ip_settings, set_do_not_track, visit_columns_to_anonymize,
+};
 pub use segments::{
     SegmentParams, SegmentView, add_segment, can_add_segment, delete_segment, get_all_segments,
     get_segment, update_segment,
@@ -323,6 +332,26 @@ pub enum ManagementError {
         "You cannot modify this annotation, because you did not create it, nor do you have admin access for this site."
     )]
     NoteNotEditable,
+    /// `PrivacyManager`'s `visits` parameter is missing or empty (the
+    /// `VisitsDataSubject` validator's message).
+    #[error("No list of visits given")]
+    NoVisitsGiven,
+    /// An entry of `visits` lacks its `idsite` or `idvisit`.
+    #[error("No {key} key set for visit at index {index}")]
+    VisitKeyMissing {
+        /// `idsite` or `idvisit`.
+        key: &'static str,
+        /// The entry's array key.
+        index: String,
+    },
+    /// `anonymizeSomeRawData` without any anonymization chosen (Matomo's
+    /// message).
+    #[error("Nothing is selected to be anonymized")]
+    NothingToAnonymize,
+    /// A method that needs the current user's password got none
+    /// (`UsersManager_ConfirmWithPassword`).
+    #[error("Please enter your password to confirm this change.")]
+    PasswordConfirmationRequired,
     /// Queueing a pre-processed segment's archives failed.
     #[error("queueing the segment's archives: {0}")]
     Archiving(#[source] tally_archiving::ArchiveError),

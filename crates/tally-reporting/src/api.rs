@@ -20,6 +20,7 @@ use crate::meta;
 use crate::methods::{self, Ctx};
 use crate::output::{self, Format, Output, PhpShape, Rendered};
 use crate::pivot::Pivot;
+use crate::privacy;
 use crate::request::ApiRequest;
 use crate::row_evolution;
 use crate::rss;
@@ -252,6 +253,8 @@ impl Api {
             live::find(action)
         } else if module == "Transitions" {
             transitions::find(action)
+        } else if module == "PrivacyManager" {
+            privacy::find(action)
         } else {
             methods::find(module, action)
         };
@@ -282,7 +285,7 @@ impl Api {
         }
         // Comparisons are of archived reports; Live and Transitions read
         // the logs and are answered as they are.
-        if !matches!(module, "Live" | "Transitions")
+        if !matches!(module, "Live" | "Transitions" | "PrivacyManager")
             && let Some(comparison) = Comparison::from_request(request)?
         {
             output = self.compare(
@@ -405,6 +408,7 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
         }
         ("Live", "getCounters") => PhpShape::Array,
         ("Transitions", _) => PhpShape::Array,
+        ("PrivacyManager", action) if action != "findDataSubjects" => PhpShape::Array,
         _ if manage::find(module, action).is_some() => PhpShape::Array,
         _ => PhpShape::DataTable,
     }

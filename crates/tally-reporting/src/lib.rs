@@ -28,6 +28,7 @@ mod output;
 mod overview;
 mod pivot;
 mod present;
+mod privacy;
 mod processed;
 pub mod request;
 mod row_evolution;

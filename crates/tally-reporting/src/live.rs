@@ -16,6 +16,8 @@
 mod profile;
 mod visits;
 
+pub(crate) use visits::last_visits_details;
+
 use diesel::MysqlConnection;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
@@ -38,7 +40,7 @@ pub(crate) fn find(method: &str) -> Option<Handler> {
         "getCounters" => counters,
         "getMostRecentVisitorId" => most_recent_visitor_id,
         "getMostRecentVisitsDateTime" => most_recent_visits_date_time,
-        "getLastVisitsDetails" => visits::last_visits_details,
+        "getLastVisitsDetails" => last_visits_details,
         "getVisitorProfile" => profile::visitor_profile,
         _ => return None,
     };

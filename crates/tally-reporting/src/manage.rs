@@ -122,7 +122,7 @@ fn opt_string(request: &ApiRequest, name: &str) -> Option<String> {
 }
 
 /// A list parameter: `name[]=a&name[]=b`, `name[0]=a`, or `name=a,b`.
-fn list_param(request: &ApiRequest, name: &str) -> Option<Vec<String>> {
+pub(crate) fn list_param(request: &ApiRequest, name: &str) -> Option<Vec<String>> {
     let array_prefix = format!("{name}[");
     let from_array: Vec<String> = request
         .pairs()
@@ -191,7 +191,7 @@ fn cell(value: serde_json::Value) -> Value {
     }
 }
 
-fn object<T: serde::Serialize>(item: &T) -> Answer {
+pub(crate) fn object<T: serde::Serialize>(item: &T) -> Answer {
     let value = serde_json::to_value(item).map_err(|error| invalid("result", error.to_string()))?;
     Ok(Output::Report(Report::Simple(columns_of(value))))
 }
@@ -454,7 +454,7 @@ fn set_global_excluded_user_agents(
 
 /// Matomo's setters return `true`, which JSON shows as `{"value":true}`;
 /// our scalars have no boolean, so it is 1.
-fn true_scalar() -> Scalar {
+pub(crate) fn true_scalar() -> Scalar {
     Scalar::Int(1)
 }
 

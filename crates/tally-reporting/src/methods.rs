@@ -2160,7 +2160,7 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 25] = [
+pub(crate) const MODULES: [&str; 26] = [
     "API",
     "VisitsSummary",
     "Actions",
@@ -2186,4 +2186,5 @@ pub(crate) const MODULES: [&str; 25] = [
     "CoreAdminHome",
     "Live",
     "Transitions",
+    "PrivacyManager",
 ];

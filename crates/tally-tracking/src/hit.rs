@@ -157,18 +157,26 @@ impl ActionDraft {
     /// Every name of the action, in the order Matomo looks them up, which
     /// is the order new names get their ids in: a page view's title before
     /// its URL (`ActionPageview::getActionsToLookup`), any other action's
-    /// URL first, then the names of its dimensions.
+    /// URL first, then the names of its dimensions; a content action's in
+    /// the order of the Contents plugin's dimension classes (interaction,
+    /// name, piece, target: PrivacyManager's `exportDataSubject_*.json`
+    /// shows an interaction's new name numbered before its content name).
     pub fn names(&self) -> impl Iterator<Item = &Name> {
         let (first, second) = if self.kind == ActionKind::Pageview {
             (&self.name, &self.url)
         } else {
             (&self.url, &self.name)
         };
+        let [content_name, piece, target, interaction] = &self.content;
         first
             .iter()
             .chain(second.iter())
             .chain(self.event.iter().flat_map(|(a, b)| [a, b]))
-            .chain(self.content.iter().flatten())
+            .chain(
+                [interaction, content_name, piece, target]
+                    .into_iter()
+                    .flatten(),
+            )
             .chain(self.product.iter().flatten())
     }
 }

@@ -4,6 +4,7 @@
 mod access;
 mod annotations;
 mod goals;
+mod privacy;
 mod secrets;
 mod segments;
 mod sites;

@@ -34,6 +34,7 @@ mod parameters;
 mod php_tracker;
 mod pivot;
 mod present;
+mod privacy;
 mod reports;
 mod row_evolution;
 mod segments_annotations;
