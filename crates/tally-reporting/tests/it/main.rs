@@ -18,6 +18,7 @@ mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
 mod matomo_no_visit;
 mod matomo_periods_fixture;
+mod matomo_pivot_fixture;
 mod matomo_referrers_fixture;
 mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
