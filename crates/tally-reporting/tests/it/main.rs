@@ -9,6 +9,7 @@ mod formats;
 mod goal_columns;
 mod live;
 mod matomo_campaigns_fixture;
+mod matomo_comparison_fixture;
 mod matomo_contents_fixture;
 mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
