@@ -12,7 +12,7 @@
 use serde_json::Value;
 use tally_reporting::{Api, ReportingConfig};
 
-use crate::common::NOW;
+use crate::common::api_body;
 use crate::matomo_truncation_fixture::many_visits_days;
 
 /// `PivotByQueryParamTest::setUpBeforeClass`: fetching by segment on.
@@ -28,20 +28,8 @@ fn pivot_api(db: &tally_db::test_support::TestDb, by_segment: bool) -> anyhow::R
     ))
 }
 
-/// The body of `module=API&<query>` answered at [`NOW`] (200 expected).
-async fn body(api: &Api, token: &str, query: &str) -> anyhow::Result<Vec<u8>> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!("module=API&{query}&token_auth={token}"),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(answer.status == 200, "{query}: {}", answer.status);
-    Ok(answer.body)
-}
-
 async fn text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
-    Ok(String::from_utf8(body(api, token, query).await?)?)
+    Ok(String::from_utf8(api_body(api, token, query).await?)?)
 }
 
 /// A pivot table as JSON in short: `cols: a | b` (the first row's column
@@ -278,7 +266,7 @@ async fn pivots_by_segment_give_matomos_tables() -> anyhow::Result<()> {
          search term 1: - 1\nsearch term 2: - 2\nsearch term 3: - 2\nsearch term 4: - 2\n\
          that search term: 2 -\nthis search term: 2 1"
     );
-    let csv = body(&api, &token, &format!("{by_city}&format=csv")).await?;
+    let csv = api_body(&api, &token, &format!("{by_city}&format=csv")).await?;
     let units: Vec<u16> = csv
         .chunks_exact(2)
         .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))

@@ -29,14 +29,9 @@ use crate::php_tracker::{At, PhpTracker};
 
 /// An API call answered at [`NOW`] with its body as text.
 async fn text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!("module=API&{query}&token_auth={token}"),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(answer.status == 200, "{query}: {}", answer.status);
-    Ok(String::from_utf8(answer.body)?)
+    Ok(String::from_utf8(
+        crate::common::api_body(api, token, query).await?,
+    )?)
 }
 
 /// `$dateTime` of `SomeVisitsWithLongUrls`.
