@@ -46,6 +46,12 @@ pub struct ReportingConfig {
     /// site id (Matomo's `[Transitions_<idSite>]` sections). None by
     /// default.
     pub transitions_max_period_allowed_by_site: BTreeMap<String, MaxPeriodAllowed>,
+    /// Lets `pivotBy` name a dimension that is not the report's subtable
+    /// dimension: each row's table of that dimension is then the
+    /// dimension's report asked with the row's segment (Matomo's
+    /// `[General] pivot_by_filter_enable_fetch_by_segment`; off by
+    /// default, as there, since it costs one report per row).
+    pub pivot_by_filter_enable_fetch_by_segment: bool,
 }
 
 impl Default for ReportingConfig {
@@ -54,6 +60,7 @@ impl Default for ReportingConfig {
             browser_archiving: true,
             transitions_max_period_allowed: MaxPeriodAllowed::All,
             transitions_max_period_allowed_by_site: BTreeMap::new(),
+            pivot_by_filter_enable_fetch_by_segment: false,
         }
     }
 }
@@ -300,7 +307,11 @@ impl Api {
         }
         // Reports that are not pivoted still refuse `pivotBy` with
         // Matomo's message (the table reports checked it already).
-        Pivot::from_request(request, method)?;
+        Pivot::from_request(
+            request,
+            method,
+            self.inner.config.pivot_by_filter_enable_fetch_by_segment,
+        )?;
         Ok(output)
     }
 

@@ -1563,13 +1563,13 @@ pub(crate) fn long_string(period: &Period) -> String {
     }
 }
 
-/// English `Intl_Format_Interval_Long_*`: `August 6 – 12, 2012` within a
-/// month, `July 30 – August 5, 2012` within a year, `December 31, 2012 –
+/// English `Intl_Format_Interval_Long_*`, the dash between thin spaces
+/// (U+2009): `August 6 – 12, 2012` within a month, `July 30 – August 5, 2012` within a year, `December 31, 2012 –
 /// January 6, 2013` across years.
 fn range_long(start: time::Date, end: time::Date) -> String {
     if start.year() != end.year() {
         format!(
-            "{} {}, {} – {} {}, {}",
+            "{} {}, {}\u{2009}–\u{2009}{} {}, {}",
             start.month(),
             start.day(),
             start.year(),
@@ -1579,7 +1579,7 @@ fn range_long(start: time::Date, end: time::Date) -> String {
         )
     } else if start.month() != end.month() {
         format!(
-            "{} {} – {} {}, {}",
+            "{} {}\u{2009}–\u{2009}{} {}, {}",
             start.month(),
             start.day(),
             end.month(),
@@ -1588,7 +1588,7 @@ fn range_long(start: time::Date, end: time::Date) -> String {
         )
     } else {
         format!(
-            "{} {} – {}, {}",
+            "{} {}\u{2009}–\u{2009}{}, {}",
             start.month(),
             start.day(),
             end.day(),

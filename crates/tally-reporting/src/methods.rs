@@ -21,7 +21,7 @@ use crate::columns;
 use crate::formatting::{Formatter, Mode, ReportMetrics};
 use crate::load::{self, Loader};
 use crate::output::{self, Output};
-use crate::pivot::Pivot;
+use crate::pivot::{Pivot, Source};
 use crate::present::{self, ActionRows, Extra, Labels};
 use crate::processed::{self, GoalFilters, TableMetrics, number};
 use crate::request::ApiRequest;
@@ -979,6 +979,72 @@ fn page_rates(
     Ok(())
 }
 
+/// The request Matomo's pivot filter makes of the pivot dimension's report
+/// for one row (`fetchIntersectedWithThisBySegment`): the request's
+/// parameters with the report's own, the row's `segment`, the slice's site
+/// and period, and `getRequestParamOverride`'s (no pivot, filters or
+/// column selection).
+fn segment_request(
+    request: &ApiRequest,
+    method: &str,
+    params: &[(String, String)],
+    slice: &Slice<'_>,
+    segment: &str,
+) -> ApiRequest {
+    let mut sub = request.clone();
+    sub.set("method", method);
+    for (name, value) in params {
+        sub.set(name, value);
+    }
+    sub.set("segment", segment);
+    for (name, value) in [
+        ("pivotBy", ""),
+        ("column", ""),
+        ("flat", "0"),
+        ("totals", "0"),
+        ("disable_queued_filters", "1"),
+        ("disable_generic_filters", "1"),
+        ("showColumns", ""),
+        ("hideColumns", ""),
+    ] {
+        sub.set(name, value);
+    }
+    sub.set("idSite", &slice.site.idsite.to_string());
+    let period = &slice.period;
+    sub.set("period", period.kind().name());
+    let date = if period.kind() == PeriodKind::Range {
+        format!("{},{}", period.start(), period.end())
+    } else {
+        period.start().to_string()
+    };
+    sub.set("date", &date);
+    sub
+}
+
+/// The one table `sub` answers with `method`'s handler.
+fn fetch_table(
+    ctx: &mut Ctx<'_>,
+    method: &str,
+    sub: &ApiRequest,
+) -> Result<Option<DataTable>, ReportingError> {
+    let handler = method
+        .split_once('.')
+        .and_then(|(module, action)| find(module, action))
+        .ok_or_else(|| {
+            ReportingError::NotSupported(format!("Unable to find report '{method}'."))
+        })?;
+    let mut sub_ctx = Ctx {
+        conn: &mut *ctx.conn,
+        principal: ctx.principal,
+        loader: ctx.loader.clone(),
+        request: sub,
+    };
+    Ok(match handler(&mut sub_ctx)? {
+        Output::Report(Report::Table(table)) => Some(table),
+        _ => None,
+    })
+}
+
 /// Runs a table report with `record` (already parameterized).
 fn table_report(
     ctx: &mut Ctx<'_>,
@@ -1010,139 +1076,159 @@ fn table_report(
     let method = request.get("method").unwrap_or_default();
     let mut paths: std::collections::HashMap<u32, Option<Vec<String>>> =
         std::collections::HashMap::new();
-    let report =
-        ctx.each_site_period(&mut |ctx, slice| {
-            // Matomo checks the pivot when post-processing the method's
-            // answer: after the method's own checks (access…).
-            let pivot = Pivot::from_request(request, method)?;
-            let archive = ctx.archive(slice)?;
-            let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
-            if let Some(parameter) = spec.search {
-                // The searched path depends on the site only: one settings
-                // read a site, not one a period.
-                let path =
-                    match paths.entry(slice.site.idsite) {
-                        std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
-                            search_path(ctx.conn, slice.site.idsite, record, request, parameter)?,
-                        ),
-                    };
-                table = match path {
-                    Some(path) => row_along(table, path),
-                    None => DataTable::default(),
-                };
-            }
-            let mut parent = None;
-            match id_subtable {
-                IdSubtable::Id(id) => {
-                    if let Some((label, subtable)) = take_subtable(table, id) {
-                        parent = Some(label);
-                        table = subtable;
-                    } else {
-                        table = DataTable::default();
-                    }
-                }
-                IdSubtable::All if filters.expanded => table = DataTable::default(),
-                IdSubtable::Unknown => table = DataTable::default(),
-                IdSubtable::None | IdSubtable::All => {}
-            }
-            depth.apply(&mut table);
-            keep_rows(&mut table, spec.rows);
-            let plugin_visits = if spec.labels == Labels::Plugin {
-                plugin_visits(ctx.conn, archive.as_ref())?
-            } else {
-                0.0
-            };
-            // The Actions filter shows an `http://` URL as `https://` when
-            // the site has an `https://` URL on its host.
-            let site_urls = if matches!(spec.labels, Labels::Actions { .. }) {
-                tally_management::site_urls(ctx.conn, ctx.principal, slice.site.idsite)?
-            } else {
-                Vec::new()
-            };
-            let extra = Extra {
-                site: slice.site,
-                period: slice.period,
-                subtable: id_subtable.is_subtable(),
-                parent: parent.as_deref(),
-                plugin_visits,
-                flat: filters.flat,
-                site_urls: &site_urls,
-            };
-            if let Some(pivot) = &pivot {
-                // Matomo computes the processed metrics before pivoting (the
-                // pivot column may be one); its goal filters are generic
-                // filters, after the pivot, and find no goals left.
-                present::present_for_pivot(&mut table, spec.labels, &extra);
-                if matches!(spec.labels, Labels::Actions { .. }) {
-                    page_rates(ctx.conn, archive.as_ref(), &mut table)?;
-                }
-                processed::apply(&mut table, spec.metrics, filters.flat);
-                let columns_extra = Extra {
-                    subtable: true,
-                    ..extra
-                };
-                let columns = pivot.apply(&mut table, &|subtable| {
-                    let mut subtable = subtable.clone();
-                    present::present_pivot_columns(&mut subtable, spec.labels, &columns_extra);
-                    subtable
-                });
-                let mut table = filters.apply_with(table, &settings, &mut |table| {
-                    if !filters.disable_queued_filters {
-                        columns.number(table);
-                    }
-                })?;
-                formatter.table(
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        // Matomo checks the pivot when post-processing the method's
+        // answer: after the method's own checks (access…).
+        let pivot = Pivot::from_request(
+            request,
+            method,
+            ctx.loader.config.pivot_by_filter_enable_fetch_by_segment,
+        )?;
+        let archive = ctx.archive(slice)?;
+        let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
+        if let Some(parameter) = spec.search {
+            // The searched path depends on the site only: one settings
+            // read a site, not one a period.
+            let path = match paths.entry(slice.site.idsite) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(search_path(
                     ctx.conn,
-                    ctx.principal,
                     slice.site.idsite,
-                    spec.formats,
-                    &mut table,
-                )?;
-                return Ok(Report::Table(table));
+                    record,
+                    request,
+                    parameter,
+                )?),
+            };
+            table = match path {
+                Some(path) => row_along(table, path),
+                None => DataTable::default(),
+            };
+        }
+        let mut parent = None;
+        match id_subtable {
+            IdSubtable::Id(id) => {
+                if let Some((label, subtable)) = take_subtable(table, id) {
+                    parent = Some(label);
+                    table = subtable;
+                } else {
+                    table = DataTable::default();
+                }
             }
-            // The Actions presenter walks every level itself.
-            if !filters.flat
-                && filters.labels.iter().any(|label| label.contains('>'))
-                && !matches!(spec.labels, Labels::Actions { .. })
-                && !extra.subtable
-            {
-                present::present_subtables(&mut table, spec.labels, &extra);
-            }
-            present::present(&mut table, spec.labels, &extra);
+            IdSubtable::All if filters.expanded => table = DataTable::default(),
+            IdSubtable::Unknown => table = DataTable::default(),
+            IdSubtable::None | IdSubtable::All => {}
+        }
+        depth.apply(&mut table);
+        keep_rows(&mut table, spec.rows);
+        let plugin_visits = if spec.labels == Labels::Plugin {
+            plugin_visits(ctx.conn, archive.as_ref())?
+        } else {
+            0.0
+        };
+        // The Actions filter shows an `http://` URL as `https://` when
+        // the site has an `https://` URL on its host.
+        let site_urls = if matches!(spec.labels, Labels::Actions { .. }) {
+            tally_management::site_urls(ctx.conn, ctx.principal, slice.site.idsite)?
+        } else {
+            Vec::new()
+        };
+        let extra = Extra {
+            site: slice.site,
+            period: slice.period,
+            subtable: id_subtable.is_subtable(),
+            parent: parent.as_deref(),
+            plugin_visits,
+            flat: filters.flat,
+            site_urls: &site_urls,
+        };
+        if let Some(pivot) = &pivot {
+            // Matomo computes the processed metrics before pivoting (the
+            // pivot column may be one); its goal filters are generic
+            // filters, after the pivot, and find no goals left.
+            present::present_for_pivot(&mut table, spec.labels, &extra);
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
-            // Before the report's own processed metrics, which come after
-            // these in Matomo's order (and replace a value of the same name).
-            goal_filters.apply(&mut table);
-            processed::apply(
-                &mut table,
-                spec.metrics,
-                filters.flat || !filters.labels.is_empty(),
-            );
+            processed::apply(&mut table, spec.metrics, filters.flat);
+            let columns_extra = Extra {
+                subtable: true,
+                ..extra
+            };
+            let range = slice.period.kind() == PeriodKind::Range;
+            let columns = match &pivot.source {
+                Source::Subtable => pivot.apply(&mut table, range, &mut |row| {
+                    Ok(row.subtable.as_deref().map(|subtable| {
+                        let mut subtable = subtable.clone();
+                        present::present_pivot_columns(&mut subtable, spec.labels, &columns_extra);
+                        subtable
+                    }))
+                })?,
+                Source::Segment { method, params, .. } => {
+                    pivot.apply(&mut table, range, &mut |row| {
+                        let Some(segment) = pivot.row_segment(row, request.get("segment")) else {
+                            return Ok(None);
+                        };
+                        let sub = segment_request(request, method, params, slice, &segment);
+                        fetch_table(ctx, method, &sub)
+                    })?
+                }
+            };
             let mut table = filters.apply_with(table, &settings, &mut |table| {
-                if spec.search.is_some() {
-                    // Methods that are not reports (getPageUrl...): Matomo's
-                    // Actions filter leaves a segment value that no report
-                    // post-processing turns into a `segment`.
-                    for row in table.rows_mut() {
-                        row.metadata.remove("segment");
-                        row.metadata.remove("segmentValue");
-                    }
-                } else {
-                    present::after_generic_filters(table, spec.labels);
+                if !filters.disable_queued_filters {
+                    columns.number(table);
                 }
             })?;
             formatter.table(
                 ctx.conn,
                 ctx.principal,
                 slice.site.idsite,
-                goal_filters.report_metrics(spec.formats),
+                spec.formats,
                 &mut table,
             )?;
-            Ok(Report::Table(table))
+            return Ok(Report::Table(table));
+        }
+        // The Actions presenter walks every level itself.
+        if !filters.flat
+            && filters.labels.iter().any(|label| label.contains('>'))
+            && !matches!(spec.labels, Labels::Actions { .. })
+            && !extra.subtable
+        {
+            present::present_subtables(&mut table, spec.labels, &extra);
+        }
+        present::present(&mut table, spec.labels, &extra);
+        if matches!(spec.labels, Labels::Actions { .. }) {
+            page_rates(ctx.conn, archive.as_ref(), &mut table)?;
+        }
+        // Before the report's own processed metrics, which come after
+        // these in Matomo's order (and replace a value of the same name).
+        goal_filters.apply(&mut table);
+        processed::apply(
+            &mut table,
+            spec.metrics,
+            filters.flat || !filters.labels.is_empty(),
+        );
+        let mut table = filters.apply_with(table, &settings, &mut |table| {
+            if spec.search.is_some() {
+                // Methods that are not reports (getPageUrl...): Matomo's
+                // Actions filter leaves a segment value that no report
+                // post-processing turns into a `segment`.
+                for row in table.rows_mut() {
+                    row.metadata.remove("segment");
+                    row.metadata.remove("segmentValue");
+                }
+            } else {
+                present::after_generic_filters(table, spec.labels);
+            }
         })?;
+        formatter.table(
+            ctx.conn,
+            ctx.principal,
+            slice.site.idsite,
+            goal_filters.report_metrics(spec.formats),
+            &mut table,
+        )?;
+        Ok(Report::Table(table))
+    })?;
     Ok(Output::Report(report))
 }
 

@@ -17,13 +17,14 @@
 //! presentation Matomo's report methods queue (the `Keyword not defined`
 //! label, the search engines' `url` and `logo`) never happens.
 //!
-//! Only the subtable path exists: Matomo fetches the pivot dimension's
-//! report per row by segment only when `pivot_by_filter_enable_fetch_by_segment`
-//! is on, and it is off by default. So the pivot dimension must be the
-//! report's subtable dimension (the dimension of the report its
-//! `actionToLoadSubTables` names).
+//! A row's table of the pivot dimension is its subtable when the pivot
+//! dimension is the report's subtable dimension (the dimension of the
+//! report its `actionToLoadSubTables` names). Otherwise, only with
+//! `pivot_by_filter_enable_fetch_by_segment` (off by default, as in
+//! Matomo), it is the pivot dimension's report asked again with the row's
+//! segment added to the request's ([`Source::Segment`]).
 
-use tally_datatable::{ColumnKey, Columns, DataTable, Row, Value};
+use tally_datatable::{ColumnKey, Columns, DataTable, Row, Scalar, Value};
 
 use crate::ReportingError;
 use crate::request::ApiRequest;
@@ -41,6 +42,23 @@ pub(crate) struct Pivot {
     column: Option<String>,
     /// Columns kept (the `Others` column included); `None` is no limit.
     limit: Option<usize>,
+    /// Where each row's table of the pivot dimension comes from.
+    pub(crate) source: Source,
+}
+
+/// Where a row's table of the pivot dimension comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The row's subtable.
+    Subtable,
+    /// The pivot dimension's report (`Report::getForDimension`), asked with
+    /// the row's segment: `method` and its own parameters, and the segment
+    /// name of the pivoted report's dimension for rows without a `segment`.
+    Segment {
+        method: String,
+        params: Vec<(String, String)>,
+        segment_name: String,
+    },
 }
 
 /// The pivoted columns in their final order, for the numbering.
@@ -59,15 +77,20 @@ impl Pivot {
     /// its order: an unknown dimension, a method without a report, a report
     /// without a subtable dimension, a subtable dimension that is not the
     /// requested one.
+    ///
+    /// `fetch_by_segment` is `pivot_by_filter_enable_fetch_by_segment`: a
+    /// dimension other than the subtable's then needs a report of its own
+    /// and a segment for the pivoted report's dimension.
     pub(crate) fn from_request(
         request: &ApiRequest,
         method: &str,
+        fetch_by_segment: bool,
     ) -> Result<Option<Self>, ReportingError> {
         // `!empty($pivotBy)`: PHP's empty() is true for "0" too.
         let Some(dimension) = request.non_empty("pivotBy").filter(|value| *value != "0") else {
             return Ok(None);
         };
-        if !is_known_dimension(dimension) {
+        if !is_known_dimension(dimension, request) {
             return Err(ReportingError::NotSupported(format!(
                 "Invalid dimension '{dimension}'."
             )));
@@ -78,20 +101,39 @@ impl Pivot {
                     "This report does not support pivot.".to_owned(),
                 ));
             }
-            Subtable::None => {
-                return Err(ReportingError::NotSupported(format!(
-                    "Unsupported pivot: report '{method}' has no subtable dimension."
-                )));
-            }
-            Subtable::Dimension(subtable) => subtable,
+            Subtable::None => None,
+            Subtable::Dimension(subtable) => Some(subtable),
         };
-        if subtable != dimension {
-            return Err(ReportingError::NotSupported(format!(
-                "Unsupported pivot: the subtable dimension for '{method}' does not match the \
-                 requested pivotBy dimension. [subtable dimension = {subtable}, pivot by \
-                 dimension = {dimension}]"
-            )));
-        }
+        let source = if subtable.as_deref() == Some(dimension) {
+            Source::Subtable
+        } else if fetch_by_segment {
+            let Some((report, params)) = dimension_report(dimension) else {
+                return Err(ReportingError::NotSupported(format!(
+                    "Unsupported pivot: No report for pivot dimension '{dimension}' (report \
+                     required for fetching intersected tables by segment)."
+                )));
+            };
+            let Some(segment_name) = dimension_segment(method, request) else {
+                return Err(ReportingError::NotSupported(format!(
+                    "Unsupported pivot: No segment for dimension of report '{method}'. (segment \
+                     required for fetching intersected tables by segment)."
+                )));
+            };
+            Source::Segment {
+                method: report.to_owned(),
+                params,
+                segment_name,
+            }
+        } else {
+            return Err(ReportingError::NotSupported(match subtable {
+                None => format!("Unsupported pivot: report '{method}' has no subtable dimension."),
+                Some(subtable) => format!(
+                    "Unsupported pivot: the subtable dimension for '{method}' does not match the \
+                     requested pivotBy dimension. [subtable dimension = {subtable}, pivot by \
+                     dimension = {dimension}]"
+                ),
+            }));
+        };
         let column = request
             .non_empty("pivotByColumn")
             .filter(|value| *value != "0")
@@ -105,24 +147,30 @@ impl Pivot {
         Ok(Some(Self {
             column,
             limit: usize::try_from(limit).ok(),
+            source,
         }))
     }
 
-    /// Pivots `table`: `intersected` turns a row's stored subtable into
-    /// the table its subtable API method would answer (its labels name the
-    /// columns).
+    /// Pivots `table`: `intersected` gives a row's table of the pivot
+    /// dimension as its API method would answer it (its labels name the
+    /// columns), `None` for none.
+    ///
+    /// # Errors
+    ///
+    /// Those of `intersected`.
+    /// `range`: the table is a range's (see [`first_column`]).
     pub(crate) fn apply(
         &self,
         table: &mut DataTable,
-        intersected: &dyn Fn(&DataTable) -> DataTable,
-    ) -> PivotColumns {
-        let column = self.column.clone().or_else(|| first_column(table));
+        range: bool,
+        intersected: &mut dyn FnMut(&Row) -> Result<Option<DataTable>, ReportingError>,
+    ) -> Result<PivotColumns, ReportingError> {
+        let column = self.column.clone().or_else(|| first_column(table, range));
         // Column name → total over all rows, in order of first appearance.
         let mut totals: Vec<(String, f64)> = Vec::new();
-        let mut pivot_row = |row: &mut Row| {
+        let mut pivot_row = |row: &mut Row| -> Result<(), ReportingError> {
             let mut columns = Columns::new();
-            if let Some(subtable) = row.subtable.as_deref() {
-                let subtable = intersected(subtable);
+            if let Some(subtable) = intersected(row)? {
                 for sub_row in subtable.all_rows() {
                     let value = column
                         .as_deref()
@@ -143,12 +191,13 @@ impl Pivot {
             // `ColumnCallbackDeleteMetadata('segment')` after the filter.
             row.metadata.remove("segment");
             row.metadata.remove("segmentValue");
+            Ok(())
         };
         for row in table.rows_mut() {
-            pivot_row(row);
+            pivot_row(row)?;
         }
         if let Some(summary) = table.summary_row_mut() {
-            pivot_row(summary);
+            pivot_row(summary)?;
         }
         let names = self.ordered_columns(totals);
         for row in table.rows_mut() {
@@ -157,7 +206,32 @@ impl Pivot {
         if let Some(summary) = table.summary_row_mut() {
             order_columns(summary, &names);
         }
-        PivotColumns { names }
+        Ok(PivotColumns { names })
+    }
+
+    /// The segment a row's table is fetched with (`getIntersectedTable`):
+    /// the row's `segment`, else the report dimension's segment equal to
+    /// its `segmentValue` or label (PHP-urlencoded), after the request's
+    /// own segment.
+    pub(crate) fn row_segment(&self, row: &Row, request_segment: Option<&str>) -> Option<String> {
+        let Source::Segment { segment_name, .. } = &self.source else {
+            return None;
+        };
+        let metadata = |name: &str| match row.metadata.get(name) {
+            Some(Scalar::Str(text)) if !text.is_empty() => Some(text.clone()),
+            Some(Scalar::Int(number)) => Some(number.to_string()),
+            _ => None,
+        };
+        let own = metadata("segment").unwrap_or_else(|| {
+            let value = metadata("segmentValue").unwrap_or_else(|| row.label.clone());
+            format!("{segment_name}=={}", crate::present::urlencode(&value))
+        });
+        Some(
+            match request_segment.filter(|segment| !segment.is_empty()) {
+                Some(original) => format!("{original};{own}"),
+                None => own,
+            },
+        )
     }
 
     /// `getPivotTableDefaultRowFromColumnSummary`: by total descending, ties
@@ -257,12 +331,28 @@ fn php_add(current: &Value, add: &Value) -> Value {
     }
 }
 
-/// `getNameOfFirstNonLabelColumnInTable`.
-fn first_column(table: &DataTable) -> Option<String> {
-    table
-        .all_rows()
-        .find_map(|row| row.columns.keys().next())
-        .map(|key| key.name().into_owned())
+/// `getNameOfFirstNonLabelColumnInTable`: the first column as Matomo
+/// holds the row. A visit-dimension row of a day, week, month or year
+/// starts with its unique visitors (metric id 1; `sum_daily_nb_uniq_visitors`
+/// after days are summed, which we place behind the other columns), as
+/// `PivotByQueryParamTest`'s default-column pivots of a week show; its
+/// range pivots show `nb_visits` first. Rows with users (only
+/// visit-dimension rows have them) so answer their unique visitors
+/// column outside ranges.
+fn first_column(table: &DataTable, range: bool) -> Option<String> {
+    let row = table.all_rows().find(|row| !row.columns.is_empty())?;
+    let has = |name: &str| row.columns.keys().any(|key| key.name() == name);
+    if !range {
+        for (uniques, users) in [
+            ("nb_uniq_visitors", "nb_users"),
+            ("sum_daily_nb_uniq_visitors", "sum_daily_nb_users"),
+        ] {
+            if has(uniques) && has(users) {
+                return Some(uniques.to_owned());
+            }
+        }
+    }
+    row.columns.keys().next().map(|key| key.name().into_owned())
 }
 
 /// `Common::getRequestVar($name, false, 'int')`: a numeric value truncated
@@ -380,6 +470,62 @@ fn subtable_dimension(method: &str, request: &ApiRequest) -> Subtable {
     Subtable::Dimension(dimension.to_owned())
 }
 
+/// `Report::getForDimension`: the method (and its parameters) of the
+/// report whose dimension is `dimension`, among the reports we serve.
+fn dimension_report(dimension: &str) -> Option<(&'static str, Vec<(String, String)>)> {
+    if let Some(id) = dimension.strip_prefix("CustomDimension.CustomDimension") {
+        return Some((
+            "CustomDimensions.getCustomDimension",
+            vec![("idDimension".to_owned(), id.to_owned())],
+        ));
+    }
+    let method = match dimension {
+        "UserCountry.Continent" => "UserCountry.getContinent",
+        "UserCountry.Country" => "UserCountry.getCountry",
+        "UserCountry.Region" => "UserCountry.getRegion",
+        "UserCountry.City" => "UserCountry.getCity",
+        "Referrers.ReferrerType" => "Referrers.getReferrerType",
+        "Referrers.Keyword" => "Referrers.getKeywords",
+        "Referrers.SearchEngine" => "Referrers.getSearchEngines",
+        "Referrers.Campaign" => "Referrers.getCampaigns",
+        "Referrers.Website" => "Referrers.getWebsites",
+        "Referrers.SocialNetwork" => "Referrers.getSocials",
+        "UserLanguage.Language" => "UserLanguage.getLanguage",
+        "Resolution.Resolution" => "Resolution.getResolution",
+        "Resolution.Configuration" => "Resolution.getConfiguration",
+        "UserId.UserId" => "UserId.getUsers",
+        _ => return None,
+    };
+    Some((method, Vec::new()))
+}
+
+/// The first segment of the dimension of the report serving `method`
+/// (`thisReportDimensionSegment`), among the reports we serve.
+fn dimension_segment(method: &str, request: &ApiRequest) -> Option<String> {
+    if method == "CustomDimensions.getCustomDimension" {
+        let id = request.get("idDimension").and_then(php_int)?;
+        return Some(format!("dimension{id}"));
+    }
+    let name = match method {
+        "UserCountry.getContinent" => "continentCode",
+        "UserCountry.getCountry" => "countryCode",
+        "UserCountry.getRegion" => "regionCode",
+        "UserCountry.getCity" => "city",
+        "Referrers.getReferrerType" => "referrerType",
+        "Referrers.getKeywords" => "referrerKeyword",
+        "Referrers.getSearchEngines"
+        | "Referrers.getCampaigns"
+        | "Referrers.getWebsites"
+        | "Referrers.getSocials" => "referrerName",
+        "UserLanguage.getLanguage" => "languageCode",
+        "Resolution.getResolution" => "resolution",
+        "Resolution.getConfiguration" => "configuration",
+        "UserId.getUsers" => "userId",
+        _ => return None,
+    };
+    Some(name.to_owned())
+}
+
 /// Methods we serve that no Matomo `Report` class describes: the
 /// single-value methods, and CustomVariables (its plugin is not among
 /// Matomo's bundled ones, whose reports we know).
@@ -406,9 +552,16 @@ const NO_REPORT: &[&str] = &[
 /// Whether Matomo's `DimensionsProvider::factory` knows `id`: the
 /// dimensions (`Columns/*.php`, abstract classes aside) of the plugins
 /// Matomo activates by default, and custom dimensions.
-fn is_known_dimension(id: &str) -> bool {
+fn is_known_dimension(id: &str, request: &ApiRequest) -> bool {
     if let Some(number) = id.strip_prefix("CustomDimension.CustomDimension") {
-        return !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit());
+        // The plugin lists the dimensions of the request's site only,
+        // `Common::getRequestVar('idSite', 0, 'int')`: none for `all` or a
+        // list of sites.
+        let one_site = request
+            .get("idSite")
+            .and_then(|site| site.trim().parse::<u32>().ok())
+            .is_some_and(|site| site > 0);
+        return one_site && !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit());
     }
     DIMENSIONS.binary_search(&id).is_ok()
 }
@@ -571,9 +724,19 @@ mod tests {
     #[test]
     fn the_dimension_list_is_sorted_for_binary_search() {
         assert!(DIMENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(is_known_dimension("UserCountry.City"));
-        assert!(is_known_dimension("CustomDimension.CustomDimension3"));
-        assert!(!is_known_dimension("Referrers.Nope"));
+        let one_site = ApiRequest::from_parts("idSite=1", None);
+        assert!(is_known_dimension("UserCountry.City", &one_site));
+        assert!(is_known_dimension(
+            "CustomDimension.CustomDimension3",
+            &one_site
+        ));
+        assert!(!is_known_dimension("Referrers.Nope", &one_site));
+        // Custom dimensions are a site's: unknown for several sites.
+        let all = ApiRequest::from_parts("idSite=all", None);
+        assert!(!is_known_dimension(
+            "CustomDimension.CustomDimension3",
+            &all
+        ));
     }
 
     #[test]
@@ -581,6 +744,7 @@ mod tests {
         let pivot = Pivot {
             column: None,
             limit: Some(3),
+            source: Source::Subtable,
         };
         let totals = vec![
             ("b".to_owned(), 2.0),

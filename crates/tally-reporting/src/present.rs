@@ -355,6 +355,13 @@ pub(crate) fn after_generic_filters(table: &mut DataTable, labels: Labels) {
 pub(crate) fn present_for_pivot(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) {
     match labels {
         Labels::Keywords | Labels::SearchEngines if !extra.subtable => {}
+        Labels::Country => {
+            present(table, labels, extra);
+            // `getCountry` queues its `logoHeight`; the rest it does at once.
+            for row in rows(table) {
+                row.metadata.remove("logoHeight");
+            }
+        }
         _ => present(table, labels, extra),
     }
 }

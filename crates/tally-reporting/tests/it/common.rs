@@ -134,6 +134,19 @@ pub(crate) fn reporting_api(db: &TestDb) -> anyhow::Result<Api> {
     ))
 }
 
+/// The body of `module=API&<query>&token_auth=<token>` answered at
+/// [`NOW`]; an answer other than 200 is an error.
+pub(crate) async fn api_body(api: &Api, token: &str, query: &str) -> anyhow::Result<Vec<u8>> {
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!("module=API&{query}&token_auth={token}"),
+        None,
+    );
+    let api = api.clone();
+    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+    anyhow::ensure!(answer.status == 200, "{query}: {}", answer.status);
+    Ok(answer.body)
+}
+
 /// `module=API&<query>&format=json&token_auth=<token>` answered at
 /// [`NOW`], as JSON; an answer other than 200 is an error with its body.
 pub(crate) async fn api_json(

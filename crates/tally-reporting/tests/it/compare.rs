@@ -117,8 +117,8 @@ async fn visits_summary_segments_and_periods() -> anyhow::Result<()> {
             "All visits",
             "week",
             "2026-11-10",
-            "Week November 9 – 15, 2026",
-            "(Week November 9 – 15, 2026) (All visits)",
+            "Week November 9\u{2009}–\u{2009}15, 2026",
+            "(Week November 9\u{2009}–\u{2009}15, 2026) (All visits)",
             "-1"
         ]
     );
@@ -249,7 +249,7 @@ async fn multiple_periods_compare_position_by_position() -> anyhow::Result<()> {
             "day",
             "2026-11-11",
             "Wednesday, November 11, 2026",
-            "(November 11 – 12, 2026) (All visits)"
+            "(November 11\u{2009}–\u{2009}12, 2026) (All visits)"
         ]
     );
     let empty = answer["2026-11-11"]["comparisons"][1].clone();

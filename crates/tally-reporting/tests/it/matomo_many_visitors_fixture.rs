@@ -35,7 +35,7 @@ use tally_reporting::Api;
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, encode, matomo_site, reporting_api, tracker_routes};
+use crate::common::{encode, matomo_site, reporting_api, tracker_routes};
 use crate::php_tracker::{At, PhpTracker};
 
 /// The fixture's `$dateTime`.
@@ -348,16 +348,11 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
     Ok((db, token))
 }
 
-/// An API call answered at [`NOW`] with its body as text.
+/// An API call answered at [`crate::common::NOW`] with its body as text.
 async fn text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!("module=API&{query}&token_auth={token}"),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(answer.status == 200, "{query}: {}", answer.status);
-    Ok(String::from_utf8(answer.body)?)
+    Ok(String::from_utf8(
+        crate::common::api_body(api, token, query).await?,
+    )?)
 }
 
 /// `method` for January 2010 as JSON, with `extra` parameters.

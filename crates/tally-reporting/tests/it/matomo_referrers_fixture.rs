@@ -292,7 +292,10 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
         "&apiModule=Referrers&apiAction=getReferrerType&expanded=0",
     )
     .await?;
-    assert_eq!(processed["prettyDate"], json!("January 1 – March 10, 2010"));
+    assert_eq!(
+        processed["prettyDate"],
+        json!("January 1\u{2009}–\u{2009}March 10, 2010")
+    );
     let data = processed["reportData"]
         .as_object()
         .cloned()
@@ -349,7 +352,7 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
             .await?;
     let xml = String::from_utf8(answer.body)?;
     for part in [
-        "\t<prettyDate>January 1 – March 10, 2010</prettyDate>\n",
+        "\t<prettyDate>January 1\u{2009}–\u{2009}March 10, 2010</prettyDate>\n",
         "\t<reportData>\n\t\t<result prettyDate=\"Friday, January 1, 2010\" />\n",
         "\t\t<result prettyDate=\"Friday, February 5, 2010\">\n\t\t\t<row>\n\t\t\t\t<label>Search Engines</label>\n",
         "\t<reportMetadata>\n\t\t<result prettyDate=\"Friday, January 1, 2010\" />\n",

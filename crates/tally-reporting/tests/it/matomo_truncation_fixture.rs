@@ -29,14 +29,9 @@ use crate::php_tracker::{At, PhpTracker};
 
 /// An API call answered at [`NOW`] with its body as text.
 async fn text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
-    let request = tally_reporting::ApiRequest::from_parts(
-        &format!("module=API&{query}&token_auth={token}"),
-        None,
-    );
-    let api = api.clone();
-    let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-    anyhow::ensure!(answer.status == 200, "{query}: {}", answer.status);
-    Ok(String::from_utf8(answer.body)?)
+    Ok(String::from_utf8(
+        crate::common::api_body(api, token, query).await?,
+    )?)
 }
 
 /// `$dateTime` of `SomeVisitsWithLongUrls`.
@@ -579,8 +574,15 @@ const MANY: PrimitiveDateTime = datetime!(2010-01-03 01:22:33);
 
 /// The fixture of `BlobReportLimitingTest`: its site, two custom
 /// dimensions (visit `testdim`, action `testdim2`) and the visits of
-/// 2010-01-03 and the two days before.
+/// 2010-01-03 and the two days before (its `trackVisitsForDaysInPast = 2`).
 async fn many_visits_site() -> anyhow::Result<(TestDb, String)> {
+    many_visits_days(2).await
+}
+
+/// `ManyVisitsWithMockLocationProvider` with `trackVisitsForDaysInPast`
+/// days of visits before 2010-01-03 (0 by default, up to 2 here), then the
+/// product orders of 2010-01-04.
+pub(crate) async fn many_visits_days(days_in_past: i64) -> anyhow::Result<(TestDb, String)> {
     use diesel::RunQueryDsl as _;
     let (db, token) = matomo_site(MANY, |site| site.ecommerce = Some(true), &[])?;
     {
@@ -593,7 +595,10 @@ async fn many_visits_site() -> anyhow::Result<(TestDb, String)> {
         .execute(&mut conn)?;
     }
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
-    for (days, random) in [(0, 0), (1, 20), (2, 40), (-1, 0)] {
+    for (days, random) in [(0, 0), (1, 20), (2, 40), (-1, 0)]
+        .into_iter()
+        .filter(|(days, _)| *days <= days_in_past)
+    {
         let requests = if days < 0 {
             many_orders()
         } else {
