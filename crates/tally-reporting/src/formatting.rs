@@ -113,6 +113,10 @@ pub(crate) struct ReportMetrics {
     /// Whether the goal-column filters attached their metric objects
     /// (`crate::processed::GoalFilters`), whose names depend on the goals.
     goal_columns: bool,
+    /// Whether `Goals.getMetrics` attached a `GoalConversionRate` per goal
+    /// (`showAllGoalSpecificMetrics`): `goal_<id>_conversion_rate`, with
+    /// `Goals.get`'s visitor-type suffix.
+    goal_rates: bool,
 }
 
 impl ReportMetrics {
@@ -120,6 +124,15 @@ impl ReportMetrics {
         Self {
             declared,
             goal_columns: false,
+            goal_rates: false,
+        }
+    }
+
+    /// [`ReportMetrics::declared`] plus the goals' conversion rates.
+    const fn with_goal_rates(self) -> Self {
+        Self {
+            goal_rates: true,
+            ..self
         }
     }
 
@@ -162,7 +175,8 @@ impl ReportMetrics {
     pub(crate) const GOALS: Self = Self::declared(&[
         ("avg_order_revenue", Display::Money),
         ("conversion_rate", Display::Percent),
-    ]);
+    ])
+    .with_goal_rates();
     /// `Goals.get`: formatted by its three `Goals.getMetrics`
     /// sub-requests, before their columns get the visitor-type suffix.
     pub(crate) const GOALS_BY_VISITOR_TYPE: Self = Self::declared(&[
@@ -172,7 +186,8 @@ impl ReportMetrics {
         ("conversion_rate", Display::Percent),
         ("conversion_rate_new_visit", Display::Percent),
         ("conversion_rate_returning_visit", Display::Percent),
-    ]);
+    ])
+    .with_goal_rates();
     /// Page URL and title reports, entry and exit pages included: the
     /// Actions metrics and the page timings `PagePerformance` attaches.
     pub(crate) const PAGES: Self = Self::declared(&[
@@ -260,7 +275,19 @@ impl ReportMetrics {
                     .then(|| goal_column_display(column))
                     .flatten()
             })
+            .or_else(|| (self.goal_rates && is_goal_rate(column)).then_some(Display::Percent))
     }
+}
+
+/// `goal_<id>_conversion_rate`, bare or with `Goals.get`'s visitor-type
+/// suffix.
+fn is_goal_rate(column: &str) -> bool {
+    column
+        .strip_prefix("goal_")
+        .and_then(|rest| rest.split_once("_conversion_rate"))
+        .is_some_and(|(idgoal, suffix)| {
+            !idgoal.contains('_') && matches!(suffix, "" | "_new_visit" | "_returning_visit")
+        })
 }
 
 /// How the goal-column filters' metric objects format: the rates as
