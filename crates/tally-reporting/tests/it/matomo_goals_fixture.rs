@@ -18,7 +18,9 @@ use time::PrimitiveDateTime;
 use time::macros::datetime;
 
 use crate::common::{NOW, matomo_site, reporting_api, tracker_routes};
-use crate::matomo_segments_dates_fixture::{Reports, at_datetime, two_visits_with_custom_variables};
+use crate::matomo_segments_dates_fixture::{
+    Reports, at_datetime, two_visits_with_custom_variables,
+};
 use crate::php_tracker::PhpTracker;
 
 /// An XML answer of one row of `(name, value)` columns, as Matomo's XML
@@ -136,7 +138,12 @@ async fn some_visits_all_conversions() -> anyhow::Result<(Reports, tally_db::tes
     t.at = at_datetime(start, 0.4);
     let query = t.event("the_category", "click_action", Some("name"), None);
     t.ok(&router, &query).await?;
-    let query = t.event("other_category", "other_action", Some("<the_'\"name>"), None);
+    let query = t.event(
+        "other_category",
+        "other_action",
+        Some("<the_'\"name>"),
+        None,
+    );
     t.ok(&router, &query).await?;
 
     let reports = Reports {
@@ -196,7 +203,9 @@ async fn multiple_conversions_per_visit_give_matomos_goals() -> anyhow::Result<(
 async fn multiple_conversions_per_visit_by_server_time() -> anyhow::Result<()> {
     let (r, _db) = some_visits_all_conversions().await?;
     let xml = r
-        .xml("method=VisitTime.getVisitInformationPerServerTime&idSite=1&period=day&date=2009-01-04")
+        .xml(
+            "method=VisitTime.getVisitInformationPerServerTime&idSite=1&period=day&date=2009-01-04",
+        )
         .await?;
     let mut expected = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n");
     for hour in 0..24 {
@@ -315,8 +324,14 @@ async fn one_conversion_per_visit_goal_specific_metrics() -> anyhow::Result<()> 
     // goal 1 and of goal 2, per visitor type.
     let groups: [(&str, [[u32; 4]; 3]); 3] = [
         ("", [[3, 3, 2, 1000], [0, 2, 2, 1000], [0, 1, 1, 0]]),
-        ("_new_visit", [[2, 3, 2, 1000], [0, 2, 2, 1000], [0, 1, 1, 0]]),
-        ("_returning_visit", [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]),
+        (
+            "_new_visit",
+            [[2, 3, 2, 1000], [0, 2, 2, 1000], [0, 1, 1, 0]],
+        ),
+        (
+            "_returning_visit",
+            [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        ),
     ];
     let rate = |converted: u32, visits: u32| {
         if visits == 0 {
@@ -329,7 +344,8 @@ async fn one_conversion_per_visit_goal_specific_metrics() -> anyhow::Result<()> 
     let mut columns = Vec::new();
     for (suffix, [all, goal_1, goal_2]) in groups {
         let visits = all[0];
-        let mut push = |name: String, value: String| columns.push((format!("{name}{suffix}"), value));
+        let mut push =
+            |name: String, value: String| columns.push((format!("{name}{suffix}"), value));
         push("nb_visits".to_owned(), visits.to_string());
         for (name, value) in ["nb_conversions", "nb_visits_converted", "revenue"]
             .iter()
@@ -361,5 +377,98 @@ async fn one_conversion_per_visit_goal_specific_metrics() -> anyhow::Result<()> 
             .await?,
         xml_result(&only)
     );
+    Ok(())
+}
+
+/// `test_trackGoals_oneConversionPerVisitshowGoalsMetrics{SingleGoal,AllGoals}__API.getProcessedReport_day.xml`:
+/// with `filter_update_columns_when_show_all_goals`, the goal metadata
+/// keeps `conversion_rate`, the columns end with `revenue` and the browser
+/// row keeps it; goal 1's four metrics when
+/// `filter_show_goal_columns_process_goals=1`, else every goal's
+/// conversion rate. Matomo writes `avg_time_on_site` as `00:04:02` and
+/// revenues as `$1,000` here (docs/MATOMO-DIFFERENCES.md); the values are
+/// the same.
+#[tokio::test]
+async fn one_conversion_per_visit_processed_report_goal_columns() -> anyhow::Result<()> {
+    let (r, _db) = two_visits_with_custom_variables(ONE_CONVERSION_START, NOW).await?;
+    let elements = |values: &[(&str, &str)], indent: &str| -> String {
+        values
+            .iter()
+            .map(|(name, value)| format!("{indent}<{name}>{value}</{name}>\n"))
+            .collect()
+    };
+    let shared = [
+        ("nb_uniq_visitors", "2"),
+        ("nb_visits", "3"),
+        ("nb_actions", "5"),
+        ("nb_users", "0"),
+        ("revenue", "1000"),
+        ("conversion_rate", "66.67%"),
+        ("nb_actions_per_visit", "1.7"),
+        ("avg_time_on_site", "242"),
+        ("bounce_rate", "67%"),
+    ];
+    let single: &[(&str, &str)] = &[
+        ("goal_1_conversion_rate", "66.67%"),
+        ("goal_1_nb_conversions", "2"),
+        ("goal_1_revenue_per_visit", "333.33"),
+        ("goal_1_revenue", "1000"),
+    ];
+    let all: &[(&str, &str)] = &[
+        ("goal_1_conversion_rate", "66.67%"),
+        ("goal_2_conversion_rate", "33.33%"),
+    ];
+    for (extra, goal_columns) in [
+        ("&filter_show_goal_columns_process_goals=1", single),
+        ("", all),
+    ] {
+        let xml = r
+            .xml(&format!(
+                "method=API.getProcessedReport&{ONE_CONVERSION_DAY}\
+                 &filter_update_columns_when_show_all_goals=1\
+                 &apiModule=DevicesDetection&apiAction=getBrowsers{extra}"
+            ))
+            .await?;
+        let metrics_goal = format!(
+            "\t\t<metricsGoal>\n{}\t\t</metricsGoal>\n",
+            elements(
+                &[
+                    ("nb_conversions", "Conversions"),
+                    ("conversion_rate", "Conversion Rate"),
+                    ("revenue", "Revenue"),
+                ],
+                "\t\t\t"
+            )
+        );
+        assert!(xml.contains(&metrics_goal), "{extra}\n{xml}");
+        let columns = format!(
+            "\t<columns>\n{}\t</columns>\n",
+            elements(
+                &[
+                    ("label", "Browser"),
+                    ("nb_visits", "Visits"),
+                    ("nb_uniq_visitors", "Unique visitors"),
+                    ("nb_actions", "Actions"),
+                    ("nb_users", "Users"),
+                    ("nb_actions_per_visit", "Actions per Visit"),
+                    ("avg_time_on_site", "Avg. Time on Website"),
+                    ("bounce_rate", "Bounce Rate"),
+                    ("conversion_rate", "Conversion Rate"),
+                    ("revenue", "Revenue"),
+                ],
+                "\t\t"
+            )
+        );
+        assert!(xml.contains(&columns), "{extra}\n{xml}");
+        let row: Vec<(&str, &str)> = std::iter::once(("label", "Firefox"))
+            .chain(shared)
+            .chain(goal_columns.iter().copied())
+            .collect();
+        let data = format!(
+            "\t<reportData>\n\t\t<row>\n{}\t\t</row>\n\t</reportData>\n",
+            elements(&row, "\t\t\t")
+        );
+        assert!(xml.contains(&data), "{extra}\n{xml}");
+    }
     Ok(())
 }
