@@ -1278,6 +1278,33 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         };
         request.set("filter_add_columns_when_show_all_columns", delete_rows);
     }
+    // The metadata follows the request as asked.
+    let goal_meta = GoalMeta::from_request(ctx.request);
+    // `getIdGoalToUseForActionsReports`: with
+    // `filter_show_goal_columns_process_goals`, the Actions page reports
+    // are asked for every goal's page metrics (`idGoal` -3, or -5 for an
+    // ecommerce goal) and the entry page reports for the entry metrics
+    // (-4, -6).
+    if request
+        .get("filter_show_goal_columns_process_goals")
+        .is_some_and(|value| !value.is_empty() && value != "0")
+    {
+        let mode = match (module.as_str(), action.as_str()) {
+            ("Actions", "getPageUrls" | "getPageTitles") => Some(("-3", "-5")),
+            ("Actions", "getEntryPageUrls" | "getEntryPageTitles") => Some(("-4", "-6")),
+            _ => None,
+        };
+        if let Some((any_goal, ecommerce)) = mode {
+            request.set(
+                "idGoal",
+                if goal_meta.ecommerce {
+                    ecommerce
+                } else {
+                    any_goal
+                },
+            );
+        }
+    }
     let request = &request;
     let mut report_ctx = Ctx {
         conn: &mut *ctx.conn,
@@ -1434,7 +1461,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
-    let mut entry = entry(meta, meta.name, None, 0, GoalMeta::from_request(request));
+    let mut entry = entry(meta, meta.name, None, 0, goal_meta);
     if without_uniques
         && let Tree::Assoc(fields) = &mut entry
         && let Some((_, Tree::Assoc(metrics))) = fields.iter_mut().find(|(key, _)| key == "metrics")

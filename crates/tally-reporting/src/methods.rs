@@ -1187,6 +1187,7 @@ fn table_report(
                 if matches!(spec.labels, Labels::Actions { .. }) {
                     page_rates(ctx.conn, archive.as_ref(), &mut table)?;
                 }
+                processed::page_timings(&mut table, spec.metrics, filters.flat);
                 processed::apply(&mut table, spec.metrics, filters.flat);
                 let columns_extra = Extra {
                     subtable: true,
@@ -1223,14 +1224,13 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
-            // Before the report's own processed metrics, which come after
-            // these in Matomo's order (and replace a value of the same name).
+            // PagePerformance's timings, then the goal columns, then the
+            // report's own processed metrics, in Matomo's order (the last
+            // replace a value of the same name).
+            let every_row = filters.flat || !filters.labels.is_empty();
+            processed::page_timings(&mut table, spec.metrics, every_row);
             goal_filters.apply(&mut table);
-            processed::apply(
-                &mut table,
-                spec.metrics,
-                filters.flat || !filters.labels.is_empty(),
-            );
+            processed::apply(&mut table, spec.metrics, every_row);
             let mut table = filters.apply_with(table, &settings, &mut |table| {
                 if spec.search.is_some() {
                     // Methods that are not reports (getPageUrl...): Matomo's
