@@ -11,6 +11,13 @@
 //!   `TwoVisitsWithCustomVariables`): `Goals.get` with and without goal
 //!   specific metrics and under segments on actions, and the goal columns
 //!   of `API.getProcessedReport`.
+//! - `TrackGoalsPagesTest` and `TrackGoalsPagesSegmentTest` (fixture
+//!   `SomePageGoalVisitsWithConversions`): the goal metrics of the Actions
+//!   page and entry page reports (a week, a day, a country segment), the
+//!   page views before each conversion, and `API.getProcessedReport` of
+//!   those reports with the goal columns. The report bodies equal
+//!   Matomo's apart from the Bandwidth plugin's columns, which we do not
+//!   have (docs/MATOMO-DIFFERENCES.md); the tests pin their goal figures.
 
 use serde_json::json;
 use tally_management::{self as management, GoalParams, Principal};
@@ -470,5 +477,403 @@ async fn one_conversion_per_visit_processed_report_goal_columns() -> anyhow::Res
         );
         assert!(xml.contains(&data), "{extra}\n{xml}");
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// TrackGoalsPagesTest and TrackGoalsPagesSegmentTest
+
+const PAGES_START: PrimitiveDateTime = datetime!(2009-01-05 00:00:00);
+
+/// `SomePageGoalVisitsWithConversions`' tracker: each request 0.1 h after
+/// the last (`$ticks`, a float, as the fixture adds it), on the fixture's
+/// current day.
+struct PageVisits {
+    router: axum::Router,
+    t: PhpTracker,
+    day: PrimitiveDateTime,
+    ticks: f64,
+}
+
+impl PageVisits {
+    fn tick(&mut self) {
+        self.ticks += 0.1;
+        self.t.at = at_datetime(self.day, self.ticks);
+    }
+
+    /// `doPageVisit`: `/page_<letter>[/<sub>]`, titled `Page <letter>[ - <sub>]`.
+    async fn page(&mut self, letter: &str, sub: Option<&str>) -> anyhow::Result<()> {
+        self.t.url = format!(
+            "http://example.org/page_{letter}{}",
+            sub.map(|sub| format!("/{sub}")).unwrap_or_default()
+        );
+        self.tick();
+        let title = format!(
+            "Page {letter}{}",
+            sub.map(|sub| format!(" - {sub}")).unwrap_or_default()
+        );
+        let query = self.t.page_view(&title);
+        self.t.ok(&self.router, &query).await
+    }
+
+    /// `doConversion`: an event whose action converts goal 1 (`click…`)
+    /// or goal 2 (`press…`).
+    async fn conversion(&mut self, idgoal: u32) -> anyhow::Result<()> {
+        self.tick();
+        let action = if idgoal == 1 {
+            "click_action"
+        } else {
+            "press_action"
+        };
+        let query = self.t.event("category", action, Some("name"), None);
+        self.t.ok(&self.router, &query).await
+    }
+
+    /// `doNewVisitor`: a forced visitor id and country, a new visit.
+    fn new_visitor(&mut self, id: &str, country: &str) {
+        self.t.set_visitor_id(id);
+        self.t.set_country(country);
+        self.ticks += 1.0;
+        self.t.force_new_visit();
+    }
+}
+
+/// `SomePageGoalVisitsWithConversions`: goals converted by event actions
+/// containing "click" (goal 1) and "press" (goal 2), 10 each; seven visits
+/// over three days from 2009-01-05, one of them (visit 6) from Japan.
+async fn some_page_goal_visits_with_conversions()
+-> anyhow::Result<(Reports, tally_db::test_support::TestDb)> {
+    let goals = [
+        GoalParams {
+            revenue: 10.0,
+            ..GoalParams::new("Goal 1", "event_action", "click", "contains")
+        },
+        GoalParams {
+            revenue: 10.0,
+            ..GoalParams::new("Goal \"<2~$%+\"", "event_action", "press", "contains")
+        },
+    ];
+    let (db, token) = matomo_site(PAGES_START, |_| {}, &goals)?;
+    let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
+    let mut v = PageVisits {
+        router,
+        t: PhpTracker::new(1, &token, "46b3f2c0a9d81e57", PAGES_START),
+        day: PAGES_START,
+        ticks: 0.0,
+    };
+    // Day 1. Visit 1: A > B > A/X > C > goal 1.
+    v.page("A", Some("index.html")).await?;
+    v.page("B", None).await?;
+    v.page("A", Some("X")).await?;
+    v.page("C", None).await?;
+    v.conversion(1).await?;
+    // Visit 2: A > A/Z > C > goal 1.
+    v.new_visitor("f66bc315f2a01a79", "fr");
+    v.page("A", Some("index.html")).await?;
+    v.page("A", Some("Z")).await?;
+    v.page("C", None).await?;
+    v.conversion(1).await?;
+    // Visit 3: A > D.
+    v.new_visitor("a13b7c5a62f72dea", "fr");
+    v.page("A", Some("index.html")).await?;
+    v.page("D", None).await?;
+    // Visit 4: A > C > goal 1, A > B > C > goal 2.
+    v.new_visitor("39f72e3961e18b4e", "fr");
+    v.page("A", Some("index.html")).await?;
+    v.page("C", None).await?;
+    v.conversion(1).await?;
+    v.page("A", Some("index.html")).await?;
+    v.page("B", None).await?;
+    v.page("C", None).await?;
+    v.conversion(2).await?;
+    // Day 2. Visit 5: A > A/Z > A/Y > C > goal 1, A > B > C > goal 2.
+    v.day += time::Duration::days(1);
+    v.new_visitor("5f3756ae8b4cceba", "fr");
+    v.page("A", Some("index.html")).await?;
+    v.page("A", Some("Z")).await?;
+    v.page("A", Some("Y")).await?;
+    v.page("C", None).await?;
+    v.conversion(1).await?;
+    v.page("A", Some("index.html")).await?;
+    v.page("B", None).await?;
+    v.page("C", None).await?;
+    v.conversion(2).await?;
+    // Visit 6 (Japan): A > goal 1.
+    v.new_visitor("132886427a57e7ba", "jp");
+    v.page("A", Some("index.html")).await?;
+    v.conversion(1).await?;
+    // Day 3. Visit 7: A > B > A/Z > goal 2.
+    v.day += time::Duration::days(1);
+    v.new_visitor("0335a0c08ac15bb8", "us");
+    v.page("A", Some("index.html")).await?;
+    v.page("B", None).await?;
+    v.page("A", Some("Z")).await?;
+    v.conversion(2).await?;
+    let reports = Reports {
+        api: reporting_api(&db)?,
+        token,
+        now: NOW,
+    };
+    Ok((reports, db))
+}
+
+/// The goal figures of a page report's rows, one line a row (expanded
+/// subtable rows indented): the row's visits, hits, entries and exits,
+/// then per goal its conversions, pages before, attributed conversions,
+/// viewed-before rate, unique conversions and attributed revenue, and its
+/// entry conversions, revenue, rate and revenue per entry where the row
+/// has them; then the `goal_<id>_…` columns of the goal-column filters.
+fn page_goal_rows(rows: &serde_json::Value, indent: &str, out: &mut Vec<String>) {
+    // Sums of rounded values (0.25 + 0.3333) at 4 decimals, as Matomo's
+    // XML writes them.
+    let text = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        serde_json::Value::Number(number) if number.is_f64() => {
+            let value = number.as_f64().unwrap_or_default();
+            format!("{}", (value * 10_000.0).round() / 10_000.0)
+        }
+        other => other.to_string(),
+    };
+    for row in rows.as_array().into_iter().flatten() {
+        let mut line = format!("{indent}{}:", text(&row["label"]));
+        for name in ["nb_visits", "nb_hits", "entry_nb_visits", "exit_nb_visits"] {
+            line.push_str(&format!(" {}", text(&row[name])));
+        }
+        for (idgoal, goal) in row["goals"].as_object().into_iter().flatten() {
+            line.push_str(&format!(" | {idgoal}"));
+            for name in [
+                "nb_conversions",
+                "nb_conv_pages_before",
+                "nb_conversions_attrib",
+                "nb_conversions_page_rate",
+                "nb_conversions_page_uniq",
+                "revenue_attrib",
+                "nb_conversions_entry",
+                "revenue_entry",
+                "nb_conversions_entry_rate",
+                "revenue_per_entry",
+            ] {
+                if !goal[name].is_null() {
+                    line.push_str(&format!(" {}", text(&goal[name])));
+                }
+            }
+        }
+        for (name, value) in row.as_object().into_iter().flatten() {
+            if name.starts_with("goal_") {
+                line.push_str(&format!(" {name}={}", text(value)));
+            }
+        }
+        out.push(line);
+        page_goal_rows(&row["subtable"], &format!("{indent}  "), out);
+    }
+}
+
+const PAGES_WEEK: &str = "idSite=1&period=week&date=2009-01-05&idGoal=1&expanded=1";
+const JAPAN: &str = "&segment=countryCode%3D%3Djp";
+const GOAL_COLUMNS: &str = "&filter_update_columns_when_show_all_goals=1";
+
+/// The rows of a page report as [`page_goal_rows`] writes them.
+async fn page_report(r: &Reports, method: &str, params: &str) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let rows = r.json(&format!("method=Actions.{method}&{params}")).await?;
+    page_goal_rows(&rows, "", &mut out);
+    Ok(out)
+}
+
+/// `test_trackGoals_pages__Actions.getPageUrls_week.xml` and
+/// `..._getPageTitles_week.xml` (whose bodies ours equal but for the
+/// Bandwidth plugin's columns): each page's share of the conversions of
+/// the visits that viewed it before converting.
+#[tokio::test]
+async fn page_goal_metrics_of_the_week() -> anyhow::Result<()> {
+    let (r, _db) = some_page_goal_visits_with_conversions().await?;
+    assert_eq!(
+        page_report(&r, "getPageUrls", PAGES_WEEK).await?,
+        [
+            "page_A: 12 14 7 2 | idgoal=1 9 23 3.4166 1 9 34.16 5 50 1.75 17.5 | idgoal=2 8 32 1.6382 1 8 16.38 3 30 1.75 17.5",
+            "  /index.html: 7 9 7 1 | idgoal=1 5 8 2.3333 0 5 23.33 5 50 1.75 17.5 | idgoal=2 5 15 1.0191 0 5 10.19 3 30 1.75 17.5",
+            "  /Z: 3 3 - 1 | idgoal=1 2 7 0.5833 0 2 5.83 | idgoal=2 2 10 0.4762 0 2 4.76",
+            "  /X: 1 1 - - | idgoal=1 1 4 0.25 0 1 2.5",
+            "  /Y: 1 1 - - | idgoal=1 1 4 0.25 0 1 2.5 | idgoal=2 1 7 0.1429 0 1 1.43",
+            "/page_B: 4 4 - - | idgoal=1 1 4 0.25 0.2 1 2.5 | idgoal=2 3 15 0.6762 1 3 6.76",
+            "/page_C: 4 6 - 4 | idgoal=1 4 8 1.3333 0.8 4 13.33 | idgoal=2 4 12 0.6858 1 4 6.86",
+            "/page_D: 1 1 - 1",
+        ]
+    );
+    assert_eq!(
+        page_report(&r, "getPageTitles", PAGES_WEEK).await?,
+        [
+            " Page A - index.html: 7 9 7 1 | idgoal=1 5 8 2.3333 1 5 23.33 5 50 1.75 17.5 | idgoal=2 5 15 1.0191 1 5 10.19 3 30 1.75 17.5",
+            " Page B: 4 4 - - | idgoal=1 1 4 0.25 0.2 1 2.5 | idgoal=2 3 15 0.6762 1 3 6.76",
+            " Page C: 4 6 - 4 | idgoal=1 4 8 1.3333 0.8 4 13.33 | idgoal=2 4 12 0.6858 1 4 6.86",
+            " Page A - Z: 3 3 - 1 | idgoal=1 2 7 0.5833 0.4 2 5.83 | idgoal=2 2 10 0.4762 0.667 2 4.76",
+            " Page A - X: 1 1 - - | idgoal=1 1 4 0.25 0.2 1 2.5",
+            " Page A - Y: 1 1 - - | idgoal=1 1 4 0.25 0.2 1 2.5 | idgoal=2 1 7 0.1429 0.333 1 1.43",
+            " Page D: 1 1 - 1",
+        ]
+    );
+    Ok(())
+}
+
+/// `test_trackGoals_pages__Actions.getEntryPage{Urls,Titles}_day.xml`
+/// (equal to ours but for the Bandwidth columns): the first day's four
+/// visits all enter on page A; with the goal columns, PagePerformance's
+/// `avg_page_load_time` comes before them.
+#[tokio::test]
+async fn entry_page_goal_metrics_of_a_day() -> anyhow::Result<()> {
+    let (r, _db) = some_page_goal_visits_with_conversions().await?;
+    let day = format!("idSite=1&period=day&date=2009-01-05&idGoal=1&expanded=1{GOAL_COLUMNS}");
+    assert_eq!(
+        page_report(&r, "getEntryPageUrls", &day).await?,
+        [
+            "page_A: 6 7 4 - | idgoal=1 5 11 1.6666 1 5 16.66 3 30 0.75 7.5 | idgoal=2 2 5 0.4 1 2 4 1 10 0.25 2.5 goal_1_conversion_rate=83.33% goal_1_nb_conversions=5 goal_1_revenue_per_visit=8.33 goal_1_revenue=50",
+            "  /index.html: 4 5 4 - | idgoal=1 3 4 1.0833 0 3 10.83 3 30 0.75 7.5 | idgoal=2 2 5 0.4 0 2 4 1 10 0.25 2.5",
+        ]
+    );
+    assert_eq!(
+        page_report(&r, "getEntryPageTitles", &day).await?,
+        [
+            " Page A - index.html: 4 5 4 - | idgoal=1 3 4 1.0833 1 3 10.83 3 30 0.75 7.5 | idgoal=2 2 5 0.4 1 2 4 1 10 0.25 2.5 goal_1_conversion_rate=75% goal_1_nb_conversions=3 goal_1_revenue_per_visit=7.5 goal_1_revenue=30",
+        ]
+    );
+    let xml = r
+        .xml(&format!("method=Actions.getEntryPageTitles&{day}"))
+        .await?;
+    assert!(
+        xml.contains(
+            "\t\t</goals>\n\t\t<avg_page_load_time>0</avg_page_load_time>\n\
+             \t\t<conversion_rate>0%</conversion_rate>\n"
+        ),
+        "{xml}"
+    );
+    Ok(())
+}
+
+/// `TrackGoalsPagesSegmentTest` (`test_trackGoals_pages_segment__*`, equal
+/// to ours but for the Bandwidth columns): the week of the one visit from
+/// Japan, a page view then a conversion of goal 1.
+#[tokio::test]
+async fn page_goal_metrics_of_a_segment() -> anyhow::Result<()> {
+    let (r, _db) = some_page_goal_visits_with_conversions().await?;
+    let week = format!("{PAGES_WEEK}{JAPAN}");
+    let entry_week = format!("{week}{GOAL_COLUMNS}");
+    let goal_columns = " goal_1_conversion_rate=100% goal_1_nb_conversions=1 \
+                        goal_1_revenue_per_visit=10 goal_1_revenue=10";
+    let page = "page_A: 1 1 1 1 | idgoal=1 1 1 1 1 1 10 1 10 1 10";
+    let sub_page = "  /index.html: 1 1 1 1 | idgoal=1 1 1 1 0 1 10 1 10 1 10";
+    let title = " Page A - index.html: 1 1 1 1 | idgoal=1 1 1 1 1 1 10 1 10 1 10";
+    assert_eq!(
+        page_report(&r, "getPageUrls", &week).await?,
+        [page, sub_page]
+    );
+    assert_eq!(page_report(&r, "getPageTitles", &week).await?, [title]);
+    assert_eq!(
+        page_report(&r, "getEntryPageUrls", &entry_week).await?,
+        [format!("{page}{goal_columns}"), sub_page.to_owned()]
+    );
+    assert_eq!(
+        page_report(&r, "getEntryPageTitles", &entry_week).await?,
+        [format!("{title}{goal_columns}")]
+    );
+    Ok(())
+}
+
+/// `TrackGoalsPagesTest::testConversionPagesBeforeValues`: the page views
+/// before each conversion, in the order they were tracked (our action ids
+/// are allocated differently, so the conversions are ordered by time).
+#[tokio::test]
+async fn pages_viewed_before_each_conversion() -> anyhow::Result<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Before {
+        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+        pageviews_before: u32,
+    }
+    let (_r, db) = some_page_goal_visits_with_conversions().await?;
+    let mut conn = db.conn()?;
+    let rows: Vec<Before> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT pageviews_before FROM log_conversion ORDER BY server_time"),
+        &mut conn,
+    )?;
+    let before: Vec<u32> = rows.iter().map(|row| row.pageviews_before).collect();
+    assert_eq!(before, [4, 3, 2, 5, 4, 7, 1, 3]);
+    Ok(())
+}
+
+/// `test_trackGoals_pagesshowGoalsMetrics{SingleGoal,AllGoals,PageReport}__API.getProcessedReport_day.xml`:
+/// with `filter_show_goal_columns_process_goals`, the Actions page reports
+/// show every goal's page metrics and the entry page reports every goal's
+/// entry metrics; without it, `idGoal` is absent and each goal's
+/// conversion rate is shown. Matomo writes money, times and these rates
+/// formatted, and null page metrics of a goal a row lacks
+/// (docs/MATOMO-DIFFERENCES.md); the figures are the same.
+#[tokio::test]
+async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
+    let (r, _db) = some_page_goal_visits_with_conversions().await?;
+    let report = |action: &str, extra: &str| {
+        format!(
+            "method=API.getProcessedReport&idSite=1&period=day&date=2009-01-05\
+             &apiModule=Actions&apiAction={action}{GOAL_COLUMNS}{extra}"
+        )
+    };
+    let goal_columns = |answer: &serde_json::Value| -> Vec<String> {
+        answer["reportData"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                let mut line = row["label"].as_str().unwrap_or_default().to_owned();
+                for (name, value) in row.as_object().into_iter().flatten() {
+                    if name.starts_with("goal_") {
+                        line.push_str(&format!(" {name}={value}"));
+                    }
+                }
+                line
+            })
+            .collect()
+    };
+    let single = r
+        .json(&report(
+            "getEntryPageTitles",
+            "&filter_show_goal_columns_process_goals=1",
+        ))
+        .await?;
+    assert_eq!(
+        goal_columns(&single),
+        [concat!(
+            " Page A - index.html",
+            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3 goal_1_revenue_per_visit=7.5",
+            " goal_1_revenue=30 goal_1_nb_conversions_entry=3 goal_1_revenue_per_entry=7.5",
+            " goal_1_revenue_entry=30 goal_1_nb_conversions_entry_rate=0.75",
+            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2 goal_2_revenue_per_visit=5",
+            " goal_2_revenue=20 goal_2_nb_conversions_entry=1 goal_2_revenue_per_entry=5",
+            " goal_2_revenue_entry=10 goal_2_nb_conversions_entry_rate=0.25"
+        )]
+    );
+    let all = r.json(&report("getEntryPageTitles", "")).await?;
+    assert_eq!(
+        goal_columns(&all),
+        [" Page A - index.html goal_1_conversion_rate=\"75%\" goal_2_conversion_rate=\"50%\""]
+    );
+    let pages = r
+        .json(&report(
+            "getPageTitles",
+            "&filter_show_goal_columns_process_goals=1",
+        ))
+        .await?;
+    let pages = goal_columns(&pages);
+    assert_eq!(
+        pages.first().map(String::as_str),
+        Some(concat!(
+            " Page A - index.html",
+            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3 goal_1_revenue_per_visit=7.5",
+            " goal_1_revenue=30 goal_1_nb_conversions_attrib=1.0833 goal_1_revenue_attrib=10.83",
+            " goal_1_nb_conversions_page_rate=1",
+            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2 goal_2_revenue_per_visit=5",
+            " goal_2_revenue=20 goal_2_nb_conversions_attrib=0.4 goal_2_revenue_attrib=4",
+            " goal_2_nb_conversions_page_rate=1"
+        ))
+    );
+    assert_eq!(pages.len(), 6);
     Ok(())
 }
