@@ -62,6 +62,15 @@ fn goals_get_xml(values: [[&str; 4]; 3]) -> String {
     xml_result(&columns)
 }
 
+/// The Reporting API on `db`, answering at [`NOW`].
+fn reports(db: &tally_db::test_support::TestDb, token: String) -> anyhow::Result<Reports> {
+    Ok(Reports {
+        api: reporting_api(db)?,
+        token,
+        now: NOW,
+    })
+}
+
 // ---------------------------------------------------------------------------
 // TrackGoalsAllowMultipleConversionsPerVisitTest
 
@@ -153,12 +162,7 @@ async fn some_visits_all_conversions() -> anyhow::Result<(Reports, tally_db::tes
     );
     t.ok(&router, &query).await?;
 
-    let reports = Reports {
-        api: reporting_api(&db)?,
-        token,
-        now: NOW,
-    };
-    Ok((reports, db))
+    Ok((reports(&db, token)?, db))
 }
 
 /// `test_trackGoals_allowMultipleConversionsPerVisit{,_withLogLinkVisitActionSegment}__Goals.get_day.xml`
@@ -295,20 +299,17 @@ const ONE_CONVERSION_DAY: &str = "idSite=1&period=day&date=2010-01-03";
 #[tokio::test]
 async fn one_conversion_per_visit_gives_matomos_goals() -> anyhow::Result<()> {
     let (r, _db) = two_visits_with_custom_variables(ONE_CONVERSION_START, NOW).await?;
-    let query = format!("method=Goals.get&{ONE_CONVERSION_DAY}");
-    assert_eq!(
-        r.xml(&query).await?,
-        goals_get_xml([
-            ["3", "2", "1000", "66.67%"],
-            ["3", "2", "1000", "100%"],
-            ["0", "0", "0", "0%"],
-        ])
-    );
-    for segment in ["pageUrl%3D%40%2F", "visitCount%3E%3D1%3BpageUrl%3D%40%2F"] {
+    let segments = [
+        ("", "66.67%"),
+        ("&segment=pageUrl%3D%40%2F", "100%"),
+        ("&segment=visitCount%3E%3D1%3BpageUrl%3D%40%2F", "100%"),
+    ];
+    for (segment, rate) in segments {
         assert_eq!(
-            r.xml(&format!("{query}&segment={segment}")).await?,
+            r.xml(&format!("method=Goals.get&{ONE_CONVERSION_DAY}{segment}"))
+                .await?,
             goals_get_xml([
-                ["3", "2", "1000", "100%"],
+                ["3", "2", "1000", rate],
                 ["3", "2", "1000", "100%"],
                 ["0", "0", "0", "0%"],
             ]),
@@ -561,60 +562,51 @@ async fn some_page_goal_visits_with_conversions()
         day: PAGES_START,
         ticks: 0.0,
     };
-    // Day 1. Visit 1: A > B > A/X > C > goal 1.
-    v.page("A", Some("index.html")).await?;
-    v.page("B", None).await?;
-    v.page("A", Some("X")).await?;
-    v.page("C", None).await?;
-    v.conversion(1).await?;
-    // Visit 2: A > A/Z > C > goal 1.
-    v.new_visitor("f66bc315f2a01a79", "fr");
-    v.page("A", Some("index.html")).await?;
-    v.page("A", Some("Z")).await?;
-    v.page("C", None).await?;
-    v.conversion(1).await?;
-    // Visit 3: A > D.
-    v.new_visitor("a13b7c5a62f72dea", "fr");
-    v.page("A", Some("index.html")).await?;
-    v.page("D", None).await?;
-    // Visit 4: A > C > goal 1, A > B > C > goal 2.
-    v.new_visitor("39f72e3961e18b4e", "fr");
-    v.page("A", Some("index.html")).await?;
-    v.page("C", None).await?;
-    v.conversion(1).await?;
-    v.page("A", Some("index.html")).await?;
-    v.page("B", None).await?;
-    v.page("C", None).await?;
-    v.conversion(2).await?;
-    // Day 2. Visit 5: A > A/Z > A/Y > C > goal 1, A > B > C > goal 2.
-    v.day += time::Duration::days(1);
-    v.new_visitor("5f3756ae8b4cceba", "fr");
-    v.page("A", Some("index.html")).await?;
-    v.page("A", Some("Z")).await?;
-    v.page("A", Some("Y")).await?;
-    v.page("C", None).await?;
-    v.conversion(1).await?;
-    v.page("A", Some("index.html")).await?;
-    v.page("B", None).await?;
-    v.page("C", None).await?;
-    v.conversion(2).await?;
-    // Visit 6 (Japan): A > goal 1.
-    v.new_visitor("132886427a57e7ba", "jp");
-    v.page("A", Some("index.html")).await?;
-    v.conversion(1).await?;
-    // Day 3. Visit 7: A > B > A/Z > goal 2.
-    v.day += time::Duration::days(1);
-    v.new_visitor("0335a0c08ac15bb8", "us");
-    v.page("A", Some("index.html")).await?;
-    v.page("B", None).await?;
-    v.page("A", Some("Z")).await?;
-    v.conversion(2).await?;
-    let reports = Reports {
-        api: reporting_api(&db)?,
-        token,
-        now: NOW,
-    };
-    Ok((reports, db))
+    // Each visit's steps: a page (`A/index.html` is page A's sub-page),
+    // or `#n`, a conversion of goal n.
+    let days: [&[(&str, &str, &str)]; 3] = [
+        &[
+            ("", "", "A/index.html B A/X C #1"),
+            ("f66bc315f2a01a79", "fr", "A/index.html A/Z C #1"),
+            ("a13b7c5a62f72dea", "fr", "A/index.html D"),
+            (
+                "39f72e3961e18b4e",
+                "fr",
+                "A/index.html C #1 A/index.html B C #2",
+            ),
+        ],
+        &[
+            (
+                "5f3756ae8b4cceba",
+                "fr",
+                "A/index.html A/Z A/Y C #1 A/index.html B C #2",
+            ),
+            // The one visit of the segment, from Japan.
+            ("132886427a57e7ba", "jp", "A/index.html #1"),
+        ],
+        &[("0335a0c08ac15bb8", "us", "A/index.html B A/Z #2")],
+    ];
+    for (day, visits) in days.into_iter().enumerate() {
+        v.day = PAGES_START + time::Duration::days(i64::try_from(day)?);
+        for (visitor, country, steps) in visits {
+            if !visitor.is_empty() {
+                v.new_visitor(visitor, country);
+            }
+            for step in steps.split(' ') {
+                match step.strip_prefix('#') {
+                    Some(idgoal) => v.conversion(idgoal.parse()?).await?,
+                    None => {
+                        let (letter, sub) = match step.split_once('/') {
+                            Some((letter, sub)) => (letter, Some(sub)),
+                            None => (step, None),
+                        };
+                        v.page(letter, sub).await?;
+                    }
+                }
+            }
+        }
+    }
+    Ok((reports(&db, token)?, db))
 }
 
 /// The goal figures of a page report's rows, one line a row (expanded
