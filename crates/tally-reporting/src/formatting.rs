@@ -522,6 +522,32 @@ pub(crate) fn pretty_percent(quotient: f64) -> String {
     format!("{}{}%", sign(value), digits(value.abs(), 4, 0))
 }
 
+/// `ProcessedReport::getPrettyValue`: how `API.getProcessedReport` writes
+/// a number of its rows when `format_metrics` is absent or `bc` (rules of
+/// its own, by column name, applied after the report's formatting): a
+/// `time_generation` column as a sentence (`"1 min 42s"`), any other
+/// `time` column as a clock (`"00:04:02"`), a `revenue` or `price` column
+/// (not an evolution) as money (`"$1,000"`), a `_rate` column as a
+/// percentage of PHP's product (`0.75` → `"75%"`). `None`: the value stays
+/// (not a number, a comparison change, another name).
+pub(crate) fn processed_report_value(name: &str, value: &Value, symbol: &str) -> Option<String> {
+    if matches!(value, Value::Goals(_) | Value::Null | Value::False) || name.contains("_change") {
+        return None;
+    }
+    let number = value.as_f64()?;
+    if name.contains("time_generation") {
+        Some(pretty_time(number, true))
+    } else if name.contains("time") {
+        Some(pretty_time(number, false))
+    } else if (name.contains("revenue") || name.contains("price")) && !name.contains("evolution") {
+        Some(pretty_money(number, symbol))
+    } else if name.contains("_rate") {
+        Some(format!("{}%", php_float_string(100.0 * number)))
+    } else {
+        None
+    }
+}
+
 /// `Formatter::getPrettyMoney` (`NumberFormatter::formatCurrency`, pattern
 /// `¤#,##0.00`): a whole amount without decimals, any other with exactly
 /// two; the symbol before the digits, `-` before the symbol: `5` → `"€5"`,
@@ -980,6 +1006,36 @@ mod tests {
         assert_eq!(pretty_money(3.999, "€"), "€4.00");
         assert_eq!(pretty_money(0.004, "€"), "€0.00");
         assert_eq!(pretty_money(7.0, "CHF"), "CHF7");
+    }
+
+    #[test]
+    fn processed_report_values_follow_get_pretty_value() {
+        let pretty = |name: &str, value: Value| processed_report_value(name, &value, "$");
+        assert_eq!(
+            pretty("avg_time_on_site", Value::Int(242)).as_deref(),
+            Some("00:04:02")
+        );
+        assert_eq!(
+            pretty("avg_time_generation", Value::Float(1.5)).as_deref(),
+            Some("1.5s")
+        );
+        assert_eq!(
+            pretty("goal_1_revenue_per_visit", Value::Float(333.33)).as_deref(),
+            Some("$333.33")
+        );
+        assert_eq!(
+            pretty("revenue", Value::Int(1000)).as_deref(),
+            Some("$1,000")
+        );
+        assert_eq!(
+            pretty("goal_1_nb_conversions_entry_rate", Value::Float(0.75)).as_deref(),
+            Some("75%")
+        );
+        // Already formatted, not a number, or another name: left alone.
+        assert_eq!(pretty("bounce_rate", Value::Str("67%".to_owned())), None);
+        assert_eq!(pretty("revenue_evolution", Value::Float(0.5)), None);
+        assert_eq!(pretty("nb_visits", Value::Int(3)), None);
+        assert_eq!(pretty("nb_conversions_attrib", Value::Null), None);
     }
 
     #[test]

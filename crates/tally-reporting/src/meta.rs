@@ -1344,7 +1344,12 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         None
     };
     let site = SiteInfo::load(ctx.conn, idsite)?;
-    let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
+    let site_settings = tally_management::get_site(ctx.conn, ctx.principal, idsite)?;
+    let website = site_settings.name;
+    // `handleSimpleDataTable` writes the rows' numbers its own way unless
+    // `format_metrics` asks otherwise (absent or `bc`).
+    let pretty = (Mode::from_request(ctx.request) == Mode::Percentages)
+        .then(|| crate::formatting::currency_symbol(&site_settings.currency).to_owned());
     let mut columns = vec![(
         "label".to_owned(),
         str_tree(meta.dimension.unwrap_or(meta.name)),
@@ -1461,6 +1466,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
+    let mut data = data;
+    if let Some(symbol) = &pretty {
+        prettify(&mut data, symbol);
+    }
     let mut entry = entry(meta, meta.name, None, 0, goal_meta);
     if without_uniques
         && let Tree::Assoc(fields) = &mut entry
@@ -1480,6 +1489,30 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         ),
         ("reportTotal".to_owned(), total),
     ]))))
+}
+
+/// [`crate::formatting::processed_report_value`] on every value of
+/// `getProcessedReport`'s `reportData` (each period's, with several).
+fn prettify(data: &mut Report, symbol: &str) {
+    let columns = |columns: &mut Columns| {
+        for (key, value) in columns.iter_mut() {
+            if let Some(text) =
+                crate::formatting::processed_report_value(&key.name(), value, symbol)
+            {
+                *value = Value::Str(text);
+            }
+        }
+    };
+    match data {
+        Report::Rows(rows) => rows.iter_mut().for_each(columns),
+        Report::Simple(simple) => columns(simple),
+        Report::Map { entries, .. } => {
+            for (_, entry) in entries {
+                prettify(entry, symbol);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The reports whose rows are the same whatever the data

@@ -393,9 +393,8 @@ async fn one_conversion_per_visit_goal_specific_metrics() -> anyhow::Result<()> 
 /// keeps `conversion_rate`, the columns end with `revenue` and the browser
 /// row keeps it; goal 1's four metrics when
 /// `filter_show_goal_columns_process_goals=1`, else every goal's
-/// conversion rate. Matomo writes `avg_time_on_site` as `00:04:02` and
-/// revenues as `$1,000` here (docs/MATOMO-DIFFERENCES.md); the values are
-/// the same.
+/// conversion rate; times as clocks and revenues as money
+/// (`getPrettyValue`). The `reportData` is Matomo's to the byte.
 #[tokio::test]
 async fn one_conversion_per_visit_processed_report_goal_columns() -> anyhow::Result<()> {
     let (r, _db) = two_visits_with_custom_variables(ONE_CONVERSION_START, NOW).await?;
@@ -410,17 +409,17 @@ async fn one_conversion_per_visit_processed_report_goal_columns() -> anyhow::Res
         ("nb_visits", "3"),
         ("nb_actions", "5"),
         ("nb_users", "0"),
-        ("revenue", "1000"),
+        ("revenue", "$1,000"),
         ("conversion_rate", "66.67%"),
         ("nb_actions_per_visit", "1.7"),
-        ("avg_time_on_site", "242"),
+        ("avg_time_on_site", "00:04:02"),
         ("bounce_rate", "67%"),
     ];
     let single: &[(&str, &str)] = &[
         ("goal_1_conversion_rate", "66.67%"),
         ("goal_1_nb_conversions", "2"),
-        ("goal_1_revenue_per_visit", "333.33"),
-        ("goal_1_revenue", "1000"),
+        ("goal_1_revenue_per_visit", "$333.33"),
+        ("goal_1_revenue", "$1,000"),
     ];
     let all: &[(&str, &str)] = &[
         ("goal_1_conversion_rate", "66.67%"),
@@ -796,9 +795,9 @@ async fn pages_viewed_before_each_conversion() -> anyhow::Result<()> {
 /// with `filter_show_goal_columns_process_goals`, the Actions page reports
 /// show every goal's page metrics and the entry page reports every goal's
 /// entry metrics; without it, `idGoal` is absent and each goal's
-/// conversion rate is shown. Matomo writes money, times and these rates
-/// formatted, and null page metrics of a goal a row lacks
-/// (docs/MATOMO-DIFFERENCES.md); the figures are the same.
+/// conversion rate is shown, money, times and rates written as
+/// `getPrettyValue` writes them. (Matomo leaves the page metrics of a goal
+/// a row lacks null, where we write 0: docs/MATOMO-DIFFERENCES.md.)
 #[tokio::test]
 async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
     let (r, _db) = some_page_goal_visits_with_conversions().await?;
@@ -834,12 +833,14 @@ async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
         goal_columns(&single),
         [concat!(
             " Page A - index.html",
-            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3 goal_1_revenue_per_visit=7.5",
-            " goal_1_revenue=30 goal_1_nb_conversions_entry=3 goal_1_revenue_per_entry=7.5",
-            " goal_1_revenue_entry=30 goal_1_nb_conversions_entry_rate=0.75",
-            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2 goal_2_revenue_per_visit=5",
-            " goal_2_revenue=20 goal_2_nb_conversions_entry=1 goal_2_revenue_per_entry=5",
-            " goal_2_revenue_entry=10 goal_2_nb_conversions_entry_rate=0.25"
+            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3",
+            " goal_1_revenue_per_visit=\"$7.50\" goal_1_revenue=\"$30\"",
+            " goal_1_nb_conversions_entry=3 goal_1_revenue_per_entry=\"$7.50\"",
+            " goal_1_revenue_entry=\"$30\" goal_1_nb_conversions_entry_rate=\"75%\"",
+            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2",
+            " goal_2_revenue_per_visit=\"$5\" goal_2_revenue=\"$20\"",
+            " goal_2_nb_conversions_entry=1 goal_2_revenue_per_entry=\"$5\"",
+            " goal_2_revenue_entry=\"$10\" goal_2_nb_conversions_entry_rate=\"25%\""
         )]
     );
     let all = r.json(&report("getEntryPageTitles", "")).await?;
@@ -858,12 +859,14 @@ async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
         pages.first().map(String::as_str),
         Some(concat!(
             " Page A - index.html",
-            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3 goal_1_revenue_per_visit=7.5",
-            " goal_1_revenue=30 goal_1_nb_conversions_attrib=1.0833 goal_1_revenue_attrib=10.83",
-            " goal_1_nb_conversions_page_rate=1",
-            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2 goal_2_revenue_per_visit=5",
-            " goal_2_revenue=20 goal_2_nb_conversions_attrib=0.4 goal_2_revenue_attrib=4",
-            " goal_2_nb_conversions_page_rate=1"
+            " goal_1_conversion_rate=\"75%\" goal_1_nb_conversions=3",
+            " goal_1_revenue_per_visit=\"$7.50\" goal_1_revenue=\"$30\"",
+            " goal_1_nb_conversions_attrib=1.0833 goal_1_revenue_attrib=\"$10.83\"",
+            " goal_1_nb_conversions_page_rate=\"100%\"",
+            " goal_2_conversion_rate=\"50%\" goal_2_nb_conversions=2",
+            " goal_2_revenue_per_visit=\"$5\" goal_2_revenue=\"$20\"",
+            " goal_2_nb_conversions_attrib=0.4 goal_2_revenue_attrib=\"$4\"",
+            " goal_2_nb_conversions_page_rate=\"100%\""
         ))
     );
     assert_eq!(pages.len(), 6);
