@@ -1010,32 +1010,33 @@ mod tests {
 
     #[test]
     fn processed_report_values_follow_get_pretty_value() {
-        let pretty = |name: &str, value: Value| processed_report_value(name, &value, "$");
-        assert_eq!(
-            pretty("avg_time_on_site", Value::Int(242)).as_deref(),
-            Some("00:04:02")
-        );
-        assert_eq!(
-            pretty("avg_time_generation", Value::Float(1.5)).as_deref(),
-            Some("1.5s")
-        );
-        assert_eq!(
-            pretty("goal_1_revenue_per_visit", Value::Float(333.33)).as_deref(),
-            Some("$333.33")
-        );
-        assert_eq!(
-            pretty("revenue", Value::Int(1000)).as_deref(),
-            Some("$1,000")
-        );
-        assert_eq!(
-            pretty("goal_1_nb_conversions_entry_rate", Value::Float(0.75)).as_deref(),
-            Some("75%")
-        );
-        // Already formatted, not a number, or another name: left alone.
-        assert_eq!(pretty("bounce_rate", Value::Str("67%".to_owned())), None);
-        assert_eq!(pretty("revenue_evolution", Value::Float(0.5)), None);
-        assert_eq!(pretty("nb_visits", Value::Int(3)), None);
-        assert_eq!(pretty("nb_conversions_attrib", Value::Null), None);
+        let cases = [
+            ("avg_time_on_site", Value::Int(242), Some("00:04:02")),
+            ("avg_time_generation", Value::Float(1.5), Some("1.5s")),
+            (
+                "goal_1_revenue_per_visit",
+                Value::Float(333.33),
+                Some("$333.33"),
+            ),
+            ("revenue", Value::Int(1000), Some("$1,000")),
+            (
+                "goal_1_nb_conversions_entry_rate",
+                Value::Float(0.75),
+                Some("75%"),
+            ),
+            // Already formatted, not a number, or another name: left alone.
+            ("bounce_rate", Value::Str("67%".to_owned()), None),
+            ("revenue_evolution", Value::Float(0.5), None),
+            ("nb_visits", Value::Int(3), None),
+            ("nb_conversions_attrib", Value::Null, None),
+        ];
+        for (name, value, expected) in cases {
+            assert_eq!(
+                processed_report_value(name, &value, "$").as_deref(),
+                expected,
+                "{name}"
+            );
+        }
     }
 
     #[test]
