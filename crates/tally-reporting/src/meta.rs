@@ -412,7 +412,7 @@ const REPORTS: &[ReportMeta] = &[
             "Entry page titles",
             "Actions",
             "getEntryPageTitles",
-            Some("Entry Page Title"),
+            Some("Entry Page title"),
             M::EntryPages,
         ),
         "getEntryPageTitles",

@@ -843,6 +843,14 @@ async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
             " goal_2_revenue_entry=\"$10\" goal_2_nb_conversions_entry_rate=\"25%\""
         )]
     );
+    // Matomo's English name of the dimension (`Actions_ColumnEntryPageTitle`).
+    assert_eq!(
+        (
+            &single["metadata"]["dimension"],
+            &single["columns"]["label"]
+        ),
+        (&json!("Entry Page title"), &json!("Entry Page title"))
+    );
     let all = r.json(&report("getEntryPageTitles", "")).await?;
     assert_eq!(
         goal_columns(&all),
