@@ -278,7 +278,9 @@ pub fn is_percent_metric(column: &str) -> bool {
         || ["bounce_rate_", "conversion_rate_", "exit_rate_"]
             .iter()
             .any(|prefix| column.starts_with(prefix))
-        || (column.starts_with("goal_") && column.ends_with("_conversion_rate"))
+        // A goal's rate, also with `Goals.get`'s visitor-type suffix
+        // (Matomo's pattern matches `conversion_rate` anywhere).
+        || (column.starts_with("goal_") && column.contains("_conversion_rate"))
         // `Referrers.get`'s shares of visits by referrer type.
         || (column.starts_with("Referrers_visitorsFrom") && column.ends_with("_percent"))
 }

@@ -78,7 +78,13 @@ pub(crate) fn without_suffix(requested: &[String], suffix: &str) -> Vec<String> 
 
 /// The requested columns of a numeric report whose complete columns
 /// (stored metrics, then `processed` ones) are `all`, in Matomo's order.
-pub(crate) fn select(all: &Columns, processed: &[Processed], requested: &[String]) -> Columns {
+/// The processed metrics may be named at run time (`Goals.get`'s
+/// `goal_<id>_conversion_rate`), hence the borrowed names.
+pub(crate) fn select(
+    all: &Columns,
+    processed: &[(&str, &[&str])],
+    requested: &[String],
+) -> Columns {
     let processed_named = |name: &str| processed.iter().find(|(metric, _)| *metric == name);
     let mut fetched: Vec<&str> = Vec::new();
     for name in requested {

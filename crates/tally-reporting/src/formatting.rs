@@ -113,6 +113,10 @@ pub(crate) struct ReportMetrics {
     /// Whether the goal-column filters attached their metric objects
     /// (`crate::processed::GoalFilters`), whose names depend on the goals.
     goal_columns: bool,
+    /// Whether `Goals.getMetrics` attached a `GoalConversionRate` per goal
+    /// (`showAllGoalSpecificMetrics`): `goal_<id>_conversion_rate`, with
+    /// `Goals.get`'s visitor-type suffix.
+    goal_rates: bool,
 }
 
 impl ReportMetrics {
@@ -120,6 +124,15 @@ impl ReportMetrics {
         Self {
             declared,
             goal_columns: false,
+            goal_rates: false,
+        }
+    }
+
+    /// [`ReportMetrics::declared`] plus the goals' conversion rates.
+    const fn with_goal_rates(self) -> Self {
+        Self {
+            goal_rates: true,
+            ..self
         }
     }
 
@@ -162,7 +175,8 @@ impl ReportMetrics {
     pub(crate) const GOALS: Self = Self::declared(&[
         ("avg_order_revenue", Display::Money),
         ("conversion_rate", Display::Percent),
-    ]);
+    ])
+    .with_goal_rates();
     /// `Goals.get`: formatted by its three `Goals.getMetrics`
     /// sub-requests, before their columns get the visitor-type suffix.
     pub(crate) const GOALS_BY_VISITOR_TYPE: Self = Self::declared(&[
@@ -172,7 +186,8 @@ impl ReportMetrics {
         ("conversion_rate", Display::Percent),
         ("conversion_rate_new_visit", Display::Percent),
         ("conversion_rate_returning_visit", Display::Percent),
-    ]);
+    ])
+    .with_goal_rates();
     /// Page URL and title reports, entry and exit pages included: the
     /// Actions metrics and the page timings `PagePerformance` attaches.
     pub(crate) const PAGES: Self = Self::declared(&[
@@ -260,7 +275,19 @@ impl ReportMetrics {
                     .then(|| goal_column_display(column))
                     .flatten()
             })
+            .or_else(|| (self.goal_rates && is_goal_rate(column)).then_some(Display::Percent))
     }
+}
+
+/// `goal_<id>_conversion_rate`, bare or with `Goals.get`'s visitor-type
+/// suffix.
+fn is_goal_rate(column: &str) -> bool {
+    column
+        .strip_prefix("goal_")
+        .and_then(|rest| rest.split_once("_conversion_rate"))
+        .is_some_and(|(idgoal, suffix)| {
+            !idgoal.contains('_') && matches!(suffix, "" | "_new_visit" | "_returning_visit")
+        })
 }
 
 /// How the goal-column filters' metric objects format: the rates as
@@ -493,6 +520,32 @@ pub(crate) fn pretty_percent(quotient: f64) -> String {
         return php_float_string(value);
     }
     format!("{}{}%", sign(value), digits(value.abs(), 4, 0))
+}
+
+/// `ProcessedReport::getPrettyValue`: how `API.getProcessedReport` writes
+/// a number of its rows when `format_metrics` is absent or `bc` (rules of
+/// its own, by column name, applied after the report's formatting): a
+/// `time_generation` column as a sentence (`"1 min 42s"`), any other
+/// `time` column as a clock (`"00:04:02"`), a `revenue` or `price` column
+/// (not an evolution) as money (`"$1,000"`), a `_rate` column as a
+/// percentage of PHP's product (`0.75` → `"75%"`). `None`: the value stays
+/// (not a number, a comparison change, another name).
+pub(crate) fn processed_report_value(name: &str, value: &Value, symbol: &str) -> Option<String> {
+    if matches!(value, Value::Goals(_) | Value::Null | Value::False) || name.contains("_change") {
+        return None;
+    }
+    let number = value.as_f64()?;
+    if name.contains("time_generation") {
+        Some(pretty_time(number, true))
+    } else if name.contains("time") {
+        Some(pretty_time(number, false))
+    } else if (name.contains("revenue") || name.contains("price")) && !name.contains("evolution") {
+        Some(pretty_money(number, symbol))
+    } else if name.contains("_rate") {
+        Some(format!("{}%", php_float_string(100.0 * number)))
+    } else {
+        None
+    }
 }
 
 /// `Formatter::getPrettyMoney` (`NumberFormatter::formatCurrency`, pattern
@@ -953,6 +1006,37 @@ mod tests {
         assert_eq!(pretty_money(3.999, "€"), "€4.00");
         assert_eq!(pretty_money(0.004, "€"), "€0.00");
         assert_eq!(pretty_money(7.0, "CHF"), "CHF7");
+    }
+
+    #[test]
+    fn processed_report_values_follow_get_pretty_value() {
+        let cases = [
+            ("avg_time_on_site", Value::Int(242), Some("00:04:02")),
+            ("avg_time_generation", Value::Float(1.5), Some("1.5s")),
+            (
+                "goal_1_revenue_per_visit",
+                Value::Float(333.33),
+                Some("$333.33"),
+            ),
+            ("revenue", Value::Int(1000), Some("$1,000")),
+            (
+                "goal_1_nb_conversions_entry_rate",
+                Value::Float(0.75),
+                Some("75%"),
+            ),
+            // Already formatted, not a number, or another name: left alone.
+            ("bounce_rate", Value::Str("67%".to_owned()), None),
+            ("revenue_evolution", Value::Float(0.5), None),
+            ("nb_visits", Value::Int(3), None),
+            ("nb_conversions_attrib", Value::Null, None),
+        ];
+        for (name, value, expected) in cases {
+            assert_eq!(
+                processed_report_value(name, &value, "$").as_deref(),
+                expected,
+                "{name}"
+            );
+        }
     }
 
     #[test]

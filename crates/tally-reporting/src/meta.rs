@@ -416,7 +416,7 @@ const REPORTS: &[ReportMeta<'static>] = &[
             "Entry page titles",
             "Actions",
             "getEntryPageTitles",
-            Some("Entry Page Title"),
+            Some("Entry Page title"),
             M::EntryPages,
         ),
         "getEntryPageTitles",
@@ -857,7 +857,7 @@ fn entry(
     name: &str,
     parameters: Option<(&str, i64)>,
     order: i64,
-    ecommerce_goal: bool,
+    goal_meta: GoalMeta,
 ) -> Tree {
     let (stored, processed) = metric_names(meta.metrics);
     let mut fields = vec![
@@ -901,7 +901,7 @@ fn entry(
     if parameters.is_none()
         && let Some(set) = goal_metric_set(meta.module, meta.action)
     {
-        fields.extend(goal_metrics_metadata(set, ecommerce_goal));
+        fields.extend(goal_metrics_metadata(set, goal_meta));
     }
     fields.push(("order".to_owned(), Tree::Int(order)));
     let unique = match parameters {
@@ -947,13 +947,17 @@ fn goal_metric_set(module: &str, action: &str) -> Option<GoalMetricSet> {
 
 /// `metricsGoal`, `processedMetricsGoal` and `metricTypesGoal` of a report
 /// (`Goals::getReportMetadataEnd`), with Matomo's names, order and
-/// types. `conversion_rate` has a type but is in neither list, as in
-/// Matomo's output. With `idGoal=ecommerceOrder` or
+/// types. `conversion_rate` has a type but is listed in `metricsGoal`
+/// only with `filter_update_columns_when_show_all_goals`, as in Matomo's
+/// output. With `idGoal=ecommerceOrder` or
 /// `ecommerceAbandonedCart`, page reports also list the average order
 /// value and purchased products; the type of the latter is keyed `itmes`,
 /// Matomo's spelling, which clients reading the types get.
-fn goal_metrics_metadata(set: GoalMetricSet, ecommerce_goal: bool) -> [(String, Tree); 3] {
+fn goal_metrics_metadata(set: GoalMetricSet, goal_meta: GoalMeta) -> [(String, Tree); 3] {
     let mut metrics = vec![("nb_conversions", "Conversions")];
+    if goal_meta.rates {
+        metrics.push(("conversion_rate", "Conversion Rate"));
+    }
     let mut processed = vec![("revenue_per_visit", "Revenue per Visit")];
     let mut types = vec![
         ("revenue_per_visit", "money"),
@@ -994,7 +998,7 @@ fn goal_metrics_metadata(set: GoalMetricSet, ecommerce_goal: bool) -> [(String, 
             ]);
         }
     }
-    if ecommerce_goal && set != GoalMetricSet::Visits {
+    if goal_meta.ecommerce && set != GoalMetricSet::Visits {
         processed.extend([
             ("avg_order_revenue", "Average Order Value"),
             ("items", "Purchased Products"),
@@ -1016,13 +1020,30 @@ fn goal_metrics_metadata(set: GoalMetricSet, ecommerce_goal: bool) -> [(String, 
     ]
 }
 
-/// Whether the request's `idGoal` names an ecommerce goal
-/// (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_ORDER` / `_CART`).
-fn is_ecommerce_goal(request: &ApiRequest) -> bool {
-    matches!(
-        request.get("idGoal"),
-        Some("ecommerceOrder" | "ecommerceAbandonedCart")
-    )
+/// What the request changes of the goal metadata of the reports.
+#[derive(Debug, Clone, Copy)]
+struct GoalMeta {
+    /// The request's `idGoal` names an ecommerce goal
+    /// (`Piwik::LABEL_ID_GOAL_IS_ECOMMERCE_ORDER` / `_CART`).
+    ecommerce: bool,
+    /// `filter_update_columns_when_show_all_goals` is set (true as PHP
+    /// reads it): `ProcessedReport::getReportMetadata` then keeps
+    /// `conversion_rate` in `metricsGoal`, which it drops otherwise.
+    rates: bool,
+}
+
+impl GoalMeta {
+    fn from_request(request: &ApiRequest) -> Self {
+        Self {
+            ecommerce: matches!(
+                request.get("idGoal"),
+                Some("ecommerceOrder" | "ecommerceAbandonedCart")
+            ),
+            rates: request
+                .get("filter_update_columns_when_show_all_goals")
+                .is_some_and(|value| !value.is_empty() && value != "0"),
+        }
+    }
 }
 
 /// A site's active custom dimension as a report (Matomo's
@@ -1093,7 +1114,7 @@ fn custom_reports(
 fn entries(
     conn: &mut MysqlConnection,
     idsite: Option<u32>,
-    ecommerce_goal: bool,
+    goal_meta: GoalMeta,
 ) -> Result<Vec<Tree>, ReportingError> {
     let site = match idsite {
         Some(idsite) => Some(SiteInfo::load(conn, idsite)?),
@@ -1103,7 +1124,7 @@ fn entries(
     let mut order = 0;
     for meta in REPORTS {
         order += 1;
-        out.push(entry(meta, meta.name, None, order, ecommerce_goal));
+        out.push(entry(meta, meta.name, None, order, goal_meta));
         if meta.module == "Goals"
             && meta.action == "get"
             && let Some(site) = &site
@@ -1115,7 +1136,7 @@ fn entries(
                     &format!("Goal {idgoal}"),
                     Some(("idGoal", i64::from(*idgoal))),
                     order,
-                    ecommerce_goal,
+                    goal_meta,
                 ));
             }
         }
@@ -1128,7 +1149,7 @@ fn entries(
                 &custom.name,
                 Some(("idDimension", i64::from(custom.id))),
                 order,
-                ecommerce_goal,
+                goal_meta,
             ));
         }
     }
@@ -1168,7 +1189,7 @@ pub(crate) fn report_metadata(
     Ok(Output::Report(Report::Tree(Tree::List(entries(
         conn,
         idsite,
-        is_ecommerce_goal(request),
+        GoalMeta::from_request(request),
     )?))))
 }
 
@@ -1186,7 +1207,7 @@ pub(crate) fn metadata(
     let action = request
         .non_empty("apiAction")
         .ok_or_else(|| ReportingError::MissingParameter("apiAction".to_owned()))?;
-    let found: Vec<Tree> = entries(conn, idsite, is_ecommerce_goal(request))?
+    let found: Vec<Tree> = entries(conn, idsite, GoalMeta::from_request(request))?
         .into_iter()
         .filter(|tree| {
             field(tree, "module") == Some(module) && field(tree, "action") == Some(action)
@@ -1374,6 +1395,33 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         };
         request.set("filter_add_columns_when_show_all_columns", delete_rows);
     }
+    // The metadata follows the request as asked.
+    let goal_meta = GoalMeta::from_request(ctx.request);
+    // `getIdGoalToUseForActionsReports`: with
+    // `filter_show_goal_columns_process_goals`, the Actions page reports
+    // are asked for every goal's page metrics (`idGoal` -3, or -5 for an
+    // ecommerce goal) and the entry page reports for the entry metrics
+    // (-4, -6).
+    if request
+        .get("filter_show_goal_columns_process_goals")
+        .is_some_and(|value| !value.is_empty() && value != "0")
+    {
+        let mode = match (module.as_str(), action.as_str()) {
+            ("Actions", "getPageUrls" | "getPageTitles") => Some(("-3", "-5")),
+            ("Actions", "getEntryPageUrls" | "getEntryPageTitles") => Some(("-4", "-6")),
+            _ => None,
+        };
+        if let Some((any_goal, ecommerce)) = mode {
+            request.set(
+                "idGoal",
+                if goal_meta.ecommerce {
+                    ecommerce
+                } else {
+                    any_goal
+                },
+            );
+        }
+    }
     let request = &request;
     let mut report_ctx = Ctx {
         conn: &mut *ctx.conn,
@@ -1413,12 +1461,46 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         None
     };
     let site = SiteInfo::load(ctx.conn, idsite)?;
-    let website = tally_management::get_site(ctx.conn, ctx.principal, idsite)?.name;
+    let site_settings = tally_management::get_site(ctx.conn, ctx.principal, idsite)?;
+    let website = site_settings.name;
+    // `handleSimpleDataTable` writes the rows' numbers its own way unless
+    // `format_metrics` asks otherwise (absent or `bc`).
+    let pretty = (Mode::from_request(ctx.request) == Mode::Percentages)
+        .then(|| crate::formatting::currency_symbol(&site_settings.currency).to_owned());
     let mut columns = vec![(
         "label".to_owned(),
         str_tree(meta.dimension.unwrap_or(meta.name)),
     )];
-    columns.extend(stored.iter().chain(processed).map(|name| {
+    // Reports whose goal metrics include `revenue` list it after their
+    // processed metrics, and their rows keep it (`handleTableReport`'s
+    // `metricsGoalDisplay`).
+    let goal_revenue: &[&str] =
+        if goal_metric_set(meta.module, meta.action) == Some(GoalMetricSet::Visits) {
+            &["revenue"]
+        } else {
+            &[]
+        };
+    let processed: Vec<&str> = processed.iter().chain(goal_revenue).copied().collect();
+    let processed = processed.as_slice();
+    // `hideShowMetrics`: `hideColumns` and `showColumns` apply to the
+    // listed columns too, hence to the metrics a row gets as 0.
+    let split = |name: &str| {
+        request
+            .non_empty(name)
+            .map(|list| list.split(',').map(str::to_owned).collect::<Vec<_>>())
+    };
+    let (hidden, kept) = (split("hideColumns"), split("showColumns"));
+    let listed: Vec<&str> = stored
+        .iter()
+        .chain(processed)
+        .copied()
+        .filter(|name| {
+            let named = |list: &Vec<String>| list.iter().any(|item| item == name);
+            !hidden.as_ref().is_some_and(named) && kept.as_ref().is_none_or(named)
+        })
+        .collect();
+    let listed = listed.as_slice();
+    columns.extend(listed.iter().map(|name| {
         (
             (*name).to_owned(),
             str_tree(metric_label_in(meta.metrics, name)),
@@ -1433,7 +1515,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
                 Some(Report::Table(raw)) => raw,
                 _ => table,
             };
-            let (data, row_metadata) = table_parts(table, stored, processed);
+            let (data, row_metadata) = table_parts(table, stored, processed, listed);
             let total = totals(&[raw], stored);
             (long_string(period), data, row_metadata, total)
         }
@@ -1468,7 +1550,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
                             },
                         );
                         raw_tables.push(raw.unwrap_or(table));
-                        table_parts(table, stored, processed)
+                        table_parts(table, stored, processed, listed)
                     }
                     Report::Simple(simple) => {
                         (Report::Simple(simple.clone()), Report::Rows(Vec::new()))
@@ -1502,10 +1584,14 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             });
         }
     };
+    let mut data = data;
+    if let Some(symbol) = &pretty {
+        prettify(&mut data, symbol);
+    }
     let parameters = custom
         .as_ref()
         .map(|custom| ("idDimension", i64::from(custom.id)));
-    let mut entry = entry(meta, meta.name, parameters, 0, is_ecommerce_goal(request));
+    let mut entry = entry(meta, meta.name, parameters, 0, goal_meta);
     if without_uniques
         && let Tree::Assoc(fields) = &mut entry
         && let Some((_, Tree::Assoc(metrics))) = fields.iter_mut().find(|(key, _)| key == "metrics")
@@ -1524,6 +1610,30 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         ),
         ("reportTotal".to_owned(), total),
     ]))))
+}
+
+/// [`crate::formatting::processed_report_value`] on every value of
+/// `getProcessedReport`'s `reportData` (each period's, with several).
+fn prettify(data: &mut Report, symbol: &str) {
+    let columns = |columns: &mut Columns| {
+        for (key, value) in columns.iter_mut() {
+            if let Some(text) =
+                crate::formatting::processed_report_value(&key.name(), value, symbol)
+            {
+                *value = Value::Str(text);
+            }
+        }
+    };
+    match data {
+        Report::Rows(rows) => rows.iter_mut().for_each(columns),
+        Report::Simple(simple) => columns(simple),
+        Report::Map { entries, .. } => {
+            for (_, entry) in entries {
+                prettify(entry, symbol);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The reports whose rows are the same whatever the data
@@ -1598,7 +1708,12 @@ fn range_long(start: time::Date, end: time::Date) -> String {
 }
 
 /// Rows (label and columns) and their metadata.
-fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Report, Report) {
+fn table_parts(
+    table: &DataTable,
+    stored: &[&str],
+    processed: &[&str],
+    listed: &[&str],
+) -> (Report, Report) {
     // `handleSimpleDataTable` keeps only the report's metrics, processed
     // metrics and `goal_<id>_*` columns (Contents rows drop their
     // nb_visits and nb_uniq_visitors).
@@ -1629,6 +1744,13 @@ fn table_parts(table: &DataTable, stored: &[&str], processed: &[&str]) -> (Repor
                     other => other.clone(),
                 };
                 fields.set(ColumnKey::from(key.name().into_owned()), value);
+            }
+        }
+        // A listed metric the row lacks is added as 0, after the others
+        // ("add missing metrics").
+        for name in listed {
+            if fields.find(name).is_none() {
+                fields.set(ColumnKey::from(*name), Value::Int(0));
             }
         }
         data.push(fields);

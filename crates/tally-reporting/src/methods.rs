@@ -193,7 +193,7 @@ fn numeric_columns(
 }
 
 /// `columns=`: only these, in Matomo's order ([`columns::select`]).
-fn keep_requested(columns: &mut Columns, request: &ApiRequest, processed: &[columns::Processed]) {
+fn keep_requested(columns: &mut Columns, request: &ApiRequest, processed: &[(&str, &[&str])]) {
     if let Some(requested) = columns::requested(request) {
         *columns = columns::select(columns, processed, &requested);
     }
@@ -445,13 +445,7 @@ fn goal_metrics(
         None => format!("Goal_{metric}"),
     };
     let value = |metric: &str| goals.get(&record(metric)).copied().unwrap_or(0.0);
-    let converted = value("nb_visits_converted");
-    let nb_visits = visits.get("nb_visits").copied().unwrap_or(0.0);
-    let rate = if nb_visits == 0.0 {
-        0.0
-    } else {
-        tally_datatable::format::round_php(converted / nb_visits, 4)
-    };
+    let rate = conversion_rate(value("nb_visits_converted"), visits);
     let stored: &[&str] = match idgoal {
         Some(0) => &[
             "nb_conversions",
@@ -483,6 +477,17 @@ fn goal_metrics(
     columns
 }
 
+/// Converted visits per visit (`Piwik::getQuotientSafe` with the revenue
+/// precision + 2: 4 decimals), 0 without visits.
+fn conversion_rate(converted: f64, visits: &std::collections::HashMap<String, f64>) -> f64 {
+    let nb_visits = visits.get("nb_visits").copied().unwrap_or(0.0);
+    if nb_visits == 0.0 {
+        0.0
+    } else {
+        tally_datatable::format::round_php(converted / nb_visits, 4)
+    }
+}
+
 /// The processed metrics of [`goal_metrics`] for `idgoal`, for `columns=`.
 fn goal_processed(idgoal: Option<i64>) -> &'static [columns::Processed] {
     if matches!(idgoal, Some(0 | -1)) {
@@ -490,6 +495,101 @@ fn goal_processed(idgoal: Option<i64>) -> &'static [columns::Processed] {
     } else {
         columns::GOALS
     }
+}
+
+/// `showAllGoalSpecificMetrics` of `Goals.get` / `getMetrics`: the goals
+/// of the site (`getGoals`, by id) whose metrics are added, when the
+/// parameter is true as PHP reads it and no `idGoal` is given.
+fn goals_shown(
+    ctx: &mut Ctx<'_>,
+    idgoal: Option<i64>,
+    idsite: u32,
+) -> Result<Option<Vec<u32>>, ReportingError> {
+    let asked = ctx
+        .request
+        .get("showAllGoalSpecificMetrics")
+        .is_some_and(|value| !value.is_empty() && value != "0");
+    if !asked || idgoal.is_some() {
+        return Ok(None);
+    }
+    let goals = tally_management::get_goals(ctx.conn, ctx.principal, idsite)?;
+    Ok(Some(goals.iter().map(|goal| goal.idgoal).collect()))
+}
+
+/// The metrics of `Goals.getMetrics` with `showAllGoalSpecificMetrics`, in
+/// the order of Matomo's answer: the visits, the overall conversions,
+/// converted visits and revenue, those of each goal of `shown`
+/// (`goal_<id>_nb_conversions`…), each goal's conversion rate
+/// (`GoalConversionRate`: its converted visits per visit), then the
+/// overall conversion rate.
+fn goal_specific_metrics(
+    goals: &std::collections::HashMap<String, f64>,
+    visits: &std::collections::HashMap<String, f64>,
+    shown: &[u32],
+) -> Columns {
+    const STORED: [&str; 3] = ["nb_conversions", "nb_visits_converted", "revenue"];
+    let value = |record: &str| goals.get(record).copied().unwrap_or(0.0);
+    let mut columns = Columns::new();
+    columns.set(
+        ColumnKey::from("nb_visits"),
+        number(visits.get("nb_visits").copied().unwrap_or(0.0)),
+    );
+    for metric in STORED {
+        columns.set(
+            ColumnKey::from(metric),
+            number(value(&format!("Goal_{metric}"))),
+        );
+    }
+    for idgoal in shown {
+        for metric in STORED {
+            columns.set(
+                ColumnKey::from(format!("goal_{idgoal}_{metric}")),
+                number(value(&format!("Goal_{idgoal}_{metric}"))),
+            );
+        }
+    }
+    for idgoal in shown {
+        let converted = value(&format!("Goal_{idgoal}_nb_visits_converted"));
+        columns.set(
+            ColumnKey::from(format!("goal_{idgoal}_conversion_rate")),
+            number(conversion_rate(converted, visits)),
+        );
+    }
+    columns.set(
+        ColumnKey::from("conversion_rate"),
+        number(conversion_rate(value("Goal_nb_visits_converted"), visits)),
+    );
+    columns
+}
+
+/// `columns=` of [`goal_specific_metrics`]: each goal's conversion rate
+/// brings the visits and that goal's conversions and converted visits
+/// (`GoalConversionRate::getDependentMetrics`), then the overall rate.
+fn keep_requested_goal_specific(columns: &mut Columns, request: &ApiRequest, shown: &[u32]) {
+    let names: Vec<(String, [String; 3])> = shown
+        .iter()
+        .map(|idgoal| {
+            (
+                format!("goal_{idgoal}_conversion_rate"),
+                [
+                    "nb_visits".to_owned(),
+                    format!("goal_{idgoal}_nb_conversions"),
+                    format!("goal_{idgoal}_nb_visits_converted"),
+                ],
+            )
+        })
+        .collect();
+    let dependencies: Vec<[&str; 3]> = names
+        .iter()
+        .map(|(_, [a, b, c])| [a.as_str(), b.as_str(), c.as_str()])
+        .collect();
+    let mut processed: Vec<(&str, &[&str])> = names
+        .iter()
+        .zip(&dependencies)
+        .map(|((name, _), dependencies)| (name.as_str(), &dependencies[..]))
+        .collect();
+    processed.extend_from_slice(columns::GOALS);
+    keep_requested(columns, request, &processed);
 }
 
 /// `Goals.getMetrics`: conversions, converted visits, revenue and
@@ -559,16 +659,27 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
     };
     let mut formatter = Formatter::new(mode);
     let report = ctx.each_site_period(&mut |ctx, slice| {
-        let archive = ctx.archive(slice)?;
-        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let shown = goals_shown(ctx, idgoal, slice.site.idsite)?;
         // `columns=` names the metrics without their suffix, as Matomo
         // passes it to each visitor type's `getMetrics`.
+        let compute = |goals: &_, visits: &_| {
+            let mut columns = match &shown {
+                Some(shown) => goal_specific_metrics(goals, visits, shown),
+                None => goal_metrics(goals, visits, idgoal),
+            };
+            match &shown {
+                Some(shown) => keep_requested_goal_specific(&mut columns, request, shown),
+                None => keep_requested(&mut columns, request, goal_processed(idgoal)),
+            }
+            columns
+        };
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
         let mut columns = if no_data(slice, &values) {
             Columns::new()
         } else {
-            goal_metrics(&values, &values, idgoal)
+            compute(&values, &values)
         };
-        keep_requested(&mut columns, request, goal_processed(idgoal));
         if by_visitor_type {
             for (suffix, visitor_type) in [
                 ("_new_visit", visit_frequency::NEW),
@@ -591,8 +702,7 @@ fn goals_report(ctx: &mut Ctx<'_>, by_visitor_type: bool) -> Result<Output, Repo
                 if no_data(slice, &visits) {
                     continue;
                 }
-                let mut typed = goal_metrics(&goals, &visits, idgoal);
-                keep_requested(&mut typed, request, goal_processed(idgoal));
+                let typed = compute(&goals, &visits);
                 for (key, value) in typed.iter() {
                     columns.set(
                         ColumnKey::from(format!("{}{suffix}", key.name())),
@@ -1149,6 +1259,7 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
+            processed::page_timings(&mut table, spec.metrics, filters.flat);
             processed::apply(&mut table, spec.metrics, filters.flat);
             let columns_extra = Extra {
                 subtable: true,
@@ -1199,14 +1310,13 @@ fn table_report(
         if matches!(spec.labels, Labels::Actions { .. }) {
             page_rates(ctx.conn, archive.as_ref(), &mut table)?;
         }
-        // Before the report's own processed metrics, which come after
-        // these in Matomo's order (and replace a value of the same name).
+        // PagePerformance's timings, then the goal columns, then the
+        // report's own processed metrics, in Matomo's order (the last
+        // replace a value of the same name).
+        let every_row = filters.flat || !filters.labels.is_empty();
+        processed::page_timings(&mut table, spec.metrics, every_row);
         goal_filters.apply(&mut table);
-        processed::apply(
-            &mut table,
-            spec.metrics,
-            filters.flat || !filters.labels.is_empty(),
-        );
+        processed::apply(&mut table, spec.metrics, every_row);
         let mut table = filters.apply_with(table, &settings, &mut |table| {
             if spec.search.is_some() {
                 // Methods that are not reports (getPageUrl...): Matomo's

@@ -87,32 +87,45 @@ pub(crate) const PAGE_TIMINGS: [&str; 6] = [
     "on_load",
 ];
 
-/// Page URL / title rows: page timings, time on page, bounce and exit rate,
-/// in Matomo's column order. `top`: a row of the answered table itself, not
-/// of an expanded subtable.
-fn page_row(row: &mut Row, top: bool) {
-    let columns = &mut row.columns;
-    // PagePerformance adds its averages to the answered table's own
-    // processed metrics (table metadata, which subtables do not have), so
-    // each of its rows has `avg_page_load_time` (0 without timings) and an
-    // average per timing it has; rows of expanded subtables get none and
-    // keep the raw timing columns (Matomo's expected outputs with
-    // `expanded=1`).
-    if top {
-        let mut load_time = 0.0;
-        for timing in PAGE_TIMINGS {
-            let hits = columns
-                .find(&format!("nb_hits_with_time_{timing}"))
-                .and_then(Value::as_f64);
-            if let Some(hits) = hits {
-                let average = quotient(get(columns, &format!("sum_time_{timing}")), hits, 3);
-                load_time += average;
-                set(columns, &format!("avg_time_{timing}"), average);
-            }
-        }
-        set(columns, "avg_page_load_time", round_php(load_time, 3));
+/// The page timings of page URL / title reports (`TableMetrics::Pages`):
+/// run before the goal-column filters and [`apply`], as in Matomo's order.
+///
+/// PagePerformance adds its averages to the answered table's own extra
+/// processed metrics (table metadata, which subtables do not have) when
+/// the API method answers, so they come before those of the goal-column
+/// filters and the report's own. Each row of the answered table (every
+/// row with `flat`) has `avg_page_load_time` (0 without timings) and an
+/// average per timing it has; rows of expanded subtables get none and keep
+/// the raw timing columns (Matomo's expected outputs with `expanded=1`).
+pub(crate) fn page_timings(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
+    if metrics == TableMetrics::Pages {
+        walk(table, page_timing_row, true, flat);
     }
-    page_metrics(columns);
+}
+
+fn page_timing_row(row: &mut Row, top: bool) {
+    if !top {
+        return;
+    }
+    let columns = &mut row.columns;
+    let mut load_time = 0.0;
+    for timing in PAGE_TIMINGS {
+        let hits = columns
+            .find(&format!("nb_hits_with_time_{timing}"))
+            .and_then(Value::as_f64);
+        if let Some(hits) = hits {
+            let average = quotient(get(columns, &format!("sum_time_{timing}")), hits, 3);
+            load_time += average;
+            set(columns, &format!("avg_time_{timing}"), average);
+        }
+    }
+    set(columns, "avg_page_load_time", round_php(load_time, 3));
+}
+
+/// Page URL / title rows: time on page, bounce and exit rate, in Matomo's
+/// column order (the timings come first, from [`page_timings`]).
+fn page_row(row: &mut Row, _top: bool) {
+    page_metrics(&mut row.columns);
 }
 
 /// Time on page, bounce and exit rate (`AverageTimeOnPage`, `BounceRate`,
@@ -320,6 +333,7 @@ mod tests {
                 .with_subtable(DataTable::from_rows([page()]))
         };
         let mut table = DataTable::from_rows([page(), folder()]);
+        page_timings(&mut table, TableMetrics::Pages, false);
         apply(&mut table, TableMetrics::Pages, false);
         let rows = table.rows();
         assert_eq!(load_time(&rows[0]), Some(Value::Int(0)));
@@ -336,6 +350,7 @@ mod tests {
         let mut table = DataTable::from_rows([Row::new("dir")
             .with("nb_hits", 1)
             .with_subtable(DataTable::from_rows([timed()]))]);
+        page_timings(&mut table, TableMetrics::Pages, false);
         apply(&mut table, TableMetrics::Pages, false);
         let sub = table.rows()[0].subtable.as_deref().map(|t| &t.rows()[0]);
         let sub = sub.expect("subtable row");
@@ -347,6 +362,7 @@ mod tests {
         );
         // Rows to be flattened are the answer's rows.
         let mut table = DataTable::from_rows([folder()]);
+        page_timings(&mut table, TableMetrics::Pages, true);
         apply(&mut table, TableMetrics::Pages, true);
         let sub = table.rows().first().and_then(|row| row.subtable.as_deref());
         let sub = sub.and_then(|t| t.rows().first()).and_then(load_time);

@@ -16,6 +16,7 @@ mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
 mod matomo_flatten_labels_fixture;
+mod matomo_goals_fixture;
 mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
 mod matomo_no_visit;

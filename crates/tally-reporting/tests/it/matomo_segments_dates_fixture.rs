@@ -28,17 +28,18 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use crate::common::{NOW, encode, matomo_site, reporting_api, tracker_routes};
 use crate::php_tracker::{At, PhpTracker};
 
-/// The Reporting API of one fixture, answering at a fixed "now".
-struct Reports {
-    api: Api,
-    token: String,
-    now: OffsetDateTime,
+/// The Reporting API of one fixture, answering at a fixed "now" (shared
+/// with `matomo_goals_fixture.rs`).
+pub(crate) struct Reports {
+    pub(crate) api: Api,
+    pub(crate) token: String,
+    pub(crate) now: OffsetDateTime,
 }
 
 impl Reports {
     /// `module=API&<query>&format=<format>` with the token: the status and
     /// the body.
-    async fn raw(&self, query: &str, format: &str) -> anyhow::Result<(u16, String)> {
+    pub(crate) async fn raw(&self, query: &str, format: &str) -> anyhow::Result<(u16, String)> {
         let request = tally_reporting::ApiRequest::from_parts(
             &format!(
                 "module=API&{query}&format={format}&token_auth={}",
@@ -53,14 +54,14 @@ impl Reports {
     }
 
     /// A query answered in JSON, which must succeed.
-    async fn json(&self, query: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn json(&self, query: &str) -> anyhow::Result<Value> {
         let (status, body) = self.raw(query, "json").await?;
         anyhow::ensure!(status == 200, "{query}: {status} {body}");
         Ok(serde_json::from_str(&body)?)
     }
 
     /// A query answered in XML, which must succeed.
-    async fn xml(&self, query: &str) -> anyhow::Result<String> {
+    pub(crate) async fn xml(&self, query: &str) -> anyhow::Result<String> {
         let (status, body) = self.raw(query, "xml").await?;
         anyhow::ensure!(status == 200, "{query}: {status} {body}");
         Ok(body)
@@ -77,7 +78,7 @@ fn at_timestamp(start: PrimitiveDateTime, hours: f64) -> At {
 
 /// Keeps full IPs, as Matomo's system tests do (our tracker anonymizes by
 /// default).
-fn keep_full_ips(db: &tally_db::test_support::TestDb) -> anyhow::Result<()> {
+pub(crate) fn keep_full_ips(db: &tally_db::test_support::TestDb) -> anyhow::Result<()> {
     let mut conn = db.conn()?;
     diesel::RunQueryDsl::execute(
         diesel::sql_query(
@@ -436,24 +437,28 @@ const RANGE_NOW: OffsetDateTime = datetime!(2026-11-16 20:00 UTC);
 const RANGE_START: PrimitiveDateTime = datetime!(2026-11-15 00:00:00);
 const RANGE_VISITOR_B: &str = "61e8cc2d51fea26d";
 
-fn at_datetime(start: PrimitiveDateTime, hours: f64) -> At {
+pub(crate) fn at_datetime(start: PrimitiveDateTime, hours: f64) -> At {
     #[expect(clippy::cast_possible_truncation, reason = "hours of the fixture")]
     let seconds = (hours * 3600.0).round() as i64;
     At::Datetime(start + Duration::seconds(seconds))
 }
 
-/// `TwoVisitsWithCustomVariables` with `doExtraQuoteTests = false`.
-async fn two_visits_with_custom_variables()
--> anyhow::Result<(Reports, tally_db::test_support::TestDb)> {
+/// `TwoVisitsWithCustomVariables` with `doExtraQuoteTests = false`, from
+/// `start`, its reports answered at `now` (also replayed by
+/// `matomo_goals_fixture.rs` at the fixture's own date).
+pub(crate) async fn two_visits_with_custom_variables(
+    start: PrimitiveDateTime,
+    now: OffsetDateTime,
+) -> anyhow::Result<(Reports, tally_db::test_support::TestDb)> {
     let goals = [
         tally_management::GoalParams::new("triggered js", "manually", "", ""),
         tally_management::GoalParams::new("second goal", "manually", "", ""),
     ];
-    let (db, token) = matomo_site(RANGE_START, |_| {}, &goals)?;
+    let (db, token) = matomo_site(start, |_| {}, &goals)?;
     keep_full_ips(&db)?;
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
 
-    let mut a = PhpTracker::new(1, &token, "5e1b0a9c8d7f6e24", RANGE_START);
+    let mut a = PhpTracker::new(1, &token, "5e1b0a9c8d7f6e24", start);
     a.referrer = "http://www.google.com/url?sa=t&source=web&cd=1&ved=0CB4QFjAA\
                   &url=http://piwik.org/&rct=j&q=this keyword should be ranked\
                   &ei=V8WfTePkKKLfiALrpZWGAw&usg=AFQjCNF_MGJRqKPvaKuUokHtZ3VvNG9ALw\
@@ -467,7 +472,7 @@ async fn two_visits_with_custom_variables()
          &rls=org.mozilla:en-GB:official&client=firefox-a",
     );
     a.set_resolution(1111, 222);
-    a.at = at_datetime(RANGE_START, 0.1);
+    a.at = at_datetime(start, 0.1);
     a.url = "http://example.org/homepage".to_owned();
     a.set_visit_cvar(2, "VisitorType", json!("LoggedOut"));
     let query = a.page_view("Homepage");
@@ -475,7 +480,7 @@ async fn two_visits_with_custom_variables()
     let query = a.goal(2, 0.0);
     a.ok(&router, &query).await?;
 
-    a.at = at_datetime(RANGE_START, 0.2);
+    a.at = at_datetime(start, 0.2);
     a.url = "http://example.org/user/profile".to_owned();
     a.set_visit_cvar(1, "VisitorType", json!("LoggedIn"));
     a.set_page_cvar(4, "Status user", json!("Loggedin"));
@@ -501,7 +506,7 @@ async fn two_visits_with_custom_variables()
     let query = a.goal(1, 0.0);
     a.ok(&router, &query).await?;
 
-    let mut b = PhpTracker::new(1, &token, "0a1b2c3d4e5f6071", RANGE_START);
+    let mut b = PhpTracker::new(1, &token, "0a1b2c3d4e5f6071", start);
     b.set_visitor_id(RANGE_VISITOR_B);
     b.set_attribution_info(
         " CAMPAIGN NAME -%20YEAH! ",
@@ -513,7 +518,7 @@ async fn two_visits_with_custom_variables()
     b.set_user_agent(
         "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-GB; rv:1.9.0.6) Gecko/2009011913 Firefox/3.0.6",
     );
-    b.at = at_datetime(RANGE_START, 1.0);
+    b.at = at_datetime(start, 1.0);
     b.set_visit_cvar(1, "VisitorType", json!("LoggedOut"));
     b.set_visit_cvar(
         2,
@@ -527,17 +532,17 @@ async fn two_visits_with_custom_variables()
     b.url = "http://example.org/homepage".to_owned();
     let query = b.goal(1, 1000.0);
     b.ok(&router, &query).await?;
-    b.at = at_datetime(RANGE_START, 1.1);
+    b.at = at_datetime(start, 1.1);
     let query = b.page_view("Homepage");
     b.ok(&router, &query).await?;
-    b.at = at_datetime(RANGE_START, 2.0);
+    b.at = at_datetime(start, 2.0);
     let query = b.action("http://test.com", "link");
     b.ok(&router, &query).await?;
 
     let reports = Reports {
         api: reporting_api(&db)?,
         token,
-        now: RANGE_NOW,
+        now,
     };
     Ok((reports, db))
 }
@@ -547,7 +552,7 @@ async fn two_visits_with_custom_variables()
 /// answers (Matomo's expected files are shared by all of them).
 #[tokio::test]
 async fn range_of_last_n_days_gives_matomos_reports() -> anyhow::Result<()> {
-    let (r, _db) = two_visits_with_custom_variables().await?;
+    let (r, _db) = two_visits_with_custom_variables(RANGE_START, RANGE_NOW).await?;
     let segments = [
         "",
         "daysSinceFirstVisit!=50",

@@ -65,6 +65,8 @@ pub(crate) struct PhpTracker {
     pub(crate) resolution: Option<String>,
     /// `setCustomDimension`: sent with the next request only.
     dimensions: Vec<(u32, String)>,
+    /// `setForceNewVisit`: `new_visit=1` with the next request only.
+    force_new_visit: bool,
     /// `setAttributionInfo`: unset, the PHP tracker's default.
     extra: Extra,
 }
@@ -74,6 +76,8 @@ pub(crate) struct PhpTracker {
 struct Extra {
     /// Campaign name, campaign keyword, referrer timestamp, referrer URL.
     attribution: Option<(String, String, i64, String)>,
+    /// `setCountry`: `country`, which needs the token.
+    country: Option<String>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -124,6 +128,7 @@ impl PhpTracker {
             user_agent: None,
             resolution: None,
             dimensions: Vec::new(),
+            force_new_visit: false,
             extra: Extra::default(),
         }
     }
@@ -173,6 +178,16 @@ impl PhpTracker {
             Some(slot) => slot.1 = value.to_owned(),
             None => self.dimensions.push((id, value.to_owned())),
         }
+    }
+
+    /// `setCountry`: the visit's country code, sent with every request.
+    pub(crate) fn set_country(&mut self, code: &str) {
+        self.extra.country = Some(code.to_owned());
+    }
+
+    /// `setForceNewVisit`: the next request starts a new visit.
+    pub(crate) fn force_new_visit(&mut self) {
+        self.force_new_visit = true;
     }
 
     /// `setResolution(width, height)`.
@@ -290,6 +305,12 @@ impl PhpTracker {
             u8::from(self.plugins),
             self.resolution.as_deref().unwrap_or("1024x768"),
         );
+        if std::mem::take(&mut self.force_new_visit) {
+            query.push_str("&new_visit=1");
+        }
+        if let Some(country) = &self.extra.country {
+            query.push_str(&format!("&country={}", encode(country)));
+        }
         if let Some((campaign, keyword, timestamp, url)) = &self.extra.attribution {
             let php_empty = |value: &str| value.is_empty() || value == "0";
             if !php_empty(campaign) {
