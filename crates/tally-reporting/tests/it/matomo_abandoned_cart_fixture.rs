@@ -18,7 +18,10 @@ use tally_reporting::Api;
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{NOW, api_json, matomo_site, reporting_api, tracker_routes};
+use crate::common::{
+    DAYS_TO_CONVERSION, VISITS_UNTIL_CONVERSION, api_json, api_text, matomo_site, reporting_api,
+    tracker_routes,
+};
 use crate::php_tracker::{At, PhpTracker};
 
 /// `$dateTime` of the fixture.
@@ -52,17 +55,12 @@ impl Reports {
 
     /// The same as XML, the form of Matomo's expected files.
     async fn xml(&self, method: &str, extra: &str) -> anyhow::Result<String> {
-        let request = tally_reporting::ApiRequest::from_parts(
-            &format!(
-                "module=API&method={method}&idSite=1&period=day&date=2011-04-05{extra}&format=xml&token_auth={}",
-                self.token
-            ),
-            None,
-        );
-        let api = self.api.clone();
-        let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
-        anyhow::ensure!(answer.status == 200, "{method}: {}", answer.status);
-        Ok(String::from_utf8(answer.body)?)
+        api_text(
+            &self.api,
+            &self.token,
+            &format!("method={method}&idSite=1&period=day&date=2011-04-05{extra}&format=xml"),
+        )
+        .await
     }
 }
 
@@ -175,37 +173,8 @@ async fn abandoned_cart_gives_matomos_conversion_ranges() -> anyhow::Result<()> 
             .map(|(index, label)| json!({"label": label, "nb_conversions": u32::from(index == 0)}))
             .collect()
     };
-    let days = ranges(&[
-        "0 days",
-        "1 day",
-        "2 days",
-        "3 days",
-        "4 days",
-        "5 days",
-        "6 days",
-        "7 days",
-        "8-14 days",
-        "15-30 days",
-        "31-60 days",
-        "61-120 days",
-        "121-364 days",
-        "365+ days",
-    ]);
-    let visits = ranges(&[
-        "1 visit",
-        "2 visits",
-        "3 visits",
-        "4 visits",
-        "5 visits",
-        "6 visits",
-        "7 visits",
-        "8 visits",
-        "9-14 visits",
-        "15-25 visits",
-        "26-50 visits",
-        "51-100 visits",
-        "101+ visits",
-    ]);
+    let days = ranges(&DAYS_TO_CONVERSION);
+    let visits = ranges(&VISITS_UNTIL_CONVERSION);
     for period in ["day", "week"] {
         assert_eq!(
             reports

@@ -897,6 +897,21 @@ async fn ecommerce_visits_give_matomos_countries() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The SKU rows of the first visit's product views (SKU2 at 1111.11, the
+/// nice SKU at 666 and 888), with unique visitors in `uniq` (days'
+/// `nb_uniq_visitors`, longer periods' `sum_daily_nb_uniq_visitors`).
+fn first_visit_views(uniq: &str) -> Vec<Value> {
+    [("SKU2", 1, json!(1111.11)), (NICE, 3, json!(777))]
+        .into_iter()
+        .map(|(label, actions, price)| {
+            let mut row = json!({"label": label, "nb_visits": 1, "nb_actions": actions,
+                "avg_price": price, "avg_quantity": 0, "conversion_rate": "0%"});
+            row[uniq] = json!(1);
+            row
+        })
+        .collect()
+}
+
 /// Item reports of segments: `countryCode==fr` keeps the first (French)
 /// visit, product views only (SKU VERY nice indeed viewed at 666 and 888);
 /// `pageUrl=@example.org/index.htm` keeps every visit.
@@ -908,12 +923,7 @@ async fn ecommerce_item_reports_by_segment() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         pick(&french, &ITEM_COLUMNS[..10]),
-        vec![
-            json!({"label": "SKU2", "nb_visits": 1, "nb_uniq_visitors": 1, "nb_actions": 1,
-                "avg_price": 1111.11, "avg_quantity": 0, "conversion_rate": "0%"}),
-            json!({"label": NICE, "nb_visits": 1, "nb_uniq_visitors": 1, "nb_actions": 3,
-                "avg_price": 777, "avg_quantity": 0, "conversion_rate": "0%"}),
-        ]
+        first_visit_views("nb_uniq_visitors")
     );
     let all = reports.day("Goals.getItemsSku", "").await?;
     let by_page = reports
@@ -1577,14 +1587,7 @@ async fn ecommerce_item_segments_give_matomos_items() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         pick(&converted, &columns),
-        vec![
-            json!({"label": "SKU2", "nb_visits": 1, "nb_actions": 1,
-                "sum_daily_nb_uniq_visitors": 1, "avg_price": 1111.11, "avg_quantity": 0,
-                "conversion_rate": "0%"}),
-            json!({"label": NICE, "nb_visits": 1, "nb_actions": 3,
-                "sum_daily_nb_uniq_visitors": 1, "avg_price": 777, "avg_quantity": 0,
-                "conversion_rate": "0%"}),
-        ]
+        first_visit_views("sum_daily_nb_uniq_visitors")
     );
     Ok(())
 }
