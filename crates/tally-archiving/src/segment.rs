@@ -1032,6 +1032,10 @@ enum Target {
     /// `continentCode`: the visit's country is one of the continent's
     /// (Matomo's `UserCountry::getCountriesForContinent`).
     Continent,
+    /// `revenueOrder` / `revenueAbandonedCart`: the visit has a conversion
+    /// of this goal id (0 order, -1 cart) whose revenue compares (Matomo's
+    /// `Ecommerce\Columns\Revenue::getRevenueQuery`).
+    EcommerceRevenue(i32),
     /// Any of several segments (Matomo's `unionOfSegments`).
     Union(&'static [Def]),
 }
@@ -1041,7 +1045,7 @@ impl Target {
         match self {
             Self::Column { table, .. } | Self::ActionName { table, .. } => table,
             Self::ActionTypeOfUrl => LogTable::Action,
-            Self::GoalName => LogTable::Conversion,
+            Self::GoalName | Self::EcommerceRevenue(_) => LogTable::Conversion,
             Self::Continent => LogTable::Visit,
             Self::Union(members) => members
                 .first()
@@ -1758,14 +1762,14 @@ static CATALOGUE: &[Def] = &[
         target: Target::GoalName,
     },
     conversion("orderId", "log_conversion.idorder", ValueKind::Text),
-    // Both revenue segments read the revenue of any conversion of the
-    // visit, as Matomo's dimensions declare no goal filter for segments.
-    conversion("revenueOrder", "log_conversion.revenue", ValueKind::Number),
-    conversion(
-        "revenueAbandonedCart",
-        "log_conversion.revenue",
-        ValueKind::Number,
-    ),
+    Def {
+        name: "revenueOrder",
+        target: Target::EcommerceRevenue(tally_schema::IDGOAL_ECOMMERCE_ORDER),
+    },
+    Def {
+        name: "revenueAbandonedCart",
+        target: Target::EcommerceRevenue(tally_schema::IDGOAL_ECOMMERCE_CART),
+    },
     // Custom variables (plugin CustomVariables): one slot, or any slot.
     CUSTOM_VARIABLE_NAMES[0],
     CUSTOM_VARIABLE_NAMES[1],
@@ -1825,6 +1829,7 @@ pub fn catalogue() -> impl Iterator<Item = (&'static str, String, bool)> {
             }
             Target::ActionTypeOfUrl => ("log_action.type".to_owned(), false),
             Target::GoalName => ("goal.name".to_owned(), false),
+            Target::EcommerceRevenue(_) => ("log_conversion.idvisit".to_owned(), true),
             Target::Continent => ("log_visit.location_country".to_owned(), false),
             Target::Union(members) => (
                 members
@@ -1961,7 +1966,7 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
     };
     if matches!(test, Test::NullOrEmpty | Test::NotNullNorEmpty) {
         return match target {
-            Target::ActionTypeOfUrl | Target::GoalName => {
+            Target::ActionTypeOfUrl | Target::GoalName | Target::EcommerceRevenue(_) => {
                 Err(SegmentError::EmptyValueNotSupported {
                     name: shown(&condition.name),
                 })
@@ -2037,6 +2042,15 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
                 Prepared::Value(BindValue::Text(value.to_owned())),
                 true,
             ))
+        }
+        Target::EcommerceRevenue(_) => {
+            // Matomo's filter takes these operators only, and binds the
+            // value as a float.
+            if !matches!(test, Test::Eq | Test::Lt | Test::Le | Test::Gt | Test::Ge) {
+                return Err(unsupported());
+            }
+            let (bind, _) = convert(ValueKind::Number, condition)?;
+            Ok(member(Prepared::Value(bind), true))
         }
         Target::Continent => {
             if !matches!(test, Test::Eq | Test::Ne) {
@@ -2291,6 +2305,20 @@ impl Member {
                 } else {
                     "= ?)"
                 });
+                self.push_value(out);
+            }
+            Target::EcommerceRevenue(idgoal) => {
+                // A visit-level test, as Matomo's `idvisit IN` subquery:
+                // with other conversion conditions it needs no common row.
+                // The goal id comes from the catalogue, never from the
+                // definition.
+                out.sql.push_str(&format!(
+                    "log_conversion.idvisit IN (SELECT revenue_conversion.idvisit \
+                     FROM log_conversion AS revenue_conversion \
+                     WHERE revenue_conversion.idgoal = {idgoal} \
+                     AND revenue_conversion.revenue {} ?)",
+                    test.sql_comparison()
+                ));
                 self.push_value(out);
             }
             Target::Continent => match &self.value {
@@ -2806,6 +2834,7 @@ mod tests {
             "visitCount==ten",
             "visitCount==1e999",
             "visitCount==NaN",
+            "revenueOrder>abc",
         ] {
             assert!(
                 matches!(error(bad), SegmentError::InvalidValue { .. }),
@@ -2820,6 +2849,8 @@ mod tests {
             "pageTitle>=b",
             "actionType=@page",
             "actionType>1",
+            "revenueOrder!=5",
+            "revenueAbandonedCart=@5",
             "visitConvertedGoalName<a",
         ] {
             assert!(
@@ -2827,10 +2858,12 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(matches!(
-            error("actionType=="),
-            SegmentError::EmptyValueNotSupported { .. }
-        ));
+        for bad in ["actionType==", "revenueOrder=="] {
+            assert!(
+                matches!(error(bad), SegmentError::EmptyValueNotSupported { .. }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -400,8 +400,15 @@ fn segments_select_exactly_the_expected_visits() -> anyhow::Result<()> {
         ("visitConvertedGoalName==Signup", &[1]),
         ("visitConvertedGoalName=@Oth", &[]),
         ("orderId==A1", &[3]),
+        // Revenue segments read orders (or carts) only: visit 1's goal
+        // revenue of 10 is not an order's.
         ("revenueOrder>50", &[3]),
-        ("revenueOrder>5;pageTitle==Home", &[1]),
+        ("revenueOrder>5", &[3]),
+        ("revenueOrder==99.5", &[3]),
+        ("revenueOrder>5;pageTitle==Home", &[]),
+        ("revenueAbandonedCart>5", &[]),
+        ("revenueOrder>5;orderId==A1", &[3]),
+        ("revenueOrder<100;visitConvertedGoalId==0", &[3]),
     ];
     let mut failures = Vec::new();
     for (definition, expected) in cases {

@@ -789,8 +789,30 @@ fn get_goal(
     _: OffsetDateTime,
 ) -> Answer {
     let idsite = id_param(request, "idSite")?;
-    let idgoal = id_param(request, "idGoal")?;
-    object(&management::get_goal(conn, actor, idsite, idgoal)?)
+    // Matomo reads the id with PHP's `(int)`: `idGoal=ecommerceOrder` is
+    // goal 0, which no site has. A goal the site lacks is PHP's `null`,
+    // answered `success` (AbandonedCartWithoutConversionsTest's getGoal).
+    let idgoal = php_int_prefix(required(request, "idGoal")?);
+    let Some(idgoal) = idgoal.and_then(|id| u32::try_from(id).ok()) else {
+        actor.check(idsite, Access::View)?;
+        return Ok(Output::Success);
+    };
+    match management::get_goal(conn, actor, idsite, idgoal) {
+        Ok(goal) => object(&goal),
+        Err(management::ManagementError::UnknownGoal { .. }) => Ok(Output::Success),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// PHP's `(int)` of a string: its leading (signed) digits after
+/// whitespace, `None` where PHP gives 0 or the digits overflow.
+fn php_int_prefix(raw: &str) -> Option<i64> {
+    let text = raw.trim_start();
+    let digits_from = usize::from(text.starts_with(['-', '+']));
+    let end = text[digits_from..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(text.len(), |at| at + digits_from);
+    text[..end].parse::<i64>().ok().filter(|id| *id != 0)
 }
 
 // --- CoreAdminHome --------------------------------------------------------------

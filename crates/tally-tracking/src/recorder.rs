@@ -1669,6 +1669,14 @@ impl BatchWriter {
             &hit.conversion,
             ConversionRequest::Order { items: Some(_), .. }
         );
+        // `ec_id` as PHP tests it (`?:`): a non-empty value other than "0",
+        // whether or not the order is recorded.
+        let names_order = hit
+            .req
+            .ec_id
+            .as_deref()
+            .map(php::trim)
+            .is_some_and(|id| !id.is_empty() && id != "0");
         let is_new = continuing.is_none();
         let mut v = match continuing {
             Some(v) => v,
@@ -1687,10 +1695,15 @@ impl BatchWriter {
                 let (returning, count, since_first, since_last, since_order) = match &known {
                     Some(k) => {
                         let gap = u32::try_from((time - k.first).max(0)).unwrap_or(u32::MAX);
-                        let customer =
-                            k.secs_since_order.is_some() || matches!(k.goal_buyer, 1 | 3);
+                        // Matomo's VisitorReturning: PHP's `?:` over the
+                        // last visit's seconds since an order, then the
+                        // request's `ec_id`. Zero is falsy, so the visit
+                        // right after an ordering visit (whose value is 0)
+                        // is only "returning" (EcommerceOrderWithItemsTest's
+                        // visitorType==returning week).
+                        let customer = k.secs_since_order.is_some_and(|s| s != 0) || names_order;
                         (
-                            if customer || converts_order { 2 } else { 1 },
+                            if customer { 2 } else { 1 },
                             k.count_visits.saturating_add(1),
                             k.secs_since_first.saturating_add(gap),
                             gap,
@@ -1702,7 +1715,7 @@ impl BatchWriter {
                         )
                     }
                     None => (
-                        u8::from(converts_order) * 2,
+                        u8::from(names_order) * 2,
                         1,
                         0,
                         0,

@@ -14,6 +14,47 @@ use tower::ServiceExt as _;
 /// The clock of every API call: reports up to 2026-11-16 are final.
 pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-16 12:00 UTC);
 
+/// The rows of `Goals.getDaysToConversion`, in Matomo's order.
+pub(crate) const DAYS_TO_CONVERSION: [&str; 14] = [
+    "0 days",
+    "1 day",
+    "2 days",
+    "3 days",
+    "4 days",
+    "5 days",
+    "6 days",
+    "7 days",
+    "8-14 days",
+    "15-30 days",
+    "31-60 days",
+    "61-120 days",
+    "121-364 days",
+    "365+ days",
+];
+
+/// The rows of `Goals.getVisitsUntilConversion`, in Matomo's order.
+pub(crate) const VISITS_UNTIL_CONVERSION: [&str; 13] = [
+    "1 visit",
+    "2 visits",
+    "3 visits",
+    "4 visits",
+    "5 visits",
+    "6 visits",
+    "7 visits",
+    "8 visits",
+    "9-14 visits",
+    "15-25 visits",
+    "26-50 visits",
+    "51-100 visits",
+    "101+ visits",
+];
+
+/// `module=API&<query>&token_auth=<token>` answered at [`NOW`], its body as
+/// text (give `format=` in `query`); an answer other than 200 is an error.
+pub(crate) async fn api_text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
+    Ok(String::from_utf8(api_body(api, token, query).await?)?)
+}
+
 /// Tokens by role.
 pub(crate) struct Tokens {
     pub(crate) superuser: String,

@@ -35,7 +35,7 @@ use tally_reporting::Api;
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{encode, matomo_site, reporting_api, tracker_routes};
+use crate::common::{api_text, encode, matomo_site, reporting_api, tracker_routes};
 use crate::php_tracker::{At, PhpTracker};
 
 /// The fixture's `$dateTime`.
@@ -348,16 +348,9 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
     Ok((db, token))
 }
 
-/// An API call answered at [`crate::common::NOW`] with its body as text.
-async fn text(api: &Api, token: &str, query: &str) -> anyhow::Result<String> {
-    Ok(String::from_utf8(
-        crate::common::api_body(api, token, query).await?,
-    )?)
-}
-
 /// `method` for January 2010 as JSON, with `extra` parameters.
 async fn month(api: &Api, token: &str, method: &str, extra: &str) -> anyhow::Result<Value> {
-    let body = text(
+    let body = api_text(
         api,
         token,
         &format!("method={method}&idSite=1&period=month&date=2010-01-03&format=json{extra}"),
@@ -838,7 +831,7 @@ async fn non_unicode_reports_match_matomo() -> anyhow::Result<()> {
         let api = api.clone();
         let token = token.clone();
         async move {
-            let body = text(
+            let body = api_text(
                 &api,
                 &token,
                 &format!(
@@ -885,7 +878,7 @@ async fn non_unicode_reports_match_matomo() -> anyhow::Result<()> {
 async fn four_byte_characters_survive_in_live() -> anyhow::Result<()> {
     let (db, token) = utf8mb4().await?;
     let api = reporting_api(&db)?;
-    let body = text(
+    let body = api_text(
         &api,
         &token,
         "method=Live.getLastVisitsDetails&idSite=1&period=year&date=2010-01-04&format=json",
@@ -930,7 +923,7 @@ async fn four_byte_characters_survive_in_live() -> anyhow::Result<()> {
 async fn processed_report_sorted_by_a_processed_metric_keeps_empty_hours() -> anyhow::Result<()> {
     let (db, token) = fixture().await?;
     let api = reporting_api(&db)?;
-    let body = text(
+    let body = api_text(
         &api,
         &token,
         "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03\

@@ -5,7 +5,7 @@
 //!   Matomo's conversion quirk (a goal matched by URL: no idgoal parameter, -1 + 2 = 1) = 202; B bounces (0 s).
 //! - 2026-11-11: C has 2 actions, 1 + 30 = 31 s.
 
-use crate::common::Fixture;
+use crate::common::{DAYS_TO_CONVERSION, Fixture, VISITS_UNTIL_CONVERSION};
 
 const DAY: &str = "idSite=1&period=day&date=2026-11-10";
 
@@ -493,25 +493,7 @@ async fn conversion_ranges_are_labelled_as_matomo() -> anyhow::Result<()> {
     let days = labels_and_counts(&days.text())?;
     assert_eq!(days.first(), Some(&("0 days".to_owned(), 1)), "{days:?}");
     let labels: Vec<&str> = days.iter().map(|(label, _)| label.as_str()).collect();
-    assert_eq!(
-        labels,
-        [
-            "0 days",
-            "1 day",
-            "2 days",
-            "3 days",
-            "4 days",
-            "5 days",
-            "6 days",
-            "7 days",
-            "8-14 days",
-            "15-30 days",
-            "31-60 days",
-            "61-120 days",
-            "121-364 days",
-            "365+ days"
-        ]
-    );
+    assert_eq!(labels, DAYS_TO_CONVERSION);
     let visits = f
         .get(&format!(
             "method=Goals.getVisitsUntilConversion&{DAY}&format=json&idGoal=1"
@@ -528,21 +510,7 @@ async fn conversion_ranges_are_labelled_as_matomo() -> anyhow::Result<()> {
             .iter()
             .map(|(label, _)| label.as_str())
             .collect::<Vec<_>>(),
-        [
-            "1 visit",
-            "2 visits",
-            "3 visits",
-            "4 visits",
-            "5 visits",
-            "6 visits",
-            "7 visits",
-            "8 visits",
-            "9-14 visits",
-            "15-25 visits",
-            "26-50 visits",
-            "51-100 visits",
-            "101+ visits"
-        ]
+        VISITS_UNTIL_CONVERSION
     );
     Ok(())
 }
