@@ -42,39 +42,42 @@ fn set(columns: &mut Columns, name: &str, value: f64) {
     columns.set(ColumnKey::from(name), number(value));
 }
 
+/// Per visit: `(column, dividend, precision)` quotients of `nb_visits`, set
+/// in the given order (each report lists its processed metrics in its own).
+fn per_visit(columns: &mut Columns, quotients: [(&str, &str, i32); 3]) {
+    let visits = get(columns, "nb_visits");
+    for (name, dividend, precision) in quotients {
+        let value = quotient(get(columns, dividend), visits, precision);
+        set(columns, name, value);
+    }
+}
+
+const BOUNCE_RATE: (&str, &str, i32) = ("bounce_rate", "bounce_count", 2);
+const ACTIONS_PER_VISIT: (&str, &str, i32) = ("nb_actions_per_visit", "nb_actions", 1);
+const TIME_ON_SITE: (&str, &str, i32) = ("avg_time_on_site", "sum_visit_length", 0);
+
 /// `VisitsSummary.get`: bounce rate, actions per visit, time on site.
 pub(crate) fn visits_summary(columns: &mut Columns) {
-    let visits = get(columns, "nb_visits");
-    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
-    let per_visit = quotient(get(columns, "nb_actions"), visits, 1);
-    let time = quotient(get(columns, "sum_visit_length"), visits, 0);
-    set(columns, "bounce_rate", bounce);
-    set(columns, "nb_actions_per_visit", per_visit);
-    set(columns, "avg_time_on_site", time);
+    per_visit(columns, [BOUNCE_RATE, ACTIONS_PER_VISIT, TIME_ON_SITE]);
 }
 
 /// A visit custom dimension's row, in Matomo's order (`AverageTimeOnSite`,
 /// `BounceRate`, `ActionsPerVisit`); a row of conversions only has 0s.
 fn custom_visits_row(columns: &mut Columns) {
-    let visits = get(columns, "nb_visits");
-    let time = quotient(get(columns, "sum_visit_length"), visits, 0);
-    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
-    let per_visit = quotient(get(columns, "nb_actions"), visits, 1);
-    set(columns, "avg_time_on_site", time);
-    set(columns, "bounce_rate", bounce);
-    set(columns, "nb_actions_per_visit", per_visit);
+    per_visit(columns, [TIME_ON_SITE, BOUNCE_RATE, ACTIONS_PER_VISIT]);
 }
 
 /// An action custom dimension's row (`AverageTimeOnDimension`: time spent
 /// per visit, `BounceRate`, `ExitRate`).
 fn custom_actions_row(columns: &mut Columns) {
-    let visits = get(columns, "nb_visits");
-    let time = quotient(get(columns, "sum_time_spent"), visits, 0);
-    let bounce = quotient(get(columns, "bounce_count"), visits, 2);
-    let exit = quotient(get(columns, "exit_nb_visits"), visits, 2);
-    set(columns, "avg_time_on_dimension", time);
-    set(columns, "bounce_rate", bounce);
-    set(columns, "exit_rate", exit);
+    per_visit(
+        columns,
+        [
+            ("avg_time_on_dimension", "sum_time_spent", 0),
+            BOUNCE_RATE,
+            ("exit_rate", "exit_nb_visits", 2),
+        ],
+    );
 }
 
 /// The page-timing columns of Actions rows and their averages (seconds).
