@@ -950,6 +950,10 @@ pub fn set_anonymize_ip_settings(
                 set_flag(conn, name, value)?;
             }
         }
+        // The tracker hashes user ids with this salt; it only reads it.
+        if changes.anonymize_user_id == Some(true) {
+            user_id_salt(conn)?;
+        }
         Ok(())
     })
 }

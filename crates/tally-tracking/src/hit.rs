@@ -282,6 +282,40 @@ pub enum Lookup {
     ConfigId,
 }
 
+/// PrivacyManager's `manipulateRequest`: with `anonymizeUserId` a sent
+/// `uid` becomes `sha1(uid . useridsalt)` (kept as sent without a salt, as
+/// Matomo), so the stored user id and the visitor id derived from it are
+/// the hash; with `anonymizeOrderId` a sent `ec_id` becomes a hash of a
+/// random number, the id, the time and the instance salt, so no two
+/// requests share an order id.
+fn anonymize_ids(req: &mut TrackingRequest, globals: &Globals, time: i64) {
+    use std::fmt::Write as _;
+    let sha1_hex = |text: &str| {
+        sha1::Sha1::digest(text.as_bytes()).iter().fold(
+            String::with_capacity(40),
+            |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            },
+        )
+    };
+    if globals.privacy.anonymize_user_id
+        && let Some(salt) = globals.user_id_salt.as_deref()
+        && let Some(uid) = req.user_id.as_mut().filter(|uid| !uid.is_empty())
+    {
+        *uid = sha1_hex(&format!("{uid}{salt}"));
+    }
+    if globals.privacy.anonymize_order_id
+        && let Some(id) = req.ec_id.as_mut().filter(|id| !id.is_empty())
+    {
+        let mut random = [0u8; 4];
+        // Without randomness the time and salt still change the id per
+        // request but not per order; the id is refused rather than kept.
+        let random = getrandom::fill(&mut random).map_or(0, |()| u32::from_le_bytes(random));
+        *id = sha1_hex(&format!("{random}{id}{time}{}", globals.salt));
+    }
+}
+
 /// Matomo's `Piwik::getUserIdHashed`: the first 8 bytes of sha1(uid).
 pub fn user_id_visitor(uid: &str) -> [u8; 8] {
     let digest = sha1::Sha1::digest(uid.as_bytes());
@@ -739,7 +773,7 @@ pub fn build_hit(
 /// does not have.
 pub fn build_hit_with_geoip(
     raw: RawParams,
-    req: TrackingRequest,
+    mut req: TrackingRequest,
     meta: &RequestMeta,
     site: Arc<SiteSettings>,
     globals: &Globals,
@@ -760,6 +794,7 @@ pub fn build_hit_with_geoip(
         });
     }
     let time = tracked_time(&req, now, authenticated)?;
+    anonymize_ids(&mut req, globals, time);
 
     let ua = req
         .user_agent

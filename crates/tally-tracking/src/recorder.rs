@@ -1730,6 +1730,9 @@ impl BatchWriter {
                         keyword: String::new(),
                         url: String::new(),
                     });
+                // PrivacyManager's `onNewVisit`: after detection, which
+                // needs the whole referrer.
+                let r = globals.privacy.anonymize_referrer.apply(r);
                 let mut dims: [Option<String>; 5] = Default::default();
                 for (i, val) in &hit.visit_dimensions {
                     if let Some(slot) = dims.get_mut(usize::from(*i).wrapping_sub(1)) {
@@ -1813,10 +1816,11 @@ impl BatchWriter {
                 && v.referer_type == 1
                 && r.referer_type.code() != 1
             {
+                let r = globals.privacy.anonymize_referrer.apply(r.clone());
                 v.referer_type = r.referer_type.code();
-                v.referer_name = r.name.clone();
-                v.referer_keyword = r.keyword.clone();
-                v.referer_url = r.url.clone();
+                v.referer_name = r.name;
+                v.referer_keyword = r.keyword;
+                v.referer_url = r.url;
             }
             if (v.resolution.is_empty() || v.resolution == "unknown")
                 && hit.req.resolution != "unknown"

@@ -45,6 +45,79 @@ impl ReferrerType {
     }
 }
 
+/// PrivacyManager's `anonymizeReferrer` (option
+/// `PrivacyManager.anonymizeReferrer`): what of a new visit's referrer is
+/// stored (Matomo's `ReferrerAnonymizer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReferrerAnonymization {
+    /// `''`: everything.
+    #[default]
+    None,
+    /// `exclude_query`: the URL without its query; no keyword.
+    ExcludeQuery,
+    /// `exclude_path`: the URL's scheme and host only; no keyword.
+    ExcludePath,
+    /// `exclude_all`: only the type (and a campaign's, search engine's or
+    /// social network's name, which are not personal).
+    ExcludeAll,
+}
+
+impl ReferrerAnonymization {
+    /// The option's value; anything else is `None`, as Matomo stores it.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "exclude_query" => Self::ExcludeQuery,
+            "exclude_path" => Self::ExcludePath,
+            "exclude_all" => Self::ExcludeAll,
+            _ => Self::None,
+        }
+    }
+
+    /// `r` as Matomo stores it with this setting (`anonymiseReferrerUrl`,
+    /// `anonymiseReferrerName`, `anonymiseReferrerKeyword`). A campaign
+    /// keeps its name and keyword: they come from the page URL.
+    pub fn apply(self, mut r: Referrer) -> Referrer {
+        if self == Self::None {
+            return r;
+        }
+        r.url = match self {
+            Self::None => r.url,
+            // PHP's `strtok($url, '?')`: up to the first `?` after any
+            // leading ones.
+            Self::ExcludeQuery => {
+                let rest = r.url.trim_start_matches('?');
+                rest.split('?').next().unwrap_or("").to_owned()
+            }
+            Self::ExcludePath => {
+                let kept = php::parse_url(&r.url).and_then(|parts| {
+                    let host = parts.host.as_deref().filter(|h| !h.is_empty())?;
+                    parts.path.as_deref().filter(|p| !p.is_empty())?;
+                    let scheme = match parts.scheme.as_deref().filter(|s| !s.is_empty()) {
+                        Some(scheme) => format!("{scheme}://"),
+                        None if r.url.starts_with("//") => "//".to_owned(),
+                        None => String::new(),
+                    };
+                    Some(format!("{scheme}{host}/"))
+                });
+                kept.unwrap_or(r.url)
+            }
+            Self::ExcludeAll => String::new(),
+        };
+        if r.referer_type != ReferrerType::Campaign {
+            r.keyword = String::new();
+            if self == Self::ExcludeAll
+                && !matches!(
+                    r.referer_type,
+                    ReferrerType::SearchEngine | ReferrerType::SocialNetwork
+                )
+            {
+                r.name = String::new();
+            }
+        }
+        r
+    }
+}
+
 /// Maximum length of `referer_name` and `referer_keyword`.
 pub const REFERER_NAME_MAX_LENGTH: usize = 255;
 /// Maximum length of `referer_url`.
@@ -1358,6 +1431,75 @@ mod tests {
                 visit_campaign: None,
             }
         }
+    }
+
+    #[test]
+    fn referrers_are_anonymized_as_matomos_referrer_anonymizer() {
+        let r = |kind, name: &str, keyword: &str, url: &str| Referrer {
+            referer_type: kind,
+            name: name.to_owned(),
+            keyword: keyword.to_owned(),
+            url: url.to_owned(),
+        };
+        let site = || {
+            r(
+                ReferrerType::Website,
+                "blog.example",
+                "",
+                "https://blog.example/post/1?utm=x#top",
+            )
+        };
+        let fields = |r: Referrer| (r.name, r.keyword, r.url);
+        use ReferrerAnonymization as A;
+        assert_eq!(A::parse("exclude_path"), A::ExcludePath);
+        assert_eq!(A::parse("everything"), A::None);
+        assert_eq!(fields(A::None.apply(site())), fields(site()));
+        assert_eq!(
+            fields(A::ExcludeQuery.apply(site())),
+            (
+                "blog.example".into(),
+                String::new(),
+                "https://blog.example/post/1".into()
+            )
+        );
+        assert_eq!(
+            fields(A::ExcludePath.apply(site())),
+            (
+                "blog.example".into(),
+                String::new(),
+                "https://blog.example/".into()
+            )
+        );
+        assert_eq!(
+            fields(A::ExcludeAll.apply(site())),
+            (String::new(), String::new(), String::new())
+        );
+        // Search engines and social networks keep their name; their keyword goes.
+        let search = r(
+            ReferrerType::SearchEngine,
+            "Google",
+            "shoes",
+            "https://www.google.com/search?q=shoes",
+        );
+        assert_eq!(
+            fields(A::ExcludeAll.apply(search)),
+            ("Google".into(), String::new(), String::new())
+        );
+        // A campaign keeps name and keyword (they come from the page URL).
+        let campaign = r(
+            ReferrerType::Campaign,
+            "spring",
+            "mail",
+            "https://shop.example/?pk_campaign=spring",
+        );
+        assert_eq!(
+            fields(A::ExcludePath.apply(campaign)),
+            (
+                "spring".into(),
+                "mail".into(),
+                "https://shop.example/".into()
+            )
+        );
     }
 
     fn detect(f: &Fixture, urlref: &str, url: &str) -> Referrer {

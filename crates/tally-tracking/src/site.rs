@@ -238,6 +238,14 @@ pub struct Privacy {
     /// `useAnonymizedIpForVisitEnrichment` (default off): geolocate the
     /// anonymised IP (as stored in `location_ip`) instead of the full one.
     pub use_anonymized_ip_for_visit_enrichment: bool,
+    /// `anonymizeUserId` (default off): `uid` replaced by
+    /// `sha1(uid . useridsalt)` before anything uses it.
+    pub anonymize_user_id: bool,
+    /// `anonymizeOrderId` (default off): `ec_id` replaced by a random
+    /// hash, so each order is new.
+    pub anonymize_order_id: bool,
+    /// `anonymizeReferrer` (default: keep everything).
+    pub anonymize_referrer: crate::referrer::ReferrerAnonymization,
 }
 
 impl Default for Privacy {
@@ -248,6 +256,9 @@ impl Default for Privacy {
             force_cookieless: false,
             do_not_track: false,
             use_anonymized_ip_for_visit_enrichment: false,
+            anonymize_user_id: false,
+            anonymize_order_id: false,
+            anonymize_referrer: crate::referrer::ReferrerAnonymization::None,
         }
     }
 }
@@ -351,6 +362,10 @@ pub struct Globals {
     pub privacy: Privacy,
     /// The instance salt (tokens, fingerprints).
     pub salt: String,
+    /// The salt of anonymized user ids (option `useridsalt`, written by the
+    /// admin API when `anonymizeUserId` is turned on); without one Matomo
+    /// keeps the user id as sent.
+    pub user_id_salt: Option<String>,
     /// Hashes of super users' tokens (bulk `invalid_indices`).
     pub super_user_tokens: HashSet<String>,
     /// Referrer spam hosts (§1.6). Not stored in the database: the built-in
@@ -431,6 +446,10 @@ fn load_options(conn: &mut MysqlConnection) -> QueryResult<HashMap<String, Strin
         "PrivacyManager.forceCookielessTracking",
         "PrivacyManager.doNotTrackEnabled",
         "PrivacyManager.useAnonymizedIpForVisitEnrichment",
+        "PrivacyManager.anonymizeUserId",
+        "PrivacyManager.anonymizeOrderId",
+        "PrivacyManager.anonymizeReferrer",
+        "useridsalt",
     ];
     Ok(option::table
         .filter(option::option_name.eq_any(names))
@@ -471,6 +490,7 @@ impl Snapshot {
                     excluded_referrers: g.excluded_referrers.clone(),
                     privacy: g.privacy,
                     salt: g.salt.clone(),
+                    user_id_salt: g.user_id_salt.clone(),
                     super_user_tokens: g.super_user_tokens.clone(),
                     referrer_spam: lists.referrer_spam.clone(),
                     exclude_requests: lists.exclude_requests.clone(),
@@ -555,6 +575,11 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
             opt("PrivacyManager.useAnonymizedIpForVisitEnrichment"),
             false,
         ),
+        anonymize_user_id: flag(opt("PrivacyManager.anonymizeUserId"), false),
+        anonymize_order_id: flag(opt("PrivacyManager.anonymizeOrderId"), false),
+        anonymize_referrer: crate::referrer::ReferrerAnonymization::parse(
+            opt("PrivacyManager.anonymizeReferrer").map_or("", |s| s.as_str()),
+        ),
     };
 
     let mut all_urls: Vec<(u32, String)> = sites
@@ -579,6 +604,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
         excluded_referrers: SiteUrls::new(excluded_refs.iter().map(|(i, u)| (*i, u.as_str()))),
         privacy,
         salt,
+        user_id_salt: opt("useridsalt").filter(|s| !s.is_empty()).cloned(),
         super_user_tokens: tokens
             .iter()
             .filter(|(login, _)| supers.contains(login))

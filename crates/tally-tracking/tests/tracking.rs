@@ -84,8 +84,24 @@ async fn start() -> anyhow::Result<Server> {
 }
 
 async fn start_with(config: &TrackerConfig) -> anyhow::Result<Server> {
+    start_with_options(config, &[]).await
+}
+
+/// A tracker on the seeded database with `options` rows stored first.
+async fn start_with_options(
+    config: &TrackerConfig,
+    options: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let db = TestDb::new()?;
     seed(&mut db.conn()?)?;
+    for (name, value) in options {
+        diesel::sql_query(
+            "INSERT INTO `option` (option_name, option_value, autoload) VALUES (?, ?, 1)",
+        )
+        .bind::<diesel::sql_types::Text, _>(*name)
+        .bind::<diesel::sql_types::Text, _>(*value)
+        .execute(&mut db.conn()?)?;
+    }
     let tracker = Tracker::start(db.pool()?, config)?;
     let (addr, tx) = serve::serve(tracker).await?;
     Ok(Server {
@@ -1865,5 +1881,85 @@ async fn new_action_names_are_numbered_in_matomos_order() -> anyhow::Result<()> 
         "{names:?}"
     );
     assert_eq!(names.len(), 5, "{names:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_options_anonymize_user_ids_order_ids_and_referrers() -> anyhow::Result<()> {
+    let s = start_with_options(
+        &TrackerConfig::default(),
+        &[
+            ("PrivacyManager.anonymizeUserId", "1"),
+            ("PrivacyManager.anonymizeOrderId", "1"),
+            ("PrivacyManager.anonymizeReferrer", "exclude_path"),
+            ("useridsalt", "pepper"),
+        ],
+    )
+    .await?;
+    for (n, query) in [
+        (
+            20,
+            "uid=alice&urlref=https%3A%2F%2Fnews.example.net%2Farticle%3Fid%3D7",
+        ),
+        (
+            21,
+            "urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3DRed%2BBoots",
+        ),
+        (22, "idgoal=0&ec_id=A-1&revenue=10"),
+        (23, "idgoal=0&ec_id=A-1&revenue=10"),
+    ] {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{}&{}&cip=203.0.113.{n}&url=https%3A%2F%2Fshop.example%2F&{query}",
+                visitor(n),
+                at(0)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{query}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let visits: Vec<(
+        Option<u8>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = log_visit::table
+        .select((
+            log_visit::referer_type,
+            log_visit::user_id,
+            log_visit::referer_name,
+            log_visit::referer_keyword,
+            log_visit::referer_url,
+        ))
+        .load(&mut c)?;
+    let of_type = |kind: u8| visits.iter().find(|v| v.0 == Some(kind));
+    let website = of_type(3).ok_or_else(|| anyhow::anyhow!("no website visit: {visits:?}"))?;
+    // sha1("alice" . "pepper"), as PHP's sha1().
+    assert_eq!(
+        website.1.as_deref(),
+        Some("867f7c363f7a099570b3aa3882756a3891950fa6")
+    );
+    assert_eq!(website.2.as_deref(), Some("news.example.net"));
+    assert_eq!(website.4.as_deref(), Some("https://news.example.net/"));
+    // A search engine keeps its name, loses its keyword and path.
+    let search = of_type(2).ok_or_else(|| anyhow::anyhow!("no search visit: {visits:?}"))?;
+    assert_eq!(search.2.as_deref(), Some("Google"));
+    assert_eq!(search.3.as_deref().unwrap_or(""), "");
+    assert_eq!(search.4.as_deref(), Some("https://www.google.com/"));
+    // The same order id twice: both orders stored, under different hashes.
+    let orders: Vec<String> = log_conversion::table
+        .filter(log_conversion::idgoal.eq(0))
+        .select(log_conversion::idorder)
+        .load::<Option<String>>(&mut c)?
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_ne!(orders[0], orders[1]);
+    assert!(
+        orders.iter().all(|id| id.len() == 40 && id != "A-1"),
+        "{orders:?}"
+    );
     Ok(())
 }

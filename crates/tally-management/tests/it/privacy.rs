@@ -438,6 +438,29 @@ fn privacy_settings_are_stored_as_matomos_options() -> anyhow::Result<()> {
     assert_eq!(snapshot.globals.privacy.ip_mask_bytes, 3);
     assert!(snapshot.globals.privacy.do_not_track);
     assert!(snapshot.globals.privacy.force_cookieless);
+    assert_eq!(
+        snapshot.globals.privacy.anonymize_referrer,
+        tally_tracking::referrer::ReferrerAnonymization::ExcludeAll
+    );
+    assert!(!snapshot.globals.privacy.anonymize_user_id);
+    assert_eq!(snapshot.globals.user_id_salt, None);
+    // Turning user id anonymization on gives the tracker its salt.
+    tally_management::set_anonymize_ip_settings(
+        &mut world.conn,
+        &root,
+        &tally_management::AnonymizeIpChanges {
+            enable: Some(true),
+            mask_length: 2,
+            anonymize_user_id: Some(true),
+            ..Default::default()
+        },
+    )?;
+    let snapshot = tally_tracking::site::load_snapshot(&mut world.conn)?;
+    assert!(snapshot.globals.privacy.anonymize_user_id);
+    assert_eq!(
+        snapshot.globals.user_id_salt.as_deref().map(str::len),
+        Some(40)
+    );
     Ok(())
 }
 
