@@ -353,6 +353,20 @@ pub fn configured_custom_dimensions(
     load(conn, idsite)
 }
 
+/// The site's active dimensions, by id, for a caller that has checked the
+/// principal's view access already (report metadata lists them).
+///
+/// # Errors
+/// [`ManagementError::Db`].
+pub fn active_custom_dimensions(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+) -> Result<Vec<DimensionView>> {
+    let mut dimensions = load(conn, idsite)?;
+    dimensions.retain(|d| d.active);
+    Ok(dimensions)
+}
+
 /// `Dimension::checkActive`, what `CustomDimensions.getCustomDimension`
 /// checks before reading the report: the dimension exists on the site and
 /// is active (view access). Whether it is an action dimension.

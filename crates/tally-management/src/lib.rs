@@ -60,8 +60,8 @@ pub use annotations::{
 };
 pub use custom_dimensions::{
     DimensionChanges, DimensionParams, DimensionScope, DimensionView, ScopeView, StoredExtraction,
-    available_extraction_dimensions, available_scopes, check_dimension_active,
-    configure_existing_custom_dimension, configure_new_custom_dimension,
+    active_custom_dimensions, available_extraction_dimensions, available_scopes,
+    check_dimension_active, configure_existing_custom_dimension, configure_new_custom_dimension,
     configured_custom_dimensions,
 };
 pub use failures::{

@@ -1084,25 +1084,13 @@ fn custom_reports(
     conn: &mut MysqlConnection,
     idsite: u32,
 ) -> Result<Vec<CustomReport>, ReportingError> {
-    use diesel::prelude::*;
-    use tally_schema::schema::custom_dimensions as cd;
-    let rows: Vec<(u64, String, String)> = cd::table
-        .filter(cd::idsite.eq(u64::from(idsite)))
-        .filter(cd::active.eq(1))
-        .order(cd::idcustomdimension)
-        .select((cd::idcustomdimension, cd::name, cd::scope))
-        .load(conn)
-        .map_err(tally_management::ManagementError::from)?;
-    let mut reports: Vec<CustomReport> = rows
+    let mut reports: Vec<CustomReport> = tally_management::active_custom_dimensions(conn, idsite)?
         .into_iter()
-        .filter_map(|(id, name, scope)| {
-            let id = u32::try_from(id).ok()?;
-            Some(CustomReport {
-                id,
-                name,
-                subcategory: format!("customdimension{id}"),
-                action_scope: scope == "action",
-            })
+        .map(|d| CustomReport {
+            id: d.idcustomdimension,
+            subcategory: format!("customdimension{}", d.idcustomdimension),
+            name: d.name,
+            action_scope: d.scope == tally_management::DimensionScope::Action,
         })
         .collect();
     reports.sort_by_key(|report| report.action_scope);

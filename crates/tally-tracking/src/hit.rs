@@ -289,16 +289,7 @@ pub enum Lookup {
 /// random number, the id, the time and the instance salt, so no two
 /// requests share an order id.
 fn anonymize_ids(req: &mut TrackingRequest, globals: &Globals, time: i64) {
-    use std::fmt::Write as _;
-    let sha1_hex = |text: &str| {
-        sha1::Sha1::digest(text.as_bytes()).iter().fold(
-            String::with_capacity(40),
-            |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            },
-        )
-    };
+    let sha1_hex = |text: &str| crate::site::hex(&sha1::Sha1::digest(text.as_bytes()));
     if globals.privacy.anonymize_user_id
         && let Some(salt) = globals.user_id_salt.as_deref()
         && let Some(uid) = req.user_id.as_mut().filter(|uid| !uid.is_empty())
