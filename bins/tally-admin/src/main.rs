@@ -326,10 +326,13 @@ fn serve(
         config.archiver.clone(),
         config.reporting.clone(),
     );
-    let mut router = tally_reporting::http::router(api);
+    let mut router = tally_reporting::http::router(api.clone());
     if with_tracker {
         let tracker = tally_tracking::http::Tracker::start(pool.clone(), &config.tracker)
             .context("starting the tracker")?;
+        // Admin changes made through this API apply to the next hit.
+        let listening = tracker.clone();
+        api.notify_settings_changes(move || listening.settings_changed());
         router = router.merge(tally_tracking::http::router(tracker));
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -15,6 +15,7 @@ use tally_tracking::dimensions::{Extraction, ExtractionSource};
 pub use tally_tracking::site::StoredExtraction;
 
 use crate::access::{Access, Principal};
+use crate::support::tracker_settings_changed;
 use crate::{ManagementError, Result};
 
 /// Columns per scope (`custom_dimension_1..5` in `log_visit`,
@@ -290,6 +291,7 @@ pub fn configure_new_custom_dimension(
                 custom_dimensions::case_sensitive.eq(u8::from(params.case_sensitive)),
             ))
             .execute(conn)?;
+        tracker_settings_changed(conn)?;
         Ok(id)
     })
 }
@@ -324,18 +326,21 @@ pub fn configure_existing_custom_dimension(
     };
     check_params(&params)?;
     check_scope_supports(current.scope, &params)?;
-    diesel::update(
-        custom_dimensions::table
-            .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
-            .filter(custom_dimensions::idcustomdimension.eq(u64::from(iddimension))),
-    )
-    .set((
-        custom_dimensions::name.eq(&params.name),
-        custom_dimensions::active.eq(u8::from(params.active)),
-        custom_dimensions::extractions.eq(encode_extractions(&params.extractions)),
-        custom_dimensions::case_sensitive.eq(u8::from(params.case_sensitive)),
-    ))
-    .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::update(
+            custom_dimensions::table
+                .filter(custom_dimensions::idsite.eq(u64::from(idsite)))
+                .filter(custom_dimensions::idcustomdimension.eq(u64::from(iddimension))),
+        )
+        .set((
+            custom_dimensions::name.eq(&params.name),
+            custom_dimensions::active.eq(u8::from(params.active)),
+            custom_dimensions::extractions.eq(encode_extractions(&params.extractions)),
+            custom_dimensions::case_sensitive.eq(u8::from(params.case_sensitive)),
+        ))
+        .execute(conn)?;
+        tracker_settings_changed(conn)
+    })?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use tally_schema::{GoalMatchAttribute, GoalPatternType};
 
 use crate::access::{Access, Principal};
 use crate::sites::find_site;
+use crate::support::tracker_settings_changed;
 use crate::{ManagementError, Result};
 
 const NAME_MAX: usize = 50;
@@ -179,6 +180,7 @@ pub fn add_goal(
                 event_value_as_revenue: i8::from(params.event_value_as_revenue),
             })
             .execute(conn)?;
+        tracker_settings_changed(conn)?;
         // Positive by construction (max + 1 of ids that start at 1).
         Ok(u32::try_from(idgoal).unwrap_or(0))
     })
@@ -206,20 +208,23 @@ pub fn update_goal(
     actor.check(idsite, Access::Write)?;
     let checked = check(params)?;
     let found = find_goal(conn, idsite, idgoal)?;
-    diesel::update(goal::table.find((found.idsite, found.idgoal)))
-        .set(GoalChanges {
-            name: Some(&checked.name),
-            description: Some(&checked.description),
-            match_attribute: Some(checked.match_attribute),
-            pattern: Some(&checked.pattern),
-            pattern_type: Some(&checked.pattern_type),
-            case_sensitive: Some(i8::from(params.case_sensitive)),
-            allow_multiple: Some(i8::from(params.allow_multiple)),
-            revenue: Some(params.revenue),
-            deleted: None,
-            event_value_as_revenue: Some(i8::from(params.event_value_as_revenue)),
-        })
-        .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::update(goal::table.find((found.idsite, found.idgoal)))
+            .set(GoalChanges {
+                name: Some(&checked.name),
+                description: Some(&checked.description),
+                match_attribute: Some(checked.match_attribute),
+                pattern: Some(&checked.pattern),
+                pattern_type: Some(&checked.pattern_type),
+                case_sensitive: Some(i8::from(params.case_sensitive)),
+                allow_multiple: Some(i8::from(params.allow_multiple)),
+                revenue: Some(params.revenue),
+                deleted: None,
+                event_value_as_revenue: Some(i8::from(params.event_value_as_revenue)),
+            })
+            .execute(conn)?;
+        tracker_settings_changed(conn)
+    })?;
     Ok(())
 }
 
@@ -238,9 +243,12 @@ pub fn delete_goal(
 ) -> Result<()> {
     actor.check(idsite, Access::Write)?;
     let found = find_goal(conn, idsite, idgoal)?;
-    diesel::update(goal::table.find((found.idsite, found.idgoal)))
-        .set(goal::deleted.eq(1))
-        .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::update(goal::table.find((found.idsite, found.idgoal)))
+            .set(goal::deleted.eq(1))
+            .execute(conn)?;
+        tracker_settings_changed(conn)
+    })?;
     loop {
         let deleted =
             diesel::sql_query("DELETE FROM log_conversion WHERE idsite = ? AND idgoal = ? LIMIT ?")

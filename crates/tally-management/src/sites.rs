@@ -11,7 +11,9 @@ use tally_schema::schema::{
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::access::{Access, Principal};
-use crate::support::{clean_list, db_time, format_db_time, get_option, set_option};
+use crate::support::{
+    clean_list, db_time, format_db_time, get_option, set_option, tracker_settings_changed,
+};
 use crate::{ManagementError, Result};
 
 /// Option holding the time zone of new sites when none is given.
@@ -355,6 +357,7 @@ pub fn add_site(
             ))
         })?;
         insert_aliases(conn, idsite, &urls[1..])?;
+        tracker_settings_changed(conn)?;
         Ok(idsite)
     })
 }
@@ -458,6 +461,7 @@ pub fn update_site(
             diesel::delete(site_url::table.filter(site_url::idsite.eq(idsite))).execute(conn)?;
             insert_aliases(conn, idsite, &urls[1..])?;
         }
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -502,6 +506,7 @@ pub fn delete_site(conn: &mut MysqlConnection, actor: &Principal, idsite: u32) -
             archive_invalidations::table.filter(archive_invalidations::idsite.eq(idsite)),
         )
         .execute(conn)?;
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -658,6 +663,7 @@ pub fn add_site_alias_urls<S: AsRef<str>>(
             .filter(|u| *u != site.main_url && !existing.contains(u))
             .collect();
         insert_aliases(conn, idsite, &fresh)?;
+        tracker_settings_changed(conn)?;
         Ok(fresh.len())
     })
 }

@@ -37,7 +37,9 @@ pub(crate) fn get_option(conn: &mut MysqlConnection, name: &str) -> QueryResult<
 }
 
 /// Sets an option. `autoload = 0` as Matomo's `Option::set` defaults to: the
-/// tracker reads the options it needs by name anyway.
+/// tracker reads the options it needs by name anyway. The options set here
+/// are settings (global exclusions, privacy), so the tracker's settings
+/// version moves on with them.
 pub(crate) fn set_option(conn: &mut MysqlConnection, name: &str, value: &str) -> QueryResult<()> {
     diesel::replace_into(option::table)
         .values((
@@ -46,7 +48,15 @@ pub(crate) fn set_option(conn: &mut MysqlConnection, name: &str, value: &str) ->
             option::autoload.eq(0i8),
         ))
         .execute(conn)?;
-    Ok(())
+    tracker_settings_changed(conn)
+}
+
+/// Tells trackers, through the settings version, that what their site
+/// snapshot holds changed: called in the transaction of every write of
+/// sites, aliases, goals, custom dimensions, users, tokens, access and
+/// settings options, so the version commits with the change.
+pub(crate) fn tracker_settings_changed(conn: &mut MysqlConnection) -> QueryResult<()> {
+    tally_tracking::site::settings_changed(conn)
 }
 
 /// The instance salt that token hashes include. Read first and created

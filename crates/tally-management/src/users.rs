@@ -11,7 +11,9 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::access::{ANONYMOUS, Access, Principal};
 use crate::password::{self, Verdict};
 use crate::sites::find_site;
-use crate::support::{db_time, format_db_time, hex, like_escape, random_bytes};
+use crate::support::{
+    db_time, format_db_time, hex, like_escape, random_bytes, tracker_settings_changed,
+};
 use crate::{ManagementError, Result};
 
 const LOGIN_MIN: usize = 2;
@@ -206,6 +208,7 @@ fn insert_user(
                 })
                 .execute(conn)?;
         }
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -294,6 +297,7 @@ pub fn delete_user(conn: &mut MysqlConnection, actor: &Principal, login: &str) -
             option::option_name.like(format!("UsersManager.%.{}", like_escape(&found.login))),
         ))
         .execute(conn)?;
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -373,6 +377,7 @@ pub fn set_user_access(
                 .values(&rows)
                 .execute(conn)?;
         }
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -403,6 +408,7 @@ pub fn set_superuser_access(
         diesel::update(user::table.filter(user::login.eq(&found.login)))
             .set(user::superuser_access.eq(u8::from(superuser)))
             .execute(conn)?;
+        tracker_settings_changed(conn)?;
         Ok(())
     })
 }
@@ -492,19 +498,22 @@ pub fn create_app_specific_token(
     let token = hex(&random_bytes::<16>()?);
     let salt = crate::support::instance_salt(conn)?;
     let hash = tally_tracking::site::hash_token(&token, &salt);
-    diesel::insert_into(user_token_auth::table)
-        .values(NewUserTokenAuth {
-            login: &found.login,
-            description,
-            password: &hash,
-            hash_algo: "sha512",
-            system_token: 0,
-            last_used: None,
-            date_created: db_time(now),
-            date_expired: expire.map(db_time),
-            secure_only: 0,
-        })
-        .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::insert_into(user_token_auth::table)
+            .values(NewUserTokenAuth {
+                login: &found.login,
+                description,
+                password: &hash,
+                hash_algo: "sha512",
+                system_token: 0,
+                last_used: None,
+                date_created: db_time(now),
+                date_expired: expire.map(db_time),
+                secure_only: 0,
+            })
+            .execute(conn)?;
+        tracker_settings_changed(conn)
+    })?;
     Ok(token)
 }
 
@@ -520,12 +529,16 @@ pub fn delete_app_specific_token(
     idtoken: u64,
 ) -> Result<bool> {
     actor.check_superuser_or_self(login)?;
-    let deleted = diesel::delete(
-        user_token_auth::table
-            .filter(user_token_auth::idusertokenauth.eq(idtoken))
-            .filter(user_token_auth::login.eq(login)),
-    )
-    .execute(conn)?;
+    let deleted = conn.transaction(|conn| {
+        let deleted = diesel::delete(
+            user_token_auth::table
+                .filter(user_token_auth::idusertokenauth.eq(idtoken))
+                .filter(user_token_auth::login.eq(login)),
+        )
+        .execute(conn)?;
+        tracker_settings_changed(conn)?;
+        Ok::<_, diesel::result::Error>(deleted)
+    })?;
     Ok(deleted > 0)
 }
 

@@ -86,12 +86,16 @@ impl From<Rendered> for ApiResponse {
     }
 }
 
+/// Called after every answered request: see [`Api::notify_settings_changes`].
+type SettingsListener = Arc<dyn Fn() + Send + Sync>;
+
 struct Inner {
     pool: DbPool,
     registry: Registry,
     archiving: ArchivingConfig,
     config: ReportingConfig,
     locks: ArchiveLocks,
+    settings_listener: std::sync::OnceLock<SettingsListener>,
 }
 
 /// The Reporting and management API. Cheap to clone (shared state).
@@ -123,8 +127,21 @@ impl Api {
                 archiving,
                 config,
                 locks: ArchiveLocks::default(),
+                settings_listener: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Calls `listener` after every request this API answers, once its
+    /// writes are committed: a tracker in the same process
+    /// (`tally_tracking::http::Tracker::settings_changed`) then reads the
+    /// settings version before its next request, so a goal or site added
+    /// through the API applies to the very next hit, as in Matomo. Any
+    /// method may write (management methods, `API.getBulkRequest`), and the
+    /// tracker's check is one primary-key read, so every request notifies.
+    /// Only the first listener set is kept.
+    pub fn notify_settings_changes(&self, listener: impl Fn() + Send + Sync + 'static) {
+        let _ = self.inner.settings_listener.set(Arc::new(listener));
     }
 
     /// Answers a request now.
@@ -134,6 +151,14 @@ impl Api {
 
     /// Answers a request as if it were `now` (tests pin the clock).
     pub fn handle_at(&self, request: &ApiRequest, now: OffsetDateTime) -> ApiResponse {
+        let response = self.respond(request, now);
+        if let Some(listener) = self.inner.settings_listener.get() {
+            listener();
+        }
+        response
+    }
+
+    fn respond(&self, request: &ApiRequest, now: OffsetDateTime) -> ApiResponse {
         let format = match Format::from_request(request) {
             Ok(format) => format,
             Err(error) => return output::render_error(&error, Format::Xml, request).into(),

@@ -9,7 +9,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -27,7 +28,7 @@ use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
-use crate::site::{ConfiguredLists, SiteCache, Snapshot, load_snapshot};
+use crate::site::{ConfiguredLists, SiteCache, Snapshot, load_snapshot, settings_version};
 
 /// Matomo's answer to a request without parameters (and, with 400, to a
 /// request where nothing could be processed).
@@ -71,8 +72,15 @@ pub struct TrackerConfig {
     /// the client library and the server allow local files (MariaDB's do
     /// by default, MySQL 8's do not); 0: never. Default 100.
     pub load_data_min_rows: usize,
-    /// Seconds between reloads of site settings.
+    /// Seconds between full reloads of site settings, whatever changed:
+    /// the bound for changes made by hand in SQL.
     pub site_cache_ttl_secs: u64,
+    /// Milliseconds between reads of the settings version, which every
+    /// admin change through Tally (API, CLI, another process) moves on; a
+    /// new version reloads the site settings. Requests for an unknown
+    /// site, and the first request after an API call served by the same
+    /// process (`tally-admin serve`), check at once. Default 1000.
+    pub settings_check_ms: u64,
     /// A file of extra search engines and social networks, in the format of
     /// the built-in list (`crates/tally-tracking/src/data/referrers.txt`).
     pub referrer_definitions: Option<String>,
@@ -108,6 +116,7 @@ impl Default for TrackerConfig {
             queue: r.queue,
             load_data_min_rows: r.load_min_rows.unwrap_or(0),
             site_cache_ttl_secs: 300,
+            settings_check_ms: 1000,
             referrer_definitions: None,
             referrer_spam_list: None,
             geoip_database: None,
@@ -173,6 +182,57 @@ pub struct Tracker {
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
     lists: ConfiguredLists,
+    settings: Arc<SettingsGate>,
+}
+
+/// When the tracker last read the settings version, and whether it must
+/// read it again before the next request.
+///
+/// Reads are serialised by `checking`, and a request whose arrival an
+/// earlier read already covers (started after it arrived, or within the
+/// interval) takes that read's answer: a burst of requests after an admin
+/// change costs one read, not one each.
+#[derive(Debug)]
+struct SettingsGate {
+    /// Microseconds since `epoch` at which the last read started.
+    last_ms: AtomicU64,
+    epoch: Instant,
+    interval: Duration,
+    /// Set by [`Tracker::settings_changed`]: the next request reads.
+    forced: AtomicBool,
+    checking: tokio::sync::Mutex<()>,
+}
+
+impl SettingsGate {
+    fn new(interval: Duration) -> Self {
+        Self {
+            last_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            interval,
+            forced: AtomicBool::new(false),
+            checking: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn us(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether a request that arrived at `arrived` needs a read that
+    /// started at `arrived` or later (`strict`), or one within the interval.
+    fn covered(&self, arrived: Instant, strict: bool) -> bool {
+        let last = self.last_ms.load(Ordering::Acquire);
+        // 0 is "never read" (the epoch is the gate's creation).
+        if last == 0 {
+            return false;
+        }
+        let slack = if strict { 0 } else { self.interval_us() };
+        last.saturating_add(slack) >= self.us(arrived).max(1)
+    }
+
+    fn interval_us(&self) -> u64 {
+        u64::try_from(self.interval.as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 impl Tracker {
@@ -238,34 +298,87 @@ impl Tracker {
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
             lists,
+            settings: Arc::new(SettingsGate::new(Duration::from_millis(
+                config.settings_check_ms,
+            ))),
         })
     }
 
-    /// The current site snapshot, reloaded first when it is stale or does
-    /// not know `idsite`.
+    /// Tells the tracker that settings may have changed in the database
+    /// (an API call of the same process has committed): the next request
+    /// reads the settings version first. Cheap; call it freely.
+    pub fn settings_changed(&self) {
+        self.settings.forced.store(true, Ordering::Release);
+    }
+
+    /// The current site snapshot, reloaded first when it is stale, when the
+    /// settings version moved on, or when it does not know `idsite`.
     async fn snapshot_for(&self, idsites: &[u32]) -> Arc<Snapshot> {
+        let arrived = Instant::now();
         let current = self.sites.current();
         let missing = idsites.iter().any(|i| !current.sites.contains_key(i));
-        if !self.sites.wants_reload(missing) {
-            return current;
+        if self.sites.wants_reload(false) {
+            return self.reload(current, None).await;
         }
+        let gate = &self.settings;
+        // A request for an unknown site may follow the API call that added
+        // it from another process: it reads the version now.
+        let strict = missing || gate.forced.load(Ordering::Acquire);
+        let mut current = current;
+        if !gate.covered(arrived, strict) {
+            let _reading = gate.checking.lock().await;
+            // Another request's read may have covered this one meanwhile.
+            if !gate.covered(arrived, strict) {
+                let started = Instant::now();
+                // Cleared before the read: a change notified during it sets
+                // the flag again for the next request.
+                gate.forced.store(false, Ordering::Release);
+                current = self.reload(self.sites.current(), Some(started)).await;
+            }
+        }
+        if missing
+            && idsites.iter().any(|i| !current.sites.contains_key(i))
+            && self.sites.wants_reload(true)
+        {
+            // Sites inserted by hand, which do not move the version.
+            return self.reload(current, None).await;
+        }
+        current
+    }
+
+    /// Reloads the snapshot in a blocking task, or with `check` only when
+    /// the settings version differs from `current`'s (recording the read
+    /// as started at `check`). Keeps `current` when the database is
+    /// unreachable: tracking goes on with the old settings.
+    async fn reload(&self, current: Arc<Snapshot>, check: Option<Instant>) -> Arc<Snapshot> {
         let pool = self.pool.clone();
         let lists = self.lists.clone();
+        let known = current.version;
         let loaded = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().ok()?;
-            load_snapshot(&mut conn).ok().map(|s| s.with_lists(&lists))
+            if check.is_some() && settings_version(&mut conn).ok()? == known {
+                return Some(None);
+            }
+            load_snapshot(&mut conn)
+                .ok()
+                .map(|s| Some(s.with_lists(&lists)))
         })
         .await
         .ok()
         .flatten();
+        if let Some(started) = check {
+            // A failed read counts too: retried at the next interval, not
+            // by every request while the database is away.
+            self.settings
+                .last_ms
+                .store(self.settings.us(started).max(1), Ordering::Release);
+        }
         match loaded {
-            Some(s) => {
+            Some(Some(s)) => {
                 self.sites.replace(s);
                 self.sites.current()
             }
-            // Keep tracking with the old settings while the database is
-            // unreachable for reloads.
-            None => current,
+            _ => current,
         }
     }
 }
@@ -778,6 +891,7 @@ mod tests {
             write_tokens: Default::default(),
         };
         Snapshot {
+            version: 0,
             sites: [(1, Arc::new(site))].into_iter().collect(),
             globals: Arc::new(Globals::default()),
         }

@@ -395,6 +395,47 @@ pub struct ConfiguredLists {
 /// The option holding the instance salt; created on first use.
 pub const SALT_OPTION: &str = "tally_instance_salt";
 
+/// The option whose value counts the committed changes of what a
+/// [`Snapshot`] holds (sites, aliases, goals, custom dimensions, tokens,
+/// access, the global and privacy options). A tracker compares it with
+/// its snapshot's to see admin changes made by any process: reading one
+/// primary key is cheap enough to do every second, or before the next
+/// request after an API call, where reloading every table is not.
+pub const SETTINGS_VERSION_OPTION: &str = "tally_tracker_settings_version";
+
+/// Moves the settings version on, in the caller's transaction: the change
+/// and the new version commit together, so a tracker that sees the version
+/// sees the change. Every write of what [`load_snapshot`] reads calls this
+/// (tally-management's); other writers (SQL by hand) are seen at the
+/// snapshot's TTL.
+///
+/// # Errors
+/// The query error.
+pub fn settings_changed(conn: &mut MysqlConnection) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO `option` (option_name, option_value, autoload) VALUES (?, '1', 0) \
+         ON DUPLICATE KEY UPDATE option_value = CAST(option_value AS UNSIGNED) + 1",
+    )
+    .bind::<diesel::sql_types::Text, _>(SETTINGS_VERSION_OPTION)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The settings version: 0 before the first change.
+///
+/// # Errors
+/// The query error.
+pub fn settings_version(conn: &mut MysqlConnection) -> QueryResult<u64> {
+    let value: Option<String> = option::table
+        .filter(option::option_name.eq(SETTINGS_VERSION_OPTION))
+        .select(option::option_value)
+        .first(conn)
+        .optional()?;
+    // Only settings_changed writes it; anything else reads as a change
+    // from 0, which costs one reload.
+    Ok(value.and_then(|v| v.trim().parse().ok()).unwrap_or(0))
+}
+
 /// Returns the instance salt, creating it on first use.
 ///
 /// # Errors
@@ -466,6 +507,10 @@ fn flag(v: Option<&String>, default: bool) -> bool {
 /// A snapshot of all sites' settings.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// The settings version ([`settings_version`]) read before the rest:
+    /// a change committed after that read moves the version on, so the
+    /// next check reloads.
+    pub version: u64,
     /// Per site.
     pub sites: HashMap<u32, Arc<SiteSettings>>,
     /// Shared settings.
@@ -508,6 +553,7 @@ impl Snapshot {
 /// # Errors
 /// The query error.
 pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
+    let version = settings_version(conn)?;
     let salt = instance_salt(conn)?;
     let options = load_options(conn)?;
     let opt = |name: &str| options.get(name);
@@ -689,6 +735,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
         out.insert(s.idsite, Arc::new(settings));
     }
     Ok(Snapshot {
+        version,
         sites: out,
         globals,
     })

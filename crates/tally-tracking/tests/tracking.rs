@@ -25,6 +25,7 @@ const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (
 struct Server {
     addr: SocketAddr,
     db: TestDb,
+    tracker: Tracker,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -103,10 +104,11 @@ async fn start_with_options(
         .execute(&mut db.conn()?)?;
     }
     let tracker = Tracker::start(db.pool()?, config)?;
-    let (addr, tx) = serve::serve(tracker).await?;
+    let (addr, tx) = serve::serve(tracker.clone()).await?;
     Ok(Server {
         addr,
         db,
+        tracker,
         _shutdown: tx,
     })
 }
@@ -503,6 +505,125 @@ async fn goals_url_regex_once_per_visit_and_manual() -> anyhow::Result<()> {
     // Manual goal requests store no action.
     let actions: i64 = log_link_visit_action::table.count().get_result(&mut c)?;
     assert_eq!(actions, 2);
+    Ok(())
+}
+
+/// Goal conversions of `idgoal` recorded so far.
+fn conversions_of(conn: &mut MysqlConnection, idgoal: i32) -> anyhow::Result<i64> {
+    Ok(log_conversion::table
+        .filter(log_conversion::idgoal.eq(idgoal))
+        .count()
+        .get_result(conn)?)
+}
+
+/// What an admin API of another process does: a goal row and the settings
+/// version moved on, in one transaction.
+fn add_goal_elsewhere(
+    conn: &mut MysqlConnection,
+    idgoal: i32,
+    pattern: &str,
+) -> anyhow::Result<()> {
+    conn.transaction(|c| {
+        diesel::sql_query(
+            "INSERT INTO goal (idsite, idgoal, name, description, match_attribute, pattern, \
+             pattern_type, case_sensitive, allow_multiple, revenue, deleted, event_value_as_revenue) \
+             VALUES (1, ?, 'Joined', '', 'url', ?, 'contains', 0, 0, 1, 0, 0)",
+        )
+        .bind::<diesel::sql_types::Integer, _>(idgoal)
+        .bind::<diesel::sql_types::Text, _>(pattern)
+        .execute(c)?;
+        tally_tracking::site::settings_changed(c)
+    })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_apply_after_the_settings_check_or_a_notification() -> anyhow::Result<()> {
+    // Checks an hour apart: only a notification or an unknown site reads
+    // the settings version before a request.
+    let s = start_with(&TrackerConfig {
+        settings_check_ms: 3_600_000,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    let mut c = s.conn()?;
+    let joined = enc("https://shop.example/joined");
+    let hit =
+        |n: u8, offset: i64| format!("idsite=1&rec=1&{}&{}&url={joined}", visitor(n), at(offset));
+    // A request first: the tracker has read the version once.
+    assert_eq!(s.get(&hit(40, 0)).await?.status, 200);
+
+    add_goal_elsewhere(&mut c, 10, "joined")?;
+    assert_eq!(s.get(&hit(41, 10)).await?.status, 200);
+    assert_eq!(
+        conversions_of(&mut c, 10)?,
+        0,
+        "within the check interval the tracker keeps its settings"
+    );
+    // An API call of the same process (tally-admin serve) notifies.
+    s.tracker.settings_changed();
+    assert_eq!(s.get(&hit(42, 20)).await?.status, 200);
+    assert_eq!(conversions_of(&mut c, 10)?, 1);
+
+    // A site added elsewhere is tracked at once, even right after a reload
+    // (an unknown site reads the version before the request is refused).
+    conn_exec(
+        &mut c,
+        "INSERT INTO site (idsite, name, main_url, ts_created, timezone, currency, excluded_ips, \
+         excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters) VALUES \
+         (3, 'Docs', 'https://docs.example', '2020-01-01 00:00:00', 'UTC', 'EUR', '', '', '', '', '', 'website', '', '')",
+    )?;
+    tally_tracking::site::settings_changed(&mut c)?;
+    let a = s
+        .get(&format!(
+            "idsite=3&rec=1&{}&{}&url={}",
+            visitor(43),
+            at(30),
+            enc("https://docs.example/")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(count_visits(&mut c, 3)?, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_checks_every_request_an_admin_change_applies_to_the_next_hit() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        settings_check_ms: 0,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    let mut c = s.conn()?;
+    let page = enc("https://shop.example/welcome");
+    assert_eq!(
+        s.get(&format!(
+            "idsite=1&rec=1&{}&{}&url={page}",
+            visitor(44),
+            at(0)
+        ))
+        .await?
+        .status,
+        200
+    );
+    add_goal_elsewhere(&mut c, 11, "welcome")?;
+    assert_eq!(
+        s.get(&format!(
+            "idsite=1&rec=1&{}&{}&url={page}",
+            visitor(45),
+            at(10)
+        ))
+        .await?
+        .status,
+        200
+    );
+    assert_eq!(conversions_of(&mut c, 11)?, 1);
+    Ok(())
+}
+
+fn conn_exec(conn: &mut MysqlConnection, sql: &str) -> anyhow::Result<()> {
+    diesel::sql_query(sql).execute(conn)?;
     Ok(())
 }
 

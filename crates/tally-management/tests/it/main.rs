@@ -9,4 +9,5 @@ mod secrets;
 mod segments;
 mod sites;
 mod support;
+mod tracker_settings;
 mod users;
