@@ -1230,6 +1230,9 @@ fn table_report(
         }
         depth.apply(&mut table);
         keep_rows(&mut table, spec.rows);
+        if spec.metrics == TableMetrics::CustomVisits {
+            remove_users_if_unused(ctx.conn, slice, &mut table)?;
+        }
         let plugin_visits = if spec.labels == Labels::Plugin {
             plugin_visits(ctx.conn, archive.as_ref())?
         } else {
@@ -2109,6 +2112,79 @@ pub(crate) fn custom_dimension(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .metrics(metrics),
         &format!("CustomDimensions_Dimension{id}"),
     )
+}
+
+/// Matomo's `RemoveUserIfNeeded` filter of `getCustomDimension`: a visit
+/// dimension's table loses `nb_users` unless a row counts a user or the
+/// site tracked a user id in the period Matomo checks (the month around a
+/// day or week, else the period itself). Most sites never send `uid`, and
+/// their dimension reports then carry no users column.
+///
+/// Matomo asks `VisitsSummary.get` for that period; the raw visits answer
+/// the same question (a visit with a user id), without archiving a month
+/// for it. Where logs were purged but archives kept, Matomo would still
+/// see the users; then the column goes here.
+fn remove_users_if_unused(
+    conn: &mut MysqlConnection,
+    slice: &Slice<'_>,
+    table: &mut DataTable,
+) -> Result<(), ReportingError> {
+    let users = |row: &tally_datatable::Row| {
+        row.columns
+            .find("nb_users")
+            .and_then(Value::as_f64)
+            .is_some_and(|n| n > 0.0)
+    };
+    if table.rows().iter().any(users) || table.summary_row().is_some_and(users) {
+        return Ok(());
+    }
+    let checked = match slice.period.kind() {
+        PeriodKind::Day | PeriodKind::Week => {
+            Period::containing(PeriodKind::Month, slice.period.start())
+        }
+        _ => slice.period,
+    };
+    let (start, end) = checked.utc_bounds(&slice.site.timezone);
+    if user_id_tracked(conn, slice.site.idsite, start, end)? {
+        return Ok(());
+    }
+    let drop_users = |row: &mut tally_datatable::Row| {
+        row.columns
+            .remove(&ColumnKey::Id(tally_datatable::metrics::NB_USERS));
+        row.columns.remove(&ColumnKey::from("nb_users"));
+    };
+    table.rows_mut().iter_mut().for_each(drop_users);
+    if let Some(row) = table.summary_row_mut() {
+        drop_users(row);
+    }
+    Ok(())
+}
+
+/// Whether a visit of `idsite` in `[start, end)` (unix seconds) has a user id.
+fn user_id_tracked(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    start: i64,
+    end: i64,
+) -> Result<bool, ReportingError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        found: i32,
+    }
+    // `visit_last_action_time` as Matomo's archiving query selects a
+    // period's visits; the (idsite, visit_last_action_time) index serves it.
+    let rows: Vec<Found> = diesel::sql_query(
+        "SELECT 1 AS found FROM log_visit WHERE idsite = ? \
+         AND visit_last_action_time >= FROM_UNIXTIME(?) AND visit_last_action_time < FROM_UNIXTIME(?) \
+         AND user_id IS NOT NULL LIMIT 1",
+    )
+    .bind::<diesel::sql_types::Unsigned<diesel::sql_types::Integer>, _>(idsite)
+    .bind::<diesel::sql_types::BigInt, _>(start)
+    .bind::<diesel::sql_types::BigInt, _>(end)
+    .load(conn)?;
+    Ok(rows.first().is_some_and(|row| row.found == 1))
 }
 
 /// Every report method: `(module, method, implementation)`.

@@ -687,7 +687,7 @@ async fn configuration_is_validated_and_changes_apply() -> anyhow::Result<()> {
 /// `API.getReportMetadata` naming the site's dimensions.
 #[tokio::test]
 async fn processed_metrics_and_metadata_match_matomos() -> anyhow::Result<()> {
-    let (_db, r) = fixture().await?;
+    let (db, r) = fixture().await?;
     let report = |id: u32, period: &str| {
         let date = if period == "year" {
             "2013-01-01"
@@ -725,6 +725,33 @@ async fn processed_metrics_and_metadata_match_matomos() -> anyhow::Result<()> {
         pick(&r.json(&report(2, "year")).await?, &visit)[2],
         ["\"dim 2\"", "0", "\"0%\"", "0"]
     );
+    // RemoveUserIfNeeded: the fixture sends no user id, and Matomo's rows
+    // have no `nb_users` (the unique visitors stay).
+    let has = |rows: &Value, column: &str| -> Vec<bool> {
+        rows.as_array()
+            .map(|rows| rows.iter().map(|row| row.get(column).is_some()).collect())
+            .unwrap_or_default()
+    };
+    let day = r.json(&report(1, "day")).await?;
+    assert_eq!(has(&day, "nb_users"), [false, false]);
+    assert_eq!(has(&day, "nb_uniq_visitors"), [true, true]);
+    // A visit with a user id later in January brings the column back on
+    // every day of the month, as Matomo checks the month's VisitsSummary.
+    let router = tally_tracking::http::router(tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?);
+    let later = START + Duration::days(5);
+    let mut t = PhpTracker::new(1, &r.token, "4d5e6f7a8b9c0d1e", later);
+    t.set_user_id(Some("alice"), "");
+    t.set_custom_dimension(1, "signed in");
+    t.at = At::Datetime(later);
+    let q = t.page_view("Account");
+    t.ok(&router, &q).await?;
+    let day = r.json(&report(1, "day")).await?;
+    assert_eq!(has(&day, "nb_users"), [true, true]);
+    let rows = day.as_array().map_or(0, Vec::len);
+    assert_eq!(rows, 2, "{day}");
     let action = ["label", "avg_time_on_dimension", "bounce_rate", "exit_rate"];
     assert_eq!(
         pick(&r.json(&report(3, "day")).await?, &action),
