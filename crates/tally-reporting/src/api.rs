@@ -239,6 +239,15 @@ impl Api {
                     };
                     return row_evolution::row_evolution(&mut ctx);
                 }
+                "getSuggestedValuesForSegment" => {
+                    let mut ctx = Ctx {
+                        conn: &mut conn,
+                        principal: &principal,
+                        loader: self.loader(now),
+                        request,
+                    };
+                    return live::suggested_values(&mut ctx);
+                }
                 "getProcessedReport" => {
                     let mut ctx = Ctx {
                         conn: &mut conn,
@@ -414,9 +423,14 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
     };
     match (module, action) {
         ("API", "getProcessedReport" | "getRowEvolution") => PhpShape::ArrayWithTable,
-        ("API", "getBulkRequest" | "getReportMetadata" | "getMetadata" | "getSegmentsMetadata") => {
-            PhpShape::Array
-        }
+        (
+            "API",
+            "getBulkRequest"
+            | "getReportMetadata"
+            | "getMetadata"
+            | "getSegmentsMetadata"
+            | "getSuggestedValuesForSegment",
+        ) => PhpShape::Array,
         ("Live", "getCounters") => PhpShape::Array,
         ("Transitions", _) => PhpShape::Array,
         ("PrivacyManager", action) if action != "findDataSubjects" => PhpShape::Array,
