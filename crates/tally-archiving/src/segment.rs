@@ -956,7 +956,7 @@ impl Names {
 }
 
 /// DeviceDetector's device type names; the position is the stored code.
-const DEVICE_TYPES: [&str; 14] = [
+pub const DEVICE_TYPES: [&str; 14] = [
     "desktop",
     "smartphone",
     "tablet",

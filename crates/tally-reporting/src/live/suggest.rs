@@ -43,8 +43,13 @@ const VISITS_WITH_ACTIONS: i64 = 400;
 /// How a segment's values are found.
 #[derive(Clone, Copy)]
 enum Source {
-    /// A fixed list (Matomo's callbacks that need no data), answered as is.
-    Fixed(fn(Date) -> Vec<Tree>),
+    /// `range(from, to)` of Matomo's callbacks that need no data (`to`
+    /// already cut to the 30 values asked for, as `min(59, 30)`).
+    Range(i64, i64),
+    /// A fixed list of names (an enumeration), answered as is.
+    Names(&'static [&'static str]),
+    /// Today and the 30 days before (`visitEndServerDate`).
+    Dates,
     /// The visitor log's field named as the segment.
     Log,
     /// `sortStaticListByUsage`: a known list of `(code, name)`, sorted by
@@ -68,60 +73,6 @@ enum Source {
     ActionDimension(u32),
 }
 
-fn ints(range: impl Iterator<Item = i64>) -> Vec<Tree> {
-    range.map(Tree::Int).collect()
-}
-
-fn strs(values: &[&str]) -> Vec<Tree> {
-    values
-        .iter()
-        .map(|value| Tree::Str((*value).to_owned()))
-        .collect()
-}
-
-/// `range(0, min(59, 30))`: the minute and second segments.
-fn minutes(_: Date) -> Vec<Tree> {
-    ints(0..=30)
-}
-
-fn hours(_: Date) -> Vec<Tree> {
-    ints(0..=23)
-}
-
-fn days_of_month(_: Date) -> Vec<Tree> {
-    ints(0..=30)
-}
-
-fn days_of_week(_: Date) -> Vec<Tree> {
-    ints(1..=7)
-}
-
-fn days_of_year(_: Date) -> Vec<Tree> {
-    ints(1..=30)
-}
-
-fn months(_: Date) -> Vec<Tree> {
-    ints(1..=12)
-}
-
-fn quarters(_: Date) -> Vec<Tree> {
-    ints(1..=4)
-}
-
-/// `range(2016, 2016 + 30)`.
-fn years(_: Date) -> Vec<Tree> {
-    ints(2016..=2046)
-}
-
-/// The first 30 of `range(1, 50)`.
-fn interactions(_: Date) -> Vec<Tree> {
-    ints(1..=30)
-}
-
-fn profilable(_: Date) -> Vec<Tree> {
-    strs(&["0", "1"])
-}
-
 /// Today (UTC) and the 30 days before it, newest first.
 fn end_dates(today: Date) -> Vec<Tree> {
     (0..=30)
@@ -130,78 +81,47 @@ fn end_dates(today: Date) -> Vec<Tree> {
         .collect()
 }
 
-// The enumerations Matomo's segments accept, in its order.
-fn action_types(_: Date) -> Vec<Tree> {
-    strs(&[
-        "pageviews",
-        "contents",
-        "sitesearches",
-        "events",
-        "outlinks",
-        "downloads",
-    ])
-}
-
-fn ecommerce_statuses(_: Date) -> Vec<Tree> {
-    strs(&[
-        "none",
-        "ordered",
-        "abandonedCart",
-        "orderedThenAbandonedCart",
-    ])
-}
-
-fn visitor_types(_: Date) -> Vec<Tree> {
-    strs(&["returningCustomer", "returning", "new"])
-}
-
-fn referrer_types(_: Date) -> Vec<Tree> {
-    strs(&["direct", "website", "search", "social", "campaign"])
-}
-
-fn device_types(_: Date) -> Vec<Tree> {
-    strs(&[
-        "desktop",
-        "smartphone",
-        "tablet",
-        "feature phone",
-        "console",
-        "tv",
-        "car browser",
-        "smart display",
-        "camera",
-        "portable media player",
-        "phablet",
-        "smart speaker",
-        "wearable",
-        "peripheral",
-    ])
-}
+/// The enumerations Matomo's segments accept, in its order.
+const ACTION_TYPES: &[&str] = &[
+    "pageviews",
+    "contents",
+    "sitesearches",
+    "events",
+    "outlinks",
+    "downloads",
+];
+const ECOMMERCE_STATUSES: &[&str] = &[
+    "none",
+    "ordered",
+    "abandonedCart",
+    "orderedThenAbandonedCart",
+];
+const VISITOR_TYPES: &[&str] = &["returningCustomer", "returning", "new"];
+const REFERRER_TYPES: &[&str] = &["direct", "website", "search", "social", "campaign"];
+const PROFILABLE: &[&str] = &["0", "1"];
 
 /// DeviceDetector's browser engines.
-fn browser_engines(_: Date) -> Vec<Tree> {
-    strs(&[
-        "WebKit",
-        "Blink",
-        "Trident",
-        "Text-based",
-        "Dillo",
-        "iCab",
-        "Elektra",
-        "Presto",
-        "Clecko",
-        "Gecko",
-        "KHTML",
-        "NetFront",
-        "Edge",
-        "NetSurf",
-        "Servo",
-        "Goanna",
-        "EkiohFlow",
-        "Arachne",
-        "LibWeb",
-    ])
-}
+const BROWSER_ENGINES: &[&str] = &[
+    "WebKit",
+    "Blink",
+    "Trident",
+    "Text-based",
+    "Dillo",
+    "iCab",
+    "Elektra",
+    "Presto",
+    "Clecko",
+    "Gecko",
+    "KHTML",
+    "NetFront",
+    "Edge",
+    "NetSurf",
+    "Servo",
+    "Goanna",
+    "EkiohFlow",
+    "Arachne",
+    "LibWeb",
+];
 
 fn countries() -> Vec<(String, String)> {
     tally_schema::geo::COUNTRIES
@@ -258,27 +178,28 @@ const CUSTOM_VARIABLE_PAGE_VALUE_MEMBERS: &[&str] = &[
 /// has no list of its own reads the visitor log).
 fn source_of(name: &str) -> Source {
     match name {
-        "actionServerHour" | "visitStartServerHour" => Source::Fixed(hours),
+        "actionServerHour" | "visitStartServerHour" => Source::Range(0, 23),
         "actionServerMinute"
         | "visitStartServerMinute"
         | "visitEndServerMinute"
         | "visitEndServerSecond"
-        | "visitLocalMinute" => Source::Fixed(minutes),
-        "visitEndServerDate" => Source::Fixed(end_dates),
-        "visitEndServerDayOfMonth" => Source::Fixed(days_of_month),
-        "visitEndServerDayOfWeek" => Source::Fixed(days_of_week),
-        "visitEndServerDayOfYear" | "visitEndServerWeekOfYear" => Source::Fixed(days_of_year),
-        "visitEndServerMonth" => Source::Fixed(months),
-        "visitEndServerQuarter" => Source::Fixed(quarters),
-        "visitEndServerYear" => Source::Fixed(years),
-        "interactions" => Source::Fixed(interactions),
-        "profilable" => Source::Fixed(profilable),
-        "actionType" => Source::Fixed(action_types),
-        "visitEcommerceStatus" => Source::Fixed(ecommerce_statuses),
-        "visitorType" => Source::Fixed(visitor_types),
-        "referrerType" => Source::Fixed(referrer_types),
-        "deviceType" => Source::Fixed(device_types),
-        "browserEngine" => Source::Fixed(browser_engines),
+        | "visitLocalMinute"
+        | "visitEndServerDayOfMonth" => Source::Range(0, 30),
+        "visitEndServerDate" => Source::Dates,
+        "visitEndServerDayOfWeek" => Source::Range(1, 7),
+        "visitEndServerDayOfYear" | "visitEndServerWeekOfYear" | "interactions" => {
+            Source::Range(1, 30)
+        }
+        "visitEndServerMonth" => Source::Range(1, 12),
+        "visitEndServerQuarter" => Source::Range(1, 4),
+        "visitEndServerYear" => Source::Range(2016, 2046),
+        "profilable" => Source::Names(PROFILABLE),
+        "actionType" => Source::Names(ACTION_TYPES),
+        "visitEcommerceStatus" => Source::Names(ECOMMERCE_STATUSES),
+        "visitorType" => Source::Names(VISITOR_TYPES),
+        "referrerType" => Source::Names(REFERRER_TYPES),
+        "deviceType" => Source::Names(&tally_archiving::segment::DEVICE_TYPES),
+        "browserEngine" => Source::Names(BROWSER_ENGINES),
         "countryName" => Source::ByUsage {
             key: "countryCode",
             list: countries,
@@ -337,11 +258,17 @@ pub(crate) fn suggested_values(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
     let source = find_segment(&name, &site.info)?;
     let today = ctx.loader.now.date();
     let values = match source {
-        Source::Fixed(list) => {
-            let mut values = list(today);
-            values.truncate(MAX_SUGGESTIONS + 1);
-            return Ok(answer(values));
+        Source::Range(from, to) => return Ok(answer((from..=to).map(Tree::Int).collect())),
+        Source::Names(names) => {
+            return Ok(answer(
+                names
+                    .iter()
+                    .take(MAX_SUGGESTIONS)
+                    .map(|name| Tree::Str((*name).to_owned()))
+                    .collect(),
+            ));
         }
+        Source::Dates => return Ok(answer(end_dates(today))),
         Source::ActionDimension(id) => action_dimension_labels(ctx, idsite, id)?,
         Source::Union(members) => {
             let mut values = Vec::new();
@@ -479,6 +406,17 @@ fn needs_actions(name: &str) -> bool {
         || lower.contains("content")
 }
 
+/// The start of Matomo's `date=<60 days ago>,today` range: that UTC day's
+/// start in the site's time zone.
+fn look_back_start(ctx: &Ctx<'_>, site: &LiveSite) -> i64 {
+    let now = ctx.loader.now;
+    let start_day = now.date() - Duration::days(LOOK_BACK_DAYS);
+    site.info
+        .timezone
+        .start_of_day(start_day)
+        .min(now.unix_timestamp())
+}
+
 /// The visitor log Matomo asks for: the site's visits of the last 60 days
 /// (from the start of that UTC day in the site's time zone) having a value
 /// for the segment, newest first.
@@ -488,13 +426,7 @@ fn recent_visits(
     name: &str,
     with_actions: bool,
 ) -> Result<Vec<Fields>, ReportingError> {
-    let now = ctx.loader.now;
-    let start_day = now.date() - Duration::days(LOOK_BACK_DAYS);
-    let start = site
-        .info
-        .timezone
-        .start_of_day(start_day)
-        .min(now.unix_timestamp());
+    let start = look_back_start(ctx, site);
     // `name!=`; a segment that cannot test emptiness reads every visit
     // (the values are filtered afterwards all the same).
     let segment = site
@@ -804,13 +736,7 @@ fn visit_dimension_values(
     if !(1..=99).contains(&index) {
         return Ok(Vec::new());
     }
-    let now = ctx.loader.now;
-    let start_day = now.date() - Duration::days(LOOK_BACK_DAYS);
-    let start = site
-        .info
-        .timezone
-        .start_of_day(start_day)
-        .min(now.unix_timestamp());
+    let start = look_back_start(ctx, site);
     let column = format!("log_visit.custom_dimension_{index}");
     let rows: Vec<Value> = diesel::sql_query(format!(
         "SELECT /* API.getSuggestedValuesForSegment */ {column} AS value FROM log_visit \

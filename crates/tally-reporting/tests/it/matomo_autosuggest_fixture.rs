@@ -133,6 +133,20 @@ async fn visitor_log_values_match_matomo() -> anyhow::Result<()> {
     let mut wrong = Vec::new();
     for (segment, expected) in [
         ("actions", "1|5|4"),
+        // The union of page, download, outlink and event URLs.
+        (
+            "actionUrl",
+            "http://piwik.net/space/quest/iv|http://piwik.net/grue/lair|\
+             http://example-outlink.org/0.html|http://example-outlink.org/1.html|\
+             http://example.org/path/file0.zip|http://example.org/path/file1.zip|\
+             http://example-outlink.org/2.html|http://example-outlink.org/3.html|\
+             http://example.org/path/file2.zip|http://example.org/path/file3.zip|\
+             http://example-outlink.org/4.html|http://example-outlink.org/5.html|\
+             http://example-outlink.org/6.html|http://example-outlink.org/7.html|\
+             http://example-outlink.org/8.html|http://example.org/path/file4.zip|\
+             http://example.org/path/file5.zip|http://example.org/path/file6.zip|\
+             http://example.org/path/file7.zip|http://example.org/path/file8.zip",
+        ),
         ("browserCode", "FF|CH|IE|AN|CM|QQ|SF"),
         ("browserVersion", "3.6|11|3|32|33|34|5|8"),
         (
@@ -263,6 +277,7 @@ async fn empty_answers_and_unknown_segments_match_matomo() -> anyhow::Result<()>
         "productName",
         "productSku",
         "productPrice",
+        "productCategory",
     ] {
         assert_eq!(suggest(&r, segment).await?, "", "{segment}");
     }

@@ -279,7 +279,7 @@ async fn track_visit(
         Some(345.678 + f64::from(i)),
     );
     r.send(&query, place).await?;
-    if r.ecommerce && i % 3 == 0 {
+    if r.ecommerce && i.is_multiple_of(3) {
         let order = (run * 1000 + i + 1).to_string();
         r.t.add_item("ABCD1234", "My Product", json!("My Category"), 100.0, 1);
         let query = r.t.ecommerce(Some(&order), [111.11, 100.0, 11.0, 0.0, 0.0]);
