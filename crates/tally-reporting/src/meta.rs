@@ -1219,8 +1219,15 @@ fn field<'t>(tree: &'t Tree, key: &str) -> Option<&'t str> {
 }
 
 /// `API.getSegmentsMetadata`: the segment names we accept, with their
-/// type and SQL column, grouped as Matomo groups them.
-pub(crate) fn segments_metadata(principal: &Principal) -> Result<Output, ReportingError> {
+/// type and, with `_hideImplementationData=0`, their SQL column (Matomo
+/// hides the implementation by default).
+pub(crate) fn segments_metadata(
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<Output, ReportingError> {
+    let show_sql = request
+        .get("_hideImplementationData")
+        .is_some_and(|value| matches!(value.trim(), "0" | "" | "false"));
     principal.check_somewhere(Access::View).or_else(|error| {
         // Anonymous callers see the list when some site is public.
         if principal.is_anonymous() {
@@ -1231,14 +1238,17 @@ pub(crate) fn segments_metadata(principal: &Principal) -> Result<Output, Reporti
     })?;
     let rows = tally_archiving::segment::catalogue()
         .map(|(name, sql, is_metric)| {
-            Tree::Assoc(vec![
+            let mut fields = vec![
                 (
                     "type".to_owned(),
                     str_tree(if is_metric { "metric" } else { "dimension" }),
                 ),
                 ("segment".to_owned(), str_tree(name)),
-                ("sqlSegment".to_owned(), Tree::Str(sql)),
-            ])
+            ];
+            if show_sql {
+                fields.push(("sqlSegment".to_owned(), Tree::Str(sql)));
+            }
+            Tree::Assoc(fields)
         })
         .collect();
     Ok(Output::Report(Report::Tree(Tree::List(rows))))

@@ -312,6 +312,16 @@ async fn custom_dimension_values_match_matomo() -> anyhow::Result<()> {
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>en</row>\n\
          \t<row>value3</row>\n\t<row>value5 3</row>\n</result>"
     );
+    // Values are for those who may view the site.
+    let request = tally_reporting::ApiRequest::from_parts(
+        "module=API&method=API.getSuggestedValuesForSegment&idSite=1&segmentName=dimension1\
+         &format=json",
+        None,
+    );
+    let answer = r.api.handle_at(&request, r.now);
+    assert_eq!(answer.status, 401);
+    let body = String::from_utf8(answer.body)?;
+    assert!(body.contains("'view' access"), "{body}");
     // The inactive dimension 4 is not a segment.
     let (_, body) = r
         .raw("method=API.getSuggestedValuesForSegment&idSite=1&segmentName=dimension4&format=json")
