@@ -229,7 +229,9 @@ impl Api {
                     return meta::report_metadata(&mut conn, &principal, request);
                 }
                 "getMetadata" => return meta::metadata(&mut conn, &principal, request),
-                "getSegmentsMetadata" => return meta::segments_metadata(&principal, request),
+                "getSegmentsMetadata" => {
+                    return meta::segments_metadata(&mut conn, &principal, request);
+                }
                 "getRowEvolution" => {
                     let mut ctx = Ctx {
                         conn: &mut conn,

@@ -312,6 +312,19 @@ async fn custom_dimension_values_match_matomo() -> anyhow::Result<()> {
         "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>en</row>\n\
          \t<row>value3</row>\n\t<row>value5 3</row>\n</result>"
     );
+    // The site's active dimensions are segments of its metadata.
+    let metadata = r
+        .json("method=API.getSegmentsMetadata&idSites=1&_hideImplementationData=0")
+        .await?
+        .to_string();
+    for listed in [
+        r#"{"type":"dimension","segment":"dimension1","sqlSegment":"log_visit.custom_dimension_1"}"#,
+        r#"{"type":"dimension","segment":"dimension3","sqlSegment":"log_link_visit_action.custom_dimension_1"}"#,
+        r#"{"type":"dimension","segment":"dimension6","sqlSegment":"log_visit.custom_dimension_4"}"#,
+    ] {
+        assert!(metadata.contains(listed), "{listed}: {metadata}");
+    }
+    assert!(!metadata.contains("dimension4"), "{metadata}");
     // Values are for those who may view the site.
     let request = tally_reporting::ApiRequest::from_parts(
         "module=API&method=API.getSuggestedValuesForSegment&idSite=1&segmentName=dimension1\
