@@ -882,6 +882,9 @@ enum ValueKind {
     Date,
     /// A name mapped to a stored code.
     Named(Names),
+    /// A country's English name → its code (`countryName`; a name Matomo
+    /// does not know becomes `UNK`, which matches no visit).
+    CountryName,
 }
 
 /// The name tables of [`ValueKind::Named`].
@@ -953,7 +956,7 @@ impl Names {
 }
 
 /// DeviceDetector's device type names; the position is the stored code.
-const DEVICE_TYPES: [&str; 14] = [
+pub const DEVICE_TYPES: [&str; 14] = [
     "desktop",
     "smartphone",
     "tablet",
@@ -1492,6 +1495,11 @@ static CATALOGUE: &[Def] = &[
         "log_visit.location_country",
         ValueKind::LowerText,
     ),
+    visit(
+        "countryName",
+        "log_visit.location_country",
+        ValueKind::CountryName,
+    ),
     Def {
         name: "continentCode",
         target: Target::Continent,
@@ -1612,6 +1620,11 @@ static CATALOGUE: &[Def] = &[
     action(
         "actionServerHour",
         "HOUR(log_link_visit_action.server_time)",
+        ValueKind::Number,
+    ),
+    action(
+        "actionServerMinute",
+        "MINUTE(log_link_visit_action.server_time)",
         ValueKind::Number,
     ),
     named(
@@ -1978,7 +1991,10 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
         Target::Column { kind, .. } => {
             if test.is_like() {
                 let text = match kind {
-                    ValueKind::VisitorId | ValueKind::Ip | ValueKind::Named(_) => {
+                    ValueKind::VisitorId
+                    | ValueKind::Ip
+                    | ValueKind::Named(_)
+                    | ValueKind::CountryName => {
                         return Err(unsupported());
                     }
                     ValueKind::LowerText => value.to_lowercase(),
@@ -2127,6 +2143,14 @@ fn convert(kind: ValueKind, condition: &Condition) -> Result<(BindValue, bool), 
                 .format(format)
                 .map_err(|_| invalid(condition, "a date YYYY-MM-DD"))?;
             (BindValue::Text(text), false)
+        }
+        ValueKind::CountryName => {
+            // `array_search` in Matomo's English country list: exact.
+            let code = tally_schema::geo::COUNTRIES
+                .iter()
+                .find(|(_, _, name)| *name == value)
+                .map_or("UNK", |(code, _, _)| *code);
+            (BindValue::Text(code.to_owned()), false)
         }
         ValueKind::Named(names) => {
             let code = names

@@ -254,7 +254,9 @@ impl Api {
                     return meta::report_metadata(&mut conn, &principal, request);
                 }
                 "getMetadata" => return meta::metadata(&mut conn, &principal, request),
-                "getSegmentsMetadata" => return meta::segments_metadata(&principal),
+                "getSegmentsMetadata" => {
+                    return meta::segments_metadata(&mut conn, &principal, request);
+                }
                 "getRowEvolution" => {
                     let mut ctx = Ctx {
                         conn: &mut conn,
@@ -263,6 +265,15 @@ impl Api {
                         request,
                     };
                     return row_evolution::row_evolution(&mut ctx);
+                }
+                "getSuggestedValuesForSegment" => {
+                    let mut ctx = Ctx {
+                        conn: &mut conn,
+                        principal: &principal,
+                        loader: self.loader(now),
+                        request,
+                    };
+                    return live::suggested_values(&mut ctx);
                 }
                 "getProcessedReport" => {
                     let mut ctx = Ctx {
@@ -439,9 +450,14 @@ fn php_shape(request: &ApiRequest) -> PhpShape {
     };
     match (module, action) {
         ("API", "getProcessedReport" | "getRowEvolution") => PhpShape::ArrayWithTable,
-        ("API", "getBulkRequest" | "getReportMetadata" | "getMetadata" | "getSegmentsMetadata") => {
-            PhpShape::Array
-        }
+        (
+            "API",
+            "getBulkRequest"
+            | "getReportMetadata"
+            | "getMetadata"
+            | "getSegmentsMetadata"
+            | "getSuggestedValuesForSegment",
+        ) => PhpShape::Array,
         ("Live", "getCounters") => PhpShape::Array,
         ("Transitions", _) => PhpShape::Array,
         ("PrivacyManager", action) if action != "findDataSubjects" => PhpShape::Array,

@@ -96,6 +96,13 @@ pub enum ReportingError {
         /// Why.
         reason: String,
     },
+    /// `API.getSuggestedValuesForSegment` of a segment the site does not
+    /// have (Matomo's message).
+    #[error("Requested segment {name} not found.")]
+    SegmentNotFound {
+        /// `segmentName`.
+        name: String,
+    },
     /// A request Matomo also refuses, with Matomo's message.
     #[error("{0}")]
     NotSupported(String),

@@ -14,7 +14,10 @@
 //! `API.getReportMetadata` (Matomo lists none of them either).
 
 mod profile;
+mod suggest;
 mod visits;
+
+pub(crate) use suggest::suggested_values;
 
 pub(crate) use visits::last_visits_details;
 

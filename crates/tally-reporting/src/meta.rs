@@ -1219,26 +1219,61 @@ fn field<'t>(tree: &'t Tree, key: &str) -> Option<&'t str> {
 }
 
 /// `API.getSegmentsMetadata`: the segment names we accept, with their
-/// type and SQL column, grouped as Matomo groups them.
-pub(crate) fn segments_metadata(principal: &Principal) -> Result<Output, ReportingError> {
-    principal.check_somewhere(Access::View).or_else(|error| {
-        // Anonymous callers see the list when some site is public.
-        if principal.is_anonymous() {
-            Ok(())
-        } else {
-            Err(error)
-        }
-    })?;
+/// type and, with `_hideImplementationData=0`, their SQL column (Matomo
+/// hides the implementation by default).
+/// With `idSites`, the site's active custom dimensions follow as
+/// `dimension<id>`.
+pub(crate) fn segments_metadata(
+    conn: &mut MysqlConnection,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<Output, ReportingError> {
+    let show_sql = request
+        .get("_hideImplementationData")
+        .is_some_and(|value| matches!(value.trim(), "0" | "" | "false"));
+    let idsite = if request.non_empty("idSites").is_some() {
+        site_param(principal, request)?
+    } else {
+        principal.check_somewhere(Access::View).or_else(|error| {
+            // Anonymous callers see the list when some site is public.
+            if principal.is_anonymous() {
+                Ok(())
+            } else {
+                Err(error)
+            }
+        })?;
+        None
+    };
+    let dimensions = match idsite {
+        Some(idsite) => SiteInfo::load(conn, idsite)?.custom_dimensions,
+        None => Vec::new(),
+    };
+    let dimensions = dimensions.into_iter().map(|dimension| {
+        let table = match dimension.scope {
+            tally_archiving::segment::DimensionScope::Visit => "log_visit",
+            tally_archiving::segment::DimensionScope::Action => "log_link_visit_action",
+        };
+        (
+            format!("dimension{}", dimension.id),
+            format!("{table}.custom_dimension_{}", dimension.index),
+            false,
+        )
+    });
     let rows = tally_archiving::segment::catalogue()
+        .map(|(name, sql, is_metric)| (name.to_owned(), sql, is_metric))
+        .chain(dimensions)
         .map(|(name, sql, is_metric)| {
-            Tree::Assoc(vec![
+            let mut fields = vec![
                 (
                     "type".to_owned(),
                     str_tree(if is_metric { "metric" } else { "dimension" }),
                 ),
-                ("segment".to_owned(), str_tree(name)),
-                ("sqlSegment".to_owned(), Tree::Str(sql)),
-            ])
+                ("segment".to_owned(), Tree::Str(name)),
+            ];
+            if show_sql {
+                fields.push(("sqlSegment".to_owned(), Tree::Str(sql)));
+            }
+            Tree::Assoc(fields)
         })
         .collect();
     Ok(Output::Report(Report::Tree(Tree::List(rows))))

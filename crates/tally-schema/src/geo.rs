@@ -231,7 +231,7 @@ pub const COUNTRIES: &[(&str, &str, &str)] = &[
     ("tm", "asi", "Turkmenistan"),
     ("tn", "afr", "Tunisia"),
     ("to", "oce", "Tonga"),
-    ("tr", "eur", "Turkey"),
+    ("tr", "eur", "Türkiye"),
     ("tt", "amc", "Trinidad & Tobago"),
     ("tv", "oce", "Tuvalu"),
     ("tw", "asi", "Taiwan"),

@@ -18,6 +18,10 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             out.push_str("</results>");
         }
         Report::Tree(_) if matches!(item, Item::List(_)) => match &item {
+            // A PHP list of scalars (`API.getSuggestedValuesForSegment`).
+            Item::List(rows) if !rows.is_empty() && rows.iter().all(|row| !row.is_array()) => {
+                render_scalar_list(&mut out, rows);
+            }
             Item::List(rows) if !rows.is_empty() => {
                 out.push_str("<result>\n");
                 render_rows(&mut out, &list_entries(rows), "");
@@ -57,16 +61,7 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
         Report::Table(_) | Report::Rows(_) => match &item {
             // A PHP list of scalars (`renderArray`): one `<row>` each.
             Item::List(rows) if !rows.is_empty() && rows.iter().all(|row| !row.is_array()) => {
-                out.push_str("<result>\n");
-                for row in rows {
-                    let text = scalar_text(row);
-                    if text.is_empty() {
-                        out.push_str("\t<row/>\n");
-                    } else {
-                        out.push_str(&format!("\t<row>{text}</row>\n"));
-                    }
-                }
-                out.push_str("</result>");
+                render_scalar_list(&mut out, rows);
             }
             Item::List(rows) if !rows.is_empty() => {
                 out.push_str("<result>\n");
@@ -77,6 +72,20 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
         },
     }
     out
+}
+
+/// A PHP list of scalars (`renderArray`): one `<row>` each.
+fn render_scalar_list(out: &mut String, rows: &[Item<'_>]) {
+    out.push_str("<result>\n");
+    for row in rows {
+        let text = scalar_text(row);
+        if text.is_empty() {
+            out.push_str("\t<row/>\n");
+        } else {
+            out.push_str(&format!("\t<row>{text}</row>\n"));
+        }
+    }
+    out.push_str("</result>");
 }
 
 /// `renderArray`: each element as `<key>` (`<row key="…">` for a key

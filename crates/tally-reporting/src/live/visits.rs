@@ -81,6 +81,11 @@ impl Fields {
             .map(|(_, value)| value)
     }
 
+    /// The fields in order.
+    pub(super) fn entries(&self) -> &[(String, Tree)] {
+        &self.0
+    }
+
     pub(super) fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

@@ -9,6 +9,7 @@ mod formats;
 mod goal_columns;
 mod live;
 mod matomo_abandoned_cart_fixture;
+mod matomo_autosuggest_fixture;
 mod matomo_campaigns_fixture;
 mod matomo_comparison_fixture;
 mod matomo_contents_fixture;

@@ -93,7 +93,7 @@ async fn configure(r: &Reports, idsite: u32, query: &str, expected_id: u32) -> a
 }
 
 /// The fixture: two sites, the goal, the dimensions, three visits.
-async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
+pub(crate) async fn fixture() -> anyhow::Result<(TestDb, Reports)> {
     let db = TestDb::new()?;
     let token = {
         let mut conn = db.conn()?;

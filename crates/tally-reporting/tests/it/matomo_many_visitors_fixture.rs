@@ -176,6 +176,10 @@ struct Run<'a> {
     router: &'a Router,
     t: PhpTracker,
     bulk: bool,
+    /// The fixture's `$dateTime`.
+    date_time: PrimitiveDateTime,
+    /// `ManyVisitsWithGeoIPAndEcommerce`: product views and orders too.
+    ecommerce: bool,
 }
 
 impl Run<'_> {
@@ -205,12 +209,22 @@ async fn track_visit(
     place: &Place,
     user_agent: Option<&str>,
 ) -> anyhow::Result<()> {
+    let date_time = r.date_time;
     let t = &mut r.t;
+    if r.ecommerce && i % 3 == 1 {
+        let categories = json!([
+            "Category1",
+            "Category2",
+            "Category3",
+            format!("Category{i}")
+        ]);
+        t.set_ecommerce_view("Custom SKU", "MyName", &categories, 17.4);
+    }
     t.set_visitor_id(visitor_id(i / 2 + run * 1000));
     if let Some(user_agent) = user_agent {
         t.set_user_agent(user_agent);
     }
-    let start = DATE_TIME + Duration::days(i64::from(i)) + Duration::seconds(i64::from(run));
+    let start = date_time + Duration::days(i64::from(i)) + Duration::seconds(i64::from(run));
     t.at = At::Datetime(start);
     t.url = "http://piwik.net/grue/lair".to_owned();
     let cvar = |text: &str| json!(format!("{text}{i}"));
@@ -264,7 +278,14 @@ async fn track_visit(
         Some(&format!("Name{i}")),
         Some(345.678 + f64::from(i)),
     );
-    r.send(&query, place).await
+    r.send(&query, place).await?;
+    if r.ecommerce && i.is_multiple_of(3) {
+        let order = (run * 1000 + i + 1).to_string();
+        r.t.add_item("ABCD1234", "My Product", json!("My Category"), 100.0, 1);
+        let query = r.t.ecommerce(Some(&order), [111.11, 100.0, 11.0, 0.0, 0.0]);
+        r.send(&query, place).await?;
+    }
+    Ok(())
 }
 
 /// Matomo's system tests keep full IPs; our tracker anonymizes them by
@@ -283,6 +304,16 @@ fn full_ips(db: &TestDb) -> anyhow::Result<()> {
 
 /// The fixture's site, goals and traffic.
 async fn fixture() -> anyhow::Result<(TestDb, String)> {
+    fixture_at(DATE_TIME, false).await
+}
+
+/// The fixture from `date_time` (its `$dateTime`), with
+/// `ManyVisitsWithGeoIPAndEcommerce`'s product views and orders when
+/// `ecommerce`.
+pub(crate) async fn fixture_at(
+    date_time: PrimitiveDateTime,
+    ecommerce: bool,
+) -> anyhow::Result<(TestDb, String)> {
     let all = GoalParams {
         revenue: 5.0,
         ..GoalParams::new("all", "url", "http", "contains")
@@ -293,7 +324,7 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
         ..GoalParams::new("two", "url", "xxxxxxxxxxxxx", "contains")
     };
     let (db, token) = matomo_site(
-        DATE_TIME - Duration::days(1),
+        date_time - Duration::days(1),
         |site| "Site 1".clone_into(&mut site.name),
         &[all, two],
     )?;
@@ -303,8 +334,10 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
     // Run 1: nine visitors from 1.2.4.<i>, located by the mock provider.
     let mut r = Run {
         router: &router,
-        t: PhpTracker::new(1, &token, "0000000000000001", DATE_TIME),
+        t: PhpTracker::new(1, &token, "0000000000000001", date_time),
         bulk: false,
+        date_time,
+        ecommerce,
     };
     for (i, place) in (0..9).zip(MOCK_PLACES.iter()) {
         r.t.ip = format!("1.2.4.{i}");
@@ -316,8 +349,10 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
     for (run, count) in [(2, 2), (3, 4), (4, 2)] {
         let mut r = Run {
             router: &router,
-            t: PhpTracker::new(1, &token, "0000000000000002", DATE_TIME),
+            t: PhpTracker::new(1, &token, "0000000000000002", date_time),
             bulk: run == 3,
+            date_time,
+            ecommerce,
         };
         for i in 0..count {
             let Some(((ip, place), user_agent)) = geoip.next() else {
@@ -330,9 +365,9 @@ async fn fixture() -> anyhow::Result<(TestDb, String)> {
 
     // `trackOtherVisits`: a user from Google, located by parameters in
     // Matomo too.
-    let mut t = PhpTracker::new(1, &token, "fed33392d3a48ab2", DATE_TIME);
+    let mut t = PhpTracker::new(1, &token, "fed33392d3a48ab2", date_time);
     t.set_visitor_id("fed33392d3a48ab2");
-    t.at = At::Datetime(DATE_TIME + Duration::days(20));
+    t.at = At::Datetime(date_time + Duration::days(20));
     "194.57.91.215".clone_into(&mut t.ip);
     t.set_user_id(Some("userid.email@example.org"), "");
     t.url = "http://piwik.net/grue/lair".to_owned();

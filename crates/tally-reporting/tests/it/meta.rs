@@ -142,12 +142,24 @@ async fn report_metadata_lists_goal_metrics_as_matomo() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn segments_metadata_lists_the_catalogue() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
+    // Matomo hides the SQL unless asked with `_hideImplementationData=0`.
     let answer = f.get("method=API.getSegmentsMetadata&format=json").await?;
+    let text = answer.text();
+    assert!(
+        text.contains(r#"{"type":"dimension","segment":"countryCode"}"#),
+        "{text}"
+    );
+    assert!(!text.contains("sqlSegment"), "{text}");
+    let answer = f
+        .get("method=API.getSegmentsMetadata&_hideImplementationData=0&format=json")
+        .await?;
     let text = answer.text();
     assert!(
         text.contains(r#"{"type":"dimension","segment":"countryCode","sqlSegment":"log_visit.location_country"}"#),
         "{text}"
     );
+    // `GetSegmentsMetadataAPITest`: the visitor id is a segment.
+    assert!(text.contains(r#""segment":"visitorId""#), "{text}");
     assert!(
         text.contains(r#"{"type":"metric","segment":"visitCount","#),
         "{text}"
