@@ -23,7 +23,7 @@ use crate::TrackingError;
 use crate::exclude::RequestExclusions;
 use crate::failures::{self, Failure};
 use crate::geoip::GeoIp;
-use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
+use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip, request_token};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
@@ -94,6 +94,10 @@ pub struct TrackerConfig {
     /// a hit from another website than the visit's (type, name or keyword
     /// differ) starts a new visit. Default: false, as Matomo's.
     pub create_new_visit_when_website_referrer_changes: bool,
+    /// Matomo's `[Tracker] record_statistics`: false turns tracking off
+    /// (maintenance): every tracking request is answered 503 and nothing
+    /// is stored. Default: true.
+    pub record_statistics: bool,
 }
 
 impl Default for TrackerConfig {
@@ -113,6 +117,7 @@ impl Default for TrackerConfig {
             geoip_database: None,
             exclude_requests: String::new(),
             create_new_visit_when_website_referrer_changes: false,
+            record_statistics: true,
         }
     }
 }
@@ -173,6 +178,7 @@ pub struct Tracker {
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
     lists: ConfiguredLists,
+    record_statistics: bool,
 }
 
 impl Tracker {
@@ -238,6 +244,7 @@ impl Tracker {
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
             lists,
+            record_statistics: config.record_statistics,
         })
     }
 
@@ -394,10 +401,18 @@ fn prepare(
         failures.extend(Failure::new(&raw, req.idsite, failures::INVALID_SITE));
         return Err(TrackingError::UnknownSite { idsite: req.idsite });
     };
-    // Only requests with token-protected parameters can fail for want of
-    // a token; only they pay for a copy of their parameters.
-    let kept = (!req.auth_required_params().is_empty()).then(|| (raw.clone(), req.idsite));
-    match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now_unix(), geoip) {
+    // Only requests with token-protected parameters, or an old `cdt`
+    // without a valid token, can fail for want of a token; only they pay
+    // for a copy of their parameters.
+    let now = now_unix();
+    let old_cdt_without_token = || {
+        req.custom_timestamp(now, crate::params::CUSTOM_TIMESTAMP_AUTH_WINDOW_SECS)
+            .is_some_and(|t| t.requires_auth)
+            && !site.token_can_write(request_token(&req, meta), &snapshot.globals.salt)
+    };
+    let kept = (!req.auth_required_params().is_empty() || old_cdt_without_token())
+        .then(|| (raw.clone(), req.idsite));
+    match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now, geoip) {
         Ok(hit) => Ok(hit.map(|h| (h, send_image))),
         Err(e @ TrackingError::NotAuthenticated { .. }) => {
             if let Some((raw, idsite)) = kept {
@@ -468,7 +483,9 @@ async fn track(
         .map(|c| c.0.ip());
     let ip = client_ip(&headers, peer, &t.proxy_headers);
     let mut meta = meta_from(&headers, ip);
-    let mut response = if method == Method::POST && is_bulk_body(&body) {
+    let mut response = if !t.record_statistics {
+        disabled(&query, &body)
+    } else if method == Method::POST && is_bulk_body(&body) {
         bulk(&t, &mut meta, &body).await
     } else {
         let mut raw =
@@ -502,6 +519,36 @@ async fn track(
         );
     }
     response
+}
+
+/// The answer to every tracking request while `record_statistics` is off:
+/// 503, so that clients keep what they could not send (Matomo: 503 with its
+/// GIF, 204 when asked `send_image=0`, and `{"status":"success"}` with
+/// nothing tracked for a bulk).
+fn disabled(query: &Option<String>, body: &[u8]) -> Response {
+    const MESSAGE: &str = "tracking is disabled ([tracker] record_statistics = false)";
+    if is_bulk_body(body) {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &BulkAnswer {
+                status: "error",
+                tracked: 0,
+                invalid: 0,
+                invalid_indices: None,
+                message: Some(MESSAGE.to_owned()),
+            },
+        );
+    }
+    let raw = RawParams::from_get_post(query.as_deref(), (!body.is_empty()).then_some(body));
+    if raw.get("send_image") == Some("0") {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "image/gif")],
+        GIF,
+    )
+        .into_response()
 }
 
 /// The answer to a CORS preflight: nothing is tracked.
@@ -570,7 +617,8 @@ fn success(send_image: bool) -> Response {
 }
 
 async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
-    let send_image = raw.get("send_image").is_none_or(|v| v.trim() != "0");
+    // Matomo compares the raw value: only `send_image=0` asks for a 204.
+    let send_image = raw.get("send_image") != Some("0");
     let snapshot = t
         .snapshot_for(&idsite_hint(&raw).into_iter().collect::<Vec<_>>())
         .await;
@@ -635,22 +683,21 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let mut failures = Vec::new();
     let mut prepared = Vec::with_capacity(parsed.requests.len());
     for raw in parsed.requests {
-        prepared.push(prepare(
-            raw,
-            meta,
-            &snapshot,
-            t.geoip.as_deref(),
-            &mut failures,
-        ));
+        // Matomo's "empty request" (`{}`, a number...) is counted as
+        // tracked and stores nothing.
+        prepared.push(
+            (!raw.is_empty())
+                .then(|| prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures)),
+        );
     }
     t.record_failures(failures).await;
     for (i, p) in prepared.into_iter().enumerate() {
         match p {
-            Ok(Ok((hit, _))) => hits.push((i, hit)),
-            Ok(Err(_)) => excluded += 1,
+            Some(Ok(Ok((hit, _)))) => hits.push((i, hit)),
+            None | Some(Ok(Err(_))) => excluded += 1,
             // Not an invalid request for Matomo's bulk handler but an
             // exception that fails (and rolls back) the whole bulk.
-            Err(e @ TrackingError::UnhandledCustomAction) => {
+            Some(Err(e @ TrackingError::UnhandledCustomAction)) => {
                 return json(
                     status_of(&e),
                     &BulkAnswer {
@@ -662,7 +709,7 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
                     },
                 );
             }
-            Err(_) => invalid.push(i),
+            Some(Err(_)) => invalid.push(i),
         }
     }
     let is_super = parsed.token_auth.as_deref().is_some_and(|tok| {
