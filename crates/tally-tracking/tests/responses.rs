@@ -10,8 +10,10 @@ use axum::http::Request;
 use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 use tally_tracking::http::{GIF, Tracker, TrackerConfig, router};
-use tally_tracking::site::{hash_token, instance_salt};
 use tower::ServiceExt;
+
+#[path = "support/seed.rs"]
+mod seed;
 
 /// A super user's token (the token of Matomo's test fixture user).
 const TOKEN: &str = "c4ca4238a0b923820dcc509a6f75849b";
@@ -45,24 +47,14 @@ struct Setup {
 fn setup(config: &TrackerConfig) -> anyhow::Result<Setup> {
     let db = TestDb::new()?;
     let mut conn = db.conn()?;
-    let salt = instance_salt(&mut conn)?;
-    for sql in [
-        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
-         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
-         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
-         VALUES (1, 'Piwik test', 'http://piwik.net', '2014-01-01 00:00:00', 0, 1, '', '', 'UTC', \
-         'USD', '', '', '', '', '', 'website')",
-        "INSERT INTO user (login, password, email, superuser_access) \
-         VALUES ('superUserLogin', 'x', 'hello@example.org', 1)",
-    ] {
-        diesel::sql_query(sql).execute(&mut conn)?;
-    }
-    diesel::sql_query(
-        "INSERT INTO user_token_auth (login, description, password, hash_algo, date_created) \
-         VALUES ('superUserLogin', 'test', ?, 'sha512', NOW())",
-    )
-    .bind::<diesel::sql_types::Text, _>(hash_token(TOKEN, &salt))
-    .execute(&mut conn)?;
+    seed::site(
+        &mut conn,
+        "Piwik test",
+        "http://piwik.net",
+        "2014-01-01 00:00:00",
+        "USD",
+    )?;
+    seed::super_user(&mut conn, "superUserLogin", TOKEN)?;
     let router = router(Tracker::start(db.pool()?, config)?);
     Ok(Setup { db, router })
 }

@@ -21,9 +21,12 @@ const SITE1_PAST: PrimitiveDateTime = datetime!(2010-01-06 01:22:33);
 const SITE2_CREATED: PrimitiveDateTime = datetime!(2010-01-03 20:22:33);
 const SITE2_PAST: PrimitiveDateTime = datetime!(2009-10-30 01:22:33);
 
-/// `(month, nb_visits, nb_actions, sum_visit_length)` of each month of a
-/// `VisitsSummary.get` answer for several months (`None`: an empty month).
-fn summaries(answer: &Value) -> Vec<(String, Option<(i64, i64, i64)>)> {
+/// `(nb_visits, nb_actions, sum_visit_length)` of a month, `None` when it
+/// has no visit.
+type Month = (String, Option<(i64, i64, i64)>);
+
+/// Each month of a `VisitsSummary.get` answer for several months.
+fn summaries(answer: &Value) -> Vec<Month> {
     answer
         .as_object()
         .map(|months| {
@@ -102,10 +105,7 @@ fn months(idsite: u32) -> &'static str {
     }
 }
 
-async fn summary(
-    api: &FixtureApi,
-    idsite: u32,
-) -> anyhow::Result<Vec<(String, Option<(i64, i64, i64)>)>> {
+async fn summary(api: &FixtureApi, idsite: u32) -> anyhow::Result<Vec<Month>> {
     let answer = api
         .json(&format!("method=VisitsSummary.get&{}", months(idsite)))
         .await?;
