@@ -13,7 +13,7 @@ use tally_management::{NewSiteParams, Principal};
 use time::PrimitiveDateTime;
 use time::macros::datetime;
 
-use crate::common::{FixtureApi, matomo_site, reporting_api, tracker_routes};
+use crate::common::{FixtureApi, matomo_site, reporting_api, tracker_routes, user_with_token};
 use crate::php_tracker::{At, PhpTracker};
 
 const SITE1_CREATED: PrimitiveDateTime = datetime!(2010-03-06 01:22:33);
@@ -211,6 +211,46 @@ async fn visits_in_the_past_invalidate_old_reports() -> anyhow::Result<()> {
     t.at = At::Datetime(SITE2_PAST + time::Duration::seconds(360));
     let query = t.page_view("Blabla");
     t.ok(&router, &query).await?;
+
+    // CoreAdminHome.invalidateArchivedReports as the test calls it: what
+    // is not a site id is left out; one date or several, before the
+    // sites' creation or not.
+    for query in [
+        "idSites=4,5,6,-1,s',1&dates=2010-01-03",
+        "idSites=1,2&dates=2010-01-06,2009-10-30",
+        "idSites=2&dates=2009-06-29",
+        "idSites=2&dates=2010-03-03",
+        "idSites=1&dates=2010-01-06,yesterday-ish",
+    ] {
+        let answer = api
+            .json(&format!(
+                "method=CoreAdminHome.invalidateArchivedReports&{query}"
+            ))
+            .await?;
+        let text = answer["value"].as_str().unwrap_or("");
+        assert!(text.starts_with("Success"), "{query}: {answer}");
+        assert_eq!(text.contains("'yesterday-ish'"), query.ends_with("-ish"));
+    }
+    // A site the token cannot administer, a list of periods: refused.
+    let viewer = FixtureApi {
+        api: api.api.clone(),
+        token: user_with_token(&mut db.conn()?, "viewer", Some(("view", 1)))?,
+        now: api.now,
+    };
+    let (status, _) = viewer
+        .raw("method=CoreAdminHome.invalidateArchivedReports&idSites=777&dates=2010-03-03")
+        .await?;
+    assert_eq!(status, 401);
+    let (_, body) = api
+        .raw(
+            "method=CoreAdminHome.invalidateArchivedReports&period=day,month&idSites=1\
+             &dates=2010-03-03&format=json",
+        )
+        .await?;
+    assert!(
+        body.contains("The period 'day,month' is not supported"),
+        "{body}"
+    );
 
     // The expected outputs "OldReportsShouldAppear" (identical to
     // "...ShouldNotAppear": the tracker moved the creation dates back).
