@@ -98,6 +98,11 @@ pub struct TrackerConfig {
     /// (maintenance): every tracking request is answered 503 and nothing
     /// is stored. Default: true.
     pub record_statistics: bool,
+    /// Matomo's `[Tracker] bulk_requests_require_authentication`: a bulk
+    /// request is refused as a whole (400, nothing stored) unless its
+    /// `token_auth` may write to the site of every request in it.
+    /// Default: false.
+    pub bulk_requests_require_authentication: bool,
 }
 
 impl Default for TrackerConfig {
@@ -118,6 +123,7 @@ impl Default for TrackerConfig {
             exclude_requests: String::new(),
             create_new_visit_when_website_referrer_changes: false,
             record_statistics: true,
+            bulk_requests_require_authentication: false,
         }
     }
 }
@@ -179,6 +185,7 @@ pub struct Tracker {
     geoip: Option<Arc<GeoIp>>,
     lists: ConfiguredLists,
     record_statistics: bool,
+    bulk_requires_auth: bool,
 }
 
 impl Tracker {
@@ -245,6 +252,7 @@ impl Tracker {
             geoip,
             lists,
             record_statistics: config.record_statistics,
+            bulk_requires_auth: config.bulk_requests_require_authentication,
         })
     }
 
@@ -677,6 +685,20 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     meta.bulk_token = parsed.token_auth.clone();
     let ids: Vec<u32> = parsed.requests.iter().filter_map(idsite_hint).collect();
     let snapshot = t.snapshot_for(&ids).await;
+    if t.bulk_requires_auth
+        && let Some(message) = bulk_refusal(&parsed, &snapshot)
+    {
+        return json(
+            StatusCode::BAD_REQUEST,
+            &BulkAnswer {
+                status: "error",
+                tracked: 0,
+                invalid: 0,
+                invalid_indices: None,
+                message: Some(message),
+            },
+        );
+    }
     let mut hits = Vec::new();
     let mut invalid = Vec::new();
     let mut excluded = 0usize;
@@ -765,6 +787,31 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
             message: None,
         },
     )
+}
+
+/// Why a bulk is refused under `bulk_requests_require_authentication`
+/// (Matomo's messages), or `None` when its token may write to the site of
+/// every request (a request naming no known site is refused, as in Matomo).
+fn bulk_refusal(parsed: &crate::params::BulkRequest, snapshot: &Snapshot) -> Option<String> {
+    let Some(token) = parsed.token_auth.as_deref().filter(|t| !t.is_empty()) else {
+        return Some(
+            "token_auth must be specified when using Bulk Tracking Import. \
+             See <a href='https://developer.piwik.org/api-reference/tracking-api'>Tracking Doc</a>"
+                .to_owned(),
+        );
+    };
+    // One hash for the whole bulk.
+    let hashed = crate::site::hash_token(token, &snapshot.globals.salt);
+    parsed.requests.iter().find_map(|raw| {
+        let idsite = idsite_hint(raw).unwrap_or(0);
+        let allowed = snapshot
+            .sites
+            .get(&idsite)
+            .is_some_and(|site| site.write_tokens.contains(&hashed));
+        (!allowed).then(|| {
+            format!("token_auth specified does not have Admin permission for idsite={idsite}")
+        })
+    })
 }
 
 #[cfg(test)]

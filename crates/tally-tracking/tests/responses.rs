@@ -335,3 +335,51 @@ async fn old_requests_need_the_token_whatever_the_client_address() -> anyhow::Re
 fn urlencode(text: &str) -> String {
     tally_tracking::php::rawurlencode(text)
 }
+
+/// `bulk_requests_require_authentication` (BulkTracking's `Requests` with
+/// authentication on): no token, or a token that cannot write to one of
+/// the sites, refuses the whole bulk; a good token tracks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_requests_can_require_a_token() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig {
+        bulk_requests_require_authentication: true,
+        ..TrackerConfig::default()
+    })?;
+    let requests = r#""requests":[{"idsite":1,"rec":"1"},{"idsite":1,"rec":"1"}]"#;
+    for (body, refusal) in [
+        (format!("{{{requests}}}"), "token_auth must be specified"),
+        (
+            format!(r#"{{{requests},"token_auth":"wrong"}}"#),
+            "does not have Admin permission for idsite=1",
+        ),
+        (
+            format!(
+                r#"{{"requests":[{{"idsite":1,"rec":"1"}},{{"idsite":2,"rec":"1"}}],"token_auth":"{TOKEN}"}}"#
+            ),
+            "idsite=2",
+        ),
+    ] {
+        let a = s.send("POST", "/matomo.php", &[], &body).await?;
+        assert_eq!(a.status, 400, "{body}");
+        let answer: serde_json::Value = serde_json::from_slice(&a.body)?;
+        assert_eq!(
+            (answer["status"].as_str(), answer["tracked"].as_i64()),
+            (Some("error"), Some(0))
+        );
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(refusal)),
+            "{answer}"
+        );
+    }
+    assert_eq!(s.count("log_visit")?, 0);
+    let body = format!(r#"{{{requests},"token_auth":"{TOKEN}"}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":2,"invalid":0,"invalid_indices":[]}"#
+    );
+    assert_eq!(s.count("log_visit")?, 1);
+    Ok(())
+}
