@@ -536,16 +536,7 @@ async fn track(
 fn disabled(query: &Option<String>, body: &[u8]) -> Response {
     const MESSAGE: &str = "tracking is disabled ([tracker] record_statistics = false)";
     if is_bulk_body(body) {
-        return json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &BulkAnswer {
-                status: "error",
-                tracked: 0,
-                invalid: 0,
-                invalid_indices: None,
-                message: Some(MESSAGE.to_owned()),
-            },
-        );
+        return bulk_error(StatusCode::SERVICE_UNAVAILABLE, MESSAGE.to_owned());
     }
     let raw = RawParams::from_get_post(query.as_deref(), (!body.is_empty()).then_some(body));
     if raw.get("send_image") == Some("0") {
@@ -661,6 +652,20 @@ struct BulkAnswer {
     message: Option<String>,
 }
 
+/// A bulk's error answer when nothing of it was looked at or stored.
+fn bulk_error(status: StatusCode, message: String) -> Response {
+    json(
+        status,
+        &BulkAnswer {
+            status: "error",
+            tracked: 0,
+            invalid: 0,
+            invalid_indices: None,
+            message: Some(message),
+        },
+    )
+}
+
 fn json(status: StatusCode, answer: &BulkAnswer) -> Response {
     let body = serde_json::to_string(answer).unwrap_or_else(|_| "{}".into());
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -670,16 +675,7 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let parsed = match parse_bulk(body) {
         Ok(b) => b,
         Err(e) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                &BulkAnswer {
-                    status: "error",
-                    tracked: 0,
-                    invalid: 0,
-                    invalid_indices: None,
-                    message: Some(e.to_string()),
-                },
-            );
+            return bulk_error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
     meta.bulk_token = parsed.token_auth.clone();
@@ -688,16 +684,7 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     if t.bulk_requires_auth
         && let Some(message) = bulk_refusal(&parsed, &snapshot)
     {
-        return json(
-            StatusCode::BAD_REQUEST,
-            &BulkAnswer {
-                status: "error",
-                tracked: 0,
-                invalid: 0,
-                invalid_indices: None,
-                message: Some(message),
-            },
-        );
+        return bulk_error(StatusCode::BAD_REQUEST, message);
     }
     let mut hits = Vec::new();
     let mut invalid = Vec::new();
@@ -720,16 +707,7 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
             // Not an invalid request for Matomo's bulk handler but an
             // exception that fails (and rolls back) the whole bulk.
             Some(Err(e @ TrackingError::UnhandledCustomAction)) => {
-                return json(
-                    status_of(&e),
-                    &BulkAnswer {
-                        status: "error",
-                        tracked: 0,
-                        invalid: 0,
-                        invalid_indices: None,
-                        message: Some(e.to_string()),
-                    },
-                );
+                return bulk_error(status_of(&e), e.to_string());
             }
             Some(Err(_)) => invalid.push(i),
         }
