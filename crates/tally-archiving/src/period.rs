@@ -489,8 +489,10 @@ impl DateSelection {
 pub fn parse_period_kind(name: &str) -> Result<PeriodKind, ArchiveError> {
     match PeriodKind::from_name(name) {
         Ok(kind) if PeriodKind::ALL.contains(&kind) => Ok(kind),
+        // Matomo's words (`General_ExceptionInvalidPeriod`).
         _ => Err(ArchiveError::InvalidPeriod(format!(
-            "unknown period `{name}`: expected day, week, month, year or range"
+            "The period '{name}' is not supported. Try any of the following instead: \
+             day, week, month, year, range"
         ))),
     }
 }
@@ -1167,7 +1169,7 @@ mod tests {
         assert_eq!(parse_period_kind("range").unwrap(), PeriodKind::Range);
         for bad in ["", "Day", "days", "quarter", " day"] {
             let err = parse_period_kind(bad).unwrap_err().to_string();
-            assert!(err.contains(&format!("`{bad}`")), "{err}");
+            assert!(err.contains(&format!("'{bad}'")), "{err}");
         }
     }
 

@@ -825,33 +825,62 @@ fn invalidate(
     request: &ApiRequest,
     now: OffsetDateTime,
 ) -> Answer {
-    let ids = ids_param(request, "idSites")?;
+    // As Matomo's `Site::getIdSitesFromIdSitesString`: what is not a
+    // positive id is left out, and repeats count once.
+    let mut ids: Vec<u32> = Vec::new();
+    for part in list_param(request, "idSites").unwrap_or_default() {
+        if let Ok(id) = part.trim().parse::<u32>()
+            && id > 0
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(invalid(
+            "idSites",
+            "Specify a value for &idSites= as a comma separated list of website IDs, \
+             for which your token_auth has 'admin' permission"
+                .to_owned(),
+        ));
+    }
     for id in &ids {
         actor.check(*id, Access::Admin)?;
     }
     let dates = list_param(request, "dates")
         .ok_or_else(|| ReportingError::MissingParameter("dates".to_owned()))?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
+    // Matomo ignores the dates it cannot read, with a warning.
     let mut days = Vec::with_capacity(dates.len());
+    let mut unreadable = Vec::new();
     for raw in &dates {
-        days.push(
-            time::Date::parse(raw, format)
-                .map_err(|_| invalid("dates", format!("'{raw}' is not a YYYY-MM-DD date")))?,
-        );
+        match time::Date::parse(raw, format) {
+            Ok(day) => days.push((raw, day)),
+            Err(_) => unreadable.push(raw.as_str()),
+        }
     }
     let kind =
         tally_archiving::period::parse_period_kind(request.non_empty("period").unwrap_or("day"))?;
     let now = time::PrimitiveDateTime::new(now.date(), now.time());
     let mut queued = 0;
     for id in &ids {
-        for day in &days {
+        for (_, day) in &days {
             let period = tally_archiving::Period::containing(kind, *day);
             queued += tally_archiving::invalidation::invalidate(conn, *id, period, true, now)?;
         }
     }
     tracing::info!(queued, "invalidateArchivedReports");
-    Ok(value(format!(
+    let done: Vec<&str> = days.iter().map(|(raw, _)| raw.as_str()).collect();
+    let mut message = format!(
         "Success. The following dates were invalidated successfully: {}",
-        dates.join(", ")
-    )))
+        done.join(", ")
+    );
+    if !unreadable.is_empty() {
+        message.push_str(&format!(
+            " Warning: some of the Dates to invalidate were invalid: '{}'. \
+             Matomo simply ignored those and proceeded with the others.",
+            unreadable.join("', '")
+        ));
+    }
+    Ok(value(message))
 }

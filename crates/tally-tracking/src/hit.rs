@@ -738,6 +738,16 @@ fn tracked_time(
     }
 }
 
+/// The token a request authenticates with: a bulk body's `token_auth` wins
+/// over the request's own, as in Matomo (`Request::authenticateTrackingApi`
+/// reads the request's parameter only when the bulk gave none).
+pub fn request_token<'a>(req: &'a TrackingRequest, meta: &'a RequestMeta) -> &'a str {
+    meta.bulk_token
+        .as_deref()
+        .or(req.token_auth.as_deref())
+        .unwrap_or("")
+}
+
 /// Builds the hit of one request, or the reason it is excluded, without a
 /// GeoIP database: [`build_hit_with_geoip`] with `None` (the country comes
 /// from the browser language).
@@ -771,12 +781,7 @@ pub fn build_hit_with_geoip(
     now: i64,
     geoip: Option<&GeoIp>,
 ) -> Result<Result<Hit, Exclusion>, TrackingError> {
-    let token = req
-        .token_auth
-        .as_deref()
-        .or(meta.bulk_token.as_deref())
-        .unwrap_or("");
-    let authenticated = site.token_can_write(token, &globals.salt);
+    let authenticated = site.token_can_write(request_token(&req, meta), &globals.salt);
     if let Some(name) = req.auth_required_params().first()
         && !authenticated
     {

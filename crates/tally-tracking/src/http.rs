@@ -24,7 +24,7 @@ use crate::TrackingError;
 use crate::exclude::RequestExclusions;
 use crate::failures::{self, Failure};
 use crate::geoip::GeoIp;
-use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip};
+use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip, request_token};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
@@ -102,6 +102,15 @@ pub struct TrackerConfig {
     /// a hit from another website than the visit's (type, name or keyword
     /// differ) starts a new visit. Default: false, as Matomo's.
     pub create_new_visit_when_website_referrer_changes: bool,
+    /// Matomo's `[Tracker] record_statistics`: false turns tracking off
+    /// (maintenance): every tracking request is answered 503 and nothing
+    /// is stored. Default: true.
+    pub record_statistics: bool,
+    /// Matomo's `[Tracker] bulk_requests_require_authentication`: a bulk
+    /// request is refused as a whole (400, nothing stored) unless its
+    /// `token_auth` may write to the site of every request in it.
+    /// Default: false.
+    pub bulk_requests_require_authentication: bool,
 }
 
 impl Default for TrackerConfig {
@@ -122,6 +131,8 @@ impl Default for TrackerConfig {
             geoip_database: None,
             exclude_requests: String::new(),
             create_new_visit_when_website_referrer_changes: false,
+            record_statistics: true,
+            bulk_requests_require_authentication: false,
         }
     }
 }
@@ -182,6 +193,8 @@ pub struct Tracker {
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
     lists: ConfiguredLists,
+    record_statistics: bool,
+    bulk_requires_auth: bool,
     settings: Arc<SettingsGate>,
 }
 
@@ -195,7 +208,7 @@ pub struct Tracker {
 #[derive(Debug)]
 struct SettingsGate {
     /// Microseconds since `epoch` at which the last read started.
-    last_ms: AtomicU64,
+    last_us: AtomicU64,
     epoch: Instant,
     interval: Duration,
     /// Set by [`Tracker::settings_changed`]: the next request reads.
@@ -206,7 +219,7 @@ struct SettingsGate {
 impl SettingsGate {
     fn new(interval: Duration) -> Self {
         Self {
-            last_ms: AtomicU64::new(0),
+            last_us: AtomicU64::new(0),
             epoch: Instant::now(),
             interval,
             forced: AtomicBool::new(false),
@@ -221,7 +234,7 @@ impl SettingsGate {
     /// Whether a request that arrived at `arrived` needs a read that
     /// started at `arrived` or later (`strict`), or one within the interval.
     fn covered(&self, arrived: Instant, strict: bool) -> bool {
-        let last = self.last_ms.load(Ordering::Acquire);
+        let last = self.last_us.load(Ordering::Acquire);
         // 0 is "never read" (the epoch is the gate's creation).
         if last == 0 {
             return false;
@@ -298,6 +311,8 @@ impl Tracker {
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
             lists,
+            record_statistics: config.record_statistics,
+            bulk_requires_auth: config.bulk_requests_require_authentication,
             settings: Arc::new(SettingsGate::new(Duration::from_millis(
                 config.settings_check_ms,
             ))),
@@ -370,7 +385,7 @@ impl Tracker {
             // A failed read counts too: retried at the next interval, not
             // by every request while the database is away.
             self.settings
-                .last_ms
+                .last_us
                 .store(self.settings.us(started).max(1), Ordering::Release);
         }
         match loaded {
@@ -507,10 +522,18 @@ fn prepare(
         failures.extend(Failure::new(&raw, req.idsite, failures::INVALID_SITE));
         return Err(TrackingError::UnknownSite { idsite: req.idsite });
     };
-    // Only requests with token-protected parameters can fail for want of
-    // a token; only they pay for a copy of their parameters.
-    let kept = (!req.auth_required_params().is_empty()).then(|| (raw.clone(), req.idsite));
-    match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now_unix(), geoip) {
+    // Only requests with token-protected parameters, or an old `cdt`
+    // without a valid token, can fail for want of a token; only they pay
+    // for a copy of their parameters.
+    let now = now_unix();
+    let old_cdt_without_token = || {
+        req.custom_timestamp(now, crate::params::CUSTOM_TIMESTAMP_AUTH_WINDOW_SECS)
+            .is_some_and(|t| t.requires_auth)
+            && !site.token_can_write(request_token(&req, meta), &snapshot.globals.salt)
+    };
+    let kept = (!req.auth_required_params().is_empty() || old_cdt_without_token())
+        .then(|| (raw.clone(), req.idsite));
+    match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now, geoip) {
         Ok(hit) => Ok(hit.map(|h| (h, send_image))),
         Err(e @ TrackingError::NotAuthenticated { .. }) => {
             if let Some((raw, idsite)) = kept {
@@ -581,7 +604,9 @@ async fn track(
         .map(|c| c.0.ip());
     let ip = client_ip(&headers, peer, &t.proxy_headers);
     let mut meta = meta_from(&headers, ip);
-    let mut response = if method == Method::POST && is_bulk_body(&body) {
+    let mut response = if !t.record_statistics {
+        disabled(&query, &body)
+    } else if method == Method::POST && is_bulk_body(&body) {
         bulk(&t, &mut meta, &body).await
     } else {
         let mut raw =
@@ -615,6 +640,27 @@ async fn track(
         );
     }
     response
+}
+
+/// The answer to every tracking request while `record_statistics` is off:
+/// 503, so that clients keep what they could not send (Matomo: 503 with its
+/// GIF, 204 when asked `send_image=0`, and `{"status":"success"}` with
+/// nothing tracked for a bulk).
+fn disabled(query: &Option<String>, body: &[u8]) -> Response {
+    const MESSAGE: &str = "tracking is disabled ([tracker] record_statistics = false)";
+    if is_bulk_body(body) {
+        return bulk_error(StatusCode::SERVICE_UNAVAILABLE, MESSAGE.to_owned());
+    }
+    let raw = RawParams::from_get_post(query.as_deref(), (!body.is_empty()).then_some(body));
+    if raw.get("send_image") == Some("0") {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "image/gif")],
+        GIF,
+    )
+        .into_response()
 }
 
 /// The answer to a CORS preflight: nothing is tracked.
@@ -683,7 +729,8 @@ fn success(send_image: bool) -> Response {
 }
 
 async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
-    let send_image = raw.get("send_image").is_none_or(|v| v.trim() != "0");
+    // Matomo compares the raw value: only `send_image=0` asks for a 204.
+    let send_image = raw.get("send_image") != Some("0");
     let snapshot = t
         .snapshot_for(&idsite_hint(&raw).into_iter().collect::<Vec<_>>())
         .await;
@@ -718,6 +765,20 @@ struct BulkAnswer {
     message: Option<String>,
 }
 
+/// A bulk's error answer when nothing of it was looked at or stored.
+fn bulk_error(status: StatusCode, message: String) -> Response {
+    json(
+        status,
+        &BulkAnswer {
+            status: "error",
+            tracked: 0,
+            invalid: 0,
+            invalid_indices: None,
+            message: Some(message),
+        },
+    )
+}
+
 fn json(status: StatusCode, answer: &BulkAnswer) -> Response {
     let body = serde_json::to_string(answer).unwrap_or_else(|_| "{}".into());
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -727,55 +788,41 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let parsed = match parse_bulk(body) {
         Ok(b) => b,
         Err(e) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                &BulkAnswer {
-                    status: "error",
-                    tracked: 0,
-                    invalid: 0,
-                    invalid_indices: None,
-                    message: Some(e.to_string()),
-                },
-            );
+            return bulk_error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
     meta.bulk_token = parsed.token_auth.clone();
     let ids: Vec<u32> = parsed.requests.iter().filter_map(idsite_hint).collect();
     let snapshot = t.snapshot_for(&ids).await;
+    if t.bulk_requires_auth
+        && let Some(message) = bulk_refusal(&parsed, &snapshot)
+    {
+        return bulk_error(StatusCode::BAD_REQUEST, message);
+    }
     let mut hits = Vec::new();
     let mut invalid = Vec::new();
     let mut excluded = 0usize;
     let mut failures = Vec::new();
     let mut prepared = Vec::with_capacity(parsed.requests.len());
     for raw in parsed.requests {
-        prepared.push(prepare(
-            raw,
-            meta,
-            &snapshot,
-            t.geoip.as_deref(),
-            &mut failures,
-        ));
+        // Matomo's "empty request" (`{}`, a number...) is counted as
+        // tracked and stores nothing.
+        prepared.push(
+            (!raw.is_empty())
+                .then(|| prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures)),
+        );
     }
     t.record_failures(failures).await;
     for (i, p) in prepared.into_iter().enumerate() {
         match p {
-            Ok(Ok((hit, _))) => hits.push((i, hit)),
-            Ok(Err(_)) => excluded += 1,
+            Some(Ok(Ok((hit, _)))) => hits.push((i, hit)),
+            None | Some(Ok(Err(_))) => excluded += 1,
             // Not an invalid request for Matomo's bulk handler but an
             // exception that fails (and rolls back) the whole bulk.
-            Err(e @ TrackingError::UnhandledCustomAction) => {
-                return json(
-                    status_of(&e),
-                    &BulkAnswer {
-                        status: "error",
-                        tracked: 0,
-                        invalid: 0,
-                        invalid_indices: None,
-                        message: Some(e.to_string()),
-                    },
-                );
+            Some(Err(e @ TrackingError::UnhandledCustomAction)) => {
+                return bulk_error(status_of(&e), e.to_string());
             }
-            Err(_) => invalid.push(i),
+            Some(Err(_)) => invalid.push(i),
         }
     }
     let is_super = parsed.token_auth.as_deref().is_some_and(|tok| {
@@ -831,6 +878,31 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
             message: None,
         },
     )
+}
+
+/// Why a bulk is refused under `bulk_requests_require_authentication`
+/// (Matomo's messages), or `None` when its token may write to the site of
+/// every request (a request naming no known site is refused, as in Matomo).
+fn bulk_refusal(parsed: &crate::params::BulkRequest, snapshot: &Snapshot) -> Option<String> {
+    let Some(token) = parsed.token_auth.as_deref().filter(|t| !t.is_empty()) else {
+        return Some(
+            "token_auth must be specified when using Bulk Tracking Import. \
+             See <a href='https://developer.piwik.org/api-reference/tracking-api'>Tracking Doc</a>"
+                .to_owned(),
+        );
+    };
+    // One hash for the whole bulk.
+    let hashed = crate::site::hash_token(token, &snapshot.globals.salt);
+    parsed.requests.iter().find_map(|raw| {
+        let idsite = idsite_hint(raw).unwrap_or(0);
+        let allowed = snapshot
+            .sites
+            .get(&idsite)
+            .is_some_and(|site| site.write_tokens.contains(&hashed));
+        (!allowed).then(|| {
+            format!("token_auth specified does not have Admin permission for idsite={idsite}")
+        })
+    })
 }
 
 #[cfg(test)]

@@ -240,9 +240,12 @@ pub enum BulkError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkRequest {
     /// One parameter set per element of `requests`, in order (so that
-    /// `invalid_indices` can be reported). A string element contributes the
-    /// parameters of its query part only; a string without a query, or an
-    /// element of another JSON type, gives an empty set.
+    /// `invalid_indices` can be reported), as Matomo's `BulkTracking`
+    /// builds them: a string element contributes the parameters of its
+    /// query part only, and a string without a query is left out (the
+    /// indices of the elements after it shift); an element of another JSON
+    /// type than a string or an object gives an empty set, which Matomo
+    /// counts as tracked without storing anything.
     pub requests: Vec<RawParams>,
     /// The batch `token_auth`, applying to every request.
     pub token_auth: Option<String>,
@@ -280,12 +283,13 @@ pub fn parse_bulk(body: &[u8]) -> Result<BulkRequest, BulkError> {
         .ok_or(BulkError::NoRequests)?;
     let requests = list
         .iter()
-        .map(|element| match element {
+        .filter_map(|element| match element {
             serde_json::Value::String(url) => php::parse_url(url)
-                .and_then(|u| u.query.map(|q| RawParams::from_query(&q)))
-                .unwrap_or_default(),
-            serde_json::Value::Object(map) => RawParams::from_json_object(map),
-            _ => RawParams::new(),
+                .and_then(|u| u.query)
+                .filter(|q| !q.is_empty())
+                .map(|q| RawParams::from_query(&q)),
+            serde_json::Value::Object(map) => Some(RawParams::from_json_object(map)),
+            _ => Some(RawParams::new()),
         })
         .collect();
     let token_auth = match object.get("token_auth") {
@@ -1076,7 +1080,7 @@ mod tests {
     #[test]
     fn bulk_detection_and_parsing() {
         // §1.2: the JS tracker's form.
-        let body = br#"{"requests":["?idsite=1&rec=1&url=http%3A%2F%2Fa.b%2F","https://x/matomo.php?idsite=2&rec=1", {"idsite": 3, "rec": true, "e_v": 2.0, "cvar": null}, "no-query"],"send_image":0,"token_auth":"abc"}"#;
+        let body = br#"{"requests":["?idsite=1&rec=1&url=http%3A%2F%2Fa.b%2F","https://x/matomo.php?idsite=2&rec=1", {"idsite": 3, "rec": true, "e_v": 2.0, "cvar": null}, "no-query", "https://x/matomo.php?", 7],"send_image":0,"token_auth":"abc"}"#;
         assert!(is_bulk_body(body));
         assert!(is_bulk_body(b"{'requests': []}"));
         assert!(!is_bulk_body(b"idsite=1&requests=2"));
@@ -1088,6 +1092,8 @@ mod tests {
         assert_eq!(bulk.requests[2].get("rec"), Some("1"));
         assert_eq!(bulk.requests[2].get("e_v"), Some("2"));
         assert!(!bulk.requests[2].contains("cvar"));
+        // Strings without a query are left out; other values are empty
+        // requests.
         assert!(bulk.requests[3].is_empty());
         assert_eq!(bulk.token_auth.as_deref(), Some("abc"));
         assert!(!bulk.send_image);

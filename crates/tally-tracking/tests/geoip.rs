@@ -11,11 +11,12 @@ use tally_schema::Coordinate;
 use tally_schema::schema::log_visit;
 use tally_tracking::TrackingError;
 use tally_tracking::http::{Tracker, TrackerConfig};
-use tally_tracking::site::{hash_token, instance_salt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/mmdb.rs"]
 mod mmdb;
+#[path = "support/seed.rs"]
+mod seed;
 #[path = "support/serve.rs"]
 mod serve;
 
@@ -92,23 +93,14 @@ async fn start(anonymized_enrichment: bool) -> anyhow::Result<Server> {
     let db = TestDb::new()?;
     {
         let mut conn = db.conn()?;
-        let salt = instance_salt(&mut conn)?;
-        for sql in [
-            "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
-             sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
-             excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
-             VALUES (1, 'Shop', 'https://shop.example', '2020-01-01 00:00:00', 0, 1, '', '', 'UTC', 'EUR', \
-             '', '', '', '', '', 'website')",
-            "INSERT INTO user (login, password, email, superuser_access) VALUES ('root', 'x', 'root@example.org', 1)",
-        ] {
-            diesel::sql_query(sql).execute(&mut conn)?;
-        }
-        diesel::sql_query(
-            "INSERT INTO user_token_auth (login, description, password, hash_algo, date_created) \
-             VALUES ('root', 'test', ?, 'sha512', NOW())",
-        )
-        .bind::<diesel::sql_types::Text, _>(hash_token(TOKEN, &salt))
-        .execute(&mut conn)?;
+        seed::site(
+            &mut conn,
+            "Shop",
+            "https://shop.example",
+            "2020-01-01 00:00:00",
+            "EUR",
+        )?;
+        seed::super_user(&mut conn, "root", TOKEN)?;
         if anonymized_enrichment {
             diesel::sql_query(
                 "INSERT INTO `option` (option_name, option_value, autoload) \

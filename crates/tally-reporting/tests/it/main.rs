@@ -22,6 +22,7 @@ mod matomo_goals_fixture;
 mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
 mod matomo_no_visit;
+mod matomo_past_visits_fixture;
 mod matomo_periods_fixture;
 mod matomo_pivot_fixture;
 mod matomo_referrers_fixture;

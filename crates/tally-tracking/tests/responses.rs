@@ -1,0 +1,385 @@
+//! The tracker's answers as Matomo's tracker system tests check them
+//! (`TrackerResponseTest`, `BulkTracking`'s `TrackerTest`,
+//! `TrackerDisallowedIpTest` in matomo-org/matomo): status codes, bodies,
+//! headers and the bulk JSON answer, through the HTTP routes with the rows
+//! they leave in MariaDB.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+use tally_tracking::http::{GIF, Tracker, TrackerConfig, router};
+use tower::ServiceExt;
+
+#[path = "support/seed.rs"]
+mod seed;
+
+/// A super user's token (the token of Matomo's test fixture user).
+const TOKEN: &str = "c4ca4238a0b923820dcc509a6f75849b";
+/// 2014-01-01 00:00:01 UTC, the time of Matomo's tests: old enough to need
+/// the token.
+const OLD: i64 = 1_388_534_401;
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.77 Safari/537.36";
+
+struct Answer {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+struct Setup {
+    db: TestDb,
+    router: Router,
+}
+
+/// Site 1 created 2014-01-01 (UTC) and a super user with [`TOKEN`].
+fn setup(config: &TrackerConfig) -> anyhow::Result<Setup> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    seed::site(
+        &mut conn,
+        "Piwik test",
+        "http://piwik.net",
+        "2014-01-01 00:00:00",
+        "USD",
+    )?;
+    seed::super_user(&mut conn, "superUserLogin", TOKEN)?;
+    let router = router(Tracker::start(db.pool()?, config)?);
+    Ok(Setup { db, router })
+}
+
+impl Setup {
+    async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> anyhow::Result<Answer> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(target)
+            .header("user-agent", UA);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body.to_owned()))?)
+            .await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await?
+            .to_vec();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    async fn get(&self, query: &str) -> anyhow::Result<Answer> {
+        self.send("GET", &format!("/matomo.php?{query}"), &[], "")
+            .await
+    }
+
+    /// The number of rows of `table`.
+    fn count(&self, table: &str) -> anyhow::Result<i64> {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n: N = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result(&mut self.db.conn()?)?;
+        Ok(n.n)
+    }
+}
+
+/// The query of the PHP tracker's `doTrackPageView('Test')` at [`OLD`].
+fn page_view(idsite: &str, visitor: &str) -> String {
+    format!(
+        "idsite={idsite}&rec=1&apiv=1&r=123456&cdt={OLD}&_id={visitor}&url=http%3A%2F%2Fexample.org%2Fsomepage&action_name=Test"
+    )
+}
+
+const EMPTY_REQUEST: &str = "This resource is part of Matomo. Keep full control of your data with the leading free and open source <a href='https://matomo.org' target='_blank' rel='noopener noreferrer nofollow'>web analytics & conversion optimisation platform</a>.<br>\nThis file is the endpoint for the Matomo tracking API. If you want to access the Matomo UI or use the Reporting API, please use <a href='index.php'>index.php</a> instead.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracker_response_test_answers() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let visitor = "0123456789abcdef";
+    let ok = format!("{}&token_auth={TOKEN}", page_view("1", visitor));
+
+    // testResponseShouldContainAnImage, ...Send200ResponseCodeIfImageIsEnabled
+    let a = s.get(&ok).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.body, GIF);
+    assert_eq!(a.header("content-type"), Some("image/gif"));
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+
+    // testResponseShouldBeEmptyIfImageIsDisabled, ...Send204ResponseCode...
+    let a = s.get(&format!("{ok}&send_image=0")).await?;
+    assert_eq!(a.status, 204);
+    assert!(a.body.is_empty());
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    // Only the value "0" turns the image off, as Matomo's `=== '0'`.
+    let a = s.get(&format!("{ok}&send_image=00")).await?;
+    assert_eq!((a.status, a.body.len()), (200, 43));
+    assert_eq!(s.count("log_link_visit_action")?, 3);
+
+    // Invalid site (unknown, negative, zero) and goal: 400, nothing stored.
+    for bad in ["&idsite=100", "&idgoal=9999", "&idsite=-1", "&idsite=0"] {
+        let a = s.get(&format!("{}{bad}", page_view("1", visitor))).await?;
+        assert_eq!(a.status, 400, "{bad}: {}", a.text());
+        assert_eq!(a.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(s.count("log_link_visit_action")?, 3);
+
+    // testResponseShouldSend400ResponseCodeIfInvalidRequestParameterIsGiven:
+    // `cid` of 16 characters is accepted, of 17 refused.
+    let with_cid = format!("{ok}&ua={}&cid={}", urlencode(UA), "1".repeat(16));
+    let a = s.get(&with_cid).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    let a = s.get(&format!("{with_cid}1")).await?;
+    assert_eq!(a.status, 400);
+    assert_eq!(s.count("log_link_visit_action")?, 4);
+
+    // A GET without parameters is Matomo's page, with 200 (monitoring
+    // tools check for it); `?rec=1` alone is 400.
+    for target in ["/matomo.php", "/piwik.php", "/matomo.php?"] {
+        let a = s.send("GET", target, &[], "").await?;
+        assert_eq!((a.status, a.text().as_str()), (200, EMPTY_REQUEST));
+    }
+    let a = s.get("rec=1").await?;
+    assert_eq!(a.status, 400);
+    Ok(())
+}
+
+/// `forceEnableTrackerMaintenanceMode` of Matomo's test proxy is
+/// `record_statistics = 0`: 503 and nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_mode_answers_503_and_stores_nothing() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig {
+        record_statistics: false,
+        ..TrackerConfig::default()
+    })?;
+    let q = format!("{}&token_auth={TOKEN}", page_view("1", "0123456789abcdef"));
+    let a = s.get(&q).await?;
+    assert_eq!((a.status, a.body.as_slice()), (503, GIF));
+    let a = s.get(&format!("{q}&send_image=0")).await?;
+    assert_eq!((a.status, a.body.len()), (503, 0));
+    let a = s.send("GET", "/matomo.php", &[], "").await?;
+    assert_eq!(a.status, 503);
+    let body = format!(r#"{{"requests":["?{q}"],"token_auth":"{TOKEN}"}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(a.status, 503);
+    let answer: serde_json::Value = serde_json::from_slice(&a.body)?;
+    assert_eq!(answer["status"], "error");
+    assert_eq!(answer["tracked"], 0);
+    assert_eq!(s.count("log_visit")?, 0);
+    Ok(())
+}
+
+/// `BulkTracking`'s system test: two good requests, an unknown site, a
+/// good one, an invalid `cid`, another unknown site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_answer_counts_and_indices_as_matomo() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let v = "0123456789abcdef";
+    let requests = [
+        page_view("1", v),
+        page_view("1", v),
+        page_view("5", v),
+        page_view("1", v),
+        format!("{}&cid=abc", page_view("1", v)),
+        page_view("7", v),
+    ];
+    let list: Vec<String> = requests.iter().map(|q| format!(r#""?{q}""#)).collect();
+    let body = format!(
+        r#"{{"requests":[{}],"token_auth":"{TOKEN}"}}"#,
+        list.join(",")
+    );
+    let a = s.send("POST", "/piwik.php", &[], &body).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":3,"invalid":3,"invalid_indices":[2,4,5]}"#
+    );
+    assert_eq!(s.count("log_link_visit_action")?, 3);
+    // Unknown sites are tracking failures (Matomo logs them too).
+    assert_eq!(s.count("tracking_failure")?, 2);
+
+    // BulkTracking's integration TrackerTest: without a super user token
+    // the answer has no indices; with one, the invalid site is listed.
+    let body = r#"{"requests":[{"idsite":1,"rec":"1"},{"idsite":-100,"rec":"1"}]}"#;
+    let a = s.send("POST", "/matomo.php", &[], body).await?;
+    assert_eq!(a.text(), r#"{"status":"success","tracked":1,"invalid":1}"#);
+    let body = format!(
+        r#"{{"requests":[{{"idsite":1,"rec":"1"}},{{"idsite":-100,"rec":"1"}}],"token_auth":"{TOKEN}"}}"#
+    );
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":1,"invalid":1,"invalid_indices":[1]}"#
+    );
+    Ok(())
+}
+
+/// How Matomo's `BulkTracking` reads the elements of `requests`: a string
+/// without a query is left out (the indices after it shift), an empty
+/// object or a value of another type is an empty request, counted as
+/// tracked, storing nothing; `send_image: 0` is a 204; a bulk token wins
+/// over a request's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_elements_empty_requests_and_tokens() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let good = page_view("1", "00000000000000aa");
+    let body = format!(
+        r#"{{"requests":["no-query","http://example.org/matomo.php?",{{}},7,null,"?idsite=9&rec=1","?{good}"],"token_auth":"{TOKEN}"}}"#
+    );
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":4,"invalid":1,"invalid_indices":[3]}"#
+    );
+    assert_eq!(s.count("log_visit")?, 1);
+
+    // A wrong token of the request itself does not matter when the bulk
+    // has a good one; a good one of the request does not help a wrong bulk
+    // token (the old `cdt` needs one).
+    let own_wrong = format!("{}&token_auth=wrong", page_view("1", "00000000000000bb"));
+    let body = format!(r#"{{"requests":["?{own_wrong}"],"token_auth":"{TOKEN}"}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":1,"invalid":0,"invalid_indices":[]}"#
+    );
+    let own_good = format!("{}&token_auth={TOKEN}", page_view("1", "00000000000000cc"));
+    let body = format!(r#"{{"requests":["?{own_good}"],"token_auth":"wrong"}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(a.text(), r#"{"status":"success","tracked":0,"invalid":1}"#);
+    // (The fingerprint continues the first visit.)
+    assert_eq!(s.count("log_link_visit_action")?, 2);
+
+    // send_image: 0 asks for no body; an empty list tracks nothing.
+    let body = format!(r#"{{"requests":["?{good}"],"token_auth":"{TOKEN}","send_image":0}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!((a.status, a.body.len()), (204, 0));
+    let a = s
+        .send("POST", "/matomo.php", &[], r#"{"requests":[]}"#)
+        .await?;
+    assert_eq!(a.text(), r#"{"status":"success","tracked":0,"invalid":0}"#);
+    // POST answers carry the CORS headers of Matomo's Response.
+    assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(a.header("access-control-allow-credentials"), Some("true"));
+    Ok(())
+}
+
+/// `TrackerDisallowedIpTest`: a request with an old `cdt` from an address
+/// that is no login allow list's is stored with the token and refused
+/// (a tracking failure, nothing stored) without; a recent one needs none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_requests_need_the_token_whatever_the_client_address() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig {
+        proxy_client_headers: vec!["X-Forwarded-For".into()],
+        ..TrackerConfig::default()
+    })?;
+    let from = [("X-Forwarded-For", "3.3.3.3")];
+    let q = page_view("1", "0123456789abcdef");
+    let a = s
+        .send("GET", &format!("/matomo.php?{q}"), &from, "")
+        .await?;
+    assert_eq!(a.status, 400);
+    assert_eq!(s.count("log_visit")?, 0);
+    assert_eq!(s.count("tracking_failure")?, 1);
+    let a = s
+        .send(
+            "GET",
+            &format!("/matomo.php?{q}&token_auth={TOKEN}"),
+            &from,
+            "",
+        )
+        .await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF));
+    assert_eq!(s.count("log_visit")?, 1);
+    let recent = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
+    let a = s
+        .send(
+            "GET",
+            &format!("/matomo.php?idsite=1&rec=1&cdt={recent}&url=http%3A%2F%2Fexample.org%2F"),
+            &[("X-Forwarded-For", "3.3.3.4")],
+            "",
+        )
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(s.count("log_visit")?, 2);
+    Ok(())
+}
+
+fn urlencode(text: &str) -> String {
+    tally_tracking::php::rawurlencode(text)
+}
+
+/// `bulk_requests_require_authentication` (BulkTracking's `Requests` with
+/// authentication on): no token, or a token that cannot write to one of
+/// the sites, refuses the whole bulk; a good token tracks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_requests_can_require_a_token() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig {
+        bulk_requests_require_authentication: true,
+        ..TrackerConfig::default()
+    })?;
+    let requests = r#""requests":[{"idsite":1,"rec":"1"},{"idsite":1,"rec":"1"}]"#;
+    for (body, refusal) in [
+        (format!("{{{requests}}}"), "token_auth must be specified"),
+        (
+            format!(r#"{{{requests},"token_auth":"wrong"}}"#),
+            "does not have Admin permission for idsite=1",
+        ),
+        (
+            format!(
+                r#"{{"requests":[{{"idsite":1,"rec":"1"}},{{"idsite":2,"rec":"1"}}],"token_auth":"{TOKEN}"}}"#
+            ),
+            "idsite=2",
+        ),
+    ] {
+        let a = s.send("POST", "/matomo.php", &[], &body).await?;
+        assert_eq!(a.status, 400, "{body}");
+        let answer: serde_json::Value = serde_json::from_slice(&a.body)?;
+        assert_eq!(
+            (answer["status"].as_str(), answer["tracked"].as_i64()),
+            (Some("error"), Some(0))
+        );
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(refusal)),
+            "{answer}"
+        );
+    }
+    assert_eq!(s.count("log_visit")?, 0);
+    let body = format!(r#"{{{requests},"token_auth":"{TOKEN}"}}"#);
+    let a = s.send("POST", "/matomo.php", &[], &body).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":2,"invalid":0,"invalid_indices":[]}"#
+    );
+    assert_eq!(s.count("log_visit")?, 1);
+    Ok(())
+}
