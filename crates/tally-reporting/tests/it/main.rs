@@ -19,6 +19,7 @@ mod matomo_events_fixture;
 mod matomo_fixture;
 mod matomo_flatten_labels_fixture;
 mod matomo_goals_fixture;
+mod matomo_live_border_timezones;
 mod matomo_live_counters;
 mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
