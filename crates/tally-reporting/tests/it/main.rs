@@ -18,6 +18,7 @@ mod matomo_ecommerce_fixture;
 mod matomo_events_fixture;
 mod matomo_fixture;
 mod matomo_flatten_labels_fixture;
+mod matomo_goal_devices;
 mod matomo_goals_fixture;
 mod matomo_live_border_timezones;
 mod matomo_live_counters;
