@@ -35,6 +35,7 @@ mod matomo_timezones_rss_fixture;
 mod matomo_transitions_fixture;
 mod matomo_truncation_fixture;
 mod matomo_two_sites_fixture;
+mod matomo_user_language;
 mod matomo_userid_cvars_fixture;
 mod meta;
 mod on_demand;
