@@ -94,6 +94,12 @@ pub struct TrackerConfig {
     /// a hit from another website than the visit's (type, name or keyword
     /// differ) starts a new visit. Default: false, as Matomo's.
     pub create_new_visit_when_website_referrer_changes: bool,
+    /// Matomo's `[Tracker] enable_userid_overwrites_visitorid`: a request
+    /// with a user id (`uid`) gets a visitor id derived from it, so that
+    /// all the user's visits are one visitor. Off: the visitor id is the
+    /// one sent (`cid`, `_id`), the user id is only recorded. Default: true,
+    /// as Matomo's.
+    pub enable_userid_overwrites_visitorid: bool,
 }
 
 impl Default for TrackerConfig {
@@ -113,6 +119,7 @@ impl Default for TrackerConfig {
             geoip_database: None,
             exclude_requests: String::new(),
             create_new_visit_when_website_referrer_changes: false,
+            enable_userid_overwrites_visitorid: true,
         }
     }
 }
@@ -173,6 +180,8 @@ pub struct Tracker {
     proxy_headers: Arc<Vec<String>>,
     geoip: Option<Arc<GeoIp>>,
     lists: ConfiguredLists,
+    /// `!enable_userid_overwrites_visitorid`, given to each request.
+    user_id_keeps_visitor_id: bool,
 }
 
 impl Tracker {
@@ -238,6 +247,7 @@ impl Tracker {
             proxy_headers: Arc::new(config.proxy_client_headers.clone()),
             geoip,
             lists,
+            user_id_keeps_visitor_id: !config.enable_userid_overwrites_visitorid,
         })
     }
 
@@ -370,6 +380,7 @@ fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
             .filter(|(name, _)| name.as_str().starts_with("sec-ch-ua"))
             .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect(),
+        user_id_keeps_visitor_id: false,
     }
 }
 
@@ -468,6 +479,7 @@ async fn track(
         .map(|c| c.0.ip());
     let ip = client_ip(&headers, peer, &t.proxy_headers);
     let mut meta = meta_from(&headers, ip);
+    meta.user_id_keeps_visitor_id = t.user_id_keeps_visitor_id;
     let mut response = if method == Method::POST && is_bulk_body(&body) {
         bulk(&t, &mut meta, &body).await
     } else {

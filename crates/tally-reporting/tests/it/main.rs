@@ -26,6 +26,7 @@ mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
 mod matomo_no_visit;
 mod matomo_numeric_goal;
+mod matomo_overwrite_user_id;
 mod matomo_periods_fixture;
 mod matomo_pivot_fixture;
 mod matomo_referrers_fixture;
