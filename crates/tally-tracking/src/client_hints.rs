@@ -596,7 +596,11 @@ mod tests {
             None
         );
         // A non-string item drops the list; headers are quoted names.
-        assert!(uadata(r#"{"formFactors":["Tablet",1]}"#).form_factors.is_empty());
+        assert!(
+            uadata(r#"{"formFactors":["Tablet",1]}"#)
+                .form_factors
+                .is_empty()
+        );
         let h = ClientHints::from_headers([
             ("Sec-CH-UA-Model", "\"X1\""),
             ("Sec-CH-UA-Form-Factors", "\"Desktop\", \"XR\""),

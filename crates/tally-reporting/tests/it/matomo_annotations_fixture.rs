@@ -68,7 +68,7 @@ async fn fixture() -> anyhow::Result<(TestDb, FixtureApi, Users)> {
         now: datetime!(2012-03-03 12:00 UTC),
     };
     for (count, date) in note_dates().into_iter().enumerate() {
-        let starred = u8::from(count % 3 == 0);
+        let starred = u8::from(count.is_multiple_of(3));
         for site in 1..=2 {
             let note = format!("{count}: Site {site} annotation for {date}");
             let added = api
@@ -89,7 +89,7 @@ fn note(site: u32, id: usize) -> Value {
     json!({
         "date": date.to_string(),
         "note": format!("{id}: Site {site} annotation for {date}"),
-        "starred": u8::from(id % 3 == 0),
+        "starred": u8::from(id.is_multiple_of(3)),
         "user": "superUserLogin",
         "idNote": id,
         "canEditOrDelete": true,
@@ -143,7 +143,10 @@ async fn annotations_get_and_get_all_match_matomo() -> anyhow::Result<()> {
     );
     let all = |query: &'static str| {
         let api = &api;
-        async move { api.json(&format!("method=Annotations.getAll&{query}")).await }
+        async move {
+            api.json(&format!("method=Annotations.getAll&{query}"))
+                .await
+        }
     };
     // getAll_day / _week / _month from 2011-12-01, _year of 2012.
     assert_eq!(

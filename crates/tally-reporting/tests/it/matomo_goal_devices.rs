@@ -1,7 +1,7 @@
 //! Matomo's `GoalReportForDevicesTest` (plugins/DevicesDetection/tests/
 //! System in matomo-org/matomo) on its fixture
-//! `MultiDeviceGoalConversions`: one ecommerce site with the goal "Goal 1
-//! - Thank you" (title contains `Thank you`, revenue 10, several
+//! `MultiDeviceGoalConversions`: one ecommerce site with the goal
+//! `Goal 1 - Thank you` (title contains `Thank you`, revenue 10, several
 //! conversions per visit allowed), converted by hand (`doTrackGoal`) from
 //! page views on 2009-01-04 by smartphones, tablets, a television, a
 //! feature phone, an undetectable user agent, a desktop and a car browser
@@ -31,7 +31,8 @@ const VIEWPAD: &str = "Mozilla/5.0 (Linux; U; Android 2.3;en-us; ViewSonic-ViewP
 const TV: &str =
     "WebKit/3.7.6, (CE-HTML/1.0 NETTV/3.3.0 NewB) PHILIPS-AVM-2013/2.19 (Philips, BDP5600, wired)";
 const FEATURE_PHONE: &str = "Fly_DS123/Q03C_MAUI_Browser/MIDP2.0 Configuration/CLDC-1.1";
-const IE_WIN7: &str = "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; Banca Caboto s.p.a.; rv:11.0) like Gecko";
+const IE_WIN7: &str =
+    "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; Banca Caboto s.p.a.; rv:11.0) like Gecko";
 
 /// `Date::factory($dateTime)->addHour($hours)`.
 fn at(hours: f64) -> PrimitiveDateTime {

@@ -14,7 +14,7 @@ use tally_management::{self as management, NewSiteParams, Principal};
 use time::macros::datetime;
 use time::{Duration, PrimitiveDateTime};
 
-use crate::common::{FixtureApi, reporting_api, tracker_routes, user_with_token};
+use crate::common::{FixtureApi, keep_full_ips, reporting_api, tracker_routes, user_with_token};
 use crate::php_tracker::{At, PhpTracker};
 
 /// The fixture's `$dateTime`.
@@ -36,15 +36,7 @@ async fn fixture() -> anyhow::Result<(TestDb, FixtureApi)> {
             };
             management::add_site(&mut conn, &root, &params)?;
         }
-        // Matomo's system tests keep full IPs; our tracker anonymizes by
-        // default.
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query(
-                "INSERT INTO `option` (option_name, option_value, autoload) \
-                 VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
-            ),
-            &mut conn,
-        )?;
+        keep_full_ips(&mut conn)?;
         user_with_token(&mut conn, "root", None)?
     };
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
@@ -99,18 +91,28 @@ fn check_profile(profile: &Value, visits: &[Expected]) {
     assert_eq!(profile["totalVisits"], 3);
     assert_eq!(profile["totalActions"], 3);
     assert_eq!(profile["totalPageViews"], 3);
-    let last = profile["lastVisits"].as_array().cloned().unwrap_or_default();
+    let last = profile["lastVisits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(last.len(), visits.len());
     for (visit, want) in last.iter().zip(visits) {
         let what = format!("visit {}", want.id);
         assert_eq!(visit["idVisit"], want.id, "{what}");
         assert_eq!(visit["visitIp"], "156.5.3.2", "{what}");
         assert_eq!(visit["serverDate"], want.server_date, "{what}");
-        assert_eq!(visit["visitServerHour"], want.server_hour.to_string(), "{what}");
+        assert_eq!(
+            visit["visitServerHour"],
+            want.server_hour.to_string(),
+            "{what}"
+        );
         assert_eq!(visit["lastActionTimestamp"], want.last_action, "{what}");
         assert_eq!(visit["firstActionTimestamp"], want.last_action, "{what}");
         assert_eq!(visit["serverTimePretty"], want.time_pretty, "{what}");
-        assert_eq!(visit["serverTimePrettyFirstAction"], want.time_pretty, "{what}");
+        assert_eq!(
+            visit["serverTimePrettyFirstAction"], want.time_pretty,
+            "{what}"
+        );
         assert_eq!(visit["serverDatePretty"], want.date_pretty, "{what}");
         assert_eq!(visit["visitLocalTime"], want.time_pretty, "{what}");
         assert_eq!(visit["visitCount"], want.count, "{what}");
@@ -186,7 +188,10 @@ async fn visitor_profiles_at_the_time_zone_borders_match_matomo() -> anyhow::Res
         &visits(1, -12, ["2010-02-01", "2010-02-01", "2010-02-01"]),
     );
     assert_eq!(minus["firstVisit"]["date"], 1_265_004_000);
-    assert_eq!(minus["firstVisit"]["prettyDate"], "Sunday, January 31, 2010");
+    assert_eq!(
+        minus["firstVisit"]["prettyDate"],
+        "Sunday, January 31, 2010"
+    );
     assert_eq!(minus["lastVisit"]["date"], 1_265_047_200);
     assert_eq!(minus["lastVisit"]["prettyDate"], "Monday, February 1, 2010");
     // UTC+14 (test_utcPlus__...): at 04:00, 10:00 and 16:00 UTC on 01-31.

@@ -30,11 +30,21 @@ fn conversions(conn: &mut MysqlConnection, idgoal: u32) -> QueryResult<i64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visit_duration_goal_converts_once_the_visit_is_long_enough() -> anyhow::Result<()> {
-    let goal = GoalParams::new("visit duration goal", "visit_duration", "2.5", "greater_than");
+    let goal = GoalParams::new(
+        "visit duration goal",
+        "visit_duration",
+        "2.5",
+        "greater_than",
+    );
     let (db, token) = matomo_site(datetime!(2012-02-03 04:05:56), |_| {}, &[goal])?;
     let router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
     let mut conn = db.conn()?;
-    let mut t = PhpTracker::new(1, &token, "f000000000000001", datetime!(2013-02-03 04:00:00));
+    let mut t = PhpTracker::new(
+        1,
+        &token,
+        "f000000000000001",
+        datetime!(2013-02-03 04:00:00),
+    );
     assert_eq!(conversions(&mut conn, 1)?, 0);
 
     let query = t.page_view("test page view");

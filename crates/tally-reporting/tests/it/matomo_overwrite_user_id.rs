@@ -15,7 +15,9 @@ use time::{Duration, PrimitiveDateTime};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 
-use crate::common::{FixtureApi, encode, matomo_site, reporting_api, send, tracker_routes};
+use crate::common::{
+    FixtureApi, encode, keep_full_ips, matomo_site, reporting_api, send, tracker_routes,
+};
 use crate::php_tracker::{At, FIXTURE_UA, PhpTracker};
 
 /// The fixture's `$dateTime`.
@@ -30,18 +32,7 @@ const VISITOR_IDS: [[&str; 2]; 3] = [
 
 async fn fixture() -> anyhow::Result<(TestDb, FixtureApi)> {
     let (db, token) = matomo_site(DATE_TIME - Duration::days(1), |_| {}, &[])?;
-    {
-        // Matomo's system tests keep full IPs; our tracker anonymizes by
-        // default.
-        let mut conn = db.conn()?;
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query(
-                "INSERT INTO `option` (option_name, option_value, autoload) \
-                 VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
-            ),
-            &mut conn,
-        )?;
-    }
+    keep_full_ips(&mut db.conn()?)?;
     let config = tally_tracking::http::TrackerConfig {
         enable_userid_overwrites_visitorid: false,
         ..tally_tracking::http::TrackerConfig::default()
@@ -49,7 +40,9 @@ async fn fixture() -> anyhow::Result<(TestDb, FixtureApi)> {
     let router = tracker_routes(&db, &config)?;
     let mut t = PhpTracker::new(1, &token, "0123456789abcdef", DATE_TIME);
     let mut requests = Vec::new();
-    for (key, (user, ids)) in (0_i64..).zip(["user1", "user2", "user3"].into_iter().zip(VISITOR_IDS)) {
+    for (key, (user, ids)) in
+        (0_i64..).zip(["user1", "user2", "user3"].into_iter().zip(VISITOR_IDS))
+    {
         for (visit, id) in (0_i64..).zip(ids) {
             t.set_user_id(Some(user), "");
             t.ip = format!("10.10.10.{}{visit}", key + 1);
@@ -144,9 +137,7 @@ async fn kept_visitor_ids_give_two_visitors_per_user_as_matomo() -> anyhow::Resu
     let visits = api
         .json("method=Live.getLastVisitsDetails&idSite=1&date=2010-02-01,2011-02-01&period=range&doNotFetchActions=1&showColumns=idVisit,userId,visitIp,actions")
         .await?;
-    let visit = |id: u32, user: &str, ip: &str| {
-        json!({"idVisit": id, "visitIp": ip, "userId": user, "actions": 1})
-    };
+    let visit = |id: u32, user: &str, ip: &str| json!({"idVisit": id, "visitIp": ip, "userId": user, "actions": 1});
     assert_eq!(
         visits,
         json!([
