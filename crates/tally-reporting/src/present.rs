@@ -1090,7 +1090,15 @@ fn os_family(code: &str) -> String {
 }
 
 pub(crate) fn os_logo(code: &str) -> String {
-    let code = if os(code).is_some() { code } else { "UNK" };
+    // Matomo points at its unknown icon when the icon file is missing
+    // (`getOsLogo` checks the file): Java ME has none (its expected
+    // output for a feature phone shows `UNK.png`).
+    const NO_ICON: [&str; 1] = ["JME"];
+    let code = if os(code).is_some() && !NO_ICON.contains(&code) {
+        code
+    } else {
+        "UNK"
+    };
     format!("{ICONS}/os/{code}.png")
 }
 

@@ -32,6 +32,9 @@ pub struct ClientHints {
     pub ua_full_version: String,
     /// Brands and versions, in the order sent.
     pub brands: Vec<(String, String)>,
+    /// Form factors (`Sec-CH-UA-Form-Factors`: `automotive`, `tablet`,
+    /// ...), lower-cased.
+    pub form_factors: Vec<String>,
 }
 
 impl ClientHints {
@@ -55,6 +58,18 @@ impl ClientHints {
                     let list = brand_list(v);
                     if !list.is_empty() {
                         hints.brands = list;
+                    }
+                }
+                // Kept only when every item is a string (DeviceDetector).
+                "formfactors" => {
+                    if let Some(items) = v.as_array() {
+                        let names: Vec<String> = items
+                            .iter()
+                            .filter_map(|item| item.as_str().map(str::to_lowercase))
+                            .collect();
+                        if names.len() == items.len() {
+                            hints.form_factors = names;
+                        }
                     }
                 }
                 _ => {}
@@ -81,6 +96,7 @@ impl ClientHints {
                 "sec-ch-ua-full-version" => hints.ua_full_version = unquoted,
                 "sec-ch-ua" => short_list = header_brands(value),
                 "sec-ch-ua-full-version-list" => full_list = header_brands(value),
+                "sec-ch-ua-form-factors" => hints.form_factors = header_form_factors(value),
                 _ => {}
             }
         }
@@ -99,7 +115,37 @@ impl ClientHints {
             && self.platform_version.is_empty()
             && self.ua_full_version.is_empty()
             && self.brands.is_empty()
+            && self.form_factors.is_empty()
     }
+
+    /// The device type DeviceDetector takes from the form factors (the
+    /// first of its list that is present), used when the hints name a
+    /// model the user agent's device rules do not know.
+    fn form_factor_type(&self) -> Option<u8> {
+        const TYPES: [(&str, u8); 7] = [
+            ("automotive", device::DEVICE_CAR_BROWSER),
+            ("xr", device::DEVICE_WEARABLE),
+            ("watch", device::DEVICE_WEARABLE),
+            ("mobile", device::DEVICE_SMARTPHONE),
+            ("tablet", device::DEVICE_TABLET),
+            ("desktop", device::DEVICE_DESKTOP),
+            ("eink", device::DEVICE_TABLET),
+        ];
+        TYPES
+            .iter()
+            .find(|(name, _)| self.form_factors.iter().any(|f| f == name))
+            .map(|(_, kind)| *kind)
+    }
+}
+
+/// `"Tablet", "Automotive"` (a header's quoted names), lower-cased.
+fn header_form_factors(value: &str) -> Vec<String> {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""([a-z]+)""#).expect("constant regex"));
+    let lower = value.to_lowercase();
+    NAME.captures_iter(&lower)
+        .map(|c| c[1].to_owned())
+        .collect()
 }
 
 fn brand_list(v: &serde_json::Value) -> Vec<(String, String)> {
@@ -146,10 +192,17 @@ pub fn parse_with_hints(ua: &str, hints: Option<&ClientHints>) -> Device {
     if d.is_bot {
         return d;
     }
+    // No device rule of the user agent matched: a hinted model brings
+    // the form factors' device type (DeviceDetector's device parsers).
+    let unmatched =
+        d.device_type.is_none() && d.device_brand.is_empty() && d.device_model.is_empty();
     apply_os(&mut d, hints);
     apply_browser(&mut d, hints);
     if d.device_model.is_empty() && !hints.model.is_empty() {
         d.device_model = hints.model.clone();
+        if unmatched {
+            d.device_type = hints.form_factor_type();
+        }
     }
     d
 }
@@ -523,6 +576,40 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    #[test]
+    fn form_factors_give_the_type_of_a_hinted_model() {
+        let h = uadata(
+            r#"{"model":"UltraOcta-T8","platform":"Android","platformVersion":"14.0.0",
+               "formFactors":["Tablet","Automotive"]}"#,
+        );
+        assert_eq!(h.form_factors, ["tablet", "automotive"]);
+        let d = parse_with_hints("Some Unknown UA", Some(&h));
+        assert_eq!(d.device_type, Some(device::DEVICE_CAR_BROWSER));
+        assert_eq!(d.device_model, "UltraOcta-T8");
+        // Without a model the form factors say nothing.
+        let mut no_model = h.clone();
+        no_model.model.clear();
+        assert_eq!(
+            parse_with_hints("Some Unknown UA", Some(&no_model)).device_type,
+            None
+        );
+        // A non-string item drops the list; headers are quoted names.
+        assert!(
+            uadata(r#"{"formFactors":["Tablet",1]}"#)
+                .form_factors
+                .is_empty()
+        );
+        let h = ClientHints::from_headers([
+            ("Sec-CH-UA-Model", "\"X1\""),
+            ("Sec-CH-UA-Form-Factors", "\"Desktop\", \"XR\""),
+        ]);
+        assert_eq!(h.form_factors, ["desktop", "xr"]);
+        assert_eq!(
+            parse_with_hints("Some Unknown UA", Some(&h)).device_type,
+            Some(device::DEVICE_WEARABLE)
+        );
     }
 
     #[test]

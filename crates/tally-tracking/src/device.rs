@@ -175,6 +175,8 @@ pub const DEVICE_SMART_DISPLAY: u8 = 7;
 pub const DEVICE_PORTABLE_MEDIA_PLAYER: u8 = 9;
 /// `config_device_type` for a smart speaker (Sonos).
 pub const DEVICE_SMART_SPEAKER: u8 = 11;
+/// `config_device_type` for a wearable (a watch, an XR headset).
+pub const DEVICE_WEARABLE: u8 = 12;
 /// `config_device_type` for a phablet (DeviceDetector's type for large
 /// phones such as the Galaxy Note).
 pub const DEVICE_PHABLET: u8 = 10;

@@ -40,6 +40,11 @@ pub struct RequestMeta {
     /// `Sec-CH-UA*` headers (name, value), read when the request has no
     /// `uadata`.
     pub client_hints: Vec<(String, String)>,
+    /// Matomo's `[Tracker] enable_userid_overwrites_visitorid = 0`: a user
+    /// id leaves the visitor id alone (by default, `false`, the visitor id
+    /// is derived from the user id). A tracker setting, carried with each
+    /// request.
+    pub user_id_keeps_visitor_id: bool,
 }
 
 /// Why a request is accepted but not stored (§1.6).
@@ -915,7 +920,11 @@ pub fn build_hit_with_geoip(
         site.idsite,
         local_date,
     );
-    let uid_visitor = req.user_id.as_deref().map(user_id_visitor);
+    let uid_visitor = req
+        .user_id
+        .as_deref()
+        .filter(|_| !meta.user_id_keeps_visitor_id)
+        .map(user_id_visitor);
     let visitor_id =
         uid_visitor
             .or(req.forced_visitor_id)

@@ -111,6 +111,12 @@ pub struct TrackerConfig {
     /// `token_auth` may write to the site of every request in it.
     /// Default: false.
     pub bulk_requests_require_authentication: bool,
+    /// Matomo's `[Tracker] enable_userid_overwrites_visitorid`: a request
+    /// with a user id (`uid`) gets a visitor id derived from it, so that
+    /// all the user's visits are one visitor. Off: the visitor id is the
+    /// one sent (`cid`, `_id`), the user id is only recorded. Default: true,
+    /// as Matomo's.
+    pub enable_userid_overwrites_visitorid: bool,
 }
 
 impl Default for TrackerConfig {
@@ -133,6 +139,7 @@ impl Default for TrackerConfig {
             create_new_visit_when_website_referrer_changes: false,
             record_statistics: true,
             bulk_requests_require_authentication: false,
+            enable_userid_overwrites_visitorid: true,
         }
     }
 }
@@ -195,6 +202,8 @@ pub struct Tracker {
     lists: ConfiguredLists,
     record_statistics: bool,
     bulk_requires_auth: bool,
+    /// `!enable_userid_overwrites_visitorid`, given to each request.
+    user_id_keeps_visitor_id: bool,
     settings: Arc<SettingsGate>,
 }
 
@@ -316,6 +325,7 @@ impl Tracker {
             settings: Arc::new(SettingsGate::new(Duration::from_millis(
                 config.settings_check_ms,
             ))),
+            user_id_keeps_visitor_id: !config.enable_userid_overwrites_visitorid,
         })
     }
 
@@ -498,6 +508,7 @@ fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
             .filter(|(name, _)| name.as_str().starts_with("sec-ch-ua"))
             .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect(),
+        user_id_keeps_visitor_id: false,
     }
 }
 
@@ -604,6 +615,7 @@ async fn track(
         .map(|c| c.0.ip());
     let ip = client_ip(&headers, peer, &t.proxy_headers);
     let mut meta = meta_from(&headers, ip);
+    meta.user_id_keeps_visitor_id = t.user_id_keeps_visitor_id;
     let mut response = if !t.record_statistics {
         disabled(&query, &body)
     } else if method == Method::POST && is_bulk_body(&body) {

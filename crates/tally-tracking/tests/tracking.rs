@@ -2084,3 +2084,51 @@ async fn privacy_options_anonymize_user_ids_order_ids_and_referrers() -> anyhow:
     );
     Ok(())
 }
+
+/// `enable_userid_overwrites_visitorid`: on (the default), a user's page
+/// views under two visitor ids are one visit of the visitor made from the
+/// user id; off, each visitor id sent is kept, so the second page view is
+/// a visit of another visitor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_id_replaces_the_visitor_id_unless_configured_not_to() -> anyhow::Result<()> {
+    for overwrite in [true, false] {
+        let s = start_with(&TrackerConfig {
+            enable_userid_overwrites_visitorid: overwrite,
+            ..TrackerConfig::default()
+        })
+        .await?;
+        for n in 0..2u8 {
+            let a = s
+                .get(&format!(
+                    "idsite=2&rec=1&uid=alice&cid={:016x}&cip=198.51.100.{n}&{}&url={}",
+                    0x2000_0000_0000_0000u64 + u64::from(n),
+                    at(i64::from(n) * 60),
+                    enc(&format!("https://blog.example/p{n}")),
+                ))
+                .await?;
+            assert_eq!(a.status, 200, "{}", a.text());
+        }
+        let mut c = s.conn()?;
+        let mut visitors: Vec<Vec<u8>> = log_visit::table
+            .filter(log_visit::idsite.eq(2))
+            .select(log_visit::idvisitor)
+            .load(&mut c)?;
+        visitors.sort();
+        if overwrite {
+            // The first 8 bytes of sha1("alice").
+            assert_eq!(
+                visitors,
+                [vec![0x52, 0x2b, 0x27, 0x6a, 0x35, 0x6b, 0xdf, 0x39]]
+            );
+        } else {
+            assert_eq!(
+                visitors,
+                [
+                    vec![0x20, 0, 0, 0, 0, 0, 0, 0],
+                    vec![0x20, 0, 0, 0, 0, 0, 0, 1]
+                ]
+            );
+        }
+    }
+    Ok(())
+}

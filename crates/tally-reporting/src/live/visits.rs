@@ -1824,12 +1824,13 @@ fn extend_action(site: &LiveSite, f: &mut Fields, unix: i64) {
         }
         _ => {}
     }
-    // The site's local time of the action, and its unix time.
-    f.set(
-        "serverTimePretty",
-        Tree::Str(datetime_short(local(site, unix))),
-    );
-    f.set("timestamp", Tree::Int(unix));
+    // The site's local time of the action, and its `timestamp`: as in
+    // Matomo (`Date::factory($serverTime, $timezone)->getTimestamp()`),
+    // the local wall-clock time read as UTC, not the instant (the same as
+    // the instant only for sites in UTC).
+    let wall = local(site, unix);
+    f.set("serverTimePretty", Tree::Str(datetime_short(wall)));
+    f.set("timestamp", Tree::Int(wall.unix_timestamp()));
     f.remove("idlink_va");
 
     // Contents.

@@ -472,3 +472,16 @@ impl FixtureApi {
         Ok(serde_json::from_str(&body)?)
     }
 }
+
+/// Turns IP anonymization off: Matomo's system tests keep full IPs (its
+/// expected outputs show `156.5.3.2`), our tracker anonymizes by default.
+pub(crate) fn keep_full_ips(conn: &mut diesel::MysqlConnection) -> anyhow::Result<()> {
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO `option` (option_name, option_value, autoload) \
+             VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
+        ),
+        conn,
+    )?;
+    Ok(())
+}

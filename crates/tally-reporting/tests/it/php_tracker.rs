@@ -78,6 +78,9 @@ struct Extra {
     attribution: Option<(String, String, i64, String)>,
     /// `setCountry`: `country`, which needs the token.
     country: Option<String>,
+    /// `setLocalTime`: the visitor's clock, `(h, m, s)`; `12:34:06` (the
+    /// fixtures' `setLocalTime('12:34:06')`) when unset.
+    local_time: Option<(u32, u32, u32)>,
 }
 
 /// `json_encode` of a PHP array of custom variables keyed by slot: an
@@ -183,6 +186,11 @@ impl PhpTracker {
     /// `setCountry`: the visit's country code, sent with every request.
     pub(crate) fn set_country(&mut self, code: &str) {
         self.extra.country = Some(code.to_owned());
+    }
+
+    /// `setLocalTime`: the visitor's local time, sent as `h`, `m`, `s`.
+    pub(crate) fn set_local_time(&mut self, hour: u32, minute: u32, second: u32) {
+        self.extra.local_time = Some((hour, minute, second));
     }
 
     /// `setForceNewVisit`: the next request starts a new visit.
@@ -294,15 +302,19 @@ impl PhpTracker {
                 .unwrap_or_default(),
             At::Timestamp(at) => at.assume_utc().unix_timestamp().to_string(),
         };
+        let local = self.extra.local_time.unwrap_or((12, 34, 6));
         let mut query = format!(
             "?idsite={}&rec=1&apiv=1&r=123456&cip={}&cdt={}&_idts={}&fla={}&java={}&qt=0&realp=0\
-             &pdf=0&wma=0&ag=0&cookie=1&h=12&m=34&s=6&res={}",
+             &pdf=0&wma=0&ag=0&cookie=1&h={}&m={}&s={}&res={}",
             self.idsite,
             self.ip,
             encode(&cdt),
             self.created,
             u8::from(self.plugins),
             u8::from(self.plugins),
+            local.0,
+            local.1,
+            local.2,
             self.resolution.as_deref().unwrap_or("1024x768"),
         );
         if std::mem::take(&mut self.force_new_visit) {
