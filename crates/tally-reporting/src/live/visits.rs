@@ -548,8 +548,13 @@ fn referrer_type_name(code: Option<u8>) -> String {
         .unwrap_or_default()
 }
 
-/// `API::getCleanKeyword` then `urldecode`: the keyword as shown.
-fn clean_keyword(keyword: &str) -> String {
+/// `API::getCleanKeyword` (for search engines) then `urldecode`: the
+/// keyword as shown. A search engine visit without a keyword shows
+/// `Keyword not defined`, as the Referrers reports label it.
+fn clean_keyword(keyword: &str, kind: &str) -> String {
+    if kind == "search" && keyword.is_empty() {
+        return "Keyword not defined".to_owned();
+    }
     let decoded = tally_datatable::format::php_urldecode(keyword.trim().as_bytes());
     String::from_utf8_lossy(&decoded).into_owned()
 }
@@ -720,7 +725,10 @@ fn visit_fields(
     v.set("referrerName", Tree::Str(name.clone()));
     v.set(
         "referrerKeyword",
-        Tree::Str(clean_keyword(row.referer_keyword.as_deref().unwrap_or(""))),
+        Tree::Str(clean_keyword(
+            row.referer_keyword.as_deref().unwrap_or(""),
+            &kind,
+        )),
     );
     let url = row.referer_url.clone().unwrap_or_default();
     let position = (kind == "search" && name.contains("Google"))
