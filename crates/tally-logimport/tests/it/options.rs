@@ -548,7 +548,9 @@ fn replayed_requests_get_the_importer_custom_variables() -> anyhow::Result<()> {
     log += &combined(
         "5.6.7.8",
         "10/Feb/2024:10:00:05",
-        &format!("/piwik.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fb&_id=fedcba9876543210{own}"),
+        &format!(
+            "/piwik.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fb&_id=fedcba9876543210{own}"
+        ),
         404,
         "-",
         UA,
