@@ -17,6 +17,7 @@ use tally_reporting::Api;
 use time::macros::datetime;
 
 use crate::common::{matomo_site, reporting_api};
+use crate::matomo_segments_dates_fixture::keep_full_ips;
 
 /// The fixture's optional imports (its `include*` switches).
 #[derive(Debug, Clone, Copy, Default)]
@@ -129,16 +130,10 @@ pub(crate) async fn imported_logs(includes: Includes) -> anyhow::Result<Imported
             };
             tally_management::add_site(&mut conn, &root, &params)?;
         }
-        // Matomo's system tests keep full IPs (its expected visitor logs
-        // show them); our tracker anonymizes by default.
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query(
-                "INSERT INTO `option` (option_name, option_value, autoload) \
-                 VALUES ('PrivacyManager.ipAnonymizerEnabled', '0', 1)",
-            ),
-            &mut conn,
-        )?;
     }
+    // Matomo's system tests keep full IPs (its expected visitor logs show
+    // them); our tracker anonymizes by default.
+    keep_full_ips(&db)?;
     let pool = db.pool()?;
     let work = std::env::temp_dir().join(format!(
         "tally-imported-logs-{}-{}",

@@ -38,23 +38,31 @@ fn rows(table: &Value, columns: &[&str]) -> Vec<String> {
         .unwrap_or_else(|| vec![format!("not a table: {table}")])
 }
 
+/// `columns` of a simple report, space separated.
+fn values(answer: &Value, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|column| answer[*column].to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `VisitsSummary.get` in short: visits, actions, converted visits,
 /// bounces, total visit length, unique visitors, users, most actions.
 fn summary(answer: &Value) -> String {
-    [
-        "nb_visits",
-        "nb_actions",
-        "nb_visits_converted",
-        "bounce_count",
-        "sum_visit_length",
-        "nb_uniq_visitors",
-        "nb_users",
-        "max_actions",
-    ]
-    .iter()
-    .map(|column| answer[*column].to_string())
-    .collect::<Vec<_>>()
-    .join(" ")
+    values(
+        answer,
+        &[
+            "nb_visits",
+            "nb_actions",
+            "nb_visits_converted",
+            "bounce_count",
+            "sum_visit_length",
+            "nb_uniq_visitors",
+            "nb_users",
+            "max_actions",
+        ],
+    )
 }
 
 async fn get(fixture: &ImportedLogs, query: &str) -> anyhow::Result<Value> {
@@ -311,16 +319,15 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
     let f = imported_logs(Includes::all()).await?;
     let actions = |site: u32| format!("method=Actions.get&idSite={site}&{RANGE}");
     let short = |answer: &Value| {
-        [
-            "nb_pageviews",
-            "nb_uniq_pageviews",
-            "nb_downloads",
-            "nb_outlinks",
-        ]
-        .iter()
-        .map(|column| answer[*column].to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+        values(
+            answer,
+            &[
+                "nb_pageviews",
+                "nb_uniq_pageviews",
+                "nb_downloads",
+                "nb_outlinks",
+            ],
+        )
     };
     assert_eq!(short(&get(&f, &actions(1)).await?), "69 61 5 1");
     assert_eq!(short(&get(&f, &actions(3)).await?), "19 17 1 1");
