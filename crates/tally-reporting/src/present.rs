@@ -1139,7 +1139,7 @@ pub(crate) fn browser(code: &str) -> Option<&'static str> {
 
 /// `getBrowserName`: a browser code's name, else (apps and libraries,
 /// which Matomo stores by name) the label itself, else "Unknown".
-fn browser_name(label: &str) -> String {
+pub(crate) fn browser_name(label: &str) -> String {
     let short: String = label.chars().take(2).collect();
     match browser(&short) {
         Some(name) => name.to_owned(),

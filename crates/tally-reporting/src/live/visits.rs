@@ -30,9 +30,9 @@ use crate::formatting::{currency_symbol, pretty_money, pretty_time};
 use crate::methods::Ctx;
 use crate::output::Output;
 use crate::present::{
-    ICONS, UNKNOWN, brand_label, browser, browser_logo, browser_with_version, continent,
-    country_name, device_type, engine_name, flag, language_name, main_host, model_name,
-    os_full_name, os_logo, referrer_logo, referrer_type_label, ucfirst,
+    ICONS, UNKNOWN, brand_label, browser_logo, browser_with_version, continent, country_name,
+    device_type, engine_name, flag, language_name, main_host, model_name, os_full_name, os_logo,
+    referrer_logo, referrer_type_label, ucfirst,
 };
 
 /// Matomo's `filter_limit` default for this method (`API::getLastVisitsDetails`
@@ -831,7 +831,8 @@ fn visit_fields(
     );
     v.set(
         "browserName",
-        Tree::Str(browser(&browser_code).unwrap_or(UNKNOWN).to_owned()),
+        // `getBrowserName`: apps and libraries are stored by name.
+        Tree::Str(crate::present::browser_name(&browser_code)),
     );
     v.set("browserIcon", Tree::Str(browser_logo(&browser_code)));
     v.set("browserCode", text_or_null(row.config_browser_name.clone()));

@@ -550,3 +550,43 @@ async fn a_search_visit_without_keyword_shows_keyword_not_defined() -> anyhow::R
     assert_eq!(of("cccccccccccccccc").as_deref(), Some("website "));
     Ok(())
 }
+
+/// The visitor log names a client stored by name (an app or library, as
+/// Device Detector reports `Apache-HttpClient`) by that name, as Matomo's
+/// `getBrowserName` does (`ImportLogsTest`'s enable-all visit).
+#[tokio::test]
+async fn a_library_client_is_named_in_the_visitor_log() -> anyhow::Result<()> {
+    use crate::common::{Visit, encode};
+    let f = Fixture::new().await?;
+    f.track_with(
+        &[Visit {
+            idsite: 1,
+            visitor: "ffffffffffffffff",
+            start: datetime!(2026-11-12 11:00 UTC),
+            referrer: "",
+            hits: &[(0, "/", "Home")],
+        }],
+        &format!("&ua={}", encode("Apache-HttpClient/4.2.1 (java 1.5)")),
+    )
+    .await?;
+    let visits = json_at(
+        &f,
+        "method=Live.getLastVisitsDetails&idSite=1&period=day&date=2026-11-12",
+        crate::common::NOW,
+    )
+    .await?;
+    let visit = &visits[0];
+    assert_eq!(
+        (
+            visit["browserCode"].as_str(),
+            visit["browserName"].as_str(),
+            visit["browser"].as_str()
+        ),
+        (
+            Some("Apache HTTP Client"),
+            Some("Apache HTTP Client"),
+            Some("Apache HTTP Client 4.2")
+        )
+    );
+    Ok(())
+}
