@@ -1476,7 +1476,8 @@ fn push_error(report: &mut FileReport, opts: &ImportOptions, line: u64, reason: 
 /// `--replay-tracking`: a request to `matomo.php`/`piwik.php` (or to the
 /// lower-cased `expected_file`) with an `idsite`, as parameters (without
 /// those only a token could authorise: the client address comes from the
-/// log line, the time from its date). `seconds_to_add` shifts the visitor
+/// log line, the time from its date), with the line's user agent and
+/// referrer where the request has no `ua` / `urlref`. `seconds_to_add` shifts the visitor
 /// timestamps of the request as `--add-to-date` shifts the line.
 fn replay_params(
     classifier: &Classifier,
@@ -1520,10 +1521,22 @@ fn replay_params(
             }
         }
     }
-    if !p.contains("ua")
+    // Python's `parse_qs` drops blank values: `urlref=` is no `urlref`.
+    let blank = |p: &RawParams, name: &str| p.get(name).is_none_or(str::is_empty);
+    if blank(&p, "ua")
         && let Some(ua) = &line.user_agent
     {
         p.insert("ua", ua.as_ref());
+    }
+    // `import_logs.py` sends the logged referrer as `urlref` unless the
+    // request has its own: the referrer of the page that loaded the
+    // tracker, often the tracked page itself.
+    if blank(&p, "urlref")
+        && let Some(referrer) = line.referrer.as_deref().filter(|r| !r.is_empty())
+    {
+        let mut referrer = referrer.to_owned();
+        truncate_chars(&mut referrer, 1024);
+        p.insert("urlref", referrer);
     }
     Some((p, idsite))
 }

@@ -529,7 +529,8 @@ fn track_http_method() -> anyhow::Result<()> {
 /// `import_logs.py` adds its own custom variables (`HTTP-code`, and
 /// `Bot`/`Not-Bot` with `--enable-bots`) to replayed tracking requests
 /// too, where the request carries no `cvar` (`_cvar`) of its own: Matomo's
-/// `ImportLogsTest` counts its replayed page views under `HTTP-code`.
+/// `ImportLogsTest` counts its replayed page views under `HTTP-code`. The
+/// logged referrer is sent as `urlref` where the request has none.
 #[test]
 fn replayed_requests_get_the_importer_custom_variables() -> anyhow::Result<()> {
     let f = Fixture::new("replaycvars")?;
@@ -539,9 +540,9 @@ fn replayed_requests_get_the_importer_custom_variables() -> anyhow::Result<()> {
     log += &combined(
         "1.2.3.4",
         "10/Feb/2024:10:00:00",
-        "/matomo.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fa&_id=0123456789abcdef",
+        "/matomo.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fa&urlref=&_id=0123456789abcdef",
         200,
-        "-",
+        "http://ref.example/from",
         UA,
     );
     // A status Matomo's tracker answered with an error is replayed as is.
@@ -571,6 +572,15 @@ fn replayed_requests_get_the_importer_custom_variables() -> anyhow::Result<()> {
              ORDER BY visit_first_action_time"
         )?,
         [format!("Not-Bot={UA}"), "Kind=y".to_owned()]
+    );
+    // The logged referrer is the request's `urlref` when it has none (a
+    // blank one is none, as Python's `parse_qs` reads it).
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT COALESCE(referer_url, '') AS s FROM log_visit ORDER BY visit_first_action_time"
+        )?,
+        ["http://ref.example/from", ""]
     );
     Ok(())
 }
