@@ -142,7 +142,8 @@ pub struct ImportOptions {
     /// the group's value is tracked as a visit-scope custom variable
     /// (`_cvar`), in slots 1, 2, ... in this order (the `Bot` variable of
     /// `--enable-bots` follows). A line without the group (or with `-`)
-    /// has no such variable. Not applied to replayed tracking requests.
+    /// has no such variable. A replayed tracking request gets them only
+    /// if it has no `_cvar` of its own, as in `import_logs.py`.
     pub regex_group_to_visit_cvars: Vec<(String, String)>,
     /// `--regex-group-to-page-cvar`: as the visit ones, page scope
     /// (`cvar`); the `HTTP-code` variable follows them.
@@ -157,8 +158,8 @@ pub struct ImportOptions {
     /// ...) is tracked as the page custom variable `HTTP-method`, in the
     /// slot after the `--regex-group-to-page-cvar` ones and before
     /// `HTTP-code`. Lines whose format logs no method (or `-`, or with
-    /// `method` in [`Self::ignore_groups`]) have none. Not applied to
-    /// replayed tracking requests. Default off.
+    /// `method` in [`Self::ignore_groups`]) have none. A replayed tracking
+    /// request gets it only if it has no `cvar` of its own. Default off.
     pub track_http_method: bool,
     /// `--include-host`: when not empty, only lines whose host is one of
     /// these are imported; the others are counted in
@@ -1123,6 +1124,7 @@ impl<'o> Context<'o> {
                     if site != id {
                         params.insert("idsite", site.to_string());
                     }
+                    self.insert_cvars(&mut params, line, tracked);
                     (params, site)
                 }
                 None => return Ok(HitOutcome::Ignored(IgnoreReason::ExcludedPath)),
@@ -1166,6 +1168,61 @@ impl<'o> Context<'o> {
         }
     }
 
+    /// The custom variables `import_logs.py` adds to a line's request, in
+    /// its slots: the regex groups' first, then its own (`HTTP-method`,
+    /// `HTTP-code` for the page; `Bot` or `Not-Bot` for the visit with
+    /// `--enable-bots`, which also sends `bots=1`). A replayed tracking
+    /// request keeps a `cvar` or `_cvar` of its own instead: Matomo's
+    /// importer adds its variables only where the request has none (an
+    /// empty one is none: Python's `parse_qs` drops blank values).
+    fn insert_cvars(&self, p: &mut RawParams, line: &LogLine<'_>, tracked: Tracked) {
+        let has = |p: &RawParams, name: &str| p.get(name).is_some_and(|v| !v.is_empty());
+        let from_groups = |slots: &[(usize, String)]| -> Vec<(String, String)> {
+            slots
+                .iter()
+                .filter_map(|(i, name)| {
+                    let value = line.groups.get(*i)?.as_deref()?;
+                    Some((name.clone(), value.to_owned()))
+                })
+                .collect()
+        };
+        if !has(p, "cvar") {
+            let method = line
+                .method
+                .as_deref()
+                .filter(|_| self.opts.track_http_method);
+            if self.page_cvars.is_empty() && method.is_none() {
+                // The common case, without building a list per line.
+                p.insert(
+                    "cvar",
+                    format!("{{\"1\":[\"HTTP-code\",\"{}\"]}}", line.status),
+                );
+            } else {
+                let mut page = from_groups(&self.page_cvars);
+                if let Some(m) = method {
+                    page.push(("HTTP-method".to_owned(), m.to_owned()));
+                }
+                page.push(("HTTP-code".to_owned(), line.status.to_string()));
+                p.insert("cvar", cvar_json(&page));
+            }
+        }
+        let bots = self.classifier.options().enable_bots;
+        if bots {
+            p.insert("bots", "1");
+        }
+        if !has(p, "_cvar") {
+            let mut visit = from_groups(&self.visit_cvars);
+            if bots {
+                let key = if tracked.bot { "Bot" } else { "Not-Bot" };
+                let ua = line.user_agent.as_deref().unwrap_or("");
+                visit.push((key.to_owned(), ua.to_owned()));
+            }
+            if !visit.is_empty() {
+                p.insert("_cvar", cvar_json(&visit));
+            }
+        }
+    }
+
     /// The request `import_logs.py` sends for a line (`_get_hit_args`).
     fn page_params(&self, line: &LogLine<'_>, idsite: u32, tracked: Tracked) -> RawParams {
         let mut path = self.classifier.url_path(line);
@@ -1203,45 +1260,7 @@ impl<'o> Context<'o> {
         if let Some(u) = &line.userid {
             p.insert("uid", u.as_ref());
         }
-        // Custom variables in `import_logs.py`'s slots: the regex groups'
-        // first, then its own (`HTTP-method`, `HTTP-code`; `Bot` with
-        // `--enable-bots`).
-        let from_groups = |slots: &[(usize, String)]| -> Vec<(String, String)> {
-            slots
-                .iter()
-                .filter_map(|(i, name)| {
-                    let value = line.groups.get(*i)?.as_deref()?;
-                    Some((name.clone(), value.to_owned()))
-                })
-                .collect()
-        };
-        let method = line
-            .method
-            .as_deref()
-            .filter(|_| self.opts.track_http_method);
-        if self.page_cvars.is_empty() && method.is_none() {
-            // The common case, without building a list per line.
-            p.insert(
-                "cvar",
-                format!("{{\"1\":[\"HTTP-code\",\"{}\"]}}", line.status),
-            );
-        } else {
-            let mut page = from_groups(&self.page_cvars);
-            if let Some(m) = method {
-                page.push(("HTTP-method".to_owned(), m.to_owned()));
-            }
-            page.push(("HTTP-code".to_owned(), line.status.to_string()));
-            p.insert("cvar", cvar_json(&page));
-        }
-        let mut visit = from_groups(&self.visit_cvars);
-        if self.classifier.options().enable_bots {
-            let key = if tracked.bot { "Bot" } else { "Not-Bot" };
-            visit.push((key.to_owned(), ua.to_owned()));
-            p.insert("bots", "1");
-        }
-        if !visit.is_empty() {
-            p.insert("_cvar", cvar_json(&visit));
-        }
+        self.insert_cvars(&mut p, line, tracked);
         if tracked.download {
             p.insert("download", url.as_str());
         }
@@ -1457,7 +1476,8 @@ fn push_error(report: &mut FileReport, opts: &ImportOptions, line: u64, reason: 
 /// `--replay-tracking`: a request to `matomo.php`/`piwik.php` (or to the
 /// lower-cased `expected_file`) with an `idsite`, as parameters (without
 /// those only a token could authorise: the client address comes from the
-/// log line, the time from its date). `seconds_to_add` shifts the visitor
+/// log line, the time from its date), with the line's user agent and
+/// referrer where the request has no `ua` / `urlref`. `seconds_to_add` shifts the visitor
 /// timestamps of the request as `--add-to-date` shifts the line.
 fn replay_params(
     classifier: &Classifier,
@@ -1501,10 +1521,22 @@ fn replay_params(
             }
         }
     }
-    if !p.contains("ua")
+    // Python's `parse_qs` drops blank values: `urlref=` is no `urlref`.
+    let blank = |p: &RawParams, name: &str| p.get(name).is_none_or(str::is_empty);
+    if blank(&p, "ua")
         && let Some(ua) = &line.user_agent
     {
         p.insert("ua", ua.as_ref());
+    }
+    // `import_logs.py` sends the logged referrer as `urlref` unless the
+    // request has its own: the referrer of the page that loaded the
+    // tracker, often the tracked page itself.
+    if blank(&p, "urlref")
+        && let Some(referrer) = line.referrer.as_deref().filter(|r| !r.is_empty())
+    {
+        let mut referrer = referrer.to_owned();
+        truncate_chars(&mut referrer, 1024);
+        p.insert("urlref", referrer);
     }
     Some((p, idsite))
 }

@@ -1147,7 +1147,7 @@ pub(crate) fn browser(code: &str) -> Option<&'static str> {
 
 /// `getBrowserName`: a browser code's name, else (apps and libraries,
 /// which Matomo stores by name) the label itself, else "Unknown".
-fn browser_name(label: &str) -> String {
+pub(crate) fn browser_name(label: &str) -> String {
     let short: String = label.chars().take(2).collect();
     match browser(&short) {
         Some(name) => name.to_owned(),
@@ -1216,8 +1216,11 @@ pub(crate) fn engine_name(engine: &str) -> String {
     }
 }
 
+/// `getBrowserEngines`: `AddSegmentValue` (every label, the empty one of
+/// browsers without an engine too, whose segment is `browserEngine==`),
+/// then the engines' names.
 fn browser_engines(table: &mut DataTable) {
-    add_segment_by_label(table, "browserEngine");
+    add_segment_value(table, "browserEngine", |label| Some(label.to_owned()));
     group_by(table, engine_name);
 }
 
@@ -1458,6 +1461,30 @@ mod tests {
         assert_eq!(browser_name("Facebook"), "Facebook");
         assert_eq!(browser_name("UNK"), "Unknown");
         assert_eq!(browser_name(""), "Unknown");
+    }
+
+    #[test]
+    fn browser_engines_without_engine_get_an_empty_segment() {
+        let mut table = DataTable::from_rows([
+            Row::new("Blink").with("nb_visits", 2),
+            Row::new("").with("nb_visits", 1),
+        ]);
+        browser_engines(&mut table);
+        let rows: Vec<(&str, Option<&Scalar>)> = table
+            .rows()
+            .iter()
+            .map(|row| (row.label.as_str(), row.metadata.get("segment")))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "Blink (Chrome, Opera)",
+                    Some(&Scalar::Str("browserEngine==Blink".to_owned()))
+                ),
+                ("Unknown", Some(&Scalar::Str("browserEngine==".to_owned()))),
+            ]
+        );
     }
 
     #[test]

@@ -1502,11 +1502,13 @@ fn detect_browser(ua: &Ua) -> Option<Client> {
         return browser("IM", v, "Trident");
     }
     if ua.has("msie ") || ua.has("trident/") {
-        let v = if ua.has("msie ") && ua.has("trident/4.0") {
+        // Device Detector's `MSIE.*Trident/4.0` needs no space after
+        // `MSIE`: W3C logs (NetScaler, IIS) write spaces as `+`.
+        let v = if ua.has("msie") && ua.has("trident/4.0") {
             "8.0".to_owned()
-        } else if ua.has("msie ") && ua.has("trident/5.0") {
+        } else if ua.has("msie") && ua.has("trident/5.0") {
             "9.0".to_owned()
-        } else if ua.has("msie ") && ua.has("trident/6.0") {
+        } else if ua.has("msie") && ua.has("trident/6.0") {
             "10.0".to_owned()
         } else if ua.has("trident/7.0") || ua.has("trident/8.0") {
             "11.0".to_owned()
@@ -2862,6 +2864,26 @@ mod tests {
             TABLET,
             "",
             "",
+        );
+    }
+
+    /// A user agent as W3C logs write it (spaces as `+`, as Matomo's
+    /// importer sends it): Device Detector still reads Internet Explorer
+    /// 8.0 from `MSIE` and `Trident/4.0` (Matomo's `ImportLogsTest`
+    /// NetScaler visit).
+    #[test]
+    fn internet_explorer_8_with_plus_for_spaces() {
+        let d = parse_user_agent(
+            "Mozilla/4.0+(compatible;+MSIE+7.0;+Windows+NT+5.1;+Trident/4.0;+.NET+CLR+1.1.4322)",
+        );
+        assert_eq!(
+            (d.browser_name.as_str(), d.browser_version.as_str()),
+            ("IE", "8.0")
+        );
+        let plain = parse_user_agent("Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1)");
+        assert_eq!(
+            (plain.browser_name.as_str(), plain.browser_version.as_str()),
+            ("IE", "7.0")
         );
     }
 

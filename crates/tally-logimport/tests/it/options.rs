@@ -526,6 +526,65 @@ fn track_http_method() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `import_logs.py` adds its own custom variables (`HTTP-code`, and
+/// `Bot`/`Not-Bot` with `--enable-bots`) to replayed tracking requests
+/// too, where the request carries no `cvar` (`_cvar`) of its own: Matomo's
+/// `ImportLogsTest` counts its replayed page views under `HTTP-code`. The
+/// logged referrer is sent as `urlref` where the request has none.
+#[test]
+fn replayed_requests_get_the_importer_custom_variables() -> anyhow::Result<()> {
+    let f = Fixture::new("replaycvars")?;
+    let own = "&cvar=%7B%221%22%3A%5B%22Own%22%2C%22x%22%5D%7D\
+               &_cvar=%7B%221%22%3A%5B%22Kind%22%2C%22y%22%5D%7D";
+    let mut log = String::new();
+    log += &combined(
+        "1.2.3.4",
+        "10/Feb/2024:10:00:00",
+        "/matomo.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fa&urlref=&_id=0123456789abcdef",
+        200,
+        "http://ref.example/from",
+        UA,
+    );
+    // A status Matomo's tracker answered with an error is replayed as is.
+    log += &combined(
+        "5.6.7.8",
+        "10/Feb/2024:10:00:05",
+        &format!(
+            "/piwik.php?idsite=1&rec=1&url=http%3A%2F%2Fexample.org%2Fb&_id=fedcba9876543210{own}"
+        ),
+        404,
+        "-",
+        UA,
+    );
+    let path = f.file("replay-cvars.log", log.as_bytes())?;
+    let mut opts = ImportOptions {
+        replay_tracking: true,
+        ..ImportOptions::default()
+    };
+    opts.filters.enable_bots = true;
+    let report = f.import(&[path], &opts)?;
+    assert_eq!(report.files[0].counts.imported, 2);
+    assert_eq!(page_cvars(&f)?, ["HTTP-code=200", "Own=x"]);
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT CONCAT(custom_var_k1, '=', custom_var_v1) AS s FROM log_visit \
+             ORDER BY visit_first_action_time"
+        )?,
+        [format!("Not-Bot={UA}"), "Kind=y".to_owned()]
+    );
+    // The logged referrer is the request's `urlref` when it has none (a
+    // blank one is none, as Python's `parse_qs` reads it).
+    assert_eq!(
+        texts(
+            &f,
+            "SELECT COALESCE(referer_url, '') AS s FROM log_visit ORDER BY visit_first_action_time"
+        )?,
+        ["http://ref.example/from", ""]
+    );
+    Ok(())
+}
+
 #[test]
 fn include_and_exclude_hosts() -> anyhow::Result<()> {
     let f = Fixture::new("hosts")?;

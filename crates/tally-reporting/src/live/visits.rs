@@ -30,9 +30,9 @@ use crate::formatting::{currency_symbol, pretty_money, pretty_time};
 use crate::methods::Ctx;
 use crate::output::Output;
 use crate::present::{
-    ICONS, UNKNOWN, brand_label, browser, browser_logo, browser_with_version, continent,
-    country_name, device_type, engine_name, flag, language_name, main_host, model_name,
-    os_full_name, os_logo, referrer_logo, referrer_type_label, ucfirst,
+    ICONS, UNKNOWN, brand_label, browser_logo, browser_with_version, continent, country_name,
+    device_type, engine_name, flag, language_name, main_host, model_name, os_full_name, os_logo,
+    referrer_logo, referrer_type_label, ucfirst,
 };
 
 /// Matomo's `filter_limit` default for this method (`API::getLastVisitsDetails`
@@ -553,8 +553,13 @@ fn referrer_type_name(code: Option<u8>) -> String {
         .unwrap_or_default()
 }
 
-/// `API::getCleanKeyword` then `urldecode`: the keyword as shown.
-fn clean_keyword(keyword: &str) -> String {
+/// `API::getCleanKeyword` (for search engines) then `urldecode`: the
+/// keyword as shown. A search engine visit without a keyword shows
+/// `Keyword not defined`, as the Referrers reports label it.
+fn clean_keyword(keyword: &str, kind: &str) -> String {
+    if kind == "search" && keyword.is_empty() {
+        return "Keyword not defined".to_owned();
+    }
     let decoded = tally_datatable::format::php_urldecode(keyword.trim().as_bytes());
     String::from_utf8_lossy(&decoded).into_owned()
 }
@@ -725,7 +730,10 @@ fn visit_fields(
     v.set("referrerName", Tree::Str(name.clone()));
     v.set(
         "referrerKeyword",
-        Tree::Str(clean_keyword(row.referer_keyword.as_deref().unwrap_or(""))),
+        Tree::Str(clean_keyword(
+            row.referer_keyword.as_deref().unwrap_or(""),
+            &kind,
+        )),
     );
     let url = row.referer_url.clone().unwrap_or_default();
     let position = (kind == "search" && name.contains("Google"))
@@ -828,7 +836,8 @@ fn visit_fields(
     );
     v.set(
         "browserName",
-        Tree::Str(browser(&browser_code).unwrap_or(UNKNOWN).to_owned()),
+        // `getBrowserName`: apps and libraries are stored by name.
+        Tree::Str(crate::present::browser_name(&browser_code)),
     );
     v.set("browserIcon", Tree::Str(browser_logo(&browser_code)));
     v.set("browserCode", text_or_null(row.config_browser_name.clone()));

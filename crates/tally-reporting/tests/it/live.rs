@@ -498,3 +498,95 @@ async fn a_visitor_profile_sums_up_the_visitors_visits() -> anyhow::Result<()> {
     assert_eq!(unknown, json!([]));
     Ok(())
 }
+
+/// A search engine visit without a keyword shows `Keyword not defined` in
+/// the visitor log, as Matomo's `Referrers\VisitorDetails` cleans it
+/// (`API::getCleanKeyword`); one with a keyword shows it, and other
+/// referrer types keep an empty keyword.
+#[tokio::test]
+async fn a_search_visit_without_keyword_shows_keyword_not_defined() -> anyhow::Result<()> {
+    use crate::common::Visit;
+    let f = Fixture::new().await?;
+    f.track(&[Visit {
+        idsite: 1,
+        visitor: "eeeeeeeeeeeeeeee",
+        start: datetime!(2026-11-12 10:00 UTC),
+        referrer: "https://www.google.com/",
+        hits: &[(0, "/", "Home")],
+    }])
+    .await?;
+    let visits = json_at(
+        &f,
+        "method=Live.getLastVisitsDetails&idSite=1&period=month&date=2026-11-12",
+        crate::common::NOW,
+    )
+    .await?;
+    let keywords: Vec<(String, String, String)> = visits
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|v| {
+                    let text = |key: &str| v[key].as_str().unwrap_or("?").to_owned();
+                    (
+                        text("visitorId"),
+                        text("referrerType"),
+                        text("referrerKeyword"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let of = |visitor: &str| {
+        keywords
+            .iter()
+            .find(|(id, _, _)| id == visitor)
+            .map(|(_, kind, keyword)| format!("{kind} {keyword}"))
+    };
+    assert_eq!(
+        of("eeeeeeeeeeeeeeee").as_deref(),
+        Some("search Keyword not defined")
+    );
+    assert_eq!(of("aaaaaaaaaaaaaaaa").as_deref(), Some("search shoes"));
+    assert_eq!(of("cccccccccccccccc").as_deref(), Some("website "));
+    Ok(())
+}
+
+/// The visitor log names a client stored by name (an app or library, as
+/// Device Detector reports `Apache-HttpClient`) by that name, as Matomo's
+/// `getBrowserName` does (`ImportLogsTest`'s enable-all visit).
+#[tokio::test]
+async fn a_library_client_is_named_in_the_visitor_log() -> anyhow::Result<()> {
+    use crate::common::{Visit, encode};
+    let f = Fixture::new().await?;
+    f.track_with(
+        &[Visit {
+            idsite: 1,
+            visitor: "ffffffffffffffff",
+            start: datetime!(2026-11-12 11:00 UTC),
+            referrer: "",
+            hits: &[(0, "/", "Home")],
+        }],
+        &format!("&ua={}", encode("Apache-HttpClient/4.2.1 (java 1.5)")),
+    )
+    .await?;
+    let visits = json_at(
+        &f,
+        "method=Live.getLastVisitsDetails&idSite=1&period=day&date=2026-11-12",
+        crate::common::NOW,
+    )
+    .await?;
+    let visit = &visits[0];
+    assert_eq!(
+        (
+            visit["browserCode"].as_str(),
+            visit["browserName"].as_str(),
+            visit["browser"].as_str()
+        ),
+        (
+            Some("Apache HTTP Client"),
+            Some("Apache HTTP Client"),
+            Some("Apache HTTP Client 4.2")
+        )
+    );
+    Ok(())
+}

@@ -12,124 +12,9 @@
 //! 'test(/matomo_comparison_fixture/)'`. Without the variable it fails.
 
 use serde_json::Value;
-use tally_logimport::{ImportOptions, LogFormat, SiteSelection, UserRegex};
-use tally_management::{GoalParams, NewSiteParams, Principal};
-use tally_reporting::Api;
-use time::macros::datetime;
 
-use crate::common::{api_json, matomo_site, reporting_api};
-
-/// `Date` in UTC, as the importer's `--exclude-older-than` takes it.
-fn utc(text: &str) -> anyhow::Result<time::OffsetDateTime> {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    Ok(time::PrimitiveDateTime::parse(text, format)?.assume_utc())
-}
-
-/// The fixture's sites and imports; the API and a super user's token.
-async fn imported_logs() -> anyhow::Result<(tally_db::test_support::TestDb, Api, String)> {
-    let dir = std::env::var("MATOMO_ACCESS_LOGS").map_err(|_| {
-        anyhow::anyhow!("MATOMO_ACCESS_LOGS must name Matomo's tests/resources/access-logs")
-    })?;
-    let goal = GoalParams {
-        revenue: 5.0,
-        ..GoalParams::new("all", "url", "http", "contains")
-    };
-    let created = datetime!(2012-08-09 11:22:33);
-    let (db, token) = matomo_site(created, |_| {}, &[goal])?;
-    {
-        let mut conn = db.conn()?;
-        let root = Principal::super_user("test");
-        for (name, url) in [
-            ("Piwik test two", "http://example-site-two.com"),
-            ("Piwik test three", "http://example-site-three.com"),
-        ] {
-            let params = NewSiteParams {
-                timezone: Some("UTC".to_owned()),
-                start_date: Some(created),
-                ..NewSiteParams::new(name, [url])
-            };
-            tally_management::add_site(&mut conn, &root, &params)?;
-        }
-    }
-    let pool = db.pool()?;
-    let work = std::env::temp_dir().join(format!("tally-comparison-{}", std::process::id()));
-    std::fs::create_dir_all(&work)?;
-    // Each import gets its own copy: a file whose content was imported
-    // once is skipped, and the fixture imports the replay logs twice.
-    let mut copies = 0;
-    let mut import = |file: &str, opts: ImportOptions| -> anyhow::Result<u64> {
-        copies += 1;
-        let mut text = std::fs::read(format!("{dir}/{file}"))?;
-        text.extend_from_slice(format!("\n# copy {copies}\n").as_bytes());
-        let path = work.join(format!("{copies}-{file}"));
-        std::fs::write(&path, text)?;
-        let report = tally_logimport::import_files(&pool, &[path], &opts, &mut |_| {})?;
-        Ok(report.files[0].counts.imported)
-    };
-    let site1 = || ImportOptions {
-        site: SiteSelection::Id(1),
-        recorders: 1,
-        ..ImportOptions::default()
-    };
-    let mut imported = vec![import("fake_logs.log", site1())?];
-    let mut all = site1();
-    all.filters.enable_static = true;
-    all.filters.enable_bots = true;
-    all.filters.enable_http_errors = true;
-    all.filters.enable_http_redirects = true;
-    all.filters.force_lowercase_path = true;
-    imported.push(import("fake_logs_enable_all.log", all)?);
-    let replay = |site: SiteSelection| -> anyhow::Result<ImportOptions> {
-        Ok(ImportOptions {
-            site,
-            recorders: 1,
-            replay_tracking: true,
-            exclude_older_than: Some(utc("2012-01-01 08:10:39")?),
-            exclude_hosts: vec!["excluded.com".to_owned()],
-            ..ImportOptions::default()
-        })
-    };
-    for site in [
-        SiteSelection::ByHost {
-            add_new_hosts: false,
-            fallback: None,
-        },
-        SiteSelection::Id(3),
-    ] {
-        imported.push(import("fake_logs_replay.log", replay(site.clone())?)?);
-        imported.push(import("fake_logs_replay_host.log", replay(site)?)?);
-    }
-    let custom = ImportOptions {
-        format: Some(LogFormat::Regex(UserRegex::new(
-            r#"(?P<ip>\S+) - - \[(?P<date>.*?) (?P<timezone>.*?)\] (?P<status>\S+) "\S+ (?P<path>.*?) \S+" (?P<generation_time_micro>\S+)"#,
-            None,
-        )?)),
-        ..site1()
-    };
-    imported.push(import("fake_logs_custom.log", custom)?);
-    imported.push(import("fake_logs_cloudfront.log", site1())?);
-    imported.push(import(
-        "filter_include_logs.log",
-        ImportOptions {
-            include_hosts: vec!["included3.com".to_owned(), "www.included4.com".to_owned()],
-            ..site1()
-        },
-    )?);
-    imported.push(import(
-        "filter_exclude_logs.log",
-        ImportOptions {
-            exclude_hosts: vec!["filtered1.com".to_owned(), "www.filtered2.com".to_owned()],
-            exclude_older_than: Some(utc("2012-08-09 08:10:39")?),
-            exclude_newer_than: Some(utc("2012-08-31 00:00:00")?),
-            ..site1()
-        },
-    )?);
-    std::fs::remove_dir_all(&work)?;
-    // Lines tracked per import, in the fixture's order.
-    assert_eq!(imported, [17, 12, 20, 0, 20, 0, 10, 1, 2, 3]);
-    let api = reporting_api(&db)?;
-    Ok((db, api, token))
-}
+use crate::common::api_json;
+use crate::imported_logs::{Includes, imported_logs};
 
 /// A compared simple report in short: per series, its pretty name and
 /// `nb_visits nb_actions nb_visits_converted bounce_count sum_visit_length`
@@ -172,7 +57,15 @@ const DAY_WEEK: &str = "compareDates[]=2012-08-10&comparePeriods[]=day\
 #[tokio::test]
 #[ignore = "reads Matomo's access logs from MATOMO_ACCESS_LOGS"]
 async fn compared_visits_summary_gives_matomos_series() -> anyhow::Result<()> {
-    let (_db, api, token) = imported_logs().await?;
+    let fixture = imported_logs(Includes {
+        cloudfront: true,
+        ..Includes::default()
+    })
+    .await?;
+    // Lines tracked per import, in the fixture's order.
+    let imported: Vec<u64> = fixture.imported.iter().map(|(_, lines)| *lines).collect();
+    assert_eq!(imported, [17, 12, 20, 0, 20, 0, 10, 1, 2, 3]);
+    let (api, token) = (fixture.api, fixture.token);
     let visits = [
         "nb_visits",
         "nb_actions",
