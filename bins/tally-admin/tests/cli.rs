@@ -1,29 +1,10 @@
 //! `tally-admin` as a newcomer runs it: sites, users, tokens and goals from
 //! the command line, then the demo, against a fresh database.
 
-use std::process::{Command, Output};
-
 use tally_db::test_support::TestDb;
 
-fn admin(db: &TestDb, args: &[&str]) -> anyhow::Result<Output> {
-    Ok(Command::new(env!("CARGO_BIN_EXE_tally-admin"))
-        .args(args)
-        .env("TALLY_DATABASE_URL", db.url())
-        .env_remove("TALLY_CONFIG")
-        // No tally.toml from the working directory.
-        .current_dir(std::env::temp_dir())
-        .output()?)
-}
-
-fn ok(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
-    let output = admin(db, args)?;
-    anyhow::ensure!(
-        output.status.success(),
-        "tally-admin {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?)
-}
+mod support;
+use support::{ok, run as admin};
 
 #[test]
 fn sites_users_tokens_and_goals_from_the_command_line() -> anyhow::Result<()> {

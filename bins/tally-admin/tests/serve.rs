@@ -4,11 +4,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use tally_db::test_support::TestDb;
+
+mod support;
+use support::{admin, shop_with_writer};
 
 /// The server process, killed when the test ends however it ends.
 struct Served(Child);
@@ -18,25 +21,6 @@ impl Drop for Served {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn admin(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tally-admin"));
-    command
-        .env("TALLY_DATABASE_URL", db.url())
-        .env_remove("TALLY_CONFIG")
-        .current_dir(std::env::temp_dir());
-    command
-}
-
-fn ok(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
-    let output = admin(db).args(args).output()?;
-    anyhow::ensure!(
-        output.status.success(),
-        "tally-admin {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// A GET over plain HTTP/1.1: (status, body).
@@ -64,36 +48,7 @@ fn get(addr: SocketAddr, target: &str) -> anyhow::Result<(u16, String)> {
 #[test]
 fn a_goal_added_through_the_api_converts_the_next_hit() -> anyhow::Result<()> {
     let db = TestDb::new()?;
-    ok(
-        &db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            "https://shop.example",
-        ],
-    )?;
-    ok(
-        &db,
-        &[
-            "user",
-            "add",
-            "alice",
-            "--email",
-            "alice@example.org",
-            "--password",
-            "correct-horse",
-            "--site",
-            "1",
-        ],
-    )?;
-    ok(
-        &db,
-        &["user", "grant", "alice", "--access", "write", "--site", "1"],
-    )?;
-    let token = ok(&db, &["user", "token", "alice"])?;
+    let token = shop_with_writer(&db)?;
 
     let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let _served = Served(
