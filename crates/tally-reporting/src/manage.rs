@@ -5,7 +5,7 @@
 //! shapes (a site object, a list of objects, a bare id, or success).
 
 use diesel::MysqlConnection;
-use tally_datatable::render::Report;
+use tally_datatable::render::{Report, Tree};
 use tally_datatable::{ColumnKey, Columns, Scalar, Value};
 use tally_management::{
     self as management, Access, GoalParams, NewSiteParams, Principal, SiteChanges,
@@ -768,18 +768,36 @@ fn get_goals(
     _: OffsetDateTime,
 ) -> Answer {
     let goals = management::get_goals(conn, actor, id_param(request, "idSite")?)?;
-    // Matomo's array is keyed by idgoal; JSON shows an object of objects.
+    // Matomo's answer is a plain PHP array keyed by idgoal, not a
+    // `DataTable\Map`: JSON shows an object of objects, XML `<result>`
+    // with one `<row key="1">` per goal, CSV one row per goal.
     let entries = goals
         .iter()
         .map(|goal| {
             let columns = columns_of(serde_json::to_value(goal).unwrap_or_default());
-            (goal.idgoal.to_string(), Report::Simple(columns))
+            (goal.idgoal.to_string(), columns_tree(&columns))
         })
         .collect();
-    Ok(Output::Report(Report::Map {
-        key_name: "idgoal".to_owned(),
-        entries,
-    }))
+    Ok(Output::Report(Report::Tree(Tree::Assoc(entries))))
+}
+
+/// A row of columns as a PHP associative array.
+fn columns_tree(columns: &Columns) -> Tree {
+    Tree::Assoc(
+        columns
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Value::Int(number) => Tree::Int(*number),
+                    Value::Float(number) => Tree::Float(*number),
+                    Value::Str(text) => Tree::Str(text.clone()),
+                    // `columns_of` makes none of the others.
+                    _ => Tree::Null,
+                };
+                (key.name().into_owned(), value)
+            })
+            .collect(),
+    )
 }
 
 fn get_goal(

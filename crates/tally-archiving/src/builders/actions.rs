@@ -1069,6 +1069,40 @@ impl Tree {
         }
     }
 
+    /// `nb_conversions_entry_rate` and `revenue_per_entry` of the rows
+    /// that actions landed in (`members`: node and slot). Matomo computes
+    /// them per entry action, once the row holds the entrances of every
+    /// action that shares it (URL variants of several hosts, "Others"),
+    /// and sums them into the row: three variants with one entrance and
+    /// one conversion each give 3 × round(1 / 3, 3) = 0.999, not 1.
+    fn entry_rates(&mut self, members: &[(usize, usize)], stats: &SlotStats) {
+        for &(node_index, slot) in members {
+            let Some(slot_goals) = stats.goals.get(&slot) else {
+                continue;
+            };
+            let node = &mut self.nodes[node_index];
+            #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
+            let entrances = node.acc.entry.visits as f64;
+            if entrances <= 0.0 {
+                continue;
+            }
+            for (idgoal, goal) in &slot_goals.0 {
+                let Some(entry) = goal.entry else {
+                    continue;
+                };
+                #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
+                let rate = round_php(entry.conversions as f64 / entrances, 3);
+                let per_entry = round_php(entry.revenue / entrances, 3);
+                if let Some(mine) = node.acc.goals.goal(*idgoal).entry.as_mut() {
+                    mine.rates = Some(match mine.rates {
+                        Some((sum, per)) => (sum + rate, per + per_entry),
+                        None => (rate, per_entry),
+                    });
+                }
+            }
+        }
+    }
+
     /// The table of `level` and the sum of its rows. Folder rows hold the
     /// sums of their subtables (`DataTableSummaryRow::recalculate`).
     fn table(&self, level: usize, report: Report, folder_prefix: Option<&str>) -> (DataTable, Acc) {
@@ -1393,21 +1427,13 @@ impl SlotStats {
             if kind.and_then(|kind| Report::of(kind, true)) != self.hot[slot].report {
                 continue;
             }
-            #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
-            let (conversions, entrances) =
-                (group.conversions as f64, self.entry[slot].visits as f64);
-            let rates = (entrances > 0.0).then(|| {
-                (
-                    round_php(conversions / entrances, 3),
-                    round_php(group.revenue / entrances, 3),
-                )
-            });
+            // The rates wait for the row's entrances ([`Tree::entry_rates`]).
             let theirs = GoalAcc {
                 page: None,
                 entry: Some(EntryGoal {
                     conversions: group.conversions,
                     revenue: group.revenue,
-                    rates,
+                    rates: None,
                 }),
             };
             self.goals
@@ -1615,6 +1641,7 @@ impl Actions {
         };
         let mut tree = Tree::new(max_rows, max_subtable_rows);
         let explode = self.explode();
+        let mut members_of = Vec::with_capacity(members.len());
         for (hits, name, url_prefix, slot) in members {
             let node_index = tree.walk(explode.path(name, report, url_prefix));
             let node = &mut tree.nodes[node_index];
@@ -1639,7 +1666,9 @@ impl Actions {
                 }
             }
             node.acc.merge_same_row(&stats.acc(slot));
+            members_of.push((node_index, slot));
         }
+        tree.entry_rates(&members_of, stats);
         tree
     }
 }

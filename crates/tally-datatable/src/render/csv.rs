@@ -136,6 +136,29 @@ impl Renderer<'_> {
                             row
                         })
                         .collect(),
+                    // `addRowsFromSimpleArray`: an array of rows keyed by
+                    // integers (`Goals.getGoals`, keyed by idgoal) is one
+                    // line per row, the keys dropped.
+                    Item::Assoc(entries)
+                        if !entries.is_empty()
+                            && entries.iter().all(|(key, value)| {
+                                key.parse::<i64>().is_ok_and(|n| n.to_string() == *key)
+                                    && matches!(value, Item::Assoc(_))
+                            }) =>
+                    {
+                        entries
+                            .into_iter()
+                            .map(|(_, value)| {
+                                let mut row = Vec::new();
+                                if let Item::Assoc(columns) = value {
+                                    for (key, value) in columns {
+                                        flatten(&mut row, key.into_owned(), value);
+                                    }
+                                }
+                                row
+                            })
+                            .collect()
+                    }
                     Item::Assoc(entries) => {
                         let mut row = Vec::new();
                         for (key, value) in entries {

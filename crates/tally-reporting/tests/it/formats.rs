@@ -118,6 +118,53 @@ async fn a_map_of_periods_gets_a_date_column_and_a_map_of_maps_is_refused() -> a
     Ok(())
 }
 
+/// `Goals.getGoals` is a plain PHP array keyed by idgoal, not a
+/// `DataTable\Map`: XML writes `<result>` with a `<row key="1">` per goal
+/// (as test_OneVisitorTwoVisits__Goals.getGoals.xml shows), JSON an
+/// object keyed by idgoal, CSV one line per goal without the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn goals_are_an_array_keyed_by_idgoal_in_every_format() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let goals = "method=Goals.getGoals&idSite=1";
+    let xml = f.get(&format!("{goals}&format=xml")).await?;
+    assert_eq!(
+        xml.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row key=\"1\">\n\
+         \t\t<idsite>1</idsite>\n\t\t<idgoal>1</idgoal>\n\t\t<name>Thanks</name>\n\
+         \t\t<description />\n\t\t<match_attribute>url</match_attribute>\n\
+         \t\t<pattern>thank-you</pattern>\n\t\t<pattern_type>contains</pattern_type>\n\
+         \t\t<case_sensitive>0</case_sensitive>\n\t\t<allow_multiple>0</allow_multiple>\n\
+         \t\t<revenue>5</revenue>\n\t\t<deleted>0</deleted>\n\
+         \t\t<event_value_as_revenue>0</event_value_as_revenue>\n\t</row>\n</result>"
+    );
+    let json = f.get(&format!("{goals}&format=json")).await?;
+    assert_eq!(
+        json.text(),
+        "{\"1\":{\"idsite\":1,\"idgoal\":1,\"name\":\"Thanks\",\"description\":\"\",\
+         \"match_attribute\":\"url\",\"pattern\":\"thank-you\",\"pattern_type\":\"contains\",\
+         \"case_sensitive\":0,\"allow_multiple\":0,\"revenue\":5,\"deleted\":0,\
+         \"event_value_as_revenue\":0}}"
+    );
+    let csv = f
+        .get(&format!("{goals}&format=csv&convertToUnicode=0"))
+        .await?;
+    assert_eq!(
+        csv.text(),
+        "idsite,idgoal,name,description,match_attribute,pattern,pattern_type,case_sensitive,\
+         allow_multiple,revenue,deleted,event_value_as_revenue\n\
+         1,1,Thanks,,url,thank-you,contains,0,0,5,0,0"
+    );
+    // A site without goals: PHP's empty array.
+    let none = f.get("method=Goals.getGoals&idSite=2&format=xml").await?;
+    assert_eq!(
+        none.text(),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result />"
+    );
+    let none = f.get("method=Goals.getGoals&idSite=2&format=json").await?;
+    assert_eq!(none.text(), "[]");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn management_arrays_are_exported_serialized_or_tabulated() -> anyhow::Result<()> {
     let f = Fixture::new().await?;

@@ -387,3 +387,57 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `Actions.getEntryPageUrls_month`: the entry goal rates of the blog
+/// rows. Its URLs come from several hosts (one action each, one row), so
+/// each action's rate is taken against the row's entrances and the
+/// month sums the days' (`blog`: 11 converting entrances, 5.999 and
+/// 30.001).
+#[tokio::test]
+#[ignore = "reads Matomo's access logs from MATOMO_ACCESS_LOGS"]
+async fn imported_logs_give_matomos_entry_goal_rates() -> anyhow::Result<()> {
+    let f = imported_logs(Includes::all()).await?;
+    let entries = get(
+        &f,
+        &format!("method=Actions.getEntryPageUrls&{MONTH}&flat=1"),
+    )
+    .await?;
+    let rates = |label: &str| {
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|row| row["label"] == label)
+            .map(|row| {
+                let goal = &row["goals"]["idgoal=1"];
+                format!(
+                    "{} {} {} {}",
+                    row["entry_nb_visits"],
+                    goal["nb_conversions_entry"],
+                    goal["nb_conversions_entry_rate"],
+                    goal["revenue_per_entry"]
+                )
+            })
+            .unwrap_or_else(|| format!("no {label}: {entries}"))
+    };
+    assert_eq!(rates("/blog/category/meta/"), "9 9 3.999 20.001");
+    assert_eq!(rates("/blog/category/community/"), "1 1 1 5");
+    // The first row, `blog`, in XML: its float sum 5.9990000000000006
+    // (which JSON keeps, as json_encode does) prints as PHP's 5.999.
+    let xml = crate::common::api_text(
+        &f.api,
+        &f.token,
+        &format!("method=Actions.getEntryPageUrls&{MONTH}&format=xml"),
+    )
+    .await?;
+    let blog = xml.split("</goals>").next().unwrap_or_default();
+    assert!(blog.contains("<label>blog</label>"), "{xml}");
+    assert!(
+        blog.contains(
+            "<nb_conversions_entry_rate>5.999</nb_conversions_entry_rate>\n\
+             \t\t\t\t<revenue_per_entry>30.001</revenue_per_entry>"
+        ),
+        "{blog}"
+    );
+    Ok(())
+}

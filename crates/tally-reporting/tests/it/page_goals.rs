@@ -300,3 +300,96 @@ async fn page_reports_attribute_conversions_to_the_pages_before_them() -> anyhow
     assert!(cell(&entries, "/a", "goal_1_nb_conversions_attrib").is_null());
     Ok(())
 }
+
+/// Matomo computes an entry page's `nb_conversions_entry_rate` and
+/// `revenue_per_entry` per entry action against the entrances of the row
+/// the action landed in, and sums them into the row. Three visits enter
+/// `/x` on three hosts (three actions, one row, as the page URL report
+/// drops the host) and convert once each (revenue 10): each action adds
+/// round(1 / 3, 3) = 0.333 and round(10 / 3, 3) = 3.333, so the row holds
+/// 0.999 and 9.999 (ImportLogsTest's 5.999 and 30.001 come from the same
+/// rule), not 1 and 10. The processed `idGoal=-4` columns are computed
+/// from the sums instead: 3 / 3 and 30 / 3.
+#[tokio::test]
+async fn entry_rates_of_url_variants_are_taken_against_the_rows_entrances() -> anyhow::Result<()> {
+    let (db, token) = tracked().await?;
+    let t = token.as_str();
+    let on = |host: &str| {
+        let url = encode(&format!("http://{host}/x"));
+        (
+            format!("&url={url}&action_name=X"),
+            format!("&url={url}&idgoal=1&revenue=10"),
+        )
+    };
+    let mut requests = Vec::new();
+    // An hour apart: the same IP and browser would otherwise be one visit.
+    for (visitor, host, hour) in [
+        ("4444444444444444", "example.org", 10),
+        ("5555555555555555", "shop.example.org", 11),
+        ("6666666666666666", "blog.example.org", 12),
+    ] {
+        let (view, conversion) = on(host);
+        let at = |minute: u8| format!("2010-03-03 {hour}:0{minute}:00");
+        requests.push(hit(t, visitor, &at(0), &view));
+        requests.push(hit(t, visitor, &at(1), &conversion));
+    }
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    for query in requests {
+        let answer = send(
+            &router,
+            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
+        )
+        .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
+    }
+    let api = Api::new(
+        db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let day = "idSite=1&period=day&date=2010-03-03";
+    let entries = api_json(&api, t, &format!("method=Actions.getEntryPageUrls&{day}")).await?;
+    assert_eq!(
+        cell(&entries, "/x", "entry_nb_visits"),
+        json!(3),
+        "{entries}"
+    );
+    assert_eq!(
+        cell(&entries, "/x", "goals"),
+        json!({"idgoal=1": {
+            "nb_conversions": 3, "revenue": 30, "nb_conv_pages_before": 1,
+            "nb_conversions_attrib": 3, "nb_conversions_page_rate": 1,
+            "nb_conversions_page_uniq": 3, "revenue_attrib": 30,
+            "revenue_entry": 30, "nb_conversions_entry_rate": 0.999,
+            "revenue_per_entry": 9.999, "nb_conversions_entry": 3,
+        }}),
+        "{entries}"
+    );
+    let processed = api_json(
+        &api,
+        t,
+        &format!(
+            "method=Actions.getEntryPageUrls&{day}\
+             &filter_update_columns_when_show_all_goals=1&idGoal=-4"
+        ),
+    )
+    .await?;
+    for (column, value) in [
+        ("goal_1_nb_conversions_entry", json!(3)),
+        ("goal_1_revenue_entry", json!(30)),
+        ("goal_1_nb_conversions_entry_rate", json!(1)),
+        ("goal_1_revenue_per_entry", json!(10)),
+    ] {
+        assert_eq!(
+            cell(&processed, "/x", column),
+            value,
+            "{column}: {processed}"
+        );
+    }
+    Ok(())
+}
