@@ -66,6 +66,24 @@ fn cell(rows: &Value, label: &str, column: &str) -> Value {
         .map_or(Value::Null, |row| row[column].clone())
 }
 
+/// Sends tracking requests through our tracker, each answered 200.
+async fn track(db: &TestDb, requests: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
+    let tracker = tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?;
+    let router = tally_tracking::http::router(tracker);
+    for query in requests {
+        let answer = send(
+            &router,
+            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
+        )
+        .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
+    }
+    Ok(())
+}
+
 /// A site with a manual goal and three visitors: one converts on Monday
 /// after two pages, one on Tuesday on its entry page, one does not.
 async fn tracked() -> anyhow::Result<(TestDb, String)> {
@@ -96,19 +114,7 @@ async fn tracked() -> anyhow::Result<(TestDb, String)> {
         hit(t, "3333333333333333", "2010-03-02 12:00:00", &page("/a")),
         hit(t, "3333333333333333", "2010-03-02 12:01:00", &page("/c")),
     ];
-    let tracker = tally_tracking::http::Tracker::start(
-        db.pool()?,
-        &tally_tracking::http::TrackerConfig::default(),
-    )?;
-    let router = tally_tracking::http::router(tracker);
-    for query in requests {
-        let answer = send(
-            &router,
-            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
-        )
-        .await?;
-        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
-    }
+    track(&db, requests).await?;
     Ok((db, token))
 }
 
@@ -333,19 +339,7 @@ async fn entry_rates_of_url_variants_are_taken_against_the_rows_entrances() -> a
         requests.push(hit(t, visitor, &at(0), &view));
         requests.push(hit(t, visitor, &at(1), &conversion));
     }
-    let tracker = tally_tracking::http::Tracker::start(
-        db.pool()?,
-        &tally_tracking::http::TrackerConfig::default(),
-    )?;
-    let router = tally_tracking::http::router(tracker);
-    for query in requests {
-        let answer = send(
-            &router,
-            Request::get(format!("/matomo.php{query}")).body(Body::empty())?,
-        )
-        .await?;
-        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text());
-    }
+    track(&db, requests).await?;
     let api = Api::new(
         db.pool()?,
         tally_archiving::Registry::core(),
