@@ -28,9 +28,10 @@ use crate::site::SiteInfo;
 ///   value and page URL (the `log_action` name of `idaction_url`, any
 ///   action type), 2 `nb_visits`, 1 `nb_uniq_visitors`, 12 `nb_hits`,
 ///   the 24 PagePerformance columns Matomo's
-///   `Actions.Archiving.addActionMetrics` listener adds (per timing: `sum_time_<t>` in
-///   seconds of `ifnull(t, 0)`, `nb_hits_with_time_<t>`, `min_time_<t>`
-///   and `max_time_<t>` in seconds, 0 where SQL gives NULL), keyed by ids
+///   `Actions.Archiving.addActionMetrics` listener adds (per timing:
+///   `sum_time_<t>` in seconds of `ifnull(t, 0)`, `nb_hits_with_time_<t>`,
+///   `min_time_<t>` and `max_time_<t>` in seconds, 0 where SQL gives
+///   NULL), keyed by ids
 ///   200–223 ([`metrics::PAGE_TIMING_FIRST_ID`]; the API writes the
 ///   names), then 13 `sum_time_spent` (SUM of `time_spent`), 6
 ///   `bounce_count` (actions of visits with at most one action) and 15
