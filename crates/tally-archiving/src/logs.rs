@@ -1365,22 +1365,7 @@ pub fn scan_actions(
     logs: &LogAggregator,
 ) -> Result<Vec<ActionRow>, ArchiveError> {
     use log_link_visit_action as a;
-    type Raw = (
-        (
-            u64,
-            Vec<u8>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<String>,
-            Option<u32>,
-        ),
-        Timings,
-    );
-    let raw: Vec<Raw> = a::table
+    let raw: Vec<(ActionBase, Timings)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1912,6 +1897,21 @@ type SpecialColumns = (
     ),
 );
 
+/// The columns of `action_row_columns!` before the timings, as one scan
+/// reads them.
+type ActionBase = (
+    u64,
+    Vec<u8>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<String>,
+    Option<u32>,
+);
+
 /// The six page timings as one scan reads them (ms).
 type Timings = (
     Option<u32>,
@@ -1968,19 +1968,7 @@ pub fn scan_actions_with_special(
 ) -> Result<(Vec<ActionRow>, Vec<SpecialAction>), ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    type Base = (
-        u64,
-        Vec<u8>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<String>,
-        Option<u32>,
-    );
-    let raw: Vec<((Base, Timings), SpecialColumns)> = a::table
+    let raw: Vec<((ActionBase, Timings), SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
