@@ -1335,14 +1335,22 @@ macro_rules! action_row_columns {
                 a::search_cat,
                 a::search_count,
             ),
-            (
-                a::time_network,
-                a::time_server,
-                a::time_transfer,
-                a::time_dom_processing,
-                a::time_dom_completion,
-                a::time_on_load,
-            ),
+            timing_columns!(),
+        )
+    };
+}
+
+/// The select list of the six page timings (with `a` the
+/// `log_link_visit_action` table), in [`ActionRow::timings`] order.
+macro_rules! timing_columns {
+    () => {
+        (
+            a::time_network,
+            a::time_server,
+            a::time_transfer,
+            a::time_dom_processing,
+            a::time_dom_completion,
+            a::time_on_load,
         )
     };
 }
@@ -1357,29 +1365,7 @@ pub fn scan_actions(
     logs: &LogAggregator,
 ) -> Result<Vec<ActionRow>, ArchiveError> {
     use log_link_visit_action as a;
-    type Raw = (
-        (
-            u64,
-            Vec<u8>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<String>,
-            Option<u32>,
-        ),
-        (
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-            Option<u32>,
-        ),
-    );
-    let raw: Vec<Raw> = a::table
+    let raw: Vec<(ActionBase, Timings)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1400,7 +1386,7 @@ pub fn scan_actions(
             event_category: r.7,
             search_cat: r.8,
             search_count: r.9,
-            timings: [t.0, t.1, t.2, t.3, t.4, t.5],
+            timings: timings(t),
         })
         .collect())
 }
@@ -1749,6 +1735,9 @@ pub struct SpecialAction {
     pub time_spent: Option<u32>,
     /// `custom_dimension_1` .. `custom_dimension_5`.
     pub custom_dimensions: [Option<String>; 5],
+    /// Page performance in ms, as [`ActionRow::timings`]: action-scope
+    /// custom dimension rows carry the PagePerformance columns.
+    pub timings: [Option<u32>; 6],
 }
 
 impl SpecialAction {
@@ -1821,7 +1810,7 @@ pub fn scan_special_actions(
 ) -> Result<Vec<SpecialAction>, ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    let raw: Vec<((u64, Vec<u8>), SpecialColumns)> = a::table
+    let raw: Vec<((u64, Vec<u8>), SpecialColumns, Timings)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1840,14 +1829,18 @@ pub fn scan_special_actions(
              OR custom_dimension_3 IS NOT NULL OR custom_dimension_4 IS NOT NULL \
              OR custom_dimension_5 IS NOT NULL)",
         ))
-        .select(((a::idvisit, a::idvisitor), special_columns!()))
+        .select((
+            (a::idvisit, a::idvisitor),
+            special_columns!(),
+            timing_columns!(),
+        ))
         .load(conn)?;
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
-        .filter(|((idvisit, _), _)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
-        .map(|((idvisit, idvisitor), columns)| {
-            special_action(idvisit, visitor_u64(&idvisitor), columns)
+        .filter(|((idvisit, _), _, _)| keep.as_ref().is_none_or(|ids| ids.contains(idvisit)))
+        .map(|((idvisit, idvisitor), columns, t)| {
+            special_action(idvisit, visitor_u64(&idvisitor), columns, timings(t))
         })
         .collect())
 }
@@ -1904,7 +1897,41 @@ type SpecialColumns = (
     ),
 );
 
-fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> SpecialAction {
+/// The columns of `action_row_columns!` before the timings, as one scan
+/// reads them.
+type ActionBase = (
+    u64,
+    Vec<u8>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<String>,
+    Option<u32>,
+);
+
+/// The six page timings as one scan reads them (ms).
+type Timings = (
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+);
+
+fn timings(t: Timings) -> [Option<u32>; 6] {
+    [t.0, t.1, t.2, t.3, t.4, t.5]
+}
+
+fn special_action(
+    idvisit: u64,
+    idvisitor: u64,
+    columns: SpecialColumns,
+    timings: [Option<u32>; 6],
+) -> SpecialAction {
     let (p, (k, v), o, d) = columns;
     SpecialAction {
         idvisit,
@@ -1925,6 +1952,7 @@ fn special_action(idvisit: u64, idvisitor: u64, columns: SpecialColumns) -> Spec
         idaction_url: d.1,
         time_spent: d.2,
         custom_dimensions: [d.3, d.4, d.5, d.6, d.7],
+        timings,
     }
 }
 
@@ -1940,27 +1968,7 @@ pub fn scan_actions_with_special(
 ) -> Result<(Vec<ActionRow>, Vec<SpecialAction>), ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    type Base = (
-        u64,
-        Vec<u8>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<String>,
-        Option<u32>,
-    );
-    type Timings = (
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-        Option<u32>,
-    );
-    let raw: Vec<((Base, Timings), SpecialColumns)> = a::table
+    let raw: Vec<((ActionBase, Timings), SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1974,7 +1982,8 @@ pub fn scan_actions_with_special(
             continue;
         }
         let idvisitor = visitor_u64(&r.1);
-        let extra = special_action(r.0, idvisitor, columns);
+        let timings = timings(t);
+        let extra = special_action(r.0, idvisitor, columns, timings);
         if extra.is_special() {
             special.push(extra);
         }
@@ -1989,7 +1998,7 @@ pub fn scan_actions_with_special(
             event_category: r.7,
             search_cat: r.8,
             search_count: r.9,
-            timings: [t.0, t.1, t.2, t.3, t.4, t.5],
+            timings,
         });
     }
     Ok((actions, special))

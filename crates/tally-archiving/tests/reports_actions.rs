@@ -1265,16 +1265,46 @@ fn add_dimension(
 
 /// An action-dimension row: visits, unique visitors, hits, time spent,
 /// bounces, exits (floats, as Matomo casts them).
+/// The PagePerformance columns of an action-scope row, between `nb_hits`
+/// and `sum_time_spent`: per timing, sum, hits with it, min and max.
+const TIMING_NAMES: [&str; 24] = [
+    "sum_time_network",
+    "nb_hits_with_time_network",
+    "min_time_network",
+    "max_time_network",
+    "sum_time_server",
+    "nb_hits_with_time_server",
+    "min_time_server",
+    "max_time_server",
+    "sum_time_transfer",
+    "nb_hits_with_time_transfer",
+    "min_time_transfer",
+    "max_time_transfer",
+    "sum_time_dom_processing",
+    "nb_hits_with_time_dom_processing",
+    "min_time_dom_processing",
+    "max_time_dom_processing",
+    "sum_time_dom_completion",
+    "nb_hits_with_time_dom_completion",
+    "min_time_dom_completion",
+    "max_time_dom_completion",
+    "sum_time_on_load",
+    "nb_hits_with_time_on_load",
+    "min_time_on_load",
+    "max_time_on_load",
+];
+
+/// An action-scope row without page timings: its 24 timing columns at 0.
 fn action_line(of: Of, label: &str, m: [f64; 6]) -> Line {
-    let names = [
-        "nb_visits",
-        of.uniq(),
-        "nb_hits",
-        "sum_time_spent",
-        "bounce_count",
-        "exit_nb_visits",
-    ];
-    line(label, names.into_iter().zip(m.map(Value::Float)).collect())
+    let [visits, uniq, hits, time, bounces, exits] = m.map(Value::Float);
+    let mut columns = vec![("nb_visits", visits), (of.uniq(), uniq), ("nb_hits", hits)];
+    columns.extend(TIMING_NAMES.map(|name| (name, Value::Float(0.0))));
+    columns.extend([
+        ("sum_time_spent", time),
+        ("bounce_count", bounces),
+        ("exit_nb_visits", exits),
+    ]);
+    line(label, columns)
 }
 
 /// Monday. Dimension 1 (visit scope, index 1): visits 1 and 4 of visitor

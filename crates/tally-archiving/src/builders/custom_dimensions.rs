@@ -9,7 +9,7 @@ use tally_datatable::{AggregationOps, ColumnKey, Columns, DataTable, Value, metr
 
 use crate::ArchiveError;
 use crate::builders::goals::{enrich_with_goal_sums, goal_metric_columns};
-use crate::builders::{count, label_of, sum_to_subtable, sum_visits};
+use crate::builders::{label_of, sum_to_subtable, sum_visits};
 use crate::context::{DayContext, SharedScan};
 use crate::grouping::{ActionAccumulator, Groups, group_visit_dimensions};
 use crate::logs::{self, ActionValuesGroup, SpecialAction, VisitEnd};
@@ -27,24 +27,35 @@ use crate::site::SiteInfo;
 /// - Action scope (`log_link_visit_action.custom_dimension_<index>`): per
 ///   value and page URL (the `log_action` name of `idaction_url`, any
 ///   action type), 2 `nb_visits`, 1 `nb_uniq_visitors`, 12 `nb_hits`,
-///   13 `sum_time_spent` (SUM of `time_spent`), 6 `bounce_count` (actions
-///   of visits with at most one action) and 15 `exit_nb_visits` (actions
-///   that are their visit's last, `last_idlink_va`), all floats as Matomo
-///   casts them. Each value row has a subtable of the URLs (normalized:
-///   scheme and `www.` removed, empty URLs left out) with the same
-///   columns; groups that share a label are summed, unique visitors
-///   included.
+///   the 24 PagePerformance columns Matomo's
+///   `Actions.Archiving.addActionMetrics` listener adds (per timing:
+///   `sum_time_<t>` in seconds of `ifnull(t, 0)`, `nb_hits_with_time_<t>`,
+///   `min_time_<t>` and `max_time_<t>` in seconds, 0 where SQL gives
+///   NULL), keyed by ids
+///   200–223 ([`metrics::PAGE_TIMING_FIRST_ID`]; the API writes the
+///   names), then 13 `sum_time_spent` (SUM of `time_spent`), 6
+///   `bounce_count` (actions of visits with at most one action) and 15
+///   `exit_nb_visits` (actions that are their visit's last,
+///   `last_idlink_va`), all floats as Matomo casts them. Each value row has
+///   a subtable of the URLs (normalized: scheme and `www.` removed, empty
+///   URLs left out) with the same columns; groups that share a label are
+///   summed, unique visitors included, and so are the timings' min and
+///   max: Matomo's `sumRowWithLabel` gets no aggregation operations.
 ///
-/// Longer periods use the default aggregation (standard renames).
+/// Longer periods use the default aggregation (standard renames; every
+/// column summed, min and max timings included, as Matomo's builder
+/// passes no column aggregation operations).
 ///
 /// Visit-scope rows also carry goal metrics (column 10 per goal, then the
 /// `nb_conversions` / `revenue` sums) from `log_conversion`'s copy of the
 /// dimension, as Matomo's `aggregateFromConversions`.
 ///
 /// Differences from Matomo:
-/// - No legacy generation-time columns (ids 30–33) and no page timing
-///   columns on action-scope rows (Matomo adds whatever
-///   `Actions.Archiving.addActionMetrics` listeners add).
+/// - No legacy generation-time columns (ids 30–33; Matomo's report drops
+///   them at API time when no hit has a generation time) and no columns
+///   of other `Actions.Archiving.addActionMetrics` listeners (Matomo's
+///   test install has the Bandwidth plugin's four). Page timings are not
+///   capped (Matomo's `time_*_cap_duration_ms`, 0 by default).
 /// - No ranking query (Matomo keeps the top groups in SQL, at least
 ///   50,000, and sums the rest into "Others").
 /// - Only indexes 1 to 5 have columns in our schema; a dimension with a
@@ -113,17 +124,40 @@ const COLUMNS: [DimensionColumns; 5] = [
 /// Matomo's `SUM(time_spent)`, `SUM(CASE visit_total_actions WHEN 1 THEN 1
 /// WHEN 0 THEN 1 ELSE 0 END)` and `SUM(IF(last_idlink_va = idlink_va, 1,
 /// 0))` over the action joined to its visit.
+///
+/// Also the PagePerformance columns Matomo's
+/// `Actions.Archiving.addActionMetrics` listener adds to the query, per
+/// timing: `sum(ifnull(t, 0)) / 1000`, the hits with the timing, `min(t) /
+/// 1000` and `max(t) / 1000` (NULL without one).
 #[derive(Debug, Default)]
 struct ActionSums {
     time_spent: Option<u64>,
     bounces: u64,
     exits: u64,
+    timings: [TimingSums; 6],
+}
+
+/// One page timing of a group, in ms.
+#[derive(Debug, Default, Clone, Copy)]
+struct TimingSums {
+    sum: u64,
+    hits: u64,
+    min: Option<u32>,
+    max: Option<u32>,
 }
 
 impl ActionSums {
     fn add(&mut self, action: &SpecialAction, visit_actions: Option<u32>, last: Option<u64>) {
         if let Some(time) = action.time_spent {
             *self.time_spent.get_or_insert(0) += u64::from(time);
+        }
+        for (sums, timing) in self.timings.iter_mut().zip(action.timings) {
+            if let Some(ms) = timing {
+                sums.sum += u64::from(ms);
+                sums.hits += 1;
+                sums.min = Some(sums.min.map_or(ms, |min| min.min(ms)));
+                sums.max = Some(sums.max.map_or(ms, |max| max.max(ms)));
+            }
         }
         if matches!(visit_actions, Some(0 | 1)) {
             self.bounces += 1;
@@ -133,13 +167,25 @@ impl ActionSums {
         }
     }
 
+    /// `sum_time_spent`, `bounce_count`, `exit_nb_visits`, then per timing
+    /// sum (s), hits, min (s) and max (s); NULL where SQL has NULL.
     #[expect(clippy::cast_precision_loss, reason = "sums are far below 2^53")]
     fn values(&self) -> Vec<Option<f64>> {
-        vec![
+        let mut values = vec![
             self.time_spent.map(|time| time as f64),
             Some(self.bounces as f64),
             Some(self.exits as f64),
-        ]
+        ];
+        let seconds = |ms: u32| f64::from(ms) / 1000.0;
+        for timing in &self.timings {
+            values.extend([
+                Some(timing.sum as f64 / 1000.0),
+                Some(timing.hits as f64),
+                timing.min.map(seconds),
+                timing.max.map(seconds),
+            ]);
+        }
+        values
     }
 }
 
@@ -182,20 +228,33 @@ fn normalize_url(name: &str) -> String {
     url
 }
 
-/// The columns of one action-scope group, as floats in Matomo's order.
+/// The columns of one action-scope group, as floats in Matomo's order:
+/// its metric ids, then the 24 PagePerformance columns (by name in
+/// Matomo, ids 200–223 here, [`metrics::PAGE_TIMING_FIRST_ID`]; NULL made
+/// 0 by Matomo's `(float) ($row[$id] ?? 0)`), then the three sums of the
+/// query itself.
 fn action_columns(group: &ActionValuesGroup) -> Columns {
-    let value = |index: usize| count(group.values.get(index).copied().flatten());
-    let mut columns = Columns::new();
-    for (id, total) in [
-        (metrics::NB_VISITS, group.nb_visits),
-        (metrics::NB_UNIQ_VISITORS, group.nb_uniq_visitors),
-        (metrics::NB_HITS, group.nb_hits),
+    let value = |index: usize| group.values.get(index).copied().flatten().unwrap_or(0.0);
+    #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
+    let counts = [
+        (metrics::NB_VISITS, group.nb_visits as f64),
+        (metrics::NB_UNIQ_VISITORS, group.nb_uniq_visitors as f64),
+        (metrics::NB_HITS, group.nb_hits as f64),
+    ];
+    let timings = (0..24u16).map(|offset| {
+        (
+            metrics::PAGE_TIMING_FIRST_ID + offset,
+            value(3 + usize::from(offset)),
+        )
+    });
+    let sums = [
         (metrics::SUM_TIME_SPENT, value(0)),
         (metrics::BOUNCE_COUNT, value(1)),
         (metrics::EXIT_NB_VISITS, value(2)),
-    ] {
-        #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
-        columns.set(ColumnKey::Id(id), Value::Float(total as f64));
+    ];
+    let mut columns = Columns::new();
+    for (id, total) in counts.into_iter().chain(timings).chain(sums) {
+        columns.set(ColumnKey::Id(id), Value::Float(total));
     }
     columns
 }

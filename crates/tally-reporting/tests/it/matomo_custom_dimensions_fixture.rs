@@ -375,6 +375,40 @@ fn xml_rows(xml: &str, names: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The 24 PagePerformance columns of an action dimension's row, in
+/// Matomo's order (network, server, transfer, DOM processing, DOM
+/// completion, on load; sum, hits with the timing, min, max).
+fn timing_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for timing in [
+        "network",
+        "server",
+        "transfer",
+        "dom_processing",
+        "dom_completion",
+        "on_load",
+    ] {
+        names.push(format!("sum_time_{timing}"));
+        names.push(format!("nb_hits_with_time_{timing}"));
+        names.push(format!("min_time_{timing}"));
+        names.push(format!("max_time_{timing}"));
+    }
+    names
+}
+
+/// How many rows of `xml` at `indent` carry the 24 timing columns at 0
+/// right after `nb_hits` and before `sum_time_spent`, as every row of
+/// Matomo's expected action dimension files does (the fixture sends no
+/// timings).
+fn rows_with_zero_timings(xml: &str, indent: &str) -> usize {
+    let block: String = timing_names()
+        .iter()
+        .map(|name| format!("{indent}<{name}>0</{name}>\n"))
+        .collect();
+    xml.matches(&format!("</nb_hits>\n{block}{indent}<sum_time_spent>"))
+        .count()
+}
+
 /// `test_day_site_1_dimension_3_flat` and `_expanded`: the action
 /// dimension's page URLs below each value, with the segment and `url` of
 /// `AddSubtableSegmentMetadata` (none below `Value not defined`).
@@ -437,7 +471,34 @@ async fn action_dimension_subtables_match_matomos() -> anyhow::Result<()> {
         "{flat}"
     );
 
+    assert_eq!(rows_with_zero_timings(&flat, "\t\t"), 4, "{flat}");
+
     let expanded = r.xml(&format!("{base}&expanded=1")).await?;
+    // The four values and the URL below each.
+    assert_eq!(rows_with_zero_timings(&expanded, "\t\t"), 4, "{expanded}");
+    assert_eq!(
+        rows_with_zero_timings(&expanded, "\t\t\t\t"),
+        4,
+        "{expanded}"
+    );
+    for (id, period, date, rows) in [
+        (3, "day", "2013-01-23", 4),
+        (3, "year", "2013-01-01", 4),
+        (5, "day", "2013-01-23", 3),
+        (5, "year", "2013-01-01", 4),
+    ] {
+        let xml = r
+            .xml(&format!(
+                "method=CustomDimensions.getCustomDimension&idSite=1&idDimension={id}\
+                 &period={period}&date={date}"
+            ))
+            .await?;
+        assert_eq!(
+            rows_with_zero_timings(&xml, "\t\t"),
+            rows,
+            "{id} {period}: {xml}"
+        );
+    }
     assert!(
         expanded.contains("<label>example.com/sub_en/page?test=343&amp;param=23</label>"),
         "{expanded}"
@@ -766,6 +827,14 @@ async fn processed_metrics_and_metadata_match_matomos() -> anyhow::Result<()> {
         pick(&r.json(&report(3, "year")).await?, &action)[0],
         ["\"en\"", "90", "\"75%\"", "\"75%\""]
     );
+    // test_year_site_1_dimension_3: the timing columns, 0 on every row.
+    let names = timing_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let timings = pick(&r.json(&report(3, "year")).await?, &names);
+    assert_eq!(timings.len(), 4);
+    for row in timings {
+        assert_eq!(row, vec!["0"; 24]);
+    }
 
     let processed = r
         .json(
@@ -844,5 +913,95 @@ async fn processed_metrics_and_metadata_match_matomos() -> anyhow::Result<()> {
         )
     });
     assert_eq!(custom, expected);
+    Ok(())
+}
+
+/// Page timings on action dimension rows, figures worked out by hand from
+/// Matomo's query (`sum(ifnull(t, 0)) / 1000`, the hits with a timing,
+/// `min(t) / 1000`, `max(t) / 1000` per value and URL, NULL read as 0) and
+/// its `sumRowWithLabel` without aggregation operations, which sums every
+/// column of a value's URLs, min and max included. Multiples of 125 ms
+/// keep the seconds exact.
+#[tokio::test]
+async fn action_dimension_rows_carry_page_timings() -> anyhow::Result<()> {
+    let (db, r) = fixture().await?;
+    let router = tally_tracking::http::router(tally_tracking::http::Tracker::start(
+        db.pool()?,
+        &tally_tracking::http::TrackerConfig::default(),
+    )?);
+    let day = START + Duration::days(7);
+    let mut t = PhpTracker::new(1, &r.token, "5e6f7a8b9c0d1e2f", day);
+    for (minutes, query, timings) in [
+        (1, "x=1", Some([125, 250, 375, 500, 625, 750])),
+        (2, "x=1", Some([375, 125, 125, 250, 125, 125])),
+        (3, "x=1", None),
+        (4, "x=2", Some([250, 500, 750, 1000, 125, 250])),
+    ] {
+        t.at = At::Datetime(day + Duration::minutes(minutes));
+        t.url = format!("http://example.com/sub_fr/page?{query}");
+        if let Some(timings) = timings {
+            t.set_timings(timings);
+        }
+        let q = t.page_view("French page");
+        t.ok(&router, &q).await?;
+    }
+    let names = timing_names();
+    let columns = |row: &Value| -> Vec<String> {
+        std::iter::once("nb_hits")
+            .chain(names.iter().map(String::as_str))
+            .map(|name| row[name].to_string())
+            .collect()
+    };
+    let expected = |figures: &[&str]| figures.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>();
+    let base = "method=CustomDimensions.getCustomDimension&idSite=1&idDimension=3";
+    let rows = r
+        .json(&format!("{base}&period=day&date=2013-01-30&expanded=1"))
+        .await?;
+    assert_eq!(rows[0]["label"], "fr", "{rows}");
+    #[rustfmt::skip]
+    let value = expected(&[
+        "4",
+        "0.75", "3", "0.375", "0.625",
+        "0.875", "3", "0.625", "0.75",
+        "1.25", "3", "0.875", "1.125",
+        "1.75", "3", "1.25", "1.5",
+        "0.875", "3", "0.25", "0.75",
+        "1.125", "3", "0.375", "1",
+    ]);
+    assert_eq!(columns(&rows[0]), value, "{rows}");
+    let urls = &rows[0]["subtable"];
+    assert_eq!(urls[0]["label"], "example.com/sub_fr/page?x=1", "{urls}");
+    #[rustfmt::skip]
+    let first = expected(&[
+        "3",
+        "0.5", "2", "0.125", "0.375",
+        "0.375", "2", "0.125", "0.25",
+        "0.5", "2", "0.125", "0.375",
+        "0.75", "2", "0.25", "0.5",
+        "0.75", "2", "0.125", "0.625",
+        "0.875", "2", "0.125", "0.75",
+    ]);
+    assert_eq!(columns(&urls[0]), first, "{urls}");
+    #[rustfmt::skip]
+    let second = expected(&[
+        "1",
+        "0.25", "1", "0.25", "0.25",
+        "0.5", "1", "0.5", "0.5",
+        "0.75", "1", "0.75", "0.75",
+        "1", "1", "1", "1",
+        "0.125", "1", "0.125", "0.125",
+        "0.25", "1", "0.25", "0.25",
+    ]);
+    assert_eq!(columns(&urls[1]), second, "{urls}");
+    // The month sums the one day's row as it is.
+    let month = r
+        .json(&format!("{base}&period=month&date=2013-01-30"))
+        .await?;
+    let fr = month
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["label"] == "fr"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(columns(&fr), value, "{month}");
     Ok(())
 }
