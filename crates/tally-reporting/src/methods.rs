@@ -1184,6 +1184,11 @@ fn table_report(
     let goal_filters = GoalFilters::from_request(request, &filters);
     let mut formatter = Formatter::new(Mode::from_request(request));
     let method = request.get("method").unwrap_or_default();
+    // Whether a site tracked user ids in a checked period, asked once per
+    // site and period however many periods of the answer share it (a
+    // month's days all check that month).
+    let mut users_seen: std::collections::HashMap<(u32, i64, i64), bool> =
+        std::collections::HashMap::new();
     let mut paths: std::collections::HashMap<u32, Option<Vec<String>>> =
         std::collections::HashMap::new();
     let report = ctx.each_site_period(&mut |ctx, slice| {
@@ -1231,7 +1236,7 @@ fn table_report(
         depth.apply(&mut table);
         keep_rows(&mut table, spec.rows);
         if spec.metrics == TableMetrics::CustomVisits {
-            remove_users_if_unused(ctx.conn, slice, &mut table)?;
+            remove_users_if_unused(ctx.conn, slice, &mut table, &mut users_seen)?;
         }
         let plugin_visits = if spec.labels == Labels::Plugin {
             plugin_visits(ctx.conn, archive.as_ref())?
@@ -2128,6 +2133,7 @@ fn remove_users_if_unused(
     conn: &mut MysqlConnection,
     slice: &Slice<'_>,
     table: &mut DataTable,
+    seen: &mut std::collections::HashMap<(u32, i64, i64), bool>,
 ) -> Result<(), ReportingError> {
     let users = |row: &tally_datatable::Row| {
         row.columns
@@ -2145,7 +2151,16 @@ fn remove_users_if_unused(
         _ => slice.period,
     };
     let (start, end) = checked.utc_bounds(&slice.site.timezone);
-    if user_id_tracked(conn, slice.site.idsite, start, end)? {
+    let key = (slice.site.idsite, start, end);
+    let tracked = match seen.get(&key) {
+        Some(known) => *known,
+        None => {
+            let tracked = user_id_tracked(conn, slice.site.idsite, start, end)?;
+            seen.insert(key, tracked);
+            tracked
+        }
+    };
+    if tracked {
         return Ok(());
     }
     let drop_users = |row: &mut tally_datatable::Row| {
