@@ -449,15 +449,18 @@ pub fn users_access_from_site(
 /// (`tally_tracking::site::hash_token` with the instance salt, `hash_algo`
 /// `sha512`), and it is usable in GET and POST requests (`secure_only = 0`).
 ///
-/// A user may create tokens for themself after confirming their password;
-/// a super user may create tokens for anyone without confirmation (they can
-/// set any user's access anyway, so a confirmation would protect nothing).
+/// Anyone who gives the user's password gets a token for that user, as in
+/// Matomo (it is the API's login: `import_logs.py --login --password` calls
+/// it without a token); `login` may be the user's email. A super user may
+/// create tokens for anyone without the password (they can set any user's
+/// access anyway, so a confirmation would protect nothing; Matomo asks them
+/// for the user's password too).
 /// `description` is required, at most 100 characters; `expire` is the
 /// optional `date_expired`.
 ///
 /// # Errors
-/// [`ManagementError::EditAnonymous`]; [`ManagementError::WrongPassword`];
-/// [`ManagementError::SuperUserOrSelfRequired`]; [`ManagementError::UnknownUser`];
+/// [`ManagementError::EditAnonymous`]; [`ManagementError::WrongPassword`]
+/// (also for an unknown user, as Matomo); [`ManagementError::UnknownUser`];
 /// [`ManagementError::InvalidParameter`] for the description;
 /// [`ManagementError::Random`]; [`ManagementError::Db`].
 pub fn create_app_specific_token(
@@ -472,13 +475,18 @@ pub fn create_app_specific_token(
     if login == ANONYMOUS {
         return Err(ManagementError::EditAnonymous);
     }
-    if !actor.superuser {
-        actor.check_superuser_or_self(login)?;
-        if !verify_password(conn, login, password_confirmation, now)? {
-            return Err(ManagementError::WrongPassword);
-        }
+    // As Matomo, the user's own password is the whole check (no session is
+    // needed): `import_logs.py --login --password` asks for its token this
+    // way, anonymously. The login may be given as the user's email. Super
+    // users (the CLI's root principal) need no password.
+    let login = match user_by_email(conn, login)? {
+        Some(found) if find_user(conn, login).is_err() => found,
+        _ => login.to_owned(),
+    };
+    if !actor.superuser && !verify_password(conn, &login, password_confirmation, now)? {
+        return Err(ManagementError::WrongPassword);
     }
-    let found = find_user(conn, login)?;
+    let found = find_user(conn, &login)?;
     let description = description.trim();
     if description.is_empty() {
         return Err(ManagementError::invalid(
@@ -581,6 +589,18 @@ pub fn verify_password(
             Ok(true)
         }
     }
+}
+
+/// The login of the user with this email, if `text` looks like one.
+fn user_by_email(conn: &mut MysqlConnection, text: &str) -> Result<Option<String>> {
+    if !text.contains('@') {
+        return Ok(None);
+    }
+    Ok(user::table
+        .filter(user::email.eq(text))
+        .select(user::login)
+        .first(conn)
+        .optional()?)
 }
 
 fn find_user(conn: &mut MysqlConnection, login: &str) -> Result<User> {

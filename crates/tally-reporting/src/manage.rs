@@ -325,7 +325,11 @@ fn get_all_sites(
     _: &ApiRequest,
     _: OffsetDateTime,
 ) -> Answer {
-    list(&management::get_all_sites(conn, actor)?)
+    let sites = management::get_all_sites(conn, actor)?;
+    // Matomo builds this answer keyed by idsite (`$return[$site['idsite']]`),
+    // so its JSON is an object, not a list: `import_logs.py
+    // --replay-tracking` looks a replayed `idsite` up among its keys.
+    keyed_by(sites.iter().map(|site| (site.idsite.to_string(), site)))
 }
 
 fn get_all_sites_id(
@@ -768,16 +772,22 @@ fn get_goals(
     _: OffsetDateTime,
 ) -> Answer {
     let goals = management::get_goals(conn, actor, id_param(request, "idSite")?)?;
-    // Matomo's answer is a plain PHP array keyed by idgoal, not a
-    // `DataTable\Map`: JSON shows an object of objects, XML `<result>`
-    // with one `<row key="1">` per goal, CSV one row per goal.
-    let entries = goals
-        .iter()
-        .map(|goal| {
-            let columns = columns_of(serde_json::to_value(goal).unwrap_or_default());
-            (goal.idgoal.to_string(), columns_tree(&columns))
+    keyed_by(goals.iter().map(|goal| (goal.idgoal.to_string(), goal)))
+}
+
+/// A plain PHP array keyed by id (Matomo's `$return[$id] = $row`), not a
+/// `DataTable\Map`: JSON shows an object of objects, XML `<result>` with
+/// one `<row key="1">` per entry, CSV one row per entry.
+fn keyed_by<'a, T: serde::Serialize + 'a>(
+    entries: impl Iterator<Item = (String, &'a T)>,
+) -> Answer {
+    let entries = entries
+        .map(|(key, item)| {
+            let value =
+                serde_json::to_value(item).map_err(|error| invalid("result", error.to_string()))?;
+            Ok((key, columns_tree(&columns_of(value))))
         })
-        .collect();
+        .collect::<Result<Vec<_>, ReportingError>>()?;
     Ok(Output::Report(Report::Tree(Tree::Assoc(entries))))
 }
 

@@ -813,12 +813,15 @@ pub fn build_hit_with_geoip(
         )),
     };
     let device = client_hints::parse_with_hints(ua, hints.as_ref());
-    let ip: IpAddr = req
-        .cip
-        .as_deref()
-        .and_then(|c| c.trim().parse().ok())
-        .or(meta.ip)
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    // A `cip` that is set (PHP's non-`empty`) is the IP even when it does not
+    // parse: Matomo's `stringToBinaryIP` stores 0.0.0.0 for it rather than
+    // the sender's address (`import_logs.py` sends log IPs such as
+    // `79.125.00.21`, which inet_pton refuses).
+    let ip: IpAddr = match req.cip.as_deref().filter(|c| !matches!(*c, "" | "0")) {
+        Some(cip) => cip.trim().parse().ok(),
+        None => meta.ip,
+    }
+    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
 
     // Exclusions, in Matomo's order (§1.6).
     if device.is_bot && !req.bots {

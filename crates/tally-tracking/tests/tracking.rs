@@ -889,6 +889,21 @@ async fn protected_parameters_need_a_write_token() -> anyhow::Result<()> {
     assert_eq!(ip, vec![203, 0, 0, 0], "cip stored, anonymized by 2 bytes");
     assert_eq!(country.as_deref(), Some("de"));
     assert_eq!(first.assume_utc().unix_timestamp(), old);
+    // A `cip` that does not parse (import_logs.py sends log IPs as they
+    // are; `00` is refused by inet_pton) is 0.0.0.0, as Matomo stores it,
+    // not the sender's 127.0.0.1.
+    let a = s
+        .get(&format!(
+            "idsite=2&rec=1&url={}&cip=79.125.00.21&cdt={old}&token_auth={TOKEN}",
+            enc("https://blog.example/")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let ip: Vec<u8> = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .select(log_visit::location_ip)
+        .first(&mut c)?;
+    assert_eq!(ip, vec![0, 0, 0, 0]);
     // A recent cdt needs no token.
     let recent = time::OffsetDateTime::now_utc().unix_timestamp() - 600;
     let a = s

@@ -3,7 +3,10 @@
 // Each test binary compiles this module and uses a part of it.
 #![allow(dead_code)]
 
-use std::process::{Command, Output};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use tally_db::test_support::TestDb;
 
@@ -67,4 +70,59 @@ pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {
         &["user", "grant", "alice", "--access", "write", "--site", "1"],
     )?;
     Ok(ok(db, &["user", "token", "alice"])?.trim().to_owned())
+}
+
+/// The server process, killed when the test ends however it ends.
+pub(crate) struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A GET over plain HTTP/1.1: (status, body).
+pub(crate) fn get(addr: SocketAddr, target: &str) -> anyhow::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: tally\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("no status line in {answer:?}"))?
+        .parse()?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_owned());
+    Ok((status, body))
+}
+
+/// `tally-admin serve` on a free local port, with extra environment, once
+/// it listens.
+pub(crate) fn serve(db: &TestDb, env: &[(&str, &str)]) -> anyhow::Result<(Served, SocketAddr)> {
+    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let served = Served(
+        admin(db)
+            .args(["serve", "--listen", &addr.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "tally-admin serve did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((served, addr))
 }

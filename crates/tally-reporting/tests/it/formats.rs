@@ -166,6 +166,30 @@ async fn goals_are_an_array_keyed_by_idgoal_in_every_format() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn all_sites_are_keyed_by_idsite() -> anyhow::Result<()> {
+    // `import_logs.py --replay-tracking` reads `SitesManager.getAllSites`
+    // as a dict and looks the replayed `idsite` ("1") up among its keys.
+    let f = Fixture::new().await?;
+    let json = f.get("method=SitesManager.getAllSites&format=json").await?;
+    let sites: serde_json::Value = serde_json::from_str(&json.text())?;
+    let sites = sites.as_object().expect("an object keyed by idsite");
+    let keys: Vec<&str> = sites.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["1", "2"]);
+    for (key, site) in sites {
+        assert_eq!(site["idsite"].to_string(), *key);
+    }
+    assert_eq!(sites["1"]["main_url"], "https://shop.example");
+    let xml = f.get("method=SitesManager.getAllSites&format=xml").await?;
+    let text = xml.text();
+    assert!(
+        text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row key=\"1\">\n\t\t<idsite>1</idsite>\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("<row key=").count(), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn management_arrays_are_exported_serialized_or_tabulated() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
     // Goals are keyed by their integer id (PHP turns the key "1" into 1).
