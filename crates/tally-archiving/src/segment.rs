@@ -135,9 +135,14 @@
 //!   without a country); Matomo's filter turns every operator into "is in
 //!   the continent", so its `!=` selects the same visits as `==`. Other
 //!   operators are refused, and so is a value that is not a continent code.
-//! - Not supported: segments needing data this crate does not have
-//!   (`countryName`: country names), and those of
-//!   plugins we do not ship.
+//! - `browserName` and `operatingSystemName` know the DeviceDetector names
+//!   of the codes our tracker emits (`tally_schema::devices`); any other
+//!   name becomes `UNK`, as an unknown name does in Matomo, so a browser
+//!   Matomo knows and we do not matches no visit.
+//! - `daysSinceFirstVisit` refuses a value that is not a number (Matomo's
+//!   `(int)` cast makes `abc` 0 days).
+//! - Not supported: `bandwidth` (we store no bandwidth), and the segments
+//!   of plugins we do not ship.
 //!   `dimension<id>` needs the site's custom dimensions
 //!   ([`Segment::parse_with`]).
 
@@ -885,6 +890,17 @@ enum ValueKind {
     /// A country's English name → its code (`countryName`; a name Matomo
     /// does not know becomes `UNK`, which matches no visit).
     CountryName,
+    /// A browser's DeviceDetector name → its code, any case (`browserName`;
+    /// an unknown name becomes `UNK`, for every operator, as Matomo's
+    /// `sqlFilterValue` does).
+    BrowserName,
+    /// An operating system's DeviceDetector name → its code, any case
+    /// (`operatingSystemName`; unknown becomes `UNK`).
+    OsName,
+    /// A number of days compared as seconds: Matomo's `daysSinceFirstVisit`
+    /// turns the value into `(int) value * 86400` and compares the stored
+    /// seconds with it.
+    Days,
 }
 
 /// The name tables of [`ValueKind::Named`].
@@ -1370,10 +1386,13 @@ static CATALOGUE: &[Def] = &[
     ),
     visit("profilable", "log_visit.profilable", ValueKind::Number),
     // Visitor history (seconds columns; days are derived).
+    // Matomo lists `ROUND(seconds / 86400)` on the dimension but the
+    // segment compares the seconds with the value times 86400: `==1`
+    // matches exactly 86400 seconds, `<1` anything under a day.
     visit(
         "daysSinceFirstVisit",
-        "ROUND(log_visit.visitor_seconds_since_first / 86400)",
-        ValueKind::Number,
+        "log_visit.visitor_seconds_since_first",
+        ValueKind::Days,
     ),
     visit(
         "secondsSinceFirstVisit",
@@ -1524,6 +1543,11 @@ static CATALOGUE: &[Def] = &[
         ValueKind::Text,
     ),
     visit(
+        "browserName",
+        "log_visit.config_browser_name",
+        ValueKind::BrowserName,
+    ),
+    visit(
         "browserVersion",
         "log_visit.config_browser_version",
         ValueKind::Text,
@@ -1537,6 +1561,11 @@ static CATALOGUE: &[Def] = &[
         "operatingSystemCode",
         "log_visit.config_os",
         ValueKind::Text,
+    ),
+    visit(
+        "operatingSystemName",
+        "log_visit.config_os",
+        ValueKind::OsName,
     ),
     visit(
         "operatingSystemVersion",
@@ -1823,37 +1852,28 @@ static CATALOGUE: &[Def] = &[
 ];
 
 /// The built-in segment names, for `API.getSegmentsMetadata`: each name
-/// with the SQL it reads (a column, or the `log_action` name behind an
-/// action column) and whether it is a metric (a number) rather than a
-/// dimension. Site-specific `dimension<id>` names are not listed.
-pub fn catalogue() -> impl Iterator<Item = (&'static str, String, bool)> {
+/// with the `sqlSegment` Matomo lists for it (a column or expression, the
+/// `idaction` column behind an action name; `None` for a union of
+/// segments, which has none). Site-specific `dimension<id>` names are not
+/// listed.
+pub fn catalogue() -> impl Iterator<Item = (&'static str, Option<String>)> {
     CATALOGUE.iter().map(|def| {
-        let (sql, is_metric) = match def.target {
-            Target::Column { table, expr, kind } => {
-                let sql = if expr.contains('.') || expr.contains('(') {
-                    expr.to_owned()
-                } else {
-                    format!("{}.{expr}", table.name())
-                };
-                (sql, matches!(kind, ValueKind::Number))
-            }
-            Target::ActionName { table, column, .. } => {
-                (format!("{}.{column}", table.name()), false)
-            }
-            Target::ActionTypeOfUrl => ("log_action.type".to_owned(), false),
-            Target::GoalName => ("goal.name".to_owned(), false),
-            Target::EcommerceRevenue(_) => ("log_conversion.idvisit".to_owned(), true),
-            Target::Continent => ("log_visit.location_country".to_owned(), false),
-            Target::Union(members) => (
-                members
-                    .iter()
-                    .map(|member| member.name)
-                    .collect::<Vec<_>>()
-                    .join(" OR "),
-                false,
-            ),
+        let sql = match def.target {
+            Target::Column { table, expr, .. } => Some(if expr.contains('.') {
+                expr.to_owned()
+            } else {
+                format!("{}.{expr}", table.name())
+            }),
+            Target::ActionName { column, .. } => Some(column.to_owned()),
+            Target::ActionTypeOfUrl => Some("log_action.type".to_owned()),
+            // Matomo's `GoalName` dimension reads `idgoal`, joined to the
+            // goal's name.
+            Target::GoalName => Some("log_conversion.idgoal".to_owned()),
+            Target::EcommerceRevenue(_) => Some("log_conversion.idvisit".to_owned()),
+            Target::Continent => Some("log_visit.location_country".to_owned()),
+            Target::Union(_) => None,
         };
-        (def.name, sql, is_metric)
+        (def.name, sql)
     })
 }
 
@@ -1998,6 +2018,15 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
                         return Err(unsupported());
                     }
                     ValueKind::LowerText => value.to_lowercase(),
+                    // Matomo converts the value before it builds the
+                    // pattern: `browserName=@Chrome` looks for `%CH%`.
+                    ValueKind::BrowserName | ValueKind::OsName | ValueKind::Days => {
+                        match convert(kind, condition)?.0 {
+                            BindValue::Text(text) => text,
+                            BindValue::Integer(number) => number.to_string(),
+                            _ => return Err(unsupported()),
+                        }
+                    }
                     _ => value.to_owned(),
                 };
                 return Ok(member(Prepared::Pattern(test.like_pattern(&text)), true));
@@ -2151,6 +2180,25 @@ fn convert(kind: ValueKind, condition: &Condition) -> Result<(BindValue, bool), 
                 .find(|(_, _, name)| *name == value)
                 .map_or("UNK", |(code, _, _)| *code);
             (BindValue::Text(code.to_owned()), false)
+        }
+        ValueKind::BrowserName => {
+            let code = tally_schema::devices::browser_code(value).unwrap_or("UNK");
+            (BindValue::Text(code.to_owned()), false)
+        }
+        ValueKind::OsName => {
+            let code = tally_schema::devices::os_code(value).unwrap_or("UNK");
+            (BindValue::Text(code.to_owned()), false)
+        }
+        ValueKind::Days => {
+            // PHP's `(int)` truncates toward zero; a value that is not a
+            // number is refused, as for the other numeric segments.
+            let days = match convert(ValueKind::Number, condition)?.0 {
+                BindValue::Integer(days) => days,
+                BindValue::Float(days) => days.trunc() as i64,
+                _ => return Err(invalid(condition, "a number")),
+            };
+            let seconds = days.saturating_mul(86_400);
+            (BindValue::Integer(seconds), seconds == 0)
         }
         ValueKind::Named(names) => {
             let code = names
@@ -3089,6 +3137,71 @@ mod tests {
         );
         // Index 9 has no column.
         assert!(Segment::parse_with("dimension4==x", &context).is_err());
+    }
+
+    #[test]
+    fn browser_and_system_names_become_codes() {
+        let sql = |definition: &str| {
+            let sql = parse(definition).to_sql();
+            (sql.where_sql, sql.binds)
+        };
+        let text = |value: &str| vec![BindValue::Text(value.to_owned())];
+        let (where_sql, binds) = sql("browserName==chrome");
+        assert!(
+            where_sql.contains("log_visit.config_browser_name = ?"),
+            "{where_sql}"
+        );
+        assert_eq!(binds, text("CH"));
+        assert_eq!(sql("browserName==Netscape").1, text("UNK"));
+        // Matomo converts before it builds the pattern.
+        let (where_sql, binds) = sql("browserName=@Internet Explorer");
+        assert!(where_sql.contains("LIKE ?"), "{where_sql}");
+        assert_eq!(binds, text("%IE%"));
+        let (where_sql, binds) = sql("operatingSystemName!=gnu/linux");
+        assert!(where_sql.contains("log_visit.config_os"), "{where_sql}");
+        assert_eq!(binds, text("LIN"));
+        assert_eq!(sql("operatingSystemName==Linux").1, text("UNK"));
+    }
+
+    #[test]
+    fn days_since_first_visit_compares_seconds() {
+        let sql = |definition: &str| {
+            let sql = parse(definition).to_sql();
+            (sql.where_sql, sql.binds)
+        };
+        let (where_sql, binds) = sql("daysSinceFirstVisit==1");
+        assert!(
+            where_sql.contains("log_visit.visitor_seconds_since_first = ?"),
+            "{where_sql}"
+        );
+        assert!(!where_sql.contains("ROUND"), "{where_sql}");
+        assert_eq!(binds, vec![BindValue::Integer(86_400)]);
+        // PHP's `(int)` truncates.
+        assert_eq!(
+            sql("daysSinceFirstVisit<2.9").1,
+            vec![BindValue::Integer(172_800)]
+        );
+        assert_eq!(
+            sql("daysSinceFirstVisit>-1.5").1,
+            vec![BindValue::Integer(-86_400)]
+        );
+        assert_eq!(
+            sql("daysSinceFirstVisit=@3").1,
+            vec![BindValue::Text("%259200%".to_owned())]
+        );
+        // 0 days is PHP-empty: `!=0` does not also match NULL.
+        assert!(!sql("daysSinceFirstVisit!=0").0.contains("IS NULL"));
+        assert!(sql("daysSinceFirstVisit!=1").0.contains("IS NULL"));
+        assert!(matches!(
+            error("daysSinceFirstVisit==abc"),
+            SegmentError::InvalidValue { .. }
+        ));
+        // The siblings floor the stored seconds, as Matomo's do.
+        assert!(
+            sql("daysSinceLastVisit==1")
+                .0
+                .contains("FLOOR(log_visit.visitor_seconds_since_last / 86400) = ?")
+        );
     }
 
     #[test]

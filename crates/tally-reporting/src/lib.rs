@@ -33,6 +33,7 @@ mod processed;
 pub mod request;
 mod row_evolution;
 mod rss;
+mod segment_meta;
 mod subtables;
 mod transitions;
 

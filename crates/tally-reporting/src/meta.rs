@@ -22,6 +22,7 @@ use crate::formatting::Mode;
 use crate::methods::{self, Ctx};
 use crate::output::Output;
 use crate::request::ApiRequest;
+use crate::segment_meta::{self, Category};
 
 /// Which metrics a report shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1218,11 +1219,12 @@ fn field<'t>(tree: &'t Tree, key: &str) -> Option<&'t str> {
         })
 }
 
-/// `API.getSegmentsMetadata`: the segment names we accept, with their
-/// type and, with `_hideImplementationData=0`, their SQL column (Matomo
-/// hides the implementation by default).
-/// With `idSites`, the site's active custom dimensions follow as
-/// `dimension<id>`.
+/// `API.getSegmentsMetadata`: the segments we accept as Matomo lists them
+/// (`type`, `category`, `name`, `segment`, `unionOfSegments`,
+/// `acceptedValues`, `permission`), sorted as Matomo sorts them. With
+/// `_hideImplementationData=0` each also carries its `sqlSegment` and
+/// `needsMostFrequentValues`. With `idSites`, the site's active custom
+/// dimensions are listed too, as `dimension<id>`.
 pub(crate) fn segments_metadata(
     conn: &mut MysqlConnection,
     principal: &Principal,
@@ -1244,34 +1246,97 @@ pub(crate) fn segments_metadata(
         })?;
         None
     };
+    let registered = !principal.is_anonymous();
     let dimensions = match idsite {
-        Some(idsite) => SiteInfo::load(conn, idsite)?.custom_dimensions,
+        Some(idsite) => tally_management::active_custom_dimensions(conn, idsite)?,
         None => Vec::new(),
     };
-    let dimensions = dimensions.into_iter().map(|dimension| {
-        let table = match dimension.scope {
-            tally_archiving::segment::DimensionScope::Visit => "log_visit",
-            tally_archiving::segment::DimensionScope::Action => "log_link_visit_action",
+    struct Row {
+        category: Category,
+        metric: bool,
+        name: String,
+        segment: String,
+        sql: Option<String>,
+        needs_most_frequent_values: bool,
+        union: &'static [&'static str],
+        accepted: Option<String>,
+        permission: Option<bool>,
+    }
+    let built_in = tally_archiving::segment::catalogue().filter_map(|(segment, sql)| {
+        let meta = segment_meta::find(segment)?;
+        Some(Row {
+            category: meta.category,
+            metric: meta.metric,
+            name: meta.name.to_owned(),
+            segment: segment.to_owned(),
+            sql,
+            needs_most_frequent_values: meta.needs_most_frequent_values(),
+            union: meta.union,
+            accepted: meta.accepted.text(),
+            permission: meta.registered_only.then_some(registered),
+        })
+    });
+    // Matomo's `CustomDimension` dimension: a text dimension named by the
+    // user, under Visitors or (action scope) Behaviour.
+    let custom = dimensions.into_iter().map(|dimension| {
+        let (category, table) = match dimension.scope {
+            tally_management::DimensionScope::Visit => (Category::Visitors, "log_visit"),
+            tally_management::DimensionScope::Action => {
+                (Category::Behaviour, "log_link_visit_action")
+            }
         };
-        (
-            format!("dimension{}", dimension.id),
-            format!("{table}.custom_dimension_{}", dimension.index),
-            false,
+        Row {
+            category,
+            metric: false,
+            name: dimension.name,
+            segment: format!("dimension{}", dimension.idcustomdimension),
+            sql: Some(format!("{table}.custom_dimension_{}", dimension.index)),
+            needs_most_frequent_values: true,
+            union: &[],
+            accepted: None,
+            permission: None,
+        }
+    });
+    let mut rows: Vec<Row> = built_in.chain(custom).collect();
+    rows.sort_by(|a, b| {
+        segment_meta::compare(
+            (a.category, a.metric, &a.name, &a.segment),
+            (b.category, b.metric, &b.name, &b.segment),
         )
     });
-    let rows = tally_archiving::segment::catalogue()
-        .map(|(name, sql, is_metric)| (name.to_owned(), sql, is_metric))
-        .chain(dimensions)
-        .map(|(name, sql, is_metric)| {
+    let rows = rows
+        .into_iter()
+        .map(|row| {
             let mut fields = vec![
                 (
                     "type".to_owned(),
-                    str_tree(if is_metric { "metric" } else { "dimension" }),
+                    str_tree(if row.metric { "metric" } else { "dimension" }),
                 ),
-                ("segment".to_owned(), Tree::Str(name)),
+                ("category".to_owned(), str_tree(row.category.name())),
+                ("name".to_owned(), Tree::Str(row.name)),
+                ("segment".to_owned(), Tree::Str(row.segment)),
             ];
             if show_sql {
-                fields.push(("sqlSegment".to_owned(), Tree::Str(sql)));
+                fields.push((
+                    "sqlSegment".to_owned(),
+                    row.sql.map_or(Tree::Null, Tree::Str),
+                ));
+                fields.push((
+                    "needsMostFrequentValues".to_owned(),
+                    Tree::Bool(row.needs_most_frequent_values),
+                ));
+            }
+            if !row.union.is_empty() {
+                fields.push((
+                    "unionOfSegments".to_owned(),
+                    Tree::List(row.union.iter().map(|name| str_tree(name)).collect()),
+                ));
+            }
+            if let Some(accepted) = row.accepted {
+                fields.push(("acceptedValues".to_owned(), Tree::Str(accepted)));
+            }
+            if let Some(permission) = row.permission {
+                fields.push(("permission".to_owned(), Tree::Bool(permission)));
             }
             Tree::Assoc(fields)
         })

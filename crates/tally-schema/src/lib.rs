@@ -9,6 +9,7 @@
 //!   [`PeriodKind`], [`ArchiveStatus`], [`Access`], goal match enums).
 //! - [`tz`]: a site's time zone (IANA with DST, or Matomo's `UTC+N`).
 //! - [`geo`]: countries and Matomo's continents.
+//! - [`devices`]: DeviceDetector's browser and operating system names.
 //! - [`ids`]: id newtypes ([`SiteId`], [`VisitId`], ...) and the 8-byte
 //!   [`VisitorId`].
 //!
@@ -27,6 +28,7 @@
 
 pub mod codes;
 mod coordinate;
+pub mod devices;
 pub mod geo;
 pub mod ids;
 pub mod lang;

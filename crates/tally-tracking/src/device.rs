@@ -413,6 +413,11 @@ pub fn brand_name(code: &str) -> Option<&'static str> {
     BRANDS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
+/// The names of the brands this detector emits, in no particular order.
+pub fn brand_names() -> impl Iterator<Item = &'static str> {
+    BRANDS.iter().map(|(_, name)| *name)
+}
+
 /// Browsers DeviceDetector lists as mobile-only (`Browser::$mobileOnlyBrowsers`,
 /// the ones we emit): they keep a device from defaulting to desktop.
 const MOBILE_ONLY_BROWSERS: &[&str] = &["MF", "FM", "OM", "OI", "HU", "36"];

@@ -130,6 +130,22 @@ fn countries() -> Vec<(String, String)> {
         .collect()
 }
 
+/// DeviceDetector's browsers we know, `(code, name)`.
+fn browsers() -> Vec<(String, String)> {
+    tally_schema::devices::BROWSERS
+        .iter()
+        .map(|(code, name)| ((*code).to_owned(), (*name).to_owned()))
+        .collect()
+}
+
+/// DeviceDetector's operating systems we know, `(code, name)`.
+fn operating_systems() -> Vec<(String, String)> {
+    tally_schema::devices::OPERATING_SYSTEMS
+        .iter()
+        .map(|(code, name, _)| ((*code).to_owned(), (*name).to_owned()))
+        .collect()
+}
+
 const ACTION_URL_MEMBERS: &[&str] = &["pageUrl", "downloadUrl", "outlinkUrl", "eventUrl"];
 const VIEWED_CATEGORY_MEMBERS: &[&str] = &[
     "productViewCategory1",
@@ -204,6 +220,14 @@ fn source_of(name: &str) -> Source {
             key: "countryCode",
             list: countries,
         },
+        "browserName" => Source::ByUsage {
+            key: "browserCode",
+            list: browsers,
+        },
+        "operatingSystemName" => Source::ByUsage {
+            key: "operatingSystemCode",
+            list: operating_systems,
+        },
         "visitConvertedGoalName" => Source::GoalNames,
         "actionUrl" => Source::Union(ACTION_URL_MEMBERS),
         "productViewCategory" => Source::Union(VIEWED_CATEGORY_MEMBERS),
@@ -237,7 +261,7 @@ fn find_segment(name: &str, site: &SiteInfo) -> Result<Source, ReportingError> {
             DimensionScope::Action => Source::ActionDimension(dimension.id),
         });
     }
-    if tally_archiving::segment::catalogue().any(|(listed, _, _)| listed == name) {
+    if tally_archiving::segment::catalogue().any(|(listed, _)| listed == name) {
         Ok(source_of(name))
     } else {
         Err(not_found())

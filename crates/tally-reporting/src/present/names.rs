@@ -1,9 +1,11 @@
 //! English display names for the codes stored in archives: languages,
 //! operating systems and browsers (countries and continents are in
-//! `tally_schema::geo`, which segments read too). Written for Tally from
+//! `tally_schema::geo`, browsers and systems in `tally_schema::devices`:
+//! segments read those too). Written for Tally from
 //! general knowledge (ISO 639-1, DeviceDetector's code list as described in
 //! `tally_tracking::device`); not copied from Matomo's data files.
 
+pub(super) use tally_schema::devices::{BROWSERS, OPERATING_SYSTEMS};
 pub(super) use tally_schema::geo::{CONTINENTS, COUNTRIES};
 
 /// ISO 639-1 language codes and their English names.
@@ -109,49 +111,6 @@ pub(super) const LANGUAGES: &[(&str, &str)] = &[
     ("zu", "Zulu"),
 ];
 
-/// `(OS code, DeviceDetector name, OS family)` for the codes our tracker
-/// stores (`tally_tracking::device`), plus Matomo's `BOT`.
-pub(super) const OPERATING_SYSTEMS: &[(&str, &str, &str)] = &[
-    ("WIN", "Windows", "Windows"),
-    ("MAC", "Mac", "Mac"),
-    ("IOS", "iOS", "iOS"),
-    ("IPA", "iPadOS", "iOS"),
-    ("ATV", "tvOS", "iOS"),
-    ("AND", "Android", "Android"),
-    ("ADR", "Android TV", "Android"),
-    ("HAR", "HarmonyOS", "Android"),
-    ("LIN", "GNU/Linux", "GNU/Linux"),
-    ("UBT", "Ubuntu", "GNU/Linux"),
-    ("KBT", "Kubuntu", "GNU/Linux"),
-    ("FED", "Fedora", "GNU/Linux"),
-    ("DEB", "Debian", "GNU/Linux"),
-    ("MIN", "Mint", "GNU/Linux"),
-    ("ARL", "Arch Linux", "GNU/Linux"),
-    ("CES", "CentOS", "GNU/Linux"),
-    ("RHT", "Red Hat", "GNU/Linux"),
-    ("GNT", "Gentoo", "GNU/Linux"),
-    ("COS", "Chrome OS", "Chrome OS"),
-    ("BSD", "FreeBSD", "Unix"),
-    ("OBS", "OpenBSD", "Unix"),
-    ("NBS", "NetBSD", "Unix"),
-    ("SOS", "Solaris", "Unix"),
-    ("WPH", "Windows Phone", "Windows Mobile"),
-    ("KOS", "KaiOS", "Firefox OS"),
-    ("TIZ", "Tizen", "Other Mobile"),
-    ("WOS", "webOS", "Other Mobile"),
-    ("PS3", "PlayStation", "Gaming Console"),
-    ("WII", "Nintendo", "Gaming Console"),
-    ("FIR", "Fire OS", "Android"),
-    ("MLD", "MildWild", "Android"),
-    ("FOS", "Firefox OS", "Firefox OS"),
-    ("WCE", "Windows CE", "Windows Mobile"),
-    ("WRT", "Windows RT", "Windows Mobile"),
-    ("BLB", "BlackBerry OS", "BlackBerry"),
-    ("PSP", "PlayStation Portable", "Mobile Gaming Console"),
-    ("NDS", "Nintendo Mobile", "Mobile Gaming Console"),
-    ("JME", "Java ME", "Real-time OS"),
-];
-
 /// The first OS code of each family: Matomo's family logo is that code's.
 pub(super) const OS_FAMILY_LOGOS: &[(&str, &str)] = &[
     ("Android", "AND"),
@@ -168,52 +127,6 @@ pub(super) const OS_FAMILY_LOGOS: &[(&str, &str)] = &[
     ("Unix", "SOS"),
     ("Windows", "WIN"),
     ("Windows Mobile", "WPH"),
-];
-
-/// Browser codes our tracker stores and DeviceDetector's names for them.
-pub(super) const BROWSERS: &[(&str, &str)] = &[
-    ("CH", "Chrome"),
-    ("CM", "Chrome Mobile"),
-    ("CI", "Chrome Mobile iOS"),
-    ("CV", "Chrome Webview"),
-    ("CR", "Chromium"),
-    ("HC", "Headless Chrome"),
-    ("FF", "Firefox"),
-    ("FM", "Firefox Mobile"),
-    ("F1", "Firefox Mobile iOS"),
-    ("SF", "Safari"),
-    ("MF", "Mobile Safari"),
-    ("PS", "Microsoft Edge"),
-    ("OP", "Opera"),
-    ("OM", "Opera Mobile"),
-    ("OI", "Opera Mini"),
-    ("IE", "Internet Explorer"),
-    ("IM", "IE Mobile"),
-    ("SB", "Samsung Browser"),
-    ("YA", "Yandex Browser"),
-    ("UC", "UC Browser"),
-    ("BR", "Brave"),
-    ("VI", "Vivaldi"),
-    ("WH", "Whale Browser"),
-    ("CC", "Coc Coc"),
-    ("DD", "DuckDuckGo Privacy Browser"),
-    ("AN", "Android Browser"),
-    ("HU", "Huawei Browser Mobile"),
-    ("EP", "GNOME Web"),
-    ("RM", "RockMelt"),
-    ("FE", "Fennec"),
-    ("QQ", "QQ Browser"),
-    ("MS", "Mobile Silk"),
-    ("36", "360 Phone Browser"),
-    ("YL", "Yandex Browser Lite"),
-    ("MU", "Mi Browser"),
-    ("VV", "vivo Browser"),
-    ("OH", "Opera Devices"),
-    ("OX", "Opera GX"),
-    ("O1", "Opera Mini iOS"),
-    ("UM", "UC Browser Mini"),
-    ("NF", "NetFront"),
-    ("3N", "Nintendo Browser"),
 ];
 
 /// DeviceDetector's device type ids and names (`config_device_type`).

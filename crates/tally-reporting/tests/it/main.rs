@@ -52,4 +52,5 @@ mod present;
 mod privacy;
 mod reports;
 mod row_evolution;
+mod segment_definitions;
 mod segments_annotations;

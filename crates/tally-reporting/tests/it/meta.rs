@@ -142,27 +142,136 @@ async fn report_metadata_lists_goal_metrics_as_matomo() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn segments_metadata_lists_the_catalogue() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
+    let list = |text: &str| -> anyhow::Result<Vec<serde_json::Value>> {
+        Ok(serde_json::from_str::<Vec<serde_json::Value>>(text)?)
+    };
+    let entry = |rows: &[serde_json::Value], segment: &str| {
+        rows.iter()
+            .find(|row| row["segment"] == segment)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
     // Matomo hides the SQL unless asked with `_hideImplementationData=0`.
-    let answer = f.get("method=API.getSegmentsMetadata&format=json").await?;
-    let text = answer.text();
+    let text = f
+        .get("method=API.getSegmentsMetadata&format=json")
+        .await?
+        .text();
+    assert!(!text.contains("sqlSegment"), "{text}");
     assert!(
-        text.contains(r#"{"type":"dimension","segment":"countryCode"}"#),
+        text.starts_with(concat!(
+            r#"[{"type":"metric","category":"Visitors","name":"Actions In Visit","segment":"actions"},"#,
+            r#"{"type":"metric","category":"Visitors","name":"Days since first visit","segment":"daysSinceFirstVisit"},"#,
+        )),
         "{text}"
     );
-    assert!(!text.contains("sqlSegment"), "{text}");
-    let answer = f
-        .get("method=API.getSegmentsMetadata&_hideImplementationData=0&format=json")
-        .await?;
-    let text = answer.text();
+    let rows = list(&text)?;
+    // Matomo's 121 less `bandwidth`; our `clientType` is not Matomo's.
+    assert_eq!(rows.len(), 120);
+    let order: Vec<&str> = rows
+        .iter()
+        .map(|row| row["segment"].as_str().unwrap_or(""))
+        .collect();
+    // Metrics first, then by name: "Browser" < "Browser code" < ...
+    let at = |name: &str| order.iter().position(|s| *s == name);
+    assert_eq!(at("visitIp"), Some(13));
+    assert_eq!(
+        order[14..18],
+        [
+            "browserName",
+            "browserCode",
+            "browserEngine",
+            "browserVersion"
+        ]
+    );
+    assert_eq!(
+        order[23..26],
+        [
+            "operatingSystemName",
+            "operatingSystemCode",
+            "operatingSystemVersion"
+        ]
+    );
+    // Custom variables by segment name; then Behaviour, Events,
+    // Acquisition and Ecommerce.
+    assert_eq!(
+        order[57..60],
+        [
+            "customVariableName",
+            "customVariableName1",
+            "customVariableName2"
+        ]
+    );
+    assert_eq!(at("actionType"), Some(81));
+    assert_eq!(order.last().copied(), Some("productViewSku"));
+    assert_eq!(at("clientType"), None);
+    assert_eq!(
+        entry(&rows, "visitIp"),
+        concat!(
+            r#"{"type":"metric","category":"Visitors","name":"Visitor IP","segment":"visitIp","#,
+            r#""acceptedValues":"13.54.122.1. </code>Select IP ranges with notation: <code>visitIp>13.54.122.0;visitIp<13.54.122.255","#,
+            r#""permission":true}"#
+        )
+    );
+    assert_eq!(
+        entry(&rows, "browserName"),
+        r#"{"type":"dimension","category":"Visitors","name":"Browser","segment":"browserName","acceptedValues":"FireFox, Internet Explorer, Chrome, Safari, Opera etc."}"#
+    );
+    assert_eq!(
+        entry(&rows, "actionUrl"),
+        r#"{"type":"dimension","category":"Behaviour","name":"Action URL","segment":"actionUrl","unionOfSegments":["pageUrl","downloadUrl","outlinkUrl","eventUrl"]}"#
+    );
+    assert_eq!(
+        entry(&rows, "countryCode"),
+        r#"{"type":"dimension","category":"Visitor location","name":"Country code","segment":"countryCode","acceptedValues":"ISO 3166-1 alpha-2 country codes (de, us, fr, in, es, etc.)"}"#
+    );
     assert!(
-        text.contains(r#"{"type":"dimension","segment":"countryCode","sqlSegment":"log_visit.location_country"}"#),
-        "{text}"
+        entry(&rows, "deviceBrand").contains(r#""acceptedValues":"Acer, Alcatel, Amazon, Apple, "#),
+        "{}",
+        entry(&rows, "deviceBrand")
+    );
+
+    let text = f
+        .get("method=API.getSegmentsMetadata&_hideImplementationData=0&format=json")
+        .await?
+        .text();
+    let rows = list(&text)?;
+    assert_eq!(
+        entry(&rows, "daysSinceFirstVisit"),
+        r#"{"type":"metric","category":"Visitors","name":"Days since first visit","segment":"daysSinceFirstVisit","sqlSegment":"log_visit.visitor_seconds_since_first","needsMostFrequentValues":true}"#
+    );
+    assert_eq!(
+        entry(&rows, "operatingSystemName"),
+        r#"{"type":"dimension","category":"Visitors","name":"Operating system","segment":"operatingSystemName","sqlSegment":"log_visit.config_os","needsMostFrequentValues":false,"acceptedValues":"Windows, Linux, Mac, Android, iOS etc."}"#
+    );
+    assert_eq!(
+        entry(&rows, "productCategory"),
+        r#"{"type":"dimension","category":"Ecommerce","name":"Product Category","segment":"productCategory","sqlSegment":null,"needsMostFrequentValues":true,"unionOfSegments":["productCategory1","productCategory2","productCategory3","productCategory4","productCategory5"]}"#
+    );
+    assert_eq!(
+        entry(&rows, "visitConvertedGoalName"),
+        r#"{"type":"dimension","category":"Visitors","name":"Visit converted a specific Goal Name","segment":"visitConvertedGoalName","sqlSegment":"log_conversion.idgoal","needsMostFrequentValues":true,"acceptedValues":"myGoal, myOtherGoal, etc."}"#
     );
     // `GetSegmentsMetadataAPITest`: the visitor id is a segment.
     assert!(text.contains(r#""segment":"visitorId""#), "{text}");
+
+    // The anonymous user may list them once it views a site, and is told
+    // it may not use the registered users' segments.
+    f.get(
+        "method=UsersManager.setUserAccess&userLogin=anonymous&access=view&idSites=2&format=json",
+    )
+    .await?;
+    let text = f
+        .call("method=API.getSegmentsMetadata&format=json")
+        .await?
+        .text();
+    let rows = list(&text)?;
     assert!(
-        text.contains(r#"{"type":"metric","segment":"visitCount","#),
+        entry(&rows, "userId").ends_with(r#","permission":false}"#),
         "{text}"
+    );
+    assert_eq!(
+        rows.iter().filter(|row| row["permission"] == false).count(),
+        5
     );
     Ok(())
 }
