@@ -437,5 +437,50 @@ async fn imported_logs_give_matomos_entry_goal_rates() -> anyhow::Result<()> {
         ),
         "{blog}"
     );
+    // Matomo's entry (and exit) page reports keep the API's default sort,
+    // visits (`Report::$defaultSortColumn`; `entry_nb_visits` is only the
+    // HTML view's), so ties go by label in natural, case-insensitive
+    // order (`newsletter` before `Products`), in subtables too (`/index`
+    // before `manage-users`).
+    let expanded = get(
+        &f,
+        &format!("method=Actions.getEntryPageUrls&{MONTH}&expanded=1"),
+    )
+    .await?;
+    let labels = |table: &Value| -> Vec<String> {
+        rows(table, &[])
+            .into_iter()
+            .map(|row| row.trim_end().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        labels(&expanded),
+        [
+            "blog",
+            "docs",
+            "faq",
+            "/index",
+            "hello",
+            "Citrix",
+            "Topic",
+            "/index.htm",
+            "/moved-permanently",
+            "/register.php?0,approve=9a94a02145599",
+            "/to-an-error",
+            "api",
+            "download",
+            "hosting",
+            "intranet-analytics",
+            "newsletter",
+            "Products",
+            "this",
+            "translations",
+            "view",
+        ]
+    );
+    assert_eq!(
+        labels(&expanded[1]["subtable"]),
+        ["manage-websites", "/index", "manage-users"]
+    );
     Ok(())
 }
