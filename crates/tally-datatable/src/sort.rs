@@ -280,7 +280,9 @@ fn php_string_to_float(text: &str) -> f64 {
         mantissa_end = digits_from(whole_end + 1);
     }
     // A lone sign or dot is no number.
-    let has_digit = trimmed[..mantissa_end].bytes().any(|byte| byte.is_ascii_digit());
+    let has_digit = trimmed[..mantissa_end]
+        .bytes()
+        .any(|byte| byte.is_ascii_digit());
     if !has_digit {
         return 0.0;
     }

@@ -427,7 +427,7 @@ impl DataTable {
     }
 
     /// Sorts as the API's generic filter does (Matomo's `Sort` filter with
-    /// its secondary column, [`crate::sort`]): by `column` (or by
+    /// its secondary column, in `sort.rs`): by `column` (or by
     /// `nb_visits` when the first row lacks it, as
     /// `Sorter::getPrimaryColumnToSort` falls back), ties of a numeric
     /// column broken by the label (after `nb_visits`) or by `nb_visits`
@@ -1100,9 +1100,15 @@ mod api_sort_tests {
             code("301", 3, 3),
         ]);
         let agents = DataTable::from_rows([
-            Row::new("Mozilla").with("nb_visits", 1).with("nb_actions", 1),
-            Row::new("Apache").with("nb_visits", 1).with("nb_actions", 1),
-            Row::new("Chrome").with("nb_visits", 5).with("nb_actions", 8),
+            Row::new("Mozilla")
+                .with("nb_visits", 1)
+                .with("nb_actions", 1),
+            Row::new("Apache")
+                .with("nb_visits", 1)
+                .with("nb_actions", 1),
+            Row::new("Chrome")
+                .with("nb_visits", 5)
+                .with("nb_actions", 8),
         ]);
         let mut table = DataTable::from_rows([
             Row::new("Not-Bot")
@@ -1170,9 +1176,8 @@ mod api_sort_tests {
                 Row::new("b").with("nb_hits", 1).with("nb_visits", 2),
             ])
         };
-        let mut without_visits = DataTable::from_rows([
-            Row::new("x").with("nb_hits", 5).with_subtable(subtable())
-        ]);
+        let mut without_visits =
+            DataTable::from_rows([Row::new("x").with("nb_hits", 5).with_subtable(subtable())]);
         without_visits.sort_for_api("nb_hits", SortOrder::Desc, true);
         assert_eq!(subtable_labels(&without_visits, 0), ["a", "b"]);
         let mut with_visits = DataTable::from_rows([Row::new("x")
