@@ -796,19 +796,15 @@ fn flatten_row(
     // parent's order (its `segment` too, unless the child has a
     // `segmentValue` for the post-processor): the dimensions (each
     // ancestor level's label), a segment the child's presenter gave it
-    // none of, and the rest. `is_aggregate` is each row's own.
-    let inherited: Vec<(String, Scalar)> = context
-        .dimensions
+    // none of, and the rest, each where the parent has it (a segment set
+    // before flattening precedes the parent's dimension: the custom
+    // dimension's `Value not defined` rows). `is_aggregate` is each row's
+    // own.
+    let inherited: Vec<(String, Scalar)> = row
+        .metadata
         .iter()
-        .filter_map(|name| Some((name.clone(), row.metadata.get(name)?.clone())))
-        .chain(
-            row.metadata
-                .iter()
-                .filter(|(name, _)| {
-                    name.as_str() != "is_aggregate" && !context.dimensions.contains(name)
-                })
-                .map(|(name, value)| (name.clone(), value.clone())),
-        )
+        .filter(|(name, _)| name.as_str() != "is_aggregate")
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     if row.metadata.get("logo").is_none()
         && let Some(logo) = parent_logo
@@ -1042,6 +1038,67 @@ mod tests {
             plain
                 .all_rows()
                 .all(|row| row.metadata.get("Actions_PageUrl").is_none())
+        );
+    }
+
+    /// `CustomDimensions.getCustomDimension&flat=1` (Matomo's
+    /// `test_day_site_1_dimension_3_flat`): a child inherits its parent's
+    /// metadata in the parent's order, so a page below `Value not
+    /// defined`, which gets no segment of its own, shows the value's
+    /// `segment` before the dimension; a page with its own `segment` and
+    /// `url` keeps them first.
+    #[test]
+    fn flat_children_inherit_metadata_in_the_parents_order() {
+        let value = |label: &str, segment: &str, pages: DataTable| {
+            let mut row = Row::new(label).with(2u16, 1).with_subtable(pages);
+            row.metadata
+                .set("segment".to_owned(), Scalar::Str(segment.to_owned()));
+            row
+        };
+        let mut own = Row::new("example.com/").with(2u16, 1);
+        own.metadata.set(
+            "segment".to_owned(),
+            Scalar::Str("dimension3==v;actionUrl=$example.com%2F".to_owned()),
+        );
+        own.metadata
+            .set("url".to_owned(), Scalar::Str("example.com%2F".to_owned()));
+        let table = DataTable::from_rows([
+            value("v", "dimension3==v", DataTable::from_rows([own])),
+            value(
+                "Value not defined",
+                "dimension3==",
+                DataTable::from_rows([Row::new("example.com/page").with(2u16, 1)]),
+            ),
+        ]);
+        let settings = ReportSettings {
+            default_sort_column: None,
+            flat_dimensions: vec!["CustomDimension_CustomDimension3".to_owned()],
+            ..ReportSettings::default()
+        };
+        let flat = params(&[("flat", "1")]).apply(table, &settings).unwrap();
+        let metadata: Vec<Vec<String>> = flat
+            .all_rows()
+            .map(|row| {
+                row.metadata
+                    .iter()
+                    .map(|(name, value)| format!("{name}={}", crate::format::scalar_string(value)))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            metadata,
+            [
+                vec![
+                    "segment=dimension3==v;actionUrl=$example.com%2F".to_owned(),
+                    "url=example.com%2F".to_owned(),
+                    "CustomDimension_CustomDimension3=v - example.com/".to_owned(),
+                ],
+                vec![
+                    "segment=dimension3==".to_owned(),
+                    "CustomDimension_CustomDimension3=Value not defined - example.com/page"
+                        .to_owned(),
+                ],
+            ]
         );
     }
 

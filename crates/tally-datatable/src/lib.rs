@@ -22,7 +22,8 @@
 pub use accumulate::{InflatedTable, TableSum};
 pub use filters::{Filters, ReportSettings};
 pub use row::{ColumnOp, Row, SUMMARY_ROW_LABEL};
-pub use table::{AggregationOps, DataTable, SortOrder, natural_cmp_ci};
+pub use sort::natural_cmp_ci;
+pub use table::{AggregationOps, DataTable, SortOrder};
 pub use value::{ColumnKey, Columns, GoalColumns, Goals, Metadata, OrderedMap, Scalar, Value};
 
 mod accumulate;
@@ -31,6 +32,7 @@ pub mod format;
 pub mod metrics;
 pub mod render;
 mod row;
+mod sort;
 pub mod storage;
 mod table;
 mod value;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::DataTableError;
 use crate::metrics;
 use crate::row::{ColumnOp, Row, SUMMARY_ROW_LABEL};
+use crate::sort::natural_cmp_ci;
 use crate::value::{ColumnKey, Columns, Metadata, OrderedMap, Value};
 
 /// Per-column aggregation ops (`column_aggregation_ops` table metadata).
@@ -425,22 +426,31 @@ impl DataTable {
         }
     }
 
-    /// Sorts as the API's generic filter does (`Sort` with
-    /// `filter_sort_column_secondary`): like [`DataTable::sort`], with ties
-    /// of a numeric column broken by the label (after `nb_visits`) or by
-    /// `nb_visits` (after another metric).
+    /// Sorts as the API's generic filter does (Matomo's `Sort` filter with
+    /// its secondary column, in `sort.rs`): by `column` (or by
+    /// `nb_visits` when the first row lacks it, as
+    /// `Sorter::getPrimaryColumnToSort` falls back), ties of a numeric
+    /// column broken by the label (after `nb_visits`) or by `nb_visits`
+    /// (after another metric), remaining ties by the number of columns,
+    /// then the label. The summary row stays last.
     ///
-    /// A table whose first row lacks `column` but has `nb_visits` is sorted
-    /// by `nb_visits`, as Matomo's `Sorter::getPrimaryColumnToSort` falls
-    /// back (each subtable deciding by its own first row).
+    /// The settings are chosen from this table and, with `recursive`,
+    /// applied unchanged to every loaded subtable at any depth, as Matomo's
+    /// recursive sort reuses one `Sorter\Config`.
     pub fn sort_for_api(&mut self, column: &str, order: SortOrder, recursive: bool) {
-        let primary = primary_column(&self.rows, column);
-        sort_rows_by(&mut self.rows, primary, order, true);
+        let Some(sort) = crate::sort::ApiSort::for_rows(&self.rows, column, order) else {
+            return;
+        };
+        self.sort_with(&sort, recursive);
+    }
+
+    fn sort_with(&mut self, sort: &crate::sort::ApiSort, recursive: bool) {
+        sort.sort(&mut self.rows);
         self.mark_index_stale();
         if recursive {
             for row in &mut self.rows {
                 if let Some(subtable) = row.subtable.as_deref_mut() {
-                    subtable.sort_for_api(column, order, true);
+                    subtable.sort_with(sort, true);
                 }
             }
         }
@@ -656,125 +666,36 @@ fn sort_key(row: &Row, column: &str) -> Option<SortKey> {
     }
 }
 
+/// The archiving sort (Matomo's `Sort` filter without a secondary
+/// column): natural order, ties keep their order, rows without the column
+/// go last.
 pub(crate) fn sort_rows(rows: &mut Vec<Row>, column: &str, order: SortOrder) {
-    sort_rows_by(rows, column, order, false);
-}
-
-/// The tie-breaking column of the API's sort (`Sorter::getSecondaryColumnToSort`):
-/// the label after `nb_visits` (in the other direction: A to Z under a
-/// descending sort), otherwise `nb_visits` in the same direction, or the
-/// label when the first row (in the order before sorting, as Matomo looks
-/// at `getFirstRow()`) has no visits. Matomo always enables this tie-break:
-/// `filter_sort_column_secondary` is not read from the request.
-/// `Sorter::getPrimaryColumnToSort`: `column` if the first row has it,
-/// else `nb_visits` if the first row has that, else `column` still.
-fn primary_column<'a>(rows: &[Row], column: &'a str) -> &'a str {
-    match rows.first() {
-        Some(row) if column != "label" && row.column(column).is_none() => {
-            if row.column("nb_visits").is_some() {
-                "nb_visits"
-            } else {
-                column
-            }
-        }
-        _ => column,
-    }
-}
-
-fn secondary_column(rows: &[Row], column: &str, order: SortOrder) -> (String, SortOrder) {
-    let reversed = match order {
-        SortOrder::Asc => SortOrder::Desc,
-        SortOrder::Desc => SortOrder::Asc,
-    };
-    let is_visits = column == "nb_visits" || column == "2";
-    if is_visits {
-        return ("label".to_owned(), reversed);
-    }
-    if column != "label"
-        && rows
-            .first()
-            .is_some_and(|row| row.column("nb_visits").is_some())
-    {
-        return ("nb_visits".to_owned(), order);
-    }
-    ("label".to_owned(), reversed)
-}
-
-fn sort_rows_by(rows: &mut Vec<Row>, column: &str, order: SortOrder, with_secondary: bool) {
-    let secondary = with_secondary.then(|| secondary_column(rows, column, order));
     // Keys are computed once per row, not once per comparison.
-    let mut keyed: Vec<(SortKey, Option<SortKey>, Row)> = Vec::with_capacity(rows.len());
+    let mut keyed: Vec<(SortKey, Row)> = Vec::with_capacity(rows.len());
     // Matomo's Sorter puts rows without a value after the sorted ones,
     // whatever the direction.
     let mut without = Vec::new();
     for row in rows.drain(..) {
         match sort_key(&row, column) {
-            Some(key) => {
-                let second = secondary
-                    .as_ref()
-                    .and_then(|(name, _)| sort_key(&row, name));
-                keyed.push((key, second, row));
-            }
+            Some(key) => keyed.push((key, row)),
             None => without.push(row),
         }
     }
     let all_numeric = keyed
         .iter()
-        .all(|(key, _, _)| matches!(key, SortKey::Number(_)));
-    let compare = |a: &SortKey, b: &SortKey| -> Ordering {
-        match (a, b) {
+        .all(|(key, _)| matches!(key, SortKey::Number(_)));
+    keyed.sort_by(|(a, _), (b, _)| {
+        let ordering = match (a, b) {
             (SortKey::Number(x), SortKey::Number(y)) if all_numeric => x.cmp_value(*y),
             (x, y) => natural_cmp_ci(&key_text(x), &key_text(y)),
+        };
+        match order {
+            SortOrder::Asc => ordering,
+            SortOrder::Desc => ordering.reverse(),
         }
-    };
-    let directed = |ordering: Ordering, order: SortOrder| match order {
-        SortOrder::Asc => ordering,
-        SortOrder::Desc => ordering.reverse(),
-    };
-    // Matomo breaks ties only under a numeric primary sort (labels are
-    // unique, so a text sort has none).
-    let secondary_order = secondary.as_ref().filter(|_| all_numeric).map(|(_, o)| *o);
-    keyed.sort_by(|(a, a2, _), (b, b2, _)| {
-        directed(compare(a, b), order).then_with(|| match (secondary_order, a2, b2) {
-            (Some(second), Some(x), Some(y)) => {
-                let ordering = match (x, y) {
-                    (SortKey::Number(x), SortKey::Number(y)) => x.cmp_value(*y),
-                    (x, y) => natural_cmp_ci(&key_text(x), &key_text(y)),
-                };
-                directed(ordering, second)
-            }
-            (Some(_), Some(_), None) => Ordering::Less,
-            (Some(_), None, Some(_)) => Ordering::Greater,
-            _ => Ordering::Equal,
-        })
     });
-    rows.extend(keyed.into_iter().map(|(_, _, row)| row));
-    // The API's sort orders the rows without a value by the secondary
-    // column (`Sorter::sort`'s second `array_multisort`): after a pivot,
-    // no row has `nb_visits` and the label decides.
-    if let Some((name, second)) = &secondary {
-        let mut keyed_without: Vec<(Option<SortKey>, Row)> = without
-            .into_iter()
-            .map(|row| (sort_key(&row, name), row))
-            .collect();
-        let numeric = name != "label"
-            && keyed_without
-                .iter()
-                .all(|(key, _)| !matches!(key, Some(SortKey::Text(_))));
-        keyed_without.sort_by(|(a, _), (b, _)| {
-            let ordering = match (a, b) {
-                (Some(SortKey::Number(x)), Some(SortKey::Number(y))) if numeric => x.cmp_value(*y),
-                (Some(x), Some(y)) => natural_cmp_ci(&key_text(x), &key_text(y)),
-                (Some(_), None) => Ordering::Greater,
-                (None, Some(_)) => Ordering::Less,
-                (None, None) => Ordering::Equal,
-            };
-            directed(ordering, *second)
-        });
-        rows.extend(keyed_without.into_iter().map(|(_, row)| row));
-    } else {
-        rows.extend(without);
-    }
+    rows.extend(keyed.into_iter().map(|(_, row)| row));
+    rows.extend(without);
 }
 
 /// [`php_cmp_parsed`] of two labels, for tests.
@@ -787,7 +708,7 @@ fn php_cmp_labels(a: &str, b: &str) -> Ordering {
 /// strings ([`php_numeric`], read beforehand so that a sort reads each
 /// label once): as numbers when both are numeric (`"9" < "10"`), byte by
 /// byte otherwise (`"user10" < "user2"`).
-fn php_cmp_parsed(
+pub(crate) fn php_cmp_parsed(
     (a, a_value): (&str, Option<f64>),
     (b, b_value): (&str, Option<f64>),
 ) -> Ordering {
@@ -799,7 +720,7 @@ fn php_cmp_parsed(
 
 /// The value of a PHP numeric string: optional surrounding whitespace, a
 /// sign, digits with an optional fraction, an optional exponent.
-fn php_numeric(text: &str) -> Option<f64> {
+pub(crate) fn php_numeric(text: &str) -> Option<f64> {
     let trimmed = text.trim_matches([' ', '\t', '\n', '\r', '\u{b}', '\u{c}']);
     let body = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
@@ -829,57 +750,6 @@ fn key_text(key: &SortKey) -> Cow<'_, str> {
             crate::value::Number::Float(value) => value.to_string(),
         }),
     }
-}
-
-/// Case-insensitive natural order (PHP `strnatcasecmp`): digit runs compare
-/// by value, whitespace is skipped wherever it is (`strnatcmp_ex` skips
-/// consecutive whitespace before each comparison, so `"SKU2"` sorts before
-/// `"SKU VERY"`), everything else compares character by character.
-pub fn natural_cmp_ci(a: &str, b: &str) -> Ordering {
-    // C's `isspace` in the "C" locale.
-    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r');
-    let mut left = a.chars().peekable();
-    let mut right = b.chars().peekable();
-    loop {
-        while left.next_if(|c| is_space(*c)).is_some() {}
-        while right.next_if(|c| is_space(*c)).is_some() {}
-        match (left.peek().copied(), right.peek().copied()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let run_a = take_digits(&mut left);
-                let run_b = take_digits(&mut right);
-                let trimmed_a = run_a.trim_start_matches('0');
-                let trimmed_b = run_b.trim_start_matches('0');
-                let by_value = trimmed_a
-                    .len()
-                    .cmp(&trimmed_b.len())
-                    .then_with(|| trimmed_a.cmp(trimmed_b));
-                if by_value != Ordering::Equal {
-                    return by_value;
-                }
-            }
-            (Some(x), Some(y)) => {
-                let folded_x = x.to_lowercase();
-                let folded_y = y.to_lowercase();
-                let by_char = folded_x.cmp(folded_y);
-                if by_char != Ordering::Equal {
-                    return by_char;
-                }
-                left.next();
-                right.next();
-            }
-        }
-    }
-}
-
-fn take_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-    let mut run = String::new();
-    while let Some(digit) = chars.next_if(char::is_ascii_digit) {
-        run.push(digit);
-    }
-    run
 }
 
 #[cfg(test)]
@@ -920,18 +790,6 @@ mod tests {
         table.truncate(4, "nb_visits").unwrap();
         let labels: Vec<&str> = table.rows().iter().map(|row| row.label.as_str()).collect();
         assert_eq!(labels, ["a", "9", "10"]);
-    }
-
-    #[test]
-    fn natural_order_compares_digit_runs_by_value() {
-        assert_eq!(natural_cmp_ci("img12", "img10"), Ordering::Greater);
-        assert_eq!(natural_cmp_ci("img2", "IMG10"), Ordering::Less);
-        assert_eq!(natural_cmp_ci("Abc", "abd"), Ordering::Less);
-        assert_eq!(natural_cmp_ci("a", "a"), Ordering::Equal);
-        // Whitespace is skipped anywhere, as PHP's strnatcasecmp does.
-        assert_eq!(natural_cmp_ci("SKU2", "SKU VERY nice"), Ordering::Less);
-        assert_eq!(natural_cmp_ci("a b", "ab"), Ordering::Equal);
-        assert_eq!(natural_cmp_ci("  x", "x"), Ordering::Equal);
     }
 
     /// `Sorter::getPrimaryColumnToSort`: a first row without the sort
@@ -1211,6 +1069,123 @@ mod api_sort_tests {
 
     fn labels(table: &DataTable) -> Vec<&str> {
         table.rows().iter().map(|row| row.label.as_str()).collect()
+    }
+
+    fn subtable_labels(table: &DataTable, row: usize) -> Vec<&str> {
+        table.rows()[row]
+            .subtable
+            .as_deref()
+            .map(labels)
+            .unwrap_or_default()
+    }
+
+    /// `CustomVariables.getCustomVariables&expanded=1` of Matomo's
+    /// `ImportLogsTest`: sorted by actions, the `HTTP-code` subtable's
+    /// codes of equal actions and visits come out as 301, 404 and 302,
+    /// 307, 500, whatever order they were stored in.
+    #[test]
+    fn equal_rows_come_out_in_matomos_order_at_every_depth() {
+        let code = |label: &str, visits: i64, actions: i64| {
+            Row::new(label)
+                .with("nb_visits", visits)
+                .with("nb_actions", actions)
+                .with("sum_daily_nb_uniq_visitors", visits)
+        };
+        let codes = DataTable::from_rows([
+            code("500", 1, 1),
+            code("404", 3, 3),
+            code("307", 1, 1),
+            code("200", 40, 42),
+            code("302", 1, 1),
+            code("301", 3, 3),
+        ]);
+        let agents = DataTable::from_rows([
+            Row::new("Mozilla")
+                .with("nb_visits", 1)
+                .with("nb_actions", 1),
+            Row::new("Apache")
+                .with("nb_visits", 1)
+                .with("nb_actions", 1),
+            Row::new("Chrome")
+                .with("nb_visits", 5)
+                .with("nb_actions", 8),
+        ]);
+        let mut table = DataTable::from_rows([
+            Row::new("Not-Bot")
+                .with("nb_visits", 8)
+                .with("nb_actions", 11)
+                .with_subtable(agents),
+            // Page-scope variables have actions but no visits.
+            Row::new("HTTP-code")
+                .with("nb_actions", 51)
+                .with_subtable(codes),
+            Row::new("Bot").with("nb_visits", 8).with("nb_actions", 11),
+        ]);
+        table.sort_for_api("nb_actions", SortOrder::Desc, true);
+        // Top level: Bot and Not-Bot tie on actions and visits; the label
+        // decides (PHP's `<`: "Bot" < "Not-Bot").
+        assert_eq!(labels(&table), ["HTTP-code", "Bot", "Not-Bot"]);
+        assert_eq!(
+            subtable_labels(&table, 0),
+            ["200", "301", "404", "302", "307", "500"]
+        );
+        assert_eq!(subtable_labels(&table, 2), ["Chrome", "Apache", "Mozilla"]);
+    }
+
+    /// Rows equal on both sort columns compare as PHP arrays: fewer
+    /// columns first, then the label with `<` (numerically when both are
+    /// numeric, byte by byte otherwise: "user10" before "user2"). Under
+    /// the label as secondary column the order is natural instead.
+    #[test]
+    fn remaining_ties_go_by_column_count_then_php_label_order() {
+        let rows = || {
+            DataTable::from_rows([
+                Row::new("user2").with("nb_visits", 1).with("nb_hits", 2),
+                Row::new("10").with("nb_visits", 1).with("nb_hits", 2),
+                Row::new("a")
+                    .with("nb_visits", 1)
+                    .with("nb_hits", 2)
+                    .with("nb_conversions", 0),
+                Row::new("9").with("nb_visits", 1).with("nb_hits", 2),
+                Row::new("user10").with("nb_visits", 1).with("nb_hits", 2),
+            ])
+        };
+        let mut by_hits = rows();
+        by_hits.sort_for_api("nb_hits", SortOrder::Desc, false);
+        assert_eq!(labels(&by_hits), ["9", "10", "user10", "user2", "a"]);
+        // The same ties in ascending order: the rows' own comparison
+        // stays ascending.
+        let mut ascending = rows();
+        ascending.sort_for_api("nb_hits", SortOrder::Asc, false);
+        assert_eq!(labels(&ascending), ["9", "10", "user10", "user2", "a"]);
+        // By visits the label is the secondary column, in natural order
+        // (A to Z under a descending sort).
+        let mut by_visits = rows();
+        by_visits.sort_for_api("nb_visits", SortOrder::Desc, false);
+        assert_eq!(labels(&by_visits), ["9", "10", "a", "user2", "user10"]);
+    }
+
+    /// Matomo picks the secondary column from the top-level table's first
+    /// row and sorts each subtable with it: a top level without visits
+    /// orders the subtables' ties by label, not by their visits.
+    #[test]
+    fn subtables_are_sorted_with_the_top_levels_settings() {
+        let subtable = || {
+            DataTable::from_rows([
+                Row::new("a").with("nb_hits", 1).with("nb_visits", 1),
+                Row::new("b").with("nb_hits", 1).with("nb_visits", 2),
+            ])
+        };
+        let mut without_visits =
+            DataTable::from_rows([Row::new("x").with("nb_hits", 5).with_subtable(subtable())]);
+        without_visits.sort_for_api("nb_hits", SortOrder::Desc, true);
+        assert_eq!(subtable_labels(&without_visits, 0), ["a", "b"]);
+        let mut with_visits = DataTable::from_rows([Row::new("x")
+            .with("nb_hits", 5)
+            .with("nb_visits", 5)
+            .with_subtable(subtable())]);
+        with_visits.sort_for_api("nb_hits", SortOrder::Desc, true);
+        assert_eq!(subtable_labels(&with_visits, 0), ["b", "a"]);
     }
 
     #[test]

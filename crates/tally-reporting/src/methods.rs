@@ -1859,11 +1859,11 @@ const fn actions(rows: ActionRows, segment: &'static str) -> Labels {
 
 table_methods! {
     actions_page_urls => URLS.with_depth().labels(actions(ActionRows::PageUrls, "pageUrl"));
-    actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits").labels(actions(ActionRows::PageUrls, "entryPageUrl"));
-    actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits").labels(actions(ActionRows::PageUrls, "exitPageUrl"));
+    actions_entry_page_urls => URLS.rows(RowFilter::NonZero("entry_nb_visits")).labels(actions(ActionRows::PageUrls, "entryPageUrl"));
+    actions_exit_page_urls => URLS.rows(RowFilter::NonZero("exit_nb_visits")).labels(actions(ActionRows::PageUrls, "exitPageUrl"));
     actions_page_titles => TITLES.labels(actions(ActionRows::PageTitles, "pageTitle"));
-    actions_entry_page_titles => TITLES.rows(RowFilter::NonZero("entry_nb_visits")).sorted_by("entry_nb_visits").labels(actions(ActionRows::PageTitles, "entryPageTitle"));
-    actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).sorted_by("exit_nb_visits").labels(actions(ActionRows::PageTitles, "exitPageTitle"));
+    actions_entry_page_titles => TITLES.rows(RowFilter::NonZero("entry_nb_visits")).labels(actions(ActionRows::PageTitles, "entryPageTitle"));
+    actions_exit_page_titles => TITLES.rows(RowFilter::NonZero("exit_nb_visits")).labels(actions(ActionRows::PageTitles, "exitPageTitle"));
     actions_downloads => TableSpec::new("Actions_downloads").flat_separator("/").labels(actions(ActionRows::Links, "downloadUrl"));
     actions_outlinks => TableSpec::new("Actions_outlink").flat_separator("/").labels(actions(ActionRows::Links, "outlinkUrl"));
     actions_site_search_keywords => SITE_SEARCH_KEYWORDS;

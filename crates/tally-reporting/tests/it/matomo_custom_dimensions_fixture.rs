@@ -472,6 +472,14 @@ async fn action_dimension_subtables_match_matomos() -> anyhow::Result<()> {
     );
 
     assert_eq!(rows_with_zero_timings(&flat, "\t\t"), 4, "{flat}");
+    // The page below `Value not defined` has no segment of its own: it
+    // inherits its value's, before the dimension, in Matomo's order.
+    assert!(
+        flat.contains(
+            "<segment>dimension3==</segment>\n\t\t<CustomDimension_CustomDimension3>Value not defined - example.com/sub_en/page</CustomDimension_CustomDimension3>"
+        ),
+        "{flat}"
+    );
 
     let expanded = r.xml(&format!("{base}&expanded=1")).await?;
     // The four values and the URL below each.
