@@ -125,6 +125,103 @@ fn page_timing_row(row: &mut Row, top: bool) {
     set(columns, "avg_page_load_time", round_php(load_time, 3));
 }
 
+/// The API methods whose answers carry the Bandwidth plugin's columns
+/// (its `reportsToEnrich`, the Actions ones; their tables' rows hold the
+/// stored columns, the answer gets `avg_bandwidth`).
+pub(crate) const BANDWIDTH_METHODS: [&str; 16] = [
+    "Actions.getPageUrls",
+    "Actions.getPageUrl",
+    "Actions.getPageTitles",
+    "Actions.getPageTitle",
+    "Actions.getDownloads",
+    "Actions.getDownload",
+    "Actions.getOutlink",
+    "Actions.getOutlinks",
+    "Actions.getEntryPageTitles",
+    "Actions.getEntryPageUrls",
+    "Actions.getExitPageTitles",
+    "Actions.getExitPageUrls",
+    "Actions.getSiteSearchKeywords",
+    "Actions.getSiteSearchNoResultKeywords",
+    "Actions.getPageTitlesFollowingSiteSearch",
+    "Actions.getPageUrlsFollowingSiteSearch",
+];
+
+/// The four stored Bandwidth columns, in Matomo's order.
+const BANDWIDTH_COLUMNS: [&str; 4] = [
+    "sum_bandwidth",
+    "nb_hits_with_bandwidth",
+    "min_bandwidth",
+    "max_bandwidth",
+];
+
+/// The Bandwidth plugin's columns of an Actions answer: run before
+/// [`page_timings`] (its `API.<method>.end` listener adds `avg_bandwidth`
+/// to the answered table's extra processed metrics before
+/// PagePerformance's `API.Request.dispatch.end` does).
+///
+/// With `enabled` (`[reporting] bandwidth`) and one of
+/// [`BANDWIDTH_METHODS`], every row gets the four stored columns: archives
+/// keep them only on rows with sized hits, and rows without get what
+/// Matomo stores there, `0`, `0` and empty bounds (SQL `MIN`/`MAX` of no
+/// value), after the time spent and the page timings. Each row of the
+/// answered table (every row with `flat`, as for the timings) then gets
+/// `avg_bandwidth`: the bytes per sized hit, rounded down, 0 without.
+/// Otherwise the rows lose any stored columns, as Matomo's without the
+/// plugin never have them.
+pub(crate) fn bandwidth(table: &mut DataTable, method: &str, enabled: bool, flat: bool) {
+    if enabled && BANDWIDTH_METHODS.contains(&method) {
+        walk(table, bandwidth_row, true, flat);
+    } else {
+        walk(
+            table,
+            |row, _| remove_bandwidth(&mut row.columns),
+            true,
+            true,
+        );
+    }
+}
+
+fn remove_bandwidth(columns: &mut Columns) {
+    columns.retain(|key, _| !BANDWIDTH_COLUMNS.contains(&key.name().as_ref()));
+}
+
+fn bandwidth_row(row: &mut Row, top: bool) {
+    let columns = &mut row.columns;
+    if columns.find("nb_hits_with_bandwidth").is_none() {
+        // After the last of the time spent, the hits following a search and
+        // the page timings, where the archived ones are, else at the end.
+        let after = columns
+            .keys()
+            .enumerate()
+            .filter(|(_, key)| {
+                let name = key.name();
+                name == "sum_time_spent"
+                    || name == "nb_hits_following_search"
+                    || ["sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix))
+            })
+            .map(|(index, _)| index + 1)
+            .last()
+            .unwrap_or(columns.len());
+        let defaults = [Value::Int(0), Value::Int(0), Value::Null, Value::Null];
+        for (offset, (name, value)) in BANDWIDTH_COLUMNS.into_iter().zip(defaults).enumerate() {
+            columns.insert_at(after + offset, ColumnKey::from(name), value);
+        }
+    }
+    if top {
+        let hits = get(columns, "nb_hits_with_bandwidth");
+        let sum = get(columns, "sum_bandwidth");
+        let average = if hits > 0.0 && sum > 0.0 {
+            (sum / hits).floor()
+        } else {
+            0.0
+        };
+        set(columns, "avg_bandwidth", average);
+    }
+}
+
 /// Page URL / title rows: time on page, bounce and exit rate, in Matomo's
 /// column order (the timings come first, from [`page_timings`]).
 fn page_row(row: &mut Row, _top: bool) {

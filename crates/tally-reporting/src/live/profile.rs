@@ -61,6 +61,7 @@ pub(crate) fn visitor_profile(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErro
         &segment,
         &selection,
         true,
+        ctx.loader.config.bandwidth,
         anonymous,
     )?;
     if visits.is_empty() {

@@ -457,6 +457,7 @@ fn recent_visits(
         &segment,
         &selection,
         with_actions,
+        ctx.loader.config.bandwidth,
         ctx.principal.is_anonymous(),
     )
 }
