@@ -1298,7 +1298,13 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
-            processed::bandwidth(&mut table, &report_method, bandwidth, filters.flat);
+            processed::bandwidth(
+                &mut table,
+                &report_method,
+                bandwidth,
+                spec.metrics,
+                filters.flat,
+            );
             processed::page_timings(&mut table, spec.metrics, filters.flat);
             processed::apply(&mut table, spec.metrics, filters.flat);
             let columns_extra = Extra {
@@ -1354,7 +1360,13 @@ fn table_report(
         // report's own processed metrics, in Matomo's order (the last
         // replace a value of the same name).
         let every_row = filters.flat || !filters.labels.is_empty();
-        processed::bandwidth(&mut table, &report_method, bandwidth, every_row);
+        processed::bandwidth(
+            &mut table,
+            &report_method,
+            bandwidth,
+            spec.metrics,
+            every_row,
+        );
         processed::page_timings(&mut table, spec.metrics, every_row);
         goal_filters.apply(&mut table);
         processed::apply(&mut table, spec.metrics, every_row);

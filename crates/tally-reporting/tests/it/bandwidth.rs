@@ -163,7 +163,7 @@ async fn actions_rows_bandwidth_get_and_live_carry_the_sizes() -> anyhow::Result
     )
     .await?;
     assert_eq!(
-        bandwidth(row(&flat, "page/a")),
+        bandwidth(row(&flat, "/page/a")),
         [json!(550), json!(1), json!(550), json!(550), json!(550)]
     );
     // An expanded subtable's rows keep the stored columns, without the
@@ -231,7 +231,7 @@ async fn actions_rows_bandwidth_get_and_live_carry_the_sizes() -> anyhow::Result
     )
     .await?;
     assert_eq!(
-        bandwidth(row(&flat, "page/a")),
+        bandwidth(row(&flat, "/page/a")),
         [json!(1000), json!(2), json!(450), json!(550), json!(500)]
     );
     assert_eq!(

@@ -816,7 +816,7 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     );
 
     // API.get: every plugin's figures merged, in Matomo's column order
-    // (its expected output for `apiGetReportMetadata`, bandwidth aside).
+    // (its expected output for `apiGetReportMetadata`).
     let all = day_report(&api, t, "API.get", "").await?;
     let keys: Vec<&str> = all
         .as_object()
@@ -890,6 +890,9 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         "nb_visits_converted_returning_visit",
         "revenue_returning_visit",
         "conversion_rate_returning_visit",
+        "nb_total_overall_bandwidth",
+        "nb_total_pageview_bandwidth",
+        "nb_total_download_bandwidth",
         "nb_pageviews",
         "nb_uniq_pageviews",
         "nb_downloads",
@@ -916,6 +919,15 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             &all["bounce_rate"]
         ),
         (&json!(2), &json!(4), &json!(43), &json!("50%"))
+    );
+    // No `bw_bytes` tracked: Matomo's zeros.
+    assert_eq!(
+        (
+            &all["nb_total_overall_bandwidth"],
+            &all["nb_total_pageview_bandwidth"],
+            &all["nb_total_download_bandwidth"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
     );
     // showColumns (Matomo's `OneVisitorTwoVisits_showColumns` output).
     assert_eq!(
