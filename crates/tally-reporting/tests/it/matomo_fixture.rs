@@ -950,7 +950,9 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "avg_time_on_load": 0.34, "avg_page_load_time": 2.88
         })
     );
-    // One page's row has no page timings (Matomo's getPageUrl output).
+    // One page's row has no page timings, and `avg_bandwidth` last
+    // (Matomo's getPageUrl output, whose harness removes the four stored
+    // Bandwidth columns).
     let page = day_report(
         &api,
         t,
@@ -970,11 +972,16 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "nb_uniq_visitors",
             "nb_hits",
             "sum_time_spent",
+            "sum_bandwidth",
+            "nb_hits_with_bandwidth",
+            "min_bandwidth",
+            "max_bandwidth",
             "exit_nb_uniq_visitors",
             "exit_nb_visits",
             "avg_time_on_page",
             "bounce_rate",
             "exit_rate",
+            "avg_bandwidth",
             "url"
         ]
     );
