@@ -286,7 +286,7 @@ async fn site_search_reports_match_matomos_for_its_fixture() -> anyhow::Result<(
         "segment": "siteSearchKeyword==Search+1"
     });
     assert_eq!(day[0], search_1, "no internal no-result column");
-    let keys = |row: &serde_json::Value| -> Vec<String> {
+    let keys = |row: &Value| -> Vec<String> {
         row.as_object()
             .map(|object| object.keys().cloned().collect())
             .unwrap_or_default()
