@@ -1369,7 +1369,7 @@ pub fn scan_actions(
     logs: &LogAggregator,
 ) -> Result<Vec<ActionRow>, ArchiveError> {
     use log_link_visit_action as a;
-    let raw: Vec<(ActionBase, Timings, Option<u64>)> = a::table
+    let raw: Vec<ActionColumns> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1917,6 +1917,10 @@ type ActionBase = (
     Option<u32>,
 );
 
+/// The columns of `action_row_columns!`: the base, the timings, the
+/// bandwidth.
+type ActionColumns = (ActionBase, Timings, Option<u64>);
+
 /// The six page timings as one scan reads them (ms).
 type Timings = (
     Option<u32>,
@@ -1973,7 +1977,7 @@ pub fn scan_actions_with_special(
 ) -> Result<(Vec<ActionRow>, Vec<SpecialAction>), ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    let raw: Vec<((ActionBase, Timings, Option<u64>), SpecialColumns)> = a::table
+    let raw: Vec<(ActionColumns, SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))

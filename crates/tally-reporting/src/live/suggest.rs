@@ -456,8 +456,10 @@ fn recent_visits(
         &sites,
         &segment,
         &selection,
-        with_actions,
-        ctx.loader.config.bandwidth,
+        super::visits::Fetch {
+            actions: with_actions,
+            bandwidth: ctx.loader.config.bandwidth,
+        },
         ctx.principal.is_anonymous(),
     )
 }

@@ -459,8 +459,10 @@ pub(crate) fn last_visits_details(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
         &sites,
         &segment,
         &selection,
-        fetch_actions,
-        ctx.loader.config.bandwidth,
+        Fetch {
+            actions: fetch_actions,
+            bandwidth: ctx.loader.config.bandwidth,
+        },
         anonymous,
     )?;
     // Matomo's generic ColumnDelete filter reaches the visitor log's rows
@@ -482,8 +484,17 @@ pub(crate) fn last_visits_details(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
     ))))
 }
 
+/// What [`read_visits`] reads of each visit's actions.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fetch {
+    /// The actions at all (`actionDetails` stays empty without).
+    pub(super) actions: bool,
+    /// Their Bandwidth plugin fields (`[reporting] bandwidth`).
+    pub(super) bandwidth: bool,
+}
+
 /// The visits of `selection`, each as Matomo's visitor log shows it
-/// (`actionDetails` empty unless `fetch_actions`; without the visitor id,
+/// (`actionDetails` empty unless `fetch.actions`; without the visitor id,
 /// IP, fingerprint and user id for the `anonymous` user, as Matomo's
 /// `Visitor::cleanVisitorDetails`).
 pub(super) fn read_visits(
@@ -492,19 +503,18 @@ pub(super) fn read_visits(
     sites: &HashMap<u32, LiveSite>,
     segment: &tally_archiving::segment::Segment,
     selection: &Selection,
-    fetch_actions: bool,
-    bandwidth: bool,
+    fetch: Fetch,
     anonymous: bool,
 ) -> Result<Vec<Fields>, ReportingError> {
     let rows = query_visits(conn, ids, segment, selection)?;
     let visit_ids: Vec<u64> = rows.iter().map(|row| row.idvisit).collect();
     let goals = load_goal_conversions(conn, &visit_ids)?;
-    let mut actions = if fetch_actions {
-        load_actions(conn, &visit_ids, bandwidth)?
+    let mut actions = if fetch.actions {
+        load_actions(conn, &visit_ids, fetch.bandwidth)?
     } else {
         HashMap::new()
     };
-    if fetch_actions {
+    if fetch.actions {
         // In the order of Matomo's plugins (Actions, Goals, Ecommerce):
         // what ties in the sort keeps it.
         for (idvisit, conversions) in &goals {
@@ -533,7 +543,7 @@ pub(super) fn read_visits(
             "goalConversions",
             Tree::Int(goals.get(&row.idvisit).map_or(0, Vec::len) as i64),
         );
-        let details = if fetch_actions {
+        let details = if fetch.actions {
             let list = actions.remove(&row.idvisit).unwrap_or_default();
             action_details(site, row, list, &mut visit)
         } else {
