@@ -1171,6 +1171,8 @@ pub struct ActionRow {
     /// Page performance in ms: network, server, transfer, DOM processing,
     /// DOM completion, on load.
     pub timings: [Option<u32>; 6],
+    /// `bandwidth`: the response size in bytes, when tracked (`bw_bytes`).
+    pub bandwidth: Option<u64>,
 }
 
 fn visitor_u64(bytes: &[u8]) -> u64 {
@@ -1318,7 +1320,8 @@ pub fn scan_visits(
 }
 
 /// The select list of an [`ActionRow`] (with `a` the
-/// `log_link_visit_action` table): its columns, then the six page timings.
+/// `log_link_visit_action` table): its columns, the six page timings, then
+/// the bandwidth.
 /// Shared by [`scan_actions`] and [`scan_actions_with_special`].
 macro_rules! action_row_columns {
     () => {
@@ -1336,6 +1339,7 @@ macro_rules! action_row_columns {
                 a::search_count,
             ),
             timing_columns!(),
+            a::bandwidth,
         )
     };
 }
@@ -1365,7 +1369,7 @@ pub fn scan_actions(
     logs: &LogAggregator,
 ) -> Result<Vec<ActionRow>, ArchiveError> {
     use log_link_visit_action as a;
-    let raw: Vec<(ActionBase, Timings)> = a::table
+    let raw: Vec<ActionColumns> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1374,8 +1378,8 @@ pub fn scan_actions(
     let keep = logs.segment_visit_ids(conn)?;
     Ok(raw
         .into_iter()
-        .filter(|(r, _)| keep.as_ref().is_none_or(|ids| ids.contains(&r.0)))
-        .map(|(r, t)| ActionRow {
+        .filter(|(r, _, _)| keep.as_ref().is_none_or(|ids| ids.contains(&r.0)))
+        .map(|(r, t, bandwidth)| ActionRow {
             idvisit: r.0,
             idvisitor: visitor_u64(&r.1),
             idaction_url: r.2,
@@ -1387,6 +1391,7 @@ pub fn scan_actions(
             search_cat: r.8,
             search_count: r.9,
             timings: timings(t),
+            bandwidth,
         })
         .collect())
 }
@@ -1912,6 +1917,10 @@ type ActionBase = (
     Option<u32>,
 );
 
+/// The columns of `action_row_columns!`: the base, the timings, the
+/// bandwidth.
+type ActionColumns = (ActionBase, Timings, Option<u64>);
+
 /// The six page timings as one scan reads them (ms).
 type Timings = (
     Option<u32>,
@@ -1968,7 +1977,7 @@ pub fn scan_actions_with_special(
 ) -> Result<(Vec<ActionRow>, Vec<SpecialAction>), ArchiveError> {
     use diesel::dsl::sql;
     use log_link_visit_action as a;
-    let raw: Vec<((ActionBase, Timings), SpecialColumns)> = a::table
+    let raw: Vec<(ActionColumns, SpecialColumns)> = a::table
         .filter(a::idsite.eq(logs.idsite))
         .filter(a::server_time.ge(logs.start))
         .filter(a::server_time.lt(logs.end))
@@ -1977,7 +1986,7 @@ pub fn scan_actions_with_special(
     let keep = logs.segment_visit_ids(conn)?;
     let mut actions = Vec::with_capacity(raw.len());
     let mut special = Vec::new();
-    for ((r, t), columns) in raw {
+    for ((r, t, bandwidth), columns) in raw {
         if keep.as_ref().is_some_and(|ids| !ids.contains(&r.0)) {
             continue;
         }
@@ -1999,6 +2008,7 @@ pub fn scan_actions_with_special(
             search_cat: r.8,
             search_count: r.9,
             timings,
+            bandwidth,
         });
     }
     Ok((actions, special))

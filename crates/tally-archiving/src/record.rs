@@ -259,7 +259,7 @@ impl Registry {
     /// The core builders of this crate: VisitsSummary, Actions,
     /// UserCountry, UserLanguage, DevicesDetection, Resolution,
     /// DevicePlugins, VisitTime, VisitorInterest, Events, Contents,
-    /// PagePerformance, UserId, CustomVariables, Referrers, Ecommerce, and
+    /// PagePerformance, Bandwidth, UserId, CustomVariables, Referrers, Ecommerce, and
     /// per site the custom dimensions and goals.
     pub fn core() -> Self {
         Self::core_with(&crate::ArchivingConfig::default())
@@ -298,6 +298,7 @@ impl Registry {
             max_subtable_rows: subtable_actions,
         });
         registry.add(b::PagePerformance);
+        registry.add(b::Bandwidth);
         registry.add(b::UserId {
             max_rows: config.datatable_archiving_maximum_rows_userid_users,
         });

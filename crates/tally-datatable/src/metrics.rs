@@ -181,6 +181,9 @@ const GOAL_METRIC_NAMES: [&str; 18] = [
 /// from [`PAGE_TIMING_FIRST_ID`]), or `None` for an unknown id and for the
 /// unnamed internal id 28.
 pub fn metric_name(id: u16) -> Option<&'static str> {
+    if let Some(index) = id.checked_sub(BANDWIDTH_FIRST_ID) {
+        return BANDWIDTH_NAMES.get(usize::from(index)).copied();
+    }
     if let Some(index) = id.checked_sub(PAGE_TIMING_FIRST_ID) {
         return PAGE_TIMING_NAMES.get(usize::from(index)).copied();
     }
@@ -199,12 +202,18 @@ pub fn metric_id(name: &str) -> Option<u16> {
         .position(|candidate| !candidate.is_empty() && *candidate == name);
     let index = match matomo {
         Some(index) => index,
-        None => {
-            PAGE_TIMING_NAMES
-                .iter()
-                .position(|candidate| *candidate == name)?
-                + usize::from(PAGE_TIMING_FIRST_ID)
-        }
+        None => match PAGE_TIMING_NAMES
+            .iter()
+            .position(|candidate| *candidate == name)
+        {
+            Some(index) => index + usize::from(PAGE_TIMING_FIRST_ID),
+            None => {
+                BANDWIDTH_NAMES
+                    .iter()
+                    .position(|candidate| *candidate == name)?
+                    + usize::from(BANDWIDTH_FIRST_ID)
+            }
+        },
     };
     u16::try_from(index).ok()
 }
@@ -243,6 +252,28 @@ const PAGE_TIMING_NAMES: [&str; 24] = [
     "nb_hits_with_time_on_load",
     "min_time_on_load",
     "max_time_on_load",
+];
+
+/// The ids of the Bandwidth plugin's four columns of Actions rows
+/// (`sum_bandwidth`, `nb_hits_with_bandwidth`, `min_bandwidth`,
+/// `max_bandwidth`): Matomo's own (`Bandwidth\Metrics::METRICS_PAGE_*`,
+/// 1090–1093), under which its archives store them too.
+pub const BANDWIDTH_FIRST_ID: u16 = 1090;
+
+/// `sum_bandwidth` (bytes of the hits with a size).
+pub const SUM_BANDWIDTH: u16 = BANDWIDTH_FIRST_ID;
+/// `nb_hits_with_bandwidth`.
+pub const NB_HITS_WITH_BANDWIDTH: u16 = BANDWIDTH_FIRST_ID + 1;
+/// `min_bandwidth`.
+pub const MIN_BANDWIDTH: u16 = BANDWIDTH_FIRST_ID + 2;
+/// `max_bandwidth`.
+pub const MAX_BANDWIDTH: u16 = BANDWIDTH_FIRST_ID + 3;
+
+const BANDWIDTH_NAMES: [&str; 4] = [
+    "sum_bandwidth",
+    "nb_hits_with_bandwidth",
+    "min_bandwidth",
+    "max_bandwidth",
 ];
 
 /// Returns the name of goal metric `id` (1–17), or `None` for an unknown id.
@@ -286,6 +317,17 @@ mod tests {
         }
         assert_eq!(metric_name(PAGE_TIMING_FIRST_ID + 24), None);
         assert_eq!(metric_id("max_time_on_load"), Some(223));
+    }
+
+    #[test]
+    fn bandwidth_ids_are_matomos() {
+        assert_eq!(metric_name(1090), Some("sum_bandwidth"));
+        assert_eq!(metric_name(MAX_BANDWIDTH), Some("max_bandwidth"));
+        assert_eq!(metric_id("nb_hits_with_bandwidth"), Some(1091));
+        assert_eq!(metric_id("min_bandwidth"), Some(MIN_BANDWIDTH));
+        assert_eq!(metric_name(1094), None);
+        // Between the page timings and the bandwidth: no names.
+        assert_eq!(metric_name(500), None);
     }
 
     use super::*;

@@ -481,6 +481,26 @@ impl<K: PartialEq, V> OrderedMap<K, V> {
         }
     }
 
+    /// Inserts `key` at `index` (at the end when `index` is past it), or
+    /// sets it where it is when present.
+    pub fn insert_at(&mut self, index: usize, key: K, value: V) {
+        match self.entries.iter_mut().find(|(own, _)| *own == key) {
+            Some((_, slot)) => *slot = value,
+            None => self
+                .entries
+                .insert(index.min(self.entries.len()), (key, value)),
+        }
+    }
+
+    /// The position of `key`.
+    pub fn position<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.entries.iter().position(|(own, _)| own.borrow() == key)
+    }
+
     /// Removes `key` and returns its value.
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where

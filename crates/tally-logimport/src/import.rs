@@ -1290,9 +1290,20 @@ impl<'o> Context<'o> {
             let ms = ms.min(f64::from(u32::MAX)) as u64;
             p.insert("pf_srv", ms.to_string());
         }
+        insert_length(&mut p, line);
         p.insert("url", url);
         p.insert("urlref", referrer);
         p
+    }
+}
+
+/// The response length as `bw_bytes` (Matomo's Bandwidth plugin stores it on
+/// the action), as `import_logs.py` sends it: only a length above 0 (a `-`,
+/// a 0 or a format without one sends nothing), and over any `bw_bytes` of
+/// a replayed request.
+fn insert_length(p: &mut RawParams, line: &LogLine<'_>) {
+    if let Some(length) = line.bytes.filter(|&length| length > 0) {
+        p.insert("bw_bytes", length.to_string());
     }
 }
 
@@ -1538,6 +1549,7 @@ fn replay_params(
         truncate_chars(&mut referrer, 1024);
         p.insert("urlref", referrer);
     }
+    insert_length(&mut p, line);
     Some((p, idsite))
 }
 

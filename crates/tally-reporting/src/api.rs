@@ -52,6 +52,13 @@ pub struct ReportingConfig {
     /// `[General] pivot_by_filter_enable_fetch_by_segment`; off by
     /// default, as there, since it costs one report per row).
     pub pivot_by_filter_enable_fetch_by_segment: bool,
+    /// Serves Matomo's Bandwidth plugin (on by default, as in the installs
+    /// Matomo's expected outputs come from): the `sum_bandwidth`,
+    /// `nb_hits_with_bandwidth`, `min_bandwidth`, `max_bandwidth` and
+    /// `avg_bandwidth` columns of the Actions reports, `Bandwidth.get`, and
+    /// the `bandwidth` / `bandwidth_pretty` of Live's actions. Off: answers
+    /// as Matomo's without the plugin. Sizes are stored either way.
+    pub bandwidth: bool,
 }
 
 impl Default for ReportingConfig {
@@ -61,6 +68,7 @@ impl Default for ReportingConfig {
             transitions_max_period_allowed: MaxPeriodAllowed::All,
             transitions_max_period_allowed_by_site: BTreeMap::new(),
             pivot_by_filter_enable_fetch_by_segment: false,
+            bandwidth: true,
         }
     }
 }
@@ -301,8 +309,10 @@ impl Api {
         } else {
             methods::find(module, action)
         };
-        let Some(handler) = handler else {
-            return Err(if methods::MODULES.contains(&module) {
+        // Without the Bandwidth plugin its module does not exist.
+        let served = module != "Bandwidth" || self.inner.config.bandwidth;
+        let Some(handler) = handler.filter(|_| served) else {
+            return Err(if methods::MODULES.contains(&module) && served {
                 ReportingError::UnknownMethod {
                     method: action.to_owned(),
                     module: module.to_owned(),

@@ -388,6 +388,26 @@ pub(crate) fn actions_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     Ok(Output::Report(report))
 }
 
+/// `Bandwidth.get`: the bytes of all sized actions, of page views and of
+/// downloads (0 when none was sized), with `columns` as Matomo's
+/// `ColumnDelete` keeps them. Served only with `[reporting] bandwidth`.
+pub(crate) fn bandwidth_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
+    const NAMES: [(&str, &str); 3] = [
+        ("Bandwidth_nb_total_overall", "nb_total_overall_bandwidth"),
+        ("Bandwidth_nb_total_pageurl", "nb_total_pageview_bandwidth"),
+        ("Bandwidth_nb_total_download", "nb_total_download_bandwidth"),
+    ];
+    let request = ctx.request;
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let mut columns = numeric_columns(&values, &NAMES);
+        keep_requested(&mut columns, request, &[]);
+        Ok(Report::Simple(columns))
+    })?;
+    Ok(Output::Report(report))
+}
+
 /// `idGoal` of the Goals methods: a goal id, `ecommerceOrder` (0) or
 /// `ecommerceAbandonedCart` (-1); absent means all goals.
 fn goal_id(request: &ApiRequest) -> Result<Option<i64>, ReportingError> {
@@ -1184,6 +1204,17 @@ fn table_report(
     let goal_filters = GoalFilters::from_request(request, &filters);
     let mut formatter = Formatter::new(Mode::from_request(request));
     let method = request.get("method").unwrap_or_default();
+    let bandwidth = ctx.loader.config.bandwidth;
+    // The report's own method also when `API.getProcessedReport` runs it.
+    let report_method = if method == "API.getProcessedReport" {
+        format!(
+            "{}.{}",
+            request.get("apiModule").unwrap_or_default(),
+            request.get("apiAction").unwrap_or_default()
+        )
+    } else {
+        method.to_owned()
+    };
     // Whether a site tracked user ids in a checked period, asked once per
     // site and period however many periods of the answer share it (a
     // month's days all check that month).
@@ -1267,6 +1298,13 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
+            processed::bandwidth(
+                &mut table,
+                &report_method,
+                bandwidth,
+                spec.metrics,
+                filters.flat,
+            );
             processed::page_timings(&mut table, spec.metrics, filters.flat);
             processed::apply(&mut table, spec.metrics, filters.flat);
             let columns_extra = Extra {
@@ -1322,6 +1360,13 @@ fn table_report(
         // report's own processed metrics, in Matomo's order (the last
         // replace a value of the same name).
         let every_row = filters.flat || !filters.labels.is_empty();
+        processed::bandwidth(
+            &mut table,
+            &report_method,
+            bandwidth,
+            spec.metrics,
+            every_row,
+        );
         processed::page_timings(&mut table, spec.metrics, every_row);
         goal_filters.apply(&mut table);
         processed::apply(&mut table, spec.metrics, every_row);
@@ -2428,6 +2473,7 @@ pub(crate) const REPORT_METHODS: &[(&str, &str, Handler)] = &[
     ),
     ("CustomDimensions", "getCustomDimension", custom_dimension),
     ("API", "get", crate::overview::api_get),
+    ("Bandwidth", "get", bandwidth_get),
     (
         "PagePerformance",
         "get",
@@ -2447,8 +2493,9 @@ pub(crate) fn find(module: &str, method: &str) -> Option<Handler> {
 
 /// The modules whose methods we serve (an unknown method of one of these
 /// is "method not found"; any other module is "module not found").
-pub(crate) const MODULES: [&str; 26] = [
+pub(crate) const MODULES: [&str; 27] = [
     "API",
+    "Bandwidth",
     "VisitsSummary",
     "Actions",
     "Referrers",

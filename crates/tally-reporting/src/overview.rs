@@ -24,10 +24,12 @@ struct Part {
     handler: methods::Handler,
     /// The metrics its report metadata lists, stored then processed.
     columns: &'static [&'static str],
+    /// The Bandwidth plugin's part, which `[reporting] bandwidth` turns off.
+    bandwidth: bool,
 }
 
 /// The parts in Matomo's order (`krsort` of the plugin names).
-const PARTS: [Part; 6] = [
+const PARTS: [Part; 7] = [
     Part {
         handler: methods::visits_summary_get,
         columns: &[
@@ -42,6 +44,7 @@ const PARTS: [Part; 6] = [
             "nb_actions_per_visit",
             "avg_time_on_site",
         ],
+        bandwidth: false,
     },
     Part {
         handler: methods::visit_frequency_get,
@@ -63,6 +66,7 @@ const PARTS: [Part; 6] = [
             "nb_actions_per_visit_returning",
             "avg_time_on_site_returning",
         ],
+        bandwidth: false,
     },
     Part {
         handler: methods::referrers_get,
@@ -84,6 +88,7 @@ const PARTS: [Part; 6] = [
             "Referrers_visitorsFromSocialNetworks_percent",
             "Referrers_visitorsFromWebsites_percent",
         ],
+        bandwidth: false,
     },
     Part {
         handler: page_performance_with_sums,
@@ -96,6 +101,7 @@ const PARTS: [Part; 6] = [
             "avg_time_on_load",
             "avg_page_load_time",
         ],
+        bandwidth: false,
     },
     Part {
         handler: methods::goals_get,
@@ -113,10 +119,21 @@ const PARTS: [Part; 6] = [
             "revenue_returning_visit",
             "conversion_rate_returning_visit",
         ],
+        bandwidth: false,
+    },
+    Part {
+        handler: methods::bandwidth_get,
+        columns: &[
+            "nb_total_overall_bandwidth",
+            "nb_total_pageview_bandwidth",
+            "nb_total_download_bandwidth",
+        ],
+        bandwidth: true,
     },
     Part {
         handler: methods::actions_get,
         columns: &crate::meta::ACTIONS_SUMMARY,
+        bandwidth: false,
     },
 ];
 
@@ -149,6 +166,9 @@ pub(crate) fn api_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
         .unwrap_or_default();
     let mut merged: Option<Report> = None;
     for part in &PARTS {
+        if part.bandwidth && !ctx.loader.config.bandwidth {
+            continue;
+        }
         let columns: Vec<&str> = part
             .columns
             .iter()

@@ -125,6 +125,130 @@ fn page_timing_row(row: &mut Row, top: bool) {
     set(columns, "avg_page_load_time", round_php(load_time, 3));
 }
 
+/// The API methods whose answers carry the Bandwidth plugin's columns
+/// (its `reportsToEnrich`, the Actions ones; their tables' rows hold the
+/// stored columns, the answer gets `avg_bandwidth`).
+pub(crate) const BANDWIDTH_METHODS: [&str; 16] = [
+    "Actions.getPageUrls",
+    "Actions.getPageUrl",
+    "Actions.getPageTitles",
+    "Actions.getPageTitle",
+    "Actions.getDownloads",
+    "Actions.getDownload",
+    "Actions.getOutlink",
+    "Actions.getOutlinks",
+    "Actions.getEntryPageTitles",
+    "Actions.getEntryPageUrls",
+    "Actions.getExitPageTitles",
+    "Actions.getExitPageUrls",
+    "Actions.getSiteSearchKeywords",
+    "Actions.getSiteSearchNoResultKeywords",
+    "Actions.getPageTitlesFollowingSiteSearch",
+    "Actions.getPageUrlsFollowingSiteSearch",
+];
+
+/// The four stored Bandwidth columns, in Matomo's order.
+const BANDWIDTH_COLUMNS: [&str; 4] = [
+    "sum_bandwidth",
+    "nb_hits_with_bandwidth",
+    "min_bandwidth",
+    "max_bandwidth",
+];
+
+/// The Bandwidth plugin's columns of an Actions answer: run before
+/// [`page_timings`] (its `API.<method>.end` listener adds `avg_bandwidth`
+/// to the answered table's extra processed metrics before
+/// PagePerformance's `API.Request.dispatch.end` does).
+///
+/// With `enabled` (`[reporting] bandwidth`) and one of
+/// [`BANDWIDTH_METHODS`], every row gets the four stored columns: archives
+/// keep them only on rows with sized hits, and rows without get what
+/// Matomo stores there, `0`, `0` and empty bounds (SQL `MIN`/`MAX` of no
+/// value), after the time spent and the page timings. Each row of the
+/// answered table (every row with `flat`, as for the timings) then gets
+/// `avg_bandwidth`: the bytes per sized hit, rounded down, 0 without;
+/// here for page, download and outlink tables, by [`apply`] where Matomo
+/// computes it after a method's own columns (site search keywords: after
+/// `nb_pages_per_search`; single pages: last).
+/// Otherwise the rows of an Actions table lose any stored columns, as
+/// Matomo's without the plugin never have them.
+pub(crate) fn bandwidth(
+    table: &mut DataTable,
+    method: &str,
+    enabled: bool,
+    metrics: TableMetrics,
+    flat: bool,
+) {
+    if enabled && BANDWIDTH_METHODS.contains(&method) {
+        let per_row: fn(&mut Row, bool) = match metrics {
+            TableMetrics::Pages | TableMetrics::None => |row, top| {
+                fill_bandwidth(&mut row.columns);
+                if top {
+                    average_bandwidth(&mut row.columns);
+                }
+            },
+            _ => |row, _| fill_bandwidth(&mut row.columns),
+        };
+        walk(table, per_row, true, flat);
+    } else if method.starts_with("Actions.") {
+        // Only the Actions tables store the columns.
+        walk(
+            table,
+            |row, _| remove_bandwidth(&mut row.columns),
+            true,
+            true,
+        );
+    }
+}
+
+fn remove_bandwidth(columns: &mut Columns) {
+    columns.retain(|key, _| !BANDWIDTH_COLUMNS.contains(&key.name().as_ref()));
+}
+
+/// The stored columns of a row without sized hits.
+fn fill_bandwidth(columns: &mut Columns) {
+    if columns.find("nb_hits_with_bandwidth").is_none() {
+        // After the last of the time spent, the hits following a search and
+        // the page timings, where the archived ones are, else at the end.
+        let after = columns
+            .keys()
+            .enumerate()
+            .filter(|(_, key)| {
+                let name = key.name();
+                name == "sum_time_spent"
+                    || name == "nb_hits_following_search"
+                    || ["sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix))
+            })
+            .map(|(index, _)| index + 1)
+            .last()
+            .unwrap_or(columns.len());
+        let defaults = [Value::Int(0), Value::Int(0), Value::Null, Value::Null];
+        for (offset, (name, value)) in BANDWIDTH_COLUMNS.into_iter().zip(defaults).enumerate() {
+            columns.insert_at(after + offset, ColumnKey::from(name), value);
+        }
+    }
+}
+
+/// `avg_bandwidth` (`AvgBandwidth`), on rows that have the stored columns
+/// (those of the plugin's methods, with the switch on).
+fn average_bandwidth(columns: &mut Columns) {
+    let Some(hits) = columns
+        .find("nb_hits_with_bandwidth")
+        .and_then(Value::as_f64)
+    else {
+        return;
+    };
+    let sum = get(columns, "sum_bandwidth");
+    let average = if hits > 0.0 && sum > 0.0 {
+        (sum / hits).floor()
+    } else {
+        0.0
+    };
+    set(columns, "avg_bandwidth", average);
+}
+
 /// Page URL / title rows: time on page, bounce and exit rate, in Matomo's
 /// column order (the timings come first, from [`page_timings`]).
 fn page_row(row: &mut Row, _top: bool) {
@@ -162,6 +286,7 @@ fn single_page_row(row: &mut Row) {
         })
     });
     page_metrics(&mut row.columns);
+    average_bandwidth(&mut row.columns);
 }
 
 /// Site search rows: `nb_pages_per_search` (`addPagesPerSearchColumn`:
@@ -171,6 +296,7 @@ fn site_search_row(row: &mut Row, hits: &str, with_page_metrics: bool) {
     let columns = &mut row.columns;
     let pages = quotient(get(columns, hits), get(columns, "nb_visits"), 1);
     set(columns, "nb_pages_per_search", pages);
+    average_bandwidth(columns);
     if with_page_metrics {
         page_metrics(columns);
     }
@@ -370,6 +496,79 @@ mod tests {
         let sub = table.rows().first().and_then(|row| row.subtable.as_deref());
         let sub = sub.and_then(|t| t.rows().first()).and_then(load_time);
         assert_eq!(sub, Some(Value::Int(0)));
+    }
+
+    #[test]
+    fn bandwidth_columns_are_filled_after_the_timings_and_averaged() {
+        let names = |row: &Row| -> Vec<String> {
+            row.columns
+                .keys()
+                .map(|key| key.name().into_owned())
+                .collect()
+        };
+        let timed = Row::new("/t")
+            .with("nb_hits", 3)
+            .with("sum_time_spent", 10)
+            .with("sum_time_network", 0.5)
+            .with("nb_hits_with_time_network", 1)
+            .with("exit_nb_visits", 1);
+        let sized = Row::new("/s")
+            .with("nb_hits", 3)
+            .with("sum_bandwidth", 1001)
+            .with("nb_hits_with_bandwidth", 2)
+            .with("min_bandwidth", 1)
+            .with("max_bandwidth", 1000);
+        let mut table = DataTable::from_rows([timed, sized]);
+        bandwidth(
+            &mut table,
+            "Actions.getPageUrls",
+            true,
+            TableMetrics::Pages,
+            false,
+        );
+        let rows = table.rows();
+        assert_eq!(
+            names(&rows[0]),
+            [
+                "nb_hits",
+                "sum_time_spent",
+                "sum_time_network",
+                "nb_hits_with_time_network",
+                "sum_bandwidth",
+                "nb_hits_with_bandwidth",
+                "min_bandwidth",
+                "max_bandwidth",
+                "exit_nb_visits",
+                "avg_bandwidth",
+            ]
+        );
+        assert_eq!(rows[0].columns.find("min_bandwidth"), Some(&Value::Null));
+        assert_eq!(rows[0].columns.find("avg_bandwidth"), Some(&Value::Int(0)));
+        // 1001 bytes over 2 sized hits: 500, rounded down.
+        assert_eq!(
+            rows[1].columns.find("avg_bandwidth"),
+            Some(&Value::Int(500))
+        );
+        // Not one of the plugin's methods: the stored columns go.
+        let mut table = DataTable::from_rows([rows[1].clone()]);
+        bandwidth(
+            &mut table,
+            "Actions.getSiteSearchCategories",
+            true,
+            TableMetrics::SiteSearchCategories,
+            false,
+        );
+        assert!(table.rows()[0].columns.find("sum_bandwidth").is_none());
+        // Switched off: the same.
+        let mut table = DataTable::from_rows([rows[1].clone()]);
+        bandwidth(
+            &mut table,
+            "Actions.getPageUrls",
+            false,
+            TableMetrics::Pages,
+            false,
+        );
+        assert!(table.rows()[0].columns.find("max_bandwidth").is_none());
     }
 
     #[test]

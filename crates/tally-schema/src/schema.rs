@@ -260,6 +260,7 @@ diesel::table! {
         custom_dimension_4 -> Nullable<Varchar>,
         #[max_length = 255]
         custom_dimension_5 -> Nullable<Varchar>,
+        bandwidth -> Nullable<Unsigned<BigInt>>,
     }
 }
 

@@ -503,6 +503,25 @@ impl PagePerformance {
     }
 }
 
+/// `bw_bytes` as the Bandwidth plugin reads it: any PHP numeric string,
+/// cast with `(int)` (the fraction dropped: `"12.9"` is 12, `"1e3"` 1000),
+/// else not tracked. A negative size is not tracked either: Matomo would
+/// write it into its UNSIGNED column, which strict MySQL refuses and lax
+/// MySQL clamps to 0 (docs/MATOMO-DIFFERENCES.md).
+pub fn bandwidth(value: &str) -> Option<u64> {
+    let number = php::coerce_float(value)?.trunc();
+    if !(0.0..9.2e18).contains(&number) {
+        return None;
+    }
+    // Integral, non-negative and below 2^63: exact enough for byte counts.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked integral, non-negative and in range above"
+    )]
+    Some(number as u64)
+}
+
 /// A custom timestamp resolved from `cdt`/`cdo` (§1.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomTimestamp {
@@ -614,6 +633,9 @@ pub struct TrackingRequest {
     pub product_name: Option<String>,
     /// `pf_*`.
     pub performance: PagePerformance,
+    /// `bw_bytes`: the size of the response in bytes (Matomo's Bandwidth
+    /// plugin, `log_link_visit_action.bandwidth`), see [`bandwidth`].
+    pub bandwidth: Option<u64>,
     /// `ping=1` (heartbeat).
     pub ping: bool,
     /// `bots=1`: do not exclude bots.
@@ -847,6 +869,7 @@ impl TrackingRequest {
             product_sku: p.get("_pks").map(str::to_owned),
             product_name: p.get("_pkn").map(str::to_owned),
             performance,
+            bandwidth: p.get("bw_bytes").and_then(bandwidth),
             ping: flag("ping") == 1,
             bots: flag("bots") == 1,
             custom_action: flag("ca") == 1,
@@ -1186,6 +1209,21 @@ mod tests {
         assert_eq!(r.performance.network, None);
         assert_eq!(r.performance.server, None);
         assert_eq!(r.performance.on_load, Some(120));
+    }
+
+    #[test]
+    fn bandwidth_is_any_numeric_string_cast_to_int() {
+        let bw = |query: &str| req(query).unwrap().bandwidth;
+        assert_eq!(bw("idsite=1"), None);
+        assert_eq!(bw("idsite=1&bw_bytes=9625"), Some(9625));
+        assert_eq!(bw("idsite=1&bw_bytes=0"), Some(0));
+        assert_eq!(bw("idsite=1&bw_bytes=12.9"), Some(12));
+        assert_eq!(bw("idsite=1&bw_bytes=1e3"), Some(1000));
+        assert_eq!(bw("idsite=1&bw_bytes=%2012"), Some(12));
+        assert_eq!(bw("idsite=1&bw_bytes="), None);
+        assert_eq!(bw("idsite=1&bw_bytes=12kb"), None);
+        assert_eq!(bw("idsite=1&bw_bytes=-5"), None);
+        assert_eq!(bw("idsite=1&bw_bytes[]=5"), None);
     }
 
     #[test]

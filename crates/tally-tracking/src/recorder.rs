@@ -754,6 +754,7 @@ pub const ACTION_COLUMNS: &[&str] = &[
     "custom_var_v4",
     "custom_var_k5",
     "custom_var_v5",
+    "bandwidth",
 ];
 
 const CONVERSION_COLUMNS: &[&str] = &[
@@ -2008,6 +2009,9 @@ impl BatchWriter {
             }
             row.extend(dims.into_iter().map(Val::from));
             row.extend(page_vars.into_iter().map(Val::from));
+            // Every action row may carry a response size, as the Bandwidth
+            // plugin's `onNewAction` reads `bw_bytes` for any action.
+            row.push(hit.req.bandwidth.into());
             p.actions.push(row);
         }
         // Page timings sent with a request that is not a page view (a

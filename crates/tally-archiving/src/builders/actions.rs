@@ -171,6 +171,15 @@ const PERF_COLUMNS: [[u16; 4]; 6] = {
     columns
 };
 
+/// The Bandwidth plugin's `min_bandwidth` / `max_bandwidth` keep their
+/// extremes over periods (its `Actions.Archiving.addActionMetrics`
+/// aggregations); the sums add up.
+fn with_bandwidth_ops(record: Record) -> Record {
+    record
+        .column_op(metrics::MIN_BANDWIDTH, ColumnOp::Min)
+        .column_op(metrics::MAX_BANDWIDTH, ColumnOp::Max)
+}
+
 /// Numeric records: (name, report, sum of hits (else of visits)).
 const NUMERIC: [(&str, Report, bool); 7] = [
     ("Actions_nb_pageviews", Report::PageUrl, true),
@@ -201,17 +210,21 @@ impl RecordBuilder for Actions {
                     .column_op(min, ColumnOp::Min)
                     .column_op(max, ColumnOp::Max);
             }
-            record
+            with_bandwidth_ops(record)
         };
         let links = |name: &str| {
-            Record::blob(name)
-                .max_rows(self.max_rows, self.max_subtable_rows)
-                .rename(RenameAfterAggregation::Actions)
+            with_bandwidth_ops(
+                Record::blob(name)
+                    .max_rows(self.max_rows, self.max_subtable_rows)
+                    .rename(RenameAfterAggregation::Actions),
+            )
         };
         let mut records = vec![
-            Record::blob(Self::SITE_SEARCH)
-                .max_rows(self.max_rows_site_search, self.max_subtable_rows)
-                .rename(RenameAfterAggregation::Actions),
+            with_bandwidth_ops(
+                Record::blob(Self::SITE_SEARCH)
+                    .max_rows(self.max_rows_site_search, self.max_subtable_rows)
+                    .rename(RenameAfterAggregation::Actions),
+            ),
             pages(Self::PAGE_URLS),
             pages(Self::PAGE_TITLES),
             links(Self::DOWNLOADS),
@@ -644,6 +657,59 @@ impl Perf {
     }
 }
 
+/// The Bandwidth plugin's columns of a row (bytes): `sum_bandwidth`,
+/// `nb_hits_with_bandwidth`, `min_bandwidth`, `max_bandwidth`, over the
+/// hits that have a size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Bandwidth {
+    sum: u64,
+    hits: u64,
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+impl Bandwidth {
+    /// One hit of `bytes`.
+    fn add(&mut self, bytes: u64) {
+        self.merge(&Self {
+            sum: bytes,
+            hits: 1,
+            min: Some(bytes),
+            max: Some(bytes),
+        });
+    }
+
+    /// Two rows summed, the bounds kept as SQL `MIN` / `MAX` would.
+    fn merge(&mut self, other: &Self) {
+        self.sum = self.sum.saturating_add(other.sum);
+        self.hits += other.hits;
+        self.min = match (self.min, other.min) {
+            (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
+            (mine, theirs) => mine.or(theirs),
+        };
+        self.max = self.max.max(other.max);
+    }
+
+    /// The four columns, only for a row with sized hits: rows without
+    /// them get their zeros and empty bounds when the API answers
+    /// (`tally_reporting`), so archives do not grow for sites that track
+    /// no sizes.
+    fn set_columns(&self, columns: &mut Columns) {
+        if self.hits == 0 {
+            return;
+        }
+        let mut set = |id: u16, value: u64| columns.set(ColumnKey::Id(id), int(value));
+        set(metrics::SUM_BANDWIDTH, self.sum);
+        set(metrics::NB_HITS_WITH_BANDWIDTH, self.hits);
+        if let Some(min) = self.min {
+            set(metrics::MIN_BANDWIDTH, min);
+        }
+        if let Some(max) = self.max {
+            set(metrics::MAX_BANDWIDTH, max);
+        }
+    }
+}
+
 /// Entry metrics (ids 17, 19–22).
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
@@ -664,6 +730,7 @@ struct Acc {
     following_search: u64,
     no_result: u64,
     perf: [Perf; 6],
+    bandwidth: Bandwidth,
     entry: Entry,
     exit_uniq: u64,
     exit_visits: u64,
@@ -701,6 +768,7 @@ impl Acc {
         for (mine, theirs) in self.perf.iter_mut().zip(&other.perf) {
             mine.merge(theirs);
         }
+        self.bandwidth.merge(&other.bandwidth);
         self.entry.uniq += other.entry.uniq;
         self.entry.visits += other.entry.visits;
         self.entry.actions += other.entry.actions;
@@ -754,6 +822,9 @@ impl Acc {
                 }
             }
         }
+        // After the timings, as Matomo's action metrics list them (the
+        // Bandwidth plugin's listener runs after PagePerformance's).
+        self.bandwidth.set_columns(&mut columns);
         let mut set = |id: u16, value: Value| columns.set(ColumnKey::Id(id), value);
         // Keyword rows lose every entry column and the exit unique visitors.
         if self.entry.visits > 0 && !search {
@@ -1367,6 +1438,10 @@ struct SlotStats {
     exit_uniq: Vec<u64>,
     /// The goal metrics of the few slots with conversions.
     goals: HashMap<usize, RowGoals>,
+    /// Per slot, the sizes of its hits (`log_link_visit_action.bandwidth`);
+    /// empty for a day without any, so that sites that track no sizes
+    /// spend nothing on them.
+    bandwidth: Vec<Bandwidth>,
 }
 
 impl SlotStats {
@@ -1381,6 +1456,7 @@ impl SlotStats {
             exit_visits: vec![0; count],
             exit_uniq: Vec::new(),
             goals: HashMap::new(),
+            bandwidth: Vec::new(),
         }
     }
 
@@ -1472,6 +1548,7 @@ impl SlotStats {
             following_search: u64::from(hot.following_search),
             no_result: u64::from(self.max_search_count[slot] == Some(0)),
             perf,
+            bandwidth: self.bandwidth.get(slot).copied().unwrap_or_default(),
             entry: self.entry[slot],
             exit_uniq: value(&self.exit_uniq),
             exit_visits: self.exit_visits[slot],
@@ -1724,6 +1801,14 @@ fn slot_stats<'a>(
         let visit = visit_ids.index(row.idvisit);
         let visitor = visitor_ids.of(Some(visit), row.idvisitor);
         let timed = row.timings.iter().any(Option::is_some);
+        if let Some(bytes) = row.bandwidth {
+            if stats.bandwidth.is_empty() {
+                stats.bandwidth = vec![Bandwidth::default(); count];
+            }
+            for index in [url, name].into_iter().flatten() {
+                stats.bandwidth[index].add(bytes);
+            }
+        }
         for index in [url, name].into_iter().flatten() {
             let hot = &mut stats.hot[index];
             hot.hits += 1;

@@ -1,6 +1,7 @@
 //! The core record builders, one module per plugin.
 
 mod actions;
+mod bandwidth;
 mod contents;
 mod custom_dimensions;
 mod custom_variables;
@@ -20,6 +21,7 @@ mod visitor_interest;
 mod visits_summary;
 
 pub use actions::{Actions, reconstruct_url};
+pub use bandwidth::Bandwidth;
 pub use contents::Contents;
 pub use custom_dimensions::{CustomDimensionReport, CustomDimensionsProvider};
 pub use custom_variables::CustomVariables;

@@ -273,11 +273,14 @@ pub(crate) fn column_entry<'a>(
     (raw_key(key), item)
 }
 
-/// Matomo's ids as numbers; our page-timing ids (which Matomo stores by
-/// name) and names as names.
+/// Matomo's ids as numbers (the Bandwidth plugin's 1090–1093 included);
+/// our page-timing ids (which Matomo stores by name) and names as names.
 pub(crate) fn raw_key(key: &ColumnKey) -> Cow<'_, str> {
     match key {
-        ColumnKey::Id(id) if *id < crate::metrics::PAGE_TIMING_FIRST_ID => {
+        ColumnKey::Id(id)
+            if *id < crate::metrics::PAGE_TIMING_FIRST_ID
+                || *id >= crate::metrics::BANDWIDTH_FIRST_ID =>
+        {
             Cow::Owned(id.to_string())
         }
         other => other.name(),

@@ -131,6 +131,8 @@ fn expected() -> BTreeMap<&'static str, Vec<String>> {
     ]);
     lva.extend(custom("custom_dimension_", 1..=5, "varchar(255)"));
     lva.extend(custom_vars());
+    // The Bandwidth plugin's column, added at the end as Matomo adds it.
+    lva.push("bandwidth bigint unsigned null".to_owned());
     tables.insert("log_link_visit_action", lva);
 
     tables.insert(

@@ -773,3 +773,48 @@ fn replay_tracking_and_dry_run() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn response_length_is_stored_as_bandwidth() -> anyhow::Result<()> {
+    let f = Fixture::new("bandwidth")?;
+    let line = |time: &str, path: &str, length: &str| {
+        format!(
+            "1.2.3.4 - - [10/Feb/2024:{time} +0000] \"GET {path} HTTP/1.1\" 200 {length} \"-\" \"{UA}\"\n"
+        )
+    };
+    let mut log = String::new();
+    log += &line("10:00:00", "/", "2048");
+    log += &line("10:01:00", "/about", "-");
+    // import_logs.py sends no `bw_bytes` for a length of 0 (`if hit.length`).
+    log += &line("10:02:00", "/contact", "0");
+    log += &line("10:03:00", "/files/report.pdf", "1048576");
+    let path = f.file("access.log", log.as_bytes())?;
+    f.import(std::slice::from_ref(&path), &site1())?;
+    let bandwidth = |url: &str| {
+        f.count(&format!(
+            "SELECT COALESCE(CAST(a.bandwidth AS SIGNED), -1) AS n FROM log_link_visit_action a \
+             JOIN log_action u ON u.idaction = a.idaction_url WHERE u.name LIKE '%{url}'"
+        ))
+    };
+    assert_eq!(bandwidth("example.org/")?, 2048);
+    assert_eq!(bandwidth("/about")?, -1);
+    assert_eq!(bandwidth("/contact")?, -1);
+    assert_eq!(bandwidth("/files/report.pdf")?, 1_048_576);
+
+    // A replayed request's own `bw_bytes` gives way to the logged length.
+    let replayed = line(
+        "10:05:00",
+        "/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fexample.org%2Freplayed&bw_bytes=7",
+        "43",
+    );
+    let replay = f.file("tracker.log", replayed.as_bytes())?;
+    f.import(
+        &[replay],
+        &ImportOptions {
+            replay_tracking: true,
+            ..ImportOptions::default()
+        },
+    )?;
+    assert_eq!(bandwidth("/replayed")?, 43);
+    Ok(())
+}

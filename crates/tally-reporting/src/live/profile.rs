@@ -60,7 +60,10 @@ pub(crate) fn visitor_profile(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErro
         &sites,
         &segment,
         &selection,
-        true,
+        super::visits::Fetch {
+            actions: true,
+            bandwidth: ctx.loader.config.bandwidth,
+        },
         anonymous,
     )?;
     if visits.is_empty() {

@@ -480,7 +480,10 @@ fn recent_visits(
         &sites,
         &segment,
         &selection,
-        with_actions,
+        super::visits::Fetch {
+            actions: with_actions,
+            bandwidth: ctx.loader.config.bandwidth,
+        },
         ctx.principal.is_anonymous(),
     )
 }

@@ -459,7 +459,10 @@ pub(crate) fn last_visits_details(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
         &sites,
         &segment,
         &selection,
-        fetch_actions,
+        Fetch {
+            actions: fetch_actions,
+            bandwidth: ctx.loader.config.bandwidth,
+        },
         anonymous,
     )?;
     // Matomo's generic ColumnDelete filter reaches the visitor log's rows
@@ -481,8 +484,17 @@ pub(crate) fn last_visits_details(ctx: &mut Ctx<'_>) -> Result<Output, Reporting
     ))))
 }
 
+/// What [`read_visits`] reads of each visit's actions.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fetch {
+    /// The actions at all (`actionDetails` stays empty without).
+    pub(super) actions: bool,
+    /// Their Bandwidth plugin fields (`[reporting] bandwidth`).
+    pub(super) bandwidth: bool,
+}
+
 /// The visits of `selection`, each as Matomo's visitor log shows it
-/// (`actionDetails` empty unless `fetch_actions`; without the visitor id,
+/// (`actionDetails` empty unless `fetch.actions`; without the visitor id,
 /// IP, fingerprint and user id for the `anonymous` user, as Matomo's
 /// `Visitor::cleanVisitorDetails`).
 pub(super) fn read_visits(
@@ -491,18 +503,18 @@ pub(super) fn read_visits(
     sites: &HashMap<u32, LiveSite>,
     segment: &tally_archiving::segment::Segment,
     selection: &Selection,
-    fetch_actions: bool,
+    fetch: Fetch,
     anonymous: bool,
 ) -> Result<Vec<Fields>, ReportingError> {
     let rows = query_visits(conn, ids, segment, selection)?;
     let visit_ids: Vec<u64> = rows.iter().map(|row| row.idvisit).collect();
     let goals = load_goal_conversions(conn, &visit_ids)?;
-    let mut actions = if fetch_actions {
-        load_actions(conn, &visit_ids)?
+    let mut actions = if fetch.actions {
+        load_actions(conn, &visit_ids, fetch.bandwidth)?
     } else {
         HashMap::new()
     };
-    if fetch_actions {
+    if fetch.actions {
         // In the order of Matomo's plugins (Actions, Goals, Ecommerce):
         // what ties in the sort keeps it.
         for (idvisit, conversions) in &goals {
@@ -531,7 +543,7 @@ pub(super) fn read_visits(
             "goalConversions",
             Tree::Int(goals.get(&row.idvisit).map_or(0, Vec::len) as i64),
         );
-        let details = if fetch_actions {
+        let details = if fetch.actions {
             let list = actions.remove(&row.idvisit).unwrap_or_default();
             action_details(site, row, list, &mut visit)
         } else {
@@ -1106,6 +1118,8 @@ struct ActionRow {
     event_category: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     event_action: Option<String>,
+    #[diesel(sql_type = Nullable<Unsigned<BigInt>>)]
+    bandwidth: Option<u64>,
     #[diesel(sql_type = Nullable<Text>)]
     custom_vars: Option<String>,
 }
@@ -1115,10 +1129,12 @@ fn id_list(ids: &[u64]) -> String {
 }
 
 /// `Actions\VisitorDetails::queryActionsForVisits` (with the fields the
-/// Contents, Ecommerce, Events and CustomVariables plugins add).
+/// Contents, Ecommerce, Events and CustomVariables plugins add, and with
+/// `bandwidth` the Bandwidth plugin's `bandwidth`).
 fn load_actions(
     conn: &mut MysqlConnection,
     visits: &[u64],
+    bandwidth: bool,
 ) -> QueryResult<HashMap<u64, Vec<RawAction>>> {
     let mut out: HashMap<u64, Vec<RawAction>> = HashMap::new();
     if visits.is_empty() {
@@ -1159,6 +1175,7 @@ fn load_actions(
          CAST(log_action_event_category.type AS SIGNED) AS event_type, \
          log_action_event_category.name AS event_category, \
          log_action_event_action.name AS event_action, \
+         log_link_visit_action.bandwidth, \
          CONCAT_WS(CHAR(31), IFNULL(log_link_visit_action.custom_var_k1, ''), \
            IFNULL(log_link_visit_action.custom_var_v1, ''), \
            IFNULL(log_link_visit_action.custom_var_k2, ''), \
@@ -1260,6 +1277,14 @@ fn load_actions(
         f.set("eventType", int_or_null(row.event_type));
         f.set("eventCategory", text_or_null(row.event_category));
         f.set("eventAction", text_or_null(row.event_action));
+        if bandwidth {
+            f.set(
+                "bandwidth",
+                row.bandwidth
+                    .and_then(|bytes| i64::try_from(bytes).ok())
+                    .map_or(Tree::Null, Tree::Int),
+            );
+        }
         f.set("custom_vars", text_or_null(row.custom_vars));
         out.entry(row.idvisit).or_default().push(RawAction {
             fields: f,
@@ -1907,6 +1932,15 @@ fn extend_action(site: &LiveSite, f: &mut Fields, unix: i64) {
     }
     f.remove("eventType");
 
+    // Bandwidth: any action row with the field (not goals or orders).
+    if let Some(bytes) = f.get("bandwidth") {
+        let bytes = match bytes {
+            Tree::Int(bytes) => *bytes,
+            _ => 0,
+        };
+        set_str(f, "bandwidth_pretty", &pretty_size(bytes));
+    }
+
     // CustomVariables (page scope).
     if let Some(packed) = f.remove("custom_vars") {
         let packed = tree_string(&packed);
@@ -1936,6 +1970,33 @@ fn extend_action(site: &LiveSite, f: &mut Fields, unix: i64) {
             f.set("customVariables", Tree::Assoc(variables));
         }
     }
+}
+
+/// `MetricsFormatter::getPrettySizeFromBytes` with its default precision
+/// of 1: `0 M` for nothing (its quirk, also for a NULL size), else the
+/// size in the largest of B, K, M, G, T that keeps it at least 1, rounded
+/// to one decimal as PHP's `round` (trailing `.0` dropped).
+pub(crate) fn pretty_size(bytes: i64) -> String {
+    if bytes == 0 {
+        return "0 M".to_owned();
+    }
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    #[expect(clippy::cast_precision_loss, reason = "a display value")]
+    let mut size = bytes as f64;
+    let mut unit = UNITS[0];
+    for (index, current) in UNITS.iter().enumerate() {
+        unit = current;
+        if size >= 1024.0 && index != UNITS.len() - 1 {
+            size /= 1024.0;
+        } else {
+            break;
+        }
+    }
+    let rounded = tally_datatable::format::round_php(size, 1);
+    format!(
+        "{} {unit}",
+        tally_datatable::format::php_float_string(rounded)
+    )
 }
 
 /// `Visitor::enrichVisitorArrayWithActions`: time spent, sort, the

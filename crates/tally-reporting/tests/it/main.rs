@@ -2,6 +2,7 @@
 //! routes, archived on demand, and answered through the API's HTTP routes.
 
 mod access;
+mod bandwidth;
 mod common;
 mod compare;
 mod format_metrics;

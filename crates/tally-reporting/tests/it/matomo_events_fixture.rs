@@ -828,6 +828,7 @@ async fn custom_events_give_matomos_visitor_log() -> anyhow::Result<()> {
             "pageId",
             "eventCategory",
             "eventAction",
+            "bandwidth",
             "pageviewPosition",
             "timestamp",
             "icon",
@@ -835,6 +836,7 @@ async fn custom_events_give_matomos_visitor_log() -> anyhow::Result<()> {
             "title",
             "subtitle",
             "eventName",
+            "bandwidth_pretty",
             "customVariables"
         ]
     );

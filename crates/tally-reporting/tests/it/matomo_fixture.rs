@@ -816,7 +816,7 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
     );
 
     // API.get: every plugin's figures merged, in Matomo's column order
-    // (its expected output for `apiGetReportMetadata`, bandwidth aside).
+    // (its expected output for `apiGetReportMetadata`).
     let all = day_report(&api, t, "API.get", "").await?;
     let keys: Vec<&str> = all
         .as_object()
@@ -890,6 +890,9 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         "nb_visits_converted_returning_visit",
         "revenue_returning_visit",
         "conversion_rate_returning_visit",
+        "nb_total_overall_bandwidth",
+        "nb_total_pageview_bandwidth",
+        "nb_total_download_bandwidth",
         "nb_pageviews",
         "nb_uniq_pageviews",
         "nb_downloads",
@@ -917,6 +920,15 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         ),
         (&json!(2), &json!(4), &json!(43), &json!("50%"))
     );
+    // No `bw_bytes` tracked: Matomo's zeros.
+    assert_eq!(
+        (
+            &all["nb_total_overall_bandwidth"],
+            &all["nb_total_pageview_bandwidth"],
+            &all["nb_total_download_bandwidth"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
+    );
     // showColumns (Matomo's `OneVisitorTwoVisits_showColumns` output).
     assert_eq!(
         day_report(
@@ -938,7 +950,9 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "avg_time_on_load": 0.34, "avg_page_load_time": 2.88
         })
     );
-    // One page's row has no page timings (Matomo's getPageUrl output).
+    // One page's row has no page timings, and `avg_bandwidth` last
+    // (Matomo's getPageUrl output, whose harness removes the four stored
+    // Bandwidth columns).
     let page = day_report(
         &api,
         t,
@@ -958,11 +972,16 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
             "nb_uniq_visitors",
             "nb_hits",
             "sum_time_spent",
+            "sum_bandwidth",
+            "nb_hits_with_bandwidth",
+            "min_bandwidth",
+            "max_bandwidth",
             "exit_nb_uniq_visitors",
             "exit_nb_visits",
             "avg_time_on_page",
             "bounce_rate",
             "exit_rate",
+            "avg_bandwidth",
             "url"
         ]
     );

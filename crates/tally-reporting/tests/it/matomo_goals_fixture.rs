@@ -707,10 +707,10 @@ async fn page_goal_metrics_of_the_week() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `test_trackGoals_pages__Actions.getEntryPage{Urls,Titles}_day.xml`
-/// (equal to ours but for the Bandwidth columns): the first day's four
-/// visits all enter on page A; with the goal columns, PagePerformance's
-/// `avg_page_load_time` comes before them.
+/// `test_trackGoals_pages__Actions.getEntryPage{Urls,Titles}_day.xml`:
+/// the first day's four visits all enter on page A; with the goal columns,
+/// Bandwidth's `avg_bandwidth` and PagePerformance's `avg_page_load_time`
+/// come before them, the stored Bandwidth columns after the time spent.
 #[tokio::test]
 async fn entry_page_goal_metrics_of_a_day() -> anyhow::Result<()> {
     let (r, _db) = some_page_goal_visits_with_conversions().await?;
@@ -733,7 +733,19 @@ async fn entry_page_goal_metrics_of_a_day() -> anyhow::Result<()> {
         .await?;
     assert!(
         xml.contains(
-            "\t\t</goals>\n\t\t<avg_page_load_time>0</avg_page_load_time>\n\
+            "\t\t<sum_time_spent>1800</sum_time_spent>\n\
+             \t\t<sum_bandwidth>0</sum_bandwidth>\n\
+             \t\t<nb_hits_with_bandwidth>0</nb_hits_with_bandwidth>\n\
+             \t\t<min_bandwidth />\n\
+             \t\t<max_bandwidth />\n\
+             \t\t<entry_nb_uniq_visitors>4</entry_nb_uniq_visitors>\n"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "\t\t</goals>\n\t\t<avg_bandwidth>0</avg_bandwidth>\n\
+             \t\t<avg_page_load_time>0</avg_page_load_time>\n\
              \t\t<conversion_rate>0%</conversion_rate>\n"
         ),
         "{xml}"

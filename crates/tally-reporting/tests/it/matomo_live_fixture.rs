@@ -16,10 +16,9 @@
 //! `action_title_category_delimiter = "/"`, which we do not have (one
 //! title keeps its trailing " /").
 //!
-//! Fields we do not produce: `bandwidth` and `bandwidth_pretty` of each
-//! action (Matomo's Bandwidth plugin, not a core plugin; we store no
-//! bandwidth). `fingerprint` is our own config hash (MATOMO-DIFFERENCES.md),
-//! so only its shape is checked.
+//! `fingerprint` is our own config hash (MATOMO-DIFFERENCES.md), so only
+//! its shape is checked. Actions carry the Bandwidth plugin's `bandwidth`
+//! (none tracked: null) and `bandwidth_pretty` (`0 M`), as Matomo's.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -341,7 +340,7 @@ const VISIT_FIELDS: &[&str] = &[
     "customVariables",
 ];
 
-/// A page view's fields in Matomo's order, without the Bandwidth plugin's.
+/// A page view's fields in Matomo's order.
 const PAGE_VIEW_FIELDS: &[&str] = &[
     "type",
     "url",
@@ -351,6 +350,7 @@ const PAGE_VIEW_FIELDS: &[&str] = &[
     "serverTimePretty",
     "pageId",
     "pageLoadTime",
+    "bandwidth",
     "timeSpent",
     "timeSpentPretty",
     "pageLoadTimeMilliseconds",
@@ -360,6 +360,7 @@ const PAGE_VIEW_FIELDS: &[&str] = &[
     "icon",
     "iconSVG",
     "timestamp",
+    "bandwidth_pretty",
 ];
 
 /// The common fields of both visits (the same visitor and device).
@@ -573,6 +574,8 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
         &[
             ("serverTimePretty", json!("Mar 6, 2010 12:22:33")),
             ("timestamp", json!(1_267_878_153)),
+            ("bandwidth", Value::Null),
+            ("bandwidth_pretty", json!("0 M")),
         ],
         "purchase page",
     );
@@ -740,12 +743,14 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
             "idpageview",
             "serverTimePretty",
             "pageId",
+            "bandwidth",
             "pageviewPosition",
             "icon",
             "iconSVG",
             "title",
             "subtitle",
-            "timestamp"
+            "timestamp",
+            "bandwidth_pretty"
         ]
     );
     check(
@@ -773,6 +778,7 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
             "idpageview",
             "serverTimePretty",
             "pageId",
+            "bandwidth",
             "siteSearchKeyword",
             "siteSearchCategory",
             "siteSearchCount",
@@ -781,7 +787,8 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
             "iconSVG",
             "title",
             "subtitle",
-            "timestamp"
+            "timestamp",
+            "bandwidth_pretty"
         ]
     );
     check(

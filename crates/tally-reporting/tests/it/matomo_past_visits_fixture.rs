@@ -357,14 +357,16 @@ async fn a_log_imported_newest_first_gives_one_visit_a_day() -> anyhow::Result<(
                 v["actions"],
                 v["visitDuration"],
                 v["actionDetails"][0]["pageIdAction"],
+                v["actionDetails"][0]["bandwidth"],
+                v["actionDetails"][0]["bandwidth_pretty"],
                 v["actionDetails"][0]["customVariables"]["1"]
             ])
         })
         .collect();
     // Each visit new, of one action (the home page, action 1) with the
-    // HTTP status as page custom variable. Matomo's output also shows the
-    // bandwidth (9625), which we do not store (docs/MATOMO-DIFFERENCES.md),
-    // and the full IP, which our default anonymizes.
+    // logged response length as its size and the HTTP status as page
+    // custom variable, as Matomo's output. Matomo's also shows the full
+    // IP, which our default anonymizes.
     let visit = |idvisit: u32, date: &str, first: i64| {
         json!([
             idvisit,
@@ -376,6 +378,8 @@ async fn a_log_imported_newest_first_gives_one_visit_a_day() -> anyhow::Result<(
             1,
             0,
             1,
+            9625,
+            "9.4 K",
             {"customVariablePageName1": "HTTP-code", "customVariablePageValue1": "200"}
         ])
     };

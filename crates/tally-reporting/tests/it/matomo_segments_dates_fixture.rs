@@ -15,7 +15,7 @@
 //!   every visit, for the reports, `API.getProcessedReport` and Live.
 //!
 //! Where Matomo's outputs differ from ours for reasons listed in
-//! docs/MATOMO-DIFFERENCES.md (the Bandwidth plugin's columns, our
+//! docs/MATOMO-DIFFERENCES.md (our
 //! `fingerprint` and visit ids, `getProcessedReport`'s goal metadata,
 //! custom variables' goal columns), the tests check the rest.
 
@@ -313,8 +313,7 @@ async fn complicated_segment_selects_matomos_visit() -> anyhow::Result<()> {
 // SpecialDateParamsTest
 
 /// `test_specialDateParams_{lastweek,lastmonth,lastyear}__*_day.xml` and
-/// `test_specialDateParams_range__*_range.xml` (less the Bandwidth plugin's
-/// columns): the visits are tracked relative to our "now" as the fixture
+/// `test_specialDateParams_range__*_range.xml`: the visits are tracked relative to our "now" as the fixture
 /// tracks them relative to the real clock.
 #[tokio::test]
 async fn special_date_params_resolve_as_matomo() -> anyhow::Result<()> {
@@ -365,9 +364,11 @@ async fn special_date_params_resolve_as_matomo() -> anyhow::Result<()> {
     let one_page = |title: &str, segment: &str| {
         json!([{
             "label": format!(" {title}"), "nb_visits": 1, "nb_uniq_visitors": 1, "nb_hits": 1,
-            "sum_time_spent": 0, "entry_nb_uniq_visitors": 1, "entry_nb_visits": 1,
-            "entry_nb_actions": 1, "entry_sum_visit_length": 0, "entry_bounce_count": 1,
-            "exit_nb_uniq_visitors": 1, "exit_nb_visits": 1, "avg_page_load_time": 0,
+            "sum_time_spent": 0, "sum_bandwidth": 0, "nb_hits_with_bandwidth": 0,
+            "min_bandwidth": null, "max_bandwidth": null, "entry_nb_uniq_visitors": 1,
+            "entry_nb_visits": 1, "entry_nb_actions": 1, "entry_sum_visit_length": 0,
+            "entry_bounce_count": 1, "exit_nb_uniq_visitors": 1, "exit_nb_visits": 1,
+            "avg_bandwidth": 0, "avg_page_load_time": 0,
             "avg_time_on_page": 0, "bounce_rate": "100%", "exit_rate": "100%",
             "segment": segment
         }])

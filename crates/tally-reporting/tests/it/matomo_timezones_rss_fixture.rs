@@ -299,9 +299,9 @@ fn rss_table(columns: &[&str], cells: &[&str]) -> String {
 /// days and weeks as RSS (`test_rssExport*.rss`): the frame dated by the
 /// clock, the periods newest first, each dated at its first midnight
 /// (UTC), linked to Matomo's dashboard for that day, and described by its
-/// table (Matomo's `Empty table` for a period without data). Our Actions
-/// tables have no Bandwidth columns (MATOMO-DIFFERENCES.md), otherwise the
-/// values are Matomo's.
+/// table (Matomo's `Empty table` for a period without data), with the
+/// values of Matomo's (the Bandwidth plugin's included: `-` for an empty
+/// bound).
 #[tokio::test]
 async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
     let (db, r) = matomo_periods_fixture::fixture().await?;
@@ -364,6 +364,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         "nb_uniq_visitors",
         "nb_hits",
         "sum_time_spent",
+        "sum_bandwidth",
+        "nb_hits_with_bandwidth",
+        "min_bandwidth",
+        "max_bandwidth",
         "entry_nb_uniq_visitors",
         "entry_nb_visits",
         "entry_nb_actions",
@@ -372,6 +376,7 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         "avg_time_on_page",
         "bounce_rate",
         "exit_rate",
+        "avg_bandwidth",
     ];
     let homepage = rss_table(
         &page_columns,
@@ -381,6 +386,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
             "1",
             "1",
             "360",
+            "0",
+            "0",
+            "-",
+            "-",
             "1",
             "1",
             "2",
@@ -389,6 +398,7 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
             "360",
             "0%",
             "0%",
+            "0",
         ],
     );
     let (_, _, feed) = rss(
@@ -424,6 +434,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         "nb_visits",
         "nb_hits",
         "sum_time_spent",
+        "sum_bandwidth",
+        "nb_hits_with_bandwidth",
+        "min_bandwidth",
+        "max_bandwidth",
         "entry_nb_visits",
         "entry_nb_actions",
         "entry_sum_visit_length",
@@ -433,6 +447,7 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
         "avg_time_on_page",
         "bounce_rate",
         "exit_rate",
+        "avg_bandwidth",
     ];
     let week = |cells: &[&str]| rss_table(&week_columns, cells);
     let expected = [
@@ -447,6 +462,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
                 "1",
                 "1",
                 "360",
+                "0",
+                "0",
+                "-",
+                "-",
                 "1",
                 "2",
                 "361",
@@ -456,6 +475,7 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
                 "360",
                 "0%",
                 "0%",
+                "0",
             ]),
         ),
         rss_item(
@@ -468,6 +488,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
                 "2",
                 "2",
                 "720",
+                "0",
+                "0",
+                "-",
+                "-",
                 "2",
                 "4",
                 "722",
@@ -477,6 +501,7 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
                 "360",
                 "0%",
                 "0%",
+                "0",
             ]),
         ),
         footer.to_owned(),

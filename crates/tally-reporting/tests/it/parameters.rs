@@ -161,7 +161,8 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
             r#"[{"label":" About","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
             r#""nb_hits_with_time_network":1,"min_time_network":"0.1000","max_time_network":"0.1000","#,
             r#""nb_hits_with_time_server":1,"min_time_server":"0.3000","max_time_server":"0.3000","#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_bandwidth":0,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
             r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
     );
@@ -172,7 +173,8 @@ async fn raw_metrics_are_the_temporary_page_timing_sums() -> anyhow::Result<()> 
             r#"[{"label":" About","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
             r#""sum_time_network":"0.1000","nb_hits_with_time_network":1,"min_time_network":"0.1000","max_time_network":"0.1000","#,
             r#""sum_time_server":"0.3000","nb_hits_with_time_server":1,"min_time_server":"0.3000","max_time_server":"0.3000","#,
-            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
+            r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"avg_bandwidth":0,"avg_time_network":0.1,"avg_time_server":0.3,"avg_page_load_time":0.4,"#,
             r#""avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","segment":"pageTitle==About"}]"#
         )
     );

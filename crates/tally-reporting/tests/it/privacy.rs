@@ -375,8 +375,8 @@ fn expected_columns(nulls: &[&str], zeros: &[&str]) -> Vec<(String, Value)> {
 /// `getAvailableVisitColumnsToAnonymize` /
 /// `getAvailableLinkVisitActionColumnsToAnonymize`: Matomo's
 /// `test___PrivacyManager.getAvailable*ColumnsToAnonymize.xml`, column by
-/// column with the reset values (NULL unless the column has a default),
-/// except `bandwidth`, a column our schema lacks.
+/// column with the reset values (NULL unless the column has a default; the
+/// Bandwidth plugin's `bandwidth` included).
 #[tokio::test]
 async fn available_columns_are_matomos() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
@@ -459,10 +459,9 @@ async fn available_columns_are_matomos() -> anyhow::Result<()> {
         "method=PrivacyManager.getAvailableLinkVisitActionColumnsToAnonymize",
     )
     .await?;
-    // Matomo's list less `bandwidth`: our `log_link_visit_action` has no
-    // column of the Bandwidth plugin.
     let action_expected = expected_columns(
         &[
+            "bandwidth",
             "custom_float",
             "idaction_content_interaction",
             "idaction_content_name",

@@ -156,20 +156,24 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
         expanded.text(),
         concat!(
             r#"[{"label":"\/index","nb_visits":2,"nb_uniq_visitors":2,"nb_hits":2,"sum_time_spent":100,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
             r#""entry_nb_uniq_visitors":2,"entry_nb_visits":2,"entry_nb_actions":4,"entry_sum_visit_length":202,"entry_bounce_count":1,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"#,
             r#""goals":{"idgoal=1":{"nb_conversions":1,"revenue":5,"nb_conv_pages_before":3,"nb_conversions_attrib":0.3333,"nb_conversions_page_rate":1,"nb_conversions_page_uniq":1,"revenue_attrib":1.67,"revenue_entry":5,"nb_conversions_entry_rate":0.5,"revenue_per_entry":2.5,"nb_conversions_entry":1}},"#,
-            r#""avg_page_load_time":0,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
+            r#""avg_bandwidth":0,"avg_page_load_time":0,"avg_time_on_page":50,"bounce_rate":"50%","exit_rate":"50%","url":"https:\/\/shop.example\/","segment":"pageUrl==https%253A%252F%252Fshop.example%252F"},"#,
             // Ties at one visit: by label, natural order ("/" before "p").
             r#"{"label":"\/thank-you","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":0,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
             r#""exit_nb_uniq_visitors":1,"exit_nb_visits":1,"#,
             r#""goals":{"idgoal=1":{"nb_conversions":1,"revenue":5,"nb_conv_pages_before":3,"nb_conversions_attrib":0.3333,"nb_conversions_page_rate":1,"nb_conversions_page_uniq":1,"revenue_attrib":1.67}},"#,
-            r#""avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"},"#,
+            r#""avg_bandwidth":0,"avg_page_load_time":0,"avg_time_on_page":0,"bounce_rate":"0%","exit_rate":"100%","url":"https:\/\/shop.example\/thank-you","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"},"#,
             r#"{"label":"products","nb_visits":1,"nb_hits":1,"sum_time_spent":100,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
             r#""goals":{"idgoal=1":{"nb_conversions":1,"revenue":5,"nb_conv_pages_before":3,"nb_conversions_attrib":0.3333,"nb_conversions_page_rate":1,"nb_conversions_page_uniq":1,"revenue_attrib":1.67}},"#,
-            r#""avg_page_load_time":0,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
+            r#""avg_bandwidth":0,"avg_page_load_time":0,"avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","#,
             r#""segment":"pageUrl=^https%253A%252F%252Fshop.example%252Fproducts","#,
             r#""subtable":[{"label":"\/shoes","nb_visits":1,"nb_uniq_visitors":1,"nb_hits":1,"sum_time_spent":100,"#,
+            r#""sum_bandwidth":0,"nb_hits_with_bandwidth":0,"min_bandwidth":null,"max_bandwidth":null,"#,
             r#""goals":{"idgoal=1":{"nb_conversions":1,"revenue":5,"nb_conv_pages_before":3,"nb_conversions_attrib":0.3333,"nb_conversions_page_rate":0,"nb_conversions_page_uniq":1,"revenue_attrib":1.67}},"#,
             r#""avg_time_on_page":100,"bounce_rate":"0%","exit_rate":"0%","url":"https:\/\/shop.example\/products\/shoes","segment":"pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes"}]}]"#
         )
@@ -207,13 +211,13 @@ async fn page_urls_expanded_and_flat() -> anyhow::Result<()> {
     // 0: Matomo computes the rates before it flattens.
     assert_eq!(
         flat_csv.text(),
-        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,\
+        "label,nb_visits,nb_uniq_visitors,nb_hits,sum_time_spent,sum_bandwidth,nb_hits_with_bandwidth,min_bandwidth,max_bandwidth,entry_nb_uniq_visitors,entry_nb_visits,entry_nb_actions,entry_sum_visit_length,entry_bounce_count,exit_nb_uniq_visitors,exit_nb_visits,\
          goals_idgoal=1_nb_conversions,goals_idgoal=1_revenue,goals_idgoal=1_nb_conv_pages_before,goals_idgoal=1_nb_conversions_attrib,goals_idgoal=1_nb_conversions_page_rate,goals_idgoal=1_nb_conversions_page_uniq,goals_idgoal=1_revenue_attrib,\
          goals_idgoal=1_revenue_entry,goals_idgoal=1_nb_conversions_entry_rate,goals_idgoal=1_revenue_per_entry,goals_idgoal=1_nb_conversions_entry,\
-         avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url,metadata_Actions_PageUrl,metadata_segment\n\
-         /,2,2,2,100,2,2,4,202,1,1,1,1,5,3,0.3333,1,1,1.67,5,0.5,2.5,1,0,50,50%,50%,https://shop.example/,/,pageUrl==https%253A%252F%252Fshop.example%252F\n\
-         /products/shoes,1,1,1,100,,,,,,,,1,5,3,0.3333,0,1,1.67,,,,,0,100,0%,0%,https://shop.example/products/shoes,/products/shoes,pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes\n\
-         /thank-you,1,1,1,0,,,,,,1,1,1,5,3,0.3333,1,1,1.67,,,,,0,0,0%,100%,https://shop.example/thank-you,/thank-you,pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"
+         avg_bandwidth,avg_page_load_time,avg_time_on_page,bounce_rate,exit_rate,metadata_url,metadata_Actions_PageUrl,metadata_segment\n\
+         /,2,2,2,100,0,0,,,2,2,4,202,1,1,1,1,5,3,0.3333,1,1,1.67,5,0.5,2.5,1,0,0,50,50%,50%,https://shop.example/,/,pageUrl==https%253A%252F%252Fshop.example%252F\n\
+         /products/shoes,1,1,1,100,0,0,,,,,,,,,,1,5,3,0.3333,0,1,1.67,,,,,0,0,100,0%,0%,https://shop.example/products/shoes,/products/shoes,pageUrl==https%253A%252F%252Fshop.example%252Fproducts%252Fshoes\n\
+         /thank-you,1,1,1,0,0,0,,,,,,,,1,1,1,5,3,0.3333,1,1,1.67,,,,,0,0,0,0%,100%,https://shop.example/thank-you,/thank-you,pageUrl==https%253A%252F%252Fshop.example%252Fthank-you"
     );
     let flat_xml = f
         .get(&format!("method=Actions.getPageUrls&{DAY}&format=xml&flat=1&filter_sort_column=label&filter_sort_order=asc&showColumns=nb_hits,exit_rate"))

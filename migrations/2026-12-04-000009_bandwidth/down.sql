@@ -1,0 +1,1 @@
+ALTER TABLE log_link_visit_action DROP COLUMN bandwidth;
