@@ -27,6 +27,7 @@ mod matomo_live_border_timezones;
 mod matomo_live_counters;
 mod matomo_live_fixture;
 mod matomo_many_visitors_fixture;
+mod matomo_no_keyword_fixture;
 mod matomo_no_visit;
 mod matomo_numeric_goal;
 mod matomo_overwrite_user_id;
