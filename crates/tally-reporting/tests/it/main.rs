@@ -37,6 +37,7 @@ mod matomo_pivot_fixture;
 mod matomo_referrers_fixture;
 mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
+mod matomo_static_api;
 mod matomo_timezones_rss_fixture;
 mod matomo_transitions_fixture;
 mod matomo_truncation_fixture;
