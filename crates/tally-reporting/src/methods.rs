@@ -1381,6 +1381,9 @@ fn table_report(
                 }
             } else {
                 present::after_generic_filters(table, spec.labels);
+                if !filters.disable_queued_filters {
+                    present::queued(table, spec.labels, extra.subtable, filters.flat);
+                }
             }
         })?;
         formatter.table(
@@ -1433,6 +1436,7 @@ pub(crate) fn referrers_get_all(ctx: &mut Ctx<'_>) -> Result<Output, ReportingEr
         ] {
             let mut table = load::table(ctx.conn, archive.as_ref(), record)?;
             present::present(&mut table, labels, &extra);
+            present::queued(&mut table, labels, false, false);
             // `mergeSubtables` sums the reports' "Others" rows into one
             // summary row, without a `referer_type`.
             if let Some(summary) = table.take_summary_row() {

@@ -191,7 +191,7 @@ pub(crate) fn present(table: &mut DataTable, labels: Labels, extra: &Extra<'_>) 
         Labels::DaysToConversion => beautify_ranges(table, "1 day", "days"),
         Labels::VisitsUntilConversion => beautify_ranges(table, "1 visit", "visits"),
         Labels::SearchEngines => search_engines(table, extra.subtable, extra.parent),
-        Labels::Keywords => keywords(table, extra.subtable, extra.parent),
+        Labels::Keywords => keywords(table, extra.subtable, extra.parent, extra.flat),
         Labels::Websites => {
             if extra.subtable {
                 website_urls(table, true);
@@ -344,6 +344,17 @@ pub(crate) fn present_subtables(table: &mut DataTable, labels: Labels, extra: &E
 pub(crate) fn after_generic_filters(table: &mut DataTable, labels: Labels) {
     if let Labels::Actions { segment, .. } = labels {
         actions::convert_segment_values(table, segment);
+    }
+}
+
+/// The report methods' queued filters that must see the generic filters'
+/// result, run after them (skipped with `disable_queued_filters=1`):
+/// `getKeywords` names its empty keyword `Keyword not defined` only now,
+/// so the default sort (visits, then label A to Z) put it first among
+/// rows with as many visits, as in Matomo.
+pub(crate) fn queued(table: &mut DataTable, labels: Labels, subtable: bool, flat: bool) {
+    if labels == Labels::Keywords && !subtable && !flat {
+        rename_label(table, "", KEYWORD_NOT_DEFINED);
     }
 }
 
@@ -701,7 +712,7 @@ fn search_engines(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
     summary_meta(table, "logo", format!("{ICONS}/searchEngines/xx.png"));
 }
 
-fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
+fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>, flat: bool) {
     if subtable {
         // `getSearchEnginesFromKeywordId`: the engines of one keyword,
         // each with its logo and its results page for the keyword.
@@ -729,7 +740,11 @@ fn keywords(table: &mut DataTable, subtable: bool, parent: Option<&str>) {
     }
     add_segment_value(table, "referrerKeyword", |label| Some(label.to_owned()));
     prepend_segment(table, "referrerType==search;");
-    rename_label(table, "", KEYWORD_NOT_DEFINED);
+    // `getKeywords` queues its `KeywordNotDefined`, see [`queued`]; a
+    // flattened table is labelled here, before it is flattened.
+    if flat {
+        rename_label(table, "", KEYWORD_NOT_DEFINED);
+    }
 }
 
 /// `UrlsFromWebsiteId` (`getUrlsFromWebsiteId`, and `getWebsites`'

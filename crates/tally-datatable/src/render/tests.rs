@@ -368,6 +368,31 @@ fn json_escapes_like_php_json_encode() {
     );
 }
 
+/// `Renderer\Xml::renderArray` wraps a top-level associative array of
+/// several scalars in one `<row>`, but not an array of one scalar.
+#[test]
+fn a_top_level_array_of_scalars_is_one_xml_row() {
+    use super::Tree;
+    let options = RenderOptions::default();
+    let mapping = Report::Tree(Tree::Assoc(vec![
+        ("ad".to_owned(), Tree::Str("Andorra".to_owned())),
+        ("ag".to_owned(), Tree::Str("Antigua & Barbuda".to_owned())),
+    ]));
+    assert_eq!(
+        xml(&mapping, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<row>\n\t\t<ad>Andorra</ad>\n\t\t<ag>Antigua &amp; Barbuda</ag>\n\t</row>\n</result>"
+    );
+    assert_eq!(
+        json(&mapping, &options),
+        r#"{"ad":"Andorra","ag":"Antigua & Barbuda"}"#
+    );
+    let single = Report::Tree(Tree::Assoc(vec![("value".to_owned(), Tree::Int(3))]));
+    assert_eq!(
+        xml(&single, &options),
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<value>3</value>\n</result>"
+    );
+}
+
 #[test]
 fn trees_render_as_php_arrays() {
     use super::Tree;

@@ -40,6 +40,17 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
             render_array(&mut out, tree, "\t", options);
             out.push_str("</result>");
         }
+        // An associative array of several scalars at the top
+        // (`UserCountry.getCountryCodeMapping`): `renderArray` wraps it in
+        // one `<row>`, where a `DataTable\Simple` has none.
+        Report::Tree(Tree::Assoc(entries)) if entries.len() > 1 => match &item {
+            Item::Assoc(entries) => {
+                out.push_str("<result>\n\t<row>\n");
+                render_simple(&mut out, entries, "\t");
+                out.push_str("\t</row>\n</result>");
+            }
+            _ => out.push_str("<result />"),
+        },
         Report::Simple(_) | Report::SimpleCompared(..) | Report::Tree(_) => match &item {
             Item::Assoc(entries) if !entries.is_empty() => {
                 out.push_str("<result>\n");

@@ -421,3 +421,169 @@ async fn two_sites_give_matomos_conversions() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The non-empty buckets of a `Goals.getDaysToConversion` table:
+/// `(label, nb_conversions)`.
+fn converted_buckets(table: &serde_json::Value) -> Vec<(String, u64)> {
+    table
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| {
+            let conversions = row["nb_conversions"].as_u64().unwrap_or(0);
+            (conversions > 0).then(|| (row["label"].as_str().unwrap_or("").to_owned(), conversions))
+        })
+        .collect()
+}
+
+/// `TwoVisitorsTwoWebsitesDifferentDaysConversionsTest`'s
+/// `Goals.getDaysToConversion` for both sites over six weeks (as
+/// `…_Conversions__Goals.getDaysToConversion_week.xml`, which we match
+/// byte for byte with its day, month and year siblings): visitor B's
+/// daily visits convert goal 1 ("all") and, on four days, goal 3, each
+/// a day later than the last; site 2's single visit converts its goal at
+/// once.
+#[tokio::test]
+async fn conversions_count_days_to_conversion_per_week() -> anyhow::Result<()> {
+    let (_db, r) = fixture(true).await?;
+    let report = r
+        .json(&format!(
+            "method=Goals.getDaysToConversion&idSite=all&period=week&date={}",
+            last_n("week").replace(" 11:22:33", "")
+        ))
+        .await?;
+    let weeks = |site: &str| -> Vec<(String, Vec<(String, u64)>)> {
+        report[site]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(week, table)| (week.clone(), converted_buckets(table)))
+            .collect()
+    };
+    let owned = |rows: &[(&str, &[(&str, u64)])]| -> Vec<(String, Vec<(String, u64)>)> {
+        rows.iter()
+            .map(|(week, buckets)| {
+                (
+                    (*week).to_owned(),
+                    buckets.iter().map(|(l, n)| ((*l).to_owned(), *n)).collect(),
+                )
+            })
+            .collect()
+    };
+    let empty: &[(&str, u64)] = &[];
+    assert_eq!(
+        weeks("1"),
+        owned(&[
+            ("2009-12-28,2010-01-03", &[("0 days", 2)]),
+            (
+                "2010-01-04,2010-01-10",
+                &[
+                    ("1 day", 2),
+                    ("2 days", 2),
+                    ("3 days", 2),
+                    ("4 days", 1),
+                    ("5 days", 1),
+                    ("6 days", 1),
+                ]
+            ),
+            ("2010-01-11,2010-01-17", &[("7 days", 1), ("8-14 days", 2)]),
+            ("2010-01-18,2010-01-24", empty),
+            ("2010-01-25,2010-01-31", empty),
+            ("2010-02-01,2010-02-07", empty),
+            ("2010-02-08,2010-02-14", empty),
+        ])
+    );
+    assert_eq!(
+        weeks("2"),
+        owned(&[
+            ("2009-12-28,2010-01-03", empty),
+            ("2010-01-04,2010-01-10", &[("0 days", 1)]),
+            ("2010-01-11,2010-01-17", empty),
+            ("2010-01-18,2010-01-24", empty),
+            ("2010-01-25,2010-01-31", empty),
+            ("2010-02-01,2010-02-07", empty),
+            ("2010-02-08,2010-02-14", empty),
+        ])
+    );
+    Ok(())
+}
+
+/// The test's visitor log of site 1 for 2010 with its `showColumns`
+/// (`…_Conversions__Live.getLastVisitsDetails_year.xml`, matched byte for
+/// byte): ten visits, newest first; every visit converts but visitor A's
+/// (its second page has no URL, so its first page converted alone... the
+/// goal is "URL contains http"), and the campaign URL of the last day makes
+/// a campaign visit.
+#[tokio::test]
+async fn conversions_visitor_log_shows_converted_visits() -> anyhow::Result<()> {
+    let (_db, r) = fixture(true).await?;
+    let visits = r
+        .json("method=Live.getLastVisitsDetails&idSite=1&period=year&date=2010-01-03&showColumns=lastActionDateTime,referrerType,referrerName,actions,events,visitConverted")
+        .await?;
+    let rows: Vec<(String, u64, u64, String, String)> = visits
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|visit| {
+            (
+                visit["lastActionDateTime"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                visit["visitConverted"].as_u64().unwrap_or(9),
+                visit["actions"].as_u64().unwrap_or(0),
+                visit["referrerType"].as_str().unwrap_or("").to_owned(),
+                visit["referrerName"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, u64, String, String)> = [
+        (
+            "2010-01-12 11:37:33",
+            1,
+            5,
+            "campaign",
+            "goal-matching-url-parameter",
+        ),
+        ("2010-01-11 11:37:33", 1, 5, "website", "referrer.com"),
+        ("2010-01-10 11:37:33", 1, 5, "website", "referrer.com"),
+        ("2010-01-09 11:37:33", 1, 5, "website", "referrer.com"),
+        ("2010-01-08 11:37:33", 1, 5, "website", "referrer.com"),
+        (
+            "2010-01-07 11:37:33",
+            1,
+            5,
+            "campaign",
+            "goal-matching-url-parameter",
+        ),
+        (
+            "2010-01-06 11:37:33",
+            1,
+            5,
+            "campaign",
+            "goal-matching-url-parameter",
+        ),
+        (
+            "2010-01-05 11:37:33",
+            1,
+            5,
+            "campaign",
+            "goal-matching-url-parameter",
+        ),
+        ("2010-01-04 00:01:00", 0, 1, "website", "referrer.com"),
+        ("2010-01-03 23:55:00", 1, 1, "website", "referrer.com"),
+    ]
+    .iter()
+    .map(|(at, converted, actions, kind, name)| {
+        (
+            (*at).to_owned(),
+            *converted,
+            *actions,
+            (*kind).to_owned(),
+            (*name).to_owned(),
+        )
+    })
+    .collect();
+    assert_eq!(rows, expected);
+    Ok(())
+}

@@ -69,6 +69,9 @@ pub(crate) struct PhpTracker {
     force_new_visit: bool,
     /// `setAttributionInfo`: unset, the PHP tracker's default.
     extra: Extra,
+    /// `DEBUG_APPEND_URL`: appended to every request as given (a fixture's
+    /// test-only switches such as `&bots=1`).
+    pub(crate) debug_append: String,
 }
 
 /// What a few fixtures change of the tracker's defaults.
@@ -133,6 +136,7 @@ impl PhpTracker {
             dimensions: Vec::new(),
             force_new_visit: false,
             extra: Extra::default(),
+            debug_append: String::new(),
         }
     }
 
@@ -380,6 +384,7 @@ impl PhpTracker {
         for (id, value) in self.dimensions.drain(..) {
             query.push_str(&format!("&dimension{id}={}", encode(&value)));
         }
+        query.push_str(&self.debug_append);
         self.page_cvars.clear();
         self.event_cvars.clear();
         query
