@@ -1,0 +1,234 @@
+//! Matomo's JavaScript tracker (`matomo.js`), run by a real browser against
+//! `tally-admin serve`: page view, event, site search, manual goal,
+//! ecommerce order with an item, outlink and download, each sent the way
+//! the tracker sends them (GET images, `sendBeacon` POSTs with the query in
+//! the URL).
+//!
+//! Opt-in: `matomo.js` is Matomo's file and the browser is Debian's
+//! `chromium`, neither of which is in this repository or on CI. Run with
+//! `MATOMO_JS=<path to matomo.js> cargo nextest run -p tally-admin
+//! --run-ignored all -E 'binary(matomo_js)'`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
+
+use diesel::prelude::*;
+use tally_db::test_support::TestDb;
+
+mod support;
+use support::{get, ok, serve};
+
+/// Serves `page.html` and `matomo.js` to the browser, from a thread, until
+/// the test ends.
+fn page_server(page: String, script: Vec<u8>) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Headers up to the blank line; the browser sends no body here.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let (status, kind, body): (&str, &str, &[u8]) =
+                match request_line.split_whitespace().nth(1) {
+                    Some("/page.html") => ("200 OK", "text/html", page.as_bytes()),
+                    Some("/matomo.js") => ("200 OK", "application/javascript", &script),
+                    _ => ("404 Not Found", "text/plain", b"not found"),
+                };
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    Ok(addr)
+}
+
+#[test]
+#[ignore = "needs Matomo's matomo.js (MATOMO_JS) and Debian's chromium"]
+fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> {
+    let script = std::fs::read(
+        std::env::var("MATOMO_JS")
+            .map_err(|_| anyhow::anyhow!("set MATOMO_JS to Matomo's matomo.js"))?,
+    )?;
+    let db = TestDb::new()?;
+    let (_served, tracker) = serve(&db, &[])?;
+    let page_template = |tracker: SocketAddr| {
+        format!(
+            "<!doctype html><html><head><title>Shoes on sale</title></head><body><script>\n\
+             var _paq = window._paq = window._paq || [];\n\
+             _paq.push(['setTrackerUrl', 'http://{tracker}/matomo.php']);\n\
+             _paq.push(['setSiteId', '1']);\n\
+             _paq.push(['setCustomVariable', 1, 'kind', 'js', 'page']);\n\
+             _paq.push(['trackPageView']);\n\
+             _paq.push(['trackEvent', 'Video', 'Play', 'Intro', 3]);\n\
+             _paq.push(['trackSiteSearch', 'red shoes', 'Shoes', 4]);\n\
+             _paq.push(['trackGoal', 1, 9.5]);\n\
+             _paq.push(['addEcommerceItem', 'SKU1', 'Boot', 'Shoes', 12.5, 2]);\n\
+             _paq.push(['trackEcommerceOrder', 'ORDER-1', 25, 25, 0, 0, 0]);\n\
+             _paq.push(['trackLink', 'https://partner.example/x', 'link']);\n\
+             _paq.push(['trackLink', 'https://shop.example/files/size-guide.pdf', 'download']);\n\
+             </script><script src=\"/matomo.js\"></script></body></html>"
+        )
+    };
+    let pages = page_server(page_template(tracker), script)?;
+    ok(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--url",
+            &format!("http://{pages}"),
+            "--ecommerce",
+            "true",
+        ],
+    )?;
+    ok(
+        &db,
+        &[
+            "user",
+            "add",
+            "root",
+            "--email",
+            "root@example.org",
+            "--password",
+            "secret-1",
+            "--superuser",
+        ],
+    )?;
+    let token = ok(&db, &["user", "token", "root"])?.trim().to_owned();
+    let (status, body) = get(
+        tracker,
+        &format!(
+            "/index.php?module=API&method=Goals.addGoal&idSite=1&name=Manual&matchAttribute=manually\
+             &pattern=&patternType=contains&format=json&token_auth={token}"
+        ),
+    )?;
+    assert_eq!((status, body.trim()), (200, "{\"value\":1}"));
+
+    let browser = Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=8000",
+            "--dump-dom",
+        ])
+        .arg(format!("http://{pages}/page.html"))
+        .output()?;
+    assert!(browser.status.success(), "{browser:?}");
+
+    let mut conn = db.conn()?;
+    let visit: Visit = diesel::sql_query(
+        "SELECT visit_total_actions, visit_total_events, visit_total_searches, \
+         visit_goal_converted, visit_goal_buyer FROM log_visit",
+    )
+    .get_result(&mut conn)?;
+    assert_eq!(
+        (
+            visit.visit_total_actions,
+            visit.visit_total_events,
+            visit.visit_total_searches,
+            visit.visit_goal_converted,
+            visit.visit_goal_buyer
+        ),
+        (5, 1, 1, 1, 1),
+        "page view, event, search, outlink, download; converted, ordered"
+    );
+    let actions: Vec<Action> = diesel::sql_query(
+        "SELECT u.type AS url_type, COALESCE(u.name, '') AS url, COALESCE(n.name, '') AS name, \
+         COALESCE(l.search_cat, '') AS search_cat, l.custom_var_v1 \
+         FROM log_link_visit_action l \
+         LEFT JOIN log_action u ON u.idaction = l.idaction_url \
+         LEFT JOIN log_action n ON n.idaction = l.idaction_name ORDER BY l.idlink_va",
+    )
+    .load(&mut conn)?;
+    let seen: Vec<_> = actions
+        .iter()
+        .map(|a| {
+            (
+                a.url_type,
+                a.url.as_str(),
+                a.name.as_str(),
+                a.search_cat.as_str(),
+                a.custom_var_v1.as_deref(),
+            )
+        })
+        .collect();
+    let page = format!("{pages}/page.html");
+    assert_eq!(
+        seen,
+        [
+            (Some(1), page.as_str(), "Shoes on sale", "", Some("js")),
+            (Some(10), page.as_str(), "Intro", "", Some("js")),
+            (None, "", "red shoes", "Shoes", Some("js")),
+            (Some(2), "https://partner.example/x", "", "", Some("js")),
+            (
+                Some(3),
+                "https://shop.example/files/size-guide.pdf",
+                "",
+                "",
+                Some("js")
+            ),
+        ]
+    );
+    let conversions: Vec<Conversion> =
+        diesel::sql_query("SELECT idgoal, revenue, items FROM log_conversion ORDER BY idgoal")
+            .load(&mut conn)?;
+    let seen: Vec<_> = conversions
+        .iter()
+        .map(|c| (c.idgoal, c.revenue, c.items))
+        .collect();
+    assert_eq!(seen, [(0, Some(25.0), Some(2)), (1, Some(9.5), None)]);
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Visit {
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+    visit_total_actions: u32,
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+    visit_total_events: u32,
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+    visit_total_searches: u32,
+    #[diesel(sql_type = diesel::sql_types::TinyInt)]
+    visit_goal_converted: i8,
+    #[diesel(sql_type = diesel::sql_types::TinyInt)]
+    visit_goal_buyer: i8,
+}
+
+#[derive(QueryableByName)]
+struct Action {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::TinyInt>>)]
+    url_type: Option<u8>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    url: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    search_cat: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    custom_var_v1: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Conversion {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    idgoal: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    revenue: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    items: Option<i32>,
+}
