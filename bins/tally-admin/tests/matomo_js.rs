@@ -1,6 +1,7 @@
 //! Matomo's JavaScript tracker (`matomo.js`), run by a real browser against
 //! `tally-admin serve`: page view, event, site search, manual goal,
-//! ecommerce order with an item, outlink and download, each sent the way
+//! ecommerce order with an item, outlink, download, content impression and
+//! interaction, a user id and a heartbeat ping, each sent the way
 //! the tracker sends them (GET images, `sendBeacon` POSTs with the query in
 //! the URL).
 //!
@@ -69,6 +70,7 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
              var _paq = window._paq = window._paq || [];\n\
              _paq.push(['setTrackerUrl', 'http://{tracker}/matomo.php']);\n\
              _paq.push(['setSiteId', '1']);\n\
+             _paq.push(['setUserId', 'alice@example.org']);\n\
              _paq.push(['setCustomVariable', 1, 'kind', 'js', 'page']);\n\
              _paq.push(['trackPageView']);\n\
              _paq.push(['trackEvent', 'Video', 'Play', 'Intro', 3]);\n\
@@ -78,6 +80,9 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
              _paq.push(['trackEcommerceOrder', 'ORDER-1', 25, 25, 0, 0, 0]);\n\
              _paq.push(['trackLink', 'https://partner.example/x', 'link']);\n\
              _paq.push(['trackLink', 'https://shop.example/files/size-guide.pdf', 'download']);\n\
+             _paq.push(['trackContentImpression', 'Banner', 'sale.png', 'https://shop.example/sale']);\n\
+             _paq.push(['trackContentInteraction', 'click', 'Banner', 'sale.png', 'https://shop.example/sale']);\n\
+             _paq.push(['ping']);\n\
              </script><script src=\"/matomo.js\"></script></body></html>"
         )
     };
@@ -133,7 +138,7 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
     let mut conn = db.conn()?;
     let visit: Visit = diesel::sql_query(
         "SELECT visit_total_actions, visit_total_events, visit_total_searches, \
-         visit_goal_converted, visit_goal_buyer FROM log_visit",
+         visit_total_interactions, visit_goal_converted, visit_goal_buyer, user_id FROM log_visit",
     )
     .get_result(&mut conn)?;
     assert_eq!(
@@ -141,18 +146,28 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
             visit.visit_total_actions,
             visit.visit_total_events,
             visit.visit_total_searches,
+            visit.visit_total_interactions,
             visit.visit_goal_converted,
-            visit.visit_goal_buyer
+            visit.visit_goal_buyer,
+            visit.user_id.as_deref(),
         ),
-        (5, 1, 1, 1, 1),
-        "page view, event, search, outlink, download; converted, ordered"
+        (5, 1, 1, 2, 1, 1, Some("alice@example.org")),
+        "actions: page view, event, search, outlink, download (contents and the ping are \
+         none); interactions: the page view and the search (Matomo's \
+         VisitTotalInteractions); converted, ordered"
     );
     let actions: Vec<Action> = diesel::sql_query(
         "SELECT u.type AS url_type, COALESCE(u.name, '') AS url, COALESCE(n.name, '') AS name, \
-         COALESCE(l.search_cat, '') AS search_cat, l.custom_var_v1 \
+         COALESCE(l.search_cat, '') AS search_cat, l.custom_var_v1, \
+         CONCAT_WS('|', cn.name, cp.name, ct.name, ci.name) AS content \
          FROM log_link_visit_action l \
          LEFT JOIN log_action u ON u.idaction = l.idaction_url \
-         LEFT JOIN log_action n ON n.idaction = l.idaction_name ORDER BY l.idlink_va",
+         LEFT JOIN log_action n ON n.idaction = l.idaction_name \
+         LEFT JOIN log_action cn ON cn.idaction = l.idaction_content_name \
+         LEFT JOIN log_action cp ON cp.idaction = l.idaction_content_piece \
+         LEFT JOIN log_action ct ON ct.idaction = l.idaction_content_target \
+         LEFT JOIN log_action ci ON ci.idaction = l.idaction_content_interaction \
+         ORDER BY l.idlink_va",
     )
     .load(&mut conn)?;
     let seen: Vec<_> = actions
@@ -164,23 +179,39 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
                 a.name.as_str(),
                 a.search_cat.as_str(),
                 a.custom_var_v1.as_deref(),
+                a.content.as_str(),
             )
         })
         .collect();
+    // Page and event URLs lose their scheme to the URL prefix id; a content
+    // row keeps the page URL whole (Matomo's ActionContent looks it up
+    // as sent).
     let page = format!("{pages}/page.html");
+    let full_page = format!("http://{pages}/page.html");
+    let banner = "Banner|sale.png|https://shop.example/sale";
     assert_eq!(
         seen,
         [
-            (Some(1), page.as_str(), "Shoes on sale", "", Some("js")),
-            (Some(10), page.as_str(), "Intro", "", Some("js")),
-            (None, "", "red shoes", "Shoes", Some("js")),
-            (Some(2), "https://partner.example/x", "", "", Some("js")),
+            (Some(1), page.as_str(), "Shoes on sale", "", Some("js"), ""),
+            (Some(10), page.as_str(), "Intro", "", Some("js"), ""),
+            (None, "", "red shoes", "Shoes", Some("js"), ""),
+            (Some(2), "https://partner.example/x", "", "", Some("js"), ""),
             (
                 Some(3),
                 "https://shop.example/files/size-guide.pdf",
                 "",
                 "",
-                Some("js")
+                Some("js"),
+                ""
+            ),
+            (Some(13), full_page.as_str(), "", "", Some("js"), banner),
+            (
+                Some(13),
+                full_page.as_str(),
+                "",
+                "",
+                Some("js"),
+                &format!("{banner}|click")
             ),
         ]
     );
@@ -203,10 +234,14 @@ struct Visit {
     visit_total_events: u32,
     #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
     visit_total_searches: u32,
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+    visit_total_interactions: u32,
     #[diesel(sql_type = diesel::sql_types::TinyInt)]
     visit_goal_converted: i8,
     #[diesel(sql_type = diesel::sql_types::TinyInt)]
     visit_goal_buyer: i8,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    user_id: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -221,6 +256,8 @@ struct Action {
     search_cat: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     custom_var_v1: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    content: String,
 }
 
 #[derive(QueryableByName)]
