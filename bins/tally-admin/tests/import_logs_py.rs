@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{ok, serve};
+use support::{ok, serve, superuser};
 
 const PASSWORD: &str = "correct-horse";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
@@ -56,19 +56,7 @@ fn matomos_import_logs_py_imports_and_replays_through_the_api() -> anyhow::Resul
             "https://shop.example",
         ],
     )?;
-    ok(
-        &db,
-        &[
-            "user",
-            "add",
-            "root",
-            "--email",
-            "root@example.org",
-            "--password",
-            PASSWORD,
-            "--superuser",
-        ],
-    )?;
+    superuser(&db, PASSWORD)?;
     let (_served, addr) = serve(&db, &[])?;
     let url = format!("http://{addr}");
     let dir = std::env::temp_dir().join(format!("tally-import-logs-py-{}", std::process::id()));

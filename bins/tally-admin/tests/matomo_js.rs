@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{get, ok, serve};
+use support::{get, ok, serve, superuser};
 
 /// Serves `page.html` and `matomo.js` to the browser, from a thread, until
 /// the test ends.
@@ -100,20 +100,7 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
             "true",
         ],
     )?;
-    ok(
-        &db,
-        &[
-            "user",
-            "add",
-            "root",
-            "--email",
-            "root@example.org",
-            "--password",
-            "secret-1",
-            "--superuser",
-        ],
-    )?;
-    let token = ok(&db, &["user", "token", "root"])?.trim().to_owned();
+    let token = superuser(&db, "secret-1")?;
     let (status, body) = get(
         tracker,
         &format!(

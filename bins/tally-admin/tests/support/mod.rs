@@ -72,6 +72,25 @@ pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {
     Ok(ok(db, &["user", "token", "alice"])?.trim().to_owned())
 }
 
+/// A super user `root` (`root@example.org`) with `password`; returns a
+/// token of hers.
+pub(crate) fn superuser(db: &TestDb, password: &str) -> anyhow::Result<String> {
+    ok(
+        db,
+        &[
+            "user",
+            "add",
+            "root",
+            "--email",
+            "root@example.org",
+            "--password",
+            password,
+            "--superuser",
+        ],
+    )?;
+    Ok(ok(db, &["user", "token", "root"])?.trim().to_owned())
+}
+
 /// The server process, killed when the test ends however it ends.
 pub(crate) struct Served(Child);
 
