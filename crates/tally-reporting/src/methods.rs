@@ -365,6 +365,20 @@ value_methods! {
     user_country_distinct_countries => "UserCountry_distinctCountries";
 }
 
+/// A `*.get` method: the archive's numerics `names` (record name, API
+/// column), for each site and period, with `columns` applied.
+fn numeric_get(ctx: &mut Ctx<'_>, names: &[(&str, &str)]) -> Result<Output, ReportingError> {
+    let request = ctx.request;
+    let report = ctx.each_site_period(&mut |ctx, slice| {
+        let archive = ctx.archive(slice)?;
+        let values = load::numerics(ctx.conn, archive.as_ref())?;
+        let mut columns = numeric_columns(&values, names);
+        keep_requested(&mut columns, request, &[]);
+        Ok(Report::Simple(columns))
+    })?;
+    Ok(Output::Report(report))
+}
+
 /// `Actions.get`: the Actions numerics without their prefix.
 pub(crate) fn actions_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
     const NAMES: [(&str, &str); 8] = [
@@ -377,15 +391,7 @@ pub(crate) fn actions_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError> {
         ("Actions_nb_searches", "nb_searches"),
         ("Actions_nb_keywords", "nb_keywords"),
     ];
-    let request = ctx.request;
-    let report = ctx.each_site_period(&mut |ctx, slice| {
-        let archive = ctx.archive(slice)?;
-        let values = load::numerics(ctx.conn, archive.as_ref())?;
-        let mut columns = numeric_columns(&values, &NAMES);
-        keep_requested(&mut columns, request, &[]);
-        Ok(Report::Simple(columns))
-    })?;
-    Ok(Output::Report(report))
+    numeric_get(ctx, &NAMES)
 }
 
 /// `Bandwidth.get`: the bytes of all sized actions, of page views and of
@@ -397,15 +403,7 @@ pub(crate) fn bandwidth_get(ctx: &mut Ctx<'_>) -> Result<Output, ReportingError>
         ("Bandwidth_nb_total_pageurl", "nb_total_pageview_bandwidth"),
         ("Bandwidth_nb_total_download", "nb_total_download_bandwidth"),
     ];
-    let request = ctx.request;
-    let report = ctx.each_site_period(&mut |ctx, slice| {
-        let archive = ctx.archive(slice)?;
-        let values = load::numerics(ctx.conn, archive.as_ref())?;
-        let mut columns = numeric_columns(&values, &NAMES);
-        keep_requested(&mut columns, request, &[]);
-        Ok(Report::Simple(columns))
-    })?;
-    Ok(Output::Report(report))
+    numeric_get(ctx, &NAMES)
 }
 
 /// `idGoal` of the Goals methods: a goal id, `ecommerceOrder` (0) or
