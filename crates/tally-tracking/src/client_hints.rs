@@ -16,6 +16,9 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+// DeviceDetector's browser names for the codes our detector produces,
+// shared with the `browserName` segment.
+use tally_schema::devices::BROWSERS;
 
 use crate::device::{self, Device};
 
@@ -309,34 +312,6 @@ fn apply_os(d: &mut Device, hints: &ClientHints) {
     d.os = name;
     d.os_version = version;
 }
-
-/// DeviceDetector browser names (after its hint mapping) for the browser
-/// codes our detector produces.
-const BROWSERS: [(&str, &str); 23] = [
-    ("CH", "Chrome"),
-    ("CM", "Chrome Mobile"),
-    ("CI", "Chrome Mobile iOS"),
-    ("CV", "Chrome Webview"),
-    ("CR", "Chromium"),
-    ("HC", "Headless Chrome"),
-    ("FF", "Firefox"),
-    ("FM", "Firefox Mobile"),
-    ("SF", "Safari"),
-    ("MF", "Mobile Safari"),
-    ("PS", "Microsoft Edge"),
-    ("OP", "Opera"),
-    ("OM", "Opera Mobile"),
-    ("OI", "Opera Mini"),
-    ("SB", "Samsung Browser"),
-    ("YA", "Yandex Browser"),
-    ("UC", "UC Browser"),
-    ("BR", "Brave"),
-    ("VI", "Vivaldi"),
-    ("WH", "Whale Browser"),
-    ("CC", "Coc Coc"),
-    ("DD", "DuckDuckGo Privacy Browser"),
-    ("AN", "Android Browser"),
-];
 
 /// DeviceDetector's `$clientHintMapping` for browsers we know.
 fn mapped_brand(brand: &str) -> &str {
