@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{ok, serve, superuser};
+use support::{serve, shop, superuser};
 
 const PASSWORD: &str = "correct-horse";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
@@ -45,17 +45,7 @@ fn matomos_import_logs_py_imports_and_replays_through_the_api() -> anyhow::Resul
     let script = std::env::var("IMPORT_LOGS_PY")
         .map_err(|_| anyhow::anyhow!("set IMPORT_LOGS_PY to Matomo's import_logs.py"))?;
     let db = TestDb::new()?;
-    ok(
-        &db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            "https://shop.example",
-        ],
-    )?;
+    shop(&db)?;
     superuser(&db, PASSWORD)?;
     let (_served, addr) = serve(&db, &[])?;
     let url = format!("http://{addr}");

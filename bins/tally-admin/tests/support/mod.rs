@@ -37,9 +37,8 @@ pub(crate) fn ok(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
-/// Site 1 (`https://shop.example`) and a user `alice` with write access
-/// to it; returns her token.
-pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {
+/// Site 1, `Shop` at `https://shop.example`.
+pub(crate) fn shop(db: &TestDb) -> anyhow::Result<()> {
     ok(
         db,
         &[
@@ -51,6 +50,13 @@ pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {
             "https://shop.example",
         ],
     )?;
+    Ok(())
+}
+
+/// Site 1 (`https://shop.example`) and a user `alice` with write access
+/// to it; returns her token.
+pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {
+    shop(db)?;
     ok(
         db,
         &[
