@@ -202,6 +202,34 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
             ),
         ]
     );
+    let views: Vec<PageView> = diesel::sql_query(
+        "SELECT COALESCE(idpageview, '') AS idpageview, pageview_position, \
+         time_network IS NOT NULL AS timed FROM log_link_visit_action ORDER BY idlink_va",
+    )
+    .load(&mut conn)?;
+    // One page view id (the tracker's random six characters) on every row
+    // after the page view; positions as Matomo's PageViewPosition (the
+    // search is an interaction of its own, the rest reuse the last one);
+    // the browser's performance timings on the page view alone.
+    let pv_id = views[0].idpageview.as_str();
+    assert_eq!(pv_id.len(), 6, "{pv_id}");
+    let seen: Vec<_> = views
+        .iter()
+        .map(|v| (v.idpageview.as_str(), v.pageview_position, v.timed))
+        .collect();
+    let later = (pv_id, Some(2), false);
+    assert_eq!(
+        seen,
+        [
+            (pv_id, Some(1), true),
+            (pv_id, Some(1), false),
+            later,
+            later,
+            later,
+            later,
+            later
+        ]
+    );
     let conversions: Vec<Conversion> =
         diesel::sql_query("SELECT idgoal, revenue, items FROM log_conversion ORDER BY idgoal")
             .load(&mut conn)?;
@@ -255,4 +283,14 @@ struct Conversion {
     revenue: Option<f64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     items: Option<i32>,
+}
+
+#[derive(QueryableByName)]
+struct PageView {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    idpageview: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Unsigned<diesel::sql_types::Integer>>)]
+    pageview_position: Option<u32>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    timed: bool,
 }
