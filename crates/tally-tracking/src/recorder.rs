@@ -877,7 +877,7 @@ fn short_update_columns() -> Vec<&'static str> {
 macro_rules! next_action_set {
     () => {
         "v.visit_last_action_time = GREATEST(v.visit_last_action_time, u.last_time), \
-    v.visit_total_time = GREATEST(v.visit_total_time, u.total_time), \
+    v.visit_total_time = u.total_time, \
     v.visit_total_actions = COALESCE(v.visit_total_actions, 0) + u.d_actions, \
     v.visit_total_interactions = COALESCE(v.visit_total_interactions, 0) + u.d_interactions, \
     v.visit_total_searches = COALESCE(v.visit_total_searches, 0) + u.d_searches, \
@@ -1799,9 +1799,12 @@ impl BatchWriter {
             if !hit.req.ping {
                 v.last = v.last.max(time);
             }
+            // Set, not raised: a request older than the visit's last action
+            // shortens it, as in Matomo (the last action time alone is
+            // kept from going back).
             let total = u32::try_from((1 + time - v.first).max(0)).unwrap_or(u32::MAX);
             request_total = Some(total);
-            v.total_time = v.total_time.max(total);
+            v.total_time = total;
             if let Some(id) = hit.visitor_id
                 && id != v.idvisitor
             {
@@ -2058,7 +2061,7 @@ impl BatchWriter {
             // lines imported out of order, do not add up.
             let bump = u32::try_from(hit.req.idgoal.saturating_add(2).max(0)).unwrap_or(0);
             v.total_time = match request_total {
-                Some(t) => before.total_time.max(t.saturating_add(bump)),
+                Some(t) => t.saturating_add(bump),
                 None => v.total_time.saturating_add(bump),
             };
         }

@@ -309,6 +309,36 @@ async fn label_paths_reach_pages_in_folders() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `test_LabelFilter_thisiscool__Actions.getPageUrls_day.xml`: the entry
+/// page's visit lasts 1441 s. The fixture's last request is tracked at an
+/// earlier time than the one before it, and Matomo's visit length is what
+/// each request sets (1 + its time - the first action's), not the longest.
+#[tokio::test]
+async fn the_last_request_sets_the_visit_length() -> anyhow::Result<()> {
+    let (r, _db) = one_visit_several_page_views().await?;
+    let pages = r
+        .json(&format!("method=Actions.getPageUrls&{LABELS_DAY}&flat=1"))
+        .await?;
+    let entry = rows(&pages)
+        .iter()
+        .find(|row| row["entry_nb_visits"] == json!(1))
+        .ok_or_else(|| anyhow::anyhow!("no entry page in {pages}"))?;
+    assert_eq!(
+        (
+            &entry["label"],
+            &entry["entry_nb_actions"],
+            &entry["entry_sum_visit_length"]
+        ),
+        (
+            // Escaped as the tracker stored it, as in Matomo's JSON.
+            &json!("/ééé&quot;&#039;... &lt;this is cool&gt;!"),
+            &json!(9),
+            &json!(1441)
+        )
+    );
+    Ok(())
+}
+
 /// `test_LabelFilter_titles__Actions.getPageTitles_day.xml`: titles are
 /// stored with a leading blank, which the label need not give; the label
 /// filter ignores `filter_limit` and `filter_truncate`.

@@ -375,6 +375,38 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
             .collect::<Vec<_>>(),
         ["1 page 47", "2 pages 4", "3 pages 4", "8-10 pages 1"]
     );
+    // The visit lengths (`VisitFrequency.get_range`,
+    // `getNumberOfVisitsPerVisitDuration_range`): the custom-format visit
+    // of 10:10:38-10:12:04 whose last line (10:11:30) comes after the
+    // 10:12:04 one lasts 54 s, as its last request set it in Matomo.
+    let frequency = get(&f, &format!("method=VisitFrequency.get&idSite=1&{RANGE}")).await?;
+    assert_eq!(
+        values(
+            &frequency,
+            &[
+                "nb_visits_new",
+                "sum_visit_length_new",
+                "sum_visit_length_returning"
+            ]
+        ),
+        "54 728 2"
+    );
+    let durations = get(
+        &f,
+        &format!("method=VisitorInterest.getNumberOfVisitsPerVisitDuration&idSite=1&{RANGE}"),
+    )
+    .await?;
+    assert_eq!(
+        rows(&durations, &["nb_visits"])[..6],
+        [
+            "0–10s 50",
+            "11–30s 0",
+            "31–60s 2",
+            "1-2 min 1",
+            "2-4 min 2",
+            "4-7 min 1"
+        ]
+    );
     for (site, visits) in [(1, 56), (3, 15)] {
         let log = get(
             &f,
