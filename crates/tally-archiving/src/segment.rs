@@ -617,6 +617,47 @@ pub fn count_visits(
     Ok(u64::try_from(row.n).unwrap_or(0))
 }
 
+/// Whether `idsite` has a visit in the segment whose last action is in
+/// `[start, end)` (unix seconds): Matomo's check, before it reports a
+/// segment as unprocessed, that the segment would show data at all (Live's
+/// `queryLogVisits` with limit 1 over the period).
+///
+/// # Errors
+/// The query error.
+pub fn has_visits_between(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    segment: &Segment,
+    start: i64,
+    end: i64,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let text = |seconds: i64| {
+        time::OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(|at| at.format(format).ok())
+            .unwrap_or_default()
+    };
+    let sql = segment.to_sql();
+    let query = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM log_visit AS log_visit \
+         WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+         AND log_visit.visit_last_action_time < ? AND ({}) LIMIT 1) AS found",
+        sql.where_sql
+    ))
+    .into_boxed::<Mysql>()
+    .bind::<Unsigned<Integer>, _>(idsite)
+    .bind::<Text, _>(text(start))
+    .bind::<Text, _>(text(end));
+    let row: Found = sql.apply_binds(query).get_result(conn)?;
+    Ok(row.n > 0)
+}
+
 // ---------------------------------------------------------------------------
 // Parsing
 
