@@ -1946,13 +1946,34 @@ fn table_total(table: &DataTable, processed: &[&str]) -> Option<Columns> {
     };
     let mut rows = table.all_rows();
     let mut total = stored_only(rows.next()?);
+    // The archived tables carry `min`/`max` ops for their `min_*`/`max_*`
+    // columns (Bandwidth's too), so two NULL bounds stay NULL and are left
+    // out below, where a sum would make them 0.
+    let mut ops = table.aggregation_ops.clone();
+    for row in table.all_rows() {
+        for (key, _) in row.columns.iter() {
+            let name = key.name();
+            let op = if name.starts_with("min_") {
+                tally_datatable::ColumnOp::Min
+            } else if name.starts_with("max_") {
+                tally_datatable::ColumnOp::Max
+            } else {
+                continue;
+            };
+            if ops.get(key).is_none() {
+                ops.set(key.clone(), op);
+            }
+        }
+    }
     for row in rows {
         // A column Matomo could not sum (text in a number) makes it give
         // up the totals for that row; we skip the row's columns alike.
-        let _ = total.sum_row(&stored_only(row), &table.aggregation_ops, false);
+        let _ = total.sum_row(&stored_only(row), &ops, false);
     }
     let mut columns = total.columns;
-    if processed.contains(&"nb_actions_per_visit") {
+    // `ActionsPerVisit` of a report whose rows count actions (the visit
+    // reports'; VisitorInterest's rows of visits only have none).
+    if processed.contains(&"nb_actions_per_visit") && columns.find("nb_actions").is_some() {
         columns.set(
             ColumnKey::from("nb_actions_per_visit"),
             crate::processed::actions_per_visit(&columns),

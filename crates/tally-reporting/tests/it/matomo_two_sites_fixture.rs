@@ -587,3 +587,77 @@ async fn conversions_visitor_log_shows_converted_visits() -> anyhow::Result<()> 
     assert_eq!(rows, expected);
     Ok(())
 }
+
+/// `API.getProcessedReport` totals over `setDateLastN`'s seven days, as
+/// `TwoVisitors_twoWebsites_differentDays_*_firstSite_lastN__API.getProcessedReport_day.xml`:
+/// every stored column, `nb_actions_per_visit` summed over the days (12
+/// where each day's is 2 or 4, none for VisitorInterest's rows of visits
+/// only), and no totals for a report without rows.
+#[tokio::test]
+async fn processed_report_totals_match_matomo() -> anyhow::Result<()> {
+    let total = |xml: &str| {
+        let start = xml.find("<reportTotal>").unwrap_or(0);
+        let end = xml.find("</reportTotal>").unwrap_or(xml.len());
+        xml[start..end]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .concat()
+    };
+    let (_db, r) = fixture(false).await?;
+    let (_conversions_db, conversions) = fixture(true).await?;
+    for (reports, method, expected) in [
+        (
+            &r,
+            "Referrers.getWebsites",
+            "<nb_uniq_visitors>4</nb_uniq_visitors><nb_visits>4</nb_visits>\
+             <nb_actions>12</nb_actions><nb_users>0</nb_users><max_actions>5</max_actions>\
+             <sum_visit_length>1802</sum_visit_length><bounce_count>2</bounce_count>\
+             <nb_visits_converted>0</nb_visits_converted>\
+             <nb_actions_per_visit>12</nb_actions_per_visit>",
+        ),
+        (
+            &r,
+            "VisitorInterest.getNumberOfVisitsByDaysSinceLast",
+            "<nb_visits>8</nb_visits>",
+        ),
+        (&r, "Actions.getOutlinks", ""),
+        (
+            &conversions,
+            "Goals.getDaysToConversion",
+            "<nb_conversions>10</nb_conversions>",
+        ),
+    ] {
+        let (module, action) = method.split_once('.').unwrap_or_default();
+        let xml = reports
+            .xml(&format!(
+                "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03,2010-01-09\
+                 &apiModule={module}&apiAction={action}"
+            ))
+            .await?;
+        assert_eq!(total(&xml), expected, "{method}");
+    }
+    // The page reports total their stored columns too, the bandwidth
+    // bounds of pages without sizes left out (NULL); Matomo's also have
+    // the `sum_time_*` timings, which our rows no longer carry.
+    let xml = r
+        .xml(
+            "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03,2010-01-09\
+             &apiModule=Actions&apiAction=getPageTitles",
+        )
+        .await?;
+    let titles = total(&xml);
+    for part in [
+        "<nb_visits>18</nb_visits><nb_uniq_visitors>18</nb_uniq_visitors><nb_hits>18</nb_hits>",
+        "<nb_hits_with_time_network>17</nb_hits_with_time_network>\
+         <min_time_network>0.0000</min_time_network><max_time_network>0.0620</max_time_network>",
+        "<sum_bandwidth>0</sum_bandwidth><nb_hits_with_bandwidth>0</nb_hits_with_bandwidth>\
+         <entry_nb_uniq_visitors>7</entry_nb_uniq_visitors>",
+        "<exit_nb_uniq_visitors>7</exit_nb_uniq_visitors><exit_nb_visits>7</exit_nb_visits>",
+    ] {
+        assert!(titles.contains(part), "{part}\n{titles}");
+    }
+    assert!(!titles.contains("min_bandwidth"), "{titles}");
+    Ok(())
+}
