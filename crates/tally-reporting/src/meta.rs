@@ -1557,6 +1557,9 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         }
         raw_request.set("format_metrics", "0");
         raw_request.set("filter_limit", "-1");
+        // The rows as archived keep the page timings' `sum_time_*`, which
+        // the answer drops as temporary metrics.
+        raw_request.set("showRawMetrics", "1");
         let mut raw_ctx = Ctx {
             conn: &mut *ctx.conn,
             principal: ctx.principal,
