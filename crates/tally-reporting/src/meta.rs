@@ -1552,6 +1552,10 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             "hideColumns",
             "showColumns",
             "filter_add_columns_when_show_all_columns",
+            // The goal columns are queued filters too (their
+            // `revenue_per_visit`, `nb_actions_per_visit`).
+            "filter_update_columns_when_show_all_goals",
+            "filter_show_goal_columns_process_goals",
         ] {
             raw_request = raw_request.without(name);
         }
