@@ -129,8 +129,10 @@
 //! - `actionType` reads the type of `idaction_url`, as Matomo's join does, so
 //!   `actionType==sitesearches` matches nothing (site searches have no URL);
 //!   it accepts `==` and `!=` only.
-//! - `deviceBrand` compares the stored DeviceDetector brand code (`AP`), not
-//!   a brand name: the code-to-name table lives in the tracker.
+//! - `deviceBrand` takes a brand name and compares its stored code, as
+//!   Matomo's filter does, but knows only the brands our tracker emits
+//!   (`tally_schema::devices::BRANDS`): another DeviceDetector brand is
+//!   refused as an unknown one is in Matomo.
 //! - `continentCode!=eur` selects the visits outside Europe (and those
 //!   without a country); Matomo's filter turns every operator into "is in
 //!   the continent", so its `!=` selects the same visits as `==`. Other
@@ -615,6 +617,47 @@ pub fn count_visits(
     Ok(u64::try_from(row.n).unwrap_or(0))
 }
 
+/// Whether `idsite` has a visit in the segment whose last action is in
+/// `[start, end)` (unix seconds): Matomo's check, before it reports a
+/// segment as unprocessed, that the segment would show data at all (Live's
+/// `queryLogVisits` with limit 1 over the period).
+///
+/// # Errors
+/// The query error.
+pub fn has_visits_between(
+    conn: &mut MysqlConnection,
+    idsite: u32,
+    segment: &Segment,
+    start: i64,
+    end: i64,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let text = |seconds: i64| {
+        time::OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(|at| at.format(format).ok())
+            .unwrap_or_default()
+    };
+    let sql = segment.to_sql();
+    let query = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM log_visit AS log_visit \
+         WHERE log_visit.idsite = ? AND log_visit.visit_last_action_time >= ? \
+         AND log_visit.visit_last_action_time < ? AND ({}) LIMIT 1) AS found",
+        sql.where_sql
+    ))
+    .into_boxed::<Mysql>()
+    .bind::<Unsigned<Integer>, _>(idsite)
+    .bind::<Text, _>(text(start))
+    .bind::<Text, _>(text(end));
+    let row: Found = sql.apply_binds(query).get_result(conn)?;
+    Ok(row.n > 0)
+}
+
 // ---------------------------------------------------------------------------
 // Parsing
 
@@ -897,6 +940,10 @@ enum ValueKind {
     /// An operating system's DeviceDetector name → its code, any case
     /// (`operatingSystemName`; unknown becomes `UNK`).
     OsName,
+    /// A device brand's DeviceDetector name → its stored code, exactly
+    /// (`deviceBrand`: Matomo's `sqlFilter`); `Unknown` is the empty
+    /// brand, any other name is refused, as Matomo throws for it.
+    BrandName,
     /// A number of days compared as seconds: Matomo's `daysSinceFirstVisit`
     /// turns the value into `(int) value * 86400` and compares the stored
     /// seconds with it.
@@ -1580,7 +1627,7 @@ static CATALOGUE: &[Def] = &[
     visit(
         "deviceBrand",
         "log_visit.config_device_brand",
-        ValueKind::Text,
+        ValueKind::BrandName,
     ),
     visit(
         "deviceModel",
@@ -2011,22 +2058,24 @@ fn prepare(target: Target, test: Test, condition: &Condition) -> Result<Member, 
         Target::Column { kind, .. } => {
             if test.is_like() {
                 let text = match kind {
-                    ValueKind::VisitorId
-                    | ValueKind::Ip
-                    | ValueKind::Named(_)
-                    | ValueKind::CountryName => {
+                    ValueKind::VisitorId | ValueKind::Ip | ValueKind::Named(_) => {
                         return Err(unsupported());
                     }
                     ValueKind::LowerText => value.to_lowercase(),
                     // Matomo converts the value before it builds the
-                    // pattern: `browserName=@Chrome` looks for `%CH%`.
-                    ValueKind::BrowserName | ValueKind::OsName | ValueKind::Days => {
-                        match convert(kind, condition)?.0 {
-                            BindValue::Text(text) => text,
-                            BindValue::Integer(number) => number.to_string(),
-                            _ => return Err(unsupported()),
-                        }
-                    }
+                    // pattern: `browserName=@Chrome` looks for `%CH%`,
+                    // `countryName=@Germany` for `%de%` (and a name it
+                    // does not know for `%UNK%`, which no code contains),
+                    // `deviceBrand=@Apple` for `%AP%`.
+                    ValueKind::BrowserName
+                    | ValueKind::OsName
+                    | ValueKind::CountryName
+                    | ValueKind::BrandName
+                    | ValueKind::Days => match convert(kind, condition)?.0 {
+                        BindValue::Text(text) => text,
+                        BindValue::Integer(number) => number.to_string(),
+                        _ => return Err(unsupported()),
+                    },
                     _ => value.to_owned(),
                 };
                 return Ok(member(Prepared::Pattern(test.like_pattern(&text)), true));
@@ -2188,6 +2237,19 @@ fn convert(kind: ValueKind, condition: &Condition) -> Result<(BindValue, bool), 
         ValueKind::OsName => {
             let code = tally_schema::devices::os_code(value).unwrap_or("UNK");
             (BindValue::Text(code.to_owned()), false)
+        }
+        ValueKind::BrandName => {
+            // Matomo's filter maps `General_Unknown` to the empty brand
+            // (`== ''`, and a `!=` that does not add NULLs), and throws
+            // for a name that is not one of DeviceDetector's brands.
+            let code = if value == "Unknown" {
+                ""
+            } else {
+                tally_schema::devices::brand_code(value).ok_or_else(|| {
+                    invalid(condition, "a device brand name (Apple, Samsung, ...)")
+                })?
+            };
+            (BindValue::Text(code.to_owned()), code.is_empty())
         }
         ValueKind::Days => {
             // PHP's `(int)` truncates toward zero; a value that is not a
@@ -3161,6 +3223,68 @@ mod tests {
         assert!(where_sql.contains("log_visit.config_os"), "{where_sql}");
         assert_eq!(binds, text("LIN"));
         assert_eq!(sql("operatingSystemName==Linux").1, text("UNK"));
+    }
+
+    /// Matomo's `DeviceBrand` filter: a brand name (exact) becomes its
+    /// stored code for every operator, `Unknown` the empty brand, and any
+    /// other name is an error.
+    #[test]
+    fn device_brand_names_become_codes() {
+        let sql = |definition: &str| {
+            let sql = parse(definition).to_sql();
+            (sql.where_sql, sql.binds)
+        };
+        let text = |value: &str| vec![BindValue::Text(value.to_owned())];
+        let (where_sql, binds) = sql("deviceBrand==Apple");
+        assert!(
+            where_sql.contains("log_visit.config_device_brand = ?"),
+            "{where_sql}"
+        );
+        assert_eq!(binds, text("AP"));
+        let (where_sql, binds) = sql("deviceBrand!=Samsung");
+        assert!(where_sql.contains("IS NULL OR"), "{where_sql}");
+        assert_eq!(binds, text("SA"));
+        let (where_sql, binds) = sql("deviceBrand=@Apple");
+        assert!(where_sql.contains("LIKE ?"), "{where_sql}");
+        assert_eq!(binds, text("%AP%"));
+        // `Unknown` is the empty brand; its `!=` adds no NULLs, as PHP's
+        // `empty('')` holds.
+        assert_eq!(sql("deviceBrand==Unknown").1, text(""));
+        let (where_sql, _) = sql("deviceBrand!=Unknown");
+        assert!(!where_sql.contains("IS NULL"), "{where_sql}");
+        for refused in ["deviceBrand==apple", "deviceBrand==AP", "deviceBrand=@App"] {
+            assert!(
+                matches!(
+                    Segment::parse(refused),
+                    Err(SegmentError::InvalidValue { .. })
+                ),
+                "{refused}"
+            );
+        }
+    }
+
+    /// Matomo's `countryName` filter turns the name into its code for
+    /// every operator: `=@Germany` looks for `%de%`, a name it does not
+    /// know for `%UNK%`.
+    #[test]
+    fn country_names_become_codes_for_every_operator() {
+        let sql = |definition: &str| {
+            let sql = parse(definition).to_sql();
+            (sql.where_sql, sql.binds)
+        };
+        let text = |value: &str| vec![BindValue::Text(value.to_owned())];
+        assert_eq!(sql("countryName==Germany").1, text("de"));
+        let (where_sql, binds) = sql("countryName=@Germany");
+        assert!(
+            where_sql.contains("log_visit.location_country LIKE ?"),
+            "{where_sql}"
+        );
+        assert_eq!(binds, text("%de%"));
+        let (where_sql, binds) = sql("countryName!@France");
+        assert!(where_sql.contains("IS NULL OR"), "{where_sql}");
+        assert!(where_sql.contains("NOT LIKE ?"), "{where_sql}");
+        assert_eq!(binds, text("%fr%"));
+        assert_eq!(sql("countryName=@Germ").1, text("%UNK%"));
     }
 
     #[test]

@@ -467,6 +467,8 @@ fn every_catalogue_segment_runs() -> anyhow::Result<()> {
         "10.0.0.1",
         "eur",
         "x",
+        // `deviceBrand` takes a brand name only.
+        "Apple",
     ];
     let operators = ["==", "!=", "<=", ">=", "<", ">", "=@", "!@", "=^", "=$"];
     let mut runs = 0;

@@ -76,8 +76,8 @@ pub use privacy::{
     set_anonymize_ip_settings, set_do_not_track, visit_columns_to_anonymize,
 };
 pub use segments::{
-    SegmentParams, SegmentView, add_segment, can_add_segment, delete_segment, get_all_segments,
-    get_segment, update_segment,
+    SegmentParams, SegmentView, add_segment, can_add_segment, delete_segment,
+    find_segment_name_by_definition, get_all_segments, get_segment, update_segment,
 };
 pub use sites::{
     NewSiteParams, SiteChanges, SiteView, add_site, add_site_alias_urls, default_currency,

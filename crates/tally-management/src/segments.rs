@@ -283,6 +283,26 @@ pub fn get_segment(
     Ok(Some(SegmentView::new(row)))
 }
 
+/// The name of the first stored segment (by name) with this exact
+/// definition, not deleted, whoever owns it and whatever its site
+/// (Matomo's `SegmentEditor\Model::getSegmentByDefinition`, which the
+/// unprocessed-segment error names the segment by).
+///
+/// # Errors
+/// [`ManagementError::Db`].
+pub fn find_segment_name_by_definition(
+    conn: &mut MysqlConnection,
+    definition: &str,
+) -> Result<Option<String>> {
+    Ok(segment::table
+        .filter(segment::definition.eq(definition))
+        .filter(segment::deleted.eq(0))
+        .order((segment::name.asc(), segment::idsegment.asc()))
+        .select(segment::name)
+        .first(conn)
+        .optional()?)
+}
+
 /// The segments `actor` may use, for `idsite` (its own and the all-sites
 /// ones) or for every site (`None`), in Matomo's order: `actor`'s own,
 /// then those shared with all users, then (for a super user) everyone

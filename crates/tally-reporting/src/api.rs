@@ -59,6 +59,13 @@ pub struct ReportingConfig {
     /// the `bandwidth` / `bandwidth_pretty` of Live's actions. Off: answers
     /// as Matomo's without the plugin. Sizes are stored either way.
     pub bandwidth: bool,
+    /// With `browser_archiving` off, also keeps segments from being
+    /// archived on request (Matomo's `[General]
+    /// browser_archiving_disabled_enforce`; off by default, as there):
+    /// only the archives `tally-archiver run` built are read, and a
+    /// segment without one over visits that match answers Matomo's
+    /// unprocessed-segment error. Ranges are still archived on request.
+    pub browser_archiving_disabled_enforce: bool,
 }
 
 impl Default for ReportingConfig {
@@ -69,6 +76,7 @@ impl Default for ReportingConfig {
             transitions_max_period_allowed_by_site: BTreeMap::new(),
             pivot_by_filter_enable_fetch_by_segment: false,
             bandwidth: true,
+            browser_archiving_disabled_enforce: false,
         }
     }
 }
@@ -323,10 +331,17 @@ impl Api {
                 }
             });
         };
+        let mut loader = self.loader(now);
+        // SegmentEditor's unprocessed-segment check runs for the root
+        // request of one site only (`getSegmentIfIsUnprocessed` returns
+        // early unless `idSite` is numeric).
+        loader.unprocessed_segment_check = request
+            .get("idSite")
+            .is_some_and(|raw| raw.trim().parse::<u32>().is_ok());
         let mut ctx = Ctx {
             conn: &mut conn,
             principal: &principal,
-            loader: self.loader(now),
+            loader,
             request,
         };
         let mut output = handler(&mut ctx)?;
@@ -411,6 +426,7 @@ impl Api {
             config: &self.inner.config,
             locks: &self.inner.locks,
             now,
+            unprocessed_segment_check: false,
         }
     }
 

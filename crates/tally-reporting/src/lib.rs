@@ -104,6 +104,17 @@ pub enum ReportingError {
         /// `segmentName`.
         name: String,
     },
+    /// A segment report the archiver has not built yet, over visits that
+    /// match, while browser archiving is off and
+    /// `browser_archiving_disabled_enforce` keeps segments from being
+    /// archived on request (SegmentEditor's `UnprocessedSegmentException`,
+    /// with Matomo's English messages).
+    #[error("{}", unprocessed_segment_message(stored_name.as_deref()))]
+    UnprocessedSegment {
+        /// The stored segment's name, `None` for a definition that is not
+        /// stored (a "custom" segment).
+        stored_name: Option<String>,
+    },
     /// A request Matomo also refuses, with Matomo's message.
     #[error("{0}")]
     NotSupported(String),
@@ -143,6 +154,31 @@ pub enum ReportingError {
     /// A database error outside archiving.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+}
+
+/// The message of [`ReportingError::UnprocessedSegment`].
+fn unprocessed_segment_message(stored_name: Option<&str>) -> String {
+    const VISITOR_LOG: &str = "(If it does not, there may be a problem.) Please note that you can \
+        test whether your segment will work without having to wait for it to be processed by \
+        using the Live.getLastVisitsDetails API. When using this API method, you will see which \
+        users and actions were matched by your &segment= parameter. This can help you confirm \
+        your Segment matches the users and actions you expect it to.";
+    match stored_name {
+        None => format!(
+            "The Segment you requested has not yet been created in the Segment Editor and so the \
+             report data has not been pre-processed. To see data for this segment, you must go \
+             to Matomo and create this segment manually in the Segment Editor. (Alternatively, \
+             you can create a new segment programmatically using the SegmentEditor.add API \
+             method). Once created the segment in the editor (or via API), this error message \
+             will disappear and within a few hours you will see your segmented report data, \
+             after the segment data has been pre-processed. {VISITOR_LOG}"
+        ),
+        Some(name) => format!(
+            "These reports have no data, because the Segment you requested ({name}) has not yet \
+             been processed by the system. Data for this Segment should become available in a \
+             few hours when processing completes. {VISITOR_LOG}"
+        ),
+    }
 }
 
 impl ReportingError {

@@ -43,6 +43,36 @@ pub(crate) struct Loader<'a> {
     pub(crate) config: &'a crate::ReportingConfig,
     pub(crate) locks: &'a ArchiveLocks,
     pub(crate) now: OffsetDateTime,
+    /// Whether a segment archive that is missing while segments may not be
+    /// archived on request is an error (the root request of one site).
+    pub(crate) unprocessed_segment_check: bool,
+}
+
+/// SegmentEditor's `getSegmentIfIsUnprocessed`: a segment without its
+/// archive is an error when visits of the period match it (without any,
+/// the report is empty anyway), naming the stored segment of that
+/// definition if there is one.
+fn check_processed(
+    conn: &mut MysqlConnection,
+    site: &SiteInfo,
+    period: Period,
+    segment: &Segment,
+) -> Result<(), ReportingError> {
+    let (start, end) = period.utc_bounds(&site.timezone);
+    if !tally_archiving::segment::has_visits_between(conn, site.idsite, segment, start, end)? {
+        return Ok(());
+    }
+    let definition = segment.definition();
+    let mut stored_name = tally_management::find_segment_name_by_definition(conn, definition)?;
+    if stored_name.is_none() {
+        // Matomo also tries the definition URL-decoded once.
+        let decoded = tally_datatable::format::php_urldecode(definition.as_bytes());
+        let decoded = String::from_utf8_lossy(&decoded);
+        if decoded != definition {
+            stored_name = tally_management::find_segment_name_by_definition(conn, &decoded)?;
+        }
+    }
+    Err(ReportingError::UnprocessedSegment { stored_name })
 }
 
 impl Loader<'_> {
@@ -60,15 +90,21 @@ impl Loader<'_> {
         period: Period,
         segment: &Segment,
     ) -> Result<Option<StoredArchive>, ReportingError> {
-        let build =
-            self.browser_archiving || period.kind() == PeriodKind::Range || !segment.is_empty();
+        let segments_on_request = !self.config.browser_archiving_disabled_enforce;
+        let build = self.browser_archiving
+            || period.kind() == PeriodKind::Range
+            || (!segment.is_empty() && segments_on_request);
         if !build {
             let key = ArchiveKey {
                 idsite: site.idsite,
                 period,
                 done_flag: segment.done_flag(),
             };
-            return Ok(storage::find_archive(conn, &key, None, true)?);
+            let found = storage::find_archive(conn, &key, None, true)?;
+            if found.is_none() && !segment.is_empty() && self.unprocessed_segment_check {
+                check_processed(conn, site, period, segment)?;
+            }
+            return Ok(found);
         }
         self.build(conn, site, period, segment, None)
     }

@@ -1523,8 +1523,11 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             reason: "not a report".to_owned(),
         });
     };
-    // Matomo totals the rows before formatting them; `all` makes revenue
-    // money strings, so its totals come from the report left unformatted.
+    // Matomo totals the report (`ReportTotalsCalculator`) right after
+    // reading it from the archive: before any generic filter (limit,
+    // pattern, flattening, sort), before `hideColumns`/`showColumns`
+    // delete columns, before rows without visits are dropped and before
+    // formatting. The totals come from the report asked again that way.
     let has_tables = match &report {
         Report::Table(_) => true,
         Report::Map { entries, .. } => entries
@@ -1532,9 +1535,35 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             .any(|(_, entry)| matches!(entry, Report::Table(_))),
         _ => false,
     };
-    let unformatted = if has_tables && Mode::from_request(request) == Mode::All {
+    let unformatted = if has_tables {
         let mut raw_request = request.clone();
+        for name in [
+            "filter_offset",
+            "filter_pattern",
+            "filter_pattern_recursive",
+            "filter_column",
+            "filter_column_recursive",
+            "filter_excludelowpop",
+            "filter_excludelowpop_value",
+            "filter_sort_column",
+            "filter_sort_order",
+            "flat",
+            "label",
+            "hideColumns",
+            "showColumns",
+            "filter_add_columns_when_show_all_columns",
+            // The goal columns are queued filters too (their
+            // `revenue_per_visit`, `nb_actions_per_visit`).
+            "filter_update_columns_when_show_all_goals",
+            "filter_show_goal_columns_process_goals",
+        ] {
+            raw_request = raw_request.without(name);
+        }
         raw_request.set("format_metrics", "0");
+        raw_request.set("filter_limit", "-1");
+        // The rows as archived keep the page timings' `sum_time_*`, which
+        // the answer drops as temporary metrics.
+        raw_request.set("showRawMetrics", "1");
         let mut raw_ctx = Ctx {
             conn: &mut *ctx.conn,
             principal: ctx.principal,
@@ -1568,6 +1597,9 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
         } else {
             &[]
         };
+    // The totals leave out the report's own processed metrics only:
+    // `revenue` is stored in the rows.
+    let report_processed: &[&str] = processed;
     let processed: Vec<&str> = processed.iter().chain(goal_revenue).copied().collect();
     let processed = processed.as_slice();
     // `hideShowMetrics`: `hideColumns` and `showColumns` apply to the
@@ -1604,7 +1636,7 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
                 _ => table,
             };
             let (data, row_metadata) = table_parts(table, stored, processed, listed);
-            let total = totals(&[raw], stored);
+            let total = totals(&[raw], report_processed, hidden.as_deref(), kept.as_deref());
             (long_string(period), data, row_metadata, total)
         }
         (Report::Simple(simple), DateSelection::One(period)) => (
@@ -1657,7 +1689,12 @@ pub(crate) fn processed_report(ctx: &mut Ctx<'_>) -> Result<Output, ReportingErr
             let total = if raw_tables.is_empty() {
                 Tree::List(Vec::new())
             } else {
-                totals(&raw_tables, stored)
+                totals(
+                    &raw_tables,
+                    report_processed,
+                    hidden.as_deref(),
+                    kept.as_deref(),
+                )
             };
             let map = |entries| Report::Map {
                 key_name: "prettyDate".to_owned(),
@@ -1861,33 +1898,227 @@ fn table_parts(
     (Report::Rows(data), Report::Rows(metadata))
 }
 
-/// The totals of the stored metrics over the rows of `tables` (the
-/// answer's rows, not formatted; every period's with several).
-fn totals(tables: &[&DataTable], stored: &[&str]) -> Tree {
-    let rows = || tables.iter().flat_map(|table| table.all_rows());
-    // Only metrics the rows carry (showColumns may have hidden others).
-    let totals = stored
-        .iter()
-        .filter(|name| rows().any(|row| named(row, name).is_some()))
-        .map(|name| {
-            let total: f64 = rows()
-                .filter_map(|row| named(row, name).and_then(Value::as_f64))
-                .sum();
-            (
-                (*name).to_owned(),
-                scalar_tree(&crate::processed::number(total)),
-            )
-        })
-        .collect();
-    Tree::Assoc(totals)
+/// `reportTotal`: Matomo's `ReportTotalsCalculator` on each table, then
+/// `ProcessedReport::calculateTotals` over the tables (one per period).
+///
+/// A table's total is the sum of its top-level rows (summary row
+/// included) over every stored column, `goals` too, with the table's
+/// `min`/`max` ops; of the report's processed metrics only
+/// `nb_actions_per_visit` is left, since `calculateTotals` drops every
+/// `avg_*`, `*_rate` and `*_evolution` metric. Over several periods the
+/// tables' totals are summed, that quotient included (Matomo's sum of
+/// 31 days of 1 action per visit is 31), `min_*`/`max_*` kept by the
+/// smallest or largest. `hideColumns`/`showColumns` apply to each
+/// table's total first.
+fn totals(
+    tables: &[&DataTable],
+    processed: &[&str],
+    hidden: Option<&[String]>,
+    kept: Option<&[String]>,
+) -> Tree {
+    let mut grand = Columns::new();
+    for table in tables {
+        let Some(mut total) = table_total(table, processed) else {
+            continue;
+        };
+        total.retain(|key, _| {
+            let name = key.name();
+            let named = |list: &[String]| list.iter().any(|item| *item == name);
+            !hidden.is_some_and(named) && kept.is_none_or(named)
+        });
+        add_total(&mut grand, &total);
+    }
+    Tree::Assoc(
+        grand
+            .iter()
+            .map(|(key, value)| (key.name().into_owned(), total_tree(value)))
+            .collect(),
+    )
 }
 
-/// A row's column by its output name: ecommerce item rows keep `revenue`
-/// under the item metric id (23), which `Row::column("revenue")` would
-/// look for under the visit metric's id (9).
-fn named<'r>(row: &'r tally_datatable::Row, name: &str) -> Option<&'r Value> {
-    row.columns
-        .iter()
-        .find(|(key, _)| key.name() == name)
-        .map(|(_, value)| value)
+/// One table's totals row (`ReportTotalsCalculator::manipulateDataTable`):
+/// none for a table without rows.
+fn table_total(table: &DataTable, processed: &[&str]) -> Option<Columns> {
+    // The rows we are given carry their processed metrics already; the
+    // archived rows Matomo sums do not.
+    let stored_only = |row: &tally_datatable::Row| {
+        let mut copy = tally_datatable::Row::new(String::new());
+        for (key, value) in row.columns.iter() {
+            let name = key.name();
+            if !processed.contains(&name.as_ref()) && !is_goal_column(&name) {
+                copy.columns.set(key.clone(), value.clone());
+            }
+        }
+        copy
+    };
+    let mut rows = table.all_rows();
+    let mut total = stored_only(rows.next()?);
+    // The archived tables carry `min`/`max` ops for their `min_*`/`max_*`
+    // columns (Bandwidth's too), so two NULL bounds stay NULL and are left
+    // out below, where a sum would make them 0.
+    let mut ops = table.aggregation_ops.clone();
+    for row in table.all_rows() {
+        for (key, _) in row.columns.iter() {
+            let name = key.name();
+            let op = if name.starts_with("min_") {
+                tally_datatable::ColumnOp::Min
+            } else if name.starts_with("max_") {
+                tally_datatable::ColumnOp::Max
+            } else {
+                continue;
+            };
+            if ops.get(key).is_none() {
+                ops.set(key.clone(), op);
+            }
+        }
+    }
+    for row in rows {
+        // A column Matomo could not sum (text in a number) makes it give
+        // up the totals for that row; we skip the row's columns alike.
+        let _ = total.sum_row(&stored_only(row), &ops, false);
+    }
+    let mut columns = total.columns;
+    // `ActionsPerVisit` of a report whose rows count actions (the visit
+    // reports'; VisitorInterest's rows of visits only have none).
+    if processed.contains(&"nb_actions_per_visit") && columns.find("nb_actions").is_some() {
+        columns.set(
+            ColumnKey::from("nb_actions_per_visit"),
+            crate::processed::actions_per_visit(&columns),
+        );
+    }
+    Some(columns)
+}
+
+/// `goal_<id>_<metric>`: the per-goal processed columns of goal views.
+fn is_goal_column(name: &str) -> bool {
+    name.strip_prefix("goal_").is_some_and(|rest| {
+        rest.split_once('_')
+            .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// The metrics `calculateTotals` leaves out: averages, rates, evolutions.
+fn skipped_in_totals(name: &str) -> bool {
+    name.starts_with("avg_") || name.ends_with("_rate") || name.ends_with("_evolution")
+}
+
+/// `ProcessedReport::calculateTotals`: adds one table's totals to the
+/// running ones.
+fn add_total(grand: &mut Columns, total: &Columns) {
+    for (key, value) in total.iter() {
+        let name = key.name();
+        if skipped_in_totals(&name) {
+            continue;
+        }
+        match value {
+            Value::Goals(goals) => {
+                let merged = match grand.get(key) {
+                    Some(Value::Goals(own)) => {
+                        let mut own = own.clone();
+                        add_goal_totals(&mut own, goals);
+                        own
+                    }
+                    _ => {
+                        let mut own = tally_datatable::Goals::new();
+                        add_goal_totals(&mut own, goals);
+                        own
+                    }
+                };
+                grand.set(key.clone(), Value::Goals(merged));
+            }
+            // PHP's `is_numeric`: numeric strings count, null and false not.
+            Value::Str(text) if text.trim().parse::<f64>().is_err() => {}
+            Value::Null | Value::False => {}
+            _ => {
+                let merged = match grand.get(key) {
+                    None => value.clone(),
+                    Some(own) => combine_total(&name, own, value),
+                };
+                grand.set(key.clone(), merged);
+            }
+        }
+    }
+}
+
+/// The nested half of `calculateTotals` for `goals`: a goal's metrics are
+/// summed (rates and averages left as they are), then PHP's array union
+/// (`+=`) adds the keys the sum skipped, so a goal's rates come last, as
+/// first seen.
+fn add_goal_totals(own: &mut tally_datatable::Goals, goals: &tally_datatable::Goals) {
+    for (idgoal, columns) in goals.0.iter() {
+        let mut merged = own.0.get(idgoal).cloned().unwrap_or_default();
+        for (key, value) in columns.iter() {
+            let name = key.goal_name();
+            if skipped_in_totals(&name) {
+                continue;
+            }
+            let sum = match merged.get(key) {
+                None => value.clone(),
+                Some(existing) => {
+                    let combined = combine_total(
+                        &name,
+                        &Value::from(existing.clone()),
+                        &Value::from(value.clone()),
+                    );
+                    combined.as_scalar().unwrap_or_else(|| existing.clone())
+                }
+            };
+            merged.set(key.clone(), sum);
+        }
+        for (key, value) in columns.iter() {
+            if merged.get(key).is_none() {
+                merged.set(key.clone(), value.clone());
+            }
+        }
+        own.0.set(*idgoal, merged);
+    }
+}
+
+/// One metric of two tables' totals: the smaller `min_*`, the larger
+/// `max_*`, else the sum (a 0 adds nothing and keeps the value as is).
+fn combine_total(name: &str, own: &Value, other: &Value) -> Value {
+    let (Some(a), Some(b)) = (own.as_f64(), other.as_f64()) else {
+        return own.clone();
+    };
+    if name.starts_with("min_") {
+        if b < a { other.clone() } else { own.clone() }
+    } else if name.starts_with("max_") {
+        if b > a { other.clone() } else { own.clone() }
+    } else if b == 0.0 {
+        own.clone()
+    } else {
+        crate::processed::number(a + b)
+    }
+}
+
+/// A total as the answer shows it: `goals` as `idgoal=<id>` entries
+/// sorted by id, as Matomo's `ReplaceColumnNames` leaves them.
+fn total_tree(value: &Value) -> Tree {
+    let Value::Goals(goals) = value else {
+        return scalar_tree(value);
+    };
+    let mut sorted: Vec<_> = goals.0.iter().collect();
+    sorted.sort_by_key(|(idgoal, _)| **idgoal);
+    Tree::Assoc(
+        sorted
+            .into_iter()
+            .map(|(idgoal, columns)| {
+                let key = match *idgoal {
+                    -1 => "idgoal=ecommerceAbandonedCart".to_owned(),
+                    0 => "idgoal=ecommerceOrder".to_owned(),
+                    id => format!("idgoal={id}"),
+                };
+                let fields = columns
+                    .iter()
+                    .map(|(key, value)| {
+                        (
+                            key.goal_name().into_owned(),
+                            scalar_tree(&Value::from(value.clone())),
+                        )
+                    })
+                    .collect();
+                (key, Tree::Assoc(fields))
+            })
+            .collect(),
+    )
 }

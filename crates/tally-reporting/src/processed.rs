@@ -56,6 +56,18 @@ const BOUNCE_RATE: (&str, &str, i32) = ("bounce_rate", "bounce_count", 2);
 const ACTIONS_PER_VISIT: (&str, &str, i32) = ("nb_actions_per_visit", "nb_actions", 1);
 const TIME_ON_SITE: (&str, &str, i32) = ("avg_time_on_site", "sum_visit_length", 0);
 
+/// `nb_actions_per_visit` of a row (`ActionsPerVisit`: one decimal, 0
+/// without visits).
+pub(crate) fn actions_per_visit(columns: &Columns) -> Value {
+    let (name, dividend, precision) = ACTIONS_PER_VISIT;
+    debug_assert_eq!(name, "nb_actions_per_visit");
+    number(quotient(
+        get(columns, dividend),
+        get(columns, "nb_visits"),
+        precision,
+    ))
+}
+
 /// `VisitsSummary.get`: bounce rate, actions per visit, time on site.
 pub(crate) fn visits_summary(columns: &mut Columns) {
     per_visit(columns, [BOUNCE_RATE, ACTIONS_PER_VISIT, TIME_ON_SITE]);

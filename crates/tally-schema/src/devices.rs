@@ -116,9 +116,108 @@ pub fn os_code(name: &str) -> Option<&'static str> {
         .map(|(code, _, _)| *code)
 }
 
+/// The brand codes our tracker emits (`tally_tracking::device`) with
+/// DeviceDetector's names for them (`AbstractDeviceParser::$deviceBrands`):
+/// `config_device_brand` stores the code, reports show the name and the
+/// `deviceBrand` segment turns a name back into its code.
+pub const BRANDS: &[(&str, &str)] = &[
+    ("AC", "Acer"),
+    ("AL", "Alcatel"),
+    ("AP", "Apple"),
+    ("AR", "Archos"),
+    ("AU", "Asus"),
+    ("CB", "CUBOT"),
+    ("B2", "Blackview"),
+    ("BV", "Bravis"),
+    ("CO", "Coolpad"),
+    ("CQ", "Compaq"),
+    ("D2", "Digma"),
+    ("DL", "Dell"),
+    ("DO", "Doogee"),
+    ("DX", "DEXP"),
+    ("FA", "Fairphone"),
+    ("FL", "Fly"),
+    ("FU", "Fujitsu"),
+    ("GA", "Gateway"),
+    ("GI", "Gionee"),
+    ("GO", "Google"),
+    ("HI", "Hisense"),
+    ("HNR", "Honor"),
+    ("HP", "HP"),
+    ("HT", "HTC"),
+    ("HU", "Huawei"),
+    ("HY", "Hyrican"),
+    ("IF", "Infinix"),
+    ("IZ", "iTel"),
+    ("KN", "Amazon"),
+    ("LE", "Lenovo"),
+    ("LG", "LG"),
+    ("LV", "Lava"),
+    ("M1", "Meizu"),
+    ("MD", "Medion"),
+    ("MI", "MicroMax"),
+    ("MR", "Motorola"),
+    ("MS", "Microsoft"),
+    ("MZ", "MSI"),
+    ("NI", "Nintendo"),
+    ("NK", "Nokia"),
+    ("NOT", "Nothing"),
+    ("OE", "Oukitel"),
+    ("ON", "OnePlus"),
+    ("OP", "OPPO"),
+    ("PA", "Panasonic"),
+    ("PH", "Philips"),
+    ("PT", "Pantech"),
+    ("QM", "QMobile"),
+    ("RE", "Realme"),
+    ("RK", "Roku"),
+    ("SA", "Samsung"),
+    ("SO", "Sony"),
+    ("TA", "Tesla"),
+    ("TB", "Tecno Mobile"),
+    ("TC", "TCL"),
+    ("TS", "Toshiba"),
+    ("UL", "Ulefone"),
+    ("UM", "UMIDIGI"),
+    ("VS", "ViewSonic"),
+    ("VV", "Vivo"),
+    ("WI", "Wiko"),
+    ("XI", "Xiaomi"),
+    ("0P", "POCO"),
+    ("77", "SONOS"),
+    ("ZT", "ZTE"),
+];
+
+/// The display name of a brand code stored in `config_device_brand`
+/// (`AP` gives `Apple`); `None` for codes our tracker never emits.
+pub fn brand_name(code: &str) -> Option<&'static str> {
+    BRANDS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// The names of the brands our tracker emits, in no particular order.
+pub fn brand_names() -> impl Iterator<Item = &'static str> {
+    BRANDS.iter().map(|(_, name)| *name)
+}
+
+/// The brand code of a DeviceDetector brand name, compared exactly after
+/// trimming (Matomo's `deviceBrand` filter is an `array_search`, case
+/// included); `None` for a name we do not know.
+pub fn brand_code(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    BRANDS.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brand_names_map_back_to_codes_exactly() {
+        assert_eq!(brand_code("Apple"), Some("AP"));
+        assert_eq!(brand_code(" Samsung "), Some("SA"));
+        assert_eq!(brand_code("apple"), None);
+        assert_eq!(brand_name("AP"), Some("Apple"));
+    }
 
     #[test]
     fn names_map_back_to_codes_whatever_their_case() {

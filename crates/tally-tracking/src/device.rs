@@ -337,86 +337,9 @@ pub fn device_type_name(device_type: u8) -> Option<&'static str> {
     })
 }
 
-/// The brand codes this detector emits with DeviceDetector's names for them
-/// (`AbstractDeviceParser::$deviceBrands`).
-const BRANDS: &[(&str, &str)] = &[
-    ("AC", "Acer"),
-    ("AL", "Alcatel"),
-    ("AP", "Apple"),
-    ("AR", "Archos"),
-    ("AU", "Asus"),
-    ("CB", "CUBOT"),
-    ("B2", "Blackview"),
-    ("BV", "Bravis"),
-    ("CO", "Coolpad"),
-    ("CQ", "Compaq"),
-    ("D2", "Digma"),
-    ("DL", "Dell"),
-    ("DO", "Doogee"),
-    ("DX", "DEXP"),
-    ("FA", "Fairphone"),
-    ("FL", "Fly"),
-    ("FU", "Fujitsu"),
-    ("GA", "Gateway"),
-    ("GI", "Gionee"),
-    ("GO", "Google"),
-    ("HI", "Hisense"),
-    ("HNR", "Honor"),
-    ("HP", "HP"),
-    ("HT", "HTC"),
-    ("HU", "Huawei"),
-    ("HY", "Hyrican"),
-    ("IF", "Infinix"),
-    ("IZ", "iTel"),
-    ("KN", "Amazon"),
-    ("LE", "Lenovo"),
-    ("LG", "LG"),
-    ("LV", "Lava"),
-    ("M1", "Meizu"),
-    ("MD", "Medion"),
-    ("MI", "MicroMax"),
-    ("MR", "Motorola"),
-    ("MS", "Microsoft"),
-    ("MZ", "MSI"),
-    ("NI", "Nintendo"),
-    ("NK", "Nokia"),
-    ("NOT", "Nothing"),
-    ("OE", "Oukitel"),
-    ("ON", "OnePlus"),
-    ("OP", "OPPO"),
-    ("PA", "Panasonic"),
-    ("PH", "Philips"),
-    ("PT", "Pantech"),
-    ("QM", "QMobile"),
-    ("RE", "Realme"),
-    ("RK", "Roku"),
-    ("SA", "Samsung"),
-    ("SO", "Sony"),
-    ("TA", "Tesla"),
-    ("TB", "Tecno Mobile"),
-    ("TC", "TCL"),
-    ("TS", "Toshiba"),
-    ("UL", "Ulefone"),
-    ("UM", "UMIDIGI"),
-    ("VS", "ViewSonic"),
-    ("VV", "Vivo"),
-    ("WI", "Wiko"),
-    ("XI", "Xiaomi"),
-    ("0P", "POCO"),
-    ("77", "SONOS"),
-    ("ZT", "ZTE"),
-];
-
-/// The display name of a brand code stored in `config_device_brand`
-/// (`AP` gives `Apple`); `None` for codes this detector never emits.
-pub fn brand_name(code: &str) -> Option<&'static str> {
-    BRANDS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
-}
-
-/// The names of the brands this detector emits, in no particular order.
-pub fn brand_names() -> impl Iterator<Item = &'static str> {
-    BRANDS.iter().map(|(_, name)| *name)
-}
+/// Brand names live with the other device names in `tally_schema::devices`,
+/// where the `deviceBrand` segment reads them too.
+pub use tally_schema::devices::{brand_name, brand_names};
 
 /// Browsers DeviceDetector lists as mobile-only (`Browser::$mobileOnlyBrowsers`,
 /// the ones we emit): they keep a device from defaulting to desktop.
@@ -2346,6 +2269,7 @@ mod cases;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tally_schema::devices::BRANDS;
 
     #[test]
     fn the_language_memo_answers_as_the_functions_do() {

@@ -356,3 +356,46 @@ async fn several_sites_are_compared_site_by_site() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `DataComparisonTest`'s `noData_againsNoData`: a day without visits
+/// compared with the same day segmented by a browser name nobody uses
+/// (`browserName==icedragon`, which becomes `UNK`): zeros in both series,
+/// no error.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_data_against_an_unused_browser_name() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let answer: Value = serde_json::from_str(
+        &f.get(
+            "method=VisitsSummary.get&idSite=1&period=day&date=2026-05-06&format=json&compare=1\
+             &compareSegments[]=browserName%253D%253Dicedragon",
+        )
+        .await?
+        .text(),
+    )?;
+    let series: Vec<(String, i64)> = answer["comparisons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            (
+                row["compareSeriesPretty"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_owned(),
+                row["nb_visits"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        series,
+        [
+            ("(Wednesday, May 6, 2026) (All visits)".to_owned(), 0),
+            (
+                "(Wednesday, May 6, 2026) (browserName==icedragon)".to_owned(),
+                0
+            ),
+        ],
+        "{answer}"
+    );
+    Ok(())
+}

@@ -770,6 +770,43 @@ async fn custom_events_by_segment() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `API.getProcessedReport` of the Events reports over the seven days from
+/// 2010-01-03 (`CustomEventsTest`'s `_lastN` and `_flat` outputs): every
+/// report and both shapes total the same (the first-level rows, before
+/// flattening), each day's totals summed, the smallest `min_event_value`
+/// and largest `max_event_value` kept, `avg_event_value` left out.
+#[tokio::test]
+async fn custom_events_processed_report_totals_match_matomo() -> anyhow::Result<()> {
+    let (_db, reports) = fixture().await?;
+    for action in ["getCategory", "getAction", "getName"] {
+        for extra in ["", "&flat=1"] {
+            let request = tally_reporting::ApiRequest::from_parts(
+                &format!(
+                    "module=API&method=API.getProcessedReport&idSite=1&period=day\
+                     &date=2010-01-03,2010-01-09&apiModule=Events&apiAction={action}\
+                     &format=xml{extra}&token_auth={}",
+                    reports.token
+                ),
+                None,
+            );
+            let api = reports.api.clone();
+            let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+            let xml = String::from_utf8(answer.body)?;
+            // As Matomo's XML writes them (floats with PHP's 14 digits).
+            let total = concat!(
+                "\t<reportTotal>\n\t\t<nb_uniq_visitors>61</nb_uniq_visitors>\n",
+                "\t\t<nb_visits>64</nb_visits>\n\t\t<nb_events>69</nb_events>\n",
+                "\t\t<nb_events_with_value>14</nb_events_with_value>\n",
+                "\t\t<sum_event_value>137.96</sum_event_value>\n",
+                "\t\t<min_event_value>0</min_event_value>\n",
+                "\t\t<max_event_value>23</max_event_value>\n\t</reportTotal>\n"
+            );
+            assert!(xml.contains(total), "{action}{extra}: {xml}");
+        }
+    }
+    Ok(())
+}
+
 /// `test_CustomEvents__Live.getLastVisitsDetails_day.xml`: the second
 /// visitor's first visit (music, then movies) as the visitor log shows
 /// it: events with their category, action, name, value and page custom

@@ -892,3 +892,93 @@ async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
     assert_eq!(pages.len(), 6);
     Ok(())
 }
+
+/// The totals of `test_trackGoals_pagesshowGoalsMetrics{PageReport,SingleGoal,AllGoals}__API.getProcessedReport_day.xml`:
+/// the page rows' stored columns and `goals`, whose processed page
+/// metrics come as stored (the rates last, as PHP's array union leaves
+/// them); the goal columns the request asks for are not totalled.
+#[tokio::test]
+async fn processed_page_report_totals_match_matomo() -> anyhow::Result<()> {
+    let (r, _db) = some_page_goal_visits_with_conversions().await?;
+    let total = |xml: &str| {
+        let start = xml.find("<reportTotal>").unwrap_or(0);
+        let end = xml.find("</reportTotal>").unwrap_or(xml.len());
+        xml[start..end]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .concat()
+    };
+    let entry = concat!(
+        "<nb_visits>4</nb_visits><nb_uniq_visitors>4</nb_uniq_visitors><nb_hits>5</nb_hits>",
+        "<sum_time_spent>1800</sum_time_spent><sum_bandwidth>0</sum_bandwidth>",
+        "<nb_hits_with_bandwidth>0</nb_hits_with_bandwidth>",
+        "<entry_nb_uniq_visitors>4</entry_nb_uniq_visitors><entry_nb_visits>4</entry_nb_visits>",
+        "<entry_nb_actions>18</entry_nb_actions><entry_sum_visit_length>5047</entry_sum_visit_length>",
+        "<entry_bounce_count>0</entry_bounce_count>",
+        "<goals><row idgoal=\"1\"><nb_conversions>3</nb_conversions><revenue>30</revenue>",
+        "<nb_conv_pages_before>4</nb_conv_pages_before>",
+        "<nb_conversions_attrib>1.0833</nb_conversions_attrib>",
+        "<nb_conversions_page_uniq>3</nb_conversions_page_uniq>",
+        "<revenue_attrib>10.83</revenue_attrib><revenue_entry>30</revenue_entry>",
+        "<revenue_per_entry>7.5</revenue_per_entry><nb_conversions_entry>3</nb_conversions_entry>",
+        "<nb_conversions_page_rate>1</nb_conversions_page_rate>",
+        "<nb_conversions_entry_rate>0.75</nb_conversions_entry_rate></row>",
+        "<row idgoal=\"2\"><nb_conversions>2</nb_conversions><revenue>20</revenue>",
+        "<nb_conv_pages_before>5</nb_conv_pages_before>",
+        "<nb_conversions_attrib>0.4</nb_conversions_attrib>",
+        "<nb_conversions_page_uniq>2</nb_conversions_page_uniq>",
+        "<revenue_attrib>4</revenue_attrib><revenue_entry>10</revenue_entry>",
+        "<revenue_per_entry>2.5</revenue_per_entry><nb_conversions_entry>1</nb_conversions_entry>",
+        "<nb_conversions_page_rate>1</nb_conversions_page_rate>",
+        "<nb_conversions_entry_rate>0.25</nb_conversions_entry_rate></row></goals>"
+    );
+    let pages = concat!(
+        "<nb_visits>12</nb_visits><nb_uniq_visitors>12</nb_uniq_visitors><nb_hits>14</nb_hits>",
+        "<sum_time_spent>3600</sum_time_spent><sum_bandwidth>0</sum_bandwidth>",
+        "<nb_hits_with_bandwidth>0</nb_hits_with_bandwidth>",
+        "<entry_nb_uniq_visitors>4</entry_nb_uniq_visitors><entry_nb_visits>4</entry_nb_visits>",
+        "<entry_nb_actions>18</entry_nb_actions><entry_sum_visit_length>5047</entry_sum_visit_length>",
+        "<entry_bounce_count>0</entry_bounce_count>",
+        "<goals><row idgoal=\"1\"><nb_conversions>9</nb_conversions><revenue>90</revenue>",
+        "<nb_conv_pages_before>19</nb_conv_pages_before>",
+        "<nb_conversions_attrib>2.9999</nb_conversions_attrib>",
+        "<nb_conversions_page_uniq>9</nb_conversions_page_uniq>",
+        "<revenue_attrib>29.99</revenue_attrib><revenue_entry>30</revenue_entry>",
+        "<revenue_per_entry>7.5</revenue_per_entry><nb_conversions_entry>3</nb_conversions_entry>",
+        "<nb_conversions_page_rate>2.999</nb_conversions_page_rate>",
+        "<nb_conversions_entry_rate>0.75</nb_conversions_entry_rate></row>",
+        "<row idgoal=\"2\"><nb_conversions>5</nb_conversions><revenue>50</revenue>",
+        "<nb_conv_pages_before>15</nb_conv_pages_before>",
+        "<nb_conversions_attrib>1</nb_conversions_attrib>",
+        "<nb_conversions_page_uniq>5</nb_conversions_page_uniq>",
+        "<revenue_attrib>10</revenue_attrib><revenue_entry>10</revenue_entry>",
+        "<revenue_per_entry>2.5</revenue_per_entry><nb_conversions_entry>1</nb_conversions_entry>",
+        "<nb_conversions_page_rate>3</nb_conversions_page_rate>",
+        "<nb_conversions_entry_rate>0.25</nb_conversions_entry_rate></row></goals>",
+        "<exit_nb_uniq_visitors>4</exit_nb_uniq_visitors><exit_nb_visits>4</exit_nb_visits>"
+    );
+    for (action, extra, expected) in [
+        (
+            "getPageTitles",
+            "&filter_show_goal_columns_process_goals=1",
+            pages,
+        ),
+        (
+            "getEntryPageTitles",
+            "&filter_show_goal_columns_process_goals=1",
+            entry,
+        ),
+        ("getEntryPageTitles", "", entry),
+    ] {
+        let xml = r
+            .xml(&format!(
+                "method=API.getProcessedReport&idSite=1&period=day&date=2009-01-05\
+                 &apiModule=Actions&apiAction={action}{GOAL_COLUMNS}{extra}"
+            ))
+            .await?;
+        assert_eq!(total(&xml), expected, "{action}{extra}");
+    }
+    Ok(())
+}

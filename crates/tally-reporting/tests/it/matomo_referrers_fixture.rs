@@ -360,12 +360,43 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
     ] {
         assert!(xml.contains(part), "{part}\n{xml}");
     }
-    // Matomo's totals also carry max_actions, sum_visit_length,
-    // bounce_count, goals and nb_actions_per_visit; ours the report's
-    // stored metrics.
+    // Matomo's `test_Referrers_getReferrerType__API.getProcessedReport_day`:
+    // every stored column summed over the days, goals included, and the
+    // days' `nb_actions_per_visit` summed too (31 days of 1); the rates
+    // and averages left out.
     assert_eq!(
         processed["reportTotal"],
-        json!({"nb_visits": 62, "nb_uniq_visitors": 62, "nb_actions": 62, "nb_users": 0})
+        json!({
+            "nb_uniq_visitors": 62, "nb_visits": 62, "nb_actions": 62, "nb_users": 0,
+            "max_actions": 1, "sum_visit_length": 11315, "bounce_count": 62,
+            "nb_visits_converted": 31,
+            "goals": {
+                "idgoal=1": {"nb_conversions": 31, "nb_visits_converted": 31, "revenue": 0},
+                "idgoal=2": {"nb_conversions": 62, "nb_visits_converted": 31, "revenue": 0}
+            },
+            "nb_conversions": 93, "revenue": 0, "nb_actions_per_visit": 31
+        })
+    );
+    let keys: Vec<&String> = processed["reportTotal"]
+        .as_object()
+        .map(|total| total.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "nb_uniq_visitors",
+            "nb_visits",
+            "nb_actions",
+            "nb_users",
+            "max_actions",
+            "sum_visit_length",
+            "bounce_count",
+            "nb_visits_converted",
+            "goals",
+            "nb_conversions",
+            "revenue",
+            "nb_actions_per_visit"
+        ]
     );
     Ok(())
 }

@@ -587,3 +587,95 @@ async fn conversions_visitor_log_shows_converted_visits() -> anyhow::Result<()> 
     assert_eq!(rows, expected);
     Ok(())
 }
+
+/// `API.getProcessedReport` totals over `setDateLastN`'s seven days, as
+/// `TwoVisitors_twoWebsites_differentDays_*_firstSite_lastN__API.getProcessedReport_day.xml`:
+/// every stored column, `nb_actions_per_visit` summed over the days (12
+/// where each day's is 2 or 4, none for VisitorInterest's rows of visits
+/// only), and no totals for a report without rows.
+#[tokio::test]
+async fn processed_report_totals_match_matomo() -> anyhow::Result<()> {
+    let total = |xml: &str| {
+        let start = xml.find("<reportTotal>").unwrap_or(0);
+        let end = xml.find("</reportTotal>").unwrap_or(xml.len());
+        xml[start..end]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .concat()
+    };
+    let (_db, r) = fixture(false).await?;
+    let (_conversions_db, conversions) = fixture(true).await?;
+    for (reports, method, expected) in [
+        (
+            &r,
+            "Referrers.getWebsites",
+            "<nb_uniq_visitors>4</nb_uniq_visitors><nb_visits>4</nb_visits>\
+             <nb_actions>12</nb_actions><nb_users>0</nb_users><max_actions>5</max_actions>\
+             <sum_visit_length>1802</sum_visit_length><bounce_count>2</bounce_count>\
+             <nb_visits_converted>0</nb_visits_converted>\
+             <nb_actions_per_visit>12</nb_actions_per_visit>",
+        ),
+        (
+            &r,
+            "VisitorInterest.getNumberOfVisitsByDaysSinceLast",
+            "<nb_visits>8</nb_visits>",
+        ),
+        (&r, "Actions.getOutlinks", ""),
+        (
+            &conversions,
+            "Goals.getDaysToConversion",
+            "<nb_conversions>10</nb_conversions>",
+        ),
+    ] {
+        let (module, action) = method.split_once('.').unwrap_or_default();
+        let xml = reports
+            .xml(&format!(
+                "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03,2010-01-09\
+                 &apiModule={module}&apiAction={action}"
+            ))
+            .await?;
+        assert_eq!(total(&xml), expected, "{method}");
+    }
+    // The page reports total their stored columns too, page timings
+    // included, the bandwidth bounds of pages without sizes left out
+    // (NULL).
+    let xml = r
+        .xml(
+            "method=API.getProcessedReport&idSite=1&period=day&date=2010-01-03,2010-01-09\
+             &apiModule=Actions&apiAction=getPageTitles",
+        )
+        .await?;
+    assert_eq!(
+        total(&xml),
+        concat!(
+            "<nb_visits>18</nb_visits><nb_uniq_visitors>18</nb_uniq_visitors><nb_hits>18</nb_hits>",
+            "<sum_time_spent>4500</sum_time_spent><sum_time_network>0.398</sum_time_network>",
+            "<nb_hits_with_time_network>17</nb_hits_with_time_network>",
+            "<min_time_network>0.0000</min_time_network><max_time_network>0.0620</max_time_network>",
+            "<sum_time_server>4.648</sum_time_server><nb_hits_with_time_server>17</nb_hits_with_time_server>",
+            "<min_time_server>0.1990</min_time_server><max_time_server>0.3560</max_time_server>",
+            "<sum_time_transfer>6.26</sum_time_transfer>",
+            "<nb_hits_with_time_transfer>17</nb_hits_with_time_transfer>",
+            "<min_time_transfer>0.2890</min_time_transfer><max_time_transfer>0.4520</max_time_transfer>",
+            "<sum_time_dom_processing>19.784</sum_time_dom_processing>",
+            "<nb_hits_with_time_dom_processing>17</nb_hits_with_time_dom_processing>",
+            "<min_time_dom_processing>0.9980</min_time_dom_processing>",
+            "<max_time_dom_processing>1.4990</max_time_dom_processing>",
+            "<sum_time_dom_completion>4.815</sum_time_dom_completion>",
+            "<nb_hits_with_time_dom_completion>17</nb_hits_with_time_dom_completion>",
+            "<min_time_dom_completion>0.1980</min_time_dom_completion>",
+            "<max_time_dom_completion>0.3560</max_time_dom_completion>",
+            "<sum_time_on_load>5.256</sum_time_on_load>",
+            "<nb_hits_with_time_on_load>17</nb_hits_with_time_on_load>",
+            "<min_time_on_load>0.2690</min_time_on_load><max_time_on_load>0.4400</max_time_on_load>",
+            "<sum_bandwidth>0</sum_bandwidth><nb_hits_with_bandwidth>0</nb_hits_with_bandwidth>",
+            "<entry_nb_uniq_visitors>7</entry_nb_uniq_visitors><entry_nb_visits>7</entry_nb_visits>",
+            "<entry_nb_actions>27</entry_nb_actions><entry_sum_visit_length>4505</entry_sum_visit_length>",
+            "<entry_bounce_count>2</entry_bounce_count>",
+            "<exit_nb_uniq_visitors>7</exit_nb_uniq_visitors><exit_nb_visits>7</exit_nb_visits>"
+        )
+    );
+    Ok(())
+}

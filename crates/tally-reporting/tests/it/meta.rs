@@ -325,3 +325,34 @@ async fn processed_report_splits_rows_and_metadata() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Matomo's `ReportTotalsCalculator` totals every stored column of the
+/// archived rows before the generic filters (so `filter_limit` does not
+/// shorten them) and `calculateTotals` keeps `nb_actions_per_visit` but
+/// no rate or average; `hideColumns` applies to the totals too (the shape
+/// of `test_apiGetReportMetadata__API.getProcessedReport_day.xml`).
+#[tokio::test(flavor = "multi_thread")]
+async fn processed_report_totals_every_stored_column() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let text = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-10&apiModule=Referrers&apiAction=getReferrerType&format=json&filter_limit=1&hideColumns=max_actions")
+        .await?
+        .text();
+    let answer: serde_json::Value = serde_json::from_str(&text)?;
+    assert_eq!(
+        answer["reportData"].as_array().map(Vec::len),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        answer["reportTotal"].to_string(),
+        concat!(
+            r#"{"nb_uniq_visitors":2,"nb_visits":2,"nb_actions":4,"nb_users":0,"sum_visit_length":202,"#,
+            r#""bounce_count":1,"nb_visits_converted":1,"#,
+            r#""goals":{"idgoal=1":{"nb_conversions":1,"nb_visits_converted":1,"revenue":5}},"#,
+            r#""nb_conversions":1,"revenue":5,"nb_actions_per_visit":2}"#
+        ),
+        "{text}"
+    );
+    Ok(())
+}

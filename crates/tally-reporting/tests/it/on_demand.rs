@@ -119,3 +119,89 @@ async fn several_sites_and_periods_nest_site_outside() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Matomo's `UnprocessedSegmentsTest` (SegmentEditor), with
+/// `browser_archiving_disabled_enforce` on and browser archiving off: a
+/// segment the archiver has not built answers Matomo's error while visits
+/// match (one message for a definition that is not stored, another naming
+/// the stored segment), zeros when none match, its data once built, and
+/// no error for several sites.
+#[tokio::test(flavor = "multi_thread")]
+async fn unprocessed_segments_answer_matomos_errors() -> anyhow::Result<()> {
+    let f = Fixture::with_config(ReportingConfig {
+        browser_archiving: false,
+        browser_archiving_disabled_enforce: true,
+        ..ReportingConfig::default()
+    })
+    .await?;
+    let week = |site: &str, segment: &str| {
+        format!(
+            "method=VisitsSummary.get&idSite={site}&period=week&date=2026-11-10&format=json\
+             &columns=nb_visits&segment={segment}"
+        )
+    };
+    let firefox = "browserCode%3D%3DFF";
+    let message = |text: String| -> anyhow::Result<String> {
+        let answer: serde_json::Value = serde_json::from_str(&text)?;
+        Ok(answer["message"].as_str().unwrap_or(&text).to_owned())
+    };
+    let custom = message(f.get(&week("1", firefox)).await?.text())?;
+    assert!(
+        custom.starts_with(
+            "The Segment you requested has not yet been created in the Segment Editor and so \
+             the report data has not been pre-processed."
+        ) && custom.ends_with(
+            "When using this API method, you will see which users and actions were matched by \
+             your &segment= parameter. This can help you confirm your Segment matches the users \
+             and actions you expect it to."
+        ),
+        "{custom}"
+    );
+    // No visit matches: no error, the empty report.
+    assert_eq!(
+        f.get(&week("1", "browserCode%3D%3DIE")).await?.text(),
+        r#"{"value":0}"#
+    );
+    // Stored (pre-processed) but not archived yet.
+    f.get("method=SegmentEditor.add&name=testsegment&definition=browserCode%3D%3DFF&idSite=1&autoArchive=1&format=json")
+        .await?;
+    let stored = message(f.get(&week("1", firefox)).await?.text())?;
+    assert!(
+        stored.starts_with(
+            "These reports have no data, because the Segment you requested (testsegment) has \
+             not yet been processed by the system. Data for this Segment should become \
+             available in a few hours when processing completes. (If it does not, there may be \
+             a problem.)"
+        ),
+        "{stored}"
+    );
+    // Several sites: no check, each site's report as read.
+    let all = f.get(&week("all", firefox)).await?.text();
+    assert!(!all.contains("error"), "{all}");
+    // Once archived (here by an API that archives on request), read.
+    let archiving = tally_reporting::Api::new(
+        f.db.pool()?,
+        tally_archiving::Registry::core(),
+        tally_archiving::ArchivingConfig::default(),
+        ReportingConfig::default(),
+    );
+    let request = tally_reporting::ApiRequest::from_parts(
+        &format!(
+            "module=API&{}&token_auth={}",
+            week("1", firefox),
+            f.tokens.superuser
+        ),
+        None,
+    );
+    let built =
+        tokio::task::spawn_blocking(move || archiving.handle_at(&request, crate::common::NOW))
+            .await?;
+    assert_eq!(String::from_utf8_lossy(&built.body), r#"{"value":3}"#);
+    assert_eq!(f.get(&week("1", firefox)).await?.text(), r#"{"value":3}"#);
+    // Ranges are still archived on request.
+    let range = f
+        .get("method=VisitsSummary.get&idSite=1&period=range&date=2026-11-10,2026-11-11&format=json&columns=nb_visits&segment=browserCode%3D%3DFF")
+        .await?;
+    assert_eq!(range.text(), r#"{"value":3}"#);
+    Ok(())
+}

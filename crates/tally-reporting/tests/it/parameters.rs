@@ -371,3 +371,40 @@ async fn disabled_queued_filters_keep_stored_column_ids_and_the_summary_label() 
     );
     Ok(())
 }
+
+/// Matomo's `ApiInvalidParameterTypeTest` (Actions): one page view of
+/// `/a+b/index.html`; `Actions.getPageUrls` with `flat=1` refuses
+/// `idSubtable=undefined` with "idSubtable needs to be a number…", and
+/// gives one row for the folder's subtable (`idSubtable=1`) and for
+/// `idSubtable=all`.
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_id_subtable_types_as_matomo() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    f.track(&[Visit {
+        idsite: 1,
+        visitor: "eeeeeeeeeeeeeeee",
+        start: datetime!(2026-11-12 03:24 UTC),
+        referrer: "",
+        hits: &[(0, "/a+b/index.html", "a page+view")],
+    }])
+    .await?;
+    let base = "method=Actions.getPageUrls&idSite=1&period=day&date=2026-11-12&flat=1&format=json";
+    let refused = f.get(&format!("{base}&idSubtable=undefined")).await?.text();
+    let answer: serde_json::Value = serde_json::from_str(&refused)?;
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("idSubtable needs to be a number")),
+        "{refused}"
+    );
+    for id in ["1", "all"] {
+        let text = f.get(&format!("{base}&idSubtable={id}")).await?.text();
+        let rows: serde_json::Value = serde_json::from_str(&text)?;
+        assert_eq!(
+            rows.as_array().map(Vec::len),
+            Some(1),
+            "idSubtable={id}: {text}"
+        );
+    }
+    Ok(())
+}
