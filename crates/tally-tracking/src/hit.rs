@@ -468,14 +468,19 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
     }) else {
         return None;
     };
+    // `getRequestVar(.., 'json')` sanitizes every string of the decoded
+    // list and `GoalManager` unsanitizes them again: HTML entities sent in
+    // an item end up decoded (`&quot;sku` is the SKU `"sku`), as in
+    // Matomo's TrackerTest.
+    let decoded = |s: &str| php::html_entity_decode(s).replace('\0', "");
     let text = |v: &serde_json::Value| -> Option<String> {
         match v {
-            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::String(s) => Some(decoded(s)),
             serde_json::Value::Number(n) => Some(n.to_string()),
             serde_json::Value::Array(a) => Some(
                 a.iter()
                     .filter_map(|x| match x {
-                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::String(s) => Some(decoded(s)),
                         serde_json::Value::Number(n) => Some(n.to_string()),
                         _ => None,
                     })
