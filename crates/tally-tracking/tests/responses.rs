@@ -417,7 +417,6 @@ impl Setup {
              JOIN log_action c ON c.idaction = i.idaction_category ORDER BY i.idaction_sku",
         )
     }
-
 }
 
 /// Adds site 2 ("Piwik test 2"), as Matomo's second `createWebsite`.
@@ -445,10 +444,7 @@ async fn bulk_with_a_wrong_or_a_right_token_succeeds() -> anyhow::Result<()> {
     let wrong = format!(r#"{{{requests},"token_auth":"33dc3f2536d3025974cccb4b4d2d98f4"}}"#);
     let a = s.send("POST", "/matomo.php", &[], &wrong).await?;
     assert_eq!(a.status, 200);
-    assert_eq!(
-        a.text(),
-        r#"{"status":"success","tracked":2,"invalid":0}"#
-    );
+    assert_eq!(a.text(), r#"{"status":"success","tracked":2,"invalid":0}"#);
     let right = format!(r#"{{{requests},"token_auth":"{TOKEN}"}}"#);
     let a = s.send("POST", "/matomo.php", &[], &right).await?;
     assert_eq!(
@@ -484,7 +480,13 @@ async fn ecommerce_items_as_matomos_tracker_test() -> anyhow::Result<()> {
     let cases: [(serde_json::Value, &[&str]); 3] = [
         (
             serde_json::json!([
-                ["&quot;scarysku", "superscarymovie&quot;", "scary &amp; movies", 12.99, 1],
+                [
+                    "&quot;scarysku",
+                    "superscarymovie&quot;",
+                    "scary &amp; movies",
+                    12.99,
+                    1
+                ],
                 ["&gt; scary", "but &lt; &quot;super", "scary&quot;", 14, 15],
                 ["&#x27;Foo &#xA9;", " bar ", " baz &#x2603; qux", 16, 17],
             ]),
@@ -495,7 +497,13 @@ async fn ecommerce_items_as_matomos_tracker_test() -> anyhow::Result<()> {
             ],
         ),
         (
-            serde_json::json!([["\"scarysku&", "superscarymovie'", "scary <> movies", 12.99, 1]]),
+            serde_json::json!([[
+                "\"scarysku&",
+                "superscarymovie'",
+                "scary <> movies",
+                12.99,
+                1
+            ]]),
             &["\"scarysku&|superscarymovie'|scary <> movies"],
         ),
         (
@@ -574,7 +582,8 @@ async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<
     );
 
     let outlink = "http://example.com/outlink#fragment-here";
-    let download = "http://example.com/file.zip#fragment-here&pk_campaign=Campaign param accepted here";
+    let download =
+        "http://example.com/file.zip#fragment-here&pk_campaign=Campaign param accepted here";
     for (kind, url) in [("link", outlink), ("download", download)] {
         let a = s
             .get(&format!("idsite=1&{kind}={}&rec=1", urlencode(url)))
@@ -601,7 +610,9 @@ async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<
         .await?;
     assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
     assert_eq!(
-        s.strings("SELECT name AS s FROM log_action WHERE type = 1 ORDER BY idaction DESC LIMIT 1")?,
+        s.strings(
+            "SELECT name AS s FROM log_action WHERE type = 1 ORDER BY idaction DESC LIMIT 1"
+        )?,
         ["localhost/post"]
     );
     Ok(())
@@ -613,7 +624,9 @@ async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<
 async fn new_visit_of_a_known_visitor_is_returning() -> anyhow::Result<()> {
     let s = setup(&TrackerConfig::default())?;
     let first = 1_438_847_589; // 2015-08-06 07:53:09 UTC
-    let base = format!("idsite=1&rec=1&_id=1a2b3c4d5e6f7081&token_auth={TOKEN}&url=http%3A%2F%2Fexample.org%2F");
+    let base = format!(
+        "idsite=1&rec=1&_id=1a2b3c4d5e6f7081&token_auth={TOKEN}&url=http%3A%2F%2Fexample.org%2F"
+    );
     let a = s
         .get(&format!("{base}&cdt={first}&action_name=page%20view"))
         .await?;
@@ -686,5 +699,36 @@ async fn today_in_the_site_time_zone_invalidates_nothing() -> anyhow::Result<()>
         .await?;
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(s.count("archive_invalidations")?, 1);
+    Ok(())
+}
+
+/// `Visit::checkSiteExists` runs before any other check: a request naming
+/// no site (`idsite` missing, 0 or not a number) is a failure of site 0,
+/// which Matomo records on purpose ("a common issue"), and an unknown site
+/// is recorded even when another parameter is invalid too; a negative id
+/// is not recorded. Each is answered 400 and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_naming_no_site_are_failures_of_site_0() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    for query in [
+        "rec=1&url=http%3A%2F%2Fexample.org%2F",
+        "idsite=abc&rec=1",
+        "idsite=-1&rec=1",
+        "idsite=77&rec=1&cid=xyz",
+        "idsite=1&rec=1&cid=xyz",
+    ] {
+        let a = s.get(query).await?;
+        assert_eq!(a.status, 400, "{query}: {}", a.text());
+    }
+    assert_eq!(
+        s.strings(
+            "SELECT CONCAT(idsite, ' ', idfailure, ' ', request_url) AS s FROM tracking_failure ORDER BY idsite"
+        )?,
+        [
+            "0 1 rec=1&url=http%3A%2F%2Fexample.org%2F",
+            "77 1 cid=xyz&idsite=77&rec=1",
+        ]
+    );
+    assert_eq!(s.count("log_visit")?, 0);
     Ok(())
 }
