@@ -442,11 +442,13 @@ async fn bulk_with_a_wrong_or_a_right_token_succeeds() -> anyhow::Result<()> {
     let s = setup(&TrackerConfig::default())?;
     let requests = r#""requests":["?idsite=1&url=http://example.org&action_name=Test bulk log Pageview&rec=1","?idsite=1&url=http://example.net/test.htm&action_name=Another bulk page view&rec=1"]"#;
     let wrong = format!(r#"{{{requests},"token_auth":"33dc3f2536d3025974cccb4b4d2d98f4"}}"#);
-    let a = s.send("POST", "/matomo.php", &[], &wrong).await?;
+    // `curl -d` labels the JSON body as a form.
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let a = s.send("POST", "/matomo.php", &form, &wrong).await?;
     assert_eq!(a.status, 200);
     assert_eq!(a.text(), r#"{"status":"success","tracked":2,"invalid":0}"#);
     let right = format!(r#"{{{requests},"token_auth":"{TOKEN}"}}"#);
-    let a = s.send("POST", "/matomo.php", &[], &right).await?;
+    let a = s.send("POST", "/matomo.php", &form, &right).await?;
     assert_eq!(
         a.text(),
         r#"{"status":"success","tracked":2,"invalid":0,"invalid_indices":[]}"#
