@@ -533,6 +533,13 @@ async fn ecommerce_items_as_matomos_tracker_test() -> anyhow::Result<()> {
     assert!(a.text().contains("non-unique"), "{}", a.text());
     assert_eq!(s.count("log_conversion")?, 1);
 
+    // Invalid JSON is `null` for PHP, "empty": an order without items.
+    let s = setup(&TrackerConfig::default())?;
+    let a = s.get(&order_query(r#"[["sku1","#)).await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+    assert_eq!(s.count("log_conversion")?, 1);
+    assert_eq!(s.count("log_conversion_item")?, 0);
+
     // ...DoesNotFailWhenNonArrayUsedWithEcommerceItemsParam: `45`.
     let s = setup(&TrackerConfig::default())?;
     let a = s.get(&order_query("45")).await?;
