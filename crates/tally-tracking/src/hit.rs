@@ -215,7 +215,8 @@ pub enum ConversionRequest {
     Order {
         /// `ec_id`.
         idorder: String,
-        /// The items (`None` when `ec_items` was invalid JSON: no conversion).
+        /// The items (`None` when `ec_items` is a JSON value that is
+        /// neither a list nor PHP-empty, such as `45`: no conversion).
         items: Option<Vec<Item>>,
     },
     /// `idgoal=0` without `ec_id`.
@@ -459,23 +460,33 @@ fn round2(v: f64) -> f64 {
     }
 }
 
-/// §6.4: decodes `ec_items`; `None` when it is not a JSON array.
+/// §6.4: decodes `ec_items` as `GoalManager::getEcommerceItemsFromRequest`
+/// reads it: PHP-`empty()` (absent, `null`, `0`, `""`, `[]`, and invalid
+/// JSON, which `json_decode` makes `null`) is an order or cart without
+/// items; a list, or an object (a PHP array too: its values), gives
+/// the items; any other value (`45`, as in Matomo's TrackerTest) is `None`:
+/// no conversion at all.
 pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
-    let serde_json::Value::Array(list) = (match param {
-        JsonParam::Value(v) => v,
-        JsonParam::Absent => return Some(Vec::new()),
-        JsonParam::Invalid => return None,
-    }) else {
-        return None;
+    let list: Vec<&serde_json::Value> = match param {
+        JsonParam::Absent | JsonParam::Invalid => return Some(Vec::new()),
+        JsonParam::Value(serde_json::Value::Array(list)) => list.iter().collect(),
+        JsonParam::Value(serde_json::Value::Object(map)) => map.values().collect(),
+        JsonParam::Value(v) if json_php_empty(v) => return Some(Vec::new()),
+        JsonParam::Value(_) => return None,
     };
+    // `getRequestVar(.., 'json')` sanitizes every string of the decoded
+    // list and `GoalManager` unsanitizes them again: HTML entities sent in
+    // an item end up decoded (`&quot;sku` is the SKU `"sku`), as in
+    // Matomo's TrackerTest.
+    let decoded = |s: &str| php::html_entity_decode(s).replace('\0', "");
     let text = |v: &serde_json::Value| -> Option<String> {
         match v {
-            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::String(s) => Some(decoded(s)),
             serde_json::Value::Number(n) => Some(n.to_string()),
             serde_json::Value::Array(a) => Some(
                 a.iter()
                     .filter_map(|x| match x {
-                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::String(s) => Some(decoded(s)),
                         serde_json::Value::Number(n) => Some(n.to_string()),
                         _ => None,
                     })
@@ -539,6 +550,16 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
         }
     }
     Some(items)
+}
+
+/// PHP `empty()` of a decoded JSON scalar.
+fn json_php_empty(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null | serde_json::Value::Bool(false) => true,
+        serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
+        serde_json::Value::String(s) => php::is_empty(s),
+        _ => false,
+    }
 }
 
 fn clean(s: &Option<String>) -> Option<String> {
@@ -1197,9 +1218,29 @@ mod tests {
         assert_eq!(items[1].categories[0].name, "Kitchen");
         assert_eq!(items[1].price, 5.0);
         assert_eq!(items[1].quantity, 3);
-        assert!(parse_items(&JsonParam::Invalid).is_none());
-        assert!(parse_items(&JsonParam::Value(serde_json::json!({"a": 1}))).is_none());
         assert_eq!(parse_items(&JsonParam::Absent), Some(vec![]));
+        // PHP-empty values and invalid JSON (null for PHP): no items.
+        for empty in [
+            serde_json::json!(null),
+            serde_json::json!(0),
+            serde_json::json!(""),
+            serde_json::json!("0"),
+            serde_json::json!(false),
+            serde_json::json!({}),
+        ] {
+            assert_eq!(parse_items(&JsonParam::Value(empty)), Some(vec![]));
+        }
+        assert_eq!(parse_items(&JsonParam::Invalid), Some(vec![]));
+        // An object is a PHP array: its values are the entries.
+        let object = parse_items(&JsonParam::Value(
+            serde_json::json!({"a": 1, "b": ["SKU9", "Cap", "Hats", 3, 1]}),
+        ))
+        .unwrap();
+        assert_eq!(object.len(), 1);
+        assert_eq!(object[0].sku.name, "SKU9");
+        // Any other value is no conversion.
+        assert!(parse_items(&JsonParam::Value(serde_json::json!(45))).is_none());
+        assert!(parse_items(&JsonParam::Value(serde_json::json!("abc"))).is_none());
     }
 
     /// `getCleanedEcommerceItems` skips PHP-empty categories (`""`, `"0"`,

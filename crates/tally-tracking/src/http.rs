@@ -527,7 +527,26 @@ fn prepare(
     geoip: Option<&GeoIp>,
     failures: &mut Vec<Failure>,
 ) -> Result<Result<(Hit, bool), Exclusion>, TrackingError> {
-    let req = TrackingRequest::from_params(&raw)?;
+    let req = match TrackingRequest::from_params(&raw) {
+        Ok(req) => req,
+        Err(e) => {
+            // Matomo checks the site before any other parameter
+            // (`Visit::checkSiteExists`) and records a request naming no
+            // site (`idsite` missing, 0 or not a number: site 0, "a common
+            // issue") or an unknown one, whatever else is wrong with it;
+            // negative ids are not recorded.
+            let idsite = raw.idsite_unverified();
+            let unknown = u32::try_from(idsite).is_ok_and(|id| !snapshot.sites.contains_key(&id));
+            if unknown {
+                failures.extend(Failure::new(
+                    &raw,
+                    u32::try_from(idsite).unwrap_or(0),
+                    failures::INVALID_SITE,
+                ));
+            }
+            return Err(e);
+        }
+    };
     let send_image = req.send_image;
     let Some(site) = snapshot.sites.get(&req.idsite).cloned() else {
         failures.extend(Failure::new(&raw, req.idsite, failures::INVALID_SITE));

@@ -195,6 +195,12 @@ impl RawParams {
         }
     }
 
+    /// Matomo's `Request::getIdSiteUnverified`: `idsite` as an integer, 0
+    /// when it is missing or not a number.
+    pub fn idsite_unverified(&self) -> i64 {
+        self.int("idsite").unwrap_or(0)
+    }
+
     /// `getRequestVar(name, '', 'string')`: `None` when absent, an array or
     /// empty.
     fn string(&self, name: &str) -> Option<&str> {

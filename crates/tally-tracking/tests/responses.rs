@@ -45,6 +45,14 @@ struct Setup {
 
 /// Site 1 created 2014-01-01 (UTC) and a super user with [`TOKEN`].
 fn setup(config: &TrackerConfig) -> anyhow::Result<Setup> {
+    setup_sites(config, false)
+}
+
+/// [`setup`], with site 2 too when `second` (Matomo's tests that call
+/// `createWebsite` twice). Sites are added before the tracker starts: one
+/// added by hand in SQL later is seen only after the site cache's miss
+/// interval.
+fn setup_sites(config: &TrackerConfig, second: bool) -> anyhow::Result<Setup> {
     let db = TestDb::new()?;
     let mut conn = db.conn()?;
     seed::site(
@@ -55,6 +63,9 @@ fn setup(config: &TrackerConfig) -> anyhow::Result<Setup> {
         "USD",
     )?;
     seed::super_user(&mut conn, "superUserLogin", TOKEN)?;
+    if second {
+        add_site_2(&mut conn)?;
+    }
     let router = router(Tracker::start(db.pool()?, config)?);
     Ok(Setup { db, router })
 }
@@ -381,5 +392,352 @@ async fn bulk_requests_can_require_a_token() -> anyhow::Result<()> {
         r#"{"status":"success","tracked":2,"invalid":0,"invalid_indices":[]}"#
     );
     assert_eq!(s.count("log_visit")?, 1);
+    Ok(())
+}
+
+impl Setup {
+    /// The first column of `sql`'s rows, as text.
+    fn strings(&self, sql: &str) -> anyhow::Result<Vec<String>> {
+        #[derive(QueryableByName)]
+        struct S {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            s: String,
+        }
+        let rows: Vec<S> = diesel::sql_query(sql).load(&mut self.db.conn()?)?;
+        Ok(rows.into_iter().map(|r| r.s).collect())
+    }
+
+    /// `(sku, name, category)` of each stored ecommerce item, in the order
+    /// of their SKU's action id (the order Matomo's test reads them in).
+    fn item_names(&self) -> anyhow::Result<Vec<String>> {
+        self.strings(
+            "SELECT CONCAT_WS('|', sku.name, n.name, c.name) AS s FROM log_conversion_item i \
+             JOIN log_action sku ON sku.idaction = i.idaction_sku \
+             JOIN log_action n ON n.idaction = i.idaction_name \
+             JOIN log_action c ON c.idaction = i.idaction_category ORDER BY i.idaction_sku",
+        )
+    }
+}
+
+/// Adds site 2 ("Piwik test 2"), as Matomo's second `createWebsite`.
+fn add_site_2(conn: &mut MysqlConnection) -> anyhow::Result<()> {
+    {
+        diesel::sql_query(
+            "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+             sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+             excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+             SELECT 2, 'Piwik test 2', main_url, ts_created, 0, 1, '', '', 'UTC', 'USD', '', '', '', '', '', 'website' \
+             FROM site WHERE idsite = 1",
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Matomo's system `TrackerTest` bulk requests (sent by `curl` with raw
+/// spaces in the queries): a wrong `token_auth` does not fail a bulk that
+/// needs none; both answers are success and both page views are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_with_a_wrong_or_a_right_token_succeeds() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let requests = r#""requests":["?idsite=1&url=http://example.org&action_name=Test bulk log Pageview&rec=1","?idsite=1&url=http://example.net/test.htm&action_name=Another bulk page view&rec=1"]"#;
+    let wrong = format!(r#"{{{requests},"token_auth":"33dc3f2536d3025974cccb4b4d2d98f4"}}"#);
+    // `curl -d` labels the JSON body as a form.
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let a = s.send("POST", "/matomo.php", &form, &wrong).await?;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.text(), r#"{"status":"success","tracked":2,"invalid":0}"#);
+    let right = format!(r#"{{{requests},"token_auth":"{TOKEN}"}}"#);
+    let a = s.send("POST", "/matomo.php", &form, &right).await?;
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":2,"invalid":0,"invalid_indices":[]}"#
+    );
+    assert_eq!(s.count("log_link_visit_action")?, 4);
+    assert_eq!(
+        s.strings("SELECT name AS s FROM log_action WHERE type = 4 ORDER BY idaction")?,
+        ["Test bulk log Pageview", "Another bulk page view"]
+    );
+    assert_eq!(s.count("tracking_failure")?, 0);
+    Ok(())
+}
+
+/// The order request of Matomo's system `TrackerTest`
+/// (`getEcommerceItemsUrl`), `ec_items` given as its JSON text.
+fn order_query(items: &str) -> String {
+    format!(
+        "idsite=1&idgoal=0&rec=1&url={}&ec_items={}&ec_id=myspecial-id-1234&revenue=16.99&ec_st=12.99&ec_tx=0&ec_sh=3",
+        urlencode("http://quellehorreur.com/movies"),
+        urlencode(items)
+    )
+}
+
+/// Matomo's system `TrackerTest` ecommerce cases: item texts are HTML-decoded
+/// and trimmed, arrays of SKUs or names joined with commas, an empty
+/// `ec_items` is an order without items, a JSON value that is not a list
+/// no order at all; the same order id again stores nothing (there the
+/// answer is Matomo's page with 400, here a message: MATOMO-DIFFERENCES).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_items_as_matomos_tracker_test() -> anyhow::Result<()> {
+    let cases: [(serde_json::Value, &[&str]); 3] = [
+        (
+            serde_json::json!([
+                [
+                    "&quot;scarysku",
+                    "superscarymovie&quot;",
+                    "scary &amp; movies",
+                    12.99,
+                    1
+                ],
+                ["&gt; scary", "but &lt; &quot;super", "scary&quot;", 14, 15],
+                ["&#x27;Foo &#xA9;", " bar ", " baz &#x2603; qux", 16, 17],
+            ]),
+            &[
+                "\"scarysku|superscarymovie\"|scary & movies",
+                "> scary|but < \"super|scary\"",
+                "'Foo ©|bar|baz ☃ qux",
+            ],
+        ),
+        (
+            serde_json::json!([[
+                "\"scarysku&",
+                "superscarymovie'",
+                "scary <> movies",
+                12.99,
+                1
+            ]]),
+            &["\"scarysku&|superscarymovie'|scary <> movies"],
+        ),
+        (
+            serde_json::json!([[["sku1", "sku2"], ["name1", "name2"], "category1", 12.99, 1]]),
+            &["sku1,sku2|name1,name2|category1"],
+        ),
+    ];
+    for (items, expected) in cases {
+        let s = setup(&TrackerConfig::default())?;
+        let a = s.get(&order_query(&items.to_string())).await?;
+        assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+        assert_eq!(s.count("log_conversion")?, 1);
+        assert_eq!(s.item_names()?, expected);
+    }
+
+    // testTrackingEcommerceOrderDoesNotFailWhenEmptyEcommerceItemsParamUsed
+    let s = setup(&TrackerConfig::default())?;
+    let a = s.get(&order_query("")).await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+    assert_eq!(s.count("log_conversion")?, 1);
+    assert_eq!(s.count("log_conversion_item")?, 0);
+    // testTrackingEcommerceOrderFailsWhenNonUniqueOrderIsUsed (no items here)
+    let a = s.get(&order_query("")).await?;
+    assert_eq!(a.status, 400);
+    assert!(a.text().contains("non-unique"), "{}", a.text());
+    assert_eq!(s.count("log_conversion")?, 1);
+
+    // Invalid JSON is `null` for PHP, "empty": an order without items.
+    let s = setup(&TrackerConfig::default())?;
+    let a = s.get(&order_query(r#"[["sku1","#)).await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+    assert_eq!(s.count("log_conversion")?, 1);
+    assert_eq!(s.count("log_conversion_item")?, 0);
+
+    // ...DoesNotFailWhenNonArrayUsedWithEcommerceItemsParam: `45`.
+    let s = setup(&TrackerConfig::default())?;
+    let a = s.get(&order_query("45")).await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+    assert_eq!(s.count("log_conversion")?, 0);
+    assert_eq!(s.count("log_conversion_item")?, 0);
+    Ok(())
+}
+
+/// testTrackingWithLangParameterForwardsLangParameterToDefaultLocationProvider:
+/// without GeoIP the country comes from `lang`, which wins over the header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lang_parameter_gives_the_country() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let a = s
+        .send(
+            "GET",
+            "/matomo.php?idsite=1&rec=1&action_name=test&lang=fr-be",
+            &[("accept-language", "de-de")],
+            "",
+        )
+        .await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF));
+    assert_eq!(
+        s.strings("SELECT location_country AS s FROM log_visit")?,
+        ["be"]
+    );
+    Ok(())
+}
+
+/// Matomo's integration `TrackerTest`: the action name is numbered before
+/// the URL (stored without `http://www.`); outlink and download URLs keep
+/// their fragment. Matomo stores the download's `&` HTML-escaped (`&amp;`,
+/// as `getRequestVar` returns every parameter); we store it decoded and
+/// escape when reporting (MATOMO-DIFFERENCES, "Download and outlink URLs").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let a = s
+        .get(&format!(
+            "idsite=1&url={}&action_name=test&rec=1",
+            urlencode("http://www.example.com")
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(
+        s.strings("SELECT CONCAT(idaction, ' ', name) AS s FROM log_action ORDER BY idaction")?,
+        ["1 test", "2 example.com"]
+    );
+
+    let outlink = "http://example.com/outlink#fragment-here";
+    let download =
+        "http://example.com/file.zip#fragment-here&pk_campaign=Campaign param accepted here";
+    for (kind, url) in [("link", outlink), ("download", download)] {
+        let a = s
+            .get(&format!("idsite=1&{kind}={}&rec=1", urlencode(url)))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    assert_eq!(
+        s.strings("SELECT name AS s FROM log_action WHERE type IN (2, 3) ORDER BY idaction")?,
+        [
+            "http://example.com/outlink#fragment-here",
+            "http://example.com/file.zip#fragment-here&pk_campaign=Campaign param accepted here",
+        ]
+    );
+
+    // testMainShouldReadValuesFromGETandPOSTifNoRequestSet: the query and a
+    // form body make one request.
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php?idsite=1&rec=1",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "url=http%3A%2F%2Flocalhost%2Fpost",
+        )
+        .await?;
+    assert_eq!((a.status, a.body.as_slice()), (200, GIF), "{}", a.text());
+    assert_eq!(
+        s.strings(
+            "SELECT name AS s FROM log_action WHERE type = 1 ORDER BY idaction DESC LIMIT 1"
+        )?,
+        ["localhost/post"]
+    );
+    Ok(())
+}
+
+/// testTrackingNewVisitOfKnownVisitor: `new_visit=1` two seconds after a
+/// page view starts a second visit of the same visitor, a returning one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_visit_of_a_known_visitor_is_returning() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    let first = 1_438_847_589; // 2015-08-06 07:53:09 UTC
+    let base = format!(
+        "idsite=1&rec=1&_id=1a2b3c4d5e6f7081&token_auth={TOKEN}&url=http%3A%2F%2Fexample.org%2F"
+    );
+    let a = s
+        .get(&format!("{base}&cdt={first}&action_name=page%20view"))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let a = s
+        .get(&format!(
+            "{base}&cdt={}&new_visit=1&action_name=page%20view%202",
+            first + 2
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(s.count("log_visit")?, 2);
+    assert_eq!(
+        s.strings(
+            "SELECT CAST(COUNT(DISTINCT idvisitor) AS CHAR) AS s FROM log_visit WHERE visitor_returning = 1"
+        )?,
+        ["1"]
+    );
+    Ok(())
+}
+
+/// `BulkTracking`'s integration `TrackerTest` (testMainShouldActuallyTrack,
+/// ...ReturnBulkTrackingResponse): requests to two sites without a token
+/// are two visits, the first of site 1, the second of site 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_to_two_sites_tracks_a_visit_each() -> anyhow::Result<()> {
+    let s = setup_sites(&TrackerConfig::default(), true)?;
+    let body = r#"{"requests":[{"idsite":1,"rec":"1"},{"idsite":2,"rec":"1"}]}"#;
+    let a = s.send("POST", "/matomo.php", &[], body).await?;
+    assert_eq!(a.text(), r#"{"status":"success","tracked":2,"invalid":0}"#);
+    assert_eq!(
+        s.strings("SELECT CONCAT(idvisit, ':', idsite) AS s FROM log_visit ORDER BY idvisit")?,
+        ["1:1", "2:2"]
+    );
+    Ok(())
+}
+
+/// testArchiveInvalidationDifferentServerAndWebsiteTimezones: a request
+/// for "now" is today in the site's time zone, even where the UTC date is
+/// another day, so no archive is invalidated; one of yesterday (local) is.
+/// Pago Pago (UTC-11) is a day behind UTC until 11:00 UTC, when a "today"
+/// taken in UTC would invalidate its requests; Kiritimati (UTC+14) a day
+/// ahead from 10:00 UTC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn today_in_the_site_time_zone_invalidates_nothing() -> anyhow::Result<()> {
+    let s = setup_sites(&TrackerConfig::default(), true)?;
+    diesel::sql_query(
+        "UPDATE site SET timezone = IF(idsite = 1, 'Pacific/Pago_Pago', 'Pacific/Kiritimati')",
+    )
+    .execute(&mut s.db.conn()?)?;
+    // The time zones are read with the sites: a tracker started now.
+    let s = Setup {
+        router: router(Tracker::start(s.db.pool()?, &TrackerConfig::default())?),
+        db: s.db,
+    };
+    for idsite in [1, 2] {
+        let a = s
+            .get(&format!(
+                "idsite={idsite}&rec=1&url=http%3A%2F%2Fexample.org%2F"
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    assert_eq!(s.count("archive_invalidations")?, 0);
+    let yesterday = time::OffsetDateTime::now_utc().unix_timestamp() - 86_400 - 15 * 3600;
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&cdt={yesterday}&token_auth={TOKEN}&url=http%3A%2F%2Fexample.org%2F"
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(s.count("archive_invalidations")?, 1);
+    Ok(())
+}
+
+/// `Visit::checkSiteExists` runs before any other check: a request naming
+/// no site (`idsite` missing, 0 or not a number) is a failure of site 0,
+/// which Matomo records on purpose ("a common issue"), and an unknown site
+/// is recorded even when another parameter is invalid too; a negative id
+/// is not recorded. Each is answered 400 and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_naming_no_site_are_failures_of_site_0() -> anyhow::Result<()> {
+    let s = setup(&TrackerConfig::default())?;
+    for query in [
+        "rec=1&url=http%3A%2F%2Fexample.org%2F",
+        "idsite=abc&rec=1",
+        "idsite=-1&rec=1",
+        "idsite=77&rec=1&cid=xyz",
+        "idsite=1&rec=1&cid=xyz",
+    ] {
+        let a = s.get(query).await?;
+        assert_eq!(a.status, 400, "{query}: {}", a.text());
+    }
+    assert_eq!(
+        s.strings(
+            "SELECT CONCAT(idsite, ' ', idfailure, ' ', request_url) AS s FROM tracking_failure ORDER BY idsite"
+        )?,
+        [
+            "0 1 rec=1&url=http%3A%2F%2Fexample.org%2F",
+            "77 1 cid=xyz&idsite=77&rec=1",
+        ]
+    );
+    assert_eq!(s.count("log_visit")?, 0);
     Ok(())
 }

@@ -40,6 +40,7 @@ mod matomo_segments_dates_fixture;
 mod matomo_site_search_fixture;
 mod matomo_static_api;
 mod matomo_timezones_rss_fixture;
+mod matomo_tracking_failures;
 mod matomo_transitions_fixture;
 mod matomo_truncation_fixture;
 mod matomo_two_sites_fixture;
