@@ -290,6 +290,28 @@ impl Fixture {
         Self::with_config(ReportingConfig::default()).await
     }
 
+    /// [`Fixture::new`] plus a Chrome on Windows visitor on 2026-11-11
+    /// (direct, one page), so browser and OS segments split the visits.
+    pub(crate) async fn with_chrome_visitor() -> anyhow::Result<Self> {
+        let fixture = Self::new().await?;
+        let chrome = encode(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        );
+        fixture
+            .track_with(
+                &[Visit {
+                    idsite: 1,
+                    visitor: "eeeeeeeeeeeeeeee",
+                    start: time::macros::datetime!(2026-11-11 15:00 UTC),
+                    referrer: "",
+                    hits: &[(0, "/", "Home")],
+                }],
+                &format!("&ua={chrome}"),
+            )
+            .await?;
+        Ok(fixture)
+    }
+
     pub(crate) async fn with_config(config: ReportingConfig) -> anyhow::Result<Self> {
         let db = TestDb::new()?;
         let tokens = {

@@ -2,31 +2,8 @@
 //! compared segment and period, changes, metadata, errors.
 
 use serde_json::Value;
-use time::macros::datetime;
 
-use crate::common::{Fixture, Visit, encode};
-
-/// The common traffic plus a Chrome visitor on 2026-11-11 (direct, one
-/// page), so `browserCode==CH` and `browserCode==FF` split the visits.
-async fn fixture() -> anyhow::Result<Fixture> {
-    let fixture = Fixture::new().await?;
-    let chrome = encode(
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-    );
-    fixture
-        .track_with(
-            &[Visit {
-                idsite: 1,
-                visitor: "eeeeeeeeeeeeeeee",
-                start: datetime!(2026-11-11 15:00 UTC),
-                referrer: "",
-                hits: &[(0, "/", "Home")],
-            }],
-            &format!("&ua={chrome}"),
-        )
-        .await?;
-    Ok(fixture)
-}
+use crate::common::Fixture;
 
 /// The JSON answer of `query` (with the super user's token).
 async fn json(fixture: &Fixture, query: &str) -> anyhow::Result<Value> {
@@ -69,7 +46,7 @@ fn series(row: &Value) -> [String; 7] {
 /// Chrome, and against the day 2026-11-10 (A and B only).
 #[tokio::test]
 async fn visits_summary_segments_and_periods() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let answer = json(
         &fixture,
         &format!(
@@ -158,7 +135,7 @@ async fn visits_summary_segments_and_periods() -> anyhow::Result<()> {
 /// second period's row of the same segment.
 #[tokio::test]
 async fn inverted_changes_go_to_the_first_period() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let answer = json(
         &fixture,
         "method=VisitsSummary.get&idSite=1&period=week&date=2026-11-10&compare=1&compareDates[]=2026-11-10&comparePeriods[]=day&invert_compare_change_compute=1",
@@ -181,7 +158,7 @@ async fn inverted_changes_go_to_the_first_period() -> anyhow::Result<()> {
 /// after the compared one.
 #[tokio::test]
 async fn referrers_get_all_compares_rows_by_label() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let answer = json(
         &fixture,
         "method=Referrers.getAll&idSite=1&period=week&date=2026-11-10&compare=1&compareSegments[]=browserCode%253D%253DCH&compareDates[]=2026-11-11&comparePeriods[]=day",
@@ -235,7 +212,7 @@ async fn referrers_get_all_compares_rows_by_label() -> anyhow::Result<()> {
 /// own period but the whole series.
 #[tokio::test]
 async fn multiple_periods_compare_position_by_position() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let answer = json(
         &fixture,
         "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10,2026-11-11&compare=1&compareDates[]=2026-11-11,2026-11-12&comparePeriods[]=day",
@@ -263,7 +240,7 @@ async fn multiple_periods_compare_position_by_position() -> anyhow::Result<()> {
 /// `<row>` per series.
 #[tokio::test]
 async fn xml_nests_comparison_rows() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let xml = fixture
         .get("method=VisitsSummary.get&idSite=1&period=day&date=2026-11-10&compare=1&compareSegments[]=browserCode%253D%253DCH&format=xml")
         .await?
@@ -290,7 +267,7 @@ async fn xml_nests_comparison_rows() -> anyhow::Result<()> {
 /// Matomo's refusals of comparisons it cannot make.
 #[tokio::test]
 async fn bad_comparisons_are_refused_with_matomos_messages() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let base = "method=VisitsSummary.get&idSite=1&compare=1";
     assert_eq!(
         error(&fixture, &format!("{base}&period=day&date=2026-11-10,2026-11-11&compareDates[]=2026-11-10&comparePeriods[]=day")).await?,
@@ -338,7 +315,7 @@ async fn bad_comparisons_are_refused_with_matomos_messages() -> anyhow::Result<(
 /// report is compared with the same site's series.
 #[tokio::test]
 async fn several_sites_are_compared_site_by_site() -> anyhow::Result<()> {
-    let fixture = fixture().await?;
+    let fixture = Fixture::with_chrome_visitor().await?;
     let answer = json(
         &fixture,
         "method=VisitsSummary.get&idSite=all&period=day&date=2026-11-10&compare=1&compareSegments[]=browserCode%253D%253DFF",

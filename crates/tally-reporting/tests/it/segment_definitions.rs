@@ -4,9 +4,8 @@
 //! seconds), run through a segmented `VisitsSummary.get`.
 
 use diesel::RunQueryDsl as _;
-use time::macros::datetime;
 
-use crate::common::{Fixture, Visit, encode};
+use crate::common::{Fixture, encode};
 
 /// The visits of the week of 2026-11-10 on site 1 that `segment` selects.
 async fn visits(fixture: &Fixture, segment: &str) -> anyhow::Result<i64> {
@@ -20,31 +19,9 @@ async fn visits(fixture: &Fixture, segment: &str) -> anyhow::Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("{segment}: {value}"))
 }
 
-/// The common traffic (three Firefox on Linux visits on site 1) plus one
-/// Chrome on Windows visit on 2026-11-11.
-async fn with_chrome_on_windows() -> anyhow::Result<Fixture> {
-    let fixture = Fixture::new().await?;
-    let chrome = encode(
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-    );
-    fixture
-        .track_with(
-            &[Visit {
-                idsite: 1,
-                visitor: "eeeeeeeeeeeeeeee",
-                start: datetime!(2026-11-11 15:00 UTC),
-                referrer: "",
-                hits: &[(0, "/", "Home")],
-            }],
-            &format!("&ua={chrome}"),
-        )
-        .await?;
-    Ok(fixture)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_and_system_names_select_their_visits() -> anyhow::Result<()> {
-    let f = with_chrome_on_windows().await?;
+    let f = Fixture::with_chrome_visitor().await?;
     let cases = [
         ("browserCode==CH", 1),
         ("browserName==Chrome", 1),
@@ -72,7 +49,7 @@ async fn browser_and_system_names_select_their_visits() -> anyhow::Result<()> {
 /// day and 86399 seconds at 1 day.
 #[tokio::test(flavor = "multi_thread")]
 async fn days_since_first_visit_compares_seconds_either_side_of_a_day() -> anyhow::Result<()> {
-    let f = with_chrome_on_windows().await?;
+    let f = Fixture::with_chrome_visitor().await?;
     let mut conn = f.db.conn()?;
     diesel::sql_query(
         "UPDATE log_visit SET visitor_seconds_since_first = CASE HEX(idvisitor) \
