@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{get, ok, serve, superuser};
+use support::{conversions, get, ok, serve, superuser};
 
 /// Serves `page.html` and `matomo.js` to the browser, from a thread, until
 /// the test ends.
@@ -230,13 +230,7 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
             later
         ]
     );
-    let conversions: Vec<Conversion> =
-        diesel::sql_query("SELECT idgoal, revenue, items FROM log_conversion ORDER BY idgoal")
-            .load(&mut conn)?;
-    let seen: Vec<_> = conversions
-        .iter()
-        .map(|c| (c.idgoal, c.revenue, c.items))
-        .collect();
+    let seen = conversions(&mut conn)?;
     assert_eq!(seen, [(0, Some(25.0), Some(2)), (1, Some(9.5), None)]);
     Ok(())
 }
@@ -273,16 +267,6 @@ struct Action {
     custom_var_v1: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Text)]
     content: String,
-}
-
-#[derive(QueryableByName)]
-struct Conversion {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    idgoal: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-    revenue: Option<f64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    items: Option<i32>,
 }
 
 #[derive(QueryableByName)]

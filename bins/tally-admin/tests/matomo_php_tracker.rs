@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{ok, serve, superuser};
+use support::{conversions, ok, serve, superuser};
 
 /// Our script for the SDK: each call's answer on a line of its own (the
 /// length of a GIF, the text of anything else).
@@ -195,13 +195,7 @@ fn matomos_php_sdk_tracks_through_serve() -> anyhow::Result<()> {
             ),
         ]
     );
-    let conversions: Vec<Conversion> =
-        diesel::sql_query("SELECT idgoal, revenue, items FROM log_conversion ORDER BY idgoal")
-            .load(&mut conn)?;
-    let seen: Vec<_> = conversions
-        .iter()
-        .map(|c| (c.idgoal, c.revenue, c.items))
-        .collect();
+    let seen = conversions(&mut conn)?;
     assert_eq!(
         seen,
         [(0, Some(25.0), Some(2)), (1, Some(0.0), None)],
@@ -249,16 +243,6 @@ struct VisitRow {
     visit_goal_converted: i8,
     #[diesel(sql_type = diesel::sql_types::TinyInt)]
     visit_goal_buyer: i8,
-}
-
-#[derive(QueryableByName)]
-struct Conversion {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    idgoal: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-    revenue: Option<f64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    items: Option<i32>,
 }
 
 #[derive(QueryableByName)]

@@ -151,3 +151,30 @@ pub(crate) fn serve(db: &TestDb, env: &[(&str, &str)]) -> anyhow::Result<(Served
     }
     Ok((served, addr))
 }
+
+/// A conversion's `(idgoal, revenue, items)`.
+pub(crate) type ConversionRow = (i32, Option<f64>, Option<i32>);
+
+/// Every conversion, by goal.
+pub(crate) fn conversions(
+    conn: &mut diesel::MysqlConnection,
+) -> anyhow::Result<Vec<ConversionRow>> {
+    use diesel::RunQueryDsl as _;
+
+    #[derive(diesel::QueryableByName)]
+    struct Conversion {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        idgoal: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+        revenue: Option<f64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        items: Option<i32>,
+    }
+    let rows: Vec<Conversion> =
+        diesel::sql_query("SELECT idgoal, revenue, items FROM log_conversion ORDER BY idgoal")
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.idgoal, c.revenue, c.items))
+        .collect())
+}
