@@ -1661,6 +1661,21 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
     );
     let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
     assert_eq!(a.status, 200, "{}", a.text());
+    // Matomo stores the parameters in the order sent (`$_GET + $_POST`),
+    // without the `url` the image tracker takes from the `Referer`.
+    let form = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("referer", "https://blog.example/from-header"),
+    ];
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php?rec=1&idsite=44",
+            &form,
+            b"action_name=A%20b&idsite=45&_id=0123456789abcdef",
+        )
+        .await?;
+    assert_eq!(a.status, 400, "{}", a.text());
     let mut c = s.conn()?;
     let rows: Vec<F> = diesel::sql_query(
         "SELECT idsite, idfailure, request_url FROM tracking_failure ORDER BY idsite",
@@ -1672,7 +1687,7 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
             F {
                 idsite: 2,
                 idfailure: 2,
-                request_url: "cip=10.1.1.1&idsite=2&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fblog.example%2Fpost".to_owned(),
+                request_url: "idsite=2&rec=1&url=https%3A%2F%2Fblog.example%2Fpost&cip=10.1.1.1&token_auth=__TOKEN_AUTH__".to_owned(),
             },
             F {
                 idsite: 42,
@@ -1683,6 +1698,11 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
                 idsite: 43,
                 idfailure: 1,
                 request_url: "idsite=43&rec=1".to_owned(),
+            },
+            F {
+                idsite: 44,
+                idfailure: 1,
+                request_url: "rec=1&idsite=44&action_name=A+b&_id=0123456789abcdef".to_owned(),
             },
         ]
     );
