@@ -24,7 +24,9 @@ use crate::TrackingError;
 use crate::exclude::RequestExclusions;
 use crate::failures::{self, Failure};
 use crate::geoip::GeoIp;
-use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip, request_token};
+use crate::hit::{
+    Exclusion, Hit, RequestMeta, build_hit_with_geoip, refused_request_is_excluded, request_token,
+};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
@@ -537,7 +539,7 @@ fn prepare(
             // negative ids are not recorded.
             let idsite = raw.idsite_unverified();
             let unknown = u32::try_from(idsite).is_ok_and(|id| !snapshot.sites.contains_key(&id));
-            if unknown {
+            if unknown && !refused_request_is_excluded(&raw, meta, &snapshot.globals, None) {
                 failures.extend(Failure::new(
                     &raw,
                     failure_token(&raw, meta),
@@ -550,6 +552,9 @@ fn prepare(
     };
     let send_image = req.send_image;
     let Some(site) = snapshot.sites.get(&req.idsite).cloned() else {
+        if refused_request_is_excluded(&raw, meta, &snapshot.globals, None) {
+            return Err(TrackingError::UnknownSite { idsite: req.idsite });
+        }
         failures.extend(Failure::new(
             &raw,
             failure_token(&raw, meta),
@@ -568,11 +573,15 @@ fn prepare(
             && !site.token_can_write(request_token(&req, meta), &snapshot.globals.salt)
     };
     let kept = (!req.auth_required_params().is_empty() || old_cdt_without_token())
-        .then(|| (raw.clone(), req.idsite));
+        .then(|| (raw.clone(), req.idsite, site.clone()));
     match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now, geoip) {
         Ok(hit) => Ok(hit.map(|h| (h, send_image))),
         Err(e @ TrackingError::NotAuthenticated { .. }) => {
-            if let Some((raw, idsite)) = kept {
+            // Matomo checks the token before the exclusions, then asks
+            // them before recording the failure.
+            if let Some((raw, idsite, site)) = kept
+                && !refused_request_is_excluded(&raw, meta, &snapshot.globals, Some(&site))
+            {
                 failures.extend(Failure::new(
                     &raw,
                     failure_token(&raw, meta),

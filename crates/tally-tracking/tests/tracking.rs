@@ -1710,6 +1710,70 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
     Ok(())
 }
 
+/// `Failures::logFailure` asks `VisitExcluded::isExcluded` first: a
+/// refused request that would have been excluded (no `rec`, a bot, an
+/// excluded user agent, the site's or, for an unknown site, the global
+/// list) is answered 400 but not recorded. A `cip` without a token makes
+/// Matomo's check fail, which counts as "not excluded".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_requests_are_not_tracking_failures() -> anyhow::Result<()> {
+    let s = start_with_options(
+        &TrackerConfig::default(),
+        &[(
+            "SitesManager_ExcludedUserAgentsGlobal",
+            "GlobalBlockedAgent",
+        )],
+    )
+    .await?;
+    let url = enc("https://blog.example/post");
+    let bot = [(
+        "user-agent",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    )];
+    let blocked = [("user-agent", "Mozilla/5.0 GlobalBlockedAgent")];
+    let site_blocked = [("user-agent", "Mozilla/5.0 ExcludedAgent")];
+    let old = time::OffsetDateTime::now_utc().unix_timestamp() - 2 * 86_400;
+    let cases: [(String, &[(&str, &str)]); 8] = [
+        (format!("idsite=50&url={url}"), &[]),
+        (format!("url={url}"), &[]),
+        (format!("idsite=51&rec=1&url={url}"), &bot),
+        (format!("idsite=52&rec=1&url={url}"), &blocked),
+        (format!("idsite=53&rec=1&bots=1&url={url}"), &bot),
+        (format!("idsite=1&rec=1&cdt={old}&url={url}"), &site_blocked),
+        (
+            format!("idsite=1&rec=1&cip=1.2.3.4&url={url}"),
+            &site_blocked,
+        ),
+        (format!("idsite=2&rec=1&cdt={old}&url={url}"), &[]),
+    ];
+    for (query, headers) in &cases {
+        let a = s
+            .send("GET", &format!("/matomo.php?{query}"), headers, b"")
+            .await?;
+        assert_eq!(a.status, 400, "{query}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    #[derive(QueryableByName)]
+    struct F {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let rows: Vec<F> = diesel::sql_query(
+        "SELECT CONCAT(idsite, ' ', idfailure, ' ', request_url) AS s FROM tracking_failure ORDER BY idsite",
+    )
+    .load(&mut c)?;
+    let rows: Vec<String> = rows.into_iter().map(|r| r.s).collect();
+    assert_eq!(
+        rows,
+        [
+            format!("1 2 idsite=1&rec=1&cip=1.2.3.4&url={url}"),
+            format!("2 2 idsite=2&rec=1&cdt={old}&url={url}"),
+            format!("53 1 idsite=53&rec=1&bots=1&url={url}"),
+        ]
+    );
+    Ok(())
+}
+
 /// `cs` (MATOMO.md §1.4): site search keywords and categories read from
 /// the page URL are decoded in the page's charset
 /// (`PageUrl::reencodeParameters`); unknown charsets and `utf-8` read UTF-8.
