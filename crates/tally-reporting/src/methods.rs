@@ -1304,7 +1304,12 @@ fn table_report(
                 filters.flat,
             );
             processed::page_timings(&mut table, spec.metrics, filters.flat);
-            processed::apply(&mut table, spec.metrics, filters.flat);
+            processed::apply(
+                &mut table,
+                spec.metrics,
+                filters.flat,
+                filters.show_raw_metrics,
+            );
             let columns_extra = Extra {
                 subtable: true,
                 ..extra
@@ -1367,7 +1372,12 @@ fn table_report(
         );
         processed::page_timings(&mut table, spec.metrics, every_row);
         goal_filters.apply(&mut table);
-        processed::apply(&mut table, spec.metrics, every_row);
+        processed::apply(
+            &mut table,
+            spec.metrics,
+            every_row,
+            filters.show_raw_metrics,
+        );
         let mut table = filters.apply_with(table, &settings, &mut |table| {
             if spec.search.is_some() {
                 // Methods that are not reports (getPageUrl...): Matomo's

@@ -361,9 +361,8 @@ fn content_row(row: &mut Row) {
 /// Ecommerce item rows (`AveragePrice`, `AverageQuantity`,
 /// `ProductConversionRate`), each computed only where the row has no such
 /// column yet (a viewed-only product keeps its viewed price as
-/// `avg_price`), from `orders`, else `abandoned_carts`; then `price`, which
-/// only serves the average, is deleted (`getItems` queues that
-/// `ColumnDelete`).
+/// `avg_price`), from `orders`, else `abandoned_carts`. `price` stays for
+/// `API.getProcessedReport`'s totals; [`apply`] deletes it afterwards.
 fn item_row(row: &mut Row) {
     let columns = &mut row.columns;
     let count = columns
@@ -384,9 +383,20 @@ fn item_row(row: &mut Row) {
             set(columns, name, value);
         }
     }
-    let price = columns.keys().find(|key| key.name() == "price").cloned();
+}
+
+/// `getItems` queues a `ColumnDelete` of `price`, which only serves the
+/// average: the answered rows never show it, but Matomo's
+/// `API.getProcessedReport` totals the rows before the queued filters run,
+/// so its `reportTotal` has the summed `price`.
+fn delete_item_price(row: &mut Row, _top: bool) {
+    let price = row
+        .columns
+        .keys()
+        .find(|key| key.name() == "price")
+        .cloned();
     if let Some(price) = price {
-        columns.remove(&price);
+        row.columns.remove(&price);
     }
 }
 
@@ -427,7 +437,10 @@ pub(crate) enum TableMetrics {
 /// flattened into the answered table (Matomo flattens before computing
 /// processed metrics), or picked by a `label` path (Matomo reads each
 /// subtable on the path with a request of its own, which computes them).
-pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
+/// `for_totals`: the rows are asked again (with `showRawMetrics=1`) for
+/// `API.getProcessedReport`'s totals, which keep the ecommerce items'
+/// `price`.
+pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool, for_totals: bool) {
     if metrics == TableMetrics::VisitsPercent {
         visits_percent(table);
         return;
@@ -446,6 +459,9 @@ pub(crate) fn apply(table: &mut DataTable, metrics: TableMetrics, flat: bool) {
         TableMetrics::VisitsPercent => return,
     };
     walk(table, per_row, true, flat);
+    if metrics == TableMetrics::Items && !for_totals {
+        walk(table, delete_item_price, true, flat);
+    }
 }
 
 fn walk(table: &mut DataTable, per_row: fn(&mut Row, bool), top: bool, flat: bool) {
@@ -475,7 +491,7 @@ mod tests {
         };
         let mut table = DataTable::from_rows([page(), folder()]);
         page_timings(&mut table, TableMetrics::Pages, false);
-        apply(&mut table, TableMetrics::Pages, false);
+        apply(&mut table, TableMetrics::Pages, false, false);
         let rows = table.rows();
         assert_eq!(load_time(&rows[0]), Some(Value::Int(0)));
         assert_eq!(load_time(&rows[1]), Some(Value::Int(0)));
@@ -492,7 +508,7 @@ mod tests {
             .with("nb_hits", 1)
             .with_subtable(DataTable::from_rows([timed()]))]);
         page_timings(&mut table, TableMetrics::Pages, false);
-        apply(&mut table, TableMetrics::Pages, false);
+        apply(&mut table, TableMetrics::Pages, false, false);
         let sub = table.rows()[0].subtable.as_deref().map(|t| &t.rows()[0]);
         let sub = sub.expect("subtable row");
         assert_eq!(sub.columns.find("avg_time_network"), None);
@@ -504,7 +520,7 @@ mod tests {
         // Rows to be flattened are the answer's rows.
         let mut table = DataTable::from_rows([folder()]);
         page_timings(&mut table, TableMetrics::Pages, true);
-        apply(&mut table, TableMetrics::Pages, true);
+        apply(&mut table, TableMetrics::Pages, true, false);
         let sub = table.rows().first().and_then(|row| row.subtable.as_deref());
         let sub = sub.and_then(|t| t.rows().first()).and_then(load_time);
         assert_eq!(sub, Some(Value::Int(0)));
@@ -619,7 +635,7 @@ mod tests {
                 .with("nb_interactions", Value::Int(interactions));
             table.add_row(row).expect("distinct labels");
         }
-        apply(&mut table, TableMetrics::Contents, false);
+        apply(&mut table, TableMetrics::Contents, false, false);
         let rates: Vec<_> = table
             .rows()
             .iter()

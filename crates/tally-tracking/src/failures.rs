@@ -29,29 +29,62 @@ pub struct Failure {
     pub idsite: u32,
     /// [`INVALID_SITE`] or [`NOT_AUTHENTICATED`].
     pub idfailure: u16,
-    /// The request's parameters as a query string, tokens replaced.
+    /// The request's parameters as a query string, tokens replaced: by
+    /// name until [`Failure::keep_sent_order`] puts them in the order sent.
     pub request_url: String,
 }
 
 impl Failure {
     /// The failure of a request with these parameters, or `None` for an
-    /// id Matomo would not record.
-    pub fn new(raw: &RawParams, idsite: u32, idfailure: u16) -> Option<Self> {
+    /// id Matomo would not record. `token` is the one the request
+    /// authenticates with (a bulk's own wins, as in Matomo's
+    /// `Request::getTokenAuth`): any parameter equal to it is hidden too.
+    pub fn new(raw: &RawParams, token: Option<&str>, idsite: u32, idfailure: u16) -> Option<Self> {
         if idsite > MAX_IDSITE {
             return None;
         }
         Some(Self {
             idsite,
             idfailure,
-            request_url: anonymized_query(raw),
+            request_url: anonymized_query(raw, token),
         })
+    }
+
+    /// Puts the stored parameters in the order the request sent them
+    /// (`sent`: [`crate::params::sent_names`]), as Matomo's
+    /// `http_build_query` of `Request::getRawParams` does. A parameter the
+    /// request did not send is dropped: the `url` the image tracker takes
+    /// from the `Referer` header is not one of Matomo's raw parameters.
+    ///
+    /// Only failing requests pay for this: the parameters are a hash map.
+    pub fn keep_sent_order(&mut self, sent: &[String]) {
+        let pieces: Vec<(String, &str)> = self
+            .request_url
+            .split('&')
+            .filter(|piece| !piece.is_empty())
+            .map(|piece| {
+                let name = piece.split_once('=').map_or(piece, |(name, _)| name);
+                (name.to_owned(), piece)
+            })
+            .collect();
+        let mut out = String::with_capacity(self.request_url.len());
+        for name in sent {
+            let encoded = form_encode(name);
+            if let Some((_, piece)) = pieces.iter().find(|(n, _)| *n == encoded) {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.push_str(piece);
+            }
+        }
+        self.request_url = out;
     }
 }
 
 /// `http_build_query` of the parameters with the token and anything shaped
 /// like one (29–36 hex digits, or equal to the token) replaced.
-fn anonymized_query(raw: &RawParams) -> String {
-    let token = raw.get("token_auth").filter(|t| !t.is_empty());
+fn anonymized_query(raw: &RawParams, token: Option<&str>) -> String {
+    let token = token.filter(|t| !t.is_empty());
     let mut out = String::new();
     for (name, value) in raw.iter() {
         let ParamValue::Text(value) = value else {
@@ -127,7 +160,7 @@ mod tests {
         let raw = RawParams::from_query(
             "idsite=7&rec=1&url=https%3A%2F%2Fa.example%2F%3Fq%3D1&token_auth=0123456789abcdef0123456789abcdef&cip=1.2.3.4&_id=0123456789abcdef&x=0123456789abcdef0123456789abcdef&action_name=Hello%20world",
         );
-        let f = Failure::new(&raw, 7, NOT_AUTHENTICATED).expect("recorded");
+        let f = Failure::new(&raw, raw.get("token_auth"), 7, NOT_AUTHENTICATED).expect("recorded");
         assert_eq!(
             f.request_url,
             "_id=0123456789abcdef&action_name=Hello+world&cip=1.2.3.4&idsite=7&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fa.example%2F%3Fq%3D1&x=__TOKEN_AUTH__"
@@ -135,10 +168,35 @@ mod tests {
         assert!(!f.request_url.contains("0123456789abcdef0123"));
     }
 
+    /// Matomo stores `http_build_query($request->getRawParams())`: the
+    /// parameters in the order sent (a repeated one in its first place,
+    /// with its last value), without the `Referer` fallback `url`.
+    #[test]
+    fn parameters_are_stored_in_the_order_sent() {
+        let query = "rec=1&idsite=7&action_name=A+b&cip=1.2.3.4&rec=2&_id=0123456789abcdef";
+        let mut raw = RawParams::from_query(query);
+        raw.apply_referer_header_fallback(Some("https://from.example/header"));
+        let mut f = Failure::new(&raw, None, 7, NOT_AUTHENTICATED).expect("recorded");
+        f.keep_sent_order(&crate::params::sent_names(query));
+        assert_eq!(
+            f.request_url,
+            "rec=2&idsite=7&action_name=A+b&cip=1.2.3.4&_id=0123456789abcdef"
+        );
+    }
+
+    /// A bulk's `token_auth` is the request's token (`getTokenAuth`): a
+    /// parameter repeating it is hidden, whatever its shape.
+    #[test]
+    fn a_parameter_equal_to_the_bulk_token_is_hidden() {
+        let raw = RawParams::from_query("idsite=7&rec=1&uid=not-hex-secret");
+        let f = Failure::new(&raw, Some("not-hex-secret"), 7, NOT_AUTHENTICATED).expect("recorded");
+        assert_eq!(f.request_url, "idsite=7&rec=1&uid=__TOKEN_AUTH__");
+    }
+
     #[test]
     fn huge_site_ids_are_not_recorded() {
         let raw = RawParams::from_query("idsite=10000000");
-        assert!(Failure::new(&raw, 10_000_000, INVALID_SITE).is_none());
-        assert!(Failure::new(&raw, 9_999_999, INVALID_SITE).is_some());
+        assert!(Failure::new(&raw, None, 10_000_000, INVALID_SITE).is_none());
+        assert!(Failure::new(&raw, None, 9_999_999, INVALID_SITE).is_some());
     }
 }

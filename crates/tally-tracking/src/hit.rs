@@ -774,6 +774,123 @@ pub fn request_token<'a>(req: &'a TrackingRequest, meta: &'a RequestMeta) -> &'a
         .unwrap_or("")
 }
 
+/// What Matomo's `VisitExcluded::isExcluded` looks at, read once.
+struct ExclusionChecks<'a> {
+    is_bot: bool,
+    bots: bool,
+    rec: bool,
+    ip: IpAddr,
+    ua: &'a str,
+    urlref: Option<&'a str>,
+    url: Option<&'a str>,
+}
+
+impl ExclusionChecks<'_> {
+    /// The first exclusion that applies, in Matomo's order (§1.6). Without
+    /// a site (a request for an unknown one), the global lists apply and
+    /// unknown URLs are not checked, as Matomo's checks of site 0.
+    fn exclusion(
+        &self,
+        raw: &RawParams,
+        meta: &RequestMeta,
+        globals: &Globals,
+        site: Option<&SiteSettings>,
+    ) -> Option<Exclusion> {
+        if self.is_bot && !self.bots {
+            return Some(Exclusion::Bot);
+        }
+        if !self.rec {
+            return Some(Exclusion::NoRec);
+        }
+        if globals.privacy.do_not_track && meta.do_not_track {
+            return Some(Exclusion::DoNotTrack);
+        }
+        if globals.exclude_requests.excludes(raw) {
+            return Some(Exclusion::ExcludedRequest);
+        }
+        if meta.ignore_cookie {
+            return Some(Exclusion::IgnoreCookie);
+        }
+        let (ips, uas) = match site {
+            Some(site) => (&site.excluded_ips, &site.excluded_user_agents),
+            None => (
+                &globals.global_excluded_ips,
+                &globals.global_excluded_user_agents,
+            ),
+        };
+        if ips.iter().any(|r| r.contains(self.ip)) {
+            return Some(Exclusion::ExcludedIp);
+        }
+        if !self.ua.is_empty() && uas.iter().any(|r| r.matches(self.ua)) {
+            return Some(Exclusion::ExcludedUserAgent);
+        }
+        if self
+            .urlref
+            .is_some_and(|r| globals.referrer_spam.is_spam(r))
+        {
+            return Some(Exclusion::ReferrerSpam);
+        }
+        if let Some(site) = site
+            && site.exclude_unknown_urls
+            && let Some(url) = self.url
+        {
+            let known = php::parse_url(url).is_some_and(|p| {
+                globals
+                    .site_urls
+                    .matching(&p)
+                    .is_some_and(|(ids, _)| ids.contains(&site.idsite))
+            });
+            if !known {
+                return Some(Exclusion::UnknownUrl);
+            }
+        }
+        if meta.prefetch {
+            return Some(Exclusion::Prefetch);
+        }
+        None
+    }
+}
+
+/// Whether a refused request would have been excluded, which keeps it out
+/// of `tracking_failure`: Matomo's `Failures::logFailure` asks
+/// `VisitExcluded::isExcluded` first. `site` is `None` for an unknown site.
+/// A request with a `cip` is never excluded there: reading the IP needs
+/// the token it was refused for, and Matomo takes that error for "not
+/// excluded". Only refused requests pay for this (a user agent parse).
+pub fn refused_request_is_excluded(
+    raw: &RawParams,
+    meta: &RequestMeta,
+    globals: &Globals,
+    site: Option<&SiteSettings>,
+) -> bool {
+    let text = |name: &str| raw.get(name).filter(|v| !v.is_empty());
+    let int = |name: &str| text(name).and_then(php::coerce_int).unwrap_or(0);
+    if text("cip").is_some_and(|cip| cip != "0") {
+        return false;
+    }
+    let ua = text("ua").or(meta.user_agent.as_deref()).unwrap_or("");
+    let hints = match text("uadata") {
+        Some(json) => ClientHints::from_uadata(json),
+        None => Some(ClientHints::from_headers(
+            meta.client_hints
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
+    };
+    let checks = ExclusionChecks {
+        is_bot: client_hints::parse_with_hints(ua, hints.as_ref()).is_bot,
+        bots: int("bots") == 1,
+        rec: int("rec") != 0,
+        ip: meta
+            .ip
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        ua,
+        urlref: text("urlref"),
+        url: text("url"),
+    };
+    checks.exclusion(raw, meta, globals, site).is_some()
+}
+
 /// Builds the hit of one request, or the reason it is excluded, without a
 /// GeoIP database: [`build_hit_with_geoip`] with `None` (the country comes
 /// from the browser language).
@@ -844,50 +961,17 @@ pub fn build_hit_with_geoip(
     }
     .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
 
-    // Exclusions, in Matomo's order (§1.6).
-    if device.is_bot && !req.bots {
-        return Ok(Err(Exclusion::Bot));
-    }
-    if !req.rec {
-        return Ok(Err(Exclusion::NoRec));
-    }
-    if globals.privacy.do_not_track && meta.do_not_track {
-        return Ok(Err(Exclusion::DoNotTrack));
-    }
-    if globals.exclude_requests.excludes(&raw) {
-        return Ok(Err(Exclusion::ExcludedRequest));
-    }
-    if meta.ignore_cookie {
-        return Ok(Err(Exclusion::IgnoreCookie));
-    }
-    if site.excluded_ips.iter().any(|r| r.contains(ip)) {
-        return Ok(Err(Exclusion::ExcludedIp));
-    }
-    if !ua.is_empty() && site.excluded_user_agents.iter().any(|r| r.matches(ua)) {
-        return Ok(Err(Exclusion::ExcludedUserAgent));
-    }
-    if req
-        .urlref
-        .as_deref()
-        .is_some_and(|r| globals.referrer_spam.is_spam(r))
-    {
-        return Ok(Err(Exclusion::ReferrerSpam));
-    }
-    if site.exclude_unknown_urls
-        && let Some(url) = req.url.as_deref()
-    {
-        let known = php::parse_url(url).is_some_and(|p| {
-            globals
-                .site_urls
-                .matching(&p)
-                .is_some_and(|(ids, _)| ids.contains(&site.idsite))
-        });
-        if !known {
-            return Ok(Err(Exclusion::UnknownUrl));
-        }
-    }
-    if meta.prefetch {
-        return Ok(Err(Exclusion::Prefetch));
+    let checked = ExclusionChecks {
+        is_bot: device.is_bot,
+        bots: req.bots,
+        rec: req.rec,
+        ip,
+        ua,
+        urlref: req.urlref.as_deref(),
+        url: req.url.as_deref(),
+    };
+    if let Some(exclusion) = checked.exclusion(&raw, meta, globals, Some(&site)) {
+        return Ok(Err(exclusion));
     }
     // After the exclusions (CoreHome's request processor runs before
     // Actions'), before goals: Matomo's `Action::factory` runs for every

@@ -24,7 +24,9 @@ use crate::TrackingError;
 use crate::exclude::RequestExclusions;
 use crate::failures::{self, Failure};
 use crate::geoip::GeoIp;
-use crate::hit::{Exclusion, Hit, RequestMeta, build_hit_with_geoip, request_token};
+use crate::hit::{
+    Exclusion, Hit, RequestMeta, build_hit_with_geoip, refused_request_is_excluded, request_token,
+};
 use crate::params::{RawParams, TrackingRequest, is_bulk_body, parse_bulk};
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::referrer::{ReferrerDefinitions, ReferrerSpamList};
@@ -537,9 +539,10 @@ fn prepare(
             // negative ids are not recorded.
             let idsite = raw.idsite_unverified();
             let unknown = u32::try_from(idsite).is_ok_and(|id| !snapshot.sites.contains_key(&id));
-            if unknown {
+            if unknown && !refused_request_is_excluded(&raw, meta, &snapshot.globals, None) {
                 failures.extend(Failure::new(
                     &raw,
+                    failure_token(&raw, meta),
                     u32::try_from(idsite).unwrap_or(0),
                     failures::INVALID_SITE,
                 ));
@@ -549,7 +552,15 @@ fn prepare(
     };
     let send_image = req.send_image;
     let Some(site) = snapshot.sites.get(&req.idsite).cloned() else {
-        failures.extend(Failure::new(&raw, req.idsite, failures::INVALID_SITE));
+        if refused_request_is_excluded(&raw, meta, &snapshot.globals, None) {
+            return Err(TrackingError::UnknownSite { idsite: req.idsite });
+        }
+        failures.extend(Failure::new(
+            &raw,
+            failure_token(&raw, meta),
+            req.idsite,
+            failures::INVALID_SITE,
+        ));
         return Err(TrackingError::UnknownSite { idsite: req.idsite });
     };
     // Only requests with token-protected parameters, or an old `cdt`
@@ -562,17 +573,32 @@ fn prepare(
             && !site.token_can_write(request_token(&req, meta), &snapshot.globals.salt)
     };
     let kept = (!req.auth_required_params().is_empty() || old_cdt_without_token())
-        .then(|| (raw.clone(), req.idsite));
+        .then(|| (raw.clone(), req.idsite, site.clone()));
     match build_hit_with_geoip(raw, req, meta, site, &snapshot.globals, now, geoip) {
         Ok(hit) => Ok(hit.map(|h| (h, send_image))),
         Err(e @ TrackingError::NotAuthenticated { .. }) => {
-            if let Some((raw, idsite)) = kept {
-                failures.extend(Failure::new(&raw, idsite, failures::NOT_AUTHENTICATED));
+            // Matomo checks the token before the exclusions, then asks
+            // them before recording the failure.
+            if let Some((raw, idsite, site)) = kept
+                && !refused_request_is_excluded(&raw, meta, &snapshot.globals, Some(&site))
+            {
+                failures.extend(Failure::new(
+                    &raw,
+                    failure_token(&raw, meta),
+                    idsite,
+                    failures::NOT_AUTHENTICATED,
+                ));
             }
             Err(e)
         }
         Err(e) => Err(e),
     }
+}
+
+/// The token a failing request authenticates with (Matomo's
+/// `Request::getTokenAuth`): a bulk's own, else the request's.
+fn failure_token<'a>(raw: &'a RawParams, meta: &'a RequestMeta) -> Option<&'a str> {
+    meta.bulk_token.as_deref().or(raw.get("token_auth"))
 }
 
 impl Tracker {
@@ -657,7 +683,13 @@ async fn track(
         } else {
             let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
             raw.apply_referer_header_fallback(referer);
-            single(&t, &meta, raw).await
+            let sent = || {
+                crate::params::get_post_sent_names(
+                    query.as_deref(),
+                    (!body.is_empty()).then_some(&body[..]),
+                )
+            };
+            single(&t, &meta, raw, sent).await
         }
     };
     let out = response.headers_mut();
@@ -759,7 +791,14 @@ fn success(send_image: bool) -> Response {
     }
 }
 
-async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
+/// Tracks one request. `sent` gives its parameter names in the order
+/// sent, asked only when it fails ([`Failure::keep_sent_order`]).
+async fn single(
+    t: &Tracker,
+    meta: &RequestMeta,
+    raw: RawParams,
+    sent: impl FnOnce() -> Vec<String>,
+) -> Response {
     // Matomo compares the raw value: only `send_image=0` asks for a 204.
     let send_image = raw.get("send_image") != Some("0");
     let snapshot = t
@@ -767,6 +806,12 @@ async fn single(t: &Tracker, meta: &RequestMeta, raw: RawParams) -> Response {
         .await;
     let mut failures = Vec::new();
     let prepared = prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures);
+    if !failures.is_empty() {
+        let sent = sent();
+        for failure in &mut failures {
+            failure.keep_sent_order(&sent);
+        }
+    }
     t.record_failures(failures).await;
     match prepared {
         Err(e) => error_response(&e),
@@ -834,14 +879,28 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     let mut invalid = Vec::new();
     let mut excluded = 0usize;
     let mut failures = Vec::new();
+    // Which request each failure is of (request index, failure index).
+    let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut prepared = Vec::with_capacity(parsed.requests.len());
-    for raw in parsed.requests {
+    for (i, raw) in parsed.requests.into_iter().enumerate() {
+        let before = failures.len();
         // Matomo's "empty request" (`{}`, a number...) is counted as
         // tracked and stores nothing.
         prepared.push(
             (!raw.is_empty())
                 .then(|| prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures)),
         );
+        failed.extend((before..failures.len()).map(|f| (i, f)));
+    }
+    if !failed.is_empty() {
+        // The body is decoded again for the order of the parameters: only
+        // a bulk with a failing request pays for it.
+        let sent = crate::params::bulk_sent_names(body);
+        for (i, f) in failed {
+            if let (Some(names), Some(failure)) = (sent.get(i), failures.get_mut(f)) {
+                failure.keep_sent_order(names);
+            }
+        }
     }
     t.record_failures(failures).await;
     for (i, p) in prepared.into_iter().enumerate() {

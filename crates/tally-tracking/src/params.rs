@@ -317,6 +317,74 @@ pub fn parse_bulk(body: &[u8]) -> Result<BulkRequest, BulkError> {
     })
 }
 
+/// The names of a query string or form body in the order they were sent,
+/// each once (a later duplicate keeps the first one's place, as in PHP's
+/// arrays), mangled as [`RawParams::from_query`] does.
+///
+/// [`RawParams`] is a hash map: only a failing request, whose parameters
+/// Matomo stores in their order (`tracking_failure.request_url`), asks for
+/// the order again.
+pub fn sent_names(query: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for part in query.split('&').filter(|part| !part.is_empty()) {
+        let raw_name = part.split_once('=').map_or(part, |(name, _)| name);
+        if let Some((name, _)) = php_param_name(php::urldecode(raw_name))
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// [`sent_names`] of a single HTTP request, as
+/// [`RawParams::from_get_post`] reads it: the query's, then the body's
+/// that the query does not have (`$_GET + $_POST`).
+pub fn get_post_sent_names(query: Option<&str>, form_body: Option<&[u8]>) -> Vec<String> {
+    let mut names = sent_names(query.unwrap_or(""));
+    if let Some(body) = form_body {
+        for name in sent_names(&String::from_utf8_lossy(body)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// [`sent_names`] of each request of a bulk body, aligned with
+/// [`BulkRequest::requests`]; empty when the body does not decode.
+pub fn bulk_sent_names(body: &[u8]) -> Vec<Vec<String>> {
+    let text: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| *b != b'\n' && *b != b'\r')
+        .collect();
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(&text) else {
+        return Vec::new();
+    };
+    let Some(list) = object.get("requests").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|element| match element {
+            serde_json::Value::String(url) => php::parse_url(url)
+                .and_then(|u| u.query)
+                .filter(|q| !q.is_empty())
+                .map(|q| sent_names(&q)),
+            // A JSON object's keys come in its map's order: as sent when
+            // serde_json keeps it (`preserve_order`), else by name.
+            serde_json::Value::Object(map) => Some(
+                map.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            ),
+            _ => Some(Vec::new()),
+        })
+        .collect()
+}
+
 /// A JSON-typed parameter (`cvar`, `_cvar`, `ec_items`, `uadata`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonParam {
@@ -1072,6 +1140,29 @@ fn strtotime_subset(s: &str, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names a failing request is stored with, in the order sent:
+    /// mangled as `parse_str` does, a repeat in its first place, the
+    /// query's before the body's; a bulk's per request, aligned with
+    /// `parse_bulk` (a string without a query is left out of both).
+    #[test]
+    fn names_in_the_order_sent() {
+        assert_eq!(
+            sent_names("rec=1&a.b=2&&idsite=3&rec=4&x%5B%5D=5"),
+            ["rec", "a_b", "idsite", "x"]
+        );
+        assert_eq!(
+            get_post_sent_names(Some("z=1&idsite=2"), Some(b"idsite=3&a=4")),
+            ["z", "idsite", "a"]
+        );
+        let body = br#"{"requests":["?rec=1&idsite=7","https://no.query/","?b=1&a=2",3]}"#;
+        let sent = bulk_sent_names(body);
+        assert_eq!(
+            sent.len(),
+            parse_bulk(body).map(|b| b.requests.len()).unwrap_or(0)
+        );
+        assert_eq!(sent, [vec!["rec", "idsite"], vec!["b", "a"], vec![]]);
+    }
 
     fn req(q: &str) -> Result<TrackingRequest, TrackingError> {
         TrackingRequest::from_params(&RawParams::from_query(q))

@@ -378,6 +378,12 @@ pub struct Globals {
     /// `[tracker] create_new_visit_when_website_referrer_changes`. Not
     /// stored either: false after a load, then the tracker's.
     pub new_visit_when_website_referrer_changes: bool,
+    /// The global excluded IPs (each site's list has them too): what a
+    /// request for an unknown site is checked against before it is
+    /// recorded as a tracking failure (Matomo's `global_excluded_ips`).
+    pub global_excluded_ips: Vec<IpRange>,
+    /// The global excluded user agents, likewise.
+    pub global_excluded_user_agents: Vec<UaRule>,
 }
 
 /// The tracker's configured lists that every snapshot carries in its
@@ -541,6 +547,8 @@ impl Snapshot {
                     exclude_requests: lists.exclude_requests.clone(),
                     new_visit_when_website_referrer_changes: lists
                         .new_visit_when_website_referrer_changes,
+                    global_excluded_ips: g.global_excluded_ips.clone(),
+                    global_excluded_user_agents: g.global_excluded_user_agents.clone(),
                 });
             }
         }
@@ -659,6 +667,8 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
         referrer_spam: Arc::new(ReferrerSpamList::builtin().clone()),
         exclude_requests: Arc::default(),
         new_visit_when_website_referrer_changes: false,
+        global_excluded_ips: global_ips.clone(),
+        global_excluded_user_agents: global_uas.clone(),
     });
 
     let mut out = HashMap::new();

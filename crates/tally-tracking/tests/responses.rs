@@ -735,7 +735,7 @@ async fn requests_naming_no_site_are_failures_of_site_0() -> anyhow::Result<()> 
         )?,
         [
             "0 1 rec=1&url=http%3A%2F%2Fexample.org%2F",
-            "77 1 cid=xyz&idsite=77&rec=1",
+            "77 1 idsite=77&rec=1&cid=xyz",
         ]
     );
     assert_eq!(s.count("log_visit")?, 0);

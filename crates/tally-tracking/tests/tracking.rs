@@ -1661,6 +1661,21 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
     );
     let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
     assert_eq!(a.status, 200, "{}", a.text());
+    // Matomo stores the parameters in the order sent (`$_GET + $_POST`),
+    // without the `url` the image tracker takes from the `Referer`.
+    let form = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("referer", "https://blog.example/from-header"),
+    ];
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php?rec=1&idsite=44",
+            &form,
+            b"action_name=A%20b&idsite=45&_id=0123456789abcdef",
+        )
+        .await?;
+    assert_eq!(a.status, 400, "{}", a.text());
     let mut c = s.conn()?;
     let rows: Vec<F> = diesel::sql_query(
         "SELECT idsite, idfailure, request_url FROM tracking_failure ORDER BY idsite",
@@ -1672,7 +1687,7 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
             F {
                 idsite: 2,
                 idfailure: 2,
-                request_url: "cip=10.1.1.1&idsite=2&rec=1&token_auth=__TOKEN_AUTH__&url=https%3A%2F%2Fblog.example%2Fpost".to_owned(),
+                request_url: "idsite=2&rec=1&url=https%3A%2F%2Fblog.example%2Fpost&cip=10.1.1.1&token_auth=__TOKEN_AUTH__".to_owned(),
             },
             F {
                 idsite: 42,
@@ -1684,9 +1699,78 @@ async fn refused_requests_are_recorded_as_tracking_failures() -> anyhow::Result<
                 idfailure: 1,
                 request_url: "idsite=43&rec=1".to_owned(),
             },
+            F {
+                idsite: 44,
+                idfailure: 1,
+                request_url: "rec=1&idsite=44&action_name=A+b&_id=0123456789abcdef".to_owned(),
+            },
         ]
     );
     assert_eq!(count_visits(&mut c, 2)?, 1);
+    Ok(())
+}
+
+/// `Failures::logFailure` asks `VisitExcluded::isExcluded` first: a
+/// refused request that would have been excluded (no `rec`, a bot, an
+/// excluded user agent, the site's or, for an unknown site, the global
+/// list) is answered 400 but not recorded. A `cip` without a token makes
+/// Matomo's check fail, which counts as "not excluded".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_requests_are_not_tracking_failures() -> anyhow::Result<()> {
+    let s = start_with_options(
+        &TrackerConfig::default(),
+        &[(
+            "SitesManager_ExcludedUserAgentsGlobal",
+            "GlobalBlockedAgent",
+        )],
+    )
+    .await?;
+    let url = enc("https://blog.example/post");
+    let bot = [(
+        "user-agent",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    )];
+    let blocked = [("user-agent", "Mozilla/5.0 GlobalBlockedAgent")];
+    let site_blocked = [("user-agent", "Mozilla/5.0 ExcludedAgent")];
+    let old = time::OffsetDateTime::now_utc().unix_timestamp() - 2 * 86_400;
+    let cases: [(String, &[(&str, &str)]); 8] = [
+        (format!("idsite=50&url={url}"), &[]),
+        (format!("url={url}"), &[]),
+        (format!("idsite=51&rec=1&url={url}"), &bot),
+        (format!("idsite=52&rec=1&url={url}"), &blocked),
+        (format!("idsite=53&rec=1&bots=1&url={url}"), &bot),
+        (format!("idsite=1&rec=1&cdt={old}&url={url}"), &site_blocked),
+        (
+            format!("idsite=1&rec=1&cip=1.2.3.4&url={url}"),
+            &site_blocked,
+        ),
+        (format!("idsite=2&rec=1&cdt={old}&url={url}"), &[]),
+    ];
+    for (query, headers) in &cases {
+        let a = s
+            .send("GET", &format!("/matomo.php?{query}"), headers, b"")
+            .await?;
+        assert_eq!(a.status, 400, "{query}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    #[derive(QueryableByName)]
+    struct F {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let rows: Vec<F> = diesel::sql_query(
+        "SELECT CONCAT(idsite, ' ', idfailure, ' ', request_url) AS s FROM tracking_failure ORDER BY idsite",
+    )
+    .load(&mut c)?;
+    let rows: Vec<String> = rows.into_iter().map(|r| r.s).collect();
+    assert_eq!(
+        rows,
+        [
+            format!("1 2 idsite=1&rec=1&cip=1.2.3.4&url={url}"),
+            format!("2 2 idsite=2&rec=1&cdt={old}&url={url}"),
+            format!("53 1 idsite=53&rec=1&bots=1&url={url}"),
+        ]
+    );
     Ok(())
 }
 

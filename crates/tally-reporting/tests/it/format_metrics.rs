@@ -307,6 +307,78 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
     Ok(())
 }
 
+/// Matomo's `reportTotal` of an items report sums the rows' `price`
+/// (`Goals\API::getItems` deletes it with a queued filter, after the
+/// totals): Ecommerce's `test_ecommerceOrderWithItems` has a `price` of
+/// 2111.22 in its `ItemsSku` totals, between `quantity` and `orders`,
+/// where no row shows one.
+#[tokio::test(flavor = "multi_thread")]
+async fn processed_item_report_totals_keep_the_price() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    {
+        let mut conn = f.db.conn()?;
+        let changes = tally_management::SiteChanges {
+            ecommerce: Some(true),
+            ..tally_management::SiteChanges::default()
+        };
+        tally_management::update_site(
+            &mut conn,
+            &tally_management::Principal::super_user("test"),
+            1,
+            &changes,
+        )?;
+    }
+    // Two shoes at 520.25 and a sock at 10. `price` is the unit prices
+    // summed over the orders (Matomo's `avg_price` is `price / orders`),
+    // so 520.25 + 10, where the revenue is 1,040.50 + 10.
+    f.track_with(
+        &[Visit {
+            idsite: 1,
+            visitor: "dddddddddddddddd",
+            start: datetime!(2026-11-12 10:00 UTC),
+            referrer: "",
+            hits: &[(0, "/checkout", "Checkout")],
+        }],
+        &format!(
+            "&idgoal=0&ec_id=C3&revenue=1050.5&ec_items={}",
+            crate::common::encode(
+                r#"[["SKU1","Shoe",["Shoes"],520.25,2],["SKU2","Sock",["Socks"],10,1]]"#
+            )
+        ),
+    )
+    .await?;
+    let processed = f
+        .get("method=API.getProcessedReport&idSite=1&period=day&date=2026-11-12&format=json&format_metrics=0&apiModule=Goals&apiAction=getItemsSku")
+        .await?;
+    let answer: serde_json::Value = serde_json::from_str(&processed.text())?;
+    let total = &answer["reportTotal"];
+    assert_eq!(total["revenue"], serde_json::json!(1050.5), "{total}");
+    assert_eq!(total["quantity"], serde_json::json!(3), "{total}");
+    assert_eq!(total["price"], serde_json::json!(530.25), "{total}");
+    assert_eq!(total["orders"], serde_json::json!(2), "{total}");
+    let names: Vec<&str> = total
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let at = |name: &str| names.iter().position(|n| *n == name);
+    assert!(
+        at("quantity") < at("price") && at("price") < at("orders"),
+        "{names:?}"
+    );
+    let rows = answer["reportData"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|row| row.get("price").is_none()),
+        "{rows:?}"
+    );
+    // The report itself never shows it.
+    let items = f
+        .get("method=Goals.getItemsSku&idSite=1&period=day&date=2026-11-12&format=json&format_metrics=0&hideColumns=nb_visits")
+        .await?;
+    assert!(!items.text().contains("\"price\""), "{}", items.text());
+    Ok(())
+}
+
 /// Item rows keep their revenue under the item metric id (23), not the
 /// goal revenue id (9): the default sort by `revenue` must still find it.
 #[tokio::test(flavor = "multi_thread")]
