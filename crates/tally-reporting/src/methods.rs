@@ -1296,6 +1296,7 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
+            processed::page_timing_columns(&mut table, spec.metrics);
             processed::bandwidth(
                 &mut table,
                 &report_method,
@@ -1358,6 +1359,7 @@ fn table_report(
         // report's own processed metrics, in Matomo's order (the last
         // replace a value of the same name).
         let every_row = filters.flat || !filters.labels.is_empty();
+        processed::page_timing_columns(&mut table, spec.metrics);
         processed::bandwidth(
             &mut table,
             &report_method,
@@ -1384,6 +1386,7 @@ fn table_report(
                 }
             }
         })?;
+        processed::drop_unused_page_timings(&mut table, spec.metrics);
         formatter.table(
             ctx.conn,
             ctx.principal,

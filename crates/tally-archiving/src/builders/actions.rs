@@ -70,7 +70,8 @@ use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 ///   on page URL and title rows only, and only for a timing that at least
 ///   one hit of the row has. Matomo stores all 24 on every row of every
 ///   Actions report (zeros and NULLs where there is no timing) and deletes
-///   them at API time outside the page reports. In archives they are keyed
+///   them at API time outside the page reports (the Reporting API adds the
+///   zeros its page answers show). In archives they are keyed
 ///   by ids 200–223 (`metrics::PAGE_TIMING_FIRST_ID`), not by name; the API
 ///   renders the names.
 /// - No ranking query: Matomo keeps the top 50,000 actions of each type per
