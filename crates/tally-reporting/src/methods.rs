@@ -956,6 +956,7 @@ fn search_path(
     record: &str,
     request: &ApiRequest,
     parameter: &str,
+    title_delimiter: &str,
 ) -> Result<Option<Vec<String>>, ReportingError> {
     let raw = request
         .get(parameter)
@@ -978,7 +979,12 @@ fn search_path(
             .unwrap_or(cleaned)
     };
     let name = tally_tracking::php::sanitize_input_value(&name);
-    Ok(tally_archiving::builders::Actions::default().label_path(record, &name))
+    // Titles are filed as the archiver splits them.
+    let actions = tally_archiving::builders::Actions {
+        title_delimiter: title_delimiter.to_owned(),
+        ..tally_archiving::builders::Actions::default()
+    };
+    Ok(actions.label_path(record, &name))
 }
 
 /// The row of `table` at the end of `path`, alone in a table (empty when a
@@ -1241,6 +1247,7 @@ fn table_report(
                     record,
                     request,
                     parameter,
+                    &ctx.loader.archiver_config.action_title_category_delimiter,
                 )?),
             };
             table = match path {

@@ -80,8 +80,6 @@ use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 ///   499 labels of a level into "Others", so the tables only differ for a
 ///   type with more than 50,000 distinct actions in a day; entry, exit and
 ///   time-spent metrics then follow their action into "Others" here.
-/// - Page titles are never split: this is Matomo's behaviour with its
-///   default empty `action_title_category_delimiter`, the only one supported.
 /// - Ties in hits are inserted in byte order of the action name (Matomo
 ///   orders by the database collation); search categories are grouped by
 ///   exact value and ordered by bytes (MariaDB groups them case-insensitively).
@@ -110,6 +108,9 @@ pub struct Actions {
     /// `goals` column; default true, Matomo's `disable_archive_actions_goals
     /// = 0`). They cost four conversion queries a day.
     pub archive_goals: bool,
+    /// What page titles are split on into title "folders"
+    /// (`action_title_category_delimiter`, default empty: never split).
+    pub title_delimiter: String,
 }
 
 impl Default for Actions {
@@ -121,6 +122,7 @@ impl Default for Actions {
             category_level_limit: 10,
             default_action_name: "index".to_owned(),
             archive_goals: true,
+            title_delimiter: String::new(),
         }
     }
 }
@@ -1267,6 +1269,7 @@ fn split_url(name: &str, with_scheme: bool) -> Option<(&str, &str, &str)> {
 struct Explode<'a> {
     level_limit: usize,
     default_name: &'a str,
+    title_delimiter: &'a str,
 }
 
 impl Explode<'_> {
@@ -1278,7 +1281,8 @@ impl Explode<'_> {
             return vec![name.to_owned()];
         }
         let name = name.replace('\n', "");
-        if report == Report::PageTitle {
+        let title = report == Report::PageTitle;
+        if title && self.title_delimiter.is_empty() {
             let title = name.trim_matches(PHP_TRIM);
             let title = if title.is_empty() {
                 Actions::PAGE_NAME_NOT_DEFINED
@@ -1287,8 +1291,12 @@ impl Explode<'_> {
             };
             return vec![format!(" {title}")];
         }
+        // A title that looks like a URL is cut as a page URL's path is
+        // (`parseNameFromPageUrl` runs on titles too).
         let path = match split_url(&name, url_prefix.is_none()) {
-            Some((host, path, fragment)) if report != Report::PageUrl => {
+            Some((host, path, fragment))
+                if matches!(report, Report::Download | Report::Outlink) =>
+            {
                 let mut leaf = format!("/{}", path.trim_matches(PHP_TRIM));
                 if !php_empty(fragment) {
                     leaf.push('#');
@@ -1310,8 +1318,9 @@ impl Explode<'_> {
             }
             None => name,
         };
+        let delimiter = if title { self.title_delimiter } else { "/" };
         let mut parts: Vec<String> = path
-            .splitn(self.level_limit.max(1), '/')
+            .splitn(self.level_limit.max(1), delimiter)
             .map(|part| part.trim_matches(PHP_TRIM))
             .filter(|part| !part.is_empty())
             .map(str::to_owned)
@@ -1319,9 +1328,11 @@ impl Explode<'_> {
         match parts.last_mut() {
             Some(leaf) => {
                 // Keeps a page apart from a folder of the same name.
-                leaf.insert(0, '/');
+                leaf.insert(0, if title { ' ' } else { '/' });
                 parts
             }
+            // Without the leading space of an unsplit title, as Matomo.
+            None if title => vec![Actions::PAGE_NAME_NOT_DEFINED.to_owned()],
             None => vec![Actions::PAGE_URL_NOT_DEFINED.to_owned()],
         }
     }
@@ -1653,6 +1664,7 @@ impl Actions {
         Explode {
             level_limit: self.category_level_limit,
             default_name: &self.default_action_name,
+            title_delimiter: &self.title_delimiter,
         }
     }
 
@@ -1905,6 +1917,7 @@ mod tests {
         Explode {
             level_limit: 10,
             default_name: "index",
+            title_delimiter: "",
         }
     }
 
@@ -2036,6 +2049,34 @@ mod tests {
             [" Page Name not defined"]
         );
         assert_eq!(path("", Report::PageUrl, None), ["Page URL not defined"]);
+    }
+
+    #[test]
+    fn titles_split_on_the_category_delimiter() {
+        let split = |title: &str, delimiter: &str, limit: usize| {
+            Explode {
+                level_limit: limit,
+                default_name: "index",
+                title_delimiter: delimiter,
+            }
+            .path(title, Report::PageTitle, None)
+        };
+        assert_eq!(
+            split("check <> / @one@ / two", "/", 10),
+            ["check <>", "@one@", " two"]
+        );
+        assert_eq!(split("Blog :: Dev ::", "::", 10), ["Blog", " Dev"]);
+        // The level limit keeps the rest whole in the last level.
+        assert_eq!(split("a/b/c/d", "/", 2), ["a", " b/c/d"]);
+        // Nothing left: Matomo's label without the page blank.
+        assert_eq!(split(" / ", "/", 10), ["Page Name not defined"]);
+        // A title that is a URL is cut as a page URL's path.
+        assert_eq!(
+            split("https://example.com/docs/", "/", 10),
+            ["docs", " index"]
+        );
+        // An empty delimiter (the default) never splits.
+        assert_eq!(split("a / b", "", 10), [" a / b"]);
     }
 
     #[test]
