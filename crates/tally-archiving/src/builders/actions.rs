@@ -1179,19 +1179,38 @@ impl Tree {
 
     /// The table of `level` and the sum of its rows. Folder rows hold the
     /// sums of their subtables (`DataTableSummaryRow::recalculate`).
-    fn table(&self, level: usize, report: Report, folder_prefix: Option<&str>) -> (DataTable, Acc) {
+    /// `folder` is the path of this level and the separator of the next
+    /// (`ArchivingHelper::setFolderPathMetadata`): folder rows of page URLs
+    /// get `folder_url_start`, those of split page titles `page_title_path`.
+    fn table(
+        &self,
+        level: usize,
+        report: Report,
+        folder: Option<(&str, &str)>,
+    ) -> (DataTable, Acc) {
         let table = &self.levels[level];
         let mut total = Acc::default();
         let mut rows = Vec::with_capacity(table.rows.len());
         for &index in &table.rows {
             let node = &self.nodes[index];
             let mut row = Row::new(node.label.clone());
-            let folder_url = folder_prefix.map(|prefix| format!("{prefix}{}", node.label));
+            let folder_path = match (folder, node.children) {
+                (Some((prefix, _)), Some(_)) => Some(format!("{prefix}{}", node.label)),
+                _ => None,
+            };
             let merged;
             let acc = match node.children {
                 Some(child) => {
-                    let prefix = folder_url.as_ref().map(|url| format!("{url}/"));
-                    let (subtable, sum) = self.table(child, report, prefix.as_deref());
+                    let prefix = folder
+                        .zip(folder_path.as_ref())
+                        .map(|((_, separator), path)| (format!("{path}{separator}"), separator));
+                    let (subtable, sum) = self.table(
+                        child,
+                        report,
+                        prefix
+                            .as_ref()
+                            .map(|(path, separator)| (path.as_str(), *separator)),
+                    );
                     let mut acc = node.acc.clone();
                     acc.merge(&sum);
                     row.subtable = Some(Box::new(subtable));
@@ -1207,10 +1226,13 @@ impl Tree {
             if let Some(path) = &node.title_path {
                 row = row.with_metadata("page_title_path", path.as_str());
             }
-            if node.children.is_some()
-                && let Some(url) = folder_url
-            {
-                row = row.with_metadata("folder_url_start", url);
+            if let Some(path) = folder_path {
+                let name = if report == Report::PageTitle {
+                    "page_title_path"
+                } else {
+                    "folder_url_start"
+                };
+                row = row.with_metadata(name, path);
             }
             total.merge(acc);
             rows.push(row);
@@ -1687,8 +1709,14 @@ impl Actions {
                 continue;
             }
             let tree = self.tree(report, slots, names, &stats);
-            let prefix = (report == Report::PageUrl).then_some(url_root.as_str());
-            let (table, total) = tree.table(0, report, prefix);
+            let folder = match report {
+                Report::PageUrl => Some((url_root.as_str(), "/")),
+                Report::PageTitle if !self.title_delimiter.is_empty() => {
+                    Some(("", self.title_delimiter.as_str()))
+                }
+                _ => None,
+            };
+            let (table, total) = tree.table(0, report, folder);
             for (name, _, hits) in NUMERIC.iter().filter(|(_, r, _)| *r == report) {
                 let value = if *hits { total.hits } else { total.visits };
                 #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]

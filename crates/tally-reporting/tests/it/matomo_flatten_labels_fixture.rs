@@ -411,7 +411,13 @@ async fn titles_split_on_the_category_delimiter() -> anyhow::Result<()> {
     // `check <> / @one@ / two` and `check <> / @one@`: the folder `@one@`
     // and, with `@`, the page ` @one@`.
     let branch = titles(format!("{}>  {}", encode("check <>"), encode("@one@")));
-    assert_eq!(picked(&r.json(&branch).await?), ["\"@one@\" 1 1"]);
+    let folder = r.json(&branch).await?;
+    assert_eq!(picked(&folder), ["\"@one@\" 1 1"]);
+    // The folder's segment names its path (`setFolderPathMetadata`).
+    assert_eq!(
+        rows(&folder)[0]["segment"],
+        "pageTitle=^check%2B%2526lt%253B%2526gt%253B%252F%2540one%2540"
+    );
     let terminal = titles(format!("{}> @  {}", encode("check <>"), encode("@one@")));
     assert_eq!(picked(&r.json(&terminal).await?), ["\" @one@\" 1 1"]);
     // A title without the delimiter stays one top-level page.
