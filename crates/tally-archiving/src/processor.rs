@@ -36,6 +36,11 @@ pub struct ArchivingConfig {
     /// page row of a converting site carry a nested `goals` column
     /// (docs/PERFORMANCE.md has what that costs).
     pub disable_archive_actions_goals: bool,
+    /// Splits page titles into a hierarchy of page title "folders" on this
+    /// text in the page title reports (Matomo's `[General]
+    /// action_title_category_delimiter`, empty by default as there: titles
+    /// stay whole). The Reporting API's `Actions.getPageTitle` follows it.
+    pub action_title_category_delimiter: String,
     /// Top-level rows of the referrer tables (keywords, search engines,
     /// websites, campaigns…), default 1000. Matomo's older spelling
     /// `datatable_archiving_maximum_rows_referers`, which its Referrers
@@ -79,6 +84,7 @@ impl Default for ArchivingConfig {
         Self {
             today_ttl_secs: 900,
             disable_archive_actions_goals: false,
+            action_title_category_delimiter: String::new(),
             datatable_archiving_maximum_rows_referrers: 1000,
             datatable_archiving_maximum_rows_subtable_referrers: 50,
             datatable_archiving_maximum_rows_userid_users: 50_000,

@@ -280,6 +280,7 @@ impl Registry {
             max_subtable_rows: subtable_actions,
             max_rows_site_search: config.datatable_archiving_maximum_rows_site_search,
             archive_goals: !config.disable_archive_actions_goals,
+            title_delimiter: config.action_title_category_delimiter.clone(),
             ..b::Actions::default()
         });
         registry.add(b::UserCountry { max_rows: standard });

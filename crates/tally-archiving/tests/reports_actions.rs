@@ -995,7 +995,7 @@ fn user_ids_with_their_visitor_id() -> anyhow::Result<()> {
             visits_line(Of::Week, "carol", [1, 1, 4, 1, 4, 60, 0, 0]),
         ])
     );
-    // Metadata comes from the day with the most visits (Monday's 3).
+    // Metadata comes from the first day with visits (Monday's).
     assert_eq!(
         meta(&users, "alice", "idvisitor")?,
         Some(Scalar::from("0000000000000001"))

@@ -414,9 +414,9 @@ fn sum_in_place(
     let row = table
         .row_at_mut(position)
         .ok_or(DataTableError::Internal("label index out of range"))?;
-    // Weighed before the columns absorb the new ones, and only when the
+    // Settled before the columns absorb the new ones, and only when the
     // incoming row has metadata that could replace the row's.
-    let current_weight = (metadata_entries > 0).then(|| row.current_weight());
+    let settled = (metadata_entries > 0).then(|| row.metadata_settled());
     let mut hint = 0;
     for (id, value) in scratch.iter() {
         let op = if *id == metrics::MAX_ACTIONS {
@@ -439,8 +439,8 @@ fn sum_in_place(
             _ => row.sum_column(hint, &key, value, op)?,
         };
     }
-    if let Some(current_weight) = current_weight {
-        row.keep_heavier_metadata(current_weight, numeric_weight(scratch), || {
+    if let Some(settled) = settled {
+        row.keep_first_metadata(settled, numeric_has_visits(scratch), || {
             decode_limited::<Metadata>(metadata_bytes)
                 .map(|(metadata, _)| metadata)
                 .map_err(DataTableError::Decode)
@@ -535,17 +535,16 @@ fn skip_goals(reader: &mut Reader<'_>) -> Option<()> {
     Some(())
 }
 
-/// `Row::visits_weight` over numeric columns: hits, else visits.
-fn numeric_weight(columns: &[(u16, Value)]) -> f64 {
-    let find = |wanted: u16| {
+/// `Row::has_visits` over numeric columns: hits or visits.
+fn numeric_has_visits(columns: &[(u16, Value)]) -> bool {
+    let nonzero = |wanted: u16| {
         columns
             .iter()
             .find(|(id, _)| *id == wanted)
             .and_then(|(_, value)| value.as_f64())
+            .is_some_and(|number| number != 0.0)
     };
-    find(metrics::NB_HITS)
-        .or_else(|| find(metrics::NB_VISITS))
-        .unwrap_or(0.0)
+    nonzero(metrics::NB_HITS) || nonzero(metrics::NB_VISITS)
 }
 
 /// Reads a row's columns into `scratch` (renamed) when every one is an
@@ -936,10 +935,12 @@ mod tests {
                 blog.columns.get(&ColumnKey::Id(metrics::MAX_ACTIONS)),
                 Some(&Value::Int(5))
             );
-            // The contributor with the most hits gave the metadata.
+            // The first contributor with hits gave the metadata, not the
+            // one with the most (`b`): Matomo's `sumRowMetadata` weighs a
+            // PHP boolean.
             assert_eq!(
                 blog.metadata.get("url"),
-                Some(&Scalar::from("https://example.com/b"))
+                Some(&Scalar::from("https://example.com/a"))
             );
             assert_eq!(blog.subtable.as_deref().unwrap().rows_count(), 4);
             let Some(Value::Goals(goals)) = blog.columns.get(&ColumnKey::Id(10)) else {

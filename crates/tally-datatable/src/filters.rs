@@ -565,23 +565,30 @@ impl Filters {
 /// Each part of a `label` path with the labels it may stand for.
 ///
 /// `@` before a part (after blanks) is Matomo's terminal operator: it asks
-/// for the leaf row of that name rather than the folder (`dir> @ /subdir`);
-/// rows are found by label alone here, so it only has to be removed.
+/// for the leaf row of that name rather than the folder (`dir> @ /subdir`).
 /// Labels were safe-decoded (escaped) by now: Matomo's `getLabelVariations`
-/// tries the escaped form of the asked label first, then the label as
-/// given; in the page title reports each with a leading blank before both.
+/// tries the escaped form of the asked label, then the label as given. In
+/// the page title reports, whose pages have a leading blank and whose
+/// folders (titles split on `action_title_category_delimiter`) have none,
+/// a terminal part tries the blank-prefixed label and escaped form first,
+/// another part after its escaped form (the folder before the page).
 fn label_variations(path: &[&str], blank_prefix: bool) -> Vec<Vec<String>> {
     path.iter()
         .map(|part| {
             let part = part.trim();
-            let part = part.strip_prefix('@').map_or(part, str::trim);
+            let terminal = part.strip_prefix('@');
+            let part = terminal.map_or(part, str::trim);
             let escaped = safe_decode_label(part);
             let mut variations = Vec::new();
-            if blank_prefix {
+            if blank_prefix && terminal.is_some() {
+                variations.push(format!(" {part}"));
+                variations.push(format!(" {escaped}"));
+            }
+            variations.push(escaped.clone());
+            if blank_prefix && terminal.is_none() {
                 variations.push(format!(" {escaped}"));
                 variations.push(format!(" {part}"));
             }
-            variations.push(escaped);
             variations.push(part.to_owned());
             variations
         })

@@ -44,8 +44,10 @@ pub struct Row {
     /// `Row::getComparisons`), rendered as `comparisons` after the
     /// metadata; never stored.
     pub comparisons: Option<Box<DataTable>>,
-    /// Hits/visits of the contributor whose metadata the row kept; transient.
-    metadata_weight: Option<f64>,
+    /// Whether the row's metadata came from a contributor with hits or
+    /// visits (Matomo's `maxVisitsSummed`, a boolean in practice); unset
+    /// until a sum, when the row's own hits or visits say it; transient.
+    metadata_settled: Option<bool>,
 }
 
 impl PartialEq for Row {
@@ -96,29 +98,29 @@ impl Row {
         self.columns.find(column)
     }
 
-    /// The value Matomo uses to pick which contributor's metadata a summed
-    /// row keeps: `nb_hits` (id 12), else `nb_visits` (id 2).
-    pub(crate) fn visits_weight(&self) -> f64 {
-        let hits = self
-            .columns
-            .iter()
-            .find(|(key, _)| key.is_metric(metrics::NB_HITS))
-            .and_then(|(_, value)| value.as_f64());
-        let visits = || {
+    /// Whether the row has hits or visits: what Matomo's
+    /// `Row::sumRowMetadata` weighs a contributor by. Its
+    /// `getColumn(nb_hits) || getColumn(nb_visits)` is a PHP boolean, so
+    /// the first contributor with any keeps its metadata, not the one with
+    /// the most.
+    pub(crate) fn has_visits(&self) -> bool {
+        let nonzero = |id: u16| {
             self.columns
                 .iter()
-                .find(|(key, _)| key.is_metric(metrics::NB_VISITS))
+                .find(|(key, _)| key.is_metric(id))
                 .and_then(|(_, value)| value.as_f64())
+                .is_some_and(|number| number != 0.0)
         };
-        hits.or_else(visits).unwrap_or(0.0)
+        nonzero(metrics::NB_HITS) || nonzero(metrics::NB_VISITS)
     }
 
     /// Sums `other` into this row (`Row::sumRow`).
     ///
     /// Each column uses its op from `ops` (default `sum`); `max_actions` is
     /// always `max`; `label`-like columns are skipped. With `copy_metadata`,
-    /// the row keeps the metadata of the contributor with the most hits or
-    /// visits. Subtables are not touched here (see [`DataTable::merge`]).
+    /// the row keeps the metadata of the first contributor with hits or
+    /// visits ([`Row::keep_first_metadata`]). Subtables are not touched
+    /// here (see [`DataTable::merge`]).
     ///
     /// # Errors
     ///
@@ -130,8 +132,8 @@ impl Row {
         ops: &AggregationOps,
         copy_metadata: bool,
     ) -> Result<(), DataTableError> {
-        // Weigh this row before its columns absorb `other`.
-        let current_weight = self.current_weight();
+        // Settled before the columns absorb `other`.
+        let settled = self.metadata_settled();
         let mut hint = 0;
         for (key, other_value) in other.columns.iter() {
             if matches!(key, ColumnKey::Name(name) if name == "label" || name == "full_url") {
@@ -140,7 +142,7 @@ impl Row {
             hint = self.sum_column(hint, key, other_value, column_op(key, ops))?;
         }
         if copy_metadata && !other.metadata.is_empty() {
-            self.keep_heavier_metadata(current_weight, other.visits_weight(), || {
+            self.keep_first_metadata(settled, other.has_visits(), || {
                 Ok::<_, DataTableError>(other.metadata.clone())
             })?;
         }
@@ -162,31 +164,33 @@ impl Row {
         }
     }
 
-    /// The weight [`Row::sum_row`] compares before summing: the one kept
-    /// from an earlier sum, else this row's hits or visits.
-    pub(crate) fn current_weight(&self) -> f64 {
-        match self.metadata_weight {
-            Some(weight) => weight,
-            None => self.visits_weight(),
-        }
+    /// Whether [`Row::sum_row`] keeps this row's metadata whatever comes
+    /// next: set by an earlier sum, else whether the row (the first
+    /// contributor) has hits or visits.
+    pub(crate) fn metadata_settled(&self) -> bool {
+        self.metadata_settled.unwrap_or_else(|| self.has_visits())
     }
 
-    /// Keeps the metadata of whichever contributor weighs more (`other`'s
-    /// is built only when it wins); the summary row keeps none.
-    pub(crate) fn keep_heavier_metadata<E>(
+    /// Matomo's `Row::sumRowMetadata`: a contributor's metadata (`other`'s
+    /// is built only when taken) replaces the row's when the row has none,
+    /// or when the contributor has hits or visits and no earlier one with
+    /// them gave the row its metadata. Over sub-periods in date order, the
+    /// earliest with the row gives it (a range's `/index` keeps the `url`
+    /// of its first day). The summary row keeps none.
+    pub(crate) fn keep_first_metadata<E>(
         &mut self,
-        current_weight: f64,
-        other_weight: f64,
+        settled: bool,
+        other_has_visits: bool,
         other_metadata: impl FnOnce() -> Result<Metadata, E>,
     ) -> Result<(), E> {
         if self.is_summary_row() {
             return Ok(());
         }
-        if self.metadata.is_empty() || other_weight > current_weight {
+        if self.metadata.is_empty() || (other_has_visits && !settled) {
             self.metadata = other_metadata()?;
-            self.metadata_weight = Some(other_weight);
+            self.metadata_settled = Some(other_has_visits);
         } else {
-            self.metadata_weight = Some(current_weight);
+            self.metadata_settled = Some(settled);
         }
         Ok(())
     }
@@ -569,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn metadata_comes_from_the_contributor_with_most_visits() {
+    fn metadata_comes_from_the_first_contributor_with_visits() {
         let mut row = Row::new("a")
             .with(2u16, 5)
             .with_metadata("url", "http://one/");
@@ -581,11 +585,18 @@ mod tests {
             .with_metadata("url", "http://three/");
         row.sum_row(&fewer, &OrderedMap::new(), true).unwrap();
         assert_eq!(row.metadata.get("url"), Some(&Scalar::from("http://one/")));
+        // More visits do not win: Matomo compares booleans.
         row.sum_row(&more, &OrderedMap::new(), true).unwrap();
-        assert_eq!(
-            row.metadata.get("url"),
-            Some(&Scalar::from("http://three/"))
-        );
+        assert_eq!(row.metadata.get("url"), Some(&Scalar::from("http://one/")));
         assert_eq!(row.columns.get(&ColumnKey::Id(2)), Some(&Value::Int(17)));
+
+        // A first contributor without visits gives way to the first with.
+        let mut row = Row::new("a")
+            .with(2u16, 0)
+            .with_metadata("url", "http://zero/");
+        row.sum_row(&fewer, &OrderedMap::new(), true).unwrap();
+        assert_eq!(row.metadata.get("url"), Some(&Scalar::from("http://two/")));
+        row.sum_row(&more, &OrderedMap::new(), true).unwrap();
+        assert_eq!(row.metadata.get("url"), Some(&Scalar::from("http://two/")));
     }
 }

@@ -985,10 +985,11 @@ mod tests {
                 Goals::new().with(1, goal(3, 15.5)).with(0, goal(1, 99.0))
             ))
         );
-        // week2's Google row had more visits, so its metadata wins.
+        // week1's Google row came first with visits, so its metadata stays
+        // although week2's had more (Matomo's `sumRowMetadata`).
         assert_eq!(
             google.metadata.get("url"),
-            Some(&Scalar::from("https://www.google.com"))
+            Some(&Scalar::from("https://google.com"))
         );
         let keywords = google.subtable.as_deref().unwrap();
         assert_eq!(

@@ -956,6 +956,7 @@ fn search_path(
     record: &str,
     request: &ApiRequest,
     parameter: &str,
+    title_delimiter: &str,
 ) -> Result<Option<Vec<String>>, ReportingError> {
     let raw = request
         .get(parameter)
@@ -978,7 +979,12 @@ fn search_path(
             .unwrap_or(cleaned)
     };
     let name = tally_tracking::php::sanitize_input_value(&name);
-    Ok(tally_archiving::builders::Actions::default().label_path(record, &name))
+    // Titles are filed as the archiver splits them.
+    let actions = tally_archiving::builders::Actions {
+        title_delimiter: title_delimiter.to_owned(),
+        ..tally_archiving::builders::Actions::default()
+    };
+    Ok(actions.label_path(record, &name))
 }
 
 /// The row of `table` at the end of `path`, alone in a table (empty when a
@@ -1241,6 +1247,7 @@ fn table_report(
                     record,
                     request,
                     parameter,
+                    &ctx.loader.archiver_config.action_title_category_delimiter,
                 )?),
             };
             table = match path {
@@ -1296,6 +1303,7 @@ fn table_report(
             if matches!(spec.labels, Labels::Actions { .. }) {
                 page_rates(ctx.conn, archive.as_ref(), &mut table)?;
             }
+            processed::page_timing_columns(&mut table, spec.metrics);
             processed::bandwidth(
                 &mut table,
                 &report_method,
@@ -1363,6 +1371,7 @@ fn table_report(
         // report's own processed metrics, in Matomo's order (the last
         // replace a value of the same name).
         let every_row = filters.flat || !filters.labels.is_empty();
+        processed::page_timing_columns(&mut table, spec.metrics);
         processed::bandwidth(
             &mut table,
             &report_method,
@@ -1394,6 +1403,7 @@ fn table_report(
                 }
             }
         })?;
+        processed::drop_unused_page_timings(&mut table, spec.metrics);
         formatter.table(
             ctx.conn,
             ctx.principal,

@@ -102,6 +102,175 @@ pub(crate) const PAGE_TIMINGS: [&str; 6] = [
     "on_load",
 ];
 
+/// The four stored columns of a page timing, in Matomo's order.
+const TIMING_PREFIXES: [&str; 4] = ["sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"];
+
+/// Which page timing (index in [`PAGE_TIMINGS`]) a column belongs to.
+fn timing_of(name: &str) -> Option<(usize, usize)> {
+    TIMING_PREFIXES
+        .iter()
+        .enumerate()
+        .find_map(|(part, prefix)| {
+            let timing = name.strip_prefix(prefix)?;
+            PAGE_TIMINGS
+                .iter()
+                .position(|t| *t == timing)
+                .map(|index| (index, part))
+        })
+}
+
+/// The page timing columns of page URL / title answers, as Matomo's rows
+/// have them: run before [`bandwidth`] and [`page_timings`].
+///
+/// Archives keep a timing's columns only on rows with a hit that has it.
+/// Matomo's answers give every row of the table (all levels) the columns
+/// of each timing some row of it has: `0` hits and empty bounds where the
+/// row has none (`ImportLogsTest`'s month and range outputs, the "Page URL
+/// not defined" rows of `TwoVisitors_twoWebsites_differentDays`), and no
+/// columns for a timing no row has. They sit after the time spent, in
+/// PagePerformance's order (network, server, transfer, DOM processing, DOM
+/// completion, on load), also where summing periods appended a timing a
+/// later period brought.
+pub(crate) fn page_timing_columns(table: &mut DataTable, metrics: TableMetrics) {
+    if metrics != TableMetrics::Pages {
+        return;
+    }
+    let present = timings_present(table);
+    if present != 0 {
+        align_timings(table, present);
+    }
+}
+
+/// The answered table's rows (after the label filter and the generic
+/// filters) lose the columns and the average of each timing none of them
+/// has a hit with, as in Matomo's answers: `LabelFilterTest`'s page four
+/// folders down has no timing columns though other pages of its day do.
+/// A timing whose hit count is not shown (`showColumns`) is left alone.
+pub(crate) fn drop_unused_page_timings(table: &mut DataTable, metrics: TableMetrics) {
+    if metrics != TableMetrics::Pages {
+        return;
+    }
+    let (shown, used) = timings_used(table);
+    let unused = shown & !used;
+    if unused != 0 {
+        drop_timings(table, unused);
+    }
+}
+
+/// Bits per timing whose hit count some row of the table or of its
+/// subtables shows, and whose hit count is not zero there.
+fn timings_used(table: &DataTable) -> (u8, u8) {
+    let row_bits = |row: &Row| {
+        let (mut shown, mut used) = (0u8, 0u8);
+        for (index, timing) in PAGE_TIMINGS.iter().enumerate() {
+            if let Some(hits) = row.columns.find(&format!("nb_hits_with_time_{timing}")) {
+                shown |= 1 << index;
+                if hits.as_f64().is_some_and(|hits| hits != 0.0) {
+                    used |= 1 << index;
+                }
+            }
+        }
+        let (sub_shown, sub_used) = row.subtable.as_deref().map_or((0, 0), timings_used);
+        (shown | sub_shown, used | sub_used)
+    };
+    let summary = table.summary_row().map(row_bits).unwrap_or_default();
+    table
+        .rows()
+        .iter()
+        .map(row_bits)
+        .fold(summary, |(s, u), (rs, ru)| (s | rs, u | ru))
+}
+
+/// Removes the columns and average of each timing in `unused` (bits).
+fn drop_timings(table: &mut DataTable, unused: u8) {
+    let drop = |columns: &mut Columns| {
+        columns.retain(|key, _| {
+            let name = key.name();
+            let timing = timing_of(&name).map(|(timing, _)| timing).or_else(|| {
+                let average = name.strip_prefix("avg_time_")?;
+                PAGE_TIMINGS.iter().position(|t| *t == average)
+            });
+            timing.is_none_or(|timing| unused & (1 << timing) == 0)
+        });
+    };
+    for row in table.rows_mut() {
+        drop(&mut row.columns);
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            drop_timings(subtable, unused);
+        }
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        drop(&mut summary.columns);
+    }
+}
+
+/// A bit per timing some row of the table (or of its subtables) has.
+fn timings_present(table: &DataTable) -> u8 {
+    let row_bits = |row: &Row| {
+        let mut bits = 0u8;
+        for key in row.columns.keys() {
+            if let Some((timing, _)) = timing_of(&key.name()) {
+                bits |= 1 << timing;
+            }
+        }
+        bits | row.subtable.as_deref().map_or(0, timings_present)
+    };
+    let mut bits = table.rows().iter().map(row_bits).fold(0, |a, b| a | b);
+    if let Some(summary) = table.summary_row() {
+        bits |= row_bits(summary);
+    }
+    bits
+}
+
+fn align_timings(table: &mut DataTable, present: u8) {
+    for row in table.rows_mut() {
+        align_row_timings(&mut row.columns, present);
+        if let Some(subtable) = row.subtable.as_deref_mut() {
+            align_timings(subtable, present);
+        }
+    }
+    if let Some(summary) = table.summary_row_mut() {
+        align_row_timings(&mut summary.columns, present);
+    }
+}
+
+fn align_row_timings(columns: &mut Columns, present: u8) {
+    let mut stored: [[Option<(ColumnKey, Value)>; 4]; 6] = Default::default();
+    columns.retain(|key, value| {
+        let timing = timing_of(&key.name());
+        if let Some((timing, part)) = timing {
+            stored[timing][part] = Some((key.clone(), value.clone()));
+        }
+        timing.is_none()
+    });
+    // After the time spent and the hits following a search, where the
+    // page query puts them, even when summing periods appended them last.
+    let mut at = columns
+        .keys()
+        .enumerate()
+        .filter(|(_, key)| {
+            let name = key.name();
+            name == "sum_time_spent" || name == "nb_hits_following_search"
+        })
+        .map(|(index, _)| index + 1)
+        .last()
+        .unwrap_or(columns.len());
+    for (timing, parts) in stored.into_iter().enumerate() {
+        if present & (1 << timing) == 0 {
+            continue;
+        }
+        for (part, column) in parts.into_iter().enumerate() {
+            let (key, value) = column.unwrap_or_else(|| {
+                let name = format!("{}{}", TIMING_PREFIXES[part], PAGE_TIMINGS[timing]);
+                let value = if part < 2 { Value::Int(0) } else { Value::Null };
+                (ColumnKey::from(name), value)
+            });
+            columns.insert_at(at, key, value);
+            at += 1;
+        }
+    }
+}
+
 /// The page timings of page URL / title reports (`TableMetrics::Pages`):
 /// run before the goal-column filters and [`apply`], as in Matomo's order.
 ///
@@ -292,7 +461,7 @@ fn single_page_row(row: &mut Row) {
     row.columns.retain(|key, _| {
         let name = key.name();
         !PAGE_TIMINGS.iter().any(|timing| {
-            ["sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"]
+            TIMING_PREFIXES
                 .iter()
                 .any(|prefix| name.strip_prefix(prefix) == Some(timing))
         })
@@ -524,6 +693,80 @@ mod tests {
         let sub = table.rows().first().and_then(|row| row.subtable.as_deref());
         let sub = sub.and_then(|t| t.rows().first()).and_then(load_time);
         assert_eq!(sub, Some(Value::Int(0)));
+    }
+
+    fn column_names(row: &Row) -> Vec<String> {
+        row.columns
+            .keys()
+            .map(|key| key.name().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_row_gets_the_timings_some_row_has_in_matomos_place_and_order() {
+        // A range row whose on-load timing a later period appended last,
+        // after its exits, and a page in a folder without any timing.
+        let summed = Row::new("/a")
+            .with("nb_hits", 3)
+            .with("sum_time_spent", 10)
+            .with("sum_time_server", 0.5)
+            .with("nb_hits_with_time_server", 2)
+            .with("min_time_server", Value::Decimal4(100))
+            .with("max_time_server", Value::Decimal4(400))
+            .with("exit_nb_visits", 1)
+            .with("sum_time_on_load", 0.25)
+            .with("nb_hits_with_time_on_load", 1)
+            .with("min_time_on_load", Value::Decimal4(250))
+            .with("max_time_on_load", Value::Decimal4(250));
+        let bare = || Row::new("/b").with("nb_hits", 1).with("sum_time_spent", 4);
+        let folder = Row::new("dir")
+            .with("nb_hits", 1)
+            .with("sum_time_spent", 4)
+            .with_subtable(DataTable::from_rows([bare()]));
+        let mut table = DataTable::from_rows([summed, folder]);
+        page_timing_columns(&mut table, TableMetrics::Pages);
+        let expected = |exit: bool| {
+            let mut names = vec!["nb_hits".to_owned(), "sum_time_spent".to_owned()];
+            for timing in ["server", "on_load"] {
+                names.extend(TIMING_PREFIXES.map(|prefix| format!("{prefix}{timing}")));
+            }
+            if exit {
+                names.push("exit_nb_visits".to_owned());
+            }
+            names
+        };
+        let rows = table.rows();
+        assert_eq!(column_names(&rows[0]), expected(true));
+        assert_eq!(column_names(&rows[1]), expected(false));
+        let leaf = rows[1].subtable.as_deref().unwrap().rows()[0].clone();
+        assert_eq!(column_names(&leaf), expected(false));
+        assert_eq!(
+            leaf.columns.find("nb_hits_with_time_server"),
+            Some(&Value::Int(0))
+        );
+        assert_eq!(leaf.columns.find("min_time_on_load"), Some(&Value::Null));
+        assert_eq!(
+            rows[0].columns.find("min_time_on_load"),
+            Some(&Value::Decimal4(250))
+        );
+
+        // The whole table keeps them: some row has a hit with each.
+        drop_unused_page_timings(&mut table, TableMetrics::Pages);
+        let sub = table.rows()[1].subtable.as_deref().unwrap();
+        assert_eq!(column_names(&sub.rows()[0]), expected(false));
+        // Answered alone (a label filter's row), the bare page loses them
+        // again, averages included.
+        let mut alone = DataTable::from_rows([leaf]);
+        page_timings(&mut alone, TableMetrics::Pages, false);
+        assert_eq!(
+            alone.rows()[0].columns.find("avg_time_server"),
+            Some(&Value::Int(0))
+        );
+        drop_unused_page_timings(&mut alone, TableMetrics::Pages);
+        assert_eq!(
+            column_names(&alone.rows()[0]),
+            ["nb_hits", "sum_time_spent", "avg_page_load_time"]
+        );
     }
 
     #[test]

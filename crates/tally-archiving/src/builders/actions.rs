@@ -70,7 +70,8 @@ use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 ///   on page URL and title rows only, and only for a timing that at least
 ///   one hit of the row has. Matomo stores all 24 on every row of every
 ///   Actions report (zeros and NULLs where there is no timing) and deletes
-///   them at API time outside the page reports. In archives they are keyed
+///   them at API time outside the page reports (the Reporting API adds the
+///   zeros its page answers show). In archives they are keyed
 ///   by ids 200–223 (`metrics::PAGE_TIMING_FIRST_ID`), not by name; the API
 ///   renders the names.
 /// - No ranking query: Matomo keeps the top 50,000 actions of each type per
@@ -79,8 +80,6 @@ use crate::record::{Record, RecordBuilder, RenameAfterAggregation};
 ///   499 labels of a level into "Others", so the tables only differ for a
 ///   type with more than 50,000 distinct actions in a day; entry, exit and
 ///   time-spent metrics then follow their action into "Others" here.
-/// - Page titles are never split: this is Matomo's behaviour with its
-///   default empty `action_title_category_delimiter`, the only one supported.
 /// - Ties in hits are inserted in byte order of the action name (Matomo
 ///   orders by the database collation); search categories are grouped by
 ///   exact value and ordered by bytes (MariaDB groups them case-insensitively).
@@ -109,6 +108,9 @@ pub struct Actions {
     /// `goals` column; default true, Matomo's `disable_archive_actions_goals
     /// = 0`). They cost four conversion queries a day.
     pub archive_goals: bool,
+    /// What page titles are split on into title "folders"
+    /// (`action_title_category_delimiter`, default empty: never split).
+    pub title_delimiter: String,
 }
 
 impl Default for Actions {
@@ -120,6 +122,7 @@ impl Default for Actions {
             category_level_limit: 10,
             default_action_name: "index".to_owned(),
             archive_goals: true,
+            title_delimiter: String::new(),
         }
     }
 }
@@ -1176,19 +1179,38 @@ impl Tree {
 
     /// The table of `level` and the sum of its rows. Folder rows hold the
     /// sums of their subtables (`DataTableSummaryRow::recalculate`).
-    fn table(&self, level: usize, report: Report, folder_prefix: Option<&str>) -> (DataTable, Acc) {
+    /// `folder` is the path of this level and the separator of the next
+    /// (`ArchivingHelper::setFolderPathMetadata`): folder rows of page URLs
+    /// get `folder_url_start`, those of split page titles `page_title_path`.
+    fn table(
+        &self,
+        level: usize,
+        report: Report,
+        folder: Option<(&str, &str)>,
+    ) -> (DataTable, Acc) {
         let table = &self.levels[level];
         let mut total = Acc::default();
         let mut rows = Vec::with_capacity(table.rows.len());
         for &index in &table.rows {
             let node = &self.nodes[index];
             let mut row = Row::new(node.label.clone());
-            let folder_url = folder_prefix.map(|prefix| format!("{prefix}{}", node.label));
+            let folder_path = match (folder, node.children) {
+                (Some((prefix, _)), Some(_)) => Some(format!("{prefix}{}", node.label)),
+                _ => None,
+            };
             let merged;
             let acc = match node.children {
                 Some(child) => {
-                    let prefix = folder_url.as_ref().map(|url| format!("{url}/"));
-                    let (subtable, sum) = self.table(child, report, prefix.as_deref());
+                    let prefix = folder
+                        .zip(folder_path.as_ref())
+                        .map(|((_, separator), path)| (format!("{path}{separator}"), separator));
+                    let (subtable, sum) = self.table(
+                        child,
+                        report,
+                        prefix
+                            .as_ref()
+                            .map(|(path, separator)| (path.as_str(), *separator)),
+                    );
                     let mut acc = node.acc.clone();
                     acc.merge(&sum);
                     row.subtable = Some(Box::new(subtable));
@@ -1204,10 +1226,13 @@ impl Tree {
             if let Some(path) = &node.title_path {
                 row = row.with_metadata("page_title_path", path.as_str());
             }
-            if node.children.is_some()
-                && let Some(url) = folder_url
-            {
-                row = row.with_metadata("folder_url_start", url);
+            if let Some(path) = folder_path {
+                let name = if report == Report::PageTitle {
+                    "page_title_path"
+                } else {
+                    "folder_url_start"
+                };
+                row = row.with_metadata(name, path);
             }
             total.merge(acc);
             rows.push(row);
@@ -1266,6 +1291,7 @@ fn split_url(name: &str, with_scheme: bool) -> Option<(&str, &str, &str)> {
 struct Explode<'a> {
     level_limit: usize,
     default_name: &'a str,
+    title_delimiter: &'a str,
 }
 
 impl Explode<'_> {
@@ -1277,7 +1303,8 @@ impl Explode<'_> {
             return vec![name.to_owned()];
         }
         let name = name.replace('\n', "");
-        if report == Report::PageTitle {
+        let title = report == Report::PageTitle;
+        if title && self.title_delimiter.is_empty() {
             let title = name.trim_matches(PHP_TRIM);
             let title = if title.is_empty() {
                 Actions::PAGE_NAME_NOT_DEFINED
@@ -1286,8 +1313,12 @@ impl Explode<'_> {
             };
             return vec![format!(" {title}")];
         }
+        // A title that looks like a URL is cut as a page URL's path is
+        // (`parseNameFromPageUrl` runs on titles too).
         let path = match split_url(&name, url_prefix.is_none()) {
-            Some((host, path, fragment)) if report != Report::PageUrl => {
+            Some((host, path, fragment))
+                if matches!(report, Report::Download | Report::Outlink) =>
+            {
                 let mut leaf = format!("/{}", path.trim_matches(PHP_TRIM));
                 if !php_empty(fragment) {
                     leaf.push('#');
@@ -1309,8 +1340,9 @@ impl Explode<'_> {
             }
             None => name,
         };
+        let delimiter = if title { self.title_delimiter } else { "/" };
         let mut parts: Vec<String> = path
-            .splitn(self.level_limit.max(1), '/')
+            .splitn(self.level_limit.max(1), delimiter)
             .map(|part| part.trim_matches(PHP_TRIM))
             .filter(|part| !part.is_empty())
             .map(str::to_owned)
@@ -1318,9 +1350,11 @@ impl Explode<'_> {
         match parts.last_mut() {
             Some(leaf) => {
                 // Keeps a page apart from a folder of the same name.
-                leaf.insert(0, '/');
+                leaf.insert(0, if title { ' ' } else { '/' });
                 parts
             }
+            // Without the leading space of an unsplit title, as Matomo.
+            None if title => vec![Actions::PAGE_NAME_NOT_DEFINED.to_owned()],
             None => vec![Actions::PAGE_URL_NOT_DEFINED.to_owned()],
         }
     }
@@ -1652,6 +1686,7 @@ impl Actions {
         Explode {
             level_limit: self.category_level_limit,
             default_name: &self.default_action_name,
+            title_delimiter: &self.title_delimiter,
         }
     }
 
@@ -1674,8 +1709,14 @@ impl Actions {
                 continue;
             }
             let tree = self.tree(report, slots, names, &stats);
-            let prefix = (report == Report::PageUrl).then_some(url_root.as_str());
-            let (table, total) = tree.table(0, report, prefix);
+            let folder = match report {
+                Report::PageUrl => Some((url_root.as_str(), "/")),
+                Report::PageTitle if !self.title_delimiter.is_empty() => {
+                    Some(("", self.title_delimiter.as_str()))
+                }
+                _ => None,
+            };
+            let (table, total) = tree.table(0, report, folder);
             for (name, _, hits) in NUMERIC.iter().filter(|(_, r, _)| *r == report) {
                 let value = if *hits { total.hits } else { total.visits };
                 #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
@@ -1904,6 +1945,7 @@ mod tests {
         Explode {
             level_limit: 10,
             default_name: "index",
+            title_delimiter: "",
         }
     }
 
@@ -2035,6 +2077,34 @@ mod tests {
             [" Page Name not defined"]
         );
         assert_eq!(path("", Report::PageUrl, None), ["Page URL not defined"]);
+    }
+
+    #[test]
+    fn titles_split_on_the_category_delimiter() {
+        let split = |title: &str, delimiter: &str, limit: usize| {
+            Explode {
+                level_limit: limit,
+                default_name: "index",
+                title_delimiter: delimiter,
+            }
+            .path(title, Report::PageTitle, None)
+        };
+        assert_eq!(
+            split("check <> / @one@ / two", "/", 10),
+            ["check <>", "@one@", " two"]
+        );
+        assert_eq!(split("Blog :: Dev ::", "::", 10), ["Blog", " Dev"]);
+        // The level limit keeps the rest whole in the last level.
+        assert_eq!(split("a/b/c/d", "/", 2), ["a", " b/c/d"]);
+        // Nothing left: Matomo's label without the page blank.
+        assert_eq!(split(" / ", "/", 10), ["Page Name not defined"]);
+        // A title that is a URL is cut as a page URL's path.
+        assert_eq!(
+            split("https://example.com/docs/", "/", 10),
+            ["docs", " index"]
+        );
+        // An empty delimiter (the default) never splits.
+        assert_eq!(split("a / b", "", 10), [" a / b"]);
     }
 
     #[test]

@@ -283,7 +283,7 @@ impl RecordBuilder for CustomVariables {
         if tables.is_empty() {
             return Ok(());
         }
-        // The default merge keeps the metadata of the heaviest day; the
+        // The default merge keeps the metadata of the first day; the
         // slot lists are united instead (Matomo's `uniquearraymerge`), in
         // the order the sub-periods first name them.
         let mut merged = DataTable::new();

@@ -29,7 +29,7 @@ use crate::record::{Record, RecordBuilder};
 /// has both. `UserCountry_distinctCountries` is the row count of the
 /// country table. Countries are never truncated; regions and cities keep
 /// [`UserCountry::max_rows`] rows. Longer periods use the default
-/// aggregation (city metadata from the day with the most visits).
+/// aggregation (city metadata from the first day with visits).
 ///
 /// Differences from Matomo: no goal metrics (column 10 and the
 /// `nb_conversions` / `revenue` sums that `EnrichRecordWithGoalMetricSums`

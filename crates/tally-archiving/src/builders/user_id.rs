@@ -16,7 +16,7 @@ use crate::record::{Record, RecordBuilder};
 /// `idvisitor`, a visitor id of the user as 16 lowercase hex digits.
 /// Visits without a user id (NULL, or `''` as SQL compares it) are left
 /// out. Longer periods use the default aggregation (standard renames; the
-/// metadata of the day with the most visits).
+/// metadata of the first day with visits, as Matomo's `sumRowMetadata`).
 ///
 /// Differences from Matomo: Matomo's query takes the `idvisitor` of an
 /// arbitrary visit of the user (MySQL's choice for a column outside the

@@ -15,8 +15,9 @@
 //! Matomo's system tests pass `hideIdSubDatable=1`; so do these. Where
 //! Matomo's outputs differ for reasons listed in docs/MATOMO-DIFFERENCES.md
 //! (the Bandwidth plugin's columns, `visit_total_time` never decreasing,
-//! the test's `action_title_category_delimiter = "/"`, its dimension-less
-//! `Referrers.getWebsites`), the tests check the rest.
+//! its dimension-less `Referrers.getWebsites`), the tests check the rest.
+//! The test's `action_title_category_delimiter = "/"` (an `[archiver]` key
+//! here) is set only where its page title outputs are checked.
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -362,6 +363,93 @@ async fn label_finds_titles_without_their_blank() -> anyhow::Result<()> {
             "{extra}"
         );
     }
+    Ok(())
+}
+
+/// `LabelFilterTest` sets `action_title_category_delimiter = "/"`: titles
+/// are split into title folders, as its three page title outputs expect
+/// (`_titlesRecursive`, `_terminalOperator_selectBranch` and
+/// `_selectTerminal`), and `Actions.getPageTitle` follows the split.
+#[tokio::test]
+async fn titles_split_on_the_category_delimiter() -> anyhow::Result<()> {
+    let (unsplit, db) = one_visit_several_page_views().await?;
+    let config = tally_archiving::ArchivingConfig {
+        action_title_category_delimiter: "/".to_owned(),
+        ..tally_archiving::ArchivingConfig::default()
+    };
+    let r = Reports {
+        api: Api::new(
+            db.pool()?,
+            tally_archiving::Registry::core_with(&config),
+            config,
+            tally_reporting::ReportingConfig::default(),
+        ),
+        token: unsplit.token,
+    };
+    let picked = |answer: &Value| -> Vec<String> {
+        rows(answer)
+            .iter()
+            .map(|row| format!("{} {} {}", row["label"], row["nb_visits"], row["nb_hits"]))
+            .collect()
+    };
+    let titles = |label: String| {
+        format!(
+            "method=Actions.getPageTitles&{LABELS_DAY}&label={}",
+            encode(&label)
+        )
+    };
+    // Blanks before the first label are trimmed; the page is ` subtitle`.
+    let recursive = titles(format!(
+        "   {}>{}",
+        encode("incredible parent title! <>,;"),
+        encode("subtitle <>,;")
+    ));
+    assert_eq!(
+        picked(&r.json(&recursive).await?),
+        ["\" subtitle &lt;&gt;,;\" 1 1"]
+    );
+    // `check <> / @one@ / two` and `check <> / @one@`: the folder `@one@`
+    // and, with `@`, the page ` @one@`.
+    let branch = titles(format!("{}>  {}", encode("check <>"), encode("@one@")));
+    let folder = r.json(&branch).await?;
+    assert_eq!(picked(&folder), ["\"@one@\" 1 1"]);
+    // The folder's segment names its path (`setFolderPathMetadata`).
+    assert_eq!(
+        rows(&folder)[0]["segment"],
+        "pageTitle=^check%2B%2526lt%253B%2526gt%253B%252F%2540one%2540"
+    );
+    let terminal = titles(format!("{}> @  {}", encode("check <>"), encode("@one@")));
+    assert_eq!(picked(&r.json(&terminal).await?), ["\" @one@\" 1 1"]);
+    // A title without the delimiter stays one top-level page.
+    let whole = titles("incredible title! <>,;".to_owned());
+    assert_eq!(
+        picked(&r.json(&whole).await?),
+        ["\" incredible title! &lt;&gt;,;\" 1 4"]
+    );
+    let folders = r
+        .json(&format!("method=Actions.getPageTitles&{LABELS_DAY}"))
+        .await?;
+    let mut top: Vec<String> = rows(&folders)
+        .iter()
+        .map(|row| row["label"].to_string())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            "\" I am URL zero!\"",
+            "\" incredible title! &lt;&gt;,;\"",
+            "\"check &lt;&gt;\"",
+            "\"incredible parent title! &lt;&gt;,;\"",
+        ]
+    );
+    let page = r
+        .json(&format!(
+            "method=Actions.getPageTitle&{LABELS_DAY}&pageName={}",
+            encode("check <> / @one@ / two")
+        ))
+        .await?;
+    assert_eq!(picked(&page), ["\" two\" 1 1"]);
     Ok(())
 }
 

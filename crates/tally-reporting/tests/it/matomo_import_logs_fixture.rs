@@ -345,6 +345,93 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
         ]
     );
     assert_eq!(pages.as_array().map(Vec::len), Some(26));
+    // The page timings (`getPageUrls_range`): every row has the columns of
+    // each timing some row has, in PagePerformance's order after the time
+    // spent, zeros and empty bounds where it has no hit, though the range
+    // summed a month with only server times before the days with all six.
+    let timing_columns = |row: &Value| -> Vec<String> {
+        row.as_object()
+            .map(|columns| {
+                columns
+                    .iter()
+                    .skip_while(|(name, _)| *name != "sum_time_spent")
+                    .take_while(|(name, _)| *name != "sum_bandwidth")
+                    .skip(1)
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let timings = |parts: [&str; 18]| parts.map(str::to_owned).to_vec();
+    assert_eq!(
+        timing_columns(&pages[0]),
+        timings([
+            "nb_hits_with_time_network=1",
+            "min_time_network=\"0.0100\"",
+            "max_time_network=\"0.0100\"",
+            "nb_hits_with_time_server=6",
+            "min_time_server=\"0.0230\"",
+            "max_time_server=\"1.3240\"",
+            "nb_hits_with_time_transfer=1",
+            "min_time_transfer=\"0.2320\"",
+            "max_time_transfer=\"0.2320\"",
+            "nb_hits_with_time_dom_processing=1",
+            "min_time_dom_processing=\"0.3120\"",
+            "max_time_dom_processing=\"0.3120\"",
+            "nb_hits_with_time_dom_completion=1",
+            "min_time_dom_completion=\"0.2550\"",
+            "max_time_dom_completion=\"0.2550\"",
+            "nb_hits_with_time_on_load=1",
+            "min_time_on_load=\"0.0000\"",
+            "max_time_on_load=\"0.0000\"",
+        ])
+    );
+    let find = |label: &str| {
+        pages
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["label"] == label))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let hello = find("hello");
+    assert_eq!(
+        timing_columns(&hello),
+        timings([
+            "nb_hits_with_time_network=0",
+            "min_time_network=null",
+            "max_time_network=null",
+            "nb_hits_with_time_server=4",
+            "min_time_server=\"0.3590\"",
+            "max_time_server=\"0.3590\"",
+            "nb_hits_with_time_transfer=0",
+            "min_time_transfer=null",
+            "max_time_transfer=null",
+            "nb_hits_with_time_dom_processing=0",
+            "min_time_dom_processing=null",
+            "max_time_dom_processing=null",
+            "nb_hits_with_time_dom_completion=0",
+            "min_time_dom_completion=null",
+            "max_time_dom_completion=null",
+            "nb_hits_with_time_on_load=0",
+            "min_time_on_load=null",
+            "max_time_on_load=null",
+        ])
+    );
+    assert_eq!(
+        values(
+            &hello,
+            &["avg_time_network", "avg_time_server", "avg_page_load_time"]
+        ),
+        "0 0.359 0.359"
+    );
+    let index = find("/index");
+    // Its `url` is the one of the range's first period with the row (the
+    // 2012-08-09 visit to piwik.net), not of the period with the most hits.
+    assert_eq!(index["url"], "http://piwik.net/");
+    assert_eq!(
+        index["segment"],
+        "pageUrl==http%253A%252F%252Fpiwik.net%252F"
+    );
     let site3 = get(&f, &format!("method=Actions.getPageUrls&idSite=3&{RANGE}")).await?;
     assert_eq!(
         rows(&site3, &["nb_visits", "nb_hits"]),

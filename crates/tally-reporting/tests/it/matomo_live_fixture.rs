@@ -13,8 +13,8 @@
 //!
 //! Where the fixture's configuration differs from our defaults: full IPs
 //! (`PrivacyManager.ipAnonymizerEnabled` off, set here), and the test's
-//! `action_title_category_delimiter = "/"`, which we do not have (one
-//! title keeps its trailing " /").
+//! `action_title_category_delimiter = "/"`, which our tracker does not
+//! apply to titles (one title keeps its trailing " /").
 //!
 //! `fingerprint` is our own config hash (MATOMO-DIFFERENCES.md), so only
 //! its shape is checked. Actions carry the Bandwidth plugin's `bandwidth`
