@@ -119,7 +119,7 @@ impl Row {
     /// Each column uses its op from `ops` (default `sum`); `max_actions` is
     /// always `max`; `label`-like columns are skipped. With `copy_metadata`,
     /// the row keeps the metadata of the first contributor with hits or
-    /// visits ([`Row::keep_first_metadata`]). Subtables are not touched
+    /// visits (`Row::keep_first_metadata`). Subtables are not touched
     /// here (see [`DataTable::merge`]).
     ///
     /// # Errors
