@@ -290,6 +290,17 @@ impl Fixture {
         Self::with_config(ReportingConfig::default()).await
     }
 
+    /// Applies `changes` to site 1 as the super user (an ecommerce switch,
+    /// a currency...).
+    pub(crate) fn change_site_1(
+        &self,
+        changes: &tally_management::SiteChanges,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.db.conn()?;
+        tally_management::update_site(&mut conn, &Principal::super_user("test"), 1, changes)?;
+        Ok(())
+    }
+
     /// [`Fixture::new`] plus a Chrome on Windows visitor on 2026-11-11
     /// (direct, one page), so browser and OS segments split the visits.
     pub(crate) async fn with_chrome_visitor() -> anyhow::Result<Self> {

@@ -250,20 +250,11 @@ async fn empty_and_unknown_values_as_matomo_reads_them() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
-    {
-        let mut conn = f.db.conn()?;
-        let changes = tally_management::SiteChanges {
-            ecommerce: Some(true),
-            currency: Some("USD".to_owned()),
-            ..tally_management::SiteChanges::default()
-        };
-        tally_management::update_site(
-            &mut conn,
-            &tally_management::Principal::super_user("test"),
-            1,
-            &changes,
-        )?;
-    }
+    f.change_site_1(&tally_management::SiteChanges {
+        ecommerce: Some(true),
+        currency: Some("USD".to_owned()),
+        ..tally_management::SiteChanges::default()
+    })?;
     // One order of two shoes at 520.25: item revenue 1,040.50.
     f.track_with(
         &[Visit {
@@ -315,19 +306,10 @@ async fn ecommerce_items_in_dollars_and_processed_report_totals() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread")]
 async fn processed_item_report_totals_keep_the_price() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
-    {
-        let mut conn = f.db.conn()?;
-        let changes = tally_management::SiteChanges {
-            ecommerce: Some(true),
-            ..tally_management::SiteChanges::default()
-        };
-        tally_management::update_site(
-            &mut conn,
-            &tally_management::Principal::super_user("test"),
-            1,
-            &changes,
-        )?;
-    }
+    f.change_site_1(&tally_management::SiteChanges {
+        ecommerce: Some(true),
+        ..tally_management::SiteChanges::default()
+    })?;
     // Two shoes at 520.25 and a sock at 10. `price` is the unit prices
     // summed over the orders (Matomo's `avg_price` is `price / orders`),
     // so 520.25 + 10, where the revenue is 1,040.50 + 10.
@@ -384,19 +366,10 @@ async fn processed_item_report_totals_keep_the_price() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn ecommerce_items_are_sorted_by_their_revenue() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
-    {
-        let mut conn = f.db.conn()?;
-        let changes = tally_management::SiteChanges {
-            ecommerce: Some(true),
-            ..tally_management::SiteChanges::default()
-        };
-        tally_management::update_site(
-            &mut conn,
-            &tally_management::Principal::super_user("test"),
-            1,
-            &changes,
-        )?;
-    }
+    f.change_site_1(&tally_management::SiteChanges {
+        ecommerce: Some(true),
+        ..tally_management::SiteChanges::default()
+    })?;
     // SKU-A sorts first by label, SKU-B earns more.
     f.track_with(
         &[Visit {

@@ -571,19 +571,10 @@ async fn goals_get_for_ecommerce_goals_has_their_columns() -> anyhow::Result<()>
     use time::macros::datetime;
 
     let f = Fixture::new().await?;
-    {
-        let mut conn = f.db.conn()?;
-        let changes = tally_management::SiteChanges {
-            ecommerce: Some(true),
-            ..tally_management::SiteChanges::default()
-        };
-        tally_management::update_site(
-            &mut conn,
-            &tally_management::Principal::super_user("test"),
-            1,
-            &changes,
-        )?;
-    }
+    f.change_site_1(&tally_management::SiteChanges {
+        ecommerce: Some(true),
+        ..tally_management::SiteChanges::default()
+    })?;
     // Two orders by one visitor in two visits (revenue 100, then 51 when
     // returning; three items), and a cart left by another visitor.
     let order = |id: &str, revenue: &str, items: &str| {
@@ -679,19 +670,10 @@ async fn item_reports_have_matomos_processed_metrics() -> anyhow::Result<()> {
     use time::macros::datetime;
 
     let f = Fixture::new().await?;
-    {
-        let mut conn = f.db.conn()?;
-        let changes = tally_management::SiteChanges {
-            ecommerce: Some(true),
-            ..tally_management::SiteChanges::default()
-        };
-        tally_management::update_site(
-            &mut conn,
-            &tally_management::Principal::super_user("test"),
-            1,
-            &changes,
-        )?;
-    }
+    f.change_site_1(&tally_management::SiteChanges {
+        ecommerce: Some(true),
+        ..tally_management::SiteChanges::default()
+    })?;
     let visit = |visitor, hour| Visit {
         idsite: 1,
         visitor,
