@@ -39,6 +39,7 @@ use tally_benches::count;
 use tally_db::test_support::TestDb;
 use tally_tracking::http::{Tracker, TrackerConfig, router};
 use tally_tracking::php::rawurlencode as enc;
+use tally_tracking::server::serve_router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -214,16 +215,14 @@ fn start_server(
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    rt.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-        if let Err(e) = served {
-            eprintln!("tracker bench: server stopped: {e}");
-        }
-    });
+    // Served as `tally-tracker serve` serves it.
+    let idle = config.keep_alive_timeout();
+    rt.spawn(serve_router(
+        listener,
+        router(tracker),
+        idle,
+        std::future::pending(),
+    ));
     Ok((rt, addr))
 }
 

@@ -343,19 +343,17 @@ fn serve(
         let addr = listener.local_addr()?;
         tracing::info!(%addr, tracker = with_tracker, "serving the API");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+        let server = tokio::spawn(tally_tracking::server::serve_router(
+            listener,
+            router,
+            config.tracker.keep_alive_timeout(),
+            async move {
                 tokio::select! {
                     () = shutdown::signal() => {},
                     _ = stop_rx => {},
                 }
-            })
-            .into_future(),
-        );
+            },
+        ));
         if let (Some((options, exit_after)), Some(setup)) = (demo, setup) {
             demo::run(&pool, &options, &setup, &config.archiver).await?;
             if exit_after {
@@ -367,7 +365,7 @@ fn serve(
         } else {
             std::mem::forget(stop_tx);
         }
-        server.await.context("server task")?.context("serving")?;
+        server.await.context("server task")?;
         anyhow::Ok(())
     })
 }

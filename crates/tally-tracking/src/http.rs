@@ -77,6 +77,11 @@ pub struct TrackerConfig {
     /// Seconds between full reloads of site settings, whatever changed:
     /// the bound for changes made by hand in SQL.
     pub site_cache_ttl_secs: u64,
+    /// Seconds a keep-alive connection may stay idle before the server
+    /// closes it (Apache's `KeepAliveTimeout`; also the time allowed for a
+    /// request's head to arrive). Default 5, Apache's default. `tally-admin
+    /// serve` uses it too.
+    pub keep_alive_timeout_secs: u64,
     /// Milliseconds between reads of the settings version, which every
     /// admin change through Tally (API, CLI, another process) moves on; a
     /// new version reloads the site settings. Requests for an unknown
@@ -133,6 +138,7 @@ impl Default for TrackerConfig {
             queue: r.queue,
             load_data_min_rows: r.load_min_rows.unwrap_or(0),
             site_cache_ttl_secs: 300,
+            keep_alive_timeout_secs: 5,
             settings_check_ms: 1000,
             referrer_definitions: None,
             referrer_spam_list: None,
@@ -143,6 +149,14 @@ impl Default for TrackerConfig {
             bulk_requests_require_authentication: false,
             enable_userid_overwrites_visitorid: true,
         }
+    }
+}
+
+impl TrackerConfig {
+    /// [`Self::keep_alive_timeout_secs`], at least one second: hyper closes
+    /// a connection at once when its head timeout is zero.
+    pub fn keep_alive_timeout(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_timeout_secs.max(1))
     }
 }
 
@@ -437,13 +451,14 @@ pub async fn serve(
         .map_err(serve_err)?;
     let addr: SocketAddr = listener.local_addr().map_err(serve_err)?;
     tracing::info!(%addr, "tracker listening");
-    axum::serve(
+    crate::server::serve_router(
         listener,
-        router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
+        router(tracker),
+        config.keep_alive_timeout(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(serve_err)
+    .await;
+    Ok(())
 }
 
 async fn metrics(State(t): State<Tracker>) -> Response {

@@ -31,6 +31,7 @@ pub mod params;
 pub mod php;
 pub mod recorder;
 pub mod referrer;
+pub mod server;
 pub mod site;
 pub mod sql;
 /// Site time zones live in `tally-schema` (the archiver needs them too).

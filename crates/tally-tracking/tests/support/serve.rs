@@ -2,25 +2,20 @@
 
 use std::net::SocketAddr;
 
-use tally_tracking::http::{Tracker, router};
+use tally_tracking::http::{Tracker, TrackerConfig, router};
+use tally_tracking::server::serve_router;
 
-/// Serves `tracker` on 127.0.0.1 (a free port) until the returned sender
-/// is dropped.
+/// Serves `tracker` on 127.0.0.1 (a free port) as `tally-tracker serve`
+/// does, until the returned sender is dropped.
 pub(crate) async fn serve(
     tracker: Tracker,
 ) -> anyhow::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router(tracker).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let idle = TrackerConfig::default().keep_alive_timeout();
+    tokio::spawn(serve_router(listener, router(tracker), idle, async {
+        let _ = rx.await;
+    }));
     Ok((addr, tx))
 }
