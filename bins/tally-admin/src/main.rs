@@ -277,7 +277,13 @@ fn cli_principal() -> Principal {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config: Config = tally_db::config::load(cli.config.as_deref()).context("loading config")?;
+    let mut config: Config =
+        tally_db::config::load(cli.config.as_deref()).context("loading config")?;
+    // Matomo's one delimiter key: the tracker trims titles on it.
+    config
+        .tracker
+        .title_category_delimiter
+        .clone_from(&config.archiver.action_title_category_delimiter);
     match cli.command {
         Command::Migrate { dry_run } => migrate(&config.database, dry_run),
         Command::Serve { listen, no_tracker } => {

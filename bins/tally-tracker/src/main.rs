@@ -67,6 +67,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config: Config =
         tally_db::config::load(cli.config.as_deref()).context("loading config")?;
+    config.tracker.title_category_delimiter = title_delimiter(&config.archiver)?;
     match cli.command {
         Command::Serve { listen } => {
             if let Some(listen) = listen {
@@ -91,11 +92,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `[archiver] action_title_category_delimiter`, Matomo's one key for
+/// splitting titles in reports and trimming them when tracked: the tracker
+/// reads it from the archiver's section rather than having a second key.
+fn title_delimiter(archiver: &toml::Table) -> anyhow::Result<String> {
+    const KEY: &str = "action_title_category_delimiter";
+    match archiver.get(KEY) {
+        None => Ok(String::new()),
+        Some(toml::Value::String(s)) => Ok(s.clone()),
+        Some(other) => anyhow::bail!(
+            "[archiver] {KEY} must be a string (e.g. \"/\"), not {}",
+            other.type_str()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn verify_cli() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_title_delimiter_comes_from_the_archiver_section() -> anyhow::Result<()> {
+        let table = |text: &str| -> anyhow::Result<toml::Table> { Ok(toml::from_str(text)?) };
+        assert_eq!(super::title_delimiter(&table("")?)?, "");
+        assert_eq!(
+            super::title_delimiter(&table("action_title_category_delimiter = \"/\"")?)?,
+            "/"
+        );
+        let wrong = super::title_delimiter(&table("action_title_category_delimiter = 1")?);
+        assert_eq!(
+            wrong.map_err(|e| e.to_string()).err().as_deref(),
+            Some(
+                "[archiver] action_title_category_delimiter must be a string (e.g. \"/\"), not integer"
+            )
+        );
+        Ok(())
     }
 }

@@ -39,7 +39,8 @@ pub struct ArchivingConfig {
     /// Splits page titles into a hierarchy of page title "folders" on this
     /// text in the page title reports (Matomo's `[General]
     /// action_title_category_delimiter`, empty by default as there: titles
-    /// stay whole). The Reporting API's `Actions.getPageTitle` follows it.
+    /// stay whole). The Reporting API's `Actions.getPageTitle` follows it,
+    /// and the tracker trims titles on it (`TrackerConfig::title_category_delimiter`).
     pub action_title_category_delimiter: String,
     /// Top-level rows of the referrer tables (keywords, search engines,
     /// websites, campaigns…), default 1000. Matomo's older spelling

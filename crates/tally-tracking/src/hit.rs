@@ -595,8 +595,13 @@ fn product_category_names(raw: Option<&str>) -> Vec<String> {
 }
 
 /// §3.2–§3.5: the action of a request, or `None` (goal, ecommerce, ping,
-/// `ca=1` requests have none).
-pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<ActionDraft> {
+/// `ca=1` requests have none). A page title is cleaned on
+/// `title_delimiter` ([`urlnorm::page_title`]).
+pub fn build_action(
+    req: &TrackingRequest,
+    site: &SiteSettings,
+    title_delimiter: &str,
+) -> Option<ActionDraft> {
     if req.ping || req.idgoal >= 0 {
         return None;
     }
@@ -702,7 +707,7 @@ pub fn build_action(req: &TrackingRequest, site: &SiteSettings) -> Option<Action
     let title = req
         .action_name
         .as_deref()
-        .and_then(|t| urlnorm::page_title(t, ""));
+        .and_then(|t| urlnorm::page_title(t, title_delimiter));
     draft.name = title.clone().map(|t| Name::new(ActionType::PageTitle, t));
     draft.title = title;
     // Product page view (§6.3). A parameter sent empty is an empty name,
@@ -1066,7 +1071,7 @@ pub fn build_hit_with_geoip(
         })
         .unwrap_or((0, 0, 0));
     let local_time = req.visitor_localtime(hms);
-    let action = build_action(&req, &site);
+    let action = build_action(&req, &site, &globals.title_category_delimiter);
     let mut visit_dimensions = Vec::new();
     let mut action_dimensions = Vec::new();
     for d in &site.dimensions {

@@ -118,6 +118,14 @@ pub struct TrackerConfig {
     /// `token_auth` may write to the site of every request in it.
     /// Default: false.
     pub bulk_requests_require_authentication: bool,
+    /// Matomo's `[General] action_title_category_delimiter`, which Tally
+    /// keeps under `[archiver]` (the reports split titles on it): with a
+    /// delimiter the tracker trims every part of a page title and drops
+    /// the empty ones, as Matomo's `ActionPageview` does. Not a `[tracker]`
+    /// key: the binaries copy the `[archiver]` value here, so the one key
+    /// serves both. Default: empty (titles kept as sent).
+    #[serde(skip)]
+    pub title_category_delimiter: String,
     /// Matomo's `[Tracker] enable_userid_overwrites_visitorid`: a request
     /// with a user id (`uid`) gets a visitor id derived from it, so that
     /// all the user's visits are one visitor. Off: the visitor id is the
@@ -147,6 +155,7 @@ impl Default for TrackerConfig {
             create_new_visit_when_website_referrer_changes: false,
             record_statistics: true,
             bulk_requests_require_authentication: false,
+            title_category_delimiter: String::new(),
             enable_userid_overwrites_visitorid: true,
         }
     }
@@ -188,6 +197,7 @@ impl ConfiguredLists {
             exclude_requests: Arc::new(exclude_requests),
             new_visit_when_website_referrer_changes: config
                 .create_new_visit_when_website_referrer_changes,
+            title_category_delimiter: config.title_category_delimiter.clone(),
         })
     }
 }

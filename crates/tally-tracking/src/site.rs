@@ -384,6 +384,10 @@ pub struct Globals {
     pub global_excluded_ips: Vec<IpRange>,
     /// The global excluded user agents, likewise.
     pub global_excluded_user_agents: Vec<UaRule>,
+    /// The page title category delimiter
+    /// ([`crate::http::TrackerConfig::title_category_delimiter`]). Not
+    /// stored either: empty after a load, then the tracker's.
+    pub title_category_delimiter: String,
 }
 
 /// The tracker's configured lists that every snapshot carries in its
@@ -396,6 +400,8 @@ pub struct ConfiguredLists {
     pub exclude_requests: Arc<RequestExclusions>,
     /// `create_new_visit_when_website_referrer_changes`.
     pub new_visit_when_website_referrer_changes: bool,
+    /// `action_title_category_delimiter`.
+    pub title_category_delimiter: String,
 }
 
 /// The option holding the instance salt; created on first use.
@@ -533,6 +539,8 @@ impl Snapshot {
                 g.exclude_requests = lists.exclude_requests.clone();
                 g.new_visit_when_website_referrer_changes =
                     lists.new_visit_when_website_referrer_changes;
+                g.title_category_delimiter
+                    .clone_from(&lists.title_category_delimiter);
             }
             None => {
                 let g = &self.globals;
@@ -549,6 +557,7 @@ impl Snapshot {
                         .new_visit_when_website_referrer_changes,
                     global_excluded_ips: g.global_excluded_ips.clone(),
                     global_excluded_user_agents: g.global_excluded_user_agents.clone(),
+                    title_category_delimiter: lists.title_category_delimiter.clone(),
                 });
             }
         }
@@ -669,6 +678,7 @@ pub fn load_snapshot(conn: &mut MysqlConnection) -> QueryResult<Snapshot> {
         new_visit_when_website_referrer_changes: false,
         global_excluded_ips: global_ips.clone(),
         global_excluded_user_agents: global_uas.clone(),
+        title_category_delimiter: String::new(),
     });
 
     let mut out = HashMap::new();

@@ -84,7 +84,13 @@ type Hit<'a> = (f64, &'a str, Option<[u32; 6]>, Option<&'a str>);
 async fn one_visit_several_page_views() -> anyhow::Result<(Reports, tally_db::test_support::TestDb)>
 {
     let (db, token) = matomo_site(LABELS_START, |_| {}, &[])?;
-    let router: Router = tracker_routes(&db, &tally_tracking::http::TrackerConfig::default())?;
+    // The test's `action_title_category_delimiter = "/"` also makes
+    // Matomo's tracker trim the parts of each title around it.
+    let tracking = tally_tracking::http::TrackerConfig {
+        title_category_delimiter: "/".to_owned(),
+        ..tally_tracking::http::TrackerConfig::default()
+    };
+    let router: Router = tracker_routes(&db, &tracking)?;
     let start = LABELS_START;
     let mut t = PhpTracker::new(1, &token, "5e1f0a2b3c4d5e6f", start);
     t.referrer = "http://www.google.com.vn/url?sa=t&rct=j&q=%3C%3E%26%5C%22the%20pdo%20extension%20is%20required%20for%20this%20adapter%20but%20the%20extension%20is%20not%20loaded&source=web&cd=4&ved=0FjAD&url=http%3A%2F%2Fforum.piwik.org%2Fread.php%3F2%2C1011&ei=y-HHAQ&usg=AFQjCN2-nt5_GgDeg&cad=rja".to_owned();
@@ -404,9 +410,14 @@ async fn titles_split_on_the_category_delimiter() -> anyhow::Result<()> {
         encode("incredible parent title! <>,;"),
         encode("subtitle <>,;")
     ));
+    let subtitle = r.json(&recursive).await?;
+    assert_eq!(picked(&subtitle), ["\" subtitle &lt;&gt;,;\" 1 1"]);
+    // A page's segment holds the title as Matomo's tracker stored it: the
+    // parts trimmed around the delimiter (`_titlesRecursive`).
     assert_eq!(
-        picked(&r.json(&recursive).await?),
-        ["\" subtitle &lt;&gt;,;\" 1 1"]
+        rows(&subtitle)[0]["segment"],
+        "pageTitle==incredible%2Bparent%2Btitle%2521%2B%2526lt%253B%2526gt%253B%252C%253B\
+         %252Fsubtitle%2B%2526lt%253B%2526gt%253B%252C%253B"
     );
     // `check <> / @one@ / two` and `check <> / @one@`: the folder `@one@`
     // and, with `@`, the page ` @one@`.
@@ -419,7 +430,13 @@ async fn titles_split_on_the_category_delimiter() -> anyhow::Result<()> {
         "pageTitle=^check%2B%2526lt%253B%2526gt%253B%252F%2540one%2540"
     );
     let terminal = titles(format!("{}> @  {}", encode("check <>"), encode("@one@")));
-    assert_eq!(picked(&r.json(&terminal).await?), ["\" @one@\" 1 1"]);
+    let terminal = r.json(&terminal).await?;
+    assert_eq!(picked(&terminal), ["\" @one@\" 1 1"]);
+    // `_terminalOperator_selectTerminal`: sent as `check <> / @one@`.
+    assert_eq!(
+        rows(&terminal)[0]["segment"],
+        "pageTitle==check%2B%2526lt%253B%2526gt%253B%252F%2540one%2540"
+    );
     // A title without the delimiter stays one top-level page.
     let whole = titles("incredible title! <>,;".to_owned());
     assert_eq!(
