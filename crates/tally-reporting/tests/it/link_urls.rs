@@ -41,14 +41,17 @@ struct StoredAction {
 #[tokio::test]
 async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> anyhow::Result<()> {
     let f = Fixture::new().await?;
+    // A page view of `/files`, then the download from it.
+    let visit = |hits| Visit {
+        idsite: 1,
+        visitor: "ffffffffffffffff",
+        start: datetime!(2026-11-10 14:00 UTC),
+        referrer: "",
+        hits,
+    };
+    f.track(&[visit(&[(0, "/files", "Files")])]).await?;
     f.track_with(
-        &[Visit {
-            idsite: 1,
-            visitor: "ffffffffffffffff",
-            start: datetime!(2026-11-10 14:00 UTC),
-            referrer: "",
-            hits: &[(0, "/files", "")],
-        }],
+        &[visit(&[(10, "/files", "")])],
         &format!("&download={}", encode(SENT)),
     )
     .await?;
@@ -126,11 +129,26 @@ async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> an
 
     // Live gives the stored URL (`Actions\VisitorDetails` unescapes only
     // URLs it rebuilds from a prefix) as `url` and `subtitle`.
-    let action = &live[0]["actionDetails"][0];
+    let action = &live[0]["actionDetails"][1];
     assert_eq!(
         (&action["type"], &action["url"], &action["subtitle"]),
         (&json!("download"), &json!(STORED), &json!(STORED)),
         "{live}"
+    );
+    // Transitions name a download by its stored URL (`getPageLabel`:
+    // `reconstructNormalizedUrl` without a prefix).
+    let transitions = f
+        .get(&format!(
+            "method=Transitions.getTransitionsForPageUrl&idSite=1&period=day&date=2026-11-10\
+             &format=json&pageUrl={}",
+            encode("https://shop.example/files")
+        ))
+        .await?;
+    let transitions: Value = serde_json::from_slice(&transitions.body)?;
+    assert_eq!(
+        transitions["downloads"],
+        json!([{"label": STORED, "referrals": 1}]),
+        "{transitions}"
     );
     // Segment suggestions are unescaped (`API::getSuggestedValuesForSegment`
     // maps `Common::unsanitizeInputValue` over them).
