@@ -1188,6 +1188,12 @@ const PAGE_URL: Def = named(
     true,
     false,
 );
+/// Download and outlink URLs are stored HTML-escaped, yet Matomo lists
+/// them among the names stored unescaped (`isActionTypeStoredUnsanitized`):
+/// `==` finds one by the escaped value reports give their rows (the second,
+/// as-typed lookup), while a value holding `&`, `<`, `>` or quotes finds
+/// nothing unescaped with `==`, nor at all with `=@` (the pattern is
+/// unescaped), in Matomo as here.
 const DOWNLOAD_URL: Def = named(
     "downloadUrl",
     LogTable::Action,

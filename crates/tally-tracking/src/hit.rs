@@ -629,24 +629,33 @@ pub fn build_action(
         })
     };
     // `Action::setActionUrlWithoutExcludingParameters`: a download or
-    // outlink URL that does not look like one (`mailto:a@b.org`) is
-    // dropped, so the action is stored with `idaction_url = 0` and reported
-    // as "Page URL not defined", as Matomo does.
+    // outlink URL is stored as `getRequestVar` returned the parameter,
+    // HTML-escaped once (`a&b` and `a&amp;b` are both `a&amp;b`), then
+    // `PageUrl::getUrlIfLookValid` cleans it (trim, `\n \r \0`, 1024
+    // bytes) without unescaping it or converting matrix URLs, as page URLs
+    // are. One that does not look like a URL (`mailto:a@b.org`) is dropped,
+    // so the action is stored with `idaction_url = 0` and reported as "Page
+    // URL not defined", as Matomo does. Goals and custom dimensions match
+    // the URL unescaped (`Common::unsanitizeInputValue`).
     let full_url = |raw: &str, ty: ActionType| -> Option<Name> {
-        let u = urlnorm::cleanup_url(raw);
+        let u = urlnorm::cleanup_string(&php::sanitize_input_value(raw));
         urlnorm::looks_like_url(&u).then(|| Name::new(ty, u))
+    };
+    let unescaped = |url: &Option<Name>| -> Option<String> {
+        url.as_ref()
+            .map(|n| php::unsanitize_input_value(&n.name).into_owned())
     };
     if let Some(d) = req.download.as_deref().filter(|s| !s.is_empty()) {
         draft.kind = ActionKind::Download;
         draft.url = full_url(d, ActionType::Download);
-        draft.raw_url = draft.url.as_ref().map(|n| n.name.clone());
+        draft.raw_url = unescaped(&draft.url);
         draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
         return Some(draft);
     }
     if let Some(l) = req.link.as_deref().filter(|s| !s.is_empty()) {
         draft.kind = ActionKind::Outlink;
         draft.url = full_url(l, ActionType::Outlink);
-        draft.raw_url = draft.url.as_ref().map(|n| n.name.clone());
+        draft.raw_url = unescaped(&draft.url);
         draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
         return Some(draft);
     }

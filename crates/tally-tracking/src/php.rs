@@ -132,6 +132,62 @@ pub fn sanitize_input_value(s: &str) -> String {
     htmlspecialchars(&html_entity_decode(s).replace('\0', ""))
 }
 
+/// Matomo's `Common::unsanitizeInputValue`, PHP
+/// `htmlspecialchars_decode($s, ENT_QUOTES)`: the five characters
+/// [`htmlspecialchars`] escapes are decoded, named (`&amp;`) or numbered
+/// (`&#039;`, `&#x3C;`), in one left-to-right pass (`&amp;lt;` is `&lt;`);
+/// every other entity stays.
+pub fn unsanitize_input_value(s: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
+    }
+    let special = |name: &str| -> Option<char> {
+        let c = match name {
+            "amp" => '&',
+            "quot" => '"',
+            "lt" => '<',
+            "gt" => '>',
+            _ => {
+                let num = name.strip_prefix('#')?;
+                let code = match num.strip_prefix(['x', 'X']) {
+                    Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        u32::from_str_radix(hex, 16).ok()?
+                    }
+                    None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => {
+                        num.parse().ok()?
+                    }
+                    _ => return None,
+                };
+                char::from_u32(code)?
+            }
+        };
+        matches!(c, '&' | '"' | '\'' | '<' | '>').then_some(c)
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        // The names decoded are short: look no further for the `;` (a
+        // query string's `&` would otherwise scan the rest each time).
+        let window = &after.as_bytes()[..after.len().min(12)];
+        match memchr::memchr(b';', window)
+            .and_then(|semi| special(&after[..semi]).map(|c| (c, semi)))
+        {
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// The Latin-1 block of HTML 4.01 entities, in code point order from U+00A0.
 const LATIN1_ENTITIES: [&str; 96] = [
     "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
@@ -765,6 +821,14 @@ mod tests {
             "&lt;a href=&#039;x&#039;&gt;&quot;&amp;"
         );
         assert_eq!(sanitize_input_value("A &amp; B & C"), "A &amp; B &amp; C");
+        assert_eq!(
+            unsanitize_input_value("&amp;lt; &lt;&#039;&#x27;&#60;&quot; &eacute; &#65; & x;"),
+            "&lt; <''<\" &eacute; &#65; & x;"
+        );
+        assert!(matches!(
+            unsanitize_input_value("/no/entities"),
+            Cow::Borrowed("/no/entities")
+        ));
     }
 
     #[test]

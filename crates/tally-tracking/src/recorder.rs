@@ -2166,7 +2166,16 @@ impl BatchWriter {
             return false;
         }
         let mut converted = false;
-        let url = conversion_url(hit);
+        // `GoalManager::detectGoalMatch` files the conversion under the
+        // converting action's URL: a download's or outlink's as stored
+        // (HTML-escaped; empty when it did not look like a URL), not the
+        // page's.
+        let url = match &hit.action {
+            Some(a) if matches!(a.kind, ActionKind::Download | ActionKind::Outlink) => {
+                a.url.as_ref().map(|n| n.name.clone()).unwrap_or_default()
+            }
+            _ => conversion_url(hit),
+        };
         let conv_url_id = if hit.action.is_some() {
             url_id
         } else {

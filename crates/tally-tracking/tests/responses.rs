@@ -572,9 +572,9 @@ async fn lang_parameter_gives_the_country() -> anyhow::Result<()> {
 
 /// Matomo's integration `TrackerTest`: the action name is numbered before
 /// the URL (stored without `http://www.`); outlink and download URLs keep
-/// their fragment. Matomo stores the download's `&` HTML-escaped (`&amp;`,
-/// as `getRequestVar` returns every parameter); we store it decoded and
-/// escape when reporting (MATOMO-DIFFERENCES, "Download and outlink URLs").
+/// their fragment, and the download's `&` is stored HTML-escaped (`&amp;`,
+/// as `getRequestVar` returns every parameter; `TrackerTest.php` asserts
+/// `#fragment-here&amp;pk_campaign=...`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<()> {
     let s = setup(&TrackerConfig::default())?;
@@ -603,7 +603,7 @@ async fn stored_actions_as_matomos_integration_tracker_test() -> anyhow::Result<
         s.strings("SELECT name AS s FROM log_action WHERE type IN (2, 3) ORDER BY idaction")?,
         [
             "http://example.com/outlink#fragment-here",
-            "http://example.com/file.zip#fragment-here&pk_campaign=Campaign param accepted here",
+            "http://example.com/file.zip#fragment-here&amp;pk_campaign=Campaign param accepted here",
         ]
     );
 

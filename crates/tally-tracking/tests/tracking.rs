@@ -459,6 +459,79 @@ async fn outlinks_downloads_searches_and_events() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Download and outlink URLs are stored as Matomo's `ActionDownloadUrl` and
+/// `ActionClickUrl` store the parameter `getRequestVar` returned:
+/// HTML-escaped once (`Common::sanitizeInputValue` decodes entities
+/// first), cleaned by `PageUrl::getUrlIfLookValid` (trimmed), but neither
+/// unescaped nor matrix-converted as page URLs are (`cleanupUrl`). Goals
+/// match the URL unescaped (`GoalManager::isUrlMatchingGoal` runs
+/// `Common::unsanitizeInputValue`) and the conversion is filed under the
+/// stored URL (`detectGoalMatch` returns `getActionUrl()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_urls_are_stored_escaped_once_and_match_goals_unescaped() -> anyhow::Result<()> {
+    let s = start().await?;
+    let mut c = s.conn()?;
+    conn_exec(
+        &mut c,
+        "INSERT INTO goal (idsite, idgoal, name, description, match_attribute, pattern, \
+         pattern_type, case_sensitive, allow_multiple, revenue, deleted, event_value_as_revenue) \
+         VALUES (1, 10, 'Zip', '', 'file', 'get.zip?a=1&b=<2>', 'contains', 0, 0, 1, 0, 0)",
+    )?;
+    tally_tracking::site::settings_changed(&mut c)?;
+    s.tracker.settings_changed();
+    let v = visitor(5);
+    let page = enc("https://shop.example/files");
+    for (offset, kind, url) in [
+        (
+            0,
+            "download",
+            " https://files.example/get.zip?a=1&b=<2>&amp;c=\"3\" ",
+        ),
+        (10, "link", "https://other.example/p;x=1;y='2'"),
+    ] {
+        let q = format!(
+            "idsite=1&rec=1&{v}&{}&url={page}&{kind}={}",
+            at(offset),
+            enc(url)
+        );
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let stored: Vec<(Option<String>, Option<u8>, Option<i8>)> = log_action::table
+        .filter(log_action::type_.eq_any([2, 3]))
+        .order(log_action::type_.desc())
+        .select((log_action::name, log_action::type_, log_action::url_prefix))
+        .load(&mut c)?;
+    assert_eq!(
+        stored,
+        [
+            (
+                Some(
+                    "https://files.example/get.zip?a=1&amp;b=&lt;2&gt;&amp;c=&quot;3&quot;".into()
+                ),
+                Some(3),
+                None
+            ),
+            (
+                Some("https://other.example/p;x=1;y=&#039;2&#039;".into()),
+                Some(2),
+                None
+            ),
+        ]
+    );
+    let conv: Vec<(i32, String)> = log_conversion::table
+        .select((log_conversion::idgoal, log_conversion::url))
+        .load(&mut c)?;
+    assert_eq!(
+        conv,
+        [(
+            10,
+            "https://files.example/get.zip?a=1&amp;b=&lt;2&gt;&amp;c=&quot;3&quot;".into()
+        )]
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goals_url_regex_once_per_visit_and_manual() -> anyhow::Result<()> {
     let s = start().await?;

@@ -146,14 +146,9 @@ enum Segment {
 
 fn value(row: &Row, rows: ActionRows) -> Option<Segment> {
     if let Some(url) = truthy(row, "url") {
-        // Matomo keeps download and outlink URLs HTML-escaped as the
-        // tracker's `getRequestVar` left them (page URLs it unescapes):
-        // their segments encode `&amp;`, `&lt;`.
-        let url = if rows == ActionRows::Links {
-            tally_tracking::php::sanitize_input_value(&url)
-        } else {
-            url
-        };
+        // The URL as stored: download and outlink URLs HTML-escaped, as the
+        // tracker's `getRequestVar` left them (page URLs it unescapes), so
+        // their segments encode `&amp;`, `&lt;` as Matomo's do.
         return Some(Segment::Value(urlencode(&url)));
     }
     if let Some(start) = truthy(row, "folder_url_start") {

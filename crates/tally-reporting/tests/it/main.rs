@@ -9,6 +9,7 @@ mod format_metrics;
 mod formats;
 mod goal_columns;
 mod imported_logs;
+mod link_urls;
 mod live;
 mod matomo_abandoned_cart_fixture;
 mod matomo_annotations_fixture;
