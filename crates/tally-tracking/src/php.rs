@@ -138,54 +138,17 @@ pub fn sanitize_input_value(s: &str) -> String {
 /// (`&#039;`, `&#x3C;`), in one left-to-right pass (`&amp;lt;` is `&lt;`);
 /// every other entity stays.
 pub fn unsanitize_input_value(s: &str) -> Cow<'_, str> {
-    if memchr::memchr(b'&', s.as_bytes()).is_none() {
-        return Cow::Borrowed(s);
-    }
     let special = |name: &str| -> Option<char> {
         let c = match name {
             "amp" => '&',
             "quot" => '"',
             "lt" => '<',
             "gt" => '>',
-            _ => {
-                let num = name.strip_prefix('#')?;
-                let code = match num.strip_prefix(['x', 'X']) {
-                    Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        u32::from_str_radix(hex, 16).ok()?
-                    }
-                    None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => {
-                        num.parse().ok()?
-                    }
-                    _ => return None,
-                };
-                char::from_u32(code)?
-            }
+            _ => numeric_entity(name)?,
         };
         matches!(c, '&' | '"' | '\'' | '<' | '>').then_some(c)
     };
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        // The names decoded are short: look no further for the `;` (a
-        // query string's `&` would otherwise scan the rest each time).
-        let window = &after.as_bytes()[..after.len().min(12)];
-        match memchr::memchr(b';', window)
-            .and_then(|semi| special(&after[..semi]).map(|c| (c, semi)))
-        {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
+    decode_entities(s, special)
 }
 
 /// The Latin-1 block of HTML 4.01 entities, in code point order from U+00A0.
@@ -242,6 +205,33 @@ pub fn html_entity_decode(s: &str) -> String {
 /// [`html_entity_decode`], borrowing `s` when it holds no `&` (nearly
 /// every URL without a query string).
 pub fn html_entity_decode_cow(s: &str) -> Cow<'_, str> {
+    decode_entities(s, |name| {
+        if name.starts_with('#') {
+            // PHP leaves NUL encoded.
+            numeric_entity(name).filter(|&c| c != '\0')
+        } else {
+            named_entity(name)
+        }
+    })
+}
+
+/// The character of a numeric entity's name (`#39`, `#x3C`).
+fn numeric_entity(name: &str) -> Option<char> {
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix(['x', 'X']) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()?
+        }
+        None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => num.parse().ok()?,
+        _ => return None,
+    };
+    char::from_u32(code)
+}
+
+/// Replaces each `&name;` that `decode` resolves with its character, in
+/// one left-to-right pass (`&amp;lt;` gives `&lt;`), keeping the others
+/// verbatim; borrows `s` when it holds no `&`.
+fn decode_entities(s: &str, decode: impl Fn(&str) -> Option<char>) -> Cow<'_, str> {
     if memchr::memchr(b'&', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
@@ -253,29 +243,9 @@ pub fn html_entity_decode_cow(s: &str) -> Cow<'_, str> {
         // An entity name is at most 10 bytes: look no further for its `;`
         // (a query string's `&` would otherwise scan the rest each time).
         let window = &after.as_bytes()[..after.len().min(11)];
-        let decoded = memchr::memchr(b';', window).and_then(|semi| {
-            let name = &after[..semi];
-            if name.is_empty() {
-                return None;
-            }
-            let c = if let Some(num) = name.strip_prefix('#') {
-                let code = if let Some(hex) = num.strip_prefix(['x', 'X']) {
-                    u32::from_str_radix(hex, 16).ok()
-                } else if num.bytes().all(|b| b.is_ascii_digit()) {
-                    num.parse::<u32>().ok()
-                } else {
-                    None
-                }?;
-                // PHP leaves NUL and non-characters encoded.
-                if code == 0 {
-                    return None;
-                }
-                char::from_u32(code)?
-            } else {
-                named_entity(name)?
-            };
-            Some((c, semi))
-        });
+        let decoded = memchr::memchr(b';', window)
+            .filter(|&semi| semi > 0)
+            .and_then(|semi| decode(&after[..semi]).map(|c| (c, semi)));
         match decoded {
             Some((c, semi)) => {
                 out.push(c);
