@@ -175,8 +175,14 @@ const PERF_COLUMNS: [[u16; 4]; 6] = {
 };
 
 /// The Bandwidth plugin's `min_bandwidth` / `max_bandwidth` keep their
-/// extremes over periods (its `Actions.Archiving.addActionMetrics`
-/// aggregations); the sums add up.
+/// extremes over periods in the page URL and title tables: Matomo's
+/// `ActionReports` gives only those two records (and their tables, whose
+/// folders' subtables inherit it in `DataTable::walkPath`) the operations
+/// of `Actions\Metrics::getColumnsAggregationOperation`, where the plugin's
+/// `Actions.Archiving.addActionMetrics` listener put `min` and `max`. The
+/// download, outlink and site search records get none, so `Row::sumRow`
+/// adds their bounds up like any column: over periods and into folders
+/// ([`Report::sums_bandwidth_bounds`]).
 fn with_bandwidth_ops(record: Record) -> Record {
     record
         .column_op(metrics::MIN_BANDWIDTH, ColumnOp::Min)
@@ -215,19 +221,17 @@ impl RecordBuilder for Actions {
             }
             with_bandwidth_ops(record)
         };
+        // No operations: their bandwidth bounds are summed (see
+        // `with_bandwidth_ops`).
         let links = |name: &str| {
-            with_bandwidth_ops(
-                Record::blob(name)
-                    .max_rows(self.max_rows, self.max_subtable_rows)
-                    .rename(RenameAfterAggregation::Actions),
-            )
+            Record::blob(name)
+                .max_rows(self.max_rows, self.max_subtable_rows)
+                .rename(RenameAfterAggregation::Actions)
         };
         let mut records = vec![
-            with_bandwidth_ops(
-                Record::blob(Self::SITE_SEARCH)
-                    .max_rows(self.max_rows_site_search, self.max_subtable_rows)
-                    .rename(RenameAfterAggregation::Actions),
-            ),
+            Record::blob(Self::SITE_SEARCH)
+                .max_rows(self.max_rows_site_search, self.max_subtable_rows)
+                .rename(RenameAfterAggregation::Actions),
             pages(Self::PAGE_URLS),
             pages(Self::PAGE_TITLES),
             links(Self::DOWNLOADS),
@@ -337,6 +341,19 @@ impl Report {
     /// Whether rows carry the page performance columns.
     fn is_page(self) -> bool {
         matches!(self, Self::PageUrl | Self::PageTitle)
+    }
+
+    /// Whether a folder row adds up its rows' `min_bandwidth` and
+    /// `max_bandwidth` rather than keeping the extremes: the tables
+    /// Matomo builds without column aggregation operations (downloads,
+    /// outlinks, site search; see `with_bandwidth_ops`). Its
+    /// `DataTableSummaryRow::recalculate` sums a folder's subtable with the
+    /// operations of that table, none there. Rows that two actions share
+    /// (URL variants, "Others") keep the extremes in every table, as
+    /// `ArchivingHelper::getColumnValuesMerged` merges them with the
+    /// metrics' own `min` / `max`.
+    fn sums_bandwidth_bounds(self) -> bool {
+        !self.is_page()
     }
 }
 
@@ -693,6 +710,21 @@ impl Bandwidth {
         self.max = self.max.max(other.max);
     }
 
+    /// Two rows summed without aggregation operations (`Row::sumRow`'s
+    /// default `sum` for every column): the bounds add up too. A missing
+    /// bound (Matomo's NULL, which `Row::getColumn` reads as absent) gives
+    /// way to the other.
+    fn merge_summing_bounds(&mut self, other: &Self) {
+        self.sum = self.sum.saturating_add(other.sum);
+        self.hits += other.hits;
+        let add = |mine: Option<u64>, theirs: Option<u64>| match (mine, theirs) {
+            (Some(mine), Some(theirs)) => Some(mine.saturating_add(theirs)),
+            (mine, theirs) => mine.or(theirs),
+        };
+        self.min = add(self.min, other.min);
+        self.max = add(self.max, other.max);
+    }
+
     /// The four columns, only for a row with sized hits: rows without
     /// them get their zeros and empty bounds when the API answers
     /// (`tally_reporting`), so archives do not grow for sites that track
@@ -723,6 +755,67 @@ struct Entry {
     bounces: u64,
 }
 
+/// The columns a row has only when it has their metrics, after those of
+/// the page query that every row has. A page row gets them in this order,
+/// the order of Matomo's queries (entries, exits, then the goals); a folder
+/// row in the order it first meets them over its rows (see [`GroupOrder`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// `entry_nb_visits`, `entry_nb_actions`, ... (with
+    /// `entry_nb_uniq_visitors` on page rows).
+    Entry,
+    /// `exit_nb_visits` (with `exit_nb_uniq_visitors` on page rows).
+    Exit,
+    /// The `goals` column.
+    Goals,
+}
+
+impl Group {
+    /// In the order of a page row's columns.
+    const ALL: [Self; 3] = [Self::Entry, Self::Exit, Self::Goals];
+}
+
+/// The order of a row's optional column [`Group`]s.
+///
+/// Matomo builds a folder row by summing its subtable's rows into a row
+/// that starts with the default columns (`DataTableSummaryRow::recalculate`
+/// over the rows in insertion order, the summary row last; deeper folders
+/// first), and `Row::sumRow` appends a column the folder does not have
+/// yet. So a folder lists its groups in the order it first meets them over
+/// its rows: `exit_nb_visits` after `goals` when its first page has goals
+/// but no exit and a later one has exits. The bandwidth and timing columns
+/// sit on every Matomo row, so they keep their place after the page
+/// query's columns.
+///
+/// An array, not a `Vec`: one allocation per row of every table would
+/// show on big days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct GroupOrder([Option<Group>; 3]);
+
+impl GroupOrder {
+    /// The groups in order.
+    fn iter(self) -> impl Iterator<Item = Group> {
+        self.0.into_iter().flatten()
+    }
+
+    /// Appends `group` unless it is in already.
+    fn push(&mut self, group: Group) {
+        if self.iter().any(|known| known == group) {
+            return;
+        }
+        if let Some(free) = self.0.iter_mut().find(|slot| slot.is_none()) {
+            *free = Some(group);
+        }
+    }
+
+    /// Appends the groups of `other` this one has not met yet.
+    fn extend(&mut self, other: Self) {
+        for group in other.iter() {
+            self.push(group);
+        }
+    }
+}
+
 /// The metrics of one report row (or of one slot).
 #[derive(Debug, Clone, Default)]
 struct Acc {
@@ -746,9 +839,15 @@ struct Acc {
 
 impl Acc {
     /// Another row summed into this one: a folder's rows, a table's total
-    /// (`DataTable\Row::sumRow`, which sums every goal metric).
-    fn merge(&mut self, other: &Self) {
+    /// (`DataTable\Row::sumRow`, which sums every goal metric, and the
+    /// bandwidth bounds too in `report`s without aggregation operations).
+    fn merge(&mut self, other: &Self, report: Report) {
         self.merge_counts(other);
+        if report.sums_bandwidth_bounds() {
+            self.bandwidth.merge_summing_bounds(&other.bandwidth);
+        } else {
+            self.bandwidth.merge(&other.bandwidth);
+        }
         self.goals.merge(&other.goals, false);
     }
 
@@ -757,6 +856,7 @@ impl Acc {
     /// largest `nb_conv_pages_before` there instead of summing.
     fn merge_same_row(&mut self, other: &Self) {
         self.merge_counts(other);
+        self.bandwidth.merge(&other.bandwidth);
         self.goals.merge(&other.goals, true);
     }
 
@@ -771,7 +871,6 @@ impl Acc {
         for (mine, theirs) in self.perf.iter_mut().zip(&other.perf) {
             mine.merge(theirs);
         }
-        self.bandwidth.merge(&other.bandwidth);
         self.entry.uniq += other.entry.uniq;
         self.entry.visits += other.entry.visits;
         self.entry.actions += other.entry.actions;
@@ -781,14 +880,36 @@ impl Acc {
         self.exit_visits += other.exit_visits;
     }
 
+    /// Whether the row has the columns of `group`.
+    fn has(&self, group: Group, report: Report) -> bool {
+        match group {
+            // Keyword rows lose every entry column.
+            Group::Entry => self.entry.visits > 0 && report != Report::SiteSearch,
+            Group::Exit => self.exit_visits > 0,
+            Group::Goals => !self.goals.0.is_empty(),
+        }
+    }
+
+    /// The groups the row has, in a page row's order.
+    fn groups(&self, report: Report) -> GroupOrder {
+        let mut order = GroupOrder::default();
+        for group in Group::ALL {
+            if self.has(group, report) {
+                order.push(group);
+            }
+        }
+        order
+    }
+
     /// The stored columns, in Matomo's order (its default row columns, the
-    /// page query's, then entry and exit). `leaf` rows keep the unique
-    /// visitor columns, which cannot be summed into folders or "Others".
+    /// page query's, then the optional [`Group`]s in `order`, any it
+    /// misses in a page row's order). `leaf` rows keep the unique visitor
+    /// columns, which cannot be summed into folders or "Others".
     /// Timings stay as the query gave them (`sum(ms) / 1000` is a DECIMAL
     /// string, `0.0620`) in a row of one action; the sums of folders and
     /// of rows of several actions are PHP floats, their min / max still
     /// the winning strings.
-    fn columns(&self, report: Report, leaf: bool) -> Columns {
+    fn columns(&self, report: Report, leaf: bool, order: GroupOrder) -> Columns {
         let mut columns = Columns::new();
         let mut set = |id: u16, value: Value| columns.set(ColumnKey::Id(id), value);
         let search = report == Report::SiteSearch;
@@ -829,24 +950,33 @@ impl Acc {
         // Bandwidth plugin's listener runs after PagePerformance's).
         self.bandwidth.set_columns(&mut columns);
         let mut set = |id: u16, value: Value| columns.set(ColumnKey::Id(id), value);
-        // Keyword rows lose every entry column and the exit unique visitors.
-        if self.entry.visits > 0 && !search {
-            if leaf {
-                set(metrics::ENTRY_NB_UNIQ_VISITORS, int(self.entry.uniq));
-            }
-            set(ENTRY_NB_VISITS, int(self.entry.visits));
-            set(ENTRY_NB_ACTIONS, int(self.entry.actions));
-            set(ENTRY_SUM_VISIT_LENGTH, int(self.entry.length));
-            set(ENTRY_BOUNCE_COUNT, int(self.entry.bounces));
+        let mut all = order;
+        for group in Group::ALL {
+            all.push(group);
         }
-        if self.exit_visits > 0 {
-            if leaf && !search {
-                set(metrics::EXIT_NB_UNIQ_VISITORS, int(self.exit_uniq));
+        for group in all.iter() {
+            if !self.has(group, report) {
+                continue;
             }
-            set(metrics::EXIT_NB_VISITS, int(self.exit_visits));
-        }
-        if !self.goals.0.is_empty() {
-            set(metrics::GOALS, Value::Goals(self.goals.columns()));
+            match group {
+                Group::Entry => {
+                    if leaf {
+                        set(metrics::ENTRY_NB_UNIQ_VISITORS, int(self.entry.uniq));
+                    }
+                    set(ENTRY_NB_VISITS, int(self.entry.visits));
+                    set(ENTRY_NB_ACTIONS, int(self.entry.actions));
+                    set(ENTRY_SUM_VISIT_LENGTH, int(self.entry.length));
+                    set(ENTRY_BOUNCE_COUNT, int(self.entry.bounces));
+                }
+                Group::Exit => {
+                    // Keyword rows lose the exit unique visitors.
+                    if leaf && !search {
+                        set(metrics::EXIT_NB_UNIQ_VISITORS, int(self.exit_uniq));
+                    }
+                    set(metrics::EXIT_NB_VISITS, int(self.exit_visits));
+                }
+                Group::Goals => set(metrics::GOALS, Value::Goals(self.goals.columns())),
+            }
         }
         columns
     }
@@ -1177,8 +1307,10 @@ impl Tree {
         }
     }
 
-    /// The table of `level` and the sum of its rows. Folder rows hold the
-    /// sums of their subtables (`DataTableSummaryRow::recalculate`).
+    /// The table of `level`, the sum of its rows and the order their
+    /// optional column groups first come in (rows, then the summary row).
+    /// Folder rows hold the sums of their subtables
+    /// (`DataTableSummaryRow::recalculate`), their groups in that order.
     /// `folder` is the path of this level and the separator of the next
     /// (`ArchivingHelper::setFolderPathMetadata`): folder rows of page URLs
     /// get `folder_url_start`, those of split page titles `page_title_path`.
@@ -1187,9 +1319,10 @@ impl Tree {
         level: usize,
         report: Report,
         folder: Option<(&str, &str)>,
-    ) -> (DataTable, Acc) {
+    ) -> (DataTable, Acc, GroupOrder) {
         let table = &self.levels[level];
         let mut total = Acc::default();
+        let mut table_order = GroupOrder::default();
         let mut rows = Vec::with_capacity(table.rows.len());
         for &index in &table.rows {
             let node = &self.nodes[index];
@@ -1199,12 +1332,13 @@ impl Tree {
                 _ => None,
             };
             let merged;
+            let mut order = node.acc.groups(report);
             let acc = match node.children {
                 Some(child) => {
                     let prefix = folder
                         .zip(folder_path.as_ref())
                         .map(|((_, separator), path)| (format!("{path}{separator}"), separator));
-                    let (subtable, sum) = self.table(
+                    let (subtable, sum, sub_order) = self.table(
                         child,
                         report,
                         prefix
@@ -1212,14 +1346,15 @@ impl Tree {
                             .map(|(path, separator)| (path.as_str(), *separator)),
                     );
                     let mut acc = node.acc.clone();
-                    acc.merge(&sum);
+                    acc.merge(&sum, report);
+                    order.extend(sub_order);
                     row.subtable = Some(Box::new(subtable));
                     merged = acc;
                     &merged
                 }
                 None => &node.acc,
             };
-            row.columns = acc.columns(report, node.children.is_none());
+            row.columns = acc.columns(report, node.children.is_none(), order);
             if let Some(url) = &node.url {
                 row = row.with_metadata("url", url.as_str());
             }
@@ -1234,18 +1369,21 @@ impl Tree {
                 };
                 row = row.with_metadata(name, path);
             }
-            total.merge(acc);
+            total.merge(acc, report);
+            table_order.extend(order);
             rows.push(row);
         }
         let mut out = DataTable::from_rows(rows);
         if let Some(index) = table.summary {
             let acc = &self.nodes[index].acc;
             let mut summary = Row::new(tally_datatable::SUMMARY_ROW_LABEL);
-            summary.columns = acc.columns(report, false);
+            let order = acc.groups(report);
+            summary.columns = acc.columns(report, false, order);
             out.set_summary_row(summary);
-            total.merge(acc);
+            total.merge(acc, report);
+            table_order.extend(order);
         }
-        (out, total)
+        (out, total, table_order)
     }
 }
 
@@ -1716,7 +1854,7 @@ impl Actions {
                 }
                 _ => None,
             };
-            let (table, total) = tree.table(0, report, folder);
+            let (table, total, _) = tree.table(0, report, folder);
             for (name, _, hits) in NUMERIC.iter().filter(|(_, r, _)| *r == report) {
                 let value = if *hits { total.hits } else { total.visits };
                 #[expect(clippy::cast_precision_loss, reason = "counts stay far below 2^53")]
@@ -2241,5 +2379,195 @@ mod tests {
         );
         // No entry metrics without entry conversions.
         assert_eq!(value(&folder, metrics::GOAL_NB_CONVERSIONS_ENTRY), None);
+    }
+
+    /// The column names of row `index` of `table`.
+    fn column_names(table: &DataTable, index: usize) -> Vec<String> {
+        table.rows()[index]
+            .columns
+            .keys()
+            .map(|key| key.name().into_owned())
+            .collect()
+    }
+
+    /// `folder/` with `/first` (an entrance that converted, no exit) and
+    /// `/second` (an exit) in `report`, built as a day builds it.
+    fn folder_of_two(report: Report, first: Acc, second: Acc) -> (DataTable, Acc) {
+        let mut tree = Tree::new(10, 10);
+        let a = tree.walk(vec!["folder".to_owned(), "/first".to_owned()]);
+        tree.nodes[a].acc = first;
+        let b = tree.walk(vec!["folder".to_owned(), "/second".to_owned()]);
+        tree.nodes[b].acc = second;
+        let (table, total, _) = tree.table(0, report, None);
+        (table, total)
+    }
+
+    fn page(visits: u64, bytes: &[u64]) -> Acc {
+        let mut acc = Acc {
+            visits,
+            uniq: visits,
+            hits: visits,
+            parts: 1,
+            ..Acc::default()
+        };
+        for size in bytes {
+            acc.bandwidth.add(*size);
+        }
+        acc
+    }
+
+    #[test]
+    fn folders_list_optional_columns_in_the_order_their_rows_bring_them() {
+        let mut converted_entrance = page(1, &[]);
+        converted_entrance.entry = Entry {
+            uniq: 1,
+            visits: 1,
+            actions: 2,
+            length: 242,
+            bounces: 0,
+        };
+        converted_entrance.goals = page_goal(1, 1, 1.0, 5.0);
+        let mut exit = page(1, &[]);
+        exit.exit_uniq = 1;
+        exit.exit_visits = 1;
+        let (table, _) = folder_of_two(Report::PageUrl, converted_entrance.clone(), exit.clone());
+        let folder = column_names(&table, 0);
+        let tail = &folder[folder.len() - 6..];
+        // The first page's entry columns and goals, then the second's exit.
+        assert_eq!(
+            tail,
+            [
+                "entry_nb_visits",
+                "entry_nb_actions",
+                "entry_sum_visit_length",
+                "entry_bounce_count",
+                "goals",
+                "exit_nb_visits"
+            ]
+        );
+        // The pages themselves keep the query order, and the other order of
+        // the two pages gives the folder the exit first.
+        let subtable = table.rows()[0].subtable.as_deref().expect("subtable");
+        assert_eq!(
+            column_names(subtable, 0).last().map(String::as_str),
+            Some("goals")
+        );
+        let (table, _) = folder_of_two(Report::PageUrl, exit, converted_entrance.clone());
+        let folder = column_names(&table, 0);
+        assert_eq!(
+            folder[folder.len() - 6..],
+            [
+                "exit_nb_visits",
+                "entry_nb_visits",
+                "entry_nb_actions",
+                "entry_sum_visit_length",
+                "entry_bounce_count",
+                "goals"
+            ]
+        );
+        // A page with all three groups has them in the query order.
+        let mut all = converted_entrance;
+        all.exit_uniq = 1;
+        all.exit_visits = 1;
+        let order = all.groups(Report::PageUrl);
+        assert_eq!(
+            order.iter().collect::<Vec<_>>(),
+            [Group::Entry, Group::Exit, Group::Goals]
+        );
+        let names = all
+            .columns(Report::PageUrl, true, order)
+            .keys()
+            .map(|key| key.name().into_owned())
+            .collect::<Vec<_>>();
+        let at = |name: &str| names.iter().position(|n| n == name);
+        assert!(at("entry_nb_visits") < at("exit_nb_visits"), "{names:?}");
+        assert!(at("exit_nb_visits") < at("goals"), "{names:?}");
+    }
+
+    #[test]
+    fn nested_folders_pass_their_order_up() {
+        let mut tree = Tree::new(10, 10);
+        let mut goal = page(1, &[]);
+        goal.goals = page_goal(1, 1, 1.0, 5.0);
+        let mut exit = page(1, &[]);
+        exit.exit_visits = 1;
+        let a = tree.walk(vec!["a".to_owned(), "b".to_owned(), "/goal".to_owned()]);
+        tree.nodes[a].acc = goal;
+        let b = tree.walk(vec!["a".to_owned(), "/exit".to_owned()]);
+        tree.nodes[b].acc = exit;
+        let (table, _, order) = tree.table(0, Report::PageUrl, None);
+        assert_eq!(
+            order.iter().collect::<Vec<_>>(),
+            [Group::Goals, Group::Exit]
+        );
+        let names = column_names(&table, 0);
+        assert_eq!(names[names.len() - 2..], ["goals", "exit_nb_visits"]);
+    }
+
+    #[test]
+    fn download_folders_add_up_their_bandwidth_bounds() {
+        let value = |table: &DataTable, index: usize, id: u16| {
+            table.rows()[index]
+                .columns
+                .get(&ColumnKey::Id(id))
+                .and_then(Value::as_f64)
+        };
+        // Two sized downloads and one without a size, as a day builds them.
+        let mut tree = Tree::new(10, 10);
+        for (path, bytes) in [
+            ("/19.pdf", &[4_324_023][..]),
+            ("/a.png", &[3574]),
+            ("/b", &[]),
+        ] {
+            let node = tree.walk(vec!["piwik.net".to_owned(), path.to_owned()]);
+            tree.nodes[node].acc = page(1, bytes);
+        }
+        let (downloads, _, _) = tree.table(0, Report::Download, None);
+        let bounds = |table: &DataTable| {
+            [
+                metrics::SUM_BANDWIDTH,
+                metrics::NB_HITS_WITH_BANDWIDTH,
+                metrics::MIN_BANDWIDTH,
+                metrics::MAX_BANDWIDTH,
+            ]
+            .map(|id| value(table, 0, id))
+        };
+        let sum = Some(4_327_597.0);
+        assert_eq!(bounds(&downloads), [sum, Some(2.0), sum, sum]);
+        // Outlinks likewise; page URL folders keep the extremes.
+        let (outlinks, _, _) = tree.table(0, Report::Outlink, None);
+        assert_eq!(bounds(&outlinks), [sum, Some(2.0), sum, sum]);
+        let (pages, _, _) = tree.table(0, Report::PageUrl, None);
+        assert_eq!(
+            bounds(&pages),
+            [sum, Some(2.0), Some(3574.0), Some(4_324_023.0)]
+        );
+        // A row two actions share keeps the extremes in every table.
+        let mut shared = page(1, &[3574]);
+        shared.merge_same_row(&page(1, &[4_324_023]));
+        assert_eq!(
+            (shared.bandwidth.min, shared.bandwidth.max),
+            (Some(3574), Some(4_324_023))
+        );
+    }
+
+    #[test]
+    fn only_page_tables_keep_bandwidth_extremes_over_periods() {
+        let records = Actions::default().records();
+        let op = |name: &str, id: u16| {
+            records
+                .iter()
+                .find(|record| record.name == name)
+                .and_then(|record| record.aggregation_ops.get(&ColumnKey::Id(id)).copied())
+        };
+        for name in [Actions::PAGE_URLS, Actions::PAGE_TITLES] {
+            assert_eq!(op(name, metrics::MIN_BANDWIDTH), Some(ColumnOp::Min));
+            assert_eq!(op(name, metrics::MAX_BANDWIDTH), Some(ColumnOp::Max));
+        }
+        for name in [Actions::DOWNLOADS, Actions::OUTLINKS, Actions::SITE_SEARCH] {
+            // No operation: summed, as any column.
+            assert_eq!(op(name, metrics::MIN_BANDWIDTH), None, "{name}");
+            assert_eq!(op(name, metrics::MAX_BANDWIDTH), None, "{name}");
+        }
     }
 }

@@ -175,6 +175,62 @@ async fn imported_logs_give_matomos_month_reports() -> anyhow::Result<()> {
             "/thing.js 1 1"
         ]
     );
+    // Their logged sizes; the host folder adds up the downloads' bounds as
+    // well as their sizes (Matomo sums download tables without the
+    // Bandwidth plugin's min / max): 4,324,023 + 3 × 3,574 for all three.
+    let sizes = ["sum_bandwidth", "min_bandwidth", "max_bandwidth"];
+    assert_eq!(
+        rows(&downloads[0]["subtable"], &sizes),
+        [
+            "/19.pdf 4324023 4324023 4324023",
+            "/other.png 3574 3574 3574",
+            "/thing.css 3574 3574 3574",
+            "/thing.js 3574 3574 3574"
+        ]
+    );
+    assert_eq!(
+        row(&downloads[0], &sizes),
+        "piwik.net 4334745 4334745 4334745"
+    );
+    // The `Citrix` folder (`getPageUrls_month`, and its folders down to
+    // `auth`): its first page, an entrance that converted, brings the
+    // entry columns and `goals`; the next, an exit, brings
+    // `exit_nb_visits` after them, as Matomo sums a folder from its pages.
+    let expanded = get(
+        &f,
+        &format!("method=Actions.getPageUrls&{MONTH}&expanded=1"),
+    )
+    .await?;
+    let folder_columns = [
+        "entry_nb_visits",
+        "entry_nb_actions",
+        "entry_sum_visit_length",
+        "entry_bounce_count",
+        "goals",
+        "exit_nb_visits",
+    ];
+    let optional = |row: &Value| -> Vec<String> {
+        row.as_object()
+            .map(|columns| {
+                columns
+                    .keys()
+                    .filter(|name| folder_columns.contains(&name.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut citrix = expanded
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["label"] == "Citrix"))
+        .cloned()
+        .unwrap_or_default();
+    for folder in ["Citrix", "XenApp", "Wan", "auth"] {
+        assert_eq!(citrix["label"], folder);
+        assert_eq!(optional(&citrix), folder_columns, "{folder}");
+        citrix = citrix["subtable"][0].clone();
+    }
+    assert_eq!(citrix["label"], "/login.jsp");
     let types = get(&f, &format!("method=Referrers.getReferrerType&{MONTH}")).await?;
     assert_eq!(
         rows(&types, &["nb_visits", "nb_actions"]),
@@ -345,6 +401,20 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
         ]
     );
     assert_eq!(pages.as_array().map(Vec::len), Some(26));
+    // The range adds up its periods' download bounds too, as Matomo's
+    // tables without aggregation operations do (`getDownloads_range`):
+    // `piwik.net` as in the month, `builds.piwik.org` its one download.
+    let downloads = get(&f, &format!("method=Actions.getDownloads&idSite=1&{RANGE}")).await?;
+    assert_eq!(
+        rows(
+            &downloads,
+            &["sum_bandwidth", "min_bandwidth", "max_bandwidth"]
+        ),
+        [
+            "piwik.net 4334745 4334745 4334745",
+            "builds.piwik.org 43 43 43"
+        ]
+    );
     // The page timings (`getPageUrls_range`): every row has the columns of
     // each timing some row has, in PagePerformance's order after the time
     // spent, zeros and empty bounds where it has no hit, though the range
