@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{conversions, get, ok, serve, superuser};
+use support::{conversions, ecommerce_shop, get, serve, superuser};
 
 /// Serves `page.html` and `matomo.js` to the browser, from a thread, until
 /// the test ends.
@@ -87,19 +87,7 @@ fn matomos_javascript_tracker_records_through_a_browser() -> anyhow::Result<()> 
         )
     };
     let pages = page_server(page_template(tracker), script)?;
-    ok(
-        &db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            &format!("http://{pages}"),
-            "--ecommerce",
-            "true",
-        ],
-    )?;
+    ecommerce_shop(&db, &format!("http://{pages}"))?;
     let token = superuser(&db, "secret-1")?;
     let (status, body) = get(
         tracker,

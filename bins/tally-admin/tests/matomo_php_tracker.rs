@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 
 mod support;
-use support::{conversions, ok, serve, superuser};
+use support::{conversions, ecommerce_shop, ok, serve, superuser};
 
 /// Our script for the SDK: each call's answer on a line of its own (the
 /// length of a GIF, the text of anything else).
@@ -75,19 +75,7 @@ fn matomos_php_sdk_tracks_through_serve() -> anyhow::Result<()> {
     std::env::var("MATOMO_PHP_TRACKER")
         .map_err(|_| anyhow::anyhow!("set MATOMO_PHP_TRACKER to Matomo's MatomoTracker.php"))?;
     let db = TestDb::new()?;
-    ok(
-        &db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            "https://shop.example",
-            "--ecommerce",
-            "true",
-        ],
-    )?;
+    ecommerce_shop(&db, "https://shop.example")?;
     ok(
         &db,
         &[

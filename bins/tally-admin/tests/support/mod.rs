@@ -53,6 +53,24 @@ pub(crate) fn shop(db: &TestDb) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Site 1, `Shop` at `url`, an ecommerce site.
+pub(crate) fn ecommerce_shop(db: &TestDb, url: &str) -> anyhow::Result<()> {
+    ok(
+        db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--url",
+            url,
+            "--ecommerce",
+            "true",
+        ],
+    )?;
+    Ok(())
+}
+
 /// Site 1 (`https://shop.example`) and a user `alice` with write access
 /// to it; returns her token.
 pub(crate) fn shop_with_writer(db: &TestDb) -> anyhow::Result<String> {

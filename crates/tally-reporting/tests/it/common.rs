@@ -165,6 +165,20 @@ pub(crate) fn tracker_routes(
     Ok(tally_tracking::http::router(tracker))
 }
 
+/// The `<reportTotal>` of an `API.getProcessedReport` XML answer, its
+/// lines trimmed and joined (the whole answer when it has none), for
+/// comparing with the totals of Matomo's expected files.
+pub(crate) fn report_total_xml(xml: &str) -> String {
+    let start = xml.find("<reportTotal>").unwrap_or(0);
+    let end = xml.find("</reportTotal>").unwrap_or(xml.len());
+    xml[start..end]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .concat()
+}
+
 /// The Reporting API on `db`'s database with the core reports.
 pub(crate) fn reporting_api(db: &TestDb) -> anyhow::Result<Api> {
     Ok(Api::new(
@@ -367,6 +381,31 @@ impl Fixture {
     /// Tracks visits through the tracker's routes in one bulk request.
     pub(crate) async fn track(&self, visits: &[Visit<'_>]) -> anyhow::Result<()> {
         self.track_with(visits, "").await
+    }
+
+    /// An ecommerce order `ec_id` of `revenue` with `items` (the JSON of
+    /// `ec_items`) by `visitor` on site 1, tracked at `start` on a
+    /// one-page visit to `/checkout`.
+    pub(crate) async fn track_order(
+        &self,
+        visitor: &str,
+        start: OffsetDateTime,
+        (ec_id, revenue, items): (&str, &str, &str),
+    ) -> anyhow::Result<()> {
+        self.track_with(
+            &[Visit {
+                idsite: 1,
+                visitor,
+                start,
+                referrer: "",
+                hits: &[(0, "/checkout", "Checkout")],
+            }],
+            &format!(
+                "&idgoal=0&ec_id={ec_id}&revenue={revenue}&ec_items={}",
+                encode(items)
+            ),
+        )
+        .await
     }
 
     /// Like [`Fixture::track`], with `params` (`&lang=fr&res=1024x768…`)

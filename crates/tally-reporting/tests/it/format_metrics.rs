@@ -313,19 +313,13 @@ async fn processed_item_report_totals_keep_the_price() -> anyhow::Result<()> {
     // Two shoes at 520.25 and a sock at 10. `price` is the unit prices
     // summed over the orders (Matomo's `avg_price` is `price / orders`),
     // so 520.25 + 10, where the revenue is 1,040.50 + 10.
-    f.track_with(
-        &[Visit {
-            idsite: 1,
-            visitor: "dddddddddddddddd",
-            start: datetime!(2026-11-12 10:00 UTC),
-            referrer: "",
-            hits: &[(0, "/checkout", "Checkout")],
-        }],
-        &format!(
-            "&idgoal=0&ec_id=C3&revenue=1050.5&ec_items={}",
-            crate::common::encode(
-                r#"[["SKU1","Shoe",["Shoes"],520.25,2],["SKU2","Sock",["Socks"],10,1]]"#
-            )
+    f.track_order(
+        "dddddddddddddddd",
+        datetime!(2026-11-12 10:00 UTC),
+        (
+            "C3",
+            "1050.5",
+            r#"[["SKU1","Shoe",["Shoes"],520.25,2],["SKU2","Sock",["Socks"],10,1]]"#,
         ),
     )
     .await?;
@@ -371,19 +365,13 @@ async fn ecommerce_items_are_sorted_by_their_revenue() -> anyhow::Result<()> {
         ..tally_management::SiteChanges::default()
     })?;
     // SKU-A sorts first by label, SKU-B earns more.
-    f.track_with(
-        &[Visit {
-            idsite: 1,
-            visitor: "eeeeeeeeeeeeeeee",
-            start: datetime!(2026-11-12 10:00 UTC),
-            referrer: "",
-            hits: &[(0, "/checkout", "Checkout")],
-        }],
-        &format!(
-            "&idgoal=0&ec_id=B2&revenue=110&ec_items={}",
-            crate::common::encode(
-                r#"[["SKU-A","Sock",["Socks"],10,1],["SKU-B","Boot",["Boots"],100,1]]"#
-            )
+    f.track_order(
+        "eeeeeeeeeeeeeeee",
+        datetime!(2026-11-12 10:00 UTC),
+        (
+            "B2",
+            "110",
+            r#"[["SKU-A","Sock",["Socks"],10,1],["SKU-B","Boot",["Boots"],100,1]]"#,
         ),
     )
     .await?;

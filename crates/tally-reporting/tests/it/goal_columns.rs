@@ -14,7 +14,7 @@
 
 use time::macros::datetime;
 
-use crate::common::{Fixture, Visit, encode};
+use crate::common::{Fixture, Visit};
 
 const DAY: &str = "method=Referrers.getReferrerType&idSite=1&period=day&date=2026-11-12";
 
@@ -58,18 +58,10 @@ async fn fixture() -> anyhow::Result<Fixture> {
         },
     ])
     .await?;
-    f.track_with(
-        &[Visit {
-            idsite: 1,
-            visitor: "1111111111111111",
-            start: datetime!(2026-11-12 10:05 UTC),
-            referrer: "",
-            hits: &[(0, "/checkout", "Checkout")],
-        }],
-        &format!(
-            "&idgoal=0&ec_id=A1&revenue=120.5&ec_items={}",
-            encode(r#"[["SKU1","Hat",["Hats"],60.25,2]]"#)
-        ),
+    f.track_order(
+        "1111111111111111",
+        datetime!(2026-11-12 10:05 UTC),
+        ("A1", "120.5", r#"[["SKU1","Hat",["Hats"],60.25,2]]"#),
     )
     .await?;
     Ok(f)

@@ -900,16 +900,7 @@ async fn processed_page_reports_with_goal_columns() -> anyhow::Result<()> {
 #[tokio::test]
 async fn processed_page_report_totals_match_matomo() -> anyhow::Result<()> {
     let (r, _db) = some_page_goal_visits_with_conversions().await?;
-    let total = |xml: &str| {
-        let start = xml.find("<reportTotal>").unwrap_or(0);
-        let end = xml.find("</reportTotal>").unwrap_or(xml.len());
-        xml[start..end]
-            .lines()
-            .skip(1)
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .concat()
-    };
+    let total = crate::common::report_total_xml;
     let entry = concat!(
         "<nb_visits>4</nb_visits><nb_uniq_visitors>4</nb_uniq_visitors><nb_hits>5</nb_hits>",
         "<sum_time_spent>1800</sum_time_spent><sum_bandwidth>0</sum_bandwidth>",

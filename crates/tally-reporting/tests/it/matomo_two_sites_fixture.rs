@@ -595,16 +595,7 @@ async fn conversions_visitor_log_shows_converted_visits() -> anyhow::Result<()> 
 /// only), and no totals for a report without rows.
 #[tokio::test]
 async fn processed_report_totals_match_matomo() -> anyhow::Result<()> {
-    let total = |xml: &str| {
-        let start = xml.find("<reportTotal>").unwrap_or(0);
-        let end = xml.find("</reportTotal>").unwrap_or(xml.len());
-        xml[start..end]
-            .lines()
-            .skip(1)
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .concat()
-    };
+    let total = crate::common::report_total_xml;
     let (_db, r) = fixture(false).await?;
     let (_conversions_db, conversions) = fixture(true).await?;
     for (reports, method, expected) in [
