@@ -650,6 +650,7 @@ impl Tracker {
 fn status_of(e: &TrackingError) -> StatusCode {
     match e {
         TrackingError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        TrackingError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         TrackingError::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
         TrackingError::Serve { .. }
         | TrackingError::Config { .. }
@@ -686,7 +687,11 @@ async fn track(
     let ip = client_ip(&headers, peer, &t.proxy_headers);
     let mut meta = meta_from(&headers, ip);
     meta.user_id_keeps_visitor_id = t.user_id_keeps_visitor_id;
-    let mut response = if !t.record_statistics {
+    let body = match crate::content_encoding::decode_body(&headers, body) {
+        Ok(body) => body,
+        Err(e) => return with_cache_and_cors(&method, origin, error_response(&e)),
+    };
+    let response = if !t.record_statistics {
         disabled(&query, &body)
     } else if method == Method::POST && is_bulk_body(&body) {
         bulk(&t, &mut meta, &body).await
@@ -717,6 +722,13 @@ async fn track(
             single(&t, &meta, raw, sent).await
         }
     };
+    with_cache_and_cors(&method, origin, response)
+}
+
+/// A tracking answer's last headers, whatever the answer: GET answers
+/// marked not to be cached, the others the CORS headers a browser's POST
+/// from the page's origin needs.
+fn with_cache_and_cors(method: &Method, origin: HeaderValue, mut response: Response) -> Response {
     let out = response.headers_mut();
     if method == Method::GET {
         out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -18,6 +18,7 @@ pub mod actions;
 pub mod campaign;
 pub mod charset;
 pub mod client_hints;
+pub mod content_encoding;
 pub mod device;
 pub mod dimensions;
 pub mod exclude;
@@ -94,6 +95,20 @@ pub enum TrackingError {
     DuplicateOrder {
         /// The order id.
         idorder: String,
+    },
+    /// A request body that cannot be read: a `Content-Encoding` we do not
+    /// decode, or data that does not decode (answered with HTTP 400).
+    #[error("the request body cannot be read: {reason}")]
+    Body {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A compressed request body larger than the limit once decompressed
+    /// (answered with HTTP 413, as a plain body over the limit is).
+    #[error("the request body is larger than {limit} bytes once decompressed")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// The recorder cannot take the request (queue full, database down).
     #[error("the tracker cannot record requests right now")]
