@@ -101,6 +101,7 @@ fn insert_consecutive(
         mode: i64,
     }
     let mut out = HashMap::with_capacity_and_hasher(missing.len(), Default::default());
+    let mut read_back = false;
     // As many rows as `multi_insert` puts in one statement, so that each
     // chunk is one statement whose ids start at its LAST_INSERT_ID().
     for chunk in missing.chunks(crate::sql::MAX_BINDS / COLUMNS.len()) {
@@ -134,7 +135,10 @@ fn insert_consecutive(
         )
         .get_result(conn)?;
         if ids.mode == 2 || inserted != n {
-            return Ok(None);
+            // The later chunks are still inserted: the caller reads them
+            // all back.
+            read_back = true;
+            continue;
         }
         for (i, key) in chunk.iter().enumerate() {
             let id = u32::try_from(ids.first + i as u64 * ids.step)
@@ -142,7 +146,7 @@ fn insert_consecutive(
             out.insert((key.action_type.code(), key.name.to_owned()), id);
         }
     }
-    Ok(Some(out))
+    Ok((!read_back).then_some(out))
 }
 
 #[derive(QueryableByName)]
