@@ -216,11 +216,10 @@ fn start_server(
         .context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     // Served as `tally-tracker serve` serves it.
-    let idle = config.keep_alive_timeout();
     rt.spawn(serve_router(
         listener,
         router(tracker),
-        idle,
+        config.connection_timeouts(),
         std::future::pending(),
     ));
     Ok((rt, addr))

@@ -352,7 +352,7 @@ fn serve(
         let server = tokio::spawn(tally_tracking::server::serve_router(
             listener,
             router,
-            config.tracker.keep_alive_timeout(),
+            config.tracker.connection_timeouts(),
             async move {
                 tokio::select! {
                     () = shutdown::signal() => {},

@@ -77,11 +77,17 @@ pub struct TrackerConfig {
     /// Seconds between full reloads of site settings, whatever changed:
     /// the bound for changes made by hand in SQL.
     pub site_cache_ttl_secs: u64,
-    /// Seconds a keep-alive connection may stay idle before the server
-    /// closes it (Apache's `KeepAliveTimeout`; also the time allowed for a
-    /// request's head to arrive). Default 5, Apache's default. `tally-admin
-    /// serve` uses it too.
+    /// Seconds a keep-alive connection may stay idle after an answer before
+    /// the server closes it (Apache's `KeepAliveTimeout`). Default 5,
+    /// Apache's default. `tally-admin serve` uses it too.
     pub keep_alive_timeout_secs: u64,
+    /// Seconds a request head may take to arrive in full, counted from when
+    /// the connection starts waiting for it (Apache's `RequestReadTimeout
+    /// header=20`): a slow network's head is served even when it takes
+    /// longer than the idle time, and a connection that sends nothing is
+    /// closed after this. Default 20; never less than the idle time in
+    /// effect.
+    pub request_head_timeout_secs: u64,
     /// Milliseconds between reads of the settings version, which every
     /// admin change through Tally (API, CLI, another process) moves on; a
     /// new version reloads the site settings. Requests for an unknown
@@ -147,6 +153,7 @@ impl Default for TrackerConfig {
             load_data_min_rows: r.load_min_rows.unwrap_or(0),
             site_cache_ttl_secs: 300,
             keep_alive_timeout_secs: 5,
+            request_head_timeout_secs: 20,
             settings_check_ms: 1000,
             referrer_definitions: None,
             referrer_spam_list: None,
@@ -162,10 +169,16 @@ impl Default for TrackerConfig {
 }
 
 impl TrackerConfig {
-    /// [`Self::keep_alive_timeout_secs`], at least one second: hyper closes
-    /// a connection at once when its head timeout is zero.
-    pub fn keep_alive_timeout(&self) -> Duration {
-        Duration::from_secs(self.keep_alive_timeout_secs.max(1))
+    /// [`Self::keep_alive_timeout_secs`] and
+    /// [`Self::request_head_timeout_secs`], each at least one second (a
+    /// zero timeout would close every connection at once), the head's at
+    /// least the idle one.
+    pub fn connection_timeouts(&self) -> crate::server::ConnectionTimeouts {
+        let idle = self.keep_alive_timeout_secs.max(1);
+        crate::server::ConnectionTimeouts {
+            idle: Duration::from_secs(idle),
+            head: Duration::from_secs(self.request_head_timeout_secs.max(idle)),
+        }
     }
 }
 
@@ -464,7 +477,7 @@ pub async fn serve(
     crate::server::serve_router(
         listener,
         router(tracker),
-        config.keep_alive_timeout(),
+        config.connection_timeouts(),
         shutdown,
     )
     .await;

@@ -5,12 +5,20 @@
 //! Node.js SDK on Node 20 (keep-alive by default, response bodies left
 //! unread) keeps its process alive until the server hangs up. Apache and
 //! nginx in front of Matomo hang up after a few idle seconds
-//! (`KeepAliveTimeout`, 5 s by default), so this server does the same,
-//! through hyper's header-read timeout: the time a connection may wait for
-//! the head of its next request, which is its idle time between requests.
+//! (`KeepAliveTimeout`, 5 s by default), so this server does the same.
+//!
+//! Two timers, as Apache's: a connection that has answered a request and
+//! receives nothing more for [`ConnectionTimeouts::idle`] is closed
+//! ([`IdleAfterResponse`]); a request head has [`ConnectionTimeouts::head`]
+//! to arrive in full, counted from when the connection started waiting for
+//! it (hyper's header-read timeout; Apache's `RequestReadTimeout header=20`),
+//! so a slow client whose head takes longer than the idle time to arrive is
+//! still served.
 
 use std::future::Future;
-use std::pin::pin;
+use std::io;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -21,23 +29,36 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
+
+/// How long a connection may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// After an answer, until the first byte of the next request.
+    pub idle: Duration,
+    /// For a whole request head, from when the connection starts waiting
+    /// for it (the idle time after an answer included). Never shorter than
+    /// `idle` in effect: the shorter of the two closes first.
+    pub head: Duration,
+}
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the
 /// requests in flight finish before returning. Each request carries
 /// [`ConnectInfo`] with the peer's `SocketAddr`, as with axum's
-/// `into_make_service_with_connect_info`. A connection that has sent no
-/// new request head for `idle_timeout` is closed.
+/// `into_make_service_with_connect_info`. Connections are closed as
+/// [`ConnectionTimeouts`] says.
 pub async fn serve_router(
     listener: TcpListener,
     router: Router,
-    idle_timeout: Duration,
+    timeouts: ConnectionTimeouts,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(idle_timeout);
+        .header_read_timeout(timeouts.head);
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -60,8 +81,9 @@ pub async fn serve_router(
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let io = TokioIo::new(IdleAfterResponse::new(stream, timeouts.idle));
+        let connection =
+            graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
         tokio::spawn(async move {
             // A client that hangs up mid-request or idles out is routine.
             if let Err(e) = connection.await {
@@ -71,6 +93,107 @@ pub async fn serve_router(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// A connection that ends (reads as closed) when nothing has come from the
+/// client for `idle` after the server last wrote to it.
+///
+/// HTTP/1.1 without pipelining alternates: the client's request is read,
+/// the answer written, then the client's next request read. So "written
+/// last, nothing read since" is a connection between requests, and a
+/// request being handled (read last) or arriving (read since the answer)
+/// is never cut by this timer. hyper then sees the end of the stream where
+/// it waits for a head, and closes the connection as if the client had.
+pub struct IdleAfterResponse<S> {
+    inner: S,
+    idle: Duration,
+    /// Whether the server wrote last: the timer runs.
+    waiting: bool,
+    /// Reset rather than replaced at each answer.
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl<S> IdleAfterResponse<S> {
+    /// `inner`, closed after `idle` without a request once answered.
+    pub fn new(inner: S, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            waiting: false,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl<S> IdleAfterResponse<S> {
+    /// Starts the idle timer once bytes of an answer went out.
+    fn note_written(&mut self, written: &Poll<io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            let deadline = Instant::now() + self.idle;
+            self.deadline.as_mut().reset(deadline);
+            self.waiting = true;
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for IdleAfterResponse<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.waiting = false;
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                if self.waiting && self.deadline.as_mut().poll(cx).is_ready() {
+                    // The end of the stream: nothing read.
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for IdleAfterResponse<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.note_written(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.note_written(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +216,11 @@ mod tests {
         stream
             .write_all(b"GET /peer HTTP/1.1\r\nHost: t\r\n\r\n")
             .await?;
+        answer(stream).await
+    }
+
+    /// The body of the answer `stream` receives next.
+    async fn answer(stream: &mut TcpStream) -> anyhow::Result<String> {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 512];
         loop {
@@ -121,7 +249,10 @@ mod tests {
         let server = tokio::spawn(serve_router(
             listener,
             Router::new().route("/peer", get(peer)),
-            Duration::from_secs(1),
+            ConnectionTimeouts {
+                idle: Duration::from_secs(1),
+                head: Duration::from_secs(10),
+            },
             async {
                 let _ = stopped.await;
             },
@@ -148,6 +279,72 @@ mod tests {
 
         // Shutting down returns once the connections are gone.
         let _open = TcpStream::connect(addr).await?;
+        drop(stop);
+        tokio::time::timeout(Duration::from_secs(10), server).await??;
+        Ok(())
+    }
+
+    /// How long until the server closes `stream`, reading whatever it
+    /// sends before (at most 10 s).
+    async fn closed_after(stream: &mut TcpStream) -> anyhow::Result<Duration> {
+        let since = Instant::now();
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await??;
+        Ok(since.elapsed())
+    }
+
+    /// A head that takes longer than the idle time to arrive is served, on
+    /// a new connection and on a kept-alive one; the head timeout, not the
+    /// idle one, closes a connection whose head never completes or that
+    /// never sends anything.
+    #[tokio::test]
+    async fn slow_heads_get_the_head_timeout_not_the_idle_one() -> anyhow::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_router(
+            listener,
+            Router::new().route("/peer", get(peer)),
+            ConnectionTimeouts {
+                idle: Duration::from_millis(600),
+                head: Duration::from_secs(3),
+            },
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let pause = Duration::from_millis(900);
+
+        let mut stream = TcpStream::connect(addr).await?;
+        let local = stream.local_addr()?.to_string();
+        stream.write_all(b"GET /peer HTTP/1.1\r\n").await?;
+        tokio::time::sleep(pause).await;
+        stream.write_all(b"Host: t\r\n").await?;
+        tokio::time::sleep(pause).await;
+        stream.write_all(b"\r\n").await?;
+        assert_eq!(answer(&mut stream).await?, local);
+
+        // Kept alive: the next head starts within the idle time, then
+        // takes longer than it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stream.write_all(b"GET /peer HTTP/1.1\r\n").await?;
+        tokio::time::sleep(pause).await;
+        stream.write_all(b"Host: t\r\n\r\n").await?;
+        assert_eq!(answer(&mut stream).await?, local);
+        // Then idle: closed after the idle time.
+        let idle = closed_after(&mut stream).await?;
+        assert!(idle < Duration::from_millis(2500), "{idle:?}");
+
+        // A head that never completes, and a connection that sends
+        // nothing: closed at the head timeout.
+        let mut partial = TcpStream::connect(addr).await?;
+        partial.write_all(b"GET /peer HTTP/1.1\r\n").await?;
+        let mut silent = TcpStream::connect(addr).await?;
+        let (a, b) = tokio::join!(closed_after(&mut partial), closed_after(&mut silent));
+        for waited in [a?, b?] {
+            assert!(waited >= Duration::from_millis(2500), "{waited:?}");
+        }
+
         drop(stop);
         tokio::time::timeout(Duration::from_secs(10), server).await??;
         Ok(())

@@ -13,8 +13,8 @@ pub(crate) async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let idle = TrackerConfig::default().keep_alive_timeout();
-    tokio::spawn(serve_router(listener, router(tracker), idle, async {
+    let timeouts = TrackerConfig::default().connection_timeouts();
+    tokio::spawn(serve_router(listener, router(tracker), timeouts, async {
         let _ = rx.await;
     }));
     Ok((addr, tx))
