@@ -211,6 +211,28 @@ mod tests {
         peer.to_string()
     }
 
+    /// A server of `/peer` on a free port, stopped when the sender drops.
+    async fn start(
+        timeouts: ConnectionTimeouts,
+    ) -> anyhow::Result<(
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_router(
+            listener,
+            Router::new().route("/peer", get(peer)),
+            timeouts,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok((addr, stop, server))
+    }
+
     /// One keep-alive request on `stream`; the answer's body.
     async fn request(stream: &mut TcpStream) -> anyhow::Result<String> {
         stream
@@ -243,20 +265,11 @@ mod tests {
 
     #[tokio::test]
     async fn idle_connections_are_closed_and_busy_ones_kept() -> anyhow::Result<()> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_router(
-            listener,
-            Router::new().route("/peer", get(peer)),
-            ConnectionTimeouts {
-                idle: Duration::from_secs(1),
-                head: Duration::from_secs(10),
-            },
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let (addr, stop, server) = start(ConnectionTimeouts {
+            idle: Duration::from_secs(1),
+            head: Duration::from_secs(10),
+        })
+        .await?;
 
         let mut stream = TcpStream::connect(addr).await?;
         let local = stream.local_addr()?.to_string();
@@ -299,20 +312,11 @@ mod tests {
     /// never sends anything.
     #[tokio::test]
     async fn slow_heads_get_the_head_timeout_not_the_idle_one() -> anyhow::Result<()> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_router(
-            listener,
-            Router::new().route("/peer", get(peer)),
-            ConnectionTimeouts {
-                idle: Duration::from_millis(600),
-                head: Duration::from_secs(3),
-            },
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let (addr, stop, server) = start(ConnectionTimeouts {
+            idle: Duration::from_millis(600),
+            head: Duration::from_secs(3),
+        })
+        .await?;
         let pause = Duration::from_millis(900);
 
         let mut stream = TcpStream::connect(addr).await?;
