@@ -39,35 +39,19 @@ pub(crate) fn ok(db: &TestDb, args: &[&str]) -> anyhow::Result<String> {
 
 /// Site 1, `Shop` at `https://shop.example`.
 pub(crate) fn shop(db: &TestDb) -> anyhow::Result<()> {
-    ok(
-        db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            "https://shop.example",
-        ],
-    )?;
-    Ok(())
+    add_shop(db, "https://shop.example", &[])
 }
 
 /// Site 1, `Shop` at `url`, an ecommerce site.
 pub(crate) fn ecommerce_shop(db: &TestDb, url: &str) -> anyhow::Result<()> {
-    ok(
-        db,
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--url",
-            url,
-            "--ecommerce",
-            "true",
-        ],
-    )?;
+    add_shop(db, url, &["--ecommerce", "true"])
+}
+
+/// `site add` of `Shop` at `url` with `extra` options.
+fn add_shop(db: &TestDb, url: &str, extra: &[&str]) -> anyhow::Result<()> {
+    let mut args = vec!["site", "add", "--name", "Shop", "--url", url];
+    args.extend_from_slice(extra);
+    ok(db, &args)?;
     Ok(())
 }
 
