@@ -736,6 +736,7 @@ const STATUS_VARS: &[&str] = &[
     "COM_COMMIT",
     "COM_STMT_PREPARE",
     "COM_STMT_EXECUTE",
+    "COM_SET_OPTION",
     "HANDLER_WRITE",
     "HANDLER_UPDATE",
     "HANDLER_READ_KEY",
@@ -1035,6 +1036,12 @@ fn run(opts: Options) -> anyhow::Result<()> {
         d_status("COM_INSERT") as f64 / opts.requests as f64,
         d_status("COM_UPDATE") as f64 / opts.requests as f64,
         d_status("COM_COMMIT") as f64 / opts.requests as f64,
+    ));
+    line(format!(
+        "| protocol commands per measured request | {:.2} prepares, {:.2} prepared executes, {:.2} multi-statement switches (diesel's `batch_execute` turns them on and off around each query) |",
+        d_status("COM_STMT_PREPARE") as f64 / opts.requests as f64,
+        d_status("COM_STMT_EXECUTE") as f64 / opts.requests as f64,
+        d_status("COM_SET_OPTION") as f64 / opts.requests as f64,
     ));
     line(format!(
         "| handler calls per measured request | {:.2} row writes, {:.2} row updates, {:.2} key reads, {:.1} index-next reads, {:.1} scan reads; {:.3} InnoDB fsyncs |",

@@ -91,15 +91,6 @@ fn insert_consecutive(
     missing: &[ActionKey<'_>],
 ) -> QueryResult<Option<HashMap<(u8, String), u32>>> {
     const COLUMNS: [&str; 4] = ["name", "hash", "type", "url_prefix"];
-    #[derive(QueryableByName)]
-    struct Ids {
-        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
-        first: u64,
-        #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
-        step: u64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        mode: i64,
-    }
     let mut out = HashMap::with_capacity_and_hasher(missing.len(), Default::default());
     let mut read_back = false;
     // As many rows as `multi_insert` puts in one statement, so that each
@@ -129,25 +120,60 @@ fn insert_consecutive(
         })?;
         let n = chunk.len();
         let inserted = diesel::sql_query(st.into_sql()?).execute(conn)?;
-        let ids: Ids = diesel::sql_query(
-            "SELECT LAST_INSERT_ID() AS first, @@auto_increment_increment AS step, \
-             @@innodb_autoinc_lock_mode AS mode",
-        )
-        .get_result(conn)?;
-        if ids.mode == 2 || inserted != n {
+        let (first, step, mode) = insert_id_and_spacing(conn)?;
+        if mode == 2 || inserted != n {
             // The later chunks are still inserted: the caller reads them
             // all back.
             read_back = true;
             continue;
         }
         for (i, key) in chunk.iter().enumerate() {
-            let id = u32::try_from(ids.first + i as u64 * ids.step)
+            let id = u32::try_from(first + i as u64 * step)
                 .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
             out.insert((key.action_type.code(), key.name.to_owned()), id);
         }
     }
     Ok((!read_back).then_some(out))
 }
+
+/// `LAST_INSERT_ID()`, `@@auto_increment_increment` and
+/// `@@innodb_autoinc_lock_mode`, read after every insert of names: the
+/// spacing is a session setting (Galera changes it when nodes join or
+/// leave), so it is never assumed.
+fn insert_id_and_spacing(conn: &mut MysqlConnection) -> QueryResult<(u64, u64, i64)> {
+    InsertIdAndSpacing.get_result(conn)
+}
+
+/// The fixed query of [`insert_id_and_spacing`] as a query type of its
+/// own: diesel prepares a statement whose type has a static query id once
+/// per connection and keeps it, so a batch with new names sends only an
+/// execute. Through `sql_query` (or a `sql` literal) it was prepared anew
+/// for every batch: a round trip and a parse on the server (the bench's
+/// "protocol commands" line, docs/PERFORMANCE.md).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct InsertIdAndSpacing;
+
+impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for InsertIdAndSpacing {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::mysql::Mysql>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT LAST_INSERT_ID(), @@auto_increment_increment, @@innodb_autoinc_lock_mode",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for InsertIdAndSpacing {
+    type SqlType = (
+        diesel::sql_types::Unsigned<diesel::sql_types::BigInt>,
+        diesel::sql_types::Unsigned<diesel::sql_types::BigInt>,
+        diesel::sql_types::BigInt,
+    );
+}
+
+impl RunQueryDsl<MysqlConnection> for InsertIdAndSpacing {}
 
 #[derive(QueryableByName)]
 struct Found {
@@ -211,6 +237,48 @@ mod tests {
     use super::*;
     use tally_db::test_support::TestDb;
     use tally_schema::schema::log_action;
+
+    /// The id read after an insert of names is prepared once per
+    /// connection, not once a batch.
+    #[test]
+    fn the_insert_id_query_is_prepared_once_per_connection() -> anyhow::Result<()> {
+        #[derive(QueryableByName)]
+        struct Status {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[diesel(column_name = Value)]
+            value: String,
+        }
+        fn prepares(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
+            let s: Status = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
+                .get_result(conn)?;
+            Ok(s.value.parse()?)
+        }
+        let db = TestDb::new()?;
+        let mut conn = db.conn()?;
+        let key = |name| ActionKey {
+            action_type: ActionType::PageTitle,
+            name,
+            url_prefix: None,
+        };
+        insert_consecutive(&mut conn, &[key("first")])?;
+        let before = prepares(&mut conn)?;
+        let ids = insert_consecutive(&mut conn, &[key("second"), key("third")])?;
+        // The status query itself is one prepare, and the insert one more
+        // (its values are in its text); the id query none.
+        assert_eq!(prepares(&mut conn)? - before, 2);
+        let (first, step, _) = insert_id_and_spacing(&mut conn)?;
+        assert_eq!(step, 1);
+        let ids = ids.ok_or_else(|| anyhow::anyhow!("consecutive locking expected"))?;
+        assert_eq!(
+            ids.get(&(ActionType::PageTitle.code(), "second".to_owned())),
+            Some(&u32::try_from(first)?)
+        );
+        assert_eq!(
+            ids.get(&(ActionType::PageTitle.code(), "third".to_owned())),
+            Some(&u32::try_from(first + 1)?)
+        );
+        Ok(())
+    }
 
     /// The ids computed from `LAST_INSERT_ID()` are those a lookup reads.
     #[test]
