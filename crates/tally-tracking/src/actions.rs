@@ -204,6 +204,14 @@ fn lookup(
     let mut rows: Vec<(u32, Option<String>, Option<u8>)> = Vec::new();
     // The pairs are rendered into the statement: chunks keep it small.
     for chunk in pairs.chunks(5_000) {
+        // A recorder batch's few pairs, padded to a cached shape, are only
+        // executed; an import's thousands are rendered (see
+        // `Statement::load_cached`).
+        let cached = crate::sql::cached_list_len(chunk.len());
+        let mut chunk = chunk.to_vec();
+        if let Some(len) = cached {
+            crate::sql::pad_list(&mut chunk, len);
+        }
         let mut st = crate::sql::Statement {
             sql: format!(
                 "SELECT idaction, name, type AS type_ FROM log_action WHERE (type, hash) IN ({})",
@@ -211,15 +219,15 @@ fn lookup(
             ),
             binds: Vec::with_capacity(chunk.len() * 2),
         };
-        for (ty, hash) in chunk {
+        for (ty, hash) in &chunk {
             st.binds.push((*ty).into());
             st.binds.push((*hash).into());
         }
-        rows.extend(
-            st.load::<Found>(conn)?
-                .into_iter()
-                .map(|f| (f.idaction, f.name, f.ty)),
-        );
+        let found = match cached {
+            Some(_) => st.load_cached::<Found>(conn)?,
+            None => st.load::<Found>(conn)?,
+        };
+        rows.extend(found.into_iter().map(|f| (f.idaction, f.name, f.ty)));
     }
     rows.sort_unstable_by_key(|r| r.0);
     let mut found = HashMap::default();

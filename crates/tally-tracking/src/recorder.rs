@@ -1482,6 +1482,12 @@ impl BatchWriter {
                 idorder: String,
             }
             for ids in ids.chunks(crate::sql::MAX_BINDS - 1) {
+                // A few orders: a cached shape (`Statement::load_cached`).
+                let cached = crate::sql::cached_list_len(ids.len());
+                let mut ids = ids.to_vec();
+                if let Some(len) = cached {
+                    crate::sql::pad_list(&mut ids, len);
+                }
                 let mut st = Statement {
                     sql: format!(
                         "SELECT idorder FROM log_conversion WHERE idsite = ? AND idorder IN ({})",
@@ -1490,7 +1496,11 @@ impl BatchWriter {
                     binds: vec![Val::from(idsite)],
                 };
                 st.binds.extend(ids.iter().map(|s| Val::from(*s)));
-                for o in st.load::<O>(conn)? {
+                let found = match cached {
+                    Some(_) => st.load_cached::<O>(conn)?,
+                    None => st.load::<O>(conn)?,
+                };
+                for o in found {
                     existing_orders.insert((idsite, o.idorder));
                 }
             }

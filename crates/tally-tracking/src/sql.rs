@@ -7,13 +7,17 @@
 //! values; multi-row inserts ([`multi_insert`]) write their values into the
 //! text directly.
 //!
-//! The values are always rendered as literals. A prepared statement costs
-//! three round trips (prepare, execute, close) and the server answers a
-//! prepare with one packet per placeholder, which dominated the recorder's
-//! time with thousands of placeholders per batch (docs/PERFORMANCE.md).
-//! So writes ([`Statement::execute`]) are sent as one text query, and reads
-//! ([`Statement::load`]), which diesel runs only as prepared statements, are
-//! prepared without placeholders. The rendering
+//! The values are rendered as literals but in small reads. A prepared
+//! statement costs three round trips (prepare, execute, close) and the
+//! server answers a prepare with one packet per placeholder, which
+//! dominated the recorder's time with thousands of placeholders per batch
+//! (docs/PERFORMANCE.md). So writes ([`Statement::execute`]) are sent as
+//! one text query, and big reads ([`Statement::load`]), which diesel runs
+//! only as prepared statements, are prepared without placeholders. Small
+//! reads ([`Statement::load_cached`], a recorder batch's few keys) keep
+//! their placeholders, their lists padded to a few lengths, so that diesel
+//! prepares each text once per connection and afterwards only executes it
+//! with the values bound. The rendering
 //! is injection-proof whatever the `sql_mode` (`NO_BACKSLASH_ESCAPES` or
 //! not): numbers are formatted by Rust; a string is quoted with its quotes
 //! doubled, the one escape both modes read alike, unless it holds a
@@ -166,6 +170,27 @@ impl Statement {
             return Err(mismatch(self.binds.len()));
         }
         Ok(out)
+    }
+
+    /// Runs a `SELECT` into rows of `T` through a statement diesel prepares
+    /// once per connection and keeps, sending only an execute with the
+    /// values afterwards.
+    ///
+    /// Diesel keys its cache by the SQL text, so the caller keeps the number
+    /// of distinct texts small: `IN` lists padded to [`cached_list_len`]
+    /// (a few shapes a query), anything longer through [`Statement::load`].
+    /// A recorder batch's reads take this path; each was a prepare, an
+    /// execute and a parse on the server every time (docs/PERFORMANCE.md,
+    /// session 30).
+    ///
+    /// # Errors
+    /// The query error, or [`diesel::result::Error::QueryBuilderError`]
+    /// when the number of values does not match the placeholders.
+    pub fn load_cached<T>(&self, conn: &mut MysqlConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<Mysql> + 'static,
+    {
+        CachedRead(self).load(conn)
     }
 
     /// Runs a `SELECT` into rows of `T`.
@@ -402,6 +427,77 @@ pub fn union_all(parts: Vec<Statement>) -> Vec<Statement> {
     out
 }
 
+/// The longest `IN` list a cached read ([`Statement::load_cached`]) takes.
+/// Its texts are then at most nine a list (1, 2, 4 ... 256 values), and a
+/// recorder batch under load has a few dozen keys; the log import's
+/// thousands go through literal statements, whose prepare costs little
+/// next to their rows.
+pub const CACHED_LIST_MAX: usize = 256;
+
+/// The length a list of `n` values is padded to for a cached read (the
+/// next power of two), or `None` when it is too long for one.
+#[must_use]
+pub fn cached_list_len(n: usize) -> Option<usize> {
+    (n <= CACHED_LIST_MAX).then(|| n.next_power_of_two())
+}
+
+/// `values` padded to `len` by repeating the last one: an `IN` list that
+/// matches the same rows with the text of a cached shape.
+pub fn pad_list<T: Clone>(values: &mut Vec<T>, len: usize) {
+    if let Some(last) = values.last().cloned() {
+        values.resize(len.max(values.len()), last);
+    }
+}
+
+/// A [`Statement`] as a query diesel may cache: its values bound to its
+/// placeholders rather than rendered, and its query id left dynamic so
+/// that the cache key is the text (a static id would give every text the
+/// same entry).
+struct CachedRead<'a>(&'a Statement);
+
+impl diesel::query_builder::QueryId for CachedRead<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for CachedRead<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<MysqlConnection> for CachedRead<'_> {}
+
+impl diesel::query_builder::QueryFragment<Mysql> for CachedRead<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Mysql>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Binary, Datetime, Double, Nullable, Text, Unsigned};
+        static NULL: Option<i64> = None;
+        let st = self.0;
+        let mut values = st.binds.iter();
+        let mut from = 0;
+        // `?` is ASCII, so its byte positions are char boundaries.
+        for at in memchr::memchr_iter(b'?', st.sql.as_bytes()) {
+            out.push_sql(&st.sql[from..at]);
+            match values.next().ok_or_else(|| mismatch(st.binds.len()))? {
+                Val::Null => out.push_bind_param::<Nullable<BigInt>, _>(&NULL)?,
+                Val::U64(v) => out.push_bind_param::<Unsigned<BigInt>, _>(v)?,
+                Val::I64(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Val::F64(v) => out.push_bind_param::<Double, _>(v)?,
+                Val::Str(v) => out.push_bind_param::<Text, _>(v)?,
+                Val::Bytes(v) => out.push_bind_param::<Binary, _>(v)?,
+                Val::DateTime(v) => out.push_bind_param::<Datetime, _>(v)?,
+            }
+            from = at + 1;
+        }
+        out.push_sql(&st.sql[from..]);
+        if values.next().is_some() {
+            return Err(mismatch(st.binds.len()));
+        }
+        Ok(())
+    }
+}
+
 /// A derived table of literal rows: `SELECT ? AS a, ? AS b UNION ALL SELECT
 /// ?, ? ...`, for multi-row `UPDATE ... JOIN`.
 pub fn values_table(columns: &[&str], rows: &[Vec<Val>]) -> Statement {
@@ -563,6 +659,103 @@ mod tests {
             st.into_iter().next().map(Statement::into_sql).transpose()?,
             Some("INSERT INTO t (u) VALUES ('?')".to_owned())
         );
+        Ok(())
+    }
+
+    #[test]
+    fn cached_lists_take_few_shapes() {
+        assert_eq!(cached_list_len(1), Some(1));
+        assert_eq!(cached_list_len(3), Some(4));
+        assert_eq!(cached_list_len(17), Some(32));
+        assert_eq!(cached_list_len(CACHED_LIST_MAX), Some(CACHED_LIST_MAX));
+        assert_eq!(cached_list_len(CACHED_LIST_MAX + 1), None);
+        let mut v = vec![1, 2, 3];
+        pad_list(&mut v, 4);
+        assert_eq!(v, [1, 2, 3, 3]);
+        pad_list(&mut v, 2);
+        assert_eq!(v, [1, 2, 3, 3], "never shortened");
+        let mut empty: Vec<u8> = Vec::new();
+        pad_list(&mut empty, 4);
+        assert!(empty.is_empty());
+    }
+
+    /// A cached read binds every kind of value as the literal read renders
+    /// it, and is prepared once for its text.
+    #[test]
+    fn cached_reads_match_literal_reads_and_prepare_once() -> anyhow::Result<()> {
+        #[derive(QueryableByName, Debug, PartialEq)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Integer>)]
+            idaction: u32,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        #[derive(QueryableByName)]
+        struct Status {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[diesel(column_name = Value)]
+            value: String,
+        }
+        fn prepares(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
+            let s: Status = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
+                .get_result(conn)?;
+            Ok(s.value.parse()?)
+        }
+        let db = tally_db::test_support::TestDb::new()?;
+        let mut conn = db.conn()?;
+        let names = ["a'b\\c", "plain", "é?", "other"];
+        for st in multi_insert(
+            "INSERT",
+            "log_action",
+            &["name", "hash", "type"],
+            names
+                .iter()
+                .map(|n| vec![Val::from(*n), Val::from(1u64), Val::from(1u64)])
+                .collect(),
+        ) {
+            st.execute(&mut conn)?;
+        }
+        let read = |wanted: &[&str]| {
+            let mut list: Vec<&str> = wanted.to_vec();
+            let len = cached_list_len(list.len()).unwrap_or(list.len());
+            pad_list(&mut list, len);
+            let mut binds: Vec<Val> = list.iter().map(|n| Val::from(*n)).collect();
+            binds.extend([
+                Val::from(1u64),
+                Val::from(-1i64),
+                Val::Null,
+                Val::from(2.5f64),
+                Val::from(time::macros::datetime!(2000-01-01 00:00:00)),
+                Val::from(vec![0u8, 255]),
+            ]);
+            Statement {
+                sql: format!(
+                    "SELECT idaction, name FROM log_action WHERE name IN ({}) AND type = ? \
+                     AND CAST(idaction AS SIGNED) > ? AND ? IS NULL AND ? > 0.5 \
+                     AND ? < NOW() AND ? = X'00FF' ORDER BY idaction",
+                    vec!["?"; list.len()].join(",")
+                ),
+                binds,
+            }
+        };
+        let st = read(&["a'b\\c", "é?", "missing"]);
+        let cached: Vec<Row> = st.load_cached(&mut conn)?;
+        let literal: Vec<Row> = st.clone().load(&mut conn)?;
+        assert_eq!(cached, literal);
+        let got: Vec<&str> = cached.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(got, ["a'b\\c", "é?"]);
+        // Other values, same text: executed, not prepared again (the
+        // status query is the one prepare).
+        let before = prepares(&mut conn)?;
+        let again: Vec<Row> = read(&["plain", "other", "missing"]).load_cached(&mut conn)?;
+        assert_eq!(prepares(&mut conn)? - before, 1);
+        let got: Vec<&str> = again.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(got, ["plain", "other"]);
+        let short = Statement {
+            sql: "SELECT ?, ?".into(),
+            binds: vec![1u64.into()],
+        };
+        assert!(short.load_cached::<Row>(&mut conn).is_err());
         Ok(())
     }
 

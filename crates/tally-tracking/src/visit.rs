@@ -511,9 +511,28 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     // query (on disk, as the select list has TEXT columns): that one query
     // was a quarter of the server's time under the tracker benchmark
     // (docs/PERFORMANCE.md).
+    // A recorder batch (one site, a few dozen keys) reads through cached
+    // statements, its lists padded to a few shapes (`Statement::load_cached`):
+    // at most one part of each kind, so the texts stay few.
+    let cached = by_visitor.len() <= 1
+        && by_config.len() <= 1
+        && by_visitor
+            .values()
+            .all(|ids| ids.len() <= crate::sql::CACHED_LIST_MAX)
+        && by_config
+            .values()
+            .all(|c| c.0.len() <= crate::sql::CACHED_LIST_MAX);
+    let padded = |keys: &[[u8; 8]]| {
+        let mut keys = keys.to_vec();
+        if let Some(len) = crate::sql::cached_list_len(keys.len()).filter(|_| cached) {
+            crate::sql::pad_list(&mut keys, len);
+        }
+        keys
+    };
     let mut parts: Vec<Statement> = Vec::new();
     for (idsite, ids) in by_visitor {
         for ids in ids.chunks(KEYS_PER_PART) {
+            let ids = padded(ids);
             // No look-back limit (as Matomo): the visitor's latest visit
             // gives the returning-visitor columns even when it is months
             // old.
@@ -529,6 +548,7 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     }
     for (idsite, (configs, from, to)) in by_config {
         for configs in configs.chunks(KEYS_PER_PART) {
+            let configs = padded(configs);
             let sql = format!(
                 "SELECT idvisit, idsite, idvisitor, visit_last_action_time, 0 AS by_visitor \
                  FROM log_visit WHERE idsite = ? AND config_id IN ({}) \
@@ -548,7 +568,12 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     // are also the visitors found.
     let mut per_visitor: FastMap<(u32, [u8; 8]), Vec<TimedVisit>> = FastMap::default();
     for st in crate::sql::union_all(parts) {
-        for c in st.load::<Candidate>(conn)? {
+        let candidates = if cached {
+            st.load_cached::<Candidate>(conn)?
+        } else {
+            st.load::<Candidate>(conn)?
+        };
+        for c in candidates {
             if c.by_visitor == 0 {
                 wanted.push(c.idvisit);
             } else {
@@ -566,7 +591,12 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     }
     wanted.sort_unstable();
     wanted.dedup();
+    let cached_rows = crate::sql::cached_list_len(wanted.len());
     for ids in wanted.chunks(crate::sql::MAX_BINDS) {
+        let mut ids = ids.to_vec();
+        if let Some(len) = cached_rows {
+            crate::sql::pad_list(&mut ids, len);
+        }
         let st = Statement {
             sql: format!(
                 "{} FROM log_visit WHERE idvisit IN ({})",
@@ -575,7 +605,11 @@ pub fn prefetch<S: std::hash::BuildHasher>(
             ),
             binds: ids.iter().map(|id| Val::from(*id)).collect(),
         };
-        for r in st.load::<VisitRow>(conn)? {
+        let rows = match cached_rows {
+            Some(_) => st.load_cached::<VisitRow>(conn)?,
+            None => st.load::<VisitRow>(conn)?,
+        };
+        for r in rows {
             let v = VisitState::from(r);
             // A visit only grows. The cache may hold a newer state than
             // the row read back: a batch of this recorder that updated the
