@@ -250,17 +250,7 @@ mod tests {
     /// connection, not once a batch.
     #[test]
     fn the_insert_id_query_is_prepared_once_per_connection() -> anyhow::Result<()> {
-        #[derive(QueryableByName)]
-        struct Status {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            #[diesel(column_name = Value)]
-            value: String,
-        }
-        fn prepares(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
-            let s: Status = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
-                .get_result(conn)?;
-            Ok(s.value.parse()?)
-        }
+        use crate::sql::tests::session_prepares as prepares;
         let db = TestDb::new()?;
         let mut conn = db.conn()?;
         let key = |name| ActionKey {

@@ -609,8 +609,22 @@ pub fn case_update(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The statements this connection has prepared so far (the status
+    /// query included): what a cached statement must not add to.
+    pub(crate) fn session_prepares(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
+        #[derive(QueryableByName)]
+        struct Status {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[diesel(column_name = Value)]
+            value: String,
+        }
+        let s: Status =
+            diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'").get_result(conn)?;
+        Ok(s.value.parse()?)
+    }
 
     #[test]
     fn sparse_inserts_leave_out_only_columns_null_in_every_row() -> QueryResult<()> {
@@ -690,17 +704,7 @@ mod tests {
             #[diesel(sql_type = diesel::sql_types::Text)]
             name: String,
         }
-        #[derive(QueryableByName)]
-        struct Status {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            #[diesel(column_name = Value)]
-            value: String,
-        }
-        fn prepares(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
-            let s: Status = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
-                .get_result(conn)?;
-            Ok(s.value.parse()?)
-        }
+        use session_prepares as prepares;
         let db = tally_db::test_support::TestDb::new()?;
         let mut conn = db.conn()?;
         let names = ["a'b\\c", "plain", "é?", "other"];
