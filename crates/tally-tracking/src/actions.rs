@@ -207,11 +207,7 @@ fn lookup(
         // A recorder batch's few pairs, padded to a cached shape, are only
         // executed; an import's thousands are rendered (see
         // `Statement::load_cached`).
-        let cached = crate::sql::cached_list_len(chunk.len());
-        let mut chunk = chunk.to_vec();
-        if let Some(len) = cached {
-            crate::sql::pad_list(&mut chunk, len);
-        }
+        let (chunk, cached) = crate::sql::read_list(chunk);
         let mut st = crate::sql::Statement {
             sql: format!(
                 "SELECT idaction, name, type AS type_ FROM log_action WHERE (type, hash) IN ({})",
@@ -223,11 +219,11 @@ fn lookup(
             st.binds.push((*ty).into());
             st.binds.push((*hash).into());
         }
-        let found = match cached {
-            Some(_) => st.load_cached::<Found>(conn)?,
-            None => st.load::<Found>(conn)?,
-        };
-        rows.extend(found.into_iter().map(|f| (f.idaction, f.name, f.ty)));
+        rows.extend(
+            st.read::<Found>(conn, cached)?
+                .into_iter()
+                .map(|f| (f.idaction, f.name, f.ty)),
+        );
     }
     rows.sort_unstable_by_key(|r| r.0);
     let mut found = HashMap::default();

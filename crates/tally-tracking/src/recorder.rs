@@ -1483,11 +1483,7 @@ impl BatchWriter {
             }
             for ids in ids.chunks(crate::sql::MAX_BINDS - 1) {
                 // A few orders: a cached shape (`Statement::load_cached`).
-                let cached = crate::sql::cached_list_len(ids.len());
-                let mut ids = ids.to_vec();
-                if let Some(len) = cached {
-                    crate::sql::pad_list(&mut ids, len);
-                }
+                let (ids, cached) = crate::sql::read_list(ids);
                 let mut st = Statement {
                     sql: format!(
                         "SELECT idorder FROM log_conversion WHERE idsite = ? AND idorder IN ({})",
@@ -1496,11 +1492,7 @@ impl BatchWriter {
                     binds: vec![Val::from(idsite)],
                 };
                 st.binds.extend(ids.iter().map(|s| Val::from(*s)));
-                let found = match cached {
-                    Some(_) => st.load_cached::<O>(conn)?,
-                    None => st.load::<O>(conn)?,
-                };
-                for o in found {
+                for o in st.read::<O>(conn, cached)? {
                     existing_orders.insert((idsite, o.idorder));
                 }
             }

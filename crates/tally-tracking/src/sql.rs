@@ -193,6 +193,22 @@ impl Statement {
         CachedRead(self).load(conn)
     }
 
+    /// [`Statement::load_cached`] when `cached` (the statement's lists came
+    /// padded from [`read_list`]), else [`Statement::load`].
+    ///
+    /// # Errors
+    /// As those two.
+    pub fn read<T>(self, conn: &mut MysqlConnection, cached: bool) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<Mysql> + 'static,
+    {
+        if cached {
+            self.load_cached(conn)
+        } else {
+            self.load(conn)
+        }
+    }
+
     /// Runs a `SELECT` into rows of `T`.
     ///
     /// The values are rendered as literals here too. Diesel reads rows only
@@ -449,6 +465,20 @@ pub fn pad_list<T: Clone>(values: &mut Vec<T>, len: usize) {
     }
 }
 
+/// `values` as the `IN` list of a read: padded to a cached shape when it
+/// is short enough ([`cached_list_len`]), and whether it was (then read it
+/// with [`Statement::read`]'s `cached`).
+pub fn read_list<T: Clone>(values: &[T]) -> (Vec<T>, bool) {
+    let mut list = values.to_vec();
+    match cached_list_len(list.len()) {
+        Some(len) => {
+            pad_list(&mut list, len);
+            (list, true)
+        }
+        None => (list, false),
+    }
+}
+
 /// A [`Statement`] as a query diesel may cache: its values bound to its
 /// placeholders rather than rendered, and its query id left dynamic so
 /// that the cache key is the text (a static id would give every text the
@@ -691,6 +721,9 @@ pub(crate) mod tests {
         let mut empty: Vec<u8> = Vec::new();
         pad_list(&mut empty, 4);
         assert!(empty.is_empty());
+        assert_eq!(read_list(&[7, 8, 9]), (vec![7, 8, 9, 9], true));
+        let long: Vec<u32> = (0..300).collect();
+        assert_eq!(read_list(&long), (long.clone(), false));
     }
 
     /// A cached read binds every kind of value as the literal read renders

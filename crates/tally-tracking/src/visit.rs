@@ -523,11 +523,11 @@ pub fn prefetch<S: std::hash::BuildHasher>(
             .values()
             .all(|c| c.0.len() <= crate::sql::CACHED_LIST_MAX);
     let padded = |keys: &[[u8; 8]]| {
-        let mut keys = keys.to_vec();
-        if let Some(len) = crate::sql::cached_list_len(keys.len()).filter(|_| cached) {
-            crate::sql::pad_list(&mut keys, len);
+        if cached {
+            crate::sql::read_list(keys).0
+        } else {
+            keys.to_vec()
         }
-        keys
     };
     let mut parts: Vec<Statement> = Vec::new();
     for (idsite, ids) in by_visitor {
@@ -568,12 +568,7 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     // are also the visitors found.
     let mut per_visitor: FastMap<(u32, [u8; 8]), Vec<TimedVisit>> = FastMap::default();
     for st in crate::sql::union_all(parts) {
-        let candidates = if cached {
-            st.load_cached::<Candidate>(conn)?
-        } else {
-            st.load::<Candidate>(conn)?
-        };
-        for c in candidates {
+        for c in st.read::<Candidate>(conn, cached)? {
             if c.by_visitor == 0 {
                 wanted.push(c.idvisit);
             } else {
@@ -591,12 +586,8 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     }
     wanted.sort_unstable();
     wanted.dedup();
-    let cached_rows = crate::sql::cached_list_len(wanted.len());
     for ids in wanted.chunks(crate::sql::MAX_BINDS) {
-        let mut ids = ids.to_vec();
-        if let Some(len) = cached_rows {
-            crate::sql::pad_list(&mut ids, len);
-        }
+        let (ids, cached) = crate::sql::read_list(ids);
         let st = Statement {
             sql: format!(
                 "{} FROM log_visit WHERE idvisit IN ({})",
@@ -605,11 +596,7 @@ pub fn prefetch<S: std::hash::BuildHasher>(
             ),
             binds: ids.iter().map(|id| Val::from(*id)).collect(),
         };
-        let rows = match cached_rows {
-            Some(_) => st.load_cached::<VisitRow>(conn)?,
-            None => st.load::<VisitRow>(conn)?,
-        };
-        for r in rows {
+        for r in st.read::<VisitRow>(conn, cached)? {
             let v = VisitState::from(r);
             // A visit only grows. The cache may hold a newer state than
             // the row read back: a batch of this recorder that updated the
