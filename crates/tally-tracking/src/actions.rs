@@ -202,12 +202,16 @@ fn lookup(
     pairs.sort_unstable();
     pairs.dedup();
     let mut rows: Vec<(u32, Option<String>, Option<u8>)> = Vec::new();
-    // The pairs are rendered into the statement: chunks keep it small.
-    for chunk in pairs.chunks(5_000) {
-        // A recorder batch's few pairs, padded to a cached shape, are only
-        // executed; an import's thousands are rendered (see
-        // `Statement::load_cached`).
-        let (chunk, cached) = crate::sql::read_list(chunk);
+    if pairs.is_empty() {
+        return Ok(HashMap::default());
+    }
+    // Parts short enough to be looked up pair by pair whatever the index
+    // statistics say (`sql::KEYS_PER_PART`). A recorder batch's few pairs,
+    // one part padded to a cached shape, are only executed; an import's
+    // thousands are rendered, their parts joined by `UNION ALL` (see
+    // `Statement::load_cached`).
+    let single = pairs.len() <= crate::sql::KEYS_PER_PART;
+    let part = |chunk: &[(u8, u32)]| {
         let mut st = crate::sql::Statement {
             sql: format!(
                 "SELECT idaction, name, type AS type_ FROM log_action WHERE (type, hash) IN ({})",
@@ -215,12 +219,21 @@ fn lookup(
             ),
             binds: Vec::with_capacity(chunk.len() * 2),
         };
-        for (ty, hash) in &chunk {
+        for (ty, hash) in chunk {
             st.binds.push((*ty).into());
             st.binds.push((*hash).into());
         }
+        st
+    };
+    let statements = if single {
+        let (chunk, _) = crate::sql::read_list(&pairs);
+        vec![part(&chunk)]
+    } else {
+        crate::sql::union_all(pairs.chunks(crate::sql::KEYS_PER_PART).map(part).collect())
+    };
+    for st in statements {
         rows.extend(
-            st.read::<Found>(conn, cached)?
+            st.read::<Found>(conn, single)?
                 .into_iter()
                 .map(|f| (f.idaction, f.name, f.ty)),
         );

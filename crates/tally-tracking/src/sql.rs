@@ -443,12 +443,23 @@ pub fn union_all(parts: Vec<Statement>) -> Vec<Statement> {
     out
 }
 
-/// The longest `IN` list a cached read ([`Statement::load_cached`]) takes.
-/// Its texts are then at most nine a list (1, 2, 4 ... 256 values), and a
-/// recorder batch under load has a few dozen keys; the log import's
-/// thousands go through literal statements, whose prepare costs little
-/// next to their rows.
-pub const CACHED_LIST_MAX: usize = 256;
+/// The most keys a read sends in one `IN` list (a part of a query, for
+/// the visit and name lookups). Below 200, the default
+/// `eq_range_index_dive_limit` of MariaDB and MySQL: from 200 values on the
+/// server costs the list from the index statistics instead of looking each
+/// key up, and the statistics of a table that grows fast (a new site, an
+/// import into a fresh database) lag behind it. With statistics taken when
+/// the table was nearly empty, a 280-key visit lookup read the site's whole
+/// `index_idsite_datetime`, and a 5,000-name lookup the whole of
+/// `log_action` (docs/PERFORMANCE.md, session 31).
+pub const KEYS_PER_PART: usize = 128;
+
+/// The longest `IN` list a cached read ([`Statement::load_cached`]) takes:
+/// one part. Its texts are then at most eight a list (1, 2, 4 ... 128
+/// values), and a recorder batch under load has a few dozen keys; the log
+/// import's thousands go through literal statements, whose prepare costs
+/// little next to their rows.
+pub const CACHED_LIST_MAX: usize = KEYS_PER_PART;
 
 /// The length a list of `n` values is padded to for a cached read (the
 /// next power of two), or `None` when it is too long for one.

@@ -495,17 +495,11 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     }
     /// (`visit_last_action_time` as unix, `idvisit`): sorts by time, then id.
     type TimedVisit = (i64, u64);
-    // Each part's keys in slices of fewer than 200, the default
-    // `eq_range_index_dive_limit` of MariaDB and MySQL: a longer `IN` list
-    // is costed from the index statistics instead of by looking each key
-    // up, and the statistics of a table that grows fast (a new site, an
-    // import into a fresh database) lag behind it. With statistics taken
-    // when the table was nearly empty, a 280-key part was run as a read of
-    // the site's whole `index_idsite_datetime` (17,685 rows examined for 0
-    // found, under the tracker benchmark at 1,024 connections;
-    // docs/PERFORMANCE.md). The parts are then joined into queries small
-    // enough for MySQL's 65,535 placeholders.
-    const KEYS_PER_PART: usize = 128;
+    // Each part's keys in slices short enough to be looked up key by key
+    // whatever the index statistics say (`sql::KEYS_PER_PART`), the parts
+    // then joined into queries small enough for MySQL's 65,535
+    // placeholders.
+    use crate::sql::KEYS_PER_PART;
     // Only the newest visits are needed; ten per visitor covers imports of
     // past data whose newest visit lies after the tracked time.
     const VISITS_PER_VISITOR: usize = 10;
@@ -521,15 +515,14 @@ pub fn prefetch<S: std::hash::BuildHasher>(
     // A recorder batch (one site, a few dozen keys) reads through cached
     // statements, its lists padded to a few shapes (`Statement::load_cached`):
     // at most one part of each kind, so the texts stay few.
-    const CACHED_KEYS: usize = if KEYS_PER_PART < crate::sql::CACHED_LIST_MAX {
-        KEYS_PER_PART
-    } else {
-        crate::sql::CACHED_LIST_MAX
-    };
     let cached = by_visitor.len() <= 1
         && by_config.len() <= 1
-        && by_visitor.values().all(|ids| ids.len() <= CACHED_KEYS)
-        && by_config.values().all(|c| c.0.len() <= CACHED_KEYS);
+        && by_visitor
+            .values()
+            .all(|ids| ids.len() <= crate::sql::CACHED_LIST_MAX)
+        && by_config
+            .values()
+            .all(|c| c.0.len() <= crate::sql::CACHED_LIST_MAX);
     let padded = |keys: &[[u8; 8]]| {
         if cached {
             crate::sql::read_list(keys).0

@@ -272,3 +272,36 @@ fn batch_transactions_take_no_gap_locks_that_two_recorders_could_deadlock_on() -
     }
     Ok(())
 }
+
+#[path = "support/plans.rs"]
+mod plans;
+
+/// Thousands of names (a log import batch's) are looked up by key even
+/// when `log_action`'s statistics were taken while it was empty: the server
+/// reads about two rows a name, not the whole table.
+#[test]
+fn many_names_are_looked_up_by_key_when_the_statistics_are_stale() -> anyhow::Result<()> {
+    let db = TestDb::new()?;
+    let mut conn = db.conn()?;
+    plans::freeze_statistics(&mut conn, "log_action")?;
+    let names: Vec<String> = (0..12_000).map(|i| format!("shop.example/p/{i}")).collect();
+    let keys: Vec<ActionKey<'_>> = names.iter().map(|n| key(ActionType::PageUrl, n)).collect();
+    let ids = resolve_actions(&mut conn, &keys)?;
+
+    // Every third name again: all known, so only looked up.
+    let again: Vec<ActionKey<'_>> = keys.iter().step_by(3).cloned().collect();
+    let before = plans::rows_read(&mut conn)?;
+    let found = resolve_actions(&mut conn, &again)?;
+    let read = plans::rows_read(&mut conn)? - before;
+
+    let expected: Vec<u32> = ids.iter().step_by(3).copied().collect();
+    assert_eq!(found, expected);
+    let rows: i64 = log_action::table.count().get_result(&mut conn)?;
+    assert_eq!(rows, 12_000, "nothing inserted the second time");
+    assert!(
+        read < 10_000,
+        "{read} rows read for {} names: the lookup scanned log_action",
+        again.len()
+    );
+    Ok(())
+}

@@ -6,6 +6,10 @@ use diesel::prelude::*;
 use tally_db::test_support::TestDb;
 use tally_tracking::visit::{VisitCache, prefetch};
 
+#[path = "support/plans.rs"]
+mod plans;
+use plans::{freeze_statistics, rows_read};
+
 /// 2026-03-02 00:00:00 UTC.
 const T0: i64 = 1_772_409_600;
 
@@ -131,22 +135,6 @@ fn a_row_older_than_the_cached_visit_does_not_replace_it() -> anyhow::Result<()>
     Ok(())
 }
 
-/// The session's `Handler_read_*` counters summed: index and table rows
-/// the server read for this connection so far.
-fn rows_read(conn: &mut MysqlConnection) -> anyhow::Result<u64> {
-    #[derive(QueryableByName)]
-    struct Status {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        #[diesel(column_name = Value)]
-        value: String,
-    }
-    let rows: Vec<Status> =
-        diesel::sql_query("SHOW SESSION STATUS LIKE 'Handler_read%'").load(conn)?;
-    rows.iter()
-        .map(|r| Ok(r.value.parse::<u64>()?))
-        .sum::<anyhow::Result<u64>>()
-}
-
 /// A batch with a few hundred new visitors on a site whose `log_visit`
 /// statistics were taken while it was empty (a new site, a fresh import)
 /// is still looked up key by key: the server reads about a row a key, not
@@ -156,9 +144,7 @@ fn long_key_lists_are_looked_up_by_key_when_the_statistics_are_stale() -> anyhow
     let db = TestDb::new()?;
     let mut conn = db.conn()?;
     diesel::sql_query("SET time_zone = '+00:00'").execute(&mut conn)?;
-    // Statistics of the empty table, kept as they are while it fills.
-    diesel::sql_query("ANALYZE TABLE log_visit").execute(&mut conn)?;
-    diesel::sql_query("ALTER TABLE log_visit STATS_AUTO_RECALC = 0").execute(&mut conn)?;
+    freeze_statistics(&mut conn, "log_visit")?;
     let key = |kind: u8, n: u64| {
         let mut k = [kind; 8];
         k[2..].copy_from_slice(&n.to_be_bytes()[2..]);
