@@ -13,11 +13,15 @@
 //! to arrive in full, counted from when the connection started waiting for
 //! it (hyper's header-read timeout; Apache's `RequestReadTimeout header=20`),
 //! so a slow client whose head takes longer than the idle time to arrive is
-//! still served.
+//! still served. A connection with a request running is never idle, even
+//! when that request came right behind the one just answered (pipelined)
+//! and so was read before the answer went out.
 
 use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -76,12 +80,21 @@ pub async fn serve_router(
             },
             () = &mut shutdown => break,
         };
-        let service = router.clone().map_request(move |req: Request<Incoming>| {
+        let activity = Arc::new(Activity::default());
+        let running = Arc::clone(&activity);
+        let router = router.clone();
+        let service = tower::service_fn(move |req: Request<Incoming>| {
             let mut req = req.map(Body::new);
             req.extensions_mut().insert(ConnectInfo(peer));
-            req
+            let running = Running::start(Arc::clone(&running));
+            let answer = router.clone().oneshot(req);
+            async move {
+                let res = answer.await;
+                drop(running);
+                res
+            }
         });
-        let io = TokioIo::new(IdleAfterResponse::new(stream, timeouts.idle));
+        let io = TokioIo::new(IdleAfterResponse::new(stream, timeouts.idle, activity));
         let connection =
             graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
         tokio::spawn(async move {
@@ -104,6 +117,12 @@ pub async fn serve_router(
 /// request being handled (read last) or arriving (read since the answer)
 /// is never cut by this timer. hyper then sees the end of the stream where
 /// it waits for a head, and closes the connection as if the client had.
+///
+/// Pipelining breaks the alternation: a request sent right behind another
+/// may be read with it, before the first answer goes out, and then runs
+/// while nothing is read. `activity` tells the requests running on the
+/// connection and the answers finished, so that the timer neither runs
+/// while a request does nor counts from before its answer.
 pub struct IdleAfterResponse<S> {
     inner: S,
     idle: Duration,
@@ -111,16 +130,50 @@ pub struct IdleAfterResponse<S> {
     waiting: bool,
     /// Reset rather than replaced at each answer.
     deadline: Pin<Box<Sleep>>,
+    activity: Arc<Activity>,
+    /// `activity.answered` when the deadline was last set.
+    answered: u64,
+}
+
+/// The requests of one connection, as its service sees them.
+#[derive(Debug, Default)]
+pub struct Activity {
+    running: AtomicUsize,
+    answered: AtomicU64,
+}
+
+/// One request running on a connection, from when the service takes it
+/// until its answer is ready or it is dropped.
+#[derive(Debug)]
+pub struct Running(Arc<Activity>);
+
+impl Running {
+    /// Counts a request as running on the connection of `activity`.
+    #[must_use]
+    pub fn start(activity: Arc<Activity>) -> Self {
+        activity.running.fetch_add(1, Ordering::AcqRel);
+        Self(activity)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.answered.fetch_add(1, Ordering::AcqRel);
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl<S> IdleAfterResponse<S> {
-    /// `inner`, closed after `idle` without a request once answered.
-    pub fn new(inner: S, idle: Duration) -> Self {
+    /// `inner`, closed after `idle` without a request once answered;
+    /// `activity` is shared with the connection's service ([`Running`]).
+    pub fn new(inner: S, idle: Duration, activity: Arc<Activity>) -> Self {
         Self {
             inner,
             idle,
             waiting: false,
             deadline: Box::pin(tokio::time::sleep(idle)),
+            activity,
+            answered: 0,
         }
     }
 }
@@ -152,7 +205,21 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleAfterResponse<S> {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                if self.waiting && self.deadline.as_mut().poll(cx).is_ready() {
+                if !self.waiting || self.activity.running.load(Ordering::Acquire) > 0 {
+                    // Not idle: the socket's readiness wakes this read, and
+                    // a running request's answer, once written, restarts
+                    // the timer.
+                    return Poll::Pending;
+                }
+                let answered = self.activity.answered.load(Ordering::Acquire);
+                if answered != self.answered {
+                    // An answer finished since the timer was set: idle
+                    // counts from then, whether or not it is written yet.
+                    self.answered = answered;
+                    let deadline = Instant::now() + self.idle;
+                    self.deadline.as_mut().reset(deadline);
+                }
+                if self.deadline.as_mut().poll(cx).is_ready() {
                     // The end of the stream: nothing read.
                     return Poll::Ready(Ok(()));
                 }
@@ -211,7 +278,14 @@ mod tests {
         peer.to_string()
     }
 
-    /// A server of `/peer` on a free port, stopped when the sender drops.
+    /// Answers after a second: longer than the idle times of these tests.
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        "slow"
+    }
+
+    /// A server of `/peer` and `/slow` on a free port, stopped when the
+    /// sender drops.
     async fn start(
         timeouts: ConnectionTimeouts,
     ) -> anyhow::Result<(
@@ -224,7 +298,9 @@ mod tests {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve_router(
             listener,
-            Router::new().route("/peer", get(peer)),
+            Router::new()
+                .route("/peer", get(peer))
+                .route("/slow", get(slow)),
             timeouts,
             async {
                 let _ = stopped.await;
@@ -286,6 +362,34 @@ mod tests {
 
         // Shutting down returns once the connections are gone.
         let _open = TcpStream::connect(addr).await?;
+        drop(stop);
+        tokio::time::timeout(Duration::from_secs(10), server).await??;
+        Ok(())
+    }
+
+    /// A request that came in the same packet as the one before it
+    /// (pipelined) is answered even when it takes longer than the idle time
+    /// after the first answer: the connection is not idle while it runs.
+    #[tokio::test]
+    async fn a_pipelined_request_longer_than_the_idle_time_is_answered() -> anyhow::Result<()> {
+        let (addr, stop, server) = start(ConnectionTimeouts {
+            idle: Duration::from_millis(300),
+            head: Duration::from_secs(10),
+        })
+        .await?;
+        let mut stream = TcpStream::connect(addr).await?;
+        let local = stream.local_addr()?.to_string();
+        stream
+            .write_all(
+                b"GET /peer HTTP/1.1\r\nHost: t\r\n\r\nGET /slow HTTP/1.1\r\nHost: t\r\n\r\n",
+            )
+            .await?;
+        assert_eq!(answer(&mut stream).await?, local);
+        assert_eq!(answer(&mut stream).await?, "slow");
+        // Then idle: closed an idle time after that answer.
+        let (rest, idle) = closed_after(&mut stream).await?;
+        assert!(rest.is_empty(), "idle connection sent {rest:?}");
+        assert!(idle >= Duration::from_millis(250), "closed after {idle:?}");
         drop(stop);
         tokio::time::timeout(Duration::from_secs(10), server).await??;
         Ok(())
