@@ -356,14 +356,21 @@ mod tests {
         assert_eq!(request(&mut stream).await?, local);
 
         // Then, idle, the server hangs up (EOF) after about a second.
-        let (rest, idle) = closed_after(&mut stream).await?;
-        assert!(rest.is_empty(), "idle connection sent {rest:?}");
-        assert!(idle >= Duration::from_millis(900));
+        hung_up_when_idle(&mut stream, Duration::from_millis(900)).await?;
 
         // Shutting down returns once the connections are gone.
         let _open = TcpStream::connect(addr).await?;
         drop(stop);
         tokio::time::timeout(Duration::from_secs(10), server).await??;
+        Ok(())
+    }
+
+    /// The server closes `stream` without sending anything more, no
+    /// sooner than `at_least` from now.
+    async fn hung_up_when_idle(stream: &mut TcpStream, at_least: Duration) -> anyhow::Result<()> {
+        let (rest, idle) = closed_after(stream).await?;
+        assert!(rest.is_empty(), "idle connection sent {rest:?}");
+        assert!(idle >= at_least, "closed after {idle:?}");
         Ok(())
     }
 
@@ -387,9 +394,7 @@ mod tests {
         assert_eq!(answer(&mut stream).await?, local);
         assert_eq!(answer(&mut stream).await?, "slow");
         // Then idle: closed an idle time after that answer.
-        let (rest, idle) = closed_after(&mut stream).await?;
-        assert!(rest.is_empty(), "idle connection sent {rest:?}");
-        assert!(idle >= Duration::from_millis(250), "closed after {idle:?}");
+        hung_up_when_idle(&mut stream, Duration::from_millis(250)).await?;
         drop(stop);
         tokio::time::timeout(Duration::from_secs(10), server).await??;
         Ok(())
