@@ -145,12 +145,12 @@ pub struct Activity {
 /// One request running on a connection, from when the service takes it
 /// until its answer is ready or it is dropped.
 #[derive(Debug)]
-pub struct Running(Arc<Activity>);
+struct Running(Arc<Activity>);
 
 impl Running {
     /// Counts a request as running on the connection of `activity`.
     #[must_use]
-    pub fn start(activity: Arc<Activity>) -> Self {
+    fn start(activity: Arc<Activity>) -> Self {
         activity.running.fetch_add(1, Ordering::AcqRel);
         Self(activity)
     }
@@ -165,7 +165,8 @@ impl Drop for Running {
 
 impl<S> IdleAfterResponse<S> {
     /// `inner`, closed after `idle` without a request once answered;
-    /// `activity` is shared with the connection's service ([`Running`]).
+    /// `activity` is shared with the connection's service, which counts
+    /// the requests it runs.
     pub fn new(inner: S, idle: Duration, activity: Arc<Activity>) -> Self {
         Self {
             inner,
