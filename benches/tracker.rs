@@ -1060,6 +1060,25 @@ fn run(opts: Options) -> anyhow::Result<()> {
         "| CPU during the measured phase | {} |",
         cpu_text.join("; ")
     ));
+    // The same CPU a request, and the rate the machine's cores would allow
+    // at that cost if every core were busy: the tracker, MariaDB and the
+    // client share this machine, so no change of batching or concurrency
+    // can go past that figure; only less CPU a request can.
+    let per_request_us = |s: f64| 1e6 * s / opts.requests as f64;
+    let cpu_total: f64 = cpu.values().sum();
+    let per_request_text: Vec<String> = cpu
+        .iter()
+        .map(|(k, v)| format!("{k} {:.0} µs", per_request_us(*v)))
+        .collect();
+    if cpu_total > 0.0 {
+        line(format!(
+            "| CPU a measured request | {:.0} µs in all ({}); at that cost {cpus} busy CPUs allow at most **{:.0} requests/s**; 30,000 requests/s would need at most {:.0} µs |",
+            per_request_us(cpu_total),
+            per_request_text.join(", "),
+            cpus as f64 * opts.requests as f64 / cpu_total,
+            cpus as f64 * 1e6 / 30_000.0,
+        ));
+    }
     line(format!(
         "| stored | {visits} visits, {actions} actions, {conversions} conversions, {order_items} order items, {log_actions} log_action names |"
     ));
