@@ -253,6 +253,10 @@ pub struct Hit {
     pub visitor_id: Option<[u8; 8]>,
     /// How the previous visit is looked up.
     pub lookup: Lookup,
+    /// Matomo's `enable_userid_overwrites_visitorid = 0`: a visit only
+    /// continues under the same user id when both it and the request have
+    /// one (`VisitRequestProcessor::isVisitNew`, MATOMO.md §2.4 rule 6).
+    pub user_id_must_match: bool,
     /// The action, if the request has one.
     pub action: Option<ActionDraft>,
     /// The explicit conversion.
@@ -1018,6 +1022,13 @@ pub fn build_hit_with_geoip(
         },
         _ => ConversionRequest::None,
     };
+    // A heartbeat converts nothing: Matomo's ping processor empties the
+    // request's conversions after the goal id was checked (§1.7 step 5).
+    let conversion = if req.ping {
+        ConversionRequest::None
+    } else {
+        conversion
+    };
 
     let lang_source = req
         .lang
@@ -1055,7 +1066,9 @@ pub fn build_hit_with_geoip(
             } else {
                 req.visitor_id
             });
-    let lookup = if req.forced_visitor_id.is_some() && uid_visitor.is_none() {
+    // A `uid` asks for both lookups whether or not it became the visitor
+    // id (`shouldLookupOneVisitorFieldOnly` tests it before `cid`).
+    let lookup = if req.forced_visitor_id.is_some() && req.user_id.is_none() {
         Lookup::VisitorId
     } else if visitor_id.is_some() {
         Lookup::VisitorIdThenConfig
@@ -1147,6 +1160,7 @@ pub fn build_hit_with_geoip(
         config_id,
         visitor_id,
         lookup,
+        user_id_must_match: meta.user_id_keeps_visitor_id,
         action,
         conversion,
         local_time,

@@ -1560,17 +1560,30 @@ impl BatchWriter {
                 .cloned()
                 .or_else(|| self.cache.find_by_visitor(site, id, hit.time).cloned())
         };
+        // With a `uid`, the fingerprint lookup skips visits of another
+        // user (§2.3: `user_id IS NULL OR user_id = ?`), in this batch's
+        // visits as in the cache; a cached visit is judged by its state in
+        // this batch, where a hit may have changed its user id.
+        let user_ok = |v: &VisitState| {
+            hit.req
+                .user_id
+                .as_deref()
+                .is_none_or(|u| v.user_id.as_deref().is_none_or(|x| x == u))
+        };
         let by_config = || {
             p.touched_for(&p.touched_by_config, (site, hit.config_id))
                 .filter(|v| {
                     v.config_id == hit.config_id
                         && (v.last - hit.time).abs() <= VISIT_STANDARD_LENGTH
+                        && user_ok(v)
                 })
                 .max_by_key(|v| (v.last, v.idvisit))
                 .cloned()
                 .or_else(|| {
                     self.cache
                         .find_by_config(site, hit.config_id, hit.time, hit.req.user_id.as_deref())
+                        .map(|v| p.touched.get(&v.idvisit).unwrap_or(v))
+                        .filter(|v| user_ok(v))
                         .cloned()
                 })
         };
@@ -1620,6 +1633,7 @@ impl BatchWriter {
             !hit.req.new_visit
                 && v.last > time - VISIT_STANDARD_LENGTH
                 && site.timezone.local_date(v.last) == local
+                && !(hit.user_id_must_match && user_ids_differ(v.user_id.as_deref(), hit))
         });
         // Campaign change forces a new visit (§5.4), unless the visit is
         // direct so far (then the campaign is late referrer information);
@@ -1907,15 +1921,19 @@ impl BatchWriter {
                     }
                 }
                 _ => {
+                    // Matomo's EntryPageTitle casts "no title" to 0 (its
+                    // EntryPageUrl keeps NULL, filled by a later page).
                     if is_new {
                         v.exit_url = Some(0);
                         v.exit_name = Some(0);
+                        v.entry_name = Some(0);
                     }
                 }
             }
         } else if is_new {
             v.exit_url = Some(0);
             v.exit_name = Some(0);
+            v.entry_name = Some(0);
         }
 
         // The action row (§2.7).
@@ -2505,6 +2523,18 @@ fn round2(v: f64) -> f64 {
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// §2.4 rule 6 with `enable_userid_overwrites_visitorid = 0`: the visit's
+/// and the request's user ids are both set (not empty as PHP's `empty`
+/// sees it, so not "0") and differ.
+fn user_ids_differ(visit_user_id: Option<&str>, hit: &Hit) -> bool {
+    match (visit_user_id, hit.req.user_id.as_deref()) {
+        (Some(stored), Some(sent)) => {
+            !php::is_empty(stored) && !php::is_empty(sent) && stored != sent
+        }
+        _ => false,
+    }
 }
 
 /// Whether the request carries campaign parameters (then the referrer is

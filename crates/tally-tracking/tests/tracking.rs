@@ -2304,3 +2304,180 @@ async fn a_user_id_replaces_the_visitor_id_unless_configured_not_to() -> anyhow:
     }
     Ok(())
 }
+
+/// `enable_userid_overwrites_visitorid = 0` (§2.4 rule 6, §2.3): a visit
+/// under the same visitor id ends when another user id is sent; a `uid`
+/// with a forced `cid` still looks the fingerprint up, so the same user on
+/// the same device continues the visit under a new `cid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_user_ids_kept_apart_a_new_user_id_starts_a_visit() -> anyhow::Result<()> {
+    let s = start_with(&TrackerConfig {
+        enable_userid_overwrites_visitorid: false,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    let hits = [
+        // Same visitor id, same device, user changes: two visits.
+        format!("uid=alice&{}&cip=198.51.100.1&{}", visitor(1), at(0)),
+        format!("uid=bob&{}&cip=198.51.100.1&{}", visitor(1), at(60)),
+        // Same user and device, another forced visitor id: one visit.
+        format!("uid=carol&cid=3000000000000001&cip=198.51.100.2&{}", at(0)),
+        format!("uid=carol&cid=3000000000000002&cip=198.51.100.2&{}", at(60)),
+    ];
+    for (i, hit) in hits.iter().enumerate() {
+        let a = s
+            .get(&format!(
+                "idsite=2&rec=1&{hit}&url={}",
+                enc(&format!("https://blog.example/p{i}"))
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let mut visits: Vec<(Option<String>, Option<u32>)> = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .select((log_visit::user_id, log_visit::visit_total_actions))
+        .load(&mut c)?;
+    visits.sort();
+    assert_eq!(
+        visits,
+        [
+            (Some("alice".to_owned()), Some(1)),
+            (Some("bob".to_owned()), Some(1)),
+            (Some("carol".to_owned()), Some(2)),
+        ]
+    );
+    Ok(())
+}
+
+/// The fingerprint lookup with a `uid` skips a visit of another user (§2.3
+/// `user_id IS NULL OR user_id = ?`) also when that visit was made earlier
+/// in the same batch (one bulk request, one recorder transaction).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_one_bulk_two_users_on_one_device_are_two_visits() -> anyhow::Result<()> {
+    let s = start().await?;
+    let hit = |user: &str, offset: i64, page: &str| {
+        format!(
+            r#""?idsite=2&rec=1&uid={user}&cip=198.51.100.9&cdt={}&url=https%3A%2F%2Fblog.example%2F{page}""#,
+            T0 + offset
+        )
+    };
+    let body = format!(
+        r#"{{"requests":[{},{},{}],"token_auth":"{TOKEN}"}}"#,
+        hit("alice", 0, "a"),
+        hit("bob", 10, "b"),
+        hit("alice", 20, "c"),
+    );
+    let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut c = s.conn()?;
+    let mut visits: Vec<(Option<String>, Option<u32>)> = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .select((log_visit::user_id, log_visit::visit_total_actions))
+        .load(&mut c)?;
+    visits.sort();
+    assert_eq!(
+        visits,
+        [
+            (Some("alice".to_owned()), Some(2)),
+            (Some("bob".to_owned()), Some(1)),
+        ]
+    );
+    Ok(())
+}
+
+/// A heartbeat (`ping=1`) converts nothing, even naming a goal or an order
+/// (Matomo's ping processor empties the conversions, §1.7 step 5), and
+/// only lengthens the visit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_converts_nothing() -> anyhow::Result<()> {
+    let s = start().await?;
+    for q in [
+        format!(
+            "{}&{}&url={}",
+            visitor(40),
+            at(0),
+            enc("https://shop.example/p")
+        ),
+        // Goal 2 is manual.
+        format!("{}&{}&ping=1&idgoal=2", visitor(40), at(30)),
+        format!(
+            "{}&{}&ping=1&idgoal=0&ec_id=P-1&revenue=9&ec_items={}",
+            visitor(40),
+            at(40),
+            enc(r#"[["SKU","Name","Cat",9,1]]"#)
+        ),
+    ] {
+        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let conversions: i64 = log_conversion::table.count().get_result(&mut c)?;
+    assert_eq!(conversions, 0);
+    let items: i64 = log_conversion_item::table.count().get_result(&mut c)?;
+    assert_eq!(items, 0);
+    let v: (u32, Option<i8>, Option<i8>, Option<u32>) = log_visit::table
+        .select((
+            log_visit::visit_total_time,
+            log_visit::visit_goal_converted,
+            log_visit::visit_goal_buyer,
+            log_visit::visit_total_actions,
+        ))
+        .first(&mut c)?;
+    // 1 + 40 seconds since the first action, no conversion bonus.
+    assert_eq!(v, (41, Some(0), Some(0), Some(1)));
+    Ok(())
+}
+
+/// A visit whose first request is not a page view or a site search has
+/// entry page title 0 (Matomo casts "none" to an integer) and no entry page
+/// URL until a page view gives one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_started_by_an_event_has_entry_title_0() -> anyhow::Result<()> {
+    let s = start().await?;
+    for q in [
+        format!(
+            "{}&{}&e_c=video&e_a=play&url={}",
+            visitor(41),
+            at(0),
+            enc("https://shop.example/v")
+        ),
+        format!(
+            "{}&{}&url={}&action_name=Home",
+            visitor(41),
+            at(10),
+            enc("https://shop.example/")
+        ),
+        format!(
+            "{}&{}&cip=198.51.100.42&download={}&url={}",
+            visitor(42),
+            at(0),
+            enc("https://shop.example/f.pdf"),
+            enc("https://shop.example/")
+        ),
+    ] {
+        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let mut rows: Vec<(Option<u32>, Option<u32>, Option<u32>)> = log_visit::table
+        .order(log_visit::idvisit)
+        .select((
+            log_visit::visit_entry_idaction_name,
+            log_visit::visit_entry_idaction_url,
+            log_visit::visit_total_actions,
+        ))
+        .load(&mut c)?;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let downloaded = rows.pop();
+    let (entry_name, entry_url, actions) = rows[0];
+    assert_eq!(entry_name, Some(0));
+    assert_eq!(actions, Some(2));
+    let home: u32 = log_action::table
+        .filter(log_action::name.eq("shop.example/"))
+        .select(log_action::idaction)
+        .first(&mut c)?;
+    assert_eq!(entry_url, Some(home));
+    assert_eq!(downloaded, Some((Some(0), None, Some(1))));
+    Ok(())
+}
