@@ -456,11 +456,14 @@ fn push_day_salt(out: &mut String, instance_salt: &str, idsite: u32, local_date:
     });
 }
 
-fn round2(v: f64) -> f64 {
+/// Matomo's `GoalManager::getRevenue`: a value that is not a whole number
+/// is rounded to 2 decimals by PHP's `round()` (half away from zero after
+/// PHP's pre-rounding: 1.005 gives 1.01, where `(v * 100).round()` gives 1).
+pub fn round_revenue(v: f64) -> f64 {
     if v.fract() == 0.0 {
         v
     } else {
-        (v * 100.0).round() / 100.0
+        tally_datatable::format::round_php(v, 2)
     }
 }
 
@@ -514,10 +517,18 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
         let serde_json::Value::Array(fields) = entry else {
             continue;
         };
-        let Some(sku) = fields.first().and_then(text) else {
+        // `getCleanedEcommerceItems` tests SKU, name and a single category
+        // with PHP's `empty()` before anything else: a SKU of "0" or 0
+        // skips the item, a name or category of "0" counts as none.
+        fn present(v: Option<&serde_json::Value>) -> Option<&serde_json::Value> {
+            v.filter(|v| {
+                !json_php_empty(v) && !matches!(v, serde_json::Value::Array(a) if a.is_empty())
+            })
+        }
+        let Some(sku) = present(fields.first()).and_then(text) else {
             continue;
         };
-        let name = fields.get(1).and_then(text);
+        let name = present(fields.get(1)).and_then(text);
         let categories: Vec<Name> = match fields.get(2) {
             // `GoalManager::getCleanedEcommerceItems` skips PHP-empty
             // categories ("", "0", 0) before counting five.
@@ -529,12 +540,13 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
                 .take(5)
                 .map(|c| Name::new(ActionType::EcommerceItemCategory, c))
                 .collect(),
-            Some(v) => text(v)
+            Some(v) => present(Some(v))
+                .and_then(text)
                 .map(|c| vec![Name::new(ActionType::EcommerceItemCategory, c)])
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        let price = round2(number(fields.get(3)).unwrap_or(0.0));
+        let price = round_revenue(number(fields.get(3)).unwrap_or(0.0));
         let quantity = number(fields.get(4))
             .filter(|q| *q > 0.0)
             // PHP (int) truncation of a positive quantity.
@@ -649,18 +661,20 @@ pub fn build_action(
         url.as_ref()
             .map(|n| php::unsanitize_input_value(&n.name).into_owned())
     };
-    if let Some(d) = req.download.as_deref().filter(|s| !s.is_empty()) {
+    // Matomo's `shouldHandle` tests `!empty(...)`: "0" names no download,
+    // outlink or content. A download or outlink has no name: Matomo looks
+    // up only its URL, so `idaction_name` stays NULL whatever
+    // `action_name` says (MATOMO.md §4.2).
+    if let Some(d) = req.download.as_deref().filter(|s| !php::is_empty(s)) {
         draft.kind = ActionKind::Download;
         draft.url = full_url(d, ActionType::Download);
         draft.raw_url = unescaped(&draft.url);
-        draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
         return Some(draft);
     }
-    if let Some(l) = req.link.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(l) = req.link.as_deref().filter(|s| !php::is_empty(s)) {
         draft.kind = ActionKind::Outlink;
         draft.url = full_url(l, ActionType::Outlink);
         draft.raw_url = unescaped(&draft.url);
-        draft.name = clean(&req.action_name).map(|t| Name::new(ActionType::PageTitle, t));
         return Some(draft);
     }
     if req.is_event() {
@@ -680,7 +694,7 @@ pub fn build_action(
         draft.event_value = req.event_value;
         return Some(draft);
     }
-    if let Some(name) = clean(&req.content_name) {
+    if let Some(name) = clean(&req.content_name).filter(|n| !php::is_empty(n)) {
         draft.kind = ActionKind::Content;
         // Content URLs keep their scheme (§3.1).
         draft.url = req
@@ -737,7 +751,8 @@ pub fn build_action(
     {
         draft.product[2 + i] = Some(Name::new(ActionType::EcommerceItemCategory, c));
     }
-    draft.product_price = req.product_price.map(round2);
+    // Stored as sent: Matomo's ProductViewPrice does not round.
+    draft.product_price = req.product_price;
     Some(draft)
 }
 
@@ -1010,7 +1025,8 @@ pub fn build_hit_with_geoip(
             .ec_id
             .as_deref()
             .map(php::trim)
-            .filter(|s| !s.is_empty())
+            // `isRequestForAnOrder` tests `!empty(ec_id)`: "0" is a cart.
+            .filter(|s| !php::is_empty(s))
         {
             Some(id) => ConversionRequest::Order {
                 idorder: php::truncate_chars(id, 100).to_owned(),

@@ -557,6 +557,11 @@ struct Pending {
     /// The orders known to exist once the batch is written: those found in
     /// the database or carried, and the batch's own.
     orders: HashSet<(u32, String)>,
+    /// Where this batch's [`multiple_buster`] sequence starts: random, so
+    /// that two batches converting the same goal of a visit in the same
+    /// second do not both start at the same buster (Matomo's two random
+    /// digits collide one time in 30; within a batch ours never do).
+    buster_base: u32,
 }
 
 impl Pending {
@@ -569,6 +574,7 @@ impl Pending {
             touched_by_visitor: HashMap::with_capacity_and_hasher(hits, Default::default()),
             touched_by_config: HashMap::with_capacity_and_hasher(hits, Default::default()),
             actions: Vec::with_capacity(hits),
+            buster_base: u32::from(random_visitor_id()[0]) % 30,
             ..Self::default()
         }
     }
@@ -973,8 +979,8 @@ pub const READ_COMMITTED_SESSION: &str = "SET SESSION TRANSACTION ISOLATION LEVE
 const READ_COMMITTED_NEXT: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
 /// A pseudo-random buster for goals allowing several conversions per visit
-/// (§6.1): a digit 1–3, a digit 0–9, then the time without its first two
-/// digits; it fits INT UNSIGNED.
+/// (§6.1): a digit 1–3, a digit 0–9 (the 30 pairs in turn from `seq`),
+/// then the time without its first two digits; it fits INT UNSIGNED.
 fn multiple_buster(time: i64, seq: u32) -> u32 {
     let t = time.rem_euclid(100_000_000);
     let a = i64::from(seq % 3) + 1;
@@ -2170,7 +2176,11 @@ impl BatchWriter {
                         if matched {
                             let revenue = if g.event_value_as_revenue && a.kind == ActionKind::Event
                             {
-                                a.event_value.unwrap_or(g.revenue)
+                                // Matomo replaces the revenue with `e_v`
+                                // only when one is sent; else the
+                                // request's `revenue` applies as for any
+                                // goal.
+                                a.event_value.or(hit.req.revenue).unwrap_or(g.revenue)
                             } else {
                                 hit.req.revenue.unwrap_or(g.revenue)
                             };
@@ -2205,7 +2215,8 @@ impl BatchWriter {
             let buster = if g.allow_multiple {
                 multiple_buster(
                     hit.time,
-                    u32::try_from(seq).unwrap_or(0)
+                    p.buster_base
+                        + u32::try_from(seq).unwrap_or(0)
                         + u32::try_from(p.conversions.len()).unwrap_or(0),
                 )
             } else {
@@ -2224,7 +2235,7 @@ impl BatchWriter {
                 None,
                 None,
                 &url,
-                round2(revenue),
+                crate::hit::round_revenue(revenue),
                 [None; 4],
             );
             p.conversions.push(row);
@@ -2326,7 +2337,7 @@ impl BatchWriter {
         p: &mut Pending,
     ) {
         let quantity: u32 = items.iter().map(|i| i.quantity).sum();
-        let revenue = round2(hit.req.revenue.unwrap_or(0.0));
+        let revenue = crate::hit::round_revenue(hit.req.revenue.unwrap_or(0.0));
         let url = conversion_url(hit);
         let url_id = self.id_of(conversion_url_name(hit).as_ref());
         let open_cart = matches!(before.goal_buyer, 2 | 3);
@@ -2339,7 +2350,7 @@ impl BatchWriter {
                     hit.req.ec_shipping,
                     hit.req.ec_discount,
                 ]
-                .map(|x| x.map(round2));
+                .map(|x| x.map(crate::hit::round_revenue));
                 if open_cart {
                     // The open cart row becomes the order (§6.3).
                     p.statements.push(Statement {
@@ -2511,14 +2522,6 @@ fn wanted_names(jobs: &[Job]) -> Vec<Name> {
         }
     }
     wanted
-}
-
-fn round2(v: f64) -> f64 {
-    if v.fract() == 0.0 {
-        v
-    } else {
-        (v * 100.0).round() / 100.0
-    }
 }
 
 fn now_unix() -> i64 {

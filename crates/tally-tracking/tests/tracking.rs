@@ -2481,3 +2481,140 @@ async fn a_visit_started_by_an_event_has_entry_title_0() -> anyhow::Result<()> {
     assert_eq!(downloaded, Some((Some(0), None, Some(1))));
     Ok(())
 }
+
+/// A download or an outlink stores no name, even with `action_name`
+/// (Matomo looks up only their URL: §4.2 "`idaction_name` absent"), and a
+/// `download` or `link` of "0" is PHP-empty, so the request is a page view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_and_outlinks_have_no_name_and_zero_is_no_link() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/docs");
+    for q in [
+        format!(
+            "download={}&action_name=Report&url={page}",
+            enc("https://shop.example/r.pdf")
+        ),
+        format!(
+            "link={}&action_name=Partner&url={page}",
+            enc("https://partner.example/")
+        ),
+        format!("download=0&action_name=Docs&url={page}"),
+        format!("link=0&action_name=Docs&url={page}"),
+    ] {
+        let a = s
+            .get(&format!("idsite=1&rec=1&{}&{}&{q}", visitor(43), at(0)))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let rows: Vec<(Option<u32>, Option<u32>)> = log_link_visit_action::table
+        .order(log_link_visit_action::idlink_va)
+        .select((
+            log_link_visit_action::idaction_url,
+            log_link_visit_action::idaction_name,
+        ))
+        .load(&mut c)?;
+    let type_of = |id: Option<u32>, c: &mut MysqlConnection| -> anyhow::Result<Option<u8>> {
+        let Some(id) = id else { return Ok(None) };
+        Ok(log_action::table
+            .find(id)
+            .select(log_action::type_)
+            .first::<Option<u8>>(c)?)
+    };
+    let mut kinds = Vec::new();
+    for (url, name) in &rows {
+        kinds.push((type_of(*url, &mut c)?, type_of(*name, &mut c)?));
+    }
+    // Download (3), outlink (2), then two page views (URL 1, title 4).
+    assert_eq!(
+        kinds,
+        [
+            (Some(3), None),
+            (Some(2), None),
+            (Some(1), Some(4)),
+            (Some(1), Some(4)),
+        ]
+    );
+    let titles: Vec<Option<String>> = log_action::table
+        .filter(log_action::type_.eq(4))
+        .select(log_action::name)
+        .load(&mut c)?;
+    assert_eq!(titles, [Some("Docs".to_owned())]);
+    Ok(())
+}
+
+/// Values as Matomo's GoalManager reads them: `ec_id=0` is PHP-empty (a
+/// cart, not an order); an item's SKU of "0" skips it and a name or
+/// category of "0" counts as none; revenues and prices go through PHP's
+/// `round()` (1.005 → 1.01, 0.285 → 0.29); an event goal takes the
+/// request's `revenue` when no `e_v` is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversion_values_as_matomo_reads_them() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/p");
+    for q in [
+        format!("{}&{}&url={page}", visitor(44), at(0)),
+        format!(
+            "{}&{}&idgoal=0&ec_id=0&revenue=5&ec_items={}",
+            visitor(44),
+            at(10),
+            enc(r#"[["S1","N","C",5,1]]"#)
+        ),
+        format!(
+            "{}&{}&cip=198.51.100.45&idgoal=0&ec_id=B-1&revenue=1.005&ec_items={}",
+            visitor(45),
+            at(0),
+            enc(r#"[["0","x","c",1,1],["S2","0","0",0.285,1]]"#)
+        ),
+        // Goal 2: manual, several a visit.
+        format!(
+            "{}&{}&cip=198.51.100.46&idgoal=2&revenue=1.005",
+            visitor(46),
+            at(0)
+        ),
+        // Goal 3: event category "video", event value as revenue.
+        format!(
+            "{}&{}&cip=198.51.100.47&e_c=video&e_a=play&revenue=7&url={page}",
+            visitor(47),
+            at(0)
+        ),
+        format!(
+            "{}&{}&cip=198.51.100.48&e_c=video&e_a=play&e_v=3&revenue=7&url={page}",
+            visitor(48),
+            at(0)
+        ),
+    ] {
+        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    let mut c = s.conn()?;
+    let mut conv: Vec<(i32, Option<String>, Option<f64>)> = log_conversion::table
+        .select((
+            log_conversion::idgoal,
+            log_conversion::idorder,
+            log_conversion::revenue,
+        ))
+        .load(&mut c)?;
+    conv.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    assert_eq!(
+        conv,
+        [
+            (-1, None, Some(5.0)),
+            (0, Some("B-1".into()), Some(1.01)),
+            (2, None, Some(1.01)),
+            (3, None, Some(3.0)),
+            (3, None, Some(7.0)),
+        ]
+    );
+    let items: Vec<(String, u32, u32, f64)> = log_conversion_item::table
+        .filter(log_conversion_item::idorder.eq("B-1"))
+        .select((
+            log_conversion_item::idorder,
+            log_conversion_item::idaction_name,
+            log_conversion_item::idaction_category,
+            log_conversion_item::price,
+        ))
+        .load(&mut c)?;
+    assert_eq!(items, [("B-1".to_owned(), 0, 0, 0.29)]);
+    Ok(())
+}
