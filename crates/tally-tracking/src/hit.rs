@@ -625,7 +625,7 @@ pub fn build_action(
     let mut draft = ActionDraft {
         kind: ActionKind::Pageview,
         url: None,
-        raw_url: req.url.as_deref().map(urlnorm::cleanup_url),
+        raw_url: req.url.as_deref().and_then(urlnorm::raw_action_url),
         name: None,
         title: None,
         event: None,

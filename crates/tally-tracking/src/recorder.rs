@@ -1799,6 +1799,14 @@ impl BatchWriter {
                     dimensions: dims,
                     custom_vars: crate::hit::custom_var_columns(&hit.req.custom_variables_visit),
                     last_idlink_va: None,
+                    // As `new_visit_extras` stores them.
+                    device: crate::visit::VisitDevice {
+                        browser_name: Some(hit.device.browser_name.clone()),
+                        client_type: Some(hit.device.client_type),
+                        device_type: hit.device.device_type,
+                        device_brand: Some(hit.device.device_brand.clone()),
+                        device_model: Some(hit.device.config_device_model()),
+                    },
                 };
                 p.new_visit_ids.push(v.idvisit);
                 p.touch(v.clone());
@@ -2305,11 +2313,11 @@ impl BatchWriter {
             v.count_visits.into(),
             v.secs_since_first.into(),
             v.secs_since_order.into(),
-            Val::from(hit.device.browser_name.as_str()),
-            hit.device.client_type.into(),
-            hit.device.device_type.into(),
-            Val::from(hit.device.device_brand.as_str()),
-            Val::from(hit.device.config_device_model()),
+            v.device.browser_name.clone().into(),
+            v.device.client_type.into(),
+            v.device.device_type.into(),
+            v.device.device_brand.clone().into(),
+            v.device.device_model.clone().into(),
             Val::from(v.location[0].clone().unwrap_or_else(|| "xx".into())),
             v.location[1].clone().into(),
             v.location[2].clone().into(),
@@ -3057,6 +3065,7 @@ mod tests {
             dimensions: Default::default(),
             custom_vars: Default::default(),
             last_idlink_va: Some(10),
+            device: crate::visit::VisitDevice::default(),
         }
     }
 

@@ -164,7 +164,11 @@ impl ExcludedParameters {
             if e.is_empty() {
                 continue;
             }
-            if let Some(re) = php_regex(e) {
+            // Matomo lower-cases every entry, a regex's whole text
+            // included (`strtolower`, ASCII), and tests the lower-cased
+            // parameter name: `/^UTM_/` excludes `Utm_Source`.
+            let e = e.to_ascii_lowercase();
+            if let Some(re) = php_regex(&e) {
                 set.regexes.push(re);
             } else {
                 set.names.push(e.to_lowercase());
@@ -182,7 +186,11 @@ impl ExcludedParameters {
         } else {
             self.names.contains(&name.to_lowercase())
         };
-        listed || self.regexes.iter().any(|r| r.is_match(name))
+        listed
+            || (!self.regexes.is_empty() && {
+                let lower = name.to_ascii_lowercase();
+                self.regexes.iter().any(|r| r.is_match(&lower))
+            })
     }
 }
 
@@ -221,6 +229,17 @@ pub fn cleanup_url(raw: &str) -> String {
     // through here four times (callgrind, log import).
     let decoded = php::html_entity_decode_cow(raw);
     convert_matrix_url(&cleanup_str(&decoded))
+}
+
+/// The URL goals and custom dimensions match (`Action::getActionUrlRaw`,
+/// read back unescaped): entities decoded and [`cleanup_string`]ed but,
+/// unlike [`cleanup_url`], no matrix conversion; `None` when it does not
+/// look like a URL (`PageUrl::getUrlIfLookValid`), so a relative `url`
+/// converts no URL goal.
+pub fn raw_action_url(raw: &str) -> Option<String> {
+    let decoded = php::html_entity_decode_cow(raw);
+    let url = cleanup_str(&decoded);
+    looks_like_url(&url).then(|| url.into_owned())
 }
 
 /// `PageUrl::cleanupString`: trim, remove `\n \r \0`, cut to 1024 bytes.
@@ -629,6 +648,23 @@ pub fn page_title(action_name: &str, delimiter: &str) -> Option<String> {
 mod tests {
 
     use super::*;
+
+    #[test]
+    fn excluded_parameter_regexes_match_lower_cased_names() {
+        let set = ExcludedParameters::new(["/^UTM_/", "SessionKey"]);
+        for excluded in [
+            "utm_source",
+            "UTM_Content",
+            "Utm_x",
+            "sessionkey",
+            "SESSIONKEY",
+        ] {
+            assert!(set.matches(excluded), "{excluded}");
+        }
+        for kept in ["id", "xutm_", "session"] {
+            assert!(!set.matches(kept), "{kept}");
+        }
+    }
 
     fn page(url: &str) -> Option<PageUrl> {
         normalize_page_url(url, &UrlSettings::default())

@@ -91,6 +91,26 @@ pub struct VisitState {
     pub custom_vars: [Option<String>; 10],
     /// `last_idlink_va`.
     pub last_idlink_va: Option<u64>,
+    /// The device columns, as the visit's first request set them.
+    pub device: VisitDevice,
+}
+
+/// The device columns of a visit that its conversions copy: Matomo's
+/// DevicesDetection dimensions answer `onAnyGoalConversion` with the visit
+/// row's value, so a conversion sent with another user agent (a
+/// server-side SDK's) still gets the visit's browser and device.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VisitDevice {
+    /// `config_browser_name`.
+    pub browser_name: Option<String>,
+    /// `config_client_type`.
+    pub client_type: Option<u8>,
+    /// `config_device_type`.
+    pub device_type: Option<u8>,
+    /// `config_device_brand`.
+    pub device_brand: Option<String>,
+    /// `config_device_model`.
+    pub device_model: Option<String>,
 }
 
 impl VisitState {
@@ -112,7 +132,9 @@ impl VisitState {
         CAST(location_latitude AS CHAR) AS location_latitude, CAST(location_longitude AS CHAR) AS location_longitude, \
         custom_dimension_1, custom_dimension_2, custom_dimension_3, custom_dimension_4, custom_dimension_5, \
         custom_var_k1, custom_var_v1, custom_var_k2, custom_var_v2, custom_var_k3, custom_var_v3, \
-        custom_var_k4, custom_var_v4, custom_var_k5, custom_var_v5, last_idlink_va";
+        custom_var_k4, custom_var_v4, custom_var_k5, custom_var_v5, last_idlink_va, \
+        config_browser_name, config_client_type, config_device_type, config_device_brand, \
+        config_device_model";
 }
 
 pub(crate) fn unix(t: PrimitiveDateTime) -> i64 {
@@ -231,6 +253,16 @@ pub struct VisitRow {
     custom_var_v5: Option<String>,
     #[diesel(sql_type = Nullable<Unsigned<BigInt>>)]
     last_idlink_va: Option<u64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    config_browser_name: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::TinyInt>)]
+    config_client_type: Option<i8>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::TinyInt>)]
+    config_device_type: Option<i8>,
+    #[diesel(sql_type = Nullable<Text>)]
+    config_device_brand: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    config_device_model: Option<String>,
 }
 
 fn small(v: u64) -> u32 {
@@ -294,6 +326,13 @@ impl From<VisitRow> for VisitState {
                 r.custom_var_v5,
             ],
             last_idlink_va: r.last_idlink_va,
+            device: VisitDevice {
+                browser_name: r.config_browser_name,
+                client_type: r.config_client_type.and_then(|v| u8::try_from(v).ok()),
+                device_type: r.config_device_type.and_then(|v| u8::try_from(v).ok()),
+                device_brand: r.config_device_brand,
+                device_model: r.config_device_model,
+            },
         }
     }
 }

@@ -2618,3 +2618,83 @@ async fn conversion_values_as_matomo_reads_them() -> anyhow::Result<()> {
     assert_eq!(items, [("B-1".to_owned(), 0, 0, 0.29)]);
     Ok(())
 }
+
+/// A conversion copies the visit's device columns, not those of its own
+/// request's user agent (Matomo's DevicesDetection dimensions read the
+/// visit row on a conversion): a goal sent server-side with another user
+/// agent keeps the visitor's browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_keeps_the_visits_browser() -> anyhow::Result<()> {
+    let s = start().await?;
+    let firefox =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+    for (q, ua) in [
+        (
+            format!(
+                "{}&{}&url={}",
+                visitor(49),
+                at(0),
+                enc("https://shop.example/p")
+            ),
+            firefox,
+        ),
+        (format!("{}&{}&idgoal=2", visitor(49), at(20)), UA),
+    ] {
+        let a = s
+            .send(
+                "GET",
+                &format!("/matomo.php?idsite=1&rec=1&{q}"),
+                &[("User-Agent", ua)],
+                b"",
+            )
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let visit: (Option<String>, Option<i8>) = log_visit::table
+        .select((
+            log_visit::config_browser_name,
+            log_visit::config_device_type,
+        ))
+        .first(&mut c)?;
+    let conversion: (Option<String>, Option<i8>) = log_conversion::table
+        .select((
+            log_conversion::config_browser_name,
+            log_conversion::config_device_type,
+        ))
+        .first(&mut c)?;
+    assert_eq!(visit.0.as_deref(), Some("FF"));
+    assert_eq!(conversion, visit);
+    Ok(())
+}
+
+/// A URL goal matches the request URL only when it looks like a URL
+/// (Matomo's `getUrlIfLookValid`): a relative `url` converts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_url_converts_no_url_goal() -> anyhow::Result<()> {
+    let s = start().await?;
+    // Goal 1: URL matching the regex `thank-?you`.
+    for (n, url) in [
+        (50u8, "thank-you.html"),
+        (51, "https://shop.example/thank-you.html"),
+    ] {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{}&{}&cip=198.51.100.{n}&url={}",
+                visitor(n),
+                at(0),
+                enc(url)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let converted: Vec<(i32, String)> = log_conversion::table
+        .select((log_conversion::idgoal, log_conversion::url))
+        .load(&mut c)?;
+    assert_eq!(
+        converted,
+        [(1, "https://shop.example/thank-you.html".to_owned())]
+    );
+    Ok(())
+}
