@@ -863,16 +863,15 @@ impl ExclusionChecks<'_> {
         {
             return Some(Exclusion::ReferrerSpam);
         }
+        // Only the site's own URLs count, and a request without a URL (or
+        // one without a host) is unknown too (`isUrlExcluded`).
         if let Some(site) = site
             && site.exclude_unknown_urls
-            && let Some(url) = self.url
         {
-            let known = php::parse_url(url).is_some_and(|p| {
-                globals
-                    .site_urls
-                    .matching(&p)
-                    .is_some_and(|(ids, _)| ids.contains(&site.idsite))
-            });
+            let known = self
+                .url
+                .and_then(php::parse_url)
+                .is_some_and(|p| globals.site_urls.is_url_of_site(&p, site.idsite));
             if !known {
                 return Some(Exclusion::UnknownUrl);
             }
@@ -1046,18 +1045,19 @@ pub fn build_hit_with_geoip(
         conversion
     };
 
+    // `Request::getBrowserLanguage`: a non-empty `lang` parameter in place
+    // of the header, cleaned up the same way (`Common::getBrowserLanguage`:
+    // lower case, `_` as `-`, no q-values), so `lang=en_US,en;q=0.9` is
+    // the language `en-us` as the header would be.
     let lang_source = req
         .lang
         .as_deref()
+        .filter(|l| !php::is_empty(l))
         .or(meta.accept_language.as_deref())
         .unwrap_or("");
     // The stored column is one language code; the fingerprint uses the
     // whole (normalized) list, as Matomo does.
-    let (fingerprint_lang, header_lang) = device::accept_language_memo(lang_source);
-    let lang = match req.lang.as_deref() {
-        Some(l) => device::language_code(l),
-        None => header_lang,
-    };
+    let (fingerprint_lang, lang) = device::accept_language_memo(lang_source);
     let ip_string = ip.to_string();
     let local_date = site.timezone.local_date(time);
     let config_id = config_id(
@@ -1153,10 +1153,9 @@ pub fn build_hit_with_geoip(
         } else {
             Some(ip)
         };
-        // `Request::getBrowserLanguage`: the `lang` parameter as sent, else
-        // the cleaned-up header.
-        let browser_lang = req.lang.as_deref().unwrap_or(&fingerprint_lang);
-        let found = geoip::locate(geoip, locate_ip, browser_lang);
+        // The default provider guesses the country from the same cleaned-up
+        // language list.
+        let found = geoip::locate(geoip, locate_ip, &fingerprint_lang);
         (
             [
                 req.country.clone().or(found.country),

@@ -535,7 +535,10 @@ fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
         ip,
         user_agent: text("user-agent"),
         accept_language: text("accept-language"),
-        do_not_track: text("dnt").as_deref() == Some("1"),
+        // DoNotTrackHeaderChecker: `X-Do-Not-Track: 1`, or a `DNT` value
+        // starting with 1.
+        do_not_track: text("x-do-not-track").as_deref() == Some("1")
+            || text("dnt").is_some_and(|v| v.starts_with('1')),
         prefetch: matches!(text("x-purpose").as_deref(), Some("preview" | "instant"))
             || text("x-moz").as_deref() == Some("prefetch"),
         ignore_cookie: text("cookie").is_some_and(|c| {
@@ -1082,6 +1085,16 @@ mod tests {
         assert!(m.do_not_track && m.prefetch && m.ignore_cookie);
         let m = meta_from(&HeaderMap::new(), None);
         assert!(!m.do_not_track && !m.prefetch && !m.ignore_cookie);
+        for (name, value, dnt) in [
+            ("x-do-not-track", "1", true),
+            ("dnt", "1, 0", true),
+            ("dnt", "0", false),
+            ("x-do-not-track", "yes", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(meta_from(&h, None).do_not_track, dnt, "{name}: {value}");
+        }
     }
 
     fn snapshot() -> Snapshot {

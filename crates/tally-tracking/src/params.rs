@@ -895,7 +895,9 @@ impl TrackingRequest {
             user_id: p
                 .string("uid")
                 .map(|u| php::truncate_chars(u, USER_ID_MAX_LENGTH).to_owned()),
-            new_visit: flag("new_visit") == 1,
+            // Matomo tests `new_visit`, `bots` and `ca` for any non-zero
+            // integer; `ping` for exactly 1 (PingRequestProcessor).
+            new_visit: flag("new_visit") != 0,
             local_time: [p.int("h"), p.int("m"), p.int("s")],
             resolution: php::truncate_chars(p.string("res").unwrap_or(UNKNOWN_RESOLUTION), 9)
                 .to_owned(),
@@ -945,8 +947,8 @@ impl TrackingRequest {
             performance,
             bandwidth: p.get("bw_bytes").and_then(bandwidth),
             ping: flag("ping") == 1,
-            bots: flag("bots") == 1,
-            custom_action: flag("ca") == 1,
+            bots: flag("bots") != 0,
+            custom_action: flag("ca") != 0,
             charset: string("cs"),
             send_image: p.get("send_image") != Some("0"),
             token_auth: string("token_auth"),
@@ -954,11 +956,16 @@ impl TrackingRequest {
             cdt: string("cdt"),
             cdo: p.int("cdo"),
             has_cdt_or_cdo: p.contains("cdt") || p.contains("cdo"),
+            // Cut to the columns' lengths (UserCountry's Country, Region and
+            // City dimensions: `substr` to 3, 3 and 255); the country
+            // lower-cased as every stored country code is (MATOMO.md §2.5;
+            // Matomo keeps an override's case, which its SDKs document as
+            // lower case).
             country: p
                 .string("country")
                 .map(|c| php::truncate_chars(&c.to_lowercase(), 3).to_owned()),
-            region: string("region"),
-            city: string("city"),
+            region: string("region").map(|r| php::truncate_chars(&r, 3).to_owned()),
+            city: string("city").map(|c| php::truncate_chars(&c, 255).to_owned()),
             lat: p.float("lat"),
             long: p.float("long"),
             attribution_campaign_name: string("_rcn"),

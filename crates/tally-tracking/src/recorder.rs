@@ -2284,7 +2284,9 @@ impl BatchWriter {
                     .as_ref()
                     .is_some_and(|a| a.kind == ActionKind::Pageview),
             );
-            base + this
+            // Goals/PageviewsBefore fills goals and orders only: an
+            // abandoned cart's row keeps NULL.
+            (idgoal != -1).then_some(base + this)
         };
         let (rt, rn, rk) = attribution(hit, v, &self.definitions, globals);
         let (stored_rn, stored_rk) = stored_name_and_keyword(rt, &rn, &rk);

@@ -825,6 +825,14 @@ impl SiteUrls {
         self.first_match(url, |_| true)
     }
 
+    /// Whether `url` is one of the site `idsite`'s own URLs (host and path
+    /// prefix), the other sites' entries ignored: Matomo's
+    /// `VisitExcluded::isUrlExcluded` matches against that site's URLs
+    /// alone.
+    pub fn is_url_of_site(&self, url: &ParsedUrl, idsite: u32) -> bool {
+        self.first_match(url, |ids| ids.contains(&idsite)).is_some()
+    }
+
     /// Whether a referrer is excluded for `idsite`: only the global entries
     /// (site id 0) and the site's own count, as Matomo builds the list
     /// from those two alone (`Base::isReferrerExcluded`). Another site's

@@ -2698,3 +2698,165 @@ async fn a_relative_url_converts_no_url_goal() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `exclude_unknown_urls` matches the site's own URLs only (another site's
+/// deeper path on the same host does not make a URL unknown) and excludes
+/// a request without a URL (Matomo's `VisitExcluded::isUrlExcluded`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_urls_are_those_not_of_the_sites_own_urls() -> anyhow::Result<()> {
+    let s = start().await?;
+    let mut c = s.conn()?;
+    conn_exec(
+        &mut c,
+        "INSERT INTO site (idsite, name, main_url, ts_created, ecommerce, sitesearch, \
+         sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
+         excluded_ips, excluded_parameters, excluded_user_agents, excluded_referrers, `group`, `type`) \
+         VALUES (3, 'Shop blog', 'https://shop.example/blog', '2020-01-01 00:00:00', 0, 1, '', '', \
+         'UTC', 'EUR', '', '', '', '', '', 'website')",
+    )?;
+    conn_exec(
+        &mut c,
+        "UPDATE site SET exclude_unknown_urls = 1 WHERE idsite = 1",
+    )?;
+    tally_tracking::site::settings_changed(&mut c)?;
+    s.tracker.settings_changed();
+    for (n, rest) in [
+        // Site 1's host; site 3's path there does not take it away.
+        (
+            60u8,
+            format!("url={}", enc("https://shop.example/blog/post")),
+        ),
+        // Another host: unknown.
+        (61, format!("url={}", enc("https://elsewhere.example/"))),
+        // No URL at all: unknown.
+        (62, "e_c=video&e_a=play".to_owned()),
+    ] {
+        let a = s
+            .get(&format!(
+                "idsite=1&rec=1&{}&{}&cip=198.51.100.{n}&{rest}",
+                visitor(n),
+                at(0)
+            ))
+            .await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let visitors: Vec<Vec<u8>> = log_visit::table
+        .filter(log_visit::idsite.eq(1))
+        .select(log_visit::idvisitor)
+        .load(&mut c)?;
+    assert_eq!(visitors, [vec![0x10, 0, 0, 0, 0, 0, 0, 60]]);
+    Ok(())
+}
+
+/// Request values as Matomo reads them: `lang` cleaned up as the header
+/// would be (`en_US,en;q=0.9` is `en-us`, country guessed `us`); the
+/// authenticated `region` and `city` cut to their columns; `bots` and `new_visit` on for any non-zero number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_values_as_matomo_reads_them() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://blog.example/");
+    let long_city = "C".repeat(300);
+    for q in [
+        format!(
+            "{}&{}&cip=198.51.100.70&lang=en_US,en;q=0.9&url={page}",
+            visitor(70),
+            at(0)
+        ),
+        format!(
+            "{}&{}&cip=198.51.100.71&country=FR&region=IDF1&city={long_city}&url={page}",
+            visitor(71),
+            at(0)
+        ),
+        format!("{}&{}&cip=198.51.100.72&url={page}", visitor(72), at(0)),
+        format!(
+            "{}&{}&cip=198.51.100.72&new_visit=2&url={page}",
+            visitor(72),
+            at(10)
+        ),
+    ] {
+        let a = s.get(&format!("idsite=2&rec=1&{q}")).await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let bot = s
+        .send(
+            "GET",
+            &format!(
+                "/matomo.php?idsite=2&rec=1&bots=2&{}&{}&cip=198.51.100.73&url={page}",
+                visitor(73),
+                at(0)
+            ),
+            &[(
+                "User-Agent",
+                "Googlebot/2.1 (+http://www.google.com/bot.html)",
+            )],
+            b"",
+        )
+        .await?;
+    assert_eq!(bot.status, 200, "{}", bot.text());
+    let mut c = s.conn()?;
+    let rows: Vec<(
+        Vec<u8>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = log_visit::table
+        .filter(log_visit::idsite.eq(2))
+        .order(log_visit::idvisit)
+        .select((
+            log_visit::idvisitor,
+            log_visit::location_browser_lang,
+            log_visit::location_country,
+            log_visit::location_region,
+            log_visit::location_city,
+        ))
+        .load(&mut c)?;
+    let of = |n: u8| -> Vec<_> {
+        rows.iter()
+            .filter(|r| r.0 == vec![0x10, 0, 0, 0, 0, 0, 0, n])
+            .cloned()
+            .collect()
+    };
+    let lang = of(70);
+    assert_eq!(lang[0].1.as_deref(), Some("en-us"));
+    assert_eq!(lang[0].2.as_deref(), Some("us"));
+    let located = of(71);
+    assert_eq!(located[0].2.as_deref(), Some("fr"));
+    assert_eq!(located[0].3.as_deref(), Some("IDF"));
+    assert_eq!(located[0].4.as_deref().map(str::len), Some(255));
+    assert_eq!(of(72).len(), 2, "new_visit=2 starts a visit");
+    assert_eq!(of(73).len(), 1, "bots=2 keeps the bot");
+    Ok(())
+}
+
+/// An abandoned cart's conversion row has no `pageviews_before` (Matomo's
+/// PageviewsBefore fills goals and orders only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_cart_has_no_pageviews_before() -> anyhow::Result<()> {
+    let s = start().await?;
+    for q in [
+        format!(
+            "{}&{}&url={}",
+            visitor(74),
+            at(0),
+            enc("https://shop.example/p")
+        ),
+        format!(
+            "{}&{}&idgoal=0&revenue=5&ec_items={}",
+            visitor(74),
+            at(10),
+            enc(r#"[["S1","N","C",5,1]]"#)
+        ),
+        format!("{}&{}&idgoal=2", visitor(74), at(20)),
+    ] {
+        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let mut c = s.conn()?;
+    let mut rows: Vec<(i32, Option<u16>)> = log_conversion::table
+        .select((log_conversion::idgoal, log_conversion::pageviews_before))
+        .load(&mut c)?;
+    rows.sort();
+    assert_eq!(rows, [(-1, None), (2, Some(1))]);
+    Ok(())
+}
