@@ -1952,30 +1952,34 @@ impl BatchWriter {
 
         // The action row (§2.7).
         let mut idlink_va = None;
-        if let Some(a) = action {
-            let id = self.ids.next_action();
+        let spent = if is_new {
+            0
+        } else {
+            (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
+        };
+        // Matomo's CustomDimensions plugin, for a site with an action
+        // dimension, writes the time spent on the previous action into its
+        // `time_spent` (the action dimension reports sum it), on every
+        // request of a continuing visit: a heartbeat, a manual goal or an
+        // ecommerce request without an action lengthen it too. The previous
+        // action may be in this batch: the update runs after the batch's
+        // inserts.
+        let new_id = action.map(|_| self.ids.next_action());
+        let previous = match new_id {
+            Some(id) => v.last_idlink_va.replace(id),
+            None => v.last_idlink_va,
+        };
+        if spent > 0
+            && let Some(previous) = previous
+            && hit.site.dimensions.iter().any(|d| !d.visit_scope)
+        {
+            p.statements.push(Statement {
+                sql: "UPDATE log_link_visit_action SET time_spent = ? WHERE idlink_va = ?".into(),
+                binds: vec![Val::from(spent), Val::from(previous)],
+            });
+        }
+        if let (Some(a), Some(id)) = (action, new_id) {
             idlink_va = Some(id);
-            let previous = v.last_idlink_va.replace(id);
-            let spent = if is_new {
-                0
-            } else {
-                (time - before.last).clamp(0, VISIT_STANDARD_LENGTH)
-            };
-            // Matomo's CustomDimensions plugin, for a site with an action
-            // dimension, writes the time spent on the previous action into
-            // its `time_spent` (the action dimension reports sum it). The
-            // previous action may be in this batch: the update runs after
-            // the batch's inserts.
-            if spent > 0
-                && let Some(previous) = previous
-                && hit.site.dimensions.iter().any(|d| !d.visit_scope)
-            {
-                p.statements.push(Statement {
-                    sql: "UPDATE log_link_visit_action SET time_spent = ? WHERE idlink_va = ?"
-                        .into(),
-                    binds: vec![Val::from(spent), Val::from(previous)],
-                });
-            }
             // Matomo's `PageViewPosition`: NULL for an action (outlink,
             // event...) before the visit's first page view or search.
             let position = Some(v.total_interactions).filter(|&n| n >= 1);

@@ -2860,3 +2860,43 @@ async fn an_abandoned_cart_has_no_pageviews_before() -> anyhow::Result<()> {
     assert_eq!(rows, [(-1, None), (2, Some(1))]);
     Ok(())
 }
+
+/// On a site with an action-scope custom dimension, a heartbeat writes the
+/// time spent so far on the visit's last action (Matomo's CustomDimensions
+/// `recordLogs` runs for every request of a continuing visit); the next
+/// action writes the whole time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_records_the_time_spent_on_the_last_action() -> anyhow::Result<()> {
+    let s = start().await?;
+    let mut c = s.conn()?;
+    let page = enc("https://shop.example/article");
+    let time_spent = |c: &mut MysqlConnection| -> anyhow::Result<Vec<Option<u32>>> {
+        Ok(log_link_visit_action::table
+            .order(log_link_visit_action::idlink_va)
+            .select(log_link_visit_action::time_spent)
+            .load(c)?)
+    };
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&url={page}",
+            visitor(75),
+            at(0)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let a = s
+        .get(&format!("idsite=1&rec=1&{}&{}&ping=1", visitor(75), at(60)))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(time_spent(&mut c)?, [Some(60)]);
+    let a = s
+        .get(&format!(
+            "idsite=1&rec=1&{}&{}&url={page}2",
+            visitor(75),
+            at(90)
+        ))
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(time_spent(&mut c)?, [Some(90), None]);
+    Ok(())
+}
