@@ -1920,8 +1920,13 @@ impl BatchWriter {
                     if is_new {
                         v.entry_name = Some(name_id.unwrap_or(0));
                     }
-                    if v.entry_url.is_none() {
+                    // A new visit's entry is the page or 0; a visit started
+                    // without a page takes the first page with a URL
+                    // (EntryPageUrl::onExistingVisit skips an empty id).
+                    if is_new {
                         v.entry_url = Some(url_id.unwrap_or(0));
+                    } else if v.entry_url.is_none() && url_id.is_some_and(|id| id != 0) {
+                        v.entry_url = url_id;
                     }
                 }
                 ActionKind::SiteSearch => {

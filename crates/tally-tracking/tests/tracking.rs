@@ -2442,6 +2442,8 @@ async fn a_visit_started_by_an_event_has_entry_title_0() -> anyhow::Result<()> {
             at(0),
             enc("https://shop.example/v")
         ),
+        // A page view without a URL does not become the entry.
+        format!("{}&{}&action_name=Untitled", visitor(41), at(5)),
         format!(
             "{}&{}&url={}&action_name=Home",
             visitor(41),
@@ -2472,7 +2474,7 @@ async fn a_visit_started_by_an_event_has_entry_title_0() -> anyhow::Result<()> {
     let downloaded = rows.pop();
     let (entry_name, entry_url, actions) = rows[0];
     assert_eq!(entry_name, Some(0));
-    assert_eq!(actions, Some(2));
+    assert_eq!(actions, Some(3));
     let home: u32 = log_action::table
         .filter(log_action::name.eq("shop.example/"))
         .select(log_action::idaction)
