@@ -2305,6 +2305,29 @@ async fn a_user_id_replaces_the_visitor_id_unless_configured_not_to() -> anyhow:
     Ok(())
 }
 
+/// Sends each query string to `/matomo.php` as a GET; every one must be
+/// answered 200.
+async fn track_all(s: &Server, queries: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
+    for q in queries {
+        let a = s.get(&q).await?;
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+    }
+    Ok(())
+}
+
+/// (`user_id`, `visit_total_actions`) of a site's visits, sorted.
+fn users_and_actions(
+    c: &mut MysqlConnection,
+    site: u32,
+) -> anyhow::Result<Vec<(Option<String>, Option<u32>)>> {
+    let mut visits: Vec<(Option<String>, Option<u32>)> = log_visit::table
+        .filter(log_visit::idsite.eq(site))
+        .select((log_visit::user_id, log_visit::visit_total_actions))
+        .load(c)?;
+    visits.sort();
+    Ok(visits)
+}
+
 /// `enable_userid_overwrites_visitorid = 0` (§2.4 rule 6, §2.3): a visit
 /// under the same visitor id ends when another user id is sent; a `uid`
 /// with a forced `cid` still looks the fingerprint up, so the same user on
@@ -2334,13 +2357,8 @@ async fn with_user_ids_kept_apart_a_new_user_id_starts_a_visit() -> anyhow::Resu
         assert_eq!(a.status, 200, "{}", a.text());
     }
     let mut c = s.conn()?;
-    let mut visits: Vec<(Option<String>, Option<u32>)> = log_visit::table
-        .filter(log_visit::idsite.eq(2))
-        .select((log_visit::user_id, log_visit::visit_total_actions))
-        .load(&mut c)?;
-    visits.sort();
     assert_eq!(
-        visits,
+        users_and_actions(&mut c, 2)?,
         [
             (Some("alice".to_owned()), Some(1)),
             (Some("bob".to_owned()), Some(1)),
@@ -2371,13 +2389,8 @@ async fn in_one_bulk_two_users_on_one_device_are_two_visits() -> anyhow::Result<
     let a = s.send("POST", "/matomo.php", &[], body.as_bytes()).await?;
     assert_eq!(a.status, 200, "{}", a.text());
     let mut c = s.conn()?;
-    let mut visits: Vec<(Option<String>, Option<u32>)> = log_visit::table
-        .filter(log_visit::idsite.eq(2))
-        .select((log_visit::user_id, log_visit::visit_total_actions))
-        .load(&mut c)?;
-    visits.sort();
     assert_eq!(
-        visits,
+        users_and_actions(&mut c, 2)?,
         [
             (Some("alice".to_owned()), Some(2)),
             (Some("bob".to_owned()), Some(1)),
@@ -2392,25 +2405,27 @@ async fn in_one_bulk_two_users_on_one_device_are_two_visits() -> anyhow::Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heartbeat_converts_nothing() -> anyhow::Result<()> {
     let s = start().await?;
-    for q in [
-        format!(
-            "{}&{}&url={}",
-            visitor(40),
-            at(0),
-            enc("https://shop.example/p")
-        ),
-        // Goal 2 is manual.
-        format!("{}&{}&ping=1&idgoal=2", visitor(40), at(30)),
-        format!(
-            "{}&{}&ping=1&idgoal=0&ec_id=P-1&revenue=9&ec_items={}",
-            visitor(40),
-            at(40),
-            enc(r#"[["SKU","Name","Cat",9,1]]"#)
-        ),
-    ] {
-        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
-        assert_eq!(a.status, 200, "{}", a.text());
-    }
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&url={}",
+                visitor(40),
+                at(0),
+                enc("https://shop.example/p")
+            ),
+            // Goal 2 is manual.
+            format!("{}&{}&ping=1&idgoal=2", visitor(40), at(30)),
+            format!(
+                "{}&{}&ping=1&idgoal=0&ec_id=P-1&revenue=9&ec_items={}",
+                visitor(40),
+                at(40),
+                enc(r#"[["SKU","Name","Cat",9,1]]"#)
+            ),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
     let mut c = s.conn()?;
     let conversions: i64 = log_conversion::table.count().get_result(&mut c)?;
     assert_eq!(conversions, 0);
@@ -2435,32 +2450,34 @@ async fn a_heartbeat_converts_nothing() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_started_by_an_event_has_entry_title_0() -> anyhow::Result<()> {
     let s = start().await?;
-    for q in [
-        format!(
-            "{}&{}&e_c=video&e_a=play&url={}",
-            visitor(41),
-            at(0),
-            enc("https://shop.example/v")
-        ),
-        // A page view without a URL does not become the entry.
-        format!("{}&{}&action_name=Untitled", visitor(41), at(5)),
-        format!(
-            "{}&{}&url={}&action_name=Home",
-            visitor(41),
-            at(10),
-            enc("https://shop.example/")
-        ),
-        format!(
-            "{}&{}&cip=198.51.100.42&download={}&url={}",
-            visitor(42),
-            at(0),
-            enc("https://shop.example/f.pdf"),
-            enc("https://shop.example/")
-        ),
-    ] {
-        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
-        assert_eq!(a.status, 200, "{}", a.text());
-    }
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&e_c=video&e_a=play&url={}",
+                visitor(41),
+                at(0),
+                enc("https://shop.example/v")
+            ),
+            // A page view without a URL does not become the entry.
+            format!("{}&{}&action_name=Untitled", visitor(41), at(5)),
+            format!(
+                "{}&{}&url={}&action_name=Home",
+                visitor(41),
+                at(10),
+                enc("https://shop.example/")
+            ),
+            format!(
+                "{}&{}&cip=198.51.100.42&download={}&url={}",
+                visitor(42),
+                at(0),
+                enc("https://shop.example/f.pdf"),
+                enc("https://shop.example/")
+            ),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
     let mut c = s.conn()?;
     let mut rows: Vec<(Option<u32>, Option<u32>, Option<u32>)> = log_visit::table
         .order(log_visit::idvisit)
@@ -2758,27 +2775,29 @@ async fn request_values_as_matomo_reads_them() -> anyhow::Result<()> {
     let s = start().await?;
     let page = enc("https://blog.example/");
     let long_city = "C".repeat(300);
-    for q in [
-        format!(
-            "{}&{}&cip=198.51.100.70&lang=en_US,en;q=0.9&url={page}",
-            visitor(70),
-            at(0)
-        ),
-        format!(
-            "{}&{}&cip=198.51.100.71&country=FR&region=IDF1&city={long_city}&url={page}",
-            visitor(71),
-            at(0)
-        ),
-        format!("{}&{}&cip=198.51.100.72&url={page}", visitor(72), at(0)),
-        format!(
-            "{}&{}&cip=198.51.100.72&new_visit=2&url={page}",
-            visitor(72),
-            at(10)
-        ),
-    ] {
-        let a = s.get(&format!("idsite=2&rec=1&{q}")).await?;
-        assert_eq!(a.status, 200, "{}", a.text());
-    }
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&cip=198.51.100.70&lang=en_US,en;q=0.9&url={page}",
+                visitor(70),
+                at(0)
+            ),
+            format!(
+                "{}&{}&cip=198.51.100.71&country=FR&region=IDF1&city={long_city}&url={page}",
+                visitor(71),
+                at(0)
+            ),
+            format!("{}&{}&cip=198.51.100.72&url={page}", visitor(72), at(0)),
+            format!(
+                "{}&{}&cip=198.51.100.72&new_visit=2&url={page}",
+                visitor(72),
+                at(10)
+            ),
+        ]
+        .map(|q| format!("idsite=2&rec=1&{q}")),
+    )
+    .await?;
     let bot = s
         .send(
             "GET",
@@ -2836,24 +2855,26 @@ async fn request_values_as_matomo_reads_them() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_cart_has_no_pageviews_before() -> anyhow::Result<()> {
     let s = start().await?;
-    for q in [
-        format!(
-            "{}&{}&url={}",
-            visitor(74),
-            at(0),
-            enc("https://shop.example/p")
-        ),
-        format!(
-            "{}&{}&idgoal=0&revenue=5&ec_items={}",
-            visitor(74),
-            at(10),
-            enc(r#"[["S1","N","C",5,1]]"#)
-        ),
-        format!("{}&{}&idgoal=2", visitor(74), at(20)),
-    ] {
-        let a = s.get(&format!("idsite=1&rec=1&{q}")).await?;
-        assert_eq!(a.status, 200, "{}", a.text());
-    }
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&url={}",
+                visitor(74),
+                at(0),
+                enc("https://shop.example/p")
+            ),
+            format!(
+                "{}&{}&idgoal=0&revenue=5&ec_items={}",
+                visitor(74),
+                at(10),
+                enc(r#"[["S1","N","C",5,1]]"#)
+            ),
+            format!("{}&{}&idgoal=2", visitor(74), at(20)),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
     let mut c = s.conn()?;
     let mut rows: Vec<(i32, Option<u16>)> = log_conversion::table
         .select((log_conversion::idgoal, log_conversion::pageviews_before))
