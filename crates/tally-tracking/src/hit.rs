@@ -520,15 +520,11 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
         // `getCleanedEcommerceItems` tests SKU, name and a single category
         // with PHP's `empty()` before anything else: a SKU of "0" or 0
         // skips the item, a name or category of "0" counts as none.
-        fn present(v: Option<&serde_json::Value>) -> Option<&serde_json::Value> {
-            v.filter(|v| {
-                !json_php_empty(v) && !matches!(v, serde_json::Value::Array(a) if a.is_empty())
-            })
-        }
-        let Some(sku) = present(fields.first()).and_then(text) else {
+        let present = |v: &&serde_json::Value| !json_php_empty(v);
+        let Some(sku) = fields.first().filter(present).and_then(text) else {
             continue;
         };
-        let name = present(fields.get(1)).and_then(text);
+        let name = fields.get(1).filter(present).and_then(text);
         let categories: Vec<Name> = match fields.get(2) {
             // `GoalManager::getCleanedEcommerceItems` skips PHP-empty
             // categories ("", "0", 0) before counting five.
@@ -540,7 +536,8 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
                 .take(5)
                 .map(|c| Name::new(ActionType::EcommerceItemCategory, c))
                 .collect(),
-            Some(v) => present(Some(v))
+            Some(v) => Some(v)
+                .filter(present)
                 .and_then(text)
                 .map(|c| vec![Name::new(ActionType::EcommerceItemCategory, c)])
                 .unwrap_or_default(),
@@ -568,13 +565,16 @@ pub fn parse_items(param: &JsonParam) -> Option<Vec<Item>> {
     Some(items)
 }
 
-/// PHP `empty()` of a decoded JSON scalar.
+/// PHP `empty()` of a decoded JSON value (a list or an object is a PHP
+/// array, empty when it has no entries).
 fn json_php_empty(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::Null | serde_json::Value::Bool(false) => true,
+        serde_json::Value::Bool(true) => false,
         serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
         serde_json::Value::String(s) => php::is_empty(s),
-        _ => false,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
     }
 }
 

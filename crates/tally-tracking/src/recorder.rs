@@ -1570,12 +1570,8 @@ impl BatchWriter {
         // user (§2.3: `user_id IS NULL OR user_id = ?`), in this batch's
         // visits as in the cache; a cached visit is judged by its state in
         // this batch, where a hit may have changed its user id.
-        let user_ok = |v: &VisitState| {
-            hit.req
-                .user_id
-                .as_deref()
-                .is_none_or(|u| v.user_id.as_deref().is_none_or(|x| x == u))
-        };
+        let user_ok =
+            |v: &VisitState| crate::visit::user_may_continue(v, hit.req.user_id.as_deref());
         let by_config = || {
             p.touched_for(&p.touched_by_config, (site, hit.config_id))
                 .filter(|v| {
@@ -1799,7 +1795,7 @@ impl BatchWriter {
                     dimensions: dims,
                     custom_vars: crate::hit::custom_var_columns(&hit.req.custom_variables_visit),
                     last_idlink_va: None,
-                    // As `new_visit_extras` stores them.
+                    // `new_visit_extras` stores these.
                     device: crate::visit::VisitDevice {
                         browser_name: Some(hit.device.browser_name.clone()),
                         client_type: Some(hit.device.client_type),
@@ -1812,7 +1808,8 @@ impl BatchWriter {
                 p.touch(v.clone());
                 // The insert row is built at the end from the final state;
                 // remember what only a new visit stores.
-                p.new_visits.push(new_visit_extras(hit, since_last));
+                p.new_visits
+                    .push(new_visit_extras(hit, &v.device, since_last));
                 v
             }
         };
@@ -2666,8 +2663,13 @@ fn attribution(
 }
 
 /// The fields a new visit stores once: device, plugins, language, IP,
-/// local time, seconds since last visit.
-fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
+/// local time, seconds since last visit. The device columns its
+/// conversions also copy come from the visit state (`visit_device`).
+fn new_visit_extras(
+    hit: &Hit,
+    visit_device: &crate::visit::VisitDevice,
+    since_last: u32,
+) -> Vec<Val> {
     let d = &hit.device;
     let pl = &hit.req.plugins;
     let flag = |x: i64| Val::from(u8::from(x != 0));
@@ -2675,13 +2677,13 @@ fn new_visit_extras(hit: &Hit, since_last: u32) -> Vec<Val> {
         hit.stored_ip.clone().into(),
         Val::from(d.os.as_str()),
         Val::from(d.os_version.as_str()),
-        Val::from(d.browser_name.as_str()),
+        visit_device.browser_name.clone().into(),
         Val::from(php::truncate_chars(&d.browser_version, 20)),
         Val::from(d.browser_engine.as_str()),
-        d.client_type.into(),
-        d.device_type.into(),
-        Val::from(d.device_brand.as_str()),
-        Val::from(d.config_device_model()),
+        visit_device.client_type.into(),
+        visit_device.device_type.into(),
+        visit_device.device_brand.clone().into(),
+        visit_device.device_model.clone().into(),
         // As sent, for Internet Explorer too: Matomo leaves IE's cookie
         // flag out of the fingerprint only (config_id), not out of
         // `config_cookie` (DevicePlugins' PluginCookie).

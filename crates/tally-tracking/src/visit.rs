@@ -137,6 +137,12 @@ impl VisitState {
         config_device_model";
 }
 
+/// §2.3's fingerprint condition with a `uid` (`user_id IS NULL OR user_id =
+/// ?`): a visit of another user is not the request's.
+pub(crate) fn user_may_continue(v: &VisitState, request_user_id: Option<&str>) -> bool {
+    request_user_id.is_none_or(|u| v.user_id.as_deref().is_none_or(|x| x == u))
+}
+
 pub(crate) fn unix(t: PrimitiveDateTime) -> i64 {
     t.assume_utc().unix_timestamp()
 }
@@ -450,7 +456,7 @@ impl VisitCache {
                 v.config_id == config
                     && v.last >= time - VISIT_STANDARD_LENGTH
                     && v.last <= time + VISIT_STANDARD_LENGTH
-                    && user_id.is_none_or(|u| v.user_id.as_deref().is_none_or(|x| x == u))
+                    && user_may_continue(v, user_id)
             })
             .max_by_key(|v| (v.last, v.idvisit))
     }
