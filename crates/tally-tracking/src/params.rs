@@ -211,8 +211,26 @@ impl RawParams {
         self.string(name).and_then(php::coerce_int)
     }
 
+    /// `getRequestVar(name, default, 'float')` with a float default:
+    /// `None` (the default) when absent, empty or not valid
+    /// ([`php::request_float`]).
     fn float(&self, name: &str) -> Option<f64> {
-        self.string(name).and_then(php::coerce_float)
+        self.string(name).and_then(php::request_float)
+    }
+
+    /// `Request::getParam` of a float parameter whose default is `false`:
+    /// `None` when absent or empty, and 0 when the value is not valid
+    /// (`settype(false, 'float')`), so `e_v=abc` is an event value of 0.
+    fn float_or_zero(&self, name: &str) -> Option<f64> {
+        self.string(name)
+            .map(|s| php::request_float(s).unwrap_or(0.0))
+    }
+
+    /// A location override (`UserCountry`'s `getValueFromUrlParamsIfAllowed`)
+    /// or `cip`: read as a string that PHP's `empty()` does not reject, so
+    /// `"0"` is no override and needs no token.
+    fn override_value(&self, name: &str) -> Option<&str> {
+        self.string(name).filter(|s| !php::is_empty(s))
     }
 }
 
@@ -927,21 +945,21 @@ impl TrackingRequest {
             event_category,
             event_action,
             event_name: string("e_n"),
-            event_value: p.float("e_v"),
+            event_value: p.float_or_zero("e_v"),
             content_name: string("c_n"),
             content_piece: string("c_p"),
             content_target: string("c_t"),
             content_interaction: string("c_i"),
             ec_id: string("ec_id"),
             ec_items: JsonParam::from_param(p.get("ec_items")),
-            ec_subtotal: p.float("ec_st"),
-            ec_tax: p.float("ec_tx"),
-            ec_shipping: p.float("ec_sh"),
-            ec_discount: p.float("ec_dt"),
+            ec_subtotal: p.float_or_zero("ec_st"),
+            ec_tax: p.float_or_zero("ec_tx"),
+            ec_shipping: p.float_or_zero("ec_sh"),
+            ec_discount: p.float_or_zero("ec_dt"),
             // Present even when empty: Matomo's product view dimensions
             // record an empty value (`hasParam`), reported as not defined.
             product_category: p.get("_pkc").map(str::to_owned),
-            product_price: p.float("_pkp"),
+            product_price: p.float_or_zero("_pkp"),
             product_sku: p.get("_pks").map(str::to_owned),
             product_name: p.get("_pkn").map(str::to_owned),
             performance,
@@ -952,7 +970,7 @@ impl TrackingRequest {
             charset: string("cs"),
             send_image: p.get("send_image") != Some("0"),
             token_auth: string("token_auth"),
-            cip: string("cip"),
+            cip: p.override_value("cip").map(str::to_owned),
             cdt: string("cdt"),
             cdo: p.int("cdo"),
             has_cdt_or_cdo: p.contains("cdt") || p.contains("cdo"),
@@ -962,12 +980,16 @@ impl TrackingRequest {
             // Matomo keeps an override's case, which its SDKs document as
             // lower case).
             country: p
-                .string("country")
+                .override_value("country")
                 .map(|c| php::truncate_chars(&c.to_lowercase(), 3).to_owned()),
-            region: string("region").map(|r| php::truncate_chars(&r, 3).to_owned()),
-            city: string("city").map(|c| php::truncate_chars(&c, 255).to_owned()),
-            lat: p.float("lat"),
-            long: p.float("long"),
+            region: p
+                .override_value("region")
+                .map(|r| php::truncate_chars(r, 3).to_owned()),
+            city: p
+                .override_value("city")
+                .map(|c| php::truncate_chars(c, 255).to_owned()),
+            lat: p.override_value("lat").map(coordinate),
+            long: p.override_value("long").map(coordinate),
             attribution_campaign_name: string("_rcn"),
             attribution_campaign_keyword: string("_rck"),
             attribution_referrer: string("_ref"),
@@ -1074,6 +1096,15 @@ impl TrackingRequest {
     pub fn is_event(&self) -> bool {
         self.event_category.is_some() && self.event_action.is_some()
     }
+}
+
+/// A `lat`/`long` override as Matomo's MySQL stores the string it is given
+/// in a `DECIMAL(9,6)` column without strict mode: its leading number, an
+/// out-of-range value at the column's limit (strict mode would fail the
+/// insert, and with it the request).
+fn coordinate(s: &str) -> f64 {
+    const LIMIT: f64 = 999.999_999;
+    php::float_cast(s).clamp(-LIMIT, LIMIT)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.

@@ -329,9 +329,70 @@ pub fn coerce_int(s: &str) -> Option<i64> {
     Some(f as i64)
 }
 
-/// Matomo's `float` coercion: any numeric string, else `None`.
+/// A numeric string as a float (`is_numeric`, then the value), else `None`.
 pub fn coerce_float(s: &str) -> Option<f64> {
     parse_numeric(s)
+}
+
+/// A tracking parameter read as Matomo's `getRequestVar(..., 'float')` reads
+/// it: the value is valid when, with commas taken as decimal points, it is a
+/// plain decimal number (sign, digits with an optional point, optional
+/// exponent; no spaces, no `INF`), and is then PHP's `(float)` of the value
+/// *as sent*, so `"12,5"` is valid and worth 12. `None` when it is not valid
+/// (the caller applies the parameter's default).
+pub fn request_float(s: &str) -> Option<f64> {
+    let dotted = s.replace(',', ".");
+    let (len, _) = float_prefix(dotted.as_bytes());
+    if len == 0 || len != dotted.len() {
+        return None;
+    }
+    Some(float_cast(s))
+}
+
+/// PHP's `(float)` of a string: the longest leading decimal number (after
+/// leading whitespace), 0 when there is none.
+pub fn float_cast(s: &str) -> f64 {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0B', '\x0C']);
+    let (len, _) = float_prefix(t.as_bytes());
+    t[..len]
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// The length of the longest prefix of `b` that is a decimal number with at
+/// least one mantissa digit, and that digit count.
+fn float_prefix(b: &[u8]) -> (usize, usize) {
+    let digits_from = |mut i: usize| {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        (i, i - start)
+    };
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let (after_int, int_digits) = digits_from(i);
+    i = after_int;
+    let mut digits = int_digits;
+    if b.get(i) == Some(&b'.') {
+        let (after_frac, frac_digits) = digits_from(i + 1);
+        if int_digits + frac_digits > 0 {
+            i = after_frac;
+            digits += frac_digits;
+        }
+    }
+    if digits == 0 {
+        return (0, 0);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+        let (after_exp, exp_digits) = digits_from(i + 1 + sign);
+        if exp_digits > 0 {
+            i = after_exp;
+        }
+    }
+    (i, digits)
 }
 
 /// PHP `empty()` on a string: `""` and `"0"` are empty.
@@ -762,6 +823,26 @@ mod tests {
         assert_eq!(coerce_float(".5"), Some(0.5));
         assert_eq!(coerce_float("5."), Some(5.0));
         assert_eq!(coerce_float("."), None);
+    }
+
+    #[test]
+    fn float_parameters_as_matomo_reads_them() {
+        assert_eq!(request_float("12.50"), Some(12.5));
+        assert_eq!(request_float(".5"), Some(0.5));
+        assert_eq!(request_float("5."), Some(5.0));
+        assert_eq!(request_float("-1.5e2"), Some(-150.0));
+        // A decimal comma is valid, and PHP's cast stops at it.
+        assert_eq!(request_float("12,5"), Some(12.0));
+        assert_eq!(request_float(",5"), Some(0.0));
+        // Spaces, words, hex, two points, a bare exponent: not valid.
+        for bad in [
+            " 5", "5 ", "abc", "0x1A", "1.2.3", "1e", "e5", ".", "", "INF", "1_000",
+        ] {
+            assert_eq!(request_float(bad), None, "{bad:?}");
+        }
+        assert_eq!(float_cast("  3.5kg"), 3.5);
+        assert_eq!(float_cast("1e"), 1.0);
+        assert_eq!(float_cast("abc"), 0.0);
     }
 
     #[test]

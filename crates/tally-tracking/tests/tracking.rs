@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 
 use diesel::prelude::*;
 use tally_db::test_support::TestDb;
+use tally_schema::Coordinate;
 use tally_schema::schema::{
     archive_invalidations, log_action, log_conversion, log_conversion_item, log_link_visit_action,
     log_visit,
@@ -2847,6 +2848,101 @@ async fn request_values_as_matomo_reads_them() -> anyhow::Result<()> {
     assert_eq!(located[0].4.as_deref().map(str::len), Some(255));
     assert_eq!(of(72).len(), 2, "new_visit=2 starts a visit");
     assert_eq!(of(73).len(), 1, "bots=2 keeps the bot");
+    Ok(())
+}
+
+/// Float parameters as Matomo's `getRequestVar(..., 'float')` reads them (a
+/// decimal comma is valid and PHP's cast stops at it; an invalid value is
+/// the default, 0 for the parameters that have none) and the protected
+/// overrides as `empty()` reads them (`"0"` is none and needs no token);
+/// an out-of-range latitude is stored at the column's limit, as Matomo's
+/// non-strict MySQL stores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn float_values_and_zero_overrides_as_matomo_reads_them() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/p");
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&e_c=video&e_a=seek&e_v=abc&url={page}",
+                visitor(80),
+                at(0)
+            ),
+            format!(
+                "{}&{}&e_c=video&e_a=seek&e_v=1,5&url={page}",
+                visitor(81),
+                at(0)
+            ),
+            format!(
+                "{}&{}&idgoal=0&ec_id=F-1&revenue=12,5&ec_st=abc&ec_tx=%202&ec_items={}",
+                visitor(82),
+                at(0),
+                enc(r#"[["S1","N","C",12,1]]"#)
+            ),
+            format!("{}&{}&_pks=S1&_pkp=abc&url={page}", visitor(83), at(0)),
+            // Without a token: `cip=0` and `country=0` are not overrides.
+            format!("{}&cip=0&country=0&url={page}", visitor(84)),
+            format!(
+                "{}&{}&country=fr&region=11&city=Paris&lat=1000&long=-2000.5&url={page}",
+                visitor(85),
+                at(0)
+            ),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
+    let mut c = s.conn()?;
+    let mut values: Vec<(Option<f64>, Option<f64>)> = log_link_visit_action::table
+        .filter(log_link_visit_action::idsite.eq(1))
+        .select((
+            log_link_visit_action::custom_float,
+            log_link_visit_action::product_price,
+        ))
+        .load(&mut c)?;
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    assert!(
+        values.contains(&(Some(0.0), None)),
+        "e_v=abc is 0: {values:?}"
+    );
+    assert!(
+        values.contains(&(Some(1.0), None)),
+        "e_v=1,5 is 1: {values:?}"
+    );
+    assert!(
+        values.contains(&(None, Some(0.0))),
+        "_pkp=abc is 0: {values:?}"
+    );
+    let order: (Option<f64>, Option<f64>, Option<f64>) = log_conversion::table
+        .filter(log_conversion::idorder.eq("F-1"))
+        .select((
+            log_conversion::revenue,
+            log_conversion::revenue_subtotal,
+            log_conversion::revenue_tax,
+        ))
+        .first(&mut c)?;
+    assert_eq!(order, (Some(12.0), Some(0.0), Some(0.0)));
+    let located =
+        |n: u8| -> anyhow::Result<(Option<String>, Option<Coordinate>, Option<Coordinate>)> {
+            Ok(log_visit::table
+                .filter(log_visit::idvisitor.eq(vec![0x10, 0, 0, 0, 0, 0, 0, n]))
+                .select((
+                    log_visit::location_country,
+                    log_visit::location_latitude,
+                    log_visit::location_longitude,
+                ))
+                .first(&mut s.conn()?)?)
+        };
+    let (country, ..) = located(84)?;
+    assert_ne!(country.as_deref(), Some("0"));
+    assert_eq!(
+        located(85)?,
+        (
+            Some("fr".to_owned()),
+            Some(Coordinate(999.999_999)),
+            Some(Coordinate(-999.999_999))
+        )
+    );
     Ok(())
 }
 
