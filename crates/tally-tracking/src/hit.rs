@@ -111,11 +111,22 @@ pub struct Name {
     pub url_prefix: Option<i8>,
 }
 
+/// `log_action.name` is `VARCHAR(4096)`. Matomo inserts names it has not
+/// cut (product categories, event and content names are only trimmed) and
+/// its non-strict session lets MySQL cut them to the column; ours is strict,
+/// so a name is cut here, where MySQL would cut it.
+const LOG_ACTION_NAME_MAX_CHARS: usize = 4096;
+
 impl Name {
     fn new(action_type: ActionType, name: impl Into<String>) -> Self {
+        let mut name = name.into();
+        if name.len() > LOG_ACTION_NAME_MAX_CHARS {
+            let keep = php::truncate_chars(&name, LOG_ACTION_NAME_MAX_CHARS).len();
+            name.truncate(keep);
+        }
         Self {
             action_type,
-            name: name.into(),
+            name,
             url_prefix: None,
         }
     }
@@ -720,7 +731,12 @@ pub fn build_action(
         Charset::from_label(req.charset.as_deref()),
     ) {
         draft.kind = ActionKind::SiteSearch;
-        draft.name = Some(Name::new(ActionType::SiteSearch, search.keyword));
+        // `setActionName` cleans the keyword as any action name (1024
+        // bytes; `log_action.name` holds 4096).
+        draft.name = Some(Name::new(
+            ActionType::SiteSearch,
+            urlnorm::cleanup_string(&search.keyword),
+        ));
         draft.search_cat = search.category;
         draft.search_count = search.count;
         return Some(draft);
