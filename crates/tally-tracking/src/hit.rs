@@ -589,9 +589,13 @@ fn json_php_empty(v: &serde_json::Value) -> bool {
     }
 }
 
-fn clean(s: &Option<String>) -> Option<String> {
+/// An event or content name as Matomo's dimensions look it up: the
+/// parameter as `getRequestVar` gives it (HTML-escaped), trimmed, and
+/// nothing else (no `cleanupString`: line breaks stay, and only
+/// `log_action.name` limits the length); `None` when that is empty.
+fn request_name(s: &Option<String>) -> Option<String> {
     s.as_deref()
-        .map(urlnorm::cleanup_string)
+        .map(|s| php::trim(&php::sanitize_input_value(s)).to_owned())
         .filter(|s| !s.is_empty())
 }
 
@@ -695,17 +699,17 @@ pub fn build_action(
             action_type: ActionType::EventCategory,
             ..n
         });
-        let c = clean(&req.event_category)?;
-        let a = clean(&req.event_action)?;
+        let c = request_name(&req.event_category)?;
+        let a = request_name(&req.event_action)?;
         draft.event = Some((
             Name::new(ActionType::EventCategory, c),
             Name::new(ActionType::EventAction, a),
         ));
-        draft.name = clean(&req.event_name).map(|n| Name::new(ActionType::EventName, n));
+        draft.name = request_name(&req.event_name).map(|n| Name::new(ActionType::EventName, n));
         draft.event_value = req.event_value;
         return Some(draft);
     }
-    if let Some(name) = clean(&req.content_name).filter(|n| !php::is_empty(n)) {
+    if let Some(name) = request_name(&req.content_name).filter(|n| !php::is_empty(n)) {
         draft.kind = ActionKind::Content;
         // Content URLs keep their scheme (§3.1).
         draft.url = req
@@ -713,11 +717,11 @@ pub fn build_action(
             .as_deref()
             .and_then(|u| urlnorm::normalize_url_with(u, settings, &site.excluded_parameters))
             .map(|u| Name::new(ActionType::ContentName, u));
-        let interaction = clean(&req.content_interaction);
+        let interaction = request_name(&req.content_interaction);
         draft.content = [
             Some(Name::new(ActionType::ContentName, name)),
-            clean(&req.content_piece).map(|p| Name::new(ActionType::ContentPiece, p)),
-            clean(&req.content_target).map(|t| Name::new(ActionType::ContentTarget, t)),
+            request_name(&req.content_piece).map(|p| Name::new(ActionType::ContentPiece, p)),
+            request_name(&req.content_target).map(|t| Name::new(ActionType::ContentTarget, t)),
             interaction.map(|i| Name::new(ActionType::ContentInteraction, i)),
         ];
         return Some(draft);

@@ -901,6 +901,20 @@ impl TrackingRequest {
             );
         }
 
+        // A content impression (`!empty(c_n)`, and no download, outlink or
+        // event, which take precedence) whose name is only whitespace:
+        // Matomo's ContentName dimension refuses it.
+        let content_name = string("c_n");
+        if let Some(name) = content_name.as_deref().filter(|n| !php::is_empty(n))
+            && php::trim(name).is_empty()
+            && [p.string("download"), p.string("link")]
+                .iter()
+                .all(|u| u.is_none_or(php::is_empty))
+            && !(event_category.is_some() && event_action.is_some())
+        {
+            return Err(invalid("c_n", "content name must not be only whitespace"));
+        }
+
         let flag = |name: &str| p.int(name).unwrap_or(0);
         Ok(Self {
             idsite,
@@ -946,7 +960,7 @@ impl TrackingRequest {
             event_action,
             event_name: string("e_n"),
             event_value: p.float_or_zero("e_v"),
-            content_name: string("c_n"),
+            content_name,
             content_piece: string("c_p"),
             content_target: string("c_t"),
             content_interaction: string("c_i"),

@@ -2185,7 +2185,10 @@ impl BatchWriter {
                             GoalMatchAttribute::VisitDuration => g
                                 .duration_minutes()
                                 .is_some_and(|m| ((hit.time - v.first) as f64) / 60.0 > m),
-                            _ => value.is_some_and(|x| g.matches(x)),
+                            // Titles and event names are stored
+                            // HTML-escaped; `isUrlMatchingGoal` matches
+                            // them unescaped (URLs already are).
+                            _ => value.is_some_and(|x| g.matches(&php::unsanitize_input_value(x))),
                         };
                         if matched {
                             let revenue = if g.event_value_as_revenue && a.kind == ActionKind::Event

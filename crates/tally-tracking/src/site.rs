@@ -53,6 +53,10 @@ impl GoalDef {
             Err(_) => return None,
         };
         let case_sensitive = g.case_sensitive != 0;
+        // Matomo's Goals API stores the pattern HTML-escaped and
+        // `isUrlMatchingGoal` unescapes it (a pattern stored unescaped is
+        // the same unless it holds an entity).
+        let pattern = crate::php::unsanitize_input_value(&g.pattern).into_owned();
         let regex = (pattern_type == GoalPatternType::Regex).then(|| {
             let compile = |p: &str| {
                 regex::RegexBuilder::new(p)
@@ -61,15 +65,15 @@ impl GoalDef {
                     .build()
                     .ok()
             };
-            let decoded = crate::php::urldecode(&g.pattern);
-            let retry = (decoded != g.pattern).then(|| compile(&decoded)).flatten();
-            compile(&g.pattern).map(|r| (r, retry))
+            let decoded = crate::php::urldecode(&pattern);
+            let retry = (decoded != pattern).then(|| compile(&decoded)).flatten();
+            compile(&pattern).map(|r| (r, retry))
         });
         Some(Self {
             idgoal: g.idgoal,
             attribute,
             pattern_type,
-            pattern: g.pattern.clone(),
+            pattern,
             case_sensitive,
             allow_multiple: g.allow_multiple != 0,
             revenue: g.revenue,

@@ -505,10 +505,15 @@ pub fn detect_site_search_in_charset(
             })
         };
     if let Some(kw) = search.filter(|s| !php::is_empty(s)) {
-        let category = search_cat.filter(|c| !php::is_empty(c));
+        // Read through `getRequestVar`, so HTML-escaped; a keyword found in
+        // the page URL below is not (`cleanupUrl` unescapes the URL first).
+        let kw = php::sanitize_input_value(kw);
+        let category = search_cat
+            .filter(|c| !php::is_empty(c))
+            .map(php::sanitize_input_value);
         return finish(
-            kw,
-            category,
+            &kw,
+            category.as_deref(),
             (search_count >= 0).then_some(search_count),
             None,
         );

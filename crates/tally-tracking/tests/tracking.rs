@@ -1394,11 +1394,15 @@ async fn hostile_text_is_stored_byte_for_byte() -> anyhow::Result<()> {
         .order(log_action::idaction)
         .select(log_action::name)
         .load(&mut c)?;
-    // Matomo stores page titles HTML-escaped (Common::sanitizeInputValue).
+    // Matomo stores page titles and event names HTML-escaped, as
+    // `getRequestVar` gives them (Common::sanitizeInputValues).
     let stored_title = tally_tracking::php::htmlspecialchars(title);
     assert!(stored_title.contains("O&#039;Reilly"));
     assert!(names.contains(&Some(stored_title)), "{names:?}");
-    assert!(names.contains(&Some(category.to_owned())), "{names:?}");
+    assert!(
+        names.contains(&Some("a&#039;b\\c?d".to_owned())),
+        "{names:?}"
+    );
     assert_eq!(count_visits(&mut c, 1)?, 1);
     Ok(())
 }
@@ -3017,6 +3021,111 @@ async fn a_heartbeat_records_the_time_spent_on_the_last_action() -> anyhow::Resu
         .await?;
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(time_spent(&mut c)?, [Some(90), None]);
+    Ok(())
+}
+
+/// Event, content and `search` names are stored as Matomo's
+/// `getRequestVar` gives them: HTML-escaped and trimmed, with nothing else
+/// cut (an event name keeps its line break and its length past 1024 bytes);
+/// goals on titles and events match them unescaped, with a pattern stored
+/// escaped or not; a content name of only spaces is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_stored_escaped_and_goals_match_them_unescaped() -> anyhow::Result<()> {
+    // Settings read on each request: the goals are added after the start.
+    let s = start_with(&TrackerConfig {
+        settings_check_ms: 0,
+        ..TrackerConfig::default()
+    })
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO goal (idsite, idgoal, name, description, match_attribute, pattern, \
+         pattern_type, case_sensitive, allow_multiple, revenue, deleted, event_value_as_revenue) \
+         VALUES (2, 1, 'Cartoon', '', 'title', 'Tom & Jerry', 'contains', 0, 0, 0, 0, 0), \
+         (2, 2, 'Play', '', 'event_action', 'play &lt;now&gt;', 'exact', 1, 0, 0, 0, 0)",
+    )
+    .execute(&mut s.conn()?)?;
+    tally_tracking::site::settings_changed(&mut s.conn()?)?;
+    let page = enc("https://blog.example/a");
+    let long_name = "n".repeat(2000);
+    track_all(
+        &s,
+        [
+            format!(
+                "{}&{}&url={page}&action_name={}",
+                visitor(90),
+                at(0),
+                enc("Tom & Jerry's <show>")
+            ),
+            format!(
+                "{}&{}&url={page}&e_c={}&e_a={}&e_n={}",
+                visitor(91),
+                at(0),
+                enc(" Q&A "),
+                enc("play <now>"),
+                enc("line\nbreak")
+            ),
+            format!(
+                "{}&{}&url={page}&e_c=c&e_a=a&e_n={long_name}",
+                visitor(92),
+                at(0)
+            ),
+            format!(
+                "{}&{}&url={page}&c_n={}&c_p={}",
+                visitor(93),
+                at(0),
+                enc("Ad \"1\""),
+                enc("<img>")
+            ),
+            format!(
+                "{}&{}&url={page}&search={}&search_cat={}",
+                visitor(94),
+                at(0),
+                enc("fish & chips"),
+                enc("food>uk")
+            ),
+        ]
+        .map(|q| format!("idsite=2&rec=1&{q}")),
+    )
+    .await?;
+    let spaces = s
+        .get(&format!(
+            "idsite=2&rec=1&{}&{}&url={page}&c_n=%20%20",
+            visitor(95),
+            at(0)
+        ))
+        .await?;
+    assert_eq!(spaces.status, 400, "{}", spaces.text());
+    assert!(spaces.text().contains("c_n"), "{}", spaces.text());
+    let mut c = s.conn()?;
+    let names: Vec<(Option<u8>, Option<String>)> = log_action::table
+        .select((log_action::type_, log_action::name))
+        .load(&mut c)?;
+    for expected in [
+        (4, "Tom &amp; Jerry&#039;s &lt;show&gt;".to_owned()),
+        (10, "Q&amp;A".to_owned()),
+        (11, "play &lt;now&gt;".to_owned()),
+        (12, "line\nbreak".to_owned()),
+        (12, long_name.clone()),
+        (13, "Ad &quot;1&quot;".to_owned()),
+        (14, "&lt;img&gt;".to_owned()),
+        (8, "fish &amp; chips".to_owned()),
+    ] {
+        assert!(
+            names.contains(&(Some(expected.0), Some(expected.1.clone()))),
+            "{expected:?} in {names:?}"
+        );
+    }
+    let category: Option<String> = log_link_visit_action::table
+        .filter(log_link_visit_action::search_cat.is_not_null())
+        .select(log_link_visit_action::search_cat)
+        .first(&mut c)?;
+    assert_eq!(category.as_deref(), Some("food&gt;uk"));
+    let mut goals: Vec<i32> = log_conversion::table
+        .filter(log_conversion::idsite.eq(2))
+        .select(log_conversion::idgoal)
+        .load(&mut c)?;
+    goals.sort_unstable();
+    assert_eq!(goals, [1, 2]);
     Ok(())
 }
 

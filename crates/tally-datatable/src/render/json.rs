@@ -3,14 +3,15 @@
 use std::fmt::Write;
 
 use super::{Item, RenderOptions, Report, report_item};
-use crate::format::json_float_string;
+use crate::format::{html_entity_decode, json_float_string};
 
 /// Renders a report as Matomo's JSON.
 ///
 /// Tables are arrays of row objects, single values `{"value":x}`, maps
-/// objects keyed by period or site. Strings are escaped as `json_encode`
-/// does by default: `/` as `\/` and non-ASCII as `\u` escapes (`é` as
-/// `\u00e9`).
+/// objects keyed by period or site. String values are HTML-decoded first
+/// (`&amp;` is `&`, `&#039;` is `'`), as Matomo's renderer does since 2010;
+/// keys are not. Strings are escaped as `json_encode` does by default: `/`
+/// as `\/` and non-ASCII as `\u` escapes (`é` as `\u00e9`).
 pub fn json(report: &Report, options: &RenderOptions) -> String {
     let item = report_item(report, options);
     let mut out = String::new();
@@ -30,7 +31,11 @@ fn write_item(out: &mut String, item: &Item<'_>) {
             let _ = write!(out, "{number}");
         }
         Item::Float(number) => out.push_str(&json_float_string(*number)),
-        Item::Str(text) => write_string(out, text),
+        // `Renderer\Json` runs `html_entity_decode` over every string value
+        // (not over keys) before `json_encode`: a label SafeDecodeLabel
+        // escaped (`Tom &amp; Jerry`) and a name stored escaped read as
+        // typed in JSON, unlike XML, which escapes them again.
+        Item::Str(text) => write_string(out, &html_entity_decode(text)),
         Item::False => out.push_str("false"),
         Item::Null => out.push_str("null"),
         Item::True => out.push_str("true"),

@@ -75,7 +75,7 @@ async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> an
     // (`ArchivingHelper::parseNameFromPageUrl`) through `SafeDecodeLabel`,
     // which leaves an escaped label as it is; `url` is the stored name
     // (`reconstructNormalizedUrl` without a prefix) and the segment encodes
-    // it.
+    // it. JSON shows both strings decoded (`Renderer\Json`).
     let report = f
         .get("method=Actions.getDownloads&idSite=1&period=day&date=2026-11-10&expanded=1&format=json")
         .await?;
@@ -85,8 +85,8 @@ async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> an
     assert_eq!(
         (&row["label"], &row["url"], &row["segment"]),
         (
-            &json!("/get.zip?a=1&amp;b=&quot;x&quot;&lt;y&gt;&amp;c=&#039;z&#039;"),
-            &json!(STORED),
+            &json!("/get.zip?a=1&b=\"x\"<y>&c='z'"),
+            &json!(SENT.replace("&amp;", "&")),
             &json!(SEGMENT)
         ),
         "{report}"
@@ -128,15 +128,16 @@ async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> an
     assert_eq!(none, json!([]));
 
     // Live gives the stored URL (`Actions\VisitorDetails` unescapes only
-    // URLs it rebuilds from a prefix) as `url` and `subtitle`.
+    // URLs it rebuilds from a prefix) as `url` and `subtitle`, which JSON
+    // shows decoded.
     let action = &live[0]["actionDetails"][1];
     assert_eq!(
         (&action["type"], &action["url"], &action["subtitle"]),
-        (&json!("download"), &json!(STORED), &json!(STORED)),
+        (&json!("download"), &json!(unescaped), &json!(unescaped)),
         "{live}"
     );
     // Transitions name a download by its stored URL (`getPageLabel`:
-    // `reconstructNormalizedUrl` without a prefix).
+    // `reconstructNormalizedUrl` without a prefix), decoded in JSON.
     let transitions = f
         .get(&format!(
             "method=Transitions.getTransitionsForPageUrl&idSite=1&period=day&date=2026-11-10\
@@ -147,7 +148,7 @@ async fn download_url_is_stored_escaped_once_and_read_as_matomo_reads_it() -> an
     let transitions: Value = serde_json::from_slice(&transitions.body)?;
     assert_eq!(
         transitions["downloads"],
-        json!([{"label": STORED, "referrals": 1}]),
+        json!([{"label": unescaped, "referrals": 1}]),
         "{transitions}"
     );
     // Segment suggestions are unescaped (`API::getSuggestedValuesForSegment`

@@ -347,11 +347,11 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         flat,
         vec![
             (
-                "outlinks.org/other_outlink#fragment&amp;pk_campaign=Open partnership".to_owned(),
+                "outlinks.org/other_outlink#fragment&pk_campaign=Open partnership".to_owned(),
                 json!(1)
             ),
             (
-                "outlinks.org/#!outlink-with-fragment-&lt;script&gt;".to_owned(),
+                "outlinks.org/#!outlink-with-fragment-<script>".to_owned(),
                 json!(1)
             ),
             ("dev.piwik.org/svn".to_owned(), json!(1)),

@@ -706,7 +706,7 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
         &actions[2],
         &link(
             "outlink",
-            "https://outlinks.org/#!outlink-with-fragment-&lt;script&gt;",
+            "https://outlinks.org/#!outlink-with-fragment-<script>",
             "Outlink",
             "link",
         ),
@@ -726,7 +726,7 @@ async fn one_visitor_two_visits_gives_matomos_visitor_log() -> anyhow::Result<()
         &actions[4],
         &link(
             "outlink",
-            "http://outlinks.org/other_outlink#fragment&amp;pk_campaign=Open%20partnership",
+            "http://outlinks.org/other_outlink#fragment&pk_campaign=Open%20partnership",
             "Outlink",
             "link",
         ),

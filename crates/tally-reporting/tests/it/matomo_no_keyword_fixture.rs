@@ -88,7 +88,8 @@ async fn keywords_put_the_undefined_keyword_first() -> anyhow::Result<()> {
         .json("method=Referrers.getKeywords&idSite=1&period=day&date=2010-03-06&expanded=1&language=fr")
         .await?;
     // Labels are stored HTML-escaped, as Matomo's tracker sanitizes them.
-    let pdo = r"&lt;&gt;&amp;\&quot;the pdo extension is required for this adapter but the extension is not loaded";
+    let pdo =
+        r#"<>&\"the pdo extension is required for this adapter but the extension is not loaded"#;
     assert_eq!(
         keyword_rows(&report),
         [

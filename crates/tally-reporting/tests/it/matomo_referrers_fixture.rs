@@ -199,20 +199,20 @@ async fn search_engine_and_website_referrers_give_matomos_reports() -> anyhow::R
     .await?;
     let expected = [
         (
-            "free &gt; proprietary",
+            "free > proprietary",
             11,
             "referrerName==Google;referrerType==search;referrerKeyword==free+%3E+proprietary",
             "http://google.com/search?q=free+%3E+proprietary",
         ),
         (
-            "justice )(&amp;^#%$ not &#039;&quot; corruption!",
+            "justice )(&^#%$ not '\" corruption!",
             10,
             "referrerName==Google;referrerType==search;\
              referrerKeyword==justice+%29%28%26%5E%23%25%24+not+%27%22+corruption%21",
             "http://google.com/search?q=justice+%29%28%26%5E%23%25%24+not+%27%22+corruption%21",
         ),
         (
-            "peace &quot;,&quot; not war",
+            "peace \",\" not war",
             10,
             "referrerName==Google;referrerType==search;referrerKeyword==peace+%22%2C%22+not+war",
             "http://google.com/search?q=peace+%22%2C%22+not+war",

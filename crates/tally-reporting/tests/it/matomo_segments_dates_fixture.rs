@@ -485,11 +485,7 @@ pub(crate) async fn two_visits_with_custom_variables(
     a.url = "http://example.org/user/profile".to_owned();
     a.set_visit_cvar(1, "VisitorType", json!("LoggedIn"));
     a.set_page_cvar(4, "Status user", json!("Loggedin"));
-    a.set_page_cvar(
-        5,
-        "Status user",
-        json!("looking at &quot;profile page&quot;"),
-    );
+    a.set_page_cvar(5, "Status user", json!("looking at \"profile page\""));
     let query = a.page_view("Profile page");
     a.ok(&router, &query).await?;
 
@@ -654,7 +650,7 @@ async fn range_of_last_n_days_gives_matomos_reports() -> anyhow::Result<()> {
             assert_eq!(
                 values,
                 [
-                    (json!("looking at &quot;profile page&quot;"), json!(2)),
+                    (json!("looking at \"profile page\""), json!(2)),
                     (json!("Loggedin"), json!(1)),
                 ],
                 "{context}"

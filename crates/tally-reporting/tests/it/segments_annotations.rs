@@ -462,7 +462,7 @@ async fn annotations_round_trip_in_matomos_shapes() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         added,
-        json!({"date": "2026-11-10", "note": "Launch &lt;b&gt;", "starred": 1, "user": "viewer", "idNote": 0, "canEditOrDelete": true})
+        json!({"date": "2026-11-10", "note": "Launch <b>", "starred": 1, "user": "viewer", "idNote": 0, "canEditOrDelete": true})
     );
     for (date, note) in [
         ("2026-11-02", "early"),
@@ -556,7 +556,7 @@ async fn annotations_round_trip_in_matomos_shapes() -> anyhow::Result<()> {
             "method=Annotations.save&idSite=1&idNote=0&date=2026-11-12",
         )
         .await?;
-    assert_eq!(saved["note"], "Launch &lt;b&gt;");
+    assert_eq!(saved["note"], "Launch <b>");
     assert_eq!(saved["date"], "2026-11-12");
     assert_eq!(
         f.error_as(&t.view, "method=Annotations.delete&idSite=1&idNote=3")
