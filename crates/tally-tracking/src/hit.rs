@@ -1094,6 +1094,13 @@ pub fn build_hit_with_geoip(
         .as_deref()
         .filter(|_| !meta.user_id_keeps_visitor_id)
         .map(user_id_visitor);
+    // `log_visit.user_id` is `VARCHAR(200)`: Matomo hashes the whole `uid`
+    // into the visitor id and lets MySQL cut the stored one; the cut value
+    // is also what a later request's `uid` is compared with.
+    if let Some(uid) = req.user_id.as_mut() {
+        let keep = php::truncate_chars(uid, crate::params::USER_ID_MAX_LENGTH).len();
+        uid.truncate(keep);
+    }
     let visitor_id =
         uid_visitor
             .or(req.forced_visitor_id)

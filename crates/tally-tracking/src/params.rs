@@ -895,9 +895,12 @@ impl TrackingRequest {
             if id == 0 || !id.to_string().eq(name.trim_start_matches("dimension")) {
                 continue;
             }
+            // `getRequestVar` (HTML-escaped), then `prepareValue`: trimmed,
+            // cut to 250 characters of the escaped text.
+            let value = php::sanitize_input_value(value);
             dimensions.insert(
                 id,
-                php::truncate_chars(php::trim(value), CUSTOM_DIMENSION_MAX_LENGTH).to_owned(),
+                php::truncate_chars(php::trim(&value), CUSTOM_DIMENSION_MAX_LENGTH).to_owned(),
             );
         }
 
@@ -924,9 +927,9 @@ impl TrackingRequest {
             urlref: string("urlref"),
             visitor_id,
             forced_visitor_id,
-            user_id: p
-                .string("uid")
-                .map(|u| php::truncate_chars(u, USER_ID_MAX_LENGTH).to_owned()),
+            // HTML-escaped as `getParam` gives it, and whole: the visitor id
+            // is hashed from all of it; the hit cuts it to its column after.
+            user_id: p.string("uid").map(php::sanitize_input_value),
             // Matomo tests `new_visit`, `bots` and `ca` for any non-zero
             // integer; `ping` for exactly 1 (PingRequestProcessor).
             new_visit: flag("new_visit") != 0,
@@ -964,7 +967,9 @@ impl TrackingRequest {
             content_piece: string("c_p"),
             content_target: string("c_t"),
             content_interaction: string("c_i"),
-            ec_id: string("ec_id"),
+            // HTML-escaped as `getParam` gives it: the stored `idorder` and
+            // the buster hashed from it.
+            ec_id: p.string("ec_id").map(php::sanitize_input_value),
             ec_items: JsonParam::from_param(p.get("ec_items")),
             ec_subtotal: p.float_or_zero("ec_st"),
             ec_tax: p.float_or_zero("ec_tx"),
@@ -1334,14 +1339,14 @@ mod tests {
         assert_eq!(err_param(req("idsite=1&cid=0123456789abcdeg")), "cid");
         // PHP empty("0"): no forced id.
         assert_eq!(req("idsite=1&cid=0").unwrap().forced_visitor_id, None);
+        // Whole and escaped: the hit hashes it, then cuts it to 200.
         let long_uid = "u".repeat(250);
         assert_eq!(
-            req(&format!("idsite=1&uid={long_uid}"))
+            req(&format!("idsite=1&uid={long_uid}%26"))
                 .unwrap()
                 .user_id
-                .unwrap()
-                .len(),
-            200
+                .unwrap(),
+            format!("{long_uid}&amp;")
         );
     }
 

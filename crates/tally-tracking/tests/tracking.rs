@@ -3129,6 +3129,89 @@ async fn names_are_stored_escaped_and_goals_match_them_unescaped() -> anyhow::Re
     Ok(())
 }
 
+/// A custom dimension, a user id and an order id are stored as Matomo's
+/// `getRequestVar` gives them, HTML-escaped; the user id's visitor id is
+/// the hash of the whole escaped value, the stored one cut to its column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dimensions_user_ids_and_order_ids_are_stored_escaped() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/p");
+    let long_uid = format!("{}&", "u".repeat(199));
+    track_all(
+        &s,
+        [
+            format!(
+                "cip=198.51.100.96&{}&url={page}&dimension1={}&uid={}",
+                at(0),
+                enc(" Gold & <Plus> "),
+                enc("o'brien")
+            ),
+            format!(
+                "cip=198.51.100.97&{}&idgoal=0&ec_id={}&revenue=3&ec_items={}",
+                at(0),
+                enc("A&B-1"),
+                enc(r#"[["S&1","N","C",3,1]]"#)
+            ),
+            format!(
+                "cip=198.51.100.98&{}&url={page}&uid={}",
+                at(0),
+                enc(&long_uid)
+            ),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
+    let mut c = s.conn()?;
+    let mut visits: Vec<(Vec<u8>, Option<String>, Option<String>)> = log_visit::table
+        .filter(log_visit::user_id.is_not_null())
+        .select((
+            log_visit::idvisitor,
+            log_visit::user_id,
+            log_visit::custom_dimension_1,
+        ))
+        .load(&mut c)?;
+    visits.sort_by(|a, b| a.1.cmp(&b.1));
+    let hashed = |uid: &str| tally_tracking::hit::user_id_visitor(uid).to_vec();
+    let long_escaped = format!("{}&amp;", "u".repeat(199));
+    assert_eq!(
+        visits,
+        [
+            (
+                hashed("o&#039;brien"),
+                Some("o&#039;brien".to_owned()),
+                Some("Gold &amp; &lt;Plus&gt;".to_owned())
+            ),
+            (
+                hashed(&long_escaped),
+                Some(long_escaped.chars().take(200).collect()),
+                None
+            ),
+        ]
+    );
+    let order: (Option<String>, String) = log_conversion::table
+        .inner_join(
+            log_conversion_item::table.on(log_conversion_item::idvisit
+                .eq(log_conversion::idvisit)
+                .and(
+                    log_conversion_item::idorder
+                        .nullable()
+                        .eq(log_conversion::idorder),
+                )),
+        )
+        .select((log_conversion::idorder, log_conversion_item::idorder))
+        .first(&mut c)?;
+    assert_eq!(
+        order,
+        (Some("A&amp;B-1".to_owned()), "A&amp;B-1".to_owned())
+    );
+    let sku: Option<String> = log_action::table
+        .filter(log_action::type_.eq(5))
+        .select(log_action::name)
+        .first(&mut c)?;
+    assert_eq!(sku.as_deref(), Some("S&1"), "items are stored unescaped");
+    Ok(())
+}
+
 /// Extreme and malformed values in every stored parameter are answered
 /// with success (stored, or ignored as Matomo ignores them) or with a 400
 /// naming the parameter, never with a 5xx: a value that MariaDB's strict
