@@ -510,8 +510,9 @@ async fn imported_logs_give_matomos_range_reports() -> anyhow::Result<()> {
             "/index.htm 2 4",
             "blog 2 2",
             "log-analytics 2 2",
-            // Labels keep the tracker's HTML escaping, as in Matomo.
-            "/index.php?module=CoreHome&amp;action=index&amp;date=yesterday&amp;period=day&amp;idSite=7 1 1",
+            // Labels are HTML-escaped (SafeDecodeLabel), and JSON decodes
+            // them, as in Matomo.
+            "/index.php?module=CoreHome&action=index&date=yesterday&period=day&idSite=7 1 1",
             "/register.php?0,approve=9a94a02145599 1 1",
             "changelog 1 1",
             "contact 1 1",
