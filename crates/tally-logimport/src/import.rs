@@ -1650,7 +1650,8 @@ pub fn parse_request_suffix(suffix: &str) -> Result<Vec<(String, String)>, LogIm
         }
         match value {
             tally_tracking::params::ParamValue::Text(v) => out.push((name.to_owned(), v.clone())),
-            tally_tracking::params::ParamValue::Array => {
+            tally_tracking::params::ParamValue::Array
+            | tally_tracking::params::ParamValue::Json(_) => {
                 return Err(bad(format!(
                     "`{name}` is an array parameter (`{name}[...]`), which is not supported"
                 )));

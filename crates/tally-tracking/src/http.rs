@@ -710,7 +710,8 @@ async fn track(
     let response = if !t.record_statistics {
         disabled(&query, &body)
     } else if method == Method::POST && is_bulk_body(&body) {
-        bulk(&t, &mut meta, &body).await
+        let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
+        bulk(&t, &mut meta, &body, referer).await
     } else {
         let mut raw =
             RawParams::from_get_post(query.as_deref(), (!body.is_empty()).then_some(&body[..]));
@@ -913,7 +914,7 @@ fn json(status: StatusCode, answer: &BulkAnswer) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
+async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8], referer: Option<&str>) -> Response {
     let parsed = match parse_bulk(body) {
         Ok(b) => b,
         Err(e) => {
@@ -935,14 +936,16 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8]) -> Response {
     // Which request each failure is of (request index, failure index).
     let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut prepared = Vec::with_capacity(parsed.requests.len());
-    for (i, raw) in parsed.requests.into_iter().enumerate() {
+    for (i, mut raw) in parsed.requests.into_iter().enumerate() {
         let before = failures.len();
         // Matomo's "empty request" (`{}`, a number...) is counted as
-        // tracked and stores nothing.
-        prepared.push(
-            (!raw.is_empty())
-                .then(|| prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures)),
-        );
+        // tracked and stores nothing. Each item is a `Request`, whose
+        // constructor applies the image tracker's `Referer` fallback
+        // (after deciding that it is empty).
+        prepared.push((!raw.is_empty()).then(|| {
+            raw.apply_referer_header_fallback(referer);
+            prepare(raw, meta, &snapshot, t.geoip.as_deref(), &mut failures)
+        }));
         failed.extend((before..failures.len()).map(|f| (i, f)));
     }
     if !failed.is_empty() {

@@ -18,10 +18,14 @@ use crate::php;
 pub enum ParamValue {
     /// A scalar value, percent-decoded.
     Text(String),
-    /// `name[]=...` / `name[key]=...` in a query, or a JSON array/object in a
-    /// bulk request object. Matomo's typed getters treat it as "wrong type",
-    /// i.e. the parameter's default.
+    /// `name[]=...` / `name[key]=...` in a query. Matomo's typed getters
+    /// treat it as "wrong type", i.e. the parameter's default.
     Array,
+    /// A JSON array or object in a bulk request object: the wrong type for
+    /// a string or number parameter, as [`ParamValue::Array`], but the value
+    /// itself for the JSON parameters (`cvar`, `_cvar`, `ec_items`), which
+    /// Matomo's `getRequestVar(..., 'json')` takes as it is.
+    Json(serde_json::Value),
 }
 
 /// Decoded request parameters (PHP's `$_GET + $_POST`).
@@ -129,7 +133,7 @@ impl RawParams {
     /// The parameters of a bulk request given as a JSON object (name →
     /// value). Scalars take their PHP string form (`true` → `"1"`,
     /// `false` → `""`, `2.0` → `"2"`), `null` counts as absent, arrays and
-    /// objects as [`ParamValue::Array`].
+    /// objects are kept as [`ParamValue::Json`].
     pub fn from_json_object(object: &serde_json::Map<String, serde_json::Value>) -> Self {
         let mut params = Self::new();
         for (name, value) in object {
@@ -139,7 +143,9 @@ impl RawParams {
                 serde_json::Value::Bool(false) => ParamValue::Text(String::new()),
                 serde_json::Value::Number(n) => ParamValue::Text(php_number(n)),
                 serde_json::Value::String(s) => ParamValue::Text(s.clone()),
-                serde_json::Value::Array(_) | serde_json::Value::Object(_) => ParamValue::Array,
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    ParamValue::Json(value.clone())
+                }
             };
             params.params.insert(name.clone(), v);
         }
@@ -192,6 +198,15 @@ impl RawParams {
             && let Some(r) = referer_header.filter(|r| !php::is_empty(r))
         {
             self.insert("url", r);
+        }
+    }
+
+    /// A JSON parameter (`getRequestVar(name, '', 'json')`): text is
+    /// decoded, a bulk object's JSON value taken as it is.
+    fn json(&self, name: &str) -> JsonParam {
+        match self.params.get(name) {
+            Some(ParamValue::Json(value)) => JsonParam::Value(value.clone()),
+            _ => JsonParam::from_param(self.get(name)),
         }
     }
 
@@ -321,9 +336,10 @@ pub fn parse_bulk(body: &[u8]) -> Result<BulkRequest, BulkError> {
         Some(serde_json::Value::Number(n)) => Some(php_number(n)),
         _ => None,
     };
-    // `"send_image": 0` (or "0" / false) asks for a 204 answer.
+    // `"send_image": 0` (or "0") asks for a 204 answer. Matomo reads it
+    // with `!!getRequestVar('send_image', true, 'string')`, for which
+    // `false` has no length and so is absent: the image is sent.
     let send_image = match object.get("send_image") {
-        Some(serde_json::Value::Bool(false)) => false,
         Some(serde_json::Value::Number(n)) => php_number(n) != "0",
         Some(serde_json::Value::String(s)) => s != "0",
         _ => true,
@@ -948,8 +964,8 @@ impl TrackingRequest {
             },
             user_agent: string("ua"),
             lang: string("lang"),
-            custom_variables_page: custom_variables(&JsonParam::from_param(p.get("cvar"))),
-            custom_variables_visit: custom_variables(&JsonParam::from_param(p.get("_cvar"))),
+            custom_variables_page: custom_variables(&p.json("cvar")),
+            custom_variables_visit: custom_variables(&p.json("_cvar")),
             dimensions,
             link: string("link"),
             download: string("download"),
@@ -970,7 +986,7 @@ impl TrackingRequest {
             // HTML-escaped as `getParam` gives it: the stored `idorder` and
             // the buster hashed from it.
             ec_id: p.string("ec_id").map(php::sanitize_input_value),
-            ec_items: JsonParam::from_param(p.get("ec_items")),
+            ec_items: p.json("ec_items"),
             ec_subtotal: p.float_or_zero("ec_st"),
             ec_tax: p.float_or_zero("ec_tx"),
             ec_shipping: p.float_or_zero("ec_sh"),

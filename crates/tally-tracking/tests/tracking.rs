@@ -931,6 +931,61 @@ async fn bulk_request_with_one_invalid_item() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Bulk request objects as Matomo's `BulkTracking` reads them: `ec_items`
+/// and `_cvar` given as JSON values rather than JSON text are used as they
+/// are; each item without `url`/`urlref` takes the `Referer` header, as
+/// each Matomo `Request` does; `"send_image": false` is no `send_image=0`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_objects_with_json_values_and_the_referer_fallback() -> anyhow::Result<()> {
+    let s = start().await?;
+    let body = format!(
+        r#"{{"requests":[
+            {{"idsite":1,"rec":1,"_id":"2000000000000011","cdt":{T0},"url":"https://shop.example/a",
+              "_cvar":{{"1":["plan","gold"]}}}},
+            {{"idsite":1,"rec":1,"_id":"2000000000000011","cdt":{t1},"idgoal":0,"ec_id":"J-1",
+              "revenue":9,"ec_items":[["SKU-J","Jug","Kitchen",9,1]]}},
+            {{"idsite":1,"rec":1,"_id":"2000000000000012","cdt":{T0},"action_name":"From header"}}
+          ],"token_auth":"{TOKEN}","send_image":false}}"#,
+        t1 = T0 + 10
+    );
+    let a = s
+        .send(
+            "POST",
+            "/matomo.php",
+            &[
+                ("Content-Type", "application/json"),
+                ("Referer", "https://shop.example/from-header"),
+            ],
+            body.as_bytes(),
+        )
+        .await?;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(
+        a.text(),
+        r#"{"status":"success","tracked":3,"invalid":0,"invalid_indices":[]}"#
+    );
+    let mut c = s.conn()?;
+    let items: Vec<(String, f64)> = log_conversion_item::table
+        .select((log_conversion_item::idorder, log_conversion_item::price))
+        .load(&mut c)?;
+    assert_eq!(items, [("J-1".to_owned(), 9.0)]);
+    use tally_schema::schema::log_visit_custom_var as cv;
+    let cvar: Option<String> = cv::table
+        .filter(cv::custom_var_k1.is_not_null())
+        .select(cv::custom_var_v1)
+        .first(&mut c)?;
+    assert_eq!(cvar.as_deref(), Some("gold"));
+    let urls: Vec<Option<String>> = log_action::table
+        .filter(log_action::type_.eq(1))
+        .select(log_action::name)
+        .load(&mut c)?;
+    assert!(
+        urls.contains(&Some("shop.example/from-header".to_owned())),
+        "{urls:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protected_parameters_need_a_write_token() -> anyhow::Result<()> {
     let s = start().await?;
