@@ -870,7 +870,9 @@ async fn single(
     match prepared {
         Err(e) => error_response(&e),
         // Excluded requests are "successfully logged" for Matomo.
-        Ok(Err(_exclusion)) => success(send_image),
+        Ok(Err(exclusion)) => {
+            with_dnt_answer(success(send_image), exclusion == Exclusion::DoNotTrack)
+        }
         Ok(Ok((hit, send_image))) => {
             match t.recorder.record(vec![hit], snapshot.globals.clone()).await {
                 Ok(mut results) => match results.pop() {
@@ -959,10 +961,15 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8], referer: Option<
         }
     }
     t.record_failures(failures).await;
+    let mut do_not_track = false;
     for (i, p) in prepared.into_iter().enumerate() {
         match p {
             Some(Ok(Ok((hit, _)))) => hits.push((i, hit)),
-            None | Some(Ok(Err(_))) => excluded += 1,
+            Some(Ok(Err(exclusion))) => {
+                do_not_track |= exclusion == Exclusion::DoNotTrack;
+                excluded += 1;
+            }
+            None => excluded += 1,
             // Not an invalid request for Matomo's bulk handler but an
             // exception that fails (and rolls back) the whole bulk.
             Some(Err(e @ TrackingError::UnhandledCustomAction)) => {
@@ -1012,9 +1019,9 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8], referer: Option<
         );
     }
     if !parsed.send_image {
-        return StatusCode::NO_CONTENT.into_response();
+        return with_dnt_answer(StatusCode::NO_CONTENT.into_response(), do_not_track);
     }
-    json(
+    let answer = json(
         StatusCode::OK,
         &BulkAnswer {
             status: "success",
@@ -1023,7 +1030,20 @@ async fn bulk(t: &Tracker, meta: &mut RequestMeta, body: &[u8], referer: Option<
             invalid_indices: is_super.then_some(invalid),
             message: None,
         },
-    )
+    );
+    with_dnt_answer(answer, do_not_track)
+}
+
+/// `Tk: N` (Tracking Preference Expression: "not tracking") on the answer
+/// to a request a Do-Not-Track header excluded, as Matomo's
+/// `DoNotTrackHeaderChecker` sends it.
+fn with_dnt_answer(mut response: Response, excluded_by_dnt: bool) -> Response {
+    if excluded_by_dnt {
+        response
+            .headers_mut()
+            .insert("tk", HeaderValue::from_static("N"));
+    }
+    response
 }
 
 /// Why a bulk is refused under `bulk_requests_require_authentication`

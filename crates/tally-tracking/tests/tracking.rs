@@ -3267,6 +3267,39 @@ async fn dimensions_user_ids_and_order_ids_are_stored_escaped() -> anyhow::Resul
     Ok(())
 }
 
+/// With Do-Not-Track support on, a request carrying `DNT: 1` is answered
+/// with success and `Tk: N`, and nothing is stored; other answers carry no
+/// `Tk` header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_do_not_track_request_is_answered_tk_n() -> anyhow::Result<()> {
+    let s = start_with_options(
+        &TrackerConfig::default(),
+        &[("PrivacyManager.doNotTrackEnabled", "1")],
+    )
+    .await?;
+    let q = format!(
+        "/matomo.php?idsite=1&rec=1&{}&{}&url={}",
+        visitor(97),
+        at(0),
+        enc("https://shop.example/")
+    );
+    let dnt = s.send("GET", &q, &[("DNT", "1")], b"").await?;
+    assert_eq!(dnt.status, 200, "{}", dnt.text());
+    assert_eq!(dnt.header("tk"), Some("N"));
+    let bulk = format!(r#"{{"requests":["{}"],"token_auth":"{TOKEN}"}}"#, &q[11..]);
+    let dnt_bulk = s
+        .send("POST", "/matomo.php", &[("DNT", "1")], bulk.as_bytes())
+        .await?;
+    assert_eq!(dnt_bulk.status, 200, "{}", dnt_bulk.text());
+    assert_eq!(dnt_bulk.header("tk"), Some("N"));
+    assert_eq!(count_visits(&mut s.conn()?, 1)?, 0);
+    let tracked = s.send("GET", &q, &[], b"").await?;
+    assert_eq!(tracked.status, 200, "{}", tracked.text());
+    assert_eq!(tracked.header("tk"), None);
+    assert_eq!(count_visits(&mut s.conn()?, 1)?, 1);
+    Ok(())
+}
+
 /// Extreme and malformed values in every stored parameter are answered
 /// with success (stored, or ignored as Matomo ignores them) or with a 400
 /// naming the parameter, never with a 5xx: a value that MariaDB's strict
