@@ -1713,7 +1713,15 @@ impl BatchWriter {
                     .unwrap_or_else(random_visitor_id);
                 let (returning, count, since_first, since_last, since_order) = match &known {
                     Some(k) => {
-                        let gap = u32::try_from((time - k.first).max(0)).unwrap_or(u32::MAX);
+                        // Matomo's VisitorSecondsSinceFirst/Last: NULL for a
+                        // visit tracked before the previous one (or after
+                        // one whose own value is NULL); its seconds since
+                        // an order add the gap even when it is negative,
+                        // and the UNSIGNED column keeps 0 of a negative sum.
+                        let gap = time - k.first;
+                        let clamped =
+                            |base: i64| u32::try_from((base + gap).max(0)).unwrap_or(u32::MAX);
+                        let since = |base: i64| (base + gap >= 0).then(|| clamped(base));
                         // Matomo's VisitorReturning: PHP's `?:` over the
                         // last visit's seconds since an order, then the
                         // request's `ec_id`. Zero is falsy, so the visit
@@ -1724,20 +1732,20 @@ impl BatchWriter {
                         (
                             if customer { 2 } else { 1 },
                             k.count_visits.saturating_add(1),
-                            k.secs_since_first.saturating_add(gap),
-                            gap,
+                            k.secs_since_first.and_then(|s| since(i64::from(s))),
+                            since(0),
                             if converts_order {
                                 Some(0)
                             } else {
-                                k.secs_since_order.map(|s| s.saturating_add(gap))
+                                k.secs_since_order.map(|s| clamped(i64::from(s)))
                             },
                         )
                     }
                     None => (
                         u8::from(names_order) * 2,
                         1,
-                        0,
-                        0,
+                        Some(0),
+                        Some(0),
                         converts_order.then_some(0),
                     ),
                 };
@@ -2671,7 +2679,7 @@ fn attribution(
 fn new_visit_extras(
     hit: &Hit,
     visit_device: &crate::visit::VisitDevice,
-    since_last: u32,
+    since_last: Option<u32>,
 ) -> Vec<Val> {
     let d = &hit.device;
     let pl = &hit.req.plugins;
@@ -3068,7 +3076,7 @@ mod tests {
             goal_converted: 0,
             returning: 0,
             count_visits: 1,
-            secs_since_first: 0,
+            secs_since_first: Some(0),
             secs_since_order: None,
             profilable: 1,
             referer_type: 1,

@@ -65,8 +65,9 @@ pub struct VisitState {
     pub returning: u8,
     /// `visitor_count_visits`.
     pub count_visits: u32,
-    /// `visitor_seconds_since_first`.
-    pub secs_since_first: u32,
+    /// `visitor_seconds_since_first` (NULL when it could not be known:
+    /// a visit tracked before the visitor's previous one).
+    pub secs_since_first: Option<u32>,
     /// `visitor_seconds_since_order`.
     pub secs_since_order: Option<u32>,
     /// `profilable`.
@@ -124,7 +125,7 @@ impl VisitState {
         visit_entry_idaction_url, visit_exit_idaction_url, visit_exit_idaction_name, \
         COALESCE(visit_goal_buyer, 0) AS visit_goal_buyer, COALESCE(visit_goal_converted, 0) AS visit_goal_converted, \
         COALESCE(visitor_returning, 0) AS visitor_returning, visitor_count_visits, \
-        COALESCE(visitor_seconds_since_first, 0) AS visitor_seconds_since_first, visitor_seconds_since_order, \
+        visitor_seconds_since_first, visitor_seconds_since_order, \
         COALESCE(profilable, 0) AS profilable, COALESCE(referer_type, 1) AS referer_type, \
         COALESCE(referer_name, '') AS referer_name, COALESCE(referer_keyword, '') AS referer_keyword, \
         COALESCE(referer_url, '') AS referer_url, COALESCE(config_resolution, '') AS config_resolution, \
@@ -201,8 +202,8 @@ pub struct VisitRow {
     visitor_returning: i64,
     #[diesel(sql_type = Unsigned<diesel::sql_types::Integer>)]
     visitor_count_visits: u32,
-    #[diesel(sql_type = Unsigned<BigInt>)]
-    visitor_seconds_since_first: u64,
+    #[diesel(sql_type = Nullable<Unsigned<BigInt>>)]
+    visitor_seconds_since_first: Option<u64>,
     #[diesel(sql_type = Nullable<Unsigned<diesel::sql_types::Integer>>)]
     visitor_seconds_since_order: Option<u32>,
     #[diesel(sql_type = BigInt)]
@@ -302,7 +303,7 @@ impl From<VisitRow> for VisitState {
             goal_converted: tiny(r.visit_goal_converted),
             returning: tiny(r.visitor_returning),
             count_visits: r.visitor_count_visits,
-            secs_since_first: small(r.visitor_seconds_since_first),
+            secs_since_first: r.visitor_seconds_since_first.map(small),
             secs_since_order: r.visitor_seconds_since_order,
             profilable: tiny(r.profilable),
             referer_type: tiny(r.referer_type),

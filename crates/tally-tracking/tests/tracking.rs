@@ -3300,6 +3300,50 @@ async fn a_do_not_track_request_is_answered_tk_n() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `visitor_seconds_since_first` / `_last` of a returning visitor's new
+/// visit: the seconds since the previous visit's start (added to its own
+/// seconds since the first); NULL when the new visit is tracked before the
+/// previous one started (Matomo's "visit in the past").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seconds_since_the_first_and_last_visit() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/");
+    track_all(
+        &s,
+        [
+            format!("{}&{}&cip=198.51.100.98&url={page}", visitor(98), at(0)),
+            format!("{}&{}&cip=198.51.100.98&url={page}", visitor(98), at(7200)),
+            format!("{}&{}&cip=198.51.100.99&url={page}", visitor(99), at(600)),
+            format!(
+                "{}&{}&cip=198.51.100.99&url={page}&new_visit=1",
+                visitor(99),
+                at(300)
+            ),
+        ]
+        .map(|q| format!("idsite=1&rec=1&{q}")),
+    )
+    .await?;
+    let mut c = s.conn()?;
+    let rows: Vec<(Vec<u8>, u32, Option<u32>, Option<u32>)> = log_visit::table
+        .order(log_visit::idvisit)
+        .select((
+            log_visit::idvisitor,
+            log_visit::visitor_count_visits,
+            log_visit::visitor_seconds_since_first,
+            log_visit::visitor_seconds_since_last,
+        ))
+        .load(&mut c)?;
+    let of = |n: u8| -> Vec<_> {
+        rows.iter()
+            .filter(|r| r.0 == vec![0x10, 0, 0, 0, 0, 0, 0, n])
+            .map(|r| (r.1, r.2, r.3))
+            .collect()
+    };
+    assert_eq!(of(98), [(1, Some(0), Some(0)), (2, Some(7200), Some(7200))]);
+    assert_eq!(of(99), [(1, Some(0), Some(0)), (2, None, None)]);
+    Ok(())
+}
+
 /// Extreme and malformed values in every stored parameter are answered
 /// with success (stored, or ignored as Matomo ignores them) or with a 400
 /// naming the parameter, never with a 5xx: a value that MariaDB's strict
