@@ -431,8 +431,13 @@ impl Api {
     }
 
     /// `API.getBulkRequest&urls[0]=…`: each sub-request (a URL-encoded
-    /// query string) is answered as JSON, inheriting the outer token, and
-    /// the answers are returned as one JSON array.
+    /// query string) is answered as JSON, with every outer parameter it
+    /// does not set itself (`$params += $queryParameters`: the token, and
+    /// also `idSite`, `period`, filters…); a sub-request left naming
+    /// `API.getBulkRequest` is skipped. The answers are decoded
+    /// (`json_decode`; one that is not JSON, e.g. under a JSONP `callback`,
+    /// is `null`) and the list rendered in the outer format, as Matomo's
+    /// `renderArray` does (JSON decodes entities a second time).
     fn bulk(&self, request: &ApiRequest, now: OffsetDateTime) -> Output {
         let mut answers = Vec::new();
         for (name, value) in request.pairs() {
@@ -445,10 +450,23 @@ impl Api {
             if let Some((token, from_body)) = request.token() {
                 sub.inherit("token_auth", token, from_body);
             }
+            for (outer, outer_value) in request.pairs() {
+                if outer != "urls" && !outer.starts_with("urls[") {
+                    sub.inherit(outer, outer_value, false);
+                }
+            }
+            if sub.get("method") == Some("API.getBulkRequest") {
+                continue;
+            }
             let answer = self.handle_at(&sub, now);
-            answers.push(String::from_utf8_lossy(&answer.body).into_owned());
+            answers.push(
+                serde_json::from_slice::<serde_json::Value>(&answer.body)
+                    .map_or(tally_datatable::render::Tree::Null, |value| {
+                        output::json_tree(&value)
+                    }),
+            );
         }
-        Output::RawJson(format!("[{}]", answers.join(",")))
+        Output::Report(Report::Tree(tally_datatable::render::Tree::List(answers)))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Rendering API results and errors in the requested format (§9.3).
 
 use tally_datatable::filters::Filters;
-use tally_datatable::render::{self, CsvOptions, Php, RenderOptions, Report};
+use tally_datatable::render::{self, CsvOptions, Php, RenderOptions, Report, Tree};
 use tally_datatable::{Scalar, format::php_float_string};
 
 use crate::ReportingError;
@@ -114,8 +114,6 @@ pub(crate) enum Output {
     /// A boolean: `{"value":true}` in JSON; XML, CSV and TSV write PHP's
     /// `1` / `0` (`Renderer::formatValueXml` turns `false` into 0).
     Bool(bool),
-    /// Already rendered JSON (bulk requests).
-    RawJson(String),
 }
 
 /// A rendered answer: status, content type and body.
@@ -131,13 +129,6 @@ fn json_string(text: &str) -> String {
     serde_json::to_string(text)
         .unwrap_or_else(|_| "\"\"".to_owned())
         .replace('/', "\\/")
-}
-
-fn xml_attr(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Renders an output in `format`; `jsonp` wraps JSON in a callback.
@@ -176,7 +167,6 @@ pub(crate) fn render(
         (_, Format::Rss) => {
             return render_error(&ReportingError::RssNeedsPeriods, format, request);
         }
-        (Output::RawJson(json), _) => text(json.clone()),
         (Output::Bool(value), Format::Json) => text(format!(r#"{{"value":{value}}}"#)),
         (Output::Bool(value), _) => {
             let as_int = Output::Value(Scalar::Int(i64::from(*value)));
@@ -236,21 +226,22 @@ fn scalar_php(value: &Scalar) -> Php {
     }
 }
 
-/// `json_decode($json, true)` of a bulk sub-answer.
-fn json_php(value: &serde_json::Value) -> Php {
+/// `json_decode($json, true)` of a bulk sub-answer, as a tree to render.
+pub(crate) fn json_tree(value: &serde_json::Value) -> Tree {
     match value {
-        serde_json::Value::Null => Php::Null,
-        serde_json::Value::Bool(flag) => Php::Bool(*flag),
+        serde_json::Value::Null => Tree::Null,
+        serde_json::Value::Bool(flag) => Tree::Bool(*flag),
         serde_json::Value::Number(number) => match number.as_i64() {
-            Some(int) => Php::Int(int),
-            None => Php::Float(number.as_f64().unwrap_or(0.0)),
+            Some(int) => Tree::Int(int),
+            None => Tree::Float(number.as_f64().unwrap_or(0.0)),
         },
-        serde_json::Value::String(text) => Php::Str(text.clone()),
-        serde_json::Value::Array(items) => Php::list(items.iter().map(json_php)),
-        serde_json::Value::Object(entries) => Php::assoc(
+        serde_json::Value::String(text) => Tree::Str(text.clone()),
+        serde_json::Value::Array(items) => Tree::List(items.iter().map(json_tree).collect()),
+        serde_json::Value::Object(entries) => Tree::Assoc(
             entries
                 .iter()
-                .map(|(key, value)| (key.as_str(), json_php(value))),
+                .map(|(key, value)| (key.clone(), json_tree(value)))
+                .collect(),
         ),
     }
 }
@@ -262,9 +253,6 @@ fn array_php(output: &Output, options: &RenderOptions) -> Php {
         Output::Value(value) => scalar_php(value),
         Output::Success => Php::Bool(true),
         Output::Bool(value) => Php::Bool(*value),
-        Output::RawJson(json) => serde_json::from_str::<serde_json::Value>(json)
-            .map(|value| json_php(&value))
-            .unwrap_or(Php::Null),
     }
 }
 
@@ -360,6 +348,13 @@ fn render_original(
     Ok(plain(content_type, body))
 }
 
+/// Matomo's `Renderer::formatValueXml` of a string: entities decoded
+/// (`html_entity_decode`), then `htmlspecialchars` with `ENT_COMPAT`.
+fn format_value_xml(text: &str) -> String {
+    use tally_datatable::format::{Quotes, html_entity_decode, htmlspecialchars};
+    htmlspecialchars(&html_entity_decode(text), Quotes::Double)
+}
+
 /// Renders an error as Matomo does in each format.
 pub(crate) fn render_error(
     error: &ReportingError,
@@ -367,27 +362,29 @@ pub(crate) fn render_error(
     request: &ApiRequest,
 ) -> Rendered {
     let callback = jsonp_callback(request);
-    let message = error.to_string().replace("\r\n", " ").replace('\n', " ");
+    // `ResponseBuilder::formatExceptionMessage` passes every message through
+    // `formatValueXml` (entities decoded, then `&<>"` escaped) before any
+    // renderer sees it; only JSON then folds its line breaks.
+    let message = format_value_xml(&error.to_string());
     let body = match format {
         Format::Json => {
-            let json = format!("{{\"result\":\"error\",\"message\":{}}}", json_string(&message));
+            let one_line = message.replace("\r\n", " ").replace('\n', " ");
+            let json = format!("{{\"result\":\"error\",\"message\":{}}}", json_string(&one_line));
             match callback {
                 Some(callback) => format!("{callback}({json})"),
                 None => json,
             }
         }
         Format::Xml => format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\"{}\" />\n</result>",
-            xml_attr(&message)
+            "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\"{message}\" />\n</result>"
         ),
         Format::Csv | Format::Tsv | Format::Rss => format!("Error: {message}"),
         // `Html::renderException`: `nl2br` of the escaped message.
         Format::Html => {
-            let escaped = xml_attr(&error.to_string());
             return Rendered {
                 status: error.http_status(),
                 content_type: PLAIN_TEXT,
-                body: nl2br(&escaped).into_bytes(),
+                body: nl2br(&message).into_bytes(),
             };
         }
         Format::Original {
@@ -395,7 +392,7 @@ pub(crate) fn render_error(
         } => {
             let data = Php::assoc([
                 ("result", Php::Str("error".to_owned())),
-                ("message", Php::Str(xml_attr(&error.to_string()))),
+                ("message", Php::Str(message)),
             ]);
             render::serialize(&data)
         }

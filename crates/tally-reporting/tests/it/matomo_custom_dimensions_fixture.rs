@@ -689,7 +689,7 @@ async fn configuration_is_validated_and_changes_apply() -> anyhow::Result<()> {
         ),
         (
             "name=n&scope=action&active=1&extractions[0][dimension]=url&extractions[0][regex]=(x)",
-            "Each extraction within extractions must have a key \"dimension\" and \"pattern\" only",
+            "Each extraction within extractions must have a key &quot;dimension&quot; and &quot;pattern&quot; only",
         ),
         (
             "name=n&scope=action&active=1&extractions[0][dimension]=referrer&extractions[0][pattern]=(x)",

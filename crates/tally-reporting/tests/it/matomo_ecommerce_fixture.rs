@@ -1361,7 +1361,7 @@ async fn ecommerce_revenue_segments_give_matomos_goals_and_visits() -> anyhow::R
     assert_eq!(
         refused,
         json!({"result": "error",
-            "message": "segment \"revenueOrder\" does not support the operator `!=`"})
+            "message": "segment &quot;revenueOrder&quot; does not support the operator `!=`"})
     );
     Ok(())
 }

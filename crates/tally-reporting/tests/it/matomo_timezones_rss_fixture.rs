@@ -573,8 +573,10 @@ async fn rss_feeds_give_matomos_items() -> anyhow::Result<()> {
 #[tokio::test]
 async fn rss_refuses_single_periods_and_links_by_site_zone() -> anyhow::Result<()> {
     let (db, r) = matomo_periods_fixture::fixture().await?;
-    let refusal = "Error: RSS feeds can be generated for one specific website &idSite=X. \
-                   Please specify only one idSite or consider using &format=XML instead.";
+    // The message as `formatValueXml` leaves it (`&` escaped), its line
+    // break kept (only JSON folds it).
+    let refusal = "Error: RSS feeds can be generated for one specific website &amp;idSite=X.\n\
+                   Please specify only one idSite or consider using &amp;format=XML instead.";
     for query in [
         "method=VisitsSummary.get&idSite=1&period=day&date=2010-12-14",
         "method=VisitsSummary.get&idSite=all&period=day&date=2010-12-14,2010-12-15",

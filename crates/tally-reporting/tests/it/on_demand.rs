@@ -152,7 +152,7 @@ async fn unprocessed_segments_answer_matomos_errors() -> anyhow::Result<()> {
              the report data has not been pre-processed."
         ) && custom.ends_with(
             "When using this API method, you will see which users and actions were matched by \
-             your &segment= parameter. This can help you confirm your Segment matches the users \
+             your &amp;segment= parameter. This can help you confirm your Segment matches the users \
              and actions you expect it to."
         ),
         "{custom}"

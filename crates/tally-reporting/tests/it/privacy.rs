@@ -581,7 +581,7 @@ async fn anonymize_some_raw_data_rewrites_only_the_chosen_sites_and_days() -> an
     )
     .await?;
     assert!(
-        body.contains(r#"The column \"idvisit\" seems to not exist in log_visit or cannot be unset. Use one of config_browser_engine, "#),
+        body.contains(r#"The column &quot;idvisit&quot; seems to not exist in log_visit or cannot be unset. Use one of config_browser_engine, "#),
         "{body}"
     );
     let admin = f.tokens.admin.clone();

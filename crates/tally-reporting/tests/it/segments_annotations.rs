@@ -299,11 +299,11 @@ async fn an_invalid_definition_is_an_error_answer() -> anyhow::Result<()> {
     for (definition, message) in [
         (
             "nosuchsegment==1",
-            "The specified segment is invalid: segment \"nosuchsegment\" is not a supported segment",
+            "The specified segment is invalid: segment &quot;nosuchsegment&quot; is not a supported segment",
         ),
         (
             "visitCount",
-            "The specified segment is invalid: segment condition \"visitCount\" is not valid: it has no operator (==, !=, <=, >=, <, >, =@, !@, =^, =$)",
+            "The specified segment is invalid: segment condition &quot;visitCount&quot; is not valid: it has no operator (==, !=, &lt;=, &gt;=, &lt;, &gt;, =@, !@, =^, =$)",
         ),
         (
             "",
