@@ -173,6 +173,10 @@ pub(crate) fn render(
             return render(&as_int, format, shape, options, request);
         }
         (Output::Report(report), Format::Json) => text(render::json(report, options)),
+        // A method returning a PHP array: `renderArray`'s nesting.
+        (Output::Report(Report::Tree(tree)), Format::Xml) if shape == PhpShape::Array => {
+            text(render::xml_array(tree, options))
+        }
         (Output::Report(report), Format::Xml) => text(render::xml(report, options)),
         (Output::Report(report), Format::Csv) => render::csv(report, &csv),
         (Output::Report(report), Format::Tsv) => render::tsv(report, &csv),

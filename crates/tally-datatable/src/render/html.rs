@@ -9,9 +9,9 @@
 //! cell is `-`; a column keyed `0` is headed `value`; in a map the key is a
 //! first column `_date` (`_` + key name) and empty tables are skipped;
 //! `_metadata` and `_idSubtable` show when the last table rendered had
-//! some. Strings are escaped as `formatValueXml` does (without its
-//! `html_entity_decode` pass, as in our XML renderer); header names are
-//! not escaped.
+//! some. Strings are escaped as `formatValueXml` does (its
+//! `html_entity_decode` pass, then `htmlspecialchars` with `ENT_COMPAT`, as
+//! in our XML renderer); header names are not escaped.
 
 use super::php::{Php, PhpKey, var_export};
 use super::{RenderError, RenderOptions, Report, column_entry, label_item, value_item};

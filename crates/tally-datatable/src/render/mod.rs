@@ -28,7 +28,7 @@ pub use html::{html, html_array};
 pub use json::json;
 pub use php::{Php, PhpKey, report_php, serialize, var_export};
 pub use rss::rss_table;
-pub use xml::xml;
+pub use xml::{xml, xml_array};
 
 /// A value a renderer cannot show, with Matomo's message.
 #[derive(Debug, thiserror::Error)]

@@ -85,6 +85,29 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
     out
 }
 
+/// A PHP array as Matomo's `Renderer\Xml::renderArray` writes it, for
+/// methods that return arrays rather than `DataTable`s: a list's elements
+/// are `<row>`s whose own arrays nest element by element (`<key>`, or
+/// `<row key="…">` for a key that is no tag name), where [`xml`] writes a
+/// list as a table's rows. Anything but a non-empty list renders as
+/// [`xml`] does (it already follows `renderArray` for associative arrays).
+pub fn xml_array(tree: &Tree, options: &RenderOptions) -> String {
+    match tree {
+        Tree::List(items)
+            if !items.is_empty()
+                && items.iter().any(|item| {
+                    matches!(item, Tree::Assoc(_) | Tree::List(_) | Tree::Report(_))
+                }) =>
+        {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n");
+            render_array(&mut out, tree, "\t", options);
+            out.push_str("</result>");
+            out
+        }
+        _ => xml(&Report::Tree(tree.clone()), options),
+    }
+}
+
 /// A PHP list of scalars (`renderArray`): one `<row>` each.
 fn render_scalar_list(out: &mut String, rows: &[Item<'_>]) {
     out.push_str("<result>\n");

@@ -1007,5 +1007,42 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         day_report(&api, t, "API.get", "&columns=nb_visits,nb_conversions").await?,
         json!({"nb_visits": 2, "nb_conversions": 2})
     );
+    // `test_OneVisitorTwoVisits_bulk_{xml,json}__API.getBulkRequest`: each
+    // sub-answer decoded and rendered in the outer format (Matomo's
+    // `renderArray`: in XML, nested `<row>`s, a date key as `key="…"`).
+    let bulk = |format: &str| {
+        let urls = [
+            "idSite=1&date=2010-03-06,2010-03-07&expanded=1&period=day&method=VisitsSummary.get",
+            "idSite=1&date=2010-03-06&expanded=1&period=day&method=VisitorInterest.getNumberOfVisitsPerVisitDuration",
+        ];
+        let mut query =
+            format!("module=API&method=API.getBulkRequest&format={format}&token_auth={t}");
+        for (i, url) in urls.iter().enumerate() {
+            query.push_str(&format!("&urls%5B{i}%5D={}", encode(url)));
+        }
+        let request = tally_reporting::ApiRequest::from_parts(&query, None);
+        let api = api.clone();
+        async move {
+            let answer = tokio::task::spawn_blocking(move || api.handle_at(&request, NOW)).await?;
+            anyhow::Ok(String::from_utf8(answer.body)?)
+        }
+    };
+    let json: Value = serde_json::from_str(&bulk("json").await?)?;
+    assert_eq!(json[0]["2010-03-06"]["nb_visits"], json!(2), "{json}");
+    assert_eq!(json[0]["2010-03-07"], json!([]), "{json}");
+    assert_eq!(json[1][0]["label"], json!("0\u{2013}10s"), "{json}");
+    assert_eq!(
+        json[1][0]["segment"],
+        json!("visitDuration>=0;visitDuration<=10")
+    );
+    let xml = bulk("xml").await?;
+    for part in [
+        "<result>\n\t<row>\n\t\t<row key=\"2010-03-06\">\n\t\t\t<nb_uniq_visitors>1</nb_uniq_visitors>",
+        "\t\t<row key=\"2010-03-07\">\n\t\t</row>\n\t</row>\n\t<row>\n\t\t<row>\n\t\t\t<label>0\u{2013}10s</label>",
+        "<segment>visitDuration&gt;=0;visitDuration&lt;=10</segment>",
+        "\t\t</row>\n\t</row>\n</result>",
+    ] {
+        assert!(xml.contains(part), "{part}\n{xml}");
+    }
     Ok(())
 }
