@@ -1153,61 +1153,168 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The `cdt` forms of PHP's `strtotime` (in UTC, Matomo's tracker time
+/// zone) that clients send: `now`, `@<unix>`; a date `YYYY-MM-DD` with an
+/// optional time (`T` or space, `HH:MM[:SS[.frac]]`, `.` also separating)
+/// and zone (`Z`, `UTC`, `GMT`, `±HH`, `±HHMM`, `±HH:MM`, with or without a
+/// space before it); RFC 2822 (`Fri, 05 Jan 2024 10:00:00 +0000`, PHP's
+/// `date('r')`); `today`, `midnight`, `yesterday`, `tomorrow` with an
+/// optional time; and one relative amount (`-1 hour`, `+2 days`,
+/// `3 minutes ago`). Anything else is `None` (the request time is used);
+/// PHP also reads slashed and dotted dates and other relative words.
 fn strtotime_subset(s: &str, now: i64) -> Option<i64> {
     let s = php::trim(s);
-    if s.eq_ignore_ascii_case("now") {
+    let lower = s.to_ascii_lowercase();
+    if lower == "now" {
         return Some(now);
     }
     if let Some(ts) = s.strip_prefix('@') {
         return ts.parse().ok();
     }
+    if let Some(t) = relative_time(&lower, now) {
+        return Some(t);
+    }
     let num = |t: &str| -> Option<i64> {
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        if t.is_empty() || t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         t.parse().ok()
     };
-    let (date, time) = match s.find([' ', 'T', 't']) {
-        Some(i) => (&s[..i], Some(s[i + 1..].trim_start())),
-        None => (s, None),
+    let valid =
+        |y: i64, m: i64, d: i64| (1..=12).contains(&m) && (1..=31).contains(&d) && y >= 1000;
+    // RFC 2822: an optional weekday, then `DD Mon YYYY` and the time.
+    let rfc = lower
+        .split_once(", ")
+        .map_or(lower.as_str(), |(_, rest)| rest);
+    let mut words = rfc.splitn(4, ' ');
+    if let (Some(d), Some(mon), Some(y)) = (words.next(), words.next(), words.next())
+        && let Some(m) = month_number(mon)
+        && let (Some(d), Some(y)) = (num(d), num(y))
+        && valid(y, m, d)
+    {
+        let day = days_from_civil(y, m, d) * 86_400;
+        return match words.next() {
+            None => Some(day),
+            Some(time) => Some(day + clock_and_zone(time)?),
+        };
+    }
+    let (date, time) = match lower.find([' ', 't']) {
+        Some(i) => (&lower[..i], Some(lower[i + 1..].trim_start())),
+        None => (lower.as_str(), None),
     };
     let mut dp = date.split('-');
     let (y, m, d) = (num(dp.next()?)?, num(dp.next()?)?, num(dp.next()?)?);
-    if dp.next().is_some() || date.len() != 10 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if dp.next().is_some() || !valid(y, m, d) {
         return None;
     }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
-    if let Some(time) = time.filter(|t| !t.is_empty()) {
-        let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
-            (c, 0)
-        } else if let Some(c) = time.strip_suffix("UTC") {
-            (c.trim_end(), 0)
-        } else if let Some(i) = time.rfind(['+', '-']) {
-            let (c, off) = time.split_at(i);
-            let sign = if off.starts_with('-') { -1 } else { 1 };
-            let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 {
-                return None;
-            }
-            let hh = num(&digits[..2])?;
-            let mm = num(&digits[2..])?;
-            (c, sign * (hh * 3600 + mm * 60))
-        } else {
-            (time, 0)
-        };
-        let mut tp = clock.split(':');
-        let h = num(tp.next()?)?;
-        let mi = num(tp.next()?)?;
-        let sec = match tp.next() {
-            Some(x) => num(x.split('.').next()?)?,
-            None => 0,
-        };
-        if tp.next().is_some() || h > 23 || mi > 59 || sec > 59 {
+    let day = days_from_civil(y, m, d) * 86_400;
+    match time.filter(|t| !t.is_empty()) {
+        None => Some(day),
+        Some(time) => Some(day + clock_and_zone(time)?),
+    }
+}
+
+/// `today`/`midnight`/`yesterday`/`tomorrow` (00:00 of that day, then an
+/// optional clock time) or one signed amount of seconds, minutes, hours,
+/// days or weeks, after `now` or `ago`.
+fn relative_time(lower: &str, now: i64) -> Option<i64> {
+    let today = now - now.rem_euclid(86_400);
+    for (word, day) in [
+        ("today", today),
+        ("midnight", today),
+        ("yesterday", today - 86_400),
+        ("tomorrow", today + 86_400),
+    ] {
+        if let Some(rest) = lower.strip_prefix(word) {
+            let rest = rest.trim_start();
+            return if rest.is_empty() {
+                Some(day)
+            } else {
+                Some(day + clock_and_zone(rest)?)
+            };
+        }
+    }
+    let (amount, ago) = match lower.strip_suffix(" ago") {
+        Some(rest) => (rest.trim_end(), true),
+        None => (lower, false),
+    };
+    let (number, unit) = amount.split_once(' ')?;
+    let number: i64 = number.strip_prefix('+').unwrap_or(number).parse().ok()?;
+    let unit = unit.trim();
+    let seconds = match unit.strip_suffix('s').unwrap_or(unit) {
+        "sec" | "second" => 1,
+        "min" | "minute" => 60,
+        "hour" => 3_600,
+        "day" => 86_400,
+        "week" => 604_800,
+        "fortnight" => 1_209_600,
+        _ => return None,
+    };
+    let delta = number.checked_mul(seconds)?;
+    Some(if ago { now - delta } else { now + delta })
+}
+
+/// `Jan`…`Dec` (or the full name) as 1…12.
+fn month_number(name: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let short = name.get(..3)?;
+    let index = MONTHS.iter().position(|m| *m == short)?;
+    #[expect(clippy::cast_possible_wrap, reason = "an index below 12")]
+    Some(index as i64 + 1)
+}
+
+/// Seconds after midnight UTC of a lower-cased `HH:MM[:SS[.frac]]` (`.`
+/// also separating) followed by an optional zone (`z`, `utc`, `gmt`,
+/// `±HH`, `±HHMM`, `±HH:MM`, with or without a space before it).
+fn clock_and_zone(time: &str) -> Option<i64> {
+    let num = |t: &str| -> Option<i64> {
+        if t.is_empty() || t.len() > 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        secs += h * 3600 + mi * 60 + sec - offset;
+        t.parse().ok()
+    };
+    let time = time.trim();
+    let (clock, offset) = if let Some(c) = time.strip_suffix('z') {
+        (c, 0)
+    } else if let Some(c) = time
+        .strip_suffix("utc")
+        .or_else(|| time.strip_suffix("gmt"))
+    {
+        (c, 0)
+    } else if let Some(i) = time.rfind(['+', '-']) {
+        let (c, off) = time.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+        let (hh, mm) = match digits.len() {
+            2 => (num(&digits)?, 0),
+            4 => (num(&digits[..2])?, num(&digits[2..])?),
+            _ => return None,
+        };
+        let c = c.trim_end();
+        (
+            c.strip_suffix("utc")
+                .or_else(|| c.strip_suffix("gmt"))
+                .unwrap_or(c),
+            sign * (hh * 3600 + mm * 60),
+        )
+    } else {
+        (time, 0)
+    };
+    let clock = clock.trim_end();
+    let separator = if clock.contains(':') { ':' } else { '.' };
+    let mut tp = clock.split(separator);
+    let h = num(tp.next()?)?;
+    let mi = num(tp.next()?)?;
+    let sec = match tp.next() {
+        Some(x) => num(x.split('.').next()?)?,
+        None => 0,
+    };
+    if tp.next().is_some() && separator == ':' || h > 23 || mi > 59 || sec > 59 {
+        return None;
     }
-    Some(secs)
+    Some(h * 3600 + mi * 60 + sec - offset)
 }
 
 #[cfg(test)]
@@ -1492,6 +1599,51 @@ mod tests {
         assert_eq!(ts("idsite=1&cdt=100"), None);
         assert_eq!(ts("idsite=1&cdt=yesterday-ish"), None);
         assert_eq!(ts("idsite=1&cdt=2023-13-01"), None);
+    }
+
+    /// The `strtotime` forms SDK users pass (PHP's `date('r')`, a space or
+    /// `GMT` before the zone, an hour-only offset, `.` between the clock's
+    /// parts, relative words), each checked against PHP 8.2 in UTC.
+    #[test]
+    fn custom_timestamps_in_strtotime_forms() {
+        // 2023-11-14 22:13:20 UTC.
+        let now = 1_700_000_000;
+        let midnight = 1_699_920_000;
+        for (cdt, unix) in [
+            ("2023-11-14 22:13:20", now),
+            ("2023-11-14 23:13:20 +0100", now),
+            ("2023-11-14 22:13:20 GMT", now),
+            ("2023-11-14 22:13:20 utc", now),
+            ("2023-11-14T23:13:20+01", now),
+            ("2023-11-14 22.13.20", now),
+            ("2023-11-14T22:13:20.123Z", now),
+            ("Tue, 14 Nov 2023 22:13:20 +0000", now),
+            ("Tue, 14 Nov 2023 23:13:20 +0100", now),
+            ("14 Nov 2023 22:13:20 GMT", now),
+            ("14 November 2023", midnight),
+            ("today", midnight),
+            ("today 10:00", midnight + 36_000),
+            ("yesterday", midnight - 86_400),
+            ("Yesterday 22:13:20", now - 86_400),
+            ("-1 hour", now - 3_600),
+            ("+2 days", now + 172_800),
+            ("3 minutes ago", now - 180),
+            ("1 week ago", now - 604_800),
+            ("1 fortnight ago", now - 1_209_600),
+            ("midnight", midnight),
+            ("tomorrow", midnight + 86_400),
+            ("2023-11-14 22.13", now - 20),
+        ] {
+            assert_eq!(strtotime_subset(cdt, now), Some(unix), "{cdt}");
+        }
+        for cdt in [
+            "Fri, 32 Jan 2024",
+            "2023-11-14 25:00",
+            "1 eon ago",
+            "14 Foo 2023",
+        ] {
+            assert_eq!(strtotime_subset(cdt, now), None, "{cdt}");
+        }
     }
 
     #[test]
