@@ -1,6 +1,8 @@
 //! Matomo's number formatting: PHP float → string conversions, PHP
 //! `round()`, and the `"50%"` percentages of `format_metrics=bc`.
 
+use std::borrow::Cow;
+
 use crate::table::DataTable;
 use crate::value::{Scalar, Value};
 
@@ -132,59 +134,114 @@ pub fn htmlspecialchars(text: &str, quotes: Quotes) -> String {
     out
 }
 
-/// PHP `html_entity_decode($text, ENT_QUOTES, 'UTF-8')` as the CSV, TSV,
-/// XML and HTML renderers apply it to every string before writing it
-/// (`formatValue`, `formatValueXml`), in one left-to-right pass: the five
-/// special entities (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#039;`) and
-/// numeric ones (`&#233;`, `&#xE9;`). Named entities beyond those (`&eacute;`)
-/// stay as written: labels never hold them after [`safe_decode_label`],
-/// which escapes every `&`.
-pub fn html_entity_decode(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('&') {
-        return std::borrow::Cow::Borrowed(text);
+/// PHP `html_entity_decode($text, ENT_QUOTES, 'UTF-8')`, which the CSV,
+/// TSV, XML, HTML and JSON renderers apply to every string before writing
+/// it (`formatValue`, `formatValueXml`, `Renderer\\Json`) and the tracker's
+/// `sanitizeInputValue` before escaping, in one left-to-right pass
+/// (`&amp;lt;` gives `&lt;`): numeric entities (`&#233;`, `&#xE9;`; not
+/// `&#0;`), the HTML 4.01 Latin-1 entities and the most frequent others
+/// (`&amp; &lt; &gt; &quot; &euro; &hellip; &ndash; &mdash;`, quotes).
+/// Unknown entities are kept verbatim, as PHP does; `&apos;` is not an
+/// HTML 4.01 entity and stays as is. Borrows `text` when it holds no `&`.
+pub fn html_entity_decode(text: &str) -> Cow<'_, str> {
+    decode_entities(text, |name| {
+        if name.starts_with('#') {
+            // PHP leaves NUL encoded.
+            numeric_entity(name).filter(|&c| c != '\0')
+        } else {
+            named_entity(name)
+        }
+    })
+}
+
+/// The Latin-1 block of HTML 4.01 entities, in code point order from U+00A0.
+const LATIN1_ENTITIES: [&str; 96] = [
+    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
+    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
+    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
+    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
+    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
+    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
+    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
+    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
+    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
+    "uuml", "yacute", "thorn", "yuml",
+];
+
+/// A few frequent HTML 4.01 entities outside Latin-1.
+const OTHER_ENTITIES: [(&str, char); 14] = [
+    ("amp", '&'),
+    ("lt", '<'),
+    ("gt", '>'),
+    ("quot", '"'),
+    ("euro", '€'),
+    ("hellip", '…'),
+    ("ndash", '–'),
+    ("mdash", '—'),
+    ("lsquo", '‘'),
+    ("rsquo", '’'),
+    ("ldquo", '“'),
+    ("rdquo", '”'),
+    ("bull", '•'),
+    ("trade", '™'),
+];
+
+fn named_entity(name: &str) -> Option<char> {
+    if let Some(pos) = LATIN1_ENTITIES.iter().position(|e| *e == name) {
+        return char::from_u32(0xA0 + u32::try_from(pos).ok()?);
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let entity = &rest[at..];
-        let decoded = entity.find(';').filter(|end| *end <= 12).and_then(|end| {
-            let name = &entity[1..end];
-            let character = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                _ => {
-                    let number = name.strip_prefix('#')?;
-                    // Digits only (the parsers would also take a sign).
-                    let code = match number.strip_prefix(['x', 'X']) {
-                        Some(hex) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                            u32::from_str_radix(hex, 16).ok()
-                        }
-                        None if number.bytes().all(|b| b.is_ascii_digit()) => {
-                            number.parse::<u32>().ok()
-                        }
-                        _ => None,
-                    }?;
-                    char::from_u32(code).filter(|c| *c != '\0')
-                }
-            }?;
-            Some((character, end + 1))
-        });
+    OTHER_ENTITIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+/// The character of a numeric entity's name (`#39`, `#x3C`).
+pub fn numeric_entity(name: &str) -> Option<char> {
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix(['x', 'X']) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()?
+        }
+        None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => num.parse().ok()?,
+        _ => return None,
+    };
+    char::from_u32(code)
+}
+
+/// Replaces each `&name;` that `decode` resolves with its character, in
+/// one left-to-right pass (`&amp;lt;` gives `&lt;`), keeping the others
+/// verbatim; borrows `s` when it holds no `&`.
+pub fn decode_entities(s: &str, decode: impl Fn(&str) -> Option<char>) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        // An entity name is at most 10 bytes: look no further for its `;`
+        // (a query string's `&` would otherwise scan the rest each time).
+        let window = &after.as_bytes()[..after.len().min(11)];
+        let decoded = window
+            .iter()
+            .position(|&b| b == b';')
+            .filter(|&semi| semi > 0)
+            .and_then(|semi| decode(&after[..semi]).map(|c| (c, semi)));
         match decoded {
-            Some((character, length)) => {
-                out.push(character);
-                rest = &entity[length..];
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &after[semi + 1..];
             }
             None => {
                 out.push('&');
-                rest = &entity[1..];
+                rest = after;
             }
         }
     }
     out.push_str(rest);
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// PHP `urldecode`: `+` is a space, `%` and two hex digits a byte, any
@@ -395,10 +452,10 @@ mod tests {
             "a <b> &amp; \"c\" 'd'"
         );
         assert_eq!(html_entity_decode("&#233;&#xE9;&#XE9;"), "ééé");
-        // Not entities: kept as written.
+        // Named HTML 4.01 entities decode; what is no entity is kept.
         assert_eq!(
-            html_entity_decode("AT&T &eacute; & ;&#; &#x+1;"),
-            "AT&T &eacute; & ;&#; &#x+1;"
+            html_entity_decode("AT&T &eacute; & ;&#; &#x+1; &apos; &bogus;"),
+            "AT&T é & ;&#; &#x+1; &apos; &bogus;"
         );
         assert_eq!(html_entity_decode("plain"), "plain");
         assert_eq!(json_float_string(2.5e20), "2.5e+20");

@@ -10,6 +10,8 @@
 
 use std::borrow::Cow;
 
+use tally_datatable::format::{decode_entities, numeric_entity};
+
 /// PHP `urldecode`: `+` is a space, `%XX` is a byte, anything else (including
 /// a malformed `%` sequence) is kept. Invalid UTF-8 becomes U+FFFD because
 /// every stored column is UTF-8.
@@ -151,53 +153,9 @@ pub fn unsanitize_input_value(s: &str) -> Cow<'_, str> {
     decode_entities(s, special)
 }
 
-/// The Latin-1 block of HTML 4.01 entities, in code point order from U+00A0.
-const LATIN1_ENTITIES: [&str; 96] = [
-    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
-    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
-    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
-    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
-    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
-    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
-    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
-    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
-    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
-    "uuml", "yacute", "thorn", "yuml",
-];
-
-/// A few frequent HTML 4.01 entities outside Latin-1.
-const OTHER_ENTITIES: [(&str, char); 14] = [
-    ("amp", '&'),
-    ("lt", '<'),
-    ("gt", '>'),
-    ("quot", '"'),
-    ("euro", '€'),
-    ("hellip", '…'),
-    ("ndash", '–'),
-    ("mdash", '—'),
-    ("lsquo", '‘'),
-    ("rsquo", '’'),
-    ("ldquo", '“'),
-    ("rdquo", '”'),
-    ("bull", '•'),
-    ("trade", '™'),
-];
-
-fn named_entity(name: &str) -> Option<char> {
-    if let Some(pos) = LATIN1_ENTITIES.iter().position(|e| *e == name) {
-        return char::from_u32(0xA0 + u32::try_from(pos).ok()?);
-    }
-    OTHER_ENTITIES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, c)| *c)
-}
-
-/// PHP `html_entity_decode($s, ENT_QUOTES, 'UTF-8')` for numeric entities,
-/// `&#039;`, the HTML 4.01 Latin-1 entities and the most frequent others
-/// (`&amp; &lt; &gt; &quot; &euro; &hellip; &ndash; &mdash;` and quotes).
-/// Unknown entities are kept verbatim, as PHP does. `&apos;` is not an
-/// HTML 4.01 entity and stays as is.
+/// PHP `html_entity_decode($s, ENT_QUOTES, 'UTF-8')`
+/// ([`tally_datatable::format::html_entity_decode`], shared with the
+/// report renderers).
 pub fn html_entity_decode(s: &str) -> String {
     html_entity_decode_cow(s).into_owned()
 }
@@ -205,60 +163,7 @@ pub fn html_entity_decode(s: &str) -> String {
 /// [`html_entity_decode`], borrowing `s` when it holds no `&` (nearly
 /// every URL without a query string).
 pub fn html_entity_decode_cow(s: &str) -> Cow<'_, str> {
-    decode_entities(s, |name| {
-        if name.starts_with('#') {
-            // PHP leaves NUL encoded.
-            numeric_entity(name).filter(|&c| c != '\0')
-        } else {
-            named_entity(name)
-        }
-    })
-}
-
-/// The character of a numeric entity's name (`#39`, `#x3C`).
-fn numeric_entity(name: &str) -> Option<char> {
-    let num = name.strip_prefix('#')?;
-    let code = match num.strip_prefix(['x', 'X']) {
-        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            u32::from_str_radix(hex, 16).ok()?
-        }
-        None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => num.parse().ok()?,
-        _ => return None,
-    };
-    char::from_u32(code)
-}
-
-/// Replaces each `&name;` that `decode` resolves with its character, in
-/// one left-to-right pass (`&amp;lt;` gives `&lt;`), keeping the others
-/// verbatim; borrows `s` when it holds no `&`.
-fn decode_entities(s: &str, decode: impl Fn(&str) -> Option<char>) -> Cow<'_, str> {
-    if memchr::memchr(b'&', s.as_bytes()).is_none() {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        // An entity name is at most 10 bytes: look no further for its `;`
-        // (a query string's `&` would otherwise scan the rest each time).
-        let window = &after.as_bytes()[..after.len().min(11)];
-        let decoded = memchr::memchr(b';', window)
-            .filter(|&semi| semi > 0)
-            .and_then(|semi| decode(&after[..semi]).map(|c| (c, semi)));
-        match decoded {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
+    tally_datatable::format::html_entity_decode(s)
 }
 
 /// True if `s` is a PHP numeric string (`is_numeric`): optional leading
