@@ -1025,6 +1025,9 @@ pub fn build_hit_with_geoip(
     if let Some(exclusion) = checked.exclusion(&raw, meta, globals, Some(&site)) {
         return Ok(Err(exclusion));
     }
+    if let Some(e) = req.error_after_exclusions() {
+        return Err(e);
+    }
     // After the exclusions (CoreHome's request processor runs before
     // Actions'), before goals: Matomo's `Action::factory` runs for every
     // request, goal, ecommerce and ping requests included.

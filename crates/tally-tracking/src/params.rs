@@ -782,6 +782,9 @@ pub struct TrackingRequest {
     pub attribution_referrer: Option<String>,
     /// `_refts`: attribution referrer timestamp (0 = not set).
     pub attribution_referrer_ts: i64,
+    /// The first parameter error found, reported only for a request that
+    /// is not excluded ([`Self::error_after_exclusions`]).
+    pub invalid_after_exclusions: Option<(String, String)>,
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> TrackingError {
@@ -855,16 +858,28 @@ impl TrackingRequest {
             .filter(|s| s.len() >= 16 && s.is_char_boundary(16))
             .and_then(|s| hex_id(&s[..16]));
 
+        // Matomo checks these only for a request it does not exclude (its
+        // visit and action processors run after `VisitExcluded`): the
+        // first one wrong is kept, for the hit to answer after the
+        // exclusions.
+        let mut invalid_after_exclusions: Option<(String, String)> = None;
+        let mut refuse = |name: &str, reason: String| {
+            invalid_after_exclusions.get_or_insert((name.to_owned(), reason));
+        };
         let forced_visitor_id = match p.string("cid") {
-            Some(cid) if !php::is_empty(cid) => Some(hex_id(cid).ok_or_else(|| {
-                invalid(
-                    "cid",
-                    format!(
-                        "visitor id must be 16 hexadecimal characters, got {}",
-                        shown(cid)
-                    ),
-                )
-            })?),
+            Some(cid) if !php::is_empty(cid) => {
+                let id = hex_id(cid);
+                if id.is_none() {
+                    refuse(
+                        "cid",
+                        format!(
+                            "visitor id must be 16 hexadecimal characters, got {}",
+                            shown(cid)
+                        ),
+                    );
+                }
+                id
+            }
             _ => None,
         };
 
@@ -872,31 +887,34 @@ impl TrackingRequest {
         let event_action = string("e_a");
         if let (Some(c), Some(a)) = (&event_category, &event_action) {
             if php::trim(c).is_empty() {
-                return Err(invalid("e_c", "event category must not be only whitespace"));
+                refuse(
+                    "e_c",
+                    "event category must not be only whitespace".to_owned(),
+                );
             }
             if php::trim(a).is_empty() {
-                return Err(invalid("e_a", "event action must not be only whitespace"));
+                refuse("e_a", "event action must not be only whitespace".to_owned());
             }
         }
 
-        let perf = |name: &str| -> Result<Option<u32>, TrackingError> {
+        let mut perf = |name: &str| -> Option<u32> {
             match p.int(name) {
-                None | Some(-1) => Ok(None),
-                Some(v) if v < 0 => Err(invalid(
-                    name,
-                    format!("timing must not be negative, got {v}"),
-                )),
-                Some(v) if v > PAGE_PERFORMANCE_MAX_MS => Ok(None),
-                Some(v) => Ok(u32::try_from(v).ok()),
+                None | Some(-1) => None,
+                Some(v) if v < 0 => {
+                    refuse(name, format!("timing must not be negative, got {v}"));
+                    None
+                }
+                Some(v) if v > PAGE_PERFORMANCE_MAX_MS => None,
+                Some(v) => u32::try_from(v).ok(),
             }
         };
         let performance = PagePerformance {
-            network: perf("pf_net")?,
-            server: perf("pf_srv")?,
-            transfer: perf("pf_tfr")?,
-            dom_processing: perf("pf_dm1")?,
-            dom_completion: perf("pf_dm2")?,
-            on_load: perf("pf_onl")?,
+            network: perf("pf_net"),
+            server: perf("pf_srv"),
+            transfer: perf("pf_tfr"),
+            dom_processing: perf("pf_dm1"),
+            dom_completion: perf("pf_dm2"),
+            on_load: perf("pf_onl"),
         };
 
         let mut dimensions = BTreeMap::new();
@@ -931,7 +949,7 @@ impl TrackingRequest {
                 .all(|u| u.is_none_or(php::is_empty))
             && !(event_category.is_some() && event_action.is_some())
         {
-            return Err(invalid("c_n", "content name must not be only whitespace"));
+            refuse("c_n", "content name must not be only whitespace".to_owned());
         }
 
         let flag = |name: &str| p.int(name).unwrap_or(0);
@@ -1029,7 +1047,18 @@ impl TrackingRequest {
             attribution_campaign_keyword: string("_rck"),
             attribution_referrer: string("_ref"),
             attribution_referrer_ts: p.int("_refts").unwrap_or(0),
+            invalid_after_exclusions,
         })
+    }
+
+    /// The parameter error Matomo answers 400 with once the request is not
+    /// excluded (`cid` not hexadecimal, a blank event category or action or
+    /// content name, a negative `pf_*` timing); an excluded request is
+    /// answered with success whatever they hold.
+    pub fn error_after_exclusions(&self) -> Option<TrackingError> {
+        self.invalid_after_exclusions
+            .as_ref()
+            .map(|(name, reason)| invalid(name, reason.clone()))
     }
 
     /// `log_visit.visitor_localtime` (`HH:MM:SS`): `h`/`m`/`s` as sent,
@@ -1348,9 +1377,12 @@ mod tests {
         TrackingRequest::from_params(&RawParams::from_query(q))
     }
 
+    /// The parameter a request is refused for, at once or once it is not
+    /// excluded.
     fn err_param(r: Result<TrackingRequest, TrackingError>) -> String {
-        match r {
-            Err(TrackingError::InvalidParameter { name, .. }) => name,
+        match r.map(|r| r.error_after_exclusions()) {
+            Err(TrackingError::InvalidParameter { name, .. })
+            | Ok(Some(TrackingError::InvalidParameter { name, .. })) => name,
             other => panic!("expected InvalidParameter, got {other:?}"),
         }
     }

@@ -3344,6 +3344,41 @@ async fn seconds_since_the_first_and_last_visit() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Matomo checks `cid`, blank event names and negative timings only for a
+/// request it does not exclude: a bot's or an excluded IP's request with
+/// them is answered with success (and stores nothing); the same request
+/// tracked is a 400 naming the parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_requests_are_not_validated() -> anyhow::Result<()> {
+    let s = start().await?;
+    let page = enc("https://shop.example/");
+    for bad in ["cid=xyz", "e_c=%20&e_a=play", "pf_net=-5"] {
+        let base = format!("idsite=1&{}&url={page}&{bad}", at(0));
+        let bot = s
+            .send(
+                "GET",
+                &format!("/matomo.php?rec=1&{base}"),
+                &[(
+                    "User-Agent",
+                    "Googlebot/2.1 (+http://www.google.com/bot.html)",
+                )],
+                b"",
+            )
+            .await?;
+        assert_eq!(bot.status, 200, "{bad}: {}", bot.text());
+        let excluded_ip = s.get(&format!("rec=1&cip=10.9.9.7&{base}")).await?;
+        assert_eq!(excluded_ip.status, 200, "{bad}: {}", excluded_ip.text());
+        let no_rec = s.get(&base).await?;
+        assert_eq!(no_rec.status, 200, "{bad}: {}", no_rec.text());
+        let tracked = s.get(&format!("rec=1&cip=198.51.100.5&{base}")).await?;
+        assert_eq!(tracked.status, 400, "{bad}: {}", tracked.text());
+        let name = bad.split(['=', '&']).next().unwrap_or_default();
+        assert!(tracked.text().contains(name), "{bad}: {}", tracked.text());
+    }
+    assert_eq!(count_visits(&mut s.conn()?, 1)?, 0);
+    Ok(())
+}
+
 /// Extreme and malformed values in every stored parameter are answered
 /// with success (stored, or ignored as Matomo ignores them) or with a 400
 /// naming the parameter, never with a 5xx: a value that MariaDB's strict
