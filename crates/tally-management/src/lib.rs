@@ -89,9 +89,10 @@ pub use sites::{
     update_site,
 };
 pub use users::{
-    InviteStatus, UserView, add_user, create_app_specific_token, create_superuser,
-    delete_app_specific_token, delete_user, get_user, get_users, set_superuser_access,
-    set_user_access, users_access_from_site, verify_password,
+    InviteStatus, PreferenceValue, UserView, add_user, create_app_specific_token, create_superuser,
+    delete_app_specific_token, delete_user, get_user, get_user_preference, get_users,
+    set_superuser_access, set_user_access, set_user_preference, users_access_from_site,
+    verify_password,
 };
 
 /// Errors from management operations.

@@ -603,6 +603,122 @@ fn user_by_email(conn: &mut MysqlConnection, text: &str) -> Result<Option<String
         .optional()?)
 }
 
+/// The preference names `UsersManager.set/getUserPreference` accept
+/// (Matomo's list, without plugins' additions).
+const PREFERENCE_NAMES: [&str; 4] = [
+    "defaultReport",
+    "defaultReportDate",
+    "isLDAPUser",
+    "hideSegmentDefinitionChangeMessage",
+];
+
+/// A user preference's value: the stored text, a default site id, or PHP
+/// `false` for none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreferenceValue {
+    /// The value stored with `setUserPreference`, or `default_day`.
+    Text(String),
+    /// `defaultReport`'s default: the first site the user may view.
+    Site(u32),
+    /// No value and no default.
+    None,
+}
+
+/// The option a preference is stored in: `<login>_<name>`, for a name
+/// Matomo supports (`getPreferenceId`'s checks and messages).
+fn preference_option(login: &str, name: &str) -> Result<String> {
+    if name.contains('_') {
+        return Err(ManagementError::InvalidParameter {
+            name: "preferenceName",
+            reason: "Preference name cannot contain underscores.".to_owned(),
+        });
+    }
+    if !PREFERENCE_NAMES.contains(&name) {
+        return Err(ManagementError::InvalidParameter {
+            name: "preferenceName",
+            reason: format!("Not supported preference name: {name}"),
+        });
+    }
+    Ok(format!("{login}_{name}"))
+}
+
+/// `UsersManager.setUserPreference`: a super user, or the user themself,
+/// stores one of the supported preferences (anonymous's only a super user).
+///
+/// # Errors
+/// [`ManagementError::SuperUserOrSelfRequired`]; an unknown user or an
+/// unsupported name as [`ManagementError::InvalidParameter`] with Matomo's
+/// message; [`ManagementError::Db`].
+pub fn set_user_preference(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    login: &str,
+    name: &str,
+    value: &str,
+) -> Result<()> {
+    actor.check_superuser_or_self(login)?;
+    let exists: i64 = user::table
+        .filter(user::login.eq(login))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        return Err(ManagementError::InvalidParameter {
+            name: "userLogin",
+            reason: format!("User does not exist: {login}"),
+        });
+    }
+    if login == ANONYMOUS {
+        actor.check_superuser()?;
+    }
+    let option_name = preference_option(login, name)?;
+    // Not a tracker setting: the settings version stays.
+    diesel::replace_into(option::table)
+        .values((
+            option::option_name.eq(&option_name),
+            option::option_value.eq(value),
+            option::autoload.eq(0i8),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `UsersManager.getUserPreference`: the stored value, else the default
+/// (`defaultReport`: the first site `login` may view; `defaultReportDate`:
+/// `default_day`, `yesterday`), else none. `login` defaults to the actor.
+///
+/// # Errors
+/// [`ManagementError::SuperUserOrSelfRequired`]; an unsupported name as
+/// [`ManagementError::InvalidParameter`]; [`ManagementError::Db`].
+pub fn get_user_preference(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    name: &str,
+    login: Option<&str>,
+) -> Result<PreferenceValue> {
+    let login = login.unwrap_or(&actor.login);
+    actor.check_superuser_or_self(login)?;
+    let option_name = preference_option(login, name)?;
+    if let Some(value) = crate::support::get_option(conn, &option_name)? {
+        return Ok(PreferenceValue::Text(value));
+    }
+    Ok(match name {
+        "defaultReport" => {
+            let superuser = user::table
+                .filter(user::login.eq(login))
+                .select(user::superuser_access)
+                .first::<u8>(conn)
+                .optional()?
+                .is_some_and(|s| s > 0);
+            let principal = crate::access::principal_for(conn, login.to_owned(), superuser)?;
+            crate::access::sites_with_access(conn, &principal, Access::View)?
+                .first()
+                .map_or(PreferenceValue::None, |id| PreferenceValue::Site(*id))
+        }
+        "defaultReportDate" => PreferenceValue::Text("yesterday".to_owned()),
+        _ => PreferenceValue::None,
+    })
+}
+
 fn find_user(conn: &mut MysqlConnection, login: &str) -> Result<User> {
     user::table
         .filter(user::login.eq(login))

@@ -48,6 +48,8 @@ pub(crate) fn find(module: &str, method: &str) -> Option<ManageHandler> {
         ("UsersManager", "deleteUser") => delete_user,
         ("UsersManager", "getUser") => get_user,
         ("UsersManager", "getUsers") => get_users,
+        ("UsersManager", "getUserPreference") => get_user_preference,
+        ("UsersManager", "setUserPreference") => set_user_preference,
         ("UsersManager", "setUserAccess") => set_user_access,
         ("UsersManager", "getUsersAccessFromSite") => users_access_from_site,
         ("UsersManager", "createAppSpecificTokenAuth") => create_token,
@@ -574,6 +576,44 @@ fn get_user(
         actor,
         required(request, "userLogin")?,
     )?)
+}
+
+fn get_user_preference(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    request: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    // `userLogin=false`'s default: the caller.
+    let login = request.non_empty("userLogin");
+    Ok(
+        match management::get_user_preference(
+            conn,
+            actor,
+            required(request, "preferenceName")?,
+            login,
+        )? {
+            management::PreferenceValue::Text(text) => value(text),
+            management::PreferenceValue::Site(id) => value(i64::from(id)),
+            management::PreferenceValue::None => Output::Bool(false),
+        },
+    )
+}
+
+fn set_user_preference(
+    conn: &mut MysqlConnection,
+    actor: &Principal,
+    request: &ApiRequest,
+    _: OffsetDateTime,
+) -> Answer {
+    management::set_user_preference(
+        conn,
+        actor,
+        required(request, "userLogin")?,
+        required(request, "preferenceName")?,
+        required(request, "preferenceValue")?,
+    )?;
+    Ok(Output::Success)
 }
 
 fn get_users(

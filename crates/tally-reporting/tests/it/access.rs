@@ -3,6 +3,7 @@
 //! a token of another site; plus Matomo's error answers.
 
 use axum::http::StatusCode;
+use serde_json::{Value, json};
 
 use crate::common::{Answer, Fixture};
 
@@ -353,5 +354,64 @@ async fn tracking_failures_are_listed_and_deleted_by_admins() -> anyhow::Result<
         left.text()
     );
     assert_eq!(left.text().matches(r#""idsite":"#).count(), 1);
+    Ok(())
+}
+
+/// `UsersManager.getUserPreference` / `setUserPreference`: a user reads and
+/// sets their own supported preferences (defaults: the first site they may
+/// view, `yesterday`); a super user reads anyone's; unsupported names get
+/// Matomo's messages.
+#[tokio::test]
+async fn user_preferences_default_and_round_trip() -> anyhow::Result<()> {
+    let f = Fixture::new().await?;
+    let view = &f.tokens.view;
+    let ask = |query: String| {
+        let f = &f;
+        async move {
+            let answer = f.call(&format!("module=API&format=json&{query}")).await?;
+            anyhow::Ok(serde_json::from_slice::<Value>(&answer.body)?)
+        }
+    };
+    let get = |name: &str, extra: &str, token: &str| {
+        format!(
+            "method=UsersManager.getUserPreference&preferenceName={name}{extra}&token_auth={token}"
+        )
+    };
+    assert_eq!(
+        ask(get("defaultReportDate", "", view)).await?,
+        json!({"value": "yesterday"})
+    );
+    assert_eq!(
+        ask(get("defaultReport", "", view)).await?,
+        json!({"value": 1})
+    );
+    assert_eq!(
+        ask(format!(
+            "method=UsersManager.setUserPreference&userLogin=viewer&preferenceName=defaultReportDate&preferenceValue=today&token_auth={view}"
+        ))
+        .await?,
+        json!({"result": "success", "message": "ok"})
+    );
+    assert_eq!(
+        ask(get("defaultReportDate", "", view)).await?,
+        json!({"value": "today"})
+    );
+    let root = &f.tokens.superuser;
+    assert_eq!(
+        ask(get("defaultReportDate", "&userLogin=viewer", root)).await?,
+        json!({"value": "today"})
+    );
+    assert_eq!(
+        ask(get("defaultReportDate", "&userLogin=root", view)).await?["message"],
+        json!("The user has to be either a Super User or the user 'root' itself.")
+    );
+    assert_eq!(
+        ask(get("colour", "", view)).await?["message"],
+        json!("Not supported preference name: colour")
+    );
+    assert_eq!(
+        ask(get("default_report", "", view)).await?["message"],
+        json!("Preference name cannot contain underscores.")
+    );
     Ok(())
 }

@@ -1014,6 +1014,7 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         let urls = [
             "idSite=1&date=2010-03-06,2010-03-07&expanded=1&period=day&method=VisitsSummary.get",
             "idSite=1&date=2010-03-06&expanded=1&period=day&method=VisitorInterest.getNumberOfVisitsPerVisitDuration",
+            "idSite=1&date=2010-03-06&expanded=1&period=day&method=UsersManager.getUserPreference&preferenceName=defaultReportDate&userLogin=root",
         ];
         let mut query =
             format!("module=API&method=API.getBulkRequest&format={format}&token_auth={t}");
@@ -1035,12 +1036,13 @@ async fn one_visitor_two_visits_gives_matomos_day_reports() -> anyhow::Result<()
         json[1][0]["segment"],
         json!("visitDuration>=0;visitDuration<=10")
     );
+    assert_eq!(json[2], json!({"value": "yesterday"}), "{json}");
     let xml = bulk("xml").await?;
     for part in [
         "<result>\n\t<row>\n\t\t<row key=\"2010-03-06\">\n\t\t\t<nb_uniq_visitors>1</nb_uniq_visitors>",
         "\t\t<row key=\"2010-03-07\">\n\t\t</row>\n\t</row>\n\t<row>\n\t\t<row>\n\t\t\t<label>0\u{2013}10s</label>",
         "<segment>visitDuration&gt;=0;visitDuration&lt;=10</segment>",
-        "\t\t</row>\n\t</row>\n</result>",
+        "\t\t</row>\n\t</row>\n\t<row>\n\t\t<value>yesterday</value>\n\t</row>\n</result>",
     ] {
         assert!(xml.contains(part), "{part}\n{xml}");
     }
