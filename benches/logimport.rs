@@ -115,13 +115,23 @@ fn generate(lines: usize, pages_per_visit: u64) -> Vec<u8> {
             }
             (visitor, !landed)
         };
-        let ip = format!(
-            "{}.{}.{}.{}",
-            10 + visitor % 200,
-            (visitor / 200) % 250,
-            visitor % 97,
-            1 + visitor % 250
-        );
+        // Never a crawler network's address (excluded as a bot whatever
+        // the user agent), so that the lines' mix stays the intended one.
+        let ip = (0..)
+            .map(|shift| {
+                format!(
+                    "{}.{}.{}.{}",
+                    10 + (visitor + shift) % 200,
+                    (visitor / 200) % 250,
+                    visitor % 97,
+                    1 + visitor % 250
+                )
+            })
+            .find(|ip| {
+                !ip.parse()
+                    .is_ok_and(|addr| tally_tracking::bots::is_bot_address(addr, false))
+            })
+            .unwrap_or_default();
         // Two days, in order, 2024-03-11 and 12.
         let secs = (i as u64) * 172_800 / (lines as u64).max(1);
         let (day, rest) = (11 + secs / 86_400, secs % 86_400);

@@ -372,15 +372,29 @@ fn visitor(n: u64, seed: u64) -> Visitor {
     // 40 browser versions × 8 templates; with the per-visitor IP (two
     // significant bytes survive anonymisation) fingerprints differ.
     let version = 100 + r.below(40);
-    Visitor {
-        id: format!("{:016x}", r.next()),
-        ip: format!(
+    let id = format!("{:016x}", r.next());
+    // Never a crawler network's address, which the tracker excludes as a
+    // bot whatever the user agent: every request is to be stored.
+    let mut shift = 0;
+    let ip = loop {
+        let ip = format!(
             "{}.{}.{}.{}",
-            11 + n % 200,
+            11 + (n + shift) % 200,
             (n / 200) % 250,
             r.below(256),
             1 + r.below(254)
-        ),
+        );
+        shift += 1;
+        if !ip
+            .parse()
+            .is_ok_and(|addr| tally_tracking::bots::is_bot_address(addr, false))
+        {
+            break ip;
+        }
+    };
+    Visitor {
+        id,
+        ip,
         user_agent: ua.replace("{v}", &version.to_string()),
         lang: r.pick(LANGUAGES),
         res: r.pick(RESOLUTIONS),

@@ -40,6 +40,8 @@ pub struct RequestMeta {
     /// `Sec-CH-UA*` headers (name, value), read when the request has no
     /// `uadata`.
     pub client_hints: Vec<(String, String)>,
+    /// A `Via` header naming Chrome's compression proxy (its data saver).
+    pub via_data_saver: bool,
     /// Matomo's `[Tracker] enable_userid_overwrites_visitorid = 0`: a user
     /// id leaves the visitor id alone (by default, `false`, the visitor id
     /// is derived from the user id). A tracker setting, carried with each
@@ -849,7 +851,8 @@ impl ExclusionChecks<'_> {
         globals: &Globals,
         site: Option<&SiteSettings>,
     ) -> Option<Exclusion> {
-        if self.is_bot && !self.bots {
+        if !self.bots && (self.is_bot || crate::bots::is_bot_address(self.ip, meta.via_data_saver))
+        {
             return Some(Exclusion::Bot);
         }
         if !self.rec {

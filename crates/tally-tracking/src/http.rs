@@ -551,6 +551,8 @@ fn meta_from(headers: &HeaderMap, ip: Option<IpAddr>) -> RequestMeta {
             .filter(|(name, _)| name.as_str().starts_with("sec-ch-ua"))
             .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect(),
+        via_data_saver: text("via")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chrome-compression-proxy")),
         user_id_keeps_visitor_id: false,
     }
 }

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod actions;
+pub mod bots;
 pub mod campaign;
 pub mod charset;
 pub mod client_hints;

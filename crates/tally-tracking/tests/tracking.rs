@@ -3379,6 +3379,34 @@ async fn excluded_requests_are_not_validated() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A request from a crawler network (Google's 66.249.80.0/20 here) is
+/// a bot whatever its user agent, unless `bots=1`, or unless Chrome's data
+/// saver relayed it from Google's network (`Via: … chrome-compression-proxy`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawler_addresses_are_bots() -> anyhow::Result<()> {
+    let s = start().await?;
+    let q = |n: u8, extra: &str| {
+        format!(
+            "/matomo.php?idsite=1&rec=1&{}&{}&cip=66.249.80.{n}&url={}{extra}",
+            visitor(n),
+            at(0),
+            enc("https://shop.example/")
+        )
+    };
+    for (n, extra, via, stored) in [
+        (1, "", None, 0),
+        (2, "&bots=1", None, 1),
+        (3, "", Some("1.1 Chrome-Compression-Proxy"), 2),
+        (4, "", Some("1.1 varnish"), 2),
+    ] {
+        let headers: Vec<(&str, &str)> = via.map(|v| ("Via", v)).into_iter().collect();
+        let a = s.send("GET", &q(n, extra), &headers, b"").await?;
+        assert_eq!(a.status, 200, "{n}: {}", a.text());
+        assert_eq!(count_visits(&mut s.conn()?, 1)?, stored, "{n}");
+    }
+    Ok(())
+}
+
 /// Extreme and malformed values in every stored parameter are answered
 /// with success (stored, or ignored as Matomo ignores them) or with a 400
 /// naming the parameter, never with a 5xx: a value that MariaDB's strict
