@@ -174,8 +174,8 @@ pub(crate) fn render(
         }
         (Output::Report(report), Format::Json) => text(render::json(report, options)),
         // A method returning a PHP array: `renderArray`'s nesting.
-        (Output::Report(Report::Tree(tree)), Format::Xml) if shape == PhpShape::Array => {
-            text(render::xml_array(tree, options))
+        (Output::Report(report @ Report::Tree(_)), Format::Xml) if shape == PhpShape::Array => {
+            text(render::xml_array(report, options))
         }
         (Output::Report(report), Format::Xml) => text(render::xml(report, options)),
         (Output::Report(report), Format::Csv) => render::csv(report, &csv),

@@ -1010,7 +1010,8 @@ pub fn build_hit_with_geoip(
     // parse: Matomo's `stringToBinaryIP` stores 0.0.0.0 for it rather than
     // the sender's address (`import_logs.py` sends log IPs such as
     // `79.125.00.21`, which inet_pton refuses).
-    let ip: IpAddr = match req.cip.as_deref().filter(|c| !matches!(*c, "" | "0")) {
+    // `cip` is already PHP-non-empty (`TrackingRequest::cip`).
+    let ip: IpAddr = match req.cip.as_deref() {
         Some(cip) => cip.trim().parse().ok(),
         None => meta.ip,
     }

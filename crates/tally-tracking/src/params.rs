@@ -756,7 +756,7 @@ pub struct TrackingRequest {
     pub send_image: bool,
     /// `token_auth`.
     pub token_auth: Option<String>,
-    /// `cip` (needs auth).
+    /// `cip` (needs auth), when PHP-non-empty (`"0"` is none).
     pub cip: Option<String>,
     /// `cdt` as sent (see [`TrackingRequest::custom_timestamp`]).
     pub cdt: Option<String>,
@@ -1203,12 +1203,7 @@ fn strtotime_subset(s: &str, now: i64) -> Option<i64> {
     if let Some(t) = relative_time(&lower, now) {
         return Some(t);
     }
-    let num = |t: &str| -> Option<i64> {
-        if t.is_empty() || t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        t.parse().ok()
-    };
+    let num = |t: &str| digits(t, 4);
     let valid =
         |y: i64, m: i64, d: i64| (1..=12).contains(&m) && (1..=31).contains(&d) && y >= 1000;
     // RFC 2822: an optional weekday, then `DD Mon YYYY` and the time.
@@ -1241,6 +1236,14 @@ fn strtotime_subset(s: &str, now: i64) -> Option<i64> {
         None => Some(day),
         Some(time) => Some(day + clock_and_zone(time)?),
     }
+}
+
+/// A run of 1 to `max` ASCII digits as a number (no sign, no spaces).
+fn digits(t: &str, max: usize) -> Option<i64> {
+    if t.is_empty() || t.len() > max || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
 }
 
 /// `today`/`midnight`/`yesterday`/`tomorrow` (00:00 of that day, then an
@@ -1298,12 +1301,7 @@ fn month_number(name: &str) -> Option<i64> {
 /// also separating) followed by an optional zone (`z`, `utc`, `gmt`,
 /// `±HH`, `±HHMM`, `±HH:MM`, with or without a space before it).
 fn clock_and_zone(time: &str) -> Option<i64> {
-    let num = |t: &str| -> Option<i64> {
-        if t.is_empty() || t.len() > 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        t.parse().ok()
-    };
+    let num = |t: &str| digits(t, 2);
     let time = time.trim();
     let (clock, offset) = if let Some(c) = time.strip_suffix('z') {
         (c, 0)

@@ -91,9 +91,9 @@ pub fn xml(report: &Report, options: &RenderOptions) -> String {
 /// `<row key="…">` for a key that is no tag name), where [`xml`] writes a
 /// list as a table's rows. Anything but a non-empty list renders as
 /// [`xml`] does (it already follows `renderArray` for associative arrays).
-pub fn xml_array(tree: &Tree, options: &RenderOptions) -> String {
-    match tree {
-        Tree::List(items)
+pub fn xml_array(report: &Report, options: &RenderOptions) -> String {
+    match report {
+        Report::Tree(tree @ Tree::List(items))
             if !items.is_empty()
                 && items.iter().any(|item| {
                     matches!(item, Tree::Assoc(_) | Tree::List(_) | Tree::Report(_))
@@ -104,7 +104,7 @@ pub fn xml_array(tree: &Tree, options: &RenderOptions) -> String {
             out.push_str("</result>");
             out
         }
-        _ => xml(&Report::Tree(tree.clone()), options),
+        _ => xml(report, options),
     }
 }
 
